@@ -1,0 +1,140 @@
+//! Per-webhook cost of Telegram verify + parse: through the host (a fresh plugin instance per
+//! call, as in production) against the same work done natively in Rust, in the same run.
+//! Run: `cargo bench -p switchboard --bench webhook`. Figures are medians of batches; the
+//! ratio is what to compare across machines.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+use switchboard::runtime::types::{ChannelContext, HttpRequest};
+use switchboard::runtime::{ChannelStateBackend, Limits, Runtime};
+
+struct NoState;
+impl ChannelStateBackend for NoState {
+    fn get(&self, _: &str, _: &str) -> Option<String> {
+        None
+    }
+    fn set(&self, _: &str, _: &str, _: &str) {}
+    fn remove(&self, _: &str, _: &str) {}
+}
+
+const SECRET: &str = "Zq8Yc2mN4pR7sT1vW3xA5bD6fG9hJ0kL";
+
+fn update_body() -> Vec<u8> {
+    serde_json::json!({
+        "update_id": 912345678,
+        "message": {
+            "message_id": 4321,
+            "from": {"id": 424242, "is_bot": false, "first_name": "Siti", "last_name": "Rahma", "username": "sitirahma", "language_code": "id"},
+            "chat": {"id": 424242, "first_name": "Siti", "last_name": "Rahma", "username": "sitirahma", "type": "private"},
+            "date": 1763600000,
+            "text": "Halo kak, apakah pesanan saya nomor 10293 sudah dikirim? Terima kasih."
+        }
+    })
+    .to_string()
+    .into_bytes()
+}
+
+// The native baseline: the same checks and the same fields the plugin reads.
+#[derive(Deserialize)]
+#[allow(dead_code)]
+struct Update {
+    update_id: i64,
+    message: Option<Message>,
+}
+#[derive(Deserialize)]
+#[allow(dead_code)]
+struct Message {
+    message_id: i64,
+    from: Option<User>,
+    chat: Chat,
+    date: i64,
+    text: Option<String>,
+    caption: Option<String>,
+}
+#[derive(Deserialize)]
+#[allow(dead_code)]
+struct User {
+    id: i64,
+    first_name: String,
+    last_name: Option<String>,
+    username: Option<String>,
+}
+#[derive(Deserialize)]
+#[allow(dead_code)]
+struct Chat {
+    id: i64,
+    #[serde(rename = "type")]
+    kind: String,
+    title: Option<String>,
+}
+
+fn native(secret_header: &str, body: &[u8]) -> usize {
+    use subtle::ConstantTimeEq;
+    assert!(bool::from(secret_header.as_bytes().ct_eq(SECRET.as_bytes())));
+    let update: Update = serde_json::from_slice(body).unwrap();
+    let message = update.message.unwrap();
+    let name = message.from.map(|f| format!("{} {}", f.first_name, f.last_name.unwrap_or_default()));
+    std::hint::black_box((update.update_id.to_string(), message.chat.id.to_string(), name, message.text)).3.map_or(0, |t| t.len())
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+/// Median per-call time over `batches` batches of `per_batch` calls.
+fn measure(batches: usize, per_batch: usize, mut call: impl FnMut()) -> Duration {
+    for _ in 0..per_batch {
+        call(); // warm up
+    }
+    let samples = (0..batches)
+        .map(|_| {
+            let started = Instant::now();
+            for _ in 0..per_batch {
+                call();
+            }
+            started.elapsed() / per_batch as u32
+        })
+        .collect();
+    median(samples)
+}
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let runtime = Runtime::new(Limits::default(), Vec::new(), Arc::new(NoState)).unwrap();
+    let (_, bytes) = switchboard::plugins::FIRST_PARTY_PLUGINS.iter().find(|(name, _)| name.contains("telegram")).expect("telegram is built in");
+    let compile_started = Instant::now();
+    let plugin = rt.block_on(runtime.load(bytes)).unwrap();
+    let compile = compile_started.elapsed();
+
+    let body = update_body();
+    let ctx = ChannelContext {
+        channel_id: "ch_bench".into(),
+        webhook_url: "https://example.test/webhooks/ch_bench".into(),
+        webhook_secret: SECRET.into(),
+        settings: vec![("bot_token".into(), "1:x".into())],
+    };
+    let request = HttpRequest {
+        method: "POST".into(),
+        path: String::new(),
+        query: String::new(),
+        headers: vec![("content-type".into(), "application/json".into()), ("x-telegram-bot-api-secret-token".into(), SECRET.into())],
+        body: body.clone(),
+    };
+    let outcome = rt.block_on(plugin.handle_webhook(&ctx, &request)).expect("the bench update is accepted");
+    assert_eq!(outcome.events.len(), 1);
+
+    let through_host = measure(31, 200, || {
+        rt.block_on(plugin.handle_webhook(&ctx, &request)).unwrap();
+    });
+    let natively = measure(31, 20_000, || {
+        native(SECRET, &body);
+    });
+    println!("telegram webhook verify + parse ({} byte update), medians of 31 batches:", body.len());
+    println!("  through the host (fresh instance per call): {:>9.2} µs", through_host.as_secs_f64() * 1e6);
+    println!("  natively in Rust (same checks and fields):  {:>9.2} µs", natively.as_secs_f64() * 1e6);
+    println!("  ratio host / native:                        {:>9.1}x", through_host.as_secs_f64() / natively.as_secs_f64());
+    println!("  (cold compile of the component: {:.0} ms, {} KiB)", compile.as_secs_f64() * 1e3, bytes.len() / 1024);
+}

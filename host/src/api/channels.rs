@@ -1,0 +1,289 @@
+//! Channels: connect (admin), read (any role), change (admin), disconnect (admin).
+//! Settings are checked against the plugin's schema before the plugin sees them; then the
+//! plugin checks the credentials with the provider.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::settings::{self, REQUIRED, SECRET_MASK, is_secret};
+use super::{ApiError, ApiJson, Caller};
+use crate::app::App;
+use crate::channel_errors::describe;
+use crate::runtime::types::{ChannelError, Field};
+use crate::runtime::{CallError, LoadedPlugin};
+use crate::store::channels::{Channel, Connected, SettingValue};
+
+#[derive(Serialize)]
+pub struct ChannelView {
+    id: String,
+    plugin: String,
+    name: String,
+    /// `active`, or `plugin_unavailable` when its plugin is not loaded.
+    status: &'static str,
+    display_name: Option<String>,
+    external_account_id: Option<String>,
+    webhook_url: String,
+    settings: BTreeMap<String, SettingView>,
+    /// What the admin must do or know to finish setup.
+    setup: Vec<SetupItem>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+#[derive(Serialize)]
+struct SettingView {
+    /// Secrets are masked.
+    value: String,
+    secret: bool,
+    /// Read-only after connect.
+    immutable: bool,
+}
+
+#[derive(Serialize)]
+struct SetupItem {
+    label: String,
+    value: String,
+}
+
+fn channel_view(app: &App, channel: &Channel) -> ChannelView {
+    let plugin = app.registry.get(&channel.plugin);
+    let schema: &[Field] = plugin.as_ref().map(|p| p.settings_schema.as_slice()).unwrap_or(&[]);
+    let settings = channel
+        .settings
+        .iter()
+        .map(|(key, value)| {
+            let field = schema.iter().find(|f| &f.key == key);
+            // Without the schema (plugin gone) every value is treated as a secret.
+            let secret = field.is_none_or(is_secret);
+            let shown = if secret { SECRET_MASK.to_owned() } else { value.clone() };
+            (key.clone(), SettingView { value: shown, secret, immutable: field.is_some_and(|f| f.immutable) })
+        })
+        .collect();
+    ChannelView {
+        id: channel.id.clone(),
+        plugin: channel.plugin.clone(),
+        name: channel.name.clone(),
+        status: if plugin.is_some() { "active" } else { "plugin_unavailable" },
+        display_name: channel.display_name.clone(),
+        external_account_id: channel.external_account_id.clone(),
+        webhook_url: app.webhook_url(&channel.id),
+        settings,
+        setup: channel.instructions.iter().map(|(label, value)| SetupItem { label: label.clone(), value: value.clone() }).collect(),
+        created_at: channel.created_at,
+        updated_at: channel.updated_at,
+    }
+}
+
+pub async fn list(_caller: Caller, State(app): State<Arc<App>>) -> Result<Json<Vec<ChannelView>>, ApiError> {
+    Ok(Json(app.db.channels()?.iter().map(|c| channel_view(&app, c)).collect()))
+}
+
+pub async fn show(_caller: Caller, State(app): State<Arc<App>>, Path(id): Path<String>) -> Result<Json<ChannelView>, ApiError> {
+    Ok(Json(channel_view(&app, &find(&app, &id)?)))
+}
+
+fn find(app: &App, id: &str) -> Result<Channel, ApiError> {
+    app.db
+        .channel(id)?
+        .filter(|c| c.status == crate::store::channels::ChannelStatus::Active)
+        .ok_or_else(|| ApiError::not_found(format!("no channel `{id}`")))
+}
+
+fn loaded_plugin(app: &App, id: &str) -> Result<Arc<LoadedPlugin>, ApiError> {
+    app.registry.get(id).ok_or_else(|| {
+        ApiError::unavailable("plugin_unavailable", format!("plugin `{id}` is not loaded; install it to manage this channel"))
+    })
+}
+
+#[derive(Deserialize)]
+pub struct CreateChannel {
+    plugin: Option<String>,
+    name: Option<String>,
+    #[serde(default)]
+    settings: Map<String, Value>,
+}
+
+pub async fn create(
+    caller: Caller,
+    State(app): State<Arc<App>>,
+    ApiJson(body): ApiJson<CreateChannel>,
+) -> Result<(StatusCode, Json<ChannelView>), ApiError> {
+    caller.require_admin()?;
+    let plugin_id = body.plugin.as_deref().map(str::trim).unwrap_or_default();
+    if plugin_id.is_empty() {
+        return Err(ApiError::invalid_fields(BTreeMap::from([("plugin".into(), REQUIRED.into())])));
+    }
+    let plugin = app.registry.get(plugin_id).ok_or_else(|| {
+        let loaded: Vec<String> = app.registry.list().iter().map(|p| p.id().to_owned()).collect();
+        let mut error = ApiError::invalid_fields(BTreeMap::from([(
+            "plugin".into(),
+            format!("no plugin `{plugin_id}` is loaded (loaded: {})", loaded.join(", ")),
+        )]));
+        error.error = "unknown_plugin";
+        error
+    })?;
+    let mut errors = BTreeMap::new();
+    let name = body.name.as_deref().map(str::trim).unwrap_or_default().to_owned();
+    if name.is_empty() {
+        errors.insert("name".to_string(), REQUIRED.to_string());
+    }
+    let values = match settings::from_json(&body.settings) {
+        Ok(values) => values.into_iter().filter_map(|(k, v)| Some((k, v?))).collect(),
+        Err(field_errors) => {
+            errors.extend(field_errors);
+            BTreeMap::new()
+        }
+    };
+    errors.extend(settings::validate(&plugin.settings_schema, &values));
+    if !errors.is_empty() {
+        return Err(ApiError::invalid_fields(errors));
+    }
+
+    let stored = app.db.create_channel(plugin_id, &name, &setting_values(&plugin.settings_schema, &values))?;
+    let connection = match plugin.connect(&app.channel_context(&stored)).await {
+        Ok(connection) => connection,
+        Err(error) => {
+            app.db.delete_channel(&stored.id)?;
+            return Err(connect_error(plugin_id, error));
+        }
+    };
+    app.db.mark_connected(
+        &stored.id,
+        &Connected {
+            display_name: &connection.display_name,
+            external_account_id: &connection.external_account_id,
+            instructions: &connection.instructions,
+        },
+    )?;
+    tracing::info!(channel = %stored.id, plugin = plugin_id, account = %connection.external_account_id, "channel connected");
+    let channel = find(&app, &stored.id)?;
+    Ok((StatusCode::CREATED, Json(channel_view(&app, &channel))))
+}
+
+fn setting_values<'a>(schema: &[Field], values: &'a BTreeMap<String, String>) -> Vec<SettingValue<'a>> {
+    values
+        .iter()
+        .map(|(key, value)| SettingValue {
+            key,
+            value,
+            secret: schema.iter().find(|f| &f.key == key).is_none_or(is_secret),
+        })
+        .collect()
+}
+
+/// A refused connect, in the API's words.
+fn connect_error(plugin_id: &str, error: CallError) -> ApiError {
+    match error {
+        CallError::Channel(ChannelError::InvalidSettings(fields)) => {
+            ApiError::invalid_fields(fields.into_iter().map(|f| (f.key, f.message)).collect())
+        }
+        CallError::Channel(ChannelError::Transient(reason)) => {
+            ApiError::bad_gateway("provider_unreachable", format!("could not reach the provider: {reason}"))
+        }
+        CallError::Channel(ChannelError::Unauthorized(reason) | ChannelError::Provider(reason)) => {
+            ApiError::unprocessable("connect_failed", reason)
+        }
+        CallError::Channel(other) => ApiError::unprocessable("connect_failed", describe(&other)),
+        CallError::Failed(failure) => ApiError::bad_gateway("plugin_failed", format!("plugin `{plugin_id}`: {failure}")),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct UpdateChannel {
+    name: Option<String>,
+    #[serde(default)]
+    settings: Map<String, Value>,
+}
+
+/// Changes the name and/or settings. Changed settings are checked with the provider again
+/// (connect) before they are stored; on refusal nothing changes.
+pub async fn update(
+    caller: Caller,
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<UpdateChannel>,
+) -> Result<Json<ChannelView>, ApiError> {
+    caller.require_admin()?;
+    let channel = find(&app, &id)?;
+    let plugin = loaded_plugin(&app, &channel.plugin)?;
+    let schema = &plugin.settings_schema;
+
+    let mut errors = BTreeMap::new();
+    let name = match body.name.as_deref().map(str::trim) {
+        Some("") => {
+            errors.insert("name".to_string(), REQUIRED.to_string());
+            channel.name.clone()
+        }
+        Some(name) => name.to_owned(),
+        None => channel.name.clone(),
+    };
+    let mut merged = channel.settings.clone();
+    match settings::from_json(&body.settings) {
+        Err(field_errors) => errors.extend(field_errors),
+        Ok(changes) => {
+            for (key, value) in changes {
+                let field = schema.iter().find(|f| f.key == key);
+                let current = channel.settings.get(&key);
+                let keep_secret = field.is_some_and(is_secret) && value.as_deref().is_none_or(|v| v == SECRET_MASK);
+                if keep_secret || value.as_ref() == current {
+                    continue;
+                }
+                if field.is_some_and(|f| f.immutable) {
+                    errors.insert(key, "field is read-only once the channel is connected".into());
+                    continue;
+                }
+                match value {
+                    Some(value) => merged.insert(key, value),
+                    None => merged.remove(&key),
+                };
+            }
+        }
+    }
+    errors.extend(settings::validate(schema, &merged));
+    if !errors.is_empty() {
+        return Err(ApiError::invalid_fields(errors));
+    }
+
+    if merged != channel.settings {
+        let mut candidate = channel.clone();
+        candidate.settings = merged.clone();
+        let connection = plugin.connect(&app.channel_context(&candidate)).await.map_err(|e| connect_error(&channel.plugin, e))?;
+        app.db.update_channel(&id, &name, &setting_values(schema, &merged))?;
+        app.db.mark_connected(
+            &id,
+            &Connected {
+                display_name: &connection.display_name,
+                external_account_id: &connection.external_account_id,
+                instructions: &connection.instructions,
+            },
+        )?;
+    } else {
+        app.db.update_channel(&id, &name, &setting_values(schema, &merged))?;
+    }
+    Ok(Json(channel_view(&app, &find(&app, &id)?)))
+}
+
+/// Disconnect: provider teardown by the plugin, then the channel and everything under it
+/// is deleted. A teardown the provider refuses is logged; the channel is deleted anyway,
+/// because the admin asked for it to be gone.
+pub async fn delete(caller: Caller, State(app): State<Arc<App>>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    caller.require_admin()?;
+    let channel = find(&app, &id)?;
+    match app.registry.get(&channel.plugin) {
+        Some(plugin) => {
+            if let Err(error) = plugin.disconnect(&app.channel_context(&channel)).await {
+                tracing::warn!(channel = %id, "provider teardown failed, deleting anyway: {}", crate::channel_errors::describe_call(&error));
+            }
+        }
+        None => tracing::warn!(channel = %id, plugin = %channel.plugin, "plugin not loaded: no provider teardown"),
+    }
+    app.db.delete_channel(&id)?;
+    tracing::info!(channel = %id, "channel disconnected and deleted");
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,139 @@
+//! The inbox: conversations newest first with their window state, their messages with
+//! delivery status, and sending (queued in the outbox; the window is enforced here).
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+
+use super::{ApiError, ApiJson, Caller};
+use crate::app::App;
+use crate::runtime::types::Capability;
+use crate::store::conversations::{Conversation, ConversationFilter};
+use crate::store::messages::{Message, NewOutbound};
+use crate::store::now_ms;
+use crate::window::{self, Window};
+
+/// Longest text we accept in one message (providers cut far lower; this guards the store).
+const MAX_TEXT_BYTES: usize = 64 * 1024;
+
+#[derive(Serialize)]
+pub struct ConversationView {
+    #[serde(flatten)]
+    conversation: Conversation,
+    plugin: Option<String>,
+    /// `None` when the channel's plugin is not loaded.
+    window: Option<Window>,
+}
+
+fn conversation_view(app: &App, conversation: Conversation) -> Result<ConversationView, ApiError> {
+    let plugin_id = app.db.channel(&conversation.channel_id)?.map(|c| c.plugin);
+    let plugin = plugin_id.as_deref().and_then(|id| app.registry.get(id));
+    let window = plugin.map(|p| window::compute(&p.window, conversation.last_inbound_at, now_ms()));
+    Ok(ConversationView { conversation, plugin: plugin_id, window })
+}
+
+#[derive(Deserialize)]
+pub struct ConversationQuery {
+    channel: Option<String>,
+    status: Option<String>,
+    limit: Option<u32>,
+}
+
+pub async fn conversations(
+    _caller: Caller,
+    State(app): State<Arc<App>>,
+    Query(query): Query<ConversationQuery>,
+) -> Result<Json<Vec<ConversationView>>, ApiError> {
+    let filter = ConversationFilter { channel_id: query.channel.as_deref(), status: query.status.as_deref() };
+    let limit = query.limit.unwrap_or(100).clamp(1, 500);
+    let views = app.db.conversations(&filter, limit)?.into_iter().map(|c| conversation_view(&app, c)).collect::<Result<_, _>>()?;
+    Ok(Json(views))
+}
+
+fn find(app: &App, id: i64) -> Result<Conversation, ApiError> {
+    app.db.conversation(id)?.ok_or_else(|| ApiError::not_found(format!("no conversation {id}")))
+}
+
+pub async fn conversation(_caller: Caller, State(app): State<Arc<App>>, Path(id): Path<i64>) -> Result<Json<ConversationView>, ApiError> {
+    Ok(Json(conversation_view(&app, find(&app, id)?)?))
+}
+
+#[derive(Deserialize)]
+pub struct MessageQuery {
+    limit: Option<u32>,
+}
+
+pub async fn messages(
+    _caller: Caller,
+    State(app): State<Arc<App>>,
+    Path(id): Path<i64>,
+    Query(query): Query<MessageQuery>,
+) -> Result<Json<Vec<Message>>, ApiError> {
+    find(&app, id)?;
+    Ok(Json(app.db.messages(id, query.limit.unwrap_or(200).clamp(1, 1000))?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SendRequest {
+    text: Option<String>,
+    template: Option<TemplateRequest>,
+    reply_to: Option<String>,
+}
+
+#[derive(Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TemplateRequest {
+    name: String,
+    language: String,
+    #[serde(default)]
+    params: Vec<String>,
+}
+
+/// Queues a reply: 202 with the stored message; delivery happens in the outbox worker.
+pub async fn send(
+    _caller: Caller,
+    State(app): State<Arc<App>>,
+    Path(id): Path<i64>,
+    ApiJson(body): ApiJson<SendRequest>,
+) -> Result<(StatusCode, Json<Message>), ApiError> {
+    let conversation = find(&app, id)?;
+    let channel = app.db.channel(&conversation.channel_id)?.ok_or_else(|| ApiError::not_found("the conversation's channel is gone"))?;
+    let plugin = app.registry.get(&channel.plugin).ok_or_else(|| {
+        ApiError::unavailable("plugin_unavailable", format!("plugin `{}` is not loaded; messages cannot be sent", channel.plugin))
+    })?;
+    let text = body.text.as_deref().map(str::trim).filter(|t| !t.is_empty());
+    let (text, content) = match (text, body.template) {
+        (Some(_), Some(_)) => return Err(ApiError::bad_request("send either `text` or `template`, not both")),
+        (None, None) => return Err(ApiError::bad_request("send `text` (non-empty) or `template`")),
+        (Some(text), None) if text.len() > MAX_TEXT_BYTES => {
+            return Err(ApiError::bad_request(format!("`text` is longer than {MAX_TEXT_BYTES} bytes")));
+        }
+        (Some(text), None) => (Some(text.to_owned()), serde_json::json!({})),
+        (None, Some(template)) => {
+            if !plugin.manifest.capabilities.contains(&Capability::SendTemplates) {
+                return Err(ApiError::unprocessable("unsupported", format!("{} channels have no message templates", plugin.manifest.name)));
+            }
+            if template.name.trim().is_empty() || template.language.trim().is_empty() {
+                return Err(ApiError::bad_request("a template needs `name` and `language`"));
+            }
+            (None, serde_json::json!({ "template": template }))
+        }
+    };
+    let window = window::compute(&plugin.window, conversation.last_inbound_at, now_ms());
+    let is_template = content.get("template").is_some();
+    if window.state == "closed" && !(is_template && window.templates_allowed) {
+        let hint = if window.templates_allowed { "; send an approved template instead" } else { "" };
+        return Err(ApiError::unprocessable(
+            "window_closed",
+            format!("the messaging window of this conversation is closed{hint}"),
+        ));
+    }
+    let outbound = NewOutbound { conversation_id: id, text, content, reply_to: body.reply_to };
+    let message = app.db.queue_outbound(&channel.id, &outbound)?;
+    app.outbox_wake.notify_one();
+    Ok((StatusCode::ACCEPTED, Json(message)))
+}

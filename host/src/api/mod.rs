@@ -1,0 +1,37 @@
+//! The HTTP API: admin and inbox routes under `/api/v1` (bearer tokens with roles), webhook
+//! ingress under `/webhooks`, and `/healthz`. Every error is one JSON shape (`ApiError`).
+
+mod auth;
+mod channels;
+mod error;
+mod inbox;
+mod plugins;
+mod settings;
+mod webhooks;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::{get, post};
+
+use crate::app::App;
+
+pub use auth::Caller;
+pub use error::{ApiError, ApiJson};
+
+pub fn router(app: Arc<App>) -> Router {
+    let api = Router::new()
+        .route("/plugins", get(plugins::list))
+        .route("/channels", get(channels::list).post(channels::create))
+        .route("/channels/{id}", get(channels::show).patch(channels::update).delete(channels::delete))
+        .route("/conversations", get(inbox::conversations))
+        .route("/conversations/{id}", get(inbox::conversation))
+        .route("/conversations/{id}/messages", get(inbox::messages).post(inbox::send));
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .nest("/api/v1", api)
+        .route("/webhooks/{channel_id}", post(webhooks::receive).get(webhooks::receive))
+        .route("/webhooks/{channel_id}/{*rest}", post(webhooks::receive).get(webhooks::receive))
+        .fallback(|| async { ApiError::not_found("no such route") })
+        .with_state(app)
+}

@@ -1,0 +1,109 @@
+//! Wiring: the database, the plugin runtime and registry, the outbox worker and the HTTP API,
+//! served on a listener until shutdown.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+
+use crate::registry::Registry;
+use crate::runtime::{ChannelStateBackend, HostPattern, Limits, Runtime};
+use crate::runtime::types::ChannelContext;
+use crate::store::Db;
+use crate::store::channels::Channel;
+
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub data_dir: PathBuf,
+    /// The URL providers reach this host at; webhook URLs are built from it.
+    pub public_url: Option<String>,
+    /// Hosts plugins may call besides the ones they declare (`host` or `host:port`).
+    pub allow_outbound: Vec<String>,
+    pub limits: Limits,
+}
+
+/// Everything a request handler or worker needs.
+pub struct App {
+    pub db: Arc<Db>,
+    pub runtime: Runtime,
+    pub registry: Registry,
+    pub public_url: String,
+    /// Wakes the outbox worker when a message is queued.
+    pub outbox_wake: Notify,
+}
+
+struct DbState(Arc<Db>);
+
+impl ChannelStateBackend for DbState {
+    fn get(&self, channel_id: &str, key: &str) -> Option<String> {
+        self.0.state_get(channel_id, key).unwrap_or_else(|e| {
+            tracing::error!(channel_id, "reading plugin state failed: {e}");
+            None
+        })
+    }
+    fn set(&self, channel_id: &str, key: &str, value: &str) {
+        if let Err(e) = self.0.state_set(channel_id, key, value) {
+            tracing::error!(channel_id, "writing plugin state failed: {e}");
+        }
+    }
+    fn remove(&self, channel_id: &str, key: &str) {
+        if let Err(e) = self.0.state_remove(channel_id, key) {
+            tracing::error!(channel_id, "removing plugin state failed: {e}");
+        }
+    }
+}
+
+impl App {
+    /// Opens the data dir, starts the runtime and loads every plugin.
+    pub async fn start(config: &ServeConfig, local_addr: SocketAddr) -> anyhow::Result<Arc<Self>> {
+        let db = Arc::new(Db::open(&config.data_dir)?);
+        let allowed = config
+            .allow_outbound
+            .iter()
+            .map(|h| HostPattern::parse(h).map_err(|e| anyhow::anyhow!("--allow-outbound {e}")))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let runtime = Runtime::new(config.limits.clone(), allowed, Arc::new(DbState(db.clone())))?;
+        let public_url = config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{local_addr}"))
+            .trim_end_matches('/')
+            .to_owned();
+        let app = Arc::new(Self { db, runtime, registry: Registry::default(), public_url, outbox_wake: Notify::new() });
+        crate::plugins::load_all(&app, &config.data_dir.join("plugins")).await;
+        Ok(app)
+    }
+
+    pub fn webhook_url(&self, channel_id: &str) -> String {
+        format!("{}/webhooks/{channel_id}", self.public_url)
+    }
+
+    /// What a plugin call about this channel gets.
+    pub fn channel_context(&self, channel: &Channel) -> ChannelContext {
+        ChannelContext {
+            channel_id: channel.id.clone(),
+            webhook_url: self.webhook_url(&channel.id),
+            webhook_secret: channel.webhook_secret.clone(),
+            settings: channel.settings.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        }
+    }
+}
+
+/// Serves the API on `listener` until `shutdown` completes.
+pub async fn serve(
+    listener: TcpListener,
+    config: ServeConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let local_addr = listener.local_addr()?;
+    let app = App::start(&config, local_addr).await?;
+    let (stop_worker, worker_stopped) = tokio::sync::watch::channel(false);
+    let worker = tokio::spawn(crate::outbox::run(app.clone(), worker_stopped));
+    tracing::info!(%local_addr, public_url = %app.public_url, "serving");
+    let result = axum::serve(listener, crate::api::router(app)).with_graceful_shutdown(shutdown).await;
+    let _ = stop_worker.send(true);
+    let _ = worker.await;
+    result.map_err(Into::into)
+}

@@ -1,0 +1,14 @@
+//! Switchboard: an omnichannel channel runtime. Channel integrations are WebAssembly
+//! components (see `wit/`) that this host loads, sandboxes and calls.
+
+pub mod api;
+pub mod app;
+pub mod channel_errors;
+pub mod outbox;
+pub mod plugins;
+pub mod registry;
+pub mod runtime;
+pub mod store;
+pub mod window;
+
+pub use app::{App, ServeConfig, serve};

@@ -1,0 +1,86 @@
+//! The `switchboard` binary: parse the command line, set up logging, call the library.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use switchboard::runtime::Limits;
+use switchboard::store::Db;
+use switchboard::store::tokens::Role;
+
+#[derive(Parser)]
+#[command(name = "switchboard", version, about = "Omnichannel channel runtime: channel plugins as WebAssembly components")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API, webhooks and every loaded plugin.
+    Serve {
+        #[arg(long, default_value = "127.0.0.1:8080", env = "SWITCHBOARD_LISTEN")]
+        listen: String,
+        #[arg(long, default_value = "data", env = "SWITCHBOARD_DATA_DIR")]
+        data_dir: PathBuf,
+        /// The URL providers reach this host at (webhook URLs are built from it). Default: http://<listen>.
+        #[arg(long, env = "SWITCHBOARD_PUBLIC_URL")]
+        public_url: Option<String>,
+        /// Let plugins call HOST[:PORT] besides the hosts they declare (repeatable). No port: any port.
+        #[arg(long = "allow-outbound", value_name = "HOST[:PORT]")]
+        allow_outbound: Vec<String>,
+        /// Wall-clock limit of one plugin call, in milliseconds.
+        #[arg(long, default_value_t = 15_000)]
+        plugin_timeout_ms: u64,
+        /// Memory one plugin instance may use, in MiB.
+        #[arg(long, default_value_t = 64)]
+        plugin_memory_mb: usize,
+    },
+    /// Manage API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create a token and print it alone on stdout.
+    Create {
+        #[arg(long, value_parser = ["admin", "supervisor", "agent"])]
+        role: String,
+        #[arg(long, default_value = "data", env = "SWITCHBOARD_DATA_DIR")]
+        data_dir: PathBuf,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    match Cli::parse().command {
+        Command::Serve { listen, data_dir, public_url, allow_outbound, plugin_timeout_ms, plugin_memory_mb } => {
+            let listener = tokio::net::TcpListener::bind(&listen)
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+            let config = switchboard::ServeConfig {
+                data_dir,
+                public_url,
+                allow_outbound,
+                limits: Limits { call_timeout: Duration::from_millis(plugin_timeout_ms), memory_bytes: plugin_memory_mb << 20 },
+            };
+            let shutdown = async {
+                let _ = tokio::signal::ctrl_c().await;
+            };
+            switchboard::serve(listener, config, shutdown).await
+        }
+        Command::Token { command: TokenCommand::Create { role, data_dir } } => {
+            let role: Role = role.parse().map_err(anyhow::Error::msg)?;
+            let token = Db::open(&data_dir)?.create_token(role)?;
+            println!("{token}");
+            Ok(())
+        }
+    }
+}

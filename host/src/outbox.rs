@@ -1,0 +1,167 @@
+//! The outbox worker: delivers queued messages through their channel's plugin, retries
+//! passing failures with exponential backoff (honouring the provider's retry-after), and
+//! records permanent failures with the reason. A message stays in the outbox until one of
+//! those happens, so nothing accepted is lost across restarts.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use crate::app::App;
+use crate::channel_errors::describe_call;
+use crate::runtime::types::{InboundSummary, OutboundContent, OutboundMessage, TemplateMessage};
+use crate::runtime::{CallError, PluginFailure};
+use crate::runtime::types::ChannelError;
+use crate::store::now_ms;
+use crate::store::outbox::PendingDelivery;
+
+/// Attempts before a passing failure becomes a permanent one.
+pub const MAX_ATTEMPTS: u32 = 8;
+const FIRST_RETRY: Duration = Duration::from_secs(1);
+const LONGEST_RETRY: Duration = Duration::from_secs(15 * 60);
+/// How long the worker sleeps when nothing is due and nothing wakes it.
+const IDLE_POLL: Duration = Duration::from_secs(5);
+
+pub async fn run(app: Arc<App>, mut stop: watch::Receiver<bool>) {
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        let due = app.db.due_deliveries(32).unwrap_or_else(|e| {
+            tracing::error!("reading the outbox failed: {e}");
+            Vec::new()
+        });
+        for delivery in &due {
+            deliver(&app, delivery).await;
+        }
+        if !due.is_empty() {
+            continue;
+        }
+        let sleep = match app.db.next_delivery_at() {
+            Ok(Some(at)) => Duration::from_millis((at - now_ms()).clamp(0, IDLE_POLL.as_millis() as i64) as u64),
+            _ => IDLE_POLL,
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(sleep) => {}
+            _ = app.outbox_wake.notified() => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+/// What to do after an attempt.
+enum Next {
+    Retry { after: Option<Duration>, reason: String },
+    Fail(String),
+}
+
+async fn deliver(app: &App, delivery: &PendingDelivery) {
+    let outcome = attempt(app, delivery).await;
+    let result = match outcome {
+        Ok(provider_id) => {
+            tracing::info!(message_id = delivery.message_id, provider_id, "message delivered");
+            app.db.delivery_succeeded(delivery.message_id, &provider_id)
+        }
+        Err(Next::Fail(reason)) => {
+            tracing::warn!(message_id = delivery.message_id, %reason, "message failed");
+            app.db.delivery_failed(delivery.message_id, &reason)
+        }
+        Err(Next::Retry { reason, .. }) if delivery.attempts + 1 >= MAX_ATTEMPTS => {
+            let reason = format!("gave up after {MAX_ATTEMPTS} attempts: {reason}");
+            tracing::warn!(message_id = delivery.message_id, %reason, "message failed");
+            app.db.delivery_failed(delivery.message_id, &reason)
+        }
+        Err(Next::Retry { after, reason }) => {
+            let backoff = after.unwrap_or_else(|| backoff(delivery.attempts)).min(LONGEST_RETRY);
+            tracing::info!(message_id = delivery.message_id, %reason, retry_in_ms = backoff.as_millis() as u64, "delivery will be retried");
+            app.db.delivery_retry(delivery.message_id, now_ms() + backoff.as_millis() as i64, &reason)
+        }
+    };
+    if let Err(e) = result {
+        tracing::error!(message_id = delivery.message_id, "recording a delivery outcome failed: {e}");
+    }
+}
+
+fn backoff(attempts: u32) -> Duration {
+    FIRST_RETRY.saturating_mul(2u32.saturating_pow(attempts))
+}
+
+/// One delivery attempt; the provider's message id on success.
+async fn attempt(app: &App, delivery: &PendingDelivery) -> Result<String, Next> {
+    let store_trouble = |e: crate::store::StoreError| Next::Retry { after: None, reason: format!("storage: {e}") };
+    let message = app.db.message(delivery.message_id).map_err(store_trouble)?.ok_or_else(|| Next::Fail("message vanished".into()))?;
+    let channel = app.db.channel(&delivery.channel_id).map_err(store_trouble)?.ok_or_else(|| Next::Fail("the channel was deleted".into()))?;
+    let conversation = app
+        .db
+        .conversation(message.conversation_id)
+        .map_err(store_trouble)?
+        .ok_or_else(|| Next::Fail("the conversation was deleted".into()))?;
+    let plugin = app.registry.get(&channel.plugin).ok_or_else(|| Next::Retry {
+        after: Some(Duration::from_secs(30)),
+        reason: format!("plugin `{}` is not loaded", channel.plugin),
+    })?;
+    let last_inbound = app.db.last_inbound(conversation.id).map_err(store_trouble)?;
+    let window = crate::window::compute(&plugin.window, conversation.last_inbound_at, now_ms());
+    let outbound = OutboundMessage {
+        message_id: message.id.to_string(),
+        conversation_id: conversation.id.to_string(),
+        recipient: conversation.external_id.clone(),
+        content: outbound_content(&message.text, &message.content).map_err(Next::Fail)?,
+        reply_to: message.reply_to.clone(),
+        last_inbound: last_inbound.map(|m| InboundSummary {
+            provider_message_id: m.provider_message_id.unwrap_or_default(),
+            timestamp_ms: m.provider_timestamp.unwrap_or_default().max(0) as u64,
+            properties: m.properties,
+        }),
+        window: window.wit_state,
+        attempt: delivery.attempts,
+    };
+    let ctx = app.channel_context(&channel);
+    match plugin.send(&ctx, &outbound).await {
+        Ok(receipt) => Ok(receipt.provider_message_id),
+        Err(error) => Err(classify(&error)),
+    }
+}
+
+fn classify(error: &CallError) -> Next {
+    let reason = describe_call(error);
+    match error {
+        CallError::Channel(ChannelError::Transient(_)) | CallError::Failed(PluginFailure::Timeout(_)) => {
+            Next::Retry { after: None, reason }
+        }
+        CallError::Channel(ChannelError::RateLimited(seconds)) => {
+            Next::Retry { after: seconds.map(Duration::from_secs), reason }
+        }
+        _ => Next::Fail(reason),
+    }
+}
+
+/// The stored message as the contract's content.
+fn outbound_content(text: &Option<String>, content: &serde_json::Value) -> Result<OutboundContent, String> {
+    if let Some(template) = content.get("template") {
+        let field = |name: &str| template.get(name).and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+        let params = template
+            .get("params")
+            .and_then(|p| p.as_array())
+            .map(|a| a.iter().map(|v| v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string())).collect())
+            .unwrap_or_default();
+        return Ok(OutboundContent::Template(TemplateMessage { name: field("name"), language: field("language"), params }));
+    }
+    match text {
+        Some(text) => Ok(OutboundContent::Text(text.clone())),
+        None => Err("the stored message has neither text nor template".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_one_second() {
+        assert_eq!(backoff(0), Duration::from_secs(1));
+        assert_eq!(backoff(3), Duration::from_secs(8));
+        assert!(backoff(40) >= LONGEST_RETRY);
+    }
+}

@@ -1,0 +1,408 @@
+//! The plugin runtime: one wasmtime engine (component model, pooling allocator), each plugin
+//! compiled once into an `InstancePre`, and a fresh instance for every call, run under a time
+//! limit, a memory cap and the outbound HTTP policy. Plugins get no files, sockets or
+//! environment: their WASI context is empty.
+
+mod bindings;
+mod log;
+mod outbound;
+mod state;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ResourceLimiter, Store, Trap, UpdateDeadline};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+
+pub use bindings::types;
+pub use outbound::HostPattern;
+pub use state::ChannelStateBackend;
+
+use bindings::{Plugin as PluginBindings, PluginPre};
+use outbound::OutboundPolicy;
+use types::{
+    AuthAccount, AuthFinishRequest, AuthRedirect, AuthStartRequest, ChannelContext, ChannelError, Connection, Field,
+    HttpRequest, PluginManifest, NewTemplate, OutboundMessage, Receipt, Template, WebhookOutcome, WindowPolicy,
+};
+
+/// The contract version this host is built from, and the range of plugin WIT versions it serves.
+pub const HOST_WIT_VERSION: &str = "0.1.0";
+pub const SERVED_WIT_VERSIONS: &str = "^0.1";
+const CONTRACT_INTERFACE: &str = "switchboard:channel/channel";
+
+/// How often the engine's epoch advances; plugin time limits are counted in these ticks.
+const EPOCH_TICK: Duration = Duration::from_millis(5);
+/// Instances that may exist at once (the pooling allocator reserves slots up front).
+const MAX_CONCURRENT_INSTANCES: u32 = 256;
+
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Wall-clock limit of one plugin call, HTTP waits included.
+    pub call_timeout: Duration,
+    /// Linear memory one instance may grow to.
+    pub memory_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self { call_timeout: Duration::from_secs(15), memory_bytes: 64 << 20 }
+    }
+}
+
+/// Why a plugin call produced no answer. These are the host's verdicts, not the plugin's errors.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum PluginFailure {
+    #[error("the plugin ran past its time limit of {0:?}")]
+    Timeout(Duration),
+    #[error("the plugin exceeded its memory limit of {} MiB", .0 >> 20)]
+    MemoryLimit(usize),
+    #[error("the plugin crashed: {0}")]
+    Trap(String),
+    #[error("the plugin could not be started: {0}")]
+    Instantiate(String),
+}
+
+/// A call's outcome: the plugin's own typed error, or the host stopping it.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum CallError {
+    #[error("{0:?}")]
+    Channel(ChannelError),
+    #[error(transparent)]
+    Failed(#[from] PluginFailure),
+}
+
+/// Why a component was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("not a WebAssembly component: {0}")]
+    NotAComponent(String),
+    #[error("the component does not export `{CONTRACT_INTERFACE}` (wrong world); it exports: {0}")]
+    WrongWorld(String),
+    #[error("the component is built against switchboard:channel@{found}, this host serves {SERVED_WIT_VERSIONS} (built from {HOST_WIT_VERSION})")]
+    UnsupportedWitVersion { found: String },
+    #[error("the component cannot be linked: {0}")]
+    Link(String),
+    #[error("the plugin's manifest() failed: {0}")]
+    Manifest(PluginFailure),
+    #[error("the plugin's manifest is invalid: {0}")]
+    InvalidManifest(String),
+}
+
+/// What a plugin's store holds during one call.
+pub struct CallState {
+    plugin_id: String,
+    channel_id: Option<String>,
+    table: ResourceTable,
+    wasi: WasiCtx,
+    http: WasiHttpCtx,
+    outbound: OutboundPolicy,
+    memory: MemoryCap,
+    state: Arc<dyn ChannelStateBackend>,
+}
+
+impl WasiView for CallState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+impl WasiHttpView for CallState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView { ctx: &mut self.http, table: &mut self.table, hooks: &mut self.outbound }
+    }
+}
+
+/// Refuses memory growth past the cap and remembers that it did, so the trap that follows
+/// (Rust's allocator aborts) is reported as what it is.
+struct MemoryCap {
+    limit: usize,
+    exceeded: bool,
+}
+
+impl ResourceLimiter for MemoryCap {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        if desired > self.limit {
+            self.exceeded = true;
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(desired <= 100_000)
+    }
+}
+
+struct Shared {
+    engine: Engine,
+    limits: Limits,
+    operator_allowed: Arc<Vec<HostPattern>>,
+    state: Arc<dyn ChannelStateBackend>,
+}
+
+/// The engine and linker every plugin shares.
+pub struct Runtime {
+    shared: Arc<Shared>,
+    linker: Linker<CallState>,
+    stop_ticker: Arc<AtomicBool>,
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.stop_ticker.store(true, Ordering::Relaxed);
+    }
+}
+
+impl Runtime {
+    pub fn new(
+        limits: Limits,
+        operator_allowed: Vec<HostPattern>,
+        state: Arc<dyn ChannelStateBackend>,
+    ) -> anyhow::Result<Self> {
+        let mut pool = PoolingAllocationConfig::default();
+        pool.total_component_instances(MAX_CONCURRENT_INSTANCES)
+            .total_core_instances(MAX_CONCURRENT_INSTANCES * 4)
+            .total_memories(MAX_CONCURRENT_INSTANCES * 2)
+            .total_tables(MAX_CONCURRENT_INSTANCES * 4)
+            .total_stacks(MAX_CONCURRENT_INSTANCES)
+            .max_memory_size(limits.memory_bytes.max(1 << 20));
+        let mut config = Config::new();
+        config
+            .wasm_component_model(true)
+            .epoch_interruption(true)
+            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        let engine = Engine::new(&config).map_err(|e| anyhow::anyhow!("creating the wasm engine: {e}"))?;
+
+        let mut linker = Linker::<CallState>::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(anyhow_of)?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(anyhow_of)?;
+        PluginBindings::add_to_linker::<CallState, HasSelf<CallState>>(&mut linker, |s| s).map_err(anyhow_of)?;
+
+        let stop_ticker = Arc::new(AtomicBool::new(false));
+        let ticker_engine = engine.weak();
+        let stop = stop_ticker.clone();
+        std::thread::Builder::new().name("wasm-epoch".into()).spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                std::thread::sleep(EPOCH_TICK);
+                match ticker_engine.upgrade() {
+                    Some(engine) => engine.increment_epoch(),
+                    None => break,
+                }
+            }
+        })?;
+
+        Ok(Self {
+            shared: Arc::new(Shared { engine, limits, operator_allowed: Arc::new(operator_allowed), state }),
+            linker,
+            stop_ticker,
+        })
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.shared.engine
+    }
+
+    /// Compiles a component and reads its manifest. CPU-heavy: call it off the request path.
+    pub async fn load(&self, bytes: &[u8]) -> Result<LoadedPlugin, LoadError> {
+        let component = Component::new(&self.shared.engine, bytes).map_err(|e| LoadError::NotAComponent(format!("{e:#}")))?;
+        let wit_version = contract_version(&self.shared.engine, &component)?;
+        let instance_pre = self.linker.instantiate_pre(&component).map_err(|e| LoadError::Link(format!("{e:#}")))?;
+        let pre = PluginPre::new(instance_pre).map_err(|e| LoadError::WrongWorld(format!("{e:#}")))?;
+        let mut plugin = LoadedPlugin {
+            manifest: PluginManifest {
+                id: String::new(),
+                name: String::new(),
+                version: String::new(),
+                description: String::new(),
+                capabilities: Vec::new(),
+                outbound_hosts: Vec::new(),
+            },
+            settings_schema: Vec::new(),
+            window: WindowPolicy { free_form_seconds: None, human_agent_seconds: None, templates_outside_window: false },
+            version: semver::Version::new(0, 0, 0),
+            wit_version,
+            pre,
+            declared: Arc::new(Vec::new()),
+            shared: self.shared.clone(),
+        };
+        let manifest = plugin.manifest_call().await.map_err(LoadError::Manifest)?;
+        plugin.version = semver::Version::parse(&manifest.version)
+            .map_err(|e| LoadError::InvalidManifest(format!("version `{}` is not semver: {e}", manifest.version)))?;
+        if manifest.id.is_empty() || !manifest.id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
+            return Err(LoadError::InvalidManifest(format!("id `{}` must be lowercase letters, digits and `-`", manifest.id)));
+        }
+        let declared = manifest
+            .outbound_hosts
+            .iter()
+            .map(|h| HostPattern::parse(h))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(LoadError::InvalidManifest)?;
+        plugin.declared = Arc::new(declared);
+        plugin.manifest = manifest;
+        plugin.settings_schema = plugin.settings_schema_call().await.map_err(LoadError::Manifest)?;
+        plugin.window = plugin.window_call().await.map_err(LoadError::Manifest)?;
+        Ok(plugin)
+    }
+}
+
+fn anyhow_of(e: wasmtime::Error) -> anyhow::Error {
+    anyhow::anyhow!("{e:#}")
+}
+
+/// The `switchboard:channel` version a component exports, checked against what the host serves.
+fn contract_version(engine: &Engine, component: &Component) -> Result<semver::Version, LoadError> {
+    let exports: Vec<String> = component.component_type().exports(engine).map(|(name, _)| name.to_owned()).collect();
+    let found = exports
+        .iter()
+        .find_map(|name| name.strip_prefix(CONTRACT_INTERFACE)?.strip_prefix('@'))
+        .ok_or_else(|| LoadError::WrongWorld(if exports.is_empty() { "nothing".into() } else { exports.join(", ") }))?;
+    let version = semver::Version::parse(found).map_err(|_| LoadError::UnsupportedWitVersion { found: found.to_owned() })?;
+    let served = semver::VersionReq::parse(SERVED_WIT_VERSIONS).expect("valid requirement");
+    if !served.matches(&version) {
+        return Err(LoadError::UnsupportedWitVersion { found: found.to_owned() });
+    }
+    Ok(version)
+}
+
+/// A compiled plugin, ready to be instantiated for each call.
+pub struct LoadedPlugin {
+    pub manifest: PluginManifest,
+    pub settings_schema: Vec<Field>,
+    pub window: WindowPolicy,
+    pub version: semver::Version,
+    pub wit_version: semver::Version,
+    pre: PluginPre<CallState>,
+    declared: Arc<Vec<HostPattern>>,
+    shared: Arc<Shared>,
+}
+
+/// Runs one export on a fresh instance under the limits; `$channel` tags state and logs.
+macro_rules! call_export {
+    ($self:ident, $channel:expr, $method:ident ( $($arg:expr),* )) => {{
+        let (mut store, bindings) = $self.instantiate($channel).await?;
+        let started = Instant::now();
+        let outcome = tokio::time::timeout(
+            $self.shared.limits.call_timeout + EPOCH_TICK * 4,
+            bindings.switchboard_channel_channel().$method(&mut store $(, $arg)*),
+        )
+        .await;
+        $self.verdict(outcome, &store, started)
+    }};
+}
+
+impl LoadedPlugin {
+    pub fn id(&self) -> &str {
+        &self.manifest.id
+    }
+
+    async fn instantiate(&self, channel_id: Option<&str>) -> Result<(Store<CallState>, PluginBindings), PluginFailure> {
+        let limits = &self.shared.limits;
+        let state = CallState {
+            plugin_id: self.manifest.id.clone(),
+            channel_id: channel_id.map(str::to_owned),
+            table: ResourceTable::new(),
+            wasi: WasiCtx::builder().build(),
+            http: WasiHttpCtx::new(),
+            outbound: OutboundPolicy {
+                plugin_id: self.manifest.id.clone(),
+                declared: self.declared.clone(),
+                operator_allowed: self.shared.operator_allowed.clone(),
+            },
+            memory: MemoryCap { limit: limits.memory_bytes, exceeded: false },
+            state: self.shared.state.clone(),
+        };
+        let mut store = Store::new(&self.shared.engine, state);
+        store.limiter(|s| &mut s.memory);
+        // Yield to the executor at every tick so a busy plugin never starves the host,
+        // and trap once the call's time is up.
+        let deadline = Instant::now() + limits.call_timeout;
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |_| {
+            if Instant::now() >= deadline { Ok(UpdateDeadline::Interrupt) } else { Ok(UpdateDeadline::Yield(1)) }
+        });
+        let bindings = self.pre.instantiate_async(&mut store).await.map_err(|e| PluginFailure::Instantiate(format!("{e:#}")))?;
+        Ok((store, bindings))
+    }
+
+    fn verdict<T>(
+        &self,
+        outcome: Result<wasmtime::Result<T>, tokio::time::error::Elapsed>,
+        store: &Store<CallState>,
+        started: Instant,
+    ) -> Result<T, PluginFailure> {
+        let limits = &self.shared.limits;
+        let error = match outcome {
+            Ok(Ok(value)) => return Ok(value),
+            Err(_elapsed) => return Err(PluginFailure::Timeout(limits.call_timeout)),
+            Ok(Err(error)) => error,
+        };
+        let failure = if store.data().memory.exceeded {
+            PluginFailure::MemoryLimit(limits.memory_bytes)
+        } else if matches!(error.downcast_ref::<Trap>(), Some(Trap::Interrupt)) {
+            PluginFailure::Timeout(limits.call_timeout)
+        } else {
+            PluginFailure::Trap(format!("{error:#}"))
+        };
+        tracing::warn!(plugin = %self.manifest.id, elapsed_ms = started.elapsed().as_millis() as u64, "plugin call failed: {failure}");
+        Err(failure)
+    }
+
+    async fn manifest_call(&self) -> Result<PluginManifest, PluginFailure> {
+        call_export!(self, None, call_manifest())
+    }
+
+    async fn settings_schema_call(&self) -> Result<Vec<Field>, PluginFailure> {
+        call_export!(self, None, call_settings_schema())
+    }
+
+    async fn window_call(&self) -> Result<WindowPolicy, PluginFailure> {
+        call_export!(self, None, call_messaging_window())
+    }
+
+    pub async fn connect(&self, ctx: &ChannelContext) -> Result<Connection, CallError> {
+        flatten(call_export!(self, Some(&ctx.channel_id), call_connect(ctx)))
+    }
+
+    pub async fn disconnect(&self, ctx: &ChannelContext) -> Result<(), CallError> {
+        flatten(call_export!(self, Some(&ctx.channel_id), call_disconnect(ctx)))
+    }
+
+    pub async fn handle_webhook(&self, ctx: &ChannelContext, request: &HttpRequest) -> Result<WebhookOutcome, CallError> {
+        flatten(call_export!(self, Some(&ctx.channel_id), call_handle_webhook(ctx, request)))
+    }
+
+    pub async fn send(&self, ctx: &ChannelContext, message: &OutboundMessage) -> Result<Receipt, CallError> {
+        flatten(call_export!(self, Some(&ctx.channel_id), call_send(ctx, message)))
+    }
+
+    pub async fn list_templates(&self, ctx: &ChannelContext) -> Result<Vec<Template>, CallError> {
+        flatten(call_export!(self, Some(&ctx.channel_id), call_list_templates(ctx)))
+    }
+
+    pub async fn create_template(&self, ctx: &ChannelContext, template: &NewTemplate) -> Result<Template, CallError> {
+        flatten(call_export!(self, Some(&ctx.channel_id), call_create_template(ctx, template)))
+    }
+
+    pub async fn delete_template(&self, ctx: &ChannelContext, name: &str) -> Result<(), CallError> {
+        flatten(call_export!(self, Some(&ctx.channel_id), call_delete_template(ctx, name)))
+    }
+
+    pub async fn auth_start(&self, request: &AuthStartRequest) -> Result<AuthRedirect, CallError> {
+        flatten(call_export!(self, None, call_auth_start(request)))
+    }
+
+    pub async fn auth_finish(&self, request: &AuthFinishRequest) -> Result<Vec<AuthAccount>, CallError> {
+        flatten(call_export!(self, None, call_auth_finish(request)))
+    }
+}
+
+fn flatten<T>(result: Result<Result<T, ChannelError>, PluginFailure>) -> Result<T, CallError> {
+    match result {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(error)) => Err(CallError::Channel(error)),
+        Err(failure) => Err(CallError::Failed(failure)),
+    }
+}

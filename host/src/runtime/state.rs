@@ -1,0 +1,31 @@
+//! The `state` import: durable per-channel key/value state, kept by the host.
+
+use super::CallState;
+use super::bindings::state::Host;
+
+/// Where channel state lives (the store implements it). Calls are short and synchronous.
+pub trait ChannelStateBackend: Send + Sync {
+    fn get(&self, channel_id: &str, key: &str) -> Option<String>;
+    fn set(&self, channel_id: &str, key: &str, value: &str);
+    fn remove(&self, channel_id: &str, key: &str);
+}
+
+impl Host for CallState {
+    fn get(&mut self, key: String) -> Option<String> {
+        let channel = self.channel_id.as_deref()?;
+        self.state.get(channel, &key)
+    }
+
+    fn set(&mut self, key: String, value: String) {
+        match self.channel_id.as_deref() {
+            Some(channel) => self.state.set(channel, &key, &value),
+            None => tracing::warn!(plugin = %self.plugin_id, "state.set outside a channel call is ignored"),
+        }
+    }
+
+    fn remove(&mut self, key: String) {
+        if let Some(channel) = self.channel_id.as_deref() {
+            self.state.remove(channel, &key);
+        }
+    }
+}

@@ -1,0 +1,227 @@
+//! Channels: a plugin, a name, settings (secrets sealed), the host-made webhook secret,
+//! and what connect returned.
+
+use std::collections::BTreeMap;
+
+use rusqlite::{OptionalExtension, Row, params};
+
+use super::{Db, SecretBox, StoreError, StoreResult, now_ms, random_token};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChannelStatus {
+    /// The row exists so connect() can keep state; not listed until connect succeeds.
+    Connecting,
+    Active,
+}
+
+impl ChannelStatus {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Connecting => "connecting",
+            Self::Active => "active",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Channel {
+    pub id: String,
+    pub plugin: String,
+    pub name: String,
+    pub status: ChannelStatus,
+    /// Settings in clear (secrets opened).
+    pub settings: BTreeMap<String, String>,
+    pub webhook_secret: String,
+    pub display_name: Option<String>,
+    pub external_account_id: Option<String>,
+    pub instructions: Vec<(String, String)>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// A setting to store, and whether it is sealed.
+pub struct SettingValue<'a> {
+    pub key: &'a str,
+    pub value: &'a str,
+    pub secret: bool,
+}
+
+/// What connect() reported, kept on the channel.
+pub struct Connected<'a> {
+    pub display_name: &'a str,
+    pub external_account_id: &'a str,
+    pub instructions: &'a [(String, String)],
+}
+
+impl Db {
+    /// Creates a channel in the `connecting` state with a fresh id and webhook secret.
+    pub fn create_channel(&self, plugin: &str, name: &str, settings: &[SettingValue<'_>]) -> StoreResult<Channel> {
+        let id = format!("ch_{}", random_token(16).to_lowercase());
+        let webhook_secret = random_token(32);
+        let now = now_ms();
+        self.conn().execute(
+            "INSERT INTO channels (id, plugin, name, status, settings, webhook_secret, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+            params![
+                id,
+                plugin,
+                name,
+                ChannelStatus::Connecting.as_str(),
+                self.seal_settings(settings),
+                self.secrets.seal(&webhook_secret),
+                now
+            ],
+        )?;
+        self.channel(&id)?.ok_or(StoreError::NotFound)
+    }
+
+    pub fn mark_connected(&self, id: &str, connected: &Connected<'_>) -> StoreResult<()> {
+        let instructions = serde_json::to_string(connected.instructions).expect("pairs serialize");
+        self.conn().execute(
+            "UPDATE channels SET status = 'active', display_name = ?2, external_account_id = ?3, instructions = ?4, updated_at = ?5
+             WHERE id = ?1",
+            params![id, connected.display_name, connected.external_account_id, instructions, now_ms()],
+        )?;
+        Ok(())
+    }
+
+    /// Replaces the name and settings of a channel.
+    pub fn update_channel(&self, id: &str, name: &str, settings: &[SettingValue<'_>]) -> StoreResult<()> {
+        let changed = self.conn().execute(
+            "UPDATE channels SET name = ?2, settings = ?3, updated_at = ?4 WHERE id = ?1",
+            params![id, name, self.seal_settings(settings), now_ms()],
+        )?;
+        if changed == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    }
+
+    /// Deletes a channel and everything under it (conversations, messages, outbox, state).
+    pub fn delete_channel(&self, id: &str) -> StoreResult<bool> {
+        Ok(self.conn().execute("DELETE FROM channels WHERE id = ?1", [id])? > 0)
+    }
+
+    pub fn channel(&self, id: &str) -> StoreResult<Option<Channel>> {
+        let conn = self.conn();
+        let row = conn
+            .query_row(&format!("SELECT {CHANNEL_COLUMNS} FROM channels WHERE id = ?1"), [id], raw_channel)
+            .optional()?;
+        row.map(|raw| self.open_channel(raw)).transpose()
+    }
+
+    /// Connected channels, oldest first.
+    pub fn channels(&self) -> StoreResult<Vec<Channel>> {
+        let conn = self.conn();
+        let mut statement = conn.prepare(&format!(
+            "SELECT {CHANNEL_COLUMNS} FROM channels WHERE status = 'active' ORDER BY created_at, id"
+        ))?;
+        let raws = statement.query_map([], raw_channel)?.collect::<Result<Vec<_>, _>>()?;
+        raws.into_iter().map(|raw| self.open_channel(raw)).collect()
+    }
+
+    fn seal_settings(&self, settings: &[SettingValue<'_>]) -> String {
+        let map: BTreeMap<&str, String> = settings
+            .iter()
+            .map(|s| (s.key, if s.secret { self.secrets.seal(s.value) } else { s.value.to_owned() }))
+            .collect();
+        serde_json::to_string(&map).expect("a string map serializes")
+    }
+
+    fn open_channel(&self, raw: RawChannel) -> StoreResult<Channel> {
+        let stored: BTreeMap<String, String> =
+            serde_json::from_str(&raw.settings).map_err(|e| StoreError::Corrupt(format!("channel {} settings: {e}", raw.id)))?;
+        let mut settings = BTreeMap::new();
+        for (key, value) in stored {
+            let value = if SecretBox::is_sealed(&value) { self.secrets.open(&value)? } else { value };
+            settings.insert(key, value);
+        }
+        Ok(Channel {
+            status: if raw.status == "active" { ChannelStatus::Active } else { ChannelStatus::Connecting },
+            webhook_secret: self.secrets.open(&raw.webhook_secret)?,
+            instructions: serde_json::from_str(&raw.instructions).unwrap_or_default(),
+            settings,
+            id: raw.id,
+            plugin: raw.plugin,
+            name: raw.name,
+            display_name: raw.display_name,
+            external_account_id: raw.external_account_id,
+            created_at: raw.created_at,
+            updated_at: raw.updated_at,
+        })
+    }
+
+    /// Per-channel plugin state (the `state` import).
+    pub fn state_get(&self, channel_id: &str, key: &str) -> StoreResult<Option<String>> {
+        Ok(self
+            .conn()
+            .query_row("SELECT value FROM channel_state WHERE channel_id = ?1 AND key = ?2", [channel_id, key], |r| r.get(0))
+            .optional()?)
+    }
+
+    pub fn state_set(&self, channel_id: &str, key: &str, value: &str) -> StoreResult<()> {
+        self.conn().execute(
+            "INSERT INTO channel_state (channel_id, key, value) VALUES (?1, ?2, ?3)
+             ON CONFLICT (channel_id, key) DO UPDATE SET value = excluded.value",
+            [channel_id, key, value],
+        )?;
+        Ok(())
+    }
+
+    pub fn state_remove(&self, channel_id: &str, key: &str) -> StoreResult<()> {
+        self.conn().execute("DELETE FROM channel_state WHERE channel_id = ?1 AND key = ?2", [channel_id, key])?;
+        Ok(())
+    }
+}
+
+const CHANNEL_COLUMNS: &str =
+    "id, plugin, name, status, settings, webhook_secret, display_name, external_account_id, instructions, created_at, updated_at";
+
+struct RawChannel {
+    id: String,
+    plugin: String,
+    name: String,
+    status: String,
+    settings: String,
+    webhook_secret: String,
+    display_name: Option<String>,
+    external_account_id: Option<String>,
+    instructions: String,
+    created_at: i64,
+    updated_at: i64,
+}
+
+fn raw_channel(row: &Row<'_>) -> rusqlite::Result<RawChannel> {
+    Ok(RawChannel {
+        id: row.get(0)?,
+        plugin: row.get(1)?,
+        name: row.get(2)?,
+        status: row.get(3)?,
+        settings: row.get(4)?,
+        webhook_secret: row.get(5)?,
+        display_name: row.get(6)?,
+        external_account_id: row.get(7)?,
+        instructions: row.get(8)?,
+        created_at: row.get(9)?,
+        updated_at: row.get(10)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_settings_are_sealed_on_disk_and_open_on_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path()).unwrap();
+        let settings = [
+            SettingValue { key: "bot_token", value: "123:SECRET", secret: true },
+            SettingValue { key: "api_base_url", value: "http://x", secret: false },
+        ];
+        let channel = db.create_channel("telegram", "Support", &settings).unwrap();
+        assert_eq!(channel.settings["bot_token"], "123:SECRET");
+        let on_disk: String = db.conn().query_row("SELECT settings FROM channels", [], |r| r.get(0)).unwrap();
+        assert!(!on_disk.contains("123:SECRET") && on_disk.contains("http://x"), "{on_disk}");
+        assert!(db.channels().unwrap().is_empty(), "a connecting channel is not listed");
+        db.mark_connected(&channel.id, &Connected { display_name: "@bot", external_account_id: "1", instructions: &[] }).unwrap();
+        assert_eq!(db.channels().unwrap().len(), 1);
+    }
+}

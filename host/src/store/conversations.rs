@@ -1,0 +1,107 @@
+//! Conversations: one per channel and provider address (a chat, a user, a group).
+
+use rusqlite::{OptionalExtension, Row, Transaction, params};
+use serde::Serialize;
+
+use super::{Db, StoreResult, now_ms};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Conversation {
+    pub id: i64,
+    pub channel_id: String,
+    /// The conversation's address at the provider.
+    pub external_id: String,
+    pub name: Option<String>,
+    pub status: String,
+    pub contact: Option<ContactSummary>,
+    /// Provider time (ms) of the customer's last message.
+    pub last_inbound_at: Option<i64>,
+    pub last_activity_at: i64,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ContactSummary {
+    pub id: i64,
+    pub external_id: String,
+    pub name: Option<String>,
+    pub handle: Option<String>,
+}
+
+#[derive(Debug, Default)]
+pub struct ConversationFilter<'a> {
+    pub channel_id: Option<&'a str>,
+    pub status: Option<&'a str>,
+}
+
+/// Finds or opens the conversation for a provider address; returns its id.
+pub(super) fn upsert(
+    tx: &Transaction<'_>,
+    channel_id: &str,
+    external_id: &str,
+    name: Option<&str>,
+    contact_id: i64,
+) -> rusqlite::Result<i64> {
+    let now = now_ms();
+    tx.query_row(
+        "INSERT INTO conversations (channel_id, external_id, contact_id, name, last_activity_at, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?5)
+         ON CONFLICT (channel_id, external_id) DO UPDATE SET
+            name = COALESCE(excluded.name, conversations.name),
+            contact_id = COALESCE(conversations.contact_id, excluded.contact_id)
+         RETURNING id",
+        params![channel_id, external_id, contact_id, name, now],
+        |row| row.get(0),
+    )
+}
+
+/// Records activity; `inbound_at` (provider time) moves the window forward, never back.
+pub(super) fn touch(tx: &Transaction<'_>, id: i64, inbound_at: Option<i64>) -> rusqlite::Result<()> {
+    tx.execute(
+        "UPDATE conversations SET last_activity_at = ?2, status = 'open',
+            last_inbound_at = CASE WHEN ?3 IS NULL THEN last_inbound_at ELSE MAX(COALESCE(last_inbound_at, 0), ?3) END
+         WHERE id = ?1",
+        params![id, now_ms(), inbound_at],
+    )?;
+    Ok(())
+}
+
+const COLUMNS: &str = "c.id, c.channel_id, c.external_id, c.name, c.status, c.last_inbound_at, c.last_activity_at, c.created_at,
+    p.id, p.external_id, p.name, p.handle";
+const FROM: &str = "conversations c LEFT JOIN contacts p ON p.id = c.contact_id";
+
+fn conversation(row: &Row<'_>) -> rusqlite::Result<Conversation> {
+    let contact_id: Option<i64> = row.get(8)?;
+    Ok(Conversation {
+        id: row.get(0)?,
+        channel_id: row.get(1)?,
+        external_id: row.get(2)?,
+        name: row.get(3)?,
+        status: row.get(4)?,
+        last_inbound_at: row.get(5)?,
+        last_activity_at: row.get(6)?,
+        created_at: row.get(7)?,
+        contact: match contact_id {
+            Some(id) => Some(ContactSummary { id, external_id: row.get(9)?, name: row.get(10)?, handle: row.get(11)? }),
+            None => None,
+        },
+    })
+}
+
+impl Db {
+    /// Newest activity first.
+    pub fn conversations(&self, filter: &ConversationFilter<'_>, limit: u32) -> StoreResult<Vec<Conversation>> {
+        let conn = self.conn();
+        let mut statement = conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM {FROM}
+             WHERE (?1 IS NULL OR c.channel_id = ?1) AND (?2 IS NULL OR c.status = ?2)
+             ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ?3"
+        ))?;
+        let rows = statement.query_map(params![filter.channel_id, filter.status, limit], conversation)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub fn conversation(&self, id: i64) -> StoreResult<Option<Conversation>> {
+        Ok(self.conn().query_row(&format!("SELECT {COLUMNS} FROM {FROM} WHERE c.id = ?1"), [id], conversation).optional()?)
+    }
+}

@@ -1,0 +1,225 @@
+//! Messages, inbound and outbound, with delivery status. Inbound is unique per channel and
+//! provider id, so a redelivered webhook is stored once.
+
+use rusqlite::{OptionalExtension, Row, params};
+use serde::Serialize;
+
+use super::contacts::{self, ContactInfo};
+use super::conversations;
+use super::{Db, StoreResult, now_ms};
+
+/// An inbound message as normalized by a plugin.
+#[derive(Debug, Clone)]
+pub struct NewInbound {
+    pub provider_message_id: String,
+    pub conversation_external_id: String,
+    pub conversation_name: Option<String>,
+    pub sender: ContactInfo,
+    pub provider_timestamp: i64,
+    pub text: Option<String>,
+    /// JSON: `{"attachments": [...]}`.
+    pub content: serde_json::Value,
+    pub properties: Vec<(String, String)>,
+    pub reply_to: Option<String>,
+}
+
+/// An outbound message an agent asked to send.
+#[derive(Debug, Clone)]
+pub struct NewOutbound {
+    pub conversation_id: i64,
+    pub text: Option<String>,
+    /// JSON: `{"template": {...}}` or `{"media": {...}}`, `{}` for plain text.
+    pub content: serde_json::Value,
+    pub reply_to: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Message {
+    pub id: i64,
+    pub conversation_id: i64,
+    pub channel_id: String,
+    pub direction: String,
+    pub provider_message_id: Option<String>,
+    pub contact_id: Option<i64>,
+    pub text: Option<String>,
+    pub content: serde_json::Value,
+    #[serde(skip)]
+    pub properties: Vec<(String, String)>,
+    pub reply_to: Option<String>,
+    pub status: String,
+    pub error: Option<String>,
+    pub provider_timestamp: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// Delivery states in the order they happen; a late `sent` never undoes `read`.
+fn status_rank(status: &str) -> i32 {
+    match status {
+        "queued" => 0,
+        "sent" => 1,
+        "delivered" => 2,
+        "read" => 3,
+        "failed" | "deleted" => 4,
+        _ => -1,
+    }
+}
+
+const COLUMNS: &str = "id, conversation_id, channel_id, direction, provider_message_id, contact_id, text, content, properties,
+    reply_to, status, error, provider_timestamp, created_at, updated_at";
+
+fn message(row: &Row<'_>) -> rusqlite::Result<Message> {
+    let content: String = row.get(7)?;
+    let properties: String = row.get(8)?;
+    Ok(Message {
+        id: row.get(0)?,
+        conversation_id: row.get(1)?,
+        channel_id: row.get(2)?,
+        direction: row.get(3)?,
+        provider_message_id: row.get(4)?,
+        contact_id: row.get(5)?,
+        text: row.get(6)?,
+        content: serde_json::from_str(&content).unwrap_or_default(),
+        properties: serde_json::from_str(&properties).unwrap_or_default(),
+        reply_to: row.get(9)?,
+        status: row.get(10)?,
+        error: row.get(11)?,
+        provider_timestamp: row.get(12)?,
+        created_at: row.get(13)?,
+        updated_at: row.get(14)?,
+    })
+}
+
+impl Db {
+    /// Stores an inbound message with its contact and conversation, in one transaction.
+    /// Returns `None` when the provider id was already stored (a redelivery).
+    pub fn record_inbound(&self, channel_id: &str, inbound: &NewInbound) -> StoreResult<Option<Message>> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let contact_id = contacts::upsert(&tx, channel_id, &inbound.sender)?;
+        let conversation_id = conversations::upsert(
+            &tx,
+            channel_id,
+            &inbound.conversation_external_id,
+            inbound.conversation_name.as_deref(),
+            contact_id,
+        )?;
+        let now = now_ms();
+        let inserted = tx
+            .query_row(
+                "INSERT INTO messages (conversation_id, channel_id, direction, provider_message_id, contact_id, text, content,
+                    properties, reply_to, status, provider_timestamp, created_at, updated_at)
+                 VALUES (?1, ?2, 'inbound', ?3, ?4, ?5, ?6, ?7, ?8, 'received', ?9, ?10, ?10)
+                 ON CONFLICT DO NOTHING
+                 RETURNING id",
+                params![
+                    conversation_id,
+                    channel_id,
+                    inbound.provider_message_id,
+                    contact_id,
+                    inbound.text,
+                    inbound.content.to_string(),
+                    serde_json::to_string(&inbound.properties).expect("pairs serialize"),
+                    inbound.reply_to,
+                    inbound.provider_timestamp,
+                    now
+                ],
+                |row| row.get::<_, i64>(0),
+            )
+            .optional()?;
+        let Some(id) = inserted else {
+            return Ok(None); // dropping the transaction rolls back the contact/conversation touch
+        };
+        conversations::touch(&tx, conversation_id, Some(inbound.provider_timestamp))?;
+        let stored = tx.query_row(&format!("SELECT {COLUMNS} FROM messages WHERE id = ?1"), [id], message)?;
+        tx.commit()?;
+        Ok(Some(stored))
+    }
+
+    /// Queues an outbound message and its delivery in one transaction.
+    pub fn queue_outbound(&self, channel_id: &str, outbound: &NewOutbound) -> StoreResult<Message> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let now = now_ms();
+        let id: i64 = tx.query_row(
+            "INSERT INTO messages (conversation_id, channel_id, direction, text, content, reply_to, status, created_at, updated_at)
+             VALUES (?1, ?2, 'outbound', ?3, ?4, ?5, 'queued', ?6, ?6) RETURNING id",
+            params![outbound.conversation_id, channel_id, outbound.text, outbound.content.to_string(), outbound.reply_to, now],
+            |row| row.get(0),
+        )?;
+        tx.execute("INSERT INTO outbox (message_id, channel_id, next_attempt_at) VALUES (?1, ?2, ?3)", params![id, channel_id, now])?;
+        conversations::touch(&tx, outbound.conversation_id, None)?;
+        let stored = tx.query_row(&format!("SELECT {COLUMNS} FROM messages WHERE id = ?1"), [id], message)?;
+        tx.commit()?;
+        Ok(stored)
+    }
+
+    /// Applies a delivery status to one outbound message, by the provider's id; returns whether one matched.
+    pub fn record_status(&self, channel_id: &str, provider_message_id: &str, status: &str, error: Option<&str>) -> StoreResult<bool> {
+        let conn = self.conn();
+        let current: Option<(i64, String)> = conn
+            .query_row(
+                "SELECT id, status FROM messages WHERE channel_id = ?1 AND direction = 'outbound' AND provider_message_id = ?2",
+                [channel_id, provider_message_id],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .optional()?;
+        let Some((id, current)) = current else { return Ok(false) };
+        if status_rank(status) > status_rank(&current) {
+            conn.execute(
+                "UPDATE messages SET status = ?2, error = COALESCE(?3, error), updated_at = ?4 WHERE id = ?1",
+                params![id, status, error, now_ms()],
+            )?;
+        }
+        Ok(true)
+    }
+
+    /// Applies a status to every outbound message of a conversation sent up to a time (read watermarks).
+    pub fn record_status_watermark(&self, channel_id: &str, conversation_external_id: &str, up_to_ms: i64, status: &str) -> StoreResult<usize> {
+        let rank = status_rank(status);
+        let mut changed = 0;
+        let conn = self.conn();
+        let mut statement = conn.prepare(
+            "SELECT m.id, m.status FROM messages m JOIN conversations c ON c.id = m.conversation_id
+             WHERE m.channel_id = ?1 AND c.external_id = ?2 AND m.direction = 'outbound' AND m.created_at <= ?3
+               AND m.provider_message_id IS NOT NULL",
+        )?;
+        let rows = statement
+            .query_map(params![channel_id, conversation_external_id, up_to_ms], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?
+            .collect::<Result<Vec<_>, _>>()?;
+        for (id, current) in rows {
+            if rank > status_rank(&current) && current != "failed" {
+                changed += conn.execute("UPDATE messages SET status = ?2, updated_at = ?3 WHERE id = ?1", params![id, status, now_ms()])?;
+            }
+        }
+        Ok(changed)
+    }
+
+    pub fn messages(&self, conversation_id: i64, limit: u32) -> StoreResult<Vec<Message>> {
+        let conn = self.conn();
+        let mut statement = conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM (SELECT * FROM messages WHERE conversation_id = ?1 ORDER BY id DESC LIMIT ?2) ORDER BY id"
+        ))?;
+        let rows = statement.query_map(params![conversation_id, limit], message)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub fn message(&self, id: i64) -> StoreResult<Option<Message>> {
+        Ok(self.conn().query_row(&format!("SELECT {COLUMNS} FROM messages WHERE id = ?1"), [id], message).optional()?)
+    }
+
+    /// The customer's most recent message in a conversation.
+    pub fn last_inbound(&self, conversation_id: i64) -> StoreResult<Option<Message>> {
+        Ok(self
+            .conn()
+            .query_row(
+                &format!(
+                    "SELECT {COLUMNS} FROM messages WHERE conversation_id = ?1 AND direction = 'inbound'
+                     ORDER BY provider_timestamp DESC, id DESC LIMIT 1"
+                ),
+                [conversation_id],
+                message,
+            )
+            .optional()?)
+    }
+}

@@ -1,0 +1,90 @@
+//! Secrets at rest: sealed with ChaCha20-Poly1305 under a key kept in the data dir.
+
+use std::path::Path;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use chacha20poly1305::aead::{Aead, AeadCore, KeyInit, OsRng};
+use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
+
+use super::StoreError;
+
+const PREFIX: &str = "sealed:v1:";
+const NONCE_LEN: usize = 12;
+
+pub struct SecretBox {
+    cipher: ChaCha20Poly1305,
+}
+
+impl SecretBox {
+    /// Reads the 32-byte key, or creates it (readable by the owner only) on first start.
+    pub fn load_or_create(path: &Path) -> anyhow::Result<Self> {
+        let key = match std::fs::read(path) {
+            Ok(bytes) if bytes.len() == 32 => bytes,
+            Ok(_) => anyhow::bail!("{} is not a 32-byte key; restore it from a backup", path.display()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let key = ChaCha20Poly1305::generate_key(&mut OsRng).to_vec();
+                write_private(path, &key)?;
+                key
+            }
+            Err(e) => anyhow::bail!("cannot read {}: {e}", path.display()),
+        };
+        Ok(Self { cipher: ChaCha20Poly1305::new(Key::from_slice(&key)) })
+    }
+
+    pub fn seal(&self, plain: &str) -> String {
+        let nonce = ChaCha20Poly1305::generate_nonce(&mut OsRng);
+        let sealed = self.cipher.encrypt(&nonce, plain.as_bytes()).expect("encryption of an in-memory buffer");
+        let mut bytes = nonce.to_vec();
+        bytes.extend_from_slice(&sealed);
+        format!("{PREFIX}{}", BASE64.encode(bytes))
+    }
+
+    pub fn open(&self, sealed: &str) -> Result<String, StoreError> {
+        let corrupt = |why: &str| StoreError::Corrupt(format!("a sealed secret {why}"));
+        let encoded = sealed.strip_prefix(PREFIX).ok_or_else(|| corrupt("has no seal prefix"))?;
+        let bytes = BASE64.decode(encoded).map_err(|_| corrupt("is not base64"))?;
+        if bytes.len() < NONCE_LEN {
+            return Err(corrupt("is too short"));
+        }
+        let (nonce, sealed) = bytes.split_at(NONCE_LEN);
+        let plain = self
+            .cipher
+            .decrypt(Nonce::from_slice(nonce), sealed)
+            .map_err(|_| corrupt("does not open with this data dir's key"))?;
+        String::from_utf8(plain).map_err(|_| corrupt("is not text"))
+    }
+
+    pub fn is_sealed(value: &str) -> bool {
+        value.starts_with(PREFIX)
+    }
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path).map_err(|e| anyhow::anyhow!("cannot create {}: {e}", path.display()))?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sealed_secrets_open_with_the_same_key_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("k");
+        let sealer = SecretBox::load_or_create(&key).unwrap();
+        let sealed = sealer.seal("123:ABC");
+        assert!(!sealed.contains("123:ABC"));
+        assert_eq!(SecretBox::load_or_create(&key).unwrap().open(&sealed).unwrap(), "123:ABC");
+        let other = SecretBox::load_or_create(&dir.path().join("other")).unwrap();
+        assert!(other.open(&sealed).is_err());
+    }
+}

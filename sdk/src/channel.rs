@@ -1,0 +1,157 @@
+//! The plugin author's trait and the glue from it to the generated `Guest` export.
+
+use std::marker::PhantomData;
+
+use crate::bindings::exports::switchboard::channel::channel::Guest;
+use crate::{
+    AuthAccount, AuthFinishRequest, AuthRedirect, AuthStartRequest, ChannelContext, ChannelError,
+    Connection, Field, HttpRequest, Manifest, NewTemplate, OutboundMessage, Receipt, Template,
+    WebhookOutcome, WindowPolicy,
+};
+
+/// One channel integration. Plugins are stateless: the host makes a fresh instance for every
+/// call and passes everything the call needs, so every method is an associated function.
+/// What must outlive a call goes to [`crate::state`].
+///
+/// Export the implementation with [`export_channel!`](crate::export_channel).
+pub trait Channel {
+    /// Id, name, version, capabilities and the hosts the plugin may call.
+    fn manifest() -> Manifest;
+
+    /// The settings the admin form asks for.
+    fn settings_schema() -> Vec<Field>;
+
+    /// Check the credentials with the provider and register the webhook where it can be.
+    fn connect(ctx: &ChannelContext) -> Result<Connection, ChannelError>;
+
+    /// Provider-side teardown (delete the webhook). Default: nothing to tear down.
+    fn disconnect(ctx: &ChannelContext) -> Result<(), ChannelError> {
+        let _ = ctx;
+        Ok(())
+    }
+
+    /// Verify the request (mandatory), answer challenges, turn the body into events.
+    fn handle_webhook(
+        ctx: &ChannelContext,
+        request: HttpRequest,
+    ) -> Result<WebhookOutcome, ChannelError>;
+
+    /// Deliver one outbound message.
+    fn send(ctx: &ChannelContext, message: OutboundMessage) -> Result<Receipt, ChannelError>;
+
+    /// When the business may write. Default: the channel has no messaging window.
+    fn messaging_window() -> WindowPolicy {
+        WindowPolicy::none()
+    }
+
+    /// Provider templates. Default: unsupported.
+    fn list_templates(ctx: &ChannelContext) -> Result<Vec<Template>, ChannelError> {
+        let _ = ctx;
+        Err(no_templates())
+    }
+
+    fn create_template(
+        ctx: &ChannelContext,
+        template: NewTemplate,
+    ) -> Result<Template, ChannelError> {
+        let _ = (ctx, template);
+        Err(no_templates())
+    }
+
+    fn delete_template(ctx: &ChannelContext, name: &str) -> Result<(), ChannelError> {
+        let _ = (ctx, name);
+        Err(no_templates())
+    }
+
+    /// Start a provider login ("Connect with Facebook"). Default: unsupported.
+    fn auth_start(request: AuthStartRequest) -> Result<AuthRedirect, ChannelError> {
+        let _ = request;
+        Err(no_login())
+    }
+
+    /// Finish a provider login: the accounts it gives access to. Default: unsupported.
+    fn auth_finish(request: AuthFinishRequest) -> Result<Vec<AuthAccount>, ChannelError> {
+        let _ = request;
+        Err(no_login())
+    }
+}
+
+fn no_templates() -> ChannelError {
+    ChannelError::Unsupported("this channel has no provider templates".into())
+}
+
+fn no_login() -> ChannelError {
+    ChannelError::Unsupported("this channel has no provider login".into())
+}
+
+/// Implements the generated `Guest` trait for any [`Channel`]; used by `export_channel!`.
+#[doc(hidden)]
+pub struct Export<C>(PhantomData<C>);
+
+impl<C: Channel> Guest for Export<C> {
+    fn manifest() -> Manifest {
+        C::manifest()
+    }
+    fn settings_schema() -> Vec<Field> {
+        C::settings_schema()
+    }
+    fn connect(ctx: ChannelContext) -> Result<Connection, ChannelError> {
+        C::connect(&ctx)
+    }
+    fn disconnect(ctx: ChannelContext) -> Result<(), ChannelError> {
+        C::disconnect(&ctx)
+    }
+    fn handle_webhook(
+        ctx: ChannelContext,
+        request: HttpRequest,
+    ) -> Result<WebhookOutcome, ChannelError> {
+        C::handle_webhook(&ctx, request)
+    }
+    fn send(ctx: ChannelContext, message: OutboundMessage) -> Result<Receipt, ChannelError> {
+        C::send(&ctx, message)
+    }
+    fn messaging_window() -> WindowPolicy {
+        C::messaging_window()
+    }
+    fn list_templates(ctx: ChannelContext) -> Result<Vec<Template>, ChannelError> {
+        C::list_templates(&ctx)
+    }
+    fn create_template(ctx: ChannelContext, template: NewTemplate) -> Result<Template, ChannelError> {
+        C::create_template(&ctx, template)
+    }
+    fn delete_template(ctx: ChannelContext, name: String) -> Result<(), ChannelError> {
+        C::delete_template(&ctx, &name)
+    }
+    fn auth_start(request: AuthStartRequest) -> Result<AuthRedirect, ChannelError> {
+        C::auth_start(request)
+    }
+    fn auth_finish(request: AuthFinishRequest) -> Result<Vec<AuthAccount>, ChannelError> {
+        C::auth_finish(request)
+    }
+}
+
+/// Exports a [`Channel`] implementation as the component's `channel` interface.
+///
+/// ```ignore
+/// switchboard_sdk::export_channel!(Telegram);
+/// ```
+#[macro_export]
+macro_rules! export_channel {
+    ($channel:ty) => {
+        // The generated export macro takes an identifier, hence the alias. Only on wasm: the
+        // export names (`switchboard:channel/channel@0.1.0#send`) do not link natively, and a
+        // native build (`cargo test`, `cargo clippy --workspace`) has no use for them.
+        #[cfg(target_arch = "wasm32")]
+        #[allow(unsafe_code)]
+        const _: () = {
+            type SwitchboardChannelExport = $crate::__private::Export<$channel>;
+            $crate::bindings::__export_plugin_world!(
+                SwitchboardChannelExport with_types_in $crate::bindings
+            );
+        };
+        // Natively the channel is still reachable, for tests and without dead-code warnings.
+        #[cfg(not(target_arch = "wasm32"))]
+        #[doc(hidden)]
+        pub type __SwitchboardChannelExport = $crate::__private::Export<$channel>;
+    };
+}

@@ -1,0 +1,90 @@
+//! Write Switchboard channel plugins.
+//!
+//! A channel is a type that implements [`Channel`]; [`export_channel!`] turns it into the
+//! component the host loads. Depend on this crate alone: it re-exports the contract's types
+//! and the crates a channel usually needs (`serde`, `serde_json`, `base64`, `hex`).
+//!
+//! ```no_run
+//! use switchboard_sdk::*;
+//!
+//! struct Echo;
+//!
+//! impl Channel for Echo {
+//!     fn manifest() -> Manifest {
+//!         Manifest {
+//!             id: "echo".into(),
+//!             name: "Echo".into(),
+//!             version: "0.1.0".into(),
+//!             description: "Answers every webhook with 200".into(),
+//!             capabilities: vec![],
+//!             outbound_hosts: vec!["api.example.com".into()],
+//!         }
+//!     }
+//!     fn settings_schema() -> Vec<Field> {
+//!         vec![Field::new("token", "Token", FieldKind::Secret).required()]
+//!     }
+//!     fn connect(ctx: &ChannelContext) -> Result<Connection, ChannelError> {
+//!         let token = ctx.require("token")?;
+//!         let me = http::get("https://api.example.com/me").bearer_auth(token).send()?;
+//!         log::info(format!("connected: {}", me.status));
+//!         Ok(Connection { display_name: "echo".into(), external_account_id: "1".into(), instructions: vec![] })
+//!     }
+//!     fn handle_webhook(_: &ChannelContext, _: HttpRequest) -> Result<WebhookOutcome, ChannelError> {
+//!         Ok(WebhookOutcome::ok(vec![]))
+//!     }
+//!     fn send(_: &ChannelContext, _: OutboundMessage) -> Result<Receipt, ChannelError> {
+//!         Err(ChannelError::Unsupported("echo does not send".into()))
+//!     }
+//! }
+//!
+//! export_channel!(Echo);
+//! ```
+//!
+//! Calls are synchronous: the contract's functions are sync, and the HTTP helpers in [`http`]
+//! block until the answer is in (they run `wstd`'s async client with `wstd::runtime::block_on`).
+//! Channel code is therefore plain sequential Rust. Whoever wants concurrent requests can use
+//! the re-exported [`wstd`] directly inside one `block_on`, but must not call [`http`] helpers
+//! from inside it (`block_on` does not nest).
+
+/// The wit-bindgen bindings of `wit/` (world `plugin`). Use the re-exports at the crate root.
+#[doc(hidden)]
+#[allow(unsafe_code, clippy::all)]
+pub mod bindings {
+    wit_bindgen::generate!({
+        path: "../wit",
+        world: "plugin",
+        pub_export_macro: true,
+        export_macro_name: "__export_plugin_world",
+        default_bindings_module: "switchboard_sdk::bindings",
+    });
+}
+
+mod channel;
+pub mod crypto;
+pub mod http;
+pub mod log;
+pub mod state;
+mod types;
+
+pub use bindings::switchboard::channel::types::{
+    Attachment, AttachmentKind, AuthAccount, AuthFinishRequest, AuthRedirect, AuthStartRequest,
+    Capability, ChannelContext, ChannelError, Connection, ContactProfile, DeliveryState,
+    DeliveryStatus, Event, Field, FieldError, FieldKind, HttpRequest, HttpResponse, InboundMessage,
+    InboundSummary, Location, Media, MediaKind, NewTemplate, OutboundContent,
+    OutboundMessage, Property, Receipt, SelectOption, StatusTarget, Template, TemplateMessage,
+    WebhookOutcome, WindowPolicy, WindowState,
+};
+/// The contract's `plugin-manifest`: id, name, version, capabilities, outbound hosts.
+pub use bindings::switchboard::channel::types::PluginManifest as Manifest;
+pub use channel::Channel;
+pub use crypto::{
+    hmac_sha256, secure_eq, verify_hmac_sha256, verify_hmac_sha256_base64, verify_hmac_sha256_hex,
+};
+pub use types::parse_json;
+
+pub use {base64, hex, serde, serde_json, wstd};
+
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::channel::Export;
+}

@@ -1,0 +1,24 @@
+//! Logging through the host, which tags each line with the plugin and channel.
+//! Never log secrets: settings hold them in clear.
+
+use crate::bindings::switchboard::channel::log::{Level, log};
+
+pub fn trace(message: impl AsRef<str>) {
+    log(Level::Trace, message.as_ref());
+}
+
+pub fn debug(message: impl AsRef<str>) {
+    log(Level::Debug, message.as_ref());
+}
+
+pub fn info(message: impl AsRef<str>) {
+    log(Level::Info, message.as_ref());
+}
+
+pub fn warn(message: impl AsRef<str>) {
+    log(Level::Warn, message.as_ref());
+}
+
+pub fn error(message: impl AsRef<str>) {
+    log(Level::Error, message.as_ref());
+}

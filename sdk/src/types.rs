@@ -1,0 +1,223 @@
+//! Helpers on the contract's types. Pure code: it builds and is tested natively.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::{
+    Attachment, AttachmentKind, ChannelContext, ChannelError, Field, FieldError, FieldKind,
+    HttpRequest, HttpResponse, Property, SelectOption, WebhookOutcome, WindowPolicy,
+};
+
+/// Parses a webhook body; a body that does not parse is [`ChannelError::BadRequest`].
+pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ChannelError> {
+    serde_json::from_slice(body).map_err(|e| ChannelError::BadRequest(format!("invalid JSON body: {e}")))
+}
+
+pub(crate) fn find_header<'a>(headers: &'a [Property], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(key, _)| key.eq_ignore_ascii_case(name))
+        .map(|(_, value)| value.as_str())
+}
+
+impl ChannelContext {
+    /// A setting's value; an empty value counts as unset.
+    pub fn setting(&self, key: &str) -> Option<&str> {
+        self.settings
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, value)| value.as_str())
+            .filter(|value| !value.trim().is_empty())
+    }
+
+    /// A setting's value, or `default` when it is unset.
+    pub fn setting_or<'a>(&'a self, key: &str, default: &'a str) -> &'a str {
+        self.setting(key).unwrap_or(default)
+    }
+
+    /// A setting that must be there: unset is [`ChannelError::InvalidSettings`] on that field.
+    pub fn require(&self, key: &str) -> Result<&str, ChannelError> {
+        self.setting(key).ok_or_else(|| ChannelError::invalid_setting(key, "field is required"))
+    }
+}
+
+impl ChannelError {
+    /// Settings are wrong in one field.
+    pub fn invalid_setting(key: &str, message: &str) -> Self {
+        ChannelError::InvalidSettings(vec![FieldError { key: key.into(), message: message.into() }])
+    }
+}
+
+impl HttpRequest {
+    /// The first header of that name, case-insensitively.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        find_header(&self.headers, name)
+    }
+
+    /// The first query parameter of that name, percent-decoded.
+    pub fn query_param(&self, name: &str) -> Option<String> {
+        form_urlencoded::parse(self.query.as_bytes())
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.into_owned())
+    }
+
+    /// The body parsed as JSON; see [`parse_json`].
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, ChannelError> {
+        parse_json(&self.body)
+    }
+}
+
+impl HttpResponse {
+    /// 200 with an empty body: the usual acknowledgement.
+    pub fn ok() -> Self {
+        Self::text(200, "")
+    }
+
+    pub fn text(status: u16, body: impl Into<String>) -> Self {
+        let body: String = body.into();
+        let headers = if body.is_empty() {
+            vec![]
+        } else {
+            vec![("content-type".into(), "text/plain; charset=utf-8".into())]
+        };
+        Self { status, headers, body: body.into_bytes() }
+    }
+
+    pub fn json(status: u16, body: &impl Serialize) -> Self {
+        // Only maps with non-string keys fail to serialize: a bug in the plugin.
+        let body = serde_json::to_vec(body).expect("response body serializes to JSON");
+        Self { status, headers: vec![("content-type".into(), "application/json".into())], body }
+    }
+}
+
+impl WebhookOutcome {
+    /// Answer 200 with an empty body and report these events.
+    pub fn ok(events: Vec<crate::Event>) -> Self {
+        Self { response: HttpResponse::ok(), events }
+    }
+}
+
+impl WindowPolicy {
+    /// The channel has no messaging window.
+    pub fn none() -> Self {
+        Self { free_form_seconds: None, human_agent_seconds: None, templates_outside_window: false }
+    }
+}
+
+impl Attachment {
+    /// An attachment of this kind with every detail unset; fill in the rest with `..`.
+    pub fn new(kind: AttachmentKind) -> Self {
+        Self {
+            kind,
+            provider_media_id: None,
+            url: None,
+            mime_type: None,
+            filename: None,
+            size: None,
+            location: None,
+            description: None,
+        }
+    }
+}
+
+/// Builds a settings field: `Field::new("token", "Token", FieldKind::Secret).required()`.
+impl Field {
+    /// An optional, editable field; a `secret` kind is also marked secret.
+    pub fn new(key: &str, label: &str, kind: FieldKind) -> Self {
+        Self {
+            key: key.into(),
+            label: label.into(),
+            kind,
+            required: false,
+            secret: kind == FieldKind::Secret,
+            immutable: false,
+            help: None,
+            default_value: None,
+            options: vec![],
+        }
+    }
+
+    pub fn required(mut self) -> Self {
+        self.required = true;
+        self
+    }
+
+    /// Read-only once the channel is connected.
+    pub fn immutable(mut self) -> Self {
+        self.immutable = true;
+        self
+    }
+
+    pub fn help(mut self, help: &str) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    pub fn default_value(mut self, value: &str) -> Self {
+        self.default_value = Some(value.into());
+        self
+    }
+
+    /// For `select`: the allowed `(value, label)` pairs.
+    pub fn options<'a>(mut self, options: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        self.options = options
+            .into_iter()
+            .map(|(value, label)| SelectOption { value: value.into(), label: label.into() })
+            .collect();
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx(settings: &[(&str, &str)]) -> ChannelContext {
+        ChannelContext {
+            channel_id: "ch".into(),
+            webhook_url: "https://example.test/webhooks/ch".into(),
+            webhook_secret: "s".into(),
+            settings: settings.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        }
+    }
+
+    #[test]
+    fn settings_lookup_treats_empty_as_unset() {
+        let ctx = ctx(&[("bot_token", "123:abc"), ("api_base_url", " ")]);
+        assert_eq!(ctx.setting("bot_token"), Some("123:abc"));
+        assert_eq!(ctx.setting("api_base_url"), None);
+        assert_eq!(ctx.setting_or("api_base_url", "https://x"), "https://x");
+        assert_eq!(ctx.require("bot_token").unwrap(), "123:abc");
+        match ctx.require("missing") {
+            Err(ChannelError::InvalidSettings(errors)) => {
+                assert_eq!((errors[0].key.as_str(), errors[0].message.as_str()), ("missing", "field is required"));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn request_headers_and_query() {
+        let request = HttpRequest {
+            method: "GET".into(),
+            path: "".into(),
+            query: "hub.mode=subscribe&hub.challenge=a%20b+c".into(),
+            headers: vec![("x-line-signature".into(), "sig".into())],
+            body: b"{\"a\":1}".to_vec(),
+        };
+        assert_eq!(request.header("X-Line-Signature"), Some("sig"));
+        assert_eq!(request.header("x-other"), None);
+        assert_eq!(request.query_param("hub.challenge").as_deref(), Some("a b c"));
+        assert_eq!(request.json::<serde_json::Value>().unwrap()["a"], 1);
+        let bad = HttpRequest { body: b"nope".to_vec(), ..request };
+        assert!(matches!(bad.json::<serde_json::Value>(), Err(ChannelError::BadRequest(_))));
+    }
+
+    #[test]
+    fn field_builder() {
+        let field = Field::new("bot_token", "Bot token", FieldKind::Secret).required().help("h");
+        assert!(field.required && field.secret && !field.immutable);
+        assert_eq!(field.help.as_deref(), Some("h"));
+        assert!(!Field::new("url", "URL", FieldKind::Url).secret);
+    }
+}

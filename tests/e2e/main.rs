@@ -1,0 +1,5 @@
+//! End-to-end tests: the host over real HTTP with real plugin components.
+
+mod api;
+mod sandbox;
+mod telegram;

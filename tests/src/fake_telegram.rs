@@ -1,0 +1,181 @@
+//! A fake Telegram Bot API that behaves like the real one (providers.md): the token in the
+//! path (`/bot<TOKEN>/<method>`), 401 `{"ok":false,...}` for a wrong token, parameters as JSON,
+//! form or query, `setWebhook` refusing a URL that is not HTTPS or a malformed `secret_token`,
+//! and a record of every request it got so tests can check what our plugin sent.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+
+pub const BOT_ID: i64 = 7_000_001;
+pub const BOT_USERNAME: &str = "toko_budi_bot";
+
+/// One request the fake received.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub token: String,
+    pub method: String,
+    pub params: Map<String, Value>,
+}
+
+#[derive(Default)]
+struct FakeState {
+    valid_token: String,
+    received: Vec<Received>,
+    /// Answers to give the next `sendMessage` calls instead of succeeding: (status, body).
+    scripted_send_failures: VecDeque<(u16, Value)>,
+    next_message_id: i64,
+}
+
+#[derive(Clone)]
+pub struct FakeTelegram {
+    pub base_url: String,
+    /// `127.0.0.1:PORT`, for `--allow-outbound`.
+    pub authority: String,
+    state: Arc<Mutex<FakeState>>,
+}
+
+impl FakeTelegram {
+    pub async fn start(valid_token: &str) -> Self {
+        let state = Arc::new(Mutex::new(FakeState { valid_token: valid_token.into(), next_message_id: 500, ..Default::default() }));
+        let app = Router::new().route("/{bot_token}/{method}", axum::routing::any(handle)).with_state(state.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let authority = listener.local_addr().unwrap().to_string();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Self { base_url: format!("http://{authority}"), authority, state }
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.state.lock().unwrap().received.clone()
+    }
+
+    /// Requests of one Bot API method.
+    pub fn calls(&self, method: &str) -> Vec<Received> {
+        self.received().into_iter().filter(|r| r.method == method).collect()
+    }
+
+    /// Makes the next `sendMessage` fail with this status and Telegram error body.
+    pub fn fail_next_send(&self, status: u16, description: &str, retry_after: Option<u64>) {
+        let mut body = json!({"ok": false, "error_code": status, "description": description});
+        if let Some(seconds) = retry_after {
+            body["parameters"] = json!({"retry_after": seconds});
+        }
+        self.state.lock().unwrap().scripted_send_failures.push_back((status, body));
+    }
+}
+
+fn answer(status: u16, body: Value) -> Response {
+    (StatusCode::from_u16(status).unwrap(), axum::Json(body)).into_response()
+}
+
+fn bad_request(description: &str) -> Response {
+    answer(400, json!({"ok": false, "error_code": 400, "description": format!("Bad Request: {description}")}))
+}
+
+/// Telegram takes parameters in the query string, as a form, or as JSON.
+fn parameters(query: Option<&str>, headers: &HeaderMap, body: &[u8]) -> Result<Map<String, Value>, Response> {
+    let mut params = Map::new();
+    let mut add_pairs = |text: &str| {
+        for (k, v) in url_pairs(text) {
+            params.insert(k, Value::String(v));
+        }
+    };
+    if let Some(query) = query {
+        add_pairs(query);
+    }
+    let content_type = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    if body.is_empty() {
+        return Ok(params);
+    }
+    if content_type.starts_with("application/json") {
+        match serde_json::from_slice::<Value>(body) {
+            Ok(Value::Object(map)) => params.extend(map),
+            _ => return Err(bad_request("can't parse JSON object")),
+        }
+    } else if content_type.starts_with("application/x-www-form-urlencoded") {
+        add_pairs(&String::from_utf8_lossy(body));
+    } else {
+        return Err(bad_request("unsupported content type"));
+    }
+    Ok(params)
+}
+
+fn url_pairs(text: &str) -> Vec<(String, String)> {
+    form_urlencoded::parse(text.as_bytes()).into_owned().collect()
+}
+
+fn text_param(params: &Map<String, Value>, key: &str) -> Option<String> {
+    match params.get(key)? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+async fn handle(
+    State(state): State<Arc<Mutex<FakeState>>>,
+    Path((bot_token, method)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(token) = bot_token.strip_prefix("bot") else {
+        return answer(404, json!({"ok": false, "error_code": 404, "description": "Not Found"}));
+    };
+    let params = match parameters(query.as_deref(), &headers, &body) {
+        Ok(params) => params,
+        Err(response) => return response,
+    };
+    let mut state = state.lock().unwrap();
+    state.received.push(Received { token: token.to_owned(), method: method.clone(), params: params.clone() });
+    if token != state.valid_token {
+        return answer(401, json!({"ok": false, "error_code": 401, "description": "Unauthorized"}));
+    }
+    match method.as_str() {
+        "getMe" => answer(200, json!({"ok": true, "result": {
+            "id": BOT_ID, "is_bot": true, "first_name": "Toko Budi", "username": BOT_USERNAME,
+            "can_join_groups": true, "can_read_all_group_messages": false, "supports_inline_queries": false
+        }})),
+        "setWebhook" => {
+            let Some(url) = text_param(&params, "url") else { return bad_request("bad webhook: URL must be provided") };
+            if !url.starts_with("https://") {
+                return bad_request("bad webhook: An HTTPS URL must be provided for webhook");
+            }
+            if let Some(secret) = text_param(&params, "secret_token") {
+                let valid = (1..=256).contains(&secret.len())
+                    && secret.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+                if !valid {
+                    return bad_request("secret token contains unallowed characters");
+                }
+            }
+            answer(200, json!({"ok": true, "result": true, "description": "Webhook was set"}))
+        }
+        "deleteWebhook" => answer(200, json!({"ok": true, "result": true, "description": "Webhook was deleted"})),
+        "sendMessage" => {
+            let Some(chat_id) = text_param(&params, "chat_id") else { return bad_request("chat_id is empty") };
+            let text = text_param(&params, "text").unwrap_or_default();
+            if text.trim().is_empty() {
+                return bad_request("message text is empty");
+            }
+            if let Some((status, body)) = state.scripted_send_failures.pop_front() {
+                return answer(status, body);
+            }
+            let Ok(chat) = chat_id.parse::<i64>() else { return bad_request("chat not found") };
+            state.next_message_id += 1;
+            answer(200, json!({"ok": true, "result": {
+                "message_id": state.next_message_id,
+                "from": {"id": BOT_ID, "is_bot": true, "first_name": "Toko Budi", "username": BOT_USERNAME},
+                "chat": {"id": chat, "type": "private"},
+                "date": 1_763_600_000,
+                "text": text
+            }}))
+        }
+        _ => answer(404, json!({"ok": false, "error_code": 404, "description": "Not Found: method not found"})),
+    }
+}

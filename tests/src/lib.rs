@@ -1,0 +1,178 @@
+//! Test harness: the real host (its library entry point, wired exactly as `switchboard serve`)
+//! on 127.0.0.1 port 0 with a real SQLite file in a temp dir, and fake providers that speak
+//! the providers' real wire formats.
+
+pub mod fake_telegram;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::Value;
+use switchboard::runtime::Limits;
+use switchboard::store::Db;
+use switchboard::store::tokens::Role;
+use tokio::sync::oneshot;
+
+/// The URL providers are told to call: a public HTTPS name, as behind a TLS proxy in production.
+pub const PUBLIC_URL: &str = "https://switchboard.example.test";
+
+pub struct HostOptions {
+    pub allow_outbound: Vec<String>,
+    pub limits: Limits,
+    /// Components copied into `<data-dir>/plugins` before start.
+    pub extra_plugins: Vec<PathBuf>,
+}
+
+impl Default for HostOptions {
+    fn default() -> Self {
+        Self { allow_outbound: Vec::new(), limits: Limits::default(), extra_plugins: Vec::new() }
+    }
+}
+
+/// A running host with a token per role.
+pub struct TestHost {
+    pub base: String,
+    pub admin: String,
+    pub supervisor: String,
+    pub agent: String,
+    pub http: reqwest::Client,
+    pub data_dir: tempfile::TempDir,
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+impl TestHost {
+    pub async fn start(options: HostOptions) -> Self {
+        let data_dir = tempfile::tempdir().unwrap();
+        let plugins_dir = data_dir.path().join("plugins");
+        std::fs::create_dir_all(&plugins_dir).unwrap();
+        for plugin in &options.extra_plugins {
+            std::fs::copy(plugin, plugins_dir.join(plugin.file_name().unwrap())).unwrap();
+        }
+        let (admin, supervisor, agent) = {
+            let db = Db::open(data_dir.path()).unwrap();
+            (db.create_token(Role::Admin).unwrap(), db.create_token(Role::Supervisor).unwrap(), db.create_token(Role::Agent).unwrap())
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let config = switchboard::ServeConfig {
+            data_dir: data_dir.path().to_path_buf(),
+            public_url: Some(PUBLIC_URL.into()),
+            allow_outbound: options.allow_outbound,
+            limits: options.limits,
+        };
+        let (stop, stopped) = oneshot::channel::<()>();
+        let server = tokio::spawn(switchboard::serve(listener, config, async {
+            let _ = stopped.await;
+        }));
+        let mut host = Self {
+            base,
+            admin,
+            supervisor,
+            agent,
+            http: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap(),
+            data_dir,
+            stop: Some(stop),
+            server: Some(server),
+        };
+        host.wait_until_serving().await;
+        host
+    }
+
+    async fn wait_until_serving(&mut self) {
+        for _ in 0..400 {
+            if self.server.as_ref().is_some_and(|s| s.is_finished()) {
+                let outcome = self.server.take().unwrap().await;
+                panic!("the host stopped while starting: {outcome:?}");
+            }
+            if let Ok(response) = self.http.get(format!("{}/healthz", self.base)).send().await
+                && response.status() == 200
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("the host did not start serving");
+    }
+
+    pub fn data_path(&self) -> &Path {
+        self.data_dir.path()
+    }
+
+    /// A request to the API with a bearer token (`None`: without one).
+    pub async fn call(&self, method: reqwest::Method, path: &str, token: Option<&str>, body: Option<Value>) -> (u16, Value) {
+        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> (u16, Value) {
+        self.call(reqwest::Method::GET, path, Some(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> (u16, Value) {
+        self.call(reqwest::Method::POST, path, Some(token), Some(body)).await
+    }
+
+    /// Posts a webhook as a provider would: raw body bytes and the given headers.
+    pub async fn webhook(&self, channel_id: &str, headers: &[(&str, &str)], body: impl Into<reqwest::Body>) -> (u16, String) {
+        let mut request = self.http.post(format!("{}/webhooks/{channel_id}", self.base)).header("content-type", "application/json");
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.body(body).send().await.unwrap();
+        (response.status().as_u16(), response.text().await.unwrap())
+    }
+
+    /// Polls `check` until it returns `Some`, for up to `timeout`.
+    pub async fn eventually<T, F, Fut>(&self, timeout: Duration, mut check: F) -> Option<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Option<T>>,
+    {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if let Some(value) = check().await {
+                return Some(value);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub async fn stop(mut self) {
+        self.shutdown().await;
+    }
+
+    async fn shutdown(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(10), server).await;
+        }
+    }
+}
+
+impl Drop for TestHost {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Path of a test plugin component built by `tests/build.rs`.
+pub fn test_plugin(env_path: &str) -> PathBuf {
+    PathBuf::from(env_path)
+}
