@@ -27,7 +27,7 @@
 //!         let token = ctx.require("token")?;
 //!         let me = http::get("https://api.example.com/me").bearer_auth(token).send()?;
 //!         log::info(format!("connected: {}", me.status));
-//!         Ok(Connection { display_name: "echo".into(), external_account_id: "1".into(), instructions: vec![] })
+//!         Ok(Connection { display_name: "echo".into(), external_account_id: "1".into(), setup: vec![] })
 //!     }
 //!     fn handle_webhook(_: &ChannelContext, _: HttpRequest) -> Result<WebhookOutcome, ChannelError> {
 //!         Ok(WebhookOutcome::ok(vec![]))
@@ -71,7 +71,7 @@ pub use bindings::switchboard::channel::types::{
     Capability, ChannelContext, ChannelError, Connection, ContactProfile, DeliveryState,
     DeliveryStatus, Event, Field, FieldError, FieldKind, HttpRequest, HttpResponse, InboundMessage,
     InboundSummary, Location, Media, MediaKind, NewTemplate, OutboundContent,
-    OutboundMessage, Property, Receipt, SelectOption, StatusTarget, Template, TemplateMessage,
+    OutboundMessage, Property, Receipt, SelectOption, SetupItem, StatusTarget, Template, TemplateMessage,
     WebhookOutcome, WindowPolicy, WindowState,
 };
 /// The contract's `plugin-manifest`: id, name, version, capabilities, outbound hosts.

@@ -5,7 +5,7 @@ use serde::de::DeserializeOwned;
 
 use crate::{
     Attachment, AttachmentKind, ChannelContext, ChannelError, Field, FieldError, FieldKind,
-    HttpRequest, HttpResponse, Property, SelectOption, WebhookOutcome, WindowPolicy,
+    HttpRequest, HttpResponse, Property, SelectOption, SetupItem, WebhookOutcome, WindowPolicy,
 };
 
 /// Parses a webhook body; a body that does not parse is [`ChannelError::BadRequest`].
@@ -101,6 +101,12 @@ impl WindowPolicy {
     /// The channel has no messaging window.
     pub fn none() -> Self {
         Self { free_form_seconds: None, human_agent_seconds: None, templates_outside_window: false }
+    }
+}
+
+impl SetupItem {
+    pub fn new(key: impl Into<String>, label: impl Into<String>, value: impl Into<String>) -> Self {
+        Self { key: key.into(), label: label.into(), value: value.into() }
     }
 }
 

@@ -106,6 +106,8 @@ async fn connect_registers_the_webhook_and_masks_the_token() {
     assert_eq!(set_webhook.len(), 1);
     assert_eq!(set_webhook[0].token, GOOD_TOKEN);
     assert_eq!(set_webhook[0].params["url"], channel["webhook_url"]);
+    assert_eq!(channel["setup"][0]["key"], "webhook_url");
+    assert_eq!(channel["setup"][0]["value"], channel["webhook_url"]);
     assert!(registered_secret(&fake).len() >= 16);
 
     // Every role reads channels; the token never appears in any answer.

@@ -15,9 +15,10 @@ use super::settings::{self, REQUIRED, SECRET_MASK, is_secret};
 use super::{ApiError, ApiJson, Caller};
 use crate::app::App;
 use crate::channel_errors::describe;
-use crate::runtime::types::{ChannelError, Field};
+use crate::runtime::types::{Capability, ChannelError, Field};
 use crate::runtime::{CallError, LoadedPlugin};
-use crate::store::channels::{Channel, Connected, SettingValue};
+use crate::runtime::types::Connection;
+use crate::store::channels::{Channel, Connected, SettingValue, SetupEntry};
 
 #[derive(Serialize)]
 pub struct ChannelView {
@@ -31,7 +32,7 @@ pub struct ChannelView {
     webhook_url: String,
     settings: BTreeMap<String, SettingView>,
     /// What the admin must do or know to finish setup.
-    setup: Vec<SetupItem>,
+    setup: Vec<SetupEntry>,
     created_at: i64,
     updated_at: i64,
 }
@@ -43,12 +44,6 @@ struct SettingView {
     secret: bool,
     /// Read-only after connect.
     immutable: bool,
-}
-
-#[derive(Serialize)]
-struct SetupItem {
-    label: String,
-    value: String,
 }
 
 fn channel_view(app: &App, channel: &Channel) -> ChannelView {
@@ -74,7 +69,7 @@ fn channel_view(app: &App, channel: &Channel) -> ChannelView {
         external_account_id: channel.external_account_id.clone(),
         webhook_url: app.webhook_url(&channel.id),
         settings,
-        setup: channel.instructions.iter().map(|(label, value)| SetupItem { label: label.clone(), value: value.clone() }).collect(),
+        setup: channel.setup.clone(),
         created_at: channel.created_at,
         updated_at: channel.updated_at,
     }
@@ -153,17 +148,24 @@ pub async fn create(
             return Err(connect_error(plugin_id, error));
         }
     };
-    app.db.mark_connected(
-        &stored.id,
-        &Connected {
-            display_name: &connection.display_name,
-            external_account_id: &connection.external_account_id,
-            instructions: &connection.instructions,
-        },
-    )?;
+    record_connection(&app, &stored.id, &connection)?;
     tracing::info!(channel = %stored.id, plugin = plugin_id, account = %connection.external_account_id, "channel connected");
     let channel = find(&app, &stored.id)?;
     Ok((StatusCode::CREATED, Json(channel_view(&app, &channel))))
+}
+
+/// Keeps what connect reported on the channel (and marks it active).
+fn record_connection(app: &App, channel_id: &str, connection: &Connection) -> Result<(), ApiError> {
+    let setup: Vec<SetupEntry> = connection
+        .setup
+        .iter()
+        .map(|item| SetupEntry { key: item.key.clone(), label: item.label.clone(), value: item.value.clone() })
+        .collect();
+    app.db.mark_connected(
+        channel_id,
+        &Connected { display_name: &connection.display_name, external_account_id: &connection.external_account_id, setup: &setup },
+    )?;
+    Ok(())
 }
 
 fn setting_values<'a>(schema: &[Field], values: &'a BTreeMap<String, String>) -> Vec<SettingValue<'a>> {
@@ -220,6 +222,10 @@ pub async fn update(
             errors.insert("name".to_string(), REQUIRED.to_string());
             channel.name.clone()
         }
+        Some(name) if name != channel.name && plugin.manifest.capabilities.contains(&Capability::FixedName) => {
+            errors.insert("name".to_string(), format!("field is read-only: a {} channel keeps its name once connected", plugin.manifest.name));
+            channel.name.clone()
+        }
         Some(name) => name.to_owned(),
         None => channel.name.clone(),
     };
@@ -255,14 +261,7 @@ pub async fn update(
         candidate.settings = merged.clone();
         let connection = plugin.connect(&app.channel_context(&candidate)).await.map_err(|e| connect_error(&channel.plugin, e))?;
         app.db.update_channel(&id, &name, &setting_values(schema, &merged))?;
-        app.db.mark_connected(
-            &id,
-            &Connected {
-                display_name: &connection.display_name,
-                external_account_id: &connection.external_account_id,
-                instructions: &connection.instructions,
-            },
-        )?;
+        record_connection(&app, &id, &connection)?;
     } else {
         app.db.update_channel(&id, &name, &setting_values(schema, &merged))?;
     }

@@ -38,6 +38,7 @@ pub fn capability_name(capability: Capability) -> &'static str {
         Capability::OauthConnect => "oauth_connect",
         Capability::SendMedia => "send_media",
         Capability::SendTemplates => "send_templates",
+        Capability::FixedName => "fixed_name",
     }
 }
 

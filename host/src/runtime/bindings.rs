@@ -7,8 +7,8 @@ wasmtime::component::bindgen!({
     exports: { default: async },
 });
 
-pub use switchboard::channel::types;
-pub use switchboard::channel::{log, state};
+pub use self::switchboard::channel::types;
+pub use self::switchboard::channel::{log, state};
 
 /// The `types` interface has no functions; its host side is empty.
 impl types::Host for super::CallState {}

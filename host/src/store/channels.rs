@@ -34,9 +34,17 @@ pub struct Channel {
     pub webhook_secret: String,
     pub display_name: Option<String>,
     pub external_account_id: Option<String>,
-    pub instructions: Vec<(String, String)>,
+    pub setup: Vec<SetupEntry>,
     pub created_at: i64,
     pub updated_at: i64,
+}
+
+/// One setup instruction from connect (see the contract's `setup-item`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SetupEntry {
+    pub key: String,
+    pub label: String,
+    pub value: String,
 }
 
 /// A setting to store, and whether it is sealed.
@@ -50,7 +58,7 @@ pub struct SettingValue<'a> {
 pub struct Connected<'a> {
     pub display_name: &'a str,
     pub external_account_id: &'a str,
-    pub instructions: &'a [(String, String)],
+    pub setup: &'a [SetupEntry],
 }
 
 impl Db {
@@ -76,11 +84,11 @@ impl Db {
     }
 
     pub fn mark_connected(&self, id: &str, connected: &Connected<'_>) -> StoreResult<()> {
-        let instructions = serde_json::to_string(connected.instructions).expect("pairs serialize");
+        let setup = serde_json::to_string(connected.setup).expect("setup entries serialize");
         self.conn().execute(
-            "UPDATE channels SET status = 'active', display_name = ?2, external_account_id = ?3, instructions = ?4, updated_at = ?5
+            "UPDATE channels SET status = 'active', display_name = ?2, external_account_id = ?3, setup = ?4, updated_at = ?5
              WHERE id = ?1",
-            params![id, connected.display_name, connected.external_account_id, instructions, now_ms()],
+            params![id, connected.display_name, connected.external_account_id, setup, now_ms()],
         )?;
         Ok(())
     }
@@ -136,7 +144,7 @@ impl Db {
         Ok(Channel {
             status: if raw.status == "active" { ChannelStatus::Active } else { ChannelStatus::Connecting },
             webhook_secret: self.secrets.open(&raw.webhook_secret)?,
-            instructions: serde_json::from_str(&raw.instructions).unwrap_or_default(),
+            setup: serde_json::from_str(&raw.setup).unwrap_or_default(),
             settings,
             id: raw.id,
             plugin: raw.plugin,
@@ -172,7 +180,7 @@ impl Db {
 }
 
 const CHANNEL_COLUMNS: &str =
-    "id, plugin, name, status, settings, webhook_secret, display_name, external_account_id, instructions, created_at, updated_at";
+    "id, plugin, name, status, settings, webhook_secret, display_name, external_account_id, setup, created_at, updated_at";
 
 struct RawChannel {
     id: String,
@@ -183,7 +191,7 @@ struct RawChannel {
     webhook_secret: String,
     display_name: Option<String>,
     external_account_id: Option<String>,
-    instructions: String,
+    setup: String,
     created_at: i64,
     updated_at: i64,
 }
@@ -198,7 +206,7 @@ fn raw_channel(row: &Row<'_>) -> rusqlite::Result<RawChannel> {
         webhook_secret: row.get(5)?,
         display_name: row.get(6)?,
         external_account_id: row.get(7)?,
-        instructions: row.get(8)?,
+        setup: row.get(8)?,
         created_at: row.get(9)?,
         updated_at: row.get(10)?,
     })
@@ -221,7 +229,7 @@ mod tests {
         let on_disk: String = db.conn().query_row("SELECT settings FROM channels", [], |r| r.get(0)).unwrap();
         assert!(!on_disk.contains("123:SECRET") && on_disk.contains("http://x"), "{on_disk}");
         assert!(db.channels().unwrap().is_empty(), "a connecting channel is not listed");
-        db.mark_connected(&channel.id, &Connected { display_name: "@bot", external_account_id: "1", instructions: &[] }).unwrap();
+        db.mark_connected(&channel.id, &Connected { display_name: "@bot", external_account_id: "1", setup: &[] }).unwrap();
         assert_eq!(db.channels().unwrap().len(), 1);
     }
 }

@@ -40,9 +40,9 @@ impl Channel for Telegram {
         Ok(Connection {
             display_name: bot.username.as_ref().map_or(bot.full_name(), |name| format!("@{name}")),
             external_account_id: bot.id.to_string(),
-            instructions: vec![
-                ("Webhook URL".into(), ctx.webhook_url.clone()),
-                ("Webhook".into(), "Registered with Telegram automatically: nothing to do".into()),
+            setup: vec![
+                SetupItem::new("webhook_url", "Webhook URL", &ctx.webhook_url),
+                SetupItem::new("webhook", "Webhook", "Registered with Telegram automatically: nothing to do"),
             ],
         })
     }

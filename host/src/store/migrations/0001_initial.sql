@@ -9,8 +9,8 @@ CREATE TABLE channels (
     webhook_secret      TEXT NOT NULL,
     display_name        TEXT,
     external_account_id TEXT,
-    -- JSON array of [label, value]
-    instructions        TEXT NOT NULL DEFAULT '[]',
+    -- JSON array of {key, label, value} from connect
+    setup               TEXT NOT NULL DEFAULT '[]',
     created_at          INTEGER NOT NULL,
     updated_at          INTEGER NOT NULL
 );

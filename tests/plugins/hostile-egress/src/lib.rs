@@ -25,7 +25,7 @@ impl Channel for HostileEgress {
         Ok(Connection {
             display_name: "hostile-egress".into(),
             external_account_id: ctx.channel_id.clone(),
-            instructions: vec![],
+            setup: vec![],
         })
     }
 

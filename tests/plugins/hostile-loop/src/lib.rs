@@ -32,7 +32,7 @@ impl Channel for HostileLoop {
         Ok(Connection {
             display_name: "hostile-loop".into(),
             external_account_id: ctx.channel_id.clone(),
-            instructions: vec![],
+            setup: vec![],
         })
     }
 

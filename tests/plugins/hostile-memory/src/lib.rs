@@ -24,7 +24,7 @@ impl Channel for HostileMemory {
         Ok(Connection {
             display_name: "hostile-memory".into(),
             external_account_id: ctx.channel_id.clone(),
-            instructions: vec![],
+            setup: vec![],
         })
     }
 
