@@ -1,0 +1,67 @@
+//! The `switchboard` binary as an operator runs it: `token create` prints one token on stdout,
+//! `serve` starts with the first-party plugins and accepts that token.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
+
+#[test]
+fn token_create_prints_one_token_and_refuses_unknown_roles() {
+    let data = tempfile::tempdir().unwrap();
+    let output = Command::new(BIN).args(["token", "create", "--role", "agent", "--data-dir"]).arg(data.path()).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(stdout.lines().count(), 1, "only the token on stdout: {stdout:?}");
+    assert!(stdout.trim().starts_with("sb_"));
+
+    let output = Command::new(BIN).args(["token", "create", "--role", "boss", "--data-dir"]).arg(data.path()).output().unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("boss") && stderr.contains("admin"), "names the bad value and the good ones: {stderr}");
+}
+
+#[test]
+fn serve_loads_telegram_and_accepts_a_created_token() {
+    let data = tempfile::tempdir().unwrap();
+    let token = Command::new(BIN).args(["token", "create", "--role", "admin", "--data-dir"]).arg(data.path()).output().unwrap();
+    let token = String::from_utf8(token.stdout).unwrap().trim().to_owned();
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut server = Command::new(BIN)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .arg(data.path())
+        .env("RUST_LOG", "info")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = BufReader::new(server.stderr.take().unwrap());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut log = String::new();
+    for line in stderr.lines() {
+        let line = line.unwrap();
+        log.push_str(&line);
+        log.push('\n');
+        if line.contains("serving") || Instant::now() > deadline {
+            break;
+        }
+    }
+    assert!(log.contains("plugin loaded") && log.contains("telegram"), "{log}");
+
+    let body = http_get(port, "/api/v1/plugins", &token);
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(body.contains("\"id\":\"telegram\""), "{body}");
+}
+
+/// A plain HTTP/1.1 GET with a bearer token; returns the whole response.
+fn http_get(port: u16, path: &str, token: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
+}
