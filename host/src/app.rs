@@ -9,7 +9,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
 use crate::registry::Registry;
-use crate::runtime::{ChannelStateBackend, HostPattern, Limits, Runtime};
+use crate::runtime::{ChannelStateBackend, CompileCache, HostPattern, Limits, Runtime};
 use crate::runtime::types::ChannelContext;
 use crate::store::Db;
 use crate::store::channels::Channel;
@@ -30,6 +30,8 @@ pub struct App {
     pub runtime: Runtime,
     pub registry: Registry,
     pub public_url: String,
+    /// `<data-dir>/plugins`: component files loaded at start and watched while serving.
+    pub plugins_dir: PathBuf,
     /// Wakes the outbox worker when a message is queued.
     pub outbox_wake: Notify,
 }
@@ -64,15 +66,23 @@ impl App {
             .iter()
             .map(|h| HostPattern::parse(h).map_err(|e| anyhow::anyhow!("--allow-outbound {e}")))
             .collect::<anyhow::Result<Vec<_>>>()?;
-        let runtime = Runtime::new(config.limits.clone(), allowed, Arc::new(DbState(db.clone())))?;
+        let cache = CompileCache::new(crate::plugins::offline::cache_dir(&config.data_dir));
+        let runtime = Runtime::new(config.limits.clone(), allowed, Arc::new(DbState(db.clone())), Some(cache))?;
         let public_url = config
             .public_url
             .clone()
             .unwrap_or_else(|| format!("http://{local_addr}"))
             .trim_end_matches('/')
             .to_owned();
-        let app = Arc::new(Self { db, runtime, registry: Registry::default(), public_url, outbox_wake: Notify::new() });
-        crate::plugins::load_all(&app, &config.data_dir.join("plugins")).await;
+        let app = Arc::new(Self {
+            db,
+            runtime,
+            registry: Registry::default(),
+            public_url,
+            plugins_dir: crate::plugins::offline::plugins_dir(&config.data_dir),
+            outbox_wake: Notify::new(),
+        });
+        crate::plugins::load_all(&app).await;
         Ok(app)
     }
 
@@ -99,11 +109,13 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let local_addr = listener.local_addr()?;
     let app = App::start(&config, local_addr).await?;
-    let (stop_worker, worker_stopped) = tokio::sync::watch::channel(false);
-    let worker = tokio::spawn(crate::outbox::run(app.clone(), worker_stopped));
+    let (stop_tasks, tasks_stopped) = tokio::sync::watch::channel(false);
+    let worker = tokio::spawn(crate::outbox::run(app.clone(), tasks_stopped.clone()));
+    let watcher = crate::plugins::watcher::spawn(app.clone(), tasks_stopped)?;
     tracing::info!(%local_addr, public_url = %app.public_url, "serving");
     let result = axum::serve(listener, crate::api::router(app)).with_graceful_shutdown(shutdown).await;
-    let _ = stop_worker.send(true);
+    let _ = stop_tasks.send(true);
     let _ = worker.await;
+    let _ = watcher.await;
     result.map_err(Into::into)
 }

@@ -41,6 +41,37 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Install, list, inspect and remove plugins (a running server picks up changes at once).
+    Plugin {
+        #[command(subcommand)]
+        command: PluginCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum PluginCommand {
+    /// Validate a component and place it in the plugins folder.
+    Install {
+        file: PathBuf,
+        /// Install even if it is older than the installed version.
+        #[arg(long)]
+        force: bool,
+        #[arg(long, default_value = "data", env = "SWITCHBOARD_DATA_DIR")]
+        data_dir: PathBuf,
+    },
+    /// List built-in and installed plugins.
+    List {
+        #[arg(long, default_value = "data", env = "SWITCHBOARD_DATA_DIR")]
+        data_dir: PathBuf,
+    },
+    /// Print a component's id, versions, outbound hosts and settings schema.
+    Inspect { file: PathBuf },
+    /// Remove an installed plugin (its channels stay, unavailable, until it returns).
+    Remove {
+        id: String,
+        #[arg(long, default_value = "data", env = "SWITCHBOARD_DATA_DIR")]
+        data_dir: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -75,6 +106,17 @@ async fn main() -> anyhow::Result<()> {
                 let _ = tokio::signal::ctrl_c().await;
             };
             switchboard::serve(listener, config, shutdown).await
+        }
+        Command::Plugin { command } => {
+            use switchboard::plugins::offline;
+            let output = match command {
+                PluginCommand::Install { file, force, data_dir } => offline::install(&data_dir, &file, force).await?,
+                PluginCommand::List { data_dir } => offline::list(&data_dir).await?,
+                PluginCommand::Inspect { file } => offline::inspect(&file).await?,
+                PluginCommand::Remove { id, data_dir } => offline::remove(&data_dir, &id).await?,
+            };
+            print!("{output}");
+            Ok(())
         }
         Command::Token { command: TokenCommand::Create { role, data_dir } } => {
             let role: Role = role.parse().map_err(anyhow::Error::msg)?;

@@ -65,3 +65,44 @@ fn http_get(port: u16, path: &str, token: &str) -> String {
     stream.read_to_string(&mut response).unwrap();
     response
 }
+
+fn run(args: &[&str], data_dir: &std::path::Path) -> (bool, String, String) {
+    let output = Command::new(BIN).args(args).arg("--data-dir").arg(data_dir).output().unwrap();
+    (output.status.success(), String::from_utf8_lossy(&output.stdout).into_owned(), String::from_utf8_lossy(&output.stderr).into_owned())
+}
+
+#[test]
+fn plugin_commands_inspect_install_list_and_remove() {
+    let data = tempfile::tempdir().unwrap();
+    let (_, telegram) = switchboard::plugins::FIRST_PARTY_PLUGINS.iter().find(|(name, _)| name.contains("telegram")).unwrap();
+    let file = data.path().join("telegram-copy.wasm");
+    std::fs::write(&file, telegram).unwrap();
+
+    let output = Command::new(BIN).args(["plugin", "inspect"]).arg(&file).output().unwrap();
+    let shown = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    for expected in ["id:             telegram", "wit version:    0.1.0", "api.telegram.org", "bot_token", "required, secret"] {
+        assert!(shown.contains(expected), "inspect shows {expected:?}: {shown}");
+    }
+
+    let (ok, out, err) = run(&["plugin", "install", file.to_str().unwrap()], data.path());
+    assert!(ok, "{err}");
+    assert!(out.contains("installed telegram 0.1.0"), "{out}");
+    assert!(data.path().join("plugins/telegram.wasm").exists());
+    let (ok, out, _) = run(&["plugin", "list"], data.path());
+    assert!(ok);
+    assert!(out.contains("built-in") && out.contains("plugins/telegram.wasm"), "{out}");
+
+    let garbage = data.path().join("garbage.wasm");
+    std::fs::write(&garbage, b"not wasm").unwrap();
+    let (ok, _, err) = run(&["plugin", "install", garbage.to_str().unwrap()], data.path());
+    assert!(!ok);
+    assert!(err.contains("not a WebAssembly component"), "{err}");
+
+    let (ok, out, err) = run(&["plugin", "remove", "telegram"], data.path());
+    assert!(ok, "{err}");
+    assert!(out.contains("built-in telegram serves again"), "{out}");
+    let (ok, _, err) = run(&["plugin", "remove", "telegram"], data.path());
+    assert!(!ok);
+    assert!(err.contains("built into Switchboard"), "{err}");
+}

@@ -64,6 +64,8 @@ pub async fn conversation(_caller: Caller, State(app): State<Arc<App>>, Path(id)
 #[derive(Deserialize)]
 pub struct MessageQuery {
     limit: Option<u32>,
+    /// Only messages older than this message id (paging back through history).
+    before: Option<i64>,
 }
 
 pub async fn messages(
@@ -73,7 +75,7 @@ pub async fn messages(
     Query(query): Query<MessageQuery>,
 ) -> Result<Json<Vec<Message>>, ApiError> {
     find(&app, id)?;
-    Ok(Json(app.db.messages(id, query.limit.unwrap_or(200).clamp(1, 1000))?))
+    Ok(Json(app.db.messages(id, query.before, query.limit.unwrap_or(200).clamp(1, 1000))?))
 }
 
 #[derive(Deserialize)]

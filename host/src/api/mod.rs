@@ -6,12 +6,13 @@ mod channels;
 mod error;
 mod inbox;
 mod plugins;
-mod settings;
+pub(crate) mod settings;
 mod webhooks;
 
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 
 use crate::app::App;
@@ -19,9 +20,13 @@ use crate::app::App;
 pub use auth::Caller;
 pub use error::{ApiError, ApiJson};
 
+/// Largest component accepted by upload.
+const MAX_COMPONENT_BYTES: usize = 64 << 20;
+
 pub fn router(app: Arc<App>) -> Router {
     let api = Router::new()
-        .route("/plugins", get(plugins::list))
+        .route("/plugins", get(plugins::list).post(plugins::install).layer(DefaultBodyLimit::max(MAX_COMPONENT_BYTES)))
+        .route("/plugins/{id}", axum::routing::delete(plugins::remove))
         .route("/channels", get(channels::list).post(channels::create))
         .route("/channels/{id}", get(channels::show).patch(channels::update).delete(channels::delete))
         .route("/conversations", get(inbox::conversations))

@@ -3,12 +3,15 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::State;
-use serde::Serialize;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use serde::{Deserialize, Serialize};
 
 use super::settings::{FieldView, field_view};
 use super::{ApiError, Caller};
 use crate::app::App;
+use crate::plugins::PluginError;
 use crate::runtime::LoadedPlugin;
 use crate::runtime::types::Capability;
 
@@ -63,4 +66,58 @@ fn plugin_view(plugin: &LoadedPlugin) -> PluginView {
 
 pub async fn list(_caller: Caller, State(app): State<Arc<App>>) -> Result<Json<Vec<PluginView>>, ApiError> {
     Ok(Json(app.registry.list().iter().map(|p| plugin_view(p)).collect()))
+}
+
+#[derive(Deserialize)]
+pub struct InstallQuery {
+    #[serde(default)]
+    force: bool,
+}
+
+/// `POST /api/v1/plugins` (admin): the body is a component (`application/wasm`). Validated,
+/// written to the plugins folder, live at once: 201, or 200 when it replaced a version.
+pub async fn install(
+    caller: Caller,
+    State(app): State<Arc<App>>,
+    Query(query): Query<InstallQuery>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<(StatusCode, Json<PluginView>), ApiError> {
+    caller.require_admin()?;
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    if !matches!(content_type, "application/wasm" | "application/octet-stream") {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send the component as the body with `Content-Type: application/wasm`",
+        ));
+    }
+    if body.is_empty() {
+        return Err(ApiError::bad_request("the body is empty: send the component file"));
+    }
+    let (plugin, replaced) = crate::plugins::install_upload(&app, body.to_vec(), query.force).await.map_err(plugin_error)?;
+    let status = if replaced { StatusCode::OK } else { StatusCode::CREATED };
+    Ok((status, Json(plugin_view(&plugin))))
+}
+
+/// `DELETE /api/v1/plugins/{id}` (admin): removes an installed plugin file; its channels stay,
+/// shown as unavailable, until it is installed again.
+pub async fn remove(caller: Caller, State(app): State<Arc<App>>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    caller.require_admin()?;
+    crate::plugins::remove(&app, &id).map_err(plugin_error)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn plugin_error(error: PluginError) -> ApiError {
+    let message = error.to_string();
+    match error {
+        PluginError::Load(_) => ApiError::unprocessable("invalid_plugin", message),
+        PluginError::Install(_) => ApiError::new(StatusCode::CONFLICT, "downgrade", message),
+        PluginError::BuiltIn(_) => ApiError::new(StatusCode::CONFLICT, "built_in", message),
+        PluginError::NotInstalled(_) => ApiError::not_found(message),
+        PluginError::Io(_) => {
+            tracing::error!("plugin install: {message}");
+            ApiError::unavailable("storage_unavailable", "the plugin could not be written to the plugins folder")
+        }
+    }
 }

@@ -4,6 +4,7 @@
 //! environment: their WASI context is empty.
 
 mod bindings;
+pub mod cache;
 mod log;
 mod outbound;
 mod state;
@@ -18,8 +19,9 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 pub use bindings::types;
+pub use cache::{CompileCache, component_hash};
 pub use outbound::HostPattern;
-pub use state::ChannelStateBackend;
+pub use state::{ChannelStateBackend, NoChannelState};
 
 use bindings::{Plugin as PluginBindings, PluginPre};
 use outbound::OutboundPolicy;
@@ -138,6 +140,7 @@ impl ResourceLimiter for MemoryCap {
 
 struct Shared {
     engine: Engine,
+    cache: Option<CompileCache>,
     limits: Limits,
     operator_allowed: Arc<Vec<HostPattern>>,
     state: Arc<dyn ChannelStateBackend>,
@@ -157,10 +160,12 @@ impl Drop for Runtime {
 }
 
 impl Runtime {
+    /// `cache`: where compiled components are kept between runs (`None`: compile every time).
     pub fn new(
         limits: Limits,
         operator_allowed: Vec<HostPattern>,
         state: Arc<dyn ChannelStateBackend>,
+        cache: Option<CompileCache>,
     ) -> anyhow::Result<Self> {
         let mut pool = PoolingAllocationConfig::default();
         pool.total_component_instances(MAX_CONCURRENT_INSTANCES)
@@ -195,7 +200,7 @@ impl Runtime {
         })?;
 
         Ok(Self {
-            shared: Arc::new(Shared { engine, limits, operator_allowed: Arc::new(operator_allowed), state }),
+            shared: Arc::new(Shared { engine, cache, limits, operator_allowed: Arc::new(operator_allowed), state }),
             linker,
             stop_ticker,
         })
@@ -205,9 +210,13 @@ impl Runtime {
         &self.shared.engine
     }
 
-    /// Compiles a component and reads its manifest. CPU-heavy: call it off the request path.
-    pub async fn load(&self, bytes: &[u8]) -> Result<LoadedPlugin, LoadError> {
-        let component = Component::new(&self.shared.engine, bytes).map_err(|e| LoadError::NotAComponent(format!("{e:#}")))?;
+    /// Compiles a component (off the async threads, or from the compile cache), checks its
+    /// contract version and reads its manifest, schema and window policy.
+    pub async fn load(&self, bytes: Vec<u8>) -> Result<LoadedPlugin, LoadError> {
+        let shared = self.shared.clone();
+        let (component, hash) = tokio::task::spawn_blocking(move || compile(&shared, &bytes))
+            .await
+            .map_err(|e| LoadError::NotAComponent(format!("compilation stopped: {e}")))??;
         let wit_version = contract_version(&self.shared.engine, &component)?;
         let instance_pre = self.linker.instantiate_pre(&component).map_err(|e| LoadError::Link(format!("{e:#}")))?;
         let pre = PluginPre::new(instance_pre).map_err(|e| LoadError::WrongWorld(format!("{e:#}")))?;
@@ -224,6 +233,7 @@ impl Runtime {
             window: WindowPolicy { free_form_seconds: None, human_agent_seconds: None, templates_outside_window: false },
             version: semver::Version::new(0, 0, 0),
             wit_version,
+            hash,
             pre,
             declared: Arc::new(Vec::new()),
             shared: self.shared.clone(),
@@ -248,6 +258,31 @@ impl Runtime {
     }
 }
 
+/// The component for these bytes, from the cache or freshly compiled (and then cached).
+fn compile(shared: &Shared, bytes: &[u8]) -> Result<(Component, String), LoadError> {
+    let hash = component_hash(bytes);
+    if let Some(component) = shared.cache.as_ref().and_then(|cache| cache.get(&shared.engine, &hash)) {
+        return Ok((component, hash));
+    }
+    if !looks_like_component(bytes) {
+        return Err(LoadError::NotAComponent(
+            "the file is a core WebAssembly module or not WebAssembly at all; build the plugin for wasm32-wasip2".into(),
+        ));
+    }
+    let started = Instant::now();
+    let component = Component::new(&shared.engine, bytes).map_err(|e| LoadError::NotAComponent(format!("{e:#}")))?;
+    tracing::debug!(ms = started.elapsed().as_millis() as u64, "component compiled");
+    if let Some(cache) = &shared.cache {
+        cache.put(&shared.engine, &hash, &component);
+    }
+    Ok((component, hash))
+}
+
+/// A component's preamble: `\0asm`, then version 0x0d and layer 1 (a core module has layer 0).
+fn looks_like_component(bytes: &[u8]) -> bool {
+    bytes.len() >= 8 && bytes[..4] == *b"\0asm" && bytes[6..8] == [1, 0]
+}
+
 fn anyhow_of(e: wasmtime::Error) -> anyhow::Error {
     anyhow::anyhow!("{e:#}")
 }
@@ -269,6 +304,8 @@ fn contract_version(engine: &Engine, component: &Component) -> Result<semver::Ve
 
 /// A compiled plugin, ready to be instantiated for each call.
 pub struct LoadedPlugin {
+    /// SHA-256 of the component (hex).
+    pub hash: String,
     pub manifest: PluginManifest,
     pub settings_schema: Vec<Field>,
     pub window: WindowPolicy,

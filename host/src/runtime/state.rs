@@ -29,3 +29,14 @@ impl Host for CallState {
         }
     }
 }
+
+/// For runtimes outside a server (CLI inspection, benchmarks): no channel, no state.
+pub struct NoChannelState;
+
+impl ChannelStateBackend for NoChannelState {
+    fn get(&self, _channel_id: &str, _key: &str) -> Option<String> {
+        None
+    }
+    fn set(&self, _channel_id: &str, _key: &str, _value: &str) {}
+    fn remove(&self, _channel_id: &str, _key: &str) {}
+}

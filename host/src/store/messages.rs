@@ -195,12 +195,14 @@ impl Db {
         Ok(changed)
     }
 
-    pub fn messages(&self, conversation_id: i64, limit: u32) -> StoreResult<Vec<Message>> {
+    /// The newest `limit` messages (older than `before`, if given), oldest first.
+    pub fn messages(&self, conversation_id: i64, before: Option<i64>, limit: u32) -> StoreResult<Vec<Message>> {
         let conn = self.conn();
         let mut statement = conn.prepare(&format!(
-            "SELECT {COLUMNS} FROM (SELECT * FROM messages WHERE conversation_id = ?1 ORDER BY id DESC LIMIT ?2) ORDER BY id"
+            "SELECT {COLUMNS} FROM (SELECT * FROM messages WHERE conversation_id = ?1 AND (?2 IS NULL OR id < ?2)
+             ORDER BY id DESC LIMIT ?3) ORDER BY id"
         ))?;
-        let rows = statement.query_map(params![conversation_id, limit], message)?;
+        let rows = statement.query_map(params![conversation_id, before, limit], message)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 

@@ -1,0 +1,151 @@
+//! Plugin commands for operators, working on a data dir without a running server:
+//! `switchboard plugin install | list | inspect | remove`. A running server's folder
+//! watcher picks up what `install` and `remove` change.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::{FIRST_PARTY_PLUGINS, PluginError, component_files};
+use crate::api::settings::kind_name;
+use crate::registry::InstallError;
+use crate::runtime::cache::write_atomically;
+use crate::runtime::{CompileCache, Limits, LoadedPlugin, NoChannelState, Runtime, SERVED_WIT_VERSIONS};
+
+pub fn plugins_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("plugins")
+}
+
+pub fn cache_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("cache")
+}
+
+fn runtime(data_dir: Option<&Path>) -> anyhow::Result<Runtime> {
+    Runtime::new(Limits::default(), Vec::new(), Arc::new(NoChannelState), data_dir.map(|d| CompileCache::new(cache_dir(d))))
+}
+
+/// What an operator wants to know about a component before installing it.
+pub fn describe(plugin: &LoadedPlugin) -> String {
+    let m = &plugin.manifest;
+    let mut text = String::new();
+    let _ = writeln!(text, "id:             {}", m.id);
+    let _ = writeln!(text, "name:           {}", m.name);
+    let _ = writeln!(text, "version:        {}", plugin.version);
+    let _ = writeln!(text, "wit version:    {} (this host serves {SERVED_WIT_VERSIONS})", plugin.wit_version);
+    let _ = writeln!(text, "description:    {}", m.description);
+    let _ = writeln!(text, "outbound hosts: {}", if m.outbound_hosts.is_empty() { "none".into() } else { m.outbound_hosts.join(", ") });
+    let _ = writeln!(text, "sha256:         {}", plugin.hash);
+    let _ = writeln!(text, "settings:");
+    for field in &plugin.settings_schema {
+        let mut flags = vec![kind_name(field.kind)];
+        if field.required {
+            flags.push("required");
+        }
+        if field.secret {
+            flags.push("secret");
+        }
+        if field.immutable {
+            flags.push("read-only after connect");
+        }
+        let _ = writeln!(text, "  {:<22} {} ({})", field.key, field.label, flags.join(", "));
+    }
+    text
+}
+
+fn read(file: &Path) -> anyhow::Result<Vec<u8>> {
+    std::fs::read(file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))
+}
+
+/// `plugin inspect FILE`.
+pub async fn inspect(file: &Path) -> anyhow::Result<String> {
+    let plugin = runtime(None)?.load(read(file)?).await.map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    Ok(describe(&plugin))
+}
+
+/// Everything installed: built-ins and the folder's files, each with what it provides.
+async fn installed(runtime: &Runtime, data_dir: &Path) -> Vec<(String, Result<LoadedPlugin, String>)> {
+    let mut found = Vec::new();
+    for (package, bytes) in FIRST_PARTY_PLUGINS {
+        found.push((format!("built-in ({package})"), runtime.load(bytes.to_vec()).await.map_err(|e| e.to_string())));
+    }
+    for path in component_files(&plugins_dir(data_dir)) {
+        let loaded = match std::fs::read(&path) {
+            Ok(bytes) => runtime.load(bytes).await.map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        found.push((path.display().to_string(), loaded));
+    }
+    found
+}
+
+/// `plugin list`.
+pub async fn list(data_dir: &Path) -> anyhow::Result<String> {
+    let runtime = runtime(Some(data_dir))?;
+    let mut text = format!("{:<18} {:<10} {:<8} source\n", "id", "version", "wit");
+    for (source, plugin) in installed(&runtime, data_dir).await {
+        match plugin {
+            Ok(p) => {
+                let _ = writeln!(text, "{:<18} {:<10} {:<8} {source}", p.id(), p.version.to_string(), p.wit_version.to_string());
+            }
+            Err(e) => {
+                let _ = writeln!(text, "{:<18} {:<10} {:<8} {source}: refused: {e}", "?", "-", "-");
+            }
+        }
+    }
+    Ok(text)
+}
+
+/// `plugin install FILE [--force]`: validates, refuses a downgrade unless forced, and places
+/// the component in the folder as `<id>.wasm` (replacing other files of that id).
+pub async fn install(data_dir: &Path, file: &Path, force: bool) -> anyhow::Result<String> {
+    let runtime = runtime(Some(data_dir))?;
+    let bytes = read(file)?;
+    let plugin = runtime.load(bytes.clone()).await.map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let mut replaced = Vec::new();
+    for (source, existing) in installed(&runtime, data_dir).await {
+        let Ok(existing) = existing else { continue };
+        if existing.id() != plugin.id() {
+            continue;
+        }
+        if existing.version > plugin.version && !force {
+            return Err(PluginError::Install(InstallError::Downgrade {
+                id: plugin.id().to_owned(),
+                installed: existing.version.clone(),
+                offered: plugin.version.clone(),
+            })
+            .into());
+        }
+        if !source.starts_with("built-in") {
+            replaced.push(PathBuf::from(source));
+        }
+    }
+    let target = plugins_dir(data_dir).join(format!("{}.wasm", plugin.id()));
+    write_atomically(&target, &bytes).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", target.display()))?;
+    for old in replaced.iter().filter(|p| **p != target) {
+        std::fs::remove_file(old).map_err(|e| anyhow::anyhow!("cannot remove the old {}: {e}", old.display()))?;
+    }
+    Ok(format!("installed {} {} as {}\n", plugin.id(), plugin.version, target.display()))
+}
+
+/// `plugin remove ID`: deletes the folder file(s) providing the plugin.
+pub async fn remove(data_dir: &Path, id: &str) -> anyhow::Result<String> {
+    let runtime = runtime(Some(data_dir))?;
+    let mut removed = Vec::new();
+    let mut built_in = false;
+    for (source, plugin) in installed(&runtime, data_dir).await {
+        match plugin {
+            Ok(p) if p.id() == id && source.starts_with("built-in") => built_in = true,
+            Ok(p) if p.id() == id => {
+                std::fs::remove_file(&source).map_err(|e| anyhow::anyhow!("cannot remove {source}: {e}"))?;
+                removed.push(source);
+            }
+            _ => {}
+        }
+    }
+    match (removed.is_empty(), built_in) {
+        (true, true) => Err(PluginError::BuiltIn(id.to_owned()).into()),
+        (true, false) => Err(PluginError::NotInstalled(id.to_owned()).into()),
+        (false, true) => Ok(format!("removed {}; the built-in {id} serves again\n", removed.join(", "))),
+        (false, false) => Ok(format!("removed {}\n", removed.join(", "))),
+    }
+}

@@ -1,0 +1,226 @@
+//! Plugin lifecycle: components dropped into, replaced in and removed from the plugins folder
+//! while traffic flows; installs over the API with the reasons for refusals.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use switchboard_e2e::{HostOptions, TestHost};
+
+use crate::telegram::{connect as connect_telegram, host_and_fake, registered_secret, text_update};
+
+const ECHO_V1: &str = env!("ECHO_V1_WASM");
+const ECHO_V2: &str = env!("ECHO_V2_WASM");
+
+async fn echo_host() -> TestHost {
+    TestHost::start(HostOptions { extra_plugins: vec![ECHO_V1.into()], ..Default::default() }).await
+}
+
+fn echo_file(host: &TestHost) -> std::path::PathBuf {
+    host.data_path().join("plugins").join(Path::new(ECHO_V1).file_name().unwrap())
+}
+
+async fn connect_echo(host: &TestHost) -> String {
+    let (status, channel) = host.post("/api/v1/channels", &host.admin, json!({"plugin": "echo", "name": "Echo"})).await;
+    assert_eq!(status, 201, "{channel}");
+    channel["id"].as_str().unwrap().to_owned()
+}
+
+async fn plugin_version(host: &TestHost, id: &str) -> Option<String> {
+    let (_, plugins) = host.get("/api/v1/plugins", &host.agent).await;
+    plugins.as_array()?.iter().find(|p| p["id"] == id).map(|p| p["version"].as_str().unwrap().to_owned())
+}
+
+async fn stored_message_count(host: &TestHost) -> usize {
+    let (_, conversations) = host.get("/api/v1/conversations", &host.agent).await;
+    let mut count = 0;
+    for conversation in conversations.as_array().unwrap() {
+        let mut before = String::new();
+        loop {
+            let path = format!("/api/v1/conversations/{}/messages?limit=1000{before}", conversation["id"]);
+            let (_, page) = host.get(&path, &host.agent).await;
+            let page = page.as_array().unwrap();
+            count += page.len();
+            match page.first() {
+                Some(oldest) if page.len() == 1000 => before = format!("&before={}", oldest["id"]),
+                _ => break,
+            }
+        }
+    }
+    count
+}
+
+/// Sends echo webhooks one after another until `stop`; returns every (status, body).
+fn echo_load(host: &TestHost, channel: &str, stop: Arc<AtomicBool>) -> tokio::task::JoinHandle<Vec<(u16, String)>> {
+    let (http, url) = (host.http.clone(), format!("{}/webhooks/{channel}", host.base));
+    tokio::spawn(async move {
+        let mut answers = Vec::new();
+        while !stop.load(Ordering::Relaxed) {
+            let body = json!({"id": format!("m{}", answers.len()), "text": "ping"}).to_string();
+            let response = http.post(&url).header("content-type", "application/json").body(body).send().await.unwrap();
+            answers.push((response.status().as_u16(), response.text().await.unwrap()));
+        }
+        answers
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plugin_dropped_into_the_folder_goes_live_while_webhooks_flow() {
+    let (host, fake) = host_and_fake().await;
+    let channel = connect_telegram(&host, &fake).await;
+    let (id, secret) = (channel["id"].as_str().unwrap().to_owned(), registered_secret(&fake));
+    let stop = Arc::new(AtomicBool::new(false));
+    let load = {
+        let (http, url, stop) = (host.http.clone(), format!("{}/webhooks/{id}", host.base), stop.clone());
+        tokio::spawn(async move {
+            let mut statuses = Vec::new();
+            while !stop.load(Ordering::Relaxed) {
+                let update = text_update(statuses.len() as i64 + 1, 4242, "halo");
+                let response = http.post(&url).header("x-telegram-bot-api-secret-token", &secret).body(update).send().await.unwrap();
+                statuses.push(response.status().as_u16());
+            }
+            statuses
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    std::fs::copy(ECHO_V1, host.data_path().join("plugins/echo.wasm")).unwrap();
+    let live = host.eventually(Duration::from_secs(20), || async { plugin_version(&host, "echo").await }).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    stop.store(true, Ordering::Relaxed);
+    let statuses = load.await.unwrap();
+
+    assert_eq!(live.as_deref(), Some("1.0.0"), "the dropped plugin is live without a restart");
+    assert!(statuses.len() > 5, "traffic flowed during the load: {}", statuses.len());
+    assert!(statuses.iter().all(|s| *s == 200), "no webhook failed: {statuses:?}");
+    assert_eq!(stored_message_count(&host).await, statuses.len(), "every webhook was stored");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upgrade_under_load_switches_to_v2_without_a_failed_request_and_a_broken_v3_is_refused() {
+    let host = echo_host().await;
+    let channel = connect_echo(&host).await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let load = echo_load(&host, &channel, stop.clone());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // Replace the file the slow way, in two halves with a pause: the half-written file must not go live.
+    let v2 = std::fs::read(ECHO_V2).unwrap();
+    let file = echo_file(&host);
+    std::fs::write(&file, &v2[..v2.len() / 2]).unwrap();
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    {
+        use std::io::Write;
+        let mut handle = std::fs::OpenOptions::new().append(true).open(&file).unwrap();
+        handle.write_all(&v2[v2.len() / 2..]).unwrap();
+    }
+    let upgraded = host.eventually(Duration::from_secs(20), || async { plugin_version(&host, "echo").await.filter(|v| v == "2.0.0") }).await;
+    assert!(upgraded.is_some(), "v2 went live");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    std::fs::write(&file, b"\0asm\x0d\0\x01\0this is not a component").unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    stop.store(true, Ordering::Relaxed);
+    let answers = load.await.unwrap();
+
+    assert_eq!(plugin_version(&host, "echo").await.as_deref(), Some("2.0.0"), "the broken v3 was refused; v2 keeps serving");
+    let failed: Vec<_> = answers.iter().filter(|(status, _)| *status != 200).collect();
+    assert!(failed.is_empty(), "no request failed during the swaps: {failed:?}");
+    let first_v2 = answers.iter().position(|(_, body)| body == "v2").expect("v2 answered");
+    assert!(first_v2 > 0 && answers[..first_v2].iter().all(|(_, b)| b == "v1"), "v1 answered before the swap");
+    assert!(answers[first_v2..].iter().all(|(_, b)| b == "v2"), "once v2 answered, only v2 answered");
+    assert!(answers.len() - first_v2 > 3, "v2 kept serving through the broken v3");
+    assert_eq!(stored_message_count(&host).await, answers.len(), "every webhook was stored");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removed_plugin_leaves_its_channels_unavailable_until_it_returns() {
+    let host = echo_host().await;
+    let channel = connect_echo(&host).await;
+    let file = echo_file(&host);
+    let saved = std::fs::read(&file).unwrap();
+    std::fs::remove_file(&file).unwrap();
+
+    let unavailable = host
+        .eventually(Duration::from_secs(20), || async {
+            let (_, shown) = host.get(&format!("/api/v1/channels/{channel}"), &host.agent).await;
+            (shown["status"] == "plugin_unavailable").then_some(shown)
+        })
+        .await;
+    assert!(unavailable.is_some(), "the channel is kept and shown as unavailable");
+    let (status, body) = host.webhook(&channel, &[], json!({"id": "x", "text": "t"}).to_string()).await;
+    assert_eq!(status, 503, "{body}");
+
+    std::fs::write(&file, saved).unwrap();
+    let back = host
+        .eventually(Duration::from_secs(20), || async {
+            let (_, shown) = host.get(&format!("/api/v1/channels/{channel}"), &host.agent).await;
+            (shown["status"] == "active").then_some(())
+        })
+        .await;
+    assert!(back.is_some(), "the channel works again when the plugin returns");
+    let (status, body) = host.webhook(&channel, &[], json!({"id": "y", "text": "t"}).to_string()).await;
+    assert_eq!((status, body.as_str()), (200, "v1"));
+}
+
+/// A component that exports the contract at a version this host does not serve.
+fn future_contract_component() -> Vec<u8> {
+    wat::parse_str(r#"(component (instance $i) (export "switchboard:channel/channel@0.2.0" (instance $i)))"#).unwrap()
+}
+
+async fn upload(host: &TestHost, token: &str, bytes: Vec<u8>, query: &str) -> (u16, Value) {
+    let response = host
+        .http
+        .post(format!("{}/api/v1/plugins{query}", host.base))
+        .bearer_auth(token)
+        .header("content-type", "application/wasm")
+        .body(bytes)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plugins_install_over_the_api_and_refusals_say_why() {
+    let host = TestHost::start(HostOptions::default()).await;
+    let v1 = std::fs::read(ECHO_V1).unwrap();
+    let v2 = std::fs::read(ECHO_V2).unwrap();
+
+    let (status, body) = upload(&host, &host.agent, v2.clone(), "").await;
+    assert_eq!(status, 403, "{body}");
+    let (status, body) = upload(&host, &host.admin, v2.clone(), "").await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["id"], "echo");
+    assert_eq!(body["version"], "2.0.0");
+    assert!(host.data_path().join("plugins/echo.wasm").exists(), "kept in the plugins folder for restarts");
+    assert_eq!(plugin_version(&host, "echo").await.as_deref(), Some("2.0.0"));
+    connect_echo(&host).await;
+
+    let (status, body) = upload(&host, &host.admin, v1.clone(), "").await;
+    assert_eq!(status, 409, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("2.0.0") && body["message"].as_str().unwrap().contains("force"), "{body}");
+    let (status, body) = upload(&host, &host.admin, v1.clone(), "?force=true").await;
+    assert_eq!(status, 200, "a forced downgrade replaces the plugin: {body}");
+    assert_eq!(body["version"], "1.0.0");
+
+    let (status, body) = upload(&host, &host.admin, b"MZ\x90\0 not wasm".to_vec(), "").await;
+    assert_eq!((status, body["error"].as_str()), (422, Some("invalid_plugin")), "{body}");
+    let (status, body) = upload(&host, &host.admin, wat::parse_str("(module)").unwrap(), "").await;
+    assert_eq!(status, 422);
+    assert!(body["message"].as_str().unwrap().contains("core WebAssembly module"), "{body}");
+    let (status, body) = upload(&host, &host.admin, future_contract_component(), "").await;
+    assert_eq!(status, 422);
+    let message = body["message"].as_str().unwrap();
+    assert!(message.contains("0.2.0") && message.contains("^0.1"), "names the version found and the ones served: {message}");
+    assert_eq!(plugin_version(&host, "echo").await.as_deref(), Some("1.0.0"), "refusals leave the live plugin alone");
+
+    let (status, body) = host.call(reqwest::Method::DELETE, "/api/v1/plugins/telegram", Some(&host.admin), None).await;
+    assert_eq!((status, body["error"].as_str()), (409, Some("built_in")), "{body}");
+    let (status, _) = host.call(reqwest::Method::DELETE, "/api/v1/plugins/echo", Some(&host.admin), None).await;
+    assert_eq!(status, 204);
+    assert_eq!(plugin_version(&host, "echo").await, None);
+    assert!(!host.data_path().join("plugins/echo.wasm").exists());
+}

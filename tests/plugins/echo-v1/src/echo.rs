@@ -1,0 +1,58 @@
+// The echo channel, shared by the test plugins `echo-v1` and `echo-v2`, which differ only in
+// `VERSION` and `REPLY`: each webhook body `{"id","text"}` becomes one inbound message, and
+// the webhook answer names the version that handled it.
+
+use switchboard_sdk::serde::Deserialize;
+use switchboard_sdk::*;
+
+struct Echo;
+
+#[derive(Deserialize)]
+#[serde(crate = "switchboard_sdk::serde")]
+struct Ping {
+    id: String,
+    text: String,
+}
+
+impl Channel for Echo {
+    fn manifest() -> Manifest {
+        Manifest {
+            id: "echo".into(),
+            name: "Echo".into(),
+            version: VERSION.into(),
+            description: "Test plugin for upgrades: answers with its version".into(),
+            capabilities: vec![],
+            outbound_hosts: vec![],
+        }
+    }
+
+    fn settings_schema() -> Vec<Field> {
+        vec![Field::new("note", "Note", FieldKind::Text)]
+    }
+
+    fn connect(ctx: &ChannelContext) -> Result<Connection, ChannelError> {
+        Ok(Connection { display_name: "echo".into(), external_account_id: ctx.channel_id.clone(), setup: vec![] })
+    }
+
+    fn handle_webhook(_: &ChannelContext, request: HttpRequest) -> Result<WebhookOutcome, ChannelError> {
+        let ping: Ping = request.json()?;
+        let message = InboundMessage {
+            provider_message_id: ping.id,
+            conversation: "echo-chat".into(),
+            conversation_name: None,
+            sender: ContactProfile { id: "tester".into(), name: Some("Tester".into()), handle: None },
+            timestamp_ms: 1_763_600_000_000,
+            text: Some(ping.text),
+            attachments: vec![],
+            reply_to: None,
+            properties: vec![],
+        };
+        Ok(WebhookOutcome { response: HttpResponse::text(200, REPLY), events: vec![Event::Message(message)] })
+    }
+
+    fn send(_: &ChannelContext, message: OutboundMessage) -> Result<Receipt, ChannelError> {
+        Ok(Receipt { provider_message_id: format!("echo-{}", message.message_id) })
+    }
+}
+
+export_channel!(Echo);

@@ -1,0 +1,6 @@
+//! The echo test plugin, version 1.
+
+const VERSION: &str = "1.0.0";
+const REPLY: &str = "v1";
+
+include!("echo.rs");
