@@ -87,3 +87,56 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::write(&temp, bytes)?;
     std::fs::rename(&temp, path)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `interruptible` changes the generated code, so the two engines' artifacts differ.
+    fn make_engine(interruptible: bool) -> Engine {
+        let mut config = wasmtime::Config::new();
+        config.epoch_interruption(interruptible);
+        Engine::new(&config).unwrap()
+    }
+
+    fn component_bytes() -> Vec<u8> {
+        wat::parse_str(r#"(component (core module (func (export "f"))))"#).unwrap()
+    }
+
+    #[test]
+    fn a_stored_compilation_comes_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let (cache, engine, bytes) = (CompileCache::new(dir.path()), make_engine(true), component_bytes());
+        let hash = component_hash(&bytes);
+        assert!(cache.get(&engine, &hash).is_none());
+        cache.put(&engine, &hash, &Component::new(&engine, &bytes).unwrap());
+        assert!(cache.get(&engine, &hash).is_some());
+    }
+
+    #[test]
+    fn corrupt_truncated_and_foreign_entries_are_ignored_and_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let (cache, engine, bytes) = (CompileCache::new(dir.path()), make_engine(true), component_bytes());
+        let hash = component_hash(&bytes);
+        let path = cache.entry_path(&engine, &hash);
+        cache.put(&engine, &hash, &Component::new(&engine, &bytes).unwrap());
+
+        let mut entry = std::fs::read(&path).unwrap();
+        let last = entry.len() - 1;
+        entry[last] ^= 0xff;
+        std::fs::write(&path, &entry).unwrap();
+        assert!(cache.get(&engine, &hash).is_none(), "a flipped byte fails the checksum");
+        assert!(!path.exists(), "the corrupt entry is removed so it is rebuilt");
+
+        std::fs::write(&path, &entry[..10]).unwrap();
+        assert!(cache.get(&engine, &hash).is_none(), "a truncated entry is ignored");
+
+        // An artifact of another engine configuration, correctly checksummed, at our key.
+        let foreign = make_engine(false);
+        let artifact = Component::new(&foreign, &bytes).unwrap().serialize().unwrap();
+        let mut entry = Sha256::digest(&artifact).to_vec();
+        entry.extend_from_slice(&artifact);
+        std::fs::write(&path, &entry).unwrap();
+        assert!(cache.get(&engine, &hash).is_none(), "wasmtime refuses another engine's artifact");
+    }
+}
