@@ -55,6 +55,12 @@ impl ChannelStateBackend for DbState {
             tracing::error!(channel_id, "removing plugin state failed: {e}");
         }
     }
+    fn keys(&self, channel_id: &str, prefix: &str) -> Vec<String> {
+        self.0.state_keys(channel_id, prefix).unwrap_or_else(|e| {
+            tracing::error!(channel_id, "listing plugin state failed: {e}");
+            Vec::new()
+        })
+    }
 }
 
 impl App {

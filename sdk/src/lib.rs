@@ -51,7 +51,7 @@
 #[allow(unsafe_code, clippy::all)]
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../wit",
+        path: "../wit/v0.1.1",
         world: "plugin",
         pub_export_macro: true,
         export_macro_name: "__export_plugin_world",

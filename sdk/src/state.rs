@@ -1,5 +1,5 @@
 //! Durable per-channel state kept by the host (tokens to refresh, cursors, used reply tokens).
-//! Writes made during a call are kept when the call succeeds.
+//! Each write is durable at once, whatever the call returns.
 
 use crate::bindings::switchboard::channel::state;
 
@@ -13,4 +13,9 @@ pub fn set(key: &str, value: &str) {
 
 pub fn remove(key: &str) {
     state::remove(key);
+}
+
+/// Keys starting with `prefix`, sorted (contract 0.1.1).
+pub fn keys(prefix: &str) -> Vec<String> {
+    state::keys(prefix)
 }

@@ -1,8 +1,13 @@
-//! Host-side bindings of the channel contract (`wit/`), kept private to the runtime
+//! Host-side bindings of the channel contract, major version 0.1, kept private to the runtime
 //! so the rest of the host speaks the runtime's own API.
+//!
+//! Bound to the newest 0.1 release (`wit/v0.1.1`): wasmtime resolves a plugin's 0.1.0 names
+//! to these 0.1.1 definitions (0.1 only ever adds imports), so one module serves the whole 0.1
+//! line. A breaking 0.2 gets a module of its own beside this one, and `LoadedPlugin` an
+//! instance-pre per major version, as Zed's extension host does.
 
 wasmtime::component::bindgen!({
-    path: "../wit",
+    path: "../wit/v0.1.1",
     world: "plugin",
     exports: { default: async },
 });

@@ -30,9 +30,11 @@ use types::{
     HttpRequest, PluginManifest, NewTemplate, OutboundMessage, Receipt, Template, WebhookOutcome, WindowPolicy,
 };
 
-/// The contract version this host is built from, and the range of plugin WIT versions it serves.
-pub const HOST_WIT_VERSION: &str = "0.1.0";
-pub const SERVED_WIT_VERSIONS: &str = "^0.1";
+/// The contract version this host is built from, and the plugin WIT versions it serves: its
+/// own and every earlier release of the same 0.1 line.
+pub const HOST_WIT_VERSION: &str = "0.1.1";
+pub const SERVED_WIT_VERSIONS: &str = "0.1.0 to 0.1.1";
+const SERVED_WIT_REQUIREMENT: &str = ">=0.1.0, <=0.1.1";
 const CONTRACT_INTERFACE: &str = "switchboard:channel/channel";
 
 /// How often the engine's epoch advances; plugin time limits are counted in these ticks.
@@ -83,7 +85,7 @@ pub enum LoadError {
     NotAComponent(String),
     #[error("the component does not export `{CONTRACT_INTERFACE}` (wrong world); it exports: {0}")]
     WrongWorld(String),
-    #[error("the component is built against switchboard:channel@{found}, this host serves {SERVED_WIT_VERSIONS} (built from {HOST_WIT_VERSION})")]
+    #[error("the component is built against switchboard:channel@{found}; this host serves {SERVED_WIT_VERSIONS}")]
     UnsupportedWitVersion { found: String },
     #[error("the component cannot be linked: {0}")]
     Link(String),
@@ -295,7 +297,7 @@ fn contract_version(engine: &Engine, component: &Component) -> Result<semver::Ve
         .find_map(|name| name.strip_prefix(CONTRACT_INTERFACE)?.strip_prefix('@'))
         .ok_or_else(|| LoadError::WrongWorld(if exports.is_empty() { "nothing".into() } else { exports.join(", ") }))?;
     let version = semver::Version::parse(found).map_err(|_| LoadError::UnsupportedWitVersion { found: found.to_owned() })?;
-    let served = semver::VersionReq::parse(SERVED_WIT_VERSIONS).expect("valid requirement");
+    let served = semver::VersionReq::parse(SERVED_WIT_REQUIREMENT).expect("valid requirement");
     if !served.matches(&version) {
         return Err(LoadError::UnsupportedWitVersion { found: found.to_owned() });
     }

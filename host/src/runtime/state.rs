@@ -8,6 +8,8 @@ pub trait ChannelStateBackend: Send + Sync {
     fn get(&self, channel_id: &str, key: &str) -> Option<String>;
     fn set(&self, channel_id: &str, key: &str, value: &str);
     fn remove(&self, channel_id: &str, key: &str);
+    /// Keys starting with `prefix`, sorted.
+    fn keys(&self, channel_id: &str, prefix: &str) -> Vec<String>;
 }
 
 impl Host for CallState {
@@ -28,6 +30,13 @@ impl Host for CallState {
             self.state.remove(channel, &key);
         }
     }
+
+    fn keys(&mut self, prefix: String) -> Vec<String> {
+        match self.channel_id.as_deref() {
+            Some(channel) => self.state.keys(channel, &prefix),
+            None => Vec::new(),
+        }
+    }
 }
 
 /// For runtimes outside a server (CLI inspection, benchmarks): no channel, no state.
@@ -39,4 +48,7 @@ impl ChannelStateBackend for NoChannelState {
     }
     fn set(&self, _channel_id: &str, _key: &str, _value: &str) {}
     fn remove(&self, _channel_id: &str, _key: &str) {}
+    fn keys(&self, _channel_id: &str, _prefix: &str) -> Vec<String> {
+        Vec::new()
+    }
 }

@@ -173,6 +173,16 @@ impl Db {
         Ok(())
     }
 
+    /// State keys of a channel that start with `prefix`, sorted.
+    pub fn state_keys(&self, channel_id: &str, prefix: &str) -> StoreResult<Vec<String>> {
+        let conn = self.conn();
+        let mut statement = conn.prepare(
+            "SELECT key FROM channel_state WHERE channel_id = ?1 AND substr(key, 1, length(?2)) = ?2 ORDER BY key",
+        )?;
+        let keys = statement.query_map([channel_id, prefix], |row| row.get(0))?.collect::<Result<_, _>>()?;
+        Ok(keys)
+    }
+
     pub fn state_remove(&self, channel_id: &str, key: &str) -> StoreResult<()> {
         self.conn().execute("DELETE FROM channel_state WHERE channel_id = ?1 AND key = ?2", [channel_id, key])?;
         Ok(())

@@ -1,6 +1,7 @@
 // The echo channel, shared by the test plugins `echo-v1` and `echo-v2`, which differ only in
 // `VERSION` and `REPLY`: each webhook body `{"id","text"}` becomes one inbound message, and
-// the webhook answer names the version that handled it.
+// the webhook answer names the version that handled it. Each ping is also remembered in the
+// channel's state, and `x-echo-seen` counts them with `state::keys` (contract 0.1.1).
 
 use switchboard_sdk::serde::Deserialize;
 use switchboard_sdk::*;
@@ -47,7 +48,10 @@ impl Channel for Echo {
             reply_to: None,
             properties: vec![],
         };
-        Ok(WebhookOutcome { response: HttpResponse::text(200, REPLY), events: vec![Event::Message(message)] })
+        state::set(&format!("seen/{}", message.provider_message_id), "1");
+        let mut response = HttpResponse::text(200, REPLY);
+        response.headers.push(("x-echo-seen".into(), state::keys("seen/").len().to_string()));
+        Ok(WebhookOutcome { response, events: vec![Event::Message(message)] })
     }
 
     fn send(_: &ChannelContext, message: OutboundMessage) -> Result<Receipt, ChannelError> {
