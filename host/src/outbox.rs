@@ -10,7 +10,7 @@ use tokio::sync::watch;
 
 use crate::app::App;
 use crate::channel_errors::describe_call;
-use crate::runtime::types::{InboundSummary, OutboundContent, OutboundMessage, TemplateMessage};
+use crate::runtime::types::{InboundSummary, Media, MediaKind, OutboundContent, OutboundMessage, TemplateMessage};
 use crate::runtime::{CallError, PluginFailure};
 use crate::runtime::types::ChannelError;
 use crate::store::now_ms;
@@ -148,9 +148,27 @@ fn outbound_content(text: &Option<String>, content: &serde_json::Value) -> Resul
             .unwrap_or_default();
         return Ok(OutboundContent::Template(TemplateMessage { name: field("name"), language: field("language"), params }));
     }
+    if let Some(media) = content.get("media") {
+        let field = |name: &str| media.get(name).and_then(|v| v.as_str()).map(str::to_owned);
+        let kind = match field("kind").as_deref() {
+            Some("image") => MediaKind::Image,
+            Some("video") => MediaKind::Video,
+            Some("audio") => MediaKind::Audio,
+            Some("document") => MediaKind::Document,
+            Some("sticker") => MediaKind::Sticker,
+            other => return Err(format!("the stored media has an unknown kind {other:?}")),
+        };
+        return Ok(OutboundContent::Media(Media {
+            kind,
+            url: field("url").unwrap_or_default(),
+            caption: text.clone(),
+            filename: field("filename"),
+            mime_type: field("mime_type"),
+        }));
+    }
     match text {
         Some(text) => Ok(OutboundContent::Text(text.clone())),
-        None => Err("the stored message has neither text nor template".into()),
+        None => Err("the stored message has neither text, media nor template".into()),
     }
 }
 

@@ -2,5 +2,6 @@
 
 mod api;
 mod lifecycle;
+mod line;
 mod sandbox;
 mod telegram;

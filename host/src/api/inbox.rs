@@ -81,8 +81,10 @@ pub async fn messages(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SendRequest {
+    /// The message, or a media message's caption.
     text: Option<String>,
     template: Option<TemplateRequest>,
+    media: Option<MediaRequest>,
     reply_to: Option<String>,
 }
 
@@ -93,6 +95,30 @@ pub struct TemplateRequest {
     language: String,
     #[serde(default)]
     params: Vec<String>,
+}
+
+/// Media by URL; the provider fetches it.
+#[derive(Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MediaRequest {
+    /// `image`, `video`, `audio`, `document` or `sticker`.
+    kind: String,
+    url: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    filename: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    mime_type: Option<String>,
+}
+
+const MEDIA_KINDS: &[&str] = &["image", "video", "audio", "document", "sticker"];
+
+impl MediaRequest {
+    fn check(&self) -> Result<(), ApiError> {
+        if !MEDIA_KINDS.contains(&self.kind.as_str()) {
+            return Err(ApiError::bad_request(format!("`media.kind` must be one of: {}", MEDIA_KINDS.join(", "))));
+        }
+        super::settings::check_http_url(&self.url).map_err(|problem| ApiError::bad_request(format!("`media.url` {problem}")))
+    }
 }
 
 /// Queues a reply: 202 with the stored message; delivery happens in the outbox worker.
@@ -108,14 +134,23 @@ pub async fn send(
         ApiError::unavailable("plugin_unavailable", format!("plugin `{}` is not loaded; messages cannot be sent", channel.plugin))
     })?;
     let text = body.text.as_deref().map(str::trim).filter(|t| !t.is_empty());
-    let (text, content) = match (text, body.template) {
-        (Some(_), Some(_)) => return Err(ApiError::bad_request("send either `text` or `template`, not both")),
-        (None, None) => return Err(ApiError::bad_request("send `text` (non-empty) or `template`")),
-        (Some(text), None) if text.len() > MAX_TEXT_BYTES => {
-            return Err(ApiError::bad_request(format!("`text` is longer than {MAX_TEXT_BYTES} bytes")));
+    if text.is_some_and(|text| text.len() > MAX_TEXT_BYTES) {
+        return Err(ApiError::bad_request(format!("`text` is longer than {MAX_TEXT_BYTES} bytes")));
+    }
+    let (text, content) = match (text, body.template, body.media) {
+        (_, Some(_), Some(_)) | (Some(_), Some(_), None) => {
+            return Err(ApiError::bad_request("send `text`, `media` (with `text` as its caption) or `template`, one of them"));
         }
-        (Some(text), None) => (Some(text.to_owned()), serde_json::json!({})),
-        (None, Some(template)) => {
+        (None, None, None) => return Err(ApiError::bad_request("send `text` (non-empty), `media` or `template`")),
+        (Some(text), None, None) => (Some(text.to_owned()), serde_json::json!({})),
+        (caption, None, Some(media)) => {
+            if !plugin.manifest.capabilities.contains(&Capability::SendMedia) {
+                return Err(ApiError::unprocessable("unsupported", format!("{} channels cannot send media", plugin.manifest.name)));
+            }
+            media.check()?;
+            (caption.map(str::to_owned), serde_json::json!({ "media": media }))
+        }
+        (None, Some(template), None) => {
             if !plugin.manifest.capabilities.contains(&Capability::SendTemplates) {
                 return Err(ApiError::unprocessable("unsupported", format!("{} channels have no message templates", plugin.manifest.name)));
             }

@@ -107,15 +107,18 @@ pub fn validate(schema: &[Field], settings: &BTreeMap<String, String>) -> BTreeM
     errors
 }
 
+/// An absolute `http://` or `https://` URL with a host; the problem in words otherwise.
+pub fn check_http_url(value: &str) -> Result<(), String> {
+    let uri: axum::http::Uri = value.parse().map_err(|_| "must be a URL like https://example.com".to_string())?;
+    match (uri.scheme_str(), uri.host()) {
+        (Some("http" | "https"), Some(_)) => Ok(()),
+        _ => Err("must be an http:// or https:// URL".into()),
+    }
+}
+
 fn check_kind(field: &Field, value: &str) -> Result<(), String> {
     match field.kind {
-        FieldKind::Url => {
-            let uri: axum::http::Uri = value.parse().map_err(|_| "must be a URL like https://example.com".to_string())?;
-            match (uri.scheme_str(), uri.host()) {
-                (Some("http" | "https"), Some(_)) => Ok(()),
-                _ => Err("must be an http:// or https:// URL".into()),
-            }
-        }
+        FieldKind::Url => check_http_url(value),
         FieldKind::Email => match value.split_once('@') {
             Some((local, domain)) if !local.is_empty() && domain.contains('.') && !value.contains(char::is_whitespace) => Ok(()),
             _ => Err("must be an email address like support@example.com".into()),
