@@ -1,6 +1,6 @@
-//! The sandbox, proven with hostile plugins: a plugin that loops forever is stopped at its
-//! deadline, one that eats memory traps at the cap, one that calls an undeclared host is
-//! denied — and the host keeps serving through all of it.
+//! The sandbox, proven with a hostile plugin: a channel that loops forever is stopped at its
+//! deadline, one that eats memory traps at the cap, one that calls an undeclared host (or a
+//! declared name that points inside) is denied — and the host keeps serving through all of it.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -10,9 +10,7 @@ use switchboard::runtime::Limits;
 use switchboard_e2e::fake_telegram::FakeTelegram;
 use switchboard_e2e::{HostOptions, TestHost};
 
-const LOOP: &str = env!("HOSTILE_LOOP_WASM");
-const MEMORY: &str = env!("HOSTILE_MEMORY_WASM");
-const EGRESS: &str = env!("HOSTILE_EGRESS_WASM");
+const HOSTILE: &str = env!("HOSTILE_WASM");
 
 async fn host_with(plugins: &[&str], allow_outbound: Vec<String>) -> TestHost {
     TestHost::start(HostOptions {
@@ -23,16 +21,16 @@ async fn host_with(plugins: &[&str], allow_outbound: Vec<String>) -> TestHost {
     .await
 }
 
-async fn connect(host: &TestHost, plugin: &str, settings: Value) -> String {
-    let (status, channel) = host.post("/api/v1/channels", &host.admin, json!({"plugin": plugin, "name": plugin, "settings": settings})).await;
+async fn connect(host: &TestHost, settings: Value) -> String {
+    let (status, channel) = host.post("/api/v1/channels", &host.admin, json!({"plugin": "hostile", "name": "hostile", "settings": settings})).await;
     assert_eq!(status, 201, "{channel}");
     channel["id"].as_str().unwrap().to_owned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_endless_loop_is_stopped_at_the_deadline_and_the_host_keeps_serving() {
-    let host = host_with(&[LOOP], vec![]).await;
-    let channel = connect(&host, "hostile-loop", json!({})).await;
+    let host = host_with(&[HOSTILE], vec![]).await;
+    let channel = connect(&host, json!({"mode": "loop"})).await;
 
     let webhook = {
         let (http, base, channel) = (host.http.clone(), host.base.clone(), channel.clone());
@@ -59,8 +57,8 @@ async fn an_endless_loop_is_stopped_at_the_deadline_and_the_host_keeps_serving()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_memory_bomb_traps_at_the_cap() {
-    let host = host_with(&[MEMORY], vec![]).await;
-    let channel = connect(&host, "hostile-memory", json!({})).await;
+    let host = host_with(&[HOSTILE], vec![]).await;
+    let channel = connect(&host, json!({"mode": "memory"})).await;
     let (status, body) = host.webhook(&channel, &[], "{}").await;
     assert_eq!(status, 502, "{body}");
     assert!(body.contains("memory limit"), "{body}");
@@ -74,15 +72,23 @@ async fn requests_to_undeclared_hosts_are_denied_unless_the_operator_allows_them
     let target = FakeTelegram::start("1:x").await;
     let target_url = format!("{}/bot1:x/getMe", target.base_url);
 
-    let strict = host_with(&[EGRESS], vec![]).await;
-    let channel = connect(&strict, "hostile-egress", json!({"target_url": target_url})).await;
+    let strict = host_with(&[HOSTILE], vec![]).await;
+    let channel = connect(&strict, json!({"mode": "egress", "target_url": target_url})).await;
     let (status, body) = strict.webhook(&channel, &[], "{}").await;
     assert_eq!(status, 200);
     assert!(body.starts_with("denied"), "an undeclared host is denied: {body}");
     assert!(target.received().is_empty(), "the request never left the host");
 
-    let permissive = host_with(&[EGRESS], vec![target.authority.clone()]).await;
-    let channel = connect(&permissive, "hostile-egress", json!({"target_url": target_url})).await;
+    // `localhost` is declared by the plugin, but it resolves to loopback: still denied.
+    let declared_inside = format!("http://localhost:{}/bot1:x/getMe", target.authority.rsplit_once(':').unwrap().1);
+    let channel = connect(&strict, json!({"mode": "egress", "target_url": declared_inside})).await;
+    let (status, body) = strict.webhook(&channel, &[], "{}").await;
+    assert_eq!(status, 200);
+    assert!(body.starts_with("denied"), "a declared name resolving to loopback is denied: {body}");
+    assert!(target.received().is_empty());
+
+    let permissive = host_with(&[HOSTILE], vec![target.authority.clone()]).await;
+    let channel = connect(&permissive, json!({"mode": "egress", "target_url": target_url})).await;
     let (status, body) = permissive.webhook(&channel, &[], "{}").await;
     assert_eq!(status, 200);
     assert_eq!(body, "reached 200", "the operator's --allow-outbound lets it through");
