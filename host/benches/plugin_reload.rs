@@ -1,6 +1,7 @@
 //! Plugin lifecycle timings, cold (nothing in the compile cache) against cached, in one run:
 //! - start: opening a data dir and loading every plugin (the built-in ones and one in the folder);
 //! - reload: from a component file landing in the watched plugins folder to it serving.
+//!
 //! Run: `cargo bench -p switchboard --bench plugin_reload`. Medians of several rounds.
 
 use std::path::Path;

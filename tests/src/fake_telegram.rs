@@ -79,7 +79,7 @@ fn bad_request(description: &str) -> Response {
 }
 
 /// Telegram takes parameters in the query string, as a form, or as JSON.
-fn parameters(query: Option<&str>, headers: &HeaderMap, body: &[u8]) -> Result<Map<String, Value>, Response> {
+fn parameters(query: Option<&str>, headers: &HeaderMap, body: &[u8]) -> Result<Map<String, Value>, Box<Response>> {
     let mut params = Map::new();
     let mut add_pairs = |text: &str| {
         for (k, v) in url_pairs(text) {
@@ -96,12 +96,12 @@ fn parameters(query: Option<&str>, headers: &HeaderMap, body: &[u8]) -> Result<M
     if content_type.starts_with("application/json") {
         match serde_json::from_slice::<Value>(body) {
             Ok(Value::Object(map)) => params.extend(map),
-            _ => return Err(bad_request("can't parse JSON object")),
+            _ => return Err(Box::new(bad_request("can't parse JSON object"))),
         }
     } else if content_type.starts_with("application/x-www-form-urlencoded") {
         add_pairs(&String::from_utf8_lossy(body));
     } else {
-        return Err(bad_request("unsupported content type"));
+        return Err(Box::new(bad_request("unsupported content type")));
     }
     Ok(params)
 }
@@ -130,7 +130,7 @@ async fn handle(
     };
     let params = match parameters(query.as_deref(), &headers, &body) {
         Ok(params) => params,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let mut state = state.lock().unwrap();
     state.received.push(Received { token: token.to_owned(), method: method.clone(), params: params.clone() });

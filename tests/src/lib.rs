@@ -17,17 +17,12 @@ use tokio::sync::oneshot;
 /// The URL providers are told to call: a public HTTPS name, as behind a TLS proxy in production.
 pub const PUBLIC_URL: &str = "https://switchboard.example.test";
 
+#[derive(Default)]
 pub struct HostOptions {
     pub allow_outbound: Vec<String>,
     pub limits: Limits,
     /// Components copied into `<data-dir>/plugins` before start.
     pub extra_plugins: Vec<PathBuf>,
-}
-
-impl Default for HostOptions {
-    fn default() -> Self {
-        Self { allow_outbound: Vec::new(), limits: Limits::default(), extra_plugins: Vec::new() }
-    }
 }
 
 /// A running host with a token per role.
