@@ -118,7 +118,11 @@ pub async fn serve(
     let (stop_tasks, tasks_stopped) = tokio::sync::watch::channel(false);
     let worker = tokio::spawn(crate::outbox::run(app.clone(), tasks_stopped.clone()));
     let watcher = crate::plugins::watcher::spawn(app.clone(), tasks_stopped)?;
-    tracing::info!(%local_addr, public_url = %app.public_url, "serving");
+    if app.db.token_count()? == 0 {
+        let token = app.db.create_token(crate::store::tokens::Role::Admin)?;
+        tracing::warn!("first start: created an admin API token, shown only now: {token}");
+    }
+    tracing::info!(%local_addr, public_url = %app.public_url, "serving; admin pages at http://{local_addr}/");
     let result = axum::serve(listener, crate::api::router(app)).with_graceful_shutdown(shutdown).await;
     let _ = stop_tasks.send(true);
     let _ = worker.await;

@@ -1,6 +1,7 @@
 //! Switchboard: an omnichannel channel runtime. Channel integrations are WebAssembly
 //! components (see `wit/`) that this host loads, sandboxes and calls.
 
+pub mod admin;
 pub mod api;
 pub mod app;
 pub mod channel_errors;

@@ -2,6 +2,7 @@
 //! on 127.0.0.1 port 0 with a real SQLite file in a temp dir, and fake providers that speak
 //! the providers' real wire formats.
 
+pub mod browser;
 pub mod fake_line;
 pub mod fake_telegram;
 

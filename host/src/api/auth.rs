@@ -47,3 +47,8 @@ impl FromRequestParts<Arc<App>> for Caller {
         }
     }
 }
+
+/// `GET /api/v1/me`: the role of the presented token (the admin pages show what it may do).
+pub async fn me(caller: Caller) -> axum::Json<serde_json::Value> {
+    axum::Json(serde_json::json!({ "role": caller.role }))
+}

@@ -25,6 +25,7 @@ const MAX_COMPONENT_BYTES: usize = 64 << 20;
 
 pub fn router(app: Arc<App>) -> Router {
     let api = Router::new()
+        .route("/me", get(auth::me))
         .route("/plugins", get(plugins::list).post(plugins::install).layer(DefaultBodyLimit::max(MAX_COMPONENT_BYTES)))
         .route("/plugins/{id}", axum::routing::delete(plugins::remove))
         .route("/channels", get(channels::list).post(channels::create))
@@ -33,6 +34,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/conversations/{id}", get(inbox::conversation))
         .route("/conversations/{id}/messages", get(inbox::messages).post(inbox::send));
     Router::new()
+        .merge(crate::admin::routes())
         .route("/healthz", get(|| async { "ok" }))
         .nest("/api/v1", api)
         .route("/webhooks/{channel_id}", post(webhooks::receive).get(webhooks::receive))

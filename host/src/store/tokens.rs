@@ -50,6 +50,10 @@ impl Db {
         Ok(token)
     }
 
+    pub fn token_count(&self) -> StoreResult<u64> {
+        Ok(self.conn().query_row("SELECT COUNT(*) FROM api_tokens", [], |row| row.get(0))?)
+    }
+
     /// The role of a presented token, if it is one of ours.
     pub fn token_role(&self, token: &str) -> StoreResult<Option<Role>> {
         let role: Option<String> = self

@@ -1,0 +1,450 @@
+// Switchboard admin pages: plain JavaScript on the public API (/api/v1), no build step.
+// The API token lives in localStorage; every text from the server is set with textContent.
+"use strict";
+
+const state = { token: localStorage.getItem("switchboard.token") || "", role: "", plugins: [], timer: null };
+const main = document.getElementById("main");
+
+// ---- small DOM and API helpers -------------------------------------------------------------
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else if (key === "text") node.textContent = value;
+    else if (value === true) node.setAttribute(key, "");
+    else node.setAttribute(key, value);
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+function show(...nodes) {
+  main.replaceChildren(...nodes);
+}
+
+class ApiError extends Error {
+  constructor(status, body) {
+    super((body && body.message) || `HTTP ${status}`);
+    this.status = status;
+    this.body = body || {};
+  }
+}
+
+async function api(method, path, body, contentType = "application/json") {
+  const headers = { Authorization: `Bearer ${state.token}` };
+  let payload;
+  if (body !== undefined) {
+    headers["Content-Type"] = contentType;
+    payload = contentType === "application/json" ? JSON.stringify(body) : body;
+  }
+  const response = await fetch(`/api/v1${path}`, { method, headers, body: payload });
+  const text = await response.text();
+  let data = null;
+  try { data = text ? JSON.parse(text) : null; } catch { data = { message: text }; }
+  if (response.status === 401 && path !== "/me") { signOut("Your token is no longer valid; sign in again."); }
+  if (!response.ok) throw new ApiError(response.status, data);
+  return data;
+}
+
+const isAdmin = () => state.role === "admin";
+const when = (ms) => (ms ? new Date(ms).toLocaleString() : "");
+const pluginById = (id) => state.plugins.find((p) => p.id === id);
+
+function notice(text, kind = "") {
+  return el("div", { class: `notice ${kind}`, role: "status", text });
+}
+
+function copyButton(value) {
+  return el("button", {
+    class: "secondary", type: "button", text: "Copy",
+    onclick: async (event) => {
+      try { await navigator.clipboard.writeText(value); event.target.textContent = "Copied"; }
+      catch { event.target.textContent = "Select and copy"; }
+    },
+  });
+}
+
+function setupList(items) {
+  if (!items || !items.length) return null;
+  return el("div", { class: "setup" },
+    el("h2", { text: "Setup" }),
+    el("ul", { class: "plain" }, items.map((item) =>
+      el("li", { "data-setup": item.key }, el("strong", { text: `${item.label}: ` }), el("code", { text: item.value }), " ",
+        item.value.startsWith("http") || item.key.includes("token") || item.key.includes("url") || item.key.includes("address") ? copyButton(item.value) : null))));
+}
+
+function confirmDialog(text) {
+  const dialog = document.getElementById("confirm");
+  document.getElementById("confirm-text").textContent = text;
+  dialog.showModal();
+  return new Promise((resolve) => dialog.addEventListener("close", () => resolve(dialog.returnValue === "ok"), { once: true }));
+}
+
+// ---- settings forms drawn from a plugin's schema --------------------------------------------
+
+function input(field, value, disabled) {
+  const common = { id: `f-${field.key}`, name: field.key, disabled };
+  switch (field.kind) {
+    case "textarea":
+      return el("textarea", { ...common, rows: 4 }, value || "");
+    case "select":
+      return el("select", common, el("option", { value: "", text: "—" }),
+        field.options.map((o) => el("option", { value: o.value, text: o.label, selected: o.value === value })));
+    case "boolean":
+      return el("select", common, ["true", "false"].map((v) => el("option", { value: v, text: v === "true" ? "On" : "Off", selected: v === (value || field.default || "false") })));
+    default: {
+      const type = { secret: "password", url: "url", email: "email", number: "number" }[field.kind] || "text";
+      return el("input", { ...common, type, value: value || "", placeholder: field.default || "", autocomplete: field.secret ? "new-password" : "off" });
+    }
+  }
+}
+
+function fieldRow(field, value, { disabled = false, note = "" } = {}) {
+  return el("div", { class: "field", "data-field": field.key },
+    el("label", { for: `f-${field.key}` }, field.label, field.required ? el("span", { class: "required", title: "required", text: " *" }) : null),
+    input(field, value, disabled),
+    field.help ? el("div", { class: "help", text: field.help }) : null,
+    note ? el("div", { class: "help", text: note }) : null,
+    el("div", { class: "error", "data-error-for": field.key }));
+}
+
+function showErrors(form, error) {
+  form.querySelectorAll("[data-error-for]").forEach((node) => { node.textContent = ""; });
+  const general = form.querySelector(".form-error");
+  general.textContent = "";
+  const fields = (error.body && error.body.fields) || {};
+  let placed = false;
+  for (const [key, problem] of Object.entries(fields)) {
+    const slot = form.querySelector(`[data-error-for="${CSS.escape(key)}"]`);
+    if (slot) { slot.textContent = problem; placed = true; }
+  }
+  if (!placed || error.body.error !== "invalid_fields") general.textContent = error.message;
+}
+
+function formValues(form, schema) {
+  const settings = {};
+  for (const field of schema) {
+    const control = form.elements[field.key];
+    if (!control || control.disabled) continue;
+    if (control.value.trim() !== "") settings[field.key] = control.value.trim();
+  }
+  return settings;
+}
+
+// ---- pages ----------------------------------------------------------------------------------
+
+function signInPage(message) {
+  const form = el("form", { class: "stack", id: "sign-in" },
+    el("h1", { text: "Sign in" }),
+    message ? notice(message, "bad") : null,
+    el("div", { class: "field" },
+      el("label", { for: "token", text: "API token" }),
+      el("input", { id: "token", name: "token", type: "password", autocomplete: "current-password", required: true }),
+      el("div", { class: "help", text: "Create one with: switchboard token create --role admin (the first start prints one)." })),
+    el("div", { class: "error form-error" }),
+    el("button", { type: "submit", text: "Sign in" }));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    state.token = form.elements.token.value.trim();
+    try {
+      await loadSession();
+      localStorage.setItem("switchboard.token", state.token);
+      location.hash = "#/integrations";
+      route();
+    } catch (error) {
+      form.querySelector(".form-error").textContent = error.status === 401 ? "That token is not valid." : error.message;
+    }
+  });
+  document.getElementById("nav").hidden = true;
+  show(form);
+}
+
+async function loadSession() {
+  const me = await api("GET", "/me");
+  state.role = me.role;
+  state.plugins = await api("GET", "/plugins");
+  document.getElementById("nav").hidden = false;
+  document.getElementById("role").textContent = `(${state.role})`;
+  document.querySelectorAll("[data-admin]").forEach((node) => { node.hidden = !isAdmin(); });
+}
+
+function signOut(message) {
+  state.token = "";
+  localStorage.removeItem("switchboard.token");
+  signInPage(message);
+}
+
+async function integrationsPage() {
+  const channels = await api("GET", "/channels");
+  const cards = state.plugins.map((plugin) => {
+    const accounts = channels.filter((c) => c.plugin === plugin.id);
+    return el("section", { class: "card", "data-plugin": plugin.id },
+      el("h3", { text: plugin.name }),
+      el("div", { class: "muted", text: `version ${plugin.version}` }),
+      el("ul", { class: "plain" }, accounts.map((c) => el("li", {},
+        el("a", { href: `#/channels/${c.id}`, text: c.name }), " ",
+        c.status === "active" ? null : el("span", { class: "badge bad", text: c.status === "plugin_unavailable" ? "plugin unavailable" : "needs reconnection" })))),
+      accounts.length ? null : el("p", { class: "muted", text: "No account connected." }),
+      isAdmin() ? el("a", { class: "button", href: `#/integrations/${plugin.id}/new`, text: `Add ${plugin.name} account` }) : null);
+  });
+  show(el("h1", { text: "Integrations" }), el("div", { class: "cards" }, cards));
+}
+
+function newChannelPage(pluginId) {
+  const plugin = pluginById(pluginId);
+  if (!plugin) return show(notice(`No plugin "${pluginId}" is loaded.`, "bad"));
+  const nameField = { key: "name", label: "Name", kind: "text", required: true, help: "How this account is called in the inbox." };
+  const form = el("form", { class: "stack", id: "connect", novalidate: true },
+    el("h1", { text: `Add ${plugin.name} account` }),
+    fieldRow(nameField, ""),
+    plugin.settings_schema.map((field) => fieldRow(field, field.kind === "boolean" ? field.default : "")),
+    el("div", { class: "error form-error" }),
+    el("div", { class: "row" }, el("button", { type: "submit", text: "Connect" }), el("a", { class: "button secondary", href: "#/integrations", text: "Cancel" })));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const button = form.querySelector("button[type=submit]");
+    button.disabled = true;
+    try {
+      const channel = await api("POST", "/channels", { plugin: plugin.id, name: form.elements.name.value.trim(), settings: formValues(form, plugin.settings_schema) });
+      show(el("h1", { text: `${channel.name} is connected` }),
+        notice(`Connected as ${channel.display_name || channel.external_account_id || channel.name}.`, "ok"),
+        setupList(channel.setup),
+        el("p", {}, el("a", { class: "button", href: `#/channels/${channel.id}`, text: "Open settings" })));
+    } catch (error) {
+      showErrors(form, error);
+    } finally {
+      button.disabled = false;
+    }
+  });
+  show(form);
+}
+
+async function channelPage(id) {
+  const channel = await api("GET", `/channels/${id}`);
+  const plugin = pluginById(channel.plugin);
+  const schema = plugin ? plugin.settings_schema : [];
+  const fixedName = plugin && plugin.capabilities.includes("fixed_name");
+  const readOnly = !isAdmin();
+  const form = el("form", { class: "stack", id: "settings", novalidate: true },
+    el("h1", { text: `${channel.name} — Settings` }),
+    channel.status === "active" ? null : notice(channel.status === "plugin_unavailable"
+      ? "The plugin of this channel is not loaded: install it again to use this channel."
+      : `This channel needs reconnection: ${channel.status_reason || "update its credentials and save"}.`, "bad"),
+    fieldRow({ key: "name", label: "Name", kind: "text", required: true }, channel.name,
+      { disabled: readOnly || fixedName, note: fixedName ? "Read-only once connected." : "" }),
+    schema.map((field) => {
+      const setting = channel.settings[field.key];
+      const value = setting ? setting.value : "";
+      return fieldRow(field, value, { disabled: readOnly || field.immutable, note: field.immutable ? "Read-only once connected." : "" });
+    }),
+    el("div", { class: "error form-error" }),
+    el("div", { class: "saved" }),
+    readOnly ? null : el("div", { class: "row" },
+      el("button", { type: "submit", text: "Save Changes" }),
+      el("button", { type: "button", class: "danger", id: "disconnect", text: "Disconnect", onclick: () => disconnect(channel) })));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    form.querySelector(".saved").replaceChildren();
+    const body = { settings: formValues(form, schema) };
+    if (!fixedName) body.name = form.elements.name.value.trim();
+    try {
+      await api("PATCH", `/channels/${id}`, body);
+      form.querySelectorAll("[data-error-for], .form-error").forEach((n) => { n.textContent = ""; });
+      form.querySelector(".saved").replaceChildren(notice("Saved.", "ok"));
+    } catch (error) {
+      showErrors(form, error);
+    }
+  });
+  const templatesLink = plugin && plugin.capabilities.includes("templates")
+    ? el("p", {}, el("a", { class: "button secondary", href: `#/channels/${id}/templates`, text: "24 Hours HSM Template" })) : null;
+  show(form, el("p", { class: "muted" }, "Webhook URL: ", el("code", { text: channel.webhook_url }), " ", copyButton(channel.webhook_url)),
+    setupList(channel.setup), templatesLink);
+}
+
+async function disconnect(channel) {
+  const sure = await confirmDialog("Are you sure? Disconnecting this channel will also delete this channel");
+  if (!sure) return;
+  try {
+    await api("DELETE", `/channels/${channel.id}`);
+    location.hash = "#/integrations";
+  } catch (error) {
+    main.prepend(notice(error.message, "bad"));
+  }
+}
+
+async function templatesPage(id) {
+  const [channel, templates] = await Promise.all([api("GET", `/channels/${id}`), api("GET", `/channels/${id}/templates`)]);
+  const status = el("div", { id: "template-status" });
+  const rows = templates.map((t) => el("tr", { "data-template": t.name },
+    el("td", { text: t.name }), el("td", { text: t.language }), el("td", { text: t.category }),
+    el("td", { text: t.body }), el("td", { text: t.status }),
+    el("td", {}, el("label", { class: "switch" },
+      el("input", { type: "checkbox", checked: t.enabled, disabled: !isAdmin(), onchange: async (event) => {
+        try {
+          const answer = await api("PATCH", `/channels/${id}/templates/${encodeURIComponent(t.name)}`, { enabled: event.target.checked });
+          status.replaceChildren(notice((answer && answer.message) || "Successfully updated!", "ok"));
+        } catch (error) {
+          event.target.checked = !event.target.checked;
+          status.replaceChildren(notice(error.message, "bad"));
+        }
+      } }), el("span", { text: "ON/OFF" }))),
+    el("td", {}, isAdmin() ? el("button", { class: "secondary", type: "button", text: "Delete", onclick: async () => {
+      try { await api("DELETE", `/channels/${id}/templates/${encodeURIComponent(t.name)}`); templatesPage(id); }
+      catch (error) { status.replaceChildren(notice(error.message, "bad")); }
+    } }) : null)));
+  const schema = [
+    { key: "name", label: "Template name", kind: "text", required: true, help: "Lowercase letters, digits and underscores." },
+    { key: "language", label: "Language", kind: "text", required: true, default: "id" },
+    { key: "category", label: "Category", kind: "select", required: true, options: ["UTILITY", "MARKETING", "AUTHENTICATION"].map((v) => ({ value: v, label: v })) },
+    { key: "body", label: "Body", kind: "textarea", required: true, help: "Use {{1}}, {{2}} … for parameters." },
+  ];
+  const form = el("form", { class: "stack", id: "add-template", novalidate: true },
+    el("h2", { text: "Add HSM Template" }), schema.map((f) => fieldRow(f, f.default || "")),
+    el("div", { class: "error form-error" }), el("button", { type: "submit", text: "Next" }));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      await api("POST", `/channels/${id}/templates`, formValues(form, schema));
+      templatesPage(id);
+    } catch (error) {
+      showErrors(form, error);
+    }
+  });
+  show(el("h1", { text: `${channel.name} — 24 Hours HSM Template` }), status,
+    el("table", {}, el("thead", {}, el("tr", {}, ["Name", "Language", "Category", "Body", "Status", "Enabled", ""].map((h) => el("th", { text: h })))),
+      el("tbody", {}, rows)),
+    isAdmin() ? form : null);
+}
+
+function messageBubble(message) {
+  const attachments = ((message.content && message.content.attachments) || [])
+    .map((a) => `[${a.kind}${a.filename ? `: ${a.filename}` : a.description ? `: ${a.description}` : ""}]`);
+  const template = message.content && message.content.template ? `[template ${message.content.template.name}]` : "";
+  const text = [message.text, template, ...attachments].filter(Boolean).join("\n");
+  const meta = message.direction === "outbound" ? `${message.status}${message.error ? `: ${message.error}` : ""} · ${when(message.created_at)}` : when(message.provider_timestamp || message.created_at);
+  return el("div", { class: `bubble ${message.direction}`, "data-status": message.status }, text, el("span", { class: "meta", text: meta }));
+}
+
+async function inboxPage(selected) {
+  const [conversations, channels] = await Promise.all([api("GET", "/conversations"), api("GET", "/channels")]);
+  const channelName = (id) => (channels.find((c) => c.id === id) || { name: id }).name;
+  const list = el("div", { class: "conversations" }, conversations.length ? conversations.map((c) =>
+    el("a", { href: `#/inbox/${c.id}`, class: String(c.id) === selected ? "active" : "", "data-conversation": c.id },
+      el("strong", { text: (c.contact && (c.contact.name || c.contact.handle)) || c.name || c.external_id }),
+      el("div", { class: "muted", text: `${channelName(c.channel_id)} · ${when(c.last_activity_at)}` }))) : el("p", { class: "muted", text: "No conversations yet." }));
+  const thread = el("div", { class: "thread" }, selected ? await threadView(selected) : el("p", { class: "muted", text: "Pick a conversation." }));
+  show(el("h1", { text: "Inbox" }), el("div", { class: "inbox" }, list, thread));
+  clearInterval(state.timer);
+  state.timer = setInterval(async () => {
+    if (!location.hash.startsWith("#/inbox") || document.activeElement.tagName === "TEXTAREA" || document.activeElement.tagName === "SELECT") return;
+    if (selected) {
+      const messages = await api("GET", `/conversations/${selected}/messages`).catch(() => null);
+      const box = document.getElementById("messages");
+      if (messages && box) box.replaceChildren(...messages.map(messageBubble));
+    }
+  }, 3000);
+}
+
+async function threadView(id) {
+  const [conversation, messages] = await Promise.all([api("GET", `/conversations/${id}`), api("GET", `/conversations/${id}/messages`)]);
+  const plugin = pluginById(conversation.plugin) || { capabilities: [], name: "" };
+  const win = conversation.window || { state: "unrestricted" };
+  const closed = win.state === "closed";
+  const status = el("div", { class: "send-status" });
+  const form = el("form", { class: "reply", id: "reply" });
+  if (closed) {
+    form.append(notice(`The messaging window of this conversation has closed: free text cannot be sent. ${win.templates_allowed ? "Send an approved template instead." : "This channel cannot reach the customer until they write again."}`, "bad"));
+  } else {
+    if (win.state === "human_agent") form.append(notice("Past 24 hours: only a human agent's reply can be sent (tagged HUMAN_AGENT).", ""));
+    form.append(el("div", { class: "field" }, el("label", { for: "reply-text", text: "Reply" }), el("textarea", { id: "reply-text", name: "text", rows: 3 })),
+      el("button", { type: "submit", text: "Send" }));
+  }
+  if (plugin.capabilities.includes("send_templates") && win.templates_allowed) {
+    const templates = await api("GET", `/channels/${conversation.channel_id}/templates`).catch(() => []);
+    const usable = templates.filter((t) => t.enabled);
+    if (usable.length) {
+      form.append(el("div", { class: "field" },
+        el("label", { for: "reply-template", text: "Template" }),
+        el("select", { id: "reply-template", name: "template" }, el("option", { value: "", text: "—" }), usable.map((t) => el("option", { value: `${t.name}|${t.language}`, text: `${t.name} (${t.language})` }))),
+        el("input", { type: "text", name: "params", placeholder: "Parameters, separated by |" })),
+      closed ? el("button", { type: "submit", text: "Send template" }) : null);
+    }
+  }
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const chosen = form.elements.template && form.elements.template.value;
+    let body;
+    if (chosen) {
+      const [name, language] = chosen.split("|");
+      const params = (form.elements.params.value || "").split("|").map((p) => p.trim()).filter(Boolean);
+      body = { template: { name, language, params } };
+    } else {
+      body = { text: form.elements.text ? form.elements.text.value : "" };
+    }
+    try {
+      await api("POST", `/conversations/${id}/messages`, body);
+      inboxPage(String(id));
+    } catch (error) {
+      status.replaceChildren(notice(error.message, "bad"));
+    }
+  });
+  return [el("div", { id: "messages" }, messages.map(messageBubble)), status, form];
+}
+
+async function pluginsPage() {
+  const status = el("div");
+  const upload = el("form", { class: "stack", id: "upload" },
+    el("h2", { text: "Install a plugin" }),
+    el("div", { class: "field" }, el("label", { for: "component", text: "Component (.wasm)" }), el("input", { id: "component", type: "file", accept: ".wasm,application/wasm", required: true })),
+    el("button", { type: "submit", text: "Install" }));
+  upload.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const file = upload.querySelector("#component").files[0];
+    if (!file) return;
+    try {
+      const plugin = await api("POST", "/plugins", await file.arrayBuffer(), "application/wasm");
+      state.plugins = await api("GET", "/plugins");
+      pluginsPage().then(() => main.prepend(notice(`${plugin.name} ${plugin.version} is installed.`, "ok")));
+    } catch (error) {
+      status.replaceChildren(notice(error.message, "bad"));
+    }
+  });
+  state.plugins = await api("GET", "/plugins");
+  show(el("h1", { text: "Plugins" }),
+    el("table", {}, el("thead", {}, el("tr", {}, ["Plugin", "Version", "Contract", "Outbound hosts"].map((h) => el("th", { text: h })))),
+      el("tbody", {}, state.plugins.map((p) => el("tr", { "data-plugin": p.id },
+        el("td", {}, el("strong", { text: p.name }), el("div", { class: "muted", text: p.id })), el("td", { text: p.version }),
+        el("td", { text: p.api_version }), el("td", { text: p.outbound_hosts.join(", ") || "none" }))))),
+    status, isAdmin() ? upload : null);
+}
+
+// ---- routing ----------------------------------------------------------------------------------
+
+async function route() {
+  clearInterval(state.timer);
+  if (!state.token) return signInPage();
+  if (!state.role) {
+    try { await loadSession(); } catch (error) { return signOut(error.status === 401 ? "" : error.message); }
+  }
+  const parts = (location.hash.replace(/^#\/?/, "") || "integrations").split("/");
+  document.querySelectorAll("[data-nav]").forEach((a) => a.classList.toggle("active", a.dataset.nav === parts[0]));
+  try {
+    if (parts[0] === "integrations" && parts[2] === "new") return newChannelPage(parts[1]);
+    if (parts[0] === "channels" && parts[2] === "templates") return await templatesPage(parts[1]);
+    if (parts[0] === "channels") return await channelPage(parts[1]);
+    if (parts[0] === "inbox") return await inboxPage(parts[1]);
+    if (parts[0] === "plugins") return await pluginsPage();
+    return await integrationsPage();
+  } catch (error) {
+    show(notice(error.message, "bad"));
+  }
+}
+
+document.getElementById("sign-out").addEventListener("click", () => signOut());
+window.addEventListener("hashchange", route);
+route();

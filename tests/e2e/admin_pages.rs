@@ -1,0 +1,62 @@
+//! The admin pages in a real browser (Chromium driven by playwright-core): sign in, connect
+//! Telegram through the generated form, a read-only field, disconnect through the confirm
+//! dialog, reply from the inbox. The script drives the pages; this test sets the stage and
+//! checks the effects at the (fake) providers.
+
+use std::time::Duration;
+
+use serde_json::json;
+use switchboard_e2e::browser::run_script;
+use switchboard_e2e::fake_line::FakeLine;
+use switchboard_e2e::fake_telegram::FakeTelegram;
+use switchboard_e2e::{HostOptions, TestHost};
+
+use crate::telegram::{GOOD_TOKEN, registered_secret, text_update};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_connects_configures_disconnects_and_replies_in_the_browser() {
+    let telegram = FakeTelegram::start(GOOD_TOKEN).await;
+    let line = FakeLine::start("line-token").await;
+    let host = TestHost::start(HostOptions { allow_outbound: vec![telegram.authority.clone(), line.authority.clone()], ..Default::default() }).await;
+
+    // A LINE channel (read-only fields) and a Telegram conversation waiting for an answer.
+    let settings = json!({"channel_secret": "0123456789abcdef0123456789abcdef", "channel_access_token": "line-token", "api_base_url": line.base_url});
+    let (status, line_channel) = host.post("/api/v1/channels", &host.admin, json!({"plugin": "line", "name": "Toko Budi LINE", "settings": settings})).await;
+    assert_eq!(status, 201, "{line_channel}");
+    let settings = json!({"bot_token": GOOD_TOKEN, "api_base_url": telegram.base_url});
+    let (status, support) = host.post("/api/v1/channels", &host.admin, json!({"plugin": "telegram", "name": "Support", "settings": settings})).await;
+    assert_eq!(status, 201, "{support}");
+    let support_id = support["id"].as_str().unwrap();
+    let secret = registered_secret(&telegram);
+    host.webhook(support_id, &[("x-telegram-bot-api-secret-token", &secret)], text_update(1, 4242, "Pesanan saya di mana?")).await;
+    let (_, conversations) = host.get("/api/v1/conversations", &host.agent).await;
+    let conversation = conversations[0]["id"].to_string();
+
+    let output = run_script(
+        "admin.mjs",
+        &[
+            ("BASE", host.base.clone()),
+            ("ADMIN_TOKEN", host.admin.clone()),
+            ("TELEGRAM_TOKEN", GOOD_TOKEN.into()),
+            ("TELEGRAM_API", telegram.base_url.clone()),
+            ("LINE_CHANNEL", line_channel["id"].as_str().unwrap().into()),
+            ("CONVERSATION", conversation),
+        ],
+    )
+    .await;
+    assert!(output.contains("admin pages: ok"), "{output}");
+
+    // What the browser did, seen from the providers and the API.
+    assert_eq!(telegram.calls("setWebhook").len(), 2, "the form connected a second bot");
+    assert_eq!(telegram.calls("deleteWebhook").len(), 1, "the dialog's Disconnect tore it down");
+    let (_, channels) = host.get("/api/v1/channels", &host.admin).await;
+    let names: Vec<&str> = channels.as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["Toko Budi LINE", "Support"], "Cancel kept it, Disconnect removed it");
+    let reply = host
+        .eventually(Duration::from_secs(10), || async {
+            telegram.calls("sendMessage").into_iter().find(|c| c.params["text"] == "Halo kak, pesanan sudah dikirim.")
+        })
+        .await
+        .expect("the inbox reply reached Telegram");
+    assert_eq!(reply.params["chat_id"].to_string().trim_matches('"'), "4242");
+}
