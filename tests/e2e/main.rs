@@ -3,3 +3,4 @@
 mod api;
 mod sandbox;
 mod telegram;
+mod whatsapp_cloud;

@@ -98,5 +98,10 @@ async fn a_broken_component_is_refused_and_the_host_still_starts() {
     let (status, plugins) = host.get("/api/v1/plugins", &host.agent).await;
     assert_eq!(status, 200);
     let ids: Vec<&str> = plugins.as_array().unwrap().iter().map(|p| p["id"].as_str().unwrap()).collect();
-    assert_eq!(ids, vec!["telegram"]);
+    // Exactly the first-party plugins a host without extra components loads.
+    let plain = host_with(&[], vec![]).await;
+    let (_, first_party) = plain.get("/api/v1/plugins", &plain.agent).await;
+    let first_party: Vec<&str> = first_party.as_array().unwrap().iter().map(|p| p["id"].as_str().unwrap()).collect();
+    assert!(ids.contains(&"telegram"), "{ids:?}");
+    assert_eq!(ids, first_party);
 }

@@ -3,6 +3,7 @@
 //! the providers' real wire formats.
 
 pub mod fake_telegram;
+pub mod fake_whatsapp_cloud;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
