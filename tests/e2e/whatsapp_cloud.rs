@@ -1,6 +1,8 @@
 //! WhatsApp Cloud API end to end, against the fake Graph API: connect, webhook verification,
 //! signed and forged deliveries, every message type, several numbers at once.
 
+use std::time::Duration;
+
 use serde_json::{Value, json};
 use switchboard_e2e::fake_whatsapp_cloud::{
     BUSINESS_ACCOUNT_ID, DISPLAY_PHONE_NUMBER, FakeGraph, PHONE_NUMBER_ID, VERIFIED_NAME, appsecret_proof, signature,
@@ -191,6 +193,14 @@ async fn cloud_signed_deliveries_are_stored_once_and_forged_ones_refused() {
 
     let (status, _) = deliver(&host, id, APP_SECRET, "{not json").await;
     assert_eq!(status, 400, "a signed but unreadable body is a 400, not a 500");
+
+    // A provider clock ahead of ours does not stretch the window past 24 h from receipt.
+    let mut ahead = customer_text("wamid.AHEAD", 0, "dari masa depan");
+    ahead["messages"][0]["timestamp"] = json!((now_seconds() + 3600).to_string());
+    let (status, _) = deliver(&host, id, APP_SECRET, &envelope(PHONE_NUMBER_ID, ahead)).await;
+    assert_eq!(status, 200);
+    let last_inbound_at = conversations(&host).await[0]["last_inbound_at"].as_u64().unwrap();
+    assert!(last_inbound_at <= (now_seconds() + 1) * 1000, "{last_inbound_at}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -277,4 +287,156 @@ async fn cloud_numbers_connect_side_by_side_and_keep_their_own_traffic() {
     assert_eq!(status, 200);
     let (_, in_second) = host.get(&format!("/api/v1/conversations?channel={second_id}"), &host.agent).await;
     assert_eq!(in_second.as_array().unwrap().len(), 1, "{in_second}");
+}
+
+/// A conversation whose customer last wrote `seconds_ago` (by Meta's clock); returns (channel id, conversation id).
+pub async fn conversation_with_customer(host: &TestHost, graph: &FakeGraph, seconds_ago: u64) -> (String, i64) {
+    let channel = connect(host, graph).await;
+    let id = channel["id"].as_str().unwrap().to_owned();
+    let (status, _) = deliver(host, &id, APP_SECRET, &envelope(PHONE_NUMBER_ID, customer_text("wamid.IN1", seconds_ago, "Halo"))).await;
+    assert_eq!(status, 200);
+    let conversation = conversations(host).await[0]["id"].as_i64().unwrap();
+    (id, conversation)
+}
+
+/// Waits until the message with this host id reaches one of `states`; returns it.
+pub async fn settled(host: &TestHost, conversation: i64, message_id: i64, states: &[&str]) -> Value {
+    host.eventually(Duration::from_secs(20), || async {
+        messages(host, conversation).await.into_iter().find(|m| m["id"] == message_id && states.contains(&m["status"].as_str().unwrap()))
+    })
+    .await
+    .unwrap_or_else(|| panic!("message {message_id} never became {states:?}"))
+}
+
+async fn queue(host: &TestHost, conversation: i64, body: Value) -> (u16, Value) {
+    host.post(&format!("/api/v1/conversations/{conversation}/messages"), &host.agent, body).await
+}
+
+fn status_update(id: &str, status: &str, errors: Option<Value>) -> Value {
+    let mut status = json!({"id": id, "status": status, "timestamp": now_seconds().to_string(), "recipient_id": CUSTOMER,
+        "conversation": {"id": "CONVERSATION_ID", "origin": {"type": "service"}}, "pricing": {"billable": true, "category": "service"}});
+    if let Some(errors) = errors {
+        status["errors"] = errors;
+    }
+    json!({"statuses": [status]})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cloud_open_window_delivers_free_text_media_and_replies_and_statuses_follow() {
+    let (host, graph) = host_and_graph(APP_SECRET).await;
+    let sent_at = now_seconds() - 600;
+    let (channel, conversation) = conversation_with_customer(&host, &graph, 600).await;
+    let (_, view) = host.get(&format!("/api/v1/conversations/{conversation}"), &host.agent).await;
+    assert_eq!(view["window"]["state"], "open", "{view}");
+    assert_eq!(view["window"]["closes_at"], (sent_at + 86_400) * 1000, "24 h after Meta's timestamp");
+
+    let (status, text) = queue(&host, conversation, json!({"text": "Sudah dikirim kemarin, kak.", "reply_to": "wamid.IN1"})).await;
+    assert_eq!(status, 202, "{text}");
+    let text = settled(&host, conversation, text["id"].as_i64().unwrap(), &["sent"]).await;
+    let (status, image) = queue(&host, conversation, json!({"media": {"kind": "image", "url": "https://cdn.tokobudi.test/resi.jpg", "caption": "Resi"}})).await;
+    assert_eq!(status, 202, "{image}");
+    settled(&host, conversation, image["id"].as_i64().unwrap(), &["sent"]).await;
+
+    let sends = graph.sends();
+    assert_eq!(sends.len(), 2);
+    assert_eq!(sends[0].path, format!("{PHONE_NUMBER_ID}/messages"));
+    assert_eq!(sends[0].authorization.as_deref(), Some(format!("Bearer {TOKEN}").as_str()));
+    assert_eq!(sends[0].body, json!({"messaging_product": "whatsapp", "recipient_type": "individual", "to": CUSTOMER, "type": "text",
+        "text": {"body": "Sudah dikirim kemarin, kak.", "preview_url": false}, "context": {"message_id": "wamid.IN1"}}));
+    assert_eq!(sends[1].body, json!({"messaging_product": "whatsapp", "recipient_type": "individual", "to": CUSTOMER, "type": "image",
+        "image": {"link": "https://cdn.tokobudi.test/resi.jpg", "caption": "Resi"}}));
+    let wamid = text["provider_message_id"].as_str().unwrap().to_owned();
+    assert!(wamid.starts_with("wamid."), "{text}");
+
+    for state in ["delivered", "read", "sent"] {
+        let (status, _) = deliver(&host, &channel, APP_SECRET, &envelope(PHONE_NUMBER_ID, status_update(&wamid, state, None))).await;
+        assert_eq!(status, 200);
+    }
+    let read = settled(&host, conversation, text["id"].as_i64().unwrap(), &["read"]).await;
+    assert_eq!(read["error"], Value::Null, "a late `sent` does not undo `read`");
+
+    let image_wamid = messages(&host, conversation).await.into_iter().find(|m| m["id"] == image["id"]).unwrap()["provider_message_id"].clone();
+    let errors = json!([{"code": 131047, "title": "Re-engagement message", "message": "Re-engagement message",
+        "error_data": {"details": "Message failed to send because more than 24 hours have passed since the customer last replied to this number."}}]);
+    let (status, _) = deliver(&host, &channel, APP_SECRET, &envelope(PHONE_NUMBER_ID, status_update(image_wamid.as_str().unwrap(), "failed", Some(errors)))).await;
+    assert_eq!(status, 200);
+    let failed = settled(&host, conversation, image["id"].as_i64().unwrap(), &["failed"]).await;
+    assert_eq!(failed["error"], "131047: Re-engagement message");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cloud_closed_window_refuses_free_text_and_delivers_a_template() {
+    let (host, graph) = host_and_graph(APP_SECRET).await;
+    graph.add_template("order_update", "id", "UTILITY", "APPROVED", "Halo {{1}}, pesanan {{2}} sudah dikirim");
+    let sent_at = now_seconds() - 25 * 3600;
+    let (_, conversation) = conversation_with_customer(&host, &graph, 25 * 3600).await;
+    let (_, view) = host.get(&format!("/api/v1/conversations/{conversation}"), &host.agent).await;
+    assert_eq!(view["window"]["state"], "closed", "{view}");
+    assert_eq!(view["window"]["closed_at"], (sent_at + 86_400) * 1000);
+    assert_eq!(view["window"]["templates_allowed"], true);
+
+    for body in [
+        json!({"text": "Halo kak, masih ada?"}),
+        json!({"media": {"kind": "image", "url": "https://cdn.tokobudi.test/promo.jpg"}}),
+        json!({"text": "Halo", "reply_to": "wamid.IN1"}),
+    ] {
+        let (status, refusal) = queue(&host, conversation, body.clone()).await;
+        assert_eq!(status, 422, "{body} -> {refusal}");
+        assert_eq!(refusal["error"], "window_closed");
+        let message = refusal["message"].as_str().unwrap();
+        let when = jiff::Timestamp::from_second((sent_at + 86_400) as i64).unwrap().to_string();
+        assert!(message.contains("24-hour messaging window") && message.contains(&format!("closed at {when}")), "says when: {message}");
+        assert!(message.contains("template"), "says a template is needed: {message}");
+    }
+    let (status, both) = queue(&host, conversation, json!({"text": "x", "template": {"name": "order_update", "language": "id"}})).await;
+    assert_eq!(status, 400, "text and template at once is refused: {both}");
+    assert!(messages(&host, conversation).await.iter().all(|m| m["direction"] == "inbound"), "nothing refused was stored");
+
+    let (status, queued) = queue(&host, conversation, json!({"template": {"name": "order_update", "language": "id", "params": ["Siti", "INV-2025-001"]}})).await;
+    assert_eq!(status, 202, "{queued}");
+    settled(&host, conversation, queued["id"].as_i64().unwrap(), &["sent"]).await;
+    let sends = graph.sends();
+    assert_eq!(sends.len(), 1, "only the template reached Meta");
+    assert_eq!(sends[0].body, json!({"messaging_product": "whatsapp", "recipient_type": "individual", "to": CUSTOMER, "type": "template",
+        "template": {"name": "order_update", "language": {"policy": "deterministic", "code": "id"},
+        "components": [{"type": "body", "parameters": [{"type": "text", "text": "Siti"}, {"type": "text", "text": "INV-2025-001"}]}]}}));
+
+    let (status, wrong) = queue(&host, conversation, json!({"template": {"name": "order_update", "language": "id", "params": ["Siti"]}})).await;
+    assert_eq!(status, 202);
+    let wrong = settled(&host, conversation, wrong["id"].as_i64().unwrap(), &["failed"]).await;
+    assert!(wrong["error"].as_str().unwrap().contains("132000"), "Meta's reason is kept: {wrong}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cloud_provider_window_refusal_fails_the_message_and_rate_limits_are_retried() {
+    let (host, graph) = host_and_graph(APP_SECRET).await;
+    let (_, conversation) = conversation_with_customer(&host, &graph, 60).await;
+
+    graph.fail_next_send(400, 131047, "(#131047) Re-engagement message", Some("Message failed to send because more than 24 hours have passed since the customer last replied to this number."), None);
+    let (_, refused) = queue(&host, conversation, json!({"text": "Halo?"})).await;
+    let refused = settled(&host, conversation, refused["id"].as_i64().unwrap(), &["failed"]).await;
+    let reason = refused["error"].as_str().unwrap();
+    assert!(reason.contains("131047: Re-engagement message"), "{reason}");
+
+    graph.fail_next_send(429, 130429, "(#130429) Rate limit hit", Some("Cloud API message throughput has been reached."), Some(1));
+    let started = std::time::Instant::now();
+    let (_, limited) = queue(&host, conversation, json!({"text": "Pesanan sudah dikirim"})).await;
+    settled(&host, conversation, limited["id"].as_i64().unwrap(), &["sent"]).await;
+    assert!(started.elapsed() >= Duration::from_millis(900), "the retry hint was honoured");
+    let tries = graph.sends().into_iter().filter(|s| s.body["text"]["body"] == "Pesanan sudah dikirim").count();
+    assert_eq!(tries, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cloud_text_accepted_before_the_window_closes_is_not_delivered_after() {
+    let (host, graph) = host_and_graph(APP_SECRET).await;
+    // The window has a few seconds left; Meta asks us to come back later than that.
+    let (_, conversation) = conversation_with_customer(&host, &graph, 86_400 - 5).await;
+    graph.fail_next_send(429, 130429, "(#130429) Rate limit hit", None, Some(8));
+    let (status, queued) = queue(&host, conversation, json!({"text": "Sebentar ya kak"})).await;
+    assert_eq!(status, 202, "{queued}");
+    let failed = settled(&host, conversation, queued["id"].as_i64().unwrap(), &["failed", "sent"]).await;
+    assert_eq!(failed["status"], "failed", "{failed}");
+    assert!(failed["error"].as_str().unwrap().contains("window"), "{failed}");
+    assert_eq!(graph.sends().len(), 1, "the retry never reached Meta");
 }

@@ -81,6 +81,7 @@ pub async fn messages(
 pub struct SendRequest {
     text: Option<String>,
     template: Option<TemplateRequest>,
+    media: Option<MediaRequest>,
     reply_to: Option<String>,
 }
 
@@ -93,7 +94,22 @@ pub struct TemplateRequest {
     params: Vec<String>,
 }
 
+/// Media by URL; `kind` is one of [`MEDIA_KINDS`].
+#[derive(Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MediaRequest {
+    kind: String,
+    url: String,
+    caption: Option<String>,
+    filename: Option<String>,
+    mime_type: Option<String>,
+}
+
+pub const MEDIA_KINDS: &[&str] = &["image", "video", "audio", "document", "sticker"];
+
 /// Queues a reply: 202 with the stored message; delivery happens in the outbox worker.
+/// The messaging window is enforced here (and again at delivery): outside it only a template
+/// goes, and only on channels whose policy allows templates there.
 pub async fn send(
     _caller: Caller,
     State(app): State<Arc<App>>,
@@ -105,33 +121,40 @@ pub async fn send(
     let plugin = app.registry.get(&channel.plugin).ok_or_else(|| {
         ApiError::unavailable("plugin_unavailable", format!("plugin `{}` is not loaded; messages cannot be sent", channel.plugin))
     })?;
+    let capable = |capability: Capability, what: &str| {
+        if plugin.manifest.capabilities.contains(&capability) {
+            Ok(())
+        } else {
+            Err(ApiError::unprocessable("unsupported", format!("{} channels cannot send {what}", plugin.manifest.name)))
+        }
+    };
     let text = body.text.as_deref().map(str::trim).filter(|t| !t.is_empty());
-    let (text, content) = match (text, body.template) {
-        (Some(_), Some(_)) => return Err(ApiError::bad_request("send either `text` or `template`, not both")),
-        (None, None) => return Err(ApiError::bad_request("send `text` (non-empty) or `template`")),
-        (Some(text), None) if text.len() > MAX_TEXT_BYTES => {
+    let (text, content) = match (text, body.template, body.media) {
+        (Some(text), None, None) if text.len() > MAX_TEXT_BYTES => {
             return Err(ApiError::bad_request(format!("`text` is longer than {MAX_TEXT_BYTES} bytes")));
         }
-        (Some(text), None) => (Some(text.to_owned()), serde_json::json!({})),
-        (None, Some(template)) => {
-            if !plugin.manifest.capabilities.contains(&Capability::SendTemplates) {
-                return Err(ApiError::unprocessable("unsupported", format!("{} channels have no message templates", plugin.manifest.name)));
-            }
+        (Some(text), None, None) => (Some(text.to_owned()), serde_json::json!({})),
+        (None, Some(template), None) => {
+            capable(Capability::SendTemplates, "message templates")?;
             if template.name.trim().is_empty() || template.language.trim().is_empty() {
                 return Err(ApiError::bad_request("a template needs `name` and `language`"));
             }
             (None, serde_json::json!({ "template": template }))
         }
+        (None, None, Some(media)) => {
+            capable(Capability::SendMedia, "media")?;
+            if !MEDIA_KINDS.contains(&media.kind.as_str()) {
+                return Err(ApiError::bad_request(format!("media `kind` must be one of: {}", MEDIA_KINDS.join(", "))));
+            }
+            if !(media.url.starts_with("https://") || media.url.starts_with("http://")) {
+                return Err(ApiError::bad_request("media `url` must be an http(s) URL the provider can fetch"));
+            }
+            (None, serde_json::json!({ "media": media }))
+        }
+        _ => return Err(ApiError::bad_request("send exactly one of `text` (non-empty), `template` or `media`")),
     };
     let window = window::compute(&plugin.window, conversation.last_inbound_at, now_ms());
-    let is_template = content.get("template").is_some();
-    if window.state == "closed" && !(is_template && window.templates_allowed) {
-        let hint = if window.templates_allowed { "; send an approved template instead" } else { "" };
-        return Err(ApiError::unprocessable(
-            "window_closed",
-            format!("the messaging window of this conversation is closed{hint}"),
-        ));
-    }
+    window.permits(content.get("template").is_some()).map_err(|why| ApiError::unprocessable("window_closed", why))?;
     let outbound = NewOutbound { conversation_id: id, text, content, reply_to: body.reply_to };
     let message = app.db.queue_outbound(&channel.id, &outbound)?;
     app.outbox_wake.notify_one();
