@@ -440,3 +440,93 @@ async fn cloud_text_accepted_before_the_window_closes_is_not_delivered_after() {
     assert!(failed["error"].as_str().unwrap().contains("window"), "{failed}");
     assert_eq!(graph.sends().len(), 1, "the retry never reached Meta");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cloud_templates_are_listed_created_switched_and_deleted_through_the_host() {
+    let (host, graph) = host_and_graph(APP_SECRET).await;
+    graph.add_template("order_update", "id", "UTILITY", "APPROVED", "Halo {{1}}, pesanan {{2}} sudah dikirim");
+    graph.add_template("order_update", "en_US", "UTILITY", "APPROVED", "Hi {{1}}, order {{2}} has shipped");
+    graph.add_template("promo_lebaran", "id", "MARKETING", "REJECTED", "Diskon Lebaran 50%!");
+    let (channel, conversation) = conversation_with_customer(&host, &graph, 25 * 3600).await;
+    let path = format!("/api/v1/channels/{channel}/templates");
+
+    // Every role reads them; Meta pages them two at a time.
+    let (status, list) = host.get(&path, &host.agent).await;
+    assert_eq!(status, 200, "{list}");
+    let names: Vec<(&str, &str, bool)> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["name"].as_str().unwrap(), t["language"].as_str().unwrap(), t["enabled"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(names, [("order_update", "id", true), ("order_update", "en_US", true), ("promo_lebaran", "id", true)]);
+    assert_eq!(list[0]["body"], "Halo {{1}}, pesanan {{2}} sudah dikirim");
+    assert_eq!((list[2]["status"].as_str(), list[2]["category"].as_str()), (Some("REJECTED"), Some("MARKETING")));
+    assert!(graph.calls("GET", &format!("{BUSINESS_ACCOUNT_ID}/message_templates")).len() >= 2, "the plugin followed paging");
+
+    // Creating is for admins; problems come back per field.
+    let new = json!({"name": "shipping_update", "language": "id", "category": "UTILITY", "body": "Halo {{1}}, pesanan {{2}} sudah dikirim"});
+    let (status, _) = host.post(&path, &host.agent, new.clone()).await;
+    assert_eq!(status, 403);
+    let (status, refused) = host.post(&path, &host.admin, json!({"language": "id", "category": "PROMO", "body": "Halo {{2}}"})).await;
+    assert_eq!(status, 422, "{refused}");
+    assert_eq!(refused["fields"]["name"], "field is required");
+    assert_eq!(refused["fields"]["category"], "must be one of: UTILITY, MARKETING, AUTHENTICATION");
+    assert!(refused["fields"]["body"].as_str().unwrap().contains("{{1}} is missing"), "{refused}");
+    let templates_before = graph.templates().len();
+    let (status, duplicate) = host.post(&path, &host.admin, json!({"name": "order_update", "language": "id", "category": "UTILITY", "body": "Halo {{1}}"})).await;
+    assert_eq!(status, 422, "{duplicate}");
+    assert!(duplicate["fields"]["name"].as_str().unwrap().contains("already exists"), "Meta's refusal, on the name: {duplicate}");
+    let (status, insecure) = host.post(&path, &host.admin, json!({"name": "link", "language": "id", "category": "UTILITY", "body": "Lihat http://x.test"})).await;
+    assert_eq!(status, 422, "{insecure}");
+    assert!(insecure["fields"]["body"].as_str().unwrap().contains("insecure link"), "{insecure}");
+    assert_eq!(graph.templates().len(), templates_before);
+
+    let (status, created) = host.post(&path, &host.admin, new).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!((created["status"].as_str(), created["enabled"].as_bool()), (Some("PENDING"), Some(true)));
+    let posted = graph.calls("POST", &format!("{BUSINESS_ACCOUNT_ID}/message_templates"));
+    let posted = posted.last().unwrap();
+    assert_eq!(posted.body, json!({"name": "shipping_update", "language": "id", "category": "UTILITY",
+        "components": [{"type": "BODY", "text": "Halo {{1}}, pesanan {{2}} sudah dikirim"}]}));
+    assert_eq!(posted.authorization.as_deref(), Some(format!("Bearer {TOKEN}").as_str()));
+    assert_eq!(posted.query["appsecret_proof"], appsecret_proof(APP_SECRET, TOKEN));
+
+    // The switch: off means it cannot be sent, on again means it can.
+    assert_eq!(switch(&host, &path, "order_update", false, &host.agent).await.0, 403);
+    let (status, switched) = switch(&host, &path, "order_update", false, &host.admin).await;
+    assert_eq!(status, 200, "{switched}");
+    assert_eq!(switched["message"], "Successfully updated!");
+    let (_, list) = host.get(&path, &host.supervisor).await;
+    assert!(list.as_array().unwrap().iter().filter(|t| t["name"] == "order_update").all(|t| t["enabled"] == false), "{list}");
+    let template = json!({"template": {"name": "order_update", "language": "id", "params": ["Siti", "INV-1"]}});
+    let (status, refused) = queue(&host, conversation, template.clone()).await;
+    assert_eq!((status, refused["error"].as_str()), (422, Some("template_disabled")), "{refused}");
+    assert!(graph.sends().is_empty());
+    let (status, _) = switch(&host, &path, "order_update", true, &host.admin).await;
+    assert_eq!(status, 200);
+    let (status, queued) = queue(&host, conversation, template).await;
+    assert_eq!(status, 202, "{queued}");
+    settled(&host, conversation, queued["id"].as_i64().unwrap(), &["sent"]).await;
+    assert_eq!(switch(&host, &path, "no_such_template", false, &host.admin).await.0, 404);
+
+    // Deleting removes every language at Meta.
+    assert_eq!(delete(&host, &path, "order_update", &host.agent).await.0, 403);
+    assert_eq!(delete(&host, &path, "order_update", &host.admin).await.0, 204);
+    let deletes = graph.calls("DELETE", &format!("{BUSINESS_ACCOUNT_ID}/message_templates"));
+    assert_eq!(deletes.len(), 1);
+    assert_eq!(deletes[0].query["name"], "order_update");
+    let (_, list) = host.get(&path, &host.agent).await;
+    assert!(list.as_array().unwrap().iter().all(|t| t["name"] != "order_update"), "{list}");
+    assert_eq!(delete(&host, &path, "order_update", &host.admin).await.0, 404);
+}
+
+/// `PATCH .../templates/{name}` with `{"enabled"}`.
+pub async fn switch(host: &TestHost, templates: &str, name: &str, enabled: bool, token: &str) -> (u16, Value) {
+    host.call(reqwest::Method::PATCH, &format!("{templates}/{name}"), Some(token), Some(json!({"enabled": enabled}))).await
+}
+
+/// `DELETE .../templates/{name}`.
+pub async fn delete(host: &TestHost, templates: &str, name: &str, token: &str) -> (u16, Value) {
+    host.call(reqwest::Method::DELETE, &format!("{templates}/{name}"), Some(token), None).await
+}

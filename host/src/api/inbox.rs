@@ -139,6 +139,12 @@ pub async fn send(
             if template.name.trim().is_empty() || template.language.trim().is_empty() {
                 return Err(ApiError::bad_request("a template needs `name` and `language`"));
             }
+            if !app.db.template_enabled(&channel.id, &template.name)? {
+                return Err(ApiError::unprocessable(
+                    "template_disabled",
+                    format!("the template `{}` is switched off for this channel; an admin can switch it on", template.name),
+                ));
+            }
             (None, serde_json::json!({ "template": template }))
         }
         (None, None, Some(media)) => {
