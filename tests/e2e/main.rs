@@ -4,3 +4,4 @@ mod api;
 mod sandbox;
 mod telegram;
 mod whatsapp_cloud;
+mod whatsapp_onprem;

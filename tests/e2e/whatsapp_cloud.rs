@@ -308,7 +308,7 @@ pub async fn settled(host: &TestHost, conversation: i64, message_id: i64, states
     .unwrap_or_else(|| panic!("message {message_id} never became {states:?}"))
 }
 
-async fn queue(host: &TestHost, conversation: i64, body: Value) -> (u16, Value) {
+pub async fn queue(host: &TestHost, conversation: i64, body: Value) -> (u16, Value) {
     host.post(&format!("/api/v1/conversations/{conversation}/messages"), &host.agent, body).await
 }
 
@@ -529,4 +529,17 @@ pub async fn switch(host: &TestHost, templates: &str, name: &str, enabled: bool,
 /// `DELETE .../templates/{name}`.
 pub async fn delete(host: &TestHost, templates: &str, name: &str, token: &str) -> (u16, Value) {
     host.call(reqwest::Method::DELETE, &format!("{templates}/{name}"), Some(token), None).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cloud_disconnect_deletes_the_channel_and_its_conversations() {
+    let (host, graph) = host_and_graph(APP_SECRET).await;
+    let (channel, _) = conversation_with_customer(&host, &graph, 60).await;
+    let path = format!("/api/v1/channels/{channel}");
+    assert_eq!(host.call(reqwest::Method::DELETE, &path, Some(&host.agent), None).await.0, 403);
+    assert_eq!(host.call(reqwest::Method::DELETE, &path, Some(&host.admin), None).await.0, 204);
+    assert_eq!(host.get(&path, &host.admin).await.0, 404);
+    assert!(conversations(&host).await.is_empty());
+    let (status, _) = deliver(&host, &channel, APP_SECRET, &envelope(PHONE_NUMBER_ID, customer_text("wamid.LATE", 0, "halo?"))).await;
+    assert_eq!(status, 404, "deliveries to a disconnected channel are not taken");
 }

@@ -10,10 +10,12 @@ use std::sync::{Arc, Mutex};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, Method, StatusCode};
+use axum::http::{HeaderMap, Method};
 use axum::response::{IntoResponse, Response};
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
+
+use crate::{ScriptedAnswer, serve_fake};
 use sha2::Sha256;
 
 pub const GRAPH_VERSION: &str = "v21.0";
@@ -70,12 +72,6 @@ pub struct FakeTemplate {
     pub body: String,
 }
 
-struct Failure {
-    status: u16,
-    body: Value,
-    retry_after: Option<u64>,
-}
-
 struct FakeState {
     token: String,
     app_secret: String,
@@ -83,7 +79,7 @@ struct FakeState {
     phone_numbers: BTreeMap<String, (String, String)>,
     business_accounts: Vec<String>,
     received: Vec<Received>,
-    send_failures: VecDeque<Failure>,
+    send_failures: VecDeque<ScriptedAnswer>,
     templates: Vec<FakeTemplate>,
     next_id: u64,
 }
@@ -110,10 +106,8 @@ impl FakeGraph {
             next_id: 1,
         }));
         let app = Router::new().route("/{version}/{*path}", axum::routing::any(handle)).with_state(state.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let authority = listener.local_addr().unwrap().to_string();
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        Self { base_url: format!("http://{authority}"), authority, state }
+        let (base_url, authority) = serve_fake(app).await;
+        Self { base_url, authority, state }
     }
 
     /// Another phone number of the same business account.
@@ -138,7 +132,7 @@ impl FakeGraph {
     /// Makes the next send fail with this HTTP status and Graph error (and `Retry-After`).
     pub fn fail_next_send(&self, status: u16, code: i64, message: &str, details: Option<&str>, retry_after: Option<u64>) {
         let body = graph_error(code, message, details);
-        self.state.lock().unwrap().send_failures.push_back(Failure { status, body, retry_after });
+        self.state.lock().unwrap().send_failures.push_back(ScriptedAnswer { status, body, retry_after });
     }
 
     /// A template as Meta keeps it (e.g. one approved long ago).
@@ -171,7 +165,7 @@ impl FakeState {
 }
 
 fn answer(status: u16, body: Value) -> Response {
-    (StatusCode::from_u16(status).unwrap(), axum::Json(body)).into_response()
+    ScriptedAnswer { status, body, retry_after: None }.into_response()
 }
 
 fn invalid(message: &str) -> Response {
@@ -238,11 +232,7 @@ fn send(state: &mut FakeState, body: &Value) -> Response {
         return answer(400, graph_error(100, &format!("(#100) {problem}"), None));
     }
     if let Some(failure) = state.send_failures.pop_front() {
-        let mut response = answer(failure.status, failure.body);
-        if let Some(seconds) = failure.retry_after {
-            response.headers_mut().insert("retry-after", seconds.to_string().parse().unwrap());
-        }
-        return response;
+        return failure.into_response();
     }
     if let Some((code, message)) = template_problem(state, body) {
         return answer(400, graph_error(code, message, None));
