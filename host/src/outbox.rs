@@ -103,11 +103,14 @@ async fn attempt(app: &App, delivery: &PendingDelivery) -> Result<String, Next> 
     })?;
     let last_inbound = app.db.last_inbound(conversation.id).map_err(store_trouble)?;
     let window = crate::window::compute(&plugin.window, conversation.last_inbound_at, now_ms());
+    let content = outbound_content(&message.text, &message.content).map_err(Next::Fail)?;
+    // Accepted while the window was open, but it closed before delivery (retries, a backlog).
+    window.permits(matches!(content, OutboundContent::Template(_))).map_err(Next::Fail)?;
     let outbound = OutboundMessage {
         message_id: message.id.to_string(),
         conversation_id: conversation.id.to_string(),
         recipient: conversation.external_id.clone(),
-        content: outbound_content(&message.text, &message.content).map_err(Next::Fail)?,
+        content,
         reply_to: message.reply_to.clone(),
         last_inbound: last_inbound.map(|m| InboundSummary {
             provider_message_id: m.provider_message_id.unwrap_or_default(),
@@ -158,17 +161,12 @@ fn outbound_content(text: &Option<String>, content: &serde_json::Value) -> Resul
             Some("sticker") => MediaKind::Sticker,
             other => return Err(format!("the stored media has an unknown kind {other:?}")),
         };
-        return Ok(OutboundContent::Media(Media {
-            kind,
-            url: field("url").unwrap_or_default(),
-            caption: text.clone(),
-            filename: field("filename"),
-            mime_type: field("mime_type"),
-        }));
+        let url = field("url").ok_or("the stored media has no url")?;
+        return Ok(OutboundContent::Media(Media { kind, url, caption: field("caption"), filename: field("filename"), mime_type: field("mime_type") }));
     }
     match text {
         Some(text) => Ok(OutboundContent::Text(text.clone())),
-        None => Err("the stored message has neither text, media nor template".into()),
+        None => Err("the stored message has no text, template or media".into()),
     }
 }
 

@@ -6,3 +6,5 @@ mod lifecycle;
 mod line;
 mod sandbox;
 mod telegram;
+mod whatsapp_cloud;
+mod whatsapp_onprem;

@@ -47,13 +47,13 @@ pub fn text_update(update_id: i64, chat_id: i64, text: &str) -> String {
     .to_string()
 }
 
-async fn conversations(host: &TestHost) -> Vec<Value> {
+pub async fn conversations(host: &TestHost) -> Vec<Value> {
     let (status, list) = host.get("/api/v1/conversations", &host.agent).await;
     assert_eq!(status, 200, "{list}");
     list.as_array().unwrap().clone()
 }
 
-async fn messages(host: &TestHost, conversation_id: i64) -> Vec<Value> {
+pub async fn messages(host: &TestHost, conversation_id: i64) -> Vec<Value> {
     let (status, list) = host.get(&format!("/api/v1/conversations/{conversation_id}/messages"), &host.agent).await;
     assert_eq!(status, 200, "{list}");
     list.as_array().unwrap().clone()

@@ -5,6 +5,8 @@
 pub mod browser;
 pub mod fake_line;
 pub mod fake_telegram;
+pub mod fake_whatsapp_cloud;
+pub mod fake_whatsapp_onprem;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -172,4 +174,31 @@ impl Drop for TestHost {
 /// Path of a test plugin component built by `tests/build.rs`.
 pub fn test_plugin(env_path: &str) -> PathBuf {
     PathBuf::from(env_path)
+}
+
+/// Serves a fake provider on 127.0.0.1, port 0, for the rest of the test; returns its base URL
+/// and its `127.0.0.1:PORT` (what `--allow-outbound` takes).
+pub async fn serve_fake(app: axum::Router) -> (String, String) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let authority = listener.local_addr().unwrap().to_string();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{authority}"), authority)
+}
+
+/// A fake provider's answer a test scripted: a status, a JSON body and maybe `Retry-After`.
+pub struct ScriptedAnswer {
+    pub status: u16,
+    pub body: Value,
+    pub retry_after: Option<u64>,
+}
+
+impl axum::response::IntoResponse for ScriptedAnswer {
+    fn into_response(self) -> axum::response::Response {
+        let status = axum::http::StatusCode::from_u16(self.status).unwrap();
+        let mut response = (status, axum::Json(self.body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            response.headers_mut().insert("retry-after", seconds.into());
+        }
+        response
+    }
 }

@@ -83,14 +83,14 @@ pub async fn show(_caller: Caller, State(app): State<Arc<App>>, Path(id): Path<S
     Ok(Json(channel_view(&app, &find(&app, &id)?)))
 }
 
-fn find(app: &App, id: &str) -> Result<Channel, ApiError> {
+pub(super) fn find(app: &App, id: &str) -> Result<Channel, ApiError> {
     app.db
         .channel(id)?
         .filter(|c| c.status == crate::store::channels::ChannelStatus::Active)
         .ok_or_else(|| ApiError::not_found(format!("no channel `{id}`")))
 }
 
-fn loaded_plugin(app: &App, id: &str) -> Result<Arc<LoadedPlugin>, ApiError> {
+pub(super) fn loaded_plugin(app: &App, id: &str) -> Result<Arc<LoadedPlugin>, ApiError> {
     app.registry.get(id).ok_or_else(|| {
         ApiError::unavailable("plugin_unavailable", format!("plugin `{id}` is not loaded; install it to manage this channel"))
     })

@@ -97,20 +97,22 @@ pub struct TemplateRequest {
     params: Vec<String>,
 }
 
-/// Media by URL; the provider fetches it.
+/// Media by URL (the provider fetches it); `kind` is one of [`MEDIA_KINDS`]. A caption may
+/// come as `caption` or as the request's `text`.
 #[derive(Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct MediaRequest {
-    /// `image`, `video`, `audio`, `document` or `sticker`.
     kind: String,
     url: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    caption: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     filename: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     mime_type: Option<String>,
 }
 
-const MEDIA_KINDS: &[&str] = &["image", "video", "audio", "document", "sticker"];
+pub const MEDIA_KINDS: &[&str] = &["image", "video", "audio", "document", "sticker"];
 
 impl MediaRequest {
     fn check(&self) -> Result<(), ApiError> {
@@ -122,6 +124,8 @@ impl MediaRequest {
 }
 
 /// Queues a reply: 202 with the stored message; delivery happens in the outbox worker.
+/// The messaging window is enforced here (and again at delivery): outside it only a template
+/// goes, and only on channels whose policy allows templates there.
 pub async fn send(
     _caller: Caller,
     State(app): State<Arc<App>>,
@@ -133,42 +137,45 @@ pub async fn send(
     let plugin = app.registry.get(&channel.plugin).ok_or_else(|| {
         ApiError::unavailable("plugin_unavailable", format!("plugin `{}` is not loaded; messages cannot be sent", channel.plugin))
     })?;
+    let capable = |capability: Capability, what: &str| {
+        if plugin.manifest.capabilities.contains(&capability) {
+            Ok(())
+        } else {
+            Err(ApiError::unprocessable("unsupported", format!("{} channels cannot send {what}", plugin.manifest.name)))
+        }
+    };
     let text = body.text.as_deref().map(str::trim).filter(|t| !t.is_empty());
     if text.is_some_and(|text| text.len() > MAX_TEXT_BYTES) {
         return Err(ApiError::bad_request(format!("`text` is longer than {MAX_TEXT_BYTES} bytes")));
     }
     let (text, content) = match (text, body.template, body.media) {
-        (_, Some(_), Some(_)) | (Some(_), Some(_), None) => {
-            return Err(ApiError::bad_request("send `text`, `media` (with `text` as its caption) or `template`, one of them"));
-        }
-        (None, None, None) => return Err(ApiError::bad_request("send `text` (non-empty), `media` or `template`")),
         (Some(text), None, None) => (Some(text.to_owned()), serde_json::json!({})),
-        (caption, None, Some(media)) => {
-            if !plugin.manifest.capabilities.contains(&Capability::SendMedia) {
-                return Err(ApiError::unprocessable("unsupported", format!("{} channels cannot send media", plugin.manifest.name)));
-            }
-            media.check()?;
-            (caption.map(str::to_owned), serde_json::json!({ "media": media }))
-        }
         (None, Some(template), None) => {
-            if !plugin.manifest.capabilities.contains(&Capability::SendTemplates) {
-                return Err(ApiError::unprocessable("unsupported", format!("{} channels have no message templates", plugin.manifest.name)));
-            }
+            capable(Capability::SendTemplates, "message templates")?;
             if template.name.trim().is_empty() || template.language.trim().is_empty() {
                 return Err(ApiError::bad_request("a template needs `name` and `language`"));
             }
+            if !app.db.template_enabled(&channel.id, &template.name)? {
+                return Err(ApiError::unprocessable(
+                    "template_disabled",
+                    format!("the template `{}` is switched off for this channel; an admin can switch it on", template.name),
+                ));
+            }
             (None, serde_json::json!({ "template": template }))
         }
+        (caption, None, Some(mut media)) => {
+            capable(Capability::SendMedia, "media")?;
+            media.check()?;
+            if media.caption.is_none() {
+                media.caption = caption.map(str::to_owned);
+            }
+            (media.caption.clone(), serde_json::json!({ "media": media }))
+        }
+        (None, None, None) => return Err(ApiError::bad_request("send `text` (non-empty), `media` or `template`")),
+        _ => return Err(ApiError::bad_request("send `text`, `media` (with `text` as its caption) or `template`, one of them")),
     };
     let window = window::compute(&plugin.window, conversation.last_inbound_at, now_ms());
-    let is_template = content.get("template").is_some();
-    if window.state == "closed" && !(is_template && window.templates_allowed) {
-        let hint = if window.templates_allowed { "; send an approved template instead" } else { "" };
-        return Err(ApiError::unprocessable(
-            "window_closed",
-            format!("the messaging window of this conversation is closed{hint}"),
-        ));
-    }
+    window.permits(content.get("template").is_some()).map_err(|why| ApiError::unprocessable("window_closed", why))?;
     let outbound = NewOutbound { conversation_id: id, text, content, reply_to: body.reply_to };
     let message = app.db.queue_outbound(&channel.id, &outbound)?;
     app.outbox_wake.notify_one();

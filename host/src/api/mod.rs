@@ -7,13 +7,14 @@ mod error;
 mod inbox;
 mod plugins;
 pub(crate) mod settings;
+mod templates;
 mod webhooks;
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::{get, patch, post};
 
 use crate::app::App;
 
@@ -30,6 +31,8 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/plugins/{id}", axum::routing::delete(plugins::remove))
         .route("/channels", get(channels::list).post(channels::create))
         .route("/channels/{id}", get(channels::show).patch(channels::update).delete(channels::delete))
+        .route("/channels/{id}/templates", get(templates::list).post(templates::create))
+        .route("/channels/{id}/templates/{name}", patch(templates::switch).delete(templates::delete))
         .route("/conversations", get(inbox::conversations))
         .route("/conversations/{id}", get(inbox::conversation))
         .route("/conversations/{id}/messages", get(inbox::messages).post(inbox::send));

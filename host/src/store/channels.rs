@@ -156,19 +156,21 @@ impl Db {
         })
     }
 
-    /// Per-channel plugin state (the `state` import).
+    /// Per-channel plugin state (the `state` import). Values are sealed at rest: plugins keep
+    /// login tokens there.
     pub fn state_get(&self, channel_id: &str, key: &str) -> StoreResult<Option<String>> {
-        Ok(self
+        let stored: Option<String> = self
             .conn()
             .query_row("SELECT value FROM channel_state WHERE channel_id = ?1 AND key = ?2", [channel_id, key], |r| r.get(0))
-            .optional()?)
+            .optional()?;
+        stored.map(|value| if SecretBox::is_sealed(&value) { self.secrets.open(&value) } else { Ok(value) }).transpose()
     }
 
     pub fn state_set(&self, channel_id: &str, key: &str, value: &str) -> StoreResult<()> {
         self.conn().execute(
             "INSERT INTO channel_state (channel_id, key, value) VALUES (?1, ?2, ?3)
              ON CONFLICT (channel_id, key) DO UPDATE SET value = excluded.value",
-            [channel_id, key, value],
+            [channel_id, key, &self.secrets.seal(value)],
         )?;
         Ok(())
     }
@@ -241,5 +243,17 @@ mod tests {
         assert!(db.channels().unwrap().is_empty(), "a connecting channel is not listed");
         db.mark_connected(&channel.id, &Connected { display_name: "@bot", external_account_id: "1", setup: &[] }).unwrap();
         assert_eq!(db.channels().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn plugin_state_is_sealed_on_disk_and_open_on_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path()).unwrap();
+        let channel = db.create_channel("whatsapp", "Support", &[]).unwrap();
+        db.state_set(&channel.id, "login_token", "eyJhbGciOi.SECRET").unwrap();
+        assert_eq!(db.state_get(&channel.id, "login_token").unwrap().as_deref(), Some("eyJhbGciOi.SECRET"));
+        let on_disk: String = db.conn().query_row("SELECT value FROM channel_state", [], |r| r.get(0)).unwrap();
+        assert!(!on_disk.contains("SECRET"), "{on_disk}");
+        assert_eq!(db.state_get(&channel.id, "other").unwrap(), None);
     }
 }

@@ -130,7 +130,9 @@ impl Db {
         let Some(id) = inserted else {
             return Ok(None); // dropping the transaction rolls back the contact/conversation touch
         };
-        conversations::touch(&tx, conversation_id, Some(inbound.provider_timestamp))?;
+        // The window counts from the provider's time, but never from later than we received it:
+        // a clock ahead of ours must not stretch the window.
+        conversations::touch(&tx, conversation_id, Some(inbound.provider_timestamp.min(now)))?;
         let stored = tx.query_row(&format!("SELECT {COLUMNS} FROM messages WHERE id = ?1"), [id], message)?;
         tx.commit()?;
         Ok(Some(stored))

@@ -6,6 +6,7 @@ pub mod conversations;
 pub mod messages;
 pub mod outbox;
 mod secrets;
+pub mod templates;
 pub mod tokens;
 
 use std::path::Path;
@@ -16,7 +17,7 @@ use rusqlite::Connection;
 pub use secrets::SecretBox;
 
 /// Schema versions, applied in order; `PRAGMA user_version` records how many ran.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_initial.sql")];
+const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_initial.sql"), include_str!("migrations/0002_templates.sql")];
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -1,0 +1,164 @@
+//! A channel's message templates (WhatsApp HSM): listed (any role), created, deleted and
+//! switched on or off (admin). The plugin keeps them with the provider (or, where the provider
+//! has no template API, in its channel state); the host keeps the on/off switch, and a template
+//! switched off cannot be sent.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+
+use super::channels::{find, loaded_plugin};
+use super::{ApiError, ApiJson, Caller};
+use crate::app::App;
+use crate::channel_errors::describe;
+use crate::runtime::types::{Capability, ChannelError, NewTemplate, Template};
+use crate::runtime::{CallError, LoadedPlugin, PluginFailure};
+use crate::store::channels::Channel;
+
+#[derive(Serialize)]
+pub struct TemplateView {
+    name: String,
+    language: String,
+    category: String,
+    /// The provider's review status: APPROVED, PENDING, REJECTED...
+    status: String,
+    body: String,
+    /// Switched on by the host: only enabled templates can be sent.
+    enabled: bool,
+}
+
+fn view(template: Template, enabled: bool) -> TemplateView {
+    TemplateView {
+        name: template.name,
+        language: template.language,
+        category: template.category,
+        status: template.status,
+        body: template.body,
+        enabled,
+    }
+}
+
+/// The channel and its plugin, when the plugin has templates.
+fn channel_with_templates(app: &App, id: &str) -> Result<(Channel, Arc<LoadedPlugin>), ApiError> {
+    let channel = find(app, id)?;
+    let plugin = loaded_plugin(app, &channel.plugin)?;
+    if !plugin.manifest.capabilities.contains(&Capability::Templates) {
+        return Err(ApiError::unprocessable("unsupported", format!("{} channels have no message templates", plugin.manifest.name)));
+    }
+    Ok((channel, plugin))
+}
+
+/// A template call the plugin or provider refused, in the API's words.
+fn template_error(error: CallError) -> ApiError {
+    match error {
+        CallError::Channel(ChannelError::InvalidSettings(fields)) => {
+            ApiError::invalid_fields(fields.into_iter().map(|f| (f.key, f.message)).collect())
+        }
+        CallError::Channel(ChannelError::Provider(reason)) => ApiError::unprocessable("provider_refused", reason),
+        CallError::Channel(ChannelError::Unauthorized(reason)) => {
+            ApiError::bad_gateway("provider_unauthorized", format!("the provider refused the channel's credentials: {reason}"))
+        }
+        CallError::Channel(ChannelError::Transient(reason)) => {
+            ApiError::bad_gateway("provider_unreachable", format!("could not reach the provider: {reason}"))
+        }
+        CallError::Channel(error @ ChannelError::RateLimited(_)) => ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", describe(&error)),
+        CallError::Channel(other) => ApiError::unprocessable("provider_refused", describe(&other)),
+        CallError::Failed(failure @ PluginFailure::Timeout(_)) => ApiError::unavailable("plugin_timeout", failure.to_string()),
+        CallError::Failed(failure) => ApiError::bad_gateway("plugin_failed", failure.to_string()),
+    }
+}
+
+async fn provider_templates(app: &App, channel: &Channel, plugin: &LoadedPlugin) -> Result<Vec<Template>, ApiError> {
+    plugin.list_templates(&app.channel_context(channel)).await.map_err(template_error)
+}
+
+/// The templates of one name (every language), or 404.
+async fn named(app: &App, channel: &Channel, plugin: &LoadedPlugin, name: &str) -> Result<Vec<Template>, ApiError> {
+    let found: Vec<Template> = provider_templates(app, channel, plugin).await?.into_iter().filter(|t| t.name == name).collect();
+    if found.is_empty() {
+        return Err(ApiError::not_found(format!("the channel has no template `{name}`")));
+    }
+    Ok(found)
+}
+
+pub async fn list(_caller: Caller, State(app): State<Arc<App>>, Path(id): Path<String>) -> Result<Json<Vec<TemplateView>>, ApiError> {
+    let (channel, plugin) = channel_with_templates(&app, &id)?;
+    let templates = provider_templates(&app, &channel, &plugin).await?;
+    let disabled = app.db.disabled_templates(&channel.id)?;
+    let views = templates.into_iter().map(|template| {
+        let enabled = !disabled.contains(&template.name);
+        view(template, enabled)
+    });
+    Ok(Json(views.collect()))
+}
+
+/// `{"name","language","category","body"}`; what is missing or wrong comes back per field.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTemplate {
+    name: Option<String>,
+    language: Option<String>,
+    category: Option<String>,
+    body: Option<String>,
+}
+
+pub async fn create(
+    caller: Caller,
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<CreateTemplate>,
+) -> Result<(StatusCode, Json<TemplateView>), ApiError> {
+    caller.require_admin()?;
+    let (channel, plugin) = channel_with_templates(&app, &id)?;
+    let new = NewTemplate {
+        name: body.name.unwrap_or_default(),
+        language: body.language.unwrap_or_default(),
+        category: body.category.unwrap_or_default(),
+        body: body.body.unwrap_or_default(),
+    };
+    let created = plugin.create_template(&app.channel_context(&channel), &new).await.map_err(template_error)?;
+    let enabled = app.db.template_enabled(&channel.id, &created.name)?;
+    tracing::info!(channel = %channel.id, template = %created.name, status = %created.status, "template created");
+    Ok((StatusCode::CREATED, Json(view(created, enabled))))
+}
+
+/// Deletes every language of the template at the provider.
+pub async fn delete(caller: Caller, State(app): State<Arc<App>>, Path((id, name)): Path<(String, String)>) -> Result<StatusCode, ApiError> {
+    caller.require_admin()?;
+    let (channel, plugin) = channel_with_templates(&app, &id)?;
+    named(&app, &channel, &plugin, &name).await?;
+    plugin.delete_template(&app.channel_context(&channel), &name).await.map_err(template_error)?;
+    app.db.forget_template(&channel.id, &name)?;
+    tracing::info!(channel = %channel.id, template = %name, "template deleted");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Switch {
+    enabled: bool,
+}
+
+#[derive(Serialize)]
+pub struct Switched {
+    message: &'static str,
+    name: String,
+    enabled: bool,
+}
+
+/// `{"enabled": false}` switches a template off (it cannot be sent), `true` on again.
+pub async fn switch(
+    caller: Caller,
+    State(app): State<Arc<App>>,
+    Path((id, name)): Path<(String, String)>,
+    ApiJson(body): ApiJson<Switch>,
+) -> Result<Json<Switched>, ApiError> {
+    caller.require_admin()?;
+    let (channel, plugin) = channel_with_templates(&app, &id)?;
+    named(&app, &channel, &plugin, &name).await?;
+    app.db.set_template_enabled(&channel.id, &name, body.enabled)?;
+    Ok(Json(Switched { message: "Successfully updated!", name, enabled: body.enabled }))
+}

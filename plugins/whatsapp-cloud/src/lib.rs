@@ -1,0 +1,361 @@
+//! WhatsApp Business Cloud API: one phone number of a WhatsApp Business Account, through Meta's
+//! Graph API. Webhooks are signed with the app secret (`X-Hub-Signature-256`); the verify token
+//! is the host's secret for the channel.
+
+use switchboard_sdk::http::Method;
+use switchboard_sdk::serde::Deserialize;
+use switchboard_sdk::serde::de::DeserializeOwned;
+use switchboard_sdk::serde_json::{Value, json};
+use switchboard_sdk::*;
+use switchboard_whatsapp_common::errors::{self, ProviderError};
+use switchboard_whatsapp_common::inbound::Notification;
+use switchboard_whatsapp_common::outbound::{self, Api};
+use switchboard_whatsapp_common::{templates, window_policy};
+
+const DEFAULT_API: &str = "https://graph.facebook.com";
+const GRAPH_VERSION: &str = "v21.0";
+/// Pages of templates read at most (100 each).
+const MAX_TEMPLATE_PAGES: usize = 20;
+
+struct WhatsAppCloud;
+
+impl Channel for WhatsAppCloud {
+    fn manifest() -> Manifest {
+        Manifest {
+            id: "whatsapp-cloud".into(),
+            name: "WhatsApp Cloud API".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            description: "WhatsApp Business phone numbers through Meta's Cloud API, with message templates".into(),
+            capabilities: vec![Capability::Templates, Capability::SendMedia, Capability::SendTemplates],
+            outbound_hosts: vec!["graph.facebook.com".into()],
+        }
+    }
+
+    fn settings_schema() -> Vec<Field> {
+        vec![
+            Field::new("phone_number_id", "Phone number ID", FieldKind::Text)
+                .required()
+                .immutable()
+                .help("WhatsApp Manager → Phone numbers, or the app's WhatsApp → API Setup page"),
+            Field::new("business_account_id", "WhatsApp Business Account ID", FieldKind::Text).required().immutable(),
+            Field::new("access_token", "Access token", FieldKind::Secret)
+                .required()
+                .help("A system user's permanent token with whatsapp_business_messaging and whatsapp_business_management"),
+            Field::new("app_secret", "App secret", FieldKind::Secret)
+                .required()
+                .help("Meta app → App settings → Basic; checks the signature of every webhook"),
+            Field::new("api_base_url", "API base URL", FieldKind::Url)
+                .default_value(DEFAULT_API)
+                .help("Change only for tests (the operator must allow its host)"),
+        ]
+    }
+
+    fn connect(ctx: &ChannelContext) -> Result<Connection, ChannelError> {
+        let graph = Graph::new(ctx)?;
+        let phone: PhoneNumber = graph
+            .call(graph.request(Method::GET, graph.phone_number_id).query([("fields", "display_phone_number,verified_name")]))
+            .map_err(|e| e.on_field("phone_number_id"))?;
+        // Deliveries for the account's numbers reach the app only once it is subscribed to the account.
+        graph
+            .call::<Value>(graph.request(Method::POST, &format!("{}/subscribed_apps", graph.business_account_id)))
+            .map_err(|e| e.on_field("business_account_id"))?;
+        Ok(Connection {
+            display_name: format!("{} ({})", phone.verified_name, phone.display_phone_number),
+            external_account_id: graph.phone_number_id.to_owned(),
+            setup: vec![
+                SetupItem::new("webhook_url", "Callback URL", &ctx.webhook_url),
+                SetupItem::new("verify_token", "Verify token", &ctx.webhook_secret),
+                SetupItem::new(
+                    "webhook",
+                    "Webhook",
+                    "In the Meta app: WhatsApp → Configuration → Webhook, paste the callback URL and the verify token, then subscribe to the `messages` field",
+                ),
+            ],
+        })
+    }
+
+    fn handle_webhook(ctx: &ChannelContext, request: HttpRequest) -> Result<WebhookOutcome, ChannelError> {
+        match request.method.as_str() {
+            "GET" => Ok(verification(ctx, &request)),
+            "POST" => {
+                let signature = request.header("x-hub-signature-256").and_then(|s| s.strip_prefix("sha256="));
+                let app_secret = ctx.require("app_secret")?;
+                if !signature.is_some_and(|signature| verify_hmac_sha256_hex(app_secret, &request.body, signature)) {
+                    return Err(ChannelError::Unauthorized("missing or wrong X-Hub-Signature-256".into()));
+                }
+                let envelope: Envelope = request.json()?;
+                Ok(WebhookOutcome::ok(envelope.into_events(ctx.require("phone_number_id")?)))
+            }
+            other => Err(ChannelError::BadRequest(format!("WhatsApp sends GET and POST, not {other}"))),
+        }
+    }
+
+    fn send(ctx: &ChannelContext, message: OutboundMessage) -> Result<Receipt, ChannelError> {
+        let graph = Graph::new(ctx)?;
+        let body = outbound::message_body(Api::Cloud, &message)?;
+        let response = graph.request(Method::POST, &format!("{}/messages", graph.phone_number_id)).json(&body).send()?;
+        if !response.is_success() {
+            return Err(errors::from_response(&response));
+        }
+        outbound::receipt(&response)
+    }
+
+    fn messaging_window() -> WindowPolicy {
+        window_policy()
+    }
+
+    fn list_templates(ctx: &ChannelContext) -> Result<Vec<Template>, ChannelError> {
+        let graph = Graph::new(ctx)?;
+        let mut found = Vec::new();
+        let mut after: Option<String> = None;
+        for _ in 0..MAX_TEMPLATE_PAGES {
+            let mut request = graph
+                .request(Method::GET, &graph.templates_path())
+                .query([("fields", "name,status,language,category,components"), ("limit", "100")]);
+            if let Some(cursor) = &after {
+                request = request.query([("after", cursor.as_str())]);
+            }
+            let page: Page = graph.call(request).map_err(Failure::into_error)?;
+            found.extend(page.data.into_iter().map(GraphTemplate::into_template));
+            after = page.paging.filter(|p| p.next.is_some()).and_then(|p| p.cursors).and_then(|c| c.after);
+            if after.is_none() {
+                break;
+            }
+        }
+        Ok(found)
+    }
+
+    fn create_template(ctx: &ChannelContext, template: NewTemplate) -> Result<Template, ChannelError> {
+        let template = templates::validate(&template)?;
+        let graph = Graph::new(ctx)?;
+        let body = json!({
+            "name": template.name,
+            "language": template.language,
+            "category": template.category,
+            "components": [{"type": "BODY", "text": template.body}],
+        });
+        let created: Created = graph.call(graph.request(Method::POST, &graph.templates_path()).json(&body)).map_err(|failure| {
+            match failure.into_error() {
+                ChannelError::Provider(reason) => templates::rejection(reason),
+                other => other,
+            }
+        })?;
+        Ok(Template {
+            name: template.name,
+            language: template.language,
+            category: created.category.unwrap_or(template.category),
+            status: created.status,
+            body: template.body,
+        })
+    }
+
+    fn delete_template(ctx: &ChannelContext, name: &str) -> Result<(), ChannelError> {
+        let graph = Graph::new(ctx)?;
+        graph.call::<Value>(graph.request(Method::DELETE, &graph.templates_path()).query([("name", name)])).map_err(Failure::into_error)?;
+        Ok(())
+    }
+}
+
+export_channel!(WhatsAppCloud);
+
+/// `GET ?hub.mode=subscribe&hub.verify_token=T&hub.challenge=C`: the challenge back when T is
+/// the channel's verify token, 403 otherwise.
+fn verification(ctx: &ChannelContext, request: &HttpRequest) -> WebhookOutcome {
+    let token = request.query_param("hub.verify_token");
+    let subscribing = request.query_param("hub.mode").as_deref() == Some("subscribe");
+    let token_matches = !ctx.webhook_secret.is_empty() && token.is_some_and(|t| secure_eq(t, &ctx.webhook_secret));
+    let response = match request.query_param("hub.challenge") {
+        Some(challenge) if subscribing && token_matches => HttpResponse::text(200, challenge),
+        _ => HttpResponse::text(403, "verify token mismatch"),
+    };
+    WebhookOutcome { response, events: vec![] }
+}
+
+/// The Graph API as one channel's credentials see it.
+struct Graph<'a> {
+    base: &'a str,
+    token: &'a str,
+    /// `appsecret_proof`: HMAC-SHA256(app secret, token) in hex, proves the caller holds the app secret.
+    proof: String,
+    phone_number_id: &'a str,
+    business_account_id: &'a str,
+}
+
+impl<'a> Graph<'a> {
+    fn new(ctx: &'a ChannelContext) -> Result<Self, ChannelError> {
+        let token = ctx.require("access_token")?;
+        Ok(Self {
+            base: ctx.setting_or("api_base_url", DEFAULT_API).trim_end_matches('/'),
+            token,
+            proof: hex::encode(hmac_sha256(ctx.require("app_secret")?, token)),
+            phone_number_id: ctx.require("phone_number_id")?,
+            business_account_id: ctx.require("business_account_id")?,
+        })
+    }
+
+    fn templates_path(&self) -> String {
+        format!("{}/message_templates", self.business_account_id)
+    }
+
+    fn request(&self, method: Method, path: &str) -> http::Request {
+        http::Request::new(method, format!("{}/{GRAPH_VERSION}/{path}", self.base))
+            .bearer_auth(self.token)
+            .query([("appsecret_proof", self.proof.as_str())])
+    }
+
+    /// Sends and reads a success; a refusal keeps Graph's error for the caller to place.
+    fn call<T: DeserializeOwned>(&self, request: http::Request) -> Result<T, Failure> {
+        let response = request.send().map_err(Failure::Channel)?;
+        if response.is_success() {
+            return response.json().map_err(Failure::Channel);
+        }
+        Err(Failure::Refused(response))
+    }
+}
+
+enum Failure {
+    /// No answer, or one that does not read.
+    Channel(ChannelError),
+    Refused(http::Response),
+}
+
+impl Failure {
+    fn into_error(self) -> ChannelError {
+        match self {
+            Failure::Channel(error) => error,
+            Failure::Refused(response) => errors::from_response(&response),
+        }
+    }
+
+    /// At connect: "no such object" (code 100) is about this setting, and a wrong
+    /// `appsecret_proof` about the app secret.
+    fn on_field(self, field: &str) -> ChannelError {
+        let Failure::Refused(response) = &self else { return self.into_error() };
+        let error = ProviderError::parse(response.status, &response.body);
+        if error.title.contains("appsecret_proof") {
+            ChannelError::invalid_setting("app_secret", &format!("Meta refused the app secret: {}", error.reason()))
+        } else if error.code == Some(100) {
+            ChannelError::invalid_setting(field, &error.reason())
+        } else {
+            self.into_error()
+        }
+    }
+}
+
+// Graph's wire types, as far as this channel reads them.
+
+#[derive(Deserialize)]
+#[serde(crate = "switchboard_sdk::serde")]
+struct PhoneNumber {
+    display_phone_number: String,
+    verified_name: String,
+}
+
+/// `{"object":"whatsapp_business_account","entry":[{"id","changes":[{"field":"messages","value":{...}}]}]}`.
+#[derive(Deserialize)]
+#[serde(crate = "switchboard_sdk::serde")]
+struct Envelope {
+    #[serde(default)]
+    entry: Vec<Entry>,
+}
+
+#[derive(Deserialize)]
+#[serde(crate = "switchboard_sdk::serde")]
+struct Entry {
+    #[serde(default)]
+    changes: Vec<Change>,
+}
+
+#[derive(Deserialize)]
+#[serde(crate = "switchboard_sdk::serde")]
+struct Change {
+    field: String,
+    value: ChangeValue,
+}
+
+#[derive(Deserialize)]
+#[serde(crate = "switchboard_sdk::serde")]
+struct ChangeValue {
+    metadata: Option<Metadata>,
+    #[serde(flatten)]
+    notification: Notification,
+}
+
+#[derive(Deserialize)]
+#[serde(crate = "switchboard_sdk::serde")]
+struct Metadata {
+    phone_number_id: String,
+}
+
+impl Envelope {
+    /// The events about this channel's phone number; other numbers of the same app and other
+    /// fields (template reviews, account updates) are not this channel's traffic.
+    fn into_events(self, phone_number_id: &str) -> Vec<Event> {
+        let changes = self.entry.into_iter().flat_map(|entry| entry.changes);
+        let mine = changes.filter(|change| {
+            change.field == "messages" && change.value.metadata.as_ref().is_none_or(|m| m.phone_number_id == phone_number_id)
+        });
+        mine.flat_map(|change| {
+            let notification = change.value.notification;
+            for error in notification.error_summaries() {
+                log::warn(format!("WhatsApp reported an error: {error}"));
+            }
+            notification.into_events()
+        })
+        .collect()
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(crate = "switchboard_sdk::serde")]
+struct Page {
+    #[serde(default)]
+    data: Vec<GraphTemplate>,
+    paging: Option<Paging>,
+}
+
+#[derive(Deserialize)]
+#[serde(crate = "switchboard_sdk::serde")]
+struct Paging {
+    cursors: Option<Cursors>,
+    next: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(crate = "switchboard_sdk::serde")]
+struct Cursors {
+    after: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(crate = "switchboard_sdk::serde")]
+struct GraphTemplate {
+    name: String,
+    status: String,
+    language: String,
+    category: String,
+    #[serde(default)]
+    components: Vec<Component>,
+}
+
+#[derive(Deserialize)]
+#[serde(crate = "switchboard_sdk::serde")]
+struct Component {
+    #[serde(rename = "type")]
+    kind: String,
+    text: Option<String>,
+}
+
+impl GraphTemplate {
+    fn into_template(self) -> Template {
+        let body = self.components.into_iter().find(|c| c.kind.eq_ignore_ascii_case("BODY")).and_then(|c| c.text);
+        Template { name: self.name, language: self.language, category: self.category, status: self.status, body: body.unwrap_or_default() }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(crate = "switchboard_sdk::serde")]
+struct Created {
+    status: String,
+    category: Option<String>,
+}

@@ -1,0 +1,377 @@
+//! A fake Meta Graph API for the WhatsApp Cloud API (providers.md): `Authorization: Bearer`
+//! checked on every call (190 otherwise), `appsecret_proof` required and checked (the app's
+//! "Require app secret" switch on), phone numbers and business accounts by id (code 100 for an
+//! unknown one), sends checked field by field against the documented bodies, message templates
+//! kept with Meta's rules, and a record of every request so tests can see what our plugin sent.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, Method};
+use axum::response::{IntoResponse, Response};
+use hmac::{Hmac, Mac};
+use serde_json::{Value, json};
+
+use crate::{ScriptedAnswer, serve_fake};
+use sha2::Sha256;
+
+pub const GRAPH_VERSION: &str = "v21.0";
+pub const PHONE_NUMBER_ID: &str = "106540352242922";
+pub const DISPLAY_PHONE_NUMBER: &str = "+62 812-0000-0001";
+pub const VERIFIED_NAME: &str = "Toko Budi";
+pub const BUSINESS_ACCOUNT_ID: &str = "102290129340398";
+/// Templates come back at most this many to a page, whatever `limit` asks: plugins must follow `paging`.
+const PAGE_SIZE: usize = 2;
+
+/// `sha256=<hex HMAC-SHA256(app secret, body)>`: what Meta puts in `X-Hub-Signature-256`.
+pub fn signature(app_secret: &str, body: &[u8]) -> String {
+    format!("sha256={}", hex::encode(hmac(app_secret, body)))
+}
+
+/// `appsecret_proof`: hex HMAC-SHA256(app secret, access token).
+pub fn appsecret_proof(app_secret: &str, token: &str) -> String {
+    hex::encode(hmac(app_secret, token.as_bytes()))
+}
+
+fn hmac(key: &str, message: &[u8]) -> Vec<u8> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key.as_bytes()).unwrap();
+    mac.update(message);
+    mac.finalize().into_bytes().to_vec()
+}
+
+/// Graph's error shape.
+pub fn graph_error(code: i64, message: &str, details: Option<&str>) -> Value {
+    let mut error = json!({"message": message, "type": "OAuthException", "code": code, "fbtrace_id": "AfakeTrace123"});
+    if let Some(details) = details {
+        error["error_data"] = json!({"messaging_product": "whatsapp", "details": details});
+    }
+    json!({"error": error})
+}
+
+/// One request the fake received.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub method: String,
+    /// Below the version, e.g. `106540352242922/messages`.
+    pub path: String,
+    pub query: BTreeMap<String, String>,
+    pub authorization: Option<String>,
+    pub body: Value,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FakeTemplate {
+    pub id: String,
+    pub name: String,
+    pub language: String,
+    pub category: String,
+    pub status: String,
+    pub body: String,
+}
+
+struct FakeState {
+    token: String,
+    app_secret: String,
+    /// id -> (display phone number, verified name)
+    phone_numbers: BTreeMap<String, (String, String)>,
+    business_accounts: Vec<String>,
+    received: Vec<Received>,
+    send_failures: VecDeque<ScriptedAnswer>,
+    templates: Vec<FakeTemplate>,
+    next_id: u64,
+}
+
+#[derive(Clone)]
+pub struct FakeGraph {
+    pub base_url: String,
+    /// `127.0.0.1:PORT`, for `--allow-outbound`.
+    pub authority: String,
+    state: Arc<Mutex<FakeState>>,
+}
+
+impl FakeGraph {
+    /// Knows one phone number ([`PHONE_NUMBER_ID`]) in one business account ([`BUSINESS_ACCOUNT_ID`]).
+    pub async fn start(token: &str, app_secret: &str) -> Self {
+        let state = Arc::new(Mutex::new(FakeState {
+            token: token.into(),
+            app_secret: app_secret.into(),
+            phone_numbers: BTreeMap::from([(PHONE_NUMBER_ID.into(), (DISPLAY_PHONE_NUMBER.into(), VERIFIED_NAME.into()))]),
+            business_accounts: vec![BUSINESS_ACCOUNT_ID.into()],
+            received: Vec::new(),
+            send_failures: VecDeque::new(),
+            templates: Vec::new(),
+            next_id: 1,
+        }));
+        let app = Router::new().route("/{version}/{*path}", axum::routing::any(handle)).with_state(state.clone());
+        let (base_url, authority) = serve_fake(app).await;
+        Self { base_url, authority, state }
+    }
+
+    /// Another phone number of the same business account.
+    pub fn add_phone_number(&self, id: &str, display: &str, name: &str) {
+        self.state.lock().unwrap().phone_numbers.insert(id.into(), (display.into(), name.into()));
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.state.lock().unwrap().received.clone()
+    }
+
+    /// Requests with this method and path (below the version).
+    pub fn calls(&self, method: &str, path: &str) -> Vec<Received> {
+        self.received().into_iter().filter(|r| r.method == method && r.path == path).collect()
+    }
+
+    /// The accepted and refused `POST {phone}/messages` bodies, in order.
+    pub fn sends(&self) -> Vec<Received> {
+        self.received().into_iter().filter(|r| r.method == "POST" && r.path.ends_with("/messages")).collect()
+    }
+
+    /// Makes the next send fail with this HTTP status and Graph error (and `Retry-After`).
+    pub fn fail_next_send(&self, status: u16, code: i64, message: &str, details: Option<&str>, retry_after: Option<u64>) {
+        let body = graph_error(code, message, details);
+        self.state.lock().unwrap().send_failures.push_back(ScriptedAnswer { status, body, retry_after });
+    }
+
+    /// A template as Meta keeps it (e.g. one approved long ago).
+    pub fn add_template(&self, name: &str, language: &str, category: &str, status: &str, body: &str) {
+        let mut state = self.state.lock().unwrap();
+        let id = state.next_id();
+        let template = FakeTemplate { id, name: name.into(), language: language.into(), category: category.into(), status: status.into(), body: body.into() };
+        state.templates.push(template);
+    }
+
+    pub fn templates(&self) -> Vec<FakeTemplate> {
+        self.state.lock().unwrap().templates.clone()
+    }
+
+    /// Meta's review: every pending template becomes approved.
+    pub fn approve_pending_templates(&self) {
+        for template in &mut self.state.lock().unwrap().templates {
+            if template.status == "PENDING" {
+                template.status = "APPROVED".into();
+            }
+        }
+    }
+}
+
+impl FakeState {
+    fn next_id(&mut self) -> String {
+        self.next_id += 1;
+        format!("{}", 900_000_000 + self.next_id)
+    }
+}
+
+fn answer(status: u16, body: Value) -> Response {
+    ScriptedAnswer { status, body, retry_after: None }.into_response()
+}
+
+fn invalid(message: &str) -> Response {
+    answer(400, graph_error(100, message, None))
+}
+
+fn no_such_object(method: &Method, id: &str) -> Response {
+    let verb = method.as_str().to_lowercase();
+    invalid(&format!(
+        "Unsupported {verb} request. Object with ID '{id}' does not exist, cannot be loaded due to missing permissions, or does not support this operation. Please read the Graph API documentation at https://developers.facebook.com/docs/graph-api"
+    ))
+}
+
+async fn handle(
+    State(state): State<Arc<Mutex<FakeState>>>,
+    Path((version, path)): Path<(String, String)>,
+    method: Method,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let query: BTreeMap<String, String> = form_urlencoded::parse(query.unwrap_or_default().as_bytes()).into_owned().collect();
+    let authorization = headers.get("authorization").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let json_body = if body.is_empty() { Value::Null } else { serde_json::from_slice(&body).unwrap_or(Value::String("<not JSON>".into())) };
+    let mut state = state.lock().unwrap();
+    state.received.push(Received { method: method.to_string(), path: path.clone(), query: query.clone(), authorization: authorization.clone(), body: json_body.clone() });
+
+    if version != GRAPH_VERSION {
+        return answer(400, graph_error(2500, "Unknown path components", None));
+    }
+    if authorization.as_deref() != Some(&format!("Bearer {}", state.token)) {
+        return answer(401, graph_error(190, "Invalid OAuth access token - Cannot parse access token", None));
+    }
+    match query.get("appsecret_proof") {
+        None => return invalid("API calls from the server require an appsecret_proof argument"),
+        Some(proof) if *proof != appsecret_proof(&state.app_secret, &state.token) => {
+            return invalid("Invalid appsecret_proof provided in the API argument");
+        }
+        Some(_) => {}
+    }
+    let segments: Vec<&str> = path.split('/').collect();
+    match (&method, segments.as_slice()) {
+        (&Method::GET, [id]) => match state.phone_numbers.get(*id) {
+            Some((display, name)) => answer(200, json!({
+                "verified_name": name, "display_phone_number": display, "id": id, "quality_rating": "GREEN"
+            })),
+            None => no_such_object(&method, id),
+        },
+        (&Method::POST, [waba, "subscribed_apps"]) if state.business_accounts.iter().any(|w| w == waba) => {
+            answer(200, json!({"success": true}))
+        }
+        (&Method::POST, [phone, "messages"]) if state.phone_numbers.contains_key(*phone) => send(&mut state, &json_body),
+        (_, [waba, "message_templates"]) if state.business_accounts.iter().any(|w| w == waba) => {
+            templates(&mut state, &method, &query, &json_body, waba)
+        }
+        (_, [id, ..]) => no_such_object(&method, id),
+        _ => answer(400, graph_error(2500, "Unknown path components", None)),
+    }
+}
+
+/// Checks a send exactly as providers.md documents it; answers Meta's success shape.
+fn send(state: &mut FakeState, body: &Value) -> Response {
+    if let Err(problem) = check_send(body) {
+        return answer(400, graph_error(100, &format!("(#100) {problem}"), None));
+    }
+    if let Some(failure) = state.send_failures.pop_front() {
+        return failure.into_response();
+    }
+    if let Some((code, message)) = template_problem(state, body) {
+        return answer(400, graph_error(code, message, None));
+    }
+    let to = body["to"].clone();
+    let id = format!("wamid.HBgN{}", state.next_id());
+    answer(200, json!({"messaging_product": "whatsapp", "contacts": [{"input": to, "wa_id": to}], "messages": [{"id": id}]}))
+}
+
+fn keys_are(object: &Value, allowed: &[&str], required: &[&str]) -> Result<(), String> {
+    let map = object.as_object().ok_or("expected an object")?;
+    if let Some(key) = map.keys().find(|k| !allowed.contains(&k.as_str())) {
+        return Err(format!("Param {key} is not a valid parameter"));
+    }
+    if let Some(key) = required.iter().find(|k| !map.contains_key(**k)) {
+        return Err(format!("The parameter {key} is required."));
+    }
+    Ok(())
+}
+
+fn check_send(body: &Value) -> Result<(), String> {
+    let kind = body["type"].as_str().ok_or("The parameter type is required.")?;
+    keys_are(body, &["messaging_product", "recipient_type", "to", "type", kind, "context"], &["messaging_product", "to", "type", kind])?;
+    if body["messaging_product"] != "whatsapp" || body["recipient_type"] != "individual" {
+        return Err("messaging_product must be whatsapp and recipient_type individual".into());
+    }
+    let to = body["to"].as_str().unwrap_or_default();
+    if to.is_empty() || !to.chars().all(|c| c.is_ascii_digit()) {
+        return Err("Invalid parameter to".into());
+    }
+    if !body["context"].is_null() {
+        keys_are(&body["context"], &["message_id"], &["message_id"])?;
+    }
+    let object = &body[kind];
+    match kind {
+        "text" => {
+            keys_are(object, &["body", "preview_url"], &["body"])?;
+            if object["body"].as_str().is_none_or(|b| b.trim().is_empty()) {
+                return Err("Param text['body'] must be a non-empty string".into());
+            }
+        }
+        "image" | "video" | "document" | "audio" | "sticker" => {
+            let allowed: &[&str] = match kind {
+                "document" => &["link", "caption", "filename"],
+                "image" | "video" => &["link", "caption"],
+                _ => &["link"],
+            };
+            keys_are(object, allowed, &["link"])?;
+            if !object["link"].as_str().is_some_and(|l| l.starts_with("https://") || l.starts_with("http://")) {
+                return Err(format!("Param {kind}['link'] must be a URL"));
+            }
+        }
+        "template" => {
+            keys_are(object, &["name", "language", "components"], &["name", "language"])?;
+            keys_are(&object["language"], &["policy", "code"], &["code"])?;
+            if !object["components"].is_null() {
+                for component in object["components"].as_array().ok_or("components must be a list")? {
+                    keys_are(component, &["type", "parameters"], &["type"])?;
+                    for parameter in component["parameters"].as_array().into_iter().flatten() {
+                        keys_are(parameter, &["type", "text"], &["type", "text"])?;
+                    }
+                }
+            }
+        }
+        other => return Err(format!("Invalid parameter type {other}")),
+    }
+    Ok(())
+}
+
+/// Meta's answers for a template it does not have (132001) or with the wrong number of parameters (132000).
+fn template_problem(state: &FakeState, body: &Value) -> Option<(i64, &'static str)> {
+    if body["type"] != "template" {
+        return None;
+    }
+    let object = &body["template"];
+    let known = state.templates.iter().find(|t| {
+        t.status == "APPROVED" && object["name"] == t.name.as_str() && object["language"]["code"] == t.language.as_str()
+    });
+    let Some(template) = known else { return Some((132001, "(#132001) Template name does not exist in the translation")) };
+    let given = object["components"].as_array().and_then(|c| c.first()).and_then(|c| c["parameters"].as_array()).map_or(0, Vec::len);
+    let expected = (1..=10).take_while(|n| template.body.contains(&format!("{{{{{n}}}}}"))).count();
+    (given != expected).then_some((132000, "(#132000) Number of parameters does not match the expected number of params"))
+}
+
+fn templates(state: &mut FakeState, method: &Method, query: &BTreeMap<String, String>, body: &Value, waba: &str) -> Response {
+    match *method {
+        Method::GET => {
+            let start: usize = query.get("after").and_then(|a| a.strip_prefix("cursor-")).and_then(|n| n.parse().ok()).unwrap_or(0);
+            let limit = query.get("limit").and_then(|l| l.parse().ok()).unwrap_or(25).min(PAGE_SIZE);
+            let page: Vec<Value> = state
+                .templates
+                .iter()
+                .skip(start)
+                .take(limit)
+                .map(|t| json!({
+                    "name": t.name, "status": t.status, "language": t.language, "category": t.category, "id": t.id,
+                    "components": [{"type": "BODY", "text": t.body}],
+                }))
+                .collect();
+            let end = start + page.len();
+            let mut paging = json!({"cursors": {"before": format!("cursor-{start}"), "after": format!("cursor-{end}")}});
+            if end < state.templates.len() {
+                paging["next"] = format!("https://graph.facebook.com/{GRAPH_VERSION}/{waba}/message_templates?limit={limit}&after=cursor-{end}").into();
+            }
+            answer(200, json!({"data": page, "paging": paging}))
+        }
+        Method::POST => {
+            if let Err(problem) = keys_are(body, &["name", "language", "category", "components"], &["name", "language", "category", "components"]) {
+                return invalid(&problem);
+            }
+            let name = body["name"].as_str().unwrap_or_default();
+            let language = body["language"].as_str().unwrap_or_default();
+            let category = body["category"].as_str().unwrap_or_default();
+            if !["UTILITY", "MARKETING", "AUTHENTICATION"].contains(&category) {
+                return answer(400, graph_error(100, "Invalid parameter", Some("Category is not valid: use UTILITY, MARKETING or AUTHENTICATION")));
+            }
+            let text = body["components"].as_array().and_then(|c| c.iter().find(|c| c["type"] == "BODY")).and_then(|c| c["text"].as_str());
+            let Some(text) = text else { return answer(400, graph_error(100, "Invalid parameter", Some("A template needs a BODY component"))) };
+            if text.contains("http://") {
+                return answer(400, graph_error(100, "Invalid parameter", Some("Body text contains an insecure link")));
+            }
+            if state.templates.iter().any(|t| t.name == name && t.language == language) {
+                return answer(400, graph_error(100, "Invalid parameter", Some(&format!("Content in this language already exists for template {name}"))));
+            }
+            let id = state.next_id();
+            state.templates.push(FakeTemplate {
+                id: id.clone(), name: name.into(), language: language.into(), category: category.into(), status: "PENDING".into(), body: text.into(),
+            });
+            answer(200, json!({"id": id, "status": "PENDING", "category": category}))
+        }
+        Method::DELETE => {
+            let Some(name) = query.get("name") else { return invalid("(#100) The parameter name is required") };
+            let before = state.templates.len();
+            state.templates.retain(|t| &t.name != name);
+            if state.templates.len() == before {
+                return answer(400, graph_error(100, "Invalid parameter", Some(&format!("Message template {name} not found"))));
+            }
+            answer(200, json!({"success": true}))
+        }
+        _ => invalid("Unsupported request method"),
+    }
+}
