@@ -60,3 +60,23 @@ async fn an_admin_connects_configures_disconnects_and_replies_in_the_browser() {
         .expect("the inbox reply reached Telegram");
     assert_eq!(reply.params["chat_id"].to_string().trim_matches('"'), "4242");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_switches_a_template_and_answers_a_closed_window_with_it() {
+    use crate::whatsapp_cloud::{APP_SECRET, conversation_with_customer, host_and_graph};
+    let (host, graph) = host_and_graph(APP_SECRET).await;
+    graph.add_template("order_update", "id", "UTILITY", "APPROVED", "Halo {{1}}, pesanan {{2}} sudah dikirim");
+    let (channel, conversation) = conversation_with_customer(&host, &graph, 25 * 3600).await;
+
+    let output = run_script(
+        "templates.mjs",
+        &[("BASE", host.base.clone()), ("ADMIN_TOKEN", host.admin.clone()), ("CHANNEL", channel), ("CONVERSATION", conversation.to_string())],
+    )
+    .await;
+    assert!(output.contains("templates pages: ok"), "{output}");
+
+    let sent = host.eventually(Duration::from_secs(15), || async { graph.sends().into_iter().next() }).await.expect("the template reached Meta");
+    assert_eq!(sent.body["type"], "template");
+    assert_eq!(sent.body["template"]["name"], "order_update");
+    assert_eq!(sent.body["template"]["components"][0]["parameters"][1]["text"], "INV-2025-001");
+}

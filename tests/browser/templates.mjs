@@ -1,0 +1,60 @@
+// WhatsApp templates and a closed window in the admin pages, in Chromium. Run by
+// tests/e2e/admin_pages.rs. Env: BASE, ADMIN_TOKEN, CHANNEL, CONVERSATION, CHROMIUM, SCREENSHOTS.
+import { chromium } from "playwright-core";
+import assert from "node:assert/strict";
+
+const env = process.env;
+const browser = await chromium.launch({
+  executablePath: env.CHROMIUM,
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+const page = await browser.newPage({ viewport: { width: 1100, height: 760 } });
+const problems = [];
+page.on("pageerror", (error) => problems.push(error.message));
+const shot = (name) => page.screenshot({ path: `${env.SCREENSHOTS}/${name}.png`, fullPage: true });
+
+try {
+  await page.goto(env.BASE);
+  await page.fill("#token", env.ADMIN_TOKEN);
+  await page.click("#sign-in button[type=submit]");
+  await page.waitForSelector(".cards");
+
+  // The channel's templates: switch one off and on again.
+  await page.goto(`${env.BASE}/#/channels/${env.CHANNEL}`);
+  await page.click("text=24 Hours HSM Template");
+  const toggle = page.locator('[data-template="order_update"] input[type=checkbox]');
+  await toggle.waitFor();
+  assert.equal(await toggle.isChecked(), true);
+  await toggle.uncheck();
+  await page.waitForSelector('#template-status:has-text("Successfully updated!")');
+  await shot("templates");
+  await page.reload();
+  await page.locator('[data-template="order_update"] input[type=checkbox]').waitFor();
+  assert.equal(await page.locator('[data-template="order_update"] input[type=checkbox]').isChecked(), false, "the switch is kept");
+  await page.locator('[data-template="order_update"] input[type=checkbox]').check();
+  await page.waitForSelector('#template-status:has-text("Successfully updated!")');
+
+  // The add form names a missing field.
+  await page.click('#add-template button[type=submit]');
+  await page.waitForSelector('#add-template [data-error-for="name"]:has-text("required")');
+
+  // A closed window: the reply box explains it and offers the templates instead.
+  await page.goto(`${env.BASE}/#/inbox/${env.CONVERSATION}`);
+  await page.waitForSelector("#reply");
+  assert.match(await page.locator("#reply").innerText(), /window of this conversation has closed/);
+  assert.equal(await page.locator("#reply-text").count(), 0, "no free text box outside the window");
+  await page.selectOption("#reply-template", "order_update|id");
+  await page.fill('#reply input[name="params"]', "Siti | INV-2025-001");
+  await page.click("#reply button[type=submit]");
+  await page.waitForSelector('.bubble.outbound:has-text("[template order_update]")');
+  await shot("inbox-closed-window");
+
+  assert.deepEqual(problems, [], "no script errors on the pages");
+  console.log("templates pages: ok");
+} catch (error) {
+  await shot("failure-templates").catch(() => {});
+  console.error(error);
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+}
