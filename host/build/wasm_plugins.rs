@@ -61,7 +61,8 @@ pub fn build_plugins_in(workspace_root: &Path, plugins_dir: &Path) -> Vec<Plugin
     crates
 }
 
-/// Package names of the crates directly under `dir`, sorted.
+/// Package names of the plugin crates (`crate-type = ["cdylib"]`) directly under `dir`, sorted;
+/// plain library crates there (code shared by plugins) are built as their dependencies.
 fn plugin_packages(dir: &Path) -> Vec<String> {
     let mut packages = Vec::new();
     let Ok(entries) = std::fs::read_dir(dir) else { return packages };
@@ -69,6 +70,10 @@ fn plugin_packages(dir: &Path) -> Vec<String> {
         let manifest = entry.path().join("Cargo.toml");
         let Ok(text) = std::fs::read_to_string(&manifest) else { continue };
         let parsed: toml::Table = text.parse().unwrap_or_else(|e| panic!("{}: {e}", manifest.display()));
+        let crate_types = parsed.get("lib").and_then(|lib| lib.get("crate-type")).and_then(|t| t.as_array());
+        if !crate_types.is_some_and(|types| types.iter().any(|t| t.as_str() == Some("cdylib"))) {
+            continue;
+        }
         if let Some(name) = parsed.get("package").and_then(|p| p.get("name")).and_then(|n| n.as_str()) {
             packages.push(name.to_owned());
         }

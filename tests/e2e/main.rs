@@ -1,7 +1,9 @@
 //! End-to-end tests: the host over real HTTP with real plugin components.
 
 mod api;
+mod instagram;
 mod lifecycle;
 mod line;
+mod messenger;
 mod sandbox;
 mod telegram;

@@ -3,6 +3,7 @@
 //! the providers' real wire formats.
 
 pub mod fake_line;
+pub mod fake_meta;
 pub mod fake_telegram;
 
 use std::path::{Path, PathBuf};

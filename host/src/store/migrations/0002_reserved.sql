@@ -1,0 +1,3 @@
+-- Schema version 2 is reserved for 0002_templates.sql (WhatsApp templates, issue #3), which is
+-- built on another branch. Versions count migrations, so the list stays gap-free with this
+-- empty placeholder; when both branches meet, 0002_templates.sql takes this place.
