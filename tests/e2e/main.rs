@@ -5,5 +5,6 @@ mod instagram;
 mod lifecycle;
 mod line;
 mod messenger;
+mod oauth;
 mod sandbox;
 mod telegram;
