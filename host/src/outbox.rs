@@ -123,7 +123,15 @@ async fn attempt(app: &App, delivery: &PendingDelivery) -> Result<String, Next> 
     let ctx = app.channel_context(&channel);
     match plugin.send(&ctx, &outbound).await {
         Ok(receipt) => Ok(receipt.provider_message_id),
-        Err(error) => Err(classify(&error)),
+        Err(error) => {
+            if let CallError::Channel(ChannelError::Unauthorized(reason)) = &error {
+                // The provider refused the channel's credentials (a revoked token): the
+                // channel shows `needs_reconnect` until the admin connects it again.
+                tracing::warn!(channel = %channel.id, %reason, "credentials refused: the channel needs reconnecting");
+                app.db.mark_needs_reconnect(&channel.id, reason).map_err(store_trouble)?;
+            }
+            Err(classify(&error))
+        }
     }
 }
 

@@ -4,8 +4,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::{
-    Attachment, AttachmentKind, ChannelContext, ChannelError, Field, FieldError, FieldKind,
-    HttpRequest, HttpResponse, Property, SelectOption, SetupItem, WebhookOutcome, WindowPolicy,
+    Attachment, AttachmentKind, AuthFinishRequest, AuthStartRequest, ChannelContext, ChannelError,
+    Field, FieldError, FieldKind, HttpRequest, HttpResponse, Property, SelectOption, SetupItem,
+    WebhookOutcome, WindowPolicy,
 };
 
 /// Parses a webhook body; a body that does not parse is [`ChannelError::BadRequest`].
@@ -20,14 +21,23 @@ pub(crate) fn find_header<'a>(headers: &'a [Property], name: &str) -> Option<&'a
         .map(|(_, value)| value.as_str())
 }
 
+/// The value of `key` in a property list; an empty value counts as unset.
+fn setting_in<'a>(settings: &'a [Property], key: &str) -> Option<&'a str> {
+    settings
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, value)| value.as_str())
+        .filter(|value| !value.trim().is_empty())
+}
+
+fn require_in<'a>(settings: &'a [Property], key: &str) -> Result<&'a str, ChannelError> {
+    setting_in(settings, key).ok_or_else(|| ChannelError::invalid_setting(key, "field is required"))
+}
+
 impl ChannelContext {
     /// A setting's value; an empty value counts as unset.
     pub fn setting(&self, key: &str) -> Option<&str> {
-        self.settings
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, value)| value.as_str())
-            .filter(|value| !value.trim().is_empty())
+        setting_in(&self.settings, key)
     }
 
     /// A setting's value, or `default` when it is unset.
@@ -37,7 +47,40 @@ impl ChannelContext {
 
     /// A setting that must be there: unset is [`ChannelError::InvalidSettings`] on that field.
     pub fn require(&self, key: &str) -> Result<&str, ChannelError> {
-        self.setting(key).ok_or_else(|| ChannelError::invalid_setting(key, "field is required"))
+        require_in(&self.settings, key)
+    }
+}
+
+impl AuthStartRequest {
+    /// A setting the admin entered before the login; an empty value counts as unset.
+    pub fn setting(&self, key: &str) -> Option<&str> {
+        setting_in(&self.settings, key)
+    }
+
+    /// A setting the login needs: unset is [`ChannelError::InvalidSettings`] on that field.
+    pub fn require(&self, key: &str) -> Result<&str, ChannelError> {
+        require_in(&self.settings, key)
+    }
+}
+
+impl AuthFinishRequest {
+    /// A setting the admin entered before the login; an empty value counts as unset.
+    pub fn setting(&self, key: &str) -> Option<&str> {
+        setting_in(&self.settings, key)
+    }
+
+    pub fn require(&self, key: &str) -> Result<&str, ChannelError> {
+        require_in(&self.settings, key)
+    }
+
+    /// A query parameter of the provider's callback (`code`, `error`, `oauth_verifier`...).
+    pub fn callback_param(&self, key: &str) -> Option<&str> {
+        self.callback_query.iter().find(|(k, _)| k == key).map(|(_, value)| value.as_str())
+    }
+
+    /// What `auth-start` asked the host to keep (`AuthRedirect::properties`).
+    pub fn property(&self, key: &str) -> Option<&str> {
+        self.properties.iter().find(|(k, _)| k == key).map(|(_, value)| value.as_str())
     }
 }
 
@@ -64,6 +107,26 @@ impl HttpRequest {
     /// The body parsed as JSON; see [`parse_json`].
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, ChannelError> {
         parse_json(&self.body)
+    }
+
+    /// Whether `X-Hub-Signature-256: sha256=<hex>` is HMAC-SHA256(`secret`, body), as Meta
+    /// (Messenger, Instagram, WhatsApp), GitHub and WebSub hubs sign deliveries. Missing,
+    /// malformed or wrong is `false`, and so is an empty secret.
+    pub fn has_hub_signature_256(&self, secret: &str) -> bool {
+        let signature = self.header("x-hub-signature-256").and_then(|s| s.strip_prefix("sha256="));
+        !secret.is_empty() && signature.is_some_and(|s| crate::verify_hmac_sha256_hex(secret, &self.body, s))
+    }
+
+    /// The answer to a subscription check, `GET ?hub.mode=subscribe&hub.verify_token=T&hub.challenge=C`
+    /// (Meta's webhooks, WebSub): 200 with `C` exactly when `T` is `verify_token`, else 403.
+    pub fn hub_challenge(&self, verify_token: &str) -> HttpResponse {
+        let subscribing = self.query_param("hub.mode").as_deref() == Some("subscribe");
+        let token = self.query_param("hub.verify_token");
+        let matches = !verify_token.is_empty() && token.is_some_and(|t| crate::secure_eq(t, verify_token));
+        match self.query_param("hub.challenge") {
+            Some(challenge) if subscribing && matches => HttpResponse::text(200, challenge),
+            _ => HttpResponse::text(403, "verify token mismatch"),
+        }
     }
 }
 
@@ -217,6 +280,60 @@ mod tests {
         assert_eq!(request.json::<serde_json::Value>().unwrap()["a"], 1);
         let bad = HttpRequest { body: b"nope".to_vec(), ..request };
         assert!(matches!(bad.json::<serde_json::Value>(), Err(ChannelError::BadRequest(_))));
+    }
+
+    #[test]
+    fn hub_signature_and_challenge() {
+        // The Meta known-answer vector of ../shared/providers.md.
+        let body = br#"{"destination":"U123","events":[]}"#.to_vec();
+        let signed = |value: &str| HttpRequest {
+            method: "POST".into(),
+            path: "".into(),
+            query: "".into(),
+            headers: vec![("x-hub-signature-256".into(), value.into())],
+            body: body.clone(),
+        };
+        let good = signed("sha256=b43553c0321627a3468834dfbd28b53f9722629a6a468619c77e849a23c8a15c");
+        assert!(good.has_hub_signature_256("appsecret"));
+        assert!(!good.has_hub_signature_256("othersecret"));
+        assert!(!good.has_hub_signature_256(""));
+        assert!(!signed("b43553c0321627a3468834dfbd28b53f9722629a6a468619c77e849a23c8a15c").has_hub_signature_256("appsecret"));
+        assert!(!HttpRequest { headers: vec![], ..good }.has_hub_signature_256("appsecret"));
+
+        let check = |query: &str| HttpRequest {
+            method: "GET".into(),
+            path: "".into(),
+            query: query.into(),
+            headers: vec![],
+            body: vec![],
+        };
+        let answer = check("hub.mode=subscribe&hub.verify_token=T0k&hub.challenge=1158201444").hub_challenge("T0k");
+        assert_eq!((answer.status, answer.body), (200, b"1158201444".to_vec()));
+        for query in ["hub.mode=subscribe&hub.verify_token=nope&hub.challenge=1", "hub.mode=unsubscribe&hub.verify_token=T0k&hub.challenge=1", "hub.mode=subscribe&hub.verify_token=T0k"] {
+            assert_eq!(check(query).hub_challenge("T0k").status, 403, "{query}");
+        }
+        assert_eq!(check("hub.mode=subscribe&hub.verify_token=&hub.challenge=1").hub_challenge("").status, 403);
+    }
+
+    #[test]
+    fn auth_requests_read_settings_callback_and_kept_properties() {
+        let start = AuthStartRequest {
+            redirect_url: "https://h/oauth/callback".into(),
+            state: "s".into(),
+            settings: vec![("app_id".into(), "123".into()), ("app_secret".into(), " ".into())],
+        };
+        assert_eq!(start.setting("app_id"), Some("123"));
+        assert!(matches!(start.require("app_secret"), Err(ChannelError::InvalidSettings(_))));
+        let finish = AuthFinishRequest {
+            redirect_url: start.redirect_url.clone(),
+            callback_query: vec![("code".into(), "c0de".into()), ("state".into(), "s".into())],
+            properties: vec![("token_secret".into(), "ts".into())],
+            settings: start.settings.clone(),
+        };
+        assert_eq!(finish.callback_param("code"), Some("c0de"));
+        assert_eq!(finish.callback_param("error"), None);
+        assert_eq!(finish.property("token_secret"), Some("ts"));
+        assert_eq!(finish.require("app_id").unwrap(), "123");
     }
 
     #[test]

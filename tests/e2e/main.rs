@@ -2,8 +2,11 @@
 
 mod admin_pages;
 mod api;
+mod instagram;
 mod lifecycle;
 mod line;
+mod messenger;
+mod oauth;
 mod sandbox;
 mod telegram;
 mod whatsapp_cloud;

@@ -25,8 +25,11 @@ pub struct ChannelView {
     id: String,
     plugin: String,
     name: String,
-    /// `active`, or `plugin_unavailable` when its plugin is not loaded.
+    /// `active`; `needs_reconnect` when the provider refused its credentials (a revoked
+    /// token: `status_reason` says why) until a connect succeeds; `plugin_unavailable` when
+    /// its plugin is not loaded.
     status: &'static str,
+    status_reason: Option<String>,
     display_name: Option<String>,
     external_account_id: Option<String>,
     webhook_url: String,
@@ -46,8 +49,9 @@ struct SettingView {
     immutable: bool,
 }
 
-fn channel_view(app: &App, channel: &Channel) -> ChannelView {
+pub(super) fn channel_view(app: &App, channel: &Channel) -> Result<ChannelView, ApiError> {
     let plugin = app.registry.get(&channel.plugin);
+    let reconnect = app.db.needs_reconnect(&channel.id)?;
     let schema: &[Field] = plugin.as_ref().map(|p| p.settings_schema.as_slice()).unwrap_or(&[]);
     let settings = channel
         .settings
@@ -60,11 +64,17 @@ fn channel_view(app: &App, channel: &Channel) -> ChannelView {
             (key.clone(), SettingView { value: shown, secret, immutable: field.is_some_and(|f| f.immutable) })
         })
         .collect();
-    ChannelView {
+    let status = match (&plugin, &reconnect) {
+        (None, _) => "plugin_unavailable",
+        (Some(_), Some(_)) => "needs_reconnect",
+        (Some(_), None) => "active",
+    };
+    Ok(ChannelView {
         id: channel.id.clone(),
         plugin: channel.plugin.clone(),
         name: channel.name.clone(),
-        status: if plugin.is_some() { "active" } else { "plugin_unavailable" },
+        status,
+        status_reason: reconnect.map(|r| r.reason),
         display_name: channel.display_name.clone(),
         external_account_id: channel.external_account_id.clone(),
         webhook_url: app.webhook_url(&channel.id),
@@ -72,15 +82,15 @@ fn channel_view(app: &App, channel: &Channel) -> ChannelView {
         setup: channel.setup.clone(),
         created_at: channel.created_at,
         updated_at: channel.updated_at,
-    }
+    })
 }
 
 pub async fn list(_caller: Caller, State(app): State<Arc<App>>) -> Result<Json<Vec<ChannelView>>, ApiError> {
-    Ok(Json(app.db.channels()?.iter().map(|c| channel_view(&app, c)).collect()))
+    Ok(Json(app.db.channels()?.iter().map(|c| channel_view(&app, c)).collect::<Result<_, _>>()?))
 }
 
 pub async fn show(_caller: Caller, State(app): State<Arc<App>>, Path(id): Path<String>) -> Result<Json<ChannelView>, ApiError> {
-    Ok(Json(channel_view(&app, &find(&app, &id)?)))
+    Ok(Json(channel_view(&app, &find(&app, &id)?)?))
 }
 
 pub(super) fn find(app: &App, id: &str) -> Result<Channel, ApiError> {
@@ -135,12 +145,26 @@ pub async fn create(
             BTreeMap::new()
         }
     };
-    errors.extend(settings::validate(&plugin.settings_schema, &values));
+    let channel = connect_new(&app, &plugin, &name, &values, errors).await?;
+    Ok((StatusCode::CREATED, Json(channel_view(&app, &channel)?)))
+}
+
+/// Connects a new channel: the settings are checked against the plugin's schema (together
+/// with the `errors` the caller found), then by the plugin with the provider; a refusal
+/// leaves no channel. The manual form and provider logins both connect through here.
+pub(super) async fn connect_new(
+    app: &App,
+    plugin: &LoadedPlugin,
+    name: &str,
+    values: &BTreeMap<String, String>,
+    mut errors: BTreeMap<String, String>,
+) -> Result<Channel, ApiError> {
+    errors.extend(settings::validate(&plugin.settings_schema, values));
     if !errors.is_empty() {
         return Err(ApiError::invalid_fields(errors));
     }
-
-    let stored = app.db.create_channel(plugin_id, &name, &setting_values(&plugin.settings_schema, &values))?;
+    let plugin_id = plugin.id();
+    let stored = app.db.create_channel(plugin_id, name, &setting_values(&plugin.settings_schema, values))?;
     let connection = match plugin.connect(&app.channel_context(&stored)).await {
         Ok(connection) => connection,
         Err(error) => {
@@ -148,13 +172,13 @@ pub async fn create(
             return Err(connect_error(plugin_id, error));
         }
     };
-    record_connection(&app, &stored.id, &connection)?;
+    record_connection(app, &stored.id, &connection)?;
     tracing::info!(channel = %stored.id, plugin = plugin_id, account = %connection.external_account_id, "channel connected");
-    let channel = find(&app, &stored.id)?;
-    Ok((StatusCode::CREATED, Json(channel_view(&app, &channel))))
+    find(app, &stored.id)
 }
 
-/// Keeps what connect reported on the channel (and marks it active).
+/// Keeps what connect reported on the channel (and marks it active); the credentials work,
+/// so the channel no longer needs reconnecting.
 fn record_connection(app: &App, channel_id: &str, connection: &Connection) -> Result<(), ApiError> {
     let setup: Vec<SetupEntry> = connection
         .setup
@@ -165,6 +189,7 @@ fn record_connection(app: &App, channel_id: &str, connection: &Connection) -> Re
         channel_id,
         &Connected { display_name: &connection.display_name, external_account_id: &connection.external_account_id, setup: &setup },
     )?;
+    app.db.clear_needs_reconnect(channel_id)?;
     Ok(())
 }
 
@@ -180,7 +205,7 @@ fn setting_values<'a>(schema: &[Field], values: &'a BTreeMap<String, String>) ->
 }
 
 /// A refused connect, in the API's words.
-fn connect_error(plugin_id: &str, error: CallError) -> ApiError {
+pub(super) fn connect_error(plugin_id: &str, error: CallError) -> ApiError {
     match error {
         CallError::Channel(ChannelError::InvalidSettings(fields)) => {
             ApiError::invalid_fields(fields.into_iter().map(|f| (f.key, f.message)).collect())
@@ -214,10 +239,29 @@ pub async fn update(
     caller.require_admin()?;
     let channel = find(&app, &id)?;
     let plugin = loaded_plugin(&app, &channel.plugin)?;
-    let schema = &plugin.settings_schema;
+    let (changes, errors) = match settings::from_json(&body.settings) {
+        Ok(changes) => (changes, BTreeMap::new()),
+        Err(field_errors) => (BTreeMap::new(), field_errors),
+    };
+    let channel = change(&app, &channel, &plugin, body.name.as_deref(), changes, errors).await?;
+    Ok(Json(channel_view(&app, &channel)?))
+}
 
-    let mut errors = BTreeMap::new();
-    let name = match body.name.as_deref().map(str::trim) {
+/// Changes a channel's name and settings (`None` removes a setting; a secret given as the
+/// mask is kept). Changed settings, and the settings of a channel that needs reconnecting,
+/// are checked with the provider (connect) before they are stored; on refusal nothing
+/// changes. PATCH and provider logins for an existing channel change it through here.
+pub(super) async fn change(
+    app: &App,
+    channel: &Channel,
+    plugin: &LoadedPlugin,
+    name: Option<&str>,
+    changes: BTreeMap<String, Option<String>>,
+    mut errors: BTreeMap<String, String>,
+) -> Result<Channel, ApiError> {
+    let id = &channel.id;
+    let schema = &plugin.settings_schema;
+    let name = match name.map(str::trim) {
         Some("") => {
             errors.insert("name".to_string(), REQUIRED.to_string());
             channel.name.clone()
@@ -230,42 +274,37 @@ pub async fn update(
         None => channel.name.clone(),
     };
     let mut merged = channel.settings.clone();
-    match settings::from_json(&body.settings) {
-        Err(field_errors) => errors.extend(field_errors),
-        Ok(changes) => {
-            for (key, value) in changes {
-                let field = schema.iter().find(|f| f.key == key);
-                let current = channel.settings.get(&key);
-                let keep_secret = field.is_some_and(is_secret) && value.as_deref().is_none_or(|v| v == SECRET_MASK);
-                if keep_secret || value.as_ref() == current {
-                    continue;
-                }
-                if field.is_some_and(|f| f.immutable) {
-                    errors.insert(key, "field is read-only once the channel is connected".into());
-                    continue;
-                }
-                match value {
-                    Some(value) => merged.insert(key, value),
-                    None => merged.remove(&key),
-                };
-            }
+    for (key, value) in changes {
+        let field = schema.iter().find(|f| f.key == key);
+        let current = channel.settings.get(&key);
+        let keep_secret = field.is_some_and(is_secret) && value.as_deref().is_none_or(|v| v == SECRET_MASK);
+        if keep_secret || value.as_ref() == current {
+            continue;
         }
+        if field.is_some_and(|f| f.immutable) {
+            errors.insert(key, "field is read-only once the channel is connected".into());
+            continue;
+        }
+        match value {
+            Some(value) => merged.insert(key, value),
+            None => merged.remove(&key),
+        };
     }
     errors.extend(settings::validate(schema, &merged));
     if !errors.is_empty() {
         return Err(ApiError::invalid_fields(errors));
     }
 
-    if merged != channel.settings {
+    if merged != channel.settings || app.db.needs_reconnect(id)?.is_some() {
         let mut candidate = channel.clone();
         candidate.settings = merged.clone();
         let connection = plugin.connect(&app.channel_context(&candidate)).await.map_err(|e| connect_error(&channel.plugin, e))?;
-        app.db.update_channel(&id, &name, &setting_values(schema, &merged))?;
-        record_connection(&app, &id, &connection)?;
+        app.db.update_channel(id, &name, &setting_values(schema, &merged))?;
+        record_connection(app, id, &connection)?;
     } else {
-        app.db.update_channel(&id, &name, &setting_values(schema, &merged))?;
+        app.db.update_channel(id, &name, &setting_values(schema, &merged))?;
     }
-    Ok(Json(channel_view(&app, &find(&app, &id)?)))
+    find(app, id)
 }
 
 /// Disconnect: provider teardown by the plugin, then the channel and everything under it

@@ -5,6 +5,7 @@ mod auth;
 mod channels;
 mod error;
 mod inbox;
+mod oauth;
 mod plugins;
 pub(crate) mod settings;
 mod templates;
@@ -35,11 +36,15 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/channels/{id}/templates/{name}", patch(templates::switch).delete(templates::delete))
         .route("/conversations", get(inbox::conversations))
         .route("/conversations/{id}", get(inbox::conversation))
-        .route("/conversations/{id}/messages", get(inbox::messages).post(inbox::send));
+        .route("/conversations/{id}/messages", get(inbox::messages).post(inbox::send))
+        .route("/oauth/{plugin}/start", post(oauth::start))
+        .route("/oauth/flows/{state}", get(oauth::show))
+        .route("/oauth/flows/{state}/connect", post(oauth::connect));
     Router::new()
         .merge(crate::admin::routes())
         .route("/healthz", get(|| async { "ok" }))
         .nest("/api/v1", api)
+        .route(oauth::CALLBACK_PATH, get(oauth::callback))
         .route("/webhooks/{channel_id}", post(webhooks::receive).get(webhooks::receive))
         .route("/webhooks/{channel_id}/{*rest}", post(webhooks::receive).get(webhooks::receive))
         .fallback(|| async { ApiError::not_found("no such route") })

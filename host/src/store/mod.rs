@@ -4,7 +4,9 @@ pub mod channels;
 pub mod contacts;
 pub mod conversations;
 pub mod messages;
+pub mod oauth;
 pub mod outbox;
+pub mod reconnect;
 mod secrets;
 pub mod templates;
 pub mod tokens;
@@ -17,7 +19,11 @@ use rusqlite::Connection;
 pub use secrets::SecretBox;
 
 /// Schema versions, applied in order; `PRAGMA user_version` records how many ran.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_initial.sql"), include_str!("migrations/0002_templates.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_initial.sql"),
+    include_str!("migrations/0002_templates.sql"),
+    include_str!("migrations/0003_oauth.sql"),
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -1,0 +1,332 @@
+//! Provider logins ("Connect with Facebook", "Log in with X") for any plugin with the
+//! `oauth_connect` capability. The host drives the flow and keeps its state; the plugin speaks
+//! to the provider (auth-start, auth-finish). Nothing here knows a provider.
+//!
+//! 1. `POST /api/v1/oauth/{plugin}/start` (admin) `{"name"?, "settings", "channel_id"?}`: the
+//!    plugin builds the provider's login URL for the host's callback URL and a one-time
+//!    `state` -> 201 `{"state", "authorize_url", "redirect_url", "expires_at"}`.
+//! 2. The admin's browser opens `authorize_url`, logs in and approves; the provider sends it
+//!    back to `GET /oauth/callback?...&state=...` (public: the unguessable, one-time, expiring
+//!    state is the credential). The plugin finishes the login (e.g. exchanges the code for a
+//!    token) and lists the accounts it gives access to. A provider that does not hand back a
+//!    `state` (OAuth 1.0a) gets it back when the plugin appends `?state=` to the redirect URL.
+//! 3. `GET /api/v1/oauth/flows/{state}` (admin): the flow's status and the accounts to pick.
+//! 4. `POST /api/v1/oauth/flows/{state}/connect` (admin) `{"account_id", "name"?}`: connects
+//!    the account with the settings entered at start plus the account's own, through the same
+//!    path as `POST /api/v1/channels` (201). A flow started with `channel_id` reconnects that
+//!    channel instead, as a PATCH would (200).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::channels::{self, ChannelView};
+use super::settings::{self, REQUIRED};
+use super::{ApiError, ApiJson, Caller};
+use crate::app::App;
+use crate::channel_errors::describe_call;
+use crate::runtime::types::{AuthFinishRequest, AuthStartRequest, Capability, ChannelError};
+use crate::runtime::{CallError, PluginFailure};
+use crate::store::oauth::{Flow, FlowAccount, FlowStatus, NewFlow};
+use crate::store::random_token;
+
+/// Where every provider sends the admin back; register it with the provider once.
+pub const CALLBACK_PATH: &str = "/oauth/callback";
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StartFlow {
+    /// The new channel's name; by default the name of the account picked.
+    name: Option<String>,
+    /// What the plugin needs before the login (app id and secret...).
+    #[serde(default)]
+    settings: Map<String, Value>,
+    /// Reconnect this channel instead of connecting a new one.
+    channel_id: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct Started {
+    state: String,
+    plugin: String,
+    /// Open this for the admin (a new tab or window).
+    authorize_url: String,
+    /// Where the provider sends the admin back (the provider may need it registered).
+    redirect_url: String,
+    expires_at: i64,
+}
+
+pub async fn start(
+    caller: Caller,
+    State(app): State<Arc<App>>,
+    Path(plugin_id): Path<String>,
+    ApiJson(body): ApiJson<StartFlow>,
+) -> Result<(StatusCode, Json<Started>), ApiError> {
+    caller.require_admin()?;
+    let plugin = app.registry.get(&plugin_id).ok_or_else(|| ApiError::not_found(format!("no plugin `{plugin_id}` is loaded")))?;
+    if !plugin.manifest.capabilities.contains(&Capability::OauthConnect) {
+        return Err(ApiError::unprocessable(
+            "unsupported",
+            format!("{} has no provider login: connect it with its settings (POST /api/v1/channels)", plugin.manifest.name),
+        ));
+    }
+    let mut errors = BTreeMap::new();
+    // A reconnect starts from the channel's settings (the app's credentials are there).
+    let reconnect = match body.channel_id.as_deref() {
+        None => None,
+        Some(id) => {
+            let channel = channels::find(&app, id)?;
+            if channel.plugin != plugin_id {
+                errors.insert("channel_id".into(), format!("is a {} channel, not a {plugin_id} one", channel.plugin));
+            }
+            Some(channel)
+        }
+    };
+    let mut values = reconnect.as_ref().map(|c| c.settings.clone()).unwrap_or_default();
+    match settings::from_json(&body.settings) {
+        Ok(given) => values.extend(given.into_iter().filter_map(|(k, v)| Some((k, v?)))),
+        Err(field_errors) => errors.extend(field_errors),
+    }
+    // Known keys and well-formed values now; what is required is checked when an account is
+    // connected (the login brings the rest), and the plugin says what the login needs.
+    errors.extend(settings::validate(&plugin.settings_schema, &values).into_iter().filter(|(_, problem)| problem != REQUIRED));
+    if !errors.is_empty() {
+        return Err(ApiError::invalid_fields(errors));
+    }
+
+    let state = random_token(32);
+    let redirect_url = format!("{}{CALLBACK_PATH}", app.public_url);
+    let request = AuthStartRequest {
+        redirect_url: redirect_url.clone(),
+        state: state.clone(),
+        settings: values.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+    };
+    let redirect = plugin.auth_start(&request).await.map_err(|e| channels::connect_error(&plugin_id, e))?;
+    if let Err(problem) = settings::check_http_url(&redirect.authorize_url) {
+        return Err(ApiError::bad_gateway("plugin_failed", format!("plugin `{plugin_id}` gave a login URL that {problem}")));
+    }
+    let name = body.name.as_deref().map(str::trim).filter(|n| !n.is_empty());
+    let flow = app.db.create_flow(&NewFlow {
+        state: &state,
+        plugin: &plugin_id,
+        channel_id: reconnect.as_ref().map(|c| c.id.as_str()),
+        name,
+        settings: &values,
+        properties: &redirect.properties,
+        redirect_url: &redirect_url,
+    })?;
+    tracing::info!(plugin = %plugin_id, reconnect = ?flow.channel_id, "provider login started");
+    Ok((
+        StatusCode::CREATED,
+        Json(Started { state, plugin: plugin_id, authorize_url: redirect.authorize_url, redirect_url, expires_at: flow.expires_at }),
+    ))
+}
+
+/// The provider's redirect back: finishes the login once, for an unexpired state. Answers a
+/// browser with a short page, anything else with JSON.
+pub async fn callback(State(app): State<Arc<App>>, headers: HeaderMap, Query(query): Query<Vec<(String, String)>>) -> Response {
+    let html = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|accept| accept.contains("text/html"));
+    match finish(&app, query).await {
+        Ok((flow, accounts)) => {
+            let message = format!("Logged in: {accounts} account(s) to choose from. Return to Switchboard to pick one; this tab can be closed.");
+            if html {
+                return page(StatusCode::OK, "Login complete", &message);
+            }
+            Json(serde_json::json!({ "state": flow.state, "status": "ready", "accounts": accounts, "message": message })).into_response()
+        }
+        Err(error) if html => page(error.status, "Login not completed", &error.message),
+        Err(error) => error.into_response(),
+    }
+}
+
+async fn finish(app: &App, query: Vec<(String, String)>) -> Result<(Flow, usize), ApiError> {
+    let state = query.iter().find(|(k, _)| k == "state").map(|(_, v)| v.clone()).unwrap_or_default();
+    let invalid = |message: &str| ApiError::new(StatusCode::BAD_REQUEST, "invalid_state", message);
+    if state.is_empty() {
+        return Err(invalid("the callback carries no `state`: start the login again from Switchboard"));
+    }
+    let flow = app.db.flow(&state)?.ok_or_else(|| invalid("unknown or expired login (`state`): start the login again from Switchboard"))?;
+    // One callback per state: whoever moves it on first finishes the login; a replay is refused.
+    if !app.db.transition_flow(&state, FlowStatus::Waiting, FlowStatus::Finishing)? {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "state_used",
+            "this login has already come back once; a callback is used only once: start the login again if needed",
+        ));
+    }
+    let plugin = match app.registry.get(&flow.plugin) {
+        Some(plugin) => plugin,
+        None => {
+            app.db.transition_flow(&state, FlowStatus::Finishing, FlowStatus::Waiting)?;
+            return Err(ApiError::unavailable("plugin_unavailable", format!("plugin `{}` is not loaded; try again once it is", flow.plugin)));
+        }
+    };
+    let request = AuthFinishRequest {
+        redirect_url: flow.redirect_url.clone(),
+        callback_query: query,
+        properties: flow.properties.clone(),
+        settings: flow.settings.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+    };
+    match plugin.auth_finish(&request).await {
+        Ok(accounts) => {
+            let accounts: Vec<FlowAccount> =
+                accounts.into_iter().map(|a| FlowAccount { id: a.id, name: a.name, settings: a.settings }).collect();
+            app.db.flow_ready(&state, &accounts)?;
+            tracing::info!(plugin = %flow.plugin, accounts = accounts.len(), "provider login finished");
+            Ok((flow, accounts.len()))
+        }
+        // Passing trouble: the callback may be loaded again (the provider's code may still be good).
+        Err(error @ (CallError::Channel(ChannelError::Transient(_)) | CallError::Failed(PluginFailure::Timeout(_)))) => {
+            app.db.transition_flow(&state, FlowStatus::Finishing, FlowStatus::Waiting)?;
+            Err(ApiError::bad_gateway("provider_unreachable", format!("the login could not be finished now ({}); reload to try again", describe_call(&error))))
+        }
+        Err(error) => {
+            let reason = describe_call(&error);
+            app.db.flow_failed(&state, &reason)?;
+            tracing::warn!(plugin = %flow.plugin, %reason, "provider login failed");
+            Err(ApiError::unprocessable("login_failed", reason))
+        }
+    }
+}
+
+/// A minimal page for the admin's browser tab.
+fn page(status: StatusCode, title: &str, message: &str) -> Response {
+    let escape = |text: &str| text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
+    let body = format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>{0}</title></head><body><h1>{0}</h1><p>{1}</p></body></html>",
+        escape(title),
+        escape(message)
+    );
+    (status, Html(body)).into_response()
+}
+
+#[derive(Serialize)]
+pub struct FlowView {
+    state: String,
+    plugin: String,
+    /// `waiting_for_login`, `finishing_login`, `ready` (pick an account), `connecting`,
+    /// `connected` or `failed` (`error` says why).
+    status: &'static str,
+    error: Option<String>,
+    name: Option<String>,
+    /// The channel this login reconnects.
+    channel_id: Option<String>,
+    accounts: Vec<AccountView>,
+    connected_channel_id: Option<String>,
+    created_at: i64,
+    expires_at: i64,
+}
+
+#[derive(Serialize)]
+struct AccountView {
+    id: String,
+    name: String,
+}
+
+fn flow_view(flow: Flow) -> FlowView {
+    FlowView {
+        status: match flow.status {
+            FlowStatus::Waiting => "waiting_for_login",
+            FlowStatus::Finishing => "finishing_login",
+            FlowStatus::Ready => "ready",
+            FlowStatus::Connecting => "connecting",
+            FlowStatus::Connected => "connected",
+            FlowStatus::Failed => "failed",
+        },
+        // The accounts' settings hold tokens: only ids and names are shown.
+        accounts: flow.accounts.into_iter().map(|a| AccountView { id: a.id, name: a.name }).collect(),
+        state: flow.state,
+        plugin: flow.plugin,
+        error: flow.error,
+        name: flow.name,
+        channel_id: flow.channel_id,
+        connected_channel_id: flow.connected_channel_id,
+        created_at: flow.created_at,
+        expires_at: flow.expires_at,
+    }
+}
+
+fn find_flow(app: &App, state: &str) -> Result<Flow, ApiError> {
+    app.db.flow(state)?.ok_or_else(|| ApiError::not_found("no such login, or it expired: start it again"))
+}
+
+pub async fn show(caller: Caller, State(app): State<Arc<App>>, Path(state): Path<String>) -> Result<Json<FlowView>, ApiError> {
+    caller.require_admin()?;
+    Ok(Json(flow_view(find_flow(&app, &state)?)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectAccount {
+    account_id: Option<String>,
+    name: Option<String>,
+}
+
+/// Connects the account picked (or reconnects the flow's channel with it).
+pub async fn connect(
+    caller: Caller,
+    State(app): State<Arc<App>>,
+    Path(state): Path<String>,
+    ApiJson(body): ApiJson<ConnectAccount>,
+) -> Result<(StatusCode, Json<ChannelView>), ApiError> {
+    caller.require_admin()?;
+    let flow = find_flow(&app, &state)?;
+    match flow.status {
+        FlowStatus::Ready => {}
+        FlowStatus::Connected => {
+            let channel = flow.connected_channel_id.unwrap_or_default();
+            return Err(ApiError::new(StatusCode::CONFLICT, "state_used", format!("this login already connected channel `{channel}`")));
+        }
+        FlowStatus::Failed => {
+            let reason = flow.error.unwrap_or_default();
+            return Err(ApiError::new(StatusCode::CONFLICT, "login_failed", format!("this login failed ({reason}): start it again")));
+        }
+        _ => return Err(ApiError::new(StatusCode::CONFLICT, "login_not_finished", "the login has not come back from the provider yet")),
+    }
+    let account_id = body.account_id.as_deref().map(str::trim).unwrap_or_default();
+    let field_error = |problem: String| ApiError::invalid_fields(BTreeMap::from([("account_id".to_string(), problem)]));
+    if account_id.is_empty() {
+        return Err(field_error(REQUIRED.into()));
+    }
+    let account = flow.accounts.iter().find(|a| a.id == account_id).ok_or_else(|| {
+        let offered: Vec<&str> = flow.accounts.iter().map(|a| a.id.as_str()).collect();
+        field_error(format!("not an account of this login (it offers: {})", offered.join(", ")))
+    })?;
+    let plugin = channels::loaded_plugin(&app, &flow.plugin)?;
+    if !app.db.transition_flow(&state, FlowStatus::Ready, FlowStatus::Connecting)? {
+        return Err(ApiError::new(StatusCode::CONFLICT, "login_busy", "an account of this login is being connected already"));
+    }
+    let mut values = flow.settings.clone();
+    values.extend(account.settings.iter().cloned());
+    let name = body.name.as_deref().map(str::trim).filter(|n| !n.is_empty());
+    let outcome = match flow.channel_id.as_deref() {
+        None => {
+            let name = name.or(flow.name.as_deref()).unwrap_or(&account.name);
+            channels::connect_new(&app, &plugin, name, &values, BTreeMap::new()).await.map(|c| (StatusCode::CREATED, c))
+        }
+        Some(channel_id) => match channels::find(&app, channel_id) {
+            Ok(channel) => {
+                let changes = values.into_iter().map(|(k, v)| (k, Some(v))).collect();
+                channels::change(&app, &channel, &plugin, name, changes, BTreeMap::new()).await.map(|c| (StatusCode::OK, c))
+            }
+            Err(error) => Err(error),
+        },
+    };
+    match outcome {
+        Ok((status, channel)) => {
+            app.db.flow_connected(&state, &channel.id)?;
+            Ok((status, Json(channels::channel_view(&app, &channel)?)))
+        }
+        Err(error) => {
+            // Another account may be picked, or this one again once the problem is fixed.
+            app.db.transition_flow(&state, FlowStatus::Connecting, FlowStatus::Ready)?;
+            Err(error)
+        }
+    }
+}

@@ -1,0 +1,120 @@
+//! "Connect with Facebook": Facebook Login (OAuth 2) driven by the host. `start` builds the
+//! login dialog URL; `finish` exchanges the callback's code for a user token, trades it for a
+//! long-lived one (Page tokens read with a long-lived user token do not expire), and lists
+//! the Pages the admin granted, each with its Page token, as the accounts to pick from.
+
+use switchboard_sdk::serde::Deserialize;
+use switchboard_sdk::{AuthAccount, AuthFinishRequest, AuthRedirect, AuthStartRequest, ChannelError, FieldError};
+use url::Url;
+
+use crate::Product;
+use crate::graph::{Graph, List, Page, VERSION};
+
+/// Where Facebook's login dialog is (with the default Graph API).
+pub const LOGIN_BASE: &str = "https://www.facebook.com";
+/// Pages of `me/accounts` read at most (100 Pages each).
+const MAX_ACCOUNT_PAGES: usize = 10;
+
+/// The settings a login needs before it starts, all reported at once when missing.
+const LOGIN_SETTINGS: &[&str] = &["app_id", "app_secret"];
+
+/// The login dialog: `{base}/{version}/dialog/oauth?client_id&redirect_uri&state&response_type=code&scope`.
+/// With an `api_base_url` (tests, a proxy) the dialog is looked for at that base too.
+pub fn start(product: &Product, request: &AuthStartRequest) -> Result<AuthRedirect, ChannelError> {
+    let missing: Vec<FieldError> = LOGIN_SETTINGS
+        .iter()
+        .filter(|key| request.setting(key).is_none())
+        .map(|key| FieldError { key: (*key).into(), message: "field is required".into() })
+        .collect();
+    if !missing.is_empty() {
+        return Err(ChannelError::InvalidSettings(missing));
+    }
+    let base = request.setting("api_base_url").unwrap_or(LOGIN_BASE).trim_end_matches('/');
+    let params = [
+        ("client_id", request.require("app_id")?),
+        ("redirect_uri", request.redirect_url.as_str()),
+        ("state", request.state.as_str()),
+        ("response_type", "code"),
+        ("scope", product.scopes),
+    ];
+    let url = Url::parse_with_params(&format!("{base}/{VERSION}/dialog/oauth"), params)
+        .map_err(|_| ChannelError::invalid_setting("api_base_url", "must be an http:// or https:// URL"))?;
+    Ok(AuthRedirect { authorize_url: url.into(), properties: vec![] })
+}
+
+#[derive(Deserialize)]
+#[serde(crate = "switchboard_sdk::serde")]
+struct AccessToken {
+    access_token: String,
+}
+
+/// The accounts the login gives access to, each with the settings that connect it.
+pub fn finish(product: &Product, request: &AuthFinishRequest) -> Result<Vec<AuthAccount>, ChannelError> {
+    if let Some(error) = request.callback_param("error") {
+        let why = request.callback_param("error_description").or(request.callback_param("error_reason")).unwrap_or(error);
+        return Err(ChannelError::Unauthorized(format!("the Facebook login was not completed: {why}")));
+    }
+    let code = request
+        .callback_param("code")
+        .filter(|code| !code.is_empty())
+        .ok_or_else(|| ChannelError::BadRequest("Facebook's callback carries no `code`".into()))?;
+    let (app_id, app_secret) = (request.require("app_id")?, request.require("app_secret")?);
+    let api = request.setting("api_base_url");
+
+    let token_endpoint = Graph::anonymous(api)?;
+    let exchange = [("client_id", app_id), ("redirect_uri", request.redirect_url.as_str()), ("client_secret", app_secret), ("code", code)];
+    let short: AccessToken = token_endpoint.get("oauth/access_token", &exchange)?;
+    let extend = [
+        ("grant_type", "fb_exchange_token"),
+        ("client_id", app_id),
+        ("client_secret", app_secret),
+        ("fb_exchange_token", short.access_token.as_str()),
+    ];
+    let long: AccessToken = token_endpoint.get("oauth/access_token", &extend)?;
+
+    let user = Graph::new(api, &long.access_token, app_secret)?;
+    let accounts = accounts(product, pages(&user, product)?);
+    if accounts.is_empty() {
+        return Err(ChannelError::Provider(format!(
+            "the login gives access to no {}; log in again and grant access to the Page",
+            product.no_account
+        )));
+    }
+    Ok(accounts)
+}
+
+/// Every Page the login granted (`me/accounts`, page by page).
+fn pages(user: &Graph, product: &Product) -> Result<Vec<Page>, ChannelError> {
+    let fields = format!("{},access_token", product.page_fields);
+    let mut pages = Vec::new();
+    let mut after: Option<String> = None;
+    for _ in 0..MAX_ACCOUNT_PAGES {
+        let mut params = vec![("fields", fields.as_str()), ("limit", "100")];
+        if let Some(cursor) = &after {
+            params.push(("after", cursor));
+        }
+        let list: List<Page> = user.get("me/accounts", &params)?;
+        after = list.after().map(str::to_owned);
+        pages.extend(list.data);
+        if after.is_none() {
+            break;
+        }
+    }
+    Ok(pages)
+}
+
+/// The product's accounts among the Pages, with what connects each: its id and its Page's token.
+pub fn accounts(product: &Product, pages: Vec<Page>) -> Vec<AuthAccount> {
+    pages
+        .into_iter()
+        .filter_map(|page| {
+            let account = (product.account_of)(&page)?;
+            let token = page.access_token?;
+            Some(AuthAccount {
+                settings: vec![(product.account_setting.into(), account.id.clone()), ("page_access_token".into(), token)],
+                id: account.id,
+                name: account.name,
+            })
+        })
+        .collect()
+}
