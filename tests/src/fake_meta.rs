@@ -249,20 +249,16 @@ async fn handle(State(state): State<Arc<Mutex<FakeState>>>, method: Method, uri:
     let path = uri.path().strip_prefix(&format!("/{GRAPH_VERSION}/")).unwrap_or(uri.path()).to_owned();
     let parsed = if body.is_empty() { Value::Null } else { serde_json::from_slice(&body).unwrap_or(Value::String("<unparsable>".into())) };
     let mut state = state.lock().unwrap();
+    // The login dialog is a web page (it answers with a redirect); everything else is Graph JSON.
     let response = if method == Method::GET && path == "dialog/oauth" {
-        Err(dialog(&mut state, &query))
+        dialog(&mut state, &query)
     } else {
-        Ok(respond(&mut state, &method, &path, &query, &headers, &parsed))
+        let (status, body) = respond(&mut state, &method, &path, &query, &headers, &parsed);
+        (StatusCode::from_u16(status).unwrap(), axum::Json(body)).into_response()
     };
-    let status = match &response {
-        Ok((status, _)) => *status,
-        Err(response) => response.status().as_u16(),
-    };
+    let status = response.status().as_u16();
     state.received.push(Received { method: method.to_string(), path, query, body: parsed, status });
-    match response {
-        Ok((status, body)) => (StatusCode::from_u16(status).unwrap(), axum::Json(body)).into_response(),
-        Err(response) => response,
-    }
+    response
 }
 
 /// The login dialog, as if the admin logged in and approved (or refused).
