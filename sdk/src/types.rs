@@ -5,12 +5,19 @@ use serde::de::DeserializeOwned;
 
 use crate::{
     Attachment, AttachmentKind, ChannelContext, ChannelError, Field, FieldError, FieldKind,
-    HttpRequest, HttpResponse, Property, SelectOption, SetupItem, WebhookOutcome, WindowPolicy,
+    HttpRequest, HttpResponse, InboundSummary, Property, SelectOption, SetupItem, WebhookOutcome,
+    WindowPolicy,
 };
 
 /// Parses a webhook body; a body that does not parse is [`ChannelError::BadRequest`].
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ChannelError> {
     serde_json::from_slice(body).map_err(|e| ChannelError::BadRequest(format!("invalid JSON body: {e}")))
+}
+
+/// The value of `key` among provider properties (exact key), e.g. a fact an inbound message
+/// kept for later sends.
+pub fn property<'a>(properties: &'a [Property], key: &str) -> Option<&'a str> {
+    properties.iter().find(|(k, _)| k == key).map(|(_, value)| value.as_str())
 }
 
 pub(crate) fn find_header<'a>(headers: &'a [Property], name: &str) -> Option<&'a str> {
@@ -64,6 +71,13 @@ impl HttpRequest {
     /// The body parsed as JSON; see [`parse_json`].
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, ChannelError> {
         parse_json(&self.body)
+    }
+}
+
+impl InboundSummary {
+    /// One of the properties the customer's last message kept; see [`property`].
+    pub fn property(&self, key: &str) -> Option<&str> {
+        property(&self.properties, key)
     }
 }
 
