@@ -4,6 +4,7 @@
 pub mod api;
 pub mod app;
 pub mod channel_errors;
+pub mod mail;
 pub mod outbox;
 pub mod plugins;
 pub mod registry;
@@ -11,4 +12,4 @@ pub mod runtime;
 pub mod store;
 pub mod window;
 
-pub use app::{App, ServeConfig, serve};
+pub use app::{App, MailOptions, ServeConfig, serve, serve_with_smtp};
