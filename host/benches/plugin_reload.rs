@@ -14,7 +14,13 @@ use switchboard::{App, ServeConfig};
 const ROUNDS: usize = 7;
 
 fn config(data_dir: &Path) -> ServeConfig {
-    ServeConfig { data_dir: data_dir.to_path_buf(), public_url: None, allow_outbound: Vec::new(), limits: Default::default() }
+    ServeConfig {
+        data_dir: data_dir.to_path_buf(),
+        public_url: None,
+        allow_outbound: Vec::new(),
+        limits: Default::default(),
+        mail: Default::default(),
+    }
 }
 
 fn telegram() -> &'static [u8] {

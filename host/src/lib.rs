@@ -5,6 +5,7 @@ pub mod admin;
 pub mod api;
 pub mod app;
 pub mod channel_errors;
+pub mod mail;
 pub mod outbox;
 pub mod plugins;
 pub mod registry;
@@ -12,4 +13,4 @@ pub mod runtime;
 pub mod store;
 pub mod window;
 
-pub use app::{App, ServeConfig, serve};
+pub use app::{App, MailOptions, ServeConfig, serve, serve_with_smtp};

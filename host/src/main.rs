@@ -35,6 +35,16 @@ enum Command {
         /// Memory one plugin instance may use, in MiB.
         #[arg(long, default_value_t = 64)]
         plugin_memory_mb: usize,
+        /// Receive mail by SMTP on ADDR (e.g. 0.0.0.0:25): email channels' forwarding addresses.
+        #[arg(long, value_name = "ADDR", env = "SWITCHBOARD_SMTP_LISTEN")]
+        smtp_listen: Option<String>,
+        /// The domain of email channels' forwarding addresses (`<id>@DOMAIN`; its MX points at
+        /// --smtp-listen). Default: the host name of --public-url.
+        #[arg(long, value_name = "DOMAIN", env = "SWITCHBOARD_INBOUND_DOMAIN")]
+        inbound_domain: Option<String>,
+        /// The largest mail message taken by SMTP or relay, in MiB.
+        #[arg(long, default_value_t = switchboard::app::DEFAULT_MAX_MAIL_BYTES >> 20)]
+        mail_max_mb: usize,
     },
     /// Manage API tokens.
     Token {
@@ -92,20 +102,37 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     match Cli::parse().command {
-        Command::Serve { listen, data_dir, public_url, allow_outbound, plugin_timeout_ms, plugin_memory_mb } => {
+        Command::Serve {
+            listen,
+            data_dir,
+            public_url,
+            allow_outbound,
+            plugin_timeout_ms,
+            plugin_memory_mb,
+            smtp_listen,
+            inbound_domain,
+            mail_max_mb,
+        } => {
             let listener = tokio::net::TcpListener::bind(&listen)
                 .await
                 .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+            let smtp = match &smtp_listen {
+                Some(addr) => Some(
+                    tokio::net::TcpListener::bind(addr).await.map_err(|e| anyhow::anyhow!("cannot listen for SMTP on {addr}: {e}"))?,
+                ),
+                None => None,
+            };
             let config = switchboard::ServeConfig {
                 data_dir,
                 public_url,
                 allow_outbound,
                 limits: Limits { call_timeout: Duration::from_millis(plugin_timeout_ms), memory_bytes: plugin_memory_mb << 20 },
+                mail: switchboard::MailOptions { inbound_domain, max_message_bytes: mail_max_mb.max(1) << 20 },
             };
             let shutdown = async {
                 let _ = tokio::signal::ctrl_c().await;
             };
-            switchboard::serve(listener, config, shutdown).await
+            switchboard::serve_with_smtp(listener, smtp, config, shutdown).await
         }
         Command::Plugin { command } => {
             use switchboard::plugins::offline;

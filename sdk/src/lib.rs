@@ -51,7 +51,7 @@
 #[allow(unsafe_code, clippy::all)]
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../wit/v0.1.1",
+        path: "../wit/v0.1.2",
         world: "plugin",
         pub_export_macro: true,
         export_macro_name: "__export_plugin_world",
@@ -63,6 +63,7 @@ mod channel;
 pub mod crypto;
 pub mod http;
 pub mod log;
+pub mod smtp;
 pub mod state;
 mod types;
 
@@ -80,7 +81,7 @@ pub use channel::Channel;
 pub use crypto::{
     hmac_sha256, secure_eq, verify_hmac_sha256, verify_hmac_sha256_base64, verify_hmac_sha256_hex,
 };
-pub use types::parse_json;
+pub use types::{parse_json, property};
 
 pub use {base64, hex, serde, serde_json, wstd};
 

@@ -5,13 +5,19 @@ use serde::de::DeserializeOwned;
 
 use crate::{
     Attachment, AttachmentKind, AuthFinishRequest, AuthStartRequest, ChannelContext, ChannelError,
-    Field, FieldError, FieldKind, HttpRequest, HttpResponse, Property, SelectOption, SetupItem,
-    WebhookOutcome, WindowPolicy,
+    Field, FieldError, FieldKind, HttpRequest, HttpResponse, InboundSummary, Property, SelectOption,
+    SetupItem, WebhookOutcome, WindowPolicy,
 };
 
 /// Parses a webhook body; a body that does not parse is [`ChannelError::BadRequest`].
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ChannelError> {
     serde_json::from_slice(body).map_err(|e| ChannelError::BadRequest(format!("invalid JSON body: {e}")))
+}
+
+/// The value of `key` among provider properties (exact key), e.g. a fact an inbound message
+/// kept for later sends.
+pub fn property<'a>(properties: &'a [Property], key: &str) -> Option<&'a str> {
+    properties.iter().find(|(k, _)| k == key).map(|(_, value)| value.as_str())
 }
 
 pub(crate) fn find_header<'a>(headers: &'a [Property], name: &str) -> Option<&'a str> {
@@ -127,6 +133,13 @@ impl HttpRequest {
             Some(challenge) if subscribing && matches => HttpResponse::text(200, challenge),
             _ => HttpResponse::text(403, "verify token mismatch"),
         }
+    }
+}
+
+impl InboundSummary {
+    /// One of the properties the customer's last message kept; see [`property`].
+    pub fn property(&self, key: &str) -> Option<&str> {
+        property(&self.properties, key)
     }
 }
 

@@ -214,7 +214,7 @@ async fn plugins_install_over_the_api_and_refusals_say_why() {
     let (status, body) = upload(&host, &host.admin, future_contract_component(), "").await;
     assert_eq!(status, 422);
     let message = body["message"].as_str().unwrap();
-    assert!(message.contains("0.2.0") && message.contains("0.1.0 to 0.1.1"), "names the version found and the ones served: {message}");
+    assert!(message.contains("0.2.0") && message.contains("0.1.0 to 0.1.2"), "names the version found and the ones served: {message}");
     assert_eq!(plugin_version(&host, "echo").await.as_deref(), Some("1.0.0"), "refusals leave the live plugin alone");
 
     let (status, body) = host.call(reqwest::Method::DELETE, "/api/v1/plugins/telegram", Some(&host.admin), None).await;
@@ -232,16 +232,16 @@ async fn plugins_of_every_served_contract_minor_run_side_by_side() {
     let (_, plugins) = host.get("/api/v1/plugins", &host.agent).await;
     let api_version = |id: &str| plugins.as_array().unwrap().iter().find(|p| p["id"] == id).map(|p| p["api_version"].clone());
     assert_eq!(api_version("legacy"), Some(json!("0.1.0")), "a plugin built against 0.1.0 is served: {plugins}");
-    assert_eq!(api_version("echo"), Some(json!("0.1.1")));
+    assert_eq!(api_version("echo"), Some(json!("0.1.2")));
 
-    // The 0.1.0 plugin's imports (state, log) work on this 0.1.1 host.
+    // The 0.1.0 plugin's imports (state, log) work on this 0.1.2 host.
     let (status, channel) = host.post("/api/v1/channels", &host.admin, json!({"plugin": "legacy", "name": "Old"})).await;
     assert_eq!(status, 201, "{channel}");
     let legacy_channel = channel["id"].as_str().unwrap();
     assert_eq!(host.webhook(legacy_channel, &[], "first").await, (200, "none".to_string()));
     assert_eq!(host.webhook(legacy_channel, &[], "second").await, (200, "first".to_string()));
 
-    // The 0.1.1 plugin uses what 0.1.1 added (state.keys).
+    // The current-contract plugin uses what 0.1.1 added (state.keys).
     let echo = connect_echo(&host).await;
     let mut seen = Vec::new();
     for id in ["a", "b", "b", "c"] {

@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde_json::{Value, json};
 use switchboard::runtime::Limits;
 use switchboard_e2e::fake_line::{AUTH_FAILED, BOT_BASIC_ID, BOT_DISPLAY_NAME, BOT_USER_ID, FakeLine, is_uuid, signature};
-use switchboard_e2e::{HostOptions, PUBLIC_URL, TestHost};
+use switchboard_e2e::{HostOptions, PUBLIC_URL, TestHost, conversations, messages, send, until_status};
 
 const TOKEN: &str = "tTq3nLbXk1VbW9sJ+long-lived-channel-access-token=";
 const SECRET: &str = "8f2c1d0e9b7a65430123456789abcdef";
@@ -70,38 +70,9 @@ async fn deliver(host: &TestHost, channel_id: &str, body: &str) -> u16 {
     host.webhook(channel_id, &[("x-line-signature", &signed)], body.to_owned()).await.0
 }
 
-async fn conversations(host: &TestHost) -> Vec<Value> {
-    let (status, list) = host.get("/api/v1/conversations", &host.agent).await;
-    assert_eq!(status, 200, "{list}");
-    list.as_array().unwrap().clone()
-}
-
 async fn conversation_of(host: &TestHost, external_id: &str) -> Value {
     let list = conversations(host).await;
     list.into_iter().find(|c| c["external_id"] == external_id).unwrap_or_else(|| panic!("no conversation with {external_id}"))
-}
-
-async fn messages(host: &TestHost, conversation_id: i64) -> Vec<Value> {
-    let (status, list) = host.get(&format!("/api/v1/conversations/{conversation_id}/messages"), &host.agent).await;
-    assert_eq!(status, 200, "{list}");
-    list.as_array().unwrap().clone()
-}
-
-/// An agent's message; returns its id once queued.
-async fn send(host: &TestHost, conversation_id: i64, body: Value) -> i64 {
-    let (status, queued) = host.post(&format!("/api/v1/conversations/{conversation_id}/messages"), &host.agent, body).await;
-    assert_eq!(status, 202, "{queued}");
-    queued["id"].as_i64().unwrap()
-}
-
-/// Waits until the outbound message reaches `status`; returns it.
-async fn until_status(host: &TestHost, conversation_id: i64, message_id: i64, status: &str) -> Value {
-    let found = host
-        .eventually(Duration::from_secs(20), || async {
-            messages(host, conversation_id).await.into_iter().find(|m| m["id"] == message_id && m["status"] == status)
-        })
-        .await;
-    found.unwrap_or_else(|| panic!("message {message_id} never became {status}"))
 }
 
 /// A customer's message arrives; returns its conversation's id.

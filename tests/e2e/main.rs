@@ -2,6 +2,7 @@
 
 mod admin_pages;
 mod api;
+mod email;
 mod instagram;
 mod lifecycle;
 mod line;

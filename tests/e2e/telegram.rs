@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use switchboard_e2e::fake_telegram::{BOT_ID, BOT_USERNAME, FakeTelegram};
-use switchboard_e2e::{HostOptions, PUBLIC_URL, TestHost};
+use switchboard_e2e::{HostOptions, PUBLIC_URL, TestHost, conversations, messages};
 
 pub const GOOD_TOKEN: &str = "7000001:AAHgoodtokenFromBotFather";
 
@@ -45,18 +45,6 @@ pub fn text_update(update_id: i64, chat_id: i64, text: &str) -> String {
         }
     })
     .to_string()
-}
-
-pub async fn conversations(host: &TestHost) -> Vec<Value> {
-    let (status, list) = host.get("/api/v1/conversations", &host.agent).await;
-    assert_eq!(status, 200, "{list}");
-    list.as_array().unwrap().clone()
-}
-
-pub async fn messages(host: &TestHost, conversation_id: i64) -> Vec<Value> {
-    let (status, list) = host.get(&format!("/api/v1/conversations/{conversation_id}/messages"), &host.agent).await;
-    assert_eq!(status, 200, "{list}");
-    list.as_array().unwrap().clone()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -9,7 +9,7 @@ use switchboard_e2e::fake_whatsapp_cloud::{
 };
 use switchboard_e2e::{HostOptions, TestHost};
 
-use crate::telegram::{conversations, messages};
+use switchboard_e2e::{conversations, messages};
 
 pub const TOKEN: &str = "EAAGm0PX4ZCpsBAFakeSystemUserToken";
 pub const APP_SECRET: &str = "3f8b2c1d9e7a6b5c4d3e2f1a0b9c8d7e";

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use switchboard_e2e::fake_whatsapp_onprem::{FakeOnPremises, NAMESPACE};
 use switchboard_e2e::{HostOptions, PUBLIC_URL, TestHost};
 
-use crate::telegram::{conversations, messages};
+use switchboard_e2e::{conversations, messages};
 use crate::whatsapp_cloud::{CUSTOMER, customer_text, delete, now_seconds, queue, settled, switch};
 
 const USERNAME: &str = "admin";

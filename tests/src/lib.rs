@@ -8,6 +8,7 @@ pub mod fake_meta;
 pub mod fake_telegram;
 pub mod fake_whatsapp_cloud;
 pub mod fake_whatsapp_onprem;
+pub mod mail;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -27,6 +28,10 @@ pub struct HostOptions {
     pub limits: Limits,
     /// Components copied into `<data-dir>/plugins` before start.
     pub extra_plugins: Vec<PathBuf>,
+    /// Run the SMTP listener (`--smtp-listen`) on 127.0.0.1, port 0.
+    pub smtp: bool,
+    /// `--inbound-domain`; default: the public URL's host (`switchboard.example.test`).
+    pub inbound_domain: Option<String>,
 }
 
 /// A running host with a token per role.
@@ -37,6 +42,8 @@ pub struct TestHost {
     pub agent: String,
     pub http: reqwest::Client,
     pub data_dir: tempfile::TempDir,
+    /// Where the SMTP listener is, when started with `smtp`.
+    pub smtp_addr: Option<std::net::SocketAddr>,
     stop: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
@@ -55,14 +62,20 @@ impl TestHost {
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
+        let smtp = match options.smtp {
+            true => Some(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap()),
+            false => None,
+        };
+        let smtp_addr = smtp.as_ref().map(|l| l.local_addr().unwrap());
         let config = switchboard::ServeConfig {
             data_dir: data_dir.path().to_path_buf(),
             public_url: Some(PUBLIC_URL.into()),
             allow_outbound: options.allow_outbound,
             limits: options.limits,
+            mail: switchboard::MailOptions { inbound_domain: options.inbound_domain, ..Default::default() },
         };
         let (stop, stopped) = oneshot::channel::<()>();
-        let server = tokio::spawn(switchboard::serve(listener, config, async {
+        let server = tokio::spawn(switchboard::serve_with_smtp(listener, smtp, config, async {
             let _ = stopped.await;
         }));
         let mut host = Self {
@@ -72,6 +85,7 @@ impl TestHost {
             agent,
             http: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap(),
             data_dir,
+            smtp_addr,
             stop: Some(stop),
             server: Some(server),
         };
@@ -169,6 +183,40 @@ impl Drop for TestHost {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
+    }
+}
+
+/// The inbox as an agent sees it, newest first.
+pub async fn conversations(host: &TestHost) -> Vec<Value> {
+    let (status, list) = host.get("/api/v1/conversations", &host.agent).await;
+    assert_eq!(status, 200, "{list}");
+    list.as_array().unwrap().clone()
+}
+
+/// A conversation's messages, oldest first.
+pub async fn messages(host: &TestHost, conversation_id: i64) -> Vec<Value> {
+    let (status, list) = host.get(&format!("/api/v1/conversations/{conversation_id}/messages"), &host.agent).await;
+    assert_eq!(status, 200, "{list}");
+    list.as_array().unwrap().clone()
+}
+
+/// An agent's message; returns its id once queued.
+pub async fn send(host: &TestHost, conversation_id: i64, body: Value) -> i64 {
+    let (status, queued) = host.post(&format!("/api/v1/conversations/{conversation_id}/messages"), &host.agent, body).await;
+    assert_eq!(status, 202, "{queued}");
+    queued["id"].as_i64().unwrap()
+}
+
+/// Waits until the outbound message reaches `status`; returns it.
+pub async fn until_status(host: &TestHost, conversation_id: i64, message_id: i64, status: &str) -> Value {
+    let found = host
+        .eventually(Duration::from_secs(30), || async {
+            messages(host, conversation_id).await.into_iter().find(|m| m["id"] == message_id && m["status"] == status)
+        })
+        .await;
+    match found {
+        Some(message) => message,
+        None => panic!("message {message_id} never became {status}: {:?}", messages(host, conversation_id).await),
     }
 }
 

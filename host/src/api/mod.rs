@@ -9,7 +9,7 @@ mod oauth;
 mod plugins;
 pub(crate) mod settings;
 mod templates;
-mod webhooks;
+pub(crate) mod webhooks;
 
 use std::sync::Arc;
 
@@ -25,7 +25,11 @@ pub use error::{ApiError, ApiJson};
 /// Largest component accepted by upload.
 const MAX_COMPONENT_BYTES: usize = 64 << 20;
 
+/// What webhooks may carry at least (axum's default); relayed mail may be larger.
+const MIN_WEBHOOK_BYTES: usize = 2 << 20;
+
 pub fn router(app: Arc<App>) -> Router {
+    let webhook_limit = DefaultBodyLimit::max(app.max_mail_bytes.max(MIN_WEBHOOK_BYTES));
     let api = Router::new()
         .route("/me", get(auth::me))
         .route("/plugins", get(plugins::list).post(plugins::install).layer(DefaultBodyLimit::max(MAX_COMPONENT_BYTES)))
@@ -45,8 +49,8 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .nest("/api/v1", api)
         .route(oauth::CALLBACK_PATH, get(oauth::callback))
-        .route("/webhooks/{channel_id}", post(webhooks::receive).get(webhooks::receive))
-        .route("/webhooks/{channel_id}/{*rest}", post(webhooks::receive).get(webhooks::receive))
+        .route("/webhooks/{channel_id}", post(webhooks::receive).get(webhooks::receive).layer(webhook_limit.clone()))
+        .route("/webhooks/{channel_id}/{*rest}", post(webhooks::receive).get(webhooks::receive).layer(webhook_limit))
         .fallback(|| async { ApiError::not_found("no such route") })
         .with_state(app)
 }

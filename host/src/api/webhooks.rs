@@ -68,7 +68,7 @@ fn webhook_error(error: CallError) -> ApiError {
 }
 
 /// Stores one event; returns how many new rows it made (0 for a redelivery).
-fn store_event(app: &App, channel_id: &str, event: &Event) -> Result<usize, ApiError> {
+pub(crate) fn store_event(app: &App, channel_id: &str, event: &Event) -> Result<usize, ApiError> {
     match event {
         Event::Message(message) => {
             let inbound = NewInbound {

@@ -7,6 +7,7 @@ mod bindings;
 pub mod cache;
 mod log;
 mod outbound;
+pub mod smtp;
 mod state;
 
 use std::sync::Arc;
@@ -21,6 +22,7 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 pub use bindings::types;
 pub use cache::{CompileCache, component_hash};
 pub use outbound::HostPattern;
+pub use smtp::MailConfig;
 pub use state::{ChannelStateBackend, NoChannelState};
 
 use bindings::{Plugin as PluginBindings, PluginPre};
@@ -32,9 +34,9 @@ use types::{
 
 /// The contract version this host is built from, and the plugin WIT versions it serves: its
 /// own and every earlier release of the same 0.1 line.
-pub const HOST_WIT_VERSION: &str = "0.1.1";
-pub const SERVED_WIT_VERSIONS: &str = "0.1.0 to 0.1.1";
-const SERVED_WIT_REQUIREMENT: &str = ">=0.1.0, <=0.1.1";
+pub const HOST_WIT_VERSION: &str = "0.1.2";
+pub const SERVED_WIT_VERSIONS: &str = "0.1.0 to 0.1.2";
+const SERVED_WIT_REQUIREMENT: &str = ">=0.1.0, <=0.1.2";
 const CONTRACT_INTERFACE: &str = "switchboard:channel/channel";
 
 /// How often the engine's epoch advances; plugin time limits are counted in these ticks.
@@ -99,6 +101,11 @@ pub enum LoadError {
 pub struct CallState {
     plugin_id: String,
     channel_id: Option<String>,
+    /// The channel's settings and secret, for imports that act on its behalf (`smtp`).
+    channel: Option<smtp::CallChannel>,
+    /// When the call's time is up (imports that wait end before it).
+    deadline: Instant,
+    mail: Arc<MailConfig>,
     table: ResourceTable,
     wasi: WasiCtx,
     http: WasiHttpCtx,
@@ -146,6 +153,7 @@ struct Shared {
     limits: Limits,
     operator_allowed: Arc<Vec<HostPattern>>,
     state: Arc<dyn ChannelStateBackend>,
+    mail: Arc<MailConfig>,
 }
 
 /// The engine and linker every plugin shares.
@@ -202,10 +210,27 @@ impl Runtime {
         })?;
 
         Ok(Self {
-            shared: Arc::new(Shared { engine, cache, limits, operator_allowed: Arc::new(operator_allowed), state }),
+            shared: Arc::new(Shared {
+                engine,
+                cache,
+                limits,
+                operator_allowed: Arc::new(operator_allowed),
+                state,
+                mail: Arc::new(MailConfig::default()),
+            }),
             linker,
             stop_ticker,
         })
+    }
+
+    /// How the host handles mail (inbound domain, SMTP listener); set before loading plugins.
+    pub fn with_mail(mut self, mail: MailConfig) -> Self {
+        Arc::get_mut(&mut self.shared).expect("mail is configured before any plugin is loaded").mail = Arc::new(mail);
+        self
+    }
+
+    pub fn mail(&self) -> &MailConfig {
+        &self.shared.mail
     }
 
     pub fn engine(&self) -> &Engine {
@@ -220,6 +245,7 @@ impl Runtime {
             .await
             .map_err(|e| LoadError::NotAComponent(format!("compilation stopped: {e}")))??;
         let wit_version = contract_version(&self.shared.engine, &component)?;
+        let receives_mail = imports_interface(&self.shared.engine, &component, smtp::INTERFACE);
         let instance_pre = self.linker.instantiate_pre(&component).map_err(|e| LoadError::Link(format!("{e:#}")))?;
         let pre = PluginPre::new(instance_pre).map_err(|e| LoadError::WrongWorld(format!("{e:#}")))?;
         let mut plugin = LoadedPlugin {
@@ -235,6 +261,7 @@ impl Runtime {
             window: WindowPolicy { free_form_seconds: None, human_agent_seconds: None, templates_outside_window: false },
             version: semver::Version::new(0, 0, 0),
             wit_version,
+            receives_mail,
             hash,
             pre,
             declared: Arc::new(Vec::new()),
@@ -304,6 +331,14 @@ fn contract_version(engine: &Engine, component: &Component) -> Result<semver::Ve
     Ok(version)
 }
 
+/// Whether a component imports `interface` (`switchboard:channel/smtp`, any 0.1 version).
+fn imports_interface(engine: &Engine, component: &Component, interface: &str) -> bool {
+    component
+        .component_type()
+        .imports(engine)
+        .any(|(name, _)| name.strip_prefix(interface).is_some_and(|rest| rest.starts_with('@')))
+}
+
 /// A compiled plugin, ready to be instantiated for each call.
 pub struct LoadedPlugin {
     /// SHA-256 of the component (hex).
@@ -313,6 +348,8 @@ pub struct LoadedPlugin {
     pub window: WindowPolicy,
     pub version: semver::Version,
     pub wit_version: semver::Version,
+    /// The plugin imports `smtp`: the host's SMTP listener hands its channels their mail.
+    pub receives_mail: bool,
     pre: PluginPre<CallState>,
     declared: Arc<Vec<HostPattern>>,
     shared: Arc<Shared>,
@@ -337,11 +374,15 @@ impl LoadedPlugin {
         &self.manifest.id
     }
 
-    async fn instantiate(&self, channel_id: Option<&str>) -> Result<(Store<CallState>, PluginBindings), PluginFailure> {
+    async fn instantiate(&self, channel: Option<&ChannelContext>) -> Result<(Store<CallState>, PluginBindings), PluginFailure> {
         let limits = &self.shared.limits;
+        let deadline = Instant::now() + limits.call_timeout;
         let state = CallState {
             plugin_id: self.manifest.id.clone(),
-            channel_id: channel_id.map(str::to_owned),
+            channel_id: channel.map(|c| c.channel_id.clone()),
+            channel: channel.map(smtp::CallChannel::of),
+            deadline,
+            mail: self.shared.mail.clone(),
             table: ResourceTable::new(),
             wasi: WasiCtx::builder().build(),
             http: WasiHttpCtx::new(),
@@ -357,7 +398,6 @@ impl LoadedPlugin {
         store.limiter(|s| &mut s.memory);
         // Yield to the executor at every tick so a busy plugin never starves the host,
         // and trap once the call's time is up.
-        let deadline = Instant::now() + limits.call_timeout;
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(move |_| {
             if Instant::now() >= deadline { Ok(UpdateDeadline::Interrupt) } else { Ok(UpdateDeadline::Yield(1)) }
@@ -402,31 +442,31 @@ impl LoadedPlugin {
     }
 
     pub async fn connect(&self, ctx: &ChannelContext) -> Result<Connection, CallError> {
-        flatten(call_export!(self, Some(&ctx.channel_id), call_connect(ctx)))
+        flatten(call_export!(self, Some(ctx), call_connect(ctx)))
     }
 
     pub async fn disconnect(&self, ctx: &ChannelContext) -> Result<(), CallError> {
-        flatten(call_export!(self, Some(&ctx.channel_id), call_disconnect(ctx)))
+        flatten(call_export!(self, Some(ctx), call_disconnect(ctx)))
     }
 
     pub async fn handle_webhook(&self, ctx: &ChannelContext, request: &HttpRequest) -> Result<WebhookOutcome, CallError> {
-        flatten(call_export!(self, Some(&ctx.channel_id), call_handle_webhook(ctx, request)))
+        flatten(call_export!(self, Some(ctx), call_handle_webhook(ctx, request)))
     }
 
     pub async fn send(&self, ctx: &ChannelContext, message: &OutboundMessage) -> Result<Receipt, CallError> {
-        flatten(call_export!(self, Some(&ctx.channel_id), call_send(ctx, message)))
+        flatten(call_export!(self, Some(ctx), call_send(ctx, message)))
     }
 
     pub async fn list_templates(&self, ctx: &ChannelContext) -> Result<Vec<Template>, CallError> {
-        flatten(call_export!(self, Some(&ctx.channel_id), call_list_templates(ctx)))
+        flatten(call_export!(self, Some(ctx), call_list_templates(ctx)))
     }
 
     pub async fn create_template(&self, ctx: &ChannelContext, template: &NewTemplate) -> Result<Template, CallError> {
-        flatten(call_export!(self, Some(&ctx.channel_id), call_create_template(ctx, template)))
+        flatten(call_export!(self, Some(ctx), call_create_template(ctx, template)))
     }
 
     pub async fn delete_template(&self, ctx: &ChannelContext, name: &str) -> Result<(), CallError> {
-        flatten(call_export!(self, Some(&ctx.channel_id), call_delete_template(ctx, name)))
+        flatten(call_export!(self, Some(ctx), call_delete_template(ctx, name)))
     }
 
     pub async fn auth_start(&self, request: &AuthStartRequest) -> Result<AuthRedirect, CallError> {

@@ -104,4 +104,13 @@ impl Db {
     pub fn conversation(&self, id: i64) -> StoreResult<Option<Conversation>> {
         Ok(self.conn().query_row(&format!("SELECT {COLUMNS} FROM {FROM} WHERE c.id = ?1"), [id], conversation).optional()?)
     }
+
+    /// Channels that have a conversation with this provider address, compared
+    /// case-insensitively (ASCII): how mail to `reply+<conversation>@...` finds its channel.
+    pub fn channels_with_conversation(&self, external_id: &str) -> StoreResult<Vec<String>> {
+        let conn = self.conn();
+        let mut statement = conn.prepare("SELECT DISTINCT channel_id FROM conversations WHERE lower(external_id) = lower(?1)")?;
+        let rows = statement.query_map([external_id], |row| row.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
 }

@@ -157,10 +157,6 @@ fn retry_key(channel_id: &str, message_id: &str) -> Uuid {
     Uuid::new_v5(&RETRY_KEY_NAMESPACE, format!("{channel_id}/{message_id}").as_bytes())
 }
 
-fn property<'a>(properties: &'a [Property], key: &str) -> Option<&'a str> {
-    properties.iter().find(|(k, _)| k == key).map(|(_, value)| value.as_str())
-}
-
 /// The conversation's reply token when it may still answer: the first attempt of a message
 /// (a retry may follow a push LINE accepted, so it pushes again with the same retry key),
 /// a token on the customer's last message, younger than [`REPLY_TOKEN_LIFETIME_MS`].

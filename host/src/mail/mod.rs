@@ -1,0 +1,92 @@
+//! Inbound mail: which channel an address belongs to, and handing a received message to the
+//! channel's plugin (the SMTP listener in [`listener`] uses both).
+//!
+//! A channel whose plugin imports the contract's `smtp` interface (the email plugin) has a
+//! forwarding address, `<id>@<inbound domain>` (see `runtime::smtp::forwarding_id`), and,
+//! while the host runs its SMTP listener, `reply+<conversation>@<inbound domain>` for each
+//! of its conversations. Mail for them reaches `handle-webhook` as a relay delivery (the
+//! contract's `smtp` interface says how), and what the plugin reports is stored as for any
+//! webhook.
+
+pub mod listener;
+
+use crate::app::App;
+use crate::runtime::smtp::{REPLY_PREFIX, forwarding_id, is_reply_token};
+use crate::runtime::types::{ChannelError, HttpRequest};
+use crate::runtime::{CallError, PluginFailure};
+use crate::store::channels::{Channel, ChannelStatus};
+
+/// The channel that receives mail for `address`, if any.
+pub fn channel_for(app: &App, address: &str) -> Option<Channel> {
+    let domain = app.runtime.mail().inbound_domain.as_deref()?;
+    let (local, at) = address.trim().trim_matches(['<', '>']).rsplit_once('@')?;
+    if !at.trim_end_matches('.').eq_ignore_ascii_case(domain) {
+        return None;
+    }
+    let local = local.to_ascii_lowercase();
+    let receives_mail = |channel: &Channel| {
+        channel.status == ChannelStatus::Active && app.registry.get(&channel.plugin).is_some_and(|p| p.receives_mail)
+    };
+    if let Some(conversation) = local.strip_prefix(REPLY_PREFIX) {
+        if !is_reply_token(conversation) {
+            return None;
+        }
+        let channel_ids: Vec<String> = lookup(app.db.channels_with_conversation(conversation))?;
+        return channel_ids.iter().filter_map(|id| lookup(app.db.channel(id)).flatten()).find(|c| receives_mail(c));
+    }
+    let channels = lookup(app.db.channels())?;
+    channels.into_iter().find(|channel| receives_mail(channel) && forwarding_id(&channel.webhook_secret) == local)
+}
+
+fn lookup<T>(result: crate::store::StoreResult<T>) -> Option<T> {
+    result.map_err(|e| tracing::error!("looking up a mail recipient failed: {e}")).ok()
+}
+
+/// Why a message was not taken.
+#[derive(Debug)]
+pub enum Refusal {
+    /// Try again later (SMTP 4xx).
+    Temporary(String),
+    /// Do not send it again (SMTP 5xx).
+    Permanent(String),
+}
+
+/// Hands one message to a channel's plugin as a relay delivery and stores what it reports.
+/// Returns how many new rows were stored (0 for a duplicate or an ignored auto-reply).
+pub async fn deliver(
+    app: &App,
+    channel: &Channel,
+    envelope_from: &str,
+    recipients: &[String],
+    message: &[u8],
+) -> Result<usize, Refusal> {
+    let plugin = app
+        .registry
+        .get(&channel.plugin)
+        .ok_or_else(|| Refusal::Temporary(format!("plugin `{}` is not loaded", channel.plugin)))?;
+    let request = HttpRequest {
+        method: "POST".into(),
+        path: channel.webhook_secret.clone(),
+        query: String::new(),
+        headers: vec![
+            ("content-type".into(), "message/rfc822".into()),
+            ("x-envelope-from".into(), envelope_from.into()),
+            ("x-envelope-to".into(), recipients.join(", ")),
+        ],
+        body: message.to_vec(),
+    };
+    let outcome = plugin.handle_webhook(&app.channel_context(channel), &request).await.map_err(|error| match error {
+        CallError::Channel(ChannelError::Transient(reason)) => Refusal::Temporary(reason),
+        CallError::Channel(ChannelError::RateLimited(_)) => Refusal::Temporary("rate limited".into()),
+        CallError::Channel(other) => Refusal::Permanent(crate::channel_errors::describe(&other)),
+        CallError::Failed(failure @ PluginFailure::MemoryLimit(_)) => Refusal::Permanent(failure.to_string()),
+        CallError::Failed(failure) => Refusal::Temporary(failure.to_string()),
+    })?;
+    let mut stored = 0;
+    for event in &outcome.events {
+        stored += crate::api::webhooks::store_event(app, &channel.id, event)
+            .map_err(|e| Refusal::Temporary(format!("storing the message failed: {}", e.message)))?;
+    }
+    tracing::info!(channel = %channel.id, bytes = message.len(), events = outcome.events.len(), stored, "mail received");
+    Ok(stored)
+}
