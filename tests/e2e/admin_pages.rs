@@ -80,3 +80,28 @@ async fn an_admin_switches_a_template_and_answers_a_closed_window_with_it() {
     assert_eq!(sent.body["template"]["name"], "order_update");
     assert_eq!(sent.body["template"]["components"][0]["parameters"][1]["text"], "INV-2025-001");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connect_with_facebook_opens_the_login_in_a_new_tab_and_offers_the_pages() {
+    use switchboard_e2e::PUBLIC_URL;
+    use switchboard_e2e::fake_meta::{APP_ID, APP_SECRET};
+    let (host, fake) = crate::messenger::host_and_fake().await;
+    let output = run_script(
+        "oauth.mjs",
+        &[
+            ("BASE", host.base.clone()),
+            ("PUBLIC_URL", PUBLIC_URL.into()),
+            ("ADMIN_TOKEN", host.admin.clone()),
+            ("APP_ID", APP_ID.into()),
+            ("APP_SECRET", APP_SECRET.into()),
+            ("GRAPH", fake.base_url.clone()),
+            ("PAGE_NAME", "Warung Siti".into()),
+        ],
+    )
+    .await;
+    assert!(output.contains("oauth pages: ok"), "{output}");
+    let (_, channels) = host.get("/api/v1/channels", &host.admin).await;
+    let connected = &channels.as_array().unwrap()[0];
+    assert_eq!(connected["plugin"], "messenger");
+    assert_eq!(connected["external_account_id"], crate::messenger::WARUNG_ID, "the page picked in the browser: {connected}");
+}

@@ -204,17 +204,19 @@ function newChannelPage(pluginId) {
     fieldRow(nameField, ""),
     plugin.settings_schema.map((field) => fieldRow(field, field.kind === "boolean" ? field.default : "")),
     el("div", { class: "error form-error" }),
-    el("div", { class: "row" }, el("button", { type: "submit", text: "Connect" }), el("a", { class: "button secondary", href: "#/integrations", text: "Cancel" })));
+    el("div", { class: "row" }, el("button", { type: "submit", text: "Connect" }),
+      plugin.capabilities.includes("oauth_connect")
+        ? el("button", { type: "button", class: "secondary", id: "oauth-connect", text: `Connect with ${plugin.name} login`, onclick: () => providerLogin(plugin, form) })
+        : null,
+      el("a", { class: "button secondary", href: "#/integrations", text: "Cancel" })),
+    el("div", { id: "oauth-status" }));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const button = form.querySelector("button[type=submit]");
     button.disabled = true;
     try {
       const channel = await api("POST", "/channels", { plugin: plugin.id, name: form.elements.name.value.trim(), settings: formValues(form, plugin.settings_schema) });
-      show(el("h1", { text: `${channel.name} is connected` }),
-        notice(`Connected as ${channel.display_name || channel.external_account_id || channel.name}.`, "ok"),
-        setupList(channel.setup),
-        el("p", {}, el("a", { class: "button", href: `#/channels/${channel.id}`, text: "Open settings" })));
+      showConnected(channel);
     } catch (error) {
       showErrors(form, error);
     } finally {
@@ -222,6 +224,40 @@ function newChannelPage(pluginId) {
     }
   });
   show(form);
+}
+
+function showConnected(channel) {
+  show(el("h1", { text: `${channel.name} is connected` }),
+    notice(`Connected as ${channel.display_name || channel.external_account_id || channel.name}.`, "ok"),
+    setupList(channel.setup),
+    el("p", {}, el("a", { class: "button", href: `#/channels/${channel.id}`, text: "Open settings" })));
+}
+
+// "Connect with Facebook"-style login: the provider's page opens in a new tab; this page
+// follows the host's flow until the accounts to pick from are there.
+async function providerLogin(plugin, form) {
+  const status = form.querySelector("#oauth-status");
+  let started;
+  try {
+    started = await api("POST", `/oauth/${plugin.id}/start`, { name: form.elements.name.value.trim() || undefined, settings: formValues(form, plugin.settings_schema) });
+  } catch (error) {
+    return showErrors(form, error);
+  }
+  window.open(started.authorize_url, "_blank");
+  status.replaceChildren(notice(`Log in on the ${plugin.name} tab that opened, then come back here.`));
+  for (let tries = 0; tries < 600; tries += 1) {
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const flow = await api("GET", `/oauth/flows/${started.state}`).catch((error) => ({ status: "failed", error: error.message }));
+    if (flow.status === "failed") return status.replaceChildren(notice(flow.error || "The login failed.", "bad"));
+    if (flow.status !== "ready") continue;
+    return status.replaceChildren(el("h2", { text: "Choose the account to connect" }),
+      el("ul", { class: "plain" }, flow.accounts.map((account) => el("li", {},
+        el("button", { type: "button", "data-account": account.id, text: account.name, onclick: async () => {
+          try { showConnected(await api("POST", `/oauth/flows/${started.state}/connect`, { account_id: account.id })); }
+          catch (error) { status.append(notice(error.message, "bad")); }
+        } })))));
+  }
+  status.replaceChildren(notice("The login took too long; start again.", "bad"));
 }
 
 async function channelPage(id) {
