@@ -34,6 +34,8 @@ pub struct App {
     pub plugins_dir: PathBuf,
     /// Wakes the outbox worker when a message is queued.
     pub outbox_wake: Notify,
+    /// Messages stored or sent, for live followers (the website chat widget).
+    pub live: crate::live::Live,
 }
 
 struct DbState(Arc<Db>);
@@ -87,6 +89,7 @@ impl App {
             public_url,
             plugins_dir: crate::plugins::offline::plugins_dir(&config.data_dir),
             outbox_wake: Notify::new(),
+            live: Default::default(),
         });
         crate::plugins::load_all(&app).await;
         Ok(app)
@@ -119,7 +122,16 @@ pub async fn serve(
     let worker = tokio::spawn(crate::outbox::run(app.clone(), tasks_stopped.clone()));
     let watcher = crate::plugins::watcher::spawn(app.clone(), tasks_stopped)?;
     tracing::info!(%local_addr, public_url = %app.public_url, "serving");
-    let result = axum::serve(listener, crate::api::router(app)).with_graceful_shutdown(shutdown).await;
+    // Live streams (open widget pages) end when shutdown starts, or the graceful shutdown
+    // would wait for them forever.
+    let closing = app.clone();
+    let shutdown = async move {
+        shutdown.await;
+        closing.live.close();
+    };
+    // The peer address is kept for per-client limits (see `api::webchat`).
+    let service = crate::api::router(app).into_make_service_with_connect_info::<SocketAddr>();
+    let result = axum::serve(listener, service).with_graceful_shutdown(shutdown).await;
     let _ = stop_tasks.send(true);
     let _ = worker.await;
     let _ = watcher.await;

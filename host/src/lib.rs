@@ -4,6 +4,7 @@
 pub mod api;
 pub mod app;
 pub mod channel_errors;
+pub mod live;
 pub mod outbox;
 pub mod plugins;
 pub mod registry;

@@ -5,3 +5,4 @@ mod lifecycle;
 mod line;
 mod sandbox;
 mod telegram;
+mod webchat;

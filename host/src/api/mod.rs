@@ -1,5 +1,6 @@
 //! The HTTP API: admin and inbox routes under `/api/v1` (bearer tokens with roles), webhook
-//! ingress under `/webhooks`, and `/healthz`. Every error is one JSON shape (`ApiError`).
+//! ingress under `/webhooks`, the website chat's widget and visitor API under `/webchat`,
+//! and `/healthz`. Every error is one JSON shape (`ApiError`).
 
 mod auth;
 mod channels;
@@ -7,6 +8,7 @@ mod error;
 mod inbox;
 mod plugins;
 pub(crate) mod settings;
+mod webchat;
 mod webhooks;
 
 use std::sync::Arc;
@@ -37,6 +39,7 @@ pub fn router(app: Arc<App>) -> Router {
         .nest("/api/v1", api)
         .route("/webhooks/{channel_id}", post(webhooks::receive).get(webhooks::receive))
         .route("/webhooks/{channel_id}/{*rest}", post(webhooks::receive).get(webhooks::receive))
+        .merge(webchat::routes(app.clone()))
         .fallback(|| async { ApiError::not_found("no such route") })
         .with_state(app)
 }

@@ -104,4 +104,12 @@ impl Db {
     pub fn conversation(&self, id: i64) -> StoreResult<Option<Conversation>> {
         Ok(self.conn().query_row(&format!("SELECT {COLUMNS} FROM {FROM} WHERE c.id = ?1"), [id], conversation).optional()?)
     }
+
+    /// The conversation at a provider address (a chat, a visitor), if it exists.
+    pub fn conversation_at(&self, channel_id: &str, external_id: &str) -> StoreResult<Option<Conversation>> {
+        Ok(self
+            .conn()
+            .query_row(&format!("SELECT {COLUMNS} FROM {FROM} WHERE c.channel_id = ?1 AND c.external_id = ?2"), [channel_id, external_id], conversation)
+            .optional()?)
+    }
 }
