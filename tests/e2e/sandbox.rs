@@ -17,6 +17,7 @@ async fn host_with(plugins: &[&str], allow_outbound: Vec<String>) -> TestHost {
         allow_outbound,
         limits: Limits { call_timeout: Duration::from_millis(1500), memory_bytes: 32 << 20 },
         extra_plugins: plugins.iter().map(PathBuf::from).collect(),
+        ..Default::default()
     })
     .await
 }

@@ -1,12 +1,14 @@
 //! Website chat end to end: connect and the embed snippet, the visitor API (origins, the
-//! on/off switch, tokens, rate limits, live stream) and the preview page.
+//! on/off switch, tokens, rate limits, live stream), the preview page, and the widget itself
+//! in headless Chromium on a test website.
 
 use std::time::Duration;
 
 use reqwest::Method;
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
-use switchboard_e2e::{HostOptions, PUBLIC_URL, TestHost};
+use switchboard_e2e::site::Site;
+use switchboard_e2e::{HostOptions, PUBLIC_URL, TestHost, browser};
 
 const SITE: &str = "https://www.tokobudi.co.id";
 
@@ -344,4 +346,99 @@ fn config_in(html: &str) -> Value {
     let start = html.find(r#"id="switchboard-webchat-preview">"#).unwrap() + r#"id="switchboard-webchat-preview">"#.len();
     let end = start + html[start..].find("</script>").unwrap();
     serde_json::from_str(&html[start..end]).unwrap()
+}
+
+/// The host, a website on an allowed origin and one on another, and a website chat allowed on
+/// the first, its embed snippet on both.
+async fn browser_setup() -> (TestHost, Site, Site, String) {
+    let host = TestHost::start(HostOptions { local_public_url: true, ..Default::default() }).await;
+    let (site, elsewhere) = (Site::start().await, Site::start().await);
+    let channel = connect(&host, "Toko Budi", json!({"domain": site.authority, "greeting": "Halo! Ada yang bisa kami bantu?"})).await;
+    let snippet = setup_value(&channel, "embed_snippet");
+    site.embed(&snippet);
+    elsewhere.embed(&snippet);
+    (host, site, elsewhere, channel["id"].as_str().unwrap().to_owned())
+}
+
+fn scenario(name: &str, host: &TestHost, site: &Site, elsewhere: &Site, channel: &str) -> Value {
+    json!({
+        "scenario": name, "api": host.base, "agent": host.agent, "admin": host.admin, "channel": channel,
+        "page": site.url, "other_page": elsewhere.url,
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_chromium_the_widget_chats_live_both_ways_and_keeps_the_history() {
+    let (host, site, elsewhere, channel) = browser_setup().await;
+    let seen = browser::run("webchat.mjs", &scenario("live", &host, &site, &elsewhere, &channel)).await;
+    assert_eq!(seen["ok"], true, "failed at: {}\n{}", seen["step"], seen["error"].as_str().unwrap_or_default());
+    println!("webchat in Chromium: agent reply on the page {} ms after the API call", seen["reply_latency_ms"]);
+
+    let visitor_text = r#"Halo kak, <b>bold</b> & "quotes" <img src=x onerror="window.__pwned=1">"#;
+    let agent_text = "Siap, kak! <script>window.__pwned=2</script><img src=x onerror=\"window.__pwned=3\"> \u{1F60A}";
+    assert_eq!(seen["title"], "Toko Budi");
+    assert_eq!(seen["panel_open_before_click"], 0);
+    assert_eq!(seen["greeting"], "Halo! Ada yang bisa kami bantu?");
+    assert_eq!(seen["inbox_texts"], json!([visitor_text]), "the visitor's message reached the inbox as written");
+    let expected_log = json!([
+        {"kind": "sb-greeting", "text": "Halo! Ada yang bisa kami bantu?"},
+        {"kind": "sb-visitor", "text": visitor_text},
+        {"kind": "sb-agent", "text": agent_text},
+    ]);
+    assert_eq!(seen["log"], expected_log, "the reply appeared without a reload");
+    assert_eq!(seen["injected_elements"], 0, "markup in messages stays text");
+    assert_eq!(seen["pwned"], Value::Null);
+    assert!(seen["reply_latency_ms"].as_u64().unwrap() < 5_000, "{}", seen["reply_latency_ms"]);
+
+    assert_eq!(seen["log_after_reload"], expected_log, "a reload keeps the history");
+    assert_eq!(seen["panel_open_after_reload"], 1, "and the open panel");
+    let token = seen["token"].as_str().unwrap();
+    assert_eq!(seen["token_after_reload"], token, "the visitor keeps their token");
+    assert!(token.len() >= 48);
+    assert_ne!(seen["visitor_id"], token, "the inbox's visitor id is not the token");
+
+    let returned = seen["log_after_return"].as_array().unwrap();
+    assert_eq!(returned.len(), 4, "{returned:?}");
+    assert_eq!(returned[3], json!({"kind": "sb-agent", "text": "Pesanan sudah dikirim hari ini."}), "fetched on reconnect");
+
+    assert_eq!(seen["other_visitor_log"], json!([{"kind": "sb-greeting", "text": "Halo! Ada yang bisa kami bantu?"}]));
+    assert_ne!(seen["other_visitor_token"], token);
+    assert_eq!(seen["page_errors"], json!([]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_chromium_other_origins_and_a_switched_off_widget_get_no_chat() {
+    let (host, site, elsewhere, channel) = browser_setup().await;
+    let seen = browser::run("webchat.mjs", &scenario("refusals", &host, &site, &elsewhere, &channel)).await;
+    assert_eq!(seen["ok"], true, "failed at: {}\n{}", seen["step"], seen["error"].as_str().unwrap_or_default());
+
+    let other = &seen["other_origin"];
+    // The browser's preflight was refused, so the request never left the page.
+    assert_eq!(other["session"]["status"], Value::Null, "{other}");
+    assert!(other["session"]["failure"].as_str().is_some_and(|f| f.contains("CORS") || f.contains("ERR_FAILED")), "{other}");
+    assert_eq!((other["bubbles"].as_u64(), other["panels"].as_u64()), (Some(0), Some(0)), "{other}");
+
+    let disabled = &seen["disabled"];
+    assert_eq!(disabled["session"]["status"], 403, "{disabled}");
+    assert_eq!(disabled["session"]["error"], "widget_disabled", "{disabled}");
+    assert_eq!((disabled["bubbles"].as_u64(), disabled["panels"].as_u64()), (Some(0), Some(0)), "a disabled widget does not open");
+
+    let again = &seen["enabled_again"];
+    assert_eq!(again["session"]["status"], 200, "{again}");
+    assert_eq!(again["bubbles"], 1, "the same page draws the widget once it is on: {again}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_chromium_the_preview_draws_the_widget_with_the_forms_values() {
+    let (host, site, elsewhere, channel) = browser_setup().await;
+    let seen = browser::run("webchat.mjs", &scenario("preview", &host, &site, &elsewhere, &channel)).await;
+    assert_eq!(seen["ok"], true, "failed at: {}\n{}", seen["step"], seen["error"].as_str().unwrap_or_default());
+    assert_eq!(seen["title"], "Toko Budi");
+    assert_eq!(seen["greeting"], "Halo! Ada yang bisa kami bantu?", "the saved greeting");
+    assert_eq!(seen["bubble_color"], "rgb(228, 87, 46)", "the colour from the query");
+    assert!(seen["bubble_left"].as_f64().unwrap() < 100.0, "drawn bottom left: {}", seen["bubble_left"]);
+    assert_eq!(seen["input_disabled"], true, "a preview sends nothing");
+    let paths = seen["requests"].as_array().unwrap();
+    assert_eq!(paths.len(), 2, "the page and the script, no visitor API: {paths:?}");
+    assert_eq!(seen["problems"], json!([]), "no script error or CSP violation");
 }

@@ -2,8 +2,10 @@
 //! on 127.0.0.1 port 0 with a real SQLite file in a temp dir, and fake providers that speak
 //! the providers' real wire formats.
 
+pub mod browser;
 pub mod fake_line;
 pub mod fake_telegram;
+pub mod site;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -23,6 +25,9 @@ pub struct HostOptions {
     pub limits: Limits,
     /// Components copied into `<data-dir>/plugins` before start.
     pub extra_plugins: Vec<PathBuf>,
+    /// The public URL is the host's own address instead of [`PUBLIC_URL`]: for browser tests,
+    /// where pages load what the host links to (the chat widget's embed snippet).
+    pub local_public_url: bool,
 }
 
 /// A running host with a token per role.
@@ -53,7 +58,7 @@ impl TestHost {
         let base = format!("http://{}", listener.local_addr().unwrap());
         let config = switchboard::ServeConfig {
             data_dir: data_dir.path().to_path_buf(),
-            public_url: Some(PUBLIC_URL.into()),
+            public_url: Some(if options.local_public_url { base.clone() } else { PUBLIC_URL.into() }),
             allow_outbound: options.allow_outbound,
             limits: options.limits,
         };
