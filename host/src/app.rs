@@ -57,6 +57,8 @@ pub struct App {
     pub outbox_wake: Notify,
     /// The largest mail message taken (SMTP listener and relay webhooks).
     pub max_mail_bytes: usize,
+    /// Messages stored or sent, for live followers (the website chat widget).
+    pub live: crate::live::Live,
 }
 
 struct DbState(Arc<Db>);
@@ -117,6 +119,7 @@ impl App {
             plugins_dir: crate::plugins::offline::plugins_dir(&config.data_dir),
             outbox_wake: Notify::new(),
             max_mail_bytes: config.mail.max_message_bytes,
+            live: Default::default(),
         });
         crate::plugins::load_all(&app).await;
         Ok(app)
@@ -189,7 +192,16 @@ pub async fn serve_with_smtp(
         tracing::warn!("first start: created an admin API token, shown only now: {token}");
     }
     tracing::info!(%local_addr, public_url = %app.public_url, "serving; admin pages at http://{local_addr}/");
-    let result = axum::serve(listener, crate::api::router(app)).with_graceful_shutdown(shutdown).await;
+    // Live streams (open widget pages) end when shutdown starts, or the graceful shutdown
+    // would wait for them forever.
+    let closing = app.clone();
+    let shutdown = async move {
+        shutdown.await;
+        closing.live.close();
+    };
+    // The peer address is kept for per-client limits (see `api::webchat`).
+    let service = crate::api::router(app).into_make_service_with_connect_info::<SocketAddr>();
+    let result = axum::serve(listener, service).with_graceful_shutdown(shutdown).await;
     let _ = stop_tasks.send(true);
     let _ = worker.await;
     let _ = watcher.await;

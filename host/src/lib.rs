@@ -5,6 +5,7 @@ pub mod admin;
 pub mod api;
 pub mod app;
 pub mod channel_errors;
+pub mod live;
 pub mod mail;
 pub mod outbox;
 pub mod plugins;

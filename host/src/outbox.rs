@@ -14,6 +14,7 @@ use crate::runtime::types::{InboundSummary, Media, MediaKind, OutboundContent, O
 use crate::runtime::{CallError, PluginFailure};
 use crate::runtime::types::ChannelError;
 use crate::store::now_ms;
+use crate::store::messages::Message;
 use crate::store::outbox::PendingDelivery;
 
 /// Attempts before a passing failure becomes a permanent one.
@@ -59,9 +60,13 @@ enum Next {
 async fn deliver(app: &App, delivery: &PendingDelivery) {
     let outcome = attempt(app, delivery).await;
     let result = match outcome {
-        Ok(provider_id) => {
+        Ok((message, provider_id)) => {
             tracing::info!(message_id = delivery.message_id, provider_id, "message delivered");
-            app.db.delivery_succeeded(delivery.message_id, &provider_id)
+            let recorded = app.db.delivery_succeeded(delivery.message_id, &provider_id);
+            if recorded.is_ok() {
+                app.live.publish(&message);
+            }
+            recorded
         }
         Err(Next::Fail(reason)) => {
             tracing::warn!(message_id = delivery.message_id, %reason, "message failed");
@@ -87,8 +92,8 @@ fn backoff(attempts: u32) -> Duration {
     FIRST_RETRY.saturating_mul(2u32.saturating_pow(attempts))
 }
 
-/// One delivery attempt; the provider's message id on success.
-async fn attempt(app: &App, delivery: &PendingDelivery) -> Result<String, Next> {
+/// One delivery attempt; the message and the provider's id for it on success.
+async fn attempt(app: &App, delivery: &PendingDelivery) -> Result<(Message, String), Next> {
     let store_trouble = |e: crate::store::StoreError| Next::Retry { after: None, reason: format!("storage: {e}") };
     let message = app.db.message(delivery.message_id).map_err(store_trouble)?.ok_or_else(|| Next::Fail("message vanished".into()))?;
     let channel = app.db.channel(&delivery.channel_id).map_err(store_trouble)?.ok_or_else(|| Next::Fail("the channel was deleted".into()))?;
@@ -122,7 +127,7 @@ async fn attempt(app: &App, delivery: &PendingDelivery) -> Result<String, Next> 
     };
     let ctx = app.channel_context(&channel);
     match plugin.send(&ctx, &outbound).await {
-        Ok(receipt) => Ok(receipt.provider_message_id),
+        Ok(receipt) => Ok((message, receipt.provider_message_id)),
         Err(error) => {
             if let CallError::Channel(ChannelError::Unauthorized(reason)) = &error {
                 // The provider refused the channel's credentials (a revoked token): the

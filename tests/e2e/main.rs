@@ -10,5 +10,6 @@ mod messenger;
 mod oauth;
 mod sandbox;
 mod telegram;
+mod webchat;
 mod whatsapp_cloud;
 mod whatsapp_onprem;

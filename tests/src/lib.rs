@@ -9,6 +9,7 @@ pub mod fake_telegram;
 pub mod fake_whatsapp_cloud;
 pub mod fake_whatsapp_onprem;
 pub mod mail;
+pub mod site;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -32,6 +33,9 @@ pub struct HostOptions {
     pub smtp: bool,
     /// `--inbound-domain`; default: the public URL's host (`switchboard.example.test`).
     pub inbound_domain: Option<String>,
+    /// The public URL is the host's own address instead of [`PUBLIC_URL`]: for browser tests,
+    /// where pages load what the host links to (the chat widget's embed snippet).
+    pub local_public_url: bool,
 }
 
 /// A running host with a token per role.
@@ -69,7 +73,7 @@ impl TestHost {
         let smtp_addr = smtp.as_ref().map(|l| l.local_addr().unwrap());
         let config = switchboard::ServeConfig {
             data_dir: data_dir.path().to_path_buf(),
-            public_url: Some(PUBLIC_URL.into()),
+            public_url: Some(if options.local_public_url { base.clone() } else { PUBLIC_URL.into() }),
             allow_outbound: options.allow_outbound,
             limits: options.limits,
             mail: switchboard::MailOptions { inbound_domain: options.inbound_domain, ..Default::default() },

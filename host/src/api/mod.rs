@@ -1,5 +1,6 @@
 //! The HTTP API: admin and inbox routes under `/api/v1` (bearer tokens with roles), webhook
-//! ingress under `/webhooks`, and `/healthz`. Every error is one JSON shape (`ApiError`).
+//! ingress under `/webhooks`, the website chat's widget and visitor API under `/webchat`,
+//! and `/healthz`. Every error is one JSON shape (`ApiError`).
 
 mod auth;
 mod channels;
@@ -9,6 +10,7 @@ mod oauth;
 mod plugins;
 pub(crate) mod settings;
 mod templates;
+mod webchat;
 pub(crate) mod webhooks;
 
 use std::sync::Arc;
@@ -51,6 +53,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route(oauth::CALLBACK_PATH, get(oauth::callback))
         .route("/webhooks/{channel_id}", post(webhooks::receive).get(webhooks::receive).layer(webhook_limit.clone()))
         .route("/webhooks/{channel_id}/{*rest}", post(webhooks::receive).get(webhooks::receive).layer(webhook_limit))
+        .merge(webchat::routes(app.clone()))
         .fallback(|| async { ApiError::not_found("no such route") })
         .with_state(app)
 }

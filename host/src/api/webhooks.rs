@@ -14,9 +14,9 @@ use crate::app::App;
 use crate::channel_errors::describe;
 use crate::runtime::types::{ChannelError, DeliveryState, Event, HttpRequest, HttpResponse, StatusTarget};
 use crate::runtime::{CallError, PluginFailure};
-use crate::store::channels::ChannelStatus;
+use crate::store::channels::{Channel, ChannelStatus};
 use crate::store::contacts::ContactInfo;
-use crate::store::messages::NewInbound;
+use crate::store::messages::{Message, NewInbound};
 
 pub async fn receive(
     State(app): State<Arc<App>>,
@@ -33,10 +33,6 @@ pub async fn receive(
         .channel(channel_id)?
         .filter(|c| c.status == ChannelStatus::Active)
         .ok_or_else(|| ApiError::not_found(format!("no channel `{channel_id}`")))?;
-    let plugin = app
-        .registry
-        .get(&channel.plugin)
-        .ok_or_else(|| ApiError::unavailable("plugin_unavailable", format!("plugin `{}` is not loaded", channel.plugin)))?;
     let request = HttpRequest {
         method: method.as_str().to_owned(),
         path: rest.to_owned(),
@@ -47,13 +43,30 @@ pub async fn receive(
             .collect(),
         body: body.to_vec(),
     };
-    let outcome = plugin.handle_webhook(&app.channel_context(&channel), &request).await.map_err(webhook_error)?;
-    let mut stored = 0;
-    for event in &outcome.events {
-        stored += store_event(&app, &channel.id, event)?;
-    }
+    let handled = hand_to_plugin(&app, &channel, &request).await?;
+    Ok(provider_response(handled.response))
+}
+
+/// What the channel's plugin made of a request.
+pub(crate) struct Handled {
+    /// The plugin's answer to the sender.
+    pub response: HttpResponse,
+    /// The inbound messages newly stored (not redeliveries).
+    pub messages: Vec<Message>,
+}
+
+/// Hands a request to the channel's plugin (which verifies it) and stores the events it
+/// reports. Every webhook takes this path; so do the website chat's visitor messages.
+/// New inbound messages are published to live followers.
+pub(crate) async fn hand_to_plugin(app: &App, channel: &Channel, request: &HttpRequest) -> Result<Handled, ApiError> {
+    let plugin = app
+        .registry
+        .get(&channel.plugin)
+        .ok_or_else(|| ApiError::unavailable("plugin_unavailable", format!("plugin `{}` is not loaded", channel.plugin)))?;
+    let outcome = plugin.handle_webhook(&app.channel_context(channel), request).await.map_err(webhook_error)?;
+    let (stored, messages) = store_events(app, &channel.id, &outcome.events)?;
     tracing::debug!(channel = %channel.id, events = outcome.events.len(), stored, "webhook handled");
-    Ok(provider_response(outcome.response))
+    Ok(Handled { response: outcome.response, messages })
 }
 
 fn webhook_error(error: CallError) -> ApiError {
@@ -67,8 +80,23 @@ fn webhook_error(error: CallError) -> ApiError {
     }
 }
 
-/// Stores one event; returns how many new rows it made (0 for a redelivery).
-pub(crate) fn store_event(app: &App, channel_id: &str, event: &Event) -> Result<usize, ApiError> {
+/// Stores a plugin's events (webhooks, mail); new inbound messages are announced to live
+/// followers. Returns how many rows were new and the new inbound messages.
+pub(crate) fn store_events(app: &App, channel_id: &str, events: &[Event]) -> Result<(usize, Vec<Message>), ApiError> {
+    let mut stored = 0;
+    let mut messages = Vec::new();
+    for event in events {
+        stored += store_event(app, channel_id, event, &mut messages)?;
+    }
+    for message in &messages {
+        app.live.publish(message);
+    }
+    Ok((stored, messages))
+}
+
+/// Stores one event; returns how many new rows it made (0 for a redelivery). New inbound
+/// messages are added to `messages`.
+fn store_event(app: &App, channel_id: &str, event: &Event, messages: &mut Vec<Message>) -> Result<usize, ApiError> {
     match event {
         Event::Message(message) => {
             let inbound = NewInbound {
@@ -86,7 +114,10 @@ pub(crate) fn store_event(app: &App, channel_id: &str, event: &Event) -> Result<
                 properties: message.properties.clone(),
                 reply_to: message.reply_to.clone(),
             };
-            Ok(usize::from(app.db.record_inbound(channel_id, &inbound)?.is_some()))
+            let stored = app.db.record_inbound(channel_id, &inbound)?;
+            let new = usize::from(stored.is_some());
+            messages.extend(stored);
+            Ok(new)
         }
         Event::Status(status) => {
             let state = delivery_state_name(status.state);

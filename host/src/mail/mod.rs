@@ -82,11 +82,8 @@ pub async fn deliver(
         CallError::Failed(failure @ PluginFailure::MemoryLimit(_)) => Refusal::Permanent(failure.to_string()),
         CallError::Failed(failure) => Refusal::Temporary(failure.to_string()),
     })?;
-    let mut stored = 0;
-    for event in &outcome.events {
-        stored += crate::api::webhooks::store_event(app, &channel.id, event)
-            .map_err(|e| Refusal::Temporary(format!("storing the message failed: {}", e.message)))?;
-    }
+    let (stored, _) = crate::api::webhooks::store_events(app, &channel.id, &outcome.events)
+        .map_err(|e| Refusal::Temporary(format!("storing the message failed: {}", e.message)))?;
     tracing::info!(channel = %channel.id, bytes = message.len(), events = outcome.events.len(), stored, "mail received");
     Ok(stored)
 }

@@ -113,4 +113,12 @@ impl Db {
         let rows = statement.query_map([external_id], |row| row.get(0))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
+
+    /// The conversation at a provider address (a chat, a visitor), if it exists.
+    pub fn conversation_at(&self, channel_id: &str, external_id: &str) -> StoreResult<Option<Conversation>> {
+        Ok(self
+            .conn()
+            .query_row(&format!("SELECT {COLUMNS} FROM {FROM} WHERE c.channel_id = ?1 AND c.external_id = ?2"), [channel_id, external_id], conversation)
+            .optional()?)
+    }
 }

@@ -1,0 +1,475 @@
+//! The website chat's front: for `webchat` channels the host is the provider. It serves the
+//! widget script and a preview page, and the visitor API the widget talks to from the
+//! business's pages (cross-origin, so with CORS):
+//!
+//! | route | what |
+//! |---|---|
+//! | `GET /webchat/{id}/widget.js` | the widget (the embed snippet loads it) |
+//! | `GET /webchat/{id}/preview[?name=&color=&greeting=&position=]` | the widget drawn with the saved settings (or these unsaved ones) |
+//! | `POST /webchat/{id}/session` | `{"token"?}` -> the visitor's token (the same one while it is valid, else a new one) and the widget's look |
+//! | `POST /webchat/{id}/messages` | `{"client_id","text"}` with `Authorization: Bearer <visitor token>` -> 201 the stored message |
+//! | `GET /webchat/{id}/stream` | with the visitor token: server-sent events, a `snapshot` of the visitor's conversation, then each `message` live |
+//!
+//! Every visitor request must come from a page on the channel's domain (`Origin`) while the
+//! widget is on; a visitor reads and writes their own conversation only (the token decides
+//! which). A visitor's message goes in through the webchat plugin like any webhook: the host
+//! hands it over signed with the channel's webhook secret, the plugin checks and normalizes
+//! it, the host stores the event. An agent's reply goes out through the outbox and the
+//! plugin's `send`; once sent, the host pushes it to the visitor's open pages (`crate::live`).
+//! A page that (re)connects gets the snapshot first, so nothing sent meanwhile is missed.
+
+mod origins;
+mod visitors;
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use tokio::sync::broadcast::error::RecvError;
+
+use super::ApiError;
+use super::webhooks::hand_to_plugin;
+use crate::app::App;
+use crate::live::MessageEvent;
+use crate::runtime::types::HttpRequest;
+use crate::store::channels::{Channel, ChannelStatus};
+use crate::store::messages::Message;
+use visitors::{Exceeded, Limits};
+
+/// The plugin whose channels this front serves.
+const PLUGIN: &str = "webchat";
+const WIDGET_JS: &str = include_str!("widget.js");
+const PREVIEW_HTML: &str = include_str!("preview.html");
+/// Messages a (re)connecting page gets.
+const SNAPSHOT_LIMIT: u32 = 200;
+/// How often an open stream checks that the widget is still on and the page still allowed.
+const RECHECK: Duration = Duration::from_secs(30);
+/// Visitor requests are small.
+const MAX_BODY_BYTES: usize = 16 * 1024;
+
+struct Front {
+    app: Arc<App>,
+    limits: Limits,
+}
+
+pub fn routes<S>(app: Arc<App>) -> Router<S> {
+    let front = Arc::new(Front { app, limits: Limits::default() });
+    Router::new()
+        .route("/webchat/{channel_id}/widget.js", get(widget_script))
+        .route("/webchat/{channel_id}/preview", get(preview))
+        .route("/webchat/{channel_id}/session", post(session).options(preflight))
+        .route("/webchat/{channel_id}/messages", post(write).options(preflight))
+        .route("/webchat/{channel_id}/stream", get(stream).options(preflight))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(front)
+}
+
+/// The widget's settings (the webchat plugin's schema), with the schema's defaults.
+struct Widget {
+    name: String,
+    domain: String,
+    enabled: bool,
+    color: String,
+    greeting: String,
+    position: String,
+}
+
+impl Widget {
+    fn of(app: &App, channel: &Channel) -> Self {
+        let plugin = app.registry.get(&channel.plugin);
+        let setting = |key: &str| {
+            channel.settings.get(key).cloned().or_else(|| {
+                let field = plugin.as_ref()?.settings_schema.iter().find(|f| f.key == key)?;
+                field.default_value.clone()
+            })
+        };
+        Self {
+            name: channel.name.clone(),
+            domain: setting("domain").unwrap_or_default(),
+            enabled: setting("enabled").is_none_or(|on| on == "true"),
+            color: setting("color").unwrap_or_default(),
+            greeting: setting("greeting").unwrap_or_default(),
+            position: setting("position").unwrap_or_default(),
+        }
+    }
+
+    /// What the widget draws (all public: it is on the business's pages).
+    fn look(&self) -> serde_json::Value {
+        json!({ "name": self.name, "color": self.color, "greeting": self.greeting, "position": self.position })
+    }
+}
+
+/// A webchat channel by id.
+fn webchat_channel(app: &App, channel_id: &str) -> Result<Channel, ApiError> {
+    app.db
+        .channel(channel_id)?
+        .filter(|c| c.status == ChannelStatus::Active && c.plugin == PLUGIN)
+        .ok_or_else(|| ApiError::not_found(format!("no website chat `{channel_id}`")))
+}
+
+/// A refusal; it carries CORS headers when the page's origin is allowed, so the widget can
+/// read why (a page elsewhere learns nothing). Boxed: refusals are the rare path.
+struct Refused(Box<Refusal>);
+
+struct Refusal {
+    error: ApiError,
+    origin: Option<HeaderValue>,
+    retry_after: Option<Duration>,
+}
+
+impl Refused {
+    fn new(error: ApiError, origin: Option<HeaderValue>, retry_after: Option<Duration>) -> Self {
+        Self(Box::new(Refusal { error, origin, retry_after }))
+    }
+}
+
+impl From<ApiError> for Refused {
+    fn from(error: ApiError) -> Self {
+        Self::new(error, None, None)
+    }
+}
+
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        let Refusal { error, origin, retry_after } = *self.0;
+        let mut response = error.into_response();
+        if let Some(wait) = retry_after {
+            let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+        }
+        with_cors(response, origin.as_ref())
+    }
+}
+
+fn with_cors(mut response: Response, origin: Option<&HeaderValue>) -> Response {
+    let headers = response.headers_mut();
+    headers.append(header::VARY, HeaderValue::from_static("origin"));
+    if let Some(origin) = origin {
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
+    }
+    response
+}
+
+/// A visitor request that passed the checks: the channel, its widget and the page's origin.
+struct Visit {
+    channel: Channel,
+    widget: Widget,
+    origin: HeaderValue,
+}
+
+impl Visit {
+    /// The channel exists, the page is on its domain and the widget is on.
+    fn check(app: &App, channel_id: &str, headers: &HeaderMap) -> Result<Self, Refused> {
+        let visit = Self::from_allowed_page(app, channel_id, headers)?;
+        if !visit.widget.enabled {
+            return Err(visit.refuse(ApiError::new(StatusCode::FORBIDDEN, "widget_disabled", "the chat widget is switched off")));
+        }
+        Ok(visit)
+    }
+
+    /// The channel exists and the page is on its domain.
+    fn from_allowed_page(app: &App, channel_id: &str, headers: &HeaderMap) -> Result<Self, Refused> {
+        let channel = webchat_channel(app, channel_id)?;
+        let widget = Widget::of(app, &channel);
+        let origin = headers.get(header::ORIGIN).cloned();
+        let allowed = origin.as_ref().and_then(|o| o.to_str().ok()).is_some_and(|o| origins::allows(&widget.domain, o));
+        let (true, Some(origin)) = (allowed, origin) else {
+            let message = "this page's origin may not use this chat widget";
+            return Err(ApiError::new(StatusCode::FORBIDDEN, "origin_not_allowed", message).into());
+        };
+        Ok(Self { channel, widget, origin })
+    }
+
+    fn refuse(&self, error: ApiError) -> Refused {
+        Refused::new(error, Some(self.origin.clone()), None)
+    }
+
+    fn limited(&self, result: Result<(), Exceeded>) -> Result<(), Refused> {
+        result.map_err(|Exceeded(wait)| {
+            let error = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many requests: wait a moment");
+            Refused::new(error, Some(self.origin.clone()), Some(wait))
+        })
+    }
+
+    /// The visitor the request's bearer token names.
+    fn visitor(&self, headers: &HeaderMap) -> Result<String, Refused> {
+        let token = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|h| h.to_str().ok())
+            .and_then(|h| h.strip_prefix("Bearer "))
+            .unwrap_or_default();
+        visitors::verify(&self.channel.webhook_secret, &self.channel.id, token).ok_or_else(|| {
+            let message = "missing or unknown visitor token: start a new session";
+            self.refuse(ApiError::new(StatusCode::UNAUTHORIZED, "invalid_visitor_token", message))
+        })
+    }
+
+    fn ok(&self, response: impl IntoResponse) -> Response {
+        with_cors(response.into_response(), Some(&self.origin))
+    }
+}
+
+
+async fn widget_script(State(front): State<Arc<Front>>, Path(channel_id): Path<String>) -> Result<Response, ApiError> {
+    webchat_channel(&front.app, &channel_id)?;
+    let headers = [
+        (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+        (header::CACHE_CONTROL, "public, max-age=300"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    ];
+    Ok((headers, WIDGET_JS).into_response())
+}
+
+/// CORS preflight: allowed pages may send JSON and the visitor token.
+async fn preflight(State(front): State<Arc<Front>>, Path(channel_id): Path<String>, headers: HeaderMap) -> Result<Response, Refused> {
+    let visit = Visit::from_allowed_page(&front.app, &channel_id, &headers)?;
+    let headers = [
+        (header::ACCESS_CONTROL_ALLOW_METHODS, "GET, POST"),
+        (header::ACCESS_CONTROL_ALLOW_HEADERS, "authorization, content-type"),
+        (header::ACCESS_CONTROL_MAX_AGE, "600"),
+    ];
+    Ok(visit.ok((StatusCode::NO_CONTENT, headers)))
+}
+
+/// A JSON body; an empty one is the type's default.
+fn body_json<T: serde::de::DeserializeOwned + Default>(visit: &Visit, body: &[u8]) -> Result<T, Refused> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(body).map_err(|e| visit.refuse(ApiError::bad_request(format!("the body is not what this route takes: {e}"))))
+}
+
+#[derive(Deserialize, Default)]
+struct SessionRequest {
+    token: Option<String>,
+}
+
+async fn session(
+    State(front): State<Arc<Front>>,
+    Path(channel_id): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Refused> {
+    let app = &front.app;
+    let visit = Visit::check(app, &channel_id, &headers)?;
+    let request: SessionRequest = body_json(&visit, &body)?;
+    let secret = &visit.channel.webhook_secret;
+    let known = request.token.and_then(|token| Some((visitors::verify(secret, &channel_id, &token)?, token)));
+    let (visitor, token) = match known {
+        Some(known) => known,
+        None => {
+            visit.limited(front.limits.session(&channel_id, visitors::client_ip(peer, &headers)))?;
+            let token = visitors::issue(secret, &channel_id);
+            let visitor = visitors::verify(secret, &channel_id, &token).expect("a token just issued verifies");
+            (visitor, token)
+        }
+    };
+    let conversation = app.db.conversation_at(&channel_id, &visitor).map_err(|e| visit.refuse(e.into()))?;
+    Ok(visit.ok(Json(json!({ "token": token, "widget": visit.widget.look(), "conversation": conversation.is_some() }))))
+}
+
+#[derive(Deserialize, Default)]
+struct WriteRequest {
+    client_id: String,
+    text: String,
+}
+
+/// A visitor's message: handed to the webchat plugin as a signed webhook, then stored.
+async fn write(
+    State(front): State<Arc<Front>>,
+    Path(channel_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Refused> {
+    let app = &front.app;
+    let visit = Visit::check(app, &channel_id, &headers)?;
+    let visitor = visit.visitor(&headers)?;
+    visit.limited(front.limits.message(&channel_id, &visitor))?;
+    let written: WriteRequest = body_json(&visit, &body)?;
+    let body = serde_json::to_vec(&json!({ "visitor": visitor, "client_id": written.client_id, "text": written.text }))
+        .expect("JSON serializes");
+    let request = HttpRequest {
+        method: "POST".into(),
+        path: "messages".into(),
+        query: String::new(),
+        headers: vec![
+            ("content-type".into(), "application/json".into()),
+            ("x-webchat-signature".into(), visitors::sign(&visit.channel.webhook_secret, &body)),
+        ],
+        body,
+    };
+    let handled = hand_to_plugin(app, &visit.channel, &request).await.map_err(|e| visit.refuse(e))?;
+    Ok(match handled.messages.first().and_then(VisitorMessage::of) {
+        Some(message) => visit.ok((StatusCode::CREATED, Json(json!({ "message": message })))),
+        // The same client id again: stored the first time.
+        None => visit.ok(Json(json!({ "message": null, "duplicate": true }))),
+    })
+}
+
+/// A message as its visitor sees it.
+#[derive(Serialize)]
+struct VisitorMessage {
+    id: i64,
+    /// `visitor` or `agent`.
+    from: &'static str,
+    text: String,
+    /// When it was written (ms since the epoch).
+    at: i64,
+    /// The widget's id for a visitor's message.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_id: Option<String>,
+}
+
+impl VisitorMessage {
+    /// The visitor sees their own messages and the replies that were sent (not queued or failed ones).
+    fn of(message: &Message) -> Option<Self> {
+        let from = match (message.direction.as_str(), message.status.as_str()) {
+            ("inbound", _) => "visitor",
+            ("outbound", "sent" | "delivered" | "read") => "agent",
+            _ => return None,
+        };
+        let client_id = message.properties.iter().find(|(k, _)| k == "client_id").map(|(_, v)| v.clone());
+        Some(Self { id: message.id, from, text: message.text.clone()?, at: message.created_at, client_id })
+    }
+}
+
+/// Live messages for one visitor: a snapshot first, then each new message.
+async fn stream(State(front): State<Arc<Front>>, Path(channel_id): Path<String>, headers: HeaderMap) -> Result<Response, Refused> {
+    let visit = Visit::check(&front.app, &channel_id, &headers)?;
+    let visitor = visit.visitor(&headers)?;
+    visit.limited(front.limits.stream(&channel_id, &visitor))?;
+    // Subscribe before reading the snapshot: whatever is stored in between comes live.
+    let live = front.app.live.subscribe();
+    let mut follow = Follow { front: front.clone(), channel_id, visitor, origin: visit.origin.clone(), conversation: None, live };
+    let snapshot = follow.snapshot().map_err(|e| visit.refuse(e.into()))?;
+    let mut recheck = tokio::time::interval(RECHECK);
+    recheck.reset();
+    let events = futures_util::stream::unfold((follow, Some(snapshot), recheck), |(mut follow, first, mut recheck)| async move {
+        if let Some(snapshot) = first {
+            return Some((Ok::<_, Infallible>(snapshot), (follow, None, recheck)));
+        }
+        let event = follow.next(&mut recheck).await?;
+        Some((Ok(event), (follow, None, recheck)))
+    });
+    let sse = Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)));
+    // Proxies must pass events on at once.
+    Ok(visit.ok(([("x-accel-buffering", "no")], sse)))
+}
+
+/// One open stream.
+struct Follow {
+    front: Arc<Front>,
+    channel_id: String,
+    visitor: String,
+    origin: HeaderValue,
+    /// The visitor's conversation, once there is one.
+    conversation: Option<i64>,
+    live: tokio::sync::broadcast::Receiver<MessageEvent>,
+}
+
+impl Follow {
+    fn find_conversation(&mut self) -> Result<Option<i64>, crate::store::StoreError> {
+        if self.conversation.is_none() {
+            self.conversation = self.front.app.db.conversation_at(&self.channel_id, &self.visitor)?.map(|c| c.id);
+        }
+        Ok(self.conversation)
+    }
+
+    fn snapshot(&mut self) -> Result<SseEvent, crate::store::StoreError> {
+        let messages = match self.find_conversation()? {
+            Some(id) => self.front.app.db.messages(id, None, SNAPSHOT_LIMIT)?,
+            None => vec![],
+        };
+        let messages: Vec<VisitorMessage> = messages.iter().filter_map(VisitorMessage::of).collect();
+        Ok(SseEvent::default().event("snapshot").json_data(json!({ "messages": messages })).expect("JSON serializes"))
+    }
+
+    /// The next event to send; `None` ends the stream (shutdown, widget off, page no longer allowed).
+    async fn next(&mut self, recheck: &mut tokio::time::Interval) -> Option<SseEvent> {
+        loop {
+            let app = self.front.app.clone();
+            tokio::select! {
+                _ = app.live.closed() => return None,
+                _ = recheck.tick() => {
+                    let mut headers = HeaderMap::new();
+                    headers.insert(header::ORIGIN, self.origin.clone());
+                    Visit::check(&app, &self.channel_id, &headers).ok()?;
+                }
+                received = self.live.recv() => match received {
+                    Ok(event) if event.channel_id == self.channel_id => {
+                        if self.find_conversation().ok()? != Some(event.conversation_id) {
+                            continue;
+                        }
+                        let message = app.db.message(event.message_id).ok()?;
+                        if let Some(message) = message.as_ref().and_then(VisitorMessage::of) {
+                            let event = SseEvent::default().event("message").id(message.id.to_string());
+                            return Some(event.json_data(&message).expect("JSON serializes"));
+                        }
+                    }
+                    Ok(_) => {}
+                    // Fell behind: send everything again.
+                    Err(RecvError::Lagged(_)) => return self.snapshot().ok(),
+                    Err(RecvError::Closed) => return None,
+                },
+            }
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct PreviewQuery {
+    name: Option<String>,
+    color: Option<String>,
+    greeting: Option<String>,
+    position: Option<String>,
+}
+
+/// The widget drawn with the channel's saved settings, or the unsaved ones in the query (the
+/// admin form frames it beside itself). It never talks to the visitor API.
+async fn preview(
+    State(front): State<Arc<Front>>,
+    Path(channel_id): Path<String>,
+    Query(query): Query<PreviewQuery>,
+) -> Result<Response, ApiError> {
+    let channel = webchat_channel(&front.app, &channel_id)?;
+    let mut widget = Widget::of(&front.app, &channel);
+    let cut = |value: String, max: usize| value.chars().take(max).collect::<String>();
+    if let Some(name) = query.name {
+        widget.name = cut(name, 100);
+    }
+    if let Some(color) = query.color {
+        widget.color = cut(color, 32);
+    }
+    if let Some(greeting) = query.greeting {
+        widget.greeting = cut(greeting, 500);
+    }
+    if let Some(position) = query.position.filter(|p| p == "left" || p == "right") {
+        widget.position = position;
+    }
+    // JSON inside <script type="application/json">: nothing in it may close the element.
+    let config = widget.look().to_string().replace('<', "\\u003c").replace('>', "\\u003e").replace('&', "\\u0026");
+    let notice = if widget.enabled { "" } else { r#"<p class="off">This widget is switched off: visitors do not see it.</p>"# };
+    let html = PREVIEW_HTML.replace("{{config}}", &config).replace("{{notice}}", notice);
+    let headers = [
+        (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+        (header::CACHE_CONTROL, "no-store"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        // Only our widget script runs; it makes no requests in preview.
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'",
+        ),
+    ];
+    Ok((headers, html).into_response())
+}

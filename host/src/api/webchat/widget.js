@@ -1,0 +1,336 @@
+/* Switchboard website chat widget. Served by the host at /webchat/<channel>/widget.js and
+ * embedded with one tag: <script src=".../webchat/<channel>/widget.js" async></script>.
+ * It draws a bubble and a chat panel (in a shadow root, so the page's CSS and ours stay
+ * apart), keeps the visitor's token in localStorage, sends messages, and follows the
+ * conversation live. Every text from visitors, agents or settings is set with textContent. */
+(function () {
+  'use strict';
+  var script = document.currentScript;
+  if (!script || !script.src) return;
+  var base = script.src.replace(/\/widget\.js(?:[?#].*)?$/, '');
+  var channel = base.slice(base.lastIndexOf('/') + 1);
+  var loaded = (window.__switchboardWebchat = window.__switchboardWebchat || {});
+  if (loaded[channel]) return; // the snippet pasted twice
+  loaded[channel] = true;
+  var preview = script.hasAttribute('data-preview');
+  var tokenKey = 'switchboard-webchat:' + channel;
+  var openKey = tokenKey + ':open';
+
+  var token = null;
+  var messages = new Map(); // id -> message from the host
+  var pending = new Map(); // client id -> {text, failed}
+  var streaming = false;
+  var unread = 0;
+  var ui = null;
+
+  var CSS = [
+    ':host { all: initial; }',
+    '.sb-bubble { position: fixed; bottom: 20px; right: 20px; width: 56px; height: 56px; border: 0; border-radius: 50%;',
+    '  background: var(--sb-color, #1f6feb); color: #fff; cursor: pointer; box-shadow: 0 4px 14px rgba(0,0,0,.25);',
+    '  z-index: 2147483000; display: flex; align-items: center; justify-content: center; padding: 0; }',
+    '.sb-bubble svg { width: 28px; height: 28px; fill: currentColor; }',
+    '.sb-badge { position: absolute; top: -4px; right: -4px; min-width: 20px; height: 20px; border-radius: 10px;',
+    '  background: #cf222e; color: #fff; font: 600 12px/20px system-ui, sans-serif; text-align: center; }',
+    '.sb-badge[hidden] { display: none; }',
+    '.sb-panel { position: fixed; bottom: 88px; right: 20px; width: 340px; max-width: calc(100vw - 40px); height: 460px;',
+    '  max-height: calc(100vh - 120px); display: none; flex-direction: column; background: #fff; border-radius: 12px;',
+    '  box-shadow: 0 8px 28px rgba(0,0,0,.25); overflow: hidden; z-index: 2147483000;',
+    '  font: 14px/1.4 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1f2328; }',
+    ':host([data-position=left]) .sb-bubble, :host([data-position=left]) .sb-panel { left: 20px; right: auto; }',
+    '.sb-panel.sb-open { display: flex; }',
+    '.sb-header { background: var(--sb-color, #1f6feb); color: #fff; padding: 12px 14px; display: flex;',
+    '  align-items: center; gap: 8px; }',
+    '.sb-title { flex: 1; font-weight: 600; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }',
+    '.sb-status { font-size: 12px; opacity: .85; }',
+    '.sb-close { background: none; border: 0; color: inherit; font-size: 22px; line-height: 1; cursor: pointer; padding: 0 4px; }',
+    '.sb-log { flex: 1; overflow-y: auto; padding: 12px; display: flex; flex-direction: column; gap: 6px; background: #f6f8fa; }',
+    '.sb-msg { max-width: 80%; padding: 8px 10px; border-radius: 12px; white-space: pre-wrap; overflow-wrap: anywhere; }',
+    '.sb-agent, .sb-greeting { align-self: flex-start; background: #fff; border: 1px solid #d0d7de; }',
+    '.sb-visitor { align-self: flex-end; background: var(--sb-color, #1f6feb); color: #fff; }',
+    '.sb-pending { opacity: .6; }',
+    '.sb-failed { background: #cf222e; cursor: pointer; }',
+    '.sb-form { display: flex; border-top: 1px solid #d0d7de; background: #fff; }',
+    '.sb-input { flex: 1; resize: none; border: 0; padding: 12px; font: inherit; color: inherit; height: 20px; outline: none; }',
+    '.sb-send { border: 0; background: none; color: var(--sb-color, #1f6feb); font: 600 14px system-ui, sans-serif;',
+    '  padding: 0 14px; cursor: pointer; }',
+    '.sb-send:disabled { color: #8c959f; cursor: default; }'
+  ].join('\n');
+
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  function chatIcon() {
+    var ns = 'http://www.w3.org/2000/svg';
+    var svg = document.createElementNS(ns, 'svg');
+    svg.setAttribute('viewBox', '0 0 24 24');
+    svg.setAttribute('aria-hidden', 'true');
+    var path = document.createElementNS(ns, 'path');
+    path.setAttribute('d', 'M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z');
+    svg.appendChild(path);
+    return svg;
+  }
+
+  function build(look) {
+    var host = el('div');
+    host.id = 'switchboard-webchat-' + channel;
+    host.setAttribute('data-position', look.position === 'left' ? 'left' : 'right');
+    // CSSOM, not CSS text: a colour that is not one is simply ignored.
+    if (look.color) host.style.setProperty('--sb-color', String(look.color));
+    var root = host.attachShadow({ mode: 'open' });
+    root.appendChild(el('style', '', CSS));
+
+    var bubble = el('button', 'sb-bubble');
+    bubble.type = 'button';
+    bubble.setAttribute('aria-label', 'Open chat');
+    bubble.appendChild(chatIcon());
+    var badge = el('span', 'sb-badge', '');
+    badge.hidden = true;
+    bubble.appendChild(badge);
+
+    var panel = el('div', 'sb-panel');
+    panel.setAttribute('role', 'dialog');
+    panel.setAttribute('aria-label', String(look.name || 'Chat'));
+    var header = el('div', 'sb-header');
+    header.appendChild(el('span', 'sb-title', String(look.name || 'Chat')));
+    var status = el('span', 'sb-status', '');
+    header.appendChild(status);
+    var close = el('button', 'sb-close', '\u00d7');
+    close.type = 'button';
+    close.setAttribute('aria-label', 'Close chat');
+    header.appendChild(close);
+    var log = el('div', 'sb-log');
+    log.setAttribute('role', 'log');
+    log.setAttribute('aria-live', 'polite');
+    var form = el('form', 'sb-form');
+    var input = el('textarea', 'sb-input');
+    input.rows = 1;
+    input.maxLength = 2000;
+    input.placeholder = preview ? 'Preview: messages are not sent' : 'Write a message\u2026';
+    input.setAttribute('aria-label', 'Message');
+    var send = el('button', 'sb-send', 'Send');
+    send.type = 'submit';
+    if (preview) input.disabled = send.disabled = true;
+    form.appendChild(input);
+    form.appendChild(send);
+    panel.appendChild(header);
+    panel.appendChild(log);
+    panel.appendChild(form);
+    root.appendChild(bubble);
+    root.appendChild(panel);
+    (document.body || document.documentElement).appendChild(host);
+
+    ui = { bubble: bubble, badge: badge, panel: panel, log: log, input: input, status: status, greeting: String(look.greeting || '') };
+    bubble.addEventListener('click', function () { setOpen(!panel.classList.contains('sb-open')); });
+    close.addEventListener('click', function () { setOpen(false); });
+    form.addEventListener('submit', function (event) {
+      event.preventDefault();
+      var text = input.value.trim();
+      if (!text || preview) return;
+      input.value = '';
+      write(randomId(), text);
+    });
+    input.addEventListener('keydown', function (event) {
+      if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        form.requestSubmit();
+      }
+    });
+    log.addEventListener('click', function (event) {
+      var target = event.target;
+      var id = target && target.getAttribute && target.getAttribute('data-client-id');
+      var failed = id && pending.get(id);
+      if (failed && failed.failed) write(id, failed.text);
+    });
+    render();
+  }
+
+  function setOpen(open) {
+    ui.panel.classList.toggle('sb-open', open);
+    ui.bubble.setAttribute('aria-label', open ? 'Close chat' : 'Open chat');
+    if (open) {
+      unread = 0;
+      ui.input.focus();
+    }
+    try { sessionStorage.setItem(openKey, open ? '1' : ''); } catch (e) { /* storage may be off */ }
+    render();
+  }
+
+  function render() {
+    if (!ui) return;
+    var log = ui.log;
+    var atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
+    log.textContent = '';
+    if (ui.greeting) log.appendChild(el('div', 'sb-msg sb-greeting', ui.greeting));
+    var sorted = Array.from(messages.values()).sort(function (a, b) { return a.id - b.id; });
+    sorted.forEach(function (m) {
+      var node = el('div', 'sb-msg ' + (m.from === 'agent' ? 'sb-agent' : 'sb-visitor'), m.text);
+      node.setAttribute('data-id', String(m.id));
+      log.appendChild(node);
+    });
+    pending.forEach(function (p, clientId) {
+      var node = el('div', 'sb-msg sb-visitor ' + (p.failed ? 'sb-failed' : 'sb-pending'), p.text);
+      node.setAttribute('data-client-id', clientId);
+      if (p.failed) node.title = p.failed + ' \u2014 click to try again';
+      log.appendChild(node);
+    });
+    if (atBottom || pending.size) log.scrollTop = log.scrollHeight;
+    ui.badge.textContent = String(unread);
+    ui.badge.hidden = unread === 0;
+  }
+
+  function accept(message, live) {
+    if (!message || typeof message.id !== 'number') return;
+    var known = messages.has(message.id);
+    messages.set(message.id, message);
+    if (message.client_id) pending.delete(message.client_id);
+    if (live && !known && message.from === 'agent' && !ui.panel.classList.contains('sb-open')) unread += 1;
+  }
+
+  function randomId() {
+    var bytes = new Uint8Array(16);
+    crypto.getRandomValues(bytes);
+    return Array.from(bytes, function (b) { return ('0' + b.toString(16)).slice(-2); }).join('');
+  }
+
+  function request(path, options) {
+    var headers = {};
+    if (options.body !== undefined) headers['content-type'] = 'application/json';
+    if (options.token) headers.authorization = 'Bearer ' + options.token;
+    return fetch(base + path, {
+      method: options.method || 'GET',
+      headers: headers,
+      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+      credentials: 'omit',
+      cache: 'no-store',
+      signal: options.signal
+    });
+  }
+
+  function write(clientId, text) {
+    pending.set(clientId, { text: text, failed: null });
+    render();
+    request('/messages', { method: 'POST', token: token, body: { client_id: clientId, text: text } })
+      .then(function (response) {
+        return response.json().catch(function () { return {}; }).then(function (body) {
+          if (!response.ok) throw new Error((body && body.message) || 'not sent');
+          if (body.message) accept(body.message, false);
+          else pending.delete(clientId); // sent before: the snapshot has it
+          follow();
+        });
+      })
+      .catch(function (error) {
+        var entry = pending.get(clientId);
+        if (entry) entry.failed = error.message || 'not sent';
+      })
+      .then(render);
+  }
+
+  // Server-sent events over fetch (so the token travels in a header, not the URL).
+  function readEvents(body, onEvent) {
+    var reader = body.getReader();
+    var decoder = new TextDecoder();
+    var buffer = '';
+    function pump() {
+      return reader.read().then(function (chunk) {
+        if (chunk.done) return;
+        buffer += decoder.decode(chunk.value, { stream: true }).replace(/\r\n?/g, '\n');
+        var end;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          var block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          var type = 'message';
+          var data = [];
+          block.split('\n').forEach(function (line) {
+            if (line.indexOf('event:') === 0) type = line.slice(6).trim();
+            else if (line.indexOf('data:') === 0) data.push(line.slice(5).replace(/^ /, ''));
+          });
+          if (data.length) onEvent(type, JSON.parse(data.join('\n')));
+        }
+        return pump();
+      });
+    }
+    return pump();
+  }
+
+  function onEvent(type, data) {
+    if (type === 'snapshot') {
+      messages = new Map();
+      (data.messages || []).forEach(function (m) { accept(m, false); });
+    } else if (type === 'message') {
+      accept(data, true);
+    }
+    render();
+  }
+
+  function setStatus(text) {
+    if (ui) ui.status.textContent = text;
+  }
+
+  // Follow the conversation live; reconnect with backoff. Every (re)connect starts with a
+  // snapshot, so replies sent while the connection was down are not missed.
+  function follow() {
+    if (streaming || preview) return;
+    streaming = true;
+    var delay = 1000;
+    function connect() {
+      request('/stream', { token: token })
+        .then(function (response) {
+          if (response.status === 401 || response.status === 403 || response.status === 404) {
+            streaming = false;
+            setStatus('');
+            return 'stop';
+          }
+          if (!response.ok || !response.body) throw new Error('stream ' + response.status);
+          delay = 1000;
+          setStatus('');
+          return readEvents(response.body, onEvent);
+        })
+        .catch(function () { /* retried below */ })
+        .then(function (outcome) {
+          if (outcome === 'stop') return;
+          setStatus('reconnecting\u2026');
+          setTimeout(connect, delay);
+          delay = Math.min(delay * 2, 15000);
+        });
+    }
+    connect();
+  }
+
+  function start() {
+    if (preview) {
+      var config = document.getElementById('switchboard-webchat-preview');
+      build(JSON.parse((config && config.textContent) || '{}'));
+      setOpen(true);
+      return;
+    }
+    var saved = null;
+    try { saved = localStorage.getItem(tokenKey); } catch (e) { /* storage may be off */ }
+    request('/session', { method: 'POST', body: { token: saved } })
+      .then(function (response) {
+        return response.json().catch(function () { return {}; }).then(function (body) {
+          if (!response.ok) throw new Error(body.error || 'HTTP ' + response.status);
+          return body;
+        });
+      })
+      .then(function (session) {
+        token = session.token;
+        try { localStorage.setItem(tokenKey, token); } catch (e) { /* storage may be off */ }
+        build(session.widget || {});
+        var wasOpen = false;
+        try { wasOpen = sessionStorage.getItem(openKey) === '1'; } catch (e) { /* storage may be off */ }
+        if (wasOpen) setOpen(true);
+        if (session.conversation) follow();
+      })
+      .catch(function (error) {
+        // Switched off, or not allowed on this page: draw nothing.
+        if (window.console) console.info('Switchboard chat is not available here: ' + error.message);
+      });
+  }
+
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);
+  else start();
+})();
