@@ -1,28 +1,15 @@
 // The admin pages in Chromium, as an admin would use them. Run by tests/e2e/admin_pages.rs,
 // which starts the host and fake providers and checks the effects on their side.
 // Env: BASE, ADMIN_TOKEN, TELEGRAM_TOKEN, TELEGRAM_API, LINE_CHANNEL, CONVERSATION, CHROMIUM, SCREENSHOTS.
-import { chromium } from "playwright-core";
 import assert from "node:assert/strict";
+import { adminSession, env } from "./admin-session.mjs";
 
-const env = process.env;
-const browser = await chromium.launch({
-  executablePath: env.CHROMIUM,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
-const page = await browser.newPage({ viewport: { width: 1100, height: 760 } });
-const problems = [];
-page.on("pageerror", (error) => problems.push(error.message));
-const shot = (name) => page.screenshot({ path: `${env.SCREENSHOTS}/${name}.png`, fullPage: true });
-const text = (selector) => page.locator(selector).innerText();
-
-try {
+await adminSession("admin pages", async ({ page, shot, signIn }) => {
+  const text = (selector) => page.locator(selector).innerText();
   // Sign in with a token.
-  await page.goto(env.BASE);
-  await page.fill("#token", "not-a-token");
-  await page.click("#sign-in button[type=submit]");
+  await signIn("not-a-token");
   await page.waitForSelector("text=That token is not valid.");
-  await page.fill("#token", env.ADMIN_TOKEN);
-  await page.click("#sign-in button[type=submit]");
+  await signIn();
   await page.waitForSelector(".cards [data-plugin=telegram]");
   await shot("integrations");
 
@@ -73,13 +60,4 @@ try {
   await page.waitForSelector('.bubble.outbound:has-text("Halo kak, pesanan sudah dikirim.")');
   await page.waitForSelector('.bubble.outbound[data-status="sent"]', { timeout: 15000 });
   await shot("inbox");
-
-  assert.deepEqual(problems, [], "no script errors on the pages");
-  console.log("admin pages: ok");
-} catch (error) {
-  await shot("failure").catch(() => {});
-  console.error(error);
-  process.exitCode = 1;
-} finally {
-  await browser.close();
-}
+});

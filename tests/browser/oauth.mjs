@@ -1,31 +1,21 @@
 // "Connect with Facebook" in the admin pages, in Chromium: the provider's login opens in a new
 // tab, returns to the host's callback, and the first tab offers the pages to connect. Run by
 // tests/e2e/admin_pages.rs. Env: BASE, PUBLIC_URL, ADMIN_TOKEN, APP_ID, APP_SECRET, GRAPH, PAGE_NAME, CHROMIUM, SCREENSHOTS.
-import { chromium } from "playwright-core";
 import assert from "node:assert/strict";
+import { adminSession, env } from "./admin-session.mjs";
 
-const env = process.env;
-const browser = await chromium.launch({
-  executablePath: env.CHROMIUM,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
-const context = await browser.newContext({ viewport: { width: 1100, height: 760 } });
-// The provider sends the admin back to the public URL (the host behind its TLS proxy in
-// production); this browser has no such proxy, so the redirect is pointed at the host itself.
-await context.route(`${env.GRAPH}/**/dialog/oauth**`, async (route) => {
-  const answer = await fetch(route.request().url(), { headers: { accept: "text/html" }, redirect: "manual" });
-  const location = (answer.headers.get("location") || "").replace(env.PUBLIC_URL, env.BASE);
-  await route.fulfill({ status: answer.status, headers: { location }, body: "" });
-});
-const page = await context.newPage();
-const problems = [];
-page.on("pageerror", (error) => problems.push(error.message));
-const shot = (name) => page.screenshot({ path: `${env.SCREENSHOTS}/${name}.png`, fullPage: true });
+const prepare = async (context) => {
+  // The provider sends the admin back to the public URL (the host behind its TLS proxy in
+  // production); this browser has no such proxy, so the redirect is pointed at the host itself.
+  await context.route(`${env.GRAPH}/**/dialog/oauth**`, async (route) => {
+    const answer = await fetch(route.request().url(), { headers: { accept: "text/html" }, redirect: "manual" });
+    const location = (answer.headers.get("location") || "").replace(env.PUBLIC_URL, env.BASE);
+    await route.fulfill({ status: answer.status, headers: { location }, body: "" });
+  });
+};
 
-try {
-  await page.goto(env.BASE);
-  await page.fill("#token", env.ADMIN_TOKEN);
-  await page.click("#sign-in button[type=submit]");
+await adminSession("oauth pages", async ({ page, context, shot, signIn }) => {
+  await signIn();
   await page.waitForSelector(".cards [data-plugin=messenger]");
   await page.click("[data-plugin=messenger] >> text=Add Facebook Messenger account");
   await page.waitForSelector("#connect");
@@ -44,12 +34,4 @@ try {
   await page.waitForSelector("text=is connected");
   await page.waitForSelector('[data-setup="verify_token"]');
   await shot("oauth-connected");
-  assert.deepEqual(problems, [], "no script errors on the pages");
-  console.log("oauth pages: ok");
-} catch (error) {
-  await shot("failure-oauth").catch(() => {});
-  console.error(error);
-  process.exitCode = 1;
-} finally {
-  await browser.close();
-}
+}, { prepare });

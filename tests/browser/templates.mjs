@@ -1,22 +1,10 @@
 // WhatsApp templates and a closed window in the admin pages, in Chromium. Run by
 // tests/e2e/admin_pages.rs. Env: BASE, ADMIN_TOKEN, CHANNEL, CONVERSATION, CHROMIUM, SCREENSHOTS.
-import { chromium } from "playwright-core";
 import assert from "node:assert/strict";
+import { adminSession, env } from "./admin-session.mjs";
 
-const env = process.env;
-const browser = await chromium.launch({
-  executablePath: env.CHROMIUM,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
-const page = await browser.newPage({ viewport: { width: 1100, height: 760 } });
-const problems = [];
-page.on("pageerror", (error) => problems.push(error.message));
-const shot = (name) => page.screenshot({ path: `${env.SCREENSHOTS}/${name}.png`, fullPage: true });
-
-try {
-  await page.goto(env.BASE);
-  await page.fill("#token", env.ADMIN_TOKEN);
-  await page.click("#sign-in button[type=submit]");
+await adminSession("templates pages", async ({ page, shot, signIn }) => {
+  await signIn();
   await page.waitForSelector(".cards");
 
   // The channel's templates: switch one off and on again.
@@ -48,13 +36,4 @@ try {
   await page.click("#reply button[type=submit]");
   await page.waitForSelector('.bubble.outbound:has-text("[template order_update]")');
   await shot("inbox-closed-window");
-
-  assert.deepEqual(problems, [], "no script errors on the pages");
-  console.log("templates pages: ok");
-} catch (error) {
-  await shot("failure-templates").catch(() => {});
-  console.error(error);
-  process.exitCode = 1;
-} finally {
-  await browser.close();
-}
+});
