@@ -9,5 +9,6 @@ mod messenger;
 mod oauth;
 mod sandbox;
 mod telegram;
+mod twitter;
 mod whatsapp_cloud;
 mod whatsapp_onprem;
