@@ -67,6 +67,16 @@ impl AuthStartRequest {
     pub fn require(&self, key: &str) -> Result<&str, ChannelError> {
         require_in(&self.settings, key)
     }
+
+    /// Settings the login needs before it starts: every unset one is reported at once.
+    pub fn require_all(&self, keys: &[&str]) -> Result<(), ChannelError> {
+        let missing: Vec<FieldError> = keys
+            .iter()
+            .filter(|key| self.setting(key).is_none())
+            .map(|key| FieldError { key: (*key).into(), message: "field is required".into() })
+            .collect();
+        if missing.is_empty() { Ok(()) } else { Err(ChannelError::InvalidSettings(missing)) }
+    }
 }
 
 impl AuthFinishRequest {

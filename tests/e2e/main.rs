@@ -10,6 +10,7 @@ mod messenger;
 mod oauth;
 mod sandbox;
 mod telegram;
+mod twitter;
 mod webchat;
 mod whatsapp_cloud;
 mod whatsapp_onprem;

@@ -4,7 +4,7 @@
 //! the Pages the admin granted, each with its Page token, as the accounts to pick from.
 
 use switchboard_sdk::serde::Deserialize;
-use switchboard_sdk::{AuthAccount, AuthFinishRequest, AuthRedirect, AuthStartRequest, ChannelError, FieldError};
+use switchboard_sdk::{AuthAccount, AuthFinishRequest, AuthRedirect, AuthStartRequest, ChannelError};
 use url::Url;
 
 use crate::Product;
@@ -21,14 +21,7 @@ const LOGIN_SETTINGS: &[&str] = &["app_id", "app_secret"];
 /// The login dialog: `{base}/{version}/dialog/oauth?client_id&redirect_uri&state&response_type=code&scope`.
 /// With an `api_base_url` (tests, a proxy) the dialog is looked for at that base too.
 pub fn start(product: &Product, request: &AuthStartRequest) -> Result<AuthRedirect, ChannelError> {
-    let missing: Vec<FieldError> = LOGIN_SETTINGS
-        .iter()
-        .filter(|key| request.setting(key).is_none())
-        .map(|key| FieldError { key: (*key).into(), message: "field is required".into() })
-        .collect();
-    if !missing.is_empty() {
-        return Err(ChannelError::InvalidSettings(missing));
-    }
+    request.require_all(LOGIN_SETTINGS)?;
     let base = request.setting("api_base_url").unwrap_or(LOGIN_BASE).trim_end_matches('/');
     let params = [
         ("client_id", request.require("app_id")?),
