@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use switchboard_e2e::fake_telegram::{BOT_ID, BOT_USERNAME, FakeTelegram};
-use switchboard_e2e::{HostOptions, PUBLIC_URL, TestHost, conversations, messages};
+use switchboard_e2e::{HostOptions, PUBLIC_URL, TestHost, conversations, messages, send, until_status};
 
 pub const GOOD_TOKEN: &str = "7000001:AAHgoodtokenFromBotFather";
 
@@ -216,28 +216,16 @@ async fn passing_failures_are_retried_and_refusals_recorded() {
     let secret = registered_secret(&fake);
     host.webhook(id, &[("x-telegram-bot-api-secret-token", &secret)], text_update(40, 4242, "Halo")).await;
     let conversation_id = conversations(&host).await[0]["id"].as_i64().unwrap();
-    let path = format!("/api/v1/conversations/{conversation_id}/messages");
 
     fake.fail_next_send(429, "Too Many Requests: retry after 1", Some(1));
     fake.fail_next_send(502, "Bad Gateway", None);
-    let (status, _) = host.post(&path, &host.agent, json!({"text": "retry me"})).await;
-    assert_eq!(status, 202);
-    let sent = host
-        .eventually(Duration::from_secs(15), || async {
-            messages(&host, conversation_id).await.into_iter().find(|m| m["text"] == "retry me" && m["status"] == "sent")
-        })
-        .await;
-    assert!(sent.is_some(), "delivered after a rate limit and a 502");
-    assert_eq!(fake.calls("sendMessage").len(), 3);
+    let retried = send(&host, conversation_id, json!({"text": "retry me"})).await;
+    until_status(&host, conversation_id, retried, "sent").await;
+    assert_eq!(fake.calls("sendMessage").len(), 3, "delivered after a rate limit and a 502");
 
     fake.fail_next_send(403, "Forbidden: bot was blocked by the user", None);
-    host.post(&path, &host.agent, json!({"text": "blocked"})).await;
-    let failed = host
-        .eventually(Duration::from_secs(10), || async {
-            messages(&host, conversation_id).await.into_iter().find(|m| m["text"] == "blocked" && m["status"] == "failed")
-        })
-        .await
-        .expect("a refusal is a permanent failure");
+    let blocked = send(&host, conversation_id, json!({"text": "blocked"})).await;
+    let failed = until_status(&host, conversation_id, blocked, "failed").await;
     assert!(failed["error"].as_str().unwrap().contains("bot was blocked by the user"), "{failed}");
 }
 

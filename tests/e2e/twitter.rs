@@ -11,7 +11,7 @@ use switchboard_e2e::fake_twitter::{
 };
 use switchboard_e2e::{HostOptions, PUBLIC_URL, TestHost};
 
-use switchboard_e2e::{conversations, messages};
+use switchboard_e2e::{conversations, messages, send, until_status};
 
 const SITI: &str = "2244994945";
 
@@ -172,24 +172,15 @@ async fn twitter_replies_are_signed_dms_and_a_rate_limit_waits_for_the_reset() {
 
     let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
     fake.fail_next_send(429, 88, "Rate limit exceeded", Some(now + 2));
-    host.post(&path, &host.agent, json!({"text": "after the limit"})).await;
+    let after_limit = send(&host, conversation_id, json!({"text": "after the limit"})).await;
     let started = std::time::Instant::now();
-    host.eventually(Duration::from_secs(15), || async {
-        messages(&host, conversation_id).await.into_iter().find(|m| m["text"] == "after the limit" && m["status"] == "sent")
-    })
-    .await
-    .expect("delivered once the rate limit resets");
+    until_status(&host, conversation_id, after_limit, "sent").await;
     assert!(started.elapsed() >= Duration::from_millis(900), "waited for x-rate-limit-reset: {:?}", started.elapsed());
     assert_eq!(fake.calls("POST", "/1.1/direct_messages/events/new.json").len(), 3);
 
     fake.fail_next_send(403, 349, "You cannot send messages to this user.", None);
-    host.post(&path, &host.agent, json!({"text": "blocked"})).await;
-    let failed = host
-        .eventually(Duration::from_secs(10), || async {
-            messages(&host, conversation_id).await.into_iter().find(|m| m["text"] == "blocked" && m["status"] == "failed")
-        })
-        .await
-        .expect("a refusal is a permanent failure");
+    let blocked = send(&host, conversation_id, json!({"text": "blocked"})).await;
+    let failed = until_status(&host, conversation_id, blocked, "failed").await;
     assert!(failed["error"].as_str().unwrap().contains("You cannot send messages to this user"), "{failed}");
     assert_eq!(fake.refused(), 0);
 }
