@@ -34,7 +34,7 @@ fn median(mut samples: Vec<Duration>) -> Duration {
 
 async fn start(data_dir: &Path) -> Duration {
     let started = Instant::now();
-    let _app = App::start(&config(data_dir), "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let _app = switchboard::server::start(&config(data_dir), "127.0.0.1:0".parse().unwrap(), false).await.unwrap();
     started.elapsed()
 }
 
@@ -58,7 +58,7 @@ async fn remove_and_wait(app: &App, file: &Path) {
 
 async fn reload_round(cached: bool) -> Duration {
     let dir = tempfile::tempdir().unwrap();
-    let app: Arc<App> = App::start(&config(dir.path()), "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let app: Arc<App> = switchboard::server::start(&config(dir.path()), "127.0.0.1:0".parse().unwrap(), false).await.unwrap();
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let watcher = switchboard::plugins::watcher::spawn(app.clone(), stopped).unwrap();
     let file = dir.path().join("plugins/telegram.wasm");

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 use switchboard::runtime::types::{ChannelContext, HttpRequest};
-use switchboard::runtime::{Limits, NoChannelState, Runtime};
+use switchboard::runtime::{HostServices, Limits, Runtime};
 
 const SECRET: &str = "Zq8Yc2mN4pR7sT1vW3xA5bD6fG9hJ0kL";
 
@@ -94,7 +94,7 @@ fn measure(batches: usize, per_batch: usize, mut call: impl FnMut()) -> Duration
 
 fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let runtime = Runtime::new(Limits::default(), Vec::new(), Arc::new(NoChannelState), None).unwrap();
+    let runtime = Runtime::new(Limits::default(), Vec::new(), HostServices::none(), None).unwrap();
     let (_, bytes) = switchboard::plugins::FIRST_PARTY_PLUGINS.iter().find(|(name, _)| name.contains("telegram")).expect("telegram is built in");
     let compile_started = Instant::now();
     let plugin = rt.block_on(runtime.load(bytes.to_vec())).unwrap();

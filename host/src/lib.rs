@@ -1,17 +1,24 @@
 //! Switchboard: an omnichannel channel runtime. Channel integrations are WebAssembly
 //! components (see `wit/`) that this host loads, sandboxes and calls.
+//!
+//! Layers, each importing only those below it: `server` (wiring) → `api`, `outbox`, `mail`,
+//! `plugins` → `ingest` → `app` (shared state) → `registry`, `live`, `window` → `runtime`,
+//! `store`, `data_dir`.
 
 pub mod admin;
 pub mod api;
 pub mod app;
-pub mod channel_errors;
+pub mod data_dir;
+pub mod ingest;
 pub mod live;
 pub mod mail;
 pub mod outbox;
 pub mod plugins;
 pub mod registry;
 pub mod runtime;
+pub mod server;
 pub mod store;
 pub mod window;
 
-pub use app::{App, MailOptions, ServeConfig, serve, serve_with_smtp};
+pub use app::{App, MailOptions, ServeConfig};
+pub use server::{Listeners, serve};

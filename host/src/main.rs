@@ -132,7 +132,7 @@ async fn main() -> anyhow::Result<()> {
             let shutdown = async {
                 let _ = tokio::signal::ctrl_c().await;
             };
-            switchboard::serve_with_smtp(listener, smtp, config, shutdown).await
+            switchboard::serve(switchboard::Listeners { http: listener, smtp }, config, shutdown).await
         }
         Command::Plugin { command } => {
             use switchboard::plugins::offline;

@@ -9,10 +9,8 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use crate::app::App;
-use crate::channel_errors::describe_call;
-use crate::runtime::types::{InboundSummary, Media, MediaKind, OutboundContent, OutboundMessage, TemplateMessage};
-use crate::runtime::{CallError, PluginFailure};
-use crate::runtime::types::ChannelError;
+use crate::runtime::types::{ChannelError, InboundSummary, Media, MediaKind, OutboundContent, OutboundMessage, TemplateMessage};
+use crate::runtime::{CallError, Retry};
 use crate::store::now_ms;
 use crate::store::messages::Message;
 use crate::store::outbox::PendingDelivery;
@@ -122,7 +120,7 @@ async fn attempt(app: &App, delivery: &PendingDelivery) -> Result<(Message, Stri
             timestamp_ms: m.provider_timestamp.unwrap_or_default().max(0) as u64,
             properties: m.properties,
         }),
-        window: window.wit_state,
+        window: window.state,
         attempt: delivery.attempts,
     };
     let ctx = app.channel_context(&channel);
@@ -140,16 +138,14 @@ async fn attempt(app: &App, delivery: &PendingDelivery) -> Result<(Message, Stri
     }
 }
 
+/// The one retry decision ([`CallError::retry`]) as the outbox's next step: try again with
+/// backoff, or not before the provider's retry-after, or record the failure.
 fn classify(error: &CallError) -> Next {
-    let reason = describe_call(error);
-    match error {
-        CallError::Channel(ChannelError::Transient(_)) | CallError::Failed(PluginFailure::Timeout(_)) => {
-            Next::Retry { after: None, reason }
-        }
-        CallError::Channel(ChannelError::RateLimited(seconds)) => {
-            Next::Retry { after: seconds.map(Duration::from_secs), reason }
-        }
-        _ => Next::Fail(reason),
+    let reason = error.to_string();
+    match error.retry() {
+        Retry::Now => Next::Retry { after: None, reason },
+        Retry::After(wait) => Next::Retry { after: Some(wait), reason },
+        Retry::Never => Next::Fail(reason),
     }
 }
 

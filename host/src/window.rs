@@ -7,7 +7,7 @@ use crate::runtime::types::{WindowPolicy, WindowState};
 
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct Window {
-    pub state: &'static str,
+    pub state: WindowState,
     /// When the current state ends (ms), if it does.
     pub changes_at: Option<i64>,
     /// While the free-form window is open: when it closes (ms).
@@ -17,35 +17,32 @@ pub struct Window {
     /// Whether templates may be sent now.
     pub templates_allowed: bool,
     #[serde(skip)]
-    pub wit_state: WindowState,
-    #[serde(skip)]
     free_form_seconds: Option<u64>,
 }
 
 pub fn compute(policy: &WindowPolicy, last_inbound_at: Option<i64>, now: i64) -> Window {
     let seconds = |s: u64| i64::try_from(s.saturating_mul(1000)).unwrap_or(i64::MAX);
-    let window = |state, wit_state, changes_at, templates_allowed| Window {
+    let window = |state, changes_at, templates_allowed| Window {
         state,
         changes_at,
         closes_at: None,
         closed_at: None,
         templates_allowed,
-        wit_state,
         free_form_seconds: policy.free_form_seconds,
     };
     let Some(free_form) = policy.free_form_seconds else {
-        return window("unrestricted", WindowState::Unrestricted, None, true);
+        return window(WindowState::Unrestricted, None, true);
     };
-    let closed = window("closed", WindowState::Closed, None, policy.templates_outside_window);
+    let closed = window(WindowState::Closed, None, policy.templates_outside_window);
     let Some(last) = last_inbound_at else { return closed };
     let free_until = last.saturating_add(seconds(free_form));
     if now < free_until {
-        return Window { closes_at: Some(free_until), ..window("open", WindowState::Open, Some(free_until), true) };
+        return Window { closes_at: Some(free_until), ..window(WindowState::Open, Some(free_until), true) };
     }
     if let Some(human) = policy.human_agent_seconds {
         let human_until = last.saturating_add(seconds(human));
         if now < human_until {
-            let human_agent = window("human_agent", WindowState::HumanAgent, Some(human_until), policy.templates_outside_window);
+            let human_agent = window(WindowState::HumanAgent, Some(human_until), policy.templates_outside_window);
             return Window { closed_at: Some(free_until), ..human_agent };
         }
     }
@@ -55,7 +52,7 @@ pub fn compute(policy: &WindowPolicy, last_inbound_at: Option<i64>, now: i64) ->
 impl Window {
     /// Whether a message may be sent now (a template or free-form content); if not, why, for a person.
     pub fn permits(&self, is_template: bool) -> Result<(), String> {
-        if self.state != "closed" || (is_template && self.templates_allowed) {
+        if self.state != WindowState::Closed || (is_template && self.templates_allowed) {
             return Ok(());
         }
         let window = match self.free_form_seconds {
@@ -93,19 +90,19 @@ mod tests {
     #[test]
     fn whatsapp_style_window_closes_after_24_hours_to_templates() {
         let whatsapp = policy(Some(86_400), None, true);
-        assert_eq!(compute(&whatsapp, Some(0), 23 * HOUR).state, "open");
+        assert_eq!(compute(&whatsapp, Some(0), 23 * HOUR).state, WindowState::Open);
         let late = compute(&whatsapp, Some(0), 25 * HOUR);
-        assert_eq!(late.state, "closed");
+        assert_eq!(late.state, WindowState::Closed);
         assert!(late.templates_allowed);
-        assert_eq!(compute(&whatsapp, None, 0).state, "closed");
+        assert_eq!(compute(&whatsapp, None, 0).state, WindowState::Closed);
     }
 
     #[test]
     fn messenger_style_window_has_a_human_agent_week() {
         let messenger = policy(Some(86_400), Some(7 * 86_400), false);
-        assert_eq!(compute(&messenger, Some(0), 2 * 24 * HOUR).state, "human_agent");
+        assert_eq!(compute(&messenger, Some(0), 2 * 24 * HOUR).state, WindowState::HumanAgent);
         let gone = compute(&messenger, Some(0), 8 * 24 * HOUR);
-        assert_eq!(gone.state, "closed");
+        assert_eq!(gone.state, WindowState::Closed);
         assert!(!gone.templates_allowed);
     }
 
@@ -129,6 +126,6 @@ mod tests {
 
     #[test]
     fn no_policy_means_unrestricted() {
-        assert_eq!(compute(&policy(None, None, false), None, 0).state, "unrestricted");
+        assert_eq!(compute(&policy(None, None, false), None, 0).state, WindowState::Unrestricted);
     }
 }

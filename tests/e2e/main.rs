@@ -3,6 +3,7 @@
 mod admin_pages;
 mod api;
 mod email;
+mod host_imports;
 mod instagram;
 mod lifecycle;
 mod line;

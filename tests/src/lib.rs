@@ -80,7 +80,7 @@ impl TestHost {
             mail: switchboard::MailOptions { inbound_domain: options.inbound_domain, ..Default::default() },
         };
         let (stop, stopped) = oneshot::channel::<()>();
-        let server = tokio::spawn(switchboard::serve_with_smtp(listener, smtp, config, async {
+        let server = tokio::spawn(switchboard::serve(switchboard::Listeners { http: listener, smtp }, config, async {
             let _ = stopped.await;
         }));
         let mut host = Self {

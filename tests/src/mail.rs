@@ -21,12 +21,17 @@ static INSTALL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 /// The Python with aiosmtpd: `$SWITCHBOARD_TEST_PYTHON`, else the venv `.ci/test-deps` makes
 /// (made now if it is missing).
 pub fn python() -> PathBuf {
-    let python = std::env::var_os("SWITCHBOARD_TEST_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join("target/test-tools/venv/bin/python"));
-    if !python.exists() {
+    if let Some(python) = std::env::var_os("SWITCHBOARD_TEST_PYTHON") {
+        return PathBuf::from(python);
+    }
+    let venv = workspace().join("target/test-tools/venv");
+    let python = venv.join("bin/python");
+    // `.ready` is written once aiosmtpd imports: the interpreter alone exists while pip still
+    // installs, and another test must not start the server then.
+    let ready = venv.join(".ready");
+    if !ready.exists() {
         let _once = INSTALL.lock().unwrap_or_else(|p| p.into_inner());
-        if !python.exists() {
+        if !ready.exists() {
             let status = std::process::Command::new("bash").arg(workspace().join(".ci/test-deps")).status();
             assert!(status.is_ok_and(|s| s.success()), ".ci/test-deps could not install aiosmtpd for the email tests");
         }

@@ -14,7 +14,6 @@ use serde_json::{Map, Value};
 use super::settings::{self, REQUIRED, SECRET_MASK, is_secret};
 use super::{ApiError, ApiJson, Caller};
 use crate::app::App;
-use crate::channel_errors::describe;
 use crate::runtime::types::{Capability, ChannelError, Field};
 use crate::runtime::{CallError, LoadedPlugin};
 use crate::runtime::types::Connection;
@@ -216,8 +215,11 @@ pub(super) fn connect_error(plugin_id: &str, error: CallError) -> ApiError {
         CallError::Channel(ChannelError::Unauthorized(reason) | ChannelError::Provider(reason)) => {
             ApiError::unprocessable("connect_failed", reason)
         }
-        CallError::Channel(other) => ApiError::unprocessable("connect_failed", describe(&other)),
-        CallError::Failed(failure) => ApiError::bad_gateway("plugin_failed", format!("plugin `{plugin_id}`: {failure}")),
+        CallError::Channel(other) => ApiError::unprocessable("connect_failed", other.to_string()),
+        CallError::Failed(failure) => {
+            let error = ApiError::plugin_failure(failure);
+            ApiError { message: format!("plugin `{plugin_id}`: {}", error.message), ..error }
+        }
     }
 }
 
@@ -316,7 +318,7 @@ pub async fn delete(caller: Caller, State(app): State<Arc<App>>, Path(id): Path<
     match app.registry.get(&channel.plugin) {
         Some(plugin) => {
             if let Err(error) = plugin.disconnect(&app.channel_context(&channel)).await {
-                tracing::warn!(channel = %id, "provider teardown failed, deleting anyway: {}", crate::channel_errors::describe_call(&error));
+                tracing::warn!(channel = %id, "provider teardown failed, deleting anyway: {}", error);
             }
         }
         None => tracing::warn!(channel = %id, plugin = %channel.plugin, "plugin not loaded: no provider teardown"),

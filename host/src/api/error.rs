@@ -10,6 +10,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use crate::ingest::IngestError;
+use crate::runtime::types::ChannelError;
+use crate::runtime::{CallError, PluginFailure, Retry};
 use crate::store::StoreError;
 
 #[derive(Debug, Serialize)]
@@ -61,6 +64,17 @@ impl ApiError {
     pub fn bad_gateway(error: &'static str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_GATEWAY, error, message)
     }
+
+    /// A plugin that failed (not a typed refusal of its own), as [`CallError::retry`] decides:
+    /// worth another try -> 503 (`plugin_timeout` for a timeout), for good -> 502.
+    pub fn plugin_failure(failure: PluginFailure) -> Self {
+        let message = failure.to_string();
+        match (CallError::from(failure.clone()).retry(), failure) {
+            (_, PluginFailure::Timeout(_)) => Self::unavailable("plugin_timeout", message),
+            (Retry::Never, _) => Self::bad_gateway("plugin_failed", message),
+            _ => Self::unavailable("plugin_failed", message),
+        }
+    }
 }
 
 impl IntoResponse for ApiError {
@@ -75,6 +89,34 @@ impl From<StoreError> for ApiError {
         match error {
             StoreError::NotFound => Self::not_found("not found"),
             _ => Self::unavailable("storage_unavailable", "the database could not complete the request; try again"),
+        }
+    }
+}
+
+/// Why a request was not taken, as the provider (or the widget) should hear it: an unverified
+/// request is 401, one the plugin cannot read 400 (the provider must not send it again); what
+/// [`IngestError::retry`] says is worth another try is 503 (429 when rate limited), so the
+/// provider redelivers; a plugin failing for good is 502.
+impl From<IngestError> for ApiError {
+    fn from(error: IngestError) -> Self {
+        let retry = error.retry();
+        let message = error.to_string();
+        match error {
+            IngestError::PluginUnavailable(_) => ApiError::unavailable("plugin_unavailable", message),
+            IngestError::Store(_) => {
+                ApiError::unavailable("storage_unavailable", "the request was verified but could not be stored; send it again")
+            }
+            IngestError::Plugin(CallError::Channel(ChannelError::Unauthorized(reason))) => {
+                ApiError::unauthorized(format!("webhook not verified: {reason}"))
+            }
+            IngestError::Plugin(CallError::Channel(ChannelError::RateLimited(_))) => {
+                ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "slow down")
+            }
+            IngestError::Plugin(CallError::Failed(failure)) => ApiError::plugin_failure(failure),
+            IngestError::Plugin(CallError::Channel(_)) if retry != Retry::Never => {
+                ApiError::unavailable("temporarily_unavailable", message)
+            }
+            IngestError::Plugin(CallError::Channel(_)) => ApiError::bad_request(message),
         }
     }
 }

@@ -30,9 +30,8 @@ use super::channels::{self, ChannelView};
 use super::settings::{self, REQUIRED};
 use super::{ApiError, ApiJson, Caller};
 use crate::app::App;
-use crate::channel_errors::describe_call;
-use crate::runtime::types::{AuthFinishRequest, AuthStartRequest, Capability, ChannelError};
-use crate::runtime::{CallError, PluginFailure};
+use crate::runtime::types::{AuthFinishRequest, AuthStartRequest, Capability};
+use crate::runtime::Retry;
 use crate::store::oauth::{Flow, FlowAccount, FlowStatus, NewFlow};
 use crate::store::random_token;
 
@@ -182,12 +181,12 @@ async fn finish(app: &App, query: Vec<(String, String)>) -> Result<(Flow, usize)
             Ok((flow, accounts.len()))
         }
         // Passing trouble: the callback may be loaded again (the provider's code may still be good).
-        Err(error @ (CallError::Channel(ChannelError::Transient(_)) | CallError::Failed(PluginFailure::Timeout(_)))) => {
+        Err(error) if error.retry() != Retry::Never => {
             app.db.transition_flow(&state, FlowStatus::Finishing, FlowStatus::Waiting)?;
-            Err(ApiError::bad_gateway("provider_unreachable", format!("the login could not be finished now ({}); reload to try again", describe_call(&error))))
+            Err(ApiError::bad_gateway("provider_unreachable", format!("the login could not be finished now ({error}); reload to try again")))
         }
         Err(error) => {
-            let reason = describe_call(&error);
+            let reason = error.to_string();
             app.db.flow_failed(&state, &reason)?;
             tracing::warn!(plugin = %flow.plugin, %reason, "provider login failed");
             Err(ApiError::unprocessable("login_failed", reason))

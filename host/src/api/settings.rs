@@ -31,24 +31,11 @@ struct OptionView {
     label: String,
 }
 
-pub fn kind_name(kind: FieldKind) -> &'static str {
-    match kind {
-        FieldKind::Text => "text",
-        FieldKind::Secret => "secret",
-        FieldKind::Url => "url",
-        FieldKind::Email => "email",
-        FieldKind::Number => "number",
-        FieldKind::Boolean => "boolean",
-        FieldKind::Select => "select",
-        FieldKind::Textarea => "textarea",
-    }
-}
-
 pub fn field_view(field: &Field) -> FieldView {
     FieldView {
         key: field.key.clone(),
         label: field.label.clone(),
-        kind: kind_name(field.kind),
+        kind: field.kind.name(),
         required: field.required,
         secret: is_secret(field),
         immutable: field.immutable,

@@ -13,9 +13,8 @@ use serde::{Deserialize, Serialize};
 use super::channels::{find, loaded_plugin};
 use super::{ApiError, ApiJson, Caller};
 use crate::app::App;
-use crate::channel_errors::describe;
 use crate::runtime::types::{Capability, ChannelError, NewTemplate, Template};
-use crate::runtime::{CallError, LoadedPlugin, PluginFailure};
+use crate::runtime::{CallError, LoadedPlugin};
 use crate::store::channels::Channel;
 
 #[derive(Serialize)]
@@ -64,10 +63,9 @@ fn template_error(error: CallError) -> ApiError {
         CallError::Channel(ChannelError::Transient(reason)) => {
             ApiError::bad_gateway("provider_unreachable", format!("could not reach the provider: {reason}"))
         }
-        CallError::Channel(error @ ChannelError::RateLimited(_)) => ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", describe(&error)),
-        CallError::Channel(other) => ApiError::unprocessable("provider_refused", describe(&other)),
-        CallError::Failed(failure @ PluginFailure::Timeout(_)) => ApiError::unavailable("plugin_timeout", failure.to_string()),
-        CallError::Failed(failure) => ApiError::bad_gateway("plugin_failed", failure.to_string()),
+        CallError::Channel(error @ ChannelError::RateLimited(_)) => ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", error.to_string()),
+        CallError::Channel(other) => ApiError::unprocessable("provider_refused", other.to_string()),
+        CallError::Failed(failure) => ApiError::plugin_failure(failure),
     }
 }
 

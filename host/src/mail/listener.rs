@@ -87,7 +87,7 @@ enum Next {
 
 impl<'a> Session<'a> {
     fn new(app: &'a App, peer: SocketAddr) -> Self {
-        let domain = app.runtime.mail().inbound_domain.clone().unwrap_or_else(|| "localhost".into());
+        let domain = app.inbound_domain.clone().unwrap_or_else(|| "localhost".into());
         Self { app, peer, domain, max_bytes: app.max_mail_bytes, greeted: false, transaction: None, errors: 0 }
     }
 

@@ -2,23 +2,24 @@
 //! channel's plugin (the SMTP listener in [`listener`] uses both).
 //!
 //! A channel whose plugin imports the contract's `smtp` interface (the email plugin) has a
-//! forwarding address, `<id>@<inbound domain>` (see `runtime::smtp::forwarding_id`), and,
-//! while the host runs its SMTP listener, `reply+<conversation>@<inbound domain>` for each
-//! of its conversations. Mail for them reaches `handle-webhook` as a relay delivery (the
-//! contract's `smtp` interface says how), and what the plugin reports is stored as for any
-//! webhook.
+//! forwarding address and reply addresses (see [`address`]). Mail for them reaches
+//! `handle-webhook` as a relay delivery (the contract's `smtp` interface says how), and
+//! what the plugin reports is stored by `ingest`, as for any webhook.
 
+pub mod address;
 pub mod listener;
 
+use address::{REPLY_PREFIX, forwarding_id, is_reply_token};
+
 use crate::app::App;
-use crate::runtime::smtp::{REPLY_PREFIX, forwarding_id, is_reply_token};
-use crate::runtime::types::{ChannelError, HttpRequest};
-use crate::runtime::{CallError, PluginFailure};
+use crate::ingest;
+use crate::runtime::Retry;
+use crate::runtime::types::HttpRequest;
 use crate::store::channels::{Channel, ChannelStatus};
 
 /// The channel that receives mail for `address`, if any.
 pub fn channel_for(app: &App, address: &str) -> Option<Channel> {
-    let domain = app.runtime.mail().inbound_domain.as_deref()?;
+    let domain = app.inbound_domain.as_deref()?;
     let (local, at) = address.trim().trim_matches(['<', '>']).rsplit_once('@')?;
     if !at.trim_end_matches('.').eq_ignore_ascii_case(domain) {
         return None;
@@ -60,10 +61,6 @@ pub async fn deliver(
     recipients: &[String],
     message: &[u8],
 ) -> Result<usize, Refusal> {
-    let plugin = app
-        .registry
-        .get(&channel.plugin)
-        .ok_or_else(|| Refusal::Temporary(format!("plugin `{}` is not loaded", channel.plugin)))?;
     let request = HttpRequest {
         method: "POST".into(),
         path: channel.webhook_secret.clone(),
@@ -75,15 +72,12 @@ pub async fn deliver(
         ],
         body: message.to_vec(),
     };
-    let outcome = plugin.handle_webhook(&app.channel_context(channel), &request).await.map_err(|error| match error {
-        CallError::Channel(ChannelError::Transient(reason)) => Refusal::Temporary(reason),
-        CallError::Channel(ChannelError::RateLimited(_)) => Refusal::Temporary("rate limited".into()),
-        CallError::Channel(other) => Refusal::Permanent(crate::channel_errors::describe(&other)),
-        CallError::Failed(failure @ PluginFailure::MemoryLimit(_)) => Refusal::Permanent(failure.to_string()),
-        CallError::Failed(failure) => Refusal::Temporary(failure.to_string()),
+    // What is worth another try is a 4xx reply: the sending server keeps the message and
+    // tries again for days, which is how nothing accepted is lost.
+    let ingested = ingest::handle(app, channel, &request).await.map_err(|error| match error.retry() {
+        Retry::Now | Retry::After(_) => Refusal::Temporary(error.to_string()),
+        Retry::Never => Refusal::Permanent(error.to_string()),
     })?;
-    let (stored, _) = crate::api::webhooks::store_events(app, &channel.id, &outcome.events)
-        .map_err(|e| Refusal::Temporary(format!("storing the message failed: {}", e.message)))?;
-    tracing::info!(channel = %channel.id, bytes = message.len(), events = outcome.events.len(), stored, "mail received");
-    Ok(stored)
+    tracing::info!(channel = %channel.id, bytes = message.len(), events = ingested.events, stored = ingested.stored, "mail received");
+    Ok(ingested.stored)
 }

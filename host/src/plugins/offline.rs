@@ -4,24 +4,16 @@
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use super::{FIRST_PARTY_PLUGINS, PluginError, component_files};
-use crate::api::settings::kind_name;
 use crate::registry::InstallError;
 use crate::runtime::cache::write_atomically;
-use crate::runtime::{CompileCache, Limits, LoadedPlugin, NoChannelState, Runtime, SERVED_WIT_VERSIONS};
+use crate::runtime::{CompileCache, HostServices, Limits, LoadedPlugin, Runtime, SERVED_WIT_VERSIONS};
 
-pub fn plugins_dir(data_dir: &Path) -> PathBuf {
-    data_dir.join("plugins")
-}
-
-pub fn cache_dir(data_dir: &Path) -> PathBuf {
-    data_dir.join("cache")
-}
+pub use crate::data_dir::{cache_dir, plugins_dir};
 
 fn runtime(data_dir: Option<&Path>) -> anyhow::Result<Runtime> {
-    Runtime::new(Limits::default(), Vec::new(), Arc::new(NoChannelState), data_dir.map(|d| CompileCache::new(cache_dir(d))))
+    Runtime::new(Limits::default(), Vec::new(), HostServices::none(), data_dir.map(|d| CompileCache::new(cache_dir(d))))
 }
 
 /// What an operator wants to know about a component before installing it.
@@ -37,7 +29,7 @@ pub fn describe(plugin: &LoadedPlugin) -> String {
     let _ = writeln!(text, "sha256:         {}", plugin.hash);
     let _ = writeln!(text, "settings:");
     for field in &plugin.settings_schema {
-        let mut flags = vec![kind_name(field.kind)];
+        let mut flags = vec![field.kind.name()];
         if field.required {
             flags.push("required");
         }

@@ -1,10 +1,11 @@
-//! Host-side bindings of the channel contract, major version 0.1, kept private to the runtime
-//! so the rest of the host speaks the runtime's own API.
+//! Host-side bindings of the channel contract, major version 0.1, private to the runtime, and
+//! the one place where generated types become the host's own (`runtime::types`).
 //!
 //! Bound to the newest 0.1 release (`wit/v0.1.2`): wasmtime resolves a plugin's 0.1.0 and
 //! 0.1.1 names to these 0.1.2 definitions (0.1 only ever adds imports), so one module serves
-//! the whole 0.1 line. A breaking 0.2 gets a module of its own beside this one, and
-//! `LoadedPlugin` an instance-pre per major version, as Zed's extension host does.
+//! the whole 0.1 line. A breaking 0.2 gets a module of its own beside this one with its own
+//! conversions to the same host types, and `LoadedPlugin` an instance-pre per major version,
+//! as Zed's extension host does.
 
 wasmtime::component::bindgen!({
     path: "../wit/v0.1.2",
@@ -13,12 +14,125 @@ wasmtime::component::bindgen!({
         // SMTP waits on the network: async on the host, blocking for the guest.
         "switchboard:channel/smtp.verify": async,
         "switchboard:channel/smtp.send": async,
+        // A state read or write the host cannot do fails the call (the guest traps), so the
+        // caller retries it instead of the plugin going on without what it stored.
+        "switchboard:channel/state.get": trappable,
+        "switchboard:channel/state.set": trappable,
+        "switchboard:channel/state.remove": trappable,
+        "switchboard:channel/state.keys": trappable,
     },
     exports: { default: async },
 });
 
-pub use self::switchboard::channel::types;
-pub use self::switchboard::channel::{log, smtp, state};
+pub(super) use self::switchboard::channel::{log, smtp, state};
+use self::switchboard::channel::types as wit;
+use super::types as host;
 
 /// The `types` interface has no functions; its host side is empty.
-impl types::Host for super::CallState {}
+impl wit::Host for super::CallState {}
+
+pub(super) fn add_types_to_linker(linker: &mut wasmtime::component::Linker<super::CallState>) -> wasmtime::Result<()> {
+    wit::add_to_linker::<super::CallState, wasmtime::component::HasSelf<super::CallState>>(linker, |call| call)
+}
+
+/// Moves a value across the contract's edge: generated type to host type and back.
+pub(super) trait Lift<T> {
+    fn lift(self) -> T;
+}
+
+macro_rules! same_on_both_sides {
+    ($($ty:ty),*) => { $(impl Lift<$ty> for $ty { fn lift(self) -> $ty { self } })* };
+}
+same_on_both_sides!((), String, bool, u8, u16, u32, u64, f64);
+
+impl<A: Lift<B>, B> Lift<Vec<B>> for Vec<A> {
+    fn lift(self) -> Vec<B> {
+        self.into_iter().map(Lift::lift).collect()
+    }
+}
+
+impl<A: Lift<B>, B> Lift<Option<B>> for Option<A> {
+    fn lift(self) -> Option<B> {
+        self.map(Lift::lift)
+    }
+}
+
+impl<A1: Lift<B1>, A2: Lift<B2>, B1, B2> Lift<(B1, B2)> for (A1, A2) {
+    fn lift(self) -> (B1, B2) {
+        (self.0.lift(), self.1.lift())
+    }
+}
+
+/// Records: the same fields on both sides, each lifted.
+macro_rules! records {
+    ($($name:ident { $($field:ident),* $(,)? })*) => { $(
+        impl Lift<host::$name> for wit::$name {
+            fn lift(self) -> host::$name { host::$name { $($field: self.$field.lift()),* } }
+        }
+        impl Lift<wit::$name> for host::$name {
+            fn lift(self) -> wit::$name { wit::$name { $($field: self.$field.lift()),* } }
+        }
+    )* };
+}
+
+/// Enums and variants whose cases carry nothing or one liftable value.
+macro_rules! cases {
+    ($($name:ident { $($case:ident $(($inner:ident))?),* $(,)? })*) => { $(
+        impl Lift<host::$name> for wit::$name {
+            fn lift(self) -> host::$name {
+                match self { $(wit::$name::$case $(($inner))? => host::$name::$case $(($inner.lift()))?),* }
+            }
+        }
+        impl Lift<wit::$name> for host::$name {
+            fn lift(self) -> wit::$name {
+                match self { $(host::$name::$case $(($inner))? => wit::$name::$case $(($inner.lift()))?),* }
+            }
+        }
+    )* };
+}
+
+records! {
+    SelectOption { value, label }
+    Field { key, label, kind, required, secret, immutable, help, default_value, options }
+    PluginManifest { id, name, version, description, capabilities, outbound_hosts }
+    WindowPolicy { free_form_seconds, human_agent_seconds, templates_outside_window }
+    ChannelContext { channel_id, webhook_url, webhook_secret, settings }
+    FieldError { key, message }
+    SetupItem { key, label, value }
+    Connection { display_name, external_account_id, setup }
+    HttpRequest { method, path, query, headers, body }
+    HttpResponse { status, headers, body }
+    ContactProfile { id, name, handle }
+    Location { latitude, longitude, name, address }
+    Attachment { kind, provider_media_id, url, mime_type, filename, size, location, description }
+    InboundMessage { provider_message_id, conversation, conversation_name, sender, timestamp_ms, text, attachments, reply_to, properties }
+    DeliveryStatus { target, state, timestamp_ms, error_code, error_message }
+    WebhookOutcome { response, events }
+    Media { kind, url, caption, filename, mime_type }
+    TemplateMessage { name, language, params }
+    InboundSummary { provider_message_id, timestamp_ms, properties }
+    OutboundMessage { message_id, conversation_id, recipient, content, reply_to, last_inbound, window, attempt }
+    Receipt { provider_message_id }
+    Template { name, language, category, status, body }
+    NewTemplate { name, language, category, body }
+    AuthStartRequest { redirect_url, state, settings }
+    AuthRedirect { authorize_url, properties }
+    AuthFinishRequest { redirect_url, callback_query, properties, settings }
+    AuthAccount { id, name, settings }
+}
+
+cases! {
+    FieldKind { Text, Secret, Url, Email, Number, Boolean, Select, Textarea }
+    Capability { Templates, OauthConnect, SendMedia, SendTemplates, FixedName }
+    WindowState { Unrestricted, Open, HumanAgent, Closed }
+    AttachmentKind { Image, Video, Audio, Document, Sticker, Location, Contact, Unsupported }
+    DeliveryState { Sent, Delivered, Read, Failed, Deleted }
+    MediaKind { Image, Video, Audio, Document, Sticker }
+    ChannelError {
+        InvalidSettings(fields), Unauthorized(reason), RateLimited(seconds), WindowClosed(reason),
+        Unsupported(what), Provider(reason), Transient(reason), BadRequest(reason),
+    }
+    StatusTarget { Message(id), Watermark(up_to) }
+    Event { Message(message), Status(status), Contact(profile) }
+    OutboundContent { Text(text), Media(media), Template(template) }
+}

@@ -5,31 +5,36 @@
 
 mod bindings;
 pub mod cache;
+mod call;
+mod errors;
 mod log;
 mod outbound;
 pub mod smtp;
 mod state;
+pub mod types;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ResourceLimiter, Store, Trap, UpdateDeadline};
-use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
-use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+use wasmtime::component::{Component, Linker, ResourceTable};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap, UpdateDeadline};
+use wasmtime_wasi::WasiCtx;
+use wasmtime_wasi_http::WasiHttpCtx;
 
-pub use bindings::types;
 pub use cache::{CompileCache, component_hash};
+pub use call::CallState;
+pub use errors::{CallError, PluginFailure, Retry};
 pub use outbound::HostPattern;
-pub use smtp::MailConfig;
-pub use state::{ChannelStateBackend, NoChannelState};
+pub use smtp::{MailAddressing, NoMail};
+pub use state::{ChannelStateBackend, NoChannelState, StateError};
 
-use bindings::{Plugin as PluginBindings, PluginPre};
+use bindings::{Lift, Plugin as PluginBindings, PluginPre};
+use call::{CallSetup, HostImportError, MemoryCap};
 use outbound::OutboundPolicy;
 use types::{
-    AuthAccount, AuthFinishRequest, AuthRedirect, AuthStartRequest, ChannelContext, ChannelError, Connection, Field,
-    HttpRequest, PluginManifest, NewTemplate, OutboundMessage, Receipt, Template, WebhookOutcome, WindowPolicy,
+    AuthAccount, AuthFinishRequest, AuthRedirect, AuthStartRequest, ChannelContext, Connection, Field, HttpRequest,
+    NewTemplate, OutboundMessage, PluginManifest, Receipt, Template, WebhookOutcome, WindowPolicy,
 };
 
 /// The contract version this host is built from, and the plugin WIT versions it serves: its
@@ -58,28 +63,6 @@ impl Default for Limits {
     }
 }
 
-/// Why a plugin call produced no answer. These are the host's verdicts, not the plugin's errors.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum PluginFailure {
-    #[error("the plugin ran past its time limit of {0:?}")]
-    Timeout(Duration),
-    #[error("the plugin exceeded its memory limit of {} MiB", .0 >> 20)]
-    MemoryLimit(usize),
-    #[error("the plugin crashed: {0}")]
-    Trap(String),
-    #[error("the plugin could not be started: {0}")]
-    Instantiate(String),
-}
-
-/// A call's outcome: the plugin's own typed error, or the host stopping it.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum CallError {
-    #[error("{0:?}")]
-    Channel(ChannelError),
-    #[error(transparent)]
-    Failed(#[from] PluginFailure),
-}
-
 /// Why a component was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
@@ -97,53 +80,18 @@ pub enum LoadError {
     InvalidManifest(String),
 }
 
-/// What a plugin's store holds during one call.
-pub struct CallState {
-    plugin_id: String,
-    channel_id: Option<String>,
-    /// The channel's settings and secret, for imports that act on its behalf (`smtp`).
-    channel: Option<smtp::CallChannel>,
-    /// When the call's time is up (imports that wait end before it).
-    deadline: Instant,
-    mail: Arc<MailConfig>,
-    table: ResourceTable,
-    wasi: WasiCtx,
-    http: WasiHttpCtx,
-    outbound: OutboundPolicy,
-    memory: MemoryCap,
-    state: Arc<dyn ChannelStateBackend>,
+/// What the host's imports serve from (the store implements `state`, the mail module `smtp`'s
+/// addresses). Outside a server: [`HostServices::none`].
+#[derive(Clone)]
+pub struct HostServices {
+    pub state: Arc<dyn ChannelStateBackend>,
+    pub mail: Arc<dyn MailAddressing>,
 }
 
-impl WasiView for CallState {
-    fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
-    }
-}
-
-impl WasiHttpView for CallState {
-    fn http(&mut self) -> WasiHttpCtxView<'_> {
-        WasiHttpCtxView { ctx: &mut self.http, table: &mut self.table, hooks: &mut self.outbound }
-    }
-}
-
-/// Refuses memory growth past the cap and remembers that it did, so the trap that follows
-/// (Rust's allocator aborts) is reported as what it is.
-struct MemoryCap {
-    limit: usize,
-    exceeded: bool,
-}
-
-impl ResourceLimiter for MemoryCap {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
-        if desired > self.limit {
-            self.exceeded = true;
-            return Ok(false);
-        }
-        Ok(true)
-    }
-
-    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
-        Ok(desired <= 100_000)
+impl HostServices {
+    /// No channel state, no mail: for inspecting components and benchmarks.
+    pub fn none() -> Self {
+        Self { state: Arc::new(NoChannelState), mail: Arc::new(NoMail) }
     }
 }
 
@@ -152,8 +100,7 @@ struct Shared {
     cache: Option<CompileCache>,
     limits: Limits,
     operator_allowed: Arc<Vec<HostPattern>>,
-    state: Arc<dyn ChannelStateBackend>,
-    mail: Arc<MailConfig>,
+    services: HostServices,
 }
 
 /// The engine and linker every plugin shares.
@@ -174,7 +121,7 @@ impl Runtime {
     pub fn new(
         limits: Limits,
         operator_allowed: Vec<HostPattern>,
-        state: Arc<dyn ChannelStateBackend>,
+        services: HostServices,
         cache: Option<CompileCache>,
     ) -> anyhow::Result<Self> {
         let mut pool = PoolingAllocationConfig::default();
@@ -191,10 +138,7 @@ impl Runtime {
             .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let engine = Engine::new(&config).map_err(|e| anyhow::anyhow!("creating the wasm engine: {e}"))?;
 
-        let mut linker = Linker::<CallState>::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(anyhow_of)?;
-        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(anyhow_of)?;
-        PluginBindings::add_to_linker::<CallState, HasSelf<CallState>>(&mut linker, |s| s).map_err(anyhow_of)?;
+        let linker = link(&engine).map_err(anyhow_of)?;
 
         let stop_ticker = Arc::new(AtomicBool::new(false));
         let ticker_engine = engine.weak();
@@ -215,22 +159,11 @@ impl Runtime {
                 cache,
                 limits,
                 operator_allowed: Arc::new(operator_allowed),
-                state,
-                mail: Arc::new(MailConfig::default()),
+                services,
             }),
             linker,
             stop_ticker,
         })
-    }
-
-    /// How the host handles mail (inbound domain, SMTP listener); set before loading plugins.
-    pub fn with_mail(mut self, mail: MailConfig) -> Self {
-        Arc::get_mut(&mut self.shared).expect("mail is configured before any plugin is loaded").mail = Arc::new(mail);
-        self
-    }
-
-    pub fn mail(&self) -> &MailConfig {
-        &self.shared.mail
     }
 
     pub fn engine(&self) -> &Engine {
@@ -285,6 +218,18 @@ impl Runtime {
         plugin.window = plugin.window_call().await.map_err(LoadError::Manifest)?;
         Ok(plugin)
     }
+}
+
+/// Every import a plugin may use, one capability module each; WASI proper gets an empty context.
+fn link(engine: &Engine) -> wasmtime::Result<Linker<CallState>> {
+    let mut linker = Linker::<CallState>::new(engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+    outbound::add_to_linker(&mut linker)?;
+    bindings::add_types_to_linker(&mut linker)?;
+    log::add_to_linker(&mut linker, |call| &mut call.log)?;
+    state::add_to_linker(&mut linker, |call| &mut call.state)?;
+    smtp::add_to_linker(&mut linker, |call| &mut call.smtp)?;
+    Ok(linker)
 }
 
 /// The component for these bytes, from the cache or freshly compiled (and then cached).
@@ -377,22 +322,20 @@ impl LoadedPlugin {
     async fn instantiate(&self, channel: Option<&ChannelContext>) -> Result<(Store<CallState>, PluginBindings), PluginFailure> {
         let limits = &self.shared.limits;
         let deadline = Instant::now() + limits.call_timeout;
+        let setup = CallSetup { plugin_id: &self.manifest.id, channel, deadline };
+        let shared = &self.shared;
         let state = CallState {
-            plugin_id: self.manifest.id.clone(),
-            channel_id: channel.map(|c| c.channel_id.clone()),
-            channel: channel.map(smtp::CallChannel::of),
-            deadline,
-            mail: self.shared.mail.clone(),
-            table: ResourceTable::new(),
             wasi: WasiCtx::builder().build(),
+            table: ResourceTable::new(),
             http: WasiHttpCtx::new(),
-            outbound: OutboundPolicy {
-                plugin_id: self.manifest.id.clone(),
-                declared: self.declared.clone(),
-                operator_allowed: self.shared.operator_allowed.clone(),
-            },
+            outbound: OutboundPolicy::for_call(&setup, self.declared.clone(), shared.operator_allowed.clone()),
+            log: log::LogCtx::for_call(&setup),
+            state: state::StateCtx::for_call(&setup, shared.services.state.clone()),
+            smtp: smtp::SmtpCtx::for_call(
+                &setup,
+                smtp::SmtpConfig { addressing: shared.services.mail.clone(), operator_allowed: shared.operator_allowed.clone() },
+            ),
             memory: MemoryCap { limit: limits.memory_bytes, exceeded: false },
-            state: self.shared.state.clone(),
         };
         let mut store = Store::new(&self.shared.engine, state);
         store.limiter(|s| &mut s.memory);
@@ -420,6 +363,8 @@ impl LoadedPlugin {
         };
         let failure = if store.data().memory.exceeded {
             PluginFailure::MemoryLimit(limits.memory_bytes)
+        } else if let Some(host) = error.downcast_ref::<HostImportError>() {
+            PluginFailure::Host(host.0.clone())
         } else if matches!(error.downcast_ref::<Trap>(), Some(Trap::Interrupt)) {
             PluginFailure::Timeout(limits.call_timeout)
         } else {
@@ -430,58 +375,68 @@ impl LoadedPlugin {
     }
 
     async fn manifest_call(&self) -> Result<PluginManifest, PluginFailure> {
-        call_export!(self, None, call_manifest())
+        call_export!(self, None, call_manifest()).map(Lift::lift)
     }
 
     async fn settings_schema_call(&self) -> Result<Vec<Field>, PluginFailure> {
-        call_export!(self, None, call_settings_schema())
+        call_export!(self, None, call_settings_schema()).map(Lift::lift)
     }
 
     async fn window_call(&self) -> Result<WindowPolicy, PluginFailure> {
-        call_export!(self, None, call_messaging_window())
+        call_export!(self, None, call_messaging_window()).map(Lift::lift)
     }
 
     pub async fn connect(&self, ctx: &ChannelContext) -> Result<Connection, CallError> {
-        flatten(call_export!(self, Some(ctx), call_connect(ctx)))
+        let wit_ctx = ctx.clone().lift();
+        flatten(call_export!(self, Some(ctx), call_connect(&wit_ctx)))
     }
 
     pub async fn disconnect(&self, ctx: &ChannelContext) -> Result<(), CallError> {
-        flatten(call_export!(self, Some(ctx), call_disconnect(ctx)))
+        let wit_ctx = ctx.clone().lift();
+        flatten(call_export!(self, Some(ctx), call_disconnect(&wit_ctx)))
     }
 
     pub async fn handle_webhook(&self, ctx: &ChannelContext, request: &HttpRequest) -> Result<WebhookOutcome, CallError> {
-        flatten(call_export!(self, Some(ctx), call_handle_webhook(ctx, request)))
+        let (wit_ctx, wit_request) = (ctx.clone().lift(), request.clone().lift());
+        flatten(call_export!(self, Some(ctx), call_handle_webhook(&wit_ctx, &wit_request)))
     }
 
     pub async fn send(&self, ctx: &ChannelContext, message: &OutboundMessage) -> Result<Receipt, CallError> {
-        flatten(call_export!(self, Some(ctx), call_send(ctx, message)))
+        let (wit_ctx, wit_message) = (ctx.clone().lift(), message.clone().lift());
+        flatten(call_export!(self, Some(ctx), call_send(&wit_ctx, &wit_message)))
     }
 
     pub async fn list_templates(&self, ctx: &ChannelContext) -> Result<Vec<Template>, CallError> {
-        flatten(call_export!(self, Some(ctx), call_list_templates(ctx)))
+        let wit_ctx = ctx.clone().lift();
+        flatten(call_export!(self, Some(ctx), call_list_templates(&wit_ctx)))
     }
 
     pub async fn create_template(&self, ctx: &ChannelContext, template: &NewTemplate) -> Result<Template, CallError> {
-        flatten(call_export!(self, Some(ctx), call_create_template(ctx, template)))
+        let (wit_ctx, wit_template) = (ctx.clone().lift(), template.clone().lift());
+        flatten(call_export!(self, Some(ctx), call_create_template(&wit_ctx, &wit_template)))
     }
 
     pub async fn delete_template(&self, ctx: &ChannelContext, name: &str) -> Result<(), CallError> {
-        flatten(call_export!(self, Some(ctx), call_delete_template(ctx, name)))
+        let wit_ctx = ctx.clone().lift();
+        flatten(call_export!(self, Some(ctx), call_delete_template(&wit_ctx, name)))
     }
 
     pub async fn auth_start(&self, request: &AuthStartRequest) -> Result<AuthRedirect, CallError> {
-        flatten(call_export!(self, None, call_auth_start(request)))
+        let wit_request = request.clone().lift();
+        flatten(call_export!(self, None, call_auth_start(&wit_request)))
     }
 
     pub async fn auth_finish(&self, request: &AuthFinishRequest) -> Result<Vec<AuthAccount>, CallError> {
-        flatten(call_export!(self, None, call_auth_finish(request)))
+        let wit_request = request.clone().lift();
+        flatten(call_export!(self, None, call_auth_finish(&wit_request)))
     }
 }
 
-fn flatten<T>(result: Result<Result<T, ChannelError>, PluginFailure>) -> Result<T, CallError> {
+/// A call's answer in the host's types: the plugin's value or typed error, or the host's verdict.
+fn flatten<W: Lift<T>, T, E: Lift<types::ChannelError>>(result: Result<Result<W, E>, PluginFailure>) -> Result<T, CallError> {
     match result {
-        Ok(Ok(value)) => Ok(value),
-        Ok(Err(error)) => Err(CallError::Channel(error)),
+        Ok(Ok(value)) => Ok(value.lift()),
+        Ok(Err(error)) => Err(CallError::Channel(error.lift())),
         Err(failure) => Err(CallError::Failed(failure)),
     }
 }

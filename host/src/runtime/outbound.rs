@@ -9,7 +9,10 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use http_body_util::BodyExt;
-use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
+use wasmtime::component::Linker;
+use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks, WasiHttpView};
+
+use super::call::CallSetup;
 
 /// `host`, `host:port` or `*.domain[:port]`; no port means any port.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,10 +61,15 @@ impl std::fmt::Display for HostPattern {
 
 /// The outbound rules of one call: the plugin's declared hosts plus the operator's.
 #[derive(Clone)]
-pub struct OutboundPolicy {
-    pub plugin_id: String,
-    pub declared: Arc<Vec<HostPattern>>,
-    pub operator_allowed: Arc<Vec<HostPattern>>,
+pub(super) struct OutboundPolicy {
+    plugin_id: String,
+    declared: Arc<Vec<HostPattern>>,
+    operator_allowed: Arc<Vec<HostPattern>>,
+}
+
+/// wasi:http's outgoing handler, with [`OutboundPolicy`] as its `send_request` hook.
+pub(super) fn add_to_linker<T: WasiHttpView + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
+    wasmtime_wasi_http::p2::add_only_http_to_linker_async(linker)
 }
 
 enum Verdict {
@@ -73,6 +81,10 @@ enum Verdict {
 }
 
 impl OutboundPolicy {
+    pub(super) fn for_call(setup: &CallSetup, declared: Arc<Vec<HostPattern>>, operator_allowed: Arc<Vec<HostPattern>>) -> Self {
+        Self { plugin_id: setup.plugin_id.to_owned(), declared, operator_allowed }
+    }
+
     fn verdict(&self, host: &str, port: u16) -> Verdict {
         if self.operator_allowed.iter().any(|p| p.matches(host, port)) {
             Verdict::Trusted

@@ -1,5 +1,6 @@
 //! The `smtp` import (contract 0.1.2): mail out with lettre (tokio, rustls) to the server the
-//! channel's own settings name, and the addresses the host receives the channel's mail at.
+//! channel's own settings name, and the addresses the host receives the channel's mail at
+//! (which the host's `mail` module decides, behind [`MailAddressing`]).
 //!
 //! Which servers: the plugin passes the server, but its host must be the value of one of the
 //! channel's settings (the admin typed it), so a plugin cannot reach a host of its choosing.
@@ -17,12 +18,12 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
-use sha2::{Digest, Sha256};
+use wasmtime::component::{HasSelf, Linker};
 
-use super::CallState;
-use super::bindings::smtp::{Host, Security, SmtpServer};
+use super::bindings::smtp::{self, ChannelError, Host, Security, SmtpServer};
+use super::call::CallSetup;
 use super::outbound::{HostPattern, is_internal};
-use super::types::{ChannelContext, ChannelError};
+use super::types::ChannelContext;
 
 /// The interface's name without version: a plugin importing it receives mail.
 pub(super) const INTERFACE: &str = "switchboard:channel/smtp";
@@ -33,70 +34,106 @@ const IO_TIMEOUT: Duration = Duration::from_secs(20);
 /// error before the host stops the call.
 const ANSWER_MARGIN: Duration = Duration::from_millis(300);
 
-/// How the host receives mail.
-#[derive(Debug, Clone, Default)]
-pub struct MailConfig {
-    /// Forwarding addresses are `<id>@<inbound_domain>`; `None`: the host gives none out.
-    pub inbound_domain: Option<String>,
-    /// The host runs an SMTP listener, so `reply+<conversation>@<inbound domain>` reaches it.
-    pub smtp_listener: bool,
-}
-
-impl MailConfig {
-    /// The channel's forwarding address, when the host has an inbound domain.
-    pub fn forwarding_address(&self, webhook_secret: &str) -> Option<String> {
-        let domain = self.inbound_domain.as_deref()?;
-        Some(format!("{}@{domain}", forwarding_id(webhook_secret)))
-    }
-
-    /// `reply+<conversation>@<inbound domain>`, when the host's listener receives it.
-    pub fn reply_address(&self, conversation: &str) -> Option<String> {
-        let domain = self.inbound_domain.as_deref().filter(|_| self.smtp_listener)?;
-        is_reply_token(conversation).then(|| format!("{REPLY_PREFIX}{conversation}@{domain}"))
-    }
-
+/// Where the host receives a channel's mail. The host's `mail` module owns the addressing
+/// scheme; the runtime only hands its answers to the plugin.
+pub trait MailAddressing: Send + Sync {
+    /// The channel's forwarding address, if the host gives one out.
+    fn forwarding_address(&self, channel: &ChannelContext) -> Option<String>;
+    /// The address replies in `conversation` reach the host at, if it receives them.
+    fn reply_address(&self, conversation: &str) -> Option<String>;
     /// The name the host gives in EHLO.
+    fn hello_name(&self) -> String;
+}
+
+/// A host that receives no mail.
+pub struct NoMail;
+
+impl MailAddressing for NoMail {
+    fn forwarding_address(&self, _channel: &ChannelContext) -> Option<String> {
+        None
+    }
+    fn reply_address(&self, _conversation: &str) -> Option<String> {
+        None
+    }
     fn hello_name(&self) -> String {
-        self.inbound_domain.clone().unwrap_or_else(|| "localhost".into())
+        "localhost".into()
     }
 }
 
-/// Local parts starting with this name a conversation: `reply+<conversation>`.
-pub const REPLY_PREFIX: &str = "reply+";
-
-/// Whether a conversation string can stand in a `reply+` address (and be found again).
-pub fn is_reply_token(conversation: &str) -> bool {
-    !conversation.is_empty()
-        && conversation.len() <= 64
-        && conversation.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-}
-
-/// The unguessable local part of a channel's forwarding address: derived from the channel's
-/// webhook secret, so it is fixed for the channel's life with nothing to store, and it gives
-/// nothing of the secret away. 24 hex digits (96 bits).
-pub fn forwarding_id(webhook_secret: &str) -> String {
-    let digest = Sha256::new().chain_update(b"switchboard forwarding address\0").chain_update(webhook_secret).finalize();
-    hex::encode(&digest[..12])
-}
-
-/// What an import acting for a channel needs to know about it.
-pub(super) struct CallChannel {
-    settings: Vec<(String, String)>,
-    webhook_secret: String,
+/// The channel an SMTP call acts for: its settings (which name the servers it may use) and
+/// its webhook secret (from which its forwarding address derives).
+struct CallChannel {
+    context: ChannelContext,
 }
 
 impl CallChannel {
-    pub(super) fn of(ctx: &ChannelContext) -> Self {
-        Self { settings: ctx.settings.clone(), webhook_secret: ctx.webhook_secret.clone() }
-    }
-
     /// Whether the admin entered `host` as one of the channel's settings.
     fn configured(&self, host: &str) -> bool {
-        self.settings.iter().any(|(_, value)| value.trim().eq_ignore_ascii_case(host))
+        self.context.settings.iter().any(|(_, value)| value.trim().eq_ignore_ascii_case(host))
     }
 }
 
-impl Host for CallState {
+/// What the `smtp` import needs from the whole host: where mail is received, and the hosts
+/// the operator trusts.
+#[derive(Clone)]
+pub(super) struct SmtpConfig {
+    pub(super) addressing: Arc<dyn MailAddressing>,
+    pub(super) operator_allowed: Arc<Vec<HostPattern>>,
+}
+
+/// One call's view of SMTP.
+pub(super) struct SmtpCtx {
+    plugin_id: String,
+    channel: Option<CallChannel>,
+    config: SmtpConfig,
+    /// When the call's time is up (an exchange ends before it).
+    deadline: Instant,
+}
+
+impl SmtpCtx {
+    pub(super) fn for_call(setup: &CallSetup, config: SmtpConfig) -> Self {
+        Self {
+            plugin_id: setup.plugin_id.to_owned(),
+            channel: setup.channel.map(|context| CallChannel { context: context.clone() }),
+            config,
+            deadline: setup.deadline,
+        }
+    }
+
+    fn channel_id(&self) -> &str {
+        self.channel.as_ref().map_or("-", |c| c.context.channel_id.as_str())
+    }
+
+    /// Checks that the channel's admin configured this server and takes what the exchange
+    /// needs, so waiting on the network holds no borrow of the store.
+    fn smtp_call(&self, server: SmtpServer) -> Result<SmtpCall, ChannelError> {
+        let channel = self
+            .channel
+            .as_ref()
+            .ok_or_else(|| ChannelError::Unsupported("SMTP is only available in a call about a channel".into()))?;
+        let host = server.host.trim();
+        if host.is_empty() || !channel.configured(host) {
+            return Err(ChannelError::Provider(format!(
+                "SMTP host `{host}` is not one of the channel's settings: a plugin sends mail only through the server its admin configured"
+            )));
+        }
+        Ok(SmtpCall {
+            at: format!("{host}:{}", server.port),
+            host: host.to_owned(),
+            server,
+            operator_allowed: self.config.operator_allowed.clone(),
+            hello_name: self.config.addressing.hello_name(),
+            deadline: self.deadline,
+        })
+    }
+}
+
+/// Links the import for a store whose data holds a [`SmtpCtx`] (`get` finds it).
+pub(super) fn add_to_linker<T: Send + 'static>(linker: &mut Linker<T>, get: fn(&mut T) -> &mut SmtpCtx) -> wasmtime::Result<()> {
+    smtp::add_to_linker::<T, HasSelf<SmtpCtx>>(linker, get)
+}
+
+impl Host for SmtpCtx {
     async fn verify(&mut self, server: SmtpServer) -> Result<(), ChannelError> {
         let call = self.smtp_call(server)?;
         let outcome = call
@@ -108,7 +145,7 @@ impl Host for CallState {
                 }
             })
             .await;
-        tracing::info!(plugin = %self.plugin_id, channel = self.channel_id.as_deref().unwrap_or("-"), server = %call.at, ok = outcome.is_ok(), "SMTP login checked");
+        tracing::info!(plugin = %self.plugin_id, channel = self.channel_id(), server = %call.at, ok = outcome.is_ok(), "SMTP login checked");
         outcome
     }
 
@@ -133,7 +170,7 @@ impl Host for CallState {
                 Ok(())
             })
             .await;
-        let channel = self.channel_id.as_deref().unwrap_or("-");
+        let channel = self.channel_id();
         match &outcome {
             Ok(()) => tracing::info!(plugin = %self.plugin_id, channel, server = %call.at, bytes = message.len(), "mail sent"),
             Err(error) => tracing::info!(plugin = %self.plugin_id, channel, server = %call.at, "mail not sent: {error:?}"),
@@ -142,37 +179,12 @@ impl Host for CallState {
     }
 
     fn forwarding_address(&mut self) -> Option<String> {
-        self.mail.forwarding_address(&self.channel.as_ref()?.webhook_secret)
+        self.config.addressing.forwarding_address(&self.channel.as_ref()?.context)
     }
 
     fn reply_address(&mut self, conversation: String) -> Option<String> {
         self.channel.as_ref()?;
-        self.mail.reply_address(&conversation)
-    }
-}
-
-impl CallState {
-    /// Checks that the channel's admin configured this server and takes what the exchange
-    /// needs, so waiting on the network holds no borrow of the store.
-    fn smtp_call(&self, server: SmtpServer) -> Result<SmtpCall, ChannelError> {
-        let channel = self
-            .channel
-            .as_ref()
-            .ok_or_else(|| ChannelError::Unsupported("SMTP is only available in a call about a channel".into()))?;
-        let host = server.host.trim();
-        if host.is_empty() || !channel.configured(host) {
-            return Err(ChannelError::Provider(format!(
-                "SMTP host `{host}` is not one of the channel's settings: a plugin sends mail only through the server its admin configured"
-            )));
-        }
-        Ok(SmtpCall {
-            at: format!("{host}:{}", server.port),
-            host: host.to_owned(),
-            server,
-            operator_allowed: self.outbound.operator_allowed.clone(),
-            hello_name: self.mail.hello_name(),
-            deadline: self.deadline,
-        })
+        self.config.addressing.reply_address(&conversation)
     }
 }
 
@@ -274,32 +286,4 @@ fn classify(at: &str, error: &lettre::transport::smtp::Error) -> ChannelError {
         return ChannelError::Transient(format!("the SMTP server {at} did not answer in time"));
     }
     ChannelError::Transient(format!("could not talk to the SMTP server {at}: {error}"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn forwarding_ids_are_fixed_per_secret_and_unrelated_across_secrets() {
-        let a = forwarding_id("Xk2pQ9v0aBcDeFgHiJkLmNoPqRsTuVwX");
-        assert_eq!(a, forwarding_id("Xk2pQ9v0aBcDeFgHiJkLmNoPqRsTuVwX"));
-        assert_eq!(a.len(), 24);
-        assert!(a.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
-        assert_ne!(a, forwarding_id("Xk2pQ9v0aBcDeFgHiJkLmNoPqRsTuVwY"));
-    }
-
-    #[test]
-    fn addresses_need_an_inbound_domain_and_reply_addresses_a_listener() {
-        let none = MailConfig::default();
-        assert_eq!(none.forwarding_address("s"), None);
-        let relay_only = MailConfig { inbound_domain: Some("in.example.com".into()), smtp_listener: false };
-        assert!(relay_only.forwarding_address("s").unwrap().ends_with("@in.example.com"));
-        assert_eq!(relay_only.reply_address("c1"), None);
-        let listening = MailConfig { smtp_listener: true, ..relay_only };
-        assert_eq!(listening.reply_address("k3j-9.x_1").as_deref(), Some("reply+k3j-9.x_1@in.example.com"));
-        for bad in ["", "a b", "a@b", "a+b", "<x>", &"x".repeat(65)] {
-            assert_eq!(listening.reply_address(bad), None, "{bad:?}");
-        }
-    }
 }

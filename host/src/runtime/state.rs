@@ -1,41 +1,74 @@
 //! The `state` import: durable per-channel key/value state, kept by the host.
+//!
+//! Every write is durable when the import returns (the contract says so); a read or write the
+//! backend cannot do fails the whole call with [`PluginFailure::Host`](super::PluginFailure),
+//! which callers retry, instead of the plugin going on as if it had stored its token.
 
-use super::CallState;
-use super::bindings::state::Host;
+use std::sync::Arc;
+
+use wasmtime::component::{HasSelf, Linker};
+
+use super::bindings::state::{self, Host};
+use super::call::{CallSetup, HostImportError};
+
+/// Why the state backend could not answer, for the log and the failed call.
+pub type StateError = String;
 
 /// Where channel state lives (the store implements it). Calls are short and synchronous.
 pub trait ChannelStateBackend: Send + Sync {
-    fn get(&self, channel_id: &str, key: &str) -> Option<String>;
-    fn set(&self, channel_id: &str, key: &str, value: &str);
-    fn remove(&self, channel_id: &str, key: &str);
+    fn get(&self, channel_id: &str, key: &str) -> Result<Option<String>, StateError>;
+    fn set(&self, channel_id: &str, key: &str, value: &str) -> Result<(), StateError>;
+    fn remove(&self, channel_id: &str, key: &str) -> Result<(), StateError>;
     /// Keys starting with `prefix`, sorted.
-    fn keys(&self, channel_id: &str, prefix: &str) -> Vec<String>;
+    fn keys(&self, channel_id: &str, prefix: &str) -> Result<Vec<String>, StateError>;
 }
 
-impl Host for CallState {
-    fn get(&mut self, key: String) -> Option<String> {
-        let channel = self.channel_id.as_deref()?;
-        self.state.get(channel, &key)
+/// One call's view of state: the channel it is about (none: no state) and the backend.
+pub(super) struct StateCtx {
+    plugin_id: String,
+    channel_id: Option<String>,
+    backend: Arc<dyn ChannelStateBackend>,
+}
+
+impl StateCtx {
+    pub(super) fn for_call(setup: &CallSetup, backend: Arc<dyn ChannelStateBackend>) -> Self {
+        Self { plugin_id: setup.plugin_id.to_owned(), channel_id: setup.channel.map(|c| c.channel_id.clone()), backend }
     }
 
-    fn set(&mut self, key: String, value: String) {
-        match self.channel_id.as_deref() {
-            Some(channel) => self.state.set(channel, &key, &value),
-            None => tracing::warn!(plugin = %self.plugin_id, "state.set outside a channel call is ignored"),
-        }
+    fn failed(&self, action: &str, error: StateError) -> wasmtime::Error {
+        let channel = self.channel_id.as_deref().unwrap_or("-");
+        tracing::error!(plugin = %self.plugin_id, channel, "{action} plugin state failed: {error}");
+        wasmtime::Error::new(HostImportError(format!("{action} the channel's state failed: {error}")))
+    }
+}
+
+/// Links the import for a store whose data holds a [`StateCtx`] (`get` finds it).
+pub(super) fn add_to_linker<T: 'static>(linker: &mut Linker<T>, get: fn(&mut T) -> &mut StateCtx) -> wasmtime::Result<()> {
+    state::add_to_linker::<T, HasSelf<StateCtx>>(linker, get)
+}
+
+impl Host for StateCtx {
+    fn get(&mut self, key: String) -> wasmtime::Result<Option<String>> {
+        let Some(channel) = self.channel_id.as_deref() else { return Ok(None) };
+        self.backend.get(channel, &key).map_err(|e| self.failed("reading", e))
     }
 
-    fn remove(&mut self, key: String) {
-        if let Some(channel) = self.channel_id.as_deref() {
-            self.state.remove(channel, &key);
-        }
+    fn set(&mut self, key: String, value: String) -> wasmtime::Result<()> {
+        let Some(channel) = self.channel_id.as_deref() else {
+            tracing::warn!(plugin = %self.plugin_id, "state.set outside a channel call is ignored");
+            return Ok(());
+        };
+        self.backend.set(channel, &key, &value).map_err(|e| self.failed("writing", e))
     }
 
-    fn keys(&mut self, prefix: String) -> Vec<String> {
-        match self.channel_id.as_deref() {
-            Some(channel) => self.state.keys(channel, &prefix),
-            None => Vec::new(),
-        }
+    fn remove(&mut self, key: String) -> wasmtime::Result<()> {
+        let Some(channel) = self.channel_id.as_deref() else { return Ok(()) };
+        self.backend.remove(channel, &key).map_err(|e| self.failed("removing from", e))
+    }
+
+    fn keys(&mut self, prefix: String) -> wasmtime::Result<Vec<String>> {
+        let Some(channel) = self.channel_id.as_deref() else { return Ok(Vec::new()) };
+        self.backend.keys(channel, &prefix).map_err(|e| self.failed("listing", e))
     }
 }
 
@@ -43,12 +76,17 @@ impl Host for CallState {
 pub struct NoChannelState;
 
 impl ChannelStateBackend for NoChannelState {
-    fn get(&self, _channel_id: &str, _key: &str) -> Option<String> {
-        None
+    fn get(&self, _channel_id: &str, _key: &str) -> Result<Option<String>, StateError> {
+        Ok(None)
     }
-    fn set(&self, _channel_id: &str, _key: &str, _value: &str) {}
-    fn remove(&self, _channel_id: &str, _key: &str) {}
-    fn keys(&self, _channel_id: &str, _prefix: &str) -> Vec<String> {
-        Vec::new()
+    /// Dropped: nothing outside a server keeps a channel.
+    fn set(&self, _channel_id: &str, _key: &str, _value: &str) -> Result<(), StateError> {
+        Ok(())
+    }
+    fn remove(&self, _channel_id: &str, _key: &str) -> Result<(), StateError> {
+        Ok(())
+    }
+    fn keys(&self, _channel_id: &str, _prefix: &str) -> Result<Vec<String>, StateError> {
+        Ok(Vec::new())
     }
 }

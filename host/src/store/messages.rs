@@ -46,22 +46,69 @@ pub struct Message {
     #[serde(skip)]
     pub properties: Vec<(String, String)>,
     pub reply_to: Option<String>,
-    pub status: String,
+    pub status: DeliveryStatus,
     pub error: Option<String>,
     pub provider_timestamp: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
 }
 
-/// Delivery states in the order they happen; a late `sent` never undoes `read`.
-fn status_rank(status: &str) -> i32 {
-    match status {
-        "queued" => 0,
-        "sent" => 1,
-        "delivered" => 2,
-        "read" => 3,
-        "failed" | "deleted" => 4,
-        _ => -1,
+/// Where a message is: `received` (inbound), or an outbound message's delivery state.
+/// Stored and served as the lowercase word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeliveryStatus {
+    Received,
+    Queued,
+    Sent,
+    Delivered,
+    Read,
+    Failed,
+    Deleted,
+}
+
+impl DeliveryStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Received => "received",
+            Self::Queued => "queued",
+            Self::Sent => "sent",
+            Self::Delivered => "delivered",
+            Self::Read => "read",
+            Self::Failed => "failed",
+            Self::Deleted => "deleted",
+        }
+    }
+
+    fn parse(text: &str) -> Option<Self> {
+        [Self::Received, Self::Queued, Self::Sent, Self::Delivered, Self::Read, Self::Failed, Self::Deleted]
+            .into_iter()
+            .find(|status| status.as_str() == text)
+    }
+
+    /// Delivery states in the order they happen; a late `sent` never undoes `read`.
+    fn rank(self) -> i32 {
+        match self {
+            Self::Received => -1,
+            Self::Queued => 0,
+            Self::Sent => 1,
+            Self::Delivered => 2,
+            Self::Read => 3,
+            Self::Failed | Self::Deleted => 4,
+        }
+    }
+}
+
+impl rusqlite::types::ToSql for DeliveryStatus {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(self.as_str().into())
+    }
+}
+
+impl rusqlite::types::FromSql for DeliveryStatus {
+    fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        let text = value.as_str()?;
+        Self::parse(text).ok_or_else(|| rusqlite::types::FromSqlError::Other(format!("unknown message status `{text}`").into()))
     }
 }
 
@@ -157,9 +204,9 @@ impl Db {
     }
 
     /// Applies a delivery status to one outbound message, by the provider's id; returns whether one matched.
-    pub fn record_status(&self, channel_id: &str, provider_message_id: &str, status: &str, error: Option<&str>) -> StoreResult<bool> {
+    pub fn record_status(&self, channel_id: &str, provider_message_id: &str, status: DeliveryStatus, error: Option<&str>) -> StoreResult<bool> {
         let conn = self.conn();
-        let current: Option<(i64, String)> = conn
+        let current: Option<(i64, DeliveryStatus)> = conn
             .query_row(
                 "SELECT id, status FROM messages WHERE channel_id = ?1 AND direction = 'outbound' AND provider_message_id = ?2",
                 [channel_id, provider_message_id],
@@ -167,7 +214,7 @@ impl Db {
             )
             .optional()?;
         let Some((id, current)) = current else { return Ok(false) };
-        if status_rank(status) > status_rank(&current) {
+        if status.rank() > current.rank() {
             conn.execute(
                 "UPDATE messages SET status = ?2, error = COALESCE(?3, error), updated_at = ?4 WHERE id = ?1",
                 params![id, status, error, now_ms()],
@@ -177,8 +224,8 @@ impl Db {
     }
 
     /// Applies a status to every outbound message of a conversation sent up to a time (read watermarks).
-    pub fn record_status_watermark(&self, channel_id: &str, conversation_external_id: &str, up_to_ms: i64, status: &str) -> StoreResult<usize> {
-        let rank = status_rank(status);
+    pub fn record_status_watermark(&self, channel_id: &str, conversation_external_id: &str, up_to_ms: i64, status: DeliveryStatus) -> StoreResult<usize> {
+        let rank = status.rank();
         let mut changed = 0;
         let conn = self.conn();
         let mut statement = conn.prepare(
@@ -187,10 +234,10 @@ impl Db {
                AND m.provider_message_id IS NOT NULL",
         )?;
         let rows = statement
-            .query_map(params![channel_id, conversation_external_id, up_to_ms], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?
+            .query_map(params![channel_id, conversation_external_id, up_to_ms], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, DeliveryStatus>(1)?)))?
             .collect::<Result<Vec<_>, _>>()?;
         for (id, current) in rows {
-            if rank > status_rank(&current) && current != "failed" {
+            if rank > current.rank() && current != DeliveryStatus::Failed {
                 changed += conn.execute("UPDATE messages SET status = ?2, updated_at = ?3 WHERE id = ?1", params![id, status, now_ms()])?;
             }
         }

@@ -38,7 +38,6 @@ use serde_json::json;
 use tokio::sync::broadcast::error::RecvError;
 
 use super::ApiError;
-use super::webhooks::hand_to_plugin;
 use crate::app::App;
 use crate::live::MessageEvent;
 use crate::runtime::types::HttpRequest;
@@ -309,7 +308,7 @@ async fn write(
         ],
         body,
     };
-    let handled = hand_to_plugin(app, &visit.channel, &request).await.map_err(|e| visit.refuse(e))?;
+    let handled = crate::ingest::handle(app, &visit.channel, &request).await.map_err(|e| visit.refuse(e.into()))?;
     Ok(match handled.messages.first().and_then(VisitorMessage::of) {
         Some(message) => visit.ok((StatusCode::CREATED, Json(json!({ "message": message })))),
         // The same client id again: stored the first time.
@@ -334,9 +333,10 @@ struct VisitorMessage {
 impl VisitorMessage {
     /// The visitor sees their own messages and the replies that were sent (not queued or failed ones).
     fn of(message: &Message) -> Option<Self> {
-        let from = match (message.direction.as_str(), message.status.as_str()) {
+        use crate::store::messages::DeliveryStatus::{Delivered, Read, Sent};
+        let from = match (message.direction.as_str(), message.status) {
             ("inbound", _) => "visitor",
-            ("outbound", "sent" | "delivered" | "read") => "agent",
+            ("outbound", Sent | Delivered | Read) => "agent",
             _ => return None,
         };
         let client_id = message.properties.iter().find(|(k, _)| k == "client_id").map(|(_, v)| v.clone());

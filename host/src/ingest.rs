@@ -1,0 +1,142 @@
+//! Where a webhook goes: the channel's plugin verifies the request (mandatory) and normalizes
+//! it into events; the events are stored (deduplicated on the provider's ids); new inbound
+//! messages are published to live followers. Every inbound path takes this one: provider
+//! webhooks (`api::webhooks`), website chat visitors (`api::webchat`) and mail (`mail`).
+//! Each caller only translates [`IngestError`] into its own protocol (HTTP status, SMTP reply).
+
+use crate::app::App;
+use crate::runtime::types::{Attachment, DeliveryState, Event, HttpRequest, HttpResponse, StatusTarget};
+use crate::runtime::{CallError, Retry};
+use crate::store::StoreError;
+use crate::store::channels::Channel;
+use crate::store::contacts::ContactInfo;
+use crate::store::messages::{DeliveryStatus, Message, NewInbound};
+
+/// What came of a request the channel's plugin accepted.
+#[derive(Debug)]
+pub struct Ingested {
+    /// The plugin's answer to the sender.
+    pub response: HttpResponse,
+    /// How many events the plugin reported.
+    pub events: usize,
+    /// How many rows were new (0 for a redelivery).
+    pub stored: usize,
+    /// The inbound messages newly stored (not redeliveries).
+    pub messages: Vec<Message>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("plugin `{0}` is not loaded")]
+    PluginUnavailable(String),
+    /// The plugin refused the request (unverified, unreadable) or failed.
+    #[error(transparent)]
+    Plugin(#[from] CallError),
+    /// Verified, but not stored: the sender must try again.
+    #[error("storing the events failed: {0}")]
+    Store(#[from] StoreError),
+}
+
+impl IngestError {
+    /// Whether the sender should deliver the same request again.
+    pub fn retry(&self) -> Retry {
+        match self {
+            Self::PluginUnavailable(_) | Self::Store(_) => Retry::Now,
+            Self::Plugin(error) => error.retry(),
+        }
+    }
+}
+
+/// Hands a request to the channel's plugin, stores what it reports and tells live followers.
+pub async fn handle(app: &App, channel: &Channel, request: &HttpRequest) -> Result<Ingested, IngestError> {
+    let plugin = app.registry.get(&channel.plugin).ok_or_else(|| IngestError::PluginUnavailable(channel.plugin.clone()))?;
+    let outcome = plugin.handle_webhook(&app.channel_context(channel), request).await?;
+    let (stored, messages) = store_events(app, &channel.id, &outcome.events)?;
+    tracing::debug!(channel = %channel.id, events = outcome.events.len(), stored, "webhook handled");
+    Ok(Ingested { response: outcome.response, events: outcome.events.len(), stored, messages })
+}
+
+/// Stores a plugin's events; new inbound messages are announced to live followers. Returns how
+/// many rows were new and the new inbound messages.
+fn store_events(app: &App, channel_id: &str, events: &[Event]) -> Result<(usize, Vec<Message>), StoreError> {
+    let mut stored = 0;
+    let mut messages = Vec::new();
+    for event in events {
+        stored += store_event(app, channel_id, event, &mut messages)?;
+    }
+    for message in &messages {
+        app.live.publish(message);
+    }
+    Ok((stored, messages))
+}
+
+/// Stores one event; returns how many new rows it made (0 for a redelivery). New inbound
+/// messages are added to `messages`.
+fn store_event(app: &App, channel_id: &str, event: &Event, messages: &mut Vec<Message>) -> Result<usize, StoreError> {
+    match event {
+        Event::Message(message) => {
+            let inbound = NewInbound {
+                provider_message_id: message.provider_message_id.clone(),
+                conversation_external_id: message.conversation.clone(),
+                conversation_name: message.conversation_name.clone(),
+                sender: ContactInfo {
+                    external_id: message.sender.id.clone(),
+                    name: message.sender.name.clone(),
+                    handle: message.sender.handle.clone(),
+                },
+                provider_timestamp: i64::try_from(message.timestamp_ms).unwrap_or(i64::MAX),
+                text: message.text.clone(),
+                content: serde_json::json!({ "attachments": message.attachments.iter().map(attachment_json).collect::<Vec<_>>() }),
+                properties: message.properties.clone(),
+                reply_to: message.reply_to.clone(),
+            };
+            let stored = app.db.record_inbound(channel_id, &inbound)?;
+            let new = usize::from(stored.is_some());
+            messages.extend(stored);
+            Ok(new)
+        }
+        Event::Status(status) => {
+            let state = delivery_status(status.state);
+            let error = match (&status.error_code, &status.error_message) {
+                (Some(code), Some(text)) => Some(format!("{code}: {text}")),
+                (code, text) => code.clone().or_else(|| text.clone()),
+            };
+            match &status.target {
+                StatusTarget::Message(id) => Ok(usize::from(app.db.record_status(channel_id, id, state, error.as_deref())?)),
+                StatusTarget::Watermark((conversation, up_to)) => {
+                    app.db.record_status_watermark(channel_id, conversation, i64::try_from(*up_to).unwrap_or(i64::MAX), state)
+                }
+            }
+        }
+        Event::Contact(profile) => {
+            let contact = ContactInfo { external_id: profile.id.clone(), name: profile.name.clone(), handle: profile.handle.clone() };
+            app.db.upsert_contact(channel_id, &contact)?;
+            Ok(1)
+        }
+    }
+}
+
+fn delivery_status(state: DeliveryState) -> DeliveryStatus {
+    match state {
+        DeliveryState::Sent => DeliveryStatus::Sent,
+        DeliveryState::Delivered => DeliveryStatus::Delivered,
+        DeliveryState::Read => DeliveryStatus::Read,
+        DeliveryState::Failed => DeliveryStatus::Failed,
+        DeliveryState::Deleted => DeliveryStatus::Deleted,
+    }
+}
+
+fn attachment_json(attachment: &Attachment) -> serde_json::Value {
+    serde_json::json!({
+        "kind": attachment.kind.name(),
+        "provider_media_id": attachment.provider_media_id,
+        "url": attachment.url,
+        "mime_type": attachment.mime_type,
+        "filename": attachment.filename,
+        "size": attachment.size,
+        "location": attachment.location.as_ref().map(|l| serde_json::json!({
+            "latitude": l.latitude, "longitude": l.longitude, "name": l.name, "address": l.address,
+        })),
+        "description": attachment.description,
+    })
+}

@@ -1,0 +1,378 @@
+//! The host's own words for what crosses the contract: plain Rust types the rest of the host
+//! uses. The generated bindings stay private to `runtime::bindings`, which converts at the edge,
+//! so a new major contract version changes one conversion module, not every caller (Zed's
+//! extension host keeps its WIT types behind the same kind of wall).
+//!
+//! Each type mirrors the `switchboard:channel` 0.1 record or variant of the same name.
+
+/// A `(key, value)` pair: settings, headers, provider properties.
+pub type Property = (String, String);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldKind {
+    Text,
+    Secret,
+    Url,
+    Email,
+    Number,
+    Boolean,
+    Select,
+    Textarea,
+}
+
+impl FieldKind {
+    /// The kind as the API and the CLI name it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Text => "text",
+            Self::Secret => "secret",
+            Self::Url => "url",
+            Self::Email => "email",
+            Self::Number => "number",
+            Self::Boolean => "boolean",
+            Self::Select => "select",
+            Self::Textarea => "textarea",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SelectOption {
+    pub value: String,
+    pub label: String,
+}
+
+/// One setting of a plugin's settings schema.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Field {
+    pub key: String,
+    pub label: String,
+    pub kind: FieldKind,
+    pub required: bool,
+    pub secret: bool,
+    pub immutable: bool,
+    pub help: Option<String>,
+    pub default_value: Option<String>,
+    pub options: Vec<SelectOption>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Capability {
+    Templates,
+    OauthConnect,
+    SendMedia,
+    SendTemplates,
+    FixedName,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PluginManifest {
+    pub id: String,
+    pub name: String,
+    pub version: String,
+    pub description: String,
+    pub capabilities: Vec<Capability>,
+    pub outbound_hosts: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct WindowPolicy {
+    pub free_form_seconds: Option<u64>,
+    pub human_agent_seconds: Option<u64>,
+    pub templates_outside_window: bool,
+}
+
+/// Served as `unrestricted`, `open`, `human_agent`, `closed`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WindowState {
+    Unrestricted,
+    Open,
+    HumanAgent,
+    Closed,
+}
+
+/// What a plugin call about one channel gets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelContext {
+    pub channel_id: String,
+    pub webhook_url: String,
+    pub webhook_secret: String,
+    pub settings: Vec<Property>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    pub key: String,
+    pub message: String,
+}
+
+/// A plugin's own typed error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChannelError {
+    InvalidSettings(Vec<FieldError>),
+    Unauthorized(String),
+    RateLimited(Option<u64>),
+    WindowClosed(String),
+    Unsupported(String),
+    Provider(String),
+    Transient(String),
+    BadRequest(String),
+}
+
+impl std::fmt::Display for ChannelError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::InvalidSettings(fields) => {
+                let parts: Vec<String> = fields.iter().map(|f| format!("{}: {}", f.key, f.message)).collect();
+                write!(f, "invalid settings ({})", parts.join("; "))
+            }
+            Self::Unauthorized(reason) => write!(f, "the provider refused the credentials: {reason}"),
+            Self::RateLimited(Some(seconds)) => write!(f, "rate limited by the provider; retry after {seconds} s"),
+            Self::RateLimited(None) => f.write_str("rate limited by the provider"),
+            Self::WindowClosed(reason) => write!(f, "the messaging window is closed: {reason}"),
+            Self::Unsupported(what) => write!(f, "not supported by this channel: {what}"),
+            Self::Provider(reason) => f.write_str(reason),
+            Self::Transient(reason) => write!(f, "temporary failure: {reason}"),
+            Self::BadRequest(reason) => write!(f, "bad request: {reason}"),
+        }
+    }
+}
+
+impl std::error::Error for ChannelError {}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetupItem {
+    pub key: String,
+    pub label: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Connection {
+    pub display_name: String,
+    pub external_account_id: String,
+    pub setup: Vec<SetupItem>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpRequest {
+    pub method: String,
+    pub path: String,
+    pub query: String,
+    pub headers: Vec<Property>,
+    pub body: Vec<u8>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub headers: Vec<Property>,
+    pub body: Vec<u8>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContactProfile {
+    pub id: String,
+    pub name: Option<String>,
+    pub handle: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttachmentKind {
+    Image,
+    Video,
+    Audio,
+    Document,
+    Sticker,
+    Location,
+    Contact,
+    Unsupported,
+}
+
+impl AttachmentKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Image => "image",
+            Self::Video => "video",
+            Self::Audio => "audio",
+            Self::Document => "document",
+            Self::Sticker => "sticker",
+            Self::Location => "location",
+            Self::Contact => "contact",
+            Self::Unsupported => "unsupported",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Location {
+    pub latitude: f64,
+    pub longitude: f64,
+    pub name: Option<String>,
+    pub address: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attachment {
+    pub kind: AttachmentKind,
+    pub provider_media_id: Option<String>,
+    pub url: Option<String>,
+    pub mime_type: Option<String>,
+    pub filename: Option<String>,
+    pub size: Option<u64>,
+    pub location: Option<Location>,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct InboundMessage {
+    pub provider_message_id: String,
+    pub conversation: String,
+    pub conversation_name: Option<String>,
+    pub sender: ContactProfile,
+    pub timestamp_ms: u64,
+    pub text: Option<String>,
+    pub attachments: Vec<Attachment>,
+    pub reply_to: Option<String>,
+    pub properties: Vec<Property>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryState {
+    Sent,
+    Delivered,
+    Read,
+    Failed,
+    Deleted,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StatusTarget {
+    Message(String),
+    /// Every message of the conversation up to this time (ms).
+    Watermark((String, u64)),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryStatus {
+    pub target: StatusTarget,
+    pub state: DeliveryState,
+    pub timestamp_ms: u64,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    Message(InboundMessage),
+    Status(DeliveryStatus),
+    Contact(ContactProfile),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebhookOutcome {
+    pub response: HttpResponse,
+    pub events: Vec<Event>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaKind {
+    Image,
+    Video,
+    Audio,
+    Document,
+    Sticker,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Media {
+    pub kind: MediaKind,
+    pub url: String,
+    pub caption: Option<String>,
+    pub filename: Option<String>,
+    pub mime_type: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplateMessage {
+    pub name: String,
+    pub language: String,
+    pub params: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OutboundContent {
+    Text(String),
+    Media(Media),
+    Template(TemplateMessage),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboundSummary {
+    pub provider_message_id: String,
+    pub timestamp_ms: u64,
+    pub properties: Vec<Property>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboundMessage {
+    pub message_id: String,
+    pub conversation_id: String,
+    pub recipient: String,
+    pub content: OutboundContent,
+    pub reply_to: Option<String>,
+    pub last_inbound: Option<InboundSummary>,
+    pub window: WindowState,
+    pub attempt: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Receipt {
+    pub provider_message_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Template {
+    pub name: String,
+    pub language: String,
+    pub category: String,
+    pub status: String,
+    pub body: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewTemplate {
+    pub name: String,
+    pub language: String,
+    pub category: String,
+    pub body: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthStartRequest {
+    pub redirect_url: String,
+    pub state: String,
+    pub settings: Vec<Property>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthRedirect {
+    pub authorize_url: String,
+    pub properties: Vec<Property>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthFinishRequest {
+    pub redirect_url: String,
+    pub callback_query: Vec<Property>,
+    pub properties: Vec<Property>,
+    pub settings: Vec<Property>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthAccount {
+    pub id: String,
+    pub name: String,
+    pub settings: Vec<Property>,
+}

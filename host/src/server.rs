@@ -1,0 +1,80 @@
+//! The wiring: open the [`App`], load the plugins, start the workers (outbox, plugin folder
+//! watcher, SMTP listener) and serve the HTTP API until shutdown, then stop them in order.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+
+use crate::app::{App, ServeConfig};
+use crate::mail::address::MailAddresses;
+
+/// Where the host listens.
+pub struct Listeners {
+    /// The API, the admin pages, webhooks and the website chat.
+    pub http: TcpListener,
+    /// Inbound mail by SMTP (`--smtp-listen`), if the host receives it itself.
+    pub smtp: Option<TcpListener>,
+}
+
+impl From<TcpListener> for Listeners {
+    fn from(http: TcpListener) -> Self {
+        Self { http, smtp: None }
+    }
+}
+
+/// Opens the data dir and loads every plugin: the [`App`] `serve` runs on.
+pub async fn start(config: &ServeConfig, local_addr: SocketAddr, smtp_listener: bool) -> anyhow::Result<Arc<App>> {
+    let inbound_domain = crate::mail::address::inbound_domain(config)?;
+    let mail = Arc::new(MailAddresses { inbound_domain: inbound_domain.clone(), smtp_listener });
+    let app = Arc::new(App::open(config, local_addr, inbound_domain, mail)?);
+    crate::plugins::load_all(&app).await;
+    Ok(app)
+}
+
+/// Serves until `shutdown` completes.
+pub async fn serve(
+    listeners: impl Into<Listeners>,
+    config: ServeConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let Listeners { http, smtp } = listeners.into();
+    let local_addr = http.local_addr()?;
+    let app = start(&config, local_addr, smtp.is_some()).await?;
+    let (stop_tasks, tasks_stopped) = tokio::sync::watch::channel(false);
+    let worker = tokio::spawn(crate::outbox::run(app.clone(), tasks_stopped.clone()));
+    let mail = match smtp {
+        Some(smtp) => {
+            let smtp_addr = smtp.local_addr()?;
+            match app.inbound_domain.as_deref() {
+                Some(domain) => tracing::info!(%smtp_addr, domain, "receiving mail by SMTP"),
+                None => tracing::warn!(%smtp_addr, "SMTP listener without an inbound domain (--inbound-domain): it refuses every recipient"),
+            }
+            Some(tokio::spawn(crate::mail::listener::run(app.clone(), smtp, tasks_stopped.clone())))
+        }
+        None => None,
+    };
+    let watcher = crate::plugins::watcher::spawn(app.clone(), tasks_stopped)?;
+    if app.db.token_count()? == 0 {
+        let token = app.db.create_token(crate::store::tokens::Role::Admin)?;
+        tracing::warn!("first start: created an admin API token, shown only now: {token}");
+    }
+    tracing::info!(%local_addr, public_url = %app.public_url, "serving; admin pages at http://{local_addr}/");
+    // Live streams (open widget pages) end when shutdown starts, or the graceful shutdown
+    // would wait for them forever.
+    let closing = app.clone();
+    let shutdown = async move {
+        shutdown.await;
+        closing.live.close();
+    };
+    // The peer address is kept for per-client limits (see `api::webchat`).
+    let service = crate::api::router(app).into_make_service_with_connect_info::<SocketAddr>();
+    let result = axum::serve(http, service).with_graceful_shutdown(shutdown).await;
+    let _ = stop_tasks.send(true);
+    let _ = worker.await;
+    let _ = watcher.await;
+    if let Some(mail) = mail {
+        let _ = mail.await;
+    }
+    result.map_err(Into::into)
+}
