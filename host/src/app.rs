@@ -10,7 +10,11 @@ use tokio::sync::Notify;
 
 use crate::registry::Registry;
 use crate::runtime::types::ChannelContext;
-use crate::runtime::{ChannelStateBackend, CompileCache, HostPattern, HostServices, Limits, MailAddressing, Runtime, StateError};
+use crate::runtime::types::AppContext;
+use crate::runtime::{
+    ChannelStateBackend, CompileCache, HostPattern, HostServices, Limits, MailAddressing, ProviderAppSettings, Runtime, StateError,
+};
+use crate::store::provider_apps::ProviderApp;
 use crate::store::Db;
 use crate::store::channels::Channel;
 
@@ -81,6 +85,16 @@ impl ChannelStateBackend for DbState {
     }
 }
 
+/// The store as the runtime's `app` backend (the operator's provider app settings).
+struct DbApps(Arc<Db>);
+
+impl ProviderAppSettings for DbApps {
+    fn settings(&self, plugin_id: &str) -> Result<Option<Vec<(String, String)>>, String> {
+        let app = self.0.provider_app(plugin_id).map_err(|e| e.to_string())?;
+        Ok(app.map(|app| app.settings.into_iter().collect()))
+    }
+}
+
 impl App {
     /// Opens the data dir and starts the runtime; no plugin is loaded yet (`plugins::load_all`).
     /// `mail`: the addresses the host receives mail at, as the `mail` module derives them.
@@ -97,7 +111,7 @@ impl App {
             .map(|h| HostPattern::parse(h).map_err(|e| anyhow::anyhow!("--allow-outbound {e}")))
             .collect::<anyhow::Result<Vec<_>>>()?;
         let cache = CompileCache::new(crate::data_dir::cache_dir(&config.data_dir));
-        let services = HostServices { state: Arc::new(DbState(db.clone())), mail };
+        let services = HostServices { state: Arc::new(DbState(db.clone())), mail, apps: Arc::new(DbApps(db.clone())) };
         let runtime = Runtime::new(config.limits.clone(), allowed, services, Some(cache))?;
         let public_url = config
             .public_url
@@ -116,6 +130,20 @@ impl App {
             live: Default::default(),
             inbound_domain,
         })
+    }
+
+    /// The one callback URL of a plugin's provider app.
+    pub fn app_callback_url(&self, plugin_id: &str) -> String {
+        format!("{}/webhooks/apps/{plugin_id}", self.public_url)
+    }
+
+    /// What an app-level plugin call gets.
+    pub fn app_context(&self, app: &ProviderApp) -> AppContext {
+        AppContext {
+            callback_url: self.app_callback_url(&app.plugin),
+            verify_token: app.verify_token.clone(),
+            settings: app.settings.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        }
     }
 
     pub fn webhook_url(&self, channel_id: &str) -> String {

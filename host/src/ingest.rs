@@ -5,7 +5,7 @@
 //! Each caller only translates [`IngestError`] into its own protocol (HTTP status, SMTP reply).
 
 use crate::app::App;
-use crate::runtime::types::{Attachment, DeliveryState, Event, HttpRequest, HttpResponse, StatusTarget};
+use crate::runtime::types::{AccountEvent, Attachment, DeliveryState, Event, HttpRequest, HttpResponse, StatusTarget};
 use crate::runtime::{CallError, Retry};
 use crate::store::StoreError;
 use crate::store::channels::Channel;
@@ -25,10 +25,22 @@ pub struct Ingested {
     pub messages: Vec<Message>,
 }
 
+/// What came of a request to a provider app's callback URL.
+#[derive(Debug)]
+pub struct AppIngested {
+    pub response: HttpResponse,
+    /// Per channel the events went to: what was stored there.
+    pub channels: Vec<(String, Ingested)>,
+    /// Events of accounts no channel is connected with (acknowledged, not stored).
+    pub unrouted: usize,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
     #[error("plugin `{0}` is not loaded")]
     PluginUnavailable(String),
+    #[error("plugin `{0}` has no provider app set up on this host")]
+    NoApp(String),
     /// The plugin refused the request (unverified, unreadable) or failed.
     #[error(transparent)]
     Plugin(#[from] CallError),
@@ -42,6 +54,7 @@ impl IngestError {
     pub fn retry(&self) -> Retry {
         match self {
             Self::PluginUnavailable(_) | Self::Store(_) => Retry::Now,
+            Self::NoApp(_) => Retry::Never,
             Self::Plugin(error) => error.retry(),
         }
     }
@@ -54,6 +67,41 @@ pub async fn handle(app: &App, channel: &Channel, request: &HttpRequest) -> Resu
     let (stored, messages) = store_events(app, &channel.id, &outcome.events)?;
     tracing::debug!(channel = %channel.id, events = outcome.events.len(), stored, "webhook handled");
     Ok(Ingested { response: outcome.response, events: outcome.events.len(), stored, messages })
+}
+
+/// Hands a request to a plugin's provider app, which verifies it with the app's credentials,
+/// then stores each event in the channel of its provider account, in whatever workspace that
+/// is. Events of accounts without a channel are acknowledged (so the provider keeps the
+/// webhook on), not stored, and counted in the log.
+pub async fn handle_app(app: &App, plugin_id: &str, request: &HttpRequest) -> Result<AppIngested, IngestError> {
+    let plugin = app.registry.get(plugin_id).ok_or_else(|| IngestError::PluginUnavailable(plugin_id.to_owned()))?;
+    let provider_app = app.db.provider_app(plugin_id)?.filter(|_| plugin.has_app()).ok_or_else(|| IngestError::NoApp(plugin_id.to_owned()))?;
+    let outcome = plugin.handle_app_webhook(&app.app_context(&provider_app), request).await?;
+    // Events keep their order within an account; accounts in the order they first appear.
+    let mut by_account: Vec<(String, Vec<Event>)> = Vec::new();
+    for AccountEvent { account, event } in outcome.events {
+        match by_account.iter_mut().find(|(a, _)| *a == account) {
+            Some((_, events)) => events.push(event),
+            None => by_account.push((account, vec![event])),
+        }
+    }
+    let mut channels = Vec::new();
+    let mut unrouted = 0;
+    for (account, events) in by_account {
+        let targets = app.db.channels_of_account(plugin_id, &account)?;
+        if targets.is_empty() {
+            unrouted += events.len();
+            tracing::info!(plugin = plugin_id, account, events = events.len(), "app webhook events for an account with no channel: dropped");
+            continue;
+        }
+        for channel in targets {
+            let (stored, messages) = store_events(app, &channel.id, &events)?;
+            let ingested = Ingested { response: outcome.response.clone(), events: events.len(), stored, messages };
+            channels.push((channel.id, ingested));
+        }
+    }
+    tracing::debug!(plugin = plugin_id, channels = channels.len(), unrouted, "app webhook handled");
+    Ok(AppIngested { response: outcome.response, channels, unrouted })
 }
 
 /// Stores a plugin's events; new inbound messages are announced to live followers. Returns how

@@ -3,8 +3,9 @@
 use std::marker::PhantomData;
 
 use crate::bindings::exports::switchboard::channel::channel::Guest;
+use crate::bindings::exports::switchboard::channel::provider_app::Guest as AppGuest;
 use crate::{
-    AuthAccount, AuthFinishRequest, AuthRedirect, AuthStartRequest, ChannelContext, ChannelError,
+    AppContext, AppWebhookOutcome, AuthAccount, AuthFinishRequest, AuthRedirect, AuthStartRequest, ChannelContext, ChannelError,
     Connection, Field, HttpRequest, Manifest, NewTemplate, OutboundMessage, Receipt, Template,
     WebhookOutcome, WindowPolicy,
 };
@@ -74,6 +75,24 @@ pub trait Channel {
         let _ = request;
         Err(no_login())
     }
+
+    /// The operator-level settings of the plugin's provider app (contract 0.1.3): one app
+    /// (a Meta app, an X developer app) whose single callback URL serves every account. Empty
+    /// (the default): the plugin has no provider app.
+    fn app_settings_schema() -> Vec<Field> {
+        Vec::new()
+    }
+
+    /// A request to the app's callback URL: verify it with the app's credentials (mandatory),
+    /// answer challenges, and tag each event with its provider account. Default: unsupported.
+    fn handle_app_webhook(app: &AppContext, request: HttpRequest) -> Result<AppWebhookOutcome, ChannelError> {
+        let _ = (app, request);
+        Err(no_app())
+    }
+}
+
+fn no_app() -> ChannelError {
+    ChannelError::Unsupported("this channel has no provider app".into())
 }
 
 fn no_templates() -> ChannelError {
@@ -130,7 +149,17 @@ impl<C: Channel> Guest for Export<C> {
     }
 }
 
-/// Exports a [`Channel`] implementation as the component's `channel` interface.
+impl<C: Channel> AppGuest for Export<C> {
+    fn app_settings_schema() -> Vec<Field> {
+        C::app_settings_schema()
+    }
+    fn handle_app_webhook(app: AppContext, request: HttpRequest) -> Result<AppWebhookOutcome, ChannelError> {
+        C::handle_app_webhook(&app, request)
+    }
+}
+
+/// Exports a [`Channel`] implementation as the component's `channel` interface (and its
+/// `provider-app`, which says "no app" unless the channel declares an app schema).
 ///
 /// ```ignore
 /// switchboard_sdk::export_channel!(Telegram);

@@ -51,14 +51,15 @@
 #[allow(unsafe_code, clippy::all)]
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../wit/v0.1.2",
-        world: "plugin",
+        path: "../wit/v0.1.3",
+        world: "plugin-with-app",
         pub_export_macro: true,
         export_macro_name: "__export_plugin_world",
         default_bindings_module: "switchboard_sdk::bindings",
     });
 }
 
+pub mod app;
 mod channel;
 pub mod crypto;
 pub mod http;
@@ -75,6 +76,7 @@ pub use bindings::switchboard::channel::types::{
     OutboundMessage, Property, Receipt, SelectOption, SetupItem, StatusTarget, Template, TemplateMessage,
     WebhookOutcome, WindowPolicy, WindowState,
 };
+pub use bindings::switchboard::channel::app_types::{AccountEvent, AppContext, AppWebhookOutcome};
 /// The contract's `plugin-manifest`: id, name, version, capabilities, outbound hosts.
 pub use bindings::switchboard::channel::types::PluginManifest as Manifest;
 pub use channel::Channel;

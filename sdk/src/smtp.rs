@@ -5,7 +5,7 @@
 //! settings, and holds it to the outbound policy (public addresses, or allowed by the
 //! operator). Mail the host receives for the channel arrives at `handle_webhook` as a relay
 //! delivery: `POST`, path = the webhook secret, `content-type: message/rfc822`, the envelope
-//! in `x-envelope-from` / `x-envelope-to` (see `wit/v0.1.2`, interface `smtp`).
+//! in `x-envelope-from` / `x-envelope-to` (see `wit/v0.1.3`, interface `smtp`).
 
 use crate::ChannelError;
 use crate::bindings::switchboard::channel::smtp;

@@ -105,3 +105,32 @@ async fn connect_with_facebook_opens_the_login_in_a_new_tab_and_offers_the_pages
     assert_eq!(connected["plugin"], "messenger");
     assert_eq!(connected["external_account_id"], crate::messenger::WARUNG_ID, "the page picked in the browser: {connected}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_operator_sets_the_meta_app_and_an_admin_connects_two_pages_typing_nothing() {
+    use switchboard_e2e::PUBLIC_URL;
+    use switchboard_e2e::fake_meta::{APP_ID, APP_SECRET};
+    let (host, fake) = crate::messenger::host_and_fake().await;
+    let output = run_script(
+        "provider-app.mjs",
+        &[
+            ("BASE", host.base.clone()),
+            ("PUBLIC_URL", PUBLIC_URL.into()),
+            ("ADMIN_TOKEN", host.admin.clone()),
+            ("APP_ID", APP_ID.into()),
+            ("APP_SECRET", APP_SECRET.into()),
+            ("GRAPH", fake.base_url.clone()),
+            ("PAGE_IDS", format!("{},{}", crate::messenger::PAGE_ID, crate::messenger::WARUNG_ID)),
+        ],
+    )
+    .await;
+    assert!(output.contains("provider app: ok"), "{output}");
+    let (_, app) = host.get("/api/v1/plugins/messenger/app", &host.admin).await;
+    assert_eq!(app["settings"]["app_id"], APP_ID, "set in the browser: {app}");
+    let (_, channels) = host.get("/api/v1/channels", &host.admin).await;
+    let mut accounts: Vec<&str> = channels.as_array().unwrap().iter().map(|c| c["external_account_id"].as_str().unwrap()).collect();
+    accounts.sort();
+    let mut expected = [crate::messenger::PAGE_ID, crate::messenger::WARUNG_ID];
+    expected.sort();
+    assert_eq!(accounts, expected, "the two Pages ticked in the browser");
+}

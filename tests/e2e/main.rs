@@ -9,6 +9,7 @@ mod lifecycle;
 mod line;
 mod messenger;
 mod oauth;
+mod provider_apps;
 mod sandbox;
 mod telegram;
 mod twitter;

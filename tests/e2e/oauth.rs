@@ -16,17 +16,17 @@ fn app_settings(fake: &FakeMeta) -> Value {
     json!({"app_id": APP_ID, "app_secret": APP_SECRET, "api_base_url": fake.base_url})
 }
 
-async fn start(host: &TestHost, plugin: &str, body: Value) -> (u16, Value) {
+pub async fn start(host: &TestHost, plugin: &str, body: Value) -> (u16, Value) {
     host.post(&format!("/api/v1/oauth/{plugin}/start"), &host.admin, body).await
 }
 
-async fn flow(host: &TestHost, state: &str) -> Value {
+pub async fn flow(host: &TestHost, state: &str) -> Value {
     let (status, flow) = host.get(&format!("/api/v1/oauth/flows/{state}"), &host.admin).await;
     assert_eq!(status, 200, "{flow}");
     flow
 }
 
-async fn pick(host: &TestHost, state: &str, body: Value) -> (u16, Value) {
+pub async fn pick(host: &TestHost, state: &str, body: Value) -> (u16, Value) {
     host.post(&format!("/api/v1/oauth/flows/{state}/connect"), &host.admin, body).await
 }
 
@@ -54,7 +54,7 @@ async fn land(host: &TestHost, callback: &str) -> (u16, String) {
 }
 
 /// Starts a login and approves it; returns the state once the accounts are listed.
-async fn log_in(host: &TestHost, plugin: &str, body: Value) -> String {
+pub async fn log_in(host: &TestHost, plugin: &str, body: Value) -> String {
     let (status, started) = start(host, plugin, body).await;
     assert_eq!(status, 201, "{started}");
     let callback = approve(started["authorize_url"].as_str().unwrap()).await;

@@ -13,9 +13,9 @@ use switchboard_e2e::{HostOptions, PUBLIC_URL, TestHost};
 
 use switchboard_e2e::{conversations, messages, send, until_status};
 
-const SITI: &str = "2244994945";
+pub const SITI: &str = "2244994945";
 
-async fn host_and_fake() -> (TestHost, FakeTwitter) {
+pub async fn host_and_fake() -> (TestHost, FakeTwitter) {
     let fake = FakeTwitter::start().await;
     let host = TestHost::start(HostOptions { allow_outbound: vec![fake.authority.clone()], ..Default::default() }).await;
     (host, fake)
@@ -36,13 +36,13 @@ async fn try_connect(host: &TestHost, settings: Value) -> (u16, Value) {
     host.post("/api/v1/channels", &host.admin, json!({"plugin": "twitter", "name": "Toko Budi on X", "settings": settings})).await
 }
 
-async fn connect(host: &TestHost, fake: &FakeTwitter) -> String {
+pub async fn connect(host: &TestHost, fake: &FakeTwitter) -> String {
     let (status, channel) = try_connect(host, developer_settings(fake)).await;
     assert_eq!(status, 201, "{channel}");
     channel["id"].as_str().unwrap().to_owned()
 }
 
-fn dm(id: &str, sender: &str, text: &str) -> Value {
+pub fn dm(id: &str, sender: &str, text: &str) -> Value {
     let recipient = if sender == ACCOUNT_ID { SITI } else { ACCOUNT_ID };
     json!({"type": "message_create", "id": id, "created_timestamp": "1763600000123",
            "message_create": {"target": {"recipient_id": recipient}, "sender_id": sender, "message_data": {"text": text, "entities": {}}}})

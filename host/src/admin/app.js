@@ -199,8 +199,15 @@ function newChannelPage(pluginId) {
   const plugin = pluginById(pluginId);
   if (!plugin) return show(notice(`No plugin "${pluginId}" is loaded.`, "bad"));
   const nameField = { key: "name", label: "Name", kind: "text", required: true, help: "How this account is called in the inbox." };
+  // With the operator's provider app set up, the login needs nothing typed: it comes first.
+  const oneClick = plugin.capabilities.includes("oauth_connect") && plugin.provider_app && plugin.provider_app.configured;
+  const quick = oneClick ? el("section", { class: "stack", id: "one-click" },
+    el("p", { text: `Log in with ${plugin.name}, then tick the accounts to connect. Nothing to type.` }),
+    el("div", { class: "row" }, el("button", { type: "button", id: "oauth-one-click", text: `Connect with ${plugin.name} login`,
+      onclick: () => providerLogin(plugin, quick, { oneClick: true }) })),
+    el("div", { id: "oauth-status" })) : null;
   const form = el("form", { class: "stack", id: "connect", novalidate: true },
-    el("h1", { text: `Add ${plugin.name} account` }),
+    oneClick ? el("h2", { text: "Or connect with your own app's credentials" }) : el("h1", { text: `Add ${plugin.name} account` }),
     fieldRow(nameField, ""),
     plugin.settings_schema.map((field) => fieldRow(field, field.kind === "boolean" ? field.default : "")),
     el("div", { class: "error form-error" }),
@@ -209,7 +216,7 @@ function newChannelPage(pluginId) {
         ? el("button", { type: "button", class: "secondary", id: "oauth-connect", text: `Connect with ${plugin.name} login`, onclick: () => providerLogin(plugin, form) })
         : null,
       el("a", { class: "button secondary", href: "#/integrations", text: "Cancel" })),
-    el("div", { id: "oauth-status" }));
+    oneClick ? null : el("div", { id: "oauth-status" }));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const button = form.querySelector("button[type=submit]");
@@ -223,7 +230,7 @@ function newChannelPage(pluginId) {
       button.disabled = false;
     }
   });
-  show(form);
+  show(...(oneClick ? [el("h1", { text: `Add ${plugin.name} account` }), quick, form] : [form]));
 }
 
 function showConnected(channel) {
@@ -235,13 +242,16 @@ function showConnected(channel) {
 
 // "Connect with Facebook"-style login: the provider's page opens in a new tab; this page
 // follows the host's flow until the accounts to pick from are there.
-async function providerLogin(plugin, form) {
+// With `oneClick` (the operator's app): nothing from the form, and several accounts ticked.
+async function providerLogin(plugin, form, { oneClick = false } = {}) {
   const status = form.querySelector("#oauth-status");
   let started;
   try {
-    started = await api("POST", `/oauth/${plugin.id}/start`, { name: form.elements.name.value.trim() || undefined, settings: formValues(form, plugin.settings_schema) });
+    const body = oneClick ? { settings: {} }
+      : { name: form.elements.name.value.trim() || undefined, settings: formValues(form, plugin.settings_schema) };
+    started = await api("POST", `/oauth/${plugin.id}/start`, body);
   } catch (error) {
-    return showErrors(form, error);
+    return oneClick ? status.replaceChildren(notice(error.message, "bad")) : showErrors(form, error);
   }
   window.open(started.authorize_url, "_blank");
   status.replaceChildren(notice(`Log in on the ${plugin.name} tab that opened, then come back here.`));
@@ -250,6 +260,7 @@ async function providerLogin(plugin, form) {
     const flow = await api("GET", `/oauth/flows/${started.state}`).catch((error) => ({ status: "failed", error: error.message }));
     if (flow.status === "failed") return status.replaceChildren(notice(flow.error || "The login failed.", "bad"));
     if (flow.status !== "ready") continue;
+    if (oneClick) return status.replaceChildren(accountPicker(started.state, flow.accounts));
     return status.replaceChildren(el("h2", { text: "Choose the account to connect" }),
       el("ul", { class: "plain" }, flow.accounts.map((account) => el("li", {},
         el("button", { type: "button", "data-account": account.id, text: account.name, onclick: async () => {
@@ -258,6 +269,32 @@ async function providerLogin(plugin, form) {
         } })))));
   }
   status.replaceChildren(notice("The login took too long; start again.", "bad"));
+}
+
+// The accounts a login granted, to tick and connect at once (a channel each).
+function accountPicker(state, accounts) {
+  const picker = el("form", { class: "stack", id: "accounts" },
+    el("h2", { text: "Choose the accounts to connect" }),
+    el("ul", { class: "plain" }, accounts.map((account) => el("li", {},
+      el("label", {}, el("input", { type: "checkbox", name: "account", value: account.id }), ` ${account.name}`)))),
+    el("div", { class: "error form-error" }),
+    el("div", { class: "row" }, el("button", { type: "submit", text: "Connect selected" })));
+  picker.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const ids = [...picker.querySelectorAll("input[name=account]:checked")].map((box) => box.value);
+    const problem = picker.querySelector(".form-error");
+    if (!ids.length) return problem.replaceChildren("Tick at least one account.");
+    try {
+      const made = await api("POST", `/oauth/flows/${state}/connect`, { account_ids: ids });
+      show(el("h1", { text: `${made.channels.length} connected` }),
+        el("ul", { class: "plain", id: "connected" }, made.channels.map((channel) => el("li", {},
+          el("a", { href: `#/channels/${channel.id}`, text: channel.name })))),
+        ...Object.entries(made.failed).map(([id, why]) => notice(`${id}: ${why}`, "bad")));
+    } catch (error) {
+      problem.replaceChildren(error.message);
+    }
+  });
+  return picker;
 }
 
 async function channelPage(id) {
@@ -452,11 +489,49 @@ async function pluginsPage() {
   });
   state.plugins = await api("GET", "/plugins");
   show(el("h1", { text: "Plugins" }),
-    el("table", {}, el("thead", {}, el("tr", {}, ["Plugin", "Version", "Contract", "Outbound hosts"].map((h) => el("th", { text: h })))),
+    el("table", {}, el("thead", {}, el("tr", {}, ["Plugin", "Version", "Contract", "Outbound hosts", "Provider app"].map((h) => el("th", { text: h })))),
       el("tbody", {}, state.plugins.map((p) => el("tr", { "data-plugin": p.id },
         el("td", {}, el("strong", { text: p.name }), el("div", { class: "muted", text: p.id })), el("td", { text: p.version }),
-        el("td", { text: p.api_version }), el("td", { text: p.outbound_hosts.join(", ") || "none" }))))),
+        el("td", { text: p.api_version }), el("td", { text: p.outbound_hosts.join(", ") || "none" }),
+        el("td", {}, !p.provider_app ? "—" : isAdmin()
+          ? el("a", { href: `#/plugins/${p.id}/app`, text: p.provider_app.configured ? "Set up: change" : "Set up the app" })
+          : (p.provider_app.configured ? "set up" : "not set up")))))),
     status, isAdmin() ? upload : null);
+}
+
+// The operator's provider app of a plugin: its settings, and what to paste in the provider's
+// dashboard (the one callback URL and the verify token).
+async function providerAppPage(pluginId) {
+  const app = await api("GET", `/plugins/${pluginId}/app`);
+  const plugin = pluginById(pluginId) || { name: pluginId };
+  const form = el("form", { class: "stack", id: "provider-app", novalidate: true },
+    el("h1", { text: `${plugin.name} — provider app` }),
+    el("p", { class: "muted", text: `One app serves every account connected with it: ${app.channels} channel(s) of this plugin now.` }),
+    app.schema.map((field) => fieldRow(field, app.settings[field.key] || "")),
+    el("div", { class: "error form-error" }),
+    el("div", { class: "row" }, el("button", { type: "submit", text: "Save Changes" }),
+      el("a", { class: "button secondary", href: "#/plugins", text: "Back" })),
+    el("div", { id: "app-setup" }, app.configured ? appSetup(app) : null));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      const saved = await api("PUT", `/plugins/${pluginId}/app`, { settings: formValues(form, app.schema) });
+      state.plugins = await api("GET", "/plugins");
+      // Show what is stored now: secrets masked again.
+      for (const field of app.schema) if (form.elements[field.key]) form.elements[field.key].value = saved.settings[field.key] || "";
+      form.querySelector("#app-setup").replaceChildren(notice("Successfully updated!", "ok"), appSetup(saved));
+    } catch (error) {
+      showErrors(form, error);
+    }
+  });
+  show(form);
+}
+
+function appSetup(app) {
+  return setupList([
+    { key: "callback_url", label: "Callback URL", value: app.callback_url },
+    { key: "verify_token", label: "Verify token", value: app.verify_token },
+  ]);
 }
 
 // ---- routing ----------------------------------------------------------------------------------
@@ -474,6 +549,7 @@ async function route() {
     if (parts[0] === "channels" && parts[2] === "templates") return await templatesPage(parts[1]);
     if (parts[0] === "channels") return await channelPage(parts[1]);
     if (parts[0] === "inbox") return await inboxPage(parts[1]);
+    if (parts[0] === "plugins" && parts[2] === "app") return await providerAppPage(parts[1]);
     if (parts[0] === "plugins") return await pluginsPage();
     return await integrationsPage();
   } catch (error) {

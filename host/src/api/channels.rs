@@ -11,13 +11,13 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::settings::{self, REQUIRED, SECRET_MASK, is_secret};
+use super::settings::{self, REQUIRED, SECRET_MASK, is_secret, setting_values};
 use super::{ApiError, ApiJson, Caller};
 use crate::app::App;
 use crate::runtime::types::{Capability, ChannelError, Field};
 use crate::runtime::{CallError, LoadedPlugin};
 use crate::runtime::types::Connection;
-use crate::store::channels::{Channel, Connected, SettingValue, SetupEntry};
+use crate::store::channels::{Channel, Connected, SetupEntry};
 
 #[derive(Serialize)]
 pub struct ChannelView {
@@ -190,17 +190,6 @@ fn record_connection(app: &App, channel_id: &str, connection: &Connection) -> Re
     )?;
     app.db.clear_needs_reconnect(channel_id)?;
     Ok(())
-}
-
-fn setting_values<'a>(schema: &[Field], values: &'a BTreeMap<String, String>) -> Vec<SettingValue<'a>> {
-    values
-        .iter()
-        .map(|(key, value)| SettingValue {
-            key,
-            value,
-            secret: schema.iter().find(|f| &f.key == key).is_none_or(is_secret),
-        })
-        .collect()
 }
 
 /// A refused connect, in the API's words.

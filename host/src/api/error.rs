@@ -103,6 +103,7 @@ impl From<IngestError> for ApiError {
         let message = error.to_string();
         match error {
             IngestError::PluginUnavailable(_) => ApiError::unavailable("plugin_unavailable", message),
+            IngestError::NoApp(_) => ApiError::not_found(message),
             IngestError::Store(_) => {
                 ApiError::unavailable("storage_unavailable", "the request was verified but could not be stored; send it again")
             }

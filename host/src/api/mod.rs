@@ -8,6 +8,7 @@ mod error;
 mod inbox;
 mod oauth;
 mod plugins;
+mod provider_apps;
 pub(crate) mod settings;
 mod templates;
 mod webchat;
@@ -36,6 +37,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/me", get(auth::me))
         .route("/plugins", get(plugins::list).post(plugins::install).layer(DefaultBodyLimit::max(MAX_COMPONENT_BYTES)))
         .route("/plugins/{id}", axum::routing::delete(plugins::remove))
+        .route("/plugins/{id}/app", get(provider_apps::show).put(provider_apps::set).delete(provider_apps::remove))
         .route("/channels", get(channels::list).post(channels::create))
         .route("/channels/{id}", get(channels::show).patch(channels::update).delete(channels::delete))
         .route("/channels/{id}/templates", get(templates::list).post(templates::create))
@@ -51,6 +53,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .nest("/api/v1", api)
         .route(oauth::CALLBACK_PATH, get(oauth::callback))
+        .route("/webhooks/apps/{plugin}", post(webhooks::receive_app).get(webhooks::receive_app).layer(webhook_limit.clone()))
         .route("/webhooks/{channel_id}", post(webhooks::receive).get(webhooks::receive).layer(webhook_limit.clone()))
         .route("/webhooks/{channel_id}/{*rest}", post(webhooks::receive).get(webhooks::receive).layer(webhook_limit))
         .merge(webchat::routes(app.clone()))

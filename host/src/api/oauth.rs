@@ -264,16 +264,28 @@ pub async fn show(caller: Caller, State(app): State<Arc<App>>, Path(state): Path
 #[serde(deny_unknown_fields)]
 pub struct ConnectAccount {
     account_id: Option<String>,
+    /// Several accounts of the login at once (a new channel each); instead of `account_id`.
+    account_ids: Option<Vec<String>>,
     name: Option<String>,
 }
 
-/// Connects the account picked (or reconnects the flow's channel with it).
+/// What connecting several accounts of one login made.
+#[derive(Serialize)]
+pub struct ConnectedAccounts {
+    channels: Vec<ChannelView>,
+    /// Accounts that could not be connected, with why.
+    failed: BTreeMap<String, String>,
+}
+
+/// Connects the account picked (or reconnects the flow's channel with it); with
+/// `account_ids`, each of those accounts as a channel of its own (201 with every channel made
+/// and, per account, why one could not be; 422 when none could).
 pub async fn connect(
     caller: Caller,
     State(app): State<Arc<App>>,
     Path(state): Path<String>,
     ApiJson(body): ApiJson<ConnectAccount>,
-) -> Result<(StatusCode, Json<ChannelView>), ApiError> {
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     caller.require_admin()?;
     let flow = find_flow(&app, &state)?;
     match flow.status {
@@ -288,44 +300,71 @@ pub async fn connect(
         }
         _ => return Err(ApiError::new(StatusCode::CONFLICT, "login_not_finished", "the login has not come back from the provider yet")),
     }
-    let account_id = body.account_id.as_deref().map(str::trim).unwrap_or_default();
-    let field_error = |problem: String| ApiError::invalid_fields(BTreeMap::from([("account_id".to_string(), problem)]));
-    if account_id.is_empty() {
-        return Err(field_error(REQUIRED.into()));
+    let field_error = |key: &str, problem: String| ApiError::invalid_fields(BTreeMap::from([(key.to_string(), problem)]));
+    let offered = || flow.accounts.iter().map(|a| a.id.as_str()).collect::<Vec<_>>().join(", ");
+    let wanted: Vec<&str> = match (&body.account_ids, body.account_id.as_deref().map(str::trim)) {
+        (Some(ids), None) if flow.channel_id.is_none() => ids.iter().map(|id| id.trim()).filter(|id| !id.is_empty()).collect(),
+        (Some(_), None) => return Err(field_error("account_ids", "a reconnect takes one `account_id`".into())),
+        (Some(_), Some(_)) => return Err(field_error("account_ids", "give `account_id` or `account_ids`, not both".into())),
+        (None, id) => id.filter(|id| !id.is_empty()).into_iter().collect(),
+    };
+    let key = if body.account_ids.is_some() { "account_ids" } else { "account_id" };
+    if wanted.is_empty() {
+        return Err(field_error(key, REQUIRED.into()));
     }
-    let account = flow.accounts.iter().find(|a| a.id == account_id).ok_or_else(|| {
-        let offered: Vec<&str> = flow.accounts.iter().map(|a| a.id.as_str()).collect();
-        field_error(format!("not an account of this login (it offers: {})", offered.join(", ")))
-    })?;
+    let mut accounts = Vec::new();
+    for id in &wanted {
+        let account = flow.accounts.iter().find(|a| a.id == *id);
+        accounts.push(account.ok_or_else(|| field_error(key, format!("`{id}` is not an account of this login (it offers: {})", offered())))?);
+    }
     let plugin = channels::loaded_plugin(&app, &flow.plugin)?;
     if !app.db.transition_flow(&state, FlowStatus::Ready, FlowStatus::Connecting)? {
         return Err(ApiError::new(StatusCode::CONFLICT, "login_busy", "an account of this login is being connected already"));
     }
-    let mut values = flow.settings.clone();
-    values.extend(account.settings.iter().cloned());
     let name = body.name.as_deref().map(str::trim).filter(|n| !n.is_empty());
-    let outcome = match flow.channel_id.as_deref() {
-        None => {
-            let name = name.or(flow.name.as_deref()).unwrap_or(&account.name);
-            channels::connect_new(&app, &plugin, name, &values, BTreeMap::new()).await.map(|c| (StatusCode::CREATED, c))
-        }
-        Some(channel_id) => match channels::find(&app, channel_id) {
-            Ok(channel) => {
-                let changes = values.into_iter().map(|(k, v)| (k, Some(v))).collect();
-                channels::change(&app, &channel, &plugin, name, changes, BTreeMap::new()).await.map(|c| (StatusCode::OK, c))
+    let mut made = Vec::new();
+    let mut failed = BTreeMap::new();
+    for account in &accounts {
+        let mut values = flow.settings.clone();
+        values.extend(account.settings.iter().cloned());
+        let outcome = match flow.channel_id.as_deref() {
+            None => {
+                // One name for one account; several accounts keep their own names.
+                let name = name.filter(|_| accounts.len() == 1).or(flow.name.as_deref().filter(|_| accounts.len() == 1)).unwrap_or(&account.name);
+                channels::connect_new(&app, &plugin, name, &values, BTreeMap::new()).await.map(|c| (StatusCode::CREATED, c))
             }
-            Err(error) => Err(error),
-        },
-    };
-    match outcome {
-        Ok((status, channel)) => {
-            app.db.flow_connected(&state, &channel.id)?;
-            Ok((status, Json(channels::channel_view(&app, &channel)?)))
-        }
-        Err(error) => {
-            // Another account may be picked, or this one again once the problem is fixed.
-            app.db.transition_flow(&state, FlowStatus::Connecting, FlowStatus::Ready)?;
-            Err(error)
+            Some(channel_id) => match channels::find(&app, channel_id) {
+                Ok(channel) => {
+                    let changes = values.into_iter().map(|(k, v)| (k, Some(v))).collect();
+                    channels::change(&app, &channel, &plugin, name, changes, BTreeMap::new()).await.map(|c| (StatusCode::OK, c))
+                }
+                Err(error) => Err(error),
+            },
+        };
+        match outcome {
+            Ok(done) => made.push(done),
+            Err(error) if body.account_ids.is_none() => {
+                // Another account may be picked, or this one again once the problem is fixed.
+                app.db.transition_flow(&state, FlowStatus::Connecting, FlowStatus::Ready)?;
+                return Err(error);
+            }
+            Err(error) => {
+                failed.insert(account.id.clone(), error.message);
+            }
         }
     }
+    let Some((status, first)) = made.first() else {
+        app.db.transition_flow(&state, FlowStatus::Connecting, FlowStatus::Ready)?;
+        let problems: Vec<String> = failed.iter().map(|(id, why)| format!("{id}: {why}")).collect();
+        return Err(ApiError::unprocessable("connect_failed", format!("no account could be connected ({})", problems.join("; "))));
+    };
+    app.db.flow_connected(&state, &first.id)?;
+    let status = *status;
+    if body.account_ids.is_none() {
+        return Ok((status, Json(serde_json::to_value(channels::channel_view(&app, first)?).expect("views serialize"))));
+    }
+    let views = made.iter().map(|(_, channel)| channels::channel_view(&app, channel)).collect::<Result<Vec<_>, _>>()?;
+    tracing::info!(plugin = %flow.plugin, connected = views.len(), failed = failed.len(), "provider login connected several accounts");
+    let answer = ConnectedAccounts { channels: views, failed };
+    Ok((StatusCode::CREATED, Json(serde_json::to_value(answer).expect("views serialize"))))
 }

@@ -26,6 +26,14 @@ pub struct PluginView {
     outbound_hosts: Vec<String>,
     settings_schema: Vec<FieldView>,
     window_policy: WindowPolicyView,
+    /// `null` for a plugin without a provider app; else whether the operator set it up (then
+    /// its login needs nothing typed, and its one callback URL serves every account).
+    provider_app: Option<ProviderAppState>,
+}
+
+#[derive(Serialize)]
+struct ProviderAppState {
+    configured: bool,
 }
 
 #[derive(Serialize)]
@@ -45,9 +53,13 @@ pub fn capability_name(capability: Capability) -> &'static str {
     }
 }
 
-fn plugin_view(plugin: &LoadedPlugin) -> PluginView {
+fn plugin_view(app: &App, plugin: &LoadedPlugin) -> Result<PluginView, ApiError> {
     let manifest = &plugin.manifest;
-    PluginView {
+    let provider_app = match plugin.has_app() {
+        true => Some(ProviderAppState { configured: app.db.provider_app(plugin.id())?.is_some() }),
+        false => None,
+    };
+    Ok(PluginView {
         id: manifest.id.clone(),
         name: manifest.name.clone(),
         version: plugin.version.to_string(),
@@ -61,11 +73,12 @@ fn plugin_view(plugin: &LoadedPlugin) -> PluginView {
             human_agent_seconds: plugin.window.human_agent_seconds,
             templates_outside_window: plugin.window.templates_outside_window,
         },
-    }
+        provider_app,
+    })
 }
 
 pub async fn list(_caller: Caller, State(app): State<Arc<App>>) -> Result<Json<Vec<PluginView>>, ApiError> {
-    Ok(Json(app.registry.list().iter().map(|p| plugin_view(p)).collect()))
+    Ok(Json(app.registry.list().iter().map(|p| plugin_view(&app, p)).collect::<Result<_, _>>()?))
 }
 
 #[derive(Deserialize)]
@@ -97,7 +110,7 @@ pub async fn install(
     }
     let (plugin, replaced) = crate::plugins::install_upload(&app, body.to_vec(), query.force).await.map_err(plugin_error)?;
     let status = if replaced { StatusCode::OK } else { StatusCode::CREATED };
-    Ok((status, Json(plugin_view(&plugin))))
+    Ok((status, Json(plugin_view(&app, &plugin)?)))
 }
 
 /// `DELETE /api/v1/plugins/{id}` (admin): removes an installed plugin file; its channels stay,

@@ -7,6 +7,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::runtime::types::{Field, FieldKind};
+use crate::store::channels::SettingValue;
 
 pub const REQUIRED: &str = "field is required";
 /// What a secret looks like on read; sent back unchanged in a PATCH it means "keep".
@@ -172,4 +173,16 @@ mod tests {
         assert_eq!(values["e"], None);
         assert!(from_json(serde_json::json!({"a": [1]}).as_object().unwrap()).is_err());
     }
+}
+
+/// Settings to store, each marked secret when its field is (or is unknown to the schema).
+pub fn setting_values<'a>(schema: &[Field], values: &'a BTreeMap<String, String>) -> Vec<SettingValue<'a>> {
+    values
+        .iter()
+        .map(|(key, value)| SettingValue {
+            key,
+            value,
+            secret: schema.iter().find(|f| &f.key == key).is_none_or(is_secret),
+        })
+        .collect()
 }

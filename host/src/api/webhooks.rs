@@ -30,18 +30,38 @@ pub async fn receive(
         .channel(channel_id)?
         .filter(|c| c.status == ChannelStatus::Active)
         .ok_or_else(|| ApiError::not_found(format!("no channel `{channel_id}`")))?;
-    let request = HttpRequest {
+    let request = http_request(&method, rest.to_owned(), query, &headers, &body);
+    let ingested = ingest::handle(&app, &channel, &request).await?;
+    Ok(provider_response(ingested.response))
+}
+
+/// A provider app's one callback URL (`/webhooks/apps/{plugin}`): the plugin verifies with
+/// the app's credentials, the host routes each event to its account's channel.
+pub async fn receive_app(
+    State(app): State<Arc<App>>,
+    Path(plugin): Path<String>,
+    method: Method,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let request = http_request(&method, String::new(), query, &headers, &body);
+    let ingested = ingest::handle_app(&app, &plugin, &request).await?;
+    Ok(provider_response(ingested.response))
+}
+
+/// The request as the contract's `http-request`; headers that are not text are dropped.
+fn http_request(method: &Method, path: String, query: Option<String>, headers: &HeaderMap, body: &Bytes) -> HttpRequest {
+    HttpRequest {
         method: method.as_str().to_owned(),
-        path: rest.to_owned(),
+        path,
         query: query.unwrap_or_default(),
         headers: headers
             .iter()
             .filter_map(|(name, value)| Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned())))
             .collect(),
         body: body.to_vec(),
-    };
-    let ingested = ingest::handle(&app, &channel, &request).await?;
-    Ok(provider_response(ingested.response))
+    }
 }
 
 /// The plugin's answer to the provider; a malformed header from the plugin is dropped.

@@ -1,15 +1,17 @@
 //! Host-side bindings of the channel contract, major version 0.1, private to the runtime, and
 //! the one place where generated types become the host's own (`runtime::types`).
 //!
-//! Bound to the newest 0.1 release (`wit/v0.1.2`): wasmtime resolves a plugin's 0.1.0 and
-//! 0.1.1 names to these 0.1.2 definitions (0.1 only ever adds imports), so one module serves
-//! the whole 0.1 line. A breaking 0.2 gets a module of its own beside this one with its own
+//! Bound to the newest 0.1 release (`wit/v0.1.3`, world `plugin-with-app`): wasmtime resolves
+//! a plugin's 0.1.0 to 0.1.2 names to these 0.1.3 definitions (0.1 only adds imports, and the
+//! optional `provider-app` export), so one module serves the whole 0.1 line. The exported
+//! interfaces are found one by one ([`ChannelIndices`], [`AppIndices`]), so a plugin without
+//! `provider-app` loads too. A breaking 0.2 gets a module of its own beside this one with its own
 //! conversions to the same host types, and `LoadedPlugin` an instance-pre per major version,
 //! as Zed's extension host does.
 
 wasmtime::component::bindgen!({
-    path: "../wit/v0.1.2",
-    world: "plugin",
+    path: "../wit/v0.1.3",
+    world: "plugin-with-app",
     imports: {
         // SMTP waits on the network: async on the host, blocking for the guest.
         "switchboard:channel/smtp.verify": async,
@@ -20,19 +22,26 @@ wasmtime::component::bindgen!({
         "switchboard:channel/state.set": trappable,
         "switchboard:channel/state.remove": trappable,
         "switchboard:channel/state.keys": trappable,
+        "switchboard:channel/app.settings": trappable,
     },
     exports: { default: async },
 });
 
-pub(super) use self::switchboard::channel::{log, smtp, state};
+pub(super) use self::exports::switchboard::channel::channel::GuestIndices as ChannelIndices;
+pub(super) use self::exports::switchboard::channel::provider_app::GuestIndices as AppIndices;
+pub(super) use self::switchboard::channel::{app, log, smtp, state};
+use self::switchboard::channel::app_types as wit_app;
 use self::switchboard::channel::types as wit;
 use super::types as host;
 
-/// The `types` interface has no functions; its host side is empty.
+/// The types-only interfaces have no functions; their host side is empty.
 impl wit::Host for super::CallState {}
+impl wit_app::Host for super::CallState {}
 
 pub(super) fn add_types_to_linker(linker: &mut wasmtime::component::Linker<super::CallState>) -> wasmtime::Result<()> {
-    wit::add_to_linker::<super::CallState, wasmtime::component::HasSelf<super::CallState>>(linker, |call| call)
+    use wasmtime::component::HasSelf;
+    wit::add_to_linker::<super::CallState, HasSelf<super::CallState>>(linker, |call| call)?;
+    wit_app::add_to_linker::<super::CallState, HasSelf<super::CallState>>(linker, |call| call)
 }
 
 /// Moves a value across the contract's edge: generated type to host type and back.
@@ -65,12 +74,13 @@ impl<A1: Lift<B1>, A2: Lift<B2>, B1, B2> Lift<(B1, B2)> for (A1, A2) {
 
 /// Records: the same fields on both sides, each lifted.
 macro_rules! records {
-    ($($name:ident { $($field:ident),* $(,)? })*) => { $(
-        impl Lift<host::$name> for wit::$name {
+    ($($name:ident { $($field:ident),* $(,)? })*) => { records!(wit: $($name { $($field),* })*); };
+    ($module:ident: $($name:ident { $($field:ident),* $(,)? })*) => { $(
+        impl Lift<host::$name> for $module::$name {
             fn lift(self) -> host::$name { host::$name { $($field: self.$field.lift()),* } }
         }
-        impl Lift<wit::$name> for host::$name {
-            fn lift(self) -> wit::$name { wit::$name { $($field: self.$field.lift()),* } }
+        impl Lift<$module::$name> for host::$name {
+            fn lift(self) -> $module::$name { $module::$name { $($field: self.$field.lift()),* } }
         }
     )* };
 }
@@ -119,6 +129,12 @@ records! {
     AuthRedirect { authorize_url, properties }
     AuthFinishRequest { redirect_url, callback_query, properties, settings }
     AuthAccount { id, name, settings }
+}
+
+records! { wit_app:
+    AppContext { callback_url, verify_token, settings }
+    AccountEvent { account, event }
+    AppWebhookOutcome { response, events }
 }
 
 cases! {

@@ -9,6 +9,7 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
+use super::app::AppCtx;
 use super::log::LogCtx;
 use super::outbound::OutboundPolicy;
 use super::smtp::SmtpCtx;
@@ -33,6 +34,7 @@ pub struct CallState {
     pub(super) log: LogCtx,
     pub(super) state: StateCtx,
     pub(super) smtp: SmtpCtx,
+    pub(super) app: AppCtx,
     pub(super) memory: MemoryCap,
 }
 

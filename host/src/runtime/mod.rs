@@ -3,6 +3,7 @@
 //! limit, a memory cap and the outbound HTTP policy. Plugins get no files, sockets or
 //! environment: their WASI context is empty.
 
+mod app;
 mod bindings;
 pub mod cache;
 mod call;
@@ -17,7 +18,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use wasmtime::component::{Component, Linker, ResourceTable};
+use wasmtime::component::{Component, Instance, InstancePre, Linker, ResourceTable};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap, UpdateDeadline};
 use wasmtime_wasi::WasiCtx;
 use wasmtime_wasi_http::WasiHttpCtx;
@@ -26,22 +27,23 @@ pub use cache::{CompileCache, component_hash};
 pub use call::CallState;
 pub use errors::{CallError, PluginFailure, Retry};
 pub use outbound::HostPattern;
+pub use app::{NoProviderApps, ProviderAppSettings};
 pub use smtp::{MailAddressing, NoMail};
 pub use state::{ChannelStateBackend, NoChannelState, StateError};
 
-use bindings::{Lift, Plugin as PluginBindings, PluginPre};
+use bindings::{AppIndices, ChannelIndices, Lift};
 use call::{CallSetup, HostImportError, MemoryCap};
 use outbound::OutboundPolicy;
 use types::{
-    AuthAccount, AuthFinishRequest, AuthRedirect, AuthStartRequest, ChannelContext, Connection, Field, HttpRequest,
+    AppContext, AppWebhookOutcome, AuthAccount, AuthFinishRequest, AuthRedirect, AuthStartRequest, ChannelContext, Connection, Field, HttpRequest,
     NewTemplate, OutboundMessage, PluginManifest, Receipt, Template, WebhookOutcome, WindowPolicy,
 };
 
 /// The contract version this host is built from, and the plugin WIT versions it serves: its
 /// own and every earlier release of the same 0.1 line.
-pub const HOST_WIT_VERSION: &str = "0.1.2";
-pub const SERVED_WIT_VERSIONS: &str = "0.1.0 to 0.1.2";
-const SERVED_WIT_REQUIREMENT: &str = ">=0.1.0, <=0.1.2";
+pub const HOST_WIT_VERSION: &str = "0.1.3";
+pub const SERVED_WIT_VERSIONS: &str = "0.1.0 to 0.1.3";
+const SERVED_WIT_REQUIREMENT: &str = ">=0.1.0, <=0.1.3";
 const CONTRACT_INTERFACE: &str = "switchboard:channel/channel";
 
 /// How often the engine's epoch advances; plugin time limits are counted in these ticks.
@@ -86,12 +88,13 @@ pub enum LoadError {
 pub struct HostServices {
     pub state: Arc<dyn ChannelStateBackend>,
     pub mail: Arc<dyn MailAddressing>,
+    pub apps: Arc<dyn ProviderAppSettings>,
 }
 
 impl HostServices {
     /// No channel state, no mail: for inspecting components and benchmarks.
     pub fn none() -> Self {
-        Self { state: Arc::new(NoChannelState), mail: Arc::new(NoMail) }
+        Self { state: Arc::new(NoChannelState), mail: Arc::new(NoMail), apps: Arc::new(NoProviderApps) }
     }
 }
 
@@ -179,8 +182,10 @@ impl Runtime {
             .map_err(|e| LoadError::NotAComponent(format!("compilation stopped: {e}")))??;
         let wit_version = contract_version(&self.shared.engine, &component)?;
         let receives_mail = imports_interface(&self.shared.engine, &component, smtp::INTERFACE);
-        let instance_pre = self.linker.instantiate_pre(&component).map_err(|e| LoadError::Link(format!("{e:#}")))?;
-        let pre = PluginPre::new(instance_pre).map_err(|e| LoadError::WrongWorld(format!("{e:#}")))?;
+        let pre = self.linker.instantiate_pre(&component).map_err(|e| LoadError::Link(format!("{e:#}")))?;
+        let channel = ChannelIndices::new(&pre).map_err(|e| LoadError::WrongWorld(format!("{e:#}")))?;
+        // `provider-app` is optional (0.1.3): a plugin without it has no provider app.
+        let app = AppIndices::new(&pre).ok();
         let mut plugin = LoadedPlugin {
             manifest: PluginManifest {
                 id: String::new(),
@@ -197,6 +202,9 @@ impl Runtime {
             receives_mail,
             hash,
             pre,
+            channel,
+            app,
+            app_schema: Vec::new(),
             declared: Arc::new(Vec::new()),
             shared: self.shared.clone(),
         };
@@ -216,6 +224,9 @@ impl Runtime {
         plugin.manifest = manifest;
         plugin.settings_schema = plugin.settings_schema_call().await.map_err(LoadError::Manifest)?;
         plugin.window = plugin.window_call().await.map_err(LoadError::Manifest)?;
+        if plugin.app.is_some() {
+            plugin.app_schema = plugin.app_schema_call().await.map_err(LoadError::Manifest)?;
+        }
         Ok(plugin)
     }
 }
@@ -229,6 +240,7 @@ fn link(engine: &Engine) -> wasmtime::Result<Linker<CallState>> {
     log::add_to_linker(&mut linker, |call| &mut call.log)?;
     state::add_to_linker(&mut linker, |call| &mut call.state)?;
     smtp::add_to_linker(&mut linker, |call| &mut call.smtp)?;
+    app::add_to_linker(&mut linker, |call| &mut call.app)?;
     Ok(linker)
 }
 
@@ -295,23 +307,33 @@ pub struct LoadedPlugin {
     pub wit_version: semver::Version,
     /// The plugin imports `smtp`: the host's SMTP listener hands its channels their mail.
     pub receives_mail: bool,
-    pre: PluginPre<CallState>,
+    /// The operator-level settings of the plugin's provider app; empty: it has none.
+    pub app_schema: Vec<Field>,
+    pre: InstancePre<CallState>,
+    channel: ChannelIndices,
+    /// Where `provider-app` is, when the plugin exports it (0.1.3).
+    app: Option<AppIndices>,
     declared: Arc<Vec<HostPattern>>,
     shared: Arc<Shared>,
 }
 
-/// Runs one export on a fresh instance under the limits; `$channel` tags state and logs.
+/// Runs one function of an exported interface (`$indices`) on a fresh instance under the
+/// limits; `$channel` tags state and logs.
 macro_rules! call_export {
-    ($self:ident, $channel:expr, $method:ident ( $($arg:expr),* )) => {{
-        let (mut store, bindings) = $self.instantiate($channel).await?;
+    ($self:ident, $channel:expr, $indices:expr, $method:ident ( $($arg:expr),* )) => {{
+        let (mut store, instance) = $self.instantiate($channel).await?;
+        let guest = $indices.load(&mut store, &instance).map_err(|e| PluginFailure::Instantiate(format!("{e:#}")))?;
         let started = Instant::now();
         let outcome = tokio::time::timeout(
             $self.shared.limits.call_timeout + EPOCH_TICK * 4,
-            bindings.switchboard_channel_channel().$method(&mut store $(, $arg)*),
+            guest.$method(&mut store $(, $arg)*),
         )
         .await;
         $self.verdict(outcome, &store, started)
     }};
+    ($self:ident, $channel:expr, $method:ident ( $($arg:expr),* )) => {
+        call_export!($self, $channel, $self.channel, $method($($arg),*))
+    };
 }
 
 impl LoadedPlugin {
@@ -319,7 +341,7 @@ impl LoadedPlugin {
         &self.manifest.id
     }
 
-    async fn instantiate(&self, channel: Option<&ChannelContext>) -> Result<(Store<CallState>, PluginBindings), PluginFailure> {
+    async fn instantiate(&self, channel: Option<&ChannelContext>) -> Result<(Store<CallState>, Instance), PluginFailure> {
         let limits = &self.shared.limits;
         let deadline = Instant::now() + limits.call_timeout;
         let setup = CallSetup { plugin_id: &self.manifest.id, channel, deadline };
@@ -335,6 +357,7 @@ impl LoadedPlugin {
                 &setup,
                 smtp::SmtpConfig { addressing: shared.services.mail.clone(), operator_allowed: shared.operator_allowed.clone() },
             ),
+            app: app::AppCtx::for_call(&setup, shared.services.apps.clone()),
             memory: MemoryCap { limit: limits.memory_bytes, exceeded: false },
         };
         let mut store = Store::new(&self.shared.engine, state);
@@ -345,8 +368,8 @@ impl LoadedPlugin {
         store.epoch_deadline_callback(move |_| {
             if Instant::now() >= deadline { Ok(UpdateDeadline::Interrupt) } else { Ok(UpdateDeadline::Yield(1)) }
         });
-        let bindings = self.pre.instantiate_async(&mut store).await.map_err(|e| PluginFailure::Instantiate(format!("{e:#}")))?;
-        Ok((store, bindings))
+        let instance = self.pre.instantiate_async(&mut store).await.map_err(|e| PluginFailure::Instantiate(format!("{e:#}")))?;
+        Ok((store, instance))
     }
 
     fn verdict<T>(
@@ -384,6 +407,23 @@ impl LoadedPlugin {
 
     async fn window_call(&self) -> Result<WindowPolicy, PluginFailure> {
         call_export!(self, None, call_messaging_window()).map(Lift::lift)
+    }
+
+    async fn app_schema_call(&self) -> Result<Vec<Field>, PluginFailure> {
+        let Some(app) = &self.app else { return Ok(Vec::new()) };
+        call_export!(self, None, app, call_app_settings_schema()).map(Lift::lift)
+    }
+
+    /// Whether the plugin has a provider app (exports `provider-app` with a settings schema).
+    pub fn has_app(&self) -> bool {
+        self.app.is_some() && !self.app_schema.is_empty()
+    }
+
+    /// A request to the provider app's callback URL.
+    pub async fn handle_app_webhook(&self, app: &AppContext, request: &HttpRequest) -> Result<AppWebhookOutcome, CallError> {
+        let indices = self.app.as_ref().ok_or_else(|| CallError::Channel(types::ChannelError::Unsupported("this plugin has no provider app".into())))?;
+        let (wit_app, wit_request) = (app.clone().lift(), request.clone().lift());
+        flatten(call_export!(self, None, indices, call_handle_app_webhook(&wit_app, &wit_request)))
     }
 
     pub async fn connect(&self, ctx: &ChannelContext) -> Result<Connection, CallError> {

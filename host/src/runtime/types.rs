@@ -376,3 +376,25 @@ pub struct AuthAccount {
     pub name: String,
     pub settings: Vec<Property>,
 }
+
+/// What an app-level call gets (0.1.3): the provider app's callback URL, verify token and
+/// the operator's settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppContext {
+    pub callback_url: String,
+    pub verify_token: String,
+    pub settings: Vec<Property>,
+}
+
+/// An event of one provider account, routed by the host to that account's channel.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccountEvent {
+    pub account: String,
+    pub event: Event,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AppWebhookOutcome {
+    pub response: HttpResponse,
+    pub events: Vec<AccountEvent>,
+}

@@ -125,7 +125,23 @@ impl Db {
         raws.into_iter().map(|raw| self.open_channel(raw)).collect()
     }
 
-    fn seal_settings(&self, settings: &[SettingValue<'_>]) -> String {
+    /// The active channels of `plugin` connected with this provider account (a provider app's
+    /// events are routed by it; normally one channel, but the same Page connected twice gets
+    /// its events twice).
+    pub fn channels_of_account(&self, plugin: &str, account: &str) -> StoreResult<Vec<Channel>> {
+        let raws = {
+            let conn = self.conn();
+            let mut statement = conn.prepare_cached(&format!(
+                "SELECT {CHANNEL_COLUMNS} FROM channels
+                 WHERE plugin = ?1 AND external_account_id = ?2 AND status = 'active' ORDER BY created_at, id"
+            ))?;
+            statement.query_map([plugin, account], raw_channel)?.collect::<Result<Vec<_>, _>>()?
+        };
+        raws.into_iter().map(|raw| self.open_channel(raw)).collect()
+    }
+
+    /// Settings as stored: a JSON object, secret values sealed.
+    pub(super) fn seal_settings(&self, settings: &[SettingValue<'_>]) -> String {
         let map: BTreeMap<&str, String> = settings
             .iter()
             .map(|s| (s.key, if s.secret { self.secrets.seal(s.value) } else { s.value.to_owned() }))
@@ -133,14 +149,20 @@ impl Db {
         serde_json::to_string(&map).expect("a string map serializes")
     }
 
-    fn open_channel(&self, raw: RawChannel) -> StoreResult<Channel> {
+    /// Settings as [`Db::seal_settings`] stored them, opened; `whose` names them in errors.
+    pub(super) fn open_settings(&self, stored: &str, whose: &str) -> StoreResult<BTreeMap<String, String>> {
         let stored: BTreeMap<String, String> =
-            serde_json::from_str(&raw.settings).map_err(|e| StoreError::Corrupt(format!("channel {} settings: {e}", raw.id)))?;
+            serde_json::from_str(stored).map_err(|e| StoreError::Corrupt(format!("{whose} settings: {e}")))?;
         let mut settings = BTreeMap::new();
         for (key, value) in stored {
             let value = if SecretBox::is_sealed(&value) { self.secrets.open(&value)? } else { value };
             settings.insert(key, value);
         }
+        Ok(settings)
+    }
+
+    fn open_channel(&self, raw: RawChannel) -> StoreResult<Channel> {
+        let settings = self.open_settings(&raw.settings, &format!("channel {}", raw.id))?;
         Ok(Channel {
             status: if raw.status == "active" { ChannelStatus::Active } else { ChannelStatus::Connecting },
             webhook_secret: self.secrets.open(&raw.webhook_secret)?,

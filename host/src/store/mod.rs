@@ -5,6 +5,7 @@ pub mod contacts;
 pub mod conversations;
 pub mod messages;
 pub mod oauth;
+pub mod provider_apps;
 pub mod outbox;
 pub mod reconnect;
 mod secrets;
@@ -23,6 +24,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_initial.sql"),
     include_str!("migrations/0002_templates.sql"),
     include_str!("migrations/0003_oauth.sql"),
+    include_str!("migrations/0004_provider_apps.sql"),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -113,6 +113,14 @@ impl<P: MetaProduct> Channel for MetaChannel<P> {
         login::start(&P::PRODUCT, &request)
     }
 
+    fn app_settings_schema() -> Vec<Field> {
+        crate::webhook::app_settings_schema()
+    }
+
+    fn handle_app_webhook(app: &AppContext, request: HttpRequest) -> Result<AppWebhookOutcome, ChannelError> {
+        crate::webhook::handle_app(&P::PRODUCT, app, request)
+    }
+
     fn auth_finish(request: AuthFinishRequest) -> Result<Vec<AuthAccount>, ChannelError> {
         login::finish(&P::PRODUCT, &request)
     }

@@ -50,7 +50,8 @@ impl Graph {
 
     /// The channel's Page token, proved with its app secret.
     pub fn for_channel(ctx: &ChannelContext) -> Result<Self, ChannelError> {
-        Self::new(ctx.setting("api_base_url"), ctx.require("page_access_token")?, ctx.require("app_secret")?)
+        let app_secret = crate::operator_app::app_secret(ctx)?;
+        Self::new(ctx.setting("api_base_url"), ctx.require("page_access_token")?, &app_secret)
     }
 
     /// `{base}/{version}/{path}?params&access_token&appsecret_proof`, percent-encoded.

@@ -13,6 +13,7 @@
 
 mod channel;
 pub mod graph;
+pub mod operator_app;
 pub mod login;
 pub mod send;
 pub mod webhook;

@@ -9,6 +9,7 @@ use url::Url;
 
 use crate::Product;
 use crate::graph::{Graph, List, Page, VERSION};
+use crate::operator_app::OperatorApp;
 
 /// Where Facebook's login dialog is (with the default Graph API).
 pub const LOGIN_BASE: &str = "https://www.facebook.com";
@@ -20,11 +21,17 @@ const LOGIN_SETTINGS: &[&str] = &["app_id", "app_secret"];
 
 /// The login dialog: `{base}/{version}/dialog/oauth?client_id&redirect_uri&state&response_type=code&scope`.
 /// With an `api_base_url` (tests, a proxy) the dialog is looked for at that base too.
+/// Without app credentials in the login's settings, the operator's app (if set up) is used:
+/// the admin then types nothing.
 pub fn start(product: &Product, request: &AuthStartRequest) -> Result<AuthRedirect, ChannelError> {
-    request.require_all(LOGIN_SETTINGS)?;
-    let base = request.setting("api_base_url").unwrap_or(LOGIN_BASE).trim_end_matches('/');
+    let operator = login_app(request.setting("app_id"), || request.require_all(LOGIN_SETTINGS))?;
+    let (app_id, api_base) = match &operator {
+        Some(app) => (app.app_id.as_str(), app.api_base_url.as_deref()),
+        None => (request.require("app_id")?, request.setting("api_base_url")),
+    };
+    let base = api_base.unwrap_or(LOGIN_BASE).trim_end_matches('/');
     let params = [
-        ("client_id", request.require("app_id")?),
+        ("client_id", app_id),
         ("redirect_uri", request.redirect_url.as_str()),
         ("state", request.state.as_str()),
         ("response_type", "code"),
@@ -51,8 +58,11 @@ pub fn finish(product: &Product, request: &AuthFinishRequest) -> Result<Vec<Auth
         .callback_param("code")
         .filter(|code| !code.is_empty())
         .ok_or_else(|| ChannelError::BadRequest("Facebook's callback carries no `code`".into()))?;
-    let (app_id, app_secret) = (request.require("app_id")?, request.require("app_secret")?);
-    let api = request.setting("api_base_url");
+    let operator = login_app(request.setting("app_id"), || request.require("app_id").and(request.require("app_secret")).map(|_| ()))?;
+    let (app_id, app_secret, api) = match &operator {
+        Some(app) => (app.app_id.as_str(), app.app_secret.as_str(), app.api_base_url.as_deref()),
+        None => (request.require("app_id")?, request.require("app_secret")?, request.setting("api_base_url")),
+    };
 
     let token_endpoint = Graph::anonymous(api)?;
     let exchange = [("client_id", app_id), ("redirect_uri", request.redirect_url.as_str()), ("client_secret", app_secret), ("code", code)];
@@ -66,7 +76,12 @@ pub fn finish(product: &Product, request: &AuthFinishRequest) -> Result<Vec<Auth
     let long: AccessToken = token_endpoint.get("oauth/access_token", &extend)?;
 
     let user = Graph::new(api, &long.access_token, app_secret)?;
-    let accounts = accounts(product, pages(&user, product)?);
+    let mut accounts = accounts(product, pages(&user, product)?);
+    if let Some(app) = &operator {
+        for account in &mut accounts {
+            account.settings.extend(app.channel_settings());
+        }
+    }
     if accounts.is_empty() {
         return Err(ChannelError::Provider(format!(
             "the login gives access to no {}; log in again and grant access to the Page",
@@ -74,6 +89,19 @@ pub fn finish(product: &Product, request: &AuthFinishRequest) -> Result<Vec<Auth
         )));
     }
     Ok(accounts)
+}
+
+/// The operator's app, when the login was started without app credentials of its own; when
+/// neither exists, `require` says which settings are missing.
+fn login_app(own_app_id: Option<&str>, require: impl FnOnce() -> Result<(), ChannelError>) -> Result<Option<OperatorApp>, ChannelError> {
+    if own_app_id.is_some_and(|id| !id.trim().is_empty()) {
+        require()?;
+        return Ok(None);
+    }
+    match OperatorApp::get() {
+        Some(app) => Ok(Some(app)),
+        None => require().map(|()| None),
+    }
 }
 
 /// Every Page the login granted (`me/accounts`, page by page).

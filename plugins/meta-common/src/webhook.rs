@@ -14,7 +14,7 @@ pub fn handle(product: &Product, ctx: &ChannelContext, request: HttpRequest) -> 
         // The host's secret for the channel is its verify token (shown in the setup).
         "GET" => Ok(WebhookOutcome { response: request.hub_challenge(&ctx.webhook_secret), events: vec![] }),
         "POST" => {
-            if !request.has_hub_signature_256(ctx.setting("app_secret").unwrap_or_default()) {
+            if !request.has_hub_signature_256(&crate::operator_app::app_secret(ctx).unwrap_or_default()) {
                 return Err(ChannelError::Unauthorized("missing or wrong X-Hub-Signature-256".into()));
             }
             let delivery: Delivery = request.json()?;
@@ -23,6 +23,52 @@ pub fn handle(product: &Product, ctx: &ChannelContext, request: HttpRequest) -> 
                 log::warn(skipped);
             }
             Ok(WebhookOutcome::ok(parsed.events))
+        }
+        other => Err(ChannelError::BadRequest(format!("Meta sends GET and POST, not {other}"))),
+    }
+}
+
+/// The operator's app settings: the app id (for logins) and the secret that signs every
+/// delivery of every Page subscribed to the app.
+pub fn app_settings_schema() -> Vec<Field> {
+    vec![
+        Field::new("app_id", "App ID", FieldKind::Text)
+            .required()
+            .help("Meta for Developers → your app → App settings → Basic → App ID"),
+        Field::new("app_secret", "App secret", FieldKind::Secret)
+            .required()
+            .help("Same page, App secret: it signs the webhooks of every account subscribed to the app"),
+        Field::new("api_base_url", "Graph API base URL", FieldKind::Url)
+            .help("Leave empty for https://graph.facebook.com; a proxy or a test server otherwise"),
+    ]
+}
+
+/// The app's one callback URL: the verify-token challenge with the host's token for the app,
+/// every `POST` verified with the app secret, and each entry's events tagged with the entry's
+/// id (the Page or Instagram account), which the host routes to that account's channel.
+pub fn handle_app(product: &Product, app: &AppContext, request: HttpRequest) -> Result<AppWebhookOutcome, ChannelError> {
+    match request.method.as_str() {
+        "GET" => Ok(AppWebhookOutcome { response: request.hub_challenge(&app.verify_token), events: vec![] }),
+        "POST" => {
+            let secret = property(&app.settings, "app_secret").unwrap_or_default();
+            if !request.has_hub_signature_256(secret) {
+                return Err(ChannelError::Unauthorized("missing or wrong X-Hub-Signature-256 (the app secret signs every delivery)".into()));
+            }
+            let delivery: Delivery = request.json()?;
+            let mut events = Vec::new();
+            if delivery.object != product.object {
+                log::warn(format!("a delivery for `{}` reached the {} app: ignored", delivery.object, product.name));
+            } else {
+                for entry in delivery.entry {
+                    let account = entry.id.clone();
+                    let parsed = entry_events(entry);
+                    for skipped in &parsed.skipped {
+                        log::warn(skipped);
+                    }
+                    events.extend(parsed.events.into_iter().map(|event| AccountEvent { account: account.clone(), event }));
+                }
+            }
+            Ok(AppWebhookOutcome { response: HttpResponse::ok(), events })
         }
         other => Err(ChannelError::BadRequest(format!("Meta sends GET and POST, not {other}"))),
     }
@@ -49,12 +95,21 @@ pub fn events(product: &Product, account_id: &str, delivery: Delivery) -> Parsed
             parsed.skipped.push(format!("an entry for account {} reached the channel of {account_id}: ignored", entry.id));
             continue;
         }
-        for item in entry.messaging {
-            // One item this code cannot read must not cost the others in the delivery.
-            match serde_json::from_value::<Messaging>(item) {
-                Ok(item) => parsed.events.extend(item.into_events(entry.time)),
-                Err(e) => parsed.skipped.push(format!("unreadable messaging item: {e}")),
-            }
+        let of_entry = entry_events(entry);
+        parsed.events.extend(of_entry.events);
+        parsed.skipped.extend(of_entry.skipped);
+    }
+    parsed
+}
+
+/// The events of one entry (one account's part of a delivery).
+fn entry_events(entry: Entry) -> Parsed {
+    let mut parsed = Parsed::default();
+    for item in entry.messaging {
+        // One item this code cannot read must not cost the others in the delivery.
+        match serde_json::from_value::<Messaging>(item) {
+            Ok(item) => parsed.events.extend(item.into_events(entry.time)),
+            Err(e) => parsed.skipped.push(format!("unreadable messaging item: {e}")),
         }
     }
     parsed

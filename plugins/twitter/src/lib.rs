@@ -118,6 +118,43 @@ impl Channel for Twitter {
         Ok(WebhookOutcome::ok(direct_messages(activity, own_id.as_deref())))
     }
 
+    /// The operator's X developer app: one Account Activity webhook for every user subscribed.
+    fn app_settings_schema() -> Vec<Field> {
+        vec![
+            Field::new("consumer_key", "API key (consumer key)", FieldKind::Text)
+                .required()
+                .help("developer.x.com → your app → Keys and tokens → Consumer Keys"),
+            Field::new("consumer_secret", "API key secret (consumer secret)", FieldKind::Secret)
+                .required()
+                .help("Signs every Account Activity delivery and answers X's CRC checks"),
+            Field::new("environment", "Account Activity environment", FieldKind::Text)
+                .help("The dev environment label of the Account Activity API, e.g. production"),
+            Field::new("api_base_url", "API base URL", FieldKind::Url).help("Leave empty for https://api.twitter.com"),
+        ]
+    }
+
+    /// The app's one webhook: CRC with the consumer secret, every `POST` signed with it, and
+    /// each delivery's DMs tagged with its `for_user_id` (the subscribed user it is for).
+    fn handle_app_webhook(app: &AppContext, request: HttpRequest) -> Result<AppWebhookOutcome, ChannelError> {
+        let secret = property(&app.settings, "consumer_secret").unwrap_or_default();
+        if request.method.eq_ignore_ascii_case("GET") {
+            let token = request
+                .query_param("crc_token")
+                .ok_or_else(|| ChannelError::BadRequest("a GET is a CRC check and carries `crc_token`".into()))?;
+            return Ok(AppWebhookOutcome { response: HttpResponse::json(200, &crc_response(secret, &token)), events: vec![] });
+        }
+        let signature = request.header("x-twitter-webhooks-signature").and_then(|s| s.strip_prefix("sha256="));
+        if secret.is_empty() || !signature.is_some_and(|s| verify_hmac_sha256_base64(secret, &request.body, s)) {
+            return Err(ChannelError::Unauthorized("missing or wrong X-Twitter-Webhooks-Signature (the app's consumer secret signs it)".into()));
+        }
+        let activity: Activity = request.json()?;
+        let Some(user) = activity.for_user_id.clone() else {
+            return Err(ChannelError::BadRequest("an Account Activity delivery names the user it is for in `for_user_id`".into()));
+        };
+        let events = direct_messages(activity, Some(&user)).into_iter().map(|event| AccountEvent { account: user.clone(), event }).collect();
+        Ok(AppWebhookOutcome { response: HttpResponse::ok(), events })
+    }
+
     fn send(ctx: &ChannelContext, message: OutboundMessage) -> Result<Receipt, ChannelError> {
         let text = match message.content {
             OutboundContent::Text(text) => text,

@@ -90,6 +90,36 @@ impl Channel for WhatsAppCloud {
         }
     }
 
+    fn app_settings_schema() -> Vec<Field> {
+        vec![
+            Field::new("app_id", "App ID", FieldKind::Text)
+                .required()
+                .help("Meta for Developers → your app → App settings → Basic → App ID"),
+            Field::new("app_secret", "App secret", FieldKind::Secret)
+                .required()
+                .help("Same page, App secret: it signs the webhooks of every number subscribed to the app"),
+            Field::new("embedded_signup_config_id", "Embedded Signup configuration ID", FieldKind::Text)
+                .help("Facebook Login for Business → Configurations: the WhatsApp Embedded Signup configuration"),
+        ]
+    }
+
+    /// The app's one callback URL: Meta's challenge with the host's verify token for the app,
+    /// every `POST` signed with the app secret, events tagged with their phone number id.
+    fn handle_app_webhook(app: &AppContext, request: HttpRequest) -> Result<AppWebhookOutcome, ChannelError> {
+        match request.method.as_str() {
+            "GET" => Ok(AppWebhookOutcome { response: request.hub_challenge(&app.verify_token), events: vec![] }),
+            "POST" => {
+                let secret = property(&app.settings, "app_secret").unwrap_or_default();
+                if !request.has_hub_signature_256(secret) {
+                    return Err(ChannelError::Unauthorized("missing or wrong X-Hub-Signature-256 (the app secret signs every delivery)".into()));
+                }
+                let envelope: Envelope = request.json()?;
+                Ok(AppWebhookOutcome { response: HttpResponse::ok(), events: envelope.into_account_events() })
+            }
+            other => Err(ChannelError::BadRequest(format!("WhatsApp sends GET and POST, not {other}"))),
+        }
+    }
+
     fn send(ctx: &ChannelContext, message: OutboundMessage) -> Result<Receipt, ChannelError> {
         let graph = Graph::new(ctx)?;
         let body = outbound::message_body(Api::Cloud, &message)?;
@@ -288,6 +318,25 @@ struct Metadata {
 }
 
 impl Envelope {
+    /// Every number's events, each tagged with its phone number id (an app's callback carries
+    /// all the numbers subscribed to it); other fields are not message traffic.
+    fn into_account_events(self) -> Vec<AccountEvent> {
+        let changes = self.entry.into_iter().flat_map(|entry| entry.changes).filter(|change| change.field == "messages");
+        let mut events = Vec::new();
+        for change in changes {
+            let Some(Metadata { phone_number_id }) = change.value.metadata else {
+                log::warn("a WhatsApp change without metadata.phone_number_id reached the app: ignored");
+                continue;
+            };
+            let notification = change.value.notification;
+            for error in notification.error_summaries() {
+                log::warn(format!("WhatsApp reported an error for {phone_number_id}: {error}"));
+            }
+            events.extend(notification.into_events().into_iter().map(|event| AccountEvent { account: phone_number_id.clone(), event }));
+        }
+        events
+    }
+
     /// The events about this channel's phone number; other numbers of the same app and other
     /// fields (template reviews, account updates) are not this channel's traffic.
     fn into_events(self, phone_number_id: &str) -> Vec<Event> {

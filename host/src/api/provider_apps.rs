@@ -1,0 +1,147 @@
+//! Provider apps, set by the operator: `GET`, `PUT` and `DELETE /api/v1/plugins/{id}/app`.
+//! The app's settings follow the plugin's app schema (validated, secrets sealed and masked as
+//! for channels); the answer carries the callback URL and verify token to paste in the
+//! provider's dashboard, and how many channels the app's callback serves.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::settings::{self, FieldView, SECRET_MASK, field_view, is_secret, setting_values};
+use super::{ApiError, ApiJson, Caller};
+use crate::app::App;
+use crate::runtime::LoadedPlugin;
+
+#[derive(Serialize)]
+pub struct AppView {
+    plugin: String,
+    /// Whether the operator has set the app up.
+    configured: bool,
+    schema: Vec<FieldView>,
+    /// Current values, secrets masked.
+    settings: BTreeMap<String, String>,
+    /// To paste in the provider's dashboard (Meta: "Callback URL").
+    callback_url: String,
+    /// To paste beside it (Meta: "Verify Token"); `null` until the app is set.
+    verify_token: Option<String>,
+    /// Channels of this plugin: accounts whose events the app's callback may carry.
+    channels: usize,
+    updated_at: Option<i64>,
+}
+
+#[derive(Deserialize)]
+pub struct SetApp {
+    #[serde(default)]
+    settings: Map<String, Value>,
+}
+
+/// The plugin, if it has a provider app.
+fn app_plugin(app: &App, id: &str) -> Result<Arc<LoadedPlugin>, ApiError> {
+    let plugin = app.registry.get(id).ok_or_else(|| ApiError::not_found(format!("no plugin `{id}` is loaded")))?;
+    if !plugin.has_app() {
+        return Err(ApiError::not_found(format!("plugin `{id}` has no provider app (it does not export `provider-app`, contract 0.1.3)")));
+    }
+    Ok(plugin)
+}
+
+fn view(app: &App, plugin: &LoadedPlugin) -> Result<AppView, ApiError> {
+    let id = plugin.id();
+    let stored = app.db.provider_app(id)?;
+    let schema = &plugin.app_schema;
+    let settings = stored
+        .as_ref()
+        .map(|s| &s.settings)
+        .into_iter()
+        .flatten()
+        .map(|(key, value)| {
+            let secret = schema.iter().find(|f| &f.key == key).is_none_or(is_secret);
+            (key.clone(), if secret { SECRET_MASK.to_owned() } else { value.clone() })
+        })
+        .collect();
+    Ok(AppView {
+        plugin: id.to_owned(),
+        configured: stored.is_some(),
+        schema: schema.iter().map(field_view).collect(),
+        settings,
+        callback_url: app.app_callback_url(id),
+        verify_token: stored.as_ref().map(|s| s.verify_token.clone()),
+        channels: app.db.channels()?.iter().filter(|c| c.plugin == id).count(),
+        updated_at: stored.map(|s| s.updated_at),
+    })
+}
+
+pub async fn show(caller: Caller, State(app): State<Arc<App>>, Path(id): Path<String>) -> Result<Json<AppView>, ApiError> {
+    caller.require_admin()?;
+    let plugin = app_plugin(&app, &id)?;
+    Ok(Json(view(&app, &plugin)?))
+}
+
+/// Sets the app's settings: all of them, except that a secret left out or given as the mask
+/// keeps its stored value (so a form can be saved without retyping the secret). A new secret
+/// takes effect with the next request the provider makes.
+pub async fn set(
+    caller: Caller,
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<SetApp>,
+) -> Result<Json<AppView>, ApiError> {
+    caller.require_admin()?;
+    let plugin = app_plugin(&app, &id)?;
+    let schema = &plugin.app_schema;
+    let given = settings::from_json(&body.settings).map_err(ApiError::invalid_fields)?;
+    let stored = app.db.provider_app(&id)?.map(|s| s.settings).unwrap_or_default();
+    let mut merged = BTreeMap::new();
+    for (key, value) in given {
+        let keep_secret = schema.iter().find(|f| f.key == key).is_some_and(is_secret) && value.as_deref().is_none_or(|v| v == SECRET_MASK);
+        match (keep_secret, value) {
+            (true, _) => {
+                if let Some(current) = stored.get(&key) {
+                    merged.insert(key, current.clone());
+                }
+            }
+            (false, Some(value)) => {
+                merged.insert(key, value);
+            }
+            (false, None) => {}
+        }
+    }
+    // Secrets not sent at all are kept too.
+    for field in schema.iter().filter(|f| is_secret(f)) {
+        if !merged.contains_key(&field.key) && !body.settings.contains_key(&field.key) {
+            if let Some(current) = stored.get(&field.key) {
+                merged.insert(field.key.clone(), current.clone());
+            }
+        }
+    }
+    let errors = settings::validate(schema, &merged);
+    if !errors.is_empty() {
+        return Err(ApiError::invalid_fields(errors));
+    }
+    app.db.set_provider_app(&id, &setting_values(schema, &merged))?;
+    tracing::info!(plugin = %id, "provider app set");
+    Ok(Json(view(&app, &plugin)?))
+}
+
+/// Removes the app; refused while channels of the plugin exist, naming them.
+pub async fn remove(caller: Caller, State(app): State<Arc<App>>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    caller.require_admin()?;
+    app_plugin(&app, &id)?;
+    let users: Vec<String> =
+        app.db.channels()?.into_iter().filter(|c| c.plugin == id).map(|c| format!("{} ({})", c.name, c.id)).collect();
+    if !users.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "app_in_use",
+            format!("the {id} app serves these channels, whose events would stop arriving: {}; disconnect them first", users.join(", ")),
+        ));
+    }
+    if !app.db.delete_provider_app(&id)? {
+        return Err(ApiError::not_found(format!("plugin `{id}` has no provider app set up")));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,54 @@
+//! Provider apps: the operator's app per plugin (settings, secrets sealed) and the verify
+//! token the host made for it; and which channel a provider account belongs to.
+
+use std::collections::BTreeMap;
+
+use rusqlite::{OptionalExtension, params};
+
+use super::channels::SettingValue;
+use super::{Db, StoreResult, now_ms, random_token};
+
+#[derive(Debug, Clone)]
+pub struct ProviderApp {
+    pub plugin: String,
+    pub settings: BTreeMap<String, String>,
+    pub verify_token: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl Db {
+    pub fn provider_app(&self, plugin: &str) -> StoreResult<Option<ProviderApp>> {
+        let row = self
+            .conn()
+            .query_row(
+                "SELECT settings, verify_token, created_at, updated_at FROM provider_apps WHERE plugin = ?1",
+                [plugin],
+                |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?, row.get::<_, i64>(2)?, row.get::<_, i64>(3)?)),
+            )
+            .optional()?;
+        let Some((settings, verify_token, created_at, updated_at)) = row else { return Ok(None) };
+        Ok(Some(ProviderApp {
+            plugin: plugin.to_owned(),
+            settings: self.open_settings(&settings, &format!("provider app {plugin}"))?,
+            verify_token: self.secrets.open(&verify_token)?,
+            created_at,
+            updated_at,
+        }))
+    }
+
+    /// Sets a plugin's app; the verify token is made the first time and kept after that.
+    pub fn set_provider_app(&self, plugin: &str, settings: &[SettingValue<'_>]) -> StoreResult<ProviderApp> {
+        let now = now_ms();
+        self.conn().execute(
+            "INSERT INTO provider_apps (plugin, settings, verify_token, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)
+             ON CONFLICT (plugin) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at",
+            params![plugin, self.seal_settings(settings), self.secrets.seal(&random_token(32)), now],
+        )?;
+        self.provider_app(plugin)?.ok_or(super::StoreError::NotFound)
+    }
+
+    pub fn delete_provider_app(&self, plugin: &str) -> StoreResult<bool> {
+        Ok(self.conn().execute("DELETE FROM provider_apps WHERE plugin = ?1", [plugin])? > 0)
+    }
+}

@@ -1,0 +1,15 @@
+//! The operator's provider app (contract 0.1.3): its settings, in any call of the plugin.
+
+use crate::Property;
+use crate::bindings::switchboard::channel::app;
+
+/// The app's settings (by the keys of [`Channel::app_settings_schema`](crate::Channel::app_settings_schema)),
+/// or `None` when the operator has not set the app up.
+pub fn settings() -> Option<Vec<Property>> {
+    app::settings()
+}
+
+/// One setting of the app, if the app is set up and has it.
+pub fn setting(key: &str) -> Option<String> {
+    settings()?.into_iter().find(|(k, _)| k == key).map(|(_, v)| v)
+}

@@ -1,0 +1,335 @@
+//! Provider apps: one operator app (Meta) whose single callback URL serves every account.
+//! The operator sets the app; Meta's challenge is answered with the app's verify token; one
+//! signed delivery with entries for several Pages (or WhatsApp numbers) lands each in its own
+//! channel, an unknown account's is acknowledged and dropped; forged deliveries store nothing;
+//! redeliveries are stored once; a rotated secret takes effect at once.
+
+use serde_json::{Value, json};
+use switchboard_e2e::fake_meta::{APP_ID, APP_SECRET, now_ms, signature};
+use switchboard_e2e::{PUBLIC_URL, TestHost, conversations, messages};
+
+use crate::messenger::{BUDI, OUTLET_ID, OUTLET_TOKEN, PAGE_ID, PAGE_TOKEN, RINA, SITI, host_and_fake, messenger_settings, try_connect};
+
+const UNKNOWN_PAGE: &str = "109999999999999";
+
+/// A delivery as Meta posts it to an app's callback: one entry per account.
+fn app_delivery(object: &str, entries: &[(&str, &str, &str)]) -> String {
+    let entry: Vec<Value> = entries
+        .iter()
+        .map(|(account, customer, mid)| {
+            let item = json!({"sender": {"id": customer}, "recipient": {"id": account}, "timestamp": now_ms(),
+                              "message": {"mid": mid, "text": format!("Halo dari {customer}")}});
+            json!({"id": account, "time": now_ms(), "messaging": [item]})
+        })
+        .collect();
+    json!({"object": object, "entry": entry}).to_string()
+}
+
+async fn post_to_app(host: &TestHost, plugin: &str, secret: &str, body: &str) -> (u16, String) {
+    let response = host
+        .http
+        .post(format!("{}/webhooks/apps/{plugin}", host.base))
+        .header("content-type", "application/json")
+        .header("x-hub-signature-256", signature(secret, body))
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
+async fn set_app(host: &TestHost, plugin: &str, settings: Value) -> (u16, Value) {
+    host.call(reqwest::Method::PUT, &format!("/api/v1/plugins/{plugin}/app"), Some(&host.admin), Some(json!({ "settings": settings })))
+        .await
+}
+
+/// The texts stored per channel id.
+async fn texts_by_channel(host: &TestHost) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    for conversation in conversations(host).await {
+        let channel = conversation["channel_id"].as_str().unwrap().to_owned();
+        for message in messages(host, conversation["id"].as_i64().unwrap()).await {
+            found.push((channel.clone(), message["text"].as_str().unwrap_or_default().to_owned()));
+        }
+    }
+    found.sort();
+    found
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_meta_app_callback_routes_each_page_to_its_channel() {
+    let (host, fake) = host_and_fake().await;
+    let (status, toko) = try_connect(&host, "messenger", messenger_settings(&fake, PAGE_ID, PAGE_TOKEN)).await;
+    assert_eq!(status, 201, "{toko}");
+    let (status, outlet) = try_connect(&host, "messenger", messenger_settings(&fake, OUTLET_ID, OUTLET_TOKEN)).await;
+    assert_eq!(status, 201, "{outlet}");
+    let (toko, outlet) = (toko["id"].as_str().unwrap().to_owned(), outlet["id"].as_str().unwrap().to_owned());
+
+    // Before the operator sets the app up, its callback has nothing to verify with.
+    let body = app_delivery("page", &[(PAGE_ID, SITI, "m_early")]);
+    let (status, answer) = post_to_app(&host, "messenger", APP_SECRET, &body).await;
+    assert_eq!(status, 404, "{answer}");
+    assert!(answer.contains("no provider app"), "{answer}");
+
+    let (status, app) = set_app(&host, "messenger", json!({"app_id": APP_ID, "app_secret": APP_SECRET})).await;
+    assert_eq!(status, 200, "{app}");
+    assert_eq!(app["callback_url"], format!("{PUBLIC_URL}/webhooks/apps/messenger"));
+    assert_eq!(app["settings"]["app_id"], APP_ID);
+    assert_eq!(app["settings"]["app_secret"], "********", "the secret is never shown: {app}");
+    assert!(!app.to_string().contains(APP_SECRET));
+    assert_eq!(app["channels"], 2);
+    let verify_token = app["verify_token"].as_str().unwrap().to_owned();
+    assert!(verify_token.len() >= 24, "{verify_token}");
+
+    // Meta checks the callback with the verify token shown to the operator.
+    let challenge = |token: &str| format!("{}/webhooks/apps/messenger?hub.mode=subscribe&hub.verify_token={token}&hub.challenge=1158201444", host.base);
+    let answer = host.http.get(challenge(&verify_token)).send().await.unwrap();
+    assert_eq!((answer.status().as_u16(), answer.text().await.unwrap()), (200, "1158201444".to_owned()));
+    let answer = host.http.get(challenge("not-the-token")).send().await.unwrap();
+    assert_eq!(answer.status().as_u16(), 403);
+
+    // One delivery, three Pages: two with channels, one unknown (acknowledged, dropped).
+    let body = app_delivery("page", &[(PAGE_ID, SITI, "m_siti"), (OUTLET_ID, BUDI, "m_budi"), (UNKNOWN_PAGE, RINA, "m_rina")]);
+    let (status, answer) = post_to_app(&host, "messenger", APP_SECRET, &body).await;
+    assert_eq!(status, 200, "{answer}");
+    let expected = {
+        let mut expected =
+            vec![(toko.clone(), format!("Halo dari {SITI}")), (outlet.clone(), format!("Halo dari {BUDI}"))];
+        expected.sort();
+        expected
+    };
+    assert_eq!(texts_by_channel(&host).await, expected, "each Page's message in its own channel, the unknown Page's nowhere");
+
+    // Meta redelivers: stored once.
+    assert_eq!(post_to_app(&host, "messenger", APP_SECRET, &body).await.0, 200);
+    assert_eq!(texts_by_channel(&host).await, expected);
+
+    // Forged: 401, nothing stored.
+    let forged = app_delivery("page", &[(PAGE_ID, SITI, "m_forged")]);
+    let (status, answer) = post_to_app(&host, "messenger", "0000000000000000000000000000beef", &forged).await;
+    assert_eq!(status, 401, "{answer}");
+    let (status, _) = host.http.post(format!("{}/webhooks/apps/messenger", host.base)).body(forged.clone()).send().await.map(|r| (r.status().as_u16(), ())).unwrap();
+    assert_eq!(status, 401, "no signature at all");
+    assert_eq!(texts_by_channel(&host).await, expected);
+
+    // The operator rotates the app secret (the form sends the id again, the new secret).
+    let rotated = "11112222333344445555666677778888";
+    let (status, app) = set_app(&host, "messenger", json!({"app_id": APP_ID, "app_secret": rotated})).await;
+    assert_eq!(status, 200, "{app}");
+    assert_eq!(app["verify_token"], verify_token.as_str(), "the verify token stays what the dashboard has");
+    let after = app_delivery("page", &[(OUTLET_ID, BUDI, "m_after")]);
+    assert_eq!(post_to_app(&host, "messenger", APP_SECRET, &after).await.0, 401, "the old secret is refused at once");
+    assert_eq!(post_to_app(&host, "messenger", rotated, &after).await.0, 200);
+    assert_eq!(texts_by_channel(&host).await.iter().filter(|(c, _)| *c == outlet).count(), 2);
+
+    // Saving the form with the secret masked keeps the secret.
+    let (status, _) = set_app(&host, "messenger", json!({"app_id": APP_ID, "app_secret": "********"})).await;
+    assert_eq!(status, 200);
+    let again = app_delivery("page", &[(PAGE_ID, SITI, "m_masked")]);
+    assert_eq!(post_to_app(&host, "messenger", rotated, &again).await.0, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apps_are_set_by_admins_for_plugins_that_have_one_and_cannot_vanish_under_their_channels() {
+    let (host, fake) = host_and_fake().await;
+
+    let (status, body) = host.get("/api/v1/plugins/telegram/app", &host.admin).await;
+    assert_eq!((status, body["error"].as_str()), (404, Some("not_found")), "{body}");
+    assert!(body["message"].as_str().unwrap().contains("no provider app"), "{body}");
+    let (status, body) = host.get("/api/v1/plugins/nope/app", &host.admin).await;
+    assert_eq!(status, 404, "{body}");
+    let (status, body) = host.get("/api/v1/plugins/messenger/app", &host.agent).await;
+    assert_eq!(status, 403, "{body}");
+
+    let (status, app) = host.get("/api/v1/plugins/messenger/app", &host.admin).await;
+    assert_eq!(status, 200, "{app}");
+    assert_eq!((app["configured"].as_bool(), app["verify_token"].is_null()), (Some(false), true), "{app}");
+    let keys: Vec<&str> = app["schema"].as_array().unwrap().iter().map(|f| f["key"].as_str().unwrap()).collect();
+    assert_eq!(keys, ["app_id", "app_secret", "api_base_url"]);
+
+    let (status, body) = set_app(&host, "messenger", json!({"app_id": APP_ID})).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["fields"]["app_secret"], "field is required", "{body}");
+    let (status, body) = set_app(&host, "messenger", json!({"app_id": APP_ID, "app_secret": APP_SECRET, "colour": "red"})).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body["fields"]["colour"].is_string(), "{body}");
+    let (status, body) =
+        host.call(reqwest::Method::PUT, "/api/v1/plugins/messenger/app", Some(&host.admin), Some(json!("not an object"))).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("bad_request")), "{body}");
+    assert_eq!(host.get("/api/v1/plugins/messenger/app", &host.admin).await.1["configured"], false, "nothing stored");
+
+    assert_eq!(set_app(&host, "messenger", json!({"app_id": APP_ID, "app_secret": APP_SECRET})).await.0, 200);
+    let (status, channel) = try_connect(&host, "messenger", messenger_settings(&fake, PAGE_ID, PAGE_TOKEN)).await;
+    assert_eq!(status, 201, "{channel}");
+    let (status, body) = host.call(reqwest::Method::DELETE, "/api/v1/plugins/messenger/app", Some(&host.admin), None).await;
+    assert_eq!((status, body["error"].as_str()), (409, Some("app_in_use")), "{body}");
+    assert!(body["message"].as_str().unwrap().contains(channel["id"].as_str().unwrap()), "names the channel: {body}");
+
+    let id = channel["id"].as_str().unwrap();
+    let (status, _) = host.call(reqwest::Method::DELETE, &format!("/api/v1/channels/{id}"), Some(&host.admin), None).await;
+    assert_eq!(status, 204);
+    let (status, body) = host.call(reqwest::Method::DELETE, "/api/v1/plugins/messenger/app", Some(&host.admin), None).await;
+    assert_eq!(status, 204, "{body}");
+    assert_eq!(host.get("/api/v1/plugins/messenger/app", &host.admin).await.1["configured"], false);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_whatsapp_app_callback_routes_each_number_to_its_channel() {
+    use crate::whatsapp_cloud::{APP_SECRET as WA_SECRET, customer_text, host_and_graph, settings};
+    use switchboard_e2e::fake_whatsapp_cloud::{PHONE_NUMBER_ID, signature as wa_signature};
+    const SECOND: &str = "106540352242999";
+
+    let (host, graph) = host_and_graph(WA_SECRET).await;
+    graph.add_phone_number(SECOND, "+62 812-0000-0002", "Toko Budi Cabang 2");
+    let connect = |number: &'static str| {
+        let mut settings = settings(&graph, WA_SECRET);
+        settings["phone_number_id"] = number.into();
+        let host = &host;
+        async move {
+            let (status, channel) =
+                host.post("/api/v1/channels", &host.admin, json!({"plugin": "whatsapp-cloud", "name": number, "settings": settings})).await;
+            assert_eq!(status, 201, "{channel}");
+            channel["id"].as_str().unwrap().to_owned()
+        }
+    };
+    let (first, second) = (connect(PHONE_NUMBER_ID).await, connect(SECOND).await);
+    let (status, app) = set_app(&host, "whatsapp-cloud", json!({"app_id": APP_ID, "app_secret": WA_SECRET})).await;
+    assert_eq!(status, 200, "{app}");
+
+    let change = |number: &str, id: &str, text: &str| {
+        let mut value = customer_text(id, 5, text);
+        value["messaging_product"] = json!("whatsapp");
+        value["metadata"] = json!({"display_phone_number": "628120000001", "phone_number_id": number});
+        json!({"field": "messages", "value": value})
+    };
+    let body = json!({"object": "whatsapp_business_account", "entry": [
+        {"id": "102290129340398", "changes": [change(PHONE_NUMBER_ID, "wamid.one", "ke nomor satu"), change(SECOND, "wamid.two", "ke nomor dua")]},
+        {"id": "102290129349999", "changes": [change("100000000000000", "wamid.lost", "ke nomor lain")]},
+    ]})
+    .to_string();
+    let post = |secret: &str| {
+        let request = host
+            .http
+            .post(format!("{}/webhooks/apps/whatsapp-cloud", host.base))
+            .header("content-type", "application/json")
+            .header("x-hub-signature-256", wa_signature(secret, body.as_bytes()))
+            .body(body.clone());
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(post("0000000000000000000000000000beef").await, 401);
+    assert!(texts_by_channel(&host).await.is_empty(), "a forged delivery stores nothing");
+    assert_eq!(post(WA_SECRET).await, 200);
+    assert_eq!(post(WA_SECRET).await, 200, "a redelivery is acknowledged");
+    let mut expected = vec![(first, "ke nomor satu".to_owned()), (second, "ke nomor dua".to_owned())];
+    expected.sort();
+    assert_eq!(texts_by_channel(&host).await, expected, "each number's message in its channel, once; the unknown number's nowhere");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_operators_app_a_login_asks_for_nothing_and_connects_several_pages_at_once() {
+    use crate::messenger::{SUBSCRIBED_FIELDS, WARUNG_ID};
+    use crate::oauth::{flow, log_in, pick, start};
+    let (host, fake) = host_and_fake().await;
+
+    // Without the operator's app, the login still asks for the app's credentials.
+    let (status, refused) = start(&host, "messenger", json!({"settings": {}})).await;
+    assert_eq!(status, 422, "{refused}");
+    assert_eq!(refused["fields"]["app_secret"], "field is required", "{refused}");
+
+    let (status, app) = set_app(&host, "messenger", json!({"app_id": APP_ID, "app_secret": APP_SECRET, "api_base_url": fake.base_url})).await;
+    assert_eq!(status, 200, "{app}");
+    let (_, plugins) = host.get("/api/v1/plugins", &host.admin).await;
+    let messenger = plugins.as_array().unwrap().iter().find(|p| p["id"] == "messenger").unwrap();
+    assert_eq!(messenger["provider_app"]["configured"], true, "the pages know to offer the one-click login");
+    let telegram = plugins.as_array().unwrap().iter().find(|p| p["id"] == "telegram").unwrap();
+    assert!(telegram["provider_app"].is_null());
+
+    // The admin types nothing: the login uses the operator's app.
+    let state = log_in(&host, "messenger", json!({"settings": {}})).await;
+    let ready = flow(&host, &state).await;
+    let offered: Vec<&str> = ready["accounts"].as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap()).collect();
+    assert!(offered.contains(&PAGE_ID) && offered.contains(&WARUNG_ID), "{ready}");
+    assert!(!ready.to_string().contains(APP_SECRET) && !ready.to_string().contains(PAGE_TOKEN), "no secret in the flow: {ready}");
+
+    let (status, body) = pick(&host, &state, json!({"account_ids": [PAGE_ID, "not-offered"]})).await;
+    assert_eq!(status, 422, "an account the login did not offer: {body}");
+    let (status, made) = pick(&host, &state, json!({"account_ids": [PAGE_ID, WARUNG_ID]})).await;
+    assert_eq!(status, 201, "{made}");
+    let channels = made["channels"].as_array().unwrap();
+    let accounts: Vec<&str> = channels.iter().map(|c| c["external_account_id"].as_str().unwrap()).collect();
+    assert_eq!(accounts, [PAGE_ID, WARUNG_ID]);
+    assert_eq!(made["failed"], json!({}));
+    assert_eq!(channels[0]["name"], "Toko Budi");
+    assert_eq!(channels[1]["name"], "Warung Siti");
+    assert_eq!(channels[0]["settings"]["app_secret"]["value"], "********");
+    for page in [PAGE_ID, WARUNG_ID] {
+        assert_eq!(fake.subscription(page).as_deref(), Some(SUBSCRIBED_FIELDS), "page {page} subscribed to the app");
+    }
+    let (status, again) = pick(&host, &state, json!({"account_ids": [PAGE_ID]})).await;
+    assert_eq!((status, again["error"].as_str()), (409, Some("state_used")), "{again}");
+
+    // Both receive through the app's one callback.
+    let (toko, warung) = (channels[0]["id"].as_str().unwrap().to_owned(), channels[1]["id"].as_str().unwrap().to_owned());
+    let body = app_delivery("page", &[(PAGE_ID, SITI, "m_1"), (WARUNG_ID, BUDI, "m_2")]);
+    assert_eq!(post_to_app(&host, "messenger", APP_SECRET, &body).await.0, 200);
+    let mut expected = vec![(toko.clone(), format!("Halo dari {SITI}")), (warung.clone(), format!("Halo dari {BUDI}"))];
+    expected.sort();
+    assert_eq!(texts_by_channel(&host).await, expected);
+
+    // The operator rotates the app's secret: the channels connected through the app follow it
+    // (their own webhook URL checks the new secret too), without anyone touching them.
+    let rotated = "11112222333344445555666677778888";
+    assert_eq!(set_app(&host, "messenger", json!({"app_id": APP_ID, "app_secret": rotated, "api_base_url": fake.base_url})).await.0, 200);
+    let own = app_delivery("page", &[(PAGE_ID, SITI, "m_3")]);
+    let (status, _) = crate::messenger::deliver_signed(&host, &toko, rotated, &own).await;
+    assert_eq!(status, 200, "the channel's own webhook follows the app's secret");
+    let (status, _) = crate::messenger::deliver_signed(&host, &toko, APP_SECRET, &app_delivery("page", &[(PAGE_ID, SITI, "m_4")])).await;
+    assert_eq!(status, 401, "the old secret is refused");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_x_app_webhook_routes_each_users_activity_to_its_channel() {
+    use switchboard_e2e::fake_twitter::{ACCOUNT_ID, CONSUMER_KEY, CONSUMER_SECRET, ENVIRONMENT, FakeTwitter};
+    let (host, fake) = crate::twitter::host_and_fake().await;
+    let channel = crate::twitter::connect(&host, &fake).await;
+    let (status, app) = set_app(
+        &host,
+        "twitter",
+        json!({"consumer_key": CONSUMER_KEY, "consumer_secret": CONSUMER_SECRET, "environment": ENVIRONMENT, "api_base_url": fake.base_url}),
+    )
+    .await;
+    assert_eq!(status, 200, "{app}");
+    assert_eq!(app["callback_url"], format!("{PUBLIC_URL}/webhooks/apps/twitter"));
+
+    // X's CRC: the response token is the HMAC of the crc_token under the consumer secret.
+    let response = host.http.get(format!("{}/webhooks/apps/twitter?crc_token=challenge123", host.base)).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let crc: Value = response.json().await.unwrap();
+    let expected = {
+        use base64::Engine as _;
+        use hmac::Mac as _;
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(CONSUMER_SECRET.as_bytes()).unwrap();
+        mac.update(b"challenge123");
+        format!("sha256={}", base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes()))
+    };
+    assert_eq!(crc["response_token"], expected);
+
+    let activity = |user: &str, events: Vec<Value>| json!({"for_user_id": user, "direct_message_events": events, "users": {}}).to_string();
+    let post = |body: String, signature: String| {
+        let request = host
+            .http
+            .post(format!("{}/webhooks/apps/twitter", host.base))
+            .header("content-type", "application/json")
+            .header("x-twitter-webhooks-signature", signature)
+            .body(body);
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    let ours = activity(ACCOUNT_ID, vec![crate::twitter::dm("1800000000000000001", crate::twitter::SITI, "halo toko")]);
+    let other = activity("1700000000000000009", vec![crate::twitter::dm("1800000000000000002", crate::twitter::SITI, "halo yang lain")]);
+    assert_eq!(post(ours.clone(), "sha256=Zm9yZ2Vk".into()).await, 401, "forged");
+    assert!(texts_by_channel(&host).await.is_empty());
+    assert_eq!(post(ours.clone(), FakeTwitter::webhook_signature(&ours)).await, 200);
+    assert_eq!(post(ours.clone(), FakeTwitter::webhook_signature(&ours)).await, 200, "redelivery");
+    assert_eq!(post(other.clone(), FakeTwitter::webhook_signature(&other)).await, 200, "a user with no channel is acknowledged");
+    assert_eq!(texts_by_channel(&host).await, vec![(channel, "halo toko".to_owned())], "once, in the user's channel; the other user's nowhere");
+}
