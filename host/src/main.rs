@@ -88,8 +88,13 @@ enum PluginCommand {
 enum TokenCommand {
     /// Create a token and print it alone on stdout.
     Create {
-        #[arg(long, value_parser = ["admin", "supervisor", "agent"])]
+        /// `operator`: the whole installation (plugins, workspaces, provider apps); the others
+        /// act in one workspace.
+        #[arg(long, value_parser = ["operator", "admin", "supervisor", "agent"])]
         role: String,
+        /// The workspace of an admin, supervisor or agent token (default: 1, the first one).
+        #[arg(long, value_name = "ID")]
+        workspace: Option<i64>,
         #[arg(long, default_value = "data", env = "SWITCHBOARD_DATA_DIR")]
         data_dir: PathBuf,
     },
@@ -145,9 +150,16 @@ async fn main() -> anyhow::Result<()> {
             print!("{output}");
             Ok(())
         }
-        Command::Token { command: TokenCommand::Create { role, data_dir } } => {
+        Command::Token { command: TokenCommand::Create { role, workspace, data_dir } } => {
             let role: Role = role.parse().map_err(anyhow::Error::msg)?;
-            let token = Db::open(&data_dir)?.create_token(role)?;
+            let db = Db::open(&data_dir)?;
+            if role == Role::Operator && workspace.is_some() {
+                anyhow::bail!("an operator token belongs to no workspace: leave out --workspace");
+            }
+            if let Some(id) = workspace {
+                db.workspace(id)?.ok_or_else(|| anyhow::anyhow!("there is no workspace {id}"))?;
+            }
+            let token = db.create_token(role, workspace)?;
             println!("{token}");
             Ok(())
         }

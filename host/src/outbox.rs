@@ -49,9 +49,14 @@ pub async fn run(app: Arc<App>, mut stop: watch::Receiver<bool>) {
     }
 }
 
+/// How often a message of a suspended workspace is looked at again.
+const SUSPENDED_RECHECK: Duration = Duration::from_secs(30);
+
 /// What to do after an attempt.
 enum Next {
     Retry { after: Option<Duration>, reason: String },
+    /// Not attempted (the workspace is suspended): look again later, not counted.
+    Hold(String),
     Fail(String),
 }
 
@@ -69,6 +74,10 @@ async fn deliver(app: &App, delivery: &PendingDelivery) {
         Err(Next::Fail(reason)) => {
             tracing::warn!(message_id = delivery.message_id, %reason, "message failed");
             app.db.delivery_failed(delivery.message_id, &reason)
+        }
+        Err(Next::Hold(reason)) => {
+            tracing::debug!(message_id = delivery.message_id, %reason, "delivery held");
+            app.db.delivery_held(delivery.message_id, now_ms() + SUSPENDED_RECHECK.as_millis() as i64, &reason)
         }
         Err(Next::Retry { reason, .. }) if delivery.attempts + 1 >= MAX_ATTEMPTS => {
             let reason = format!("gave up after {MAX_ATTEMPTS} attempts: {reason}");
@@ -95,6 +104,9 @@ async fn attempt(app: &App, delivery: &PendingDelivery) -> Result<(Message, Stri
     let store_trouble = |e: crate::store::StoreError| Next::Retry { after: None, reason: format!("storage: {e}") };
     let message = app.db.message(delivery.message_id).map_err(store_trouble)?.ok_or_else(|| Next::Fail("message vanished".into()))?;
     let channel = app.db.channel(&delivery.channel_id).map_err(store_trouble)?.ok_or_else(|| Next::Fail("the channel was deleted".into()))?;
+    if app.db.channel_suspended(&channel.id).map_err(store_trouble)? {
+        return Err(Next::Hold("the workspace is suspended: nothing is sent until the operator resumes it".into()));
+    }
     let conversation = app
         .db
         .conversation(message.conversation_id)

@@ -56,7 +56,7 @@ pub async fn serve(
     };
     let watcher = crate::plugins::watcher::spawn(app.clone(), tasks_stopped)?;
     if app.db.token_count()? == 0 {
-        let token = app.db.create_token(crate::store::tokens::Role::Admin)?;
+        let token = app.db.create_token(crate::store::tokens::Role::Admin, Some(1))?;
         tracing::warn!("first start: created an admin API token, shown only now: {token}");
     }
     tracing::info!(%local_addr, public_url = %app.public_url, "serving; admin pages at http://{local_addr}/");

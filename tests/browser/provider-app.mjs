@@ -1,7 +1,7 @@
 // The operator's Meta app in the admin pages, in Chromium: set it up on the Plugins page (the
 // callback URL and verify token to paste at Meta appear), then "Connect with … login" asks for
 // nothing, the login opens in a new tab, and two Pages ticked become two channels.
-// Run by tests/e2e/admin_pages.rs. Env: BASE, PUBLIC_URL, ADMIN_TOKEN, APP_ID, APP_SECRET, GRAPH, PAGE_IDS (to tick), CHROMIUM, SCREENSHOTS.
+// Run by tests/e2e/admin_pages.rs. Env: BASE, PUBLIC_URL, OPERATOR_TOKEN, ADMIN_TOKEN, APP_ID, APP_SECRET, GRAPH, PAGE_IDS (to tick), CHROMIUM, SCREENSHOTS.
 import assert from "node:assert/strict";
 import { adminSession, env } from "./admin-session.mjs";
 
@@ -15,7 +15,8 @@ const prepare = async (context) => {
 };
 
 await adminSession("provider app", async ({ page, context, shot, signIn }) => {
-  await signIn();
+  // The operator sets the app up …
+  await signIn(env.OPERATOR_TOKEN);
   await page.waitForSelector(".cards [data-plugin=messenger]");
   await page.goto(`${env.BASE}/#/plugins`);
   await page.click("[data-plugin=messenger] >> text=Set up the app");
@@ -29,8 +30,11 @@ await adminSession("provider app", async ({ page, context, shot, signIn }) => {
   assert.ok((await page.textContent('[data-setup="verify_token"] code')).length >= 24, "a verify token to paste at Meta");
   assert.equal(await page.inputValue("#f-app_secret"), "********", "the secret is not shown again");
   await shot("provider-app");
+  await page.click("#sign-out");
 
-  await page.goto(`${env.BASE}/#/integrations`);
+  // … and a workspace's admin connects with it.
+  await signIn();
+  await page.waitForSelector(".cards [data-plugin=messenger]");
   await page.click("[data-plugin=messenger] >> text=Add Facebook Messenger account");
   await page.waitForSelector("#one-click");
   const [login] = await Promise.all([context.waitForEvent("page"), page.click("#oauth-one-click")]);

@@ -120,12 +120,13 @@ async fn the_operator_sets_the_meta_app_and_an_admin_connects_two_pages_typing_n
             ("APP_ID", APP_ID.into()),
             ("APP_SECRET", APP_SECRET.into()),
             ("GRAPH", fake.base_url.clone()),
+            ("OPERATOR_TOKEN", host.operator.clone()),
             ("PAGE_IDS", format!("{},{}", crate::messenger::PAGE_ID, crate::messenger::WARUNG_ID)),
         ],
     )
     .await;
     assert!(output.contains("provider app: ok"), "{output}");
-    let (_, app) = host.get("/api/v1/plugins/messenger/app", &host.admin).await;
+    let (_, app) = host.get("/api/v1/plugins/messenger/app", &host.operator).await;
     assert_eq!(app["settings"]["app_id"], APP_ID, "set in the browser: {app}");
     let (_, channels) = host.get("/api/v1/channels", &host.admin).await;
     let mut accounts: Vec<&str> = channels.as_array().unwrap().iter().map(|c| c["external_account_id"].as_str().unwrap()).collect();

@@ -192,6 +192,8 @@ async fn plugins_install_over_the_api_and_refusals_say_why() {
     let (status, body) = upload(&host, &host.agent, v2.clone(), "").await;
     assert_eq!(status, 403, "{body}");
     let (status, body) = upload(&host, &host.admin, v2.clone(), "").await;
+    assert_eq!(status, 403, "plugins are the operator's, not a workspace admin's: {body}");
+    let (status, body) = upload(&host, &host.operator, v2.clone(), "").await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["id"], "echo");
     assert_eq!(body["version"], "2.0.0");
@@ -199,27 +201,27 @@ async fn plugins_install_over_the_api_and_refusals_say_why() {
     assert_eq!(plugin_version(&host, "echo").await.as_deref(), Some("2.0.0"));
     connect_echo(&host).await;
 
-    let (status, body) = upload(&host, &host.admin, v1.clone(), "").await;
+    let (status, body) = upload(&host, &host.operator, v1.clone(), "").await;
     assert_eq!(status, 409, "{body}");
     assert!(body["message"].as_str().unwrap().contains("2.0.0") && body["message"].as_str().unwrap().contains("force"), "{body}");
-    let (status, body) = upload(&host, &host.admin, v1.clone(), "?force=true").await;
+    let (status, body) = upload(&host, &host.operator, v1.clone(), "?force=true").await;
     assert_eq!(status, 200, "a forced downgrade replaces the plugin: {body}");
     assert_eq!(body["version"], "1.0.0");
 
-    let (status, body) = upload(&host, &host.admin, b"MZ\x90\0 not wasm".to_vec(), "").await;
+    let (status, body) = upload(&host, &host.operator, b"MZ\x90\0 not wasm".to_vec(), "").await;
     assert_eq!((status, body["error"].as_str()), (422, Some("invalid_plugin")), "{body}");
-    let (status, body) = upload(&host, &host.admin, wat::parse_str("(module)").unwrap(), "").await;
+    let (status, body) = upload(&host, &host.operator, wat::parse_str("(module)").unwrap(), "").await;
     assert_eq!(status, 422);
     assert!(body["message"].as_str().unwrap().contains("core WebAssembly module"), "{body}");
-    let (status, body) = upload(&host, &host.admin, future_contract_component(), "").await;
+    let (status, body) = upload(&host, &host.operator, future_contract_component(), "").await;
     assert_eq!(status, 422);
     let message = body["message"].as_str().unwrap();
     assert!(message.contains("0.2.0") && message.contains("0.1.0 to 0.1.3"), "names the version found and the ones served: {message}");
     assert_eq!(plugin_version(&host, "echo").await.as_deref(), Some("1.0.0"), "refusals leave the live plugin alone");
 
-    let (status, body) = host.call(reqwest::Method::DELETE, "/api/v1/plugins/telegram", Some(&host.admin), None).await;
+    let (status, body) = host.call(reqwest::Method::DELETE, "/api/v1/plugins/telegram", Some(&host.operator), None).await;
     assert_eq!((status, body["error"].as_str()), (409, Some("built_in")), "{body}");
-    let (status, _) = host.call(reqwest::Method::DELETE, "/api/v1/plugins/echo", Some(&host.admin), None).await;
+    let (status, _) = host.call(reqwest::Method::DELETE, "/api/v1/plugins/echo", Some(&host.operator), None).await;
     assert_eq!(status, 204);
     assert_eq!(plugin_version(&host, "echo").await, None);
     assert!(!host.data_path().join("plugins/echo.wasm").exists());

@@ -16,3 +16,4 @@ mod twitter;
 mod webchat;
 mod whatsapp_cloud;
 mod whatsapp_onprem;
+mod workspaces;

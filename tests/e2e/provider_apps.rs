@@ -39,7 +39,7 @@ async fn post_to_app(host: &TestHost, plugin: &str, secret: &str, body: &str) ->
 }
 
 async fn set_app(host: &TestHost, plugin: &str, settings: Value) -> (u16, Value) {
-    host.call(reqwest::Method::PUT, &format!("/api/v1/plugins/{plugin}/app"), Some(&host.admin), Some(json!({ "settings": settings })))
+    host.call(reqwest::Method::PUT, &format!("/api/v1/plugins/{plugin}/app"), Some(&host.operator), Some(json!({ "settings": settings })))
         .await
 }
 
@@ -133,15 +133,17 @@ async fn one_meta_app_callback_routes_each_page_to_its_channel() {
 async fn apps_are_set_by_admins_for_plugins_that_have_one_and_cannot_vanish_under_their_channels() {
     let (host, fake) = host_and_fake().await;
 
-    let (status, body) = host.get("/api/v1/plugins/telegram/app", &host.admin).await;
+    let (status, body) = host.get("/api/v1/plugins/telegram/app", &host.operator).await;
     assert_eq!((status, body["error"].as_str()), (404, Some("not_found")), "{body}");
     assert!(body["message"].as_str().unwrap().contains("no provider app"), "{body}");
-    let (status, body) = host.get("/api/v1/plugins/nope/app", &host.admin).await;
+    let (status, body) = host.get("/api/v1/plugins/nope/app", &host.operator).await;
     assert_eq!(status, 404, "{body}");
-    let (status, body) = host.get("/api/v1/plugins/messenger/app", &host.agent).await;
-    assert_eq!(status, 403, "{body}");
+    for token in [&host.agent, &host.admin] {
+        let (status, body) = host.get("/api/v1/plugins/messenger/app", token).await;
+        assert_eq!(status, 403, "provider apps are the operator's: {body}");
+    }
 
-    let (status, app) = host.get("/api/v1/plugins/messenger/app", &host.admin).await;
+    let (status, app) = host.get("/api/v1/plugins/messenger/app", &host.operator).await;
     assert_eq!(status, 200, "{app}");
     assert_eq!((app["configured"].as_bool(), app["verify_token"].is_null()), (Some(false), true), "{app}");
     let keys: Vec<&str> = app["schema"].as_array().unwrap().iter().map(|f| f["key"].as_str().unwrap()).collect();
@@ -154,23 +156,23 @@ async fn apps_are_set_by_admins_for_plugins_that_have_one_and_cannot_vanish_unde
     assert_eq!(status, 422, "{body}");
     assert!(body["fields"]["colour"].is_string(), "{body}");
     let (status, body) =
-        host.call(reqwest::Method::PUT, "/api/v1/plugins/messenger/app", Some(&host.admin), Some(json!("not an object"))).await;
+        host.call(reqwest::Method::PUT, "/api/v1/plugins/messenger/app", Some(&host.operator), Some(json!("not an object"))).await;
     assert_eq!((status, body["error"].as_str()), (400, Some("bad_request")), "{body}");
-    assert_eq!(host.get("/api/v1/plugins/messenger/app", &host.admin).await.1["configured"], false, "nothing stored");
+    assert_eq!(host.get("/api/v1/plugins/messenger/app", &host.operator).await.1["configured"], false, "nothing stored");
 
     assert_eq!(set_app(&host, "messenger", json!({"app_id": APP_ID, "app_secret": APP_SECRET})).await.0, 200);
     let (status, channel) = try_connect(&host, "messenger", messenger_settings(&fake, PAGE_ID, PAGE_TOKEN)).await;
     assert_eq!(status, 201, "{channel}");
-    let (status, body) = host.call(reqwest::Method::DELETE, "/api/v1/plugins/messenger/app", Some(&host.admin), None).await;
+    let (status, body) = host.call(reqwest::Method::DELETE, "/api/v1/plugins/messenger/app", Some(&host.operator), None).await;
     assert_eq!((status, body["error"].as_str()), (409, Some("app_in_use")), "{body}");
     assert!(body["message"].as_str().unwrap().contains(channel["id"].as_str().unwrap()), "names the channel: {body}");
 
     let id = channel["id"].as_str().unwrap();
     let (status, _) = host.call(reqwest::Method::DELETE, &format!("/api/v1/channels/{id}"), Some(&host.admin), None).await;
     assert_eq!(status, 204);
-    let (status, body) = host.call(reqwest::Method::DELETE, "/api/v1/plugins/messenger/app", Some(&host.admin), None).await;
+    let (status, body) = host.call(reqwest::Method::DELETE, "/api/v1/plugins/messenger/app", Some(&host.operator), None).await;
     assert_eq!(status, 204, "{body}");
-    assert_eq!(host.get("/api/v1/plugins/messenger/app", &host.admin).await.1["configured"], false);
+    assert_eq!(host.get("/api/v1/plugins/messenger/app", &host.operator).await.1["configured"], false);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -39,9 +39,11 @@ pub struct HostOptions {
     pub local_public_url: bool,
 }
 
-/// A running host with a token per role.
+/// A running host with a token per role (the workspace roles in workspace 1, the first).
 pub struct TestHost {
     pub base: String,
+    /// The installation's operator: plugins, workspaces, provider apps.
+    pub operator: String,
     pub admin: String,
     pub supervisor: String,
     pub agent: String,
@@ -61,9 +63,10 @@ impl TestHost {
         for plugin in &options.extra_plugins {
             std::fs::copy(plugin, plugins_dir.join(plugin.file_name().unwrap())).unwrap();
         }
-        let (admin, supervisor, agent) = {
+        let (operator, admin, supervisor, agent) = {
             let db = Db::open(data_dir.path()).unwrap();
-            (db.create_token(Role::Admin).unwrap(), db.create_token(Role::Supervisor).unwrap(), db.create_token(Role::Agent).unwrap())
+            let token = |role| db.create_token(role, Some(1)).unwrap();
+            (token(Role::Operator), token(Role::Admin), token(Role::Supervisor), token(Role::Agent))
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -85,6 +88,7 @@ impl TestHost {
         }));
         let mut host = Self {
             base,
+            operator,
             admin,
             supervisor,
             agent,

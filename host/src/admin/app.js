@@ -52,6 +52,8 @@ async function api(method, path, body, contentType = "application/json") {
 }
 
 const isAdmin = () => state.role === "admin";
+// The operator runs the installation (plugins, provider apps); a workspace's admin its channels.
+const isOperator = () => state.role === "operator";
 const when = (ms) => (ms ? new Date(ms).toLocaleString() : "");
 const pluginById = (id) => state.plugins.find((p) => p.id === id);
 
@@ -493,10 +495,10 @@ async function pluginsPage() {
       el("tbody", {}, state.plugins.map((p) => el("tr", { "data-plugin": p.id },
         el("td", {}, el("strong", { text: p.name }), el("div", { class: "muted", text: p.id })), el("td", { text: p.version }),
         el("td", { text: p.api_version }), el("td", { text: p.outbound_hosts.join(", ") || "none" }),
-        el("td", {}, !p.provider_app ? "—" : isAdmin()
+        el("td", {}, !p.provider_app ? "—" : isOperator()
           ? el("a", { href: `#/plugins/${p.id}/app`, text: p.provider_app.configured ? "Set up: change" : "Set up the app" })
           : (p.provider_app.configured ? "set up" : "not set up")))))),
-    status, isAdmin() ? upload : null);
+    status, isOperator() ? upload : null);
 }
 
 // The operator's provider app of a plugin: its settings, and what to paste in the provider's

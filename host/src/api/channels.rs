@@ -84,19 +84,22 @@ pub(super) fn channel_view(app: &App, channel: &Channel) -> Result<ChannelView, 
     })
 }
 
-pub async fn list(_caller: Caller, State(app): State<Arc<App>>) -> Result<Json<Vec<ChannelView>>, ApiError> {
-    Ok(Json(app.db.channels()?.iter().map(|c| channel_view(&app, c)).collect::<Result<_, _>>()?))
+pub async fn list(caller: Caller, State(app): State<Arc<App>>) -> Result<Json<Vec<ChannelView>>, ApiError> {
+    let channels = app.db.channels()?.into_iter().filter(|c| caller.sees(c.workspace_id));
+    Ok(Json(channels.map(|c| channel_view(&app, &c)).collect::<Result<_, _>>()?))
 }
 
-pub async fn show(_caller: Caller, State(app): State<Arc<App>>, Path(id): Path<String>) -> Result<Json<ChannelView>, ApiError> {
-    Ok(Json(channel_view(&app, &find(&app, &id)?)?))
+pub async fn show(caller: Caller, State(app): State<Arc<App>>, Path(id): Path<String>) -> Result<Json<ChannelView>, ApiError> {
+    Ok(Json(channel_view(&app, &find(&app, &caller, &id)?)?))
 }
 
-pub(super) fn find(app: &App, id: &str) -> Result<Channel, ApiError> {
-    app.db
-        .channel(id)?
-        .filter(|c| c.status == crate::store::channels::ChannelStatus::Active)
-        .ok_or_else(|| ApiError::not_found(format!("no channel `{id}`")))
+/// A channel the caller may see; another workspace's is "not found", like one that never was.
+pub(super) fn find(app: &App, caller: &Caller, id: &str) -> Result<Channel, ApiError> {
+    find_active(app, id)?.filter(|c| caller.sees(c.workspace_id)).ok_or_else(|| ApiError::not_found(format!("no channel `{id}`")))
+}
+
+fn find_active(app: &App, id: &str) -> Result<Option<Channel>, ApiError> {
+    Ok(app.db.channel(id)?.filter(|c| c.status == crate::store::channels::ChannelStatus::Active))
 }
 
 pub(super) fn loaded_plugin(app: &App, id: &str) -> Result<Arc<LoadedPlugin>, ApiError> {
@@ -144,7 +147,8 @@ pub async fn create(
             BTreeMap::new()
         }
     };
-    let channel = connect_new(&app, &plugin, &name, &values, errors).await?;
+    let workspace = caller.target_workspace()?;
+    let channel = connect_new(&app, workspace, &plugin, &name, &values, errors).await?;
     Ok((StatusCode::CREATED, Json(channel_view(&app, &channel)?)))
 }
 
@@ -153,6 +157,7 @@ pub async fn create(
 /// leaves no channel. The manual form and provider logins both connect through here.
 pub(super) async fn connect_new(
     app: &App,
+    workspace_id: i64,
     plugin: &LoadedPlugin,
     name: &str,
     values: &BTreeMap<String, String>,
@@ -163,7 +168,7 @@ pub(super) async fn connect_new(
         return Err(ApiError::invalid_fields(errors));
     }
     let plugin_id = plugin.id();
-    let stored = app.db.create_channel(plugin_id, name, &setting_values(&plugin.settings_schema, values))?;
+    let stored = app.db.create_channel(workspace_id, plugin_id, name, &setting_values(&plugin.settings_schema, values))?;
     let connection = match plugin.connect(&app.channel_context(&stored)).await {
         Ok(connection) => connection,
         Err(error) => {
@@ -172,8 +177,8 @@ pub(super) async fn connect_new(
         }
     };
     record_connection(app, &stored.id, &connection)?;
-    tracing::info!(channel = %stored.id, plugin = plugin_id, account = %connection.external_account_id, "channel connected");
-    find(app, &stored.id)
+    tracing::info!(channel = %stored.id, workspace = workspace_id, plugin = plugin_id, account = %connection.external_account_id, "channel connected");
+    find_active(app, &stored.id)?.ok_or_else(|| ApiError::not_found(format!("channel `{}` was deleted meanwhile", stored.id)))
 }
 
 /// Keeps what connect reported on the channel (and marks it active); the credentials work,
@@ -227,8 +232,9 @@ pub async fn update(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<UpdateChannel>,
 ) -> Result<Json<ChannelView>, ApiError> {
+    // Another workspace's channel is "not found" whatever the role: look it up first.
+    let channel = find(&app, &caller, &id)?;
     caller.require_admin()?;
-    let channel = find(&app, &id)?;
     let plugin = loaded_plugin(&app, &channel.plugin)?;
     let (changes, errors) = match settings::from_json(&body.settings) {
         Ok(changes) => (changes, BTreeMap::new()),
@@ -295,15 +301,16 @@ pub(super) async fn change(
     } else {
         app.db.update_channel(id, &name, &setting_values(schema, &merged))?;
     }
-    find(app, id)
+    find_active(app, id)?.ok_or_else(|| ApiError::not_found(format!("channel `{id}` was deleted meanwhile")))
 }
 
 /// Disconnect: provider teardown by the plugin, then the channel and everything under it
 /// is deleted. A teardown the provider refuses is logged; the channel is deleted anyway,
 /// because the admin asked for it to be gone.
 pub async fn delete(caller: Caller, State(app): State<Arc<App>>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    // Another workspace's channel is "not found" whatever the role: look it up first.
+    let channel = find(&app, &caller, &id)?;
     caller.require_admin()?;
-    let channel = find(&app, &id)?;
     match app.registry.get(&channel.plugin) {
         Some(plugin) => {
             if let Err(error) = plugin.disconnect(&app.channel_context(&channel)).await {

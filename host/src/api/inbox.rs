@@ -43,22 +43,30 @@ pub struct ConversationQuery {
 }
 
 pub async fn conversations(
-    _caller: Caller,
+    caller: Caller,
     State(app): State<Arc<App>>,
     Query(query): Query<ConversationQuery>,
 ) -> Result<Json<Vec<ConversationView>>, ApiError> {
-    let filter = ConversationFilter { channel_id: query.channel.as_deref(), status: query.status.as_deref() };
+    let filter =
+        ConversationFilter { workspace_id: caller.filter(), channel_id: query.channel.as_deref(), status: query.status.as_deref() };
     let limit = query.limit.unwrap_or(100).clamp(1, 500);
     let views = app.db.conversations(&filter, limit)?.into_iter().map(|c| conversation_view(&app, c)).collect::<Result<_, _>>()?;
     Ok(Json(views))
 }
 
-fn find(app: &App, id: i64) -> Result<Conversation, ApiError> {
-    app.db.conversation(id)?.ok_or_else(|| ApiError::not_found(format!("no conversation {id}")))
+/// A conversation the caller may see (its channel is in the caller's workspace); else 404.
+fn find(app: &App, caller: &Caller, id: i64) -> Result<Conversation, ApiError> {
+    let not_found = || ApiError::not_found(format!("no conversation {id}"));
+    let conversation = app.db.conversation(id)?.ok_or_else(not_found)?;
+    let channel = app.db.channel(&conversation.channel_id)?.ok_or_else(not_found)?;
+    if !caller.sees(channel.workspace_id) {
+        return Err(not_found());
+    }
+    Ok(conversation)
 }
 
-pub async fn conversation(_caller: Caller, State(app): State<Arc<App>>, Path(id): Path<i64>) -> Result<Json<ConversationView>, ApiError> {
-    Ok(Json(conversation_view(&app, find(&app, id)?)?))
+pub async fn conversation(caller: Caller, State(app): State<Arc<App>>, Path(id): Path<i64>) -> Result<Json<ConversationView>, ApiError> {
+    Ok(Json(conversation_view(&app, find(&app, &caller, id)?)?))
 }
 
 #[derive(Deserialize)]
@@ -69,12 +77,12 @@ pub struct MessageQuery {
 }
 
 pub async fn messages(
-    _caller: Caller,
+    caller: Caller,
     State(app): State<Arc<App>>,
     Path(id): Path<i64>,
     Query(query): Query<MessageQuery>,
 ) -> Result<Json<Vec<Message>>, ApiError> {
-    find(&app, id)?;
+    find(&app, &caller, id)?;
     Ok(Json(app.db.messages(id, query.before, query.limit.unwrap_or(200).clamp(1, 1000))?))
 }
 
@@ -127,12 +135,12 @@ impl MediaRequest {
 /// The messaging window is enforced here (and again at delivery): outside it only a template
 /// goes, and only on channels whose policy allows templates there.
 pub async fn send(
-    _caller: Caller,
+    caller: Caller,
     State(app): State<Arc<App>>,
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<SendRequest>,
 ) -> Result<(StatusCode, Json<Message>), ApiError> {
-    let conversation = find(&app, id)?;
+    let conversation = find(&app, &caller, id)?;
     let channel = app.db.channel(&conversation.channel_id)?.ok_or_else(|| ApiError::not_found("the conversation's channel is gone"))?;
     let plugin = app.registry.get(&channel.plugin).ok_or_else(|| {
         ApiError::unavailable("plugin_unavailable", format!("plugin `{}` is not loaded; messages cannot be sent", channel.plugin))

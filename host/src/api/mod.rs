@@ -12,6 +12,7 @@ mod provider_apps;
 pub(crate) mod settings;
 mod templates;
 mod webchat;
+mod workspaces;
 pub(crate) mod webhooks;
 
 use std::sync::Arc;
@@ -35,6 +36,8 @@ pub fn router(app: Arc<App>) -> Router {
     let webhook_limit = DefaultBodyLimit::max(app.max_mail_bytes.max(MIN_WEBHOOK_BYTES));
     let api = Router::new()
         .route("/me", get(auth::me))
+        .route("/workspaces", get(workspaces::list).post(workspaces::create))
+        .route("/workspaces/{id}", get(workspaces::show).patch(workspaces::update).delete(workspaces::delete))
         .route("/plugins", get(plugins::list).post(plugins::install).layer(DefaultBodyLimit::max(MAX_COMPONENT_BYTES)))
         .route("/plugins/{id}", axum::routing::delete(plugins::remove))
         .route("/plugins/{id}/app", get(provider_apps::show).put(provider_apps::set).delete(provider_apps::remove))

@@ -67,6 +67,11 @@ pub async fn start(
     Path(plugin_id): Path<String>,
     ApiJson(body): ApiJson<StartFlow>,
 ) -> Result<(StatusCode, Json<Started>), ApiError> {
+    // Another workspace's channel is "not found" whatever else is wrong: look it up first.
+    let reconnect = match body.channel_id.as_deref() {
+        None => None,
+        Some(id) => Some(channels::find(&app, &caller, id)?),
+    };
     caller.require_admin()?;
     let plugin = app.registry.get(&plugin_id).ok_or_else(|| ApiError::not_found(format!("no plugin `{plugin_id}` is loaded")))?;
     if !plugin.manifest.capabilities.contains(&Capability::OauthConnect) {
@@ -77,16 +82,9 @@ pub async fn start(
     }
     let mut errors = BTreeMap::new();
     // A reconnect starts from the channel's settings (the app's credentials are there).
-    let reconnect = match body.channel_id.as_deref() {
-        None => None,
-        Some(id) => {
-            let channel = channels::find(&app, id)?;
-            if channel.plugin != plugin_id {
-                errors.insert("channel_id".into(), format!("is a {} channel, not a {plugin_id} one", channel.plugin));
-            }
-            Some(channel)
-        }
-    };
+    if let Some(channel) = reconnect.as_ref().filter(|c| c.plugin != plugin_id) {
+        errors.insert("channel_id".into(), format!("is a {} channel, not a {plugin_id} one", channel.plugin));
+    }
     let mut values = reconnect.as_ref().map(|c| c.settings.clone()).unwrap_or_default();
     match settings::from_json(&body.settings) {
         Ok(given) => values.extend(given.into_iter().filter_map(|(k, v)| Some((k, v?)))),
@@ -111,7 +109,12 @@ pub async fn start(
         return Err(ApiError::bad_gateway("plugin_failed", format!("plugin `{plugin_id}` gave a login URL that {problem}")));
     }
     let name = body.name.as_deref().map(str::trim).filter(|n| !n.is_empty());
+    let workspace_id = match &reconnect {
+        Some(channel) => channel.workspace_id,
+        None => caller.target_workspace()?,
+    };
     let flow = app.db.create_flow(&NewFlow {
+        workspace_id,
         state: &state,
         plugin: &plugin_id,
         channel_id: reconnect.as_ref().map(|c| c.id.as_str()),
@@ -251,13 +254,17 @@ fn flow_view(flow: Flow) -> FlowView {
     }
 }
 
-fn find_flow(app: &App, state: &str) -> Result<Flow, ApiError> {
-    app.db.flow(state)?.ok_or_else(|| ApiError::not_found("no such login, or it expired: start it again"))
+/// A login the caller may see (started in the caller's workspace); else 404.
+fn find_flow(app: &App, caller: &Caller, state: &str) -> Result<Flow, ApiError> {
+    app.db
+        .flow(state)?
+        .filter(|flow| caller.sees(flow.workspace_id))
+        .ok_or_else(|| ApiError::not_found("no such login, or it expired: start it again"))
 }
 
 pub async fn show(caller: Caller, State(app): State<Arc<App>>, Path(state): Path<String>) -> Result<Json<FlowView>, ApiError> {
     caller.require_admin()?;
-    Ok(Json(flow_view(find_flow(&app, &state)?)))
+    Ok(Json(flow_view(find_flow(&app, &caller, &state)?)))
 }
 
 #[derive(Deserialize)]
@@ -287,7 +294,7 @@ pub async fn connect(
     ApiJson(body): ApiJson<ConnectAccount>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     caller.require_admin()?;
-    let flow = find_flow(&app, &state)?;
+    let flow = find_flow(&app, &caller, &state)?;
     match flow.status {
         FlowStatus::Ready => {}
         FlowStatus::Connected => {
@@ -331,9 +338,9 @@ pub async fn connect(
             None => {
                 // One name for one account; several accounts keep their own names.
                 let name = name.filter(|_| accounts.len() == 1).or(flow.name.as_deref().filter(|_| accounts.len() == 1)).unwrap_or(&account.name);
-                channels::connect_new(&app, &plugin, name, &values, BTreeMap::new()).await.map(|c| (StatusCode::CREATED, c))
+                channels::connect_new(&app, flow.workspace_id, &plugin, name, &values, BTreeMap::new()).await.map(|c| (StatusCode::CREATED, c))
             }
-            Some(channel_id) => match channels::find(&app, channel_id) {
+            Some(channel_id) => match channels::find(&app, &caller, channel_id) {
                 Ok(channel) => {
                     let changes = values.into_iter().map(|(k, v)| (k, Some(v))).collect();
                     channels::change(&app, &channel, &plugin, name, changes, BTreeMap::new()).await.map(|c| (StatusCode::OK, c))

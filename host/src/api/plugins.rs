@@ -87,7 +87,7 @@ pub struct InstallQuery {
     force: bool,
 }
 
-/// `POST /api/v1/plugins` (admin): the body is a component (`application/wasm`). Validated,
+/// `POST /api/v1/plugins` (operator): the body is a component (`application/wasm`). Validated,
 /// written to the plugins folder, live at once: 201, or 200 when it replaced a version.
 pub async fn install(
     caller: Caller,
@@ -96,7 +96,7 @@ pub async fn install(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<(StatusCode, Json<PluginView>), ApiError> {
-    caller.require_admin()?;
+    caller.require_operator()?;
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
     if !matches!(content_type, "application/wasm" | "application/octet-stream") {
         return Err(ApiError::new(
@@ -113,10 +113,10 @@ pub async fn install(
     Ok((status, Json(plugin_view(&app, &plugin)?)))
 }
 
-/// `DELETE /api/v1/plugins/{id}` (admin): removes an installed plugin file; its channels stay,
+/// `DELETE /api/v1/plugins/{id}` (operator): removes an installed plugin file; its channels stay,
 /// shown as unavailable, until it is installed again.
 pub async fn remove(caller: Caller, State(app): State<Arc<App>>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
-    caller.require_admin()?;
+    caller.require_operator()?;
     crate::plugins::remove(&app, &id).map_err(plugin_error)?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -76,7 +76,7 @@ fn view(app: &App, plugin: &LoadedPlugin) -> Result<AppView, ApiError> {
 }
 
 pub async fn show(caller: Caller, State(app): State<Arc<App>>, Path(id): Path<String>) -> Result<Json<AppView>, ApiError> {
-    caller.require_admin()?;
+    caller.require_operator()?;
     let plugin = app_plugin(&app, &id)?;
     Ok(Json(view(&app, &plugin)?))
 }
@@ -90,7 +90,7 @@ pub async fn set(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<SetApp>,
 ) -> Result<Json<AppView>, ApiError> {
-    caller.require_admin()?;
+    caller.require_operator()?;
     let plugin = app_plugin(&app, &id)?;
     let schema = &plugin.app_schema;
     let given = settings::from_json(&body.settings).map_err(ApiError::invalid_fields)?;
@@ -129,7 +129,7 @@ pub async fn set(
 
 /// Removes the app; refused while channels of the plugin exist, naming them.
 pub async fn remove(caller: Caller, State(app): State<Arc<App>>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
-    caller.require_admin()?;
+    caller.require_operator()?;
     app_plugin(&app, &id)?;
     let users: Vec<String> =
         app.db.channels()?.into_iter().filter(|c| c.plugin == id).map(|c| format!("{} ({})", c.name, c.id)).collect();

@@ -41,8 +41,8 @@ fn view(template: Template, enabled: bool) -> TemplateView {
 }
 
 /// The channel and its plugin, when the plugin has templates.
-fn channel_with_templates(app: &App, id: &str) -> Result<(Channel, Arc<LoadedPlugin>), ApiError> {
-    let channel = find(app, id)?;
+fn channel_with_templates(app: &App, caller: &Caller, id: &str) -> Result<(Channel, Arc<LoadedPlugin>), ApiError> {
+    let channel = find(app, caller, id)?;
     let plugin = loaded_plugin(app, &channel.plugin)?;
     if !plugin.manifest.capabilities.contains(&Capability::Templates) {
         return Err(ApiError::unprocessable("unsupported", format!("{} channels have no message templates", plugin.manifest.name)));
@@ -82,8 +82,8 @@ async fn named(app: &App, channel: &Channel, plugin: &LoadedPlugin, name: &str) 
     Ok(found)
 }
 
-pub async fn list(_caller: Caller, State(app): State<Arc<App>>, Path(id): Path<String>) -> Result<Json<Vec<TemplateView>>, ApiError> {
-    let (channel, plugin) = channel_with_templates(&app, &id)?;
+pub async fn list(caller: Caller, State(app): State<Arc<App>>, Path(id): Path<String>) -> Result<Json<Vec<TemplateView>>, ApiError> {
+    let (channel, plugin) = channel_with_templates(&app, &caller, &id)?;
     let templates = provider_templates(&app, &channel, &plugin).await?;
     let disabled = app.db.disabled_templates(&channel.id)?;
     let views = templates.into_iter().map(|template| {
@@ -109,8 +109,9 @@ pub async fn create(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<CreateTemplate>,
 ) -> Result<(StatusCode, Json<TemplateView>), ApiError> {
+    // Another workspace's channel is "not found" whatever the role: look it up first.
+    let (channel, plugin) = channel_with_templates(&app, &caller, &id)?;
     caller.require_admin()?;
-    let (channel, plugin) = channel_with_templates(&app, &id)?;
     let new = NewTemplate {
         name: body.name.unwrap_or_default(),
         language: body.language.unwrap_or_default(),
@@ -125,8 +126,9 @@ pub async fn create(
 
 /// Deletes every language of the template at the provider.
 pub async fn delete(caller: Caller, State(app): State<Arc<App>>, Path((id, name)): Path<(String, String)>) -> Result<StatusCode, ApiError> {
+    // Another workspace's channel is "not found" whatever the role: look it up first.
+    let (channel, plugin) = channel_with_templates(&app, &caller, &id)?;
     caller.require_admin()?;
-    let (channel, plugin) = channel_with_templates(&app, &id)?;
     named(&app, &channel, &plugin, &name).await?;
     plugin.delete_template(&app.channel_context(&channel), &name).await.map_err(template_error)?;
     app.db.forget_template(&channel.id, &name)?;
@@ -154,8 +156,9 @@ pub async fn switch(
     Path((id, name)): Path<(String, String)>,
     ApiJson(body): ApiJson<Switch>,
 ) -> Result<Json<Switched>, ApiError> {
+    // Another workspace's channel is "not found" whatever the role: look it up first.
+    let (channel, plugin) = channel_with_templates(&app, &caller, &id)?;
     caller.require_admin()?;
-    let (channel, plugin) = channel_with_templates(&app, &id)?;
     named(&app, &channel, &plugin, &name).await?;
     app.db.set_template_enabled(&channel.id, &name, body.enabled)?;
     Ok(Json(Switched { message: "Successfully updated!", name, enabled: body.enabled }))

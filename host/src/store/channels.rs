@@ -26,6 +26,8 @@ impl ChannelStatus {
 #[derive(Debug, Clone)]
 pub struct Channel {
     pub id: String,
+    /// The business it belongs to.
+    pub workspace_id: i64,
     pub plugin: String,
     pub name: String,
     pub status: ChannelStatus,
@@ -63,13 +65,13 @@ pub struct Connected<'a> {
 
 impl Db {
     /// Creates a channel in the `connecting` state with a fresh id and webhook secret.
-    pub fn create_channel(&self, plugin: &str, name: &str, settings: &[SettingValue<'_>]) -> StoreResult<Channel> {
+    pub fn create_channel(&self, workspace_id: i64, plugin: &str, name: &str, settings: &[SettingValue<'_>]) -> StoreResult<Channel> {
         let id = format!("ch_{}", random_token(16).to_lowercase());
         let webhook_secret = random_token(32);
         let now = now_ms();
         self.conn().execute(
-            "INSERT INTO channels (id, plugin, name, status, settings, webhook_secret, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+            "INSERT INTO channels (id, workspace_id, plugin, name, status, settings, webhook_secret, created_at, updated_at)
+             VALUES (?1, ?8, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
             params![
                 id,
                 plugin,
@@ -77,7 +79,8 @@ impl Db {
                 ChannelStatus::Connecting.as_str(),
                 self.seal_settings(settings),
                 self.secrets.seal(&webhook_secret),
-                now
+                now,
+                workspace_id
             ],
         )?;
         self.channel(&id)?.ok_or(StoreError::NotFound)
@@ -169,6 +172,7 @@ impl Db {
             setup: serde_json::from_str(&raw.setup).unwrap_or_default(),
             settings,
             id: raw.id,
+            workspace_id: raw.workspace_id,
             plugin: raw.plugin,
             name: raw.name,
             display_name: raw.display_name,
@@ -214,7 +218,7 @@ impl Db {
 }
 
 const CHANNEL_COLUMNS: &str =
-    "id, plugin, name, status, settings, webhook_secret, display_name, external_account_id, setup, created_at, updated_at";
+    "id, plugin, name, status, settings, webhook_secret, display_name, external_account_id, setup, created_at, updated_at, workspace_id";
 
 struct RawChannel {
     id: String,
@@ -228,6 +232,7 @@ struct RawChannel {
     setup: String,
     created_at: i64,
     updated_at: i64,
+    workspace_id: i64,
 }
 
 fn raw_channel(row: &Row<'_>) -> rusqlite::Result<RawChannel> {
@@ -243,6 +248,7 @@ fn raw_channel(row: &Row<'_>) -> rusqlite::Result<RawChannel> {
         setup: row.get(8)?,
         created_at: row.get(9)?,
         updated_at: row.get(10)?,
+        workspace_id: row.get(11)?,
     })
 }
 
@@ -258,7 +264,7 @@ mod tests {
             SettingValue { key: "bot_token", value: "123:SECRET", secret: true },
             SettingValue { key: "api_base_url", value: "http://x", secret: false },
         ];
-        let channel = db.create_channel("telegram", "Support", &settings).unwrap();
+        let channel = db.create_channel(1, "telegram", "Support", &settings).unwrap();
         assert_eq!(channel.settings["bot_token"], "123:SECRET");
         let on_disk: String = db.conn().query_row("SELECT settings FROM channels", [], |r| r.get(0)).unwrap();
         assert!(!on_disk.contains("123:SECRET") && on_disk.contains("http://x"), "{on_disk}");
@@ -271,7 +277,7 @@ mod tests {
     fn plugin_state_is_sealed_on_disk_and_open_on_read() {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open(dir.path()).unwrap();
-        let channel = db.create_channel("whatsapp", "Support", &[]).unwrap();
+        let channel = db.create_channel(1, "whatsapp", "Support", &[]).unwrap();
         db.state_set(&channel.id, "login_token", "eyJhbGciOi.SECRET").unwrap();
         assert_eq!(db.state_get(&channel.id, "login_token").unwrap().as_deref(), Some("eyJhbGciOi.SECRET"));
         let on_disk: String = db.conn().query_row("SELECT value FROM channel_state", [], |r| r.get(0)).unwrap();

@@ -30,6 +30,8 @@ pub struct ContactSummary {
 
 #[derive(Debug, Default)]
 pub struct ConversationFilter<'a> {
+    /// Only this workspace's (`None`: every workspace, for the operator).
+    pub workspace_id: Option<i64>,
     pub channel_id: Option<&'a str>,
     pub status: Option<&'a str>,
 }
@@ -95,9 +97,10 @@ impl Db {
         let mut statement = conn.prepare(&format!(
             "SELECT {COLUMNS} FROM {FROM}
              WHERE (?1 IS NULL OR c.channel_id = ?1) AND (?2 IS NULL OR c.status = ?2)
+               AND (?4 IS NULL OR c.channel_id IN (SELECT id FROM channels WHERE workspace_id = ?4))
              ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ?3"
         ))?;
-        let rows = statement.query_map(params![filter.channel_id, filter.status, limit], conversation)?;
+        let rows = statement.query_map(params![filter.channel_id, filter.status, limit, filter.workspace_id], conversation)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 

@@ -11,6 +11,7 @@ pub mod reconnect;
 mod secrets;
 pub mod templates;
 pub mod tokens;
+pub mod workspaces;
 
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
@@ -25,6 +26,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_templates.sql"),
     include_str!("migrations/0003_oauth.sql"),
     include_str!("migrations/0004_provider_apps.sql"),
+    include_str!("migrations/0005_workspaces.sql"),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -65,6 +65,8 @@ pub struct FlowAccount {
 #[derive(Debug, Clone)]
 pub struct Flow {
     pub state: String,
+    /// The workspace whose admin started it (the channel it makes belongs there).
+    pub workspace_id: i64,
     pub plugin: String,
     /// The channel this login reconnects, or `None` for a new channel.
     pub channel_id: Option<String>,
@@ -83,6 +85,7 @@ pub struct Flow {
 }
 
 pub struct NewFlow<'a> {
+    pub workspace_id: i64,
     pub state: &'a str,
     pub plugin: &'a str,
     pub channel_id: Option<&'a str>,
@@ -93,7 +96,7 @@ pub struct NewFlow<'a> {
 }
 
 const COLUMNS: &str = "state, plugin, channel_id, name, settings, properties, redirect_url, status, error, accounts,
-    connected_channel_id, created_at, expires_at";
+    connected_channel_id, created_at, expires_at, workspace_id";
 
 struct RawFlow {
     state: String,
@@ -109,6 +112,7 @@ struct RawFlow {
     connected_channel_id: Option<String>,
     created_at: i64,
     expires_at: i64,
+    workspace_id: i64,
 }
 
 fn raw_flow(row: &Row<'_>) -> rusqlite::Result<RawFlow> {
@@ -126,6 +130,7 @@ fn raw_flow(row: &Row<'_>) -> rusqlite::Result<RawFlow> {
         connected_channel_id: row.get(10)?,
         created_at: row.get(11)?,
         expires_at: row.get(12)?,
+        workspace_id: row.get(13)?,
     })
 }
 
@@ -137,7 +142,7 @@ impl Db {
         self.conn().execute(
             &format!(
                 "INSERT INTO oauth_flows ({COLUMNS}, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, NULL, NULL, NULL, ?9, ?10, ?9)"
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, NULL, NULL, NULL, ?9, ?10, ?11, ?9)"
             ),
             params![
                 flow.state,
@@ -149,7 +154,8 @@ impl Db {
                 flow.redirect_url,
                 FlowStatus::Waiting.as_str(),
                 now,
-                now + FLOW_LIFETIME_MS
+                now + FLOW_LIFETIME_MS,
+                flow.workspace_id
             ],
         )?;
         self.flow(flow.state)?.ok_or(StoreError::NotFound)
@@ -227,6 +233,7 @@ impl Db {
             connected_channel_id: raw.connected_channel_id,
             created_at: raw.created_at,
             expires_at: raw.expires_at,
+            workspace_id: raw.workspace_id,
         })
     }
 }
@@ -237,6 +244,7 @@ mod tests {
 
     fn new_flow<'a>(state: &'a str, settings: &'a BTreeMap<String, String>) -> NewFlow<'a> {
         NewFlow {
+            workspace_id: 1,
             state,
             plugin: "messenger",
             channel_id: None,

@@ -53,6 +53,16 @@ impl Db {
         Ok(())
     }
 
+    /// Not tried now and not counted as an attempt (its workspace is suspended): look again at
+    /// `next_attempt_at`.
+    pub fn delivery_held(&self, message_id: i64, next_attempt_at: i64, reason: &str) -> StoreResult<()> {
+        self.conn().execute(
+            "UPDATE outbox SET next_attempt_at = ?2, last_error = ?3 WHERE message_id = ?1",
+            params![message_id, next_attempt_at, reason],
+        )?;
+        Ok(())
+    }
+
     /// A permanent failure: the message is marked failed with the reason and leaves the outbox.
     pub fn delivery_failed(&self, message_id: i64, error: &str) -> StoreResult<()> {
         let mut conn = self.conn();

@@ -50,7 +50,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open(dir.path()).unwrap();
         let channel = |name| {
-            let channel = db.create_channel("whatsapp-cloud", name, &[]).unwrap();
+            let channel = db.create_channel(1, "whatsapp-cloud", name, &[]).unwrap();
             db.mark_connected(&channel.id, &Connected { display_name: name, external_account_id: name, setup: &[] }).unwrap();
             channel.id
         };

@@ -11,6 +11,8 @@ pub enum Role {
     Agent,
     Supervisor,
     Admin,
+    /// The installation: plugins, workspaces, provider apps, every workspace.
+    Operator,
 }
 
 impl Role {
@@ -19,6 +21,7 @@ impl Role {
             Self::Agent => "agent",
             Self::Supervisor => "supervisor",
             Self::Admin => "admin",
+            Self::Operator => "operator",
         }
     }
 }
@@ -30,7 +33,8 @@ impl std::str::FromStr for Role {
             "agent" => Ok(Self::Agent),
             "supervisor" => Ok(Self::Supervisor),
             "admin" => Ok(Self::Admin),
-            other => Err(format!("unknown role `{other}` (admin, supervisor or agent)")),
+            "operator" => Ok(Self::Operator),
+            other => Err(format!("unknown role `{other}` (operator, admin, supervisor or agent)")),
         }
     }
 }
@@ -39,13 +43,25 @@ fn digest(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
+/// Whose a presented token is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenOwner {
+    pub role: Role,
+    /// `None` for the operator.
+    pub workspace: Option<i64>,
+    /// The workspace is suspended: its tokens are refused.
+    pub suspended: bool,
+}
+
 impl Db {
-    /// Creates a token for a role and returns it (the only time it is seen).
-    pub fn create_token(&self, role: Role) -> StoreResult<String> {
+    /// Creates a token for a role (in a workspace, except the operator's) and returns it (the
+    /// only time it is seen).
+    pub fn create_token(&self, role: Role, workspace: Option<i64>) -> StoreResult<String> {
+        let workspace = if role == Role::Operator { None } else { Some(workspace.unwrap_or(1)) };
         let token = format!("sb_{}", random_token(40));
         self.conn().execute(
-            "INSERT INTO api_tokens (token_hash, role, created_at) VALUES (?1, ?2, ?3)",
-            params![digest(&token), role.as_str(), now_ms()],
+            "INSERT INTO api_tokens (token_hash, role, workspace_id, created_at) VALUES (?1, ?2, ?3, ?4)",
+            params![digest(&token), role.as_str(), workspace, now_ms()],
         )?;
         Ok(token)
     }
@@ -54,12 +70,19 @@ impl Db {
         Ok(self.conn().query_row("SELECT COUNT(*) FROM api_tokens", [], |row| row.get(0))?)
     }
 
-    /// The role of a presented token, if it is one of ours.
-    pub fn token_role(&self, token: &str) -> StoreResult<Option<Role>> {
-        let role: Option<String> = self
+    /// Whose a presented token is, if it is one of ours.
+    pub fn token_owner(&self, token: &str) -> StoreResult<Option<TokenOwner>> {
+        let row: Option<(String, Option<i64>, Option<String>)> = self
             .conn()
-            .query_row("SELECT role FROM api_tokens WHERE token_hash = ?1", [digest(token)], |row| row.get(0))
+            .query_row(
+                "SELECT t.role, t.workspace_id, w.status FROM api_tokens t LEFT JOIN workspaces w ON w.id = t.workspace_id
+                 WHERE t.token_hash = ?1",
+                [digest(token)],
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+            )
             .optional()?;
-        Ok(role.and_then(|r| r.parse().ok()))
+        Ok(row.and_then(|(role, workspace, status)| {
+            Some(TokenOwner { role: role.parse().ok()?, workspace, suspended: status.as_deref() == Some("suspended") })
+        }))
     }
 }

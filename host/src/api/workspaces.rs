@@ -1,0 +1,123 @@
+//! Workspaces, for the operator: `GET/POST /api/v1/workspaces`, `GET/PATCH/DELETE
+//! /api/v1/workspaces/{id}`. A suspended workspace keeps receiving (webhooks are stored) but
+//! nobody of it signs in and nothing is sent; deleting one takes everything in it and needs
+//! its name typed again (`?confirm=<name>`), as the admin pages ask.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+
+use super::settings::REQUIRED;
+use super::{ApiError, ApiJson, Caller};
+use crate::app::App;
+use crate::store::workspaces::Workspace;
+
+const MAX_NAME: usize = 100;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewWorkspace {
+    name: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeWorkspace {
+    name: Option<String>,
+    /// `active` or `suspended`.
+    status: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct DeleteQuery {
+    confirm: Option<String>,
+}
+
+fn checked_name(name: Option<&str>) -> Result<String, ApiError> {
+    let name = name.map(str::trim).unwrap_or_default();
+    let problem = if name.is_empty() {
+        Some(REQUIRED.to_owned())
+    } else if name.chars().count() > MAX_NAME || name.chars().any(char::is_control) {
+        Some(format!("must be one line of at most {MAX_NAME} characters"))
+    } else {
+        None
+    };
+    match problem {
+        Some(problem) => Err(ApiError::invalid_fields(BTreeMap::from([("name".to_owned(), problem)]))),
+        None => Ok(name.to_owned()),
+    }
+}
+
+fn find(app: &App, id: i64) -> Result<Workspace, ApiError> {
+    app.db.workspace(id)?.ok_or_else(|| ApiError::not_found(format!("no workspace {id}")))
+}
+
+pub async fn list(caller: Caller, State(app): State<Arc<App>>) -> Result<Json<Vec<Workspace>>, ApiError> {
+    caller.require_operator()?;
+    Ok(Json(app.db.workspaces()?))
+}
+
+pub async fn show(caller: Caller, State(app): State<Arc<App>>, Path(id): Path<i64>) -> Result<Json<Workspace>, ApiError> {
+    caller.require_operator()?;
+    Ok(Json(find(&app, id)?))
+}
+
+pub async fn create(caller: Caller, State(app): State<Arc<App>>, ApiJson(body): ApiJson<NewWorkspace>) -> Result<(StatusCode, Json<Workspace>), ApiError> {
+    caller.require_operator()?;
+    let name = checked_name(body.name.as_deref())?;
+    let workspace = app.db.create_workspace(&name)?;
+    tracing::info!(workspace = workspace.id, "workspace created");
+    Ok((StatusCode::CREATED, Json(workspace)))
+}
+
+pub async fn update(
+    caller: Caller,
+    State(app): State<Arc<App>>,
+    Path(id): Path<i64>,
+    ApiJson(body): ApiJson<ChangeWorkspace>,
+) -> Result<Json<Workspace>, ApiError> {
+    caller.require_operator()?;
+    find(&app, id)?;
+    let name = match &body.name {
+        Some(name) => Some(checked_name(Some(name))?),
+        None => None,
+    };
+    let suspended = match body.status.as_deref() {
+        None => None,
+        Some("active") => Some(false),
+        Some("suspended") => Some(true),
+        Some(other) => {
+            let problem = format!("must be `active` or `suspended`, not `{other}`");
+            return Err(ApiError::invalid_fields(BTreeMap::from([("status".to_owned(), problem)])));
+        }
+    };
+    app.db.update_workspace(id, name.as_deref(), suspended)?;
+    if suspended == Some(false) {
+        // What was queued while suspended goes out now.
+        app.db.release_held_deliveries(id)?;
+        app.outbox_wake.notify_one();
+    }
+    tracing::info!(workspace = id, status = ?body.status, "workspace changed");
+    Ok(Json(find(&app, id)?))
+}
+
+pub async fn delete(
+    caller: Caller,
+    State(app): State<Arc<App>>,
+    Path(id): Path<i64>,
+    Query(query): Query<DeleteQuery>,
+) -> Result<StatusCode, ApiError> {
+    caller.require_operator()?;
+    let workspace = find(&app, id)?;
+    if query.confirm.as_deref().map(str::trim) != Some(workspace.name.as_str()) {
+        let problem = format!("type the workspace's name (`{}`) to delete it with its {} channel(s) and everything in them", workspace.name, workspace.channels);
+        return Err(ApiError::invalid_fields(BTreeMap::from([("confirm".to_owned(), problem)])));
+    }
+    app.db.delete_workspace(id)?;
+    tracing::warn!(workspace = id, channels = workspace.channels, "workspace deleted with everything in it");
+    Ok(StatusCode::NO_CONTENT)
+}
