@@ -13,6 +13,7 @@ pub mod ingest;
 pub mod live;
 pub mod mail;
 pub mod outbox;
+pub mod passwords;
 pub mod plugins;
 pub mod registry;
 pub mod runtime;

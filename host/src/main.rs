@@ -51,6 +51,11 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Manage people who sign in with a username and password.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
     /// Install, list, inspect and remove plugins (a running server picks up changes at once).
     Plugin {
         #[command(subcommand)]
@@ -79,6 +84,29 @@ enum PluginCommand {
     /// Remove an installed plugin (its channels stay, unavailable, until it returns).
     Remove {
         id: String,
+        #[arg(long, default_value = "data", env = "SWITCHBOARD_DATA_DIR")]
+        data_dir: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a person and print, alone on stdout, the one-time link to set their password.
+    Create {
+        #[arg(long, value_parser = ["operator", "admin", "supervisor", "agent"])]
+        role: String,
+        /// Their username (an email address).
+        #[arg(long)]
+        username: String,
+        /// Their name as shown to others (default: the username).
+        #[arg(long)]
+        name: Option<String>,
+        /// The workspace of an admin, supervisor or agent (default: 1).
+        #[arg(long, value_name = "ID")]
+        workspace: Option<i64>,
+        /// The URL people reach the server at (the link starts with it).
+        #[arg(long, default_value = "http://127.0.0.1:8080", env = "SWITCHBOARD_PUBLIC_URL")]
+        public_url: String,
         #[arg(long, default_value = "data", env = "SWITCHBOARD_DATA_DIR")]
         data_dir: PathBuf,
     },
@@ -148,6 +176,25 @@ async fn main() -> anyhow::Result<()> {
                 PluginCommand::Remove { id, data_dir } => offline::remove(&data_dir, &id).await?,
             };
             print!("{output}");
+            Ok(())
+        }
+        Command::User { command: UserCommand::Create { role, username, name, workspace, public_url, data_dir } } => {
+            let role: Role = role.parse().map_err(anyhow::Error::msg)?;
+            let db = Db::open(&data_dir)?;
+            let workspace = match role {
+                Role::Operator if workspace.is_some() => anyhow::bail!("the operator belongs to no workspace: leave out --workspace"),
+                Role::Operator => None,
+                _ => Some(workspace.unwrap_or(1)),
+            };
+            if let Some(id) = workspace {
+                db.workspace(id)?.ok_or_else(|| anyhow::anyhow!("there is no workspace {id}"))?;
+            }
+            let username = username.trim().to_lowercase();
+            anyhow::ensure!(!username.is_empty(), "--username is empty");
+            anyhow::ensure!(db.person_by_username(&username)?.is_none(), "`{username}` already has an account");
+            let person = db.create_person(workspace, &username, name.as_deref().unwrap_or(&username), role)?;
+            let (token, _) = db.create_invitation(person.id, switchboard::api::people::INVITATION_LIFETIME_MS, false)?;
+            println!("{}/#/invitation/{token}", public_url.trim_end_matches('/'));
             Ok(())
         }
         Command::Token { command: TokenCommand::Create { role, workspace, data_dir } } => {

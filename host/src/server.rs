@@ -9,6 +9,9 @@ use tokio::net::TcpListener;
 use crate::app::{App, ServeConfig};
 use crate::mail::address::MailAddresses;
 
+/// The username of the operator account made on the first start.
+pub const FIRST_OPERATOR: &str = "operator";
+
 /// Where the host listens.
 pub struct Listeners {
     /// The API, the admin pages, webhooks and the website chat.
@@ -55,9 +58,13 @@ pub async fn serve(
         None => None,
     };
     let watcher = crate::plugins::watcher::spawn(app.clone(), tasks_stopped)?;
-    if app.db.token_count()? == 0 {
-        let token = app.db.create_token(crate::store::tokens::Role::Admin, Some(1))?;
-        tracing::warn!("first start: created an admin API token, shown only now: {token}");
+    if app.db.token_count()? == 0 && app.db.people(None)?.is_empty() {
+        // First start: the operator's account, with a one-time link to set its password. The
+        // link goes to standard output only, never to the log.
+        let operator = app.db.create_person(None, FIRST_OPERATOR, "Operator", crate::store::tokens::Role::Operator)?;
+        let (token, _) = app.db.create_invitation(operator.id, crate::api::people::INVITATION_LIFETIME_MS, false)?;
+        println!("Set the operator's password (username `{FIRST_OPERATOR}`, link valid 72 hours, shown once): {}", crate::api::people::invitation_url(&app, &token));
+        tracing::warn!("first start: a one-time setup link for the operator account was printed on standard output");
     }
     tracing::info!(%local_addr, public_url = %app.public_url, "serving; admin pages at http://{local_addr}/");
     // Live streams (open widget pages) end when shutdown starts, or the graceful shutdown

@@ -135,3 +135,13 @@ async fn the_operator_sets_the_meta_app_and_an_admin_connects_two_pages_typing_n
     expected.sort();
     assert_eq!(accounts, expected, "the two Pages ticked in the browser");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invited_agent_sets_a_password_and_logs_in_with_username_and_password() {
+    let host = TestHost::start(HostOptions { local_public_url: true, ..Default::default() }).await;
+    let output = run_script("people.mjs", &[("BASE", host.base.clone()), ("ADMIN_TOKEN", host.admin.clone())]).await;
+    assert!(output.contains("people: ok"), "{output}");
+    let (_, people) = host.get("/api/v1/people", &host.admin).await;
+    let siti = people.as_array().unwrap().iter().find(|p| p["username"] == "siti@tokobudi.co.id").expect("invited in the browser");
+    assert_eq!((siti["role"].as_str(), siti["has_password"].as_bool()), (Some("agent"), Some(true)), "{siti}");
+}

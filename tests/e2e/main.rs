@@ -2,6 +2,7 @@
 
 mod admin_pages;
 mod api;
+mod assignment;
 mod email;
 mod host_imports;
 mod instagram;
@@ -9,6 +10,7 @@ mod lifecycle;
 mod line;
 mod messenger;
 mod oauth;
+mod people;
 mod provider_apps;
 mod sandbox;
 mod telegram;

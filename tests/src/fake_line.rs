@@ -103,10 +103,8 @@ impl FakeLine {
         let state = Arc::new(Mutex::new(FakeState { next_id: 461_230_966_842_064_000, ..Default::default() }));
         state.lock().unwrap().valid_tokens.insert(valid_token.into());
         let app = Router::new().fallback(handle).with_state(state.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let authority = listener.local_addr().unwrap().to_string();
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        Self { base_url: format!("http://{authority}"), authority, state }
+        let (base_url, authority) = crate::serve_fake(app).await;
+        Self { base_url, authority, state }
     }
 
     /// Another channel access token LINE accepts from now on (a reissued token).

@@ -148,10 +148,8 @@ impl FakeMeta {
     pub async fn start(pages: Vec<FakePage>) -> Self {
         let state = Arc::new(Mutex::new(FakeState { pages, next_id: 1000, ..Default::default() }));
         let app = Router::new().fallback(handle).with_state(state.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let authority = listener.local_addr().unwrap().to_string();
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        Self { base_url: format!("http://{authority}"), authority, state }
+        let (base_url, authority) = crate::serve_fake(app).await;
+        Self { base_url, authority, state }
     }
 
     /// The next login is refused by the admin ("Not now"): the dialog redirects with an error.

@@ -45,10 +45,8 @@ impl FakeTelegram {
     pub async fn start(valid_token: &str) -> Self {
         let state = Arc::new(Mutex::new(FakeState { valid_token: valid_token.into(), next_message_id: 500, ..Default::default() }));
         let app = Router::new().route("/{bot_token}/{method}", axum::routing::any(handle)).with_state(state.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let authority = listener.local_addr().unwrap().to_string();
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        Self { base_url: format!("http://{authority}"), authority, state }
+        let (base_url, authority) = crate::serve_fake(app).await;
+        Self { base_url, authority, state }
     }
 
     pub fn received(&self) -> Vec<Received> {

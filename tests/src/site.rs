@@ -19,10 +19,8 @@ impl Site {
     pub async fn start() -> Self {
         let embedded = Arc::new(RwLock::new(String::new()));
         let app = Router::new().route("/", axum::routing::get(page)).with_state(embedded.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let authority = listener.local_addr().unwrap().to_string();
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        Self { url: format!("http://{authority}/"), authority, embedded }
+        let (base, authority) = crate::serve_fake(app).await;
+        Self { url: format!("{base}/"), authority, embedded }
     }
 
     /// Puts this HTML at the end of the page's body.

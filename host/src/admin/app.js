@@ -1,8 +1,14 @@
 // Switchboard admin pages: plain JavaScript on the public API (/api/v1), no build step.
-// The API token lives in localStorage; every text from the server is set with textContent.
+// People sign in with a username and password (an HttpOnly session cookie; writes carry the
+// session's CSRF token); machines and scripts may use an API token instead, kept in
+// localStorage. Every text from the server is set with textContent.
 "use strict";
 
-const state = { token: localStorage.getItem("switchboard.token") || "", role: "", plugins: [], timer: null };
+const state = {
+  token: localStorage.getItem("switchboard.token") || "",
+  csrf: localStorage.getItem("switchboard.csrf") || "",
+  role: "", person: null, plugins: [], timer: null,
+};
 const main = document.getElementById("main");
 
 // ---- small DOM and API helpers -------------------------------------------------------------
@@ -36,7 +42,9 @@ class ApiError extends Error {
 }
 
 async function api(method, path, body, contentType = "application/json") {
-  const headers = { Authorization: `Bearer ${state.token}` };
+  const headers = {};
+  if (state.token) headers.Authorization = `Bearer ${state.token}`;
+  else if (method !== "GET") headers["X-CSRF-Token"] = state.csrf;
   let payload;
   if (body !== undefined) {
     headers["Content-Type"] = contentType;
@@ -46,12 +54,13 @@ async function api(method, path, body, contentType = "application/json") {
   const text = await response.text();
   let data = null;
   try { data = text ? JSON.parse(text) : null; } catch { data = { message: text }; }
-  if (response.status === 401 && path !== "/me") { signOut("Your token is no longer valid; sign in again."); }
+  if (response.status === 401 && path !== "/me" && path !== "/session") { signOut("Your session has ended; sign in again."); }
   if (!response.ok) throw new ApiError(response.status, data);
   return data;
 }
 
 const isAdmin = () => state.role === "admin";
+const signedIn = () => Boolean(state.token || state.csrf);
 // The operator runs the installation (plugins, provider apps); a workspace's admin its channels.
 const isOperator = () => state.role === "operator";
 const when = (ms) => (ms ? new Date(ms).toLocaleString() : "");
@@ -141,25 +150,42 @@ function formValues(form, schema) {
 // ---- pages ----------------------------------------------------------------------------------
 
 function signInPage(message) {
-  const form = el("form", { class: "stack", id: "sign-in" },
-    el("h1", { text: "Sign in" }),
+  const form = el("form", { class: "stack", id: "sign-in", novalidate: true },
+    el("h1", { text: "Login" }),
     message ? notice(message, "bad") : null,
     el("div", { class: "field" },
-      el("label", { for: "token", text: "API token" }),
-      el("input", { id: "token", name: "token", type: "password", autocomplete: "current-password", required: true }),
-      el("div", { class: "help", text: "Create one with: switchboard token create --role admin (the first start prints one)." })),
+      el("label", { for: "username", text: "Username" }),
+      el("input", { id: "username", name: "username", type: "email", autocomplete: "username", required: true })),
+    el("div", { class: "field" },
+      el("label", { for: "password", text: "Password" }),
+      el("input", { id: "password", name: "password", type: "password", autocomplete: "current-password", required: true })),
     el("div", { class: "error form-error" }),
-    el("button", { type: "submit", text: "Sign in" }));
+    el("button", { type: "submit", text: "Login" }),
+    el("details", { id: "with-token" }, el("summary", { text: "Use an API token instead" }),
+      el("div", { class: "field" },
+        el("label", { for: "token", text: "API token" }),
+        el("input", { id: "token", name: "token", type: "password", autocomplete: "off" }),
+        el("div", { class: "help", text: "For scripts and operators: switchboard token create --role ROLE." }))));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    state.token = form.elements.token.value.trim();
+    const problem = form.querySelector(".form-error");
+    const token = form.elements.token.value.trim();
     try {
-      await loadSession();
-      localStorage.setItem("switchboard.token", state.token);
+      if (token) {
+        state.token = token;
+        await loadSession();
+        localStorage.setItem("switchboard.token", state.token);
+      } else {
+        const session = await api("POST", "/session", { username: form.elements.username.value.trim(), password: form.elements.password.value });
+        state.csrf = session.csrf_token;
+        localStorage.setItem("switchboard.csrf", state.csrf);
+        await loadSession();
+      }
       location.hash = "#/integrations";
       route();
     } catch (error) {
-      form.querySelector(".form-error").textContent = error.status === 401 ? "That token is not valid." : error.message;
+      state.token = "";
+      problem.textContent = error.status === 401 ? (token ? "That token is not valid." : "Wrong username or password.") : error.message;
     }
   });
   document.getElementById("nav").hidden = true;
@@ -169,16 +195,94 @@ function signInPage(message) {
 async function loadSession() {
   const me = await api("GET", "/me");
   state.role = me.role;
+  state.person = me.person;
   state.plugins = await api("GET", "/plugins");
   document.getElementById("nav").hidden = false;
-  document.getElementById("role").textContent = `(${state.role})`;
-  document.querySelectorAll("[data-admin]").forEach((node) => { node.hidden = !isAdmin(); });
+  document.getElementById("role").textContent = `${me.person ? me.person.display_name + " " : ""}(${state.role})`;
+  document.querySelectorAll("[data-admin]").forEach((node) => { node.hidden = !(isAdmin() || isOperator()); });
 }
 
 function signOut(message) {
+  if (!state.token && state.csrf) api("DELETE", "/session").catch(() => {});
   state.token = "";
+  state.csrf = "";
+  state.role = "";
   localStorage.removeItem("switchboard.token");
+  localStorage.removeItem("switchboard.csrf");
   signInPage(message);
+}
+
+// The page an invitation (or reset) link opens: set a password, then sign in.
+async function invitationPage(token) {
+  document.getElementById("nav").hidden = true;
+  let who;
+  try { who = await api("GET", `/invitations/${token}`); } catch (error) { return show(el("h1", { text: "Invitation" }), notice(error.message, "bad")); }
+  const form = el("form", { class: "stack", id: "invitation" },
+    el("h1", { text: `Welcome, ${who.display_name}` }),
+    el("p", { text: `Set the password for ${who.username}.` }),
+    el("div", { class: "field", "data-field": "password" },
+      el("label", { for: "f-password", text: "Password" }),
+      el("input", { id: "f-password", name: "password", type: "password", autocomplete: "new-password", required: true }),
+      el("div", { class: "error", "data-error-for": "password" })),
+    el("div", { class: "error form-error" }),
+    el("button", { type: "submit", text: "Set password" }));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      await api("POST", `/invitations/${token}`, { password: form.elements.password.value });
+      // Leave the one-time link without a hashchange (which would draw the page again).
+      history.replaceState(null, "", location.pathname);
+      signInPage();
+      main.prepend(notice("Your password is set: log in.", "ok"));
+    } catch (error) {
+      showErrors(form, error);
+    }
+  });
+  show(form);
+}
+
+// People of the workspace (admin): invite, change roles, deactivate, reset passwords.
+async function peoplePage() {
+  const people = await api("GET", "/people");
+  const result = el("div", { id: "invite-result" });
+  const invite = el("form", { class: "stack", id: "invite", novalidate: true },
+    el("h2", { text: "Invite a person" }),
+    fieldRow({ key: "username", label: "Username (email)", kind: "email", required: true }, ""),
+    fieldRow({ key: "display_name", label: "Name", kind: "text", required: true }, ""),
+    fieldRow({ key: "role", label: "Role", kind: "select", required: true, options: ["agent", "supervisor", "admin"].map((r) => ({ value: r, label: r })) }, "agent"),
+    el("div", { class: "error form-error" }),
+    el("button", { type: "submit", text: "Invite" }));
+  invite.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      const made = await api("POST", "/people", { username: invite.elements.username.value.trim(), display_name: invite.elements.display_name.value.trim(), role: invite.elements.role.value });
+      await peoplePage();
+      document.getElementById("invite-result").replaceChildren(notice(`Send ${made.person.display_name} this one-time link (valid 72 hours):`, "ok"),
+        el("p", { "data-setup": "invitation_url" }, el("code", { text: made.invitation_url }), " ", copyButton(made.invitation_url)));
+    } catch (error) {
+      showErrors(invite, error);
+    }
+  });
+  const row = (person) => el("tr", { "data-person": person.username },
+    el("td", {}, el("strong", { text: person.display_name }), el("div", { class: "muted", text: person.username })),
+    el("td", {}, el("select", { "aria-label": "role", onchange: async (event) => {
+      try { await api("PATCH", `/people/${person.id}`, { role: event.target.value }); } catch (error) { result.replaceChildren(notice(error.message, "bad")); }
+    } }, ["agent", "supervisor", "admin"].map((r) => el("option", { value: r, text: r, selected: r === person.role })))),
+    el("td", { text: person.active ? (person.has_password ? "active" : "invited") : "deactivated" }),
+    el("td", {},
+      el("button", { type: "button", class: "secondary", text: person.active ? "Deactivate" : "Activate", onclick: async () => {
+        try { await api("PATCH", `/people/${person.id}`, { active: !person.active }); await peoplePage(); } catch (error) { result.replaceChildren(notice(error.message, "bad")); }
+      } }), " ",
+      el("button", { type: "button", class: "secondary", text: "Reset password", onclick: async () => {
+        try {
+          const reset = await api("POST", `/people/${person.id}/invitation`, {});
+          result.replaceChildren(notice(`New link for ${person.display_name}:`, "ok"), el("p", {}, el("code", { text: reset.invitation_url }), " ", copyButton(reset.invitation_url)));
+        } catch (error) { result.replaceChildren(notice(error.message, "bad")); }
+      } })));
+  show(el("h1", { text: "People" }),
+    el("table", {}, el("thead", {}, el("tr", {}, ["Person", "Role", "Status", ""].map((h) => el("th", { text: h })))),
+      el("tbody", {}, people.map(row))),
+    result, invite);
 }
 
 async function integrationsPage() {
@@ -540,7 +644,9 @@ function appSetup(app) {
 
 async function route() {
   clearInterval(state.timer);
-  if (!state.token) return signInPage();
+  const invitation = location.hash.match(/^#\/invitation\/([^/]+)$/);
+  if (invitation) return invitationPage(invitation[1]);
+  if (!signedIn()) return signInPage();
   if (!state.role) {
     try { await loadSession(); } catch (error) { return signOut(error.status === 401 ? "" : error.message); }
   }
@@ -551,6 +657,7 @@ async function route() {
     if (parts[0] === "channels" && parts[2] === "templates") return await templatesPage(parts[1]);
     if (parts[0] === "channels") return await channelPage(parts[1]);
     if (parts[0] === "inbox") return await inboxPage(parts[1]);
+    if (parts[0] === "people") return await peoplePage();
     if (parts[0] === "plugins" && parts[2] === "app") return await providerAppPage(parts[1]);
     if (parts[0] === "plugins") return await pluginsPage();
     return await integrationsPage();

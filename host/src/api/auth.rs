@@ -17,6 +17,14 @@ use crate::store::tokens::Role;
 
 /// The header the operator names a workspace with.
 pub const WORKSPACE_HEADER: &str = "x-workspace";
+/// The session cookie of people who signed in.
+pub const SESSION_COOKIE: &str = "sb_session";
+/// Cookie-authenticated writes must carry the session's CSRF token in this header.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+/// A session ends after this long without a request…
+pub const SESSION_IDLE_MS: i64 = 12 * 3600 * 1000;
+/// …and after this long in any case.
+pub const SESSION_ABSOLUTE_MS: i64 = 7 * 24 * 3600 * 1000;
 
 /// Who is calling, and in which workspace.
 #[derive(Debug, Clone, Copy)]
@@ -24,6 +32,8 @@ pub struct Caller {
     pub role: Role,
     /// The caller's workspace; for the operator, the one named by `X-Workspace`, if any.
     pub workspace: Option<i64>,
+    /// The person signed in with a session cookie (`None`: an API token).
+    pub person: Option<i64>,
 }
 
 impl Caller {
@@ -71,21 +81,37 @@ impl FromRequestParts<Arc<App>> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, ApiError> {
-        let header = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .ok_or_else(|| ApiError::unauthorized("send `Authorization: Bearer <token>` (create one with `switchboard token create --role ROLE`)"))?;
-        let token = header
-            .to_str()
-            .ok()
-            .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| ApiError::unauthorized("the Authorization header must be `Bearer <token>`"))?;
-        let owner = app.db.token_owner(token)?.ok_or_else(|| ApiError::unauthorized("unknown or revoked token"))?;
-        if owner.suspended {
-            return Err(ApiError::new(StatusCode::FORBIDDEN, "workspace_suspended", "this workspace is suspended by the operator"));
-        }
+        let (role, own_workspace, person) = match parts.headers.get(axum::http::header::AUTHORIZATION) {
+            Some(header) => {
+                let token = header
+                    .to_str()
+                    .ok()
+                    .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
+                    .map(str::trim)
+                    .filter(|t| !t.is_empty())
+                    .ok_or_else(|| ApiError::unauthorized("the Authorization header must be `Bearer <token>`"))?;
+                let owner = app.db.token_owner(token)?.ok_or_else(|| ApiError::unauthorized("unknown or revoked token"))?;
+                if owner.suspended {
+                    return Err(suspended());
+                }
+                (owner.role, owner.workspace, None)
+            }
+            None => {
+                let session = session_cookie(&parts.headers).ok_or_else(|| {
+                    ApiError::unauthorized("sign in, or send `Authorization: Bearer <token>` (create one with `switchboard token create --role ROLE`)")
+                })?;
+                let signed_in = app
+                    .db
+                    .session(&session, SESSION_IDLE_MS, SESSION_ABSOLUTE_MS)?
+                    .ok_or_else(|| ApiError::unauthorized("your session has ended: sign in again"))?;
+                if signed_in.suspended {
+                    return Err(suspended());
+                }
+                check_csrf(app, parts, &signed_in.csrf_token)?;
+                (signed_in.person.role, signed_in.person.workspace_id, Some(signed_in.person.id))
+            }
+        };
+        let owner = crate::store::tokens::TokenOwner { role, workspace: own_workspace, suspended: false };
         let named = match parts.headers.get(WORKSPACE_HEADER) {
             None => None,
             Some(value) => {
@@ -104,11 +130,59 @@ impl FromRequestParts<Arc<App>> for Caller {
             (_, Some(id)) if Some(id) != owner.workspace => return Err(ApiError::not_found(format!("no workspace {id}"))),
             (_, _) => owner.workspace,
         };
-        Ok(Caller { role: owner.role, workspace })
+        Ok(Caller { role: owner.role, workspace, person })
     }
 }
 
-/// `GET /api/v1/me`: the role (and workspace) of the presented token.
-pub async fn me(caller: Caller) -> axum::Json<serde_json::Value> {
-    axum::Json(serde_json::json!({ "role": caller.role, "workspace": caller.workspace }))
+fn suspended() -> ApiError {
+    ApiError::new(StatusCode::FORBIDDEN, "workspace_suspended", "this workspace is suspended by the operator")
+}
+
+/// The session id of the request's cookie, if any.
+pub fn session_cookie(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value.to_owned())
+        .filter(|value| !value.is_empty())
+}
+
+/// CSRF for cookie-authenticated requests that change something: the session's token in
+/// `X-CSRF-Token` (a custom header another site's form or script cannot send without our
+/// CORS consent, and a value it cannot read), and, when the browser says where the request
+/// comes from (`Origin`), this host's own origin. SameSite=Lax on the cookie already keeps
+/// cross-site POSTs cookieless in current browsers; these two hold where it does not
+/// (same-site subdomains, older browsers).
+fn check_csrf(app: &App, parts: &Parts, csrf_token: &str) -> Result<(), ApiError> {
+    if parts.method.is_safe() {
+        return Ok(());
+    }
+    let refused = |why: &str| ApiError::new(StatusCode::FORBIDDEN, "csrf_refused", why.to_owned());
+    if let Some(origin) = parts.headers.get(axum::http::header::ORIGIN).and_then(|o| o.to_str().ok()) {
+        let host = parts.headers.get(axum::http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default();
+        let own = origin.trim_end_matches('/') == app.public_url
+            || origin.split_once("://").is_some_and(|(_, authority)| authority == host);
+        if !own {
+            return Err(refused("a request from another site's page is refused"));
+        }
+    }
+    let sent = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let matches = sent.len() == csrf_token.len() && sent.bytes().zip(csrf_token.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0;
+    if !matches {
+        return Err(refused("send the session's CSRF token (from sign-in) in the `X-CSRF-Token` header"));
+    }
+    Ok(())
+}
+
+/// `GET /api/v1/me`: the role and workspace of the caller, and who signed in (with a cookie).
+pub async fn me(caller: Caller, axum::extract::State(app): axum::extract::State<Arc<App>>) -> Result<axum::Json<serde_json::Value>, ApiError> {
+    let person = match caller.person {
+        Some(id) => app.db.person(id)?,
+        None => None,
+    };
+    Ok(axum::Json(serde_json::json!({ "role": caller.role, "workspace": caller.workspace, "person": person })))
 }

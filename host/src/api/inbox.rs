@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 use super::{ApiError, ApiJson, Caller};
 use crate::app::App;
 use crate::runtime::types::Capability;
-use crate::store::conversations::{Conversation, ConversationFilter};
+use crate::store::conversations::{Assigned, Conversation, ConversationFilter};
+use crate::store::tokens::Role;
 use crate::store::messages::{Message, NewOutbound};
 use crate::store::now_ms;
 use crate::window::{self, Window};
@@ -37,6 +38,8 @@ fn conversation_view(app: &App, conversation: Conversation) -> Result<Conversati
 
 #[derive(Deserialize)]
 pub struct ConversationQuery {
+    /// `mine` (signed-in people), `unassigned` or `all` (the default).
+    assigned: Option<String>,
     channel: Option<String>,
     status: Option<String>,
     limit: Option<u32>,
@@ -47,8 +50,20 @@ pub async fn conversations(
     State(app): State<Arc<App>>,
     Query(query): Query<ConversationQuery>,
 ) -> Result<Json<Vec<ConversationView>>, ApiError> {
-    let filter =
-        ConversationFilter { workspace_id: caller.filter(), channel_id: query.channel.as_deref(), status: query.status.as_deref() };
+    let assigned = match query.assigned.as_deref() {
+        None | Some("all") => Assigned::Anyone,
+        Some("unassigned") => Assigned::Nobody,
+        Some("mine") => Assigned::To(caller.person.ok_or_else(|| {
+            ApiError::unprocessable("not_a_person", "`assigned=mine` needs a signed-in person (an API token is nobody's)")
+        })?),
+        Some(other) => return Err(ApiError::bad_request(format!("`assigned` must be mine, unassigned or all, not `{other}`"))),
+    };
+    let filter = ConversationFilter {
+        workspace_id: caller.filter(),
+        channel_id: query.channel.as_deref(),
+        status: query.status.as_deref(),
+        assigned,
+    };
     let limit = query.limit.unwrap_or(100).clamp(1, 500);
     let views = app.db.conversations(&filter, limit)?.into_iter().map(|c| conversation_view(&app, c)).collect::<Result<_, _>>()?;
     Ok(Json(views))
@@ -66,6 +81,61 @@ fn find(app: &App, caller: &Caller, id: i64) -> Result<Conversation, ApiError> {
 }
 
 pub async fn conversation(caller: Caller, State(app): State<Arc<App>>, Path(id): Path<i64>) -> Result<Json<ConversationView>, ApiError> {
+    Ok(Json(conversation_view(&app, find(&app, &caller, id)?)?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeConversation {
+    /// A person of the conversation's workspace, or `null` for nobody.
+    #[serde(default, with = "serde_with_null")]
+    assignee_id: Option<Option<i64>>,
+    /// `open` or `resolved`.
+    status: Option<String>,
+}
+
+/// `null` is "set to nobody", absent is "leave as it is".
+mod serde_with_null {
+    use serde::{Deserialize, Deserializer};
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Option<i64>>, D::Error> {
+        Ok(Some(Option::<i64>::deserialize(deserializer)?))
+    }
+}
+
+/// Assigns a conversation and/or marks it open or resolved. Supervisors and admins assign
+/// anyone's to anyone of the workspace; an agent takes an unassigned one (or gives back their
+/// own), and anyone of the workspace may resolve or reopen.
+pub async fn update_conversation(
+    caller: Caller,
+    State(app): State<Arc<App>>,
+    Path(id): Path<i64>,
+    ApiJson(body): ApiJson<ChangeConversation>,
+) -> Result<Json<ConversationView>, ApiError> {
+    let conversation = find(&app, &caller, id)?;
+    let field = |key: &str, problem: String| ApiError::invalid_fields(std::collections::BTreeMap::from([(key.to_owned(), problem)]));
+    let status = match body.status.as_deref() {
+        None => None,
+        Some(status @ ("open" | "resolved")) => Some(status),
+        Some(other) => return Err(field("status", format!("must be open or resolved, not `{other}`"))),
+    };
+    if let Some(assignee) = body.assignee_id {
+        let workspace = app.db.channel(&conversation.channel_id)?.map(|c| c.workspace_id);
+        if let Some(person_id) = assignee {
+            let person = app.db.person(person_id)?.filter(|p| p.active && p.workspace_id == workspace);
+            if person.is_none() {
+                return Err(field("assignee_id", format!("no active person {person_id} in this workspace")));
+            }
+        }
+        if caller.role == Role::Agent {
+            let me = caller.person;
+            let taking = assignee.is_some() && assignee == me && conversation.assignee_id.is_none_or(|current| Some(current) == me);
+            let giving_back = assignee.is_none() && conversation.assignee_id.is_some() && conversation.assignee_id == me;
+            if !(taking || giving_back) {
+                return Err(ApiError::forbidden("an agent takes unassigned conversations (or gives back their own); supervisors assign the others"));
+            }
+        }
+    }
+    app.db.update_conversation(id, body.assignee_id, status)?;
     Ok(Json(conversation_view(&app, find(&app, &caller, id)?)?))
 }
 

@@ -7,6 +7,7 @@ mod channels;
 mod error;
 mod inbox;
 mod oauth;
+pub mod people;
 mod plugins;
 mod provider_apps;
 pub(crate) mod settings;
@@ -36,6 +37,14 @@ pub fn router(app: Arc<App>) -> Router {
     let webhook_limit = DefaultBodyLimit::max(app.max_mail_bytes.max(MIN_WEBHOOK_BYTES));
     let api = Router::new()
         .route("/me", get(auth::me))
+        .route("/me/password", axum::routing::put(people::change_password))
+        .route("/session", post(people::sign_in).delete(people::sign_out))
+        .route("/invitations/{token}", get(people::show_invitation).post(people::accept_invitation))
+        .route("/people", get(people::list).post(people::invite))
+        .route("/people/{id}", patch(people::update))
+        .route("/people/{id}/invitation", post(people::reset))
+        .route("/tokens", get(people::tokens).post(people::create_token))
+        .route("/tokens/{id}", axum::routing::delete(people::revoke_token))
         .route("/workspaces", get(workspaces::list).post(workspaces::create))
         .route("/workspaces/{id}", get(workspaces::show).patch(workspaces::update).delete(workspaces::delete))
         .route("/plugins", get(plugins::list).post(plugins::install).layer(DefaultBodyLimit::max(MAX_COMPONENT_BYTES)))
@@ -46,7 +55,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/channels/{id}/templates", get(templates::list).post(templates::create))
         .route("/channels/{id}/templates/{name}", patch(templates::switch).delete(templates::delete))
         .route("/conversations", get(inbox::conversations))
-        .route("/conversations/{id}", get(inbox::conversation))
+        .route("/conversations/{id}", get(inbox::conversation).patch(inbox::update_conversation))
         .route("/conversations/{id}/messages", get(inbox::messages).post(inbox::send))
         .route("/oauth/{plugin}/start", post(oauth::start))
         .route("/oauth/flows/{state}", get(oauth::show))

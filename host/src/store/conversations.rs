@@ -12,7 +12,10 @@ pub struct Conversation {
     /// The conversation's address at the provider.
     pub external_id: String,
     pub name: Option<String>,
+    /// `open` or `resolved`.
     pub status: String,
+    /// The person it is assigned to, if any.
+    pub assignee_id: Option<i64>,
     pub contact: Option<ContactSummary>,
     /// Provider time (ms) of the customer's last message.
     pub last_inbound_at: Option<i64>,
@@ -34,6 +37,18 @@ pub struct ConversationFilter<'a> {
     pub workspace_id: Option<i64>,
     pub channel_id: Option<&'a str>,
     pub status: Option<&'a str>,
+    pub assigned: Assigned,
+}
+
+/// Whose conversations a list holds.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub enum Assigned {
+    #[default]
+    Anyone,
+    /// Assigned to nobody.
+    Nobody,
+    /// Assigned to this person.
+    To(i64),
 }
 
 /// Finds or opens the conversation for a provider address; returns its id.
@@ -69,7 +84,7 @@ pub(super) fn touch(tx: &Transaction<'_>, id: i64, inbound_at: Option<i64>) -> r
 }
 
 const COLUMNS: &str = "c.id, c.channel_id, c.external_id, c.name, c.status, c.last_inbound_at, c.last_activity_at, c.created_at,
-    p.id, p.external_id, p.name, p.handle";
+    p.id, p.external_id, p.name, p.handle, c.assignee_id";
 const FROM: &str = "conversations c LEFT JOIN contacts p ON p.id = c.contact_id";
 
 fn conversation(row: &Row<'_>) -> rusqlite::Result<Conversation> {
@@ -83,6 +98,7 @@ fn conversation(row: &Row<'_>) -> rusqlite::Result<Conversation> {
         last_inbound_at: row.get(5)?,
         last_activity_at: row.get(6)?,
         created_at: row.get(7)?,
+        assignee_id: row.get(12)?,
         contact: match contact_id {
             Some(id) => Some(ContactSummary { id, external_id: row.get(9)?, name: row.get(10)?, handle: row.get(11)? }),
             None => None,
@@ -98,10 +114,25 @@ impl Db {
             "SELECT {COLUMNS} FROM {FROM}
              WHERE (?1 IS NULL OR c.channel_id = ?1) AND (?2 IS NULL OR c.status = ?2)
                AND (?4 IS NULL OR c.channel_id IN (SELECT id FROM channels WHERE workspace_id = ?4))
+               AND (?5 = 0 OR (?5 = 1 AND c.assignee_id IS NULL) OR (?5 = 2 AND c.assignee_id = ?6))
              ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ?3"
         ))?;
-        let rows = statement.query_map(params![filter.channel_id, filter.status, limit, filter.workspace_id], conversation)?;
+        let (assigned, person) = match filter.assigned {
+            Assigned::Anyone => (0, None),
+            Assigned::Nobody => (1, None),
+            Assigned::To(person) => (2, Some(person)),
+        };
+        let rows = statement.query_map(params![filter.channel_id, filter.status, limit, filter.workspace_id, assigned, person], conversation)?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Assigns (`Some(None)`: to nobody) and/or sets the status of a conversation.
+    pub fn update_conversation(&self, id: i64, assignee: Option<Option<i64>>, status: Option<&str>) -> StoreResult<()> {
+        self.conn().execute(
+            "UPDATE conversations SET assignee_id = CASE WHEN ?2 THEN ?3 ELSE assignee_id END, status = COALESCE(?4, status) WHERE id = ?1",
+            params![id, assignee.is_some(), assignee.flatten(), status],
+        )?;
+        Ok(())
     }
 
     pub fn conversation(&self, id: i64) -> StoreResult<Option<Conversation>> {

@@ -5,6 +5,7 @@ pub mod contacts;
 pub mod conversations;
 pub mod messages;
 pub mod oauth;
+pub mod people;
 pub mod provider_apps;
 pub mod outbox;
 pub mod reconnect;
@@ -27,6 +28,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_oauth.sql"),
     include_str!("migrations/0004_provider_apps.sql"),
     include_str!("migrations/0005_workspaces.sql"),
+    include_str!("migrations/0006_people.sql"),
+    include_str!("migrations/0007_assignment.sql"),
 ];
 
 #[derive(Debug, thiserror::Error)]

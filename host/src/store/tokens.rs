@@ -43,6 +43,17 @@ fn digest(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
+/// A token as its workspace's admin sees it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TokenInfo {
+    pub id: i64,
+    pub label: String,
+    pub role: Role,
+    /// The token's first characters, to recognise it.
+    pub prefix: String,
+    pub created_at: i64,
+}
+
 /// Whose a presented token is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TokenOwner {
@@ -57,13 +68,37 @@ impl Db {
     /// Creates a token for a role (in a workspace, except the operator's) and returns it (the
     /// only time it is seen).
     pub fn create_token(&self, role: Role, workspace: Option<i64>) -> StoreResult<String> {
+        Ok(self.create_labeled_token(role, workspace, "")?.1)
+    }
+
+    /// As [`Db::create_token`], with a label to tell it apart; returns its id and the token.
+    pub fn create_labeled_token(&self, role: Role, workspace: Option<i64>, label: &str) -> StoreResult<(i64, String)> {
         let workspace = if role == Role::Operator { None } else { Some(workspace.unwrap_or(1)) };
         let token = format!("sb_{}", random_token(40));
-        self.conn().execute(
-            "INSERT INTO api_tokens (token_hash, role, workspace_id, created_at) VALUES (?1, ?2, ?3, ?4)",
-            params![digest(&token), role.as_str(), workspace, now_ms()],
+        let id = self.conn().query_row(
+            "INSERT INTO api_tokens (token_hash, role, workspace_id, created_at, label, prefix) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             RETURNING id",
+            params![digest(&token), role.as_str(), workspace, now_ms(), label, &token[..10]],
+            |row| row.get(0),
         )?;
-        Ok(token)
+        Ok((id, token))
+    }
+
+    /// A workspace's tokens (never the tokens themselves: their label, role and first characters).
+    pub fn tokens(&self, workspace: i64) -> StoreResult<Vec<TokenInfo>> {
+        let conn = self.conn();
+        let mut statement =
+            conn.prepare("SELECT id, label, role, prefix, created_at FROM api_tokens WHERE workspace_id = ?1 ORDER BY id")?;
+        let rows = statement.query_map([workspace], |row| {
+            let role: String = row.get(2)?;
+            Ok(TokenInfo { id: row.get(0)?, label: row.get(1)?, role: role.parse().unwrap_or(Role::Agent), prefix: row.get(3)?, created_at: row.get(4)? })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Revokes a token of a workspace; whether there was one.
+    pub fn revoke_token(&self, id: i64, workspace: i64) -> StoreResult<bool> {
+        Ok(self.conn().execute("DELETE FROM api_tokens WHERE id = ?1 AND workspace_id = ?2", params![id, workspace])? > 0)
     }
 
     pub fn token_count(&self) -> StoreResult<u64> {

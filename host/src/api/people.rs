@@ -1,0 +1,324 @@
+//! People and sign-in: `POST/DELETE /api/v1/session` (username + password -> a session
+//! cookie), invitation links (`GET/POST /api/v1/invitations/{token}`), a person's own password
+//! (`PUT /api/v1/me/password`), and for a workspace's admin `GET/POST /api/v1/people`,
+//! `PATCH /api/v1/people/{id}`, `POST /api/v1/people/{id}/invitation` (a password reset).
+//!
+//! Brute force: after [`ACCOUNT_FAILURES`] failed sign-ins for one username, or
+//! [`CLIENT_FAILURES`] from one address, within [`FAILURE_WINDOW_MS`], sign-in answers 429 with
+//! `Retry-After` until the window has passed. The answer never says whether a username exists.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::auth::{SESSION_ABSOLUTE_MS, SESSION_COOKIE, session_cookie};
+use super::settings::REQUIRED;
+use super::{ApiError, ApiJson, Caller};
+use crate::app::App;
+use crate::passwords;
+use crate::store::people::{InvitationProblem, Person};
+use crate::store::tokens::Role;
+
+pub const ACCOUNT_FAILURES: u32 = 5;
+pub const CLIENT_FAILURES: u32 = 20;
+pub const FAILURE_WINDOW_MS: i64 = 15 * 60 * 1000;
+/// How long an invitation (or reset) link works.
+pub const INVITATION_LIFETIME_MS: i64 = 72 * 3600 * 1000;
+
+fn fields(pairs: &[(&str, String)]) -> ApiError {
+    ApiError::invalid_fields(pairs.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect())
+}
+
+/// The page a person opens to set their password.
+pub fn invitation_url(app: &App, token: &str) -> String {
+    format!("{}/#/invitation/{token}", app.public_url)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignIn {
+    username: Option<String>,
+    password: Option<String>,
+}
+
+pub async fn sign_in(
+    State(app): State<Arc<App>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ApiJson(body): ApiJson<SignIn>,
+) -> Result<Response, ApiError> {
+    let username = body.username.as_deref().map(str::trim).unwrap_or_default().to_lowercase();
+    let password = body.password.unwrap_or_default();
+    let mut missing = Vec::new();
+    if username.is_empty() {
+        missing.push(("username", REQUIRED.to_owned()));
+    }
+    if password.is_empty() {
+        missing.push(("password", REQUIRED.to_owned()));
+    }
+    if !missing.is_empty() {
+        return Err(fields(&missing));
+    }
+    let (account_key, client_key) = (format!("account:{username}"), format!("client:{}", peer.ip()));
+    for (key, limit) in [(&account_key, ACCOUNT_FAILURES), (&client_key, CLIENT_FAILURES)] {
+        let (failures, first_at) = app.db.sign_in_failures(key, FAILURE_WINDOW_MS)?;
+        if failures >= limit {
+            let wait_s = ((first_at + FAILURE_WINDOW_MS - crate::store::now_ms()) / 1000).max(1);
+            let mut response = ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_attempts",
+                format!("too many failed sign-ins: try again in {} minutes", (wait_s + 59) / 60),
+            )
+            .into_response();
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait_s));
+            return Ok(response);
+        }
+    }
+    let person = app.db.person_by_username(&username)?;
+    let stored = person.as_ref().and_then(|p| p.password_hash.clone());
+    let attempt = password.clone();
+    let matches = tokio::task::spawn_blocking(move || passwords::verify(&attempt, stored.as_deref())).await.unwrap_or(false);
+    let person = person.filter(|p| matches && p.active);
+    let Some(person) = person else {
+        app.db.record_sign_in_failure(&account_key, FAILURE_WINDOW_MS)?;
+        app.db.record_sign_in_failure(&client_key, FAILURE_WINDOW_MS)?;
+        tracing::info!(client = %peer.ip(), "sign-in refused");
+        return Err(ApiError::new(StatusCode::UNAUTHORIZED, "sign_in_failed", "wrong username or password"));
+    };
+    if let Some(workspace) = person.workspace_id
+        && app.db.workspace(workspace)?.is_some_and(|w| w.status == "suspended")
+    {
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "workspace_suspended", "this workspace is suspended by the operator"));
+    }
+    app.db.clear_sign_in_failures(&account_key)?;
+    let (session, csrf_token) = app.db.create_session(person.id)?;
+    tracing::info!(person = person.id, "signed in");
+    let secure = if app.public_url.starts_with("https://") { "; Secure" } else { "" };
+    let cookie = format!("{SESSION_COOKIE}={session}; HttpOnly; SameSite=Lax; Path=/; Max-Age={}{secure}", SESSION_ABSOLUTE_MS / 1000);
+    let body = json!({"role": person.role, "workspace": person.workspace_id, "person": person, "csrf_token": csrf_token});
+    let mut response = Json(body).into_response();
+    response.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).expect("a token is a header value"));
+    Ok(response)
+}
+
+/// Signs out: the session ends at once (with or without a live session, 204 and the cookie cleared).
+pub async fn sign_out(State(app): State<Arc<App>>, headers: HeaderMap) -> Result<Response, ApiError> {
+    if let Some(session) = session_cookie(&headers) {
+        app.db.delete_session(&session)?;
+    }
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    let cookie = format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0");
+    response.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).expect("ascii"));
+    Ok(response)
+}
+
+fn invitation_problem(problem: InvitationProblem) -> ApiError {
+    match problem {
+        InvitationProblem::Unknown => ApiError::not_found("this link is not valid: ask your admin for a new invitation"),
+        InvitationProblem::Used => ApiError::new(StatusCode::GONE, "invitation_used", "this link was used already: sign in, or ask your admin for a new one"),
+        InvitationProblem::Expired => ApiError::new(StatusCode::GONE, "invitation_expired", "this link has expired: ask your admin for a new one"),
+    }
+}
+
+/// Who an invitation is for (the page greets them by name).
+pub async fn show_invitation(State(app): State<Arc<App>>, Path(token): Path<String>) -> Result<Json<serde_json::Value>, ApiError> {
+    let person = app.db.invitation(&token)?.map_err(invitation_problem)?;
+    Ok(Json(json!({"username": person.username, "display_name": person.display_name})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetPassword {
+    password: Option<String>,
+}
+
+/// Sets the password of an invitation's person (once).
+pub async fn accept_invitation(
+    State(app): State<Arc<App>>,
+    Path(token): Path<String>,
+    ApiJson(body): ApiJson<SetPassword>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let person = app.db.invitation(&token)?.map_err(invitation_problem)?;
+    let password = body.password.unwrap_or_default();
+    if let Some(problem) = passwords::problem(&password, &person.username) {
+        return Err(fields(&[("password", problem)]));
+    }
+    let hashed = tokio::task::spawn_blocking(move || passwords::hash(&password)).await.map_err(|_| ApiError::unavailable("busy", "try again"))?;
+    if !app.db.accept_invitation(&token, &hashed)? {
+        return Err(invitation_problem(InvitationProblem::Used));
+    }
+    tracing::info!(person = person.id, "password set from an invitation");
+    Ok(Json(json!({"username": person.username})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePassword {
+    current_password: Option<String>,
+    new_password: Option<String>,
+}
+
+/// A signed-in person changes their own password; their other sessions end.
+pub async fn change_password(
+    caller: Caller,
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<ChangePassword>,
+) -> Result<StatusCode, ApiError> {
+    let person_id = caller.person.ok_or_else(|| ApiError::unprocessable("not_a_person", "API tokens have no password: sign in as a person"))?;
+    let person = app.db.person(person_id)?.ok_or_else(|| ApiError::not_found("your account is gone"))?;
+    let (current, new) = (body.current_password.unwrap_or_default(), body.new_password.unwrap_or_default());
+    let stored = person.password_hash.clone();
+    let current_ok = tokio::task::spawn_blocking(move || passwords::verify(&current, stored.as_deref())).await.unwrap_or(false);
+    if !current_ok {
+        return Err(fields(&[("current_password", "is not your current password".to_owned())]));
+    }
+    if let Some(problem) = passwords::problem(&new, &person.username) {
+        return Err(fields(&[("new_password", problem)]));
+    }
+    let hashed = tokio::task::spawn_blocking(move || passwords::hash(&new)).await.map_err(|_| ApiError::unavailable("busy", "try again"))?;
+    app.db.change_password(person_id, &hashed, &session_cookie(&headers).unwrap_or_default())?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Invite {
+    username: Option<String>,
+    display_name: Option<String>,
+    role: Option<String>,
+}
+
+fn workspace_role(text: Option<&str>) -> Result<Role, ApiError> {
+    match text.map(str::trim) {
+        Some("admin") => Ok(Role::Admin),
+        Some("supervisor") => Ok(Role::Supervisor),
+        Some("agent") => Ok(Role::Agent),
+        None | Some("") => Err(fields(&[("role", REQUIRED.to_owned())])),
+        Some(other) => Err(fields(&[("role", format!("must be admin, supervisor or agent, not `{other}`"))])),
+    }
+}
+
+fn person_in_workspace(app: &App, caller: &Caller, id: i64) -> Result<Person, ApiError> {
+    app.db
+        .person(id)?
+        .filter(|p| p.workspace_id.is_some_and(|w| caller.sees(w)))
+        .ok_or_else(|| ApiError::not_found(format!("no person {id}")))
+}
+
+pub async fn list(caller: Caller, State(app): State<Arc<App>>) -> Result<Json<Vec<Person>>, ApiError> {
+    caller.require_admin()?;
+    let people = app.db.people(caller.filter())?.into_iter().filter(|p| p.workspace_id.is_some()).collect();
+    Ok(Json(people))
+}
+
+/// Invites a person: 201 with a one-time link to set a password (valid for 72 hours).
+pub async fn invite(caller: Caller, State(app): State<Arc<App>>, ApiJson(body): ApiJson<Invite>) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    caller.require_admin()?;
+    let workspace = caller.target_workspace()?;
+    let username = body.username.as_deref().map(str::trim).unwrap_or_default().to_lowercase();
+    let display_name = body.display_name.as_deref().map(str::trim).unwrap_or_default().to_owned();
+    let mut problems = Vec::new();
+    let valid_email = username.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.') && !username.contains(char::is_whitespace));
+    if username.is_empty() {
+        problems.push(("username", REQUIRED.to_owned()));
+    } else if !valid_email {
+        problems.push(("username", "must be an email address like siti@tokobudi.co.id".to_owned()));
+    }
+    if display_name.is_empty() {
+        problems.push(("display_name", REQUIRED.to_owned()));
+    }
+    let role = match workspace_role(body.role.as_deref()) {
+        Ok(role) => Some(role),
+        Err(error) => {
+            problems.extend(error.fields.into_iter().map(|(_, v)| ("role", v)));
+            None
+        }
+    };
+    if !problems.is_empty() {
+        return Err(fields(&problems));
+    }
+    if app.db.person_by_username(&username)?.is_some() {
+        return Err(ApiError::new(StatusCode::CONFLICT, "username_taken", format!("`{username}` already has an account")));
+    }
+    let person = app.db.create_person(Some(workspace), &username, &display_name, role.expect("checked"))?;
+    let (token, expires_at) = app.db.create_invitation(person.id, INVITATION_LIFETIME_MS, false)?;
+    tracing::info!(person = person.id, workspace, "person invited");
+    Ok((StatusCode::CREATED, Json(json!({"person": person, "invitation_url": invitation_url(&app, &token), "expires_at": expires_at}))))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePerson {
+    role: Option<String>,
+    display_name: Option<String>,
+    active: Option<bool>,
+}
+
+/// Changes a person's role, name or active flag (deactivating ends their sessions at once).
+pub async fn update(
+    caller: Caller,
+    State(app): State<Arc<App>>,
+    Path(id): Path<i64>,
+    ApiJson(body): ApiJson<ChangePerson>,
+) -> Result<Json<Person>, ApiError> {
+    let person = person_in_workspace(&app, &caller, id)?;
+    caller.require_admin()?;
+    let role = body.role.as_deref().map(|r| workspace_role(Some(r))).transpose()?;
+    let display_name = body.display_name.as_deref().map(str::trim);
+    if display_name == Some("") {
+        return Err(fields(&[("display_name", REQUIRED.to_owned())]));
+    }
+    if caller.person == Some(id) && (body.active == Some(false) || role.is_some_and(|r| r != person.role)) {
+        return Err(ApiError::unprocessable("own_account", "you cannot deactivate yourself or change your own role"));
+    }
+    app.db.update_person(id, role, display_name, body.active)?;
+    Ok(Json(person_in_workspace(&app, &caller, id)?))
+}
+
+/// A password reset: the current password stops working, sessions end, a new link is made.
+pub async fn reset(caller: Caller, State(app): State<Arc<App>>, Path(id): Path<i64>) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    let person = person_in_workspace(&app, &caller, id)?;
+    caller.require_admin()?;
+    let (token, expires_at) = app.db.create_invitation(person.id, INVITATION_LIFETIME_MS, true)?;
+    Ok((StatusCode::CREATED, Json(json!({"invitation_url": invitation_url(&app, &token), "expires_at": expires_at}))))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewToken {
+    label: Option<String>,
+    role: Option<String>,
+}
+
+/// A workspace's API tokens for machines: listed by label and prefix, created (the token is
+/// shown once), revoked.
+pub async fn tokens(caller: Caller, State(app): State<Arc<App>>) -> Result<Json<Vec<crate::store::tokens::TokenInfo>>, ApiError> {
+    caller.require_admin()?;
+    Ok(Json(app.db.tokens(caller.target_workspace()?)?))
+}
+
+pub async fn create_token(caller: Caller, State(app): State<Arc<App>>, ApiJson(body): ApiJson<NewToken>) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    caller.require_admin()?;
+    let workspace = caller.target_workspace()?;
+    let label = body.label.as_deref().map(str::trim).unwrap_or_default().to_owned();
+    if label.is_empty() {
+        return Err(fields(&[("label", REQUIRED.to_owned())]));
+    }
+    let role = workspace_role(body.role.as_deref())?;
+    let (id, token) = app.db.create_labeled_token(role, Some(workspace), &label)?;
+    Ok((StatusCode::CREATED, Json(json!({"id": id, "label": label, "role": role, "prefix": &token[..10], "token": token}))))
+}
+
+pub async fn revoke_token(caller: Caller, State(app): State<Arc<App>>, Path(id): Path<i64>) -> Result<StatusCode, ApiError> {
+    caller.require_admin()?;
+    if !app.db.revoke_token(id, caller.target_workspace()?)? {
+        return Err(ApiError::not_found(format!("no token {id}")));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,211 @@
+//! People who sign in: an admin invites, the invitation link sets a password once, sign-in
+//! gives an HttpOnly session cookie whose writes need the CSRF token, wrong passwords lock the
+//! account out for a while without saying whether it exists, deactivation and resets end
+//! sessions at once, a workspace's people and tokens stay in it, and no password is ever
+//! returned or stored in clear.
+
+use serde_json::{Value, json};
+use switchboard_e2e::TestHost;
+
+pub const PASSWORD: &str = "kopi-susu-gula-aren";
+
+/// A browser's view of one session: the cookie and the CSRF token sign-in gave.
+pub struct Browser {
+    cookie: String,
+    csrf: String,
+}
+
+pub async fn invite(host: &TestHost, token: &str, username: &str, role: &str) -> (i64, String) {
+    let (status, invited) = host.post("/api/v1/people", token, json!({"username": username, "display_name": "Siti Rahma", "role": role})).await;
+    assert_eq!(status, 201, "{invited}");
+    let url = invited["invitation_url"].as_str().unwrap();
+    assert!(url.starts_with(&format!("{}/#/invitation/", switchboard_e2e::PUBLIC_URL)), "{url}");
+    (invited["person"]["id"].as_i64().unwrap(), url.rsplit('/').next().unwrap().to_owned())
+}
+
+pub async fn accept(host: &TestHost, link_token: &str, password: &str) -> (u16, Value) {
+    host.call(reqwest::Method::POST, &format!("/api/v1/invitations/{link_token}"), None, Some(json!({ "password": password }))).await
+}
+
+async fn sign_in(host: &TestHost, username: &str, password: &str) -> (u16, Value, Option<String>) {
+    let response = host.http.post(format!("{}/api/v1/session", host.base)).json(&json!({"username": username, "password": password})).send().await.unwrap();
+    let status = response.status().as_u16();
+    let cookie = response.headers().get("set-cookie").map(|c| c.to_str().unwrap().to_owned());
+    let retry_after = response.headers().get("retry-after").map(|v| v.to_str().unwrap().to_owned());
+    let mut body: Value = response.json().await.unwrap();
+    if let Some(wait) = retry_after {
+        body["retry_after"] = wait.into();
+    }
+    (status, body, cookie)
+}
+
+pub async fn signed_in(host: &TestHost, username: &str) -> Browser {
+    let (status, body, cookie) = sign_in(host, username, PASSWORD).await;
+    assert_eq!(status, 200, "{body}");
+    let cookie = cookie.expect("a session cookie");
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Path=/"), "{cookie}");
+    assert!(cookie.contains("Secure"), "the public URL is https: {cookie}");
+    Browser { cookie: cookie.split(';').next().unwrap().to_owned(), csrf: body["csrf_token"].as_str().unwrap().to_owned() }
+}
+
+impl Browser {
+    pub async fn request(&self, host: &TestHost, method: reqwest::Method, path: &str, body: Option<Value>, csrf: bool, origin: Option<&str>) -> (u16, Value) {
+        let mut request = host.http.request(method, format!("{}{path}", host.base)).header("cookie", &self.cookie);
+        if csrf {
+            request = request.header("x-csrf-token", &self.csrf);
+        }
+        if let Some(origin) = origin {
+            request = request.header("origin", origin);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invited_person_sets_a_password_once_and_signs_in_with_a_cookie_guarded_against_csrf() {
+    let host = TestHost::start(Default::default()).await;
+    let (status, _) = host.post("/api/v1/people", &host.agent, json!({"username": "x@y.id", "display_name": "X", "role": "agent"})).await;
+    assert_eq!(status, 403, "only an admin invites");
+    let (status, body) = host.post("/api/v1/people", &host.admin, json!({"username": "not-an-email", "display_name": "", "role": "boss"})).await;
+    assert_eq!(status, 422, "{body}");
+    for field in ["username", "display_name", "role"] {
+        assert!(body["fields"][field].is_string(), "{field}: {body}");
+    }
+
+    let (id, link) = invite(&host, &host.admin, "Siti@TokoBudi.co.id", "agent").await;
+    let (status, body) = host.post("/api/v1/people", &host.admin, json!({"username": "siti@tokobudi.co.id", "display_name": "Siti", "role": "agent"})).await;
+    assert_eq!((status, body["error"].as_str()), (409, Some("username_taken")), "{body}");
+    let (status, who) = host.call(reqwest::Method::GET, &format!("/api/v1/invitations/{link}"), None, None).await;
+    assert_eq!((status, who["username"].as_str()), (200, Some("siti@tokobudi.co.id")), "{who}");
+
+    // Before the password is set, nothing signs in.
+    assert_eq!(sign_in(&host, "siti@tokobudi.co.id", PASSWORD).await.0, 401);
+    let (status, body) = accept(&host, &link, "short").await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body["fields"]["password"].as_str().unwrap().contains("at least 10"), "{body}");
+    assert_eq!(accept(&host, &link, PASSWORD).await.0, 200);
+    let (status, body) = accept(&host, &link, "another-password-1").await;
+    assert_eq!((status, body["error"].as_str()), (410, Some("invitation_used")), "one use only: {body}");
+    assert_eq!(accept(&host, "not-a-link", PASSWORD).await.0, 404);
+
+    let siti = signed_in(&host, "siti@tokobudi.co.id").await;
+    let (status, me) = siti.request(&host, reqwest::Method::GET, "/api/v1/me", None, false, None).await;
+    assert_eq!((status, me["role"].as_str(), me["person"]["id"].as_i64()), (200, Some("agent"), Some(id)), "{me}");
+    assert!(me["person"].get("password_hash").is_none(), "{me}");
+    assert_eq!(siti.request(&host, reqwest::Method::GET, "/api/v1/channels", None, false, None).await.0, 200, "reads need no CSRF token");
+
+    // A write with the cookie alone is refused; with the token it goes; from another site's page never.
+    let path = "/api/v1/me/password";
+    let change = json!({"current_password": PASSWORD, "new_password": "teh-manis-dingin-99"});
+    let (status, body) = siti.request(&host, reqwest::Method::PUT, path, Some(change.clone()), false, None).await;
+    assert_eq!((status, body["error"].as_str()), (403, Some("csrf_refused")), "{body}");
+    let (status, body) = siti.request(&host, reqwest::Method::PUT, path, Some(change.clone()), true, Some("https://evil.example")).await;
+    assert_eq!((status, body["error"].as_str()), (403, Some("csrf_refused")), "{body}");
+    let wrong = json!({"current_password": "not-it-at-all", "new_password": "teh-manis-dingin-99"});
+    let (status, body) = siti.request(&host, reqwest::Method::PUT, path, Some(wrong), true, Some(switchboard_e2e::PUBLIC_URL)).await;
+    assert_eq!(status, 422, "{body}");
+    let (status, body) = siti.request(&host, reqwest::Method::PUT, path, Some(change), true, Some(switchboard_e2e::PUBLIC_URL)).await;
+    assert_eq!(status, 204, "{body}");
+    assert_eq!(sign_in(&host, "siti@tokobudi.co.id", PASSWORD).await.0, 401, "the old password is gone");
+    assert_eq!(sign_in(&host, "siti@tokobudi.co.id", "teh-manis-dingin-99").await.0, 200);
+
+    // Signing out ends the session.
+    assert_eq!(siti.request(&host, reqwest::Method::DELETE, "/api/v1/session", None, true, None).await.0, 204);
+    let (status, body) = siti.request(&host, reqwest::Method::GET, "/api/v1/channels", None, false, None).await;
+    assert_eq!(status, 401, "{body}");
+
+    // No password in clear anywhere on disk.
+    let database = std::fs::read(host.data_path().join("switchboard.db")).unwrap();
+    let wal = std::fs::read(host.data_path().join("switchboard.db-wal")).unwrap_or_default();
+    for secret in [PASSWORD, "teh-manis-dingin-99"] {
+        for bytes in [&database, &wal] {
+            assert!(!bytes.windows(secret.len()).any(|w| w == secret.as_bytes()), "{secret} is stored in clear");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_passwords_lock_an_account_out_without_telling_whether_it_exists() {
+    let host = TestHost::start(Default::default()).await;
+    let (_, link) = invite(&host, &host.admin, "budi@tokobudi.co.id", "supervisor").await;
+    assert_eq!(accept(&host, &link, PASSWORD).await.0, 200);
+
+    let (status, known, _) = sign_in(&host, "budi@tokobudi.co.id", "wrong-password-1").await;
+    let (status2, unknown, _) = sign_in(&host, "nobody@tokobudi.co.id", "wrong-password-1").await;
+    assert_eq!((status, status2), (401, 401));
+    assert_eq!(known, unknown, "the same answer for a wrong password and an unknown username");
+    for _ in 0..4 {
+        assert_eq!(sign_in(&host, "budi@tokobudi.co.id", "wrong-password-1").await.0, 401);
+    }
+    let (status, body, _) = sign_in(&host, "budi@tokobudi.co.id", PASSWORD).await;
+    assert_eq!((status, body["error"].as_str()), (429, Some("too_many_attempts")), "locked out even with the right password: {body}");
+    let wait: u64 = body["retry_after"].as_str().unwrap().parse().unwrap();
+    assert!(wait > 0 && wait <= 15 * 60, "{wait}");
+    let (status, _, _) = sign_in(&host, "nobody@tokobudi.co.id", "x").await;
+    assert_eq!(status, 401, "another account is not locked by Budi's failures");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deactivation_and_resets_end_sessions_and_people_and_tokens_stay_in_their_workspace() {
+    let host = TestHost::start(Default::default()).await;
+    let (id, link) = invite(&host, &host.admin, "rina@tokobudi.co.id", "agent").await;
+    assert_eq!(accept(&host, &link, PASSWORD).await.0, 200);
+    let rina = signed_in(&host, "rina@tokobudi.co.id").await;
+
+    // Another workspace's admin finds no Rina.
+    let (status, warung) = host.post("/api/v1/workspaces", &host.operator, json!({"name": "Warung"})).await;
+    assert_eq!(status, 201);
+    let other_admin = switchboard::store::Db::open(host.data_path())
+        .unwrap()
+        .create_token(switchboard::store::tokens::Role::Admin, warung["id"].as_i64())
+        .unwrap();
+    for (method, path) in [("PATCH", format!("/api/v1/people/{id}")), ("POST", format!("/api/v1/people/{id}/invitation"))] {
+        let (status, body) = host.call(method.parse().unwrap(), &path, Some(&other_admin), Some(json!({"active": false}))).await;
+        assert_eq!(status, 404, "{method} {path}: {body}");
+    }
+    let (_, listed) = host.get("/api/v1/people", &other_admin).await;
+    assert_eq!(listed, json!([]));
+    assert_eq!(rina.request(&host, reqwest::Method::GET, "/api/v1/channels", None, false, None).await.0, 200, "still signed in");
+
+    // Role change, then deactivation: the session ends at once.
+    let path = format!("/api/v1/people/{id}");
+    let (status, changed) = host.call(reqwest::Method::PATCH, &path, Some(&host.admin), Some(json!({"role": "supervisor"}))).await;
+    assert_eq!((status, changed["role"].as_str()), (200, Some("supervisor")), "{changed}");
+    let (status, _) = host.call(reqwest::Method::PATCH, &path, Some(&host.admin), Some(json!({"active": false}))).await;
+    assert_eq!(status, 200);
+    assert_eq!(rina.request(&host, reqwest::Method::GET, "/api/v1/channels", None, false, None).await.0, 401);
+    assert_eq!(sign_in(&host, "rina@tokobudi.co.id", PASSWORD).await.0, 401, "inactive people cannot sign in");
+    assert_eq!(host.call(reqwest::Method::PATCH, &path, Some(&host.admin), Some(json!({"active": true}))).await.0, 200);
+
+    // A reset: the old password stops working, the new link sets a new one.
+    let rina = signed_in(&host, "rina@tokobudi.co.id").await;
+    let (status, reset) = host.post(&format!("/api/v1/people/{id}/invitation"), &host.admin, json!({})).await;
+    assert_eq!(status, 201, "{reset}");
+    assert_eq!(rina.request(&host, reqwest::Method::GET, "/api/v1/channels", None, false, None).await.0, 401, "sessions end");
+    assert_eq!(sign_in(&host, "rina@tokobudi.co.id", PASSWORD).await.0, 401);
+    let link = reset["invitation_url"].as_str().unwrap().rsplit('/').next().unwrap().to_owned();
+    assert_eq!(accept(&host, &link, "es-teh-manis-ok").await.0, 200);
+    assert_eq!(sign_in(&host, "rina@tokobudi.co.id", "es-teh-manis-ok").await.0, 200);
+
+    // API tokens for machines: labelled, listed without the token, revocable.
+    let (status, made) = host.post("/api/v1/tokens", &host.admin, json!({"label": "CRM sync", "role": "agent"})).await;
+    assert_eq!(status, 201, "{made}");
+    let token = made["token"].as_str().unwrap().to_owned();
+    assert_eq!(host.get("/api/v1/conversations", &token).await.0, 200);
+    let (_, listed) = host.get("/api/v1/tokens", &host.admin).await;
+    let entry = listed.as_array().unwrap().iter().find(|t| t["label"] == "CRM sync").unwrap().clone();
+    assert_eq!(entry["prefix"].as_str().unwrap(), &token[..10]);
+    assert!(!listed.to_string().contains(&token), "tokens are never listed");
+    let (_, others) = host.get("/api/v1/tokens", &other_admin).await;
+    assert!(others.as_array().unwrap().iter().all(|t| t["label"] != "CRM sync"), "{others}");
+    let revoke = format!("/api/v1/tokens/{}", entry["id"]);
+    assert_eq!(host.call(reqwest::Method::DELETE, &revoke, Some(&other_admin), None).await.0, 404, "not another workspace's to revoke");
+    assert_eq!(host.call(reqwest::Method::DELETE, &revoke, Some(&host.admin), None).await.0, 204);
+    assert_eq!(host.get("/api/v1/conversations", &token).await.0, 401);
+}
