@@ -54,11 +54,11 @@ async fn an_admin_connects_configures_disconnects_and_replies_in_the_browser() {
     assert_eq!(names, ["Toko Budi LINE", "Support"], "Cancel kept it, Disconnect removed it");
     let reply = host
         .eventually(Duration::from_secs(10), || async {
-            telegram.calls("sendMessage").into_iter().find(|c| c.params["text"] == "Halo kak, pesanan sudah dikirim.")
+            telegram.calls("sendMessage").into_iter().find(|c| c.body["text"] == "Halo kak, pesanan sudah dikirim.")
         })
         .await
         .expect("the inbox reply reached Telegram");
-    assert_eq!(reply.params["chat_id"].to_string().trim_matches('"'), "4242");
+    assert_eq!(reply.body["chat_id"].to_string().trim_matches('"'), "4242");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -310,13 +310,13 @@ async fn a_fresh_reply_token_answers_once_then_messages_are_pushed() {
     let replies = fake.calls(REPLY);
     assert_eq!(replies.len(), 1, "the reply token is used once: {replies:?}");
     assert_eq!(replies[0].authorization.as_deref(), Some(format!("Bearer {TOKEN}").as_str()));
-    assert_eq!(replies[0].retry_key, None, "LINE refuses a retry key on reply");
+    assert_eq!(replies[0].header("x-line-retry-key"), None, "LINE refuses a retry key on reply");
     assert_eq!(replies[0].body["replyToken"], token);
     assert_eq!(replies[0].body["messages"], json!([{"type": "text", "text": "Ada, kak!", "quoteToken": "q-ev-ask"}]));
     let pushes = fake.calls(PUSH);
     assert_eq!(pushes.len(), 1);
     assert_eq!(pushes[0].body, json!({"to": SITI, "messages": [{"type": "text", "text": "Mau ukuran apa?"}]}));
-    assert!(pushes[0].retry_key.as_deref().is_some_and(is_uuid), "{:?}", pushes[0].retry_key);
+    assert!(pushes[0].header("x-line-retry-key").is_some_and(is_uuid), "{:?}", pushes[0].headers);
 
     let delivered = fake.delivered();
     let seen: Vec<(&str, &str, &Value)> = delivered.iter().map(|d| (d.via, d.to.as_str(), &d.messages[0]["text"])).collect();
@@ -361,9 +361,9 @@ async fn retried_push_is_delivered_once(fake: &FakeLine, host: &TestHost) {
 
     let pushes = fake.calls(PUSH);
     assert_eq!(pushes.len(), 2, "{pushes:?}");
-    let key = pushes[0].retry_key.clone().expect("a retry key");
+    let key = pushes[0].header("x-line-retry-key").map(str::to_owned).expect("a retry key");
     assert!(is_uuid(&key), "{key}");
-    assert_eq!(pushes[1].retry_key.as_deref(), Some(key.as_str()), "the retry reuses the key");
+    assert_eq!(pushes[1].header("x-line-retry-key"), Some(key.as_str()), "the retry reuses the key");
     assert_eq!(pushes[1].status, 409);
     assert_eq!(pushes[0].body, pushes[1].body);
     let delivered = fake.delivered();

@@ -30,7 +30,7 @@ pub async fn connect(host: &TestHost, fake: &FakeTelegram) -> Value {
 /// The secret Telegram was given in setWebhook (what it sends back in each delivery).
 pub fn registered_secret(fake: &FakeTelegram) -> String {
     let calls = fake.calls("setWebhook");
-    calls.last().expect("setWebhook was called").params["secret_token"].as_str().unwrap().to_owned()
+    calls.last().expect("setWebhook was called").body["secret_token"].as_str().unwrap().to_owned()
 }
 
 pub fn text_update(update_id: i64, chat_id: i64, text: &str) -> String {
@@ -92,8 +92,8 @@ async fn connect_registers_the_webhook_and_masks_the_token() {
 
     let set_webhook = fake.calls("setWebhook");
     assert_eq!(set_webhook.len(), 1);
-    assert_eq!(set_webhook[0].token, GOOD_TOKEN);
-    assert_eq!(set_webhook[0].params["url"], channel["webhook_url"]);
+    assert_eq!(set_webhook[0].details["token"], GOOD_TOKEN);
+    assert_eq!(set_webhook[0].body["url"], channel["webhook_url"]);
     assert_eq!(channel["setup"][0]["key"], "webhook_url");
     assert_eq!(channel["setup"][0]["value"], channel["webhook_url"]);
     assert!(registered_secret(&fake).len() >= 16);
@@ -195,9 +195,9 @@ async fn an_agent_reply_is_delivered_and_marked_sent() {
         .expect("the reply is marked sent");
     let sends = fake.calls("sendMessage");
     assert_eq!(sends.len(), 1);
-    assert_eq!(sends[0].token, GOOD_TOKEN);
-    assert_eq!(sends[0].params["chat_id"].to_string().trim_matches('"'), "4242");
-    assert_eq!(sends[0].params["text"], "Sudah dikirim kemarin, kak.");
+    assert_eq!(sends[0].details["token"], GOOD_TOKEN);
+    assert_eq!(sends[0].body["chat_id"].to_string().trim_matches('"'), "4242");
+    assert_eq!(sends[0].body["text"], "Sudah dikirim kemarin, kak.");
     assert_eq!(sent["provider_message_id"], "501");
 
     let (status, body) = host.post(&format!("/api/v1/conversations/{conversation_id}/messages"), &host.agent, json!({"text": "  "})).await;
@@ -242,7 +242,7 @@ async fn disconnect_deletes_the_webhook_and_the_channel() {
     let (status, _) = host.call(reqwest::Method::DELETE, &format!("/api/v1/channels/{id}"), Some(&host.admin), None).await;
     assert_eq!(status, 204);
     assert_eq!(fake.calls("deleteWebhook").len(), 1);
-    assert_eq!(fake.calls("deleteWebhook")[0].token, GOOD_TOKEN);
+    assert_eq!(fake.calls("deleteWebhook")[0].details["token"], GOOD_TOKEN);
     let (status, _) = host.get(&format!("/api/v1/channels/{id}"), &host.admin).await;
     assert_eq!(status, 404);
     assert!(conversations(&host).await.is_empty(), "the channel's conversations go with it");

@@ -107,7 +107,7 @@ async fn twitter_developer_app_connect_verifies_registers_and_subscribes_the_web
     assert_eq!(webhooks.len(), 1);
     assert_eq!((webhooks[0].1.as_str(), webhooks[0].2.as_str()), (ENVIRONMENT, webhook_url.as_str()));
     assert!(fake.subscribed());
-    assert_eq!(fake.calls("GET", "/1.1/account/verify_credentials.json")[0].oauth["oauth_token"], ACCESS_TOKEN);
+    assert_eq!(fake.calls("GET", "/1.1/account/verify_credentials.json")[0].details["oauth_token"], ACCESS_TOKEN);
     assert_eq!(fake.refused(), 0, "every request was signed right");
     assert!(!channel.to_string().contains(ACCESS_TOKEN_SECRET));
 }
@@ -167,7 +167,7 @@ async fn twitter_replies_are_signed_dms_and_a_rate_limit_waits_for_the_reset() {
     assert_eq!(sends.len(), 1);
     assert_eq!(sends[0].body["event"]["message_create"]["target"]["recipient_id"], SITI);
     assert_eq!(sends[0].body["event"]["message_create"]["message_data"]["text"], "Ada kak, ukuran XL & L.");
-    assert_eq!(sends[0].oauth["oauth_token"], ACCESS_TOKEN);
+    assert_eq!(sends[0].details["oauth_token"], ACCESS_TOKEN);
     assert!(sent["provider_message_id"].as_str().is_some_and(|id| !id.is_empty()), "{sent}");
 
     let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
@@ -229,14 +229,14 @@ async fn twitter_login_in_twitter_connects_with_the_token_of_the_3_legged_flow()
     let authorize_url = started["authorize_url"].as_str().unwrap();
     assert!(authorize_url.starts_with(&format!("{}/oauth/authorize?oauth_token=", fake.base_url)), "{authorize_url}");
     let request_token = &fake.calls("POST", "/oauth/request_token")[0];
-    assert_eq!(request_token.oauth["oauth_callback"], format!("{PUBLIC_URL}/oauth/callback?state={state}"));
-    assert!(!request_token.oauth.contains_key("oauth_token"), "no token before the login");
+    assert_eq!(request_token.details["oauth_callback"], format!("{PUBLIC_URL}/oauth/callback?state={state}"));
+    assert!(!request_token.details.contains_key("oauth_token"), "no token before the login");
 
     let (callback, status, page) = authorize_and_land(&host, authorize_url).await;
     assert_eq!(status, 200, "{page}");
     assert!(callback.contains("oauth_verifier="), "{callback}");
     let access = &fake.calls("POST", "/oauth/access_token")[0];
-    assert!(access.oauth["oauth_token"].starts_with("req-") && access.oauth.contains_key("oauth_verifier"), "{access:?}");
+    assert!(access.details["oauth_token"].starts_with("req-") && access.details.contains_key("oauth_verifier"), "{access:?}");
 
     let (_, flow) = host.get(&format!("/api/v1/oauth/flows/{state}"), &host.admin).await;
     assert_eq!(flow["status"], "ready", "{flow}");
@@ -246,7 +246,7 @@ async fn twitter_login_in_twitter_connects_with_the_token_of_the_3_legged_flow()
     assert_eq!((channel["plugin"].as_str(), channel["name"].as_str()), (Some("twitter"), Some("@tokobudi")));
     assert_eq!(channel["settings"]["access_token"]["value"], "********");
     let verify = fake.calls("GET", "/1.1/account/verify_credentials.json");
-    assert!(verify[0].oauth["oauth_token"].contains("-login"), "connected with the login's own token: {verify:?}");
+    assert!(verify[0].details["oauth_token"].contains("-login"), "connected with the login's own token: {verify:?}");
     assert_eq!(fake.webhooks().len(), 1);
     assert!(fake.subscribed());
 

@@ -16,6 +16,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
+use crate::recorder::{Recorded, Recorder};
 use serde_json::{Value, json};
 
 pub const BOT_USER_ID: &str = "U0f5c2a9b8e7d6c5b4a39281706f5e4d3";
@@ -25,18 +26,6 @@ pub const BOT_DISPLAY_NAME: &str = "Toko Budi";
 pub const REPLY_TOKEN_LIFETIME: Duration = Duration::from_secs(60);
 pub const AUTH_FAILED: &str = "Authentication failed. Confirm that the access token in the authorization header is valid.";
 
-/// One request the fake received.
-#[derive(Debug, Clone)]
-pub struct Received {
-    pub method: String,
-    pub path: String,
-    /// The `Authorization` header as sent.
-    pub authorization: Option<String>,
-    pub retry_key: Option<String>,
-    /// The JSON body (`null` when there was none).
-    pub body: Value,
-    pub status: u16,
-}
 
 /// Messages that reached LINE users: one entry per accepted reply or push.
 #[derive(Debug, Clone)]
@@ -68,7 +57,7 @@ struct ReplyToken {
 #[derive(Default)]
 struct FakeState {
     valid_tokens: HashSet<String>,
-    received: Vec<Received>,
+    received: Recorder,
     delivered: Vec<Delivered>,
     reply_tokens: HashMap<String, ReplyToken>,
     /// Retry key -> (request id that was accepted, its sentMessages).
@@ -142,13 +131,13 @@ impl FakeLine {
         self.state.lock().unwrap().refusals.push_back((status, json!({ "message": message })));
     }
 
-    pub fn received(&self) -> Vec<Received> {
-        self.state.lock().unwrap().received.clone()
+    pub fn received(&self) -> Vec<Recorded> {
+        self.state.lock().unwrap().received.all()
     }
 
     /// Requests to one path, e.g. `/v2/bot/message/push`.
-    pub fn calls(&self, path: &str) -> Vec<Received> {
-        self.received().into_iter().filter(|r| r.path == path).collect()
+    pub fn calls(&self, path: &str) -> Vec<Recorded> {
+        self.state.lock().unwrap().received.calls("", path)
     }
 
     pub fn delivered(&self) -> Vec<Delivered> {
@@ -221,13 +210,14 @@ async fn handle(State(state): State<Arc<Mutex<FakeState>>>, method: Method, uri:
     let (status, answer_body, stall) = {
         let mut state = state.lock().unwrap();
         let outcome = respond(&mut state, &method, &path, &headers, parsed.as_ref().ok(), parsed.is_err());
-        state.received.push(Received {
+        state.received.record(Recorded {
             method: method.to_string(),
             path: path.clone(),
             authorization: header("authorization"),
-            retry_key: header("x-line-retry-key"),
+            headers: header("x-line-retry-key").map(|key| ("x-line-retry-key".to_owned(), key)).into_iter().collect(),
             body: parsed.unwrap_or(Value::Null),
             status: outcome.0,
+            ..Default::default()
         });
         outcome
     };

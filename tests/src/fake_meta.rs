@@ -25,6 +25,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
+use crate::recorder::{Recorded, Recorder};
 use serde_json::{Value, json};
 
 pub const GRAPH_VERSION: &str = "v21.0";
@@ -65,16 +66,6 @@ impl FakePage {
     }
 }
 
-/// One request the fake received.
-#[derive(Debug, Clone)]
-pub struct Received {
-    pub method: String,
-    /// Without the version, e.g. `me/messages`, `104/subscribed_apps`.
-    pub path: String,
-    pub query: BTreeMap<String, String>,
-    pub body: Value,
-    pub status: u16,
-}
 
 /// A message Meta accepted and delivered to a customer.
 #[derive(Debug, Clone)]
@@ -115,7 +106,7 @@ struct FakeState {
     refuse_next_login: bool,
     /// Scopes asked for at the dialog, per login.
     scopes: Vec<String>,
-    received: Vec<Received>,
+    received: Recorder,
     sent: Vec<Sent>,
     next_id: u64,
 }
@@ -179,13 +170,13 @@ impl FakeMeta {
         self.state.lock().unwrap().subscriptions.get(page_id).cloned()
     }
 
-    pub fn received(&self) -> Vec<Received> {
-        self.state.lock().unwrap().received.clone()
+    pub fn received(&self) -> Vec<Recorded> {
+        self.state.lock().unwrap().received.all()
     }
 
     /// Requests to one path (without the version), e.g. `me/messages`.
-    pub fn calls(&self, method: &str, path: &str) -> Vec<Received> {
-        self.received().into_iter().filter(|r| r.method == method && r.path == path).collect()
+    pub fn calls(&self, method: &str, path: &str) -> Vec<Recorded> {
+        self.state.lock().unwrap().received.calls(method, path)
     }
 
     pub fn sent(&self) -> Vec<Sent> {
@@ -255,7 +246,7 @@ async fn handle(State(state): State<Arc<Mutex<FakeState>>>, method: Method, uri:
         (StatusCode::from_u16(status).unwrap(), axum::Json(body)).into_response()
     };
     let status = response.status().as_u16();
-    state.received.push(Received { method: method.to_string(), path, query, body: parsed, status });
+    state.received.record(Recorded { method: method.to_string(), path, query, body: parsed, status, ..Default::default() });
     response
 }
 

@@ -11,23 +11,17 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use crate::recorder::{Recorded, Recorder};
 use serde_json::{Map, Value, json};
 
 pub const BOT_ID: i64 = 7_000_001;
 pub const BOT_USERNAME: &str = "toko_budi_bot";
 
-/// One request the fake received.
-#[derive(Debug, Clone)]
-pub struct Received {
-    pub token: String,
-    pub method: String,
-    pub params: Map<String, Value>,
-}
 
 #[derive(Default)]
 struct FakeState {
     valid_token: String,
-    received: Vec<Received>,
+    received: Recorder,
     /// Answers to give the next `sendMessage` calls instead of succeeding: (status, body).
     scripted_send_failures: VecDeque<(u16, Value)>,
     next_message_id: i64,
@@ -49,13 +43,13 @@ impl FakeTelegram {
         Self { base_url, authority, state }
     }
 
-    pub fn received(&self) -> Vec<Received> {
-        self.state.lock().unwrap().received.clone()
+    pub fn received(&self) -> Vec<Recorded> {
+        self.state.lock().unwrap().received.all()
     }
 
     /// Requests of one Bot API method.
-    pub fn calls(&self, method: &str) -> Vec<Received> {
-        self.received().into_iter().filter(|r| r.method == method).collect()
+    pub fn calls(&self, method: &str) -> Vec<Recorded> {
+        self.state.lock().unwrap().received.calls("", method)
     }
 
     /// Makes the next `sendMessage` fail with this status and Telegram error body.
@@ -131,7 +125,13 @@ async fn handle(
         Err(response) => return *response,
     };
     let mut state = state.lock().unwrap();
-    state.received.push(Received { token: token.to_owned(), method: method.clone(), params: params.clone() });
+    state.received.record(Recorded {
+        method: "POST".into(),
+        path: method.clone(),
+        body: Value::Object(params.clone()),
+        details: [("token".to_owned(), token.to_owned())].into(),
+        ..Default::default()
+    });
     if token != state.valid_token {
         return answer(401, json!({"ok": false, "error_code": 401, "description": "Unauthorized"}));
     }

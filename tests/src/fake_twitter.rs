@@ -23,6 +23,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use hmac::{Hmac, Mac};
+use crate::recorder::{Recorded, Recorder};
 use serde_json::{Value, json};
 
 pub const CONSUMER_KEY: &str = "xvz1evFS4wEEPTGEFPHBog";
@@ -34,16 +35,6 @@ pub const ENVIRONMENT: &str = "production";
 pub const ACCOUNT_ID: &str = "1600000000000000001";
 pub const SCREEN_NAME: &str = "tokobudi";
 
-/// One request the fake received (and authenticated).
-#[derive(Debug, Clone)]
-pub struct Received {
-    pub method: String,
-    pub path: String,
-    pub query: HashMap<String, String>,
-    /// The oauth_* parameters of its Authorization header (decoded).
-    pub oauth: HashMap<String, String>,
-    pub body: Value,
-}
 
 #[derive(Default)]
 struct FakeState {
@@ -57,7 +48,7 @@ struct FakeState {
     /// Registered webhooks: id -> (environment, url).
     webhooks: HashMap<String, (String, String)>,
     subscribed: bool,
-    received: Vec<Received>,
+    received: Recorder,
     refused: usize,
     scripted_send_failures: VecDeque<(u16, Value, Option<u64>)>,
     next_id: u64,
@@ -79,13 +70,13 @@ impl FakeTwitter {
         Self { base_url, authority, state }
     }
 
-    pub fn received(&self) -> Vec<Received> {
-        self.state.lock().unwrap().received.clone()
+    pub fn received(&self) -> Vec<Recorded> {
+        self.state.lock().unwrap().received.all()
     }
 
     /// Authenticated requests to one method and path.
-    pub fn calls(&self, method: &str, path: &str) -> Vec<Received> {
-        self.received().into_iter().filter(|r| r.method == method && r.path == path).collect()
+    pub fn calls(&self, method: &str, path: &str) -> Vec<Recorded> {
+        self.state.lock().unwrap().received.calls(method, path)
     }
 
     /// How many requests were refused for their OAuth 1.0a signature or credentials.
@@ -219,12 +210,13 @@ async fn handle(State(state): State<Arc<Mutex<FakeState>>>, method: Method, uri:
     }
     state.nonces.insert(nonce);
     let json_body: Value = if body.is_empty() || is_form { Value::Null } else { serde_json::from_slice(&body).unwrap_or(Value::Null) };
-    state.received.push(Received {
+    state.received.record(Recorded {
         method: method.to_string(),
         path: path.clone(),
         query: query.iter().cloned().collect(),
-        oauth: oauth.clone(),
+        details: oauth.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
         body: json_body.clone(),
+        ..Default::default()
     });
     let param = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
     state.next_id += 1;

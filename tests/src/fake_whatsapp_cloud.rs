@@ -13,6 +13,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, Method};
 use axum::response::{IntoResponse, Response};
 use hmac::{Hmac, Mac};
+use crate::recorder::{Recorded, Recorder};
 use serde_json::{Value, json};
 
 use crate::{ScriptedAnswer, serve_fake};
@@ -51,16 +52,6 @@ pub fn graph_error(code: i64, message: &str, details: Option<&str>) -> Value {
     json!({"error": error})
 }
 
-/// One request the fake received.
-#[derive(Debug, Clone)]
-pub struct Received {
-    pub method: String,
-    /// Below the version, e.g. `106540352242922/messages`.
-    pub path: String,
-    pub query: BTreeMap<String, String>,
-    pub authorization: Option<String>,
-    pub body: Value,
-}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct FakeTemplate {
@@ -78,7 +69,7 @@ struct FakeState {
     /// id -> (display phone number, verified name)
     phone_numbers: BTreeMap<String, (String, String)>,
     business_accounts: Vec<String>,
-    received: Vec<Received>,
+    received: Recorder,
     send_failures: VecDeque<ScriptedAnswer>,
     templates: Vec<FakeTemplate>,
     next_id: u64,
@@ -100,7 +91,7 @@ impl FakeGraph {
             app_secret: app_secret.into(),
             phone_numbers: BTreeMap::from([(PHONE_NUMBER_ID.into(), (DISPLAY_PHONE_NUMBER.into(), VERIFIED_NAME.into()))]),
             business_accounts: vec![BUSINESS_ACCOUNT_ID.into()],
-            received: Vec::new(),
+            received: Recorder::default(),
             send_failures: VecDeque::new(),
             templates: Vec::new(),
             next_id: 1,
@@ -115,17 +106,17 @@ impl FakeGraph {
         self.state.lock().unwrap().phone_numbers.insert(id.into(), (display.into(), name.into()));
     }
 
-    pub fn received(&self) -> Vec<Received> {
-        self.state.lock().unwrap().received.clone()
+    pub fn received(&self) -> Vec<Recorded> {
+        self.state.lock().unwrap().received.all()
     }
 
     /// Requests with this method and path (below the version).
-    pub fn calls(&self, method: &str, path: &str) -> Vec<Received> {
-        self.received().into_iter().filter(|r| r.method == method && r.path == path).collect()
+    pub fn calls(&self, method: &str, path: &str) -> Vec<Recorded> {
+        self.state.lock().unwrap().received.calls(method, path)
     }
 
     /// The accepted and refused `POST {phone}/messages` bodies, in order.
-    pub fn sends(&self) -> Vec<Received> {
+    pub fn sends(&self) -> Vec<Recorded> {
         self.received().into_iter().filter(|r| r.method == "POST" && r.path.ends_with("/messages")).collect()
     }
 
@@ -191,7 +182,14 @@ async fn handle(
     let authorization = headers.get("authorization").and_then(|v| v.to_str().ok()).map(str::to_owned);
     let json_body = if body.is_empty() { Value::Null } else { serde_json::from_slice(&body).unwrap_or(Value::String("<not JSON>".into())) };
     let mut state = state.lock().unwrap();
-    state.received.push(Received { method: method.to_string(), path: path.clone(), query: query.clone(), authorization: authorization.clone(), body: json_body.clone() });
+    state.received.record(Recorded {
+        method: method.to_string(),
+        path: path.clone(),
+        query: query.clone(),
+        authorization: authorization.clone(),
+        body: json_body.clone(),
+        ..Default::default()
+    });
 
     if version != GRAPH_VERSION {
         return answer(400, graph_error(2500, "Unknown path components", None));

@@ -14,6 +14,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Method};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
+use crate::recorder::{Recorded, Recorder};
 use serde_json::{Value, json};
 
 use crate::{ScriptedAnswer, serve_fake};
@@ -26,13 +27,6 @@ pub fn errors(code: i64, title: &str, details: &str) -> Value {
     json!({"errors": [{"code": code, "title": title, "details": details}], "meta": META()})
 }
 
-#[derive(Debug, Clone)]
-pub struct Received {
-    pub method: String,
-    pub path: String,
-    pub authorization: Option<String>,
-    pub body: Value,
-}
 
 struct FakeState {
     username: String,
@@ -44,7 +38,7 @@ struct FakeState {
     token_lifetime: Duration,
     gateway_status: String,
     webhook_url: Option<String>,
-    received: Vec<Received>,
+    received: Recorder,
     send_failures: VecDeque<ScriptedAnswer>,
     next_id: u64,
 }
@@ -68,7 +62,7 @@ impl FakeOnPremises {
             token_lifetime: Duration::from_secs(7 * 24 * 3600),
             gateway_status: "connected".into(),
             webhook_url: None,
-            received: Vec::new(),
+            received: Recorder::default(),
             send_failures: VecDeque::new(),
             next_id: 0,
         }));
@@ -77,13 +71,13 @@ impl FakeOnPremises {
         Self { base_url, authority, state }
     }
 
-    pub fn received(&self) -> Vec<Received> {
-        self.state.lock().unwrap().received.clone()
+    pub fn received(&self) -> Vec<Recorded> {
+        self.state.lock().unwrap().received.all()
     }
 
     /// Requests with this method and path (e.g. `/v1/messages`).
-    pub fn calls(&self, method: &str, path: &str) -> Vec<Received> {
-        self.received().into_iter().filter(|r| r.method == method && r.path == path).collect()
+    pub fn calls(&self, method: &str, path: &str) -> Vec<Recorded> {
+        self.state.lock().unwrap().received.calls(method, path)
     }
 
     /// The webhook URL the API client delivers to.
@@ -129,7 +123,13 @@ async fn handle(State(state): State<Arc<Mutex<FakeState>>>, Path(path): Path<Str
     let authorization = headers.get("authorization").and_then(|v| v.to_str().ok()).map(str::to_owned);
     let json_body = if body.is_empty() { Value::Null } else { serde_json::from_slice(&body).unwrap_or(Value::String("<not JSON>".into())) };
     let mut state = state.lock().unwrap();
-    state.received.push(Received { method: method.to_string(), path: path.clone(), authorization: authorization.clone(), body: json_body.clone() });
+    state.received.record(Recorded {
+        method: method.to_string(),
+        path: path.clone(),
+        authorization: authorization.clone(),
+        body: json_body.clone(),
+        ..Default::default()
+    });
 
     if (&method, path.as_str()) == (&Method::POST, "/v1/users/login") {
         let expected = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", state.username, state.password)));

@@ -10,6 +10,7 @@ pub mod fake_twitter;
 pub mod fake_whatsapp_cloud;
 pub mod fake_whatsapp_onprem;
 pub mod mail;
+pub mod recorder;
 pub mod site;
 
 use std::path::{Path, PathBuf};
