@@ -3,7 +3,6 @@
 //! Run: `cargo bench -p switchboard --bench webhook`. Figures are medians of batches; the
 //! ratio is what to compare across machines.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
