@@ -145,3 +145,32 @@ async fn an_invited_agent_sets_a_password_and_logs_in_with_username_and_password
     let siti = people.as_array().unwrap().iter().find(|p| p["username"] == "siti@tokobudi.co.id").expect("invited in the browser");
     assert_eq!((siti["role"].as_str(), siti["has_password"].as_bool()), (Some("agent"), Some(true)), "{siti}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_assigns_a_conversation_and_the_agent_finds_it_under_mine() {
+    use switchboard_e2e::test_plugin;
+    let host = TestHost::start(HostOptions { extra_plugins: vec![test_plugin(env!("ECHO_V1_WASM"))], local_public_url: true, ..Default::default() }).await;
+    let (status, channel) = host.post("/api/v1/channels", &host.admin, json!({"plugin": "echo", "name": "Echo", "settings": {}})).await;
+    assert_eq!(status, 201, "{channel}");
+    let channel = channel["id"].as_str().unwrap();
+    assert_eq!(host.webhook(channel, &[], json!({"id": "p1", "text": "halo"}).to_string()).await.0, 200);
+    let (_, list) = host.get("/api/v1/conversations", &host.admin).await;
+    let conversation = list[0]["id"].as_i64().unwrap();
+    let (id, link) = crate::people::invite(&host, &host.admin, "siti@tokobudi.co.id", "agent").await;
+    assert_eq!(crate::people::accept(&host, &link, crate::people::PASSWORD).await.0, 200);
+
+    let output = run_script(
+        "assign.mjs",
+        &[
+            ("BASE", host.base.clone()),
+            ("ADMIN_TOKEN", host.admin.clone()),
+            ("CONVERSATION", conversation.to_string()),
+            ("USERNAME", "siti@tokobudi.co.id".into()),
+            ("PASSWORD", crate::people::PASSWORD.into()),
+        ],
+    )
+    .await;
+    assert!(output.contains("assign: ok"), "{output}");
+    let (_, shown) = host.get(&format!("/api/v1/conversations/{conversation}"), &host.admin).await;
+    assert_eq!((shown["assignee_id"].as_i64(), shown["status"].as_str()), (Some(id), Some("resolved")), "{shown}");
+}

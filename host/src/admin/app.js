@@ -509,15 +509,22 @@ function messageBubble(message) {
   return el("div", { class: `bubble ${message.direction}`, "data-status": message.status }, text, el("span", { class: "meta", text: meta }));
 }
 
+// Mine / unassigned / all ("mine" only for a signed-in person: a token is nobody).
+const inboxFilters = () => (state.person ? ["mine", "unassigned", "all"] : ["unassigned", "all"]);
+
 async function inboxPage(selected) {
-  const [conversations, channels] = await Promise.all([api("GET", "/conversations"), api("GET", "/channels")]);
+  if (!inboxFilters().includes(state.inboxFilter)) state.inboxFilter = "all";
+  const [conversations, channels] = await Promise.all([api("GET", `/conversations?assigned=${state.inboxFilter}`), api("GET", "/channels")]);
   const channelName = (id) => (channels.find((c) => c.id === id) || { name: id }).name;
   const list = el("div", { class: "conversations" }, conversations.length ? conversations.map((c) =>
     el("a", { href: `#/inbox/${c.id}`, class: String(c.id) === selected ? "active" : "", "data-conversation": c.id },
       el("strong", { text: (c.contact && (c.contact.name || c.contact.handle)) || c.name || c.external_id }),
       el("div", { class: "muted", text: `${channelName(c.channel_id)} · ${when(c.last_activity_at)}` }))) : el("p", { class: "muted", text: "No conversations yet." }));
   const thread = el("div", { class: "thread" }, selected ? await threadView(selected) : el("p", { class: "muted", text: "Pick a conversation." }));
-  show(el("h1", { text: "Inbox" }), el("div", { class: "inbox" }, list, thread));
+  const filters = el("div", { class: "row", id: "inbox-filters" }, inboxFilters().map((filter) =>
+    el("button", { type: "button", class: filter === state.inboxFilter ? "" : "secondary", "data-filter": filter, text: filter[0].toUpperCase() + filter.slice(1),
+      onclick: () => { state.inboxFilter = filter; inboxPage(selected); } })));
+  show(el("h1", { text: "Inbox" }), filters, el("div", { class: "inbox" }, list, thread));
   clearInterval(state.timer);
   state.timer = setInterval(async () => {
     if (!location.hash.startsWith("#/inbox") || document.activeElement.tagName === "TEXTAREA" || document.activeElement.tagName === "SELECT") return;
@@ -529,12 +536,41 @@ async function inboxPage(selected) {
   }, 3000);
 }
 
+// Who has the conversation, and its status: supervisors and admins assign anyone; an agent
+// takes an unassigned one or gives back their own; anyone resolves or reopens.
+async function assignmentBar(conversation, status) {
+  const change = async (body) => {
+    try { await api("PATCH", `/conversations/${conversation.id}`, body); inboxPage(String(conversation.id)); }
+    catch (error) { status.replaceChildren(notice(error.message, "bad")); }
+  };
+  const bar = el("div", { class: "row", id: "assignment" });
+  const me = state.person;
+  if (state.role === "agent") {
+    const holder = conversation.assignee_id == null ? "Unassigned" : (me && conversation.assignee_id === me.id ? "Assigned to you" : "Assigned to a colleague");
+    bar.append(el("span", { class: "muted", text: holder }));
+    if (me && conversation.assignee_id == null) bar.append(el("button", { type: "button", text: "Take", onclick: () => change({ assignee_id: me.id }) }));
+    if (me && conversation.assignee_id === me.id) bar.append(el("button", { type: "button", class: "secondary", text: "Give back", onclick: () => change({ assignee_id: null }) }));
+  } else {
+    const people = await api("GET", "/people").catch(() => []);
+    bar.append(el("label", { for: "assignee", text: "Assigned to " }),
+      el("select", { id: "assignee", onchange: (event) => change({ assignee_id: event.target.value ? Number(event.target.value) : null }) },
+        el("option", { value: "", text: "nobody" }),
+        people.filter((p) => p.active).map((p) => el("option", { value: p.id, text: p.display_name, selected: p.id === conversation.assignee_id }))));
+  }
+  bar.append(el("button", { type: "button", class: "secondary", id: "toggle-status",
+    text: conversation.status === "resolved" ? "Reopen" : "Resolve",
+    onclick: () => change({ status: conversation.status === "resolved" ? "open" : "resolved" }) }),
+    el("span", { class: "badge", id: "conversation-status", text: conversation.status }));
+  return bar;
+}
+
 async function threadView(id) {
   const [conversation, messages] = await Promise.all([api("GET", `/conversations/${id}`), api("GET", `/conversations/${id}/messages`)]);
   const plugin = pluginById(conversation.plugin) || { capabilities: [], name: "" };
   const win = conversation.window || { state: "unrestricted" };
   const closed = win.state === "closed";
   const status = el("div", { class: "send-status" });
+  const assignment = await assignmentBar(conversation, status);
   const form = el("form", { class: "reply", id: "reply" });
   if (closed) {
     form.append(notice(`The messaging window of this conversation has closed: free text cannot be sent. ${win.templates_allowed ? "Send an approved template instead." : "This channel cannot reach the customer until they write again."}`, "bad"));
@@ -572,7 +608,7 @@ async function threadView(id) {
       status.replaceChildren(notice(error.message, "bad"));
     }
   });
-  return [el("div", { id: "messages" }, messages.map(messageBubble)), status, form];
+  return [assignment, el("div", { id: "messages" }, messages.map(messageBubble)), status, form];
 }
 
 async function pluginsPage() {
