@@ -174,3 +174,16 @@ async fn an_admin_assigns_a_conversation_and_the_agent_finds_it_under_mine() {
     let (_, shown) = host.get(&format!("/api/v1/conversations/{conversation}"), &host.admin).await;
     assert_eq!((shown["assignee_id"].as_i64(), shown["status"].as_str()), (Some(id), Some("resolved")), "{shown}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_operator_creates_a_workspace_switches_to_it_and_connects_a_channel_there() {
+    use switchboard_e2e::test_plugin;
+    let host = TestHost::start(HostOptions { extra_plugins: vec![test_plugin(env!("ECHO_V1_WASM"))], ..Default::default() }).await;
+    let output = run_script("workspaces.mjs", &[("BASE", host.base.clone()), ("OPERATOR_TOKEN", host.operator.clone())]).await;
+    assert!(output.contains("workspaces: ok"), "{output}");
+    let (_, workspaces) = host.get("/api/v1/workspaces", &host.operator).await;
+    let warung = workspaces.as_array().unwrap().iter().find(|w| w["name"] == "Warung Siti").expect("created in the browser").clone();
+    assert_eq!(warung["channels"], 1, "the channel went into the workspace switched to: {warung}");
+    let (_, own) = host.get("/api/v1/channels", &host.admin).await;
+    assert_eq!(own, serde_json::json!([]), "nothing landed in workspace 1");
+}

@@ -8,6 +8,8 @@ const state = {
   token: localStorage.getItem("switchboard.token") || "",
   csrf: localStorage.getItem("switchboard.csrf") || "",
   role: "", person: null, plugins: [], timer: null,
+  // The operator's current workspace (sent as X-Workspace); none: every workspace, read-only.
+  workspace: localStorage.getItem("switchboard.workspace") || "",
 };
 const main = document.getElementById("main");
 
@@ -45,6 +47,7 @@ async function api(method, path, body, contentType = "application/json") {
   const headers = {};
   if (state.token) headers.Authorization = `Bearer ${state.token}`;
   else if (method !== "GET") headers["X-CSRF-Token"] = state.csrf;
+  if (state.role === "operator" && state.workspace && !path.startsWith("/workspaces")) headers["X-Workspace"] = state.workspace;
   let payload;
   if (body !== undefined) {
     headers["Content-Type"] = contentType;
@@ -59,7 +62,8 @@ async function api(method, path, body, contentType = "application/json") {
   return data;
 }
 
-const isAdmin = () => state.role === "admin";
+// The operator acts as an admin inside the workspace it switched to.
+const isAdmin = () => state.role === "admin" || (state.role === "operator" && Boolean(state.workspace));
 const signedIn = () => Boolean(state.token || state.csrf);
 // The operator runs the installation (plugins, provider apps); a workspace's admin its channels.
 const isOperator = () => state.role === "operator";
@@ -200,6 +204,7 @@ async function loadSession() {
   document.getElementById("nav").hidden = false;
   document.getElementById("role").textContent = `${me.person ? me.person.display_name + " " : ""}(${state.role})`;
   document.querySelectorAll("[data-admin]").forEach((node) => { node.hidden = !(isAdmin() || isOperator()); });
+  document.querySelectorAll("[data-operator]").forEach((node) => { node.hidden = !isOperator(); });
 }
 
 function signOut(message) {
@@ -209,6 +214,8 @@ function signOut(message) {
   state.role = "";
   localStorage.removeItem("switchboard.token");
   localStorage.removeItem("switchboard.csrf");
+  state.workspace = "";
+  localStorage.removeItem("switchboard.workspace");
   signInPage(message);
 }
 
@@ -676,6 +683,36 @@ function appSetup(app) {
   ]);
 }
 
+// The operator's console: workspaces (create, rename, suspend, switch to one).
+async function workspacesPage() {
+  const workspaces = await api("GET", "/workspaces");
+  const status = el("div");
+  const act = async (fn) => { try { await fn(); await workspacesPage(); } catch (error) { status.replaceChildren(notice(error.message, "bad")); } };
+  const create = el("form", { class: "stack", id: "new-workspace", novalidate: true },
+    el("h2", { text: "New workspace" }),
+    fieldRow({ key: "workspace_name", label: "Business name", kind: "text", required: true }, ""),
+    el("div", { class: "error form-error" }),
+    el("button", { type: "submit", text: "Create" }));
+  create.addEventListener("submit", (event) => {
+    event.preventDefault();
+    act(() => api("POST", "/workspaces", { name: create.elements.workspace_name.value.trim() })).catch(() => {});
+  });
+  const current = (w) => String(w.id) === state.workspace;
+  show(el("h1", { text: "Workspaces" }),
+    notice(state.workspace ? `Working in workspace ${state.workspace}.` : "Not in a workspace: pages show every workspace, read-only."),
+    el("table", {}, el("thead", {}, el("tr", {}, ["Workspace", "Channels", "Status", ""].map((h) => el("th", { text: h })))),
+      el("tbody", {}, workspaces.map((w) => el("tr", { "data-workspace": w.name },
+        el("td", {}, el("strong", { text: w.name }), el("div", { class: "muted", text: `#${w.id}` })),
+        el("td", { text: String(w.channels) }),
+        el("td", { text: w.status }),
+        el("td", {},
+          el("button", { type: "button", class: current(w) ? "" : "secondary", text: current(w) ? "Current" : "Switch to",
+            onclick: () => { state.workspace = String(w.id); localStorage.setItem("switchboard.workspace", state.workspace); location.hash = "#/integrations"; } }), " ",
+          el("button", { type: "button", class: "secondary", text: w.status === "suspended" ? "Resume" : "Suspend",
+            onclick: () => act(() => api("PATCH", `/workspaces/${w.id}`, { status: w.status === "suspended" ? "active" : "suspended" })) })))))),
+    status, create);
+}
+
 // ---- routing ----------------------------------------------------------------------------------
 
 async function route() {
@@ -693,6 +730,7 @@ async function route() {
     if (parts[0] === "channels" && parts[2] === "templates") return await templatesPage(parts[1]);
     if (parts[0] === "channels") return await channelPage(parts[1]);
     if (parts[0] === "inbox") return await inboxPage(parts[1]);
+    if (parts[0] === "workspaces") return await workspacesPage();
     if (parts[0] === "people") return await peoplePage();
     if (parts[0] === "plugins" && parts[2] === "app") return await providerAppPage(parts[1]);
     if (parts[0] === "plugins") return await pluginsPage();
