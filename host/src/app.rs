@@ -12,7 +12,7 @@ use crate::registry::Registry;
 use crate::runtime::types::ChannelContext;
 use crate::runtime::types::AppContext;
 use crate::runtime::{
-    ChannelStateBackend, CompileCache, HostPattern, HostServices, Limits, MailAddressing, ProviderAppSettings, Runtime, StateError,
+    ChannelStateBackend, CompileCache, HostPattern, HostServices, Limits, MailAddressing, ProviderAppSettings, ResourceHolds, Runtime, StateError,
 };
 use crate::store::provider_apps::ProviderApp;
 use crate::store::Db;
@@ -95,6 +95,18 @@ impl ProviderAppSettings for DbApps {
     }
 }
 
+/// The store as the runtime's `holds` backend.
+struct DbHolds(Arc<Db>);
+
+impl ResourceHolds for DbHolds {
+    fn hold(&self, channel_id: &str, resource: &str) -> Result<(), String> {
+        self.0.hold_resource(channel_id, resource).map_err(|e| e.to_string())
+    }
+    fn release(&self, channel_id: &str, resource: &str) -> Result<bool, String> {
+        self.0.release_resource(channel_id, resource).map_err(|e| e.to_string())
+    }
+}
+
 impl App {
     /// Opens the data dir and starts the runtime; no plugin is loaded yet (`plugins::load_all`).
     /// `mail`: the addresses the host receives mail at, as the `mail` module derives them.
@@ -111,7 +123,7 @@ impl App {
             .map(|h| HostPattern::parse(h).map_err(|e| anyhow::anyhow!("--allow-outbound {e}")))
             .collect::<anyhow::Result<Vec<_>>>()?;
         let cache = CompileCache::new(crate::data_dir::cache_dir(&config.data_dir));
-        let services = HostServices { state: Arc::new(DbState(db.clone())), mail, apps: Arc::new(DbApps(db.clone())) };
+        let services = HostServices { state: Arc::new(DbState(db.clone())), mail, apps: Arc::new(DbApps(db.clone())), holds: Arc::new(DbHolds(db.clone())) };
         let runtime = Runtime::new(config.limits.clone(), allowed, services, Some(cache))?;
         let public_url = config
             .public_url

@@ -23,6 +23,25 @@ fn token_create_prints_one_token_and_refuses_unknown_roles() {
 }
 
 #[test]
+fn token_create_checks_the_role_against_the_workspace() {
+    let data = tempfile::tempdir().unwrap();
+    let (ok, stdout, stderr) = run(&["token", "create", "--role", "operator"], data.path());
+    assert!(ok, "{stderr}");
+    assert!(stdout.trim().starts_with("sb_") && stdout.lines().count() == 1, "{stdout:?}");
+
+    let (ok, stdout, stderr) = run(&["token", "create", "--role", "operator", "--workspace", "1"], data.path());
+    assert!(!ok && stdout.is_empty(), "an operator token has no workspace: {stdout}");
+    assert!(stderr.contains("leave out --workspace"), "{stderr}");
+
+    let (ok, stdout, stderr) = run(&["token", "create", "--role", "admin", "--workspace", "7"], data.path());
+    assert!(!ok && stdout.is_empty(), "{stdout}");
+    assert!(stderr.contains("there is no workspace 7"), "{stderr}");
+
+    let (ok, stdout, stderr) = run(&["token", "create", "--role", "admin", "--workspace", "1"], data.path());
+    assert!(ok && stdout.trim().starts_with("sb_"), "the first workspace exists from the start: {stderr}");
+}
+
+#[test]
 fn serve_loads_telegram_and_accepts_a_created_token() {
     let data = tempfile::tempdir().unwrap();
     let token = Command::new(BIN).args(["token", "create", "--role", "admin", "--data-dir"]).arg(data.path()).output().unwrap();

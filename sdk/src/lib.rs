@@ -62,6 +62,7 @@ pub mod bindings {
 pub mod app;
 mod channel;
 pub mod crypto;
+pub mod holds;
 pub mod http;
 pub mod log;
 pub mod smtp;

@@ -37,6 +37,7 @@ await adminSession("provider app", async ({ page, context, shot, signIn }) => {
   await page.waitForSelector(".cards [data-plugin=messenger]");
   await page.click("[data-plugin=messenger] >> text=Add Facebook Messenger account");
   await page.waitForSelector("#one-click");
+  assert.equal((await page.textContent("#oauth-one-click")).trim(), "Connect with Facebook", "the seeds' words for the primary button");
   const [login] = await Promise.all([context.waitForEvent("page"), page.click("#oauth-one-click")]);
   await login.waitForLoadState();
   await login.close();

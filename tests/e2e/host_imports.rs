@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use switchboard::mail::address::MailAddresses;
 use switchboard::runtime::types::{ChannelContext, ChannelError, HttpRequest};
 use switchboard::runtime::{
-    CallError, ChannelStateBackend, HostPattern, HostServices, Limits, LoadedPlugin, NoMail, NoProviderApps, PluginFailure, Retry, Runtime,
+    CallError, ChannelStateBackend, HostPattern, HostServices, Limits, LoadedPlugin, NoMail, PluginFailure, Retry, Runtime,
     StateError,
 };
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -78,7 +78,7 @@ fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
 async fn state_is_kept_per_channel_and_a_write_the_host_cannot_make_fails_the_call_for_a_retry() {
     let echo = std::fs::read(ECHO_V1).unwrap();
     let state = Arc::new(MemoryState::default());
-    let (_runtime, plugin) = load(&echo, HostServices { state: state.clone(), mail: Arc::new(NoMail), apps: Arc::new(NoProviderApps) }, vec![]).await;
+    let (_runtime, plugin) = load(&echo, HostServices { state: state.clone(), mail: Arc::new(NoMail), ..HostServices::none() }, vec![]).await;
     let first = plugin.handle_webhook(&channel("ch_a", &[]), &ping("1")).await.unwrap();
     let second = plugin.handle_webhook(&channel("ch_a", &[]), &ping("2")).await.unwrap();
     let other = plugin.handle_webhook(&channel("ch_b", &[]), &ping("1")).await.unwrap();
@@ -87,7 +87,7 @@ async fn state_is_kept_per_channel_and_a_write_the_host_cannot_make_fails_the_ca
     assert_eq!(header(&other.response.headers, "x-echo-seen"), Some("1"), "another channel sees none of it");
 
     let failing = Arc::new(MemoryState { fail_writes: true, ..Default::default() });
-    let (_runtime, plugin) = load(&echo, HostServices { state: failing.clone(), mail: Arc::new(NoMail), apps: Arc::new(NoProviderApps) }, vec![]).await;
+    let (_runtime, plugin) = load(&echo, HostServices { state: failing.clone(), mail: Arc::new(NoMail), ..HostServices::none() }, vec![]).await;
     let error = plugin.handle_webhook(&channel("ch_a", &[]), &ping("3")).await.unwrap_err();
     match &error {
         CallError::Failed(PluginFailure::Host(reason)) => assert!(reason.contains("database or disk is full"), "{reason}"),
@@ -132,7 +132,7 @@ async fn plugin_log_lines_carry_the_plugin_and_the_channel() {
 
     let legacy = std::fs::read(LEGACY).unwrap();
     let state = Arc::new(MemoryState::default());
-    let (_runtime, plugin) = load(&legacy, HostServices { state, mail: Arc::new(NoMail), apps: Arc::new(NoProviderApps) }, vec![]).await;
+    let (_runtime, plugin) = load(&legacy, HostServices { state, mail: Arc::new(NoMail), ..HostServices::none() }, vec![]).await;
     let outcome = plugin.handle_webhook(&channel("ch_legacy", &[]), &ping("1")).await.unwrap();
     assert_eq!(outcome.response.body, b"none");
 
@@ -179,7 +179,7 @@ async fn smtp_reaches_a_server_on_a_private_address_only_when_the_operator_allow
     let (_, email) = switchboard::plugins::FIRST_PARTY_PLUGINS.iter().find(|(name, _)| name.contains("email")).unwrap();
     let port = tiny_smtp_server().await.to_string();
     let mail = Arc::new(MailAddresses { inbound_domain: Some("in.example.com".into()), smtp_listener: false });
-    let services = HostServices { state: Arc::new(MemoryState::default()), mail, apps: Arc::new(NoProviderApps) };
+    let services = HostServices { state: Arc::new(MemoryState::default()), mail, ..HostServices::none() };
     let settings = [
         ("email", "support@tokobudi.co.id"),
         ("display_name", "Toko Budi"),

@@ -278,14 +278,25 @@ async fn with_the_operators_app_a_login_asks_for_nothing_and_connects_several_pa
     expected.sort();
     assert_eq!(texts_by_channel(&host).await, expected);
 
+    // Disconnecting one Page unsubscribes that Page only; the other keeps receiving.
+    let (status, _) = host.call(reqwest::Method::DELETE, &format!("/api/v1/channels/{toko}"), Some(&host.admin), None).await;
+    assert_eq!(status, 204);
+    assert_eq!(fake.subscription(PAGE_ID), None, "the disconnected Page is unsubscribed");
+    assert_eq!(fake.subscription(WARUNG_ID).as_deref(), Some(SUBSCRIBED_FIELDS), "the other Page is left subscribed");
+    let body = app_delivery("page", &[(PAGE_ID, SITI, "m_5"), (WARUNG_ID, BUDI, "m_6")]);
+    assert_eq!(post_to_app(&host, "messenger", APP_SECRET, &body).await.0, 200);
+    let warung_texts: Vec<String> = texts_by_channel(&host).await.into_iter().filter(|(c, _)| *c == warung).map(|(_, t)| t).collect();
+    assert_eq!(warung_texts, vec![format!("Halo dari {BUDI}"); 2], "the remaining Page still receives");
+    assert!(texts_by_channel(&host).await.iter().all(|(c, _)| *c == warung), "nothing is stored for the disconnected Page");
+
     // The operator rotates the app's secret: the channels connected through the app follow it
     // (their own webhook URL checks the new secret too), without anyone touching them.
     let rotated = "11112222333344445555666677778888";
     assert_eq!(set_app(&host, "messenger", json!({"app_id": APP_ID, "app_secret": rotated, "api_base_url": fake.base_url})).await.0, 200);
     let own = app_delivery("page", &[(PAGE_ID, SITI, "m_3")]);
-    let (status, _) = crate::messenger::deliver_signed(&host, &toko, rotated, &own).await;
+    let (status, _) = crate::messenger::deliver_signed(&host, &warung, rotated, &own).await;
     assert_eq!(status, 200, "the channel's own webhook follows the app's secret");
-    let (status, _) = crate::messenger::deliver_signed(&host, &toko, APP_SECRET, &app_delivery("page", &[(PAGE_ID, SITI, "m_4")])).await;
+    let (status, _) = crate::messenger::deliver_signed(&host, &warung, APP_SECRET, &app_delivery("page", &[(PAGE_ID, SITI, "m_4")])).await;
     assert_eq!(status, 401, "the old secret is refused");
 }
 
@@ -334,4 +345,175 @@ async fn one_x_app_webhook_routes_each_users_activity_to_its_channel() {
     assert_eq!(post(ours.clone(), FakeTwitter::webhook_signature(&ours)).await, 200, "redelivery");
     assert_eq!(post(other.clone(), FakeTwitter::webhook_signature(&other)).await, 200, "a user with no channel is acknowledged");
     assert_eq!(texts_by_channel(&host).await, vec![(channel, "halo toko".to_owned())], "once, in the user's channel; the other user's nowhere");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_serving_messenger_and_instagram_stays_subscribed_until_both_are_disconnected() {
+    use crate::messenger::{IG_ID, SUBSCRIBED_FIELDS};
+    let (host, fake) = host_and_fake().await;
+    let mut messenger = messenger_settings(&fake, PAGE_ID, PAGE_TOKEN);
+    messenger["app_id"] = APP_ID.into();
+    let (status, messenger) = try_connect(&host, "messenger", messenger).await;
+    assert_eq!(status, 201, "{messenger}");
+    let instagram = json!({"instagram_account_id": IG_ID, "page_access_token": PAGE_TOKEN, "app_id": APP_ID, "app_secret": APP_SECRET,
+                           "api_base_url": fake.base_url});
+    let (status, instagram) = try_connect(&host, "instagram", instagram).await;
+    assert_eq!(status, 201, "{instagram}");
+    let fields = fake.subscription(PAGE_ID).unwrap();
+    for field in SUBSCRIBED_FIELDS.split(',') {
+        assert!(fields.split(',').any(|f| f == field), "connecting Instagram keeps Messenger's field {field}: {fields}");
+    }
+
+    let host = &host;
+    let delete = |channel: &Value| {
+        let path = format!("/api/v1/channels/{}", channel["id"].as_str().unwrap());
+        async move { host.call(reqwest::Method::DELETE, &path, Some(&host.admin), None).await }
+    };
+    assert_eq!(delete(&messenger).await.0, 204);
+    assert!(fake.subscription(PAGE_ID).is_some(), "Instagram still relies on the Page's subscription");
+    assert!(fake.calls("DELETE", &format!("{PAGE_ID}/subscribed_apps")).is_empty());
+    assert_eq!(delete(&instagram).await.0, 204);
+    assert_eq!(fake.subscription(PAGE_ID), None, "the last channel of the Page unsubscribes it");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_in_twitter_with_the_operators_app_subscribes_each_account_and_disconnect_drops_only_its_own() {
+    use crate::oauth::{flow, log_in, pick};
+    use switchboard_e2e::fake_twitter::{ACCOUNT_ID, CONSUMER_KEY, CONSUMER_SECRET, ENVIRONMENT, FakeTwitter, SCREEN_NAME};
+    const WARUNG: &str = "1700000000000000009";
+    let (host, fake) = crate::twitter::host_and_fake().await;
+    let (status, refused) = crate::oauth::start(&host, "twitter", json!({"settings": {}})).await;
+    assert_eq!(status, 422, "without the operator's app the login needs the admin's own keys: {refused}");
+
+    let app = json!({"consumer_key": CONSUMER_KEY, "consumer_secret": CONSUMER_SECRET, "environment": ENVIRONMENT, "api_base_url": fake.base_url});
+    let (status, body) = set_app(&host, "twitter", app).await;
+    assert_eq!(status, 200, "{body}");
+
+    // Two businesses' admins log in; they type nothing.
+    let mut channels = Vec::new();
+    for (user, screen_name) in [(ACCOUNT_ID, SCREEN_NAME), (WARUNG, "warungsiti")] {
+        fake.next_login_as(user, screen_name);
+        let state = log_in(&host, "twitter", json!({"settings": {}})).await;
+        let ready = flow(&host, &state).await;
+        assert_eq!(ready["accounts"], json!([{"id": user, "name": format!("@{screen_name}")}]), "{ready}");
+        assert!(!ready.to_string().contains(CONSUMER_SECRET), "{ready}");
+        let (status, made) = pick(&host, &state, json!({"account_ids": [user]})).await;
+        assert_eq!(status, 201, "{made}");
+        channels.push(made["channels"][0]["id"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(fake.subscribed_users(), [ACCOUNT_ID, WARUNG], "each account subscribed to the app with its own token");
+    assert!(fake.webhooks().is_empty(), "no webhook per channel: the app's one webhook serves both");
+    assert_eq!(fake.refused(), 0, "every call signed with the app's keys and the account's token");
+
+    let post = |user: &str, id: &str, text: &str| {
+        let body = json!({"for_user_id": user, "direct_message_events": [crate::twitter::dm(id, crate::twitter::SITI, text)], "users": {}}).to_string();
+        let request = host
+            .http
+            .post(format!("{}/webhooks/apps/twitter", host.base))
+            .header("content-type", "application/json")
+            .header("x-twitter-webhooks-signature", FakeTwitter::webhook_signature(&body))
+            .body(body);
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(post(ACCOUNT_ID, "1900000000000000001", "untuk toko").await, 200);
+    assert_eq!(post(WARUNG, "1900000000000000002", "untuk warung").await, 200);
+    let mut expected = vec![(channels[0].clone(), "untuk toko".to_owned()), (channels[1].clone(), "untuk warung".to_owned())];
+    expected.sort();
+    assert_eq!(texts_by_channel(&host).await, expected);
+
+    // Disconnecting one account removes its subscription only.
+    let (status, _) = host.call(reqwest::Method::DELETE, &format!("/api/v1/channels/{}", channels[0]), Some(&host.admin), None).await;
+    assert_eq!(status, 204);
+    assert_eq!(fake.subscribed_users(), [WARUNG]);
+    assert_eq!(post(WARUNG, "1900000000000000003", "masih ada").await, 200);
+    assert_eq!(post(ACCOUNT_ID, "1900000000000000004", "sudah pergi").await, 200, "acknowledged, not stored");
+    let texts: Vec<String> = texts_by_channel(&host).await.into_iter().map(|(_, t)| t).collect();
+    assert_eq!(texts, ["masih ada", "untuk warung"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embedded_signup_connects_the_shared_numbers_registered_and_subscribed_with_nothing_typed() {
+    use crate::oauth::{flow, log_in, pick};
+    use crate::whatsapp_cloud::{APP_SECRET as WA_SECRET, customer_text, host_and_graph};
+    use switchboard_e2e::fake_whatsapp_cloud::{
+        APP_ID as WA_APP_ID, BUSINESS_ACCOUNT_ID, CONFIG_ID, PHONE_NUMBER_ID, signature as wa_signature,
+    };
+    const SECOND: &str = "106540352242999";
+    let (host, graph) = host_and_graph(WA_SECRET).await;
+    graph.add_phone_number(SECOND, "+62 812-0000-0002", "Toko Budi Cabang 2");
+
+    let (status, refused) = crate::oauth::start(&host, "whatsapp-cloud", json!({"settings": {}})).await;
+    assert!((400..500).contains(&status), "{refused}");
+    assert!(refused.to_string().contains("operator's Meta app"), "says why: {refused}");
+    let app = json!({"app_id": WA_APP_ID, "app_secret": WA_SECRET, "api_base_url": graph.base_url});
+    assert_eq!(set_app(&host, "whatsapp-cloud", app.clone()).await.0, 200);
+    let (_, refused) = crate::oauth::start(&host, "whatsapp-cloud", json!({"settings": {}})).await;
+    assert!(refused.to_string().contains("Embedded Signup configuration"), "{refused}");
+    let mut app = app;
+    app["embedded_signup_config_id"] = CONFIG_ID.into();
+    assert_eq!(set_app(&host, "whatsapp-cloud", app).await.0, 200);
+
+    // The admin logs in and shares the account; both its numbers are offered.
+    let state = log_in(&host, "whatsapp-cloud", json!({"settings": {}})).await;
+    let dialog = graph.calls("GET", "dialog/oauth");
+    assert_eq!(dialog[0].query["config_id"], CONFIG_ID, "the login runs under the Embedded Signup configuration");
+    let ready = flow(&host, &state).await;
+    let offered: Vec<&str> = ready["accounts"].as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap()).collect();
+    assert_eq!(offered, [PHONE_NUMBER_ID, SECOND], "{ready}");
+    assert!(!ready.to_string().contains("EAAGbusinessToken"), "no token in the flow: {ready}");
+    let (status, made) = pick(&host, &state, json!({"account_ids": [PHONE_NUMBER_ID, SECOND]})).await;
+    assert_eq!(status, 201, "{made}");
+    assert_eq!(made["failed"], json!({}));
+    let channels: Vec<String> = made["channels"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(made["channels"][0]["name"], "Toko Budi (+62 812-0000-0001)");
+    for number in [PHONE_NUMBER_ID, SECOND] {
+        let pin = graph.registered_pin(number).unwrap_or_else(|| panic!("{number} registered"));
+        assert!(pin.len() == 6 && pin.chars().all(|c| c.is_ascii_digit()), "{pin}");
+    }
+    assert_eq!(graph.subscribed_accounts(), [BUSINESS_ACCOUNT_ID], "the shared account is subscribed to the app");
+
+    // The app's one callback receives both numbers.
+    let change = |number: &str, id: &str, text: &str| {
+        let mut value = customer_text(id, 5, text);
+        value["messaging_product"] = json!("whatsapp");
+        value["metadata"] = json!({"display_phone_number": "628120000001", "phone_number_id": number});
+        json!({"field": "messages", "value": value})
+    };
+    let post = |changes: Vec<Value>| {
+        let body = json!({"object": "whatsapp_business_account", "entry": [{"id": BUSINESS_ACCOUNT_ID, "changes": changes}]}).to_string();
+        let request = host
+            .http
+            .post(format!("{}/webhooks/apps/whatsapp-cloud", host.base))
+            .header("content-type", "application/json")
+            .header("x-hub-signature-256", wa_signature(WA_SECRET, body.as_bytes()))
+            .body(body);
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(post(vec![change(PHONE_NUMBER_ID, "wamid.es1", "satu"), change(SECOND, "wamid.es2", "dua")]).await, 200);
+    let mut expected = vec![(channels[0].clone(), "satu".to_owned()), (channels[1].clone(), "dua".to_owned())];
+    expected.sort();
+    assert_eq!(texts_by_channel(&host).await, expected);
+
+    // A reply goes out with the business token the signup gave.
+    let conversation = conversations(&host).await.into_iter().find(|c| c["channel_id"] == channels[0].as_str()).unwrap();
+    let id = conversation["id"].as_i64().unwrap();
+    let (status, queued) = host.post(&format!("/api/v1/conversations/{id}/messages"), &host.agent, json!({"text": "Halo kak"})).await;
+    assert_eq!(status, 202, "{queued}");
+    host.eventually(std::time::Duration::from_secs(10), || async {
+        messages(&host, id).await.into_iter().find(|m| m["direction"] == "outbound" && m["status"] == "sent")
+    })
+    .await
+    .expect("the reply is sent");
+    let sent = graph.sends();
+    assert!(sent[0].authorization.as_deref().unwrap().starts_with("Bearer EAAGbusinessToken"), "{:?}", sent[0]);
+
+    // One number disconnected: the account stays subscribed for the other; the last one unsubscribes it.
+    let delete = |channel: String| {
+        let host = &host;
+        async move { host.call(reqwest::Method::DELETE, &format!("/api/v1/channels/{channel}"), Some(&host.admin), None).await.0 }
+    };
+    assert_eq!(delete(channels[0].clone()).await, 204);
+    assert_eq!(graph.subscribed_accounts(), [BUSINESS_ACCOUNT_ID], "the other number still needs the subscription");
+    assert_eq!(delete(channels[1].clone()).await, 204);
+    assert!(graph.subscribed_accounts().is_empty(), "the last number's disconnect unsubscribes the account");
 }

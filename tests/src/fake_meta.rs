@@ -6,7 +6,7 @@
 //!   (single-use codes bound to their `redirect_uri`, the app id and secret checked);
 //! - `GET /{v}/me/accounts` (the Pages the admin granted, two per page of results so clients
 //!   must follow the paging cursors) and `GET /{v}/me` (with a Page token: the Page);
-//! - `POST`/`DELETE /{v}/{page-id}/subscribed_apps`;
+//! - `GET`/`POST`/`DELETE /{v}/{page-id}/subscribed_apps` (a `POST` names the fields anew);
 //! - the Send API `POST /{v}/me/messages?access_token=PAGE_TOKEN`: recipient, `messaging_type`
 //!   and `tag` checked, and the window enforced from the customer's last message as Meta
 //!   does (`RESPONSE` within 24 hours, `MESSAGE_TAG` + `HUMAN_AGENT` within 7 days).
@@ -348,6 +348,16 @@ fn respond(
                 paging["next"] = format!("https://graph.facebook.com/{GRAPH_VERSION}/me/accounts?after=cursor-{end}").into();
             }
             (200, json!({"data": pages, "paging": paging}))
+        }
+        ("GET", _, _, Some(page)) if path == format!("{}/subscribed_apps", page.id) => {
+            let installed: Vec<Value> = state
+                .subscriptions
+                .get(&page.id)
+                .map(|fields| json!({"category": "Business", "link": "https://switchboard.example/", "name": "Switchboard", "id": APP_ID,
+                                     "subscribed_fields": fields.split(',').collect::<Vec<_>>()}))
+                .into_iter()
+                .collect();
+            (200, json!({"data": installed}))
         }
         ("POST" | "DELETE", _, _, Some(page)) if path.ends_with("/subscribed_apps") => {
             if path != format!("{}/subscribed_apps", page.id) {

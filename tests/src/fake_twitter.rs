@@ -41,13 +41,18 @@ struct FakeState {
     base_url: String,
     /// Access tokens: token -> secret.
     access_tokens: HashMap<String, String>,
+    /// Whose each access token is: token -> (user id, screen name).
+    token_users: HashMap<String, (String, String)>,
+    /// Who logs in next at the authorize page (default: Toko Budi's account).
+    next_login: Option<(String, String)>,
     /// Request tokens of logins under way: token -> (secret, callback, verifier).
     request_tokens: HashMap<String, (String, String, String)>,
     nonces: HashSet<String>,
     deny_next_login: bool,
     /// Registered webhooks: id -> (environment, url).
     webhooks: HashMap<String, (String, String)>,
-    subscribed: bool,
+    /// Users subscribed to the app's Account Activity (each by their own token).
+    subscribed: HashSet<String>,
     received: Recorder,
     refused: usize,
     scripted_send_failures: VecDeque<(u16, Value, Option<u64>)>,
@@ -64,7 +69,11 @@ pub struct FakeTwitter {
 impl FakeTwitter {
     pub async fn start() -> Self {
         let state = Arc::new(Mutex::new(FakeState { next_id: 1_800_000_000_000_000_000, ..Default::default() }));
-        state.lock().unwrap().access_tokens.insert(ACCESS_TOKEN.into(), ACCESS_TOKEN_SECRET.into());
+        {
+            let mut fresh = state.lock().unwrap();
+            fresh.access_tokens.insert(ACCESS_TOKEN.into(), ACCESS_TOKEN_SECRET.into());
+            fresh.token_users.insert(ACCESS_TOKEN.into(), (ACCOUNT_ID.into(), SCREEN_NAME.into()));
+        }
         let (base_url, authority) = crate::serve_fake(Router::new().fallback(handle).with_state(state.clone())).await;
         state.lock().unwrap().base_url = base_url.clone();
         Self { base_url, authority, state }
@@ -89,8 +98,21 @@ impl FakeTwitter {
         self.state.lock().unwrap().webhooks.iter().map(|(id, (env, url))| (id.clone(), env.clone(), url.clone())).collect()
     }
 
+    /// Whether Toko Budi's account is subscribed.
     pub fn subscribed(&self) -> bool {
-        self.state.lock().unwrap().subscribed
+        self.state.lock().unwrap().subscribed.contains(ACCOUNT_ID)
+    }
+
+    /// Every subscribed user id, sorted.
+    pub fn subscribed_users(&self) -> Vec<String> {
+        let mut users: Vec<String> = self.state.lock().unwrap().subscribed.iter().cloned().collect();
+        users.sort();
+        users
+    }
+
+    /// The next login at the authorize page is this account's (another business's X account).
+    pub fn next_login_as(&self, user_id: &str, screen_name: &str) {
+        self.state.lock().unwrap().next_login = Some((user_id.into(), screen_name.into()));
     }
 
     /// The next login is refused by the user ("Cancel"): the authorize page redirects with `denied`.
@@ -236,14 +258,17 @@ async fn handle(State(state): State<Arc<Mutex<FakeState>>>, method: Method, uri:
             if oauth.get("oauth_verifier") != Some(&verifier) {
                 return errors(401, 32, "Invalid oauth_verifier parameter");
             }
-            let (access, secret) = (format!("{ACCOUNT_ID}-login{id}"), format!("loginsecret{id}"));
+            let (user_id, screen_name) = state.next_login.take().unwrap_or((ACCOUNT_ID.into(), SCREEN_NAME.into()));
+            let (access, secret) = (format!("{user_id}-login{id}"), format!("loginsecret{id}"));
             state.access_tokens.insert(access.clone(), secret.clone());
-            form_answer(&[("oauth_token", &access), ("oauth_token_secret", &secret), ("user_id", ACCOUNT_ID), ("screen_name", SCREEN_NAME)])
+            state.token_users.insert(access.clone(), (user_id.clone(), screen_name.clone()));
+            form_answer(&[("oauth_token", &access), ("oauth_token_secret", &secret), ("user_id", &user_id), ("screen_name", &screen_name)])
         }
-        ("GET", ["1.1", "account", "verify_credentials.json"]) => axum::Json(json!({
-            "id": ACCOUNT_ID.parse::<u64>().unwrap(), "id_str": ACCOUNT_ID, "name": "Toko Budi", "screen_name": SCREEN_NAME
-        }))
-        .into_response(),
+        ("GET", ["1.1", "account", "verify_credentials.json"]) => {
+            let (user_id, screen_name) = state.token_users.get(&token.unwrap_or_default()).cloned().unwrap_or_default();
+            axum::Json(json!({"id": user_id.parse::<u64>().unwrap_or(0), "id_str": user_id, "name": screen_name, "screen_name": screen_name}))
+                .into_response()
+        }
         (_, ["1.1", "account_activity", "all", env, rest @ ..]) => {
             if *env != ENVIRONMENT {
                 return errors(404, 34, "Sorry, that page does not exist.");
@@ -263,13 +288,18 @@ async fn handle(State(state): State<Arc<Mutex<FakeState>>>, method: Method, uri:
                     Some(_) => StatusCode::NO_CONTENT.into_response(),
                     None => errors(404, 34, "Sorry, that page does not exist."),
                 },
+                // User context: the token says whose subscription it is.
                 ("POST", ["subscriptions.json"]) => {
-                    state.subscribed = true;
+                    let (user_id, _) = state.token_users.get(&token.unwrap_or_default()).cloned().unwrap_or_default();
+                    state.subscribed.insert(user_id);
                     StatusCode::NO_CONTENT.into_response()
                 }
                 ("DELETE", ["subscriptions.json"]) => {
-                    state.subscribed = false;
-                    StatusCode::NO_CONTENT.into_response()
+                    let (user_id, _) = state.token_users.get(&token.unwrap_or_default()).cloned().unwrap_or_default();
+                    match state.subscribed.remove(&user_id) {
+                        true => StatusCode::NO_CONTENT.into_response(),
+                        false => errors(404, 34, "Sorry, that page does not exist."),
+                    }
                 }
                 _ => errors(404, 34, "Sorry, that page does not exist."),
             }

@@ -3,8 +3,14 @@
 //! "Require app secret" switch on), phone numbers and business accounts by id (code 100 for an
 //! unknown one), sends checked field by field against the documented bodies, message templates
 //! kept with Meta's rules, and a record of every request so tests can see what our plugin sent.
+//!
+//! Embedded Signup with the operator's app ([`APP_ID`], [`CONFIG_ID`]): the login dialog (a
+//! 302 back with a code, for the right app and configuration only), the code exchange for a
+//! business token (same `redirect_uri`, once), `debug_token` with the app token (the shared
+//! account in `granular_scopes`), `{waba}/phone_numbers`, `{phone}/register` (a 6-digit PIN)
+//! and `{waba}/subscribed_apps` (`POST`/`DELETE`, tracked).
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
@@ -24,6 +30,9 @@ pub const PHONE_NUMBER_ID: &str = "106540352242922";
 pub const DISPLAY_PHONE_NUMBER: &str = "+62 812-0000-0001";
 pub const VERIFIED_NAME: &str = "Toko Budi";
 pub const BUSINESS_ACCOUNT_ID: &str = "102290129340398";
+/// The operator's Meta app (a Tech Provider's) and its Embedded Signup configuration.
+pub const APP_ID: &str = "1517394850077777";
+pub const CONFIG_ID: &str = "771234567890123";
 /// Templates come back at most this many to a page, whatever `limit` asks: plugins must follow `paging`.
 const PAGE_SIZE: usize = 2;
 
@@ -73,6 +82,14 @@ struct FakeState {
     send_failures: VecDeque<ScriptedAnswer>,
     templates: Vec<FakeTemplate>,
     next_id: u64,
+    /// Embedded Signup codes not yet exchanged: code -> the dialog's redirect_uri.
+    codes: HashMap<String, String>,
+    /// Business tokens the code exchange issued (each works like the system user's token).
+    business_tokens: Vec<String>,
+    /// Accounts the app is subscribed to.
+    subscribed: BTreeSet<String>,
+    /// Registered numbers: phone number id -> PIN.
+    registered: BTreeMap<String, String>,
 }
 
 #[derive(Clone)]
@@ -95,6 +112,10 @@ impl FakeGraph {
             send_failures: VecDeque::new(),
             templates: Vec::new(),
             next_id: 1,
+            codes: HashMap::new(),
+            business_tokens: Vec::new(),
+            subscribed: BTreeSet::new(),
+            registered: BTreeMap::new(),
         }));
         let app = Router::new().route("/{version}/{*path}", axum::routing::any(handle)).with_state(state.clone());
         let (base_url, authority) = serve_fake(app).await;
@@ -108,6 +129,16 @@ impl FakeGraph {
 
     pub fn received(&self) -> Vec<Recorded> {
         self.state.lock().unwrap().received.all()
+    }
+
+    /// The business accounts the app is subscribed to.
+    pub fn subscribed_accounts(&self) -> Vec<String> {
+        self.state.lock().unwrap().subscribed.iter().cloned().collect()
+    }
+
+    /// The PIN a number was registered with, if it was.
+    pub fn registered_pin(&self, phone_number_id: &str) -> Option<String> {
+        self.state.lock().unwrap().registered.get(phone_number_id).cloned()
     }
 
     /// Requests with this method and path (below the version).
@@ -194,12 +225,16 @@ async fn handle(
     if version != GRAPH_VERSION {
         return answer(400, graph_error(2500, "Unknown path components", None));
     }
-    if authorization.as_deref() != Some(&format!("Bearer {}", state.token)) {
+    if let Some(response) = embedded_signup(&mut state, &method, &path, &query) {
+        return response;
+    }
+    let token = authorization.as_deref().and_then(|a| a.strip_prefix("Bearer ")).unwrap_or_default().to_owned();
+    if token != state.token && !state.business_tokens.contains(&token) {
         return answer(401, graph_error(190, "Invalid OAuth access token - Cannot parse access token", None));
     }
     match query.get("appsecret_proof") {
         None => return invalid("API calls from the server require an appsecret_proof argument"),
-        Some(proof) if *proof != appsecret_proof(&state.app_secret, &state.token) => {
+        Some(proof) if *proof != appsecret_proof(&state.app_secret, &token) => {
             return invalid("Invalid appsecret_proof provided in the API argument");
         }
         Some(_) => {}
@@ -212,7 +247,29 @@ async fn handle(
             })),
             None => no_such_object(&method, id),
         },
-        (&Method::POST, [waba, "subscribed_apps"]) if state.business_accounts.iter().any(|w| w == waba) => {
+        (&Method::POST | &Method::DELETE, [waba, "subscribed_apps"]) if state.business_accounts.iter().any(|w| w == waba) => {
+            if method == Method::POST {
+                state.subscribed.insert(waba.to_string());
+            } else {
+                state.subscribed.remove(*waba);
+            }
+            answer(200, json!({"success": true}))
+        }
+        (&Method::GET, [waba, "phone_numbers"]) if state.business_accounts.iter().any(|w| w == waba) => {
+            let numbers: Vec<Value> = state
+                .phone_numbers
+                .iter()
+                .map(|(id, (display, name))| json!({"verified_name": name, "code_verification_status": "VERIFIED",
+                                                    "display_phone_number": display, "quality_rating": "GREEN", "id": id}))
+                .collect();
+            answer(200, json!({"data": numbers, "paging": {"cursors": {"before": "QVFI", "after": "QVFJ"}}}))
+        }
+        (&Method::POST, [phone, "register"]) if state.phone_numbers.contains_key(*phone) => {
+            let pin = json_body["pin"].as_str().unwrap_or_default();
+            if json_body["messaging_product"] != "whatsapp" || pin.len() != 6 || !pin.chars().all(|c| c.is_ascii_digit()) {
+                return invalid("(#100) Param pin must be a 6-digit string and messaging_product whatsapp");
+            }
+            state.registered.insert(phone.to_string(), pin.to_owned());
             answer(200, json!({"success": true}))
         }
         (&Method::POST, [phone, "messages"]) if state.phone_numbers.contains_key(*phone) => send(&mut state, &json_body),
@@ -372,4 +429,55 @@ fn templates(state: &mut FakeState, method: &Method, query: &BTreeMap<String, St
         }
         _ => invalid("Unsupported request method"),
     }
+}
+
+/// The calls of Embedded Signup that carry the app's credentials instead of a Bearer token:
+/// the login dialog (the admin's browser), the code exchange and `debug_token`.
+fn embedded_signup(state: &mut FakeState, method: &Method, path: &str, query: &BTreeMap<String, String>) -> Option<Response> {
+    let param = |name: &str| query.get(name).cloned().unwrap_or_default();
+    let response = match (method, path) {
+        (&Method::GET, "dialog/oauth") => {
+            if param("client_id") != APP_ID || param("config_id") != CONFIG_ID || param("response_type") != "code" {
+                return Some(invalid("Invalid app ID or configuration for Facebook Login for Business"));
+            }
+            let code = format!("es-code-{}", state.next_id());
+            state.codes.insert(code.clone(), param("redirect_uri"));
+            let back = form_urlencoded::Serializer::new(String::new()).append_pair("code", &code).append_pair("state", &param("state")).finish();
+            let location = format!("{}?{back}", param("redirect_uri"));
+            (axum::http::StatusCode::FOUND, [(axum::http::header::LOCATION, location)]).into_response()
+        }
+        (&Method::GET, "oauth/access_token") => {
+            if param("client_id") != APP_ID || param("client_secret") != state.app_secret {
+                return Some(invalid("Error validating client secret."));
+            }
+            match state.codes.remove(&param("code")) {
+                Some(redirect) if redirect == param("redirect_uri") => {
+                    let token = format!("EAAGbusinessToken{}", state.next_id());
+                    state.business_tokens.push(token.clone());
+                    answer(200, json!({"access_token": token, "token_type": "bearer"}))
+                }
+                Some(_) => invalid("Error validating verification code. Please make sure your redirect_uri is identical to the one you used in the OAuth dialog request"),
+                None => invalid("This authorization code has been used."),
+            }
+        }
+        (&Method::GET, "debug_token") => {
+            if param("access_token") != format!("{APP_ID}|{}", state.app_secret) {
+                return Some(answer(401, graph_error(190, "Invalid OAuth access token - Cannot parse access token", None)));
+            }
+            let input = param("input_token");
+            let valid = state.business_tokens.contains(&input);
+            let wabas = state.business_accounts.clone();
+            answer(200, json!({"data": {
+                "app_id": APP_ID, "type": "SYSTEM_USER", "application": "Switchboard", "expires_at": 0, "data_access_expires_at": 0,
+                "is_valid": valid, "scopes": ["whatsapp_business_management", "whatsapp_business_messaging"],
+                "granular_scopes": if valid { json!([
+                    {"scope": "whatsapp_business_management", "target_ids": wabas},
+                    {"scope": "whatsapp_business_messaging", "target_ids": wabas},
+                ]) } else { json!([]) },
+                "user_id": "122100000000000001",
+            }}))
+        }
+        _ => return None,
+    };
+    Some(response)
 }

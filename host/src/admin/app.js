@@ -308,6 +308,11 @@ async function integrationsPage() {
   show(el("h1", { text: "Integrations" }), el("div", { class: "cards" }, cards));
 }
 
+// What the provider calls its login, for the first-party plugins (the contract has no label
+// for it yet); any other plugin gets "Connect with <name> login".
+const LOGIN_LABELS = { messenger: "Connect with Facebook", instagram: "Connect with Facebook", "whatsapp-cloud": "Connect with Facebook", twitter: "Login in Twitter" };
+const loginLabel = (plugin) => LOGIN_LABELS[plugin.id] || `Connect with ${plugin.name} login`;
+
 function newChannelPage(pluginId) {
   const plugin = pluginById(pluginId);
   if (!plugin) return show(notice(`No plugin "${pluginId}" is loaded.`, "bad"));
@@ -316,7 +321,7 @@ function newChannelPage(pluginId) {
   const oneClick = plugin.capabilities.includes("oauth_connect") && plugin.provider_app && plugin.provider_app.configured;
   const quick = oneClick ? el("section", { class: "stack", id: "one-click" },
     el("p", { text: `Log in with ${plugin.name}, then tick the accounts to connect. Nothing to type.` }),
-    el("div", { class: "row" }, el("button", { type: "button", id: "oauth-one-click", text: `Connect with ${plugin.name} login`,
+    el("div", { class: "row" }, el("button", { type: "button", id: "oauth-one-click", text: loginLabel(plugin),
       onclick: () => providerLogin(plugin, quick, { oneClick: true }) })),
     el("div", { id: "oauth-status" })) : null;
   const form = el("form", { class: "stack", id: "connect", novalidate: true },
@@ -326,7 +331,7 @@ function newChannelPage(pluginId) {
     el("div", { class: "error form-error" }),
     el("div", { class: "row" }, el("button", { type: "submit", text: "Connect" }),
       plugin.capabilities.includes("oauth_connect")
-        ? el("button", { type: "button", class: "secondary", id: "oauth-connect", text: `Connect with ${plugin.name} login`, onclick: () => providerLogin(plugin, form) })
+        ? el("button", { type: "button", class: "secondary", id: "oauth-connect", text: loginLabel(plugin), onclick: () => providerLogin(plugin, form) })
         : null,
       el("a", { class: "button secondary", href: "#/integrations", text: "Cancel" })),
     oneClick ? null : el("div", { id: "oauth-status" }));

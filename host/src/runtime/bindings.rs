@@ -23,13 +23,15 @@ wasmtime::component::bindgen!({
         "switchboard:channel/state.remove": trappable,
         "switchboard:channel/state.keys": trappable,
         "switchboard:channel/app.settings": trappable,
+        "switchboard:channel/holds.hold": trappable,
+        "switchboard:channel/holds.release": trappable,
     },
     exports: { default: async },
 });
 
 pub(super) use self::exports::switchboard::channel::channel::GuestIndices as ChannelIndices;
 pub(super) use self::exports::switchboard::channel::provider_app::GuestIndices as AppIndices;
-pub(super) use self::switchboard::channel::{app, log, smtp, state};
+pub(super) use self::switchboard::channel::{app, holds, log, smtp, state};
 use self::switchboard::channel::app_types as wit_app;
 use self::switchboard::channel::types as wit;
 use super::types as host;

@@ -10,6 +10,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use super::app::AppCtx;
+use super::holds::HoldsCtx;
 use super::log::LogCtx;
 use super::outbound::OutboundPolicy;
 use super::smtp::SmtpCtx;
@@ -35,6 +36,7 @@ pub struct CallState {
     pub(super) state: StateCtx,
     pub(super) smtp: SmtpCtx,
     pub(super) app: AppCtx,
+    pub(super) holds: HoldsCtx,
     pub(super) memory: MemoryCap,
 }
 

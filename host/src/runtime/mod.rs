@@ -4,6 +4,7 @@
 //! environment: their WASI context is empty.
 
 mod app;
+mod holds;
 mod bindings;
 pub mod cache;
 mod call;
@@ -28,6 +29,7 @@ pub use call::CallState;
 pub use errors::{CallError, PluginFailure, Retry};
 pub use outbound::HostPattern;
 pub use app::{NoProviderApps, ProviderAppSettings};
+pub use holds::{NoHolds, ResourceHolds};
 pub use smtp::{MailAddressing, NoMail};
 pub use state::{ChannelStateBackend, NoChannelState, StateError};
 
@@ -89,12 +91,13 @@ pub struct HostServices {
     pub state: Arc<dyn ChannelStateBackend>,
     pub mail: Arc<dyn MailAddressing>,
     pub apps: Arc<dyn ProviderAppSettings>,
+    pub holds: Arc<dyn ResourceHolds>,
 }
 
 impl HostServices {
     /// No channel state, no mail: for inspecting components and benchmarks.
     pub fn none() -> Self {
-        Self { state: Arc::new(NoChannelState), mail: Arc::new(NoMail), apps: Arc::new(NoProviderApps) }
+        Self { state: Arc::new(NoChannelState), mail: Arc::new(NoMail), apps: Arc::new(NoProviderApps), holds: Arc::new(NoHolds) }
     }
 }
 
@@ -241,6 +244,7 @@ fn link(engine: &Engine) -> wasmtime::Result<Linker<CallState>> {
     state::add_to_linker(&mut linker, |call| &mut call.state)?;
     smtp::add_to_linker(&mut linker, |call| &mut call.smtp)?;
     app::add_to_linker(&mut linker, |call| &mut call.app)?;
+    holds::add_to_linker(&mut linker, |call| &mut call.holds)?;
     Ok(linker)
 }
 
@@ -358,6 +362,7 @@ impl LoadedPlugin {
                 smtp::SmtpConfig { addressing: shared.services.mail.clone(), operator_allowed: shared.operator_allowed.clone() },
             ),
             app: app::AppCtx::for_call(&setup, shared.services.apps.clone()),
+            holds: holds::HoldsCtx::for_call(&setup, shared.services.holds.clone()),
             memory: MemoryCap { limit: limits.memory_bytes, exceeded: false },
         };
         let mut store = Store::new(&self.shared.engine, state);

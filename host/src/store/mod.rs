@@ -2,6 +2,7 @@
 
 pub mod channels;
 pub mod contacts;
+mod holds;
 pub mod conversations;
 pub mod messages;
 pub mod oauth;
@@ -30,6 +31,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0005_workspaces.sql"),
     include_str!("migrations/0006_people.sql"),
     include_str!("migrations/0007_assignment.sql"),
+    include_str!("migrations/0008_resource_holds.sql"),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -11,6 +11,11 @@ use crate::{MetaProduct, login, send, webhook, window_policy};
 /// State key: the id of the Page whose webhook subscription connect made (disconnect removes it).
 const SUBSCRIBED_PAGE: &str = "subscribed_page_id";
 
+/// The hold on a Page's app subscription: Messenger and Instagram channels of one Page share it.
+fn page_hold(page_id: &str) -> String {
+    format!("meta:page:{page_id}")
+}
+
 /// A Meta channel; `P` says which product.
 pub struct MetaChannel<P>(PhantomData<P>);
 
@@ -67,9 +72,12 @@ impl<P: MetaProduct> Channel for MetaChannel<P> {
             let problem = format!("the Page access token is for {} ({}), not for {account_id}", account.name, account.id);
             return Err(ChannelError::invalid_setting(product.account_setting, &problem));
         }
-        // Deliveries for the Page reach the app's webhook only once the Page is subscribed.
-        graph.post::<Value>(&format!("{}/subscribed_apps", page.id), &[("subscribed_fields", product.subscribed_fields)], None)?;
+        // Deliveries for the Page reach the app's webhook only once the Page is subscribed. A
+        // subscription names its fields anew, so keep those another product subscribed.
+        let fields = subscribed_fields(&graph, &page.id, ctx.setting("app_id"), product.subscribed_fields)?;
+        graph.post::<Value>(&format!("{}/subscribed_apps", page.id), &[("subscribed_fields", &fields)], None)?;
         state::set(SUBSCRIBED_PAGE, &page.id);
+        holds::hold(&page_hold(&page.id));
         Ok(Connection {
             setup: vec![
                 SetupItem::new("webhook_url", "Callback URL", &ctx.webhook_url),
@@ -86,13 +94,18 @@ impl<P: MetaProduct> Channel for MetaChannel<P> {
         })
     }
 
-    /// Unsubscribes the Page from the app's webhooks.
+    /// Unsubscribes the Page from the app's webhooks, unless another channel (the Page's
+    /// Instagram account, or its Messenger) still relies on the subscription.
     fn disconnect(ctx: &ChannelContext) -> Result<(), ChannelError> {
         let graph = Graph::for_channel(ctx)?;
         let page_id = match state::get(SUBSCRIBED_PAGE) {
             Some(id) => id,
             None => graph.get::<Page>("me", &[("fields", "id,name")])?.id,
         };
+        if holds::release(&page_hold(&page_id)) {
+            log::info(format!("Page {page_id} stays subscribed: another channel relies on it"));
+            return Ok(());
+        }
         graph.delete::<Value>(&format!("{page_id}/subscribed_apps"), &[])?;
         Ok(())
     }
@@ -124,4 +137,26 @@ impl<P: MetaProduct> Channel for MetaChannel<P> {
     fn auth_finish(request: AuthFinishRequest) -> Result<Vec<AuthAccount>, ChannelError> {
         login::finish(&P::PRODUCT, &request)
     }
+}
+
+/// The fields to subscribe the Page to: this product's, plus those the app already has on the
+/// Page (another product's channel). Without the app's id there is no telling which entry is
+/// ours: the product's fields alone.
+fn subscribed_fields(graph: &Graph, page_id: &str, app_id: Option<&str>, own: &str) -> Result<String, ChannelError> {
+    #[derive(switchboard_sdk::serde::Deserialize)]
+    #[serde(crate = "switchboard_sdk::serde")]
+    struct Installed {
+        id: String,
+        #[serde(default)]
+        subscribed_fields: Vec<String>,
+    }
+    let mut fields: Vec<String> = own.split(',').map(str::to_owned).collect();
+    let Some(app_id) = app_id.map(str::trim).filter(|id| !id.is_empty()) else { return Ok(own.to_owned()) };
+    let installed: crate::graph::List<Installed> = graph.get(&format!("{page_id}/subscribed_apps"), &[])?;
+    for field in installed.data.into_iter().filter(|app| app.id == app_id).flat_map(|app| app.subscribed_fields) {
+        if !fields.contains(&field) {
+            fields.push(field);
+        }
+    }
+    Ok(fields.join(","))
 }

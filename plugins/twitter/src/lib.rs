@@ -1,12 +1,15 @@
 //! Twitter/X channel: an account's direct messages, through the Account Activity API
 //! (webhooks with CRC checks) and the v1.1 DM endpoint, every call signed with OAuth 1.0a.
 //!
-//! Two ways to connect: "Integrate with developer Apps" (the app's consumer key and secret plus
-//! the account's access token and secret, from the developer portal) or "Login in Twitter", a
-//! 3-legged OAuth 1.0a login driven by the host (auth-start: request token -> authorize URL;
-//! auth-finish: verifier -> access token), which fills in the access token and secret.
+//! Ways to connect: "Login in Twitter" with the operator's X app (the admin only logs in; the
+//! account is subscribed to the app's one Account Activity webhook), "Login in Twitter" with
+//! the business's own developer app, or "Integrate with developer Apps" (consumer key and
+//! secret plus the account's access token and secret, from the developer portal; the channel
+//! registers a webhook of its own). The login is 3-legged OAuth 1.0a driven by the host
+//! (auth-start: request token -> authorize URL; auth-finish: verifier -> access token).
 
 mod oauth1;
+mod operator_app;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -15,6 +18,7 @@ use switchboard_sdk::serde_json::{Value, json};
 use switchboard_sdk::*;
 
 use oauth1::Credentials;
+use operator_app::{LoginKeys, OperatorApp};
 
 const DEFAULT_API: &str = "https://api.twitter.com";
 /// The app's credentials, checked before a login starts.
@@ -67,7 +71,20 @@ impl Channel for Twitter {
         let me: User = api.call(http::Method::GET, "1.1/account/verify_credentials.json", &[], None)?.json()?;
         state::set("user_id", &me.id_str);
 
-        let environment = ctx.require("environment")?;
+        let environment = environment(ctx)?;
+        if OperatorApp::serving(ctx).is_some() {
+            // The operator's app has one webhook for every account: subscribe this user to it.
+            api.call(http::Method::POST, &format!("1.1/account_activity/all/{environment}/subscriptions.json"), &[], None)?;
+            return Ok(Connection {
+                display_name: format!("@{}", me.screen_name),
+                external_account_id: me.id_str,
+                setup: vec![SetupItem::new(
+                    "webhook",
+                    "Webhook",
+                    "Subscribed to the operator's X app: its webhook receives this account's messages, nothing to do",
+                )],
+            });
+        }
         let webhooks = format!("1.1/account_activity/all/{environment}/webhooks");
         // A reconnect registers afresh: the old registration would be refused as a duplicate.
         if let Some(old) = state::get(WEBHOOK_ID) {
@@ -89,9 +106,11 @@ impl Channel for Twitter {
         })
     }
 
+    /// Removes the user's subscription (user context: only this account's); the channel's own
+    /// webhook goes too, the operator app's webhook stays for its other accounts.
     fn disconnect(ctx: &ChannelContext) -> Result<(), ChannelError> {
         let api = Api::for_channel(ctx)?;
-        let environment = ctx.require("environment")?;
+        let environment = environment(ctx)?;
         let base = format!("1.1/account_activity/all/{environment}");
         ignore_gone(api.call(http::Method::DELETE, &format!("{base}/subscriptions.json"), &[], None))?;
         if let Some(id) = state::get(WEBHOOK_ID) {
@@ -102,7 +121,7 @@ impl Channel for Twitter {
     }
 
     fn handle_webhook(ctx: &ChannelContext, request: HttpRequest) -> Result<WebhookOutcome, ChannelError> {
-        let secret = ctx.require("consumer_secret")?;
+        let secret = &consumer_secret(ctx)?;
         if request.method.eq_ignore_ascii_case("GET") {
             let token = request
                 .query_param("crc_token")
@@ -128,6 +147,7 @@ impl Channel for Twitter {
                 .required()
                 .help("Signs every Account Activity delivery and answers X's CRC checks"),
             Field::new("environment", "Account Activity environment", FieldKind::Text)
+                .required()
                 .help("The dev environment label of the Account Activity API, e.g. production"),
             Field::new("api_base_url", "API base URL", FieldKind::Url).help("Leave empty for https://api.twitter.com"),
         ]
@@ -170,18 +190,17 @@ impl Channel for Twitter {
         Ok(Receipt { provider_message_id: sent.event.id })
     }
 
+    /// Without consumer keys typed in, the login uses the operator's app (the admin types nothing).
     fn auth_start(request: AuthStartRequest) -> Result<AuthRedirect, ChannelError> {
-        request.require_all(APP_KEYS)?;
-        check_formats(|key| request.setting(key), APP_KEYS, false)?;
-        let base = api_base(request.setting("api_base_url"));
+        let keys = LoginKeys::for_start(&request)?;
+        if keys.app.is_none() {
+            check_formats(|key| request.setting(key), APP_KEYS, false)?;
+        }
+        let base = api_base(keys.api_base_url.as_deref());
         // OAuth 1.0a hands no `state` back: it rides in the callback URL.
         let callback = format!("{}?{}", request.redirect_url, form(&[("state", &request.state)]));
-        let credentials = Credentials {
-            consumer_key: request.require("consumer_key")?,
-            consumer_secret: request.require("consumer_secret")?,
-            token: None,
-            token_secret: "",
-        };
+        let credentials =
+            Credentials { consumer_key: &keys.consumer_key, consumer_secret: &keys.consumer_secret, token: None, token_secret: "" };
         let answer = signed(&base, http::Method::POST, "oauth/request_token", &[], &[("oauth_callback", &callback)], &credentials, None)?;
         let token = form_answer(&answer);
         let (Some(oauth_token), Some(secret)) = (token.get("oauth_token"), token.get("oauth_token_secret")) else {
@@ -209,22 +228,19 @@ impl Channel for Twitter {
         if !secure_eq(token, expected) {
             return Err(ChannelError::Unauthorized("the callback is for another login (oauth_token differs)".into()));
         }
-        let base = api_base(request.setting("api_base_url"));
-        let credentials = Credentials {
-            consumer_key: request.require("consumer_key")?,
-            consumer_secret: request.require("consumer_secret")?,
-            token: Some(token),
-            token_secret,
-        };
+        let keys = LoginKeys::for_finish(&request)?;
+        let base = api_base(keys.api_base_url.as_deref());
+        let credentials =
+            Credentials { consumer_key: &keys.consumer_key, consumer_secret: &keys.consumer_secret, token: Some(token), token_secret };
         let answer = signed(&base, http::Method::POST, "oauth/access_token", &[], &[("oauth_verifier", verifier)], &credentials, None)?;
         let access = form_answer(&answer);
         let field = |key: &str| access.get(key).cloned().ok_or_else(|| ChannelError::Provider(format!("X's access token answer lacks {key}")));
         let (user_id, screen_name) = (field("user_id")?, field("screen_name")?);
-        Ok(vec![AuthAccount {
-            id: user_id,
-            name: format!("@{screen_name}"),
-            settings: vec![("access_token".into(), field("oauth_token")?), ("access_token_secret".into(), field("oauth_token_secret")?)],
-        }])
+        let mut settings = vec![("access_token".into(), field("oauth_token")?), ("access_token_secret".into(), field("oauth_token_secret")?)];
+        if let Some(app) = &keys.app {
+            settings.extend(app.channel_settings());
+        }
+        Ok(vec![AuthAccount { id: user_id, name: format!("@{screen_name}"), settings }])
     }
 }
 
@@ -264,27 +280,52 @@ fn form_answer(response: &http::Response) -> std::collections::HashMap<String, S
     url::form_urlencoded::parse(&response.body).into_owned().collect()
 }
 
+/// The consumer secret a channel works with: the operator's app's current one when the channel
+/// belongs to it (rotation reaches it at once), else the channel's own.
+fn consumer_secret(ctx: &ChannelContext) -> Result<String, ChannelError> {
+    match OperatorApp::serving(ctx) {
+        Some(app) => Ok(app.consumer_secret),
+        None => ctx.require("consumer_secret").map(str::to_owned),
+    }
+}
+
+/// The Account Activity environment: the operator app's for its channels, else the channel's.
+fn environment(ctx: &ChannelContext) -> Result<String, ChannelError> {
+    match OperatorApp::serving(ctx).and_then(|app| app.environment) {
+        Some(environment) => Ok(environment),
+        None => ctx.require("environment").map(str::to_owned),
+    }
+}
+
 /// The channel's credentials and API base.
 struct Api<'a> {
     base: String,
-    credentials: Credentials<'a>,
+    consumer_key: &'a str,
+    /// Owned: the operator's app may supply it (see [`consumer_secret`]).
+    consumer_secret: String,
+    token: &'a str,
+    token_secret: &'a str,
 }
 
 impl<'a> Api<'a> {
     fn for_channel(ctx: &'a ChannelContext) -> Result<Self, ChannelError> {
         Ok(Self {
             base: api_base(ctx.setting("api_base_url")),
-            credentials: Credentials {
-                consumer_key: ctx.require("consumer_key")?,
-                consumer_secret: ctx.require("consumer_secret")?,
-                token: Some(ctx.require("access_token")?),
-                token_secret: ctx.require("access_token_secret")?,
-            },
+            consumer_key: ctx.require("consumer_key")?,
+            consumer_secret: consumer_secret(ctx)?,
+            token: ctx.require("access_token")?,
+            token_secret: ctx.require("access_token_secret")?,
         })
     }
 
     fn call(&self, method: http::Method, path: &str, query: &[(&str, &str)], body: Option<&Value>) -> Result<http::Response, ChannelError> {
-        signed(&self.base, method, path, query, &[], &self.credentials, body)
+        let credentials = Credentials {
+            consumer_key: self.consumer_key,
+            consumer_secret: &self.consumer_secret,
+            token: Some(self.token),
+            token_secret: self.token_secret,
+        };
+        signed(&self.base, method, path, query, &[], &credentials, body)
     }
 }
 

@@ -1,6 +1,13 @@
 //! WhatsApp Business Cloud API: one phone number of a WhatsApp Business Account, through Meta's
 //! Graph API. Webhooks are signed with the app secret (`X-Hub-Signature-256`); the verify token
 //! is the host's secret for the channel.
+//!
+//! Two ways to connect: "Connect with Facebook", Embedded Signup with the operator's Meta app
+//! (`embedded_signup`: the admin only logs in and ticks numbers; the number is registered and
+//! its account subscribed to the app, whose one callback URL receives it), or the manual form
+//! (IDs and a system user's token of the business's own app, with a per-channel webhook).
+
+mod embedded_signup;
 
 use switchboard_sdk::http::Method;
 use switchboard_sdk::serde::Deserialize;
@@ -11,6 +18,8 @@ use switchboard_whatsapp_common::errors::{self, ProviderError};
 use switchboard_whatsapp_common::inbound::Notification;
 use switchboard_whatsapp_common::outbound::{self, Api};
 use switchboard_whatsapp_common::{templates, window_policy};
+
+use embedded_signup::OperatorApp;
 
 const DEFAULT_API: &str = "https://graph.facebook.com";
 const GRAPH_VERSION: &str = "v21.0";
@@ -26,7 +35,7 @@ impl Channel for WhatsAppCloud {
             name: "WhatsApp Cloud API".into(),
             version: env!("CARGO_PKG_VERSION").into(),
             description: "WhatsApp Business phone numbers through Meta's Cloud API, with message templates".into(),
-            capabilities: vec![Capability::Templates, Capability::SendMedia, Capability::SendTemplates],
+            capabilities: vec![Capability::Templates, Capability::SendMedia, Capability::SendTemplates, Capability::OauthConnect],
             outbound_hosts: vec!["graph.facebook.com".into()],
         }
     }
@@ -44,6 +53,8 @@ impl Channel for WhatsAppCloud {
             Field::new("app_secret", "App secret", FieldKind::Secret)
                 .required()
                 .help("Meta app → App settings → Basic; checks the signature of every webhook"),
+            Field::new("app_id", "App ID", FieldKind::Text)
+                .help("Filled in by Connect with Facebook (the operator's app); leave empty with your own app"),
             Field::new("api_base_url", "API base URL", FieldKind::Url)
                 .default_value(DEFAULT_API)
                 .help("Change only for tests (the operator must allow its host)"),
@@ -59,6 +70,20 @@ impl Channel for WhatsAppCloud {
         graph
             .call::<Value>(graph.request(Method::POST, &format!("{}/subscribed_apps", graph.business_account_id)))
             .map_err(|e| e.on_field("business_account_id"))?;
+        holds::hold(&waba_hold(graph.business_account_id));
+        if OperatorApp::serving(ctx).is_some() {
+            // A number onboarded by Embedded Signup must be registered for the Cloud API.
+            register(&graph)?;
+            return Ok(Connection {
+                display_name: format!("{} ({})", phone.verified_name, phone.display_phone_number),
+                external_account_id: graph.phone_number_id.to_owned(),
+                setup: vec![SetupItem::new(
+                    "webhook",
+                    "Webhook",
+                    "Registered and subscribed to the operator's Meta app: its callback URL receives this number's messages, nothing to do",
+                )],
+            });
+        }
         Ok(Connection {
             display_name: format!("{} ({})", phone.verified_name, phone.display_phone_number),
             external_account_id: graph.phone_number_id.to_owned(),
@@ -74,13 +99,39 @@ impl Channel for WhatsAppCloud {
         })
     }
 
+    /// Unsubscribes the account from the app, unless another channel (another number of the
+    /// same account) still relies on it.
+    fn disconnect(ctx: &ChannelContext) -> Result<(), ChannelError> {
+        let graph = Graph::new(ctx)?;
+        if holds::release(&waba_hold(graph.business_account_id)) {
+            log::info(format!("account {} stays subscribed: another channel relies on it", graph.business_account_id));
+            return Ok(());
+        }
+        match graph.call::<Value>(graph.request(Method::DELETE, &format!("{}/subscribed_apps", graph.business_account_id))) {
+            Ok(_) => Ok(()),
+            // A revoked token: the business removed the app already, nothing left to undo.
+            Err(failure) => match failure.into_error() {
+                ChannelError::Unauthorized(_) => Ok(()),
+                other => Err(other),
+            },
+        }
+    }
+
+    fn auth_start(request: AuthStartRequest) -> Result<AuthRedirect, ChannelError> {
+        embedded_signup::start(&request)
+    }
+
+    fn auth_finish(request: AuthFinishRequest) -> Result<Vec<AuthAccount>, ChannelError> {
+        embedded_signup::finish(&request)
+    }
+
     fn handle_webhook(ctx: &ChannelContext, request: HttpRequest) -> Result<WebhookOutcome, ChannelError> {
         match request.method.as_str() {
             "GET" => Ok(verification(ctx, &request)),
             "POST" => {
                 let signature = request.header("x-hub-signature-256").and_then(|s| s.strip_prefix("sha256="));
-                let app_secret = ctx.require("app_secret")?;
-                if !signature.is_some_and(|signature| verify_hmac_sha256_hex(app_secret, &request.body, signature)) {
+                let app_secret = embedded_signup::app_secret(ctx)?;
+                if !signature.is_some_and(|signature| verify_hmac_sha256_hex(&app_secret, &request.body, signature)) {
                     return Err(ChannelError::Unauthorized("missing or wrong X-Hub-Signature-256".into()));
                 }
                 let envelope: Envelope = request.json()?;
@@ -99,7 +150,8 @@ impl Channel for WhatsAppCloud {
                 .required()
                 .help("Same page, App secret: it signs the webhooks of every number subscribed to the app"),
             Field::new("embedded_signup_config_id", "Embedded Signup configuration ID", FieldKind::Text)
-                .help("Facebook Login for Business → Configurations: the WhatsApp Embedded Signup configuration"),
+                .help("Facebook Login for Business → Configurations: the WhatsApp Embedded Signup configuration; enables Connect with Facebook"),
+            Field::new("api_base_url", "API base URL", FieldKind::Url).help("Leave empty for https://graph.facebook.com (tests, proxies)"),
         ]
     }
 
@@ -201,6 +253,36 @@ fn verification(ctx: &ChannelContext, request: &HttpRequest) -> WebhookOutcome {
     WebhookOutcome { response, events: vec![] }
 }
 
+/// The hold on a WhatsApp Business Account's app subscription: its numbers' channels share it.
+fn waba_hold(business_account_id: &str) -> String {
+    format!("meta:waba:{business_account_id}")
+}
+
+/// State key: the number's two-step verification PIN, set when Switchboard registered it.
+const TWO_STEP_PIN: &str = "two_step_pin";
+
+/// Registers the number for the Cloud API with a PIN Switchboard makes and keeps (it becomes
+/// the number's two-step verification PIN; a reconnect reuses it). A number registered before
+/// with another PIN (133005) is registered: that is fine.
+fn register(graph: &Graph) -> Result<(), ChannelError> {
+    let pin = state::get(TWO_STEP_PIN).unwrap_or_else(|| {
+        let mut bytes = [0u8; 8];
+        wstd::rand::get_random_bytes(&mut bytes);
+        let pin = format!("{:06}", u64::from_le_bytes(bytes) % 1_000_000);
+        state::set(TWO_STEP_PIN, &pin);
+        pin
+    });
+    let body = json!({"messaging_product": "whatsapp", "pin": pin});
+    match graph.call::<Value>(graph.request(Method::POST, &format!("{}/register", graph.phone_number_id)).json(&body)) {
+        Ok(_) => Ok(()),
+        Err(Failure::Refused(response)) if ProviderError::parse(response.status, &response.body).code == Some(133005) => {
+            log::warn(format!("number {} was registered before with another PIN: kept as it is", graph.phone_number_id));
+            Ok(())
+        }
+        Err(failure) => Err(failure.into_error()),
+    }
+}
+
 /// The Graph API as one channel's credentials see it.
 struct Graph<'a> {
     base: &'a str,
@@ -217,7 +299,7 @@ impl<'a> Graph<'a> {
         Ok(Self {
             base: ctx.setting_or("api_base_url", DEFAULT_API).trim_end_matches('/'),
             token,
-            proof: hex::encode(hmac_sha256(ctx.require("app_secret")?, token)),
+            proof: hex::encode(hmac_sha256(&embedded_signup::app_secret(ctx)?, token)),
             phone_number_id: ctx.require("phone_number_id")?,
             business_account_id: ctx.require("business_account_id")?,
         })
