@@ -12,7 +12,7 @@ use crate::registry::Registry;
 use crate::runtime::types::ChannelContext;
 use crate::runtime::types::AppContext;
 use crate::runtime::{
-    ChannelStateBackend, CompileCache, HostPattern, HostServices, Limits, MailAddressing, ProviderAppSettings, ResourceHolds, Runtime, StateError,
+    ChannelStateBackend, CompileCache, HostPattern, HostServices, Limits, MailAddressing, ProviderAppSettings, Resolver, ResourceHolds, Runtime, StateError, SystemResolver,
 };
 use crate::store::provider_apps::ProviderApp;
 use crate::store::Db;
@@ -27,6 +27,41 @@ pub struct ServeConfig {
     pub allow_outbound: Vec<String>,
     pub limits: Limits,
     pub mail: MailOptions,
+    /// Where plugins' outbound host names are looked up (not a setting: a seam for tests).
+    pub resolver: ResolverChoice,
+    /// Which plugin signatures are trusted.
+    pub plugin_trust: PluginTrust,
+}
+
+/// Which components the host runs besides its built-ins: signed by a trusted key (base64
+/// Ed25519 public keys), or any when `allow_unsigned` (development; off by default, because a
+/// component file or upload would otherwise run without anyone vouching for it).
+#[derive(Debug, Clone, Default)]
+pub struct PluginTrust {
+    pub trusted_keys: Vec<String>,
+    pub allow_unsigned: bool,
+}
+
+/// [`PluginTrust`] with its keys parsed.
+pub struct TrustedKeys {
+    pub keys: Vec<ed25519_dalek::VerifyingKey>,
+    pub allow_unsigned: bool,
+}
+
+/// The resolver outbound requests use; the system's by default.
+#[derive(Clone)]
+pub struct ResolverChoice(pub Arc<dyn Resolver>);
+
+impl Default for ResolverChoice {
+    fn default() -> Self {
+        Self(Arc::new(SystemResolver))
+    }
+}
+
+impl std::fmt::Debug for ResolverChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ResolverChoice")
+    }
 }
 
 /// Inbound mail (the email channel's forwarding addresses).
@@ -63,6 +98,18 @@ pub struct App {
     pub max_mail_bytes: usize,
     /// Messages stored or sent, for live followers (the website chat widget).
     pub live: crate::live::Live,
+    /// Where plugin uploads are received before they are valid (see `plugins::stage_upload`).
+    pub uploads_dir: PathBuf,
+    /// Uploads waiting for the operator's approval (see `plugins::review`).
+    pub pending_dir: PathBuf,
+    /// One upload validated at a time (each holds its component in memory while compiling).
+    pub upload_slot: tokio::sync::Semaphore,
+    /// Which plugin signatures are trusted.
+    pub trust: TrustedKeys,
+    /// What `/readyz` reports.
+    pub health: crate::health::Health,
+    /// What `/metrics` reports.
+    pub metrics: Arc<crate::metrics::Metrics>,
     /// The domain of forwarding addresses, if the host receives mail (see `mail::address`).
     pub inbound_domain: Option<String>,
 }
@@ -116,14 +163,33 @@ impl App {
         inbound_domain: Option<String>,
         mail: Arc<dyn MailAddressing>,
     ) -> anyhow::Result<Self> {
+        let trust = TrustedKeys {
+            keys: config
+                .plugin_trust
+                .trusted_keys
+                .iter()
+                .map(|k| crate::signing::parse_public_key(k).map_err(|e| anyhow::anyhow!("trusted key: {e}")))
+                .collect::<anyhow::Result<_>>()?,
+            allow_unsigned: config.plugin_trust.allow_unsigned,
+        };
         let db = Arc::new(Db::open(&config.data_dir)?);
+        // Uploads cut off by a crash: nothing refers to them.
+        let _ = std::fs::remove_dir_all(crate::data_dir::uploads_dir(&config.data_dir));
         let allowed = config
             .allow_outbound
             .iter()
             .map(|h| HostPattern::parse(h).map_err(|e| anyhow::anyhow!("--allow-outbound {e}")))
             .collect::<anyhow::Result<Vec<_>>>()?;
         let cache = CompileCache::new(crate::data_dir::cache_dir(&config.data_dir));
-        let services = HostServices { state: Arc::new(DbState(db.clone())), mail, apps: Arc::new(DbApps(db.clone())), holds: Arc::new(DbHolds(db.clone())) };
+        let metrics = Arc::new(crate::metrics::Metrics::new(db.operation_seconds.clone()));
+        let services = HostServices {
+            state: Arc::new(DbState(db.clone())),
+            mail,
+            apps: Arc::new(DbApps(db.clone())),
+            holds: Arc::new(DbHolds(db.clone())),
+            calls: metrics.clone(),
+            resolver: config.resolver.0.clone(),
+        };
         let runtime = Runtime::new(config.limits.clone(), allowed, services, Some(cache))?;
         let public_url = config
             .public_url
@@ -140,6 +206,12 @@ impl App {
             outbox_wake: Notify::new(),
             max_mail_bytes: config.mail.max_message_bytes,
             live: Default::default(),
+            uploads_dir: crate::data_dir::uploads_dir(&config.data_dir),
+            pending_dir: crate::data_dir::pending_dir(&config.data_dir),
+            upload_slot: tokio::sync::Semaphore::new(1),
+            trust,
+            health: Default::default(),
+            metrics,
             inbound_domain,
         })
     }

@@ -12,3 +12,14 @@ pub fn plugins_dir(data_dir: &Path) -> PathBuf {
 pub fn cache_dir(data_dir: &Path) -> PathBuf {
     data_dir.join("cache")
 }
+
+/// Plugin uploads being received: streamed here, then renamed into the plugins folder (the
+/// same file system) once valid, so a large upload never sits whole in memory more than once.
+pub fn uploads_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("uploads")
+}
+
+/// Uploads that wait for the operator's approval (`plugins::review`), one file per plugin id.
+pub fn pending_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("pending")
+}

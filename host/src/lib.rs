@@ -1,23 +1,27 @@
 //! Switchboard: an omnichannel channel runtime. Channel integrations are WebAssembly
 //! components (see `wit/`) that this host loads, sandboxes and calls.
 //!
-//! Layers, each importing only those below it: `server` (wiring) → `api`, `outbox`, `mail`,
-//! `plugins` → `ingest` → `app` (shared state) → `registry`, `live`, `window` → `runtime`,
+//! Layers, each importing only those below it: `server` (wiring) and `config` (settings) → `api`, `outbox`, `mail`,
+//! `plugins` → `ingest` → `app` (shared state) → `registry`, `live`, `window`, `health`, `metrics` → `runtime`,
 //! `store`, `data_dir`.
 
 pub mod admin;
 pub mod api;
 pub mod app;
+pub mod config;
 pub mod data_dir;
+pub mod health;
 pub mod ingest;
 pub mod live;
 pub mod mail;
+pub mod metrics;
 pub mod outbox;
 pub mod passwords;
 pub mod plugins;
 pub mod registry;
 pub mod runtime;
 pub mod server;
+pub mod signing;
 pub mod store;
 pub mod window;
 

@@ -37,6 +37,11 @@ impl Live {
         });
     }
 
+    /// How many follow now (metrics).
+    pub fn followers(&self) -> usize {
+        self.events.receiver_count()
+    }
+
     pub fn subscribe(&self) -> broadcast::Receiver<MessageEvent> {
         self.events.subscribe()
     }

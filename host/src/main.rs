@@ -1,10 +1,9 @@
 //! The `switchboard` binary: parse the command line, set up logging, call the library.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use switchboard::runtime::Limits;
+use switchboard::config::{LogFormat, ServeArgs, Settings};
 use switchboard::store::Db;
 use switchboard::store::tokens::Role;
 
@@ -18,33 +17,29 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve the API, webhooks and every loaded plugin.
-    Serve {
-        #[arg(long, default_value = "127.0.0.1:8080", env = "SWITCHBOARD_LISTEN")]
-        listen: String,
+    Serve(ServeArgs),
+    /// Print the OpenAPI 3.1 document of the API (what `/api/v1/openapi.json` serves).
+    Openapi,
+    /// Check a configuration: the file, the variables and the flags as `serve` would merge them.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// Copy the database (consistently, while the server runs) to FILE, and the secret key
+    /// that opens its sealed settings to FILE.key. Keep both; the key is a secret.
+    Backup {
+        file: PathBuf,
         #[arg(long, default_value = "data", env = "SWITCHBOARD_DATA_DIR")]
         data_dir: PathBuf,
-        /// The URL providers reach this host at (webhook URLs are built from it). Default: http://<listen>.
-        #[arg(long, env = "SWITCHBOARD_PUBLIC_URL")]
-        public_url: Option<String>,
-        /// Let plugins call HOST[:PORT] besides the hosts they declare (repeatable). No port: any port.
-        #[arg(long = "allow-outbound", value_name = "HOST[:PORT]")]
-        allow_outbound: Vec<String>,
-        /// Wall-clock limit of one plugin call, in milliseconds.
-        #[arg(long, default_value_t = 15_000)]
-        plugin_timeout_ms: u64,
-        /// Memory one plugin instance may use, in MiB.
-        #[arg(long, default_value_t = 64)]
-        plugin_memory_mb: usize,
-        /// Receive mail by SMTP on ADDR (e.g. 0.0.0.0:25): email channels' forwarding addresses.
-        #[arg(long, value_name = "ADDR", env = "SWITCHBOARD_SMTP_LISTEN")]
-        smtp_listen: Option<String>,
-        /// The domain of email channels' forwarding addresses (`<id>@DOMAIN`; its MX points at
-        /// --smtp-listen). Default: the host name of --public-url.
-        #[arg(long, value_name = "DOMAIN", env = "SWITCHBOARD_INBOUND_DOMAIN")]
-        inbound_domain: Option<String>,
-        /// The largest mail message taken by SMTP or relay, in MiB.
-        #[arg(long, default_value_t = switchboard::app::DEFAULT_MAX_MAIL_BYTES >> 20)]
-        mail_max_mb: usize,
+    },
+    /// Put a backup (FILE and FILE.key) in place as the data dir's database. Stop the server first.
+    Restore {
+        file: PathBuf,
+        /// Replace an existing database (kept as switchboard.db.before-restore).
+        #[arg(long)]
+        force: bool,
+        #[arg(long, default_value = "data", env = "SWITCHBOARD_DATA_DIR")]
+        data_dir: PathBuf,
     },
     /// Manage API tokens.
     Token {
@@ -61,6 +56,13 @@ enum Command {
         #[command(subcommand)]
         command: PluginCommand,
     },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Validate the settings `serve` would run with and print them; exit 1 with the reason when
+    /// one is wrong (an unknown key, an address without a port, a value out of range...).
+    Check(ServeArgs),
 }
 
 #[derive(Subcommand)]
@@ -81,6 +83,20 @@ enum PluginCommand {
     },
     /// Print a component's id, versions, outbound hosts and settings schema.
     Inspect { file: PathBuf },
+    /// Make a signing key: writes the private key to FILE (readable by you only) and prints
+    /// the public key to put in the hosts' trusted_keys.
+    Keygen {
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Sign a component with a key from `keygen` (in place, or to --out).
+    Sign {
+        file: PathBuf,
+        #[arg(long, value_name = "KEY_FILE")]
+        key: PathBuf,
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
     /// Remove an installed plugin (its channels stay, unavailable, until it returns).
     Remove {
         id: String,
@@ -130,42 +146,63 @@ enum TokenCommand {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
-        .with_writer(std::io::stderr)
-        .init();
-    match Cli::parse().command {
-        Command::Serve {
-            listen,
-            data_dir,
-            public_url,
-            allow_outbound,
-            plugin_timeout_ms,
-            plugin_memory_mb,
-            smtp_listen,
-            inbound_domain,
-            mail_max_mb,
-        } => {
-            let listener = tokio::net::TcpListener::bind(&listen)
-                .await
-                .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
-            let smtp = match &smtp_listen {
-                Some(addr) => Some(
-                    tokio::net::TcpListener::bind(addr).await.map_err(|e| anyhow::anyhow!("cannot listen for SMTP on {addr}: {e}"))?,
-                ),
-                None => None,
-            };
-            let config = switchboard::ServeConfig {
-                data_dir,
-                public_url,
-                allow_outbound,
-                limits: Limits { call_timeout: Duration::from_millis(plugin_timeout_ms), memory_bytes: plugin_memory_mb << 20 },
-                mail: switchboard::MailOptions { inbound_domain, max_message_bytes: mail_max_mb.max(1) << 20 },
-            };
-            let shutdown = async {
-                let _ = tokio::signal::ctrl_c().await;
-            };
-            switchboard::serve(switchboard::Listeners { http: listener, smtp }, config, shutdown).await
+    let cli = Cli::parse();
+    let log_format = match &cli.command {
+        Command::Serve(args) => args.log_format.unwrap_or_default(),
+        _ => LogFormat::Text,
+    };
+    init_logging(log_format);
+    match cli.command {
+        Command::Serve(args) => {
+            let settings = Settings::resolve(args)?;
+            if settings.log_format != log_format {
+                // The file chose the format: logging starts before the file is read.
+                tracing::warn!("log_format from the config file takes effect with --log-format or SWITCHBOARD_LOG_FORMAT");
+            }
+            serve(settings).await
+        }
+        Command::Openapi => {
+            println!("{}", switchboard::api::openapi_document().to_pretty_json()?);
+            Ok(())
+        }
+        Command::Config { command: ConfigCommand::Check(args) } => match Settings::resolve(args) {
+            Ok(settings) => {
+                print!("# the settings `serve` would run with\n{}", settings.to_toml());
+                Ok(())
+            }
+            Err(error) => {
+                eprintln!("invalid configuration: {error:#}");
+                std::process::exit(1);
+            }
+        },
+        Command::Backup { file, data_dir } => {
+            Db::backup_to(&data_dir, &file)?;
+            let key = key_file(&file);
+            copy_private(&data_dir.join("secret.key"), &key)?;
+            println!("database: {}\nkey:      {} (secret: it opens the sealed settings; keep it apart)", file.display(), key.display());
+            Ok(())
+        }
+        Command::Restore { file, force, data_dir } => {
+            let key = key_file(&file);
+            anyhow::ensure!(file.is_file(), "{} is not a file", file.display());
+            anyhow::ensure!(key.is_file(), "{} is missing: without the key the backup's sealed settings cannot be opened", key.display());
+            std::fs::create_dir_all(&data_dir)?;
+            let database = data_dir.join("switchboard.db");
+            if database.exists() {
+                anyhow::ensure!(force, "{} exists: stop the server and add --force to replace it", database.display());
+                std::fs::rename(&database, data_dir.join("switchboard.db.before-restore"))?;
+                if data_dir.join("secret.key").exists() {
+                    std::fs::rename(data_dir.join("secret.key"), data_dir.join("secret.key.before-restore"))?;
+                }
+            }
+            for stale in ["switchboard.db-wal", "switchboard.db-shm"] {
+                let _ = std::fs::remove_file(data_dir.join(stale));
+            }
+            std::fs::copy(&file, &database)?;
+            copy_private(&key, &data_dir.join("secret.key"))?;
+            Db::open(&data_dir).map_err(|e| anyhow::anyhow!("the restored database does not open: {e:#}"))?;
+            println!("restored {} into {}", file.display(), data_dir.display());
+            Ok(())
         }
         Command::Plugin { command } => {
             use switchboard::plugins::offline;
@@ -173,6 +210,22 @@ async fn main() -> anyhow::Result<()> {
                 PluginCommand::Install { file, force, data_dir } => offline::install(&data_dir, &file, force).await?,
                 PluginCommand::List { data_dir } => offline::list(&data_dir).await?,
                 PluginCommand::Inspect { file } => offline::inspect(&file).await?,
+                PluginCommand::Keygen { out } => {
+                    anyhow::ensure!(!out.exists(), "{} exists: a signing key is never overwritten", out.display());
+                    let (secret, public) = switchboard::signing::generate();
+                    write_private(&out, secret.as_bytes())?;
+                    format!("{public}\n")
+                }
+                PluginCommand::Sign { file, key, out } => {
+                    let secret = std::fs::read_to_string(&key).map_err(|e| anyhow::anyhow!("cannot read the key {}: {e}", key.display()))?;
+                    let key = switchboard::signing::parse_signing_key(&secret).map_err(|e| anyhow::anyhow!(e))?;
+                    let component = std::fs::read(&file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+                    let signed = switchboard::signing::sign(&component, &key).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+                    let target = out.unwrap_or_else(|| file.clone());
+                    std::fs::write(&target, signed).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", target.display()))?;
+                    let public = switchboard::signing::encode_public_key(&key.verifying_key());
+                    format!("signed {} with {public}\n", target.display())
+                }
                 PluginCommand::Remove { id, data_dir } => offline::remove(&data_dir, &id).await?,
             };
             print!("{output}");
@@ -211,4 +264,103 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// Binds the listeners and serves until SIGTERM or SIGINT; then lets in-flight work finish
+/// for at most the shutdown timeout.
+async fn serve(settings: Settings) -> anyhow::Result<()> {
+    if let Some(file) = &settings.config_file {
+        tracing::info!(file = %file.display(), "configuration read");
+    }
+    let listen = &settings.listen;
+    let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+    let smtp = match &settings.smtp_listen {
+        Some(addr) => {
+            Some(tokio::net::TcpListener::bind(addr).await.map_err(|e| anyhow::anyhow!("cannot listen for SMTP on {addr}: {e}"))?)
+        }
+        None => None,
+    };
+    let shutdown_timeout = settings.shutdown_timeout();
+    let (stopping, stop_requested) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        let signal = stop_signal().await;
+        tracing::info!("{signal} received: finishing in-flight work (up to {} s), then exiting", shutdown_timeout.as_secs());
+        let _ = stopping.send(true);
+    });
+    let shutdown = {
+        let mut requested = stop_requested.clone();
+        async move {
+            let _ = requested.wait_for(|stop| *stop).await;
+        }
+    };
+    let serving = switchboard::serve(switchboard::Listeners { http: listener, smtp }, settings.serve_config(), shutdown);
+    let mut requested = stop_requested;
+    let overdue = async move {
+        let _ = requested.wait_for(|stop| *stop).await;
+        tokio::time::sleep(shutdown_timeout).await;
+    };
+    tokio::select! {
+        result = serving => result,
+        () = overdue => {
+            tracing::warn!("shutdown timeout ({} s) reached: exiting with work in flight (queued messages stay queued)", shutdown_timeout.as_secs());
+            Ok(())
+        }
+    }
+}
+
+/// Logs to standard error at `RUST_LOG`'s level (default info), as text or one JSON object a
+/// line; JSON lines carry the fields of their spans (a request's `request_id`).
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().with_current_span(true).with_span_list(false).flatten_event(true).init(),
+    }
+}
+
+/// The first of SIGTERM (`systemctl stop`, `docker stop`) and SIGINT (Ctrl-C), by name.
+async fn stop_signal() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => tokio::select! {
+                _ = term.recv() => "SIGTERM",
+                _ = tokio::signal::ctrl_c() => "SIGINT",
+            },
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                "SIGINT"
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        "Ctrl-C"
+    }
+}
+
+/// `FILE.key` beside a backup FILE.
+fn key_file(file: &std::path::Path) -> PathBuf {
+    let mut name = file.as_os_str().to_owned();
+    name.push(".key");
+    PathBuf::from(name)
+}
+
+/// Copies a secret, readable by the owner only.
+fn copy_private(from: &std::path::Path, to: &std::path::Path) -> anyhow::Result<()> {
+    let bytes = std::fs::read(from).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", from.display()))?;
+    write_private(to, &bytes)
+}
+
+/// Writes a secret, readable by the owner only.
+fn write_private(to: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    std::io::Write::write_all(&mut options.open(to).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", to.display()))?, bytes)?;
+    Ok(())
 }

@@ -23,6 +23,7 @@ const LONGEST_RETRY: Duration = Duration::from_secs(15 * 60);
 const IDLE_POLL: Duration = Duration::from_secs(5);
 
 pub async fn run(app: Arc<App>, mut stop: watch::Receiver<bool>) {
+    let _running = app.health.outbox_running();
     loop {
         if *stop.borrow() {
             return;
@@ -64,6 +65,7 @@ async fn deliver(app: &App, delivery: &PendingDelivery) {
     let outcome = attempt(app, delivery).await;
     let result = match outcome {
         Ok((message, provider_id)) => {
+            app.metrics.delivery("sent");
             tracing::info!(message_id = delivery.message_id, provider_id, "message delivered");
             let recorded = app.db.delivery_succeeded(delivery.message_id, &provider_id);
             if recorded.is_ok() {
@@ -72,19 +74,23 @@ async fn deliver(app: &App, delivery: &PendingDelivery) {
             recorded
         }
         Err(Next::Fail(reason)) => {
+            app.metrics.delivery("failed");
             tracing::warn!(message_id = delivery.message_id, %reason, "message failed");
             app.db.delivery_failed(delivery.message_id, &reason)
         }
         Err(Next::Hold(reason)) => {
+            app.metrics.delivery("held");
             tracing::debug!(message_id = delivery.message_id, %reason, "delivery held");
             app.db.delivery_held(delivery.message_id, now_ms() + SUSPENDED_RECHECK.as_millis() as i64, &reason)
         }
         Err(Next::Retry { reason, .. }) if delivery.attempts + 1 >= MAX_ATTEMPTS => {
+            app.metrics.delivery("failed");
             let reason = format!("gave up after {MAX_ATTEMPTS} attempts: {reason}");
             tracing::warn!(message_id = delivery.message_id, %reason, "message failed");
             app.db.delivery_failed(delivery.message_id, &reason)
         }
         Err(Next::Retry { after, reason }) => {
+            app.metrics.delivery("retry");
             let backoff = after.unwrap_or_else(|| backoff(delivery.attempts)).min(LONGEST_RETRY);
             tracing::info!(message_id = delivery.message_id, %reason, retry_in_ms = backoff.as_millis() as u64, "delivery will be retried");
             app.db.delivery_retry(delivery.message_id, now_ms() + backoff.as_millis() as i64, &reason)

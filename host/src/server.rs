@@ -28,11 +28,17 @@ impl From<TcpListener> for Listeners {
 
 /// Opens the data dir and loads every plugin: the [`App`] `serve` runs on.
 pub async fn start(config: &ServeConfig, local_addr: SocketAddr, smtp_listener: bool) -> anyhow::Result<Arc<App>> {
+    let app = open(config, local_addr, smtp_listener)?;
+    crate::plugins::load_all(&app).await;
+    app.health.plugins_loaded();
+    Ok(app)
+}
+
+/// The shared state, no plugin loaded yet.
+fn open(config: &ServeConfig, local_addr: SocketAddr, smtp_listener: bool) -> anyhow::Result<Arc<App>> {
     let inbound_domain = crate::mail::address::inbound_domain(config)?;
     let mail = Arc::new(MailAddresses { inbound_domain: inbound_domain.clone(), smtp_listener });
-    let app = Arc::new(App::open(config, local_addr, inbound_domain, mail)?);
-    crate::plugins::load_all(&app).await;
-    Ok(app)
+    Ok(Arc::new(App::open(config, local_addr, inbound_domain, mail)?))
 }
 
 /// Serves until `shutdown` completes.
@@ -43,8 +49,19 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let Listeners { http, smtp } = listeners.into();
     let local_addr = http.local_addr()?;
-    let app = start(&config, local_addr, smtp.is_some()).await?;
+    let app = open(&config, local_addr, smtp.is_some())?;
     let (stop_tasks, tasks_stopped) = tokio::sync::watch::channel(false);
+    // HTTP is served while plugins load (cold compiles take a while): `/readyz` says when they
+    // are in; until then their webhooks get 503 and providers send them again. The folder
+    // watcher starts once the first load is done.
+    let loading = {
+        let (app, stopped) = (app.clone(), tasks_stopped.clone());
+        tokio::spawn(async move {
+            crate::plugins::load_all(&app).await;
+            app.health.plugins_loaded();
+            crate::plugins::watcher::spawn(app, stopped)
+        })
+    };
     let worker = tokio::spawn(crate::outbox::run(app.clone(), tasks_stopped.clone()));
     let mail = match smtp {
         Some(smtp) => {
@@ -57,7 +74,6 @@ pub async fn serve(
         }
         None => None,
     };
-    let watcher = crate::plugins::watcher::spawn(app.clone(), tasks_stopped)?;
     if app.db.token_count()? == 0 && app.db.people(None)?.is_empty() {
         // First start: the operator's account, with a one-time link to set its password. The
         // link goes to standard output only, never to the log.
@@ -79,7 +95,13 @@ pub async fn serve(
     let result = axum::serve(http, service).with_graceful_shutdown(shutdown).await;
     let _ = stop_tasks.send(true);
     let _ = worker.await;
-    let _ = watcher.await;
+    match loading.await {
+        Ok(Ok(watcher)) => {
+            let _ = watcher.await;
+        }
+        Ok(Err(error)) => tracing::error!("the plugins folder was not watched: {error:#}"),
+        Err(error) => tracing::error!("loading plugins stopped: {error}"),
+    }
     if let Some(mail) = mail {
         let _ = mail.await;
     }

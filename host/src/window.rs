@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::runtime::types::{WindowPolicy, WindowState};
 
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, Serialize)]
 pub struct Window {
     pub state: WindowState,
     /// When the current state ends (ms), if it does.

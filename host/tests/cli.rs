@@ -62,11 +62,12 @@ fn serve_loads_telegram_and_accepts_a_created_token() {
         let line = line.unwrap();
         log.push_str(&line);
         log.push('\n');
-        if line.contains("serving") || Instant::now() > deadline {
+        // HTTP is served while plugins load: wait for Telegram's.
+        if (line.contains("plugin loaded") && line.contains("telegram")) || Instant::now() > deadline {
             break;
         }
     }
-    assert!(log.contains("plugin loaded") && log.contains("telegram"), "{log}");
+    assert!(log.contains("serving") && log.contains("plugin loaded") && log.contains("telegram"), "{log}");
 
     let body = http_get(port, "/api/v1/plugins", &token);
     let _ = server.kill();
@@ -124,4 +125,35 @@ fn plugin_commands_inspect_install_list_and_remove() {
     let (ok, _, err) = run(&["plugin", "remove", "telegram"], data.path());
     assert!(!ok);
     assert!(err.contains("built into Switchboard"), "{err}");
+}
+
+#[test]
+fn keygen_and_sign_make_a_component_the_configured_key_trusts() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("acme.key");
+    let output = Command::new(env!("CARGO_BIN_EXE_switchboard")).args(["plugin", "keygen", "--out"]).arg(&key).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let public = String::from_utf8(output.stdout).unwrap().trim().to_owned();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&key).unwrap().permissions().mode() & 0o077, 0, "the private key is the owner's only");
+    }
+    let again = Command::new(env!("CARGO_BIN_EXE_switchboard")).args(["plugin", "keygen", "--out"]).arg(&key).output().unwrap();
+    assert!(!again.status.success(), "an existing key is never overwritten");
+
+    let (_, telegram) = switchboard::plugins::FIRST_PARTY_PLUGINS.iter().find(|(n, _)| n.contains("telegram")).unwrap();
+    let file = dir.path().join("plugin.wasm");
+    std::fs::write(&file, telegram).unwrap();
+    let signed = dir.path().join("signed.wasm");
+    let output = Command::new(env!("CARGO_BIN_EXE_switchboard")).args(["plugin", "sign"]).arg(&file).arg("--key").arg(&key).arg("--out").arg(&signed).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let trusted = [switchboard::signing::parse_public_key(&public).unwrap()];
+    assert_eq!(switchboard::signing::verify(&std::fs::read(&signed).unwrap(), &trusted), switchboard::signing::Verdict::Trusted(public.clone()));
+    assert_eq!(switchboard::signing::verify(&std::fs::read(&file).unwrap(), &trusted), switchboard::signing::Verdict::Unsigned, "--out leaves the input as it was");
+
+    let check = Command::new(env!("CARGO_BIN_EXE_switchboard")).args(["config", "check", "--trusted-key", &public]).output().unwrap();
+    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stderr));
+    let check = Command::new(env!("CARGO_BIN_EXE_switchboard")).args(["config", "check", "--trusted-key", "bm90IGEga2V5"]).output().unwrap();
+    assert!(!check.status.success() && String::from_utf8_lossy(&check.stderr).contains("trusted_keys"), "a bad key is named");
 }

@@ -54,3 +54,91 @@ async fn malformed_requests_get_4xx_with_a_reason() {
     let (status, _) = host.webhook("ch_nope", &[], "{}").await;
     assert_eq!(status, 404);
 }
+
+/// One request per class of error axum itself answers (query, path and body rejections, the
+/// 404 fallback, 405, 413, 415): each comes back as `{"error","message"}` JSON with its status.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_class_of_error_answers_in_the_json_error_shape() {
+    let host = TestHost::start(HostOptions::default()).await;
+    let send = |method: reqwest::Method, path: &str, content_type: Option<&str>, body: Vec<u8>| {
+        let mut request = host.http.request(method, format!("{}{path}", host.base)).bearer_auth(&host.admin).body(body);
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            let allow = response.headers().get("allow").map(|v| v.to_str().unwrap().to_owned());
+            let content_type = response.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+            let text = response.text().await.unwrap();
+            assert!(content_type.starts_with("application/json"), "{status} {content_type}: {text}");
+            let body: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"));
+            assert!(body["error"].is_string() && !body["message"].as_str().unwrap_or_default().is_empty(), "{body}");
+            (status, body, allow)
+        }
+    };
+    let get = reqwest::Method::GET;
+    let (status, body, _) = send(get.clone(), "/api/v1/conversations?limit=abc", None, vec![]).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("bad_request")), "{body}");
+    assert!(body["message"].as_str().unwrap().contains("limit"), "says which parameter: {body}");
+    let (status, body, _) = send(get.clone(), "/api/v1/conversations/abc", None, vec![]).await;
+    assert_eq!(status, 400, "{body}");
+    let (status, body, _) = send(get.clone(), "/api/v1/channels/%FF", None, vec![]).await;
+    assert_eq!(status, 400, "{body}");
+    let (status, body, _) = send(get.clone(), "/no/such/page", None, vec![]).await;
+    assert_eq!((status, body["error"].as_str()), (404, Some("not_found")), "{body}");
+    let (status, body, allow) = send(reqwest::Method::PUT, "/api/v1/channels", None, vec![]).await;
+    assert_eq!((status, body["error"].as_str()), (405, Some("method_not_allowed")), "{body}");
+    let allow = allow.expect("405 keeps Allow");
+    assert!(allow.contains("GET") && allow.contains("POST"), "{allow}");
+    let (status, body, _) = send(reqwest::Method::POST, "/api/v1/channels", Some("text/plain"), b"plugin=telegram".to_vec()).await;
+    assert_eq!((status, body["error"].as_str()), (415, Some("unsupported_media_type")), "{body}");
+    let huge = format!("{{\"plugin\":\"telegram\",\"name\":\"{}\"}}", "x".repeat(3 << 20));
+    let (status, body, _) = send(reqwest::Method::POST, "/api/v1/channels", Some("application/json"), huge.into_bytes()).await;
+    assert_eq!((status, body["error"].as_str()), (413, Some("payload_too_large")), "{body}");
+}
+
+/// The value of one series in a Prometheus text exposition (`name{labels} value`), if present.
+fn series(metrics: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    metrics.lines().filter(|line| !line.starts_with('#')).find_map(|line| {
+        let (key, value) = line.rsplit_once(' ')?;
+        let (metric, rest) = key.split_once('{').unwrap_or((key, "}"));
+        let wanted = metric == name && labels.iter().all(|(k, v)| rest.contains(&format!("{k}=\"{v}\"")));
+        wanted.then(|| value.parse().ok()).flatten()
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_webhooks_plugin_calls_and_deliveries_after_known_traffic() {
+    use crate::telegram::{connect, host_and_fake, registered_secret, text_update};
+    let (host, fake) = host_and_fake().await;
+    let channel = connect(&host, &fake).await;
+    let id = channel["id"].as_str().unwrap();
+    let secret = registered_secret(&fake);
+    let header = [("x-telegram-bot-api-secret-token", secret.as_str())];
+    assert_eq!(host.webhook(id, &header, text_update(1, 424242, "halo")).await.0, 200);
+    assert_eq!(host.webhook(id, &header, text_update(2, 424242, "masih ada?")).await.0, 200);
+    assert_eq!(host.webhook(id, &[("x-telegram-bot-api-secret-token", "forged")], text_update(3, 424242, "x")).await.0, 401);
+    assert_eq!(host.webhook("ch_nope", &header, text_update(4, 424242, "x")).await.0, 404);
+    let conversation = switchboard_e2e::conversations(&host).await[0]["id"].as_i64().unwrap();
+    let message = switchboard_e2e::send(&host, conversation, serde_json::json!({"text": "Halo kak"})).await;
+    switchboard_e2e::until_status(&host, conversation, message, "sent").await;
+
+    let response = host.http.get(format!("{}/metrics", host.base)).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("application/openmetrics-text"));
+    let text = response.text().await.unwrap();
+    assert!(text.trim_end().ends_with("# EOF"), "a complete exposition");
+    let count = |name: &str, labels: &[(&str, &str)]| series(&text, name, labels).unwrap_or_else(|| panic!("no {name} {labels:?} in\n{text}"));
+    assert_eq!(count("switchboard_webhooks_total", &[("plugin", "telegram"), ("status", "200")]), 2.0);
+    assert_eq!(count("switchboard_webhooks_total", &[("plugin", "telegram"), ("status", "401")]), 1.0);
+    assert_eq!(count("switchboard_webhooks_total", &[("plugin", "unknown"), ("status", "404")]), 1.0);
+    assert_eq!(count("switchboard_plugin_calls_total", &[("plugin", "telegram"), ("export", "handle_webhook"), ("outcome", "ok")]), 3.0);
+    assert_eq!(count("switchboard_plugin_calls_total", &[("plugin", "telegram"), ("export", "connect"), ("outcome", "ok")]), 1.0);
+    assert_eq!(count("switchboard_plugin_call_seconds_count", &[("plugin", "telegram"), ("export", "send")]), 1.0);
+    assert_eq!(count("switchboard_delivery_attempts_total", &[("outcome", "sent")]), 1.0);
+    assert_eq!(count("switchboard_outbox_messages", &[]), 0.0);
+    assert!(count("switchboard_store_operation_seconds_count", &[]) > 10.0, "database operations are timed");
+    let loaded = count("switchboard_plugin_loads_total", &[("outcome", "loaded")]);
+    assert!(loaded >= 9.0, "every first-party plugin counted as loaded: {loaded}");
+}

@@ -194,6 +194,9 @@ async fn plugins_install_over_the_api_and_refusals_say_why() {
     let (status, body) = upload(&host, &host.admin, v2.clone(), "").await;
     assert_eq!(status, 403, "plugins are the operator's, not a workspace admin's: {body}");
     let (status, body) = upload(&host, &host.operator, v2.clone(), "").await;
+    assert_eq!((status, body["status"].as_str()), (202, Some("pending_approval")), "a new plugin waits for the operator: {body}");
+    assert_eq!(plugin_version(&host, "echo").await, None, "not live before approval");
+    let (status, body) = host.post("/api/v1/plugin-reviews/echo/approve", &host.operator, json!({})).await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["id"], "echo");
     assert_eq!(body["version"], "2.0.0");
@@ -251,4 +254,92 @@ async fn plugins_of_every_served_contract_minor_run_side_by_side() {
         seen.push(response.headers()["x-echo-seen"].to_str().unwrap().to_owned());
     }
     assert_eq!(seen, ["1", "2", "2", "3"]);
+}
+
+/// A signing key as `switchboard plugin keygen` makes one: (the key, its public half).
+fn signing_key() -> (switchboard::signing::SigningKey, String) {
+    let (secret, public) = switchboard::signing::generate();
+    (switchboard::signing::parse_signing_key(&secret).unwrap(), public)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_components_signed_by_a_trusted_key_run_and_refusals_say_why() {
+    let (trusted, trusted_public) = signing_key();
+    let (stranger, stranger_public) = signing_key();
+    let v1 = std::fs::read(ECHO_V1).unwrap();
+    // An unsigned component dropped in the folder before start is not loaded either.
+    let host = TestHost::start(HostOptions {
+        extra_plugins: vec![ECHO_V2.into()],
+        require_signed_plugins: true,
+        trusted_keys: vec![trusted_public.clone()],
+        ..Default::default()
+    })
+    .await;
+    let (_, plugins) = host.get("/api/v1/plugins", &host.operator).await;
+    assert!(plugins.as_array().unwrap().iter().all(|p| p["id"] != "echo"), "the unsigned file in the folder was refused: {plugins}");
+    assert!(plugins.as_array().unwrap().iter().all(|p| p["signer"] == "built-in"), "{plugins}");
+
+    let (status, body) = upload(&host, &host.operator, v1.clone(), "").await;
+    assert_eq!((status, body["error"].as_str()), (422, Some("untrusted_plugin")), "{body}");
+    assert!(body["message"].as_str().unwrap().contains("not signed"), "{body}");
+
+    let by_stranger = switchboard::signing::sign(&v1, &stranger).unwrap();
+    let (status, body) = upload(&host, &host.operator, by_stranger, "").await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body["message"].as_str().unwrap().contains(&stranger_public) && body["message"].as_str().unwrap().contains("does not trust"), "{body}");
+
+    let signed = switchboard::signing::sign(&v1, &trusted).unwrap();
+    let mut tampered = signed.clone();
+    tampered[v1.len() / 2] ^= 0x20;
+    let (status, body) = upload(&host, &host.operator, tampered, "").await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("changed after"), "{body}");
+
+    let (_, plugins) = host.get("/api/v1/plugins", &host.operator).await;
+    assert!(plugins.as_array().unwrap().iter().all(|p| p["id"] != "echo"), "no refused upload went live");
+    let (status, body) = upload(&host, &host.operator, signed, "").await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body["review"]["signer"].as_str(), Some(trusted_public.as_str()), "the operator sees who signed it: {body}");
+    let (status, body) = host.post("/api/v1/plugin-reviews/echo/approve", &host.operator, json!({})).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!((body["id"].as_str(), body["signer"].as_str()), (Some("echo"), Some(trusted_public.as_str())), "{body}");
+}
+
+const ECHO_V3: &str = env!("ECHO_V3_WASM");
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upgrade_that_reaches_a_new_host_waits_for_approval_while_the_old_version_serves() {
+    let host = echo_host().await;
+    let channel = connect_echo(&host).await;
+    let ping = |id: &str| json!({"id": id, "text": "halo"}).to_string();
+    let (_, answer) = host.webhook(&channel, &[], ping("1")).await;
+    assert!(answer.contains("v1"), "{answer}");
+
+    let v3 = std::fs::read(ECHO_V3).unwrap();
+    let (status, body) = upload(&host, &host.operator, v3.clone(), "").await;
+    assert_eq!(status, 202, "{body}");
+    let review = &body["review"];
+    assert_eq!((review["id"].as_str(), review["version"].as_str(), review["replaces"].as_str()), (Some("echo"), Some("3.0.0"), Some("1.0.0")), "{body}");
+    assert_eq!(review["new_outbound_hosts"], json!(["api.echo.example"]), "{body}");
+    assert!(review["host_imports"].as_array().unwrap().iter().any(|i| i == "switchboard:channel/state"), "{body}");
+    let (_, reviews) = host.get("/api/v1/plugin-reviews", &host.operator).await;
+    assert_eq!(reviews.as_array().unwrap().len(), 1, "{reviews}");
+    let (status, _) = host.get("/api/v1/plugin-reviews", &host.admin).await;
+    assert_eq!(status, 403, "reviews are the operator's");
+    assert_eq!(plugin_version(&host, "echo").await.as_deref(), Some("1.0.0"), "v1 keeps serving meanwhile");
+    let (_, answer) = host.webhook(&channel, &[], ping("2")).await;
+    assert!(answer.contains("v1"), "{answer}");
+
+    let (status, _) = host.call(reqwest::Method::DELETE, "/api/v1/plugin-reviews/echo", Some(&host.operator), None).await;
+    assert_eq!(status, 204, "rejected");
+    let (_, reviews) = host.get("/api/v1/plugin-reviews", &host.operator).await;
+    assert_eq!(reviews, json!([]));
+    let (status, _) = host.post("/api/v1/plugin-reviews/echo/approve", &host.operator, json!({})).await;
+    assert_eq!(status, 404, "nothing left to approve");
+
+    assert_eq!(upload(&host, &host.operator, v3, "").await.0, 202);
+    let (status, body) = host.post("/api/v1/plugin-reviews/echo/approve", &host.operator, json!({})).await;
+    assert_eq!((status, body["version"].as_str()), (200, Some("3.0.0")), "approved, it replaced v1: {body}");
+    let (_, answer) = host.webhook(&channel, &[], ping("3")).await;
+    assert!(answer.contains("v3"), "{answer}");
 }

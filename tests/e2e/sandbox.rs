@@ -109,3 +109,86 @@ async fn a_broken_component_is_refused_and_the_host_still_starts() {
     // The first-party plugins and nothing else: the broken file added none.
     assert_eq!(ids.len(), switchboard::plugins::FIRST_PARTY_PLUGINS.len(), "{ids:?}");
 }
+
+/// Answers DNS lookups from a fixed table, as the test's (or an attacker's) DNS server would.
+struct StaticDns(Vec<(&'static str, Vec<std::net::IpAddr>)>);
+
+impl switchboard::runtime::Resolver for StaticDns {
+    fn lookup<'a>(
+        &'a self,
+        host: &'a str,
+        port: u16,
+    ) -> std::pin::Pin<Box<dyn Future<Output = std::io::Result<Vec<std::net::SocketAddr>>> + Send + 'a>> {
+        let answer = self.0.iter().find(|(name, _)| *name == host).map(|(_, ips)| ips.iter().map(|ip| std::net::SocketAddr::new(*ip, port)).collect());
+        Box::pin(async move { answer.ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "NXDOMAIN")) })
+    }
+}
+
+/// A provider on 127.0.0.1 that records the Host header of each request; `/moved` answers a
+/// redirect to its own `/inside`.
+async fn recording_site() -> (String, std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>) {
+    use axum::http::HeaderMap;
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let record = |seen: std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>, path: &'static str| {
+        move |headers: HeaderMap| async move {
+            let host = headers.get("host").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+            seen.lock().unwrap().push((path.to_owned(), host));
+        }
+    };
+    let app = axum::Router::new()
+        .route("/ok", axum::routing::get(record(seen.clone(), "/ok")))
+        .route("/inside", axum::routing::get(record(seen.clone(), "/inside")))
+        .route("/moved", axum::routing::get(|| async { (axum::http::StatusCode::FOUND, [("location", "/inside")]) }));
+    let (_, authority) = switchboard_e2e::serve_fake(app).await;
+    (authority, seen)
+}
+
+async fn host_with_dns(allow_outbound: Vec<String>, dns: StaticDns) -> TestHost {
+    TestHost::start(HostOptions {
+        allow_outbound,
+        limits: Limits { call_timeout: Duration::from_millis(3000), memory_bytes: 32 << 20 },
+        extra_plugins: vec![PathBuf::from(HOSTILE)],
+        resolver: Some(std::sync::Arc::new(dns)),
+        ..Default::default()
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_declared_name_an_attackers_dns_points_inside_is_refused_in_every_address_form() {
+    let (authority, seen) = recording_site().await;
+    let port = authority.rsplit_once(':').unwrap().1;
+    // The plugin declares api.telegram.org; the attacker's DNS answers with loopback, written
+    // as IPv4, IPv4-mapped, NAT64 and 6to4 IPv6, IPv4-compatible IPv6, "this network", and a
+    // benchmarking address. (A public first answer then an internal one, rebinding, is tested
+    // at the unit level in runtime/outbound: a test here may not connect to a public address.)
+    for inside in ["127.0.0.1", "::ffff:127.0.0.1", "64:ff9b::7f00:1", "2002:7f00:1::1", "::127.0.0.1", "0.0.0.0", "198.18.0.1"] {
+        let dns = StaticDns(vec![("api.telegram.org", vec![inside.parse().unwrap()])]);
+        let host = host_with_dns(vec![], dns).await;
+        let channel = connect(&host, json!({"mode": "egress", "target_url": format!("http://api.telegram.org:{port}/ok")})).await;
+        let (status, body) = host.webhook(&channel, &[], "{}").await;
+        assert_eq!(status, 200);
+        // Refused by the policy on the attacker's answer (not a DNS failure of some other lookup).
+        assert!(body.contains("denied by the host"), "api.telegram.org -> {inside} is refused: {body}");
+    }
+    assert!(seen.lock().unwrap().is_empty(), "nothing reached the inside: {:?}", seen.lock().unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_connection_goes_to_the_address_that_was_checked_with_the_name_kept_and_no_redirect_followed() {
+    let (authority, seen) = recording_site().await;
+    let port = authority.rsplit_once(':').unwrap().1;
+    // A name no real DNS knows, answered only by the host's resolver: reaching it proves the
+    // connection used that one answer rather than a lookup of its own.
+    let dns = StaticDns(vec![("crm.partner.invalid", vec!["127.0.0.1".parse().unwrap()])]);
+    let host = host_with_dns(vec!["crm.partner.invalid".into()], dns).await;
+    let channel = connect(&host, json!({"mode": "egress", "target_url": format!("http://crm.partner.invalid:{port}/ok")})).await;
+    let (_, body) = host.webhook(&channel, &[], "{}").await;
+    assert_eq!(body, "reached 200");
+    assert_eq!(seen.lock().unwrap().as_slice(), [("/ok".to_owned(), format!("crm.partner.invalid:{port}"))], "the Host header keeps the name");
+
+    let channel = connect(&host, json!({"mode": "egress", "target_url": format!("http://crm.partner.invalid:{port}/moved")})).await;
+    let (_, body) = host.webhook(&channel, &[], "{}").await;
+    assert_eq!(body, "reached 302", "the plugin gets the redirect itself");
+    assert_eq!(seen.lock().unwrap().len(), 1, "the redirect's target was not requested on the plugin's behalf");
+}

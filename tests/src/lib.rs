@@ -38,6 +38,13 @@ pub struct HostOptions {
     /// The public URL is the host's own address instead of [`PUBLIC_URL`]: for browser tests,
     /// where pages load what the host links to (the chat widget's embed snippet).
     pub local_public_url: bool,
+    /// Answers plugins' DNS lookups instead of the system (an attacker's DNS, a name that only
+    /// the test knows).
+    pub resolver: Option<std::sync::Arc<dyn switchboard::runtime::Resolver>>,
+    /// Run plugins only when signed by one of `trusted_keys`, as a production host does; by
+    /// default the test hosts run unsigned test plugins (`--allow-unsigned-plugins`).
+    pub require_signed_plugins: bool,
+    pub trusted_keys: Vec<String>,
 }
 
 /// A running host with a token per role (the workspace roles in workspace 1, the first).
@@ -82,6 +89,8 @@ impl TestHost {
             allow_outbound: options.allow_outbound,
             limits: options.limits,
             mail: switchboard::MailOptions { inbound_domain: options.inbound_domain, ..Default::default() },
+            resolver: options.resolver.map(switchboard::app::ResolverChoice).unwrap_or_default(),
+            plugin_trust: switchboard::app::PluginTrust { trusted_keys: options.trusted_keys, allow_unsigned: !options.require_signed_plugins },
         };
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(switchboard::serve(switchboard::Listeners { http: listener, smtp }, config, async {
@@ -103,13 +112,14 @@ impl TestHost {
         host
     }
 
+    /// Until `/readyz` says the plugins are loaded and the workers run.
     async fn wait_until_serving(&mut self) {
-        for _ in 0..400 {
+        for _ in 0..1200 {
             if self.server.as_ref().is_some_and(|s| s.is_finished()) {
                 let outcome = self.server.take().unwrap().await;
                 panic!("the host stopped while starting: {outcome:?}");
             }
-            if let Ok(response) = self.http.get(format!("{}/healthz", self.base)).send().await
+            if let Ok(response) = self.http.get(format!("{}/readyz", self.base)).send().await
                 && response.status() == 200
             {
                 return;

@@ -32,7 +32,7 @@ function el(tag, attrs = {}, ...children) {
 }
 
 function show(...nodes) {
-  main.replaceChildren(...nodes);
+  main.replaceChildren(...nodes.filter((node) => node != null));
 }
 
 class ApiError extends Error {
@@ -634,15 +634,40 @@ async function pluginsPage() {
     const file = upload.querySelector("#component").files[0];
     if (!file) return;
     try {
-      const plugin = await api("POST", "/plugins", await file.arrayBuffer(), "application/wasm");
+      const answer = await api("POST", "/plugins", await file.arrayBuffer(), "application/wasm");
       state.plugins = await api("GET", "/plugins");
-      pluginsPage().then(() => main.prepend(notice(`${plugin.name} ${plugin.version} is installed.`, "ok")));
+      const said = answer.status === "pending_approval"
+        ? `${answer.review.name} ${answer.review.version} waits for your approval: review what it asks for below.`
+        : `${answer.name} ${answer.version} is installed.`;
+      pluginsPage().then(() => main.prepend(notice(said, "ok")));
     } catch (error) {
       status.replaceChildren(notice(error.message, "bad"));
     }
   });
   state.plugins = await api("GET", "/plugins");
-  show(el("h1", { text: "Plugins" }),
+  const reviews = isOperator() ? await api("GET", "/plugin-reviews").catch(() => []) : [];
+  const decide = async (review, approve) => {
+    try {
+      if (approve) await api("POST", `/plugin-reviews/${review.id}/approve`);
+      else await api("DELETE", `/plugin-reviews/${review.id}`);
+      state.plugins = await api("GET", "/plugins");
+      pluginsPage().then(() => main.prepend(notice(`${review.name} ${review.version} ${approve ? "is installed" : "was rejected"}.`, "ok")));
+    } catch (error) {
+      status.replaceChildren(notice(error.message, "bad"));
+    }
+  };
+  const listed = (items, added) => items.length ? items.map((item) => `${item}${added.includes(item) ? " (new)" : ""}`).join(", ") : "none";
+  const waiting = reviews.length ? el("section", { id: "reviews" }, el("h2", { text: "Waiting for your approval" }),
+    reviews.map((r) => el("div", { class: "card stack", "data-review": r.id },
+      el("strong", { text: `${r.name} ${r.version}` }), el("span", { class: "muted", text: r.replaces ? `replaces ${r.replaces}, which keeps serving until you approve` : "a new plugin" }),
+      el("div", { text: `Signed by: ${r.signer || "nobody (unsigned plugins are allowed on this host)"}` }),
+      el("div", { text: `Reaches: ${listed(r.outbound_hosts, r.new_outbound_hosts)}` }),
+      el("div", { text: `Host capabilities: ${listed(r.host_imports, r.new_host_imports)}` }),
+      el("div", { text: `Features: ${r.capabilities.join(", ") || "none"}` }),
+      el("div", { class: "row" },
+        el("button", { type: "button", text: "Approve", onclick: () => decide(r, true) }),
+        el("button", { type: "button", class: "secondary", text: "Reject", onclick: () => decide(r, false) }))))) : null;
+  show(el("h1", { text: "Plugins" }), waiting,
     el("table", {}, el("thead", {}, el("tr", {}, ["Plugin", "Version", "Contract", "Outbound hosts", "Provider app"].map((h) => el("th", { text: h })))),
       el("tbody", {}, state.plugins.map((p) => el("tr", { "data-plugin": p.id },
         el("td", {}, el("strong", { text: p.name }), el("div", { class: "muted", text: p.id })), el("td", { text: p.version }),

@@ -179,10 +179,19 @@ fn check_csrf(app: &App, parts: &Parts, csrf_token: &str) -> Result<(), ApiError
 }
 
 /// `GET /api/v1/me`: the role and workspace of the caller, and who signed in (with a cookie).
-pub async fn me(caller: Caller, axum::extract::State(app): axum::extract::State<Arc<App>>) -> Result<axum::Json<serde_json::Value>, ApiError> {
+#[utoipa::path(get, path = "/me", tag = "session", responses((status = 200, body = Me)))]
+pub async fn me(caller: Caller, axum::extract::State(app): axum::extract::State<Arc<App>>) -> Result<axum::Json<Me>, ApiError> {
     let person = match caller.person {
         Some(id) => app.db.person(id)?,
         None => None,
     };
-    Ok(axum::Json(serde_json::json!({ "role": caller.role, "workspace": caller.workspace, "person": person })))
+    Ok(axum::Json(Me { role: caller.role, workspace: caller.workspace, person }))
+}
+
+/// Who is calling: the role, the workspace acted in, and the person when signed in.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Me {
+    role: Role,
+    workspace: Option<i64>,
+    person: Option<crate::store::people::Person>,
 }

@@ -19,7 +19,7 @@ use crate::runtime::{CallError, LoadedPlugin};
 use crate::runtime::types::Connection;
 use crate::store::channels::{Channel, Connected, SetupEntry};
 
-#[derive(Serialize)]
+#[derive(utoipa::ToSchema, Serialize)]
 pub struct ChannelView {
     id: String,
     plugin: String,
@@ -39,7 +39,7 @@ pub struct ChannelView {
     updated_at: i64,
 }
 
-#[derive(Serialize)]
+#[derive(utoipa::ToSchema, Serialize)]
 struct SettingView {
     /// Secrets are masked.
     value: String,
@@ -84,11 +84,13 @@ pub(super) fn channel_view(app: &App, channel: &Channel) -> Result<ChannelView, 
     })
 }
 
+#[utoipa::path(get, path = "/channels", tag = "channels", responses((status = 200, body = Vec<ChannelView>)))]
 pub async fn list(caller: Caller, State(app): State<Arc<App>>) -> Result<Json<Vec<ChannelView>>, ApiError> {
     let channels = app.db.channels()?.into_iter().filter(|c| caller.sees(c.workspace_id));
     Ok(Json(channels.map(|c| channel_view(&app, &c)).collect::<Result<_, _>>()?))
 }
 
+#[utoipa::path(get, path = "/channels/{id}", tag = "channels", params(("id" = String, Path, description = "the channel")), responses((status = 200, body = ChannelView)))]
 pub async fn show(caller: Caller, State(app): State<Arc<App>>, Path(id): Path<String>) -> Result<Json<ChannelView>, ApiError> {
     Ok(Json(channel_view(&app, &find(&app, &caller, &id)?)?))
 }
@@ -108,14 +110,16 @@ pub(super) fn loaded_plugin(app: &App, id: &str) -> Result<Arc<LoadedPlugin>, Ap
     })
 }
 
-#[derive(Deserialize)]
+#[derive(utoipa::ToSchema, Deserialize)]
 pub struct CreateChannel {
     plugin: Option<String>,
     name: Option<String>,
     #[serde(default)]
+    #[schema(value_type = Object)]
     settings: Map<String, Value>,
 }
 
+#[utoipa::path(post, path = "/channels", tag = "channels", request_body = CreateChannel, responses((status = 201, body = ChannelView)))]
 pub async fn create(
     caller: Caller,
     State(app): State<Arc<App>>,
@@ -217,15 +221,17 @@ pub(super) fn connect_error(plugin_id: &str, error: CallError) -> ApiError {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(utoipa::ToSchema, Deserialize)]
 pub struct UpdateChannel {
     name: Option<String>,
     #[serde(default)]
+    #[schema(value_type = Object)]
     settings: Map<String, Value>,
 }
 
 /// Changes the name and/or settings. Changed settings are checked with the provider again
 /// (connect) before they are stored; on refusal nothing changes.
+#[utoipa::path(patch, path = "/channels/{id}", tag = "channels", params(("id" = String, Path, description = "the channel")), request_body = UpdateChannel, responses((status = 200, body = ChannelView)))]
 pub async fn update(
     caller: Caller,
     State(app): State<Arc<App>>,
@@ -307,6 +313,7 @@ pub(super) async fn change(
 /// Disconnect: provider teardown by the plugin, then the channel and everything under it
 /// is deleted. A teardown the provider refuses is logged; the channel is deleted anyway,
 /// because the admin asked for it to be gone.
+#[utoipa::path(delete, path = "/channels/{id}", tag = "channels", params(("id" = String, Path, description = "the channel")), responses((status = 204, description = "disconnected and deleted")))]
 pub async fn delete(caller: Caller, State(app): State<Arc<App>>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     // Another workspace's channel is "not found" whatever the role: look it up first.
     let channel = find(&app, &caller, &id)?;

@@ -15,13 +15,18 @@ use crate::runtime::types::ChannelError;
 use crate::runtime::{CallError, PluginFailure, Retry};
 use crate::store::StoreError;
 
-#[derive(Debug, Serialize)]
+/// Every error answer: a code for programs, a message for people, and per field what is wrong.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Error)]
 pub struct ApiError {
     #[serde(skip)]
     pub status: StatusCode,
+    /// A stable code, e.g. `not_found`, `invalid_fields`, `plugin_timeout`.
     pub error: &'static str,
     pub message: String,
+    /// Only when fields of the request are wrong: the field's key and its problem.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[schema(required = false)]
     pub fields: BTreeMap<String, String>,
 }
 
@@ -130,6 +135,10 @@ impl From<JsonRejection> for ApiError {
             error.status = status;
             error.error = "unsupported_media_type";
             error.message = "send the body as JSON with `Content-Type: application/json`".into();
+        } else if status == StatusCode::PAYLOAD_TOO_LARGE {
+            error.status = status;
+            error.error = "payload_too_large";
+            error.message = format!("the request body is too large for this route ({})", rejection.body_text());
         }
         error
     }
@@ -139,3 +148,58 @@ impl From<JsonRejection> for ApiError {
 #[derive(FromRequest)]
 #[from_request(via(axum::Json), rejection(ApiError))]
 pub struct ApiJson<T>(pub T);
+
+/// Marks a response that is a plugin's answer to its provider (a webhook's), which keeps its
+/// own shape whatever its status.
+#[derive(Clone, Copy)]
+pub struct ProviderAnswer;
+
+/// Longest error text of axum's own kept as the message.
+const MAX_REJECTION_TEXT: usize = 4096;
+
+/// Puts every error the routes did not shape themselves into the one shape: axum's extractor
+/// rejections (text/plain), 405 (empty, `Allow` kept), 413 from the body limit, and the like.
+/// JSON and HTML answers (the OAuth callback's page) and plugins' answers to providers pass.
+pub async fn json_errors(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let content_type = response.headers().get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let shaped = content_type.starts_with("application/json") || content_type.starts_with("text/html");
+    if !(status.is_client_error() || status.is_server_error()) || shaped || response.extensions().get::<ProviderAnswer>().is_some() {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, MAX_REJECTION_TEXT).await.map(|b| String::from_utf8_lossy(&b).trim().to_owned()).unwrap_or_default();
+    let code = match status {
+        StatusCode::BAD_REQUEST => "bad_request",
+        StatusCode::UNAUTHORIZED => "unauthorized",
+        StatusCode::FORBIDDEN => "forbidden",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::REQUEST_TIMEOUT => "timeout",
+        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::UNPROCESSABLE_ENTITY => "invalid_request",
+        StatusCode::TOO_MANY_REQUESTS => "rate_limited",
+        _ if status.is_server_error() => "internal",
+        _ => "bad_request",
+    };
+    let message = match status {
+        StatusCode::METHOD_NOT_ALLOWED => {
+            let allowed = parts.headers.get(axum::http::header::ALLOW).and_then(|v| v.to_str().ok()).unwrap_or("");
+            format!("this route does not take that method; it takes: {allowed}")
+        }
+        StatusCode::PAYLOAD_TOO_LARGE => format!("the request body is too large for this route ({text})"),
+        _ if status.is_server_error() => {
+            tracing::error!(status = status.as_u16(), "unshaped server error: {text}");
+            "the server could not complete the request".to_owned()
+        }
+        _ if text.is_empty() => status.canonical_reason().unwrap_or("error").to_owned(),
+        _ => text,
+    };
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    let shaped = ApiError::new(status, code, message).into_response();
+    let (shaped_parts, body) = shaped.into_parts();
+    parts.headers.insert(axum::http::header::CONTENT_TYPE, shaped_parts.headers[axum::http::header::CONTENT_TYPE].clone());
+    Response::from_parts(parts, body)
+}

@@ -20,7 +20,7 @@ use crate::window::{self, Window};
 /// Longest text we accept in one message (providers cut far lower; this guards the store).
 const MAX_TEXT_BYTES: usize = 64 * 1024;
 
-#[derive(Serialize)]
+#[derive(utoipa::ToSchema, Serialize)]
 pub struct ConversationView {
     #[serde(flatten)]
     conversation: Conversation,
@@ -36,7 +36,8 @@ fn conversation_view(app: &App, conversation: Conversation) -> Result<Conversati
     Ok(ConversationView { conversation, plugin: plugin_id, window })
 }
 
-#[derive(Deserialize)]
+#[derive(utoipa::IntoParams, Deserialize)]
+#[into_params(parameter_in = Query)]
 pub struct ConversationQuery {
     /// `mine` (signed-in people), `unassigned` or `all` (the default).
     assigned: Option<String>,
@@ -45,6 +46,7 @@ pub struct ConversationQuery {
     limit: Option<u32>,
 }
 
+#[utoipa::path(get, path = "/conversations", tag = "conversations", params(ConversationQuery), responses((status = 200, body = Vec<ConversationView>)))]
 pub async fn conversations(
     caller: Caller,
     State(app): State<Arc<App>>,
@@ -80,11 +82,12 @@ fn find(app: &App, caller: &Caller, id: i64) -> Result<Conversation, ApiError> {
     Ok(conversation)
 }
 
+#[utoipa::path(get, path = "/conversations/{id}", tag = "conversations", params(("id" = i64, Path, description = "the conversation")), responses((status = 200, body = ConversationView)))]
 pub async fn conversation(caller: Caller, State(app): State<Arc<App>>, Path(id): Path<i64>) -> Result<Json<ConversationView>, ApiError> {
     Ok(Json(conversation_view(&app, find(&app, &caller, id)?)?))
 }
 
-#[derive(Deserialize)]
+#[derive(utoipa::ToSchema, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChangeConversation {
     /// A person of the conversation's workspace, or `null` for nobody.
@@ -105,6 +108,7 @@ mod serde_with_null {
 /// Assigns a conversation and/or marks it open or resolved. Supervisors and admins assign
 /// anyone's to anyone of the workspace; an agent takes an unassigned one (or gives back their
 /// own), and anyone of the workspace may resolve or reopen.
+#[utoipa::path(patch, path = "/conversations/{id}", tag = "conversations", params(("id" = i64, Path, description = "the conversation")), request_body = ChangeConversation, responses((status = 200, body = ConversationView)))]
 pub async fn update_conversation(
     caller: Caller,
     State(app): State<Arc<App>>,
@@ -139,13 +143,15 @@ pub async fn update_conversation(
     Ok(Json(conversation_view(&app, find(&app, &caller, id)?)?))
 }
 
-#[derive(Deserialize)]
+#[derive(utoipa::IntoParams, Deserialize)]
+#[into_params(parameter_in = Query)]
 pub struct MessageQuery {
     limit: Option<u32>,
     /// Only messages older than this message id (paging back through history).
     before: Option<i64>,
 }
 
+#[utoipa::path(get, path = "/conversations/{id}/messages", tag = "conversations", params(("id" = i64, Path, description = "the conversation"), MessageQuery), responses((status = 200, body = Vec<Message>)))]
 pub async fn messages(
     caller: Caller,
     State(app): State<Arc<App>>,
@@ -156,7 +162,7 @@ pub async fn messages(
     Ok(Json(app.db.messages(id, query.before, query.limit.unwrap_or(200).clamp(1, 1000))?))
 }
 
-#[derive(Deserialize)]
+#[derive(utoipa::ToSchema, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SendRequest {
     /// The message, or a media message's caption.
@@ -166,7 +172,7 @@ pub struct SendRequest {
     reply_to: Option<String>,
 }
 
-#[derive(Deserialize, Serialize)]
+#[derive(utoipa::ToSchema, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct TemplateRequest {
     name: String,
@@ -177,7 +183,7 @@ pub struct TemplateRequest {
 
 /// Media by URL (the provider fetches it); `kind` is one of [`MEDIA_KINDS`]. A caption may
 /// come as `caption` or as the request's `text`.
-#[derive(Deserialize, Serialize)]
+#[derive(utoipa::ToSchema, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct MediaRequest {
     kind: String,
@@ -204,6 +210,7 @@ impl MediaRequest {
 /// Queues a reply: 202 with the stored message; delivery happens in the outbox worker.
 /// The messaging window is enforced here (and again at delivery): outside it only a template
 /// goes, and only on channels whose policy allows templates there.
+#[utoipa::path(post, path = "/conversations/{id}/messages", tag = "conversations", params(("id" = i64, Path, description = "the conversation")), request_body = SendRequest, responses((status = 202, body = Message, description = "queued for delivery")))]
 pub async fn send(
     caller: Caller,
     State(app): State<Arc<App>>,

@@ -1,12 +1,14 @@
 //! The HTTP API: admin and inbox routes under `/api/v1` (bearer tokens with roles), webhook
 //! ingress under `/webhooks`, the website chat's widget and visitor API under `/webchat`,
-//! and `/healthz`. Every error is one JSON shape (`ApiError`).
+//! `/healthz` (the process answers) and `/readyz` (ready for traffic). Every error is one JSON
+//! shape (`ApiError`), axum's own rejections included (`error::json_errors`).
 
 mod auth;
 mod channels;
 mod error;
 mod inbox;
 mod oauth;
+mod openapi;
 pub mod people;
 mod plugins;
 mod provider_apps;
@@ -20,7 +22,12 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, patch, post};
+use axum::routing::{get, post};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
+use tracing::Level;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::app::App;
 
@@ -33,42 +40,102 @@ const MAX_COMPONENT_BYTES: usize = 64 << 20;
 /// What webhooks may carry at least (axum's default); relayed mail may be larger.
 const MIN_WEBHOOK_BYTES: usize = 2 << 20;
 
+/// 200 once plugins are loaded, the workers run and the database takes writes; else 503 with
+/// what is not ready, by part, in `fields`.
+async fn ready(axum::extract::State(app): axum::extract::State<Arc<App>>) -> Result<axum::Json<serde_json::Value>, ApiError> {
+    let mut problems: std::collections::BTreeMap<String, String> =
+        app.health.problems().into_iter().map(|(part, why)| (part.to_owned(), why.to_owned())).collect();
+    if let Err(error) = app.db.check_writable() {
+        problems.insert("database".into(), format!("does not take writes: {error}"));
+    }
+    if problems.is_empty() {
+        return Ok(axum::Json(serde_json::json!({"ready": true})));
+    }
+    let parts: Vec<&str> = problems.keys().map(String::as_str).collect();
+    let message = format!("not ready: {}", parts.join(", "));
+    Err(ApiError { fields: problems, ..ApiError::unavailable("not_ready", message) })
+}
+
+/// Prometheus text. Open like `/healthz`: it holds counts, no data of any workspace; keep the
+/// port off the internet or filter `/metrics` at the proxy.
+async fn metrics(axum::extract::State(app): axum::extract::State<Arc<App>>) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let outbox = app.db.outbox_summary()?;
+    let text = app.metrics.render(outbox, crate::store::now_ms(), app.live.followers());
+    Ok(([(axum::http::header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], text).into_response())
+}
+
+/// The OpenAPI document of the routes `router` serves under `/api/v1`.
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    let (_, doc) = documented_routes().split_for_parts();
+    openapi::finish(doc)
+}
+
+/// Every route under `/api/v1`, each registered with its OpenAPI operation.
+fn documented_routes() -> OpenApiRouter<Arc<App>> {
+    OpenApiRouter::with_openapi(openapi::base()).nest(
+        "/api/v1",
+    OpenApiRouter::new()
+        .routes(routes!(auth::me))
+        .routes(routes!(people::change_password))
+        .routes(routes!(people::sign_in, people::sign_out))
+        .routes(routes!(people::show_invitation, people::accept_invitation))
+        .routes(routes!(people::list, people::invite))
+        .routes(routes!(people::update))
+        .routes(routes!(people::reset))
+        .routes(routes!(people::tokens, people::create_token))
+        .routes(routes!(people::revoke_token))
+        .routes(routes!(workspaces::list, workspaces::create))
+        .routes(routes!(workspaces::show, workspaces::update, workspaces::delete))
+        .routes(routes!(plugins::list, plugins::install))
+        .routes(routes!(plugins::remove))
+        .routes(routes!(plugins::reviews))
+        .routes(routes!(plugins::approve))
+        .routes(routes!(plugins::reject))
+        .routes(routes!(provider_apps::show, provider_apps::set, provider_apps::remove))
+        .routes(routes!(channels::list, channels::create))
+        .routes(routes!(channels::show, channels::update, channels::delete))
+        .routes(routes!(templates::list, templates::create))
+        .routes(routes!(templates::switch, templates::delete))
+        .routes(routes!(inbox::conversations))
+        .routes(routes!(inbox::conversation, inbox::update_conversation))
+        .routes(routes!(inbox::messages, inbox::send))
+        .routes(routes!(oauth::start))
+        .routes(routes!(oauth::show))
+        .routes(routes!(oauth::connect)),
+    )
+}
+
 pub fn router(app: Arc<App>) -> Router {
     let webhook_limit = DefaultBodyLimit::max(app.max_mail_bytes.max(MIN_WEBHOOK_BYTES));
-    let api = Router::new()
-        .route("/me", get(auth::me))
-        .route("/me/password", axum::routing::put(people::change_password))
-        .route("/session", post(people::sign_in).delete(people::sign_out))
-        .route("/invitations/{token}", get(people::show_invitation).post(people::accept_invitation))
-        .route("/people", get(people::list).post(people::invite))
-        .route("/people/{id}", patch(people::update))
-        .route("/people/{id}/invitation", post(people::reset))
-        .route("/tokens", get(people::tokens).post(people::create_token))
-        .route("/tokens/{id}", axum::routing::delete(people::revoke_token))
-        .route("/workspaces", get(workspaces::list).post(workspaces::create))
-        .route("/workspaces/{id}", get(workspaces::show).patch(workspaces::update).delete(workspaces::delete))
-        .route("/plugins", get(plugins::list).post(plugins::install).layer(DefaultBodyLimit::max(MAX_COMPONENT_BYTES)))
-        .route("/plugins/{id}", axum::routing::delete(plugins::remove))
-        .route("/plugins/{id}/app", get(provider_apps::show).put(provider_apps::set).delete(provider_apps::remove))
-        .route("/channels", get(channels::list).post(channels::create))
-        .route("/channels/{id}", get(channels::show).patch(channels::update).delete(channels::delete))
-        .route("/channels/{id}/templates", get(templates::list).post(templates::create))
-        .route("/channels/{id}/templates/{name}", patch(templates::switch).delete(templates::delete))
-        .route("/conversations", get(inbox::conversations))
-        .route("/conversations/{id}", get(inbox::conversation).patch(inbox::update_conversation))
-        .route("/conversations/{id}/messages", get(inbox::messages).post(inbox::send))
-        .route("/oauth/{plugin}/start", post(oauth::start))
-        .route("/oauth/flows/{state}", get(oauth::show))
-        .route("/oauth/flows/{state}/connect", post(oauth::connect));
+    let (api, doc) = documented_routes().split_for_parts();
+    let doc = Arc::new(openapi::finish(doc).to_pretty_json().expect("the OpenAPI document serializes"));
     Router::new()
         .merge(crate::admin::routes())
         .route("/healthz", get(|| async { "ok" }))
-        .nest("/api/v1", api)
+        .route("/readyz", get(ready))
+        .route("/metrics", get(metrics))
+        .merge(api)
+        .route("/api/v1/openapi.json", get(move || async move { openapi::json(&doc) }))
+        .route("/api/v1/docs", get(|| async { openapi::docs_page() }))
         .route(oauth::CALLBACK_PATH, get(oauth::callback))
         .route("/webhooks/apps/{plugin}", post(webhooks::receive_app).get(webhooks::receive_app).layer(webhook_limit.clone()))
         .route("/webhooks/{channel_id}", post(webhooks::receive).get(webhooks::receive).layer(webhook_limit.clone()))
         .route("/webhooks/{channel_id}/{*rest}", post(webhooks::receive).get(webhooks::receive).layer(webhook_limit))
         .merge(webchat::routes(app.clone()))
         .fallback(|| async { ApiError::not_found("no such route") })
+        .layer(axum::middleware::from_fn(error::json_errors))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span).on_request(()).on_response(DefaultOnResponse::new().level(Level::DEBUG)).on_failure(DefaultOnFailure::new().level(Level::DEBUG)))
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(app)
+}
+
+/// Every log line of a request carries its id (the caller's `x-request-id`, else a new UUID,
+/// echoed in the answer). The route's pattern stands for the path: paths can hold secrets
+/// (invitation tokens, login states).
+fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let route = request.extensions().get::<axum::extract::MatchedPath>().map_or("(no route)", |p| p.as_str());
+    tracing::info_span!("request", request_id = %id, method = %request.method(), route = %route)
 }

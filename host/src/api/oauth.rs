@@ -38,19 +38,20 @@ use crate::store::random_token;
 /// Where every provider sends the admin back; register it with the provider once.
 pub const CALLBACK_PATH: &str = "/oauth/callback";
 
-#[derive(Deserialize)]
+#[derive(utoipa::ToSchema, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StartFlow {
     /// The new channel's name; by default the name of the account picked.
     name: Option<String>,
     /// What the plugin needs before the login (app id and secret...).
     #[serde(default)]
+    #[schema(value_type = Object)]
     settings: Map<String, Value>,
     /// Reconnect this channel instead of connecting a new one.
     channel_id: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(utoipa::ToSchema, Serialize)]
 pub struct Started {
     state: String,
     plugin: String,
@@ -61,6 +62,7 @@ pub struct Started {
     expires_at: i64,
 }
 
+#[utoipa::path(post, path = "/oauth/{plugin}/start", tag = "logins", params(("plugin" = String, Path, description = "the plugin whose provider to log in with")), request_body = StartFlow, responses((status = 201, body = Started)))]
 pub async fn start(
     caller: Caller,
     State(app): State<Arc<App>>,
@@ -208,7 +210,7 @@ fn page(status: StatusCode, title: &str, message: &str) -> Response {
     (status, Html(body)).into_response()
 }
 
-#[derive(Serialize)]
+#[derive(utoipa::ToSchema, Serialize)]
 pub struct FlowView {
     state: String,
     plugin: String,
@@ -225,7 +227,7 @@ pub struct FlowView {
     expires_at: i64,
 }
 
-#[derive(Serialize)]
+#[derive(utoipa::ToSchema, Serialize)]
 struct AccountView {
     id: String,
     name: String,
@@ -262,12 +264,13 @@ fn find_flow(app: &App, caller: &Caller, state: &str) -> Result<Flow, ApiError> 
         .ok_or_else(|| ApiError::not_found("no such login, or it expired: start it again"))
 }
 
+#[utoipa::path(get, path = "/oauth/flows/{state}", tag = "logins", params(("state" = String, Path, description = "the login's state")), responses((status = 200, body = FlowView)))]
 pub async fn show(caller: Caller, State(app): State<Arc<App>>, Path(state): Path<String>) -> Result<Json<FlowView>, ApiError> {
     caller.require_admin()?;
     Ok(Json(flow_view(find_flow(&app, &caller, &state)?)))
 }
 
-#[derive(Deserialize)]
+#[derive(utoipa::ToSchema, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConnectAccount {
     account_id: Option<String>,
@@ -277,7 +280,16 @@ pub struct ConnectAccount {
 }
 
 /// What connecting several accounts of one login made.
-#[derive(Serialize)]
+/// One account picked (`account_id`): its channel; several (`account_ids`): each channel made
+/// and why the others could not be.
+#[derive(utoipa::ToSchema, Serialize)]
+#[serde(untagged)]
+pub enum ConnectAnswer {
+    One(Box<ChannelView>),
+    Several(ConnectedAccounts),
+}
+
+#[derive(utoipa::ToSchema, Serialize)]
 pub struct ConnectedAccounts {
     channels: Vec<ChannelView>,
     /// Accounts that could not be connected, with why.
@@ -287,12 +299,13 @@ pub struct ConnectedAccounts {
 /// Connects the account picked (or reconnects the flow's channel with it); with
 /// `account_ids`, each of those accounts as a channel of its own (201 with every channel made
 /// and, per account, why one could not be; 422 when none could).
+#[utoipa::path(post, path = "/oauth/flows/{state}/connect", tag = "logins", params(("state" = String, Path, description = "the login's state")), request_body = ConnectAccount, responses((status = 201, body = ConnectAnswer), (status = 200, body = ConnectAnswer, description = "reconnected the flow's channel")))]
 pub async fn connect(
     caller: Caller,
     State(app): State<Arc<App>>,
     Path(state): Path<String>,
     ApiJson(body): ApiJson<ConnectAccount>,
-) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+) -> Result<(StatusCode, Json<ConnectAnswer>), ApiError> {
     caller.require_admin()?;
     let flow = find_flow(&app, &caller, &state)?;
     match flow.status {
@@ -368,10 +381,10 @@ pub async fn connect(
     app.db.flow_connected(&state, &first.id)?;
     let status = *status;
     if body.account_ids.is_none() {
-        return Ok((status, Json(serde_json::to_value(channels::channel_view(&app, first)?).expect("views serialize"))));
+        return Ok((status, Json(ConnectAnswer::One(Box::new(channels::channel_view(&app, first)?)))));
     }
     let views = made.iter().map(|(_, channel)| channels::channel_view(&app, channel)).collect::<Result<Vec<_>, _>>()?;
     tracing::info!(plugin = %flow.plugin, connected = views.len(), failed = failed.len(), "provider login connected several accounts");
     let answer = ConnectedAccounts { channels: views, failed };
-    Ok((StatusCode::CREATED, Json(serde_json::to_value(answer).expect("views serialize"))))
+    Ok((StatusCode::CREATED, Json(ConnectAnswer::Several(answer))))
 }

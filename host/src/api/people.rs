@@ -14,8 +14,7 @@ use axum::Json;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
 use super::auth::{SESSION_ABSOLUTE_MS, SESSION_COOKIE, session_cookie};
 use super::settings::REQUIRED;
@@ -31,6 +30,49 @@ pub const FAILURE_WINDOW_MS: i64 = 15 * 60 * 1000;
 /// How long an invitation (or reset) link works.
 pub const INVITATION_LIFETIME_MS: i64 = 72 * 3600 * 1000;
 
+/// A sign-in's answer (the session itself is the cookie).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct SignedInView {
+    role: Role,
+    workspace: Option<i64>,
+    person: Person,
+    /// What cookie-authenticated writes send back in `X-CSRF-Token`.
+    csrf_token: String,
+}
+
+/// Whom an invitation is for (`display_name` only when showing it).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct InvitationView {
+    username: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    display_name: Option<String>,
+}
+
+/// A one-time link to set a password.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct InvitationLink {
+    invitation_url: String,
+    /// When the link stops working (ms).
+    expires_at: i64,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Invited {
+    person: Person,
+    #[serde(flatten)]
+    link: InvitationLink,
+}
+
+/// A new API token: shown this once, only its prefix afterwards.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CreatedToken {
+    id: i64,
+    label: String,
+    role: Role,
+    prefix: String,
+    token: String,
+}
+
 fn fields(pairs: &[(&str, String)]) -> ApiError {
     ApiError::invalid_fields(pairs.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect())
 }
@@ -40,13 +82,14 @@ pub fn invitation_url(app: &App, token: &str) -> String {
     format!("{}/#/invitation/{token}", app.public_url)
 }
 
-#[derive(Deserialize)]
+#[derive(utoipa::ToSchema, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SignIn {
     username: Option<String>,
     password: Option<String>,
 }
 
+#[utoipa::path(post, path = "/session", tag = "session", request_body = SignIn, responses((status = 200, body = SignedInView, description = "signed in; the session is the `sb_session` cookie")))]
 pub async fn sign_in(
     State(app): State<Arc<App>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -100,13 +143,14 @@ pub async fn sign_in(
     tracing::info!(person = person.id, "signed in");
     let secure = if app.public_url.starts_with("https://") { "; Secure" } else { "" };
     let cookie = format!("{SESSION_COOKIE}={session}; HttpOnly; SameSite=Lax; Path=/; Max-Age={}{secure}", SESSION_ABSOLUTE_MS / 1000);
-    let body = json!({"role": person.role, "workspace": person.workspace_id, "person": person, "csrf_token": csrf_token});
+    let body = SignedInView { role: person.role, workspace: person.workspace_id, person, csrf_token };
     let mut response = Json(body).into_response();
     response.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).expect("a token is a header value"));
     Ok(response)
 }
 
 /// Signs out: the session ends at once (with or without a live session, 204 and the cookie cleared).
+#[utoipa::path(delete, path = "/session", tag = "session", responses((status = 204, description = "signed out")))]
 pub async fn sign_out(State(app): State<Arc<App>>, headers: HeaderMap) -> Result<Response, ApiError> {
     if let Some(session) = session_cookie(&headers) {
         app.db.delete_session(&session)?;
@@ -126,23 +170,25 @@ fn invitation_problem(problem: InvitationProblem) -> ApiError {
 }
 
 /// Who an invitation is for (the page greets them by name).
-pub async fn show_invitation(State(app): State<Arc<App>>, Path(token): Path<String>) -> Result<Json<serde_json::Value>, ApiError> {
+#[utoipa::path(get, path = "/invitations/{token}", tag = "people", params(("token" = String, Path, description = "the token of an invitation link")), responses((status = 200, body = InvitationView)))]
+pub async fn show_invitation(State(app): State<Arc<App>>, Path(token): Path<String>) -> Result<Json<InvitationView>, ApiError> {
     let person = app.db.invitation(&token)?.map_err(invitation_problem)?;
-    Ok(Json(json!({"username": person.username, "display_name": person.display_name})))
+    Ok(Json(InvitationView { username: person.username, display_name: Some(person.display_name) }))
 }
 
-#[derive(Deserialize)]
+#[derive(utoipa::ToSchema, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SetPassword {
     password: Option<String>,
 }
 
 /// Sets the password of an invitation's person (once).
+#[utoipa::path(post, path = "/invitations/{token}", tag = "people", params(("token" = String, Path, description = "the token of an invitation link")), request_body = SetPassword, responses((status = 200, body = InvitationView)))]
 pub async fn accept_invitation(
     State(app): State<Arc<App>>,
     Path(token): Path<String>,
     ApiJson(body): ApiJson<SetPassword>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<InvitationView>, ApiError> {
     let person = app.db.invitation(&token)?.map_err(invitation_problem)?;
     let password = body.password.unwrap_or_default();
     if let Some(problem) = passwords::problem(&password, &person.username) {
@@ -153,10 +199,10 @@ pub async fn accept_invitation(
         return Err(invitation_problem(InvitationProblem::Used));
     }
     tracing::info!(person = person.id, "password set from an invitation");
-    Ok(Json(json!({"username": person.username})))
+    Ok(Json(InvitationView { username: person.username, display_name: None }))
 }
 
-#[derive(Deserialize)]
+#[derive(utoipa::ToSchema, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChangePassword {
     current_password: Option<String>,
@@ -164,6 +210,7 @@ pub struct ChangePassword {
 }
 
 /// A signed-in person changes their own password; their other sessions end.
+#[utoipa::path(put, path = "/me/password", tag = "session", request_body = ChangePassword, responses((status = 204, description = "changed; the other sessions ended")))]
 pub async fn change_password(
     caller: Caller,
     State(app): State<Arc<App>>,
@@ -186,7 +233,7 @@ pub async fn change_password(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(utoipa::ToSchema, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Invite {
     username: Option<String>,
@@ -212,6 +259,7 @@ fn person_in_workspace(app: &App, caller: &Caller, id: i64) -> Result<Person, Ap
 }
 
 /// The workspace's people: admins manage them, supervisors pick whom to assign.
+#[utoipa::path(get, path = "/people", tag = "people", responses((status = 200, body = Vec<Person>)))]
 pub async fn list(caller: Caller, State(app): State<Arc<App>>) -> Result<Json<Vec<Person>>, ApiError> {
     if caller.role == Role::Agent {
         return Err(ApiError::forbidden("this needs the supervisor or admin role; your token is agent"));
@@ -221,7 +269,8 @@ pub async fn list(caller: Caller, State(app): State<Arc<App>>) -> Result<Json<Ve
 }
 
 /// Invites a person: 201 with a one-time link to set a password (valid for 72 hours).
-pub async fn invite(caller: Caller, State(app): State<Arc<App>>, ApiJson(body): ApiJson<Invite>) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+#[utoipa::path(post, path = "/people", tag = "people", request_body = Invite, responses((status = 201, body = Invited)))]
+pub async fn invite(caller: Caller, State(app): State<Arc<App>>, ApiJson(body): ApiJson<Invite>) -> Result<(StatusCode, Json<Invited>), ApiError> {
     caller.require_admin()?;
     let workspace = caller.target_workspace()?;
     let username = body.username.as_deref().map(str::trim).unwrap_or_default().to_lowercase();
@@ -252,10 +301,10 @@ pub async fn invite(caller: Caller, State(app): State<Arc<App>>, ApiJson(body): 
     let person = app.db.create_person(Some(workspace), &username, &display_name, role.expect("checked"))?;
     let (token, expires_at) = app.db.create_invitation(person.id, INVITATION_LIFETIME_MS, false)?;
     tracing::info!(person = person.id, workspace, "person invited");
-    Ok((StatusCode::CREATED, Json(json!({"person": person, "invitation_url": invitation_url(&app, &token), "expires_at": expires_at}))))
+    Ok((StatusCode::CREATED, Json(Invited { person, link: InvitationLink { invitation_url: invitation_url(&app, &token), expires_at } })))
 }
 
-#[derive(Deserialize)]
+#[derive(utoipa::ToSchema, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChangePerson {
     role: Option<String>,
@@ -264,6 +313,7 @@ pub struct ChangePerson {
 }
 
 /// Changes a person's role, name or active flag (deactivating ends their sessions at once).
+#[utoipa::path(patch, path = "/people/{id}", tag = "people", params(("id" = i64, Path, description = "the person")), request_body = ChangePerson, responses((status = 200, body = Person)))]
 pub async fn update(
     caller: Caller,
     State(app): State<Arc<App>>,
@@ -285,14 +335,15 @@ pub async fn update(
 }
 
 /// A password reset: the current password stops working, sessions end, a new link is made.
-pub async fn reset(caller: Caller, State(app): State<Arc<App>>, Path(id): Path<i64>) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+#[utoipa::path(post, path = "/people/{id}/invitation", tag = "people", params(("id" = i64, Path, description = "the person")), responses((status = 201, body = InvitationLink)))]
+pub async fn reset(caller: Caller, State(app): State<Arc<App>>, Path(id): Path<i64>) -> Result<(StatusCode, Json<InvitationLink>), ApiError> {
     let person = person_in_workspace(&app, &caller, id)?;
     caller.require_admin()?;
     let (token, expires_at) = app.db.create_invitation(person.id, INVITATION_LIFETIME_MS, true)?;
-    Ok((StatusCode::CREATED, Json(json!({"invitation_url": invitation_url(&app, &token), "expires_at": expires_at}))))
+    Ok((StatusCode::CREATED, Json(InvitationLink { invitation_url: invitation_url(&app, &token), expires_at })))
 }
 
-#[derive(Deserialize)]
+#[derive(utoipa::ToSchema, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewToken {
     label: Option<String>,
@@ -301,12 +352,14 @@ pub struct NewToken {
 
 /// A workspace's API tokens for machines: listed by label and prefix, created (the token is
 /// shown once), revoked.
+#[utoipa::path(get, path = "/tokens", tag = "tokens", responses((status = 200, body = Vec<crate::store::tokens::TokenInfo>)))]
 pub async fn tokens(caller: Caller, State(app): State<Arc<App>>) -> Result<Json<Vec<crate::store::tokens::TokenInfo>>, ApiError> {
     caller.require_admin()?;
     Ok(Json(app.db.tokens(caller.target_workspace()?)?))
 }
 
-pub async fn create_token(caller: Caller, State(app): State<Arc<App>>, ApiJson(body): ApiJson<NewToken>) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+#[utoipa::path(post, path = "/tokens", tag = "tokens", request_body = NewToken, responses((status = 201, body = CreatedToken)))]
+pub async fn create_token(caller: Caller, State(app): State<Arc<App>>, ApiJson(body): ApiJson<NewToken>) -> Result<(StatusCode, Json<CreatedToken>), ApiError> {
     caller.require_admin()?;
     let workspace = caller.target_workspace()?;
     let label = body.label.as_deref().map(str::trim).unwrap_or_default().to_owned();
@@ -315,9 +368,10 @@ pub async fn create_token(caller: Caller, State(app): State<Arc<App>>, ApiJson(b
     }
     let role = workspace_role(body.role.as_deref())?;
     let (id, token) = app.db.create_labeled_token(role, Some(workspace), &label)?;
-    Ok((StatusCode::CREATED, Json(json!({"id": id, "label": label, "role": role, "prefix": &token[..10], "token": token}))))
+    Ok((StatusCode::CREATED, Json(CreatedToken { id, label, role, prefix: token[..10].to_owned(), token })))
 }
 
+#[utoipa::path(delete, path = "/tokens/{id}", tag = "tokens", params(("id" = i64, Path, description = "the token")), responses((status = 204, description = "revoked")))]
 pub async fn revoke_token(caller: Caller, State(app): State<Arc<App>>, Path(id): Path<i64>) -> Result<StatusCode, ApiError> {
     caller.require_admin()?;
     if !app.db.revoke_token(id, caller.target_workspace()?)? {

@@ -3,19 +3,20 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use serde::{Deserialize, Serialize};
 
 use super::settings::{FieldView, field_view};
-use super::{ApiError, Caller};
+use super::{ApiError, Caller, MAX_COMPONENT_BYTES};
 use crate::app::App;
-use crate::plugins::PluginError;
+use crate::plugins::{PluginError, UploadError};
 use crate::runtime::LoadedPlugin;
-use crate::runtime::types::Capability;
+use crate::plugins::Upload;
+use crate::plugins::review::{Review, capability_name};
 
-#[derive(Serialize)]
+#[derive(utoipa::ToSchema, Serialize)]
 pub struct PluginView {
     id: String,
     name: String,
@@ -24,6 +25,8 @@ pub struct PluginView {
     description: String,
     capabilities: Vec<&'static str>,
     outbound_hosts: Vec<String>,
+    /// The base64 Ed25519 key that signed it, `built-in`, or `null` (unsigned, allowed by the operator).
+    signer: Option<String>,
     settings_schema: Vec<FieldView>,
     window_policy: WindowPolicyView,
     /// `null` for a plugin without a provider app; else whether the operator set it up (then
@@ -31,26 +34,16 @@ pub struct PluginView {
     provider_app: Option<ProviderAppState>,
 }
 
-#[derive(Serialize)]
+#[derive(utoipa::ToSchema, Serialize)]
 struct ProviderAppState {
     configured: bool,
 }
 
-#[derive(Serialize)]
+#[derive(utoipa::ToSchema, Serialize)]
 struct WindowPolicyView {
     free_form_seconds: Option<u64>,
     human_agent_seconds: Option<u64>,
     templates_outside_window: bool,
-}
-
-pub fn capability_name(capability: Capability) -> &'static str {
-    match capability {
-        Capability::Templates => "templates",
-        Capability::OauthConnect => "oauth_connect",
-        Capability::SendMedia => "send_media",
-        Capability::SendTemplates => "send_templates",
-        Capability::FixedName => "fixed_name",
-    }
 }
 
 fn plugin_view(app: &App, plugin: &LoadedPlugin) -> Result<PluginView, ApiError> {
@@ -67,6 +60,7 @@ fn plugin_view(app: &App, plugin: &LoadedPlugin) -> Result<PluginView, ApiError>
         description: manifest.description.clone(),
         capabilities: manifest.capabilities.iter().map(|c| capability_name(*c)).collect(),
         outbound_hosts: manifest.outbound_hosts.clone(),
+        signer: plugin.signer.clone(),
         settings_schema: plugin.settings_schema.iter().map(field_view).collect(),
         window_policy: WindowPolicyView {
             free_form_seconds: plugin.window.free_form_seconds,
@@ -77,44 +71,130 @@ fn plugin_view(app: &App, plugin: &LoadedPlugin) -> Result<PluginView, ApiError>
     })
 }
 
+#[utoipa::path(get, path = "/plugins", tag = "plugins", responses((status = 200, body = Vec<PluginView>)))]
 pub async fn list(_caller: Caller, State(app): State<Arc<App>>) -> Result<Json<Vec<PluginView>>, ApiError> {
     Ok(Json(app.registry.list().iter().map(|p| plugin_view(&app, p)).collect::<Result<_, _>>()?))
 }
 
-#[derive(Deserialize)]
+#[derive(utoipa::IntoParams, Deserialize)]
+#[into_params(parameter_in = Query)]
 pub struct InstallQuery {
     #[serde(default)]
     force: bool,
 }
 
-/// `POST /api/v1/plugins` (operator): the body is a component (`application/wasm`). Validated,
-/// written to the plugins folder, live at once: 201, or 200 when it replaced a version.
+/// `POST /api/v1/plugins` (operator): the body is a component (`application/wasm`), streamed
+/// to disk, validated, moved into the plugins folder and live at once: 201, or 200 when it
+/// replaced a version.
+#[utoipa::path(post, path = "/plugins", tag = "plugins", params(InstallQuery), request_body(content = String, content_type = "application/wasm", description = "the component file"), responses((status = 201, body = PluginView, description = "installed"), (status = 200, body = PluginView, description = "replaced a version"), (status = 202, body = PendingView, description = "a new plugin, or an upgrade reaching more hosts or host imports: waits for the operator's approval; what was live keeps serving")))]
 pub async fn install(
     caller: Caller,
     State(app): State<Arc<App>>,
     Query(query): Query<InstallQuery>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
+) -> Result<(StatusCode, Json<InstallAnswer>), ApiError> {
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let refusal = caller.require_operator().err().or_else(|| {
+        (!matches!(content_type, "application/wasm" | "application/octet-stream")).then(|| {
+            ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "send the component as the body with `Content-Type: application/wasm`",
+            )
+        })
+    });
+    if let Some(refusal) = refusal {
+        return Err(after_draining(body, refusal).await);
+    }
+    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > MAX_COMPONENT_BYTES as u64) {
+        return Err(upload_error(UploadError::TooLarge(MAX_COMPONENT_BYTES)));
+    }
+    let staged = crate::plugins::stage_upload(&app, body.into_data_stream(), MAX_COMPONENT_BYTES).await.map_err(upload_error)?;
+    match crate::plugins::install_upload(&app, staged, query.force).await.map_err(plugin_error)? {
+        Upload::Live { plugin, replaced } => {
+            let status = if replaced { StatusCode::OK } else { StatusCode::CREATED };
+            Ok((status, Json(InstallAnswer::Live(Box::new(plugin_view(&app, &plugin)?)))))
+        }
+        Upload::Pending(review) => Ok((StatusCode::ACCEPTED, Json(InstallAnswer::Pending(PendingView { status: "pending_approval", review })))),
+    }
+}
+
+/// An upload's answer: the plugin, live; or what it asks for, waiting for approval.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum InstallAnswer {
+    Live(Box<PluginView>),
+    Pending(PendingView),
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct PendingView {
+    /// `pending_approval`: approve it with `POST /api/v1/plugin-reviews/{id}/approve`.
+    status: &'static str,
+    review: Review,
+}
+
+/// `GET /api/v1/plugin-reviews` (operator): uploads waiting for approval, with what each asks for.
+#[utoipa::path(get, path = "/plugin-reviews", tag = "plugins", responses((status = 200, body = Vec<Review>)))]
+pub async fn reviews(caller: Caller, State(app): State<Arc<App>>) -> Result<Json<Vec<Review>>, ApiError> {
+    caller.require_operator()?;
+    Ok(Json(crate::plugins::pending(&app).await))
+}
+
+/// Approves a waiting upload: it goes live (201, or 200 when it replaced a version).
+#[utoipa::path(post, path = "/plugin-reviews/{id}/approve", tag = "plugins", params(("id" = String, Path, description = "the plugin"), InstallQuery), responses((status = 201, body = PluginView), (status = 200, body = PluginView, description = "replaced a version")))]
+pub async fn approve(
+    caller: Caller,
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    Query(query): Query<InstallQuery>,
 ) -> Result<(StatusCode, Json<PluginView>), ApiError> {
     caller.require_operator()?;
-    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
-    if !matches!(content_type, "application/wasm" | "application/octet-stream") {
-        return Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "send the component as the body with `Content-Type: application/wasm`",
-        ));
-    }
-    if body.is_empty() {
-        return Err(ApiError::bad_request("the body is empty: send the component file"));
-    }
-    let (plugin, replaced) = crate::plugins::install_upload(&app, body.to_vec(), query.force).await.map_err(plugin_error)?;
+    let (plugin, replaced) = crate::plugins::approve(&app, &id, query.force).await.map_err(plugin_error)?;
     let status = if replaced { StatusCode::OK } else { StatusCode::CREATED };
     Ok((status, Json(plugin_view(&app, &plugin)?)))
 }
 
+/// Rejects a waiting upload: it is deleted.
+#[utoipa::path(delete, path = "/plugin-reviews/{id}", tag = "plugins", params(("id" = String, Path, description = "the plugin")), responses((status = 204, description = "rejected and deleted")))]
+pub async fn reject(caller: Caller, State(app): State<Arc<App>>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    caller.require_operator()?;
+    crate::plugins::reject(&app, &id).map_err(plugin_error)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A refusal decided before the body was read: the body is read first (and dropped, up to the
+/// upload limit), so a client still sending hears the refusal rather than a reset connection.
+async fn after_draining(body: Body, refusal: ApiError) -> ApiError {
+    use futures_util::StreamExt;
+    let mut body = body.into_data_stream();
+    let mut read = 0;
+    while let Some(Ok(chunk)) = body.next().await {
+        read += chunk.len();
+        if read > MAX_COMPONENT_BYTES {
+            break;
+        }
+    }
+    refusal
+}
+
+fn upload_error(error: UploadError) -> ApiError {
+    let message = error.to_string();
+    match error {
+        UploadError::TooLarge(_) => ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", message),
+        UploadError::Empty | UploadError::Body(_) => ApiError::bad_request(message),
+        UploadError::Io(_) => {
+            tracing::error!("plugin upload: {message}");
+            ApiError::unavailable("storage_unavailable", "the upload could not be written to the data dir")
+        }
+    }
+}
+
 /// `DELETE /api/v1/plugins/{id}` (operator): removes an installed plugin file; its channels stay,
 /// shown as unavailable, until it is installed again.
+#[utoipa::path(delete, path = "/plugins/{id}", tag = "plugins", params(("id" = String, Path, description = "the plugin")), responses((status = 204, description = "removed; its channels wait for it")))]
 pub async fn remove(caller: Caller, State(app): State<Arc<App>>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     caller.require_operator()?;
     crate::plugins::remove(&app, &id).map_err(plugin_error)?;
@@ -125,9 +205,10 @@ fn plugin_error(error: PluginError) -> ApiError {
     let message = error.to_string();
     match error {
         PluginError::Load(_) => ApiError::unprocessable("invalid_plugin", message),
+        PluginError::Untrusted(_) => ApiError::unprocessable("untrusted_plugin", message),
         PluginError::Install(_) => ApiError::new(StatusCode::CONFLICT, "downgrade", message),
         PluginError::BuiltIn(_) => ApiError::new(StatusCode::CONFLICT, "built_in", message),
-        PluginError::NotInstalled(_) => ApiError::not_found(message),
+        PluginError::NotInstalled(_) | PluginError::NotPending(_) => ApiError::not_found(message),
         PluginError::Io(_) => {
             tracing::error!("plugin install: {message}");
             ApiError::unavailable("storage_unavailable", "the plugin could not be written to the plugins folder")

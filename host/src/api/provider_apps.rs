@@ -17,7 +17,7 @@ use super::{ApiError, ApiJson, Caller};
 use crate::app::App;
 use crate::runtime::LoadedPlugin;
 
-#[derive(Serialize)]
+#[derive(utoipa::ToSchema, Serialize)]
 pub struct AppView {
     plugin: String,
     /// Whether the operator has set the app up.
@@ -34,9 +34,10 @@ pub struct AppView {
     updated_at: Option<i64>,
 }
 
-#[derive(Deserialize)]
+#[derive(utoipa::ToSchema, Deserialize)]
 pub struct SetApp {
     #[serde(default)]
+    #[schema(value_type = Object)]
     settings: Map<String, Value>,
 }
 
@@ -75,6 +76,7 @@ fn view(app: &App, plugin: &LoadedPlugin) -> Result<AppView, ApiError> {
     })
 }
 
+#[utoipa::path(get, path = "/plugins/{id}/app", tag = "provider-apps", params(("id" = String, Path, description = "the plugin")), responses((status = 200, body = AppView)))]
 pub async fn show(caller: Caller, State(app): State<Arc<App>>, Path(id): Path<String>) -> Result<Json<AppView>, ApiError> {
     caller.require_operator()?;
     let plugin = app_plugin(&app, &id)?;
@@ -84,6 +86,7 @@ pub async fn show(caller: Caller, State(app): State<Arc<App>>, Path(id): Path<St
 /// Sets the app's settings: all of them, except that a secret left out or given as the mask
 /// keeps its stored value (so a form can be saved without retyping the secret). A new secret
 /// takes effect with the next request the provider makes.
+#[utoipa::path(put, path = "/plugins/{id}/app", tag = "provider-apps", params(("id" = String, Path, description = "the plugin")), request_body = SetApp, responses((status = 200, body = AppView)))]
 pub async fn set(
     caller: Caller,
     State(app): State<Arc<App>>,
@@ -128,6 +131,7 @@ pub async fn set(
 }
 
 /// Removes the app; refused while channels of the plugin exist, naming them.
+#[utoipa::path(delete, path = "/plugins/{id}/app", tag = "provider-apps", params(("id" = String, Path, description = "the plugin")), responses((status = 204, description = "removed")))]
 pub async fn remove(caller: Caller, State(app): State<Arc<App>>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     caller.require_operator()?;
     app_plugin(&app, &id)?;

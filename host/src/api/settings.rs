@@ -13,7 +13,7 @@ pub const REQUIRED: &str = "field is required";
 /// What a secret looks like on read; sent back unchanged in a PATCH it means "keep".
 pub const SECRET_MASK: &str = "********";
 
-#[derive(Serialize)]
+#[derive(utoipa::ToSchema, Serialize)]
 pub struct FieldView {
     key: String,
     label: String,
@@ -26,7 +26,7 @@ pub struct FieldView {
     options: Vec<OptionView>,
 }
 
-#[derive(Serialize)]
+#[derive(utoipa::ToSchema, Serialize)]
 struct OptionView {
     value: String,
     label: String,

@@ -17,7 +17,7 @@ use crate::runtime::types::{Capability, ChannelError, NewTemplate, Template};
 use crate::runtime::{CallError, LoadedPlugin};
 use crate::store::channels::Channel;
 
-#[derive(Serialize)]
+#[derive(utoipa::ToSchema, Serialize)]
 pub struct TemplateView {
     name: String,
     language: String,
@@ -82,6 +82,7 @@ async fn named(app: &App, channel: &Channel, plugin: &LoadedPlugin, name: &str) 
     Ok(found)
 }
 
+#[utoipa::path(get, path = "/channels/{id}/templates", tag = "templates", params(("id" = String, Path, description = "the channel")), responses((status = 200, body = Vec<TemplateView>)))]
 pub async fn list(caller: Caller, State(app): State<Arc<App>>, Path(id): Path<String>) -> Result<Json<Vec<TemplateView>>, ApiError> {
     let (channel, plugin) = channel_with_templates(&app, &caller, &id)?;
     let templates = provider_templates(&app, &channel, &plugin).await?;
@@ -94,7 +95,7 @@ pub async fn list(caller: Caller, State(app): State<Arc<App>>, Path(id): Path<St
 }
 
 /// `{"name","language","category","body"}`; what is missing or wrong comes back per field.
-#[derive(Deserialize)]
+#[derive(utoipa::ToSchema, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTemplate {
     name: Option<String>,
@@ -103,6 +104,7 @@ pub struct CreateTemplate {
     body: Option<String>,
 }
 
+#[utoipa::path(post, path = "/channels/{id}/templates", tag = "templates", params(("id" = String, Path, description = "the channel")), request_body = CreateTemplate, responses((status = 201, body = TemplateView)))]
 pub async fn create(
     caller: Caller,
     State(app): State<Arc<App>>,
@@ -125,6 +127,7 @@ pub async fn create(
 }
 
 /// Deletes every language of the template at the provider.
+#[utoipa::path(delete, path = "/channels/{id}/templates/{name}", tag = "templates", params(("id" = String, Path, description = "the channel"), ("name" = String, Path, description = "the template")), responses((status = 204, description = "deleted")))]
 pub async fn delete(caller: Caller, State(app): State<Arc<App>>, Path((id, name)): Path<(String, String)>) -> Result<StatusCode, ApiError> {
     // Another workspace's channel is "not found" whatever the role: look it up first.
     let (channel, plugin) = channel_with_templates(&app, &caller, &id)?;
@@ -136,13 +139,13 @@ pub async fn delete(caller: Caller, State(app): State<Arc<App>>, Path((id, name)
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(utoipa::ToSchema, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Switch {
     enabled: bool,
 }
 
-#[derive(Serialize)]
+#[derive(utoipa::ToSchema, Serialize)]
 pub struct Switched {
     message: &'static str,
     name: String,
@@ -150,6 +153,7 @@ pub struct Switched {
 }
 
 /// `{"enabled": false}` switches a template off (it cannot be sent), `true` on again.
+#[utoipa::path(patch, path = "/channels/{id}/templates/{name}", tag = "templates", params(("id" = String, Path, description = "the channel"), ("name" = String, Path, description = "the template")), request_body = Switch, responses((status = 200, body = Switched)))]
 pub async fn switch(
     caller: Caller,
     State(app): State<Arc<App>>,

@@ -22,17 +22,17 @@ pub async fn receive(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Response, ApiError> {
+) -> Response {
     let channel_id = params.iter().find(|(k, _)| k == "channel_id").map(|(_, v)| v.as_str()).unwrap_or_default();
     let rest = params.iter().find(|(k, _)| k == "rest").map(|(_, v)| v.as_str()).unwrap_or_default();
-    let channel = app
-        .db
-        .channel(channel_id)?
-        .filter(|c| c.status == ChannelStatus::Active)
-        .ok_or_else(|| ApiError::not_found(format!("no channel `{channel_id}`")))?;
+    let channel = match app.db.channel(channel_id) {
+        Ok(Some(channel)) if channel.status == ChannelStatus::Active => channel,
+        Ok(_) => return counted(&app, "unknown", Err(ApiError::not_found(format!("no channel `{channel_id}`")))),
+        Err(error) => return counted(&app, "unknown", Err(error.into())),
+    };
     let request = http_request(&method, rest.to_owned(), query, &headers, &body);
-    let ingested = ingest::handle(&app, &channel, &request).await?;
-    Ok(provider_response(ingested.response))
+    let answer = ingest::handle(&app, &channel, &request).await.map(|ingested| provider_response(ingested.response)).map_err(Into::into);
+    counted(&app, &channel.plugin, answer)
 }
 
 /// A provider app's one callback URL (`/webhooks/apps/{plugin}`): the plugin verifies with
@@ -44,10 +44,19 @@ pub async fn receive_app(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Response, ApiError> {
+) -> Response {
     let request = http_request(&method, String::new(), query, &headers, &body);
-    let ingested = ingest::handle_app(&app, &plugin, &request).await?;
-    Ok(provider_response(ingested.response))
+    let answer = ingest::handle_app(&app, &plugin, &request).await.map(|ingested| provider_response(ingested.response)).map_err(Into::into);
+    // Only a plugin that exists gets its own label (the path is the sender's to choose).
+    let label = if app.registry.get(&plugin).is_some() { plugin.as_str() } else { "unknown" };
+    counted(&app, label, answer)
+}
+
+/// The answer, counted in the webhook metrics by plugin and status.
+fn counted(app: &App, plugin: &str, answer: Result<Response, ApiError>) -> Response {
+    let response = answer.unwrap_or_else(IntoResponse::into_response);
+    app.metrics.webhook(plugin, response.status().as_u16());
+    response
 }
 
 /// The request as the contract's `http-request`; headers that are not text are dropped.
@@ -73,5 +82,7 @@ fn provider_response(response: HttpResponse) -> Response {
             headers.append(name, value);
         }
     }
-    (status, headers, response.body).into_response()
+    let mut answer = (status, headers, response.body).into_response();
+    answer.extensions_mut().insert(super::error::ProviderAnswer);
+    answer
 }

@@ -18,13 +18,13 @@ use crate::store::workspaces::Workspace;
 
 const MAX_NAME: usize = 100;
 
-#[derive(Deserialize)]
+#[derive(utoipa::ToSchema, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewWorkspace {
     name: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(utoipa::ToSchema, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChangeWorkspace {
     name: Option<String>,
@@ -32,7 +32,8 @@ pub struct ChangeWorkspace {
     status: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(utoipa::IntoParams, Deserialize)]
+#[into_params(parameter_in = Query)]
 pub struct DeleteQuery {
     confirm: Option<String>,
 }
@@ -56,16 +57,19 @@ fn find(app: &App, id: i64) -> Result<Workspace, ApiError> {
     app.db.workspace(id)?.ok_or_else(|| ApiError::not_found(format!("no workspace {id}")))
 }
 
+#[utoipa::path(get, path = "/workspaces", tag = "workspaces", responses((status = 200, body = Vec<Workspace>)))]
 pub async fn list(caller: Caller, State(app): State<Arc<App>>) -> Result<Json<Vec<Workspace>>, ApiError> {
     caller.require_operator()?;
     Ok(Json(app.db.workspaces()?))
 }
 
+#[utoipa::path(get, path = "/workspaces/{id}", tag = "workspaces", params(("id" = i64, Path, description = "the workspace")), responses((status = 200, body = Workspace)))]
 pub async fn show(caller: Caller, State(app): State<Arc<App>>, Path(id): Path<i64>) -> Result<Json<Workspace>, ApiError> {
     caller.require_operator()?;
     Ok(Json(find(&app, id)?))
 }
 
+#[utoipa::path(post, path = "/workspaces", tag = "workspaces", request_body = NewWorkspace, responses((status = 201, body = Workspace)))]
 pub async fn create(caller: Caller, State(app): State<Arc<App>>, ApiJson(body): ApiJson<NewWorkspace>) -> Result<(StatusCode, Json<Workspace>), ApiError> {
     caller.require_operator()?;
     let name = checked_name(body.name.as_deref())?;
@@ -74,6 +78,7 @@ pub async fn create(caller: Caller, State(app): State<Arc<App>>, ApiJson(body): 
     Ok((StatusCode::CREATED, Json(workspace)))
 }
 
+#[utoipa::path(patch, path = "/workspaces/{id}", tag = "workspaces", params(("id" = i64, Path, description = "the workspace")), request_body = ChangeWorkspace, responses((status = 200, body = Workspace)))]
 pub async fn update(
     caller: Caller,
     State(app): State<Arc<App>>,
@@ -105,6 +110,7 @@ pub async fn update(
     Ok(Json(find(&app, id)?))
 }
 
+#[utoipa::path(delete, path = "/workspaces/{id}", tag = "workspaces", params(("id" = i64, Path, description = "the workspace"), DeleteQuery), responses((status = 204, description = "deleted with everything in it")))]
 pub async fn delete(
     caller: Caller,
     State(app): State<Arc<App>>,

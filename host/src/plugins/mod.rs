@@ -3,6 +3,7 @@
 //! load is refused with a reason; whatever was serving keeps serving.
 
 pub mod offline;
+pub mod review;
 pub mod watcher;
 
 use std::path::{Path, PathBuf};
@@ -11,8 +12,8 @@ use std::time::Instant;
 
 use crate::app::App;
 use crate::registry::{InstallError, PluginSource};
-use crate::runtime::cache::write_atomically;
 use crate::runtime::{LoadError, LoadedPlugin};
+use review::Review;
 
 include!(concat!(env!("OUT_DIR"), "/first_party.rs"));
 
@@ -28,6 +29,10 @@ pub enum PluginError {
     NotInstalled(String),
     #[error("{0}")]
     Io(String),
+    #[error("{0}")]
+    Untrusted(String),
+    #[error("no upload of `{0}` waits for approval")]
+    NotPending(String),
 }
 
 /// Whether a path in the plugins folder is a component to load (not a temp file of a copy).
@@ -58,7 +63,7 @@ pub async fn load_all(app: &App) {
     for (package, bytes) in FIRST_PARTY_PLUGINS {
         done += 1;
         tracing::info!("loading plugins ({done}/{total}): built-in {package}");
-        let result = load_and_install(app, bytes.to_vec(), PluginSource::BuiltIn, false).await;
+        let result = load_and_install(app, bytes.to_vec(), Some("built-in".into()), PluginSource::BuiltIn, false).await;
         log_outcome(package, &result);
     }
     for path in files {
@@ -76,9 +81,22 @@ fn log_outcome(source: &str, result: &Result<Arc<LoadedPlugin>, PluginError>) {
     }
 }
 
-async fn load_and_install(app: &App, bytes: Vec<u8>, source: PluginSource, force: bool) -> Result<Arc<LoadedPlugin>, PluginError> {
-    let plugin = app.runtime.load(bytes).await?;
-    Ok(app.registry.install(plugin, source, force)?)
+/// Every load (at start, from the folder, uploaded) goes through here: counted by outcome.
+async fn load_and_install(
+    app: &App,
+    bytes: Vec<u8>,
+    signer: Option<String>,
+    source: PluginSource,
+    force: bool,
+) -> Result<Arc<LoadedPlugin>, PluginError> {
+    let result = async {
+        let mut plugin = app.runtime.load(bytes).await?;
+        plugin.signer = signer;
+        Ok(app.registry.install(plugin, source, force)?)
+    }
+    .await;
+    app.metrics.plugin_load(if result.is_ok() { "loaded" } else { "refused" });
+    result
 }
 
 /// Loads a component file of the folder and makes it live, replacing what that file
@@ -90,16 +108,148 @@ pub async fn load_file(app: &App, path: &Path) -> Result<Arc<LoadedPlugin>, Plug
     {
         return Ok(live.plugin);
     }
+    let signer = checked_signer(app, &bytes)?;
     let started = Instant::now();
-    let plugin = load_and_install(app, bytes, PluginSource::File(path.to_path_buf()), false).await?;
+    let plugin = load_and_install(app, bytes, signer, PluginSource::File(path.to_path_buf()), false).await?;
     tracing::debug!(ms = started.elapsed().as_millis() as u64, "plugin file loaded");
     Ok(plugin)
 }
 
-/// An uploaded component: validated, written to the folder as `<id>.wasm` (replacing any
-/// other file of the same id), and made live. Returns the plugin and whether it replaced one.
-pub async fn install_upload(app: &App, bytes: Vec<u8>, force: bool) -> Result<(Arc<LoadedPlugin>, bool), PluginError> {
-    let plugin = app.runtime.load(bytes.clone()).await?;
+/// An upload received into `<data-dir>/uploads`; the file is removed when this is dropped
+/// unless it was installed (renamed into the plugins folder).
+pub struct StagedUpload {
+    path: PathBuf,
+}
+
+impl Drop for StagedUpload {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum UploadError {
+    #[error("the component is larger than {} MiB", .0 >> 20)]
+    TooLarge(usize),
+    #[error("the body is empty: send the component file")]
+    Empty,
+    #[error("the upload was cut off: {0}")]
+    Body(String),
+    #[error("{0}")]
+    Io(String),
+}
+
+/// Streams an upload's body to a file under `<data-dir>/uploads`, at most `limit` bytes:
+/// memory holds one chunk at a time, whatever the size and however many arrive at once.
+pub async fn stage_upload<S, B, E>(app: &App, mut body: S, limit: usize) -> Result<StagedUpload, UploadError>
+where
+    S: futures_util::Stream<Item = Result<B, E>> + Unpin,
+    B: AsRef<[u8]>,
+    E: std::fmt::Display,
+{
+    use futures_util::StreamExt;
+    use tokio::io::AsyncWriteExt;
+    let dir = &app.uploads_dir;
+    tokio::fs::create_dir_all(dir).await.map_err(|e| UploadError::Io(format!("cannot create {}: {e}", dir.display())))?;
+    let staged = StagedUpload { path: dir.join(format!("{:016x}.part", rand::random::<u64>())) };
+    let io = |e: std::io::Error| UploadError::Io(format!("cannot write {}: {e}", staged.path.display()));
+    let mut file = tokio::fs::File::create(&staged.path).await.map_err(io)?;
+    let mut received = 0usize;
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|e| UploadError::Body(e.to_string()))?;
+        received += chunk.as_ref().len();
+        if received > limit {
+            return Err(UploadError::TooLarge(limit));
+        }
+        file.write_all(chunk.as_ref()).await.map_err(io)?;
+    }
+    if received == 0 {
+        return Err(UploadError::Empty);
+    }
+    file.sync_all().await.map_err(io)?;
+    Ok(staged)
+}
+
+/// What became of an upload.
+pub enum Upload {
+    /// Live now; `replaced` a version.
+    Live { plugin: Arc<LoadedPlugin>, replaced: bool },
+    /// Waits for the operator (see `review`); what was live keeps serving.
+    Pending(Review),
+}
+
+/// An uploaded component: validated, then either made live (moved into the folder as
+/// `<id>.wasm`, replacing any other file of the same id) or, when it needs the operator's
+/// approval, kept in `<data-dir>/pending`. Uploads are validated one at a time
+/// (`App::upload_slot`): each holds its component in memory while compiling, so concurrent
+/// uploads cannot multiply that.
+pub async fn install_upload(app: &App, staged: StagedUpload, force: bool) -> Result<Upload, PluginError> {
+    let _slot = app.upload_slot.acquire().await.map_err(|_| PluginError::Io("the server is stopping".into()))?;
+    let (plugin, previous) = validated(app, &staged.path, force).await?;
+    let review = Review::of(&plugin, previous.as_ref().map(|p| p.plugin.as_ref()));
+    if review.needs_approval() {
+        let path = review::pending_path(app, &review.id);
+        let io = |e: std::io::Error| PluginError::Io(format!("cannot keep the upload in {}: {e}", app.pending_dir.display()));
+        std::fs::create_dir_all(&app.pending_dir).map_err(io)?;
+        std::fs::rename(&staged.path, &path).map_err(io)?;
+        tracing::info!(id = %review.id, version = %review.version, new_hosts = ?review.new_outbound_hosts, "plugin upload waits for the operator's approval");
+        return Ok(Upload::Pending(review));
+    }
+    let (plugin, replaced) = place(app, plugin, &staged.path, previous)?;
+    Ok(Upload::Live { plugin, replaced })
+}
+
+/// The operator approves a pending upload: it is validated again (the trusted keys or the
+/// live version may have changed since) and made live.
+pub async fn approve(app: &App, id: &str, force: bool) -> Result<(Arc<LoadedPlugin>, bool), PluginError> {
+    let _slot = app.upload_slot.acquire().await.map_err(|_| PluginError::Io("the server is stopping".into()))?;
+    let path = review::pending_path(app, id);
+    if !path.is_file() {
+        return Err(PluginError::NotPending(id.to_owned()));
+    }
+    let (plugin, previous) = validated(app, &path, force).await?;
+    if plugin.id() != id {
+        return Err(PluginError::NotPending(id.to_owned()));
+    }
+    let (plugin, replaced) = place(app, plugin, &path, previous)?;
+    tracing::info!(id, version = %plugin.version, "plugin approved by the operator");
+    Ok((plugin, replaced))
+}
+
+/// The operator rejects a pending upload: it is deleted.
+pub fn reject(app: &App, id: &str) -> Result<(), PluginError> {
+    match std::fs::remove_file(review::pending_path(app, id)) {
+        Ok(()) => Ok(tracing::info!(id, "pending plugin upload rejected")),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(PluginError::NotPending(id.to_owned())),
+        Err(e) => Err(PluginError::Io(format!("cannot delete the pending upload of {id}: {e}"))),
+    }
+}
+
+/// What waits for approval, as the operator reviews it.
+pub async fn pending(app: &App) -> Vec<Review> {
+    let mut reviews = Vec::new();
+    for id in review::pending_ids(app) {
+        let path = review::pending_path(app, &id);
+        let Ok(bytes) = std::fs::read(&path) else { continue };
+        let signer = crate::signing::verify(&bytes, &app.trust.keys).signer();
+        match app.runtime.load(bytes).await {
+            Ok(mut plugin) => {
+                plugin.signer = signer;
+                let live = app.registry.get(plugin.id());
+                reviews.push(Review::of(&plugin, live.as_deref()));
+            }
+            Err(e) => tracing::warn!(file = %path.display(), "a pending upload no longer loads: {e}"),
+        }
+    }
+    reviews
+}
+
+/// A component file checked as an upload is: signature, component, contract, downgrade.
+async fn validated(app: &App, path: &Path, force: bool) -> Result<(LoadedPlugin, Option<crate::registry::Installed>), PluginError> {
+    let bytes = std::fs::read(path).map_err(|e| PluginError::Io(format!("cannot read {}: {e}", path.display())))?;
+    let signer = checked_signer(app, &bytes)?;
+    let mut plugin = app.runtime.load(bytes).await?;
+    plugin.signer = signer;
     let id = plugin.id().to_owned();
     let previous = app.registry.installed(&id);
     if let Some(current) = &previous
@@ -108,8 +258,19 @@ pub async fn install_upload(app: &App, bytes: Vec<u8>, force: bool) -> Result<(A
     {
         return Err(InstallError::Downgrade { id, installed: current.plugin.version.clone(), offered: plugin.version.clone() }.into());
     }
-    let path = app.plugins_dir.join(format!("{id}.wasm"));
-    write_atomically(&path, &bytes).map_err(|e| PluginError::Io(format!("cannot write {}: {e}", path.display())))?;
+    Ok((plugin, previous))
+}
+
+/// Moves a validated component file into the plugins folder as `<id>.wasm` and makes it live.
+fn place(
+    app: &App,
+    plugin: LoadedPlugin,
+    from: &Path,
+    previous: Option<crate::registry::Installed>,
+) -> Result<(Arc<LoadedPlugin>, bool), PluginError> {
+    let path = app.plugins_dir.join(format!("{}.wasm", plugin.id()));
+    std::fs::create_dir_all(&app.plugins_dir).map_err(|e| PluginError::Io(format!("cannot create {}: {e}", app.plugins_dir.display())))?;
+    std::fs::rename(from, &path).map_err(|e| PluginError::Io(format!("cannot move the upload to {}: {e}", path.display())))?;
     if let Some(crate::registry::Installed { source: PluginSource::File(other), .. }) = &previous
         && other != &path
     {
@@ -119,6 +280,17 @@ pub async fn install_upload(app: &App, bytes: Vec<u8>, force: bool) -> Result<(A
     let live = app.registry.install(plugin, PluginSource::File(path.clone()), true)?;
     tracing::info!(id = %live.id(), version = %live.version, file = %path.display(), "plugin installed");
     Ok((live, previous.is_some()))
+}
+
+/// The component's signer, or why this host does not run it (see `signing`): a component
+/// from the folder or an upload runs when a trusted key signed it, or unsigned when the
+/// operator allowed unsigned plugins.
+fn checked_signer(app: &App, bytes: &[u8]) -> Result<Option<String>, PluginError> {
+    let verdict = crate::signing::verify(bytes, &app.trust.keys);
+    match verdict.refusal(app.trust.allow_unsigned) {
+        Some(why) => Err(PluginError::Untrusted(why)),
+        None => Ok(verdict.signer()),
+    }
 }
 
 /// Deletes the folder file(s) of a plugin and unloads it (a built-in of the same id takes over).

@@ -37,6 +37,9 @@ pub fn spawn(app: Arc<App>, mut stop: watch::Receiver<bool>) -> anyhow::Result<t
     std::fs::create_dir_all(&dir).map_err(|e| anyhow::anyhow!("cannot create the plugins folder {}: {e}", dir.display()))?;
     let (events, mut changed_paths) = mpsc::unbounded_channel::<PathBuf>();
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| match event {
+        // Reads (ours included: loading a file opens and reads it) change nothing; acting on
+        // them would reload every file forever.
+        Ok(event) if event.kind.is_access() => {}
         Ok(event) => event.paths.into_iter().for_each(|path| {
             let _ = events.send(path);
         }),
@@ -45,7 +48,9 @@ pub fn spawn(app: Arc<App>, mut stop: watch::Receiver<bool>) -> anyhow::Result<t
     watcher.watch(&dir, RecursiveMode::NonRecursive)?;
     tracing::info!(dir = %dir.display(), "watching the plugins folder");
 
+    let running = app.health.watcher_running();
     Ok(tokio::spawn(async move {
+        let _running = running;
         let _watcher = watcher; // dropped when the task ends, which stops the OS watch
         let mut pending: HashMap<PathBuf, Pending> = HashMap::new();
         loop {

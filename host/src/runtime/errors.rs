@@ -21,6 +21,19 @@ pub enum PluginFailure {
     Host(String),
 }
 
+impl PluginFailure {
+    /// A short name of the kind (metrics labels).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Timeout(_) => "timeout",
+            Self::MemoryLimit(_) => "memory_limit",
+            Self::Trap(_) => "trap",
+            Self::Instantiate(_) => "instantiate_failed",
+            Self::Host(_) => "host_error",
+        }
+    }
+}
+
 /// A call's outcome: the plugin's own typed error, or the host stopping it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CallError {

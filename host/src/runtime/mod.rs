@@ -27,7 +27,7 @@ use wasmtime_wasi_http::WasiHttpCtx;
 pub use cache::{CompileCache, component_hash};
 pub use call::CallState;
 pub use errors::{CallError, PluginFailure, Retry};
-pub use outbound::HostPattern;
+pub use outbound::{HostPattern, Resolver, SystemResolver};
 pub use app::{NoProviderApps, ProviderAppSettings};
 pub use holds::{NoHolds, ResourceHolds};
 pub use smtp::{MailAddressing, NoMail};
@@ -92,12 +92,28 @@ pub struct HostServices {
     pub mail: Arc<dyn MailAddressing>,
     pub apps: Arc<dyn ProviderAppSettings>,
     pub holds: Arc<dyn ResourceHolds>,
+    pub calls: Arc<dyn CallObserver>,
+    /// Where outbound host names are looked up (the system's DNS; tests answer as an attacker).
+    pub resolver: Arc<dyn Resolver>,
+}
+
+/// Told of every finished plugin call (the host's metrics). `outcome` is `ok` when the plugin
+/// answered (a typed refusal included) or the [`PluginFailure::kind`] that stopped it.
+pub trait CallObserver: Send + Sync {
+    fn call_finished(&self, plugin: &str, export: &'static str, outcome: &'static str, elapsed: Duration);
+}
+
+/// Nobody watching (benchmarks, tools).
+pub struct NoCallObserver;
+
+impl CallObserver for NoCallObserver {
+    fn call_finished(&self, _plugin: &str, _export: &'static str, _outcome: &'static str, _elapsed: Duration) {}
 }
 
 impl HostServices {
     /// No channel state, no mail: for inspecting components and benchmarks.
     pub fn none() -> Self {
-        Self { state: Arc::new(NoChannelState), mail: Arc::new(NoMail), apps: Arc::new(NoProviderApps), holds: Arc::new(NoHolds) }
+        Self { state: Arc::new(NoChannelState), mail: Arc::new(NoMail), apps: Arc::new(NoProviderApps), holds: Arc::new(NoHolds), calls: Arc::new(NoCallObserver), resolver: Arc::new(SystemResolver) }
     }
 }
 
@@ -185,6 +201,7 @@ impl Runtime {
             .map_err(|e| LoadError::NotAComponent(format!("compilation stopped: {e}")))??;
         let wit_version = contract_version(&self.shared.engine, &component)?;
         let receives_mail = imports_interface(&self.shared.engine, &component, smtp::INTERFACE);
+        let host_imports = host_imports(&self.shared.engine, &component);
         let pre = self.linker.instantiate_pre(&component).map_err(|e| LoadError::Link(format!("{e:#}")))?;
         let channel = ChannelIndices::new(&pre).map_err(|e| LoadError::WrongWorld(format!("{e:#}")))?;
         // `provider-app` is optional (0.1.3): a plugin without it has no provider app.
@@ -203,7 +220,9 @@ impl Runtime {
             version: semver::Version::new(0, 0, 0),
             wit_version,
             receives_mail,
+            host_imports,
             hash,
+            signer: None,
             pre,
             channel,
             app,
@@ -300,10 +319,27 @@ fn imports_interface(engine: &Engine, component: &Component, interface: &str) ->
         .any(|(name, _)| name.strip_prefix(interface).is_some_and(|rest| rest.starts_with('@')))
 }
 
+/// The capabilities a component imports that reach beyond its own instance: the contract's
+/// host imports and outbound HTTP (WASI's clocks, random and streams are every plugin's).
+fn host_imports(engine: &Engine, component: &Component) -> Vec<String> {
+    let mut names: Vec<String> = component
+        .component_type()
+        .imports(engine)
+        .map(|(name, _)| name.split('@').next().unwrap_or(name).to_owned())
+        .filter(|name| (name.starts_with("switchboard:") && !name.ends_with("types")) || name == "wasi:http/outgoing-handler")
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
 /// A compiled plugin, ready to be instantiated for each call.
 pub struct LoadedPlugin {
     /// SHA-256 of the component (hex).
     pub hash: String,
+    /// Who signed the component (base64 public key; `built-in` for first-party plugins),
+    /// set by the plugins module when it checks the signature.
+    pub signer: Option<String>,
     pub manifest: PluginManifest,
     pub settings_schema: Vec<Field>,
     pub window: WindowPolicy,
@@ -311,6 +347,9 @@ pub struct LoadedPlugin {
     pub wit_version: semver::Version,
     /// The plugin imports `smtp`: the host's SMTP listener hands its channels their mail.
     pub receives_mail: bool,
+    /// The host capabilities it imports, without versions (`switchboard:channel/smtp`,
+    /// `wasi:http/outgoing-handler`, ...): what the operator reviews besides outbound hosts.
+    pub host_imports: Vec<String>,
     /// The operator-level settings of the plugin's provider app; empty: it has none.
     pub app_schema: Vec<Field>,
     pre: InstancePre<CallState>,
@@ -333,7 +372,13 @@ macro_rules! call_export {
             guest.$method(&mut store $(, $arg)*),
         )
         .await;
-        $self.verdict(outcome, &store, started)
+        let verdict = $self.verdict(outcome, &store, started);
+        let export = stringify!($method).trim_start_matches("call_");
+        let outcome = verdict.as_ref().map_or_else(PluginFailure::kind, |_| "ok");
+        // A plugin being loaded has no id yet (its manifest is the call).
+        let plugin = if $self.manifest.id.is_empty() { "(loading)" } else { $self.manifest.id.as_str() };
+        $self.shared.services.calls.call_finished(plugin, export, outcome, started.elapsed());
+        verdict
     }};
     ($self:ident, $channel:expr, $method:ident ( $($arg:expr),* )) => {
         call_export!($self, $channel, $self.channel, $method($($arg),*))
@@ -354,12 +399,16 @@ impl LoadedPlugin {
             wasi: WasiCtx::builder().build(),
             table: ResourceTable::new(),
             http: WasiHttpCtx::new(),
-            outbound: OutboundPolicy::for_call(&setup, self.declared.clone(), shared.operator_allowed.clone()),
+            outbound: OutboundPolicy::for_call(&setup, self.declared.clone(), shared.operator_allowed.clone(), shared.services.resolver.clone()),
             log: log::LogCtx::for_call(&setup),
             state: state::StateCtx::for_call(&setup, shared.services.state.clone()),
             smtp: smtp::SmtpCtx::for_call(
                 &setup,
-                smtp::SmtpConfig { addressing: shared.services.mail.clone(), operator_allowed: shared.operator_allowed.clone() },
+                smtp::SmtpConfig {
+                    addressing: shared.services.mail.clone(),
+                    operator_allowed: shared.operator_allowed.clone(),
+                    resolver: shared.services.resolver.clone(),
+                },
             ),
             app: app::AppCtx::for_call(&setup, shared.services.apps.clone()),
             holds: holds::HoldsCtx::for_call(&setup, shared.services.holds.clone()),

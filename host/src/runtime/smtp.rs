@@ -22,7 +22,7 @@ use wasmtime::component::{HasSelf, Linker};
 
 use super::bindings::smtp::{self, ChannelError, Host, Security, SmtpServer};
 use super::call::CallSetup;
-use super::outbound::{HostPattern, is_internal};
+use super::outbound::{HostPattern, Resolver, is_internal};
 use super::types::ChannelContext;
 
 /// The interface's name without version: a plugin importing it receives mail.
@@ -79,6 +79,8 @@ impl CallChannel {
 pub(super) struct SmtpConfig {
     pub(super) addressing: Arc<dyn MailAddressing>,
     pub(super) operator_allowed: Arc<Vec<HostPattern>>,
+    /// Looks the SMTP host up once; the connection goes to the address that passed.
+    pub(super) resolver: Arc<dyn Resolver>,
 }
 
 /// One call's view of SMTP.
@@ -122,6 +124,7 @@ impl SmtpCtx {
             host: host.to_owned(),
             server,
             operator_allowed: self.config.operator_allowed.clone(),
+            resolver: self.config.resolver.clone(),
             hello_name: self.config.addressing.hello_name(),
             deadline: self.deadline,
         })
@@ -195,6 +198,7 @@ struct SmtpCall {
     host: String,
     server: SmtpServer,
     operator_allowed: Arc<Vec<HostPattern>>,
+    resolver: Arc<dyn Resolver>,
     hello_name: String,
     /// The plugin call's deadline.
     deadline: Instant,
@@ -241,10 +245,15 @@ impl SmtpCall {
         if self.operator_allowed.iter().any(|pattern| pattern.matches(host, port)) {
             return Ok(host.to_owned());
         }
-        let addresses: Vec<_> = tokio::net::lookup_host((host.trim_matches(['[', ']']), port))
-            .await
-            .map_err(|e| ChannelError::Transient(format!("cannot resolve the SMTP host {host}: {e}")))?
-            .collect();
+        let bare = host.trim_matches(['[', ']']);
+        let addresses = match bare.parse::<std::net::IpAddr>() {
+            Ok(ip) => vec![std::net::SocketAddr::new(ip, port)],
+            Err(_) => self
+                .resolver
+                .lookup(bare, port)
+                .await
+                .map_err(|e| ChannelError::Transient(format!("cannot resolve the SMTP host {host}: {e}")))?,
+        };
         if let Some(inside) = addresses.iter().find(|a| is_internal(a.ip())) {
             return Err(ChannelError::Provider(format!(
                 "the SMTP host {host} is on a private or loopback address ({}); the operator must allow it (--allow-outbound {host})",

@@ -83,7 +83,7 @@ pub struct WindowPolicy {
 }
 
 /// Served as `unrestricted`, `open`, `human_agent`, `closed`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum WindowState {
     Unrestricted,

@@ -42,7 +42,7 @@ pub struct Channel {
 }
 
 /// One setup instruction from connect (see the contract's `setup-item`).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SetupEntry {
     pub key: String,
     pub label: String,

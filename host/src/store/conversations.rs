@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::{Db, StoreResult, now_ms};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
 pub struct Conversation {
     pub id: i64,
     pub channel_id: String,
@@ -23,7 +23,7 @@ pub struct Conversation {
     pub created_at: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
 pub struct ContactSummary {
     pub id: i64,
     pub external_id: String,

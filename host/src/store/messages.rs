@@ -33,7 +33,7 @@ pub struct NewOutbound {
     pub reply_to: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
 pub struct Message {
     pub id: i64,
     pub conversation_id: i64,
@@ -55,7 +55,7 @@ pub struct Message {
 
 /// Where a message is: `received` (inbound), or an outbound message's delivery state.
 /// Stored and served as the lowercase word.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DeliveryStatus {
     Received,

@@ -16,7 +16,11 @@ pub mod tokens;
 pub mod workspaces;
 
 use std::path::Path;
+use std::ops::{Deref, DerefMut};
 use std::sync::{Mutex, MutexGuard};
+use std::time::Instant;
+
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 
 use rusqlite::Connection;
 
@@ -50,6 +54,34 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub struct Db {
     conn: Mutex<Connection>,
     secrets: SecretBox,
+    /// How long each use of the connection took, waiting for it included (`/metrics`).
+    pub operation_seconds: Histogram,
+}
+
+/// The connection while one operation uses it; its time is observed when it is released.
+struct TimedConn<'a> {
+    guard: MutexGuard<'a, Connection>,
+    started: Instant,
+    histogram: &'a Histogram,
+}
+
+impl Deref for TimedConn<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        &self.guard
+    }
+}
+
+impl DerefMut for TimedConn<'_> {
+    fn deref_mut(&mut self) -> &mut Connection {
+        &mut self.guard
+    }
+}
+
+impl Drop for TimedConn<'_> {
+    fn drop(&mut self) {
+        self.histogram.observe(self.started.elapsed().as_secs_f64());
+    }
 }
 
 impl Db {
@@ -65,12 +97,41 @@ impl Db {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         migrate(&mut conn)?;
-        Ok(Self { conn: Mutex::new(conn), secrets })
+        // 50 µs to about 1.6 s.
+        let operation_seconds = Histogram::new(exponential_buckets(0.000_05, 2.0, 16));
+        Ok(Self { conn: Mutex::new(conn), secrets, operation_seconds })
     }
 
-    fn conn(&self) -> MutexGuard<'_, Connection> {
+    /// Whether the database takes writes now (readiness): a write transaction begun and rolled back.
+    pub fn check_writable(&self) -> StoreResult<()> {
+        self.conn().execute_batch("BEGIN IMMEDIATE; ROLLBACK;")?;
+        Ok(())
+    }
+
+    /// A consistent copy of the database in `target` (SQLite's online backup: the server keeps
+    /// serving and writing meanwhile), written beside it first and renamed into place.
+    pub fn backup_to(data_dir: &Path, target: &Path) -> anyhow::Result<()> {
+        let source = Connection::open_with_flags(data_dir.join("switchboard.db"), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .map_err(|e| anyhow::anyhow!("cannot open the database in {}: {e}", data_dir.display()))?;
+        let partial = target.with_extension("partial");
+        let _ = std::fs::remove_file(&partial);
+        let mut copy = Connection::open(&partial).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", partial.display()))?;
+        {
+            let backup = rusqlite::backup::Backup::new(&source, &mut copy)?;
+            // Pages in small steps with pauses, so the server's writers are not starved.
+            backup.run_to_completion(256, std::time::Duration::from_millis(5), None)?;
+        }
+        copy.pragma_update(None, "journal_mode", "DELETE")?;
+        drop(copy);
+        std::fs::rename(&partial, target).map_err(|e| anyhow::anyhow!("cannot move the backup to {}: {e}", target.display()))?;
+        Ok(())
+    }
+
+    fn conn(&self) -> TimedConn<'_> {
+        let started = Instant::now();
         // A panic while holding the lock cannot leave SQLite half-written (transactions roll back).
-        self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        let guard = self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        TimedConn { guard, started, histogram: &self.operation_seconds }
     }
 }
 

@@ -25,6 +25,15 @@ impl Db {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// Messages waiting in the outbox, and when the oldest of them was queued (ms).
+    pub fn outbox_summary(&self) -> StoreResult<(u64, Option<i64>)> {
+        Ok(self.conn().query_row(
+            "SELECT COUNT(*), MIN(m.created_at) FROM outbox o JOIN messages m ON m.id = o.message_id",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )?)
+    }
+
     /// When the next delivery is due (ms), if any.
     pub fn next_delivery_at(&self) -> StoreResult<Option<i64>> {
         Ok(self.conn().query_row("SELECT MIN(next_attempt_at) FROM outbox", [], |row| row.get(0))?)

@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 use super::tokens::Role;
 use super::{Db, StoreError, StoreResult, now_ms, random_token};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
 pub struct Person {
     pub id: i64,
     /// `None` for the operator.

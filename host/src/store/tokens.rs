@@ -5,7 +5,7 @@ use sha2::{Digest, Sha256};
 
 use super::{Db, StoreResult, now_ms, random_token};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Agent,
@@ -44,7 +44,7 @@ fn digest(token: &str) -> String {
 }
 
 /// A token as its workspace's admin sees it.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, serde::Serialize)]
 pub struct TokenInfo {
     pub id: i64,
     pub label: String,

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::{Db, StoreResult, now_ms};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
 pub struct Workspace {
     pub id: i64,
     pub name: String,

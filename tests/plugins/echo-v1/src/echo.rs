@@ -1,5 +1,5 @@
-// The echo channel, shared by the test plugins `echo-v1` and `echo-v2`, which differ only in
-// `VERSION` and `REPLY`: each webhook body `{"id","text"}` becomes one inbound message, and
+// The echo channel, shared by the test plugins `echo-v1`, `echo-v2` and `echo-v3`, which differ
+// only in `VERSION`, `REPLY` and `OUTBOUND_HOSTS`: each webhook body `{"id","text"}` becomes one inbound message, and
 // the webhook answer names the version that handled it. Each ping is also remembered in the
 // channel's state, and `x-echo-seen` counts them with `state::keys` (contract 0.1.1).
 
@@ -23,7 +23,7 @@ impl Channel for Echo {
             version: VERSION.into(),
             description: "Test plugin for upgrades: answers with its version".into(),
             capabilities: vec![],
-            outbound_hosts: vec![],
+            outbound_hosts: OUTBOUND_HOSTS.iter().map(|host| (*host).to_owned()).collect(),
         }
     }
 

@@ -2,5 +2,6 @@
 
 const VERSION: &str = "1.0.0";
 const REPLY: &str = "v1";
+const OUTBOUND_HOSTS: &[&str] = &[];
 
 include!("echo.rs");

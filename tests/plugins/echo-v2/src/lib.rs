@@ -2,5 +2,6 @@
 
 const VERSION: &str = "2.0.0";
 const REPLY: &str = "v2";
+const OUTBOUND_HOSTS: &[&str] = &[];
 
 include!("../../echo-v1/src/echo.rs");

@@ -1,0 +1,99 @@
+//! The OpenAPI 3.1 document of `/api/v1`, generated from the handlers' `#[utoipa::path]`
+//! annotations as `utoipa-axum` registers their routes (a route cannot be served without being
+//! documented), finished here with what holds for every operation: the error shape on any 4xx,
+//! the plugin and storage faults (502, 503), and the two ways to authenticate. Served at
+//! `/api/v1/openapi.json`, readable at `/api/v1/docs` (a page embedded in the binary, no CDN).
+
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr, ResponseBuilder};
+use utoipa::{OpenApi as _, ToSchema};
+
+use super::error::ApiError;
+
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "Switchboard API",
+        description = "The admin and inbox API of a Switchboard host. Authenticate with `Authorization: Bearer <token>` \
+                       (API tokens) or the `sb_session` cookie of a signed-in person (writes then need `X-CSRF-Token`). \
+                       The operator acts inside one workspace with `X-Workspace: <id>`. Every error is \
+                       `{\"error\", \"message\"[, \"fields\"]}`; another workspace's ids answer 404.",
+    ),
+    components(schemas(ApiError)),
+    tags(
+        (name = "session", description = "Signing in and out, and who is calling"),
+        (name = "people", description = "People of a workspace and their invitation links"),
+        (name = "tokens", description = "API tokens for machines"),
+        (name = "workspaces", description = "The businesses an operator serves (operator)"),
+        (name = "plugins", description = "Channel plugins: list, install, remove (operator)"),
+        (name = "provider-apps", description = "One operator app serving every account of a provider (operator)"),
+        (name = "channels", description = "Connected accounts"),
+        (name = "templates", description = "Message templates of channels that have them"),
+        (name = "conversations", description = "The inbox: conversations and their messages"),
+        (name = "logins", description = "Connecting with a provider login"),
+    )
+)]
+struct ApiDoc;
+
+/// Routes anyone may call (no token, no session).
+const PUBLIC: &[&str] = &["/api/v1/session", "/api/v1/invitations/{token}"];
+
+/// The document the routes start from.
+pub fn base() -> OpenApi {
+    ApiDoc::openapi()
+}
+
+/// Adds what every operation shares; `doc` holds the routes' own parts.
+pub fn finish(mut doc: OpenApi) -> OpenApi {
+    let error = || ContentBuilder::new().schema(Some(RefOr::Ref(Ref::from_schema_name(ApiError::name())))).build();
+    let responses = [
+        ("Error", "Refused: the `error` code and `message` say why, `fields` names bad fields"),
+        ("PluginFault", "The channel's plugin or its provider failed (`plugin_failed`, `provider_error`): not worth repeating as is"),
+        ("Unavailable", "Worth another try later: the plugin is loading, timed out or is unavailable, or the database was busy"),
+    ];
+    let components = doc.components.get_or_insert_with(Default::default);
+    for (name, description) in responses {
+        components.responses.insert(name.to_owned(), RefOr::T(ResponseBuilder::new().description(description).content("application/json", error()).build()));
+    }
+    components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+    components.add_security_scheme("session", SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(super::auth::SESSION_COOKIE))));
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let public = PUBLIC.contains(&path.as_str());
+        let operations = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
+        for operation in operations.into_iter().flatten() {
+            shared_responses(operation);
+            // Handlers share names across modules (`list`, `show`): qualify them by tag.
+            let tag = operation.tags.as_ref().and_then(|tags| tags.first()).cloned().unwrap_or_default();
+            operation.operation_id = operation.operation_id.take().map(|id| format!("{}_{id}", tag.replace('-', "_")));
+            let requirements = if public {
+                vec![SecurityRequirement::default()]
+            } else {
+                vec![SecurityRequirement::new("bearer", Vec::<String>::new()), SecurityRequirement::new("session", Vec::<String>::new())]
+            };
+            operation.security = Some(requirements);
+        }
+    }
+    doc
+}
+
+fn shared_responses(operation: &mut Operation) {
+    let reference = |name: &str| RefOr::Ref(Ref::from_response_name(name));
+    let responses = &mut operation.responses.responses;
+    responses.entry("4XX".into()).or_insert_with(|| reference("Error"));
+    responses.entry("502".into()).or_insert_with(|| reference("PluginFault"));
+    responses.entry("503".into()).or_insert_with(|| reference("Unavailable"));
+}
+
+pub fn json(doc: &str) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], doc.to_owned()).into_response()
+}
+
+/// The docs page: renders `openapi.json` in the browser with a few lines of script.
+pub const DOCS_PAGE: &str = include_str!("docs.html");
+
+pub fn docs_page() -> Response {
+    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], DOCS_PAGE).into_response()
+}

@@ -1,0 +1,123 @@
+//! Prometheus metrics at `/metrics` (prometheus-client, one registry per host so tests and
+//! several hosts in a process never mix): webhooks, plugin calls, deliveries, plugin loads,
+//! and at scrape time the outbox and live followers.
+
+use std::sync::atomic::AtomicU64;
+use std::time::Duration;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+use crate::runtime::CallObserver;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct WebhookLabels {
+    /// The plugin (app webhooks) or the channel's plugin; `unknown` for no such channel.
+    pub plugin: String,
+    pub status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CallLabels {
+    plugin: String,
+    export: String,
+    outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CallTimeLabels {
+    plugin: String,
+    export: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabels {
+    pub outcome: String,
+}
+
+pub struct Metrics {
+    registry: Registry,
+    webhooks: Family<WebhookLabels, Counter>,
+    plugin_calls: Family<CallLabels, Counter>,
+    plugin_call_seconds: Family<CallTimeLabels, Histogram>,
+    deliveries: Family<OutcomeLabels, Counter>,
+    plugin_loads: Family<OutcomeLabels, Counter>,
+    outbox_messages: Gauge,
+    outbox_oldest_seconds: Gauge<f64, AtomicU64>,
+    live_followers: Gauge,
+}
+
+impl Metrics {
+    /// The registry, with the store's operation latency (kept by the store itself) in it.
+    pub fn new(store_operations: Histogram) -> Self {
+        let mut metrics = Self::default();
+        metrics.registry.register(
+            "store_operation_seconds",
+            "Time of each database operation, waiting for the connection included",
+            store_operations,
+        );
+        metrics
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("switchboard");
+        let webhooks = Family::<WebhookLabels, Counter>::default();
+        registry.register("webhooks", "Webhook requests answered, by plugin and HTTP status", webhooks.clone());
+        let plugin_calls = Family::<CallLabels, Counter>::default();
+        registry.register("plugin_calls", "Plugin calls, by plugin, export and outcome (ok or what stopped it)", plugin_calls.clone());
+        let plugin_call_seconds =
+            Family::<CallTimeLabels, Histogram>::new_with_constructor(|| Histogram::new(exponential_buckets(0.0005, 2.0, 16)));
+        registry.register("plugin_call_seconds", "Duration of plugin calls, by plugin and export", plugin_call_seconds.clone());
+        let deliveries = Family::<OutcomeLabels, Counter>::default();
+        registry.register("delivery_attempts", "Outbound delivery attempts, by outcome (sent, failed, retry, held)", deliveries.clone());
+        let plugin_loads = Family::<OutcomeLabels, Counter>::default();
+        registry.register("plugin_loads", "Plugin loads and reloads, by outcome (loaded, refused)", plugin_loads.clone());
+        let outbox_messages = Gauge::default();
+        registry.register("outbox_messages", "Messages waiting in the outbox", outbox_messages.clone());
+        let outbox_oldest_seconds = Gauge::<f64, AtomicU64>::default();
+        registry.register("outbox_oldest_seconds", "Age of the oldest message waiting in the outbox", outbox_oldest_seconds.clone());
+        let live_followers = Gauge::default();
+        registry.register("live_followers", "Open live streams (website chat pages)", live_followers.clone());
+        Self { registry, webhooks, plugin_calls, plugin_call_seconds, deliveries, plugin_loads, outbox_messages, outbox_oldest_seconds, live_followers }
+    }
+}
+
+impl Metrics {
+    pub fn webhook(&self, plugin: &str, status: u16) {
+        self.webhooks.get_or_create(&WebhookLabels { plugin: plugin.to_owned(), status }).inc();
+    }
+
+    pub fn delivery(&self, outcome: &str) {
+        self.deliveries.get_or_create(&OutcomeLabels { outcome: outcome.to_owned() }).inc();
+    }
+
+    pub fn plugin_load(&self, outcome: &str) {
+        self.plugin_loads.get_or_create(&OutcomeLabels { outcome: outcome.to_owned() }).inc();
+    }
+
+    /// The text exposition, with the scrape-time gauges set first.
+    pub fn render(&self, outbox: (u64, Option<i64>), now_ms: i64, live_followers: usize) -> String {
+        let (waiting, oldest) = outbox;
+        self.outbox_messages.set(waiting as i64);
+        self.outbox_oldest_seconds.set(oldest.map_or(0.0, |at| (now_ms - at).max(0) as f64 / 1000.0));
+        self.live_followers.set(live_followers as i64);
+        let mut text = String::new();
+        // Writing to a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
+        text
+    }
+}
+
+impl CallObserver for Metrics {
+    fn call_finished(&self, plugin: &str, export: &'static str, outcome: &'static str, elapsed: Duration) {
+        let (plugin, export) = (plugin.to_owned(), export.to_owned());
+        self.plugin_calls.get_or_create(&CallLabels { plugin: plugin.clone(), export: export.clone(), outcome: outcome.to_owned() }).inc();
+        self.plugin_call_seconds.get_or_create(&CallTimeLabels { plugin, export }).observe(elapsed.as_secs_f64());
+    }
+}

@@ -1,0 +1,495 @@
+//! The binary as an operator runs it in production: readiness while plugins load, SIGTERM
+//! under load (every request answered or refused cleanly, exit 0), and a backup taken while
+//! the server writes, restored into a working host with the same data.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn cli(args: &[&str], data_dir: &Path) -> (bool, String, String) {
+    let output = Command::new(BIN).args(args).arg("--data-dir").arg(data_dir).output().unwrap();
+    (output.status.success(), String::from_utf8_lossy(&output.stdout).into_owned(), String::from_utf8_lossy(&output.stderr).into_owned())
+}
+
+fn token(role: &str, data_dir: &Path) -> String {
+    let (ok, stdout, stderr) = cli(&["token", "create", "--role", role], data_dir);
+    assert!(ok, "{stderr}");
+    stdout.trim().to_owned()
+}
+
+/// A running `switchboard serve`; its log (stderr) is collected.
+struct Server {
+    child: Child,
+    port: u16,
+    log: Arc<Mutex<String>>,
+}
+
+impl Server {
+    fn start(data_dir: &Path, envs: &[(&str, &str)]) -> Self {
+        let port = free_port();
+        let mut child = Command::new(BIN)
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+            .arg(data_dir)
+            .env("RUST_LOG", "info")
+            .envs(envs.iter().copied())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let log = Arc::new(Mutex::new(String::new()));
+        let stderr = BufReader::new(child.stderr.take().unwrap());
+        let collected = log.clone();
+        std::thread::spawn(move || {
+            for line in stderr.lines().map_while(Result::ok) {
+                let mut log = collected.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+        Self { child, port, log }
+    }
+
+    /// The `/readyz` statuses seen until it says 200 (connection errors are not answers).
+    fn wait_ready(&self) -> Vec<u16> {
+        let deadline = Instant::now() + Duration::from_secs(240);
+        let mut seen = Vec::new();
+        while Instant::now() < deadline {
+            if let Ok(response) = request(self.port, "GET", "/readyz", None, None) {
+                let status = status_of(&response);
+                seen.push(status);
+                if status == 200 {
+                    return seen;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("not ready in time: {seen:?}\n{}", self.log.lock().unwrap());
+    }
+
+    fn terminate(&self) {
+        let status = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
+        assert!(status.success());
+    }
+
+    /// The exit code, waiting at most `limit`.
+    fn exit_within(&mut self, limit: Duration) -> Option<i32> {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One HTTP/1.1 request on its own connection; the whole raw response, or the I/O error.
+fn request(port: u16, method: &str, path: &str, token: Option<&str>, body: Option<&str>) -> std::io::Result<String> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n");
+    if let Some(token) = token {
+        head.push_str(&format!("Authorization: Bearer {token}\r\n"));
+    }
+    let body = body.unwrap_or("");
+    if !body.is_empty() {
+        head.push_str(&format!("Content-Type: application/json\r\nContent-Length: {}\r\n", body.len()));
+    }
+    stream.write_all(format!("{head}\r\n{body}").as_bytes())?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    Ok(response)
+}
+
+fn status_of(response: &str) -> u16 {
+    response.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0)
+}
+
+/// A complete response: a status line, and a body as long as `content-length` says.
+fn complete(response: &str) -> bool {
+    let Some((head, body)) = response.split_once("\r\n\r\n") else { return false };
+    let length = head.lines().find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse::<usize>().ok()));
+    head.starts_with("HTTP/1.1 ") && length.flatten().is_none_or(|n| n == body.len())
+}
+
+fn json_of(response: &str) -> serde_json::Value {
+    serde_json::from_str(response.split_once("\r\n\r\n").map_or("", |(_, b)| b)).unwrap_or(serde_json::Value::Null)
+}
+
+#[test]
+fn readiness_waits_for_plugins_and_sigterm_under_load_loses_no_request() {
+    let data = tempfile::tempdir().unwrap();
+    let admin = token("admin", data.path());
+    let mut server = Server::start(data.path(), &[("SWITCHBOARD_SHUTDOWN_TIMEOUT", "20")]);
+    let seen = server.wait_ready();
+    assert_eq!(seen.first(), Some(&503), "not ready while the plugins load (a fresh data dir compiles them all): {seen:?}");
+    let ready = request(server.port, "GET", "/readyz", None, None).unwrap();
+    assert_eq!(json_of(&ready)["ready"], true, "{ready}");
+
+    let (answered, refused, broken) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)), Arc::new(Mutex::new(Vec::new())));
+    let stop = Arc::new(AtomicBool::new(false));
+    let clients: Vec<_> = (0..6)
+        .map(|_| {
+            let (answered, refused, broken, stop, admin, port) =
+                (answered.clone(), refused.clone(), broken.clone(), stop.clone(), admin.clone(), server.port);
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    match request(port, "GET", "/api/v1/channels", Some(&admin), None) {
+                        Ok(response) if complete(&response) && status_of(&response) == 200 => answered.fetch_add(1, Ordering::Relaxed),
+                        // Nothing read: the connection was refused or closed before a request was taken.
+                        Ok(response) if response.is_empty() => refused.fetch_add(1, Ordering::Relaxed),
+                        Err(_) => refused.fetch_add(1, Ordering::Relaxed),
+                        Ok(response) => {
+                            broken.lock().unwrap().push(response);
+                            0
+                        }
+                    };
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(1500));
+    let before = answered.load(Ordering::Relaxed);
+    server.terminate();
+    let code = server.exit_within(Duration::from_secs(25));
+    stop.store(true, Ordering::Relaxed);
+    clients.into_iter().for_each(|c| c.join().unwrap());
+
+    assert_eq!(code, Some(0), "exit 0 within the timeout\n{}", server.log.lock().unwrap());
+    assert!(before > 10, "the load ran: {before} answered before SIGTERM");
+    let broken = broken.lock().unwrap();
+    assert!(broken.is_empty(), "{} requests cut off mid-answer, e.g. {:?}", broken.len(), broken.first());
+    assert!(server.log.lock().unwrap().contains("SIGTERM received"), "{}", server.log.lock().unwrap());
+}
+
+#[test]
+fn a_backup_taken_under_write_load_restores_to_a_working_host_with_the_same_data() {
+    let data = tempfile::tempdir().unwrap();
+    let operator = token("operator", data.path());
+    let server = Server::start(data.path(), &[]);
+    server.wait_ready();
+    let app = r#"{"settings":{"app_id":"1517394850012345","app_secret":"9f3c2b1a0d8e7f6a5b4c3d2e1f0a9b8c"}}"#;
+    let response = request(server.port, "PUT", "/api/v1/plugins/messenger/app", Some(&operator), Some(app)).unwrap();
+    assert_eq!(status_of(&response), 200, "{response}");
+
+    // Workspaces created one after another while the backup runs.
+    let created = Arc::new(AtomicUsize::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = {
+        let (created, stop, operator, port) = (created.clone(), stop.clone(), operator.clone(), server.port);
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                let body = format!(r#"{{"name":"Toko {}"}}"#, created.load(Ordering::Relaxed));
+                let response = request(port, "POST", "/api/v1/workspaces", Some(&operator), Some(&body)).unwrap();
+                assert_eq!(status_of(&response), 201, "{response}");
+                created.fetch_add(1, Ordering::Relaxed);
+            }
+        })
+    };
+    std::thread::sleep(Duration::from_millis(500));
+    let backups = tempfile::tempdir().unwrap();
+    let file = backups.path().join("switchboard-backup.db");
+    let before = created.load(Ordering::Relaxed);
+    let output = Command::new(BIN).arg("backup").arg(&file).arg("--data-dir").arg(data.path()).output().unwrap();
+    let after = created.load(Ordering::Relaxed);
+    stop.store(true, Ordering::Relaxed);
+    writer.join().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(before > 0, "writes ran before the backup");
+    let key = backups.path().join("switchboard-backup.db.key");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&key).unwrap().permissions().mode() & 0o077, 0, "the key is readable by its owner only");
+    }
+    drop(server);
+
+    let restored = tempfile::tempdir().unwrap();
+    let (ok, _, stderr) = cli(&["restore", file.to_str().unwrap()], restored.path());
+    assert!(ok, "{stderr}");
+    let (ok, _, stderr) = cli(&["restore", file.to_str().unwrap()], restored.path());
+    assert!(!ok && stderr.contains("--force"), "an existing database is not overwritten silently: {stderr}");
+
+    let server = Server::start(restored.path(), &[]);
+    server.wait_ready();
+    let workspaces = json_of(&request(server.port, "GET", "/api/v1/workspaces", Some(&operator), None).unwrap());
+    let count = workspaces.as_array().map(Vec::len).unwrap_or_default();
+    // The first workspace exists from the start; each created one is in the backup if it
+    // was created before the backup began, and may be if it was created during it.
+    assert!((1 + before..=1 + after).contains(&count), "{count} workspaces; {before} were created before the backup, {after} by its end");
+    let app = request(server.port, "GET", "/api/v1/plugins/messenger/app", Some(&operator), None).unwrap();
+    assert_eq!(status_of(&app), 200, "the sealed settings open with the restored key: {app}");
+    assert_eq!(json_of(&app)["settings"]["app_id"], "1517394850012345", "{app}");
+    // The restored secret still verifies Meta's signatures on the app's callback.
+    let delivery = r#"{"object":"page","entry":[]}"#;
+    let signature = {
+        use hmac::Mac;
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(b"9f3c2b1a0d8e7f6a5b4c3d2e1f0a9b8c").unwrap();
+        mac.update(delivery.as_bytes());
+        hex::encode(mac.finalize().into_bytes())
+    };
+    let mut stream = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    write!(
+        stream,
+        "POST /webhooks/apps/messenger HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nX-Hub-Signature-256: sha256={signature}\r\nContent-Length: {}\r\n\r\n{delivery}",
+        delivery.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    assert_eq!(status_of(&answer), 200, "{answer}");
+}
+
+#[test]
+fn the_systemd_unit_passes_systemd_analyze_verify() {
+    let unit = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/switchboard.service")).unwrap();
+    assert!(unit.contains("ExecStart=/usr/local/bin/switchboard serve"), "the unit starts the server");
+    // Verified with this build's binary where the unit expects the installed one.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("switchboard.service");
+    std::fs::write(&path, unit.replace("/usr/local/bin/switchboard", BIN)).unwrap();
+    if Command::new("systemd-analyze").arg("--version").output().is_err() {
+        test_deps();
+    }
+    let output = Command::new("systemd-analyze").arg("verify").arg(&path).output().expect("systemd-analyze (Debian's systemd package)");
+    let problems = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success() && problems.trim().is_empty(), "{problems}");
+}
+
+#[test]
+fn config_check_merges_flag_over_env_over_file_and_names_what_is_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("switchboard.toml");
+    std::fs::write(&config, "listen = \"127.0.0.1:9000\"\nplugin_timeout_ms = 5000\nmail_max_mb = 20\nallow_outbound = [\"smtp.internal:587\"]\n").unwrap();
+    let check = |args: &[&str], envs: &[(&str, &str)]| {
+        let output = Command::new(BIN).args(["config", "check", "--config"]).arg(&config).args(args).envs(envs.iter().copied()).output().unwrap();
+        (output.status.code(), String::from_utf8_lossy(&output.stdout).into_owned(), String::from_utf8_lossy(&output.stderr).into_owned())
+    };
+    let (code, out, err) = check(&["--plugin-timeout-ms", "7000"], &[("SWITCHBOARD_PLUGIN_TIMEOUT_MS", "6000"), ("SWITCHBOARD_MAIL_MAX_MB", "30")]);
+    assert_eq!(code, Some(0), "{err}");
+    let settings: toml::Table = toml::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!(settings["plugin_timeout_ms"].as_integer(), Some(7000), "the flag beats the variable and the file");
+    assert_eq!(settings["mail_max_mb"].as_integer(), Some(30), "the variable beats the file");
+    assert_eq!(settings["listen"].as_str(), Some("127.0.0.1:9000"), "the file beats the default");
+    assert_eq!(settings["plugin_memory_mb"].as_integer(), Some(64), "the default");
+    assert_eq!(settings["allow_outbound"].as_array().unwrap()[0].as_str(), Some("smtp.internal:587"));
+
+    std::fs::write(&config, "listen = \"127.0.0.1:9000\"\nplugin_timout_ms = 5000\n").unwrap();
+    let (code, _, err) = check(&[], &[]);
+    assert_eq!(code, Some(1), "a typo in a key fails the check");
+    assert!(err.contains("plugin_timout_ms"), "names the unknown key: {err}");
+    std::fs::write(&config, "listen = \"localhost\"\n").unwrap();
+    let (code, _, err) = check(&[], &[]);
+    assert!(code == Some(1) && err.contains("listen") && err.contains("port"), "{err}");
+    // `serve` refuses the same file with the same reason, before binding anything.
+    let output = Command::new(BIN).args(["serve", "--config"]).arg(&config).output().unwrap();
+    assert!(!output.status.success() && String::from_utf8_lossy(&output.stderr).contains("is not an address with a port"));
+}
+
+#[test]
+fn json_logs_carry_the_request_id_which_the_answer_echoes() {
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path(), &[("SWITCHBOARD_LOG_FORMAT", "json"), ("RUST_LOG", "info,tower_http=debug")]);
+    server.wait_ready();
+    let mut stream = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    write!(stream, "GET /api/v1/channels HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Request-Id: req-7f3a9c\r\n\r\n").unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    assert_eq!(status_of(&answer), 401, "{answer}");
+    assert!(answer.to_ascii_lowercase().contains("x-request-id: req-7f3a9c"), "the id is echoed: {answer}");
+    let generated = request(server.port, "GET", "/healthz", None, None).unwrap();
+    let id = generated.lines().find_map(|l| l.to_ascii_lowercase().strip_prefix("x-request-id:").map(|v| v.trim().to_owned()));
+    assert!(id.as_deref().is_some_and(|id| id.len() == 36), "a new UUID without one: {generated}");
+
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let log = server.log.lock().unwrap().clone();
+        let lines: Vec<serde_json::Value> = log.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+        assert!(!lines.is_empty() && lines.len() == log.lines().count(), "every line is JSON:\n{log}");
+        let of_request = lines.iter().find(|l| l["span"]["request_id"] == "req-7f3a9c");
+        if let Some(line) = of_request {
+            assert_eq!(line["span"]["route"], "/api/v1/channels", "{line}");
+            assert_eq!(line["status"].to_string().trim_matches('"'), "401", "{line}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "no log line of the request:\n{log}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Peak resident memory of a process since its counter was last reset, in bytes.
+fn peak_rss(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kib: u64 = status.lines().find_map(|l| l.strip_prefix("VmHWM:")).unwrap().trim().trim_end_matches("kB").trim().parse().unwrap();
+    kib * 1024
+}
+
+/// A real component padded with a custom section to `size` bytes (custom sections may stand
+/// anywhere in a component and change nothing it does).
+fn padded_component(size: usize) -> Vec<u8> {
+    let (_, telegram) = switchboard::plugins::FIRST_PARTY_PLUGINS.iter().find(|(package, _)| package.contains("telegram")).unwrap();
+    let mut bytes = telegram.to_vec();
+    let name = b"padding";
+    let payload = size - bytes.len() - 16;
+    let mut section_size = (name.len() + 1 + payload) as u64;
+    bytes.push(0); // custom section
+    loop {
+        let byte = (section_size & 0x7f) as u8;
+        section_size >>= 7;
+        bytes.push(if section_size == 0 { byte } else { byte | 0x80 });
+        if section_size == 0 {
+            break;
+        }
+    }
+    bytes.push(name.len() as u8);
+    bytes.extend_from_slice(name);
+    bytes.resize(bytes.len() + payload, 0x5a);
+    bytes
+}
+
+#[test]
+fn four_concurrent_large_uploads_stay_within_twice_the_file_in_memory() {
+    const SIZE: usize = 48 << 20;
+    let data = tempfile::tempdir().unwrap();
+    let operator = token("operator", data.path());
+    let (secret, public) = switchboard::signing::generate();
+    let key = switchboard::signing::parse_signing_key(&secret).unwrap();
+    let server = Server::start(data.path(), &[("SWITCHBOARD_TRUSTED_KEYS", &public)]);
+    server.wait_ready();
+    let component = Arc::new(switchboard::signing::sign(&padded_component(SIZE), &key).unwrap());
+    let pid = server.child.id();
+    // Forget the peak of start-up (compiling every plugin): count from here.
+    std::fs::write(format!("/proc/{pid}/clear_refs"), "5").unwrap();
+    let before = peak_rss(pid);
+
+    let uploads: Vec<_> = (0..4)
+        .map(|_| {
+            let (component, operator, port) = (component.clone(), operator.clone(), server.port);
+            std::thread::spawn(move || {
+                let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+                stream.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
+                write!(
+                    stream,
+                    "POST /api/v1/plugins HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer {operator}\r\nContent-Type: application/wasm\r\nContent-Length: {}\r\n\r\n",
+                    component.len()
+                )
+                .unwrap();
+                for chunk in component.chunks(1 << 20) {
+                    stream.write_all(chunk).unwrap();
+                }
+                let mut answer = String::new();
+                stream.read_to_string(&mut answer).unwrap();
+                answer
+            })
+        })
+        .collect();
+    for upload in uploads {
+        let answer = upload.join().unwrap();
+        assert!(matches!(status_of(&answer), 200 | 201), "{answer}");
+        assert_eq!(json_of(&answer)["id"], "telegram", "{answer}");
+    }
+    let grown = peak_rss(pid).saturating_sub(before);
+    println!("peak memory grew by {:.1} MiB for four concurrent {} MiB uploads ({:.2}x one file)", grown as f64 / 1048576.0, SIZE >> 20, grown as f64 / component.len() as f64);
+    assert!(grown <= 2 * component.len() as u64, "peak memory grew by {} MiB for four {} MiB uploads at once", grown >> 20, SIZE >> 20);
+    assert_eq!(std::fs::metadata(data.path().join("plugins/telegram.wasm")).unwrap().len(), component.len() as u64, "the upload is in place");
+    let leftovers = std::fs::read_dir(data.path().join("uploads")).map(|d| d.count()).unwrap_or(0);
+    assert_eq!(leftovers, 0, "nothing is left in the uploads folder");
+}
+
+fn workspace() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+}
+
+/// Installs what the tests need beyond Rust (idempotent; see `.ci/test-deps`).
+fn test_deps() {
+    let status = Command::new("bash").arg(workspace().join(".ci/test-deps")).status().unwrap();
+    assert!(status.success(), ".ci/test-deps failed");
+}
+
+/// The OpenAPI document is linted with openapi-spec-validator, then schemathesis fuzzes a live
+/// host from it (bounded: 60 s, fixed seed so a failure replays; `SWITCHBOARD_FUZZ_SEED` picks
+/// another): every answer must have a documented status (5xx only the documented plugin and
+/// storage faults 502 and 503, never 500), the documented content type, and match its schema.
+#[test]
+fn the_openapi_document_validates_and_a_fuzz_of_the_live_api_finds_no_undocumented_answer() {
+    test_deps();
+    let bin = workspace().join("target/test-tools/venv/bin");
+    let data = tempfile::tempdir().unwrap();
+    let operator = token("operator", data.path());
+    let server = Server::start(data.path(), &[]);
+    server.wait_ready();
+
+    let document = request(server.port, "GET", "/api/v1/openapi.json", None, None).unwrap();
+    assert_eq!(status_of(&document), 200);
+    let spec: serde_json::Value = json_of(&document);
+    assert_eq!(spec["openapi"], "3.1.0");
+    let file = data.path().join("openapi.json");
+    std::fs::write(&file, serde_json::to_vec(&spec).unwrap()).unwrap();
+    let lint = Command::new(bin.join("openapi-spec-validator")).arg(&file).output().unwrap();
+    assert!(lint.status.success(), "{}{}", String::from_utf8_lossy(&lint.stdout), String::from_utf8_lossy(&lint.stderr));
+    // Every route of the README's table is in the document.
+    for (method, path) in [("get", "/api/v1/me"), ("get", "/api/v1/conversations/{id}"), ("post", "/api/v1/plugins"), ("delete", "/api/v1/plugins/{id}")] {
+        assert!(spec["paths"][path][method].is_object(), "{method} {path} is documented");
+    }
+    let docs = request(server.port, "GET", "/api/v1/docs", None, None).unwrap();
+    assert!(status_of(&docs) == 200 && docs.contains("openapi.json") && !docs.contains("https://"), "the docs page is served, without a CDN");
+
+    let seed = std::env::var("SWITCHBOARD_FUZZ_SEED").unwrap_or_else(|_| "20261122".into());
+    let output = Command::new(bin.join("st"))
+        .args(["run", &format!("http://127.0.0.1:{}/api/v1/openapi.json", server.port)])
+        .args(["-H", &format!("Authorization: Bearer {operator}"), "-H", "X-Workspace: 1"])
+        .args(["--checks", "status_code_conformance,response_schema_conformance,content_type_conformance"])
+        // A component upload cannot be generated from a schema; its refusals are tested in lifecycle.
+        .args(["--exclude-operation-id", "plugins_install"])
+        .args(["--max-time", "60", "--request-timeout", "20", "--workers", "2", "--seed", &seed])
+        .env("NO_COLOR", "1")
+        // Its cache (.schemathesis/) goes with the test's data, not into the checkout.
+        .current_dir(data.path())
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "the fuzzer found answers the document does not allow (seed {seed}):\n{report}{}", String::from_utf8_lossy(&output.stderr));
+    let summary = report.lines().find(|l| l.contains("generated,")).unwrap_or_default();
+    println!("schemathesis: {summary}");
+    let generated: u64 = summary.split_whitespace().next().and_then(|n| n.parse().ok()).unwrap_or(0);
+    assert!(generated >= 500, "the fuzzer ran: {summary}");
+    assert!(!server.log.lock().unwrap().contains("panicked"), "{}", server.log.lock().unwrap());
+}
+
+#[test]
+fn a_component_dropped_in_the_plugins_folder_is_loaded_once_not_again_and_again() {
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path(), &[("SWITCHBOARD_ALLOW_UNSIGNED_PLUGINS", "true")]);
+    server.wait_ready();
+    let (_, telegram) = switchboard::plugins::FIRST_PARTY_PLUGINS.iter().find(|(n, _)| n.contains("telegram")).unwrap();
+    let staging = data.path().join("telegram.wasm.part");
+    std::fs::write(&staging, telegram).unwrap();
+    std::fs::rename(&staging, data.path().join("plugins/telegram.wasm")).unwrap();
+    let loads = || server.log.lock().unwrap().matches("plugin live from the plugins folder").count();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while loads() == 0 {
+        assert!(Instant::now() < deadline, "the file was not loaded:\n{}", server.log.lock().unwrap());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Loading reads the file; a read is no change, so nothing more happens.
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(loads(), 1, "{}", server.log.lock().unwrap());
+}
