@@ -137,6 +137,19 @@ async fn the_operator_sets_the_meta_app_and_an_admin_connects_two_pages_typing_n
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_operator_reviews_an_uploaded_plugin_and_approves_it_in_the_browser() {
+    let host = TestHost::start(HostOptions::default()).await;
+    let output = run_script(
+        "plugin-review.mjs",
+        &[("BASE", host.base.clone()), ("OPERATOR_TOKEN", host.operator.clone()), ("COMPONENT", env!("ECHO_V1_WASM").into())],
+    )
+    .await;
+    assert!(output.contains("plugin review: ok"), "{output}");
+    let (_, plugins) = host.get("/api/v1/plugins", &host.agent).await;
+    assert!(plugins.as_array().unwrap().iter().any(|p| p["id"] == "echo"), "approved in the browser: {plugins}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_invited_agent_sets_a_password_and_logs_in_with_username_and_password() {
     let host = TestHost::start(HostOptions { local_public_url: true, ..Default::default() }).await;
     let output = run_script("people.mjs", &[("BASE", host.base.clone()), ("ADMIN_TOKEN", host.admin.clone())]).await;

@@ -659,7 +659,8 @@ async function pluginsPage() {
   const listed = (items, added) => items.length ? items.map((item) => `${item}${added.includes(item) ? " (new)" : ""}`).join(", ") : "none";
   const waiting = reviews.length ? el("section", { id: "reviews" }, el("h2", { text: "Waiting for your approval" }),
     reviews.map((r) => el("div", { class: "card stack", "data-review": r.id },
-      el("strong", { text: `${r.name} ${r.version}` }), el("span", { class: "muted", text: r.replaces ? `replaces ${r.replaces}, which keeps serving until you approve` : "a new plugin" }),
+      el("div", {}, el("strong", { text: `${r.name} ${r.version}` }), " — ",
+        el("span", { class: "muted", text: r.replaces ? `replaces ${r.replaces}, which keeps serving until you approve` : "a new plugin" })),
       el("div", { text: `Signed by: ${r.signer || "nobody (unsigned plugins are allowed on this host)"}` }),
       el("div", { text: `Reaches: ${listed(r.outbound_hosts, r.new_outbound_hosts)}` }),
       el("div", { text: `Host capabilities: ${listed(r.host_imports, r.new_host_imports)}` }),
@@ -668,10 +669,11 @@ async function pluginsPage() {
         el("button", { type: "button", text: "Approve", onclick: () => decide(r, true) }),
         el("button", { type: "button", class: "secondary", text: "Reject", onclick: () => decide(r, false) }))))) : null;
   show(el("h1", { text: "Plugins" }), waiting,
-    el("table", {}, el("thead", {}, el("tr", {}, ["Plugin", "Version", "Contract", "Outbound hosts", "Provider app"].map((h) => el("th", { text: h })))),
+    el("table", {}, el("thead", {}, el("tr", {}, ["Plugin", "Version", "Contract", "Outbound hosts", "Signed by", "Provider app"].map((h) => el("th", { text: h })))),
       el("tbody", {}, state.plugins.map((p) => el("tr", { "data-plugin": p.id },
         el("td", {}, el("strong", { text: p.name }), el("div", { class: "muted", text: p.id })), el("td", { text: p.version }),
         el("td", { text: p.api_version }), el("td", { text: p.outbound_hosts.join(", ") || "none" }),
+        el("td", { class: "signer", text: p.signer || "unsigned" }),
         el("td", {}, !p.provider_app ? "—" : isOperator()
           ? el("a", { href: `#/plugins/${p.id}/app`, text: p.provider_app.configured ? "Set up: change" : "Set up the app" })
           : (p.provider_app.configured ? "set up" : "not set up")))))),
