@@ -106,6 +106,10 @@ pub struct App {
     pub upload_slot: tokio::sync::Semaphore,
     /// Which plugin signatures are trusted.
     pub trust: TrustedKeys,
+    /// The data dir, for what works on its files while serving (secret-key rotation).
+    pub data_dir: PathBuf,
+    /// Held for the process's life (see `data_dir::serve_lock`).
+    _serve_lock: std::fs::File,
     /// What `/readyz` reports.
     pub health: crate::health::Health,
     /// What `/metrics` reports.
@@ -172,6 +176,9 @@ impl App {
                 .collect::<anyhow::Result<_>>()?,
             allow_unsigned: config.plugin_trust.allow_unsigned,
         };
+        std::fs::create_dir_all(&config.data_dir)
+            .map_err(|e| anyhow::anyhow!("cannot create the data dir {}: {e}", config.data_dir.display()))?;
+        let serve_lock = crate::data_dir::serve_lock(&config.data_dir)?;
         let db = Arc::new(Db::open(&config.data_dir)?);
         // Uploads cut off by a crash: nothing refers to them.
         let _ = std::fs::remove_dir_all(crate::data_dir::uploads_dir(&config.data_dir));
@@ -210,6 +217,8 @@ impl App {
             pending_dir: crate::data_dir::pending_dir(&config.data_dir),
             upload_slot: tokio::sync::Semaphore::new(1),
             trust,
+            data_dir: config.data_dir.clone(),
+            _serve_lock: serve_lock,
             health: Default::default(),
             metrics,
             inbound_domain,

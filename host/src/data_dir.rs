@@ -13,6 +13,25 @@ pub fn cache_dir(data_dir: &Path) -> PathBuf {
     data_dir.join("cache")
 }
 
+/// Held locked (an OS file lock) by a serving process for its lifetime: a second server, or
+/// an offline command that must not run beside one (`secrets rotate`), sees it.
+pub fn serve_lock(data_dir: &Path) -> anyhow::Result<std::fs::File> {
+    let path = data_dir.join("serve.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => {
+            anyhow::bail!("a switchboard server is running on {} (it holds {})", data_dir.display(), path.display())
+        }
+        Err(std::fs::TryLockError::Error(e)) => anyhow::bail!("cannot lock {}: {e}", path.display()),
+    }
+}
+
 /// Plugin uploads being received: streamed here, then renamed into the plugins folder (the
 /// same file system) once valid, so a large upload never sits whole in memory more than once.
 pub fn uploads_dir(data_dir: &Path) -> PathBuf {

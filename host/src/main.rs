@@ -41,6 +41,11 @@ enum Command {
         #[arg(long, default_value = "data", env = "SWITCHBOARD_DATA_DIR")]
         data_dir: PathBuf,
     },
+    /// The key that seals secrets at rest.
+    Secrets {
+        #[command(subcommand)]
+        command: SecretsCommand,
+    },
     /// Manage API tokens.
     Token {
         #[command(subcommand)]
@@ -55,6 +60,16 @@ enum Command {
     Plugin {
         #[command(subcommand)]
         command: PluginCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum SecretsCommand {
+    /// Seal every secret again under a new key, the server stopped (while it serves, use
+    /// `POST /api/v1/secrets/rotate` instead). Take a backup first.
+    Rotate {
+        #[arg(long, default_value = "data", env = "SWITCHBOARD_DATA_DIR")]
+        data_dir: PathBuf,
     },
 }
 
@@ -175,6 +190,13 @@ async fn main() -> anyhow::Result<()> {
                 std::process::exit(1);
             }
         },
+        Command::Secrets { command: SecretsCommand::Rotate { data_dir } } => {
+            let _lock = switchboard::data_dir::serve_lock(&data_dir)
+                .map_err(|e| anyhow::anyhow!("{e:#}: rotate through it with `POST /api/v1/secrets/rotate` (operator), or stop it first"))?;
+            let resealed = Db::open(&data_dir)?.rotate_secrets(&data_dir)?;
+            println!("secret key rotated: {resealed} sealed values sealed again under the new key");
+            Ok(())
+        }
         Command::Backup { file, data_dir } => {
             Db::backup_to(&data_dir, &file)?;
             let key = key_file(&file);

@@ -493,3 +493,26 @@ fn a_component_dropped_in_the_plugins_folder_is_loaded_once_not_again_and_again(
     std::thread::sleep(Duration::from_secs(3));
     assert_eq!(loads(), 1, "{}", server.log.lock().unwrap());
 }
+
+#[test]
+fn secrets_rotate_offline_refuses_beside_a_running_server_and_rotates_when_it_is_stopped() {
+    let data = tempfile::tempdir().unwrap();
+    let operator = token("operator", data.path());
+    let server = Server::start(data.path(), &[]);
+    server.wait_ready();
+    let app = r#"{"settings":{"app_id":"1517394850012345","app_secret":"9f3c2b1a0d8e7f6a5b4c3d2e1f0a9b8c"}}"#;
+    assert_eq!(status_of(&request(server.port, "PUT", "/api/v1/plugins/messenger/app", Some(&operator), Some(app)).unwrap()), 200);
+    let (ok, _, stderr) = cli(&["secrets", "rotate"], data.path());
+    assert!(!ok && stderr.contains("server is running") && stderr.contains("/api/v1/secrets/rotate"), "{stderr}");
+    drop(server);
+
+    let before = std::fs::read(data.path().join("secret.key")).unwrap();
+    let (ok, stdout, stderr) = cli(&["secrets", "rotate"], data.path());
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("sealed again"), "{stdout}");
+    assert_ne!(std::fs::read(data.path().join("secret.key")).unwrap(), before);
+    let server = Server::start(data.path(), &[]);
+    server.wait_ready();
+    let shown = request(server.port, "GET", "/api/v1/plugins/messenger/app", Some(&operator), None).unwrap();
+    assert_eq!(json_of(&shown)["settings"]["app_id"], "1517394850012345", "{shown}");
+}

@@ -3,6 +3,7 @@
 mod admin_pages;
 mod api;
 mod assignment;
+mod audit;
 mod email;
 mod host_imports;
 mod instagram;
@@ -13,6 +14,7 @@ mod oauth;
 mod people;
 mod provider_apps;
 mod sandbox;
+mod secrets;
 mod telegram;
 mod twitter;
 mod webchat;

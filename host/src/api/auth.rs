@@ -34,6 +34,10 @@ pub struct Caller {
     pub workspace: Option<i64>,
     /// The person signed in with a session cookie (`None`: an API token).
     pub person: Option<i64>,
+    /// The API token used (`None`: a session).
+    pub token: Option<i64>,
+    /// Where the request came from (audit entries).
+    pub address: Option<std::net::IpAddr>,
 }
 
 impl Caller {
@@ -81,7 +85,7 @@ impl FromRequestParts<Arc<App>> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, ApiError> {
-        let (role, own_workspace, person) = match parts.headers.get(axum::http::header::AUTHORIZATION) {
+        let (role, own_workspace, person, token_id) = match parts.headers.get(axum::http::header::AUTHORIZATION) {
             Some(header) => {
                 let token = header
                     .to_str()
@@ -94,7 +98,7 @@ impl FromRequestParts<Arc<App>> for Caller {
                 if owner.suspended {
                     return Err(suspended());
                 }
-                (owner.role, owner.workspace, None)
+                (owner.role, owner.workspace, None, Some(owner.id))
             }
             None => {
                 let session = session_cookie(&parts.headers).ok_or_else(|| {
@@ -108,10 +112,10 @@ impl FromRequestParts<Arc<App>> for Caller {
                     return Err(suspended());
                 }
                 check_csrf(app, parts, &signed_in.csrf_token)?;
-                (signed_in.person.role, signed_in.person.workspace_id, Some(signed_in.person.id))
+                (signed_in.person.role, signed_in.person.workspace_id, Some(signed_in.person.id), None)
             }
         };
-        let owner = crate::store::tokens::TokenOwner { role, workspace: own_workspace, suspended: false };
+        let owner = crate::store::tokens::TokenOwner { id: token_id.unwrap_or_default(), role, workspace: own_workspace, suspended: false };
         let named = match parts.headers.get(WORKSPACE_HEADER) {
             None => None,
             Some(value) => {
@@ -130,7 +134,8 @@ impl FromRequestParts<Arc<App>> for Caller {
             (_, Some(id)) if Some(id) != owner.workspace => return Err(ApiError::not_found(format!("no workspace {id}"))),
             (_, _) => owner.workspace,
         };
-        Ok(Caller { role: owner.role, workspace, person })
+        let address = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|info| info.0.ip());
+        Ok(Caller { role: owner.role, workspace, person, token: token_id, address })
     }
 }
 

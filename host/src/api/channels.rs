@@ -153,6 +153,7 @@ pub async fn create(
     };
     let workspace = caller.target_workspace()?;
     let channel = connect_new(&app, workspace, &plugin, &name, &values, errors).await?;
+    super::audit::record(&app, &caller, Some(workspace), "channel.connect", &format!("{} ({})", channel.id, channel.plugin));
     Ok((StatusCode::CREATED, Json(channel_view(&app, &channel)?)))
 }
 
@@ -247,6 +248,7 @@ pub async fn update(
         Err(field_errors) => (BTreeMap::new(), field_errors),
     };
     let channel = change(&app, &channel, &plugin, body.name.as_deref(), changes, errors).await?;
+    super::audit::record(&app, &caller, Some(channel.workspace_id), "channel.change", &channel.id);
     Ok(Json(channel_view(&app, &channel)?))
 }
 
@@ -327,6 +329,7 @@ pub async fn delete(caller: Caller, State(app): State<Arc<App>>, Path(id): Path<
         None => tracing::warn!(channel = %id, plugin = %channel.plugin, "plugin not loaded: no provider teardown"),
     }
     app.db.delete_channel(&id)?;
+    super::audit::record(&app, &caller, Some(channel.workspace_id), "channel.disconnect", &format!("{id} ({})", channel.plugin));
     tracing::info!(channel = %id, "channel disconnected and deleted");
     Ok(StatusCode::NO_CONTENT)
 }

@@ -3,6 +3,7 @@
 //! `/healthz` (the process answers) and `/readyz` (ready for traffic). Every error is one JSON
 //! shape (`ApiError`), axum's own rejections included (`error::json_errors`).
 
+mod audit;
 mod auth;
 mod channels;
 mod error;
@@ -12,6 +13,7 @@ mod openapi;
 pub mod people;
 mod plugins;
 mod provider_apps;
+mod secrets;
 pub(crate) mod settings;
 mod templates;
 mod webchat;
@@ -77,6 +79,8 @@ fn documented_routes() -> OpenApiRouter<Arc<App>> {
         "/api/v1",
     OpenApiRouter::new()
         .routes(routes!(auth::me))
+        .routes(routes!(audit::list))
+        .routes(routes!(secrets::rotate))
         .routes(routes!(people::change_password))
         .routes(routes!(people::sign_in, people::sign_out))
         .routes(routes!(people::show_invitation, people::accept_invitation))

@@ -379,6 +379,10 @@ pub async fn connect(
         return Err(ApiError::unprocessable("connect_failed", format!("no account could be connected ({})", problems.join("; "))));
     };
     app.db.flow_connected(&state, &first.id)?;
+    for (made_status, channel) in &made {
+        let action = if *made_status == StatusCode::CREATED { "channel.connect" } else { "channel.reconnect" };
+        super::audit::record(&app, &caller, Some(channel.workspace_id), action, &format!("{} ({}, provider login)", channel.id, channel.plugin));
+    }
     let status = *status;
     if body.account_ids.is_none() {
         return Ok((status, Json(ConnectAnswer::One(Box::new(channels::channel_view(&app, first)?)))));

@@ -34,6 +34,8 @@ use super::error::ApiError;
         (name = "templates", description = "Message templates of channels that have them"),
         (name = "conversations", description = "The inbox: conversations and their messages"),
         (name = "logins", description = "Connecting with a provider login"),
+        (name = "audit", description = "Who did what, when, from where"),
+        (name = "secrets", description = "The key that seals secrets at rest (operator)"),
     )
 )]
 struct ApiDoc;

@@ -21,6 +21,7 @@ use super::settings::REQUIRED;
 use super::{ApiError, ApiJson, Caller};
 use crate::app::App;
 use crate::passwords;
+use crate::store::audit::NewAuditEntry;
 use crate::store::people::{InvitationProblem, Person};
 use crate::store::tokens::Role;
 
@@ -131,6 +132,15 @@ pub async fn sign_in(
         app.db.record_sign_in_failure(&account_key, FAILURE_WINDOW_MS)?;
         app.db.record_sign_in_failure(&client_key, FAILURE_WINDOW_MS)?;
         tracing::info!(client = %peer.ip(), "sign-in refused");
+        let address = peer.ip().to_string();
+        super::audit::write(&app, NewAuditEntry {
+            workspace_id: None,
+            actor: "anonymous",
+            address: Some(&address),
+            action: "session.sign_in_failed",
+            target: Some(&username),
+            detail: None,
+        });
         return Err(ApiError::new(StatusCode::UNAUTHORIZED, "sign_in_failed", "wrong username or password"));
     };
     if let Some(workspace) = person.workspace_id
@@ -141,6 +151,15 @@ pub async fn sign_in(
     app.db.clear_sign_in_failures(&account_key)?;
     let (session, csrf_token) = app.db.create_session(person.id)?;
     tracing::info!(person = person.id, "signed in");
+    let (actor, address) = (format!("person {} {}", person.id, person.username), peer.ip().to_string());
+    super::audit::write(&app, NewAuditEntry {
+        workspace_id: person.workspace_id,
+        actor: &actor,
+        address: Some(&address),
+        action: "session.sign_in",
+        target: None,
+        detail: None,
+    });
     let secure = if app.public_url.starts_with("https://") { "; Secure" } else { "" };
     let cookie = format!("{SESSION_COOKIE}={session}; HttpOnly; SameSite=Lax; Path=/; Max-Age={}{secure}", SESSION_ABSOLUTE_MS / 1000);
     let body = SignedInView { role: person.role, workspace: person.workspace_id, person, csrf_token };
@@ -301,6 +320,7 @@ pub async fn invite(caller: Caller, State(app): State<Arc<App>>, ApiJson(body): 
     let person = app.db.create_person(Some(workspace), &username, &display_name, role.expect("checked"))?;
     let (token, expires_at) = app.db.create_invitation(person.id, INVITATION_LIFETIME_MS, false)?;
     tracing::info!(person = person.id, workspace, "person invited");
+    super::audit::record(&app, &caller, Some(workspace), "person.invite", &format!("{} {} ({})", person.id, person.username, person.role.as_str()));
     Ok((StatusCode::CREATED, Json(Invited { person, link: InvitationLink { invitation_url: invitation_url(&app, &token), expires_at } })))
 }
 
@@ -331,6 +351,11 @@ pub async fn update(
         return Err(ApiError::unprocessable("own_account", "you cannot deactivate yourself or change your own role"));
     }
     app.db.update_person(id, role, display_name, body.active)?;
+    let changed: Vec<String> = [role.map(|r| format!("role={}", r.as_str())), body.active.map(|a| format!("active={a}")), display_name.map(|_| "display_name".into())]
+        .into_iter()
+        .flatten()
+        .collect();
+    super::audit::record(&app, &caller, person.workspace_id, "person.change", &format!("{id} {} {}", person.username, changed.join(" ")));
     Ok(Json(person_in_workspace(&app, &caller, id)?))
 }
 
@@ -340,6 +365,7 @@ pub async fn reset(caller: Caller, State(app): State<Arc<App>>, Path(id): Path<i
     let person = person_in_workspace(&app, &caller, id)?;
     caller.require_admin()?;
     let (token, expires_at) = app.db.create_invitation(person.id, INVITATION_LIFETIME_MS, true)?;
+    super::audit::record(&app, &caller, person.workspace_id, "person.reset_password", &format!("{} {}", person.id, person.username));
     Ok((StatusCode::CREATED, Json(InvitationLink { invitation_url: invitation_url(&app, &token), expires_at })))
 }
 
@@ -368,14 +394,17 @@ pub async fn create_token(caller: Caller, State(app): State<Arc<App>>, ApiJson(b
     }
     let role = workspace_role(body.role.as_deref())?;
     let (id, token) = app.db.create_labeled_token(role, Some(workspace), &label)?;
+    super::audit::record(&app, &caller, Some(workspace), "token.create", &format!("{id} {label} ({})", role.as_str()));
     Ok((StatusCode::CREATED, Json(CreatedToken { id, label, role, prefix: token[..10].to_owned(), token })))
 }
 
 #[utoipa::path(delete, path = "/tokens/{id}", tag = "tokens", params(("id" = i64, Path, description = "the token")), responses((status = 204, description = "revoked")))]
 pub async fn revoke_token(caller: Caller, State(app): State<Arc<App>>, Path(id): Path<i64>) -> Result<StatusCode, ApiError> {
     caller.require_admin()?;
-    if !app.db.revoke_token(id, caller.target_workspace()?)? {
+    let workspace = caller.target_workspace()?;
+    if !app.db.revoke_token(id, workspace)? {
         return Err(ApiError::not_found(format!("no token {id}")));
     }
+    super::audit::record(&app, &caller, Some(workspace), "token.revoke", &id.to_string());
     Ok(StatusCode::NO_CONTENT)
 }

@@ -114,10 +114,14 @@ pub async fn install(
     let staged = crate::plugins::stage_upload(&app, body.into_data_stream(), MAX_COMPONENT_BYTES).await.map_err(upload_error)?;
     match crate::plugins::install_upload(&app, staged, query.force).await.map_err(plugin_error)? {
         Upload::Live { plugin, replaced } => {
+            super::audit::record(&app, &caller, None, "plugin.install", &format!("{} {}", plugin.id(), plugin.version));
             let status = if replaced { StatusCode::OK } else { StatusCode::CREATED };
             Ok((status, Json(InstallAnswer::Live(Box::new(plugin_view(&app, &plugin)?)))))
         }
-        Upload::Pending(review) => Ok((StatusCode::ACCEPTED, Json(InstallAnswer::Pending(PendingView { status: "pending_approval", review })))),
+        Upload::Pending(review) => {
+            super::audit::record(&app, &caller, None, "plugin.upload_for_review", &format!("{} {}", review.id, review.version));
+            Ok((StatusCode::ACCEPTED, Json(InstallAnswer::Pending(PendingView { status: "pending_approval", review }))))
+        }
     }
 }
 
@@ -153,6 +157,7 @@ pub async fn approve(
 ) -> Result<(StatusCode, Json<PluginView>), ApiError> {
     caller.require_operator()?;
     let (plugin, replaced) = crate::plugins::approve(&app, &id, query.force).await.map_err(plugin_error)?;
+    super::audit::record(&app, &caller, None, "plugin.approve", &format!("{id} {}", plugin.version));
     let status = if replaced { StatusCode::OK } else { StatusCode::CREATED };
     Ok((status, Json(plugin_view(&app, &plugin)?)))
 }
@@ -162,6 +167,7 @@ pub async fn approve(
 pub async fn reject(caller: Caller, State(app): State<Arc<App>>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     caller.require_operator()?;
     crate::plugins::reject(&app, &id).map_err(plugin_error)?;
+    super::audit::record(&app, &caller, None, "plugin.reject", &id);
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -198,6 +204,7 @@ fn upload_error(error: UploadError) -> ApiError {
 pub async fn remove(caller: Caller, State(app): State<Arc<App>>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     caller.require_operator()?;
     crate::plugins::remove(&app, &id).map_err(plugin_error)?;
+    super::audit::record(&app, &caller, None, "plugin.remove", &id);
     Ok(StatusCode::NO_CONTENT)
 }
 

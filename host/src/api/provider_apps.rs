@@ -127,6 +127,7 @@ pub async fn set(
     }
     app.db.set_provider_app(&id, &setting_values(schema, &merged))?;
     tracing::info!(plugin = %id, "provider app set");
+    super::audit::record(&app, &caller, None, "provider_app.set", &id);
     Ok(Json(view(&app, &plugin)?))
 }
 
@@ -147,5 +148,6 @@ pub async fn remove(caller: Caller, State(app): State<Arc<App>>, Path(id): Path<
     if !app.db.delete_provider_app(&id)? {
         return Err(ApiError::not_found(format!("plugin `{id}` has no provider app set up")));
     }
+    super::audit::record(&app, &caller, None, "provider_app.remove", &id);
     Ok(StatusCode::NO_CONTENT)
 }

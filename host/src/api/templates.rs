@@ -123,6 +123,7 @@ pub async fn create(
     let created = plugin.create_template(&app.channel_context(&channel), &new).await.map_err(template_error)?;
     let enabled = app.db.template_enabled(&channel.id, &created.name)?;
     tracing::info!(channel = %channel.id, template = %created.name, status = %created.status, "template created");
+    super::audit::record(&app, &caller, Some(channel.workspace_id), "template.create", &format!("{} {}", channel.id, created.name));
     Ok((StatusCode::CREATED, Json(view(created, enabled))))
 }
 
@@ -136,6 +137,7 @@ pub async fn delete(caller: Caller, State(app): State<Arc<App>>, Path((id, name)
     plugin.delete_template(&app.channel_context(&channel), &name).await.map_err(template_error)?;
     app.db.forget_template(&channel.id, &name)?;
     tracing::info!(channel = %channel.id, template = %name, "template deleted");
+    super::audit::record(&app, &caller, Some(channel.workspace_id), "template.delete", &format!("{} {name}", channel.id));
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -165,5 +167,7 @@ pub async fn switch(
     caller.require_admin()?;
     named(&app, &channel, &plugin, &name).await?;
     app.db.set_template_enabled(&channel.id, &name, body.enabled)?;
+    let action = if body.enabled { "template.enable" } else { "template.disable" };
+    super::audit::record(&app, &caller, Some(channel.workspace_id), action, &format!("{} {name}", channel.id));
     Ok(Json(Switched { message: "Successfully updated!", name, enabled: body.enabled }))
 }

@@ -75,6 +75,7 @@ pub async fn create(caller: Caller, State(app): State<Arc<App>>, ApiJson(body): 
     let name = checked_name(body.name.as_deref())?;
     let workspace = app.db.create_workspace(&name)?;
     tracing::info!(workspace = workspace.id, "workspace created");
+    super::audit::record(&app, &caller, None, "workspace.create", &format!("{} {}", workspace.id, workspace.name));
     Ok((StatusCode::CREATED, Json(workspace)))
 }
 
@@ -107,6 +108,12 @@ pub async fn update(
         app.outbox_wake.notify_one();
     }
     tracing::info!(workspace = id, status = ?body.status, "workspace changed");
+    let action = match suspended {
+        Some(true) => "workspace.suspend",
+        Some(false) => "workspace.resume",
+        None => "workspace.rename",
+    };
+    super::audit::record(&app, &caller, None, action, &id.to_string());
     Ok(Json(find(&app, id)?))
 }
 
@@ -124,6 +131,7 @@ pub async fn delete(
         return Err(ApiError::invalid_fields(BTreeMap::from([("confirm".to_owned(), problem)])));
     }
     app.db.delete_workspace(id)?;
+    super::audit::record(&app, &caller, None, "workspace.delete", &format!("{id} {}", workspace.name));
     tracing::warn!(workspace = id, channels = workspace.channels, "workspace deleted with everything in it");
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,5 +1,6 @@
 //! SQLite storage: one file in the data dir, WAL, versioned migrations; one module per aggregate.
 
+pub mod audit;
 pub mod channels;
 pub mod contacts;
 mod holds;
@@ -10,6 +11,7 @@ pub mod people;
 pub mod provider_apps;
 pub mod outbox;
 pub mod reconnect;
+mod rotation;
 mod secrets;
 pub mod templates;
 pub mod tokens;
@@ -36,6 +38,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0006_people.sql"),
     include_str!("migrations/0007_assignment.sql"),
     include_str!("migrations/0008_resource_holds.sql"),
+    include_str!("migrations/0009_audit.sql"),
+    include_str!("migrations/0010_store_meta.sql"),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -89,7 +93,6 @@ impl Db {
     pub fn open(data_dir: &Path) -> anyhow::Result<Self> {
         std::fs::create_dir_all(data_dir)
             .map_err(|e| anyhow::anyhow!("cannot create the data dir {}: {e}", data_dir.display()))?;
-        let secrets = SecretBox::load_or_create(&data_dir.join("secret.key"))?;
         let path = data_dir.join("switchboard.db");
         let mut conn = Connection::open(&path).map_err(|e| anyhow::anyhow!("cannot open {}: {e}", path.display()))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -97,6 +100,10 @@ impl Db {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         migrate(&mut conn)?;
+        rotation::recover_rotation(data_dir, |candidate| Db::key_opens(&conn, candidate).unwrap_or(false))?;
+        let key_file = rotation::key_path(data_dir);
+        let secrets = SecretBox::load_or_create(&key_file)?;
+        Db::check_key(&conn, &secrets, &key_file)?;
         // 50 µs to about 1.6 s.
         let operation_seconds = Histogram::new(exponential_buckets(0.000_05, 2.0, 16));
         Ok(Self { conn: Mutex::new(conn), secrets, operation_seconds })

@@ -1,6 +1,11 @@
 //! Secrets at rest: sealed with ChaCha20-Poly1305 under a key kept in the data dir.
+//!
+//! Rotation (`Db::rotate_secrets`) makes a new key current; the keys it replaced stay in this
+//! process's memory only (never on disk again), so a value read just before the swap still
+//! opens, until the process ends.
 
 use std::path::Path;
+use std::sync::RwLock;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -13,7 +18,13 @@ const PREFIX: &str = "sealed:v1:";
 const NONCE_LEN: usize = 12;
 
 pub struct SecretBox {
-    cipher: ChaCha20Poly1305,
+    keys: RwLock<Keys>,
+}
+
+struct Keys {
+    current: ChaCha20Poly1305,
+    /// Replaced by a rotation in this process: they open, they never seal.
+    retired: Vec<ChaCha20Poly1305>,
 }
 
 impl SecretBox {
@@ -29,12 +40,35 @@ impl SecretBox {
             }
             Err(e) => anyhow::bail!("cannot read {}: {e}", path.display()),
         };
-        Ok(Self { cipher: ChaCha20Poly1305::new(Key::from_slice(&key)) })
+        Ok(Self::from_key(&key))
+    }
+
+    fn from_key(key: &[u8]) -> Self {
+        Self { keys: RwLock::new(Keys { current: ChaCha20Poly1305::new(Key::from_slice(key)), retired: Vec::new() }) }
+    }
+
+    /// A new random key (32 bytes).
+    pub fn new_key() -> Vec<u8> {
+        ChaCha20Poly1305::generate_key(&mut OsRng).to_vec()
+    }
+
+    /// Seals with `key` from now on; the current key is retired (opens only).
+    pub fn rotate_to(&self, key: &[u8]) {
+        let mut keys = self.keys.write().unwrap_or_else(|p| p.into_inner());
+        let previous = std::mem::replace(&mut keys.current, ChaCha20Poly1305::new(Key::from_slice(key)));
+        keys.retired.push(previous);
+    }
+
+    /// Whether `sealed` opens with the current key (else it needs re-sealing after a rotation).
+    pub fn is_current(&self, sealed: &str) -> bool {
+        let keys = self.keys.read().unwrap_or_else(|p| p.into_inner());
+        split(sealed).is_ok_and(|(nonce, body)| keys.current.decrypt(Nonce::from_slice(&nonce), body.as_slice()).is_ok())
     }
 
     pub fn seal(&self, plain: &str) -> String {
         let nonce = ChaCha20Poly1305::generate_nonce(&mut OsRng);
-        let sealed = self.cipher.encrypt(&nonce, plain.as_bytes()).expect("encryption of an in-memory buffer");
+        let keys = self.keys.read().unwrap_or_else(|p| p.into_inner());
+        let sealed = keys.current.encrypt(&nonce, plain.as_bytes()).expect("encryption of an in-memory buffer");
         let mut bytes = nonce.to_vec();
         bytes.extend_from_slice(&sealed);
         format!("{PREFIX}{}", BASE64.encode(bytes))
@@ -42,16 +76,12 @@ impl SecretBox {
 
     pub fn open(&self, sealed: &str) -> Result<String, StoreError> {
         let corrupt = |why: &str| StoreError::Corrupt(format!("a sealed secret {why}"));
-        let encoded = sealed.strip_prefix(PREFIX).ok_or_else(|| corrupt("has no seal prefix"))?;
-        let bytes = BASE64.decode(encoded).map_err(|_| corrupt("is not base64"))?;
-        if bytes.len() < NONCE_LEN {
-            return Err(corrupt("is too short"));
-        }
-        let (nonce, sealed) = bytes.split_at(NONCE_LEN);
-        let plain = self
-            .cipher
-            .decrypt(Nonce::from_slice(nonce), sealed)
-            .map_err(|_| corrupt("does not open with this data dir's key"))?;
+        let (nonce, body) = split(sealed).map_err(corrupt)?;
+        let keys = self.keys.read().unwrap_or_else(|p| p.into_inner());
+        let plain = std::iter::once(&keys.current)
+            .chain(keys.retired.iter().rev())
+            .find_map(|cipher| cipher.decrypt(Nonce::from_slice(&nonce), body.as_slice()).ok())
+            .ok_or_else(|| corrupt("does not open with this data dir's key"))?;
         String::from_utf8(plain).map_err(|_| corrupt("is not text"))
     }
 
@@ -60,7 +90,19 @@ impl SecretBox {
     }
 }
 
-fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+/// A sealed value's nonce and ciphertext.
+fn split(sealed: &str) -> Result<(Vec<u8>, Vec<u8>), &'static str> {
+    let encoded = sealed.strip_prefix(PREFIX).ok_or("has no seal prefix")?;
+    let mut bytes = BASE64.decode(encoded).map_err(|_| "is not base64")?;
+    if bytes.len() < NONCE_LEN {
+        return Err("is too short");
+    }
+    let body = bytes.split_off(NONCE_LEN);
+    Ok((bytes, body))
+}
+
+/// Writes a new key file, readable by the owner only (an existing file is an error).
+pub(super) fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);

@@ -57,6 +57,8 @@ pub struct TokenInfo {
 /// Whose a presented token is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TokenOwner {
+    /// The token's id (audit entries name it; the token itself is never stored).
+    pub id: i64,
     pub role: Role,
     /// `None` for the operator.
     pub workspace: Option<i64>,
@@ -107,17 +109,17 @@ impl Db {
 
     /// Whose a presented token is, if it is one of ours.
     pub fn token_owner(&self, token: &str) -> StoreResult<Option<TokenOwner>> {
-        let row: Option<(String, Option<i64>, Option<String>)> = self
+        let row: Option<(i64, String, Option<i64>, Option<String>)> = self
             .conn()
             .query_row(
-                "SELECT t.role, t.workspace_id, w.status FROM api_tokens t LEFT JOIN workspaces w ON w.id = t.workspace_id
+                "SELECT t.id, t.role, t.workspace_id, w.status FROM api_tokens t LEFT JOIN workspaces w ON w.id = t.workspace_id
                  WHERE t.token_hash = ?1",
                 [digest(token)],
-                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
             )
             .optional()?;
-        Ok(row.and_then(|(role, workspace, status)| {
-            Some(TokenOwner { role: role.parse().ok()?, workspace, suspended: status.as_deref() == Some("suspended") })
+        Ok(row.and_then(|(id, role, workspace, status)| {
+            Some(TokenOwner { id, role: role.parse().ok()?, workspace, suspended: status.as_deref() == Some("suspended") })
         }))
     }
 }
