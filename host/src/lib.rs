@@ -2,7 +2,7 @@
 //! components (see `wit/`) that this host loads, sandboxes and calls.
 //!
 //! Layers, each importing only those below it: `server` (wiring) and `config` (settings) → `api`, `outbox`, `mail`,
-//! `plugins` → `ingest` → `app` (shared state) → `registry`, `live`, `window`, `health`, `metrics` → `runtime`,
+//! `plugins` → `ingest` → `app` (shared state) → `registry`, `live`, `window`, `health`, `metrics`, `signing` → `runtime`,
 //! `store`, `data_dir`.
 
 pub mod admin;
