@@ -299,6 +299,16 @@ pub async fn conversation_with_customer(host: &TestHost, graph: &FakeGraph, seco
     (id, conversation)
 }
 
+/// Meta's timestamp (s) of the customer's message as stored, checked to be `seconds_ago` back
+/// (within the seconds the setup took: comparing with a second reading of the clock raced).
+pub async fn customer_wrote_at(host: &TestHost, conversation: i64, seconds_ago: u64) -> u64 {
+    let inbound = messages(host, conversation).await.into_iter().find(|m| m["direction"] == "inbound").expect("the customer's message");
+    let at = inbound["provider_timestamp"].as_u64().expect("Meta's timestamp") / 1000;
+    let expected = now_seconds() - seconds_ago;
+    assert!(at <= expected && expected - at <= 5, "stored {at}, expected about {expected}");
+    at
+}
+
 /// Waits until the message with this host id reaches one of `states`; returns it.
 pub async fn settled(host: &TestHost, conversation: i64, message_id: i64, states: &[&str]) -> Value {
     host.eventually(Duration::from_secs(20), || async {
@@ -324,8 +334,8 @@ fn status_update(id: &str, status: &str, errors: Option<Value>) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cloud_open_window_delivers_free_text_media_and_replies_and_statuses_follow() {
     let (host, graph) = host_and_graph(APP_SECRET).await;
-    let sent_at = now_seconds() - 600;
     let (channel, conversation) = conversation_with_customer(&host, &graph, 600).await;
+    let sent_at = customer_wrote_at(&host, conversation, 600).await;
     let (_, view) = host.get(&format!("/api/v1/conversations/{conversation}"), &host.agent).await;
     assert_eq!(view["window"]["state"], "open", "{view}");
     assert_eq!(view["window"]["closes_at"], (sent_at + 86_400) * 1000, "24 h after Meta's timestamp");
@@ -368,8 +378,8 @@ async fn cloud_open_window_delivers_free_text_media_and_replies_and_statuses_fol
 async fn cloud_closed_window_refuses_free_text_and_delivers_a_template() {
     let (host, graph) = host_and_graph(APP_SECRET).await;
     graph.add_template("order_update", "id", "UTILITY", "APPROVED", "Halo {{1}}, pesanan {{2}} sudah dikirim");
-    let sent_at = now_seconds() - 25 * 3600;
     let (_, conversation) = conversation_with_customer(&host, &graph, 25 * 3600).await;
+    let sent_at = customer_wrote_at(&host, conversation, 25 * 3600).await;
     let (_, view) = host.get(&format!("/api/v1/conversations/{conversation}"), &host.agent).await;
     assert_eq!(view["window"]["state"], "closed", "{view}");
     assert_eq!(view["window"]["closed_at"], (sent_at + 86_400) * 1000);
