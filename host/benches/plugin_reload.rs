@@ -4,6 +4,10 @@
 //!
 //! Run: `cargo bench -p switchboard --bench plugin_reload`. Medians of several rounds.
 
+mod support;
+
+use support::median;
+
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -30,10 +34,6 @@ fn telegram() -> &'static [u8] {
     switchboard::plugins::FIRST_PARTY_PLUGINS.iter().find(|(name, _)| name.contains("telegram")).unwrap().1
 }
 
-fn median(mut samples: Vec<Duration>) -> Duration {
-    samples.sort();
-    samples[samples.len() / 2]
-}
 
 async fn start(data_dir: &Path) -> Duration {
     let started = Instant::now();

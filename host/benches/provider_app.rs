@@ -4,7 +4,11 @@
 //! run: the native baseline (HMAC check + parse of the same batch in Rust).
 //! Run: `cargo bench -p switchboard --bench provider_app`. Medians of batches; compare ratios.
 
-use std::time::{Duration, Instant};
+mod support;
+
+use support::measure;
+
+use std::time::Duration;
 
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
@@ -57,26 +61,7 @@ fn native(request: &HttpRequest) -> usize {
     texts
 }
 
-fn median(mut samples: Vec<Duration>) -> Duration {
-    samples.sort();
-    samples[samples.len() / 2]
-}
 
-fn measure(batches: usize, per_batch: usize, mut call: impl FnMut()) -> Duration {
-    for _ in 0..per_batch {
-        call();
-    }
-    let samples = (0..batches)
-        .map(|_| {
-            let started = Instant::now();
-            for _ in 0..per_batch {
-                call();
-            }
-            started.elapsed() / per_batch as u32
-        })
-        .collect();
-    median(samples)
-}
 
 fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();

@@ -3,7 +3,11 @@
 //! Run: `cargo bench -p switchboard --bench webhook`. Figures are medians of batches; the
 //! ratio is what to compare across machines.
 
-use std::time::{Duration, Instant};
+mod support;
+
+use support::measure;
+
+use std::time::Instant;
 
 use serde::Deserialize;
 use switchboard::runtime::types::{ChannelContext, HttpRequest};
@@ -69,27 +73,7 @@ fn native(secret_header: &str, body: &[u8]) -> usize {
     std::hint::black_box((update.update_id.to_string(), message.chat.id.to_string(), name, message.text)).3.map_or(0, |t| t.len())
 }
 
-fn median(mut samples: Vec<Duration>) -> Duration {
-    samples.sort();
-    samples[samples.len() / 2]
-}
 
-/// Median per-call time over `batches` batches of `per_batch` calls.
-fn measure(batches: usize, per_batch: usize, mut call: impl FnMut()) -> Duration {
-    for _ in 0..per_batch {
-        call(); // warm up
-    }
-    let samples = (0..batches)
-        .map(|_| {
-            let started = Instant::now();
-            for _ in 0..per_batch {
-                call();
-            }
-            started.elapsed() / per_batch as u32
-        })
-        .collect();
-    median(samples)
-}
 
 fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();

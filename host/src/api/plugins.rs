@@ -144,7 +144,7 @@ pub struct PendingView {
 #[utoipa::path(get, path = "/plugin-reviews", tag = "plugins", responses((status = 200, body = Vec<Review>)))]
 pub async fn reviews(caller: Caller, State(app): State<Arc<App>>) -> Result<Json<Vec<Review>>, ApiError> {
     caller.require_operator()?;
-    Ok(Json(crate::plugins::pending(&app).await))
+    Ok(Json(crate::plugins::pending(&app)))
 }
 
 /// Approves a waiting upload: it goes live (201, or 200 when it replaced a version).

@@ -191,6 +191,9 @@ pub async fn install_upload(app: &App, staged: StagedUpload, force: bool) -> Res
         let path = review::pending_path(app, &review.id);
         let io = |e: std::io::Error| PluginError::Io(format!("cannot keep the upload in {}: {e}", app.pending_dir.display()));
         std::fs::create_dir_all(&app.pending_dir).map_err(io)?;
+        // What the operator reviews is kept beside it: listing never loads a component again.
+        let json = serde_json::to_vec(&review).expect("a review serializes");
+        crate::runtime::cache::write_atomically(&review::review_path(app, &review.id), &json).map_err(io)?;
         std::fs::rename(&staged.path, &path).map_err(io)?;
         tracing::info!(id = %review.id, version = %review.version, new_hosts = ?review.new_outbound_hosts, "plugin upload waits for the operator's approval");
         return Ok(Upload::Pending(review));
@@ -212,12 +215,14 @@ pub async fn approve(app: &App, id: &str, force: bool) -> Result<(Arc<LoadedPlug
         return Err(PluginError::NotPending(id.to_owned()));
     }
     let (plugin, replaced) = place(app, plugin, &path, previous)?;
+    let _ = std::fs::remove_file(review::review_path(app, id));
     tracing::info!(id, version = %plugin.version, "plugin approved by the operator");
     Ok((plugin, replaced))
 }
 
 /// The operator rejects a pending upload: it is deleted.
 pub fn reject(app: &App, id: &str) -> Result<(), PluginError> {
+    let _ = std::fs::remove_file(review::review_path(app, id));
     match std::fs::remove_file(review::pending_path(app, id)) {
         Ok(()) => Ok(tracing::info!(id, "pending plugin upload rejected")),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(PluginError::NotPending(id.to_owned())),
@@ -225,23 +230,21 @@ pub fn reject(app: &App, id: &str) -> Result<(), PluginError> {
     }
 }
 
-/// What waits for approval, as the operator reviews it.
-pub async fn pending(app: &App) -> Vec<Review> {
-    let mut reviews = Vec::new();
-    for id in review::pending_ids(app) {
-        let path = review::pending_path(app, &id);
-        let Ok(bytes) = std::fs::read(&path) else { continue };
-        let signer = crate::signing::verify(&bytes, &app.trust.keys).signer();
-        match app.runtime.load(bytes).await {
-            Ok(mut plugin) => {
-                plugin.signer = signer;
-                let live = app.registry.get(plugin.id());
-                reviews.push(Review::of(&plugin, live.as_deref()));
+/// What waits for approval, as the operator reviews it (read from the review kept at upload).
+pub fn pending(app: &App) -> Vec<Review> {
+    review::pending_ids(app)
+        .into_iter()
+        .filter_map(|id| {
+            let path = review::review_path(app, &id);
+            match std::fs::read(&path).map_err(|e| e.to_string()).and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string())) {
+                Ok(review) => Some(review),
+                Err(e) => {
+                    tracing::warn!(file = %path.display(), "a pending upload's review cannot be read: {e}");
+                    None
+                }
             }
-            Err(e) => tracing::warn!(file = %path.display(), "a pending upload no longer loads: {e}"),
-        }
-    }
-    reviews
+        })
+        .collect()
 }
 
 /// A component file checked as an upload is: signature, component, contract, downgrade.

@@ -7,14 +7,14 @@
 
 use std::path::PathBuf;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::app::App;
 use crate::runtime::LoadedPlugin;
 use crate::runtime::types::Capability;
 
 /// What an upload asks for, shown to the operator before approving.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Review {
     pub id: String,
     pub name: String,
@@ -71,6 +71,11 @@ pub fn capability_name(capability: Capability) -> &'static str {
 /// Where the upload of plugin `id` waits.
 pub fn pending_path(app: &App, id: &str) -> PathBuf {
     app.pending_dir.join(format!("{id}.wasm"))
+}
+
+/// The review kept beside a waiting upload.
+pub fn review_path(app: &App, id: &str) -> PathBuf {
+    app.pending_dir.join(format!("{id}.review.json"))
 }
 
 /// The ids waiting for approval.

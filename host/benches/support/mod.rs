@@ -1,0 +1,28 @@
+//! Timing shared by the benchmarks: medians of batches, so one noisy moment on a shared
+//! machine does not move the figure.
+
+#![allow(dead_code)] // each bench uses what it needs
+
+use std::time::{Duration, Instant};
+
+pub fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+/// Median per-call time over `batches` batches of `per_batch` calls, after one warm-up batch.
+pub fn measure(batches: usize, per_batch: usize, mut call: impl FnMut()) -> Duration {
+    for _ in 0..per_batch {
+        call();
+    }
+    let samples = (0..batches)
+        .map(|_| {
+            let started = Instant::now();
+            for _ in 0..per_batch {
+                call();
+            }
+            started.elapsed() / per_batch as u32
+        })
+        .collect();
+    median(samples)
+}
