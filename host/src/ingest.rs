@@ -109,18 +109,29 @@ pub async fn handle_app(app: &App, plugin_id: &str, request: &HttpRequest) -> Re
 fn store_events(app: &App, channel_id: &str, events: &[Event]) -> Result<(usize, Vec<Message>), StoreError> {
     let mut stored = 0;
     let mut messages = Vec::new();
+    let mut statuses = Vec::new();
     for event in events {
-        stored += store_event(app, channel_id, event, &mut messages)?;
+        stored += store_event(app, channel_id, event, &mut messages, &mut statuses)?;
     }
     for message in &messages {
-        app.live.publish(message);
+        app.live.message(message);
+    }
+    for (conversation_id, message_id) in statuses {
+        app.live.status(channel_id, conversation_id, message_id);
     }
     Ok((stored, messages))
 }
 
 /// Stores one event; returns how many new rows it made (0 for a redelivery). New inbound
-/// messages are added to `messages`.
-fn store_event(app: &App, channel_id: &str, event: &Event, messages: &mut Vec<Message>) -> Result<usize, StoreError> {
+/// messages are added to `messages`, the conversations (and message) whose delivery status
+/// changed to `statuses`.
+fn store_event(
+    app: &App,
+    channel_id: &str,
+    event: &Event,
+    messages: &mut Vec<Message>,
+    statuses: &mut Vec<(i64, Option<i64>)>,
+) -> Result<usize, StoreError> {
     match event {
         Event::Message(message) => {
             let inbound = NewInbound {
@@ -150,9 +161,20 @@ fn store_event(app: &App, channel_id: &str, event: &Event, messages: &mut Vec<Me
                 (code, text) => code.clone().or_else(|| text.clone()),
             };
             match &status.target {
-                StatusTarget::Message(id) => Ok(usize::from(app.db.record_status(channel_id, id, state, error.as_deref())?)),
+                StatusTarget::Message(id) => {
+                    let changed = app.db.record_status(channel_id, id, state, error.as_deref())?;
+                    statuses.extend(changed.map(|(message, conversation)| (conversation, Some(message))));
+                    Ok(usize::from(changed.is_some()))
+                }
                 StatusTarget::Watermark((conversation, up_to)) => {
-                    app.db.record_status_watermark(channel_id, conversation, i64::try_from(*up_to).unwrap_or(i64::MAX), state)
+                    let up_to = i64::try_from(*up_to).unwrap_or(i64::MAX);
+                    let changed = app.db.record_status_watermark(channel_id, conversation, up_to, state)?;
+                    if changed > 0
+                        && let Some(found) = app.db.conversation_at(channel_id, conversation)?
+                    {
+                        statuses.push((found.id, None));
+                    }
+                    Ok(changed)
                 }
             }
         }

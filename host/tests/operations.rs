@@ -459,6 +459,8 @@ fn the_openapi_document_validates_and_a_fuzz_of_the_live_api_finds_no_undocument
         .args(["--checks", "status_code_conformance,response_schema_conformance,content_type_conformance"])
         // A component upload cannot be generated from a schema; its refusals are tested in lifecycle.
         .args(["--exclude-operation-id", "plugins_install"])
+        // A stream that stays open until the client leaves; tested in live_inbox.
+        .args(["--exclude-operation-id", "events_stream"])
         .args(["--max-time", "60", "--request-timeout", "20", "--workers", "2", "--seed", &seed])
         .env("NO_COLOR", "1")
         // Its cache (.schemathesis/) goes with the test's data, not into the checkout.

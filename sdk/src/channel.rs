@@ -4,6 +4,9 @@ use std::marker::PhantomData;
 
 use crate::bindings::exports::switchboard::channel::channel::Guest;
 use crate::bindings::exports::switchboard::channel::provider_app::Guest as AppGuest;
+use crate::bindings::exports::switchboard::channel::setup_guide::Guest as GuideGuest;
+use crate::bindings::exports::switchboard::channel::delivery::{Guest as DeliveryGuest, SendLimits};
+use crate::guide::Guide;
 use crate::{
     AppContext, AppWebhookOutcome, AuthAccount, AuthFinishRequest, AuthRedirect, AuthStartRequest, ChannelContext, ChannelError,
     Connection, Field, HttpRequest, Manifest, NewTemplate, OutboundMessage, Receipt, Template,
@@ -89,6 +92,18 @@ pub trait Channel {
         let _ = (app, request);
         Err(no_app())
     }
+
+    /// What the admin reads beside the connect form (contract 0.1.3): the steps at the
+    /// provider, with [`Guide`]'s inline markup. Default: no guide.
+    fn connect_guide() -> Guide {
+        Guide::new()
+    }
+
+    /// How fast the provider takes sends for one account (contract 0.1.3): the host's
+    /// concurrent outbox keeps each channel within it. Default: the host's defaults.
+    fn send_limits() -> SendLimits {
+        SendLimits { per_second: None, concurrency: None }
+    }
 }
 
 fn no_app() -> ChannelError {
@@ -158,8 +173,21 @@ impl<C: Channel> AppGuest for Export<C> {
     }
 }
 
+impl<C: Channel> GuideGuest for Export<C> {
+    fn connect_guide() -> Guide {
+        C::connect_guide()
+    }
+}
+
+impl<C: Channel> DeliveryGuest for Export<C> {
+    fn limits() -> SendLimits {
+        C::send_limits()
+    }
+}
+
 /// Exports a [`Channel`] implementation as the component's `channel` interface (and its
-/// `provider-app`, which says "no app" unless the channel declares an app schema).
+/// `provider-app`, which says "no app" unless the channel declares an app schema, and its
+/// `setup-guide`, empty unless the channel writes one).
 ///
 /// ```ignore
 /// switchboard_sdk::export_channel!(Telegram);

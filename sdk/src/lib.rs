@@ -52,7 +52,7 @@
 pub mod bindings {
     wit_bindgen::generate!({
         path: "../wit/v0.1.3",
-        world: "plugin-with-app",
+        world: "plugin-full",
         pub_export_macro: true,
         export_macro_name: "__export_plugin_world",
         default_bindings_module: "switchboard_sdk::bindings",
@@ -62,6 +62,7 @@ pub mod bindings {
 pub mod app;
 mod channel;
 pub mod crypto;
+pub mod guide;
 pub mod holds;
 pub mod http;
 pub mod log;
@@ -78,6 +79,8 @@ pub use bindings::switchboard::channel::types::{
     WebhookOutcome, WindowPolicy, WindowState,
 };
 pub use bindings::switchboard::channel::app_types::{AccountEvent, AppContext, AppWebhookOutcome};
+/// The contract's `send-limits`: how fast the provider takes sends for one account.
+pub use bindings::exports::switchboard::channel::delivery::SendLimits;
 /// The contract's `plugin-manifest`: id, name, version, capabilities, outbound hosts.
 pub use bindings::switchboard::channel::types::PluginManifest as Manifest;
 pub use channel::Channel;

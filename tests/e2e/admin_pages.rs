@@ -200,3 +200,78 @@ async fn the_operator_creates_a_workspace_switches_to_it_and_connects_a_channel_
     let (_, own) = host.get("/api/v1/channels", &host.admin).await;
     assert_eq!(own, serde_json::json!([]), "nothing landed in workspace 1");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_inbox_follows_customers_and_statuses_live_and_resumes_after_a_cut() {
+    use crate::whatsapp_cloud::{APP_SECRET, conversation_with_customer, customer_text, envelope, host_and_graph, now_seconds, queue, settled, status_update};
+    use switchboard_e2e::fake_whatsapp_cloud::{PHONE_NUMBER_ID, signature};
+
+    let (host, graph) = host_and_graph(APP_SECRET).await;
+    let (channel, conversation) = conversation_with_customer(&host, &graph, 600).await;
+    let (status, reply) = queue(&host, conversation, json!({"text": "Baik kak, kami cek dulu"})).await;
+    assert_eq!(status, 202, "{reply}");
+    let sent = settled(&host, conversation, reply["id"].as_i64().unwrap(), &["sent"]).await;
+    let (_, link) = crate::people::invite(&host, &host.admin, "siti@tokobudi.co.id", "agent").await;
+    assert_eq!(crate::people::accept(&host, &link, crate::people::PASSWORD).await.0, 200);
+
+    // What the customers' side will send while the page is open, signed as Meta signs.
+    let signed = |value: serde_json::Value| {
+        let body = envelope(PHONE_NUMBER_ID, value);
+        json!({"signature": signature(APP_SECRET, body.as_bytes()), "body": body})
+    };
+    let rina = json!({
+        "contacts": [{"profile": {"name": "Rina"}, "wa_id": "6289990000001"}],
+        "messages": [{"from": "6289990000001", "id": "wamid.RINA1", "timestamp": now_seconds().to_string(), "type": "text", "text": {"body": "Mau tanya ongkir"}}]
+    });
+    let signed = json!({
+        "live": signed(customer_text("wamid.IN2", 0, "Paketnya datang rusak")),
+        "cut": signed(customer_text("wamid.IN3", 0, "Apakah bisa diganti?")),
+        "other": signed(rina),
+        "read": signed(status_update(sent["provider_message_id"].as_str().unwrap(), "read", None)),
+    });
+    let output = run_script(
+        "live-inbox.mjs",
+        &[
+            ("BASE", host.base.clone()),
+            ("WEBHOOK", format!("{}/webhooks/{channel}", host.base)),
+            ("SIGNED", signed.to_string()),
+            ("CONVERSATION", conversation.to_string()),
+            ("REPLY", reply["id"].to_string()),
+            ("USERNAME", "siti@tokobudi.co.id".into()),
+            ("PASSWORD", crate::people::PASSWORD.into()),
+        ],
+    )
+    .await;
+    assert!(output.contains("live inbox: ok"), "{output}");
+    let (_, listed) = host.get("/api/v1/conversations", &host.admin).await;
+    assert_eq!(listed.as_array().unwrap().len(), 2, "{listed}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_shows_its_guide_previews_unsaved_settings_and_passes_axe_and_a_phone() {
+    use switchboard_e2e::test_plugin;
+    let host = TestHost::start(HostOptions { extra_plugins: vec![test_plugin(env!("ECHO_V1_WASM"))], ..Default::default() }).await;
+    let (status, webchat) = host.post("/api/v1/channels", &host.admin, json!({"plugin": "webchat", "name": "Toko Budi", "settings": {"domain": "tokobudi.co.id"}})).await;
+    assert_eq!(status, 201, "{webchat}");
+    let webchat = webchat["id"].as_str().unwrap().to_owned();
+    let (status, echo) = host.post("/api/v1/channels", &host.admin, json!({"plugin": "echo", "name": "Echo", "settings": {}})).await;
+    assert_eq!(status, 201, "{echo}");
+    assert_eq!(host.webhook(echo["id"].as_str().unwrap(), &[], json!({"id": "p1", "text": "Halo, paket saya belum sampai"}).to_string()).await.0, 200);
+    let (_, list) = host.get("/api/v1/conversations", &host.admin).await;
+
+    let output = run_script(
+        "pages.mjs",
+        &[
+            ("BASE", host.base.clone()),
+            ("ADMIN_TOKEN", host.admin.clone()),
+            ("WEBCHAT", webchat.clone()),
+            ("CONVERSATION", list[0]["id"].to_string()),
+        ],
+    )
+    .await;
+    assert!(output.contains("pages: ok"), "{output}");
+    // The preview changed nothing stored.
+    let (_, channel) = host.get(&format!("/api/v1/channels/{webchat}"), &host.admin).await;
+    assert_ne!(channel["settings"]["greeting"]["value"], "Selamat datang di Toko Budi!", "{channel}");
+    assert_ne!(channel["settings"]["color"]["value"], "#118833", "{channel}");
+}

@@ -322,7 +322,7 @@ pub async fn queue(host: &TestHost, conversation: i64, body: Value) -> (u16, Val
     host.post(&format!("/api/v1/conversations/{conversation}/messages"), &host.agent, body).await
 }
 
-fn status_update(id: &str, status: &str, errors: Option<Value>) -> Value {
+pub fn status_update(id: &str, status: &str, errors: Option<Value>) -> Value {
     let mut status = json!({"id": id, "status": status, "timestamp": now_seconds().to_string(), "recipient_id": CUSTOMER,
         "conversation": {"id": "CONVERSATION_ID", "origin": {"type": "service"}}, "pricing": {"billable": true, "category": "service"}});
     if let Some(errors) = errors {

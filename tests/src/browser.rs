@@ -50,7 +50,8 @@ pub fn ensure_ready() {
             "apt-get install chromium",
         );
     }
-    if !browser_dir().join("node_modules/playwright-core").exists() {
+    // Every dependency of package.json (a checkout that gained one since its last `npm ci`).
+    if ["playwright-core", "axe-core"].iter().any(|package| !browser_dir().join("node_modules").join(package).exists()) {
         run_or_panic(Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(browser_dir()), "npm ci in tests/browser");
     }
     *ready = true;

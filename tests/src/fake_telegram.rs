@@ -5,6 +5,7 @@
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -23,8 +24,16 @@ struct FakeState {
     valid_token: String,
     received: Recorder,
     /// Answers to give the next `sendMessage` calls instead of succeeding: (status, body).
-    scripted_send_failures: VecDeque<(u16, Value)>,
+    scripted_send_failures: VecDeque<(u16, Value, Option<u64>)>,
     next_message_id: i64,
+    /// How long `sendMessage` takes to answer: a random time in this range (ms).
+    send_latency_ms: (u64, u64),
+    /// Chats with a `sendMessage` being answered now.
+    sending_to: Vec<String>,
+    /// Chats that got a second `sendMessage` while one was being answered (order broken).
+    overlapping: Vec<String>,
+    /// The most `sendMessage` calls being answered at one time.
+    most_at_once: usize,
 }
 
 #[derive(Clone)]
@@ -58,7 +67,28 @@ impl FakeTelegram {
         if let Some(seconds) = retry_after {
             body["parameters"] = json!({"retry_after": seconds});
         }
-        self.state.lock().unwrap().scripted_send_failures.push_back((status, body));
+        self.state.lock().unwrap().scripted_send_failures.push_back((status, body, None));
+    }
+
+    /// Makes the next `sendMessage` answer 429 with the wait only in a `Retry-After` header.
+    pub fn rate_limit_next_send_by_header(&self, retry_after: u64) {
+        let body = json!({"ok": false, "error_code": 429, "description": "Too Many Requests"});
+        self.state.lock().unwrap().scripted_send_failures.push_back((429, body, Some(retry_after)));
+    }
+
+    /// `sendMessage` answers after a random time between these (ms); a long one is a hang.
+    pub fn answer_sends_after(&self, min_ms: u64, max_ms: u64) {
+        self.state.lock().unwrap().send_latency_ms = (min_ms, max_ms.max(min_ms));
+    }
+
+    /// Chats that got a message while the one before it was still being answered.
+    pub fn overlapping_sends(&self) -> Vec<String> {
+        self.state.lock().unwrap().overlapping.clone()
+    }
+
+    /// The most sends that were being answered at one time.
+    pub fn most_sends_at_once(&self) -> usize {
+        self.state.lock().unwrap().most_at_once
     }
 }
 
@@ -124,10 +154,52 @@ async fn handle(
         Ok(params) => params,
         Err(response) => return *response,
     };
-    let mut state = state.lock().unwrap();
+    // A send is answered after the latency set; meanwhile its chat counts as being sent to
+    // (until answered, or until the client gave up and the request was dropped).
+    let _sending = match text_param(&params, "chat_id").filter(|_| method == "sendMessage") {
+        Some(chat) => {
+            let (sending, pause) = Sending::start(&state, chat);
+            tokio::time::sleep(pause).await;
+            Some(sending)
+        }
+        None => None,
+    };
+    respond(&mut state.lock().unwrap(), token, &method, &params)
+}
+
+struct Sending {
+    state: Arc<Mutex<FakeState>>,
+    chat: String,
+}
+
+impl Sending {
+    fn start(state: &Arc<Mutex<FakeState>>, chat: String) -> (Self, Duration) {
+        let mut locked = state.lock().unwrap();
+        if locked.sending_to.contains(&chat) {
+            locked.overlapping.push(chat.clone());
+        }
+        locked.sending_to.push(chat.clone());
+        locked.most_at_once = locked.most_at_once.max(locked.sending_to.len());
+        let (min, max) = locked.send_latency_ms;
+        let pause = Duration::from_millis(if max > min { rand::random_range(min..=max) } else { min });
+        (Self { state: state.clone(), chat }, pause)
+    }
+}
+
+impl Drop for Sending {
+    fn drop(&mut self) {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(at) = state.sending_to.iter().position(|c| *c == self.chat) {
+            state.sending_to.remove(at);
+        }
+    }
+}
+
+/// The answer to one call, as Telegram gives it (recorded when it is answered).
+fn respond(state: &mut FakeState, token: &str, method: &str, params: &Map<String, Value>) -> Response {
     state.received.record(Recorded {
         method: "POST".into(),
-        path: method.clone(),
+        path: method.to_owned(),
         body: Value::Object(params.clone()),
         details: [("token".to_owned(), token.to_owned())].into(),
         ..Default::default()
@@ -135,7 +207,7 @@ async fn handle(
     if token != state.valid_token {
         return answer(401, json!({"ok": false, "error_code": 401, "description": "Unauthorized"}));
     }
-    match method.as_str() {
+    match method {
         "getMe" => answer(200, json!({"ok": true, "result": {
             "id": BOT_ID, "is_bot": true, "first_name": "Toko Budi", "username": BOT_USERNAME,
             "can_join_groups": true, "can_read_all_group_messages": false, "supports_inline_queries": false
@@ -161,8 +233,12 @@ async fn handle(
             if text.trim().is_empty() {
                 return bad_request("message text is empty");
             }
-            if let Some((status, body)) = state.scripted_send_failures.pop_front() {
-                return answer(status, body);
+            if let Some((status, body, retry_after)) = state.scripted_send_failures.pop_front() {
+                let mut response = answer(status, body);
+                if let Some(seconds) = retry_after {
+                    response.headers_mut().insert("retry-after", seconds.into());
+                }
+                return response;
             }
             let Ok(chat) = chat_id.parse::<i64>() else { return bad_request("chat not found") };
             state.next_message_id += 1;

@@ -7,7 +7,7 @@
 const state = {
   token: localStorage.getItem("switchboard.token") || "",
   csrf: localStorage.getItem("switchboard.csrf") || "",
-  role: "", person: null, plugins: [], timer: null,
+  role: "", person: null, plugins: [],
   // The operator's current workspace (sent as X-Workspace); none: every workspace, read-only.
   workspace: localStorage.getItem("switchboard.workspace") || "",
 };
@@ -43,11 +43,18 @@ class ApiError extends Error {
   }
 }
 
-async function api(method, path, body, contentType = "application/json") {
+// Who is asking: the API token, or the session cookie (with its CSRF token on writes); the
+// operator's current workspace.
+function authHeaders(method, path) {
   const headers = {};
   if (state.token) headers.Authorization = `Bearer ${state.token}`;
   else if (method !== "GET") headers["X-CSRF-Token"] = state.csrf;
   if (state.role === "operator" && state.workspace && !path.startsWith("/workspaces")) headers["X-Workspace"] = state.workspace;
+  return headers;
+}
+
+async function api(method, path, body, contentType = "application/json") {
+  const headers = authHeaders(method, path);
   let payload;
   if (body !== undefined) {
     headers["Content-Type"] = contentType;
@@ -93,6 +100,11 @@ function setupList(items) {
         item.value.startsWith("http") || item.key.includes("token") || item.key.includes("url") || item.key.includes("address") ? copyButton(item.value) : null))));
 }
 
+// A table that may be wider than a phone scrolls inside its own box, not the page.
+function wideTable(table) {
+  return el("div", { class: "table-wrap", tabindex: "0" }, table);
+}
+
 function confirmDialog(text) {
   const dialog = document.getElementById("confirm");
   document.getElementById("confirm-text").textContent = text;
@@ -109,14 +121,45 @@ function input(field, value, disabled) {
       return el("textarea", { ...common, rows: 4 }, value || "");
     case "select":
       return el("select", common, el("option", { value: "", text: "—" }),
-        field.options.map((o) => el("option", { value: o.value, text: o.label, selected: o.value === value })));
+        field.options.map((o) => el("option", { value: o.value, text: o.label, selected: o.value === (value || field.default) })));
     case "boolean":
       return el("select", common, ["true", "false"].map((v) => el("option", { value: v, text: v === "true" ? "On" : "Off", selected: v === (value || field.default || "false") })));
     default: {
       const type = { secret: "password", url: "url", email: "email", number: "number" }[field.kind] || "text";
-      return el("input", { ...common, type, value: value || "", placeholder: field.default || "", autocomplete: field.secret ? "new-password" : "off" });
+      const box = el("input", { ...common, type, value: value || "", placeholder: field.default || "", autocomplete: field.secret ? "new-password" : "off" });
+      return field.widget === "color" ? colorPicker(field, box, disabled) : box;
     }
   }
+}
+
+// A colour setting: the text box (#rrggbb, what is saved) with a picker beside it, kept in step.
+function colorPicker(field, box, disabled) {
+  const hex = (v) => (/^#[0-9a-fA-F]{6}$/.test(v) ? v.toLowerCase() : null);
+  const picker = el("input", { type: "color", id: `f-${field.key}-picker`, "aria-label": `${field.label}: pick a colour`, disabled,
+    value: hex(box.value) || hex(field.default || "") || "#000000" });
+  picker.addEventListener("input", () => { box.value = picker.value; box.dispatchEvent(new Event("input", { bubbles: true })); });
+  box.addEventListener("input", () => { if (hex(box.value)) picker.value = hex(box.value); });
+  return el("div", { class: "row color-field" }, box, picker);
+}
+
+// Beside a connect form: who may connect and use the channel (the host's roles), then the
+// plugin's own steps. Everything is text nodes; only https links are made clickable.
+function guidePanel(plugin) {
+  const inline = (parts) => parts.map((part) => {
+    if (part.type === "strong") return el("strong", { text: part.text });
+    if (part.type === "code") return el("code", { text: part.text });
+    if (part.type === "link" && /^https:\/\//.test(part.url)) return el("a", { href: part.url, target: "_blank", rel: "noopener noreferrer", text: part.text });
+    return document.createTextNode(part.type === "link" ? `${part.text} (${part.url})` : part.text);
+  });
+  const block = (b) => {
+    if (b.type === "steps") return el("ol", {}, b.steps.map((step) => el("li", {}, inline(step))));
+    if (b.type === "note") return el("p", { class: "notice" }, inline(b.line));
+    return el("p", {}, inline(b.line));
+  };
+  const sections = (plugin.guide && plugin.guide.sections) || [];
+  return el("aside", { class: "guide", id: "guide", "aria-label": `How to connect ${plugin.name}` },
+    el("p", { class: "who", text: `Only Admin can integrate ${plugin.name}; Admin, Supervisor and Agent use it in the Inbox.` }),
+    sections.map((section) => el("section", {}, el("h2", { text: section.title }), section.blocks.map(block))));
 }
 
 function fieldRow(field, value, { disabled = false, note = "" } = {}) {
@@ -208,6 +251,7 @@ async function loadSession() {
 }
 
 function signOut(message) {
+  stopInbox();
   if (!state.token && state.csrf) api("DELETE", "/session").catch(() => {});
   state.token = "";
   state.csrf = "";
@@ -287,8 +331,8 @@ async function peoplePage() {
         } catch (error) { result.replaceChildren(notice(error.message, "bad")); }
       } })));
   show(el("h1", { text: "People" }),
-    el("table", {}, el("thead", {}, el("tr", {}, ["Person", "Role", "Status", ""].map((h) => el("th", { text: h })))),
-      el("tbody", {}, people.map(row))),
+    wideTable(el("table", {}, el("thead", {}, el("tr", {}, ["Person", "Role", "Status", ""].map((h) => el("th", { text: h })))),
+      el("tbody", {}, people.map(row)))),
     result, invite);
 }
 
@@ -348,7 +392,8 @@ function newChannelPage(pluginId) {
       button.disabled = false;
     }
   });
-  show(...(oneClick ? [el("h1", { text: `Add ${plugin.name} account` }), quick, form] : [form]));
+  const forms = oneClick ? [el("h1", { text: `Add ${plugin.name} account` }), quick, form] : [form];
+  show(el("div", { class: "with-aside" }, el("div", {}, forms), guidePanel(plugin)));
 }
 
 function showConnected(channel) {
@@ -453,8 +498,27 @@ async function channelPage(id) {
   });
   const templatesLink = plugin && plugin.capabilities.includes("templates")
     ? el("p", {}, el("a", { class: "button secondary", href: `#/channels/${id}/templates`, text: "24 Hours HSM Template" })) : null;
-  show(form, el("p", { class: "muted" }, "Webhook URL: ", el("code", { text: channel.webhook_url }), " ", copyButton(channel.webhook_url)),
-    setupList(channel.setup), templatesLink);
+  const details = [form, el("p", { class: "muted" }, "Webhook URL: ", el("code", { text: channel.webhook_url }), " ", copyButton(channel.webhook_url)),
+    setupList(channel.setup), templatesLink];
+  show(channel.plugin === "webchat" ? el("div", { class: "with-aside" }, el("div", {}, details), widgetPreview(channel, form)) : el("div", {}, details));
+}
+
+// The website chat as visitors will see it, redrawn from the form's unsaved values as they are
+// typed (the host's preview page takes them as overrides and never talks to the visitor API).
+function widgetPreview(channel, form) {
+  const frame = el("iframe", { id: "widget-preview", title: "Preview of the chat widget", src: `/webchat/${encodeURIComponent(channel.id)}/preview` });
+  let pending = null;
+  const redraw = () => {
+    const value = (key) => (form.elements[key] ? form.elements[key].value : "");
+    const query = new URLSearchParams({ name: value("name"), color: value("color"), greeting: value("greeting"), position: value("position"), enabled: value("enabled") });
+    for (const [key, v] of [...query]) if (!v) query.delete(key);
+    frame.src = `/webchat/${encodeURIComponent(channel.id)}/preview?${query}`;
+  };
+  const soon = () => { clearTimeout(pending); pending = setTimeout(redraw, 200); };
+  form.addEventListener("input", soon);
+  form.addEventListener("change", soon);
+  return el("aside", { class: "preview", "aria-label": "Widget preview" }, el("h2", { text: "Preview" }),
+    el("p", { class: "muted", text: "Unsaved changes show here as you type." }), frame);
 }
 
 async function disconnect(channel) {
@@ -507,8 +571,8 @@ async function templatesPage(id) {
     }
   });
   show(el("h1", { text: `${channel.name} — 24 Hours HSM Template` }), status,
-    el("table", {}, el("thead", {}, el("tr", {}, ["Name", "Language", "Category", "Body", "Status", "Enabled", ""].map((h) => el("th", { text: h })))),
-      el("tbody", {}, rows)),
+    wideTable(el("table", {}, el("thead", {}, el("tr", {}, ["Name", "Language", "Category", "Body", "Status", "Enabled", ""].map((h) => el("th", { text: h })))),
+      el("tbody", {}, rows))),
     isAdmin() ? form : null);
 }
 
@@ -518,34 +582,174 @@ function messageBubble(message) {
   const template = message.content && message.content.template ? `[template ${message.content.template.name}]` : "";
   const text = [message.text, template, ...attachments].filter(Boolean).join("\n");
   const meta = message.direction === "outbound" ? `${message.status}${message.error ? `: ${message.error}` : ""} · ${when(message.created_at)}` : when(message.provider_timestamp || message.created_at);
-  return el("div", { class: `bubble ${message.direction}`, "data-status": message.status }, text, el("span", { class: "meta", text: meta }));
+  return el("div", { class: `bubble ${message.direction}`, "data-status": message.status, "data-message": message.id }, text, el("span", { class: "meta", text: meta }));
 }
 
 // Mine / unassigned / all ("mine" only for a signed-in person: a token is nobody).
 const inboxFilters = () => (state.person ? ["mine", "unassigned", "all"] : ["unassigned", "all"]);
 
+// The inbox follows the workspace live (GET /api/v1/events, server-sent events read with
+// fetch so a token can be sent): a change re-reads what it concerns, at once. After a cut the
+// stream resumes from the last event id; a `reset` re-reads everything.
+const inbox = { selected: null, search: "", live: null, lastEventId: null, refreshList: null, refreshThread: null, tick: null, timers: {} };
+
 async function inboxPage(selected) {
   if (!inboxFilters().includes(state.inboxFilter)) state.inboxFilter = "all";
-  const [conversations, channels] = await Promise.all([api("GET", `/conversations?assigned=${state.inboxFilter}`), api("GET", "/channels")]);
+  inbox.selected = selected || null;
+  const channels = await api("GET", "/channels");
   const channelName = (id) => (channels.find((c) => c.id === id) || { name: id }).name;
-  const list = el("div", { class: "conversations" }, conversations.length ? conversations.map((c) =>
-    el("a", { href: `#/inbox/${c.id}`, class: String(c.id) === selected ? "active" : "", "data-conversation": c.id },
-      el("strong", { text: (c.contact && (c.contact.name || c.contact.handle)) || c.name || c.external_id }),
-      el("div", { class: "muted", text: `${channelName(c.channel_id)} · ${when(c.last_activity_at)}` }))) : el("p", { class: "muted", text: "No conversations yet." }));
-  const thread = el("div", { class: "thread" }, selected ? await threadView(selected) : el("p", { class: "muted", text: "Pick a conversation." }));
-  const filters = el("div", { class: "row", id: "inbox-filters" }, inboxFilters().map((filter) =>
-    el("button", { type: "button", class: filter === state.inboxFilter ? "" : "secondary", "data-filter": filter, text: filter[0].toUpperCase() + filter.slice(1),
-      onclick: () => { state.inboxFilter = filter; inboxPage(selected); } })));
-  show(el("h1", { text: "Inbox" }), filters, el("div", { class: "inbox" }, list, thread));
-  clearInterval(state.timer);
-  state.timer = setInterval(async () => {
-    if (!location.hash.startsWith("#/inbox") || document.activeElement.tagName === "TEXTAREA" || document.activeElement.tagName === "SELECT") return;
-    if (selected) {
-      const messages = await api("GET", `/conversations/${selected}/messages`).catch(() => null);
-      const box = document.getElementById("messages");
-      if (messages && box) box.replaceChildren(...messages.map(messageBubble));
+  const list = el("nav", { class: "conversations", id: "conversation-list", "aria-label": "Conversations" });
+  const thread = el("section", { class: "thread", id: "thread", "aria-label": "Conversation" });
+  const search = el("input", { type: "search", id: "inbox-search", name: "q", value: inbox.search, placeholder: "Name, handle or words of a message", autocomplete: "off" });
+  search.addEventListener("input", () => { inbox.search = search.value; later("list", refreshList, 250); });
+  const filters = el("div", { class: "row", id: "inbox-filters", role: "group", "aria-label": "Show" }, inboxFilters().map((filter) =>
+    el("button", { type: "button", class: filter === state.inboxFilter ? "" : "secondary", "aria-pressed": String(filter === state.inboxFilter), "data-filter": filter, text: filter[0].toUpperCase() + filter.slice(1),
+      onclick: () => { state.inboxFilter = filter; inboxPage(inbox.selected); } })));
+  const liveState = el("span", { id: "live-state", class: "muted", role: "status", text: inbox.live ? "Live" : "Connecting…" });
+
+  async function refreshList() {
+    const query = new URLSearchParams({ assigned: state.inboxFilter });
+    if (inbox.search.trim()) query.set("q", inbox.search.trim());
+    const conversations = await api("GET", `/conversations?${query}`).catch((error) => { list.replaceChildren(notice(error.message, "bad")); return null; });
+    if (!conversations) return;
+    list.replaceChildren(...(conversations.length ? conversations.map((c) => {
+      const who = (c.contact && (c.contact.name || c.contact.handle)) || c.name || c.external_id;
+      const unread = String(c.id) === inbox.selected ? 0 : c.unread || 0;
+      return el("a", { href: `#/inbox/${c.id}`, class: String(c.id) === inbox.selected ? "active" : "", "data-conversation": c.id, "aria-current": String(c.id) === inbox.selected ? "page" : null },
+        el("span", { class: "row between" }, el("strong", { text: who }),
+          unread ? el("span", { class: "badge unread", "data-unread": unread, "aria-label": `${unread} unread`, text: String(unread) }) : null),
+        el("div", { class: "muted", text: `${channelName(c.channel_id)} · ${when(c.last_activity_at)}` }));
+    }) : [el("p", { class: "muted", text: inbox.search.trim() ? "No conversation matches." : "No conversations yet." })]));
+  }
+
+  async function refreshThread() {
+    if (!inbox.selected) return thread.replaceChildren(el("p", { class: "muted", text: "Pick a conversation." }));
+    const typed = thread.querySelector("#reply-text");
+    const keep = typed ? { text: typed.value, focused: document.activeElement === typed } : null;
+    const view = await threadView(inbox.selected).catch((error) => [notice(error.message, "bad")]);
+    thread.replaceChildren(...view.filter(Boolean));
+    const again = thread.querySelector("#reply-text");
+    if (keep && again) { again.value = keep.text; if (keep.focused) again.focus(); }
+  }
+
+  inbox.refreshList = refreshList;
+  inbox.refreshThread = refreshThread;
+  show(el("div", { class: "row between" }, el("h1", { text: "Inbox" }), liveState),
+    el("div", { class: "row inbox-tools" }, el("label", { for: "inbox-search", class: "visually-hidden", text: "Search conversations" }), search, filters),
+    el("div", { class: "inbox" }, list, thread));
+  await Promise.all([refreshList(), refreshThread()]);
+  followInbox();
+  clearInterval(inbox.tick);
+  // The window's countdown moves by itself; at its end the thread turns template-only.
+  inbox.tick = setInterval(() => { if (location.hash.startsWith("#/inbox")) windowCountdown(); }, 15000);
+}
+
+// Runs `fn` once after `ms`, however often it is asked for meanwhile (bursts of events).
+function later(key, fn, ms) {
+  clearTimeout(inbox.timers[key]);
+  inbox.timers[key] = setTimeout(() => { fn(); }, ms);
+}
+
+function liveShown(text) {
+  const node = document.getElementById("live-state");
+  if (node) node.textContent = text;
+}
+
+function stopInbox() {
+  if (inbox.live) inbox.live.abort();
+  inbox.live = null;
+  clearInterval(inbox.tick);
+}
+
+// The server writes at least every 15 s (a keep-alive comment); a stream silent for longer
+// than this is dead (a proxy or network dropped it without closing): reconnect.
+const SILENT_STREAM_MS = 45000;
+
+// One stream while the inbox is open; it reconnects (resuming) until the page leaves the inbox.
+function followInbox() {
+  if (inbox.live) return;
+  const controller = new AbortController();
+  inbox.live = controller;
+  let connection = null;
+  let heard = Date.now();
+  const watchdog = setInterval(() => { if (connection && Date.now() - heard > SILENT_STREAM_MS) connection.abort(); }, 5000);
+  controller.signal.addEventListener("abort", () => { clearInterval(watchdog); if (connection) connection.abort(); });
+  (async () => {
+    while (!controller.signal.aborted) {
+      connection = new AbortController();
+      heard = Date.now();
+      try {
+        const headers = authHeaders("GET", "/events");
+        if (inbox.lastEventId) headers["Last-Event-ID"] = inbox.lastEventId;
+        const response = await fetch("/api/v1/events", { headers, signal: connection.signal, cache: "no-store" });
+        if (response.status === 401) return signOut("Your session has ended; sign in again.");
+        if (!response.ok || !response.body) throw new Error(`HTTP ${response.status}`);
+        liveShown("Live");
+        await readEvents(response.body, onLiveEvent, () => { heard = Date.now(); });
+      } catch (error) {
+        if (controller.signal.aborted) return;
+      }
+      liveShown("Reconnecting…");
+      await new Promise((resolve) => setTimeout(resolve, 1000));
     }
-  }, 3000);
+  })();
+}
+
+// Reads a text/event-stream body: `event:`, `id:` and `data:` lines, a blank line ends one.
+async function readEvents(body, handle, alive) {
+  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  let event = { type: "message", data: "", id: null };
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    alive();
+    buffer += value;
+    let newline;
+    while ((newline = buffer.indexOf("\n")) >= 0) {
+      const line = buffer.slice(0, newline).replace(/\r$/, "");
+      buffer = buffer.slice(newline + 1);
+      if (line === "") {
+        if (event.id !== null) inbox.lastEventId = event.id;
+        if (event.data) handle(event.type, JSON.parse(event.data));
+        event = { type: "message", data: "", id: null };
+      } else if (line.startsWith("event:")) event.type = line.slice(6).trim();
+      else if (line.startsWith("data:")) event.data += line.slice(5).trim();
+      else if (line.startsWith("id:")) event.id = line.slice(3).trim();
+    }
+  }
+}
+
+function onLiveEvent(type, data) {
+  if (!inbox.refreshList) return;
+  if (type === "ready" || type === "reset") {
+    later("list", inbox.refreshList, 0);
+    later("thread", inbox.refreshThread, 0);
+    return;
+  }
+  later("list", inbox.refreshList, 50);
+  if (String(data.conversation_id) === inbox.selected) later("thread", inbox.refreshThread, 50);
+}
+
+// "closes in 3 h 12 min" from the conversation's window; re-reads the thread once it closed.
+function windowCountdown() {
+  const node = document.getElementById("window-state");
+  if (!node) return;
+  const closesAt = Number(node.dataset.closesAt || 0);
+  if (!closesAt) return;
+  const left = closesAt - Date.now();
+  if (left <= 0) { node.removeAttribute("data-closes-at"); if (inbox.refreshThread) inbox.refreshThread(); return; }
+  node.textContent = `${node.dataset.label} ${duration(left)}`;
+}
+
+function duration(ms) {
+  // Whole minutes left, rounded down: "23 h 59 min" just after the customer wrote.
+  const minutes = Math.max(1, Math.floor(ms / 60000));
+  const days = Math.floor(minutes / 1440);
+  const hours = Math.floor((minutes % 1440) / 60);
+  const rest = minutes % 60;
+  if (days) return `${days} d ${hours} h`;
+  return hours ? `${hours} h ${rest} min` : `${rest} min`;
 }
 
 // Who has the conversation, and its status: supervisors and admins assign anyone; an agent
@@ -615,12 +819,29 @@ async function threadView(id) {
     }
     try {
       await api("POST", `/conversations/${id}/messages`, body);
-      inboxPage(String(id));
+      if (form.elements.text) form.elements.text.value = "";
+      if (inbox.refreshThread) await inbox.refreshThread();
     } catch (error) {
       status.replaceChildren(notice(error.message, "bad"));
     }
   });
-  return [assignment, el("div", { id: "messages" }, messages.map(messageBubble)), status, form];
+  // Read up to the newest message: the conversation's unread count drops for this person.
+  if (state.person && messages.length) api("POST", `/conversations/${id}/read`, { message_id: messages[messages.length - 1].id }).catch(() => {});
+  return [assignment, windowLine(win), el("div", { id: "messages", role: "log", "aria-label": "Messages" }, messages.map(messageBubble)), status, form];
+}
+
+// The messaging window's state in words, with a countdown that moves by itself.
+function windowLine(win) {
+  const line = (label, until) => {
+    const node = el("p", { id: "window-state", class: "muted", "data-label": label, "data-state": win.state });
+    if (until) { node.dataset.closesAt = String(until); node.textContent = `${label} ${duration(until - Date.now())}`; }
+    else node.textContent = label;
+    return node;
+  };
+  if (win.state === "open" && win.closes_at) return line("Free-form replies: the 24-hour window closes in", win.closes_at);
+  if (win.state === "human_agent") return line("Only a human agent's reply can be sent; that ends in", win.changes_at);
+  if (win.state === "closed") return line(win.templates_allowed ? "Window closed: templates only." : "Window closed: the customer must write first.");
+  return null;
 }
 
 async function pluginsPage() {
@@ -669,14 +890,14 @@ async function pluginsPage() {
         el("button", { type: "button", text: "Approve", onclick: () => decide(r, true) }),
         el("button", { type: "button", class: "secondary", text: "Reject", onclick: () => decide(r, false) }))))) : null;
   show(el("h1", { text: "Plugins" }), waiting,
-    el("table", {}, el("thead", {}, el("tr", {}, ["Plugin", "Version", "Contract", "Outbound hosts", "Signed by", "Provider app"].map((h) => el("th", { text: h })))),
+    wideTable(el("table", {}, el("thead", {}, el("tr", {}, ["Plugin", "Version", "Contract", "Outbound hosts", "Signed by", "Provider app"].map((h) => el("th", { text: h })))),
       el("tbody", {}, state.plugins.map((p) => el("tr", { "data-plugin": p.id },
         el("td", {}, el("strong", { text: p.name }), el("div", { class: "muted", text: p.id })), el("td", { text: p.version }),
         el("td", { text: p.api_version }), el("td", { text: p.outbound_hosts.join(", ") || "none" }),
         el("td", { class: "signer", text: p.signer || "unsigned" }),
         el("td", {}, !p.provider_app ? "—" : isOperator()
           ? el("a", { href: `#/plugins/${p.id}/app`, text: p.provider_app.configured ? "Set up: change" : "Set up the app" })
-          : (p.provider_app.configured ? "set up" : "not set up")))))),
+          : (p.provider_app.configured ? "set up" : "not set up"))))))),
     status, isOperator() ? upload : null);
 }
 
@@ -732,7 +953,7 @@ async function workspacesPage() {
   const current = (w) => String(w.id) === state.workspace;
   show(el("h1", { text: "Workspaces" }),
     notice(state.workspace ? `Working in workspace ${state.workspace}.` : "Not in a workspace: pages show every workspace, read-only."),
-    el("table", {}, el("thead", {}, el("tr", {}, ["Workspace", "Channels", "Status", ""].map((h) => el("th", { text: h })))),
+    wideTable(el("table", {}, el("thead", {}, el("tr", {}, ["Workspace", "Channels", "Status", ""].map((h) => el("th", { text: h })))),
       el("tbody", {}, workspaces.map((w) => el("tr", { "data-workspace": w.name },
         el("td", {}, el("strong", { text: w.name }), el("div", { class: "muted", text: `#${w.id}` })),
         el("td", { text: String(w.channels) }),
@@ -741,14 +962,14 @@ async function workspacesPage() {
           el("button", { type: "button", class: current(w) ? "" : "secondary", text: current(w) ? "Current" : "Switch to",
             onclick: () => { state.workspace = String(w.id); localStorage.setItem("switchboard.workspace", state.workspace); location.hash = "#/integrations"; } }), " ",
           el("button", { type: "button", class: "secondary", text: w.status === "suspended" ? "Resume" : "Suspend",
-            onclick: () => act(() => api("PATCH", `/workspaces/${w.id}`, { status: w.status === "suspended" ? "active" : "suspended" })) })))))),
+            onclick: () => act(() => api("PATCH", `/workspaces/${w.id}`, { status: w.status === "suspended" ? "active" : "suspended" })) }))))))),
     status, create);
 }
 
 // ---- routing ----------------------------------------------------------------------------------
 
 async function route() {
-  clearInterval(state.timer);
+  if (!location.hash.startsWith("#/inbox")) stopInbox();
   const invitation = location.hash.match(/^#\/invitation\/([^/]+)$/);
   if (invitation) return invitationPage(invitation[1]);
   if (!signedIn()) return signInPage();

@@ -61,6 +61,11 @@ impl Caller {
     }
 
     /// Whether the caller may see what belongs to `workspace` (else: 404).
+    /// The operator outside any workspace: sees every workspace (read-only pages).
+    pub fn sees_every_workspace(&self) -> bool {
+        self.role == Role::Operator && self.workspace.is_none()
+    }
+
     pub fn sees(&self, workspace: i64) -> bool {
         match (self.role, self.workspace) {
             (Role::Operator, None) => true,

@@ -19,6 +19,8 @@ use crate::window::{self, Window};
 
 /// Longest text we accept in one message (providers cut far lower; this guards the store).
 const MAX_TEXT_BYTES: usize = 64 * 1024;
+/// Longest search we take (a search is words, not documents).
+const MAX_SEARCH_BYTES: usize = 500;
 
 #[derive(utoipa::ToSchema, Serialize)]
 pub struct ConversationView {
@@ -43,6 +45,9 @@ pub struct ConversationQuery {
     assigned: Option<String>,
     channel: Option<String>,
     status: Option<String>,
+    /// Words to search for in the contact's name or handle, the conversation's name and the
+    /// messages' text (each word must appear; a word matches as a prefix: `paket` finds `paketnya`).
+    q: Option<String>,
     limit: Option<u32>,
 }
 
@@ -65,7 +70,12 @@ pub async fn conversations(
         channel_id: query.channel.as_deref(),
         status: query.status.as_deref(),
         assigned,
+        search: query.q.as_deref().map(str::trim).filter(|q| !q.is_empty()),
+        reader: caller.person,
     };
+    if query.q.as_ref().is_some_and(|q| q.len() > MAX_SEARCH_BYTES) {
+        return Err(ApiError::bad_request(format!("`q` is longer than {MAX_SEARCH_BYTES} bytes")));
+    }
     let limit = query.limit.unwrap_or(100).clamp(1, 500);
     let views = app.db.conversations(&filter, limit)?.into_iter().map(|c| conversation_view(&app, c)).collect::<Result<_, _>>()?;
     Ok(Json(views))
@@ -140,6 +150,7 @@ pub async fn update_conversation(
         }
     }
     app.db.update_conversation(id, body.assignee_id, status)?;
+    app.live.conversation(&conversation.channel_id, id);
     Ok(Json(conversation_view(&app, find(&app, &caller, id)?)?))
 }
 
@@ -263,6 +274,30 @@ pub async fn send(
     window.permits(content.get("template").is_some()).map_err(|why| ApiError::unprocessable("window_closed", why))?;
     let outbound = NewOutbound { conversation_id: id, text, content, reply_to: body.reply_to };
     let message = app.db.queue_outbound(&channel.id, &outbound)?;
+    // Announced before the worker may send it: followers see `message`, then its `status`.
+    app.live.message(&message);
     app.outbox_wake.notify_one();
+    // Whoever replies has read the conversation.
+    if let Some(person) = caller.person {
+        app.db.mark_read(person, id, None)?;
+    }
     Ok((StatusCode::ACCEPTED, Json(message)))
+}
+
+#[derive(utoipa::ToSchema, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MarkRead {
+    /// The newest message read (default: the conversation's newest now).
+    message_id: Option<i64>,
+}
+
+/// Marks a conversation read by the signed-in person, up to a message: its unread count in
+/// their conversation list drops accordingly. A mark never moves back.
+#[utoipa::path(post, path = "/conversations/{id}/read", tag = "conversations", params(("id" = i64, Path, description = "the conversation")), request_body = MarkRead,
+    responses((status = 204, description = "marked"), (status = 422, description = "an API token is nobody: only people have read marks")))]
+pub async fn mark_read(caller: Caller, State(app): State<Arc<App>>, Path(id): Path<i64>, ApiJson(body): ApiJson<MarkRead>) -> Result<StatusCode, ApiError> {
+    find(&app, &caller, id)?;
+    let person = caller.person.ok_or_else(|| ApiError::unprocessable("not_a_person", "read marks belong to signed-in people; an API token is nobody"))?;
+    app.db.mark_read(person, id, body.message_id)?;
+    Ok(StatusCode::NO_CONTENT)
 }

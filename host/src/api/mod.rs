@@ -7,6 +7,8 @@ mod audit;
 mod auth;
 mod channels;
 mod error;
+mod events;
+mod guide;
 mod inbox;
 mod oauth;
 mod openapi;
@@ -104,6 +106,8 @@ fn documented_routes() -> OpenApiRouter<Arc<App>> {
         .routes(routes!(inbox::conversations))
         .routes(routes!(inbox::conversation, inbox::update_conversation))
         .routes(routes!(inbox::messages, inbox::send))
+        .routes(routes!(inbox::mark_read))
+        .routes(routes!(events::stream))
         .routes(routes!(oauth::start))
         .routes(routes!(oauth::show))
         .routes(routes!(oauth::connect)),

@@ -8,6 +8,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use serde::{Deserialize, Serialize};
 
+use super::guide::{GuideView, guide_view};
 use super::settings::{FieldView, field_view};
 use super::{ApiError, Caller, MAX_COMPONENT_BYTES};
 use crate::app::App;
@@ -27,7 +28,10 @@ pub struct PluginView {
     outbound_hosts: Vec<String>,
     /// The base64 Ed25519 key that signed it, `built-in`, or `null` (unsigned, allowed by the operator).
     signer: Option<String>,
+    /// Each field may carry a `widget` (`color`) from the plugin's guide.
     settings_schema: Vec<FieldView>,
+    /// Steps to show beside the connect form (no sections: the plugin brings none).
+    guide: GuideView,
     window_policy: WindowPolicyView,
     /// `null` for a plugin without a provider app; else whether the operator set it up (then
     /// its login needs nothing typed, and its one callback URL serves every account).
@@ -61,7 +65,15 @@ fn plugin_view(app: &App, plugin: &LoadedPlugin) -> Result<PluginView, ApiError>
         capabilities: manifest.capabilities.iter().map(|c| capability_name(*c)).collect(),
         outbound_hosts: manifest.outbound_hosts.clone(),
         signer: plugin.signer.clone(),
-        settings_schema: plugin.settings_schema.iter().map(field_view).collect(),
+        settings_schema: plugin
+            .settings_schema
+            .iter()
+            .map(|field| {
+                let widget = plugin.guide.field_widgets.iter().find(|w| w.key == field.key).map(|w| w.widget.name());
+                field_view(field).with_widget(widget)
+            })
+            .collect(),
+        guide: guide_view(&plugin.guide),
         window_policy: WindowPolicyView {
             free_form_seconds: plugin.window.free_form_seconds,
             human_agent_seconds: plugin.window.human_agent_seconds,

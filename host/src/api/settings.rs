@@ -24,6 +24,9 @@ pub struct FieldView {
     help: Option<String>,
     default: Option<String>,
     options: Vec<OptionView>,
+    /// A special control to draw it with (`color`), when the plugin asks for one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    widget: Option<&'static str>,
 }
 
 #[derive(utoipa::ToSchema, Serialize)]
@@ -43,6 +46,13 @@ pub fn field_view(field: &Field) -> FieldView {
         help: field.help.clone(),
         default: field.default_value.clone(),
         options: field.options.iter().map(|o| OptionView { value: o.value.clone(), label: o.label.clone() }).collect(),
+        widget: None,
+    }
+}
+
+impl FieldView {
+    pub fn with_widget(self, widget: Option<&'static str>) -> Self {
+        Self { widget, ..self }
     }
 }
 

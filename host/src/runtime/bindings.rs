@@ -1,17 +1,17 @@
 //! Host-side bindings of the channel contract, major version 0.1, private to the runtime, and
 //! the one place where generated types become the host's own (`runtime::types`).
 //!
-//! Bound to the newest 0.1 release (`wit/v0.1.3`, world `plugin-with-app`): wasmtime resolves
+//! Bound to the newest 0.1 release (`wit/v0.1.3`, world `plugin-full`: every 0.1.3 export): wasmtime resolves
 //! a plugin's 0.1.0 to 0.1.2 names to these 0.1.3 definitions (0.1 only adds imports, and the
-//! optional `provider-app` export), so one module serves the whole 0.1 line. The exported
-//! interfaces are found one by one ([`ChannelIndices`], [`AppIndices`]), so a plugin without
-//! `provider-app` loads too. A breaking 0.2 gets a module of its own beside this one with its own
+//! optional `provider-app`, `setup-guide` and `delivery` exports), so one module serves the whole
+//! 0.1 line. The exported interfaces are found one by one ([`ChannelIndices`], [`AppIndices`],
+//! [`GuideIndices`], [`DeliveryIndices`]), so a plugin without the optional ones loads too. A breaking 0.2 gets a module of its own beside this one with its own
 //! conversions to the same host types, and `LoadedPlugin` an instance-pre per major version,
 //! as Zed's extension host does.
 
 wasmtime::component::bindgen!({
     path: "../wit/v0.1.3",
-    world: "plugin-with-app",
+    world: "plugin-full",
     imports: {
         // SMTP waits on the network: async on the host, blocking for the guest.
         "switchboard:channel/smtp.verify": async,
@@ -31,19 +31,25 @@ wasmtime::component::bindgen!({
 
 pub(super) use self::exports::switchboard::channel::channel::GuestIndices as ChannelIndices;
 pub(super) use self::exports::switchboard::channel::provider_app::GuestIndices as AppIndices;
+pub(super) use self::exports::switchboard::channel::setup_guide::GuestIndices as GuideIndices;
+pub(super) use self::exports::switchboard::channel::delivery::GuestIndices as DeliveryIndices;
+use self::exports::switchboard::channel::delivery as wit_delivery;
 pub(super) use self::switchboard::channel::{app, holds, log, smtp, state};
 use self::switchboard::channel::app_types as wit_app;
+use self::switchboard::channel::guide_types as wit_guide;
 use self::switchboard::channel::types as wit;
 use super::types as host;
 
 /// The types-only interfaces have no functions; their host side is empty.
 impl wit::Host for super::CallState {}
 impl wit_app::Host for super::CallState {}
+impl wit_guide::Host for super::CallState {}
 
 pub(super) fn add_types_to_linker(linker: &mut wasmtime::component::Linker<super::CallState>) -> wasmtime::Result<()> {
     use wasmtime::component::HasSelf;
     wit::add_to_linker::<super::CallState, HasSelf<super::CallState>>(linker, |call| call)?;
-    wit_app::add_to_linker::<super::CallState, HasSelf<super::CallState>>(linker, |call| call)
+    wit_app::add_to_linker::<super::CallState, HasSelf<super::CallState>>(linker, |call| call)?;
+    wit_guide::add_to_linker::<super::CallState, HasSelf<super::CallState>>(linker, |call| call)
 }
 
 /// Moves a value across the contract's edge: generated type to host type and back.
@@ -89,15 +95,16 @@ macro_rules! records {
 
 /// Enums and variants whose cases carry nothing or one liftable value.
 macro_rules! cases {
-    ($($name:ident { $($case:ident $(($inner:ident))?),* $(,)? })*) => { $(
-        impl Lift<host::$name> for wit::$name {
+    ($($name:ident { $($case:ident $(($inner:ident))?),* $(,)? })*) => { cases!(wit: $($name { $($case $(($inner))?),* })*); };
+    ($module:ident: $($name:ident { $($case:ident $(($inner:ident))?),* $(,)? })*) => { $(
+        impl Lift<host::$name> for $module::$name {
             fn lift(self) -> host::$name {
-                match self { $(wit::$name::$case $(($inner))? => host::$name::$case $(($inner.lift()))?),* }
+                match self { $($module::$name::$case $(($inner))? => host::$name::$case $(($inner.lift()))?),* }
             }
         }
-        impl Lift<wit::$name> for host::$name {
-            fn lift(self) -> wit::$name {
-                match self { $(host::$name::$case $(($inner))? => wit::$name::$case $(($inner.lift()))?),* }
+        impl Lift<$module::$name> for host::$name {
+            fn lift(self) -> $module::$name {
+                match self { $(host::$name::$case $(($inner))? => $module::$name::$case $(($inner.lift()))?),* }
             }
         }
     )* };
@@ -137,6 +144,23 @@ records! { wit_app:
     AppContext { callback_url, verify_token, settings }
     AccountEvent { account, event }
     AppWebhookOutcome { response, events }
+}
+
+records! { wit_guide:
+    Link { label, url }
+    Section { title, blocks }
+    FieldWidget { key, widget }
+    Guide { sections, field_widgets }
+}
+
+records! { wit_delivery:
+    SendLimits { per_second, concurrency }
+}
+
+cases! { wit_guide:
+    Inline { Text(text), Strong(text), Code(text), Link(link) }
+    Block { Paragraph(line), Steps(steps), Note(line) }
+    Widget { Color }
 }
 
 cases! {

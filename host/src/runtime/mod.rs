@@ -33,11 +33,11 @@ pub use holds::{NoHolds, ResourceHolds};
 pub use smtp::{MailAddressing, NoMail};
 pub use state::{ChannelStateBackend, NoChannelState, StateError};
 
-use bindings::{AppIndices, ChannelIndices, Lift};
+use bindings::{AppIndices, ChannelIndices, DeliveryIndices, GuideIndices, Lift};
 use call::{CallSetup, HostImportError, MemoryCap};
 use outbound::OutboundPolicy;
 use types::{
-    AppContext, AppWebhookOutcome, AuthAccount, AuthFinishRequest, AuthRedirect, AuthStartRequest, ChannelContext, Connection, Field, HttpRequest,
+    AppContext, AppWebhookOutcome, AuthAccount, AuthFinishRequest, AuthRedirect, AuthStartRequest, ChannelContext, Connection, Field, Guide, HttpRequest, SendLimits,
     NewTemplate, OutboundMessage, PluginManifest, Receipt, Template, WebhookOutcome, WindowPolicy,
 };
 
@@ -206,6 +206,8 @@ impl Runtime {
         let channel = ChannelIndices::new(&pre).map_err(|e| LoadError::WrongWorld(format!("{e:#}")))?;
         // `provider-app` is optional (0.1.3): a plugin without it has no provider app.
         let app = AppIndices::new(&pre).ok();
+        let guide = GuideIndices::new(&pre).ok();
+        let delivery = DeliveryIndices::new(&pre).ok();
         let mut plugin = LoadedPlugin {
             manifest: PluginManifest {
                 id: String::new(),
@@ -227,6 +229,10 @@ impl Runtime {
             channel,
             app,
             app_schema: Vec::new(),
+            guide_export: guide,
+            guide: Guide::default(),
+            delivery_export: delivery,
+            send_limits: SendLimits::default(),
             declared: Arc::new(Vec::new()),
             shared: self.shared.clone(),
         };
@@ -249,6 +255,8 @@ impl Runtime {
         if plugin.app.is_some() {
             plugin.app_schema = plugin.app_schema_call().await.map_err(LoadError::Manifest)?;
         }
+        plugin.send_limits = plugin.send_limits_call().await.map_err(LoadError::Manifest)?;
+        plugin.guide = plugin.guide_call().await.map_err(LoadError::Manifest)?.checked(&plugin.settings_schema).map_err(LoadError::InvalidManifest)?;
         Ok(plugin)
     }
 }
@@ -352,10 +360,18 @@ pub struct LoadedPlugin {
     pub host_imports: Vec<String>,
     /// The operator-level settings of the plugin's provider app; empty: it has none.
     pub app_schema: Vec<Field>,
+    /// What the connect form shows beside it (empty when the plugin brings no guide).
+    pub guide: Guide,
+    /// How fast its provider takes sends (the plugin's `delivery` export; default otherwise).
+    pub send_limits: SendLimits,
     pre: InstancePre<CallState>,
     channel: ChannelIndices,
     /// Where `provider-app` is, when the plugin exports it (0.1.3).
     app: Option<AppIndices>,
+    /// Where `setup-guide` is, when the plugin exports it (0.1.3).
+    guide_export: Option<GuideIndices>,
+    /// Where `delivery` is, when the plugin exports it (0.1.3).
+    delivery_export: Option<DeliveryIndices>,
     declared: Arc<Vec<HostPattern>>,
     shared: Arc<Shared>,
 }
@@ -466,6 +482,16 @@ impl LoadedPlugin {
     async fn app_schema_call(&self) -> Result<Vec<Field>, PluginFailure> {
         let Some(app) = &self.app else { return Ok(Vec::new()) };
         call_export!(self, None, app, call_app_settings_schema()).map(Lift::lift)
+    }
+
+    async fn send_limits_call(&self) -> Result<SendLimits, PluginFailure> {
+        let Some(delivery) = &self.delivery_export else { return Ok(SendLimits::default()) };
+        call_export!(self, None, delivery, call_limits()).map(Lift::lift)
+    }
+
+    async fn guide_call(&self) -> Result<Guide, PluginFailure> {
+        let Some(guide) = &self.guide_export else { return Ok(Guide::default()) };
+        call_export!(self, None, guide, call_connect_guide()).map(Lift::lift)
     }
 
     /// Whether the plugin has a provider app (exports `provider-app` with a settings schema).

@@ -398,3 +398,148 @@ pub struct AppWebhookOutcome {
     pub response: HttpResponse,
     pub events: Vec<AccountEvent>,
 }
+
+/// How fast a channel's provider takes sends (0.1.3 `delivery`); `None`: the host's default.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SendLimits {
+    pub per_second: Option<u32>,
+    pub concurrency: Option<u32>,
+}
+
+// ---- the connect form's guide (0.1.3 `guide-types`) -----------------------------------------
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    pub label: String,
+    pub url: String,
+}
+
+/// Inline text of a guide. Strings only: whoever draws it escapes them (no HTML from plugins).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Inline {
+    Text(String),
+    Strong(String),
+    Code(String),
+    Link(Link),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Block {
+    Paragraph(Vec<Inline>),
+    Steps(Vec<Vec<Inline>>),
+    Note(Vec<Inline>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Section {
+    pub title: String,
+    pub blocks: Vec<Block>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Widget {
+    Color,
+}
+
+impl Widget {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Color => "color",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldWidget {
+    pub key: String,
+    pub widget: Widget,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Guide {
+    pub sections: Vec<Section>,
+    pub field_widgets: Vec<FieldWidget>,
+}
+
+/// A guide's text is read once at load and kept for every page view: bounded.
+pub const MAX_GUIDE_BYTES: usize = 64 * 1024;
+
+impl Guide {
+    /// The guide as the host serves it: a link that is not `https:` becomes plain text (the
+    /// pages make nothing else clickable), and a widget must name a setting of the schema.
+    /// Refused (with the reason) when it is larger than [`MAX_GUIDE_BYTES`].
+    pub fn checked(mut self, schema: &[Field]) -> Result<Self, String> {
+        let mut bytes = 0;
+        for section in &mut self.sections {
+            bytes += section.title.len();
+            for block in &mut section.blocks {
+                let lines: Vec<&mut Vec<Inline>> = match block {
+                    Block::Paragraph(line) | Block::Note(line) => vec![line],
+                    Block::Steps(steps) => steps.iter_mut().collect(),
+                };
+                for inline in lines.into_iter().flatten() {
+                    bytes += match inline {
+                        Inline::Text(text) | Inline::Strong(text) | Inline::Code(text) => text.len(),
+                        Inline::Link(link) => link.label.len() + link.url.len(),
+                    };
+                    if let Inline::Link(link) = inline
+                        && !link.url.starts_with("https://")
+                    {
+                        *inline = Inline::Text(format!("{} ({})", link.label, link.url));
+                    }
+                }
+            }
+        }
+        if bytes > MAX_GUIDE_BYTES {
+            return Err(format!("its connect guide holds {bytes} bytes of text; at most {MAX_GUIDE_BYTES}"));
+        }
+        if let Some(unknown) = self.field_widgets.iter().find(|w| !schema.iter().any(|f| f.key == w.key)) {
+            return Err(format!("its connect guide draws a `{}` widget for `{}`, which is not a setting", unknown.widget.name(), unknown.key));
+        }
+        Ok(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field(key: &str) -> Field {
+        Field {
+            key: key.into(),
+            label: key.into(),
+            kind: FieldKind::Text,
+            required: false,
+            secret: false,
+            immutable: false,
+            help: None,
+            default_value: None,
+            options: vec![],
+        }
+    }
+
+    fn guide(inlines: Vec<Inline>, widgets: Vec<FieldWidget>) -> Guide {
+        Guide { sections: vec![Section { title: "Steps".into(), blocks: vec![Block::Steps(vec![inlines])] }], field_widgets: widgets }
+    }
+
+    #[test]
+    fn only_https_links_stay_links() {
+        let link = |url: &str| Inline::Link(Link { label: "here".into(), url: url.into() });
+        let checked = guide(vec![link("https://t.me/BotFather"), link("javascript:alert(1)"), link("http://example.com")], vec![]).checked(&[]).unwrap();
+        let Block::Steps(steps) = &checked.sections[0].blocks[0] else { panic!() };
+        assert_eq!(
+            steps[0],
+            vec![link("https://t.me/BotFather"), Inline::Text("here (javascript:alert(1))".into()), Inline::Text("here (http://example.com)".into())]
+        );
+    }
+
+    #[test]
+    fn a_widget_must_name_a_setting_and_a_guide_is_bounded() {
+        let color = |key: &str| vec![FieldWidget { key: key.into(), widget: Widget::Color }];
+        assert!(guide(vec![], color("color")).checked(&[field("color")]).is_ok());
+        let refused = guide(vec![], color("colour")).checked(&[field("color")]).unwrap_err();
+        assert!(refused.contains("`colour`, which is not a setting"), "{refused}");
+        let long = guide(vec![Inline::Text("x".repeat(MAX_GUIDE_BYTES + 1))], vec![]).checked(&[]).unwrap_err();
+        assert!(long.contains("at most"), "{long}");
+    }
+}

@@ -4,7 +4,7 @@
 use rusqlite::params;
 use serde::Serialize;
 
-use super::{Db, StoreResult, now_ms};
+use super::{Db, StoreResult, now_ms, Cached};
 
 /// One action, as recorded.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -37,7 +37,7 @@ pub struct NewAuditEntry<'a> {
 
 impl Db {
     pub fn record_audit(&self, entry: NewAuditEntry<'_>) -> StoreResult<()> {
-        self.conn().execute(
+        self.conn().cached_execute(
             "INSERT INTO audit_log (at, workspace_id, actor, address, action, target, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![now_ms(), entry.workspace_id, entry.actor, entry.address, entry.action, entry.target, entry.detail],
         )?;

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use rusqlite::{OptionalExtension, Row, params};
 
-use super::{Db, SecretBox, StoreError, StoreResult, now_ms, random_token};
+use super::{Db, SecretBox, StoreError, StoreResult, now_ms, random_token, Cached};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChannelStatus {
@@ -69,7 +69,7 @@ impl Db {
         let id = format!("ch_{}", random_token(16).to_lowercase());
         let webhook_secret = random_token(32);
         let now = now_ms();
-        self.conn().execute(
+        self.conn().cached_execute(
             "INSERT INTO channels (id, workspace_id, plugin, name, status, settings, webhook_secret, created_at, updated_at)
              VALUES (?1, ?8, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
             params![
@@ -88,7 +88,7 @@ impl Db {
 
     pub fn mark_connected(&self, id: &str, connected: &Connected<'_>) -> StoreResult<()> {
         let setup = serde_json::to_string(connected.setup).expect("setup entries serialize");
-        self.conn().execute(
+        self.conn().cached_execute(
             "UPDATE channels SET status = 'active', display_name = ?2, external_account_id = ?3, setup = ?4, updated_at = ?5
              WHERE id = ?1",
             params![id, connected.display_name, connected.external_account_id, setup, now_ms()],
@@ -98,7 +98,7 @@ impl Db {
 
     /// Replaces the name and settings of a channel.
     pub fn update_channel(&self, id: &str, name: &str, settings: &[SettingValue<'_>]) -> StoreResult<()> {
-        let changed = self.conn().execute(
+        let changed = self.conn().cached_execute(
             "UPDATE channels SET name = ?2, settings = ?3, updated_at = ?4 WHERE id = ?1",
             params![id, name, self.seal_settings(settings), now_ms()],
         )?;
@@ -107,13 +107,12 @@ impl Db {
 
     /// Deletes a channel and everything under it (conversations, messages, outbox, state).
     pub fn delete_channel(&self, id: &str) -> StoreResult<bool> {
-        Ok(self.conn().execute("DELETE FROM channels WHERE id = ?1", [id])? > 0)
+        Ok(self.conn().cached_execute("DELETE FROM channels WHERE id = ?1", [id])? > 0)
     }
 
     pub fn channel(&self, id: &str) -> StoreResult<Option<Channel>> {
         let conn = self.conn();
-        let row = conn
-            .query_row(&format!("SELECT {CHANNEL_COLUMNS} FROM channels WHERE id = ?1"), [id], raw_channel)
+        let row = conn.cached_row(&format!("SELECT {CHANNEL_COLUMNS} FROM channels WHERE id = ?1"), [id], raw_channel)
             .optional()?;
         row.map(|raw| self.open_channel(raw)).transpose()
     }
@@ -121,7 +120,7 @@ impl Db {
     /// Connected channels, oldest first.
     pub fn channels(&self) -> StoreResult<Vec<Channel>> {
         let conn = self.conn();
-        let mut statement = conn.prepare(&format!(
+        let mut statement = conn.prepare_cached(&format!(
             "SELECT {CHANNEL_COLUMNS} FROM channels WHERE status = 'active' ORDER BY created_at, id"
         ))?;
         let raws = statement.query_map([], raw_channel)?.collect::<Result<Vec<_>, _>>()?;
@@ -187,13 +186,13 @@ impl Db {
     pub fn state_get(&self, channel_id: &str, key: &str) -> StoreResult<Option<String>> {
         let stored: Option<String> = self
             .conn()
-            .query_row("SELECT value FROM channel_state WHERE channel_id = ?1 AND key = ?2", [channel_id, key], |r| r.get(0))
+            .cached_row("SELECT value FROM channel_state WHERE channel_id = ?1 AND key = ?2", [channel_id, key], |r| r.get(0))
             .optional()?;
         stored.map(|value| if SecretBox::is_sealed(&value) { self.secrets.open(&value) } else { Ok(value) }).transpose()
     }
 
     pub fn state_set(&self, channel_id: &str, key: &str, value: &str) -> StoreResult<()> {
-        self.conn().execute(
+        self.conn().cached_execute(
             "INSERT INTO channel_state (channel_id, key, value) VALUES (?1, ?2, ?3)
              ON CONFLICT (channel_id, key) DO UPDATE SET value = excluded.value",
             [channel_id, key, &self.secrets.seal(value)],
@@ -204,7 +203,7 @@ impl Db {
     /// State keys of a channel that start with `prefix`, sorted.
     pub fn state_keys(&self, channel_id: &str, prefix: &str) -> StoreResult<Vec<String>> {
         let conn = self.conn();
-        let mut statement = conn.prepare(
+        let mut statement = conn.prepare_cached(
             "SELECT key FROM channel_state WHERE channel_id = ?1 AND substr(key, 1, length(?2)) = ?2 ORDER BY key",
         )?;
         let keys = statement.query_map([channel_id, prefix], |row| row.get(0))?.collect::<Result<_, _>>()?;
@@ -212,7 +211,7 @@ impl Db {
     }
 
     pub fn state_remove(&self, channel_id: &str, key: &str) -> StoreResult<()> {
-        self.conn().execute("DELETE FROM channel_state WHERE channel_id = ?1 AND key = ?2", [channel_id, key])?;
+        self.conn().cached_execute("DELETE FROM channel_state WHERE channel_id = ?1 AND key = ?2", [channel_id, key])?;
         Ok(())
     }
 }

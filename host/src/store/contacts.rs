@@ -2,7 +2,7 @@
 
 use rusqlite::{Transaction, params};
 
-use super::{Db, StoreResult, now_ms};
+use super::{Db, StoreResult, now_ms, Cached};
 
 /// A person as the provider describes them.
 #[derive(Debug, Clone, Default)]
@@ -14,7 +14,7 @@ pub struct ContactInfo {
 
 /// Inserts or refreshes a contact (known fields are kept when the provider omits them); returns its id.
 pub(super) fn upsert(tx: &Transaction<'_>, channel_id: &str, contact: &ContactInfo) -> rusqlite::Result<i64> {
-    tx.query_row(
+    tx.cached_row(
         "INSERT INTO contacts (channel_id, external_id, name, handle, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT (channel_id, external_id) DO UPDATE SET
             name = COALESCE(excluded.name, contacts.name),

@@ -3,7 +3,7 @@
 use rusqlite::{OptionalExtension, Row, Transaction, params};
 use serde::Serialize;
 
-use super::{Db, StoreResult, now_ms};
+use super::{Db, StoreResult, now_ms, Cached};
 
 #[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
 pub struct Conversation {
@@ -21,6 +21,9 @@ pub struct Conversation {
     pub last_inbound_at: Option<i64>,
     pub last_activity_at: i64,
     pub created_at: i64,
+    /// Customer messages the reading person has not read (lists for a signed-in person only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unread: Option<i64>,
 }
 
 #[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
@@ -38,6 +41,10 @@ pub struct ConversationFilter<'a> {
     pub channel_id: Option<&'a str>,
     pub status: Option<&'a str>,
     pub assigned: Assigned,
+    /// Words the contact's name or handle, the conversation's name or a message's text holds.
+    pub search: Option<&'a str>,
+    /// The person reading: their unread counts come with the list.
+    pub reader: Option<i64>,
 }
 
 /// Whose conversations a list holds.
@@ -60,7 +67,7 @@ pub(super) fn upsert(
     contact_id: i64,
 ) -> rusqlite::Result<i64> {
     let now = now_ms();
-    tx.query_row(
+    tx.cached_row(
         "INSERT INTO conversations (channel_id, external_id, contact_id, name, last_activity_at, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?5)
          ON CONFLICT (channel_id, external_id) DO UPDATE SET
@@ -74,7 +81,7 @@ pub(super) fn upsert(
 
 /// Records activity; `inbound_at` (provider time) moves the window forward, never back.
 pub(super) fn touch(tx: &Transaction<'_>, id: i64, inbound_at: Option<i64>) -> rusqlite::Result<()> {
-    tx.execute(
+    tx.cached_execute(
         "UPDATE conversations SET last_activity_at = ?2, status = 'open',
             last_inbound_at = CASE WHEN ?3 IS NULL THEN last_inbound_at ELSE MAX(COALESCE(last_inbound_at, 0), ?3) END
          WHERE id = ?1",
@@ -99,6 +106,7 @@ fn conversation(row: &Row<'_>) -> rusqlite::Result<Conversation> {
         last_activity_at: row.get(6)?,
         created_at: row.get(7)?,
         assignee_id: row.get(12)?,
+        unread: None,
         contact: match contact_id {
             Some(id) => Some(ContactSummary { id, external_id: row.get(9)?, name: row.get(10)?, handle: row.get(11)? }),
             None => None,
@@ -109,12 +117,23 @@ fn conversation(row: &Row<'_>) -> rusqlite::Result<Conversation> {
 impl Db {
     /// Newest activity first.
     pub fn conversations(&self, filter: &ConversationFilter<'_>, limit: u32) -> StoreResult<Vec<Conversation>> {
+        let (words, like) = match filter.search.map(search_terms) {
+            Some(Some((words, like))) => (Some(words), Some(like)),
+            // Nothing searchable in it (punctuation only): nothing matches.
+            Some(None) => return Ok(Vec::new()),
+            None => (None, None),
+        };
         let conn = self.conn();
-        let mut statement = conn.prepare(&format!(
-            "SELECT {COLUMNS} FROM {FROM}
+        let mut statement = conn.prepare_cached(&format!(
+            "SELECT {COLUMNS},
+                CASE WHEN ?9 IS NULL THEN NULL ELSE (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id AND m.direction = 'inbound'
+                    AND m.id > COALESCE((SELECT r.last_read_message_id FROM conversation_reads r WHERE r.person_id = ?9 AND r.conversation_id = c.id), 0)) END
+             FROM {FROM}
              WHERE (?1 IS NULL OR c.channel_id = ?1) AND (?2 IS NULL OR c.status = ?2)
                AND (?4 IS NULL OR c.channel_id IN (SELECT id FROM channels WHERE workspace_id = ?4))
                AND (?5 = 0 OR (?5 = 1 AND c.assignee_id IS NULL) OR (?5 = 2 AND c.assignee_id = ?6))
+               AND (?7 IS NULL OR p.name LIKE ?8 ESCAPE '\\' OR p.handle LIKE ?8 ESCAPE '\\' OR c.name LIKE ?8 ESCAPE '\\'
+                    OR c.id IN (SELECT m.conversation_id FROM message_text JOIN messages m ON m.id = message_text.rowid WHERE message_text MATCH ?7))
              ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ?3"
         ))?;
         let (assigned, person) = match filter.assigned {
@@ -122,13 +141,29 @@ impl Db {
             Assigned::Nobody => (1, None),
             Assigned::To(person) => (2, Some(person)),
         };
-        let rows = statement.query_map(params![filter.channel_id, filter.status, limit, filter.workspace_id, assigned, person], conversation)?;
+        let rows = statement.query_map(
+            params![filter.channel_id, filter.status, limit, filter.workspace_id, assigned, person, words, like, filter.reader],
+            |row| Ok(Conversation { unread: row.get(13)?, ..conversation(row)? }),
+        )?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Marks a conversation read by a person up to a message (`None`: its newest). Never
+    /// moves back: an older mark (a page that lagged) changes nothing.
+    pub fn mark_read(&self, person_id: i64, conversation_id: i64, up_to: Option<i64>) -> StoreResult<()> {
+        self.conn().cached_execute(
+            "INSERT INTO conversation_reads (person_id, conversation_id, last_read_message_id)
+             SELECT ?1, ?2, COALESCE(?3, (SELECT MAX(id) FROM messages WHERE conversation_id = ?2), 0)
+             ON CONFLICT (person_id, conversation_id) DO UPDATE
+                SET last_read_message_id = MAX(last_read_message_id, excluded.last_read_message_id)",
+            params![person_id, conversation_id, up_to],
+        )?;
+        Ok(())
     }
 
     /// Assigns (`Some(None)`: to nobody) and/or sets the status of a conversation.
     pub fn update_conversation(&self, id: i64, assignee: Option<Option<i64>>, status: Option<&str>) -> StoreResult<()> {
-        self.conn().execute(
+        self.conn().cached_execute(
             "UPDATE conversations SET assignee_id = CASE WHEN ?2 THEN ?3 ELSE assignee_id END, status = COALESCE(?4, status) WHERE id = ?1",
             params![id, assignee.is_some(), assignee.flatten(), status],
         )?;
@@ -136,14 +171,14 @@ impl Db {
     }
 
     pub fn conversation(&self, id: i64) -> StoreResult<Option<Conversation>> {
-        Ok(self.conn().query_row(&format!("SELECT {COLUMNS} FROM {FROM} WHERE c.id = ?1"), [id], conversation).optional()?)
+        Ok(self.conn().cached_row(&format!("SELECT {COLUMNS} FROM {FROM} WHERE c.id = ?1"), [id], conversation).optional()?)
     }
 
     /// Channels that have a conversation with this provider address, compared
     /// case-insensitively (ASCII): how mail to `reply+<conversation>@...` finds its channel.
     pub fn channels_with_conversation(&self, external_id: &str) -> StoreResult<Vec<String>> {
         let conn = self.conn();
-        let mut statement = conn.prepare("SELECT DISTINCT channel_id FROM conversations WHERE lower(external_id) = lower(?1)")?;
+        let mut statement = conn.prepare_cached("SELECT DISTINCT channel_id FROM conversations WHERE lower(external_id) = lower(?1)")?;
         let rows = statement.query_map([external_id], |row| row.get(0))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
@@ -152,7 +187,37 @@ impl Db {
     pub fn conversation_at(&self, channel_id: &str, external_id: &str) -> StoreResult<Option<Conversation>> {
         Ok(self
             .conn()
-            .query_row(&format!("SELECT {COLUMNS} FROM {FROM} WHERE c.channel_id = ?1 AND c.external_id = ?2"), [channel_id, external_id], conversation)
+            .cached_row(&format!("SELECT {COLUMNS} FROM {FROM} WHERE c.channel_id = ?1 AND c.external_id = ?2"), [channel_id, external_id], conversation)
             .optional()?)
+    }
+}
+
+/// A search as an FTS5 query (each word a quoted prefix, all required) and a `LIKE` pattern for
+/// names and handles (the whole text, `%`/`_` taken literally). `None`: no word in it.
+fn search_terms(search: &str) -> Option<(String, String)> {
+    let words: Vec<String> = search
+        .split(|c: char| !c.is_alphanumeric() && c != '@' && c != '_' && c != '.')
+        .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()))
+        .filter(|w| !w.is_empty())
+        .map(|w| format!("\"{w}\"*"))
+        .collect();
+    if words.is_empty() {
+        return None;
+    }
+    let literal = search.trim().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    Some((words.join(" "), format!("%{literal}%")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::search_terms;
+
+    #[test]
+    fn searches_become_safe_fts_queries_and_like_patterns() {
+        assert_eq!(search_terms("paket rusak"), Some(("\"paket\"* \"rusak\"*".into(), "%paket rusak%".into())));
+        // FTS5 syntax in the input is not syntax: quotes, NEAR, columns, stars are dropped.
+        assert_eq!(search_terms("\"a\" OR text:b*").map(|(q, _)| q), Some("\"a\"* \"OR\"* \"text\"* \"b\"*".into()));
+        assert_eq!(search_terms("100%_x").map(|(_, like)| like), Some("%100\\%\\_x%".into()));
+        assert_eq!(search_terms(" ?! "), None);
     }
 }

@@ -2,20 +2,19 @@
 
 use rusqlite::params;
 
-use super::{Db, StoreResult};
+use super::{Db, StoreResult, Cached};
 
 impl Db {
     pub fn hold_resource(&self, channel_id: &str, resource: &str) -> StoreResult<()> {
-        self.conn()
-            .execute("INSERT OR IGNORE INTO resource_holds (resource, channel_id) VALUES (?1, ?2)", params![resource, channel_id])?;
+        self.conn().cached_execute("INSERT OR IGNORE INTO resource_holds (resource, channel_id) VALUES (?1, ?2)", params![resource, channel_id])?;
         Ok(())
     }
 
     /// Drops the channel's hold; whether another channel still holds the resource.
     pub fn release_resource(&self, channel_id: &str, resource: &str) -> StoreResult<bool> {
         let conn = self.conn();
-        conn.execute("DELETE FROM resource_holds WHERE resource = ?1 AND channel_id = ?2", params![resource, channel_id])?;
-        let others: i64 = conn.query_row("SELECT COUNT(*) FROM resource_holds WHERE resource = ?1", [resource], |row| row.get(0))?;
+        conn.cached_execute("DELETE FROM resource_holds WHERE resource = ?1 AND channel_id = ?2", params![resource, channel_id])?;
+        let others: i64 = conn.cached_row("SELECT COUNT(*) FROM resource_holds WHERE resource = ?1", [resource], |row| row.get(0))?;
         Ok(others > 0)
     }
 }

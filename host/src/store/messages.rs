@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::contacts::{self, ContactInfo};
 use super::conversations;
-use super::{Db, StoreResult, now_ms};
+use super::{Db, StoreResult, now_ms, Cached};
 
 /// An inbound message as normalized by a plugin.
 #[derive(Debug, Clone)]
@@ -152,8 +152,7 @@ impl Db {
             contact_id,
         )?;
         let now = now_ms();
-        let inserted = tx
-            .query_row(
+        let inserted = tx.cached_row(
                 "INSERT INTO messages (conversation_id, channel_id, direction, provider_message_id, contact_id, text, content,
                     properties, reply_to, status, provider_timestamp, created_at, updated_at)
                  VALUES (?1, ?2, 'inbound', ?3, ?4, ?5, ?6, ?7, ?8, 'received', ?9, ?10, ?10)
@@ -180,7 +179,7 @@ impl Db {
         // The window counts from the provider's time, but never from later than we received it:
         // a clock ahead of ours must not stretch the window.
         conversations::touch(&tx, conversation_id, Some(inbound.provider_timestamp.min(now)))?;
-        let stored = tx.query_row(&format!("SELECT {COLUMNS} FROM messages WHERE id = ?1"), [id], message)?;
+        let stored = tx.cached_row(&format!("SELECT {COLUMNS} FROM messages WHERE id = ?1"), [id], message)?;
         tx.commit()?;
         Ok(Some(stored))
     }
@@ -190,37 +189,46 @@ impl Db {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let now = now_ms();
-        let id: i64 = tx.query_row(
+        let id: i64 = tx.cached_row(
             "INSERT INTO messages (conversation_id, channel_id, direction, text, content, reply_to, status, created_at, updated_at)
              VALUES (?1, ?2, 'outbound', ?3, ?4, ?5, 'queued', ?6, ?6) RETURNING id",
             params![outbound.conversation_id, channel_id, outbound.text, outbound.content.to_string(), outbound.reply_to, now],
             |row| row.get(0),
         )?;
-        tx.execute("INSERT INTO outbox (message_id, channel_id, next_attempt_at) VALUES (?1, ?2, ?3)", params![id, channel_id, now])?;
+        tx.cached_execute(
+            "INSERT INTO outbox (message_id, channel_id, conversation_id, next_attempt_at) VALUES (?1, ?2, ?3, ?4)",
+            params![id, channel_id, outbound.conversation_id, now],
+        )?;
         conversations::touch(&tx, outbound.conversation_id, None)?;
-        let stored = tx.query_row(&format!("SELECT {COLUMNS} FROM messages WHERE id = ?1"), [id], message)?;
+        let stored = tx.cached_row(&format!("SELECT {COLUMNS} FROM messages WHERE id = ?1"), [id], message)?;
         tx.commit()?;
         Ok(stored)
     }
 
-    /// Applies a delivery status to one outbound message, by the provider's id; returns whether one matched.
-    pub fn record_status(&self, channel_id: &str, provider_message_id: &str, status: DeliveryStatus, error: Option<&str>) -> StoreResult<bool> {
+    /// Applies a delivery status to one outbound message, by the provider's id. Returns the
+    /// message's and its conversation's ids when one matched.
+    pub fn record_status(
+        &self,
+        channel_id: &str,
+        provider_message_id: &str,
+        status: DeliveryStatus,
+        error: Option<&str>,
+    ) -> StoreResult<Option<(i64, i64)>> {
         let conn = self.conn();
-        let current: Option<(i64, DeliveryStatus)> = conn
-            .query_row(
-                "SELECT id, status FROM messages WHERE channel_id = ?1 AND direction = 'outbound' AND provider_message_id = ?2",
+        let current: Option<(i64, i64, DeliveryStatus)> = conn.cached_row(
+                "SELECT id, conversation_id, status FROM messages WHERE channel_id = ?1 AND direction = 'outbound' AND provider_message_id = ?2",
                 [channel_id, provider_message_id],
-                |row| Ok((row.get(0)?, row.get(1)?)),
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
             )
             .optional()?;
-        let Some((id, current)) = current else { return Ok(false) };
+        let Some((id, conversation_id, current)) = current else { return Ok(None) };
         if status.rank() > current.rank() {
-            conn.execute(
+            conn.cached_execute(
                 "UPDATE messages SET status = ?2, error = COALESCE(?3, error), updated_at = ?4 WHERE id = ?1",
                 params![id, status, error, now_ms()],
             )?;
         }
-        Ok(true)
+        Ok(Some((id, conversation_id)))
     }
 
     /// Applies a status to every outbound message of a conversation sent up to a time (read watermarks).
@@ -228,7 +236,7 @@ impl Db {
         let rank = status.rank();
         let mut changed = 0;
         let conn = self.conn();
-        let mut statement = conn.prepare(
+        let mut statement = conn.prepare_cached(
             "SELECT m.id, m.status FROM messages m JOIN conversations c ON c.id = m.conversation_id
              WHERE m.channel_id = ?1 AND c.external_id = ?2 AND m.direction = 'outbound' AND m.created_at <= ?3
                AND m.provider_message_id IS NOT NULL",
@@ -238,7 +246,7 @@ impl Db {
             .collect::<Result<Vec<_>, _>>()?;
         for (id, current) in rows {
             if rank > current.rank() && current != DeliveryStatus::Failed {
-                changed += conn.execute("UPDATE messages SET status = ?2, updated_at = ?3 WHERE id = ?1", params![id, status, now_ms()])?;
+                changed += conn.cached_execute("UPDATE messages SET status = ?2, updated_at = ?3 WHERE id = ?1", params![id, status, now_ms()])?;
             }
         }
         Ok(changed)
@@ -247,7 +255,7 @@ impl Db {
     /// The newest `limit` messages (older than `before`, if given), oldest first.
     pub fn messages(&self, conversation_id: i64, before: Option<i64>, limit: u32) -> StoreResult<Vec<Message>> {
         let conn = self.conn();
-        let mut statement = conn.prepare(&format!(
+        let mut statement = conn.prepare_cached(&format!(
             "SELECT {COLUMNS} FROM (SELECT * FROM messages WHERE conversation_id = ?1 AND (?2 IS NULL OR id < ?2)
              ORDER BY id DESC LIMIT ?3) ORDER BY id"
         ))?;
@@ -256,14 +264,14 @@ impl Db {
     }
 
     pub fn message(&self, id: i64) -> StoreResult<Option<Message>> {
-        Ok(self.conn().query_row(&format!("SELECT {COLUMNS} FROM messages WHERE id = ?1"), [id], message).optional()?)
+        Ok(self.conn().cached_row(&format!("SELECT {COLUMNS} FROM messages WHERE id = ?1"), [id], message).optional()?)
     }
 
     /// The customer's most recent message in a conversation.
     pub fn last_inbound(&self, conversation_id: i64) -> StoreResult<Option<Message>> {
         Ok(self
             .conn()
-            .query_row(
+            .cached_row(
                 &format!(
                     "SELECT {COLUMNS} FROM messages WHERE conversation_id = ?1 AND direction = 'inbound'
                      ORDER BY provider_timestamp DESC, id DESC LIMIT 1"

@@ -40,6 +40,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0008_resource_holds.sql"),
     include_str!("migrations/0009_audit.sql"),
     include_str!("migrations/0010_store_meta.sql"),
+    include_str!("migrations/0011_inbox_reads_search.sql"),
+    include_str!("migrations/0012_outbox_conversation.sql"),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -99,6 +101,7 @@ impl Db {
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         migrate(&mut conn)?;
         rotation::recover_rotation(data_dir, |candidate| Db::key_opens(&conn, candidate).unwrap_or(false))?;
         let key_file = rotation::key_path(data_dir);
@@ -156,6 +159,26 @@ fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// Statements prepared once per connection and kept (SQLite's parser was a sixth of a
+/// webhook's time when every call prepared its statements again).
+pub(crate) trait Cached {
+    fn cached_row<T, P: rusqlite::Params, F: FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>>(&self, sql: &str, params: P, f: F) -> rusqlite::Result<T>;
+    fn cached_execute<P: rusqlite::Params>(&self, sql: &str, params: P) -> rusqlite::Result<usize>;
+}
+
+impl Cached for Connection {
+    fn cached_row<T, P: rusqlite::Params, F: FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>>(&self, sql: &str, params: P, f: F) -> rusqlite::Result<T> {
+        self.prepare_cached(sql)?.query_row(params, f)
+    }
+
+    fn cached_execute<P: rusqlite::Params>(&self, sql: &str, params: P) -> rusqlite::Result<usize> {
+        self.prepare_cached(sql)?.execute(params)
+    }
+}
+
+/// How many prepared statements a connection keeps (every statement of the store fits).
+const STATEMENT_CACHE: usize = 512;
 
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> i64 {

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use rusqlite::{OptionalExtension, Row, params};
 use serde::{Deserialize, Serialize};
 
-use super::{Db, StoreError, StoreResult, now_ms};
+use super::{Db, StoreError, StoreResult, now_ms, Cached};
 
 /// How long a flow lives: the login at the provider, then picking the account.
 pub const FLOW_LIFETIME_MS: i64 = 30 * 60 * 1000;
@@ -139,7 +139,7 @@ impl Db {
     pub fn create_flow(&self, flow: &NewFlow<'_>) -> StoreResult<Flow> {
         self.purge_expired_flows()?;
         let now = now_ms();
-        self.conn().execute(
+        self.conn().cached_execute(
             &format!(
                 "INSERT INTO oauth_flows ({COLUMNS}, updated_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, NULL, NULL, NULL, ?9, ?10, ?11, ?9)"
@@ -164,13 +164,13 @@ impl Db {
     /// A flow that has not expired.
     pub fn flow(&self, state: &str) -> StoreResult<Option<Flow>> {
         self.purge_expired_flows()?;
-        let raw = self.conn().query_row(&format!("SELECT {COLUMNS} FROM oauth_flows WHERE state = ?1"), [state], raw_flow).optional()?;
+        let raw = self.conn().cached_row(&format!("SELECT {COLUMNS} FROM oauth_flows WHERE state = ?1"), [state], raw_flow).optional()?;
         raw.map(|raw| self.open_flow(raw)).transpose()
     }
 
     /// Moves an unexpired flow from `from` to `to`; whether it was in `from` (one caller wins).
     pub fn transition_flow(&self, state: &str, from: FlowStatus, to: FlowStatus) -> StoreResult<bool> {
-        let changed = self.conn().execute(
+        let changed = self.conn().cached_execute(
             "UPDATE oauth_flows SET status = ?3, updated_at = ?4 WHERE state = ?1 AND status = ?2 AND expires_at > ?4",
             params![state, from.as_str(), to.as_str(), now_ms()],
         )?;
@@ -179,7 +179,7 @@ impl Db {
 
     /// The login finished: these accounts may be connected.
     pub fn flow_ready(&self, state: &str, accounts: &[FlowAccount]) -> StoreResult<()> {
-        self.conn().execute(
+        self.conn().cached_execute(
             "UPDATE oauth_flows SET status = 'ready', accounts = ?2, error = NULL, updated_at = ?3 WHERE state = ?1",
             params![state, self.seal_json(&accounts), now_ms()],
         )?;
@@ -187,7 +187,7 @@ impl Db {
     }
 
     pub fn flow_failed(&self, state: &str, error: &str) -> StoreResult<()> {
-        self.conn().execute(
+        self.conn().cached_execute(
             "UPDATE oauth_flows SET status = 'failed', error = ?2, updated_at = ?3 WHERE state = ?1",
             params![state, error, now_ms()],
         )?;
@@ -196,7 +196,7 @@ impl Db {
 
     /// The flow made its channel; the settings and tokens it held are dropped.
     pub fn flow_connected(&self, state: &str, channel_id: &str) -> StoreResult<()> {
-        self.conn().execute(
+        self.conn().cached_execute(
             "UPDATE oauth_flows SET status = 'connected', connected_channel_id = ?2, accounts = NULL, settings = ?3,
                  properties = ?4, updated_at = ?5
              WHERE state = ?1",
@@ -206,7 +206,7 @@ impl Db {
     }
 
     fn purge_expired_flows(&self) -> StoreResult<()> {
-        self.conn().execute("DELETE FROM oauth_flows WHERE expires_at <= ?1", [now_ms()])?;
+        self.conn().cached_execute("DELETE FROM oauth_flows WHERE expires_at <= ?1", [now_ms()])?;
         Ok(())
     }
 

@@ -2,7 +2,7 @@
 
 use rusqlite::params;
 
-use super::{Db, StoreResult, now_ms};
+use super::{Db, StoreResult, now_ms, Cached};
 
 #[derive(Debug, Clone)]
 pub struct PendingDelivery {
@@ -12,14 +12,23 @@ pub struct PendingDelivery {
 }
 
 impl Db {
-    /// Deliveries due now, oldest first.
-    pub fn due_deliveries(&self, limit: u32) -> StoreResult<Vec<PendingDelivery>> {
+    /// Deliveries due now, oldest first, that may start: each the oldest message of its
+    /// conversation still in the outbox (the next waits until it is sent or failed), not one
+    /// already being delivered (`in_flight`), not of a channel that may not start another now
+    /// (`paused`: at its concurrency or rate limit).
+    pub fn due_deliveries(&self, limit: u32, in_flight: &[i64], paused: &[String]) -> StoreResult<Vec<PendingDelivery>> {
         let conn = self.conn();
-        let mut statement = conn.prepare(
-            "SELECT message_id, channel_id, attempts FROM outbox WHERE next_attempt_at <= ?1
-             ORDER BY next_attempt_at, message_id LIMIT ?2",
+        let mut statement = conn.prepare_cached(
+            "SELECT o.message_id, o.channel_id, o.attempts FROM outbox o
+             WHERE o.next_attempt_at <= ?1
+               AND o.message_id = (SELECT MIN(e.message_id) FROM outbox e WHERE e.conversation_id IS o.conversation_id)
+               AND o.message_id NOT IN (SELECT value FROM json_each(?3))
+               AND o.channel_id NOT IN (SELECT value FROM json_each(?4))
+             ORDER BY o.next_attempt_at, o.message_id LIMIT ?2",
         )?;
-        let rows = statement.query_map(params![now_ms(), limit], |row| {
+        let in_flight = serde_json::to_string(in_flight).unwrap_or_else(|_| "[]".into());
+        let paused = serde_json::to_string(paused).unwrap_or_else(|_| "[]".into());
+        let rows = statement.query_map(params![now_ms(), limit, in_flight, paused], |row| {
             Ok(PendingDelivery { message_id: row.get(0)?, channel_id: row.get(1)?, attempts: row.get(2)? })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -27,45 +36,55 @@ impl Db {
 
     /// Messages waiting in the outbox, and when the oldest of them was queued (ms).
     pub fn outbox_summary(&self) -> StoreResult<(u64, Option<i64>)> {
-        Ok(self.conn().query_row(
+        Ok(self.conn().cached_row(
             "SELECT COUNT(*), MIN(m.created_at) FROM outbox o JOIN messages m ON m.id = o.message_id",
             [],
             |row| Ok((row.get(0)?, row.get(1)?)),
         )?)
     }
 
-    /// When the next delivery is due (ms), if any.
-    pub fn next_delivery_at(&self) -> StoreResult<Option<i64>> {
-        Ok(self.conn().query_row("SELECT MIN(next_attempt_at) FROM outbox", [], |row| row.get(0))?)
+    /// When the next delivery of a channel not `paused` is due (ms), if any.
+    pub fn next_delivery_at(&self, paused: &[String]) -> StoreResult<Option<i64>> {
+        let paused = serde_json::to_string(paused).unwrap_or_else(|_| "[]".into());
+        Ok(self.conn().cached_row(
+            "SELECT MIN(next_attempt_at) FROM outbox WHERE channel_id NOT IN (SELECT value FROM json_each(?1))",
+            [paused],
+            |row| row.get(0),
+        )?)
     }
 
     /// The provider accepted the message: record its id, leave the outbox.
     pub fn delivery_succeeded(&self, message_id: i64, provider_message_id: &str) -> StoreResult<()> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        tx.execute(
+        tx.cached_execute(
             "UPDATE messages SET status = CASE WHEN status = 'queued' THEN 'sent' ELSE status END,
                 provider_message_id = ?2, error = NULL, updated_at = ?3 WHERE id = ?1",
             params![message_id, provider_message_id, now_ms()],
         )?;
-        tx.execute("DELETE FROM outbox WHERE message_id = ?1", [message_id])?;
+        tx.cached_execute("DELETE FROM outbox WHERE message_id = ?1", [message_id])?;
         tx.commit()?;
         Ok(())
     }
 
-    /// A passing failure: try again at `next_attempt_at`.
+    /// A passing failure: try again at `next_attempt_at`. The message shows the reason (still
+    /// `queued`) until an attempt succeeds.
     pub fn delivery_retry(&self, message_id: i64, next_attempt_at: i64, error: &str) -> StoreResult<()> {
-        self.conn().execute(
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        tx.cached_execute(
             "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3 WHERE message_id = ?1",
             params![message_id, next_attempt_at, error],
         )?;
+        tx.cached_execute("UPDATE messages SET error = ?2, updated_at = ?3 WHERE id = ?1", params![message_id, error, now_ms()])?;
+        tx.commit()?;
         Ok(())
     }
 
     /// Not tried now and not counted as an attempt (its workspace is suspended): look again at
     /// `next_attempt_at`.
     pub fn delivery_held(&self, message_id: i64, next_attempt_at: i64, reason: &str) -> StoreResult<()> {
-        self.conn().execute(
+        self.conn().cached_execute(
             "UPDATE outbox SET next_attempt_at = ?2, last_error = ?3 WHERE message_id = ?1",
             params![message_id, next_attempt_at, reason],
         )?;
@@ -76,8 +95,8 @@ impl Db {
     pub fn delivery_failed(&self, message_id: i64, error: &str) -> StoreResult<()> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        tx.execute("UPDATE messages SET status = 'failed', error = ?2, updated_at = ?3 WHERE id = ?1", params![message_id, error, now_ms()])?;
-        tx.execute("DELETE FROM outbox WHERE message_id = ?1", [message_id])?;
+        tx.cached_execute("UPDATE messages SET status = 'failed', error = ?2, updated_at = ?3 WHERE id = ?1", params![message_id, error, now_ms()])?;
+        tx.cached_execute("DELETE FROM outbox WHERE message_id = ?1", [message_id])?;
         tx.commit()?;
         Ok(())
     }

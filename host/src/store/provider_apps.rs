@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use rusqlite::{OptionalExtension, params};
 
 use super::channels::SettingValue;
-use super::{Db, StoreResult, now_ms, random_token};
+use super::{Db, StoreResult, now_ms, random_token, Cached};
 
 #[derive(Debug, Clone)]
 pub struct ProviderApp {
@@ -21,7 +21,7 @@ impl Db {
     pub fn provider_app(&self, plugin: &str) -> StoreResult<Option<ProviderApp>> {
         let row = self
             .conn()
-            .query_row(
+            .cached_row(
                 "SELECT settings, verify_token, created_at, updated_at FROM provider_apps WHERE plugin = ?1",
                 [plugin],
                 |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?, row.get::<_, i64>(2)?, row.get::<_, i64>(3)?)),
@@ -40,7 +40,7 @@ impl Db {
     /// Sets a plugin's app; the verify token is made the first time and kept after that.
     pub fn set_provider_app(&self, plugin: &str, settings: &[SettingValue<'_>]) -> StoreResult<ProviderApp> {
         let now = now_ms();
-        self.conn().execute(
+        self.conn().cached_execute(
             "INSERT INTO provider_apps (plugin, settings, verify_token, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)
              ON CONFLICT (plugin) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at",
             params![plugin, self.seal_settings(settings), self.secrets.seal(&random_token(32)), now],
@@ -49,6 +49,6 @@ impl Db {
     }
 
     pub fn delete_provider_app(&self, plugin: &str) -> StoreResult<bool> {
-        Ok(self.conn().execute("DELETE FROM provider_apps WHERE plugin = ?1", [plugin])? > 0)
+        Ok(self.conn().cached_execute("DELETE FROM provider_apps WHERE plugin = ?1", [plugin])? > 0)
     }
 }

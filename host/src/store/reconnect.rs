@@ -5,7 +5,7 @@
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
-use super::{Db, StoreResult, now_ms};
+use super::{Db, StoreResult, now_ms, Cached};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Reconnect {
@@ -18,7 +18,7 @@ pub struct Reconnect {
 impl Db {
     /// Marks the channel; a later refusal updates the reason and keeps the first time.
     pub fn mark_needs_reconnect(&self, channel_id: &str, reason: &str) -> StoreResult<()> {
-        self.conn().execute(
+        self.conn().cached_execute(
             "INSERT INTO channel_reconnect (channel_id, reason, since) VALUES (?1, ?2, ?3)
              ON CONFLICT (channel_id) DO UPDATE SET reason = excluded.reason",
             params![channel_id, reason, now_ms()],
@@ -27,14 +27,14 @@ impl Db {
     }
 
     pub fn clear_needs_reconnect(&self, channel_id: &str) -> StoreResult<()> {
-        self.conn().execute("DELETE FROM channel_reconnect WHERE channel_id = ?1", [channel_id])?;
+        self.conn().cached_execute("DELETE FROM channel_reconnect WHERE channel_id = ?1", [channel_id])?;
         Ok(())
     }
 
     pub fn needs_reconnect(&self, channel_id: &str) -> StoreResult<Option<Reconnect>> {
         Ok(self
             .conn()
-            .query_row("SELECT reason, since FROM channel_reconnect WHERE channel_id = ?1", [channel_id], |row| {
+            .cached_row("SELECT reason, since FROM channel_reconnect WHERE channel_id = ?1", [channel_id], |row| {
                 Ok(Reconnect { reason: row.get(0)?, since: row.get(1)? })
             })
             .optional()?)

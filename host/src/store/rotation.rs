@@ -123,7 +123,9 @@ impl Db {
 /// key already opens.
 fn reseal_all(tx: &Transaction<'_>, secrets: &SecretBox, only_stale: bool) -> StoreResult<usize> {
     let tables: Vec<String> = {
-        let mut statement = tx.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")?;
+        // Ordinary tables only: a full-text index (virtual, and its shadow tables) holds copies
+        // of message text, never a sealed value.
+        let mut statement = tx.prepare("SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'table' AND name NOT LIKE 'sqlite_%'")?;
         statement.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?
     };
     let mut count = 0;

@@ -5,13 +5,13 @@ use std::collections::BTreeSet;
 
 use rusqlite::{OptionalExtension, params};
 
-use super::{Db, StoreResult, now_ms};
+use super::{Db, StoreResult, now_ms, Cached};
 
 impl Db {
     /// Names of the channel's templates that are switched off.
     pub fn disabled_templates(&self, channel_id: &str) -> StoreResult<BTreeSet<String>> {
         let conn = self.conn();
-        let mut statement = conn.prepare("SELECT name FROM template_switches WHERE channel_id = ?1 AND enabled = 0")?;
+        let mut statement = conn.prepare_cached("SELECT name FROM template_switches WHERE channel_id = ?1 AND enabled = 0")?;
         let names = statement.query_map([channel_id], |row| row.get(0))?;
         Ok(names.collect::<Result<_, _>>()?)
     }
@@ -19,13 +19,13 @@ impl Db {
     pub fn template_enabled(&self, channel_id: &str, name: &str) -> StoreResult<bool> {
         let enabled: Option<bool> = self
             .conn()
-            .query_row("SELECT enabled FROM template_switches WHERE channel_id = ?1 AND name = ?2", [channel_id, name], |row| row.get(0))
+            .cached_row("SELECT enabled FROM template_switches WHERE channel_id = ?1 AND name = ?2", [channel_id, name], |row| row.get(0))
             .optional()?;
         Ok(enabled.unwrap_or(true))
     }
 
     pub fn set_template_enabled(&self, channel_id: &str, name: &str, enabled: bool) -> StoreResult<()> {
-        self.conn().execute(
+        self.conn().cached_execute(
             "INSERT INTO template_switches (channel_id, name, enabled, updated_at) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (channel_id, name) DO UPDATE SET enabled = excluded.enabled, updated_at = excluded.updated_at",
             params![channel_id, name, enabled, now_ms()],
@@ -35,7 +35,7 @@ impl Db {
 
     /// Drops the switch of a deleted template, so a new one of the same name starts enabled.
     pub fn forget_template(&self, channel_id: &str, name: &str) -> StoreResult<()> {
-        self.conn().execute("DELETE FROM template_switches WHERE channel_id = ?1 AND name = ?2", [channel_id, name])?;
+        self.conn().cached_execute("DELETE FROM template_switches WHERE channel_id = ?1 AND name = ?2", [channel_id, name])?;
         Ok(())
     }
 }

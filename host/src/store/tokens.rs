@@ -3,7 +3,7 @@
 use rusqlite::{OptionalExtension, params};
 use sha2::{Digest, Sha256};
 
-use super::{Db, StoreResult, now_ms, random_token};
+use super::{Db, StoreResult, now_ms, random_token, Cached};
 
 #[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -77,7 +77,7 @@ impl Db {
     pub fn create_labeled_token(&self, role: Role, workspace: Option<i64>, label: &str) -> StoreResult<(i64, String)> {
         let workspace = if role == Role::Operator { None } else { Some(workspace.unwrap_or(1)) };
         let token = format!("sb_{}", random_token(40));
-        let id = self.conn().query_row(
+        let id = self.conn().cached_row(
             "INSERT INTO api_tokens (token_hash, role, workspace_id, created_at, label, prefix) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
              RETURNING id",
             params![digest(&token), role.as_str(), workspace, now_ms(), label, &token[..10]],
@@ -90,7 +90,7 @@ impl Db {
     pub fn tokens(&self, workspace: i64) -> StoreResult<Vec<TokenInfo>> {
         let conn = self.conn();
         let mut statement =
-            conn.prepare("SELECT id, label, role, prefix, created_at FROM api_tokens WHERE workspace_id = ?1 ORDER BY id")?;
+            conn.prepare_cached("SELECT id, label, role, prefix, created_at FROM api_tokens WHERE workspace_id = ?1 ORDER BY id")?;
         let rows = statement.query_map([workspace], |row| {
             let role: String = row.get(2)?;
             Ok(TokenInfo { id: row.get(0)?, label: row.get(1)?, role: role.parse().unwrap_or(Role::Agent), prefix: row.get(3)?, created_at: row.get(4)? })
@@ -100,18 +100,18 @@ impl Db {
 
     /// Revokes a token of a workspace; whether there was one.
     pub fn revoke_token(&self, id: i64, workspace: i64) -> StoreResult<bool> {
-        Ok(self.conn().execute("DELETE FROM api_tokens WHERE id = ?1 AND workspace_id = ?2", params![id, workspace])? > 0)
+        Ok(self.conn().cached_execute("DELETE FROM api_tokens WHERE id = ?1 AND workspace_id = ?2", params![id, workspace])? > 0)
     }
 
     pub fn token_count(&self) -> StoreResult<u64> {
-        Ok(self.conn().query_row("SELECT COUNT(*) FROM api_tokens", [], |row| row.get(0))?)
+        Ok(self.conn().cached_row("SELECT COUNT(*) FROM api_tokens", [], |row| row.get(0))?)
     }
 
     /// Whose a presented token is, if it is one of ours.
     pub fn token_owner(&self, token: &str) -> StoreResult<Option<TokenOwner>> {
         let row: Option<(i64, String, Option<i64>, Option<String>)> = self
             .conn()
-            .query_row(
+            .cached_row(
                 "SELECT t.id, t.role, t.workspace_id, w.status FROM api_tokens t LEFT JOIN workspaces w ON w.id = t.workspace_id
                  WHERE t.token_hash = ?1",
                 [digest(token)],

@@ -3,7 +3,7 @@
 use rusqlite::{OptionalExtension, Row, params};
 use serde::Serialize;
 
-use super::{Db, StoreResult, now_ms};
+use super::{Db, StoreResult, now_ms, Cached};
 
 #[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
 pub struct Workspace {
@@ -33,17 +33,17 @@ fn workspace(row: &Row<'_>) -> rusqlite::Result<Workspace> {
 impl Db {
     pub fn workspaces(&self) -> StoreResult<Vec<Workspace>> {
         let conn = self.conn();
-        let mut statement = conn.prepare(&format!("SELECT {COLUMNS} FROM workspaces w ORDER BY w.id"))?;
+        let mut statement = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM workspaces w ORDER BY w.id"))?;
         Ok(statement.query_map([], workspace)?.collect::<Result<_, _>>()?)
     }
 
     pub fn workspace(&self, id: i64) -> StoreResult<Option<Workspace>> {
-        Ok(self.conn().query_row(&format!("SELECT {COLUMNS} FROM workspaces w WHERE w.id = ?1"), [id], workspace).optional()?)
+        Ok(self.conn().cached_row(&format!("SELECT {COLUMNS} FROM workspaces w WHERE w.id = ?1"), [id], workspace).optional()?)
     }
 
     pub fn create_workspace(&self, name: &str) -> StoreResult<Workspace> {
         let now = now_ms();
-        let id: i64 = self.conn().query_row(
+        let id: i64 = self.conn().cached_row(
             "INSERT INTO workspaces (name, created_at, updated_at) VALUES (?1, ?2, ?2) RETURNING id",
             params![name, now],
             |row| row.get(0),
@@ -54,7 +54,7 @@ impl Db {
     /// Renames and/or suspends (`suspended: Some(true)`) or resumes a workspace; `false` when it does not exist.
     pub fn update_workspace(&self, id: i64, name: Option<&str>, suspended: Option<bool>) -> StoreResult<bool> {
         let status = suspended.map(|s| if s { "suspended" } else { "active" });
-        let changed = self.conn().execute(
+        let changed = self.conn().cached_execute(
             "UPDATE workspaces SET name = COALESCE(?2, name), status = COALESCE(?3, status), updated_at = ?4 WHERE id = ?1",
             params![id, name, status, now_ms()],
         )?;
@@ -66,16 +66,16 @@ impl Db {
     pub fn delete_workspace(&self, id: i64) -> StoreResult<bool> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        tx.execute("DELETE FROM oauth_flows WHERE workspace_id = ?1", [id])?;
-        tx.execute("DELETE FROM channels WHERE workspace_id = ?1", [id])?;
-        let deleted = tx.execute("DELETE FROM workspaces WHERE id = ?1", [id])?;
+        tx.cached_execute("DELETE FROM oauth_flows WHERE workspace_id = ?1", [id])?;
+        tx.cached_execute("DELETE FROM channels WHERE workspace_id = ?1", [id])?;
+        let deleted = tx.cached_execute("DELETE FROM workspaces WHERE id = ?1", [id])?;
         tx.commit()?;
         Ok(deleted > 0)
     }
 
     /// Makes the workspace's held deliveries due now (it was resumed).
     pub fn release_held_deliveries(&self, id: i64) -> StoreResult<usize> {
-        Ok(self.conn().execute(
+        Ok(self.conn().cached_execute(
             "UPDATE outbox SET next_attempt_at = ?2 WHERE channel_id IN (SELECT id FROM channels WHERE workspace_id = ?1)
                AND next_attempt_at > ?2",
             params![id, now_ms()],
@@ -86,7 +86,7 @@ impl Db {
     pub fn channel_suspended(&self, channel_id: &str) -> StoreResult<bool> {
         let status: Option<String> = self
             .conn()
-            .query_row(
+            .cached_row(
                 "SELECT w.status FROM channels c JOIN workspaces w ON w.id = c.workspace_id WHERE c.id = ?1",
                 [channel_id],
                 |row| row.get(0),

@@ -14,6 +14,7 @@ mod threading;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use switchboard_sdk::guide::Guide;
 use switchboard_sdk::*;
 
 use config::Config;
@@ -104,6 +105,24 @@ impl Channel for Email {
         })?;
         smtp::send(&config.server, &config.email, std::slice::from_ref(&built.recipient), &built.bytes)?;
         Ok(Receipt { provider_message_id: built.message_id })
+    }
+
+    fn connect_guide() -> Guide {
+        Guide::new()
+            .section("Fill in the form")
+            .steps([
+                "Put the address customers write to, such as `support@tokobudi.co.id`, in **Business email address**, and the sender name customers see in **Display name**.",
+                "Fill in your mailbox's outgoing server for replies: **SMTP server** (Gmail: `smtp.gmail.com`), **SMTP port** and **SMTP security** (`587` with STARTTLS, `465` with TLS).",
+                "Give **SMTP username** (usually the address) and **SMTP password**. Gmail and Outlook with two-step verification need an app password.",
+                "Connect: the SMTP login is checked, then a forwarding address is shown.",
+            ])
+            .section("Forward your mail")
+            .steps([
+                "In the mailbox, add the forwarding address shown. Gmail: **Settings** → **See all settings** → **Forwarding and POP/IMAP** → **Add a forwarding address**.",
+                "The provider mails a confirmation to the forwarding address: it arrives in the inbox as a conversation. Open it and follow its link, or type its code back at the provider.",
+                "Turn forwarding on for every incoming message (Gmail: **Forward a copy of incoming mail to** the forwarding address, then **Save Changes**).",
+            ])
+            .note("Outlook: **Settings** → **Mail** → **Forwarding**. On a company mail server, a forwarding rule or alias for the address does the same.")
     }
 }
 

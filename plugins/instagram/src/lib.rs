@@ -4,6 +4,7 @@
 
 use switchboard_meta_common::{Account, MetaChannel, MetaProduct, Page, Product};
 use switchboard_sdk::MediaKind;
+use switchboard_sdk::guide::Guide;
 
 pub struct Instagram;
 
@@ -25,6 +26,24 @@ impl MetaProduct for Instagram {
         webhook_setup: "In the Meta app dashboard: Messenger → Instagram settings → Webhooks: paste the callback URL and the verify token, then subscribe to messages, messaging_postbacks and messaging_seen",
         media_kinds: &[MediaKind::Image, MediaKind::Video, MediaKind::Audio],
     };
+
+    fn connect_guide() -> Guide {
+        Guide::new()
+            .section("Before you start")
+            .steps([
+                "Make the Instagram account a professional account (business or creator) and link it to a Facebook Page.",
+                "Make sure your Facebook account can manage that Page's messages (full control, or a task that includes messages).",
+                "In the Instagram app, go to **Settings** → **Messages and story replies** → **Message controls** → **Connected tools** and switch on **Allow access to messages**.",
+            ])
+            .section("Connect with Facebook")
+            .steps([
+                "Press **Connect with Facebook** and log in, in the tab that opens, as someone who manages the Page.",
+                "Choose the Page the Instagram account is linked to, and the account, and allow the permissions asked for.",
+                "Back here, tick the accounts. Their direct messages now appear in the inbox.",
+            ])
+            .paragraph("Without the operator's Meta app, fill in **App ID** and **App secret** of your own app first; the button then logs in with it and fills in **Instagram account ID** and **Page access token**. With your own app, paste the **Callback URL** and **Verify token** shown after connecting under **Messenger** → **Instagram settings** → **Webhooks**, and subscribe to `messages`, `messaging_postbacks` and `messaging_seen`.")
+            .note("Meta's 24-hour window: replies are free-form within 24 hours of the customer's last message. From then until 7 days after it, replies go out with the `HUMAN_AGENT` tag (your app needs Meta's Human Agent permission); after 7 days nothing can be sent until the customer writes again.")
+    }
 }
 
 /// An Instagram channel is the account linked to a Page, named `@username`.

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use switchboard_sdk::guide::Guide;
 use switchboard_sdk::serde::Deserialize;
 use switchboard_sdk::serde_json::{Value, json};
 use switchboard_sdk::*;
@@ -131,6 +132,30 @@ impl Channel for Line {
             409 => accepted_before(&response),
             _ => Err(refusal(&response)),
         }
+    }
+
+    fn connect_guide() -> Guide {
+        Guide::new()
+            .section("Turn on the Messaging API")
+            .steps([
+                "Sign in to [LINE Official Account Manager](https://manager.line.biz) and open your account.",
+                "Go to **Settings** → **Messaging API** and press **Use Messaging API**.",
+                "Choose a provider, or create one, and confirm.",
+                "Under **Response settings**, switch **Webhooks** on and **Auto-response messages** off. Leave **Chat** off (where the older **Response mode** is shown, choose **Bot**): answers come from this inbox.",
+            ])
+            .section("Copy the keys")
+            .steps([
+                "Open the [LINE Developers Console](https://developers.line.biz/console/), your provider, then the Messaging API channel of the account.",
+                "On **Basic settings**, copy the **Channel secret** into **Channel secret**.",
+                "On the **Messaging API** tab, issue a long-lived **Channel access token** and paste it in **Channel access token**, then connect.",
+            ])
+            .section("Set the webhook")
+            .steps([
+                "Copy the **Webhook URL** shown here after connecting.",
+                "In the console's **Messaging API** tab, under **Webhook settings**, paste it in **Webhook URL** and press **Update**.",
+                "Switch on **Use webhook** (LINE sends nothing until it is on) and press **Verify**.",
+            ])
+            .note("The first answer to a customer's message, sent within about a minute, uses LINE's reply token and is free; other answers go out as push messages, which count toward your LINE plan's monthly message limit.")
     }
 }
 

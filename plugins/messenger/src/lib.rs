@@ -3,6 +3,7 @@
 
 use switchboard_meta_common::{Account, MetaChannel, MetaProduct, Page, Product};
 use switchboard_sdk::MediaKind;
+use switchboard_sdk::guide::Guide;
 
 pub struct Messenger;
 
@@ -24,6 +25,25 @@ impl MetaProduct for Messenger {
         webhook_setup: "In the Meta app dashboard: Messenger → Messenger API settings → Configure webhooks: paste the callback URL and the verify token, then subscribe to messages, messaging_postbacks, message_deliveries and message_reads",
         media_kinds: &[MediaKind::Image, MediaKind::Video, MediaKind::Audio, MediaKind::Document],
     };
+
+    fn connect_guide() -> Guide {
+        Guide::new()
+            .section("Connect with Facebook")
+            .steps([
+                "Press **Connect with Facebook** and log in, in the tab that opens, as someone who manages the Page.",
+                "Choose the Pages to connect and allow the permissions asked for.",
+                "Back here, tick the Pages. Messages sent to each Page on Messenger now appear in the inbox.",
+            ])
+            .paragraph("Without the operator's Meta app, fill in **App ID** and **App secret** of your own app first; the button then logs in with it and fills in **Page ID** and **Page access token**.")
+            .section("Or with a Page access token")
+            .steps([
+                "In the [Meta app dashboard](https://developers.facebook.com/apps/), copy your app's **App ID** and **App secret** (**App settings** → **Basic**) into the fields of the same names.",
+                "Under **Messenger** → **Messenger API settings** → **Generate access tokens**, add the Page, generate its token and paste it in **Page access token**.",
+                "Put the Page's ID in **Page ID**, then connect.",
+                "Back in **Messenger API settings**, under **Configure webhooks**, paste the **Callback URL** and **Verify token** shown here after connecting, then subscribe to `messages`, `messaging_postbacks`, `message_deliveries` and `message_reads`.",
+            ])
+            .note("Meta's 24-hour window: replies are free-form within 24 hours of the customer's last message. From then until 7 days after it, replies go out with the `HUMAN_AGENT` tag (your app needs Meta's Human Agent permission); after 7 days nothing can be sent until the customer writes again.")
+    }
 }
 
 /// A Messenger channel is the Page itself.

@@ -2,6 +2,7 @@
 
 use std::marker::PhantomData;
 
+use switchboard_sdk::guide::Guide;
 use switchboard_sdk::serde_json::Value;
 use switchboard_sdk::*;
 
@@ -136,6 +137,10 @@ impl<P: MetaProduct> Channel for MetaChannel<P> {
 
     fn auth_finish(request: AuthFinishRequest) -> Result<Vec<AuthAccount>, ChannelError> {
         login::finish(&P::PRODUCT, &request)
+    }
+
+    fn connect_guide() -> Guide {
+        P::connect_guide()
     }
 }
 

@@ -57,6 +57,12 @@ pub struct Product {
 /// Picks the product a [`MetaChannel`] is.
 pub trait MetaProduct {
     const PRODUCT: Product;
+
+    /// The steps beside the product's connect form ([`switchboard_sdk::Channel::connect_guide`]).
+    /// Default: no guide.
+    fn connect_guide() -> switchboard_sdk::guide::Guide {
+        switchboard_sdk::guide::Guide::new()
+    }
 }
 
 /// Meta's Send API rules: free-form replies for 24 hours after the customer's last message,

@@ -1,5 +1,6 @@
 //! Telegram channel: a bot's private and group chats, through the Bot API.
 
+use switchboard_sdk::guide::Guide;
 use switchboard_sdk::serde::Deserialize;
 use switchboard_sdk::serde::de::{DeserializeOwned, IgnoredAny};
 use switchboard_sdk::serde_json::{Map, Value, json};
@@ -99,6 +100,30 @@ impl Channel for Telegram {
         let sent: MessageRef = call(http::post(api_url(ctx, method)?).json(&body))?;
         Ok(Receipt { provider_message_id: sent.message_id.to_string() })
     }
+
+    /// Telegram takes about 30 messages a second from one bot (its FAQ); more answer 429.
+    fn send_limits() -> SendLimits {
+        SendLimits { per_second: Some(30), concurrency: None }
+    }
+
+    fn connect_guide() -> Guide {
+        Guide::new()
+            .section("Create the bot")
+            .steps([
+                "Open [@BotFather](https://t.me/BotFather) in Telegram and press **Start**.",
+                "Send `/newbot`.",
+                "Choose a name: what customers see in their chat list.",
+                "Choose a username ending in `bot`, such as `acme_support_bot`.",
+                "Copy the HTTP API token BotFather answers with.",
+            ])
+            .section("Connect it here")
+            .steps([
+                "Paste the token in **Bot token**; leave **API base URL** as it is unless you run your own Bot API server.",
+                "Press **Connect**. The webhook is registered with Telegram automatically: nothing to set there.",
+                "Customers find the bot by its username (`t.me/<username>`); their messages appear in the inbox.",
+            ])
+            .note("In groups a bot sees only commands and replies to it. To receive every message, send `/setprivacy` to BotFather and choose **Disable** before adding the bot to the group.")
+    }
 }
 
 export_channel!(Telegram);
@@ -115,6 +140,12 @@ fn call<T: DeserializeOwned>(request: http::Request) -> Result<T, ChannelError> 
     if response.status >= 500 {
         return Err(ChannelError::Transient(format!("Telegram answered HTTP {}", response.status)));
     }
+    // The wait may come only as a `Retry-After` header (a proxy in front, or a body that is
+    // not Telegram's): honoured when the body does not say.
+    let header_wait = response.header("retry-after").and_then(|s| s.trim().parse().ok());
+    if response.status == 429 && response.json::<Answer<IgnoredAny>>().is_err() {
+        return Err(ChannelError::RateLimited(header_wait));
+    }
     let answer: Answer<T> = response.json()?;
     match answer.result {
         Some(result) if answer.ok => Ok(result),
@@ -122,7 +153,7 @@ fn call<T: DeserializeOwned>(request: http::Request) -> Result<T, ChannelError> 
             let reason = answer.description.unwrap_or_else(|| format!("HTTP {}", response.status));
             Err(match answer.error_code.unwrap_or(response.status) {
                 401 => ChannelError::Unauthorized(reason),
-                429 => ChannelError::RateLimited(answer.parameters.and_then(|p| p.retry_after)),
+                429 => ChannelError::RateLimited(answer.parameters.and_then(|p| p.retry_after).or(header_wait)),
                 _ => ChannelError::Provider(reason),
             })
         }

@@ -13,6 +13,7 @@ mod operator_app;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use switchboard_sdk::guide::Guide;
 use switchboard_sdk::serde::Deserialize;
 use switchboard_sdk::serde_json::{Value, json};
 use switchboard_sdk::*;
@@ -241,6 +242,26 @@ impl Channel for Twitter {
             settings.extend(app.channel_settings());
         }
         Ok(vec![AuthAccount { id: user_id, name: format!("@{screen_name}"), settings }])
+    }
+
+    fn connect_guide() -> Guide {
+        Guide::new()
+            .section("What it handles")
+            .note("Only direct messages reach the inbox: @mentions, replies and other posts do not.")
+            .section("Login in Twitter")
+            .steps([
+                "Where the operator's X app is set up, press **Login in Twitter** at the top of this page.",
+                "Log in to X with the account customers write to, in the tab that opens, and press **Authorize app**.",
+                "Back here, tick the account. Its webhook subscription is made for you.",
+            ])
+            .section("Or with your own developer App")
+            .steps([
+                "In the [X developer portal](https://developer.x.com/en/portal/dashboard), open your App's **User authentication settings**: give it **Read and write and Direct message** permissions.",
+                "Under **Keys and tokens**, copy the consumer keys into **API key (consumer key)** and **API key secret (consumer secret)**.",
+                "Put the label of your App's Account Activity API dev environment, such as `production`, in **Account Activity environment**.",
+                "Press **Login in Twitter** to fill in **Access token** and **Access token secret** (add `https://<this server>/oauth/callback` to the App's callback URLs first), or, for the App owner's own account, generate them under **Keys and tokens** after setting the permissions.",
+                "Connect: the webhook is registered and subscribed with X automatically.",
+            ])
     }
 }
 

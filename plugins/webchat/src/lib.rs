@@ -8,6 +8,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use switchboard_sdk::guide::{Guide, Widget};
 use switchboard_sdk::serde::Deserialize;
 use switchboard_sdk::*;
 
@@ -90,6 +91,24 @@ impl Channel for Webchat {
             OutboundContent::Media(_) => Err(ChannelError::Unsupported("the website chat shows text only".into())),
             OutboundContent::Template(_) => Err(ChannelError::Unsupported("the website chat has no message templates".into())),
         }
+    }
+
+    fn connect_guide() -> Guide {
+        Guide::new()
+            .section("Set up the widget")
+            .steps([
+                "In **Website domain**, list where the chat may run: `tokobudi.co.id` (also allows `www.`), `*.tokobudi.co.id` for every subdomain, several separated by commas. Pages on other sites are refused.",
+                "Choose the **Colour**, the **Greeting** visitors read first and the bubble's **Position**.",
+                "Connect: a snippet and a preview of the widget are shown.",
+            ])
+            .section("Put it on your website")
+            .steps([
+                "Copy the `<script>` tag shown after connecting.",
+                "Paste it just before `</body>` on every page where the chat should appear (or once in your site's shared template or footer).",
+                "Open your website: the chat bubble appears, and visitors' messages arrive in the inbox.",
+            ])
+            .note("Untick **Widget on** in the channel's settings to hide the bubble without removing the snippet.")
+            .widget("color", Widget::Color)
     }
 }
 

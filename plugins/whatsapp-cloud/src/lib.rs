@@ -9,6 +9,7 @@
 
 mod embedded_signup;
 
+use switchboard_sdk::guide::Guide;
 use switchboard_sdk::http::Method;
 use switchboard_sdk::serde::Deserialize;
 use switchboard_sdk::serde::de::DeserializeOwned;
@@ -235,6 +236,32 @@ impl Channel for WhatsAppCloud {
         let graph = Graph::new(ctx)?;
         graph.call::<Value>(graph.request(Method::DELETE, &graph.templates_path()).query([("name", name)])).map_err(Failure::into_error)?;
         Ok(())
+    }
+
+    /// Cloud API throughput is 80 messages a second per business phone number by default.
+    fn send_limits() -> SendLimits {
+        SendLimits { per_second: Some(80), concurrency: None }
+    }
+
+    fn connect_guide() -> Guide {
+        Guide::new()
+            .section("Before you start")
+            .note("You need a WhatsApp Business API account: a Meta Business account with a WhatsApp Business Account (WABA) and a phone number for it.")
+            .note("24-hour policy: free-form replies are allowed only within 24 hours of the customer's last message. After that, only approved message templates (HSM) can be sent.")
+            .section("Connect with Facebook")
+            .steps([
+                "Where the operator's Meta app is set up, press **Connect with Facebook** at the top of this page.",
+                "Log in with Facebook in the tab that opens, choose your business and WhatsApp Business Account, or create them and add a number.",
+                "Back here, tick the numbers to connect. Each number becomes one account; its webhook is set up for you.",
+            ])
+            .section("Or with your own Meta app")
+            .steps([
+                "In the [Meta app dashboard](https://developers.facebook.com/apps/), open your app's **WhatsApp** → **API Setup** and copy the **Phone number ID** and **WhatsApp Business Account ID** into the fields of the same names.",
+                "In [Business Settings](https://business.facebook.com/settings) → **System users**, give a system user your app and WhatsApp account, generate a permanent token with `whatsapp_business_messaging` and `whatsapp_business_management` and paste it in **Access token**.",
+                "From the app's **App settings** → **Basic**, copy the **App secret** into **App secret**; leave **App ID** empty, then connect.",
+                "In the app's **WhatsApp** → **Configuration** → **Webhook**, press **Edit**, paste the **Callback URL** and **Verify token** shown here after connecting, then **Verify and save**.",
+                "Under **Webhook fields**, subscribe to `messages`.",
+            ])
     }
 }
 

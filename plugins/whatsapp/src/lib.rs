@@ -6,6 +6,7 @@
 //! in WhatsApp Manager are registered here, kept in the channel state with their namespace.
 
 use jiff::{SignedDuration, Timestamp};
+use switchboard_sdk::guide::Guide;
 use switchboard_sdk::http::Method;
 use switchboard_sdk::serde::{Deserialize, Serialize};
 use switchboard_sdk::serde_json::{Value, json};
@@ -142,6 +143,22 @@ impl Channel for WhatsApp {
         }
         save_templates(&stored);
         Ok(())
+    }
+
+    fn connect_guide() -> Guide {
+        Guide::new()
+            .section("Before you start")
+            .note("You need a WhatsApp Business API account (a WhatsApp Business Account with an approved phone number) and a running On-Premises API client: your own, or your BSP's.")
+            .note("24-hour policy: free-form replies are allowed only within 24 hours of the customer's last message. After that, only approved message templates (HSM) can be sent.")
+            .section("Connect the API client")
+            .steps([
+                "Ask the operator to allow your API client's host: Switchboard reaches only the hosts it was told to.",
+                "Put the client's base URL, such as `https://wa.example.com`, in **API client URL**.",
+                "Paste an API token in **Token**, or leave it empty and give an API client user's **Username** and **Password** (the token is then obtained and renewed for you).",
+                "For templates, copy the namespace from [WhatsApp Manager](https://business.facebook.com/wa/manage/) → **Message templates** into **Template namespace**, then connect.",
+            ])
+            .section("Webhook")
+            .paragraph("On connect, Switchboard sets the webhook URL in the client's application settings (`webhooks.url`) itself: nothing to paste. Keep it as set, and let the client reach Switchboard's public address; disconnecting clears it.")
     }
 }
 

@@ -5,7 +5,7 @@
 //! | route | what |
 //! |---|---|
 //! | `GET /webchat/{id}/widget.js` | the widget (the embed snippet loads it) |
-//! | `GET /webchat/{id}/preview[?name=&color=&greeting=&position=]` | the widget drawn with the saved settings (or these unsaved ones) |
+//! | `GET /webchat/{id}/preview[?name=&color=&greeting=&position=&enabled=]` | the widget drawn with the saved settings (or these unsaved ones) |
 //! | `POST /webchat/{id}/session` | `{"token"?}` -> the visitor's token (the same one while it is valid, else a new one) and the widget's look |
 //! | `POST /webchat/{id}/messages` | `{"client_id","text"}` with `Authorization: Bearer <visitor token>` -> 201 the stored message |
 //! | `GET /webchat/{id}/stream` | with the visitor token: server-sent events, a `snapshot` of the visitor's conversation, then each `message` live |
@@ -21,6 +21,7 @@
 mod origins;
 mod visitors;
 
+use std::collections::HashSet;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -39,7 +40,7 @@ use tokio::sync::broadcast::error::RecvError;
 
 use super::ApiError;
 use crate::app::App;
-use crate::live::MessageEvent;
+use crate::live::LiveEvent;
 use crate::runtime::types::HttpRequest;
 use crate::store::channels::{Channel, ChannelStatus};
 use crate::store::messages::Message;
@@ -351,7 +352,7 @@ async fn stream(State(front): State<Arc<Front>>, Path(channel_id): Path<String>,
     visit.limited(front.limits.stream(&channel_id, &visitor))?;
     // Subscribe before reading the snapshot: whatever is stored in between comes live.
     let live = front.app.live.subscribe();
-    let mut follow = Follow { front: front.clone(), channel_id, visitor, origin: visit.origin.clone(), conversation: None, live };
+    let mut follow = Follow { front: front.clone(), channel_id, visitor, origin: visit.origin.clone(), conversation: None, live, shown: HashSet::new() };
     let snapshot = follow.snapshot().map_err(|e| visit.refuse(e.into()))?;
     let mut recheck = tokio::time::interval(RECHECK);
     recheck.reset();
@@ -375,7 +376,10 @@ struct Follow {
     origin: HeaderValue,
     /// The visitor's conversation, once there is one.
     conversation: Option<i64>,
-    live: tokio::sync::broadcast::Receiver<MessageEvent>,
+    live: tokio::sync::broadcast::Receiver<LiveEvent>,
+    /// Messages this stream has sent: a reply is announced when sent, then delivered and
+    /// read, and is shown once.
+    shown: HashSet<i64>,
 }
 
 impl Follow {
@@ -392,6 +396,7 @@ impl Follow {
             None => vec![],
         };
         let messages: Vec<VisitorMessage> = messages.iter().filter_map(VisitorMessage::of).collect();
+        self.shown = messages.iter().map(|m| m.id).collect();
         Ok(SseEvent::default().event("snapshot").json_data(json!({ "messages": messages })).expect("JSON serializes"))
     }
 
@@ -407,12 +412,17 @@ impl Follow {
                     Visit::check(&app, &self.channel_id, &headers).ok()?;
                 }
                 received = self.live.recv() => match received {
-                    Ok(event) if event.channel_id == self.channel_id => {
-                        if self.find_conversation().ok()? != Some(event.conversation_id) {
+                    Ok(LiveEvent { channel_id, conversation_id, message_id: Some(message_id), .. }) if channel_id == self.channel_id => {
+                        if self.find_conversation().ok()? != Some(conversation_id) {
                             continue;
                         }
-                        let message = app.db.message(event.message_id).ok()?;
+                        // A new message, or a reply now sent.
+                        if self.shown.contains(&message_id) {
+                            continue;
+                        }
+                        let message = app.db.message(message_id).ok()?;
                         if let Some(message) = message.as_ref().and_then(VisitorMessage::of) {
+                            self.shown.insert(message.id);
                             let event = SseEvent::default().event("message").id(message.id.to_string());
                             return Some(event.json_data(&message).expect("JSON serializes"));
                         }
@@ -433,6 +443,8 @@ struct PreviewQuery {
     color: Option<String>,
     greeting: Option<String>,
     position: Option<String>,
+    /// `true` or `false`: the unsaved "Widget on" switch.
+    enabled: Option<String>,
 }
 
 /// The widget drawn with the channel's saved settings, or the unsaved ones in the query (the
@@ -456,6 +468,9 @@ async fn preview(
     }
     if let Some(position) = query.position.filter(|p| p == "left" || p == "right") {
         widget.position = position;
+    }
+    if let Some(enabled) = query.enabled.as_deref().filter(|on| *on == "true" || *on == "false") {
+        widget.enabled = enabled == "true";
     }
     // JSON inside <script type="application/json">: nothing in it may close the element.
     let config = widget.look().to_string().replace('<', "\\u003c").replace('>', "\\u003e").replace('&', "\\u0026");

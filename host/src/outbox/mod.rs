@@ -1,19 +1,33 @@
-//! The outbox worker: delivers queued messages through their channel's plugin, retries
-//! passing failures with exponential backoff (honouring the provider's retry-after), and
-//! records permanent failures with the reason. A message stays in the outbox until one of
-//! those happens, so nothing accepted is lost across restarts.
+//! The outbox worker: delivers queued messages through their channel's plugin, concurrently
+//! but in order within a conversation (a message is due only once the one before it was sent
+//! or failed), each channel within its plugin's send limits ([`slots`]) so one slow or hanging
+//! provider only holds its own channel's slots. Passing failures are retried with exponential
+//! backoff (honouring the provider's retry-after; the message shows the reason meanwhile),
+//! permanent ones recorded with the reason. A message stays in the outbox until one of those
+//! happens, so nothing accepted is lost across restarts.
+//!
+//! Each send carries the message id as `message-id`, stable across attempts: plugins pass it
+//! where the provider takes an idempotency key (LINE's `X-Line-Retry-Key`). Where the
+//! provider has none (Telegram, Meta, X, SMTP), a crash after the provider accepted a message
+//! and before the host recorded it sends that message again after the restart: at most the
+//! sends that were in flight at the crash.
 
+pub mod slots;
+
+use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
+use tokio::task::JoinSet;
 
 use crate::app::App;
-use crate::runtime::types::{ChannelError, InboundSummary, Media, MediaKind, OutboundContent, OutboundMessage, TemplateMessage};
+use crate::runtime::types::{ChannelError, InboundSummary, Media, MediaKind, OutboundContent, OutboundMessage, SendLimits, TemplateMessage};
 use crate::runtime::{CallError, Retry};
 use crate::store::now_ms;
 use crate::store::messages::Message;
 use crate::store::outbox::PendingDelivery;
+use slots::Slots;
 
 /// Attempts before a passing failure becomes a permanent one.
 pub const MAX_ATTEMPTS: u32 = 8;
@@ -21,33 +35,92 @@ const FIRST_RETRY: Duration = Duration::from_secs(1);
 const LONGEST_RETRY: Duration = Duration::from_secs(15 * 60);
 /// How long the worker sleeps when nothing is due and nothing wakes it.
 const IDLE_POLL: Duration = Duration::from_secs(5);
+/// Due deliveries read at once.
+const BATCH: u32 = 256;
 
 pub async fn run(app: Arc<App>, mut stop: watch::Receiver<bool>) {
     let _running = app.health.outbox_running();
+    let mut slots = Slots::default();
+    let mut sends: JoinSet<()> = JoinSet::new();
+    // Which message each send task delivers (a task that panicked says only its id).
+    let mut tasks: HashMap<tokio::task::Id, i64> = HashMap::new();
+    // Channels never change plugin: looked up once.
+    let mut plugin_of: HashMap<String, Option<String>> = HashMap::new();
     loop {
         if *stop.borrow() {
-            return;
+            break;
         }
-        let due = app.db.due_deliveries(32).unwrap_or_else(|e| {
+        while let Some(done) = sends.try_join_next_with_id() {
+            finished(&app, &mut slots, &mut tasks, done);
+        }
+        let now = Instant::now();
+        let (paused, rate_wait) = slots.paused(now);
+        let due = app.db.due_deliveries(BATCH, &slots.in_flight(), &paused).unwrap_or_else(|e| {
             tracing::error!("reading the outbox failed: {e}");
             Vec::new()
         });
-        for delivery in &due {
-            deliver(&app, delivery).await;
+        let mut started = 0;
+        for delivery in due {
+            let limits = send_limits(&app, &mut plugin_of, &delivery.channel_id);
+            if slots.try_start(delivery.message_id, &delivery.channel_id, limits, now).is_err() {
+                continue;
+            }
+            started += 1;
+            let message = delivery.message_id;
+            let app = app.clone();
+            let task = sends.spawn(async move { deliver(&app, &delivery).await });
+            tasks.insert(task.id(), message);
         }
-        if !due.is_empty() {
+        if started > 0 {
             continue;
         }
-        let sleep = match app.db.next_delivery_at() {
+        // Nothing could start: sleep until a send finishes, one is queued or due, or a rate allows.
+        let (paused, _) = slots.paused(Instant::now());
+        let mut sleep = match app.db.next_delivery_at(&paused) {
             Ok(Some(at)) => Duration::from_millis((at - now_ms()).clamp(0, IDLE_POLL.as_millis() as i64) as u64),
             _ => IDLE_POLL,
         };
+        if let Some(at) = rate_wait {
+            sleep = sleep.min(at.saturating_duration_since(Instant::now()));
+        }
+        // Due now but every one of them waits for a slot: only a finished send changes that.
+        if sleep.is_zero() && slots.total() > 0 {
+            sleep = IDLE_POLL;
+        }
         tokio::select! {
+            Some(done) = sends.join_next_with_id(), if !sends.is_empty() => finished(&app, &mut slots, &mut tasks, done),
             _ = tokio::time::sleep(sleep) => {}
             _ = app.outbox_wake.notified() => {}
-            _ = stop.changed() => return,
+            _ = stop.changed() => break,
         }
     }
+    // Sends in flight finish (each within the plugin timeout); what is not started stays queued.
+    while let Some(done) = sends.join_next_with_id().await {
+        finished(&app, &mut slots, &mut tasks, done);
+    }
+}
+
+fn finished(app: &App, slots: &mut Slots, tasks: &mut HashMap<tokio::task::Id, i64>, done: Result<(tokio::task::Id, ()), tokio::task::JoinError>) {
+    let id = match &done {
+        Ok((id, ())) => *id,
+        Err(error) => error.id(),
+    };
+    let Some(message) = tasks.remove(&id) else { return };
+    slots.finish(message);
+    if let Err(error) = done {
+        // A bug, not the provider: counted as an attempt, so it cannot loop for ever.
+        tracing::error!(message_id = message, "a delivery stopped: {error}");
+        let _ = app.db.delivery_retry(message, now_ms() + LONGEST_RETRY.as_millis() as i64, "the delivery stopped unexpectedly; it will be tried again");
+    }
+}
+
+/// The channel's plugin's send limits (the host's defaults when it is not loaded).
+fn send_limits(app: &App, plugin_of: &mut HashMap<String, Option<String>>, channel_id: &str) -> SendLimits {
+    let plugin = plugin_of
+        .entry(channel_id.to_owned())
+        .or_insert_with(|| app.db.channel(channel_id).ok().flatten().map(|c| c.plugin))
+        .clone();
+    plugin.and_then(|id| app.registry.get(&id)).map(|p| p.send_limits).unwrap_or_default()
 }
 
 /// How often a message of a suspended workspace is looked at again.
@@ -64,14 +137,10 @@ enum Next {
 async fn deliver(app: &App, delivery: &PendingDelivery) {
     let outcome = attempt(app, delivery).await;
     let result = match outcome {
-        Ok((message, provider_id)) => {
+        Ok((_, provider_id)) => {
             app.metrics.delivery("sent");
             tracing::info!(message_id = delivery.message_id, provider_id, "message delivered");
-            let recorded = app.db.delivery_succeeded(delivery.message_id, &provider_id);
-            if recorded.is_ok() {
-                app.live.publish(&message);
-            }
-            recorded
+            app.db.delivery_succeeded(delivery.message_id, &provider_id)
         }
         Err(Next::Fail(reason)) => {
             app.metrics.delivery("failed");
@@ -96,8 +165,11 @@ async fn deliver(app: &App, delivery: &PendingDelivery) {
             app.db.delivery_retry(delivery.message_id, now_ms() + backoff.as_millis() as i64, &reason)
         }
     };
-    if let Err(e) = result {
-        tracing::error!(message_id = delivery.message_id, "recording a delivery outcome failed: {e}");
+    match result.and_then(|()| app.db.message(delivery.message_id)) {
+        // Sent, failed or retrying (with the reason): the inbox shows it at once.
+        Ok(Some(message)) => app.live.status(&message.channel_id, message.conversation_id, Some(message.id)),
+        Ok(None) => {}
+        Err(e) => tracing::error!(message_id = delivery.message_id, "recording a delivery outcome failed: {e}"),
     }
 }
 

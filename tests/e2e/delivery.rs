@@ -1,0 +1,146 @@
+//! The concurrent outbox against the fake Telegram: many conversations' replies go out at
+//! once but each conversation's in the order accepted; a provider that hangs holds only its
+//! own channel; a 429 whose wait is only in `Retry-After` is honoured, and the reason shows on
+//! the message while it waits.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use switchboard::runtime::Limits;
+use switchboard_e2e::fake_telegram::FakeTelegram;
+use switchboard_e2e::{HostOptions, TestHost, conversations, messages};
+
+use crate::telegram::{GOOD_TOKEN, registered_secret, text_update};
+
+async fn telegram_channel(host: &TestHost, fake: &FakeTelegram, name: &str) -> String {
+    let settings = json!({"bot_token": GOOD_TOKEN, "api_base_url": fake.base_url});
+    let (status, channel) = host.post("/api/v1/channels", &host.admin, json!({"plugin": "telegram", "name": name, "settings": settings})).await;
+    assert_eq!(status, 201, "{channel}");
+    channel["id"].as_str().unwrap().to_owned()
+}
+
+/// Customers in `chats` write to the channel; returns their conversations' ids, by chat.
+async fn customers_write(host: &TestHost, fake: &FakeTelegram, channel: &str, chats: std::ops::Range<i64>) -> Vec<(i64, i64)> {
+    let secret = registered_secret(fake);
+    for chat in chats.clone() {
+        let (status, _) = host.webhook(channel, &[("x-telegram-bot-api-secret-token", &secret)], text_update(chat, chat, "Halo")).await;
+        assert_eq!(status, 200);
+    }
+    let (_, list) = host.get(&format!("/api/v1/conversations?channel={channel}&limit=500"), &host.agent).await;
+    let list = list.as_array().unwrap();
+    chats.map(|chat| (chat, list.iter().find(|c| c["external_id"] == chat.to_string()).expect("a conversation per chat")["id"].as_i64().unwrap())).collect()
+}
+
+async fn reply(host: &TestHost, conversation: i64, text: &str) -> i64 {
+    let (status, body) = host.post(&format!("/api/v1/conversations/{conversation}/messages"), &host.agent, json!({ "text": text })).await;
+    assert_eq!(status, 202, "{body}");
+    body["id"].as_i64().unwrap()
+}
+
+/// The texts the fake answered, per chat, in the order it answered them.
+fn sent_texts(fake: &FakeTelegram, chat: i64) -> Vec<String> {
+    fake.calls("sendMessage")
+        .into_iter()
+        .filter(|c| c.body["chat_id"].to_string().trim_matches('"') == chat.to_string() && c.status == 0)
+        .map(|c| c.body["text"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replies_of_many_conversations_go_out_at_once_and_each_conversation_in_order() {
+    let fake = FakeTelegram::start(GOOD_TOKEN).await;
+    let host = TestHost::start(HostOptions { allow_outbound: vec![fake.authority.clone()], ..Default::default() }).await;
+    let channel = telegram_channel(&host, &fake, "Toko Budi").await;
+    let chats = customers_write(&host, &fake, &channel, 9001..9021).await;
+    // The provider answers each send after 5 to 60 ms, at random: a later send of a chat could
+    // overtake an earlier one if the host sent them side by side.
+    fake.answer_sends_after(5, 60);
+    let started = Instant::now();
+    for round in 1..=5 {
+        for (_, conversation) in &chats {
+            reply(&host, *conversation, &format!("balasan {round}")).await;
+        }
+    }
+    let total = chats.len() * 5;
+    host.eventually(Duration::from_secs(60), || async { (fake.calls("sendMessage").len() >= total).then_some(()) })
+        .await
+        .unwrap_or_else(|| panic!("{} of {total} sent", fake.calls("sendMessage").len()));
+    let took = started.elapsed();
+    assert_eq!(fake.overlapping_sends(), Vec::<String>::new(), "a conversation's next reply waited for the one before");
+    for (chat, _) in &chats {
+        let expected: Vec<String> = (1..=5).map(|round| format!("balasan {round}")).collect();
+        assert_eq!(sent_texts(&fake, *chat), expected, "chat {chat} in the order accepted");
+    }
+    // One at a time, 100 sends of 5-60 ms (32.5 ms on average) take over 3 s; side by side far less.
+    assert!(fake.most_sends_at_once() > 1, "sends ran concurrently");
+    assert!(took < Duration::from_millis(3000), "100 replies took {took:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_that_hangs_holds_up_only_its_own_channel() {
+    let hanging = FakeTelegram::start(GOOD_TOKEN).await;
+    let quick = FakeTelegram::start(GOOD_TOKEN).await;
+    let options = HostOptions {
+        allow_outbound: vec![hanging.authority.clone(), quick.authority.clone()],
+        limits: Limits { call_timeout: Duration::from_secs(5), ..Default::default() },
+        ..Default::default()
+    };
+    let host = TestHost::start(options).await;
+    let stuck = telegram_channel(&host, &hanging, "Stuck bot").await;
+    let fine = telegram_channel(&host, &quick, "Fine bot").await;
+    let stuck_chats = customers_write(&host, &hanging, &stuck, 100..140).await;
+    let fine_chats = customers_write(&host, &quick, &fine, 200..205).await;
+    hanging.answer_sends_after(20_000, 20_000);
+    // Forty replies wait on the hanging provider (more than its channel's slots) ...
+    for (_, conversation) in &stuck_chats {
+        reply(&host, *conversation, "maaf menunggu").await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // ... and the other channel's replies go out at once all the same.
+    let queued = Instant::now();
+    for (_, conversation) in &fine_chats {
+        reply(&host, *conversation, "sudah dikirim").await;
+    }
+    host.eventually(Duration::from_secs(10), || async { (quick.calls("sendMessage").len() >= fine_chats.len()).then_some(()) })
+        .await
+        .expect("the other channel's replies were sent");
+    let delay = queued.elapsed();
+    println!("other channel's 5 replies sent {delay:?} after queueing, beside a hanging provider");
+    assert!(delay < Duration::from_secs(2), "the hanging provider delayed another channel by {delay:?}");
+    let (_, list) = host.get(&format!("/api/v1/conversations/{}/messages", stuck_chats[0].1), &host.agent).await;
+    let waiting = list.as_array().unwrap().iter().find(|m| m["direction"] == "outbound").unwrap();
+    assert_eq!(waiting["status"], "queued", "{waiting}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_429_with_only_retry_after_is_waited_out_and_the_reason_shows_meanwhile() {
+    let fake = FakeTelegram::start(GOOD_TOKEN).await;
+    let host = TestHost::start(HostOptions { allow_outbound: vec![fake.authority.clone()], ..Default::default() }).await;
+    let channel = telegram_channel(&host, &fake, "Toko Budi").await;
+    let chats = customers_write(&host, &fake, &channel, 4242..4243).await;
+    let conversation = chats[0].1;
+    fake.rate_limit_next_send_by_header(3);
+    let message = reply(&host, conversation, "Pesanan sudah dikirim").await;
+    let first_try = host
+        .eventually(Duration::from_secs(10), || async { (!fake.calls("sendMessage").is_empty()).then(Instant::now) })
+        .await
+        .expect("a first attempt");
+    // While it waits: still queued, with the provider's refusal as the reason.
+    let shown: Value = host
+        .eventually(Duration::from_secs(5), || async {
+            messages(&host, conversation).await.into_iter().find(|m| m["id"] == message && m["error"].is_string())
+        })
+        .await
+        .expect("the reason shows");
+    assert_eq!(shown["status"], "queued", "{shown}");
+    assert!(shown["error"].as_str().unwrap().contains("rate"), "{shown}");
+    let second_try = host
+        .eventually(Duration::from_secs(15), || async { (fake.calls("sendMessage").len() >= 2).then(Instant::now) })
+        .await
+        .expect("tried again");
+    let waited = second_try - first_try;
+    assert!(waited >= Duration::from_millis(2500), "Retry-After: 3 was honoured: tried again after {waited:?}");
+    let sent = switchboard_e2e::until_status(&host, conversation, message, "sent").await;
+    assert!(sent["error"].is_null(), "the reason goes once it is sent: {sent}");
+    assert_eq!(conversations(&host).await.len(), 1);
+}
