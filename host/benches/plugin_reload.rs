@@ -27,6 +27,7 @@ fn config(data_dir: &Path) -> ServeConfig {
         resolver: Default::default(),
         // The bench copies an unsigned build into the folder: what it measures is loading.
         plugin_trust: switchboard::app::PluginTrust { trusted_keys: Vec::new(), allow_unsigned: true },
+        faults: Default::default(),
     }
 }
 

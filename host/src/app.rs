@@ -31,6 +31,8 @@ pub struct ServeConfig {
     pub resolver: ResolverChoice,
     /// Which plugin signatures are trusted.
     pub plugin_trust: PluginTrust,
+    /// Store failures caused on purpose (not a setting: a seam for tests).
+    pub faults: Arc<crate::store::writer::Faults>,
 }
 
 /// Which components the host runs besides its built-ins: signed by a trusted key (base64
@@ -179,7 +181,7 @@ impl App {
         std::fs::create_dir_all(&config.data_dir)
             .map_err(|e| anyhow::anyhow!("cannot create the data dir {}: {e}", config.data_dir.display()))?;
         let serve_lock = crate::data_dir::serve_lock(&config.data_dir)?;
-        let db = Arc::new(Db::open(&config.data_dir)?);
+        let db = Arc::new(Db::open_with(&config.data_dir, config.faults.clone())?);
         // Uploads cut off by a crash: nothing refers to them.
         let _ = std::fs::remove_dir_all(crate::data_dir::uploads_dir(&config.data_dir));
         let allowed = config

@@ -192,6 +192,7 @@ impl Settings {
             mail: MailOptions { inbound_domain: self.inbound_domain.clone(), max_message_bytes: self.mail_max_mb << 20 },
             resolver: Default::default(),
             plugin_trust: PluginTrust { trusted_keys: self.trusted_keys.clone(), allow_unsigned: self.allow_unsigned_plugins },
+            faults: Default::default(),
         }
     }
 

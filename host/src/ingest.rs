@@ -9,8 +9,10 @@ use crate::runtime::types::{AccountEvent, Attachment, DeliveryState, Event, Http
 use crate::runtime::{CallError, Retry};
 use crate::store::StoreError;
 use crate::store::channels::Channel;
-use crate::store::contacts::ContactInfo;
-use crate::store::messages::{DeliveryStatus, Message, NewInbound};
+use crate::store::contacts::{self, ContactInfo};
+use crate::store::messages::{self, DeliveryStatus, Message, NewInbound};
+use crate::store::conversations;
+use rusqlite::Connection;
 
 /// What came of a request the channel's plugin accepted.
 #[derive(Debug)]
@@ -64,7 +66,7 @@ impl IngestError {
 pub async fn handle(app: &App, channel: &Channel, request: &HttpRequest) -> Result<Ingested, IngestError> {
     let plugin = app.registry.get(&channel.plugin).ok_or_else(|| IngestError::PluginUnavailable(channel.plugin.clone()))?;
     let outcome = plugin.handle_webhook(&app.channel_context(channel), request).await?;
-    let (stored, messages) = store_events(app, &channel.id, &outcome.events)?;
+    let (stored, messages) = store_events(app, &channel.id, &outcome.events).await?;
     tracing::debug!(channel = %channel.id, events = outcome.events.len(), stored, "webhook handled");
     Ok(Ingested { response: outcome.response, events: outcome.events.len(), stored, messages })
 }
@@ -95,7 +97,7 @@ pub async fn handle_app(app: &App, plugin_id: &str, request: &HttpRequest) -> Re
             continue;
         }
         for channel in targets {
-            let (stored, messages) = store_events(app, &channel.id, &events)?;
+            let (stored, messages) = store_events(app, &channel.id, &events).await?;
             let ingested = Ingested { response: outcome.response.clone(), events: events.len(), stored, messages };
             channels.push((channel.id, ingested));
         }
@@ -104,15 +106,26 @@ pub async fn handle_app(app: &App, plugin_id: &str, request: &HttpRequest) -> Re
     Ok(AppIngested { response: outcome.response, channels, unrouted })
 }
 
-/// Stores a plugin's events; new inbound messages are announced to live followers. Returns how
-/// many rows were new and the new inbound messages.
-fn store_events(app: &App, channel_id: &str, events: &[Event]) -> Result<(usize, Vec<Message>), StoreError> {
-    let mut stored = 0;
-    let mut messages = Vec::new();
-    let mut statuses = Vec::new();
-    for event in events {
-        stored += store_event(app, channel_id, event, &mut messages, &mut statuses)?;
+/// Stores a plugin's events in one group commit (acknowledged means on disk); then announces
+/// new inbound messages and changed statuses to live followers. Returns how many rows were new
+/// and the new inbound messages.
+async fn store_events(app: &App, channel_id: &str, events: &[Event]) -> Result<(usize, Vec<Message>), StoreError> {
+    if events.is_empty() {
+        return Ok((0, Vec::new()));
     }
+    let (channel, events) = (channel_id.to_owned(), events.to_vec());
+    let (stored, messages, statuses) = app
+        .db
+        .write(move |conn| {
+            let mut stored = 0;
+            let mut messages = Vec::new();
+            let mut statuses = Vec::new();
+            for event in &events {
+                stored += store_event(conn, &channel, event, &mut messages, &mut statuses)?;
+            }
+            Ok((stored, messages, statuses))
+        })
+        .await?;
     for message in &messages {
         app.live.message(message);
     }
@@ -126,7 +139,7 @@ fn store_events(app: &App, channel_id: &str, events: &[Event]) -> Result<(usize,
 /// messages are added to `messages`, the conversations (and message) whose delivery status
 /// changed to `statuses`.
 fn store_event(
-    app: &App,
+    conn: &Connection,
     channel_id: &str,
     event: &Event,
     messages: &mut Vec<Message>,
@@ -149,7 +162,7 @@ fn store_event(
                 properties: message.properties.clone(),
                 reply_to: message.reply_to.clone(),
             };
-            let stored = app.db.record_inbound(channel_id, &inbound)?;
+            let stored = messages::record_inbound_in(conn, channel_id, &inbound)?;
             let new = usize::from(stored.is_some());
             messages.extend(stored);
             Ok(new)
@@ -162,15 +175,15 @@ fn store_event(
             };
             match &status.target {
                 StatusTarget::Message(id) => {
-                    let changed = app.db.record_status(channel_id, id, state, error.as_deref())?;
+                    let changed = messages::record_status_in(conn, channel_id, id, state, error.as_deref())?;
                     statuses.extend(changed.map(|(message, conversation)| (conversation, Some(message))));
                     Ok(usize::from(changed.is_some()))
                 }
                 StatusTarget::Watermark((conversation, up_to)) => {
                     let up_to = i64::try_from(*up_to).unwrap_or(i64::MAX);
-                    let changed = app.db.record_status_watermark(channel_id, conversation, up_to, state)?;
+                    let changed = messages::record_status_watermark_in(conn, channel_id, conversation, up_to, state)?;
                     if changed > 0
-                        && let Some(found) = app.db.conversation_at(channel_id, conversation)?
+                        && let Some(found) = conversations::conversation_at_in(conn, channel_id, conversation)?
                     {
                         statuses.push((found.id, None));
                     }
@@ -180,7 +193,7 @@ fn store_event(
         }
         Event::Contact(profile) => {
             let contact = ContactInfo { external_id: profile.id.clone(), name: profile.name.clone(), handle: profile.handle.clone() };
-            app.db.upsert_contact(channel_id, &contact)?;
+            contacts::upsert(conn, channel_id, &contact)?;
             Ok(1)
         }
     }

@@ -144,3 +144,38 @@ async fn a_429_with_only_retry_after_is_waited_out_and_the_reason_shows_meanwhil
     assert!(sent["error"].is_null(), "the reason goes once it is sent: {sent}");
     assert_eq!(conversations(&host).await.len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhooks_are_acknowledged_only_once_their_group_commit_is_on_disk() {
+    let fake = FakeTelegram::start(GOOD_TOKEN).await;
+    let host = TestHost::start(HostOptions { allow_outbound: vec![fake.authority.clone()], ..Default::default() }).await;
+    let channel = telegram_channel(&host, &fake, "Toko Budi").await;
+    let secret = registered_secret(&fake);
+    let post = |update: i64| {
+        let (host, channel, secret) = (&host, channel.clone(), secret.clone());
+        async move { host.webhook(&channel, &[("x-telegram-bot-api-secret-token", &secret)], text_update(update, 5000 + update, &format!("pesan {update}"))).await.0 }
+    };
+    // The next commit fails (as on a full disk): every webhook of that batch must not get a 200.
+    host.faults.fail_next_commits(1);
+    let answers = futures_util::future::join_all((1..=12).map(post)).await;
+    let acknowledged: Vec<i64> = (1..=12).zip(&answers).filter(|(_, status)| **status == 200).map(|(u, _)| u).collect();
+    assert!(answers.iter().all(|s| *s == 200 || *s == 503), "{answers:?}");
+    assert!(answers.contains(&503), "the failed batch was refused: {answers:?}");
+    let stored = || async {
+        let mut texts: Vec<String> = Vec::new();
+        for conversation in conversations(&host).await {
+            for message in messages(&host, conversation["id"].as_i64().unwrap()).await {
+                texts.push(message["text"].as_str().unwrap().to_owned());
+            }
+        }
+        texts.sort();
+        texts
+    };
+    let mut expected: Vec<String> = acknowledged.iter().map(|u| format!("pesan {u}")).collect();
+    expected.sort();
+    assert_eq!(stored().await, expected, "exactly the acknowledged webhooks are stored");
+    // Telegram sends the refused ones again: now they are stored, once.
+    let again = futures_util::future::join_all((1..=12).map(post)).await;
+    assert!(again.iter().all(|s| *s == 200), "{again:?}");
+    assert_eq!(stored().await.len(), 12);
+}

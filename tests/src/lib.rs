@@ -59,6 +59,8 @@ pub struct TestHost {
     pub data_dir: tempfile::TempDir,
     /// Where the SMTP listener is, when started with `smtp`.
     pub smtp_addr: Option<std::net::SocketAddr>,
+    /// Store failures to cause (a group commit that fails).
+    pub faults: std::sync::Arc<switchboard::store::writer::Faults>,
     stop: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
@@ -83,6 +85,7 @@ impl TestHost {
             false => None,
         };
         let smtp_addr = smtp.as_ref().map(|l| l.local_addr().unwrap());
+        let faults = std::sync::Arc::new(switchboard::store::writer::Faults::default());
         let config = switchboard::ServeConfig {
             data_dir: data_dir.path().to_path_buf(),
             public_url: Some(if options.local_public_url { base.clone() } else { PUBLIC_URL.into() }),
@@ -91,6 +94,7 @@ impl TestHost {
             mail: switchboard::MailOptions { inbound_domain: options.inbound_domain, ..Default::default() },
             resolver: options.resolver.map(switchboard::app::ResolverChoice).unwrap_or_default(),
             plugin_trust: switchboard::app::PluginTrust { trusted_keys: options.trusted_keys, allow_unsigned: !options.require_signed_plugins },
+            faults: faults.clone(),
         };
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(switchboard::serve(switchboard::Listeners { http: listener, smtp }, config, async {
@@ -105,6 +109,7 @@ impl TestHost {
             http: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap(),
             data_dir,
             smtp_addr,
+            faults,
             stop: Some(stop),
             server: Some(server),
         };

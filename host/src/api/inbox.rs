@@ -273,7 +273,7 @@ pub async fn send(
     let window = window::compute(&plugin.window, conversation.last_inbound_at, now_ms());
     window.permits(content.get("template").is_some()).map_err(|why| ApiError::unprocessable("window_closed", why))?;
     let outbound = NewOutbound { conversation_id: id, text, content, reply_to: body.reply_to };
-    let message = app.db.queue_outbound(&channel.id, &outbound)?;
+    let message = app.db.queue_outbound(&channel.id, &outbound).await?;
     // Announced before the worker may send it: followers see `message`, then its `status`.
     app.live.message(&message);
     app.outbox_wake.notify_one();

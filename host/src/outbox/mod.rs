@@ -51,7 +51,7 @@ pub async fn run(app: Arc<App>, mut stop: watch::Receiver<bool>) {
             break;
         }
         while let Some(done) = sends.try_join_next_with_id() {
-            finished(&app, &mut slots, &mut tasks, done);
+            finished(&app, &mut slots, &mut tasks, done).await;
         }
         let now = Instant::now();
         let (paused, rate_wait) = slots.paused(now);
@@ -88,7 +88,7 @@ pub async fn run(app: Arc<App>, mut stop: watch::Receiver<bool>) {
             sleep = IDLE_POLL;
         }
         tokio::select! {
-            Some(done) = sends.join_next_with_id(), if !sends.is_empty() => finished(&app, &mut slots, &mut tasks, done),
+            Some(done) = sends.join_next_with_id(), if !sends.is_empty() => finished(&app, &mut slots, &mut tasks, done).await,
             _ = tokio::time::sleep(sleep) => {}
             _ = app.outbox_wake.notified() => {}
             _ = stop.changed() => break,
@@ -96,11 +96,11 @@ pub async fn run(app: Arc<App>, mut stop: watch::Receiver<bool>) {
     }
     // Sends in flight finish (each within the plugin timeout); what is not started stays queued.
     while let Some(done) = sends.join_next_with_id().await {
-        finished(&app, &mut slots, &mut tasks, done);
+        finished(&app, &mut slots, &mut tasks, done).await;
     }
 }
 
-fn finished(app: &App, slots: &mut Slots, tasks: &mut HashMap<tokio::task::Id, i64>, done: Result<(tokio::task::Id, ()), tokio::task::JoinError>) {
+async fn finished(app: &App, slots: &mut Slots, tasks: &mut HashMap<tokio::task::Id, i64>, done: Result<(tokio::task::Id, ()), tokio::task::JoinError>) {
     let id = match &done {
         Ok((id, ())) => *id,
         Err(error) => error.id(),
@@ -110,7 +110,8 @@ fn finished(app: &App, slots: &mut Slots, tasks: &mut HashMap<tokio::task::Id, i
     if let Err(error) = done {
         // A bug, not the provider: counted as an attempt, so it cannot loop for ever.
         tracing::error!(message_id = message, "a delivery stopped: {error}");
-        let _ = app.db.delivery_retry(message, now_ms() + LONGEST_RETRY.as_millis() as i64, "the delivery stopped unexpectedly; it will be tried again");
+        let retry_at = now_ms() + LONGEST_RETRY.as_millis() as i64;
+        let _ = app.db.delivery_retry(message, retry_at, "the delivery stopped unexpectedly; it will be tried again".into()).await;
     }
 }
 
@@ -140,29 +141,29 @@ async fn deliver(app: &App, delivery: &PendingDelivery) {
         Ok((_, provider_id)) => {
             app.metrics.delivery("sent");
             tracing::info!(message_id = delivery.message_id, provider_id, "message delivered");
-            app.db.delivery_succeeded(delivery.message_id, &provider_id)
+            app.db.delivery_succeeded(delivery.message_id, provider_id).await
         }
         Err(Next::Fail(reason)) => {
             app.metrics.delivery("failed");
             tracing::warn!(message_id = delivery.message_id, %reason, "message failed");
-            app.db.delivery_failed(delivery.message_id, &reason)
+            app.db.delivery_failed(delivery.message_id, reason).await
         }
         Err(Next::Hold(reason)) => {
             app.metrics.delivery("held");
             tracing::debug!(message_id = delivery.message_id, %reason, "delivery held");
-            app.db.delivery_held(delivery.message_id, now_ms() + SUSPENDED_RECHECK.as_millis() as i64, &reason)
+            app.db.delivery_held(delivery.message_id, now_ms() + SUSPENDED_RECHECK.as_millis() as i64, reason).await
         }
         Err(Next::Retry { reason, .. }) if delivery.attempts + 1 >= MAX_ATTEMPTS => {
             app.metrics.delivery("failed");
             let reason = format!("gave up after {MAX_ATTEMPTS} attempts: {reason}");
             tracing::warn!(message_id = delivery.message_id, %reason, "message failed");
-            app.db.delivery_failed(delivery.message_id, &reason)
+            app.db.delivery_failed(delivery.message_id, reason).await
         }
         Err(Next::Retry { after, reason }) => {
             app.metrics.delivery("retry");
             let backoff = after.unwrap_or_else(|| backoff(delivery.attempts)).min(LONGEST_RETRY);
             tracing::info!(message_id = delivery.message_id, %reason, retry_in_ms = backoff.as_millis() as u64, "delivery will be retried");
-            app.db.delivery_retry(delivery.message_id, now_ms() + backoff.as_millis() as i64, &reason)
+            app.db.delivery_retry(delivery.message_id, now_ms() + backoff.as_millis() as i64, reason).await
         }
     };
     match result.and_then(|()| app.db.message(delivery.message_id)) {

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use crate::runtime::types::SendLimits;
 
 /// Sends in flight at once for one channel unless its plugin says otherwise: enough for a
-/// provider that answers in 150 ms to take 200 a second.
-pub const DEFAULT_CONCURRENCY: u32 = 32;
+/// provider that answers in 150 ms to take 400 a second.
+pub const DEFAULT_CONCURRENCY: u32 = 64;
 /// Sends in flight at once for the whole host (each is a plugin instance and a connection).
 pub const MAX_IN_FLIGHT: usize = 256;
 

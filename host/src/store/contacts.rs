@@ -1,6 +1,6 @@
 //! Contacts: the people behind conversations, per channel, by the provider's id.
 
-use rusqlite::{Transaction, params};
+use rusqlite::{Connection, params};
 
 use super::{Db, StoreResult, now_ms, Cached};
 
@@ -13,7 +13,7 @@ pub struct ContactInfo {
 }
 
 /// Inserts or refreshes a contact (known fields are kept when the provider omits them); returns its id.
-pub(super) fn upsert(tx: &Transaction<'_>, channel_id: &str, contact: &ContactInfo) -> rusqlite::Result<i64> {
+pub(crate) fn upsert(tx: &Connection, channel_id: &str, contact: &ContactInfo) -> rusqlite::Result<i64> {
     tx.cached_row(
         "INSERT INTO contacts (channel_id, external_id, name, handle, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT (channel_id, external_id) DO UPDATE SET

@@ -1,6 +1,6 @@
 //! Conversations: one per channel and provider address (a chat, a user, a group).
 
-use rusqlite::{OptionalExtension, Row, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
 
 use super::{Db, StoreResult, now_ms, Cached};
@@ -60,7 +60,7 @@ pub enum Assigned {
 
 /// Finds or opens the conversation for a provider address; returns its id.
 pub(super) fn upsert(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     channel_id: &str,
     external_id: &str,
     name: Option<&str>,
@@ -80,7 +80,7 @@ pub(super) fn upsert(
 }
 
 /// Records activity; `inbound_at` (provider time) moves the window forward, never back.
-pub(super) fn touch(tx: &Transaction<'_>, id: i64, inbound_at: Option<i64>) -> rusqlite::Result<()> {
+pub(super) fn touch(tx: &Connection, id: i64, inbound_at: Option<i64>) -> rusqlite::Result<()> {
     tx.cached_execute(
         "UPDATE conversations SET last_activity_at = ?2, status = 'open',
             last_inbound_at = CASE WHEN ?3 IS NULL THEN last_inbound_at ELSE MAX(COALESCE(last_inbound_at, 0), ?3) END
@@ -185,10 +185,7 @@ impl Db {
 
     /// The conversation at a provider address (a chat, a visitor), if it exists.
     pub fn conversation_at(&self, channel_id: &str, external_id: &str) -> StoreResult<Option<Conversation>> {
-        Ok(self
-            .conn()
-            .cached_row(&format!("SELECT {COLUMNS} FROM {FROM} WHERE c.channel_id = ?1 AND c.external_id = ?2"), [channel_id, external_id], conversation)
-            .optional()?)
+        conversation_at_in(&self.conn(), channel_id, external_id)
     }
 }
 
@@ -220,4 +217,11 @@ mod tests {
         assert_eq!(search_terms("100%_x").map(|(_, like)| like), Some("%100\\%\\_x%".into()));
         assert_eq!(search_terms(" ?! "), None);
     }
+}
+
+/// [`Db::conversation_at`] inside the caller's transaction.
+pub(crate) fn conversation_at_in(conn: &Connection, channel_id: &str, external_id: &str) -> StoreResult<Option<Conversation>> {
+    Ok(conn
+        .cached_row(&format!("SELECT {COLUMNS} FROM {FROM} WHERE c.channel_id = ?1 AND c.external_id = ?2"), [channel_id, external_id], conversation)
+        .optional()?)
 }

@@ -1,7 +1,7 @@
 //! Messages, inbound and outbound, with delivery status. Inbound is unique per channel and
 //! provider id, so a redelivered webhook is stored once.
 
-use rusqlite::{OptionalExtension, Row, params};
+use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
 
 use super::contacts::{self, ContactInfo};
@@ -141,115 +141,39 @@ impl Db {
     /// Stores an inbound message with its contact and conversation, in one transaction.
     /// Returns `None` when the provider id was already stored (a redelivery).
     pub fn record_inbound(&self, channel_id: &str, inbound: &NewInbound) -> StoreResult<Option<Message>> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        let contact_id = contacts::upsert(&tx, channel_id, &inbound.sender)?;
-        let conversation_id = conversations::upsert(
-            &tx,
-            channel_id,
-            &inbound.conversation_external_id,
-            inbound.conversation_name.as_deref(),
-            contact_id,
-        )?;
-        let now = now_ms();
-        let inserted = tx.cached_row(
-                "INSERT INTO messages (conversation_id, channel_id, direction, provider_message_id, contact_id, text, content,
-                    properties, reply_to, status, provider_timestamp, created_at, updated_at)
-                 VALUES (?1, ?2, 'inbound', ?3, ?4, ?5, ?6, ?7, ?8, 'received', ?9, ?10, ?10)
-                 ON CONFLICT DO NOTHING
-                 RETURNING id",
-                params![
-                    conversation_id,
-                    channel_id,
-                    inbound.provider_message_id,
-                    contact_id,
-                    inbound.text,
-                    inbound.content.to_string(),
-                    serde_json::to_string(&inbound.properties).expect("pairs serialize"),
-                    inbound.reply_to,
-                    inbound.provider_timestamp,
-                    now
-                ],
-                |row| row.get::<_, i64>(0),
-            )
-            .optional()?;
-        let Some(id) = inserted else {
-            return Ok(None); // dropping the transaction rolls back the contact/conversation touch
-        };
-        // The window counts from the provider's time, but never from later than we received it:
-        // a clock ahead of ours must not stretch the window.
-        conversations::touch(&tx, conversation_id, Some(inbound.provider_timestamp.min(now)))?;
-        let stored = tx.cached_row(&format!("SELECT {COLUMNS} FROM messages WHERE id = ?1"), [id], message)?;
-        tx.commit()?;
-        Ok(Some(stored))
+        record_inbound_in(&self.conn(), channel_id, inbound)
     }
 
-    /// Queues an outbound message and its delivery in one transaction.
-    pub fn queue_outbound(&self, channel_id: &str, outbound: &NewOutbound) -> StoreResult<Message> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        let now = now_ms();
-        let id: i64 = tx.cached_row(
-            "INSERT INTO messages (conversation_id, channel_id, direction, text, content, reply_to, status, created_at, updated_at)
-             VALUES (?1, ?2, 'outbound', ?3, ?4, ?5, 'queued', ?6, ?6) RETURNING id",
-            params![outbound.conversation_id, channel_id, outbound.text, outbound.content.to_string(), outbound.reply_to, now],
-            |row| row.get(0),
-        )?;
-        tx.cached_execute(
-            "INSERT INTO outbox (message_id, channel_id, conversation_id, next_attempt_at) VALUES (?1, ?2, ?3, ?4)",
-            params![id, channel_id, outbound.conversation_id, now],
-        )?;
-        conversations::touch(&tx, outbound.conversation_id, None)?;
-        let stored = tx.cached_row(&format!("SELECT {COLUMNS} FROM messages WHERE id = ?1"), [id], message)?;
-        tx.commit()?;
-        Ok(stored)
+    /// Queues an outbound message and its delivery in one transaction (a group commit).
+    pub async fn queue_outbound(&self, channel_id: &str, outbound: &NewOutbound) -> StoreResult<Message> {
+        let (channel_id, outbound) = (channel_id.to_owned(), outbound.clone());
+        self.write(move |tx| {
+            let now = now_ms();
+            let id: i64 = tx.cached_row(
+                "INSERT INTO messages (conversation_id, channel_id, direction, text, content, reply_to, status, created_at, updated_at)
+                 VALUES (?1, ?2, 'outbound', ?3, ?4, ?5, 'queued', ?6, ?6) RETURNING id",
+                params![outbound.conversation_id, channel_id, outbound.text, outbound.content.to_string(), outbound.reply_to, now],
+                |row| row.get(0),
+            )?;
+            tx.cached_execute(
+                "INSERT INTO outbox (message_id, channel_id, conversation_id, next_attempt_at) VALUES (?1, ?2, ?3, ?4)",
+                params![id, channel_id, outbound.conversation_id, now],
+            )?;
+            conversations::touch(tx, outbound.conversation_id, None)?;
+            Ok(tx.cached_row(&format!("SELECT {COLUMNS} FROM messages WHERE id = ?1"), [id], message)?)
+        })
+        .await
     }
 
     /// Applies a delivery status to one outbound message, by the provider's id. Returns the
     /// message's and its conversation's ids when one matched.
-    pub fn record_status(
-        &self,
-        channel_id: &str,
-        provider_message_id: &str,
-        status: DeliveryStatus,
-        error: Option<&str>,
-    ) -> StoreResult<Option<(i64, i64)>> {
-        let conn = self.conn();
-        let current: Option<(i64, i64, DeliveryStatus)> = conn.cached_row(
-                "SELECT id, conversation_id, status FROM messages WHERE channel_id = ?1 AND direction = 'outbound' AND provider_message_id = ?2",
-                [channel_id, provider_message_id],
-                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
-            )
-            .optional()?;
-        let Some((id, conversation_id, current)) = current else { return Ok(None) };
-        if status.rank() > current.rank() {
-            conn.cached_execute(
-                "UPDATE messages SET status = ?2, error = COALESCE(?3, error), updated_at = ?4 WHERE id = ?1",
-                params![id, status, error, now_ms()],
-            )?;
-        }
-        Ok(Some((id, conversation_id)))
+    pub fn record_status(&self, channel_id: &str, provider_message_id: &str, status: DeliveryStatus, error: Option<&str>) -> StoreResult<Option<(i64, i64)>> {
+        record_status_in(&self.conn(), channel_id, provider_message_id, status, error)
     }
 
     /// Applies a status to every outbound message of a conversation sent up to a time (read watermarks).
     pub fn record_status_watermark(&self, channel_id: &str, conversation_external_id: &str, up_to_ms: i64, status: DeliveryStatus) -> StoreResult<usize> {
-        let rank = status.rank();
-        let mut changed = 0;
-        let conn = self.conn();
-        let mut statement = conn.prepare_cached(
-            "SELECT m.id, m.status FROM messages m JOIN conversations c ON c.id = m.conversation_id
-             WHERE m.channel_id = ?1 AND c.external_id = ?2 AND m.direction = 'outbound' AND m.created_at <= ?3
-               AND m.provider_message_id IS NOT NULL",
-        )?;
-        let rows = statement
-            .query_map(params![channel_id, conversation_external_id, up_to_ms], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, DeliveryStatus>(1)?)))?
-            .collect::<Result<Vec<_>, _>>()?;
-        for (id, current) in rows {
-            if rank > current.rank() && current != DeliveryStatus::Failed {
-                changed += conn.cached_execute("UPDATE messages SET status = ?2, updated_at = ?3 WHERE id = ?1", params![id, status, now_ms()])?;
-            }
-        }
-        Ok(changed)
+        record_status_watermark_in(&self.conn(), channel_id, conversation_external_id, up_to_ms, status)
     }
 
     /// The newest `limit` messages (older than `before`, if given), oldest first.
@@ -281,4 +205,103 @@ impl Db {
             )
             .optional()?)
     }
+}
+
+/// Stores an inbound message with its contact and conversation, inside the caller's transaction
+/// (the group commit's) or as one of its own; all or nothing. `None`: the provider id was
+/// already stored (a redelivery), and nothing changed.
+pub(crate) fn record_inbound_in(conn: &Connection, channel_id: &str, inbound: &NewInbound) -> StoreResult<Option<Message>> {
+    conn.execute_batch("SAVEPOINT inbound")?;
+    let stored = store_inbound(conn, channel_id, inbound);
+    if !matches!(stored, Ok(Some(_))) {
+        conn.execute_batch("ROLLBACK TO inbound")?;
+    }
+    conn.execute_batch("RELEASE inbound")?;
+    stored
+}
+
+fn store_inbound(tx: &Connection, channel_id: &str, inbound: &NewInbound) -> StoreResult<Option<Message>> {
+
+    let contact_id = contacts::upsert(tx, channel_id, &inbound.sender)?;
+    let conversation_id = conversations::upsert(
+        tx,
+        channel_id,
+        &inbound.conversation_external_id,
+        inbound.conversation_name.as_deref(),
+        contact_id,
+    )?;
+    let now = now_ms();
+    let inserted = tx.cached_row(
+            "INSERT INTO messages (conversation_id, channel_id, direction, provider_message_id, contact_id, text, content,
+                properties, reply_to, status, provider_timestamp, created_at, updated_at)
+             VALUES (?1, ?2, 'inbound', ?3, ?4, ?5, ?6, ?7, ?8, 'received', ?9, ?10, ?10)
+             ON CONFLICT DO NOTHING
+             RETURNING id",
+            params![
+                conversation_id,
+                channel_id,
+                inbound.provider_message_id,
+                contact_id,
+                inbound.text,
+                inbound.content.to_string(),
+                serde_json::to_string(&inbound.properties).expect("pairs serialize"),
+                inbound.reply_to,
+                inbound.provider_timestamp,
+                now
+            ],
+            |row| row.get::<_, i64>(0),
+        )
+        .optional()?;
+    let Some(id) = inserted else {
+        return Ok(None); // the savepoint is rolled back: the contact and conversation stay as they were
+    };
+    // The window counts from the provider's time, but never from later than we received it:
+    // a clock ahead of ours must not stretch the window.
+    conversations::touch(tx, conversation_id, Some(inbound.provider_timestamp.min(now)))?;
+    let stored = tx.cached_row(&format!("SELECT {COLUMNS} FROM messages WHERE id = ?1"), [id], message)?;
+    Ok(Some(stored))
+}
+
+/// [`Db::record_status`] inside the caller's transaction.
+pub(crate) fn record_status_in(
+    conn: &Connection,
+    channel_id: &str,
+    provider_message_id: &str,
+    status: DeliveryStatus,
+    error: Option<&str>,
+) -> StoreResult<Option<(i64, i64)>> {
+    let current: Option<(i64, i64, DeliveryStatus)> = conn.cached_row(
+            "SELECT id, conversation_id, status FROM messages WHERE channel_id = ?1 AND direction = 'outbound' AND provider_message_id = ?2",
+            [channel_id, provider_message_id],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+        )
+        .optional()?;
+    let Some((id, conversation_id, current)) = current else { return Ok(None) };
+    if status.rank() > current.rank() {
+        conn.cached_execute(
+            "UPDATE messages SET status = ?2, error = COALESCE(?3, error), updated_at = ?4 WHERE id = ?1",
+            params![id, status, error, now_ms()],
+        )?;
+    }
+    Ok(Some((id, conversation_id)))
+}
+
+/// [`Db::record_status_watermark`] inside the caller's transaction.
+pub(crate) fn record_status_watermark_in(conn: &Connection, channel_id: &str, conversation_external_id: &str, up_to_ms: i64, status: DeliveryStatus) -> StoreResult<usize> {
+    let rank = status.rank();
+    let mut changed = 0;
+    let mut statement = conn.prepare_cached(
+        "SELECT m.id, m.status FROM messages m JOIN conversations c ON c.id = m.conversation_id
+         WHERE m.channel_id = ?1 AND c.external_id = ?2 AND m.direction = 'outbound' AND m.created_at <= ?3
+           AND m.provider_message_id IS NOT NULL",
+    )?;
+    let rows = statement
+        .query_map(params![channel_id, conversation_external_id, up_to_ms], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, DeliveryStatus>(1)?)))?
+        .collect::<Result<Vec<_>, _>>()?;
+    for (id, current) in rows {
+        if rank > current.rank() && current != DeliveryStatus::Failed {
+            changed += conn.cached_execute("UPDATE messages SET status = ?2, updated_at = ?3 WHERE id = ?1", params![id, status, now_ms()])?;
+        }
+    }
+    Ok(changed)
 }

@@ -12,6 +12,7 @@ pub mod provider_apps;
 pub mod outbox;
 pub mod reconnect;
 mod rotation;
+pub mod writer;
 mod secrets;
 pub mod templates;
 pub mod tokens;
@@ -19,7 +20,7 @@ pub mod workspaces;
 
 use std::path::Path;
 use std::ops::{Deref, DerefMut};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
@@ -52,13 +53,29 @@ pub enum StoreError {
     Corrupt(String),
     #[error("not found")]
     NotFound,
+    #[error("the write was not committed: {0}")]
+    NotCommitted(String),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// The database and the key that seals secrets. Calls are short; one connection behind a mutex.
+/// Acknowledged means on disk, power loss and OS crashes included: every commit is fsynced
+/// (group commit makes one fsync serve every webhook waiting at that moment).
+pub const SYNCHRONOUS: &str = "FULL";
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        self.writer.stop();
+    }
+}
+
+/// The database and the key that seals secrets. Calls are short; one connection behind a mutex,
+/// shared with the group-commit writer ([`Db::write`]).
 pub struct Db {
-    conn: Mutex<Connection>,
+    conn: Arc<Mutex<Connection>>,
+    writer: writer::Writer,
+    /// Failures tests cause on purpose (a commit that fails).
+    pub faults: Arc<writer::Faults>,
     secrets: SecretBox,
     /// How long each use of the connection took, waiting for it included (`/metrics`).
     pub operation_seconds: Histogram,
@@ -93,12 +110,17 @@ impl Drop for TimedConn<'_> {
 impl Db {
     /// Opens (creating if needed) `<data_dir>/switchboard.db` and the secret key beside it.
     pub fn open(data_dir: &Path) -> anyhow::Result<Self> {
+        Self::open_with(data_dir, Arc::default())
+    }
+
+    /// [`Db::open`] with the failures a test will cause.
+    pub fn open_with(data_dir: &Path, faults: Arc<writer::Faults>) -> anyhow::Result<Self> {
         std::fs::create_dir_all(data_dir)
             .map_err(|e| anyhow::anyhow!("cannot create the data dir {}: {e}", data_dir.display()))?;
         let path = data_dir.join("switchboard.db");
         let mut conn = Connection::open(&path).map_err(|e| anyhow::anyhow!("cannot open {}: {e}", path.display()))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "synchronous", SYNCHRONOUS)?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
@@ -109,7 +131,9 @@ impl Db {
         Db::check_key(&conn, &secrets, &key_file)?;
         // 50 µs to about 1.6 s.
         let operation_seconds = Histogram::new(exponential_buckets(0.000_05, 2.0, 16));
-        Ok(Self { conn: Mutex::new(conn), secrets, operation_seconds })
+        let conn = Arc::new(Mutex::new(conn));
+        let writer = writer::Writer::start(conn.clone(), faults.clone());
+        Ok(Self { conn, writer, faults, secrets, operation_seconds })
     }
 
     /// Whether the database takes writes now (readiness): a write transaction begun and rolled back.
@@ -135,6 +159,18 @@ impl Db {
         drop(copy);
         std::fs::rename(&partial, target).map_err(|e| anyhow::anyhow!("cannot move the backup to {}: {e}", target.display()))?;
         Ok(())
+    }
+
+    /// Runs `write` in the next group commit (with the other writes waiting then, one
+    /// transaction, one fsync); its result once that commit is on disk. A write that fails
+    /// changes nothing; a commit that fails fails every write of its batch.
+    pub async fn write<T: Send + 'static>(&self, write: impl FnOnce(&Connection) -> StoreResult<T> + Send + 'static) -> StoreResult<T> {
+        self.writer.write(move |tx| write(tx)).await
+    }
+
+    /// Writes and commits so far: how much group commit saves.
+    pub fn group_commits(&self) -> (u64, u64) {
+        self.writer.counts()
     }
 
     fn conn(&self) -> TimedConn<'_> {

@@ -53,51 +53,52 @@ impl Db {
         )?)
     }
 
-    /// The provider accepted the message: record its id, leave the outbox.
-    pub fn delivery_succeeded(&self, message_id: i64, provider_message_id: &str) -> StoreResult<()> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        tx.cached_execute(
-            "UPDATE messages SET status = CASE WHEN status = 'queued' THEN 'sent' ELSE status END,
-                provider_message_id = ?2, error = NULL, updated_at = ?3 WHERE id = ?1",
-            params![message_id, provider_message_id, now_ms()],
-        )?;
-        tx.cached_execute("DELETE FROM outbox WHERE message_id = ?1", [message_id])?;
-        tx.commit()?;
-        Ok(())
+    /// The provider accepted the message: record its id, leave the outbox. In a group commit
+    /// (many sends' outcomes share one fsync).
+    pub async fn delivery_succeeded(&self, message_id: i64, provider_message_id: String) -> StoreResult<()> {
+        self.write(move |c| {
+            c.cached_execute(
+                "UPDATE messages SET status = CASE WHEN status = 'queued' THEN 'sent' ELSE status END,
+                    provider_message_id = ?2, error = NULL, updated_at = ?3 WHERE id = ?1",
+                params![message_id, provider_message_id, now_ms()],
+            )?;
+            c.cached_execute("DELETE FROM outbox WHERE message_id = ?1", [message_id])?;
+            Ok(())
+        })
+        .await
     }
 
     /// A passing failure: try again at `next_attempt_at`. The message shows the reason (still
     /// `queued`) until an attempt succeeds.
-    pub fn delivery_retry(&self, message_id: i64, next_attempt_at: i64, error: &str) -> StoreResult<()> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        tx.cached_execute(
-            "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3 WHERE message_id = ?1",
-            params![message_id, next_attempt_at, error],
-        )?;
-        tx.cached_execute("UPDATE messages SET error = ?2, updated_at = ?3 WHERE id = ?1", params![message_id, error, now_ms()])?;
-        tx.commit()?;
-        Ok(())
+    pub async fn delivery_retry(&self, message_id: i64, next_attempt_at: i64, error: String) -> StoreResult<()> {
+        self.write(move |c| {
+            c.cached_execute(
+                "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3 WHERE message_id = ?1",
+                params![message_id, next_attempt_at, error],
+            )?;
+            c.cached_execute("UPDATE messages SET error = ?2, updated_at = ?3 WHERE id = ?1", params![message_id, error, now_ms()])?;
+            Ok(())
+        })
+        .await
     }
 
     /// Not tried now and not counted as an attempt (its workspace is suspended): look again at
     /// `next_attempt_at`.
-    pub fn delivery_held(&self, message_id: i64, next_attempt_at: i64, reason: &str) -> StoreResult<()> {
-        self.conn().cached_execute(
-            "UPDATE outbox SET next_attempt_at = ?2, last_error = ?3 WHERE message_id = ?1",
-            params![message_id, next_attempt_at, reason],
-        )?;
-        Ok(())
+    pub async fn delivery_held(&self, message_id: i64, next_attempt_at: i64, reason: String) -> StoreResult<()> {
+        self.write(move |c| {
+            c.cached_execute("UPDATE outbox SET next_attempt_at = ?2, last_error = ?3 WHERE message_id = ?1", params![message_id, next_attempt_at, reason])?;
+            Ok(())
+        })
+        .await
     }
 
     /// A permanent failure: the message is marked failed with the reason and leaves the outbox.
-    pub fn delivery_failed(&self, message_id: i64, error: &str) -> StoreResult<()> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        tx.cached_execute("UPDATE messages SET status = 'failed', error = ?2, updated_at = ?3 WHERE id = ?1", params![message_id, error, now_ms()])?;
-        tx.cached_execute("DELETE FROM outbox WHERE message_id = ?1", [message_id])?;
-        tx.commit()?;
-        Ok(())
+    pub async fn delivery_failed(&self, message_id: i64, error: String) -> StoreResult<()> {
+        self.write(move |c| {
+            c.cached_execute("UPDATE messages SET status = 'failed', error = ?2, updated_at = ?3 WHERE id = ?1", params![message_id, error, now_ms()])?;
+            c.cached_execute("DELETE FROM outbox WHERE message_id = ?1", [message_id])?;
+            Ok(())
+        })
+        .await
     }
 }

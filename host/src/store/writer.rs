@@ -1,0 +1,216 @@
+//! Group commit: writes that may run together (each webhook's events) go to one writer thread,
+//! which runs every write waiting at that moment in one transaction, each in its own savepoint,
+//! and commits once. One fsync then covers the whole batch, so `synchronous=FULL` (acknowledged
+//! means on disk, power loss included) costs little more than one write alone, and the async
+//! workers never wait on SQLite: they await the batch's outcome.
+//!
+//! A write that fails is rolled back to its savepoint and fails alone; a commit that fails fails
+//! every write of its batch (none of them was stored, so none may be acknowledged).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+
+use rusqlite::{Connection, Transaction};
+use tokio::sync::oneshot;
+
+use super::{StoreError, StoreResult};
+
+/// Writes one batch holds at most (a batch is what was waiting when the last one committed).
+const MOST_PER_BATCH: usize = 256;
+
+/// Runs a write inside the batch's transaction: whether it succeeded, and how to hand over its
+/// result once the batch's commit is known.
+type Job = Box<dyn FnOnce(&Transaction<'_>) -> (bool, Deliver) + Send>;
+type Deliver = Box<dyn FnOnce(Result<(), String>) + Send>;
+
+pub(super) struct Writer {
+    jobs: Mutex<Option<mpsc::Sender<Job>>>,
+    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    counts: Arc<Counts>,
+}
+
+/// Writes committed and the commits that carried them.
+#[derive(Default)]
+struct Counts {
+    writes: AtomicU64,
+    commits: AtomicU64,
+}
+
+impl Writer {
+    pub(super) fn start(conn: Arc<Mutex<Connection>>, faults: Arc<Faults>) -> Self {
+        let (jobs, waiting) = mpsc::channel::<Job>();
+        let counts = Arc::new(Counts::default());
+        let counted = counts.clone();
+        let thread = std::thread::Builder::new()
+            .name("switchboard-writer".into())
+            .spawn(move || {
+                while let Ok(first) = waiting.recv() {
+                    let mut batch = vec![first];
+                    while batch.len() < MOST_PER_BATCH {
+                        match waiting.try_recv() {
+                            Ok(job) => batch.push(job),
+                            Err(_) => break,
+                        }
+                    }
+                    let writes = batch.len() as u64;
+                    if run_batch(&conn, &faults, batch) {
+                        counted.writes.fetch_add(writes, Ordering::Relaxed);
+                        counted.commits.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            })
+            .expect("the writer thread starts");
+        Self { jobs: Mutex::new(Some(jobs)), thread: Mutex::new(Some(thread)), counts }
+    }
+
+    pub(super) fn counts(&self) -> (u64, u64) {
+        (self.counts.writes.load(Ordering::Relaxed), self.counts.commits.load(Ordering::Relaxed))
+    }
+
+    /// Runs `write` in the next batch; its result once the batch is committed.
+    pub(super) async fn write<T: Send + 'static>(&self, write: impl FnOnce(&Transaction<'_>) -> StoreResult<T> + Send + 'static) -> StoreResult<T> {
+        let (done, outcome) = oneshot::channel::<StoreResult<T>>();
+        let job: Job = Box::new(move |tx| {
+            let result = write(tx);
+            let succeeded = result.is_ok();
+            let deliver: Deliver = Box::new(move |committed: Result<(), String>| {
+                let _ = done.send(match committed {
+                    Ok(()) => result,
+                    Err(why) => Err(StoreError::NotCommitted(why)),
+                });
+            });
+            (succeeded, deliver)
+        });
+        let sent = self.jobs.lock().unwrap_or_else(|p| p.into_inner()).as_ref().map(|jobs| jobs.send(job));
+        match sent {
+            Some(Ok(())) => outcome.await.unwrap_or_else(|_| Err(StoreError::NotCommitted("the writer stopped".into()))),
+            _ => Err(StoreError::NotCommitted("the writer stopped".into())),
+        }
+    }
+
+    /// Lets the batches waiting finish and stops the thread.
+    pub(super) fn stop(&self) {
+        self.jobs.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(thread) = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Runs one batch; whether it committed.
+fn run_batch(conn: &Mutex<Connection>, faults: &Faults, batch: Vec<Job>) -> bool {
+    let mut conn = conn.lock().unwrap_or_else(|p| p.into_inner());
+    let mut delivers = Vec::with_capacity(batch.len());
+    let committed = (|| -> Result<(), String> {
+        let tx = conn.transaction().map_err(|e| e.to_string())?;
+        for job in batch {
+            // Each write in its own savepoint: one that fails is undone alone.
+            tx.execute_batch("SAVEPOINT write").map_err(|e| e.to_string())?;
+            // A write that panics (a bug) is undone and dropped; its caller hears "not committed".
+            let (succeeded, deliver) = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&tx))) {
+                Ok(outcome) => outcome,
+                Err(_) => (false, Box::new(|_| {}) as Deliver),
+            };
+            if !succeeded {
+                tx.execute_batch("ROLLBACK TO write").map_err(|e| e.to_string())?;
+            }
+            tx.execute_batch("RELEASE write").map_err(|e| e.to_string())?;
+            delivers.push(deliver);
+        }
+        if faults.take_commit_failure() {
+            return Err("an injected commit failure".into());
+        }
+        tx.commit().map_err(|e| e.to_string())
+    })();
+    let ok = committed.is_ok();
+    for deliver in delivers {
+        deliver(committed.clone());
+    }
+    ok
+}
+
+/// Failures a test makes happen on purpose.
+#[derive(Debug, Default)]
+pub struct Faults {
+    failing_commits: std::sync::atomic::AtomicUsize,
+}
+
+impl Faults {
+    fn take_commit_failure(&self) -> bool {
+        self.failing_commits.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok()
+    }
+
+    /// The next `count` group commits fail (as a full disk would make them).
+    pub fn fail_next_commits(&self, count: usize) {
+        self.failing_commits.store(count, Ordering::SeqCst);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use crate::store::{Db, StoreError};
+
+    async fn db_with_table() -> (tempfile::TempDir, Arc<Db>) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Arc::new(Db::open(dir.path()).unwrap());
+        db.write(|c| Ok(c.execute_batch("CREATE TABLE t (x INTEGER UNIQUE)")?)).await.unwrap();
+        (dir, db)
+    }
+
+    /// Submits `count` writes while the connection is busy, so they wait together.
+    async fn writes_waiting_together(db: &Arc<Db>, values: impl Iterator<Item = i64>) -> Vec<Result<(), StoreError>> {
+        let busy = db.conn();
+        let writes: Vec<_> = values
+            .map(|x| {
+                let db = db.clone();
+                tokio::spawn(async move { db.write(move |c| Ok(c.execute("INSERT INTO t (x) VALUES (?1)", [x]).map(|_| ())?)).await })
+            })
+            .collect();
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        drop(busy);
+        let mut outcomes = Vec::new();
+        for write in writes {
+            outcomes.push(write.await.unwrap());
+        }
+        outcomes
+    }
+
+    fn rows(db: &Db) -> i64 {
+        db.conn().query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0)).unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn writes_waiting_together_share_one_commit() {
+        let (_dir, db) = db_with_table().await;
+        let (_, commits_before) = db.group_commits();
+        let outcomes = writes_waiting_together(&db, 0..64).await;
+        assert!(outcomes.iter().all(Result::is_ok));
+        assert_eq!(rows(&db), 64);
+        let (_, commits) = db.group_commits();
+        assert!(commits - commits_before <= 3, "64 writes took {} commits", commits - commits_before);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failing_write_fails_alone() {
+        let (_dir, db) = db_with_table().await;
+        // 5 twice: the second breaks the UNIQUE constraint.
+        let outcomes = writes_waiting_together(&db, [1, 5, 5, 7].into_iter()).await;
+        assert_eq!(outcomes.iter().filter(|o| o.is_err()).count(), 1, "{outcomes:?}");
+        assert_eq!(rows(&db), 3);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failed_commit_fails_every_write_of_its_batch_and_stores_none() {
+        let (_dir, db) = db_with_table().await;
+        db.faults.fail_next_commits(2);
+        let outcomes = writes_waiting_together(&db, 0..20).await;
+        assert!(outcomes.iter().all(|o| matches!(o, Err(StoreError::NotCommitted(_)))), "{outcomes:?}");
+        assert_eq!(rows(&db), 0, "nothing of a failed batch is stored");
+        db.faults.fail_next_commits(0);
+        assert!(writes_waiting_together(&db, 100..110).await.iter().all(Result::is_ok), "the next batches commit");
+        assert_eq!(rows(&db), 10);
+    }
+}
