@@ -10,6 +10,8 @@
 //!
 //! Run: `cargo bench -p switchboard --bench delivery`.
 
+mod support;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -19,7 +21,6 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
-use serde::Deserialize;
 use serde_json::{Value, json};
 use switchboard::store::Db;
 use switchboard::store::tokens::Role;
@@ -217,25 +218,6 @@ impl Host {
         list.as_array().unwrap().iter().map(|c| c["id"].as_i64().unwrap()).collect()
     }
 
-    /// Fifty customers write; their conversations' ids.
-    async fn conversations(&self, channel: &str, secret: &str) -> Vec<i64> {
-        for chat in 0..CONVERSATIONS as i64 {
-            let body = json!({"update_id": 1 + chat, "message": {"message_id": 1 + chat, "from": {"id": 90_000 + chat, "is_bot": false, "first_name": "Rina"},
-                "chat": {"id": 90_000 + chat, "type": "private"}, "date": 1_763_600_000, "text": "Halo"}});
-            let url = format!("{}/webhooks/{channel}", self.base);
-            let response = self.http.post(url).header("x-telegram-bot-api-secret-token", secret).json(&body).send().await.unwrap();
-            assert_eq!(response.status(), 200);
-        }
-        let url = format!("{}/api/v1/conversations?channel={channel}&limit=500", self.base);
-        let list: Value = self.http.get(url).bearer_auth(&self.admin).send().await.unwrap().json().await.unwrap();
-        list.as_array()
-            .unwrap()
-            .iter()
-            .filter(|c| c["external_id"].as_str().is_some_and(|id| id.starts_with("900")))
-            .map(|c| c["id"].as_i64().unwrap())
-            .collect()
-    }
-
     /// Queues the replies (ten per conversation) and waits until the provider answered them all.
     async fn replies_per_second(&self, provider: &FakeTelegram, conversations: &[i64]) -> f64 {
         let before = provider.sent.load(Ordering::SeqCst);
@@ -355,30 +337,7 @@ struct NativeState {
     _dir: Arc<tempfile::TempDir>,
 }
 
-#[derive(Deserialize)]
-struct Update {
-    update_id: i64,
-    message: Option<NativeMessage>,
-}
-#[derive(Deserialize)]
-struct NativeMessage {
-    message_id: i64,
-    from: Option<User>,
-    chat: Chat,
-    date: i64,
-    text: Option<String>,
-}
-#[derive(Deserialize)]
-struct User {
-    id: i64,
-    first_name: String,
-    last_name: Option<String>,
-    username: Option<String>,
-}
-#[derive(Deserialize)]
-struct Chat {
-    id: i64,
-}
+use support::telegram::Update;
 
 impl Native {
     async fn start(secret: &str) -> Self {

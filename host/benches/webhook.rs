@@ -9,7 +9,6 @@ use support::measure;
 
 use std::time::Instant;
 
-use serde::Deserialize;
 use switchboard::runtime::types::{ChannelContext, HttpRequest};
 use switchboard::runtime::{HostServices, Limits, Runtime};
 
@@ -30,39 +29,8 @@ fn update_body() -> Vec<u8> {
     .into_bytes()
 }
 
-// The native baseline: the same checks and the same fields the plugin reads.
-#[derive(Deserialize)]
-#[allow(dead_code)]
-struct Update {
-    update_id: i64,
-    message: Option<Message>,
-}
-#[derive(Deserialize)]
-#[allow(dead_code)]
-struct Message {
-    message_id: i64,
-    from: Option<User>,
-    chat: Chat,
-    date: i64,
-    text: Option<String>,
-    caption: Option<String>,
-}
-#[derive(Deserialize)]
-#[allow(dead_code)]
-struct User {
-    id: i64,
-    first_name: String,
-    last_name: Option<String>,
-    username: Option<String>,
-}
-#[derive(Deserialize)]
-#[allow(dead_code)]
-struct Chat {
-    id: i64,
-    #[serde(rename = "type")]
-    kind: String,
-    title: Option<String>,
-}
+// The native baseline reads the same fields the plugin reads (`support::telegram`).
+use support::telegram::Update;
 
 fn native(secret_header: &str, body: &[u8]) -> usize {
     use subtle::ConstantTimeEq;

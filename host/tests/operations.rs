@@ -518,3 +518,155 @@ fn secrets_rotate_offline_refuses_beside_a_running_server_and_rotates_when_it_is
     let shown = request(server.port, "GET", "/api/v1/plugins/messenger/app", Some(&operator), None).unwrap();
     assert_eq!(json_of(&shown)["settings"]["app_id"], "1517394850012345", "{shown}");
 }
+
+/// A fake LINE Messaging API on a thread per connection: the bot's info, and pushes answered
+/// after 20 ms; the texts pushed, per user, in the order answered.
+struct FakeLinePushes {
+    port: u16,
+    pushed: Arc<Mutex<Vec<(String, String)>>>,
+}
+
+impl FakeLinePushes {
+    fn start() -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let pushed = Arc::new(Mutex::new(Vec::new()));
+        let record = pushed.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().map_while(Result::ok) {
+                let record = record.clone();
+                std::thread::spawn(move || {
+                    let _ = answer_line(stream, &record);
+                });
+            }
+        });
+        Self { port, pushed }
+    }
+
+    fn texts(&self) -> Vec<(String, String)> {
+        self.pushed.lock().unwrap().clone()
+    }
+}
+
+fn answer_line(mut stream: TcpStream, pushed: &Mutex<Vec<(String, String)>>) -> std::io::Result<()> {
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut request_line = String::new();
+    reader.read_line(&mut request_line)?;
+    let mut length = 0;
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line)?;
+        if line.trim().is_empty() {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':')
+            && name.eq_ignore_ascii_case("content-length")
+        {
+            length = value.trim().parse().unwrap_or(0);
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body)?;
+    let answer = if request_line.starts_with("GET /v2/bot/info") {
+        r#"{"userId":"Ubot","basicId":"@toko","displayName":"Toko Budi","chatMode":"chat","markAsReadMode":"manual"}"#.to_owned()
+    } else if request_line.starts_with("POST /v2/bot/message/push") {
+        std::thread::sleep(Duration::from_millis(20));
+        let push: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+        let mut pushed = pushed.lock().unwrap();
+        pushed.push((push["to"].as_str().unwrap_or_default().to_owned(), push["messages"][0]["text"].as_str().unwrap_or_default().to_owned()));
+        format!(r#"{{"sentMessages":[{{"id":"{}","quoteToken":"q"}}]}}"#, pushed.len())
+    } else {
+        r#"{"message":"Not found"}"#.to_owned()
+    };
+    write!(stream, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}", answer.len())
+}
+
+#[test]
+fn a_kill_9_during_concurrent_delivery_loses_no_reply_and_keeps_each_conversations_order() {
+    use base64::Engine;
+    use hmac::{Hmac, Mac};
+    const SECRET: &str = "0123456789abcdef0123456789abcdef";
+    let line = FakeLinePushes::start();
+    let data = tempfile::tempdir().unwrap();
+    let admin = token("admin", data.path());
+    let allow = format!("127.0.0.1:{}", line.port);
+    let envs = [("SWITCHBOARD_ALLOW_OUTBOUND", allow.as_str())];
+    let mut server = Server::start(data.path(), &envs);
+    server.wait_ready();
+    let settings = serde_json::json!({"plugin": "line", "name": "Toko Budi", "settings": {"channel_secret": SECRET, "channel_access_token": "t", "api_base_url": format!("http://{allow}")}});
+    let created = request(server.port, "POST", "/api/v1/channels", Some(&admin), Some(&settings.to_string())).unwrap();
+    assert_eq!(status_of(&created), 201, "{created}");
+    let channel = json_of(&created)["id"].as_str().unwrap().to_owned();
+    // Ten customers write (signed as LINE signs), without reply tokens: every answer is a push.
+    for user in 0..10 {
+        let body = serde_json::json!({"destination": "Ubot", "events": [{"type": "message", "timestamp": 1_763_600_000_000u64 + user,
+            "webhookEventId": format!("01KILL{user:04}"), "source": {"type": "user", "userId": format!("U{user:032}")},
+            "message": {"id": format!("7{user:08}"), "type": "text", "text": "Halo"}}]})
+        .to_string();
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
+        mac.update(body.as_bytes());
+        let signature = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+        let response = request_with(server.port, "POST", &format!("/webhooks/{channel}"), &[("x-line-signature", &signature)], &body).unwrap();
+        assert_eq!(status_of(&response), 200, "{response}");
+    }
+    let listed = json_of(&request(server.port, "GET", &format!("/api/v1/conversations?channel={channel}"), Some(&admin), None).unwrap());
+    let conversations: Vec<i64> = listed.as_array().unwrap().iter().map(|c| c["id"].as_i64().unwrap()).collect();
+    assert_eq!(conversations.len(), 10);
+    for round in 0..15 {
+        for conversation in &conversations {
+            let body = serde_json::json!({"text": format!("{conversation}:{round:02}")}).to_string();
+            let queued = request(server.port, "POST", &format!("/api/v1/conversations/{conversation}/messages"), Some(&admin), Some(&body)).unwrap();
+            assert_eq!(status_of(&queued), 202, "{queued}");
+        }
+    }
+    // Partway through the deliveries: kill -9.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while line.texts().len() < 30 {
+        assert!(Instant::now() < deadline, "deliveries did not start");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    let at_kill = line.texts().len();
+    assert!(at_kill < 150, "killed partway ({at_kill} of 150 sent)");
+    // Started again on the same data: the rest goes out.
+    let server = Server::start(data.path(), &envs);
+    server.wait_ready();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let distinct: std::collections::BTreeSet<String> = line.texts().into_iter().map(|(_, text)| text).collect();
+        if distinct.len() == 150 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{} of 150 replies after the restart\n{}", distinct.len(), server.log.lock().unwrap());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let texts = line.texts();
+    let twice = texts.len() - 150;
+    assert!(twice <= 64, "only sends in flight at the kill may go twice: {twice}");
+    // Each conversation's replies, first arrivals, in the order queued.
+    for conversation in &conversations {
+        let mut seen = Vec::new();
+        for (_, text) in &texts {
+            if text.starts_with(&format!("{conversation}:")) && !seen.contains(text) {
+                seen.push(text.clone());
+            }
+        }
+        let expected: Vec<String> = (0..15).map(|round| format!("{conversation}:{round:02}")).collect();
+        assert_eq!(seen, expected, "conversation {conversation} in order");
+    }
+    println!("kill -9 after {at_kill} of 150 sends: all 150 delivered after the restart, {twice} sent twice");
+}
+
+fn request_with(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> std::io::Result<String> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n", body.len());
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    stream.write_all(format!("{head}\r\n{body}").as_bytes())?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    Ok(response)
+}

@@ -26,3 +26,41 @@ pub fn measure(batches: usize, per_batch: usize, mut call: impl FnMut()) -> Dura
         .collect();
     median(samples)
 }
+
+/// A Telegram update with the fields the plugin reads: what the native baselines parse.
+pub mod telegram {
+    use serde::Deserialize;
+
+    #[derive(Deserialize)]
+    #[allow(dead_code)]
+    pub struct Update {
+        pub update_id: i64,
+        pub message: Option<Message>,
+    }
+    #[derive(Deserialize)]
+    #[allow(dead_code)]
+    pub struct Message {
+        pub message_id: i64,
+        pub from: Option<User>,
+        pub chat: Chat,
+        pub date: i64,
+        pub text: Option<String>,
+        pub caption: Option<String>,
+    }
+    #[derive(Deserialize)]
+    #[allow(dead_code)]
+    pub struct User {
+        pub id: i64,
+        pub first_name: String,
+        pub last_name: Option<String>,
+        pub username: Option<String>,
+    }
+    #[derive(Deserialize)]
+    #[allow(dead_code)]
+    pub struct Chat {
+        pub id: i64,
+        #[serde(rename = "type")]
+        pub kind: String,
+        pub title: Option<String>,
+    }
+}
