@@ -218,16 +218,25 @@ impl Host {
         list.as_array().unwrap().iter().map(|c| c["id"].as_i64().unwrap()).collect()
     }
 
-    /// Queues the replies (ten per conversation) and waits until the provider answered them all.
+    /// Queues the replies (ten per conversation, agents of every conversation at once, each
+    /// conversation's in order) and waits until the provider answered them all.
     async fn replies_per_second(&self, provider: &FakeTelegram, conversations: &[i64]) -> f64 {
         let before = provider.sent.load(Ordering::SeqCst);
         let started = Instant::now();
-        for round in 0..REPLIES / conversations.len() {
-            for conversation in conversations {
-                let url = format!("{}/api/v1/conversations/{conversation}/messages", self.base);
-                let response = self.http.post(url).bearer_auth(&self.admin).json(&json!({"text": format!("balasan {round}")})).send().await.unwrap();
-                assert_eq!(response.status(), 202);
-            }
+        let agents: Vec<_> = conversations
+            .iter()
+            .map(|conversation| {
+                let (http, url, admin) = (self.http.clone(), format!("{}/api/v1/conversations/{conversation}/messages", self.base), self.admin.clone());
+                tokio::spawn(async move {
+                    for round in 0..REPLIES / CONVERSATIONS {
+                        let response = http.post(&url).bearer_auth(&admin).json(&json!({"text": format!("balasan {round}")})).send().await.unwrap();
+                        assert_eq!(response.status(), 202);
+                    }
+                })
+            })
+            .collect();
+        for agent in agents {
+            agent.await.unwrap();
         }
         while provider.sent.load(Ordering::SeqCst) < before + REPLIES as u64 {
             assert!(started.elapsed() < Duration::from_secs(300), "the outbox stalled");

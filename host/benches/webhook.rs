@@ -1,16 +1,18 @@
 //! Per-webhook cost of Telegram verify + parse: through the host (a fresh plugin instance per
 //! call, as in production) against the same work done natively in Rust, in the same run.
-//! Run: `cargo bench -p switchboard --bench webhook`. Figures are medians of batches; the
-//! ratio is what to compare across machines.
+//! Each with wasmtime's pooling defaults and with the host's tuning ([`PoolTuning`]), one caller
+//! and two at once. Run: `cargo bench -p switchboard --bench webhook`. Figures are medians of
+//! batches; the ratio is what to compare across machines.
 
 mod support;
 
 use support::measure;
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use switchboard::runtime::types::{ChannelContext, HttpRequest};
-use switchboard::runtime::{HostServices, Limits, Runtime};
+use switchboard::runtime::{HostServices, Limits, PoolTuning, Runtime};
 
 const SECRET: &str = "Zq8Yc2mN4pR7sT1vW3xA5bD6fG9hJ0kL";
 
@@ -45,12 +47,7 @@ fn native(secret_header: &str, body: &[u8]) -> usize {
 
 fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let runtime = Runtime::new(Limits::default(), Vec::new(), HostServices::none(), None).unwrap();
     let (_, bytes) = switchboard::plugins::FIRST_PARTY_PLUGINS.iter().find(|(name, _)| name.contains("telegram")).expect("telegram is built in");
-    let compile_started = Instant::now();
-    let plugin = rt.block_on(runtime.load(bytes.to_vec())).unwrap();
-    let compile = compile_started.elapsed();
-
     let body = update_body();
     let ctx = ChannelContext {
         channel_id: "ch_bench".into(),
@@ -65,18 +62,44 @@ fn main() {
         headers: vec![("content-type".into(), "application/json".into()), ("x-telegram-bot-api-secret-token".into(), SECRET.into())],
         body: body.clone(),
     };
-    let outcome = rt.block_on(plugin.handle_webhook(&ctx, &request)).expect("the bench update is accepted");
-    assert_eq!(outcome.events.len(), 1);
-
-    let through_host = measure(31, 200, || {
-        rt.block_on(plugin.handle_webhook(&ctx, &request)).unwrap();
-    });
     let natively = measure(31, 20_000, || {
         native(SECRET, &body);
     });
     println!("telegram webhook verify + parse ({} byte update), medians of 31 batches:", body.len());
-    println!("  through the host (fresh instance per call): {:>9.2} µs", through_host.as_secs_f64() * 1e6);
     println!("  natively in Rust (same checks and fields):  {:>9.2} µs", natively.as_secs_f64() * 1e6);
-    println!("  ratio host / native:                        {:>9.1}x", through_host.as_secs_f64() / natively.as_secs_f64());
-    println!("  (cold compile of the component: {:.0} ms, {} KiB)", compile.as_secs_f64() * 1e3, bytes.len() / 1024);
+    // The pool's way of wiping a slot between calls: wasmtime's default against ours.
+    for (name, pool) in [("wasmtime's pool defaults", PoolTuning::WASMTIME_DEFAULTS), ("switchboard's pool tuning", PoolTuning::default())] {
+        let runtime = Runtime::new(Limits { pool, ..Limits::default() }, Vec::new(), HostServices::none(), None).unwrap();
+        let compile_started = Instant::now();
+        let plugin = Arc::new(rt.block_on(runtime.load(bytes.to_vec())).unwrap());
+        let compile = compile_started.elapsed();
+        let outcome = rt.block_on(plugin.handle_webhook(&ctx, &request)).expect("the bench update is accepted");
+        assert_eq!(outcome.events.len(), 1);
+        let through_host = measure(31, 200, || {
+            rt.block_on(plugin.handle_webhook(&ctx, &request)).unwrap();
+        });
+        // Two callers at once on the two cores, as concurrent webhooks run.
+        let calls = 4000;
+        let started = Instant::now();
+        rt.block_on(async {
+            let callers: Vec<_> = (0..2)
+                .map(|_| {
+                    let (plugin, ctx, request) = (plugin.clone(), ctx.clone(), request.clone());
+                    tokio::spawn(async move {
+                        for _ in 0..calls / 2 {
+                            plugin.handle_webhook(&ctx, &request).await.unwrap();
+                        }
+                    })
+                })
+                .collect();
+            for caller in callers {
+                caller.await.unwrap();
+            }
+        });
+        let per_second = calls as f64 / started.elapsed().as_secs_f64();
+        println!("  {name}:");
+        println!("    through the host (fresh instance per call): {:>9.2} µs, {:.1}x native", through_host.as_secs_f64() * 1e6, through_host.as_secs_f64() / natively.as_secs_f64());
+        println!("    two callers at once:                        {per_second:>9.0} calls/s");
+        println!("    (cold compile of the component: {:.0} ms, {} KiB)", compile.as_secs_f64() * 1e3, bytes.len() / 1024);
+    }
 }

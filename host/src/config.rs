@@ -188,7 +188,7 @@ impl Settings {
             data_dir: self.data_dir.clone(),
             public_url: self.public_url.clone(),
             allow_outbound: self.allow_outbound.clone(),
-            limits: Limits { call_timeout: Duration::from_millis(self.plugin_timeout_ms), memory_bytes: self.plugin_memory_mb << 20 },
+            limits: Limits { call_timeout: Duration::from_millis(self.plugin_timeout_ms), memory_bytes: self.plugin_memory_mb << 20, ..Default::default() },
             mail: MailOptions { inbound_domain: self.inbound_domain.clone(), max_message_bytes: self.mail_max_mb << 20 },
             resolver: Default::default(),
             plugin_trust: PluginTrust { trusted_keys: self.trusted_keys.clone(), allow_unsigned: self.allow_unsigned_plugins },

@@ -15,7 +15,7 @@ const HOSTILE: &str = env!("HOSTILE_WASM");
 async fn host_with(plugins: &[&str], allow_outbound: Vec<String>) -> TestHost {
     TestHost::start(HostOptions {
         allow_outbound,
-        limits: Limits { call_timeout: Duration::from_millis(1500), memory_bytes: 32 << 20 },
+        limits: Limits { call_timeout: Duration::from_millis(1500), memory_bytes: 32 << 20, ..Default::default() },
         extra_plugins: plugins.iter().map(PathBuf::from).collect(),
         ..Default::default()
     })
@@ -146,7 +146,7 @@ async fn recording_site() -> (String, std::sync::Arc<std::sync::Mutex<Vec<(Strin
 async fn host_with_dns(allow_outbound: Vec<String>, dns: StaticDns) -> TestHost {
     TestHost::start(HostOptions {
         allow_outbound,
-        limits: Limits { call_timeout: Duration::from_millis(3000), memory_bytes: 32 << 20 },
+        limits: Limits { call_timeout: Duration::from_millis(3000), memory_bytes: 32 << 20, ..Default::default() },
         extra_plugins: vec![PathBuf::from(HOSTILE)],
         resolver: Some(std::sync::Arc::new(dns)),
         ..Default::default()

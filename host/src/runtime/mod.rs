@@ -59,11 +59,43 @@ pub struct Limits {
     pub call_timeout: Duration,
     /// Linear memory one instance may grow to.
     pub memory_bytes: usize,
+    /// How instance slots are recycled between calls.
+    pub pool: PoolTuning,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { call_timeout: Duration::from_secs(15), memory_bytes: 64 << 20 }
+        Self { call_timeout: Duration::from_secs(15), memory_bytes: 64 << 20, pool: PoolTuning::default() }
+    }
+}
+
+/// How the pooling allocator gives a fresh instance its memory back (`benches/webhook.rs`
+/// measures each setting). Every call still gets a fresh instance whose memory starts from the
+/// component's initial image: only *how* the previous occupant's pages are wiped changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolTuning {
+    /// Bytes of a linear memory wiped with `memset` and kept mapped instead of given back
+    /// with `madvise` (whose TLB shootdowns interrupt the other cores).
+    pub linear_memory_keep_resident: usize,
+    /// The same for tables.
+    pub table_keep_resident: usize,
+    /// Slot decommits queued before one `madvise` batch.
+    pub decommit_batch_size: usize,
+    /// Freed slots kept warm (their resident memory above stays mapped): bounds the RSS this costs.
+    pub max_unused_warm_slots: u32,
+}
+
+impl PoolTuning {
+    /// What wasmtime does unless told otherwise: every page back with `madvise` at once.
+    pub const WASMTIME_DEFAULTS: Self =
+        Self { linear_memory_keep_resident: 0, table_keep_resident: 0, decommit_batch_size: 1, max_unused_warm_slots: 100 };
+}
+
+impl Default for PoolTuning {
+    /// Chosen by measurement (see README "Benchmarks"): a first-party plugin's call touches
+    /// well under 1 MiB of its memory, which `memset` wipes faster than page faults refill it.
+    fn default() -> Self {
+        Self { linear_memory_keep_resident: 1 << 20, table_keep_resident: 64 << 10, decommit_batch_size: 16, max_unused_warm_slots: 16 }
     }
 }
 
@@ -152,7 +184,11 @@ impl Runtime {
             .total_memories(MAX_CONCURRENT_INSTANCES * 2)
             .total_tables(MAX_CONCURRENT_INSTANCES * 4)
             .total_stacks(MAX_CONCURRENT_INSTANCES)
-            .max_memory_size(limits.memory_bytes.max(1 << 20));
+            .max_memory_size(limits.memory_bytes.max(1 << 20))
+            .linear_memory_keep_resident(limits.pool.linear_memory_keep_resident)
+            .table_keep_resident(limits.pool.table_keep_resident)
+            .decommit_batch_size(limits.pool.decommit_batch_size.max(1))
+            .max_unused_warm_slots(limits.pool.max_unused_warm_slots);
         let mut config = Config::new();
         config
             .wasm_component_model(true)
