@@ -25,7 +25,6 @@ use crate::app::App;
 use crate::runtime::types::{ChannelError, InboundSummary, Media, MediaKind, OutboundContent, OutboundMessage, SendLimits, TemplateMessage};
 use crate::runtime::{CallError, Retry};
 use crate::store::now_ms;
-use crate::store::messages::Message;
 use crate::store::outbox::PendingDelivery;
 use slots::Slots;
 
@@ -138,7 +137,7 @@ enum Next {
 async fn deliver(app: &App, delivery: &PendingDelivery) {
     let outcome = attempt(app, delivery).await;
     let result = match outcome {
-        Ok((_, provider_id)) => {
+        Ok(provider_id) => {
             app.metrics.delivery("sent");
             tracing::info!(message_id = delivery.message_id, provider_id, "message delivered");
             app.db.delivery_succeeded(delivery.message_id, provider_id).await
@@ -178,8 +177,8 @@ fn backoff(attempts: u32) -> Duration {
     FIRST_RETRY.saturating_mul(2u32.saturating_pow(attempts))
 }
 
-/// One delivery attempt; the message and the provider's id for it on success.
-async fn attempt(app: &App, delivery: &PendingDelivery) -> Result<(Message, String), Next> {
+/// One delivery attempt; the provider's id for the message on success.
+async fn attempt(app: &App, delivery: &PendingDelivery) -> Result<String, Next> {
     let store_trouble = |e: crate::store::StoreError| Next::Retry { after: None, reason: format!("storage: {e}") };
     let message = app.db.message(delivery.message_id).map_err(store_trouble)?.ok_or_else(|| Next::Fail("message vanished".into()))?;
     let channel = app.db.channel(&delivery.channel_id).map_err(store_trouble)?.ok_or_else(|| Next::Fail("the channel was deleted".into()))?;
@@ -216,7 +215,7 @@ async fn attempt(app: &App, delivery: &PendingDelivery) -> Result<(Message, Stri
     };
     let ctx = app.channel_context(&channel);
     match plugin.send(&ctx, &outbound).await {
-        Ok(receipt) => Ok((message, receipt.provider_message_id)),
+        Ok(receipt) => Ok(receipt.provider_message_id),
         Err(error) => {
             if let CallError::Channel(ChannelError::Unauthorized(reason)) = &error {
                 // The provider refused the channel's credentials (a revoked token): the

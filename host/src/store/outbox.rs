@@ -11,6 +11,11 @@ pub struct PendingDelivery {
     pub attempts: u32,
 }
 
+/// A list as SQLite's `json_each` reads it (one parameter, however long the list).
+fn json_list<T: serde::Serialize>(items: &[T]) -> String {
+    serde_json::to_string(items).unwrap_or_else(|_| "[]".into())
+}
+
 impl Db {
     /// Deliveries due now, oldest first, that may start: each the oldest message of its
     /// conversation still in the outbox (the next waits until it is sent or failed), not one
@@ -26,9 +31,7 @@ impl Db {
                AND o.channel_id NOT IN (SELECT value FROM json_each(?4))
              ORDER BY o.next_attempt_at, o.message_id LIMIT ?2",
         )?;
-        let in_flight = serde_json::to_string(in_flight).unwrap_or_else(|_| "[]".into());
-        let paused = serde_json::to_string(paused).unwrap_or_else(|_| "[]".into());
-        let rows = statement.query_map(params![now_ms(), limit, in_flight, paused], |row| {
+        let rows = statement.query_map(params![now_ms(), limit, json_list(in_flight), json_list(paused)], |row| {
             Ok(PendingDelivery { message_id: row.get(0)?, channel_id: row.get(1)?, attempts: row.get(2)? })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -45,10 +48,9 @@ impl Db {
 
     /// When the next delivery of a channel not `paused` is due (ms), if any.
     pub fn next_delivery_at(&self, paused: &[String]) -> StoreResult<Option<i64>> {
-        let paused = serde_json::to_string(paused).unwrap_or_else(|_| "[]".into());
         Ok(self.conn().cached_row(
             "SELECT MIN(next_attempt_at) FROM outbox WHERE channel_id NOT IN (SELECT value FROM json_each(?1))",
-            [paused],
+            [json_list(paused)],
             |row| row.get(0),
         )?)
     }

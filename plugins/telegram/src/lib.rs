@@ -143,10 +143,11 @@ fn call<T: DeserializeOwned>(request: http::Request) -> Result<T, ChannelError> 
     // The wait may come only as a `Retry-After` header (a proxy in front, or a body that is
     // not Telegram's): honoured when the body does not say.
     let header_wait = response.header("retry-after").and_then(|s| s.trim().parse().ok());
-    if response.status == 429 && response.json::<Answer<IgnoredAny>>().is_err() {
-        return Err(ChannelError::RateLimited(header_wait));
-    }
-    let answer: Answer<T> = response.json()?;
+    let answer: Answer<T> = match response.json() {
+        Ok(answer) => answer,
+        Err(_) if response.status == 429 => return Err(ChannelError::RateLimited(header_wait)),
+        Err(error) => return Err(error),
+    };
     match answer.result {
         Some(result) if answer.ok => Ok(result),
         _ => {
