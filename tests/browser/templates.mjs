@@ -31,8 +31,19 @@ await adminSession("templates pages", async ({ page, shot, signIn }) => {
   await page.waitForSelector("#reply");
   assert.match(await page.locator("#reply").innerText(), /window of this conversation has closed/);
   assert.equal(await page.locator("#reply-text").count(), 0, "no free text box outside the window");
+  await page.waitForSelector("#live-state:has-text('Live')");
   await page.selectOption("#reply-template", "order_update|id");
   await page.fill('#reply input[name="params"]', "Siti | INV-2025-001");
+  // A colleague changes the conversation meanwhile: the thread is redrawn live, and the
+  // template picked and the parameters typed stay.
+  await page.evaluate(() => { document.getElementById("reply").dataset.before = "1"; });
+  const patched = await fetch(`${env.BASE}/api/v1/conversations/${env.CONVERSATION}`, {
+    method: "PATCH", headers: { authorization: `Bearer ${env.ADMIN_TOKEN}`, "content-type": "application/json" }, body: JSON.stringify({ status: "open" }),
+  });
+  assert.equal(patched.status, 200, await patched.text());
+  await page.waitForSelector("#reply:not([data-before])");
+  assert.equal(await page.inputValue("#reply-template"), "order_update|id", "the picked template stays");
+  assert.equal(await page.inputValue('#reply input[name="params"]'), "Siti | INV-2025-001", "the parameters stay");
   await page.click("#reply button[type=submit]");
   await page.waitForSelector('.bubble.outbound:has-text("[template order_update]")');
   await shot("inbox-closed-window");

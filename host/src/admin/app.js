@@ -624,12 +624,13 @@ async function inboxPage(selected) {
 
   async function refreshThread() {
     if (!inbox.selected) return thread.replaceChildren(el("p", { class: "muted", text: "Pick a conversation." }));
-    const typed = thread.querySelector("#reply-text");
-    const keep = typed ? { text: typed.value, focused: document.activeElement === typed } : null;
+    // A live redraw keeps what the person typed or picked in the reply box (text, template,
+    // parameters) and where the cursor was: a customer writing must not wipe a half-done reply.
+    // Read once the new view is ready: typing goes on while it loads.
     const view = await threadView(inbox.selected).catch((error) => [notice(error.message, "bad")]);
+    const kept = typedIn(thread.querySelector("#reply"));
     thread.replaceChildren(...view.filter(Boolean));
-    const again = thread.querySelector("#reply-text");
-    if (keep && again) { again.value = keep.text; if (keep.focused) again.focus(); }
+    putBack(thread.querySelector("#reply"), kept);
   }
 
   inbox.refreshList = refreshList;
@@ -642,6 +643,24 @@ async function inboxPage(selected) {
   clearInterval(inbox.tick);
   // The window's countdown moves by itself; at its end the thread turns template-only.
   inbox.tick = setInterval(() => { if (location.hash.startsWith("#/inbox")) windowCountdown(); }, 15000);
+}
+
+// The values of a form's named fields and which one had the focus.
+function typedIn(form) {
+  if (!form) return null;
+  const values = {};
+  for (const field of form.elements) if (field.name) values[field.name] = field.value;
+  return { values, focused: form.contains(document.activeElement) ? document.activeElement.name : null };
+}
+
+// Puts `typedIn`'s values back into the redrawn form (a template no longer offered stays unpicked).
+function putBack(form, kept) {
+  if (!form || !kept) return;
+  for (const field of form.elements) {
+    if (!field.name || !(field.name in kept.values)) continue;
+    field.value = kept.values[field.name];
+    if (field.name === kept.focused) field.focus();
+  }
 }
 
 // Runs `fn` once after `ms`, however often it is asked for meanwhile (bursts of events).
@@ -819,7 +838,7 @@ async function threadView(id) {
     }
     try {
       await api("POST", `/conversations/${id}/messages`, body);
-      if (form.elements.text) form.elements.text.value = "";
+      form.reset();
       if (inbox.refreshThread) await inbox.refreshThread();
     } catch (error) {
       status.replaceChildren(notice(error.message, "bad"));
