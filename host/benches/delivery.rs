@@ -167,6 +167,7 @@ impl Host {
             allow_outbound: vec![provider.authority.clone()],
             limits: Default::default(),
             mail: Default::default(),
+            media_max_mb: switchboard::media::DEFAULT_MAX_MB,
             resolver: Default::default(),
             plugin_trust: Default::default(),
             faults: Default::default(),

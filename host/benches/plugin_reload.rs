@@ -24,6 +24,7 @@ fn config(data_dir: &Path) -> ServeConfig {
         allow_outbound: Vec::new(),
         limits: Default::default(),
         mail: Default::default(),
+        media_max_mb: switchboard::media::DEFAULT_MAX_MB,
         resolver: Default::default(),
         // The bench copies an unsigned build into the folder: what it measures is loading.
         plugin_trust: switchboard::app::PluginTrust { trusted_keys: Vec::new(), allow_unsigned: true },

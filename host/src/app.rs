@@ -27,6 +27,8 @@ pub struct ServeConfig {
     pub allow_outbound: Vec<String>,
     pub limits: Limits,
     pub mail: MailOptions,
+    /// The largest attachment file kept, in MiB (`--media-max-mb`).
+    pub media_max_mb: u64,
     /// Where plugins' outbound host names are looked up (not a setting: a seam for tests).
     pub resolver: ResolverChoice,
     /// Which plugin signatures are trusted.
@@ -96,6 +98,10 @@ pub struct App {
     pub plugins_dir: PathBuf,
     /// Wakes the outbox worker when a message is queued.
     pub outbox_wake: Notify,
+    /// Attachments' bytes (`media`).
+    pub media: Arc<crate::media::Media>,
+    /// Wakes the media fetcher when an attachment waits for its bytes.
+    pub media_wake: Notify,
     /// The largest mail message taken (SMTP listener and relay webhooks).
     pub max_mail_bytes: usize,
     /// Messages stored or sent, for live followers (the website chat widget).
@@ -191,7 +197,15 @@ impl App {
             .collect::<anyhow::Result<Vec<_>>>()?;
         let cache = CompileCache::new(crate::data_dir::cache_dir(&config.data_dir));
         let metrics = Arc::new(crate::metrics::Metrics::new(db.operation_seconds.clone()));
+        let media = Arc::new(crate::media::Media::new(Arc::new(crate::media::files::LocalFiles::open(crate::data_dir::media_dir(&config.data_dir))?), config.media_max_mb));
+        let public_url = config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{local_addr}"))
+            .trim_end_matches('/')
+            .to_owned();
         let services = HostServices {
+            files: Arc::new(crate::media::plugin_files::PluginFiles { media: media.clone(), db: db.clone(), public_url: public_url.clone() }),
             state: Arc::new(DbState(db.clone())),
             mail,
             apps: Arc::new(DbApps(db.clone())),
@@ -200,12 +214,6 @@ impl App {
             resolver: config.resolver.0.clone(),
         };
         let runtime = Runtime::new(config.limits.clone(), allowed, services, Some(cache))?;
-        let public_url = config
-            .public_url
-            .clone()
-            .unwrap_or_else(|| format!("http://{local_addr}"))
-            .trim_end_matches('/')
-            .to_owned();
         Ok(Self {
             db,
             runtime,
@@ -213,6 +221,8 @@ impl App {
             public_url,
             plugins_dir: crate::data_dir::plugins_dir(&config.data_dir),
             outbox_wake: Notify::new(),
+            media,
+            media_wake: Notify::new(),
             max_mail_bytes: config.mail.max_message_bytes,
             live: Default::default(),
             uploads_dir: crate::data_dir::uploads_dir(&config.data_dir),

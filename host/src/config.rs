@@ -53,6 +53,10 @@ pub struct ServeArgs {
     /// The largest mail message taken by SMTP or relay, in MiB. Default: 10.
     #[arg(long, value_name = "MIB", env = "SWITCHBOARD_MAIL_MAX_MB")]
     pub mail_max_mb: Option<usize>,
+    /// The largest attachment file kept (downloaded from a provider or uploaded by an agent),
+    /// in MiB. Default: 25 (why: `media::DEFAULT_MAX_MB`).
+    #[arg(long, value_name = "MIB", env = "SWITCHBOARD_MEDIA_MAX_MB")]
+    pub media_max_mb: Option<u64>,
     /// On SIGTERM or SIGINT: seconds to let in-flight requests and deliveries finish before
     /// exiting anyway (undelivered messages stay queued for the next start). Default: 30.
     #[arg(long, value_name = "SECONDS", env = "SWITCHBOARD_SHUTDOWN_TIMEOUT")]
@@ -92,6 +96,7 @@ pub struct ConfigFile {
     pub smtp_listen: Option<String>,
     pub inbound_domain: Option<String>,
     pub mail_max_mb: Option<usize>,
+    pub media_max_mb: Option<u64>,
     pub shutdown_timeout: Option<u64>,
     pub log_format: Option<LogFormat>,
     pub trusted_keys: Option<Vec<String>>,
@@ -116,6 +121,7 @@ pub struct Settings {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub inbound_domain: Option<String>,
     pub mail_max_mb: usize,
+    pub media_max_mb: u64,
     pub shutdown_timeout: u64,
     pub log_format: LogFormat,
     pub trusted_keys: Vec<String>,
@@ -138,6 +144,7 @@ impl Settings {
             smtp_listen: args.smtp_listen.or(file.smtp_listen),
             inbound_domain: args.inbound_domain.or(file.inbound_domain),
             mail_max_mb: args.mail_max_mb.or(file.mail_max_mb).unwrap_or(DEFAULT_MAX_MAIL_BYTES >> 20),
+            media_max_mb: args.media_max_mb.or(file.media_max_mb).unwrap_or(crate::media::DEFAULT_MAX_MB),
             shutdown_timeout: args.shutdown_timeout.or(file.shutdown_timeout).unwrap_or(30),
             log_format: args.log_format.or(file.log_format).unwrap_or_default(),
             trusted_keys: if args.trusted_keys.is_empty() { file.trusted_keys.unwrap_or_default() } else { args.trusted_keys },
@@ -179,6 +186,7 @@ impl Settings {
             self.plugin_memory_mb
         );
         anyhow::ensure!((1..=1024).contains(&self.mail_max_mb), "mail_max_mb: {} is out of range (1 to 1024 MiB)", self.mail_max_mb);
+        anyhow::ensure!((1..=2048).contains(&self.media_max_mb), "media_max_mb: {} is out of range (1 to 2048 MiB)", self.media_max_mb);
         Ok(())
     }
 
@@ -190,6 +198,7 @@ impl Settings {
             allow_outbound: self.allow_outbound.clone(),
             limits: Limits { call_timeout: Duration::from_millis(self.plugin_timeout_ms), memory_bytes: self.plugin_memory_mb << 20, ..Default::default() },
             mail: MailOptions { inbound_domain: self.inbound_domain.clone(), max_message_bytes: self.mail_max_mb << 20 },
+            media_max_mb: self.media_max_mb,
             resolver: Default::default(),
             plugin_trust: PluginTrust { trusted_keys: self.trusted_keys.clone(), allow_unsigned: self.allow_unsigned_plugins },
             faults: Default::default(),

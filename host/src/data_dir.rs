@@ -42,3 +42,8 @@ pub fn uploads_dir(data_dir: &Path) -> PathBuf {
 pub fn pending_dir(data_dir: &Path) -> PathBuf {
     data_dir.join("pending")
 }
+
+/// Attachments' bytes, by SHA-256 (`media::files::LocalFiles`).
+pub fn media_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("media")
+}

@@ -12,6 +12,7 @@ use crate::store::channels::Channel;
 use crate::store::contacts::{self, ContactInfo};
 use crate::store::messages::{self, DeliveryStatus, Message, NewInbound};
 use crate::store::conversations;
+use crate::media::plugin_files::{KEPT_PREFIX, KeptFile};
 use rusqlite::Connection;
 
 /// What came of a request the channel's plugin accepted.
@@ -66,7 +67,7 @@ impl IngestError {
 pub async fn handle(app: &App, channel: &Channel, request: &HttpRequest) -> Result<Ingested, IngestError> {
     let plugin = app.registry.get(&channel.plugin).ok_or_else(|| IngestError::PluginUnavailable(channel.plugin.clone()))?;
     let outcome = plugin.handle_webhook(&app.channel_context(channel), request).await?;
-    let (stored, messages) = store_events(app, &channel.id, &outcome.events).await?;
+    let (stored, messages) = store_events(app, &channel.id, &outcome.events, plugin.fetches_media()).await?;
     tracing::debug!(channel = %channel.id, events = outcome.events.len(), stored, "webhook handled");
     Ok(Ingested { response: outcome.response, events: outcome.events.len(), stored, messages })
 }
@@ -97,7 +98,7 @@ pub async fn handle_app(app: &App, plugin_id: &str, request: &HttpRequest) -> Re
             continue;
         }
         for channel in targets {
-            let (stored, messages) = store_events(app, &channel.id, &events).await?;
+            let (stored, messages) = store_events(app, &channel.id, &events, plugin.fetches_media()).await?;
             let ingested = Ingested { response: outcome.response.clone(), events: events.len(), stored, messages };
             channels.push((channel.id, ingested));
         }
@@ -106,26 +107,41 @@ pub async fn handle_app(app: &App, plugin_id: &str, request: &HttpRequest) -> Re
     Ok(AppIngested { response: outcome.response, channels, unrouted })
 }
 
-/// Stores a plugin's events in one group commit (acknowledged means on disk); then announces
-/// new inbound messages and changed statuses to live followers. Returns how many rows were new
-/// and the new inbound messages.
-async fn store_events(app: &App, channel_id: &str, events: &[Event]) -> Result<(usize, Vec<Message>), StoreError> {
+/// Stores a plugin's events in one group commit (acknowledged means on disk), with a fetch
+/// job for each attachment that has bytes when the plugin fetches media; then announces new
+/// inbound messages and changed statuses to live followers and wakes the media fetcher.
+/// Returns how many rows were new and the new inbound messages.
+async fn store_events(app: &App, channel_id: &str, events: &[Event], fetches_media: bool) -> Result<(usize, Vec<Message>), StoreError> {
     if events.is_empty() {
         return Ok((0, Vec::new()));
     }
+    // Files the plugin kept during the call (`files.keep`): taken now, stored with their message.
+    let kept = kept_files(app, channel_id, events);
     let (channel, events) = (channel_id.to_owned(), events.to_vec());
-    let (stored, messages, statuses) = app
+    let (stored, messages, statuses, fetches) = app
         .db
         .write(move |conn| {
             let mut stored = 0;
             let mut messages = Vec::new();
             let mut statuses = Vec::new();
+            let mut fetches = 0;
             for event in &events {
+                let before = messages.len();
                 stored += store_event(conn, &channel, event, &mut messages, &mut statuses)?;
+                // Only a message stored now (not a redelivery) gets its files fetched.
+                if let Event::Message(inbound) = event
+                    && messages.len() > before
+                    && let Some(message) = messages.last()
+                {
+                    fetches += store_files(conn, &channel, message.id, &inbound.attachments, &kept, fetches_media)?;
+                }
             }
-            Ok((stored, messages, statuses))
+            Ok((stored, messages, statuses, fetches))
         })
         .await?;
+    if fetches > 0 {
+        app.media_wake.notify_one();
+    }
     for message in &messages {
         app.live.message(message);
     }
@@ -197,6 +213,36 @@ fn store_event(
             Ok(1)
         }
     }
+}
+
+/// The files plugins kept for these events' attachments, by reference.
+fn kept_files(app: &App, channel_id: &str, events: &[Event]) -> std::collections::HashMap<String, KeptFile> {
+    let mut kept = std::collections::HashMap::new();
+    for event in events {
+        let Event::Message(message) = event else { continue };
+        for reference in message.attachments.iter().filter_map(|a| a.provider_media_id.as_deref()).filter(|id| id.starts_with(KEPT_PREFIX)) {
+            if let Some(file) = app.media.kept.take(channel_id, reference) {
+                kept.insert(reference.to_owned(), file);
+            }
+        }
+    }
+    kept
+}
+
+/// Each of a new message's attachments with bytes gets its file: the one the plugin kept, or
+/// a fetch job when the plugin fetches media. Returns how many fetches were queued.
+fn store_files(conn: &Connection, channel_id: &str, message_id: i64, attachments: &[Attachment], kept: &std::collections::HashMap<String, KeptFile>, fetches_media: bool) -> Result<usize, StoreError> {
+    let mut queued = 0;
+    for (position, attachment) in attachments.iter().enumerate() {
+        let filename = attachment.filename.as_deref();
+        if let Some(file) = attachment.provider_media_id.as_ref().and_then(|id| kept.get(id)) {
+            crate::store::media::record_kept_in(conn, channel_id, message_id, position, filename.or(file.filename.as_deref()), &file.bytes)?;
+        } else if fetches_media && crate::media::fetch::has_bytes(attachment.kind) {
+            crate::store::media::queue_fetch_in(conn, channel_id, message_id, position, filename)?;
+            queued += 1;
+        }
+    }
+    Ok(queued)
 }
 
 fn delivery_status(state: DeliveryState) -> DeliveryStatus {

@@ -14,6 +14,7 @@ pub mod health;
 pub mod ingest;
 pub mod live;
 pub mod mail;
+pub mod media;
 pub mod metrics;
 pub mod outbox;
 pub mod passwords;

@@ -26,6 +26,8 @@ pub enum Change {
     Status,
     /// The conversation itself changed: assigned, resolved or reopened.
     Conversation,
+    /// A message's attachment was downloaded (or its download failed for good).
+    Media,
 }
 
 impl Change {
@@ -34,6 +36,7 @@ impl Change {
             Self::Message => "message",
             Self::Status => "status",
             Self::Conversation => "conversation",
+            Self::Media => "media",
         }
     }
 }
@@ -90,6 +93,11 @@ impl Live {
     /// A message's delivery status changed (`None`: several of the conversation's at once).
     pub fn status(&self, channel_id: &str, conversation_id: i64, message_id: Option<i64>) {
         self.publish(Change::Status, channel_id, conversation_id, message_id);
+    }
+
+    /// An attachment of a message is stored, or failed for good.
+    pub fn media(&self, channel_id: &str, conversation_id: i64, message_id: i64) {
+        self.publish(Change::Media, channel_id, conversation_id, Some(message_id));
     }
 
     pub fn conversation(&self, channel_id: &str, conversation_id: i64) {

@@ -63,6 +63,9 @@ pub async fn serve(
         })
     };
     let worker = tokio::spawn(crate::outbox::run(app.clone(), tasks_stopped.clone()));
+    // Files nothing names any more (deleted while the server was down, or by a crash).
+    app.media.sweep(&app.db).await;
+    let fetcher = tokio::spawn(crate::media::fetch::run(app.clone(), tasks_stopped.clone()));
     let mail = match smtp {
         Some(smtp) => {
             let smtp_addr = smtp.local_addr()?;
@@ -95,6 +98,7 @@ pub async fn serve(
     let result = axum::serve(http, service).with_graceful_shutdown(shutdown).await;
     let _ = stop_tasks.send(true);
     let _ = worker.await;
+    let _ = fetcher.await;
     match loading.await {
         Ok(Ok(watcher)) => {
             let _ = watcher.await;

@@ -581,32 +581,51 @@ fn answer_line(mut stream: TcpStream, pushed: &Mutex<Vec<(String, String)>>) -> 
     write!(stream, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}", answer.len())
 }
 
-#[test]
-fn a_kill_9_during_concurrent_delivery_loses_no_reply_and_keeps_each_conversations_order() {
+/// The channel secret of the LINE channels the kill tests connect.
+const LINE_SECRET: &str = "0123456789abcdef0123456789abcdef";
+
+/// A ready server on `data` that may reach `allow` (`host:port`).
+fn ready_server_allowing(data: &Path, allow: &str) -> Server {
+    let server = Server::start(data, &[("SWITCHBOARD_ALLOW_OUTBOUND", allow)]);
+    server.wait_ready();
+    server
+}
+
+/// A server on `data` allowed to reach a fake LINE API on `port`, with a LINE channel
+/// connected to it by `admin`; the server, what it is allowed to reach, the channel's id.
+fn server_with_line_channel(data: &Path, admin: &str, port: u16) -> (Server, String, String) {
+    let allow = format!("127.0.0.1:{port}");
+    let server = ready_server_allowing(data, &allow);
+    let settings = serde_json::json!({"plugin": "line", "name": "Toko Budi", "settings": {"channel_secret": LINE_SECRET, "channel_access_token": "t", "api_base_url": format!("http://{allow}")}});
+    let created = request(server.port, "POST", "/api/v1/channels", Some(admin), Some(&settings.to_string())).unwrap();
+    assert_eq!(status_of(&created), 201, "{created}");
+    let channel = json_of(&created)["id"].as_str().unwrap().to_owned();
+    (server, allow, channel)
+}
+
+/// `body` posted to the channel's webhook, signed as LINE signs it; the raw response.
+fn deliver_line(port: u16, channel: &str, body: &str) -> String {
     use base64::Engine;
     use hmac::{Hmac, Mac};
-    const SECRET: &str = "0123456789abcdef0123456789abcdef";
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(LINE_SECRET.as_bytes()).unwrap();
+    mac.update(body.as_bytes());
+    let signature = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+    request_with(port, "POST", &format!("/webhooks/{channel}"), &[("x-line-signature", &signature)], body).unwrap()
+}
+
+#[test]
+fn a_kill_9_during_concurrent_delivery_loses_no_reply_and_keeps_each_conversations_order() {
     let line = FakeLinePushes::start();
     let data = tempfile::tempdir().unwrap();
     let admin = token("admin", data.path());
-    let allow = format!("127.0.0.1:{}", line.port);
-    let envs = [("SWITCHBOARD_ALLOW_OUTBOUND", allow.as_str())];
-    let mut server = Server::start(data.path(), &envs);
-    server.wait_ready();
-    let settings = serde_json::json!({"plugin": "line", "name": "Toko Budi", "settings": {"channel_secret": SECRET, "channel_access_token": "t", "api_base_url": format!("http://{allow}")}});
-    let created = request(server.port, "POST", "/api/v1/channels", Some(&admin), Some(&settings.to_string())).unwrap();
-    assert_eq!(status_of(&created), 201, "{created}");
-    let channel = json_of(&created)["id"].as_str().unwrap().to_owned();
+    let (mut server, allow, channel) = server_with_line_channel(data.path(), &admin, line.port);
     // Ten customers write (signed as LINE signs), without reply tokens: every answer is a push.
     for user in 0..10 {
         let body = serde_json::json!({"destination": "Ubot", "events": [{"type": "message", "timestamp": 1_763_600_000_000u64 + user,
             "webhookEventId": format!("01KILL{user:04}"), "source": {"type": "user", "userId": format!("U{user:032}")},
             "message": {"id": format!("7{user:08}"), "type": "text", "text": "Halo"}}]})
         .to_string();
-        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
-        mac.update(body.as_bytes());
-        let signature = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
-        let response = request_with(server.port, "POST", &format!("/webhooks/{channel}"), &[("x-line-signature", &signature)], &body).unwrap();
+        let response = deliver_line(server.port, &channel, &body);
         assert_eq!(status_of(&response), 200, "{response}");
     }
     let listed = json_of(&request(server.port, "GET", &format!("/api/v1/conversations?channel={channel}"), Some(&admin), None).unwrap());
@@ -630,8 +649,7 @@ fn a_kill_9_during_concurrent_delivery_loses_no_reply_and_keeps_each_conversatio
     let at_kill = line.texts().len();
     assert!(at_kill < 150, "killed partway ({at_kill} of 150 sent)");
     // Started again on the same data: the rest goes out.
-    let server = Server::start(data.path(), &envs);
-    server.wait_ready();
+    let server = ready_server_allowing(data.path(), &allow);
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let distinct: std::collections::BTreeSet<String> = line.texts().into_iter().map(|(_, text)| text).collect();
@@ -669,4 +687,113 @@ fn request_with(port: u16, method: &str, path: &str, headers: &[(&str, &str)], b
     let mut response = String::new();
     stream.read_to_string(&mut response)?;
     Ok(response)
+}
+
+/// A fake LINE data API on a thread per connection: the bot's info, and one message's content
+/// (with the channel token only). The first download sends half the bytes, then stalls (the
+/// host is killed meanwhile); later ones send everything.
+struct FakeLineContent {
+    port: u16,
+    downloads: Arc<AtomicUsize>,
+}
+
+impl FakeLineContent {
+    fn start(content: Vec<u8>) -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let downloads = Arc::new(AtomicUsize::new(0));
+        let (counted, content) = (downloads.clone(), Arc::new(content));
+        std::thread::spawn(move || {
+            for stream in listener.incoming().map_while(Result::ok) {
+                let (counted, content) = (counted.clone(), content.clone());
+                std::thread::spawn(move || {
+                    let _ = answer_line_content(stream, &counted, &content);
+                });
+            }
+        });
+        Self { port, downloads }
+    }
+}
+
+fn answer_line_content(mut stream: TcpStream, downloads: &AtomicUsize, content: &[u8]) -> std::io::Result<()> {
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut request_line = String::new();
+    reader.read_line(&mut request_line)?;
+    let mut authorized = false;
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line)?;
+        if line.trim().is_empty() {
+            break;
+        }
+        authorized |= line.to_ascii_lowercase().starts_with("authorization: bearer t\r");
+    }
+    if request_line.starts_with("GET /v2/bot/message/9001/content ") && authorized {
+        let nth = downloads.fetch_add(1, Ordering::SeqCst);
+        write!(stream, "HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", content.len())?;
+        if nth == 0 {
+            stream.write_all(&content[..content.len() / 2])?;
+            stream.flush()?;
+            std::thread::sleep(Duration::from_secs(60));
+            return Ok(());
+        }
+        return stream.write_all(content);
+    }
+    let answer = if request_line.starts_with("GET /v2/bot/info") {
+        r#"{"userId":"Ubot","basicId":"@toko","displayName":"Toko Budi","chatMode":"chat","markAsReadMode":"manual"}"#
+    } else {
+        r#"{"message":"Not found"}"#
+    };
+    write!(stream, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}", answer.len())
+}
+
+#[test]
+fn a_kill_9_during_a_download_loses_no_file_the_fetch_resumes_after_the_restart() {
+    use sha2::Digest;
+    let mut content = b"\xff\xd8\xff\xe0\0\x10JFIF\0".to_vec();
+    content.extend((0..3_000_000u32).map(|i| (i % 253) as u8));
+    let expected = hex::encode(sha2::Sha256::digest(&content));
+    let line = FakeLineContent::start(content);
+    let data = tempfile::tempdir().unwrap();
+    let admin = token("admin", data.path());
+    let (mut server, allow, channel) = server_with_line_channel(data.path(), &admin, line.port);
+    let body = serde_json::json!({"destination": "Ubot", "events": [{"type": "message", "timestamp": 1_763_600_000_000u64,
+        "webhookEventId": "01KILLMEDIA", "source": {"type": "user", "userId": format!("U{:032}", 7)},
+        "message": {"id": "9001", "type": "image", "contentProvider": {"type": "line"}}}]})
+    .to_string();
+    let response = deliver_line(server.port, &channel, &body);
+    assert_eq!(status_of(&response), 200, "{response}");
+    // Halfway through the download: kill -9.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while line.downloads.load(Ordering::SeqCst) == 0 {
+        assert!(Instant::now() < deadline, "the download did not start\n{}", server.log.lock().unwrap());
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    let file_of = |port: u16| {
+        let listed = json_of(&request(port, "GET", &format!("/api/v1/conversations?channel={channel}"), Some(&admin), None).unwrap());
+        let conversation = listed[0]["id"].as_i64().expect("the message was stored before the kill");
+        let messages = json_of(&request(port, "GET", &format!("/api/v1/conversations/{conversation}/messages"), Some(&admin), None).unwrap());
+        messages[0]["content"]["attachments"][0]["file"].clone()
+    };
+    // Started again on the same data: the download runs again, whole.
+    let server = ready_server_allowing(data.path(), &allow);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let file = loop {
+        let file = file_of(server.port);
+        if file["state"] == "stored" {
+            break file;
+        }
+        assert!(file["state"] == "pending", "{file}");
+        assert!(Instant::now() < deadline, "not stored after the restart: {file}\n{}", server.log.lock().unwrap());
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(file["sha256"], expected.as_str(), "{file}");
+    assert_eq!(file["mime_type"], "image/jpeg");
+    let kept = std::fs::read(data.path().join("media").join(&expected[..2]).join(&expected)).unwrap();
+    assert_eq!(hex::encode(sha2::Sha256::digest(&kept)), expected, "the bytes on disk are whole");
+    assert!(line.downloads.load(Ordering::SeqCst) >= 2);
+    assert_eq!(std::fs::read_dir(data.path().join("media/incoming")).unwrap().count(), 0, "the half download was cleared");
 }

@@ -6,10 +6,11 @@ use crate::bindings::exports::switchboard::channel::channel::Guest;
 use crate::bindings::exports::switchboard::channel::provider_app::Guest as AppGuest;
 use crate::bindings::exports::switchboard::channel::setup_guide::Guest as GuideGuest;
 use crate::bindings::exports::switchboard::channel::delivery::{Guest as DeliveryGuest, SendLimits};
+use crate::bindings::exports::switchboard::channel::media::Guest as MediaGuest;
 use crate::guide::Guide;
 use crate::{
-    AppContext, AppWebhookOutcome, AuthAccount, AuthFinishRequest, AuthRedirect, AuthStartRequest, ChannelContext, ChannelError,
-    Connection, Field, HttpRequest, Manifest, NewTemplate, OutboundMessage, Receipt, Template,
+    AppContext, AppWebhookOutcome, Attachment, AuthAccount, AuthFinishRequest, AuthRedirect, AuthStartRequest, ChannelContext, ChannelError,
+    Connection, Field, HttpRequest, Manifest, MediaSource, NewTemplate, OutboundMessage, Receipt, Template,
     WebhookOutcome, WindowPolicy,
 };
 
@@ -104,6 +105,16 @@ pub trait Channel {
     fn send_limits() -> SendLimits {
         SendLimits { per_second: None, concurrency: None }
     }
+
+    /// How the host gets the bytes of an inbound attachment this channel reported (contract
+    /// 0.1.3), called after the webhook was stored: usually a [`MediaRequest`](crate::MediaRequest)
+    /// the host makes under the plugin's outbound rules and streams to storage, so the bytes
+    /// never pass through the plugin. Resolve a provider's media id first where it wants that.
+    /// Default: unsupported (attachments stay metadata only).
+    fn fetch_media(ctx: &ChannelContext, attachment: &Attachment) -> Result<MediaSource, ChannelError> {
+        let _ = (ctx, attachment);
+        Err(ChannelError::Unsupported("this channel does not fetch attachments".into()))
+    }
 }
 
 fn no_app() -> ChannelError {
@@ -176,6 +187,12 @@ impl<C: Channel> AppGuest for Export<C> {
 impl<C: Channel> GuideGuest for Export<C> {
     fn connect_guide() -> Guide {
         C::connect_guide()
+    }
+}
+
+impl<C: Channel> MediaGuest for Export<C> {
+    fn fetch_media(ctx: ChannelContext, attachment: Attachment) -> Result<MediaSource, ChannelError> {
+        C::fetch_media(&ctx, &attachment)
     }
 }
 

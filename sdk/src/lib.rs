@@ -62,6 +62,7 @@ pub mod bindings {
 pub mod app;
 mod channel;
 pub mod crypto;
+pub mod files;
 pub mod guide;
 pub mod holds;
 pub mod http;
@@ -79,6 +80,8 @@ pub use bindings::switchboard::channel::types::{
     WebhookOutcome, WindowPolicy, WindowState,
 };
 pub use bindings::switchboard::channel::app_types::{AccountEvent, AppContext, AppWebhookOutcome};
+/// The contract's `media-types`: how the host gets an inbound attachment's bytes.
+pub use bindings::switchboard::channel::media_types::{MediaRequest, MediaSource};
 /// The contract's `send-limits`: how fast the provider takes sends for one account.
 pub use bindings::exports::switchboard::channel::delivery::SendLimits;
 /// The contract's `plugin-manifest`: id, name, version, capabilities, outbound hosts.

@@ -1,7 +1,15 @@
 //! Logging through the host, which tags each line with the plugin and channel.
-//! Never log secrets: settings hold them in clear.
+//! Never log secrets: settings hold them in clear. Natively (a plugin's unit tests) a line goes
+//! to standard error, so code under test may log.
 
-use crate::bindings::switchboard::channel::log::{Level, log};
+use crate::bindings::switchboard::channel::log::Level;
+
+fn log(level: Level, message: &str) {
+    #[cfg(target_arch = "wasm32")]
+    crate::bindings::switchboard::channel::log::log(level, message);
+    #[cfg(not(target_arch = "wasm32"))]
+    eprintln!("[{level:?}] {message}");
+}
 
 pub fn trace(message: impl AsRef<str>) {
     log(Level::Trace, message.as_ref());

@@ -367,3 +367,27 @@ mod tests {
         assert!(!Field::new("url", "URL", FieldKind::Url).secret);
     }
 }
+
+impl crate::MediaRequest {
+    /// A `GET` of `url`, for the host to make (see [`Channel::fetch_media`](crate::Channel::fetch_media)).
+    pub fn get(url: impl Into<String>) -> Self {
+        Self { method: "GET".into(), url: url.into(), headers: Vec::new() }
+    }
+
+    /// With a header (name in lowercase).
+    pub fn header(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.headers.push((name.to_ascii_lowercase(), value.into()));
+        self
+    }
+
+    /// With `authorization: Bearer <token>`.
+    pub fn bearer(self, token: &str) -> Self {
+        self.header("authorization", format!("Bearer {token}"))
+    }
+}
+
+impl From<crate::MediaRequest> for crate::MediaSource {
+    fn from(request: crate::MediaRequest) -> Self {
+        Self::Request(request)
+    }
+}

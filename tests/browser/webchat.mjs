@@ -1,10 +1,11 @@
 // The website chat widget in headless Chromium, driven by playwright-core. Run by
 // tests/e2e/webchat.rs with one JSON argument:
-//   {scenario: "live" | "refusals" | "preview", chromium, api, agent, admin, channel, page, other_page}
+//   {scenario: "live" | "refusals" | "preview" | "files", chromium, api, agent, admin, channel, page, other_page}
 // It does what a visitor and an agent do and prints one JSON object of what it saw; the
 // Rust test asserts on it. Any step that times out prints {ok: false, step, error}.
 
 import { chromium } from 'playwright-core';
+import { createHash } from 'node:crypto';
 
 const input = JSON.parse(process.argv[2]);
 const WAIT = 20_000;
@@ -198,7 +199,54 @@ async function preview(browser) {
   return out;
 }
 
-const scenarios = { live, refusals, preview };
+// A 1x1 PNG browsers decode.
+const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==', 'base64');
+
+async function files(browser) {
+  const out = {};
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const pageErrors = [];
+  page.on('pageerror', (error) => pageErrors.push(String(error)));
+
+  step = 'the visitor attaches a photo with the paperclip';
+  await page.goto(input.page);
+  await page.locator('.sb-bubble').click();
+  await page.locator('.sb-panel.sb-open').waitFor({ timeout: WAIT });
+  await page.locator('.sb-input').fill('Paketnya begini');
+  const chooser = page.waitForEvent('filechooser', { timeout: WAIT });
+  await page.locator('.sb-attach').click();
+  await (await chooser).setFiles({ name: 'paket.png', mimeType: 'image/png', buffer: PNG });
+  await page.locator('.sb-visitor[data-id] img.sb-img').waitFor({ timeout: WAIT });
+  await until('the photo to be decoded', () => page.locator('.sb-visitor img.sb-img').evaluate((img) => img.complete && img.naturalWidth > 0));
+  out.visitor_log = await log(page);
+
+  step = 'the agent answers with a PDF; the page shows its link';
+  const conversation = await until('the conversation in the inbox', async () => {
+    const list = await api('GET', `/api/v1/conversations?channel=${input.channel}`, input.agent);
+    return list.length === 1 && list[0];
+  });
+  const pdf = Buffer.concat([Buffer.from('%PDF-1.7\n'), Buffer.alloc(5000, 7)]);
+  const uploaded = await fetch(`${input.api}/api/v1/media?filename=faktur.pdf`, { method: 'POST', headers: { authorization: `Bearer ${input.agent}` }, body: pdf }).then((r) => r.json());
+  await api('POST', `/api/v1/conversations/${conversation.id}/messages`, input.agent, { file_id: uploaded.id, text: 'Ini fakturnya' });
+  const link = page.locator('.sb-agent a.sb-file');
+  await link.waitFor({ timeout: WAIT });
+  out.agent_link_text = await link.textContent();
+  // What the visitor downloads by that link (opening it: no session, no CORS, just the link).
+  const href = await link.getAttribute('href');
+  out.agent_file_sha256 = sha256Hex(Buffer.from(await fetch(href).then((r) => r.arrayBuffer())));
+  out.pdf_sha256 = sha256Hex(pdf);
+  out.conversation = conversation.id;
+  out.page_errors = pageErrors;
+  await context.close();
+  return out;
+}
+
+function sha256Hex(bytes) {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+const scenarios = { live, refusals, preview, files };
 let browser;
 try {
   browser = await chromium.launch({

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use mail_parser::{Message, MessageParser};
+use mail_parser::{Message, MessageParser, MimeHeaders};
 use serde_json::{Value, json};
 use switchboard_e2e::mail::{MailServer, smtp_send};
 use switchboard_e2e::{HostOptions, PUBLIC_URL, TestHost, conversations, messages, until_status};
@@ -463,4 +463,51 @@ async fn disconnect_frees_the_forwarding_address() {
     let response = host.http.post(relay).header("content-type", "message/rfc822").body(message).send().await.unwrap();
     assert_eq!(response.status(), 404);
     assert!(conversations(&host).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_customers_attachments_are_kept_and_an_agents_pdf_goes_out_as_a_mime_part() {
+    use base64::Engine;
+    use sha2::{Digest, Sha256};
+    let (host, server) = mail_setup().await;
+    let channel = connect(&host, &server).await;
+    let forwarding = setup_value(&channel, "forwarding_address").to_owned();
+    let receipt: Vec<u8> = b"%PDF-1.4\n".iter().copied().chain((0..30_000u32).map(|i| (i * 7 % 251) as u8)).collect();
+    let encoded = base64::engine::general_purpose::STANDARD.encode(&receipt);
+    let wrapped: Vec<&str> = encoded.as_bytes().chunks(76).map(|c| std::str::from_utf8(c).unwrap()).collect();
+    let with_file = format!(
+        "From: {SITI}\r\nTo: {BUSINESS}\r\nSubject: Bukti transfer\r\nMessage-ID: <files-2@example.com>\r\nMIME-Version: 1.0\r\n\
+Content-Type: multipart/mixed; boundary=\"outer\"\r\n\r\n--outer\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nTerlampir.\r\n\
+--outer\r\nContent-Type: application/pdf; name=\"bukti.pdf\"\r\nContent-Disposition: attachment; filename=\"bukti.pdf\"\r\n\
+Content-Transfer-Encoding: base64\r\n\r\n{}\r\n--outer--\r\n",
+        wrapped.join("\r\n")
+    );
+    deliver(&host, &[&forwarding], with_file.as_bytes()).await;
+    let conversation = the_conversation(&host).await["id"].as_i64().unwrap();
+    let file = messages(&host, conversation).await[0]["content"]["attachments"][0]["file"].clone();
+    assert_eq!(file["state"], "stored", "kept from the mail itself, no download: {file}");
+    assert_eq!(file["sha256"], hex::encode(Sha256::digest(&receipt)));
+    assert_eq!((file["mime_type"].as_str(), file["filename"].as_str()), (Some("application/pdf"), Some("bukti.pdf")));
+
+    // The agent answers with an invoice: a real MIME attachment, the same bytes.
+    let invoice: Vec<u8> = b"%PDF-1.7\n".iter().copied().chain((0..50_000u32).map(|i| (i * 13 % 241) as u8)).collect();
+    let uploaded = host
+        .http
+        .post(format!("{}/api/v1/media?filename=faktur-001.pdf", host.base))
+        .bearer_auth(&host.agent)
+        .body(invoice.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(uploaded.status(), 201);
+    let uploaded: Value = uploaded.json().await.unwrap();
+    let (status, queued) = host.post(&format!("/api/v1/conversations/{conversation}/messages"), &host.agent, json!({"file_id": uploaded["id"], "text": "Ini fakturnya."})).await;
+    assert_eq!(status, 202, "{queued}");
+    until_status(&host, conversation, queued["id"].as_i64().unwrap(), "sent").await;
+    let stored = server.wait_for(1, Duration::from_secs(10)).await;
+    let reply = parse(&stored[0]);
+    assert_eq!(reply.body_text(0).unwrap().trim_end(), "Ini fakturnya.");
+    let attached = reply.attachments().next().expect("the file is attached");
+    assert_eq!(attached.attachment_name(), Some("faktur-001.pdf"));
+    assert_eq!(hex::encode(Sha256::digest(attached.contents())), hex::encode(Sha256::digest(&invoice)), "the same bytes");
 }

@@ -10,13 +10,13 @@ use switchboard_e2e::{HostOptions, PUBLIC_URL, TestHost, conversations, messages
 
 const TOKEN: &str = "tTq3nLbXk1VbW9sJ+long-lived-channel-access-token=";
 const SECRET: &str = "8f2c1d0e9b7a65430123456789abcdef";
-const SITI: &str = "U4af4980629b1c2d3e4f5a6b7c8d9e0f1";
+pub(crate) const SITI: &str = "U4af4980629b1c2d3e4f5a6b7c8d9e0f1";
 const BUDI: &str = "U9d8c7b6a5f4e3d2c1b0a9f8e7d6c5b4a";
 const GROUP: &str = "Ca56f94637cc4347f90a25382909b24b9";
 const REPLY: &str = "/v2/bot/message/reply";
 const PUSH: &str = "/v2/bot/message/push";
 
-async fn host_and_fake() -> (TestHost, FakeLine) {
+pub(crate) async fn host_and_fake() -> (TestHost, FakeLine) {
     host_and_fake_with(Limits::default()).await
 }
 
@@ -34,21 +34,21 @@ async fn connect_with_secret(host: &TestHost, fake: &FakeLine, name: &str, secre
 }
 
 /// Connects a LINE channel as the admin; returns its id.
-async fn connect(host: &TestHost, fake: &FakeLine) -> String {
+pub(crate) async fn connect(host: &TestHost, fake: &FakeLine) -> String {
     let channel = connect_with_secret(host, fake, "Toko Budi LINE", SECRET).await;
     channel["id"].as_str().unwrap().to_owned()
 }
 
-fn now_ms() -> u64 {
+pub(crate) fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64
 }
 
-fn user(id: &str) -> Value {
+pub(crate) fn user(id: &str) -> Value {
     json!({"type": "user", "userId": id})
 }
 
 /// A text message event as LINE sends it.
-fn text_event(event_id: &str, source: Value, text: &str, reply_token: Option<&str>, timestamp: u64) -> Value {
+pub(crate) fn text_event(event_id: &str, source: Value, text: &str, reply_token: Option<&str>, timestamp: u64) -> Value {
     let mut event = json!({
         "type": "message", "mode": "active", "timestamp": timestamp, "webhookEventId": event_id,
         "deliveryContext": {"isRedelivery": false}, "source": source,
@@ -76,7 +76,7 @@ async fn conversation_of(host: &TestHost, external_id: &str) -> Value {
 }
 
 /// A customer's message arrives; returns its conversation's id.
-async fn customer_writes(host: &TestHost, channel_id: &str, event: Value) -> i64 {
+pub(crate) async fn customer_writes(host: &TestHost, channel_id: &str, event: Value) -> i64 {
     let external = event["source"]["groupId"].as_str().or(event["source"]["userId"].as_str()).unwrap().to_owned();
     assert_eq!(deliver(host, channel_id, &delivery(vec![event])).await, 200);
     conversation_of(host, &external).await["id"].as_i64().unwrap()
@@ -387,7 +387,7 @@ async fn a_push_accepted_before_a_timeout_is_not_sent_twice() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn images_and_videos_go_by_url_and_refusals_keep_lines_reason() {
+async fn images_and_videos_go_by_url_documents_as_a_link_and_refusals_keep_lines_reason() {
     let (host, fake) = host_and_fake().await;
     let id = connect(&host, &fake).await;
     let conversation = customer_writes(&host, &id, text_event("ev-1", user(SITI), "Fotonya?", None, now_ms() - 120_000)).await;
@@ -408,15 +408,17 @@ async fn images_and_videos_go_by_url_and_refusals_keep_lines_reason() {
     assert_eq!(pushes[1].body["messages"][0]["type"], "video");
     assert_eq!(pushes[1].body["messages"][0]["originalContentUrl"], "https://cdn.tokobudi.example/merah.mp4");
 
-    let document = send(&host, conversation, json!({"media": {"kind": "document", "url": "https://cdn.tokobudi.example/a.pdf"}})).await;
-    let failed = until_status(&host, conversation, document, "failed").await;
-    assert!(failed["error"].as_str().unwrap().contains("images and videos"), "{failed}");
+    // LINE has no file message: a document goes as its link in a text.
+    let document = send(&host, conversation, json!({"media": {"kind": "document", "url": "https://cdn.tokobudi.example/a.pdf", "filename": "faktur.pdf"}})).await;
+    until_status(&host, conversation, document, "sent").await;
+    let pushes = fake.calls(PUSH);
+    assert_eq!(pushes[2].body["messages"], json!([{"type": "text", "text": "faktur.pdf: https://cdn.tokobudi.example/a.pdf"}]));
 
     fake.refuse_next_send(429, "You have reached your monthly limit.");
     let over = send(&host, conversation, json!({"text": "Promo"})).await;
     let failed = until_status(&host, conversation, over, "failed").await;
     assert!(failed["error"].as_str().unwrap().contains("monthly limit"), "{failed}");
-    assert_eq!(fake.delivered().len(), 2, "only the image and the video reached Siti");
+    assert_eq!(fake.delivered().len(), 3, "the image, the video and the link reached Siti");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -11,6 +11,7 @@ mod lifecycle;
 mod delivery;
 mod line;
 mod live_inbox;
+mod media;
 mod messenger;
 mod oauth;
 mod people;

@@ -48,7 +48,7 @@ pub fn dm(id: &str, sender: &str, text: &str) -> Value {
            "message_create": {"target": {"recipient_id": recipient}, "sender_id": sender, "message_data": {"text": text, "entities": {}}}})
 }
 
-fn delivery(events: Vec<Value>) -> String {
+pub(crate) fn delivery(events: Vec<Value>) -> String {
     json!({
         "for_user_id": ACCOUNT_ID,
         "direct_message_events": events,
@@ -60,7 +60,7 @@ fn delivery(events: Vec<Value>) -> String {
     .to_string()
 }
 
-async fn deliver(host: &TestHost, channel_id: &str, body: &str) -> u16 {
+pub(crate) async fn deliver(host: &TestHost, channel_id: &str, body: &str) -> u16 {
     let signature = FakeTwitter::webhook_signature(body);
     host.webhook(channel_id, &[("x-twitter-webhooks-signature", &signature)], body.to_owned()).await.0
 }

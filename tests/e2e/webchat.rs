@@ -442,3 +442,74 @@ async fn in_chromium_the_preview_draws_the_widget_with_the_forms_values() {
     assert_eq!(paths.len(), 2, "the page and the script, no visitor API: {paths:?}");
     assert_eq!(seen["problems"], json!([]), "no script error or CSP violation");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visitor_sends_a_photo_and_gets_the_agents_pdf_by_a_link_that_needs_no_session() {
+    use sha2::{Digest, Sha256};
+    let sha = |bytes: &[u8]| hex::encode(Sha256::digest(bytes));
+    let host = TestHost::start(HostOptions { media_max_mb: Some(1), ..Default::default() }).await;
+    let channel = connect(&host, "Toko Budi", json!({"domain": "tokobudi.co.id"})).await["id"].as_str().unwrap().to_owned();
+    let mut visitor = Visitor::new(&host, &channel, Some(SITE));
+    visitor.session().await;
+    let mut photo = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+    photo.extend((0..4000u32).map(|i| (i % 251) as u8));
+    let sent = visitor
+        .request(Method::POST, "files?client_id=c1234567890&filename=paket%20rusak.png&text=Begini%20kondisinya")
+        .header("content-type", "image/jpeg")
+        .body(photo.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), 201);
+    assert_eq!(sent.headers()["access-control-allow-origin"], SITE);
+    let sent: Value = sent.json().await.unwrap();
+    let file = &sent["message"]["files"][0];
+    assert_eq!((file["name"].as_str(), file["mime_type"].as_str(), sent["message"]["text"].as_str()), (Some("paket rusak.png"), Some("image/png"), Some("Begini kondisinya")), "{sent}");
+    // The visitor's page loads it by its link, without a session.
+    let link = file["url"].as_str().unwrap().replace(PUBLIC_URL, &host.base);
+    let loaded = host.http.get(&link).send().await.unwrap();
+    assert_eq!(loaded.status(), 200);
+    assert_eq!(sha(&loaded.bytes().await.unwrap()), sha(&photo));
+    // The agent sees it in the inbox.
+    let conversation = switchboard_e2e::conversations(&host).await[0]["id"].as_i64().unwrap();
+    let (_, thread) = host.get(&format!("/api/v1/conversations/{conversation}/messages"), &host.agent).await;
+    let kept = &thread[0]["content"]["attachments"][0];
+    assert_eq!((kept["kind"].as_str(), kept["file"]["sha256"].as_str()), (Some("image"), Some(sha(&photo).as_str())), "{thread}");
+
+    // The agent answers with a PDF; the visitor's stream shows it with a working link.
+    let mut stream = visitor.stream().await;
+    assert_eq!(stream.next().await.0, "snapshot");
+    let invoice: Vec<u8> = b"%PDF-1.7\n".iter().copied().chain((0..9000u32).map(|i| (i * 3 % 241) as u8)).collect();
+    let uploaded: Value = host.http.post(format!("{}/api/v1/media?filename=faktur.pdf", host.base)).bearer_auth(&host.agent).body(invoice.clone()).send().await.unwrap().json().await.unwrap();
+    let (status, queued) = host.post(&format!("/api/v1/conversations/{conversation}/messages"), &host.agent, json!({"file_id": uploaded["id"]})).await;
+    assert_eq!(status, 202, "{queued}");
+    let (kind, shown) = stream.next().await;
+    assert_eq!(kind, "message");
+    assert_eq!((shown["from"].as_str(), shown["files"][0]["name"].as_str()), (Some("agent"), Some("faktur.pdf")), "{shown}");
+    let link = shown["files"][0]["url"].as_str().unwrap().replace(PUBLIC_URL, &host.base);
+    assert_eq!(sha(&host.http.get(&link).send().await.unwrap().bytes().await.unwrap()), sha(&invoice));
+
+    // Too large, and without a visitor token: refused with the reason, nothing stored.
+    let big = visitor.request(Method::POST, "files?client_id=c1234567899&filename=big.bin").body(vec![7u8; (1 << 20) + 1]).send().await.unwrap();
+    assert_eq!(big.status(), 413);
+    let refused: Value = big.json().await.unwrap();
+    assert_eq!(refused["message"], "the file is larger than the 1 MB limit");
+    let stranger = Visitor::new(&host, &channel, Some(SITE));
+    assert_eq!(stranger.request(Method::POST, "files?client_id=c1234567898").body(photo.clone()).send().await.unwrap().status(), 401);
+    let (_, thread) = host.get(&format!("/api/v1/conversations/{conversation}/messages"), &host.agent).await;
+    assert_eq!(thread.as_array().unwrap().len(), 2, "the photo and the reply only");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_chromium_a_visitor_attaches_a_photo_and_downloads_the_agents_pdf() {
+    let (host, site, elsewhere, channel) = browser_setup().await;
+    let seen = browser::run("webchat.mjs", &scenario("files", &host, &site, &elsewhere, &channel)).await;
+    assert_eq!(seen["ok"], true, "failed at: {}\n{}", seen["step"], seen["error"].as_str().unwrap_or_default());
+    assert_eq!(seen["visitor_log"], json!([{"kind": "sb-greeting", "text": "Halo! Ada yang bisa kami bantu?"}, {"kind": "sb-visitor", "text": "Paketnya begini"}]));
+    assert_eq!(seen["agent_link_text"], "\u{1F4CE} faktur.pdf");
+    assert_eq!(seen["agent_file_sha256"], seen["pdf_sha256"], "the visitor got the agent's bytes");
+    let (_, thread) = host.get(&format!("/api/v1/conversations/{}/messages", seen["conversation"]), &host.agent).await;
+    let photo = &thread[0]["content"]["attachments"][0]["file"];
+    assert_eq!((photo["mime_type"].as_str(), photo["filename"].as_str(), photo["size"].as_i64()), (Some("image/png"), Some("paket.png"), Some(70)), "{thread}");
+    assert_eq!(seen["page_errors"], json!([]));
+}

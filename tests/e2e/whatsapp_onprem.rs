@@ -16,7 +16,7 @@ const USERNAME: &str = "admin";
 const PASSWORD: &str = "Sup3r-s3cret!";
 const API_TOKEN: &str = "eyJhbGciOiJIUzI1NiJ9.apiclienttoken.sig";
 
-async fn host_and_client() -> (TestHost, FakeOnPremises) {
+pub(crate) async fn host_and_client() -> (TestHost, FakeOnPremises) {
     let client = FakeOnPremises::start(USERNAME, PASSWORD, API_TOKEN).await;
     let host = TestHost::start(HostOptions { allow_outbound: vec![client.authority.clone()], ..Default::default() }).await;
     (host, client)
@@ -30,7 +30,7 @@ async fn connect_with(host: &TestHost, settings: Value) -> (u16, Value) {
     host.post("/api/v1/channels", &host.admin, json!({"plugin": "whatsapp", "name": "Toko Budi (WhatsApp)", "settings": settings})).await
 }
 
-async fn connect(host: &TestHost, client: &FakeOnPremises) -> Value {
+pub(crate) async fn connect(host: &TestHost, client: &FakeOnPremises) -> Value {
     let (status, channel) = connect_with(host, login_settings(client)).await;
     assert_eq!(status, 201, "{channel}");
     channel
@@ -42,7 +42,7 @@ async fn deliver_to(host: &TestHost, url: &str, body: &Value) -> u16 {
     host.http.post(url).header("content-type", "application/json").body(body.to_string()).send().await.unwrap().status().as_u16()
 }
 
-async fn deliver(host: &TestHost, client: &FakeOnPremises, body: &Value) -> u16 {
+pub(crate) async fn deliver(host: &TestHost, client: &FakeOnPremises, body: &Value) -> u16 {
     deliver_to(host, &client.webhook_url().expect("a webhook is registered"), body).await
 }
 

@@ -66,6 +66,8 @@ struct FakeState {
     /// Answers to give the next reply or push instead of accepting: (status, body).
     refusals: VecDeque<(u16, Value)>,
     next_id: u64,
+    /// The customer's LINE app opens links in messages (LINE fetches image URLs itself).
+    links: crate::links::LinkFollower,
 }
 
 impl FakeState {
@@ -94,6 +96,16 @@ impl FakeLine {
         let app = Router::new().fallback(handle).with_state(state.clone());
         let (base_url, authority) = crate::serve_fake(app).await;
         Self { base_url, authority, state }
+    }
+
+    /// Links to the host's public URL in sends are downloaded from `reach_at`.
+    pub fn fetch_links(&self, public_url: &str, reach_at: &str) {
+        self.state.lock().unwrap().links.route(public_url, reach_at);
+    }
+
+    /// The files downloaded from links in sends: (link, bytes).
+    pub fn downloaded_links(&self) -> Vec<(String, Vec<u8>)> {
+        self.state.lock().unwrap().links.downloaded()
     }
 
     /// Another channel access token LINE accepts from now on (a reissued token).
@@ -207,6 +219,10 @@ async fn handle(State(state): State<Arc<Mutex<FakeState>>>, method: Method, uri:
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let path = uri.path().to_owned();
     let parsed = if body.is_empty() { Ok(Value::Null) } else { serde_json::from_slice::<Value>(&body) };
+    if let (Ok(sent), true) = (&parsed, method == Method::POST && (path == "/v2/bot/message/push" || path == "/v2/bot/message/reply")) {
+        let links = state.lock().unwrap().links.clone();
+        links.follow(sent).await;
+    }
     let (status, answer_body, stall) = {
         let mut state = state.lock().unwrap();
         let outcome = respond(&mut state, &method, &path, &headers, parsed.as_ref().ok(), parsed.is_err());

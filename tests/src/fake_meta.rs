@@ -109,6 +109,12 @@ struct FakeState {
     received: Recorder,
     sent: Vec<Sent>,
     next_id: u64,
+    /// Files on the CDN (`/cdn/<path>`, as `scontent.xx.fbcdn.net` serves attachments): path -> bytes.
+    cdn: HashMap<String, Vec<u8>>,
+    /// CDN paths whose signed URL expired (404).
+    expired: HashSet<String>,
+    /// Meta downloads an attachment sent by URL before it answers.
+    links: crate::links::LinkFollower,
 }
 
 impl FakeState {
@@ -131,14 +137,45 @@ pub struct FakeMeta {
     state: Arc<Mutex<FakeState>>,
 }
 
+/// `GET /cdn/<path>`: the bytes while the signed URL holds (no token: the URL is the credential).
+async fn cdn(State(state): State<Arc<Mutex<FakeState>>>, axum::extract::Path(path): axum::extract::Path<String>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let state = state.lock().unwrap();
+    match state.cdn.get(&path) {
+        Some(bytes) if !state.expired.contains(&path) && path.contains('/') => ([("content-type", "image/jpeg")], bytes.clone()).into_response(),
+        _ => (axum::http::StatusCode::NOT_FOUND, "URL signature expired").into_response(),
+    }
+}
+
 pub fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64
 }
 
 impl FakeMeta {
+    /// A file a customer sent, on the CDN; the signed URL a webhook's attachment carries.
+    pub fn add_cdn_file(&self, path: &str, bytes: &[u8]) -> String {
+        self.state.lock().unwrap().cdn.insert(path.into(), bytes.to_vec());
+        format!("{}/cdn/{path}?_nc_cat=1&oh=00_AfBx&oe=6791A2B3", self.base_url)
+    }
+
+    /// Links to the host's public URL in sends are downloaded from `reach_at`.
+    pub fn fetch_links(&self, public_url: &str, reach_at: &str) {
+        self.state.lock().unwrap().links.route(public_url, reach_at);
+    }
+
+    /// The files downloaded from links in sends: (link, bytes).
+    pub fn downloaded_links(&self) -> Vec<(String, Vec<u8>)> {
+        self.state.lock().unwrap().links.downloaded()
+    }
+
+    /// The file's signed URL expired: the CDN answers 404.
+    pub fn expire_cdn_file(&self, path: &str) {
+        self.state.lock().unwrap().expired.insert(path.into());
+    }
+
     pub async fn start(pages: Vec<FakePage>) -> Self {
         let state = Arc::new(Mutex::new(FakeState { pages, next_id: 1000, ..Default::default() }));
-        let app = Router::new().fallback(handle).with_state(state.clone());
+        let app = Router::new().route("/cdn/{*path}", axum::routing::get(cdn)).fallback(handle).with_state(state.clone());
         let (base_url, authority) = crate::serve_fake(app).await;
         Self { base_url, authority, state }
     }
@@ -237,6 +274,10 @@ async fn handle(State(state): State<Arc<Mutex<FakeState>>>, method: Method, uri:
     let query: BTreeMap<String, String> = form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes()).into_owned().collect();
     let path = uri.path().strip_prefix(&format!("/{GRAPH_VERSION}/")).unwrap_or(uri.path()).to_owned();
     let parsed = if body.is_empty() { Value::Null } else { serde_json::from_slice(&body).unwrap_or(Value::String("<unparsable>".into())) };
+    if method == Method::POST && uri.path().ends_with("/messages") {
+        let links = state.lock().unwrap().links.clone();
+        links.follow(&parsed).await;
+    }
     let mut state = state.lock().unwrap();
     // The login dialog is a web page (it answers with a redirect); everything else is Graph JSON.
     let response = if method == Method::GET && path == "dialog/oauth" {

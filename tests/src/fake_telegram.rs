@@ -1,7 +1,8 @@
 //! A fake Telegram Bot API that behaves like the real one (providers.md): the token in the
 //! path (`/bot<TOKEN>/<method>`), 401 `{"ok":false,...}` for a wrong token, parameters as JSON,
 //! form or query, `setWebhook` refusing a URL that is not HTTPS or a malformed `secret_token`,
-//! and a record of every request it got so tests can check what our plugin sent.
+//! and a record of every request it got so tests can check what our plugin sent. Files:
+//! `getFile` (refusing files over 20 MB as bots are refused) and `/file/bot<TOKEN>/<file_path>`.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -34,7 +35,14 @@ struct FakeState {
     overlapping: Vec<String>,
     /// The most `sendMessage` calls being answered at one time.
     most_at_once: usize,
+    /// Files customers sent: file_id -> (file_path, bytes).
+    files: std::collections::HashMap<String, (String, Vec<u8>)>,
+    /// Telegram downloads a file sent by URL before answering.
+    links: crate::links::LinkFollower,
 }
+
+/// Bots download files up to 20 MB; `getFile` refuses bigger ones.
+pub const BOT_DOWNLOAD_LIMIT: usize = 20 << 20;
 
 #[derive(Clone)]
 pub struct FakeTelegram {
@@ -47,9 +55,27 @@ pub struct FakeTelegram {
 impl FakeTelegram {
     pub async fn start(valid_token: &str) -> Self {
         let state = Arc::new(Mutex::new(FakeState { valid_token: valid_token.into(), next_message_id: 500, ..Default::default() }));
-        let app = Router::new().route("/{bot_token}/{method}", axum::routing::any(handle)).with_state(state.clone());
+        let app = Router::new()
+            .route("/file/{bot_token}/{*file_path}", axum::routing::get(download))
+            .route("/{bot_token}/{method}", axum::routing::any(handle))
+            .with_state(state.clone());
         let (base_url, authority) = crate::serve_fake(app).await;
         Self { base_url, authority, state }
+    }
+
+    /// A file a customer sent, as `file_id` (in an update's `photo[].file_id`, `document.file_id`...).
+    pub fn add_file(&self, file_id: &str, file_path: &str, bytes: &[u8]) {
+        self.state.lock().unwrap().files.insert(file_id.into(), (file_path.into(), bytes.to_vec()));
+    }
+
+    /// Links to the host's public URL in sends are downloaded from `reach_at`.
+    pub fn fetch_links(&self, public_url: &str, reach_at: &str) {
+        self.state.lock().unwrap().links.route(public_url, reach_at);
+    }
+
+    /// The files downloaded from links in sends: (link, bytes).
+    pub fn downloaded_links(&self) -> Vec<(String, Vec<u8>)> {
+        self.state.lock().unwrap().links.downloaded()
     }
 
     pub fn received(&self) -> Vec<Recorded> {
@@ -154,6 +180,10 @@ async fn handle(
         Ok(params) => params,
         Err(response) => return *response,
     };
+    if method.starts_with("send") {
+        let links = state.lock().unwrap().links.clone();
+        links.follow(&Value::Object(params.clone())).await;
+    }
     // A send is answered after the latency set; meanwhile its chat counts as being sent to
     // (until answered, or until the client gave up and the request was dropped).
     let _sending = match text_param(&params, "chat_id").filter(|_| method == "sendMessage") {
@@ -165,6 +195,19 @@ async fn handle(
         None => None,
     };
     respond(&mut state.lock().unwrap(), token, &method, &params)
+}
+
+/// `GET /file/bot<token>/<file_path>`: the bytes (Telegram keeps neither name nor type: the
+/// answer is `application/octet-stream`).
+async fn download(State(state): State<Arc<Mutex<FakeState>>>, Path((bot_token, file_path)): Path<(String, String)>) -> Response {
+    let state = state.lock().unwrap();
+    if bot_token.strip_prefix("bot") != Some(state.valid_token.as_str()) {
+        return answer(401, json!({"ok": false, "error_code": 401, "description": "Unauthorized"}));
+    }
+    match state.files.values().find(|(path, _)| *path == file_path) {
+        Some((_, bytes)) => ([("content-type", "application/octet-stream")], bytes.clone()).into_response(),
+        None => answer(404, json!({"ok": false, "error_code": 404, "description": "Not Found"})),
+    }
 }
 
 struct Sending {
@@ -226,7 +269,33 @@ fn respond(state: &mut FakeState, token: &str, method: &str, params: &Map<String
             }
             answer(200, json!({"ok": true, "result": true, "description": "Webhook was set"}))
         }
+        "getFile" => {
+            let Some(file_id) = text_param(params, "file_id") else { return bad_request("file_id is empty") };
+            match state.files.get(&file_id) {
+                Some((_, bytes)) if bytes.len() > BOT_DOWNLOAD_LIMIT => bad_request("file is too big"),
+                Some((path, bytes)) => answer(200, json!({"ok": true, "result": {
+                    "file_id": file_id, "file_unique_id": format!("u{file_id}"), "file_size": bytes.len(), "file_path": path
+                }})),
+                None => bad_request("wrong file_id or the file is temporarily unavailable"),
+            }
+        }
         "deleteWebhook" => answer(200, json!({"ok": true, "result": true, "description": "Webhook was deleted"})),
+        "sendPhoto" | "sendDocument" | "sendVideo" | "sendAudio" | "sendVoice" | "sendSticker" => {
+            let field = method.trim_start_matches("send").to_ascii_lowercase();
+            let Some(chat_id) = text_param(params, "chat_id") else { return bad_request("chat_id is empty") };
+            let Some(file) = text_param(params, &field) else { return bad_request(&format!("there is no {field} in the request")) };
+            let Ok(chat) = chat_id.parse::<i64>() else { return bad_request("chat not found") };
+            if file.starts_with("http") && !state.links.downloaded().iter().any(|(link, _)| *link == file) {
+                return bad_request("failed to get HTTP URL content");
+            }
+            state.next_message_id += 1;
+            answer(200, json!({"ok": true, "result": {
+                "message_id": state.next_message_id,
+                "from": {"id": BOT_ID, "is_bot": true, "first_name": "Toko Budi", "username": BOT_USERNAME},
+                "chat": {"id": chat, "type": "private"}, "date": 1_763_600_000,
+                field: {"file_id": format!("sent-{}", state.next_message_id), "file_unique_id": "x"}
+            }}))
+        }
         "sendMessage" => {
             let Some(chat_id) = text_param(&params, "chat_id") else { return bad_request("chat_id is empty") };
             let text = text_param(&params, "text").unwrap_or_default();

@@ -57,6 +57,10 @@ struct FakeState {
     refused: usize,
     scripted_send_failures: VecDeque<(u16, Value, Option<u64>)>,
     next_id: u64,
+    /// DM media on ton: path below `/1.1/ton/data/dm/` -> bytes.
+    dm_media: HashMap<String, Vec<u8>>,
+    /// Media downloads answered, and refused (unsigned or wrongly signed).
+    media_served: (usize, usize),
 }
 
 #[derive(Clone)]
@@ -77,6 +81,18 @@ impl FakeTwitter {
         let (base_url, authority) = crate::serve_fake(Router::new().fallback(handle).with_state(state.clone())).await;
         state.lock().unwrap().base_url = base_url.clone();
         Self { base_url, authority, state }
+    }
+
+    /// Media of a DM, served (to a signed request) at the URL returned, as `media_url_https`.
+    pub fn add_dm_media(&self, dm_id: &str, media_id: &str, bytes: &[u8]) -> String {
+        let path = format!("{dm_id}/{media_id}/photo.jpg");
+        self.state.lock().unwrap().dm_media.insert(path.clone(), bytes.to_vec());
+        format!("{}/1.1/ton/data/dm/{path}", self.base_url)
+    }
+
+    /// Media downloads (served, refused).
+    pub fn media_downloads(&self) -> (usize, usize) {
+        self.state.lock().unwrap().media_served
     }
 
     pub fn received(&self) -> Vec<Recorded> {
@@ -226,9 +242,22 @@ async fn handle(State(state): State<Arc<Mutex<FakeState>>>, method: Method, uri:
             && !nonce.is_empty()
             && !state.nonces.contains(&nonce)
     });
+    let ton = path.strip_prefix("/1.1/ton/data/dm/").map(str::to_owned);
     if !valid {
         state.refused += 1;
+        if ton.is_some() {
+            state.media_served.1 += 1;
+        }
         return unauthenticated();
+    }
+    if let Some(ton) = ton {
+        return match state.dm_media.get(&ton).cloned() {
+            Some(bytes) => {
+                state.media_served.0 += 1;
+                ([(header::CONTENT_TYPE, "image/jpeg")], bytes).into_response()
+            }
+            None => errors(404, 34, "Sorry, that page does not exist."),
+        };
     }
     state.nonces.insert(nonce);
     let json_body: Value = if body.is_empty() || is_form { Value::Null } else { serde_json::from_slice(&body).unwrap_or(Value::Null) };

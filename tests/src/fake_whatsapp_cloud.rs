@@ -9,6 +9,10 @@
 //! business token (same `redirect_uri`, once), `debug_token` with the app token (the shared
 //! account in `granular_scopes`), `{waba}/phone_numbers`, `{phone}/register` (a 6-digit PIN)
 //! and `{waba}/subscribed_apps` (`POST`/`DELETE`, tracked).
+//!
+//! Media (providers.md, "Media, per provider"): `GET /{media-id}` answers the URL, MIME type,
+//! SHA-256 and size (a string); the URL serves the bytes only with the same `Bearer` token,
+//! and 404 once the media expired.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -16,7 +20,7 @@ use std::sync::{Arc, Mutex};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, Method};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use hmac::{Hmac, Mac};
 use crate::recorder::{Recorded, Recorder};
@@ -90,6 +94,12 @@ struct FakeState {
     subscribed: BTreeSet<String>,
     /// Registered numbers: phone number id -> PIN.
     registered: BTreeMap<String, String>,
+    /// Media customers sent: id -> (bytes, MIME type); downloads of `expired` ones answer 404.
+    media: HashMap<String, (Vec<u8>, String)>,
+    expired: BTreeSet<String>,
+    base_url: String,
+    /// Meta downloads media sent by `link` when it takes the message.
+    links: crate::links::LinkFollower,
 }
 
 #[derive(Clone)]
@@ -116,10 +126,39 @@ impl FakeGraph {
             business_tokens: Vec::new(),
             subscribed: BTreeSet::new(),
             registered: BTreeMap::new(),
+            media: HashMap::new(),
+            expired: BTreeSet::new(),
+            base_url: String::new(),
+            links: Default::default(),
         }));
-        let app = Router::new().route("/{version}/{*path}", axum::routing::any(handle)).with_state(state.clone());
+        let app = Router::new()
+            .route("/lookaside/{media_id}", axum::routing::get(download))
+            .route("/{version}/{*path}", axum::routing::any(handle))
+            .with_state(state.clone());
         let (base_url, authority) = serve_fake(app).await;
+        state.lock().unwrap().base_url = base_url.clone();
         Self { base_url, authority, state }
+    }
+
+    /// Links to the host's public URL in sends are downloaded from `reach_at`.
+    pub fn fetch_links(&self, public_url: &str, reach_at: &str) {
+        self.state.lock().unwrap().links.route(public_url, reach_at);
+    }
+
+    /// The files downloaded from links in sends: (link, bytes).
+    pub fn downloaded_links(&self) -> Vec<(String, Vec<u8>)> {
+        self.state.lock().unwrap().links.downloaded()
+    }
+
+    /// A file a customer sent, under media id `id` (as in a webhook's `image.id`).
+    pub fn add_media(&self, id: &str, bytes: &[u8], mime_type: &str) {
+        self.state.lock().unwrap().media.insert(id.into(), (bytes.to_vec(), mime_type.into()));
+    }
+
+    /// The media's download URL answers 404 from now on (as after its 5 minutes, or once
+    /// Meta deleted it).
+    pub fn expire_media(&self, id: &str) {
+        self.state.lock().unwrap().expired.insert(id.into());
     }
 
     /// Another phone number of the same business account.
@@ -212,6 +251,10 @@ async fn handle(
     let query: BTreeMap<String, String> = form_urlencoded::parse(query.unwrap_or_default().as_bytes()).into_owned().collect();
     let authorization = headers.get("authorization").and_then(|v| v.to_str().ok()).map(str::to_owned);
     let json_body = if body.is_empty() { Value::Null } else { serde_json::from_slice(&body).unwrap_or(Value::String("<not JSON>".into())) };
+    if method == Method::POST && path.ends_with("/messages") {
+        let links = state.lock().unwrap().links.clone();
+        links.follow(&json_body).await;
+    }
     let mut state = state.lock().unwrap();
     state.received.record(Recorded {
         method: method.to_string(),
@@ -241,6 +284,14 @@ async fn handle(
     }
     let segments: Vec<&str> = path.split('/').collect();
     match (&method, segments.as_slice()) {
+        (&Method::GET, [id]) if state.media.contains_key(*id) => {
+            let (bytes, mime_type) = &state.media[*id];
+            let sha256 = hex::encode(<Sha256 as sha2::Digest>::digest(bytes));
+            answer(200, json!({
+                "messaging_product": "whatsapp", "url": format!("{}/lookaside/{id}?ext=1763600000", state.base_url),
+                "mime_type": mime_type, "sha256": sha256, "file_size": bytes.len().to_string(), "id": id
+            }))
+        }
         (&Method::GET, [id]) => match state.phone_numbers.get(*id) {
             Some((display, name)) => answer(200, json!({
                 "verified_name": name, "display_phone_number": display, "id": id, "quality_rating": "GREEN"
@@ -278,6 +329,19 @@ async fn handle(
         }
         (_, [id, ..]) => no_such_object(&method, id),
         _ => answer(400, graph_error(2500, "Unknown path components", None)),
+    }
+}
+
+/// The media URL: the bytes, only with the token (Meta refuses the download without it).
+async fn download(State(state): State<Arc<Mutex<FakeState>>>, Path(media_id): Path<String>, headers: HeaderMap) -> Response {
+    let state = state.lock().unwrap();
+    let token = headers.get("authorization").and_then(|v| v.to_str().ok()).and_then(|a| a.strip_prefix("Bearer ")).unwrap_or_default();
+    if token != state.token && !state.business_tokens.iter().any(|t| t == token) {
+        return (StatusCode::UNAUTHORIZED, "").into_response();
+    }
+    match state.media.get(&media_id) {
+        Some((bytes, mime_type)) if !state.expired.contains(&media_id) => ([("content-type", mime_type.clone())], bytes.clone()).into_response(),
+        _ => (StatusCode::NOT_FOUND, "").into_response(),
     }
 }
 

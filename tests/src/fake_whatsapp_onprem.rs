@@ -2,7 +2,8 @@
 //! Basic auth issues tokens with an `expires_after`; every other call needs a valid, unexpired
 //! Bearer token (401 `{"errors":[{"code":1005,...}]}` otherwise); `/v1/health`,
 //! `PATCH /v1/settings/application` for the webhook, and `POST /v1/messages` checked field by
-//! field (text, media, HSM with the account's namespace); a record of every request.
+//! field (text, media, HSM with the account's namespace); `GET /v1/media/{id}` (the bytes, 404
+//! with no body when unknown); a record of every request.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -41,6 +42,8 @@ struct FakeState {
     received: Recorder,
     send_failures: VecDeque<ScriptedAnswer>,
     next_id: u64,
+    /// Media the client downloaded from WhatsApp: id -> (bytes, MIME type).
+    media: std::collections::HashMap<String, (Vec<u8>, String)>,
 }
 
 #[derive(Clone)]
@@ -65,10 +68,16 @@ impl FakeOnPremises {
             received: Recorder::default(),
             send_failures: VecDeque::new(),
             next_id: 0,
+            media: Default::default(),
         }));
         let app = Router::new().route("/v1/{*path}", axum::routing::any(handle)).with_state(state.clone());
         let (base_url, authority) = serve_fake(app).await;
         Self { base_url, authority, state }
+    }
+
+    /// A file a customer sent, under media id `id` (`GET /v1/media/{id}` serves it).
+    pub fn add_media(&self, id: &str, bytes: &[u8], mime_type: &str) {
+        self.state.lock().unwrap().media.insert(id.into(), (bytes.to_vec(), mime_type.into()));
     }
 
     pub fn received(&self) -> Vec<Recorded> {
@@ -172,6 +181,11 @@ async fn handle(State(state): State<Arc<Mutex<FakeState>>>, Path(path): Path<Str
             state.next_id += 1;
             answer(201, json!({"messages": [{"id": format!("gBEGkYiEB1VXAglK1ZEqA1YKPr{}", state.next_id)}], "meta": META()}))
         }
+        (&Method::GET, media) if media.starts_with("/v1/media/") => match state.media.get(&media["/v1/media/".len()..]) {
+            Some((bytes, mime_type)) => ([("content-type", mime_type.clone())], bytes.clone()).into_response(),
+            // 404 with no body when the id is unknown.
+            None => axum::http::StatusCode::NOT_FOUND.into_response(),
+        },
         _ => answer(404, errors(1006, "Resource not found", &format!("{method} {path}"))),
     }
 }

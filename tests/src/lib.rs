@@ -9,6 +9,7 @@ pub mod fake_telegram;
 pub mod fake_twitter;
 pub mod fake_whatsapp_cloud;
 pub mod fake_whatsapp_onprem;
+pub mod links;
 pub mod mail;
 pub mod recorder;
 pub mod site;
@@ -45,6 +46,8 @@ pub struct HostOptions {
     /// default the test hosts run unsigned test plugins (`--allow-unsigned-plugins`).
     pub require_signed_plugins: bool,
     pub trusted_keys: Vec<String>,
+    /// `--media-max-mb`; default: the host's.
+    pub media_max_mb: Option<u64>,
 }
 
 /// A running host with a token per role (the workspace roles in workspace 1, the first).
@@ -92,6 +95,7 @@ impl TestHost {
             allow_outbound: options.allow_outbound,
             limits: options.limits,
             mail: switchboard::MailOptions { inbound_domain: options.inbound_domain, ..Default::default() },
+            media_max_mb: options.media_max_mb.unwrap_or(switchboard::media::DEFAULT_MAX_MB),
             resolver: options.resolver.map(switchboard::app::ResolverChoice).unwrap_or_default(),
             plugin_trust: switchboard::app::PluginTrust { trusted_keys: options.trusted_keys, allow_unsigned: !options.require_signed_plugins },
             faults: faults.clone(),

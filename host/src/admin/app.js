@@ -577,12 +577,68 @@ async function templatesPage(id) {
 }
 
 function messageBubble(message) {
-  const attachments = ((message.content && message.content.attachments) || [])
+  const all = (message.content && message.content.attachments) || [];
+  // Files are drawn (pictures, players, chips); the rest stays a line of text.
+  const described = all.filter((a) => !a.file)
     .map((a) => `[${a.kind}${a.filename ? `: ${a.filename}` : a.description ? `: ${a.description}` : ""}]`);
   const template = message.content && message.content.template ? `[template ${message.content.template.name}]` : "";
-  const text = [message.text, template, ...attachments].filter(Boolean).join("\n");
+  const text = [message.text, template, ...described].filter(Boolean).join("\n");
   const meta = message.direction === "outbound" ? `${message.status}${message.error ? `: ${message.error}` : ""} · ${when(message.created_at)}` : when(message.provider_timestamp || message.created_at);
-  return el("div", { class: `bubble ${message.direction}`, "data-status": message.status, "data-message": message.id }, text, el("span", { class: "meta", text: meta }));
+  return el("div", { class: `bubble ${message.direction}`, "data-status": message.status, "data-message": message.id },
+    all.filter((a) => a.file).map((a) => fileView(a.file, a.kind)), text, el("span", { class: "meta", text: meta }));
+}
+
+// Files are fetched with the API's credentials (a token cannot ride on an <img src>) and
+// shown from a blob URL; each is read once per page (an object URL per file id).
+const fileUrls = new Map();
+function fileBlobUrl(file) {
+  if (!fileUrls.has(file.id)) {
+    fileUrls.set(file.id, fetch(file.url, { headers: authHeaders("GET", "/media") }).then((response) => {
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      return response.blob();
+    }).then((blob) => URL.createObjectURL(blob)).catch((error) => { fileUrls.delete(file.id); throw error; }));
+  }
+  return fileUrls.get(file.id);
+}
+
+function size(bytes) {
+  if (bytes == null) return "";
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1 << 20) return `${Math.round(bytes / 1024)} KB`;
+  return `${(bytes / (1 << 20)).toFixed(1)} MB`;
+}
+
+// A picture in place (capped; a click opens it whole), a player for sound and video, a chip
+// with name and size for any other file; a clear mark while downloading or when it failed.
+function fileView(file, kind) {
+  const name = file.filename || (kind === "image" ? "Photo" : kind === "audio" ? "Voice note" : kind === "video" ? "Video" : "File");
+  if (file.state === "failed") return el("div", { class: "file failed", "data-file": file.id, role: "note", text: `${name}: download failed (${file.error || "unknown reason"})` });
+  if (file.state !== "stored") return el("div", { class: "file pending", "data-file": file.id, text: `${name}: downloading…` });
+  const mime = file.mime_type || "";
+  const box = el("div", { class: "file", "data-file": file.id, "data-mime": mime });
+  const fill = (node, attribute) => fileBlobUrl(file).then((url) => { node[attribute] = url; }).catch((error) => box.replaceChildren(`${name}: cannot be shown (${error.message})`));
+  if (mime.startsWith("image/") && mime !== "image/svg+xml") {
+    const image = el("img", { alt: name, class: "attachment-image" });
+    const open = el("a", { href: "#", title: "Open the picture", onclick: (event) => { event.preventDefault(); fileBlobUrl(file).then((url) => window.open(url, "_blank", "noopener")); } }, image);
+    fill(image, "src");
+    box.append(open);
+  } else if (mime.startsWith("audio/")) {
+    const player = el("audio", { controls: true, preload: "metadata", "aria-label": name });
+    fill(player, "src");
+    box.append(player);
+  } else if (mime.startsWith("video/")) {
+    const player = el("video", { controls: true, preload: "metadata", class: "attachment-video", "aria-label": name });
+    fill(player, "src");
+    box.append(player);
+  } else {
+    const chip = el("a", { href: "#", class: "chip", download: name, text: `${name} · ${size(file.size)}`,
+      onclick: (event) => {
+        event.preventDefault();
+        fileBlobUrl(file).then((url) => { const a = el("a", { href: url, download: name }); document.body.append(a); a.click(); a.remove(); });
+      } });
+    box.append(chip);
+  }
+  return box;
 }
 
 // Mine / unassigned / all ("mine" only for a signed-in person: a token is nobody).
@@ -645,11 +701,11 @@ async function inboxPage(selected) {
   inbox.tick = setInterval(() => { if (location.hash.startsWith("#/inbox")) windowCountdown(); }, 15000);
 }
 
-// The values of a form's named fields and which one had the focus.
+// The values of a form's named fields (a file input's chosen files) and which had the focus.
 function typedIn(form) {
   if (!form) return null;
   const values = {};
-  for (const field of form.elements) if (field.name) values[field.name] = field.value;
+  for (const field of form.elements) if (field.name) values[field.name] = field.type === "file" ? [...field.files] : field.value;
   return { values, focused: form.contains(document.activeElement) ? document.activeElement.name : null };
 }
 
@@ -658,7 +714,15 @@ function putBack(form, kept) {
   if (!form || !kept) return;
   for (const field of form.elements) {
     if (!field.name || !(field.name in kept.values)) continue;
-    field.value = kept.values[field.name];
+    if (field.type === "file") {
+      // A file input takes files only through a DataTransfer; its change handler shows the name.
+      const files = new DataTransfer();
+      for (const file of kept.values[field.name]) files.items.add(file);
+      field.files = files.files;
+      field.dispatchEvent(new Event("change"));
+    } else {
+      field.value = kept.values[field.name];
+    }
     if (field.name === kept.focused) field.focus();
   }
 }
@@ -811,8 +875,14 @@ async function threadView(id) {
     form.append(notice(`The messaging window of this conversation has closed: free text cannot be sent. ${win.templates_allowed ? "Send an approved template instead." : "This channel cannot reach the customer until they write again."}`, "bad"));
   } else {
     if (win.state === "human_agent") form.append(notice("Past 24 hours: only a human agent's reply can be sent (tagged HUMAN_AGENT).", ""));
+    const canAttach = plugin.capabilities.includes("send_media");
     form.append(el("div", { class: "field" }, el("label", { for: "reply-text", text: "Reply" }), el("textarea", { id: "reply-text", name: "text", rows: 3 })),
-      el("button", { type: "submit", text: "Send" }));
+      el("div", { class: "row" },
+        canAttach ? el("label", { for: "reply-file", class: "button secondary", text: "Attach a file" }) : null,
+        canAttach ? el("input", { type: "file", id: "reply-file", name: "file", class: "visually-hidden",
+          onchange: (event) => { const chosen = event.target.files[0]; document.getElementById("reply-file-name").textContent = chosen ? `${chosen.name} · ${size(chosen.size)}` : ""; } }) : null,
+        el("span", { id: "reply-file-name", class: "muted" }),
+        el("button", { type: "submit", text: "Send" })));
   }
   if (plugin.capabilities.includes("send_templates") && win.templates_allowed) {
     const templates = await api("GET", `/channels/${conversation.channel_id}/templates`).catch(() => []);
@@ -828,8 +898,19 @@ async function threadView(id) {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const chosen = form.elements.template && form.elements.template.value;
+    const attached = form.elements.file && form.elements.file.files[0];
     let body;
-    if (chosen) {
+    if (attached) {
+      // Upload first (its progress shown), then send it with the text as its caption.
+      status.replaceChildren(notice(`Uploading ${attached.name}…`, ""));
+      try {
+        const file = await api("POST", `/media?filename=${encodeURIComponent(attached.name)}`, attached, attached.type || "application/octet-stream");
+        body = { file_id: file.id, text: form.elements.text ? form.elements.text.value : "" };
+        status.replaceChildren();
+      } catch (error) {
+        return status.replaceChildren(notice(error.message, "bad"));
+      }
+    } else if (chosen) {
       const [name, language] = chosen.split("|");
       const params = (form.elements.params.value || "").split("|").map((p) => p.trim()).filter(Boolean);
       body = { template: { name, language, params } };
@@ -839,6 +920,8 @@ async function threadView(id) {
     try {
       await api("POST", `/conversations/${id}/messages`, body);
       form.reset();
+      const named = document.getElementById("reply-file-name");
+      if (named) named.textContent = "";
       if (inbox.refreshThread) await inbox.refreshThread();
     } catch (error) {
       status.replaceChildren(notice(error.message, "bad"));

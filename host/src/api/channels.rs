@@ -329,6 +329,8 @@ pub async fn delete(caller: Caller, State(app): State<Arc<App>>, Path(id): Path<
         None => tracing::warn!(channel = %id, plugin = %channel.plugin, "plugin not loaded: no provider teardown"),
     }
     app.db.delete_channel(&id)?;
+    // Its conversations' files go with it.
+    app.media.sweep(&app.db).await;
     super::audit::record(&app, &caller, Some(channel.workspace_id), "channel.disconnect", &format!("{id} ({})", channel.plugin));
     tracing::info!(channel = %id, "channel disconnected and deleted");
     Ok(StatusCode::NO_CONTENT)

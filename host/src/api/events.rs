@@ -33,7 +33,8 @@ pub struct EventsQuery {
 }
 
 /// The caller's workspace, live. `text/event-stream` with the events `ready`, `reset`,
-/// `message`, `status` and `conversation`; a comment every 15 s keeps proxies from closing it.
+/// `message`, `status`, `conversation` and `media` (an attachment downloaded, or failed for
+/// good); a comment every 15 s keeps proxies from closing it.
 #[utoipa::path(get, path = "/events", tag = "events", params(EventsQuery),
     responses((status = 200, content_type = "text/event-stream", body = String, description = "server-sent events until the client or the server closes")))]
 pub async fn stream(caller: Caller, State(app): State<Arc<App>>, Query(query): Query<EventsQuery>, headers: HeaderMap) -> Result<Response, ApiError> {

@@ -170,7 +170,21 @@ pub async fn messages(
     Query(query): Query<MessageQuery>,
 ) -> Result<Json<Vec<Message>>, ApiError> {
     find(&app, &caller, id)?;
-    Ok(Json(app.db.messages(id, query.before, query.limit.unwrap_or(200).clamp(1, 1000))?))
+    let mut messages = app.db.messages(id, query.before, query.limit.unwrap_or(200).clamp(1, 1000))?;
+    with_files(&app, &mut messages)?;
+    Ok(Json(messages))
+}
+
+/// Each attachment with bytes gets its `file`: `{id, url, state, sha256, size, mime_type,
+/// filename, error}` (`state` pending, stored or failed; `url` serves it once stored).
+fn with_files(app: &App, messages: &mut [Message]) -> Result<(), ApiError> {
+    let ids: Vec<i64> = messages.iter().map(|m| m.id).collect();
+    for file in app.db.media_of_messages(&ids)? {
+        let Some(message) = messages.iter_mut().find(|m| Some(m.id) == file.message_id) else { continue };
+        let Some(attachment) = message.content.get_mut("attachments").and_then(|a| a.get_mut(file.position as usize)) else { continue };
+        attachment["file"] = super::media::shown(&file);
+    }
+    Ok(())
 }
 
 #[derive(utoipa::ToSchema, Deserialize)]
@@ -180,6 +194,8 @@ pub struct SendRequest {
     text: Option<String>,
     template: Option<TemplateRequest>,
     media: Option<MediaRequest>,
+    /// An uploaded file (`POST /media`) to send, with `text` as its caption.
+    file_id: Option<i64>,
     reply_to: Option<String>,
 }
 
@@ -244,6 +260,23 @@ pub async fn send(
     if text.is_some_and(|text| text.len() > MAX_TEXT_BYTES) {
         return Err(ApiError::bad_request(format!("`text` is longer than {MAX_TEXT_BYTES} bytes")));
     }
+    if let Some(file_id) = body.file_id {
+        if body.template.is_some() || body.media.is_some() {
+            return Err(ApiError::bad_request("send `file_id` (with `text` as its caption) without `media` or `template`"));
+        }
+        capable(Capability::SendMedia, "files")?;
+        let not_found = || ApiError::unprocessable("unknown_file", format!("no file {file_id} in this workspace; upload it with POST /api/v1/media"));
+        let upload = app.db.media_file(file_id)?.filter(|f| f.workspace_id == channel.workspace_id).ok_or_else(not_found)?;
+        let (Some(mime_type), "stored") = (upload.mime_type.clone(), upload.state.as_str()) else {
+            return Err(ApiError::unprocessable("file_not_stored", format!("file {file_id} has no bytes to send: {}", upload.error.as_deref().unwrap_or("it is still being downloaded"))));
+        };
+        let kind = crate::media::kind_of(&mime_type);
+        let media = serde_json::json!({"kind": kind, "file_id": file_id, "filename": upload.filename, "mime_type": mime_type, "caption": text});
+        let shown = serde_json::json!({"kind": kind, "filename": upload.filename, "mime_type": mime_type, "size": upload.size});
+        let content = serde_json::json!({"media": media, "attachments": [shown]});
+        let outbound = NewOutbound { conversation_id: id, text: text.map(str::to_owned), content, reply_to: body.reply_to, file: Some(file_id) };
+        return queue(&app, &caller, id, &channel, &plugin, conversation.last_inbound_at, outbound).await;
+    }
     let (text, content) = match (text, body.template, body.media) {
         (Some(text), None, None) => (Some(text.to_owned()), serde_json::json!({})),
         (None, Some(template), None) => {
@@ -267,13 +300,26 @@ pub async fn send(
             }
             (media.caption.clone(), serde_json::json!({ "media": media }))
         }
-        (None, None, None) => return Err(ApiError::bad_request("send `text` (non-empty), `media` or `template`")),
-        _ => return Err(ApiError::bad_request("send `text`, `media` (with `text` as its caption) or `template`, one of them")),
+        (None, None, None) => return Err(ApiError::bad_request("send `text` (non-empty), `media`, `file_id` or `template`")),
+        _ => return Err(ApiError::bad_request("send `text`, `media` or `file_id` (with `text` as its caption) or `template`, one of them")),
     };
-    let window = window::compute(&plugin.window, conversation.last_inbound_at, now_ms());
-    window.permits(content.get("template").is_some()).map_err(|why| ApiError::unprocessable("window_closed", why))?;
-    let outbound = NewOutbound { conversation_id: id, text, content, reply_to: body.reply_to };
-    let message = app.db.queue_outbound(&channel.id, &outbound).await?;
+    queue(&app, &caller, id, &channel, &plugin, conversation.last_inbound_at, NewOutbound { conversation_id: id, text, content, reply_to: body.reply_to, file: None }).await
+}
+
+/// Queues a checked reply, if the messaging window permits it.
+async fn queue(
+    app: &App,
+    caller: &Caller,
+    id: i64,
+    channel: &crate::store::channels::Channel,
+    plugin: &crate::runtime::LoadedPlugin,
+    last_inbound_at: Option<i64>,
+    outbound: NewOutbound,
+) -> Result<(StatusCode, Json<Message>), ApiError> {
+    let window = window::compute(&plugin.window, last_inbound_at, now_ms());
+    window.permits(outbound.content.get("template").is_some()).map_err(|why| ApiError::unprocessable("window_closed", why))?;
+    let mut message = app.db.queue_outbound(&channel.id, &outbound).await?;
+    with_files(app, std::slice::from_mut(&mut message))?;
     // Announced before the worker may send it: followers see `message`, then its `status`.
     app.live.message(&message);
     app.outbox_wake.notify_one();

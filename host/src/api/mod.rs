@@ -10,6 +10,7 @@ mod error;
 mod events;
 mod guide;
 mod inbox;
+mod media;
 mod oauth;
 mod openapi;
 pub mod people;
@@ -107,6 +108,8 @@ fn documented_routes() -> OpenApiRouter<Arc<App>> {
         .routes(routes!(inbox::conversation, inbox::update_conversation))
         .routes(routes!(inbox::messages, inbox::send))
         .routes(routes!(inbox::mark_read))
+        .routes(routes!(media::upload))
+        .routes(routes!(media::download))
         .routes(routes!(events::stream))
         .routes(routes!(oauth::start))
         .routes(routes!(oauth::show))
@@ -127,6 +130,8 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/api/v1/openapi.json", get(move || async move { openapi::json(&doc) }))
         .route("/api/v1/docs", get(|| async { openapi::docs_page() }))
         .route(oauth::CALLBACK_PATH, get(oauth::callback))
+        // Providers download agents' files here, by signed link (no session).
+        .route("/media/{channel_id}/{id}/{expires}/{signature}/{name}", get(media::linked))
         .route("/webhooks/apps/{plugin}", post(webhooks::receive_app).get(webhooks::receive_app).layer(webhook_limit.clone()))
         .route("/webhooks/{channel_id}", post(webhooks::receive).get(webhooks::receive).layer(webhook_limit.clone()))
         .route("/webhooks/{channel_id}/{*rest}", post(webhooks::receive).get(webhooks::receive).layer(webhook_limit))

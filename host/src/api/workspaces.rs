@@ -131,6 +131,7 @@ pub async fn delete(
         return Err(ApiError::invalid_fields(BTreeMap::from([("confirm".to_owned(), problem)])));
     }
     app.db.delete_workspace(id)?;
+    app.media.sweep(&app.db).await;
     super::audit::record(&app, &caller, None, "workspace.delete", &format!("{id} {}", workspace.name));
     tracing::warn!(workspace = id, channels = workspace.channels, "workspace deleted with everything in it");
     Ok(StatusCode::NO_CONTENT)

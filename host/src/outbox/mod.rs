@@ -173,7 +173,8 @@ async fn deliver(app: &App, delivery: &PendingDelivery) {
     }
 }
 
-fn backoff(attempts: u32) -> Duration {
+/// 1 s, doubling with each attempt (the media fetcher's too).
+pub(crate) fn backoff(attempts: u32) -> Duration {
     FIRST_RETRY.saturating_mul(2u32.saturating_pow(attempts))
 }
 
@@ -196,7 +197,16 @@ async fn attempt(app: &App, delivery: &PendingDelivery) -> Result<String, Next> 
     })?;
     let last_inbound = app.db.last_inbound(conversation.id).map_err(store_trouble)?;
     let window = crate::window::compute(&plugin.window, conversation.last_inbound_at, now_ms());
-    let content = outbound_content(&message.text, &message.content).map_err(Next::Fail)?;
+    // An agent's file goes as a signed link to the message's own copy (`media::links`).
+    let file_link = match message.content.pointer("/media/file_id") {
+        None => None,
+        Some(_) => {
+            let file = app.db.media_of_messages(&[message.id]).map_err(store_trouble)?.into_iter().next().ok_or_else(|| Next::Fail("the message's file was deleted".into()))?;
+            let expires = now_ms() + crate::media::links::LINK_LIFETIME_MS;
+            Some(crate::media::links::link(&app.public_url, &channel, file.id, expires, file.filename.as_deref()))
+        }
+    };
+    let content = outbound_content(&message.text, &message.content, file_link).map_err(Next::Fail)?;
     // Accepted while the window was open, but it closed before delivery (retries, a backlog).
     window.permits(matches!(content, OutboundContent::Template(_))).map_err(Next::Fail)?;
     let outbound = OutboundMessage {
@@ -239,8 +249,8 @@ fn classify(error: &CallError) -> Next {
     }
 }
 
-/// The stored message as the contract's content.
-fn outbound_content(text: &Option<String>, content: &serde_json::Value) -> Result<OutboundContent, String> {
+/// The stored message as the contract's content; `file_link` is the link to its file, if it sends one.
+fn outbound_content(text: &Option<String>, content: &serde_json::Value, file_link: Option<String>) -> Result<OutboundContent, String> {
     if let Some(template) = content.get("template") {
         let field = |name: &str| template.get(name).and_then(|v| v.as_str()).unwrap_or_default().to_owned();
         let params = template
@@ -260,7 +270,10 @@ fn outbound_content(text: &Option<String>, content: &serde_json::Value) -> Resul
             Some("sticker") => MediaKind::Sticker,
             other => return Err(format!("the stored media has an unknown kind {other:?}")),
         };
-        let url = field("url").ok_or("the stored media has no url")?;
+        let url = match file_link {
+            Some(link) => link,
+            None => field("url").ok_or("the stored media has no url")?,
+        };
         return Ok(OutboundContent::Media(Media { kind, url, caption: field("caption"), filename: field("filename"), mime_type: field("mime_type") }));
     }
     match text {

@@ -3,9 +3,9 @@
 //!
 //! Bound to the newest 0.1 release (`wit/v0.1.3`, world `plugin-full`: every 0.1.3 export): wasmtime resolves
 //! a plugin's 0.1.0 to 0.1.2 names to these 0.1.3 definitions (0.1 only adds imports, and the
-//! optional `provider-app`, `setup-guide` and `delivery` exports), so one module serves the whole
+//! optional `provider-app`, `setup-guide`, `delivery` and `media` exports), so one module serves the whole
 //! 0.1 line. The exported interfaces are found one by one ([`ChannelIndices`], [`AppIndices`],
-//! [`GuideIndices`], [`DeliveryIndices`]), so a plugin without the optional ones loads too. A breaking 0.2 gets a module of its own beside this one with its own
+//! [`GuideIndices`], [`DeliveryIndices`], [`MediaIndices`]), so a plugin without the optional ones loads too. A breaking 0.2 gets a module of its own beside this one with its own
 //! conversions to the same host types, and `LoadedPlugin` an instance-pre per major version,
 //! as Zed's extension host does.
 
@@ -25,6 +25,9 @@ wasmtime::component::bindgen!({
         "switchboard:channel/app.settings": trappable,
         "switchboard:channel/holds.hold": trappable,
         "switchboard:channel/holds.release": trappable,
+        // Files are written to and read from disk: async on the host.
+        "switchboard:channel/files.keep": async,
+        "switchboard:channel/files.read": async,
     },
     exports: { default: async },
 });
@@ -33,10 +36,12 @@ pub(super) use self::exports::switchboard::channel::channel::GuestIndices as Cha
 pub(super) use self::exports::switchboard::channel::provider_app::GuestIndices as AppIndices;
 pub(super) use self::exports::switchboard::channel::setup_guide::GuestIndices as GuideIndices;
 pub(super) use self::exports::switchboard::channel::delivery::GuestIndices as DeliveryIndices;
+pub(super) use self::exports::switchboard::channel::media::GuestIndices as MediaIndices;
 use self::exports::switchboard::channel::delivery as wit_delivery;
-pub(super) use self::switchboard::channel::{app, holds, log, smtp, state};
+pub(super) use self::switchboard::channel::{app, files, holds, log, smtp, state};
 use self::switchboard::channel::app_types as wit_app;
 use self::switchboard::channel::guide_types as wit_guide;
+use self::switchboard::channel::media_types as wit_media;
 use self::switchboard::channel::types as wit;
 use super::types as host;
 
@@ -44,12 +49,14 @@ use super::types as host;
 impl wit::Host for super::CallState {}
 impl wit_app::Host for super::CallState {}
 impl wit_guide::Host for super::CallState {}
+impl wit_media::Host for super::CallState {}
 
 pub(super) fn add_types_to_linker(linker: &mut wasmtime::component::Linker<super::CallState>) -> wasmtime::Result<()> {
     use wasmtime::component::HasSelf;
     wit::add_to_linker::<super::CallState, HasSelf<super::CallState>>(linker, |call| call)?;
     wit_app::add_to_linker::<super::CallState, HasSelf<super::CallState>>(linker, |call| call)?;
-    wit_guide::add_to_linker::<super::CallState, HasSelf<super::CallState>>(linker, |call| call)
+    wit_guide::add_to_linker::<super::CallState, HasSelf<super::CallState>>(linker, |call| call)?;
+    wit_media::add_to_linker::<super::CallState, HasSelf<super::CallState>>(linker, |call| call)
 }
 
 /// Moves a value across the contract's edge: generated type to host type and back.
@@ -155,6 +162,14 @@ records! { wit_guide:
 
 records! { wit_delivery:
     SendLimits { per_second, concurrency }
+}
+
+records! { wit_media:
+    MediaRequest { method, url, headers }
+}
+
+cases! { wit_media:
+    MediaSource { Request(request), NotReady(seconds) }
 }
 
 cases! { wit_guide:

@@ -10,6 +10,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use super::app::AppCtx;
+use super::files::FilesCtx;
 use super::holds::HoldsCtx;
 use super::log::LogCtx;
 use super::outbound::OutboundPolicy;
@@ -37,6 +38,7 @@ pub struct CallState {
     pub(super) smtp: SmtpCtx,
     pub(super) app: AppCtx,
     pub(super) holds: HoldsCtx,
+    pub(super) files: FilesCtx,
     pub(super) memory: MemoryCap,
 }
 

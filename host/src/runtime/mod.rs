@@ -9,6 +9,7 @@ mod bindings;
 pub mod cache;
 mod call;
 mod errors;
+mod files;
 mod log;
 mod outbound;
 pub mod smtp;
@@ -27,18 +28,19 @@ use wasmtime_wasi_http::WasiHttpCtx;
 pub use cache::{CompileCache, component_hash};
 pub use call::CallState;
 pub use errors::{CallError, PluginFailure, Retry};
-pub use outbound::{HostPattern, Resolver, SystemResolver};
+pub use outbound::{HostPattern, RequestRefusal, ResponseBody, Resolver, SystemResolver};
 pub use app::{NoProviderApps, ProviderAppSettings};
+pub use files::{ChannelFiles, NoFiles};
 pub use holds::{NoHolds, ResourceHolds};
 pub use smtp::{MailAddressing, NoMail};
 pub use state::{ChannelStateBackend, NoChannelState, StateError};
 
-use bindings::{AppIndices, ChannelIndices, DeliveryIndices, GuideIndices, Lift};
+use bindings::{AppIndices, ChannelIndices, DeliveryIndices, GuideIndices, Lift, MediaIndices};
 use call::{CallSetup, HostImportError, MemoryCap};
 use outbound::OutboundPolicy;
 use types::{
-    AppContext, AppWebhookOutcome, AuthAccount, AuthFinishRequest, AuthRedirect, AuthStartRequest, ChannelContext, Connection, Field, Guide, HttpRequest, SendLimits,
-    NewTemplate, OutboundMessage, PluginManifest, Receipt, Template, WebhookOutcome, WindowPolicy,
+    AppContext, AppWebhookOutcome, Attachment, AuthAccount, AuthFinishRequest, AuthRedirect, AuthStartRequest, ChannelContext, Connection, Field, Guide, HttpRequest, SendLimits,
+    MediaRequest, MediaSource, NewTemplate, OutboundMessage, PluginManifest, Receipt, Template, WebhookOutcome, WindowPolicy,
 };
 
 /// The contract version this host is built from, and the plugin WIT versions it serves: its
@@ -125,6 +127,8 @@ pub struct HostServices {
     pub apps: Arc<dyn ProviderAppSettings>,
     pub holds: Arc<dyn ResourceHolds>,
     pub calls: Arc<dyn CallObserver>,
+    /// Files a plugin keeps or sends (`files`).
+    pub files: Arc<dyn ChannelFiles>,
     /// Where outbound host names are looked up (the system's DNS; tests answer as an attacker).
     pub resolver: Arc<dyn Resolver>,
 }
@@ -145,7 +149,7 @@ impl CallObserver for NoCallObserver {
 impl HostServices {
     /// No channel state, no mail: for inspecting components and benchmarks.
     pub fn none() -> Self {
-        Self { state: Arc::new(NoChannelState), mail: Arc::new(NoMail), apps: Arc::new(NoProviderApps), holds: Arc::new(NoHolds), calls: Arc::new(NoCallObserver), resolver: Arc::new(SystemResolver) }
+        Self { state: Arc::new(NoChannelState), mail: Arc::new(NoMail), apps: Arc::new(NoProviderApps), holds: Arc::new(NoHolds), calls: Arc::new(NoCallObserver), files: Arc::new(NoFiles), resolver: Arc::new(SystemResolver) }
     }
 }
 
@@ -244,6 +248,7 @@ impl Runtime {
         let app = AppIndices::new(&pre).ok();
         let guide = GuideIndices::new(&pre).ok();
         let delivery = DeliveryIndices::new(&pre).ok();
+        let media = MediaIndices::new(&pre).ok();
         let mut plugin = LoadedPlugin {
             manifest: PluginManifest {
                 id: String::new(),
@@ -268,6 +273,7 @@ impl Runtime {
             guide_export: guide,
             guide: Guide::default(),
             delivery_export: delivery,
+            media_export: media,
             send_limits: SendLimits::default(),
             declared: Arc::new(Vec::new()),
             shared: self.shared.clone(),
@@ -308,6 +314,7 @@ fn link(engine: &Engine) -> wasmtime::Result<Linker<CallState>> {
     smtp::add_to_linker(&mut linker, |call| &mut call.smtp)?;
     app::add_to_linker(&mut linker, |call| &mut call.app)?;
     holds::add_to_linker(&mut linker, |call| &mut call.holds)?;
+    files::add_to_linker(&mut linker, |call| &mut call.files)?;
     Ok(linker)
 }
 
@@ -408,6 +415,8 @@ pub struct LoadedPlugin {
     guide_export: Option<GuideIndices>,
     /// Where `delivery` is, when the plugin exports it (0.1.3).
     delivery_export: Option<DeliveryIndices>,
+    /// Where `media` is, when the plugin exports it (0.1.3).
+    media_export: Option<MediaIndices>,
     declared: Arc<Vec<HostPattern>>,
     shared: Arc<Shared>,
 }
@@ -464,6 +473,7 @@ impl LoadedPlugin {
             ),
             app: app::AppCtx::for_call(&setup, shared.services.apps.clone()),
             holds: holds::HoldsCtx::for_call(&setup, shared.services.holds.clone()),
+            files: files::FilesCtx::for_call(&setup, shared.services.files.clone()),
             memory: MemoryCap { limit: limits.memory_bytes, exceeded: false },
         };
         let mut store = Store::new(&self.shared.engine, state);
@@ -575,6 +585,26 @@ impl LoadedPlugin {
     pub async fn delete_template(&self, ctx: &ChannelContext, name: &str) -> Result<(), CallError> {
         let wit_ctx = ctx.clone().lift();
         flatten(call_export!(self, Some(ctx), call_delete_template(&wit_ctx, name)))
+    }
+
+    /// Whether the plugin fetches inbound attachments' bytes (exports `media`); without it
+    /// attachments stay metadata only.
+    pub fn fetches_media(&self) -> bool {
+        self.media_export.is_some()
+    }
+
+    /// How the bytes of an inbound attachment are got.
+    pub async fn fetch_media(&self, ctx: &ChannelContext, attachment: &Attachment) -> Result<MediaSource, CallError> {
+        let indices = self.media_export.as_ref().ok_or_else(|| CallError::Channel(types::ChannelError::Unsupported("this plugin does not fetch media".into())))?;
+        let (wit_ctx, wit_attachment) = (ctx.clone().lift(), attachment.clone().lift());
+        flatten(call_export!(self, Some(ctx), indices, call_fetch_media(&wit_ctx, &wit_attachment)))
+    }
+
+    /// Makes a request the plugin asked for (a media download) under the plugin's outbound
+    /// rules, as if the plugin made it; the body streams, failing after `silence` without a byte.
+    pub async fn request_for(&self, request: &MediaRequest, silence: Duration) -> Result<http::Response<ResponseBody>, RequestRefusal> {
+        let policy = OutboundPolicy::for_host(&self.manifest.id, self.declared.clone(), self.shared.operator_allowed.clone(), self.shared.services.resolver.clone());
+        policy.request(request, silence).await
     }
 
     pub async fn auth_start(&self, request: &AuthStartRequest) -> Result<AuthRedirect, CallError> {

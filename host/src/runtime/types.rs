@@ -399,6 +399,22 @@ pub struct AppWebhookOutcome {
     pub events: Vec<AccountEvent>,
 }
 
+/// A request the host makes for a plugin to get an inbound attachment's bytes (0.1.3 `media`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaRequest {
+    pub method: String,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+}
+
+/// How an inbound attachment's bytes are got (0.1.3 `media.fetch-media`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MediaSource {
+    Request(MediaRequest),
+    /// Still being prepared at the provider: ask again after this many seconds.
+    NotReady(u32),
+}
+
 /// How fast a channel's provider takes sends (0.1.3 `delivery`); `None`: the host's default.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SendLimits {

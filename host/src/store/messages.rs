@@ -31,6 +31,8 @@ pub struct NewOutbound {
     /// JSON: `{"template": {...}}` or `{"media": {...}}`, `{}` for plain text.
     pub content: serde_json::Value,
     pub reply_to: Option<String>,
+    /// An uploaded file the message sends (`media::links` offers it to the provider).
+    pub file: Option<i64>,
 }
 
 #[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
@@ -160,6 +162,9 @@ impl Db {
                 params![id, channel_id, outbound.conversation_id, now],
             )?;
             conversations::touch(tx, outbound.conversation_id, None)?;
+            if let Some(file) = outbound.file {
+                super::media::send_upload_in(tx, file, &channel_id, id)?;
+            }
             Ok(tx.cached_row(&format!("SELECT {COLUMNS} FROM messages WHERE id = ?1"), [id], message)?)
         })
         .await

@@ -5,6 +5,7 @@ pub mod channels;
 pub mod contacts;
 mod holds;
 pub mod conversations;
+pub mod media;
 pub mod messages;
 pub mod oauth;
 pub mod people;
@@ -43,6 +44,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0010_store_meta.sql"),
     include_str!("migrations/0011_inbox_reads_search.sql"),
     include_str!("migrations/0012_outbox_conversation.sql"),
+    include_str!("migrations/0013_media.sql"),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -236,7 +236,8 @@ fn text(message: &Message<'_>) -> Option<String> {
     (!text.is_empty()).then(|| text.replace("\r\n", "\n"))
 }
 
-/// Every attachment by kind, type, name and size (the content is not kept).
+/// Every attachment by kind, type, name and size, its content kept by the host as the
+/// message's file (`files::keep`; natively, in unit tests, metadata only).
 fn attachments(message: &Message<'_>) -> Vec<Attachment> {
     message
         .attachments()
@@ -255,9 +256,15 @@ fn attachments(message: &Message<'_>) -> Vec<Attachment> {
                 PartType::Message(attached) => attached.subject().map(|s| format!("attached message: {}", one_line(s))),
                 _ => part.content_description().map(one_line),
             };
+            let mime_type = format!("{ctype}/{subtype}");
+            let filename = part.attachment_name().map(one_line);
+            let kept = switchboard_sdk::files::keep(part.contents(), Some(&mime_type), filename.as_deref())
+                .inspect_err(|reason| switchboard_sdk::log::warn(format!("an attachment was not kept: {reason}")))
+                .ok();
             Attachment {
-                mime_type: Some(format!("{ctype}/{subtype}")),
-                filename: part.attachment_name().map(one_line),
+                provider_media_id: kept,
+                mime_type: Some(mime_type),
+                filename,
                 size: Some(part.len() as u64),
                 description,
                 ..Attachment::new(kind)

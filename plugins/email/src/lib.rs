@@ -29,7 +29,7 @@ impl Channel for Email {
             name: "Email".into(),
             version: env!("CARGO_PKG_VERSION").into(),
             description: "A mailbox: mail forwarded to a Switchboard address in, threaded replies out by the mailbox's SMTP server".into(),
-            capabilities: vec![],
+            capabilities: vec![Capability::SendMedia],
             // No HTTP at all: SMTP goes through the host's `smtp` import.
             outbound_hosts: vec![],
         }
@@ -90,9 +90,15 @@ impl Channel for Email {
 
     fn send(ctx: &ChannelContext, message: OutboundMessage) -> Result<Receipt, ChannelError> {
         let config = Config::read(ctx)?;
-        let text = match &message.content {
-            OutboundContent::Text(text) => text,
-            OutboundContent::Media(_) => return Err(ChannelError::Unsupported("email replies carry text only".into())),
+        let (text, attachment) = match &message.content {
+            OutboundContent::Text(text) => (text.as_str(), None),
+            // The file itself goes in the mail: read from the host in bounded pieces.
+            OutboundContent::Media(media) => {
+                let bytes = files::read_all(&media.url, MAX_ATTACHMENT_BYTES).map_err(|reason| ChannelError::Provider(format!("the file cannot be attached: {reason}")))?;
+                let name = media.filename.clone().unwrap_or_else(|| "attachment".into());
+                let mime_type = media.mime_type.clone().unwrap_or_else(|| "application/octet-stream".into());
+                (media.caption.as_deref().unwrap_or_default(), Some(outbound::File { name, mime_type, bytes }))
+            }
             OutboundContent::Template(_) => return Err(ChannelError::Unsupported("email has no message templates".into())),
         };
         let built = outbound::build(&outbound::Reply {
@@ -102,6 +108,7 @@ impl Channel for Email {
             text,
             last_inbound: message.last_inbound.as_ref(),
             reply_address: smtp::reply_address(&message.recipient),
+            attachment,
         })?;
         smtp::send(&config.server, &config.email, std::slice::from_ref(&built.recipient), &built.bytes)?;
         Ok(Receipt { provider_message_id: built.message_id })
@@ -127,6 +134,10 @@ impl Channel for Email {
 }
 
 export_channel!(Email);
+
+/// The largest file attached to a reply: Gmail and Outlook take 25 MB per message, base64
+/// makes a file a third larger on the wire, so 18 MB is what reliably arrives.
+const MAX_ATTACHMENT_BYTES: usize = 18 << 20;
 
 fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)

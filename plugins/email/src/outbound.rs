@@ -20,6 +20,15 @@ pub struct Reply<'a> {
     pub last_inbound: Option<&'a InboundSummary>,
     /// `reply+<key>@<inbound domain>` when the host receives mail by SMTP.
     pub reply_address: Option<String>,
+    /// A file sent with the text, as a MIME attachment.
+    pub attachment: Option<File>,
+}
+
+/// A file to attach.
+pub struct File {
+    pub name: String,
+    pub mime_type: String,
+    pub bytes: Vec<u8>,
 }
 
 /// A message ready for SMTP.
@@ -54,6 +63,9 @@ pub fn build(reply: &Reply<'_>) -> Result<Built, ChannelError> {
         .subject(reply_subject(last.property("subject")))
         .message_id(message_id.clone())
         .text_body(reply.text.replace("\r\n", "\n").replace('\n', "\r\n"));
+    if let Some(file) = &reply.attachment {
+        builder = builder.attachment(file.mime_type.clone(), one_line(&file.name), file.bytes.as_slice());
+    }
     if let Some(address) = &reply.reply_address {
         builder = builder.reply_to((config.display_name.clone(), address.clone()));
     }

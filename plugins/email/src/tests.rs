@@ -377,6 +377,7 @@ fn a_reply_is_threaded_onto_the_customers_last_mail() {
         text: "Sudah dikirim kemarin, kak.\nResi: JNE123",
         last_inbound: Some(&last),
         reply_address: Some(format!("reply+{key}@{DOMAIN}")),
+        attachment: None,
     })
     .ok()
     .unwrap();
@@ -394,6 +395,31 @@ fn a_reply_is_threaded_onto_the_customers_last_mail() {
     assert_eq!(references, ["CAF=siti-1@mail.gmail.com", "conversation/0123456789abcdef0123/messages/7@tokobudi.co.id", "r1@example.com"]);
     assert!(sent.date().is_some());
     assert_eq!(sent.body_text(0).unwrap().trim_end(), "Sudah dikirim kemarin, kak.\r\nResi: JNE123");
+}
+
+#[test]
+fn a_file_goes_as_a_mime_attachment_with_its_name_type_and_bytes() {
+    use mail_parser::MimeHeaders;
+    let config = Config::read(&ctx(GOOD)).ok().unwrap();
+    let last = last_inbound(&[("message_id", "r1@example.com"), ("reply_address", "siti@example.com")]);
+    let pdf: Vec<u8> = b"%PDF-1.7\n".iter().copied().chain((0..5000u32).map(|i| (i % 251) as u8)).collect();
+    let built = outbound::build(&outbound::Reply {
+        config: &config,
+        conversation: "0123456789abcdef0123",
+        host_message_id: "13",
+        text: "Ini fakturnya",
+        last_inbound: Some(&last),
+        reply_address: None,
+        attachment: Some(outbound::File { name: "faktur 001.pdf".into(), mime_type: "application/pdf".into(), bytes: pdf.clone() }),
+    })
+    .ok()
+    .unwrap();
+    let sent = MessageParser::default().parse(&built.bytes).unwrap();
+    assert_eq!(sent.body_text(0).unwrap().trim_end(), "Ini fakturnya");
+    let attached = sent.attachments().next().expect("one attachment");
+    assert_eq!(attached.attachment_name(), Some("faktur 001.pdf"));
+    assert_eq!(attached.content_type().map(|t| format!("{}/{}", t.ctype(), t.subtype().unwrap_or_default())).as_deref(), Some("application/pdf"));
+    assert_eq!(attached.contents(), pdf.as_slice());
 }
 
 #[test]
@@ -415,6 +441,7 @@ fn a_reply_needs_an_address_to_answer() {
             text: "x",
             last_inbound: last,
             reply_address: None,
+            attachment: None,
         })
         .err()
     };

@@ -13,6 +13,8 @@ use switchboard_sdk::*;
 use uuid::Uuid;
 
 const DEFAULT_API: &str = "https://api.line.me";
+/// Where message content is (a test or on-premise base URL serves both).
+const DATA_API: &str = "https://api-data.line.me";
 
 /// How long after its event a reply token is still used. LINE's reference ("Send reply
 /// message") says a reply token can be used once, and only within one minute of the webhook
@@ -35,7 +37,8 @@ impl Channel for Line {
             description: "LINE Official Accounts: one-to-one chats, groups and rooms through the Messaging API".into(),
             // The name mirrors the LINE channel the secret belongs to: both stay once connected.
             capabilities: vec![Capability::SendMedia, Capability::FixedName],
-            outbound_hosts: vec!["api.line.me".into()],
+            // Content (customers' files) comes from the data API's own host.
+            outbound_hosts: vec!["api.line.me".into(), "api-data.line.me".into()],
         }
     }
 
@@ -134,6 +137,24 @@ impl Channel for Line {
         }
     }
 
+    /// Content LINE keeps (`contentProvider.type` `line`) comes from the data API with the
+    /// channel token (202 while a large video is prepared, 410 once the user unsent it);
+    /// `external` content from its own URL. Stickers are not files.
+    fn fetch_media(ctx: &ChannelContext, attachment: &Attachment) -> Result<MediaSource, ChannelError> {
+        if attachment.kind == AttachmentKind::Sticker {
+            return Err(ChannelError::Unsupported("a LINE sticker is not a file".into()));
+        }
+        if let Some(url) = &attachment.url {
+            return Ok(MediaRequest::get(url.clone()).into());
+        }
+        let id = attachment.provider_media_id.as_deref().ok_or_else(|| ChannelError::Provider("the attachment has no LINE message id".into()))?;
+        let base = match ctx.setting_or("api_base_url", DEFAULT_API).trim_end_matches('/') {
+            DEFAULT_API => DATA_API,
+            custom => custom,
+        };
+        Ok(MediaRequest::get(format!("{base}/v2/bot/message/{id}/content")).bearer(ctx.require("channel_access_token")?).into())
+    }
+
     fn connect_guide() -> Guide {
         Guide::new()
             .section("Turn on the Messaging API")
@@ -204,22 +225,27 @@ fn quote_token(message: &OutboundMessage) -> Option<&str> {
 }
 
 /// Our content as LINE message objects: text, or an image or video by HTTPS URL (a caption
-/// follows as a text message: LINE's media messages have none).
+/// follows as a text message: LINE's media messages have none). LINE has no file message, and
+/// its audio message needs a duration we do not know: documents and audio go as a link.
 fn line_messages(content: &OutboundContent) -> Result<Vec<Value>, ChannelError> {
     match content {
         OutboundContent::Text(text) => Ok(vec![json!({ "type": "text", "text": text })]),
         OutboundContent::Media(media) => {
-            let kind = match media.kind {
-                MediaKind::Image => "image",
-                MediaKind::Video => "video",
-                other => {
-                    let name = format!("{other:?}").to_lowercase();
-                    return Err(ChannelError::Unsupported(format!("LINE takes images and videos by URL, not {name}")));
-                }
-            };
             if !media.url.starts_with("https://") {
                 return Err(ChannelError::Provider("LINE fetches media over HTTPS only: the URL must start with https://".into()));
             }
+            let kind = match media.kind {
+                MediaKind::Image => "image",
+                MediaKind::Video => "video",
+                MediaKind::Document | MediaKind::Audio | MediaKind::Sticker => {
+                    let name = media.filename.as_deref().unwrap_or("File");
+                    let link = match media.caption.as_deref().filter(|c| !c.trim().is_empty()) {
+                        Some(caption) => format!("{caption}\n{name}: {}", media.url),
+                        None => format!("{name}: {}", media.url),
+                    };
+                    return Ok(vec![json!({ "type": "text", "text": link })]);
+                }
+            };
             // The contract carries no preview image: the image is its own preview; a video's
             // preview is the video URL (LINE shows no thumbnail but plays it).
             let mut messages = vec![json!({ "type": kind, "originalContentUrl": media.url, "previewImageUrl": media.url })];

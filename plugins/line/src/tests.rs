@@ -265,7 +265,10 @@ fn content_becomes_line_message_objects() {
     assert_eq!(video[0]["type"], "video");
 
     assert!(matches!(line_messages(&media(MediaKind::Image, "http://cdn.example/a.jpg", None)), Err(ChannelError::Provider(_))));
-    assert!(matches!(line_messages(&media(MediaKind::Document, "https://cdn.example/a.pdf", None)), Err(ChannelError::Unsupported(_))));
+    // LINE has no file message: a document (or audio) goes as its link in a text, the caption first.
+    let document = OutboundContent::Media(Media { kind: MediaKind::Document, url: "https://cdn.example/a.pdf".into(), caption: Some("fakturnya".into()), filename: Some("faktur.pdf".into()), mime_type: None });
+    assert_eq!(line_messages(&document).unwrap(), [json!({"type": "text", "text": "fakturnya\nfaktur.pdf: https://cdn.example/a.pdf"})]);
+    assert!(matches!(line_messages(&media(MediaKind::Document, "http://cdn.example/a.pdf", None)), Err(ChannelError::Provider(_))), "HTTPS only");
     let template = OutboundContent::Template(TemplateMessage { name: "x".into(), language: "id".into(), params: vec![] });
     assert!(matches!(line_messages(&template), Err(ChannelError::Unsupported(_))));
 }

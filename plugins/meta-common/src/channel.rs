@@ -33,7 +33,8 @@ impl<P: MetaProduct> Channel for MetaChannel<P> {
             version: product.version.into(),
             description: product.description.into(),
             capabilities,
-            outbound_hosts: vec!["graph.facebook.com".into()],
+            // Customers' files come from Meta's CDNs by the signed URL in the webhook.
+            outbound_hosts: vec!["graph.facebook.com".into(), "*.fbcdn.net".into(), "*.fbsbx.com".into(), "*.cdninstagram.com".into()],
         }
     }
 
@@ -121,6 +122,13 @@ impl<P: MetaProduct> Channel for MetaChannel<P> {
 
     fn messaging_window() -> WindowPolicy {
         window_policy()
+    }
+
+    /// The webhook carries a signed CDN URL that expires (lifetime undocumented): the host
+    /// downloads it at once; a sticker's URL is a picture too.
+    fn fetch_media(_ctx: &ChannelContext, attachment: &Attachment) -> Result<MediaSource, ChannelError> {
+        let url = attachment.url.clone().ok_or_else(|| ChannelError::Unsupported("the attachment has no file URL".into()))?;
+        Ok(MediaRequest::get(url).into())
     }
 
     fn auth_start(request: AuthStartRequest) -> Result<AuthRedirect, ChannelError> {

@@ -101,6 +101,16 @@ impl Channel for Telegram {
         Ok(Receipt { provider_message_id: sent.message_id.to_string() })
     }
 
+    /// `getFile` gives the file's path; the host downloads it from `/file/bot<token>/<path>`
+    /// (links live at least an hour; bots download up to 20 MB, bigger ones Telegram refuses).
+    fn fetch_media(ctx: &ChannelContext, attachment: &Attachment) -> Result<MediaSource, ChannelError> {
+        let file_id = attachment.provider_media_id.as_deref().ok_or_else(|| ChannelError::Provider("the attachment has no Telegram file id".into()))?;
+        let file: FileLocation = call(http::post(api_url(ctx, "getFile")?).json(&json!({ "file_id": file_id })))?;
+        let path = file.file_path.ok_or_else(|| ChannelError::Provider("Telegram gives no download link for this file".into()))?;
+        let base = ctx.setting_or("api_base_url", DEFAULT_API).trim_end_matches('/');
+        Ok(MediaRequest::get(format!("{base}/file/bot{}/{path}", ctx.require("bot_token")?)).into())
+    }
+
     /// Telegram takes about 30 messages a second from one bot (its FAQ); more answer 429.
     fn send_limits() -> SendLimits {
         SendLimits { per_second: Some(30), concurrency: None }
@@ -243,6 +253,13 @@ struct Answer<T> {
     error_code: Option<u16>,
     description: Option<String>,
     parameters: Option<ResponseParameters>,
+}
+
+/// `getFile`'s answer.
+#[derive(Deserialize)]
+#[serde(crate = "switchboard_sdk::serde")]
+struct FileLocation {
+    file_path: Option<String>,
 }
 
 #[derive(Deserialize)]

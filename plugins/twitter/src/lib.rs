@@ -39,7 +39,8 @@ impl Channel for Twitter {
             version: env!("CARGO_PKG_VERSION").into(),
             description: "Twitter/X direct messages through the Account Activity API".into(),
             capabilities: vec![Capability::OauthConnect],
-            outbound_hosts: vec!["api.twitter.com".into(), "api.x.com".into()],
+            // DM media is downloaded from ton.twitter.com with the user's OAuth 1.0a signature.
+            outbound_hosts: vec!["api.twitter.com".into(), "api.x.com".into(), "ton.twitter.com".into()],
         }
     }
 
@@ -174,6 +175,21 @@ impl Channel for Twitter {
         };
         let events = direct_messages(activity, Some(&user)).into_iter().map(|event| AccountEvent { account: user.clone(), event }).collect();
         Ok(AppWebhookOutcome { response: HttpResponse::ok(), events })
+    }
+
+    /// `media_url_https` (ton.twitter.com) answers only a request signed with OAuth 1.0a as the
+    /// receiving user: the host makes the request with this signature.
+    fn fetch_media(ctx: &ChannelContext, attachment: &Attachment) -> Result<MediaSource, ChannelError> {
+        let url = attachment.url.clone().ok_or_else(|| ChannelError::Unsupported("the DM's media has no URL".into()))?;
+        let api = Api::for_channel(ctx)?;
+        let credentials = Credentials { consumer_key: api.consumer_key, consumer_secret: &api.consumer_secret, token: Some(api.token), token_secret: api.token_secret };
+        let (bare, query) = url.split_once('?').unwrap_or((url.as_str(), ""));
+        let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+        let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let mut nonce = [0u8; 16];
+        wstd::rand::get_random_bytes(&mut nonce);
+        let authorization = oauth1::authorization("GET", bare, &pairs, &[], &credentials, &hex::encode(nonce), now_seconds());
+        Ok(MediaRequest::get(url.clone()).header("authorization", authorization).into())
     }
 
     fn send(ctx: &ChannelContext, message: OutboundMessage) -> Result<Receipt, ChannelError> {

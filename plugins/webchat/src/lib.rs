@@ -28,7 +28,8 @@ impl Channel for Webchat {
             name: "Website chat".into(),
             version: env!("CARGO_PKG_VERSION").into(),
             description: "A chat bubble on your website: visitors write, agents answer from the inbox, live both ways".into(),
-            capabilities: vec![],
+            // Agents' files: the host shows them to the visitor by a signed link.
+            capabilities: vec![Capability::SendMedia],
             outbound_hosts: vec![],
         }
     }
@@ -87,8 +88,7 @@ impl Channel for Webchat {
         // The host shows the stored message to the visitor once it is sent: there is no
         // third party to call. The receipt's id is ours, stable across retries.
         match message.content {
-            OutboundContent::Text(_) => Ok(Receipt { provider_message_id: format!("webchat-out-{}", message.message_id) }),
-            OutboundContent::Media(_) => Err(ChannelError::Unsupported("the website chat shows text only".into())),
+            OutboundContent::Text(_) | OutboundContent::Media(_) => Ok(Receipt { provider_message_id: format!("webchat-out-{}", message.message_id) }),
             OutboundContent::Template(_) => Err(ChannelError::Unsupported("the website chat has no message templates".into())),
         }
     }
@@ -126,12 +126,36 @@ struct VisitorMessage {
     visitor: String,
     /// The widget's id for this message: a resend after a lost answer carries the same one.
     client_id: String,
+    #[serde(default)]
     text: String,
+    /// A file the visitor attached, already kept by the host (its `files.keep` reference).
+    file: Option<VisitorFile>,
+}
+
+#[derive(Deserialize)]
+#[serde(crate = "switchboard_sdk::serde")]
+struct VisitorFile {
+    reference: String,
+    mime_type: String,
+    filename: Option<String>,
+    size: u64,
+}
+
+impl VisitorFile {
+    fn attachment(self) -> Attachment {
+        let kind = match self.mime_type.split('/').next().unwrap_or_default() {
+            "image" if self.mime_type != "image/svg+xml" => AttachmentKind::Image,
+            "video" => AttachmentKind::Video,
+            "audio" => AttachmentKind::Audio,
+            _ => AttachmentKind::Document,
+        };
+        Attachment { provider_media_id: Some(self.reference), mime_type: Some(self.mime_type), filename: self.filename, size: Some(self.size), ..Attachment::new(kind) }
+    }
 }
 
 fn inbound(message: VisitorMessage, now_ms: u64) -> Result<InboundMessage, ChannelError> {
     let text = message.text.trim();
-    if text.is_empty() {
+    if text.is_empty() && message.file.is_none() {
         return Err(ChannelError::BadRequest("the message is empty".into()));
     }
     if text.chars().count() > MAX_TEXT_CHARS {
@@ -154,8 +178,8 @@ fn inbound(message: VisitorMessage, now_ms: u64) -> Result<InboundMessage, Chann
         conversation_name: None,
         sender: ContactProfile { id: message.visitor, name: Some(format!("Website visitor {short}")), handle: None },
         timestamp_ms: now_ms,
-        text: Some(text.to_owned()),
-        attachments: vec![],
+        text: (!text.is_empty()).then(|| text.to_owned()),
+        attachments: message.file.map(VisitorFile::attachment).into_iter().collect(),
         reply_to: None,
         properties: vec![("client_id".into(), message.client_id)],
     })

@@ -99,7 +99,7 @@ fn unsigned_or_malformed_visitor_messages_are_refused() {
 }
 
 #[test]
-fn replies_are_accepted_as_text_only() {
+fn replies_of_text_and_files_are_accepted_and_templates_are_not() {
     let message = |content| OutboundMessage {
         message_id: "42".into(),
         conversation_id: "7".into(),
@@ -113,5 +113,21 @@ fn replies_are_accepted_as_text_only() {
     let receipt = Webchat::send(&ctx(&[]), message(OutboundContent::Text("hi".into()))).unwrap();
     assert_eq!(receipt.provider_message_id, "webchat-out-42");
     let media = Media { kind: MediaKind::Image, url: "https://x/y.png".into(), caption: None, filename: None, mime_type: None };
-    assert!(matches!(Webchat::send(&ctx(&[]), message(OutboundContent::Media(media))), Err(ChannelError::Unsupported(_))));
+    assert_eq!(Webchat::send(&ctx(&[]), message(OutboundContent::Media(media))).unwrap().provider_message_id, "webchat-out-42", "the host shows the file");
+    let template = TemplateMessage { name: "x".into(), language: "id".into(), params: vec![] };
+    assert!(matches!(Webchat::send(&ctx(&[]), message(OutboundContent::Template(template))), Err(ChannelError::Unsupported(_))));
+}
+
+#[test]
+fn a_visitors_file_is_an_attachment_by_its_type_with_or_without_text() {
+    let body = r#"{"visitor":"v_3f9kAbc","client_id":"c1234567891","text":"","file":{"reference":"kept:abc","mime_type":"image/png","filename":"paket.png","size":1200}}"#;
+    let outcome = Webchat::handle_webhook(&ctx(&[]), signed("messages", body)).unwrap();
+    let [Event::Message(message)] = &outcome.events[..] else { panic!("one message expected") };
+    assert_eq!(message.text, None);
+    let file = &message.attachments[0];
+    assert_eq!((file.kind, file.provider_media_id.as_deref(), file.filename.as_deref(), file.size), (AttachmentKind::Image, Some("kept:abc"), Some("paket.png"), Some(1200)));
+    let body = r#"{"visitor":"v_3f9kAbc","client_id":"c1234567892","text":"fakturnya","file":{"reference":"kept:def","mime_type":"image/svg+xml","size":10}}"#;
+    let outcome = Webchat::handle_webhook(&ctx(&[]), signed("messages", body)).unwrap();
+    let [Event::Message(message)] = &outcome.events[..] else { panic!("one message expected") };
+    assert_eq!((message.text.as_deref(), message.attachments[0].kind), (Some("fakturnya"), AttachmentKind::Document), "SVG is no picture to show");
 }

@@ -37,7 +37,8 @@ impl Channel for WhatsAppCloud {
             version: env!("CARGO_PKG_VERSION").into(),
             description: "WhatsApp Business phone numbers through Meta's Cloud API, with message templates".into(),
             capabilities: vec![Capability::Templates, Capability::SendMedia, Capability::SendTemplates, Capability::OauthConnect],
-            outbound_hosts: vec!["graph.facebook.com".into()],
+            // Media downloads come from Meta's CDN (`lookaside.fbsbx.com`).
+            outbound_hosts: vec!["graph.facebook.com".into(), "lookaside.fbsbx.com".into()],
         }
     }
 
@@ -181,6 +182,16 @@ impl Channel for WhatsAppCloud {
             return Err(errors::from_response(&response));
         }
         outbound::receipt(&response)
+    }
+
+    /// The media id gives a URL valid five minutes, downloaded with the same token (Meta
+    /// refuses it without); asked anew on each try.
+    fn fetch_media(ctx: &ChannelContext, attachment: &Attachment) -> Result<MediaSource, ChannelError> {
+        let graph = Graph::new(ctx)?;
+        let id = attachment.provider_media_id.as_deref().ok_or_else(|| ChannelError::Provider("the attachment has no WhatsApp media id".into()))?;
+        let request = graph.request(Method::GET, id).query([("phone_number_id", graph.phone_number_id)]);
+        let media: MediaUrl = graph.call(request).map_err(Failure::into_error)?;
+        Ok(MediaRequest::get(media.url).bearer(graph.token).into())
     }
 
     fn messaging_window() -> WindowPolicy {
@@ -516,4 +527,11 @@ impl GraphTemplate {
 struct Created {
     status: String,
     category: Option<String>,
+}
+
+/// `GET /{media-id}`: where the file is, for five minutes.
+#[derive(Deserialize)]
+#[serde(crate = "switchboard_sdk::serde")]
+struct MediaUrl {
+    url: String,
 }

@@ -105,6 +105,15 @@ impl Channel for WhatsApp {
         outbound::receipt(&response)
     }
 
+    /// `GET /v1/media/{id}` on the business's API client, with the bearer token (renewed
+    /// first when it is a login token near its end); 404 once the media is gone.
+    fn fetch_media(ctx: &ChannelContext, attachment: &Attachment) -> Result<MediaSource, ChannelError> {
+        let id = attachment.provider_media_id.as_deref().ok_or_else(|| ChannelError::Provider("the attachment has no WhatsApp media id".into()))?;
+        let client = Client::new(ctx)?;
+        let token = client.token(false)?;
+        Ok(MediaRequest::get(format!("{}/v1/media/{id}", client.base)).bearer(&token).into())
+    }
+
     fn messaging_window() -> WindowPolicy {
         window_policy()
     }

@@ -8,6 +8,7 @@
 //! | `GET /webchat/{id}/preview[?name=&color=&greeting=&position=&enabled=]` | the widget drawn with the saved settings (or these unsaved ones) |
 //! | `POST /webchat/{id}/session` | `{"token"?}` -> the visitor's token (the same one while it is valid, else a new one) and the widget's look |
 //! | `POST /webchat/{id}/messages` | `{"client_id","text"}` with `Authorization: Bearer <visitor token>` -> 201 the stored message |
+//! | `POST /webchat/{id}/files?client_id=&filename=[&text=]` | the file as the body, with the visitor token -> 201 the stored message with the file (413 over `--media-max-mb`) |
 //! | `GET /webchat/{id}/stream` | with the visitor token: server-sent events, a `snapshot` of the visitor's conversation, then each `message` live |
 //!
 //! Every visitor request must come from a page on the channel's domain (`Origin`) while the
@@ -70,6 +71,7 @@ pub fn routes<S>(app: Arc<App>) -> Router<S> {
         .route("/webchat/{channel_id}/session", post(session).options(preflight))
         .route("/webchat/{channel_id}/messages", post(write).options(preflight))
         .route("/webchat/{channel_id}/stream", get(stream).options(preflight))
+        .route("/webchat/{channel_id}/files", post(attach).options(preflight))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(front)
 }
@@ -297,8 +299,14 @@ async fn write(
     let visitor = visit.visitor(&headers)?;
     visit.limited(front.limits.message(&channel_id, &visitor))?;
     let written: WriteRequest = body_json(&visit, &body)?;
-    let body = serde_json::to_vec(&json!({ "visitor": visitor, "client_id": written.client_id, "text": written.text }))
-        .expect("JSON serializes");
+    handed_over(&front, &visit, json!({ "visitor": visitor, "client_id": written.client_id, "text": written.text })).await
+}
+
+/// Hands a visitor's message to the webchat plugin, signed with the channel's secret, and
+/// stores what it makes of it; 201 with the message as the visitor sees it.
+async fn handed_over(front: &Front, visit: &Visit, message: serde_json::Value) -> Result<Response, Refused> {
+    let app = &front.app;
+    let body = serde_json::to_vec(&message).expect("JSON serializes");
     let request = HttpRequest {
         method: "POST".into(),
         path: "messages".into(),
@@ -310,11 +318,44 @@ async fn write(
         body,
     };
     let handled = crate::ingest::handle(app, &visit.channel, &request).await.map_err(|e| visit.refuse(e.into()))?;
-    Ok(match handled.messages.first().and_then(VisitorMessage::of) {
+    Ok(match handled.messages.first().and_then(|m| VisitorMessage::of(app, &visit.channel, m)) {
         Some(message) => visit.ok((StatusCode::CREATED, Json(json!({ "message": message })))),
         // The same client id again: stored the first time.
         None => visit.ok(Json(json!({ "message": null, "duplicate": true }))),
     })
+}
+
+#[derive(Deserialize)]
+struct AttachQuery {
+    client_id: String,
+    filename: Option<String>,
+    text: Option<String>,
+}
+
+/// A visitor's file (the request's body; its type sniffed from the bytes), with an optional
+/// caption: kept by the host, then handed to the webchat plugin like a message whose
+/// attachment is that file.
+async fn attach(
+    State(front): State<Arc<Front>>,
+    Path(channel_id): Path<String>,
+    Query(query): Query<AttachQuery>,
+    headers: HeaderMap,
+    body: axum::body::Body,
+) -> Result<Response, Refused> {
+    let app = &front.app;
+    let visit = Visit::check(app, &channel_id, &headers)?;
+    let visitor = visit.visitor(&headers)?;
+    visit.limited(front.limits.message(&channel_id, &visitor))?;
+    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    let claimed = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    let bytes = app.media.receive(body.into_data_stream(), declared, claimed).await.map_err(|e| visit.refuse(super::media::refused_upload(&e)))?;
+    let filename = query.filename.map(|n| n.chars().filter(|c| !c.is_control() && *c != '/' && *c != '\\').take(255).collect::<String>()).filter(|n| !n.trim().is_empty());
+    let file = json!({ "mime_type": bytes.mime_type, "filename": filename, "size": bytes.size });
+    let reference = app.media.kept.put(&channel_id, crate::media::plugin_files::KeptFile { bytes, filename });
+    let mut file = file;
+    file["reference"] = reference.into();
+    let body = json!({ "visitor": visitor, "client_id": query.client_id, "text": query.text.unwrap_or_default(), "file": file });
+    handed_over(&front, &visit, body).await
 }
 
 /// A message as its visitor sees it.
@@ -329,11 +370,22 @@ struct VisitorMessage {
     /// The widget's id for a visitor's message.
     #[serde(skip_serializing_if = "Option::is_none")]
     client_id: Option<String>,
+    /// Its files, each with a signed link the page can load without a session.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    files: Vec<VisitorFile>,
+}
+
+#[derive(Serialize)]
+struct VisitorFile {
+    name: Option<String>,
+    mime_type: Option<String>,
+    size: Option<i64>,
+    url: String,
 }
 
 impl VisitorMessage {
     /// The visitor sees their own messages and the replies that were sent (not queued or failed ones).
-    fn of(message: &Message) -> Option<Self> {
+    fn of(app: &App, channel: &Channel, message: &Message) -> Option<Self> {
         use crate::store::messages::DeliveryStatus::{Delivered, Read, Sent};
         let from = match (message.direction.as_str(), message.status) {
             ("inbound", _) => "visitor",
@@ -341,7 +393,24 @@ impl VisitorMessage {
             _ => return None,
         };
         let client_id = message.properties.iter().find(|(k, _)| k == "client_id").map(|(_, v)| v.clone());
-        Some(Self { id: message.id, from, text: message.text.clone()?, at: message.created_at, client_id })
+        let expires = crate::store::now_ms() + crate::media::links::LINK_LIFETIME_MS;
+        let files: Vec<VisitorFile> = app
+            .db
+            .media_of_messages(&[message.id])
+            .ok()?
+            .into_iter()
+            .filter(|f| f.state == "stored")
+            .map(|f| VisitorFile {
+                url: crate::media::links::link(&app.public_url, channel, f.id, expires, f.filename.as_deref()),
+                name: f.filename,
+                mime_type: f.mime_type,
+                size: f.size,
+            })
+            .collect();
+        if message.text.is_none() && files.is_empty() {
+            return None;
+        }
+        Some(Self { id: message.id, from, text: message.text.clone().unwrap_or_default(), at: message.created_at, client_id, files })
     }
 }
 
@@ -395,7 +464,8 @@ impl Follow {
             Some(id) => self.front.app.db.messages(id, None, SNAPSHOT_LIMIT)?,
             None => vec![],
         };
-        let messages: Vec<VisitorMessage> = messages.iter().filter_map(VisitorMessage::of).collect();
+        let Some(channel) = self.front.app.db.channel(&self.channel_id)? else { return Ok(SseEvent::default().event("snapshot").data("{\"messages\":[]}")) };
+        let messages: Vec<VisitorMessage> = messages.iter().filter_map(|m| VisitorMessage::of(&self.front.app, &channel, m)).collect();
         self.shown = messages.iter().map(|m| m.id).collect();
         Ok(SseEvent::default().event("snapshot").json_data(json!({ "messages": messages })).expect("JSON serializes"))
     }
@@ -421,7 +491,8 @@ impl Follow {
                             continue;
                         }
                         let message = app.db.message(message_id).ok()?;
-                        if let Some(message) = message.as_ref().and_then(VisitorMessage::of) {
+                        let channel = app.db.channel(&self.channel_id).ok()??;
+                        if let Some(message) = message.as_ref().and_then(|m| VisitorMessage::of(&app, &channel, m)) {
                             self.shown.insert(message.id);
                             let event = SseEvent::default().event("message").id(message.id.to_string());
                             return Some(event.json_data(&message).expect("JSON serializes"));

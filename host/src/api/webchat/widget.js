@@ -53,7 +53,12 @@
     '.sb-input { flex: 1; resize: none; border: 0; padding: 12px; font: inherit; color: inherit; height: 20px; outline: none; }',
     '.sb-send { border: 0; background: none; color: var(--sb-color, #1f6feb); font: 600 14px system-ui, sans-serif;',
     '  padding: 0 14px; cursor: pointer; }',
-    '.sb-send:disabled { color: #8c959f; cursor: default; }'
+    '.sb-send:disabled { color: #8c959f; cursor: default; }',
+    '.sb-attach { border: 0; background: none; color: var(--sb-color, #1f6feb); cursor: pointer; padding: 0 0 0 12px; font-size: 18px; }',
+    '.sb-attach:disabled { color: #8c959f; cursor: default; }',
+    '.sb-file-input { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }',
+    '.sb-img { display: block; max-width: 100%; max-height: 200px; border-radius: 8px; margin-bottom: 4px; }',
+    '.sb-file { display: block; color: inherit; text-decoration: underline; margin-bottom: 4px; }'
   ].join('\n');
 
   function el(tag, className, text) {
@@ -113,7 +118,17 @@
     input.setAttribute('aria-label', 'Message');
     var send = el('button', 'sb-send', 'Send');
     send.type = 'submit';
-    if (preview) input.disabled = send.disabled = true;
+    // A visitor attaches a picture or a file: uploaded at once, then shown like a message.
+    var attach = el('button', 'sb-attach', '\ud83d\udcce');
+    attach.type = 'button';
+    attach.setAttribute('aria-label', 'Attach a file');
+    var picker = el('input', 'sb-file-input');
+    picker.type = 'file';
+    picker.tabIndex = -1;
+    picker.setAttribute('aria-hidden', 'true');
+    if (preview) input.disabled = send.disabled = attach.disabled = true;
+    form.appendChild(attach);
+    form.appendChild(picker);
     form.appendChild(input);
     form.appendChild(send);
     panel.appendChild(header);
@@ -133,6 +148,13 @@
       input.value = '';
       write(randomId(), text);
     });
+    attach.addEventListener('click', function () { if (!preview) picker.click(); });
+    picker.addEventListener('change', function () {
+      var file = picker.files && picker.files[0];
+      picker.value = '';
+      if (file) upload(randomId(), file, input.value.trim());
+      input.value = '';
+    });
     input.addEventListener('keydown', function (event) {
       if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
         event.preventDefault();
@@ -143,7 +165,8 @@
       var target = event.target;
       var id = target && target.getAttribute && target.getAttribute('data-client-id');
       var failed = id && pending.get(id);
-      if (failed && failed.failed) write(id, failed.text);
+      if (failed && failed.failed && failed.file) upload(id, failed.file, '');
+      else if (failed && failed.failed) write(id, failed.text);
     });
     render();
   }
@@ -167,8 +190,10 @@
     if (ui.greeting) log.appendChild(el('div', 'sb-msg sb-greeting', ui.greeting));
     var sorted = Array.from(messages.values()).sort(function (a, b) { return a.id - b.id; });
     sorted.forEach(function (m) {
-      var node = el('div', 'sb-msg ' + (m.from === 'agent' ? 'sb-agent' : 'sb-visitor'), m.text);
+      var node = el('div', 'sb-msg ' + (m.from === 'agent' ? 'sb-agent' : 'sb-visitor'));
       node.setAttribute('data-id', String(m.id));
+      (m.files || []).forEach(function (file) { node.appendChild(fileView(file)); });
+      if (m.text) node.appendChild(document.createTextNode(m.text));
       log.appendChild(node);
     });
     pending.forEach(function (p, clientId) {
@@ -180,6 +205,50 @@
     if (atBottom || pending.size) log.scrollTop = log.scrollHeight;
     ui.badge.textContent = String(unread);
     ui.badge.hidden = unread === 0;
+  }
+
+  // A picture in place; any other file as a link to download. Links are the host's own
+  // signed ones (no session needed); names are text.
+  function fileView(file) {
+    var mime = String(file.mime_type || '');
+    var name = String(file.name || 'file');
+    if (mime.indexOf('image/') === 0 && mime !== 'image/svg+xml') {
+      var img = el('img', 'sb-img');
+      img.alt = name;
+      img.src = String(file.url);
+      return img;
+    }
+    var link = el('a', 'sb-file', '\ud83d\udcce ' + name);
+    link.href = String(file.url);
+    link.target = '_blank';
+    link.rel = 'noopener';
+    return link;
+  }
+
+  function upload(clientId, file, caption) {
+    pending.set(clientId, { text: '\ud83d\udcce ' + file.name + ' (sending\u2026)', failed: null, file: file });
+    render();
+    var query = '?client_id=' + encodeURIComponent(clientId) + '&filename=' + encodeURIComponent(file.name) + (caption ? '&text=' + encodeURIComponent(caption) : '');
+    fetch(base + '/files' + query, {
+      method: 'POST',
+      headers: { authorization: 'Bearer ' + token, 'content-type': file.type || 'application/octet-stream' },
+      body: file,
+      credentials: 'omit',
+      cache: 'no-store'
+    })
+      .then(function (response) {
+        return response.json().catch(function () { return {}; }).then(function (body) {
+          if (!response.ok) throw new Error((body && body.message) || 'not sent');
+          if (body.message) accept(body.message, false);
+          else pending.delete(clientId);
+          follow();
+        });
+      })
+      .catch(function (error) {
+        var entry = pending.get(clientId);
+        if (entry) { entry.failed = error.message || 'not sent'; entry.text = '\ud83d\udcce ' + file.name + ': ' + entry.failed; }
+      })
+      .then(render);
   }
 
   function accept(message, live) {

@@ -18,6 +18,19 @@ use wasmtime::component::Linker;
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks, WasiHttpView};
 
 pub use addresses::{Resolver, SystemResolver, is_internal};
+/// The body of an answer to a request the host made for a plugin ([`OutboundPolicy::request`]).
+pub type ResponseBody = send::IncomingBody;
+
+/// Why a request the host makes for a plugin got no answer.
+#[derive(Debug, thiserror::Error)]
+pub enum RequestRefusal {
+    /// By the outbound rules (as the plugin's own request would have been).
+    #[error("{0}")]
+    Denied(String),
+    /// Not sent or not answered (a bad URL, DNS, the network, a time-out).
+    #[error("{0}")]
+    Failed(String),
+}
 
 use super::call::CallSetup;
 
@@ -96,6 +109,49 @@ impl OutboundPolicy {
         resolver: Arc<dyn Resolver>,
     ) -> Self {
         Self { plugin_id: setup.plugin_id.to_owned(), declared, operator_allowed, resolver }
+    }
+
+    /// The rules of a plugin for a request the host makes on its behalf, outside any call.
+    pub(super) fn for_host(plugin_id: &str, declared: Arc<Vec<HostPattern>>, operator_allowed: Arc<Vec<HostPattern>>, resolver: Arc<dyn Resolver>) -> Self {
+        Self { plugin_id: plugin_id.to_owned(), declared, operator_allowed, resolver }
+    }
+
+    /// Makes `request` (no body) held to these rules, as the plugin's own request would be:
+    /// the same check of the host and its addresses, the same connection to a checked
+    /// address, no redirect followed. The answer's body streams; `silence` bounds every wait.
+    pub(super) async fn request(&self, request: &crate::runtime::types::MediaRequest, silence: std::time::Duration) -> Result<http::Response<ResponseBody>, RequestRefusal> {
+        let uri: http::Uri = request.url.parse().map_err(|e| RequestRefusal::Failed(format!("`{}` is not a URL: {e}", request.url)))?;
+        let scheme_port = match uri.scheme_str() {
+            Some("https") => 443,
+            Some("http") => 80,
+            _ => return Err(RequestRefusal::Failed(format!("`{}` is not an http(s) URL", request.url))),
+        };
+        let host = uri.host().unwrap_or_default().to_owned();
+        let port = uri.port_u16().unwrap_or(scheme_port);
+        let verdict = self.verdict(&host, port);
+        let addresses = addresses(self.resolver.as_ref(), &verdict, &host, port).await.map_err(|refusal| match refusal {
+            Refusal::Denied(reason) => {
+                tracing::warn!(plugin = %self.plugin_id, %host, port, "media request denied: {reason}");
+                RequestRefusal::Denied(format!("{host}: {reason}"))
+            }
+            Refusal::Unresolved => RequestRefusal::Failed(format!("{host} does not resolve")),
+        })?;
+        let method = http::Method::from_bytes(request.method.as_bytes()).map_err(|_| RequestRefusal::Failed(format!("`{}` is not an HTTP method", request.method)))?;
+        let mut builder = http::Request::builder().method(method).uri(uri.clone());
+        let authority = uri.authority().map(|a| a.as_str().to_owned()).unwrap_or_else(|| host.clone());
+        builder = builder.header(http::header::HOST, authority);
+        for (name, value) in &request.headers {
+            builder = builder.header(name.as_str(), value.as_str());
+        }
+        let body = http_body_util::Empty::<bytes::Bytes>::new().map_err(|never| match never {});
+        let built = builder.body(body).map_err(|e| RequestRefusal::Failed(format!("the request cannot be made: {e}")))?;
+        let options = RequestOptions { connect_timeout: Some(silence), first_byte_timeout: Some(silence), between_bytes_timeout: Some(silence) };
+        let (response, io) = send::send_to(built, Some(options), &host, &addresses).await.map_err(|e| RequestRefusal::Failed(e.to_string()))?;
+        // The connection is driven beside the body being read.
+        tokio::spawn(async move {
+            let _ = Box::into_pin(io).await;
+        });
+        Ok(response)
     }
 
     fn verdict(&self, host: &str, port: u16) -> Verdict {

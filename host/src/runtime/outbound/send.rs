@@ -117,7 +117,7 @@ fn server_name(host: &str) -> Result<rustls::pki_types::ServerName<'static>, Err
 
 /// A response body that fails when the provider stops sending for longer than the plugin's
 /// between-bytes timeout.
-pub(super) struct IncomingBody {
+pub struct IncomingBody {
     incoming: hyper::body::Incoming,
     timeout: tokio::time::Interval,
 }
