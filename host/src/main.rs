@@ -98,6 +98,41 @@ enum PluginCommand {
     },
     /// Print a component's id, versions, outbound hosts and settings schema.
     Inspect { file: PathBuf },
+    /// Run one export of a component as the host would and print the answer as JSON
+    /// (`{"ok":…}`, `{"refused":…}` or `{"failed":…}`; exit 1 when the host had to stop it).
+    Call {
+        file: PathBuf,
+        /// manifest, settings-schema, messaging-window, connect, disconnect, handle-webhook,
+        /// send, fetch-media or list-templates.
+        export: String,
+        /// The export's input as JSON (a request, a message, an attachment); `-` reads stdin.
+        #[arg(long, value_name = "FILE")]
+        input: Option<PathBuf>,
+        /// A setting of the channel (default: the schema's defaults); `webhook_secret=` sets the channel's secret.
+        #[arg(long = "setting", value_name = "KEY=VALUE")]
+        settings: Vec<String>,
+        /// A host the plugin may reach besides the ones it declares (`host` or `host:port`).
+        #[arg(long = "allow-outbound", value_name = "HOST")]
+        allow_outbound: Vec<String>,
+        /// The time limit of the call.
+        #[arg(long, value_name = "MS", default_value_t = 15_000)]
+        timeout_ms: u64,
+    },
+    /// Check a component against the contract before installing it: manifest and schema,
+    /// typed answers without network, unsigned webhooks refused, a fuzz of malformed requests,
+    /// the author's fixtures. Prints a report; exits 1 when a check fails.
+    Check {
+        file: PathBuf,
+        /// A folder of `*.json` webhook fixtures: `{"request": {...}, "expect": "accept"|"refuse"}`.
+        #[arg(long, value_name = "DIR")]
+        fixtures: Option<PathBuf>,
+        /// A setting of the channel the calls are made for (default: the schema's defaults).
+        #[arg(long = "setting", value_name = "KEY=VALUE")]
+        settings: Vec<String>,
+        /// The time limit of one plugin call.
+        #[arg(long, value_name = "MS", default_value_t = 15_000)]
+        timeout_ms: u64,
+    },
     /// Make a signing key: writes the private key to FILE (readable by you only) and prints
     /// the public key to put in the hosts' trusted_keys.
     Keygen {
@@ -232,6 +267,36 @@ async fn main() -> anyhow::Result<()> {
                 PluginCommand::Install { file, force, data_dir } => offline::install(&data_dir, &file, force).await?,
                 PluginCommand::List { data_dir } => offline::list(&data_dir).await?,
                 PluginCommand::Inspect { file } => offline::inspect(&file).await?,
+                PluginCommand::Call { file, export, input, settings, allow_outbound, timeout_ms } => {
+                    let input = match input {
+                        None => None,
+                        Some(path) => {
+                            let text = if path.as_os_str() == "-" {
+                                std::io::read_to_string(std::io::stdin())?
+                            } else {
+                                std::fs::read_to_string(&path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?
+                            };
+                            Some(serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("--input is not JSON: {e}"))?)
+                        }
+                    };
+                    let limit = std::time::Duration::from_millis(timeout_ms);
+                    let (answer, answered) = switchboard::plugins::call::call(&file, &export, input, &key_values(&settings)?, &allow_outbound, limit)
+                        .await
+                        .map_err(anyhow::Error::msg)?;
+                    println!("{}", serde_json::to_string_pretty(&answer)?);
+                    std::process::exit(if answered { 0 } else { 1 });
+                }
+                PluginCommand::Check { file, fixtures, settings, timeout_ms } => {
+                    let settings = key_values(&settings)?;
+                    let limit = std::time::Duration::from_millis(timeout_ms);
+                    match switchboard::plugins::check::check(&file, fixtures.as_deref(), &settings, limit).await {
+                        Ok(report) => report,
+                        Err(report) => {
+                            print!("{report}");
+                            std::process::exit(1);
+                        }
+                    }
+                }
                 PluginCommand::Keygen { out } => {
                     anyhow::ensure!(!out.exists(), "{} exists: a signing key is never overwritten", out.display());
                     let (secret, public) = switchboard::signing::generate();
@@ -385,4 +450,12 @@ fn write_private(to: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     std::io::Write::write_all(&mut options.open(to).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", to.display()))?, bytes)?;
     Ok(())
+}
+
+/// `--setting KEY=VALUE` flags as pairs.
+fn key_values(settings: &[String]) -> anyhow::Result<Vec<(String, String)>> {
+    settings
+        .iter()
+        .map(|s| s.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())).ok_or_else(|| anyhow::anyhow!("--setting `{s}`: write KEY=VALUE")))
+        .collect()
 }

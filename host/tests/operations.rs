@@ -797,3 +797,37 @@ fn a_kill_9_during_a_download_loses_no_file_the_fetch_resumes_after_the_restart(
     assert!(line.downloads.load(Ordering::SeqCst) >= 2);
     assert_eq!(std::fs::read_dir(data.path().join("media/incoming")).unwrap().count(), 0, "the half download was cleared");
 }
+
+#[test]
+fn plugin_check_and_plugin_call_answer_on_the_command_line_with_exit_codes_that_say_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, telegram) = switchboard::plugins::FIRST_PARTY_PLUGINS.iter().find(|(p, _)| *p == "switchboard-telegram").unwrap();
+    let component = dir.path().join("telegram.wasm");
+    std::fs::write(&component, telegram).unwrap();
+    let run = |args: &[&str]| {
+        let output = Command::new(BIN).args(args).output().unwrap();
+        (output.status.code(), String::from_utf8_lossy(&output.stdout).into_owned(), String::from_utf8_lossy(&output.stderr).into_owned())
+    };
+    let file = component.to_str().unwrap();
+    let (code, stdout, stderr) = run(&["plugin", "check", file]);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert!(stdout.ends_with("PASS (7 checks)\n"), "{stdout}");
+    let junk = dir.path().join("junk.wasm");
+    std::fs::write(&junk, b"not wasm").unwrap();
+    let (code, stdout, _) = run(&["plugin", "check", junk.to_str().unwrap()]);
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(stdout.contains("FAIL  loads:"), "{stdout}");
+
+    let (code, stdout, stderr) = run(&["plugin", "call", file, "manifest"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let answer: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(answer["ok"]["id"], "telegram", "{answer}");
+    let input = dir.path().join("update.json");
+    std::fs::write(&input, r#"{"headers": {"x-telegram-bot-api-secret-token": "wrong"}, "body": {"update_id": 1}}"#).unwrap();
+    let (code, stdout, _) = run(&["plugin", "call", file, "handle-webhook", "--input", input.to_str().unwrap(), "--setting", "webhook_secret=right"]);
+    assert_eq!(code, Some(0), "a refusal is an answer");
+    assert!(serde_json::from_str::<serde_json::Value>(&stdout).unwrap()["refused"]["Unauthorized"].is_string(), "{stdout}");
+    let (code, _, stderr) = run(&["plugin", "call", file, "handle-webhook", "--setting", "nonsense"]);
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("--setting `nonsense`: write KEY=VALUE"), "{stderr}");
+}

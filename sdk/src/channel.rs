@@ -55,6 +55,7 @@ pub trait Channel {
         Err(no_templates())
     }
 
+    /// Registers a new provider template (it may need the provider's approval). Default: unsupported.
     fn create_template(
         ctx: &ChannelContext,
         template: NewTemplate,
@@ -63,6 +64,7 @@ pub trait Channel {
         Err(no_templates())
     }
 
+    /// Deletes a provider template by name. Default: unsupported.
     fn delete_template(ctx: &ChannelContext, name: &str) -> Result<(), ChannelError> {
         let _ = (ctx, name);
         Err(no_templates())

@@ -40,6 +40,7 @@ impl Guide {
         self.block(Block::Steps(steps.into_iter().map(parse).collect()))
     }
 
+    /// A paragraph of inline markup in the current section.
     pub fn paragraph(self, text: &str) -> Self {
         self.block(Block::Paragraph(parse(text)))
     }

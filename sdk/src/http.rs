@@ -48,6 +48,7 @@ impl Request {
         Self { method, url: url.into(), headers: Vec::new(), body: Vec::new() }
     }
 
+    /// With a request header.
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.headers.push((name.into(), value.into()));
         self
@@ -155,9 +156,11 @@ fn request_failed(host: &str, error: wstd::http::Error) -> ChannelError {
 /// A provider's answer, read in full.
 #[derive(Debug, Clone)]
 pub struct Response {
+    /// The HTTP status code.
     pub status: u16,
     /// Header names in lowercase.
     pub headers: Vec<(String, String)>,
+    /// The whole body.
     pub body: Vec<u8>,
 }
 

@@ -46,12 +46,16 @@
 //! the re-exported [`wstd`] directly inside one `block_on`, but must not call [`http`] helpers
 //! from inside it (`block_on` does not nest).
 
-/// The wit-bindgen bindings of `wit/` (world `plugin`). Use the re-exports at the crate root.
+#![warn(missing_docs)]
+
+/// The wit-bindgen bindings of the contract (world `plugin-full`). Use the re-exports at the
+/// crate root. The crate carries its own copy of the contract (`sdk/wit/channel.wit`, so it
+/// can be published); `tests/vendored_wit.rs` keeps it equal to the newest release in `wit/`.
 #[doc(hidden)]
-#[allow(unsafe_code, clippy::all)]
+#[allow(unsafe_code, clippy::all, missing_docs)]
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../wit/v0.1.3",
+        path: "wit",
         world: "plugin-full",
         pub_export_macro: true,
         export_macro_name: "__export_plugin_world",

@@ -11,22 +11,27 @@ fn log(level: Level, message: &str) {
     eprintln!("[{level:?}] {message}");
 }
 
+/// Detail for following a call step by step.
 pub fn trace(message: impl AsRef<str>) {
     log(Level::Trace, message.as_ref());
 }
 
+/// What helps find a problem.
 pub fn debug(message: impl AsRef<str>) {
     log(Level::Debug, message.as_ref());
 }
 
+/// What happened.
 pub fn info(message: impl AsRef<str>) {
     log(Level::Info, message.as_ref());
 }
 
+/// Something went wrong and the call copes.
 pub fn warn(message: impl AsRef<str>) {
     log(Level::Warn, message.as_ref());
 }
 
+/// Something went wrong and the call fails.
 pub fn error(message: impl AsRef<str>) {
     log(Level::Error, message.as_ref());
 }

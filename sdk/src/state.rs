@@ -3,14 +3,17 @@
 
 use crate::bindings::switchboard::channel::state;
 
+/// The value stored under `key` for this call's channel.
 pub fn get(key: &str) -> Option<String> {
     state::get(key)
 }
 
+/// Stores `value` under `key` for this call's channel, durably before this returns.
 pub fn set(key: &str, value: &str) {
     state::set(key, value);
 }
 
+/// Removes `key` for this call's channel.
 pub fn remove(key: &str) {
     state::remove(key);
 }

@@ -85,6 +85,7 @@ impl AuthFinishRequest {
         setting_in(&self.settings, key)
     }
 
+    /// A setting the admin entered before the login, or `invalid-settings` for that field.
     pub fn require(&self, key: &str) -> Result<&str, ChannelError> {
         require_in(&self.settings, key)
     }
@@ -159,6 +160,7 @@ impl HttpResponse {
         Self::text(200, "")
     }
 
+    /// A `text/plain` answer.
     pub fn text(status: u16, body: impl Into<String>) -> Self {
         let body: String = body.into();
         let headers = if body.is_empty() {
@@ -169,6 +171,7 @@ impl HttpResponse {
         Self { status, headers, body: body.into_bytes() }
     }
 
+    /// An `application/json` answer.
     pub fn json(status: u16, body: &impl Serialize) -> Self {
         // Only maps with non-string keys fail to serialize: a bug in the plugin.
         let body = serde_json::to_vec(body).expect("response body serializes to JSON");
@@ -191,6 +194,7 @@ impl WindowPolicy {
 }
 
 impl SetupItem {
+    /// A setup item: `key` for programs, `label` and `value` for the admin.
     pub fn new(key: impl Into<String>, label: impl Into<String>, value: impl Into<String>) -> Self {
         Self { key: key.into(), label: label.into(), value: value.into() }
     }
@@ -229,6 +233,7 @@ impl Field {
         }
     }
 
+    /// The host refuses a connect without it ("field is required").
     pub fn required(mut self) -> Self {
         self.required = true;
         self
@@ -240,11 +245,13 @@ impl Field {
         self
     }
 
+    /// A line of help under the field.
     pub fn help(mut self, help: &str) -> Self {
         self.help = Some(help.into());
         self
     }
 
+    /// What the form shows (and the host uses) until the admin types another value.
     pub fn default_value(mut self, value: &str) -> Self {
         self.default_value = Some(value.into());
         self

@@ -14,10 +14,22 @@ await adminSession("media", async ({ page, shot, signIn }) => {
   const photo = page.locator(".bubble.inbound img.attachment-image");
   await photo.waitFor({ timeout: 20000 });
   await page.waitForFunction(() => { const img = document.querySelector(".bubble.inbound img.attachment-image"); return img && img.complete && img.naturalWidth > 0; }, null, { timeout: 20000 });
-  // The voice note: a player whose metadata loaded.
-  await page.waitForFunction(() => { const audio = document.querySelector(".bubble.inbound audio"); return audio && Number.isFinite(audio.duration) && audio.duration > 0; }, null, { timeout: 20000 });
-  const duration = await page.evaluate(() => document.querySelector(".bubble.inbound audio").duration);
+  // The voice note: a player whose metadata loaded (read in the same look as the wait).
+  const heard = await page.waitForFunction(() => { const audio = document.querySelector(".bubble.inbound audio"); return audio && Number.isFinite(audio.duration) && audio.duration > 0 && audio.duration; }, null, { timeout: 20000 });
+  const duration = await heard.jsonValue();
   assert.ok(duration > 0.5 && duration < 1.5, `the voice note lasts about a second: ${duration}`);
+  // A live redraw (a colleague changes the conversation) keeps the same player: it would keep playing.
+  await page.waitForSelector("#live-state:has-text('Live')");
+  await page.evaluate(() => {
+    document.querySelector(".bubble.inbound audio").dataset.before = "1";
+    document.getElementById("reply").dataset.before = "1";
+  });
+  const patched = await fetch(`${env.BASE}/api/v1/conversations/${env.CONVERSATION}`, {
+    method: "PATCH", headers: { authorization: `Bearer ${env.ADMIN_TOKEN}`, "content-type": "application/json" }, body: JSON.stringify({ status: "open" }),
+  });
+  assert.equal(patched.status, 200);
+  await page.waitForSelector("#reply:not([data-before])");
+  assert.equal(await page.locator('.bubble.inbound audio[data-before="1"]').count(), 1, "the player survived the redraw");
   // The failed download is marked with its reason.
   await page.waitForSelector('.bubble.inbound .file.failed:has-text("download failed")');
 

@@ -15,6 +15,7 @@ mod media;
 mod messenger;
 mod oauth;
 mod people;
+mod plugin_check;
 mod provider_apps;
 mod sandbox;
 mod secrets;

@@ -685,7 +685,20 @@ async function inboxPage(selected) {
     // Read once the new view is ready: typing goes on while it loads.
     const view = await threadView(inbox.selected).catch((error) => [notice(error.message, "bad")]);
     const kept = typedIn(thread.querySelector("#reply"));
+    // Files already shown stay the same nodes: a voice note keeps playing, a picture is not reloaded.
+    const shownFiles = new Map([...thread.querySelectorAll(".file[data-file][data-mime]")].map((node) => [node.dataset.file, node]));
+    // The file picker too: its dialog may be open, and the file chosen must land in the form shown.
+    const picker = thread.querySelector("#reply-file");
     thread.replaceChildren(...view.filter(Boolean));
+    for (const fresh of thread.querySelectorAll(".file[data-file][data-mime]")) {
+      const old = shownFiles.get(fresh.dataset.file);
+      if (old) fresh.replaceWith(old);
+    }
+    const freshPicker = thread.querySelector("#reply-file");
+    if (picker && freshPicker) {
+      freshPicker.replaceWith(picker);
+      picker.dispatchEvent(new Event("change"));
+    }
     putBack(thread.querySelector("#reply"), kept);
   }
 
@@ -701,11 +714,12 @@ async function inboxPage(selected) {
   inbox.tick = setInterval(() => { if (location.hash.startsWith("#/inbox")) windowCountdown(); }, 15000);
 }
 
-// The values of a form's named fields (a file input's chosen files) and which had the focus.
+// The values of a form's named fields and which had the focus (file pickers are moved over
+// whole by the caller, not copied).
 function typedIn(form) {
   if (!form) return null;
   const values = {};
-  for (const field of form.elements) if (field.name) values[field.name] = field.type === "file" ? [...field.files] : field.value;
+  for (const field of form.elements) if (field.name && field.type !== "file") values[field.name] = field.value;
   return { values, focused: form.contains(document.activeElement) ? document.activeElement.name : null };
 }
 
@@ -714,15 +728,7 @@ function putBack(form, kept) {
   if (!form || !kept) return;
   for (const field of form.elements) {
     if (!field.name || !(field.name in kept.values)) continue;
-    if (field.type === "file") {
-      // A file input takes files only through a DataTransfer; its change handler shows the name.
-      const files = new DataTransfer();
-      for (const file of kept.values[field.name]) files.items.add(file);
-      field.files = files.files;
-      field.dispatchEvent(new Event("change"));
-    } else {
-      field.value = kept.values[field.name];
-    }
+    field.value = kept.values[field.name];
     if (field.name === kept.focused) field.focus();
   }
 }

@@ -2,6 +2,8 @@
 //! the component files in `<data-dir>/plugins`, uploads, and removal. A plugin that fails to
 //! load is refused with a reason; whatever was serving keeps serving.
 
+pub mod call;
+pub mod check;
 pub mod offline;
 pub mod review;
 pub mod watcher;

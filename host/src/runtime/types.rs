@@ -8,7 +8,7 @@
 /// A `(key, value)` pair: settings, headers, provider properties.
 pub type Property = (String, String);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub enum FieldKind {
     Text,
     Secret,
@@ -36,14 +36,14 @@ impl FieldKind {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct SelectOption {
     pub value: String,
     pub label: String,
 }
 
 /// One setting of a plugin's settings schema.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Field {
     pub key: String,
     pub label: String,
@@ -56,7 +56,7 @@ pub struct Field {
     pub options: Vec<SelectOption>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub enum Capability {
     Templates,
     OauthConnect,
@@ -65,7 +65,7 @@ pub enum Capability {
     FixedName,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct PluginManifest {
     pub id: String,
     pub name: String,
@@ -75,7 +75,7 @@ pub struct PluginManifest {
     pub outbound_hosts: Vec<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
 pub struct WindowPolicy {
     pub free_form_seconds: Option<u64>,
     pub human_agent_seconds: Option<u64>,
@@ -93,7 +93,7 @@ pub enum WindowState {
 }
 
 /// What a plugin call about one channel gets.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ChannelContext {
     pub channel_id: String,
     pub webhook_url: String,
@@ -101,14 +101,14 @@ pub struct ChannelContext {
     pub settings: Vec<Property>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct FieldError {
     pub key: String,
     pub message: String,
 }
 
 /// A plugin's own typed error.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub enum ChannelError {
     InvalidSettings(Vec<FieldError>),
     Unauthorized(String),
@@ -141,21 +141,21 @@ impl std::fmt::Display for ChannelError {
 
 impl std::error::Error for ChannelError {}
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct SetupItem {
     pub key: String,
     pub label: String,
     pub value: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Connection {
     pub display_name: String,
     pub external_account_id: String,
     pub setup: Vec<SetupItem>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct HttpRequest {
     pub method: String,
     pub path: String,
@@ -164,21 +164,21 @@ pub struct HttpRequest {
     pub body: Vec<u8>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct HttpResponse {
     pub status: u16,
     pub headers: Vec<Property>,
     pub body: Vec<u8>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ContactProfile {
     pub id: String,
     pub name: Option<String>,
     pub handle: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub enum AttachmentKind {
     Image,
     Video,
@@ -205,7 +205,7 @@ impl AttachmentKind {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Location {
     pub latitude: f64,
     pub longitude: f64,
@@ -213,7 +213,7 @@ pub struct Location {
     pub address: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Attachment {
     pub kind: AttachmentKind,
     pub provider_media_id: Option<String>,
@@ -225,7 +225,7 @@ pub struct Attachment {
     pub description: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct InboundMessage {
     pub provider_message_id: String,
     pub conversation: String,
@@ -238,7 +238,7 @@ pub struct InboundMessage {
     pub properties: Vec<Property>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub enum DeliveryState {
     Sent,
     Delivered,
@@ -247,14 +247,14 @@ pub enum DeliveryState {
     Deleted,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub enum StatusTarget {
     Message(String),
     /// Every message of the conversation up to this time (ms).
     Watermark((String, u64)),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct DeliveryStatus {
     pub target: StatusTarget,
     pub state: DeliveryState,
@@ -263,20 +263,20 @@ pub struct DeliveryStatus {
     pub error_message: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub enum Event {
     Message(InboundMessage),
     Status(DeliveryStatus),
     Contact(ContactProfile),
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct WebhookOutcome {
     pub response: HttpResponse,
     pub events: Vec<Event>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub enum MediaKind {
     Image,
     Video,
@@ -285,7 +285,7 @@ pub enum MediaKind {
     Sticker,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Media {
     pub kind: MediaKind,
     pub url: String,
@@ -294,28 +294,28 @@ pub struct Media {
     pub mime_type: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct TemplateMessage {
     pub name: String,
     pub language: String,
     pub params: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub enum OutboundContent {
     Text(String),
     Media(Media),
     Template(TemplateMessage),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct InboundSummary {
     pub provider_message_id: String,
     pub timestamp_ms: u64,
     pub properties: Vec<Property>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct OutboundMessage {
     pub message_id: String,
     pub conversation_id: String,
@@ -327,12 +327,12 @@ pub struct OutboundMessage {
     pub attempt: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Receipt {
     pub provider_message_id: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Template {
     pub name: String,
     pub language: String,
@@ -341,7 +341,7 @@ pub struct Template {
     pub body: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct NewTemplate {
     pub name: String,
     pub language: String,
@@ -349,20 +349,20 @@ pub struct NewTemplate {
     pub body: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct AuthStartRequest {
     pub redirect_url: String,
     pub state: String,
     pub settings: Vec<Property>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct AuthRedirect {
     pub authorize_url: String,
     pub properties: Vec<Property>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct AuthFinishRequest {
     pub redirect_url: String,
     pub callback_query: Vec<Property>,
@@ -370,7 +370,7 @@ pub struct AuthFinishRequest {
     pub settings: Vec<Property>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct AuthAccount {
     pub id: String,
     pub name: String,
@@ -379,7 +379,7 @@ pub struct AuthAccount {
 
 /// What an app-level call gets (0.1.3): the provider app's callback URL, verify token and
 /// the operator's settings.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct AppContext {
     pub callback_url: String,
     pub verify_token: String,
@@ -387,20 +387,20 @@ pub struct AppContext {
 }
 
 /// An event of one provider account, routed by the host to that account's channel.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct AccountEvent {
     pub account: String,
     pub event: Event,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct AppWebhookOutcome {
     pub response: HttpResponse,
     pub events: Vec<AccountEvent>,
 }
 
 /// A request the host makes for a plugin to get an inbound attachment's bytes (0.1.3 `media`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct MediaRequest {
     pub method: String,
     pub url: String,
@@ -408,7 +408,7 @@ pub struct MediaRequest {
 }
 
 /// How an inbound attachment's bytes are got (0.1.3 `media.fetch-media`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub enum MediaSource {
     Request(MediaRequest),
     /// Still being prepared at the provider: ask again after this many seconds.
@@ -416,7 +416,7 @@ pub enum MediaSource {
 }
 
 /// How fast a channel's provider takes sends (0.1.3 `delivery`); `None`: the host's default.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct SendLimits {
     pub per_second: Option<u32>,
     pub concurrency: Option<u32>,
@@ -424,14 +424,14 @@ pub struct SendLimits {
 
 // ---- the connect form's guide (0.1.3 `guide-types`) -----------------------------------------
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Link {
     pub label: String,
     pub url: String,
 }
 
 /// Inline text of a guide. Strings only: whoever draws it escapes them (no HTML from plugins).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub enum Inline {
     Text(String),
     Strong(String),
@@ -439,20 +439,20 @@ pub enum Inline {
     Link(Link),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub enum Block {
     Paragraph(Vec<Inline>),
     Steps(Vec<Vec<Inline>>),
     Note(Vec<Inline>),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Section {
     pub title: String,
     pub blocks: Vec<Block>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub enum Widget {
     Color,
 }
@@ -465,13 +465,13 @@ impl Widget {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct FieldWidget {
     pub key: String,
     pub widget: Widget,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Guide {
     pub sections: Vec<Section>,
     pub field_widgets: Vec<FieldWidget>,

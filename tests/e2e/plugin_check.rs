@@ -1,0 +1,118 @@
+//! `switchboard plugin check`: every first-party plugin passes; a component that is no plugin,
+//! one that accepts deliveries without their credentials, one that traps and one that hangs
+//! each fail the rule they break; the author's fixtures are replayed.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::json;
+use switchboard::plugins::FIRST_PARTY_PLUGINS;
+use switchboard::plugins::check::check;
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+fn first_party(package: &str) -> &'static [u8] {
+    FIRST_PARTY_PLUGINS.iter().find(|(p, _)| *p == package).unwrap_or_else(|| panic!("no built-in {package}")).1
+}
+
+const LIMIT: Duration = Duration::from_secs(15);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_first_party_plugin_passes_the_conformance_check() {
+    let dir = tempfile::tempdir().unwrap();
+    for (package, bytes) in FIRST_PARTY_PLUGINS {
+        let file = write(dir.path(), &format!("{package}.wasm"), bytes);
+        let report = check(&file, None, &[], LIMIT).await.unwrap_or_else(|report| panic!("{package} fails the check:\n{report}"));
+        assert!(report.ends_with("PASS (7 checks)\n"), "{report}");
+        assert!(report.contains("ok    fuzz of malformed requests: 200 requests, every answer typed"), "{report}");
+        println!("{report}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broken_plugins_fail_the_rule_they_break() {
+    let dir = tempfile::tempdir().unwrap();
+    let junk = write(dir.path(), "core.wasm", b"\0asm\x01\0\0\0");
+    let report = check(&junk, None, &[], LIMIT).await.unwrap_err();
+    assert!(report.contains("FAIL  loads: not a WebAssembly component"), "{report}");
+
+    // Traps on every webhook and send: out of memory.
+    let hostile = Path::new(env!("HOSTILE_WASM"));
+    let memory = [("mode".to_owned(), "memory".to_owned())];
+    let report = check(hostile, None, &memory, LIMIT).await.unwrap_err();
+    assert!(report.contains("FAIL  send without network: no typed answer"), "{report}");
+    assert!(report.contains("FAIL  fuzz of malformed requests: request 0"), "{report}");
+
+    // Never answers: the time limit.
+    let endless = [("mode".to_owned(), "loop".to_owned())];
+    let report = check(hostile, None, &endless, Duration::from_millis(300)).await.unwrap_err();
+    assert!(report.contains("FAIL  unsigned webhook refused: no typed answer"), "{report}");
+    assert!(report.lines().last() == Some("FAIL (3 of 7 checks)"), "{report}");
+
+    // Accepts a delivery however it comes: its fixture shows it.
+    let fixtures = dir.path().join("echo-fixtures");
+    std::fs::create_dir(&fixtures).unwrap();
+    let ping = json!({"request": {"method": "POST", "headers": {"content-type": "application/json"}, "body": {"id": "p1", "text": "halo"}}, "expect": "accept"});
+    write(&fixtures, "ping.json", ping.to_string().as_bytes());
+    let report = check(Path::new(env!("ECHO_V1_WASM")), Some(&fixtures), &[], LIMIT).await.unwrap_err();
+    assert!(report.contains("FAIL  fixtures: ping.json: accepted with its signature, secret and query taken away"), "{report}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_authors_fixtures_are_replayed_and_a_wrong_expectation_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let telegram = write(dir.path(), "telegram.wasm", first_party("switchboard-telegram"));
+    let fixtures = dir.path().join("fixtures");
+    std::fs::create_dir(&fixtures).unwrap();
+    let secret = "S3cretTokenFromSetWebhook";
+    let update = json!({"update_id": 7, "message": {"message_id": 1, "from": {"id": 5, "is_bot": false, "first_name": "Siti"}, "chat": {"id": 5, "type": "private"}, "date": 1_763_600_000, "text": "halo"}});
+    let delivery = |token: &str, expect: &str| json!({"request": {"method": "POST", "headers": {"content-type": "application/json", "x-telegram-bot-api-secret-token": token}, "body": update}, "webhook_secret": secret, "expect": expect});
+    write(&fixtures, "signed.json", delivery(secret, "accept").to_string().as_bytes());
+    write(&fixtures, "forged.json", delivery("guessed", "refuse").to_string().as_bytes());
+    let report = check(&telegram, Some(&fixtures), &[], LIMIT).await.unwrap_or_else(|r| panic!("{r}"));
+    assert!(report.contains("ok    fixtures: 2 of 2 as expected"), "{report}");
+
+    write(&fixtures, "wrong.json", delivery("guessed", "accept").to_string().as_bytes());
+    let report = check(&telegram, Some(&fixtures), &[], LIMIT).await.unwrap_err();
+    assert!(report.contains("FAIL  fixtures: wrong.json: refused (the provider refused the credentials: missing or wrong secret token), expected accepted"), "{report}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plugin_call_runs_one_export_on_a_fixture_and_prints_what_it_answered() {
+    use switchboard::plugins::call::call;
+    use switchboard_e2e::fake_telegram::FakeTelegram;
+    let dir = tempfile::tempdir().unwrap();
+    let telegram = write(dir.path(), "telegram.wasm", first_party("switchboard-telegram"));
+    let secret = "S3cretTokenFromSetWebhook";
+    let settings = [("webhook_secret".to_owned(), secret.to_owned())];
+    let update = json!({"update_id": 7, "message": {"message_id": 1, "from": {"id": 5, "is_bot": false, "first_name": "Siti"}, "chat": {"id": 5, "type": "private"}, "date": 1_763_600_000, "text": "halo"}});
+    let signed = json!({"headers": {"X-Telegram-Bot-Api-Secret-Token": secret, "content-type": "application/json"}, "body": update});
+    let (answer, answered) = call(&telegram, "handle-webhook", Some(signed), &settings, &[], LIMIT).await.unwrap();
+    assert!(answered, "{answer}");
+    let message = &answer["ok"]["events"][0]["Message"];
+    assert_eq!((message["text"].as_str(), message["conversation"].as_str(), message["provider_message_id"].as_str()), (Some("halo"), Some("5"), Some("7")), "{answer:#}");
+    let forged = json!({"headers": {"x-telegram-bot-api-secret-token": "guess"}, "body": update});
+    let (answer, _) = call(&telegram, "handle-webhook", Some(forged), &settings, &[], LIMIT).await.unwrap();
+    assert!(answer["refused"]["Unauthorized"].is_string(), "{answer}");
+
+    // `send` reaches the provider it is allowed to (here the fake Bot API) and prints the receipt.
+    let fake = FakeTelegram::start(crate::telegram::GOOD_TOKEN).await;
+    let settings = [("bot_token".to_owned(), crate::telegram::GOOD_TOKEN.to_owned()), ("api_base_url".to_owned(), fake.base_url.clone())];
+    let (answer, answered) = call(&telegram, "send", Some(json!({"recipient": "5", "text": "Sudah dikirim"})), &settings, &[fake.authority.clone()], LIMIT).await.unwrap();
+    assert!(answered && answer["ok"]["provider_message_id"].is_string(), "{answer}");
+    assert_eq!(fake.calls("sendMessage")[0].body["text"], "Sudah dikirim");
+    // Without `--allow-outbound` the same call is denied by the outbound rules: a typed refusal.
+    let (answer, answered) = call(&telegram, "send", Some(json!({"recipient": "5", "text": "x"})), &settings, &[], LIMIT).await.unwrap();
+    assert!(answered && answer["refused"].is_object(), "{answer}");
+
+    // A plugin the host must stop: `failed`; unknown exports and bad input: clear errors.
+    let hostile = Path::new(env!("HOSTILE_WASM"));
+    let (answer, answered) = call(hostile, "handle-webhook", None, &[("mode".to_owned(), "memory".to_owned())], &[], LIMIT).await.unwrap();
+    assert!(!answered && answer["failed"].as_str().unwrap().contains("memory"), "{answer}");
+    assert!(call(&telegram, "frobnicate", None, &[], &[], LIMIT).await.unwrap_err().contains("not an export"));
+    assert!(call(&telegram, "send", Some(json!({"to": 1})), &[], &[], LIMIT).await.unwrap_err().contains("the input is not a message"));
+}
