@@ -35,6 +35,8 @@ pub struct ServeConfig {
     pub plugin_trust: PluginTrust,
     /// Store failures caused on purpose (not a setting: a seam for tests).
     pub faults: Arc<crate::store::writer::Faults>,
+    /// Where channel webhook deliveries are kept as fixtures (`--record-webhooks`); none: not kept.
+    pub record_webhooks: Option<PathBuf>,
 }
 
 /// Which components the host runs besides its built-ins: signed by a trusted key (base64
@@ -124,6 +126,8 @@ pub struct App {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// The domain of forwarding addresses, if the host receives mail (see `mail::address`).
     pub inbound_domain: Option<String>,
+    /// Keeps webhook deliveries as fixtures, when the operator asked (`--record-webhooks`).
+    pub webhook_recorder: Option<crate::plugins::fixtures::WebhookRecorder>,
 }
 
 /// The store as the runtime's `state` backend: a failure reaches the plugin call, which fails.
@@ -212,6 +216,7 @@ impl App {
             holds: Arc::new(DbHolds(db.clone())),
             calls: metrics.clone(),
             resolver: config.resolver.0.clone(),
+            doubles: None,
         };
         let runtime = Runtime::new(config.limits.clone(), allowed, services, Some(cache))?;
         Ok(Self {
@@ -234,6 +239,7 @@ impl App {
             health: Default::default(),
             metrics,
             inbound_domain,
+            webhook_recorder: config.record_webhooks.as_deref().map(crate::plugins::fixtures::WebhookRecorder::new),
         })
     }
 

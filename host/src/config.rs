@@ -61,6 +61,10 @@ pub struct ServeArgs {
     /// exiting anyway (undelivered messages stay queued for the next start). Default: 30.
     #[arg(long, value_name = "SECONDS", env = "SWITCHBOARD_SHUTDOWN_TIMEOUT")]
     pub shutdown_timeout: Option<u64>,
+    /// Keep every channel webhook delivery as a replayable fixture under DIR/<plugin>/ (secrets
+    /// replaced by placeholders; bodies, with customers' messages, kept). Off by default.
+    #[arg(long, value_name = "DIR", env = "SWITCHBOARD_RECORD_WEBHOOKS")]
+    pub record_webhooks: Option<PathBuf>,
     /// `text` (default) or `json`: one JSON object per line, with the request id of the
     /// request a line belongs to.
     #[arg(long, value_name = "FORMAT", env = "SWITCHBOARD_LOG_FORMAT")]
@@ -98,6 +102,7 @@ pub struct ConfigFile {
     pub mail_max_mb: Option<usize>,
     pub media_max_mb: Option<u64>,
     pub shutdown_timeout: Option<u64>,
+    pub record_webhooks: Option<PathBuf>,
     pub log_format: Option<LogFormat>,
     pub trusted_keys: Option<Vec<String>>,
     pub allow_unsigned_plugins: Option<bool>,
@@ -123,6 +128,8 @@ pub struct Settings {
     pub mail_max_mb: usize,
     pub media_max_mb: u64,
     pub shutdown_timeout: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record_webhooks: Option<PathBuf>,
     pub log_format: LogFormat,
     pub trusted_keys: Vec<String>,
     pub allow_unsigned_plugins: bool,
@@ -146,6 +153,7 @@ impl Settings {
             mail_max_mb: args.mail_max_mb.or(file.mail_max_mb).unwrap_or(DEFAULT_MAX_MAIL_BYTES >> 20),
             media_max_mb: args.media_max_mb.or(file.media_max_mb).unwrap_or(crate::media::DEFAULT_MAX_MB),
             shutdown_timeout: args.shutdown_timeout.or(file.shutdown_timeout).unwrap_or(30),
+            record_webhooks: args.record_webhooks.or(file.record_webhooks),
             log_format: args.log_format.or(file.log_format).unwrap_or_default(),
             trusted_keys: if args.trusted_keys.is_empty() { file.trusted_keys.unwrap_or_default() } else { args.trusted_keys },
             allow_unsigned_plugins: args.allow_unsigned_plugins.or(file.allow_unsigned_plugins).unwrap_or(false),
@@ -202,6 +210,7 @@ impl Settings {
             resolver: Default::default(),
             plugin_trust: PluginTrust { trusted_keys: self.trusted_keys.clone(), allow_unsigned: self.allow_unsigned_plugins },
             faults: Default::default(),
+            record_webhooks: self.record_webhooks.clone(),
         }
     }
 

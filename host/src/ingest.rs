@@ -66,7 +66,17 @@ impl IngestError {
 /// Hands a request to the channel's plugin, stores what it reports and tells live followers.
 pub async fn handle(app: &App, channel: &Channel, request: &HttpRequest) -> Result<Ingested, IngestError> {
     let plugin = app.registry.get(&channel.plugin).ok_or_else(|| IngestError::PluginUnavailable(channel.plugin.clone()))?;
-    let outcome = plugin.handle_webhook(&app.channel_context(channel), request).await?;
+    let ctx = app.channel_context(channel);
+    let outcome = plugin.handle_webhook(&ctx, request).await;
+    if let Some(recorder) = &app.webhook_recorder {
+        let (accepted, answer) = match &outcome {
+            Ok(outcome) => (true, format!("{} event(s)", outcome.events.len())),
+            Err(error) => (false, error.to_string()),
+        };
+        let fixture = crate::plugins::fixtures::recording(request, &ctx, &plugin.settings_schema, accepted, &answer, (plugin.id(), &plugin.version.to_string()));
+        recorder.keep(plugin.id(), &fixture);
+    }
+    let outcome = outcome?;
     let (stored, messages) = store_events(app, &channel.id, &outcome.events, plugin.fetches_media()).await?;
     tracing::debug!(channel = %channel.id, events = outcome.events.len(), stored, "webhook handled");
     Ok(Ingested { response: outcome.response, events: outcome.events.len(), stored, messages })

@@ -82,6 +82,38 @@ enum ConfigCommand {
 
 #[derive(Subcommand)]
 enum PluginCommand {
+    /// Start a plugin: writes a crate (the channel, its settings, tests with the test kit, a
+    /// webhook fixture) that builds and passes its tests as generated.
+    New {
+        /// The plugin id: lowercase letters, digits and `-` (also the crate's name).
+        id: String,
+        /// Where to write it (default: ./ID); must be empty or absent.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+        /// A Switchboard source tree to take the SDK and test kit from (default: the one this
+        /// binary was built from, else the crates.io release).
+        #[arg(long, value_name = "DIR")]
+        sdk_source: Option<PathBuf>,
+    },
+    /// The author's loop: build the crate for wasm32-wasip2 and install it into a running dev
+    /// host, again on every change, printing compile errors and refusals.
+    Dev {
+        /// The plugin crate (default: the current folder).
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// The dev host's base URL.
+        #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:8080")]
+        host: String,
+        /// An operator API token of the dev host (`switchboard token create --role operator`).
+        #[arg(long, env = "SWITCHBOARD_TOKEN", hide_env_values = true)]
+        token: String,
+        /// Sign each build with this key (from `plugin keygen`) for a host that trusts it.
+        #[arg(long, value_name = "KEY_FILE")]
+        key: Option<PathBuf>,
+        /// Build and install once, then exit (1 when either failed).
+        #[arg(long)]
+        once: bool,
+    },
     /// Validate a component and place it in the plugins folder.
     Install {
         file: PathBuf,
@@ -103,7 +135,7 @@ enum PluginCommand {
     Call {
         file: PathBuf,
         /// manifest, settings-schema, messaging-window, connect, disconnect, handle-webhook,
-        /// send, fetch-media or list-templates.
+        /// send, fetch-media, list-templates, create-template, delete-template, auth-start or auth-finish.
         export: String,
         /// The export's input as JSON (a request, a message, an attachment); `-` reads stdin.
         #[arg(long, value_name = "FILE")]
@@ -117,6 +149,16 @@ enum PluginCommand {
         /// The time limit of the call.
         #[arg(long, value_name = "MS", default_value_t = 15_000)]
         timeout_ms: u64,
+        /// The memory cap of the call (the host's default: 64).
+        #[arg(long, value_name = "MB")]
+        memory_mb: Option<usize>,
+        /// Answer the plugin's HTTP and SMTP from this file instead of the network, seed its state,
+        /// and print everything it did with the answer (see `switchboard-testkit`).
+        #[arg(long, value_name = "FILE")]
+        mock: Option<PathBuf>,
+        /// Keep the compiled component here for the next call (keyed by its hash; safe to share).
+        #[arg(long, value_name = "DIR")]
+        cache_dir: Option<PathBuf>,
     },
     /// Check a component against the contract before installing it: manifest and schema,
     /// typed answers without network, unsigned webhooks refused, a fuzz of malformed requests,
@@ -264,10 +306,18 @@ async fn main() -> anyhow::Result<()> {
         Command::Plugin { command } => {
             use switchboard::plugins::offline;
             let output = match command {
+                PluginCommand::Dev { dir, host, token, key, once } => {
+                    let options = switchboard::plugins::dev::DevOptions { dir, host, token, key, once };
+                    switchboard::plugins::dev::run(options).await.map_err(anyhow::Error::msg)?;
+                    String::new()
+                }
+                PluginCommand::New { id, dir, sdk_source } => {
+                    switchboard::plugins::scaffold::create(&id, dir.as_deref(), sdk_source.as_deref()).map_err(anyhow::Error::msg)?
+                }
                 PluginCommand::Install { file, force, data_dir } => offline::install(&data_dir, &file, force).await?,
                 PluginCommand::List { data_dir } => offline::list(&data_dir).await?,
                 PluginCommand::Inspect { file } => offline::inspect(&file).await?,
-                PluginCommand::Call { file, export, input, settings, allow_outbound, timeout_ms } => {
+                PluginCommand::Call { file, export, input, settings, allow_outbound, timeout_ms, memory_mb, mock, cache_dir } => {
                     let input = match input {
                         None => None,
                         Some(path) => {
@@ -279,10 +329,22 @@ async fn main() -> anyhow::Result<()> {
                             Some(serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("--input is not JSON: {e}"))?)
                         }
                     };
-                    let limit = std::time::Duration::from_millis(timeout_ms);
-                    let (answer, answered) = switchboard::plugins::call::call(&file, &export, input, &key_values(&settings)?, &allow_outbound, limit)
-                        .await
-                        .map_err(anyhow::Error::msg)?;
+                    let mock = match mock {
+                        None => None,
+                        Some(path) => {
+                            let text = std::fs::read_to_string(&path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+                            Some(switchboard::plugins::mock::MockScript::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?)
+                        }
+                    };
+                    let options = switchboard::plugins::call::CallOptions {
+                        settings: key_values(&settings)?,
+                        allow_outbound,
+                        call_timeout: std::time::Duration::from_millis(timeout_ms),
+                        memory_bytes: memory_mb.map(|mb| mb << 20),
+                        mock,
+                        cache_dir,
+                    };
+                    let (answer, answered) = switchboard::plugins::call::call(&file, &export, input, options).await.map_err(anyhow::Error::msg)?;
                     println!("{}", serde_json::to_string_pretty(&answer)?);
                     std::process::exit(if answered { 0 } else { 1 });
                 }

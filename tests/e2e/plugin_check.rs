@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use switchboard::plugins::FIRST_PARTY_PLUGINS;
+use switchboard::plugins::call::{CallOptions, call};
 use switchboard::plugins::check::check;
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
@@ -83,7 +84,6 @@ async fn the_authors_fixtures_are_replayed_and_a_wrong_expectation_is_named() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plugin_call_runs_one_export_on_a_fixture_and_prints_what_it_answered() {
-    use switchboard::plugins::call::call;
     use switchboard_e2e::fake_telegram::FakeTelegram;
     let dir = tempfile::tempdir().unwrap();
     let telegram = write(dir.path(), "telegram.wasm", first_party("switchboard-telegram"));
@@ -91,28 +91,75 @@ async fn plugin_call_runs_one_export_on_a_fixture_and_prints_what_it_answered() 
     let settings = [("webhook_secret".to_owned(), secret.to_owned())];
     let update = json!({"update_id": 7, "message": {"message_id": 1, "from": {"id": 5, "is_bot": false, "first_name": "Siti"}, "chat": {"id": 5, "type": "private"}, "date": 1_763_600_000, "text": "halo"}});
     let signed = json!({"headers": {"X-Telegram-Bot-Api-Secret-Token": secret, "content-type": "application/json"}, "body": update});
-    let (answer, answered) = call(&telegram, "handle-webhook", Some(signed), &settings, &[], LIMIT).await.unwrap();
+    let (answer, answered) = run(&telegram, "handle-webhook", Some(signed), &settings, &[]).await.unwrap();
     assert!(answered, "{answer}");
     let message = &answer["ok"]["events"][0]["Message"];
     assert_eq!((message["text"].as_str(), message["conversation"].as_str(), message["provider_message_id"].as_str()), (Some("halo"), Some("5"), Some("7")), "{answer:#}");
     let forged = json!({"headers": {"x-telegram-bot-api-secret-token": "guess"}, "body": update});
-    let (answer, _) = call(&telegram, "handle-webhook", Some(forged), &settings, &[], LIMIT).await.unwrap();
+    let (answer, _) = run(&telegram, "handle-webhook", Some(forged), &settings, &[]).await.unwrap();
     assert!(answer["refused"]["Unauthorized"].is_string(), "{answer}");
 
     // `send` reaches the provider it is allowed to (here the fake Bot API) and prints the receipt.
     let fake = FakeTelegram::start(crate::telegram::GOOD_TOKEN).await;
     let settings = [("bot_token".to_owned(), crate::telegram::GOOD_TOKEN.to_owned()), ("api_base_url".to_owned(), fake.base_url.clone())];
-    let (answer, answered) = call(&telegram, "send", Some(json!({"recipient": "5", "text": "Sudah dikirim"})), &settings, &[fake.authority.clone()], LIMIT).await.unwrap();
+    let (answer, answered) = run(&telegram, "send", Some(json!({"recipient": "5", "text": "Sudah dikirim"})), &settings, &[fake.authority.clone()]).await.unwrap();
     assert!(answered && answer["ok"]["provider_message_id"].is_string(), "{answer}");
     assert_eq!(fake.calls("sendMessage")[0].body["text"], "Sudah dikirim");
     // Without `--allow-outbound` the same call is denied by the outbound rules: a typed refusal.
-    let (answer, answered) = call(&telegram, "send", Some(json!({"recipient": "5", "text": "x"})), &settings, &[], LIMIT).await.unwrap();
+    let (answer, answered) = run(&telegram, "send", Some(json!({"recipient": "5", "text": "x"})), &settings, &[]).await.unwrap();
     assert!(answered && answer["refused"].is_object(), "{answer}");
 
     // A plugin the host must stop: `failed`; unknown exports and bad input: clear errors.
     let hostile = Path::new(env!("HOSTILE_WASM"));
-    let (answer, answered) = call(hostile, "handle-webhook", None, &[("mode".to_owned(), "memory".to_owned())], &[], LIMIT).await.unwrap();
+    let (answer, answered) = run(hostile, "handle-webhook", None, &[("mode".to_owned(), "memory".to_owned())], &[]).await.unwrap();
     assert!(!answered && answer["failed"].as_str().unwrap().contains("memory"), "{answer}");
-    assert!(call(&telegram, "frobnicate", None, &[], &[], LIMIT).await.unwrap_err().contains("not an export"));
-    assert!(call(&telegram, "send", Some(json!({"to": 1})), &[], &[], LIMIT).await.unwrap_err().contains("the input is not a message"));
+    assert!(run(&telegram, "frobnicate", None, &[], &[]).await.unwrap_err().contains("not an export"));
+    assert!(run(&telegram, "send", Some(json!({"to": 1})), &[], &[]).await.unwrap_err().contains("the input is not a message"));
+}
+
+/// `plugin call` as the CLI makes it, without a mock: the network (only to the hosts allowed).
+async fn run(file: &Path, export: &str, input: Option<serde_json::Value>, settings: &[(String, String)], allow: &[String]) -> Result<(serde_json::Value, bool), String> {
+    let options = CallOptions { settings: settings.to_vec(), allow_outbound: allow.to_vec(), call_timeout: LIMIT, memory_bytes: None, mock: None, cache_dir: None };
+    call(file, export, input, options).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recorded_deliveries_hold_no_secret_and_replay_as_fixtures() {
+    use crate::telegram::{GOOD_TOKEN, connect, registered_secret, text_update};
+    use switchboard_e2e::fake_telegram::FakeTelegram;
+    use switchboard_e2e::{HostOptions, TestHost};
+    let recordings = tempfile::tempdir().unwrap();
+    let fake = FakeTelegram::start(GOOD_TOKEN).await;
+    let options = HostOptions { allow_outbound: vec![fake.authority.clone()], record_webhooks: Some(recordings.path().to_path_buf()), ..Default::default() };
+    let host = TestHost::start(options).await;
+    let channel = connect(&host, &fake).await;
+    let id = channel["id"].as_str().unwrap();
+    let secret = registered_secret(&fake);
+    let (status, _) = host.webhook(id, &[("x-telegram-bot-api-secret-token", &secret)], text_update(41, 5, "halo, paket saya?")).await;
+    assert_eq!(status, 200);
+    let (status, _) = host.webhook(id, &[("x-telegram-bot-api-secret-token", "guessed")], text_update(42, 5, "forged")).await;
+    assert_eq!(status, 401);
+
+    let folder = recordings.path().join("telegram");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&folder).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    assert_eq!(files.len(), 2, "one fixture per delivery");
+    let texts: Vec<String> = files.iter().map(|f| std::fs::read_to_string(f).unwrap()).collect();
+    for text in &texts {
+        assert!(!text.contains(&secret) && !text.contains(GOOD_TOKEN), "no secret in a recording: {text}");
+    }
+    let fixtures: Vec<serde_json::Value> = texts.iter().map(|t| serde_json::from_str(t).unwrap()).collect();
+    let expects: Vec<&str> = fixtures.iter().map(|f| f["expect"].as_str().unwrap()).collect();
+    assert_eq!(expects, ["accept", "refuse"]);
+    assert_eq!(fixtures[0]["request"]["headers"]["x-telegram-bot-api-secret-token"], "{{webhook_secret}}");
+    assert!(fixtures[0]["request"]["body"].as_str().unwrap().contains("halo, paket saya?"));
+
+    // Replayed by the check against a channel with another secret: as recorded.
+    let dir = tempfile::tempdir().unwrap();
+    let telegram = write(dir.path(), "telegram.wasm", first_party("switchboard-telegram"));
+    let report = check(&telegram, Some(&folder), &[], LIMIT).await.unwrap_or_else(|r| panic!("{r}"));
+    assert!(report.contains("ok    fixtures: 2 of 2 as expected"), "{report}");
+    // And by `plugin call`, the fixture as its input.
+    let (answer, _) = run(&telegram, "handle-webhook", Some(fixtures[0].clone()), &[], &[]).await.unwrap();
+    assert_eq!(answer["ok"]["events"][0]["Message"]["text"], "halo, paket saya?", "{answer}");
 }

@@ -48,6 +48,8 @@ pub struct HostOptions {
     pub trusted_keys: Vec<String>,
     /// `--media-max-mb`; default: the host's.
     pub media_max_mb: Option<u64>,
+    /// `--record-webhooks DIR`.
+    pub record_webhooks: Option<PathBuf>,
 }
 
 /// A running host with a token per role (the workspace roles in workspace 1, the first).
@@ -99,6 +101,7 @@ impl TestHost {
             resolver: options.resolver.map(switchboard::app::ResolverChoice).unwrap_or_default(),
             plugin_trust: switchboard::app::PluginTrust { trusted_keys: options.trusted_keys, allow_unsigned: !options.require_signed_plugins },
             faults: faults.clone(),
+            record_webhooks: options.record_webhooks,
         };
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(switchboard::serve(switchboard::Listeners { http: listener, smtp }, config, async {

@@ -4,22 +4,94 @@
 //! `{"ok": …}`, `{"refused": <channel-error>}` or `{"failed": "<why the host stopped it>"}`.
 //! The channel the call is for has the settings given with `--setting` (the schema's defaults
 //! otherwise); its state lives for the one call.
+//!
+//! With `--mock FILE` ([`super::mock`]) nothing leaves the process: the provider's answers come
+//! from the file, the channel's state is seeded from it, and the answer is printed with all the
+//! plugin did: `{"answer": …, "http": [requests], "mail": [messages], "logs": [lines], "state":
+//! {after}}`. That is what the test kit (`switchboard-testkit`) runs.
 
+use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::mock::{MemoryState, MockScript, Recorder};
 use crate::runtime::types::{
-    Attachment, AttachmentKind, ChannelContext, HttpRequest, Media, MediaKind, OutboundContent, OutboundMessage, TemplateMessage, WindowState,
+    Attachment, AttachmentKind, AuthFinishRequest, InboundSummary, AuthStartRequest, ChannelContext, Media, MediaKind, NewTemplate, OutboundContent,
+    OutboundMessage, TemplateMessage, WindowState,
 };
-use crate::runtime::{CallError, HostPattern, HostServices, Limits, Runtime};
+use crate::runtime::{CallError, CompileCache, HostPattern, HostServices, Limits, Runtime};
 
 /// The exports `plugin call` runs, as the contract names them.
 pub const EXPORTS: &[&str] = &[
-    "manifest", "settings-schema", "messaging-window", "connect", "disconnect", "handle-webhook", "send", "fetch-media", "list-templates",
+    "manifest",
+    "settings-schema",
+    "messaging-window",
+    "connect",
+    "disconnect",
+    "handle-webhook",
+    "send",
+    "fetch-media",
+    "list-templates",
+    "create-template",
+    "delete-template",
+    "auth-start",
+    "auth-finish",
 ];
+
+/// How the call is made.
+pub struct CallOptions {
+    /// The channel's settings (over the schema's defaults); `webhook_secret` is the channel's secret.
+    pub settings: Vec<(String, String)>,
+    /// Hosts the plugin may reach besides its declared ones.
+    pub allow_outbound: Vec<String>,
+    pub call_timeout: Duration,
+    /// The memory cap (the host's default when `None`).
+    pub memory_bytes: Option<usize>,
+    /// Test doubles for the network and a seeded state; the answer then comes with the record.
+    pub mock: Option<MockScript>,
+    /// Where compiled components are kept between runs (none: compile every time).
+    pub cache_dir: Option<std::path::PathBuf>,
+}
+
+/// `create-template`'s input.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewTemplateInput {
+    name: String,
+    language: String,
+    category: String,
+    body: String,
+}
+
+/// `delete-template`'s input.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TemplateName {
+    name: String,
+}
+
+/// `auth-start`'s input; the settings are the channel's.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuthStartInput {
+    redirect_url: String,
+    state: String,
+}
+
+/// `auth-finish`'s input: what the provider's redirect brought back.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuthFinishInput {
+    redirect_url: String,
+    #[serde(default)]
+    callback_query: BTreeMap<String, String>,
+    #[serde(default)]
+    properties: BTreeMap<String, String>,
+}
 
 /// `handle-webhook`'s input: the provider's request.
 #[derive(Deserialize, Default)]
@@ -43,6 +115,26 @@ struct SendInput {
     template: Option<TemplateInput>,
     #[serde(default)]
     reply_to: Option<String>,
+    /// The host's id of the message (its idempotency key); default `1`.
+    message_id: Option<String>,
+    conversation_id: Option<String>,
+    /// `unrestricted` (default), `open`, `human-agent` or `closed`.
+    window: Option<String>,
+    /// How many times the host tried before (0 on the first try).
+    #[serde(default)]
+    attempt: u32,
+    /// The customer's last message in the conversation (reply tokens live in its properties).
+    last_inbound: Option<LastInboundInput>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LastInboundInput {
+    provider_message_id: String,
+    /// When it came, in milliseconds since 1970 (default: now).
+    timestamp_ms: Option<u64>,
+    #[serde(default)]
+    properties: BTreeMap<String, String>,
 }
 
 #[derive(Deserialize)]
@@ -88,21 +180,28 @@ fn media_kind(kind: &str) -> Result<MediaKind, String> {
 
 /// Runs `export` with `input`; the JSON to print, and whether the plugin answered (`ok` or a
 /// typed refusal) rather than being stopped.
-pub async fn call(
-    file: &Path,
-    export: &str,
-    input: Option<Value>,
-    settings: &[(String, String)],
-    allow_outbound: &[String],
-    call_timeout: Duration,
-) -> Result<(Value, bool), String> {
+pub async fn call(file: &Path, export: &str, input: Option<Value>, options: CallOptions) -> Result<(Value, bool), String> {
     if !EXPORTS.contains(&export) {
         return Err(format!("`{export}` is not an export plugin call runs; one of: {}", EXPORTS.join(", ")));
     }
     let bytes = std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-    let allowed = allow_outbound.iter().map(|h| HostPattern::parse(h).map_err(|e| format!("--allow-outbound {e}"))).collect::<Result<Vec<_>, _>>()?;
-    let runtime = Runtime::new(Limits { call_timeout, ..Limits::default() }, allowed, HostServices::none(), None).map_err(|e| e.to_string())?;
+    let allowed = options.allow_outbound.iter().map(|h| HostPattern::parse(h).map_err(|e| format!("--allow-outbound {e}"))).collect::<Result<Vec<_>, _>>()?;
+    let mut limits = Limits { call_timeout: options.call_timeout, ..Limits::default() };
+    if let Some(memory) = options.memory_bytes {
+        limits.memory_bytes = memory;
+    }
+    let mut services = HostServices::none();
+    let mut record = None;
+    if let Some(mock) = options.mock {
+        let state = Arc::new(Mutex::new(mock.state));
+        let recorder = Arc::new(Recorder::new(mock.http, mock.smtp.refuse));
+        services.state = Arc::new(MemoryState(state.clone()));
+        services.doubles = Some(recorder.clone());
+        record = Some((recorder, state));
+    }
+    let runtime = Runtime::new(limits, allowed, services, options.cache_dir.map(CompileCache::new)).map_err(|e| e.to_string())?;
     let plugin = runtime.load(bytes).await.map_err(|e| format!("{}: {e}", file.display()))?;
+    let settings = &options.settings;
     let mut values: Vec<(String, String)> = plugin.settings_schema.iter().filter_map(|f| Some((f.key.clone(), f.default_value.clone()?))).collect();
     for (key, value) in settings {
         values.retain(|(k, _)| k != key);
@@ -124,22 +223,12 @@ pub async fn call(
         "disconnect" => plugin.disconnect(&ctx).await.map(|v| json!(v)),
         "list-templates" => plugin.list_templates(&ctx).await.map(|v| json!(v)),
         "handle-webhook" => {
-            // No input: an empty `POST`.
-            let webhook: WebhookInput = match input {
-                Value::Null => WebhookInput::default(),
-                input => serde_json::from_value(input).map_err(|e| format!("{}: {e}", parse("a request")))?,
-            };
-            let request = HttpRequest {
-                method: webhook.method.unwrap_or_else(|| "POST".into()),
-                path: webhook.path,
-                query: webhook.query,
-                headers: webhook.headers.into_iter().map(|(k, v)| (k.to_ascii_lowercase(), v.as_str().map_or_else(|| v.to_string(), str::to_owned))).collect(),
-                body: match webhook.body {
-                    Value::String(raw) => raw.into_bytes(),
-                    Value::Null => Vec::new(),
-                    other => other.to_string().into_bytes(),
-                },
-            };
+            // A fixture (`plugin check`'s, a recording) or a bare request; no input: an empty `POST`.
+            let bare = input.get("request").cloned().unwrap_or(input);
+            if !bare.is_null() {
+                serde_json::from_value::<WebhookInput>(bare.clone()).map_err(|e| format!("{}: {e}", parse("a request")))?;
+            }
+            let request = super::fixtures::request_of(&bare, &ctx);
             plugin.handle_webhook(&ctx, &request).await.map(|v| json!(v))
         }
         "send" => {
@@ -156,15 +245,26 @@ pub async fn call(
                 (Some(text), None, None) => OutboundContent::Text(text),
                 _ => return Err("give `text`, `media` (with `text` as its caption) or `template`".into()),
             };
+            let window = match send.window.as_deref() {
+                None | Some("unrestricted") => WindowState::Unrestricted,
+                Some("open") => WindowState::Open,
+                Some("human-agent") => WindowState::HumanAgent,
+                Some("closed") => WindowState::Closed,
+                Some(other) => return Err(format!("`window` must be unrestricted, open, human-agent or closed, not `{other}`")),
+            };
             let message = OutboundMessage {
-                message_id: "1".into(),
-                conversation_id: "1".into(),
+                message_id: send.message_id.unwrap_or_else(|| "1".into()),
+                conversation_id: send.conversation_id.unwrap_or_else(|| "1".into()),
                 recipient: send.recipient,
                 content,
                 reply_to: send.reply_to,
-                last_inbound: None,
-                window: WindowState::Unrestricted,
-                attempt: 0,
+                last_inbound: send.last_inbound.map(|last| InboundSummary {
+                    provider_message_id: last.provider_message_id,
+                    timestamp_ms: last.timestamp_ms.unwrap_or_else(|| crate::store::now_ms().max(0) as u64),
+                    properties: last.properties.into_iter().collect(),
+                }),
+                window,
+                attempt: send.attempt,
             };
             plugin.send(&ctx, &message).await.map(|v| json!(v))
         }
@@ -190,11 +290,43 @@ pub async fn call(
             };
             plugin.fetch_media(&ctx, &attachment).await.map(|v| json!(v))
         }
+        "create-template" => {
+            let t: NewTemplateInput = serde_json::from_value(input).map_err(|e| format!("{}: {e}", parse("a template")))?;
+            let template = NewTemplate { name: t.name, language: t.language, category: t.category, body: t.body };
+            plugin.create_template(&ctx, &template).await.map(|v| json!(v))
+        }
+        "delete-template" => {
+            let t: TemplateName = serde_json::from_value(input).map_err(|e| format!("{}: {e}", parse("`{\"name\": …}`")))?;
+            plugin.delete_template(&ctx, &t.name).await.map(|v| json!(v))
+        }
+        "auth-start" => {
+            let start: AuthStartInput = serde_json::from_value(input).map_err(|e| format!("{}: {e}", parse("`{\"redirect_url\", \"state\"}`")))?;
+            let request = AuthStartRequest { redirect_url: start.redirect_url, state: start.state, settings: ctx.settings.clone() };
+            plugin.auth_start(&request).await.map(|v| json!(v))
+        }
+        "auth-finish" => {
+            let finish: AuthFinishInput = serde_json::from_value(input).map_err(|e| format!("{}: {e}", parse("what the provider's redirect brought")))?;
+            let request = AuthFinishRequest {
+                redirect_url: finish.redirect_url,
+                callback_query: finish.callback_query.into_iter().collect(),
+                properties: finish.properties.into_iter().collect(),
+                settings: ctx.settings.clone(),
+            };
+            plugin.auth_finish(&request).await.map(|v| json!(v))
+        }
         _ => unreachable!("checked against EXPORTS"),
     };
-    Ok(match answer {
+    let (answer, answered) = match answer {
         Ok(value) => (json!({ "ok": value }), true),
         Err(CallError::Channel(error)) => (json!({ "refused": error }), true),
         Err(CallError::Failed(failure)) => (json!({ "failed": failure.to_string() }), false),
+    };
+    Ok(match record {
+        None => (answer, answered),
+        Some((recorder, state)) => {
+            let (http, mail, logs) = recorder.report();
+            let state = state.lock().expect("state lock").clone();
+            (json!({ "answer": answer, "http": http, "mail": mail, "logs": logs, "state": state }), answered)
+        }
     })
 }

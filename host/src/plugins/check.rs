@@ -235,18 +235,6 @@ async fn fixtures_pass(plugin: &LoadedPlugin, ctx: &ChannelContext, dir: &Path) 
             }
         };
         let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_owned();
-        let r = &fixture["request"];
-        let request = HttpRequest {
-            method: r["method"].as_str().unwrap_or("POST").to_owned(),
-            path: text(&r["path"]),
-            query: text(&r["query"]),
-            headers: r["headers"].as_object().map(|h| h.iter().map(|(k, v)| (k.to_ascii_lowercase(), text(v))).collect()).unwrap_or_default(),
-            body: match &r["body"] {
-                serde_json::Value::String(body) => body.clone().into_bytes(),
-                serde_json::Value::Null => Vec::new(),
-                other => other.to_string().into_bytes(),
-            },
-        };
         let mut ctx = ctx.clone();
         if let Some(settings) = fixture["settings"].as_object() {
             for (key, value) in settings {
@@ -257,6 +245,8 @@ async fn fixtures_pass(plugin: &LoadedPlugin, ctx: &ChannelContext, dir: &Path) 
         if let Some(secret) = fixture["webhook_secret"].as_str() {
             ctx.webhook_secret = secret.to_owned();
         }
+        // After the channel is set: a recording's placeholders take its values.
+        let request = super::fixtures::request_of(&fixture, &ctx);
         let expect_accept = fixture["expect"] == "accept";
         match (plugin.handle_webhook(&ctx, &request).await, expect_accept) {
             (Ok(_), true) | (Err(CallError::Channel(_)), false) => {}

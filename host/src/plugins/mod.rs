@@ -4,8 +4,12 @@
 
 pub mod call;
 pub mod check;
+pub mod dev;
+pub mod fixtures;
+pub mod mock;
 pub mod offline;
 pub mod review;
+pub mod scaffold;
 pub mod watcher;
 
 use std::path::{Path, PathBuf};

@@ -1,19 +1,24 @@
 //! The `log` import: plugin log lines go to the host's tracing, tagged with plugin and channel.
 
+use std::sync::Arc;
+
 use wasmtime::component::{HasSelf, Linker};
 
 use super::bindings::log::{self, Host, Level};
 use super::call::CallSetup;
+use super::doubles::ImportDoubles;
 
 /// Who is logging: the fields every plugin line carries.
 pub(super) struct LogCtx {
     plugin_id: String,
     channel_id: Option<String>,
+    /// Hears every line too (the test kit captures them).
+    doubles: Option<Arc<dyn ImportDoubles>>,
 }
 
 impl LogCtx {
-    pub(super) fn for_call(setup: &CallSetup) -> Self {
-        Self { plugin_id: setup.plugin_id.to_owned(), channel_id: setup.channel.map(|c| c.channel_id.clone()) }
+    pub(super) fn for_call(setup: &CallSetup, doubles: Option<Arc<dyn ImportDoubles>>) -> Self {
+        Self { plugin_id: setup.plugin_id.to_owned(), channel_id: setup.channel.map(|c| c.channel_id.clone()), doubles }
     }
 }
 
@@ -26,6 +31,16 @@ impl Host for LogCtx {
     fn log(&mut self, level: Level, message: String) {
         let plugin = self.plugin_id.as_str();
         let channel = self.channel_id.as_deref().unwrap_or("-");
+        if let Some(doubles) = &self.doubles {
+            let name = match level {
+                Level::Trace => "trace",
+                Level::Debug => "debug",
+                Level::Info => "info",
+                Level::Warn => "warn",
+                Level::Error => "error",
+            };
+            doubles.log(name, &message);
+        }
         match level {
             Level::Trace => tracing::trace!(target: "plugin", plugin, channel, "{message}"),
             Level::Debug => tracing::debug!(target: "plugin", plugin, channel, "{message}"),

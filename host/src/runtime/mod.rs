@@ -8,6 +8,7 @@ mod holds;
 mod bindings;
 pub mod cache;
 mod call;
+pub mod doubles;
 mod errors;
 mod files;
 mod log;
@@ -131,6 +132,8 @@ pub struct HostServices {
     pub files: Arc<dyn ChannelFiles>,
     /// Where outbound host names are looked up (the system's DNS; tests answer as an attacker).
     pub resolver: Arc<dyn Resolver>,
+    /// Answers outbound HTTP and SMTP instead of the network (the test kit); `None` in a server.
+    pub doubles: Option<Arc<dyn doubles::ImportDoubles>>,
 }
 
 /// Told of every finished plugin call (the host's metrics). `outcome` is `ok` when the plugin
@@ -149,7 +152,7 @@ impl CallObserver for NoCallObserver {
 impl HostServices {
     /// No channel state, no mail: for inspecting components and benchmarks.
     pub fn none() -> Self {
-        Self { state: Arc::new(NoChannelState), mail: Arc::new(NoMail), apps: Arc::new(NoProviderApps), holds: Arc::new(NoHolds), calls: Arc::new(NoCallObserver), files: Arc::new(NoFiles), resolver: Arc::new(SystemResolver) }
+        Self { state: Arc::new(NoChannelState), mail: Arc::new(NoMail), apps: Arc::new(NoProviderApps), holds: Arc::new(NoHolds), calls: Arc::new(NoCallObserver), files: Arc::new(NoFiles), resolver: Arc::new(SystemResolver), doubles: None }
     }
 }
 
@@ -460,8 +463,8 @@ impl LoadedPlugin {
             wasi: WasiCtx::builder().build(),
             table: ResourceTable::new(),
             http: WasiHttpCtx::new(),
-            outbound: OutboundPolicy::for_call(&setup, self.declared.clone(), shared.operator_allowed.clone(), shared.services.resolver.clone()),
-            log: log::LogCtx::for_call(&setup),
+            outbound: OutboundPolicy::for_call(&setup, self.declared.clone(), shared.operator_allowed.clone(), shared.services.resolver.clone(), shared.services.doubles.clone()),
+            log: log::LogCtx::for_call(&setup, shared.services.doubles.clone()),
             state: state::StateCtx::for_call(&setup, shared.services.state.clone()),
             smtp: smtp::SmtpCtx::for_call(
                 &setup,
@@ -469,6 +472,7 @@ impl LoadedPlugin {
                     addressing: shared.services.mail.clone(),
                     operator_allowed: shared.operator_allowed.clone(),
                     resolver: shared.services.resolver.clone(),
+                    doubles: shared.services.doubles.clone(),
                 },
             ),
             app: app::AppCtx::for_call(&setup, shared.services.apps.clone()),
@@ -603,7 +607,7 @@ impl LoadedPlugin {
     /// Makes a request the plugin asked for (a media download) under the plugin's outbound
     /// rules, as if the plugin made it; the body streams, failing after `silence` without a byte.
     pub async fn request_for(&self, request: &MediaRequest, silence: Duration) -> Result<http::Response<ResponseBody>, RequestRefusal> {
-        let policy = OutboundPolicy::for_host(&self.manifest.id, self.declared.clone(), self.shared.operator_allowed.clone(), self.shared.services.resolver.clone());
+        let policy = OutboundPolicy::for_host(&self.manifest.id, self.declared.clone(), self.shared.operator_allowed.clone(), self.shared.services.resolver.clone(), None);
         policy.request(request, silence).await
     }
 

@@ -33,6 +33,7 @@ pub enum RequestRefusal {
 }
 
 use super::call::CallSetup;
+use super::doubles::{DoubleRequest, ImportDoubles};
 
 /// `host`, `host:port` or `*.domain[:port]`; no port means any port.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,6 +87,8 @@ pub(super) struct OutboundPolicy {
     declared: Arc<Vec<HostPattern>>,
     operator_allowed: Arc<Vec<HostPattern>>,
     resolver: Arc<dyn Resolver>,
+    /// Answers in place of the network (the test kit), after the same verdict.
+    doubles: Option<Arc<dyn ImportDoubles>>,
 }
 
 /// wasi:http's outgoing handler, with [`OutboundPolicy`] as its `send_request` hook.
@@ -107,13 +110,20 @@ impl OutboundPolicy {
         declared: Arc<Vec<HostPattern>>,
         operator_allowed: Arc<Vec<HostPattern>>,
         resolver: Arc<dyn Resolver>,
+        doubles: Option<Arc<dyn ImportDoubles>>,
     ) -> Self {
-        Self { plugin_id: setup.plugin_id.to_owned(), declared, operator_allowed, resolver }
+        Self { plugin_id: setup.plugin_id.to_owned(), declared, operator_allowed, resolver, doubles }
     }
 
     /// The rules of a plugin for a request the host makes on its behalf, outside any call.
-    pub(super) fn for_host(plugin_id: &str, declared: Arc<Vec<HostPattern>>, operator_allowed: Arc<Vec<HostPattern>>, resolver: Arc<dyn Resolver>) -> Self {
-        Self { plugin_id: plugin_id.to_owned(), declared, operator_allowed, resolver }
+    pub(super) fn for_host(
+        plugin_id: &str,
+        declared: Arc<Vec<HostPattern>>,
+        operator_allowed: Arc<Vec<HostPattern>>,
+        resolver: Arc<dyn Resolver>,
+        doubles: Option<Arc<dyn ImportDoubles>>,
+    ) -> Self {
+        Self { plugin_id: plugin_id.to_owned(), declared, operator_allowed, resolver, doubles }
     }
 
     /// Makes `request` (no body) held to these rules, as the plugin's own request would be:
@@ -214,6 +224,11 @@ impl WasiHttpHooks for OutboundPolicy {
             let host = uri.host().unwrap_or_default().to_owned();
             let port = uri.port_u16().unwrap_or(if uri.scheme_str() == Some("http") { 80 } else { 443 });
             let verdict = policy.verdict(&host, port);
+            if let Some(doubles) = policy.doubles.clone()
+                && !matches!(verdict, Verdict::Denied)
+            {
+                return answer_from_double(doubles.as_ref(), request).await;
+            }
             match addresses(policy.resolver.as_ref(), &verdict, &host, port).await {
                 Ok(addresses) => {
                     let (response, io) = send::send_to(request, options, &host, &addresses).await?;
@@ -229,6 +244,29 @@ impl WasiHttpHooks for OutboundPolicy {
             }
         })
     }
+}
+
+/// The most of a request body a double is shown (what a provider would take is far less).
+const DOUBLE_BODY_LIMIT: usize = 64 << 20;
+
+/// A request the rules allowed, answered by the test double instead of the network.
+async fn answer_from_double(
+    doubles: &dyn ImportDoubles,
+    request: http::Request<WasiBody>,
+) -> wasmtime_wasi_http::Result<(http::Response<WasiBody>, Box<dyn Future<Output = Result<(), HttpError>> + Send>)> {
+    let (parts, body) = request.into_parts();
+    let body = http_body_util::Limited::new(body, DOUBLE_BODY_LIMIT).collect().await.map_err(|_| HttpError::HttpRequestBodySize(None))?.to_bytes();
+    let headers = parts.headers.iter().map(|(name, value)| (name.as_str().to_owned(), String::from_utf8_lossy(value.as_bytes()).into_owned())).collect();
+    let asked = DoubleRequest { method: parts.method.to_string(), url: parts.uri.to_string(), headers, body: body.to_vec() };
+    let answer = doubles.http(asked).map_err(|_| HttpError::ConnectionRefused)?;
+    let mut response = http::Response::builder().status(answer.status);
+    for (name, value) in &answer.headers {
+        response = response.header(name.as_str(), value.as_str());
+    }
+    let body = http_body_util::Full::new(bytes::Bytes::from(answer.body)).map_err(|never| match never {}).boxed_unsync();
+    let response = response.body(body).map_err(|e| HttpError::InternalError(Some(format!("the test double's answer is not HTTP: {e}"))))?;
+    let done: Box<dyn Future<Output = Result<(), HttpError>> + Send> = Box::new(async { Ok(()) });
+    Ok((response, done))
 }
 
 #[cfg(test)]

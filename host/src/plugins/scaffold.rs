@@ -1,0 +1,147 @@
+//! `switchboard plugin new ID`: a plugin crate that builds and passes its tests as generated — the
+//! channel (a provider with a bearer-token REST API and HMAC-signed webhooks, to adapt), its
+//! settings schema, tests with the test kit, a signed webhook fixture for `plugin check`, a README.
+//!
+//! Where the SDK comes from: a Switchboard source tree when one is known (`--sdk-source DIR`, or
+//! the tree this binary was built from while it still exists), as path dependencies; otherwise
+//! the crates.io versions of this release.
+
+use std::path::{Path, PathBuf};
+
+use hmac::{Hmac, Mac};
+use serde_json::json;
+use sha2::Sha256;
+
+const CARGO_TOML: &str = include_str!("scaffold/Cargo.toml.tmpl");
+const LIB_RS: &str = include_str!("scaffold/lib.rs.tmpl");
+const TEST_RS: &str = include_str!("scaffold/test.rs.tmpl");
+const README: &str = include_str!("scaffold/README.md.tmpl");
+const GITIGNORE: &str = include_str!("scaffold/gitignore.tmpl");
+
+/// The webhook secret the fixtures are signed with (what the host generates: 32 of `A-Za-z0-9`).
+const FIXTURE_SECRET: &str = "F1xtureSecretF1xtureSecretF1xtur";
+
+/// The tree this binary was built from.
+const BUILT_FROM: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+
+/// Writes the crate; answers what to do next.
+pub fn create(id: &str, dir: Option<&Path>, sdk_source: Option<&Path>) -> Result<String, String> {
+    check_id(id)?;
+    let dir = dir.map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from(id));
+    if dir.exists() && std::fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?.next().is_some() {
+        return Err(format!("{} exists and is not empty: choose another --dir", dir.display()));
+    }
+    let (sdk, testkit) = dependencies(sdk_source)?;
+    let name = display_name(id);
+    let fill = |template: &str| {
+        template
+            .replace("{{id}}", id)
+            .replace("{{name}}", &name)
+            .replace("{{crate}}", id)
+            .replace("{{crate_file}}", &id.replace('-', "_"))
+            .replace("{{sdk}}", &sdk)
+            .replace("{{testkit}}", &testkit)
+    };
+    let files = [
+        ("Cargo.toml", fill(CARGO_TOML)),
+        ("src/lib.rs", fill(LIB_RS)),
+        ("tests/plugin.rs", fill(TEST_RS)),
+        ("README.md", fill(README)),
+        (".gitignore", fill(GITIGNORE)),
+        ("fixtures/message.json", fixture(true)),
+        ("fixtures/forged.json", fixture(false)),
+    ];
+    for (path, contents) in &files {
+        let path = dir.join(path);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+        }
+        std::fs::write(&path, contents).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    let shown = dir.display();
+    Ok(format!(
+        "created {shown} ({name}, plugin id `{id}`)\n\nnext:\n  cd {shown}\n  cargo test                                  # builds it and runs it with test doubles\n  switchboard plugin dev --host URL           # rebuild and install into a dev host on every change\n"
+    ))
+}
+
+/// Plugin ids as the host takes them; also a crate name.
+fn check_id(id: &str) -> Result<(), String> {
+    let valid = id.len() <= 40
+        && id.starts_with(|c: char| c.is_ascii_lowercase())
+        && !id.ends_with('-')
+        && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if valid { Ok(()) } else { Err(format!("`{id}` is not a plugin id: lowercase letters, digits and `-`, starting with a letter, at most 40")) }
+}
+
+/// `acme-chat` → `Acme Chat`.
+fn display_name(id: &str) -> String {
+    id.split('-')
+        .filter(|w| !w.is_empty())
+        .map(|word| {
+            let mut chars = word.chars();
+            chars.next().map(|first| first.to_ascii_uppercase().to_string() + chars.as_str()).unwrap_or_default()
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The SDK and test kit as dependency specifications.
+fn dependencies(sdk_source: Option<&Path>) -> Result<(String, String), String> {
+    let tree = match sdk_source {
+        Some(dir) => {
+            if !dir.join("sdk/Cargo.toml").is_file() || !dir.join("testkit/Cargo.toml").is_file() {
+                return Err(format!("{} is not a Switchboard source tree (no sdk/ and testkit/ crates)", dir.display()));
+            }
+            Some(dir.to_path_buf())
+        }
+        None => Some(PathBuf::from(BUILT_FROM)).filter(|dir| dir.join("sdk/Cargo.toml").is_file() && dir.join("testkit/Cargo.toml").is_file()),
+    };
+    Ok(match tree {
+        Some(tree) => {
+            let tree = tree.canonicalize().map_err(|e| format!("{}: {e}", tree.display()))?;
+            let path = |krate: &str| format!("{{ path = {:?} }}", tree.join(krate).display().to_string());
+            (path("sdk"), path("testkit"))
+        }
+        None => {
+            let version = format!("\"{}\"", env!("CARGO_PKG_VERSION"));
+            (version.clone(), version)
+        }
+    })
+}
+
+/// A delivery as the example provider signs it (`expect: accept`), or the same with a forged signature.
+fn fixture(signed: bool) -> String {
+    let body = json!({"id": "evt-1", "timestamp": 1_767_225_600, "from": {"id": "c-42", "name": "Ani"}, "text": "Halo, is my order on its way?"}).to_string();
+    let signature = if signed {
+        let mut mac = Hmac::<Sha256>::new_from_slice(FIXTURE_SECRET.as_bytes()).expect("any key length");
+        mac.update(body.as_bytes());
+        hex::encode(mac.finalize().into_bytes())
+    } else {
+        "0".repeat(64)
+    };
+    let fixture = json!({
+        "request": {"method": "POST", "path": "", "query": "", "headers": {"content-type": "application/json", "x-signature": signature}, "body": body},
+        "webhook_secret": FIXTURE_SECRET,
+        "expect": if signed { "accept" } else { "refuse" },
+    });
+    serde_json::to_string_pretty(&fixture).expect("JSON") + "\n"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_names_and_refusals() {
+        assert!(check_id("acme-chat2").is_ok());
+        for bad in ["Acme", "2chat", "chat-", "a_b", ""] {
+            assert!(check_id(bad).is_err(), "{bad}");
+        }
+        assert_eq!(display_name("acme-chat"), "Acme Chat");
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("keep.txt"), "mine").unwrap();
+        let refused = create("acme", Some(dir.path()), None).unwrap_err();
+        assert!(refused.contains("not empty"), "{refused}");
+        assert_eq!(std::fs::read_to_string(dir.path().join("keep.txt")).unwrap(), "mine", "nothing of the author's is touched");
+    }
+}

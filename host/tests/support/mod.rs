@@ -1,0 +1,134 @@
+//! What the binary's tests share: a running `switchboard serve`, the CLI, and raw HTTP on loopback.
+#![allow(dead_code)] // each test file uses its own part
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+pub fn cli(args: &[&str], data_dir: &Path) -> (bool, String, String) {
+    let output = Command::new(BIN).args(args).arg("--data-dir").arg(data_dir).output().unwrap();
+    (output.status.success(), String::from_utf8_lossy(&output.stdout).into_owned(), String::from_utf8_lossy(&output.stderr).into_owned())
+}
+
+pub fn token(role: &str, data_dir: &Path) -> String {
+    let (ok, stdout, stderr) = cli(&["token", "create", "--role", role], data_dir);
+    assert!(ok, "{stderr}");
+    stdout.trim().to_owned()
+}
+
+/// A running `switchboard serve`; its log (stderr) is collected.
+pub struct Server {
+    pub child: Child,
+    pub port: u16,
+    pub log: Arc<Mutex<String>>,
+}
+
+impl Server {
+    pub fn start(data_dir: &Path, envs: &[(&str, &str)]) -> Self {
+        let port = free_port();
+        let mut child = Command::new(BIN)
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+            .arg(data_dir)
+            .env("RUST_LOG", "info")
+            .envs(envs.iter().copied())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let log = Arc::new(Mutex::new(String::new()));
+        let stderr = BufReader::new(child.stderr.take().unwrap());
+        let collected = log.clone();
+        std::thread::spawn(move || {
+            for line in stderr.lines().map_while(Result::ok) {
+                let mut log = collected.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+        Self { child, port, log }
+    }
+
+    /// The `/readyz` statuses seen until it says 200 (connection errors are not answers).
+    pub fn wait_ready(&self) -> Vec<u16> {
+        let deadline = Instant::now() + Duration::from_secs(240);
+        let mut seen = Vec::new();
+        while Instant::now() < deadline {
+            if let Ok(response) = request(self.port, "GET", "/readyz", None, None) {
+                let status = status_of(&response);
+                seen.push(status);
+                if status == 200 {
+                    return seen;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("not ready in time: {seen:?}\n{}", self.log.lock().unwrap());
+    }
+
+    pub fn terminate(&self) {
+        let status = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
+        assert!(status.success());
+    }
+
+    /// The exit code, waiting at most `limit`.
+    pub fn exit_within(&mut self, limit: Duration) -> Option<i32> {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One HTTP/1.1 request on its own connection; the whole raw response, or the I/O error.
+pub fn request(port: u16, method: &str, path: &str, token: Option<&str>, body: Option<&str>) -> std::io::Result<String> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n");
+    if let Some(token) = token {
+        head.push_str(&format!("Authorization: Bearer {token}\r\n"));
+    }
+    let body = body.unwrap_or("");
+    if !body.is_empty() {
+        head.push_str(&format!("Content-Type: application/json\r\nContent-Length: {}\r\n", body.len()));
+    }
+    stream.write_all(format!("{head}\r\n{body}").as_bytes())?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    Ok(response)
+}
+
+pub fn status_of(response: &str) -> u16 {
+    response.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0)
+}
+
+/// A complete response: a status line, and a body as long as `content-length` says.
+pub fn complete(response: &str) -> bool {
+    let Some((head, body)) = response.split_once("\r\n\r\n") else { return false };
+    let length = head.lines().find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse::<usize>().ok()));
+    head.starts_with("HTTP/1.1 ") && length.flatten().is_none_or(|n| n == body.len())
+}
+
+pub fn json_of(response: &str) -> serde_json::Value {
+    serde_json::from_str(response.split_once("\r\n\r\n").map_or("", |(_, b)| b)).unwrap_or(serde_json::Value::Null)
+}
+

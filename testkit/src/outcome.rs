@@ -1,0 +1,153 @@
+//! What a call gave: the plugin's answer and everything it did.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+/// The plugin's answer, as the host classifies it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Answer {
+    /// The export's value.
+    Ok(Value),
+    /// A typed `channel-error`, e.g. `{"unauthorized": "…"}` or `{"rate-limited": 5}`.
+    Refused(Value),
+    /// The host stopped the call, in the host's words ("the plugin exceeded its time limit of …",
+    /// "… memory …", a trap).
+    Failed(String),
+}
+
+/// One request the plugin made.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SentRequest {
+    /// The method, upper case.
+    pub method: String,
+    /// The whole URL, query included.
+    pub url: String,
+    /// Header names lower case; repeated headers joined with `, `.
+    pub headers: BTreeMap<String, String>,
+    /// The body as text (`None` when not UTF-8: see `body_base64`).
+    pub body: Option<String>,
+    /// The body in base64 when it is not UTF-8.
+    pub body_base64: Option<String>,
+    /// The index of the rule that answered (in the order added), `None` when none matched.
+    pub rule: Option<usize>,
+}
+
+impl SentRequest {
+    /// The body parsed as JSON (`Null` when it is not JSON).
+    pub fn json(&self) -> Value {
+        self.body.as_deref().and_then(|b| serde_json::from_str(b).ok()).unwrap_or(Value::Null)
+    }
+
+    /// A header's value.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(&name.to_ascii_lowercase()).map(String::as_str)
+    }
+}
+
+/// One message sent through the `smtp` import.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SentMail {
+    /// `host:port`.
+    pub server: String,
+    /// The envelope sender (`MAIL FROM`).
+    pub from: String,
+    /// The envelope recipients (`RCPT TO`).
+    pub to: Vec<String>,
+    /// The raw message, when UTF-8.
+    pub message: Option<String>,
+    /// Whether the server accepted it.
+    pub accepted: bool,
+}
+
+/// One line the plugin logged.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct LogLine {
+    /// `trace`, `debug`, `info`, `warn` or `error`.
+    pub level: String,
+    /// The text.
+    pub message: String,
+}
+
+/// A call's answer and record.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// What the plugin answered.
+    pub answer: Answer,
+    /// Its HTTP requests, in order.
+    pub requests: Vec<SentRequest>,
+    /// Its mail, in order.
+    pub mail: Vec<SentMail>,
+    /// Its log lines, in order.
+    pub logs: Vec<LogLine>,
+    /// The channel's state after the call.
+    pub state: BTreeMap<String, String>,
+}
+
+#[derive(Deserialize)]
+struct Report {
+    answer: Value,
+    http: Vec<SentRequest>,
+    mail: Vec<SentMail>,
+    logs: Vec<LogLine>,
+    state: BTreeMap<String, String>,
+}
+
+impl Outcome {
+    pub(crate) fn from_report(report: Value) -> Result<Self, String> {
+        let report: Report = serde_json::from_value(report).map_err(|e| format!("the host's report is not what this test kit reads ({e}): versions differ?"))?;
+        let answer = match report.answer {
+            Value::Object(mut answer) => {
+                if let Some(value) = answer.remove("ok") {
+                    Answer::Ok(value)
+                } else if let Some(error) = answer.remove("refused") {
+                    Answer::Refused(error)
+                } else if let Some(Value::String(why)) = answer.remove("failed") {
+                    Answer::Failed(why)
+                } else {
+                    return Err(format!("unknown answer {answer:?}"));
+                }
+            }
+            other => return Err(format!("unknown answer {other}")),
+        };
+        Ok(Self { answer, requests: report.http, mail: report.mail, logs: report.logs, state: report.state })
+    }
+
+    /// The export's value; panics with what came instead.
+    #[track_caller]
+    pub fn ok(&self) -> &Value {
+        match &self.answer {
+            Answer::Ok(value) => value,
+            other => panic!("expected the plugin to answer, got {other:?}{}", self.unmatched_note()),
+        }
+    }
+
+    /// The typed refusal; panics with what came instead.
+    #[track_caller]
+    pub fn refused(&self) -> &Value {
+        match &self.answer {
+            Answer::Refused(error) => error,
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    /// Why the host stopped the call; panics with what came instead.
+    #[track_caller]
+    pub fn failed(&self) -> &str {
+        match &self.answer {
+            Answer::Failed(why) => why,
+            other => panic!("expected the host to stop the call, got {other:?}"),
+        }
+    }
+
+    /// Requests no rule answered (the plugin saw a refused connection).
+    pub fn unmatched(&self) -> Vec<&SentRequest> {
+        self.requests.iter().filter(|r| r.rule.is_none()).collect()
+    }
+
+    fn unmatched_note(&self) -> String {
+        let unmatched: Vec<String> = self.unmatched().iter().map(|r| format!("{} {}", r.method, r.url)).collect();
+        if unmatched.is_empty() { String::new() } else { format!(" (no rule answered: {})", unmatched.join("; ")) }
+    }
+}
