@@ -171,6 +171,7 @@ impl Host {
             resolver: Default::default(),
             plugin_trust: Default::default(),
             faults: Default::default(),
+            record_webhooks: None,
         };
         tokio::spawn(switchboard::serve(listener, config, std::future::pending()));
         let http = reqwest::Client::new();

@@ -29,6 +29,7 @@ fn config(data_dir: &Path) -> ServeConfig {
         // The bench copies an unsigned build into the folder: what it measures is loading.
         plugin_trust: switchboard::app::PluginTrust { trusted_keys: Vec::new(), allow_unsigned: true },
         faults: Default::default(),
+        record_webhooks: None,
     }
 }
 

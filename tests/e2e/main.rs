@@ -18,6 +18,7 @@ mod people;
 mod plugin_check;
 mod provider_apps;
 mod sandbox;
+mod second_language;
 mod secrets;
 mod telegram;
 mod twitter;

@@ -7,6 +7,7 @@ pub mod fake_line;
 pub mod fake_meta;
 pub mod fake_telegram;
 pub mod fake_twitter;
+pub mod js_plugin;
 pub mod fake_whatsapp_cloud;
 pub mod fake_whatsapp_onprem;
 pub mod links;
