@@ -192,7 +192,13 @@ function apiUrl(ctx, method) {
 
 /// Sends a Bot API call; every answer is `{"ok":true,"result":...}` or
 /// `{"ok":false,"error_code":N,"description":"...","parameters"?:{"retry_after":S}}`.
-async function call(method, url, json) {
+///
+/// The parameters go in the query string (the Bot API takes them there as well as in a JSON
+/// body), never in a request body: StarlingMonkey (componentize-js 0.23) writes a body after
+/// sending the request, and when the request has already failed (a refused connection, no DNS)
+/// that write aborts the whole engine, a trap instead of a `transient` error. The body is
+/// empty, with `content-length: 0`.
+async function call(method, url, params) {
   let parsed;
   try {
     parsed = new URL(url);
@@ -200,19 +206,16 @@ async function call(method, url, json) {
     throw provider(`invalid request URL: ${error.message}`);
   }
   const host = parsed.host;
-  const init = { method, headers: {} };
-  if (json !== undefined) {
-    init.body = JSON.stringify(json);
-    init.headers['content-type'] = 'application/json';
-  } else if (method !== 'GET') {
-    // Without a length the body goes chunked, which some servers refuse (411); bytes rather
-    // than '' so that fetch adds no `content-type: text/plain`.
-    init.body = new Uint8Array(0);
+  for (const [key, value] of Object.entries(params ?? {})) {
+    parsed.searchParams.append(key, typeof value === 'string' ? value : JSON.stringify(value));
   }
+  // Bytes rather than '': fetch adds no `content-type: text/plain`, and an empty body is
+  // never written, so the abort above cannot happen.
+  const init = method === 'GET' ? { method } : { method, body: new Uint8Array(0) };
   let response;
   let text;
   try {
-    response = await fetch(url, init);
+    response = await fetch(parsed.href, init);
     text = await response.text();
   } catch (error) {
     // StarlingMonkey reports every failure (refused connection, a host the Switchboard host
