@@ -37,6 +37,9 @@ pub struct ServeConfig {
     pub faults: Arc<crate::store::writer::Faults>,
     /// Where channel webhook deliveries are kept as fixtures (`--record-webhooks`); none: not kept.
     pub record_webhooks: Option<PathBuf>,
+    /// Compile plugins in child processes of this binary (the server binary sets it; see
+    /// `runtime::precompile`); none: in-process.
+    pub compiler: Option<crate::runtime::ChildCompiler>,
 }
 
 /// Which components the host runs besides its built-ins: signed by a trusted key (base64
@@ -219,6 +222,9 @@ impl App {
             doubles: None,
         };
         let runtime = Runtime::new(config.limits.clone(), allowed, services, Some(cache))?;
+        if let Some(compiler) = &config.compiler {
+            runtime.compile_in_child(compiler.clone());
+        }
         Ok(Self {
             db,
             runtime,

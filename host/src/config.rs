@@ -211,6 +211,7 @@ impl Settings {
             plugin_trust: PluginTrust { trusted_keys: self.trusted_keys.clone(), allow_unsigned: self.allow_unsigned_plugins },
             faults: Default::default(),
             record_webhooks: self.record_webhooks.clone(),
+            compiler: None,
         }
     }
 

@@ -189,6 +189,15 @@ enum PluginCommand {
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
+    /// Compile a component into a compile cache (what the server runs in a child process).
+    #[command(hide = true)]
+    Precompile {
+        file: PathBuf,
+        #[arg(long, value_name = "DIR")]
+        cache_dir: PathBuf,
+        #[arg(long, value_name = "MB")]
+        memory_mb: usize,
+    },
     /// Remove an installed plugin (its channels stay, unavailable, until it returns).
     Remove {
         id: String,
@@ -375,6 +384,10 @@ async fn main() -> anyhow::Result<()> {
                     let public = switchboard::signing::encode_public_key(&key.verifying_key());
                     format!("signed {} with {public}\n", target.display())
                 }
+                PluginCommand::Precompile { file, cache_dir, memory_mb } => {
+                    switchboard::runtime::precompile_file(&file, &cache_dir, memory_mb << 20)?;
+                    String::new()
+                }
                 PluginCommand::Remove { id, data_dir } => offline::remove(&data_dir, &id).await?,
             };
             print!("{output}");
@@ -442,7 +455,10 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
             let _ = requested.wait_for(|stop| *stop).await;
         }
     };
-    let serving = switchboard::serve(switchboard::Listeners { http: listener, smtp }, settings.serve_config(), shutdown);
+    let mut config = settings.serve_config();
+    // This binary compiles plugins in children of itself: a cold start keeps a warm one's memory.
+    config.compiler = std::env::current_exe().ok().map(|exe| switchboard::runtime::ChildCompiler { exe });
+    let serving = switchboard::serve(switchboard::Listeners { http: listener, smtp }, config, shutdown);
     let mut requested = stop_requested;
     let overdue = async move {
         let _ = requested.wait_for(|stop| *stop).await;

@@ -103,6 +103,7 @@ impl TestHost {
             plugin_trust: switchboard::app::PluginTrust { trusted_keys: options.trusted_keys, allow_unsigned: !options.require_signed_plugins },
             faults: faults.clone(),
             record_webhooks: options.record_webhooks,
+            compiler: None,
         };
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(switchboard::serve(switchboard::Listeners { http: listener, smtp }, config, async {

@@ -65,6 +65,9 @@ pub fn component_files(dir: &Path) -> Vec<PathBuf> {
 pub async fn load_all(app: &App) {
     let files = component_files(&app.plugins_dir);
     let total = FIRST_PARTY_PLUGINS.len() + files.len();
+    // Compile what is not cached on every core at once (child processes), then load in order.
+    let components = FIRST_PARTY_PLUGINS.iter().map(|(_, bytes)| bytes.to_vec()).chain(files.iter().filter_map(|path| std::fs::read(path).ok())).collect();
+    app.runtime.warm_cache(components).await;
     let mut done = 0;
     for (package, bytes) in FIRST_PARTY_PLUGINS {
         done += 1;

@@ -10,6 +10,7 @@ pub mod cache;
 mod call;
 pub mod doubles;
 mod errors;
+mod precompile;
 mod files;
 mod log;
 mod outbound;
@@ -28,6 +29,7 @@ use wasmtime_wasi_http::WasiHttpCtx;
 
 pub use cache::{CompileCache, component_hash};
 pub use call::CallState;
+pub use precompile::{ChildCompiler, precompile_file};
 pub use errors::{CallError, PluginFailure, Retry};
 pub use outbound::{HostPattern, RequestRefusal, ResponseBody, Resolver, SystemResolver};
 pub use app::{NoProviderApps, ProviderAppSettings};
@@ -162,6 +164,8 @@ struct Shared {
     limits: Limits,
     operator_allowed: Arc<Vec<HostPattern>>,
     services: HostServices,
+    /// Compiles in child processes when set (the server binary; see `precompile`).
+    child_compiler: std::sync::OnceLock<ChildCompiler>,
 }
 
 /// The engine and linker every plugin shares.
@@ -225,6 +229,7 @@ impl Runtime {
                 limits,
                 operator_allowed: Arc::new(operator_allowed),
                 services,
+                child_compiler: std::sync::OnceLock::new(),
             }),
             linker,
             stop_ticker,
@@ -233,6 +238,36 @@ impl Runtime {
 
     pub fn engine(&self) -> &Engine {
         &self.shared.engine
+    }
+
+    /// Compile what is not cached in child processes of `compiler` (needs a compile cache).
+    pub fn compile_in_child(&self, compiler: ChildCompiler) {
+        let _ = self.shared.child_compiler.set(compiler);
+    }
+
+    /// Compiles the components not cached yet into the cache, as many at once as there are
+    /// cores, in child processes: what a start with an empty cache would otherwise do one by
+    /// one in the server's own memory. Without a child compiler or a cache, nothing happens.
+    pub async fn warm_cache(&self, components: Vec<Vec<u8>>) {
+        if self.shared.cache.is_none() || self.shared.child_compiler.get().is_none() {
+            return;
+        }
+        let parallel = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let slots = Arc::new(tokio::sync::Semaphore::new(parallel));
+        let tasks: Vec<_> = components
+            .into_iter()
+            .map(|bytes| {
+                let (shared, slots) = (self.shared.clone(), slots.clone());
+                tokio::spawn(async move {
+                    let _slot = slots.acquire_owned().await;
+                    // A refusal is reported by the load that follows, in its own words.
+                    let _ = tokio::task::spawn_blocking(move || compile(&shared, &bytes).map(drop)).await;
+                })
+            })
+            .collect();
+        for task in tasks {
+            let _ = task.await;
+        }
     }
 
     /// Compiles a component (off the async threads, or from the compile cache), checks its
@@ -331,6 +366,15 @@ fn compile(shared: &Shared, bytes: &[u8]) -> Result<(Component, String), LoadErr
         return Err(LoadError::NotAComponent(
             "the file is a core WebAssembly module or not WebAssembly at all; build the plugin for wasm32-wasip2".into(),
         ));
+    }
+    if let (Some(cache), Some(child)) = (&shared.cache, shared.child_compiler.get()) {
+        match child.compile_into(cache, &hash, bytes, shared.limits.memory_bytes) {
+            Ok(()) => match cache.get(&shared.engine, &hash) {
+                Some(component) => return Ok((component, hash)),
+                None => tracing::warn!("the compiler process left no cache entry this engine reads: compiling in-process"),
+            },
+            Err(why) => tracing::debug!("{why}: compiling in-process"),
+        }
     }
     let started = Instant::now();
     let component = Component::new(&shared.engine, bytes).map_err(|e| LoadError::NotAComponent(format!("{e:#}")))?;
