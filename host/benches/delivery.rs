@@ -172,6 +172,7 @@ impl Host {
             plugin_trust: Default::default(),
             faults: Default::default(),
             record_webhooks: None,
+            compiler: None,
         };
         tokio::spawn(switchboard::serve(listener, config, std::future::pending()));
         let http = reqwest::Client::new();

@@ -12,7 +12,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use support::measure;
-use switchboard::runtime::types::{ChannelContext, HttpRequest};
 use switchboard::runtime::{HostServices, Limits, Runtime};
 
 const SECRET: &str = "Zq8Yc2mN4pR7sT1vW3xA5bD6fG9hJ0kL";
@@ -38,19 +37,7 @@ fn main() {
     })
     .to_string()
     .into_bytes();
-    let ctx = ChannelContext {
-        channel_id: "ch_bench".into(),
-        webhook_url: "https://example.test/webhooks/ch_bench".into(),
-        webhook_secret: SECRET.into(),
-        settings: vec![("bot_token".into(), "1:x".into())],
-    };
-    let request = HttpRequest {
-        method: "POST".into(),
-        path: String::new(),
-        query: String::new(),
-        headers: vec![("content-type".into(), "application/json".into()), ("x-telegram-bot-api-secret-token".into(), SECRET.into())],
-        body: body.clone(),
-    };
+    let (ctx, request) = support::telegram::channel_and_delivery(SECRET, &body);
     let natively = measure(31, 20_000, || {
         let update: serde_json::Value = serde_json::from_slice(&body).unwrap();
         std::hint::black_box(update["message"]["text"].as_str().map(str::len));

@@ -11,7 +11,6 @@ use support::measure;
 use std::sync::Arc;
 use std::time::Instant;
 
-use switchboard::runtime::types::{ChannelContext, HttpRequest};
 use switchboard::runtime::{HostServices, Limits, PoolTuning, Runtime};
 
 const SECRET: &str = "Zq8Yc2mN4pR7sT1vW3xA5bD6fG9hJ0kL";
@@ -49,19 +48,7 @@ fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let (_, bytes) = switchboard::plugins::FIRST_PARTY_PLUGINS.iter().find(|(name, _)| name.contains("telegram")).expect("telegram is built in");
     let body = update_body();
-    let ctx = ChannelContext {
-        channel_id: "ch_bench".into(),
-        webhook_url: "https://example.test/webhooks/ch_bench".into(),
-        webhook_secret: SECRET.into(),
-        settings: vec![("bot_token".into(), "1:x".into())],
-    };
-    let request = HttpRequest {
-        method: "POST".into(),
-        path: String::new(),
-        query: String::new(),
-        headers: vec![("content-type".into(), "application/json".into()), ("x-telegram-bot-api-secret-token".into(), SECRET.into())],
-        body: body.clone(),
-    };
+    let (ctx, request) = support::telegram::channel_and_delivery(SECRET, &body);
     let natively = measure(31, 20_000, || {
         native(SECRET, &body);
     });

@@ -30,6 +30,26 @@ pub fn measure(batches: usize, per_batch: usize, mut call: impl FnMut()) -> Dura
 /// A Telegram update with the fields the plugin reads: what the native baselines parse.
 pub mod telegram {
     use serde::Deserialize;
+    use switchboard::runtime::types::{ChannelContext, HttpRequest};
+
+    /// The channel a bench's webhooks are for, and one delivery of `body` signed with `secret`.
+    #[allow(dead_code)]
+    pub fn channel_and_delivery(secret: &str, body: &[u8]) -> (ChannelContext, HttpRequest) {
+        let ctx = ChannelContext {
+            channel_id: "ch_bench".into(),
+            webhook_url: "https://example.test/webhooks/ch_bench".into(),
+            webhook_secret: secret.into(),
+            settings: vec![("bot_token".into(), "1:x".into())],
+        };
+        let request = HttpRequest {
+            method: "POST".into(),
+            path: String::new(),
+            query: String::new(),
+            headers: vec![("content-type".into(), "application/json".into()), ("x-telegram-bot-api-secret-token".into(), secret.into())],
+            body: body.to_vec(),
+        };
+        (ctx, request)
+    }
 
     #[derive(Deserialize)]
     #[allow(dead_code)]
