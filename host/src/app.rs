@@ -130,7 +130,7 @@ pub struct App {
     /// The domain of forwarding addresses, if the host receives mail (see `mail::address`).
     pub inbound_domain: Option<String>,
     /// Keeps webhook deliveries as fixtures, when the operator asked (`--record-webhooks`).
-    pub webhook_recorder: Option<crate::plugins::fixtures::WebhookRecorder>,
+    pub webhook_recorder: Option<crate::fixtures::WebhookRecorder>,
 }
 
 /// The store as the runtime's `state` backend: a failure reaches the plugin call, which fails.
@@ -245,7 +245,7 @@ impl App {
             health: Default::default(),
             metrics,
             inbound_domain,
-            webhook_recorder: config.record_webhooks.as_deref().map(crate::plugins::fixtures::WebhookRecorder::new),
+            webhook_recorder: config.record_webhooks.as_deref().map(crate::fixtures::WebhookRecorder::new),
         })
     }
 

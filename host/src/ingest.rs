@@ -73,7 +73,7 @@ pub async fn handle(app: &App, channel: &Channel, request: &HttpRequest) -> Resu
             Ok(outcome) => (true, format!("{} event(s)", outcome.events.len())),
             Err(error) => (false, error.to_string()),
         };
-        let fixture = crate::plugins::fixtures::recording(request, &ctx, &plugin.settings_schema, accepted, &answer, (plugin.id(), &plugin.version.to_string()));
+        let fixture = crate::fixtures::recording(request, &ctx, &plugin.settings_schema, accepted, &answer, (plugin.id(), &plugin.version.to_string()));
         recorder.keep(plugin.id(), &fixture);
     }
     let outcome = outcome?;
@@ -247,7 +247,7 @@ fn store_files(conn: &Connection, channel_id: &str, message_id: i64, attachments
         let filename = attachment.filename.as_deref();
         if let Some(file) = attachment.provider_media_id.as_ref().and_then(|id| kept.get(id)) {
             crate::store::media::record_kept_in(conn, channel_id, message_id, position, filename.or(file.filename.as_deref()), &file.bytes)?;
-        } else if fetches_media && crate::media::fetch::has_bytes(attachment.kind) {
+        } else if fetches_media && crate::media::has_bytes(attachment.kind) {
             crate::store::media::queue_fetch_in(conn, channel_id, message_id, position, filename)?;
             queued += 1;
         }

@@ -1,20 +1,22 @@
 //! Switchboard: an omnichannel channel runtime. Channel integrations are WebAssembly
 //! components (see `wit/`) that this host loads, sandboxes and calls.
 //!
-//! Layers, each importing only those below it: `server` (wiring) and `config` (settings) → `api`, `outbox`, `mail`,
-//! `plugins` → `ingest` → `app` (shared state) → `registry`, `live`, `window`, `health`, `metrics`, `signing` → `runtime`,
-//! `store`, `data_dir`.
+//! Layers, each importing only those below it: `server` (wiring) and `config` (settings) → `api`, `outbox`,
+//! `media_fetch`, `mail`, `plugins` → `ingest` → `app` (shared state) → `registry`, `live`, `window`, `health`, `metrics`,
+//! `signing`, `media`, `fixtures` → `runtime`, `store`, `data_dir`.
 
 pub mod admin;
 pub mod api;
 pub mod app;
 pub mod config;
 pub mod data_dir;
+pub mod fixtures;
 pub mod health;
 pub mod ingest;
 pub mod live;
 pub mod mail;
 pub mod media;
+pub mod media_fetch;
 pub mod metrics;
 pub mod outbox;
 pub mod passwords;

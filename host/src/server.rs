@@ -65,7 +65,7 @@ pub async fn serve(
     let worker = tokio::spawn(crate::outbox::run(app.clone(), tasks_stopped.clone()));
     // Files nothing names any more (deleted while the server was down, or by a crash).
     app.media.sweep(&app.db).await;
-    let fetcher = tokio::spawn(crate::media::fetch::run(app.clone(), tasks_stopped.clone()));
+    let fetcher = tokio::spawn(crate::media_fetch::run(app.clone(), tasks_stopped.clone()));
     let mail = match smtp {
         Some(smtp) => {
             let smtp_addr = smtp.local_addr()?;

@@ -3,7 +3,6 @@
 //! that downloads inbound attachments through their channel's plugin, [`sniff`] says what
 //! bytes are. The API serves them (`api::media`).
 
-pub mod fetch;
 pub mod files;
 pub mod links;
 pub mod plugin_files;
@@ -119,4 +118,10 @@ impl Media {
             Err(e) => tracing::warn!("finding media files to delete failed: {e}"),
         }
     }
+}
+
+/// Whether an attachment of this kind has bytes to fetch.
+pub fn has_bytes(kind: crate::runtime::types::AttachmentKind) -> bool {
+    use crate::runtime::types::AttachmentKind;
+    matches!(kind, AttachmentKind::Image | AttachmentKind::Video | AttachmentKind::Audio | AttachmentKind::Document | AttachmentKind::Sticker)
 }

@@ -228,7 +228,7 @@ pub async fn call(file: &Path, export: &str, input: Option<Value>, options: Call
             if !bare.is_null() {
                 serde_json::from_value::<WebhookInput>(bare.clone()).map_err(|e| format!("{}: {e}", parse("a request")))?;
             }
-            let request = super::fixtures::request_of(&bare, &ctx);
+            let request = crate::fixtures::request_of(&bare, &ctx);
             plugin.handle_webhook(&ctx, &request).await.map(|v| json!(v))
         }
         "send" => {

@@ -246,7 +246,7 @@ async fn fixtures_pass(plugin: &LoadedPlugin, ctx: &ChannelContext, dir: &Path) 
             ctx.webhook_secret = secret.to_owned();
         }
         // After the channel is set: a recording's placeholders take its values.
-        let request = super::fixtures::request_of(&fixture, &ctx);
+        let request = crate::fixtures::request_of(&fixture, &ctx);
         let expect_accept = fixture["expect"] == "accept";
         match (plugin.handle_webhook(&ctx, &request).await, expect_accept) {
             (Ok(_), true) | (Err(CallError::Channel(_)), false) => {}

@@ -5,7 +5,6 @@
 pub mod call;
 pub mod check;
 pub mod dev;
-pub mod fixtures;
 pub mod mock;
 pub mod offline;
 pub mod review;

@@ -1,4 +1,4 @@
-//! The media fetcher: downloads inbound attachments after their webhook was stored (never
+//! The media fetcher (a worker beside the outbox, above `app`; `media` below it keeps the bytes): downloads inbound attachments after their webhook was stored (never
 //! before its answer), as a durable job like the outbox. Each file is asked of its channel's
 //! plugin (`media.fetch-media`), which says what request gets the bytes; the host makes that
 //! request under the plugin's outbound rules and streams the answer into storage, held to the
@@ -19,7 +19,7 @@ use crate::runtime::{CallError, Retry};
 use crate::store::media::MediaFile;
 use crate::store::now_ms;
 
-use super::files::SpoolError;
+use crate::media::files::SpoolError;
 
 /// Attempts before a passing failure becomes a permanent one.
 pub const MAX_ATTEMPTS: u32 = 8;
@@ -31,11 +31,6 @@ const DOWNLOAD_TIMEOUT: Duration = Duration::from_secs(600);
 const SILENCE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Asked again this soon after the provider answered 202 (still preparing the file).
 const NOT_READY_WAIT: Duration = Duration::from_secs(5);
-
-/// Whether an attachment of this kind has bytes to fetch.
-pub fn has_bytes(kind: AttachmentKind) -> bool {
-    matches!(kind, AttachmentKind::Image | AttachmentKind::Video | AttachmentKind::Audio | AttachmentKind::Document | AttachmentKind::Sticker)
-}
 
 pub async fn run(app: Arc<App>, mut stop: watch::Receiver<bool>) {
     let mut fetches: JoinSet<()> = JoinSet::new();
