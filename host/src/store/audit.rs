@@ -46,7 +46,7 @@ impl Db {
 
     /// Newest first; only `workspace`'s when given; entries older than `before` (an id) for paging.
     pub fn audit_log(&self, workspace: Option<i64>, before: Option<i64>, limit: u32) -> StoreResult<Vec<AuditEntry>> {
-        let conn = self.conn();
+        let conn = self.reader();
         let mut statement = conn.prepare_cached(
             "SELECT id, at, workspace_id, actor, address, action, target, detail FROM audit_log
              WHERE (?1 IS NULL OR workspace_id = ?1) AND (?2 IS NULL OR id < ?2) ORDER BY id DESC LIMIT ?3",

@@ -111,7 +111,7 @@ impl Db {
     }
 
     pub fn channel(&self, id: &str) -> StoreResult<Option<Channel>> {
-        let conn = self.conn();
+        let conn = self.reader();
         let row = conn.cached_row(&format!("SELECT {CHANNEL_COLUMNS} FROM channels WHERE id = ?1"), [id], raw_channel)
             .optional()?;
         row.map(|raw| self.open_channel(raw)).transpose()
@@ -119,7 +119,7 @@ impl Db {
 
     /// Connected channels, oldest first.
     pub fn channels(&self) -> StoreResult<Vec<Channel>> {
-        let conn = self.conn();
+        let conn = self.reader();
         let mut statement = conn.prepare_cached(&format!(
             "SELECT {CHANNEL_COLUMNS} FROM channels WHERE status = 'active' ORDER BY created_at, id"
         ))?;
@@ -132,7 +132,7 @@ impl Db {
     /// its events twice).
     pub fn channels_of_account(&self, plugin: &str, account: &str) -> StoreResult<Vec<Channel>> {
         let raws = {
-            let conn = self.conn();
+            let conn = self.reader();
             let mut statement = conn.prepare_cached(&format!(
                 "SELECT {CHANNEL_COLUMNS} FROM channels
                  WHERE plugin = ?1 AND external_account_id = ?2 AND status = 'active' ORDER BY created_at, id"
@@ -185,7 +185,7 @@ impl Db {
     /// login tokens there.
     pub fn state_get(&self, channel_id: &str, key: &str) -> StoreResult<Option<String>> {
         let stored: Option<String> = self
-            .conn()
+            .reader()
             .cached_row("SELECT value FROM channel_state WHERE channel_id = ?1 AND key = ?2", [channel_id, key], |r| r.get(0))
             .optional()?;
         stored.map(|value| if SecretBox::is_sealed(&value) { self.secrets.open(&value) } else { Ok(value) }).transpose()
@@ -202,7 +202,7 @@ impl Db {
 
     /// State keys of a channel that start with `prefix`, sorted.
     pub fn state_keys(&self, channel_id: &str, prefix: &str) -> StoreResult<Vec<String>> {
-        let conn = self.conn();
+        let conn = self.reader();
         let mut statement = conn.prepare_cached(
             "SELECT key FROM channel_state WHERE channel_id = ?1 AND substr(key, 1, length(?2)) = ?2 ORDER BY key",
         )?;

@@ -123,7 +123,7 @@ impl Db {
             Some(None) => return Ok(Vec::new()),
             None => (None, None),
         };
-        let conn = self.conn();
+        let conn = self.reader();
         let mut statement = conn.prepare_cached(&format!(
             "SELECT {COLUMNS},
                 CASE WHEN ?9 IS NULL THEN NULL ELSE (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id AND m.direction = 'inbound'
@@ -171,13 +171,13 @@ impl Db {
     }
 
     pub fn conversation(&self, id: i64) -> StoreResult<Option<Conversation>> {
-        Ok(self.conn().cached_row(&format!("SELECT {COLUMNS} FROM {FROM} WHERE c.id = ?1"), [id], conversation).optional()?)
+        Ok(self.reader().cached_row(&format!("SELECT {COLUMNS} FROM {FROM} WHERE c.id = ?1"), [id], conversation).optional()?)
     }
 
     /// Channels that have a conversation with this provider address, compared
     /// case-insensitively (ASCII): how mail to `reply+<conversation>@...` finds its channel.
     pub fn channels_with_conversation(&self, external_id: &str) -> StoreResult<Vec<String>> {
-        let conn = self.conn();
+        let conn = self.reader();
         let mut statement = conn.prepare_cached("SELECT DISTINCT channel_id FROM conversations WHERE lower(external_id) = lower(?1)")?;
         let rows = statement.query_map([external_id], |row| row.get(0))?;
         Ok(rows.collect::<Result<_, _>>()?)

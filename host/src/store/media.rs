@@ -100,7 +100,7 @@ fn blob_in(conn: &Connection, bytes: &StoredBytes) -> StoreResult<()> {
 impl Db {
     /// Fetches due now, oldest first.
     pub fn due_media(&self, limit: u32, in_flight: &[i64]) -> StoreResult<Vec<MediaFile>> {
-        let conn = self.conn();
+        let conn = self.reader();
         let mut statement = conn.prepare_cached(&format!(
             "SELECT {MEDIA_COLUMNS} FROM media WHERE state = 'pending' AND next_attempt_at <= ?1
                AND id NOT IN (SELECT value FROM json_each(?3))
@@ -113,16 +113,16 @@ impl Db {
 
     /// When the next fetch is due (ms), if any.
     pub fn next_media_at(&self) -> StoreResult<Option<i64>> {
-        Ok(self.conn().cached_row("SELECT MIN(next_attempt_at) FROM media WHERE state = 'pending'", [], |row| row.get(0))?)
+        Ok(self.reader().cached_row("SELECT MIN(next_attempt_at) FROM media WHERE state = 'pending'", [], |row| row.get(0))?)
     }
 
     pub fn media_file(&self, id: i64) -> StoreResult<Option<MediaFile>> {
-        Ok(self.conn().cached_row(&format!("SELECT {MEDIA_COLUMNS} FROM media WHERE id = ?1"), [id], media_file).optional()?)
+        Ok(self.reader().cached_row(&format!("SELECT {MEDIA_COLUMNS} FROM media WHERE id = ?1"), [id], media_file).optional()?)
     }
 
     /// The files of these messages, by message and position.
     pub fn media_of_messages(&self, message_ids: &[i64]) -> StoreResult<Vec<MediaFile>> {
-        let conn = self.conn();
+        let conn = self.reader();
         let mut statement = conn.prepare_cached(&format!(
             "SELECT {MEDIA_COLUMNS} FROM media WHERE message_id IN (SELECT value FROM json_each(?1)) ORDER BY message_id, position"
         ))?;

@@ -183,7 +183,7 @@ impl Db {
 
     /// The newest `limit` messages (older than `before`, if given), oldest first.
     pub fn messages(&self, conversation_id: i64, before: Option<i64>, limit: u32) -> StoreResult<Vec<Message>> {
-        let conn = self.conn();
+        let conn = self.reader();
         let mut statement = conn.prepare_cached(&format!(
             "SELECT {COLUMNS} FROM (SELECT * FROM messages WHERE conversation_id = ?1 AND (?2 IS NULL OR id < ?2)
              ORDER BY id DESC LIMIT ?3) ORDER BY id"
@@ -193,13 +193,13 @@ impl Db {
     }
 
     pub fn message(&self, id: i64) -> StoreResult<Option<Message>> {
-        Ok(self.conn().cached_row(&format!("SELECT {COLUMNS} FROM messages WHERE id = ?1"), [id], message).optional()?)
+        Ok(self.reader().cached_row(&format!("SELECT {COLUMNS} FROM messages WHERE id = ?1"), [id], message).optional()?)
     }
 
     /// The customer's most recent message in a conversation.
     pub fn last_inbound(&self, conversation_id: i64) -> StoreResult<Option<Message>> {
         Ok(self
-            .conn()
+            .reader()
             .cached_row(
                 &format!(
                     "SELECT {COLUMNS} FROM messages WHERE conversation_id = ?1 AND direction = 'inbound'

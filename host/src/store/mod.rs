@@ -71,10 +71,14 @@ impl Drop for Db {
     }
 }
 
-/// The database and the key that seals secrets. Calls are short; one connection behind a mutex,
-/// shared with the group-commit writer ([`Db::write`]).
+/// The database and the key that seals secrets. Writes use one connection behind a mutex,
+/// shared with the group-commit writer ([`Db::write`]); reads use a few read-only connections of
+/// their own ([`Db::reader`]), so WAL lets them run while a batch commits instead of waiting
+/// for its fsync (the outbox's reads and every request's token check waited for it).
 pub struct Db {
     conn: Arc<Mutex<Connection>>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: std::sync::atomic::AtomicUsize,
     writer: writer::Writer,
     /// Failures tests cause on purpose (a commit that fails).
     pub faults: Arc<writer::Faults>,
@@ -133,9 +137,10 @@ impl Db {
         Db::check_key(&conn, &secrets, &key_file)?;
         // 50 µs to about 1.6 s.
         let operation_seconds = Histogram::new(exponential_buckets(0.000_05, 2.0, 16));
+        let readers = (0..READERS).map(|_| open_reader(&path).map(Mutex::new)).collect::<anyhow::Result<_>>()?;
         let conn = Arc::new(Mutex::new(conn));
         let writer = writer::Writer::start(conn.clone(), faults.clone());
-        Ok(Self { conn, writer, faults, secrets, operation_seconds })
+        Ok(Self { conn, readers, next_reader: Default::default(), writer, faults, secrets, operation_seconds })
     }
 
     /// Whether the database takes writes now (readiness): a write transaction begun and rolled back.
@@ -175,12 +180,39 @@ impl Db {
         self.writer.counts()
     }
 
+    /// The write connection (for writes outside group commit, and reads that must see them in
+    /// the same transaction).
     fn conn(&self) -> TimedConn<'_> {
         let started = Instant::now();
         // A panic while holding the lock cannot leave SQLite half-written (transactions roll back).
         let guard = self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         TimedConn { guard, started, histogram: &self.operation_seconds }
     }
+
+    /// A read-only connection: a free one if any, else the next in turn. It sees every commit
+    /// made before the call (WAL), and refuses writes (`query_only`), so a write put here by
+    /// mistake fails loudly.
+    fn reader(&self) -> TimedConn<'_> {
+        let started = Instant::now();
+        let first = self.next_reader.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let count = self.readers.len();
+        let free = (0..count).find_map(|i| self.readers[(first + i) % count].try_lock().ok());
+        let guard = free.unwrap_or_else(|| self.readers[first % count].lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
+        TimedConn { guard, started, histogram: &self.operation_seconds }
+    }
+}
+
+/// Read-only connections kept open: more than the async workers and blocking readers that read
+/// at once on two cores.
+const READERS: usize = 4;
+
+fn open_reader(path: &Path) -> anyhow::Result<Connection> {
+    let conn = Connection::open(path).map_err(|e| anyhow::anyhow!("cannot open {}: {e}", path.display()))?;
+    conn.pragma_update(None, "query_only", "ON")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    Ok(conn)
 }
 
 fn migrate(conn: &mut Connection) -> anyhow::Result<()> {

@@ -164,7 +164,7 @@ impl Db {
     /// A flow that has not expired.
     pub fn flow(&self, state: &str) -> StoreResult<Option<Flow>> {
         self.purge_expired_flows()?;
-        let raw = self.conn().cached_row(&format!("SELECT {COLUMNS} FROM oauth_flows WHERE state = ?1"), [state], raw_flow).optional()?;
+        let raw = self.reader().cached_row(&format!("SELECT {COLUMNS} FROM oauth_flows WHERE state = ?1"), [state], raw_flow).optional()?;
         raw.map(|raw| self.open_flow(raw)).transpose()
     }
 

@@ -22,7 +22,7 @@ impl Db {
     /// already being delivered (`in_flight`), not of a channel that may not start another now
     /// (`paused`: at its concurrency or rate limit).
     pub fn due_deliveries(&self, limit: u32, in_flight: &[i64], paused: &[String]) -> StoreResult<Vec<PendingDelivery>> {
-        let conn = self.conn();
+        let conn = self.reader();
         let mut statement = conn.prepare_cached(
             "SELECT o.message_id, o.channel_id, o.attempts FROM outbox o
              WHERE o.next_attempt_at <= ?1
@@ -39,7 +39,7 @@ impl Db {
 
     /// Messages waiting in the outbox, and when the oldest of them was queued (ms).
     pub fn outbox_summary(&self) -> StoreResult<(u64, Option<i64>)> {
-        Ok(self.conn().cached_row(
+        Ok(self.reader().cached_row(
             "SELECT COUNT(*), MIN(m.created_at) FROM outbox o JOIN messages m ON m.id = o.message_id",
             [],
             |row| Ok((row.get(0)?, row.get(1)?)),
@@ -48,7 +48,7 @@ impl Db {
 
     /// When the next delivery of a channel not `paused` is due (ms), if any.
     pub fn next_delivery_at(&self, paused: &[String]) -> StoreResult<Option<i64>> {
-        Ok(self.conn().cached_row(
+        Ok(self.reader().cached_row(
             "SELECT MIN(next_attempt_at) FROM outbox WHERE channel_id NOT IN (SELECT value FROM json_each(?1))",
             [json_list(paused)],
             |row| row.get(0),

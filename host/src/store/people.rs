@@ -78,16 +78,16 @@ impl Db {
     }
 
     pub fn person(&self, id: i64) -> StoreResult<Option<Person>> {
-        Ok(self.conn().query_row(&format!("SELECT {COLUMNS} FROM people WHERE id = ?1"), [id], person).optional()?)
+        Ok(self.reader().query_row(&format!("SELECT {COLUMNS} FROM people WHERE id = ?1"), [id], person).optional()?)
     }
 
     pub fn person_by_username(&self, username: &str) -> StoreResult<Option<Person>> {
-        Ok(self.conn().query_row(&format!("SELECT {COLUMNS} FROM people WHERE username = ?1"), [username], person).optional()?)
+        Ok(self.reader().query_row(&format!("SELECT {COLUMNS} FROM people WHERE username = ?1"), [username], person).optional()?)
     }
 
     /// The people of a workspace (`None`: everyone), by name.
     pub fn people(&self, workspace_id: Option<i64>) -> StoreResult<Vec<Person>> {
-        let conn = self.conn();
+        let conn = self.reader();
         let mut statement = conn.prepare(&format!(
             "SELECT {COLUMNS} FROM people WHERE (?1 IS NULL OR workspace_id = ?1) ORDER BY display_name, id"
         ))?;
@@ -130,7 +130,7 @@ impl Db {
     /// The person an invitation link is for, if it can still be used.
     pub fn invitation(&self, token: &str) -> StoreResult<Result<Person, InvitationProblem>> {
         let row: Option<(i64, i64, Option<i64>)> = self
-            .conn()
+            .reader()
             .query_row("SELECT person_id, expires_at, used_at FROM invitations WHERE token_hash = ?1", [digest(token)], |row| {
                 Ok((row.get(0)?, row.get(1)?, row.get(2)?))
             })
@@ -190,7 +190,7 @@ impl Db {
     pub fn session(&self, id: &str, idle_ms: i64, absolute_ms: i64) -> StoreResult<Option<SignedIn>> {
         let now = now_ms();
         let row: Option<(i64, i64, i64, String)> = self
-            .conn()
+            .reader()
             .query_row("SELECT person_id, created_at, last_seen_at, csrf_token FROM sessions WHERE id_hash = ?1", [digest(id)], |row| {
                 Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
             })
@@ -220,7 +220,7 @@ impl Db {
     /// Failed sign-ins under `key` within the last `window_ms`, and when the first of them was.
     pub fn sign_in_failures(&self, key: &str, window_ms: i64) -> StoreResult<(u32, i64)> {
         let row: Option<(u32, i64)> = self
-            .conn()
+            .reader()
             .query_row("SELECT failures, first_at FROM sign_in_failures WHERE key = ?1", [key], |row| Ok((row.get(0)?, row.get(1)?)))
             .optional()?;
         Ok(row.filter(|(_, first)| now_ms() - first < window_ms).unwrap_or((0, 0)))

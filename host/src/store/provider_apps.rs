@@ -20,7 +20,7 @@ pub struct ProviderApp {
 impl Db {
     pub fn provider_app(&self, plugin: &str) -> StoreResult<Option<ProviderApp>> {
         let row = self
-            .conn()
+            .reader()
             .cached_row(
                 "SELECT settings, verify_token, created_at, updated_at FROM provider_apps WHERE plugin = ?1",
                 [plugin],

@@ -33,7 +33,7 @@ impl Db {
 
     pub fn needs_reconnect(&self, channel_id: &str) -> StoreResult<Option<Reconnect>> {
         Ok(self
-            .conn()
+            .reader()
             .cached_row("SELECT reason, since FROM channel_reconnect WHERE channel_id = ?1", [channel_id], |row| {
                 Ok(Reconnect { reason: row.get(0)?, since: row.get(1)? })
             })

@@ -10,7 +10,7 @@ use super::{Db, StoreResult, now_ms, Cached};
 impl Db {
     /// Names of the channel's templates that are switched off.
     pub fn disabled_templates(&self, channel_id: &str) -> StoreResult<BTreeSet<String>> {
-        let conn = self.conn();
+        let conn = self.reader();
         let mut statement = conn.prepare_cached("SELECT name FROM template_switches WHERE channel_id = ?1 AND enabled = 0")?;
         let names = statement.query_map([channel_id], |row| row.get(0))?;
         Ok(names.collect::<Result<_, _>>()?)
@@ -18,7 +18,7 @@ impl Db {
 
     pub fn template_enabled(&self, channel_id: &str, name: &str) -> StoreResult<bool> {
         let enabled: Option<bool> = self
-            .conn()
+            .reader()
             .cached_row("SELECT enabled FROM template_switches WHERE channel_id = ?1 AND name = ?2", [channel_id, name], |row| row.get(0))
             .optional()?;
         Ok(enabled.unwrap_or(true))

@@ -88,7 +88,7 @@ impl Db {
 
     /// A workspace's tokens (never the tokens themselves: their label, role and first characters).
     pub fn tokens(&self, workspace: i64) -> StoreResult<Vec<TokenInfo>> {
-        let conn = self.conn();
+        let conn = self.reader();
         let mut statement =
             conn.prepare_cached("SELECT id, label, role, prefix, created_at FROM api_tokens WHERE workspace_id = ?1 ORDER BY id")?;
         let rows = statement.query_map([workspace], |row| {
@@ -104,13 +104,13 @@ impl Db {
     }
 
     pub fn token_count(&self) -> StoreResult<u64> {
-        Ok(self.conn().cached_row("SELECT COUNT(*) FROM api_tokens", [], |row| row.get(0))?)
+        Ok(self.reader().cached_row("SELECT COUNT(*) FROM api_tokens", [], |row| row.get(0))?)
     }
 
     /// Whose a presented token is, if it is one of ours.
     pub fn token_owner(&self, token: &str) -> StoreResult<Option<TokenOwner>> {
         let row: Option<(i64, String, Option<i64>, Option<String>)> = self
-            .conn()
+            .reader()
             .cached_row(
                 "SELECT t.id, t.role, t.workspace_id, w.status FROM api_tokens t LEFT JOIN workspaces w ON w.id = t.workspace_id
                  WHERE t.token_hash = ?1",

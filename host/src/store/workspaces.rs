@@ -32,13 +32,13 @@ fn workspace(row: &Row<'_>) -> rusqlite::Result<Workspace> {
 
 impl Db {
     pub fn workspaces(&self) -> StoreResult<Vec<Workspace>> {
-        let conn = self.conn();
+        let conn = self.reader();
         let mut statement = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM workspaces w ORDER BY w.id"))?;
         Ok(statement.query_map([], workspace)?.collect::<Result<_, _>>()?)
     }
 
     pub fn workspace(&self, id: i64) -> StoreResult<Option<Workspace>> {
-        Ok(self.conn().cached_row(&format!("SELECT {COLUMNS} FROM workspaces w WHERE w.id = ?1"), [id], workspace).optional()?)
+        Ok(self.reader().cached_row(&format!("SELECT {COLUMNS} FROM workspaces w WHERE w.id = ?1"), [id], workspace).optional()?)
     }
 
     pub fn create_workspace(&self, name: &str) -> StoreResult<Workspace> {
@@ -85,7 +85,7 @@ impl Db {
     /// Whether the workspace of a channel is suspended (nothing is sent for it then).
     pub fn channel_suspended(&self, channel_id: &str) -> StoreResult<bool> {
         let status: Option<String> = self
-            .conn()
+            .reader()
             .cached_row(
                 "SELECT w.status FROM channels c JOIN workspaces w ON w.id = c.workspace_id WHERE c.id = ?1",
                 [channel_id],

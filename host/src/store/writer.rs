@@ -213,4 +213,20 @@ mod tests {
         assert!(writes_waiting_together(&db, 100..110).await.iter().all(Result::is_ok), "the next batches commit");
         assert_eq!(rows(&db), 10);
     }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn reads_go_on_while_a_batch_holds_the_writer_see_each_commit_and_refuse_writes() {
+        let (_dir, db) = db_with_table().await;
+        db.write(|c| Ok(c.execute("INSERT INTO t (x) VALUES (1)", []).map(|_| ())?)).await.unwrap();
+        // The writer's connection is held (as during a batch's fsync): a read does not wait for it.
+        let busy = db.conn();
+        let (db2, started) = (db.clone(), std::time::Instant::now());
+        let seen = tokio::task::spawn_blocking(move || db2.reader().query_row("SELECT COUNT(*) FROM t", [], |r| r.get::<_, i64>(0)).unwrap()).await.unwrap();
+        assert_eq!(seen, 1, "a read sees what was committed before it");
+        assert!(started.elapsed() < std::time::Duration::from_secs(1), "the read waited for the writer");
+        drop(busy);
+        let refused = db.reader().execute("INSERT INTO t (x) VALUES (2)", []);
+        assert!(refused.is_err(), "a reader refuses writes");
+        assert_eq!(rows(&db), 1);
+    }
 }
