@@ -9,6 +9,7 @@ pub mod media;
 pub mod messages;
 pub mod oauth;
 pub mod people;
+pub mod pg;
 pub mod provider_apps;
 pub mod outbox;
 pub mod reconnect;
@@ -57,6 +58,11 @@ pub enum StoreError {
     NotFound,
     #[error("the write was not committed: {0}")]
     NotCommitted(String),
+    #[error("database error: {0}")]
+    Postgres(#[from] tokio_postgres::Error),
+    /// The database cannot be reached now (no pooled connection).
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;

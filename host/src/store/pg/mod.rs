@@ -1,0 +1,96 @@
+//! Postgres storage, for several nodes over one database (`--database-url postgres://…`).
+//!
+//! This is the scale-out store's first part: the schema (everything SQLite's migrations build,
+//! plus what nodes share: outbox leases, installed components, media bytes), migrations that
+//! run once however many nodes start together (a session advisory lock), a node that refuses a
+//! schema newer than it knows or a secret key other than the one the database's secrets were
+//! sealed with, and the outbox's leased claims ([`outbox`]). The server does not run on it yet:
+//! see docs/scale-out.md for what is left.
+
+pub mod outbox;
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use tokio_postgres::NoTls;
+
+use super::{SecretBox, StoreError, StoreResult, now_ms};
+
+/// Schema versions, applied in order; `schema_versions` records each with the node that ran it.
+const MIGRATIONS: &[&str] = &[include_str!("0001_schema.sql")];
+
+/// The advisory lock nodes take to migrate (any constant all nodes agree on).
+const MIGRATION_LOCK: i64 = 0x5357_4254_4d49_4752; // "SWBTMIGR"
+
+/// Connections one node keeps to Postgres.
+const POOL_SIZE: usize = 16;
+
+/// The value sealed with the secret key in `store_meta` (as in SQLite): a node whose key does
+/// not open it refuses to start, before it could seal anything with the wrong key.
+const KEY_CHECK: &str = "key_check";
+
+pub struct PgStore {
+    pool: Pool,
+    /// This node's name in claims and in `schema_versions`.
+    pub node: String,
+}
+
+impl PgStore {
+    /// Connects, migrates (once across nodes) and checks the secret key.
+    pub async fn connect(url: &str, secrets: &SecretBox, node: &str) -> anyhow::Result<Self> {
+        let config: tokio_postgres::Config = url.parse().map_err(|e| anyhow::anyhow!("the database URL is not a Postgres URL: {e}"))?;
+        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let pool = Pool::builder(manager).max_size(POOL_SIZE).build().map_err(|e| anyhow::anyhow!("cannot set up the Postgres pool: {e}"))?;
+        let store = Self { pool, node: node.to_owned() };
+        let mut client = store.client().await.map_err(|e| anyhow::anyhow!("cannot connect to Postgres: {e}"))?;
+        client.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK]).await?;
+        let prepared = async {
+            migrate(&mut client, node).await?;
+            check_key(&client, secrets).await
+        }
+        .await;
+        client.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK]).await?;
+        prepared?;
+        Ok(store)
+    }
+
+    /// Which schema versions ran, and on which node.
+    pub async fn schema_history(&self) -> StoreResult<Vec<(i32, String)>> {
+        let rows = self.client().await?.query("SELECT version, applied_by FROM schema_versions ORDER BY version", &[]).await?;
+        Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
+    }
+
+    pub(super) async fn client(&self) -> StoreResult<deadpool_postgres::Object> {
+        self.pool.get().await.map_err(|e| StoreError::Unavailable(format!("no Postgres connection: {e}")))
+    }
+}
+
+async fn migrate(client: &mut tokio_postgres::Client, node: &str) -> anyhow::Result<()> {
+    client
+        .batch_execute("CREATE TABLE IF NOT EXISTS schema_versions (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL, applied_by TEXT NOT NULL)")
+        .await?;
+    let applied: i32 = client.query_one("SELECT COALESCE(MAX(version), 0) FROM schema_versions", &[]).await?.get(0);
+    if applied as usize > MIGRATIONS.len() {
+        anyhow::bail!("the database is from a newer Switchboard (schema {applied}, this one knows {}): upgrade this node", MIGRATIONS.len());
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(applied as usize) {
+        let version = index as i32 + 1;
+        let tx = client.transaction().await?;
+        tx.batch_execute(sql).await.map_err(|e| anyhow::anyhow!("Postgres migration {version} failed: {e}"))?;
+        tx.execute("INSERT INTO schema_versions (version, applied_at, applied_by) VALUES ($1, $2, $3)", &[&version, &now_ms(), &node]).await?;
+        tx.commit().await?;
+        tracing::info!(version, "Postgres schema migrated");
+    }
+    Ok(())
+}
+
+async fn check_key(client: &tokio_postgres::Client, secrets: &SecretBox) -> anyhow::Result<()> {
+    client
+        .execute("INSERT INTO store_meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING", &[&KEY_CHECK, &secrets.seal("switchboard")])
+        .await?;
+    let sealed: String = client.query_one("SELECT value FROM store_meta WHERE key = $1", &[&KEY_CHECK]).await?.get(0);
+    secrets.open(&sealed).map(|_| ()).map_err(|_| {
+        anyhow::anyhow!(
+            "this node's secret key is not the one the database's secrets were sealed with: every node needs the same key \
+             (copy the first node's key file)"
+        )
+    })
+}

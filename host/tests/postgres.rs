@@ -1,0 +1,174 @@
+//! The Postgres store against a real, throwaway Postgres: migrations once across nodes started
+//! together, a schema newer than the node refused, a foreign secret key refused, and the
+//! outbox's leased claims shared by nodes.
+
+mod support;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use support::postgres::Postgres;
+use switchboard::store::SecretBox;
+use switchboard::store::pg::PgStore;
+
+fn key(dir: &tempfile::TempDir, name: &str) -> SecretBox {
+    SecretBox::load_or_create(&dir.path().join(name)).unwrap()
+}
+
+async fn sql(url: &str) -> tokio_postgres::Client {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(connection);
+    client
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_nodes_started_together_migrate_once_and_a_newer_schema_or_another_key_is_refused() {
+    let postgres = Postgres::start();
+    let url = postgres.create_database("nodes");
+    let keys = tempfile::tempdir().unwrap();
+    let shared = Arc::new(key(&keys, "shared.key"));
+    let starts: Vec<_> = (1..=3)
+        .map(|n| {
+            let (url, shared) = (url.clone(), shared.clone());
+            tokio::spawn(async move { PgStore::connect(&url, &shared, &format!("node-{n}")).await })
+        })
+        .collect();
+    let mut nodes = Vec::new();
+    for start in starts {
+        nodes.push(start.await.unwrap().expect("every node starts"));
+    }
+    let history = nodes[2].schema_history().await.unwrap();
+    assert_eq!(history.len(), 1, "the schema was migrated once: {history:?}");
+    assert!(history[0].1.starts_with("node-"));
+    // The schema is all there: workspace 1 exists as in SQLite.
+    let client = sql(&url).await;
+    let workspaces: i64 = client.query_one("SELECT COUNT(*) FROM workspaces WHERE id = 1", &[]).await.unwrap().get(0);
+    assert_eq!(workspaces, 1);
+
+    // A fourth node with a key of its own refuses to start, and changes nothing.
+    let stranger = key(&keys, "other.key");
+    let refused = PgStore::connect(&url, &stranger, "node-4").await.err().expect("a foreign key is refused").to_string();
+    assert!(refused.contains("secret key") && refused.contains("same key"), "{refused}");
+
+    // A database a newer Switchboard migrated: refused with what to do.
+    client.execute("INSERT INTO schema_versions (version, applied_at, applied_by) VALUES (99, 0, 'future')", &[]).await.unwrap();
+    let refused = PgStore::connect(&url, &shared, "node-5").await.err().expect("a newer schema is refused").to_string();
+    assert!(refused.contains("newer Switchboard") && refused.contains("schema 99"), "{refused}");
+    assert_eq!(nodes[0].schema_history().await.unwrap().len(), 2, "the refusing node changed nothing");
+}
+
+/// A channel with `conversations` conversations of `each` queued replies.
+async fn queue_replies(client: &tokio_postgres::Client, conversations: i64, each: i64) -> HashMap<i64, Vec<i64>> {
+    client
+        .batch_execute(
+            "INSERT INTO channels (id, plugin, name, status, settings, webhook_secret, created_at, updated_at)
+             VALUES ('ch_1', 'line', 'LINE', 'active', '{}', 'sealed', 0, 0)",
+        )
+        .await
+        .unwrap();
+    let mut queued = HashMap::new();
+    for c in 0..conversations {
+        let conversation: i64 = client
+            .query_one(
+                "INSERT INTO conversations (channel_id, external_id, last_activity_at, created_at) VALUES ('ch_1', $1, 0, 0) RETURNING id",
+                &[&format!("U{c}")],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        for n in 0..each {
+            let message: i64 = client
+                .query_one(
+                    "INSERT INTO messages (conversation_id, channel_id, direction, text, status, created_at, updated_at)
+                     VALUES ($1, 'ch_1', 'outbound', $2, 'queued', 0, 0) RETURNING id",
+                    &[&conversation, &format!("balasan {n}")],
+                )
+                .await
+                .unwrap()
+                .get(0);
+            client
+                .execute("INSERT INTO outbox (message_id, channel_id, conversation_id, next_attempt_at) VALUES ($1, 'ch_1', $2, 0)", &[&message, &conversation])
+                .await
+                .unwrap();
+            queued.entry(conversation).or_insert_with(Vec::new).push(message);
+        }
+    }
+    queued
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_claim_each_delivery_once_in_each_conversations_order_and_take_over_a_dead_nodes_claims() {
+    let postgres = Postgres::start();
+    let url = postgres.create_database("outbox");
+    let keys = tempfile::tempdir().unwrap();
+    let secrets = key(&keys, "shared.key");
+    let mut nodes = Vec::new();
+    for n in 1..=3 {
+        nodes.push(Arc::new(PgStore::connect(&url, &secrets, &format!("node-{n}")).await.unwrap()));
+    }
+    let client = sql(&url).await;
+    let queued = queue_replies(&client, 30, 4).await;
+    let conversation_of: HashMap<i64, i64> = queued.iter().flat_map(|(c, ms)| ms.iter().map(move |m| (*m, *c))).collect();
+
+    // Node 3 claims a batch and dies: its claims hold until their lease runs out.
+    let lease = Duration::from_millis(1500);
+    let dead_claims = nodes[2].claim_deliveries(5, lease, &[]).await.unwrap();
+    assert_eq!(dead_claims.len(), 5);
+
+    // Nodes 1 and 2 deliver everything, claiming at once, each send taking a random moment.
+    let sent = Arc::new(std::sync::Mutex::new(Vec::<(i64, String)>::new()));
+    let workers: Vec<_> = nodes[..2]
+        .iter()
+        .cloned()
+        .map(|node| {
+            let sent = sent.clone();
+            tokio::spawn(async move {
+                let mut idle_since = std::time::Instant::now();
+                while idle_since.elapsed() < Duration::from_secs(4) {
+                    let claimed = node.claim_deliveries(8, lease, &[]).await.unwrap();
+                    if claimed.is_empty() {
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                        continue;
+                    }
+                    idle_since = std::time::Instant::now();
+                    for delivery in claimed {
+                        tokio::time::sleep(Duration::from_millis(rand_ms())).await;
+                        sent.lock().unwrap().push((delivery.message_id, node.node.clone()));
+                        node.delivery_succeeded(delivery.message_id, &format!("p{}", delivery.message_id)).await.unwrap();
+                    }
+                }
+            })
+        })
+        .collect();
+    for worker in workers {
+        worker.await.unwrap();
+    }
+    let sent = sent.lock().unwrap().clone();
+    let unique: HashSet<i64> = sent.iter().map(|(m, _)| *m).collect();
+    assert_eq!(sent.len(), unique.len(), "no delivery was claimed by two nodes");
+    assert_eq!(unique.len(), 120, "every reply was sent, the dead node's five after their lease ran out");
+    for claim in &dead_claims {
+        assert!(unique.contains(&claim.message_id), "the dead node's claim {} was taken over", claim.message_id);
+    }
+    // Order within each conversation: sent in the order queued, whichever node sent them.
+    let mut order: HashMap<i64, Vec<i64>> = HashMap::new();
+    for (message, _) in &sent {
+        order.entry(conversation_of[message]).or_default().push(*message);
+    }
+    for (conversation, messages) in &queued {
+        assert_eq!(&order[conversation], messages, "conversation {conversation} kept its order");
+    }
+    let by_node: HashSet<&str> = sent.iter().map(|(_, node)| node.as_str()).collect();
+    assert_eq!(by_node.len(), 2, "both live nodes delivered");
+    let left: i64 = client.query_one("SELECT COUNT(*) FROM outbox", &[]).await.unwrap().get(0);
+    assert_eq!(left, 0);
+}
+
+/// 0-9 ms, different on each call.
+fn rand_ms() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u64(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64);
+    hasher.finish() % 10
+}
