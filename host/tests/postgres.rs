@@ -172,3 +172,65 @@ fn rand_ms() -> u64 {
     hasher.write_u64(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64);
     hasher.finish() % 10
 }
+
+fn inbound(update: i64) -> switchboard::store::messages::NewInbound {
+    switchboard::store::messages::NewInbound {
+        provider_message_id: update.to_string(),
+        conversation_external_id: "628123".into(),
+        conversation_name: None,
+        sender: switchboard::store::contacts::ContactInfo { external_id: "628123".into(), name: Some("Budi".into()), handle: None },
+        provider_timestamp: 1_795_000_000_000,
+        text: Some(format!("pesan {update}")),
+        content: serde_json::json!({"attachments": []}),
+        properties: vec![],
+        reply_to: None,
+    }
+}
+
+async fn next_notice(heard: &mut tokio::sync::mpsc::UnboundedReceiver<Notice>) -> Notice {
+    tokio::time::timeout(Duration::from_secs(5), heard.recv()).await.expect("a notice within 5 s").expect("the listener is open")
+}
+
+use switchboard::store::pg::live::Notice;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_stored_on_one_node_is_heard_on_every_node_a_redelivery_on_none_and_a_lost_listener_says_so() {
+    let postgres = Postgres::start();
+    let url = postgres.create_database("live");
+    let keys = tempfile::tempdir().unwrap();
+    let secrets = key(&keys, "shared.key");
+    let mut nodes = Vec::new();
+    for n in 1..=3 {
+        nodes.push(PgStore::connect(&url, &secrets, &format!("node-{n}")).await.unwrap());
+    }
+    let client = sql(&url).await;
+    client
+        .batch_execute(
+            "INSERT INTO channels (id, plugin, name, status, settings, webhook_secret, created_at, updated_at)
+             VALUES ('ch_wa', 'whatsapp-cloud', 'WhatsApp', 'active', '{}', 'sealed', 0, 0)",
+        )
+        .await
+        .unwrap();
+    let mut on_node_1 = nodes[0].listen().await.unwrap();
+    let mut on_node_3 = nodes[2].listen().await.unwrap();
+
+    let stored = nodes[1].record_inbound("ch_wa", &inbound(1)).await.unwrap().unwrap();
+    let expected = Notice::Change { change: "message".into(), channel_id: "ch_wa".into(), conversation_id: stored.conversation_id, message_id: Some(stored.id) };
+    assert_eq!(next_notice(&mut on_node_1).await, expected);
+    assert_eq!(next_notice(&mut on_node_3).await, expected);
+
+    // A redelivery changes nothing and announces nothing: the next notice is the next message.
+    assert!(nodes[2].record_inbound("ch_wa", &inbound(1)).await.unwrap().is_none());
+    let second = nodes[2].record_inbound("ch_wa", &inbound(2)).await.unwrap().unwrap();
+    for heard in [&mut on_node_1, &mut on_node_3] {
+        match next_notice(heard).await {
+            Notice::Change { message_id, .. } => assert_eq!(message_id, Some(second.id), "the redelivery was not announced"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    // The listeners' connections are cut (a Postgres restart, a network cut): each node hears it.
+    client.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN%'", &[]).await.unwrap();
+    assert_eq!(next_notice(&mut on_node_1).await, Notice::Lost);
+    assert_eq!(next_notice(&mut on_node_3).await, Notice::Lost);
+}

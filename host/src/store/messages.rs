@@ -82,7 +82,7 @@ impl DeliveryStatus {
         }
     }
 
-    fn parse(text: &str) -> Option<Self> {
+    pub(crate) fn parse(text: &str) -> Option<Self> {
         [Self::Received, Self::Queued, Self::Sent, Self::Delivered, Self::Read, Self::Failed, Self::Deleted]
             .into_iter()
             .find(|status| status.as_str() == text)

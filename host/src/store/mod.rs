@@ -1,6 +1,7 @@
 //! SQLite storage: one file in the data dir, WAL, versioned migrations; one module per aggregate.
 
 pub mod audit;
+pub mod backend;
 pub mod channels;
 pub mod contacts;
 mod holds;

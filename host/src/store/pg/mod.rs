@@ -4,9 +4,11 @@
 //! plus what nodes share: outbox leases, installed components, media bytes), migrations that
 //! run once however many nodes start together (a session advisory lock), a node that refuses a
 //! schema newer than it knows or a secret key other than the one the database's secrets were
-//! sealed with, and the outbox's leased claims ([`outbox`]). The server does not run on it yet:
-//! see docs/scale-out.md for what is left.
+//! sealed with, the outbox's leased claims ([`outbox`]) and inbound messages deduplicated across
+//! nodes ([`messages`]), announced to every node in their transaction ([`live`]). The server does not run on it yet: see docs/scale-out.md for what is left.
 
+pub mod live;
+pub mod messages;
 pub mod outbox;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
@@ -29,6 +31,8 @@ const KEY_CHECK: &str = "key_check";
 
 pub struct PgStore {
     pool: Pool,
+    /// For connections outside the pool (the live listener's).
+    config: tokio_postgres::Config,
     /// This node's name in claims and in `schema_versions`.
     pub node: String,
 }
@@ -37,9 +41,9 @@ impl PgStore {
     /// Connects, migrates (once across nodes) and checks the secret key.
     pub async fn connect(url: &str, secrets: &SecretBox, node: &str) -> anyhow::Result<Self> {
         let config: tokio_postgres::Config = url.parse().map_err(|e| anyhow::anyhow!("the database URL is not a Postgres URL: {e}"))?;
-        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let manager = Manager::from_config(config.clone(), NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = Pool::builder(manager).max_size(POOL_SIZE).build().map_err(|e| anyhow::anyhow!("cannot set up the Postgres pool: {e}"))?;
-        let store = Self { pool, node: node.to_owned() };
+        let store = Self { pool, config, node: node.to_owned() };
         let mut client = store.client().await.map_err(|e| anyhow::anyhow!("cannot connect to Postgres: {e}"))?;
         client.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK]).await?;
         let prepared = async {

@@ -1,0 +1,50 @@
+//! The store's operations as one interface both backends implement: SQLite ([`Db`], the
+//! default, one node) and Postgres ([`PgStore`], several nodes). The server will run on it when
+//! it runs on either; it grows one aggregate at a time (docs/scale-out.md), and one conformance
+//! suite (`host/tests/store_conformance.rs`) runs every operation against both.
+
+use super::messages::{Message, NewInbound, record_inbound_in};
+use super::pg::PgStore;
+use super::{Db, StoreResult};
+
+#[async_trait::async_trait]
+pub trait Store: Send + Sync {
+    /// Stores an inbound message with its contact and conversation; `None` when its provider id
+    /// was already stored (a redelivery, to this node or another).
+    async fn record_inbound(&self, channel_id: &str, inbound: &NewInbound) -> StoreResult<Option<Message>>;
+    async fn message(&self, id: i64) -> StoreResult<Option<Message>>;
+    /// The provider time of a conversation's last inbound message (the messaging window's start).
+    async fn last_inbound_at(&self, channel_id: &str, conversation_external_id: &str) -> StoreResult<Option<i64>>;
+}
+
+#[async_trait::async_trait]
+impl Store for Db {
+    async fn record_inbound(&self, channel_id: &str, inbound: &NewInbound) -> StoreResult<Option<Message>> {
+        let (channel_id, inbound) = (channel_id.to_owned(), inbound.clone());
+        // In a group commit, as the webhook path stores it.
+        self.write(move |tx| record_inbound_in(tx, &channel_id, &inbound)).await
+    }
+
+    async fn message(&self, id: i64) -> StoreResult<Option<Message>> {
+        Db::message(self, id)
+    }
+
+    async fn last_inbound_at(&self, channel_id: &str, conversation_external_id: &str) -> StoreResult<Option<i64>> {
+        Ok(self.conversation_at(channel_id, conversation_external_id)?.and_then(|c| c.last_inbound_at))
+    }
+}
+
+#[async_trait::async_trait]
+impl Store for PgStore {
+    async fn record_inbound(&self, channel_id: &str, inbound: &NewInbound) -> StoreResult<Option<Message>> {
+        PgStore::record_inbound(self, channel_id, inbound).await
+    }
+
+    async fn message(&self, id: i64) -> StoreResult<Option<Message>> {
+        PgStore::message(self, id).await
+    }
+
+    async fn last_inbound_at(&self, channel_id: &str, conversation_external_id: &str) -> StoreResult<Option<i64>> {
+        PgStore::last_inbound_at(self, channel_id, conversation_external_id).await
+    }
+}

@@ -1,0 +1,75 @@
+//! Live fan-out across nodes: a change is announced with `pg_notify` inside the transaction that
+//! makes it (so a rollback announces nothing), and every node listens on its own connection.
+//! A node that loses its listener hears [`Notice::Lost`]: what it missed cannot be replayed, so
+//! its followers are told to start from a fresh snapshot, as after a backlog gap on one node.
+
+use futures_util::StreamExt;
+use tokio::sync::mpsc;
+use tokio_postgres::AsyncMessage;
+
+use super::PgStore;
+
+/// The channel every node listens on.
+pub(super) const CHANNEL: &str = "switchboard_live";
+
+/// What a node hears.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    /// A committed change, as the live hub names it (`message`, `status`, `conversation`, `media`).
+    Change { change: String, channel_id: String, conversation_id: i64, message_id: Option<i64> },
+    /// The listening connection ended: changes since then were not heard.
+    Lost,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Payload {
+    change: String,
+    channel_id: String,
+    conversation_id: i64,
+    message_id: Option<i64>,
+}
+
+/// The `pg_notify` payload of a change (ids only; listeners read the rest with their own rights).
+pub(super) fn payload(change: &str, channel_id: &str, conversation_id: i64, message_id: Option<i64>) -> String {
+    serde_json::to_string(&Payload { change: change.into(), channel_id: channel_id.into(), conversation_id, message_id }).expect("ids serialize")
+}
+
+impl PgStore {
+    /// Listens for every node's changes on a connection of its own (not the pool's).
+    pub async fn listen(&self) -> anyhow::Result<mpsc::UnboundedReceiver<Notice>> {
+        let (client, mut connection) = self.config.connect(tokio_postgres::NoTls).await.map_err(|e| anyhow::anyhow!("cannot listen on Postgres: {e}"))?;
+        let (notices, heard) = mpsc::unbounded_channel();
+        let node = self.node.clone();
+        // The connection's messages (notifications among them) come only while it is polled.
+        let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
+        let forward = notices.clone();
+        tokio::spawn(async move {
+            while let Some(message) = messages.next().await {
+                match message {
+                    Ok(AsyncMessage::Notification(notification)) => match serde_json::from_str::<Payload>(notification.payload()) {
+                        Ok(p) => {
+                            let notice = Notice::Change { change: p.change, channel_id: p.channel_id, conversation_id: p.conversation_id, message_id: p.message_id };
+                            if forward.send(notice).is_err() {
+                                return; // nobody listens any more
+                            }
+                        }
+                        Err(e) => tracing::warn!(%node, "an unreadable live notice was ignored: {e}"),
+                    },
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(%node, "the live listener's connection failed: {e}");
+                        break;
+                    }
+                }
+            }
+            let _ = forward.send(Notice::Lost);
+        });
+        client.batch_execute(&format!("LISTEN {CHANNEL}")).await?;
+        // The client must outlive the LISTEN: it goes with the forwarding task's channel.
+        tokio::spawn(async move {
+            notices.closed().await;
+            drop(client);
+        });
+        Ok(heard)
+    }
+}

@@ -1,0 +1,128 @@
+//! Inbound messages over Postgres: any node stores a webhook's message; the unique key on
+//! (channel, direction, provider id) decides across nodes, so a redelivery to another node, or
+//! the same update sent to every node at once, is stored exactly once.
+
+use tokio_postgres::Row;
+
+use super::PgStore;
+use crate::store::messages::{DeliveryStatus, Message, NewInbound};
+use crate::store::{StoreError, StoreResult, now_ms};
+
+const COLUMNS: &str = "id, conversation_id, channel_id, direction, provider_message_id, contact_id, text, content, properties,
+    reply_to, status, error, provider_timestamp, created_at, updated_at";
+
+fn message(row: &Row) -> StoreResult<Message> {
+    let content: String = row.get(7);
+    let properties: String = row.get(8);
+    let status: String = row.get(10);
+    Ok(Message {
+        id: row.get(0),
+        conversation_id: row.get(1),
+        channel_id: row.get(2),
+        direction: row.get(3),
+        provider_message_id: row.get(4),
+        contact_id: row.get(5),
+        text: row.get(6),
+        content: serde_json::from_str(&content).unwrap_or_default(),
+        properties: serde_json::from_str(&properties).unwrap_or_default(),
+        reply_to: row.get(9),
+        status: DeliveryStatus::parse(&status).ok_or_else(|| StoreError::Corrupt(format!("unknown message status `{status}`")))?,
+        error: row.get(11),
+        provider_timestamp: row.get(12),
+        created_at: row.get(13),
+        updated_at: row.get(14),
+    })
+}
+
+impl PgStore {
+    /// Stores an inbound message with its contact and conversation, in one transaction;
+    /// `None` when the provider id was already stored (by this node or another).
+    pub async fn record_inbound(&self, channel_id: &str, inbound: &NewInbound) -> StoreResult<Option<Message>> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let now = now_ms();
+        // Contact, conversation, message: always in this order, so concurrent webhooks of one
+        // conversation wait for each other instead of deadlocking.
+        let contact_id: i64 = tx
+            .query_one(
+                "INSERT INTO contacts (channel_id, external_id, name, handle, updated_at) VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (channel_id, external_id) DO UPDATE SET
+                    name = COALESCE(excluded.name, contacts.name),
+                    handle = COALESCE(excluded.handle, contacts.handle),
+                    updated_at = excluded.updated_at
+                 RETURNING id",
+                &[&channel_id, &inbound.sender.external_id, &inbound.sender.name, &inbound.sender.handle, &now],
+            )
+            .await?
+            .get(0);
+        let conversation_id: i64 = tx
+            .query_one(
+                "INSERT INTO conversations (channel_id, external_id, contact_id, name, last_activity_at, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $5)
+                 ON CONFLICT (channel_id, external_id) DO UPDATE SET
+                    name = COALESCE(excluded.name, conversations.name),
+                    contact_id = COALESCE(conversations.contact_id, excluded.contact_id)
+                 RETURNING id",
+                &[&channel_id, &inbound.conversation_external_id, &contact_id, &inbound.conversation_name, &now],
+            )
+            .await?
+            .get(0);
+        let properties = serde_json::to_string(&inbound.properties).expect("pairs serialize");
+        let inserted = tx
+            .query_opt(
+                "INSERT INTO messages (conversation_id, channel_id, direction, provider_message_id, contact_id, text, content,
+                    properties, reply_to, status, provider_timestamp, created_at, updated_at)
+                 VALUES ($1, $2, 'inbound', $3, $4, $5, $6, $7, $8, 'received', $9, $10, $10)
+                 ON CONFLICT DO NOTHING
+                 RETURNING id",
+                &[
+                    &conversation_id,
+                    &channel_id,
+                    &inbound.provider_message_id,
+                    &contact_id,
+                    &inbound.text,
+                    &inbound.content.to_string(),
+                    &properties,
+                    &inbound.reply_to,
+                    &inbound.provider_timestamp,
+                    &now,
+                ],
+            )
+            .await?;
+        let Some(row) = inserted else {
+            // A redelivery: the contact and conversation stay as they were.
+            tx.rollback().await?;
+            return Ok(None);
+        };
+        let id: i64 = row.get(0);
+        // The window counts from the provider's time, never later than we received it.
+        tx.execute(
+            "UPDATE conversations SET last_activity_at = $2, status = 'open',
+                last_inbound_at = GREATEST(COALESCE(last_inbound_at, 0), $3)
+             WHERE id = $1",
+            &[&conversation_id, &now, &inbound.provider_timestamp.min(now)],
+        )
+        .await?;
+        let stored = message(&tx.query_one(&format!("SELECT {COLUMNS} FROM messages WHERE id = $1"), &[&id]).await?)?;
+        // Heard by every node once (and only if) this commits.
+        let notice = super::live::payload("message", channel_id, conversation_id, Some(id));
+        tx.execute("SELECT pg_notify($1, $2)", &[&super::live::CHANNEL, &notice]).await?;
+        tx.commit().await?;
+        Ok(Some(stored))
+    }
+
+    pub async fn message(&self, id: i64) -> StoreResult<Option<Message>> {
+        let row = self.client().await?.query_opt(&format!("SELECT {COLUMNS} FROM messages WHERE id = $1"), &[&id]).await?;
+        row.as_ref().map(message).transpose()
+    }
+
+    /// The provider time of a conversation's last inbound message (the messaging window's start).
+    pub async fn last_inbound_at(&self, channel_id: &str, conversation_external_id: &str) -> StoreResult<Option<i64>> {
+        let row = self
+            .client()
+            .await?
+            .query_opt("SELECT last_inbound_at FROM conversations WHERE channel_id = $1 AND external_id = $2", &[&channel_id, &conversation_external_id])
+            .await?;
+        Ok(row.and_then(|r| r.get(0)))
+    }
+}

@@ -1,0 +1,132 @@
+//! One store conformance suite, run against both backends: SQLite (a real file, the default)
+//! and Postgres (a real, throwaway server). Each scenario is written once against
+//! [`Store`]; the backends differ only in how a test sets up a channel.
+
+mod support;
+
+use std::sync::Arc;
+
+use serde_json::json;
+use support::postgres::Postgres;
+use switchboard::store::backend::Store;
+use switchboard::store::contacts::ContactInfo;
+use switchboard::store::messages::NewInbound;
+use switchboard::store::pg::PgStore;
+use switchboard::store::{Db, SecretBox, now_ms};
+
+/// Three handles on one store: for SQLite one database used thrice (one node), for Postgres
+/// three nodes, each with its own pool.
+struct Backend {
+    name: &'static str,
+    channel: String,
+    nodes: Vec<Arc<dyn Store>>,
+    _keep: Box<dyn std::any::Any + Send>,
+}
+
+async fn sqlite() -> Backend {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path()).unwrap();
+    let channel = db.create_channel(1, "telegram", "Conformance", &[]).unwrap().id;
+    let db: Arc<dyn Store> = Arc::new(db);
+    Backend { name: "sqlite", channel, nodes: vec![db.clone(), db.clone(), db], _keep: Box::new(dir) }
+}
+
+async fn postgres() -> Backend {
+    let server = Postgres::start();
+    let url = server.create_database("conformance");
+    let keys = tempfile::tempdir().unwrap();
+    let secrets = SecretBox::load_or_create(&keys.path().join("key")).unwrap();
+    let mut nodes: Vec<Arc<dyn Store>> = Vec::new();
+    for n in 1..=3 {
+        nodes.push(Arc::new(PgStore::connect(&url, &secrets, &format!("node-{n}")).await.unwrap()));
+    }
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(connection);
+    client
+        .execute(
+            "INSERT INTO channels (id, plugin, name, status, settings, webhook_secret, created_at, updated_at)
+             VALUES ($1, 'telegram', 'Conformance', 'active', '{}', 'sealed', 0, 0)",
+            &[&"ch_conformance"],
+        )
+        .await
+        .unwrap();
+    Backend { name: "postgres", channel: "ch_conformance".into(), nodes, _keep: Box::new((server, keys)) }
+}
+
+fn inbound(update: i64, chat: &str, at_ms: i64) -> NewInbound {
+    NewInbound {
+        provider_message_id: format!("{chat}:{update}"),
+        conversation_external_id: chat.to_owned(),
+        conversation_name: Some(format!("Chat {chat}")),
+        sender: ContactInfo { external_id: format!("user-{chat}"), name: Some("Siti Rahayu".into()), handle: Some("siti".into()) },
+        provider_timestamp: at_ms,
+        text: Some(format!("Halo, pesanan {update} sudah dikirim?")),
+        content: json!({"attachments": []}),
+        properties: vec![("reply_token".into(), format!("rt-{update}"))],
+        reply_to: None,
+    }
+}
+
+/// Runs `scenario` on SQLite, then on Postgres; each backend lives until its scenario is done.
+async fn each_backend(scenario: impl AsyncFn(&Backend)) {
+    for backend in [sqlite().await, postgres().await] {
+        scenario(&backend).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_inbound_message_is_stored_once_read_back_whole_and_moves_the_window_forward_only() {
+    each_backend(async |backend| {
+        let (store, name, channel) = (&backend.nodes[0], backend.name, backend.channel.as_str());
+        let earlier = now_ms() - 60_000;
+        let first = store.record_inbound(channel, &inbound(1, "100", earlier)).await.unwrap().unwrap_or_else(|| panic!("{name}: stored"));
+        assert_eq!(first.direction, "inbound");
+        assert_eq!(first.text.as_deref(), Some("Halo, pesanan 1 sudah dikirim?"));
+        assert_eq!(first.properties, vec![("reply_token".to_owned(), "rt-1".to_owned())], "{name}");
+        let read = store.message(first.id).await.unwrap().unwrap();
+        assert_eq!((read.content, read.provider_timestamp, read.status), (json!({"attachments": []}), Some(earlier), first.status), "{name}");
+
+        assert!(store.record_inbound(channel, &inbound(1, "100", earlier)).await.unwrap().is_none(), "{name}: a redelivery is not stored again");
+        assert_eq!(store.last_inbound_at(channel, "100").await.unwrap(), Some(earlier));
+
+        // An older message arriving late does not move the window back.
+        store.record_inbound(channel, &inbound(2, "100", earlier - 30_000)).await.unwrap().unwrap();
+        assert_eq!(store.last_inbound_at(channel, "100").await.unwrap(), Some(earlier), "{name}");
+        // A provider clock ahead of ours does not stretch it.
+        let before = now_ms();
+        store.record_inbound(channel, &inbound(3, "100", before + 3_600_000)).await.unwrap().unwrap();
+        let window = store.last_inbound_at(channel, "100").await.unwrap().unwrap();
+        assert!(window >= before && window <= now_ms(), "{name}: {window} is capped at the time we received it");
+        assert!(store.message(i64::MAX).await.unwrap().is_none());
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_updates_sent_to_every_node_at_once_are_each_stored_exactly_once() {
+    each_backend(async |backend| {
+        let name = backend.name;
+        let channel: Arc<str> = backend.channel.as_str().into();
+        let at = now_ms() - 1_000;
+        // 40 updates over 8 chats, each sent to all three nodes at the same moment.
+        let mut sends = Vec::new();
+        for node in &backend.nodes {
+            for update in 0..40 {
+                let (node, channel) = (node.clone(), channel.clone());
+                sends.push(tokio::spawn(async move { node.record_inbound(&channel, &inbound(update, &format!("{}", update % 8), at)).await }));
+            }
+        }
+        let mut stored = Vec::new();
+        for send in sends {
+            if let Some(message) = send.await.unwrap().unwrap_or_else(|e| panic!("{name}: {e}")) {
+                stored.push(message.provider_message_id.unwrap());
+            }
+        }
+        stored.sort();
+        let mut unique = stored.clone();
+        unique.dedup();
+        assert_eq!(stored.len(), 40, "{name}: every update stored, none twice ({} stored)", stored.len());
+        assert_eq!(unique.len(), 40, "{name}");
+    })
+    .await;
+}
