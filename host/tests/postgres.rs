@@ -234,3 +234,97 @@ async fn a_message_stored_on_one_node_is_heard_on_every_node_a_redelivery_on_non
     assert_eq!(next_notice(&mut on_node_1).await, Notice::Lost);
     assert_eq!(next_notice(&mut on_node_3).await, Notice::Lost);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plugin_installed_on_one_node_is_announced_to_the_others_with_its_bytes_and_a_downgrade_needs_force() {
+    use switchboard::store::pg::plugins::ComponentInstall;
+    let postgres = Postgres::start();
+    let url = postgres.create_database("plugins");
+    let keys = tempfile::tempdir().unwrap();
+    let secrets = key(&keys, "shared.key");
+    let mut nodes = Vec::new();
+    for n in 1..=3 {
+        nodes.push(Arc::new(PgStore::connect(&url, &secrets, &format!("node-{n}")).await.unwrap()));
+    }
+    let mut on_node_2 = nodes[1].listen().await.unwrap();
+    let mut on_node_3 = nodes[2].listen().await.unwrap();
+    let version = |v: &str| semver::Version::parse(v).unwrap();
+    // A real component's bytes (the built-in Telegram plugin's size class; any bytes do here).
+    let first: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    assert_eq!(nodes[0].install_component("telegram", &version("0.2.0"), &first, false).await.unwrap(), ComponentInstall::Stored);
+    for heard in [&mut on_node_2, &mut on_node_3] {
+        assert_eq!(next_notice(heard).await, Notice::Installed { plugin: "telegram".into(), version: "0.2.0".into() });
+    }
+    let (served, bytes) = nodes[2].current_component("telegram").await.unwrap().unwrap();
+    assert_eq!((served, bytes.len()), (version("0.2.0"), first.len()));
+    assert!(bytes == first, "node 3 loads the very bytes node 1 stored");
+
+    // The same upload sent to two nodes at once: stored once, announced once.
+    let v3 = version("0.3.0");
+    let (a, b) = tokio::join!(
+        nodes[0].install_component("telegram", &v3, b"v3", false),
+        nodes[1].install_component("telegram", &v3, b"v3", false)
+    );
+    let mut outcomes = [a.unwrap(), b.unwrap()];
+    outcomes.sort_by_key(|o| format!("{o:?}"));
+    assert_eq!(outcomes, [ComponentInstall::Stored, ComponentInstall::Unchanged]);
+    assert_eq!(next_notice(&mut on_node_3).await, Notice::Installed { plugin: "telegram".into(), version: "0.3.0".into() });
+
+    // Older versions uploaded to two nodes at once while 0.3.0 is current: both refused.
+    let (older, oldest) = (version("0.2.5"), version("0.1.0"));
+    let (a, b) = tokio::join!(
+        nodes[1].install_component("telegram", &older, b"v2.5", false),
+        nodes[2].install_component("telegram", &oldest, b"v1", false)
+    );
+    assert_eq!(a.unwrap(), ComponentInstall::Older { newest: version("0.3.0") });
+    assert_eq!(b.unwrap(), ComponentInstall::Older { newest: version("0.3.0") });
+    // The same version with other bytes is never stored in its place.
+    assert_eq!(nodes[0].install_component("telegram", &version("0.3.0"), b"tampered", true).await.unwrap(), ComponentInstall::Conflict);
+    // Forced, a downgrade to a stored version makes it current again on every node.
+    assert_eq!(nodes[0].install_component("telegram", &version("0.2.0"), &first, true).await.unwrap(), ComponentInstall::Stored);
+    assert_eq!(next_notice(&mut on_node_3).await, Notice::Installed { plugin: "telegram".into(), version: "0.2.0".into() });
+    assert_eq!(nodes[1].current_component("telegram").await.unwrap().unwrap().0, version("0.2.0"));
+    assert!(nodes[1].current_component("line").await.unwrap().is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_stored_through_one_node_is_read_on_another_and_a_delete_reaches_every_nodes_copy() {
+    use switchboard::media::files::{MediaFiles, Spool};
+    use switchboard::media::pg_files::PgFiles;
+    let postgres = Postgres::start();
+    let url = postgres.create_database("media");
+    let keys = tempfile::tempdir().unwrap();
+    let secrets = key(&keys, "shared.key");
+    let caches = tempfile::tempdir().unwrap();
+    let mut nodes = Vec::new();
+    for n in 1..=2 {
+        let store = Arc::new(PgStore::connect(&url, &secrets, &format!("node-{n}")).await.unwrap());
+        nodes.push(PgFiles::open(store, caches.path().join(format!("node-{n}"))).unwrap());
+    }
+    // A 3 MB "video" arriving in chunks on node 1.
+    let video: Vec<u8> = (0..3_000_000u32).map(|i| (i % 253) as u8).collect();
+    let mut spool = Spool::new(&nodes[0], 16 << 20).await.unwrap();
+    for chunk in video.chunks(64 * 1024) {
+        spool.write(chunk).await.unwrap();
+    }
+    let spooled = spool.finish().await.unwrap();
+    let sha = spooled.sha256.clone();
+    nodes[0].put(spooled).await.unwrap();
+    assert_eq!(std::fs::read_dir(nodes[0].spool_dir()).unwrap().count(), 0, "nothing left in node 1's spool");
+
+    // Node 2 has never seen it: it reads it, in ranges, from the database.
+    let mut on_node_2 = nodes[1].open(&sha).await.unwrap();
+    assert_eq!(on_node_2.len, video.len() as u64);
+    assert_eq!(on_node_2.read_at(2_999_990, 100).await.unwrap(), video[2_999_990..]);
+    assert_eq!(on_node_2.read_at(1_000, 16).await.unwrap(), video[1_000..1_016]);
+    let copy = caches.path().join("node-2").join(&sha[..2]).join(&sha);
+    assert!(copy.exists(), "node 2 keeps a copy");
+    // A damaged copy (a full disk, a cut write) is fetched again, not served.
+    std::fs::write(&copy, b"truncated").unwrap();
+    assert_eq!(nodes[1].open(&sha).await.unwrap().read_at(0, 8).await.unwrap(), video[..8]);
+
+    // Deleted through node 1 (its workspace deleted): gone on node 2 too, copy and all.
+    nodes[0].delete(&sha).await.unwrap();
+    assert_eq!(nodes[1].open(&sha).await.err().map(|e| e.kind()), Some(std::io::ErrorKind::NotFound));
+    assert!(!copy.exists(), "node 2's copy went with it");
+}

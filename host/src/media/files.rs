@@ -1,6 +1,6 @@
 //! Where attachments' bytes live, behind [`MediaFiles`]: content-addressed by SHA-256, so a
 //! file sent twice is kept once. [`LocalFiles`] keeps them under `<data-dir>/media/ab/abcd…`;
-//! scale-out can put them in Postgres or object storage by implementing the same trait.
+//! [`super::pg_files::PgFiles`] keeps them in Postgres for several nodes, behind the same trait.
 //!
 //! Bytes arrive through a [`Spool`]: a local file written as they stream in, hashed and
 //! counted on the way, refused past the size limit, so a large download never sits whole in
@@ -62,6 +62,19 @@ impl LocalFiles {
         let _ = std::fs::remove_dir_all(&spool);
         std::fs::create_dir_all(&spool)?;
         Ok(Self { root, spool })
+    }
+
+    /// Keeps `bytes`, fetched from elsewhere, as `sha256` (checked): written in the spool, then
+    /// renamed into place, so a reader never sees part of a file.
+    pub(crate) async fn keep(&self, sha256: &str, bytes: &[u8]) -> io::Result<()> {
+        let target = self.path(sha256)?;
+        if hex::encode(Sha256::digest(bytes)) != sha256 {
+            return Err(io::Error::new(io::ErrorKind::InvalidData, "the bytes do not have their SHA-256"));
+        }
+        tokio::fs::create_dir_all(target.parent().expect("a file in a folder")).await?;
+        let partial = self.spool.join(format!("{sha256}.{:016x}", rand::random::<u64>()));
+        tokio::fs::write(&partial, bytes).await?;
+        tokio::fs::rename(&partial, &target).await
     }
 
     fn path(&self, sha256: &str) -> io::Result<PathBuf> {
@@ -171,6 +184,13 @@ pub struct Spooled {
     pub len: u64,
     /// The first bytes, for sniffing the type.
     pub head: Vec<u8>,
+}
+
+impl Spooled {
+    /// The spool file holding the bytes.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
 }
 
 impl Drop for Spooled {

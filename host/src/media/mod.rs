@@ -5,6 +5,7 @@
 
 pub mod files;
 pub mod links;
+pub mod pg_files;
 pub mod plugin_files;
 pub mod sniff;
 

@@ -1,5 +1,6 @@
 -- The whole schema for Postgres, as SQLite's migrations 0001-0013 leave it, plus what several
--- nodes share: outbox leases, installed plugin components, media bytes, webchat rates.
+-- nodes share: outbox leases, installed plugin components, media bytes. Until the Postgres
+-- store ships, this first version is edited in place; from then on changes are new versions.
 -- Times are milliseconds since the Unix epoch (BIGINT), as in SQLite; JSON stays TEXT, so both
 -- dialects read and write the same values.
 
@@ -245,12 +246,17 @@ CREATE INDEX media_due ON media (next_attempt_at) WHERE state = 'pending';
 CREATE INDEX media_of_message ON media (message_id, position);
 CREATE INDEX media_by_hash ON media (sha256);
 
--- Content-addressed file bytes, shared by every node (one machine's disk is not).
 CREATE TABLE media_blobs (
     sha256     TEXT PRIMARY KEY,
     size       BIGINT NOT NULL,
-    bytes      BYTEA NOT NULL,
     created_at BIGINT NOT NULL
+);
+
+-- The files' bytes, by SHA-256, shared by every node (one machine's disk is not): what
+-- `media::files::MediaFiles` keeps on disk with SQLite (`media::pg_files`).
+CREATE TABLE media_bytes (
+    sha256 TEXT PRIMARY KEY,
+    bytes  BYTEA NOT NULL
 );
 
 -- Installed plugin components: every node loads them from here (each compiles into its own

@@ -17,6 +17,8 @@ pub(super) const CHANNEL: &str = "switchboard_live";
 pub enum Notice {
     /// A committed change, as the live hub names it (`message`, `status`, `conversation`, `media`).
     Change { change: String, channel_id: String, conversation_id: i64, message_id: Option<i64> },
+    /// A plugin version was installed (on any node): load it.
+    Installed { plugin: String, version: String },
     /// The listening connection ended: changes since then were not heard.
     Lost,
 }
@@ -34,8 +36,18 @@ pub(super) fn payload(change: &str, channel_id: &str, conversation_id: i64, mess
     serde_json::to_string(&Payload { change: change.into(), channel_id: channel_id.into(), conversation_id, message_id }).expect("ids serialize")
 }
 
+fn notice(channel: &str, payload: &str) -> Option<Notice> {
+    if channel == super::plugins::CHANNEL {
+        let (plugin, version) = payload.rsplit_once('@')?;
+        return Some(Notice::Installed { plugin: plugin.into(), version: version.into() });
+    }
+    let p = serde_json::from_str::<Payload>(payload).ok()?;
+    Some(Notice::Change { change: p.change, channel_id: p.channel_id, conversation_id: p.conversation_id, message_id: p.message_id })
+}
+
 impl PgStore {
-    /// Listens for every node's changes on a connection of its own (not the pool's).
+    /// Listens for every node's changes and plugin installs on a connection of its own (not the
+    /// pool's).
     pub async fn listen(&self) -> anyhow::Result<mpsc::UnboundedReceiver<Notice>> {
         let (client, mut connection) = self.config.connect(tokio_postgres::NoTls).await.map_err(|e| anyhow::anyhow!("cannot listen on Postgres: {e}"))?;
         let (notices, heard) = mpsc::unbounded_channel();
@@ -46,14 +58,13 @@ impl PgStore {
         tokio::spawn(async move {
             while let Some(message) = messages.next().await {
                 match message {
-                    Ok(AsyncMessage::Notification(notification)) => match serde_json::from_str::<Payload>(notification.payload()) {
-                        Ok(p) => {
-                            let notice = Notice::Change { change: p.change, channel_id: p.channel_id, conversation_id: p.conversation_id, message_id: p.message_id };
+                    Ok(AsyncMessage::Notification(notification)) => match notice(notification.channel(), notification.payload()) {
+                        Some(notice) => {
                             if forward.send(notice).is_err() {
                                 return; // nobody listens any more
                             }
                         }
-                        Err(e) => tracing::warn!(%node, "an unreadable live notice was ignored: {e}"),
+                        None => tracing::warn!(%node, channel = notification.channel(), "an unreadable notice was ignored"),
                     },
                     Ok(_) => {}
                     Err(e) => {
@@ -64,7 +75,7 @@ impl PgStore {
             }
             let _ = forward.send(Notice::Lost);
         });
-        client.batch_execute(&format!("LISTEN {CHANNEL}")).await?;
+        client.batch_execute(&format!("LISTEN {CHANNEL}; LISTEN {}", super::plugins::CHANNEL)).await?;
         // The client must outlive the LISTEN: it goes with the forwarding task's channel.
         tokio::spawn(async move {
             notices.closed().await;

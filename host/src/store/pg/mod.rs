@@ -5,11 +5,15 @@
 //! run once however many nodes start together (a session advisory lock), a node that refuses a
 //! schema newer than it knows or a secret key other than the one the database's secrets were
 //! sealed with, the outbox's leased claims ([`outbox`]) and inbound messages deduplicated across
-//! nodes ([`messages`]), announced to every node in their transaction ([`live`]). The server does not run on it yet: see docs/scale-out.md for what is left.
+//! nodes ([`messages`]), announced to every node in their transaction ([`live`]), and installed
+//! plugin components every node loads ([`plugins`]). The server does not run on it yet: see
+//! docs/scale-out.md for what is left.
 
 pub mod live;
+pub mod media;
 pub mod messages;
 pub mod outbox;
+pub mod plugins;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::NoTls;
