@@ -22,6 +22,26 @@ async fn sql(url: &str) -> tokio_postgres::Client {
     client
 }
 
+/// A throwaway Postgres with database `name` and `count` nodes on it sharing one secret key.
+struct Cluster {
+    url: String,
+    nodes: Vec<Arc<PgStore>>,
+    _postgres: Postgres,
+    _keys: tempfile::TempDir,
+}
+
+async fn cluster(name: &str, count: usize) -> Cluster {
+    let postgres = Postgres::start();
+    let url = postgres.create_database(name);
+    let keys = tempfile::tempdir().unwrap();
+    let secrets = key(&keys, "shared.key");
+    let mut nodes = Vec::new();
+    for n in 1..=count {
+        nodes.push(Arc::new(PgStore::connect(&url, &secrets, &format!("node-{n}")).await.unwrap()));
+    }
+    Cluster { url, nodes, _postgres: postgres, _keys: keys }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_nodes_started_together_migrate_once_and_a_newer_schema_or_another_key_is_refused() {
     let postgres = Postgres::start();
@@ -99,14 +119,7 @@ async fn queue_replies(client: &tokio_postgres::Client, conversations: i64, each
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nodes_claim_each_delivery_once_in_each_conversations_order_and_take_over_a_dead_nodes_claims() {
-    let postgres = Postgres::start();
-    let url = postgres.create_database("outbox");
-    let keys = tempfile::tempdir().unwrap();
-    let secrets = key(&keys, "shared.key");
-    let mut nodes = Vec::new();
-    for n in 1..=3 {
-        nodes.push(Arc::new(PgStore::connect(&url, &secrets, &format!("node-{n}")).await.unwrap()));
-    }
+    let Cluster { url, nodes, .. } = &cluster("outbox", 3).await;
     let client = sql(&url).await;
     let queued = queue_replies(&client, 30, 4).await;
     let conversation_of: HashMap<i64, i64> = queued.iter().flat_map(|(c, ms)| ms.iter().map(move |m| (*m, *c))).collect();
@@ -195,14 +208,7 @@ use switchboard::store::pg::live::Notice;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_message_stored_on_one_node_is_heard_on_every_node_a_redelivery_on_none_and_a_lost_listener_says_so() {
-    let postgres = Postgres::start();
-    let url = postgres.create_database("live");
-    let keys = tempfile::tempdir().unwrap();
-    let secrets = key(&keys, "shared.key");
-    let mut nodes = Vec::new();
-    for n in 1..=3 {
-        nodes.push(PgStore::connect(&url, &secrets, &format!("node-{n}")).await.unwrap());
-    }
+    let Cluster { url, nodes, .. } = &cluster("live", 3).await;
     let client = sql(&url).await;
     client
         .batch_execute(
@@ -238,14 +244,7 @@ async fn a_message_stored_on_one_node_is_heard_on_every_node_a_redelivery_on_non
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_plugin_installed_on_one_node_is_announced_to_the_others_with_its_bytes_and_a_downgrade_needs_force() {
     use switchboard::store::pg::plugins::ComponentInstall;
-    let postgres = Postgres::start();
-    let url = postgres.create_database("plugins");
-    let keys = tempfile::tempdir().unwrap();
-    let secrets = key(&keys, "shared.key");
-    let mut nodes = Vec::new();
-    for n in 1..=3 {
-        nodes.push(Arc::new(PgStore::connect(&url, &secrets, &format!("node-{n}")).await.unwrap()));
-    }
+    let Cluster { nodes, .. } = &cluster("plugins", 3).await;
     let mut on_node_2 = nodes[1].listen().await.unwrap();
     let mut on_node_3 = nodes[2].listen().await.unwrap();
     let version = |v: &str| semver::Version::parse(v).unwrap();
@@ -291,16 +290,10 @@ async fn a_plugin_installed_on_one_node_is_announced_to_the_others_with_its_byte
 async fn a_file_stored_through_one_node_is_read_on_another_and_a_delete_reaches_every_nodes_copy() {
     use switchboard::media::files::{MediaFiles, Spool};
     use switchboard::media::pg_files::PgFiles;
-    let postgres = Postgres::start();
-    let url = postgres.create_database("media");
-    let keys = tempfile::tempdir().unwrap();
-    let secrets = key(&keys, "shared.key");
+    let media = cluster("media", 2).await;
     let caches = tempfile::tempdir().unwrap();
-    let mut nodes = Vec::new();
-    for n in 1..=2 {
-        let store = Arc::new(PgStore::connect(&url, &secrets, &format!("node-{n}")).await.unwrap());
-        nodes.push(PgFiles::open(store, caches.path().join(format!("node-{n}"))).unwrap());
-    }
+    let nodes: Vec<PgFiles> =
+        media.nodes.iter().enumerate().map(|(n, store)| PgFiles::open(store.clone(), caches.path().join(format!("node-{}", n + 1))).unwrap()).collect();
     // A 3 MB "video" arriving in chunks on node 1.
     let video: Vec<u8> = (0..3_000_000u32).map(|i| (i % 253) as u8).collect();
     let mut spool = Spool::new(&nodes[0], 16 << 20).await.unwrap();

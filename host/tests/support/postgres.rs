@@ -28,7 +28,7 @@ impl Postgres {
         assert!(init.status.success(), "initdb failed: {}", String::from_utf8_lossy(&init.stderr));
         // A free port can be taken between the probe and the start: try a few.
         for _ in 0..5 {
-            let port = super::free_port();
+            let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
             let options = format!("-p {port} -k {} -c listen_addresses=127.0.0.1 -c max_connections=200", postgres.dir.path().display());
             let log = postgres.dir.path().join("log");
             let started = postgres.pg("pg_ctl", &["-D", data.to_str().unwrap(), "-o", &options, "-l", log.to_str().unwrap(), "-w", "-t", "30", "start"]);

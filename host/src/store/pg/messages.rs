@@ -45,36 +45,47 @@ impl PgStore {
         // conversation wait for each other instead of deadlocking.
         let contact_id: i64 = tx
             .query_one(
-                "INSERT INTO contacts (channel_id, external_id, name, handle, updated_at) VALUES ($1, $2, $3, $4, $5)
+                &tx.prepare_cached(
+                    "INSERT INTO contacts (channel_id, external_id, name, handle, updated_at) VALUES ($1, $2, $3, $4, $5)
                  ON CONFLICT (channel_id, external_id) DO UPDATE SET
                     name = COALESCE(excluded.name, contacts.name),
                     handle = COALESCE(excluded.handle, contacts.handle),
                     updated_at = excluded.updated_at
                  RETURNING id",
+                )
+                .await?,
                 &[&channel_id, &inbound.sender.external_id, &inbound.sender.name, &inbound.sender.handle, &now],
             )
             .await?
             .get(0);
         let conversation_id: i64 = tx
             .query_one(
-                "INSERT INTO conversations (channel_id, external_id, contact_id, name, last_activity_at, created_at)
+                &tx.prepare_cached(
+                    "INSERT INTO conversations (channel_id, external_id, contact_id, name, last_activity_at, created_at)
                  VALUES ($1, $2, $3, $4, $5, $5)
                  ON CONFLICT (channel_id, external_id) DO UPDATE SET
                     name = COALESCE(excluded.name, conversations.name),
                     contact_id = COALESCE(conversations.contact_id, excluded.contact_id)
                  RETURNING id",
+                )
+                .await?,
                 &[&channel_id, &inbound.conversation_external_id, &contact_id, &inbound.conversation_name, &now],
             )
             .await?
             .get(0);
         let properties = serde_json::to_string(&inbound.properties).expect("pairs serialize");
-        let inserted = tx
-            .query_opt(
+        let insert = tx
+            .prepare_cached(&format!(
                 "INSERT INTO messages (conversation_id, channel_id, direction, provider_message_id, contact_id, text, content,
                     properties, reply_to, status, provider_timestamp, created_at, updated_at)
                  VALUES ($1, $2, 'inbound', $3, $4, $5, $6, $7, $8, 'received', $9, $10, $10)
                  ON CONFLICT DO NOTHING
-                 RETURNING id",
+                 RETURNING {COLUMNS}"
+            ))
+            .await?;
+        let inserted = tx
+            .query_opt(
+                &insert,
                 &[
                     &conversation_id,
                     &channel_id,
@@ -94,25 +105,27 @@ impl PgStore {
             tx.rollback().await?;
             return Ok(None);
         };
-        let id: i64 = row.get(0);
-        // The window counts from the provider's time, never later than we received it.
-        tx.execute(
-            "UPDATE conversations SET last_activity_at = $2, status = 'open',
-                last_inbound_at = GREATEST(COALESCE(last_inbound_at, 0), $3)
-             WHERE id = $1",
-            &[&conversation_id, &now, &inbound.provider_timestamp.min(now)],
-        )
-        .await?;
-        let stored = message(&tx.query_one(&format!("SELECT {COLUMNS} FROM messages WHERE id = $1"), &[&id]).await?)?;
-        // Heard by every node once (and only if) this commits.
-        let notice = super::live::payload("message", channel_id, conversation_id, Some(id));
-        tx.execute("SELECT pg_notify($1, $2)", &[&super::live::CHANNEL, &notice]).await?;
+        let stored = message(&row)?;
+        // The window counts from the provider's time, never later than we received it. The
+        // notice is heard by every node once (and only if) this commits.
+        let touch = tx
+            .prepare_cached(
+                "WITH touched AS (
+                    UPDATE conversations SET last_activity_at = $2, status = 'open',
+                        last_inbound_at = GREATEST(COALESCE(last_inbound_at, 0), $3)
+                    WHERE id = $1 RETURNING id)
+                 SELECT pg_notify($4, $5) FROM touched",
+            )
+            .await?;
+        let notice = super::live::payload("message", channel_id, conversation_id, Some(stored.id));
+        tx.execute(&touch, &[&conversation_id, &now, &inbound.provider_timestamp.min(now), &super::live::CHANNEL, &notice]).await?;
         tx.commit().await?;
         Ok(Some(stored))
     }
 
     pub async fn message(&self, id: i64) -> StoreResult<Option<Message>> {
-        let row = self.client().await?.query_opt(&format!("SELECT {COLUMNS} FROM messages WHERE id = $1"), &[&id]).await?;
+        let client = self.client().await?;
+        let row = client.query_opt(&client.prepare_cached(&format!("SELECT {COLUMNS} FROM messages WHERE id = $1")).await?, &[&id]).await?;
         row.as_ref().map(message).transpose()
     }
 
