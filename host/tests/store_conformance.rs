@@ -10,7 +10,7 @@ use serde_json::json;
 use support::postgres::Postgres;
 use switchboard::store::backend::Store;
 use switchboard::store::contacts::ContactInfo;
-use switchboard::store::messages::NewInbound;
+use switchboard::store::messages::{DeliveryStatus, NewInbound, NewOutbound};
 use switchboard::store::pg::PgStore;
 use switchboard::store::{Db, SecretBox, now_ms};
 
@@ -127,6 +127,80 @@ async fn the_same_updates_sent_to_every_node_at_once_are_each_stored_exactly_onc
         unique.dedup();
         assert_eq!(stored.len(), 40, "{name}: every update stored, none twice ({} stored)", stored.len());
         assert_eq!(unique.len(), 40, "{name}");
+    })
+    .await;
+}
+
+/// `count` replies in chat `chat`, each accepted by the provider as `<chat>-p<n>`; their ids.
+async fn sent_replies(store: &Arc<dyn Store>, channel: &str, chat: &str, count: usize) -> Vec<i64> {
+    let conversation = store.record_inbound(channel, &inbound(0, chat, now_ms() - 5_000)).await.unwrap().unwrap().conversation_id;
+    let mut ids = Vec::new();
+    for n in 0..count {
+        let outbound = NewOutbound { conversation_id: conversation, text: Some(format!("balasan {n}")), content: json!({}), reply_to: None, file: None };
+        let queued = store.queue_outbound(channel, &outbound).await.unwrap();
+        assert_eq!(queued.status, DeliveryStatus::Queued);
+        store.delivery_succeeded(queued.id, &format!("{chat}-p{n}")).await.unwrap();
+        ids.push(queued.id);
+    }
+    ids
+}
+
+async fn status_of(store: &Arc<dyn Store>, id: i64) -> DeliveryStatus {
+    store.message(id).await.unwrap().unwrap().status
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delivery_statuses_only_move_forward_one_by_one_or_by_watermark_and_a_failed_message_stays_failed() {
+    each_backend(async |backend| {
+        let (store, name, channel) = (&backend.nodes[0], backend.name, backend.channel.as_str());
+        let ids = sent_replies(store, channel, "200", 3).await;
+        assert_eq!(status_of(store, ids[0]).await, DeliveryStatus::Sent, "{name}");
+        let matched = store.record_status(channel, "200-p1", DeliveryStatus::Delivered, None).await.unwrap();
+        assert_eq!(matched.map(|(id, _)| id), Some(ids[1]), "{name}");
+        // A late `sent` does not undo `delivered`.
+        store.record_status(channel, "200-p1", DeliveryStatus::Sent, None).await.unwrap();
+        assert_eq!(status_of(store, ids[1]).await, DeliveryStatus::Delivered, "{name}");
+        assert!(store.record_status(channel, "nobody's", DeliveryStatus::Read, None).await.unwrap().is_none(), "{name}");
+        // The third failed after the provider took it (WhatsApp's 131047, say): a watermark leaves it failed.
+        store.record_status(channel, "200-p2", DeliveryStatus::Failed, Some("re-engagement window closed")).await.unwrap();
+        let changed = store.record_status_watermark(channel, "200", now_ms(), DeliveryStatus::Read).await.unwrap();
+        assert_eq!(changed, 2, "{name}: the sent and the delivered reply are read now");
+        assert_eq!(status_of(store, ids[0]).await, DeliveryStatus::Read, "{name}");
+        assert_eq!(status_of(store, ids[1]).await, DeliveryStatus::Read, "{name}");
+        let failed = store.message(ids[2]).await.unwrap().unwrap();
+        assert_eq!((failed.status, failed.error.as_deref()), (DeliveryStatus::Failed, Some("re-engagement window closed")), "{name}");
+        // After `read`, a late `delivered` changes nothing.
+        store.record_status(channel, "200-p0", DeliveryStatus::Delivered, None).await.unwrap();
+        assert_eq!(status_of(store, ids[0]).await, DeliveryStatus::Read, "{name}");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statuses_arriving_at_every_node_at_once_in_any_order_end_at_the_furthest() {
+    each_backend(async |backend| {
+        let name = backend.name;
+        let channel: Arc<str> = backend.channel.as_str().into();
+        let ids = sent_replies(&backend.nodes[0], &channel, "300", 20).await;
+        // Each node gets every kind of status at once: delivered and read per message, and watermarks.
+        let mut updates = Vec::new();
+        for (n, node) in backend.nodes.iter().enumerate() {
+            for m in 0..20 {
+                for status in [DeliveryStatus::Read, DeliveryStatus::Sent, DeliveryStatus::Delivered] {
+                    let (node, channel) = (node.clone(), channel.clone());
+                    updates.push(tokio::spawn(async move { node.record_status(&channel, &format!("300-p{m}"), status, None).await.map(|_| ()) }));
+                }
+            }
+            let (node, channel) = (node.clone(), channel.clone());
+            let watermark = if n % 2 == 0 { DeliveryStatus::Delivered } else { DeliveryStatus::Read };
+            updates.push(tokio::spawn(async move { node.record_status_watermark(&channel, "300", now_ms(), watermark).await.map(|_| ()) }));
+        }
+        for update in updates {
+            update.await.unwrap().unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
+        for id in ids {
+            assert_eq!(status_of(&backend.nodes[1], id).await, DeliveryStatus::Read, "{name}: message {id} ended at the furthest status");
+        }
     })
     .await;
 }

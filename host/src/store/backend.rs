@@ -3,7 +3,7 @@
 //! it runs on either; it grows one aggregate at a time (docs/scale-out.md), and one conformance
 //! suite (`host/tests/store_conformance.rs`) runs every operation against both.
 
-use super::messages::{Message, NewInbound, record_inbound_in};
+use super::messages::{DeliveryStatus, Message, NewInbound, NewOutbound, record_inbound_in};
 use super::pg::PgStore;
 use super::{Db, StoreResult};
 
@@ -15,6 +15,14 @@ pub trait Store: Send + Sync {
     async fn message(&self, id: i64) -> StoreResult<Option<Message>>;
     /// The provider time of a conversation's last inbound message (the messaging window's start).
     async fn last_inbound_at(&self, channel_id: &str, conversation_external_id: &str) -> StoreResult<Option<i64>>;
+    /// Queues an agent's reply and its delivery.
+    async fn queue_outbound(&self, channel_id: &str, outbound: &NewOutbound) -> StoreResult<Message>;
+    /// The provider accepted a queued message: its id recorded, the message leaves the outbox.
+    async fn delivery_succeeded(&self, message_id: i64, provider_message_id: &str) -> StoreResult<()>;
+    /// A provider's delivery status for one message; never moves it back.
+    async fn record_status(&self, channel_id: &str, provider_message_id: &str, status: DeliveryStatus, error: Option<&str>) -> StoreResult<Option<(i64, i64)>>;
+    /// A provider's watermark (everything up to a time is read); never moves a message back.
+    async fn record_status_watermark(&self, channel_id: &str, conversation_external_id: &str, up_to_ms: i64, status: DeliveryStatus) -> StoreResult<usize>;
 }
 
 #[async_trait::async_trait]
@@ -32,6 +40,22 @@ impl Store for Db {
     async fn last_inbound_at(&self, channel_id: &str, conversation_external_id: &str) -> StoreResult<Option<i64>> {
         Ok(self.conversation_at(channel_id, conversation_external_id)?.and_then(|c| c.last_inbound_at))
     }
+
+    async fn queue_outbound(&self, channel_id: &str, outbound: &NewOutbound) -> StoreResult<Message> {
+        Db::queue_outbound(self, channel_id, outbound).await
+    }
+
+    async fn delivery_succeeded(&self, message_id: i64, provider_message_id: &str) -> StoreResult<()> {
+        Db::delivery_succeeded(self, message_id, provider_message_id.to_owned()).await
+    }
+
+    async fn record_status(&self, channel_id: &str, provider_message_id: &str, status: DeliveryStatus, error: Option<&str>) -> StoreResult<Option<(i64, i64)>> {
+        Db::record_status(self, channel_id, provider_message_id, status, error)
+    }
+
+    async fn record_status_watermark(&self, channel_id: &str, conversation_external_id: &str, up_to_ms: i64, status: DeliveryStatus) -> StoreResult<usize> {
+        Db::record_status_watermark(self, channel_id, conversation_external_id, up_to_ms, status)
+    }
 }
 
 #[async_trait::async_trait]
@@ -46,5 +70,21 @@ impl Store for PgStore {
 
     async fn last_inbound_at(&self, channel_id: &str, conversation_external_id: &str) -> StoreResult<Option<i64>> {
         PgStore::last_inbound_at(self, channel_id, conversation_external_id).await
+    }
+
+    async fn queue_outbound(&self, channel_id: &str, outbound: &NewOutbound) -> StoreResult<Message> {
+        PgStore::queue_outbound(self, channel_id, outbound).await
+    }
+
+    async fn delivery_succeeded(&self, message_id: i64, provider_message_id: &str) -> StoreResult<()> {
+        PgStore::delivery_succeeded(self, message_id, provider_message_id).await
+    }
+
+    async fn record_status(&self, channel_id: &str, provider_message_id: &str, status: DeliveryStatus, error: Option<&str>) -> StoreResult<Option<(i64, i64)>> {
+        PgStore::record_status(self, channel_id, provider_message_id, status, error).await
+    }
+
+    async fn record_status_watermark(&self, channel_id: &str, conversation_external_id: &str, up_to_ms: i64, status: DeliveryStatus) -> StoreResult<usize> {
+        PgStore::record_status_watermark(self, channel_id, conversation_external_id, up_to_ms, status).await
     }
 }

@@ -89,7 +89,7 @@ impl DeliveryStatus {
     }
 
     /// Delivery states in the order they happen; a late `sent` never undoes `read`.
-    fn rank(self) -> i32 {
+    pub(crate) fn rank(self) -> i32 {
         match self {
             Self::Received => -1,
             Self::Queued => 0,

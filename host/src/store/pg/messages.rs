@@ -139,3 +139,71 @@ impl PgStore {
         Ok(row.and_then(|r| r.get(0)))
     }
 }
+
+/// A stored status's rank, as [`DeliveryStatus::rank`], in SQL: statuses are compared inside the
+/// UPDATE itself, so nodes applying statuses at once can only move a message forward (Postgres
+/// re-checks the condition on the row it locked).
+const RANK_OF_STATUS: &str =
+    "CASE status WHEN 'received' THEN -1 WHEN 'queued' THEN 0 WHEN 'sent' THEN 1 WHEN 'delivered' THEN 2 WHEN 'read' THEN 3 ELSE 4 END";
+
+impl PgStore {
+    /// Queues an outbound message and its delivery in one transaction. Attachments (an uploaded
+    /// file) are not stored over Postgres yet: refused with that reason.
+    pub async fn queue_outbound(&self, channel_id: &str, outbound: &crate::store::messages::NewOutbound) -> StoreResult<Message> {
+        if outbound.file.is_some() {
+            return Err(StoreError::Unavailable("sending an uploaded file is not supported on Postgres yet".into()));
+        }
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let now = now_ms();
+        let insert = tx
+            .prepare_cached(&format!(
+                "INSERT INTO messages (conversation_id, channel_id, direction, text, content, reply_to, status, created_at, updated_at)
+                 VALUES ($1, $2, 'outbound', $3, $4, $5, 'queued', $6, $6) RETURNING {COLUMNS}"
+            ))
+            .await?;
+        let stored = message(
+            &tx.query_one(&insert, &[&outbound.conversation_id, &channel_id, &outbound.text, &outbound.content.to_string(), &outbound.reply_to, &now]).await?,
+        )?;
+        let queue = tx.prepare_cached("INSERT INTO outbox (message_id, channel_id, conversation_id, next_attempt_at) VALUES ($1, $2, $3, $4)").await?;
+        tx.execute(&queue, &[&stored.id, &channel_id, &outbound.conversation_id, &now]).await?;
+        let touch = tx.prepare_cached("UPDATE conversations SET last_activity_at = $2, status = 'open' WHERE id = $1").await?;
+        tx.execute(&touch, &[&outbound.conversation_id, &now]).await?;
+        tx.commit().await?;
+        Ok(stored)
+    }
+
+    /// Applies a delivery status to one outbound message, by the provider's id; the message's and
+    /// its conversation's ids when one matched. A status never moves a message back.
+    pub async fn record_status(&self, channel_id: &str, provider_message_id: &str, status: DeliveryStatus, error: Option<&str>) -> StoreResult<Option<(i64, i64)>> {
+        let client = self.client().await?;
+        let statement = client
+            .prepare_cached(&format!(
+                "WITH target AS (
+                    SELECT id, conversation_id FROM messages WHERE channel_id = $1 AND direction = 'outbound' AND provider_message_id = $2),
+                 changed AS (
+                    UPDATE messages SET status = $3, error = COALESCE($4, error), updated_at = $5
+                    WHERE id IN (SELECT id FROM target) AND {RANK_OF_STATUS} < $6 RETURNING id)
+                 SELECT id, conversation_id, (SELECT COUNT(*) FROM changed) FROM target"
+            ))
+            .await?;
+        let row = client.query_opt(&statement, &[&channel_id, &provider_message_id, &status.as_str(), &error, &now_ms(), &status.rank()]).await?;
+        Ok(row.map(|r| (r.get(0), r.get(1))))
+    }
+
+    /// Applies a status to every outbound message of a conversation sent up to a time (read
+    /// watermarks); how many changed. Never moves a message back, never touches a failed one.
+    pub async fn record_status_watermark(&self, channel_id: &str, conversation_external_id: &str, up_to_ms: i64, status: DeliveryStatus) -> StoreResult<usize> {
+        let client = self.client().await?;
+        let statement = client
+            .prepare_cached(&format!(
+                "UPDATE messages SET status = $4, updated_at = $5
+                 WHERE channel_id = $1 AND direction = 'outbound' AND created_at <= $3 AND provider_message_id IS NOT NULL
+                   AND status <> 'failed' AND {RANK_OF_STATUS} < $6
+                   AND conversation_id = (SELECT id FROM conversations WHERE channel_id = $1 AND external_id = $2)"
+            ))
+            .await?;
+        let changed = client.execute(&statement, &[&channel_id, &conversation_external_id, &up_to_ms, &status.as_str(), &now_ms(), &status.rank()]).await?;
+        Ok(changed as usize)
+    }
+}
