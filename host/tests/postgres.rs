@@ -146,7 +146,7 @@ async fn nodes_claim_each_delivery_once_in_each_conversations_order_and_take_ove
                     }
                     idle_since = std::time::Instant::now();
                     for delivery in claimed {
-                        tokio::time::sleep(Duration::from_millis(rand_ms())).await;
+                        tokio::time::sleep(Duration::from_millis(rand::random::<u64>() % 10)).await;
                         sent.lock().unwrap().push((delivery.message_id, node.node.clone()));
                         node.delivery_succeeded(delivery.message_id, &format!("p{}", delivery.message_id)).await.unwrap();
                     }
@@ -176,14 +176,6 @@ async fn nodes_claim_each_delivery_once_in_each_conversations_order_and_take_ove
     assert_eq!(by_node.len(), 2, "both live nodes delivered");
     let left: i64 = client.query_one("SELECT COUNT(*) FROM outbox", &[]).await.unwrap().get(0);
     assert_eq!(left, 0);
-}
-
-/// 0-9 ms, different on each call.
-fn rand_ms() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u64(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64);
-    hasher.finish() % 10
 }
 
 fn inbound(update: i64) -> switchboard::store::messages::NewInbound {
@@ -248,7 +240,7 @@ async fn a_plugin_installed_on_one_node_is_announced_to_the_others_with_its_byte
     let mut on_node_2 = nodes[1].listen().await.unwrap();
     let mut on_node_3 = nodes[2].listen().await.unwrap();
     let version = |v: &str| semver::Version::parse(v).unwrap();
-    // A real component's bytes (the built-in Telegram plugin's size class; any bytes do here).
+    // 300 KB standing in for a component (the store keeps bytes; it does not read them).
     let first: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 251) as u8).collect();
     assert_eq!(nodes[0].install_component("telegram", &version("0.2.0"), &first, false).await.unwrap(), ComponentInstall::Stored);
     for heard in [&mut on_node_2, &mut on_node_3] {

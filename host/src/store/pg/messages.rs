@@ -181,10 +181,11 @@ impl PgStore {
             .prepare_cached(&format!(
                 "WITH target AS (
                     SELECT id, conversation_id FROM messages WHERE channel_id = $1 AND direction = 'outbound' AND provider_message_id = $2),
+                 -- A data-modifying WITH runs whether or not the SELECT reads it.
                  changed AS (
                     UPDATE messages SET status = $3, error = COALESCE($4, error), updated_at = $5
-                    WHERE id IN (SELECT id FROM target) AND {RANK_OF_STATUS} < $6 RETURNING id)
-                 SELECT id, conversation_id, (SELECT COUNT(*) FROM changed) FROM target"
+                    WHERE id IN (SELECT id FROM target) AND {RANK_OF_STATUS} < $6)
+                 SELECT id, conversation_id FROM target"
             ))
             .await?;
         let row = client.query_opt(&statement, &[&channel_id, &provider_message_id, &status.as_str(), &error, &now_ms(), &status.rank()]).await?;
