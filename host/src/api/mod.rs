@@ -19,6 +19,7 @@ mod provider_apps;
 mod secrets;
 pub(crate) mod settings;
 mod templates;
+mod unread_body;
 mod webchat;
 mod workspaces;
 pub(crate) mod webhooks;
@@ -138,6 +139,7 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(webchat::routes(app.clone()))
         .fallback(|| async { ApiError::not_found("no such route") })
         .layer(axum::middleware::from_fn(error::json_errors))
+        .layer(axum::middleware::map_request(unread_body::drain_when_dropped))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http().make_span_with(request_span).on_request(()).on_response(DefaultOnResponse::new().level(Level::DEBUG)).on_failure(DefaultOnFailure::new().level(Level::DEBUG)))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
