@@ -35,7 +35,7 @@ fn main() {
 
         let server = postgres::Postgres::start();
         let url = server.create_database("bench");
-        let secrets = SecretBox::load_or_create(&dir.path().join("pg.key")).unwrap();
+        let secrets = Arc::new(SecretBox::load_or_create(&dir.path().join("pg.key")).unwrap());
         let mut nodes: Vec<Arc<dyn Store>> = Vec::new();
         for n in 1..=3 {
             nodes.push(Arc::new(PgStore::connect(&url, &secrets, &format!("node-{n}")).await.unwrap()));

@@ -96,6 +96,10 @@ impl Default for MailOptions {
 /// Everything a request handler or worker needs.
 pub struct App {
     pub db: Arc<Db>,
+    /// The store behind the interface both backends implement (`store::backend`): today the
+    /// same SQLite database as `db`. Code moves from `db` to it one aggregate at a time, so that
+    /// a node can run on Postgres (docs/scale-out.md); the outbox worker has.
+    pub store: Arc<dyn crate::store::backend::Store>,
     pub runtime: Runtime,
     pub registry: Registry,
     pub public_url: String,
@@ -226,6 +230,7 @@ impl App {
             runtime.compile_in_child(compiler.clone());
         }
         Ok(Self {
+            store: db.clone(),
             db,
             runtime,
             registry: Registry::default(),

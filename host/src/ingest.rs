@@ -4,16 +4,18 @@
 //! webhooks (`api::webhooks`), website chat visitors (`api::webchat`) and mail (`mail`).
 //! Each caller only translates [`IngestError`] into its own protocol (HTTP status, SMTP reply).
 
+use std::collections::HashMap;
+
 use crate::app::App;
 use crate::runtime::types::{AccountEvent, Attachment, DeliveryState, Event, HttpRequest, HttpResponse, StatusTarget};
 use crate::runtime::{CallError, Retry};
+
+use crate::media::plugin_files::{KEPT_PREFIX, KeptFile};
 use crate::store::StoreError;
 use crate::store::channels::Channel;
-use crate::store::contacts::{self, ContactInfo};
-use crate::store::messages::{self, DeliveryStatus, Message, NewInbound};
-use crate::store::conversations;
-use crate::media::plugin_files::{KEPT_PREFIX, KeptFile};
-use rusqlite::Connection;
+use crate::store::contacts::ContactInfo;
+use crate::store::events::{EventRecord, FileRecord};
+use crate::store::messages::{DeliveryStatus, Message, NewInbound};
 
 /// What came of a request the channel's plugin accepted.
 #[derive(Debug)]
@@ -117,8 +119,8 @@ pub async fn handle_app(app: &App, plugin_id: &str, request: &HttpRequest) -> Re
     Ok(AppIngested { response: outcome.response, channels, unrouted })
 }
 
-/// Stores a plugin's events in one group commit (acknowledged means on disk), with a fetch
-/// job for each attachment that has bytes when the plugin fetches media; then announces new
+/// Stores a plugin's events in one transaction (acknowledged means stored), with a fetch job
+/// for each attachment that has bytes when the plugin fetches media; then announces new
 /// inbound messages and changed statuses to live followers and wakes the media fetcher.
 /// Returns how many rows were new and the new inbound messages.
 async fn store_events(app: &App, channel_id: &str, events: &[Event], fetches_media: bool) -> Result<(usize, Vec<Message>), StoreError> {
@@ -127,72 +129,37 @@ async fn store_events(app: &App, channel_id: &str, events: &[Event], fetches_med
     }
     // Files the plugin kept during the call (`files.keep`): taken now, stored with their message.
     let kept = kept_files(app, channel_id, events);
-    let (channel, events) = (channel_id.to_owned(), events.to_vec());
-    let (stored, messages, statuses, fetches) = app
-        .db
-        .write(move |conn| {
-            let mut stored = 0;
-            let mut messages = Vec::new();
-            let mut statuses = Vec::new();
-            let mut fetches = 0;
-            for event in &events {
-                let before = messages.len();
-                stored += store_event(conn, &channel, event, &mut messages, &mut statuses)?;
-                // Only a message stored now (not a redelivery) gets its files fetched.
-                if let Event::Message(inbound) = event
-                    && messages.len() > before
-                    && let Some(message) = messages.last()
-                {
-                    fetches += store_files(conn, &channel, message.id, &inbound.attachments, &kept, fetches_media)?;
-                }
-            }
-            Ok((stored, messages, statuses, fetches))
-        })
-        .await?;
-    if fetches > 0 {
+    let records = events.iter().map(|event| record_of(event, &kept, fetches_media)).collect();
+    let recorded = app.store.record_events(channel_id, records).await?;
+    if recorded.fetches > 0 {
         app.media_wake.notify_one();
     }
-    for message in &messages {
+    for message in &recorded.messages {
         app.live.message(message);
     }
-    for (conversation_id, message_id) in statuses {
+    for (conversation_id, message_id) in recorded.statuses {
         app.live.status(channel_id, conversation_id, message_id);
     }
-    Ok((stored, messages))
+    Ok((recorded.stored, recorded.messages))
 }
 
-/// Stores one event; returns how many new rows it made (0 for a redelivery). New inbound
-/// messages are added to `messages`, the conversations (and message) whose delivery status
-/// changed to `statuses`.
-fn store_event(
-    conn: &Connection,
-    channel_id: &str,
-    event: &Event,
-    messages: &mut Vec<Message>,
-    statuses: &mut Vec<(i64, Option<i64>)>,
-) -> Result<usize, StoreError> {
+/// A plugin's event as the store records it.
+fn record_of(event: &Event, kept: &HashMap<String, KeptFile>, fetches_media: bool) -> EventRecord {
     match event {
-        Event::Message(message) => {
-            let inbound = NewInbound {
+        Event::Message(message) => EventRecord::Message {
+            inbound: NewInbound {
                 provider_message_id: message.provider_message_id.clone(),
                 conversation_external_id: message.conversation.clone(),
                 conversation_name: message.conversation_name.clone(),
-                sender: ContactInfo {
-                    external_id: message.sender.id.clone(),
-                    name: message.sender.name.clone(),
-                    handle: message.sender.handle.clone(),
-                },
+                sender: ContactInfo { external_id: message.sender.id.clone(), name: message.sender.name.clone(), handle: message.sender.handle.clone() },
                 provider_timestamp: i64::try_from(message.timestamp_ms).unwrap_or(i64::MAX),
                 text: message.text.clone(),
                 content: serde_json::json!({ "attachments": message.attachments.iter().map(attachment_json).collect::<Vec<_>>() }),
                 properties: message.properties.clone(),
                 reply_to: message.reply_to.clone(),
-            };
-            let stored = messages::record_inbound_in(conn, channel_id, &inbound)?;
-            let new = usize::from(stored.is_some());
-            messages.extend(stored);
-            Ok(new)
-        }
+            },
+            files: files_of(&message.attachments, kept, fetches_media),
+        },
         Event::Status(status) => {
             let state = delivery_status(status.state);
             let error = match (&status.error_code, &status.error_message) {
@@ -200,34 +167,21 @@ fn store_event(
                 (code, text) => code.clone().or_else(|| text.clone()),
             };
             match &status.target {
-                StatusTarget::Message(id) => {
-                    let changed = messages::record_status_in(conn, channel_id, id, state, error.as_deref())?;
-                    statuses.extend(changed.map(|(message, conversation)| (conversation, Some(message))));
-                    Ok(usize::from(changed.is_some()))
-                }
-                StatusTarget::Watermark((conversation, up_to)) => {
-                    let up_to = i64::try_from(*up_to).unwrap_or(i64::MAX);
-                    let changed = messages::record_status_watermark_in(conn, channel_id, conversation, up_to, state)?;
-                    if changed > 0
-                        && let Some(found) = conversations::conversation_at_in(conn, channel_id, conversation)?
-                    {
-                        statuses.push((found.id, None));
-                    }
-                    Ok(changed)
-                }
+                StatusTarget::Message(id) => EventRecord::Status { provider_message_id: id.clone(), status: state, error },
+                StatusTarget::Watermark((conversation, up_to)) => EventRecord::Watermark {
+                    conversation_external_id: conversation.clone(),
+                    up_to_ms: i64::try_from(*up_to).unwrap_or(i64::MAX),
+                    status: state,
+                },
             }
         }
-        Event::Contact(profile) => {
-            let contact = ContactInfo { external_id: profile.id.clone(), name: profile.name.clone(), handle: profile.handle.clone() };
-            contacts::upsert(conn, channel_id, &contact)?;
-            Ok(1)
-        }
+        Event::Contact(profile) => EventRecord::Contact(ContactInfo { external_id: profile.id.clone(), name: profile.name.clone(), handle: profile.handle.clone() }),
     }
 }
 
-/// The files plugins kept for these events' attachments, by reference.
-fn kept_files(app: &App, channel_id: &str, events: &[Event]) -> std::collections::HashMap<String, KeptFile> {
-    let mut kept = std::collections::HashMap::new();
+/// The files the plugin kept during the call for these events' attachments, by reference.
+fn kept_files(app: &App, channel_id: &str, events: &[Event]) -> HashMap<String, KeptFile> {
+    let mut kept = HashMap::new();
     for event in events {
         let Event::Message(message) = event else { continue };
         for reference in message.attachments.iter().filter_map(|a| a.provider_media_id.as_deref()).filter(|id| id.starts_with(KEPT_PREFIX)) {
@@ -239,20 +193,19 @@ fn kept_files(app: &App, channel_id: &str, events: &[Event]) -> std::collections
     kept
 }
 
-/// Each of a new message's attachments with bytes gets its file: the one the plugin kept, or
-/// a fetch job when the plugin fetches media. Returns how many fetches were queued.
-fn store_files(conn: &Connection, channel_id: &str, message_id: i64, attachments: &[Attachment], kept: &std::collections::HashMap<String, KeptFile>, fetches_media: bool) -> Result<usize, StoreError> {
-    let mut queued = 0;
+/// What each attachment with bytes gets: the file the plugin kept, or a fetch job when the
+/// plugin fetches media.
+fn files_of(attachments: &[Attachment], kept: &HashMap<String, KeptFile>, fetches_media: bool) -> Vec<FileRecord> {
+    let mut files = Vec::new();
     for (position, attachment) in attachments.iter().enumerate() {
-        let filename = attachment.filename.as_deref();
+        let filename = attachment.filename.clone();
         if let Some(file) = attachment.provider_media_id.as_ref().and_then(|id| kept.get(id)) {
-            crate::store::media::record_kept_in(conn, channel_id, message_id, position, filename.or(file.filename.as_deref()), &file.bytes)?;
+            files.push(FileRecord::Kept { position, filename: filename.or_else(|| file.filename.clone()), bytes: file.bytes.clone() });
         } else if fetches_media && crate::media::has_bytes(attachment.kind) {
-            crate::store::media::queue_fetch_in(conn, channel_id, message_id, position, filename)?;
-            queued += 1;
+            files.push(FileRecord::Fetch { position, filename });
         }
     }
-    Ok(queued)
+    files
 }
 
 fn delivery_status(state: DeliveryState) -> DeliveryStatus {

@@ -10,10 +10,11 @@ use std::time::Duration;
 
 use support::postgres::Postgres;
 use switchboard::store::SecretBox;
+use switchboard::store::backend::OutboxStore;
 use switchboard::store::pg::PgStore;
 
-fn key(dir: &tempfile::TempDir, name: &str) -> SecretBox {
-    SecretBox::load_or_create(&dir.path().join(name)).unwrap()
+fn key(dir: &tempfile::TempDir, name: &str) -> Arc<SecretBox> {
+    Arc::new(SecretBox::load_or_create(&dir.path().join(name)).unwrap())
 }
 
 async fn sql(url: &str) -> tokio_postgres::Client {
@@ -47,7 +48,7 @@ async fn three_nodes_started_together_migrate_once_and_a_newer_schema_or_another
     let postgres = Postgres::start();
     let url = postgres.create_database("nodes");
     let keys = tempfile::tempdir().unwrap();
-    let shared = Arc::new(key(&keys, "shared.key"));
+    let shared = key(&keys, "shared.key");
     let starts: Vec<_> = (1..=3)
         .map(|n| {
             let (url, shared) = (url.clone(), shared.clone());
@@ -126,7 +127,7 @@ async fn nodes_claim_each_delivery_once_in_each_conversations_order_and_take_ove
 
     // Node 3 claims a batch and dies: its claims hold until their lease runs out.
     let lease = Duration::from_millis(1500);
-    let dead_claims = nodes[2].claim_deliveries(5, lease, &[]).await.unwrap();
+    let dead_claims = nodes[2].claim_deliveries(5, lease, &[], &[]).await.unwrap();
     assert_eq!(dead_claims.len(), 5);
 
     // Nodes 1 and 2 deliver everything, claiming at once, each send taking a random moment.
@@ -139,7 +140,7 @@ async fn nodes_claim_each_delivery_once_in_each_conversations_order_and_take_ove
             tokio::spawn(async move {
                 let mut idle_since = std::time::Instant::now();
                 while idle_since.elapsed() < Duration::from_secs(4) {
-                    let claimed = node.claim_deliveries(8, lease, &[]).await.unwrap();
+                    let claimed = node.claim_deliveries(8, lease, &[], &[]).await.unwrap();
                     if claimed.is_empty() {
                         tokio::time::sleep(Duration::from_millis(20)).await;
                         continue;

@@ -54,7 +54,7 @@ pub async fn run(app: Arc<App>, mut stop: watch::Receiver<bool>) {
         }
         let now = Instant::now();
         let (paused, rate_wait) = slots.paused(now);
-        let due = app.db.due_deliveries(BATCH, &slots.in_flight(), &paused).unwrap_or_else(|e| {
+        let due = app.store.claim_deliveries(BATCH, claim_lease(&app), &slots.in_flight(), &paused).await.unwrap_or_else(|e| {
             tracing::error!("reading the outbox failed: {e}");
             Vec::new()
         });
@@ -75,7 +75,7 @@ pub async fn run(app: Arc<App>, mut stop: watch::Receiver<bool>) {
         }
         // Nothing could start: sleep until a send finishes, one is queued or due, or a rate allows.
         let (paused, _) = slots.paused(Instant::now());
-        let mut sleep = match app.db.next_delivery_at(&paused) {
+        let mut sleep = match app.store.next_delivery_at(&paused).await {
             Ok(Some(at)) => Duration::from_millis((at - now_ms()).clamp(0, IDLE_POLL.as_millis() as i64) as u64),
             _ => IDLE_POLL,
         };
@@ -110,8 +110,15 @@ async fn finished(app: &App, slots: &mut Slots, tasks: &mut HashMap<tokio::task:
         // A bug, not the provider: counted as an attempt, so it cannot loop for ever.
         tracing::error!(message_id = message, "a delivery stopped: {error}");
         let retry_at = now_ms() + LONGEST_RETRY.as_millis() as i64;
-        let _ = app.db.delivery_retry(message, retry_at, "the delivery stopped unexpectedly; it will be tried again".into()).await;
+        let _ = app.store.delivery_retry(message, retry_at, "the delivery stopped unexpectedly; it will be tried again").await;
     }
+}
+
+/// How long a delivery handed to this node stays its own (on Postgres, where nodes share the
+/// outbox): longer than a send can take, so a live node's claim never lapses mid-send, and short
+/// enough that a dead node's sends are taken over within a minute or so.
+fn claim_lease(app: &App) -> Duration {
+    app.runtime.call_timeout() * 2 + Duration::from_secs(30)
 }
 
 /// The channel's plugin's send limits (the host's defaults when it is not loaded).
@@ -140,32 +147,36 @@ async fn deliver(app: &App, delivery: &PendingDelivery) {
         Ok(provider_id) => {
             app.metrics.delivery("sent");
             tracing::info!(message_id = delivery.message_id, provider_id, "message delivered");
-            app.db.delivery_succeeded(delivery.message_id, provider_id).await
+            app.store.delivery_succeeded(delivery.message_id, &provider_id).await
         }
         Err(Next::Fail(reason)) => {
             app.metrics.delivery("failed");
             tracing::warn!(message_id = delivery.message_id, %reason, "message failed");
-            app.db.delivery_failed(delivery.message_id, reason).await
+            app.store.delivery_failed(delivery.message_id, &reason).await
         }
         Err(Next::Hold(reason)) => {
             app.metrics.delivery("held");
             tracing::debug!(message_id = delivery.message_id, %reason, "delivery held");
-            app.db.delivery_held(delivery.message_id, now_ms() + SUSPENDED_RECHECK.as_millis() as i64, reason).await
+            app.store.delivery_held(delivery.message_id, now_ms() + SUSPENDED_RECHECK.as_millis() as i64, &reason).await
         }
         Err(Next::Retry { reason, .. }) if delivery.attempts + 1 >= MAX_ATTEMPTS => {
             app.metrics.delivery("failed");
             let reason = format!("gave up after {MAX_ATTEMPTS} attempts: {reason}");
             tracing::warn!(message_id = delivery.message_id, %reason, "message failed");
-            app.db.delivery_failed(delivery.message_id, reason).await
+            app.store.delivery_failed(delivery.message_id, &reason).await
         }
         Err(Next::Retry { after, reason }) => {
             app.metrics.delivery("retry");
             let backoff = after.unwrap_or_else(|| backoff(delivery.attempts)).min(LONGEST_RETRY);
             tracing::info!(message_id = delivery.message_id, %reason, retry_in_ms = backoff.as_millis() as u64, "delivery will be retried");
-            app.db.delivery_retry(delivery.message_id, now_ms() + backoff.as_millis() as i64, reason).await
+            app.store.delivery_retry(delivery.message_id, now_ms() + backoff.as_millis() as i64, &reason).await
         }
     };
-    match result.and_then(|()| app.db.message(delivery.message_id)) {
+    let recorded = match result {
+        Ok(()) => app.store.message(delivery.message_id).await,
+        Err(e) => Err(e),
+    };
+    match recorded {
         // Sent, failed or retrying (with the reason): the inbox shows it at once.
         Ok(Some(message)) => app.live.status(&message.channel_id, message.conversation_id, Some(message.id)),
         Ok(None) => {}
@@ -181,8 +192,8 @@ pub(crate) fn backoff(attempts: u32) -> Duration {
 /// One delivery attempt; the provider's id for the message on success.
 async fn attempt(app: &App, delivery: &PendingDelivery) -> Result<String, Next> {
     let store_trouble = |e: crate::store::StoreError| Next::Retry { after: None, reason: format!("storage: {e}") };
-    let message = app.db.message(delivery.message_id).map_err(store_trouble)?.ok_or_else(|| Next::Fail("message vanished".into()))?;
-    let channel = app.db.channel(&delivery.channel_id).map_err(store_trouble)?.ok_or_else(|| Next::Fail("the channel was deleted".into()))?;
+    let message = app.store.message(delivery.message_id).await.map_err(store_trouble)?.ok_or_else(|| Next::Fail("message vanished".into()))?;
+    let channel = app.store.channel(&delivery.channel_id).await.map_err(store_trouble)?.ok_or_else(|| Next::Fail("the channel was deleted".into()))?;
     if app.db.channel_suspended(&channel.id).map_err(store_trouble)? {
         return Err(Next::Hold("the workspace is suspended: nothing is sent until the operator resumes it".into()));
     }

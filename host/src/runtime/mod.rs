@@ -182,6 +182,11 @@ impl Drop for Runtime {
 }
 
 impl Runtime {
+    /// How long one plugin call may run before it is stopped.
+    pub fn call_timeout(&self) -> Duration {
+        self.shared.limits.call_timeout
+    }
+
     /// `cache`: where compiled components are kept between runs (`None`: compile every time).
     pub fn new(
         limits: Limits,

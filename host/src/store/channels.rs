@@ -15,7 +15,7 @@ pub enum ChannelStatus {
 }
 
 impl ChannelStatus {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Connecting => "connecting",
             Self::Active => "active",
@@ -66,8 +66,7 @@ pub struct Connected<'a> {
 impl Db {
     /// Creates a channel in the `connecting` state with a fresh id and webhook secret.
     pub fn create_channel(&self, workspace_id: i64, plugin: &str, name: &str, settings: &[SettingValue<'_>]) -> StoreResult<Channel> {
-        let id = format!("ch_{}", random_token(16).to_lowercase());
-        let webhook_secret = random_token(32);
+        let (id, webhook_secret) = new_channel_identity();
         let now = now_ms();
         self.conn().cached_execute(
             "INSERT INTO channels (id, workspace_id, plugin, name, status, settings, webhook_secret, created_at, updated_at)
@@ -77,7 +76,7 @@ impl Db {
                 plugin,
                 name,
                 ChannelStatus::Connecting.as_str(),
-                self.seal_settings(settings),
+                self.secrets.seal_settings(settings),
                 self.secrets.seal(&webhook_secret),
                 now,
                 workspace_id
@@ -100,7 +99,7 @@ impl Db {
     pub fn update_channel(&self, id: &str, name: &str, settings: &[SettingValue<'_>]) -> StoreResult<()> {
         let changed = self.conn().cached_execute(
             "UPDATE channels SET name = ?2, settings = ?3, updated_at = ?4 WHERE id = ?1",
-            params![id, name, self.seal_settings(settings), now_ms()],
+            params![id, name, self.secrets.seal_settings(settings), now_ms()],
         )?;
         if changed == 0 { Err(StoreError::NotFound) } else { Ok(()) }
     }
@@ -142,43 +141,8 @@ impl Db {
         raws.into_iter().map(|raw| self.open_channel(raw)).collect()
     }
 
-    /// Settings as stored: a JSON object, secret values sealed.
-    pub(super) fn seal_settings(&self, settings: &[SettingValue<'_>]) -> String {
-        let map: BTreeMap<&str, String> = settings
-            .iter()
-            .map(|s| (s.key, if s.secret { self.secrets.seal(s.value) } else { s.value.to_owned() }))
-            .collect();
-        serde_json::to_string(&map).expect("a string map serializes")
-    }
-
-    /// Settings as [`Db::seal_settings`] stored them, opened; `whose` names them in errors.
-    pub(super) fn open_settings(&self, stored: &str, whose: &str) -> StoreResult<BTreeMap<String, String>> {
-        let stored: BTreeMap<String, String> =
-            serde_json::from_str(stored).map_err(|e| StoreError::Corrupt(format!("{whose} settings: {e}")))?;
-        let mut settings = BTreeMap::new();
-        for (key, value) in stored {
-            let value = if SecretBox::is_sealed(&value) { self.secrets.open(&value)? } else { value };
-            settings.insert(key, value);
-        }
-        Ok(settings)
-    }
-
     fn open_channel(&self, raw: RawChannel) -> StoreResult<Channel> {
-        let settings = self.open_settings(&raw.settings, &format!("channel {}", raw.id))?;
-        Ok(Channel {
-            status: if raw.status == "active" { ChannelStatus::Active } else { ChannelStatus::Connecting },
-            webhook_secret: self.secrets.open(&raw.webhook_secret)?,
-            setup: serde_json::from_str(&raw.setup).unwrap_or_default(),
-            settings,
-            id: raw.id,
-            workspace_id: raw.workspace_id,
-            plugin: raw.plugin,
-            name: raw.name,
-            display_name: raw.display_name,
-            external_account_id: raw.external_account_id,
-            created_at: raw.created_at,
-            updated_at: raw.updated_at,
-        })
+        raw.open(&self.secrets)
     }
 
     /// Per-channel plugin state (the `state` import). Values are sealed at rest: plugins keep
@@ -216,22 +180,50 @@ impl Db {
     }
 }
 
-const CHANNEL_COLUMNS: &str =
+/// A new channel's id and the secret its webhook URLs are signed with.
+pub(crate) fn new_channel_identity() -> (String, String) {
+    (format!("ch_{}", random_token(16).to_lowercase()), random_token(32))
+}
+
+/// The columns [`RawChannel`] reads, in its order (the same in both dialects).
+pub(crate) const CHANNEL_COLUMNS: &str =
     "id, plugin, name, status, settings, webhook_secret, display_name, external_account_id, setup, created_at, updated_at, workspace_id";
 
-struct RawChannel {
-    id: String,
-    plugin: String,
-    name: String,
-    status: String,
-    settings: String,
-    webhook_secret: String,
-    display_name: Option<String>,
-    external_account_id: Option<String>,
-    setup: String,
-    created_at: i64,
-    updated_at: i64,
-    workspace_id: i64,
+/// A channel's row as stored (settings and webhook secret sealed).
+pub(crate) struct RawChannel {
+    pub(crate) id: String,
+    pub(crate) plugin: String,
+    pub(crate) name: String,
+    pub(crate) status: String,
+    pub(crate) settings: String,
+    pub(crate) webhook_secret: String,
+    pub(crate) display_name: Option<String>,
+    pub(crate) external_account_id: Option<String>,
+    pub(crate) setup: String,
+    pub(crate) created_at: i64,
+    pub(crate) updated_at: i64,
+    pub(crate) workspace_id: i64,
+}
+
+impl RawChannel {
+    /// The channel with its settings and webhook secret opened.
+    pub(crate) fn open(self, secrets: &SecretBox) -> StoreResult<Channel> {
+        let settings = secrets.open_settings(&self.settings, &format!("channel {}", self.id))?;
+        Ok(Channel {
+            status: if self.status == "active" { ChannelStatus::Active } else { ChannelStatus::Connecting },
+            webhook_secret: secrets.open(&self.webhook_secret)?,
+            setup: serde_json::from_str(&self.setup).unwrap_or_default(),
+            settings,
+            id: self.id,
+            workspace_id: self.workspace_id,
+            plugin: self.plugin,
+            name: self.name,
+            display_name: self.display_name,
+            external_account_id: self.external_account_id,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
 }
 
 fn raw_channel(row: &Row<'_>) -> rusqlite::Result<RawChannel> {

@@ -4,6 +4,7 @@ pub mod audit;
 pub mod backend;
 pub mod channels;
 pub mod contacts;
+pub mod events;
 mod holds;
 pub mod conversations;
 pub mod media;

@@ -30,7 +30,7 @@ impl Db {
         let Some((settings, verify_token, created_at, updated_at)) = row else { return Ok(None) };
         Ok(Some(ProviderApp {
             plugin: plugin.to_owned(),
-            settings: self.open_settings(&settings, &format!("provider app {plugin}"))?,
+            settings: self.secrets.open_settings(&settings, &format!("provider app {plugin}"))?,
             verify_token: self.secrets.open(&verify_token)?,
             created_at,
             updated_at,
@@ -43,7 +43,7 @@ impl Db {
         self.conn().cached_execute(
             "INSERT INTO provider_apps (plugin, settings, verify_token, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)
              ON CONFLICT (plugin) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at",
-            params![plugin, self.seal_settings(settings), self.secrets.seal(&random_token(32)), now],
+            params![plugin, self.secrets.seal_settings(settings), self.secrets.seal(&random_token(32)), now],
         )?;
         self.provider_app(plugin)?.ok_or(super::StoreError::NotFound)
     }

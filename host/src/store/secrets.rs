@@ -114,6 +114,22 @@ pub(super) fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Channel and provider-app settings at rest: a JSON object whose secret values are sealed.
+impl SecretBox {
+    pub(crate) fn seal_settings(&self, settings: &[super::channels::SettingValue<'_>]) -> String {
+        let map: std::collections::BTreeMap<&str, String> =
+            settings.iter().map(|s| (s.key, if s.secret { self.seal(s.value) } else { s.value.to_owned() })).collect();
+        serde_json::to_string(&map).expect("a string map serializes")
+    }
+
+    /// Settings as [`SecretBox::seal_settings`] stored them, opened; `whose` names them in errors.
+    pub(crate) fn open_settings(&self, stored: &str, whose: &str) -> Result<std::collections::BTreeMap<String, String>, StoreError> {
+        let stored: std::collections::BTreeMap<String, String> =
+            serde_json::from_str(stored).map_err(|e| StoreError::Corrupt(format!("{whose} settings: {e}")))?;
+        stored.into_iter().map(|(key, value)| Ok((key, if Self::is_sealed(&value) { self.open(&value)? } else { value }))).collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -40,87 +40,9 @@ impl PgStore {
     pub async fn record_inbound(&self, channel_id: &str, inbound: &NewInbound) -> StoreResult<Option<Message>> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
-        let now = now_ms();
-        // Contact, conversation, message: always in this order, so concurrent webhooks of one
-        // conversation wait for each other instead of deadlocking.
-        let contact_id: i64 = tx
-            .query_one(
-                &tx.prepare_cached(
-                    "INSERT INTO contacts (channel_id, external_id, name, handle, updated_at) VALUES ($1, $2, $3, $4, $5)
-                 ON CONFLICT (channel_id, external_id) DO UPDATE SET
-                    name = COALESCE(excluded.name, contacts.name),
-                    handle = COALESCE(excluded.handle, contacts.handle),
-                    updated_at = excluded.updated_at
-                 RETURNING id",
-                )
-                .await?,
-                &[&channel_id, &inbound.sender.external_id, &inbound.sender.name, &inbound.sender.handle, &now],
-            )
-            .await?
-            .get(0);
-        let conversation_id: i64 = tx
-            .query_one(
-                &tx.prepare_cached(
-                    "INSERT INTO conversations (channel_id, external_id, contact_id, name, last_activity_at, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $5)
-                 ON CONFLICT (channel_id, external_id) DO UPDATE SET
-                    name = COALESCE(excluded.name, conversations.name),
-                    contact_id = COALESCE(conversations.contact_id, excluded.contact_id)
-                 RETURNING id",
-                )
-                .await?,
-                &[&channel_id, &inbound.conversation_external_id, &contact_id, &inbound.conversation_name, &now],
-            )
-            .await?
-            .get(0);
-        let properties = serde_json::to_string(&inbound.properties).expect("pairs serialize");
-        let insert = tx
-            .prepare_cached(&format!(
-                "INSERT INTO messages (conversation_id, channel_id, direction, provider_message_id, contact_id, text, content,
-                    properties, reply_to, status, provider_timestamp, created_at, updated_at)
-                 VALUES ($1, $2, 'inbound', $3, $4, $5, $6, $7, $8, 'received', $9, $10, $10)
-                 ON CONFLICT DO NOTHING
-                 RETURNING {COLUMNS}"
-            ))
-            .await?;
-        let inserted = tx
-            .query_opt(
-                &insert,
-                &[
-                    &conversation_id,
-                    &channel_id,
-                    &inbound.provider_message_id,
-                    &contact_id,
-                    &inbound.text,
-                    &inbound.content.to_string(),
-                    &properties,
-                    &inbound.reply_to,
-                    &inbound.provider_timestamp,
-                    &now,
-                ],
-            )
-            .await?;
-        let Some(row) = inserted else {
-            // A redelivery: the contact and conversation stay as they were.
-            tx.rollback().await?;
-            return Ok(None);
-        };
-        let stored = message(&row)?;
-        // The window counts from the provider's time, never later than we received it. The
-        // notice is heard by every node once (and only if) this commits.
-        let touch = tx
-            .prepare_cached(
-                "WITH touched AS (
-                    UPDATE conversations SET last_activity_at = $2, status = 'open',
-                        last_inbound_at = GREATEST(COALESCE(last_inbound_at, 0), $3)
-                    WHERE id = $1 RETURNING id)
-                 SELECT pg_notify($4, $5) FROM touched",
-            )
-            .await?;
-        let notice = super::live::payload("message", channel_id, conversation_id, Some(stored.id));
-        tx.execute(&touch, &[&conversation_id, &now, &inbound.provider_timestamp.min(now), &super::live::CHANNEL, &notice]).await?;
+        let stored = record_inbound_in(&tx, channel_id, inbound).await?;
         tx.commit().await?;
-        Ok(Some(stored))
+        Ok(stored)
     }
 
     pub async fn message(&self, id: i64) -> StoreResult<Option<Message>> {
@@ -138,6 +60,90 @@ impl PgStore {
             .await?;
         Ok(row.and_then(|r| r.get(0)))
     }
+}
+
+/// [`PgStore::record_inbound`] inside a transaction (a webhook's events share one).
+pub(super) async fn record_inbound_in(tx: &deadpool_postgres::Transaction<'_>, channel_id: &str, inbound: &NewInbound) -> StoreResult<Option<Message>> {
+    let now = now_ms();
+    // Contact, conversation, message: always in this order, so concurrent webhooks of one
+    // conversation wait for each other instead of deadlocking.
+    let contact_id: i64 = tx
+        .query_one(
+            &tx.prepare_cached(
+                "INSERT INTO contacts (channel_id, external_id, name, handle, updated_at) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (channel_id, external_id) DO UPDATE SET
+                name = COALESCE(excluded.name, contacts.name),
+                handle = COALESCE(excluded.handle, contacts.handle),
+                updated_at = excluded.updated_at
+             RETURNING id",
+            )
+            .await?,
+            &[&channel_id, &inbound.sender.external_id, &inbound.sender.name, &inbound.sender.handle, &now],
+        )
+        .await?
+        .get(0);
+    let conversation_id: i64 = tx
+        .query_one(
+            &tx.prepare_cached(
+                "INSERT INTO conversations (channel_id, external_id, contact_id, name, last_activity_at, created_at)
+             VALUES ($1, $2, $3, $4, $5, $5)
+             ON CONFLICT (channel_id, external_id) DO UPDATE SET
+                name = COALESCE(excluded.name, conversations.name),
+                contact_id = COALESCE(conversations.contact_id, excluded.contact_id)
+             RETURNING id",
+            )
+            .await?,
+            &[&channel_id, &inbound.conversation_external_id, &contact_id, &inbound.conversation_name, &now],
+        )
+        .await?
+        .get(0);
+    let properties = serde_json::to_string(&inbound.properties).expect("pairs serialize");
+    let insert = tx
+        .prepare_cached(&format!(
+            "INSERT INTO messages (conversation_id, channel_id, direction, provider_message_id, contact_id, text, content,
+                properties, reply_to, status, provider_timestamp, created_at, updated_at)
+             VALUES ($1, $2, 'inbound', $3, $4, $5, $6, $7, $8, 'received', $9, $10, $10)
+             ON CONFLICT DO NOTHING
+             RETURNING {COLUMNS}"
+        ))
+        .await?;
+    let inserted = tx
+        .query_opt(
+            &insert,
+            &[
+                &conversation_id,
+                &channel_id,
+                &inbound.provider_message_id,
+                &contact_id,
+                &inbound.text,
+                &inbound.content.to_string(),
+                &properties,
+                &inbound.reply_to,
+                &inbound.provider_timestamp,
+                &now,
+            ],
+        )
+        .await?;
+    let Some(row) = inserted else {
+        // A redelivery: nothing announced. Its contact and conversation upserts wrote what
+        // they held already (the same update), so the transaction may still commit.
+        return Ok(None);
+    };
+    let stored = message(&row)?;
+    // The window counts from the provider's time, never later than we received it. The
+    // notice is heard by every node once (and only if) this commits.
+    let touch = tx
+        .prepare_cached(
+            "WITH touched AS (
+                UPDATE conversations SET last_activity_at = $2, status = 'open',
+                    last_inbound_at = GREATEST(COALESCE(last_inbound_at, 0), $3)
+                WHERE id = $1 RETURNING id)
+             SELECT pg_notify($4, $5) FROM touched",
+        )
+        .await?;
+    let notice = super::live::payload("message", channel_id, conversation_id, Some(stored.id));
+    tx.execute(&touch, &[&conversation_id, &now, &inbound.provider_timestamp.min(now), &super::live::CHANNEL, &notice]).await?;
+    Ok(Some(stored))
 }
 
 /// A stored status's rank, as [`DeliveryStatus::rank`], in SQL: statuses are compared inside the
@@ -176,35 +182,51 @@ impl PgStore {
     /// Applies a delivery status to one outbound message, by the provider's id; the message's and
     /// its conversation's ids when one matched. A status never moves a message back.
     pub async fn record_status(&self, channel_id: &str, provider_message_id: &str, status: DeliveryStatus, error: Option<&str>) -> StoreResult<Option<(i64, i64)>> {
-        let client = self.client().await?;
-        let statement = client
-            .prepare_cached(&format!(
-                "WITH target AS (
-                    SELECT id, conversation_id FROM messages WHERE channel_id = $1 AND direction = 'outbound' AND provider_message_id = $2),
-                 -- A data-modifying WITH runs whether or not the SELECT reads it.
-                 changed AS (
-                    UPDATE messages SET status = $3, error = COALESCE($4, error), updated_at = $5
-                    WHERE id IN (SELECT id FROM target) AND {RANK_OF_STATUS} < $6)
-                 SELECT id, conversation_id FROM target"
-            ))
-            .await?;
-        let row = client.query_opt(&statement, &[&channel_id, &provider_message_id, &status.as_str(), &error, &now_ms(), &status.rank()]).await?;
-        Ok(row.map(|r| (r.get(0), r.get(1))))
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let changed = record_status_in(&tx, channel_id, provider_message_id, status, error).await?;
+        tx.commit().await?;
+        Ok(changed)
     }
 
     /// Applies a status to every outbound message of a conversation sent up to a time (read
     /// watermarks); how many changed. Never moves a message back, never touches a failed one.
     pub async fn record_status_watermark(&self, channel_id: &str, conversation_external_id: &str, up_to_ms: i64, status: DeliveryStatus) -> StoreResult<usize> {
-        let client = self.client().await?;
-        let statement = client
-            .prepare_cached(&format!(
-                "UPDATE messages SET status = $4, updated_at = $5
-                 WHERE channel_id = $1 AND direction = 'outbound' AND created_at <= $3 AND provider_message_id IS NOT NULL
-                   AND status <> 'failed' AND {RANK_OF_STATUS} < $6
-                   AND conversation_id = (SELECT id FROM conversations WHERE channel_id = $1 AND external_id = $2)"
-            ))
-            .await?;
-        let changed = client.execute(&statement, &[&channel_id, &conversation_external_id, &up_to_ms, &status.as_str(), &now_ms(), &status.rank()]).await?;
-        Ok(changed as usize)
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let changed = record_status_watermark_in(&tx, channel_id, conversation_external_id, up_to_ms, status).await?;
+        tx.commit().await?;
+        Ok(changed)
     }
+}
+
+/// [`PgStore::record_status`] inside a transaction.
+pub(super) async fn record_status_in(tx: &deadpool_postgres::Transaction<'_>, channel_id: &str, provider_message_id: &str, status: DeliveryStatus, error: Option<&str>) -> StoreResult<Option<(i64, i64)>> {
+    let statement = tx
+        .prepare_cached(&format!(
+            "WITH target AS (
+                SELECT id, conversation_id FROM messages WHERE channel_id = $1 AND direction = 'outbound' AND provider_message_id = $2),
+             -- A data-modifying WITH runs whether or not the SELECT reads it.
+             changed AS (
+                UPDATE messages SET status = $3, error = COALESCE($4, error), updated_at = $5
+                WHERE id IN (SELECT id FROM target) AND {RANK_OF_STATUS} < $6)
+             SELECT id, conversation_id FROM target"
+        ))
+        .await?;
+    let row = tx.query_opt(&statement, &[&channel_id, &provider_message_id, &status.as_str(), &error, &now_ms(), &status.rank()]).await?;
+    Ok(row.map(|r| (r.get(0), r.get(1))))
+}
+
+/// [`PgStore::record_status_watermark`] inside a transaction.
+pub(super) async fn record_status_watermark_in(tx: &deadpool_postgres::Transaction<'_>, channel_id: &str, conversation_external_id: &str, up_to_ms: i64, status: DeliveryStatus) -> StoreResult<usize> {
+    let statement = tx
+        .prepare_cached(&format!(
+            "UPDATE messages SET status = $4, updated_at = $5
+             WHERE channel_id = $1 AND direction = 'outbound' AND created_at <= $3 AND provider_message_id IS NOT NULL
+               AND status <> 'failed' AND {RANK_OF_STATUS} < $6
+               AND conversation_id = (SELECT id FROM conversations WHERE channel_id = $1 AND external_id = $2)"
+        ))
+        .await?;
+    let changed = tx.execute(&statement, &[&channel_id, &conversation_external_id, &up_to_ms, &status.as_str(), &now_ms(), &status.rank()]).await?;
+    Ok(changed as usize)
 }

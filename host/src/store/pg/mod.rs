@@ -9,11 +9,15 @@
 //! plugin components every node loads ([`plugins`]). The server does not run on it yet: see
 //! docs/scale-out.md for what is left.
 
+pub mod channels;
+pub mod events;
 pub mod live;
 pub mod media;
 pub mod messages;
 pub mod outbox;
 pub mod plugins;
+
+use std::sync::Arc;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::NoTls;
@@ -39,15 +43,17 @@ pub struct PgStore {
     config: tokio_postgres::Config,
     /// This node's name in claims and in `schema_versions`.
     pub node: String,
+    /// Seals channel settings and plugin state, as SQLite's store does (one key for all nodes).
+    secrets: Arc<SecretBox>,
 }
 
 impl PgStore {
     /// Connects, migrates (once across nodes) and checks the secret key.
-    pub async fn connect(url: &str, secrets: &SecretBox, node: &str) -> anyhow::Result<Self> {
+    pub async fn connect(url: &str, secrets: &Arc<SecretBox>, node: &str) -> anyhow::Result<Self> {
         let config: tokio_postgres::Config = url.parse().map_err(|e| anyhow::anyhow!("the database URL is not a Postgres URL: {e}"))?;
         let manager = Manager::from_config(config.clone(), NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = Pool::builder(manager).max_size(POOL_SIZE).build().map_err(|e| anyhow::anyhow!("cannot set up the Postgres pool: {e}"))?;
-        let store = Self { pool, config, node: node.to_owned() };
+        let store = Self { pool, config, node: node.to_owned(), secrets: secrets.clone() };
         let mut client = store.client().await.map_err(|e| anyhow::anyhow!("cannot connect to Postgres: {e}"))?;
         client.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK]).await?;
         let prepared = async {

@@ -7,40 +7,92 @@
 use std::time::Duration;
 
 use super::PgStore;
+use crate::store::backend::OutboxStore;
 use crate::store::outbox::PendingDelivery;
 use crate::store::{StoreResult, now_ms};
 
-impl PgStore {
-    /// Claims up to `limit` due deliveries for this node until `lease` from now, skipping
-    /// channels in `paused` (at their concurrency or rate limit on this node).
-    pub async fn claim_deliveries(&self, limit: i64, lease: Duration, paused: &[String]) -> StoreResult<Vec<PendingDelivery>> {
+#[async_trait::async_trait]
+impl OutboxStore for PgStore {
+    async fn claim_deliveries(&self, limit: u32, lease: Duration, in_flight: &[i64], paused: &[String]) -> StoreResult<Vec<PendingDelivery>> {
         let now = now_ms();
         let until = now + lease.as_millis() as i64;
-        let rows = self
-            .client()
-            .await?
-            .query(
+        let client = self.client().await?;
+        let claim = client
+            .prepare_cached(
                 "WITH due AS (
                     SELECT o.message_id FROM outbox o
                     WHERE o.next_attempt_at <= $1
                       AND (o.claimed_until IS NULL OR o.claimed_until < $1)
                       AND o.message_id = (SELECT MIN(e.message_id) FROM outbox e WHERE e.conversation_id IS NOT DISTINCT FROM o.conversation_id)
-                      AND NOT (o.channel_id = ANY($3))
+                      AND NOT (o.message_id = ANY($3))
+                      AND NOT (o.channel_id = ANY($4))
                     ORDER BY o.next_attempt_at, o.message_id
                     LIMIT $2
                     FOR UPDATE SKIP LOCKED
                  )
-                 UPDATE outbox SET claimed_by = $4, claimed_until = $5 FROM due WHERE outbox.message_id = due.message_id
+                 UPDATE outbox SET claimed_by = $5, claimed_until = $6 FROM due WHERE outbox.message_id = due.message_id
                  RETURNING outbox.message_id, outbox.channel_id, outbox.attempts",
-                &[&now, &limit, &paused, &self.node, &until],
             )
             .await?;
-        Ok(rows
+        let rows = client.query(&claim, &[&now, &i64::from(limit), &in_flight, &paused, &self.node, &until]).await?;
+        let mut claimed: Vec<PendingDelivery> = rows
             .iter()
             .map(|row| PendingDelivery { message_id: row.get(0), channel_id: row.get(1), attempts: row.get::<_, i32>(2) as u32 })
-            .collect())
+            .collect();
+        // RETURNING has no order; hand them out oldest first, as SQLite does.
+        claimed.sort_by_key(|delivery| delivery.message_id);
+        Ok(claimed)
     }
 
+    async fn next_delivery_at(&self, paused: &[String]) -> StoreResult<Option<i64>> {
+        let client = self.client().await?;
+        let next = client
+            .prepare_cached("SELECT MIN(GREATEST(next_attempt_at, COALESCE(claimed_until, 0))) FROM outbox WHERE NOT (channel_id = ANY($1))")
+            .await?;
+        Ok(client.query_one(&next, &[&paused]).await?.get(0))
+    }
+
+    async fn outbox_summary(&self) -> StoreResult<(u64, Option<i64>)> {
+        let row = self.client().await?.query_one("SELECT COUNT(*), MIN(m.created_at) FROM outbox o JOIN messages m ON m.id = o.message_id", &[]).await?;
+        Ok((row.get::<_, i64>(0) as u64, row.get(1)))
+    }
+
+    async fn delivery_retry(&self, message_id: i64, next_attempt_at: i64, error: &str) -> StoreResult<()> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        tx.execute(
+            "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $2, last_error = $3, claimed_by = NULL, claimed_until = NULL
+             WHERE message_id = $1",
+            &[&message_id, &next_attempt_at, &error],
+        )
+        .await?;
+        tx.execute("UPDATE messages SET error = $2, updated_at = $3 WHERE id = $1", &[&message_id, &error, &now_ms()]).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn delivery_held(&self, message_id: i64, next_attempt_at: i64, reason: &str) -> StoreResult<()> {
+        self.client()
+            .await?
+            .execute(
+                "UPDATE outbox SET next_attempt_at = $2, last_error = $3, claimed_by = NULL, claimed_until = NULL WHERE message_id = $1",
+                &[&message_id, &next_attempt_at, &reason],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn delivery_failed(&self, message_id: i64, error: &str) -> StoreResult<()> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        tx.execute("UPDATE messages SET status = 'failed', error = $2, updated_at = $3 WHERE id = $1", &[&message_id, &error, &now_ms()]).await?;
+        tx.execute("DELETE FROM outbox WHERE message_id = $1", &[&message_id]).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+impl PgStore {
     /// The provider accepted the message: its id recorded, the message leaves the outbox.
     pub async fn delivery_succeeded(&self, message_id: i64, provider_message_id: &str) -> StoreResult<()> {
         let mut client = self.client().await?;
@@ -52,21 +104,6 @@ impl PgStore {
         )
         .await?;
         tx.execute("DELETE FROM outbox WHERE message_id = $1", &[&message_id]).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// A passing failure: the claim ends, the next try is at `next_attempt_at` (by any node).
-    pub async fn delivery_retry(&self, message_id: i64, next_attempt_at: i64, error: &str) -> StoreResult<()> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await?;
-        tx.execute(
-            "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $2, last_error = $3, claimed_by = NULL, claimed_until = NULL
-             WHERE message_id = $1",
-            &[&message_id, &next_attempt_at, &error],
-        )
-        .await?;
-        tx.execute("UPDATE messages SET error = $2, updated_at = $3 WHERE id = $1", &[&message_id, &error, &now_ms()]).await?;
         tx.commit().await?;
         Ok(())
     }

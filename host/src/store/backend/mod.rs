@@ -1,20 +1,41 @@
 //! The store's operations as one interface both backends implement: SQLite ([`Db`], the
 //! default, one node) and Postgres ([`PgStore`], several nodes). The server will run on it when
-//! it runs on either; it grows one aggregate at a time (docs/scale-out.md), and one conformance
-//! suite (`host/tests/store_conformance.rs`) runs every operation against both.
+//! it runs on either; it grows one aggregate at a time (docs/scale-out.md), each aggregate one
+//! trait in its own module here, and one conformance suite (`host/tests/store_conformance/`)
+//! runs every operation against both.
+//!
+//! Where an aggregate's Postgres SQL is new, `impl <Aggregate>Store for PgStore` lives beside it
+//! in `store/pg/`; SQLite's side delegates to `Db`'s operations in the aggregate's module here.
 
+mod channels;
+mod outbox;
+
+pub use channels::ChannelStore;
+pub use outbox::OutboxStore;
+
+use super::events::{EventRecord, RecordedEvents};
 use super::messages::{DeliveryStatus, Message, NewInbound, NewOutbound, record_inbound_in};
 use super::pg::PgStore;
 use super::{Db, StoreResult};
 
+/// Every aggregate's operations: what a server node needs of its store.
+pub trait Store: MessageStore + ChannelStore + OutboxStore {}
+
+impl<T: MessageStore + ChannelStore + OutboxStore> Store for T {}
+
 #[async_trait::async_trait]
-pub trait Store: Send + Sync {
+pub trait MessageStore: Send + Sync {
+    // Inbound messages and what the messaging window needs.
     /// Stores an inbound message with its contact and conversation; `None` when its provider id
     /// was already stored (a redelivery, to this node or another).
     async fn record_inbound(&self, channel_id: &str, inbound: &NewInbound) -> StoreResult<Option<Message>>;
+    /// Records a webhook's events for one channel in one transaction (see [`EventRecord`]).
+    async fn record_events(&self, channel_id: &str, events: Vec<EventRecord>) -> StoreResult<RecordedEvents>;
     async fn message(&self, id: i64) -> StoreResult<Option<Message>>;
     /// The provider time of a conversation's last inbound message (the messaging window's start).
     async fn last_inbound_at(&self, channel_id: &str, conversation_external_id: &str) -> StoreResult<Option<i64>>;
+
+    // Delivery statuses: a reply queued, sent, and what providers report of it.
     /// Queues an agent's reply and its delivery.
     async fn queue_outbound(&self, channel_id: &str, outbound: &NewOutbound) -> StoreResult<Message>;
     /// The provider accepted a queued message: its id recorded, the message leaves the outbox.
@@ -26,11 +47,15 @@ pub trait Store: Send + Sync {
 }
 
 #[async_trait::async_trait]
-impl Store for Db {
+impl MessageStore for Db {
     async fn record_inbound(&self, channel_id: &str, inbound: &NewInbound) -> StoreResult<Option<Message>> {
         let (channel_id, inbound) = (channel_id.to_owned(), inbound.clone());
         // In a group commit, as the webhook path stores it.
         self.write(move |tx| record_inbound_in(tx, &channel_id, &inbound)).await
+    }
+
+    async fn record_events(&self, channel_id: &str, events: Vec<EventRecord>) -> StoreResult<RecordedEvents> {
+        Db::record_events(self, channel_id, events).await
     }
 
     async fn message(&self, id: i64) -> StoreResult<Option<Message>> {
@@ -59,9 +84,13 @@ impl Store for Db {
 }
 
 #[async_trait::async_trait]
-impl Store for PgStore {
+impl MessageStore for PgStore {
     async fn record_inbound(&self, channel_id: &str, inbound: &NewInbound) -> StoreResult<Option<Message>> {
         PgStore::record_inbound(self, channel_id, inbound).await
+    }
+
+    async fn record_events(&self, channel_id: &str, events: Vec<EventRecord>) -> StoreResult<RecordedEvents> {
+        PgStore::record_events(self, channel_id, events).await
     }
 
     async fn message(&self, id: i64) -> StoreResult<Option<Message>> {

@@ -1,59 +1,18 @@
-//! One store conformance suite, run against both backends: SQLite (a real file, the default)
-//! and Postgres (a real, throwaway server). Each scenario is written once against
-//! [`Store`]; the backends differ only in how a test sets up a channel.
-
-mod support;
+//! Messages: inbound messages stored once across nodes, the messaging window, delivery statuses.
 
 use std::sync::Arc;
 
 use serde_json::json;
-use support::postgres::Postgres;
 use switchboard::store::backend::Store;
 use switchboard::store::contacts::ContactInfo;
+use switchboard::store::events::{EventRecord, FileRecord};
+use switchboard::store::media::StoredBytes;
 use switchboard::store::messages::{DeliveryStatus, NewInbound, NewOutbound};
-use switchboard::store::pg::PgStore;
-use switchboard::store::{Db, SecretBox, now_ms};
+use switchboard::store::now_ms;
 
-/// Three handles on one store: for SQLite one database used thrice (one node), for Postgres
-/// three nodes, each with its own pool.
-struct Backend {
-    name: &'static str,
-    channel: String,
-    nodes: Vec<Arc<dyn Store>>,
-    _keep: Box<dyn std::any::Any + Send>,
-}
+use crate::each_backend;
 
-async fn sqlite() -> Backend {
-    let dir = tempfile::tempdir().unwrap();
-    let db = Db::open(dir.path()).unwrap();
-    let channel = db.create_channel(1, "telegram", "Conformance", &[]).unwrap().id;
-    let db: Arc<dyn Store> = Arc::new(db);
-    Backend { name: "sqlite", channel, nodes: vec![db.clone(), db.clone(), db], _keep: Box::new(dir) }
-}
-
-async fn postgres() -> Backend {
-    let server = Postgres::start();
-    let url = server.create_database("conformance");
-    let keys = tempfile::tempdir().unwrap();
-    let secrets = SecretBox::load_or_create(&keys.path().join("key")).unwrap();
-    let mut nodes: Vec<Arc<dyn Store>> = Vec::new();
-    for n in 1..=3 {
-        nodes.push(Arc::new(PgStore::connect(&url, &secrets, &format!("node-{n}")).await.unwrap()));
-    }
-    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
-    tokio::spawn(connection);
-    client
-        .execute(
-            "INSERT INTO channels (id, plugin, name, status, settings, webhook_secret, created_at, updated_at)
-             VALUES ($1, 'telegram', 'Conformance', 'active', '{}', 'sealed', 0, 0)",
-            &[&"ch_conformance"],
-        )
-        .await
-        .unwrap();
-    Backend { name: "postgres", channel: "ch_conformance".into(), nodes, _keep: Box::new((server, keys)) }
-}
-
-fn inbound(update: i64, chat: &str, at_ms: i64) -> NewInbound {
+pub(crate) fn inbound(update: i64, chat: &str, at_ms: i64) -> NewInbound {
     NewInbound {
         provider_message_id: format!("{chat}:{update}"),
         conversation_external_id: chat.to_owned(),
@@ -64,13 +23,6 @@ fn inbound(update: i64, chat: &str, at_ms: i64) -> NewInbound {
         content: json!({"attachments": []}),
         properties: vec![("reply_token".into(), format!("rt-{update}"))],
         reply_to: None,
-    }
-}
-
-/// Runs `scenario` on SQLite, then on Postgres; each backend lives until its scenario is done.
-async fn each_backend(scenario: impl AsyncFn(&Backend)) {
-    for backend in [sqlite().await, postgres().await] {
-        scenario(&backend).await;
     }
 }
 
@@ -201,6 +153,57 @@ async fn statuses_arriving_at_every_node_at_once_in_any_order_end_at_the_furthes
         for id in ids {
             assert_eq!(status_of(&backend.nodes[1], id).await, DeliveryStatus::Read, "{name}: message {id} ended at the furthest status");
         }
+    })
+    .await;
+}
+
+/// One webhook's worth of events: a new message with a file the plugin kept and one to fetch,
+/// a status for an earlier reply, a read watermark, and a contact's new name.
+fn webhook_batch(chat: &str, update: i64, reply_provider_id: &str) -> Vec<EventRecord> {
+    let kept = StoredBytes { sha256: "ab".repeat(32), size: 70, mime_type: "image/png".into() };
+    vec![
+        EventRecord::Message {
+            inbound: inbound(update, chat, now_ms() - 1_000),
+            files: vec![
+                FileRecord::Kept { position: 0, filename: Some("paket.png".into()), bytes: kept },
+                FileRecord::Fetch { position: 1, filename: Some("resi.pdf".into()) },
+            ],
+        },
+        EventRecord::Status { provider_message_id: reply_provider_id.into(), status: DeliveryStatus::Delivered, error: None },
+        EventRecord::Watermark { conversation_external_id: chat.into(), up_to_ms: now_ms(), status: DeliveryStatus::Read },
+        EventRecord::Contact(ContactInfo { external_id: format!("user-{chat}"), name: Some("Siti R.".into()), handle: None }),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhooks_events_are_recorded_together_with_their_files_and_a_redelivery_to_every_node_adds_nothing() {
+    each_backend(async |backend| {
+        let (name, channel) = (backend.name, backend.channel.as_str());
+        let replies = sent_replies(&backend.nodes[0], channel, "400", 1).await;
+
+        let recorded = backend.nodes[1].record_events(channel, webhook_batch("400", 7, "400-p0")).await.unwrap();
+        assert_eq!(recorded.messages.len(), 1, "{name}");
+        assert_eq!(recorded.fetches, 1, "{name}: the file to fetch is queued, the kept one is stored");
+        let conversation = recorded.messages[0].conversation_id;
+        assert!(recorded.statuses.contains(&(conversation, Some(replies[0]))) && recorded.statuses.contains(&(conversation, None)), "{name}: {:?}", recorded.statuses);
+        assert_eq!(status_of(&backend.nodes[2], replies[0]).await, DeliveryStatus::Read, "{name}: delivered, then read by the watermark");
+        let mut files = backend.texts(&format!("SELECT state || ':' || COALESCE(filename, '') FROM media WHERE message_id = {} ORDER BY position", recorded.messages[0].id)).await;
+        files.sort();
+        assert_eq!(files, vec!["pending:resi.pdf", "stored:paket.png"], "{name}");
+        assert_eq!(backend.texts("SELECT name FROM contacts WHERE external_id = 'user-400'").await, vec!["Siti R."], "{name}");
+
+        // The provider sends the same webhook again, to every node at once.
+        let mut again = Vec::new();
+        for node in &backend.nodes {
+            let (node, channel) = (node.clone(), channel.to_owned());
+            again.push(tokio::spawn(async move { node.record_events(&channel, webhook_batch("400", 7, "400-p0")).await }));
+        }
+        for redelivery in again {
+            let recorded = redelivery.await.unwrap().unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(recorded.messages.is_empty() && recorded.fetches == 0, "{name}: nothing new");
+        }
+        assert_eq!(backend.texts("SELECT filename FROM media").await.len(), 2, "{name}: no file recorded twice");
+        assert!(backend.nodes[0].record_events(channel, Vec::new()).await.unwrap().messages.is_empty(), "{name}");
     })
     .await;
 }

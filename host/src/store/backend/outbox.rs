@@ -1,0 +1,60 @@
+//! The outbox on either backend: which deliveries a node may start, and their outcomes
+//! (`delivery_succeeded` is with the delivery statuses in [`super::MessageStore`]).
+//!
+//! On SQLite one node sends everything, and what it is sending now is the `in_flight` list it
+//! passes. On Postgres several nodes share the outbox: a delivery handed out is claimed for this
+//! node until `lease` ends, and no other node gets it meanwhile; a dead node's claims expire.
+
+use std::time::Duration;
+
+use crate::store::outbox::PendingDelivery;
+use crate::store::{Db, StoreResult};
+
+#[async_trait::async_trait]
+pub trait OutboxStore: Send + Sync {
+    /// Up to `limit` deliveries due now, oldest first, that this node may start: each the oldest
+    /// message of its conversation still in the outbox (order per conversation), none in
+    /// `in_flight` or claimed by another node, none of a channel in `paused` (at its
+    /// concurrency or rate limit).
+    async fn claim_deliveries(&self, limit: u32, lease: Duration, in_flight: &[i64], paused: &[String]) -> StoreResult<Vec<PendingDelivery>>;
+    /// When the next delivery of a channel not `paused` may start (ms), if any: its next try,
+    /// or the end of another node's claim on it.
+    async fn next_delivery_at(&self, paused: &[String]) -> StoreResult<Option<i64>>;
+    /// Messages waiting in the outbox, and when the oldest of them was queued (ms).
+    async fn outbox_summary(&self) -> StoreResult<(u64, Option<i64>)>;
+    /// A passing failure: counted, tried again at `next_attempt_at` (by any node), the reason
+    /// shown on the message meanwhile.
+    async fn delivery_retry(&self, message_id: i64, next_attempt_at: i64, error: &str) -> StoreResult<()>;
+    /// Not tried now and not counted (its workspace is suspended): looked at again at `next_attempt_at`.
+    async fn delivery_held(&self, message_id: i64, next_attempt_at: i64, reason: &str) -> StoreResult<()>;
+    /// A permanent failure: the message is failed with the reason and leaves the outbox.
+    async fn delivery_failed(&self, message_id: i64, error: &str) -> StoreResult<()>;
+}
+
+#[async_trait::async_trait]
+impl OutboxStore for Db {
+    async fn claim_deliveries(&self, limit: u32, _lease: Duration, in_flight: &[i64], paused: &[String]) -> StoreResult<Vec<PendingDelivery>> {
+        // One node: what it is sending now is all there is to leave out.
+        self.due_deliveries(limit, in_flight, paused)
+    }
+
+    async fn next_delivery_at(&self, paused: &[String]) -> StoreResult<Option<i64>> {
+        Db::next_delivery_at(self, paused)
+    }
+
+    async fn outbox_summary(&self) -> StoreResult<(u64, Option<i64>)> {
+        Db::outbox_summary(self)
+    }
+
+    async fn delivery_retry(&self, message_id: i64, next_attempt_at: i64, error: &str) -> StoreResult<()> {
+        Db::delivery_retry(self, message_id, next_attempt_at, error.to_owned()).await
+    }
+
+    async fn delivery_held(&self, message_id: i64, next_attempt_at: i64, reason: &str) -> StoreResult<()> {
+        Db::delivery_held(self, message_id, next_attempt_at, reason.to_owned()).await
+    }
+
+    async fn delivery_failed(&self, message_id: i64, error: &str) -> StoreResult<()> {
+        Db::delivery_failed(self, message_id, error.to_owned()).await
+    }
+}

@@ -1,0 +1,92 @@
+//! A webhook's events over Postgres: recorded in one transaction on whichever node the webhook
+//! reached. Redeliveries are decided by the unique keys, as for a single message
+//! ([`super::messages`]); a new message's files are recorded with it.
+
+use super::PgStore;
+use super::messages::{record_inbound_in, record_status_in, record_status_watermark_in};
+use crate::store::StoreResult;
+use crate::store::events::{EventRecord, FileRecord, RecordedEvents};
+use crate::store::now_ms;
+
+impl PgStore {
+    pub async fn record_events(&self, channel_id: &str, events: Vec<EventRecord>) -> StoreResult<RecordedEvents> {
+        let mut recorded = RecordedEvents::default();
+        if events.is_empty() {
+            return Ok(recorded);
+        }
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        for event in &events {
+            match event {
+                EventRecord::Message { inbound, files } => {
+                    let Some(message) = record_inbound_in(&tx, channel_id, inbound).await? else { continue };
+                    for file in files {
+                        record_file_in(&tx, channel_id, message.id, file).await?;
+                        recorded.fetches += usize::from(matches!(file, FileRecord::Fetch { .. }));
+                    }
+                    recorded.stored += 1;
+                    recorded.messages.push(message);
+                }
+                EventRecord::Status { provider_message_id, status, error } => {
+                    let changed = record_status_in(&tx, channel_id, provider_message_id, *status, error.as_deref()).await?;
+                    recorded.stored += usize::from(changed.is_some());
+                    recorded.statuses.extend(changed.map(|(message, conversation)| (conversation, Some(message))));
+                }
+                EventRecord::Watermark { conversation_external_id, up_to_ms, status } => {
+                    let changed = record_status_watermark_in(&tx, channel_id, conversation_external_id, *up_to_ms, *status).await?;
+                    recorded.stored += changed;
+                    if changed > 0 {
+                        let conversation = tx
+                            .query_opt("SELECT id FROM conversations WHERE channel_id = $1 AND external_id = $2", &[&channel_id, conversation_external_id])
+                            .await?;
+                        recorded.statuses.extend(conversation.map(|row| (row.get(0), None)));
+                    }
+                }
+                EventRecord::Contact(contact) => {
+                    let upsert = tx
+                        .prepare_cached(
+                            "INSERT INTO contacts (channel_id, external_id, name, handle, updated_at) VALUES ($1, $2, $3, $4, $5)
+                             ON CONFLICT (channel_id, external_id) DO UPDATE SET
+                                name = COALESCE(excluded.name, contacts.name),
+                                handle = COALESCE(excluded.handle, contacts.handle),
+                                updated_at = excluded.updated_at",
+                        )
+                        .await?;
+                    tx.execute(&upsert, &[&channel_id, &contact.external_id, &contact.name, &contact.handle, &now_ms()]).await?;
+                    recorded.stored += 1;
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(recorded)
+    }
+}
+
+/// A new message's attachment file: kept bytes (already in the shared media files) recorded
+/// as stored, or a fetch job any node's fetcher takes.
+async fn record_file_in(tx: &deadpool_postgres::Transaction<'_>, channel_id: &str, message_id: i64, file: &FileRecord) -> StoreResult<()> {
+    let now = now_ms();
+    match file {
+        FileRecord::Fetch { position, filename } => {
+            let queue = tx
+                .prepare_cached(
+                    "INSERT INTO media (workspace_id, channel_id, message_id, position, state, filename, next_attempt_at, created_at, updated_at)
+                     SELECT workspace_id, id, $2, $3, 'pending', $4, $5, $5, $5 FROM channels WHERE id = $1",
+                )
+                .await?;
+            tx.execute(&queue, &[&channel_id, &message_id, &(*position as i32), filename, &now]).await?;
+        }
+        FileRecord::Kept { position, filename, bytes } => {
+            let keep = tx
+                .prepare_cached(
+                    "INSERT INTO media (workspace_id, channel_id, message_id, position, state, sha256, size, mime_type, filename, created_at, updated_at)
+                     SELECT workspace_id, id, $2, $3, 'stored', $4, $5, $6, $7, $8, $8 FROM channels WHERE id = $1",
+                )
+                .await?;
+            tx.execute(&keep, &[&channel_id, &message_id, &(*position as i32), &bytes.sha256, &bytes.size, &bytes.mime_type, filename, &now]).await?;
+            let blob = tx.prepare_cached("INSERT INTO media_blobs (sha256, size, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING").await?;
+            tx.execute(&blob, &[&bytes.sha256, &bytes.size, &now]).await?;
+        }
+    }
+    Ok(())
+}

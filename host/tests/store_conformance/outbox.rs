@@ -1,0 +1,63 @@
+//! The outbox as one node sees it: a conversation's replies handed out one at a time in order,
+//! what is being sent or paused left out, and each outcome (sent, retried with its reason,
+//! held, failed) where the agent and the next claim see it. Several nodes claiming at once are
+//! in `host/tests/postgres.rs` (on SQLite there is one node).
+
+use std::time::Duration;
+
+use serde_json::json;
+use switchboard::store::messages::{DeliveryStatus, NewOutbound};
+use switchboard::store::now_ms;
+
+use crate::each_backend;
+use crate::messages::inbound;
+
+const LEASE: Duration = Duration::from_secs(30);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replies_are_handed_out_in_each_conversations_order_and_every_outcome_is_kept() {
+    each_backend(async |backend| {
+        let (store, name, channel) = (&backend.nodes[0], backend.name, backend.channel.as_str());
+        let queue = async |chat: &str, count: usize| {
+            let conversation = store.record_inbound(channel, &inbound(0, chat, now_ms() - 5_000)).await.unwrap().unwrap().conversation_id;
+            let mut ids = Vec::new();
+            for n in 0..count {
+                let reply = NewOutbound { conversation_id: conversation, text: Some(format!("balasan {n}")), content: json!({}), reply_to: None, file: None };
+                ids.push(store.queue_outbound(channel, &reply).await.unwrap().id);
+            }
+            ids
+        };
+        let a = queue("500", 3).await;
+        let b = queue("501", 1).await;
+        let ids = |claimed: Vec<switchboard::store::outbox::PendingDelivery>| claimed.into_iter().map(|d| d.message_id).collect::<Vec<_>>();
+
+        assert_eq!(ids(store.claim_deliveries(10, LEASE, &[], &[]).await.unwrap()), vec![a[0], b[0]], "{name}: the oldest of each conversation");
+        assert_eq!(store.outbox_summary().await.unwrap().0, 4, "{name}");
+        assert!(store.claim_deliveries(10, LEASE, &[a[0], b[0]], &[]).await.unwrap().is_empty(), "{name}: the next waits for the one being sent");
+        assert!(store.claim_deliveries(10, LEASE, &[], &[channel.to_owned()]).await.unwrap().is_empty(), "{name}: a paused channel starts nothing");
+
+        store.delivery_succeeded(a[0], "tg-1").await.unwrap();
+        assert_eq!(ids(store.claim_deliveries(10, LEASE, &[b[0]], &[]).await.unwrap()), vec![a[1]], "{name}: sent, so the next of its conversation");
+
+        // A 429: the reason is on the message, it waits, and the one after it waits too.
+        store.delivery_retry(a[1], now_ms() + 60_000, "Telegram said 429: retry after 60 s").await.unwrap();
+        let retrying = store.message(a[1]).await.unwrap().unwrap();
+        assert_eq!((retrying.status, retrying.error.as_deref()), (DeliveryStatus::Queued, Some("Telegram said 429: retry after 60 s")), "{name}");
+        assert!(store.claim_deliveries(10, LEASE, &[b[0]], &[]).await.unwrap().is_empty(), "{name}: {:?}", a);
+
+        store.delivery_failed(b[0], "the chat was deleted").await.unwrap();
+        let failed = store.message(b[0]).await.unwrap().unwrap();
+        assert_eq!((failed.status, failed.error.as_deref()), (DeliveryStatus::Failed, Some("the chat was deleted")), "{name}");
+        let (waiting, oldest) = store.outbox_summary().await.unwrap();
+        assert_eq!(waiting, 2, "{name}: the retrying reply and the one behind it");
+        assert!(oldest.is_some_and(|at| at <= now_ms()), "{name}");
+
+        // Held (its workspace suspended, say): due again, its attempt not counted.
+        store.delivery_held(a[1], now_ms() - 1, "the workspace is suspended").await.unwrap();
+        let claimed = store.claim_deliveries(10, LEASE, &[], &[]).await.unwrap();
+        assert_eq!(claimed.iter().map(|d| (d.message_id, d.attempts)).collect::<Vec<_>>(), vec![(a[1], 1)], "{name}: one counted attempt, the 429");
+        assert!(store.next_delivery_at(&[]).await.unwrap().is_some(), "{name}");
+        assert_eq!(store.next_delivery_at(&[channel.to_owned()]).await.unwrap(), None, "{name}: nothing of other channels waits");
+    })
+    .await;
+}
