@@ -16,6 +16,7 @@ use crate::runtime::{
 };
 use crate::store::provider_apps::ProviderApp;
 use crate::store::Db;
+use crate::store::backend::Store;
 use crate::store::channels::Channel;
 
 #[derive(Debug, Clone)]
@@ -138,20 +139,21 @@ pub struct App {
 }
 
 /// The store as the runtime's `state` backend: a failure reaches the plugin call, which fails.
-struct DbState(Arc<Db>);
+struct StoreState(Arc<dyn Store>);
 
-impl ChannelStateBackend for DbState {
-    fn get(&self, channel_id: &str, key: &str) -> Result<Option<String>, StateError> {
-        self.0.state_get(channel_id, key).map_err(|e| e.to_string())
+#[async_trait::async_trait]
+impl ChannelStateBackend for StoreState {
+    async fn get(&self, channel_id: &str, key: &str) -> Result<Option<String>, StateError> {
+        self.0.state_get(channel_id, key).await.map_err(|e| e.to_string())
     }
-    fn set(&self, channel_id: &str, key: &str, value: &str) -> Result<(), StateError> {
-        self.0.state_set(channel_id, key, value).map_err(|e| e.to_string())
+    async fn set(&self, channel_id: &str, key: &str, value: &str) -> Result<(), StateError> {
+        self.0.state_set(channel_id, key, value).await.map_err(|e| e.to_string())
     }
-    fn remove(&self, channel_id: &str, key: &str) -> Result<(), StateError> {
-        self.0.state_remove(channel_id, key).map_err(|e| e.to_string())
+    async fn remove(&self, channel_id: &str, key: &str) -> Result<(), StateError> {
+        self.0.state_remove(channel_id, key).await.map_err(|e| e.to_string())
     }
-    fn keys(&self, channel_id: &str, prefix: &str) -> Result<Vec<String>, StateError> {
-        self.0.state_keys(channel_id, prefix).map_err(|e| e.to_string())
+    async fn keys(&self, channel_id: &str, prefix: &str) -> Result<Vec<String>, StateError> {
+        self.0.state_keys(channel_id, prefix).await.map_err(|e| e.to_string())
     }
 }
 
@@ -217,7 +219,7 @@ impl App {
             .to_owned();
         let services = HostServices {
             files: Arc::new(crate::media::plugin_files::PluginFiles { media: media.clone(), db: db.clone(), public_url: public_url.clone() }),
-            state: Arc::new(DbState(db.clone())),
+            state: Arc::new(StoreState(db.clone())),
             mail,
             apps: Arc::new(DbApps(db.clone())),
             holds: Arc::new(DbHolds(db.clone())),

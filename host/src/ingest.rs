@@ -103,7 +103,7 @@ pub async fn handle_app(app: &App, plugin_id: &str, request: &HttpRequest) -> Re
     let mut channels = Vec::new();
     let mut unrouted = 0;
     for (account, events) in by_account {
-        let targets = app.db.channels_of_account(plugin_id, &account)?;
+        let targets = app.store.channels_of_account(plugin_id, &account).await?;
         if targets.is_empty() {
             unrouted += events.len();
             tracing::info!(plugin = plugin_id, account, events = events.len(), "app webhook events for an account with no channel: dropped");

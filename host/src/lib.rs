@@ -14,6 +14,7 @@ pub mod fixtures;
 pub mod health;
 pub mod ingest;
 pub mod live;
+pub mod live_relay;
 pub mod mail;
 pub mod media;
 pub mod media_fetch;

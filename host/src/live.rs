@@ -28,6 +28,9 @@ pub enum Change {
     Conversation,
     /// A message's attachment was downloaded (or its download failed for good).
     Media,
+    /// Changes were missed (this node's database listener was cut): every follower starts
+    /// again from a fresh snapshot, as when it falls behind the backlog.
+    Reset,
 }
 
 impl Change {
@@ -37,7 +40,13 @@ impl Change {
             Self::Status => "status",
             Self::Conversation => "conversation",
             Self::Media => "media",
+            Self::Reset => "reset",
         }
+    }
+
+    /// The change a name stands for (as another node announced it).
+    pub fn named(name: &str) -> Option<Self> {
+        [Self::Message, Self::Status, Self::Conversation, Self::Media, Self::Reset].into_iter().find(|change| change.name() == name)
     }
 }
 
@@ -104,6 +113,16 @@ impl Live {
         self.publish(Change::Conversation, channel_id, conversation_id, None);
     }
 
+    /// A change a node announced through the database (see [`crate::live_relay`]).
+    pub fn heard(&self, change: Change, channel_id: &str, conversation_id: i64, message_id: Option<i64>) {
+        self.publish(change, channel_id, conversation_id, message_id);
+    }
+
+    /// Changes were missed: every follower re-reads its snapshot.
+    pub fn reset(&self) {
+        self.publish(Change::Reset, "", 0, None);
+    }
+
     fn publish(&self, change: Change, channel_id: &str, conversation_id: i64, message_id: Option<i64>) {
         let mut backlog = self.backlog.lock().unwrap_or_else(|p| p.into_inner());
         backlog.last_seq += 1;
@@ -132,8 +151,12 @@ impl Live {
             None => Resume::Replay(Vec::new()),
             Some(id) => match self.seq_of(id) {
                 Some(seq) if seq == backlog.last_seq => Resume::Replay(Vec::new()),
-                // Known when the event right after it is still kept.
-                Some(seq) if seq < backlog.last_seq && backlog.events.front().is_some_and(|e| e.seq <= seq + 1) => {
+                // Known when the event right after it is still kept, and no reset came since.
+                Some(seq)
+                    if seq < backlog.last_seq
+                        && backlog.events.front().is_some_and(|e| e.seq <= seq + 1)
+                        && !backlog.events.iter().any(|e| e.seq > seq && e.change == Change::Reset) =>
+                {
                     Resume::Replay(backlog.events.iter().filter(|e| e.seq > seq).cloned().collect())
                 }
                 _ => Resume::Snapshot,

@@ -138,7 +138,7 @@ async fn attempt(app: &App, file: &MediaFile) -> Result<crate::store::media::Sto
     let (Some(channel_id), Some(message_id)) = (&file.channel_id, file.message_id) else {
         return Err(Next::Fail("the file belongs to no message".into()));
     };
-    let channel = app.db.channel(channel_id).map_err(store_trouble)?.ok_or_else(|| Next::Fail("the channel was deleted".into()))?;
+    let channel = app.store.channel(channel_id).await.map_err(store_trouble)?.ok_or_else(|| Next::Fail("the channel was deleted".into()))?;
     let message = app.db.message(message_id).map_err(store_trouble)?.ok_or_else(|| Next::Fail("the message was deleted".into()))?;
     let attachment = stored_attachment(&message.content, file.position as usize).ok_or_else(|| Next::Fail("the message has no such attachment".into()))?;
     let plugin = app.registry.get(&channel.plugin).ok_or_else(|| Next::Retry {

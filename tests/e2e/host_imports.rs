@@ -22,22 +22,23 @@ struct MemoryState {
     fail_writes: bool,
 }
 
+#[async_trait::async_trait]
 impl ChannelStateBackend for MemoryState {
-    fn get(&self, channel_id: &str, key: &str) -> Result<Option<String>, StateError> {
+    async fn get(&self, channel_id: &str, key: &str) -> Result<Option<String>, StateError> {
         Ok(self.values.lock().unwrap().get(&(channel_id.into(), key.into())).cloned())
     }
-    fn set(&self, channel_id: &str, key: &str, value: &str) -> Result<(), StateError> {
+    async fn set(&self, channel_id: &str, key: &str, value: &str) -> Result<(), StateError> {
         if self.fail_writes {
             return Err("database or disk is full".into());
         }
         self.values.lock().unwrap().insert((channel_id.into(), key.into()), value.into());
         Ok(())
     }
-    fn remove(&self, channel_id: &str, key: &str) -> Result<(), StateError> {
+    async fn remove(&self, channel_id: &str, key: &str) -> Result<(), StateError> {
         self.values.lock().unwrap().remove(&(channel_id.into(), key.into()));
         Ok(())
     }
-    fn keys(&self, channel_id: &str, prefix: &str) -> Result<Vec<String>, StateError> {
+    async fn keys(&self, channel_id: &str, prefix: &str) -> Result<Vec<String>, StateError> {
         let values = self.values.lock().unwrap();
         Ok(values.keys().filter(|(c, k)| c == channel_id && k.starts_with(prefix)).map(|(_, k)| k.clone()).collect())
     }

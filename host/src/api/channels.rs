@@ -86,22 +86,22 @@ pub(super) fn channel_view(app: &App, channel: &Channel) -> Result<ChannelView, 
 
 #[utoipa::path(get, path = "/channels", tag = "channels", responses((status = 200, body = Vec<ChannelView>)))]
 pub async fn list(caller: Caller, State(app): State<Arc<App>>) -> Result<Json<Vec<ChannelView>>, ApiError> {
-    let channels = app.db.channels()?.into_iter().filter(|c| caller.sees(c.workspace_id));
+    let channels = app.store.channels().await?.into_iter().filter(|c| caller.sees(c.workspace_id));
     Ok(Json(channels.map(|c| channel_view(&app, &c)).collect::<Result<_, _>>()?))
 }
 
 #[utoipa::path(get, path = "/channels/{id}", tag = "channels", params(("id" = String, Path, description = "the channel")), responses((status = 200, body = ChannelView)))]
 pub async fn show(caller: Caller, State(app): State<Arc<App>>, Path(id): Path<String>) -> Result<Json<ChannelView>, ApiError> {
-    Ok(Json(channel_view(&app, &find(&app, &caller, &id)?)?))
+    Ok(Json(channel_view(&app, &find(&app, &caller, &id).await?)?))
 }
 
 /// A channel the caller may see; another workspace's is "not found", like one that never was.
-pub(super) fn find(app: &App, caller: &Caller, id: &str) -> Result<Channel, ApiError> {
-    find_active(app, id)?.filter(|c| caller.sees(c.workspace_id)).ok_or_else(|| ApiError::not_found(format!("no channel `{id}`")))
+pub(super) async fn find(app: &App, caller: &Caller, id: &str) -> Result<Channel, ApiError> {
+    find_active(app, id).await?.filter(|c| caller.sees(c.workspace_id)).ok_or_else(|| ApiError::not_found(format!("no channel `{id}`")))
 }
 
-fn find_active(app: &App, id: &str) -> Result<Option<Channel>, ApiError> {
-    Ok(app.db.channel(id)?.filter(|c| c.status == crate::store::channels::ChannelStatus::Active))
+async fn find_active(app: &App, id: &str) -> Result<Option<Channel>, ApiError> {
+    Ok(app.store.channel(id).await?.filter(|c| c.status == crate::store::channels::ChannelStatus::Active))
 }
 
 pub(super) fn loaded_plugin(app: &App, id: &str) -> Result<Arc<LoadedPlugin>, ApiError> {
@@ -173,31 +173,31 @@ pub(super) async fn connect_new(
         return Err(ApiError::invalid_fields(errors));
     }
     let plugin_id = plugin.id();
-    let stored = app.db.create_channel(workspace_id, plugin_id, name, &setting_values(&plugin.settings_schema, values))?;
+    let stored = app.store.create_channel(workspace_id, plugin_id, name, &setting_values(&plugin.settings_schema, values)).await?;
     let connection = match plugin.connect(&app.channel_context(&stored)).await {
         Ok(connection) => connection,
         Err(error) => {
-            app.db.delete_channel(&stored.id)?;
+            app.store.delete_channel(&stored.id).await?;
             return Err(connect_error(plugin_id, error));
         }
     };
-    record_connection(app, &stored.id, &connection)?;
+    record_connection(app, &stored.id, &connection).await?;
     tracing::info!(channel = %stored.id, workspace = workspace_id, plugin = plugin_id, account = %connection.external_account_id, "channel connected");
-    find_active(app, &stored.id)?.ok_or_else(|| ApiError::not_found(format!("channel `{}` was deleted meanwhile", stored.id)))
+    find_active(app, &stored.id).await?.ok_or_else(|| ApiError::not_found(format!("channel `{}` was deleted meanwhile", stored.id)))
 }
 
 /// Keeps what connect reported on the channel (and marks it active); the credentials work,
 /// so the channel no longer needs reconnecting.
-fn record_connection(app: &App, channel_id: &str, connection: &Connection) -> Result<(), ApiError> {
+async fn record_connection(app: &App, channel_id: &str, connection: &Connection) -> Result<(), ApiError> {
     let setup: Vec<SetupEntry> = connection
         .setup
         .iter()
         .map(|item| SetupEntry { key: item.key.clone(), label: item.label.clone(), value: item.value.clone() })
         .collect();
-    app.db.mark_connected(
+    app.store.mark_connected(
         channel_id,
         &Connected { display_name: &connection.display_name, external_account_id: &connection.external_account_id, setup: &setup },
-    )?;
+    ).await?;
     app.db.clear_needs_reconnect(channel_id)?;
     Ok(())
 }
@@ -240,7 +240,7 @@ pub async fn update(
     ApiJson(body): ApiJson<UpdateChannel>,
 ) -> Result<Json<ChannelView>, ApiError> {
     // Another workspace's channel is "not found" whatever the role: look it up first.
-    let channel = find(&app, &caller, &id)?;
+    let channel = find(&app, &caller, &id).await?;
     caller.require_admin()?;
     let plugin = loaded_plugin(&app, &channel.plugin)?;
     let (changes, errors) = match settings::from_json(&body.settings) {
@@ -304,12 +304,12 @@ pub(super) async fn change(
         let mut candidate = channel.clone();
         candidate.settings = merged.clone();
         let connection = plugin.connect(&app.channel_context(&candidate)).await.map_err(|e| connect_error(&channel.plugin, e))?;
-        app.db.update_channel(id, &name, &setting_values(schema, &merged))?;
-        record_connection(app, id, &connection)?;
+        app.store.update_channel(id, &name, &setting_values(schema, &merged)).await?;
+        record_connection(app, id, &connection).await?;
     } else {
-        app.db.update_channel(id, &name, &setting_values(schema, &merged))?;
+        app.store.update_channel(id, &name, &setting_values(schema, &merged)).await?;
     }
-    find_active(app, id)?.ok_or_else(|| ApiError::not_found(format!("channel `{id}` was deleted meanwhile")))
+    find_active(app, id).await?.ok_or_else(|| ApiError::not_found(format!("channel `{id}` was deleted meanwhile")))
 }
 
 /// Disconnect: provider teardown by the plugin, then the channel and everything under it
@@ -318,7 +318,7 @@ pub(super) async fn change(
 #[utoipa::path(delete, path = "/channels/{id}", tag = "channels", params(("id" = String, Path, description = "the channel")), responses((status = 204, description = "disconnected and deleted")))]
 pub async fn delete(caller: Caller, State(app): State<Arc<App>>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     // Another workspace's channel is "not found" whatever the role: look it up first.
-    let channel = find(&app, &caller, &id)?;
+    let channel = find(&app, &caller, &id).await?;
     caller.require_admin()?;
     match app.registry.get(&channel.plugin) {
         Some(plugin) => {
@@ -328,7 +328,7 @@ pub async fn delete(caller: Caller, State(app): State<Arc<App>>, Path(id): Path<
         }
         None => tracing::warn!(channel = %id, plugin = %channel.plugin, "plugin not loaded: no provider teardown"),
     }
-    app.db.delete_channel(&id)?;
+    app.store.delete_channel(&id).await?;
     // Its conversations' files go with it.
     app.media.sweep(&app.db).await;
     super::audit::record(&app, &caller, Some(channel.workspace_id), "channel.disconnect", &format!("{id} ({})", channel.plugin));

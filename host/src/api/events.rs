@@ -23,7 +23,7 @@ use tokio::sync::broadcast::error::RecvError;
 
 use super::{ApiError, Caller};
 use crate::app::App;
-use crate::live::{LiveEvent, Resume};
+use crate::live::{Change, LiveEvent, Resume};
 
 #[derive(utoipa::IntoParams, Deserialize)]
 #[into_params(parameter_in = Query)]
@@ -114,6 +114,8 @@ impl Follower {
             tokio::select! {
                 _ = app.live.closed() => return None,
                 received = self.receiver.recv() => match received {
+                    // Changes were missed on this node: start again from a snapshot.
+                    Ok(event) if event.change == Change::Reset => return Some(SseEvent::default().event("reset").id(app.live.event_id(event.seq)).data("{}")),
                     Ok(event) if self.scope.sees(&app, &event) => return Some(sse(&app, &event)),
                     Ok(_) => {}
                     // Fell further behind than the backlog: start again from a snapshot.

@@ -31,8 +31,8 @@ pub struct ConversationView {
     window: Option<Window>,
 }
 
-fn conversation_view(app: &App, conversation: Conversation) -> Result<ConversationView, ApiError> {
-    let plugin_id = app.db.channel(&conversation.channel_id)?.map(|c| c.plugin);
+async fn conversation_view(app: &App, conversation: Conversation) -> Result<ConversationView, ApiError> {
+    let plugin_id = app.store.channel(&conversation.channel_id).await?.map(|c| c.plugin);
     let plugin = plugin_id.as_deref().and_then(|id| app.registry.get(id));
     let window = plugin.map(|p| window::compute(&p.window, conversation.last_inbound_at, now_ms()));
     Ok(ConversationView { conversation, plugin: plugin_id, window })
@@ -77,15 +77,18 @@ pub async fn conversations(
         return Err(ApiError::bad_request(format!("`q` is longer than {MAX_SEARCH_BYTES} bytes")));
     }
     let limit = query.limit.unwrap_or(100).clamp(1, 500);
-    let views = app.db.conversations(&filter, limit)?.into_iter().map(|c| conversation_view(&app, c)).collect::<Result<_, _>>()?;
+    let mut views = Vec::new();
+    for conversation in app.db.conversations(&filter, limit)? {
+        views.push(conversation_view(&app, conversation).await?);
+    }
     Ok(Json(views))
 }
 
 /// A conversation the caller may see (its channel is in the caller's workspace); else 404.
-fn find(app: &App, caller: &Caller, id: i64) -> Result<Conversation, ApiError> {
+async fn find(app: &App, caller: &Caller, id: i64) -> Result<Conversation, ApiError> {
     let not_found = || ApiError::not_found(format!("no conversation {id}"));
     let conversation = app.db.conversation(id)?.ok_or_else(not_found)?;
-    let channel = app.db.channel(&conversation.channel_id)?.ok_or_else(not_found)?;
+    let channel = app.store.channel(&conversation.channel_id).await?.ok_or_else(not_found)?;
     if !caller.sees(channel.workspace_id) {
         return Err(not_found());
     }
@@ -94,7 +97,7 @@ fn find(app: &App, caller: &Caller, id: i64) -> Result<Conversation, ApiError> {
 
 #[utoipa::path(get, path = "/conversations/{id}", tag = "conversations", params(("id" = i64, Path, description = "the conversation")), responses((status = 200, body = ConversationView)))]
 pub async fn conversation(caller: Caller, State(app): State<Arc<App>>, Path(id): Path<i64>) -> Result<Json<ConversationView>, ApiError> {
-    Ok(Json(conversation_view(&app, find(&app, &caller, id)?)?))
+    Ok(Json(conversation_view(&app, find(&app, &caller, id).await?).await?))
 }
 
 #[derive(utoipa::ToSchema, Deserialize)]
@@ -125,7 +128,7 @@ pub async fn update_conversation(
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<ChangeConversation>,
 ) -> Result<Json<ConversationView>, ApiError> {
-    let conversation = find(&app, &caller, id)?;
+    let conversation = find(&app, &caller, id).await?;
     let field = |key: &str, problem: String| ApiError::invalid_fields(std::collections::BTreeMap::from([(key.to_owned(), problem)]));
     let status = match body.status.as_deref() {
         None => None,
@@ -133,7 +136,7 @@ pub async fn update_conversation(
         Some(other) => return Err(field("status", format!("must be open or resolved, not `{other}`"))),
     };
     if let Some(assignee) = body.assignee_id {
-        let workspace = app.db.channel(&conversation.channel_id)?.map(|c| c.workspace_id);
+        let workspace = app.store.channel(&conversation.channel_id).await?.map(|c| c.workspace_id);
         if let Some(person_id) = assignee {
             let person = app.db.person(person_id)?.filter(|p| p.active && p.workspace_id == workspace);
             if person.is_none() {
@@ -151,7 +154,7 @@ pub async fn update_conversation(
     }
     app.db.update_conversation(id, body.assignee_id, status)?;
     app.live.conversation(&conversation.channel_id, id);
-    Ok(Json(conversation_view(&app, find(&app, &caller, id)?)?))
+    Ok(Json(conversation_view(&app, find(&app, &caller, id).await?).await?))
 }
 
 #[derive(utoipa::IntoParams, Deserialize)]
@@ -169,7 +172,7 @@ pub async fn messages(
     Path(id): Path<i64>,
     Query(query): Query<MessageQuery>,
 ) -> Result<Json<Vec<Message>>, ApiError> {
-    find(&app, &caller, id)?;
+    find(&app, &caller, id).await?;
     let mut messages = app.db.messages(id, query.before, query.limit.unwrap_or(200).clamp(1, 1000))?;
     with_files(&app, &mut messages)?;
     Ok(Json(messages))
@@ -244,8 +247,8 @@ pub async fn send(
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<SendRequest>,
 ) -> Result<(StatusCode, Json<Message>), ApiError> {
-    let conversation = find(&app, &caller, id)?;
-    let channel = app.db.channel(&conversation.channel_id)?.ok_or_else(|| ApiError::not_found("the conversation's channel is gone"))?;
+    let conversation = find(&app, &caller, id).await?;
+    let channel = app.store.channel(&conversation.channel_id).await?.ok_or_else(|| ApiError::not_found("the conversation's channel is gone"))?;
     let plugin = app.registry.get(&channel.plugin).ok_or_else(|| {
         ApiError::unavailable("plugin_unavailable", format!("plugin `{}` is not loaded; messages cannot be sent", channel.plugin))
     })?;
@@ -342,7 +345,7 @@ pub struct MarkRead {
 #[utoipa::path(post, path = "/conversations/{id}/read", tag = "conversations", params(("id" = i64, Path, description = "the conversation")), request_body = MarkRead,
     responses((status = 204, description = "marked"), (status = 422, description = "an API token is nobody: only people have read marks")))]
 pub async fn mark_read(caller: Caller, State(app): State<Arc<App>>, Path(id): Path<i64>, ApiJson(body): ApiJson<MarkRead>) -> Result<StatusCode, ApiError> {
-    find(&app, &caller, id)?;
+    find(&app, &caller, id).await?;
     let person = caller.person.ok_or_else(|| ApiError::unprocessable("not_a_person", "read marks belong to signed-in people; an API token is nobody"))?;
     app.db.mark_read(person, id, body.message_id)?;
     Ok(StatusCode::NO_CONTENT)

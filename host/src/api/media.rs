@@ -37,7 +37,7 @@ pub async fn linked(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let not_found = || ApiError::not_found("no such file, or the link expired");
-    let channel = app.db.channel(&channel_id)?.ok_or_else(not_found)?;
+    let channel = app.store.channel(&channel_id).await?.ok_or_else(not_found)?;
     if !crate::media::links::valid(&channel, id, expires_ms, &signature, crate::store::now_ms()) {
         return Err(not_found());
     }

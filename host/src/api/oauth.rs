@@ -72,7 +72,7 @@ pub async fn start(
     // Another workspace's channel is "not found" whatever else is wrong: look it up first.
     let reconnect = match body.channel_id.as_deref() {
         None => None,
-        Some(id) => Some(channels::find(&app, &caller, id)?),
+        Some(id) => Some(channels::find(&app, &caller, id).await?),
     };
     caller.require_admin()?;
     let plugin = app.registry.get(&plugin_id).ok_or_else(|| ApiError::not_found(format!("no plugin `{plugin_id}` is loaded")))?;
@@ -353,7 +353,7 @@ pub async fn connect(
                 let name = name.filter(|_| accounts.len() == 1).or(flow.name.as_deref().filter(|_| accounts.len() == 1)).unwrap_or(&account.name);
                 channels::connect_new(&app, flow.workspace_id, &plugin, name, &values, BTreeMap::new()).await.map(|c| (StatusCode::CREATED, c))
             }
-            Some(channel_id) => match channels::find(&app, &caller, channel_id) {
+            Some(channel_id) => match channels::find(&app, &caller, channel_id).await {
                 Ok(channel) => {
                     let changes = values.into_iter().map(|(k, v)| (k, Some(v))).collect();
                     channels::change(&app, &channel, &plugin, name, changes, BTreeMap::new()).await.map(|c| (StatusCode::OK, c))

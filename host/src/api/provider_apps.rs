@@ -50,7 +50,7 @@ fn app_plugin(app: &App, id: &str) -> Result<Arc<LoadedPlugin>, ApiError> {
     Ok(plugin)
 }
 
-fn view(app: &App, plugin: &LoadedPlugin) -> Result<AppView, ApiError> {
+async fn view(app: &App, plugin: &LoadedPlugin) -> Result<AppView, ApiError> {
     let id = plugin.id();
     let stored = app.db.provider_app(id)?;
     let schema = &plugin.app_schema;
@@ -71,7 +71,7 @@ fn view(app: &App, plugin: &LoadedPlugin) -> Result<AppView, ApiError> {
         settings,
         callback_url: app.app_callback_url(id),
         verify_token: stored.as_ref().map(|s| s.verify_token.clone()),
-        channels: app.db.channels()?.iter().filter(|c| c.plugin == id).count(),
+        channels: app.store.channels().await?.iter().filter(|c| c.plugin == id).count(),
         updated_at: stored.map(|s| s.updated_at),
     })
 }
@@ -80,7 +80,7 @@ fn view(app: &App, plugin: &LoadedPlugin) -> Result<AppView, ApiError> {
 pub async fn show(caller: Caller, State(app): State<Arc<App>>, Path(id): Path<String>) -> Result<Json<AppView>, ApiError> {
     caller.require_operator()?;
     let plugin = app_plugin(&app, &id)?;
-    Ok(Json(view(&app, &plugin)?))
+    Ok(Json(view(&app, &plugin).await?))
 }
 
 /// Sets the app's settings: all of them, except that a secret left out or given as the mask
@@ -128,7 +128,7 @@ pub async fn set(
     app.db.set_provider_app(&id, &setting_values(schema, &merged))?;
     tracing::info!(plugin = %id, "provider app set");
     super::audit::record(&app, &caller, None, "provider_app.set", &id);
-    Ok(Json(view(&app, &plugin)?))
+    Ok(Json(view(&app, &plugin).await?))
 }
 
 /// Removes the app; refused while channels of the plugin exist, naming them.
@@ -137,7 +137,7 @@ pub async fn remove(caller: Caller, State(app): State<Arc<App>>, Path(id): Path<
     caller.require_operator()?;
     app_plugin(&app, &id)?;
     let users: Vec<String> =
-        app.db.channels()?.into_iter().filter(|c| c.plugin == id).map(|c| format!("{} ({})", c.name, c.id)).collect();
+        app.store.channels().await?.into_iter().filter(|c| c.plugin == id).map(|c| format!("{} ({})", c.name, c.id)).collect();
     if !users.is_empty() {
         return Err(ApiError::new(
             StatusCode::CONFLICT,

@@ -41,8 +41,8 @@ fn view(template: Template, enabled: bool) -> TemplateView {
 }
 
 /// The channel and its plugin, when the plugin has templates.
-fn channel_with_templates(app: &App, caller: &Caller, id: &str) -> Result<(Channel, Arc<LoadedPlugin>), ApiError> {
-    let channel = find(app, caller, id)?;
+async fn channel_with_templates(app: &App, caller: &Caller, id: &str) -> Result<(Channel, Arc<LoadedPlugin>), ApiError> {
+    let channel = find(app, caller, id).await?;
     let plugin = loaded_plugin(app, &channel.plugin)?;
     if !plugin.manifest.capabilities.contains(&Capability::Templates) {
         return Err(ApiError::unprocessable("unsupported", format!("{} channels have no message templates", plugin.manifest.name)));
@@ -84,7 +84,7 @@ async fn named(app: &App, channel: &Channel, plugin: &LoadedPlugin, name: &str) 
 
 #[utoipa::path(get, path = "/channels/{id}/templates", tag = "templates", params(("id" = String, Path, description = "the channel")), responses((status = 200, body = Vec<TemplateView>)))]
 pub async fn list(caller: Caller, State(app): State<Arc<App>>, Path(id): Path<String>) -> Result<Json<Vec<TemplateView>>, ApiError> {
-    let (channel, plugin) = channel_with_templates(&app, &caller, &id)?;
+    let (channel, plugin) = channel_with_templates(&app, &caller, &id).await?;
     let templates = provider_templates(&app, &channel, &plugin).await?;
     let disabled = app.db.disabled_templates(&channel.id)?;
     let views = templates.into_iter().map(|template| {
@@ -112,7 +112,7 @@ pub async fn create(
     ApiJson(body): ApiJson<CreateTemplate>,
 ) -> Result<(StatusCode, Json<TemplateView>), ApiError> {
     // Another workspace's channel is "not found" whatever the role: look it up first.
-    let (channel, plugin) = channel_with_templates(&app, &caller, &id)?;
+    let (channel, plugin) = channel_with_templates(&app, &caller, &id).await?;
     caller.require_admin()?;
     let new = NewTemplate {
         name: body.name.unwrap_or_default(),
@@ -131,7 +131,7 @@ pub async fn create(
 #[utoipa::path(delete, path = "/channels/{id}/templates/{name}", tag = "templates", params(("id" = String, Path, description = "the channel"), ("name" = String, Path, description = "the template")), responses((status = 204, description = "deleted")))]
 pub async fn delete(caller: Caller, State(app): State<Arc<App>>, Path((id, name)): Path<(String, String)>) -> Result<StatusCode, ApiError> {
     // Another workspace's channel is "not found" whatever the role: look it up first.
-    let (channel, plugin) = channel_with_templates(&app, &caller, &id)?;
+    let (channel, plugin) = channel_with_templates(&app, &caller, &id).await?;
     caller.require_admin()?;
     named(&app, &channel, &plugin, &name).await?;
     plugin.delete_template(&app.channel_context(&channel), &name).await.map_err(template_error)?;
@@ -163,7 +163,7 @@ pub async fn switch(
     ApiJson(body): ApiJson<Switch>,
 ) -> Result<Json<Switched>, ApiError> {
     // Another workspace's channel is "not found" whatever the role: look it up first.
-    let (channel, plugin) = channel_with_templates(&app, &caller, &id)?;
+    let (channel, plugin) = channel_with_templates(&app, &caller, &id).await?;
     caller.require_admin()?;
     named(&app, &channel, &plugin, &name).await?;
     app.db.set_template_enabled(&channel.id, &name, body.enabled)?;

@@ -25,7 +25,7 @@ pub async fn receive(
 ) -> Response {
     let channel_id = params.iter().find(|(k, _)| k == "channel_id").map(|(_, v)| v.as_str()).unwrap_or_default();
     let rest = params.iter().find(|(k, _)| k == "rest").map(|(_, v)| v.as_str()).unwrap_or_default();
-    let channel = match app.db.channel(channel_id) {
+    let channel = match app.store.channel(channel_id).await {
         Ok(Some(channel)) if channel.status == ChannelStatus::Active => channel,
         Ok(_) => return counted(&app, "unknown", Err(ApiError::not_found(format!("no channel `{channel_id}`")))),
         Err(error) => return counted(&app, "unknown", Err(error.into())),

@@ -284,7 +284,7 @@ impl<'a> Session<'a> {
         let mut temporary = None;
         let mut permanent = None;
         for (channel_id, recipients) in &transaction.recipients {
-            let channel = match self.app.db.channel(channel_id) {
+            let channel = match self.app.store.channel(channel_id).await {
                 Ok(Some(channel)) => channel,
                 Ok(None) => continue, // deleted meanwhile
                 Err(e) => {

@@ -60,7 +60,7 @@ pub async fn run(app: Arc<App>, mut stop: watch::Receiver<bool>) {
         });
         let mut started = 0;
         for delivery in due {
-            let limits = send_limits(&app, &mut plugin_of, &delivery.channel_id);
+            let limits = send_limits(&app, &mut plugin_of, &delivery.channel_id).await;
             if slots.try_start(delivery.message_id, &delivery.channel_id, limits, now).is_err() {
                 continue;
             }
@@ -122,12 +122,12 @@ fn claim_lease(app: &App) -> Duration {
 }
 
 /// The channel's plugin's send limits (the host's defaults when it is not loaded).
-fn send_limits(app: &App, plugin_of: &mut HashMap<String, Option<String>>, channel_id: &str) -> SendLimits {
-    let plugin = plugin_of
-        .entry(channel_id.to_owned())
-        .or_insert_with(|| app.db.channel(channel_id).ok().flatten().map(|c| c.plugin))
-        .clone();
-    plugin.and_then(|id| app.registry.get(&id)).map(|p| p.send_limits).unwrap_or_default()
+async fn send_limits(app: &App, plugin_of: &mut HashMap<String, Option<String>>, channel_id: &str) -> SendLimits {
+    if !plugin_of.contains_key(channel_id) {
+        let plugin = app.store.channel(channel_id).await.ok().flatten().map(|c| c.plugin);
+        plugin_of.insert(channel_id.to_owned(), plugin);
+    }
+    plugin_of[channel_id].as_ref().and_then(|id| app.registry.get(id)).map(|p| p.send_limits).unwrap_or_default()
 }
 
 /// How often a message of a suspended workspace is looked at again.

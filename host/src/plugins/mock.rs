@@ -234,19 +234,20 @@ impl ImportDoubles for Recorder {
 /// The channel's state for one `plugin call`, seeded from the script and reported after it.
 pub struct MemoryState(pub Arc<Mutex<BTreeMap<String, String>>>);
 
+#[async_trait::async_trait]
 impl ChannelStateBackend for MemoryState {
-    fn get(&self, _channel: &str, key: &str) -> Result<Option<String>, StateError> {
+    async fn get(&self, _channel: &str, key: &str) -> Result<Option<String>, StateError> {
         Ok(self.0.lock().expect("state lock").get(key).cloned())
     }
-    fn set(&self, _channel: &str, key: &str, value: &str) -> Result<(), StateError> {
+    async fn set(&self, _channel: &str, key: &str, value: &str) -> Result<(), StateError> {
         self.0.lock().expect("state lock").insert(key.into(), value.into());
         Ok(())
     }
-    fn remove(&self, _channel: &str, key: &str) -> Result<(), StateError> {
+    async fn remove(&self, _channel: &str, key: &str) -> Result<(), StateError> {
         self.0.lock().expect("state lock").remove(key);
         Ok(())
     }
-    fn keys(&self, _channel: &str, prefix: &str) -> Result<Vec<String>, StateError> {
+    async fn keys(&self, _channel: &str, prefix: &str) -> Result<Vec<String>, StateError> {
         Ok(self.0.lock().expect("state lock").keys().filter(|k| k.starts_with(prefix)).cloned().collect())
     }
 }

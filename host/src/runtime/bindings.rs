@@ -17,11 +17,12 @@ wasmtime::component::bindgen!({
         "switchboard:channel/smtp.verify": async,
         "switchboard:channel/smtp.send": async,
         // A state read or write the host cannot do fails the call (the guest traps), so the
-        // caller retries it instead of the plugin going on without what it stored.
-        "switchboard:channel/state.get": trappable,
-        "switchboard:channel/state.set": trappable,
-        "switchboard:channel/state.remove": trappable,
-        "switchboard:channel/state.keys": trappable,
+        // caller retries it instead of the plugin going on without what it stored. Async: on
+        // Postgres the state is a network round trip away.
+        "switchboard:channel/state.get": async | trappable,
+        "switchboard:channel/state.set": async | trappable,
+        "switchboard:channel/state.remove": async | trappable,
+        "switchboard:channel/state.keys": async | trappable,
         "switchboard:channel/app.settings": trappable,
         "switchboard:channel/holds.hold": trappable,
         "switchboard:channel/holds.release": trappable,

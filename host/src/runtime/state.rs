@@ -14,13 +14,14 @@ use super::call::{CallSetup, HostImportError};
 /// Why the state backend could not answer, for the log and the failed call.
 pub type StateError = String;
 
-/// Where channel state lives (the store implements it). Calls are short and synchronous.
+/// Where channel state lives (the store implements it, on either backend).
+#[async_trait::async_trait]
 pub trait ChannelStateBackend: Send + Sync {
-    fn get(&self, channel_id: &str, key: &str) -> Result<Option<String>, StateError>;
-    fn set(&self, channel_id: &str, key: &str, value: &str) -> Result<(), StateError>;
-    fn remove(&self, channel_id: &str, key: &str) -> Result<(), StateError>;
+    async fn get(&self, channel_id: &str, key: &str) -> Result<Option<String>, StateError>;
+    async fn set(&self, channel_id: &str, key: &str, value: &str) -> Result<(), StateError>;
+    async fn remove(&self, channel_id: &str, key: &str) -> Result<(), StateError>;
     /// Keys starting with `prefix`, sorted.
-    fn keys(&self, channel_id: &str, prefix: &str) -> Result<Vec<String>, StateError>;
+    async fn keys(&self, channel_id: &str, prefix: &str) -> Result<Vec<String>, StateError>;
 }
 
 /// One call's view of state: the channel it is about (none: no state) and the backend.
@@ -43,50 +44,51 @@ impl StateCtx {
 }
 
 /// Links the import for a store whose data holds a [`StateCtx`] (`get` finds it).
-pub(super) fn add_to_linker<T: 'static>(linker: &mut Linker<T>, get: fn(&mut T) -> &mut StateCtx) -> wasmtime::Result<()> {
+pub(super) fn add_to_linker<T: Send + 'static>(linker: &mut Linker<T>, get: fn(&mut T) -> &mut StateCtx) -> wasmtime::Result<()> {
     state::add_to_linker::<T, HasSelf<StateCtx>>(linker, get)
 }
 
 impl Host for StateCtx {
-    fn get(&mut self, key: String) -> wasmtime::Result<Option<String>> {
+    async fn get(&mut self, key: String) -> wasmtime::Result<Option<String>> {
         let Some(channel) = self.channel_id.as_deref() else { return Ok(None) };
-        self.backend.get(channel, &key).map_err(|e| self.failed("reading", e))
+        self.backend.get(channel, &key).await.map_err(|e| self.failed("reading", e))
     }
 
-    fn set(&mut self, key: String, value: String) -> wasmtime::Result<()> {
+    async fn set(&mut self, key: String, value: String) -> wasmtime::Result<()> {
         let Some(channel) = self.channel_id.as_deref() else {
             tracing::warn!(plugin = %self.plugin_id, "state.set outside a channel call is ignored");
             return Ok(());
         };
-        self.backend.set(channel, &key, &value).map_err(|e| self.failed("writing", e))
+        self.backend.set(channel, &key, &value).await.map_err(|e| self.failed("writing", e))
     }
 
-    fn remove(&mut self, key: String) -> wasmtime::Result<()> {
+    async fn remove(&mut self, key: String) -> wasmtime::Result<()> {
         let Some(channel) = self.channel_id.as_deref() else { return Ok(()) };
-        self.backend.remove(channel, &key).map_err(|e| self.failed("removing from", e))
+        self.backend.remove(channel, &key).await.map_err(|e| self.failed("removing from", e))
     }
 
-    fn keys(&mut self, prefix: String) -> wasmtime::Result<Vec<String>> {
+    async fn keys(&mut self, prefix: String) -> wasmtime::Result<Vec<String>> {
         let Some(channel) = self.channel_id.as_deref() else { return Ok(Vec::new()) };
-        self.backend.keys(channel, &prefix).map_err(|e| self.failed("listing", e))
+        self.backend.keys(channel, &prefix).await.map_err(|e| self.failed("listing", e))
     }
 }
 
 /// For runtimes outside a server (CLI inspection, benchmarks): no channel, no state.
 pub struct NoChannelState;
 
+#[async_trait::async_trait]
 impl ChannelStateBackend for NoChannelState {
-    fn get(&self, _channel_id: &str, _key: &str) -> Result<Option<String>, StateError> {
+    async fn get(&self, _channel_id: &str, _key: &str) -> Result<Option<String>, StateError> {
         Ok(None)
     }
     /// Dropped: nothing outside a server keeps a channel.
-    fn set(&self, _channel_id: &str, _key: &str, _value: &str) -> Result<(), StateError> {
+    async fn set(&self, _channel_id: &str, _key: &str, _value: &str) -> Result<(), StateError> {
         Ok(())
     }
-    fn remove(&self, _channel_id: &str, _key: &str) -> Result<(), StateError> {
+    async fn remove(&self, _channel_id: &str, _key: &str) -> Result<(), StateError> {
         Ok(())
     }
-    fn keys(&self, _channel_id: &str, _prefix: &str) -> Result<Vec<String>, StateError> {
+    async fn keys(&self, _channel_id: &str, _prefix: &str) -> Result<Vec<String>, StateError> {
         Ok(Vec::new())
     }
 }

@@ -41,7 +41,7 @@ use tokio::sync::broadcast::error::RecvError;
 
 use super::ApiError;
 use crate::app::App;
-use crate::live::LiveEvent;
+use crate::live::{Change, LiveEvent};
 use crate::runtime::types::HttpRequest;
 use crate::store::channels::{Channel, ChannelStatus};
 use crate::store::messages::Message;
@@ -482,6 +482,8 @@ impl Follow {
                     Visit::check(&app, &self.channel_id, &headers).ok()?;
                 }
                 received = self.live.recv() => match received {
+                    // Changes were missed on this node: send everything again.
+                    Ok(LiveEvent { change: Change::Reset, .. }) => return self.snapshot().ok(),
                     Ok(LiveEvent { channel_id, conversation_id, message_id: Some(message_id), .. }) if channel_id == self.channel_id => {
                         if self.find_conversation().ok()? != Some(conversation_id) {
                             continue;

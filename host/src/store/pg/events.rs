@@ -33,14 +33,9 @@ impl PgStore {
                     recorded.statuses.extend(changed.map(|(message, conversation)| (conversation, Some(message))));
                 }
                 EventRecord::Watermark { conversation_external_id, up_to_ms, status } => {
-                    let changed = record_status_watermark_in(&tx, channel_id, conversation_external_id, *up_to_ms, *status).await?;
+                    let (changed, conversation) = record_status_watermark_in(&tx, channel_id, conversation_external_id, *up_to_ms, *status).await?;
                     recorded.stored += changed;
-                    if changed > 0 {
-                        let conversation = tx
-                            .query_opt("SELECT id FROM conversations WHERE channel_id = $1 AND external_id = $2", &[&channel_id, conversation_external_id])
-                            .await?;
-                        recorded.statuses.extend(conversation.map(|row| (row.get(0), None)));
-                    }
+                    recorded.statuses.extend(conversation.map(|id| (id, None)));
                 }
                 EventRecord::Contact(contact) => {
                     let upsert = tx

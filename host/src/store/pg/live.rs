@@ -36,6 +36,13 @@ pub(super) fn payload(change: &str, channel_id: &str, conversation_id: i64, mess
     serde_json::to_string(&Payload { change: change.into(), channel_id: channel_id.into(), conversation_id, message_id }).expect("ids serialize")
 }
 
+/// Announces a change to every node once (and only if) the transaction commits.
+pub(super) async fn announce(tx: &deadpool_postgres::Transaction<'_>, change: &str, channel_id: &str, conversation_id: i64, message_id: Option<i64>) -> crate::store::StoreResult<()> {
+    let notify = tx.prepare_cached("SELECT pg_notify($1, $2)").await?;
+    tx.execute(&notify, &[&CHANNEL, &payload(change, channel_id, conversation_id, message_id)]).await?;
+    Ok(())
+}
+
 fn notice(channel: &str, payload: &str) -> Option<Notice> {
     if channel == super::plugins::CHANNEL {
         let (plugin, version) = payload.rsplit_once('@')?;

@@ -175,6 +175,7 @@ impl PgStore {
         tx.execute(&queue, &[&stored.id, &channel_id, &outbound.conversation_id, &now]).await?;
         let touch = tx.prepare_cached("UPDATE conversations SET last_activity_at = $2, status = 'open' WHERE id = $1").await?;
         tx.execute(&touch, &[&outbound.conversation_id, &now]).await?;
+        super::live::announce(&tx, "message", channel_id, stored.conversation_id, Some(stored.id)).await?;
         tx.commit().await?;
         Ok(stored)
     }
@@ -194,7 +195,7 @@ impl PgStore {
     pub async fn record_status_watermark(&self, channel_id: &str, conversation_external_id: &str, up_to_ms: i64, status: DeliveryStatus) -> StoreResult<usize> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
-        let changed = record_status_watermark_in(&tx, channel_id, conversation_external_id, up_to_ms, status).await?;
+        let (changed, _) = record_status_watermark_in(&tx, channel_id, conversation_external_id, up_to_ms, status).await?;
         tx.commit().await?;
         Ok(changed)
     }
@@ -214,11 +215,22 @@ pub(super) async fn record_status_in(tx: &deadpool_postgres::Transaction<'_>, ch
         ))
         .await?;
     let row = tx.query_opt(&statement, &[&channel_id, &provider_message_id, &status.as_str(), &error, &now_ms(), &status.rank()]).await?;
-    Ok(row.map(|r| (r.get(0), r.get(1))))
+    let matched = row.map(|r| (r.get(0), r.get(1)));
+    if let Some((message_id, conversation_id)) = matched {
+        super::live::announce(tx, "status", channel_id, conversation_id, Some(message_id)).await?;
+    }
+    Ok(matched)
 }
 
-/// [`PgStore::record_status_watermark`] inside a transaction.
-pub(super) async fn record_status_watermark_in(tx: &deadpool_postgres::Transaction<'_>, channel_id: &str, conversation_external_id: &str, up_to_ms: i64, status: DeliveryStatus) -> StoreResult<usize> {
+/// [`PgStore::record_status_watermark`] inside a transaction; with the conversation's id when
+/// a message changed.
+pub(super) async fn record_status_watermark_in(
+    tx: &deadpool_postgres::Transaction<'_>,
+    channel_id: &str,
+    conversation_external_id: &str,
+    up_to_ms: i64,
+    status: DeliveryStatus,
+) -> StoreResult<(usize, Option<i64>)> {
     let statement = tx
         .prepare_cached(&format!(
             "UPDATE messages SET status = $4, updated_at = $5
@@ -228,5 +240,15 @@ pub(super) async fn record_status_watermark_in(tx: &deadpool_postgres::Transacti
         ))
         .await?;
     let changed = tx.execute(&statement, &[&channel_id, &conversation_external_id, &up_to_ms, &status.as_str(), &now_ms(), &status.rank()]).await?;
-    Ok(changed as usize)
+    if changed == 0 {
+        return Ok((0, None));
+    }
+    let conversation: Option<i64> = tx
+        .query_opt("SELECT id FROM conversations WHERE channel_id = $1 AND external_id = $2", &[&channel_id, &conversation_external_id])
+        .await?
+        .map(|row| row.get(0));
+    if let Some(conversation) = conversation {
+        super::live::announce(tx, "status", channel_id, conversation, None).await?;
+    }
+    Ok((changed as usize, conversation))
 }

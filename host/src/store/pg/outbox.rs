@@ -66,7 +66,8 @@ impl OutboxStore for PgStore {
             &[&message_id, &next_attempt_at, &error],
         )
         .await?;
-        tx.execute("UPDATE messages SET error = $2, updated_at = $3 WHERE id = $1", &[&message_id, &error, &now_ms()]).await?;
+        let changed = tx.query_opt("UPDATE messages SET error = $2, updated_at = $3 WHERE id = $1 RETURNING channel_id, conversation_id", &[&message_id, &error, &now_ms()]).await?;
+        announce_status(&tx, message_id, changed).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -85,8 +86,11 @@ impl OutboxStore for PgStore {
     async fn delivery_failed(&self, message_id: i64, error: &str) -> StoreResult<()> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
-        tx.execute("UPDATE messages SET status = 'failed', error = $2, updated_at = $3 WHERE id = $1", &[&message_id, &error, &now_ms()]).await?;
+        let changed = tx
+            .query_opt("UPDATE messages SET status = 'failed', error = $2, updated_at = $3 WHERE id = $1 RETURNING channel_id, conversation_id", &[&message_id, &error, &now_ms()])
+            .await?;
         tx.execute("DELETE FROM outbox WHERE message_id = $1", &[&message_id]).await?;
+        announce_status(&tx, message_id, changed).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -97,14 +101,25 @@ impl PgStore {
     pub async fn delivery_succeeded(&self, message_id: i64, provider_message_id: &str) -> StoreResult<()> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
-        tx.execute(
-            "UPDATE messages SET status = CASE WHEN status = 'queued' THEN 'sent' ELSE status END,
-                provider_message_id = $2, error = NULL, updated_at = $3 WHERE id = $1",
-            &[&message_id, &provider_message_id, &now_ms()],
-        )
-        .await?;
+        let changed = tx
+            .query_opt(
+                "UPDATE messages SET status = CASE WHEN status = 'queued' THEN 'sent' ELSE status END,
+                    provider_message_id = $2, error = NULL, updated_at = $3 WHERE id = $1 RETURNING channel_id, conversation_id",
+                &[&message_id, &provider_message_id, &now_ms()],
+            )
+            .await?;
         tx.execute("DELETE FROM outbox WHERE message_id = $1", &[&message_id]).await?;
+        announce_status(&tx, message_id, changed).await?;
         tx.commit().await?;
         Ok(())
+    }
+}
+
+/// A delivery's outcome, announced to every node's followers (`changed`: the message's channel
+/// and conversation, when it still exists).
+async fn announce_status(tx: &deadpool_postgres::Transaction<'_>, message_id: i64, changed: Option<tokio_postgres::Row>) -> StoreResult<()> {
+    match changed {
+        Some(row) => super::live::announce(tx, "status", row.get(0), row.get(1), Some(message_id)).await,
+        None => Ok(()),
     }
 }
