@@ -199,28 +199,31 @@ async fn next_notice(heard: &mut tokio::sync::mpsc::UnboundedReceiver<Notice>) -
 
 use switchboard::store::pg::live::Notice;
 
+/// An active WhatsApp channel, made through the store interface as the API makes one.
+async fn whatsapp_channel(node: &PgStore) -> String {
+    use switchboard::store::backend::ChannelStore;
+    use switchboard::store::channels::Connected;
+    let channel = node.create_channel(1, "whatsapp-cloud", "WhatsApp", &[]).await.unwrap().id;
+    node.mark_connected(&channel, &Connected { display_name: "+62 812 0000 0000", external_account_id: "1062", setup: &[] }).await.unwrap();
+    channel
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_message_stored_on_one_node_is_heard_on_every_node_a_redelivery_on_none_and_a_lost_listener_says_so() {
     let Cluster { url, nodes, .. } = &cluster("live", 3).await;
     let client = sql(&url).await;
-    client
-        .batch_execute(
-            "INSERT INTO channels (id, plugin, name, status, settings, webhook_secret, created_at, updated_at)
-             VALUES ('ch_wa', 'whatsapp-cloud', 'WhatsApp', 'active', '{}', 'sealed', 0, 0)",
-        )
-        .await
-        .unwrap();
+    let channel = whatsapp_channel(&nodes[0]).await;
     let mut on_node_1 = nodes[0].listen().await.unwrap();
     let mut on_node_3 = nodes[2].listen().await.unwrap();
 
-    let stored = nodes[1].record_inbound("ch_wa", &inbound(1)).await.unwrap().unwrap();
-    let expected = Notice::Change { change: "message".into(), channel_id: "ch_wa".into(), conversation_id: stored.conversation_id, message_id: Some(stored.id) };
+    let stored = nodes[1].record_inbound(&channel, &inbound(1)).await.unwrap().unwrap();
+    let expected = Notice::Change { change: "message".into(), channel_id: channel.clone(), conversation_id: stored.conversation_id, message_id: Some(stored.id) };
     assert_eq!(next_notice(&mut on_node_1).await, expected);
     assert_eq!(next_notice(&mut on_node_3).await, expected);
 
     // A redelivery changes nothing and announces nothing: the next notice is the next message.
-    assert!(nodes[2].record_inbound("ch_wa", &inbound(1)).await.unwrap().is_none());
-    let second = nodes[2].record_inbound("ch_wa", &inbound(2)).await.unwrap().unwrap();
+    assert!(nodes[2].record_inbound(&channel, &inbound(1)).await.unwrap().is_none());
+    let second = nodes[2].record_inbound(&channel, &inbound(2)).await.unwrap().unwrap();
     for heard in [&mut on_node_1, &mut on_node_3] {
         match next_notice(heard).await {
             Notice::Change { message_id, .. } => assert_eq!(message_id, Some(second.id), "the redelivery was not announced"),
@@ -336,13 +339,7 @@ async fn each_nodes_followers_hear_another_nodes_messages_and_after_a_cut_start_
     use switchboard::live::{Change, Live, Resume};
     let Cluster { url, nodes, .. } = &cluster("relay", 3).await;
     let client = sql(&url).await;
-    client
-        .batch_execute(
-            "INSERT INTO channels (id, plugin, name, status, settings, webhook_secret, created_at, updated_at)
-             VALUES ('ch_wa', 'whatsapp-cloud', 'WhatsApp', 'active', '{}', 'sealed', 0, 0)",
-        )
-        .await
-        .unwrap();
+    let channel = whatsapp_channel(&nodes[0]).await;
     // Nodes 1 and 3 relay into their own hubs; node 2 takes the webhooks.
     let hubs: Vec<Arc<Live>> = vec![Arc::default(), Arc::default()];
     for (node, hub) in [&nodes[0], &nodes[2]].into_iter().zip(&hubs) {
@@ -352,19 +349,19 @@ async fn each_nodes_followers_hear_another_nodes_messages_and_after_a_cut_start_
     let mut followers: Vec<_> = hubs.iter().map(|hub| hub.subscribe()).collect();
     listening(&client, 2).await;
 
-    let stored = nodes[1].record_inbound("ch_wa", &inbound(1)).await.unwrap().unwrap();
+    let stored = nodes[1].record_inbound(&channel, &inbound(1)).await.unwrap().unwrap();
     let mut seen = Vec::new();
     for follower in &mut followers {
         let event = next_event(follower).await;
-        assert_eq!((event.change, event.channel_id.as_str(), event.conversation_id, event.message_id), (Change::Message, "ch_wa", stored.conversation_id, Some(stored.id)));
+        assert_eq!((event.change, event.channel_id.as_str(), event.conversation_id, event.message_id), (Change::Message, channel.as_str(), stored.conversation_id, Some(stored.id)));
         seen.push(hubs[seen.len()].event_id(event.seq));
     }
 
     // A reply queued, sent and delivered through node 2: each step reaches both hubs, in order.
     let reply = switchboard::store::messages::NewOutbound { conversation_id: stored.conversation_id, text: Some("Sudah dikirim kemarin".into()), content: serde_json::json!({}), reply_to: None, file: None };
-    let queued = nodes[1].queue_outbound("ch_wa", &reply).await.unwrap();
+    let queued = nodes[1].queue_outbound(&channel, &reply).await.unwrap();
     nodes[1].delivery_succeeded(queued.id, "wamid.reply").await.unwrap();
-    nodes[1].record_status("ch_wa", "wamid.reply", switchboard::store::messages::DeliveryStatus::Delivered, None).await.unwrap();
+    nodes[1].record_status(&channel, "wamid.reply", switchboard::store::messages::DeliveryStatus::Delivered, None).await.unwrap();
     for follower in &mut followers {
         let mut heard = Vec::new();
         for _ in 0..3 {
@@ -386,7 +383,7 @@ async fn each_nodes_followers_hear_another_nodes_messages_and_after_a_cut_start_
 
     // Listening again, the relays hear the next message.
     listening(&client, 2).await;
-    let next = nodes[1].record_inbound("ch_wa", &inbound(2)).await.unwrap().unwrap();
+    let next = nodes[1].record_inbound(&channel, &inbound(2)).await.unwrap().unwrap();
     for follower in &mut followers {
         let mut event = next_event(follower).await;
         // A second reset is possible (the relay's own reconnect); the message follows it.

@@ -25,6 +25,9 @@ pub struct AuditEntry {
     pub detail: Option<String>,
 }
 
+/// The columns of an [`AuditEntry`], in its fields' order (the same in both dialects).
+pub(crate) const AUDIT_COLUMNS: &str = "id, at, workspace_id, actor, address, action, target, detail";
+
 /// An action to record.
 pub struct NewAuditEntry<'a> {
     pub workspace_id: Option<i64>,
@@ -47,10 +50,10 @@ impl Db {
     /// Newest first; only `workspace`'s when given; entries older than `before` (an id) for paging.
     pub fn audit_log(&self, workspace: Option<i64>, before: Option<i64>, limit: u32) -> StoreResult<Vec<AuditEntry>> {
         let conn = self.reader();
-        let mut statement = conn.prepare_cached(
-            "SELECT id, at, workspace_id, actor, address, action, target, detail FROM audit_log
-             WHERE (?1 IS NULL OR workspace_id = ?1) AND (?2 IS NULL OR id < ?2) ORDER BY id DESC LIMIT ?3",
-        )?;
+        let mut statement = conn.prepare_cached(&format!(
+            "SELECT {AUDIT_COLUMNS} FROM audit_log
+             WHERE (?1 IS NULL OR workspace_id = ?1) AND (?2 IS NULL OR id < ?2) ORDER BY id DESC LIMIT ?3"
+        ))?;
         let rows = statement.query_map(params![workspace, before, limit], |row| {
             Ok(AuditEntry {
                 id: row.get(0)?,

@@ -90,13 +90,58 @@ pub(super) fn touch(tx: &Connection, id: i64, inbound_at: Option<i64>) -> rusqli
     Ok(())
 }
 
-const COLUMNS: &str = "c.id, c.channel_id, c.external_id, c.name, c.status, c.last_inbound_at, c.last_activity_at, c.created_at,
+/// The columns [`RawConversation`] reads, in its order (the same in both dialects), from
+/// [`CONVERSATION_FROM`].
+pub(crate) const CONVERSATION_COLUMNS: &str = "c.id, c.channel_id, c.external_id, c.name, c.status, c.last_inbound_at, c.last_activity_at, c.created_at,
     p.id, p.external_id, p.name, p.handle, c.assignee_id";
-const FROM: &str = "conversations c LEFT JOIN contacts p ON p.id = c.contact_id";
+pub(crate) const CONVERSATION_FROM: &str = "conversations c LEFT JOIN contacts p ON p.id = c.contact_id";
+const COLUMNS: &str = CONVERSATION_COLUMNS;
+const FROM: &str = CONVERSATION_FROM;
+
+/// A conversation's row joined with its contact's, as read (the contact's columns are NULL
+/// when it has none).
+pub(crate) struct RawConversation {
+    pub(crate) id: i64,
+    pub(crate) channel_id: String,
+    pub(crate) external_id: String,
+    pub(crate) name: Option<String>,
+    pub(crate) status: String,
+    pub(crate) last_inbound_at: Option<i64>,
+    pub(crate) last_activity_at: i64,
+    pub(crate) created_at: i64,
+    pub(crate) contact_id: Option<i64>,
+    pub(crate) contact_external_id: Option<String>,
+    pub(crate) contact_name: Option<String>,
+    pub(crate) contact_handle: Option<String>,
+    pub(crate) assignee_id: Option<i64>,
+}
+
+impl RawConversation {
+    /// The conversation with its contact's summary (no unread count: lists add it).
+    pub(crate) fn into_conversation(self) -> Conversation {
+        Conversation {
+            id: self.id,
+            channel_id: self.channel_id,
+            external_id: self.external_id,
+            name: self.name,
+            status: self.status,
+            last_inbound_at: self.last_inbound_at,
+            last_activity_at: self.last_activity_at,
+            created_at: self.created_at,
+            assignee_id: self.assignee_id,
+            unread: None,
+            contact: self.contact_id.map(|id| ContactSummary {
+                id,
+                external_id: self.contact_external_id.unwrap_or_default(),
+                name: self.contact_name,
+                handle: self.contact_handle,
+            }),
+        }
+    }
+}
 
 fn conversation(row: &Row<'_>) -> rusqlite::Result<Conversation> {
-    let contact_id: Option<i64> = row.get(8)?;
-    Ok(Conversation {
+    Ok(RawConversation {
         id: row.get(0)?,
         channel_id: row.get(1)?,
         external_id: row.get(2)?,
@@ -105,13 +150,13 @@ fn conversation(row: &Row<'_>) -> rusqlite::Result<Conversation> {
         last_inbound_at: row.get(5)?,
         last_activity_at: row.get(6)?,
         created_at: row.get(7)?,
+        contact_id: row.get(8)?,
+        contact_external_id: row.get(9)?,
+        contact_name: row.get(10)?,
+        contact_handle: row.get(11)?,
         assignee_id: row.get(12)?,
-        unread: None,
-        contact: match contact_id {
-            Some(id) => Some(ContactSummary { id, external_id: row.get(9)?, name: row.get(10)?, handle: row.get(11)? }),
-            None => None,
-        },
-    })
+    }
+    .into_conversation())
 }
 
 impl Db {
@@ -192,17 +237,29 @@ impl Db {
 /// A search as an FTS5 query (each word a quoted prefix, all required) and a `LIKE` pattern for
 /// names and handles (the whole text, `%`/`_` taken literally). `None`: no word in it.
 fn search_terms(search: &str) -> Option<(String, String)> {
-    let words: Vec<String> = search
-        .split(|c: char| !c.is_alphanumeric() && c != '@' && c != '_' && c != '.')
-        .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()))
-        .filter(|w| !w.is_empty())
-        .map(|w| format!("\"{w}\"*"))
-        .collect();
+    let words: Vec<String> = search_words(search).into_iter().map(|w| format!("\"{w}\"*")).collect();
     if words.is_empty() {
         return None;
     }
+    Some((words.join(" "), like_pattern(search)))
+}
+
+/// The words of a search: runs of letters and digits, with `@`, `_` and `.` inside them kept
+/// (an address, a handle); quotes, operators and other punctuation are dropped, so nothing
+/// in it is query syntax. Empty: nothing searchable (both backends then match nothing).
+pub(crate) fn search_words(search: &str) -> Vec<&str> {
+    search
+        .split(|c: char| !c.is_alphanumeric() && c != '@' && c != '_' && c != '.')
+        .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()))
+        .filter(|w| !w.is_empty())
+        .collect()
+}
+
+/// A `LIKE` pattern finding the whole search (trimmed) anywhere, `%`/`_` taken literally
+/// (escaped with `\`).
+pub(crate) fn like_pattern(search: &str) -> String {
     let literal = search.trim().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-    Some((words.join(" "), format!("%{literal}%")))
+    format!("%{literal}%")
 }
 
 #[cfg(test)]

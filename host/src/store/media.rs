@@ -34,7 +34,8 @@ pub struct MediaFile {
     pub url: String,
 }
 
-const MEDIA_COLUMNS: &str =
+/// The columns a [`MediaFile`] is read from, in its order (the same in both dialects).
+pub(crate) const MEDIA_COLUMNS: &str =
     "id, workspace_id, channel_id, message_id, position, state, sha256, size, mime_type, filename, error, attempts";
 
 fn media_file(row: &Row<'_>) -> rusqlite::Result<MediaFile> {
@@ -51,8 +52,13 @@ fn media_file(row: &Row<'_>) -> rusqlite::Result<MediaFile> {
         filename: row.get(9)?,
         error: row.get(10)?,
         attempts: row.get(11)?,
-        url: format!("/api/v1/media/{}", row.get::<_, i64>(0)?),
+        url: media_url(row.get(0)?),
     })
+}
+
+/// Where the people of a file's workspace get it.
+pub(crate) fn media_url(id: i64) -> String {
+    format!("/api/v1/media/{id}")
 }
 
 /// What the stored bytes are.

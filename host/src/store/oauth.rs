@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use rusqlite::{OptionalExtension, Row, params};
 use serde::{Deserialize, Serialize};
 
-use super::{Db, StoreError, StoreResult, now_ms, Cached};
+use super::{Db, SecretBox, StoreError, StoreResult, now_ms, Cached};
 
 /// How long a flow lives: the login at the provider, then picking the account.
 pub const FLOW_LIFETIME_MS: i64 = 30 * 60 * 1000;
@@ -41,7 +41,7 @@ impl FlowStatus {
         }
     }
 
-    fn parse(text: &str) -> StoreResult<Self> {
+    pub(crate) fn parse(text: &str) -> StoreResult<Self> {
         Ok(match text {
             "waiting" => Self::Waiting,
             "finishing" => Self::Finishing,
@@ -95,24 +95,26 @@ pub struct NewFlow<'a> {
     pub redirect_url: &'a str,
 }
 
-const COLUMNS: &str = "state, plugin, channel_id, name, settings, properties, redirect_url, status, error, accounts,
+/// The columns [`RawFlow`] reads, in its order (the same in both dialects).
+pub(crate) const COLUMNS: &str = "state, plugin, channel_id, name, settings, properties, redirect_url, status, error, accounts,
     connected_channel_id, created_at, expires_at, workspace_id";
 
-struct RawFlow {
-    state: String,
-    plugin: String,
-    channel_id: Option<String>,
-    name: Option<String>,
-    settings: String,
-    properties: String,
-    redirect_url: String,
-    status: String,
-    error: Option<String>,
-    accounts: Option<String>,
-    connected_channel_id: Option<String>,
-    created_at: i64,
-    expires_at: i64,
-    workspace_id: i64,
+/// A flow's row as stored (settings, properties and accounts sealed JSON).
+pub(crate) struct RawFlow {
+    pub(crate) state: String,
+    pub(crate) plugin: String,
+    pub(crate) channel_id: Option<String>,
+    pub(crate) name: Option<String>,
+    pub(crate) settings: String,
+    pub(crate) properties: String,
+    pub(crate) redirect_url: String,
+    pub(crate) status: String,
+    pub(crate) error: Option<String>,
+    pub(crate) accounts: Option<String>,
+    pub(crate) connected_channel_id: Option<String>,
+    pub(crate) created_at: i64,
+    pub(crate) expires_at: i64,
+    pub(crate) workspace_id: i64,
 }
 
 fn raw_flow(row: &Row<'_>) -> rusqlite::Result<RawFlow> {
@@ -211,29 +213,41 @@ impl Db {
     }
 
     fn seal_json(&self, value: &(impl Serialize + ?Sized)) -> String {
-        self.secrets.seal(&serde_json::to_string(value).expect("flow data serializes"))
-    }
-
-    fn open_json<T: serde::de::DeserializeOwned>(&self, sealed: &str, what: &str) -> StoreResult<T> {
-        serde_json::from_str(&self.secrets.open(sealed)?).map_err(|e| StoreError::Corrupt(format!("login flow {what}: {e}")))
+        seal_json(&self.secrets, value)
     }
 
     fn open_flow(&self, raw: RawFlow) -> StoreResult<Flow> {
+        raw.open(&self.secrets)
+    }
+}
+
+/// Flow data at rest: JSON, sealed.
+pub(crate) fn seal_json(secrets: &SecretBox, value: &(impl Serialize + ?Sized)) -> String {
+    secrets.seal(&serde_json::to_string(value).expect("flow data serializes"))
+}
+
+fn open_json<T: serde::de::DeserializeOwned>(secrets: &SecretBox, sealed: &str, what: &str) -> StoreResult<T> {
+    serde_json::from_str(&secrets.open(sealed)?).map_err(|e| StoreError::Corrupt(format!("login flow {what}: {e}")))
+}
+
+impl RawFlow {
+    /// The flow with what it holds opened.
+    pub(crate) fn open(self, secrets: &SecretBox) -> StoreResult<Flow> {
         Ok(Flow {
-            settings: self.open_json(&raw.settings, "settings")?,
-            properties: self.open_json(&raw.properties, "properties")?,
-            accounts: raw.accounts.as_deref().map(|a| self.open_json(a, "accounts")).transpose()?.unwrap_or_default(),
-            status: FlowStatus::parse(&raw.status)?,
-            state: raw.state,
-            plugin: raw.plugin,
-            channel_id: raw.channel_id,
-            name: raw.name,
-            redirect_url: raw.redirect_url,
-            error: raw.error,
-            connected_channel_id: raw.connected_channel_id,
-            created_at: raw.created_at,
-            expires_at: raw.expires_at,
-            workspace_id: raw.workspace_id,
+            settings: open_json(secrets, &self.settings, "settings")?,
+            properties: open_json(secrets, &self.properties, "properties")?,
+            accounts: self.accounts.as_deref().map(|a| open_json(secrets, a, "accounts")).transpose()?.unwrap_or_default(),
+            status: FlowStatus::parse(&self.status)?,
+            state: self.state,
+            plugin: self.plugin,
+            channel_id: self.channel_id,
+            name: self.name,
+            redirect_url: self.redirect_url,
+            error: self.error,
+            connected_channel_id: self.connected_channel_id,
+            created_at: self.created_at,
+            expires_at: self.expires_at,
+            workspace_id: self.workspace_id,
         })
     }
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use rusqlite::{OptionalExtension, params};
 
 use super::channels::SettingValue;
-use super::{Db, StoreResult, now_ms, random_token, Cached};
+use super::{Db, SecretBox, StoreResult, now_ms, random_token, Cached};
 
 #[derive(Debug, Clone)]
 pub struct ProviderApp {
@@ -15,6 +15,27 @@ pub struct ProviderApp {
     pub verify_token: String,
     pub created_at: i64,
     pub updated_at: i64,
+}
+
+/// A provider app's row as stored (secret settings and the verify token sealed).
+pub(crate) struct RawProviderApp {
+    pub(crate) settings: String,
+    pub(crate) verify_token: String,
+    pub(crate) created_at: i64,
+    pub(crate) updated_at: i64,
+}
+
+impl RawProviderApp {
+    /// `plugin`'s app with its secrets opened.
+    pub(crate) fn open(self, plugin: &str, secrets: &SecretBox) -> StoreResult<ProviderApp> {
+        Ok(ProviderApp {
+            plugin: plugin.to_owned(),
+            settings: secrets.open_settings(&self.settings, &format!("provider app {plugin}"))?,
+            verify_token: secrets.open(&self.verify_token)?,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
 }
 
 impl Db {
@@ -28,13 +49,7 @@ impl Db {
             )
             .optional()?;
         let Some((settings, verify_token, created_at, updated_at)) = row else { return Ok(None) };
-        Ok(Some(ProviderApp {
-            plugin: plugin.to_owned(),
-            settings: self.secrets.open_settings(&settings, &format!("provider app {plugin}"))?,
-            verify_token: self.secrets.open(&verify_token)?,
-            created_at,
-            updated_at,
-        }))
+        RawProviderApp { settings, verify_token, created_at, updated_at }.open(plugin, &self.secrets).map(Some)
     }
 
     /// Sets a plugin's app; the verify token is made the first time and kept after that.

@@ -6,6 +6,9 @@
 mod support;
 
 mod channels;
+mod inbox;
+mod integrations;
+mod media;
 mod messages;
 mod outbox;
 

@@ -8,9 +8,15 @@
 //! in `store/pg/`; SQLite's side delegates to `Db`'s operations in the aggregate's module here.
 
 mod channels;
+mod inbox;
+mod integrations;
+mod media;
 mod outbox;
 
 pub use channels::ChannelStore;
+pub use inbox::InboxStore;
+pub use integrations::IntegrationStore;
+pub use media::MediaStore;
 pub use outbox::OutboxStore;
 
 use super::events::{EventRecord, RecordedEvents};
@@ -19,9 +25,9 @@ use super::pg::PgStore;
 use super::{Db, StoreResult};
 
 /// Every aggregate's operations: what a server node needs of its store.
-pub trait Store: MessageStore + ChannelStore + OutboxStore {}
+pub trait Store: MessageStore + ChannelStore + OutboxStore + InboxStore + IntegrationStore + MediaStore {}
 
-impl<T: MessageStore + ChannelStore + OutboxStore> Store for T {}
+impl<T: MessageStore + ChannelStore + OutboxStore + InboxStore + IntegrationStore + MediaStore> Store for T {}
 
 #[async_trait::async_trait]
 pub trait MessageStore: Send + Sync {

@@ -8,10 +8,10 @@ use super::PgStore;
 use crate::store::messages::{DeliveryStatus, Message, NewInbound};
 use crate::store::{StoreError, StoreResult, now_ms};
 
-const COLUMNS: &str = "id, conversation_id, channel_id, direction, provider_message_id, contact_id, text, content, properties,
+pub(super) const COLUMNS: &str = "id, conversation_id, channel_id, direction, provider_message_id, contact_id, text, content, properties,
     reply_to, status, error, provider_timestamp, created_at, updated_at";
 
-fn message(row: &Row) -> StoreResult<Message> {
+pub(super) fn message(row: &Row) -> StoreResult<Message> {
     let content: String = row.get(7);
     let properties: String = row.get(8);
     let status: String = row.get(10);

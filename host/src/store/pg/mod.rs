@@ -11,6 +11,8 @@
 
 pub mod channels;
 pub mod events;
+pub mod inbox;
+pub mod integrations;
 pub mod live;
 pub mod media;
 pub mod messages;

@@ -1,0 +1,160 @@
+//! The inbox on either backend: what agents see and do (conversations listed, searched, read,
+//! assigned and resolved; a conversation's messages page by page), contacts, template switches,
+//! the provider resources channels hold, channels that need reconnecting, and the audit log.
+
+use std::collections::BTreeSet;
+
+use crate::store::audit::{AuditEntry, NewAuditEntry};
+use crate::store::contacts::ContactInfo;
+use crate::store::conversations::{Conversation, ConversationFilter};
+use crate::store::messages::Message;
+use crate::store::reconnect::Reconnect;
+use crate::store::{Db, StoreResult};
+
+#[async_trait::async_trait]
+pub trait InboxStore: Send + Sync {
+    // Conversations.
+    /// Up to `limit` conversations the filter lets through, newest activity first; with the
+    /// reader's unread counts when the filter names a reader. A search with nothing searchable
+    /// in it (punctuation only) finds nothing.
+    async fn conversations(&self, filter: &ConversationFilter<'_>, limit: u32) -> StoreResult<Vec<Conversation>>;
+    /// Marks a conversation read by a person up to a message (`None`: its newest); never moves
+    /// the mark back, whichever node marked it last.
+    async fn mark_read(&self, person_id: i64, conversation_id: i64, up_to: Option<i64>) -> StoreResult<()>;
+    /// Assigns (`Some(None)`: to nobody) and/or sets the status of a conversation; no such
+    /// conversation changes nothing.
+    async fn update_conversation(&self, id: i64, assignee: Option<Option<i64>>, status: Option<&str>) -> StoreResult<()>;
+    /// One conversation with its contact, if it exists.
+    async fn conversation(&self, id: i64) -> StoreResult<Option<Conversation>>;
+    /// Channels that have a conversation with this provider address, compared
+    /// case-insensitively (ASCII), in no particular order.
+    async fn channels_with_conversation(&self, external_id: &str) -> StoreResult<Vec<String>>;
+    /// The conversation at a provider address (a chat, a visitor), if it exists.
+    async fn conversation_at(&self, channel_id: &str, external_id: &str) -> StoreResult<Option<Conversation>>;
+
+    // A conversation's messages.
+    /// The newest `limit` messages of a conversation (older than the message `before`, if
+    /// given), oldest first.
+    async fn messages(&self, conversation_id: i64, before: Option<i64>, limit: u32) -> StoreResult<Vec<Message>>;
+    /// The customer's most recent message in a conversation (by provider time).
+    async fn last_inbound(&self, conversation_id: i64) -> StoreResult<Option<Message>>;
+
+    // Contacts.
+    /// Inserts or refreshes a contact (known fields kept when the provider omits them); its id.
+    async fn upsert_contact(&self, channel_id: &str, contact: &ContactInfo) -> StoreResult<i64>;
+
+    // Template switches.
+    /// Names of the channel's templates that are switched off.
+    async fn disabled_templates(&self, channel_id: &str) -> StoreResult<BTreeSet<String>>;
+    /// Whether a template may be sent (enabled unless switched off).
+    async fn template_enabled(&self, channel_id: &str, name: &str) -> StoreResult<bool>;
+    /// Switches a channel's template on or off.
+    async fn set_template_enabled(&self, channel_id: &str, name: &str, enabled: bool) -> StoreResult<()>;
+    /// Drops a deleted template's switch, so a new one of the same name starts enabled.
+    async fn forget_template(&self, channel_id: &str, name: &str) -> StoreResult<()>;
+
+    // Resource holds.
+    /// Records that a channel relies on a provider resource (holding it again changes nothing).
+    async fn hold_resource(&self, channel_id: &str, resource: &str) -> StoreResult<()>;
+    /// Drops the channel's hold; whether another channel still holds the resource (of holders
+    /// releasing at once, exactly one learns it was the last).
+    async fn release_resource(&self, channel_id: &str, resource: &str) -> StoreResult<bool>;
+
+    // Channels that need reconnecting.
+    /// Marks a channel whose credentials the provider refused; a later refusal updates the
+    /// reason and keeps the first time.
+    async fn mark_needs_reconnect(&self, channel_id: &str, reason: &str) -> StoreResult<()>;
+    /// Clears the mark (a successful connect).
+    async fn clear_needs_reconnect(&self, channel_id: &str) -> StoreResult<()>;
+    /// Why and since when a channel needs reconnecting, if it does.
+    async fn needs_reconnect(&self, channel_id: &str) -> StoreResult<Option<Reconnect>>;
+
+    // The audit log.
+    /// Appends an action to the audit log.
+    async fn record_audit(&self, entry: NewAuditEntry<'_>) -> StoreResult<()>;
+    /// Newest first; only `workspace`'s when given; entries older than `before` (an id) for paging.
+    async fn audit_log(&self, workspace: Option<i64>, before: Option<i64>, limit: u32) -> StoreResult<Vec<AuditEntry>>;
+}
+
+#[async_trait::async_trait]
+impl InboxStore for Db {
+    async fn conversations(&self, filter: &ConversationFilter<'_>, limit: u32) -> StoreResult<Vec<Conversation>> {
+        Db::conversations(self, filter, limit)
+    }
+
+    async fn mark_read(&self, person_id: i64, conversation_id: i64, up_to: Option<i64>) -> StoreResult<()> {
+        Db::mark_read(self, person_id, conversation_id, up_to)
+    }
+
+    async fn update_conversation(&self, id: i64, assignee: Option<Option<i64>>, status: Option<&str>) -> StoreResult<()> {
+        Db::update_conversation(self, id, assignee, status)
+    }
+
+    async fn conversation(&self, id: i64) -> StoreResult<Option<Conversation>> {
+        Db::conversation(self, id)
+    }
+
+    async fn channels_with_conversation(&self, external_id: &str) -> StoreResult<Vec<String>> {
+        Db::channels_with_conversation(self, external_id)
+    }
+
+    async fn conversation_at(&self, channel_id: &str, external_id: &str) -> StoreResult<Option<Conversation>> {
+        Db::conversation_at(self, channel_id, external_id)
+    }
+
+    async fn messages(&self, conversation_id: i64, before: Option<i64>, limit: u32) -> StoreResult<Vec<Message>> {
+        Db::messages(self, conversation_id, before, limit)
+    }
+
+    async fn last_inbound(&self, conversation_id: i64) -> StoreResult<Option<Message>> {
+        Db::last_inbound(self, conversation_id)
+    }
+
+    async fn upsert_contact(&self, channel_id: &str, contact: &ContactInfo) -> StoreResult<i64> {
+        Db::upsert_contact(self, channel_id, contact)
+    }
+
+    async fn disabled_templates(&self, channel_id: &str) -> StoreResult<BTreeSet<String>> {
+        Db::disabled_templates(self, channel_id)
+    }
+
+    async fn template_enabled(&self, channel_id: &str, name: &str) -> StoreResult<bool> {
+        Db::template_enabled(self, channel_id, name)
+    }
+
+    async fn set_template_enabled(&self, channel_id: &str, name: &str, enabled: bool) -> StoreResult<()> {
+        Db::set_template_enabled(self, channel_id, name, enabled)
+    }
+
+    async fn forget_template(&self, channel_id: &str, name: &str) -> StoreResult<()> {
+        Db::forget_template(self, channel_id, name)
+    }
+
+    async fn hold_resource(&self, channel_id: &str, resource: &str) -> StoreResult<()> {
+        Db::hold_resource(self, channel_id, resource)
+    }
+
+    async fn release_resource(&self, channel_id: &str, resource: &str) -> StoreResult<bool> {
+        Db::release_resource(self, channel_id, resource)
+    }
+
+    async fn mark_needs_reconnect(&self, channel_id: &str, reason: &str) -> StoreResult<()> {
+        Db::mark_needs_reconnect(self, channel_id, reason)
+    }
+
+    async fn clear_needs_reconnect(&self, channel_id: &str) -> StoreResult<()> {
+        Db::clear_needs_reconnect(self, channel_id)
+    }
+
+    async fn needs_reconnect(&self, channel_id: &str) -> StoreResult<Option<Reconnect>> {
+        Db::needs_reconnect(self, channel_id)
+    }
+
+    async fn record_audit(&self, entry: NewAuditEntry<'_>) -> StoreResult<()> {
+        Db::record_audit(self, entry)
+    }
+
+    async fn audit_log(&self, workspace: Option<i64>, before: Option<i64>, limit: u32) -> StoreResult<Vec<AuditEntry>> {
+        Db::audit_log(self, workspace, before, limit)
+    }
+}

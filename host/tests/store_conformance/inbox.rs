@@ -1,0 +1,424 @@
+//! The inbox as agents see it, whichever node serves them: the conversation list (order,
+//! filters, search, unread counts), a conversation's messages page by page, read markers that
+//! never move back, assignment and status, template switches, provider resources held once,
+//! channels that need reconnecting, and the audit log.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::json;
+use switchboard::store::audit::NewAuditEntry;
+use switchboard::store::backend::Store;
+use switchboard::store::channels::Connected;
+use switchboard::store::contacts::ContactInfo;
+use switchboard::store::conversations::{Assigned, ConversationFilter};
+use switchboard::store::messages::{DeliveryStatus, NewInbound, NewOutbound};
+use switchboard::store::now_ms;
+
+use crate::messages::inbound;
+use crate::{Backend, each_backend};
+
+/// A customer's message `text` in chat `chat`, from the chat's contact `contact` (the
+/// conversation is named after them), sent `ago_ms` before now.
+fn said(update: i64, chat: &str, contact: &str, text: &str, ago_ms: i64) -> NewInbound {
+    NewInbound {
+        conversation_name: Some(contact.to_owned()),
+        sender: ContactInfo { external_id: format!("user-{chat}"), name: Some(contact.to_owned()), handle: None },
+        text: Some(text.to_owned()),
+        ..inbound(update, chat, now_ms() - ago_ms)
+    }
+}
+
+/// A person of workspace 1 (people are another aggregate's: added as a row here); their id.
+async fn person(backend: &Backend, username: &str) -> i64 {
+    let sql = format!(
+        "INSERT INTO people (workspace_id, username, display_name, role, created_at, updated_at)
+         VALUES (1, '{username}', '{username}', 'agent', 0, 0) RETURNING CAST(id AS TEXT)"
+    );
+    backend.texts(&sql).await[0].parse().unwrap()
+}
+
+/// A later activity time than anything before it.
+async fn pause() {
+    tokio::time::sleep(Duration::from_millis(3)).await;
+}
+
+/// The ids of the conversations `filter` lists, in the list's order.
+async fn listed(store: &Arc<dyn Store>, filter: &ConversationFilter<'_>) -> Vec<i64> {
+    store.conversations(filter, 50).await.unwrap().into_iter().map(|c| c.id).collect()
+}
+
+/// The ids of the conversations a search finds, in the list's order.
+async fn found(store: &Arc<dyn Store>, search: &str) -> Vec<i64> {
+    listed(store, &ConversationFilter { search: Some(search), ..Default::default() }).await
+}
+
+/// How many customer messages of a conversation `person` has not read, as their list shows it.
+async fn unread(store: &Arc<dyn Store>, person: i64, conversation: i64) -> Option<i64> {
+    let filter = ConversationFilter { reader: Some(person), ..Default::default() };
+    let listed = store.conversations(&filter, 50).await.unwrap();
+    listed.into_iter().find(|c| c.id == conversation).unwrap_or_else(|| panic!("conversation {conversation} listed")).unread
+}
+
+async fn second_channel(store: &Arc<dyn Store>, workspace: i64, name: &str) -> String {
+    let channel = store.create_channel(workspace, "whatsapp-cloud", name, &[]).await.unwrap().id;
+    store.mark_connected(&channel, &Connected { display_name: name, external_account_id: name, setup: &[] }).await.unwrap();
+    channel
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conversations_are_listed_newest_activity_first_and_filtered_by_channel_workspace_assignee_and_status() {
+    each_backend(async |backend| {
+        let (node1, node2, node3, name, channel) = (&backend.nodes[0], &backend.nodes[1], &backend.nodes[2], backend.name, backend.channel.as_str());
+        let other = second_channel(node1, 2, "Toko Dua").await;
+        let dewi = person(backend, "dewi@toko.id").await;
+        let mut ids = Vec::new();
+        for (chat, contact) in [("700", "Budi Santoso"), ("701", "Ani Wijaya"), ("702", "Rina Kusuma")] {
+            ids.push(node1.record_inbound(channel, &said(1, chat, contact, "Selamat pagi", 1_000)).await.unwrap().unwrap().conversation_id);
+            pause().await;
+        }
+        let elsewhere = node2.record_inbound(&other, &said(1, "6281311111111", "Joko", "Halo kak", 1_000)).await.unwrap().unwrap().conversation_id;
+        pause().await;
+        // Budi writes again: his conversation goes to the top.
+        node3.record_inbound(channel, &said(2, "700", "Budi Santoso", "Masih ada stok?", 500)).await.unwrap().unwrap();
+        let (budi, ani, rina) = (ids[0], ids[1], ids[2]);
+
+        let everything = ConversationFilter::default();
+        assert_eq!(listed(node2, &everything).await, vec![budi, elsewhere, rina, ani], "{name}: newest activity first");
+        let first_two: Vec<i64> = node3.conversations(&everything, 2).await.unwrap().into_iter().map(|c| c.id).collect();
+        assert_eq!(first_two, vec![budi, elsewhere], "{name}: the limit keeps the newest");
+        assert_eq!(listed(node1, &ConversationFilter { channel_id: Some(other.as_str()), ..Default::default() }).await, vec![elsewhere], "{name}");
+        assert_eq!(listed(node1, &ConversationFilter { workspace_id: Some(1), ..Default::default() }).await, vec![budi, rina, ani], "{name}");
+        assert_eq!(listed(node1, &ConversationFilter { workspace_id: Some(2), ..Default::default() }).await, vec![elsewhere], "{name}");
+        assert!(node2.conversations(&everything, 50).await.unwrap().iter().all(|c| c.unread.is_none()), "{name}: no reader, no unread counts");
+
+        // Dewi takes Ani's conversation on one node; the others see it.
+        node2.update_conversation(ani, Some(Some(dewi)), None).await.unwrap();
+        assert_eq!(listed(node3, &ConversationFilter { assigned: Assigned::To(dewi), ..Default::default() }).await, vec![ani], "{name}");
+        assert_eq!(listed(node3, &ConversationFilter { assigned: Assigned::Nobody, ..Default::default() }).await, vec![budi, elsewhere, rina], "{name}");
+        let taken = node1.conversation(ani).await.unwrap().unwrap();
+        assert_eq!((taken.assignee_id, taken.status.as_str(), taken.external_id.as_str()), (Some(dewi), "open", "701"), "{name}");
+        let contact = taken.contact.unwrap();
+        assert_eq!((contact.external_id.as_str(), contact.name.as_deref()), ("user-701", Some("Ani Wijaya")), "{name}");
+
+        // Resolving keeps the assignee; unassigning keeps the status.
+        node1.update_conversation(ani, None, Some("resolved")).await.unwrap();
+        node3.update_conversation(rina, None, Some("resolved")).await.unwrap();
+        let resolved = ConversationFilter { status: Some("resolved"), ..Default::default() };
+        assert_eq!(listed(node2, &resolved).await, vec![rina, ani], "{name}: resolving is not activity");
+        assert_eq!(node2.conversation(ani).await.unwrap().unwrap().assignee_id, Some(dewi), "{name}");
+        node2.update_conversation(ani, Some(None), None).await.unwrap();
+        let unassigned = node3.conversation(ani).await.unwrap().unwrap();
+        assert_eq!((unassigned.assignee_id, unassigned.status.as_str()), (None, "resolved"), "{name}");
+        let mine_resolved = ConversationFilter { status: Some("resolved"), assigned: Assigned::To(dewi), ..Default::default() };
+        assert!(listed(node1, &mine_resolved).await.is_empty(), "{name}");
+
+        // Rina writes again: her conversation opens and goes to the top.
+        pause().await;
+        node1.record_inbound(channel, &said(2, "702", "Rina Kusuma", "Maaf, satu lagi", 100)).await.unwrap().unwrap();
+        assert_eq!(listed(node2, &resolved).await, vec![ani], "{name}");
+        assert_eq!(listed(node2, &everything).await, vec![rina, budi, elsewhere, ani], "{name}");
+
+        // No such conversation: nothing found, nothing changed.
+        assert!(node1.conversation(i64::MAX).await.unwrap().is_none(), "{name}");
+        node1.update_conversation(i64::MAX, Some(Some(dewi)), Some("resolved")).await.unwrap();
+        assert_eq!(node2.conversation_at(channel, "701").await.unwrap().map(|c| c.id), Some(ani), "{name}");
+        assert!(node2.conversation_at(channel, "799").await.unwrap().is_none(), "{name}");
+        assert!(node2.conversation_at(&other, "701").await.unwrap().is_none(), "{name}: another channel's address");
+
+        // A contact refreshed without a name keeps it.
+        let refreshed = ContactInfo { external_id: "user-701".into(), name: None, handle: Some("ani_w".into()) };
+        assert_eq!(node3.upsert_contact(channel, &refreshed).await.unwrap(), contact.id, "{name}");
+        let contact = node1.conversation(ani).await.unwrap().unwrap().contact.unwrap();
+        assert_eq!((contact.name.as_deref(), contact.handle.as_deref()), (Some("Ani Wijaya"), Some("ani_w")), "{name}");
+        let new = node3.upsert_contact(channel, &ContactInfo { external_id: "user-900".into(), name: Some("Sari".into()), handle: None }).await.unwrap();
+        assert_ne!(new, contact.id, "{name}");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_conversation_is_found_by_its_address_in_any_ascii_case_on_every_channel_that_has_it() {
+    each_backend(async |backend| {
+        let (store, name, channel) = (&backend.nodes[0], backend.name, backend.channel.as_str());
+        let other = second_channel(store, 1, "Surel").await;
+        store.record_inbound(channel, &said(1, "Tiket-9F@Toko.ID", "Budi", "Halo", 1_000)).await.unwrap().unwrap();
+        store.record_inbound(&other, &said(1, "tiket-9f@toko.id", "Budi", "Halo", 1_000)).await.unwrap().unwrap();
+        let mut channels = backend.nodes[1].channels_with_conversation("TIKET-9F@toko.id").await.unwrap();
+        channels.sort();
+        let mut expected = vec![channel.to_owned(), other];
+        expected.sort();
+        assert_eq!(channels, expected, "{name}");
+        assert!(backend.nodes[2].channels_with_conversation("tiket-9").await.unwrap().is_empty(), "{name}: the whole address only");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_search_finds_conversations_by_a_word_or_its_beginning_in_a_message_or_by_a_name() {
+    each_backend(async |backend| {
+        let (store, name, channel) = (&backend.nodes[0], backend.name, backend.channel.as_str());
+        let budi = store.record_inbound(channel, &said(1, "800", "Budi Santoso", "Paket saya rusak waktu sampai", 3_000)).await.unwrap().unwrap().conversation_id;
+        pause().await;
+        let ani = store.record_inbound(channel, &said(1, "801", "Ani Wijaya", "Apakah kopi arabika masih ada?", 2_000)).await.unwrap().unwrap().conversation_id;
+        pause().await;
+        let rina = store.record_inbound(channel, &said(1, "802", "Rina Kusuma", "Terima kasih, pesanan sudah diterima", 1_000)).await.unwrap().unwrap().conversation_id;
+        pause().await;
+        store.record_inbound(channel, &said(2, "800", "Budi Santoso", "Apakah bisa diganti?", 500)).await.unwrap().unwrap();
+
+        let search = &backend.nodes[1];
+        assert_eq!(found(search, "rusak").await, vec![budi], "{name}: a word of a message");
+        assert_eq!(found(search, "arab").await, vec![ani], "{name}: a word's beginning");
+        assert_eq!(found(search, "PESANAN").await, vec![rina], "{name}: in any case");
+        assert_eq!(found(search, "paket rusak").await, vec![budi], "{name}: every word, in one message");
+        assert!(found(search, "paket kopi").await.is_empty(), "{name}: words of different conversations");
+        assert_eq!(found(search, "apakah").await, vec![budi, ani], "{name}: newest activity first, an older message counts");
+        assert_eq!(found(search, "wijaya").await, vec![ani], "{name}: the contact's name");
+        assert_eq!(found(search, "santoso").await, vec![budi], "{name}");
+        assert!(found(search, "tidak").await.is_empty(), "{name}");
+        // Query syntax in the search is not syntax, and punctuation alone finds nothing.
+        assert_eq!(found(search, "rusak'").await, vec![budi], "{name}");
+        assert!(found(search, "\"kopi\" OR text:x*").await.is_empty(), "{name}: every word is required");
+        assert!(found(search, "100%_x").await.is_empty(), "{name}");
+        assert!(found(search, " ?! ").await.is_empty(), "{name}");
+        // With the other filters.
+        let resolved = ConversationFilter { search: Some("apakah"), status: Some("resolved"), ..Default::default() };
+        assert!(listed(search, &resolved).await.is_empty(), "{name}");
+        let this_channel = ConversationFilter { search: Some("kopi"), channel_id: Some(channel), ..Default::default() };
+        assert_eq!(listed(search, &this_channel).await, vec![ani], "{name}");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_conversations_messages_page_back_from_the_newest_oldest_first_on_every_page() {
+    each_backend(async |backend| {
+        let (store, name, channel) = (&backend.nodes[0], backend.name, backend.channel.as_str());
+        let mut ids = Vec::new();
+        for update in 1..=3 {
+            ids.push(store.record_inbound(channel, &said(update, "810", "Dewi", &format!("pesan {update}"), 60_000 - update * 1_000)).await.unwrap().unwrap().id);
+        }
+        let conversation = store.message(ids[0]).await.unwrap().unwrap().conversation_id;
+        let reply = NewOutbound { conversation_id: conversation, text: Some("Baik, kami cek dulu".into()), content: json!({}), reply_to: None, file: None };
+        ids.push(store.queue_outbound(channel, &reply).await.unwrap().id);
+        // The fourth arrives after the fifth though sent before it.
+        ids.push(store.record_inbound(channel, &said(5, "810", "Dewi", "pesan 5", 20_000)).await.unwrap().unwrap().id);
+        ids.push(store.record_inbound(channel, &said(4, "810", "Dewi", "pesan 4", 30_000)).await.unwrap().unwrap().id);
+
+        let reader = &backend.nodes[2];
+        let page = async |before: Option<i64>| reader.messages(conversation, before, 2).await.unwrap().into_iter().map(|m| m.id).collect::<Vec<_>>();
+        let all: Vec<i64> = reader.messages(conversation, None, 100).await.unwrap().into_iter().map(|m| m.id).collect();
+        assert_eq!(all, ids, "{name}: oldest first");
+        assert_eq!(page(None).await, ids[4..6].to_vec(), "{name}: the newest two");
+        assert_eq!(page(Some(ids[4])).await, ids[2..4].to_vec(), "{name}");
+        assert_eq!(page(Some(ids[2])).await, ids[0..2].to_vec(), "{name}");
+        assert!(page(Some(ids[0])).await.is_empty(), "{name}: nothing before the first");
+        let replied = reader.messages(conversation, Some(ids[4]), 1).await.unwrap();
+        assert_eq!((replied[0].direction.as_str(), replied[0].status), ("outbound", DeliveryStatus::Queued), "{name}");
+        assert!(reader.messages(i64::MAX, None, 10).await.unwrap().is_empty(), "{name}");
+
+        // The customer's latest message by their clock, not the last stored, and never a reply.
+        let last = backend.nodes[1].last_inbound(conversation).await.unwrap().unwrap();
+        assert_eq!((last.id, last.text.as_deref()), (ids[4], Some("pesan 5")), "{name}");
+        assert!(backend.nodes[1].last_inbound(i64::MAX).await.unwrap().is_none(), "{name}");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_marker_set_on_one_node_is_seen_on_the_others_and_never_moves_back() {
+    each_backend(async |backend| {
+        let (node1, node2, node3, name, channel) = (&backend.nodes[0], &backend.nodes[1], &backend.nodes[2], backend.name, backend.channel.as_str());
+        let (dewi, agus) = (person(backend, "dewi@toko.id").await, person(backend, "agus@toko.id").await);
+        let mut ids = Vec::new();
+        for update in 1..=3 {
+            ids.push(node1.record_inbound(channel, &inbound(update, "820", now_ms() - 10_000 + update)).await.unwrap().unwrap().id);
+        }
+        let conversation = node1.message(ids[0]).await.unwrap().unwrap().conversation_id;
+        assert_eq!(unread(node2, dewi, conversation).await, Some(3), "{name}: nothing read yet");
+
+        node1.mark_read(dewi, conversation, Some(ids[1])).await.unwrap();
+        assert_eq!(unread(node2, dewi, conversation).await, Some(1), "{name}: read up to the second, on another node");
+        // A page that lagged marks the first read: the marker stays.
+        node3.mark_read(dewi, conversation, Some(ids[0])).await.unwrap();
+        assert_eq!(unread(node2, dewi, conversation).await, Some(1), "{name}: never moved back");
+        assert_eq!(unread(node2, agus, conversation).await, Some(3), "{name}: every person has their own");
+
+        // The agent's reply is not unread; reading everything reads it too.
+        let reply = NewOutbound { conversation_id: conversation, text: Some("Sudah kami kirim kak".into()), content: json!({}), reply_to: None, file: None };
+        node2.queue_outbound(channel, &reply).await.unwrap();
+        assert_eq!(unread(node3, dewi, conversation).await, Some(1), "{name}");
+        node2.mark_read(dewi, conversation, None).await.unwrap();
+        assert_eq!(unread(node1, dewi, conversation).await, Some(0), "{name}");
+        let newest = node3.record_inbound(channel, &inbound(4, "820", now_ms() - 1_000)).await.unwrap().unwrap().id;
+        assert_eq!(unread(node1, dewi, conversation).await, Some(1), "{name}: a new message is unread");
+
+        // Three nodes mark at once, in any order: the newest mark wins, first marker included.
+        for round in 0..5 {
+            let mut marks = Vec::new();
+            for (node, up_to) in backend.nodes.iter().zip([ids[0], newest, ids[2]]) {
+                let node = node.clone();
+                marks.push(tokio::spawn(async move { node.mark_read(agus, conversation, Some(up_to)).await }));
+            }
+            for mark in marks {
+                mark.await.unwrap().unwrap_or_else(|e| panic!("{name}: {e}"));
+            }
+            assert_eq!(unread(node2, agus, conversation).await, Some(0), "{name}: round {round}");
+        }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn templates_are_enabled_until_switched_off_per_channel_and_a_forgotten_one_starts_enabled() {
+    each_backend(async |backend| {
+        let (node1, node2, node3, name, channel) = (&backend.nodes[0], &backend.nodes[1], &backend.nodes[2], backend.name, backend.channel.as_str());
+        let other = second_channel(node1, 1, "Toko Dua").await;
+        assert!(node1.template_enabled(channel, "konfirmasi_pesanan").await.unwrap(), "{name}");
+        node1.set_template_enabled(channel, "konfirmasi_pesanan", false).await.unwrap();
+        assert!(!node2.template_enabled(channel, "konfirmasi_pesanan").await.unwrap(), "{name}: switched off on another node");
+        assert!(node2.template_enabled(&other, "konfirmasi_pesanan").await.unwrap(), "{name}: another channel's of the same name");
+        node2.set_template_enabled(channel, "promo_lebaran", false).await.unwrap();
+        let both = BTreeSet::from(["konfirmasi_pesanan".to_owned(), "promo_lebaran".to_owned()]);
+        assert_eq!(node3.disabled_templates(channel).await.unwrap(), both, "{name}");
+        node3.set_template_enabled(channel, "konfirmasi_pesanan", true).await.unwrap();
+        assert_eq!(node1.disabled_templates(channel).await.unwrap(), BTreeSet::from(["promo_lebaran".to_owned()]), "{name}");
+        assert!(node1.template_enabled(channel, "konfirmasi_pesanan").await.unwrap(), "{name}");
+        node1.forget_template(channel, "promo_lebaran").await.unwrap();
+        assert!(node2.template_enabled(channel, "promo_lebaran").await.unwrap(), "{name}");
+        assert!(node2.disabled_templates(channel).await.unwrap().is_empty(), "{name}");
+
+        node2.set_template_enabled(&other, "promo_lebaran", false).await.unwrap();
+        assert!(node3.delete_channel(&other).await.unwrap());
+        assert!(node1.disabled_templates(&other).await.unwrap().is_empty(), "{name}: switches go with their channel");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resource_held_by_every_node_at_once_is_held_once_and_only_its_last_holder_releases_it_for_good() {
+    each_backend(async |backend| {
+        let (name, messenger) = (backend.name, backend.channel.clone());
+        let instagram = second_channel(&backend.nodes[0], 1, "Instagram Toko").await;
+        let holders = async |resource: &str| {
+            let mut channels = backend.texts(&format!("SELECT channel_id FROM resource_holds WHERE resource = '{resource}'")).await;
+            channels.sort();
+            channels
+        };
+
+        let mut holds = Vec::new();
+        for node in &backend.nodes {
+            for channel in [&messenger, &instagram, &messenger] {
+                let (node, channel) = (node.clone(), channel.clone());
+                holds.push(tokio::spawn(async move { node.hold_resource(&channel, "meta:page:1").await }));
+            }
+        }
+        for hold in holds {
+            hold.await.unwrap().unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
+        let mut expected = vec![messenger.clone(), instagram.clone()];
+        expected.sort();
+        assert_eq!(holders("meta:page:1").await, expected, "{name}: one hold per channel");
+
+        // Both holders release at once, on different nodes: exactly one is told it was the last.
+        let mut releases = Vec::new();
+        for (node, channel) in backend.nodes.iter().zip([&messenger, &instagram]) {
+            let (node, channel) = (node.clone(), channel.clone());
+            releases.push(tokio::spawn(async move { node.release_resource(&channel, "meta:page:1").await }));
+        }
+        let mut others_hold = Vec::new();
+        for release in releases {
+            others_hold.push(release.await.unwrap().unwrap_or_else(|e| panic!("{name}: {e}")));
+        }
+        others_hold.sort();
+        assert_eq!(others_hold, vec![false, true], "{name}");
+        assert!(holders("meta:page:1").await.is_empty(), "{name}");
+        assert!(!backend.nodes[2].release_resource(&messenger, "meta:page:1").await.unwrap(), "{name}: releasing again finds no other holder");
+
+        backend.nodes[1].hold_resource(&messenger, "meta:page:2").await.unwrap();
+        backend.nodes[2].hold_resource(&instagram, "meta:page:2").await.unwrap();
+        assert!(backend.nodes[0].delete_channel(&instagram).await.unwrap());
+        assert!(!backend.nodes[1].release_resource(&messenger, "meta:page:2").await.unwrap(), "{name}: the deleted channel's hold went with it");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_channel_needs_reconnecting_from_its_first_refusal_until_cleared_whichever_node_saw_it() {
+    each_backend(async |backend| {
+        let (node1, node2, node3, name) = (&backend.nodes[0], &backend.nodes[1], &backend.nodes[2], backend.name);
+        let channel = backend.channel.clone();
+        assert_eq!(node1.needs_reconnect(&channel).await.unwrap(), None, "{name}");
+
+        // Every node's send is refused at once.
+        let mut marks = Vec::new();
+        for node in &backend.nodes {
+            let (node, channel) = (node.clone(), channel.clone());
+            marks.push(tokio::spawn(async move { node.mark_needs_reconnect(&channel, "token revoked").await }));
+        }
+        for mark in marks {
+            mark.await.unwrap().unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
+        let first = node2.needs_reconnect(&channel).await.unwrap().unwrap_or_else(|| panic!("{name}: marked"));
+        assert_eq!(first.reason, "token revoked", "{name}");
+        assert!(first.since <= now_ms(), "{name}");
+
+        pause().await;
+        node3.mark_needs_reconnect(&channel, "token expired").await.unwrap();
+        let again = node1.needs_reconnect(&channel).await.unwrap().unwrap();
+        assert_eq!((again.reason.as_str(), again.since), ("token expired", first.since), "{name}: the reason updated, the first time kept");
+
+        node2.clear_needs_reconnect(&channel).await.unwrap();
+        assert_eq!(node3.needs_reconnect(&channel).await.unwrap(), None, "{name}: reconnected");
+        node1.clear_needs_reconnect(&channel).await.unwrap();
+        pause().await;
+        node1.mark_needs_reconnect(&channel, "token revoked").await.unwrap();
+        assert!(node2.needs_reconnect(&channel).await.unwrap().unwrap().since > first.since, "{name}: a new refusal starts anew");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_log_lists_newest_first_per_workspace_and_pages_back_by_id() {
+    each_backend(async |backend| {
+        let name = backend.name;
+        let record = async |node: usize, workspace: Option<i64>, action: &str, target: &str| {
+            let entry = NewAuditEntry { workspace_id: workspace, actor: "person 7 dewi@toko.id", address: Some("203.0.113.9"), action, target: Some(target), detail: None };
+            backend.nodes[node].record_audit(entry).await.unwrap();
+        };
+        for n in 0..5 {
+            record(n % 3, Some(1), "conversation.assign", &format!("percakapan {n}")).await;
+        }
+        record(0, Some(2), "channel.connect", "ch_dua").await;
+        record(1, None, "plugin.approve", "telegram").await;
+        record(2, Some(2), "template.disable", "promo_lebaran").await;
+
+        let everything = backend.nodes[1].audit_log(None, None, 100).await.unwrap();
+        let targets: Vec<&str> = everything.iter().map(|e| e.target.as_deref().unwrap()).collect();
+        assert_eq!(
+            targets,
+            vec!["promo_lebaran", "telegram", "ch_dua", "percakapan 4", "percakapan 3", "percakapan 2", "percakapan 1", "percakapan 0"],
+            "{name}: newest first"
+        );
+        assert!(everything.windows(2).all(|pair| pair[0].id > pair[1].id && pair[0].at >= pair[1].at), "{name}");
+        let assigned = everything.last().unwrap();
+        assert_eq!(
+            (assigned.workspace_id, assigned.actor.as_str(), assigned.address.as_deref(), assigned.action.as_str(), assigned.detail.as_deref()),
+            (Some(1), "person 7 dewi@toko.id", Some("203.0.113.9"), "conversation.assign", None),
+            "{name}"
+        );
+
+        let page = async |node: usize, before: Option<i64>| backend.nodes[node].audit_log(Some(1), before, 2).await.unwrap();
+        let first = page(2, None).await;
+        assert_eq!(first.iter().map(|e| e.target.clone().unwrap()).collect::<Vec<_>>(), ["percakapan 4", "percakapan 3"], "{name}");
+        let second = page(0, Some(first[1].id)).await;
+        assert_eq!(second.iter().map(|e| e.target.clone().unwrap()).collect::<Vec<_>>(), ["percakapan 2", "percakapan 1"], "{name}");
+        let third = page(1, Some(second[1].id)).await;
+        assert_eq!(third.iter().map(|e| e.target.clone().unwrap()).collect::<Vec<_>>(), ["percakapan 0"], "{name}");
+        assert!(page(2, Some(third[0].id)).await.is_empty(), "{name}");
+        let second_workspace: Vec<String> = backend.nodes[0].audit_log(Some(2), None, 10).await.unwrap().into_iter().map(|e| e.action).collect();
+        assert_eq!(second_workspace, ["template.disable", "channel.connect"], "{name}");
+    })
+    .await;
+}

@@ -1,0 +1,132 @@
+//! Attachments' files: the fetch job an inbound message queues (due, retried with its reason,
+//! stored or failed for good, or forgotten), each message's files, uploads, and the stored bytes
+//! no file names any more.
+
+use std::time::Duration;
+
+use switchboard::store::channels::Connected;
+use switchboard::store::events::{EventRecord, FileRecord};
+use switchboard::store::media::{MediaFile, StoredBytes};
+use switchboard::store::now_ms;
+
+use crate::each_backend;
+use crate::messages::inbound;
+
+fn bytes(hex: &str, size: i64, mime_type: &str) -> StoredBytes {
+    StoredBytes { sha256: hex.repeat(32), size, mime_type: mime_type.into() }
+}
+
+fn fetch(position: usize, filename: &str) -> FileRecord {
+    FileRecord::Fetch { position, filename: Some(filename.into()) }
+}
+
+/// What an agent sees of a file: its message and place, state, reason and attempts.
+fn seen(file: &MediaFile) -> (Option<i64>, i64, &str, Option<&str>, u32) {
+    (file.message_id, file.position, file.state.as_str(), file.error.as_deref(), file.attempts)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_an_inbound_message_queues_is_due_retried_with_its_reason_then_stored_or_failed_or_forgotten() {
+    each_backend(async |backend| {
+        let (node1, node2, node3, name, channel) = (&backend.nodes[0], &backend.nodes[1], &backend.nodes[2], backend.name, backend.channel.as_str());
+        assert_eq!(node1.next_media_at().await.unwrap(), None, "{name}: nothing to fetch yet");
+        let before = now_ms();
+        let photo_and_receipt = EventRecord::Message { inbound: inbound(1, "600", before - 1_000), files: vec![fetch(0, "foto.jpg"), fetch(1, "nota.pdf")] };
+        let first = node1.record_events(channel, vec![photo_and_receipt]).await.unwrap().messages[0].id;
+        let voice_note = EventRecord::Message { inbound: inbound(2, "601", before - 500), files: vec![fetch(0, "suara.ogg")] };
+        let second = node2.record_events(channel, vec![voice_note]).await.unwrap().messages[0].id;
+
+        // Due on any node, oldest first; a node leaves out what it is fetching already.
+        let due = node2.due_media(10, &[]).await.unwrap();
+        let due_seen: Vec<_> = due.iter().map(seen).collect();
+        assert_eq!(due_seen, vec![(Some(first), 0, "pending", None, 0), (Some(first), 1, "pending", None, 0), (Some(second), 0, "pending", None, 0)], "{name}");
+        let (photo, receipt, voice) = (due[0].id, due[1].id, due[2].id);
+        assert_eq!(due[0].filename.as_deref(), Some("foto.jpg"), "{name}");
+        assert_eq!((due[0].channel_id.as_deref(), due[0].workspace_id), (Some(channel), 1), "{name}");
+        assert_eq!(due[0].url, format!("/api/v1/media/{photo}"), "{name}");
+        assert_eq!(node3.due_media(1, &[]).await.unwrap().iter().map(|f| f.id).collect::<Vec<_>>(), vec![photo], "{name}: at most the limit");
+        assert_eq!(node3.due_media(10, &[photo, voice]).await.unwrap().iter().map(|f| f.id).collect::<Vec<_>>(), vec![receipt], "{name}");
+        let next = node1.next_media_at().await.unwrap().unwrap_or_else(|| panic!("{name}: a fetch is due"));
+        assert!(next >= before && next <= now_ms(), "{name}: due since it was queued ({next})");
+
+        // The provider failed once (counted), and the receipt was not ready yet (not counted).
+        let (in_a_minute, in_two) = (now_ms() + 60_000, now_ms() + 120_000);
+        node3.media_retry(photo, in_a_minute, "the provider answered 503".into(), true).await.unwrap();
+        node3.media_retry(receipt, in_two, "not ready at the provider yet".into(), false).await.unwrap();
+        let photo_now = node1.media_file(photo).await.unwrap().unwrap();
+        assert_eq!(seen(&photo_now), (Some(first), 0, "pending", Some("the provider answered 503"), 1), "{name}");
+        let receipt_now = node2.media_file(receipt).await.unwrap().unwrap();
+        assert_eq!(seen(&receipt_now), (Some(first), 1, "pending", Some("not ready at the provider yet"), 0), "{name}");
+        assert_eq!(node1.due_media(10, &[]).await.unwrap().iter().map(|f| f.id).collect::<Vec<_>>(), vec![voice], "{name}: retries wait");
+        assert!(node1.next_media_at().await.unwrap().is_some_and(|at| at <= now_ms()), "{name}: the voice note is still due");
+
+        // The photo's bytes come in on node 2: stored, its reason gone, its blob recorded.
+        node2.media_stored(photo, bytes("ab", 48_213, "image/jpeg")).await.unwrap();
+        let stored = node3.media_file(photo).await.unwrap().unwrap();
+        assert_eq!(seen(&stored), (Some(first), 0, "stored", None, 1), "{name}");
+        assert_eq!((stored.sha256, stored.size, stored.mime_type.as_deref()), (Some("ab".repeat(32)), Some(48_213), Some("image/jpeg")), "{name}");
+        assert_eq!(backend.texts("SELECT sha256 FROM media_blobs").await, vec!["ab".repeat(32)], "{name}");
+
+        // The receipt failed for good; the voice note had no file after all.
+        node1.media_failed(receipt, "the file expired at the provider".into()).await.unwrap();
+        let failed = node3.media_file(receipt).await.unwrap().unwrap();
+        assert_eq!(seen(&failed), (Some(first), 1, "failed", Some("the file expired at the provider"), 1), "{name}: counted as an attempt");
+        node3.media_forget(voice).await.unwrap();
+        assert!(node1.media_file(voice).await.unwrap().is_none(), "{name}");
+        assert!(node2.due_media(10, &[]).await.unwrap().is_empty(), "{name}");
+        assert_eq!(node2.next_media_at().await.unwrap(), None, "{name}: nothing left to fetch");
+
+        // Each message's files, by message and position; the voice note's message has none now.
+        let files = node1.media_of_messages(&[second, first, i64::MAX]).await.unwrap();
+        assert_eq!(files.iter().map(|f| (f.id, f.state.as_str())).collect::<Vec<_>>(), vec![(photo, "stored"), (receipt, "failed")], "{name}");
+        assert!(node2.media_of_messages(&[second]).await.unwrap().is_empty(), "{name}");
+        assert!(node2.media_of_messages(&[]).await.unwrap().is_empty(), "{name}");
+        assert!(node2.media_file(i64::MAX).await.unwrap().is_none(), "{name}");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploads_never_sent_and_the_files_of_a_deleted_channel_leave_orphaned_blobs_that_one_node_finds() {
+    each_backend(async |backend| {
+        let (node1, node2, node3, name) = (&backend.nodes[0], &backend.nodes[1], &backend.nodes[2], backend.name);
+        // An upload an agent never sent, then (a day later, as far as the sweep is concerned) another.
+        let stale = node1.media_uploaded(1, Some("katalog.pdf".into()), bytes("aa", 120_000, "application/pdf")).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let cutoff = now_ms();
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let fresh = node2.media_uploaded(1, None, bytes("bb", 900, "image/png")).await.unwrap();
+        let upload = node3.media_file(stale).await.unwrap().unwrap_or_else(|| panic!("{name}: readable on another node"));
+        assert_eq!((upload.channel_id, upload.message_id, upload.workspace_id, upload.position), (None, None, 1, 0), "{name}: an upload belongs to no message yet");
+        assert_eq!((upload.state.as_str(), upload.filename.as_deref(), upload.size, upload.mime_type.as_deref()), ("stored", Some("katalog.pdf"), Some(120_000), Some("application/pdf")), "{name}");
+        assert!(node1.due_media(10, &[]).await.unwrap().is_empty(), "{name}: an upload is not fetched");
+
+        // A branch channel with a photo the plugin kept, and one shared with the main channel.
+        let branch = node1.create_channel(1, "telegram", "Cabang Bandung", &[]).await.unwrap().id;
+        node1.mark_connected(&branch, &Connected { display_name: "@cabang_bot", external_account_id: "43", setup: &[] }).await.unwrap();
+        let kept = |position: usize, hex: &str| FileRecord::Kept { position, filename: None, bytes: bytes(hex, 10, "image/jpeg") };
+        let at = now_ms() - 1_000;
+        node2.record_events(&branch, vec![EventRecord::Message { inbound: inbound(1, "700", at), files: vec![kept(0, "cc"), kept(1, "dd")] }]).await.unwrap();
+        node2.record_events(&backend.channel, vec![EventRecord::Message { inbound: inbound(1, "701", at), files: vec![kept(0, "dd")] }]).await.unwrap();
+        assert!(node3.orphaned_blobs(cutoff - 60_000).await.unwrap().is_empty(), "{name}: every blob is named by a file");
+
+        assert!(node3.delete_channel(&branch).await.unwrap(), "{name}");
+        // Every node sweeps at once: each orphan is found by exactly one of them.
+        let mut sweeps = Vec::new();
+        for node in &backend.nodes {
+            let node = node.clone();
+            sweeps.push(tokio::spawn(async move { node.orphaned_blobs(cutoff).await }));
+        }
+        let mut orphans = Vec::new();
+        for sweep in sweeps {
+            orphans.extend(sweep.await.unwrap().unwrap_or_else(|e| panic!("{name}: {e}")));
+        }
+        orphans.sort();
+        assert_eq!(orphans, vec!["aa".repeat(32), "cc".repeat(32)], "{name}: the stale upload's and the deleted channel's only");
+        assert!(node1.media_file(stale).await.unwrap().is_none(), "{name}: the stale upload is dropped");
+        assert!(node1.media_file(fresh).await.unwrap().is_some(), "{name}: a recent upload stays");
+        assert_eq!(backend.texts("SELECT sha256 FROM media_blobs ORDER BY sha256").await, vec!["bb".repeat(32), "dd".repeat(32)], "{name}");
+        assert!(node2.orphaned_blobs(cutoff).await.unwrap().is_empty(), "{name}: found once");
+    })
+    .await;
+}
