@@ -113,7 +113,7 @@ impl Live {
         self.publish(Change::Conversation, channel_id, conversation_id, None);
     }
 
-    /// A change a node announced through the database (see [`crate::live_relay`]).
+    /// A change a node announced through the database (relayed by `live_relay`).
     pub fn heard(&self, change: Change, channel_id: &str, conversation_id: i64, message_id: Option<i64>) {
         self.publish(change, channel_id, conversation_id, message_id);
     }

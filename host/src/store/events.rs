@@ -1,6 +1,6 @@
 //! A webhook's events as the store records them: every event a plugin reported for one channel,
 //! stored in one transaction (acknowledged means stored), deduplicated on the provider's ids.
-//! Ingest (`crate::ingest`) turns the plugin's events into these; each backend records them
+//! Ingest turns the plugin's events into these; each backend records them
 //! (`backend::MessageStore::record_events`): SQLite in one group commit, Postgres in one
 //! transaction on any node.
 

@@ -4,9 +4,8 @@
 
 use rusqlite::{OptionalExtension, Row, params};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
-use super::tokens::Role;
+use super::tokens::{Role, digest};
 use super::{Db, StoreError, StoreResult, now_ms, random_token};
 
 #[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
@@ -43,26 +42,79 @@ pub enum InvitationProblem {
     Expired,
 }
 
-fn digest(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
+/// The columns [`RawPerson`] reads, in its order (the same in both dialects).
+pub(crate) const COLUMNS: &str = "id, workspace_id, username, display_name, role, active, password_hash, created_at";
+
+/// A person's row as stored (`active` read as each dialect keeps it).
+pub(crate) struct RawPerson {
+    pub(crate) id: i64,
+    pub(crate) workspace_id: Option<i64>,
+    pub(crate) username: String,
+    pub(crate) display_name: String,
+    pub(crate) role: String,
+    pub(crate) active: bool,
+    pub(crate) password_hash: Option<String>,
+    pub(crate) created_at: i64,
 }
 
-const COLUMNS: &str = "id, workspace_id, username, display_name, role, active, password_hash, created_at";
+impl RawPerson {
+    /// The person (a role this build does not know reads as agent).
+    pub(crate) fn into_person(self) -> Person {
+        Person {
+            id: self.id,
+            workspace_id: self.workspace_id,
+            username: self.username,
+            display_name: self.display_name,
+            role: self.role.parse().unwrap_or(Role::Agent),
+            active: self.active,
+            has_password: self.password_hash.is_some(),
+            password_hash: self.password_hash,
+            created_at: self.created_at,
+        }
+    }
+}
+
+/// A fresh secret of a link or a session (invitation token, session id, CSRF token).
+pub(crate) fn new_secret() -> String {
+    random_token(32)
+}
+
+/// Why a stored invitation cannot be used at `now`, if it cannot.
+pub(crate) fn invitation_problem(expires_at: i64, used_at: Option<i64>, now: i64) -> Option<InvitationProblem> {
+    if used_at.is_some() {
+        Some(InvitationProblem::Used)
+    } else if expires_at <= now {
+        Some(InvitationProblem::Expired)
+    } else {
+        None
+    }
+}
+
+/// Whether a session is alive at `now`: not idle for `idle_ms`, younger than `absolute_ms`.
+pub(crate) fn session_live(now: i64, created_at: i64, last_seen_at: i64, idle_ms: i64, absolute_ms: i64) -> bool {
+    now - last_seen_at < idle_ms && now - created_at < absolute_ms
+}
+
+/// A live session's `last_seen_at` is written again once it is older than this.
+pub(crate) const SEEN_EVERY_MS: i64 = 60_000;
+
+/// Stored failed sign-ins as they count now: none once their window has passed.
+pub(crate) fn recent_failures(stored: Option<(u32, i64)>, window_ms: i64) -> (u32, i64) {
+    stored.filter(|(_, first)| now_ms() - first < window_ms).unwrap_or((0, 0))
+}
 
 fn person(row: &Row<'_>) -> rusqlite::Result<Person> {
-    let role: String = row.get(4)?;
-    let password_hash: Option<String> = row.get(6)?;
-    Ok(Person {
+    Ok(RawPerson {
         id: row.get(0)?,
         workspace_id: row.get(1)?,
         username: row.get(2)?,
         display_name: row.get(3)?,
-        role: role.parse().unwrap_or(Role::Agent),
+        role: row.get(4)?,
         active: row.get::<_, i64>(5)? == 1,
-        has_password: password_hash.is_some(),
-        password_hash,
+        password_hash: row.get(6)?,
         created_at: row.get(7)?,
-    })
+    }
+    .into_person())
 }
 
 impl Db {
@@ -113,7 +165,7 @@ impl Db {
     /// A new one-time link to set a password; earlier unused ones stop working. With `reset`,
     /// the current password stops working too and the person's sessions end.
     pub fn create_invitation(&self, person_id: i64, lifetime_ms: i64, reset: bool) -> StoreResult<(String, i64)> {
-        let token = random_token(32);
+        let token = new_secret();
         let expires_at = now_ms() + lifetime_ms;
         let mut conn = self.conn();
         let tx = conn.transaction()?;
@@ -136,11 +188,8 @@ impl Db {
             })
             .optional()?;
         let Some((person_id, expires_at, used_at)) = row else { return Ok(Err(InvitationProblem::Unknown)) };
-        if used_at.is_some() {
-            return Ok(Err(InvitationProblem::Used));
-        }
-        if expires_at <= now_ms() {
-            return Ok(Err(InvitationProblem::Expired));
+        if let Some(problem) = invitation_problem(expires_at, used_at, now_ms()) {
+            return Ok(Err(problem));
         }
         Ok(self.person(person_id)?.ok_or(InvitationProblem::Unknown))
     }
@@ -176,7 +225,7 @@ impl Db {
 
     /// A new session; returns its id (for the cookie) and its CSRF token.
     pub fn create_session(&self, person_id: i64) -> StoreResult<(String, String)> {
-        let (id, csrf) = (random_token(32), random_token(32));
+        let (id, csrf) = (new_secret(), new_secret());
         let now = now_ms();
         self.conn().execute(
             "INSERT INTO sessions (id_hash, person_id, created_at, last_seen_at, csrf_token) VALUES (?1, ?2, ?3, ?3, ?4)",
@@ -197,12 +246,12 @@ impl Db {
             .optional()?;
         let Some((person_id, created_at, last_seen_at, csrf_token)) = row else { return Ok(None) };
         let person = self.person(person_id)?.filter(|p| p.active);
-        let Some(person) = person.filter(|_| now - last_seen_at < idle_ms && now - created_at < absolute_ms) else {
+        let Some(person) = person.filter(|_| session_live(now, created_at, last_seen_at, idle_ms, absolute_ms)) else {
             self.delete_session(id)?;
             return Ok(None);
         };
         // Seen again: at most one write a minute per session.
-        if now - last_seen_at > 60_000 {
+        if now - last_seen_at > SEEN_EVERY_MS {
             self.conn().execute("UPDATE sessions SET last_seen_at = ?2 WHERE id_hash = ?1", params![digest(id), now])?;
         }
         let suspended = match person.workspace_id {
@@ -223,7 +272,7 @@ impl Db {
             .reader()
             .query_row("SELECT failures, first_at FROM sign_in_failures WHERE key = ?1", [key], |row| Ok((row.get(0)?, row.get(1)?)))
             .optional()?;
-        Ok(row.filter(|(_, first)| now_ms() - first < window_ms).unwrap_or((0, 0)))
+        Ok(recent_failures(row, window_ms))
     }
 
     pub fn record_sign_in_failure(&self, key: &str, window_ms: i64) -> StoreResult<()> {

@@ -39,8 +39,32 @@ impl std::str::FromStr for Role {
     }
 }
 
-fn digest(token: &str) -> String {
+/// What is stored of a token, link or session id: its SHA-256, in hex.
+pub(crate) fn digest(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// A new API token for `role`, and the workspace it belongs to: none for the operator's,
+/// workspace 1 when none is named.
+pub(crate) fn new_token(role: Role, workspace: Option<i64>) -> (Option<i64>, String) {
+    let workspace = if role == Role::Operator { None } else { Some(workspace.unwrap_or(1)) };
+    (workspace, format!("sb_{}", random_token(40)))
+}
+
+/// The first characters of a token, stored to recognise it.
+pub(crate) fn token_prefix(token: &str) -> &str {
+    &token[..10]
+}
+
+/// A token's row as its workspace's admin sees it (a role this build does not know reads as agent).
+pub(crate) fn token_info(id: i64, label: String, role: &str, prefix: String, created_at: i64) -> TokenInfo {
+    TokenInfo { id, label, role: role.parse().unwrap_or(Role::Agent), prefix, created_at }
+}
+
+/// Whose a token is, from its row and its workspace's status; `None` for a role this build
+/// does not know.
+pub(crate) fn token_owner_of(id: i64, role: &str, workspace: Option<i64>, status: Option<&str>) -> Option<TokenOwner> {
+    Some(TokenOwner { id, role: role.parse().ok()?, workspace, suspended: status == Some("suspended") })
 }
 
 /// A token as its workspace's admin sees it.
@@ -75,12 +99,11 @@ impl Db {
 
     /// As [`Db::create_token`], with a label to tell it apart; returns its id and the token.
     pub fn create_labeled_token(&self, role: Role, workspace: Option<i64>, label: &str) -> StoreResult<(i64, String)> {
-        let workspace = if role == Role::Operator { None } else { Some(workspace.unwrap_or(1)) };
-        let token = format!("sb_{}", random_token(40));
+        let (workspace, token) = new_token(role, workspace);
         let id = self.conn().cached_row(
             "INSERT INTO api_tokens (token_hash, role, workspace_id, created_at, label, prefix) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
              RETURNING id",
-            params![digest(&token), role.as_str(), workspace, now_ms(), label, &token[..10]],
+            params![digest(&token), role.as_str(), workspace, now_ms(), label, token_prefix(&token)],
             |row| row.get(0),
         )?;
         Ok((id, token))
@@ -93,7 +116,7 @@ impl Db {
             conn.prepare_cached("SELECT id, label, role, prefix, created_at FROM api_tokens WHERE workspace_id = ?1 ORDER BY id")?;
         let rows = statement.query_map([workspace], |row| {
             let role: String = row.get(2)?;
-            Ok(TokenInfo { id: row.get(0)?, label: row.get(1)?, role: role.parse().unwrap_or(Role::Agent), prefix: row.get(3)?, created_at: row.get(4)? })
+            Ok(token_info(row.get(0)?, row.get(1)?, &role, row.get(3)?, row.get(4)?))
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
@@ -118,8 +141,6 @@ impl Db {
                 |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
             )
             .optional()?;
-        Ok(row.and_then(|(id, role, workspace, status)| {
-            Some(TokenOwner { id, role: role.parse().ok()?, workspace, suspended: status.as_deref() == Some("suspended") })
-        }))
+        Ok(row.and_then(|(id, role, workspace, status)| token_owner_of(id, &role, workspace, status.as_deref())))
     }
 }

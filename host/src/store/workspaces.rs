@@ -17,7 +17,9 @@ pub struct Workspace {
     pub updated_at: i64,
 }
 
-const COLUMNS: &str = "w.id, w.name, w.status, (SELECT COUNT(*) FROM channels c WHERE c.workspace_id = w.id), w.created_at, w.updated_at";
+/// The columns a [`Workspace`] is read from, in its order (the same in both dialects; the
+/// workspace table is `w`).
+pub(crate) const COLUMNS: &str = "w.id, w.name, w.status, (SELECT COUNT(*) FROM channels c WHERE c.workspace_id = w.id), w.created_at, w.updated_at";
 
 fn workspace(row: &Row<'_>) -> rusqlite::Result<Workspace> {
     Ok(Workspace {

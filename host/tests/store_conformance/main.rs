@@ -11,6 +11,7 @@ mod integrations;
 mod media;
 mod messages;
 mod outbox;
+mod people;
 
 use std::sync::Arc;
 

@@ -12,12 +12,14 @@ mod inbox;
 mod integrations;
 mod media;
 mod outbox;
+mod people;
 
 pub use channels::ChannelStore;
 pub use inbox::InboxStore;
 pub use integrations::IntegrationStore;
 pub use media::MediaStore;
 pub use outbox::OutboxStore;
+pub use people::PeopleStore;
 
 use super::events::{EventRecord, RecordedEvents};
 use super::messages::{DeliveryStatus, Message, NewInbound, NewOutbound, record_inbound_in};
@@ -25,9 +27,9 @@ use super::pg::PgStore;
 use super::{Db, StoreResult};
 
 /// Every aggregate's operations: what a server node needs of its store.
-pub trait Store: MessageStore + ChannelStore + OutboxStore + InboxStore + IntegrationStore + MediaStore {}
+pub trait Store: MessageStore + ChannelStore + OutboxStore + InboxStore + IntegrationStore + MediaStore + PeopleStore {}
 
-impl<T: MessageStore + ChannelStore + OutboxStore + InboxStore + IntegrationStore + MediaStore> Store for T {}
+impl<T: MessageStore + ChannelStore + OutboxStore + InboxStore + IntegrationStore + MediaStore + PeopleStore> Store for T {}
 
 #[async_trait::async_trait]
 pub trait MessageStore: Send + Sync {

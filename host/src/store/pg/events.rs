@@ -38,15 +38,7 @@ impl PgStore {
                     recorded.statuses.extend(conversation.map(|id| (id, None)));
                 }
                 EventRecord::Contact(contact) => {
-                    let upsert = tx
-                        .prepare_cached(
-                            "INSERT INTO contacts (channel_id, external_id, name, handle, updated_at) VALUES ($1, $2, $3, $4, $5)
-                             ON CONFLICT (channel_id, external_id) DO UPDATE SET
-                                name = COALESCE(excluded.name, contacts.name),
-                                handle = COALESCE(excluded.handle, contacts.handle),
-                                updated_at = excluded.updated_at",
-                        )
-                        .await?;
+                    let upsert = tx.prepare_cached(super::messages::UPSERT_CONTACT).await?;
                     tx.execute(&upsert, &[&channel_id, &contact.external_id, &contact.name, &contact.handle, &now_ms()]).await?;
                     recorded.stored += 1;
                 }

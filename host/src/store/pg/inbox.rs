@@ -189,16 +189,7 @@ impl InboxStore for PgStore {
 
     async fn upsert_contact(&self, channel_id: &str, contact: &ContactInfo) -> StoreResult<i64> {
         let client = self.client().await?;
-        let statement = client
-            .prepare_cached(
-                "INSERT INTO contacts (channel_id, external_id, name, handle, updated_at) VALUES ($1, $2, $3, $4, $5)
-                 ON CONFLICT (channel_id, external_id) DO UPDATE SET
-                    name = COALESCE(excluded.name, contacts.name),
-                    handle = COALESCE(excluded.handle, contacts.handle),
-                    updated_at = excluded.updated_at
-                 RETURNING id",
-            )
-            .await?;
+        let statement = client.prepare_cached(super::messages::UPSERT_CONTACT).await?;
         Ok(client.query_one(&statement, &[&channel_id, &contact.external_id, &contact.name, &contact.handle, &now_ms()]).await?.get(0))
     }
 

@@ -62,6 +62,14 @@ impl PgStore {
     }
 }
 
+/// A contact as the provider names it now (a name or handle it leaves out is kept); its id.
+pub(super) const UPSERT_CONTACT: &str = "INSERT INTO contacts (channel_id, external_id, name, handle, updated_at) VALUES ($1, $2, $3, $4, $5)
+    ON CONFLICT (channel_id, external_id) DO UPDATE SET
+        name = COALESCE(excluded.name, contacts.name),
+        handle = COALESCE(excluded.handle, contacts.handle),
+        updated_at = excluded.updated_at
+    RETURNING id";
+
 /// [`PgStore::record_inbound`] inside a transaction (a webhook's events share one).
 pub(super) async fn record_inbound_in(tx: &deadpool_postgres::Transaction<'_>, channel_id: &str, inbound: &NewInbound) -> StoreResult<Option<Message>> {
     let now = now_ms();
@@ -69,15 +77,7 @@ pub(super) async fn record_inbound_in(tx: &deadpool_postgres::Transaction<'_>, c
     // conversation wait for each other instead of deadlocking.
     let contact_id: i64 = tx
         .query_one(
-            &tx.prepare_cached(
-                "INSERT INTO contacts (channel_id, external_id, name, handle, updated_at) VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT (channel_id, external_id) DO UPDATE SET
-                name = COALESCE(excluded.name, contacts.name),
-                handle = COALESCE(excluded.handle, contacts.handle),
-                updated_at = excluded.updated_at
-             RETURNING id",
-            )
-            .await?,
+            &tx.prepare_cached(UPSERT_CONTACT).await?,
             &[&channel_id, &inbound.sender.external_id, &inbound.sender.name, &inbound.sender.handle, &now],
         )
         .await?

@@ -17,6 +17,7 @@ pub mod live;
 pub mod media;
 pub mod messages;
 pub mod outbox;
+pub mod people;
 pub mod plugins;
 
 use std::sync::Arc;

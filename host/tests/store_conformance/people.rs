@@ -1,0 +1,396 @@
+//! People and access: workspaces an operator runs, people invited by link who sign in with
+//! sessions, lockout counts and API tokens, each written on one node and checked on another;
+//! what nodes do at the same moment (the same link accepted, the same username taken, failed
+//! sign-ins counted) decided once.
+
+use std::sync::Arc;
+
+use serde_json::json;
+use switchboard::store::StoreError;
+use switchboard::store::backend::Store;
+use switchboard::store::messages::NewOutbound;
+use switchboard::store::now_ms;
+use switchboard::store::people::InvitationProblem;
+use switchboard::store::tokens::{Role, TokenOwner};
+
+use crate::each_backend;
+use crate::messages::inbound;
+
+const HOUR: i64 = 3_600_000;
+const DAY: i64 = 24 * HOUR;
+
+/// The display names of a list of people, in its order.
+fn names(people: Vec<switchboard::store::people::Person>) -> Vec<String> {
+    people.into_iter().map(|p| p.display_name).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_workspace_created_on_one_node_is_renamed_suspended_and_resumed_on_others_with_its_channels_counted() {
+    each_backend(async |backend| {
+        let (node1, node2, node3, name) = (&backend.nodes[0], &backend.nodes[1], &backend.nodes[2], backend.name);
+        let created = node1.create_workspace("Toko Sari Jaya").await.unwrap();
+        assert_eq!((created.name.as_str(), created.status.as_str(), created.channels), ("Toko Sari Jaya", "active", 0), "{name}");
+        assert_ne!(created.id, 1, "{name}: workspace 1 is the default one");
+        let listed: Vec<(i64, String)> = node2.workspaces().await.unwrap().into_iter().map(|w| (w.id, w.name)).collect();
+        assert_eq!(listed, vec![(1, "Default".to_owned()), (created.id, "Toko Sari Jaya".to_owned())], "{name}: by id");
+
+        let channel = node2.create_channel(created.id, "telegram", "Toko Sari Jaya", &[]).await.unwrap().id;
+        assert_eq!(node3.workspace(created.id).await.unwrap().unwrap().channels, 1, "{name}");
+        assert!(!node3.channel_suspended(&channel).await.unwrap(), "{name}");
+
+        assert!(node2.update_workspace(created.id, Some("Toko Sari Jaya Abadi"), Some(true)).await.unwrap(), "{name}");
+        let suspended = node1.workspace(created.id).await.unwrap().unwrap();
+        assert_eq!((suspended.name.as_str(), suspended.status.as_str()), ("Toko Sari Jaya Abadi", "suspended"), "{name}");
+        assert!(suspended.updated_at >= created.updated_at, "{name}");
+        assert!(node3.channel_suspended(&channel).await.unwrap(), "{name}: nothing is sent for it");
+        assert!(!node3.channel_suspended(&backend.channel).await.unwrap(), "{name}: another workspace's channel is not");
+        assert!(!node3.channel_suspended("ch_nobody").await.unwrap(), "{name}: no such channel");
+
+        assert!(node3.update_workspace(created.id, None, Some(false)).await.unwrap(), "{name}");
+        let resumed = node1.workspace(created.id).await.unwrap().unwrap();
+        assert_eq!((resumed.name.as_str(), resumed.status.as_str()), ("Toko Sari Jaya Abadi", "active"), "{name}: the name kept");
+        assert!(!node1.channel_suspended(&channel).await.unwrap(), "{name}");
+        assert!(!node1.update_workspace(i64::MAX, Some("Tidak Ada"), None).await.unwrap(), "{name}: no such workspace");
+        assert!(node1.workspace(i64::MAX).await.unwrap().is_none(), "{name}");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resumed_workspaces_held_replies_are_due_at_once_and_no_other_workspaces() {
+    each_backend(async |backend| {
+        let (node1, node2, name, channel) = (&backend.nodes[0], &backend.nodes[1], backend.name, backend.channel.as_str());
+        let conversation = node1.record_inbound(channel, &inbound(0, "700", now_ms() - 5_000)).await.unwrap().unwrap().conversation_id;
+        let reply = NewOutbound { conversation_id: conversation, text: Some("Pesanan Ibu sudah dikirim".into()), content: json!({}), reply_to: None, file: None };
+        let queued = node1.queue_outbound(channel, &reply).await.unwrap();
+        node1.delivery_held(queued.id, now_ms() + HOUR, "the workspace is suspended").await.unwrap();
+        assert!(node2.next_delivery_at(&[]).await.unwrap().is_some_and(|at| at > now_ms() + HOUR / 2), "{name}: held");
+
+        let other = node2.create_workspace("Warung Bu Tini").await.unwrap();
+        assert_eq!(node2.release_held_deliveries(other.id).await.unwrap(), 0, "{name}: another workspace holds nothing");
+        assert_eq!(node2.release_held_deliveries(1).await.unwrap(), 1, "{name}");
+        assert!(node1.next_delivery_at(&[]).await.unwrap().is_some_and(|at| at <= now_ms()), "{name}: due now");
+        assert_eq!(node1.release_held_deliveries(1).await.unwrap(), 0, "{name}: nothing held any more");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_created_on_one_node_is_found_on_another_by_id_and_by_username_in_any_case_and_a_duplicate_is_refused() {
+    each_backend(async |backend| {
+        let (node1, node2, node3, name) = (&backend.nodes[0], &backend.nodes[1], &backend.nodes[2], backend.name);
+        let siti = node1.create_person(Some(1), "siti@tokosari.co.id", "Siti Rahayu", Role::Agent).await.unwrap();
+        assert_eq!((siti.workspace_id, siti.username.as_str(), siti.display_name.as_str(), siti.role), (Some(1), "siti@tokosari.co.id", "Siti Rahayu", Role::Agent), "{name}");
+        assert!(siti.active && !siti.has_password && siti.password_hash.is_none(), "{name}: no password until the invitation is accepted");
+
+        let read = node2.person(siti.id).await.unwrap().unwrap_or_else(|| panic!("{name}: created on another node"));
+        assert_eq!((read.username.as_str(), read.role, read.created_at), ("siti@tokosari.co.id", Role::Agent, siti.created_at), "{name}");
+        let by_username = node3.person_by_username("Siti@TokoSari.CO.ID").await.unwrap().unwrap_or_else(|| panic!("{name}: any case"));
+        assert_eq!(by_username.id, siti.id, "{name}");
+        assert!(node3.person_by_username("budi@tokosari.co.id").await.unwrap().is_none(), "{name}");
+        assert!(node3.person(i64::MAX).await.unwrap().is_none(), "{name}");
+
+        let duplicate = node2.create_person(Some(1), "SITI@tokosari.co.id", "Siti Lain", Role::Admin).await;
+        assert!(duplicate.is_err() && !matches!(duplicate, Err(StoreError::NotFound)), "{name}: one account per username, whatever its case");
+        let other_workspace = node2.create_workspace("Warung Bu Tini").await.unwrap();
+        assert!(node3.create_person(Some(other_workspace.id), "siti@tokosari.co.id", "Siti", Role::Agent).await.is_err(), "{name}: in every workspace");
+        assert_eq!(names(node1.people(None).await.unwrap()), vec!["Siti Rahayu"], "{name}: nothing of the refused ones stored");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_username_taken_on_three_nodes_at_once_makes_exactly_one_account() {
+    each_backend(async |backend| {
+        let name = backend.name;
+        for round in 0..5 {
+            let mut creates = Vec::new();
+            for (n, node) in backend.nodes.iter().enumerate() {
+                let node = node.clone();
+                // The same address typed in three cases.
+                let username = match n {
+                    0 => format!("budi{round}@tokobudi.co.id"),
+                    1 => format!("Budi{round}@TokoBudi.co.id"),
+                    _ => format!("BUDI{round}@TOKOBUDI.CO.ID"),
+                };
+                creates.push(tokio::spawn(async move { node.create_person(Some(1), &username, "Budi Santoso", Role::Agent).await }));
+            }
+            let mut created = 0;
+            for create in creates {
+                if create.await.unwrap().is_ok() {
+                    created += 1;
+                }
+            }
+            assert_eq!(created, 1, "{name}: round {round}");
+        }
+        assert_eq!(backend.nodes[1].people(Some(1)).await.unwrap().len(), 5, "{name}: one account per round");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn people_are_listed_by_name_in_byte_order_per_workspace_or_all_and_an_update_keeps_what_it_does_not_name() {
+    each_backend(async |backend| {
+        let (node1, node2, node3, name) = (&backend.nodes[0], &backend.nodes[1], &backend.nodes[2], backend.name);
+        let tini = node1.create_workspace("Warung Bu Tini").await.unwrap().id;
+        let siti = node1.create_person(Some(1), "siti@tokosari.co.id", "Siti", Role::Agent).await.unwrap();
+        node1.create_person(Some(1), "agus@tokosari.co.id", "agus", Role::Agent).await.unwrap();
+        let budi = node2.create_person(Some(1), "budi@tokosari.co.id", "Budi", Role::Admin).await.unwrap();
+        let budi_too = node3.create_person(Some(1), "budi.s@tokosari.co.id", "Budi", Role::Agent).await.unwrap();
+        node2.create_person(Some(tini), "tini@warungtini.id", "Tini", Role::Admin).await.unwrap();
+        let operator = node3.create_person(None, "operator@switchboard.id", "Operator", Role::Operator).await.unwrap();
+        assert_eq!((operator.workspace_id, operator.role), (None, Role::Operator), "{name}");
+
+        let of_one = node2.people(Some(1)).await.unwrap();
+        assert_eq!(names(of_one.clone()), vec!["Budi", "Budi", "Siti", "agus"], "{name}: byte order, capitals first");
+        assert_eq!((of_one[0].id, of_one[1].id), (budi.id, budi_too.id), "{name}: the same name by id");
+        assert_eq!(names(node3.people(Some(tini)).await.unwrap()), vec!["Tini"], "{name}");
+        assert_eq!(names(node1.people(None).await.unwrap()), vec!["Budi", "Budi", "Operator", "Siti", "Tini", "agus"], "{name}: everyone");
+        assert!(node1.people(Some(i64::MAX)).await.unwrap().is_empty(), "{name}");
+
+        node2.update_person(siti.id, Some(Role::Supervisor), None, None).await.unwrap();
+        let promoted = node3.person(siti.id).await.unwrap().unwrap();
+        assert_eq!((promoted.role, promoted.display_name.as_str(), promoted.active), (Role::Supervisor, "Siti", true), "{name}");
+        node3.update_person(siti.id, None, Some("Siti Rahayu"), None).await.unwrap();
+        let renamed = node1.person(siti.id).await.unwrap().unwrap();
+        assert_eq!((renamed.role, renamed.display_name.as_str(), renamed.active), (Role::Supervisor, "Siti Rahayu", true), "{name}: the role kept");
+        node1.update_person(i64::MAX, Some(Role::Admin), None, None).await.unwrap();
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_made_on_one_node_signs_in_on_another_until_idle_too_old_deleted_or_its_person_deactivated() {
+    each_backend(async |backend| {
+        let (node1, node2, node3, name) = (&backend.nodes[0], &backend.nodes[1], &backend.nodes[2], backend.name);
+        let siti = node1.create_person(Some(1), "siti@tokosari.co.id", "Siti Rahayu", Role::Agent).await.unwrap();
+
+        let (session, csrf) = node1.create_session(siti.id).await.unwrap();
+        assert!(session.len() >= 32 && csrf.len() >= 32 && session != csrf, "{name}");
+        let signed_in = node2.session(&session, HOUR, DAY).await.unwrap().unwrap_or_else(|| panic!("{name}: made on another node"));
+        assert_eq!((signed_in.person.id, signed_in.csrf_token.as_str(), signed_in.suspended), (siti.id, csrf.as_str(), false), "{name}");
+        assert!(!backend.texts("SELECT id_hash FROM sessions").await.join("\n").contains(&session), "{name}: only a digest at rest");
+        assert!(node3.session("not-a-session", HOUR, DAY).await.unwrap().is_none(), "{name}");
+
+        assert!(node3.session(&session, 0, DAY).await.unwrap().is_none(), "{name}: idle too long");
+        assert!(node1.session(&session, HOUR, DAY).await.unwrap().is_none(), "{name}: an ended session stays ended");
+        let (old, _) = node1.create_session(siti.id).await.unwrap();
+        assert!(node2.session(&old, HOUR, 0).await.unwrap().is_none(), "{name}: older than the absolute limit");
+        assert!(node3.session(&old, HOUR, DAY).await.unwrap().is_none(), "{name}: deleted");
+
+        let (signed_out, _) = node1.create_session(siti.id).await.unwrap();
+        node2.delete_session(&signed_out).await.unwrap();
+        assert!(node3.session(&signed_out, HOUR, DAY).await.unwrap().is_none(), "{name}: signed out");
+
+        let (kept, _) = node1.create_session(siti.id).await.unwrap();
+        let budi = node1.create_person(Some(1), "budi@tokosari.co.id", "Budi", Role::Agent).await.unwrap();
+        let (budis, _) = node1.create_session(budi.id).await.unwrap();
+        node2.update_person(siti.id, None, None, Some(false)).await.unwrap();
+        assert!(!node3.person(siti.id).await.unwrap().unwrap().active, "{name}");
+        assert!(node3.session(&kept, HOUR, DAY).await.unwrap().is_none(), "{name}: deactivated, signed out at once");
+        assert!(node3.session(&budis, HOUR, DAY).await.unwrap().is_some(), "{name}: another person's session lives on");
+        node2.update_person(siti.id, None, None, Some(true)).await.unwrap();
+        assert!(node3.session(&kept, HOUR, DAY).await.unwrap().is_none(), "{name}: reactivating does not bring a session back");
+
+        // A suspended workspace's people are told so.
+        let tini = node1.create_workspace("Warung Bu Tini").await.unwrap().id;
+        let owner = node1.create_person(Some(tini), "tini@warungtini.id", "Tini", Role::Admin).await.unwrap();
+        let (tinis, _) = node1.create_session(owner.id).await.unwrap();
+        node2.update_workspace(tini, None, Some(true)).await.unwrap();
+        assert!(node3.session(&tinis, HOUR, DAY).await.unwrap().unwrap().suspended, "{name}");
+        assert!(!node3.session(&budis, HOUR, DAY).await.unwrap().unwrap().suspended, "{name}: another workspace");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invitation_link_works_once_until_it_expires_and_a_newer_link_or_a_reset_replaces_it() {
+    each_backend(async |backend| {
+        let (node1, node2, node3, name) = (&backend.nodes[0], &backend.nodes[1], &backend.nodes[2], backend.name);
+        let siti = node1.create_person(Some(1), "siti@tokosari.co.id", "Siti Rahayu", Role::Agent).await.unwrap();
+
+        let (expired, _) = node1.create_invitation(siti.id, -1, false).await.unwrap();
+        assert_eq!(node2.invitation(&expired).await.unwrap().unwrap_err(), InvitationProblem::Expired, "{name}");
+        assert!(!node2.accept_invitation(&expired, "$argon2id$v=19$expired").await.unwrap(), "{name}: an expired link sets nothing");
+        assert_eq!(node3.invitation("no-such-link").await.unwrap().unwrap_err(), InvitationProblem::Unknown, "{name}");
+
+        let before = now_ms();
+        let (first, expires_at) = node1.create_invitation(siti.id, HOUR, false).await.unwrap();
+        assert!(expires_at >= before + HOUR && expires_at <= now_ms() + HOUR, "{name}: {expires_at}");
+        assert_eq!(node2.invitation(&first).await.unwrap().unwrap().id, siti.id, "{name}: opened on another node");
+        assert_eq!(node2.invitation(&expired).await.unwrap().unwrap_err(), InvitationProblem::Unknown, "{name}: replaced");
+        let (second, _) = node3.create_invitation(siti.id, HOUR, false).await.unwrap();
+        assert_eq!(node1.invitation(&first).await.unwrap().unwrap_err(), InvitationProblem::Unknown, "{name}: a newer link replaces it");
+        assert!(!node1.accept_invitation(&first, "$argon2id$v=19$first").await.unwrap(), "{name}");
+        assert!(!backend.texts("SELECT token_hash FROM invitations").await.join("\n").contains(&second), "{name}: only a digest at rest");
+
+        let (session, _) = node1.create_session(siti.id).await.unwrap();
+        assert!(node2.accept_invitation(&second, "$argon2id$v=19$second").await.unwrap(), "{name}");
+        let accepted = node3.person(siti.id).await.unwrap().unwrap();
+        assert!(accepted.has_password && accepted.password_hash.as_deref() == Some("$argon2id$v=19$second"), "{name}");
+        assert!(node3.session(&session, HOUR, DAY).await.unwrap().is_none(), "{name}: a password set ends every session");
+        assert_eq!(node1.invitation(&second).await.unwrap().unwrap_err(), InvitationProblem::Used, "{name}");
+        assert!(!node1.accept_invitation(&second, "$argon2id$v=19$again").await.unwrap(), "{name}: once");
+        assert_eq!(node1.person(siti.id).await.unwrap().unwrap().password_hash.as_deref(), Some("$argon2id$v=19$second"), "{name}");
+
+        // A reset: the password stops working and sessions end at once; the used link stays used.
+        let (before_reset, _) = node1.create_session(siti.id).await.unwrap();
+        let (reset, _) = node2.create_invitation(siti.id, HOUR, true).await.unwrap();
+        let reset_person = node3.person(siti.id).await.unwrap().unwrap();
+        assert!(!reset_person.has_password && reset_person.password_hash.is_none(), "{name}");
+        assert!(node3.session(&before_reset, HOUR, DAY).await.unwrap().is_none(), "{name}");
+        assert_eq!(node3.invitation(&second).await.unwrap().unwrap_err(), InvitationProblem::Used, "{name}");
+        assert!(node1.accept_invitation(&reset, "$argon2id$v=19$reset").await.unwrap(), "{name}");
+
+        // A new password: the session it was changed from stays, the others end.
+        let (here, _) = node1.create_session(siti.id).await.unwrap();
+        let (elsewhere, _) = node2.create_session(siti.id).await.unwrap();
+        node3.change_password(siti.id, "$argon2id$v=19$changed", &here).await.unwrap();
+        assert!(node1.session(&here, HOUR, DAY).await.unwrap().is_some(), "{name}: the session it was changed from");
+        assert!(node2.session(&elsewhere, HOUR, DAY).await.unwrap().is_none(), "{name}: every other session ends");
+        assert_eq!(node2.person(siti.id).await.unwrap().unwrap().password_hash.as_deref(), Some("$argon2id$v=19$changed"), "{name}");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_invitation_accepted_on_three_nodes_at_once_is_used_exactly_once() {
+    each_backend(async |backend| {
+        let name = backend.name;
+        let siti = backend.nodes[0].create_person(Some(1), "siti@tokosari.co.id", "Siti Rahayu", Role::Agent).await.unwrap();
+        for round in 0..5 {
+            let (link, _) = backend.nodes[round % 3].create_invitation(siti.id, HOUR, round % 2 == 1).await.unwrap();
+            let link: Arc<str> = link.into();
+            let mut accepts = Vec::new();
+            for (n, node) in backend.nodes.iter().enumerate() {
+                let (node, link) = (node.clone(), link.clone());
+                let hash = format!("$argon2id$v=19$round{round}-node{n}");
+                accepts.push(tokio::spawn(async move {
+                    let accepted = node.accept_invitation(&link, &hash).await;
+                    (accepted, hash)
+                }));
+            }
+            let mut winners = Vec::new();
+            for accept in accepts {
+                let (accepted, hash) = accept.await.unwrap();
+                if accepted.unwrap_or_else(|e| panic!("{name}: {e}")) {
+                    winners.push(hash);
+                }
+            }
+            assert_eq!(winners.len(), 1, "{name}: round {round}: {winners:?}");
+            let person = backend.nodes[(round + 1) % 3].person(siti.id).await.unwrap().unwrap();
+            assert_eq!(person.password_hash.as_deref(), Some(winners[0].as_str()), "{name}: the winner's password is the one set");
+            assert_eq!(backend.nodes[2].invitation(&link).await.unwrap().unwrap_err(), InvitationProblem::Used, "{name}");
+        }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_sign_ins_recorded_at_once_on_every_node_are_all_counted_within_their_window_and_cleared_together() {
+    each_backend(async |backend| {
+        let name = backend.name;
+        let (key, window) = ("account:siti@tokosari.co.id", 10 * 60_000);
+        let before = now_ms();
+        let mut failures = Vec::new();
+        for n in 0..30 {
+            let node = backend.nodes[n % 3].clone();
+            failures.push(tokio::spawn(async move { node.record_sign_in_failure(key, window).await }));
+        }
+        for failure in failures {
+            failure.await.unwrap().unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
+        let (count, first) = backend.nodes[1].sign_in_failures(key, window).await.unwrap();
+        assert_eq!(count, 30, "{name}: every failure counted");
+        assert!(first >= before && first <= now_ms(), "{name}: {first}");
+        assert_eq!(backend.nodes[2].sign_in_failures("address:203.0.113.7", window).await.unwrap(), (0, 0), "{name}: another key");
+        assert_eq!(backend.nodes[2].sign_in_failures(key, 0).await.unwrap(), (0, 0), "{name}: outside the window they do not count");
+
+        // Once the window has passed, the count starts again.
+        let restarted = now_ms();
+        backend.nodes[0].record_sign_in_failure(key, 0).await.unwrap();
+        let (count, first) = backend.nodes[1].sign_in_failures(key, window).await.unwrap();
+        assert_eq!(count, 1, "{name}");
+        assert!(first >= restarted, "{name}: {first}");
+        backend.nodes[2].record_sign_in_failure(key, window).await.unwrap();
+        assert_eq!(backend.nodes[0].sign_in_failures(key, window).await.unwrap(), (2, first), "{name}");
+
+        backend.nodes[2].clear_sign_in_failures(key).await.unwrap();
+        assert_eq!(backend.nodes[0].sign_in_failures(key, window).await.unwrap(), (0, 0), "{name}: cleared on another node");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_api_token_resolves_to_its_role_and_workspace_on_any_node_until_revoked_and_only_its_digest_is_stored() {
+    each_backend(async |backend| {
+        let (node1, node2, node3, name) = (&backend.nodes[0], &backend.nodes[1], &backend.nodes[2], backend.name);
+        let tini = node1.create_workspace("Warung Bu Tini").await.unwrap().id;
+        let count = node1.token_count().await.unwrap();
+
+        let (id, token) = node1.create_labeled_token(Role::Admin, Some(tini), "Integrasi kasir").await.unwrap();
+        assert!(token.starts_with("sb_") && token.len() == 43, "{name}: {token}");
+        assert_eq!(node2.token_owner(&token).await.unwrap(), Some(TokenOwner { id, role: Role::Admin, workspace: Some(tini), suspended: false }), "{name}");
+        let agent = node2.create_token(Role::Agent, None).await.unwrap();
+        let agents = node3.token_owner(&agent).await.unwrap().unwrap();
+        assert_eq!((agents.role, agents.workspace), (Role::Agent, Some(1)), "{name}: workspace 1 when none is named");
+        let operator = node3.create_token(Role::Operator, Some(tini)).await.unwrap();
+        let operators = node1.token_owner(&operator).await.unwrap().unwrap();
+        assert_eq!((operators.role, operators.workspace, operators.suspended), (Role::Operator, None, false), "{name}: the operator's is no workspace's");
+        assert_eq!(node2.token_count().await.unwrap(), count + 3, "{name}");
+        assert!(node2.token_owner("sb_bukan-token-kami").await.unwrap().is_none(), "{name}");
+
+        let listed = node3.tokens(tini).await.unwrap();
+        assert_eq!(listed.len(), 1, "{name}: only the workspace's own");
+        assert_eq!((listed[0].id, listed[0].label.as_str(), listed[0].role, listed[0].prefix.as_str()), (id, "Integrasi kasir", Role::Admin, &token[..10]), "{name}");
+        assert!(node3.tokens(1).await.unwrap().iter().any(|t| t.role == Role::Agent && t.label.is_empty()), "{name}");
+        let at_rest = backend.texts("SELECT token_hash FROM api_tokens").await.join("\n");
+        assert!(!at_rest.contains(&token) && !at_rest.contains(&agent), "{name}: only digests at rest");
+
+        node2.update_workspace(tini, None, Some(true)).await.unwrap();
+        assert!(node3.token_owner(&token).await.unwrap().unwrap().suspended, "{name}: a suspended workspace's tokens are refused");
+
+        assert!(!node1.revoke_token(id, 1).await.unwrap(), "{name}: another workspace cannot revoke it");
+        assert!(node2.token_owner(&token).await.unwrap().is_some(), "{name}");
+        assert!(node1.revoke_token(id, tini).await.unwrap(), "{name}");
+        assert!(node2.token_owner(&token).await.unwrap().is_none(), "{name}: revoked on one node, refused on another");
+        assert!(!node3.revoke_token(id, tini).await.unwrap(), "{name}: gone already");
+        assert!(node3.tokens(tini).await.unwrap().is_empty(), "{name}");
+        assert_eq!(node3.token_count().await.unwrap(), count + 2, "{name}");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_a_workspace_removes_its_channels_people_sessions_links_and_tokens_and_nothing_of_another() {
+    each_backend(async |backend| {
+        let (node1, node2, node3, name) = (&backend.nodes[0], &backend.nodes[1], &backend.nodes[2], backend.name);
+        let store: &Arc<dyn Store> = node1;
+        let tini = store.create_workspace("Warung Bu Tini").await.unwrap().id;
+        let channel = store.create_channel(tini, "telegram", "Warung Bu Tini", &[]).await.unwrap().id;
+        let owner = store.create_person(Some(tini), "tini@warungtini.id", "Tini", Role::Admin).await.unwrap();
+        let (session, _) = store.create_session(owner.id).await.unwrap();
+        let (link, _) = store.create_invitation(owner.id, HOUR, false).await.unwrap();
+        let (_, token) = store.create_labeled_token(Role::Admin, Some(tini), "Kasir").await.unwrap();
+        let siti = store.create_person(Some(1), "siti@tokosari.co.id", "Siti Rahayu", Role::Agent).await.unwrap();
+        let (sitis, _) = store.create_session(siti.id).await.unwrap();
+        let default_token = store.create_token(Role::Admin, Some(1)).await.unwrap();
+
+        assert!(node2.delete_workspace(tini).await.unwrap(), "{name}");
+        assert!(!node3.delete_workspace(tini).await.unwrap(), "{name}: gone already");
+        assert!(node3.workspace(tini).await.unwrap().is_none(), "{name}");
+        assert!(node3.channel(&channel).await.unwrap().is_none(), "{name}: its channel");
+        assert!(node3.person(owner.id).await.unwrap().is_none() && node3.person_by_username("tini@warungtini.id").await.unwrap().is_none(), "{name}: its people");
+        assert!(node3.session(&session, HOUR, DAY).await.unwrap().is_none(), "{name}: their sessions");
+        assert_eq!(node3.invitation(&link).await.unwrap().unwrap_err(), InvitationProblem::Unknown, "{name}: their links");
+        assert!(node3.token_owner(&token).await.unwrap().is_none() && node3.tokens(tini).await.unwrap().is_empty(), "{name}: its tokens");
+
+        assert_eq!(node1.workspaces().await.unwrap().iter().map(|w| w.id).collect::<Vec<_>>(), vec![1], "{name}");
+        assert!(node1.session(&sitis, HOUR, DAY).await.unwrap().is_some(), "{name}: another workspace's person signs in still");
+        assert!(node1.token_owner(&default_token).await.unwrap().is_some(), "{name}");
+        assert!(node1.channel(&backend.channel).await.unwrap().is_some(), "{name}");
+        // The username is free again.
+        node2.create_person(Some(1), "tini@warungtini.id", "Tini", Role::Agent).await.unwrap();
+    })
+    .await;
+}
