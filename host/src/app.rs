@@ -158,24 +158,26 @@ impl ChannelStateBackend for StoreState {
 }
 
 /// The store as the runtime's `app` backend (the operator's provider app settings).
-struct DbApps(Arc<Db>);
+struct StoreApps(Arc<dyn Store>);
 
-impl ProviderAppSettings for DbApps {
-    fn settings(&self, plugin_id: &str) -> Result<Option<Vec<(String, String)>>, String> {
-        let app = self.0.provider_app(plugin_id).map_err(|e| e.to_string())?;
+#[async_trait::async_trait]
+impl ProviderAppSettings for StoreApps {
+    async fn settings(&self, plugin_id: &str) -> Result<Option<Vec<(String, String)>>, String> {
+        let app = self.0.provider_app(plugin_id).await.map_err(|e| e.to_string())?;
         Ok(app.map(|app| app.settings.into_iter().collect()))
     }
 }
 
 /// The store as the runtime's `holds` backend.
-struct DbHolds(Arc<Db>);
+struct StoreHolds(Arc<dyn Store>);
 
-impl ResourceHolds for DbHolds {
-    fn hold(&self, channel_id: &str, resource: &str) -> Result<(), String> {
-        self.0.hold_resource(channel_id, resource).map_err(|e| e.to_string())
+#[async_trait::async_trait]
+impl ResourceHolds for StoreHolds {
+    async fn hold(&self, channel_id: &str, resource: &str) -> Result<(), String> {
+        self.0.hold_resource(channel_id, resource).await.map_err(|e| e.to_string())
     }
-    fn release(&self, channel_id: &str, resource: &str) -> Result<bool, String> {
-        self.0.release_resource(channel_id, resource).map_err(|e| e.to_string())
+    async fn release(&self, channel_id: &str, resource: &str) -> Result<bool, String> {
+        self.0.release_resource(channel_id, resource).await.map_err(|e| e.to_string())
     }
 }
 
@@ -201,6 +203,7 @@ impl App {
             .map_err(|e| anyhow::anyhow!("cannot create the data dir {}: {e}", config.data_dir.display()))?;
         let serve_lock = crate::data_dir::serve_lock(&config.data_dir)?;
         let db = Arc::new(Db::open_with(&config.data_dir, config.faults.clone())?);
+        let store: Arc<dyn Store> = db.clone();
         // Uploads cut off by a crash: nothing refers to them.
         let _ = std::fs::remove_dir_all(crate::data_dir::uploads_dir(&config.data_dir));
         let allowed = config
@@ -218,11 +221,11 @@ impl App {
             .trim_end_matches('/')
             .to_owned();
         let services = HostServices {
-            files: Arc::new(crate::media::plugin_files::PluginFiles { media: media.clone(), db: db.clone(), public_url: public_url.clone() }),
-            state: Arc::new(StoreState(db.clone())),
+            files: Arc::new(crate::media::plugin_files::PluginFiles { media: media.clone(), store: store.clone(), public_url: public_url.clone() }),
+            state: Arc::new(StoreState(store.clone())),
             mail,
-            apps: Arc::new(DbApps(db.clone())),
-            holds: Arc::new(DbHolds(db.clone())),
+            apps: Arc::new(StoreApps(store.clone())),
+            holds: Arc::new(StoreHolds(store.clone())),
             calls: metrics.clone(),
             resolver: config.resolver.0.clone(),
             doubles: None,
@@ -232,7 +235,7 @@ impl App {
             runtime.compile_in_child(compiler.clone());
         }
         Ok(Self {
-            store: db.clone(),
+            store,
             db,
             runtime,
             registry: Registry::default(),

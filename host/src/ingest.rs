@@ -90,7 +90,7 @@ pub async fn handle(app: &App, channel: &Channel, request: &HttpRequest) -> Resu
 /// webhook on), not stored, and counted in the log.
 pub async fn handle_app(app: &App, plugin_id: &str, request: &HttpRequest) -> Result<AppIngested, IngestError> {
     let plugin = app.registry.get(plugin_id).ok_or_else(|| IngestError::PluginUnavailable(plugin_id.to_owned()))?;
-    let provider_app = app.db.provider_app(plugin_id)?.filter(|_| plugin.has_app()).ok_or_else(|| IngestError::NoApp(plugin_id.to_owned()))?;
+    let provider_app = app.store.provider_app(plugin_id).await?.filter(|_| plugin.has_app()).ok_or_else(|| IngestError::NoApp(plugin_id.to_owned()))?;
     let outcome = plugin.handle_app_webhook(&app.app_context(&provider_app), request).await?;
     // Events keep their order within an account; accounts in the order they first appear.
     let mut by_account: Vec<(String, Vec<Event>)> = Vec::new();

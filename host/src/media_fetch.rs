@@ -47,7 +47,7 @@ pub async fn run(app: Arc<App>, mut stop: watch::Receiver<bool>) {
         let due = if room == 0 {
             Vec::new()
         } else {
-            app.db.due_media(room as u32, &in_flight).unwrap_or_else(|e| {
+            app.store.due_media(room as u32, &in_flight).await.unwrap_or_else(|e| {
                 tracing::error!("reading the media jobs failed: {e}");
                 Vec::new()
             })
@@ -62,7 +62,7 @@ pub async fn run(app: Arc<App>, mut stop: watch::Receiver<bool>) {
         if started > 0 {
             continue;
         }
-        let sleep = match app.db.next_media_at() {
+        let sleep = match app.store.next_media_at().await {
             Ok(Some(at)) if room > 0 => Duration::from_millis((at - now_ms()).clamp(0, IDLE_POLL.as_millis() as i64) as u64),
             _ => IDLE_POLL,
         };
@@ -101,30 +101,34 @@ async fn fetch(app: &App, file: MediaFile) {
     let recorded = match outcome {
         Ok(bytes) => {
             tracing::info!(media_id = file.id, sha256 = %bytes.sha256, size = bytes.size, mime = %bytes.mime_type, "attachment stored");
-            app.db.media_stored(file.id, bytes).await
+            app.store.media_stored(file.id, bytes).await
         }
         Err(Next::NoFile(reason)) => {
             tracing::debug!(media_id = file.id, %reason, "attachment without a file");
-            app.db.media_forget(file.id).await
+            app.store.media_forget(file.id).await
         }
         Err(Next::Fail(reason)) => {
             tracing::warn!(media_id = file.id, %reason, "attachment download failed");
-            app.db.media_failed(file.id, reason).await
+            app.store.media_failed(file.id, reason).await
         }
         Err(Next::Retry { reason, .. }) if file.attempts + 1 >= MAX_ATTEMPTS => {
             let reason = format!("gave up after {MAX_ATTEMPTS} attempts: {reason}");
             tracing::warn!(media_id = file.id, %reason, "attachment download failed");
-            app.db.media_failed(file.id, reason).await
+            app.store.media_failed(file.id, reason).await
         }
         Err(Next::Retry { after, reason }) => {
             let wait = after.unwrap_or_else(|| crate::outbox::backoff(file.attempts));
             tracing::info!(media_id = file.id, %reason, retry_in_ms = wait.as_millis() as u64, "attachment download will be retried");
-            app.db.media_retry(file.id, now_ms() + wait.as_millis() as i64, reason, true).await
+            app.store.media_retry(file.id, now_ms() + wait.as_millis() as i64, reason, true).await
         }
     };
-    match recorded.and_then(|()| app.db.media_file(file.id)) {
+    let recorded = match recorded {
+        Ok(()) => app.store.media_file(file.id).await,
+        Err(e) => Err(e),
+    };
+    match recorded {
         Ok(Some(MediaFile { channel_id: Some(channel), message_id: Some(message), .. })) => {
-            if let Ok(Some(message)) = app.db.message(message) {
+            if let Ok(Some(message)) = app.store.message(message).await {
                 app.live.media(&channel, message.conversation_id, message.id);
             }
         }
@@ -139,7 +143,7 @@ async fn attempt(app: &App, file: &MediaFile) -> Result<crate::store::media::Sto
         return Err(Next::Fail("the file belongs to no message".into()));
     };
     let channel = app.store.channel(channel_id).await.map_err(store_trouble)?.ok_or_else(|| Next::Fail("the channel was deleted".into()))?;
-    let message = app.db.message(message_id).map_err(store_trouble)?.ok_or_else(|| Next::Fail("the message was deleted".into()))?;
+    let message = app.store.message(message_id).await.map_err(store_trouble)?.ok_or_else(|| Next::Fail("the message was deleted".into()))?;
     let attachment = stored_attachment(&message.content, file.position as usize).ok_or_else(|| Next::Fail("the message has no such attachment".into()))?;
     let plugin = app.registry.get(&channel.plugin).ok_or_else(|| Next::Retry {
         after: Some(Duration::from_secs(30)),
@@ -150,13 +154,11 @@ async fn attempt(app: &App, file: &MediaFile) -> Result<crate::store::media::Sto
         // Not a file after all (a LINE sticker), or a plugin that fetches none.
         return Err(Next::NoFile(reason.clone()));
     }
-    let source = source.map_err(|error| {
-        if let CallError::Channel(ChannelError::Unauthorized(reason)) = &error {
-            tracing::warn!(channel = %channel.id, %reason, "credentials refused: the channel needs reconnecting");
-            let _ = app.db.mark_needs_reconnect(&channel.id, reason);
-        }
-        classify(&error)
-    })?;
+    if let Err(CallError::Channel(ChannelError::Unauthorized(reason))) = &source {
+        tracing::warn!(channel = %channel.id, %reason, "credentials refused: the channel needs reconnecting");
+        let _ = app.store.mark_needs_reconnect(&channel.id, reason).await;
+    }
+    let source = source.map_err(|error| classify(&error))?;
     let request = match source {
         MediaSource::NotReady(seconds) => {
             return Err(Next::Retry { after: Some(Duration::from_secs(u64::from(seconds.max(1)))), reason: "the provider is still preparing the file".into() });

@@ -64,7 +64,7 @@ pub async fn serve(
     };
     let worker = tokio::spawn(crate::outbox::run(app.clone(), tasks_stopped.clone()));
     // Files nothing names any more (deleted while the server was down, or by a crash).
-    app.media.sweep(&app.db).await;
+    app.media.sweep(app.store.as_ref()).await;
     let fetcher = tokio::spawn(crate::media_fetch::run(app.clone(), tasks_stopped.clone()));
     let mail = match smtp {
         Some(smtp) => {
@@ -77,11 +77,11 @@ pub async fn serve(
         }
         None => None,
     };
-    if app.db.token_count()? == 0 && app.db.people(None)?.is_empty() {
+    if app.store.token_count().await? == 0 && app.store.people(None).await?.is_empty() {
         // First start: the operator's account, with a one-time link to set its password. The
         // link goes to standard output only, never to the log.
-        let operator = app.db.create_person(None, FIRST_OPERATOR, "Operator", crate::store::tokens::Role::Operator)?;
-        let (token, _) = app.db.create_invitation(operator.id, crate::api::people::INVITATION_LIFETIME_MS, false)?;
+        let operator = app.store.create_person(None, FIRST_OPERATOR, "Operator", crate::store::tokens::Role::Operator).await?;
+        let (token, _) = app.store.create_invitation(operator.id, crate::api::people::INVITATION_LIFETIME_MS, false).await?;
         println!("Set the operator's password (username `{FIRST_OPERATOR}`, link valid 72 hours, shown once): {}", crate::api::people::invitation_url(&app, &token));
         tracing::warn!("first start: a one-time setup link for the operator account was printed on standard output");
     }

@@ -14,9 +14,9 @@ use crate::store::audit::{AuditEntry, NewAuditEntry};
 
 /// Records what `caller` did. A failure to record is logged, not answered: the action itself
 /// already happened.
-pub fn record(app: &App, caller: &Caller, workspace: Option<i64>, action: &str, target: &str) {
+pub async fn record(app: &App, caller: &Caller, workspace: Option<i64>, action: &str, target: &str) {
     let actor = match (caller.person, caller.token) {
-        (Some(id), _) => match app.db.person(id) {
+        (Some(id), _) => match app.store.person(id).await {
             Ok(Some(person)) => format!("person {id} {}", person.username),
             _ => format!("person {id}"),
         },
@@ -24,12 +24,12 @@ pub fn record(app: &App, caller: &Caller, workspace: Option<i64>, action: &str, 
         (None, None) => caller.role.as_str().to_owned(),
     };
     let address = caller.address.map(|a| a.to_string());
-    write(app, NewAuditEntry { workspace_id: workspace, actor: &actor, address: address.as_deref(), action, target: Some(target), detail: None });
+    write(app, NewAuditEntry { workspace_id: workspace, actor: &actor, address: address.as_deref(), action, target: Some(target), detail: None }).await;
 }
 
 /// Records an entry made outside a signed-in request (sign-in attempts).
-pub fn write(app: &App, entry: NewAuditEntry<'_>) {
-    if let Err(error) = app.db.record_audit(entry) {
+pub async fn write(app: &App, entry: NewAuditEntry<'_>) {
+    if let Err(error) = app.store.record_audit(entry).await {
         tracing::error!("the audit log could not be written: {error}");
     }
 }
@@ -48,5 +48,5 @@ pub struct AuditQuery {
 pub async fn list(caller: Caller, State(app): State<Arc<App>>, Query(query): Query<AuditQuery>) -> Result<Json<Vec<AuditEntry>>, ApiError> {
     caller.require_admin()?;
     let limit = query.limit.unwrap_or(100).clamp(1, 1000);
-    Ok(Json(app.db.audit_log(caller.filter(), query.before, limit)?))
+    Ok(Json(app.store.audit_log(caller.filter(), query.before, limit).await?))
 }

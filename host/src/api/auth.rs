@@ -99,7 +99,7 @@ impl FromRequestParts<Arc<App>> for Caller {
                     .map(str::trim)
                     .filter(|t| !t.is_empty())
                     .ok_or_else(|| ApiError::unauthorized("the Authorization header must be `Bearer <token>`"))?;
-                let owner = app.db.token_owner(token)?.ok_or_else(|| ApiError::unauthorized("unknown or revoked token"))?;
+                let owner = app.store.token_owner(token).await?.ok_or_else(|| ApiError::unauthorized("unknown or revoked token"))?;
                 if owner.suspended {
                     return Err(suspended());
                 }
@@ -110,8 +110,8 @@ impl FromRequestParts<Arc<App>> for Caller {
                     ApiError::unauthorized("sign in, or send `Authorization: Bearer <token>` (create one with `switchboard token create --role ROLE`)")
                 })?;
                 let signed_in = app
-                    .db
-                    .session(&session, SESSION_IDLE_MS, SESSION_ABSOLUTE_MS)?
+                    .store
+                    .session(&session, SESSION_IDLE_MS, SESSION_ABSOLUTE_MS).await?
                     .ok_or_else(|| ApiError::unauthorized("your session has ended: sign in again"))?;
                 if signed_in.suspended {
                     return Err(suspended());
@@ -131,7 +131,7 @@ impl FromRequestParts<Arc<App>> for Caller {
         };
         let workspace = match (owner.role, named) {
             (Role::Operator, Some(id)) => {
-                app.db.workspace(id)?.ok_or_else(|| ApiError::not_found(format!("no workspace {id}")))?;
+                app.store.workspace(id).await?.ok_or_else(|| ApiError::not_found(format!("no workspace {id}")))?;
                 Some(id)
             }
             (Role::Operator, None) => None,
@@ -192,7 +192,7 @@ fn check_csrf(app: &App, parts: &Parts, csrf_token: &str) -> Result<(), ApiError
 #[utoipa::path(get, path = "/me", tag = "session", responses((status = 200, body = Me)))]
 pub async fn me(caller: Caller, axum::extract::State(app): axum::extract::State<Arc<App>>) -> Result<axum::Json<Me>, ApiError> {
     let person = match caller.person {
-        Some(id) => app.db.person(id)?,
+        Some(id) => app.store.person(id).await?,
         None => None,
     };
     Ok(axum::Json(Me { role: caller.role, workspace: caller.workspace, person }))

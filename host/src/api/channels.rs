@@ -48,9 +48,9 @@ struct SettingView {
     immutable: bool,
 }
 
-pub(super) fn channel_view(app: &App, channel: &Channel) -> Result<ChannelView, ApiError> {
+pub(super) async fn channel_view(app: &App, channel: &Channel) -> Result<ChannelView, ApiError> {
     let plugin = app.registry.get(&channel.plugin);
-    let reconnect = app.db.needs_reconnect(&channel.id)?;
+    let reconnect = app.store.needs_reconnect(&channel.id).await?;
     let schema: &[Field] = plugin.as_ref().map(|p| p.settings_schema.as_slice()).unwrap_or(&[]);
     let settings = channel
         .settings
@@ -87,12 +87,16 @@ pub(super) fn channel_view(app: &App, channel: &Channel) -> Result<ChannelView, 
 #[utoipa::path(get, path = "/channels", tag = "channels", responses((status = 200, body = Vec<ChannelView>)))]
 pub async fn list(caller: Caller, State(app): State<Arc<App>>) -> Result<Json<Vec<ChannelView>>, ApiError> {
     let channels = app.store.channels().await?.into_iter().filter(|c| caller.sees(c.workspace_id));
-    Ok(Json(channels.map(|c| channel_view(&app, &c)).collect::<Result<_, _>>()?))
+    let mut views = Vec::new();
+    for channel in channels {
+        views.push(channel_view(&app, &channel).await?);
+    }
+    Ok(Json(views))
 }
 
 #[utoipa::path(get, path = "/channels/{id}", tag = "channels", params(("id" = String, Path, description = "the channel")), responses((status = 200, body = ChannelView)))]
 pub async fn show(caller: Caller, State(app): State<Arc<App>>, Path(id): Path<String>) -> Result<Json<ChannelView>, ApiError> {
-    Ok(Json(channel_view(&app, &find(&app, &caller, &id).await?)?))
+    Ok(Json(channel_view(&app, &find(&app, &caller, &id).await?).await?))
 }
 
 /// A channel the caller may see; another workspace's is "not found", like one that never was.
@@ -153,8 +157,8 @@ pub async fn create(
     };
     let workspace = caller.target_workspace()?;
     let channel = connect_new(&app, workspace, &plugin, &name, &values, errors).await?;
-    super::audit::record(&app, &caller, Some(workspace), "channel.connect", &format!("{} ({})", channel.id, channel.plugin));
-    Ok((StatusCode::CREATED, Json(channel_view(&app, &channel)?)))
+    super::audit::record(&app, &caller, Some(workspace), "channel.connect", &format!("{} ({})", channel.id, channel.plugin)).await;
+    Ok((StatusCode::CREATED, Json(channel_view(&app, &channel).await?)))
 }
 
 /// Connects a new channel: the settings are checked against the plugin's schema (together
@@ -198,7 +202,7 @@ async fn record_connection(app: &App, channel_id: &str, connection: &Connection)
         channel_id,
         &Connected { display_name: &connection.display_name, external_account_id: &connection.external_account_id, setup: &setup },
     ).await?;
-    app.db.clear_needs_reconnect(channel_id)?;
+    app.store.clear_needs_reconnect(channel_id).await?;
     Ok(())
 }
 
@@ -248,8 +252,8 @@ pub async fn update(
         Err(field_errors) => (BTreeMap::new(), field_errors),
     };
     let channel = change(&app, &channel, &plugin, body.name.as_deref(), changes, errors).await?;
-    super::audit::record(&app, &caller, Some(channel.workspace_id), "channel.change", &channel.id);
-    Ok(Json(channel_view(&app, &channel)?))
+    super::audit::record(&app, &caller, Some(channel.workspace_id), "channel.change", &channel.id).await;
+    Ok(Json(channel_view(&app, &channel).await?))
 }
 
 /// Changes a channel's name and settings (`None` removes a setting; a secret given as the
@@ -300,7 +304,7 @@ pub(super) async fn change(
         return Err(ApiError::invalid_fields(errors));
     }
 
-    if merged != channel.settings || app.db.needs_reconnect(id)?.is_some() {
+    if merged != channel.settings || app.store.needs_reconnect(id).await?.is_some() {
         let mut candidate = channel.clone();
         candidate.settings = merged.clone();
         let connection = plugin.connect(&app.channel_context(&candidate)).await.map_err(|e| connect_error(&channel.plugin, e))?;
@@ -330,8 +334,8 @@ pub async fn delete(caller: Caller, State(app): State<Arc<App>>, Path(id): Path<
     }
     app.store.delete_channel(&id).await?;
     // Its conversations' files go with it.
-    app.media.sweep(&app.db).await;
-    super::audit::record(&app, &caller, Some(channel.workspace_id), "channel.disconnect", &format!("{id} ({})", channel.plugin));
+    app.media.sweep(app.store.as_ref()).await;
+    super::audit::record(&app, &caller, Some(channel.workspace_id), "channel.disconnect", &format!("{id} ({})", channel.plugin)).await;
     tracing::info!(channel = %id, "channel disconnected and deleted");
     Ok(StatusCode::NO_CONTENT)
 }

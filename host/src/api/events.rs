@@ -49,7 +49,13 @@ pub async fn stream(caller: Caller, State(app): State<Arc<App>>, Query(query): Q
         }
         Resume::Replay(missed) => {
             let mut scope = scope.clone();
-            missed.iter().filter(|e| scope.sees(&app, e)).map(|e| sse(&app, e)).collect()
+            let mut seen = Vec::new();
+            for event in &missed {
+                if scope.sees(&app, event).await {
+                    seen.push(sse(&app, event));
+                }
+            }
+            seen
         }
     };
     let follower = Follower { app: app.clone(), scope, receiver };
@@ -79,14 +85,14 @@ struct Scope {
 }
 
 impl Scope {
-    fn sees(&mut self, app: &App, event: &LiveEvent) -> bool {
+    async fn sees(&mut self, app: &App, event: &LiveEvent) -> bool {
         if self.operator_sees_all || self.mine.contains(&event.channel_id) {
             return true;
         }
         if self.others.contains(&event.channel_id) {
             return false;
         }
-        let workspace = app.db.channel(&event.channel_id).ok().flatten().map(|c| c.workspace_id);
+        let workspace = app.store.channel(&event.channel_id).await.ok().flatten().map(|c| c.workspace_id);
         let mine = workspace.is_some() && workspace == self.workspace;
         if mine { &mut self.mine } else { &mut self.others }.insert(event.channel_id.clone());
         mine
@@ -116,8 +122,11 @@ impl Follower {
                 received = self.receiver.recv() => match received {
                     // Changes were missed on this node: start again from a snapshot.
                     Ok(event) if event.change == Change::Reset => return Some(SseEvent::default().event("reset").id(app.live.event_id(event.seq)).data("{}")),
-                    Ok(event) if self.scope.sees(&app, &event) => return Some(sse(&app, &event)),
-                    Ok(_) => {}
+                    Ok(event) => {
+                        if self.scope.sees(&app, &event).await {
+                            return Some(sse(&app, &event));
+                        }
+                    }
                     // Fell further behind than the backlog: start again from a snapshot.
                     Err(RecvError::Lagged(_)) => {
                         let (_, now, receiver) = app.live.follow(None);

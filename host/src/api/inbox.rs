@@ -78,7 +78,7 @@ pub async fn conversations(
     }
     let limit = query.limit.unwrap_or(100).clamp(1, 500);
     let mut views = Vec::new();
-    for conversation in app.db.conversations(&filter, limit)? {
+    for conversation in app.store.conversations(&filter, limit).await? {
         views.push(conversation_view(&app, conversation).await?);
     }
     Ok(Json(views))
@@ -87,7 +87,7 @@ pub async fn conversations(
 /// A conversation the caller may see (its channel is in the caller's workspace); else 404.
 async fn find(app: &App, caller: &Caller, id: i64) -> Result<Conversation, ApiError> {
     let not_found = || ApiError::not_found(format!("no conversation {id}"));
-    let conversation = app.db.conversation(id)?.ok_or_else(not_found)?;
+    let conversation = app.store.conversation(id).await?.ok_or_else(not_found)?;
     let channel = app.store.channel(&conversation.channel_id).await?.ok_or_else(not_found)?;
     if !caller.sees(channel.workspace_id) {
         return Err(not_found());
@@ -138,7 +138,7 @@ pub async fn update_conversation(
     if let Some(assignee) = body.assignee_id {
         let workspace = app.store.channel(&conversation.channel_id).await?.map(|c| c.workspace_id);
         if let Some(person_id) = assignee {
-            let person = app.db.person(person_id)?.filter(|p| p.active && p.workspace_id == workspace);
+            let person = app.store.person(person_id).await?.filter(|p| p.active && p.workspace_id == workspace);
             if person.is_none() {
                 return Err(field("assignee_id", format!("no active person {person_id} in this workspace")));
             }
@@ -152,7 +152,7 @@ pub async fn update_conversation(
             }
         }
     }
-    app.db.update_conversation(id, body.assignee_id, status)?;
+    app.store.update_conversation(id, body.assignee_id, status).await?;
     app.live.conversation(&conversation.channel_id, id);
     Ok(Json(conversation_view(&app, find(&app, &caller, id).await?).await?))
 }
@@ -173,16 +173,16 @@ pub async fn messages(
     Query(query): Query<MessageQuery>,
 ) -> Result<Json<Vec<Message>>, ApiError> {
     find(&app, &caller, id).await?;
-    let mut messages = app.db.messages(id, query.before, query.limit.unwrap_or(200).clamp(1, 1000))?;
-    with_files(&app, &mut messages)?;
+    let mut messages = app.store.messages(id, query.before, query.limit.unwrap_or(200).clamp(1, 1000)).await?;
+    with_files(&app, &mut messages).await?;
     Ok(Json(messages))
 }
 
 /// Each attachment with bytes gets its `file`: `{id, url, state, sha256, size, mime_type,
 /// filename, error}` (`state` pending, stored or failed; `url` serves it once stored).
-fn with_files(app: &App, messages: &mut [Message]) -> Result<(), ApiError> {
+async fn with_files(app: &App, messages: &mut [Message]) -> Result<(), ApiError> {
     let ids: Vec<i64> = messages.iter().map(|m| m.id).collect();
-    for file in app.db.media_of_messages(&ids)? {
+    for file in app.store.media_of_messages(&ids).await? {
         let Some(message) = messages.iter_mut().find(|m| Some(m.id) == file.message_id) else { continue };
         let Some(attachment) = message.content.get_mut("attachments").and_then(|a| a.get_mut(file.position as usize)) else { continue };
         attachment["file"] = super::media::shown(&file);
@@ -269,7 +269,7 @@ pub async fn send(
         }
         capable(Capability::SendMedia, "files")?;
         let not_found = || ApiError::unprocessable("unknown_file", format!("no file {file_id} in this workspace; upload it with POST /api/v1/media"));
-        let upload = app.db.media_file(file_id)?.filter(|f| f.workspace_id == channel.workspace_id).ok_or_else(not_found)?;
+        let upload = app.store.media_file(file_id).await?.filter(|f| f.workspace_id == channel.workspace_id).ok_or_else(not_found)?;
         let (Some(mime_type), "stored") = (upload.mime_type.clone(), upload.state.as_str()) else {
             return Err(ApiError::unprocessable("file_not_stored", format!("file {file_id} has no bytes to send: {}", upload.error.as_deref().unwrap_or("it is still being downloaded"))));
         };
@@ -287,7 +287,7 @@ pub async fn send(
             if template.name.trim().is_empty() || template.language.trim().is_empty() {
                 return Err(ApiError::bad_request("a template needs `name` and `language`"));
             }
-            if !app.db.template_enabled(&channel.id, &template.name)? {
+            if !app.store.template_enabled(&channel.id, &template.name).await? {
                 return Err(ApiError::unprocessable(
                     "template_disabled",
                     format!("the template `{}` is switched off for this channel; an admin can switch it on", template.name),
@@ -321,14 +321,14 @@ async fn queue(
 ) -> Result<(StatusCode, Json<Message>), ApiError> {
     let window = window::compute(&plugin.window, last_inbound_at, now_ms());
     window.permits(outbound.content.get("template").is_some()).map_err(|why| ApiError::unprocessable("window_closed", why))?;
-    let mut message = app.db.queue_outbound(&channel.id, &outbound).await?;
-    with_files(app, std::slice::from_mut(&mut message))?;
+    let mut message = app.store.queue_outbound(&channel.id, &outbound).await?;
+    with_files(app, std::slice::from_mut(&mut message)).await?;
     // Announced before the worker may send it: followers see `message`, then its `status`.
     app.live.message(&message);
     app.outbox_wake.notify_one();
     // Whoever replies has read the conversation.
     if let Some(person) = caller.person {
-        app.db.mark_read(person, id, None)?;
+        app.store.mark_read(person, id, None).await?;
     }
     Ok((StatusCode::ACCEPTED, Json(message)))
 }
@@ -347,6 +347,6 @@ pub struct MarkRead {
 pub async fn mark_read(caller: Caller, State(app): State<Arc<App>>, Path(id): Path<i64>, ApiJson(body): ApiJson<MarkRead>) -> Result<StatusCode, ApiError> {
     find(&app, &caller, id).await?;
     let person = caller.person.ok_or_else(|| ApiError::unprocessable("not_a_person", "read marks belong to signed-in people; an API token is nobody"))?;
-    app.db.mark_read(person, id, body.message_id)?;
+    app.store.mark_read(person, id, body.message_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

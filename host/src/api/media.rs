@@ -24,7 +24,7 @@ use crate::store::media::MediaFile;
         (status = 404, body = ApiError),
     ))]
 pub async fn download(caller: Caller, State(app): State<Arc<App>>, Path(id): Path<i64>, headers: HeaderMap) -> Result<Response, ApiError> {
-    let file = visible(&app, &caller, id)?;
+    let file = visible(&app, &caller, id).await?;
     serve(&app, file, &headers).await
 }
 
@@ -41,7 +41,7 @@ pub async fn linked(
     if !crate::media::links::valid(&channel, id, expires_ms, &signature, crate::store::now_ms()) {
         return Err(not_found());
     }
-    let file = app.db.media_file(id)?.filter(|f| f.channel_id.as_deref() == Some(channel.id.as_str())).ok_or_else(not_found)?;
+    let file = app.store.media_file(id).await?.filter(|f| f.channel_id.as_deref() == Some(channel.id.as_str())).ok_or_else(not_found)?;
     serve(&app, file, &headers).await
 }
 
@@ -121,8 +121,8 @@ pub async fn upload(caller: Caller, State(app): State<Arc<App>>, Query(query): Q
     let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     let claimed = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
     let bytes = app.media.receive(body.into_data_stream(), declared, claimed).await.map_err(|e| refused_upload(&e))?;
-    let id = app.db.media_uploaded(workspace, filename, bytes).await?;
-    let file = app.db.media_file(id)?.ok_or_else(|| ApiError::not_found("the file vanished"))?;
+    let id = app.store.media_uploaded(workspace, filename, bytes).await?;
+    let file = app.store.media_file(id).await?.ok_or_else(|| ApiError::not_found("the file vanished"))?;
     Ok((StatusCode::CREATED, axum::Json(file)))
 }
 
@@ -137,9 +137,9 @@ pub(super) fn refused_upload(refusal: &crate::media::Received) -> ApiError {
 }
 
 /// The file, if the caller may see it (its workspace's people; the operator).
-fn visible(app: &App, caller: &Caller, id: i64) -> Result<MediaFile, ApiError> {
+async fn visible(app: &App, caller: &Caller, id: i64) -> Result<MediaFile, ApiError> {
     let not_found = || ApiError::not_found(format!("no file {id}"));
-    let file = app.db.media_file(id)?.ok_or_else(not_found)?;
+    let file = app.store.media_file(id).await?.ok_or_else(not_found)?;
     if !caller.sees(file.workspace_id) {
         return Err(not_found());
     }

@@ -66,7 +66,7 @@ async fn ready(axum::extract::State(app): axum::extract::State<Arc<App>>) -> Res
 /// port off the internet or filter `/metrics` at the proxy.
 async fn metrics(axum::extract::State(app): axum::extract::State<Arc<App>>) -> Result<axum::response::Response, ApiError> {
     use axum::response::IntoResponse;
-    let outbox = app.db.outbox_summary()?;
+    let outbox = app.store.outbox_summary().await?;
     let text = app.metrics.render(outbox, crate::store::now_ms(), app.live.followers());
     Ok(([(axum::http::header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], text).into_response())
 }

@@ -115,7 +115,7 @@ pub async fn start(
         Some(channel) => channel.workspace_id,
         None => caller.target_workspace()?,
     };
-    let flow = app.db.create_flow(&NewFlow {
+    let flow = app.store.create_flow(&NewFlow {
         workspace_id,
         state: &state,
         plugin: &plugin_id,
@@ -124,7 +124,7 @@ pub async fn start(
         settings: &values,
         properties: &redirect.properties,
         redirect_url: &redirect_url,
-    })?;
+    }).await?;
     tracing::info!(plugin = %plugin_id, reconnect = ?flow.channel_id, "provider login started");
     Ok((
         StatusCode::CREATED,
@@ -155,9 +155,9 @@ async fn finish(app: &App, query: Vec<(String, String)>) -> Result<(Flow, usize)
     if state.is_empty() {
         return Err(invalid("the callback carries no `state`: start the login again from Switchboard"));
     }
-    let flow = app.db.flow(&state)?.ok_or_else(|| invalid("unknown or expired login (`state`): start the login again from Switchboard"))?;
+    let flow = app.store.flow(&state).await?.ok_or_else(|| invalid("unknown or expired login (`state`): start the login again from Switchboard"))?;
     // One callback per state: whoever moves it on first finishes the login; a replay is refused.
-    if !app.db.transition_flow(&state, FlowStatus::Waiting, FlowStatus::Finishing)? {
+    if !app.store.transition_flow(&state, FlowStatus::Waiting, FlowStatus::Finishing).await? {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "state_used",
@@ -167,7 +167,7 @@ async fn finish(app: &App, query: Vec<(String, String)>) -> Result<(Flow, usize)
     let plugin = match app.registry.get(&flow.plugin) {
         Some(plugin) => plugin,
         None => {
-            app.db.transition_flow(&state, FlowStatus::Finishing, FlowStatus::Waiting)?;
+            app.store.transition_flow(&state, FlowStatus::Finishing, FlowStatus::Waiting).await?;
             return Err(ApiError::unavailable("plugin_unavailable", format!("plugin `{}` is not loaded; try again once it is", flow.plugin)));
         }
     };
@@ -181,18 +181,18 @@ async fn finish(app: &App, query: Vec<(String, String)>) -> Result<(Flow, usize)
         Ok(accounts) => {
             let accounts: Vec<FlowAccount> =
                 accounts.into_iter().map(|a| FlowAccount { id: a.id, name: a.name, settings: a.settings }).collect();
-            app.db.flow_ready(&state, &accounts)?;
+            app.store.flow_ready(&state, &accounts).await?;
             tracing::info!(plugin = %flow.plugin, accounts = accounts.len(), "provider login finished");
             Ok((flow, accounts.len()))
         }
         // Passing trouble: the callback may be loaded again (the provider's code may still be good).
         Err(error) if error.retry() != Retry::Never => {
-            app.db.transition_flow(&state, FlowStatus::Finishing, FlowStatus::Waiting)?;
+            app.store.transition_flow(&state, FlowStatus::Finishing, FlowStatus::Waiting).await?;
             Err(ApiError::bad_gateway("provider_unreachable", format!("the login could not be finished now ({error}); reload to try again")))
         }
         Err(error) => {
             let reason = error.to_string();
-            app.db.flow_failed(&state, &reason)?;
+            app.store.flow_failed(&state, &reason).await?;
             tracing::warn!(plugin = %flow.plugin, %reason, "provider login failed");
             Err(ApiError::unprocessable("login_failed", reason))
         }
@@ -257,9 +257,9 @@ fn flow_view(flow: Flow) -> FlowView {
 }
 
 /// A login the caller may see (started in the caller's workspace); else 404.
-fn find_flow(app: &App, caller: &Caller, state: &str) -> Result<Flow, ApiError> {
-    app.db
-        .flow(state)?
+async fn find_flow(app: &App, caller: &Caller, state: &str) -> Result<Flow, ApiError> {
+    app.store
+        .flow(state).await?
         .filter(|flow| caller.sees(flow.workspace_id))
         .ok_or_else(|| ApiError::not_found("no such login, or it expired: start it again"))
 }
@@ -267,7 +267,7 @@ fn find_flow(app: &App, caller: &Caller, state: &str) -> Result<Flow, ApiError> 
 #[utoipa::path(get, path = "/oauth/flows/{state}", tag = "logins", params(("state" = String, Path, description = "the login's state")), responses((status = 200, body = FlowView)))]
 pub async fn show(caller: Caller, State(app): State<Arc<App>>, Path(state): Path<String>) -> Result<Json<FlowView>, ApiError> {
     caller.require_admin()?;
-    Ok(Json(flow_view(find_flow(&app, &caller, &state)?)))
+    Ok(Json(flow_view(find_flow(&app, &caller, &state).await?)))
 }
 
 #[derive(utoipa::ToSchema, Deserialize)]
@@ -307,7 +307,7 @@ pub async fn connect(
     ApiJson(body): ApiJson<ConnectAccount>,
 ) -> Result<(StatusCode, Json<ConnectAnswer>), ApiError> {
     caller.require_admin()?;
-    let flow = find_flow(&app, &caller, &state)?;
+    let flow = find_flow(&app, &caller, &state).await?;
     match flow.status {
         FlowStatus::Ready => {}
         FlowStatus::Connected => {
@@ -338,7 +338,7 @@ pub async fn connect(
         accounts.push(account.ok_or_else(|| field_error(key, format!("`{id}` is not an account of this login (it offers: {})", offered())))?);
     }
     let plugin = channels::loaded_plugin(&app, &flow.plugin)?;
-    if !app.db.transition_flow(&state, FlowStatus::Ready, FlowStatus::Connecting)? {
+    if !app.store.transition_flow(&state, FlowStatus::Ready, FlowStatus::Connecting).await? {
         return Err(ApiError::new(StatusCode::CONFLICT, "login_busy", "an account of this login is being connected already"));
     }
     let name = body.name.as_deref().map(str::trim).filter(|n| !n.is_empty());
@@ -365,7 +365,7 @@ pub async fn connect(
             Ok(done) => made.push(done),
             Err(error) if body.account_ids.is_none() => {
                 // Another account may be picked, or this one again once the problem is fixed.
-                app.db.transition_flow(&state, FlowStatus::Connecting, FlowStatus::Ready)?;
+                app.store.transition_flow(&state, FlowStatus::Connecting, FlowStatus::Ready).await?;
                 return Err(error);
             }
             Err(error) => {
@@ -374,20 +374,23 @@ pub async fn connect(
         }
     }
     let Some((status, first)) = made.first() else {
-        app.db.transition_flow(&state, FlowStatus::Connecting, FlowStatus::Ready)?;
+        app.store.transition_flow(&state, FlowStatus::Connecting, FlowStatus::Ready).await?;
         let problems: Vec<String> = failed.iter().map(|(id, why)| format!("{id}: {why}")).collect();
         return Err(ApiError::unprocessable("connect_failed", format!("no account could be connected ({})", problems.join("; "))));
     };
-    app.db.flow_connected(&state, &first.id)?;
+    app.store.flow_connected(&state, &first.id).await?;
     for (made_status, channel) in &made {
         let action = if *made_status == StatusCode::CREATED { "channel.connect" } else { "channel.reconnect" };
-        super::audit::record(&app, &caller, Some(channel.workspace_id), action, &format!("{} ({}, provider login)", channel.id, channel.plugin));
+        super::audit::record(&app, &caller, Some(channel.workspace_id), action, &format!("{} ({}, provider login)", channel.id, channel.plugin)).await;
     }
     let status = *status;
     if body.account_ids.is_none() {
-        return Ok((status, Json(ConnectAnswer::One(Box::new(channels::channel_view(&app, first)?)))));
+        return Ok((status, Json(ConnectAnswer::One(Box::new(channels::channel_view(&app, first).await?)))));
     }
-    let views = made.iter().map(|(_, channel)| channels::channel_view(&app, channel)).collect::<Result<Vec<_>, _>>()?;
+    let mut views = Vec::new();
+    for (_, channel) in &made {
+        views.push(channels::channel_view(&app, channel).await?);
+    }
     tracing::info!(plugin = %flow.plugin, connected = views.len(), failed = failed.len(), "provider login connected several accounts");
     let answer = ConnectedAccounts { channels: views, failed };
     Ok((StatusCode::CREATED, Json(ConnectAnswer::Several(answer))))

@@ -110,7 +110,7 @@ pub async fn sign_in(
     }
     let (account_key, client_key) = (format!("account:{username}"), format!("client:{}", peer.ip()));
     for (key, limit) in [(&account_key, ACCOUNT_FAILURES), (&client_key, CLIENT_FAILURES)] {
-        let (failures, first_at) = app.db.sign_in_failures(key, FAILURE_WINDOW_MS)?;
+        let (failures, first_at) = app.store.sign_in_failures(key, FAILURE_WINDOW_MS).await?;
         if failures >= limit {
             let wait_s = ((first_at + FAILURE_WINDOW_MS - crate::store::now_ms()) / 1000).max(1);
             let mut response = ApiError::new(
@@ -123,14 +123,14 @@ pub async fn sign_in(
             return Ok(response);
         }
     }
-    let person = app.db.person_by_username(&username)?;
+    let person = app.store.person_by_username(&username).await?;
     let stored = person.as_ref().and_then(|p| p.password_hash.clone());
     let attempt = password.clone();
     let matches = tokio::task::spawn_blocking(move || passwords::verify(&attempt, stored.as_deref())).await.unwrap_or(false);
     let person = person.filter(|p| matches && p.active);
     let Some(person) = person else {
-        app.db.record_sign_in_failure(&account_key, FAILURE_WINDOW_MS)?;
-        app.db.record_sign_in_failure(&client_key, FAILURE_WINDOW_MS)?;
+        app.store.record_sign_in_failure(&account_key, FAILURE_WINDOW_MS).await?;
+        app.store.record_sign_in_failure(&client_key, FAILURE_WINDOW_MS).await?;
         tracing::info!(client = %peer.ip(), "sign-in refused");
         let address = peer.ip().to_string();
         super::audit::write(&app, NewAuditEntry {
@@ -140,16 +140,16 @@ pub async fn sign_in(
             action: "session.sign_in_failed",
             target: Some(&username),
             detail: None,
-        });
+        }).await;
         return Err(ApiError::new(StatusCode::UNAUTHORIZED, "sign_in_failed", "wrong username or password"));
     };
     if let Some(workspace) = person.workspace_id
-        && app.db.workspace(workspace)?.is_some_and(|w| w.status == "suspended")
+        && app.store.workspace(workspace).await?.is_some_and(|w| w.status == "suspended")
     {
         return Err(ApiError::new(StatusCode::FORBIDDEN, "workspace_suspended", "this workspace is suspended by the operator"));
     }
-    app.db.clear_sign_in_failures(&account_key)?;
-    let (session, csrf_token) = app.db.create_session(person.id)?;
+    app.store.clear_sign_in_failures(&account_key).await?;
+    let (session, csrf_token) = app.store.create_session(person.id).await?;
     tracing::info!(person = person.id, "signed in");
     let (actor, address) = (format!("person {} {}", person.id, person.username), peer.ip().to_string());
     super::audit::write(&app, NewAuditEntry {
@@ -159,7 +159,7 @@ pub async fn sign_in(
         action: "session.sign_in",
         target: None,
         detail: None,
-    });
+    }).await;
     let secure = if app.public_url.starts_with("https://") { "; Secure" } else { "" };
     let cookie = format!("{SESSION_COOKIE}={session}; HttpOnly; SameSite=Lax; Path=/; Max-Age={}{secure}", SESSION_ABSOLUTE_MS / 1000);
     let body = SignedInView { role: person.role, workspace: person.workspace_id, person, csrf_token };
@@ -172,7 +172,7 @@ pub async fn sign_in(
 #[utoipa::path(delete, path = "/session", tag = "session", responses((status = 204, description = "signed out")))]
 pub async fn sign_out(State(app): State<Arc<App>>, headers: HeaderMap) -> Result<Response, ApiError> {
     if let Some(session) = session_cookie(&headers) {
-        app.db.delete_session(&session)?;
+        app.store.delete_session(&session).await?;
     }
     let mut response = StatusCode::NO_CONTENT.into_response();
     let cookie = format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0");
@@ -191,7 +191,7 @@ fn invitation_problem(problem: InvitationProblem) -> ApiError {
 /// Who an invitation is for (the page greets them by name).
 #[utoipa::path(get, path = "/invitations/{token}", tag = "people", params(("token" = String, Path, description = "the token of an invitation link")), responses((status = 200, body = InvitationView)))]
 pub async fn show_invitation(State(app): State<Arc<App>>, Path(token): Path<String>) -> Result<Json<InvitationView>, ApiError> {
-    let person = app.db.invitation(&token)?.map_err(invitation_problem)?;
+    let person = app.store.invitation(&token).await?.map_err(invitation_problem)?;
     Ok(Json(InvitationView { username: person.username, display_name: Some(person.display_name) }))
 }
 
@@ -208,13 +208,13 @@ pub async fn accept_invitation(
     Path(token): Path<String>,
     ApiJson(body): ApiJson<SetPassword>,
 ) -> Result<Json<InvitationView>, ApiError> {
-    let person = app.db.invitation(&token)?.map_err(invitation_problem)?;
+    let person = app.store.invitation(&token).await?.map_err(invitation_problem)?;
     let password = body.password.unwrap_or_default();
     if let Some(problem) = passwords::problem(&password, &person.username) {
         return Err(fields(&[("password", problem)]));
     }
     let hashed = tokio::task::spawn_blocking(move || passwords::hash(&password)).await.map_err(|_| ApiError::unavailable("busy", "try again"))?;
-    if !app.db.accept_invitation(&token, &hashed)? {
+    if !app.store.accept_invitation(&token, &hashed).await? {
         return Err(invitation_problem(InvitationProblem::Used));
     }
     tracing::info!(person = person.id, "password set from an invitation");
@@ -237,7 +237,7 @@ pub async fn change_password(
     ApiJson(body): ApiJson<ChangePassword>,
 ) -> Result<StatusCode, ApiError> {
     let person_id = caller.person.ok_or_else(|| ApiError::unprocessable("not_a_person", "API tokens have no password: sign in as a person"))?;
-    let person = app.db.person(person_id)?.ok_or_else(|| ApiError::not_found("your account is gone"))?;
+    let person = app.store.person(person_id).await?.ok_or_else(|| ApiError::not_found("your account is gone"))?;
     let (current, new) = (body.current_password.unwrap_or_default(), body.new_password.unwrap_or_default());
     let stored = person.password_hash.clone();
     let current_ok = tokio::task::spawn_blocking(move || passwords::verify(&current, stored.as_deref())).await.unwrap_or(false);
@@ -248,7 +248,7 @@ pub async fn change_password(
         return Err(fields(&[("new_password", problem)]));
     }
     let hashed = tokio::task::spawn_blocking(move || passwords::hash(&new)).await.map_err(|_| ApiError::unavailable("busy", "try again"))?;
-    app.db.change_password(person_id, &hashed, &session_cookie(&headers).unwrap_or_default())?;
+    app.store.change_password(person_id, &hashed, &session_cookie(&headers).unwrap_or_default()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -270,9 +270,9 @@ fn workspace_role(text: Option<&str>) -> Result<Role, ApiError> {
     }
 }
 
-fn person_in_workspace(app: &App, caller: &Caller, id: i64) -> Result<Person, ApiError> {
-    app.db
-        .person(id)?
+async fn person_in_workspace(app: &App, caller: &Caller, id: i64) -> Result<Person, ApiError> {
+    app.store
+        .person(id).await?
         .filter(|p| p.workspace_id.is_some_and(|w| caller.sees(w)))
         .ok_or_else(|| ApiError::not_found(format!("no person {id}")))
 }
@@ -283,7 +283,7 @@ pub async fn list(caller: Caller, State(app): State<Arc<App>>) -> Result<Json<Ve
     if caller.role == Role::Agent {
         return Err(ApiError::forbidden("this needs the supervisor or admin role; your token is agent"));
     }
-    let people = app.db.people(caller.filter())?.into_iter().filter(|p| p.workspace_id.is_some()).collect();
+    let people = app.store.people(caller.filter()).await?.into_iter().filter(|p| p.workspace_id.is_some()).collect();
     Ok(Json(people))
 }
 
@@ -314,13 +314,13 @@ pub async fn invite(caller: Caller, State(app): State<Arc<App>>, ApiJson(body): 
     if !problems.is_empty() {
         return Err(fields(&problems));
     }
-    if app.db.person_by_username(&username)?.is_some() {
+    if app.store.person_by_username(&username).await?.is_some() {
         return Err(ApiError::new(StatusCode::CONFLICT, "username_taken", format!("`{username}` already has an account")));
     }
-    let person = app.db.create_person(Some(workspace), &username, &display_name, role.expect("checked"))?;
-    let (token, expires_at) = app.db.create_invitation(person.id, INVITATION_LIFETIME_MS, false)?;
+    let person = app.store.create_person(Some(workspace), &username, &display_name, role.expect("checked")).await?;
+    let (token, expires_at) = app.store.create_invitation(person.id, INVITATION_LIFETIME_MS, false).await?;
     tracing::info!(person = person.id, workspace, "person invited");
-    super::audit::record(&app, &caller, Some(workspace), "person.invite", &format!("{} {} ({})", person.id, person.username, person.role.as_str()));
+    super::audit::record(&app, &caller, Some(workspace), "person.invite", &format!("{} {} ({})", person.id, person.username, person.role.as_str())).await;
     Ok((StatusCode::CREATED, Json(Invited { person, link: InvitationLink { invitation_url: invitation_url(&app, &token), expires_at } })))
 }
 
@@ -340,7 +340,7 @@ pub async fn update(
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<ChangePerson>,
 ) -> Result<Json<Person>, ApiError> {
-    let person = person_in_workspace(&app, &caller, id)?;
+    let person = person_in_workspace(&app, &caller, id).await?;
     caller.require_admin()?;
     let role = body.role.as_deref().map(|r| workspace_role(Some(r))).transpose()?;
     let display_name = body.display_name.as_deref().map(str::trim);
@@ -350,22 +350,22 @@ pub async fn update(
     if caller.person == Some(id) && (body.active == Some(false) || role.is_some_and(|r| r != person.role)) {
         return Err(ApiError::unprocessable("own_account", "you cannot deactivate yourself or change your own role"));
     }
-    app.db.update_person(id, role, display_name, body.active)?;
+    app.store.update_person(id, role, display_name, body.active).await?;
     let changed: Vec<String> = [role.map(|r| format!("role={}", r.as_str())), body.active.map(|a| format!("active={a}")), display_name.map(|_| "display_name".into())]
         .into_iter()
         .flatten()
         .collect();
-    super::audit::record(&app, &caller, person.workspace_id, "person.change", &format!("{id} {} {}", person.username, changed.join(" ")));
-    Ok(Json(person_in_workspace(&app, &caller, id)?))
+    super::audit::record(&app, &caller, person.workspace_id, "person.change", &format!("{id} {} {}", person.username, changed.join(" "))).await;
+    Ok(Json(person_in_workspace(&app, &caller, id).await?))
 }
 
 /// A password reset: the current password stops working, sessions end, a new link is made.
 #[utoipa::path(post, path = "/people/{id}/invitation", tag = "people", params(("id" = i64, Path, description = "the person")), responses((status = 201, body = InvitationLink)))]
 pub async fn reset(caller: Caller, State(app): State<Arc<App>>, Path(id): Path<i64>) -> Result<(StatusCode, Json<InvitationLink>), ApiError> {
-    let person = person_in_workspace(&app, &caller, id)?;
+    let person = person_in_workspace(&app, &caller, id).await?;
     caller.require_admin()?;
-    let (token, expires_at) = app.db.create_invitation(person.id, INVITATION_LIFETIME_MS, true)?;
-    super::audit::record(&app, &caller, person.workspace_id, "person.reset_password", &format!("{} {}", person.id, person.username));
+    let (token, expires_at) = app.store.create_invitation(person.id, INVITATION_LIFETIME_MS, true).await?;
+    super::audit::record(&app, &caller, person.workspace_id, "person.reset_password", &format!("{} {}", person.id, person.username)).await;
     Ok((StatusCode::CREATED, Json(InvitationLink { invitation_url: invitation_url(&app, &token), expires_at })))
 }
 
@@ -381,7 +381,7 @@ pub struct NewToken {
 #[utoipa::path(get, path = "/tokens", tag = "tokens", responses((status = 200, body = Vec<crate::store::tokens::TokenInfo>)))]
 pub async fn tokens(caller: Caller, State(app): State<Arc<App>>) -> Result<Json<Vec<crate::store::tokens::TokenInfo>>, ApiError> {
     caller.require_admin()?;
-    Ok(Json(app.db.tokens(caller.target_workspace()?)?))
+    Ok(Json(app.store.tokens(caller.target_workspace()?).await?))
 }
 
 #[utoipa::path(post, path = "/tokens", tag = "tokens", request_body = NewToken, responses((status = 201, body = CreatedToken)))]
@@ -393,8 +393,8 @@ pub async fn create_token(caller: Caller, State(app): State<Arc<App>>, ApiJson(b
         return Err(fields(&[("label", REQUIRED.to_owned())]));
     }
     let role = workspace_role(body.role.as_deref())?;
-    let (id, token) = app.db.create_labeled_token(role, Some(workspace), &label)?;
-    super::audit::record(&app, &caller, Some(workspace), "token.create", &format!("{id} {label} ({})", role.as_str()));
+    let (id, token) = app.store.create_labeled_token(role, Some(workspace), &label).await?;
+    super::audit::record(&app, &caller, Some(workspace), "token.create", &format!("{id} {label} ({})", role.as_str())).await;
     Ok((StatusCode::CREATED, Json(CreatedToken { id, label, role, prefix: token[..10].to_owned(), token })))
 }
 
@@ -402,9 +402,9 @@ pub async fn create_token(caller: Caller, State(app): State<Arc<App>>, ApiJson(b
 pub async fn revoke_token(caller: Caller, State(app): State<Arc<App>>, Path(id): Path<i64>) -> Result<StatusCode, ApiError> {
     caller.require_admin()?;
     let workspace = caller.target_workspace()?;
-    if !app.db.revoke_token(id, workspace)? {
+    if !app.store.revoke_token(id, workspace).await? {
         return Err(ApiError::not_found(format!("no token {id}")));
     }
-    super::audit::record(&app, &caller, Some(workspace), "token.revoke", &id.to_string());
+    super::audit::record(&app, &caller, Some(workspace), "token.revoke", &id.to_string()).await;
     Ok(StatusCode::NO_CONTENT)
 }

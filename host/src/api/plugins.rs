@@ -50,10 +50,10 @@ struct WindowPolicyView {
     templates_outside_window: bool,
 }
 
-fn plugin_view(app: &App, plugin: &LoadedPlugin) -> Result<PluginView, ApiError> {
+async fn plugin_view(app: &App, plugin: &LoadedPlugin) -> Result<PluginView, ApiError> {
     let manifest = &plugin.manifest;
     let provider_app = match plugin.has_app() {
-        true => Some(ProviderAppState { configured: app.db.provider_app(plugin.id())?.is_some() }),
+        true => Some(ProviderAppState { configured: app.store.provider_app(plugin.id()).await?.is_some() }),
         false => None,
     };
     Ok(PluginView {
@@ -85,7 +85,11 @@ fn plugin_view(app: &App, plugin: &LoadedPlugin) -> Result<PluginView, ApiError>
 
 #[utoipa::path(get, path = "/plugins", tag = "plugins", responses((status = 200, body = Vec<PluginView>)))]
 pub async fn list(_caller: Caller, State(app): State<Arc<App>>) -> Result<Json<Vec<PluginView>>, ApiError> {
-    Ok(Json(app.registry.list().iter().map(|p| plugin_view(&app, p)).collect::<Result<_, _>>()?))
+    let mut views = Vec::new();
+    for plugin in app.registry.list().iter() {
+        views.push(plugin_view(&app, plugin).await?);
+    }
+    Ok(Json(views))
 }
 
 #[derive(utoipa::IntoParams, Deserialize)]
@@ -126,12 +130,12 @@ pub async fn install(
     let staged = crate::plugins::stage_upload(&app, body.into_data_stream(), MAX_COMPONENT_BYTES).await.map_err(upload_error)?;
     match crate::plugins::install_upload(&app, staged, query.force).await.map_err(plugin_error)? {
         Upload::Live { plugin, replaced } => {
-            super::audit::record(&app, &caller, None, "plugin.install", &format!("{} {}", plugin.id(), plugin.version));
+            super::audit::record(&app, &caller, None, "plugin.install", &format!("{} {}", plugin.id(), plugin.version)).await;
             let status = if replaced { StatusCode::OK } else { StatusCode::CREATED };
-            Ok((status, Json(InstallAnswer::Live(Box::new(plugin_view(&app, &plugin)?)))))
+            Ok((status, Json(InstallAnswer::Live(Box::new(plugin_view(&app, &plugin).await?)))))
         }
         Upload::Pending(review) => {
-            super::audit::record(&app, &caller, None, "plugin.upload_for_review", &format!("{} {}", review.id, review.version));
+            super::audit::record(&app, &caller, None, "plugin.upload_for_review", &format!("{} {}", review.id, review.version)).await;
             Ok((StatusCode::ACCEPTED, Json(InstallAnswer::Pending(PendingView { status: "pending_approval", review }))))
         }
     }
@@ -169,9 +173,9 @@ pub async fn approve(
 ) -> Result<(StatusCode, Json<PluginView>), ApiError> {
     caller.require_operator()?;
     let (plugin, replaced) = crate::plugins::approve(&app, &id, query.force).await.map_err(plugin_error)?;
-    super::audit::record(&app, &caller, None, "plugin.approve", &format!("{id} {}", plugin.version));
+    super::audit::record(&app, &caller, None, "plugin.approve", &format!("{id} {}", plugin.version)).await;
     let status = if replaced { StatusCode::OK } else { StatusCode::CREATED };
-    Ok((status, Json(plugin_view(&app, &plugin)?)))
+    Ok((status, Json(plugin_view(&app, &plugin).await?)))
 }
 
 /// Rejects a waiting upload: it is deleted.
@@ -179,7 +183,7 @@ pub async fn approve(
 pub async fn reject(caller: Caller, State(app): State<Arc<App>>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     caller.require_operator()?;
     crate::plugins::reject(&app, &id).map_err(plugin_error)?;
-    super::audit::record(&app, &caller, None, "plugin.reject", &id);
+    super::audit::record(&app, &caller, None, "plugin.reject", &id).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -216,7 +220,7 @@ fn upload_error(error: UploadError) -> ApiError {
 pub async fn remove(caller: Caller, State(app): State<Arc<App>>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     caller.require_operator()?;
     crate::plugins::remove(&app, &id).map_err(plugin_error)?;
-    super::audit::record(&app, &caller, None, "plugin.remove", &id);
+    super::audit::record(&app, &caller, None, "plugin.remove", &id).await;
     Ok(StatusCode::NO_CONTENT)
 }
 

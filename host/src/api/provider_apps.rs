@@ -52,7 +52,7 @@ fn app_plugin(app: &App, id: &str) -> Result<Arc<LoadedPlugin>, ApiError> {
 
 async fn view(app: &App, plugin: &LoadedPlugin) -> Result<AppView, ApiError> {
     let id = plugin.id();
-    let stored = app.db.provider_app(id)?;
+    let stored = app.store.provider_app(id).await?;
     let schema = &plugin.app_schema;
     let settings = stored
         .as_ref()
@@ -97,7 +97,7 @@ pub async fn set(
     let plugin = app_plugin(&app, &id)?;
     let schema = &plugin.app_schema;
     let given = settings::from_json(&body.settings).map_err(ApiError::invalid_fields)?;
-    let stored = app.db.provider_app(&id)?.map(|s| s.settings).unwrap_or_default();
+    let stored = app.store.provider_app(&id).await?.map(|s| s.settings).unwrap_or_default();
     let mut merged = BTreeMap::new();
     for (key, value) in given {
         let keep_secret = schema.iter().find(|f| f.key == key).is_some_and(is_secret) && value.as_deref().is_none_or(|v| v == SECRET_MASK);
@@ -125,9 +125,9 @@ pub async fn set(
     if !errors.is_empty() {
         return Err(ApiError::invalid_fields(errors));
     }
-    app.db.set_provider_app(&id, &setting_values(schema, &merged))?;
+    app.store.set_provider_app(&id, &setting_values(schema, &merged)).await?;
     tracing::info!(plugin = %id, "provider app set");
-    super::audit::record(&app, &caller, None, "provider_app.set", &id);
+    super::audit::record(&app, &caller, None, "provider_app.set", &id).await;
     Ok(Json(view(&app, &plugin).await?))
 }
 
@@ -145,9 +145,9 @@ pub async fn remove(caller: Caller, State(app): State<Arc<App>>, Path(id): Path<
             format!("the {id} app serves these channels, whose events would stop arriving: {}; disconnect them first", users.join(", ")),
         ));
     }
-    if !app.db.delete_provider_app(&id)? {
+    if !app.store.delete_provider_app(&id).await? {
         return Err(ApiError::not_found(format!("plugin `{id}` has no provider app set up")));
     }
-    super::audit::record(&app, &caller, None, "provider_app.remove", &id);
+    super::audit::record(&app, &caller, None, "provider_app.remove", &id).await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -35,6 +35,6 @@ pub async fn rotate(caller: Caller, State(app): State<Arc<App>>) -> Result<Json<
         })?;
     tokio::time::sleep(STRAGGLER_DELAY).await;
     let stragglers = app.db.reseal_stragglers()?;
-    super::audit::record(&app, &caller, None, "secrets.rotate", &format!("{} values", resealed + stragglers));
+    super::audit::record(&app, &caller, None, "secrets.rotate", &format!("{} values", resealed + stragglers)).await;
     Ok(Json(Rotated { resealed: resealed + stragglers }))
 }

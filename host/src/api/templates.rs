@@ -86,7 +86,7 @@ async fn named(app: &App, channel: &Channel, plugin: &LoadedPlugin, name: &str) 
 pub async fn list(caller: Caller, State(app): State<Arc<App>>, Path(id): Path<String>) -> Result<Json<Vec<TemplateView>>, ApiError> {
     let (channel, plugin) = channel_with_templates(&app, &caller, &id).await?;
     let templates = provider_templates(&app, &channel, &plugin).await?;
-    let disabled = app.db.disabled_templates(&channel.id)?;
+    let disabled = app.store.disabled_templates(&channel.id).await?;
     let views = templates.into_iter().map(|template| {
         let enabled = !disabled.contains(&template.name);
         view(template, enabled)
@@ -121,9 +121,9 @@ pub async fn create(
         body: body.body.unwrap_or_default(),
     };
     let created = plugin.create_template(&app.channel_context(&channel), &new).await.map_err(template_error)?;
-    let enabled = app.db.template_enabled(&channel.id, &created.name)?;
+    let enabled = app.store.template_enabled(&channel.id, &created.name).await?;
     tracing::info!(channel = %channel.id, template = %created.name, status = %created.status, "template created");
-    super::audit::record(&app, &caller, Some(channel.workspace_id), "template.create", &format!("{} {}", channel.id, created.name));
+    super::audit::record(&app, &caller, Some(channel.workspace_id), "template.create", &format!("{} {}", channel.id, created.name)).await;
     Ok((StatusCode::CREATED, Json(view(created, enabled))))
 }
 
@@ -135,9 +135,9 @@ pub async fn delete(caller: Caller, State(app): State<Arc<App>>, Path((id, name)
     caller.require_admin()?;
     named(&app, &channel, &plugin, &name).await?;
     plugin.delete_template(&app.channel_context(&channel), &name).await.map_err(template_error)?;
-    app.db.forget_template(&channel.id, &name)?;
+    app.store.forget_template(&channel.id, &name).await?;
     tracing::info!(channel = %channel.id, template = %name, "template deleted");
-    super::audit::record(&app, &caller, Some(channel.workspace_id), "template.delete", &format!("{} {name}", channel.id));
+    super::audit::record(&app, &caller, Some(channel.workspace_id), "template.delete", &format!("{} {name}", channel.id)).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -166,8 +166,8 @@ pub async fn switch(
     let (channel, plugin) = channel_with_templates(&app, &caller, &id).await?;
     caller.require_admin()?;
     named(&app, &channel, &plugin, &name).await?;
-    app.db.set_template_enabled(&channel.id, &name, body.enabled)?;
+    app.store.set_template_enabled(&channel.id, &name, body.enabled).await?;
     let action = if body.enabled { "template.enable" } else { "template.disable" };
-    super::audit::record(&app, &caller, Some(channel.workspace_id), action, &format!("{} {name}", channel.id));
+    super::audit::record(&app, &caller, Some(channel.workspace_id), action, &format!("{} {name}", channel.id)).await;
     Ok(Json(Switched { message: "Successfully updated!", name, enabled: body.enabled }))
 }

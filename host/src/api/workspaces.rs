@@ -53,29 +53,29 @@ fn checked_name(name: Option<&str>) -> Result<String, ApiError> {
     }
 }
 
-fn find(app: &App, id: i64) -> Result<Workspace, ApiError> {
-    app.db.workspace(id)?.ok_or_else(|| ApiError::not_found(format!("no workspace {id}")))
+async fn find(app: &App, id: i64) -> Result<Workspace, ApiError> {
+    app.store.workspace(id).await?.ok_or_else(|| ApiError::not_found(format!("no workspace {id}")))
 }
 
 #[utoipa::path(get, path = "/workspaces", tag = "workspaces", responses((status = 200, body = Vec<Workspace>)))]
 pub async fn list(caller: Caller, State(app): State<Arc<App>>) -> Result<Json<Vec<Workspace>>, ApiError> {
     caller.require_operator()?;
-    Ok(Json(app.db.workspaces()?))
+    Ok(Json(app.store.workspaces().await?))
 }
 
 #[utoipa::path(get, path = "/workspaces/{id}", tag = "workspaces", params(("id" = i64, Path, description = "the workspace")), responses((status = 200, body = Workspace)))]
 pub async fn show(caller: Caller, State(app): State<Arc<App>>, Path(id): Path<i64>) -> Result<Json<Workspace>, ApiError> {
     caller.require_operator()?;
-    Ok(Json(find(&app, id)?))
+    Ok(Json(find(&app, id).await?))
 }
 
 #[utoipa::path(post, path = "/workspaces", tag = "workspaces", request_body = NewWorkspace, responses((status = 201, body = Workspace)))]
 pub async fn create(caller: Caller, State(app): State<Arc<App>>, ApiJson(body): ApiJson<NewWorkspace>) -> Result<(StatusCode, Json<Workspace>), ApiError> {
     caller.require_operator()?;
     let name = checked_name(body.name.as_deref())?;
-    let workspace = app.db.create_workspace(&name)?;
+    let workspace = app.store.create_workspace(&name).await?;
     tracing::info!(workspace = workspace.id, "workspace created");
-    super::audit::record(&app, &caller, None, "workspace.create", &format!("{} {}", workspace.id, workspace.name));
+    super::audit::record(&app, &caller, None, "workspace.create", &format!("{} {}", workspace.id, workspace.name)).await;
     Ok((StatusCode::CREATED, Json(workspace)))
 }
 
@@ -87,7 +87,7 @@ pub async fn update(
     ApiJson(body): ApiJson<ChangeWorkspace>,
 ) -> Result<Json<Workspace>, ApiError> {
     caller.require_operator()?;
-    find(&app, id)?;
+    find(&app, id).await?;
     let name = match &body.name {
         Some(name) => Some(checked_name(Some(name))?),
         None => None,
@@ -101,10 +101,10 @@ pub async fn update(
             return Err(ApiError::invalid_fields(BTreeMap::from([("status".to_owned(), problem)])));
         }
     };
-    app.db.update_workspace(id, name.as_deref(), suspended)?;
+    app.store.update_workspace(id, name.as_deref(), suspended).await?;
     if suspended == Some(false) {
         // What was queued while suspended goes out now.
-        app.db.release_held_deliveries(id)?;
+        app.store.release_held_deliveries(id).await?;
         app.outbox_wake.notify_one();
     }
     tracing::info!(workspace = id, status = ?body.status, "workspace changed");
@@ -113,8 +113,8 @@ pub async fn update(
         Some(false) => "workspace.resume",
         None => "workspace.rename",
     };
-    super::audit::record(&app, &caller, None, action, &id.to_string());
-    Ok(Json(find(&app, id)?))
+    super::audit::record(&app, &caller, None, action, &id.to_string()).await;
+    Ok(Json(find(&app, id).await?))
 }
 
 #[utoipa::path(delete, path = "/workspaces/{id}", tag = "workspaces", params(("id" = i64, Path, description = "the workspace"), DeleteQuery), responses((status = 204, description = "deleted with everything in it")))]
@@ -125,14 +125,14 @@ pub async fn delete(
     Query(query): Query<DeleteQuery>,
 ) -> Result<StatusCode, ApiError> {
     caller.require_operator()?;
-    let workspace = find(&app, id)?;
+    let workspace = find(&app, id).await?;
     if query.confirm.as_deref().map(str::trim) != Some(workspace.name.as_str()) {
         let problem = format!("type the workspace's name (`{}`) to delete it with its {} channel(s) and everything in them", workspace.name, workspace.channels);
         return Err(ApiError::invalid_fields(BTreeMap::from([("confirm".to_owned(), problem)])));
     }
-    app.db.delete_workspace(id)?;
-    app.media.sweep(&app.db).await;
-    super::audit::record(&app, &caller, None, "workspace.delete", &format!("{id} {}", workspace.name));
+    app.store.delete_workspace(id).await?;
+    app.media.sweep(app.store.as_ref()).await;
+    super::audit::record(&app, &caller, None, "workspace.delete", &format!("{id} {}", workspace.name)).await;
     tracing::warn!(workspace = id, channels = workspace.channels, "workspace deleted with everything in it");
     Ok(StatusCode::NO_CONTENT)
 }

@@ -104,7 +104,7 @@ impl<'a> Session<'a> {
             let mut rest: &[u8] = &[];
             while bytes.len() > 0 && matches!(next, Next::Continue) {
                 match requests.ingest(&mut bytes) {
-                    Ok(request) => next = self.command(request.into_owned(), &mut replies),
+                    Ok(request) => next = self.command(request.into_owned(), &mut replies).await,
                     // The receiver keeps a partial line itself.
                     Err(smtp_proto::Error::NeedsMoreData { .. }) => break,
                     Err(error) => next = self.protocol_error(&error, &mut replies),
@@ -138,7 +138,7 @@ impl<'a> Session<'a> {
         }
     }
 
-    fn command(&mut self, request: Request<String>, out: &mut Vec<u8>) -> Next {
+    async fn command(&mut self, request: Request<String>, out: &mut Vec<u8>) -> Next {
         match request {
             Request::Ehlo { host } => {
                 self.greeted = true;
@@ -176,7 +176,7 @@ impl<'a> Session<'a> {
                     reply(out, 452, "4.5.3", "too many recipients");
                     return Next::Continue;
                 }
-                match super::channel_for(self.app, &to.address) {
+                match super::channel_for(self.app, &to.address).await {
                     Some(channel) => {
                         transaction.recipients.entry(channel.id).or_default().push(to.address);
                         reply(out, 250, "2.1.5", "recipient ok");

@@ -18,7 +18,7 @@ use crate::runtime::types::HttpRequest;
 use crate::store::channels::{Channel, ChannelStatus};
 
 /// The channel that receives mail for `address`, if any.
-pub fn channel_for(app: &App, address: &str) -> Option<Channel> {
+pub async fn channel_for(app: &App, address: &str) -> Option<Channel> {
     let domain = app.inbound_domain.as_deref()?;
     let (local, at) = address.trim().trim_matches(['<', '>']).rsplit_once('@')?;
     if !at.trim_end_matches('.').eq_ignore_ascii_case(domain) {
@@ -32,10 +32,15 @@ pub fn channel_for(app: &App, address: &str) -> Option<Channel> {
         if !is_reply_token(conversation) {
             return None;
         }
-        let channel_ids: Vec<String> = lookup(app.db.channels_with_conversation(conversation))?;
-        return channel_ids.iter().filter_map(|id| lookup(app.db.channel(id)).flatten()).find(|c| receives_mail(c));
+        let channel_ids: Vec<String> = lookup(app.store.channels_with_conversation(conversation).await)?;
+        for id in &channel_ids {
+            if let Some(channel) = lookup(app.store.channel(id).await).flatten().filter(|c| receives_mail(c)) {
+                return Some(channel);
+            }
+        }
+        return None;
     }
-    let channels = lookup(app.db.channels())?;
+    let channels = lookup(app.store.channels().await)?;
     channels.into_iter().find(|channel| receives_mail(channel) && forwarding_id(&channel.webhook_secret) == local)
 }
 

@@ -106,9 +106,9 @@ impl Media {
 
     /// Deletes the files no attachment names any more (after a channel or workspace was
     /// deleted, and at start), and uploads never sent within a day.
-    pub async fn sweep(&self, db: &crate::store::Db) {
+    pub async fn sweep(&self, store: &dyn crate::store::backend::Store) {
         let day_ago = crate::store::now_ms() - 24 * 3600 * 1000;
-        match db.orphaned_blobs(day_ago) {
+        match store.orphaned_blobs(day_ago).await {
             Ok(orphans) => {
                 for sha256 in orphans {
                     if let Err(e) = self.files.delete(&sha256).await {

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use super::Media;
 use super::files::SpoolError;
 use crate::runtime::ChannelFiles;
-use crate::store::Db;
+use crate::store::backend::Store;
 use crate::store::media::StoredBytes;
 
 /// The prefix of a kept file's reference in an attachment's `provider-media-id`.
@@ -51,7 +51,7 @@ impl Kept {
 /// [`ChannelFiles`] over the media store.
 pub struct PluginFiles {
     pub media: Arc<Media>,
-    pub db: Arc<Db>,
+    pub store: Arc<dyn Store>,
     pub public_url: String,
 }
 
@@ -76,11 +76,11 @@ impl ChannelFiles for PluginFiles {
         if *channel != channel_id {
             return Err(refused());
         }
-        let channel = self.db.channel(channel_id).map_err(|e| format!("storage: {e}"))?.ok_or_else(refused)?;
+        let channel = self.store.channel(channel_id).await.map_err(|e| format!("storage: {e}"))?.ok_or_else(refused)?;
         if !super::links::valid(&channel, id, expires, signature, crate::store::now_ms()) {
             return Err(refused());
         }
-        let file = self.db.media_file(id).map_err(|e| format!("storage: {e}"))?.filter(|f| f.channel_id.as_deref() == Some(channel_id)).ok_or_else(refused)?;
+        let file = self.store.media_file(id).await.map_err(|e| format!("storage: {e}"))?.filter(|f| f.channel_id.as_deref() == Some(channel_id)).ok_or_else(refused)?;
         let sha256 = file.sha256.ok_or_else(refused)?;
         let mut stored = self.media.files.open(&sha256).await.map_err(|e| format!("storage: {e}"))?;
         stored.read_at(offset, length as usize).await.map_err(|e| format!("storage: {e}"))

@@ -194,25 +194,25 @@ async fn attempt(app: &App, delivery: &PendingDelivery) -> Result<String, Next> 
     let store_trouble = |e: crate::store::StoreError| Next::Retry { after: None, reason: format!("storage: {e}") };
     let message = app.store.message(delivery.message_id).await.map_err(store_trouble)?.ok_or_else(|| Next::Fail("message vanished".into()))?;
     let channel = app.store.channel(&delivery.channel_id).await.map_err(store_trouble)?.ok_or_else(|| Next::Fail("the channel was deleted".into()))?;
-    if app.db.channel_suspended(&channel.id).map_err(store_trouble)? {
+    if app.store.channel_suspended(&channel.id).await.map_err(store_trouble)? {
         return Err(Next::Hold("the workspace is suspended: nothing is sent until the operator resumes it".into()));
     }
     let conversation = app
-        .db
-        .conversation(message.conversation_id)
+        .store
+        .conversation(message.conversation_id).await
         .map_err(store_trouble)?
         .ok_or_else(|| Next::Fail("the conversation was deleted".into()))?;
     let plugin = app.registry.get(&channel.plugin).ok_or_else(|| Next::Retry {
         after: Some(Duration::from_secs(30)),
         reason: format!("plugin `{}` is not loaded", channel.plugin),
     })?;
-    let last_inbound = app.db.last_inbound(conversation.id).map_err(store_trouble)?;
+    let last_inbound = app.store.last_inbound(conversation.id).await.map_err(store_trouble)?;
     let window = crate::window::compute(&plugin.window, conversation.last_inbound_at, now_ms());
     // An agent's file goes as a signed link to the message's own copy (`media::links`).
     let file_link = match message.content.pointer("/media/file_id") {
         None => None,
         Some(_) => {
-            let file = app.db.media_of_messages(&[message.id]).map_err(store_trouble)?.into_iter().next().ok_or_else(|| Next::Fail("the message's file was deleted".into()))?;
+            let file = app.store.media_of_messages(&[message.id]).await.map_err(store_trouble)?.into_iter().next().ok_or_else(|| Next::Fail("the message's file was deleted".into()))?;
             let expires = now_ms() + crate::media::links::LINK_LIFETIME_MS;
             Some(crate::media::links::link(&app.public_url, &channel, file.id, expires, file.filename.as_deref()))
         }
@@ -242,7 +242,7 @@ async fn attempt(app: &App, delivery: &PendingDelivery) -> Result<String, Next> 
                 // The provider refused the channel's credentials (a revoked token): the
                 // channel shows `needs_reconnect` until the admin connects it again.
                 tracing::warn!(channel = %channel.id, %reason, "credentials refused: the channel needs reconnecting");
-                app.db.mark_needs_reconnect(&channel.id, reason).map_err(store_trouble)?;
+                app.store.mark_needs_reconnect(&channel.id, reason).await.map_err(store_trouble)?;
             }
             Err(classify(&error))
         }

@@ -9,17 +9,19 @@ use super::bindings::app::{self, Host};
 use super::call::{CallSetup, HostImportError};
 use super::types::Property;
 
-/// Where provider app settings live (the store implements it).
+/// Where provider app settings live (the store implements it, on either backend).
+#[async_trait::async_trait]
 pub trait ProviderAppSettings: Send + Sync {
     /// The settings of `plugin_id`'s app, `None` when the operator has not set it up.
-    fn settings(&self, plugin_id: &str) -> Result<Option<Vec<Property>>, String>;
+    async fn settings(&self, plugin_id: &str) -> Result<Option<Vec<Property>>, String>;
 }
 
 /// No provider apps (outside a server).
 pub struct NoProviderApps;
 
+#[async_trait::async_trait]
 impl ProviderAppSettings for NoProviderApps {
-    fn settings(&self, _plugin_id: &str) -> Result<Option<Vec<Property>>, String> {
+    async fn settings(&self, _plugin_id: &str) -> Result<Option<Vec<Property>>, String> {
         Ok(None)
     }
 }
@@ -37,13 +39,13 @@ impl AppCtx {
 }
 
 /// Links the import for a store whose data holds an [`AppCtx`] (`get` finds it).
-pub(super) fn add_to_linker<T: 'static>(linker: &mut Linker<T>, get: fn(&mut T) -> &mut AppCtx) -> wasmtime::Result<()> {
+pub(super) fn add_to_linker<T: Send + 'static>(linker: &mut Linker<T>, get: fn(&mut T) -> &mut AppCtx) -> wasmtime::Result<()> {
     app::add_to_linker::<T, HasSelf<AppCtx>>(linker, get)
 }
 
 impl Host for AppCtx {
-    fn settings(&mut self) -> wasmtime::Result<Option<Vec<Property>>> {
-        self.backend.settings(&self.plugin_id).map_err(|error| {
+    async fn settings(&mut self) -> wasmtime::Result<Option<Vec<Property>>> {
+        self.backend.settings(&self.plugin_id).await.map_err(|error| {
             tracing::error!(plugin = %self.plugin_id, "reading the provider app's settings failed: {error}");
             wasmtime::Error::new(HostImportError(format!("reading the provider app's settings failed: {error}")))
         })

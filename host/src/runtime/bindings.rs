@@ -18,14 +18,14 @@ wasmtime::component::bindgen!({
         "switchboard:channel/smtp.send": async,
         // A state read or write the host cannot do fails the call (the guest traps), so the
         // caller retries it instead of the plugin going on without what it stored. Async: on
-        // Postgres the state is a network round trip away.
+        // Postgres the state (and the app's settings, and holds) is a network round trip away.
         "switchboard:channel/state.get": async | trappable,
         "switchboard:channel/state.set": async | trappable,
         "switchboard:channel/state.remove": async | trappable,
         "switchboard:channel/state.keys": async | trappable,
-        "switchboard:channel/app.settings": trappable,
-        "switchboard:channel/holds.hold": trappable,
-        "switchboard:channel/holds.release": trappable,
+        "switchboard:channel/app.settings": async | trappable,
+        "switchboard:channel/holds.hold": async | trappable,
+        "switchboard:channel/holds.release": async | trappable,
         // Files are written to and read from disk: async on the host.
         "switchboard:channel/files.keep": async,
         "switchboard:channel/files.read": async,

@@ -11,20 +11,22 @@ use super::bindings::holds::{self, Host};
 use super::call::{CallSetup, HostImportError};
 
 /// Where holds live (the store implements it); a channel's holds go with the channel.
+#[async_trait::async_trait]
 pub trait ResourceHolds: Send + Sync {
-    fn hold(&self, channel_id: &str, resource: &str) -> Result<(), String>;
+    async fn hold(&self, channel_id: &str, resource: &str) -> Result<(), String>;
     /// Drops the hold; whether another channel still holds `resource`.
-    fn release(&self, channel_id: &str, resource: &str) -> Result<bool, String>;
+    async fn release(&self, channel_id: &str, resource: &str) -> Result<bool, String>;
 }
 
 /// No holds (outside a server): nobody else ever holds anything.
 pub struct NoHolds;
 
+#[async_trait::async_trait]
 impl ResourceHolds for NoHolds {
-    fn hold(&self, _channel_id: &str, _resource: &str) -> Result<(), String> {
+    async fn hold(&self, _channel_id: &str, _resource: &str) -> Result<(), String> {
         Ok(())
     }
-    fn release(&self, _channel_id: &str, _resource: &str) -> Result<bool, String> {
+    async fn release(&self, _channel_id: &str, _resource: &str) -> Result<bool, String> {
         Ok(false)
     }
 }
@@ -48,18 +50,18 @@ impl HoldsCtx {
 }
 
 /// Links the import for a store whose data holds a [`HoldsCtx`] (`get` finds it).
-pub(super) fn add_to_linker<T: 'static>(linker: &mut Linker<T>, get: fn(&mut T) -> &mut HoldsCtx) -> wasmtime::Result<()> {
+pub(super) fn add_to_linker<T: Send + 'static>(linker: &mut Linker<T>, get: fn(&mut T) -> &mut HoldsCtx) -> wasmtime::Result<()> {
     holds::add_to_linker::<T, HasSelf<HoldsCtx>>(linker, get)
 }
 
 impl Host for HoldsCtx {
-    fn hold(&mut self, resource: String) -> wasmtime::Result<()> {
+    async fn hold(&mut self, resource: String) -> wasmtime::Result<()> {
         let Some(channel) = self.channel_id.as_deref() else { return Ok(()) };
-        self.backend.hold(channel, &resource).map_err(|e| self.failed("recording", e))
+        self.backend.hold(channel, &resource).await.map_err(|e| self.failed("recording", e))
     }
 
-    fn release(&mut self, resource: String) -> wasmtime::Result<bool> {
+    async fn release(&mut self, resource: String) -> wasmtime::Result<bool> {
         let Some(channel) = self.channel_id.as_deref() else { return Ok(false) };
-        self.backend.release(channel, &resource).map_err(|e| self.failed("dropping", e))
+        self.backend.release(channel, &resource).await.map_err(|e| self.failed("dropping", e))
     }
 }

@@ -112,9 +112,9 @@ impl Widget {
 }
 
 /// A webchat channel by id.
-fn webchat_channel(app: &App, channel_id: &str) -> Result<Channel, ApiError> {
-    app.db
-        .channel(channel_id)?
+async fn webchat_channel(app: &App, channel_id: &str) -> Result<Channel, ApiError> {
+    app.store
+        .channel(channel_id).await?
         .filter(|c| c.status == ChannelStatus::Active && c.plugin == PLUGIN)
         .ok_or_else(|| ApiError::not_found(format!("no website chat `{channel_id}`")))
 }
@@ -171,8 +171,8 @@ struct Visit {
 
 impl Visit {
     /// The channel exists, the page is on its domain and the widget is on.
-    fn check(app: &App, channel_id: &str, headers: &HeaderMap) -> Result<Self, Refused> {
-        let visit = Self::from_allowed_page(app, channel_id, headers)?;
+    async fn check(app: &App, channel_id: &str, headers: &HeaderMap) -> Result<Self, Refused> {
+        let visit = Self::from_allowed_page(app, channel_id, headers).await?;
         if !visit.widget.enabled {
             return Err(visit.refuse(ApiError::new(StatusCode::FORBIDDEN, "widget_disabled", "the chat widget is switched off")));
         }
@@ -180,8 +180,8 @@ impl Visit {
     }
 
     /// The channel exists and the page is on its domain.
-    fn from_allowed_page(app: &App, channel_id: &str, headers: &HeaderMap) -> Result<Self, Refused> {
-        let channel = webchat_channel(app, channel_id)?;
+    async fn from_allowed_page(app: &App, channel_id: &str, headers: &HeaderMap) -> Result<Self, Refused> {
+        let channel = webchat_channel(app, channel_id).await?;
         let widget = Widget::of(app, &channel);
         let origin = headers.get(header::ORIGIN).cloned();
         let allowed = origin.as_ref().and_then(|o| o.to_str().ok()).is_some_and(|o| origins::allows(&widget.domain, o));
@@ -223,7 +223,7 @@ impl Visit {
 
 
 async fn widget_script(State(front): State<Arc<Front>>, Path(channel_id): Path<String>) -> Result<Response, ApiError> {
-    webchat_channel(&front.app, &channel_id)?;
+    webchat_channel(&front.app, &channel_id).await?;
     let headers = [
         (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
         (header::CACHE_CONTROL, "public, max-age=300"),
@@ -234,7 +234,7 @@ async fn widget_script(State(front): State<Arc<Front>>, Path(channel_id): Path<S
 
 /// CORS preflight: allowed pages may send JSON and the visitor token.
 async fn preflight(State(front): State<Arc<Front>>, Path(channel_id): Path<String>, headers: HeaderMap) -> Result<Response, Refused> {
-    let visit = Visit::from_allowed_page(&front.app, &channel_id, &headers)?;
+    let visit = Visit::from_allowed_page(&front.app, &channel_id, &headers).await?;
     let headers = [
         (header::ACCESS_CONTROL_ALLOW_METHODS, "GET, POST"),
         (header::ACCESS_CONTROL_ALLOW_HEADERS, "authorization, content-type"),
@@ -264,7 +264,7 @@ async fn session(
     body: Bytes,
 ) -> Result<Response, Refused> {
     let app = &front.app;
-    let visit = Visit::check(app, &channel_id, &headers)?;
+    let visit = Visit::check(app, &channel_id, &headers).await?;
     let request: SessionRequest = body_json(&visit, &body)?;
     let secret = &visit.channel.webhook_secret;
     let known = request.token.and_then(|token| Some((visitors::verify(secret, &channel_id, &token)?, token)));
@@ -277,7 +277,7 @@ async fn session(
             (visitor, token)
         }
     };
-    let conversation = app.db.conversation_at(&channel_id, &visitor).map_err(|e| visit.refuse(e.into()))?;
+    let conversation = app.store.conversation_at(&channel_id, &visitor).await.map_err(|e| visit.refuse(e.into()))?;
     Ok(visit.ok(Json(json!({ "token": token, "widget": visit.widget.look(), "conversation": conversation.is_some() }))))
 }
 
@@ -295,7 +295,7 @@ async fn write(
     body: Bytes,
 ) -> Result<Response, Refused> {
     let app = &front.app;
-    let visit = Visit::check(app, &channel_id, &headers)?;
+    let visit = Visit::check(app, &channel_id, &headers).await?;
     let visitor = visit.visitor(&headers)?;
     visit.limited(front.limits.message(&channel_id, &visitor))?;
     let written: WriteRequest = body_json(&visit, &body)?;
@@ -318,7 +318,11 @@ async fn handed_over(front: &Front, visit: &Visit, message: serde_json::Value) -
         body,
     };
     let handled = crate::ingest::handle(app, &visit.channel, &request).await.map_err(|e| visit.refuse(e.into()))?;
-    Ok(match handled.messages.first().and_then(|m| VisitorMessage::of(app, &visit.channel, m)) {
+    let first = match handled.messages.first() {
+        Some(message) => VisitorMessage::of(app, &visit.channel, message).await,
+        None => None,
+    };
+    Ok(match first {
         Some(message) => visit.ok((StatusCode::CREATED, Json(json!({ "message": message })))),
         // The same client id again: stored the first time.
         None => visit.ok(Json(json!({ "message": null, "duplicate": true }))),
@@ -343,7 +347,7 @@ async fn attach(
     body: axum::body::Body,
 ) -> Result<Response, Refused> {
     let app = &front.app;
-    let visit = Visit::check(app, &channel_id, &headers)?;
+    let visit = Visit::check(app, &channel_id, &headers).await?;
     let visitor = visit.visitor(&headers)?;
     visit.limited(front.limits.message(&channel_id, &visitor))?;
     let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
@@ -385,7 +389,7 @@ struct VisitorFile {
 
 impl VisitorMessage {
     /// The visitor sees their own messages and the replies that were sent (not queued or failed ones).
-    fn of(app: &App, channel: &Channel, message: &Message) -> Option<Self> {
+    async fn of(app: &App, channel: &Channel, message: &Message) -> Option<Self> {
         use crate::store::messages::DeliveryStatus::{Delivered, Read, Sent};
         let from = match (message.direction.as_str(), message.status) {
             ("inbound", _) => "visitor",
@@ -395,8 +399,8 @@ impl VisitorMessage {
         let client_id = message.properties.iter().find(|(k, _)| k == "client_id").map(|(_, v)| v.clone());
         let expires = crate::store::now_ms() + crate::media::links::LINK_LIFETIME_MS;
         let files: Vec<VisitorFile> = app
-            .db
-            .media_of_messages(&[message.id])
+            .store
+            .media_of_messages(&[message.id]).await
             .ok()?
             .into_iter()
             .filter(|f| f.state == "stored")
@@ -416,13 +420,13 @@ impl VisitorMessage {
 
 /// Live messages for one visitor: a snapshot first, then each new message.
 async fn stream(State(front): State<Arc<Front>>, Path(channel_id): Path<String>, headers: HeaderMap) -> Result<Response, Refused> {
-    let visit = Visit::check(&front.app, &channel_id, &headers)?;
+    let visit = Visit::check(&front.app, &channel_id, &headers).await?;
     let visitor = visit.visitor(&headers)?;
     visit.limited(front.limits.stream(&channel_id, &visitor))?;
     // Subscribe before reading the snapshot: whatever is stored in between comes live.
     let live = front.app.live.subscribe();
     let mut follow = Follow { front: front.clone(), channel_id, visitor, origin: visit.origin.clone(), conversation: None, live, shown: HashSet::new() };
-    let snapshot = follow.snapshot().map_err(|e| visit.refuse(e.into()))?;
+    let snapshot = follow.snapshot().await.map_err(|e| visit.refuse(e.into()))?;
     let mut recheck = tokio::time::interval(RECHECK);
     recheck.reset();
     let events = futures_util::stream::unfold((follow, Some(snapshot), recheck), |(mut follow, first, mut recheck)| async move {
@@ -452,20 +456,24 @@ struct Follow {
 }
 
 impl Follow {
-    fn find_conversation(&mut self) -> Result<Option<i64>, crate::store::StoreError> {
+    async fn find_conversation(&mut self) -> Result<Option<i64>, crate::store::StoreError> {
         if self.conversation.is_none() {
-            self.conversation = self.front.app.db.conversation_at(&self.channel_id, &self.visitor)?.map(|c| c.id);
+            self.conversation = self.front.app.store.conversation_at(&self.channel_id, &self.visitor).await?.map(|c| c.id);
         }
         Ok(self.conversation)
     }
 
-    fn snapshot(&mut self) -> Result<SseEvent, crate::store::StoreError> {
-        let messages = match self.find_conversation()? {
-            Some(id) => self.front.app.db.messages(id, None, SNAPSHOT_LIMIT)?,
+    async fn snapshot(&mut self) -> Result<SseEvent, crate::store::StoreError> {
+        let messages = match self.find_conversation().await? {
+            Some(id) => self.front.app.store.messages(id, None, SNAPSHOT_LIMIT).await?,
             None => vec![],
         };
-        let Some(channel) = self.front.app.db.channel(&self.channel_id)? else { return Ok(SseEvent::default().event("snapshot").data("{\"messages\":[]}")) };
-        let messages: Vec<VisitorMessage> = messages.iter().filter_map(|m| VisitorMessage::of(&self.front.app, &channel, m)).collect();
+        let Some(channel) = self.front.app.store.channel(&self.channel_id).await? else { return Ok(SseEvent::default().event("snapshot").data("{\"messages\":[]}")) };
+        let mut shown = Vec::new();
+        for message in &messages {
+            shown.extend(VisitorMessage::of(&self.front.app, &channel, message).await);
+        }
+        let messages = shown;
         self.shown = messages.iter().map(|m| m.id).collect();
         Ok(SseEvent::default().event("snapshot").json_data(json!({ "messages": messages })).expect("JSON serializes"))
     }
@@ -479,22 +487,26 @@ impl Follow {
                 _ = recheck.tick() => {
                     let mut headers = HeaderMap::new();
                     headers.insert(header::ORIGIN, self.origin.clone());
-                    Visit::check(&app, &self.channel_id, &headers).ok()?;
+                    Visit::check(&app, &self.channel_id, &headers).await.ok()?;
                 }
                 received = self.live.recv() => match received {
                     // Changes were missed on this node: send everything again.
-                    Ok(LiveEvent { change: Change::Reset, .. }) => return self.snapshot().ok(),
+                    Ok(LiveEvent { change: Change::Reset, .. }) => return self.snapshot().await.ok(),
                     Ok(LiveEvent { channel_id, conversation_id, message_id: Some(message_id), .. }) if channel_id == self.channel_id => {
-                        if self.find_conversation().ok()? != Some(conversation_id) {
+                        if self.find_conversation().await.ok()? != Some(conversation_id) {
                             continue;
                         }
                         // A new message, or a reply now sent.
                         if self.shown.contains(&message_id) {
                             continue;
                         }
-                        let message = app.db.message(message_id).ok()?;
-                        let channel = app.db.channel(&self.channel_id).ok()??;
-                        if let Some(message) = message.as_ref().and_then(|m| VisitorMessage::of(&app, &channel, m)) {
+                        let message = app.store.message(message_id).await.ok()?;
+                        let channel = app.store.channel(&self.channel_id).await.ok()??;
+                        let message = match &message {
+                            Some(message) => VisitorMessage::of(&app, &channel, message).await,
+                            None => None,
+                        };
+                        if let Some(message) = message {
                             self.shown.insert(message.id);
                             let event = SseEvent::default().event("message").id(message.id.to_string());
                             return Some(event.json_data(&message).expect("JSON serializes"));
@@ -502,7 +514,7 @@ impl Follow {
                     }
                     Ok(_) => {}
                     // Fell behind: send everything again.
-                    Err(RecvError::Lagged(_)) => return self.snapshot().ok(),
+                    Err(RecvError::Lagged(_)) => return self.snapshot().await.ok(),
                     Err(RecvError::Closed) => return None,
                 },
             }
@@ -527,7 +539,7 @@ async fn preview(
     Path(channel_id): Path<String>,
     Query(query): Query<PreviewQuery>,
 ) -> Result<Response, ApiError> {
-    let channel = webchat_channel(&front.app, &channel_id)?;
+    let channel = webchat_channel(&front.app, &channel_id).await?;
     let mut widget = Widget::of(&front.app, &channel);
     let cut = |value: String, max: usize| value.chars().take(max).collect::<String>();
     if let Some(name) = query.name {
