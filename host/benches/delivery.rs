@@ -173,6 +173,7 @@ impl Host {
         let base = format!("http://{}", listener.local_addr().unwrap());
         let config = switchboard::ServeConfig {
             data_dir: data.path().to_path_buf(),
+            database_url: None,
             public_url: Some("https://switchboard.example".into()),
             allow_outbound: vec![provider.authority.clone()],
             limits: Default::default(),

@@ -20,6 +20,7 @@ const ROUNDS: usize = 7;
 fn config(data_dir: &Path) -> ServeConfig {
     ServeConfig {
         data_dir: data_dir.to_path_buf(),
+        database_url: None,
         public_url: None,
         allow_outbound: Vec::new(),
         limits: Default::default(),

@@ -15,13 +15,15 @@ use crate::runtime::{
     ChannelStateBackend, CompileCache, HostPattern, HostServices, Limits, MailAddressing, ProviderAppSettings, Resolver, ResourceHolds, Runtime, StateError, SystemResolver,
 };
 use crate::store::provider_apps::ProviderApp;
-use crate::store::Db;
-use crate::store::backend::Store;
+use crate::store::backend::{Backend, Store};
 use crate::store::channels::Channel;
 
 #[derive(Debug, Clone)]
 pub struct ServeConfig {
     pub data_dir: PathBuf,
+    /// Postgres instead of SQLite in the data dir (`--database-url`): several nodes over one
+    /// database (docs/scale-out.md).
+    pub database_url: Option<String>,
     /// The URL providers reach this host at; webhook URLs are built from it.
     pub public_url: Option<String>,
     /// Hosts plugins may call besides the ones they declare (`host` or `host:port`).
@@ -96,11 +98,10 @@ impl Default for MailOptions {
 
 /// Everything a request handler or worker needs.
 pub struct App {
-    pub db: Arc<Db>,
-    /// The store behind the interface both backends implement (`store::backend`): today the
-    /// same SQLite database as `db`. Code moves from `db` to it one aggregate at a time, so that
-    /// a node can run on Postgres (docs/scale-out.md); the outbox worker has.
-    pub store: Arc<dyn crate::store::backend::Store>,
+    /// What only one backend has: SQLite's key rotation, Postgres's notices and shared plugins.
+    pub backend: Backend,
+    /// Everything else goes through the interface both backends implement (`store::backend`).
+    pub store: Arc<dyn Store>,
     pub runtime: Runtime,
     pub registry: Registry,
     pub public_url: String,
@@ -182,9 +183,10 @@ impl ResourceHolds for StoreHolds {
 }
 
 impl App {
-    /// Opens the data dir and starts the runtime; no plugin is loaded yet (`plugins::load_all`).
-    /// `mail`: the addresses the host receives mail at, as the `mail` module derives them.
-    pub fn open(
+    /// Opens the data dir (and the database) and starts the runtime; no plugin is loaded yet
+    /// (`plugins::load_all`). `mail`: the addresses the host receives mail at, as the `mail`
+    /// module derives them.
+    pub async fn open(
         config: &ServeConfig,
         local_addr: SocketAddr,
         inbound_domain: Option<String>,
@@ -202,8 +204,10 @@ impl App {
         std::fs::create_dir_all(&config.data_dir)
             .map_err(|e| anyhow::anyhow!("cannot create the data dir {}: {e}", config.data_dir.display()))?;
         let serve_lock = crate::data_dir::serve_lock(&config.data_dir)?;
-        let db = Arc::new(Db::open_with(&config.data_dir, config.faults.clone())?);
-        let store: Arc<dyn Store> = db.clone();
+        // Named by where it serves, unique among the nodes of one database.
+        let node = format!("{}@{local_addr}", hostname());
+        let backend = Backend::open(&config.data_dir, config.database_url.as_deref(), &node, config.faults.clone()).await?;
+        let store = backend.store();
         // Uploads cut off by a crash: nothing refers to them.
         let _ = std::fs::remove_dir_all(crate::data_dir::uploads_dir(&config.data_dir));
         let allowed = config
@@ -212,8 +216,15 @@ impl App {
             .map(|h| HostPattern::parse(h).map_err(|e| anyhow::anyhow!("--allow-outbound {e}")))
             .collect::<anyhow::Result<Vec<_>>>()?;
         let cache = CompileCache::new(crate::data_dir::cache_dir(&config.data_dir));
-        let metrics = Arc::new(crate::metrics::Metrics::new(db.operation_seconds.clone()));
-        let media = Arc::new(crate::media::Media::new(Arc::new(crate::media::files::LocalFiles::open(crate::data_dir::media_dir(&config.data_dir))?), config.media_max_mb));
+        let operation_seconds = backend.sqlite().map_or_else(crate::store::operation_histogram, |db| db.operation_seconds.clone());
+        let metrics = Arc::new(crate::metrics::Metrics::new(operation_seconds));
+        let media_dir = crate::data_dir::media_dir(&config.data_dir);
+        // On Postgres the bytes are shared through the database; the media dir keeps this node's copies.
+        let files: Arc<dyn crate::media::files::MediaFiles> = match backend.postgres() {
+            Some(pg) => Arc::new(crate::media::pg_files::PgFiles::open(pg.clone(), media_dir)?),
+            None => Arc::new(crate::media::files::LocalFiles::open(media_dir)?),
+        };
+        let media = Arc::new(crate::media::Media::new(files, config.media_max_mb));
         let public_url = config
             .public_url
             .clone()
@@ -235,8 +246,9 @@ impl App {
             runtime.compile_in_child(compiler.clone());
         }
         Ok(Self {
+            live: if backend.postgres().is_some() { crate::live::Live::relayed() } else { Default::default() },
             store,
-            db,
+            backend,
             runtime,
             registry: Registry::default(),
             public_url,
@@ -245,7 +257,6 @@ impl App {
             media,
             media_wake: Notify::new(),
             max_mail_bytes: config.mail.max_message_bytes,
-            live: Default::default(),
             uploads_dir: crate::data_dir::uploads_dir(&config.data_dir),
             pending_dir: crate::data_dir::pending_dir(&config.data_dir),
             upload_slot: tokio::sync::Semaphore::new(1),
@@ -288,4 +299,7 @@ impl App {
     }
 }
 
-
+/// This machine's name (nodes on several machines), or `localhost` when it has none.
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname").ok().map(|h| h.trim().to_owned()).filter(|h| !h.is_empty()).unwrap_or_else(|| "localhost".into())
+}

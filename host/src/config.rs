@@ -31,6 +31,11 @@ pub struct ServeArgs {
     /// Where the database, secret key, plugins and caches live. Default: ./data.
     #[arg(long, value_name = "DIR", env = "SWITCHBOARD_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Keep everything in Postgres (`postgres://user:password@host/db`) instead of SQLite in the
+    /// data dir, so several nodes serve one installation. Every node needs the same
+    /// `<data-dir>/secret.key`. Default: SQLite.
+    #[arg(long, value_name = "URL", env = "SWITCHBOARD_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
     /// The URL providers reach this host at (webhook URLs are built from it). Default: http://<listen>.
     #[arg(long, value_name = "URL", env = "SWITCHBOARD_PUBLIC_URL")]
     pub public_url: Option<String>,
@@ -93,6 +98,7 @@ pub enum LogFormat {
 pub struct ConfigFile {
     pub listen: Option<String>,
     pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
     pub public_url: Option<String>,
     pub allow_outbound: Option<Vec<String>>,
     pub plugin_timeout_ms: Option<u64>,
@@ -116,6 +122,9 @@ pub struct Settings {
     pub config_file: Option<PathBuf>,
     pub listen: String,
     pub data_dir: PathBuf,
+    /// Shown without its password.
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "without_password")]
+    pub database_url: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub public_url: Option<String>,
     pub allow_outbound: Vec<String>,
@@ -144,6 +153,7 @@ impl Settings {
             config_file,
             listen: args.listen.or(file.listen).unwrap_or_else(|| "127.0.0.1:8080".into()),
             data_dir: args.data_dir.or(file.data_dir).unwrap_or_else(|| "data".into()),
+            database_url: args.database_url.or(file.database_url),
             public_url: args.public_url.or(file.public_url),
             allow_outbound: if args.allow_outbound.is_empty() { file.allow_outbound.unwrap_or_default() } else { args.allow_outbound },
             plugin_timeout_ms: args.plugin_timeout_ms.or(file.plugin_timeout_ms).unwrap_or(15_000),
@@ -164,6 +174,13 @@ impl Settings {
 
     fn check(&self) -> anyhow::Result<()> {
         check_address("listen", &self.listen)?;
+        if let Some(url) = &self.database_url {
+            anyhow::ensure!(
+                url.starts_with("postgres://") || url.starts_with("postgresql://"),
+                "database_url: only Postgres is supported (postgres://user:password@host:5432/database); leave it out for SQLite in the data dir"
+            );
+            url.parse::<tokio_postgres::Config>().map_err(|e| anyhow::anyhow!("database_url: not a Postgres URL: {e}"))?;
+        }
         if let Some(smtp) = &self.smtp_listen {
             check_address("smtp_listen", smtp)?;
         }
@@ -202,6 +219,7 @@ impl Settings {
     pub fn serve_config(&self) -> ServeConfig {
         ServeConfig {
             data_dir: self.data_dir.clone(),
+            database_url: self.database_url.clone(),
             public_url: self.public_url.clone(),
             allow_outbound: self.allow_outbound.clone(),
             limits: Limits { call_timeout: Duration::from_millis(self.plugin_timeout_ms), memory_bytes: self.plugin_memory_mb << 20, ..Default::default() },
@@ -223,6 +241,17 @@ impl Settings {
     pub fn to_toml(&self) -> String {
         toml::to_string(self).unwrap_or_else(|e| format!("# cannot be shown as TOML: {e}\n"))
     }
+}
+
+/// A database URL as `config check` prints it: the password replaced by `***`.
+fn without_password<S: serde::Serializer>(url: &Option<String>, serializer: S) -> Result<S::Ok, S::Error> {
+    let shown = url.as_deref().map(|url| match url.split_once("://").and_then(|(scheme, rest)| Some((scheme, rest.split_once('@')?))) {
+        Some((scheme, (credentials, host))) if credentials.contains(':') => {
+            format!("{scheme}://{}:***@{host}", credentials.split(':').next().unwrap_or_default())
+        }
+        _ => url.to_owned(),
+    });
+    serializer.serialize_some(&shown.unwrap_or_default())
 }
 
 /// The file named by `--config` (which must exist), else `./switchboard.toml` if it exists.
@@ -284,5 +313,17 @@ mod tests {
         assert!(error.to_string().starts_with("allow_outbound:"), "{error}");
         let error = Settings::resolve(ServeArgs { config: Some("/nonexistent/switchboard.toml".into()), ..Default::default() }).unwrap_err();
         assert!(error.to_string().contains("cannot read the config file"), "{error}");
+        let error = Settings::resolve(ServeArgs { database_url: Some("mysql://db/switchboard".into()), ..Default::default() }).unwrap_err();
+        assert!(error.to_string().starts_with("database_url: only Postgres"), "{error}");
+    }
+
+    #[test]
+    fn the_database_url_is_shown_without_its_password() {
+        let url = "postgres://switchboard:s3cret@db.internal:5432/switchboard";
+        let settings = Settings::resolve(ServeArgs { database_url: Some(url.into()), ..Default::default() }).unwrap();
+        assert_eq!(settings.serve_config().database_url.as_deref(), Some(url), "serve gets it whole");
+        let shown = settings.to_toml();
+        assert!(shown.contains("database_url = \"postgres://switchboard:***@db.internal:5432/switchboard\""), "{shown}");
+        assert!(!shown.contains("s3cret"), "{shown}");
     }
 }

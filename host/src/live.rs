@@ -71,6 +71,10 @@ pub enum Resume {
 pub struct Live {
     /// Differs per process, so an id from before a restart is never taken for a current one.
     boot: String,
+    /// On Postgres every change, this node's own too, arrives through the database's
+    /// notices (`live_relay`), in commit order: the announcements made after a store are
+    /// then skipped, or each change would reach this node's followers twice.
+    relayed: bool,
     backlog: Mutex<Backlog>,
     events: broadcast::Sender<LiveEvent>,
     closing: watch::Sender<bool>,
@@ -86,6 +90,7 @@ impl Default for Live {
     fn default() -> Self {
         Self {
             boot: format!("{:x}", rand::random::<u32>()),
+            relayed: false,
             backlog: Mutex::default(),
             events: broadcast::channel(BACKLOG).0,
             closing: watch::channel(false).0,
@@ -94,23 +99,28 @@ impl Default for Live {
 }
 
 impl Live {
+    /// A hub fed only by [`Live::heard`] (a node on Postgres).
+    pub fn relayed() -> Self {
+        Self { relayed: true, ..Self::default() }
+    }
+
     /// A message was stored (inbound) or queued (outbound).
     pub fn message(&self, message: &Message) {
-        self.publish(Change::Message, &message.channel_id, message.conversation_id, Some(message.id));
+        self.local(Change::Message, &message.channel_id, message.conversation_id, Some(message.id));
     }
 
     /// A message's delivery status changed (`None`: several of the conversation's at once).
     pub fn status(&self, channel_id: &str, conversation_id: i64, message_id: Option<i64>) {
-        self.publish(Change::Status, channel_id, conversation_id, message_id);
+        self.local(Change::Status, channel_id, conversation_id, message_id);
     }
 
     /// An attachment of a message is stored, or failed for good.
     pub fn media(&self, channel_id: &str, conversation_id: i64, message_id: i64) {
-        self.publish(Change::Media, channel_id, conversation_id, Some(message_id));
+        self.local(Change::Media, channel_id, conversation_id, Some(message_id));
     }
 
     pub fn conversation(&self, channel_id: &str, conversation_id: i64) {
-        self.publish(Change::Conversation, channel_id, conversation_id, None);
+        self.local(Change::Conversation, channel_id, conversation_id, None);
     }
 
     /// A change a node announced through the database (relayed by `live_relay`).
@@ -121,6 +131,13 @@ impl Live {
     /// Changes were missed: every follower re-reads its snapshot.
     pub fn reset(&self) {
         self.publish(Change::Reset, "", 0, None);
+    }
+
+    /// A change this node made, unless the database announces it ([`Live::relayed`]).
+    fn local(&self, change: Change, channel_id: &str, conversation_id: i64, message_id: Option<i64>) {
+        if !self.relayed {
+            self.publish(change, channel_id, conversation_id, message_id);
+        }
     }
 
     fn publish(&self, change: Change, channel_id: &str, conversation_id: i64, message_id: Option<i64>) {
@@ -229,5 +246,24 @@ mod tests {
         let recent = seqs(live.follow(Some(&live.event_id(20))).0).expect("still kept");
         assert_eq!(recent.first(), Some(&21));
         assert_eq!(recent.len(), BACKLOG - 10);
+    }
+
+    #[test]
+    fn a_relayed_hub_publishes_what_the_database_announced_and_skips_its_own_announcements() {
+        let live = Live::relayed();
+        let mut events = live.subscribe();
+        // What this node stored is announced by the database, and heard through the relay once.
+        live.conversation("ch", 1);
+        live.status("ch", 1, Some(7));
+        live.media("ch", 1, 7);
+        live.heard(Change::Status, "ch", 1, Some(7));
+        let event = events.try_recv().expect("the relayed change");
+        assert_eq!((event.change, event.seq, event.message_id), (Change::Status, 1, Some(7)));
+        assert!(events.try_recv().is_err(), "nothing published twice");
+        // A hub of its own (SQLite) publishes its announcements.
+        let local = Live::default();
+        let mut events = local.subscribe();
+        local.conversation("ch", 1);
+        assert_eq!(events.try_recv().expect("published").change, Change::Conversation);
     }
 }

@@ -226,6 +226,9 @@ enum UserCommand {
         public_url: String,
         #[arg(long, default_value = "data", env = "SWITCHBOARD_DATA_DIR")]
         data_dir: PathBuf,
+        /// The database of nodes serving with `--database-url` (see `token create`).
+        #[arg(long, value_name = "URL", env = "SWITCHBOARD_DATABASE_URL", hide_env_values = true)]
+        database_url: Option<String>,
     },
 }
 
@@ -242,6 +245,10 @@ enum TokenCommand {
         workspace: Option<i64>,
         #[arg(long, default_value = "data", env = "SWITCHBOARD_DATA_DIR")]
         data_dir: PathBuf,
+        /// The database of nodes serving with `--database-url` (its secret key is read from
+        /// the data dir, or made there on first use: copy it to every node).
+        #[arg(long, value_name = "URL", env = "SWITCHBOARD_DATABASE_URL", hide_env_values = true)]
+        database_url: Option<String>,
     },
 }
 
@@ -393,39 +400,45 @@ async fn main() -> anyhow::Result<()> {
             print!("{output}");
             Ok(())
         }
-        Command::User { command: UserCommand::Create { role, username, name, workspace, public_url, data_dir } } => {
+        Command::User { command: UserCommand::Create { role, username, name, workspace, public_url, data_dir, database_url } } => {
             let role: Role = role.parse().map_err(anyhow::Error::msg)?;
-            let db = Db::open(&data_dir)?;
+            let db = open_store(&data_dir, database_url.as_deref()).await?;
             let workspace = match role {
                 Role::Operator if workspace.is_some() => anyhow::bail!("the operator belongs to no workspace: leave out --workspace"),
                 Role::Operator => None,
                 _ => Some(workspace.unwrap_or(1)),
             };
             if let Some(id) = workspace {
-                db.workspace(id)?.ok_or_else(|| anyhow::anyhow!("there is no workspace {id}"))?;
+                db.workspace(id).await?.ok_or_else(|| anyhow::anyhow!("there is no workspace {id}"))?;
             }
             let username = username.trim().to_lowercase();
             anyhow::ensure!(!username.is_empty(), "--username is empty");
-            anyhow::ensure!(db.person_by_username(&username)?.is_none(), "`{username}` already has an account");
-            let person = db.create_person(workspace, &username, name.as_deref().unwrap_or(&username), role)?;
-            let (token, _) = db.create_invitation(person.id, switchboard::api::people::INVITATION_LIFETIME_MS, false)?;
+            anyhow::ensure!(db.person_by_username(&username).await?.is_none(), "`{username}` already has an account");
+            let person = db.create_person(workspace, &username, name.as_deref().unwrap_or(&username), role).await?;
+            let (token, _) = db.create_invitation(person.id, switchboard::api::people::INVITATION_LIFETIME_MS, false).await?;
             println!("{}/#/invitation/{token}", public_url.trim_end_matches('/'));
             Ok(())
         }
-        Command::Token { command: TokenCommand::Create { role, workspace, data_dir } } => {
+        Command::Token { command: TokenCommand::Create { role, workspace, data_dir, database_url } } => {
             let role: Role = role.parse().map_err(anyhow::Error::msg)?;
-            let db = Db::open(&data_dir)?;
             if role == Role::Operator && workspace.is_some() {
                 anyhow::bail!("an operator token belongs to no workspace: leave out --workspace");
             }
+            let db = open_store(&data_dir, database_url.as_deref()).await?;
             if let Some(id) = workspace {
-                db.workspace(id)?.ok_or_else(|| anyhow::anyhow!("there is no workspace {id}"))?;
+                db.workspace(id).await?.ok_or_else(|| anyhow::anyhow!("there is no workspace {id}"))?;
             }
-            let token = db.create_token(role, workspace)?;
+            let token = db.create_token(role, workspace).await?;
             println!("{token}");
             Ok(())
         }
     }
+}
+
+/// The store a command changes: SQLite in the data dir, or the Postgres database nodes serve from.
+async fn open_store(data_dir: &std::path::Path, database_url: Option<&str>) -> anyhow::Result<std::sync::Arc<dyn switchboard::store::backend::Store>> {
+    let node = format!("cli-{}", std::process::id());
+    Ok(switchboard::store::backend::Backend::open(data_dir, database_url, &node, Default::default()).await?.store())
 }
 
 /// Binds the listeners and serves until SIGTERM or SIGINT; then lets in-flight work finish

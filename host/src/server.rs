@@ -28,17 +28,34 @@ impl From<TcpListener> for Listeners {
 
 /// Opens the data dir and loads every plugin: the [`App`] `serve` runs on.
 pub async fn start(config: &ServeConfig, local_addr: SocketAddr, smtp_listener: bool) -> anyhow::Result<Arc<App>> {
-    let app = open(config, local_addr, smtp_listener)?;
+    let app = open(config, local_addr, smtp_listener).await?;
     crate::plugins::load_all(&app).await;
     app.health.plugins_loaded();
     Ok(app)
 }
 
 /// The shared state, no plugin loaded yet.
-fn open(config: &ServeConfig, local_addr: SocketAddr, smtp_listener: bool) -> anyhow::Result<Arc<App>> {
+async fn open(config: &ServeConfig, local_addr: SocketAddr, smtp_listener: bool) -> anyhow::Result<Arc<App>> {
     let inbound_domain = crate::mail::address::inbound_domain(config)?;
     let mail = Arc::new(MailAddresses { inbound_domain: inbound_domain.clone(), smtp_listener });
-    Ok(Arc::new(App::open(config, local_addr, inbound_domain, mail)?))
+    let app = Arc::new(App::open(config, local_addr, inbound_domain, mail).await?);
+    relay_other_nodes(&app);
+    Ok(app)
+}
+
+/// On Postgres: every node's changes (this one's too) reach this node's live followers, and a
+/// plugin installed through any node is loaded here. The relay ends when live closes.
+fn relay_other_nodes(app: &Arc<App>) {
+    let Some(pg) = app.backend.postgres().cloned() else { return };
+    let relayed = app.clone();
+    tokio::spawn(async move {
+        let loader = relayed.clone();
+        let installed = move |plugin: String, version: String| {
+            let app = loader.clone();
+            tokio::spawn(async move { crate::plugins::load_shared(&app, &plugin, &version).await });
+        };
+        crate::live_relay::relay(&pg, &relayed.live, installed).await;
+    });
 }
 
 /// Serves until `shutdown` completes.
@@ -49,7 +66,7 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let Listeners { http, smtp } = listeners.into();
     let local_addr = http.local_addr()?;
-    let app = open(&config, local_addr, smtp.is_some())?;
+    let app = open(&config, local_addr, smtp.is_some()).await?;
     let (stop_tasks, tasks_stopped) = tokio::sync::watch::channel(false);
     // HTTP is served while plugins load (cold compiles take a while): `/readyz` says when they
     // are in; until then their webhooks get 503 and providers send them again. The folder
@@ -77,14 +94,7 @@ pub async fn serve(
         }
         None => None,
     };
-    if app.store.token_count().await? == 0 && app.store.people(None).await?.is_empty() {
-        // First start: the operator's account, with a one-time link to set its password. The
-        // link goes to standard output only, never to the log.
-        let operator = app.store.create_person(None, FIRST_OPERATOR, "Operator", crate::store::tokens::Role::Operator).await?;
-        let (token, _) = app.store.create_invitation(operator.id, crate::api::people::INVITATION_LIFETIME_MS, false).await?;
-        println!("Set the operator's password (username `{FIRST_OPERATOR}`, link valid 72 hours, shown once): {}", crate::api::people::invitation_url(&app, &token));
-        tracing::warn!("first start: a one-time setup link for the operator account was printed on standard output");
-    }
+    first_start(&app).await?;
     tracing::info!(%local_addr, public_url = %app.public_url, "serving; admin pages at http://{local_addr}/");
     // Live streams (open widget pages) end when shutdown starts, or the graceful shutdown
     // would wait for them forever.
@@ -110,4 +120,22 @@ pub async fn serve(
         let _ = mail.await;
     }
     result.map_err(Into::into)
+}
+
+/// First start: the operator's account, with a one-time link to set its password. The link
+/// goes to standard output only, never to the log. Nodes starting together on one database
+/// race here: the username is unique, so one creates the account and the others find it.
+async fn first_start(app: &App) -> anyhow::Result<()> {
+    if app.store.token_count().await? > 0 || !app.store.people(None).await?.is_empty() {
+        return Ok(());
+    }
+    let operator = match app.store.create_person(None, FIRST_OPERATOR, "Operator", crate::store::tokens::Role::Operator).await {
+        Ok(operator) => operator,
+        Err(_) if app.store.person_by_username(FIRST_OPERATOR).await?.is_some() => return Ok(()),
+        Err(e) => return Err(e.into()),
+    };
+    let (token, _) = app.store.create_invitation(operator.id, crate::api::people::INVITATION_LIFETIME_MS, false).await?;
+    println!("Set the operator's password (username `{FIRST_OPERATOR}`, link valid 72 hours, shown once): {}", crate::api::people::invitation_url(app, &token));
+    tracing::warn!("first start: a one-time setup link for the operator account was printed on standard output");
+    Ok(())
 }

@@ -280,6 +280,10 @@ async fn a_plugin_installed_on_one_node_is_announced_to_the_others_with_its_byte
     assert_eq!(next_notice(&mut on_node_3).await, Notice::Installed { plugin: "telegram".into(), version: "0.2.0".into() });
     assert_eq!(nodes[1].current_component("telegram").await.unwrap().unwrap().0, version("0.2.0"));
     assert!(nodes[1].current_component("line").await.unwrap().is_none());
+    // A node starting up loads each plugin's current component.
+    nodes[0].install_component("line", &version("1.0.0"), b"line", false).await.unwrap();
+    let current: Vec<(String, semver::Version, Vec<u8>)> = nodes[2].current_components().await.unwrap();
+    assert_eq!(current, vec![("line".into(), version("1.0.0"), b"line".to_vec()), ("telegram".into(), version("0.2.0"), first.clone())]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -370,6 +374,13 @@ async fn each_nodes_followers_hear_another_nodes_messages_and_after_a_cut_start_
         }
         assert_eq!(heard, vec![(Change::Message, Some(queued.id)), (Change::Status, Some(queued.id)), (Change::Status, Some(queued.id))]);
     }
+    // The conversation resolved through node 2: both hubs hear it (inbox lists move it).
+    use switchboard::store::backend::InboxStore;
+    nodes[1].update_conversation(stored.conversation_id, None, Some("resolved")).await.unwrap();
+    for follower in &mut followers {
+        let event = next_event(follower).await;
+        assert_eq!((event.change, event.conversation_id, event.message_id), (Change::Conversation, stored.conversation_id, None));
+    }
 
     // The listeners' connections are cut: what is stored meanwhile cannot be replayed, so every
     // follower is told to start again, and one resuming from before the cut gets a snapshot.
@@ -392,4 +403,29 @@ async fn each_nodes_followers_hear_another_nodes_messages_and_after_a_cut_start_
         }
         assert_eq!(event.message_id, Some(next.id));
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_budget_taken_from_three_nodes_at_once_is_spent_once_and_says_how_long_to_wait() {
+    let Cluster { nodes, .. } = &cluster("limits", 3).await;
+    // A visitor's 10-message budget (one more per 2 s), 30 messages spread over the nodes at once.
+    let every = Duration::from_secs(2);
+    let mut takes = Vec::new();
+    for n in 0..30 {
+        let node = nodes[n % 3].clone();
+        takes.push(tokio::spawn(async move { node.take_rate("webchat message ch_1 v_siti", 10, every).await.unwrap() }));
+    }
+    let mut waits = Vec::new();
+    for take in takes {
+        if let Err(wait) = take.await.unwrap() {
+            waits.push(wait);
+        }
+    }
+    assert_eq!(waits.len(), 20, "10 fit, 20 are refused, whichever node they reached");
+    assert!(waits.iter().all(|wait| *wait > Duration::ZERO && *wait <= every), "each refusal waits at most one period: {waits:?}");
+    // Another visitor's budget is untouched; after the wait, one more fits.
+    assert!(nodes[0].take_rate("webchat message ch_1 v_budi", 10, every).await.unwrap().is_ok());
+    tokio::time::sleep(*waits.iter().max().unwrap()).await;
+    assert!(nodes[1].take_rate("webchat message ch_1 v_siti", 10, every).await.unwrap().is_ok(), "a period later, one more");
+    assert!(nodes[2].take_rate("webchat message ch_1 v_siti", 10, every).await.unwrap().is_err(), "and only one");
 }

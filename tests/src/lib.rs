@@ -94,6 +94,7 @@ impl TestHost {
         let faults = std::sync::Arc::new(switchboard::store::writer::Faults::default());
         let config = switchboard::ServeConfig {
             data_dir: data_dir.path().to_path_buf(),
+            database_url: None,
             public_url: Some(if options.local_public_url { base.clone() } else { PUBLIC_URL.into() }),
             allow_outbound: options.allow_outbound,
             limits: options.limits,

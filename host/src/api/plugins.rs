@@ -231,10 +231,12 @@ fn plugin_error(error: PluginError) -> ApiError {
         PluginError::Untrusted(_) => ApiError::unprocessable("untrusted_plugin", message),
         PluginError::Install(_) => ApiError::new(StatusCode::CONFLICT, "downgrade", message),
         PluginError::BuiltIn(_) => ApiError::new(StatusCode::CONFLICT, "built_in", message),
+        PluginError::VersionTaken { .. } => ApiError::new(StatusCode::CONFLICT, "version_taken", message),
+        PluginError::NotAcrossNodes(_) => ApiError::new(StatusCode::CONFLICT, "not_across_nodes", message),
         PluginError::NotInstalled(_) | PluginError::NotPending(_) => ApiError::not_found(message),
         PluginError::Io(_) => {
             tracing::error!("plugin install: {message}");
-            ApiError::unavailable("storage_unavailable", "the plugin could not be written to the plugins folder")
+            ApiError::unavailable("storage_unavailable", "the plugin could not be stored: try again")
         }
     }
 }

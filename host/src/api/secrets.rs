@@ -25,8 +25,14 @@ pub struct Rotated {
 #[utoipa::path(post, path = "/secrets/rotate", tag = "secrets", responses((status = 200, body = Rotated)))]
 pub async fn rotate(caller: Caller, State(app): State<Arc<App>>) -> Result<Json<Rotated>, ApiError> {
     caller.require_operator()?;
-    let worker = app.clone();
-    let resealed = tokio::task::spawn_blocking(move || worker.db.rotate_secrets(&worker.data_dir))
+    let Some(db) = app.backend.sqlite().cloned() else {
+        // Every node holds the key in its own data dir: they would have to switch at once.
+        let message = "rotating the secret key is not supported on several nodes (Postgres) yet: every node would need the new key at the same moment";
+        return Err(ApiError::new(axum::http::StatusCode::CONFLICT, "not_across_nodes", message));
+    };
+    let data_dir = app.data_dir.clone();
+    let worker = db.clone();
+    let resealed = tokio::task::spawn_blocking(move || worker.rotate_secrets(&data_dir))
         .await
         .map_err(|_| ApiError::unavailable("busy", "the rotation was interrupted; try again"))?
         .map_err(|e| {
@@ -34,7 +40,7 @@ pub async fn rotate(caller: Caller, State(app): State<Arc<App>>) -> Result<Json<
             ApiError::unavailable("rotation_failed", format!("the key was not rotated: {e}"))
         })?;
     tokio::time::sleep(STRAGGLER_DELAY).await;
-    let stragglers = app.db.reseal_stragglers()?;
+    let stragglers = db.reseal_stragglers()?;
     super::audit::record(&app, &caller, None, "secrets.rotate", &format!("{} values", resealed + stragglers)).await;
     Ok(Json(Rotated { resealed: resealed + stragglers }))
 }

@@ -38,6 +38,12 @@ pub enum PluginError {
     Untrusted(String),
     #[error("no upload of `{0}` waits for approval")]
     NotPending(String),
+    /// Several nodes: a version is never stored twice with different bytes.
+    #[error("`{id}` {version} is already installed with other bytes: give the new build a new version")]
+    VersionTaken { id: String, version: semver::Version },
+    /// Several nodes: what is not shared through the database yet.
+    #[error("{0}")]
+    NotAcrossNodes(String),
 }
 
 /// Whether a path in the plugins folder is a component to load (not a temp file of a copy).
@@ -60,8 +66,10 @@ pub fn component_files(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
-/// Loads the built-in plugins, then every component in the folder, logging progress.
+/// Loads the built-in plugins, then every component in the folder, logging progress. On
+/// Postgres the folder first gets every plugin installed through any node.
 pub async fn load_all(app: &App) {
+    fetch_shared(app).await;
     let files = component_files(&app.plugins_dir);
     let total = FIRST_PARTY_PLUGINS.len() + files.len();
     // Compile what is not cached on every core at once (child processes), then load in order.
@@ -105,6 +113,57 @@ async fn load_and_install(
     .await;
     app.metrics.plugin_load(if result.is_ok() { "loaded" } else { "refused" });
     result
+}
+
+/// On Postgres: every plugin installed through any node, written into this node's folder
+/// (where the load that follows finds it) unless it is there already.
+async fn fetch_shared(app: &App) {
+    let Some(pg) = app.backend.postgres() else { return };
+    match pg.current_components().await {
+        Ok(components) => {
+            for (plugin, version, bytes) in components {
+                let path = shared_path(app, &plugin);
+                let current = std::fs::read(&path).ok().map(|b| crate::runtime::component_hash(&b));
+                if current.as_deref() != Some(crate::runtime::component_hash(&bytes).as_str())
+                    && let Err(e) = crate::runtime::cache::write_atomically(&path, &bytes)
+                {
+                    tracing::error!(%plugin, %version, "cannot write the shared plugin to {}: {e}", path.display());
+                }
+            }
+        }
+        Err(e) => tracing::error!("the plugins installed through other nodes could not be read: {e}"),
+    }
+}
+
+/// Where a plugin installed through the database is kept in this node's folder.
+fn shared_path(app: &App, plugin: &str) -> PathBuf {
+    app.plugins_dir.join(format!("{plugin}.wasm"))
+}
+
+/// On Postgres: a node announced it installed `plugin` `version` (this node too): the current
+/// component is loaded here unless it is live already. The database decided the version
+/// (a downgrade only when forced), so it is made live whatever this node ran.
+pub async fn load_shared(app: &App, plugin: &str, version: &str) {
+    let Some(pg) = app.backend.postgres() else { return };
+    let bytes = match pg.current_component(plugin).await {
+        Ok(Some((_, bytes))) => bytes,
+        Ok(None) => return,
+        Err(e) => return tracing::error!(%plugin, %version, "the installed plugin could not be read: {e}"),
+    };
+    if app.registry.get(plugin).is_some_and(|live| live.hash == crate::runtime::component_hash(&bytes)) {
+        return;
+    }
+    let path = shared_path(app, plugin);
+    let result = async {
+        let signer = checked_signer(app, &bytes)?;
+        crate::runtime::cache::write_atomically(&path, &bytes).map_err(|e| PluginError::Io(format!("cannot write {}: {e}", path.display())))?;
+        let previous = app.registry.installed(plugin);
+        let live = load_and_install(app, bytes, signer, PluginSource::File(path.clone()), true).await?;
+        forget_other_file(app, previous.as_ref(), &path);
+        Ok(live)
+    }
+    .await;
+    log_outcome(&format!("{plugin} {version}, installed through another node"), &result);
 }
 
 /// Loads a component file of the folder and makes it live, replacing what that file
@@ -206,7 +265,7 @@ pub async fn install_upload(app: &App, staged: StagedUpload, force: bool) -> Res
         tracing::info!(id = %review.id, version = %review.version, new_hosts = ?review.new_outbound_hosts, "plugin upload waits for the operator's approval");
         return Ok(Upload::Pending(review));
     }
-    let (plugin, replaced) = place(app, plugin, &staged.path, previous)?;
+    let (plugin, replaced) = place(app, plugin, &staged.path, previous, force).await?;
     Ok(Upload::Live { plugin, replaced })
 }
 
@@ -222,7 +281,7 @@ pub async fn approve(app: &App, id: &str, force: bool) -> Result<(Arc<LoadedPlug
     if plugin.id() != id {
         return Err(PluginError::NotPending(id.to_owned()));
     }
-    let (plugin, replaced) = place(app, plugin, &path, previous)?;
+    let (plugin, replaced) = place(app, plugin, &path, previous, force).await?;
     let _ = std::fs::remove_file(review::review_path(app, id));
     tracing::info!(id, version = %plugin.version, "plugin approved by the operator");
     Ok((plugin, replaced))
@@ -273,24 +332,44 @@ async fn validated(app: &App, path: &Path, force: bool) -> Result<(LoadedPlugin,
 }
 
 /// Moves a validated component file into the plugins folder as `<id>.wasm` and makes it live.
-fn place(
+/// On Postgres it is stored in the database first, which every node loads from; the
+/// database's check of the version decides across nodes (two nodes uploading at once).
+async fn place(
     app: &App,
     plugin: LoadedPlugin,
     from: &Path,
     previous: Option<crate::registry::Installed>,
+    force: bool,
 ) -> Result<(Arc<LoadedPlugin>, bool), PluginError> {
+    if let Some(pg) = app.backend.postgres() {
+        use crate::store::pg::plugins::ComponentInstall;
+        let bytes = std::fs::read(from).map_err(|e| PluginError::Io(format!("cannot read {}: {e}", from.display())))?;
+        let id = plugin.id().to_owned();
+        match pg.install_component(&id, &plugin.version, &bytes, force).await {
+            Ok(ComponentInstall::Stored | ComponentInstall::Unchanged) => {}
+            Ok(ComponentInstall::Older { newest }) => return Err(InstallError::Downgrade { id, installed: newest, offered: plugin.version.clone() }.into()),
+            Ok(ComponentInstall::Conflict) => return Err(PluginError::VersionTaken { id, version: plugin.version.clone() }),
+            Err(e) => return Err(PluginError::Io(format!("the plugin could not be stored in the database: {e}"))),
+        }
+    }
     let path = app.plugins_dir.join(format!("{}.wasm", plugin.id()));
     std::fs::create_dir_all(&app.plugins_dir).map_err(|e| PluginError::Io(format!("cannot create {}: {e}", app.plugins_dir.display())))?;
     std::fs::rename(from, &path).map_err(|e| PluginError::Io(format!("cannot move the upload to {}: {e}", path.display())))?;
-    if let Some(crate::registry::Installed { source: PluginSource::File(other), .. }) = &previous
-        && other != &path
+    forget_other_file(app, previous.as_ref(), &path);
+    let live = app.registry.install(plugin, PluginSource::File(path.clone()), true)?;
+    tracing::info!(id = %live.id(), version = %live.version, file = %path.display(), "plugin installed");
+    Ok((live, previous.is_some()))
+}
+
+/// The folder file that provided a plugin before it was installed as `path`: deleted, so it
+/// does not come back on the next start.
+fn forget_other_file(app: &App, previous: Option<&crate::registry::Installed>, path: &Path) {
+    if let Some(crate::registry::Installed { source: PluginSource::File(other), .. }) = previous
+        && other != path
     {
         let _ = std::fs::remove_file(other);
         app.registry.remove_file(other);
     }
-    let live = app.registry.install(plugin, PluginSource::File(path.clone()), true)?;
-    tracing::info!(id = %live.id(), version = %live.version, file = %path.display(), "plugin installed");
-    Ok((live, previous.is_some()))
 }
 
 /// The component's signer, or why this host does not run it (see `signing`): a component
@@ -306,6 +385,12 @@ fn checked_signer(app: &App, bytes: &[u8]) -> Result<Option<String>, PluginError
 
 /// Deletes the folder file(s) of a plugin and unloads it (a built-in of the same id takes over).
 pub fn remove(app: &App, id: &str) -> Result<(), PluginError> {
+    if app.backend.postgres().is_some() {
+        // The other nodes would keep serving it, and load it again from the database.
+        return Err(PluginError::NotAcrossNodes(format!(
+            "removing a plugin is not supported on several nodes (Postgres) yet: upload the version `{id}` should run instead"
+        )));
+    }
     match app.registry.installed(id) {
         None => Err(PluginError::NotInstalled(id.to_owned())),
         Some(installed) => match installed.source {

@@ -121,6 +121,11 @@ impl Drop for TimedConn<'_> {
     }
 }
 
+/// Times of store operations, 50 µs to about 1.6 s (`/metrics`; kept by SQLite's store).
+pub fn operation_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.000_05, 2.0, 16))
+}
+
 impl Db {
     /// Opens (creating if needed) `<data_dir>/switchboard.db` and the secret key beside it.
     pub fn open(data_dir: &Path) -> anyhow::Result<Self> {
@@ -144,7 +149,7 @@ impl Db {
         let secrets = SecretBox::load_or_create(&key_file)?;
         Db::check_key(&conn, &secrets, &key_file)?;
         // 50 µs to about 1.6 s.
-        let operation_seconds = Histogram::new(exponential_buckets(0.000_05, 2.0, 16));
+        let operation_seconds = operation_histogram();
         let readers = (0..READERS).map(|_| open_reader(&path).map(Mutex::new)).collect::<anyhow::Result<_>>()?;
         let conn = Arc::new(Mutex::new(conn));
         let writer = writer::Writer::start(conn.clone(), faults.clone());

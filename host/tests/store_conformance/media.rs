@@ -130,3 +130,25 @@ async fn uploads_never_sent_and_the_files_of_a_deleted_channel_leave_orphaned_bl
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_sent_in_a_reply_through_one_node_is_the_replys_file_on_another() {
+    each_backend(async |backend| {
+        let (node1, node2, node3, name) = (&backend.nodes[0], &backend.nodes[1], &backend.nodes[2], backend.name);
+        let customer = node1.record_inbound(&backend.channel, &inbound(1, "800", now_ms() - 1_000)).await.unwrap().expect("stored");
+        let upload = node1.media_uploaded(1, Some("katalog.pdf".into()), bytes("ee", 4_000, "application/pdf")).await.unwrap();
+        let reply = switchboard::store::messages::NewOutbound {
+            conversation_id: customer.conversation_id,
+            text: Some("Ini katalognya".into()),
+            content: serde_json::json!({}),
+            reply_to: None,
+            file: Some(upload),
+        };
+        let queued = node2.queue_outbound(&backend.channel, &reply).await.unwrap_or_else(|e| panic!("{name}: {e}"));
+        let files = node3.media_of_messages(&[queued.id]).await.unwrap();
+        let sent: Vec<_> = files.iter().map(|f| (f.message_id, f.channel_id.as_deref(), f.state.as_str(), f.sha256.clone(), f.filename.as_deref(), f.size)).collect();
+        assert_eq!(sent, vec![(Some(queued.id), Some(backend.channel.as_str()), "stored", Some("ee".repeat(32)), Some("katalog.pdf"), Some(4_000))], "{name}");
+        assert!(node3.media_file(upload).await.unwrap().is_some(), "{name}: the upload stays, for another reply");
+    })
+    .await;
+}

@@ -64,7 +64,11 @@ struct Front {
 }
 
 pub fn routes<S>(app: Arc<App>) -> Router<S> {
-    let front = Arc::new(Front { app, limits: Limits::default() });
+    let limits = match app.backend.postgres() {
+        Some(store) => Limits::shared(store.clone()),
+        None => Limits::default(),
+    };
+    let front = Arc::new(Front { app, limits });
     Router::new()
         .route("/webchat/{channel_id}/widget.js", get(widget_script))
         .route("/webchat/{channel_id}/preview", get(preview))
@@ -271,7 +275,7 @@ async fn session(
     let (visitor, token) = match known {
         Some(known) => known,
         None => {
-            visit.limited(front.limits.session(&channel_id, visitors::client_ip(peer, &headers)))?;
+            visit.limited(front.limits.session(&channel_id, visitors::client_ip(peer, &headers)).await)?;
             let token = visitors::issue(secret, &channel_id);
             let visitor = visitors::verify(secret, &channel_id, &token).expect("a token just issued verifies");
             (visitor, token)
@@ -297,7 +301,7 @@ async fn write(
     let app = &front.app;
     let visit = Visit::check(app, &channel_id, &headers).await?;
     let visitor = visit.visitor(&headers)?;
-    visit.limited(front.limits.message(&channel_id, &visitor))?;
+    visit.limited(front.limits.message(&channel_id, &visitor).await)?;
     let written: WriteRequest = body_json(&visit, &body)?;
     handed_over(&front, &visit, json!({ "visitor": visitor, "client_id": written.client_id, "text": written.text })).await
 }
@@ -349,7 +353,7 @@ async fn attach(
     let app = &front.app;
     let visit = Visit::check(app, &channel_id, &headers).await?;
     let visitor = visit.visitor(&headers)?;
-    visit.limited(front.limits.message(&channel_id, &visitor))?;
+    visit.limited(front.limits.message(&channel_id, &visitor).await)?;
     let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     let claimed = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
     let bytes = app.media.receive(body.into_data_stream(), declared, claimed).await.map_err(|e| visit.refuse(super::media::refused_upload(&e)))?;
@@ -422,7 +426,7 @@ impl VisitorMessage {
 async fn stream(State(front): State<Arc<Front>>, Path(channel_id): Path<String>, headers: HeaderMap) -> Result<Response, Refused> {
     let visit = Visit::check(&front.app, &channel_id, &headers).await?;
     let visitor = visit.visitor(&headers)?;
-    visit.limited(front.limits.stream(&channel_id, &visitor))?;
+    visit.limited(front.limits.stream(&channel_id, &visitor).await)?;
     // Subscribe before reading the snapshot: whatever is stored in between comes live.
     let live = front.app.live.subscribe();
     let mut follow = Follow { front: front.clone(), channel_id, visitor, origin: visit.origin.clone(), conversation: None, live, shown: HashSet::new() };

@@ -8,6 +8,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
@@ -20,6 +21,7 @@ use governor::{Quota, RateLimiter};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
+use crate::store::pg::PgStore;
 use crate::store::random_token;
 
 const NONCE_LEN: usize = 24;
@@ -72,7 +74,18 @@ pub fn client_ip(peer: SocketAddr, headers: &HeaderMap) -> IpAddr {
 
 type Keyed<K> = RateLimiter<K, HashMapStateStore<K>, DefaultClock>;
 
-/// Per-visitor and per-address budgets, in memory (a restart forgets them).
+/// A budget: `burst` at once, then one per `every`.
+struct Budget {
+    burst: u32,
+    every: Duration,
+}
+
+const SESSIONS: Budget = Budget { burst: 20, every: Duration::from_secs(6) };
+const MESSAGES: Budget = Budget { burst: 10, every: Duration::from_secs(2) };
+const STREAMS: Budget = Budget { burst: 10, every: Duration::from_secs(3) };
+
+/// Per-visitor and per-address budgets: in memory on one node (a restart forgets them); in the
+/// database on several nodes (`shared`), so spreading requests over the nodes buys nothing.
 pub struct Limits {
     /// New visitor tokens per channel and client address: 20 at once, then one per 6 s.
     sessions: Keyed<(String, IpAddr)>,
@@ -81,19 +94,21 @@ pub struct Limits {
     /// Live connections opened per visitor: 10 at once, then one per 3 s.
     streams: Keyed<(String, String)>,
     checks: AtomicU32,
+    shared: Option<Arc<PgStore>>,
 }
 
-fn quota(burst: u32, every: Duration) -> Quota {
-    Quota::with_period(every).expect("a non-zero period").allow_burst(NonZeroU32::new(burst).expect("a non-zero burst"))
+fn quota(budget: &Budget) -> Quota {
+    Quota::with_period(budget.every).expect("a non-zero period").allow_burst(NonZeroU32::new(budget.burst).expect("a non-zero burst"))
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Self {
-            sessions: RateLimiter::hashmap(quota(20, Duration::from_secs(6))),
-            messages: RateLimiter::hashmap(quota(10, Duration::from_secs(2))),
-            streams: RateLimiter::hashmap(quota(10, Duration::from_secs(3))),
+            sessions: RateLimiter::hashmap(quota(&SESSIONS)),
+            messages: RateLimiter::hashmap(quota(&MESSAGES)),
+            streams: RateLimiter::hashmap(quota(&STREAMS)),
             checks: AtomicU32::new(0),
+            shared: None,
         }
     }
 }
@@ -102,15 +117,29 @@ impl Default for Limits {
 pub struct Exceeded(pub Duration);
 
 impl Limits {
-    pub fn session(&self, channel_id: &str, ip: IpAddr) -> Result<(), Exceeded> {
+    /// Budgets every node of one Postgres database shares.
+    pub fn shared(store: Arc<PgStore>) -> Self {
+        Self { shared: Some(store), ..Self::default() }
+    }
+
+    pub async fn session(&self, channel_id: &str, ip: IpAddr) -> Result<(), Exceeded> {
+        if let Some(store) = &self.shared {
+            return take(store, &format!("webchat session {channel_id} {ip}"), &SESSIONS).await;
+        }
         self.check(&self.sessions, (channel_id.to_owned(), ip))
     }
 
-    pub fn message(&self, channel_id: &str, visitor: &str) -> Result<(), Exceeded> {
+    pub async fn message(&self, channel_id: &str, visitor: &str) -> Result<(), Exceeded> {
+        if let Some(store) = &self.shared {
+            return take(store, &format!("webchat message {channel_id} {visitor}"), &MESSAGES).await;
+        }
         self.check(&self.messages, (channel_id.to_owned(), visitor.to_owned()))
     }
 
-    pub fn stream(&self, channel_id: &str, visitor: &str) -> Result<(), Exceeded> {
+    pub async fn stream(&self, channel_id: &str, visitor: &str) -> Result<(), Exceeded> {
+        if let Some(store) = &self.shared {
+            return take(store, &format!("webchat stream {channel_id} {visitor}"), &STREAMS).await;
+        }
         self.check(&self.streams, (channel_id.to_owned(), visitor.to_owned()))
     }
 
@@ -122,6 +151,18 @@ impl Limits {
             self.streams.retain_recent();
         }
         limiter.check_key(&key).map_err(|not_until| Exceeded(not_until.wait_time_from(DefaultClock::default().now())))
+    }
+}
+
+/// One request from a shared budget. When the database cannot say, the request goes through:
+/// a limit is a guard against floods, and a visitor should not lose the chat to a hiccup.
+async fn take(store: &PgStore, key: &str, budget: &Budget) -> Result<(), Exceeded> {
+    match store.take_rate(key, budget.burst, budget.every).await {
+        Ok(taken) => taken.map_err(Exceeded),
+        Err(e) => {
+            tracing::warn!("a website chat rate limit could not be checked (the request goes through): {e}");
+            Ok(())
+        }
     }
 }
 
@@ -154,14 +195,14 @@ mod tests {
         assert_eq!(client_ip("127.0.0.1:5000".parse().unwrap(), &HeaderMap::new()), "127.0.0.1".parse::<IpAddr>().unwrap());
     }
 
-    #[test]
-    fn a_visitor_past_the_burst_waits() {
+    #[tokio::test]
+    async fn a_visitor_past_the_burst_waits() {
         let limits = Limits::default();
         for _ in 0..10 {
-            assert!(limits.message("ch", "v_a").is_ok());
+            assert!(limits.message("ch", "v_a").await.is_ok());
         }
-        let Err(Exceeded(wait)) = limits.message("ch", "v_a") else { panic!("the 11th message is over the budget") };
+        let Err(Exceeded(wait)) = limits.message("ch", "v_a").await else { panic!("the 11th message is over the budget") };
         assert!(wait > Duration::ZERO && wait <= Duration::from_secs(2), "{wait:?}");
-        assert!(limits.message("ch", "v_b").is_ok(), "another visitor has their own budget");
+        assert!(limits.message("ch", "v_b").await.is_ok(), "another visitor has their own budget");
     }
 }

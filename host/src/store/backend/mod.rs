@@ -1,8 +1,7 @@
 //! The store's operations as one interface both backends implement: SQLite ([`Db`], the
-//! default, one node) and Postgres ([`PgStore`], several nodes). The server will run on it when
-//! it runs on either; it grows one aggregate at a time (docs/scale-out.md), each aggregate one
-//! trait in its own module here, and one conformance suite (`host/tests/store_conformance/`)
-//! runs every operation against both.
+//! default, one node) and Postgres ([`PgStore`], several nodes). The server runs on it whichever
+//! it was started with ([`Backend`]); each aggregate is one trait in its own module here, and one
+//! conformance suite (`host/tests/store_conformance/`) runs every operation against both.
 //!
 //! Where an aggregate's Postgres SQL is new, `impl <Aggregate>Store for PgStore` lives beside it
 //! in `store/pg/`; SQLite's side delegates to `Db`'s operations in the aggregate's module here.
@@ -11,6 +10,7 @@ mod channels;
 mod inbox;
 mod integrations;
 mod media;
+mod open;
 mod outbox;
 mod people;
 
@@ -18,6 +18,7 @@ pub use channels::ChannelStore;
 pub use inbox::InboxStore;
 pub use integrations::IntegrationStore;
 pub use media::MediaStore;
+pub use open::Backend;
 pub use outbox::OutboxStore;
 pub use people::PeopleStore;
 

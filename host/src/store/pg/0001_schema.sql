@@ -269,3 +269,11 @@ CREATE TABLE plugin_components (
     installed_at BIGINT NOT NULL,
     PRIMARY KEY (plugin, version)
 );
+
+-- Request budgets shared by every node (the website chat's per-visitor limits): each key's
+-- theoretical arrival time in ms (GCRA), so a visitor spreading requests over the nodes gets
+-- the budget one node would give. SQLite's single node keeps them in memory instead.
+CREATE TABLE rate_limits (
+    key TEXT PRIMARY KEY,
+    tat BIGINT NOT NULL
+);

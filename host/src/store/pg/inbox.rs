@@ -129,15 +129,21 @@ impl InboxStore for PgStore {
     }
 
     async fn update_conversation(&self, id: i64, assignee: Option<Option<i64>>, status: Option<&str>) -> StoreResult<()> {
-        let client = self.client().await?;
-        let statement = client
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let statement = tx
             .prepare_cached(
                 "UPDATE conversations SET assignee_id = CASE WHEN $2::boolean THEN $3::bigint ELSE assignee_id END,
                     status = COALESCE($4::text, status)
-                 WHERE id = $1",
+                 WHERE id = $1 RETURNING channel_id",
             )
             .await?;
-        client.execute(&statement, &[&id, &assignee.is_some(), &assignee.flatten(), &status]).await?;
+        // Every node's inbox followers hear of it (assigned, resolved, reopened).
+        if let Some(row) = tx.query_opt(&statement, &[&id, &assignee.is_some(), &assignee.flatten(), &status]).await? {
+            let channel_id: String = row.get(0);
+            super::live::announce(&tx, "conversation", &channel_id, id, None).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 

@@ -153,12 +153,9 @@ const RANK_OF_STATUS: &str =
     "CASE status WHEN 'received' THEN -1 WHEN 'queued' THEN 0 WHEN 'sent' THEN 1 WHEN 'delivered' THEN 2 WHEN 'read' THEN 3 ELSE 4 END";
 
 impl PgStore {
-    /// Queues an outbound message and its delivery in one transaction. Attachments (an uploaded
-    /// file) are not stored over Postgres yet: refused with that reason.
+    /// Queues an outbound message and its delivery in one transaction, with the uploaded file it
+    /// sends (a row of the message naming the upload's bytes).
     pub async fn queue_outbound(&self, channel_id: &str, outbound: &crate::store::messages::NewOutbound) -> StoreResult<Message> {
-        if outbound.file.is_some() {
-            return Err(StoreError::Unavailable("sending an uploaded file is not supported on Postgres yet".into()));
-        }
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         let now = now_ms();
@@ -175,6 +172,15 @@ impl PgStore {
         tx.execute(&queue, &[&stored.id, &channel_id, &outbound.conversation_id, &now]).await?;
         let touch = tx.prepare_cached("UPDATE conversations SET last_activity_at = $2, status = 'open' WHERE id = $1").await?;
         tx.execute(&touch, &[&outbound.conversation_id, &now]).await?;
+        if let Some(upload) = outbound.file {
+            let send = tx
+                .prepare_cached(
+                    "INSERT INTO media (workspace_id, channel_id, message_id, position, state, sha256, size, mime_type, filename, created_at, updated_at)
+                     SELECT workspace_id, $2, $3, 0, 'stored', sha256, size, mime_type, filename, $4, $4 FROM media WHERE id = $1",
+                )
+                .await?;
+            tx.execute(&send, &[&upload, &channel_id, &stored.id, &now]).await?;
+        }
         super::live::announce(&tx, "message", channel_id, stored.conversation_id, Some(stored.id)).await?;
         tx.commit().await?;
         Ok(stored)

@@ -1,18 +1,19 @@
 //! Postgres storage, for several nodes over one database (`--database-url postgres://…`).
 //!
-//! This is the scale-out store's first part: the schema (everything SQLite's migrations build,
-//! plus what nodes share: outbox leases, installed components, media bytes), migrations that
-//! run once however many nodes start together (a session advisory lock), a node that refuses a
-//! schema newer than it knows or a secret key other than the one the database's secrets were
-//! sealed with, the outbox's leased claims ([`outbox`]) and inbound messages deduplicated across
-//! nodes ([`messages`]), announced to every node in their transaction ([`live`]), and installed
-//! plugin components every node loads ([`plugins`]). The server does not run on it yet: see
-//! docs/scale-out.md for what is left.
+//! The schema (everything SQLite's migrations build, plus what nodes share: outbox leases,
+//! installed components, media bytes, request budgets), migrations that run once however many
+//! nodes start together (a session advisory lock), a node that refuses a schema newer than it
+//! knows or a secret key other than the one the database's secrets were sealed with, the
+//! outbox's leased claims ([`outbox`]), inbound messages deduplicated across nodes
+//! ([`messages`]), changes announced to every node in their transaction ([`live`]), installed
+//! plugin components every node loads ([`plugins`]) and shared rate limits ([`limits`]). Each
+//! aggregate's operations implement `store::backend`'s traits; docs/scale-out.md has the design.
 
 pub mod channels;
 pub mod events;
 pub mod inbox;
 pub mod integrations;
+pub mod limits;
 pub mod live;
 pub mod media;
 pub mod messages;
@@ -67,6 +68,12 @@ impl PgStore {
         client.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK]).await?;
         prepared?;
         Ok(store)
+    }
+
+    /// Whether the database takes writes now (readiness): a write transaction begun and rolled back.
+    pub async fn check_writable(&self) -> StoreResult<()> {
+        self.client().await?.batch_execute("BEGIN READ WRITE; SELECT 1; ROLLBACK").await?;
+        Ok(())
     }
 
     /// Which schema versions ran, and on which node.

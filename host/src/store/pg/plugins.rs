@@ -69,6 +69,17 @@ impl PgStore {
         Ok(ComponentInstall::Stored)
     }
 
+    /// Every plugin's current component (see [`PgStore::current_component`]): what a starting
+    /// node loads.
+    pub async fn current_components(&self) -> StoreResult<Vec<(String, semver::Version, Vec<u8>)>> {
+        let rows = self
+            .client()
+            .await?
+            .query("SELECT DISTINCT ON (plugin) plugin, version, component FROM plugin_components ORDER BY plugin, installed_at DESC, version DESC", &[])
+            .await?;
+        Ok(rows.iter().filter_map(|row| Some((row.get(0), row.get::<_, String>(1).parse().ok()?, row.get(2)))).collect())
+    }
+
     /// The component a node serves for `plugin`: the version installed last (a forced downgrade
     /// included), with its bytes.
     pub async fn current_component(&self, plugin: &str) -> StoreResult<Option<(semver::Version, Vec<u8>)>> {

@@ -1,0 +1,188 @@
+//! Ingest through HTTP, the way a provider reaches the host: signed LINE webhooks from 64
+//! senders at once for 5 s, each answered 200 once stored. One node on SQLite (the default, the
+//! baseline), one node on Postgres, and three nodes on Postgres with the senders spread over
+//! them, in the same run. Every process (the nodes, Postgres, the senders) shares this
+//! machine's cores, so "three nodes" shows what the shared database and the fan-out cost, not
+//! what three machines would give.
+//!
+//! Run: `cargo bench -p switchboard --bench scale_out_http` (starts its own Postgres; builds
+//! nothing else: the `switchboard` binary of this build serves).
+
+#[path = "../tests/support/postgres.rs"]
+mod postgres;
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use hmac::{Hmac, Mac};
+
+const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
+const SENDERS: u64 = 64;
+const SECONDS: u64 = 5;
+const LINE_SECRET: &str = "0123456789abcdef0123456789abcdef";
+
+/// A `switchboard serve` process, killed when dropped.
+struct Node {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A fake LINE API that only tells who the bot is (what connecting a channel asks); the
+/// webhooks the bench sends need no answer from it. Its port.
+fn fake_line_bot_info() -> u16 {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().map_while(Result::ok) {
+            let mut request = [0u8; 4096];
+            let _ = stream.read(&mut request);
+            let info = r#"{"userId":"Ubot","basicId":"@toko","displayName":"Toko Budi","chatMode":"chat","markAsReadMode":"manual"}"#;
+            let _ = write!(stream, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{info}", info.len());
+        }
+    });
+    port
+}
+
+async fn start(data_dir: &Path, database_url: Option<&str>, line_port: u16) -> Node {
+    let port = free_port();
+    let mut command = Command::new(BIN);
+    command.args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"]).arg(data_dir).env("RUST_LOG", "warn").stdout(Stdio::null()).stderr(Stdio::null());
+    command.env("SWITCHBOARD_ALLOW_OUTBOUND", format!("127.0.0.1:{line_port}"));
+    if let Some(url) = database_url {
+        command.env("SWITCHBOARD_DATABASE_URL", url);
+    }
+    let node = Node { child: command.spawn().unwrap(), port };
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(240);
+    loop {
+        if let Ok(answer) = client.get(format!("http://127.0.0.1:{port}/readyz")).send().await
+            && answer.status() == 200
+        {
+            return node;
+        }
+        assert!(Instant::now() < deadline, "a node was not ready in time");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn admin_token(data_dir: &Path, database_url: Option<&str>) -> String {
+    let mut command = Command::new(BIN);
+    command.args(["token", "create", "--role", "admin", "--data-dir"]).arg(data_dir);
+    if let Some(url) = database_url {
+        command.env("SWITCHBOARD_DATABASE_URL", url);
+    }
+    let output = command.output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+}
+
+/// A LINE channel (its API never called while ingesting) made through `node`; its id.
+async fn line_channel(node: &Node, admin: &str, line_port: u16) -> String {
+    let settings = serde_json::json!({"plugin": "line", "name": "Bench", "settings": {"channel_secret": LINE_SECRET, "channel_access_token": "t", "api_base_url": format!("http://127.0.0.1:{line_port}")}});
+    let answer = reqwest::Client::new().post(format!("http://127.0.0.1:{}/api/v1/channels", node.port)).bearer_auth(admin).json(&settings).send().await.unwrap();
+    let status = answer.status();
+    let body: serde_json::Value = answer.json().await.unwrap();
+    assert_eq!(status, 201, "{body}");
+    body["id"].as_str().unwrap().to_owned()
+}
+
+fn signature(body: &str) -> String {
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(LINE_SECRET.as_bytes()).unwrap();
+    mac.update(body.as_bytes());
+    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+}
+
+/// Webhooks stored per second by `SENDERS` senders spread over `ports`.
+async fn per_second(ports: &[u16], channel: &str) -> f64 {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let stored = Arc::new(AtomicU64::new(0));
+    let client = reqwest::Client::builder().pool_max_idle_per_host(SENDERS as usize).build().unwrap();
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(SECONDS);
+    let senders: Vec<_> = (0..SENDERS)
+        .map(|s| {
+            let url = format!("http://127.0.0.1:{}/webhooks/{channel}", ports[s as usize % ports.len()]);
+            let (client, stored) = (client.clone(), stored.clone());
+            tokio::spawn(async move {
+                while Instant::now() < deadline {
+                    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+                    let body = serde_json::json!({"destination": "Ubot", "events": [{"type": "message", "timestamp": 1_763_600_000_000u64 + n,
+                        "webhookEventId": format!("01BENCH{n:010}"), "source": {"type": "user", "userId": format!("U{:032}", n % 500)},
+                        "message": {"id": format!("9{n:010}"), "type": "text", "text": format!("pesan nomor {n}")}}]})
+                    .to_string();
+                    let answer = client.post(&url).header("content-type", "application/json").header("x-line-signature", signature(&body)).body(body).send().await;
+                    if answer.is_ok_and(|a| a.status() == 200) {
+                        stored.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            })
+        })
+        .collect();
+    for sender in senders {
+        sender.await.unwrap();
+    }
+    stored.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64()
+}
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    rt.block_on(async {
+        let dirs: Vec<tempfile::TempDir> = (0..4).map(|_| tempfile::tempdir().unwrap()).collect();
+        let line = fake_line_bot_info();
+        // Baseline: the default, one node on SQLite.
+        let sqlite_admin = admin_token(dirs[0].path(), None);
+        let sqlite = start(dirs[0].path(), None, line).await;
+        let channel = line_channel(&sqlite, &sqlite_admin, line).await;
+        let baseline = per_second(&[sqlite.port], &channel).await;
+        drop(sqlite);
+
+        let server = postgres::Postgres::start();
+        let url = server.create_database("bench");
+        let admin = admin_token(dirs[1].path(), Some(&url));
+        for dir in &dirs[2..] {
+            std::fs::copy(dirs[1].path().join("secret.key"), dir.path().join("secret.key")).unwrap();
+        }
+        let first = start(dirs[1].path(), Some(&url), line).await;
+        let channel = line_channel(&first, &admin, line).await;
+        let one = per_second(&[first.port], &channel).await;
+        // Nodes 2 and 3 compile from node 1's cache (each keeps its own; copying saves the wait).
+        for dir in &dirs[2..] {
+            copy_dir(&dirs[1].path().join("cache"), &dir.path().join("cache"));
+        }
+        let second = start(dirs[2].path(), Some(&url), line).await;
+        let third = start(dirs[3].path(), Some(&url), line).await;
+        let three = per_second(&[first.port, second.port, third.port], &channel).await;
+        println!("HTTP ingest, signed LINE webhooks, {SENDERS} senders at once, {SECONDS} s each (2 shared cores; nodes, Postgres and senders on one machine):");
+        println!("  SQLite, one node (baseline): {baseline:>6.0} webhooks/s");
+        println!("  Postgres, one node:          {one:>6.0} webhooks/s | {:.2}x SQLite", one / baseline);
+        println!("  Postgres, three nodes:       {three:>6.0} webhooks/s | {:.2}x SQLite, {:.2}x one Postgres node", three / baseline, three / one);
+    });
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).into_iter().flatten().flatten() {
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            let _ = std::fs::copy(entry.path(), target);
+        }
+    }
+}

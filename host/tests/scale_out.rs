@@ -1,0 +1,873 @@
+//! Several `switchboard serve` nodes over one Postgres, as a scale-out deployment runs them:
+//! webhooks and replies shared by three nodes through a kill -9, a reply sent through one node
+//! reaching a website chat open on another, and a plugin uploaded to one node live on the
+//! others.
+//!
+//! Each test starts its own throwaway Postgres. The tests run one at a time: three nodes and
+//! Postgres on two cores are load enough, and a time bound means nothing beside another test's
+//! load. Every node after the first of the run starts from that node's compile cache (compiling
+//! every plugin takes up to a minute on two cores).
+
+mod support;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Barrier, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde_json::{Value, json};
+use support::postgres::Postgres;
+use support::{BIN, Server, json_of, request, status_of};
+
+/// The tests of this file, one at a time (a failed one's poisoned lock still serializes).
+fn one_at_a_time() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The compile cache every node starts from once the run's first node compiled the plugins
+/// (entries are keyed by component and engine, so any data dir may use them).
+fn warm_cache() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("scale-out-compile-cache")
+}
+
+/// Whether [`warm_cache`] was filled by this run (a folder left by an earlier build is not used).
+static CACHE_WARM: AtomicBool = AtomicBool::new(false);
+
+/// The files of `from` (not its folders) copied into `to`.
+fn copy_files(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_file() {
+            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
+    }
+}
+
+/// `switchboard token create` against the database the nodes serve from. The token.
+fn create_token(url: &str, data_dir: &Path, role: &str) -> String {
+    let output = Command::new(BIN)
+        .args(["token", "create", "--role", role, "--data-dir"])
+        .arg(data_dir)
+        .env("SWITCHBOARD_DATABASE_URL", url)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "token create --role {role}: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
+
+/// Nodes over one throwaway Postgres database, each with a data dir of its own holding a copy
+/// of the one secret key.
+struct Cluster {
+    /// `None` while a node is down. First: the nodes are killed before Postgres stops.
+    nodes: Vec<Option<Server>>,
+    dirs: Vec<tempfile::TempDir>,
+    /// Every node's environment: the database, and what the test adds.
+    envs: Vec<(String, String)>,
+    url: String,
+    /// An admin of workspace 1 (channels, conversations); made once the first node is ready.
+    admin: String,
+    /// The installation's operator (plugins); made once the first node is ready.
+    operator: String,
+    _postgres: Postgres,
+}
+
+impl Cluster {
+    /// `count` nodes' data dirs (none started) over database `database`, started with `envs`.
+    fn new(database: &str, count: usize, envs: &[(&str, &str)]) -> Self {
+        let postgres = Postgres::start();
+        let url = postgres.create_database(database);
+        let dirs: Vec<tempfile::TempDir> = (0..count).map(|_| tempfile::tempdir().unwrap()).collect();
+        // One secret key in every node's data dir before any starts, as an operator copies it;
+        // nothing touches the database before the nodes do (they race to migrate it).
+        let key: [u8; 32] = rand::random();
+        for dir in &dirs {
+            use std::os::unix::fs::PermissionsExt;
+            let path = dir.path().join("secret.key");
+            std::fs::write(&path, key).unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
+        let mut all = vec![("SWITCHBOARD_DATABASE_URL".to_owned(), url.clone())];
+        all.extend(envs.iter().map(|(name, value)| ((*name).to_owned(), (*value).to_owned())));
+        Self { nodes: (0..count).map(|_| None).collect(), dirs, envs: all, url, admin: String::new(), operator: String::new(), _postgres: postgres }
+    }
+
+    /// Starts node `i` (from 0) on its data dir without waiting for it.
+    fn spawn(&mut self, i: usize) {
+        assert!(self.nodes[i].is_none(), "node {} runs already", i + 1);
+        if CACHE_WARM.load(Ordering::SeqCst) {
+            copy_files(&warm_cache(), &self.dirs[i].path().join("cache"));
+        }
+        let envs: Vec<(&str, &str)> = self.envs.iter().map(|(name, value)| (name.as_str(), value.as_str())).collect();
+        self.nodes[i] = Some(Server::start(self.dirs[i].path(), &envs));
+    }
+
+    /// Waits until node `i` is ready; the run's first ready node fills the shared compile cache.
+    /// Once a node is ready, the tokens are made.
+    fn wait_ready(&mut self, i: usize) {
+        self.node(i).wait_ready();
+        if self.admin.is_empty() {
+            self.admin = create_token(&self.url, self.dirs[i].path(), "admin");
+            self.operator = create_token(&self.url, self.dirs[i].path(), "operator");
+        }
+        if !CACHE_WARM.load(Ordering::SeqCst) {
+            let shared = warm_cache();
+            let _ = std::fs::remove_dir_all(&shared);
+            copy_files(&self.dirs[i].path().join("cache"), &shared);
+            CACHE_WARM.store(true, Ordering::SeqCst);
+        }
+    }
+
+    fn start(&mut self, i: usize) {
+        self.spawn(i);
+        self.wait_ready(i);
+    }
+
+    /// Every node at once, on a database nobody migrated yet.
+    fn start_all(&mut self) {
+        for i in 0..self.nodes.len() {
+            self.spawn(i);
+        }
+        for i in 0..self.nodes.len() {
+            self.wait_ready(i);
+        }
+    }
+
+    fn node(&self, i: usize) -> &Server {
+        self.nodes[i].as_ref().unwrap_or_else(|| panic!("node {} is down", i + 1))
+    }
+
+    fn port(&self, i: usize) -> u16 {
+        self.node(i).port
+    }
+
+    /// kill -9 of node `i`.
+    fn kill(&mut self, i: usize) {
+        let mut server = self.nodes[i].take().unwrap_or_else(|| panic!("node {} is down already", i + 1));
+        server.child.kill().unwrap();
+        server.child.wait().unwrap();
+    }
+
+    /// The last lines of each running node's log, for a failure's message.
+    fn logs(&self) -> String {
+        let mut logs = String::new();
+        for (i, server) in self.nodes.iter().enumerate() {
+            if let Some(server) = server {
+                let log = server.log.lock().unwrap();
+                let lines: Vec<&str> = log.lines().collect();
+                logs.push_str(&format!("--- node {} ---\n{}\n", i + 1, lines[lines.len().saturating_sub(30)..].join("\n")));
+            }
+        }
+        logs
+    }
+}
+
+/// One number the database answers.
+fn count(url: &str, sql: &str) -> i64 {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.unwrap();
+        tokio::spawn(connection);
+        client.query_one(sql, &[]).await.unwrap().get(0)
+    })
+}
+
+/// Rows of `schema_versions`, and how many nodes (or commands) wrote them.
+fn schema_versions(url: &str) -> (i64, i64) {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.unwrap();
+        tokio::spawn(connection);
+        let row = client.query_one("SELECT COUNT(*), COUNT(DISTINCT applied_by) FROM schema_versions", &[]).await.unwrap();
+        let (versions, writers): (i64, i64) = (row.get(0), row.get(1));
+        (versions, writers)
+    })
+}
+
+fn request_with(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> std::io::Result<String> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n", body.len());
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    stream.write_all(format!("{head}\r\n{body}").as_bytes())?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    Ok(response)
+}
+
+fn get_json(port: u16, token: &str, path: &str) -> Value {
+    let response = request(port, "GET", path, Some(token), None).unwrap();
+    assert_eq!(status_of(&response), 200, "GET {path}: {response}");
+    json_of(&response)
+}
+
+/// The ids of a channel's conversations (all of them: there are fewer than the limit).
+fn conversation_ids(port: u16, token: &str, channel: &str) -> Vec<i64> {
+    let listed = get_json(port, token, &format!("/api/v1/conversations?channel={channel}&limit=500"));
+    listed.as_array().unwrap().iter().map(|c| c["id"].as_i64().unwrap()).collect()
+}
+
+/// A conversation's messages (all of them: there are fewer than the limit).
+fn messages_of(port: u16, token: &str, conversation: i64) -> Vec<Value> {
+    get_json(port, token, &format!("/api/v1/conversations/{conversation}/messages?limit=1000")).as_array().unwrap().clone()
+}
+
+/// The channel secret of the LINE channel.
+const LINE_SECRET: &str = "0123456789abcdef0123456789abcdef";
+
+/// `body` posted to the channel's webhook on `port`, signed as LINE signs; the status (0: no
+/// answer, as from a killed node).
+fn deliver_line(port: u16, channel: &str, body: &str) -> u16 {
+    use base64::Engine;
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(LINE_SECRET.as_bytes()).unwrap();
+    mac.update(body.as_bytes());
+    let signature = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+    request_with(port, "POST", &format!("/webhooks/{channel}"), &[("x-line-signature", &signature)], body).map_or(0, |r| status_of(&r))
+}
+
+/// A fake LINE Messaging API on a thread per connection: the bot's info, and pushes answered
+/// after a random 100-300 ms, honouring `X-Line-Retry-Key` as LINE does (a key accepted before
+/// answers 409 with `x-line-accepted-request-id`). A push is accepted once read whole, even
+/// when the node that sent it dies before the answer.
+struct FakeLine {
+    port: u16,
+    pushes: Arc<Mutex<Pushes>>,
+    in_flight: Arc<AtomicUsize>,
+}
+
+#[derive(Default)]
+struct Pushes {
+    /// Push requests read whole.
+    attempts: usize,
+    /// Of those, answered 409: their key was accepted before.
+    conflicts: usize,
+    /// Each accepted retry key: the request id and message id it got.
+    keys: HashMap<String, (String, String)>,
+    /// The texts accepted, in the order accepted.
+    accepted: Vec<String>,
+    /// Requests answered, for request ids.
+    requests: u64,
+}
+
+impl Pushes {
+    fn next_request_id(&mut self) -> String {
+        self.requests += 1;
+        format!("{:08x}-5ca1-4e00-8000-{:012x}", self.requests, self.requests)
+    }
+}
+
+impl FakeLine {
+    fn start() -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (pushes, in_flight) = (Arc::new(Mutex::new(Pushes::default())), Arc::new(AtomicUsize::new(0)));
+        let (shared, counting) = (pushes.clone(), in_flight.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming().map_while(Result::ok) {
+                let (pushes, in_flight) = (shared.clone(), counting.clone());
+                std::thread::spawn(move || {
+                    let _ = answer_line(stream, &pushes, &in_flight);
+                });
+            }
+        });
+        Self { port, pushes, in_flight }
+    }
+
+    fn accepted(&self) -> Vec<String> {
+        self.pushes.lock().unwrap().accepted.clone()
+    }
+
+    fn accepted_count(&self) -> usize {
+        self.pushes.lock().unwrap().accepted.len()
+    }
+
+    fn attempts(&self) -> usize {
+        self.pushes.lock().unwrap().attempts
+    }
+
+    fn conflicts(&self) -> usize {
+        self.pushes.lock().unwrap().conflicts
+    }
+
+    /// Pushes read and not answered yet.
+    /// Pushes started so far, and how many of them are being answered now.
+    fn started(&self) -> (usize, usize) {
+        let state = self.pushes.lock().unwrap();
+        (state.attempts, self.in_flight.load(Ordering::SeqCst))
+    }
+}
+
+fn answer_line(mut stream: TcpStream, pushes: &Mutex<Pushes>, in_flight: &AtomicUsize) -> std::io::Result<()> {
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut request_line = String::new();
+    reader.read_line(&mut request_line)?;
+    let (mut length, mut retry_key) = (0, None);
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line)?;
+        if line.trim().is_empty() {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':') {
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value.trim().parse().unwrap_or(0);
+            } else if name.eq_ignore_ascii_case("x-line-retry-key") {
+                retry_key = Some(value.trim().to_owned());
+            }
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body)?;
+    if !request_line.starts_with("POST /v2/bot/message/push") {
+        let answer = if request_line.starts_with("GET /v2/bot/info") {
+            r#"{"userId":"Ubot","basicId":"@toko","displayName":"Toko Budi","chatMode":"chat","markAsReadMode":"manual"}"#
+        } else {
+            r#"{"message":"Not found"}"#
+        };
+        return respond(&mut stream, "200 OK", &[], answer);
+    }
+    let push: Value = serde_json::from_slice(&body).unwrap_or_default();
+    let text = push["messages"][0]["text"].as_str().unwrap_or_default().to_owned();
+    {
+        // Counted together, so a reading of both (`FakeLine::started`) is consistent.
+        let mut state = pushes.lock().unwrap();
+        state.attempts += 1;
+        in_flight.fetch_add(1, Ordering::SeqCst);
+    }
+    // The provider takes a while: a node killed meanwhile never hears that its push went out.
+    std::thread::sleep(Duration::from_millis(100 + rand::random::<u64>() % 201));
+    let mut state = pushes.lock().unwrap();
+    let request_id = state.next_request_id();
+    let earlier = retry_key.as_ref().and_then(|key| state.keys.get(key).cloned());
+    let (status, headers, answer) = match earlier {
+        Some((accepted_request, message_id)) => {
+            state.conflicts += 1;
+            let answer = json!({"message": "The retry key is already accepted", "sentMessages": [{"id": message_id, "quoteToken": format!("q{message_id}")}]});
+            ("409 Conflict", vec![("x-line-request-id", request_id), ("x-line-accepted-request-id", accepted_request)], answer.to_string())
+        }
+        None => {
+            state.accepted.push(text);
+            let message_id = (600_000_000_000_000_000u64 + state.accepted.len() as u64).to_string();
+            if let Some(key) = retry_key {
+                state.keys.insert(key, (request_id.clone(), message_id.clone()));
+            }
+            let answer = json!({"sentMessages": [{"id": message_id, "quoteToken": format!("q{message_id}")}]});
+            ("200 OK", vec![("x-line-request-id", request_id)], answer.to_string())
+        }
+    };
+    drop(state);
+    in_flight.fetch_sub(1, Ordering::SeqCst);
+    respond(&mut stream, status, &headers, &answer)
+}
+
+fn respond(stream: &mut TcpStream, status: &str, headers: &[(&str, String)], body: &str) -> std::io::Result<()> {
+    let mut head = format!("HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n", body.len());
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    write!(stream, "{head}\r\n{body}")
+}
+
+const WEBHOOKS: usize = 600;
+const USERS: usize = 30;
+const ROUNDS: usize = 10;
+const REPLIES: usize = USERS * ROUNDS;
+
+fn webhook_text(i: usize) -> String {
+    format!("pesan {i:04} dari pelanggan {:02}", i % USERS)
+}
+
+/// Webhook `i`: one customer's text message (no reply token: every answer is a push).
+fn webhook_body(i: usize, since_ms: u64) -> String {
+    let user = i % USERS;
+    json!({"destination": "Ubot", "events": [{"type": "message", "timestamp": since_ms + i as u64,
+        "webhookEventId": format!("01SCALEOUT{i:06}"), "source": {"type": "user", "userId": format!("U{user:032}")},
+        "message": {"id": format!("5{i:08}"), "type": "text", "text": webhook_text(i)}}]})
+    .to_string()
+}
+
+/// Of the first third, every tenth webhook goes to every node at once.
+fn to_every_node(i: usize) -> bool {
+    i < WEBHOOKS / 3 && i % 10 == 3
+}
+
+fn reply_text(conversation: i64, round: usize) -> String {
+    format!("{conversation}:{round:02}")
+}
+
+/// An agent's reply queued through the node on `port`.
+fn queue_reply(port: u16, token: &str, conversation: i64, round: usize) {
+    let body = json!({"text": reply_text(conversation, round)}).to_string();
+    let queued = request(port, "POST", &format!("/api/v1/conversations/{conversation}/messages"), Some(token), Some(&body)).unwrap();
+    assert_eq!(status_of(&queued), 202, "{queued}");
+}
+
+/// What the provider saw of its webhooks.
+#[derive(Default)]
+struct Deliveries {
+    acknowledged: HashSet<usize>,
+    /// Not acknowledged by the node first tried (killed), then acknowledged by another.
+    resent: usize,
+    /// Acknowledged webhooks delivered again to another node, and how many of those got a 200.
+    redelivered: usize,
+    redelivered_acknowledged: usize,
+    /// For each webhook sent to every node at once, how many nodes acknowledged it.
+    at_once: Vec<usize>,
+}
+
+/// The same webhook to every node at once (threads released together); each node's status.
+fn deliver_at_once(ports: &[u16], channel: &str, body: &str) -> Vec<u16> {
+    let barrier = Arc::new(Barrier::new(ports.len()));
+    let sends: Vec<_> = ports
+        .iter()
+        .map(|&port| {
+            let (barrier, channel, body) = (barrier.clone(), channel.to_owned(), body.to_owned());
+            std::thread::spawn(move || {
+                barrier.wait();
+                deliver_line(port, &channel, &body)
+            })
+        })
+        .collect();
+    sends.into_iter().map(|send| send.join().unwrap()).collect()
+}
+
+/// As a provider retries a webhook nobody acknowledged: to the live nodes in turn until one does.
+fn resend_until_acknowledged(ports: &[u16], alive: &[AtomicBool], channel: &str, body: &str, start: usize) {
+    for attempt in 0..200 {
+        let live: Vec<usize> = (0..ports.len()).filter(|n| alive[*n].load(Ordering::SeqCst)).collect();
+        if deliver_line(ports[live[(start + attempt) % live.len()]], channel, body) == 200 {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("no live node acknowledged {body}");
+}
+
+#[test]
+fn three_nodes_started_together_migrate_once_and_share_webhooks_and_replies_through_a_kill_9() {
+    let _serial = one_at_a_time();
+    let line = FakeLine::start();
+    let allow = format!("127.0.0.1:{}", line.port);
+    // A plugin timeout of 2 s makes a claim's lease 34 s (2 x timeout + 30 s): a killed node's
+    // sends are taken over within the test's time.
+    let mut cluster = Cluster::new("scaleout", 3, &[("SWITCHBOARD_ALLOW_OUTBOUND", &allow), ("SWITCHBOARD_PLUGIN_TIMEOUT_MS", "2000")]);
+    cluster.start_all();
+    let (versions, migrators) = schema_versions(&cluster.url);
+    assert_eq!((versions, migrators), (1, 1), "the schema was migrated once, by one of the nodes started together");
+    assert_eq!(count(&cluster.url, "SELECT COUNT(*) FROM schema_versions WHERE applied_by LIKE '%@127.0.0.1:%'"), 1, "by a node (named by where it serves)");
+    // They also raced to make the first operator account: one did.
+    assert_eq!(count(&cluster.url, "SELECT COUNT(*) FROM people WHERE username = 'operator'"), 1);
+
+    let settings = json!({"plugin": "line", "name": "Toko Budi", "settings": {"channel_secret": LINE_SECRET, "channel_access_token": "t", "api_base_url": format!("http://{allow}")}});
+    let created = request(cluster.port(0), "POST", "/api/v1/channels", Some(&cluster.admin), Some(&settings.to_string())).unwrap();
+    assert_eq!(status_of(&created), 201, "{created}");
+    let channel = json_of(&created)["id"].as_str().unwrap().to_owned();
+
+    // 600 webhooks, round-robin over the nodes from six threads; node 2 is killed a third of the way in.
+    let since_ms = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64;
+    let ports: Vec<u16> = (0..3).map(|i| cluster.port(i)).collect();
+    let alive: Arc<Vec<AtomicBool>> = Arc::new((0..3).map(|_| AtomicBool::new(true)).collect());
+    let next = Arc::new(AtomicUsize::new(0));
+    let deliveries = Arc::new(Mutex::new(Deliveries::default()));
+    let webhooks_started = Instant::now();
+    let workers: Vec<_> = (0..6)
+        .map(|_| {
+            let (ports, alive, next, deliveries, channel) = (ports.clone(), alive.clone(), next.clone(), deliveries.clone(), channel.clone());
+            std::thread::spawn(move || {
+                loop {
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    if i >= WEBHOOKS {
+                        break;
+                    }
+                    let body = webhook_body(i, since_ms);
+                    let first = i % ports.len();
+                    let acknowledged = if to_every_node(i) {
+                        let statuses = deliver_at_once(&ports, &channel, &body);
+                        let acknowledged = statuses.iter().filter(|s| **s == 200).count();
+                        deliveries.lock().unwrap().at_once.push(acknowledged);
+                        acknowledged > 0
+                    } else {
+                        deliver_line(ports[first], &channel, &body) == 200
+                    };
+                    if !acknowledged {
+                        resend_until_acknowledged(&ports, &alive, &channel, &body, first + 1);
+                        deliveries.lock().unwrap().resent += 1;
+                    }
+                    // One in five is delivered again, to another node (LINE redelivers).
+                    let again = (i % 5 == 0 && !to_every_node(i)).then(|| deliver_line(ports[(first + 1) % ports.len()], &channel, &body));
+                    let mut record = deliveries.lock().unwrap();
+                    record.acknowledged.insert(i);
+                    if let Some(status) = again {
+                        record.redelivered += 1;
+                        record.redelivered_acknowledged += usize::from(status == 200);
+                    }
+                }
+            })
+        })
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while next.load(Ordering::SeqCst) < WEBHOOKS / 3 && !workers.iter().any(std::thread::JoinHandle::is_finished) {
+        assert!(Instant::now() < deadline, "the webhooks did not get a third of the way\n{}", cluster.logs());
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    alive[1].store(false, Ordering::SeqCst);
+    cluster.kill(1);
+    let acknowledged_at_kill = deliveries.lock().unwrap().acknowledged.len();
+    for worker in workers {
+        worker.join().unwrap();
+    }
+    let webhooks_took = webhooks_started.elapsed();
+    let deliveries = std::mem::take(&mut *deliveries.lock().unwrap());
+    assert_eq!(deliveries.acknowledged.len(), WEBHOOKS, "every webhook was acknowledged in the end");
+    assert!(deliveries.resent > 0, "webhooks meant for the killed node were resent to a live one");
+    assert!(acknowledged_at_kill < WEBHOOKS, "killed partway ({acknowledged_at_kill} acknowledged)");
+
+    // Every acknowledged webhook is stored exactly once, as a live node tells.
+    let conversations = conversation_ids(cluster.port(2), &cluster.admin, &channel);
+    assert_eq!(conversations.len(), USERS, "one conversation per customer");
+    let mut stored: HashMap<String, usize> = HashMap::new();
+    for conversation in &conversations {
+        for message in messages_of(cluster.port(2), &cluster.admin, *conversation) {
+            if message["direction"] == "inbound" {
+                *stored.entry(message["text"].as_str().unwrap_or_default().to_owned()).or_default() += 1;
+            }
+        }
+    }
+    let twice: BTreeMap<&String, &usize> = stored.iter().filter(|(_, count)| **count > 1).collect();
+    assert!(twice.is_empty(), "stored more than once: {twice:?}");
+    let missing: Vec<usize> = (0..WEBHOOKS).filter(|i| !stored.contains_key(&webhook_text(*i))).collect();
+    assert!(missing.is_empty(), "acknowledged but not stored: {missing:?}");
+    assert_eq!(stored.len(), WEBHOOKS, "nothing else was stored: {stored:?}");
+    println!(
+        "{WEBHOOKS} webhooks over 3 nodes in {:.1} s: node 2 killed after {acknowledged_at_kill} were acknowledged, {} resent to a live node, \
+         {} redelivered to another node ({} acknowledged), {} sent to every node at once (nodes acknowledging each: {:?}); each stored once",
+        webhooks_took.as_secs_f64(),
+        deliveries.resent,
+        deliveries.redelivered,
+        deliveries.redelivered_acknowledged,
+        deliveries.at_once.len(),
+        deliveries.at_once,
+    );
+
+    // 300 replies, 10 per conversation. Node 2, started again, sends its share: the first two
+    // rounds are queued through every node (a node's outbox is woken by what it queues), the
+    // rest through nodes 1 and 3 while node 2 is killed partway and started once more.
+    cluster.start(1);
+    for round in 0..2 {
+        for (k, conversation) in conversations.iter().enumerate() {
+            queue_reply(cluster.port((k + round) % 3), &cluster.admin, *conversation, round);
+        }
+    }
+    let queueing = {
+        let (live_ports, admin, conversations) = ([cluster.port(0), cluster.port(2)], cluster.admin.clone(), conversations.clone());
+        std::thread::spawn(move || {
+            for round in 2..ROUNDS {
+                for (k, conversation) in conversations.iter().enumerate() {
+                    queue_reply(live_ports[(k + round) % 2], &admin, *conversation, round);
+                }
+            }
+        })
+    };
+    // Killed halfway through the second round: every node has sends in flight.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while line.accepted_count() < USERS * 3 / 2 {
+        assert!(Instant::now() < deadline, "the replies did not go out\n{}", cluster.logs());
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // The pushes the killed node may have had in flight: those being answered before the kill,
+    // and any started until it was dead.
+    let (started_before, in_flight_before) = line.started();
+    cluster.kill(1);
+    let killed = Instant::now();
+    let in_flight_at_kill = in_flight_before + (line.started().0 - started_before);
+    let accepted_at_kill = line.accepted_count();
+    std::thread::sleep(Duration::from_secs(1));
+    cluster.start(1);
+    queueing.join().unwrap();
+    assert!(accepted_at_kill < REPLIES, "killed partway ({accepted_at_kill} of {REPLIES} accepted)");
+
+    // A killed node's claims are taken over once their lease (34 s) runs out.
+    let deadline = killed + Duration::from_secs(90);
+    loop {
+        let distinct: HashSet<String> = line.accepted().into_iter().collect();
+        if distinct.len() == REPLIES {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{} of {REPLIES} replies accepted 90 s after the kill\n{}", distinct.len(), cluster.logs());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let all_out_after = killed.elapsed();
+    // None stuck: every reply shows `sent` (asked of node 2, started again).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let mut statuses: BTreeMap<String, usize> = BTreeMap::new();
+        for conversation in &conversations {
+            for message in messages_of(cluster.port(1), &cluster.admin, *conversation) {
+                if message["direction"] == "outbound" {
+                    *statuses.entry(message["status"].as_str().unwrap_or("?").to_owned()).or_default() += 1;
+                }
+            }
+        }
+        if statuses.len() == 1 && statuses.get("sent") == Some(&REPLIES) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the replies' statuses: {statuses:?}; all {REPLIES} should be sent\n{}", cluster.logs());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    let accepted = line.accepted();
+    assert_eq!(accepted.len(), REPLIES, "each reply accepted once: the retry key was the same on every attempt");
+    let (attempts, conflicts) = (line.attempts(), line.conflicts());
+    let repeated = attempts - accepted.len();
+    assert!(repeated <= in_flight_at_kill, "only sends in flight at the kill may go twice: {repeated} pushes repeated, {in_flight_at_kill} were in flight");
+    assert_eq!(conflicts, repeated, "every repeat was answered as one (its key accepted before), never accepted again");
+    // Each conversation's replies, as accepted, in the order queued (whichever node sent them).
+    for conversation in &conversations {
+        let prefix = format!("{conversation}:");
+        let seen: Vec<&String> = accepted.iter().filter(|text| text.starts_with(&prefix)).collect();
+        let expected: Vec<String> = (0..ROUNDS).map(|round| reply_text(*conversation, round)).collect();
+        assert_eq!(seen, expected.iter().collect::<Vec<_>>(), "conversation {conversation} in order");
+    }
+    println!(
+        "{REPLIES} replies with a 100-300 ms provider: node 2 killed after {accepted_at_kill} were accepted ({in_flight_at_kill} pushes in flight on all nodes); \
+         all accepted {:.1} s after the kill, each once; {attempts} pushes, {repeated} repeated ({conflicts} answered 409: key accepted before)",
+        all_out_after.as_secs_f64()
+    );
+}
+
+/// A server-sent event stream read off a raw connection (chunked or not).
+struct EventStream {
+    socket: TcpStream,
+    reader: BufReader<TcpStream>,
+    chunked: bool,
+    buffer: Vec<u8>,
+}
+
+impl EventStream {
+    fn open(port: u16, path: &str, headers: &[(&str, &str)]) -> Self {
+        let mut socket = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        socket.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut head = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n");
+        for (name, value) in headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        socket.write_all(format!("{head}\r\n").as_bytes()).unwrap();
+        let mut reader = BufReader::new(socket.try_clone().unwrap());
+        let mut status = String::new();
+        reader.read_line(&mut status).unwrap();
+        let (mut chunked, mut content_type, mut seen) = (false, String::new(), status.clone());
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            seen.push_str(&line);
+            let line = line.trim_end().to_ascii_lowercase();
+            if line.is_empty() {
+                break;
+            }
+            if let Some((name, value)) = line.split_once(':') {
+                match name.trim() {
+                    "transfer-encoding" => chunked = value.contains("chunked"),
+                    "content-type" => content_type = value.trim().to_owned(),
+                    _ => {}
+                }
+            }
+        }
+        assert!(status.starts_with("HTTP/1.1 200") && content_type.starts_with("text/event-stream"), "{seen}");
+        Self { socket, reader, chunked, buffer: Vec::new() }
+    }
+
+    /// The next event (its type and data) before `deadline`, skipping keep-alive comments;
+    /// `None` when the deadline passes first.
+    fn next(&mut self, deadline: Instant) -> Option<(String, Value)> {
+        loop {
+            if let Some(end) = self.buffer.windows(2).position(|w| w == b"\n\n") {
+                let block: Vec<u8> = self.buffer.drain(..end + 2).collect();
+                let (mut kind, mut data) = ("message".to_owned(), String::new());
+                for line in String::from_utf8_lossy(&block).lines() {
+                    if let Some(value) = line.strip_prefix("event:") {
+                        kind = value.trim().to_owned();
+                    } else if let Some(value) = line.strip_prefix("data:") {
+                        data.push_str(value.strip_prefix(' ').unwrap_or(value));
+                    }
+                }
+                if !data.is_empty() {
+                    let data = serde_json::from_str(&data).unwrap_or(Value::String(data));
+                    return Some((kind, data));
+                }
+                continue;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return None;
+            }
+            self.socket.set_read_timeout(Some(left)).unwrap();
+            match self.read_some() {
+                Ok(bytes) => self.buffer.extend_from_slice(&bytes),
+                Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => return None,
+                Err(e) => panic!("the event stream broke: {e}; unread: {:?}", String::from_utf8_lossy(&self.buffer)),
+            }
+        }
+    }
+
+    /// The next bytes of the body (one chunk when chunked).
+    fn read_some(&mut self) -> std::io::Result<Vec<u8>> {
+        let ended = || std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "the stream ended");
+        if !self.chunked {
+            let mut bytes = vec![0; 8192];
+            let read = self.reader.read(&mut bytes)?;
+            if read == 0 {
+                return Err(ended());
+            }
+            bytes.truncate(read);
+            return Ok(bytes);
+        }
+        let mut size = String::new();
+        if self.reader.read_line(&mut size)? == 0 {
+            return Err(ended());
+        }
+        let hex = size.trim().split(';').next().unwrap_or_default();
+        let size = usize::from_str_radix(hex, 16).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, format!("chunk size {size:?}: {e}")))?;
+        if size == 0 {
+            return Err(ended());
+        }
+        // The chunk and the line end after it.
+        let mut bytes = vec![0; size + 2];
+        self.reader.read_exact(&mut bytes)?;
+        bytes.truncate(size);
+        Ok(bytes)
+    }
+}
+
+/// A page of the shop's website (only sent as `Origin`: nothing is fetched from it).
+const SITE: &str = "https://www.tokobudi.co.id";
+
+#[test]
+fn a_reply_sent_through_node_3_reaches_a_website_chat_stream_on_node_1() {
+    let _serial = one_at_a_time();
+    let mut cluster = Cluster::new("webchat", 3, &[]);
+    // Nodes 1 and 3 are enough to cross nodes; node 2 stays down.
+    cluster.start(0);
+    cluster.start(2);
+    let (node_1, node_3) = (cluster.port(0), cluster.port(2));
+    let settings = json!({"plugin": "webchat", "name": "Toko Budi", "settings": {"domain": "tokobudi.co.id"}});
+    let created = request(node_1, "POST", "/api/v1/channels", Some(&cluster.admin), Some(&settings.to_string())).unwrap();
+    assert_eq!(status_of(&created), 201, "{created}");
+    let channel = json_of(&created)["id"].as_str().unwrap().to_owned();
+
+    // The visitor's page talks to node 1: a session, a message, then the live stream.
+    let session = request_with(node_1, "POST", &format!("/webchat/{channel}/session"), &[("origin", SITE)], "{}").unwrap();
+    assert_eq!(status_of(&session), 200, "{session}");
+    let bearer = format!("Bearer {}", json_of(&session)["token"].as_str().unwrap());
+    let visitor = [("origin", SITE), ("authorization", bearer.as_str())];
+    let message = json!({"client_id": "c-0000000001", "text": "Halo kak, ukuran XL masih ada?"}).to_string();
+    let written = request_with(node_1, "POST", &format!("/webchat/{channel}/messages"), &visitor, &message).unwrap();
+    assert_eq!(status_of(&written), 201, "{written}");
+    let mut stream = EventStream::open(node_1, &format!("/webchat/{channel}/stream"), &visitor);
+    let first = stream.next(Instant::now() + Duration::from_secs(10));
+    let Some((kind, snapshot)) = first else { panic!("no snapshot on node 1\n{}", cluster.logs()) };
+    assert_eq!(kind, "snapshot", "{snapshot}");
+    assert_eq!(snapshot["messages"].as_array().map(Vec::len), Some(1), "the visitor's message: {snapshot}");
+
+    // The agent answers through node 3.
+    let conversations = conversation_ids(node_3, &cluster.admin, &channel);
+    assert_eq!(conversations.len(), 1, "node 3 sees the visitor's conversation: {conversations:?}");
+    let text = "Masih ada, kak. Dikirim hari ini.";
+    let path = format!("/api/v1/conversations/{}/messages", conversations[0]);
+    let queued = request(node_3, "POST", &path, Some(&cluster.admin), Some(&json!({"text": text}).to_string())).unwrap();
+    let sent = Instant::now();
+    assert_eq!(status_of(&queued), 202, "{queued}");
+    let reply = json_of(&queued)["id"].as_i64();
+
+    let deadline = sent + Duration::from_secs(10);
+    let mut seen = Vec::new();
+    loop {
+        let Some((kind, data)) = stream.next(deadline) else {
+            panic!("no `message` event with the reply on node 1 within 10 s; seen: {seen:?}\n{}", cluster.logs());
+        };
+        if kind == "message" && data["text"] == text {
+            assert_eq!((data["id"].as_i64(), data["from"].as_str()), (reply, Some("agent")), "{data}");
+            break;
+        }
+        seen.push((kind, data));
+    }
+    println!("a reply queued through node 3 reached the visitor's stream on node 1 {} ms later", sent.elapsed().as_millis());
+}
+
+/// The built-in Telegram component as the next patch version: the version string its manifest
+/// reports (the crate's, stored once in the component's data) raised in place, same length, so
+/// nothing else in the component changes. The component, the built-in version, the new one.
+fn telegram_next_version() -> (Vec<u8>, String, String) {
+    let (_, telegram) = switchboard::plugins::FIRST_PARTY_PLUGINS.iter().find(|(package, _)| *package == "switchboard-telegram").expect("telegram is built in");
+    // The plugins share the workspace's version with this crate.
+    let current = env!("CARGO_PKG_VERSION");
+    let mut next = semver::Version::parse(current).unwrap();
+    next.patch += 1;
+    let next = next.to_string();
+    assert_eq!(next.len(), current.len(), "the version is replaced in place");
+    let found: Vec<usize> = telegram.windows(current.len()).enumerate().filter(|(_, w)| *w == current.as_bytes()).map(|(at, _)| at).collect();
+    assert_eq!(found.len(), 1, "the version string `{current}` stands once in the component (at {found:?})");
+    let mut bytes = telegram.to_vec();
+    bytes[found[0]..found[0] + next.len()].copy_from_slice(next.as_bytes());
+    (bytes, current.to_owned(), next)
+}
+
+fn plugin_version(port: u16, token: &str, id: &str) -> Option<String> {
+    let plugins = json_of(&request(port, "GET", "/api/v1/plugins", Some(token), None).ok()?);
+    plugins.as_array()?.iter().find(|p| p["id"] == id).and_then(|p| p["version"].as_str()).map(str::to_owned)
+}
+
+fn upload(port: u16, token: &str, component: &[u8]) -> String {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    write!(
+        stream,
+        "POST /api/v1/plugins HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nAuthorization: Bearer {token}\r\nContent-Type: application/wasm\r\nContent-Length: {}\r\n\r\n",
+        component.len()
+    )
+    .unwrap();
+    stream.write_all(component).unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    answer
+}
+
+#[test]
+fn a_plugin_uploaded_on_node_1_is_live_on_nodes_2_and_3_within_5_s() {
+    let _serial = one_at_a_time();
+    let mut cluster = Cluster::new("plugins", 3, &[("SWITCHBOARD_ALLOW_UNSIGNED_PLUGINS", "true")]);
+    cluster.start_all();
+    let (component, built_in, next) = telegram_next_version();
+    for node in 0..3 {
+        assert_eq!(plugin_version(cluster.port(node), &cluster.operator, "telegram").as_deref(), Some(built_in.as_str()), "node {} before the upload", node + 1);
+    }
+
+    let answer = upload(cluster.port(0), &cluster.operator, &component);
+    let uploaded = Instant::now();
+    assert!(matches!(status_of(&answer), 200 | 201), "live at once on node 1 (not waiting for approval): {answer}");
+    assert_eq!(json_of(&answer)["version"], next.as_str(), "{answer}");
+
+    // Nodes 2 and 3, asked every 50 ms.
+    let mut live_after: [Option<Duration>; 2] = [None, None];
+    while live_after.iter().any(Option::is_none) {
+        for (slot, node) in [1, 2].into_iter().enumerate() {
+            if live_after[slot].is_none() && plugin_version(cluster.port(node), &cluster.operator, "telegram").as_deref() == Some(next.as_str()) {
+                live_after[slot] = Some(uploaded.elapsed());
+            }
+        }
+        if live_after.iter().any(Option::is_none) {
+            assert!(uploaded.elapsed() < Duration::from_secs(5), "telegram {next} not live on every node 5 s after the upload: {live_after:?}\n{}", cluster.logs());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    let [on_2, on_3] = live_after.map(|after| after.unwrap());
+    assert!(on_2.max(on_3) <= Duration::from_secs(5), "node 2 after {on_2:?}, node 3 after {on_3:?}");
+    println!("telegram {next} uploaded to node 1: live on node 2 after {} ms, on node 3 after {} ms", on_2.as_millis(), on_3.as_millis());
+}
