@@ -52,9 +52,18 @@ pub async fn run(app: Arc<App>, mut stop: watch::Receiver<bool>) {
                 Vec::new()
             })
         };
-        let started = due.len();
+        let mut started = 0;
         for file in due {
             let id = file.id;
+            // Another node may have taken it since (several nodes on Postgres).
+            match app.store.claim_media(id, fetch_lease(&app)).await {
+                Ok(true) => started += 1,
+                Ok(false) => continue,
+                Err(e) => {
+                    tracing::error!(media_id = id, "claiming a media job failed: {e}");
+                    continue;
+                }
+            }
             let app = app.clone();
             let task = fetches.spawn(async move { fetch(&app, file).await });
             running.push((task.id(), id));
@@ -75,6 +84,12 @@ pub async fn run(app: Arc<App>, mut stop: watch::Receiver<bool>) {
     }
     // Downloads in flight are dropped: they stay pending and run again after the restart.
     fetches.shutdown().await;
+}
+
+/// How long a node's claim on a fetch lasts: longer than a fetch can take (the plugin's call,
+/// the provider's first answer, the download), so a live node's claim never lapses mid-fetch.
+fn fetch_lease(app: &App) -> Duration {
+    app.runtime.call_timeout() + SILENCE_TIMEOUT + DOWNLOAD_TIMEOUT + Duration::from_secs(30)
 }
 
 fn finished(running: &mut Vec<(tokio::task::Id, i64)>, done: Result<(tokio::task::Id, ()), tokio::task::JoinError>) {

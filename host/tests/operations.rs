@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 mod support;
 
-use support::{BIN, Server, cli, complete, json_of, request, status_of, token};
+use support::{BIN, Server, cli, complete, json_of, request, request_with, status_of, token};
 
 #[test]
 fn readiness_waits_for_plugins_and_sigterm_under_load_loses_no_request() {
@@ -556,18 +556,6 @@ fn a_kill_9_during_concurrent_delivery_loses_no_reply_and_keeps_each_conversatio
     println!("kill -9 after {at_kill} of 150 sends: all 150 delivered after the restart, {twice} sent twice");
 }
 
-fn request_with(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> std::io::Result<String> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
-    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n", body.len());
-    for (name, value) in headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    stream.write_all(format!("{head}\r\n{body}").as_bytes())?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response)?;
-    Ok(response)
-}
 
 /// A fake LINE data API on a thread per connection: the bot's info, and one message's content
 /// (with the channel token only). The first download sends half the bytes, then stalls (the

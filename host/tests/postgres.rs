@@ -60,8 +60,8 @@ async fn three_nodes_started_together_migrate_once_and_a_newer_schema_or_another
         nodes.push(start.await.unwrap().expect("every node starts"));
     }
     let history = nodes[2].schema_history().await.unwrap();
-    assert_eq!(history.len(), 1, "the schema was migrated once: {history:?}");
-    assert!(history[0].1.starts_with("node-"));
+    assert_eq!(history.iter().map(|(version, _)| *version).collect::<Vec<_>>(), vec![1, 2], "every version applied once: {history:?}");
+    assert!(history[0].1.starts_with("node-") && history.iter().all(|(_, by)| *by == history[0].1), "by one node: {history:?}");
     // The schema is all there: workspace 1 exists as in SQLite.
     let client = sql(&url).await;
     let workspaces: i64 = client.query_one("SELECT COUNT(*) FROM workspaces WHERE id = 1", &[]).await.unwrap().get(0);
@@ -76,7 +76,7 @@ async fn three_nodes_started_together_migrate_once_and_a_newer_schema_or_another
     client.execute("INSERT INTO schema_versions (version, applied_at, applied_by) VALUES (99, 0, 'future')", &[]).await.unwrap();
     let refused = PgStore::connect(&url, &shared, "node-5").await.err().expect("a newer schema is refused").to_string();
     assert!(refused.contains("newer Switchboard") && refused.contains("schema 99"), "{refused}");
-    assert_eq!(nodes[0].schema_history().await.unwrap().len(), 2, "the refusing node changed nothing");
+    assert_eq!(nodes[0].schema_history().await.unwrap().len(), 3, "the refusing node changed nothing");
 }
 
 /// A channel with `conversations` conversations of `each` queued replies.
@@ -428,4 +428,41 @@ async fn a_budget_taken_from_three_nodes_at_once_is_spent_once_and_says_how_long
     tokio::time::sleep(*waits.iter().max().unwrap()).await;
     assert!(nodes[1].take_rate("webchat message ch_1 v_siti", 10, every).await.unwrap().is_ok(), "a period later, one more");
     assert!(nodes[2].take_rate("webchat message ch_1 v_siti", 10, every).await.unwrap().is_err(), "and only one");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_is_fetched_by_one_node_of_several_and_a_dead_nodes_fetch_is_taken_over_after_its_lease() {
+    use switchboard::store::backend::MediaStore;
+    use switchboard::store::events::{EventRecord, FileRecord};
+    let Cluster { nodes, .. } = &cluster("media_claims", 3).await;
+    let channel = whatsapp_channel(&nodes[0]).await;
+    let photo = EventRecord::Message { inbound: inbound(1), files: vec![FileRecord::Fetch { position: 0, filename: Some("foto.jpg".into()) }] };
+    nodes[0].record_events(&channel, vec![photo]).await.unwrap();
+    let file = nodes[1].due_media(10, &[]).await.unwrap().pop().expect("a fetch is due");
+
+    // Every node sees it due and tries to claim it at once: one gets it.
+    let mut claims = Vec::new();
+    for node in nodes {
+        let node = node.clone();
+        claims.push(tokio::spawn(async move { node.claim_media(file.id, Duration::from_millis(500)).await.unwrap() }));
+    }
+    let mut won = Vec::new();
+    for claim in claims {
+        won.push(claim.await.unwrap());
+    }
+    assert_eq!(won.iter().filter(|won| **won).count(), 1, "claimed once: {won:?}");
+    assert!(nodes[2].due_media(10, &[]).await.unwrap().is_empty(), "not due elsewhere while claimed");
+    let lease_end = nodes[0].next_media_at().await.unwrap().expect("the lease's end is when it is due again");
+    assert!(lease_end > switchboard::store::now_ms());
+
+    // Its node died: after the lease another node takes it over; its outcome ends the claim.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(nodes[2].due_media(10, &[]).await.unwrap().iter().map(|f| f.id).collect::<Vec<_>>(), vec![file.id], "due again");
+    assert!(nodes[2].claim_media(file.id, Duration::from_secs(60)).await.unwrap());
+    assert!(!nodes[1].claim_media(file.id, Duration::from_secs(60)).await.unwrap(), "a live claim is kept");
+    nodes[2].media_retry(file.id, switchboard::store::now_ms(), "the provider answered 503".into(), true).await.unwrap();
+    assert!(nodes[1].claim_media(file.id, Duration::from_secs(60)).await.unwrap(), "a retry is anyone's");
+    nodes[1].media_stored(file.id, switchboard::store::media::StoredBytes { sha256: "ab".repeat(32), size: 10, mime_type: "image/jpeg".into() }).await.unwrap();
+    assert!(!nodes[0].claim_media(file.id, Duration::from_secs(60)).await.unwrap(), "a stored file is fetched no more");
+    assert_eq!(nodes[0].next_media_at().await.unwrap(), None);
 }

@@ -93,6 +93,9 @@ impl From<StoreError> for ApiError {
         tracing::error!("storage error: {error}");
         match error {
             StoreError::NotFound => Self::not_found("not found"),
+            _ if error.is_unique_violation() => {
+                Self::new(StatusCode::CONFLICT, "conflict", "another request made the same thing at the same moment: reload to see it")
+            }
             _ => Self::unavailable("storage_unavailable", "the database could not complete the request; try again"),
         }
     }

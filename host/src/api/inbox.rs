@@ -33,9 +33,14 @@ pub struct ConversationView {
 
 async fn conversation_view(app: &App, conversation: Conversation) -> Result<ConversationView, ApiError> {
     let plugin_id = app.store.channel(&conversation.channel_id).await?.map(|c| c.plugin);
+    Ok(view_with_plugin(app, conversation, plugin_id))
+}
+
+/// A conversation as listed, its channel's plugin already known.
+fn view_with_plugin(app: &App, conversation: Conversation, plugin_id: Option<String>) -> ConversationView {
     let plugin = plugin_id.as_deref().and_then(|id| app.registry.get(id));
     let window = plugin.map(|p| window::compute(&p.window, conversation.last_inbound_at, now_ms()));
-    Ok(ConversationView { conversation, plugin: plugin_id, window })
+    ConversationView { conversation, plugin: plugin_id, window }
 }
 
 #[derive(utoipa::IntoParams, Deserialize)]
@@ -78,8 +83,19 @@ pub async fn conversations(
     }
     let limit = query.limit.unwrap_or(100).clamp(1, 500);
     let mut views = Vec::new();
+    // Each channel's plugin read once, however many of its conversations are listed (on
+    // Postgres every read is a round trip).
+    let mut plugins: std::collections::HashMap<String, Option<String>> = std::collections::HashMap::new();
     for conversation in app.store.conversations(&filter, limit).await? {
-        views.push(conversation_view(&app, conversation).await?);
+        let plugin_id = match plugins.get(&conversation.channel_id) {
+            Some(plugin_id) => plugin_id.clone(),
+            None => {
+                let plugin_id = app.store.channel(&conversation.channel_id).await?.map(|c| c.plugin);
+                plugins.insert(conversation.channel_id.clone(), plugin_id.clone());
+                plugin_id
+            }
+        };
+        views.push(view_with_plugin(&app, conversation, plugin_id));
     }
     Ok(Json(views))
 }

@@ -69,6 +69,18 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+impl StoreError {
+    /// A unique key refused the write: another request (on this node or another) made the same
+    /// thing at the same moment. The API answers 409, not 503: trying again will not help.
+    pub fn is_unique_violation(&self) -> bool {
+        match self {
+            Self::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE,
+            Self::Postgres(e) => e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION),
+            _ => false,
+        }
+    }
+}
+
 /// Acknowledged means on disk, power loss and OS crashes included: every commit is fsynced
 /// (group commit makes one fsync serve every webhook waiting at that moment).
 pub const SYNCHRONOUS: &str = "FULL";

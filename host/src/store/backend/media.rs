@@ -7,8 +7,13 @@ use crate::store::{Db, StoreResult};
 #[async_trait::async_trait]
 pub trait MediaStore: Send + Sync {
     // The fetch jobs of inbound attachments.
-    /// Fetches due now, oldest first, at most `limit`, leaving out `in_flight` (this node's).
+    /// Fetches due now, oldest first, at most `limit`, leaving out `in_flight` (this node's)
+    /// and what another node has claimed.
     async fn due_media(&self, limit: u32, in_flight: &[i64]) -> StoreResult<Vec<MediaFile>>;
+    /// Claims a due fetch for this node for `lease` (longer than a fetch may take): whether it
+    /// got it. On SQLite, one node, always (its `in_flight` list keeps it from starting twice);
+    /// on Postgres, nodes racing for one file: one of them. An outcome ends the claim.
+    async fn claim_media(&self, id: i64, lease: std::time::Duration) -> StoreResult<bool>;
     /// When the next fetch is due (ms), if any.
     async fn next_media_at(&self) -> StoreResult<Option<i64>>;
     async fn media_file(&self, id: i64) -> StoreResult<Option<MediaFile>>;
@@ -38,6 +43,10 @@ pub trait MediaStore: Send + Sync {
 impl MediaStore for Db {
     async fn due_media(&self, limit: u32, in_flight: &[i64]) -> StoreResult<Vec<MediaFile>> {
         Db::due_media(self, limit, in_flight)
+    }
+
+    async fn claim_media(&self, _id: i64, _lease: std::time::Duration) -> StoreResult<bool> {
+        Ok(true)
     }
 
     async fn next_media_at(&self) -> StoreResult<Option<i64>> {

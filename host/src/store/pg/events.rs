@@ -71,8 +71,7 @@ async fn record_file_in(tx: &deadpool_postgres::Transaction<'_>, channel_id: &st
                 )
                 .await?;
             tx.execute(&keep, &[&channel_id, &message_id, &(*position as i32), &bytes.sha256, &bytes.size, &bytes.mime_type, filename, &now]).await?;
-            let blob = tx.prepare_cached("INSERT INTO media_blobs (sha256, size, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING").await?;
-            tx.execute(&blob, &[&bytes.sha256, &bytes.size, &now]).await?;
+            super::media::blob_in(tx, bytes, now).await?;
         }
     }
     Ok(())

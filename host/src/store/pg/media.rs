@@ -67,7 +67,7 @@ fn media_row(row: &Row) -> MediaFile {
 }
 
 /// Records stored bytes' blob (once per SHA-256), in the transaction that names them.
-async fn blob_in(tx: &deadpool_postgres::Transaction<'_>, bytes: &StoredBytes, now: i64) -> StoreResult<()> {
+pub(super) async fn blob_in(tx: &deadpool_postgres::Transaction<'_>, bytes: &StoredBytes, now: i64) -> StoreResult<()> {
     let blob = tx.prepare_cached("INSERT INTO media_blobs (sha256, size, created_at) VALUES ($1, $2, $3) ON CONFLICT (sha256) DO NOTHING").await?;
     tx.execute(&blob, &[&bytes.sha256, &bytes.size, &now]).await?;
     Ok(())
@@ -92,14 +92,32 @@ impl MediaStore for PgStore {
         let statement = client
             .prepare_cached(&format!(
                 "SELECT {MEDIA_COLUMNS} FROM media WHERE state = 'pending' AND next_attempt_at <= $1 AND id <> ALL($3)
+                   AND (claimed_until IS NULL OR claimed_until < $1)
                  ORDER BY next_attempt_at, id LIMIT $2"
             ))
             .await?;
         Ok(client.query(&statement, &[&now_ms(), &i64::from(limit), &in_flight]).await?.iter().map(media_row).collect())
     }
 
+    async fn claim_media(&self, id: i64, lease: std::time::Duration) -> StoreResult<bool> {
+        let now = now_ms();
+        let client = self.client().await?;
+        // The condition is checked again on the row the UPDATE locked: one node of several wins.
+        let claim = client
+            .prepare_cached(
+                "UPDATE media SET claimed_by = $2, claimed_until = $3
+                 WHERE id = $1 AND state = 'pending' AND (claimed_until IS NULL OR claimed_until < $4)",
+            )
+            .await?;
+        Ok(client.execute(&claim, &[&id, &self.node, &(now + lease.as_millis() as i64), &now]).await? == 1)
+    }
+
     async fn next_media_at(&self) -> StoreResult<Option<i64>> {
-        let row = self.client().await?.query_one("SELECT MIN(next_attempt_at) FROM media WHERE state = 'pending'", &[]).await?;
+        let row = self
+            .client()
+            .await?
+            .query_one("SELECT MIN(GREATEST(next_attempt_at, COALESCE(claimed_until, 0))) FROM media WHERE state = 'pending'", &[])
+            .await?;
         Ok(row.get(0))
     }
 
@@ -121,7 +139,8 @@ impl MediaStore for PgStore {
         let tx = client.transaction().await?;
         let stored = tx
             .prepare_cached(
-                "UPDATE media SET state = 'stored', sha256 = $2, size = $3, mime_type = $4, error = NULL, next_attempt_at = NULL, updated_at = $5
+                "UPDATE media SET state = 'stored', sha256 = $2, size = $3, mime_type = $4, error = NULL, next_attempt_at = NULL, updated_at = $5,
+                    claimed_by = NULL, claimed_until = NULL
                  WHERE id = $1 RETURNING message_id",
             )
             .await?;
@@ -134,7 +153,8 @@ impl MediaStore for PgStore {
 
     async fn media_retry(&self, id: i64, next_attempt_at: i64, reason: String, counted: bool) -> StoreResult<()> {
         self.media_change(
-            "UPDATE media SET attempts = attempts + $4, next_attempt_at = $2, error = $3, updated_at = $5 WHERE id = $1 RETURNING message_id",
+            "UPDATE media SET attempts = attempts + $4, next_attempt_at = $2, error = $3, updated_at = $5, claimed_by = NULL, claimed_until = NULL
+             WHERE id = $1 RETURNING message_id",
             &[&id, &next_attempt_at, &reason, &i32::from(counted), &now_ms()],
         )
         .await
@@ -142,8 +162,9 @@ impl MediaStore for PgStore {
 
     async fn media_failed(&self, id: i64, reason: String) -> StoreResult<()> {
         self.media_change(
-            "UPDATE media SET state = 'failed', error = $2, next_attempt_at = NULL, attempts = attempts + 1, updated_at = $3 WHERE id = $1
-             RETURNING message_id",
+            "UPDATE media SET state = 'failed', error = $2, next_attempt_at = NULL, attempts = attempts + 1, updated_at = $3,
+                claimed_by = NULL, claimed_until = NULL
+             WHERE id = $1 RETURNING message_id",
             &[&id, &reason, &now_ms()],
         )
         .await
