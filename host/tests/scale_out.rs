@@ -444,9 +444,9 @@ fn three_nodes_started_together_migrate_once_and_share_webhooks_and_replies_thro
     let _serial = one_at_a_time();
     let line = FakeLine::start();
     let allow = format!("127.0.0.1:{}", line.port);
-    // A plugin timeout of 2 s makes a claim's lease 34 s (2 x timeout + 30 s): a killed node's
+    // A plugin timeout of 4 s makes a claim's lease 38 s (2 x timeout + 30 s): a killed node's
     // sends are taken over within the test's time.
-    let mut cluster = Cluster::new("scaleout", 3, &[("SWITCHBOARD_ALLOW_OUTBOUND", &allow), ("SWITCHBOARD_PLUGIN_TIMEOUT_MS", "2000")]);
+    let mut cluster = Cluster::new("scaleout", 3, &[("SWITCHBOARD_ALLOW_OUTBOUND", &allow), ("SWITCHBOARD_PLUGIN_TIMEOUT_MS", "4000")]);
     cluster.start_all();
     let (versions, migrators) = schema_versions(&cluster.url);
     assert_eq!((versions, migrators), (2, 1), "each schema version applied once, by one of the nodes started together");
@@ -582,7 +582,7 @@ fn three_nodes_started_together_migrate_once_and_share_webhooks_and_replies_thro
     queueing.join().unwrap();
     assert!(accepted_at_kill < REPLIES, "killed partway ({accepted_at_kill} of {REPLIES} accepted)");
 
-    // A killed node's claims are taken over once their lease (34 s) runs out.
+    // A killed node's claims are taken over once their lease (38 s) runs out.
     let deadline = killed + Duration::from_secs(90);
     loop {
         let distinct: HashSet<String> = line.accepted().into_iter().collect();
