@@ -13,9 +13,9 @@ use crate::store::pg::live::Notice;
 /// How long the relay waits before listening again after its connection failed.
 const RELISTEN: Duration = Duration::from_millis(500);
 
-/// Relays notices until `live` closes. `installed` is told of each plugin version installed on
-/// any node (to load it).
-pub async fn relay(store: &PgStore, live: &Live, installed: impl Fn(String, String)) {
+/// Relays notices until `live` closes. `plugins` is told of each plugin installed or removed
+/// through any node ([`Notice::Installed`], [`Notice::Removed`]), to load or drop it.
+pub async fn relay(store: &PgStore, live: &Live, plugins: impl Fn(Notice)) {
     let mut cut = false;
     loop {
         match store.listen().await {
@@ -34,7 +34,7 @@ pub async fn relay(store: &PgStore, live: &Live, installed: impl Fn(String, Stri
                             Some(change) => live.heard(change, &channel_id, conversation_id, message_id),
                             None => tracing::warn!(change, "a live notice of an unknown kind was ignored"),
                         },
-                        Some(Notice::Installed { plugin, version }) => installed(plugin, version),
+                        Some(notice @ (Notice::Installed { .. } | Notice::Removed { .. })) => plugins(notice),
                         Some(Notice::Lost) | None => {
                             live.reset();
                             cut = true;

@@ -50,11 +50,18 @@ fn relay_other_nodes(app: &Arc<App>) {
     let relayed = app.clone();
     tokio::spawn(async move {
         let loader = relayed.clone();
-        let installed = move |plugin: String, version: String| {
+        let plugins = move |notice: crate::store::pg::live::Notice| {
+            use crate::store::pg::live::Notice;
             let app = loader.clone();
-            tokio::spawn(async move { crate::plugins::load_shared(&app, &plugin, &version).await });
+            tokio::spawn(async move {
+                match notice {
+                    Notice::Installed { plugin, version } => crate::plugins::load_shared(&app, &plugin, &version).await,
+                    Notice::Removed { plugin } => crate::plugins::drop_shared(&app, &plugin),
+                    _ => {}
+                }
+            });
         };
-        crate::live_relay::relay(&pg, &relayed.live, installed).await;
+        crate::live_relay::relay(&pg, &relayed.live, plugins).await;
     });
 }
 

@@ -60,7 +60,7 @@ async fn three_nodes_started_together_migrate_once_and_a_newer_schema_or_another
         nodes.push(start.await.unwrap().expect("every node starts"));
     }
     let history = nodes[2].schema_history().await.unwrap();
-    assert_eq!(history.iter().map(|(version, _)| *version).collect::<Vec<_>>(), vec![1, 2], "every version applied once: {history:?}");
+    assert_eq!(history.iter().map(|(version, _)| *version).collect::<Vec<_>>(), vec![1, 2, 3], "every version applied once: {history:?}");
     assert!(history[0].1.starts_with("node-") && history.iter().all(|(_, by)| *by == history[0].1), "by one node: {history:?}");
     // The schema is all there: workspace 1 exists as in SQLite.
     let client = sql(&url).await;
@@ -76,7 +76,7 @@ async fn three_nodes_started_together_migrate_once_and_a_newer_schema_or_another
     client.execute("INSERT INTO schema_versions (version, applied_at, applied_by) VALUES (99, 0, 'future')", &[]).await.unwrap();
     let refused = PgStore::connect(&url, &shared, "node-5").await.err().expect("a newer schema is refused").to_string();
     assert!(refused.contains("newer Switchboard") && refused.contains("schema 99"), "{refused}");
-    assert_eq!(nodes[0].schema_history().await.unwrap().len(), 3, "the refusing node changed nothing");
+    assert_eq!(nodes[0].schema_history().await.unwrap().len(), 4, "the refusing node changed nothing");
 }
 
 /// A channel with `conversations` conversations of `each` queued replies.
@@ -284,6 +284,15 @@ async fn a_plugin_installed_on_one_node_is_announced_to_the_others_with_its_byte
     nodes[0].install_component("line", &version("1.0.0"), b"line", false).await.unwrap();
     let current: Vec<(String, semver::Version, Vec<u8>)> = nodes[2].current_components().await.unwrap();
     assert_eq!(current, vec![("line".into(), version("1.0.0"), b"line".to_vec()), ("telegram".into(), version("0.2.0"), first.clone())]);
+    // Removed through one node: announced, gone for a starting node, remembered until installed again.
+    assert_eq!(next_notice(&mut on_node_3).await, Notice::Installed { plugin: "line".into(), version: "1.0.0".into() });
+    assert!(nodes[1].remove_components("line").await.unwrap());
+    assert_eq!(next_notice(&mut on_node_3).await, Notice::Removed { plugin: "line".into() });
+    assert!(!nodes[0].remove_components("line").await.unwrap(), "nothing left to remove");
+    assert_eq!(nodes[2].removed_plugins().await.unwrap(), vec!["line".to_owned()]);
+    assert_eq!(nodes[2].current_components().await.unwrap().len(), 1, "only telegram");
+    nodes[0].install_component("line", &version("1.0.1"), b"line 1.0.1", false).await.unwrap();
+    assert!(nodes[2].removed_plugins().await.unwrap().is_empty(), "installed again");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -348,7 +357,7 @@ async fn each_nodes_followers_hear_another_nodes_messages_and_after_a_cut_start_
     let hubs: Vec<Arc<Live>> = vec![Arc::default(), Arc::default()];
     for (node, hub) in [&nodes[0], &nodes[2]].into_iter().zip(&hubs) {
         let (node, hub) = (node.clone(), hub.clone());
-        tokio::spawn(async move { switchboard::live_relay::relay(&node, &hub, |_, _| {}).await });
+        tokio::spawn(async move { switchboard::live_relay::relay(&node, &hub, |_| {}).await });
     }
     let mut followers: Vec<_> = hubs.iter().map(|hub| hub.subscribe()).collect();
     listening(&client, 2).await;

@@ -449,8 +449,8 @@ fn three_nodes_started_together_migrate_once_and_share_webhooks_and_replies_thro
     let mut cluster = Cluster::new("scaleout", 3, &[("SWITCHBOARD_ALLOW_OUTBOUND", &allow), ("SWITCHBOARD_PLUGIN_TIMEOUT_MS", "4000")]);
     cluster.start_all();
     let (versions, migrators) = schema_versions(&cluster.url);
-    assert_eq!((versions, migrators), (2, 1), "each schema version applied once, by one of the nodes started together");
-    assert_eq!(count(&cluster.url, "SELECT COUNT(*) FROM schema_versions WHERE applied_by LIKE '%@127.0.0.1:%'"), 2, "by a node (named by where it serves)");
+    assert_eq!((versions, migrators), (3, 1), "each schema version applied once, by one of the nodes started together");
+    assert_eq!(count(&cluster.url, "SELECT COUNT(*) FROM schema_versions WHERE applied_by LIKE '%@127.0.0.1:%'"), 3, "by a node (named by where it serves)");
     // They also raced to make the first operator account: one did.
     assert_eq!(count(&cluster.url, "SELECT COUNT(*) FROM people WHERE username = 'operator'"), 1);
 
@@ -828,7 +828,7 @@ fn upload(port: u16, token: &str, component: &[u8]) -> String {
 }
 
 #[test]
-fn a_plugin_uploaded_on_node_1_is_live_on_nodes_2_and_3_within_5_s() {
+fn a_plugin_uploaded_on_node_1_is_live_on_nodes_2_and_3_within_5_s_and_removed_through_node_2_everywhere() {
     let _serial = one_at_a_time();
     let mut cluster = Cluster::new("plugins", 3, &[("SWITCHBOARD_ALLOW_UNSIGNED_PLUGINS", "true")]);
     cluster.start_all();
@@ -858,4 +858,28 @@ fn a_plugin_uploaded_on_node_1_is_live_on_nodes_2_and_3_within_5_s() {
     let [on_2, on_3] = live_after.map(|after| after.unwrap());
     assert!(on_2.max(on_3) <= Duration::from_secs(5), "node 2 after {on_2:?}, node 3 after {on_3:?}");
     println!("telegram {next} uploaded to node 1: live on node 2 after {} ms, on node 3 after {} ms", on_2.as_millis(), on_3.as_millis());
+
+    // Removed through node 2: every node serves the built-in again.
+    let removed = request(cluster.port(1), "DELETE", "/api/v1/plugins/telegram", Some(&cluster.operator), None).unwrap();
+    assert_eq!(status_of(&removed), 204, "{removed}");
+    let removed_at = Instant::now();
+    while (0..3).any(|node| plugin_version(cluster.port(node), &cluster.operator, "telegram").as_deref() != Some(built_in.as_str())) {
+        assert!(removed_at.elapsed() < Duration::from_secs(5), "telegram {next} still served 5 s after its removal\n{}", cluster.logs());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let gone_after = removed_at.elapsed();
+
+    // Node 3 down while it is installed again: it loads it when it starts.
+    cluster.kill(2);
+    let upload_again = upload(cluster.port(0), &cluster.operator, &component);
+    assert!(matches!(status_of(&upload_again), 200 | 201), "{upload_again}");
+    cluster.start(2);
+    assert_eq!(plugin_version(cluster.port(2), &cluster.operator, "telegram").as_deref(), Some(next.as_str()), "installed while node 3 was down: loaded at its start");
+    // Node 3 down while it is removed: its copy does not come back when it starts.
+    cluster.kill(2);
+    let removed = request(cluster.port(0), "DELETE", "/api/v1/plugins/telegram", Some(&cluster.operator), None).unwrap();
+    assert_eq!(status_of(&removed), 204, "{removed}");
+    cluster.start(2);
+    assert_eq!(plugin_version(cluster.port(2), &cluster.operator, "telegram").as_deref(), Some(built_in.as_str()), "removed while node 3 was down: the built-in at its start");
+    println!("removed through node 2: the built-in served again on every node after {} ms", gone_after.as_millis());
 }

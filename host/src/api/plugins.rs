@@ -219,7 +219,7 @@ fn upload_error(error: UploadError) -> ApiError {
 #[utoipa::path(delete, path = "/plugins/{id}", tag = "plugins", params(("id" = String, Path, description = "the plugin")), responses((status = 204, description = "removed; its channels wait for it")))]
 pub async fn remove(caller: Caller, State(app): State<Arc<App>>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     caller.require_operator()?;
-    crate::plugins::remove(&app, &id).map_err(plugin_error)?;
+    crate::plugins::remove(&app, &id).await.map_err(plugin_error)?;
     super::audit::record(&app, &caller, None, "plugin.remove", &id).await;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -232,7 +232,6 @@ fn plugin_error(error: PluginError) -> ApiError {
         PluginError::Install(_) => ApiError::new(StatusCode::CONFLICT, "downgrade", message),
         PluginError::BuiltIn(_) => ApiError::new(StatusCode::CONFLICT, "built_in", message),
         PluginError::VersionTaken { .. } => ApiError::new(StatusCode::CONFLICT, "version_taken", message),
-        PluginError::NotAcrossNodes(_) => ApiError::new(StatusCode::CONFLICT, "not_across_nodes", message),
         PluginError::NotInstalled(_) | PluginError::NotPending(_) => ApiError::not_found(message),
         PluginError::Io(_) => {
             tracing::error!("plugin install: {message}");

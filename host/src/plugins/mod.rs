@@ -41,9 +41,6 @@ pub enum PluginError {
     /// Several nodes: a version is never stored twice with different bytes.
     #[error("`{id}` {version} is already installed with other bytes: give the new build a new version")]
     VersionTaken { id: String, version: semver::Version },
-    /// Several nodes: what is not shared through the database yet.
-    #[error("{0}")]
-    NotAcrossNodes(String),
 }
 
 /// Whether a path in the plugins folder is a component to load (not a temp file of a copy).
@@ -119,6 +116,20 @@ async fn load_and_install(
 /// (where the load that follows finds it) unless it is there already.
 async fn fetch_shared(app: &App) {
     let Some(pg) = app.backend.postgres() else { return };
+    // Removed through another node while this one was down: not loaded again.
+    match pg.removed_plugins().await {
+        Ok(removed) => {
+            for plugin in removed {
+                let path = shared_path(app, &plugin);
+                if path.exists()
+                    && let Err(e) = std::fs::remove_file(&path)
+                {
+                    tracing::error!(%plugin, "cannot delete the removed plugin's {}: {e}", path.display());
+                }
+            }
+        }
+        Err(e) => tracing::error!("the plugins removed through other nodes could not be read: {e}"),
+    }
     match pg.current_components().await {
         Ok(components) => {
             for (plugin, version, bytes) in components {
@@ -164,6 +175,16 @@ pub async fn load_shared(app: &App, plugin: &str, version: &str) {
     }
     .await;
     log_outcome(&format!("{plugin} {version}, installed through another node"), &result);
+}
+
+/// On Postgres: a node announced it removed `plugin`: its file goes here too (a built-in of
+/// the same id takes over).
+pub fn drop_shared(app: &App, plugin: &str) {
+    if let Some(crate::registry::Installed { source: PluginSource::File(path), .. }) = app.registry.installed(plugin) {
+        let _ = std::fs::remove_file(&path);
+        app.registry.remove_file(&path);
+        tracing::info!(%plugin, file = %path.display(), "plugin removed through another node");
+    }
 }
 
 /// Loads a component file of the folder and makes it live, replacing what that file
@@ -384,19 +405,23 @@ fn checked_signer(app: &App, bytes: &[u8]) -> Result<Option<String>, PluginError
 }
 
 /// Deletes the folder file(s) of a plugin and unloads it (a built-in of the same id takes over).
-pub fn remove(app: &App, id: &str) -> Result<(), PluginError> {
-    if app.backend.postgres().is_some() {
-        // The other nodes would keep serving it, and load it again from the database.
-        return Err(PluginError::NotAcrossNodes(format!(
-            "removing a plugin is not supported on several nodes (Postgres) yet: upload the version `{id}` should run instead"
-        )));
-    }
+/// On Postgres every node drops it: the database forgets it first and announces that.
+pub async fn remove(app: &App, id: &str) -> Result<(), PluginError> {
     match app.registry.installed(id) {
         None => Err(PluginError::NotInstalled(id.to_owned())),
         Some(installed) => match installed.source {
             PluginSource::BuiltIn => Err(PluginError::BuiltIn(id.to_owned())),
             PluginSource::File(path) => {
-                std::fs::remove_file(&path).map_err(|e| PluginError::Io(format!("cannot remove {}: {e}", path.display())))?;
+                if let Some(pg) = app.backend.postgres() {
+                    pg.remove_components(id).await.map_err(|e| PluginError::Io(format!("the plugin could not be removed from the database: {e}")))?;
+                }
+                match std::fs::remove_file(&path) {
+                    // On Postgres this node's relay may have dropped it already.
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                        return Err(PluginError::Io(format!("cannot remove {}: {e}", path.display())));
+                    }
+                    _ => {}
+                }
                 app.registry.remove_file(&path);
                 tracing::info!(id, file = %path.display(), "plugin removed; its channels are unavailable until it returns");
                 Ok(())

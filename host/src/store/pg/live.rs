@@ -19,6 +19,8 @@ pub enum Notice {
     Change { change: String, channel_id: String, conversation_id: i64, message_id: Option<i64> },
     /// A plugin version was installed (on any node): load it.
     Installed { plugin: String, version: String },
+    /// A plugin was removed (on any node): drop it.
+    Removed { plugin: String },
     /// The listening connection ended: changes since then were not heard.
     Lost,
 }
@@ -46,6 +48,9 @@ pub(super) async fn announce(tx: &deadpool_postgres::Transaction<'_>, change: &s
 fn notice(channel: &str, payload: &str) -> Option<Notice> {
     if channel == super::plugins::CHANNEL {
         let (plugin, version) = payload.rsplit_once('@')?;
+        if version.is_empty() {
+            return Some(Notice::Removed { plugin: plugin.into() });
+        }
         return Some(Notice::Installed { plugin: plugin.into(), version: version.into() });
     }
     let p = serde_json::from_str::<Payload>(payload).ok()?;

@@ -1,6 +1,6 @@
 //! Installed plugin components shared by every node: the component's bytes are stored in
-//! Postgres, and an install is announced in its transaction (`switchboard_plugins`), so every node
-//! loads the new version. Each node compiles into its own cache: compiled code never goes through
+//! Postgres, and an install (or a removal) is announced in its transaction
+//! (`switchboard_plugins`), so every node loads the new version (or drops it). Each node compiles into its own cache: compiled code never goes through
 //! the database. Installs of one plugin are serialized by a transaction advisory lock, so two
 //! nodes uploading at once cannot both pass the downgrade check.
 
@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 use super::PgStore;
 use crate::store::{StoreResult, now_ms};
 
-/// The channel installs are announced on (payload: `plugin@version`).
+/// The channel installs are announced on (payload: `plugin@version`; a removal: `plugin@`).
 pub(super) const CHANNEL: &str = "switchboard_plugins";
 
 /// What an install did.
@@ -64,9 +64,35 @@ impl PgStore {
             )
             .await?;
         }
+        tx.execute("DELETE FROM plugin_removals WHERE plugin = $1", &[&plugin]).await?;
         tx.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &format!("{plugin}@{version}")]).await?;
         tx.commit().await?;
         Ok(ComponentInstall::Stored)
+    }
+
+    /// Removes every stored version of `plugin`, remembered until it is installed again, and
+    /// announces it: whether there was any.
+    pub async fn remove_components(&self, plugin: &str) -> StoreResult<bool> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        tx.execute("SELECT pg_advisory_xact_lock(hashtext($1))", &[&format!("plugin:{plugin}")]).await?;
+        if tx.execute("DELETE FROM plugin_components WHERE plugin = $1", &[&plugin]).await? == 0 {
+            return Ok(false);
+        }
+        tx.execute(
+            "INSERT INTO plugin_removals (plugin, removed_at) VALUES ($1, $2) ON CONFLICT (plugin) DO UPDATE SET removed_at = EXCLUDED.removed_at",
+            &[&plugin, &now_ms()],
+        )
+        .await?;
+        tx.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &format!("{plugin}@")]).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// The plugins removed through any node and not installed since.
+    pub async fn removed_plugins(&self) -> StoreResult<Vec<String>> {
+        let rows = self.client().await?.query("SELECT plugin FROM plugin_removals ORDER BY plugin", &[]).await?;
+        Ok(rows.iter().map(|row| row.get(0)).collect())
     }
 
     /// Every plugin's current component (see [`PgStore::current_component`]): what a starting
