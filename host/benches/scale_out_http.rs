@@ -8,8 +8,8 @@
 //! Run: `cargo bench -p switchboard --bench scale_out_http` (starts its own Postgres; builds
 //! nothing else: the `switchboard` binary of this build serves).
 
-#[path = "../tests/support/postgres.rs"]
-mod postgres;
+#[path = "../tests/support/mod.rs"]
+mod support;
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -18,9 +18,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
+use support::{BIN, free_port};
 use hmac::{Hmac, Mac};
 
-const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
 const SENDERS: u64 = 64;
 const SECONDS: u64 = 5;
 const LINE_SECRET: &str = "0123456789abcdef0123456789abcdef";
@@ -36,10 +36,6 @@ impl Drop for Node {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// A fake LINE API that only tells who the bot is (what connecting a channel asks); the
@@ -152,7 +148,7 @@ fn main() {
         let baseline = per_second(&[sqlite.port], &channel).await;
         drop(sqlite);
 
-        let server = postgres::Postgres::start();
+        let server = support::postgres::Postgres::start();
         let url = server.create_database("bench");
         let admin = admin_token(dirs[1].path(), Some(&url));
         for dir in &dirs[2..] {

@@ -138,7 +138,7 @@ async fn first_start(app: &App) -> anyhow::Result<()> {
     }
     let operator = match app.store.create_person(None, FIRST_OPERATOR, "Operator", crate::store::tokens::Role::Operator).await {
         Ok(operator) => operator,
-        Err(_) if app.store.person_by_username(FIRST_OPERATOR).await?.is_some() => return Ok(()),
+        Err(e) if e.is_unique_violation() => return Ok(()),
         Err(e) => return Err(e.into()),
     };
     let (token, _) = app.store.create_invitation(operator.id, crate::api::people::INVITATION_LIFETIME_MS, false).await?;

@@ -332,9 +332,15 @@ async fn a_file_stored_through_one_node_is_read_on_another_and_a_delete_reaches_
 }
 
 /// Waits until `count` nodes listen for live notices.
-async fn listening(client: &tokio_postgres::Client, count: i64) {
+/// Waits until `count` connections opened after `since` (a Postgres timestamp) listen: a
+/// connection cut just before may still be listed for a moment.
+async fn listening(client: &tokio_postgres::Client, count: i64, since: &str) {
     for _ in 0..100 {
-        let listeners: i64 = client.query_one("SELECT COUNT(*) FROM pg_stat_activity WHERE query LIKE 'LISTEN%'", &[]).await.unwrap().get(0);
+        let listeners: i64 = client
+            .query_one("SELECT COUNT(*) FROM pg_stat_activity WHERE query LIKE 'LISTEN%' AND backend_start > $1::text::timestamptz", &[&since])
+            .await
+            .unwrap()
+            .get(0);
         if listeners >= count {
             return;
         }
@@ -360,7 +366,7 @@ async fn each_nodes_followers_hear_another_nodes_messages_and_after_a_cut_start_
         tokio::spawn(async move { switchboard::live_relay::relay(&node, &hub, |_| {}).await });
     }
     let mut followers: Vec<_> = hubs.iter().map(|hub| hub.subscribe()).collect();
-    listening(&client, 2).await;
+    listening(&client, 2, "-infinity").await;
 
     let stored = nodes[1].record_inbound(&channel, &inbound(1)).await.unwrap().unwrap();
     let mut seen = Vec::new();
@@ -393,6 +399,7 @@ async fn each_nodes_followers_hear_another_nodes_messages_and_after_a_cut_start_
 
     // The listeners' connections are cut: what is stored meanwhile cannot be replayed, so every
     // follower is told to start again, and one resuming from before the cut gets a snapshot.
+    let cut: String = client.query_one("SELECT now()::text", &[]).await.unwrap().get(0);
     client.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN%'", &[]).await.unwrap();
     for follower in &mut followers {
         assert_eq!(next_event(follower).await.change, Change::Reset);
@@ -402,7 +409,7 @@ async fn each_nodes_followers_hear_another_nodes_messages_and_after_a_cut_start_
     }
 
     // Listening again, the relays hear the next message.
-    listening(&client, 2).await;
+    listening(&client, 2, &cut).await;
     let next = nodes[1].record_inbound(&channel, &inbound(2)).await.unwrap().unwrap();
     for follower in &mut followers {
         let mut event = next_event(follower).await;
