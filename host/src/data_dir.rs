@@ -14,19 +14,32 @@ pub fn cache_dir(data_dir: &Path) -> PathBuf {
 }
 
 /// Held locked (an OS file lock) by a serving process for its lifetime: a second server, or
-/// an offline command that must not run beside one (`secrets rotate`), sees it.
+/// an offline command that must not run beside one (`secrets rotate`, `restore`), sees it and
+/// is told which process holds it (the holder writes its pid into the file).
 pub fn serve_lock(data_dir: &Path) -> anyhow::Result<std::fs::File> {
+    use std::io::{Read, Seek, Write};
     let path = data_dir.join("serve.lock");
-    let file = std::fs::OpenOptions::new()
+    let mut file = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
+        .read(true)
         .write(true)
         .open(&path)
         .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", path.display()))?;
     match file.try_lock() {
-        Ok(()) => Ok(file),
+        Ok(()) => {
+            // Best effort: the lock is what counts, the pid only names the holder.
+            let _ = file.set_len(0).and_then(|()| file.rewind()).and_then(|()| write!(file, "{}\n", std::process::id()));
+            Ok(file)
+        }
         Err(std::fs::TryLockError::WouldBlock) => {
-            anyhow::bail!("a switchboard server is running on {} (it holds {})", data_dir.display(), path.display())
+            let mut holder = String::new();
+            let _ = file.read_to_string(&mut holder);
+            let process = match holder.trim().parse::<u32>() {
+                Ok(pid) => format!("process {pid}"),
+                Err(_) => "another process".to_owned(),
+            };
+            anyhow::bail!("a switchboard server is running on {} ({process}, which holds {})", data_dir.display(), path.display())
         }
         Err(std::fs::TryLockError::Error(e)) => anyhow::bail!("cannot lock {}: {e}", path.display()),
     }

@@ -114,11 +114,16 @@ impl WebhookRecorder {
 
     /// Keeps one delivery; a failure to write is logged, never the delivery's problem.
     pub fn keep(&self, plugin_id: &str, fixture: &Value) {
-        let folder = self.dir.join(plugin_id);
         let channel = fixture["recorded"]["channel"].as_str().unwrap_or("channel");
         let name = format!("{channel}-{}-{}.json", crate::store::now_ms(), self.next.fetch_add(1, Ordering::Relaxed));
+        // Ids are never paths: a name that would leave the folder is not written.
+        let folder = crate::ids::file_in(&self.dir, plugin_id);
+        let file = folder.as_deref().and_then(|folder| crate::ids::file_in(folder, &name));
+        let (Some(folder), Some(file)) = (folder, file) else {
+            return tracing::warn!(plugin_id, channel, "a webhook recording was not written: its name is not a plain file name");
+        };
         let written = std::fs::create_dir_all(&folder)
-            .and_then(|()| std::fs::write(folder.join(&name), serde_json::to_string_pretty(fixture).unwrap_or_default() + "\n"));
+            .and_then(|()| std::fs::write(&file, serde_json::to_string_pretty(fixture).unwrap_or_default() + "\n"));
         if let Err(error) = written {
             tracing::warn!(folder = %folder.display(), "a webhook recording was not written: {error}");
         }

@@ -89,8 +89,17 @@ pub async fn handle(app: &App, channel: &Channel, request: &HttpRequest) -> Resu
 /// is. Events of accounts without a channel are acknowledged (so the provider keeps the
 /// webhook on), not stored, and counted in the log.
 pub async fn handle_app(app: &App, plugin_id: &str, request: &HttpRequest) -> Result<AppIngested, IngestError> {
+    // No app set up for that id (an unknown plugin included) is 404, as documented; an app whose
+    // plugin is not loaded right now (being replaced) is 503, so the provider delivers again.
+    let no_app = || IngestError::NoApp(plugin_id.to_owned());
+    if !crate::ids::is_plugin_id(plugin_id) {
+        return Err(no_app());
+    }
+    let provider_app = app.store.provider_app(plugin_id).await?.ok_or_else(no_app)?;
     let plugin = app.registry.get(plugin_id).ok_or_else(|| IngestError::PluginUnavailable(plugin_id.to_owned()))?;
-    let provider_app = app.store.provider_app(plugin_id).await?.filter(|_| plugin.has_app()).ok_or_else(|| IngestError::NoApp(plugin_id.to_owned()))?;
+    if !plugin.has_app() {
+        return Err(no_app());
+    }
     let outcome = plugin.handle_app_webhook(&app.app_context(&provider_app), request).await?;
     // Events keep their order within an account; accounts in the order they first appear.
     let mut by_account: Vec<(String, Vec<Event>)> = Vec::new();

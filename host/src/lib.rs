@@ -1,9 +1,9 @@
 //! Switchboard: an omnichannel channel runtime. Channel integrations are WebAssembly
 //! components (see `wit/`) that this host loads, sandboxes and calls.
 //!
-//! Layers, each importing only those below it: `server` (wiring) and `config` (settings) → `api`, `outbox`,
+//! Layers, each importing only those below it: `server` (wiring, over `http_listener`) and `config` (settings) → `api`, `outbox`,
 //! `media_fetch`, `mail`, `plugins` → `ingest` → `app` (shared state) → `registry`, `live`, `window`, `health`, `metrics`,
-//! `signing`, `media`, `fixtures` → `runtime`, `store`, `data_dir`.
+//! `signing`, `media`, `fixtures` → `runtime`, `store`, `data_dir`, `ids`.
 
 pub mod admin;
 pub mod api;
@@ -12,6 +12,8 @@ pub mod config;
 pub mod data_dir;
 pub mod fixtures;
 pub mod health;
+pub mod http_listener;
+pub mod ids;
 pub mod ingest;
 pub mod live;
 pub mod live_relay;

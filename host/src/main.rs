@@ -302,20 +302,40 @@ async fn main() -> anyhow::Result<()> {
             anyhow::ensure!(file.is_file(), "{} is not a file", file.display());
             anyhow::ensure!(key.is_file(), "{} is missing: without the key the backup's sealed settings cannot be opened", key.display());
             std::fs::create_dir_all(&data_dir)?;
+            // The lock `serve` holds: never restore under a running server (it would go on writing
+            // to the file moved aside and lose what it acknowledged afterwards).
+            let _lock = switchboard::data_dir::serve_lock(&data_dir).map_err(|e| anyhow::anyhow!("{e:#}: stop it before restoring"))?;
             let database = data_dir.join("switchboard.db");
+            anyhow::ensure!(!database.exists() || force, "{} exists: stop the server and add --force to replace it", database.display());
+            // Opened (and migrated) beside the live files first: until it opens, nothing is replaced.
+            let staging = data_dir.join(format!(".restoring-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&staging);
+            std::fs::create_dir_all(&staging)?;
+            let opened = (|| -> anyhow::Result<()> {
+                std::fs::copy(&file, staging.join("switchboard.db")).map_err(|e| anyhow::anyhow!("cannot copy {}: {e}", file.display()))?;
+                copy_private(&key, &staging.join("secret.key"))?;
+                drop(Db::open(&staging).map_err(|e| anyhow::anyhow!("the backup does not open, nothing was replaced: {e:#}"))?);
+                Ok(())
+            })();
+            if let Err(e) = opened {
+                let _ = std::fs::remove_dir_all(&staging);
+                return Err(e);
+            }
             if database.exists() {
-                anyhow::ensure!(force, "{} exists: stop the server and add --force to replace it", database.display());
                 std::fs::rename(&database, data_dir.join("switchboard.db.before-restore"))?;
                 if data_dir.join("secret.key").exists() {
                     std::fs::rename(data_dir.join("secret.key"), data_dir.join("secret.key.before-restore"))?;
                 }
             }
-            for stale in ["switchboard.db-wal", "switchboard.db-shm"] {
-                let _ = std::fs::remove_file(data_dir.join(stale));
+            for name in ["switchboard.db-wal", "switchboard.db-shm"] {
+                let _ = std::fs::remove_file(data_dir.join(name));
+                if staging.join(name).exists() {
+                    std::fs::rename(staging.join(name), data_dir.join(name))?;
+                }
             }
-            std::fs::copy(&file, &database)?;
-            copy_private(&key, &data_dir.join("secret.key"))?;
-            Db::open(&data_dir).map_err(|e| anyhow::anyhow!("the restored database does not open: {e:#}"))?;
+            std::fs::rename(staging.join("switchboard.db"), &database)?;
+            std::fs::rename(staging.join("secret.key"), data_dir.join("secret.key"))?;
+            let _ = std::fs::remove_dir_all(&staging);
             println!("restored {} into {}", file.display(), data_dir.display());
             Ok(())
         }

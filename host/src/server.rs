@@ -111,8 +111,7 @@ pub async fn serve(
         closing.live.close();
     };
     // The peer address is kept for per-client limits (see `api::webchat`).
-    let service = crate::api::router(app).into_make_service_with_connect_info::<SocketAddr>();
-    let result = axum::serve(http, service).with_graceful_shutdown(shutdown).await;
+    let result = crate::http_listener::serve(http, crate::api::router(app), shutdown).await;
     let _ = stop_tasks.send(true);
     let _ = worker.await;
     let _ = fetcher.await;

@@ -1,11 +1,12 @@
 //! The `switchboard` binary as an operator runs it: `token create` prints one token on stdout,
 //! `serve` starts with the first-party plugins and accepts that token.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
-const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
+mod support;
+
+use support::{BIN, Server, wait_for};
 
 #[test]
 fn token_create_prints_one_token_and_refuses_unknown_roles() {
@@ -47,31 +48,14 @@ fn serve_loads_telegram_and_accepts_a_created_token() {
     let token = Command::new(BIN).args(["token", "create", "--role", "admin", "--data-dir"]).arg(data.path()).output().unwrap();
     let token = String::from_utf8(token.stdout).unwrap().trim().to_owned();
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let mut server = Command::new(BIN)
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
-        .arg(data.path())
-        .env("RUST_LOG", "info")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = BufReader::new(server.stderr.take().unwrap());
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let mut log = String::new();
-    for line in stderr.lines() {
-        let line = line.unwrap();
-        log.push_str(&line);
-        log.push('\n');
-        // HTTP is served while plugins load: wait for Telegram's.
-        if (line.contains("plugin loaded") && line.contains("telegram")) || Instant::now() > deadline {
-            break;
-        }
-    }
-    assert!(log.contains("serving") && log.contains("plugin loaded") && log.contains("telegram"), "{log}");
+    let server = Server::start(data.path(), &[]);
+    // HTTP is served while plugins load (a fresh data dir compiles them all): ready once they
+    // are, Telegram's among them.
+    server.wait_ready();
+    let loaded = |log: &str| log.contains("serving") && log.lines().any(|line| line.contains("plugin loaded") && line.contains("telegram"));
+    wait_for(|| loaded(server.log.lock().unwrap().as_str()).then_some(()), || format!("no Telegram load in the log:\n{}", server.log.lock().unwrap()));
 
-    let body = http_get(port, "/api/v1/plugins", &token);
-    let _ = server.kill();
-    let _ = server.wait();
+    let body = http_get(server.port, "/api/v1/plugins", &token);
     assert!(body.contains("\"id\":\"telegram\""), "{body}");
 }
 
@@ -79,7 +63,7 @@ fn serve_loads_telegram_and_accepts_a_created_token() {
 fn http_get(port: u16, path: &str, token: &str) -> String {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
     write!(stream, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n").unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
@@ -156,4 +140,20 @@ fn keygen_and_sign_make_a_component_the_configured_key_trusts() {
     assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stderr));
     let check = Command::new(env!("CARGO_BIN_EXE_switchboard")).args(["config", "check", "--trusted-key", "bm90IGEga2V5"]).output().unwrap();
     assert!(!check.status.success() && String::from_utf8_lossy(&check.stderr).contains("trusted_keys"), "a bad key is named");
+}
+
+/// `cargo build --workspace` (a Rust developer's habit) builds every member for the host: the
+/// wasm-only test plugins are empty crates there. The host and the e2e crate are built by this
+/// suite itself; the rest is built here in a folder of its own (kept between runs).
+#[test]
+fn every_workspace_member_builds_natively() {
+    let workspace = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let output = Command::new(cargo)
+        .args(["build", "--release", "--workspace", "--exclude", "switchboard", "--exclude", "switchboard-e2e"])
+        .env("CARGO_TARGET_DIR", workspace.join("target/native-members"))
+        .current_dir(workspace)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "a workspace member does not build natively:\n{}", String::from_utf8_lossy(&output.stderr));
 }

@@ -7,12 +7,12 @@ use std::net::TcpStream;
 use std::path::Path;
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 mod support;
 
-use support::{BIN, Server, cli, complete, json_of, request, request_with, status_of, token};
+use support::{BIN, PATIENCE, Server, cli, complete, json_of, request, request_with, status_of, token, wait_for};
 
 #[test]
 fn readiness_waits_for_plugins_and_sigterm_under_load_loses_no_request() {
@@ -46,10 +46,11 @@ fn readiness_waits_for_plugins_and_sigterm_under_load_loses_no_request() {
             })
         })
         .collect();
-    std::thread::sleep(Duration::from_millis(1500));
+    // SIGTERM once the load is under way (counted, not timed).
+    wait_for(|| (answered.load(Ordering::Relaxed) > 10).then_some(()), || format!("{} answered before SIGTERM\n{}", answered.load(Ordering::Relaxed), server.log.lock().unwrap()));
     let before = answered.load(Ordering::Relaxed);
     server.terminate();
-    let code = server.exit_within(Duration::from_secs(25));
+    let code = server.exit_within(PATIENCE);
     stop.store(true, Ordering::Relaxed);
     clients.into_iter().for_each(|c| c.join().unwrap());
 
@@ -84,7 +85,7 @@ fn a_backup_taken_under_write_load_restores_to_a_working_host_with_the_same_data
             }
         })
     };
-    std::thread::sleep(Duration::from_millis(500));
+    wait_for(|| (created.load(Ordering::Relaxed) > 0).then_some(()), || "no workspace was created".into());
     let backups = tempfile::tempdir().unwrap();
     let file = backups.path().join("switchboard-backup.db");
     let before = created.load(Ordering::Relaxed);
@@ -199,7 +200,7 @@ fn json_logs_carry_the_request_id_which_the_answer_echoes() {
     let id = generated.lines().find_map(|l| l.to_ascii_lowercase().strip_prefix("x-request-id:").map(|v| v.trim().to_owned()));
     assert!(id.as_deref().is_some_and(|id| id.len() == 36), "a new UUID without one: {generated}");
 
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + PATIENCE;
     loop {
         let log = server.log.lock().unwrap().clone();
         let lines: Vec<serde_json::Value> = log.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
@@ -265,7 +266,7 @@ fn four_concurrent_large_uploads_stay_within_twice_the_file_in_memory() {
             let (component, operator, port) = (component.clone(), operator.clone(), server.port);
             std::thread::spawn(move || {
                 let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-                stream.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
+                stream.set_read_timeout(Some(PATIENCE)).unwrap();
                 write!(
                     stream,
                     "POST /api/v1/plugins HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer {operator}\r\nContent-Type: application/wasm\r\nContent-Length: {}\r\n\r\n",
@@ -366,11 +367,7 @@ fn a_component_dropped_in_the_plugins_folder_is_loaded_once_not_again_and_again(
     std::fs::write(&staging, telegram).unwrap();
     std::fs::rename(&staging, data.path().join("plugins/telegram.wasm")).unwrap();
     let loads = || server.log.lock().unwrap().matches("plugin live from the plugins folder").count();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while loads() == 0 {
-        assert!(Instant::now() < deadline, "the file was not loaded:\n{}", server.log.lock().unwrap());
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for(|| (loads() > 0).then_some(()), || format!("the file was not loaded:\n{}", server.log.lock().unwrap()));
     // Loading reads the file; a read is no change, so nothing more happens.
     std::thread::sleep(Duration::from_secs(3));
     assert_eq!(loads(), 1, "{}", server.log.lock().unwrap());
@@ -400,18 +397,25 @@ fn secrets_rotate_offline_refuses_beside_a_running_server_and_rotates_when_it_is
 }
 
 /// A fake LINE Messaging API on a thread per connection: the bot's info, and pushes answered
-/// after 20 ms; the texts pushed, per user, in the order answered.
+/// after 20 ms; the texts pushed, per user, in the order answered. Once `hold_after` pushes are
+/// answered, the next ones wait unanswered until [`FakeLinePushes::release`].
 struct FakeLinePushes {
     port: u16,
-    pushed: Arc<Mutex<Vec<(String, String)>>>,
+    pushes: Arc<(Mutex<Pushes>, Condvar)>,
+}
+
+struct Pushes {
+    /// (user, text) of each push, in the order answered.
+    texts: Vec<(String, String)>,
+    hold_after: Option<usize>,
 }
 
 impl FakeLinePushes {
-    fn start() -> Self {
+    fn start(hold_after: usize) -> Self {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
-        let pushed = Arc::new(Mutex::new(Vec::new()));
-        let record = pushed.clone();
+        let pushes = Arc::new((Mutex::new(Pushes { texts: Vec::new(), hold_after: Some(hold_after) }), Condvar::new()));
+        let record = pushes.clone();
         std::thread::spawn(move || {
             for stream in listener.incoming().map_while(Result::ok) {
                 let record = record.clone();
@@ -420,15 +424,21 @@ impl FakeLinePushes {
                 });
             }
         });
-        Self { port, pushed }
+        Self { port, pushes }
     }
 
     fn texts(&self) -> Vec<(String, String)> {
-        self.pushed.lock().unwrap().clone()
+        self.pushes.0.lock().unwrap().texts.clone()
+    }
+
+    /// The held pushes are answered (to whoever still listens), and every one after them.
+    fn release(&self) {
+        self.pushes.0.lock().unwrap().hold_after = None;
+        self.pushes.1.notify_all();
     }
 }
 
-fn answer_line(mut stream: TcpStream, pushed: &Mutex<Vec<(String, String)>>) -> std::io::Result<()> {
+fn answer_line(mut stream: TcpStream, pushes: &(Mutex<Pushes>, Condvar)) -> std::io::Result<()> {
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut request_line = String::new();
     reader.read_line(&mut request_line)?;
@@ -452,9 +462,13 @@ fn answer_line(mut stream: TcpStream, pushed: &Mutex<Vec<(String, String)>>) -> 
     } else if request_line.starts_with("POST /v2/bot/message/push") {
         std::thread::sleep(Duration::from_millis(20));
         let push: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
-        let mut pushed = pushed.lock().unwrap();
-        pushed.push((push["to"].as_str().unwrap_or_default().to_owned(), push["messages"][0]["text"].as_str().unwrap_or_default().to_owned()));
-        format!(r#"{{"sentMessages":[{{"id":"{}","quoteToken":"q"}}]}}"#, pushed.len())
+        let (state, released) = pushes;
+        let mut state = state.lock().unwrap();
+        while state.hold_after.is_some_and(|count| state.texts.len() >= count) {
+            state = released.wait(state).unwrap();
+        }
+        state.texts.push((push["to"].as_str().unwrap_or_default().to_owned(), push["messages"][0]["text"].as_str().unwrap_or_default().to_owned()));
+        format!(r#"{{"sentMessages":[{{"id":"{}","quoteToken":"q"}}]}}"#, state.texts.len())
     } else {
         r#"{"message":"Not found"}"#.to_owned()
     };
@@ -495,7 +509,9 @@ fn deliver_line(port: u16, channel: &str, body: &str) -> String {
 
 #[test]
 fn a_kill_9_during_concurrent_delivery_loses_no_reply_and_keeps_each_conversations_order() {
-    let line = FakeLinePushes::start();
+    // The provider answers 30 pushes, then holds the rest until the kill: it lands partway by
+    // construction, however the speed of queueing (a commit each) and sending compare.
+    let line = FakeLinePushes::start(30);
     let data = tempfile::tempdir().unwrap();
     let admin = token("admin", data.path());
     let (mut server, allow, channel) = server_with_line_channel(data.path(), &admin, line.port);
@@ -518,27 +534,18 @@ fn a_kill_9_during_concurrent_delivery_loses_no_reply_and_keeps_each_conversatio
             assert_eq!(status_of(&queued), 202, "{queued}");
         }
     }
-    // Partway through the deliveries: kill -9.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while line.texts().len() < 30 {
-        assert!(Instant::now() < deadline, "deliveries did not start");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    // Partway through the deliveries: kill -9, while the pushes after the first 30 wait.
+    wait_for(|| (line.texts().len() >= 30).then_some(()), || format!("deliveries did not start\n{}", server.log.lock().unwrap()));
     server.child.kill().unwrap();
     server.child.wait().unwrap();
     let at_kill = line.texts().len();
+    // Those waiting are taken now, as by a provider that got them before the sender died.
+    line.release();
     assert!(at_kill < 150, "killed partway ({at_kill} of 150 sent)");
     // Started again on the same data: the rest goes out.
     let server = ready_server_allowing(data.path(), &allow);
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let distinct: std::collections::BTreeSet<String> = line.texts().into_iter().map(|(_, text)| text).collect();
-        if distinct.len() == 150 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "{} of 150 replies after the restart\n{}", distinct.len(), server.log.lock().unwrap());
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let distinct = || line.texts().into_iter().map(|(_, text)| text).collect::<std::collections::BTreeSet<String>>().len();
+    wait_for(|| (distinct() == 150).then_some(()), || format!("{} of 150 replies after the restart\n{}", distinct(), server.log.lock().unwrap()));
     let texts = line.texts();
     let twice = texts.len() - 150;
     assert!(twice <= 64, "only sends in flight at the kill may go twice: {twice}");
@@ -631,12 +638,8 @@ fn a_kill_9_during_a_download_loses_no_file_the_fetch_resumes_after_the_restart(
     .to_string();
     let response = deliver_line(server.port, &channel, &body);
     assert_eq!(status_of(&response), 200, "{response}");
-    // Halfway through the download: kill -9.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while line.downloads.load(Ordering::SeqCst) == 0 {
-        assert!(Instant::now() < deadline, "the download did not start\n{}", server.log.lock().unwrap());
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    // Halfway through the download (the fake stalls there for a minute): kill -9.
+    wait_for(|| (line.downloads.load(Ordering::SeqCst) > 0).then_some(()), || format!("the download did not start\n{}", server.log.lock().unwrap()));
     std::thread::sleep(Duration::from_millis(300));
     server.child.kill().unwrap();
     server.child.wait().unwrap();
@@ -648,7 +651,7 @@ fn a_kill_9_during_a_download_loses_no_file_the_fetch_resumes_after_the_restart(
     };
     // Started again on the same data: the download runs again, whole.
     let server = ready_server_allowing(data.path(), &allow);
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let deadline = Instant::now() + PATIENCE;
     let file = loop {
         let file = file_of(server.port);
         if file["state"] == "stored" {
@@ -727,4 +730,129 @@ fn a_cold_start_compiles_in_child_processes_and_holds_no_more_memory_than_a_warm
     // measure 64-78 MiB either way round (the pool's warm slots and the allocator vary run to
     // run), so the bound is that noise, well below what compiling in-process added.
     assert!(cold <= warm + (20 << 20), "cold {} MiB against warm {} MiB", cold >> 20, warm >> 20);
+}
+
+/// A tmpfs mounted on a folder for a test, unmounted when dropped: a disk that can be filled
+/// and freed. Mounting needs root (CI runs as root); `None` elsewhere.
+struct SmallDisk {
+    folder: std::path::PathBuf,
+}
+
+impl SmallDisk {
+    fn mount(folder: &Path, size: &str) -> Option<Self> {
+        std::fs::create_dir_all(folder).unwrap();
+        let mounted = Command::new("mount").args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"]).arg(folder).output().ok()?;
+        mounted.status.success().then(|| Self { folder: folder.to_path_buf() })
+    }
+
+    /// Writes a filler file until the disk is full; its path.
+    fn fill(&self) -> std::path::PathBuf {
+        let filler = self.folder.join("filler");
+        let mut file = std::fs::File::create(&filler).unwrap();
+        let chunk = vec![0u8; 64 << 10];
+        while file.write_all(&chunk).is_ok() {}
+        let _ = file.sync_all();
+        filler
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.folder).status();
+    }
+}
+
+/// A LINE text webhook of customer `user`, message `n`: every one distinct.
+fn line_text_webhook(user: u64, n: u64) -> String {
+    serde_json::json!({"destination": "Ubot", "events": [{"type": "message", "timestamp": 1_763_600_000_000u64 + n,
+        "webhookEventId": format!("01DISK{user:02}{n:06}"), "source": {"type": "user", "userId": format!("U{user:032}")},
+        "message": {"id": format!("8{user:02}{n:06}"), "type": "text", "text": format!("pesan {n}")}}]})
+    .to_string()
+}
+
+#[test]
+fn a_full_disk_answers_webhooks_503_loses_nothing_acknowledged_and_serves_again_once_space_is_freed() {
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path().join("data");
+    let Some(disk) = SmallDisk::mount(&data, "256m") else {
+        eprintln!("skipped: mounting a tmpfs needs root (CI runs as root)");
+        return;
+    };
+    let line = FakeLinePushes::start(usize::MAX);
+    let admin = token("admin", &data);
+    let (server, _, channel) = server_with_line_channel(&data, &admin, line.port);
+    let mut acknowledged = Vec::new();
+    let mut n = 0;
+    let deliver = |n: u64| {
+        let response = deliver_line(server.port, &channel, &line_text_webhook(1, n));
+        (status_of(&response), response)
+    };
+    for _ in 0..20 {
+        n += 1;
+        let (status, response) = deliver(n);
+        assert_eq!(status, 200, "{response}");
+        acknowledged.push(n);
+    }
+
+    let filler = disk.fill();
+    // Full: webhooks are refused with 503 (the provider sends them again), as many as it takes
+    // for the database to meet the full disk (a write may still fit in pages it holds).
+    let mut refused = 0;
+    while refused < 5 {
+        n += 1;
+        assert!(n < 5_000, "the full disk was never noticed");
+        let (status, response) = deliver(n);
+        match status {
+            200 => acknowledged.push(n),
+            503 => {
+                assert_eq!(json_of(&response)["error"], "storage_unavailable", "{response}");
+                refused += 1;
+            }
+            other => panic!("a full disk answered {other}: {response}"),
+        }
+    }
+    let readiness = request(server.port, "GET", "/readyz", None, None).unwrap();
+    assert!(matches!(status_of(&readiness), 200 | 503), "{readiness}");
+
+    // Freed: the same server takes webhooks again, without a restart.
+    std::fs::remove_file(&filler).unwrap();
+    wait_for(
+        || {
+            n += 1;
+            let (status, _) = deliver(n);
+            (status == 200).then(|| acknowledged.push(n))
+        },
+        || format!("no webhook taken after space was freed\n{}", server.log.lock().unwrap()),
+    );
+    for _ in 0..10 {
+        n += 1;
+        let (status, response) = deliver(n);
+        assert_eq!(status, 200, "{response}");
+        acknowledged.push(n);
+    }
+    wait_for(|| (status_of(&request(server.port, "GET", "/readyz", None, None).unwrap()) == 200).then_some(()), || "not ready again".into());
+
+    // Every acknowledged webhook is stored, once.
+    let listed = json_of(&request(server.port, "GET", &format!("/api/v1/conversations?channel={channel}"), Some(&admin), None).unwrap());
+    let conversation = listed[0]["id"].as_i64().expect("the customer's conversation");
+    let mut stored = Vec::new();
+    let mut before = String::new();
+    loop {
+        let page = json_of(&request(server.port, "GET", &format!("/api/v1/conversations/{conversation}/messages?limit=200{before}"), Some(&admin), None).unwrap());
+        let messages = page.as_array().cloned().unwrap_or_default();
+        if messages.is_empty() {
+            break;
+        }
+        let oldest = messages.iter().filter_map(|m| m["id"].as_i64()).min().unwrap();
+        stored.extend(messages.iter().filter_map(|m| m["text"].as_str().or(m["content"]["text"].as_str()).map(str::to_owned)));
+        if messages.len() < 200 {
+            break;
+        }
+        before = format!("&before={oldest}");
+    }
+    for n in &acknowledged {
+        let text = format!("pesan {n}");
+        assert_eq!(stored.iter().filter(|t| **t == text).count(), 1, "acknowledged webhook {n} stored once (stored: {})", stored.len());
+    }
+    println!("disk full: {} acknowledged, {refused} refused with 503, all acknowledged stored", acknowledged.len());
 }

@@ -16,12 +16,12 @@ use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Barrier, Mutex, MutexGuard};
+use std::sync::{Arc, Barrier, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
 use support::postgres::Postgres;
-use support::{BIN, Server, json_of, request, request_with, status_of};
+use support::{BIN, PATIENCE, Server, json_of, request, request_with, status_of, wait_for};
 
 /// The tests of this file, one at a time (a failed one's poisoned lock still serializes).
 fn one_at_a_time() -> MutexGuard<'static, ()> {
@@ -74,7 +74,7 @@ struct Cluster {
     admin: String,
     /// The installation's operator (plugins); made once the first node is ready.
     operator: String,
-    _postgres: Postgres,
+    postgres: Postgres,
 }
 
 impl Cluster {
@@ -94,7 +94,7 @@ impl Cluster {
         }
         let mut all = vec![("SWITCHBOARD_DATABASE_URL".to_owned(), url.clone())];
         all.extend(envs.iter().map(|(name, value)| ((*name).to_owned(), (*value).to_owned())));
-        Self { nodes: (0..count).map(|_| None).collect(), dirs, envs: all, url, admin: String::new(), operator: String::new(), _postgres: postgres }
+        Self { nodes: (0..count).map(|_| None).collect(), dirs, envs: all, url, admin: String::new(), operator: String::new(), postgres }
     }
 
     /// Starts node `i` (from 0) on its data dir without waiting for it.
@@ -213,10 +213,12 @@ fn deliver_line(port: u16, channel: &str, body: &str) -> u16 {
 /// A fake LINE Messaging API on a thread per connection: the bot's info, and pushes answered
 /// after a random 100-300 ms, honouring `X-Line-Retry-Key` as LINE does (a key accepted before
 /// answers 409 with `x-line-accepted-request-id`). A push is accepted once read whole, even
-/// when the node that sent it dies before the answer.
+/// when the node that sent it dies before the answer. While held ([`FakeLine::hold_after`]),
+/// pushes past a count wait before being accepted, until [`FakeLine::release`].
 struct FakeLine {
     port: u16,
     pushes: Arc<Mutex<Pushes>>,
+    released: Arc<Condvar>,
     in_flight: Arc<AtomicUsize>,
 }
 
@@ -232,6 +234,8 @@ struct Pushes {
     accepted: Vec<String>,
     /// Requests answered, for request ids.
     requests: u64,
+    /// While `Some(n)`: once `n` texts are accepted, pushes wait until released.
+    hold_after: Option<usize>,
 }
 
 impl Pushes {
@@ -245,17 +249,27 @@ impl FakeLine {
     fn start() -> Self {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
-        let (pushes, in_flight) = (Arc::new(Mutex::new(Pushes::default())), Arc::new(AtomicUsize::new(0)));
-        let (shared, counting) = (pushes.clone(), in_flight.clone());
+        let (pushes, released, in_flight) = (Arc::new(Mutex::new(Pushes::default())), Arc::new(Condvar::new()), Arc::new(AtomicUsize::new(0)));
+        let (shared, waking, counting) = (pushes.clone(), released.clone(), in_flight.clone());
         std::thread::spawn(move || {
             for stream in listener.incoming().map_while(Result::ok) {
-                let (pushes, in_flight) = (shared.clone(), counting.clone());
+                let (pushes, released, in_flight) = (shared.clone(), waking.clone(), counting.clone());
                 std::thread::spawn(move || {
-                    let _ = answer_line(stream, &pushes, &in_flight);
+                    let _ = answer_line(stream, &pushes, &released, &in_flight);
                 });
             }
         });
-        Self { port, pushes, in_flight }
+        Self { port, pushes, released, in_flight }
+    }
+
+    /// Pushes wait (read, not accepted) once `accepted` texts are, until [`FakeLine::release`].
+    fn hold_after(&self, accepted: usize) {
+        self.pushes.lock().unwrap().hold_after = Some(accepted);
+    }
+
+    fn release(&self) {
+        self.pushes.lock().unwrap().hold_after = None;
+        self.released.notify_all();
     }
 
     fn accepted(&self) -> Vec<String> {
@@ -274,7 +288,6 @@ impl FakeLine {
         self.pushes.lock().unwrap().conflicts
     }
 
-    /// Pushes read and not answered yet.
     /// Pushes started so far, and how many of them are being answered now.
     fn started(&self) -> (usize, usize) {
         let state = self.pushes.lock().unwrap();
@@ -282,7 +295,7 @@ impl FakeLine {
     }
 }
 
-fn answer_line(mut stream: TcpStream, pushes: &Mutex<Pushes>, in_flight: &AtomicUsize) -> std::io::Result<()> {
+fn answer_line(mut stream: TcpStream, pushes: &Mutex<Pushes>, released: &Condvar, in_flight: &AtomicUsize) -> std::io::Result<()> {
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut request_line = String::new();
     reader.read_line(&mut request_line)?;
@@ -322,6 +335,9 @@ fn answer_line(mut stream: TcpStream, pushes: &Mutex<Pushes>, in_flight: &Atomic
     // The provider takes a while: a node killed meanwhile never hears that its push went out.
     std::thread::sleep(Duration::from_millis(100 + rand::random::<u64>() % 201));
     let mut state = pushes.lock().unwrap();
+    while state.hold_after.is_some_and(|count| state.accepted.len() >= count) {
+        state = released.wait(state).unwrap();
+    }
     let request_id = state.next_request_id();
     let earlier = retry_key.as_ref().and_then(|key| state.keys.get(key).cloned());
     let (status, headers, answer) = match earlier {
@@ -418,14 +434,16 @@ fn deliver_at_once(ports: &[u16], channel: &str, body: &str) -> Vec<u16> {
 
 /// As a provider retries a webhook nobody acknowledged: to the live nodes in turn until one does.
 fn resend_until_acknowledged(ports: &[u16], alive: &[AtomicBool], channel: &str, body: &str, start: usize) {
-    for attempt in 0..200 {
-        let live: Vec<usize> = (0..ports.len()).filter(|n| alive[*n].load(Ordering::SeqCst)).collect();
-        if deliver_line(ports[live[(start + attempt) % live.len()]], channel, body) == 200 {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("no live node acknowledged {body}");
+    let mut attempt = 0;
+    wait_for(
+        || {
+            let live: Vec<usize> = (0..ports.len()).filter(|n| alive[*n].load(Ordering::SeqCst)).collect();
+            let port = ports[live[(start + attempt) % live.len()]];
+            attempt += 1;
+            (deliver_line(port, channel, body) == 200).then_some(())
+        },
+        || format!("no live node acknowledged {body}"),
+    );
 }
 
 #[test]
@@ -454,16 +472,22 @@ fn three_nodes_started_together_migrate_once_and_share_webhooks_and_replies_thro
     let ports: Vec<u16> = (0..3).map(|i| cluster.port(i)).collect();
     let alive: Arc<Vec<AtomicBool>> = Arc::new((0..3).map(|_| AtomicBool::new(true)).collect());
     let next = Arc::new(AtomicUsize::new(0));
+    // The last two thirds wait for the kill: it lands a third of the way in by construction.
+    let node_2_killed = Arc::new(AtomicBool::new(false));
     let deliveries = Arc::new(Mutex::new(Deliveries::default()));
     let webhooks_started = Instant::now();
     let workers: Vec<_> = (0..6)
         .map(|_| {
-            let (ports, alive, next, deliveries, channel) = (ports.clone(), alive.clone(), next.clone(), deliveries.clone(), channel.clone());
+            let (ports, alive, next, deliveries, channel, killed) =
+                (ports.clone(), alive.clone(), next.clone(), deliveries.clone(), channel.clone(), node_2_killed.clone());
             std::thread::spawn(move || {
                 loop {
                     let i = next.fetch_add(1, Ordering::SeqCst);
                     if i >= WEBHOOKS {
                         break;
+                    }
+                    while i >= WEBHOOKS / 3 && !killed.load(Ordering::SeqCst) {
+                        std::thread::sleep(Duration::from_millis(2));
                     }
                     let body = webhook_body(i, since_ms);
                     let first = i % ports.len();
@@ -491,14 +515,14 @@ fn three_nodes_started_together_migrate_once_and_share_webhooks_and_replies_thro
             })
         })
         .collect();
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while next.load(Ordering::SeqCst) < WEBHOOKS / 3 && !workers.iter().any(std::thread::JoinHandle::is_finished) {
-        assert!(Instant::now() < deadline, "the webhooks did not get a third of the way\n{}", cluster.logs());
-        std::thread::sleep(Duration::from_millis(2));
-    }
+    wait_for(
+        || (next.load(Ordering::SeqCst) >= WEBHOOKS / 3 || workers.iter().any(std::thread::JoinHandle::is_finished)).then_some(()),
+        || format!("the webhooks did not get a third of the way\n{}", cluster.logs()),
+    );
     alive[1].store(false, Ordering::SeqCst);
     cluster.kill(1);
     let acknowledged_at_kill = deliveries.lock().unwrap().acknowledged.len();
+    node_2_killed.store(true, Ordering::SeqCst);
     for worker in workers {
         worker.join().unwrap();
     }
@@ -544,6 +568,9 @@ fn three_nodes_started_together_migrate_once_and_share_webhooks_and_replies_thro
             queue_reply(cluster.port((k + round) % 3), &cluster.admin, *conversation, round);
         }
     }
+    // Once half the second round is accepted (or at once, if it is already), pushes wait until
+    // the kill: it lands partway by construction, with sends in flight.
+    line.hold_after(USERS * 3 / 2);
     let queueing = {
         let (live_ports, admin, conversations) = ([cluster.port(0), cluster.port(2)], cluster.admin.clone(), conversations.clone());
         std::thread::spawn(move || {
@@ -555,11 +582,7 @@ fn three_nodes_started_together_migrate_once_and_share_webhooks_and_replies_thro
         })
     };
     // Killed halfway through the second round: every node has sends in flight.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while line.accepted_count() < USERS * 3 / 2 {
-        assert!(Instant::now() < deadline, "the replies did not go out\n{}", cluster.logs());
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    wait_for(|| (line.accepted_count() >= USERS * 3 / 2).then_some(()), || format!("the replies did not go out\n{}", cluster.logs()));
     // The pushes the killed node may have had in flight: those being answered before the kill,
     // and any started until it was dead.
     let (started_before, in_flight_before) = line.started();
@@ -567,24 +590,18 @@ fn three_nodes_started_together_migrate_once_and_share_webhooks_and_replies_thro
     let killed = Instant::now();
     let in_flight_at_kill = in_flight_before + (line.started().0 - started_before);
     let accepted_at_kill = line.accepted_count();
+    line.release();
     std::thread::sleep(Duration::from_secs(1));
     cluster.start(1);
     queueing.join().unwrap();
     assert!(accepted_at_kill < REPLIES, "killed partway ({accepted_at_kill} of {REPLIES} accepted)");
 
     // A killed node's claims are taken over once their lease (38 s) runs out.
-    let deadline = killed + Duration::from_secs(90);
-    loop {
-        let distinct: HashSet<String> = line.accepted().into_iter().collect();
-        if distinct.len() == REPLIES {
-            break;
-        }
-        assert!(Instant::now() < deadline, "{} of {REPLIES} replies accepted 90 s after the kill\n{}", distinct.len(), cluster.logs());
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let distinct = || line.accepted().into_iter().collect::<HashSet<String>>().len();
+    wait_for(|| (distinct() == REPLIES).then_some(()), || format!("{} of {REPLIES} replies accepted after the kill\n{}", distinct(), cluster.logs()));
     let all_out_after = killed.elapsed();
     // None stuck: every reply shows `sent` (asked of node 2, started again).
-    let deadline = Instant::now() + Duration::from_secs(30);
+    let deadline = Instant::now() + PATIENCE;
     loop {
         let mut statuses: BTreeMap<String, usize> = BTreeMap::new();
         for conversation in &conversations {
@@ -632,7 +649,7 @@ struct EventStream {
 impl EventStream {
     fn open(port: u16, path: &str, headers: &[(&str, &str)]) -> Self {
         let mut socket = TcpStream::connect(("127.0.0.1", port)).unwrap();
-        socket.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        socket.set_read_timeout(Some(PATIENCE)).unwrap();
         let mut head = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n");
         for (name, value) in headers {
             head.push_str(&format!("{name}: {value}\r\n"));
@@ -749,7 +766,7 @@ fn a_reply_sent_through_node_3_reaches_a_website_chat_stream_on_node_1() {
     let written = request_with(node_1, "POST", &format!("/webchat/{channel}/messages"), &visitor, &message).unwrap();
     assert_eq!(status_of(&written), 201, "{written}");
     let mut stream = EventStream::open(node_1, &format!("/webchat/{channel}/stream"), &visitor);
-    let first = stream.next(Instant::now() + Duration::from_secs(10));
+    let first = stream.next(Instant::now() + PATIENCE);
     let Some((kind, snapshot)) = first else { panic!("no snapshot on node 1\n{}", cluster.logs()) };
     assert_eq!(kind, "snapshot", "{snapshot}");
     assert_eq!(snapshot["messages"].as_array().map(Vec::len), Some(1), "the visitor's message: {snapshot}");
@@ -764,11 +781,11 @@ fn a_reply_sent_through_node_3_reaches_a_website_chat_stream_on_node_1() {
     assert_eq!(status_of(&queued), 202, "{queued}");
     let reply = json_of(&queued)["id"].as_i64();
 
-    let deadline = sent + Duration::from_secs(10);
+    let deadline = sent + PATIENCE;
     let mut seen = Vec::new();
     loop {
         let Some((kind, data)) = stream.next(deadline) else {
-            panic!("no `message` event with the reply on node 1 within 10 s; seen: {seen:?}\n{}", cluster.logs());
+            panic!("no `message` event with the reply on node 1 in {PATIENCE:?}; seen: {seen:?}\n{}", cluster.logs());
         };
         if kind == "message" && data["text"] == text {
             assert_eq!((data["id"].as_i64(), data["from"].as_str()), (reply, Some("agent")), "{data}");
@@ -804,7 +821,7 @@ fn plugin_version(port: u16, token: &str, id: &str) -> Option<String> {
 
 fn upload(port: u16, token: &str, component: &[u8]) -> String {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    stream.set_read_timeout(Some(PATIENCE)).unwrap();
     write!(
         stream,
         "POST /api/v1/plugins HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nAuthorization: Bearer {token}\r\nContent-Type: application/wasm\r\nContent-Length: {}\r\n\r\n",
@@ -872,4 +889,63 @@ fn a_plugin_uploaded_on_node_1_is_live_on_nodes_2_and_3_within_5_s_and_removed_t
     cluster.start(2);
     assert_eq!(plugin_version(cluster.port(2), &cluster.operator, "telegram").as_deref(), Some(built_in.as_str()), "removed while node 3 was down: the built-in at its start");
     println!("removed through node 2: the built-in served again on every node after {} ms", gone_after.as_millis());
+}
+
+#[test]
+fn a_node_whose_postgres_goes_down_answers_503_meanwhile_and_recovers_by_itself_losing_nothing_acknowledged() {
+    let _serial = one_at_a_time();
+    let line = FakeLine::start();
+    let allow = format!("127.0.0.1:{}", line.port);
+    let mut cluster = Cluster::new("cut", 1, &[("SWITCHBOARD_ALLOW_OUTBOUND", &allow)]);
+    cluster.start(0);
+    let settings = json!({"plugin": "line", "name": "Toko Budi", "settings": {"channel_secret": LINE_SECRET, "channel_access_token": "t", "api_base_url": format!("http://{allow}")}});
+    let created = request(cluster.port(0), "POST", "/api/v1/channels", Some(&cluster.admin), Some(&settings.to_string())).unwrap();
+    assert_eq!(status_of(&created), 201, "{created}");
+    let channel = json_of(&created)["id"].as_str().unwrap().to_owned();
+    let since_ms = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64;
+
+    // Webhooks under load from one sender while Postgres goes down and comes back.
+    let (port, stop) = (cluster.port(0), Arc::new(AtomicBool::new(false)));
+    let outcomes = Arc::new(Mutex::new(Vec::<(usize, u16)>::new()));
+    let sender = {
+        let (channel, stop, outcomes) = (channel.clone(), stop.clone(), outcomes.clone());
+        std::thread::spawn(move || {
+            let mut i = 0;
+            while !stop.load(Ordering::SeqCst) {
+                let status = deliver_line(port, &channel, &webhook_body(i, since_ms));
+                outcomes.lock().unwrap().push((i, status));
+                i += 1;
+            }
+        })
+    };
+    let answered = |status: u16| outcomes.lock().unwrap().iter().filter(|(_, s)| *s == status).count();
+    wait_for(|| (answered(200) >= 50).then_some(()), || format!("no load before the cut\n{}", cluster.logs()));
+    cluster.postgres.stop();
+    wait_for(|| (answered(503) >= 5).then_some(()), || format!("webhooks were not refused with 503 while Postgres was down\n{}", cluster.logs()));
+    let readiness = request(port, "GET", "/readyz", None, None).unwrap();
+    assert_eq!(status_of(&readiness), 503, "not ready while its database is down: {readiness}");
+    let acknowledged_before = answered(200);
+    cluster.postgres.start_again();
+    // Recovered by itself: the same process takes webhooks again.
+    wait_for(|| (answered(200) >= acknowledged_before + 50).then_some(()), || format!("the node did not recover\n{}", cluster.logs()));
+    stop.store(true, Ordering::SeqCst);
+    sender.join().unwrap();
+    wait_for(|| (status_of(&request(port, "GET", "/readyz", None, None).unwrap()) == 200).then_some(()), || "not ready again".into());
+
+    let outcomes = outcomes.lock().unwrap().clone();
+    let unexpected: Vec<&(usize, u16)> = outcomes.iter().filter(|(_, s)| !matches!(s, 200 | 503)).collect();
+    assert!(unexpected.is_empty(), "only 200 or 503 (the provider retries): {unexpected:?}");
+    let mut stored: Vec<String> = Vec::new();
+    for conversation in conversation_ids(port, &cluster.admin, &channel) {
+        stored.extend(messages_of(port, &cluster.admin, conversation).iter().filter_map(|m| m["text"].as_str().map(str::to_owned)));
+    }
+    for (i, _) in outcomes.iter().filter(|(_, s)| *s == 200) {
+        let text = webhook_text(*i);
+        assert_eq!(stored.iter().filter(|t| **t == text).count(), 1, "acknowledged webhook {i} stored once");
+    }
+    println!("Postgres down mid-load: {} acknowledged, {} refused with 503, all acknowledged stored", answered_in(&outcomes, 200), answered_in(&outcomes, 503));
+}
+
+fn answered_in(outcomes: &[(usize, u16)], status: u16) -> usize {
+    outcomes.iter().filter(|(_, s)| *s == status).count()
 }

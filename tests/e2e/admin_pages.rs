@@ -3,13 +3,11 @@
 //! dialog, reply from the inbox. The script drives the pages; this test sets the stage and
 //! checks the effects at the (fake) providers.
 
-use std::time::Duration;
-
 use serde_json::json;
 use switchboard_e2e::browser::run_script;
 use switchboard_e2e::fake_line::FakeLine;
 use switchboard_e2e::fake_telegram::FakeTelegram;
-use switchboard_e2e::{HostOptions, TestHost};
+use switchboard_e2e::{HostOptions, PATIENCE, TestHost};
 
 use crate::telegram::{GOOD_TOKEN, registered_secret, text_update};
 
@@ -53,7 +51,7 @@ async fn an_admin_connects_configures_disconnects_and_replies_in_the_browser() {
     let names: Vec<&str> = channels.as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["Toko Budi LINE", "Support"], "Cancel kept it, Disconnect removed it");
     let reply = host
-        .eventually(Duration::from_secs(10), || async {
+        .eventually(PATIENCE, || async {
             telegram.calls("sendMessage").into_iter().find(|c| c.body["text"] == "Halo kak, pesanan sudah dikirim.")
         })
         .await
@@ -75,7 +73,7 @@ async fn an_admin_switches_a_template_and_answers_a_closed_window_with_it() {
     .await;
     assert!(output.contains("templates pages: ok"), "{output}");
 
-    let sent = host.eventually(Duration::from_secs(15), || async { graph.sends().into_iter().next() }).await.expect("the template reached Meta");
+    let sent = host.eventually(PATIENCE, || async { graph.sends().into_iter().next() }).await.expect("the template reached Meta");
     assert_eq!(sent.body["type"], "template");
     assert_eq!(sent.body["template"]["name"], "order_update");
     assert_eq!(sent.body["template"]["components"][0]["parameters"][1]["text"], "INV-2025-001");

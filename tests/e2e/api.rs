@@ -99,7 +99,7 @@ async fn every_class_of_error_answers_in_the_json_error_shape() {
 }
 
 /// The value of one series in a Prometheus text exposition (`name{labels} value`), if present.
-fn series(metrics: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+pub(crate) fn series(metrics: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
     metrics.lines().filter(|line| !line.starts_with('#')).find_map(|line| {
         let (key, value) = line.rsplit_once(' ')?;
         let (metric, rest) = key.split_once('{').unwrap_or((key, "}"));

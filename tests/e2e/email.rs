@@ -2,12 +2,10 @@
 //! listener as a mail server would, and agents' replies go out through the host's SMTP client
 //! to aiosmtpd (AUTH required), whose stored messages the tests parse.
 
-use std::time::Duration;
-
 use mail_parser::{Message, MessageParser, MimeHeaders};
 use serde_json::{Value, json};
 use switchboard_e2e::mail::{MailServer, smtp_send};
-use switchboard_e2e::{HostOptions, PUBLIC_URL, TestHost, conversations, messages, until_status};
+use switchboard_e2e::{HostOptions, PATIENCE, PUBLIC_URL, TestHost, conversations, messages, until_status};
 
 const BUSINESS: &str = "support@tokobudi.co.id";
 const PASSWORD: &str = "app-password-1";
@@ -329,7 +327,7 @@ async fn the_agents_reply_goes_out_threaded_and_the_customers_answer_joins_the_c
     // The agent answers; it goes out through the business's SMTP server, logged in.
     let reply_id = send(&host, id, "Sudah dikirim kemarin, kak.\nResi: JNE123").await;
     let sent = until_status(&host, id, reply_id, "sent").await;
-    let stored = server.wait_for(1, Duration::from_secs(10)).await;
+    let stored = server.wait_for(1, PATIENCE).await;
     assert_eq!(stored.len(), 1);
     let reply = parse(&stored[0]);
     let our_id = format!("conversation/{key}/messages/{reply_id}@tokobudi.co.id");
@@ -371,7 +369,7 @@ async fn the_agents_reply_goes_out_threaded_and_the_customers_answer_joins_the_c
     // The next reply threads onto her latest mail, keeping the whole chain.
     let second = send(&host, id, "Silakan, kak.").await;
     until_status(&host, id, second, "sent").await;
-    let stored = server.wait_for(2, Duration::from_secs(10)).await;
+    let stored = server.wait_for(2, PATIENCE).await;
     let next = parse(&stored[1]);
     assert_eq!(text_list(next.in_reply_to()), ["plain-3@example.com"]);
     assert_eq!(next.subject(), Some("Re: satu lagi"));
@@ -432,12 +430,15 @@ async fn a_refused_login_fails_a_reply_for_good_and_an_unreachable_server_is_ret
     // The server is down for a moment: the outbox retries until it is back.
     let stopped = server.stop().await;
     let retried = send(&host, id, "Maaf, ini balasan kami.").await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    let waiting = messages(&host, id).await.into_iter().find(|m| m["id"] == retried).unwrap();
+    // Once an attempt failed (its reason shows), it waits for the next one.
+    let waiting = host
+        .eventually(PATIENCE, || async { messages(&host, id).await.into_iter().find(|m| m["id"] == retried && m["error"].is_string()) })
+        .await
+        .expect("an attempt failed while the server was down");
     assert_eq!(waiting["status"], "queued", "a connection failure is retried: {waiting}");
     let server = stopped.restart().await;
     until_status(&host, id, retried, "sent").await;
-    let stored = server.wait_for(1, Duration::from_secs(5)).await;
+    let stored = server.wait_for(1, PATIENCE).await;
     assert_eq!(stored.len(), 1, "delivered once, after the retry");
     assert_eq!(parse(&stored[0]).body_text(0).unwrap().trim_end(), "Maaf, ini balasan kami.");
 }
@@ -504,7 +505,7 @@ Content-Transfer-Encoding: base64\r\n\r\n{}\r\n--outer--\r\n",
     let (status, queued) = host.post(&format!("/api/v1/conversations/{conversation}/messages"), &host.agent, json!({"file_id": uploaded["id"], "text": "Ini fakturnya."})).await;
     assert_eq!(status, 202, "{queued}");
     until_status(&host, conversation, queued["id"].as_i64().unwrap(), "sent").await;
-    let stored = server.wait_for(1, Duration::from_secs(10)).await;
+    let stored = server.wait_for(1, PATIENCE).await;
     let reply = parse(&stored[0]);
     assert_eq!(reply.body_text(0).unwrap().trim_end(), "Ini fakturnya.");
     let attached = reply.attachments().next().expect("the file is attached");

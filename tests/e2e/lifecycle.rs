@@ -2,12 +2,12 @@
 //! while traffic flows; installs over the API with the reasons for refusals.
 
 use std::path::Path;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use switchboard_e2e::{HostOptions, TestHost};
+use switchboard_e2e::{HostOptions, PATIENCE, TestHost};
 
 use crate::telegram::{connect as connect_telegram, host_and_fake, registered_secret, text_update};
 
@@ -52,18 +52,57 @@ async fn stored_message_count(host: &TestHost) -> usize {
     count
 }
 
-/// Sends echo webhooks one after another until `stop`; returns every (status, body).
-fn echo_load(host: &TestHost, channel: &str, stop: Arc<AtomicBool>) -> tokio::task::JoinHandle<Vec<(u16, String)>> {
+/// Echo webhooks sent one after another until `stop`; every (status, body), as they come.
+struct EchoLoad {
+    answers: Arc<Mutex<Vec<(u16, String)>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+fn echo_load(host: &TestHost, channel: &str, stop: Arc<AtomicBool>) -> EchoLoad {
     let (http, url) = (host.http.clone(), format!("{}/webhooks/{channel}", host.base));
-    tokio::spawn(async move {
-        let mut answers = Vec::new();
+    let answers = Arc::new(Mutex::new(Vec::new()));
+    let kept = answers.clone();
+    let task = tokio::spawn(async move {
+        let mut sent = 0;
         while !stop.load(Ordering::Relaxed) {
-            let body = json!({"id": format!("m{}", answers.len()), "text": "ping"}).to_string();
+            let body = json!({"id": format!("m{sent}"), "text": "ping"}).to_string();
+            sent += 1;
             let response = http.post(&url).header("content-type", "application/json").body(body).send().await.unwrap();
-            answers.push((response.status().as_u16(), response.text().await.unwrap()));
+            let answer = (response.status().as_u16(), response.text().await.unwrap());
+            kept.lock().unwrap().push(answer);
         }
+    });
+    EchoLoad { answers, task }
+}
+
+impl EchoLoad {
+    fn count(&self) -> usize {
+        self.answers.lock().unwrap().len()
+    }
+
+    /// Waits until `count` answers came (traffic is counted, not timed).
+    async fn until_answered(&self, host: &TestHost, count: usize) {
+        until_count(host, || self.count(), count).await;
+    }
+
+    async fn finish(self) -> Vec<(u16, String)> {
+        self.task.await.unwrap();
+        let answers = std::mem::take(&mut *self.answers.lock().unwrap());
         answers
-    })
+    }
+}
+
+/// Waits until `count()` reaches `wanted`.
+async fn until_count(host: &TestHost, count: impl Fn() -> usize, wanted: usize) {
+    host.eventually(PATIENCE, || async { (count() >= wanted).then_some(()) })
+        .await
+        .unwrap_or_else(|| panic!("the load had {} of {wanted} answers", count()));
+}
+
+/// Plugin loads the host refused so far (`/metrics`).
+async fn refused_loads(host: &TestHost) -> f64 {
+    let metrics = host.http.get(format!("{}/metrics", host.base)).send().await.unwrap().text().await.unwrap();
+    crate::api::series(&metrics, "switchboard_plugin_loads_total", &[("outcome", "refused")]).unwrap_or(0.0)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -72,22 +111,26 @@ async fn a_plugin_dropped_into_the_folder_goes_live_while_webhooks_flow() {
     let channel = connect_telegram(&host, &fake).await;
     let (id, secret) = (channel["id"].as_str().unwrap().to_owned(), registered_secret(&fake));
     let stop = Arc::new(AtomicBool::new(false));
+    let answered = Arc::new(AtomicUsize::new(0));
     let load = {
-        let (http, url, stop) = (host.http.clone(), format!("{}/webhooks/{id}", host.base), stop.clone());
+        let (http, url, stop, answered) = (host.http.clone(), format!("{}/webhooks/{id}", host.base), stop.clone(), answered.clone());
         tokio::spawn(async move {
             let mut statuses = Vec::new();
             while !stop.load(Ordering::Relaxed) {
                 let update = text_update(statuses.len() as i64 + 1, 4242, "halo");
                 let response = http.post(&url).header("x-telegram-bot-api-secret-token", &secret).body(update).send().await.unwrap();
                 statuses.push(response.status().as_u16());
+                answered.fetch_add(1, Ordering::SeqCst);
             }
             statuses
         })
     };
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Webhooks flow before the drop and after the plugin is live (counted, not timed).
+    let count = || answered.load(Ordering::SeqCst);
+    until_count(&host, count, 3).await;
     std::fs::copy(ECHO_V1, host.data_path().join("plugins/echo.wasm")).unwrap();
-    let live = host.eventually(Duration::from_secs(20), || async { plugin_version(&host, "echo").await }).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    let live = host.eventually(PATIENCE, || async { plugin_version(&host, "echo").await }).await;
+    until_count(&host, count, count() + 3).await;
     stop.store(true, Ordering::Relaxed);
     let statuses = load.await.unwrap();
 
@@ -103,7 +146,7 @@ async fn an_upgrade_under_load_switches_to_v2_without_a_failed_request_and_a_bro
     let channel = connect_echo(&host).await;
     let stop = Arc::new(AtomicBool::new(false));
     let load = echo_load(&host, &channel, stop.clone());
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    load.until_answered(&host, 3).await;
 
     // Replace the file the slow way, in two halves with a pause: the half-written file must not go live.
     let v2 = std::fs::read(ECHO_V2).unwrap();
@@ -115,14 +158,16 @@ async fn an_upgrade_under_load_switches_to_v2_without_a_failed_request_and_a_bro
         let mut handle = std::fs::OpenOptions::new().append(true).open(&file).unwrap();
         handle.write_all(&v2[v2.len() / 2..]).unwrap();
     }
-    let upgraded = host.eventually(Duration::from_secs(20), || async { plugin_version(&host, "echo").await.filter(|v| v == "2.0.0") }).await;
+    let upgraded = host.eventually(PATIENCE, || async { plugin_version(&host, "echo").await.filter(|v| v == "2.0.0") }).await;
     assert!(upgraded.is_some(), "v2 went live");
-    tokio::time::sleep(Duration::from_millis(300)).await;
 
+    let refused_before = refused_loads(&host).await;
     std::fs::write(&file, b"\0asm\x0d\0\x01\0this is not a component").unwrap();
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // The watcher tried it and refused it; v2 answers on after that.
+    host.eventually(PATIENCE, || async { (refused_loads(&host).await > refused_before).then_some(()) }).await.expect("the broken v3 was refused");
+    load.until_answered(&host, load.count() + 4).await;
     stop.store(true, Ordering::Relaxed);
-    let answers = load.await.unwrap();
+    let answers = load.finish().await;
 
     assert_eq!(plugin_version(&host, "echo").await.as_deref(), Some("2.0.0"), "the broken v3 was refused; v2 keeps serving");
     let failed: Vec<_> = answers.iter().filter(|(status, _)| *status != 200).collect();
@@ -143,7 +188,7 @@ async fn a_removed_plugin_leaves_its_channels_unavailable_until_it_returns() {
     std::fs::remove_file(&file).unwrap();
 
     let unavailable = host
-        .eventually(Duration::from_secs(20), || async {
+        .eventually(PATIENCE, || async {
             let (_, shown) = host.get(&format!("/api/v1/channels/{channel}"), &host.agent).await;
             (shown["status"] == "plugin_unavailable").then_some(shown)
         })
@@ -154,7 +199,7 @@ async fn a_removed_plugin_leaves_its_channels_unavailable_until_it_returns() {
 
     std::fs::write(&file, saved).unwrap();
     let back = host
-        .eventually(Duration::from_secs(20), || async {
+        .eventually(PATIENCE, || async {
             let (_, shown) = host.get(&format!("/api/v1/channels/{channel}"), &host.agent).await;
             (shown["status"] == "active").then_some(())
         })

@@ -72,7 +72,7 @@ impl Events {
     }
 
     async fn expect(&mut self, kind: &str) -> Event {
-        let event = self.next(Duration::from_secs(10)).await.unwrap_or_else(|| panic!("no `{kind}` event came"));
+        let event = self.next(switchboard_e2e::PATIENCE).await.unwrap_or_else(|| panic!("no `{kind}` event came"));
         assert_eq!(event.kind, kind, "{event:?}");
         event
     }

@@ -12,7 +12,7 @@ use switchboard::store::Db;
 use switchboard::store::tokens::Role;
 use switchboard_e2e::fake_telegram::FakeTelegram;
 use switchboard_e2e::fake_whatsapp_cloud::{FakeGraph, PHONE_NUMBER_ID};
-use switchboard_e2e::{HostOptions, TestHost, conversations, messages};
+use switchboard_e2e::{HostOptions, PATIENCE, TestHost, conversations, messages};
 
 use crate::telegram::{GOOD_TOKEN, connect as connect_telegram, registered_secret};
 use crate::whatsapp_cloud::{APP_SECRET, CUSTOMER, TOKEN, connect as connect_cloud, deliver, envelope, now_seconds};
@@ -31,7 +31,7 @@ fn sha256(bytes: &[u8]) -> String {
 /// The attachment's `file` once its download settled (stored or failed).
 async fn settled_file(host: &TestHost, conversation: i64, message: usize, attachment: usize) -> Value {
     let settled = host
-        .eventually(Duration::from_secs(20), || async {
+        .eventually(PATIENCE, || async {
             let list = messages(host, conversation).await;
             let file = list.get(message)?["content"]["attachments"][attachment]["file"].clone();
             (file["state"] == "stored" || file["state"] == "failed").then_some(file)

@@ -3,8 +3,6 @@
 //! `MESSAGE_TAG` + `HUMAN_AGENT`, refused), receipts, a revoked token, disconnect.
 //! Helpers here serve the Instagram and login tests too.
 
-use std::time::Duration;
-
 use serde_json::{Value, json};
 use switchboard_e2e::fake_meta::{self, APP_SECRET, FakeMeta, FakePage, now_ms};
 use switchboard_e2e::{HostOptions, PUBLIC_URL, TestHost};
@@ -110,18 +108,9 @@ pub async fn reply(host: &TestHost, conversation_id: i64, text: &str) -> (u16, V
     host.post(&format!("/api/v1/conversations/{conversation_id}/messages"), &host.agent, json!({"text": text})).await
 }
 
-/// Waits until the outbound message reaches `status`; returns it.
-pub async fn until_status(host: &TestHost, conversation_id: i64, message_id: i64, status: &str) -> Value {
-    let found = host
-        .eventually(Duration::from_secs(20), || async {
-            messages(host, conversation_id).await.into_iter().find(|m| m["id"] == message_id && m["status"] == status)
-        })
-        .await;
-    match found {
-        Some(message) => message,
-        None => panic!("message {message_id} never became {status}: {:?}", messages(host, conversation_id).await),
-    }
-}
+/// Waits until the outbound message reaches a status (the harness's, for the modules that
+/// import it from here).
+pub use switchboard_e2e::until_status;
 
 pub async fn channel(host: &TestHost, id: &str) -> Value {
     let (status, channel) = host.get(&format!("/api/v1/channels/{id}"), &host.agent).await;
@@ -364,4 +353,28 @@ async fn disconnect_unsubscribes_the_page_then_deletes_the_channel() {
     assert!(conversations(&host).await.is_empty());
     let body = fake.customer_writes(PAGE_ID, SITI, json!({"mid": "m_late", "text": "halo?"}), now_ms());
     assert_eq!(deliver(&host, &id, &body).await, 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_admins_read_the_verify_token_other_roles_see_that_it_is_set() {
+    let (host, fake) = host_and_fake().await;
+    let connected = connect(&host, &fake).await;
+    let id = connected["id"].as_str().unwrap();
+    let verify_token = setup_value(&connected, "verify_token");
+    assert_eq!(verify_token.len(), 32, "the admin who connected reads it: {connected}");
+    for (role, token) in [("admin", &host.admin), ("operator", &host.operator)] {
+        let (status, seen) = host.call(reqwest::Method::GET, &format!("/api/v1/channels/{id}"), Some(token), None).await;
+        assert_eq!((status, setup_value(&seen, "verify_token")), (200, verify_token.clone()), "{role}");
+    }
+    for (role, token) in [("agent", &host.agent), ("supervisor", &host.supervisor)] {
+        for path in [format!("/api/v1/channels/{id}"), "/api/v1/channels".to_owned()] {
+            let (status, seen) = host.get(&path, token).await;
+            assert_eq!(status, 200, "{role} {path}: {seen}");
+            assert!(!seen.to_string().contains(&verify_token), "{role} must not read the verify token at {path}: {seen}");
+            let channel = if seen.is_array() { seen[0].clone() } else { seen };
+            let item = channel["setup"].as_array().unwrap().iter().find(|i| i["key"] == "verify_token").unwrap().clone();
+            assert_eq!((item["value"].as_str(), item["secret"].as_bool()), (Some("********"), Some(true)), "{role}: it is set: {item}");
+            assert_eq!(setup_value(&channel, "webhook_url"), connected["webhook_url"].as_str().unwrap(), "{role}: what is not secret shows");
+        }
+    }
 }

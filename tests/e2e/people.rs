@@ -4,6 +4,10 @@
 //! sessions at once, a workspace's people and tokens stay in it, and no password is ever
 //! returned or stored in clear.
 
+use std::collections::HashSet;
+use std::net::IpAddr;
+use std::time::Duration;
+
 use serde_json::{Value, json};
 use switchboard_e2e::TestHost;
 
@@ -28,7 +32,13 @@ pub async fn accept(host: &TestHost, link_token: &str, password: &str) -> (u16, 
 }
 
 async fn sign_in(host: &TestHost, username: &str, password: &str) -> (u16, Value, Option<String>) {
-    let response = host.http.post(format!("{}/api/v1/session", host.base)).json(&json!({"username": username, "password": password})).send().await.unwrap();
+    sign_in_from(&host.http, host, username, password).await
+}
+
+/// A sign-in sent by `client` (which may be bound to an address of its own); `Retry-After`, if
+/// any, is put in the body as `retry_after`.
+async fn sign_in_from(client: &reqwest::Client, host: &TestHost, username: &str, password: &str) -> (u16, Value, Option<String>) {
+    let response = client.post(format!("{}/api/v1/session", host.base)).json(&json!({"username": username, "password": password})).send().await.unwrap();
     let status = response.status().as_u16();
     let cookie = response.headers().get("set-cookie").map(|c| c.to_str().unwrap().to_owned());
     let retry_after = response.headers().get("retry-after").map(|v| v.to_str().unwrap().to_owned());
@@ -149,6 +159,126 @@ async fn wrong_passwords_lock_an_account_out_without_telling_whether_it_exists()
     assert!(wait > 0 && wait <= 15 * 60, "{wait}");
     let (status, _, _) = sign_in(&host, "nobody@tokobudi.co.id", "x").await;
     assert_eq!(status, 401, "another account is not locked by Budi's failures");
+}
+
+/// A client connecting from loopback address 127.0.0.`last` (Linux answers on all of
+/// 127.0.0.0/8), as an attacker spread over many addresses would. Sign-in counts the address of
+/// the connection (it honours no forwarded-for header).
+fn client_from(last: u8) -> reqwest::Client {
+    reqwest::Client::builder().local_address(IpAddr::from([127, 0, 0, last])).timeout(Duration::from_secs(60)).build().unwrap()
+}
+
+/// How many answers had each status: (checked and wrong: 401, refused by the lockout: 429).
+fn checked_and_refused(statuses: &[u16]) -> (usize, usize) {
+    (statuses.iter().filter(|s| **s == 401).count(), statuses.iter().filter(|s| **s == 429).count())
+}
+
+/// The failed sign-ins the operator's audit log shows for usernames `matching`.
+async fn failed_sign_ins_audited(host: &TestHost, matching: impl Fn(&str) -> bool) -> Vec<Value> {
+    let (status, audit) = host.get("/api/v1/audit?limit=1000", &host.operator).await;
+    assert_eq!(status, 200, "{audit}");
+    let entries = audit.as_array().unwrap().iter();
+    entries.filter(|e| e["action"] == "session.sign_in_failed" && e["target"].as_str().is_some_and(|target| matching(target))).cloned().collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thirty_wrong_passwords_sent_at_once_from_thirty_addresses_check_only_five_and_lock_the_account() {
+    let host = TestHost::start(Default::default()).await;
+    let budi = "budi@tokobudi.co.id";
+    let (_, link) = invite(&host, &host.admin, budi, "supervisor").await;
+    assert_eq!(accept(&host, &link, PASSWORD).await.0, 200);
+
+    let clients: Vec<reqwest::Client> = (10..40).map(client_from).collect();
+    let answers = futures_util::future::join_all(clients.iter().map(|client| sign_in_from(client, &host, budi, "wrong-password-1"))).await;
+    let statuses: Vec<u16> = answers.iter().map(|(status, _, _)| *status).collect();
+    assert_eq!(checked_and_refused(&statuses), (5, 25), "five passwords checked (the account's limit), the rest refused unchecked: {statuses:?}");
+    for (status, body, _) in answers.iter().filter(|(status, _, _)| *status == 429) {
+        assert_eq!(body["error"].as_str(), Some("too_many_attempts"), "{status}: {body}");
+        let wait: u64 = body["retry_after"].as_str().unwrap().parse().unwrap();
+        assert!(wait > 0 && wait <= 15 * 60, "{wait}");
+    }
+
+    // The right password is refused now, from yet another address too.
+    let (status, body, _) = sign_in_from(&client_from(99), &host, budi, PASSWORD).await;
+    assert_eq!((status, body["error"].as_str()), (429, Some("too_many_attempts")), "{body}");
+
+    // What the operator sees: five failed sign-ins, each from its own address.
+    let failed = failed_sign_ins_audited(&host, |target| target == budi).await;
+    assert_eq!(failed.len(), 5, "{failed:?}");
+    let addresses: HashSet<&str> = failed.iter().map(|e| e["address"].as_str().unwrap()).collect();
+    assert_eq!(addresses.len(), 5, "{addresses:?}");
+    assert!(addresses.iter().all(|a| a.starts_with("127.0.0.") && *a != "127.0.0.1"), "the clients' own addresses: {addresses:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thirty_wrong_sign_ins_sent_at_once_from_one_address_check_only_twenty_and_lock_that_address_only() {
+    let host = TestHost::start(Default::default()).await;
+    let budi = "budi@tokobudi.co.id";
+    let (_, link) = invite(&host, &host.admin, budi, "supervisor").await;
+    assert_eq!(accept(&host, &link, PASSWORD).await.0, 200);
+
+    let usernames: Vec<String> = (0..30).map(|n| format!("nobody{n}@tokobudi.co.id")).collect();
+    let answers = futures_util::future::join_all(usernames.iter().map(|username| sign_in(&host, username, "wrong-password-1"))).await;
+    let statuses: Vec<u16> = answers.iter().map(|(status, _, _)| *status).collect();
+    assert_eq!(checked_and_refused(&statuses), (20, 10), "twenty passwords checked (the address's limit): {statuses:?}");
+    let audited = failed_sign_ins_audited(&host, |target| target.starts_with("nobody")).await;
+    assert_eq!(audited.len(), 20, "what the operator sees: {audited:?}");
+
+    // This address is locked out, even with Budi's right password; Budi from elsewhere is not.
+    let (status, body, _) = sign_in(&host, budi, PASSWORD).await;
+    assert_eq!((status, body["error"].as_str()), (429, Some("too_many_attempts")), "{body}");
+    let (status, body, _) = sign_in_from(&client_from(99), &host, budi, PASSWORD).await;
+    assert_eq!(status, 200, "{body}");
+}
+
+/// `PUT /api/v1/me/password` from a signed-in browser; `Retry-After`, if any, is put in the
+/// body as `retry_after`.
+async fn change_password(host: &TestHost, browser: &Browser, current: &str) -> (u16, Value) {
+    let response = host
+        .http
+        .put(format!("{}/api/v1/me/password", host.base))
+        .header("cookie", &browser.cookie)
+        .header("x-csrf-token", &browser.csrf)
+        .json(&json!({"current_password": current, "new_password": "teh-manis-dingin-99"}))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let retry_after = response.headers().get("retry-after").map(|v| v.to_str().unwrap().to_owned());
+    let text = response.text().await.unwrap();
+    let mut body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    if let Some(wait) = retry_after {
+        body["retry_after"] = wait.into();
+    }
+    (status, body)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_current_passwords_on_a_password_change_are_locked_out_as_sign_ins_are() {
+    let host = TestHost::start(Default::default()).await;
+    let siti_name = "siti@tokobudi.co.id";
+    let (_, link) = invite(&host, &host.admin, siti_name, "agent").await;
+    assert_eq!(accept(&host, &link, PASSWORD).await.0, 200);
+    let siti = signed_in(&host, siti_name).await;
+
+    let guesses: Vec<String> = (0..30).map(|n| format!("guess-number-{n:02}")).collect();
+    let answers = futures_util::future::join_all(guesses.iter().map(|guess| change_password(&host, &siti, guess))).await;
+    let wrong: Vec<&Value> = answers.iter().filter(|(status, _)| *status == 422).map(|(_, body)| body).collect();
+    let refused: Vec<&Value> = answers.iter().filter(|(status, _)| *status == 429).map(|(_, body)| body).collect();
+    assert_eq!((wrong.len(), refused.len()), (5, 25), "five guesses checked (the account's limit): {answers:?}");
+    assert!(wrong.iter().all(|body| body["fields"]["current_password"].is_string()), "{wrong:?}");
+    for body in &refused {
+        assert_eq!(body["error"].as_str(), Some("too_many_attempts"), "{body}");
+        assert!(body["retry_after"].as_str().unwrap().parse::<u64>().unwrap() > 0, "{body}");
+    }
+
+    // The account is locked: the right current password is refused, and so is signing in.
+    let (status, body) = change_password(&host, &siti, PASSWORD).await;
+    assert_eq!((status, body["error"].as_str()), (429, Some("too_many_attempts")), "{body}");
+    let (status, signing_in, _) = sign_in_from(&client_from(99), &host, siti_name, PASSWORD).await;
+    assert_eq!((status, signing_in["error"].as_str()), (429, Some("too_many_attempts")), "the same counter as sign-in: {signing_in}");
+    assert!(body["message"].as_str().unwrap().starts_with("too many failed sign-ins"), "the same refusal as sign-in's: {body}");
+    assert!(signing_in["message"].as_str().unwrap().starts_with("too many failed sign-ins"), "{signing_in}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -499,7 +499,7 @@ async fn embedded_signup_connects_the_shared_numbers_registered_and_subscribed_w
     let id = conversation["id"].as_i64().unwrap();
     let (status, queued) = host.post(&format!("/api/v1/conversations/{id}/messages"), &host.agent, json!({"text": "Halo kak"})).await;
     assert_eq!(status, 202, "{queued}");
-    host.eventually(std::time::Duration::from_secs(10), || async {
+    host.eventually(switchboard_e2e::PATIENCE, || async {
         messages(&host, id).await.into_iter().find(|m| m["direction"] == "outbound" && m["status"] == "sent")
     })
     .await

@@ -10,7 +10,7 @@ use serde_json::json;
 use switchboard::plugins::check::check;
 use switchboard_e2e::fake_telegram::FakeTelegram;
 use switchboard_e2e::js_plugin::telegram_js;
-use switchboard_e2e::{HostOptions, TestHost, conversations, messages};
+use switchboard_e2e::{HostOptions, PATIENCE, TestHost, conversations, messages};
 
 use crate::telegram::{GOOD_TOKEN, registered_secret, text_update};
 
@@ -48,7 +48,7 @@ async fn the_javascript_plugin_takes_a_customers_message_into_the_inbox_and_deli
     let (status, queued) = host.post(&format!("/api/v1/conversations/{conversation}/messages"), &host.agent, json!({"text": "Sudah, kak."})).await;
     assert_eq!(status, 202, "{queued}");
     let sent = host
-        .eventually(Duration::from_secs(15), || async {
+        .eventually(PATIENCE, || async {
             messages(&host, conversation).await.into_iter().find(|m| m["direction"] == "outbound" && m["status"] == "sent")
         })
         .await

@@ -7,8 +7,14 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use serde_json::json;
 use switchboard::store::Db;
+use switchboard_e2e::{PATIENCE, TestHost};
 
 use crate::telegram::{GOOD_TOKEN, connect, host_and_fake, registered_secret, text_update};
+
+/// Waits until the load has sent more than ten webhooks beyond the first `from`.
+async fn more_than_ten_sent_after(host: &TestHost, sent: &AtomicU64, from: u64) {
+    host.eventually(PATIENCE, || async { (sent.load(Ordering::Relaxed) > from + 10).then_some(()) }).await.expect("the webhook load runs");
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rotating_the_key_under_webhook_load_leaves_everything_readable_and_the_old_key_useless() {
@@ -46,12 +52,13 @@ async fn rotating_the_key_under_webhook_load_leaves_everything_readable_and_the_
             }
         })
     };
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // Webhooks flow before the rotation and after it, counted rather than timed.
+    more_than_ten_sent_after(&host, &sent, 0).await;
     let (status, _) = host.post("/api/v1/secrets/rotate", &host.admin, json!({})).await;
     assert_eq!(status, 403, "rotation is the operator's");
     let (status, rotated) = host.post("/api/v1/secrets/rotate", &host.operator, json!({})).await;
     assert_eq!(status, 200, "{rotated}");
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    more_than_ten_sent_after(&host, &sent, sent.load(Ordering::Relaxed)).await;
     stop.store(true, Ordering::Relaxed);
     load.await.unwrap();
     assert!(sent.load(Ordering::Relaxed) > 20, "the load ran through the rotation");

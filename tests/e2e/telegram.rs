@@ -1,10 +1,8 @@
 //! Telegram end to end: connect, webhooks in, replies out, disconnect — against the fake Bot API.
 
-use std::time::Duration;
-
 use serde_json::{Value, json};
 use switchboard_e2e::fake_telegram::{BOT_ID, BOT_USERNAME, FakeTelegram};
-use switchboard_e2e::{HostOptions, PUBLIC_URL, TestHost, conversations, messages, send, until_status};
+use switchboard_e2e::{HostOptions, PATIENCE, PUBLIC_URL, TestHost, conversations, messages, send, until_status};
 
 pub const GOOD_TOKEN: &str = "7000001:AAHgoodtokenFromBotFather";
 
@@ -187,7 +185,7 @@ async fn an_agent_reply_is_delivered_and_marked_sent() {
     assert_eq!(queued["status"], "queued");
 
     let sent = host
-        .eventually(Duration::from_secs(10), || async {
+        .eventually(PATIENCE, || async {
             let list = messages(&host, conversation_id).await;
             list.into_iter().find(|m| m["direction"] == "outbound" && m["status"] == "sent")
         })

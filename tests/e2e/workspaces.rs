@@ -185,7 +185,7 @@ async fn the_operator_creates_renames_suspends_and_deletes_workspaces() {
     assert_eq!(status, 200);
     assert_eq!(host.get("/api/v1/channels", &siti.agent).await.0, 200);
     let delivered = host
-        .eventually(std::time::Duration::from_secs(40), || async {
+        .eventually(switchboard_e2e::PATIENCE, || async {
             let list = operator_view(format!("/api/v1/conversations/{conversation}/messages")).await;
             list.as_array().unwrap().iter().all(|m| m["status"] != "queued").then_some(list)
         })

@@ -6,7 +6,7 @@
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use axum::Router;
 use axum::body::Bytes;
@@ -35,6 +35,11 @@ struct FakeState {
     overlapping: Vec<String>,
     /// The most `sendMessage` calls being answered at one time.
     most_at_once: usize,
+    /// While `Some(n)`: `n` more `sendMessage` calls go through, the ones after wait (unanswered,
+    /// as by a provider that hangs) until `release_sends`.
+    send_gate: Option<usize>,
+    /// `sendMessage` calls waiting at the gate now.
+    sends_waiting: usize,
     /// Files customers sent: file_id -> (file_path, bytes).
     files: std::collections::HashMap<String, (String, Vec<u8>)>,
     /// Telegram downloads a file sent by URL before answering.
@@ -107,6 +112,22 @@ impl FakeTelegram {
         self.state.lock().unwrap().send_latency_ms = (min_ms, max_ms.max(min_ms));
     }
 
+    /// From now on `sendMessage` calls after the next `let_through` wait, unanswered, until
+    /// [`FakeTelegram::release_sends`]: a test decides when they go on instead of a timer.
+    pub fn hold_sends_after(&self, let_through: usize) {
+        self.state.lock().unwrap().send_gate = Some(let_through);
+    }
+
+    /// The held `sendMessage` calls go on, and the ones after them.
+    pub fn release_sends(&self) {
+        self.state.lock().unwrap().send_gate = None;
+    }
+
+    /// `sendMessage` calls waiting at the gate now (each is a send the host has in flight).
+    pub fn sends_waiting(&self) -> usize {
+        self.state.lock().unwrap().sends_waiting
+    }
+
     /// Chats that got a message while the one before it was still being answered.
     pub fn overlapping_sends(&self) -> Vec<String> {
         self.state.lock().unwrap().overlapping.clone()
@@ -173,6 +194,7 @@ async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let arrived = SystemTime::now();
     let Some(token) = bot_token.strip_prefix("bot") else {
         return answer(404, json!({"ok": false, "error_code": 404, "description": "Not Found"}));
     };
@@ -184,6 +206,9 @@ async fn handle(
         let links = state.lock().unwrap().links.clone();
         links.follow(&Value::Object(params.clone())).await;
     }
+    if method == "sendMessage" {
+        pass_send_gate(&state).await;
+    }
     // A send is answered after the latency set; meanwhile its chat counts as being sent to
     // (until answered, or until the client gave up and the request was dropped).
     let _sending = match text_param(&params, "chat_id").filter(|_| method == "sendMessage") {
@@ -194,7 +219,43 @@ async fn handle(
         }
         None => None,
     };
-    respond(&mut state.lock().unwrap(), token, &method, &params)
+    respond(&mut state.lock().unwrap(), token, &method, &params, arrived)
+}
+
+/// Returns once the gate lets this `sendMessage` through (at once when no gate is set).
+async fn pass_send_gate(state: &Arc<Mutex<FakeState>>) {
+    let mut waiting: Option<WaitingSend> = None;
+    loop {
+        let passes = {
+            let mut locked = state.lock().unwrap();
+            let passes = match locked.send_gate {
+                None => true,
+                Some(0) => false,
+                Some(n) => {
+                    locked.send_gate = Some(n - 1);
+                    true
+                }
+            };
+            if !passes && waiting.is_none() {
+                locked.sends_waiting += 1;
+                waiting = Some(WaitingSend(state.clone()));
+            }
+            passes
+        };
+        if passes {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// A `sendMessage` counted as waiting at the gate until it goes on (or the client gave up).
+struct WaitingSend(Arc<Mutex<FakeState>>);
+
+impl Drop for WaitingSend {
+    fn drop(&mut self) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).sends_waiting -= 1;
+    }
 }
 
 /// `GET /file/bot<token>/<file_path>`: the bytes (Telegram keeps neither name nor type: the
@@ -238,13 +299,15 @@ impl Drop for Sending {
     }
 }
 
-/// The answer to one call, as Telegram gives it (recorded when it is answered).
-fn respond(state: &mut FakeState, token: &str, method: &str, params: &Map<String, Value>) -> Response {
+/// The answer to one call, as Telegram gives it (recorded when it is answered, with the time
+/// it arrived).
+fn respond(state: &mut FakeState, token: &str, method: &str, params: &Map<String, Value>, arrived: SystemTime) -> Response {
     state.received.record(Recorded {
         method: "POST".into(),
         path: method.to_owned(),
         body: Value::Object(params.clone()),
         details: [("token".to_owned(), token.to_owned())].into(),
+        arrived: Some(arrived),
         ..Default::default()
     });
     if token != state.valid_token {

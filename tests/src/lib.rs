@@ -27,6 +27,12 @@ use tokio::sync::oneshot;
 /// The URL providers are told to call: a public HTTPS name, as behind a TLS proxy in production.
 pub const PUBLIC_URL: &str = "https://switchboard.example.test";
 
+/// How long a test waits for something that must happen but comes later on a loaded machine (a
+/// host starting and compiling its plugins, a delivery, an event): generous on purpose, since a
+/// wait ends as soon as its condition holds and only a failing test waits this long. Not for
+/// product promises measured in time (those keep their own bound).
+pub const PATIENCE: Duration = Duration::from_secs(240);
+
 #[derive(Default)]
 pub struct HostOptions {
     pub allow_outbound: Vec<String>,
@@ -127,9 +133,11 @@ impl TestHost {
         host
     }
 
-    /// Until `/readyz` says the plugins are loaded and the workers run.
+    /// Until `/readyz` says the plugins are loaded and the workers run (compiling a large plugin
+    /// takes many seconds on a loaded machine: bounded by [`PATIENCE`], not a guess).
     async fn wait_until_serving(&mut self) {
-        for _ in 0..1200 {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        while tokio::time::Instant::now() < deadline {
             if self.server.as_ref().is_some_and(|s| s.is_finished()) {
                 let outcome = self.server.take().unwrap().await;
                 panic!("the host stopped while starting: {outcome:?}");
@@ -141,7 +149,7 @@ impl TestHost {
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
-        panic!("the host did not start serving");
+        panic!("the host did not start serving in {PATIENCE:?}");
     }
 
     pub fn data_path(&self) -> &Path {
@@ -181,7 +189,8 @@ impl TestHost {
         (response.status().as_u16(), response.text().await.unwrap())
     }
 
-    /// Polls `check` until it returns `Some`, for up to `timeout`.
+    /// Polls `check` until it returns `Some`, for up to `timeout` ([`PATIENCE`] unless the test
+    /// measures a promise).
     pub async fn eventually<T, F, Fut>(&self, timeout: Duration, mut check: F) -> Option<T>
     where
         F: FnMut() -> Fut,
@@ -245,7 +254,7 @@ pub async fn send(host: &TestHost, conversation_id: i64, body: Value) -> i64 {
 /// Waits until the outbound message reaches `status`; returns it.
 pub async fn until_status(host: &TestHost, conversation_id: i64, message_id: i64, status: &str) -> Value {
     let found = host
-        .eventually(Duration::from_secs(30), || async {
+        .eventually(PATIENCE, || async {
             messages(host, conversation_id).await.into_iter().find(|m| m["id"] == message_id && m["status"] == status)
         })
         .await;

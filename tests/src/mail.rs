@@ -81,9 +81,9 @@ impl MailServer {
             .spawn()
             .expect("starting the aiosmtpd test server");
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+        let line = tokio::time::timeout(crate::PATIENCE, lines.next_line())
             .await
-            .expect("aiosmtpd did not start in 30 s")
+            .expect("aiosmtpd did not start in time")
             .unwrap()
             .expect("aiosmtpd exited before listening (is aiosmtpd installed? run .ci/test-deps)");
         let port = line.strip_prefix("PORT ").and_then(|p| p.trim().parse().ok()).unwrap_or_else(|| panic!("unexpected: {line}"));
@@ -149,7 +149,7 @@ pub async fn smtp_send(addr: std::net::SocketAddr, from: &str, to: &[&str], mess
         .spawn()
         .expect("running smtplib");
     child.stdin.take().unwrap().write_all(message).await.unwrap();
-    let output = tokio::time::timeout(Duration::from_secs(90), child.wait_with_output()).await.expect("smtplib timed out").unwrap();
+    let output = tokio::time::timeout(crate::PATIENCE, child.wait_with_output()).await.expect("smtplib timed out").unwrap();
     let text = String::from_utf8_lossy(&output.stdout);
     serde_json::from_str(text.trim()).unwrap_or_else(|_| panic!("smtp_send.py printed: {text}"))
 }

@@ -2,6 +2,7 @@
 //! it, in order, and the calls of one method and path.
 
 use std::collections::BTreeMap;
+use std::time::SystemTime;
 
 use serde_json::Value;
 
@@ -24,6 +25,9 @@ pub struct Recorded {
     pub details: BTreeMap<String, String>,
     /// The status the fake answered (0 when the fake does not say).
     pub status: u16,
+    /// When the request reached the fake, by its clock (tests time retries with it, not with
+    /// when they happened to look); set on recording unless the fake set it.
+    pub arrived: Option<SystemTime>,
 }
 
 impl Recorded {
@@ -37,7 +41,8 @@ impl Recorded {
 pub struct Recorder(Vec<Recorded>);
 
 impl Recorder {
-    pub fn record(&mut self, request: Recorded) {
+    pub fn record(&mut self, mut request: Recorded) {
+        request.arrived.get_or_insert_with(SystemTime::now);
         self.0.push(request);
     }
 

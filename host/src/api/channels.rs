@@ -33,8 +33,9 @@ pub struct ChannelView {
     external_account_id: Option<String>,
     webhook_url: String,
     settings: BTreeMap<String, SettingView>,
-    /// What the admin must do or know to finish setup.
-    setup: Vec<SetupEntry>,
+    /// What the admin must do or know to finish setup. An item that shows a secret (a verify
+    /// token, a signing secret) is masked for every role but admin and operator.
+    setup: Vec<SetupView>,
     created_at: i64,
     updated_at: i64,
 }
@@ -48,7 +49,37 @@ struct SettingView {
     immutable: bool,
 }
 
-pub(super) async fn channel_view(app: &App, channel: &Channel) -> Result<ChannelView, ApiError> {
+#[derive(utoipa::ToSchema, Serialize)]
+struct SetupView {
+    key: String,
+    label: String,
+    /// The value, or the mask when it holds a secret and the caller is not an admin.
+    value: String,
+    /// Whether the value holds one of the channel's secrets (its webhook secret, a secret setting).
+    secret: bool,
+}
+
+/// The setup items as `caller` may see them: only admins read a secret (an agent sees that it
+/// is set). A plugin shows secrets in setup items (Meta's verify token is the webhook secret),
+/// so an item is a secret when its value holds the channel's webhook secret or a secret setting.
+fn setup_views(channel: &Channel, schema: &[Field], caller: &Caller) -> Vec<SetupView> {
+    let secrets: Vec<&str> = std::iter::once(channel.webhook_secret.as_str())
+        .chain(channel.settings.iter().filter(|(key, _)| schema.iter().find(|f| &f.key == *key).is_none_or(is_secret)).map(|(_, value)| value.as_str()))
+        .filter(|secret| secret.len() >= 8)
+        .collect();
+    let admin = caller.require_admin().is_ok();
+    channel
+        .setup
+        .iter()
+        .map(|SetupEntry { key, label, value }| {
+            let secret = secrets.iter().any(|s| value.contains(s));
+            let shown = if secret && !admin { SECRET_MASK.to_owned() } else { value.clone() };
+            SetupView { key: key.clone(), label: label.clone(), value: shown, secret }
+        })
+        .collect()
+}
+
+pub(super) async fn channel_view(app: &App, channel: &Channel, caller: &Caller) -> Result<ChannelView, ApiError> {
     let plugin = app.registry.get(&channel.plugin);
     let reconnect = app.store.needs_reconnect(&channel.id).await?;
     let schema: &[Field] = plugin.as_ref().map(|p| p.settings_schema.as_slice()).unwrap_or(&[]);
@@ -78,7 +109,7 @@ pub(super) async fn channel_view(app: &App, channel: &Channel) -> Result<Channel
         external_account_id: channel.external_account_id.clone(),
         webhook_url: app.webhook_url(&channel.id),
         settings,
-        setup: channel.setup.clone(),
+        setup: setup_views(channel, schema, caller),
         created_at: channel.created_at,
         updated_at: channel.updated_at,
     })
@@ -89,14 +120,14 @@ pub async fn list(caller: Caller, State(app): State<Arc<App>>) -> Result<Json<Ve
     let channels = app.store.channels().await?.into_iter().filter(|c| caller.sees(c.workspace_id));
     let mut views = Vec::new();
     for channel in channels {
-        views.push(channel_view(&app, &channel).await?);
+        views.push(channel_view(&app, &channel, &caller).await?);
     }
     Ok(Json(views))
 }
 
 #[utoipa::path(get, path = "/channels/{id}", tag = "channels", params(("id" = String, Path, description = "the channel")), responses((status = 200, body = ChannelView)))]
 pub async fn show(caller: Caller, State(app): State<Arc<App>>, Path(id): Path<String>) -> Result<Json<ChannelView>, ApiError> {
-    Ok(Json(channel_view(&app, &find(&app, &caller, &id).await?).await?))
+    Ok(Json(channel_view(&app, &find(&app, &caller, &id).await?, &caller).await?))
 }
 
 /// A channel the caller may see; another workspace's is "not found", like one that never was.
@@ -158,7 +189,7 @@ pub async fn create(
     let workspace = caller.target_workspace()?;
     let channel = connect_new(&app, workspace, &plugin, &name, &values, errors).await?;
     super::audit::record(&app, &caller, Some(workspace), "channel.connect", &format!("{} ({})", channel.id, channel.plugin)).await;
-    Ok((StatusCode::CREATED, Json(channel_view(&app, &channel).await?)))
+    Ok((StatusCode::CREATED, Json(channel_view(&app, &channel, &caller).await?)))
 }
 
 /// Connects a new channel: the settings are checked against the plugin's schema (together
@@ -253,7 +284,7 @@ pub async fn update(
     };
     let channel = change(&app, &channel, &plugin, body.name.as_deref(), changes, errors).await?;
     super::audit::record(&app, &caller, Some(channel.workspace_id), "channel.change", &channel.id).await;
-    Ok(Json(channel_view(&app, &channel).await?))
+    Ok(Json(channel_view(&app, &channel, &caller).await?))
 }
 
 /// Changes a channel's name and settings (`None` removes a setting; a secret given as the

@@ -147,10 +147,38 @@ impl From<JsonRejection> for ApiError {
     }
 }
 
-/// `axum::Json`, with rejections in our error shape.
-#[derive(FromRequest)]
-#[from_request(via(axum::Json), rejection(ApiError))]
+/// `axum::Json`, with rejections in our error shape, and text holding a NUL refused as bad
+/// input (no column takes it: Postgres refuses it outright).
 pub struct ApiJson<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        let content_type = request.headers().get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        if !(essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))) {
+            return Err(Self::Rejection::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "send the body as JSON with `Content-Type: application/json`",
+            ));
+        }
+        let bytes = axum::body::Bytes::from_request(request, state).await.map_err(|rejection| match rejection.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!("the request body is too large for this route ({})", rejection.body_text()),
+            ),
+            _ => ApiError::bad_request(format!("the request body could not be read: {}", rejection.body_text())),
+        })?;
+        if super::bad_input::json_holds_nul(&bytes) {
+            return Err(ApiError::unprocessable("invalid_request", "text in the request holds a NUL character (\\u0000), which nothing stores"));
+        }
+        let axum::Json(value) = axum::Json::<T>::from_bytes(&bytes)?;
+        Ok(Self(value))
+    }
+}
 
 /// Marks a response that is a plugin's answer to its provider (a webhook's), which keeps its
 /// own shape whatever its status.

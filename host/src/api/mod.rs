@@ -5,6 +5,7 @@
 
 mod audit;
 mod auth;
+mod bad_input;
 mod channels;
 mod error;
 mod events;
@@ -138,6 +139,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/webhooks/{channel_id}/{*rest}", post(webhooks::receive).get(webhooks::receive).layer(webhook_limit))
         .merge(webchat::routes(app.clone()))
         .fallback(|| async { ApiError::not_found("no such route") })
+        .layer(axum::middleware::from_fn(bad_input::refuse_unusable_paths))
         .layer(axum::middleware::from_fn(error::json_errors))
         .layer(axum::middleware::map_request(unread_body::drain_when_dropped))
         .layer(PropagateRequestIdLayer::x_request_id())

@@ -207,8 +207,11 @@ fn page(status: StatusCode, title: &str, message: &str) -> Response {
         escape(title),
         escape(message)
     );
-    (status, Html(body)).into_response()
+    crate::admin::with_policy((status, Html(body)).into_response(), PAGE_POLICY)
 }
+
+/// The login's last page: text only, nothing runs.
+const PAGE_POLICY: &str = "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 #[derive(utoipa::ToSchema, Serialize)]
 pub struct FlowView {
@@ -385,11 +388,11 @@ pub async fn connect(
     }
     let status = *status;
     if body.account_ids.is_none() {
-        return Ok((status, Json(ConnectAnswer::One(Box::new(channels::channel_view(&app, first).await?)))));
+        return Ok((status, Json(ConnectAnswer::One(Box::new(channels::channel_view(&app, first, &caller).await?)))));
     }
     let mut views = Vec::new();
     for (_, channel) in &made {
-        views.push(channels::channel_view(&app, channel).await?);
+        views.push(channels::channel_view(&app, channel, &caller).await?);
     }
     tracing::info!(plugin = %flow.plugin, connected = views.len(), failed = failed.len(), "provider login connected several accounts");
     let answer = ConnectedAccounts { channels: views, failed };

@@ -96,6 +96,10 @@ pub fn json(doc: &str) -> Response {
 /// The docs page: renders `openapi.json` in the browser with a few lines of script.
 pub const DOCS_PAGE: &str = include_str!("docs.html");
 
+/// Its script and style are inline (one file); it reads `openapi.json` from this host.
+const DOCS_POLICY: &str =
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+
 pub fn docs_page() -> Response {
-    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], DOCS_PAGE).into_response()
+    crate::admin::with_policy(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], DOCS_PAGE).into_response(), DOCS_POLICY)
 }

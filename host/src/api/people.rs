@@ -6,8 +6,12 @@
 //! Brute force: after [`ACCOUNT_FAILURES`] failed sign-ins for one username, or
 //! [`CLIENT_FAILURES`] from one address, within [`FAILURE_WINDOW_MS`], sign-in answers 429 with
 //! `Retry-After` until the window has passed. The answer never says whether a username exists.
+//! A wrong current password on `PUT /api/v1/me/password` counts the same, under the same keys,
+//! and a locked account is refused there the same way. Each attempt is counted before its
+//! password is checked (and given back when it proves right), so attempts made at once never
+//! check more passwords than the limits allow.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use axum::Json;
@@ -22,7 +26,7 @@ use super::{ApiError, ApiJson, Caller};
 use crate::app::App;
 use crate::passwords;
 use crate::store::audit::NewAuditEntry;
-use crate::store::people::{InvitationProblem, Person};
+use crate::store::people::{InvitationProblem, Person, SignInAttempt};
 use crate::store::tokens::Role;
 
 pub const ACCOUNT_FAILURES: u32 = 5;
@@ -78,6 +82,58 @@ fn fields(pairs: &[(&str, String)]) -> ApiError {
     ApiError::invalid_fields(pairs.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect())
 }
 
+/// The lockout counters an attempt at a person's password counts under: their account's and,
+/// when known, the client address's.
+struct Lockout {
+    account: String,
+    client: Option<String>,
+}
+
+impl Lockout {
+    /// `username` as sign-in keys it: trimmed and lowercased.
+    fn new(username: &str, address: Option<IpAddr>) -> Self {
+        Self { account: format!("account:{username}"), client: address.map(|ip| format!("client:{ip}")) }
+    }
+
+    /// Counts the attempt before its password is checked, under both keys in one atomic step of
+    /// the store; the 429 answer (with `Retry-After`) instead when either is at its limit.
+    async fn reserve(&self, app: &App) -> Result<Option<Response>, ApiError> {
+        let mut limits = vec![(self.account.as_str(), ACCOUNT_FAILURES)];
+        limits.extend(self.client.as_deref().map(|client| (client, CLIENT_FAILURES)));
+        let SignInAttempt::LockedOut { until } = app.store.reserve_sign_in_attempt(&limits, FAILURE_WINDOW_MS).await? else {
+            return Ok(None);
+        };
+        let wait_s = ((until - crate::store::now_ms()) / 1000).max(1);
+        let mut response = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_attempts",
+            format!("too many failed sign-ins: try again in {} minutes", (wait_s + 59) / 60),
+        )
+        .into_response();
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait_s));
+        Ok(Some(response))
+    }
+
+    /// The password was right: the account's count starts again and the attempt does not count
+    /// against the address (a failure only counts there).
+    async fn passed(&self, app: &App) -> Result<(), ApiError> {
+        app.store.clear_sign_in_failures(&self.account).await?;
+        if let Some(client) = &self.client {
+            app.store.release_sign_in_attempt(client).await?;
+        }
+        Ok(())
+    }
+
+    /// The password was right but nothing was done with it: the attempt counts nowhere.
+    async fn unused(&self, app: &App) -> Result<(), ApiError> {
+        app.store.release_sign_in_attempt(&self.account).await?;
+        if let Some(client) = &self.client {
+            app.store.release_sign_in_attempt(client).await?;
+        }
+        Ok(())
+    }
+}
+
 /// The page a person opens to set their password.
 pub fn invitation_url(app: &App, token: &str) -> String {
     format!("{}/#/invitation/{token}", app.public_url)
@@ -108,20 +164,9 @@ pub async fn sign_in(
     if !missing.is_empty() {
         return Err(fields(&missing));
     }
-    let (account_key, client_key) = (format!("account:{username}"), format!("client:{}", peer.ip()));
-    for (key, limit) in [(&account_key, ACCOUNT_FAILURES), (&client_key, CLIENT_FAILURES)] {
-        let (failures, first_at) = app.store.sign_in_failures(key, FAILURE_WINDOW_MS).await?;
-        if failures >= limit {
-            let wait_s = ((first_at + FAILURE_WINDOW_MS - crate::store::now_ms()) / 1000).max(1);
-            let mut response = ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "too_many_attempts",
-                format!("too many failed sign-ins: try again in {} minutes", (wait_s + 59) / 60),
-            )
-            .into_response();
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait_s));
-            return Ok(response);
-        }
+    let lockout = Lockout::new(&username, Some(peer.ip()));
+    if let Some(refusal) = lockout.reserve(&app).await? {
+        return Ok(refusal);
     }
     let person = app.store.person_by_username(&username).await?;
     let stored = person.as_ref().and_then(|p| p.password_hash.clone());
@@ -129,8 +174,7 @@ pub async fn sign_in(
     let matches = tokio::task::spawn_blocking(move || passwords::verify(&attempt, stored.as_deref())).await.unwrap_or(false);
     let person = person.filter(|p| matches && p.active);
     let Some(person) = person else {
-        app.store.record_sign_in_failure(&account_key, FAILURE_WINDOW_MS).await?;
-        app.store.record_sign_in_failure(&client_key, FAILURE_WINDOW_MS).await?;
+        // The reserved attempt stays counted as failed.
         tracing::info!(client = %peer.ip(), "sign-in refused");
         let address = peer.ip().to_string();
         super::audit::write(&app, NewAuditEntry {
@@ -146,9 +190,10 @@ pub async fn sign_in(
     if let Some(workspace) = person.workspace_id
         && app.store.workspace(workspace).await?.is_some_and(|w| w.status == "suspended")
     {
+        lockout.unused(&app).await?;
         return Err(ApiError::new(StatusCode::FORBIDDEN, "workspace_suspended", "this workspace is suspended by the operator"));
     }
-    app.store.clear_sign_in_failures(&account_key).await?;
+    lockout.passed(&app).await?;
     let (session, csrf_token) = app.store.create_session(person.id).await?;
     tracing::info!(person = person.id, "signed in");
     let (actor, address) = (format!("person {} {}", person.id, person.username), peer.ip().to_string());
@@ -228,28 +273,41 @@ pub struct ChangePassword {
     new_password: Option<String>,
 }
 
-/// A signed-in person changes their own password; their other sessions end.
+/// A signed-in person changes their own password; their other sessions end. Wrong current
+/// passwords count toward the sign-in lockout, and a locked account is refused (429).
 #[utoipa::path(put, path = "/me/password", tag = "session", request_body = ChangePassword, responses((status = 204, description = "changed; the other sessions ended")))]
 pub async fn change_password(
     caller: Caller,
     State(app): State<Arc<App>>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<ChangePassword>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<Response, ApiError> {
     let person_id = caller.person.ok_or_else(|| ApiError::unprocessable("not_a_person", "API tokens have no password: sign in as a person"))?;
     let person = app.store.person(person_id).await?.ok_or_else(|| ApiError::not_found("your account is gone"))?;
     let (current, new) = (body.current_password.unwrap_or_default(), body.new_password.unwrap_or_default());
+    let not_current = || fields(&[("current_password", "is not your current password".to_owned())]);
+    // No password is empty: refused without a guess counted.
+    if current.is_empty() {
+        return Err(not_current());
+    }
+    let lockout = Lockout::new(&person.username.to_lowercase(), caller.address);
+    if let Some(refusal) = lockout.reserve(&app).await? {
+        return Ok(refusal);
+    }
     let stored = person.password_hash.clone();
     let current_ok = tokio::task::spawn_blocking(move || passwords::verify(&current, stored.as_deref())).await.unwrap_or(false);
     if !current_ok {
-        return Err(fields(&[("current_password", "is not your current password".to_owned())]));
+        // The reserved attempt stays counted as failed.
+        tracing::info!(person = person_id, "password change refused: wrong current password");
+        return Err(not_current());
     }
+    lockout.passed(&app).await?;
     if let Some(problem) = passwords::problem(&new, &person.username) {
         return Err(fields(&[("new_password", problem)]));
     }
     let hashed = tokio::task::spawn_blocking(move || passwords::hash(&new)).await.map_err(|_| ApiError::unavailable("busy", "try again"))?;
     app.store.change_password(person_id, &hashed, &session_cookie(&headers).unwrap_or_default()).await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 #[derive(utoipa::ToSchema, Deserialize)]

@@ -232,7 +232,7 @@ fn plugin_error(error: PluginError) -> ApiError {
         PluginError::Install(_) => ApiError::new(StatusCode::CONFLICT, "downgrade", message),
         PluginError::BuiltIn(_) => ApiError::new(StatusCode::CONFLICT, "built_in", message),
         PluginError::VersionTaken { .. } => ApiError::new(StatusCode::CONFLICT, "version_taken", message),
-        PluginError::NotInstalled(_) | PluginError::NotPending(_) => ApiError::not_found(message),
+        PluginError::NotInstalled(_) | PluginError::NotPending(_) | PluginError::NotAnId(_) => ApiError::not_found(message),
         PluginError::Io(_) => {
             tracing::error!("plugin install: {message}");
             ApiError::unavailable("storage_unavailable", "the plugin could not be stored: try again")

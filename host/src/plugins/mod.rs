@@ -38,9 +38,21 @@ pub enum PluginError {
     Untrusted(String),
     #[error("no upload of `{0}` waits for approval")]
     NotPending(String),
+    /// Never a path: refused before any file is touched (shown escaped: it may hold anything).
+    #[error("`{0}` is not a plugin id: {shape}", shape = crate::ids::PLUGIN_ID_SHAPE)]
+    NotAnId(String),
     /// Several nodes: a version is never stored twice with different bytes.
     #[error("`{id}` {version} is already installed with other bytes: give the new build a new version")]
     VersionTaken { id: String, version: semver::Version },
+}
+
+/// The file `<id><suffix>` in `folder`: a plugin id names a file there and nothing else.
+pub(crate) fn plugin_file(folder: &Path, id: &str, suffix: &str) -> Result<PathBuf, PluginError> {
+    let not_an_id = || PluginError::NotAnId(id.chars().take(80).collect::<String>().escape_debug().to_string());
+    if !crate::ids::is_plugin_id(id) {
+        return Err(not_an_id());
+    }
+    crate::ids::file_in(folder, &format!("{id}{suffix}")).ok_or_else(not_an_id)
 }
 
 /// Whether a path in the plugins folder is a component to load (not a temp file of a copy).
@@ -120,7 +132,7 @@ async fn fetch_shared(app: &App) {
     match pg.removed_plugins().await {
         Ok(removed) => {
             for plugin in removed {
-                let path = shared_path(app, &plugin);
+                let Ok(path) = shared_path(app, &plugin) else { continue };
                 if path.exists()
                     && let Err(e) = std::fs::remove_file(&path)
                 {
@@ -133,7 +145,13 @@ async fn fetch_shared(app: &App) {
     match pg.current_components().await {
         Ok(components) => {
             for (plugin, version, bytes) in components {
-                let path = shared_path(app, &plugin);
+                let path = match shared_path(app, &plugin) {
+                    Ok(path) => path,
+                    Err(e) => {
+                        tracing::error!(%version, "a plugin installed through another node is skipped: {e}");
+                        continue;
+                    }
+                };
                 let current = std::fs::read(&path).ok().map(|b| crate::runtime::component_hash(&b));
                 if current.as_deref() != Some(crate::runtime::component_hash(&bytes).as_str())
                     && let Err(e) = crate::runtime::cache::write_atomically(&path, &bytes)
@@ -147,8 +165,8 @@ async fn fetch_shared(app: &App) {
 }
 
 /// Where a plugin installed through the database is kept in this node's folder.
-fn shared_path(app: &App, plugin: &str) -> PathBuf {
-    app.plugins_dir.join(format!("{plugin}.wasm"))
+fn shared_path(app: &App, plugin: &str) -> Result<PathBuf, PluginError> {
+    plugin_file(&app.plugins_dir, plugin, ".wasm")
 }
 
 /// On Postgres: a node announced it installed `plugin` `version` (this node too): the current
@@ -164,8 +182,8 @@ pub async fn load_shared(app: &App, plugin: &str, version: &str) {
     if app.registry.get(plugin).is_some_and(|live| live.hash == crate::runtime::component_hash(&bytes)) {
         return;
     }
-    let path = shared_path(app, plugin);
     let result = async {
+        let path = shared_path(app, plugin)?;
         let signer = checked_signer(app, &bytes)?;
         crate::runtime::cache::write_atomically(&path, &bytes).map_err(|e| PluginError::Io(format!("cannot write {}: {e}", path.display())))?;
         let previous = app.registry.installed(plugin);
@@ -276,12 +294,12 @@ pub async fn install_upload(app: &App, staged: StagedUpload, force: bool) -> Res
     let (plugin, previous) = validated(app, &staged.path, force).await?;
     let review = Review::of(&plugin, previous.as_ref().map(|p| p.plugin.as_ref()));
     if review.needs_approval() {
-        let path = review::pending_path(app, &review.id);
+        let path = review::pending_path(app, &review.id)?;
         let io = |e: std::io::Error| PluginError::Io(format!("cannot keep the upload in {}: {e}", app.pending_dir.display()));
         std::fs::create_dir_all(&app.pending_dir).map_err(io)?;
         // What the operator reviews is kept beside it: listing never loads a component again.
         let json = serde_json::to_vec(&review).expect("a review serializes");
-        crate::runtime::cache::write_atomically(&review::review_path(app, &review.id), &json).map_err(io)?;
+        crate::runtime::cache::write_atomically(&review::review_path(app, &review.id)?, &json).map_err(io)?;
         std::fs::rename(&staged.path, &path).map_err(io)?;
         tracing::info!(id = %review.id, version = %review.version, new_hosts = ?review.new_outbound_hosts, "plugin upload waits for the operator's approval");
         return Ok(Upload::Pending(review));
@@ -294,7 +312,7 @@ pub async fn install_upload(app: &App, staged: StagedUpload, force: bool) -> Res
 /// live version may have changed since) and made live.
 pub async fn approve(app: &App, id: &str, force: bool) -> Result<(Arc<LoadedPlugin>, bool), PluginError> {
     let _slot = app.upload_slot.acquire().await.map_err(|_| PluginError::Io("the server is stopping".into()))?;
-    let path = review::pending_path(app, id);
+    let path = review::pending_path(app, id)?;
     if !path.is_file() {
         return Err(PluginError::NotPending(id.to_owned()));
     }
@@ -303,15 +321,16 @@ pub async fn approve(app: &App, id: &str, force: bool) -> Result<(Arc<LoadedPlug
         return Err(PluginError::NotPending(id.to_owned()));
     }
     let (plugin, replaced) = place(app, plugin, &path, previous, force).await?;
-    let _ = std::fs::remove_file(review::review_path(app, id));
+    let _ = std::fs::remove_file(review::review_path(app, id)?);
     tracing::info!(id, version = %plugin.version, "plugin approved by the operator");
     Ok((plugin, replaced))
 }
 
 /// The operator rejects a pending upload: it is deleted.
 pub fn reject(app: &App, id: &str) -> Result<(), PluginError> {
-    let _ = std::fs::remove_file(review::review_path(app, id));
-    match std::fs::remove_file(review::pending_path(app, id)) {
+    let pending = review::pending_path(app, id)?;
+    let _ = std::fs::remove_file(review::review_path(app, id)?);
+    match std::fs::remove_file(pending) {
         Ok(()) => Ok(tracing::info!(id, "pending plugin upload rejected")),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(PluginError::NotPending(id.to_owned())),
         Err(e) => Err(PluginError::Io(format!("cannot delete the pending upload of {id}: {e}"))),
@@ -323,7 +342,7 @@ pub fn pending(app: &App) -> Vec<Review> {
     review::pending_ids(app)
         .into_iter()
         .filter_map(|id| {
-            let path = review::review_path(app, &id);
+            let path = review::review_path(app, &id).ok()?;
             match std::fs::read(&path).map_err(|e| e.to_string()).and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string())) {
                 Ok(review) => Some(review),
                 Err(e) => {
@@ -373,7 +392,7 @@ async fn place(
             Err(e) => return Err(PluginError::Io(format!("the plugin could not be stored in the database: {e}"))),
         }
     }
-    let path = app.plugins_dir.join(format!("{}.wasm", plugin.id()));
+    let path = plugin_file(&app.plugins_dir, plugin.id(), ".wasm")?;
     std::fs::create_dir_all(&app.plugins_dir).map_err(|e| PluginError::Io(format!("cannot create {}: {e}", app.plugins_dir.display())))?;
     std::fs::rename(from, &path).map_err(|e| PluginError::Io(format!("cannot move the upload to {}: {e}", path.display())))?;
     forget_other_file(app, previous.as_ref(), &path);
@@ -407,6 +426,7 @@ fn checked_signer(app: &App, bytes: &[u8]) -> Result<Option<String>, PluginError
 /// Deletes the folder file(s) of a plugin and unloads it (a built-in of the same id takes over).
 /// On Postgres every node drops it: the database forgets it first and announces that.
 pub async fn remove(app: &App, id: &str) -> Result<(), PluginError> {
+    plugin_file(&app.plugins_dir, id, ".wasm")?;
     match app.registry.installed(id) {
         None => Err(PluginError::NotInstalled(id.to_owned())),
         Some(installed) => match installed.source {

@@ -111,7 +111,7 @@ pub async fn install(data_dir: &Path, file: &Path, force: bool) -> anyhow::Resul
             replaced.push(PathBuf::from(source));
         }
     }
-    let target = plugins_dir(data_dir).join(format!("{}.wasm", plugin.id()));
+    let target = super::plugin_file(&plugins_dir(data_dir), plugin.id(), ".wasm")?;
     write_atomically(&target, &bytes).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", target.display()))?;
     for old in replaced.iter().filter(|p| **p != target) {
         std::fs::remove_file(old).map_err(|e| anyhow::anyhow!("cannot remove the old {}: {e}", old.display()))?;

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use super::PluginError;
 use crate::app::App;
 use crate::runtime::LoadedPlugin;
 use crate::runtime::types::Capability;
@@ -69,13 +70,13 @@ pub fn capability_name(capability: Capability) -> &'static str {
 }
 
 /// Where the upload of plugin `id` waits.
-pub fn pending_path(app: &App, id: &str) -> PathBuf {
-    app.pending_dir.join(format!("{id}.wasm"))
+pub fn pending_path(app: &App, id: &str) -> Result<PathBuf, PluginError> {
+    super::plugin_file(&app.pending_dir, id, ".wasm")
 }
 
 /// The review kept beside a waiting upload.
-pub fn review_path(app: &App, id: &str) -> PathBuf {
-    app.pending_dir.join(format!("{id}.review.json"))
+pub fn review_path(app: &App, id: &str) -> Result<PathBuf, PluginError> {
+    super::plugin_file(&app.pending_dir, id, ".review.json")
 }
 
 /// The ids waiting for approval.

@@ -66,11 +66,10 @@ pub fn create(id: &str, dir: Option<&Path>, sdk_source: Option<&Path>) -> Result
 
 /// Plugin ids as the host takes them; also a crate name.
 fn check_id(id: &str) -> Result<(), String> {
-    let valid = id.len() <= 40
-        && id.starts_with(|c: char| c.is_ascii_lowercase())
-        && !id.ends_with('-')
-        && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-    if valid { Ok(()) } else { Err(format!("`{id}` is not a plugin id: lowercase letters, digits and `-`, starting with a letter, at most 40")) }
+    match crate::ids::is_plugin_id(id) {
+        true => Ok(()),
+        false => Err(format!("`{id}` is not a plugin id: {}", crate::ids::PLUGIN_ID_SHAPE)),
+    }
 }
 
 /// `acme-chat` → `Acme Chat`.

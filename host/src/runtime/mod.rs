@@ -109,6 +109,10 @@ impl Default for PoolTuning {
 pub enum LoadError {
     #[error("not a WebAssembly component: {0}")]
     NotAComponent(String),
+    /// A memory's initial size is over the host's per-plugin cap: the component is fine, the
+    /// cap is too small for it.
+    #[error("the plugin needs {needs_mib} MiB of memory at start, and this host caps a plugin's memory at {cap_mib} MiB: raise `plugin_memory_mb` (--plugin-memory-mb) or make the plugin's initial memory smaller")]
+    MemoryOverCap { needs_mib: u64, cap_mib: u64 },
     #[error("the component does not export `{CONTRACT_INTERFACE}` (wrong world); it exports: {0}")]
     WrongWorld(String),
     #[error("the component is built against switchboard:channel@{found}; this host serves {SERVED_WIT_VERSIONS}")]
@@ -324,8 +328,8 @@ impl Runtime {
         let manifest = plugin.manifest_call().await.map_err(LoadError::Manifest)?;
         plugin.version = semver::Version::parse(&manifest.version)
             .map_err(|e| LoadError::InvalidManifest(format!("version `{}` is not semver: {e}", manifest.version)))?;
-        if manifest.id.is_empty() || !manifest.id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
-            return Err(LoadError::InvalidManifest(format!("id `{}` must be lowercase letters, digits and `-`", manifest.id)));
+        if !crate::ids::is_plugin_id(&manifest.id) {
+            return Err(LoadError::InvalidManifest(format!("id `{}` must be {}", manifest.id.escape_debug(), crate::ids::PLUGIN_ID_SHAPE)));
         }
         let declared = manifest
             .outbound_hosts
@@ -382,12 +386,34 @@ fn compile(shared: &Shared, bytes: &[u8]) -> Result<(Component, String), LoadErr
         }
     }
     let started = Instant::now();
-    let component = Component::new(&shared.engine, bytes).map_err(|e| LoadError::NotAComponent(format!("{e:#}")))?;
+    let component = Component::new(&shared.engine, bytes).map_err(|e| refusal_of_compile(&format!("{e:#}")))?;
     tracing::debug!(ms = started.elapsed().as_millis() as u64, "component compiled");
     if let Some(cache) = &shared.cache {
         cache.put(&shared.engine, &hash, &component);
     }
     Ok((component, hash))
+}
+
+/// Why a component did not compile. The pooling allocator refuses a memory whose initial size
+/// is over the cap with "memory has a minimum byte size of N which exceeds the limit of M
+/// bytes" (wasmtime's wording, pinned by a test): that is the cap's problem, said so.
+fn refusal_of_compile(error: &str) -> LoadError {
+    let over_cap = error.split_once("minimum byte size of ").and_then(|(_, rest)| {
+        let (needs, rest) = rest.split_once(" which exceeds the limit of ")?;
+        let cap = rest.split_whitespace().next()?;
+        Some((number(needs.trim())?, number(cap)?))
+    });
+    // wasmtime writes the minimum in decimal and the limit in hex (`0x100000`).
+    fn number(text: &str) -> Option<u64> {
+        match text.strip_prefix("0x") {
+            Some(hex) => u64::from_str_radix(hex, 16).ok(),
+            None => text.parse().ok(),
+        }
+    }
+    match over_cap {
+        Some((needs, cap)) => LoadError::MemoryOverCap { needs_mib: needs.div_ceil(1 << 20), cap_mib: cap >> 20 },
+        None => LoadError::NotAComponent(error.to_owned()),
+    }
 }
 
 /// A component's preamble: `\0asm`, then version 0x0d and layer 1 (a core module has layer 0).

@@ -23,7 +23,7 @@ use wasmtime::component::{HasSelf, Linker};
 use super::bindings::smtp::{self, ChannelError, Host, Security, SmtpServer};
 use super::call::CallSetup;
 use super::doubles::{DoubleMail, ImportDoubles};
-use super::outbound::{HostPattern, Resolver, is_internal};
+use super::outbound::{HostPattern, Resolver, check_global};
 use super::types::ChannelContext;
 
 /// The interface's name without version: a plugin importing it receives mail.
@@ -264,10 +264,9 @@ impl SmtpCall {
                 .await
                 .map_err(|e| ChannelError::Transient(format!("cannot resolve the SMTP host {host}: {e}")))?,
         };
-        if let Some(inside) = addresses.iter().find(|a| is_internal(a.ip())) {
+        if let Some(refusal) = addresses.iter().find_map(|a| check_global(a.ip()).err()) {
             return Err(ChannelError::Provider(format!(
-                "the SMTP host {host} is on a private or loopback address ({}); the operator must allow it (--allow-outbound {host})",
-                inside.ip()
+                "the SMTP host {host} is not on a public address ({refusal}); the operator must allow it (--allow-outbound {host})"
             )));
         }
         let first = addresses.first().ok_or_else(|| ChannelError::Transient(format!("the SMTP host {host} has no address")))?;

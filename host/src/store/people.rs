@@ -98,6 +98,14 @@ pub(crate) fn session_live(now: i64, created_at: i64, last_seen_at: i64, idle_ms
 /// A live session's `last_seen_at` is written again once it is older than this.
 pub(crate) const SEEN_EVERY_MS: i64 = 60_000;
 
+/// Whether an attempt at a password may be checked: reserved (it counts as failed until its
+/// password proves right), or refused until `until` (ms) because a key is at its limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignInAttempt {
+    Reserved,
+    LockedOut { until: i64 },
+}
+
 /// Stored failed sign-ins as they count now: none once their window has passed.
 pub(crate) fn recent_failures(stored: Option<(u32, i64)>, window_ms: i64) -> (u32, i64) {
     stored.filter(|(_, first)| now_ms() - first < window_ms).unwrap_or((0, 0))
@@ -275,15 +283,39 @@ impl Db {
         Ok(recent_failures(row, window_ms))
     }
 
-    pub fn record_sign_in_failure(&self, key: &str, window_ms: i64) -> StoreResult<()> {
+    /// Reserves one attempt under every key of `limits` (key, attempts allowed per window, at
+    /// least 1) in one transaction: either each key had room and counts one more, or nothing
+    /// changes. The one write connection makes reservations made at once take turns.
+    pub fn reserve_sign_in_attempt(&self, limits: &[(&str, u32)], window_ms: i64) -> StoreResult<SignInAttempt> {
         let now = now_ms();
-        self.conn().execute(
-            "INSERT INTO sign_in_failures (key, failures, first_at) VALUES (?1, 1, ?2)
-             ON CONFLICT (key) DO UPDATE SET
-                 failures = CASE WHEN ?2 - first_at >= ?3 THEN 1 ELSE failures + 1 END,
-                 first_at = CASE WHEN ?2 - first_at >= ?3 THEN ?2 ELSE first_at END",
-            params![key, now, window_ms],
-        )?;
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        for &(key, limit) in limits {
+            let counted: Option<u32> = tx
+                .query_row(
+                    "INSERT INTO sign_in_failures (key, failures, first_at) VALUES (?1, 1, ?2)
+                     ON CONFLICT (key) DO UPDATE SET
+                         failures = CASE WHEN ?2 - first_at >= ?3 THEN 1 ELSE failures + 1 END,
+                         first_at = CASE WHEN ?2 - first_at >= ?3 THEN ?2 ELSE first_at END
+                     WHERE ?2 - first_at >= ?3 OR failures < ?4
+                     RETURNING failures",
+                    params![key, now, window_ms, limit],
+                    |row| row.get(0),
+                )
+                .optional()?;
+            if counted.is_none() {
+                // Dropping the transaction rolls back the keys reserved before this one.
+                let first_at: i64 = tx.query_row("SELECT first_at FROM sign_in_failures WHERE key = ?1", [key], |row| row.get(0))?;
+                return Ok(SignInAttempt::LockedOut { until: first_at + window_ms });
+            }
+        }
+        tx.commit()?;
+        Ok(SignInAttempt::Reserved)
+    }
+
+    /// Gives back one reserved attempt under `key` (its password was right).
+    pub fn release_sign_in_attempt(&self, key: &str) -> StoreResult<()> {
+        self.conn().execute("UPDATE sign_in_failures SET failures = failures - 1 WHERE key = ?1 AND failures > 0", [key])?;
         Ok(())
     }
 

@@ -163,17 +163,22 @@ mod tests {
     /// Submits `count` writes while the connection is busy, so they wait together.
     async fn writes_waiting_together(db: &Arc<Db>, values: impl Iterator<Item = i64>) -> Vec<Result<(), StoreError>> {
         let busy = db.conn();
-        let writes: Vec<_> = values
+        let mut writes: Vec<_> = values
             .map(|x| {
                 let db = db.clone();
-                tokio::spawn(async move { db.write(move |c| Ok(c.execute("INSERT INTO t (x) VALUES (?1)", [x]).map(|_| ())?)).await })
+                Box::pin(async move { db.write(move |c| Ok(c.execute("INSERT INTO t (x) VALUES (?1)", [x]).map(|_| ())?)).await })
             })
             .collect();
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        // A write's first poll hands it to the writer thread: every one is queued before the
+        // connection is free, however slowly tasks would be scheduled on a loaded machine.
+        for write in &mut writes {
+            let first = std::future::poll_fn(|cx| std::task::Poll::Ready(std::future::Future::poll(write.as_mut(), cx))).await;
+            assert!(first.is_pending(), "a write finished while the connection was held");
+        }
         drop(busy);
         let mut outcomes = Vec::new();
         for write in writes {
-            outcomes.push(write.await.unwrap());
+            outcomes.push(write.await);
         }
         outcomes
     }
@@ -220,10 +225,11 @@ mod tests {
         db.write(|c| Ok(c.execute("INSERT INTO t (x) VALUES (1)", []).map(|_| ())?)).await.unwrap();
         // The writer's connection is held (as during a batch's fsync): a read does not wait for it.
         let busy = db.conn();
-        let (db2, started) = (db.clone(), std::time::Instant::now());
-        let seen = tokio::task::spawn_blocking(move || db2.reader().query_row("SELECT COUNT(*) FROM t", [], |r| r.get::<_, i64>(0)).unwrap()).await.unwrap();
+        let db2 = db.clone();
+        let read = tokio::task::spawn_blocking(move || db2.reader().query_row("SELECT COUNT(*) FROM t", [], |r| r.get::<_, i64>(0)).unwrap());
+        // A read that waited for the writer would wait until `busy` is dropped below: never.
+        let seen = tokio::time::timeout(std::time::Duration::from_secs(120), read).await.expect("the read waited for the writer").unwrap();
         assert_eq!(seen, 1, "a read sees what was committed before it");
-        assert!(started.elapsed() < std::time::Duration::from_secs(1), "the read waited for the writer");
         drop(busy);
         let refused = db.reader().execute("INSERT INTO t (x) VALUES (2)", []);
         assert!(refused.is_err(), "a reader refuses writes");

@@ -10,7 +10,7 @@ use switchboard::store::StoreError;
 use switchboard::store::backend::Store;
 use switchboard::store::messages::NewOutbound;
 use switchboard::store::now_ms;
-use switchboard::store::people::InvitationProblem;
+use switchboard::store::people::{InvitationProblem, SignInAttempt};
 use switchboard::store::tokens::{Role, TokenOwner};
 
 use crate::each_backend;
@@ -288,7 +288,7 @@ async fn the_same_invitation_accepted_on_three_nodes_at_once_is_used_exactly_onc
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn failed_sign_ins_recorded_at_once_on_every_node_are_all_counted_within_their_window_and_cleared_together() {
+async fn failed_sign_ins_reserved_at_once_on_every_node_are_all_counted_within_their_window_and_cleared_together() {
     each_backend(async |backend| {
         let name = backend.name;
         let (key, window) = ("account:siti@tokosari.co.id", 10 * 60_000);
@@ -296,10 +296,10 @@ async fn failed_sign_ins_recorded_at_once_on_every_node_are_all_counted_within_t
         let mut failures = Vec::new();
         for n in 0..30 {
             let node = backend.nodes[n % 3].clone();
-            failures.push(tokio::spawn(async move { node.record_sign_in_failure(key, window).await }));
+            failures.push(tokio::spawn(async move { node.reserve_sign_in_attempt(&[(key, 100)], window).await }));
         }
         for failure in failures {
-            failure.await.unwrap().unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(failure.await.unwrap().unwrap_or_else(|e| panic!("{name}: {e}")), SignInAttempt::Reserved, "{name}: under the limit");
         }
         let (count, first) = backend.nodes[1].sign_in_failures(key, window).await.unwrap();
         assert_eq!(count, 30, "{name}: every failure counted");
@@ -309,15 +309,89 @@ async fn failed_sign_ins_recorded_at_once_on_every_node_are_all_counted_within_t
 
         // Once the window has passed, the count starts again.
         let restarted = now_ms();
-        backend.nodes[0].record_sign_in_failure(key, 0).await.unwrap();
+        assert_eq!(backend.nodes[0].reserve_sign_in_attempt(&[(key, 100)], 0).await.unwrap(), SignInAttempt::Reserved, "{name}");
         let (count, first) = backend.nodes[1].sign_in_failures(key, window).await.unwrap();
         assert_eq!(count, 1, "{name}");
         assert!(first >= restarted, "{name}: {first}");
-        backend.nodes[2].record_sign_in_failure(key, window).await.unwrap();
+        backend.nodes[2].reserve_sign_in_attempt(&[(key, 100)], window).await.unwrap();
         assert_eq!(backend.nodes[0].sign_in_failures(key, window).await.unwrap(), (2, first), "{name}");
+        backend.nodes[1].release_sign_in_attempt(key).await.unwrap();
+        assert_eq!(backend.nodes[0].sign_in_failures(key, window).await.unwrap(), (1, first), "{name}: one given back");
 
         backend.nodes[2].clear_sign_in_failures(key).await.unwrap();
         assert_eq!(backend.nodes[0].sign_in_failures(key, window).await.unwrap(), (0, 0), "{name}: cleared on another node");
+    })
+    .await;
+}
+
+/// Reserves one attempt under `account` (limit 5) and `client` (limit 20) on `node`, as sign-in does.
+fn attempt(node: &Arc<dyn Store>, account: String, client: String) -> tokio::task::JoinHandle<SignInAttempt> {
+    let node = node.clone();
+    tokio::spawn(async move { node.reserve_sign_in_attempt(&[(account.as_str(), 5), (client.as_str(), 20)], 10 * 60_000).await.unwrap() })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attempts_reserved_at_once_on_every_node_never_exceed_the_limit_of_any_key_and_a_refused_one_counts_nowhere() {
+    each_backend(async |backend| {
+        let (name, window) = (backend.name, 10 * 60_000);
+        let count = async |key: &str| backend.nodes[0].sign_in_failures(key, window).await.unwrap().0;
+
+        // One account from thirty addresses at once: five reserved, whatever the addresses.
+        let before = now_ms();
+        let account = "account:siti@tokosari.co.id";
+        let attempts: Vec<_> = (0..30).map(|n| attempt(&backend.nodes[n % 3], account.to_owned(), format!("client:198.51.100.{n}"))).collect();
+        let mut outcomes = Vec::new();
+        for handle in attempts {
+            outcomes.push(handle.await.unwrap());
+        }
+        assert_eq!(outcomes.iter().filter(|o| **o == SignInAttempt::Reserved).count(), 5, "{name}: {outcomes:?}");
+        for outcome in &outcomes {
+            if let SignInAttempt::LockedOut { until } = *outcome {
+                assert!(until >= before + window && until <= now_ms() + window, "{name}: locked until the window ends: {until}");
+            }
+        }
+        assert_eq!(count(account).await, 5, "{name}");
+        let mut addresses_counted = 0;
+        for n in 0..30 {
+            addresses_counted += count(format!("client:198.51.100.{n}").as_str()).await;
+        }
+        assert_eq!(addresses_counted, 5, "{name}: a refused attempt counts against no address");
+
+        // Thirty accounts from one address at once: twenty reserved, and the ten refused leave
+        // their accounts uncounted (the account's count rolled back with the address's refusal).
+        let client = "client:203.0.113.9";
+        let attempts: Vec<_> = (0..30).map(|n| attempt(&backend.nodes[n % 3], format!("account:person{n}@tokosari.co.id"), client.to_owned())).collect();
+        let mut reserved = 0;
+        for handle in attempts {
+            if handle.await.unwrap() == SignInAttempt::Reserved {
+                reserved += 1;
+            }
+        }
+        assert_eq!(reserved, 20, "{name}");
+        assert_eq!(count(client).await, 20, "{name}");
+        let mut accounts_counted = 0;
+        for n in 0..30 {
+            accounts_counted += count(format!("account:person{n}@tokosari.co.id").as_str()).await;
+        }
+        assert_eq!(accounts_counted, 20, "{name}: a refused attempt counts against no account");
+
+        // An attempt given back (its password was right) makes room for exactly one more.
+        backend.nodes[1].release_sign_in_attempt(client).await.unwrap();
+        assert_eq!(count(client).await, 19, "{name}");
+        let again: Vec<_> = (0..3).map(|n| attempt(&backend.nodes[n], format!("account:again{n}@tokosari.co.id"), client.to_owned())).collect();
+        let mut reserved = 0;
+        for handle in again {
+            if handle.await.unwrap() == SignInAttempt::Reserved {
+                reserved += 1;
+            }
+        }
+        assert_eq!((reserved, count(client).await), (1, 20), "{name}");
+
+        // Once the window has passed, the locked account may be tried again.
+        let fresh = backend.nodes[2].reserve_sign_in_attempt(&[(account, 5), ("client:198.51.100.99", 20)], 0).await.unwrap();
+        assert_eq!(fresh, SignInAttempt::Reserved, "{name}");
+        assert_eq!(backend.nodes[0].sign_in_failures(account, 0).await.unwrap(), (0, 0), "{name}");
+        assert_eq!(count(account).await, 1, "{name}: counted from one again");
     })
     .await;
 }

@@ -12,6 +12,27 @@ pub mod postgres;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
 
+/// How long a test waits for something that must happen but comes later on a loaded machine (a
+/// server start compiling every plugin, a delivery, a log line, a node taking over): generous on
+/// purpose, since a wait ends as soon as its condition holds and only a failing test waits this
+/// long. Not for product promises measured in time (those keep their own bound).
+pub const PATIENCE: Duration = Duration::from_secs(240);
+
+/// Polls `check` every 20 ms until it gives a value; after [`PATIENCE`], panics with what
+/// `failure` says (what was awaited, and what was seen).
+pub fn wait_for<T>(mut check: impl FnMut() -> Option<T>, failure: impl FnOnce() -> String) -> T {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        if let Some(value) = check() {
+            return value;
+        }
+        if Instant::now() >= deadline {
+            panic!("waited {PATIENCE:?}: {}", failure());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
@@ -61,7 +82,7 @@ impl Server {
 
     /// The `/readyz` statuses seen until it says 200 (connection errors are not answers).
     pub fn wait_ready(&self) -> Vec<u16> {
-        let deadline = Instant::now() + Duration::from_secs(240);
+        let deadline = Instant::now() + PATIENCE;
         let mut seen = Vec::new();
         while Instant::now() < deadline {
             if let Ok(response) = request(self.port, "GET", "/readyz", None, None) {

@@ -7,6 +7,8 @@ use std::process::{Command, Output};
 
 pub struct Postgres {
     pub port: u16,
+    /// The server's options (port, socket folder, listen address), to start it again the same.
+    options: String,
     bin: PathBuf,
     dir: tempfile::TempDir,
     as_postgres_user: bool,
@@ -23,7 +25,7 @@ impl Postgres {
             run("chown", &["postgres:postgres", dir.path().to_str().unwrap()]);
         }
         let data = dir.path().join("data");
-        let mut postgres = Self { port: 0, bin, dir, as_postgres_user };
+        let mut postgres = Self { port: 0, options: String::new(), bin, dir, as_postgres_user };
         let init = postgres.pg("initdb", &["-D", data.to_str().unwrap(), "-A", "trust", "-U", "switchboard", "-E", "UTF8", "--no-sync", "--no-instructions"]);
         assert!(init.status.success(), "initdb failed: {}", String::from_utf8_lossy(&init.stderr));
         // A free port can be taken between the probe and the start: try a few.
@@ -34,6 +36,7 @@ impl Postgres {
             let started = postgres.pg("pg_ctl", &["-D", data.to_str().unwrap(), "-o", &options, "-l", log.to_str().unwrap(), "-w", "-t", "30", "start"]);
             if started.status.success() {
                 postgres.port = port;
+                postgres.options = options;
                 return postgres;
             }
         }
@@ -49,6 +52,21 @@ impl Postgres {
         let created = self.pg("createdb", &["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", "switchboard", name]);
         assert!(created.status.success(), "createdb failed: {}", String::from_utf8_lossy(&created.stderr));
         self.url(name)
+    }
+
+    /// Stops the server (fast: sessions are cut, as when a database host goes down).
+    pub fn stop(&self) {
+        let data = self.dir.path().join("data");
+        let stopped = self.pg("pg_ctl", &["-D", data.to_str().unwrap(), "-m", "fast", "-w", "-t", "120", "stop"]);
+        assert!(stopped.status.success(), "Postgres did not stop: {}", String::from_utf8_lossy(&stopped.stderr));
+    }
+
+    /// Starts the stopped server again on the same port.
+    pub fn start_again(&self) {
+        let data = self.dir.path().join("data");
+        let log = self.dir.path().join("log");
+        let started = self.pg("pg_ctl", &["-D", data.to_str().unwrap(), "-o", &self.options, "-l", log.to_str().unwrap(), "-w", "-t", "120", "start"]);
+        assert!(started.status.success(), "Postgres did not start again: {}", std::fs::read_to_string(&log).unwrap_or_default());
     }
 
     fn pg(&self, tool: &str, args: &[&str]) -> Output {

@@ -2,7 +2,7 @@
 //! the operator allowed (`--allow-outbound`); everything else is denied.
 //!
 //! The name is resolved once ([`Resolver`]); a host the plugin declared must resolve to public
-//! addresses only ([`is_internal`] is the table), and the connection goes to an address that
+//! addresses only ([`check_global`] is the rule), and the connection goes to an address that
 //! passed (`send`), never to a second lookup: a name whose DNS answer changes between the check
 //! and the connection (rebinding) cannot lead inside. Hosts the operator allowed are trusted as
 //! they are (that is how tests and on-premise APIs are reached). Redirects are never followed.
@@ -17,7 +17,7 @@ use http_body_util::BodyExt;
 use wasmtime::component::Linker;
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks, WasiHttpView};
 
-pub use addresses::{Resolver, SystemResolver, is_internal};
+pub use addresses::{Resolver, SystemResolver, check_global};
 /// The body of an answer to a request the host made for a plugin ([`OutboundPolicy::request`]).
 pub type ResponseBody = send::IncomingBody;
 
@@ -196,9 +196,9 @@ async fn addresses(resolver: &dyn Resolver, verdict: &Verdict, host: &str, port:
         return Err(Refusal::Unresolved);
     }
     if matches!(verdict, Verdict::Declared)
-        && let Some(inside) = addresses.iter().find(|a| is_internal(a.ip()))
+        && let Some(refusal) = addresses.iter().find_map(|a| check_global(a.ip()).err())
     {
-        return Err(Refusal::Denied(format!("a declared host must resolve to public addresses only; it resolved to {}", inside.ip())));
+        return Err(Refusal::Denied(format!("a declared host must resolve to public addresses only; {refusal}")));
     }
     Ok(addresses)
 }

@@ -2,7 +2,7 @@
 //! sign in (invitation links, sessions, failed sign-ins for lockout) and API tokens. Links,
 //! session ids and tokens are stored only as SHA-256 digests.
 
-use crate::store::people::{InvitationProblem, Person, SignedIn};
+use crate::store::people::{InvitationProblem, Person, SignInAttempt, SignedIn};
 use crate::store::tokens::{Role, TokenInfo, TokenOwner};
 use crate::store::workspaces::Workspace;
 use crate::store::{Db, StoreResult};
@@ -59,8 +59,13 @@ pub trait PeopleStore: Send + Sync {
     // Failed sign-ins, for lockout (counted across nodes).
     /// Failed sign-ins under `key` within the last `window_ms`, and when the first of them was.
     async fn sign_in_failures(&self, key: &str, window_ms: i64) -> StoreResult<(u32, i64)>;
-    /// Counts one failed sign-in (the count starts again once its window has passed).
-    async fn record_sign_in_failure(&self, key: &str, window_ms: i64) -> StoreResult<()>;
+    /// Before a password is checked: one attempt counted under every key of `limits` (key,
+    /// attempts allowed per window, at least 1), as one atomic step on any node, or, when a key
+    /// is at its limit, nothing counted and until when it is locked. A key's count starts again
+    /// once its window has passed. Attempts reserved at once never exceed a key's limit.
+    async fn reserve_sign_in_attempt(&self, limits: &[(&str, u32)], window_ms: i64) -> StoreResult<SignInAttempt>;
+    /// Gives back one attempt reserved under `key` (its password proved right).
+    async fn release_sign_in_attempt(&self, key: &str) -> StoreResult<()>;
     async fn clear_sign_in_failures(&self, key: &str) -> StoreResult<()>;
 
     // API tokens: shown once, then known only by their digest.
@@ -160,8 +165,12 @@ impl PeopleStore for Db {
         Db::sign_in_failures(self, key, window_ms)
     }
 
-    async fn record_sign_in_failure(&self, key: &str, window_ms: i64) -> StoreResult<()> {
-        Db::record_sign_in_failure(self, key, window_ms)
+    async fn reserve_sign_in_attempt(&self, limits: &[(&str, u32)], window_ms: i64) -> StoreResult<SignInAttempt> {
+        Db::reserve_sign_in_attempt(self, limits, window_ms)
+    }
+
+    async fn release_sign_in_attempt(&self, key: &str) -> StoreResult<()> {
+        Db::release_sign_in_attempt(self, key)
     }
 
     async fn clear_sign_in_failures(&self, key: &str) -> StoreResult<()> {

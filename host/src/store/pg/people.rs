@@ -1,18 +1,19 @@
 //! People and access over Postgres: workspaces, people, invitation links, sessions, failed
 //! sign-ins and API tokens, the same rows as SQLite's. Where SQLite relied on its one writer,
 //! Postgres decides across nodes: a link is used by a conditional UPDATE (of nodes accepting it
-//! at once, exactly one does), failed sign-ins are counted by one upsert, and the unique index
-//! on `lower(username)` refuses a second account whatever the case. Transactions that change a
-//! person lock the person's row first, then invitations, then sessions, so they wait for each
-//! other instead of deadlocking.
+//! at once, exactly one does), an attempt at a password is reserved by conditional upserts in
+//! one transaction (of attempts made at once on any nodes, no more than the limit are checked),
+//! and the unique index on `lower(username)` refuses a second account whatever the case.
+//! Transactions that change a person lock the person's row first, then invitations, then
+//! sessions, so they wait for each other instead of deadlocking.
 
 use tokio_postgres::Row;
 
 use super::PgStore;
 use crate::store::backend::PeopleStore;
 use crate::store::people::{
-    COLUMNS as PERSON_COLUMNS, InvitationProblem, Person, RawPerson, SEEN_EVERY_MS, SignedIn, invitation_problem, new_secret, recent_failures,
-    session_live,
+    COLUMNS as PERSON_COLUMNS, InvitationProblem, Person, RawPerson, SEEN_EVERY_MS, SignInAttempt, SignedIn, invitation_problem, new_secret,
+    recent_failures, session_live,
 };
 use crate::store::tokens::{Role, TokenInfo, TokenOwner, digest, new_token, token_info, token_owner_of, token_prefix};
 use crate::store::workspaces::{COLUMNS as WORKSPACE_COLUMNS, Workspace};
@@ -286,19 +287,40 @@ impl PeopleStore for PgStore {
         Ok(recent_failures(stored, window_ms))
     }
 
-    async fn record_sign_in_failure(&self, key: &str, window_ms: i64) -> StoreResult<()> {
-        // One statement: failures recorded at once on several nodes are each counted (a
-        // concurrent first insert turns into the update).
-        let client = self.client().await?;
-        let statement = client
+    async fn reserve_sign_in_attempt(&self, limits: &[(&str, u32)], window_ms: i64) -> StoreResult<SignInAttempt> {
+        // Each upsert locks its key's row until the transaction ends, and Postgres evaluates the
+        // condition on the row as the previous holder left it: attempts made at once on any
+        // nodes take turns per key. Keys are locked in one order (sorted), so two reservations
+        // never wait for each other's keys.
+        let mut ordered = limits.to_vec();
+        ordered.sort_unstable_by_key(|&(key, _)| key);
+        let now = now_ms();
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let reserve = tx
             .prepare_cached(
                 "INSERT INTO sign_in_failures (key, failures, first_at) VALUES ($1, 1, $2)
                  ON CONFLICT (key) DO UPDATE SET
                      failures = CASE WHEN $2 - sign_in_failures.first_at >= $3 THEN 1 ELSE sign_in_failures.failures + 1 END,
-                     first_at = CASE WHEN $2 - sign_in_failures.first_at >= $3 THEN $2 ELSE sign_in_failures.first_at END",
+                     first_at = CASE WHEN $2 - sign_in_failures.first_at >= $3 THEN $2 ELSE sign_in_failures.first_at END
+                 WHERE $2 - sign_in_failures.first_at >= $3 OR sign_in_failures.failures < $4
+                 RETURNING failures",
             )
             .await?;
-        client.execute(&statement, &[&key, &now_ms(), &window_ms]).await?;
+        for (key, limit) in ordered {
+            let limit = i32::try_from(limit).unwrap_or(i32::MAX);
+            if tx.query_opt(&reserve, &[&key, &now, &window_ms, &limit]).await?.is_none() {
+                // Dropping the transaction rolls back the keys reserved before this one.
+                let first_at: i64 = tx.query_one("SELECT first_at FROM sign_in_failures WHERE key = $1", &[&key]).await?.get(0);
+                return Ok(SignInAttempt::LockedOut { until: first_at + window_ms });
+            }
+        }
+        tx.commit().await?;
+        Ok(SignInAttempt::Reserved)
+    }
+
+    async fn release_sign_in_attempt(&self, key: &str) -> StoreResult<()> {
+        self.client().await?.execute("UPDATE sign_in_failures SET failures = failures - 1 WHERE key = $1 AND failures > 0", &[&key]).await?;
         Ok(())
     }
 

@@ -3,6 +3,9 @@
 //! stored in the channel's state through the 0.1.0 `state` import on the call before.
 
 #![allow(unsafe_code)] // the generated export glue
+// Only a component: its export glue names symbols no native linker takes, so a native build of
+// the workspace (`cargo build --workspace`) gets an empty crate.
+#![cfg(target_arch = "wasm32")]
 
 wit_bindgen::generate!({ path: "../../../wit/v0.1.0", world: "plugin" });
 

@@ -1,0 +1,80 @@
+//! Input no route can use, refused before any route sees it, as the client's mistake (4xx):
+//! a path or query that decodes to a control character (a NUL reaches no file and no
+//! database: Postgres refuses NUL in text, which would otherwise surface as a 503), a path
+//! segment longer than any id, and JSON text holding a NUL (`\u0000`).
+
+use axum::extract::Request;
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use percent_encoding::percent_decode_str;
+
+use super::ApiError;
+
+/// The longest path segment any route takes (ids, tokens, signatures, file names).
+pub const MAX_PATH_SEGMENT: usize = 1024;
+
+/// Middleware: 400 for control characters in the path or query, 414 for an over-long segment.
+pub async fn refuse_unusable_paths(request: Request, next: Next) -> Response {
+    match unusable(request.uri().path(), request.uri().query().unwrap_or("")) {
+        Some(refusal) => refusal.into_response(),
+        None => next.run(request).await,
+    }
+}
+
+fn unusable(path: &str, query: &str) -> Option<ApiError> {
+    for segment in path.split('/') {
+        let decoded = percent_decode_str(segment).collect::<Vec<u8>>();
+        if decoded.len() > MAX_PATH_SEGMENT {
+            return Some(ApiError::new(
+                StatusCode::URI_TOO_LONG,
+                "uri_too_long",
+                format!("a part of the path is {} bytes long; no id is longer than {MAX_PATH_SEGMENT}", decoded.len()),
+            ));
+        }
+        if holds_control(&decoded) {
+            return Some(ApiError::bad_request("the path holds a control character (such as NUL); no id does"));
+        }
+    }
+    // `+` is a space in a query, never a control character: decoding `%XX` is enough.
+    holds_control(&percent_decode_str(query).collect::<Vec<u8>>())
+        .then(|| ApiError::bad_request("the query holds a control character (such as NUL)"))
+}
+
+fn holds_control(bytes: &[u8]) -> bool {
+    bytes.iter().any(|&b| b < 0x20 || b == 0x7f)
+}
+
+/// Whether JSON text holds an escaped NUL (`\u0000` whose backslash is not itself escaped):
+/// raw control characters are invalid JSON already, so this is the one way a NUL arrives.
+pub fn json_holds_nul(json: &[u8]) -> bool {
+    const ESCAPE: &[u8] = b"u0000";
+    json.windows(ESCAPE.len()).enumerate().any(|(at, window)| {
+        let backslashes = json[..at].iter().rev().take_while(|&&b| b == b'\\').count();
+        window == ESCAPE && backslashes % 2 == 1
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_and_long_segments_are_refused_plain_ids_pass() {
+        assert!(unusable("/api/v1/plugins/telegram", "").is_none());
+        assert!(unusable("/api/v1/plugins/..%2F..%2Fx", "a=b+c").is_none(), "not a control character: the route decides");
+        assert_eq!(unusable("/api/v1/plugins/a%00b", "").unwrap().status, StatusCode::BAD_REQUEST);
+        assert_eq!(unusable("/api/v1/plugins/a%0Ab", "").unwrap().status, StatusCode::BAD_REQUEST);
+        assert_eq!(unusable("/api/v1/conversations", "q=a%00").unwrap().status, StatusCode::BAD_REQUEST);
+        let long = "a".repeat(MAX_PATH_SEGMENT + 1);
+        assert_eq!(unusable(&format!("/api/v1/plugins/{long}"), "").unwrap().status, StatusCode::URI_TOO_LONG);
+    }
+
+    #[test]
+    fn an_escaped_nul_is_found_an_escaped_backslash_before_u0000_is_not() {
+        assert!(json_holds_nul(br#"{"name":"a\u0000b"}"#));
+        assert!(json_holds_nul(br#"{"name":"a\\\u0000"}"#));
+        assert!(!json_holds_nul(br#"{"name":"a\\u0000"}"#));
+        assert!(!json_holds_nul(br#"{"name":"u0000"}"#));
+    }
+}
