@@ -7,6 +7,10 @@
 //!  "recorded"?: {"plugin", "plugin_version", "channel", "at", "answer"}}
 //! ```
 //!
+//! A fixture is a delivery in the format of the plugin's own provider (`plugin new` writes two of
+//! its example provider, with a `note` saying so; other members are not read). `plugin check`
+//! names one that is not as it expects with what the plugin answered (`plugins::check`).
+//!
 //! Secrets never go into a recording: wherever the channel's webhook secret or the value of one
 //! of its secret settings appears (path, query, a header, the body), the recording holds
 //! `{{webhook_secret}}` or `{{setting:KEY}}` instead, and a replay puts the replaying

@@ -161,7 +161,7 @@ enum PluginCommand {
         cache_dir: Option<PathBuf>,
     },
     /// Check a component against the contract before installing it: manifest and schema,
-    /// typed answers without network, unsigned webhooks refused, a fuzz of malformed requests,
+    /// typed answers with the provider unreachable (no host name resolves), unsigned webhooks refused, a fuzz of malformed requests,
     /// the author's fixtures. Prints a report; exits 1 when a check fails.
     Check {
         file: PathBuf,

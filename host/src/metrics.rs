@@ -115,9 +115,33 @@ impl Metrics {
 }
 
 impl CallObserver for Metrics {
+    /// The `export` label is the contract's name of the export, as the WIT and `plugin call`
+    /// spell it (`handle-webhook`, `settings-schema`), not the runtime binding's (`handle_webhook`).
     fn call_finished(&self, plugin: &str, export: &'static str, outcome: &'static str, elapsed: Duration) {
-        let (plugin, export) = (plugin.to_owned(), export.to_owned());
+        let (plugin, export) = (plugin.to_owned(), wit_name(export));
         self.plugin_calls.get_or_create(&CallLabels { plugin: plugin.clone(), export: export.clone(), outcome: outcome.to_owned() }).inc();
         self.plugin_call_seconds.get_or_create(&CallTimeLabels { plugin, export }).observe(elapsed.as_secs_f64());
+    }
+}
+
+/// A binding's name of an export (`handle_webhook`) as the WIT names it (`handle-webhook`):
+/// every export of the contract is a kebab-case WIT name, which the bindings write in snake case.
+fn wit_name(binding: &str) -> String {
+    binding.replace('_', "-")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plugin_calls_are_labelled_with_the_contracts_export_names() {
+        let metrics = Metrics::default();
+        metrics.call_finished("telegram", "handle_webhook", "ok", Duration::from_millis(3));
+        metrics.call_finished("telegram", "settings_schema", "timeout", Duration::from_millis(3));
+        let text = metrics.render((0, None), 0, 0);
+        assert!(text.contains(r#"plugin="telegram",export="handle-webhook",outcome="ok""#), "{text}");
+        assert!(text.contains(r#"plugin="telegram",export="settings-schema",outcome="timeout""#), "{text}");
+        assert!(!text.contains("handle_webhook") && !text.contains("settings_schema"), "no series under the binding's names: {text}");
     }
 }

@@ -79,6 +79,12 @@ impl Http {
     }
 
     /// Answers this many requests, then lets later rules match.
+    ///
+    /// The count is per call, not per test: each call ([`Plugin::send`](crate::Plugin::send),
+    /// [`Plugin::webhook`](crate::Plugin::webhook), …) is a fresh run that starts every rule's
+    /// count at zero, so `times(1)` answers the first matching request of *every* call. For
+    /// different answers in a later call, change the rules between calls
+    /// ([`Plugin::clear_rules`](crate::Plugin::clear_rules), then [`Plugin::on`](crate::Plugin::on)).
     pub fn times(mut self, count: u32) -> Self {
         self.rule.insert("times".into(), json!(count));
         self

@@ -6,11 +6,30 @@ use serde::Deserialize;
 use serde_json::Value;
 
 /// The plugin's answer, as the host classifies it.
+///
+/// A refusal is the plugin's `ChannelError` as JSON, `{"Variant": value}`, each variant spelled
+/// as the SDK's `ChannelError` spells it (`Unauthorized`, `RateLimited`, `BadRequest`,
+/// `InvalidSettings`, …), not as the WIT does (`unauthorized`, `rate-limited`):
+///
+/// ```
+/// use serde_json::json;
+/// use switchboard_testkit::{Answer, Outcome};
+///
+/// // What a call gives when the plugin answers `Err(ChannelError::RateLimited(Some(30)))`.
+/// let outcome = Outcome { answer: Answer::Refused(json!({"RateLimited": 30})), requests: vec![], mail: vec![], logs: vec![], state: Default::default() };
+/// assert_eq!(outcome.refused(), &json!({"RateLimited": 30}));
+/// assert!(matches!(&outcome.answer, Answer::Refused(error) if error.get("RateLimited").is_some()));
+///
+/// // `Err(ChannelError::Unauthorized("missing or wrong x-signature".into()))`; `RateLimited(None)` is `{"RateLimited": null}`.
+/// let forged = Answer::Refused(json!({"Unauthorized": "missing or wrong x-signature"}));
+/// assert!(matches!(&forged, Answer::Refused(error) if error["Unauthorized"] == "missing or wrong x-signature"));
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub enum Answer {
     /// The export's value.
     Ok(Value),
-    /// A typed `channel-error`, e.g. `{"unauthorized": "…"}` or `{"rate-limited": 5}`.
+    /// A typed `channel-error`, spelled as the SDK's `ChannelError` variants are:
+    /// `{"Unauthorized": "…"}`, `{"RateLimited": 5}` (or `null`), `{"BadRequest": "…"}`.
     Refused(Value),
     /// The host stopped the call, in the host's words ("the plugin exceeded its time limit of …",
     /// "… memory …", a trap).

@@ -90,9 +90,9 @@ await adminSession("pages", async ({ page, shot, signIn }) => {
   await assertSoon(async () => (await widgetColor()) === "#118833", "the picked colour is previewed");
   await page.fill("#f-greeting", "Selamat datang di Toko Budi!");
   await preview.locator(`#switchboard-webchat-${env.WEBCHAT} >> .sb-bubble`).click();
-  await preview.locator("text=Selamat datang di Toko Budi!").waitFor({ timeout: 5000 });
+  await preview.locator("text=Selamat datang di Toko Budi!").waitFor({ timeout: 20000 });
   await page.selectOption("#f-enabled", "false");
-  await preview.locator("text=This widget is switched off").waitFor({ timeout: 5000 });
+  await preview.locator("text=This widget is switched off").waitFor({ timeout: 20000 });
   await audit("the website chat settings");
   await shot("settings-webchat-preview");
 
@@ -141,7 +141,7 @@ await adminSession("pages", async ({ page, shot, signIn }) => {
   }
 });
 
-async function assertSoon(check, what, timeout = 5000) {
+async function assertSoon(check, what, timeout = 20000) {
   const deadline = Date.now() + timeout;
   while (Date.now() < deadline) {
     if (await check()) return;

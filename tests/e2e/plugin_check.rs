@@ -45,7 +45,7 @@ async fn broken_plugins_fail_the_rule_they_break() {
     let hostile = Path::new(env!("HOSTILE_WASM"));
     let memory = [("mode".to_owned(), "memory".to_owned())];
     let report = check(hostile, None, &memory, LIMIT).await.unwrap_err();
-    assert!(report.contains("FAIL  send without network: no typed answer"), "{report}");
+    assert!(report.contains("FAIL  send, provider unreachable: no typed answer"), "{report}");
     assert!(report.contains("FAIL  fuzz of malformed requests: request 0"), "{report}");
 
     // Never answers: the time limit (short, as each looping check waits it out, yet far above
@@ -78,9 +78,17 @@ async fn the_authors_fixtures_are_replayed_and_a_wrong_expectation_is_named() {
     let report = check(&telegram, Some(&fixtures), &[], LIMIT).await.unwrap_or_else(|r| panic!("{r}"));
     assert!(report.contains("ok    fixtures: 2 of 2 as expected"), "{report}");
 
+    // Not as expected, either way: what it expected, what the plugin answered, and the hint
+    // that a fixture must be in the plugin's own provider's format.
     write(&fixtures, "wrong.json", delivery("guessed", "accept").to_string().as_bytes());
     let report = check(&telegram, Some(&fixtures), &[], LIMIT).await.unwrap_err();
-    assert!(report.contains("FAIL  fixtures: wrong.json: refused (the provider refused the credentials: missing or wrong secret token), expected accepted"), "{report}");
+    assert!(report.contains("FAIL  fixtures: wrong.json: expected \"accept\", the plugin refused it (the provider refused the credentials: missing or wrong secret token)"), "{report}");
+    assert!(report.contains("\n      hint: a fixture is one delivery exactly as your provider sends it") && report.contains("`switchboard serve --record-webhooks DIR`"), "{report}");
+    write(&fixtures, "x-unwanted.json", delivery(secret, "refuse").to_string().as_bytes());
+    write(&fixtures, "y-typo.json", delivery(secret, "accepted").to_string().as_bytes());
+    let report = check(&telegram, Some(&fixtures), &[], LIMIT).await.unwrap_err();
+    assert!(report.contains("; x-unwanted.json: expected \"refuse\", the plugin accepted it (HTTP 200, 1 event(s))"), "{report}");
+    assert!(report.contains("; y-typo.json: \"expect\" must be \"accept\" or \"refuse\", not \"accepted\""), "{report}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -14,7 +14,7 @@ pub const CHROMIUM: &str = "/usr/bin/chromium";
 
 static SETUP: Mutex<bool> = Mutex::new(false);
 /// A scenario's whole run, browser start included, on a busy machine.
-const SCENARIO_TIMEOUT: Duration = Duration::from_secs(180);
+const SCENARIO_TIMEOUT: Duration = Duration::from_secs(600);
 
 fn browser_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("browser")

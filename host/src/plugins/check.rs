@@ -1,12 +1,15 @@
 //! `switchboard plugin check FILE`: whether a component is a plugin this host can run and that
 //! behaves as the contract asks, before anyone installs it. It loads the component in the real
-//! runtime with the real limits, without network (every name fails to resolve), and checks:
+//! runtime with the real limits, where no host name resolves: a request the plugin makes to its
+//! provider (or an SMTP server) fails as an unknown host before a connection is opened, as if
+//! the provider were down (only a host written as an IP address skips the lookup). It checks:
 //! the manifest and settings schema; that `connect` and `send` answer a typed error (not a trap
-//! or a timeout) when the provider cannot be reached; that `handle-webhook` refuses a request
-//! that carries no signature or secret; that a bounded fuzz of malformed requests gets typed
-//! answers only; and the author's fixtures (`--fixtures DIR`: each as expected, and each
-//! accepted one refused once its headers, path and query are taken away). A report line per
-//! check, then PASS or FAIL.
+//! or a timeout) when the provider is unreachable; that `handle-webhook` refuses a request that
+//! carries no signature or secret; that a bounded fuzz of malformed requests gets typed answers
+//! only; and the author's fixtures (`--fixtures DIR`: each as expected, and each accepted one
+//! refused once its headers, path and query are taken away; one that is not as expected is
+//! named with what it expected and what the plugin answered). A report line per check, then
+//! PASS or FAIL.
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;
@@ -14,18 +17,19 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::runtime::types::{ChannelContext, ChannelError, FieldKind, HttpRequest, OutboundContent, OutboundMessage, WindowState};
+use crate::runtime::types::{ChannelContext, ChannelError, FieldKind, HttpRequest, OutboundContent, OutboundMessage, WebhookOutcome, WindowState};
 use crate::runtime::{CallError, HostServices, Limits, LoadedPlugin, Resolver, Runtime};
 
 /// Malformed requests the fuzz sends (seeded: the same ones every run).
 const FUZZ_REQUESTS: usize = 200;
 
-/// Every name fails to resolve: the check never reaches the network.
-struct NoNetwork;
+/// Every host name fails to resolve, so the plugin's requests to its provider (and its mail)
+/// fail before a connection is opened: the provider is unreachable on purpose.
+struct ProviderUnreachable;
 
-impl Resolver for NoNetwork {
+impl Resolver for ProviderUnreachable {
     fn lookup<'a>(&'a self, host: &'a str, _: u16) -> std::pin::Pin<Box<dyn Future<Output = std::io::Result<Vec<SocketAddr>>> + Send + 'a>> {
-        Box::pin(async move { Err(std::io::Error::other(format!("{host}: no network during a check"))) })
+        Box::pin(async move { Err(std::io::Error::other(format!("{host}: not resolved (`plugin check` keeps the provider unreachable)"))) })
     }
 }
 
@@ -39,7 +43,7 @@ struct Line {
 /// The report; `Ok(text)` when every check passed, `Err(text)` otherwise.
 pub async fn check(file: &Path, fixtures: Option<&Path>, settings: &[(String, String)], call_timeout: Duration) -> Result<String, String> {
     let bytes = std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-    let services = HostServices { resolver: Arc::new(NoNetwork), ..HostServices::none() };
+    let services = HostServices { resolver: Arc::new(ProviderUnreachable), ..HostServices::none() };
     let limits = Limits { call_timeout, ..Limits::default() };
     let runtime = Runtime::new(limits, Vec::new(), services, None).map_err(|e| e.to_string())?;
     let mut lines = Vec::new();
@@ -56,8 +60,8 @@ pub async fn check(file: &Path, fixtures: Option<&Path>, settings: &[(String, St
     lines.push(manifest(&plugin));
     lines.push(schema(&plugin));
     let ctx = context(&plugin, settings);
-    lines.push(without_network("connect without network", plugin.connect(&ctx).await.map(|_| ())));
-    lines.push(without_network("send without network", plugin.send(&ctx, &message()).await.map(|_| ())));
+    lines.push(provider_unreachable("connect, provider unreachable", plugin.connect(&ctx).await.map(|_| ())));
+    lines.push(provider_unreachable("send, provider unreachable", plugin.send(&ctx, &message()).await.map(|_| ())));
     lines.push(unsigned(&plugin, &ctx).await);
     lines.push(fuzz(&plugin, &ctx).await);
     if let Some(dir) = fixtures {
@@ -154,10 +158,11 @@ fn message() -> OutboundMessage {
     }
 }
 
-/// A call that cannot reach its provider must still answer: a typed error (or success).
-fn without_network(name: &'static str, outcome: Result<(), CallError>) -> Line {
+/// A call whose every request to its provider fails (the host name does not resolve) must
+/// still answer: a typed error (or success).
+fn provider_unreachable(name: &'static str, outcome: Result<(), CallError>) -> Line {
     match outcome {
-        Ok(()) => Line { ok: true, name, detail: "answered without the provider".into() },
+        Ok(()) => Line { ok: true, name, detail: "answered without its provider".into() },
         Err(CallError::Channel(error)) => Line { ok: true, name, detail: format!("a typed error: {}", short(&error.to_string())) },
         Err(CallError::Failed(failure)) => Line { ok: false, name, detail: format!("no typed answer: {failure}") },
     }
@@ -216,7 +221,10 @@ async fn fuzz(plugin: &LoadedPlugin, ctx: &ChannelContext) -> Line {
 }
 
 /// The author's fixtures: `*.json` files `{"request": {method, path, query, headers, body},
-/// "settings"?: {...}, "webhook_secret"?: "...", "expect": "accept" | "refuse"}`.
+/// "settings"?: {...}, "webhook_secret"?: "...", "expect": "accept" | "refuse"}`. Accepted is
+/// any answer that is no refusal, as `serve --record-webhooks` records it. A fixture that does
+/// not do as it expects is named with what it expected and what the plugin answered, and the
+/// line ends with [`FIXTURE_HINT`]: most often the fixture is not in the plugin's format.
 async fn fixtures_pass(plugin: &LoadedPlugin, ctx: &ChannelContext, dir: &Path) -> Line {
     let name = "fixtures";
     let mut files: Vec<_> = match std::fs::read_dir(dir) {
@@ -225,12 +233,21 @@ async fn fixtures_pass(plugin: &LoadedPlugin, ctx: &ChannelContext, dir: &Path) 
     };
     files.sort();
     let mut problems = Vec::new();
+    let mut not_as_expected = false;
     for file in &files {
         let shown = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let fixture: serde_json::Value = match std::fs::read(file).ok().and_then(|b| serde_json::from_slice(&b).ok()) {
             Some(value) => value,
             None => {
                 problems.push(format!("{shown}: not JSON"));
+                continue;
+            }
+        };
+        let expect_accept = match fixture["expect"].as_str() {
+            Some("accept") => true,
+            Some("refuse") => false,
+            _ => {
+                problems.push(format!("{shown}: \"expect\" must be \"accept\" or \"refuse\", not {}", fixture["expect"]));
                 continue;
             }
         };
@@ -247,12 +264,15 @@ async fn fixtures_pass(plugin: &LoadedPlugin, ctx: &ChannelContext, dir: &Path) 
         }
         // After the channel is set: a recording's placeholders take its values.
         let request = crate::fixtures::request_of(&fixture, &ctx);
-        let expect_accept = fixture["expect"] == "accept";
-        match (plugin.handle_webhook(&ctx, &request).await, expect_accept) {
-            (Ok(_), true) | (Err(CallError::Channel(_)), false) => {}
-            (Ok(_), false) => problems.push(format!("{shown}: accepted, expected a refusal")),
-            (Err(CallError::Channel(error)), true) => problems.push(format!("{shown}: refused ({error}), expected accepted")),
-            (Err(CallError::Failed(failure)), _) => problems.push(format!("{shown}: no typed answer: {failure}")),
+        if let Some(answered) = unexpected(plugin.handle_webhook(&ctx, &request).await, expect_accept) {
+            not_as_expected = true;
+            let expected = if expect_accept { "expected \"accept\"" } else { "expected \"refuse\"" };
+            // A recording of another plugin's channel is not in this plugin's format.
+            let recorded = match fixture["recorded"]["plugin"].as_str() {
+                Some(other) if other != plugin.id() => format!(" (recorded for plugin `{other}`, not `{}`)", plugin.id()),
+                _ => String::new(),
+            };
+            problems.push(format!("{shown}{recorded}: {expected}, {answered}"));
         }
         // An accepted delivery with its credentials taken away (every header but the content
         // type, the path and the query, where secrets travel) must be refused.
@@ -275,7 +295,27 @@ async fn fixtures_pass(plugin: &LoadedPlugin, ctx: &ChannelContext, dir: &Path) 
     match (files.is_empty(), problems.is_empty()) {
         (true, _) => Line { ok: false, name, detail: format!("no *.json fixtures in {}", dir.display()) },
         (false, true) => Line { ok: true, name, detail: format!("{} of {} as expected", files.len(), files.len()) },
-        (false, false) => Line { ok: false, name, detail: problems.join("; ") },
+        (false, false) => {
+            let hint = if not_as_expected { format!("\n      {FIXTURE_HINT}") } else { String::new() };
+            Line { ok: false, name, detail: problems.join("; ") + &hint }
+        }
+    }
+}
+
+/// Said under the fixtures line when one is not as expected (its lines indented as the report's).
+const FIXTURE_HINT: &str = "hint: a fixture is one delivery exactly as your provider sends it (method, path, query, headers, body),\n      \
+     with the secret it was signed with in `webhook_secret` or `settings`. Those `plugin new` writes fit only its example\n      \
+     provider (HMAC-SHA256 of the body in `x-signature`): replace them with your provider's, recorded by a host started with\n      \
+     `switchboard serve --record-webhooks DIR`, or written from the provider's documentation.";
+
+/// What the plugin answered a fixture, when that is not what the fixture expects.
+fn unexpected(answered: Result<WebhookOutcome, CallError>, expect_accept: bool) -> Option<String> {
+    match answered {
+        Ok(outcome) => (!expect_accept).then(|| {
+            format!("the plugin accepted it (HTTP {}, {} event(s))", outcome.response.status, outcome.events.len())
+        }),
+        Err(CallError::Channel(error)) => expect_accept.then(|| format!("the plugin refused it ({})", short(&error.to_string()))),
+        Err(CallError::Failed(failure)) => Some(format!("the plugin gave no typed answer: {failure}")),
     }
 }
 

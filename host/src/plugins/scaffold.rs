@@ -21,6 +21,12 @@ const GITIGNORE: &str = include_str!("scaffold/gitignore.tmpl");
 /// The webhook secret the fixtures are signed with (what the host generates: 32 of `A-Za-z0-9`).
 const FIXTURE_SECRET: &str = "F1xtureSecretF1xtureSecretF1xtur";
 
+/// Said in each fixture (members other than `request`, `settings`, `webhook_secret` and `expect`
+/// are not read): the fixtures fit only the example provider.
+const FIXTURE_NOTE: &str = "A delivery of the example provider `plugin new` wrote src/lib.rs for (HMAC-SHA256 of the body, hex, in \
+     x-signature). Once src/lib.rs reads your provider's deliveries, replace it with one of theirs: a host started with \
+     `switchboard serve --record-webhooks DIR` records real ones.";
+
 /// The tree this binary was built from.
 const BUILT_FROM: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
 
@@ -119,6 +125,7 @@ fn fixture(signed: bool) -> String {
         "0".repeat(64)
     };
     let fixture = json!({
+        "note": FIXTURE_NOTE,
         "request": {"method": "POST", "path": "", "query": "", "headers": {"content-type": "application/json", "x-signature": signature}, "body": body},
         "webhook_secret": FIXTURE_SECRET,
         "expect": if signed { "accept" } else { "refuse" },
@@ -142,5 +149,16 @@ mod tests {
         let refused = create("acme", Some(dir.path()), None).unwrap_err();
         assert!(refused.contains("not empty"), "{refused}");
         assert_eq!(std::fs::read_to_string(dir.path().join("keep.txt")).unwrap(), "mine", "nothing of the author's is touched");
+    }
+
+    /// The guide's test example is a part of the generated `tests/plugin.rs`, which
+    /// `host/tests/plugin_author.rs` builds and runs: so the example compiles and passes.
+    #[test]
+    fn the_guides_test_example_is_the_scaffolds_test() {
+        let guide = include_str!("../../../docs/writing-a-plugin.md");
+        let opening = "```rust\nuse serde_json::json;\nuse switchboard_testkit::";
+        let start = guide.find(opening).expect("docs/writing-a-plugin.md shows the scaffold's test") + "```rust\n".len();
+        let example = &guide[start..][..guide[start..].find("```").expect("the example's block ends")];
+        assert!(TEST_RS.contains(example), "docs/writing-a-plugin.md's test example must be a verbatim part of scaffold/test.rs.tmpl:\n{example}");
     }
 }

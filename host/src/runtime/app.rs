@@ -6,7 +6,7 @@ use std::sync::Arc;
 use wasmtime::component::{HasSelf, Linker};
 
 use super::bindings::app::{self, Host};
-use super::call::{CallSetup, HostImportError};
+use super::capability::{CallSetup, HostImportError};
 use super::types::Property;
 
 /// Where provider app settings live (the store implements it, on either backend).

@@ -1,8 +1,7 @@
 //! What a plugin's store holds during one call: one context per host capability, side by side
 //! (Spin's factors, wasmtime-wasi-http's views). Adding an import adds a field here and a
-//! module beside this one; nothing else in the host changes (see `wit/README.md`).
-
-use std::time::Instant;
+//! module beside this one; nothing else in the host changes (see `wit/README.md`). What the
+//! capabilities take from a call is below them all, in `capability`.
 
 use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
@@ -16,16 +15,6 @@ use super::log::LogCtx;
 use super::outbound::OutboundPolicy;
 use super::smtp::SmtpCtx;
 use super::state::StateCtx;
-use super::types::ChannelContext;
-
-/// What every capability may take from the call being set up.
-pub(super) struct CallSetup<'a> {
-    pub plugin_id: &'a str,
-    /// The channel the call is about, if any (`connect`, `send`, webhooks; not `manifest`).
-    pub channel: Option<&'a ChannelContext>,
-    /// When the call's time is up.
-    pub deadline: Instant,
-}
 
 pub struct CallState {
     /// WASI proper is empty: no files, no environment, no sockets, no inherited stdio.
@@ -53,12 +42,6 @@ impl WasiHttpView for CallState {
         WasiHttpCtxView { ctx: &mut self.http, table: &mut self.table, hooks: &mut self.outbound }
     }
 }
-
-/// An import that could not do its job for the host's own reasons (not the plugin's): the
-/// call fails with [`PluginFailure::Host`](super::PluginFailure::Host).
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub(super) struct HostImportError(pub String);
 
 /// Refuses memory growth past the cap and remembers that it did, so the trap that follows
 /// (Rust's allocator aborts) is reported as what it is.

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use wasmtime::component::{HasSelf, Linker};
 
 use super::bindings::files::{self, Host};
-use super::call::CallSetup;
+use super::capability::CallSetup;
 
 /// The most one `read` returns (the plugin asks again for the rest).
 pub const MAX_READ: u32 = 1 << 20;

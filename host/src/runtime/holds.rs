@@ -8,7 +8,7 @@ use std::sync::Arc;
 use wasmtime::component::{HasSelf, Linker};
 
 use super::bindings::holds::{self, Host};
-use super::call::{CallSetup, HostImportError};
+use super::capability::{CallSetup, HostImportError};
 
 /// Where holds live (the store implements it); a channel's holds go with the channel.
 #[async_trait::async_trait]

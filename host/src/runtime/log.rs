@@ -5,7 +5,7 @@ use std::sync::Arc;
 use wasmtime::component::{HasSelf, Linker};
 
 use super::bindings::log::{self, Host, Level};
-use super::call::CallSetup;
+use super::capability::CallSetup;
 use super::doubles::ImportDoubles;
 
 /// Who is logging: the fields every plugin line carries.

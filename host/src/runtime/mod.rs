@@ -8,6 +8,7 @@ mod holds;
 mod bindings;
 pub mod cache;
 mod call;
+mod capability;
 pub mod doubles;
 mod errors;
 mod precompile;
@@ -39,7 +40,8 @@ pub use smtp::{MailAddressing, NoMail};
 pub use state::{ChannelStateBackend, NoChannelState, StateError};
 
 use bindings::{AppIndices, ChannelIndices, DeliveryIndices, GuideIndices, Lift, MediaIndices};
-use call::{CallSetup, HostImportError, MemoryCap};
+use call::MemoryCap;
+use capability::{CallSetup, HostImportError};
 use outbound::OutboundPolicy;
 use types::{
     AppContext, AppWebhookOutcome, Attachment, AuthAccount, AuthFinishRequest, AuthRedirect, AuthStartRequest, ChannelContext, Connection, Field, Guide, HttpRequest, SendLimits,
@@ -144,6 +146,8 @@ pub struct HostServices {
 
 /// Told of every finished plugin call (the host's metrics). `outcome` is `ok` when the plugin
 /// answered (a typed refusal included) or the [`PluginFailure::kind`] that stopped it.
+/// `export` is the binding's name (`handle_webhook`). Not told of the `manifest` call made
+/// while loading: the plugin has no id to name until that call answers (see `call_export!`).
 pub trait CallObserver: Send + Sync {
     fn call_finished(&self, plugin: &str, export: &'static str, outcome: &'static str, elapsed: Duration);
 }
@@ -514,9 +518,13 @@ macro_rules! call_export {
         let verdict = $self.verdict(outcome, &store, started);
         let export = stringify!($method).trim_start_matches("call_");
         let outcome = verdict.as_ref().map_or_else(PluginFailure::kind, |_| "ok");
-        // A plugin being loaded has no id yet (its manifest is the call).
-        let plugin = if $self.manifest.id.is_empty() { "(loading)" } else { $self.manifest.id.as_str() };
-        $self.shared.services.calls.call_finished(plugin, export, outcome, started.elapsed());
+        // The `manifest` call made while loading is not observed: the plugin has no id until
+        // it answers, and a made-up label (`plugin="(loading)"`, or the component's hash, which
+        // no operator knows) would show a plugin that does not exist. The load itself is
+        // counted (`switchboard_plugin_loads_total`, `refused` when that call fails).
+        if !$self.manifest.id.is_empty() {
+            $self.shared.services.calls.call_finished(&$self.manifest.id, export, outcome, started.elapsed());
+        }
         verdict
     }};
     ($self:ident, $channel:expr, $method:ident ( $($arg:expr),* )) => {

@@ -21,7 +21,7 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use wasmtime::component::{HasSelf, Linker};
 
 use super::bindings::smtp::{self, ChannelError, Host, Security, SmtpServer};
-use super::call::CallSetup;
+use super::capability::CallSetup;
 use super::doubles::{DoubleMail, ImportDoubles};
 use super::outbound::{HostPattern, Resolver, check_global};
 use super::types::ChannelContext;

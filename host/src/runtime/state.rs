@@ -9,7 +9,7 @@ use std::sync::Arc;
 use wasmtime::component::{HasSelf, Linker};
 
 use super::bindings::state::{self, Host};
-use super::call::{CallSetup, HostImportError};
+use super::capability::{CallSetup, HostImportError};
 
 /// Why the state backend could not answer, for the log and the failed call.
 pub type StateError = String;

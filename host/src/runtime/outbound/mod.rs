@@ -32,7 +32,7 @@ pub enum RequestRefusal {
     Failed(String),
 }
 
-use super::call::CallSetup;
+use super::capability::CallSetup;
 use super::doubles::{DoubleRequest, ImportDoubles};
 
 /// `host`, `host:port` or `*.domain[:port]`; no port means any port.
