@@ -9,7 +9,7 @@ use std::net::TcpStream;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use support::{Server, cli, json_of, request, status_of, token};
+use support::{PATIENCE, Server, cli, json_of, request, status_of, token};
 
 /// Ids as an attacker writes them: climbing out (`..`, encoded separators), absolute paths,
 /// NUL and other control characters, and too long for any id.
@@ -145,7 +145,7 @@ fn restore_refuses_a_data_dir_a_running_server_holds_and_a_broken_backup_replace
     let response = request(server.port, "GET", "/api/v1/workspaces", Some(&operator), None).unwrap();
     assert!(response.contains("Made after the backup"), "the server's data is whole: {response}");
     server.terminate();
-    assert_eq!(server.exit_within(Duration::from_secs(60)), Some(0));
+    assert_eq!(server.exit_within(PATIENCE), Some(0));
 
     // A backup that does not open replaces nothing.
     let broken = root.path().join("broken.db");
@@ -207,12 +207,12 @@ fn five_hundred_half_sent_requests_do_not_hold_the_server_and_are_closed_after_t
     assert!(started.elapsed() < Duration::from_secs(5), "answered beside 500 half-sent requests in {:?}", started.elapsed());
 
     // Each half-sent request is closed once the header timeout (10 s) passes, not held.
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let deadline = Instant::now() + PATIENCE;
     for mut stream in lorises {
         stream.set_read_timeout(Some(deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(1)))).unwrap();
         let outcome = stream.read_to_end(&mut Vec::new());
         let held = matches!(&outcome, Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut));
-        assert!(!held, "a half-sent request was still held 60 s after it was sent");
+        assert!(!held, "a half-sent request was still held {PATIENCE:?} after it was sent");
     }
     assert!(opened.elapsed() >= Duration::from_secs(9), "closed by the header timeout, not before it ({:?})", opened.elapsed());
 }
