@@ -79,7 +79,7 @@ async fn per_second(nodes: &[Arc<dyn Store>], channel: &str) -> f64 {
                         sender: ContactInfo { external_id: chat, name: Some("Pelanggan".into()), handle: None },
                         provider_timestamp: now_ms(),
                         text: Some(format!("pesan nomor {n}")),
-                        content: serde_json::json!({"attachments": []}),
+                        content: Default::default(),
                         properties: vec![],
                         reply_to: None,
                     };

@@ -98,10 +98,11 @@ impl Default for MailOptions {
 
 /// Everything a request handler or worker needs.
 pub struct App {
-    /// What only one backend has: SQLite's key rotation, Postgres's notices and shared plugins.
-    pub backend: Backend,
-    /// Everything else goes through the interface both backends implement (`store::backend`).
+    /// The data, through the interface both backends implement (`store::backend`).
     pub store: Arc<dyn Store>,
+    /// What differs between one node and several (shared plugins, media files, the live relay,
+    /// visitor budgets, key rotation), chosen once at start.
+    pub deployment: crate::deployment::Deployment,
     pub runtime: Runtime,
     pub registry: Registry,
     pub public_url: String,
@@ -207,7 +208,8 @@ impl App {
         // Named by where it serves, unique among the nodes of one database.
         let node = format!("{}@{local_addr}", hostname());
         let backend = Backend::open(&config.data_dir, config.database_url.as_deref(), &node, config.faults.clone()).await?;
-        let store = backend.store();
+        let media_dir = crate::data_dir::media_dir(&config.data_dir);
+        let (store, deployment) = crate::deployment::Deployment::of(backend, media_dir)?;
         // Uploads cut off by a crash: nothing refers to them.
         let _ = std::fs::remove_dir_all(crate::data_dir::uploads_dir(&config.data_dir));
         let allowed = config
@@ -216,15 +218,8 @@ impl App {
             .map(|h| HostPattern::parse(h).map_err(|e| anyhow::anyhow!("--allow-outbound {e}")))
             .collect::<anyhow::Result<Vec<_>>>()?;
         let cache = CompileCache::new(crate::data_dir::cache_dir(&config.data_dir));
-        let operation_seconds = backend.sqlite().map_or_else(crate::store::operation_histogram, |db| db.operation_seconds.clone());
-        let metrics = Arc::new(crate::metrics::Metrics::new(operation_seconds));
-        let media_dir = crate::data_dir::media_dir(&config.data_dir);
-        // On Postgres the bytes are shared through the database; the media dir keeps this node's copies.
-        let files: Arc<dyn crate::media::files::MediaFiles> = match backend.postgres() {
-            Some(pg) => Arc::new(crate::media::pg_files::PgFiles::open(pg.clone(), media_dir)?),
-            None => Arc::new(crate::media::files::LocalFiles::open(media_dir)?),
-        };
-        let media = Arc::new(crate::media::Media::new(files, config.media_max_mb));
+        let metrics = Arc::new(crate::metrics::Metrics::new(deployment.store_metrics.clone()));
+        let media = Arc::new(crate::media::Media::new(deployment.files.clone(), config.media_max_mb));
         let public_url = config
             .public_url
             .clone()
@@ -246,9 +241,9 @@ impl App {
             runtime.compile_in_child(compiler.clone());
         }
         Ok(Self {
-            live: if backend.postgres().is_some() { crate::live::Live::relayed() } else { Default::default() },
+            live: deployment.live(),
             store,
-            backend,
+            deployment,
             runtime,
             registry: Registry::default(),
             public_url,

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 
 use crate::app::App;
 use crate::runtime::types::{AccountEvent, Attachment, DeliveryState, Event, HttpRequest, HttpResponse, StatusTarget};
+use crate::store::content::{AttachmentContent, LocationContent, MessageContent};
 use crate::runtime::{CallError, Retry};
 
 use crate::media::plugin_files::{KEPT_PREFIX, KeptFile};
@@ -163,7 +164,7 @@ fn record_of(event: &Event, kept: &HashMap<String, KeptFile>, fetches_media: boo
                 sender: ContactInfo { external_id: message.sender.id.clone(), name: message.sender.name.clone(), handle: message.sender.handle.clone() },
                 provider_timestamp: i64::try_from(message.timestamp_ms).unwrap_or(i64::MAX),
                 text: message.text.clone(),
-                content: serde_json::json!({ "attachments": message.attachments.iter().map(attachment_json).collect::<Vec<_>>() }),
+                content: MessageContent { attachments: message.attachments.iter().map(attachment_content).collect(), ..Default::default() },
                 properties: message.properties.clone(),
                 reply_to: message.reply_to.clone(),
             },
@@ -227,17 +228,17 @@ fn delivery_status(state: DeliveryState) -> DeliveryStatus {
     }
 }
 
-fn attachment_json(attachment: &Attachment) -> serde_json::Value {
-    serde_json::json!({
-        "kind": attachment.kind.name(),
-        "provider_media_id": attachment.provider_media_id,
-        "url": attachment.url,
-        "mime_type": attachment.mime_type,
-        "filename": attachment.filename,
-        "size": attachment.size,
-        "location": attachment.location.as_ref().map(|l| serde_json::json!({
-            "latitude": l.latitude, "longitude": l.longitude, "name": l.name, "address": l.address,
-        })),
-        "description": attachment.description,
-    })
+/// A plugin's attachment as the message keeps it.
+fn attachment_content(attachment: &Attachment) -> AttachmentContent {
+    AttachmentContent {
+        kind: attachment.kind.name().to_owned(),
+        provider_media_id: attachment.provider_media_id.clone(),
+        url: attachment.url.clone(),
+        mime_type: attachment.mime_type.clone(),
+        filename: attachment.filename.clone(),
+        size: attachment.size,
+        location: attachment.location.as_ref().map(|l| LocationContent { latitude: l.latitude, longitude: l.longitude, name: l.name.clone(), address: l.address.clone() }),
+        description: attachment.description.clone(),
+        file: None,
+    }
 }

@@ -2,7 +2,7 @@
 //! components (see `wit/`) that this host loads, sandboxes and calls.
 //!
 //! Layers, each importing only those below it: `server` (wiring, over `http_listener`) and `config` (settings) → `api`, `outbox`,
-//! `media_fetch`, `mail`, `plugins` → `ingest` → `app` (shared state) → `registry`, `live`, `window`, `health`, `metrics`,
+//! `media_fetch`, `mail`, `plugins` → `ingest` → `app` (shared state) → `deployment` (what differs between one node and several, chosen at start) → `registry`, `live`, `window`, `health`, `metrics`,
 //! `signing`, `media`, `fixtures` → `runtime`, `store`, `data_dir`, `ids`.
 
 pub mod admin;
@@ -10,6 +10,7 @@ pub mod api;
 pub mod app;
 pub mod config;
 pub mod data_dir;
+pub mod deployment;
 pub mod fixtures;
 pub mod health;
 pub mod http_listener;

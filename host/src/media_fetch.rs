@@ -15,6 +15,7 @@ use tokio::task::JoinSet;
 
 use crate::app::App;
 use crate::runtime::types::{Attachment, AttachmentKind, ChannelError, MediaSource};
+use crate::store::content::MessageContent;
 use crate::runtime::{CallError, Retry};
 use crate::store::media::MediaFile;
 use crate::store::now_ms;
@@ -241,28 +242,21 @@ fn classify(error: &CallError) -> Next {
     }
 }
 
-/// The attachment at `position` of a stored inbound message, as the plugin reported it.
-fn stored_attachment(content: &serde_json::Value, position: usize) -> Option<Attachment> {
-    let stored = content.get("attachments")?.get(position)?;
-    let text = |key: &str| stored.get(key).and_then(|v| v.as_str()).map(str::to_owned);
-    let kind = match text("kind")?.as_str() {
-        "image" => AttachmentKind::Image,
-        "video" => AttachmentKind::Video,
-        "audio" => AttachmentKind::Audio,
-        "document" => AttachmentKind::Document,
-        "sticker" => AttachmentKind::Sticker,
-        _ => return None,
-    };
+/// The attachment at `position` of a stored inbound message, as the plugin reported it; `None`
+/// for one without bytes (a location, a contact card).
+fn stored_attachment(content: &MessageContent, position: usize) -> Option<Attachment> {
+    let stored = content.attachments.get(position)?;
+    let kind = AttachmentKind::named(&stored.kind)
+        .filter(|kind| matches!(kind, AttachmentKind::Image | AttachmentKind::Video | AttachmentKind::Audio | AttachmentKind::Document | AttachmentKind::Sticker))?;
     Some(Attachment {
         kind,
-        provider_media_id: text("provider_media_id"),
-        url: text("url"),
-        mime_type: text("mime_type"),
-        filename: text("filename"),
-        size: stored.get("size").and_then(|v| v.as_u64()),
-        // Locations have no bytes: never asked for.
+        provider_media_id: stored.provider_media_id.clone(),
+        url: stored.url.clone(),
+        mime_type: stored.mime_type.clone(),
+        filename: stored.filename.clone(),
+        size: stored.size,
         location: None,
-        description: text("description"),
+        description: stored.description.clone(),
     })
 }
 
@@ -272,10 +266,10 @@ mod tests {
 
     #[test]
     fn an_attachment_is_read_back_as_the_plugin_reported_it() {
-        let content = serde_json::json!({"attachments": [
+        let content = MessageContent::from_json(&serde_json::json!({"attachments": [
             {"kind": "location", "location": {"latitude": 1.0, "longitude": 2.0}},
             {"kind": "document", "provider_media_id": "m1", "url": null, "mime_type": "application/pdf", "filename": "inv.pdf", "size": 12, "description": "invoice"},
-        ]});
+        ]}).to_string());
         let attachment = stored_attachment(&content, 1).unwrap();
         assert_eq!(attachment.kind, AttachmentKind::Document);
         assert_eq!((attachment.provider_media_id.as_deref(), attachment.filename.as_deref(), attachment.size), (Some("m1"), Some("inv.pdf"), Some(12)));

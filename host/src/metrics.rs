@@ -52,13 +52,18 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    /// The registry, with the store's operation latency (kept by the store itself) in it.
-    pub fn new(store_operations: Histogram) -> Self {
+    /// The registry, with what the store keeps itself in it.
+    pub fn new(store: crate::store::StoreMetrics) -> Self {
         let mut metrics = Self::default();
         metrics.registry.register(
             "store_operation_seconds",
             "Time of each database operation, waiting for the connection included",
-            store_operations,
+            store.operation_seconds,
+        );
+        metrics.registry.register(
+            "store_calls_on_async_workers",
+            "Database calls that ran on an async worker instead of off it (stalling its other tasks); stays 0",
+            store.calls_on_async_workers,
         );
         metrics
     }

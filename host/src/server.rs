@@ -43,25 +43,19 @@ async fn open(config: &ServeConfig, local_addr: SocketAddr, smtp_listener: bool)
     Ok(app)
 }
 
-/// On Postgres: every node's changes (this one's too) reach this node's live followers, and a
-/// plugin installed through any node is loaded here. The relay ends when live closes.
+/// Other nodes' changes reach this node's live followers, and a plugin installed or removed
+/// through any node is loaded or dropped here (on one node there are none).
 fn relay_other_nodes(app: &Arc<App>) {
-    let Some(pg) = app.backend.postgres().cloned() else { return };
-    let relayed = app.clone();
-    tokio::spawn(async move {
-        let loader = relayed.clone();
-        let plugins = move |notice: crate::store::pg::live::Notice| {
-            use crate::store::pg::live::Notice;
-            let app = loader.clone();
-            tokio::spawn(async move {
-                match notice {
-                    Notice::Installed { plugin, version } => crate::plugins::load_shared(&app, &plugin, &version).await,
-                    Notice::Removed { plugin } => crate::plugins::drop_shared(&app, &plugin),
-                    _ => {}
-                }
-            });
-        };
-        crate::live_relay::relay(&pg, &relayed.live, plugins).await;
+    let loader = app.clone();
+    app.deployment.relay(app.clone(), |app: &App| &app.live, move |notice| {
+        use crate::deployment::PluginNotice;
+        let app = loader.clone();
+        tokio::spawn(async move {
+            match notice {
+                PluginNotice::Installed { plugin, version } => crate::plugins::load_shared(&app, &plugin, &version).await,
+                PluginNotice::Removed { plugin } => crate::plugins::drop_shared(&app, &plugin),
+            }
+        });
     });
 }
 

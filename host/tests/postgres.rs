@@ -185,6 +185,38 @@ async fn nodes_claim_each_delivery_once_in_each_conversations_order_and_take_ove
     assert_eq!(left, 0);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_claim_renewed_by_its_live_node_outlasts_its_lease_and_one_left_unrenewed_is_taken_over() {
+    let Cluster { url, nodes, .. } = &cluster("renewal", 2).await;
+    let client = sql(&url).await;
+    let queued = queue_replies(&client, 2, 1).await;
+    let lease = Duration::from_secs(3);
+    let claimed: Vec<i64> = nodes[0].claim_deliveries(10, lease, &[], &[]).await.unwrap().iter().map(|d| d.message_id).collect();
+    assert_eq!(claimed.len(), 2, "node 1 holds both conversations' replies");
+    let (kept, left) = (claimed[0], claimed[1]);
+    assert!(queued.values().flatten().any(|m| *m == kept));
+    assert_eq!(nodes[1].renew_claims(&[kept, left], lease).await.unwrap(), 0, "a node renews only its own claims");
+
+    // Node 1 keeps sending `kept` (renewing it every half second) for more than two leases and
+    // stops renewing `left`; node 2 claims whatever it may meanwhile. (Bounds wide for a loaded
+    // machine: a renewal late by 2.5 s would be needed to lose `kept`.)
+    let renewing_until = std::time::Instant::now() + lease * 2 + Duration::from_secs(1);
+    let mut taken_by_node_2 = Vec::new();
+    let mut last_renewal = std::time::Instant::now();
+    while std::time::Instant::now() < renewing_until {
+        if last_renewal.elapsed() >= Duration::from_millis(500) {
+            assert_eq!(nodes[0].renew_claims(&[kept], lease).await.unwrap(), 1, "the live node still holds its claim");
+            last_renewal = std::time::Instant::now();
+        }
+        // What node 2 took it is sending now (in flight: not claimed by it again).
+        let taken = nodes[1].claim_deliveries(10, lease, &taken_by_node_2, &[]).await.unwrap();
+        taken_by_node_2.extend(taken.iter().map(|d| d.message_id));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(taken_by_node_2, vec![left], "the unrenewed claim was taken over once it lapsed; the renewed one never");
+    assert_eq!(nodes[0].renew_claims(&[left], lease).await.unwrap(), 0, "node 1 learns that it lost `left`");
+}
+
 fn inbound(update: i64) -> switchboard::store::messages::NewInbound {
     switchboard::store::messages::NewInbound {
         provider_message_id: update.to_string(),
@@ -193,7 +225,7 @@ fn inbound(update: i64) -> switchboard::store::messages::NewInbound {
         sender: switchboard::store::contacts::ContactInfo { external_id: "628123".into(), name: Some("Budi".into()), handle: None },
         provider_timestamp: 1_795_000_000_000,
         text: Some(format!("pesan {update}")),
-        content: serde_json::json!({"attachments": []}),
+        content: Default::default(),
         properties: vec![],
         reply_to: None,
     }
@@ -384,7 +416,7 @@ async fn each_nodes_followers_hear_another_nodes_messages_and_after_a_cut_start_
     }
 
     // A reply queued, sent and delivered through node 2: each step reaches both hubs, in order.
-    let reply = switchboard::store::messages::NewOutbound { conversation_id: stored.conversation_id, text: Some("Sudah dikirim kemarin".into()), content: serde_json::json!({}), reply_to: None, file: None };
+    let reply = switchboard::store::messages::NewOutbound { conversation_id: stored.conversation_id, text: Some("Sudah dikirim kemarin".into()), content: Default::default(), reply_to: None, file: None };
     let queued = nodes[1].queue_outbound(&channel, &reply).await.unwrap();
     nodes[1].delivery_succeeded(queued.id, "wamid.reply").await.unwrap();
     nodes[1].record_status(&channel, "wamid.reply", switchboard::store::messages::DeliveryStatus::Delivered, None).await.unwrap();

@@ -138,6 +138,7 @@ async fn an_invited_person_sets_a_password_once_and_signs_in_with_a_cookie_guard
             assert!(!bytes.windows(secret.len()).any(|w| w == secret.as_bytes()), "{secret} is stored in clear");
         }
     }
+    host.assert_store_calls_off_workers().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -338,4 +339,5 @@ async fn deactivation_and_resets_end_sessions_and_people_and_tokens_stay_in_thei
     assert_eq!(host.call(reqwest::Method::DELETE, &revoke, Some(&other_admin), None).await.0, 404, "not another workspace's to revoke");
     assert_eq!(host.call(reqwest::Method::DELETE, &revoke, Some(&host.admin), None).await.0, 204);
     assert_eq!(host.get("/api/v1/conversations", &token).await.0, 401);
+    host.assert_store_calls_off_workers().await;
 }

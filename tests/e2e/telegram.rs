@@ -168,6 +168,7 @@ async fn photos_and_locations_arrive_as_typed_attachments() {
     let place = &stored[1]["content"]["attachments"][0];
     assert_eq!(place["kind"], "location");
     assert_eq!(place["location"]["latitude"], -6.2);
+    host.assert_store_calls_off_workers().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -204,6 +205,7 @@ async fn an_agent_reply_is_delivered_and_marked_sent() {
         .post(&format!("/api/v1/conversations/{conversation_id}/messages"), &host.agent, json!({"template": {"name": "x", "language": "id"}}))
         .await;
     assert_eq!(status, 422, "Telegram has no templates: {body}");
+    host.assert_store_calls_off_workers().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -505,6 +505,7 @@ async fn a_visitor_sends_a_photo_and_gets_the_agents_pdf_by_a_link_that_needs_no
     assert_eq!(stranger.request(Method::POST, "files?client_id=c1234567898").body(photo.clone()).send().await.unwrap().status(), 401);
     let (_, thread) = host.get(&format!("/api/v1/conversations/{conversation}/messages"), &host.agent).await;
     assert_eq!(thread.as_array().unwrap().len(), 2, "the photo and the reply only");
+    host.assert_store_calls_off_workers().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

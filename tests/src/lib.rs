@@ -209,7 +209,19 @@ impl TestHost {
     }
 
     pub async fn stop(mut self) {
+        self.assert_store_calls_off_workers().await;
         self.shutdown().await;
+    }
+
+    /// No database call so far ran on an async worker (where it would stall every task of that
+    /// worker while SQLite waits): the host counts them at `/metrics`.
+    pub async fn assert_store_calls_off_workers(&self) {
+        let metrics = self.http.get(format!("{}/metrics", self.base)).send().await.unwrap().text().await.unwrap();
+        let calls = metrics
+            .lines()
+            .find_map(|line| line.strip_prefix("switchboard_store_calls_on_async_workers_total "))
+            .unwrap_or_else(|| panic!("/metrics has no switchboard_store_calls_on_async_workers_total:\n{metrics}"));
+        assert_eq!(calls.trim(), "0", "database calls ran on async workers (the host's log names them)");
     }
 
     async fn shutdown(&mut self) {

@@ -9,6 +9,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
 use super::{ApiError, ApiJson, Caller};
+use crate::store::content::{AttachmentContent, MediaContent, MessageContent, TemplateContent};
 use crate::app::App;
 use crate::runtime::types::Capability;
 use crate::store::conversations::{Assigned, Conversation, ConversationFilter};
@@ -200,8 +201,8 @@ async fn with_files(app: &App, messages: &mut [Message]) -> Result<(), ApiError>
     let ids: Vec<i64> = messages.iter().map(|m| m.id).collect();
     for file in app.store.media_of_messages(&ids).await? {
         let Some(message) = messages.iter_mut().find(|m| Some(m.id) == file.message_id) else { continue };
-        let Some(attachment) = message.content.get_mut("attachments").and_then(|a| a.get_mut(file.position as usize)) else { continue };
-        attachment["file"] = super::media::shown(&file);
+        let Some(attachment) = message.content.attachments.get_mut(file.position as usize) else { continue };
+        attachment.file = Some(super::media::shown(&file));
     }
     Ok(())
 }
@@ -290,14 +291,27 @@ pub async fn send(
             return Err(ApiError::unprocessable("file_not_stored", format!("file {file_id} has no bytes to send: {}", upload.error.as_deref().unwrap_or("it is still being downloaded"))));
         };
         let kind = crate::media::kind_of(&mime_type);
-        let media = serde_json::json!({"kind": kind, "file_id": file_id, "filename": upload.filename, "mime_type": mime_type, "caption": text});
-        let shown = serde_json::json!({"kind": kind, "filename": upload.filename, "mime_type": mime_type, "size": upload.size});
-        let content = serde_json::json!({"media": media, "attachments": [shown]});
+        let media = MediaContent {
+            kind: kind.to_owned(),
+            url: None,
+            file_id: Some(file_id),
+            caption: text.map(str::to_owned),
+            filename: upload.filename.clone(),
+            mime_type: Some(mime_type.clone()),
+        };
+        let shown = AttachmentContent {
+            kind: kind.to_owned(),
+            filename: upload.filename.clone(),
+            mime_type: Some(mime_type),
+            size: upload.size.and_then(|size| u64::try_from(size).ok()),
+            ..Default::default()
+        };
+        let content = MessageContent { media: Some(media), attachments: vec![shown], ..Default::default() };
         let outbound = NewOutbound { conversation_id: id, text: text.map(str::to_owned), content, reply_to: body.reply_to, file: Some(file_id) };
         return queue(&app, &caller, id, &channel, &plugin, conversation.last_inbound_at, outbound).await;
     }
     let (text, content) = match (text, body.template, body.media) {
-        (Some(text), None, None) => (Some(text.to_owned()), serde_json::json!({})),
+        (Some(text), None, None) => (Some(text.to_owned()), MessageContent::default()),
         (None, Some(template), None) => {
             capable(Capability::SendTemplates, "message templates")?;
             if template.name.trim().is_empty() || template.language.trim().is_empty() {
@@ -309,7 +323,8 @@ pub async fn send(
                     format!("the template `{}` is switched off for this channel; an admin can switch it on", template.name),
                 ));
             }
-            (None, serde_json::json!({ "template": template }))
+            let TemplateRequest { name, language, params } = template;
+            (None, MessageContent { template: Some(TemplateContent { name, language, params }), ..Default::default() })
         }
         (caption, None, Some(mut media)) => {
             capable(Capability::SendMedia, "media")?;
@@ -317,7 +332,9 @@ pub async fn send(
             if media.caption.is_none() {
                 media.caption = caption.map(str::to_owned);
             }
-            (media.caption.clone(), serde_json::json!({ "media": media }))
+            let MediaRequest { kind, url, caption, filename, mime_type } = media;
+            let media = MediaContent { kind, url: Some(url), file_id: None, caption, filename, mime_type };
+            (media.caption.clone(), MessageContent { media: Some(media), ..Default::default() })
         }
         (None, None, None) => return Err(ApiError::bad_request("send `text` (non-empty), `media`, `file_id` or `template`")),
         _ => return Err(ApiError::bad_request("send `text`, `media` or `file_id` (with `text` as its caption) or `template`, one of them")),
@@ -336,7 +353,7 @@ async fn queue(
     outbound: NewOutbound,
 ) -> Result<(StatusCode, Json<Message>), ApiError> {
     let window = window::compute(&plugin.window, last_inbound_at, now_ms());
-    window.permits(outbound.content.get("template").is_some()).map_err(|why| ApiError::unprocessable("window_closed", why))?;
+    window.permits(outbound.content.template.is_some()).map_err(|why| ApiError::unprocessable("window_closed", why))?;
     let mut message = app.store.queue_outbound(&channel.id, &outbound).await?;
     with_files(app, std::slice::from_mut(&mut message)).await?;
     // Announced before the worker may send it: followers see `message`, then its `status`.

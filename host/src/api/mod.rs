@@ -52,7 +52,7 @@ const MIN_WEBHOOK_BYTES: usize = 2 << 20;
 async fn ready(axum::extract::State(app): axum::extract::State<Arc<App>>) -> Result<axum::Json<serde_json::Value>, ApiError> {
     let mut problems: std::collections::BTreeMap<String, String> =
         app.health.problems().into_iter().map(|(part, why)| (part.to_owned(), why.to_owned())).collect();
-    if let Err(error) = app.backend.check_writable().await {
+    if let Err(error) = app.store.check_writable().await {
         problems.insert("database".into(), format!("does not take writes: {error}"));
     }
     if problems.is_empty() {

@@ -24,6 +24,7 @@ use tokio::task::JoinSet;
 use crate::app::App;
 use crate::runtime::types::{ChannelError, InboundSummary, Media, MediaKind, OutboundContent, OutboundMessage, SendLimits, TemplateMessage};
 use crate::runtime::{CallError, Retry};
+use crate::store::content::{MessageContent, TemplateContent};
 use crate::store::now_ms;
 use crate::store::outbox::PendingDelivery;
 use slots::Slots;
@@ -37,9 +38,18 @@ const IDLE_POLL: Duration = Duration::from_secs(5);
 /// Due deliveries read at once.
 const BATCH: u32 = 256;
 
+/// How long a delivery handed to this node stays its own without renewal (on Postgres, where
+/// nodes share the outbox): a dead node's sends are taken over by another node this long after
+/// its last renewal at most.
+pub const CLAIM_LEASE: Duration = Duration::from_secs(6);
+/// How often a node renews the claims of its sends in flight: a live node's claim lapses only
+/// when it cannot reach the database for two renewals in a row.
+const RENEW_EVERY: Duration = Duration::from_secs(2);
+
 pub async fn run(app: Arc<App>, mut stop: watch::Receiver<bool>) {
     let _running = app.health.outbox_running();
     let mut slots = Slots::default();
+    let mut renewed = Instant::now();
     let mut sends: JoinSet<()> = JoinSet::new();
     // Which message each send task delivers (a task that panicked says only its id).
     let mut tasks: HashMap<tokio::task::Id, i64> = HashMap::new();
@@ -53,8 +63,12 @@ pub async fn run(app: Arc<App>, mut stop: watch::Receiver<bool>) {
             finished(&app, &mut slots, &mut tasks, done).await;
         }
         let now = Instant::now();
+        if now.duration_since(renewed) >= RENEW_EVERY {
+            renew_claims(&app, &slots).await;
+            renewed = now;
+        }
         let (paused, rate_wait) = slots.paused(now);
-        let due = app.store.claim_deliveries(BATCH, claim_lease(&app), &slots.in_flight(), &paused).await.unwrap_or_else(|e| {
+        let due = app.store.claim_deliveries(BATCH, CLAIM_LEASE, &slots.in_flight(), &paused).await.unwrap_or_else(|e| {
             tracing::error!("reading the outbox failed: {e}");
             Vec::new()
         });
@@ -86,6 +100,10 @@ pub async fn run(app: Arc<App>, mut stop: watch::Receiver<bool>) {
         if sleep.is_zero() && slots.total() > 0 {
             sleep = IDLE_POLL;
         }
+        // Sends in flight: awake for their next renewal.
+        if slots.total() > 0 {
+            sleep = sleep.min(RENEW_EVERY.saturating_sub(renewed.elapsed()));
+        }
         tokio::select! {
             Some(done) = sends.join_next_with_id(), if !sends.is_empty() => finished(&app, &mut slots, &mut tasks, done).await,
             _ = tokio::time::sleep(sleep) => {}
@@ -114,11 +132,21 @@ async fn finished(app: &App, slots: &mut Slots, tasks: &mut HashMap<tokio::task:
     }
 }
 
-/// How long a delivery handed to this node stays its own (on Postgres, where nodes share the
-/// outbox): longer than a send can take, so a live node's claim never lapses mid-send, and short
-/// enough that a dead node's sends are taken over within a minute or so.
-fn claim_lease(app: &App) -> Duration {
-    app.runtime.call_timeout() * 2 + Duration::from_secs(30)
+/// Keeps this node's claims on its sends in flight (see [`CLAIM_LEASE`]).
+async fn renew_claims(app: &App, slots: &Slots) {
+    let in_flight = slots.in_flight();
+    if in_flight.is_empty() {
+        return;
+    }
+    match app.store.renew_claims(&in_flight, CLAIM_LEASE).await {
+        Ok(held) if held < in_flight.len() => tracing::warn!(
+            in_flight = in_flight.len(),
+            held,
+            "claims on sends in flight lapsed before they were renewed: another node may send those messages too"
+        ),
+        Ok(_) => {}
+        Err(e) => tracing::warn!("the claims on sends in flight could not be renewed (they last {CLAIM_LEASE:?} from the last renewal): {e}"),
+    }
 }
 
 /// The channel's plugin's send limits (the host's defaults when it is not loaded).
@@ -209,7 +237,7 @@ async fn attempt(app: &App, delivery: &PendingDelivery) -> Result<String, Next> 
     let last_inbound = app.store.last_inbound(conversation.id).await.map_err(store_trouble)?;
     let window = crate::window::compute(&plugin.window, conversation.last_inbound_at, now_ms());
     // An agent's file goes as a signed link to the message's own copy (`media::links`).
-    let file_link = match message.content.pointer("/media/file_id") {
+    let file_link = match message.content.media.as_ref().and_then(|media| media.file_id) {
         None => None,
         Some(_) => {
             let file = app.store.media_of_messages(&[message.id]).await.map_err(store_trouble)?.into_iter().next().ok_or_else(|| Next::Fail("the message's file was deleted".into()))?;
@@ -261,31 +289,25 @@ fn classify(error: &CallError) -> Next {
 }
 
 /// The stored message as the contract's content; `file_link` is the link to its file, if it sends one.
-fn outbound_content(text: &Option<String>, content: &serde_json::Value, file_link: Option<String>) -> Result<OutboundContent, String> {
-    if let Some(template) = content.get("template") {
-        let field = |name: &str| template.get(name).and_then(|v| v.as_str()).unwrap_or_default().to_owned();
-        let params = template
-            .get("params")
-            .and_then(|p| p.as_array())
-            .map(|a| a.iter().map(|v| v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string())).collect())
-            .unwrap_or_default();
-        return Ok(OutboundContent::Template(TemplateMessage { name: field("name"), language: field("language"), params }));
+fn outbound_content(text: &Option<String>, content: &MessageContent, file_link: Option<String>) -> Result<OutboundContent, String> {
+    if let Some(template) = &content.template {
+        let TemplateContent { name, language, params } = template.clone();
+        return Ok(OutboundContent::Template(TemplateMessage { name, language, params }));
     }
-    if let Some(media) = content.get("media") {
-        let field = |name: &str| media.get(name).and_then(|v| v.as_str()).map(str::to_owned);
-        let kind = match field("kind").as_deref() {
-            Some("image") => MediaKind::Image,
-            Some("video") => MediaKind::Video,
-            Some("audio") => MediaKind::Audio,
-            Some("document") => MediaKind::Document,
-            Some("sticker") => MediaKind::Sticker,
-            other => return Err(format!("the stored media has an unknown kind {other:?}")),
+    if let Some(media) = &content.media {
+        let kind = match media.kind.as_str() {
+            "image" => MediaKind::Image,
+            "video" => MediaKind::Video,
+            "audio" => MediaKind::Audio,
+            "document" => MediaKind::Document,
+            "sticker" => MediaKind::Sticker,
+            other => return Err(format!("the stored media has an unknown kind `{other}`")),
         };
         let url = match file_link {
             Some(link) => link,
-            None => field("url").ok_or("the stored media has no url")?,
+            None => media.url.clone().ok_or("the stored media has no url")?,
         };
-        return Ok(OutboundContent::Media(Media { kind, url, caption: field("caption"), filename: field("filename"), mime_type: field("mime_type") }));
+        return Ok(OutboundContent::Media(Media { kind, url, caption: media.caption.clone(), filename: media.filename.clone(), mime_type: media.mime_type.clone() }));
     }
     match text {
         Some(text) => Ok(OutboundContent::Text(text.clone())),

@@ -124,12 +124,12 @@ async fn load_and_install(
     result
 }
 
-/// On Postgres: every plugin installed through any node, written into this node's folder
+/// Every plugin installed through any node (on one node: none), written into this node's folder
 /// (where the load that follows finds it) unless it is there already.
 async fn fetch_shared(app: &App) {
-    let Some(pg) = app.backend.postgres() else { return };
+    let shared = &app.deployment.plugins;
     // Removed through another node while this one was down: not loaded again.
-    match pg.removed_plugins().await {
+    match shared.removed_elsewhere().await {
         Ok(removed) => {
             for plugin in removed {
                 let Ok(path) = shared_path(app, &plugin) else { continue };
@@ -142,7 +142,7 @@ async fn fetch_shared(app: &App) {
         }
         Err(e) => tracing::error!("the plugins removed through other nodes could not be read: {e}"),
     }
-    match pg.current_components().await {
+    match shared.current_components().await {
         Ok(components) => {
             for (plugin, version, bytes) in components {
                 let path = match shared_path(app, &plugin) {
@@ -169,12 +169,11 @@ fn shared_path(app: &App, plugin: &str) -> Result<PathBuf, PluginError> {
     plugin_file(&app.plugins_dir, plugin, ".wasm")
 }
 
-/// On Postgres: a node announced it installed `plugin` `version` (this node too): the current
-/// component is loaded here unless it is live already. The database decided the version
+/// A node announced it installed `plugin` `version` (this node too): the current shared
+/// component is loaded here unless it is live already. The shared record decided the version
 /// (a downgrade only when forced), so it is made live whatever this node ran.
 pub async fn load_shared(app: &App, plugin: &str, version: &str) {
-    let Some(pg) = app.backend.postgres() else { return };
-    let bytes = match pg.current_component(plugin).await {
+    let bytes = match app.deployment.plugins.current_component(plugin).await {
         Ok(Some((_, bytes))) => bytes,
         Ok(None) => return,
         Err(e) => return tracing::error!(%plugin, %version, "the installed plugin could not be read: {e}"),
@@ -195,7 +194,7 @@ pub async fn load_shared(app: &App, plugin: &str, version: &str) {
     log_outcome(&format!("{plugin} {version}, installed through another node"), &result);
 }
 
-/// On Postgres: a node announced it removed `plugin`: its file goes here too (a built-in of
+/// A node announced it removed `plugin`: its file goes here too (a built-in of
 /// the same id takes over).
 pub fn drop_shared(app: &App, plugin: &str) {
     if let Some(crate::registry::Installed { source: PluginSource::File(path), .. }) = app.registry.installed(plugin) {
@@ -381,15 +380,14 @@ async fn place(
     previous: Option<crate::registry::Installed>,
     force: bool,
 ) -> Result<(Arc<LoadedPlugin>, bool), PluginError> {
-    if let Some(pg) = app.backend.postgres() {
+    {
         use crate::store::pg::plugins::ComponentInstall;
-        let bytes = std::fs::read(from).map_err(|e| PluginError::Io(format!("cannot read {}: {e}", from.display())))?;
         let id = plugin.id().to_owned();
-        match pg.install_component(&id, &plugin.version, &bytes, force).await {
+        match app.deployment.plugins.publish(&id, &plugin.version, from, force).await {
             Ok(ComponentInstall::Stored | ComponentInstall::Unchanged) => {}
             Ok(ComponentInstall::Older { newest }) => return Err(InstallError::Downgrade { id, installed: newest, offered: plugin.version.clone() }.into()),
             Ok(ComponentInstall::Conflict) => return Err(PluginError::VersionTaken { id, version: plugin.version.clone() }),
-            Err(e) => return Err(PluginError::Io(format!("the plugin could not be stored in the database: {e}"))),
+            Err(e) => return Err(PluginError::Io(format!("the plugin could not be shared with the other nodes: {e}"))),
         }
     }
     let path = plugin_file(&app.plugins_dir, plugin.id(), ".wasm")?;
@@ -432,9 +430,7 @@ pub async fn remove(app: &App, id: &str) -> Result<(), PluginError> {
         Some(installed) => match installed.source {
             PluginSource::BuiltIn => Err(PluginError::BuiltIn(id.to_owned())),
             PluginSource::File(path) => {
-                if let Some(pg) = app.backend.postgres() {
-                    pg.remove_components(id).await.map_err(|e| PluginError::Io(format!("the plugin could not be removed from the database: {e}")))?;
-                }
+                app.deployment.plugins.withdraw(id).await.map_err(|e| PluginError::Io(format!("the plugin could not be removed for the other nodes: {e}")))?;
                 match std::fs::remove_file(&path) {
                     // On Postgres this node's relay may have dropped it already.
                     Err(e) if e.kind() != std::io::ErrorKind::NotFound => {

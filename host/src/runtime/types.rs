@@ -191,6 +191,13 @@ pub enum AttachmentKind {
 }
 
 impl AttachmentKind {
+    const ALL: [Self; 8] = [Self::Image, Self::Video, Self::Audio, Self::Document, Self::Sticker, Self::Location, Self::Contact, Self::Unsupported];
+
+    /// The kind [`AttachmentKind::name`] names.
+    pub fn named(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.name() == name)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Self::Image => "image",

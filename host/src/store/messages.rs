@@ -5,6 +5,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
 
 use super::contacts::{self, ContactInfo};
+use super::content::MessageContent;
 use super::conversations;
 use super::{Db, StoreResult, now_ms, Cached};
 
@@ -17,8 +18,8 @@ pub struct NewInbound {
     pub sender: ContactInfo,
     pub provider_timestamp: i64,
     pub text: Option<String>,
-    /// JSON: `{"attachments": [...]}`.
-    pub content: serde_json::Value,
+    /// Its attachments.
+    pub content: MessageContent,
     pub properties: Vec<(String, String)>,
     pub reply_to: Option<String>,
 }
@@ -28,8 +29,8 @@ pub struct NewInbound {
 pub struct NewOutbound {
     pub conversation_id: i64,
     pub text: Option<String>,
-    /// JSON: `{"template": {...}}` or `{"media": {...}}`, `{}` for plain text.
-    pub content: serde_json::Value,
+    /// A template or media; none for plain text.
+    pub content: MessageContent,
     pub reply_to: Option<String>,
     /// An uploaded file the message sends (`media::links` offers it to the provider).
     pub file: Option<i64>,
@@ -44,7 +45,7 @@ pub struct Message {
     pub provider_message_id: Option<String>,
     pub contact_id: Option<i64>,
     pub text: Option<String>,
-    pub content: serde_json::Value,
+    pub content: MessageContent,
     #[serde(skip)]
     pub properties: Vec<(String, String)>,
     pub reply_to: Option<String>,
@@ -128,7 +129,7 @@ fn message(row: &Row<'_>) -> rusqlite::Result<Message> {
         provider_message_id: row.get(4)?,
         contact_id: row.get(5)?,
         text: row.get(6)?,
-        content: serde_json::from_str(&content).unwrap_or_default(),
+        content: MessageContent::from_json(&content),
         properties: serde_json::from_str(&properties).unwrap_or_default(),
         reply_to: row.get(9)?,
         status: row.get(10)?,
@@ -154,7 +155,7 @@ impl Db {
             let id: i64 = tx.cached_row(
                 "INSERT INTO messages (conversation_id, channel_id, direction, text, content, reply_to, status, created_at, updated_at)
                  VALUES (?1, ?2, 'outbound', ?3, ?4, ?5, 'queued', ?6, ?6) RETURNING id",
-                params![outbound.conversation_id, channel_id, outbound.text, outbound.content.to_string(), outbound.reply_to, now],
+                params![outbound.conversation_id, channel_id, outbound.text, outbound.content.to_json(), outbound.reply_to, now],
                 |row| row.get(0),
             )?;
             tx.cached_execute(
@@ -248,7 +249,7 @@ fn store_inbound(tx: &Connection, channel_id: &str, inbound: &NewInbound) -> Sto
                 inbound.provider_message_id,
                 contact_id,
                 inbound.text,
-                inbound.content.to_string(),
+                inbound.content.to_json(),
                 serde_json::to_string(&inbound.properties).expect("pairs serialize"),
                 inbound.reply_to,
                 inbound.provider_timestamp,

@@ -4,6 +4,7 @@ pub mod audit;
 pub mod backend;
 pub mod channels;
 pub mod contacts;
+pub mod content;
 pub mod events;
 mod holds;
 pub mod conversations;
@@ -24,9 +25,11 @@ pub mod workspaces;
 
 use std::path::Path;
 use std::ops::{Deref, DerefMut};
+use std::cell::Cell;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
+use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 
 use rusqlite::Connection;
@@ -85,7 +88,7 @@ impl StoreError {
 /// (group commit makes one fsync serve every webhook waiting at that moment).
 pub const SYNCHRONOUS: &str = "FULL";
 
-impl Drop for Db {
+impl Drop for DbShared {
     fn drop(&mut self) {
         self.writer.stop();
     }
@@ -95,7 +98,19 @@ impl Drop for Db {
 /// shared with the group-commit writer ([`Db::write`]); reads use a few read-only connections of
 /// their own ([`Db::reader`]), so WAL lets them run while a batch commits instead of waiting
 /// for its fsync (the outbox's reads and every request's token check waited for it).
-pub struct Db {
+/// Cheap to clone (one shared database): a call handed to a blocking thread takes a clone.
+#[derive(Clone)]
+pub struct Db(Arc<DbShared>);
+
+impl Deref for Db {
+    type Target = DbShared;
+    fn deref(&self) -> &DbShared {
+        &self.0
+    }
+}
+
+/// What every clone of a [`Db`] shares.
+pub struct DbShared {
     conn: Arc<Mutex<Connection>>,
     readers: Vec<Mutex<Connection>>,
     next_reader: std::sync::atomic::AtomicUsize,
@@ -103,8 +118,48 @@ pub struct Db {
     /// Failures tests cause on purpose (a commit that fails).
     pub faults: Arc<writer::Faults>,
     secrets: SecretBox,
-    /// How long each use of the connection took, waiting for it included (`/metrics`).
+    /// How long each use of the connection took, and what used it on an async worker (`/metrics`).
+    pub metrics: StoreMetrics,
+}
+
+/// What the store reports at `/metrics`, kept by SQLite's store (Postgres's is async throughout).
+#[derive(Clone)]
+pub struct StoreMetrics {
+    /// How long each use of a connection took, waiting for it included: 50 µs to about 1.6 s.
     pub operation_seconds: Histogram,
+    /// Connections used on an async worker without [`Db::off_worker`]: a call that stalls every
+    /// task of that worker while SQLite waits for a lock or the disk. Stays 0; tests check it.
+    pub calls_on_async_workers: Counter,
+}
+
+impl Default for StoreMetrics {
+    fn default() -> Self {
+        Self { operation_seconds: Histogram::new(exponential_buckets(0.000_05, 2.0, 16)), calls_on_async_workers: Counter::default() }
+    }
+}
+
+thread_local! {
+    /// Whether this thread may wait on SQLite now: inside [`Db::off_worker`], or the writer thread.
+    static OFF_WORKER: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Marks the current thread as off the async workers while it lives (restores what it was).
+struct OffWorker(bool);
+
+impl OffWorker {
+    fn enter() -> Self {
+        Self(OFF_WORKER.replace(true))
+    }
+}
+
+impl Drop for OffWorker {
+    fn drop(&mut self) {
+        OFF_WORKER.set(self.0);
+    }
+}
+
+fn on_multi_thread_runtime() -> bool {
+    tokio::runtime::Handle::try_current().is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread)
 }
 
 /// The connection while one operation uses it; its time is observed when it is released.
@@ -112,6 +167,16 @@ struct TimedConn<'a> {
     guard: MutexGuard<'a, Connection>,
     started: Instant,
     histogram: &'a Histogram,
+}
+
+impl<'a> TimedConn<'a> {
+    fn new(guard: MutexGuard<'a, Connection>, started: Instant, metrics: &'a StoreMetrics) -> Self {
+        if !OFF_WORKER.get() && on_multi_thread_runtime() {
+            metrics.calls_on_async_workers.inc();
+            tracing::warn!("a database call ran on an async worker (not through Db::off_worker)");
+        }
+        TimedConn { guard, started, histogram: &metrics.operation_seconds }
+    }
 }
 
 impl Deref for TimedConn<'_> {
@@ -131,11 +196,6 @@ impl Drop for TimedConn<'_> {
     fn drop(&mut self) {
         self.histogram.observe(self.started.elapsed().as_secs_f64());
     }
-}
-
-/// Times of store operations, 50 µs to about 1.6 s (`/metrics`; kept by SQLite's store).
-pub fn operation_histogram() -> Histogram {
-    Histogram::new(exponential_buckets(0.000_05, 2.0, 16))
 }
 
 impl Db {
@@ -160,12 +220,10 @@ impl Db {
         let key_file = rotation::key_path(data_dir);
         let secrets = SecretBox::load_or_create(&key_file)?;
         Db::check_key(&conn, &secrets, &key_file)?;
-        // 50 µs to about 1.6 s.
-        let operation_seconds = operation_histogram();
         let readers = (0..READERS).map(|_| open_reader(&path).map(Mutex::new)).collect::<anyhow::Result<_>>()?;
         let conn = Arc::new(Mutex::new(conn));
         let writer = writer::Writer::start(conn.clone(), faults.clone());
-        Ok(Self { conn, readers, next_reader: Default::default(), writer, faults, secrets, operation_seconds })
+        Ok(Self(Arc::new(DbShared { conn, readers, next_reader: Default::default(), writer, faults, secrets, metrics: StoreMetrics::default() })))
     }
 
     /// Whether the database takes writes now (readiness): a write transaction begun and rolled back.
@@ -211,7 +269,27 @@ impl Db {
         let started = Instant::now();
         // A panic while holding the lock cannot leave SQLite half-written (transactions roll back).
         let guard = self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        TimedConn { guard, started, histogram: &self.operation_seconds }
+        TimedConn::new(guard, started, &self.metrics)
+    }
+
+    /// Runs a synchronous store operation on tokio's blocking threads, where waiting on SQLite (a
+    /// lock, the disk) stalls no async task; its result when done. Outside a runtime (the CLI's
+    /// offline commands) it runs in place. (`block_in_place` would spare copying the arguments,
+    /// but it broke plugin calls' outbound connections now and then: see the closing note of #34.)
+    pub async fn off_worker<T: Send + 'static>(&self, operation: impl FnOnce(&Db) -> T + Send + 'static) -> T {
+        if tokio::runtime::Handle::try_current().is_err() {
+            return operation(self);
+        }
+        let db = self.clone();
+        let blocking = tokio::task::spawn_blocking(move || {
+            let _off = OffWorker::enter();
+            operation(&db)
+        });
+        match blocking.await {
+            Ok(result) => result,
+            // A panic in the operation is the caller's, as if it had run in place.
+            Err(stopped) => std::panic::resume_unwind(stopped.into_panic()),
+        }
     }
 
     /// A read-only connection: a free one if any, else the next in turn. It sees every commit
@@ -223,7 +301,7 @@ impl Db {
         let count = self.readers.len();
         let free = (0..count).find_map(|i| self.readers[(first + i) % count].try_lock().ok());
         let guard = free.unwrap_or_else(|| self.readers[first % count].lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
-        TimedConn { guard, started, histogram: &self.operation_seconds }
+        TimedConn::new(guard, started, &self.metrics)
     }
 }
 

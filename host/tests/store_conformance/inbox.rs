@@ -7,7 +7,6 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::json;
 use switchboard::store::audit::NewAuditEntry;
 use switchboard::store::backend::Store;
 use switchboard::store::channels::Connected;
@@ -200,7 +199,7 @@ async fn a_conversations_messages_page_back_from_the_newest_oldest_first_on_ever
             ids.push(store.record_inbound(channel, &said(update, "810", "Dewi", &format!("pesan {update}"), 60_000 - update * 1_000)).await.unwrap().unwrap().id);
         }
         let conversation = store.message(ids[0]).await.unwrap().unwrap().conversation_id;
-        let reply = NewOutbound { conversation_id: conversation, text: Some("Baik, kami cek dulu".into()), content: json!({}), reply_to: None, file: None };
+        let reply = NewOutbound { conversation_id: conversation, text: Some("Baik, kami cek dulu".into()), content: Default::default(), reply_to: None, file: None };
         ids.push(store.queue_outbound(channel, &reply).await.unwrap().id);
         // The fourth arrives after the fifth though sent before it.
         ids.push(store.record_inbound(channel, &said(5, "810", "Dewi", "pesan 5", 20_000)).await.unwrap().unwrap().id);
@@ -246,7 +245,7 @@ async fn a_read_marker_set_on_one_node_is_seen_on_the_others_and_never_moves_bac
         assert_eq!(unread(node2, agus, conversation).await, Some(3), "{name}: every person has their own");
 
         // The agent's reply is not unread; reading everything reads it too.
-        let reply = NewOutbound { conversation_id: conversation, text: Some("Sudah kami kirim kak".into()), content: json!({}), reply_to: None, file: None };
+        let reply = NewOutbound { conversation_id: conversation, text: Some("Sudah kami kirim kak".into()), content: Default::default(), reply_to: None, file: None };
         node2.queue_outbound(channel, &reply).await.unwrap();
         assert_eq!(unread(node3, dewi, conversation).await, Some(1), "{name}");
         node2.mark_read(dewi, conversation, None).await.unwrap();

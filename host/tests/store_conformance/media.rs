@@ -140,7 +140,7 @@ async fn an_upload_sent_in_a_reply_through_one_node_is_the_replys_file_on_anothe
         let reply = switchboard::store::messages::NewOutbound {
             conversation_id: customer.conversation_id,
             text: Some("Ini katalognya".into()),
-            content: serde_json::json!({}),
+            content: Default::default(),
             reply_to: None,
             file: Some(upload),
         };

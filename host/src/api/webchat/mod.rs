@@ -64,8 +64,8 @@ struct Front {
 }
 
 pub fn routes<S>(app: Arc<App>) -> Router<S> {
-    let limits = match app.backend.postgres() {
-        Some(store) => Limits::shared(store.clone()),
+    let limits = match &app.deployment.shared_rates {
+        Some(rates) => Limits::shared(rates.clone()),
         None => Limits::default(),
     };
     let front = Arc::new(Front { app, limits });

@@ -21,7 +21,7 @@ use governor::{Quota, RateLimiter};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use crate::store::pg::PgStore;
+use crate::deployment::SharedRates;
 use crate::store::random_token;
 
 const NONCE_LEN: usize = 24;
@@ -94,7 +94,7 @@ pub struct Limits {
     /// Live connections opened per visitor: 10 at once, then one per 3 s.
     streams: Keyed<(String, String)>,
     checks: AtomicU32,
-    shared: Option<Arc<PgStore>>,
+    shared: Option<Arc<dyn SharedRates>>,
 }
 
 fn quota(budget: &Budget) -> Quota {
@@ -117,8 +117,8 @@ impl Default for Limits {
 pub struct Exceeded(pub Duration);
 
 impl Limits {
-    /// Budgets every node of one Postgres database shares.
-    pub fn shared(store: Arc<PgStore>) -> Self {
+    /// Budgets every node counts against together.
+    pub fn shared(store: Arc<dyn SharedRates>) -> Self {
         Self { shared: Some(store), ..Self::default() }
     }
 
@@ -156,8 +156,8 @@ impl Limits {
 
 /// One request from a shared budget. When the database cannot say, the request goes through:
 /// a limit is a guard against floods, and a visitor should not lose the chat to a hiccup.
-async fn take(store: &PgStore, key: &str, budget: &Budget) -> Result<(), Exceeded> {
-    match store.take_rate(key, budget.burst, budget.every).await {
+async fn take(store: &Arc<dyn SharedRates>, key: &str, budget: &Budget) -> Result<(), Exceeded> {
+    match store.take(key, budget.burst, budget.every).await {
         Ok(taken) => taken.map_err(Exceeded),
         Err(e) => {
             tracing::warn!("a website chat rate limit could not be checked (the request goes through): {e}");

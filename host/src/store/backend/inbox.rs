@@ -79,82 +79,115 @@ pub trait InboxStore: Send + Sync {
 #[async_trait::async_trait]
 impl InboxStore for Db {
     async fn conversations(&self, filter: &ConversationFilter<'_>, limit: u32) -> StoreResult<Vec<Conversation>> {
-        Db::conversations(self, filter, limit)
+        let (channel_id, status, search) = (filter.channel_id.map(str::to_owned), filter.status.map(str::to_owned), filter.search.map(str::to_owned));
+        let (workspace_id, assigned, reader) = (filter.workspace_id, filter.assigned, filter.reader);
+        self.off_worker(move |db| {
+            let filter = ConversationFilter { workspace_id, channel_id: channel_id.as_deref(), status: status.as_deref(), assigned, search: search.as_deref(), reader };
+            Db::conversations(db, &filter, limit)
+        })
+        .await
     }
 
     async fn mark_read(&self, person_id: i64, conversation_id: i64, up_to: Option<i64>) -> StoreResult<()> {
-        Db::mark_read(self, person_id, conversation_id, up_to)
+        self.off_worker(move |db| Db::mark_read(db, person_id, conversation_id, up_to)).await
     }
 
     async fn update_conversation(&self, id: i64, assignee: Option<Option<i64>>, status: Option<&str>) -> StoreResult<()> {
-        Db::update_conversation(self, id, assignee, status)
+        let status = status.map(str::to_owned);
+        self.off_worker(move |db| Db::update_conversation(db, id, assignee, status.as_deref())).await
     }
 
     async fn conversation(&self, id: i64) -> StoreResult<Option<Conversation>> {
-        Db::conversation(self, id)
+        self.off_worker(move |db| Db::conversation(db, id)).await
     }
 
     async fn channels_with_conversation(&self, external_id: &str) -> StoreResult<Vec<String>> {
-        Db::channels_with_conversation(self, external_id)
+        let external_id = external_id.to_owned();
+        self.off_worker(move |db| Db::channels_with_conversation(db, &external_id)).await
     }
 
     async fn conversation_at(&self, channel_id: &str, external_id: &str) -> StoreResult<Option<Conversation>> {
-        Db::conversation_at(self, channel_id, external_id)
+        let channel_id = channel_id.to_owned();
+        let external_id = external_id.to_owned();
+        self.off_worker(move |db| Db::conversation_at(db, &channel_id, &external_id)).await
     }
 
     async fn messages(&self, conversation_id: i64, before: Option<i64>, limit: u32) -> StoreResult<Vec<Message>> {
-        Db::messages(self, conversation_id, before, limit)
+        self.off_worker(move |db| Db::messages(db, conversation_id, before, limit)).await
     }
 
     async fn last_inbound(&self, conversation_id: i64) -> StoreResult<Option<Message>> {
-        Db::last_inbound(self, conversation_id)
+        self.off_worker(move |db| Db::last_inbound(db, conversation_id)).await
     }
 
     async fn upsert_contact(&self, channel_id: &str, contact: &ContactInfo) -> StoreResult<i64> {
-        Db::upsert_contact(self, channel_id, contact)
+        let channel_id = channel_id.to_owned();
+        let contact = contact.clone();
+        self.off_worker(move |db| Db::upsert_contact(db, &channel_id, &contact)).await
     }
 
     async fn disabled_templates(&self, channel_id: &str) -> StoreResult<BTreeSet<String>> {
-        Db::disabled_templates(self, channel_id)
+        let channel_id = channel_id.to_owned();
+        self.off_worker(move |db| Db::disabled_templates(db, &channel_id)).await
     }
 
     async fn template_enabled(&self, channel_id: &str, name: &str) -> StoreResult<bool> {
-        Db::template_enabled(self, channel_id, name)
+        let channel_id = channel_id.to_owned();
+        let name = name.to_owned();
+        self.off_worker(move |db| Db::template_enabled(db, &channel_id, &name)).await
     }
 
     async fn set_template_enabled(&self, channel_id: &str, name: &str, enabled: bool) -> StoreResult<()> {
-        Db::set_template_enabled(self, channel_id, name, enabled)
+        let channel_id = channel_id.to_owned();
+        let name = name.to_owned();
+        self.off_worker(move |db| Db::set_template_enabled(db, &channel_id, &name, enabled)).await
     }
 
     async fn forget_template(&self, channel_id: &str, name: &str) -> StoreResult<()> {
-        Db::forget_template(self, channel_id, name)
+        let channel_id = channel_id.to_owned();
+        let name = name.to_owned();
+        self.off_worker(move |db| Db::forget_template(db, &channel_id, &name)).await
     }
 
     async fn hold_resource(&self, channel_id: &str, resource: &str) -> StoreResult<()> {
-        Db::hold_resource(self, channel_id, resource)
+        let channel_id = channel_id.to_owned();
+        let resource = resource.to_owned();
+        self.off_worker(move |db| Db::hold_resource(db, &channel_id, &resource)).await
     }
 
     async fn release_resource(&self, channel_id: &str, resource: &str) -> StoreResult<bool> {
-        Db::release_resource(self, channel_id, resource)
+        let channel_id = channel_id.to_owned();
+        let resource = resource.to_owned();
+        self.off_worker(move |db| Db::release_resource(db, &channel_id, &resource)).await
     }
 
     async fn mark_needs_reconnect(&self, channel_id: &str, reason: &str) -> StoreResult<()> {
-        Db::mark_needs_reconnect(self, channel_id, reason)
+        let channel_id = channel_id.to_owned();
+        let reason = reason.to_owned();
+        self.off_worker(move |db| Db::mark_needs_reconnect(db, &channel_id, &reason)).await
     }
 
     async fn clear_needs_reconnect(&self, channel_id: &str) -> StoreResult<()> {
-        Db::clear_needs_reconnect(self, channel_id)
+        let channel_id = channel_id.to_owned();
+        self.off_worker(move |db| Db::clear_needs_reconnect(db, &channel_id)).await
     }
 
     async fn needs_reconnect(&self, channel_id: &str) -> StoreResult<Option<Reconnect>> {
-        Db::needs_reconnect(self, channel_id)
+        let channel_id = channel_id.to_owned();
+        self.off_worker(move |db| Db::needs_reconnect(db, &channel_id)).await
     }
 
     async fn record_audit(&self, entry: NewAuditEntry<'_>) -> StoreResult<()> {
-        Db::record_audit(self, entry)
+        let NewAuditEntry { workspace_id, actor, address, action, target, detail } = entry;
+        let (actor, address, action, target, detail) = (actor.to_owned(), address.map(str::to_owned), action.to_owned(), target.map(str::to_owned), detail.map(str::to_owned));
+        self.off_worker(move |db| {
+            let entry = NewAuditEntry { workspace_id, actor: &actor, address: address.as_deref(), action: &action, target: target.as_deref(), detail: detail.as_deref() };
+            Db::record_audit(db, entry)
+        })
+        .await
     }
 
     async fn audit_log(&self, workspace: Option<i64>, before: Option<i64>, limit: u32) -> StoreResult<Vec<AuditEntry>> {
-        Db::audit_log(self, workspace, before, limit)
+        self.off_worker(move |db| Db::audit_log(db, workspace, before, limit)).await
     }
 }

@@ -35,38 +35,64 @@ pub trait IntegrationStore: Send + Sync {
 #[async_trait::async_trait]
 impl IntegrationStore for Db {
     async fn provider_app(&self, plugin: &str) -> StoreResult<Option<ProviderApp>> {
-        Db::provider_app(self, plugin)
+        let plugin = plugin.to_owned();
+        self.off_worker(move |db| Db::provider_app(db, &plugin)).await
     }
 
     async fn set_provider_app(&self, plugin: &str, settings: &[SettingValue<'_>]) -> StoreResult<ProviderApp> {
-        Db::set_provider_app(self, plugin, settings)
+        let (plugin, settings) = (plugin.to_owned(), super::channels::OwnedSettings::of(settings));
+        self.off_worker(move |db| Db::set_provider_app(db, &plugin, &settings.values())).await
     }
 
     async fn delete_provider_app(&self, plugin: &str) -> StoreResult<bool> {
-        Db::delete_provider_app(self, plugin)
+        let plugin = plugin.to_owned();
+        self.off_worker(move |db| Db::delete_provider_app(db, &plugin)).await
     }
 
     async fn create_flow(&self, flow: &NewFlow<'_>) -> StoreResult<Flow> {
-        Db::create_flow(self, flow)
+        let (state, plugin, channel_id, name) = (flow.state.to_owned(), flow.plugin.to_owned(), flow.channel_id.map(str::to_owned), flow.name.map(str::to_owned));
+        let (workspace_id, settings, properties, redirect_url) = (flow.workspace_id, flow.settings.clone(), flow.properties.to_vec(), flow.redirect_url.to_owned());
+        self.off_worker(move |db| {
+            let flow = NewFlow {
+                workspace_id,
+                state: &state,
+                plugin: &plugin,
+                channel_id: channel_id.as_deref(),
+                name: name.as_deref(),
+                settings: &settings,
+                properties: &properties,
+                redirect_url: &redirect_url,
+            };
+            Db::create_flow(db, &flow)
+        })
+        .await
     }
 
     async fn flow(&self, state: &str) -> StoreResult<Option<Flow>> {
-        Db::flow(self, state)
+        let state = state.to_owned();
+        self.off_worker(move |db| Db::flow(db, &state)).await
     }
 
     async fn transition_flow(&self, state: &str, from: FlowStatus, to: FlowStatus) -> StoreResult<bool> {
-        Db::transition_flow(self, state, from, to)
+        let state = state.to_owned();
+        self.off_worker(move |db| Db::transition_flow(db, &state, from, to)).await
     }
 
     async fn flow_ready(&self, state: &str, accounts: &[FlowAccount]) -> StoreResult<()> {
-        Db::flow_ready(self, state, accounts)
+        let state = state.to_owned();
+        let accounts = accounts.to_vec();
+        self.off_worker(move |db| Db::flow_ready(db, &state, &accounts)).await
     }
 
     async fn flow_failed(&self, state: &str, error: &str) -> StoreResult<()> {
-        Db::flow_failed(self, state, error)
+        let state = state.to_owned();
+        let error = error.to_owned();
+        self.off_worker(move |db| Db::flow_failed(db, &state, &error)).await
     }
 
     async fn flow_connected(&self, state: &str, channel_id: &str) -> StoreResult<()> {
-        Db::flow_connected(self, state, channel_id)
+        let state = state.to_owned();
+        let channel_id = channel_id.to_owned();
+        self.off_worker(move |db| Db::flow_connected(db, &state, &channel_id)).await
     }
 }

@@ -42,7 +42,8 @@ pub trait MediaStore: Send + Sync {
 #[async_trait::async_trait]
 impl MediaStore for Db {
     async fn due_media(&self, limit: u32, in_flight: &[i64]) -> StoreResult<Vec<MediaFile>> {
-        Db::due_media(self, limit, in_flight)
+        let in_flight = in_flight.to_vec();
+        self.off_worker(move |db| Db::due_media(db, limit, &in_flight)).await
     }
 
     async fn claim_media(&self, _id: i64, _lease: std::time::Duration) -> StoreResult<bool> {
@@ -50,15 +51,16 @@ impl MediaStore for Db {
     }
 
     async fn next_media_at(&self) -> StoreResult<Option<i64>> {
-        Db::next_media_at(self)
+        self.off_worker(move |db| Db::next_media_at(db)).await
     }
 
     async fn media_file(&self, id: i64) -> StoreResult<Option<MediaFile>> {
-        Db::media_file(self, id)
+        self.off_worker(move |db| Db::media_file(db, id)).await
     }
 
     async fn media_of_messages(&self, message_ids: &[i64]) -> StoreResult<Vec<MediaFile>> {
-        Db::media_of_messages(self, message_ids)
+        let message_ids = message_ids.to_vec();
+        self.off_worker(move |db| Db::media_of_messages(db, &message_ids)).await
     }
 
     async fn media_stored(&self, id: i64, bytes: StoredBytes) -> StoreResult<()> {
@@ -82,6 +84,6 @@ impl MediaStore for Db {
     }
 
     async fn orphaned_blobs(&self, uploaded_before: i64) -> StoreResult<Vec<String>> {
-        Db::orphaned_blobs(self, uploaded_before)
+        self.off_worker(move |db| Db::orphaned_blobs(db, uploaded_before)).await
     }
 }

@@ -28,9 +28,25 @@ use super::pg::PgStore;
 use super::{Db, StoreResult};
 
 /// Every aggregate's operations: what a server node needs of its store.
-pub trait Store: MessageStore + ChannelStore + OutboxStore + InboxStore + IntegrationStore + MediaStore + PeopleStore {}
+#[async_trait::async_trait]
+pub trait Store: MessageStore + ChannelStore + OutboxStore + InboxStore + IntegrationStore + MediaStore + PeopleStore {
+    /// Whether the database takes writes now (readiness).
+    async fn check_writable(&self) -> StoreResult<()>;
+}
 
-impl<T: MessageStore + ChannelStore + OutboxStore + InboxStore + IntegrationStore + MediaStore + PeopleStore> Store for T {}
+#[async_trait::async_trait]
+impl Store for Db {
+    async fn check_writable(&self) -> StoreResult<()> {
+        self.off_worker(move |db| db.check_writable()).await
+    }
+}
+
+#[async_trait::async_trait]
+impl Store for PgStore {
+    async fn check_writable(&self) -> StoreResult<()> {
+        PgStore::check_writable(self).await
+    }
+}
 
 #[async_trait::async_trait]
 pub trait MessageStore: Send + Sync {
@@ -68,11 +84,12 @@ impl MessageStore for Db {
     }
 
     async fn message(&self, id: i64) -> StoreResult<Option<Message>> {
-        Db::message(self, id)
+        self.off_worker(move |db| Db::message(db, id)).await
     }
 
     async fn last_inbound_at(&self, channel_id: &str, conversation_external_id: &str) -> StoreResult<Option<i64>> {
-        Ok(self.conversation_at(channel_id, conversation_external_id)?.and_then(|c| c.last_inbound_at))
+        let (channel_id, conversation_external_id) = (channel_id.to_owned(), conversation_external_id.to_owned());
+        Ok(self.off_worker(move |db| db.conversation_at(&channel_id, &conversation_external_id)).await?.and_then(|c| c.last_inbound_at))
     }
 
     async fn queue_outbound(&self, channel_id: &str, outbound: &NewOutbound) -> StoreResult<Message> {
@@ -84,11 +101,16 @@ impl MessageStore for Db {
     }
 
     async fn record_status(&self, channel_id: &str, provider_message_id: &str, status: DeliveryStatus, error: Option<&str>) -> StoreResult<Option<(i64, i64)>> {
-        Db::record_status(self, channel_id, provider_message_id, status, error)
+        let channel_id = channel_id.to_owned();
+        let provider_message_id = provider_message_id.to_owned();
+        let error = error.map(str::to_owned);
+        self.off_worker(move |db| Db::record_status(db, &channel_id, &provider_message_id, status, error.as_deref())).await
     }
 
     async fn record_status_watermark(&self, channel_id: &str, conversation_external_id: &str, up_to_ms: i64, status: DeliveryStatus) -> StoreResult<usize> {
-        Db::record_status_watermark(self, channel_id, conversation_external_id, up_to_ms, status)
+        let channel_id = channel_id.to_owned();
+        let conversation_external_id = conversation_external_id.to_owned();
+        self.off_worker(move |db| Db::record_status_watermark(db, &channel_id, &conversation_external_id, up_to_ms, status)).await
     }
 }
 

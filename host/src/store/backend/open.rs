@@ -1,7 +1,6 @@
 //! Which backend a node runs on: SQLite in its data dir (the default, one node), or Postgres
-//! (`--database-url`, several nodes). Both give the same [`Store`]; what only one of them has
-//! (SQLite's backup and key rotation, Postgres's notices and shared components) is reached
-//! through [`Backend`].
+//! (`--database-url`, several nodes). Both give the same [`Store`]; what differs between the
+//! deployments is chosen from it once, at start (`deployment::Deployment::of`).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -25,7 +24,7 @@ impl Backend {
             None => Ok(Self::Sqlite(Arc::new(Db::open_with(data_dir, faults)?))),
             Some(url) => {
                 std::fs::create_dir_all(data_dir).map_err(|e| anyhow::anyhow!("cannot create the data dir {}: {e}", data_dir.display()))?;
-                let secrets = Arc::new(SecretBox::load_or_create(&crate::store::rotation::key_path(data_dir))?);
+        let secrets = Arc::new(SecretBox::load_or_create(&crate::store::rotation::key_path(data_dir))?);
                 Ok(Self::Postgres(Arc::new(PgStore::connect(url, &secrets, node).await?)))
             }
         }
@@ -35,28 +34,6 @@ impl Backend {
         match self {
             Self::Sqlite(db) => db.clone(),
             Self::Postgres(pg) => pg.clone(),
-        }
-    }
-
-    pub fn sqlite(&self) -> Option<&Arc<Db>> {
-        match self {
-            Self::Sqlite(db) => Some(db),
-            Self::Postgres(_) => None,
-        }
-    }
-
-    pub fn postgres(&self) -> Option<&Arc<PgStore>> {
-        match self {
-            Self::Postgres(pg) => Some(pg),
-            Self::Sqlite(_) => None,
-        }
-    }
-
-    /// Whether the database takes writes now (readiness).
-    pub async fn check_writable(&self) -> crate::store::StoreResult<()> {
-        match self {
-            Self::Sqlite(db) => db.check_writable(),
-            Self::Postgres(pg) => pg.check_writable().await,
         }
     }
 }

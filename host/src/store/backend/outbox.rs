@@ -3,7 +3,8 @@
 //!
 //! On SQLite one node sends everything, and what it is sending now is the `in_flight` list it
 //! passes. On Postgres several nodes share the outbox: a delivery handed out is claimed for this
-//! node until `lease` ends, and no other node gets it meanwhile; a dead node's claims expire.
+//! node until `lease` ends, and no other node gets it meanwhile. A live node renews the claims
+//! of its sends in flight ([`OutboxStore::renew_claims`]); a dead node's claims expire.
 
 use std::time::Duration;
 
@@ -17,6 +18,9 @@ pub trait OutboxStore: Send + Sync {
     /// `in_flight` or claimed by another node, none of a channel in `paused` (at its
     /// concurrency or rate limit).
     async fn claim_deliveries(&self, limit: u32, lease: Duration, in_flight: &[i64], paused: &[String]) -> StoreResult<Vec<PendingDelivery>>;
+    /// This node is still sending `in_flight`: its claims on them last `lease` from now. How many
+    /// it still held (fewer: another node took one over after this node failed to renew).
+    async fn renew_claims(&self, in_flight: &[i64], lease: Duration) -> StoreResult<usize>;
     /// When the next delivery of a channel not `paused` may start (ms), if any: its next try,
     /// or the end of another node's claim on it.
     async fn next_delivery_at(&self, paused: &[String]) -> StoreResult<Option<i64>>;
@@ -35,15 +39,23 @@ pub trait OutboxStore: Send + Sync {
 impl OutboxStore for Db {
     async fn claim_deliveries(&self, limit: u32, _lease: Duration, in_flight: &[i64], paused: &[String]) -> StoreResult<Vec<PendingDelivery>> {
         // One node: what it is sending now is all there is to leave out.
-        self.due_deliveries(limit, in_flight, paused)
+        let in_flight = in_flight.to_vec();
+        let paused = paused.to_vec();
+        self.off_worker(move |db| db.due_deliveries(limit, &in_flight, &paused)).await
+    }
+
+    async fn renew_claims(&self, in_flight: &[i64], _lease: Duration) -> StoreResult<usize> {
+        // One node claims nothing: its sends are its own until they finish.
+        Ok(in_flight.len())
     }
 
     async fn next_delivery_at(&self, paused: &[String]) -> StoreResult<Option<i64>> {
-        Db::next_delivery_at(self, paused)
+        let paused = paused.to_vec();
+        self.off_worker(move |db| Db::next_delivery_at(db, &paused)).await
     }
 
     async fn outbox_summary(&self) -> StoreResult<(u64, Option<i64>)> {
-        Db::outbox_summary(self)
+        self.off_worker(move |db| Db::outbox_summary(db)).await
     }
 
     async fn delivery_retry(&self, message_id: i64, next_attempt_at: i64, error: &str) -> StoreResult<()> {

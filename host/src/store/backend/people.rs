@@ -86,118 +86,142 @@ pub trait PeopleStore: Send + Sync {
 #[async_trait::async_trait]
 impl PeopleStore for Db {
     async fn workspaces(&self) -> StoreResult<Vec<Workspace>> {
-        Db::workspaces(self)
+        self.off_worker(move |db| Db::workspaces(db)).await
     }
 
     async fn workspace(&self, id: i64) -> StoreResult<Option<Workspace>> {
-        Db::workspace(self, id)
+        self.off_worker(move |db| Db::workspace(db, id)).await
     }
 
     async fn create_workspace(&self, name: &str) -> StoreResult<Workspace> {
-        Db::create_workspace(self, name)
+        let name = name.to_owned();
+        self.off_worker(move |db| Db::create_workspace(db, &name)).await
     }
 
     async fn update_workspace(&self, id: i64, name: Option<&str>, suspended: Option<bool>) -> StoreResult<bool> {
-        Db::update_workspace(self, id, name, suspended)
+        let name = name.map(str::to_owned);
+        self.off_worker(move |db| Db::update_workspace(db, id, name.as_deref(), suspended)).await
     }
 
     async fn delete_workspace(&self, id: i64) -> StoreResult<bool> {
-        Db::delete_workspace(self, id)
+        self.off_worker(move |db| Db::delete_workspace(db, id)).await
     }
 
     async fn release_held_deliveries(&self, id: i64) -> StoreResult<usize> {
-        Db::release_held_deliveries(self, id)
+        self.off_worker(move |db| Db::release_held_deliveries(db, id)).await
     }
 
     async fn channel_suspended(&self, channel_id: &str) -> StoreResult<bool> {
-        Db::channel_suspended(self, channel_id)
+        let channel_id = channel_id.to_owned();
+        self.off_worker(move |db| Db::channel_suspended(db, &channel_id)).await
     }
 
     async fn create_person(&self, workspace_id: Option<i64>, username: &str, display_name: &str, role: Role) -> StoreResult<Person> {
-        Db::create_person(self, workspace_id, username, display_name, role)
+        let username = username.to_owned();
+        let display_name = display_name.to_owned();
+        self.off_worker(move |db| Db::create_person(db, workspace_id, &username, &display_name, role)).await
     }
 
     async fn person(&self, id: i64) -> StoreResult<Option<Person>> {
-        Db::person(self, id)
+        self.off_worker(move |db| Db::person(db, id)).await
     }
 
     async fn person_by_username(&self, username: &str) -> StoreResult<Option<Person>> {
-        Db::person_by_username(self, username)
+        let username = username.to_owned();
+        self.off_worker(move |db| Db::person_by_username(db, &username)).await
     }
 
     async fn people(&self, workspace_id: Option<i64>) -> StoreResult<Vec<Person>> {
-        Db::people(self, workspace_id)
+        self.off_worker(move |db| Db::people(db, workspace_id)).await
     }
 
     async fn update_person(&self, id: i64, role: Option<Role>, display_name: Option<&str>, active: Option<bool>) -> StoreResult<()> {
-        Db::update_person(self, id, role, display_name, active)
+        let display_name = display_name.map(str::to_owned);
+        self.off_worker(move |db| Db::update_person(db, id, role, display_name.as_deref(), active)).await
     }
 
     async fn create_invitation(&self, person_id: i64, lifetime_ms: i64, reset: bool) -> StoreResult<(String, i64)> {
-        Db::create_invitation(self, person_id, lifetime_ms, reset)
+        self.off_worker(move |db| Db::create_invitation(db, person_id, lifetime_ms, reset)).await
     }
 
     async fn invitation(&self, token: &str) -> StoreResult<Result<Person, InvitationProblem>> {
-        Db::invitation(self, token)
+        let token = token.to_owned();
+        self.off_worker(move |db| Db::invitation(db, &token)).await
     }
 
     async fn accept_invitation(&self, token: &str, password_hash: &str) -> StoreResult<bool> {
-        Db::accept_invitation(self, token, password_hash)
+        let token = token.to_owned();
+        let password_hash = password_hash.to_owned();
+        self.off_worker(move |db| Db::accept_invitation(db, &token, &password_hash)).await
     }
 
     async fn change_password(&self, person_id: i64, password_hash: &str, keep_session: &str) -> StoreResult<()> {
-        Db::change_password(self, person_id, password_hash, keep_session)
+        let password_hash = password_hash.to_owned();
+        let keep_session = keep_session.to_owned();
+        self.off_worker(move |db| Db::change_password(db, person_id, &password_hash, &keep_session)).await
     }
 
     async fn create_session(&self, person_id: i64) -> StoreResult<(String, String)> {
-        Db::create_session(self, person_id)
+        self.off_worker(move |db| Db::create_session(db, person_id)).await
     }
 
     async fn session(&self, id: &str, idle_ms: i64, absolute_ms: i64) -> StoreResult<Option<SignedIn>> {
-        Db::session(self, id, idle_ms, absolute_ms)
+        let id = id.to_owned();
+        self.off_worker(move |db| Db::session(db, &id, idle_ms, absolute_ms)).await
     }
 
     async fn delete_session(&self, id: &str) -> StoreResult<()> {
-        Db::delete_session(self, id)
+        let id = id.to_owned();
+        self.off_worker(move |db| Db::delete_session(db, &id)).await
     }
 
     async fn sign_in_failures(&self, key: &str, window_ms: i64) -> StoreResult<(u32, i64)> {
-        Db::sign_in_failures(self, key, window_ms)
+        let key = key.to_owned();
+        self.off_worker(move |db| Db::sign_in_failures(db, &key, window_ms)).await
     }
 
     async fn reserve_sign_in_attempt(&self, limits: &[(&str, u32)], window_ms: i64) -> StoreResult<SignInAttempt> {
-        Db::reserve_sign_in_attempt(self, limits, window_ms)
+        let limits: Vec<(String, u32)> = limits.iter().map(|(key, most)| ((*key).to_owned(), *most)).collect();
+        self.off_worker(move |db| {
+            let limits: Vec<(&str, u32)> = limits.iter().map(|(key, most)| (key.as_str(), *most)).collect();
+            Db::reserve_sign_in_attempt(db, &limits, window_ms)
+        })
+        .await
     }
 
     async fn release_sign_in_attempt(&self, key: &str) -> StoreResult<()> {
-        Db::release_sign_in_attempt(self, key)
+        let key = key.to_owned();
+        self.off_worker(move |db| Db::release_sign_in_attempt(db, &key)).await
     }
 
     async fn clear_sign_in_failures(&self, key: &str) -> StoreResult<()> {
-        Db::clear_sign_in_failures(self, key)
+        let key = key.to_owned();
+        self.off_worker(move |db| Db::clear_sign_in_failures(db, &key)).await
     }
 
     async fn create_token(&self, role: Role, workspace: Option<i64>) -> StoreResult<String> {
-        Db::create_token(self, role, workspace)
+        self.off_worker(move |db| Db::create_token(db, role, workspace)).await
     }
 
     async fn create_labeled_token(&self, role: Role, workspace: Option<i64>, label: &str) -> StoreResult<(i64, String)> {
-        Db::create_labeled_token(self, role, workspace, label)
+        let label = label.to_owned();
+        self.off_worker(move |db| Db::create_labeled_token(db, role, workspace, &label)).await
     }
 
     async fn tokens(&self, workspace: i64) -> StoreResult<Vec<TokenInfo>> {
-        Db::tokens(self, workspace)
+        self.off_worker(move |db| Db::tokens(db, workspace)).await
     }
 
     async fn revoke_token(&self, id: i64, workspace: i64) -> StoreResult<bool> {
-        Db::revoke_token(self, id, workspace)
+        self.off_worker(move |db| Db::revoke_token(db, id, workspace)).await
     }
 
     async fn token_count(&self) -> StoreResult<u64> {
-        Db::token_count(self)
+        self.off_worker(move |db| Db::token_count(db)).await
     }
 
     async fn token_owner(&self, token: &str) -> StoreResult<Option<TokenOwner>> {
-        Db::token_owner(self, token)
+        let token = token.to_owned();
+        self.off_worker(move |db| Db::token_owner(db, &token)).await
     }
 }

@@ -23,7 +23,7 @@ pub(super) fn message(row: &Row) -> StoreResult<Message> {
         provider_message_id: row.get(4),
         contact_id: row.get(5),
         text: row.get(6),
-        content: serde_json::from_str(&content).unwrap_or_default(),
+        content: crate::store::content::MessageContent::from_json(&content),
         properties: serde_json::from_str(&properties).unwrap_or_default(),
         reply_to: row.get(9),
         status: DeliveryStatus::parse(&status).ok_or_else(|| StoreError::Corrupt(format!("unknown message status `{status}`")))?,
@@ -116,7 +116,7 @@ pub(super) async fn record_inbound_in(tx: &deadpool_postgres::Transaction<'_>, c
                 &inbound.provider_message_id,
                 &contact_id,
                 &inbound.text,
-                &inbound.content.to_string(),
+                &inbound.content.to_json(),
                 &properties,
                 &inbound.reply_to,
                 &inbound.provider_timestamp,
@@ -166,7 +166,7 @@ impl PgStore {
             ))
             .await?;
         let stored = message(
-            &tx.query_one(&insert, &[&outbound.conversation_id, &channel_id, &outbound.text, &outbound.content.to_string(), &outbound.reply_to, &now]).await?,
+            &tx.query_one(&insert, &[&outbound.conversation_id, &channel_id, &outbound.text, &outbound.content.to_json(), &outbound.reply_to, &now]).await?,
         )?;
         let queue = tx.prepare_cached("INSERT INTO outbox (message_id, channel_id, conversation_id, next_attempt_at) VALUES ($1, $2, $3, $4)").await?;
         tx.execute(&queue, &[&stored.id, &channel_id, &outbound.conversation_id, &now]).await?;

@@ -1,7 +1,7 @@
 //! The outbox over Postgres: nodes claim deliveries with a lease (`FOR UPDATE SKIP LOCKED`, so
-//! two nodes never claim the same one and never wait on each other). A claim lasts longer than
-//! the plugin timeout; a node that dies leaves its claims to expire, and another node takes them
-//! over. Each conversation's order holds across nodes: a message is claimable only while it is
+//! two nodes never claim the same one and never wait on each other). A live node renews the
+//! claims of its sends in flight; a node that dies leaves its claims to expire, and another node
+//! takes them over. Each conversation's order holds across nodes: a message is claimable only while it is
 //! the oldest of its conversation in the outbox, and it leaves only when sent or failed.
 
 use std::time::Duration;
@@ -42,6 +42,16 @@ impl OutboxStore for PgStore {
         // RETURNING has no order; hand them out oldest first, as SQLite does.
         claimed.sort_by_key(|delivery| delivery.message_id);
         Ok(claimed)
+    }
+
+    async fn renew_claims(&self, in_flight: &[i64], lease: Duration) -> StoreResult<usize> {
+        if in_flight.is_empty() {
+            return Ok(0);
+        }
+        let until = now_ms() + lease.as_millis() as i64;
+        let client = self.client().await?;
+        let renew = client.prepare_cached("UPDATE outbox SET claimed_until = $3 WHERE message_id = ANY($1) AND claimed_by = $2").await?;
+        Ok(client.execute(&renew, &[&in_flight, &self.node, &until]).await? as usize)
     }
 
     async fn next_delivery_at(&self, paused: &[String]) -> StoreResult<Option<i64>> {
