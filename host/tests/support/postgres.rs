@@ -69,7 +69,23 @@ impl Postgres {
         assert!(started.status.success(), "Postgres did not start again: {}", std::fs::read_to_string(&log).unwrap_or_default());
     }
 
+    /// Runs the SQL of `file` (a `pg_dump`) in database `name`, stopping at its first error.
+    pub fn load(&self, name: &str, file: &Path) {
+        let sql = std::fs::File::open(file).unwrap_or_else(|e| panic!("cannot open {}: {e}", file.display()));
+        let port = self.port.to_string();
+        let mut command = self.command("psql");
+        command.args(["-h", "127.0.0.1", "-p", &port, "-U", "switchboard", "-v", "ON_ERROR_STOP=1", "-q", "-d", name]).stdin(sql);
+        let loaded = command.output().unwrap();
+        assert!(loaded.status.success(), "loading {} failed: {}", file.display(), String::from_utf8_lossy(&loaded.stderr));
+    }
+
     fn pg(&self, tool: &str, args: &[&str]) -> Output {
+        let mut command = self.command(tool);
+        command.args(args).output().unwrap_or_else(|e| panic!("cannot run {tool}: {e}"))
+    }
+
+    /// One of the server's tools, run as the user that owns the cluster.
+    fn command(&self, tool: &str) -> Command {
         let program = self.bin.join(tool);
         let mut command = if self.as_postgres_user {
             let mut c = Command::new("runuser");
@@ -78,7 +94,8 @@ impl Postgres {
         } else {
             Command::new(&program)
         };
-        command.args(args).current_dir(self.dir.path()).output().unwrap_or_else(|e| panic!("cannot run {}: {e}", program.display()))
+        command.current_dir(self.dir.path());
+        command
     }
 }
 
