@@ -5,6 +5,9 @@
 //! machine's cores, so "three nodes" shows what the shared database and the fan-out cost, not
 //! what three machines would give.
 //!
+//! Beside throughput, the CPU each webhook costs the servers: the nodes' and Postgres' (its
+//! sessions included) user + system time over the same window, divided by the webhooks stored.
+//!
 //! Run: `cargo bench -p switchboard --bench scale_out_http` (starts its own Postgres; builds
 //! nothing else: the `switchboard` binary of this build serves).
 
@@ -104,8 +107,49 @@ fn signature(body: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
 }
 
-/// Webhooks stored per second by `SENDERS` senders spread over `ports`.
-async fn per_second(ports: &[u16], channel: &str) -> f64 {
+/// CPU seconds a process and its children (exited ones included, once reaped) used so far.
+fn cpu_of_tree(root: u32) -> f64 {
+    // /proc/<pid>/stat: fields 14-17 are utime, stime, cutime, cstime in clock ticks (100 per
+    // second on Linux); the name (field 2) may hold spaces, so count after its ')'.
+    fn ticks(pid: u32, with_children: bool) -> Option<(u64, u32)> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+        let parent = fields[1].parse().ok()?;
+        let own: u64 = fields[11].parse::<u64>().ok()? + fields[12].parse::<u64>().ok()?;
+        let reaped: u64 = if with_children { fields[13].parse::<u64>().ok()? + fields[14].parse::<u64>().ok()? } else { 0 };
+        Some((own + reaped, parent))
+    }
+    let mut total = ticks(root, true).map_or(0, |(t, _)| t);
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|name| name.parse::<u32>().ok()) else { continue };
+        if let Some((t, parent)) = ticks(pid, true)
+            && parent == root
+        {
+            total += t;
+        }
+    }
+    total as f64 / 100.0
+}
+
+/// What a run measured.
+struct Run {
+    per_second: f64,
+    /// Server CPU (nodes and Postgres) per webhook stored, in milliseconds.
+    cpu_ms: f64,
+}
+
+/// Webhooks stored per second by `SENDERS` senders spread over `ports`, and the CPU the
+/// `servers` (process ids: the nodes, the Postgres postmaster) spent per webhook meanwhile.
+async fn measure(ports: &[u16], channel: &str, servers: &[u32]) -> Run {
+    let cpu = || servers.iter().map(|pid| cpu_of_tree(*pid)).sum::<f64>();
+    let before = cpu();
+    let (per_second, stored) = per_second(ports, channel).await;
+    let used = cpu() - before;
+    Run { per_second, cpu_ms: used * 1000.0 / stored.max(1) as f64 }
+}
+
+/// Webhooks stored per second by `SENDERS` senders spread over `ports`, and how many.
+async fn per_second(ports: &[u16], channel: &str) -> (f64, u64) {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let stored = Arc::new(AtomicU64::new(0));
     let client = reqwest::Client::builder().pool_max_idle_per_host(SENDERS as usize).build().unwrap();
@@ -133,7 +177,8 @@ async fn per_second(ports: &[u16], channel: &str) -> f64 {
     for sender in senders {
         sender.await.unwrap();
     }
-    stored.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64()
+    let stored = stored.load(Ordering::Relaxed);
+    (stored as f64 / started.elapsed().as_secs_f64(), stored)
 }
 
 fn main() {
@@ -145,7 +190,7 @@ fn main() {
         let sqlite_admin = admin_token(dirs[0].path(), None);
         let sqlite = start(dirs[0].path(), None, line).await;
         let channel = line_channel(&sqlite, &sqlite_admin, line).await;
-        let baseline = per_second(&[sqlite.port], &channel).await;
+        let baseline = measure(&[sqlite.port], &channel, &[sqlite.child.id()]).await;
         drop(sqlite);
 
         let server = support::postgres::Postgres::start();
@@ -156,18 +201,28 @@ fn main() {
         }
         let first = start(dirs[1].path(), Some(&url), line).await;
         let channel = line_channel(&first, &admin, line).await;
-        let one = per_second(&[first.port], &channel).await;
+        let postmaster = server.postmaster_pid();
+        let one = measure(&[first.port], &channel, &[first.child.id(), postmaster]).await;
         // Nodes 2 and 3 compile from node 1's cache (each keeps its own; copying saves the wait).
         for dir in &dirs[2..] {
             copy_dir(&dirs[1].path().join("cache"), &dir.path().join("cache"));
         }
         let second = start(dirs[2].path(), Some(&url), line).await;
         let third = start(dirs[3].path(), Some(&url), line).await;
-        let three = per_second(&[first.port, second.port, third.port], &channel).await;
-        println!("HTTP ingest, signed LINE webhooks, {SENDERS} senders at once, {SECONDS} s each (2 shared cores; nodes, Postgres and senders on one machine):");
-        println!("  SQLite, one node (baseline): {baseline:>6.0} webhooks/s");
-        println!("  Postgres, one node:          {one:>6.0} webhooks/s | {:.2}x SQLite", one / baseline);
-        println!("  Postgres, three nodes:       {three:>6.0} webhooks/s | {:.2}x SQLite, {:.2}x one Postgres node", three / baseline, three / one);
+        let three = measure(&[first.port, second.port, third.port], &channel, &[first.child.id(), second.child.id(), third.child.id(), postmaster]).await;
+        println!("HTTP ingest, signed LINE webhooks, {SENDERS} senders at once, {SECONDS} s each (2 shared cores; nodes, Postgres and senders on one machine);");
+        println!("server CPU per webhook = the nodes' and Postgres' user + system time / webhooks stored:");
+        let (b, o, t) = (&baseline, &one, &three);
+        println!("  SQLite, one node (baseline): {:>6.0} webhooks/s, {:.2} ms CPU/webhook", b.per_second, b.cpu_ms);
+        println!("  Postgres, one node:          {:>6.0} webhooks/s, {:.2} ms CPU/webhook | {:.2}x SQLite's throughput", o.per_second, o.cpu_ms, o.per_second / b.per_second);
+        println!(
+            "  Postgres, three nodes:       {:>6.0} webhooks/s, {:.2} ms CPU/webhook | {:.2}x SQLite's throughput; {:.2}x one Postgres node's throughput, {:.2}x its CPU/webhook",
+            t.per_second,
+            t.cpu_ms,
+            t.per_second / b.per_second,
+            t.per_second / o.per_second,
+            t.cpu_ms / o.cpu_ms
+        );
     });
 }
 

@@ -525,3 +525,73 @@ async fn a_file_is_fetched_by_one_node_of_several_and_a_dead_nodes_fetch_is_take
     assert!(!nodes[0].claim_media(file.id, Duration::from_secs(60)).await.unwrap(), "a stored file is fetched no more");
     assert_eq!(nodes[0].next_media_at().await.unwrap(), None);
 }
+
+/// Records one message per `(channel, update)` on `node`, all handed to its writer while a
+/// session of `client` holds the contacts table (no batch can commit meanwhile, so they wait
+/// together however the machine schedules them); their outcomes once the table is released.
+async fn writes_held_together(node: &Arc<PgStore>, client: &tokio_postgres::Client, writes: Vec<(String, i64)>) -> Vec<switchboard::store::StoreResult<switchboard::store::events::RecordedEvents>> {
+    use switchboard::store::events::EventRecord;
+    client.batch_execute("BEGIN; LOCK TABLE contacts IN EXCLUSIVE MODE").await.unwrap();
+    let mut pending: Vec<_> = writes
+        .into_iter()
+        .map(|(channel, update)| {
+            let node = node.clone();
+            Box::pin(async move { node.record_events(&channel, vec![EventRecord::Message { inbound: inbound(update), files: vec![] }]).await })
+        })
+        .collect();
+    // A write's first poll hands it to the writer: every one is queued before the table is free.
+    for write in &mut pending {
+        let first = std::future::poll_fn(|cx| std::task::Poll::Ready(std::future::Future::poll(write.as_mut(), cx))).await;
+        assert!(first.is_pending(), "a write finished while the contacts table was held");
+    }
+    client.batch_execute("COMMIT").await.unwrap();
+    let mut outcomes = Vec::new();
+    for write in pending {
+        outcomes.push(tokio::time::timeout(PATIENCE, write).await.expect("a write answered in time"));
+    }
+    outcomes
+}
+
+async fn messages_stored(client: &tokio_postgres::Client) -> i64 {
+    client.query_one("SELECT COUNT(*) FROM messages", &[]).await.unwrap().get(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhooks_waiting_together_share_one_commit_a_failing_one_fails_alone_and_a_failed_commit_answers_none() {
+    let postgres = Postgres::start();
+    let url = postgres.create_database("group");
+    let keys = tempfile::tempdir().unwrap();
+    let faults: Arc<switchboard::store::writer::Faults> = Arc::default();
+    let node = Arc::new(PgStore::connect_with(&url, &key(&keys, "shared.key"), "node-1", faults.clone()).await.unwrap());
+    let client = sql(&url).await;
+    let channel = whatsapp_channel(&node).await;
+
+    // 40 webhooks at once: one batch is held by the lock, the rest wait for the next one.
+    let (writes_before, commits_before) = node.group_commits();
+    let outcomes = writes_held_together(&node, &client, (1..=40).map(|n| (channel.clone(), n)).collect()).await;
+    assert!(outcomes.iter().all(Result::is_ok), "{outcomes:?}");
+    assert_eq!(messages_stored(&client).await, 40);
+    let (writes, commits) = node.group_commits();
+    assert_eq!(writes - writes_before, 40);
+    assert!(commits - commits_before <= 2, "40 webhooks waiting together took {} commits", commits - commits_before);
+
+    // One write of a batch fails (its channel does not exist): it fails alone, the rest are stored.
+    let mut batch: Vec<(String, i64)> = (41..=60).map(|n| (channel.clone(), n)).collect();
+    batch[7] = ("no-such-channel".into(), 1000);
+    let outcomes = writes_held_together(&node, &client, batch).await;
+    assert_eq!(outcomes.iter().filter(|o| o.is_err()).count(), 1, "{outcomes:?}");
+    assert!(outcomes[7].is_err() && !matches!(outcomes[7], Err(switchboard::store::StoreError::NotCommitted(_))), "{:?}", outcomes[7]);
+    assert_eq!(messages_stored(&client).await, 40 + 19);
+
+    // The commit fails (as a full disk or a cut connection would make it): no webhook of the
+    // batch is answered as stored, and none is.
+    faults.fail_next_commits(2);
+    let outcomes = writes_held_together(&node, &client, (61..=80).map(|n| (channel.clone(), n)).collect()).await;
+    assert!(outcomes.iter().all(|o| matches!(o, Err(switchboard::store::StoreError::NotCommitted(_)))), "{outcomes:?}");
+    assert_eq!(messages_stored(&client).await, 59, "nothing of a failed batch is stored");
+    faults.fail_next_commits(0);
+    // The provider delivers them again: now they are stored, once each.
+    let outcomes = writes_held_together(&node, &client, (61..=80).map(|n| (channel.clone(), n)).collect()).await;
+    assert!(outcomes.iter().all(|o| o.as_ref().is_ok_and(|r| r.stored == 1)), "{outcomes:?}");
+    assert_eq!(messages_stored(&client).await, 79);
+}

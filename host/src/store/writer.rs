@@ -46,13 +46,7 @@ impl Writer {
             .name("switchboard-writer".into())
             .spawn(move || {
                 while let Ok(first) = waiting.recv() {
-                    let mut batch = vec![first];
-                    while batch.len() < MOST_PER_BATCH {
-                        match waiting.try_recv() {
-                            Ok(job) => batch.push(job),
-                            Err(_) => break,
-                        }
-                    }
+                    let batch = batch_of(first, || waiting.try_recv().ok());
                     let writes = batch.len() as u64;
                     if run_batch(&conn, &faults, batch) {
                         counted.writes.fetch_add(writes, Ordering::Relaxed);
@@ -98,6 +92,19 @@ impl Writer {
     }
 }
 
+/// A batch: the first write and those waiting behind it now, at most [`MOST_PER_BATCH`]
+/// (Postgres's writer batches the same way).
+pub(crate) fn batch_of<J>(first: J, mut waiting: impl FnMut() -> Option<J>) -> Vec<J> {
+    let mut batch = vec![first];
+    while batch.len() < MOST_PER_BATCH {
+        match waiting() {
+            Some(job) => batch.push(job),
+            None => break,
+        }
+    }
+    batch
+}
+
 /// Runs one batch; whether it committed.
 fn run_batch(conn: &Mutex<Connection>, faults: &Faults, batch: Vec<Job>) -> bool {
     let mut conn = conn.lock().unwrap_or_else(|p| p.into_inner());
@@ -137,7 +144,7 @@ pub struct Faults {
 }
 
 impl Faults {
-    fn take_commit_failure(&self) -> bool {
+    pub(crate) fn take_commit_failure(&self) -> bool {
         self.failing_commits.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok()
     }
 

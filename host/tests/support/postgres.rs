@@ -43,6 +43,13 @@ impl Postgres {
         panic!("Postgres did not start: {}", std::fs::read_to_string(postgres.dir.path().join("log")).unwrap_or_default());
     }
 
+    /// The server's main process (its sessions are its children), for the benches' CPU figures.
+    #[allow(dead_code)] // used by the benches only
+    pub fn postmaster_pid(&self) -> u32 {
+        let pid = std::fs::read_to_string(self.dir.path().join("data/postmaster.pid")).unwrap();
+        pid.lines().next().unwrap().trim().parse().unwrap()
+    }
+
     /// The URL of database `name` (created by [`Postgres::create_database`], or `postgres`).
     pub fn url(&self, name: &str) -> String {
         format!("postgres://switchboard@127.0.0.1:{}/{name}", self.port)

@@ -25,7 +25,7 @@ impl Backend {
             Some(url) => {
                 std::fs::create_dir_all(data_dir).map_err(|e| anyhow::anyhow!("cannot create the data dir {}: {e}", data_dir.display()))?;
         let secrets = Arc::new(SecretBox::load_or_create(&crate::store::rotation::key_path(data_dir))?);
-                Ok(Self::Postgres(Arc::new(PgStore::connect(url, &secrets, node).await?)))
+                Ok(Self::Postgres(Arc::new(PgStore::connect_with(url, &secrets, node, faults).await?)))
             }
         }
     }

@@ -2,6 +2,8 @@
 //! reached. Redeliveries are decided by the unique keys, as for a single message
 //! ([`super::messages`]); a new message's files are recorded with it.
 
+use deadpool_postgres::GenericClient;
+
 use super::PgStore;
 use super::messages::{record_inbound_in, record_status_in, record_status_watermark_in};
 use crate::store::StoreResult;
@@ -9,49 +11,51 @@ use crate::store::events::{EventRecord, FileRecord, RecordedEvents};
 use crate::store::now_ms;
 
 impl PgStore {
+    /// Records a webhook's events in the writer's next batch (one group commit).
     pub async fn record_events(&self, channel_id: &str, events: Vec<EventRecord>) -> StoreResult<RecordedEvents> {
-        let mut recorded = RecordedEvents::default();
         if events.is_empty() {
-            return Ok(recorded);
+            return Ok(RecordedEvents::default());
         }
-        let mut client = self.client().await?;
-        let tx = client.transaction().await?;
-        for event in &events {
-            match event {
-                EventRecord::Message { inbound, files } => {
-                    let Some(message) = record_inbound_in(&tx, channel_id, inbound).await? else { continue };
-                    for file in files {
-                        record_file_in(&tx, channel_id, message.id, file).await?;
-                        recorded.fetches += usize::from(matches!(file, FileRecord::Fetch { .. }));
-                    }
-                    recorded.stored += 1;
-                    recorded.messages.push(message);
+        self.writer.write((channel_id.to_owned(), events), |tx, (channel_id, events)| Box::pin(record_events_in(tx, channel_id, events))).await
+    }
+}
+
+async fn record_events_in<C: GenericClient>(tx: &C, channel_id: &str, events: &[EventRecord]) -> StoreResult<RecordedEvents> {
+    let mut recorded = RecordedEvents::default();
+    for event in events {
+        match event {
+            EventRecord::Message { inbound, files } => {
+                let Some(message) = record_inbound_in(tx, channel_id, inbound).await? else { continue };
+                for file in files {
+                    record_file_in(tx, channel_id, message.id, file).await?;
+                    recorded.fetches += usize::from(matches!(file, FileRecord::Fetch { .. }));
                 }
-                EventRecord::Status { provider_message_id, status, error } => {
-                    let changed = record_status_in(&tx, channel_id, provider_message_id, *status, error.as_deref()).await?;
-                    recorded.stored += usize::from(changed.is_some());
-                    recorded.statuses.extend(changed.map(|(message, conversation)| (conversation, Some(message))));
-                }
-                EventRecord::Watermark { conversation_external_id, up_to_ms, status } => {
-                    let (changed, conversation) = record_status_watermark_in(&tx, channel_id, conversation_external_id, *up_to_ms, *status).await?;
-                    recorded.stored += changed;
-                    recorded.statuses.extend(conversation.map(|id| (id, None)));
-                }
-                EventRecord::Contact(contact) => {
-                    let upsert = tx.prepare_cached(super::messages::UPSERT_CONTACT).await?;
-                    tx.execute(&upsert, &[&channel_id, &contact.external_id, &contact.name, &contact.handle, &now_ms()]).await?;
-                    recorded.stored += 1;
-                }
+                recorded.stored += 1;
+                recorded.messages.push(message);
+            }
+            EventRecord::Status { provider_message_id, status, error } => {
+                let changed = record_status_in(tx, channel_id, provider_message_id, *status, error.as_deref()).await?;
+                recorded.stored += usize::from(changed.is_some());
+                recorded.statuses.extend(changed.map(|(message, conversation)| (conversation, Some(message))));
+            }
+            EventRecord::Watermark { conversation_external_id, up_to_ms, status } => {
+                let (changed, conversation) = record_status_watermark_in(tx, channel_id, conversation_external_id, *up_to_ms, *status).await?;
+                recorded.stored += changed;
+                recorded.statuses.extend(conversation.map(|id| (id, None)));
+            }
+            EventRecord::Contact(contact) => {
+                let upsert = tx.prepare_cached(super::messages::UPSERT_CONTACT).await?;
+                tx.execute(&upsert, &[&channel_id, &contact.external_id, &contact.name, &contact.handle, &now_ms()]).await?;
+                recorded.stored += 1;
             }
         }
-        tx.commit().await?;
-        Ok(recorded)
     }
+    Ok(recorded)
 }
 
 /// A new message's attachment file: kept bytes (already in the shared media files) recorded
 /// as stored, or a fetch job any node's fetcher takes.
-async fn record_file_in(tx: &deadpool_postgres::Transaction<'_>, channel_id: &str, message_id: i64, file: &FileRecord) -> StoreResult<()> {
+async fn record_file_in<C: GenericClient>(tx: &C, channel_id: &str, message_id: i64, file: &FileRecord) -> StoreResult<()> {
     let now = now_ms();
     match file {
         FileRecord::Fetch { position, filename } => {

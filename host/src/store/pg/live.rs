@@ -34,12 +34,13 @@ struct Payload {
 }
 
 /// The `pg_notify` payload of a change (ids only; listeners read the rest with their own rights).
+/// An inbound message's is built in its SQL, as the same JSON (`messages::record_inbound_in`).
 pub(super) fn payload(change: &str, channel_id: &str, conversation_id: i64, message_id: Option<i64>) -> String {
     serde_json::to_string(&Payload { change: change.into(), channel_id: channel_id.into(), conversation_id, message_id }).expect("ids serialize")
 }
 
 /// Announces a change to every node once (and only if) the transaction commits.
-pub(super) async fn announce(tx: &deadpool_postgres::Transaction<'_>, change: &str, channel_id: &str, conversation_id: i64, message_id: Option<i64>) -> crate::store::StoreResult<()> {
+pub(super) async fn announce<C: deadpool_postgres::GenericClient>(tx: &C, change: &str, channel_id: &str, conversation_id: i64, message_id: Option<i64>) -> crate::store::StoreResult<()> {
     let notify = tx.prepare_cached("SELECT pg_notify($1, $2)").await?;
     tx.execute(&notify, &[&CHANNEL, &payload(change, channel_id, conversation_id, message_id)]).await?;
     Ok(())

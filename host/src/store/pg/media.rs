@@ -67,7 +67,7 @@ fn media_row(row: &Row) -> MediaFile {
 }
 
 /// Records stored bytes' blob (once per SHA-256), in the transaction that names them.
-pub(super) async fn blob_in(tx: &deadpool_postgres::Transaction<'_>, bytes: &StoredBytes, now: i64) -> StoreResult<()> {
+pub(super) async fn blob_in<C: deadpool_postgres::GenericClient>(tx: &C, bytes: &StoredBytes, now: i64) -> StoreResult<()> {
     let blob = tx.prepare_cached("INSERT INTO media_blobs (sha256, size, created_at) VALUES ($1, $2, $3) ON CONFLICT (sha256) DO NOTHING").await?;
     tx.execute(&blob, &[&bytes.sha256, &bytes.size, &now]).await?;
     Ok(())

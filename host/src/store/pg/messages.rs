@@ -2,10 +2,11 @@
 //! (channel, direction, provider id) decides across nodes, so a redelivery to another node, or
 //! the same update sent to every node at once, is stored exactly once.
 
+use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
 
 use super::PgStore;
-use crate::store::messages::{DeliveryStatus, Message, NewInbound};
+use crate::store::messages::{DeliveryStatus, Message, NewInbound, NewOutbound};
 use crate::store::{StoreError, StoreResult, now_ms};
 
 pub(super) const COLUMNS: &str = "id, conversation_id, channel_id, direction, provider_message_id, contact_id, text, content, properties,
@@ -38,11 +39,7 @@ impl PgStore {
     /// Stores an inbound message with its contact and conversation, in one transaction;
     /// `None` when the provider id was already stored (by this node or another).
     pub async fn record_inbound(&self, channel_id: &str, inbound: &NewInbound) -> StoreResult<Option<Message>> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await?;
-        let stored = record_inbound_in(&tx, channel_id, inbound).await?;
-        tx.commit().await?;
-        Ok(stored)
+        self.writer.write((channel_id.to_owned(), inbound.clone()), |tx, (channel_id, inbound)| Box::pin(record_inbound_in(tx, channel_id, inbound))).await
     }
 
     pub async fn message(&self, id: i64) -> StoreResult<Option<Message>> {
@@ -70,80 +67,65 @@ pub(super) const UPSERT_CONTACT: &str = "INSERT INTO contacts (channel_id, exter
         updated_at = excluded.updated_at
     RETURNING id";
 
-/// [`PgStore::record_inbound`] inside a transaction (a webhook's events share one).
-pub(super) async fn record_inbound_in(tx: &deadpool_postgres::Transaction<'_>, channel_id: &str, inbound: &NewInbound) -> StoreResult<Option<Message>> {
-    let now = now_ms();
-    // Contact, conversation, message: always in this order, so concurrent webhooks of one
-    // conversation wait for each other instead of deadlocking.
-    let contact_id: i64 = tx
-        .query_one(
-            &tx.prepare_cached(UPSERT_CONTACT).await?,
-            &[&channel_id, &inbound.sender.external_id, &inbound.sender.name, &inbound.sender.handle, &now],
-        )
-        .await?
-        .get(0);
-    let conversation_id: i64 = tx
-        .query_one(
-            &tx.prepare_cached(
-                "INSERT INTO conversations (channel_id, external_id, contact_id, name, last_activity_at, created_at)
-             VALUES ($1, $2, $3, $4, $5, $5)
-             ON CONFLICT (channel_id, external_id) DO UPDATE SET
-                name = COALESCE(excluded.name, conversations.name),
-                contact_id = COALESCE(conversations.contact_id, excluded.contact_id)
-             RETURNING id",
-            )
-            .await?,
-            &[&channel_id, &inbound.conversation_external_id, &contact_id, &inbound.conversation_name, &now],
-        )
-        .await?
-        .get(0);
-    let properties = serde_json::to_string(&inbound.properties).expect("pairs serialize");
-    let insert = tx
+/// [`PgStore::record_inbound`] inside a transaction (a webhook's events share one): one
+/// statement (a round trip and a plan per message, not four). Contact, conversation, message:
+/// always in this order, so concurrent webhooks of one conversation wait for each other instead
+/// of deadlocking. A redelivery (its provider id stored already, by this node or another)
+/// stores nothing, leaves the conversation as it was and announces nothing; a new message
+/// opens its conversation, whose window counts from the provider's time (never later than we
+/// received it), and is announced to every node once (and only if) the transaction commits.
+pub(super) async fn record_inbound_in<C: GenericClient>(tx: &C, channel_id: &str, inbound: &NewInbound) -> StoreResult<Option<Message>> {
+    let statement = tx
         .prepare_cached(&format!(
-            "INSERT INTO messages (conversation_id, channel_id, direction, provider_message_id, contact_id, text, content,
-                properties, reply_to, status, provider_timestamp, created_at, updated_at)
-             VALUES ($1, $2, 'inbound', $3, $4, $5, $6, $7, $8, 'received', $9, $10, $10)
-             ON CONFLICT DO NOTHING
-             RETURNING {COLUMNS}"
+            "WITH contact AS ({UPSERT_CONTACT}),
+             is_new AS (
+                SELECT NOT EXISTS (SELECT 1 FROM messages WHERE channel_id = $1 AND direction = 'inbound' AND provider_message_id = $6) AS yes),
+             conversation AS (
+                INSERT INTO conversations (channel_id, external_id, contact_id, name, last_activity_at, created_at, last_inbound_at)
+                SELECT $1, $7, contact.id, $8, $5, $5, LEAST($9, $5) FROM contact
+                ON CONFLICT (channel_id, external_id) DO UPDATE SET
+                    name = COALESCE(excluded.name, conversations.name),
+                    contact_id = COALESCE(conversations.contact_id, excluded.contact_id),
+                    last_activity_at = CASE WHEN (SELECT yes FROM is_new) THEN excluded.last_activity_at ELSE conversations.last_activity_at END,
+                    status = CASE WHEN (SELECT yes FROM is_new) THEN 'open' ELSE conversations.status END,
+                    last_inbound_at = CASE WHEN (SELECT yes FROM is_new)
+                        THEN GREATEST(COALESCE(conversations.last_inbound_at, 0), excluded.last_inbound_at) ELSE conversations.last_inbound_at END
+                RETURNING id),
+             message AS (
+                INSERT INTO messages (conversation_id, channel_id, direction, provider_message_id, contact_id, text, content,
+                    properties, reply_to, status, provider_timestamp, created_at, updated_at)
+                SELECT conversation.id, $1, 'inbound', $6, contact.id, $10, $11, $12, $13, 'received', $9, $5, $5 FROM conversation, contact
+                ON CONFLICT DO NOTHING
+                RETURNING {COLUMNS})
+             SELECT {COLUMNS}, pg_notify($14::text, json_build_object(
+                'change', 'message', 'channel_id', $1::text, 'conversation_id', conversation_id, 'message_id', id)::text)
+             FROM message"
         ))
         .await?;
-    let inserted = tx
+    let sender = &inbound.sender;
+    let properties = serde_json::to_string(&inbound.properties).expect("pairs serialize");
+    let row = tx
         .query_opt(
-            &insert,
+            &statement,
             &[
-                &conversation_id,
                 &channel_id,
+                &sender.external_id,
+                &sender.name,
+                &sender.handle,
+                &now_ms(),
                 &inbound.provider_message_id,
-                &contact_id,
+                &inbound.conversation_external_id,
+                &inbound.conversation_name,
+                &inbound.provider_timestamp,
                 &inbound.text,
                 &inbound.content.to_json(),
                 &properties,
                 &inbound.reply_to,
-                &inbound.provider_timestamp,
-                &now,
+                &super::live::CHANNEL,
             ],
         )
         .await?;
-    let Some(row) = inserted else {
-        // A redelivery: nothing announced. Its contact and conversation upserts wrote what
-        // they held already (the same update), so the transaction may still commit.
-        return Ok(None);
-    };
-    let stored = message(&row)?;
-    // The window counts from the provider's time, never later than we received it. The
-    // notice is heard by every node once (and only if) this commits.
-    let touch = tx
-        .prepare_cached(
-            "WITH touched AS (
-                UPDATE conversations SET last_activity_at = $2, status = 'open',
-                    last_inbound_at = GREATEST(COALESCE(last_inbound_at, 0), $3)
-                WHERE id = $1 RETURNING id)
-             SELECT pg_notify($4, $5) FROM touched",
-        )
-        .await?;
-    let notice = super::live::payload("message", channel_id, conversation_id, Some(stored.id));
-    tx.execute(&touch, &[&conversation_id, &now, &inbound.provider_timestamp.min(now), &super::live::CHANNEL, &notice]).await?;
-    Ok(Some(stored))
+    row.as_ref().map(message).transpose()
 }
 
 /// A stored status's rank, as [`DeliveryStatus::rank`], in SQL: statuses are compared inside the
@@ -155,60 +137,67 @@ const RANK_OF_STATUS: &str =
 impl PgStore {
     /// Queues an outbound message and its delivery in one transaction, with the uploaded file it
     /// sends (a row of the message naming the upload's bytes).
-    pub async fn queue_outbound(&self, channel_id: &str, outbound: &crate::store::messages::NewOutbound) -> StoreResult<Message> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await?;
-        let now = now_ms();
-        let insert = tx
-            .prepare_cached(&format!(
-                "INSERT INTO messages (conversation_id, channel_id, direction, text, content, reply_to, status, created_at, updated_at)
-                 VALUES ($1, $2, 'outbound', $3, $4, $5, 'queued', $6, $6) RETURNING {COLUMNS}"
-            ))
-            .await?;
-        let stored = message(
-            &tx.query_one(&insert, &[&outbound.conversation_id, &channel_id, &outbound.text, &outbound.content.to_json(), &outbound.reply_to, &now]).await?,
-        )?;
-        let queue = tx.prepare_cached("INSERT INTO outbox (message_id, channel_id, conversation_id, next_attempt_at) VALUES ($1, $2, $3, $4)").await?;
-        tx.execute(&queue, &[&stored.id, &channel_id, &outbound.conversation_id, &now]).await?;
-        let touch = tx.prepare_cached("UPDATE conversations SET last_activity_at = $2, status = 'open' WHERE id = $1").await?;
-        tx.execute(&touch, &[&outbound.conversation_id, &now]).await?;
-        if let Some(upload) = outbound.file {
-            let send = tx
-                .prepare_cached(
-                    "INSERT INTO media (workspace_id, channel_id, message_id, position, state, sha256, size, mime_type, filename, created_at, updated_at)
-                     SELECT workspace_id, $2, $3, 0, 'stored', sha256, size, mime_type, filename, $4, $4 FROM media WHERE id = $1",
-                )
-                .await?;
-            tx.execute(&send, &[&upload, &channel_id, &stored.id, &now]).await?;
-        }
-        super::live::announce(&tx, "message", channel_id, stored.conversation_id, Some(stored.id)).await?;
-        tx.commit().await?;
-        Ok(stored)
+    pub async fn queue_outbound(&self, channel_id: &str, outbound: &NewOutbound) -> StoreResult<Message> {
+        self.writer.write((channel_id.to_owned(), outbound.clone()), |tx, (channel_id, outbound)| Box::pin(queue_outbound_in(tx, channel_id, outbound))).await
     }
+
 
     /// Applies a delivery status to one outbound message, by the provider's id; the message's and
     /// its conversation's ids when one matched. A status never moves a message back.
     pub async fn record_status(&self, channel_id: &str, provider_message_id: &str, status: DeliveryStatus, error: Option<&str>) -> StoreResult<Option<(i64, i64)>> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await?;
-        let changed = record_status_in(&tx, channel_id, provider_message_id, status, error).await?;
-        tx.commit().await?;
-        Ok(changed)
+        let input = (channel_id.to_owned(), provider_message_id.to_owned(), status, error.map(str::to_owned));
+        self.writer
+            .write(input, |tx, (channel_id, provider_message_id, status, error)| {
+                Box::pin(record_status_in(tx, channel_id, provider_message_id, *status, error.as_deref()))
+            })
+            .await
     }
 
     /// Applies a status to every outbound message of a conversation sent up to a time (read
     /// watermarks); how many changed. Never moves a message back, never touches a failed one.
     pub async fn record_status_watermark(&self, channel_id: &str, conversation_external_id: &str, up_to_ms: i64, status: DeliveryStatus) -> StoreResult<usize> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await?;
-        let (changed, _) = record_status_watermark_in(&tx, channel_id, conversation_external_id, up_to_ms, status).await?;
-        tx.commit().await?;
+        let input = (channel_id.to_owned(), conversation_external_id.to_owned(), up_to_ms, status);
+        let (changed, _) = self
+            .writer
+            .write(input, |tx, (channel_id, conversation, up_to_ms, status)| {
+                Box::pin(record_status_watermark_in(tx, channel_id, conversation, *up_to_ms, *status))
+            })
+            .await?;
         Ok(changed)
     }
 }
 
+/// [`PgStore::queue_outbound`] inside the writer's transaction.
+async fn queue_outbound_in<C: GenericClient>(tx: &C, channel_id: &str, outbound: &NewOutbound) -> StoreResult<Message> {
+    let now = now_ms();
+    let insert = tx
+        .prepare_cached(&format!(
+            "INSERT INTO messages (conversation_id, channel_id, direction, text, content, reply_to, status, created_at, updated_at)
+             VALUES ($1, $2, 'outbound', $3, $4, $5, 'queued', $6, $6) RETURNING {COLUMNS}"
+        ))
+        .await?;
+    let stored = message(
+        &tx.query_one(&insert, &[&outbound.conversation_id, &channel_id, &outbound.text, &outbound.content.to_json(), &outbound.reply_to, &now]).await?,
+    )?;
+    let queue = tx.prepare_cached("INSERT INTO outbox (message_id, channel_id, conversation_id, next_attempt_at) VALUES ($1, $2, $3, $4)").await?;
+    tx.execute(&queue, &[&stored.id, &channel_id, &outbound.conversation_id, &now]).await?;
+    let touch = tx.prepare_cached("UPDATE conversations SET last_activity_at = $2, status = 'open' WHERE id = $1").await?;
+    tx.execute(&touch, &[&outbound.conversation_id, &now]).await?;
+    if let Some(upload) = outbound.file {
+        let send = tx
+            .prepare_cached(
+                "INSERT INTO media (workspace_id, channel_id, message_id, position, state, sha256, size, mime_type, filename, created_at, updated_at)
+                 SELECT workspace_id, $2, $3, 0, 'stored', sha256, size, mime_type, filename, $4, $4 FROM media WHERE id = $1",
+            )
+            .await?;
+        tx.execute(&send, &[&upload, &channel_id, &stored.id, &now]).await?;
+    }
+    super::live::announce(tx, "message", channel_id, stored.conversation_id, Some(stored.id)).await?;
+    Ok(stored)
+}
+
 /// [`PgStore::record_status`] inside a transaction.
-pub(super) async fn record_status_in(tx: &deadpool_postgres::Transaction<'_>, channel_id: &str, provider_message_id: &str, status: DeliveryStatus, error: Option<&str>) -> StoreResult<Option<(i64, i64)>> {
+pub(super) async fn record_status_in<C: GenericClient>(tx: &C, channel_id: &str, provider_message_id: &str, status: DeliveryStatus, error: Option<&str>) -> StoreResult<Option<(i64, i64)>> {
     let statement = tx
         .prepare_cached(&format!(
             "WITH target AS (
@@ -230,8 +219,8 @@ pub(super) async fn record_status_in(tx: &deadpool_postgres::Transaction<'_>, ch
 
 /// [`PgStore::record_status_watermark`] inside a transaction; with the conversation's id when
 /// a message changed.
-pub(super) async fn record_status_watermark_in(
-    tx: &deadpool_postgres::Transaction<'_>,
+pub(super) async fn record_status_watermark_in<C: GenericClient>(
+    tx: &C,
     channel_id: &str,
     conversation_external_id: &str,
     up_to_ms: i64,

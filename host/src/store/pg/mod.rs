@@ -20,6 +20,7 @@ pub mod messages;
 pub mod outbox;
 pub mod people;
 pub mod plugins;
+mod writer;
 
 use std::sync::Arc;
 
@@ -49,15 +50,25 @@ pub struct PgStore {
     pub node: String,
     /// Seals channel settings and plugin state, as SQLite's store does (one key for all nodes).
     secrets: Arc<SecretBox>,
+    /// Group commit of the writes that may share a transaction ([`writer`]).
+    writer: writer::PgWriter,
+    /// Failures a test makes happen on purpose (the writer's commits).
+    pub faults: Arc<crate::store::writer::Faults>,
 }
 
 impl PgStore {
     /// Connects, migrates (once across nodes) and checks the secret key.
     pub async fn connect(url: &str, secrets: &Arc<SecretBox>, node: &str) -> anyhow::Result<Self> {
+        Self::connect_with(url, secrets, node, Arc::default()).await
+    }
+
+    /// [`PgStore::connect`] with the faults a test injects.
+    pub async fn connect_with(url: &str, secrets: &Arc<SecretBox>, node: &str, faults: Arc<crate::store::writer::Faults>) -> anyhow::Result<Self> {
         let config: tokio_postgres::Config = url.parse().map_err(|e| anyhow::anyhow!("the database URL is not a Postgres URL: {e}"))?;
         let manager = Manager::from_config(config.clone(), NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = Pool::builder(manager).max_size(POOL_SIZE).build().map_err(|e| anyhow::anyhow!("cannot set up the Postgres pool: {e}"))?;
-        let store = Self { pool, config, node: node.to_owned(), secrets: secrets.clone() };
+        let writer = writer::PgWriter::start(pool.clone(), faults.clone());
+        let store = Self { pool, config, node: node.to_owned(), secrets: secrets.clone(), writer, faults };
         let mut client = store.client().await.map_err(|e| anyhow::anyhow!("cannot connect to Postgres: {e}"))?;
         client.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK]).await?;
         let prepared = async {
@@ -80,6 +91,11 @@ impl PgStore {
     pub async fn schema_history(&self) -> StoreResult<Vec<(i32, String)>> {
         let rows = self.client().await?.query("SELECT version, applied_by FROM schema_versions ORDER BY version", &[]).await?;
         Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
+    }
+
+    /// Writes committed by the group-commit writer, and the commits that carried them.
+    pub fn group_commits(&self) -> (u64, u64) {
+        self.writer.counts()
     }
 
     pub(super) async fn client(&self) -> StoreResult<deadpool_postgres::Object> {

@@ -6,6 +6,8 @@
 
 use std::time::Duration;
 
+use deadpool_postgres::Client;
+
 use super::PgStore;
 use crate::store::backend::OutboxStore;
 use crate::store::outbox::PendingDelivery;
@@ -68,18 +70,22 @@ impl OutboxStore for PgStore {
     }
 
     async fn delivery_retry(&self, message_id: i64, next_attempt_at: i64, error: &str) -> StoreResult<()> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await?;
-        tx.execute(
-            "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $2, last_error = $3, claimed_by = NULL, claimed_until = NULL
-             WHERE message_id = $1",
-            &[&message_id, &next_attempt_at, &error],
-        )
-        .await?;
-        let changed = tx.query_opt("UPDATE messages SET error = $2, updated_at = $3 WHERE id = $1 RETURNING channel_id, conversation_id", &[&message_id, &error, &now_ms()]).await?;
-        announce_status(&tx, message_id, changed).await?;
-        tx.commit().await?;
-        Ok(())
+        self.writer
+            .write((message_id, next_attempt_at, error.to_owned()), |tx, (message_id, next_attempt_at, error)| {
+                Box::pin(async move {
+                    let retry = tx
+                        .prepare_cached(
+                            "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $2, last_error = $3, claimed_by = NULL, claimed_until = NULL
+                             WHERE message_id = $1",
+                        )
+                        .await?;
+                    tx.execute(&retry, &[message_id, next_attempt_at, error]).await?;
+                    let note = tx.prepare_cached("UPDATE messages SET error = $2, updated_at = $3 WHERE id = $1 RETURNING channel_id, conversation_id").await?;
+                    let changed = tx.query_opt(&note, &[message_id, error, &now_ms()]).await?;
+                    announce_status(tx, *message_id, changed).await
+                })
+            })
+            .await
     }
 
     async fn delivery_held(&self, message_id: i64, next_attempt_at: i64, reason: &str) -> StoreResult<()> {
@@ -94,40 +100,50 @@ impl OutboxStore for PgStore {
     }
 
     async fn delivery_failed(&self, message_id: i64, error: &str) -> StoreResult<()> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await?;
-        let changed = tx
-            .query_opt("UPDATE messages SET status = 'failed', error = $2, updated_at = $3 WHERE id = $1 RETURNING channel_id, conversation_id", &[&message_id, &error, &now_ms()])
-            .await?;
-        tx.execute("DELETE FROM outbox WHERE message_id = $1", &[&message_id]).await?;
-        announce_status(&tx, message_id, changed).await?;
-        tx.commit().await?;
-        Ok(())
+        self.writer
+            .write((message_id, error.to_owned()), |tx, (message_id, error)| {
+                Box::pin(async move {
+                    let fail = tx
+                        .prepare_cached("UPDATE messages SET status = 'failed', error = $2, updated_at = $3 WHERE id = $1 RETURNING channel_id, conversation_id")
+                        .await?;
+                    let changed = tx.query_opt(&fail, &[message_id, error, &now_ms()]).await?;
+                    leave_outbox(tx, *message_id, changed).await
+                })
+            })
+            .await
     }
 }
 
 impl PgStore {
     /// The provider accepted the message: its id recorded, the message leaves the outbox.
     pub async fn delivery_succeeded(&self, message_id: i64, provider_message_id: &str) -> StoreResult<()> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await?;
-        let changed = tx
-            .query_opt(
-                "UPDATE messages SET status = CASE WHEN status = 'queued' THEN 'sent' ELSE status END,
-                    provider_message_id = $2, error = NULL, updated_at = $3 WHERE id = $1 RETURNING channel_id, conversation_id",
-                &[&message_id, &provider_message_id, &now_ms()],
-            )
-            .await?;
-        tx.execute("DELETE FROM outbox WHERE message_id = $1", &[&message_id]).await?;
-        announce_status(&tx, message_id, changed).await?;
-        tx.commit().await?;
-        Ok(())
+        self.writer
+            .write((message_id, provider_message_id.to_owned()), |tx, (message_id, provider_message_id)| {
+                Box::pin(async move {
+                    let sent = tx
+                        .prepare_cached(
+                            "UPDATE messages SET status = CASE WHEN status = 'queued' THEN 'sent' ELSE status END,
+                                provider_message_id = $2, error = NULL, updated_at = $3 WHERE id = $1 RETURNING channel_id, conversation_id",
+                        )
+                        .await?;
+                    let changed = tx.query_opt(&sent, &[message_id, provider_message_id, &now_ms()]).await?;
+                    leave_outbox(tx, *message_id, changed).await
+                })
+            })
+            .await
     }
+}
+
+/// The message leaves the outbox (sent or failed for good), and its outcome is announced.
+async fn leave_outbox(tx: &Client, message_id: i64, changed: Option<tokio_postgres::Row>) -> StoreResult<()> {
+    let leave = tx.prepare_cached("DELETE FROM outbox WHERE message_id = $1").await?;
+    tx.execute(&leave, &[&message_id]).await?;
+    announce_status(tx, message_id, changed).await
 }
 
 /// A delivery's outcome, announced to every node's followers (`changed`: the message's channel
 /// and conversation, when it still exists).
-async fn announce_status(tx: &deadpool_postgres::Transaction<'_>, message_id: i64, changed: Option<tokio_postgres::Row>) -> StoreResult<()> {
+async fn announce_status(tx: &Client, message_id: i64, changed: Option<tokio_postgres::Row>) -> StoreResult<()> {
     match changed {
         Some(row) => super::live::announce(tx, "status", row.get(0), row.get(1), Some(message_id)).await,
         None => Ok(()),

@@ -1,0 +1,184 @@
+//! Group commit on Postgres: the writes that may run together (a webhook's events, a reply
+//! queued, a delivery's outcome) go to one writer task per node, which runs every write waiting
+//! at that moment in one transaction and commits once. The writes' statements are pipelined on
+//! the writer's connection (each write's futures are polled together, so the batch's first
+//! statements go out in one flight), and one commit (one WAL flush, and one turn of the
+//! `pg_notify` queue lock every announcing commit takes) serves the whole batch. A write is
+//! acknowledged only after its batch committed, `synchronous_commit = on`.
+//!
+//! A pipelined transaction cannot undo one write alone (after an error every later statement of
+//! the transaction fails), so a batch in which a write failed is rolled back and its writes run
+//! again one transaction each: the failing one fails alone, as on SQLite, where each write has
+//! a savepoint. A commit that fails fails every write of its batch: none was stored, none is
+//! acknowledged. Writes are therefore closures that can run twice (they keep their input).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use deadpool_postgres::{Client, Pool};
+use futures_util::future::{BoxFuture, join_all};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::store::writer::{Faults, batch_of};
+use crate::store::{StoreError, StoreResult};
+
+/// Batches one node runs at once: one collects while another commits.
+const BATCHES_AT_ONCE: usize = 1;
+
+/// One run of a write on the batch's connection; whether it succeeded (its result kept aside).
+type Run = Box<dyn for<'c> Fn(&'c Client) -> BoxFuture<'c, bool> + Send + Sync>;
+/// Hands the write's result to its caller once its transaction's fate is known.
+type Deliver = Box<dyn FnOnce(Result<(), String>) + Send + Sync>;
+
+struct Job {
+    run: Run,
+    deliver: Deliver,
+}
+
+pub(super) struct PgWriter {
+    jobs: mpsc::UnboundedSender<Job>,
+    counts: Arc<Counts>,
+}
+
+/// Writes committed and the commits that carried them.
+#[derive(Default)]
+struct Counts {
+    writes: AtomicU64,
+    commits: AtomicU64,
+}
+
+impl PgWriter {
+    /// Starts the node's writer task; it takes a pooled connection per batch (a broken one is
+    /// not reused) and ends when the store is dropped.
+    pub(super) fn start(pool: Pool, faults: Arc<Faults>) -> Self {
+        let (jobs, mut waiting) = mpsc::unbounded_channel::<Job>();
+        let counts = Arc::new(Counts::default());
+        let counted = counts.clone();
+        let in_flight = Arc::new(tokio::sync::Semaphore::new(BATCHES_AT_ONCE));
+        tokio::spawn(async move {
+            while let Some(first) = waiting.recv().await {
+                // One turn of the scheduler first: the requests running now hand in their
+                // writes too, and share this commit instead of each waiting for the next.
+                tokio::task::yield_now().await;
+                let batch = batch_of(first, || waiting.try_recv().ok());
+                let writes = batch.len() as u64;
+                let Ok(turn) = in_flight.clone().acquire_owned().await else { return };
+                let (pool, faults, counted) = (pool.clone(), faults.clone(), counted.clone());
+                // A write that panics (a bug) ends its batch's task, not the writer: its
+                // batch's callers hear "not committed" (their answers are dropped unsent).
+                tokio::spawn(async move {
+                    if run_batch(pool, faults, batch).await {
+                        counted.writes.fetch_add(writes, Ordering::Relaxed);
+                        counted.commits.fetch_add(1, Ordering::Relaxed);
+                    }
+                    drop(turn);
+                });
+            }
+        });
+        Self { jobs, counts }
+    }
+
+    /// Writes committed in batches, and the batches' commits.
+    pub(super) fn counts(&self) -> (u64, u64) {
+        (self.counts.writes.load(Ordering::Relaxed), self.counts.commits.load(Ordering::Relaxed))
+    }
+
+    /// Runs `write` on `input` in the next batch; its result once the batch committed. It may
+    /// run twice (see the module's doc), so it reads its input by reference.
+    pub(super) async fn write<I, T, F>(&self, input: I, write: F) -> StoreResult<T>
+    where
+        I: Send + Sync + 'static,
+        T: Send + 'static,
+        F: for<'a> Fn(&'a Client, &'a I) -> BoxFuture<'a, StoreResult<T>> + Send + Sync + 'static,
+    {
+        let result: Arc<Mutex<Option<StoreResult<T>>>> = Arc::default();
+        let kept = result.clone();
+        let (input, write) = (Arc::new(input), Arc::new(write));
+        let run: Run = Box::new(move |client| {
+            let (kept, input, write) = (kept.clone(), input.clone(), write.clone());
+            Box::pin(async move {
+                let outcome = write(client, &input).await;
+                let succeeded = outcome.is_ok();
+                *kept.lock().unwrap_or_else(|p| p.into_inner()) = Some(outcome);
+                succeeded
+            })
+        });
+        let (done, outcome) = oneshot::channel::<StoreResult<T>>();
+        let deliver: Deliver = Box::new(move |committed| {
+            let ran = result.lock().unwrap_or_else(|p| p.into_inner()).take();
+            let _ = done.send(match (committed, ran) {
+                (Ok(()), Some(ran)) => ran,
+                (Ok(()), None) => Err(StoreError::NotCommitted("the write did not run".into())),
+                (Err(why), _) => Err(StoreError::NotCommitted(why)),
+            });
+        });
+        if self.jobs.send(Job { run, deliver }).is_err() {
+            return Err(StoreError::NotCommitted("the writer stopped".into()));
+        }
+        outcome.await.unwrap_or_else(|_| Err(StoreError::NotCommitted("the writer stopped".into())))
+    }
+}
+
+/// Runs one batch; whether it committed as one transaction.
+async fn run_batch(pool: Pool, faults: Arc<Faults>, batch: Vec<Job>) -> bool {
+    let client = match pool.get().await {
+        Ok(client) => client,
+        Err(e) => {
+            let why = format!("no Postgres connection: {e}");
+            for job in batch {
+                (job.deliver)(Err(why.clone()));
+            }
+            return false;
+        }
+    };
+    let together = async {
+        client.batch_execute("BEGIN; SET LOCAL synchronous_commit = on").await.map_err(|e| e.to_string())?;
+        let succeeded = join_all(batch.iter().map(|job| (job.run)(&client))).await;
+        Ok::<bool, String>(succeeded.iter().all(|ok| *ok))
+    }
+    .await;
+    match together {
+        Ok(true) => {
+            let committed = commit(&client, &faults).await;
+            let ok = committed.is_ok();
+            for job in batch {
+                (job.deliver)(committed.clone());
+            }
+            ok
+        }
+        // A write failed: the others run again, each in a transaction of its own.
+        Ok(false) => {
+            let _ = client.batch_execute("ROLLBACK").await;
+            for job in batch {
+                let alone = async {
+                    client.batch_execute("BEGIN").await.map_err(|e| e.to_string())?;
+                    if (job.run)(&client).await {
+                        commit(&client, &faults).await
+                    } else {
+                        // Its error is its answer; nothing of it is kept.
+                        let _ = client.batch_execute("ROLLBACK").await;
+                        Ok(())
+                    }
+                }
+                .await;
+                (job.deliver)(alone);
+            }
+            false
+        }
+        Err(why) => {
+            let _ = client.batch_execute("ROLLBACK").await;
+            for job in batch {
+                (job.deliver)(Err(why.clone()));
+            }
+            false
+        }
+    }
+}
+
+async fn commit(client: &Client, faults: &Faults) -> Result<(), String> {
+    if faults.take_commit_failure() {
+        let _ = client.batch_execute("ROLLBACK").await;
+        return Err("an injected commit failure".into());
+    }
+    client.batch_execute("COMMIT").await.map_err(|e| e.to_string())
+}
