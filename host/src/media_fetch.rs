@@ -21,6 +21,7 @@ use crate::store::media::MediaFile;
 use crate::store::now_ms;
 
 use crate::media::files::SpoolError;
+use crate::store::Scope;
 
 /// Attempts before a passing failure becomes a permanent one.
 pub const MAX_ATTEMPTS: u32 = 8;
@@ -158,7 +159,7 @@ async fn attempt(app: &App, file: &MediaFile) -> Result<crate::store::media::Sto
     let (Some(channel_id), Some(message_id)) = (&file.channel_id, file.message_id) else {
         return Err(Next::Fail("the file belongs to no message".into()));
     };
-    let channel = app.store.channel(channel_id).await.map_err(store_trouble)?.ok_or_else(|| Next::Fail("the channel was deleted".into()))?;
+    let channel = app.store.channel(channel_id, Scope::Every).await.map_err(store_trouble)?.ok_or_else(|| Next::Fail("the channel was deleted".into()))?;
     let message = app.store.message(message_id).await.map_err(store_trouble)?.ok_or_else(|| Next::Fail("the message was deleted".into()))?;
     let attachment = stored_attachment(&message.content, file.position as usize).ok_or_else(|| Next::Fail("the message has no such attachment".into()))?;
     let plugin = app.registry.get(&channel.plugin).ok_or_else(|| Next::Retry {

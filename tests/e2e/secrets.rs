@@ -80,7 +80,7 @@ async fn rotating_the_key_under_webhook_load_leaves_everything_readable_and_the_
     host.stop().await;
 
     let db = Db::open(keep.path()).expect("the new key opens the data dir");
-    let channel = db.channel(&id).unwrap().unwrap();
+    let channel = db.channel(&id, switchboard::store::Scope::Every).unwrap().unwrap();
     assert_eq!(channel.settings["bot_token"], GOOD_TOKEN, "sealed settings open after a fresh start");
     assert!(db.provider_app("messenger").unwrap().is_some());
     drop(db);

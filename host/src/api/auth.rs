@@ -80,6 +80,15 @@ impl Caller {
         })
     }
 
+    /// The rows the caller may read, as the store puts it in its queries. A caller other than
+    /// the operator always has a workspace; one without would match no row (no workspace has id 0).
+    pub fn scope(&self) -> crate::store::Scope {
+        match (self.role, self.workspace) {
+            (Role::Operator, None) => crate::store::Scope::Every,
+            (_, workspace) => crate::store::Scope::Workspace(workspace.unwrap_or(0)),
+        }
+    }
+
     /// Only this workspace's rows (`None`: every workspace, for the operator without a header).
     pub fn filter(&self) -> Option<i64> {
         self.workspace

@@ -18,6 +18,7 @@ use crate::runtime::types::{Capability, ChannelError, Field};
 use crate::runtime::{CallError, LoadedPlugin};
 use crate::runtime::types::Connection;
 use crate::store::channels::{Channel, Connected, SetupEntry};
+use crate::store::Scope;
 
 #[derive(utoipa::ToSchema, Serialize)]
 pub struct ChannelView {
@@ -117,7 +118,7 @@ pub(super) async fn channel_view(app: &App, channel: &Channel, caller: &Caller) 
 
 #[utoipa::path(get, path = "/channels", tag = "channels", responses((status = 200, body = Vec<ChannelView>)))]
 pub async fn list(caller: Caller, State(app): State<Arc<App>>) -> Result<Json<Vec<ChannelView>>, ApiError> {
-    let channels = app.store.channels().await?.into_iter().filter(|c| caller.sees(c.workspace_id));
+    let channels = app.store.channels(caller.scope()).await?;
     let mut views = Vec::new();
     for channel in channels {
         views.push(channel_view(&app, &channel, &caller).await?);
@@ -132,11 +133,11 @@ pub async fn show(caller: Caller, State(app): State<Arc<App>>, Path(id): Path<St
 
 /// A channel the caller may see; another workspace's is "not found", like one that never was.
 pub(super) async fn find(app: &App, caller: &Caller, id: &str) -> Result<Channel, ApiError> {
-    find_active(app, id).await?.filter(|c| caller.sees(c.workspace_id)).ok_or_else(|| ApiError::not_found(format!("no channel `{id}`")))
+    find_active(app, id, caller.scope()).await?.ok_or_else(|| ApiError::not_found(format!("no channel `{id}`")))
 }
 
-async fn find_active(app: &App, id: &str) -> Result<Option<Channel>, ApiError> {
-    Ok(app.store.channel(id).await?.filter(|c| c.status == crate::store::channels::ChannelStatus::Active))
+async fn find_active(app: &App, id: &str, scope: Scope) -> Result<Option<Channel>, ApiError> {
+    Ok(app.store.channel(id, scope).await?.filter(|c| c.status == crate::store::channels::ChannelStatus::Active))
 }
 
 pub(super) fn loaded_plugin(app: &App, id: &str) -> Result<Arc<LoadedPlugin>, ApiError> {
@@ -218,7 +219,7 @@ pub(super) async fn connect_new(
     };
     record_connection(app, &stored.id, &connection).await?;
     tracing::info!(channel = %stored.id, workspace = workspace_id, plugin = plugin_id, account = %connection.external_account_id, "channel connected");
-    find_active(app, &stored.id).await?.ok_or_else(|| ApiError::not_found(format!("channel `{}` was deleted meanwhile", stored.id)))
+    find_active(app, &stored.id, Scope::Every).await?.ok_or_else(|| ApiError::not_found(format!("channel `{}` was deleted meanwhile", stored.id)))
 }
 
 /// Keeps what connect reported on the channel (and marks it active); the credentials work,
@@ -344,7 +345,7 @@ pub(super) async fn change(
     } else {
         app.store.update_channel(id, &name, &setting_values(schema, &merged)).await?;
     }
-    find_active(app, id).await?.ok_or_else(|| ApiError::not_found(format!("channel `{id}` was deleted meanwhile")))
+    find_active(app, id, Scope::Every).await?.ok_or_else(|| ApiError::not_found(format!("channel `{id}` was deleted meanwhile")))
 }
 
 /// Disconnect: provider teardown by the plugin, then the channel and everything under it

@@ -92,7 +92,7 @@ impl Scope {
         if self.others.contains(&event.channel_id) {
             return false;
         }
-        let workspace = app.store.channel(&event.channel_id).await.ok().flatten().map(|c| c.workspace_id);
+        let workspace = app.store.channel(&event.channel_id, crate::store::Scope::Every).await.ok().flatten().map(|c| c.workspace_id);
         let mine = workspace.is_some() && workspace == self.workspace;
         if mine { &mut self.mine } else { &mut self.others }.insert(event.channel_id.clone());
         mine

@@ -17,6 +17,7 @@ use crate::store::tokens::Role;
 use crate::store::messages::{Message, NewOutbound};
 use crate::store::now_ms;
 use crate::window::{self, Window};
+use crate::store::Scope;
 
 /// Longest text we accept in one message (providers cut far lower; this guards the store).
 const MAX_TEXT_BYTES: usize = 64 * 1024;
@@ -33,7 +34,7 @@ pub struct ConversationView {
 }
 
 async fn conversation_view(app: &App, conversation: Conversation) -> Result<ConversationView, ApiError> {
-    let plugin_id = app.store.channel(&conversation.channel_id).await?.map(|c| c.plugin);
+    let plugin_id = app.store.channel(&conversation.channel_id, Scope::Every).await?.map(|c| c.plugin);
     Ok(view_with_plugin(app, conversation, plugin_id))
 }
 
@@ -91,7 +92,7 @@ pub async fn conversations(
         let plugin_id = match plugins.get(&conversation.channel_id) {
             Some(plugin_id) => plugin_id.clone(),
             None => {
-                let plugin_id = app.store.channel(&conversation.channel_id).await?.map(|c| c.plugin);
+                let plugin_id = app.store.channel(&conversation.channel_id, Scope::Every).await?.map(|c| c.plugin);
                 plugins.insert(conversation.channel_id.clone(), plugin_id.clone());
                 plugin_id
             }
@@ -105,10 +106,7 @@ pub async fn conversations(
 async fn find(app: &App, caller: &Caller, id: i64) -> Result<Conversation, ApiError> {
     let not_found = || ApiError::not_found(format!("no conversation {id}"));
     let conversation = app.store.conversation(id).await?.ok_or_else(not_found)?;
-    let channel = app.store.channel(&conversation.channel_id).await?.ok_or_else(not_found)?;
-    if !caller.sees(channel.workspace_id) {
-        return Err(not_found());
-    }
+    app.store.channel(&conversation.channel_id, caller.scope()).await?.ok_or_else(not_found)?;
     Ok(conversation)
 }
 
@@ -153,7 +151,7 @@ pub async fn update_conversation(
         Some(other) => return Err(field("status", format!("must be open or resolved, not `{other}`"))),
     };
     if let Some(assignee) = body.assignee_id {
-        let workspace = app.store.channel(&conversation.channel_id).await?.map(|c| c.workspace_id);
+        let workspace = app.store.channel(&conversation.channel_id, Scope::Every).await?.map(|c| c.workspace_id);
         if let Some(person_id) = assignee {
             let person = app.store.person(person_id).await?.filter(|p| p.active && p.workspace_id == workspace);
             if person.is_none() {
@@ -265,7 +263,7 @@ pub async fn send(
     ApiJson(body): ApiJson<SendRequest>,
 ) -> Result<(StatusCode, Json<Message>), ApiError> {
     let conversation = find(&app, &caller, id).await?;
-    let channel = app.store.channel(&conversation.channel_id).await?.ok_or_else(|| ApiError::not_found("the conversation's channel is gone"))?;
+    let channel = app.store.channel(&conversation.channel_id, caller.scope()).await?.ok_or_else(|| ApiError::not_found("the conversation's channel is gone"))?;
     let plugin = app.registry.get(&channel.plugin).ok_or_else(|| {
         ApiError::unavailable("plugin_unavailable", format!("plugin `{}` is not loaded; messages cannot be sent", channel.plugin))
     })?;

@@ -14,6 +14,7 @@ use super::{ApiError, Caller};
 use crate::app::App;
 use crate::media::sniff::shown_inline;
 use crate::store::media::MediaFile;
+use crate::store::Scope;
 
 /// The attachment's bytes. `404` for a file of another workspace, one not downloaded (yet, or
 /// ever: its `error` says why in the message's attachment), or an unknown id.
@@ -37,7 +38,7 @@ pub async fn linked(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let not_found = || ApiError::not_found("no such file, or the link expired");
-    let channel = app.store.channel(&channel_id).await?.ok_or_else(not_found)?;
+    let channel = app.store.channel(&channel_id, Scope::Every).await?.ok_or_else(not_found)?;
     if !crate::media::links::valid(&channel, id, expires_ms, &signature, crate::store::now_ms()) {
         return Err(not_found());
     }

@@ -16,6 +16,7 @@ use super::settings::{self, FieldView, SECRET_MASK, field_view, is_secret, setti
 use super::{ApiError, ApiJson, Caller};
 use crate::app::App;
 use crate::runtime::LoadedPlugin;
+use crate::store::Scope;
 
 #[derive(utoipa::ToSchema, Serialize)]
 pub struct AppView {
@@ -71,7 +72,7 @@ async fn view(app: &App, plugin: &LoadedPlugin) -> Result<AppView, ApiError> {
         settings,
         callback_url: app.app_callback_url(id),
         verify_token: stored.as_ref().map(|s| s.verify_token.clone()),
-        channels: app.store.channels().await?.iter().filter(|c| c.plugin == id).count(),
+        channels: app.store.channels(Scope::Every).await?.iter().filter(|c| c.plugin == id).count(),
         updated_at: stored.map(|s| s.updated_at),
     })
 }
@@ -137,7 +138,7 @@ pub async fn remove(caller: Caller, State(app): State<Arc<App>>, Path(id): Path<
     caller.require_operator()?;
     app_plugin(&app, &id)?;
     let users: Vec<String> =
-        app.store.channels().await?.into_iter().filter(|c| c.plugin == id).map(|c| format!("{} ({})", c.name, c.id)).collect();
+        app.store.channels(Scope::Every).await?.into_iter().filter(|c| c.plugin == id).map(|c| format!("{} ({})", c.name, c.id)).collect();
     if !users.is_empty() {
         return Err(ApiError::new(
             StatusCode::CONFLICT,

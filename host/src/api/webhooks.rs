@@ -14,6 +14,7 @@ use crate::app::App;
 use crate::ingest;
 use crate::runtime::types::{HttpRequest, HttpResponse};
 use crate::store::channels::ChannelStatus;
+use crate::store::Scope;
 
 pub async fn receive(
     State(app): State<Arc<App>>,
@@ -25,7 +26,7 @@ pub async fn receive(
 ) -> Response {
     let channel_id = params.iter().find(|(k, _)| k == "channel_id").map(|(_, v)| v.as_str()).unwrap_or_default();
     let rest = params.iter().find(|(k, _)| k == "rest").map(|(_, v)| v.as_str()).unwrap_or_default();
-    let channel = match app.store.channel(channel_id).await {
+    let channel = match app.store.channel(channel_id, Scope::Every).await {
         Ok(Some(channel)) if channel.status == ChannelStatus::Active => channel,
         Ok(_) => return counted(&app, "unknown", Err(ApiError::not_found(format!("no channel `{channel_id}`")))),
         Err(error) => return counted(&app, "unknown", Err(error.into())),

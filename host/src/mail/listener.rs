@@ -22,6 +22,7 @@ use tokio::sync::{Semaphore, watch};
 
 use super::Refusal;
 use crate::app::App;
+use crate::store::Scope;
 
 /// Sessions served at once; more wait for a slot.
 const MAX_SESSIONS: usize = 64;
@@ -284,7 +285,7 @@ impl<'a> Session<'a> {
         let mut temporary = None;
         let mut permanent = None;
         for (channel_id, recipients) in &transaction.recipients {
-            let channel = match self.app.store.channel(channel_id).await {
+            let channel = match self.app.store.channel(channel_id, Scope::Every).await {
                 Ok(Some(channel)) => channel,
                 Ok(None) => continue, // deleted meanwhile
                 Err(e) => {

@@ -16,6 +16,7 @@ use crate::ingest;
 use crate::runtime::Retry;
 use crate::runtime::types::HttpRequest;
 use crate::store::channels::{Channel, ChannelStatus};
+use crate::store::Scope;
 
 /// The channel that receives mail for `address`, if any.
 pub async fn channel_for(app: &App, address: &str) -> Option<Channel> {
@@ -34,13 +35,13 @@ pub async fn channel_for(app: &App, address: &str) -> Option<Channel> {
         }
         let channel_ids: Vec<String> = lookup(app.store.channels_with_conversation(conversation).await)?;
         for id in &channel_ids {
-            if let Some(channel) = lookup(app.store.channel(id).await).flatten().filter(|c| receives_mail(c)) {
+            if let Some(channel) = lookup(app.store.channel(id, Scope::Every).await).flatten().filter(|c| receives_mail(c)) {
                 return Some(channel);
             }
         }
         return None;
     }
-    let channels = lookup(app.store.channels().await)?;
+    let channels = lookup(app.store.channels(Scope::Every).await)?;
     channels.into_iter().find(|channel| receives_mail(channel) && forwarding_id(&channel.webhook_secret) == local)
 }
 

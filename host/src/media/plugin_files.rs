@@ -12,6 +12,7 @@ use super::files::SpoolError;
 use crate::runtime::ChannelFiles;
 use crate::store::backend::Store;
 use crate::store::media::StoredBytes;
+use crate::store::Scope;
 
 /// The prefix of a kept file's reference in an attachment's `provider-media-id`.
 pub const KEPT_PREFIX: &str = "kept:";
@@ -76,7 +77,7 @@ impl ChannelFiles for PluginFiles {
         if *channel != channel_id {
             return Err(refused());
         }
-        let channel = self.store.channel(channel_id).await.map_err(|e| format!("storage: {e}"))?.ok_or_else(refused)?;
+        let channel = self.store.channel(channel_id, Scope::Every).await.map_err(|e| format!("storage: {e}"))?.ok_or_else(refused)?;
         if !super::links::valid(&channel, id, expires, signature, crate::store::now_ms()) {
             return Err(refused());
         }

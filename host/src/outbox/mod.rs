@@ -27,6 +27,7 @@ use crate::runtime::{CallError, Retry};
 use crate::store::content::{MessageContent, TemplateContent};
 use crate::store::now_ms;
 use crate::store::outbox::PendingDelivery;
+use crate::store::Scope;
 use slots::Slots;
 
 /// Attempts before a passing failure becomes a permanent one.
@@ -152,7 +153,7 @@ async fn renew_claims(app: &App, slots: &Slots) {
 /// The channel's plugin's send limits (the host's defaults when it is not loaded).
 async fn send_limits(app: &App, plugin_of: &mut HashMap<String, Option<String>>, channel_id: &str) -> SendLimits {
     if !plugin_of.contains_key(channel_id) {
-        let plugin = app.store.channel(channel_id).await.ok().flatten().map(|c| c.plugin);
+        let plugin = app.store.channel(channel_id, Scope::Every).await.ok().flatten().map(|c| c.plugin);
         plugin_of.insert(channel_id.to_owned(), plugin);
     }
     plugin_of[channel_id].as_ref().and_then(|id| app.registry.get(id)).map(|p| p.send_limits).unwrap_or_default()
@@ -221,7 +222,7 @@ pub(crate) fn backoff(attempts: u32) -> Duration {
 async fn attempt(app: &App, delivery: &PendingDelivery) -> Result<String, Next> {
     let store_trouble = |e: crate::store::StoreError| Next::Retry { after: None, reason: format!("storage: {e}") };
     let message = app.store.message(delivery.message_id).await.map_err(store_trouble)?.ok_or_else(|| Next::Fail("message vanished".into()))?;
-    let channel = app.store.channel(&delivery.channel_id).await.map_err(store_trouble)?.ok_or_else(|| Next::Fail("the channel was deleted".into()))?;
+    let channel = app.store.channel(&delivery.channel_id, Scope::Every).await.map_err(store_trouble)?.ok_or_else(|| Next::Fail("the channel was deleted".into()))?;
     if app.store.channel_suspended(&channel.id).await.map_err(store_trouble)? {
         return Err(Next::Hold("the workspace is suspended: nothing is sent until the operator resumes it".into()));
     }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use rusqlite::{OptionalExtension, Row, params};
 
-use super::{Db, SecretBox, StoreError, StoreResult, now_ms, random_token, Cached};
+use super::{Cached, Db, Scope, SecretBox, StoreError, StoreResult, now_ms, random_token};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChannelStatus {
@@ -82,7 +82,7 @@ impl Db {
                 workspace_id
             ],
         )?;
-        self.channel(&id)?.ok_or(StoreError::NotFound)
+        self.channel(&id, Scope::Every)?.ok_or(StoreError::NotFound)
     }
 
     pub fn mark_connected(&self, id: &str, connected: &Connected<'_>) -> StoreResult<()> {
@@ -109,20 +109,21 @@ impl Db {
         Ok(self.conn().cached_execute("DELETE FROM channels WHERE id = ?1", [id])? > 0)
     }
 
-    pub fn channel(&self, id: &str) -> StoreResult<Option<Channel>> {
+    pub fn channel(&self, id: &str, scope: Scope) -> StoreResult<Option<Channel>> {
         let conn = self.reader();
-        let row = conn.cached_row(&format!("SELECT {CHANNEL_COLUMNS} FROM channels WHERE id = ?1"), [id], raw_channel)
+        let row = conn
+            .cached_row(&format!("SELECT {CHANNEL_COLUMNS} FROM channels WHERE id = ?1 AND (?2 IS NULL OR workspace_id = ?2)"), params![id, scope.workspace()], raw_channel)
             .optional()?;
         row.map(|raw| self.open_channel(raw)).transpose()
     }
 
     /// Connected channels, oldest first.
-    pub fn channels(&self) -> StoreResult<Vec<Channel>> {
+    pub fn channels(&self, scope: Scope) -> StoreResult<Vec<Channel>> {
         let conn = self.reader();
         let mut statement = conn.prepare_cached(&format!(
-            "SELECT {CHANNEL_COLUMNS} FROM channels WHERE status = 'active' ORDER BY created_at, id"
+            "SELECT {CHANNEL_COLUMNS} FROM channels WHERE status = 'active' AND (?1 IS NULL OR workspace_id = ?1) ORDER BY created_at, id"
         ))?;
-        let raws = statement.query_map([], raw_channel)?.collect::<Result<Vec<_>, _>>()?;
+        let raws = statement.query_map([scope.workspace()], raw_channel)?.collect::<Result<Vec<_>, _>>()?;
         raws.into_iter().map(|raw| self.open_channel(raw)).collect()
     }
 

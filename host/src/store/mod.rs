@@ -72,6 +72,26 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// Whose rows a store call may read: one workspace's, or every workspace's (the operator
+/// outside any workspace, and the host's own work: ingest, the outbox, the media fetcher).
+/// Each backend puts it in the query's SQL, so a handler that forgets to check gets nothing of
+/// another workspace: a row outside the scope is "not there".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Workspace(i64),
+    Every,
+}
+
+impl Scope {
+    /// The workspace rows must belong to, `None` for any (the SQL's `(? IS NULL OR workspace_id = ?)`).
+    pub fn workspace(self) -> Option<i64> {
+        match self {
+            Self::Workspace(id) => Some(id),
+            Self::Every => None,
+        }
+    }
+}
+
 impl StoreError {
     /// A unique key refused the write: another request (on this node or another) made the same
     /// thing at the same moment. The API answers 409, not 503: trying again will not help.

@@ -1,7 +1,7 @@
 //! Channels and plugin state: the lifecycle an admin drives, secrets sealed at rest, and state
 //! a plugin on one node keeps for the next call on another.
 
-use switchboard::store::StoreError;
+use switchboard::store::{Scope, StoreError};
 use switchboard::store::channels::{ChannelStatus, Connected, SettingValue};
 
 use crate::each_backend;
@@ -18,17 +18,26 @@ async fn a_channel_is_listed_once_connected_its_secrets_sealed_at_rest_and_delet
         let created = node1.create_channel(2, "telegram", "Toko Sari", &settings).await.unwrap();
         assert!(created.id.starts_with("ch_") && created.webhook_secret.len() == 32, "{name}: {}", created.id);
         assert_eq!((created.status, created.workspace_id), (ChannelStatus::Connecting, 2), "{name}");
-        let listed: Vec<String> = node2.channels().await.unwrap().into_iter().map(|c| c.id).collect();
+        let listed: Vec<String> = node2.channels(Scope::Every).await.unwrap().into_iter().map(|c| c.id).collect();
         assert!(!listed.contains(&created.id), "{name}: a channel still connecting is not listed");
 
         let setup = [switchboard::store::channels::SetupEntry { key: "webhook".into(), label: "Webhook".into(), value: "set".into() }];
         node2.mark_connected(&created.id, &Connected { display_name: "@tokosari_bot", external_account_id: "777", setup: &setup }).await.unwrap();
-        let read = node1.channel(&created.id).await.unwrap().unwrap();
+        let read = node1.channel(&created.id, Scope::Every).await.unwrap().unwrap();
         assert_eq!((read.status, read.display_name.as_deref(), read.setup.as_slice()), (ChannelStatus::Active, Some("@tokosari_bot"), setup.as_slice()), "{name}");
         assert_eq!(read.settings["bot_token"], "123456:AAH-rahasia", "{name}: opened on another node");
         assert_eq!(read.webhook_secret, created.webhook_secret, "{name}");
-        let listed: Vec<String> = node1.channels().await.unwrap().into_iter().map(|c| c.id).collect();
+        let listed: Vec<String> = node1.channels(Scope::Every).await.unwrap().into_iter().map(|c| c.id).collect();
         assert_eq!(listed, vec![backend.channel.clone(), created.id.clone()], "{name}: oldest first");
+        // A workspace's reads see its own channels only; another's is not there at all.
+        let setup_workspace = node1.channel(&backend.channel, Scope::Every).await.unwrap().unwrap().workspace_id;
+        assert_ne!(setup_workspace, 2, "{name}: the setup's channel is in another workspace");
+        let in_2: Vec<String> = node2.channels(Scope::Workspace(2)).await.unwrap().into_iter().map(|c| c.id).collect();
+        assert_eq!(in_2, vec![created.id.clone()], "{name}: workspace 2's channels");
+        let in_setup: Vec<String> = node1.channels(Scope::Workspace(setup_workspace)).await.unwrap().into_iter().map(|c| c.id).collect();
+        assert_eq!(in_setup, vec![backend.channel.clone()], "{name}: the setup workspace's channels");
+        assert!(node1.channel(&created.id, Scope::Workspace(setup_workspace)).await.unwrap().is_none(), "{name}: another workspace's channel by id");
+        assert!(node2.channel(&created.id, Scope::Workspace(2)).await.unwrap().is_some(), "{name}: its own by id");
         let of_account = node2.channels_of_account("telegram", "777").await.unwrap();
         assert_eq!(of_account.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), vec![created.id.as_str()], "{name}");
         assert!(node2.channels_of_account("line", "777").await.unwrap().is_empty(), "{name}: another plugin's account");
@@ -38,14 +47,14 @@ async fn a_channel_is_listed_once_connected_its_secrets_sealed_at_rest_and_delet
         assert!(at_rest.contains("http://127.0.0.1:9"), "{name}: plain settings stay readable");
 
         node2.update_channel(&created.id, "Toko Sari Pusat", &settings[..1]).await.unwrap();
-        let renamed = node1.channel(&created.id).await.unwrap().unwrap();
+        let renamed = node1.channel(&created.id, Scope::Every).await.unwrap().unwrap();
         assert_eq!((renamed.name.as_str(), renamed.settings.len()), ("Toko Sari Pusat", 1), "{name}");
         assert!(matches!(node1.update_channel("ch_nobody", "x", &[]).await, Err(StoreError::NotFound)), "{name}");
 
         node1.state_set(&created.id, "login_token", "eyJ.rahasia").await.unwrap();
         assert!(node1.delete_channel(&created.id).await.unwrap(), "{name}");
         assert!(!node2.delete_channel(&created.id).await.unwrap(), "{name}: gone already");
-        assert!(node2.channel(&created.id).await.unwrap().is_none(), "{name}");
+        assert!(node2.channel(&created.id, Scope::Every).await.unwrap().is_none(), "{name}");
         assert!(backend.texts("SELECT key FROM channel_state").await.is_empty(), "{name}: its state went with it");
     })
     .await;

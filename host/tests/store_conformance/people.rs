@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use switchboard::store::StoreError;
+use switchboard::store::{Scope, StoreError};
 use switchboard::store::backend::Store;
 use switchboard::store::messages::NewOutbound;
 use switchboard::store::now_ms;
@@ -453,7 +453,7 @@ async fn deleting_a_workspace_removes_its_channels_people_sessions_links_and_tok
         assert!(node2.delete_workspace(tini).await.unwrap(), "{name}");
         assert!(!node3.delete_workspace(tini).await.unwrap(), "{name}: gone already");
         assert!(node3.workspace(tini).await.unwrap().is_none(), "{name}");
-        assert!(node3.channel(&channel).await.unwrap().is_none(), "{name}: its channel");
+        assert!(node3.channel(&channel, Scope::Every).await.unwrap().is_none(), "{name}: its channel");
         assert!(node3.person(owner.id).await.unwrap().is_none() && node3.person_by_username("tini@warungtini.id").await.unwrap().is_none(), "{name}: its people");
         assert!(node3.session(&session, HOUR, DAY).await.unwrap().is_none(), "{name}: their sessions");
         assert_eq!(node3.invitation(&link).await.unwrap().unwrap_err(), InvitationProblem::Unknown, "{name}: their links");
@@ -462,7 +462,7 @@ async fn deleting_a_workspace_removes_its_channels_people_sessions_links_and_tok
         assert_eq!(node1.workspaces().await.unwrap().iter().map(|w| w.id).collect::<Vec<_>>(), vec![1], "{name}");
         assert!(node1.session(&sitis, HOUR, DAY).await.unwrap().is_some(), "{name}: another workspace's person signs in still");
         assert!(node1.token_owner(&default_token).await.unwrap().is_some(), "{name}");
-        assert!(node1.channel(&backend.channel).await.unwrap().is_some(), "{name}");
+        assert!(node1.channel(&backend.channel, Scope::Every).await.unwrap().is_some(), "{name}");
         // The username is free again.
         node2.create_person(Some(1), "tini@warungtini.id", "Tini", Role::Agent).await.unwrap();
     })

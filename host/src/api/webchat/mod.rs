@@ -45,6 +45,7 @@ use crate::live::{Change, LiveEvent};
 use crate::runtime::types::HttpRequest;
 use crate::store::channels::{Channel, ChannelStatus};
 use crate::store::messages::Message;
+use crate::store::Scope;
 use visitors::{Exceeded, Limits};
 
 /// The plugin whose channels this front serves.
@@ -118,7 +119,7 @@ impl Widget {
 /// A webchat channel by id.
 async fn webchat_channel(app: &App, channel_id: &str) -> Result<Channel, ApiError> {
     app.store
-        .channel(channel_id).await?
+        .channel(channel_id, Scope::Every).await?
         .filter(|c| c.status == ChannelStatus::Active && c.plugin == PLUGIN)
         .ok_or_else(|| ApiError::not_found(format!("no website chat `{channel_id}`")))
 }
@@ -472,7 +473,7 @@ impl Follow {
             Some(id) => self.front.app.store.messages(id, None, SNAPSHOT_LIMIT).await?,
             None => vec![],
         };
-        let Some(channel) = self.front.app.store.channel(&self.channel_id).await? else { return Ok(SseEvent::default().event("snapshot").data("{\"messages\":[]}")) };
+        let Some(channel) = self.front.app.store.channel(&self.channel_id, Scope::Every).await? else { return Ok(SseEvent::default().event("snapshot").data("{\"messages\":[]}")) };
         let mut shown = Vec::new();
         for message in &messages {
             shown.extend(VisitorMessage::of(&self.front.app, &channel, message).await);
@@ -505,7 +506,7 @@ impl Follow {
                             continue;
                         }
                         let message = app.store.message(message_id).await.ok()?;
-                        let channel = app.store.channel(&self.channel_id).await.ok()??;
+                        let channel = app.store.channel(&self.channel_id, Scope::Every).await.ok()??;
                         let message = match &message {
                             Some(message) => VisitorMessage::of(&app, &channel, message).await,
                             None => None,

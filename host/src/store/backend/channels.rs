@@ -1,7 +1,7 @@
 //! Channels and their plugin state, on either backend.
 
 use crate::store::channels::{Channel, Connected, SettingValue};
-use crate::store::{Db, StoreResult};
+use crate::store::{Db, Scope, StoreResult};
 
 #[async_trait::async_trait]
 pub trait ChannelStore: Send + Sync {
@@ -13,10 +13,10 @@ pub trait ChannelStore: Send + Sync {
     async fn update_channel(&self, id: &str, name: &str, settings: &[SettingValue<'_>]) -> StoreResult<()>;
     /// Deletes a channel and everything under it; whether it existed.
     async fn delete_channel(&self, id: &str) -> StoreResult<bool>;
-    /// Settings and webhook secret opened.
-    async fn channel(&self, id: &str) -> StoreResult<Option<Channel>>;
-    /// Active channels, oldest first.
-    async fn channels(&self) -> StoreResult<Vec<Channel>>;
+    /// Settings and webhook secret opened; `None` outside `scope`.
+    async fn channel(&self, id: &str, scope: Scope) -> StoreResult<Option<Channel>>;
+    /// Active channels in `scope`, oldest first.
+    async fn channels(&self, scope: Scope) -> StoreResult<Vec<Channel>>;
     /// The active channels of `plugin` connected with this provider account, oldest first.
     async fn channels_of_account(&self, plugin: &str, account: &str) -> StoreResult<Vec<Channel>>;
     /// A plugin's state value (sealed at rest).
@@ -49,13 +49,13 @@ impl ChannelStore for Db {
         self.off_worker(move |db| Db::delete_channel(db, &id)).await
     }
 
-    async fn channel(&self, id: &str) -> StoreResult<Option<Channel>> {
+    async fn channel(&self, id: &str, scope: Scope) -> StoreResult<Option<Channel>> {
         let id = id.to_owned();
-        self.off_worker(move |db| Db::channel(db, &id)).await
+        self.off_worker(move |db| Db::channel(db, &id, scope)).await
     }
 
-    async fn channels(&self) -> StoreResult<Vec<Channel>> {
-        self.off_worker(move |db| Db::channels(db)).await
+    async fn channels(&self, scope: Scope) -> StoreResult<Vec<Channel>> {
+        self.off_worker(move |db| Db::channels(db, scope)).await
     }
 
     async fn channels_of_account(&self, plugin: &str, account: &str) -> StoreResult<Vec<Channel>> {

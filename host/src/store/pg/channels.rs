@@ -6,7 +6,7 @@ use tokio_postgres::Row;
 use super::PgStore;
 use crate::store::backend::ChannelStore;
 use crate::store::channels::{CHANNEL_COLUMNS, Channel, ChannelStatus, Connected, RawChannel, SettingValue, new_channel_identity};
-use crate::store::{SecretBox, StoreError, StoreResult, now_ms};
+use crate::store::{Scope, SecretBox, StoreError, StoreResult, now_ms};
 
 fn raw_channel(row: &Row) -> RawChannel {
     RawChannel {
@@ -46,7 +46,7 @@ impl ChannelStore for PgStore {
                 &[&id, &workspace_id, &plugin, &name, &ChannelStatus::Connecting.as_str(), &self.secrets.seal_settings(settings), &self.secrets.seal(&webhook_secret), &now],
             )
             .await?;
-        self.channel(&id).await?.ok_or(StoreError::NotFound)
+        self.channel(&id, Scope::Every).await?.ok_or(StoreError::NotFound)
     }
 
     async fn mark_connected(&self, id: &str, connected: &Connected<'_>) -> StoreResult<()> {
@@ -77,14 +77,15 @@ impl ChannelStore for PgStore {
         Ok(self.client().await?.execute("DELETE FROM channels WHERE id = $1", &[&id]).await? > 0)
     }
 
-    async fn channel(&self, id: &str) -> StoreResult<Option<Channel>> {
+    async fn channel(&self, id: &str, scope: Scope) -> StoreResult<Option<Channel>> {
         let client = self.client().await?;
-        let statement = client.prepare_cached(&format!("SELECT {CHANNEL_COLUMNS} FROM channels WHERE id = $1")).await?;
-        client.query_opt(&statement, &[&id]).await?.map(|row| raw_channel(&row).open(&self.secrets)).transpose()
+        let statement =
+            client.prepare_cached(&format!("SELECT {CHANNEL_COLUMNS} FROM channels WHERE id = $1 AND ($2::BIGINT IS NULL OR workspace_id = $2)")).await?;
+        client.query_opt(&statement, &[&id, &scope.workspace()]).await?.map(|row| raw_channel(&row).open(&self.secrets)).transpose()
     }
 
-    async fn channels(&self) -> StoreResult<Vec<Channel>> {
-        self.channels_where("status = 'active'", &[]).await
+    async fn channels(&self, scope: Scope) -> StoreResult<Vec<Channel>> {
+        self.channels_where("status = 'active' AND ($1::BIGINT IS NULL OR workspace_id = $1)", &[&scope.workspace()]).await
     }
 
     async fn channels_of_account(&self, plugin: &str, account: &str) -> StoreResult<Vec<Channel>> {
