@@ -124,6 +124,9 @@ pub struct App {
     pub pending_dir: PathBuf,
     /// One upload validated at a time (each holds its component in memory while compiling).
     pub upload_slot: tokio::sync::Semaphore,
+    /// The operator's `--allow-outbound` hosts: reached without the public-address check
+    /// (plugins' requests, plugin registries).
+    pub outbound_allowed: Vec<HostPattern>,
     /// Which plugin signatures are trusted.
     pub trust: TrustedKeys,
     /// The data dir, for what works on its files while serving (secret-key rotation).
@@ -236,7 +239,7 @@ impl App {
             resolver: config.resolver.0.clone(),
             doubles: None,
         };
-        let runtime = Runtime::new(config.limits.clone(), allowed, services, Some(cache))?;
+        let runtime = Runtime::new(config.limits.clone(), allowed.clone(), services, Some(cache))?;
         if let Some(compiler) = &config.compiler {
             runtime.compile_in_child(compiler.clone());
         }
@@ -255,6 +258,7 @@ impl App {
             uploads_dir: crate::data_dir::uploads_dir(&config.data_dir),
             pending_dir: crate::data_dir::pending_dir(&config.data_dir),
             upload_slot: tokio::sync::Semaphore::new(1),
+            outbound_allowed: allowed,
             trust,
             data_dir: config.data_dir.clone(),
             _serve_lock: serve_lock,

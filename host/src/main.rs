@@ -181,6 +181,14 @@ enum PluginCommand {
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
     },
+    /// Publish a component to an OCI registry as a wasm artifact (`wkg` and `oras` pull it as
+    /// a component; a host installs it with `POST /api/v1/plugins {"source": …}`). The tag is
+    /// the plugin's version (given or left out); credentials come from the docker config file.
+    Push {
+        file: PathBuf,
+        /// `oci://<registry>/<repository>` or `oci://<registry>/<repository>:<the plugin's version>`.
+        reference: String,
+    },
     /// Sign a component with a key from `keygen` (in place, or to --out).
     Sign {
         file: PathBuf,
@@ -353,6 +361,7 @@ async fn main() -> anyhow::Result<()> {
                 PluginCommand::Install { file, force, data_dir } => offline::install(&data_dir, &file, force).await?,
                 PluginCommand::List { data_dir } => offline::list(&data_dir).await?,
                 PluginCommand::Inspect { file } => offline::inspect(&file).await?,
+                PluginCommand::Push { file, reference } => offline::push(&file, &reference).await?,
                 PluginCommand::Call { file, export, input, settings, allow_outbound, timeout_ms, memory_mb, mock, cache_dir } => {
                     let input = match input {
                         None => None,

@@ -17,6 +17,7 @@ mod oauth;
 mod people;
 mod plugin_check;
 mod provider_apps;
+mod registry;
 mod sandbox;
 mod second_language;
 mod secrets;

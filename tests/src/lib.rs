@@ -12,6 +12,7 @@ pub mod fake_whatsapp_cloud;
 pub mod fake_whatsapp_onprem;
 pub mod links;
 pub mod mail;
+pub mod oci_registry;
 pub mod recorder;
 pub mod site;
 

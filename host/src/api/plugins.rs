@@ -12,7 +12,8 @@ use super::guide::{GuideView, guide_view};
 use super::settings::{FieldView, field_view};
 use super::{ApiError, Caller, MAX_COMPONENT_BYTES};
 use crate::app::App;
-use crate::plugins::{PluginError, UploadError};
+use crate::plugins::oci::OciError;
+use crate::plugins::{PluginError, PullError, UploadError};
 use crate::runtime::LoadedPlugin;
 use crate::plugins::Upload;
 use crate::plugins::review::{Review, capability_name};
@@ -102,7 +103,7 @@ pub struct InstallQuery {
 /// `POST /api/v1/plugins` (operator): the body is a component (`application/wasm`), streamed
 /// to disk, validated, moved into the plugins folder and live at once: 201, or 200 when it
 /// replaced a version.
-#[utoipa::path(post, path = "/plugins", tag = "plugins", params(InstallQuery), request_body(content = String, content_type = "application/wasm", description = "the component file"), responses((status = 201, body = PluginView, description = "installed"), (status = 200, body = PluginView, description = "replaced a version"), (status = 202, body = PendingView, description = "a new plugin, or an upgrade reaching more hosts or host imports: waits for the operator's approval; what was live keeps serving")))]
+#[utoipa::path(post, path = "/plugins", tag = "plugins", params(InstallQuery), request_body(content = String, content_type = "application/wasm", description = "the component file; or, as `application/json`, `{\"source\": \"oci://<registry>/<repository>:<version or range>\"}` to install it from an OCI registry"), responses((status = 201, body = PluginView, description = "installed"), (status = 200, body = PluginView, description = "replaced a version"), (status = 202, body = PendingView, description = "a new plugin, or an upgrade reaching more hosts or host imports: waits for the operator's approval; what was live keeps serving")))]
 pub async fn install(
     caller: Caller,
     State(app): State<Arc<App>>,
@@ -111,12 +112,13 @@ pub async fn install(
     body: Body,
 ) -> Result<(StatusCode, Json<InstallAnswer>), ApiError> {
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let from_registry = content_type.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"));
     let refusal = caller.require_operator().err().or_else(|| {
-        (!matches!(content_type, "application/wasm" | "application/octet-stream")).then(|| {
+        (!from_registry && !matches!(content_type, "application/wasm" | "application/octet-stream")).then(|| {
             ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported_media_type",
-                "send the component as the body with `Content-Type: application/wasm`",
+                "send the component as the body with `Content-Type: application/wasm`, or `{\"source\": \"oci://…\"}` as JSON",
             )
         })
     });
@@ -127,15 +129,60 @@ pub async fn install(
     if declared.is_some_and(|length| length > MAX_COMPONENT_BYTES as u64) {
         return Err(upload_error(UploadError::TooLarge(MAX_COMPONENT_BYTES)));
     }
+    if from_registry {
+        return install_from_registry(&caller, &app, query.force, body).await;
+    }
     let staged = crate::plugins::stage_upload(&app, body.into_data_stream(), MAX_COMPONENT_BYTES).await.map_err(upload_error)?;
-    match crate::plugins::install_upload(&app, staged, query.force).await.map_err(plugin_error)? {
+    let upload = crate::plugins::install_upload(&app, staged, query.force).await.map_err(plugin_error)?;
+    install_answer(&caller, &app, upload, "").await
+}
+
+/// `POST /api/v1/plugins` with `{"source": "oci://<registry>/<repository>:<version or range>"}`:
+/// the component pulled from an OCI registry and installed as an upload of it.
+async fn install_from_registry(caller: &Caller, app: &App, force: bool, body: Body) -> Result<(StatusCode, Json<InstallAnswer>), ApiError> {
+    #[derive(Deserialize)]
+    struct FromRegistry {
+        source: Option<String>,
+        #[serde(default)]
+        force: bool,
+    }
+    let bytes = axum::body::to_bytes(body, 64 << 10).await.map_err(|_| ApiError::bad_request("the JSON body is larger than 64 KiB"))?;
+    let request: FromRegistry = serde_json::from_slice(&bytes).map_err(|e| ApiError::bad_request(format!("the body is not the expected JSON: {e}")))?;
+    let source = request.source.ok_or_else(|| ApiError::invalid_fields([("source".to_owned(), "field is required: oci://<registry>/<repository>:<version>".to_owned())].into()))?;
+    let source = crate::plugins::oci::Source::parse(&source).map_err(|why| ApiError::invalid_fields([("source".to_owned(), why)].into()))?;
+    let (upload, tag) = crate::plugins::install_from_registry(app, &source, MAX_COMPONENT_BYTES, force || request.force).await.map_err(|error| match error {
+        PullError::Registry(error) => registry_error(error),
+        PullError::Upload(error) => upload_error(error),
+        PullError::Plugin(error) => plugin_error(error),
+    })?;
+    let from = format!(" from oci://{}/{}:{tag}", source.registry, source.repository);
+    install_answer(caller, app, upload, &from).await
+}
+
+/// A registry's trouble, in the API's words: what the operator can fix is a 4xx, what the
+/// registry did a 502.
+fn registry_error(error: OciError) -> ApiError {
+    let message = error.to_string();
+    match error {
+        OciError::Refused(_) => ApiError::unprocessable("registry_refused", message),
+        OciError::NotFound(_) => ApiError::unprocessable("unknown_version", message),
+        OciError::NotAComponent(_) => ApiError::unprocessable("not_a_component", message),
+        OciError::Unreachable(_) => ApiError::bad_gateway("registry_unreachable", message),
+        OciError::Tampered(_) => ApiError::bad_gateway("registry_digest_mismatch", message),
+        OciError::Unauthorized(_) => ApiError::bad_gateway("registry_unauthorized", message),
+    }
+}
+
+/// The answer to an install (an upload, or a pull from a registry: `from` says which).
+async fn install_answer(caller: &Caller, app: &App, upload: Upload, from: &str) -> Result<(StatusCode, Json<InstallAnswer>), ApiError> {
+    match upload {
         Upload::Live { plugin, replaced } => {
-            super::audit::record(&app, &caller, None, "plugin.install", &format!("{} {}", plugin.id(), plugin.version)).await;
+            super::audit::record(app, caller, None, "plugin.install", &format!("{} {}{from}", plugin.id(), plugin.version)).await;
             let status = if replaced { StatusCode::OK } else { StatusCode::CREATED };
-            Ok((status, Json(InstallAnswer::Live(Box::new(plugin_view(&app, &plugin).await?)))))
+            Ok((status, Json(InstallAnswer::Live(Box::new(plugin_view(app, &plugin).await?)))))
         }
         Upload::Pending(review) => {
-            super::audit::record(&app, &caller, None, "plugin.upload_for_review", &format!("{} {}", review.id, review.version)).await;
+            super::audit::record(app, caller, None, "plugin.upload_for_review", &format!("{} {}{from}", review.id, review.version)).await;
             Ok((StatusCode::ACCEPTED, Json(InstallAnswer::Pending(PendingView { status: "pending_approval", review }))))
         }
     }

@@ -6,6 +6,7 @@ pub mod call;
 pub mod check;
 pub mod dev;
 pub mod mock;
+pub mod oci;
 pub mod offline;
 pub mod review;
 pub mod scaffold;
@@ -273,6 +274,39 @@ where
     }
     file.sync_all().await.map_err(io)?;
     Ok(staged)
+}
+
+/// Why a plugin could not be installed from a registry.
+#[derive(Debug, thiserror::Error)]
+pub enum PullError {
+    #[error(transparent)]
+    Registry(#[from] oci::OciError),
+    #[error(transparent)]
+    Upload(UploadError),
+    #[error(transparent)]
+    Plugin(#[from] PluginError),
+}
+
+/// Installs a plugin from an OCI registry as an upload of its component: pulled by the
+/// manifest's digest, streamed to disk at most `limit` bytes (refused as it arrives), checked
+/// against the digest before anything is installed, then validated, signature and consent
+/// included, exactly as an upload ([`install_upload`]). The tag it resolved to comes back too.
+pub async fn install_from_registry(app: &App, source: &oci::Source, limit: usize, force: bool) -> Result<(Upload, String), PullError> {
+    let repository = oci::Repository::new(source, &app.outbound_allowed, false);
+    let tag = repository.resolve_tag().await?;
+    let layer = repository.component_layer(&tag).await?;
+    if layer.size() > limit as u64 {
+        return Err(PullError::Upload(UploadError::TooLarge(limit)));
+    }
+    let bytes = repository.layer_bytes(&layer).await?;
+    let staged = stage_upload(app, bytes, limit).await.map_err(|error| match error {
+        // The stream's own verdicts (`layer_bytes`): the digest, or the registry gone quiet.
+        UploadError::Body(why) if why.starts_with(oci::TAMPERED) => PullError::Registry(oci::OciError::Tampered(why)),
+        UploadError::Body(why) => PullError::Registry(oci::OciError::Unreachable(why)),
+        other => PullError::Upload(other),
+    })?;
+    tracing::info!(%source, %tag, digest = %layer.digest(), "plugin pulled from a registry");
+    Ok((install_upload(app, staged, force).await?, tag))
 }
 
 /// What became of an upload.

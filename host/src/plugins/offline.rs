@@ -54,6 +54,30 @@ pub async fn inspect(file: &Path) -> anyhow::Result<String> {
     Ok(describe(&plugin))
 }
 
+/// `plugin push FILE oci://REGISTRY/REPOSITORY[:VERSION]`: the component as a wasm OCI
+/// artifact, tagged with its version. The registry named here is the author's own choice, so
+/// it is reached wherever it is (a registry on this machine too).
+pub async fn push(file: &Path, reference: &str) -> anyhow::Result<String> {
+    let bytes = read(file)?;
+    let plugin = runtime(None)?.load(bytes.clone()).await.map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let version = plugin.version.to_string();
+    let tagged = match reference.trim().strip_prefix("oci://").and_then(|rest| rest.split_once('/')) {
+        Some((_, path)) if !path.contains(':') => format!("{}:{version}", reference.trim()),
+        _ => reference.trim().to_owned(),
+    };
+    let source = super::oci::Source::parse(&tagged).map_err(|e| anyhow::anyhow!(e))?;
+    match &source.wanted {
+        super::oci::Wanted::Tag(tag) if *tag == version => {}
+        super::oci::Wanted::Tag(other) => anyhow::bail!("the tag must be the plugin's version, {version} (the file says so), not `{other}`: push to oci://{}/{}:{version}", source.registry, source.repository),
+        super::oci::Wanted::Range(range) => anyhow::bail!("a push names one version, not a range (`{range}`): push to oci://{}/{}:{version}", source.registry, source.repository),
+    }
+    let registry = crate::runtime::HostPattern::parse(&source.registry).map_err(|e| anyhow::anyhow!(e))?;
+    let repository = super::oci::Repository::new(&source, &[registry], true);
+    let title = file.file_name().map_or_else(|| format!("{}.wasm", plugin.id()), |n| n.to_string_lossy().into_owned());
+    let digest = repository.push(&bytes, &version, &title).await.map_err(|e| anyhow::anyhow!(e))?;
+    Ok(format!("pushed {} {version} to {source} ({digest})\n", plugin.id()))
+}
+
 /// Everything installed: built-ins and the folder's files, each with what it provides.
 async fn installed(runtime: &Runtime, data_dir: &Path) -> Vec<(String, Result<LoadedPlugin, String>)> {
     let mut found = Vec::new();

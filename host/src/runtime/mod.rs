@@ -32,7 +32,7 @@ pub use cache::{CompileCache, component_hash};
 pub use call::CallState;
 pub use precompile::{ChildCompiler, precompile_file};
 pub use errors::{CallError, PluginFailure, Retry};
-pub use outbound::{HostPattern, RequestRefusal, ResponseBody, Resolver, SystemResolver};
+pub use outbound::{HostPattern, RequestRefusal, ResponseBody, Resolver, SystemResolver, check_global};
 pub use app::{NoProviderApps, ProviderAppSettings};
 pub use files::{ChannelFiles, NoFiles};
 pub use holds::{NoHolds, ResourceHolds};

@@ -260,9 +260,9 @@ mod tests {
         assert_eq!(channel.settings["bot_token"], "123:SECRET");
         let on_disk: String = db.conn().query_row("SELECT settings FROM channels", [], |r| r.get(0)).unwrap();
         assert!(!on_disk.contains("123:SECRET") && on_disk.contains("http://x"), "{on_disk}");
-        assert!(db.channels().unwrap().is_empty(), "a connecting channel is not listed");
+        assert!(db.channels(crate::store::Scope::Every).unwrap().is_empty(), "a connecting channel is not listed");
         db.mark_connected(&channel.id, &Connected { display_name: "@bot", external_account_id: "1", setup: &[] }).unwrap();
-        assert_eq!(db.channels().unwrap().len(), 1);
+        assert_eq!(db.channels(crate::store::Scope::Every).unwrap().len(), 1);
     }
 
     #[test]
