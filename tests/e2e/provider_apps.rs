@@ -264,6 +264,12 @@ async fn with_the_operators_app_a_login_asks_for_nothing_and_connects_several_pa
     assert_eq!(channels[0]["name"], "Toko Budi");
     assert_eq!(channels[1]["name"], "Warung Siti");
     assert_eq!(channels[0]["settings"]["app_secret"]["value"], "********");
+    // The operator's app routes the Pages: no callback URL or verify token to paste (issue #38).
+    for channel in channels {
+        let keys: Vec<&str> = channel["setup"].as_array().unwrap().iter().map(|item| item["key"].as_str().unwrap()).collect();
+        assert_eq!(keys, ["webhook", "page_subscription"], "{channel}");
+        assert!(channel["setup"][0]["value"].as_str().unwrap().contains("operator's Meta app"), "{channel}");
+    }
     for page in [PAGE_ID, WARUNG_ID] {
         assert_eq!(fake.subscription(page).as_deref(), Some(SUBSCRIBED_FIELDS), "page {page} subscribed to the app");
     }

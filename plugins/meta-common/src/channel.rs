@@ -80,17 +80,27 @@ impl<P: MetaProduct> Channel for MetaChannel<P> {
         graph.post::<Value>(&format!("{}/subscribed_apps", page.id), &[("subscribed_fields", &fields)], None)?;
         state::set(SUBSCRIBED_PAGE, &page.id);
         holds::hold(&page_hold(&page.id));
-        Ok(Connection {
-            setup: vec![
+        let subscription = SetupItem::new(
+            "page_subscription",
+            "Page subscription",
+            format!("{} is subscribed to the app's webhooks ({}): nothing to do", page.name, product.subscribed_fields),
+        );
+        // Through the operator's app, its one callback URL (set up by the operator) receives
+        // the Page: there is no callback URL or verify token for the admin to paste anywhere.
+        let setup = match crate::operator_app::OperatorApp::serving(ctx) {
+            Some(_) => vec![
+                SetupItem::new("webhook", "Webhook", "Routed through the operator's Meta app: its callback URL receives this Page's messages, nothing to do"),
+                subscription,
+            ],
+            None => vec![
                 SetupItem::new("webhook_url", "Callback URL", &ctx.webhook_url),
                 SetupItem::new("verify_token", "Verify token", &ctx.webhook_secret),
                 SetupItem::new("webhook", "Webhook", product.webhook_setup),
-                SetupItem::new(
-                    "page_subscription",
-                    "Page subscription",
-                    format!("{} is subscribed to the app's webhooks ({}): nothing to do", page.name, product.subscribed_fields),
-                ),
+                subscription,
             ],
+        };
+        Ok(Connection {
+            setup,
             display_name: account.name,
             external_account_id: account.id,
         })

@@ -19,6 +19,13 @@ impl OperatorApp {
         Some(Self { app_id: value("app_id")?, app_secret: value("app_secret")?, api_base_url: value("api_base_url") })
     }
 
+    /// The operator's app, when it is the app this channel belongs to (same `app_id`): its one
+    /// callback URL receives the channel's deliveries, so the channel's own webhook needs no setup.
+    pub fn serving(ctx: &ChannelContext) -> Option<Self> {
+        let own_id = ctx.setting("app_id")?.trim().to_owned();
+        Self::get().filter(|app| app.app_id == own_id)
+    }
+
     /// The settings a channel connected through this app keeps (the schema requires an app
     /// secret; [`app_secret`] prefers the app's current one over this copy).
     pub fn channel_settings(&self) -> Vec<(String, String)> {
@@ -33,10 +40,8 @@ impl OperatorApp {
 /// The app secret a channel works with: the operator's app's when the channel belongs to it
 /// (same `app_id`), else the channel's own.
 pub fn app_secret(ctx: &ChannelContext) -> Result<String, ChannelError> {
-    if let (Some(own_id), Some(operator)) = (ctx.setting("app_id"), OperatorApp::get()) {
-        if own_id.trim() == operator.app_id {
-            return Ok(operator.app_secret);
-        }
+    if let Some(operator) = OperatorApp::serving(ctx) {
+        return Ok(operator.app_secret);
     }
     ctx.require("app_secret").map(str::to_owned)
 }
