@@ -121,8 +121,8 @@ impl PgWriter {
 
 /// Runs one batch; whether it committed as one transaction.
 async fn run_batch(pool: Pool, faults: Arc<Faults>, batch: Vec<Job>) -> bool {
-    let client = match pool.get().await {
-        Ok(client) => client,
+    let mut client = match pool.get().await {
+        Ok(client) => BatchConnection { client: Some(client), ended: false },
         Err(e) => {
             let why = format!("no Postgres connection: {e}");
             for job in batch {
@@ -137,7 +137,7 @@ async fn run_batch(pool: Pool, faults: Arc<Faults>, batch: Vec<Job>) -> bool {
         Ok::<bool, String>(succeeded.iter().all(|ok| *ok))
     }
     .await;
-    match together {
+    let committed = match together {
         Ok(true) => {
             let committed = commit(&client, &faults).await;
             let ok = committed.is_ok();
@@ -171,6 +171,34 @@ async fn run_batch(pool: Pool, faults: Arc<Faults>, batch: Vec<Job>) -> bool {
                 (job.deliver)(Err(why.clone()));
             }
             false
+        }
+    };
+    client.ended = true;
+    committed
+}
+
+/// A batch's connection: back to the pool once its transaction ended; closed instead when the
+/// batch's task stops in the middle of one (a write panicked), so nobody who takes the
+/// connection from the pool next finds a transaction open.
+struct BatchConnection {
+    client: Option<Client>,
+    ended: bool,
+}
+
+impl std::ops::Deref for BatchConnection {
+    type Target = Client;
+
+    fn deref(&self) -> &Client {
+        self.client.as_ref().expect("the connection is held until dropped")
+    }
+}
+
+impl Drop for BatchConnection {
+    fn drop(&mut self) {
+        if !self.ended
+            && let Some(client) = self.client.take()
+        {
+            drop(deadpool_postgres::Object::take(client));
         }
     }
 }
