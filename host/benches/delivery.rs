@@ -234,17 +234,11 @@ async fn post_updates(url: String, secret: String, connections: usize, first: i6
 // ---- CPU time from /proc ---------------------------------------------------------------------
 
 /// Clock ticks per second of /proc's CPU times (Linux's USER_HZ, 100 on x86 and ARM).
-const TICKS_PER_SECOND: u64 = 100;
 
 /// User + system CPU time in a /proc `stat` file: the whole process's (every thread, ended ones
 /// included) or one thread's.
 fn cpu_time(stat: &FilePath) -> Duration {
-    let text = std::fs::read_to_string(stat).unwrap_or_else(|e| panic!("{}: {e}", stat.display()));
-    // The command name (field 2) is in parentheses and may hold spaces: count from after it,
-    // where field 3 starts; utime is field 14, stime 15.
-    let fields: Vec<&str> = text[text.rfind(')').expect("a stat line") + 1..].split_whitespace().collect();
-    let ticks = |field: usize| fields[field - 3].parse::<u64>().expect("a tick count");
-    Duration::from_millis((ticks(14) + ticks(15)) * 1000 / TICKS_PER_SECOND)
+    support::cpu_stat(stat).unwrap_or_else(|| panic!("{}: not a readable stat file", stat.display())).own
 }
 
 /// The calling thread's `stat` file, by its path under the process (`<pid>/task/<tid>`).

@@ -13,6 +13,8 @@
 
 #[path = "../tests/support/mod.rs"]
 mod support;
+#[path = "support/mod.rs"]
+mod bench_support;
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -109,26 +111,16 @@ fn signature(body: &str) -> String {
 
 /// CPU seconds a process and its children (exited ones included, once reaped) used so far.
 fn cpu_of_tree(root: u32) -> f64 {
-    // /proc/<pid>/stat: fields 14-17 are utime, stime, cutime, cstime in clock ticks (100 per
-    // second on Linux); the name (field 2) may hold spaces, so count after its ')'.
-    fn ticks(pid: u32, with_children: bool) -> Option<(u64, u32)> {
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-        let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-        let parent = fields[1].parse().ok()?;
-        let own: u64 = fields[11].parse::<u64>().ok()? + fields[12].parse::<u64>().ok()?;
-        let reaped: u64 = if with_children { fields[13].parse::<u64>().ok()? + fields[14].parse::<u64>().ok()? } else { 0 };
-        Some((own + reaped, parent))
-    }
-    let mut total = ticks(root, true).map_or(0, |(t, _)| t);
+    let stat = |pid: u32| bench_support::cpu_stat(&std::path::PathBuf::from(format!("/proc/{pid}/stat")));
+    let whole = |stat: &bench_support::CpuStat| stat.own + stat.reaped;
+    let mut total = stat(root).map(|s| whole(&s)).unwrap_or_default();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
         let Some(pid) = entry.file_name().to_str().and_then(|name| name.parse::<u32>().ok()) else { continue };
-        if let Some((t, parent)) = ticks(pid, true)
-            && parent == root
-        {
-            total += t;
+        if let Some(child) = stat(pid).filter(|s| s.parent == root) {
+            total += whole(&child);
         }
     }
-    total as f64 / 100.0
+    total.as_secs_f64()
 }
 
 /// What a run measured.

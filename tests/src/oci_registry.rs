@@ -5,7 +5,7 @@
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::Instant;
+use std::io::{BufRead, BufReader};
 
 use crate::PATIENCE;
 
@@ -26,24 +26,30 @@ impl OciRegistry {
             std::fs::write(
                 &config,
                 format!(
-                    "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
+                    "version: 0.1\nlog:\n  level: info\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
                     dir.path().join("data").display()
                 ),
             )
             .unwrap();
-            let log = std::fs::File::create(dir.path().join("log")).unwrap();
-            let child = Command::new(&binary).arg("serve").arg(&config).stdout(Stdio::null()).stderr(log).spawn().unwrap();
-            let mut child = child;
-            let authority = format!("127.0.0.1:{port}");
-            // Ready when `/v2/` answers; a port taken meanwhile ends the process: try another.
-            let deadline = Instant::now() + PATIENCE;
-            while Instant::now() < deadline && child.try_wait().unwrap().is_none() {
-                if let Ok(answer) = reqwest::get(format!("http://{authority}/v2/")).await
-                    && answer.status() == 200
-                {
-                    return Self { authority, child, _dir: dir };
+            let mut child = Command::new(&binary).arg("serve").arg(&config).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+            // Ready once it logs that it listens (after the bind); a port taken meanwhile is a
+            // fatal line and an exit: try another. The log is read to its end, so the registry
+            // never blocks on a full pipe.
+            let log = child.stderr.take().unwrap();
+            let (told, heard) = tokio::sync::oneshot::channel::<bool>();
+            std::thread::spawn(move || {
+                let mut told = Some(told);
+                for line in BufReader::new(log).lines().map_while(Result::ok) {
+                    let verdict = if line.contains("msg=\"listening on") { Some(true) } else if line.contains("level=fatal") { Some(false) } else { None };
+                    if let Some(ready) = verdict
+                        && let Some(told) = told.take()
+                    {
+                        let _ = told.send(ready);
+                    }
                 }
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            });
+            if let Ok(Ok(true)) = tokio::time::timeout(PATIENCE, heard).await {
+                return Self { authority: format!("127.0.0.1:{port}"), child, _dir: dir };
             }
             let _ = child.kill();
             let _ = child.wait();
@@ -57,7 +63,7 @@ impl OciRegistry {
         let client = reqwest::Client::new();
         let mut digests = Vec::new();
         for blob in [config, layer] {
-            let digest = format!("sha256:{}", hex(&<sha2::Sha256 as sha2::Digest>::digest(blob)));
+            let digest = format!("sha256:{}", hex::encode(<sha2::Sha256 as sha2::Digest>::digest(blob)));
             let started = client.post(format!("http://{}/v2/{repository}/blobs/uploads/", self.authority)).send().await.unwrap();
             assert_eq!(started.status(), 202);
             let location = started.headers()["location"].to_str().unwrap().to_owned();
@@ -89,10 +95,6 @@ impl Drop for OciRegistry {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The registry binary, installed by the project's script when missing.

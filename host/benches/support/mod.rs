@@ -84,3 +84,25 @@ pub mod telegram {
         pub title: Option<String>,
     }
 }
+
+/// Clock ticks per second of `/proc`'s CPU times (100 on Linux).
+const TICKS_PER_SECOND: u64 = 100;
+
+/// CPU time as `/proc/<pid>/stat` (or a thread's `/proc/<pid>/task/<tid>/stat`) tells it.
+pub struct CpuStat {
+    pub parent: u32,
+    /// User + system time of the process (or thread) itself.
+    pub own: Duration,
+    /// User + system time of its children that exited and were reaped.
+    pub reaped: Duration,
+}
+
+pub fn cpu_stat(stat: &std::path::Path) -> Option<CpuStat> {
+    let text = std::fs::read_to_string(stat).ok()?;
+    // The command name (field 2) is in parentheses and may hold spaces: count from after it,
+    // where field 3 starts; ppid is field 4, utime 14, stime 15, cutime 16, cstime 17.
+    let fields: Vec<&str> = text.rsplit_once(')')?.1.split_whitespace().collect();
+    let field = |n: usize| fields.get(n - 3)?.parse::<u64>().ok();
+    let time = |ticks: u64| Duration::from_millis(ticks * 1000 / TICKS_PER_SECOND);
+    Some(CpuStat { parent: field(4)? as u32, own: time(field(14)? + field(15)?), reaped: time(field(16)? + field(17)?) })
+}

@@ -132,7 +132,9 @@ pub async fn install(
     if from_registry {
         return install_from_registry(&caller, &app, query.force, body).await;
     }
-    let staged = crate::plugins::stage_upload(&app, body.into_data_stream(), MAX_COMPONENT_BYTES).await.map_err(upload_error)?;
+    use futures_util::TryStreamExt;
+    let body = body.into_data_stream().map_err(|e| UploadError::Body(e.to_string()));
+    let staged = crate::plugins::stage_upload(&app, body, MAX_COMPONENT_BYTES).await.map_err(upload_error)?;
     let upload = crate::plugins::install_upload(&app, staged, query.force).await.map_err(plugin_error)?;
     install_answer(&caller, &app, upload, "").await
 }
@@ -169,7 +171,8 @@ fn registry_error(error: OciError) -> ApiError {
         OciError::NotAComponent(_) => ApiError::unprocessable("not_a_component", message),
         OciError::Unreachable(_) => ApiError::bad_gateway("registry_unreachable", message),
         OciError::Tampered(_) => ApiError::bad_gateway("registry_digest_mismatch", message),
-        OciError::Unauthorized(_) => ApiError::bad_gateway("registry_unauthorized", message),
+        // Credentials missing or refused: the operator's to give (docker login), so a 4xx.
+        OciError::Unauthorized(_) => ApiError::unprocessable("registry_unauthorized", message),
     }
 }
 
@@ -254,6 +257,7 @@ fn upload_error(error: UploadError) -> ApiError {
     match error {
         UploadError::TooLarge(_) => ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", message),
         UploadError::Empty | UploadError::Body(_) => ApiError::bad_request(message),
+        UploadError::Registry(error) => registry_error(error),
         UploadError::Io(_) => {
             tracing::error!("plugin upload: {message}");
             ApiError::unavailable("storage_unavailable", "the upload could not be written to the data dir")

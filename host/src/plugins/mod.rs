@@ -243,15 +243,17 @@ pub enum UploadError {
     Body(String),
     #[error("{0}")]
     Io(String),
+    /// What a registry sent is not the layer it named, or stopped coming.
+    #[error(transparent)]
+    Registry(#[from] oci::OciError),
 }
 
 /// Streams an upload's body to a file under `<data-dir>/uploads`, at most `limit` bytes:
 /// memory holds one chunk at a time, whatever the size and however many arrive at once.
-pub async fn stage_upload<S, B, E>(app: &App, mut body: S, limit: usize) -> Result<StagedUpload, UploadError>
+pub async fn stage_upload<S, B>(app: &App, mut body: S, limit: usize) -> Result<StagedUpload, UploadError>
 where
-    S: futures_util::Stream<Item = Result<B, E>> + Unpin,
+    S: futures_util::Stream<Item = Result<B, UploadError>> + Unpin,
     B: AsRef<[u8]>,
-    E: std::fmt::Display,
 {
     use futures_util::StreamExt;
     use tokio::io::AsyncWriteExt;
@@ -262,7 +264,7 @@ where
     let mut file = tokio::fs::File::create(&staged.path).await.map_err(io)?;
     let mut received = 0usize;
     while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(|e| UploadError::Body(e.to_string()))?;
+        let chunk = chunk?;
         received += chunk.as_ref().len();
         if received > limit {
             return Err(UploadError::TooLarge(limit));
@@ -292,20 +294,25 @@ pub enum PullError {
 /// against the digest before anything is installed, then validated, signature and consent
 /// included, exactly as an upload ([`install_upload`]). The tag it resolved to comes back too.
 pub async fn install_from_registry(app: &App, source: &oci::Source, limit: usize, force: bool) -> Result<(Upload, String), PullError> {
-    let repository = oci::Repository::new(source, &app.outbound_allowed, false);
-    let tag = repository.resolve_tag().await?;
-    let layer = repository.component_layer(&tag).await?;
-    if layer.size() > limit as u64 {
-        return Err(PullError::Upload(UploadError::TooLarge(limit)));
-    }
-    let bytes = repository.layer_bytes(&layer).await?;
-    let staged = stage_upload(app, bytes, limit).await.map_err(|error| match error {
-        // The stream's own verdicts (`layer_bytes`): the digest, or the registry gone quiet.
-        UploadError::Body(why) if why.starts_with(oci::TAMPERED) => PullError::Registry(oci::OciError::Tampered(why)),
-        UploadError::Body(why) => PullError::Registry(oci::OciError::Unreachable(why)),
-        other => PullError::Upload(other),
-    })?;
-    tracing::info!(%source, %tag, digest = %layer.digest(), "plugin pulled from a registry");
+    let pull = async {
+        let repository = oci::Repository::new(source, &app.outbound_allowed, false);
+        let tag = repository.resolve_tag().await?;
+        let layer = repository.component_layer(&tag).await?;
+        if layer.size() > limit as u64 {
+            return Err(PullError::Upload(UploadError::TooLarge(limit)));
+        }
+        let bytes = repository.layer_bytes(&layer).await?;
+        let staged = stage_upload(app, bytes, limit).await.map_err(|error| match error {
+            UploadError::Registry(error) => PullError::Registry(error),
+            other => PullError::Upload(other),
+        })?;
+        tracing::info!(%source, %tag, digest = %layer.digest(), "plugin pulled from a registry");
+        Ok((staged, tag))
+    };
+    let deadline = oci::PULL_DEADLINE;
+    let (staged, tag) = tokio::time::timeout(deadline, pull)
+        .await
+        .map_err(|_| oci::OciError::Unreachable(format!("{}: the pull did not finish within {} s", source.registry, deadline.as_secs())))??;
     Ok((install_upload(app, staged, force).await?, tag))
 }
 

@@ -31,13 +31,13 @@ use crate::runtime::HostPattern;
 pub const CONFIG_MEDIA_TYPE: &str = "application/vnd.wasm.config.v0+json";
 pub const LAYER_MEDIA_TYPE: &str = "application/wasm";
 const MANIFEST_MEDIA_TYPE: &str = "application/vnd.oci.image.manifest.v1+json";
-/// How a layer whose bytes are not its digest's is refused (the start of the stream's error).
-pub const TAMPERED: &str = "the layer does not match its digest";
 /// Redirects one request follows at most.
 const MOST_REDIRECTS: usize = 5;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Silence after which a registry is given up (a blob streams on as long as bytes come).
 const READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// A whole pull (tags, manifest, layer) ends by then: a registry dripping bytes holds no request for ever.
+pub const PULL_DEADLINE: Duration = Duration::from_secs(300);
 
 /// Where a plugin is: `oci://<registry>/<repository>:<version, range or tag>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -127,9 +127,7 @@ pub struct Repository {
 impl Repository {
     /// `allowed`: the operator's `--allow-outbound` hosts (their addresses are not checked).
     pub fn new(source: &Source, allowed: &[HostPattern], push: bool) -> Self {
-        let host = source.registry.rsplit_once(':').map_or(source.registry.as_str(), |(h, _)| h).trim_matches(['[', ']']);
-        let loopback = host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
-        let scheme = if loopback { "http" } else { "https" };
+        let scheme = if is_loopback(registry_host(&source.registry)) { "http" } else { "https" };
         Self {
             source: source.clone(),
             base: format!("{scheme}://{}/v2/{}", source.registry, source.repository),
@@ -138,6 +136,11 @@ impl Repository {
             token: Default::default(),
             actions: if push { "pull,push" } else { "pull" },
         }
+    }
+
+    /// Whether `url` is the registry itself (scheme, host, port): where credentials may go.
+    fn is_registry(&self, url: &reqwest::Url) -> bool {
+        reqwest::Url::parse(&self.base).is_ok_and(|base| base.origin() == url.origin())
     }
 
     /// The tag a source names: its tag, or the newest version tag in its range.
@@ -159,7 +162,8 @@ impl Repository {
         }
         let response = self.send(Method::GET, &format!("{}/tags/list?n=1000", self.base), &[], None).await?;
         let response = self.expect(response, "the repository's tags").await?;
-        let tags: Tags = response.json().await.map_err(|e| OciError::Unreachable(format!("{}: the tags list is not readable: {e}", self.source.registry)))?;
+        let text = read_limited(response, 1 << 20, "the tags list").await?;
+        let tags: Tags = serde_json::from_slice(&text).map_err(|e| OciError::Unreachable(format!("{}: the tags list is not readable: {e}", self.source.registry)))?;
         Ok(tags.tags.unwrap_or_default().iter().filter_map(|t| semver::Version::parse(t).ok()).collect())
     }
 
@@ -167,7 +171,7 @@ impl Repository {
     pub async fn component_layer(&self, tag: &str) -> Result<Descriptor, OciError> {
         let response = self.send(Method::GET, &format!("{}/manifests/{tag}", self.base), &[(header::ACCEPT, MANIFEST_MEDIA_TYPE)], None).await?;
         let response = self.expect(response, &format!("version `{tag}`")).await?;
-        let text = read_limited(response, 1 << 20).await?;
+        let text = read_limited(response, 1 << 20, "the manifest").await?;
         let manifest: ImageManifest = serde_json::from_slice(&text)
             .map_err(|e| OciError::NotAComponent(format!("{}:{tag} is not an OCI image manifest (a wasm component artifact): {e}", self.source.repository)))?;
         let config = manifest.config().media_type().to_string();
@@ -189,7 +193,7 @@ impl Repository {
 
     /// The layer's bytes as they arrive, then checked against its digest: the stream ends with an
     /// error instead of its last chunk when they do not match (nothing of it may be installed).
-    pub async fn layer_bytes(&self, layer: &Descriptor) -> Result<impl Stream<Item = Result<Bytes, String>> + Unpin + use<>, OciError> {
+    pub async fn layer_bytes(&self, layer: &Descriptor) -> Result<impl Stream<Item = Result<Bytes, super::UploadError>> + Unpin + use<>, OciError> {
         let digest = layer.digest().to_string();
         let expected = digest.strip_prefix("sha256:").map(str::to_owned).ok_or_else(|| OciError::NotAComponent(format!("the layer's digest `{digest}` is not sha256")))?;
         let response = self.send(Method::GET, &format!("{}/blobs/{digest}", self.base), &[], None).await?;
@@ -203,11 +207,14 @@ impl Repository {
                     }
                     Some((Ok(chunk), (body, hasher, expected)))
                 }
-                Some(Err(e)) => Some((Err(format!("the registry stopped sending the layer: {}", error_chain(&e))), (body, None, expected))),
+                Some(Err(e)) => {
+                    let cut = OciError::Unreachable(format!("the registry stopped sending the layer: {}", error_chain(&e)));
+                    Some((Err(cut.into()), (body, None, expected)))
+                }
                 None => {
-                    let got = hex(&hasher.take()?.finalize());
-                    let tampered = format!("{TAMPERED}: the manifest says sha256:{expected}, the bytes are sha256:{got}");
-                    (got != expected).then(|| (Err(tampered), (body, None, expected)))
+                    let got = hex::encode(hasher.take()?.finalize());
+                    let tampered = OciError::Tampered(format!("the layer does not match its digest: the manifest says sha256:{expected}, the bytes are sha256:{got}"));
+                    (got != expected).then(|| (Err(tampered.into()), (body, None, expected)))
                 }
             }
         })))
@@ -215,9 +222,9 @@ impl Repository {
 
     /// Pushes `component` as `tag`: config and layer blobs, then the manifest.
     pub async fn push(&self, component: &[u8], tag: &str, title: &str) -> Result<String, OciError> {
-        let layer_digest = format!("sha256:{}", hex(&Sha256::digest(component)));
+        let layer_digest = format!("sha256:{}", hex::encode(Sha256::digest(component)));
         let config = serde_json::json!({"architecture": "wasm", "os": "wasip2", "layerDigests": [layer_digest]}).to_string().into_bytes();
-        let config_digest = format!("sha256:{}", hex(&Sha256::digest(&config)));
+        let config_digest = format!("sha256:{}", hex::encode(Sha256::digest(&config)));
         self.upload_blob(&config, &config_digest).await?;
         self.upload_blob(component, &layer_digest).await?;
         let manifest = serde_json::json!({
@@ -233,7 +240,7 @@ impl Repository {
             .send(Method::PUT, &format!("{}/manifests/{tag}", self.base), &[(header::CONTENT_TYPE, MANIFEST_MEDIA_TYPE)], Some(Bytes::from(manifest.clone())))
             .await?;
         self.expect(response, &format!("the manifest of `{tag}`")).await?;
-        Ok(format!("sha256:{}", hex(&Sha256::digest(manifest.as_bytes()))))
+        Ok(format!("sha256:{}", hex::encode(Sha256::digest(manifest.as_bytes()))))
     }
 
     async fn upload_blob(&self, bytes: &[u8], digest: &str) -> Result<(), OciError> {
@@ -260,8 +267,9 @@ impl Repository {
         if status.is_success() {
             return Ok(response);
         }
-        let detail = response.text().await.unwrap_or_default();
-        let detail: String = detail.chars().take(300).collect();
+        // What the registry says, kept short: a hostile one could answer without end.
+        let detail = read_limited(response, 4 << 10, "the answer").await.unwrap_or_default();
+        let detail: String = String::from_utf8_lossy(&detail).chars().take(300).collect();
         let registry = &self.source.registry;
         Err(match status {
             StatusCode::NOT_FOUND => OciError::NotFound(format!("{}: {what} is not in the registry", self.source)),
@@ -277,7 +285,9 @@ impl Repository {
     /// through checked addresses only.
     async fn send(&self, method: Method, url: &str, headers: &[(header::HeaderName, &str)], body: Option<Bytes>) -> Result<reqwest::Response, OciError> {
         let mut response = self.send_once(method.clone(), url, headers, body.clone()).await?;
+        // Only the registry itself may ask for our credentials: a host it redirected to may not.
         if response.status() == StatusCode::UNAUTHORIZED
+            && self.is_registry(response.url())
             && let Some(challenge) = response.headers().get(header::WWW_AUTHENTICATE).and_then(|c| c.to_str().ok()).map(str::to_owned)
         {
             self.authenticate(&challenge).await?;
@@ -288,7 +298,6 @@ impl Repository {
 
     async fn send_once(&self, method: Method, url: &str, headers: &[(header::HeaderName, &str)], body: Option<Bytes>) -> Result<reqwest::Response, OciError> {
         let mut url = reqwest::Url::parse(url).map_err(|e| OciError::Refused(format!("`{url}` is not a URL: {e}")))?;
-        let origin = url.host_str().map(str::to_owned);
         for _ in 0..=MOST_REDIRECTS {
             let client = self.client_for(&url).await?;
             let mut request = client.request(method.clone(), url.clone());
@@ -296,7 +305,7 @@ impl Repository {
                 request = request.header(name, *value);
             }
             // Credentials go to the registry itself only, never to a storage host it redirects to.
-            if url.host_str().map(str::to_owned) == origin {
+            if self.is_registry(&url) {
                 match (self.token.lock().await.clone(), &self.credentials) {
                     (Some(token), _) => request = request.bearer_auth(token),
                     (None, Some((user, password))) => request = request.basic_auth(user, Some(password)),
@@ -311,7 +320,11 @@ impl Repository {
                 return Ok(response);
             }
             let location = response.headers().get(header::LOCATION).and_then(|l| l.to_str().ok()).unwrap_or_default();
-            url = url.join(location).map_err(|e| OciError::Unreachable(format!("{} redirected to a bad URL: {e}", self.source.registry)))?;
+            let next = url.join(location).map_err(|e| OciError::Unreachable(format!("{} redirected to a bad URL: {e}", self.source.registry)))?;
+            if url.scheme() == "https" && next.scheme() != "https" {
+                return Err(OciError::Refused(format!("{} redirected from https to `{}`: only https is followed", self.source.registry, next.scheme())));
+            }
+            url = next;
         }
         Err(OciError::Unreachable(format!("{} redirected more than {MOST_REDIRECTS} times", self.source.registry)))
     }
@@ -362,6 +375,10 @@ impl Repository {
         };
         let realm = field("realm").ok_or_else(|| OciError::Unreachable(format!("{}: a bearer challenge without a realm", self.source.registry)))?;
         let mut url = reqwest::Url::parse(&realm).map_err(|e| OciError::Unreachable(format!("{}: the token realm is not a URL: {e}", self.source.registry)))?;
+        // Our credentials travel to the token service: never in clear over the network.
+        if url.scheme() != "https" && !(url.scheme() == "http" && url.host_str().is_some_and(is_loopback)) {
+            return Err(OciError::Refused(format!("{}: its token service `{realm}` is not https; credentials are sent over https only", self.source.registry)));
+        }
         {
             let mut query = url.query_pairs_mut();
             if let Some(service) = field("service") {
@@ -383,10 +400,24 @@ impl Repository {
             token: Option<String>,
             access_token: Option<String>,
         }
-        let token: Token = response.json().await.map_err(|e| OciError::Unreachable(format!("the token of {} is not readable: {e}", self.source.registry)))?;
+        let text = read_limited(response, 64 << 10, "the token").await?;
+        let token: Token = serde_json::from_slice(&text).map_err(|e| OciError::Unreachable(format!("the token of {} is not readable: {e}", self.source.registry)))?;
         *self.token.lock().await = token.token.or(token.access_token);
         Ok(())
     }
+}
+
+/// The host of `host[:port]`, an IPv6 address's brackets taken off (`[::1]`, `[::1]:5000`).
+fn registry_host(registry: &str) -> &str {
+    match registry.strip_prefix('[') {
+        Some(rest) => rest.split_once(']').map_or(rest, |(host, _)| host),
+        None => registry.rsplit_once(':').map_or(registry, |(host, _)| host),
+    }
+}
+
+fn is_loopback(host: &str) -> bool {
+    let host = host.trim_matches(['[', ']']);
+    host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// The registry's credentials from the docker config file, if it has them.
@@ -397,21 +428,18 @@ fn credentials_for(registry: &str) -> Option<(String, String)> {
     }
 }
 
-async fn read_limited(response: reqwest::Response, limit: usize) -> Result<Vec<u8>, OciError> {
+/// At most `limit` bytes of an answer: a registry could otherwise answer without end.
+async fn read_limited(response: reqwest::Response, limit: usize, what: &str) -> Result<Vec<u8>, OciError> {
     let mut body = response.bytes_stream();
     let mut read = Vec::new();
     while let Some(chunk) = body.next().await {
         let chunk = chunk.map_err(|e| OciError::Unreachable(format!("the registry stopped answering: {e}")))?;
         read.extend_from_slice(&chunk);
         if read.len() > limit {
-            return Err(OciError::NotAComponent(format!("the manifest is larger than {} KiB", limit >> 10)));
+            return Err(OciError::NotAComponent(format!("{what} is larger than {} KiB", limit >> 10)));
         }
     }
     Ok(read)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The reasons of an HTTP error, outermost first ("error sending request: connection refused").
@@ -443,5 +471,50 @@ mod tests {
             assert!(Source::parse(bad).is_err(), "{bad} was taken");
         }
         assert!(Source::parse("oci://ghcr.io/acme/x").unwrap_err().contains("names no version"));
+    }
+
+    #[test]
+    fn a_registry_on_loopback_is_spoken_to_in_plain_http_whatever_its_spelling() {
+        for (registry, base) in [("127.0.0.1:5000", "http://127.0.0.1:5000"), ("[::1]", "http://[::1]"), ("[::1]:5000", "http://[::1]:5000"), ("localhost", "http://localhost"), ("ghcr.io", "https://ghcr.io")] {
+            let source = Source::parse(&format!("oci://{registry}/acme/x:1.0.0")).unwrap();
+            assert_eq!(Repository::new(&source, &[], false).base, format!("{base}/v2/acme/x"), "{registry}");
+        }
+    }
+
+    /// The registry redirects the layer to another origin (same address, another port) that asks
+    /// for credentials with a token realm of its own: it must get none of ours, neither with the
+    /// redirected request nor through its challenge.
+    #[tokio::test]
+    async fn credentials_go_to_the_registry_itself_never_to_a_host_it_redirects_to() {
+        use axum::{http::HeaderMap, response::IntoResponse};
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+        let storage = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let storage_at = storage.local_addr().unwrap();
+        let storage_app = axum::Router::new().fallback({
+            let seen = seen.clone();
+            move |headers: HeaderMap| async move {
+                if let Some(auth) = headers.get("authorization") {
+                    seen.lock().unwrap().push(auth.to_str().unwrap_or_default().to_owned());
+                }
+                let challenge = format!("Bearer realm=\"http://{storage_at}/token\",service=\"storage\"");
+                (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, challenge)]).into_response()
+            }
+        });
+        tokio::spawn(async move { axum::serve(storage, storage_app).await });
+        let registry = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let registry_at = registry.local_addr().unwrap();
+        let registry_app = axum::Router::new().fallback(move || async move {
+            (StatusCode::TEMPORARY_REDIRECT, [(header::LOCATION, format!("http://{storage_at}/blob"))]).into_response()
+        });
+        tokio::spawn(async move { axum::serve(registry, registry_app).await });
+
+        let source = Source::parse(&format!("oci://{registry_at}/acme/x:1.0.0")).unwrap();
+        let allowed = [HostPattern::parse(&registry_at.to_string()).unwrap(), HostPattern::parse(&storage_at.to_string()).unwrap()];
+        let mut repository = Repository::new(&source, &allowed, false);
+        repository.credentials = Some(("operator".into(), "s3cret".into()));
+        let layer = Descriptor::new(oci_spec::image::MediaType::Other(LAYER_MEDIA_TYPE.into()), 4, format!("sha256:{}", "0".repeat(64)).parse::<oci_spec::image::Digest>().unwrap());
+        let refused = repository.layer_bytes(&layer).await.err().expect("the storage host refused");
+        assert!(matches!(refused, OciError::Unauthorized(_)), "{refused}");
+        assert_eq!(*seen.lock().unwrap(), Vec::<String>::new(), "the storage host got our credentials");
     }
 }

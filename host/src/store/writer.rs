@@ -30,11 +30,23 @@ pub(super) struct Writer {
     counts: Arc<Counts>,
 }
 
-/// Writes committed and the commits that carried them.
+/// Writes committed and the commits that carried them (Postgres's writer counts the same).
 #[derive(Default)]
-struct Counts {
+pub(crate) struct Counts {
     writes: AtomicU64,
     commits: AtomicU64,
+}
+
+impl Counts {
+    /// A batch of `writes` committed.
+    pub(crate) fn committed(&self, writes: u64) {
+        self.writes.fetch_add(writes, Ordering::Relaxed);
+        self.commits.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn get(&self) -> (u64, u64) {
+        (self.writes.load(Ordering::Relaxed), self.commits.load(Ordering::Relaxed))
+    }
 }
 
 impl Writer {
@@ -49,8 +61,7 @@ impl Writer {
                     let batch = batch_of(first, || waiting.try_recv().ok());
                     let writes = batch.len() as u64;
                     if run_batch(&conn, &faults, batch) {
-                        counted.writes.fetch_add(writes, Ordering::Relaxed);
-                        counted.commits.fetch_add(1, Ordering::Relaxed);
+                        counted.committed(writes);
                     }
                 }
             })
@@ -59,7 +70,7 @@ impl Writer {
     }
 
     pub(super) fn counts(&self) -> (u64, u64) {
-        (self.counts.writes.load(Ordering::Relaxed), self.counts.commits.load(Ordering::Relaxed))
+        self.counts.get()
     }
 
     /// Runs `write` in the next batch; its result once the batch is committed.

@@ -14,6 +14,7 @@ pub struct Postgres {
     as_postgres_user: bool,
 }
 
+#[allow(dead_code)] // each test and bench uses what it needs
 impl Postgres {
     pub fn start() -> Self {
         let bin = server_bin();
@@ -44,7 +45,6 @@ impl Postgres {
     }
 
     /// The server's main process (its sessions are its children), for the benches' CPU figures.
-    #[allow(dead_code)] // used by the benches only
     pub fn postmaster_pid(&self) -> u32 {
         let pid = std::fs::read_to_string(self.dir.path().join("data/postmaster.pid")).unwrap();
         pid.lines().next().unwrap().trim().parse().unwrap()

@@ -74,6 +74,12 @@ pub(super) const UPSERT_CONTACT: &str = "INSERT INTO contacts (channel_id, exter
 /// stores nothing, leaves the conversation as it was and announces nothing; a new message
 /// opens its conversation, whose window counts from the provider's time (never later than we
 /// received it), and is announced to every node once (and only if) the transaction commits.
+///
+/// `is_new` is read from the statement's snapshot: when two nodes take the same message at the
+/// same moment, both see it new and both open and touch the conversation, but only one inserts
+/// the message (the other waits on its unique key, then does nothing). That is what the first
+/// does anyway, so the duplicate changes nothing a person sees; a redelivery that comes after
+/// the first committed sees the message and leaves the conversation alone (resolved stays so).
 pub(super) async fn record_inbound_in<C: GenericClient>(tx: &C, channel_id: &str, inbound: &NewInbound) -> StoreResult<Option<Message>> {
     let statement = tx
         .prepare_cached(&format!(

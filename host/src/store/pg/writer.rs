@@ -12,15 +12,18 @@
 //! a savepoint. A commit that fails fails every write of its batch: none was stored, none is
 //! acknowledged. Writes are therefore closures that can run twice (they keep their input).
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use deadpool_postgres::{Client, Pool};
 use futures_util::future::{BoxFuture, join_all};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::store::writer::{Faults, batch_of};
+use crate::store::writer::{Counts, Faults, batch_of};
 use crate::store::{StoreError, StoreResult};
+
+/// Every transaction of the writer starts so: the commit waits for the WAL flush whatever the
+/// database's default, as SQLite's `synchronous=FULL` does.
+const BEGIN: &str = "BEGIN; SET LOCAL synchronous_commit = on";
 
 /// Batches one node runs at once: one collects while another commits.
 const BATCHES_AT_ONCE: usize = 1;
@@ -38,13 +41,6 @@ struct Job {
 pub(super) struct PgWriter {
     jobs: mpsc::UnboundedSender<Job>,
     counts: Arc<Counts>,
-}
-
-/// Writes committed and the commits that carried them.
-#[derive(Default)]
-struct Counts {
-    writes: AtomicU64,
-    commits: AtomicU64,
 }
 
 impl PgWriter {
@@ -68,8 +64,7 @@ impl PgWriter {
                 // batch's callers hear "not committed" (their answers are dropped unsent).
                 tokio::spawn(async move {
                     if run_batch(pool, faults, batch).await {
-                        counted.writes.fetch_add(writes, Ordering::Relaxed);
-                        counted.commits.fetch_add(1, Ordering::Relaxed);
+                        counted.committed(writes);
                     }
                     drop(turn);
                 });
@@ -80,7 +75,7 @@ impl PgWriter {
 
     /// Writes committed in batches, and the batches' commits.
     pub(super) fn counts(&self) -> (u64, u64) {
-        (self.counts.writes.load(Ordering::Relaxed), self.counts.commits.load(Ordering::Relaxed))
+        self.counts.get()
     }
 
     /// Runs `write` on `input` in the next batch; its result once the batch committed. It may
@@ -132,7 +127,7 @@ async fn run_batch(pool: Pool, faults: Arc<Faults>, batch: Vec<Job>) -> bool {
         }
     };
     let together = async {
-        client.batch_execute("BEGIN; SET LOCAL synchronous_commit = on").await.map_err(|e| e.to_string())?;
+        client.batch_execute(BEGIN).await.map_err(|e| e.to_string())?;
         let succeeded = join_all(batch.iter().map(|job| (job.run)(&client))).await;
         Ok::<bool, String>(succeeded.iter().all(|ok| *ok))
     }
@@ -151,7 +146,7 @@ async fn run_batch(pool: Pool, faults: Arc<Faults>, batch: Vec<Job>) -> bool {
             let _ = client.batch_execute("ROLLBACK").await;
             for job in batch {
                 let alone = async {
-                    client.batch_execute("BEGIN").await.map_err(|e| e.to_string())?;
+                    client.batch_execute(BEGIN).await.map_err(|e| e.to_string())?;
                     if (job.run)(&client).await {
                         commit(&client, &faults).await
                     } else {
