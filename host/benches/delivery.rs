@@ -274,6 +274,7 @@ impl Host {
             plugin_trust: Default::default(),
             faults: Default::default(),
             record_webhooks: None,
+            webhook_retry: Default::default(),
             compiler: None,
         };
         tokio::spawn(switchboard::serve(listener, config, std::future::pending()));

@@ -31,6 +31,7 @@ fn config(data_dir: &Path) -> ServeConfig {
         plugin_trust: switchboard::app::PluginTrust { trusted_keys: Vec::new(), allow_unsigned: true },
         faults: Default::default(),
         record_webhooks: None,
+        webhook_retry: Default::default(),
         compiler: None,
     }
 }

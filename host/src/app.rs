@@ -43,6 +43,8 @@ pub struct ServeConfig {
     /// Compile plugins in child processes of this binary (the server binary sets it; see
     /// `runtime::precompile`); none: in-process.
     pub compiler: Option<crate::runtime::ChildCompiler>,
+    /// When failed event webhook deliveries are tried again and given up (`--webhook-retry`).
+    pub webhook_retry: crate::event_webhooks::RetryPolicy,
 }
 
 /// Which components the host runs besides its built-ins: signed by a trusted key (base64
@@ -141,6 +143,8 @@ pub struct App {
     pub inbound_domain: Option<String>,
     /// Keeps webhook deliveries as fixtures, when the operator asked (`--record-webhooks`).
     pub webhook_recorder: Option<crate::fixtures::WebhookRecorder>,
+    /// When failed event webhook deliveries are tried again and given up.
+    pub webhook_retry: crate::event_webhooks::RetryPolicy,
 }
 
 /// The store as the runtime's `state` backend: a failure reaches the plugin call, which fails.
@@ -266,6 +270,7 @@ impl App {
             metrics,
             inbound_domain,
             webhook_recorder: config.record_webhooks.as_deref().map(crate::fixtures::WebhookRecorder::new),
+            webhook_retry: config.webhook_retry.clone(),
         })
     }
 

@@ -70,6 +70,10 @@ pub struct ServeArgs {
     /// replaced by placeholders; bodies, with customers' messages, kept). Off by default.
     #[arg(long, value_name = "DIR", env = "SWITCHBOARD_RECORD_WEBHOOKS")]
     pub record_webhooks: Option<PathBuf>,
+    /// Seconds an event webhook delivery is retried (backoff 5 s, 5 min, 30 min, 2 h, 5 h, then
+    /// every 10 h) before it fails and its endpoint is disabled. Default: 86400 (24 h).
+    #[arg(long, value_name = "SECONDS", env = "SWITCHBOARD_WEBHOOK_RETRY_HORIZON")]
+    pub webhook_retry_horizon: Option<u64>,
     /// `text` (default) or `json`: one JSON object per line, with the request id of the
     /// request a line belongs to.
     #[arg(long, value_name = "FORMAT", env = "SWITCHBOARD_LOG_FORMAT")]
@@ -109,6 +113,7 @@ pub struct ConfigFile {
     pub media_max_mb: Option<u64>,
     pub shutdown_timeout: Option<u64>,
     pub record_webhooks: Option<PathBuf>,
+    pub webhook_retry_horizon: Option<u64>,
     pub log_format: Option<LogFormat>,
     pub trusted_keys: Option<Vec<String>>,
     pub allow_unsigned_plugins: Option<bool>,
@@ -139,6 +144,7 @@ pub struct Settings {
     pub shutdown_timeout: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub record_webhooks: Option<PathBuf>,
+    pub webhook_retry_horizon: u64,
     pub log_format: LogFormat,
     pub trusted_keys: Vec<String>,
     pub allow_unsigned_plugins: bool,
@@ -164,6 +170,7 @@ impl Settings {
             media_max_mb: args.media_max_mb.or(file.media_max_mb).unwrap_or(crate::media::DEFAULT_MAX_MB),
             shutdown_timeout: args.shutdown_timeout.or(file.shutdown_timeout).unwrap_or(30),
             record_webhooks: args.record_webhooks.or(file.record_webhooks),
+            webhook_retry_horizon: args.webhook_retry_horizon.or(file.webhook_retry_horizon).unwrap_or(24 * 3600),
             log_format: args.log_format.or(file.log_format).unwrap_or_default(),
             trusted_keys: if args.trusted_keys.is_empty() { file.trusted_keys.unwrap_or_default() } else { args.trusted_keys },
             allow_unsigned_plugins: args.allow_unsigned_plugins.or(file.allow_unsigned_plugins).unwrap_or(false),
@@ -211,6 +218,7 @@ impl Settings {
             self.plugin_memory_mb
         );
         anyhow::ensure!((1..=1024).contains(&self.mail_max_mb), "mail_max_mb: {} is out of range (1 to 1024 MiB)", self.mail_max_mb);
+        anyhow::ensure!(self.webhook_retry_horizon >= 1, "webhook_retry_horizon: 0 seconds would retry nothing (1 at least; default 86400)");
         anyhow::ensure!((1..=2048).contains(&self.media_max_mb), "media_max_mb: {} is out of range (1 to 2048 MiB)", self.media_max_mb);
         Ok(())
     }
@@ -230,6 +238,7 @@ impl Settings {
             faults: Default::default(),
             record_webhooks: self.record_webhooks.clone(),
             compiler: None,
+            webhook_retry: crate::event_webhooks::RetryPolicy { horizon: Duration::from_secs(self.webhook_retry_horizon), ..Default::default() },
         }
     }
 

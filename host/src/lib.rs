@@ -11,6 +11,8 @@ pub mod app;
 pub mod config;
 pub mod data_dir;
 pub mod deployment;
+pub mod egress;
+pub mod event_webhooks;
 pub mod fixtures;
 pub mod health;
 pub mod http_listener;

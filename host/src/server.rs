@@ -84,6 +84,7 @@ pub async fn serve(
     // Files nothing names any more (deleted while the server was down, or by a crash).
     app.media.sweep(app.store.as_ref()).await;
     let fetcher = tokio::spawn(crate::media_fetch::run(app.clone(), tasks_stopped.clone()));
+    let event_webhooks = tokio::spawn(crate::event_webhooks::run(app.clone(), tasks_stopped.clone()));
     let mail = match smtp {
         Some(smtp) => {
             let smtp_addr = smtp.local_addr()?;
@@ -109,6 +110,7 @@ pub async fn serve(
     let _ = stop_tasks.send(true);
     let _ = worker.await;
     let _ = fetcher.await;
+    let _ = event_webhooks.await;
     match loading.await {
         Ok(Ok(watcher)) => {
             let _ = watcher.await;

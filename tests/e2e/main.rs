@@ -5,6 +5,7 @@ mod api;
 mod assignment;
 mod audit;
 mod email;
+mod event_webhooks;
 mod host_imports;
 mod instagram;
 mod lifecycle;

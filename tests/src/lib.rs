@@ -58,6 +58,8 @@ pub struct HostOptions {
     pub media_max_mb: Option<u64>,
     /// `--record-webhooks DIR`.
     pub record_webhooks: Option<PathBuf>,
+    /// Event webhooks' retries (default: the host's, 5 s first).
+    pub webhook_retry: Option<switchboard::event_webhooks::RetryPolicy>,
 }
 
 /// A running host with a token per role (the workspace roles in workspace 1, the first).
@@ -111,6 +113,7 @@ impl TestHost {
             plugin_trust: switchboard::app::PluginTrust { trusted_keys: options.trusted_keys, allow_unsigned: !options.require_signed_plugins },
             faults: faults.clone(),
             record_webhooks: options.record_webhooks,
+            webhook_retry: options.webhook_retry.unwrap_or_default(),
             compiler: None,
         };
         let (stop, stopped) = oneshot::channel::<()>();

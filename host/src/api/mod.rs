@@ -24,6 +24,7 @@ mod unread_body;
 mod webchat;
 mod workspaces;
 pub(crate) mod webhooks;
+mod webhook_endpoints;
 
 use std::sync::Arc;
 
@@ -115,7 +116,13 @@ fn documented_routes() -> OpenApiRouter<Arc<App>> {
         .routes(routes!(events::stream))
         .routes(routes!(oauth::start))
         .routes(routes!(oauth::show))
-        .routes(routes!(oauth::connect)),
+        .routes(routes!(oauth::connect))
+        .routes(routes!(webhook_endpoints::list, webhook_endpoints::create))
+        .routes(routes!(webhook_endpoints::show, webhook_endpoints::update, webhook_endpoints::delete))
+        .routes(routes!(webhook_endpoints::rotate_secret))
+        .routes(routes!(webhook_endpoints::ping))
+        .routes(routes!(webhook_endpoints::deliveries))
+        .routes(routes!(webhook_endpoints::redeliver)),
     )
 }
 

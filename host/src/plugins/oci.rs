@@ -17,7 +17,6 @@
 //! registries); every other HTTPS. Credentials come from the docker config file
 //! (`docker_credential`: `~/.docker/config.json` or `$DOCKER_CONFIG`, credential helpers too).
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -331,31 +330,10 @@ impl Repository {
 
     /// A client whose every connection goes to `url`'s host at addresses checked now.
     async fn client_for(&self, url: &reqwest::Url) -> Result<reqwest::Client, OciError> {
-        let host = url.host_str().ok_or_else(|| OciError::Refused(format!("`{url}` has no host")))?.trim_matches(['[', ']']).to_owned();
-        let port = url.port_or_known_default().unwrap_or(443);
-        let addresses: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), port))
-            .await
-            .map_err(|e| OciError::Unreachable(format!("{host} cannot be found: {e}")))?
-            .collect();
-        if !self.allowed.iter().any(|p| p.matches(&host, port)) {
-            for address in &addresses {
-                crate::runtime::check_global(address.ip()).map_err(|why| {
-                    OciError::Refused(format!(
-                        "{host}:{port} is at {}, {why}: registries are reached at public addresses only, unless the operator allows the host (--allow-outbound {host}:{port})",
-                        address.ip()
-                    ))
-                })?;
-            }
-        }
-        reqwest::Client::builder()
-            .no_proxy()
-            .redirect(reqwest::redirect::Policy::none())
-            .resolve_to_addrs(&host, &addresses)
-            .connect_timeout(CONNECT_TIMEOUT)
-            .read_timeout(READ_TIMEOUT)
-            .user_agent(concat!("switchboard/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| OciError::Unreachable(format!("cannot set up an HTTP client: {e}")))
+        crate::egress::pinned_client(url, &self.allowed, "registries", CONNECT_TIMEOUT, READ_TIMEOUT).await.map_err(|e| match e {
+            crate::egress::EgressError::Refused(why) => OciError::Refused(why),
+            crate::egress::EgressError::Unresolved(why) => OciError::Unreachable(why),
+        })
     }
 
     /// Answers the registry's challenge: a bearer token from its auth service (with our

@@ -17,7 +17,9 @@ pub mod provider_apps;
 pub mod outbox;
 pub mod reconnect;
 mod rotation;
+pub mod webhook_endpoints;
 pub mod writer;
+mod row;
 mod secrets;
 pub mod templates;
 pub mod tokens;
@@ -51,6 +53,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0011_inbox_reads_search.sql"),
     include_str!("migrations/0012_outbox_conversation.sql"),
     include_str!("migrations/0013_media.sql"),
+    include_str!("migrations/0014_webhook_endpoints.sql"),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -12,6 +12,7 @@ mod media;
 mod messages;
 mod outbox;
 mod people;
+mod webhooks;
 
 use std::sync::Arc;
 

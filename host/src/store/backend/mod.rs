@@ -13,6 +13,7 @@ mod media;
 mod open;
 mod outbox;
 mod people;
+mod webhook_endpoints;
 
 pub use channels::ChannelStore;
 pub use inbox::InboxStore;
@@ -21,6 +22,7 @@ pub use media::MediaStore;
 pub use open::Backend;
 pub use outbox::OutboxStore;
 pub use people::PeopleStore;
+pub use webhook_endpoints::WebhookStore;
 
 use super::events::{EventRecord, RecordedEvents};
 use super::messages::{DeliveryStatus, Message, NewInbound, NewOutbound, record_inbound_in};
@@ -29,7 +31,7 @@ use super::{Db, StoreResult};
 
 /// Every aggregate's operations: what a server node needs of its store.
 #[async_trait::async_trait]
-pub trait Store: MessageStore + ChannelStore + OutboxStore + InboxStore + IntegrationStore + MediaStore + PeopleStore {
+pub trait Store: MessageStore + ChannelStore + OutboxStore + InboxStore + IntegrationStore + MediaStore + PeopleStore + WebhookStore {
     /// Whether the database takes writes now (readiness).
     async fn check_writable(&self) -> StoreResult<()>;
 }

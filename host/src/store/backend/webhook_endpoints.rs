@@ -1,0 +1,101 @@
+//! Event webhooks' endpoints, deliveries and attempts, on either backend (the rows and the SQL,
+//! written once, are in `store::webhook_endpoints`).
+
+use std::time::Duration;
+
+use crate::store::webhook_endpoints::{Attempt, Delivery, Endpoint, EndpointChange, NewEndpoint, Outcome, Redeliver};
+use crate::store::{Db, Scope, StoreResult};
+
+#[async_trait::async_trait]
+pub trait WebhookStore: Send + Sync {
+    // Endpoints: a workspace admin's, in the caller's scope.
+    async fn create_webhook_endpoint(&self, new: &NewEndpoint) -> StoreResult<Endpoint>;
+    async fn webhook_endpoints(&self, scope: Scope) -> StoreResult<Vec<Endpoint>>;
+    async fn webhook_endpoint(&self, id: i64, scope: Scope) -> StoreResult<Option<Endpoint>>;
+    /// `None` when there is no such endpoint in the scope.
+    async fn update_webhook_endpoint(&self, id: i64, scope: Scope, change: &EndpointChange) -> StoreResult<Option<Endpoint>>;
+    /// A new secret; the current one stays valid until `previous_until` (ms).
+    async fn rotate_webhook_secret(&self, id: i64, scope: Scope, secret: &str, previous_until: i64) -> StoreResult<Option<Endpoint>>;
+    async fn delete_webhook_endpoint(&self, id: i64, scope: Scope) -> StoreResult<bool>;
+
+    // Deliveries, as the worker sends them.
+    /// Due now, oldest first, at most `limit`, leaving out `in_flight` (this node's), what
+    /// another node has claimed, and any that waits for an earlier event of its conversation.
+    async fn due_webhook_deliveries(&self, limit: u32, in_flight: &[i64]) -> StoreResult<Vec<Delivery>>;
+    /// Claims a due delivery for this node for `lease`: whether it got it (of nodes racing, one).
+    async fn claim_webhook_delivery(&self, id: i64, lease: Duration) -> StoreResult<bool>;
+    /// When the next delivery is due (ms), if any.
+    async fn next_webhook_delivery_at(&self) -> StoreResult<Option<i64>>;
+    /// Records an attempt and what became of its delivery (and of its endpoint), together.
+    async fn webhook_attempted(&self, delivery: &Delivery, attempt: &Attempt, outcome: &Outcome) -> StoreResult<()>;
+
+    // What the admin sees and does.
+    /// The newest deliveries of an endpoint, each with its attempts.
+    async fn webhook_deliveries(&self, endpoint_id: i64, limit: u32) -> StoreResult<Vec<(Delivery, Vec<Attempt>)>>;
+    /// Sends finished deliveries again (same event ids); how many.
+    async fn redeliver_webhooks(&self, endpoint_id: i64, which: Redeliver) -> StoreResult<u64>;
+    /// A test event, claimed by this node to send at once; `None` when the endpoint is gone.
+    async fn ping_webhook(&self, endpoint_id: i64, lease: Duration) -> StoreResult<Option<Delivery>>;
+    /// Forgets attempts, and finished deliveries, older than `before` (ms).
+    async fn prune_webhook_history(&self, before: i64) -> StoreResult<()>;
+}
+
+#[async_trait::async_trait]
+impl WebhookStore for Db {
+    async fn create_webhook_endpoint(&self, new: &NewEndpoint) -> StoreResult<Endpoint> {
+        Db::create_webhook_endpoint(self, new).await
+    }
+
+    async fn webhook_endpoints(&self, scope: Scope) -> StoreResult<Vec<Endpoint>> {
+        self.off_worker(move |db| db.webhook_endpoints(scope)).await
+    }
+
+    async fn webhook_endpoint(&self, id: i64, scope: Scope) -> StoreResult<Option<Endpoint>> {
+        self.off_worker(move |db| db.webhook_endpoint(id, scope)).await
+    }
+
+    async fn update_webhook_endpoint(&self, id: i64, scope: Scope, change: &EndpointChange) -> StoreResult<Option<Endpoint>> {
+        Db::update_webhook_endpoint(self, id, scope, change).await
+    }
+
+    async fn rotate_webhook_secret(&self, id: i64, scope: Scope, secret: &str, previous_until: i64) -> StoreResult<Option<Endpoint>> {
+        Db::rotate_webhook_secret(self, id, scope, secret, previous_until).await
+    }
+
+    async fn delete_webhook_endpoint(&self, id: i64, scope: Scope) -> StoreResult<bool> {
+        Db::delete_webhook_endpoint(self, id, scope).await
+    }
+
+    async fn due_webhook_deliveries(&self, limit: u32, in_flight: &[i64]) -> StoreResult<Vec<Delivery>> {
+        let in_flight = in_flight.to_vec();
+        self.off_worker(move |db| db.due_webhook_deliveries(limit, &in_flight)).await
+    }
+
+    async fn claim_webhook_delivery(&self, id: i64, lease: Duration) -> StoreResult<bool> {
+        Db::claim_webhook_delivery(self, id, lease).await
+    }
+
+    async fn next_webhook_delivery_at(&self) -> StoreResult<Option<i64>> {
+        self.off_worker(move |db| db.next_webhook_delivery_at()).await
+    }
+
+    async fn webhook_attempted(&self, delivery: &Delivery, attempt: &Attempt, outcome: &Outcome) -> StoreResult<()> {
+        Db::webhook_attempted(self, delivery, attempt, outcome).await
+    }
+
+    async fn webhook_deliveries(&self, endpoint_id: i64, limit: u32) -> StoreResult<Vec<(Delivery, Vec<Attempt>)>> {
+        self.off_worker(move |db| db.webhook_deliveries(endpoint_id, limit)).await
+    }
+
+    async fn redeliver_webhooks(&self, endpoint_id: i64, which: Redeliver) -> StoreResult<u64> {
+        Db::redeliver_webhooks(self, endpoint_id, which).await
+    }
+
+    async fn ping_webhook(&self, endpoint_id: i64, lease: Duration) -> StoreResult<Option<Delivery>> {
+        Db::ping_webhook(self, endpoint_id, lease).await
+    }
+
+    async fn prune_webhook_history(&self, before: i64) -> StoreResult<()> {
+        Db::prune_webhook_history(self, before).await
+    }
+}

@@ -1,0 +1,163 @@
+//! Event webhooks over Postgres: the SQL and rows of `store::webhook_endpoints`, run on the
+//! pool; an attempt's outcome goes through the group-commit writer (they come at the rate of
+//! deliveries), and a claim is a conditional update, so of nodes racing for a delivery one wins
+//! and a dead node's claim lapses with its lease.
+
+use std::time::Duration;
+
+use deadpool_postgres::GenericClient;
+
+use super::PgStore;
+use crate::store::backend::WebhookStore;
+use crate::store::webhook_endpoints::*;
+use crate::store::{Scope, StoreError, StoreResult, now_ms};
+
+impl PgStore {
+    async fn read_webhook_endpoint<C: GenericClient>(&self, client: &C, row: &tokio_postgres::Row) -> StoreResult<Endpoint> {
+        let id: i64 = row.get(0);
+        let events = client.query(EVENTS_OF_ENDPOINT, &[&id]).await?.iter().map(|r| r.get(0)).collect();
+        endpoint_row(row, events, &self.secrets)
+    }
+
+    async fn replace_subscriptions<C: GenericClient>(client: &C, id: i64, events: &[String]) -> StoreResult<()> {
+        client.execute(UNSUBSCRIBE_ALL, &[&id]).await?;
+        for event in events {
+            client.execute(SUBSCRIBE, &[&id, event]).await?;
+        }
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl WebhookStore for PgStore {
+    async fn create_webhook_endpoint(&self, new: &NewEndpoint) -> StoreResult<Endpoint> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let id: i64 = tx
+            .query_one(INSERT_ENDPOINT, &[&new.workspace_id, &new.url, &new.description, &self.secrets.seal(&new.secret), &now_ms()])
+            .await?
+            .get(0);
+        Self::replace_subscriptions(&tx, id, &new.events).await?;
+        tx.commit().await?;
+        self.webhook_endpoint(id, Scope::Every).await?.ok_or(StoreError::NotFound)
+    }
+
+    async fn webhook_endpoints(&self, scope: Scope) -> StoreResult<Vec<Endpoint>> {
+        let client = self.client().await?;
+        let mut endpoints = Vec::new();
+        for row in client.query(&endpoints_sql(), &[&scope.workspace()]).await? {
+            endpoints.push(self.read_webhook_endpoint(&client, &row).await?);
+        }
+        Ok(endpoints)
+    }
+
+    async fn webhook_endpoint(&self, id: i64, scope: Scope) -> StoreResult<Option<Endpoint>> {
+        let client = self.client().await?;
+        match client.query_opt(&endpoint_sql(), &[&id, &scope.workspace()]).await? {
+            Some(row) => Ok(Some(self.read_webhook_endpoint(&client, &row).await?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn update_webhook_endpoint(&self, id: i64, scope: Scope, change: &EndpointChange) -> StoreResult<Option<Endpoint>> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let changed = tx.execute(UPDATE_ENDPOINT, &[&id, &scope.workspace(), &change.url, &change.description, &change.enabled, &now_ms()]).await?;
+        if changed == 0 {
+            return Ok(None);
+        }
+        if let Some(events) = &change.events {
+            Self::replace_subscriptions(&tx, id, events).await?;
+        }
+        tx.commit().await?;
+        self.webhook_endpoint(id, scope).await
+    }
+
+    async fn rotate_webhook_secret(&self, id: i64, scope: Scope, secret: &str, previous_until: i64) -> StoreResult<Option<Endpoint>> {
+        let rotated = self
+            .client()
+            .await?
+            .execute(ROTATE_SECRET, &[&id, &scope.workspace(), &previous_until, &self.secrets.seal(secret), &now_ms()])
+            .await?;
+        if rotated == 0 {
+            return Ok(None);
+        }
+        self.webhook_endpoint(id, scope).await
+    }
+
+    async fn delete_webhook_endpoint(&self, id: i64, scope: Scope) -> StoreResult<bool> {
+        Ok(self.client().await?.execute(DELETE_ENDPOINT, &[&id, &scope.workspace()]).await? == 1)
+    }
+
+    async fn due_webhook_deliveries(&self, limit: u32, in_flight: &[i64]) -> StoreResult<Vec<Delivery>> {
+        let wanted = i64::from(limit) + in_flight.len() as i64;
+        let client = self.client().await?;
+        let statement = client.prepare_cached(&due_sql()).await?;
+        let due = client.query(&statement, &[&now_ms(), &wanted]).await?;
+        Ok(due.iter().map(delivery_row).filter(|d| !in_flight.contains(&d.id)).take(limit as usize).collect())
+    }
+
+    async fn claim_webhook_delivery(&self, id: i64, lease: Duration) -> StoreResult<bool> {
+        let now = now_ms();
+        let client = self.client().await?;
+        let statement = client.prepare_cached(CLAIM).await?;
+        Ok(client.execute(&statement, &[&id, &self.node, &(now + lease.as_millis() as i64), &now]).await? == 1)
+    }
+
+    async fn next_webhook_delivery_at(&self) -> StoreResult<Option<i64>> {
+        Ok(self.client().await?.query_one(NEXT_DUE, &[]).await?.get(0))
+    }
+
+    async fn webhook_attempted(&self, delivery: &Delivery, attempt: &Attempt, outcome: &Outcome) -> StoreResult<()> {
+        let input = (delivery.clone(), attempt.clone(), outcome.clone());
+        self.writer
+            .write(input, |tx, (delivery, attempt, outcome)| {
+                Box::pin(async move {
+                    let now = now_ms();
+                    tx.execute(INSERT_ATTEMPT, &[&delivery.id, &attempt.at, &attempt.status, &attempt.latency_ms, &attempt.response]).await?;
+                    match outcome {
+                        Outcome::Delivered => tx.execute(DELIVERED, &[&delivery.id, &now]).await?,
+                        Outcome::Retry { at } => tx.execute(RETRY, &[&delivery.id, at, &now]).await?,
+                        Outcome::Failed { disable_endpoint } => {
+                            if let Some(reason) = disable_endpoint {
+                                tx.execute(DISABLE_ENDPOINT, &[&delivery.endpoint_id, reason, &now]).await?;
+                            }
+                            tx.execute(FAILED, &[&delivery.id, &now]).await?
+                        }
+                    };
+                    Ok(())
+                })
+            })
+            .await
+    }
+
+    async fn webhook_deliveries(&self, endpoint_id: i64, limit: u32) -> StoreResult<Vec<(Delivery, Vec<Attempt>)>> {
+        let client = self.client().await?;
+        let mut listed = Vec::new();
+        for row in client.query(&deliveries_sql(), &[&endpoint_id, &i64::from(limit)]).await? {
+            let delivery = delivery_row(&row);
+            let attempts = client.query(ATTEMPTS_OF, &[&delivery.id]).await?.iter().map(attempt_row).collect();
+            listed.push((delivery, attempts));
+        }
+        Ok(listed)
+    }
+
+    async fn redeliver_webhooks(&self, endpoint_id: i64, which: Redeliver) -> StoreResult<u64> {
+        let (one, since) = redeliver_params(which);
+        Ok(self.client().await?.execute(REDELIVER, &[&endpoint_id, &one, &since, &now_ms()]).await?)
+    }
+
+    async fn ping_webhook(&self, endpoint_id: i64, lease: Duration) -> StoreResult<Option<Delivery>> {
+        let now = now_ms();
+        let until = now + lease.as_millis() as i64;
+        let row = self.client().await?.query_opt(&ping_sql(), &[&endpoint_id, &new_event_id(), &now, &self.node, &until]).await?;
+        Ok(row.as_ref().map(delivery_row))
+    }
+
+    async fn prune_webhook_history(&self, before: i64) -> StoreResult<()> {
+        let client = self.client().await?;
+        client.execute(PRUNE_ATTEMPTS, &[&before]).await?;
+        client.execute(PRUNE_DELIVERIES, &[&before]).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,49 @@
+//! One way to read a row's columns on either backend, so a row type is built by one function
+//! for SQLite and Postgres alike (the SQL shared too where the dialects agree: `$n`
+//! placeholders, numbered in the order they first appear, read the same on both).
+
+pub(crate) trait ReadRow {
+    fn int(&self, index: usize) -> i64;
+    fn opt_int(&self, index: usize) -> Option<i64>;
+    fn text(&self, index: usize) -> String;
+    fn opt_text(&self, index: usize) -> Option<String>;
+    fn flag(&self, index: usize) -> bool;
+}
+
+// A column of the wrong type is a bug in the query next to it, not data a person can fix: both
+// backends' readers panic alike (tokio-postgres's `get` does).
+impl ReadRow for rusqlite::Row<'_> {
+    fn int(&self, index: usize) -> i64 {
+        self.get(index).expect("an integer column")
+    }
+    fn opt_int(&self, index: usize) -> Option<i64> {
+        self.get(index).expect("an integer column")
+    }
+    fn text(&self, index: usize) -> String {
+        self.get(index).expect("a text column")
+    }
+    fn opt_text(&self, index: usize) -> Option<String> {
+        self.get(index).expect("a text column")
+    }
+    fn flag(&self, index: usize) -> bool {
+        self.get(index).expect("a boolean column")
+    }
+}
+
+impl ReadRow for tokio_postgres::Row {
+    fn int(&self, index: usize) -> i64 {
+        self.get(index)
+    }
+    fn opt_int(&self, index: usize) -> Option<i64> {
+        self.get(index)
+    }
+    fn text(&self, index: usize) -> String {
+        self.get(index)
+    }
+    fn opt_text(&self, index: usize) -> Option<String> {
+        self.get(index)
+    }
+    fn flag(&self, index: usize) -> bool {
+        self.get(index)
+    }
+}

@@ -1,0 +1,422 @@
+//! Event webhooks' rows: a workspace's endpoints and the events each wants, one delivery per
+//! event and endpoint (written by the schema's triggers in the transaction that stores the
+//! event), and each attempt. The SQL is written once for both backends (`$n` placeholders,
+//! standard SQL); SQLite's side is here, Postgres's in `pg/webhook_endpoints.rs`, both reading
+//! rows with the same functions.
+
+use std::time::Duration;
+
+use rusqlite::{OptionalExtension, ToSql};
+
+use super::row::ReadRow;
+use super::{Db, Scope, SecretBox, StoreError, StoreResult, now_ms};
+
+/// The events an endpoint can ask for.
+pub const EVENT_TYPES: &[&str] = &[
+    "message.received",
+    "message.sent",
+    "message.delivered",
+    "message.read",
+    "message.failed",
+    "conversation.created",
+    "conversation.assigned",
+    "conversation.resolved",
+    "conversation.reopened",
+    "channel.connected",
+    "channel.needs_reconnect",
+    "channel.disconnected",
+];
+
+/// The test an admin sends from the page or the API (never subscribed to, always sent).
+pub const PING: &str = "webhook.ping";
+
+/// An endpoint, its secrets opened (the worker signs with them; the API shows them only when
+/// made).
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    pub id: i64,
+    pub workspace_id: i64,
+    pub url: String,
+    pub description: String,
+    pub events: Vec<String>,
+    pub secret: String,
+    /// The secret before the last rotation, valid (signed with too) until `previous_until`.
+    pub previous_secret: Option<String>,
+    pub previous_until: Option<i64>,
+    pub enabled: bool,
+    pub disabled_reason: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl Endpoint {
+    /// The secrets a delivery is signed with now: the current one, and the previous one while
+    /// it is still valid (a receiver that has not switched yet keeps verifying).
+    pub fn signing_secrets(&self, now: i64) -> Vec<&str> {
+        let mut secrets = vec![self.secret.as_str()];
+        if let (Some(previous), Some(until)) = (&self.previous_secret, self.previous_until)
+            && until > now
+        {
+            secrets.push(previous);
+        }
+        secrets
+    }
+}
+
+pub struct NewEndpoint {
+    pub workspace_id: i64,
+    pub url: String,
+    pub description: String,
+    pub events: Vec<String>,
+    pub secret: String,
+}
+
+/// What a PATCH changes; `None` leaves it.
+#[derive(Default)]
+pub struct EndpointChange {
+    pub url: Option<String>,
+    pub description: Option<String>,
+    pub events: Option<Vec<String>>,
+    /// Enabling clears the reason it was disabled.
+    pub enabled: Option<bool>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Delivery {
+    pub id: i64,
+    pub endpoint_id: i64,
+    /// The Standard Webhooks `webhook-id`: the same for every attempt and redelivery.
+    pub event_id: String,
+    pub event_type: String,
+    pub workspace_id: i64,
+    pub channel_id: Option<String>,
+    pub conversation_id: Option<i64>,
+    pub message_id: Option<i64>,
+    /// What the event says beyond its ids: a failure's reason, the person assigned, a
+    /// disconnected channel's name.
+    pub detail: Option<String>,
+    /// `pending`, `delivered` or `failed`.
+    pub state: String,
+    pub attempts: i64,
+    pub next_attempt_at: i64,
+    pub created_at: i64,
+}
+
+/// One try at a delivery.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct Attempt {
+    pub at: i64,
+    /// The receiver's HTTP status; none when it did not answer.
+    pub status: Option<i64>,
+    pub latency_ms: i64,
+    /// The first 2 KiB of its answer, or why there was none.
+    pub response: String,
+}
+
+/// What became of an attempt.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Delivered,
+    /// Tried again then.
+    Retry { at: i64 },
+    /// Given up; the endpoint is disabled with this reason too, when the retry horizon passed.
+    Failed { disable_endpoint: Option<String> },
+}
+
+/// Which deliveries an admin sends again.
+#[derive(Debug, Clone, Copy)]
+pub enum Redeliver {
+    One(i64),
+    /// Every event since then (ms).
+    Since(i64),
+}
+
+pub(crate) const ENDPOINT_COLUMNS: &str =
+    "id, workspace_id, url, description, secret, previous_secret, previous_until, enabled, disabled_reason, created_at, updated_at";
+pub(crate) const DELIVERY_COLUMNS: &str =
+    "id, endpoint_id, event_id, event_type, workspace_id, channel_id, conversation_id, message_id, detail, state, attempts, next_attempt_at, created_at";
+
+pub(crate) fn endpoints_sql() -> String {
+    format!("SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE workspace_id = COALESCE($1, workspace_id) ORDER BY id")
+}
+pub(crate) fn endpoint_sql() -> String {
+    format!("SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE id = $1 AND workspace_id = COALESCE($2, workspace_id)")
+}
+pub(crate) const EVENTS_OF_ENDPOINT: &str = "SELECT event_type FROM webhook_subscriptions WHERE endpoint_id = $1 ORDER BY event_type";
+pub(crate) const INSERT_ENDPOINT: &str = "INSERT INTO webhook_endpoints (workspace_id, url, description, secret, enabled, created_at, updated_at)
+     VALUES ($1, $2, $3, $4, TRUE, $5, $5) RETURNING id";
+pub(crate) const SUBSCRIBE: &str = "INSERT INTO webhook_subscriptions (endpoint_id, event_type) VALUES ($1, $2)";
+pub(crate) const UNSUBSCRIBE_ALL: &str = "DELETE FROM webhook_subscriptions WHERE endpoint_id = $1";
+pub(crate) const UPDATE_ENDPOINT: &str = "UPDATE webhook_endpoints SET url = COALESCE($3, url), description = COALESCE($4, description),
+        enabled = COALESCE($5, enabled), disabled_reason = CASE WHEN $5 THEN NULL ELSE disabled_reason END, updated_at = $6
+     WHERE id = $1 AND workspace_id = COALESCE($2, workspace_id)";
+pub(crate) const ROTATE_SECRET: &str = "UPDATE webhook_endpoints SET previous_secret = secret, previous_until = $3, secret = $4, updated_at = $5
+     WHERE id = $1 AND workspace_id = COALESCE($2, workspace_id)";
+pub(crate) const DELETE_ENDPOINT: &str = "DELETE FROM webhook_endpoints WHERE id = $1 AND workspace_id = COALESCE($2, workspace_id)";
+/// Due, unclaimed, its endpoint enabled, and the first of its conversation still pending for
+/// its endpoint (a conversation's events go out one after the other, in order).
+pub(crate) fn due_sql() -> String {
+    let columns = DELIVERY_COLUMNS.split(", ").map(|c| format!("d.{c}")).collect::<Vec<_>>().join(", ");
+    format!(
+        "SELECT {columns} FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
+         WHERE d.state = 'pending' AND d.next_attempt_at <= $1 AND (d.claimed_until IS NULL OR d.claimed_until < $1) AND e.enabled
+           AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p WHERE p.endpoint_id = d.endpoint_id
+                             AND p.conversation_id = d.conversation_id AND p.state = 'pending' AND p.id < d.id)
+         ORDER BY d.next_attempt_at, d.id LIMIT $2"
+    )
+}
+/// The condition is checked again on the row the UPDATE locked: of nodes racing, one wins.
+pub(crate) const CLAIM: &str = "UPDATE webhook_deliveries SET claimed_by = $2, claimed_until = $3
+     WHERE id = $1 AND state = 'pending' AND (claimed_until IS NULL OR claimed_until < $4)";
+pub(crate) const NEXT_DUE: &str = "SELECT MIN(CASE WHEN claimed_until > next_attempt_at THEN claimed_until ELSE next_attempt_at END)
+     FROM webhook_deliveries WHERE state = 'pending'";
+pub(crate) const INSERT_ATTEMPT: &str = "INSERT INTO webhook_attempts (delivery_id, at, status, latency_ms, response) VALUES ($1, $2, $3, $4, $5)";
+pub(crate) const DELIVERED: &str = "UPDATE webhook_deliveries SET state = 'delivered', attempts = attempts + 1, claimed_by = NULL, claimed_until = NULL, updated_at = $2 WHERE id = $1";
+pub(crate) const RETRY: &str = "UPDATE webhook_deliveries SET attempts = attempts + 1, next_attempt_at = $2, claimed_by = NULL, claimed_until = NULL, updated_at = $3 WHERE id = $1";
+pub(crate) const FAILED: &str = "UPDATE webhook_deliveries SET state = 'failed', attempts = attempts + 1, claimed_by = NULL, claimed_until = NULL, updated_at = $2 WHERE id = $1";
+pub(crate) const DISABLE_ENDPOINT: &str = "UPDATE webhook_endpoints SET enabled = FALSE, disabled_reason = $2, updated_at = $3 WHERE id = $1";
+pub(crate) fn deliveries_sql() -> String {
+    format!("SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE endpoint_id = $1 ORDER BY id DESC LIMIT $2")
+}
+pub(crate) const ATTEMPTS_OF: &str = "SELECT at, status, latency_ms, response FROM webhook_attempts WHERE delivery_id = $1 ORDER BY id";
+/// Copies of finished deliveries, due now, keeping their event id: `$2` names one delivery
+/// (`$3` NULL) or `$3` a time since which every event goes again.
+pub(crate) const REDELIVER: &str = "INSERT INTO webhook_deliveries (endpoint_id, event_id, event_type, workspace_id, channel_id, conversation_id, message_id, detail, next_attempt_at, created_at, updated_at)
+     SELECT endpoint_id, event_id, event_type, workspace_id, channel_id, conversation_id, message_id, detail, CAST($4 AS BIGINT), created_at, CAST($4 AS BIGINT)
+     FROM webhook_deliveries WHERE endpoint_id = $1 AND state <> 'pending' AND event_type <> 'webhook.ping'
+       AND (id = CAST($2 AS BIGINT) OR created_at >= CAST($3 AS BIGINT)) ORDER BY id";
+pub(crate) fn ping_sql() -> String {
+    format!(
+        "INSERT INTO webhook_deliveries (endpoint_id, event_id, event_type, workspace_id, next_attempt_at, claimed_by, claimed_until, created_at, updated_at)
+         SELECT id, CAST($2 AS TEXT), '{PING}', workspace_id, CAST($3 AS BIGINT), CAST($4 AS TEXT), CAST($5 AS BIGINT), CAST($3 AS BIGINT), CAST($3 AS BIGINT) FROM webhook_endpoints WHERE id = $1 RETURNING {DELIVERY_COLUMNS}"
+    )
+}
+pub(crate) const PRUNE_ATTEMPTS: &str = "DELETE FROM webhook_attempts WHERE at < $1";
+pub(crate) const PRUNE_DELIVERIES: &str = "DELETE FROM webhook_deliveries WHERE state <> 'pending' AND updated_at < $1";
+
+/// An endpoint's row, its secrets still sealed, and its events.
+pub(crate) fn endpoint_row(row: &impl ReadRow, events: Vec<String>, secrets: &SecretBox) -> StoreResult<Endpoint> {
+    Ok(Endpoint {
+        id: row.int(0),
+        workspace_id: row.int(1),
+        url: row.text(2),
+        description: row.text(3),
+        events,
+        secret: secrets.open(&row.text(4))?,
+        previous_secret: row.opt_text(5).map(|s| secrets.open(&s)).transpose()?,
+        previous_until: row.opt_int(6),
+        enabled: row.flag(7),
+        disabled_reason: row.opt_text(8),
+        created_at: row.int(9),
+        updated_at: row.int(10),
+    })
+}
+
+pub(crate) fn delivery_row(row: &impl ReadRow) -> Delivery {
+    Delivery {
+        id: row.int(0),
+        endpoint_id: row.int(1),
+        event_id: row.text(2),
+        event_type: row.text(3),
+        workspace_id: row.int(4),
+        channel_id: row.opt_text(5),
+        conversation_id: row.opt_int(6),
+        message_id: row.opt_int(7),
+        detail: row.opt_text(8),
+        state: row.text(9),
+        attempts: row.int(10),
+        next_attempt_at: row.int(11),
+        created_at: row.int(12),
+    }
+}
+
+pub(crate) fn attempt_row(row: &impl ReadRow) -> Attempt {
+    Attempt { at: row.int(0), status: row.opt_int(1), latency_ms: row.int(2), response: row.text(3) }
+}
+
+/// A new delivery's event id (a redelivery keeps its original's).
+pub fn new_event_id() -> String {
+    format!("evt_{}", hex::encode(rand::random::<[u8; 12]>()))
+}
+
+/// SQLite's one node, in claims (several nodes are Postgres's).
+const LOCAL_NODE: &str = "local";
+
+/// Binds `$1`, `$2`… by name: the shared SQL may name them in any order.
+fn numbered<'a>(values: &'a [&'a dyn ToSql]) -> Vec<(&'static str, &'a dyn ToSql)> {
+    const NAMES: [&str; 8] = ["$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8"];
+    NAMES.iter().copied().zip(values.iter().copied()).collect()
+}
+
+impl Db {
+    fn webhook_events_of(conn: &rusqlite::Connection, id: i64) -> StoreResult<Vec<String>> {
+        let mut statement = conn.prepare_cached(EVENTS_OF_ENDPOINT)?;
+        let events = statement.query_map(&*numbered(&[&id]), |row| row.get::<_, String>(0))?.collect::<Result<_, _>>()?;
+        Ok(events)
+    }
+
+    fn read_webhook_endpoint(&self, conn: &rusqlite::Connection, id: i64, scope: Scope) -> StoreResult<Option<Endpoint>> {
+        let mut statement = conn.prepare_cached(&endpoint_sql())?;
+        let workspace = scope.workspace();
+        let raw = statement.query_row(&*numbered(&[&id, &workspace]), |row| Ok(endpoint_row(row, Vec::new(), &self.secrets))).optional()?;
+        let Some(mut endpoint) = raw.transpose()? else { return Ok(None) };
+        endpoint.events = Self::webhook_events_of(conn, endpoint.id)?;
+        Ok(Some(endpoint))
+    }
+
+    pub fn webhook_endpoint(&self, id: i64, scope: Scope) -> StoreResult<Option<Endpoint>> {
+        self.read_webhook_endpoint(&self.reader(), id, scope)
+    }
+
+    pub fn webhook_endpoints(&self, scope: Scope) -> StoreResult<Vec<Endpoint>> {
+        let conn = self.reader();
+        let mut statement = conn.prepare_cached(&endpoints_sql())?;
+        let workspace = scope.workspace();
+        let rows: Vec<StoreResult<Endpoint>> = statement.query_map(&*numbered(&[&workspace]), |row| Ok(endpoint_row(row, Vec::new(), &self.secrets)))?.collect::<Result<_, _>>()?;
+        rows.into_iter()
+            .map(|endpoint| {
+                let mut endpoint = endpoint?;
+                endpoint.events = Self::webhook_events_of(&conn, endpoint.id)?;
+                Ok(endpoint)
+            })
+            .collect()
+    }
+
+    pub async fn create_webhook_endpoint(&self, new: &NewEndpoint) -> StoreResult<Endpoint> {
+        let (workspace, url, description, events) = (new.workspace_id, new.url.clone(), new.description.clone(), new.events.clone());
+        let secret = self.secrets.seal(&new.secret);
+        let id = self
+            .write(move |tx| {
+                let id: i64 = tx.prepare_cached(INSERT_ENDPOINT)?.query_row(&*numbered(&[&workspace, &url, &description, &secret, &now_ms()]), |row| row.get(0))?;
+                for event in &events {
+                    tx.prepare_cached(SUBSCRIBE)?.execute(&*numbered(&[&id, event]))?;
+                }
+                Ok(id)
+            })
+            .await?;
+        self.off_worker(move |db| db.webhook_endpoint(id, Scope::Every)).await?.ok_or(StoreError::NotFound)
+    }
+
+    pub async fn update_webhook_endpoint(&self, id: i64, scope: Scope, change: &EndpointChange) -> StoreResult<Option<Endpoint>> {
+        let (url, description, events, enabled) = (change.url.clone(), change.description.clone(), change.events.clone(), change.enabled);
+        let workspace = scope.workspace();
+        let found = self
+            .write(move |tx| {
+                let changed = tx.prepare_cached(UPDATE_ENDPOINT)?.execute(&*numbered(&[&id, &workspace, &url, &description, &enabled, &now_ms()]))?;
+                if changed == 1
+                    && let Some(events) = &events
+                {
+                    tx.prepare_cached(UNSUBSCRIBE_ALL)?.execute(&*numbered(&[&id]))?;
+                    for event in events {
+                        tx.prepare_cached(SUBSCRIBE)?.execute(&*numbered(&[&id, event]))?;
+                    }
+                }
+                Ok(changed == 1)
+            })
+            .await?;
+        if !found {
+            return Ok(None);
+        }
+        self.off_worker(move |db| db.webhook_endpoint(id, scope)).await
+    }
+
+    pub async fn rotate_webhook_secret(&self, id: i64, scope: Scope, secret: &str, previous_until: i64) -> StoreResult<Option<Endpoint>> {
+        let (sealed, workspace) = (self.secrets.seal(secret), scope.workspace());
+        let found = self.write(move |tx| Ok(tx.prepare_cached(ROTATE_SECRET)?.execute(&*numbered(&[&id, &workspace, &previous_until, &sealed, &now_ms()]))? == 1)).await?;
+        if !found {
+            return Ok(None);
+        }
+        self.off_worker(move |db| db.webhook_endpoint(id, scope)).await
+    }
+
+    pub async fn delete_webhook_endpoint(&self, id: i64, scope: Scope) -> StoreResult<bool> {
+        let workspace = scope.workspace();
+        self.write(move |tx| Ok(tx.prepare_cached(DELETE_ENDPOINT)?.execute(&*numbered(&[&id, &workspace]))? == 1)).await
+    }
+
+    pub fn due_webhook_deliveries(&self, limit: u32, in_flight: &[i64]) -> StoreResult<Vec<Delivery>> {
+        let conn = self.reader();
+        let mut statement = conn.prepare_cached(&due_sql())?;
+        let wanted = i64::from(limit) + in_flight.len() as i64;
+        let due: Vec<Delivery> = statement.query_map(&*numbered(&[&now_ms(), &wanted]), |row| Ok(delivery_row(row)))?.collect::<Result<_, _>>()?;
+        Ok(due.into_iter().filter(|d| !in_flight.contains(&d.id)).take(limit as usize).collect())
+    }
+
+    pub async fn claim_webhook_delivery(&self, id: i64, lease: Duration) -> StoreResult<bool> {
+        let node = LOCAL_NODE;
+        self.write(move |tx| {
+            let now = now_ms();
+            Ok(tx.prepare_cached(CLAIM)?.execute(&*numbered(&[&id, &node, &(now + lease.as_millis() as i64), &now]))? == 1)
+        })
+        .await
+    }
+
+    pub fn next_webhook_delivery_at(&self) -> StoreResult<Option<i64>> {
+        Ok(self.reader().prepare_cached(NEXT_DUE)?.query_row([], |row| row.get(0))?)
+    }
+
+    pub async fn webhook_attempted(&self, delivery: &Delivery, attempt: &Attempt, outcome: &Outcome) -> StoreResult<()> {
+        let (delivery, attempt, outcome) = (delivery.clone(), attempt.clone(), outcome.clone());
+        self.write(move |tx| {
+            let now = now_ms();
+            tx.prepare_cached(INSERT_ATTEMPT)?.execute(&*numbered(&[&delivery.id, &attempt.at, &attempt.status, &attempt.latency_ms, &attempt.response]))?;
+            match &outcome {
+                Outcome::Delivered => tx.prepare_cached(DELIVERED)?.execute(&*numbered(&[&delivery.id, &now]))?,
+                Outcome::Retry { at } => tx.prepare_cached(RETRY)?.execute(&*numbered(&[&delivery.id, at, &now]))?,
+                Outcome::Failed { disable_endpoint } => {
+                    if let Some(reason) = disable_endpoint {
+                        tx.prepare_cached(DISABLE_ENDPOINT)?.execute(&*numbered(&[&delivery.endpoint_id, reason, &now]))?;
+                    }
+                    tx.prepare_cached(FAILED)?.execute(&*numbered(&[&delivery.id, &now]))?
+                }
+            };
+            Ok(())
+        })
+        .await
+    }
+
+    pub fn webhook_deliveries(&self, endpoint_id: i64, limit: u32) -> StoreResult<Vec<(Delivery, Vec<Attempt>)>> {
+        let conn = self.reader();
+        let deliveries: Vec<Delivery> = conn.prepare_cached(&deliveries_sql())?.query_map(&*numbered(&[&endpoint_id, &i64::from(limit)]), |row| Ok(delivery_row(row)))?.collect::<Result<_, _>>()?;
+        let mut attempts = conn.prepare_cached(ATTEMPTS_OF)?;
+        deliveries
+            .into_iter()
+            .map(|delivery| {
+                let tried = attempts.query_map(&*numbered(&[&delivery.id]), |row| Ok(attempt_row(row)))?.collect::<Result<_, _>>()?;
+                Ok((delivery, tried))
+            })
+            .collect()
+    }
+
+    pub async fn redeliver_webhooks(&self, endpoint_id: i64, which: Redeliver) -> StoreResult<u64> {
+        let (one, since) = redeliver_params(which);
+        self.write(move |tx| Ok(tx.prepare_cached(REDELIVER)?.execute(&*numbered(&[&endpoint_id, &one, &since, &now_ms()]))? as u64)).await
+    }
+
+    pub async fn ping_webhook(&self, endpoint_id: i64, lease: Duration) -> StoreResult<Option<Delivery>> {
+        let node = LOCAL_NODE;
+        self.write(move |tx| {
+            let now = now_ms();
+            let until = now + lease.as_millis() as i64;
+            Ok(tx.prepare_cached(&ping_sql())?.query_row(&*numbered(&[&endpoint_id, &new_event_id(), &now, &node, &until]), |row| Ok(delivery_row(row))).optional()?)
+        })
+        .await
+    }
+
+    pub async fn prune_webhook_history(&self, before: i64) -> StoreResult<()> {
+        self.write(move |tx| {
+            tx.prepare_cached(PRUNE_ATTEMPTS)?.execute(&*numbered(&[&before]))?;
+            tx.prepare_cached(PRUNE_DELIVERIES)?.execute(&*numbered(&[&before]))?;
+            Ok(())
+        })
+        .await
+    }
+}
+
+/// `$2` and `$3` of [`REDELIVER`]: one delivery's id, or a time (the other never matches).
+pub(crate) fn redeliver_params(which: Redeliver) -> (i64, i64) {
+    match which {
+        Redeliver::One(id) => (id, i64::MAX),
+        Redeliver::Since(at) => (-1, at),
+    }
+}

@@ -1,0 +1,105 @@
+//! Event webhooks' rows: endpoints in the caller's scope, the deliveries the schema's triggers
+//! write with each event (only for subscribed, enabled endpoints of the event's workspace), a
+//! conversation's deliveries due one after the other, claims one node wins, retries, giving up
+//! (which disables the endpoint), redelivery with the same event id, a ping.
+
+use std::time::Duration;
+
+use switchboard::store::Scope;
+use switchboard::store::webhook_endpoints::{Attempt, EndpointChange, NewEndpoint, Outcome, Redeliver};
+
+use crate::each_backend;
+use crate::messages::inbound;
+
+fn endpoint(workspace_id: i64, events: &[&str]) -> NewEndpoint {
+    NewEndpoint {
+        workspace_id,
+        url: "https://crm.example/hook".into(),
+        description: "CRM".into(),
+        events: events.iter().map(|e| (*e).to_owned()).collect(),
+        secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into(),
+    }
+}
+
+fn answered(status: i64) -> Attempt {
+    Attempt { at: switchboard::store::now_ms(), status: Some(status), latency_ms: 3, response: "ok".into() }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_write_deliveries_for_subscribed_endpoints_which_go_out_in_order_are_claimed_once_retried_given_up_and_sent_again() {
+    each_backend(async |backend| {
+        let (node1, node2, name, channel) = (&backend.nodes[0], &backend.nodes[1], backend.name, backend.channel.as_str());
+        let other = node1.create_workspace("Other shop").await.unwrap().id;
+        let messages = node1.create_webhook_endpoint(&endpoint(1, &["message.received", "conversation.resolved"])).await.unwrap();
+        let elsewhere = node1.create_webhook_endpoint(&endpoint(other, &["message.received"])).await.unwrap();
+        assert_eq!(messages.events, vec!["conversation.resolved", "message.received"], "{name}");
+        assert_eq!(messages.secret, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "{name}: sealed at rest, opened when read");
+        let sealed = backend.texts("SELECT secret FROM webhook_endpoints ORDER BY id").await;
+        assert!(!sealed[0].contains("MfKQ9r8"), "{name}: the secret is sealed at rest");
+        assert_eq!(node2.webhook_endpoints(Scope::Workspace(1)).await.unwrap().len(), 1, "{name}: one workspace's");
+        assert!(node2.webhook_endpoint(elsewhere.id, Scope::Workspace(1)).await.unwrap().is_none(), "{name}: not another's");
+        assert!(node2.update_webhook_endpoint(elsewhere.id, Scope::Workspace(1), &EndpointChange { enabled: Some(false), ..Default::default() }).await.unwrap().is_none(), "{name}");
+        assert!(!node2.delete_webhook_endpoint(elsewhere.id, Scope::Workspace(1)).await.unwrap(), "{name}");
+
+        // Three messages of one conversation, one of another: a delivery each, for workspace 1's endpoint only.
+        let now = switchboard::store::now_ms();
+        for (update, chat) in [(1, "700"), (2, "700"), (3, "701"), (4, "700")] {
+            node1.record_inbound(channel, &inbound(update, chat, now)).await.unwrap().unwrap();
+        }
+        let due = node2.due_webhook_deliveries(10, &[]).await.unwrap();
+        let first_of_each: Vec<_> = due.iter().map(|d| (d.endpoint_id, d.event_type.as_str(), d.attempts)).collect();
+        assert_eq!(first_of_each, vec![(messages.id, "message.received", 0), (messages.id, "message.received", 0)], "{name}: the first of each conversation is due, the others wait");
+        assert!(due.iter().all(|d| d.workspace_id == 1 && d.channel_id.as_deref() == Some(channel) && d.event_id.starts_with("evt_")), "{name}: {due:?}");
+        let (first, other_conversation) = (due[0].clone(), due[1].clone());
+        assert_ne!(first.conversation_id, other_conversation.conversation_id, "{name}");
+
+        // One node of two wins a claim; the winner's delivery is not due for the other.
+        let lease = Duration::from_secs(30);
+        let (a, b) = (node1.claim_webhook_delivery(first.id, lease), node2.claim_webhook_delivery(first.id, lease));
+        let (a, b) = tokio::join!(a, b);
+        assert!(a.unwrap() ^ b.unwrap(), "{name}: exactly one claim wins");
+        assert!(node2.due_webhook_deliveries(10, &[]).await.unwrap().iter().all(|d| d.id != first.id), "{name}: claimed is not due");
+
+        // A failure: retried later, with the attempt kept; then delivered, and the next of its conversation is due.
+        node1.webhook_attempted(&first, &answered(500), &Outcome::Retry { at: now + 60_000 }).await.unwrap();
+        assert!(node2.due_webhook_deliveries(10, &[]).await.unwrap().iter().all(|d| d.conversation_id != first.conversation_id), "{name}: its conversation waits for it");
+        node1.webhook_attempted(&first, &answered(200), &Outcome::Delivered).await.unwrap();
+        let due = node2.due_webhook_deliveries(10, &[other_conversation.id]).await.unwrap();
+        assert_eq!((due.len(), due[0].conversation_id, due[0].message_id > first.message_id), (1, first.conversation_id, true), "{name}: the next message of the conversation, {due:?}");
+        let listed = node1.webhook_deliveries(messages.id, 10).await.unwrap();
+        let (shown, attempts) = listed.iter().find(|(d, _)| d.id == first.id).unwrap();
+        assert_eq!((shown.state.as_str(), shown.attempts, attempts.iter().map(|a| a.status).collect::<Vec<_>>()), ("delivered", 2, vec![Some(500), Some(200)]), "{name}");
+
+        // Given up: failed, and the endpoint disabled with the reason; nothing of it is due.
+        node1.webhook_attempted(&other_conversation, &answered(503), &Outcome::Failed { disable_endpoint: Some("retry horizon passed".into()) }).await.unwrap();
+        let disabled = node2.webhook_endpoint(messages.id, Scope::Every).await.unwrap().unwrap();
+        assert_eq!((disabled.enabled, disabled.disabled_reason.as_deref()), (false, Some("retry horizon passed")), "{name}");
+        assert!(node2.due_webhook_deliveries(10, &[]).await.unwrap().is_empty(), "{name}: a disabled endpoint's deliveries wait");
+        node1.record_inbound(channel, &inbound(5, "700", now)).await.unwrap().unwrap();
+        let enabled = node2.update_webhook_endpoint(messages.id, Scope::Workspace(1), &EndpointChange { enabled: Some(true), ..Default::default() }).await.unwrap().unwrap();
+        assert_eq!((enabled.enabled, enabled.disabled_reason), (true, None), "{name}");
+        assert_eq!(node2.webhook_deliveries(messages.id, 50).await.unwrap().len(), 4, "{name}: no delivery written while it was disabled");
+
+        // Sent again with the same event id; a resolved conversation is an event too.
+        assert_eq!(node1.redeliver_webhooks(messages.id, Redeliver::One(first.id)).await.unwrap(), 1, "{name}");
+        assert_eq!(node1.redeliver_webhooks(messages.id, Redeliver::One(due[0].id)).await.unwrap(), 0, "{name}: a pending one is not copied");
+        let copies: Vec<_> = node1.webhook_deliveries(messages.id, 50).await.unwrap().into_iter().filter(|(d, _)| d.event_id == first.event_id).collect();
+        assert_eq!(copies.len(), 2, "{name}");
+        node1.update_conversation(first.conversation_id.unwrap(), None, Some("resolved")).await.unwrap();
+        let kinds: Vec<String> = node1.webhook_deliveries(messages.id, 50).await.unwrap().into_iter().map(|(d, _)| d.event_type).collect();
+        assert_eq!(kinds.iter().filter(|k| *k == "conversation.resolved").count(), 1, "{name}: {kinds:?}");
+
+        // A ping: claimed by this node at once, not due for another.
+        let ping = node2.ping_webhook(messages.id, lease).await.unwrap().unwrap();
+        assert_eq!((ping.event_type.as_str(), ping.workspace_id), ("webhook.ping", 1), "{name}");
+        assert!(node1.due_webhook_deliveries(50, &[]).await.unwrap().iter().all(|d| d.id != ping.id), "{name}");
+
+        // Rotation keeps the old secret valid until its time; deleting takes the deliveries.
+        let rotated = node1.rotate_webhook_secret(messages.id, Scope::Workspace(1), "whsec_bmV3LXNlY3JldC1mb3ItdGhlLWNybS1ob29r", now + 1_000).await.unwrap().unwrap();
+        assert_eq!(rotated.signing_secrets(now), vec!["whsec_bmV3LXNlY3JldC1mb3ItdGhlLWNybS1ob29r", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"], "{name}");
+        assert_eq!(rotated.signing_secrets(now + 2_000).len(), 1, "{name}");
+        assert!(node2.delete_webhook_endpoint(messages.id, Scope::Workspace(1)).await.unwrap(), "{name}");
+        assert!(node1.webhook_deliveries(messages.id, 50).await.unwrap().is_empty(), "{name}");
+    })
+    .await;
+}

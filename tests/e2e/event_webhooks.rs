@@ -1,0 +1,290 @@
+//! Event webhooks, as a CRM or bot behind a real HTTP receiver on loopback sees them: every
+//! event, signed so that the Standard Webhooks reference library (Python `standardwebhooks`, not
+//! our code) verifies it, each conversation's events in order although the receiver answers
+//! 500 and slowly at random, all of them after an outage, again on request, signed with both
+//! secrets during a rotation; a receiver failing past the retry horizon disables its endpoint
+//! and the workspace's audit log says so; internal URLs are refused.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::http::{HeaderMap, StatusCode};
+use serde_json::{Value, json};
+use switchboard::event_webhooks::RetryPolicy;
+use switchboard_e2e::{HostOptions, PATIENCE, TestHost, serve_fake, test_plugin};
+
+const ECHO_V1: &str = env!("ECHO_V1_WASM");
+
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    /// 200 at once.
+    Healthy,
+    /// Every third request 500, every request slow by up to 40 ms.
+    Flaky,
+    /// 503 to everything.
+    Down,
+}
+
+#[derive(Clone, Debug)]
+struct Received {
+    headers: BTreeMap<String, String>,
+    body: String,
+    answered: u16,
+}
+
+impl Received {
+    fn id(&self) -> &str {
+        &self.headers["webhook-id"]
+    }
+    fn event(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap()
+    }
+}
+
+#[derive(Clone)]
+struct Receiver {
+    seen: Arc<Mutex<Vec<Received>>>,
+    mode: Arc<Mutex<Mode>>,
+    url: String,
+    authority: String,
+}
+
+impl Receiver {
+    async fn start(mode: Mode) -> Self {
+        let (seen, mode) = (Arc::new(Mutex::new(Vec::<Received>::new())), Arc::new(Mutex::new(mode)));
+        let state = (seen.clone(), mode.clone());
+        let app = axum::Router::new().route(
+            "/hook",
+            axum::routing::post(move |headers: HeaderMap, body: String| {
+                let (seen, mode) = state.clone();
+                async move {
+                    let count = seen.lock().unwrap().len() as u64;
+                    let mode = *mode.lock().unwrap();
+                    let answered = match mode {
+                        Mode::Healthy => 200,
+                        Mode::Flaky => {
+                            tokio::time::sleep(Duration::from_millis(count * 37 % 40)).await;
+                            if count % 3 == 1 { 500 } else { 200 }
+                        }
+                        Mode::Down => 503,
+                    };
+                    let headers = headers.iter().map(|(k, v)| (k.to_string(), v.to_str().unwrap_or_default().to_owned())).collect();
+                    seen.lock().unwrap().push(Received { headers, body, answered });
+                    (StatusCode::from_u16(answered).unwrap(), "thanks")
+                }
+            }),
+        );
+        let (base, authority) = serve_fake(app).await;
+        Self { seen, mode, url: format!("{base}/hook"), authority }
+    }
+
+    fn set(&self, mode: Mode) {
+        *self.mode.lock().unwrap() = mode;
+    }
+
+    fn all(&self) -> Vec<Received> {
+        self.seen.lock().unwrap().clone()
+    }
+
+    /// The deliveries it accepted, in the order it accepted them.
+    fn accepted(&self) -> Vec<Received> {
+        self.all().into_iter().filter(|r| r.answered == 200).collect()
+    }
+}
+
+/// Verifies `deliveries` with the Standard Webhooks reference library; how many verified.
+fn verified_by_the_reference_library(deliveries: &[Received], secrets: &[&str]) -> usize {
+    let file = tempfile::NamedTempFile::new().unwrap();
+    let listed: Vec<Value> = deliveries.iter().map(|d| json!({"headers": d.headers, "body": d.body})).collect();
+    std::fs::write(file.path(), serde_json::to_vec(&listed).unwrap()).unwrap();
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("e2e/verify_webhooks.py");
+    let output = std::process::Command::new(switchboard_e2e::mail::python()).arg(script).arg(file.path()).args(secrets).output().unwrap();
+    let said = String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "the reference library refused a delivery: {said}");
+    said.trim().parse().unwrap()
+}
+
+async fn host(receiver: &Receiver, retry: RetryPolicy) -> TestHost {
+    TestHost::start(HostOptions {
+        extra_plugins: vec![test_plugin(ECHO_V1)],
+        allow_outbound: vec![receiver.authority.clone()],
+        webhook_retry: Some(retry),
+        ..Default::default()
+    })
+    .await
+}
+
+fn quick_retries(horizon: Duration) -> RetryPolicy {
+    RetryPolicy { schedule: vec![Duration::from_millis(100), Duration::from_millis(300)], horizon }
+}
+
+/// An echo channel (one conversation each).
+async fn echo_channel(host: &TestHost, name: &str) -> String {
+    let (status, channel) = host.post("/api/v1/channels", &host.admin, json!({"plugin": "echo", "name": name, "settings": {}})).await;
+    assert_eq!(status, 201, "{channel}");
+    channel["id"].as_str().unwrap().to_owned()
+}
+
+async fn write(host: &TestHost, channel: &str, id: &str, text: &str) {
+    let (status, body) = host.webhook(channel, &[], json!({"id": id, "text": text}).to_string()).await;
+    assert_eq!(status, 200, "{body}");
+}
+
+async fn until<T>(host: &TestHost, what: &str, check: impl Fn() -> Option<T>) -> T {
+    host.eventually(PATIENCE, || async { check() }).await.unwrap_or_else(|| panic!("never: {what}"))
+}
+
+/// A conversation's accepted events, as (type, message text) in the order they arrived.
+fn story(accepted: &[Received], channel: &str) -> Vec<(String, Option<String>)> {
+    accepted
+        .iter()
+        .map(Received::event)
+        .filter(|e| e["data"]["channel_id"] == channel && e["data"]["conversation"].is_object())
+        .map(|e| (e["type"].as_str().unwrap().to_owned(), e["data"]["message"]["text"].as_str().map(str::to_owned)))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endpoint_gets_every_event_signed_and_in_order_through_failures_an_outage_a_redelivery_and_a_secret_rotation() {
+    let receiver = Receiver::start(Mode::Flaky).await;
+    let host = host(&receiver, quick_retries(Duration::from_secs(600))).await;
+
+    // Refused: internal addresses, other schemes, unknown events; every problem at once.
+    for (body, field, says) in [
+        (json!({"url": "https://10.1.2.3/hook", "events": ["*"]}), "url", "public addresses only"),
+        (json!({"url": "http://127.0.0.1:9/hook", "events": ["*"]}), "url", "--allow-outbound"),
+        (json!({"url": "ftp://example.com/x", "events": ["*"]}), "url", "https://"),
+        (json!({"url": receiver.url, "events": ["message.typed"]}), "events", "`message.typed` is not an event"),
+    ] {
+        let (status, answer) = host.post("/api/v1/webhook-endpoints", &host.admin, body).await;
+        assert_eq!((status, answer["error"].as_str()), (422, Some("invalid_fields")), "{answer}");
+        assert!(answer["fields"][field].as_str().unwrap_or_default().contains(says), "{field}: {says:?} in {answer}");
+    }
+    let (status, answer) = host.post("/api/v1/webhook-endpoints", &host.admin, json!({})).await;
+    assert_eq!((status, answer["fields"]["url"].is_string(), answer["fields"]["events"].is_string()), (422, true, true), "{answer}");
+    let (status, _) = host.post("/api/v1/webhook-endpoints", &host.agent, json!({"url": receiver.url, "events": ["*"]})).await;
+    assert_eq!(status, 403, "agents do not register endpoints");
+
+    let (status, endpoint) = host.post("/api/v1/webhook-endpoints", &host.admin, json!({"url": receiver.url, "events": ["*"], "description": "CRM"})).await;
+    assert_eq!(status, 201, "{endpoint}");
+    let secret = endpoint["secret"].as_str().unwrap().to_owned();
+    assert!(secret.starts_with("whsec_"), "{secret}");
+    let id = endpoint["id"].as_i64().unwrap();
+    let (_, listed) = host.get("/api/v1/webhook-endpoints", &host.admin).await;
+    assert_eq!((listed[0]["id"].as_i64(), listed[0].get("secret")), (Some(id), None), "the secret is shown once: {listed}");
+
+    // Two conversations written at once, five messages each; one resolved, then reopened.
+    let (first, second) = (echo_channel(&host, "First").await, echo_channel(&host, "Second").await);
+    for n in 1..=5 {
+        write(&host, &first, &format!("a{n}"), &format!("first {n}")).await;
+        write(&host, &second, &format!("b{n}"), &format!("second {n}")).await;
+    }
+    let (_, conversations) = host.get(&format!("/api/v1/conversations?channel={first}"), &host.admin).await;
+    let conversation = conversations[0]["id"].as_i64().unwrap();
+    for status in ["resolved", "open"] {
+        let (code, answer) = host.call(reqwest::Method::PATCH, &format!("/api/v1/conversations/{conversation}"), Some(&host.admin), Some(json!({"status": status}))).await;
+        assert_eq!(code, 200, "{answer}");
+    }
+    let expected = |channel: &str, word: &str, changes: &[&str]| {
+        let mut story = vec![("conversation.created".to_owned(), None)];
+        story.extend((1..=5).map(|n| ("message.received".to_owned(), Some(format!("{word} {n}")))));
+        story.extend(changes.iter().map(|c| ((*c).to_owned(), None)));
+        let _ = channel;
+        story
+    };
+    let want_first = expected(&first, "first", &["conversation.resolved", "conversation.reopened"]);
+    let want_second = expected(&second, "second", &[]);
+    until(&host, "both conversations' events accepted", || {
+        let accepted = receiver.accepted();
+        (story(&accepted, &first).len() >= want_first.len() && story(&accepted, &second).len() >= want_second.len()).then_some(())
+    })
+    .await;
+    let accepted = receiver.accepted();
+    assert_eq!(story(&accepted, &first), want_first, "the first conversation's events, in order");
+    assert_eq!(story(&accepted, &second), want_second, "the second conversation's events, in order");
+    let all = receiver.all();
+    assert!(all.iter().any(|r| r.answered == 500), "the receiver failed some deliveries");
+    for failed in all.iter().filter(|r| r.answered == 500) {
+        assert!(accepted.iter().any(|r| r.id() == failed.id()), "{} was tried again and accepted", failed.id());
+    }
+    let channels: Vec<Value> = accepted.iter().map(Received::event).filter(|e| e["type"] == "channel.connected").collect();
+    assert_eq!(channels.len(), 2, "each channel's connection is an event");
+    // The full event: message content, conversation with its contact, channel.
+    let received = accepted.iter().map(Received::event).find(|e| e["type"] == "message.received").unwrap();
+    assert_eq!((received["api_version"].as_i64(), received["data"]["channel"]["plugin"].as_str()), (Some(1), Some("echo")), "{received}");
+    assert!(received["data"]["conversation"]["contact"].is_object() && received["data"]["message"]["id"].is_i64(), "{received}");
+    assert_eq!(verified_by_the_reference_library(&all, &[&secret]), all.len());
+
+    // The receiver is down: nothing is lost, and it all arrives, in order, once it is back.
+    receiver.set(Mode::Down);
+    for n in 6..=8 {
+        write(&host, &first, &format!("a{n}"), &format!("first {n}")).await;
+    }
+    until(&host, "a delivery tried against the down receiver", || receiver.all().iter().any(|r| r.answered == 503).then_some(())).await;
+    let (_, deliveries) = host.get(&format!("/api/v1/webhook-endpoints/{id}/deliveries"), &host.admin).await;
+    let waiting = deliveries.as_array().unwrap().iter().find(|d| d["state"] == "pending" && !d["attempts"].as_array().unwrap().is_empty()).cloned();
+    let waiting = waiting.unwrap_or_else(|| panic!("a pending delivery shows its failed attempt: {deliveries}"));
+    assert_eq!(waiting["attempts"][0]["status"], 503, "{waiting}");
+    assert!(waiting["next_attempt_at"].is_i64(), "{waiting}");
+    receiver.set(Mode::Healthy);
+    until(&host, "the messages written during the outage accepted", || (story(&receiver.accepted(), &first).len() == want_first.len() + 3).then_some(())).await;
+    let after: Vec<Option<String>> = story(&receiver.accepted(), &first)[want_first.len()..].iter().map(|(_, text)| text.clone()).collect();
+    assert_eq!(after, vec![Some("first 6".into()), Some("first 7".into()), Some("first 8".into())]);
+
+    // Sent again on request: the same webhook-id.
+    let (_, deliveries) = host.get(&format!("/api/v1/webhook-endpoints/{id}/deliveries?limit=500"), &host.admin).await;
+    let delivered = deliveries.as_array().unwrap().iter().find(|d| d["state"] == "delivered" && d["event_type"] == "message.received").unwrap().clone();
+    let before = receiver.accepted().len();
+    let (status, answer) = host.post(&format!("/api/v1/webhook-endpoints/{id}/redeliver"), &host.admin, json!({"delivery_id": delivered["id"]})).await;
+    assert_eq!((status, answer["queued"].as_i64()), (202, Some(1)), "{answer}");
+    let again = until(&host, "the redelivery", || receiver.accepted().get(before).cloned()).await;
+    assert_eq!(again.id(), delivered["event_id"].as_str().unwrap());
+    let (status, answer) = host.post(&format!("/api/v1/webhook-endpoints/{id}/redeliver"), &host.admin, json!({"delivery_id": 1, "since": 0})).await;
+    assert_eq!(status, 422, "{answer}");
+
+    // A new secret: both sign for a day, so a receiver with either verifies.
+    let (status, rotated) = host.post(&format!("/api/v1/webhook-endpoints/{id}/secret"), &host.admin, json!({})).await;
+    assert_eq!(status, 200, "{rotated}");
+    let new_secret = rotated["secret"].as_str().unwrap().to_owned();
+    assert!(new_secret != secret && rotated["previous_secret_valid_until"].is_i64(), "{rotated}");
+    let (status, ping) = host.post(&format!("/api/v1/webhook-endpoints/{id}/ping"), &host.admin, json!({})).await;
+    assert_eq!((status, ping["status"].as_i64()), (200, Some(200)), "{ping}");
+    let pinged = receiver.accepted().into_iter().rev().find(|r| r.event()["type"] == "webhook.ping").unwrap();
+    assert_eq!(pinged.headers["webhook-signature"].split(' ').count(), 2, "{:?}", pinged.headers);
+    assert_eq!(verified_by_the_reference_library(std::slice::from_ref(&pinged), &[&secret]), 1);
+    assert_eq!(verified_by_the_reference_library(std::slice::from_ref(&pinged), &[&new_secret]), 1);
+    host.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endpoint_failing_past_the_retry_horizon_is_disabled_and_the_audit_log_says_why() {
+    let receiver = Receiver::start(Mode::Down).await;
+    let host = host(&receiver, quick_retries(Duration::from_secs(1))).await;
+    let (status, endpoint) = host.post("/api/v1/webhook-endpoints", &host.admin, json!({"url": receiver.url, "events": ["message.received"]})).await;
+    assert_eq!(status, 201, "{endpoint}");
+    let id = endpoint["id"].as_i64().unwrap();
+    let channel = echo_channel(&host, "Shop").await;
+    write(&host, &channel, "m1", "halo").await;
+    let disabled = host
+        .eventually(PATIENCE, || async {
+            let (_, shown) = host.get(&format!("/api/v1/webhook-endpoints/{id}"), &host.admin).await;
+            (shown["enabled"] == false).then_some(shown)
+        })
+        .await
+        .expect("the endpoint is disabled after the horizon");
+    assert!(disabled["disabled_reason"].as_str().unwrap().contains("retry horizon"), "{disabled}");
+    assert!(receiver.all().len() >= 2, "retried before giving up: {}", receiver.all().len());
+    let (_, deliveries) = host.get(&format!("/api/v1/webhook-endpoints/{id}/deliveries"), &host.admin).await;
+    assert_eq!(deliveries[0]["state"], "failed", "{deliveries}");
+    let (_, audit) = host.get("/api/v1/audit", &host.admin).await;
+    assert!(audit.to_string().contains("webhook_endpoint.disabled"), "{audit}");
+
+    // Turned on again, it gets what comes next.
+    let (status, _) = host.call(reqwest::Method::PATCH, &format!("/api/v1/webhook-endpoints/{id}"), Some(&host.admin), Some(json!({"enabled": true}))).await;
+    assert_eq!(status, 200);
+    receiver.set(Mode::Healthy);
+    write(&host, &channel, "m2", "lagi").await;
+    until(&host, "the next event accepted", || receiver.accepted().into_iter().find(|r| r.event()["data"]["message"]["text"] == "lagi")).await;
+    host.stop().await;
+}
