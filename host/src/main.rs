@@ -278,7 +278,7 @@ async fn main() -> anyhow::Result<()> {
             serve(settings).await
         }
         Command::Openapi => {
-            println!("{}", switchboard::api::openapi_document().to_pretty_json()?);
+            println!("{}", switchboard::api::openapi_document());
             Ok(())
         }
         Command::Config { command: ConfigCommand::Check(args) } => match Settings::resolve(args) {

@@ -330,6 +330,11 @@ fn the_openapi_document_validates_and_a_fuzz_of_the_live_api_finds_no_undocument
     for (method, path) in [("get", "/api/v1/me"), ("get", "/api/v1/conversations/{id}"), ("post", "/api/v1/plugins"), ("delete", "/api/v1/plugins/{id}")] {
         assert!(spec["paths"][path][method].is_object(), "{method} {path} is documented");
     }
+    // The event webhooks a receiver gets, each with its headers and an example body.
+    for event in ["message.received", "conversation.resolved", "channel.disconnected", "webhook.ping"] {
+        let body = &spec["webhooks"][event]["post"]["requestBody"]["content"]["application/json"];
+        assert!(body["example"]["type"] == event && body["schema"]["$ref"].is_string(), "the `{event}` webhook is documented: {body}");
+    }
     let docs = request(server.port, "GET", "/api/v1/docs", None, None).unwrap();
     assert!(status_of(&docs) == 200 && docs.contains("openapi.json") && !docs.contains("https://"), "the docs page is served, without a CDN");
 

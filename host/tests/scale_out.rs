@@ -474,8 +474,9 @@ fn three_nodes_started_together_migrate_once_and_share_webhooks_and_replies_thro
     cluster.start_all();
     let versions = count(&cluster.url, "SELECT COUNT(*) FROM schema_versions");
     let migrators = count(&cluster.url, "SELECT COUNT(DISTINCT applied_by) FROM schema_versions");
-    assert_eq!((versions, migrators), (3, 1), "each schema version applied once, by one of the nodes started together");
-    assert_eq!(count(&cluster.url, "SELECT COUNT(*) FROM schema_versions WHERE applied_by LIKE '%@127.0.0.1:%'"), 3, "by a node (named by where it serves)");
+    let known = switchboard::store::pg::SCHEMA_VERSIONS as i64;
+    assert_eq!((versions, migrators), (known, 1), "each schema version applied once, by one of the nodes started together");
+    assert_eq!(count(&cluster.url, "SELECT COUNT(*) FROM schema_versions WHERE applied_by LIKE '%@127.0.0.1:%'"), known, "by a node (named by where it serves)");
     // They also raced to make the first operator account: one did.
     assert_eq!(count(&cluster.url, "SELECT COUNT(*) FROM people WHERE username = 'operator'"), 1);
 

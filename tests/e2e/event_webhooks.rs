@@ -288,3 +288,115 @@ async fn an_endpoint_failing_past_the_retry_horizon_is_disabled_and_the_audit_lo
     until(&host, "the next event accepted", || receiver.accepted().into_iter().find(|r| r.event()["data"]["message"]["text"] == "lagi")).await;
     host.stop().await;
 }
+
+/// The conversation of an echo channel, as the API shows it.
+async fn conversation_of(host: &TestHost, channel: &str) -> Value {
+    let (_, list) = host.get(&format!("/api/v1/conversations?channel={channel}"), &host.admin).await;
+    list[0].clone()
+}
+
+async fn in_the_queue(host: &TestHost, conversation: i64) -> bool {
+    let (_, queue) = host.get("/api/v1/conversations?assigned=unassigned", &host.agent).await;
+    queue.as_array().unwrap().iter().any(|c| c["id"] == conversation)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bot_answers_new_conversations_until_it_hands_them_over_and_a_disabled_bot_hands_over_at_once() {
+    let bot = Receiver::start(Mode::Healthy).await;
+    let host = host(&bot, quick_retries(Duration::from_secs(600))).await;
+    let (shop, support) = (echo_channel(&host, "Shop").await, echo_channel(&host, "Support").await);
+    let (status, answer) = host.post("/api/v1/webhook-endpoints", &host.admin, json!({"url": bot.url, "events": ["message.received"], "bot_channels": ["nope"]})).await;
+    assert_eq!((status, answer["fields"]["bot_channels"].as_str()), (422, Some("no channel `nope` in this workspace")), "{answer}");
+    let (status, endpoint) =
+        host.post("/api/v1/webhook-endpoints", &host.admin, json!({"url": bot.url, "events": ["message.received"], "bot_channels": [shop, support]})).await;
+    assert_eq!(status, 201, "{endpoint}");
+    assert_eq!(endpoint["bot_channels"].as_array().unwrap().len(), 2, "{endpoint}");
+    let id = endpoint["id"].as_i64().unwrap();
+
+    // A customer writes: the bot hears it, the conversation is the bot's, not in the agents' queue.
+    write(&host, &shop, "s1", "Halo, mau pesan").await;
+    let heard = until(&host, "the bot hears the customer", || bot.accepted().into_iter().map(|r| r.event()).find(|e| e["data"]["channel_id"] == shop.as_str())).await;
+    assert_eq!(heard["data"]["conversation"]["status"], "bot", "{heard}");
+    let conversation = conversation_of(&host, &shop).await;
+    let conversation_id = conversation["id"].as_i64().unwrap();
+    assert_eq!(conversation["status"], "bot");
+    assert!(!in_the_queue(&host, conversation_id).await, "a bot's conversation is not in the agents' queue");
+
+    // The bot answers through the API; the customer writes again; it stays the bot's.
+    let reply = switchboard_e2e::send(&host, conversation_id, json!({"text": "Halo! Saya asisten otomatis."})).await;
+    switchboard_e2e::until_status(&host, conversation_id, reply, "sent").await;
+    write(&host, &shop, "s2", "Saya mau bicara dengan orang").await;
+    until(&host, "the second message heard", || (bot.accepted().iter().filter(|r| r.event()["data"]["channel_id"] == shop.as_str()).count() == 2).then_some(())).await;
+    assert_eq!(conversation_of(&host, &shop).await["status"], "bot");
+
+    // It hands over with a note: the conversation enters the queue, an agent answers.
+    let path = format!("/api/v1/conversations/{conversation_id}");
+    let (status, handed) = host.call(reqwest::Method::PATCH, &path, Some(&host.admin), Some(json!({"status": "open", "note": "customer asks for a person"}))).await;
+    assert_eq!((status, handed["status"].as_str()), (200, Some("open")), "{handed}");
+    assert!(in_the_queue(&host, conversation_id).await, "handed over: in the agents' queue");
+    let (_, audit) = host.get("/api/v1/audit", &host.admin).await;
+    assert!(audit.to_string().contains("customer asks for a person"), "the note is kept: {audit}");
+    let answer = switchboard_e2e::send(&host, conversation_id, json!({"text": "Halo, saya Rina dari tim kami."})).await;
+    switchboard_e2e::until_status(&host, conversation_id, answer, "sent").await;
+    write(&host, &shop, "s3", "Terima kasih").await;
+    until(&host, "the third message heard", || (bot.accepted().iter().filter(|r| r.event()["data"]["channel_id"] == shop.as_str()).count() == 3).then_some(())).await;
+    assert_eq!(conversation_of(&host, &shop).await["status"], "open", "a conversation people handle stays theirs");
+
+    // The bot's endpoint is turned off: its conversations enter the queue at once.
+    write(&host, &support, "t1", "Paket saya belum sampai").await;
+    let waiting = conversation_of(&host, &support).await;
+    assert_eq!(waiting["status"], "bot");
+    let (status, _) = host.call(reqwest::Method::PATCH, &format!("/api/v1/webhook-endpoints/{id}"), Some(&host.admin), Some(json!({"enabled": false}))).await;
+    assert_eq!(status, 200);
+    assert_eq!(conversation_of(&host, &support).await["status"], "open");
+    assert!(in_the_queue(&host, waiting["id"].as_i64().unwrap()).await);
+    host.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receiver_that_hangs_holds_up_only_its_own_endpoint() {
+    // One receiver holds every request open (until the host's 10 s attempt timeout); the other answers.
+    let held = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let holding = held.clone();
+    let hanging = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move || {
+            let holding = holding.clone();
+            async move {
+                holding.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+                StatusCode::OK
+            }
+        }),
+    );
+    let (hanging_base, hanging_authority) = serve_fake(hanging).await;
+    let healthy = Receiver::start(Mode::Healthy).await;
+    let host = TestHost::start(HostOptions {
+        extra_plugins: vec![test_plugin(ECHO_V1)],
+        allow_outbound: vec![healthy.authority.clone(), hanging_authority],
+        webhook_retry: Some(quick_retries(Duration::from_secs(600))),
+        ..Default::default()
+    })
+    .await;
+    let channels = [echo_channel(&host, "One").await, echo_channel(&host, "Two").await, echo_channel(&host, "Three").await];
+    for url in [format!("{hanging_base}/hook"), healthy.url.clone()] {
+        let (status, answer) = host.post("/api/v1/webhook-endpoints", &host.admin, json!({"url": url, "events": ["message.received"]})).await;
+        assert_eq!(status, 201, "{answer}");
+    }
+    let started = std::time::Instant::now();
+    for n in 1..=4 {
+        for channel in &channels {
+            write(&host, channel, &format!("{channel}-{n}"), &format!("pesan {n}")).await;
+        }
+    }
+    until(&host, "the hanging receiver holds a request", || (held.load(std::sync::atomic::Ordering::SeqCst) > 0).then_some(())).await;
+    until(&host, "the healthy receiver has all twelve", || (healthy.accepted().len() == 12).then_some(())).await;
+    let took = started.elapsed();
+    println!("twelve events reached the healthy receiver in {took:?} while the other hung");
+    // Nothing the hanging receiver holds has been answered or timed out yet (that takes 10 s): the
+    // healthy endpoint did not wait for it.
+    assert!(took < switchboard::event_webhooks::ATTEMPT_TIMEOUT, "the healthy endpoint waited for the hanging one: {took:?}");
+    let held_now = held.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(held_now <= 3, "one request per conversation at a time, at most {} per endpoint: {held_now}", switchboard::event_webhooks::PER_ENDPOINT);
+    host.stop().await;
+}

@@ -674,7 +674,7 @@ async function inboxPage(selected) {
       return el("a", { href: `#/inbox/${c.id}`, class: String(c.id) === inbox.selected ? "active" : "", "data-conversation": c.id, "aria-current": String(c.id) === inbox.selected ? "page" : null },
         el("span", { class: "row between" }, el("strong", { text: who }),
           unread ? el("span", { class: "badge unread", "data-unread": unread, "aria-label": `${unread} unread`, text: String(unread) }) : null),
-        el("div", { class: "muted", text: `${channelName(c.channel_id)} · ${when(c.last_activity_at)}` }));
+        el("div", { class: "muted", text: `${channelName(c.channel_id)} · ${when(c.last_activity_at)}${c.status === "bot" ? " · with the bot" : ""}` }));
     }) : [el("p", { class: "muted", text: inbox.search.trim() ? "No conversation matches." : "No conversations yet." })]));
   }
 
@@ -850,6 +850,12 @@ async function assignmentBar(conversation, status) {
   };
   const bar = el("div", { class: "row", id: "assignment" });
   const me = state.person;
+  // A conversation in status `bot` is the channel's bot's until it hands it over or someone
+  // takes it (assigning takes it over).
+  if (conversation.status === "bot") {
+    bar.append(el("span", { class: "muted", id: "handled-by", text: "The bot is handling it" }),
+      el("button", { type: "button", class: "secondary", text: "Take over from the bot", onclick: () => change({ status: "open" }) }));
+  }
   if (state.role === "agent") {
     const holder = conversation.assignee_id == null ? "Unassigned" : (me && conversation.assignee_id === me.id ? "Assigned to you" : "Assigned to a colleague");
     bar.append(el("span", { class: "muted", text: holder }));

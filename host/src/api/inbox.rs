@@ -121,8 +121,11 @@ pub struct ChangeConversation {
     /// A person of the conversation's workspace, or `null` for nobody.
     #[serde(default, with = "serde_with_null")]
     assignee_id: Option<Option<i64>>,
-    /// `open` or `resolved`.
+    /// `open` or `resolved`. A bot hands a conversation in status `bot` to people with `open`
+    /// (assigning it does too).
     status: Option<String>,
+    /// Why a bot hands the conversation over, for the people taking it (kept in the audit log).
+    note: Option<String>,
 }
 
 /// `null` is "set to nobody", absent is "leave as it is".
@@ -167,8 +170,16 @@ pub async fn update_conversation(
             }
         }
     }
+    if body.note.as_ref().is_some_and(|note| note.chars().count() > 1000) {
+        return Err(field("note", "must be at most 1000 characters".into()));
+    }
     app.store.update_conversation(id, body.assignee_id, status).await?;
     app.live.conversation(&conversation.channel_id, id);
+    if conversation.status == "bot" && (status == Some("open") || body.assignee_id.is_some()) {
+        let workspace = app.store.channel(&conversation.channel_id, Scope::Every).await?.map(|c| c.workspace_id);
+        let note = body.note.as_deref().map(|n| format!(": {n}")).unwrap_or_default();
+        super::audit::record(&app, &caller, workspace, "conversation.handed_over", &format!("{id}{note}")).await;
+    }
     Ok(Json(conversation_view(&app, find(&app, &caller, id).await?).await?))
 }
 

@@ -36,6 +36,7 @@ use super::error::ApiError;
         (name = "logins", description = "Connecting with a provider login"),
         (name = "audit", description = "Who did what, when, from where"),
         (name = "secrets", description = "The key that seals secrets at rest (operator)"),
+        (name = "webhook endpoints", description = "Event webhooks for CRMs and bots: endpoints, deliveries, the events they receive (`webhooks`)"),
     )
 )]
 struct ApiDoc;
@@ -87,6 +88,63 @@ fn shared_responses(operation: &mut Operation) {
     responses.entry("4XX".into()).or_insert_with(|| reference("Error"));
     responses.entry("502".into()).or_insert_with(|| reference("PluginFault"));
     responses.entry("503".into()).or_insert_with(|| reference("Unavailable"));
+}
+
+/// The document as served, with its `webhooks` section: the event webhooks a workspace's
+/// endpoints receive (utoipa has no webhooks of its own, so they are added to the JSON here).
+pub fn with_webhooks(doc: &OpenApi) -> String {
+    let mut document = serde_json::to_value(doc).expect("the OpenAPI document serializes");
+    let event_schema = serde_json::json!({
+        "type": "object",
+        "required": ["type", "timestamp", "api_version", "data"],
+        "properties": {
+            "type": {"type": "string", "enum": crate::store::webhook_endpoints::EVENT_TYPES.iter().copied().chain([crate::store::webhook_endpoints::PING]).collect::<Vec<_>>()},
+            "timestamp": {"type": "string", "format": "date-time", "description": "When the event happened"},
+            "api_version": {"type": "integer", "description": "Fields are only added within a version"},
+            "data": {"type": "object", "properties": {
+                "workspace_id": {"type": "integer"},
+                "channel_id": {"type": ["string", "null"]},
+                "channel": {"type": ["object", "null"], "description": "id, name, plugin, display_name"},
+                "conversation": {"type": ["object", "null"], "description": "as `GET /conversations/{id}` shows it, with its contact"},
+                "message": {"type": ["object", "null"], "description": "as `GET /conversations/{id}/messages` shows it; stored attachments with a signed download `url`"},
+                "detail": {"type": ["string", "null"], "description": "a failure's reason, the person assigned, a disconnected channel's name"}
+            }}
+        }
+    });
+    document["components"]["schemas"]["WebhookEvent"] = event_schema;
+    let header = |name: &str, description: &str| serde_json::json!({"name": name, "in": "header", "required": true, "description": description, "schema": {"type": "string"}});
+    let headers = serde_json::json!([
+        header("webhook-id", "The event's id: the same for every retry and redelivery (deduplicate on it)"),
+        header("webhook-timestamp", "Seconds since the epoch when this attempt was signed"),
+        header("webhook-signature", "`v1,<base64 HMAC-SHA256 of id.timestamp.body>`, space separated when two secrets are valid (a day after a rotation)"),
+    ]);
+    let examples = [
+        ("message.received", serde_json::json!({"type": "message.received", "timestamp": "2026-11-25T10:00:00.123Z", "api_version": 1, "data": {
+            "workspace_id": 1, "channel_id": "ch_8f2k", "channel": {"id": "ch_8f2k", "name": "Toko Batik WA", "plugin": "whatsapp-cloud", "display_name": "+62 812 0000 1111"},
+            "conversation": {"id": 42, "channel_id": "ch_8f2k", "external_id": "6281234567890", "status": "open", "assignee_id": null,
+                "contact": {"id": 7, "external_id": "6281234567890", "name": "Siti Rahayu", "handle": null}, "last_activity_at": 1764064800123_i64, "created_at": 1764064800123_i64},
+            "message": {"id": 901, "conversation_id": 42, "direction": "inbound", "text": "Halo, pesanan saya sudah dikirim?", "status": "received", "created_at": 1764064800123_i64},
+            "detail": null}})),
+        ("conversation.resolved", serde_json::json!({"type": "conversation.resolved", "timestamp": "2026-11-25T11:30:00Z", "api_version": 1, "data": {
+            "workspace_id": 1, "channel_id": "ch_8f2k", "channel": {"id": "ch_8f2k", "name": "Toko Batik WA", "plugin": "whatsapp-cloud", "display_name": null},
+            "conversation": {"id": 42, "status": "resolved"}, "message": null, "detail": "resolved"}})),
+    ];
+    let mut webhooks = serde_json::Map::new();
+    for event in crate::store::webhook_endpoints::EVENT_TYPES.iter().copied().chain([crate::store::webhook_endpoints::PING]) {
+        let example = examples.iter().find(|(name, _)| *name == event).map(|(_, e)| e.clone()).unwrap_or_else(|| {
+            serde_json::json!({"type": event, "timestamp": "2026-11-25T10:00:00Z", "api_version": 1, "data": {"workspace_id": 1, "channel_id": null, "channel": null, "conversation": null, "message": null, "detail": null}})
+        });
+        webhooks.insert(event.to_owned(), serde_json::json!({"post": {
+            "summary": format!("`{event}`, sent to the endpoints that asked for it"),
+            "description": "Signed per Standard Webhooks; answer 2xx within 10 s, or it is retried (5 s, 5 min, 30 min, 2 h, 5 h, then every 10 h, for 24 h). A conversation's events come in order.",
+            "tags": ["webhook endpoints"],
+            "parameters": headers,
+            "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/WebhookEvent"}, "example": example}}},
+            "responses": {"200": {"description": "Accepted (any 2xx)"}}
+        }}));
+    }
+    document["webhooks"] = serde_json::Value::Object(webhooks);
+    serde_json::to_string_pretty(&document).expect("JSON values serialize")
 }
 
 pub fn json(doc: &str) -> Response {

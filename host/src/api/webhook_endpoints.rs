@@ -29,6 +29,9 @@ pub struct EndpointView {
     description: String,
     /// The events it receives.
     events: Vec<String>,
+    /// The channels it is the bot of: their new conversations start in status `bot`, out of the
+    /// agents' queue, until it hands them over (`PATCH /conversations/{id} {"status": "open"}`).
+    bot_channels: Vec<String>,
     /// Off when an admin turned it off, or when its deliveries failed past the retry horizon
     /// (`disabled_reason` says which); a PATCH `{"enabled": true}` turns it on again.
     enabled: bool,
@@ -46,6 +49,7 @@ fn view(endpoint: &Endpoint) -> EndpointView {
         url: endpoint.url.clone(),
         description: endpoint.description.clone(),
         events: endpoint.events.clone(),
+        bot_channels: endpoint.bot_channels.clone(),
         enabled: endpoint.enabled,
         disabled_reason: endpoint.disabled_reason.clone(),
         previous_secret_valid_until: endpoint.previous_until.filter(|until| *until > crate::store::now_ms()),
@@ -63,13 +67,16 @@ pub struct EndpointWithSecret {
     secret: String,
 }
 
-/// `{"url", "events", "description"}`; `events` lists event types, or `["*"]` for every one.
+/// `{"url", "events", "description", "bot_channels"}`; `events` lists event types, or `["*"]`
+/// for every one; `bot_channels`: the workspace's channels whose new conversations it answers
+/// (a bot wants `message.received` at least).
 #[derive(utoipa::ToSchema, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreateEndpoint {
     url: Option<String>,
     events: Option<Vec<String>>,
     description: Option<String>,
+    bot_channels: Option<Vec<String>>,
 }
 
 #[derive(utoipa::ToSchema, Deserialize)]
@@ -79,6 +86,7 @@ pub struct ChangeEndpoint {
     events: Option<Vec<String>>,
     description: Option<String>,
     enabled: Option<bool>,
+    bot_channels: Option<Vec<String>>,
 }
 
 /// One delivery (`delivery_id`) or every event since a time (`since`, ms).
@@ -203,6 +211,21 @@ fn checked_description(description: Option<&str>, problems: &mut BTreeMap<String
     Some(description.to_owned())
 }
 
+/// The channels, each of the endpoint's workspace (another's is "not found" as anywhere else).
+async fn checked_bot_channels(app: &App, workspace_id: i64, channels: &[String], problems: &mut BTreeMap<String, String>) -> Result<Option<Vec<String>>, ApiError> {
+    let mut checked = Vec::new();
+    for channel in channels {
+        if app.store.channel(channel, crate::store::Scope::Workspace(workspace_id)).await?.is_none() {
+            problems.insert("bot_channels".into(), format!("no channel `{channel}` in this workspace"));
+            return Ok(None);
+        }
+        if !checked.contains(channel) {
+            checked.push(channel.clone());
+        }
+    }
+    Ok(Some(checked))
+}
+
 async fn find(app: &App, caller: &Caller, id: i64) -> Result<Endpoint, ApiError> {
     caller.require_admin()?;
     app.store.webhook_endpoint(id, caller.scope()).await?.ok_or_else(|| ApiError::not_found(format!("no webhook endpoint {id}")))
@@ -223,11 +246,12 @@ pub async fn create(caller: Caller, State(app): State<Arc<App>>, ApiJson(body): 
     let url = checked_url(&app, body.url.as_deref(), &mut problems).await;
     let events = checked_events(body.events.as_deref(), &mut problems);
     let description = checked_description(body.description.as_deref(), &mut problems);
-    let (Some(url), Some(events), Some(description)) = (url, events, description) else {
+    let bot_channels = checked_bot_channels(&app, workspace_id, body.bot_channels.as_deref().unwrap_or_default(), &mut problems).await?;
+    let (Some(url), Some(events), Some(description), Some(bot_channels)) = (url, events, description, bot_channels) else {
         return Err(ApiError::invalid_fields(problems));
     };
     let secret = new_secret();
-    let endpoint = app.store.create_webhook_endpoint(&NewEndpoint { workspace_id, url, description, events, secret: secret.clone() }).await?;
+    let endpoint = app.store.create_webhook_endpoint(&NewEndpoint { workspace_id, url, description, events, bot_channels, secret: secret.clone() }).await?;
     super::audit::record(&app, &caller, Some(workspace_id), "webhook_endpoint.create", &format!("{} {}", endpoint.id, endpoint.url)).await;
     Ok((StatusCode::CREATED, Json(EndpointWithSecret { endpoint: view(&endpoint), secret })))
 }
@@ -251,6 +275,9 @@ pub async fn update(caller: Caller, State(app): State<Arc<App>>, Path(id): Path<
     }
     if body.description.is_some() {
         change.description = checked_description(body.description.as_deref(), &mut problems);
+    }
+    if let Some(channels) = &body.bot_channels {
+        change.bot_channels = checked_bot_channels(&app, endpoint.workspace_id, channels, &mut problems).await?;
     }
     if !problems.is_empty() {
         return Err(ApiError::invalid_fields(problems));

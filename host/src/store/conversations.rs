@@ -12,7 +12,7 @@ pub struct Conversation {
     /// The conversation's address at the provider.
     pub external_id: String,
     pub name: Option<String>,
-    /// `open` or `resolved`.
+    /// `open`, `resolved`, or `bot` (its channel's bot handles it; not in the agents' queue).
     pub status: String,
     /// The person it is assigned to, if any.
     pub assignee_id: Option<i64>,
@@ -58,6 +58,12 @@ pub enum Assigned {
     To(i64),
 }
 
+/// The status a conversation of `channel` (an SQL expression) starts or reopens in: `bot` while
+/// the channel has a bot whose endpoint is enabled, else `open` (the same in both dialects).
+pub(crate) fn bot_or_open(channel: &str) -> String {
+    format!("COALESCE((SELECT 'bot' FROM channel_bots b JOIN webhook_endpoints e ON e.id = b.endpoint_id WHERE b.channel_id = {channel} AND e.enabled), 'open')")
+}
+
 /// Finds or opens the conversation for a provider address; returns its id.
 pub(super) fn upsert(
     tx: &Connection,
@@ -68,23 +74,32 @@ pub(super) fn upsert(
 ) -> rusqlite::Result<i64> {
     let now = now_ms();
     tx.cached_row(
-        "INSERT INTO conversations (channel_id, external_id, contact_id, name, last_activity_at, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?5)
-         ON CONFLICT (channel_id, external_id) DO UPDATE SET
-            name = COALESCE(excluded.name, conversations.name),
-            contact_id = COALESCE(conversations.contact_id, excluded.contact_id)
-         RETURNING id",
+        &format!(
+            "INSERT INTO conversations (channel_id, external_id, contact_id, name, last_activity_at, created_at, status)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?5, {})
+             ON CONFLICT (channel_id, external_id) DO UPDATE SET
+                name = COALESCE(excluded.name, conversations.name),
+                contact_id = COALESCE(conversations.contact_id, excluded.contact_id)
+             RETURNING id",
+            bot_or_open("?1")
+        ),
         params![channel_id, external_id, contact_id, name, now],
         |row| row.get(0),
     )
 }
 
-/// Records activity; `inbound_at` (provider time) moves the window forward, never back.
+/// Records activity; `inbound_at` (provider time) moves the window forward, never back. A
+/// customer's message reopens a resolved conversation (to its channel's bot, if it has one), an
+/// agent's reply too; a conversation the bot handles stays with it.
 pub(super) fn touch(tx: &Connection, id: i64, inbound_at: Option<i64>) -> rusqlite::Result<()> {
     tx.cached_execute(
-        "UPDATE conversations SET last_activity_at = ?2, status = 'open',
-            last_inbound_at = CASE WHEN ?3 IS NULL THEN last_inbound_at ELSE MAX(COALESCE(last_inbound_at, 0), ?3) END
-         WHERE id = ?1",
+        &format!(
+            "UPDATE conversations SET last_activity_at = ?2,
+                status = CASE WHEN status = 'bot' THEN 'bot' WHEN ?3 IS NOT NULL AND status = 'resolved' THEN {} ELSE 'open' END,
+                last_inbound_at = CASE WHEN ?3 IS NULL THEN last_inbound_at ELSE MAX(COALESCE(last_inbound_at, 0), ?3) END
+             WHERE id = ?1",
+            bot_or_open("conversations.channel_id")
+        ),
         params![id, now_ms(), inbound_at],
     )?;
     Ok(())
@@ -176,7 +191,7 @@ impl Db {
              FROM {FROM}
              WHERE (?1 IS NULL OR c.channel_id = ?1) AND (?2 IS NULL OR c.status = ?2)
                AND (?4 IS NULL OR c.channel_id IN (SELECT id FROM channels WHERE workspace_id = ?4))
-               AND (?5 = 0 OR (?5 = 1 AND c.assignee_id IS NULL) OR (?5 = 2 AND c.assignee_id = ?6))
+               AND (?5 = 0 OR (?5 = 1 AND c.assignee_id IS NULL AND c.status <> 'bot') OR (?5 = 2 AND c.assignee_id = ?6))
                AND (?7 IS NULL OR p.name LIKE ?8 ESCAPE '\\' OR p.handle LIKE ?8 ESCAPE '\\' OR c.name LIKE ?8 ESCAPE '\\'
                     OR c.id IN (SELECT m.conversation_id FROM message_text JOIN messages m ON m.id = message_text.rowid WHERE message_text MATCH ?7))
              ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ?3"
@@ -209,7 +224,9 @@ impl Db {
     /// Assigns (`Some(None)`: to nobody) and/or sets the status of a conversation.
     pub fn update_conversation(&self, id: i64, assignee: Option<Option<i64>>, status: Option<&str>) -> StoreResult<()> {
         self.conn().cached_execute(
-            "UPDATE conversations SET assignee_id = CASE WHEN ?2 THEN ?3 ELSE assignee_id END, status = COALESCE(?4, status) WHERE id = ?1",
+            // Assigning a conversation the bot handles takes it over for people.
+            "UPDATE conversations SET assignee_id = CASE WHEN ?2 THEN ?3 ELSE assignee_id END,
+                status = COALESCE(?4, CASE WHEN ?2 AND status = 'bot' THEN 'open' ELSE status END) WHERE id = ?1",
             params![id, assignee.is_some(), assignee.flatten(), status],
         )?;
         Ok(())

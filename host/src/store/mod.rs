@@ -54,6 +54,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0012_outbox_conversation.sql"),
     include_str!("migrations/0013_media.sql"),
     include_str!("migrations/0014_webhook_endpoints.sql"),
+    include_str!("migrations/0015_bots.sql"),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -39,6 +39,8 @@ pub struct Endpoint {
     pub url: String,
     pub description: String,
     pub events: Vec<String>,
+    /// The channels it is the bot of (their new conversations are its until handed over).
+    pub bot_channels: Vec<String>,
     pub secret: String,
     /// The secret before the last rotation, valid (signed with too) until `previous_until`.
     pub previous_secret: Option<String>,
@@ -68,6 +70,7 @@ pub struct NewEndpoint {
     pub url: String,
     pub description: String,
     pub events: Vec<String>,
+    pub bot_channels: Vec<String>,
     pub secret: String,
 }
 
@@ -77,6 +80,7 @@ pub struct EndpointChange {
     pub url: Option<String>,
     pub description: Option<String>,
     pub events: Option<Vec<String>>,
+    pub bot_channels: Option<Vec<String>>,
     /// Enabling clears the reason it was disabled.
     pub enabled: Option<bool>,
 }
@@ -143,6 +147,10 @@ pub(crate) fn endpoint_sql() -> String {
     format!("SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE id = $1 AND workspace_id = COALESCE($2, workspace_id)")
 }
 pub(crate) const EVENTS_OF_ENDPOINT: &str = "SELECT event_type FROM webhook_subscriptions WHERE endpoint_id = $1 ORDER BY event_type";
+pub(crate) const BOT_CHANNELS_OF: &str = "SELECT channel_id FROM channel_bots WHERE endpoint_id = $1 ORDER BY channel_id";
+/// A channel has one bot: making another endpoint its bot replaces the one before.
+pub(crate) const SET_BOT: &str = "INSERT INTO channel_bots (channel_id, endpoint_id) VALUES ($1, $2) ON CONFLICT (channel_id) DO UPDATE SET endpoint_id = excluded.endpoint_id";
+pub(crate) const UNSET_BOT: &str = "DELETE FROM channel_bots WHERE endpoint_id = $1 AND channel_id = $2";
 pub(crate) const INSERT_ENDPOINT: &str = "INSERT INTO webhook_endpoints (workspace_id, url, description, secret, enabled, created_at, updated_at)
      VALUES ($1, $2, $3, $4, TRUE, $5, $5) RETURNING id";
 pub(crate) const SUBSCRIBE: &str = "INSERT INTO webhook_subscriptions (endpoint_id, event_type) VALUES ($1, $2)";
@@ -195,13 +203,14 @@ pub(crate) const PRUNE_ATTEMPTS: &str = "DELETE FROM webhook_attempts WHERE at <
 pub(crate) const PRUNE_DELIVERIES: &str = "DELETE FROM webhook_deliveries WHERE state <> 'pending' AND updated_at < $1";
 
 /// An endpoint's row, its secrets still sealed, and its events.
-pub(crate) fn endpoint_row(row: &impl ReadRow, events: Vec<String>, secrets: &SecretBox) -> StoreResult<Endpoint> {
+pub(crate) fn endpoint_row(row: &impl ReadRow, events: Vec<String>, bot_channels: Vec<String>, secrets: &SecretBox) -> StoreResult<Endpoint> {
     Ok(Endpoint {
         id: row.int(0),
         workspace_id: row.int(1),
         url: row.text(2),
         description: row.text(3),
         events,
+        bot_channels,
         secret: secrets.open(&row.text(4))?,
         previous_secret: row.opt_text(5).map(|s| secrets.open(&s)).transpose()?,
         previous_until: row.opt_int(6),
@@ -249,18 +258,33 @@ fn numbered<'a>(values: &'a [&'a dyn ToSql]) -> Vec<(&'static str, &'a dyn ToSql
 }
 
 impl Db {
-    fn webhook_events_of(conn: &rusqlite::Connection, id: i64) -> StoreResult<Vec<String>> {
-        let mut statement = conn.prepare_cached(EVENTS_OF_ENDPOINT)?;
-        let events = statement.query_map(&*numbered(&[&id]), |row| row.get::<_, String>(0))?.collect::<Result<_, _>>()?;
-        Ok(events)
+    /// The endpoint's events and bot channels.
+    fn webhook_lists_of(conn: &rusqlite::Connection, id: i64) -> StoreResult<(Vec<String>, Vec<String>)> {
+        let list = |sql: &str| -> StoreResult<Vec<String>> {
+            let mut statement = conn.prepare_cached(sql)?;
+            Ok(statement.query_map(&*numbered(&[&id]), |row| row.get::<_, String>(0))?.collect::<Result<_, _>>()?)
+        };
+        Ok((list(EVENTS_OF_ENDPOINT)?, list(BOT_CHANNELS_OF)?))
+    }
+
+    /// Makes the endpoint the bot of `channels` and of no other.
+    fn set_bot_channels(tx: &rusqlite::Connection, id: i64, channels: &[String]) -> StoreResult<()> {
+        let (_, current) = Self::webhook_lists_of(tx, id)?;
+        for gone in current.iter().filter(|c| !channels.contains(c)) {
+            tx.prepare_cached(UNSET_BOT)?.execute(&*numbered(&[&id, gone]))?;
+        }
+        for channel in channels {
+            tx.prepare_cached(SET_BOT)?.execute(&*numbered(&[channel, &id]))?;
+        }
+        Ok(())
     }
 
     fn read_webhook_endpoint(&self, conn: &rusqlite::Connection, id: i64, scope: Scope) -> StoreResult<Option<Endpoint>> {
         let mut statement = conn.prepare_cached(&endpoint_sql())?;
         let workspace = scope.workspace();
-        let raw = statement.query_row(&*numbered(&[&id, &workspace]), |row| Ok(endpoint_row(row, Vec::new(), &self.secrets))).optional()?;
+        let raw = statement.query_row(&*numbered(&[&id, &workspace]), |row| Ok(endpoint_row(row, Vec::new(), Vec::new(), &self.secrets))).optional()?;
         let Some(mut endpoint) = raw.transpose()? else { return Ok(None) };
-        endpoint.events = Self::webhook_events_of(conn, endpoint.id)?;
+        (endpoint.events, endpoint.bot_channels) = Self::webhook_lists_of(conn, endpoint.id)?;
         Ok(Some(endpoint))
     }
 
@@ -272,18 +296,18 @@ impl Db {
         let conn = self.reader();
         let mut statement = conn.prepare_cached(&endpoints_sql())?;
         let workspace = scope.workspace();
-        let rows: Vec<StoreResult<Endpoint>> = statement.query_map(&*numbered(&[&workspace]), |row| Ok(endpoint_row(row, Vec::new(), &self.secrets)))?.collect::<Result<_, _>>()?;
+        let rows: Vec<StoreResult<Endpoint>> = statement.query_map(&*numbered(&[&workspace]), |row| Ok(endpoint_row(row, Vec::new(), Vec::new(), &self.secrets)))?.collect::<Result<_, _>>()?;
         rows.into_iter()
             .map(|endpoint| {
                 let mut endpoint = endpoint?;
-                endpoint.events = Self::webhook_events_of(&conn, endpoint.id)?;
+                (endpoint.events, endpoint.bot_channels) = Self::webhook_lists_of(&conn, endpoint.id)?;
                 Ok(endpoint)
             })
             .collect()
     }
 
     pub async fn create_webhook_endpoint(&self, new: &NewEndpoint) -> StoreResult<Endpoint> {
-        let (workspace, url, description, events) = (new.workspace_id, new.url.clone(), new.description.clone(), new.events.clone());
+        let (workspace, url, description, events, bots) = (new.workspace_id, new.url.clone(), new.description.clone(), new.events.clone(), new.bot_channels.clone());
         let secret = self.secrets.seal(&new.secret);
         let id = self
             .write(move |tx| {
@@ -291,6 +315,7 @@ impl Db {
                 for event in &events {
                     tx.prepare_cached(SUBSCRIBE)?.execute(&*numbered(&[&id, event]))?;
                 }
+                Self::set_bot_channels(tx, id, &bots)?;
                 Ok(id)
             })
             .await?;
@@ -298,7 +323,7 @@ impl Db {
     }
 
     pub async fn update_webhook_endpoint(&self, id: i64, scope: Scope, change: &EndpointChange) -> StoreResult<Option<Endpoint>> {
-        let (url, description, events, enabled) = (change.url.clone(), change.description.clone(), change.events.clone(), change.enabled);
+        let (url, description, events, enabled, bots) = (change.url.clone(), change.description.clone(), change.events.clone(), change.enabled, change.bot_channels.clone());
         let workspace = scope.workspace();
         let found = self
             .write(move |tx| {
@@ -310,6 +335,11 @@ impl Db {
                     for event in events {
                         tx.prepare_cached(SUBSCRIBE)?.execute(&*numbered(&[&id, event]))?;
                     }
+                }
+                if changed == 1
+                    && let Some(bots) = &bots
+                {
+                    Self::set_bot_channels(tx, id, bots)?;
                 }
                 Ok(changed == 1)
             })

@@ -17,6 +17,7 @@ fn endpoint(workspace_id: i64, events: &[&str]) -> NewEndpoint {
         url: "https://crm.example/hook".into(),
         description: "CRM".into(),
         events: events.iter().map(|e| (*e).to_owned()).collect(),
+        bot_channels: Vec::new(),
         secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into(),
     }
 }

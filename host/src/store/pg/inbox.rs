@@ -97,7 +97,7 @@ impl InboxStore for PgStore {
                  FROM {CONVERSATION_FROM}
                  WHERE ($1::text IS NULL OR c.channel_id = $1) AND ($2::text IS NULL OR c.status = $2)
                    AND ($4::bigint IS NULL OR c.channel_id IN (SELECT id FROM channels WHERE workspace_id = $4))
-                   AND ($5::integer = 0 OR ($5 = 1 AND c.assignee_id IS NULL) OR ($5 = 2 AND c.assignee_id = $6::bigint))
+                   AND ($5::integer = 0 OR ($5 = 1 AND c.assignee_id IS NULL AND c.status <> 'bot') OR ($5 = 2 AND c.assignee_id = $6::bigint))
                    AND ($7::text IS NULL OR p.name ILIKE $8::text ESCAPE '\\' OR p.handle ILIKE $8 ESCAPE '\\' OR c.name ILIKE $8 ESCAPE '\\'
                         OR c.id IN (SELECT m.conversation_id FROM messages m WHERE m.text_search @@ to_tsquery('simple', $7)))
                  ORDER BY c.last_activity_at DESC, c.id DESC LIMIT $3::bigint"
@@ -134,7 +134,7 @@ impl InboxStore for PgStore {
         let statement = tx
             .prepare_cached(
                 "UPDATE conversations SET assignee_id = CASE WHEN $2::boolean THEN $3::bigint ELSE assignee_id END,
-                    status = COALESCE($4::text, status)
+                    status = COALESCE($4::text, CASE WHEN $2::boolean AND status = 'bot' THEN 'open' ELSE status END)
                  WHERE id = $1 RETURNING channel_id",
             )
             .await?;

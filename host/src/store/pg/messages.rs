@@ -81,19 +81,20 @@ pub(super) const UPSERT_CONTACT: &str = "INSERT INTO contacts (channel_id, exter
 /// does anyway, so the duplicate changes nothing a person sees; a redelivery that comes after
 /// the first committed sees the message and leaves the conversation alone (resolved stays so).
 pub(super) async fn record_inbound_in<C: GenericClient>(tx: &C, channel_id: &str, inbound: &NewInbound) -> StoreResult<Option<Message>> {
+    let bot_or_open = crate::store::conversations::bot_or_open("$1");
     let statement = tx
         .prepare_cached(&format!(
             "WITH contact AS ({UPSERT_CONTACT}),
              is_new AS (
                 SELECT NOT EXISTS (SELECT 1 FROM messages WHERE channel_id = $1 AND direction = 'inbound' AND provider_message_id = $6) AS yes),
              conversation AS (
-                INSERT INTO conversations (channel_id, external_id, contact_id, name, last_activity_at, created_at, last_inbound_at)
-                SELECT $1, $7, contact.id, $8, $5, $5, LEAST($9, $5) FROM contact
+                INSERT INTO conversations (channel_id, external_id, contact_id, name, last_activity_at, created_at, last_inbound_at, status)
+                SELECT $1, $7, contact.id, $8, $5, $5, LEAST($9, $5), {bot_or_open} FROM contact
                 ON CONFLICT (channel_id, external_id) DO UPDATE SET
                     name = COALESCE(excluded.name, conversations.name),
                     contact_id = COALESCE(conversations.contact_id, excluded.contact_id),
                     last_activity_at = CASE WHEN (SELECT yes FROM is_new) THEN excluded.last_activity_at ELSE conversations.last_activity_at END,
-                    status = CASE WHEN (SELECT yes FROM is_new) THEN 'open' ELSE conversations.status END,
+                    status = CASE WHEN (SELECT yes FROM is_new) AND conversations.status = 'resolved' THEN {bot_or_open} ELSE conversations.status END,
                     last_inbound_at = CASE WHEN (SELECT yes FROM is_new)
                         THEN GREATEST(COALESCE(conversations.last_inbound_at, 0), excluded.last_inbound_at) ELSE conversations.last_inbound_at END
                 RETURNING id),
@@ -187,7 +188,7 @@ async fn queue_outbound_in<C: GenericClient>(tx: &C, channel_id: &str, outbound:
     )?;
     let queue = tx.prepare_cached("INSERT INTO outbox (message_id, channel_id, conversation_id, next_attempt_at) VALUES ($1, $2, $3, $4)").await?;
     tx.execute(&queue, &[&stored.id, &channel_id, &outbound.conversation_id, &now]).await?;
-    let touch = tx.prepare_cached("UPDATE conversations SET last_activity_at = $2, status = 'open' WHERE id = $1").await?;
+    let touch = tx.prepare_cached("UPDATE conversations SET last_activity_at = $2, status = CASE WHEN status = 'bot' THEN 'bot' ELSE 'open' END WHERE id = $1").await?;
     tx.execute(&touch, &[&outbound.conversation_id, &now]).await?;
     if let Some(upload) = outbound.file {
         let send = tx

@@ -31,7 +31,9 @@ use tokio_postgres::NoTls;
 use super::{SecretBox, StoreError, StoreResult, now_ms};
 
 /// Schema versions, applied in order; `schema_versions` records each with the node that ran it.
-const MIGRATIONS: &[&str] = &[include_str!("0001_schema.sql"), include_str!("0002_media_claims.sql"), include_str!("0003_plugin_removals.sql"), include_str!("0004_webhook_endpoints.sql")];
+const MIGRATIONS: &[&str] = &[include_str!("0001_schema.sql"), include_str!("0002_media_claims.sql"), include_str!("0003_plugin_removals.sql"), include_str!("0004_webhook_endpoints.sql"), include_str!("0005_bots.sql")];
+/// How many schema versions this build knows (what a database it migrated records).
+pub const SCHEMA_VERSIONS: usize = MIGRATIONS.len();
 
 /// The advisory lock nodes take to migrate (any constant all nodes agree on).
 const MIGRATION_LOCK: i64 = 0x5357_4254_4d49_4752; // "SWBTMIGR"

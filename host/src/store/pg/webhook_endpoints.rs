@@ -16,13 +16,26 @@ impl PgStore {
     async fn read_webhook_endpoint<C: GenericClient>(&self, client: &C, row: &tokio_postgres::Row) -> StoreResult<Endpoint> {
         let id: i64 = row.get(0);
         let events = client.query(EVENTS_OF_ENDPOINT, &[&id]).await?.iter().map(|r| r.get(0)).collect();
-        endpoint_row(row, events, &self.secrets)
+        let bots = client.query(BOT_CHANNELS_OF, &[&id]).await?.iter().map(|r| r.get(0)).collect();
+        endpoint_row(row, events, bots, &self.secrets)
     }
 
     async fn replace_subscriptions<C: GenericClient>(client: &C, id: i64, events: &[String]) -> StoreResult<()> {
         client.execute(UNSUBSCRIBE_ALL, &[&id]).await?;
         for event in events {
             client.execute(SUBSCRIBE, &[&id, event]).await?;
+        }
+        Ok(())
+    }
+
+    /// Makes the endpoint the bot of `channels` and of no other.
+    async fn set_bot_channels<C: GenericClient>(client: &C, id: i64, channels: &[String]) -> StoreResult<()> {
+        let current: Vec<String> = client.query(BOT_CHANNELS_OF, &[&id]).await?.iter().map(|r| r.get(0)).collect();
+        for gone in current.iter().filter(|c| !channels.contains(c)) {
+            client.execute(UNSET_BOT, &[&id, gone]).await?;
+        }
+        for channel in channels {
+            client.execute(SET_BOT, &[channel, &id]).await?;
         }
         Ok(())
     }
@@ -38,6 +51,7 @@ impl WebhookStore for PgStore {
             .await?
             .get(0);
         Self::replace_subscriptions(&tx, id, &new.events).await?;
+        Self::set_bot_channels(&tx, id, &new.bot_channels).await?;
         tx.commit().await?;
         self.webhook_endpoint(id, Scope::Every).await?.ok_or(StoreError::NotFound)
     }
@@ -68,6 +82,9 @@ impl WebhookStore for PgStore {
         }
         if let Some(events) = &change.events {
             Self::replace_subscriptions(&tx, id, events).await?;
+        }
+        if let Some(bots) = &change.bot_channels {
+            Self::set_bot_channels(&tx, id, bots).await?;
         }
         tx.commit().await?;
         self.webhook_endpoint(id, scope).await
