@@ -12,6 +12,13 @@
 //! - **Outbox**: 500 replies over 50 conversations to a fake Telegram answering at once and after
 //!   150 ms; sends per second, against the same number of requests sent straight to the fake
 //!   with the host's per-channel concurrency, 64 (the ceiling of the fake and the loopback here).
+//! - **Event webhooks**: 1000 `message.received` events over 50 conversations sent again
+//!   (`redeliver`, so only delivering is timed) to a receiver answering at once; deliveries per
+//!   second against a native sender with the host's promise: each delivery signed (the same
+//!   crate), posted with the host's per-endpoint concurrency (8) and its attempt recorded in
+//!   SQLite with group commit and `synchronous=FULL` before it counts. The host does more per
+//!   delivery (it reads the event's message, conversation and channel to build the body, and
+//!   keeps each conversation's events in order); both are in the figure.
 //!
 //! Server CPU: the host and the native handlers run in this process; the clients run on a
 //! runtime of their own, whose threads are known. A run's server CPU is the process's user +
@@ -19,7 +26,8 @@
 //! over the run. Whatever else runs meanwhile counts too (the idle servers' timers, the kernel's
 //! loopback work done on a server thread), alike for every server.
 //!
-//! Run: `cargo bench -p switchboard --bench delivery`; `-- ingest` or `-- outbox` runs one part.
+//! Run: `cargo bench -p switchboard --bench delivery`; `-- ingest`, `-- outbox` or `-- events`
+//! runs one part.
 
 mod support;
 
@@ -44,6 +52,7 @@ const LINE_SECRET: &str = "0123456789abcdef0123456789abcdef";
 const INGEST_SECONDS: u64 = 5;
 const REPLIES: usize = 500;
 const CONVERSATIONS: usize = 50;
+const EVENTS: usize = 1000;
 
 fn main() {
     // `RUST_LOG=switchboard=info` shows why a send was retried.
@@ -53,7 +62,8 @@ fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     rt.block_on(async {
         let provider = FakeTelegram::start().await;
-        let host = Host::start(&provider).await;
+        let receiver = EventReceiver::start().await;
+        let host = Host::start(&provider, &receiver.authority).await;
         let channel = host.telegram_channel(&provider).await;
         let secret = provider.secret.lock().unwrap().clone().expect("setWebhook was called");
         let same_promise = NativeGroupCommit::start(&secret).await;
@@ -80,14 +90,32 @@ fn main() {
                 assert_eq!(refused, 0, "every webhook was answered 200");
             }
         }
+        // LINE for the outbox and the events: its plugin declares no pace, so the figures are the
+        // host's own (Telegram's declared 30 sends/s per bot would be the ceiling otherwise).
+        let line = match runs("events") || runs("outbox") {
+            true => host.line_channel(&provider).await,
+            false => return,
+        };
+        if runs("events") {
+            println!("event webhooks: {EVENTS} events over {CONVERSATIONS} conversations, sent again, to a receiver answering at once");
+            let endpoint = host.event_endpoint(&receiver.url).await;
+            for round in 0..EVENTS / CONVERSATIONS {
+                host.line_write(&line, 1000 + round).await;
+            }
+            receiver.wait_for(EVENTS).await;
+            let started = Instant::now();
+            host.redeliver_everything(endpoint).await;
+            receiver.wait_for(2 * EVENTS).await;
+            let through_host = EVENTS as f64 / started.elapsed().as_secs_f64();
+            let bodies = receiver.bodies();
+            let native = native_deliveries(&bodies[..EVENTS], &receiver.url, switchboard::event_webhooks::PER_ENDPOINT).await;
+            println!("  host {through_host:>6.0} deliveries/s | native with the host's promise {native:>6.0} deliveries/s | {:.2}x", through_host / native);
+        }
         if !runs("outbox") {
             return;
         }
 
-        // LINE for the outbox: its plugin declares no pace, so the figure is the host's own
-        // (Telegram's declared 30 sends/s per bot would be the ceiling otherwise).
         println!("outbox: {REPLIES} replies over {CONVERSATIONS} conversations of a LINE channel");
-        let line = host.line_channel(&provider).await;
         let conversations = host.line_conversations(&line).await;
         for latency in [0u64, 150] {
             provider.latency_ms.store(latency, Ordering::SeqCst);
@@ -99,6 +127,120 @@ fn main() {
             );
         }
     });
+}
+
+// ---- event webhooks: a receiver, and the native sender -----------------------------------------
+
+/// Answers 200 at once; counts what it accepted and keeps the bodies.
+struct EventReceiver {
+    url: String,
+    authority: String,
+    bodies: Arc<Mutex<Vec<(String, Bytes)>>>,
+}
+
+impl EventReceiver {
+    async fn start() -> Self {
+        let bodies: Arc<Mutex<Vec<(String, Bytes)>>> = Arc::default();
+        let kept = bodies.clone();
+        let app = Router::new().route(
+            "/hook",
+            post(move |headers: HeaderMap, body: Bytes| {
+                let kept = kept.clone();
+                async move {
+                    let id = headers.get("webhook-id").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+                    kept.lock().unwrap().push((id, body));
+                    StatusCode::OK
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let authority = listener.local_addr().unwrap().to_string();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Self { url: format!("http://{authority}/hook"), authority, bodies }
+    }
+
+    fn bodies(&self) -> Vec<(String, Bytes)> {
+        self.bodies.lock().unwrap().clone()
+    }
+
+    async fn wait_for(&self, count: usize) {
+        for _ in 0..24_000 {
+            if self.bodies.lock().unwrap().len() >= count {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        panic!("the receiver got {} of {count} events", self.bodies.lock().unwrap().len());
+    }
+}
+
+/// The native sender making the host's promise: `bodies` signed and posted, `at_once` in
+/// flight, each attempt recorded (status, latency, the answer) in SQLite by one writer thread
+/// with group commit and `synchronous=FULL` before it counts; deliveries per second.
+async fn native_deliveries(bodies: &[(String, Bytes)], url: &str, at_once: usize) -> f64 {
+    let dir = tempfile::tempdir().unwrap();
+    let (rows, waiting) = mpsc::channel::<((i64, i64, i64, String), oneshot::Sender<()>)>();
+    let path = dir.path().join("native.db");
+    let writer = std::thread::spawn(move || {
+        let mut conn = rusqlite::Connection::open(path).unwrap();
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;
+             CREATE TABLE attempts (id INTEGER PRIMARY KEY, delivery_id INTEGER NOT NULL, at INTEGER NOT NULL, status INTEGER, latency_ms INTEGER NOT NULL, response TEXT NOT NULL);",
+        )
+        .unwrap();
+        while let Ok(first) = waiting.recv() {
+            let mut batch = vec![first];
+            batch.extend(waiting.try_iter());
+            let tx = conn.transaction().unwrap();
+            for ((delivery, status, latency, response), _) in &batch {
+                tx.execute("INSERT INTO attempts (delivery_id, at, status, latency_ms, response) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    rusqlite::params![delivery, switchboard::store::now_ms(), status, latency, response]).unwrap();
+            }
+            tx.commit().unwrap();
+            for (_, done) in batch {
+                let _ = done.send(());
+            }
+        }
+    });
+    let signer = Arc::new(standardwebhooks::Webhook::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap());
+    let (client, next, bodies) = (reqwest::Client::new(), Arc::new(AtomicU64::new(0)), Arc::new(bodies.to_vec()));
+    let started = Instant::now();
+    let workers: Vec<_> = (0..at_once)
+        .map(|_| {
+            let (client, next, bodies, signer, rows, url) = (client.clone(), next.clone(), bodies.clone(), signer.clone(), rows.clone(), url.to_owned());
+            tokio::spawn(async move {
+                loop {
+                    let index = next.fetch_add(1, Ordering::SeqCst) as usize;
+                    let Some((id, body)) = bodies.get(index) else { return };
+                    let sent = Instant::now();
+                    let timestamp = switchboard::store::now_ms() / 1000;
+                    let signature = signer.sign(id, timestamp, body).unwrap();
+                    let response = client
+                        .post(&url)
+                        .header("content-type", "application/json")
+                        .header("webhook-id", id)
+                        .header("webhook-timestamp", timestamp.to_string())
+                        .header("webhook-signature", signature)
+                        .body(body.clone())
+                        .send()
+                        .await
+                        .unwrap();
+                    let status = i64::from(response.status().as_u16());
+                    let answer = String::from_utf8_lossy(&response.bytes().await.unwrap()).chars().take(2048).collect::<String>();
+                    let (done, committed) = oneshot::channel();
+                    rows.send(((index as i64, status, sent.elapsed().as_millis() as i64, answer), done)).unwrap();
+                    committed.await.unwrap();
+                }
+            })
+        })
+        .collect();
+    for worker in workers {
+        worker.await.unwrap();
+    }
+    let per_second = bodies.len() as f64 / started.elapsed().as_secs_f64();
+    drop(rows);
+    writer.join().unwrap();
+    per_second
 }
 
 // ---- load generation ------------------------------------------------------------------------
@@ -257,7 +399,7 @@ struct Host {
 }
 
 impl Host {
-    async fn start(provider: &FakeTelegram) -> Self {
+    async fn start(provider: &FakeTelegram, receiver: &str) -> Self {
         let data = tempfile::tempdir().unwrap();
         let admin = Db::open(data.path()).unwrap().create_token(Role::Admin, Some(1)).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -266,7 +408,7 @@ impl Host {
             data_dir: data.path().to_path_buf(),
             database_url: None,
             public_url: Some("https://switchboard.example".into()),
-            allow_outbound: vec![provider.authority.clone()],
+            allow_outbound: vec![provider.authority.clone(), receiver.to_owned()],
             limits: Default::default(),
             mail: Default::default(),
             media_max_mb: switchboard::media::DEFAULT_MAX_MB,
@@ -305,12 +447,21 @@ impl Host {
 
     /// Fifty LINE users write (signed as LINE signs); their conversations' ids.
     async fn line_conversations(&self, channel: &str) -> Vec<i64> {
+        self.line_write(channel, 0).await;
+        let url = format!("{}/api/v1/conversations?channel={channel}&limit=500", self.base);
+        let list: Value = self.http.get(url).bearer_auth(&self.admin).send().await.unwrap().json().await.unwrap();
+        list.as_array().unwrap().iter().map(|c| c["id"].as_i64().unwrap()).collect()
+    }
+
+    /// Each of the fifty LINE users writes one message (`round` keeps the ids distinct).
+    async fn line_write(&self, channel: &str, round: usize) {
         use base64::Engine;
         use hmac::{Hmac, Mac};
         for user in 0..CONVERSATIONS {
-            let body = json!({"destination": "Ubench", "events": [{"type": "message", "timestamp": 1_763_600_000_000u64 + user as u64,
-                "webhookEventId": format!("01HBENCH{user:06}"), "deliveryContext": {"isRedelivery": false}, "mode": "active",
-                "source": {"type": "user", "userId": format!("U{user:032}")}, "message": {"id": format!("5{user:08}"), "type": "text", "text": "Halo"}}]})
+            let id = round * CONVERSATIONS + user;
+            let body = json!({"destination": "Ubench", "events": [{"type": "message", "timestamp": 1_763_600_000_000u64 + id as u64,
+                "webhookEventId": format!("01HBENCH{id:08}"), "deliveryContext": {"isRedelivery": false}, "mode": "active",
+                "source": {"type": "user", "userId": format!("U{user:032}")}, "message": {"id": format!("5{id:08}"), "type": "text", "text": "Halo"}}]})
             .to_string();
             let mut mac = Hmac::<sha2::Sha256>::new_from_slice(LINE_SECRET.as_bytes()).unwrap();
             mac.update(body.as_bytes());
@@ -319,9 +470,20 @@ impl Host {
             let response = self.http.post(url).header("x-line-signature", signature).header("content-type", "application/json").body(body).send().await.unwrap();
             assert_eq!(response.status(), 200);
         }
-        let url = format!("{}/api/v1/conversations?channel={channel}&limit=500", self.base);
-        let list: Value = self.http.get(url).bearer_auth(&self.admin).send().await.unwrap().json().await.unwrap();
-        list.as_array().unwrap().iter().map(|c| c["id"].as_i64().unwrap()).collect()
+    }
+
+    /// An endpoint for `message.received` at `url`; its id.
+    async fn event_endpoint(&self, url: &str) -> i64 {
+        let body = json!({"url": url, "events": ["message.received"]});
+        let response = self.http.post(format!("{}/api/v1/webhook-endpoints", self.base)).bearer_auth(&self.admin).json(&body).send().await.unwrap();
+        let endpoint: Value = response.json().await.unwrap();
+        endpoint["id"].as_i64().unwrap_or_else(|| panic!("the endpoint was not made: {endpoint}"))
+    }
+
+    async fn redeliver_everything(&self, endpoint: i64) {
+        let url = format!("{}/api/v1/webhook-endpoints/{endpoint}/redeliver", self.base);
+        let response = self.http.post(url).bearer_auth(&self.admin).json(&json!({"since": 0})).send().await.unwrap();
+        assert_eq!(response.status(), 202);
     }
 
     /// Queues the replies (ten per conversation, agents of every conversation at once, each

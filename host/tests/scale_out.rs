@@ -980,3 +980,142 @@ fn a_node_whose_postgres_goes_down_answers_503_meanwhile_and_recovers_by_itself_
 fn answered_in(outcomes: &[(usize, u16)], status: u16) -> usize {
     outcomes.iter().filter(|(_, s)| *s == status).count()
 }
+
+/// A slow event webhook receiver on loopback (each answer takes 300 ms, so deliveries are in
+/// flight when a node is killed): what it accepted, as (`webhook-id`, body).
+struct SlowReceiver {
+    port: u16,
+    accepted: Arc<Mutex<Vec<(String, Value)>>>,
+    in_flight: Arc<AtomicUsize>,
+}
+
+impl SlowReceiver {
+    fn start() -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (accepted, in_flight) = (Arc::new(Mutex::new(Vec::new())), Arc::new(AtomicUsize::new(0)));
+        let (kept, busy) = (accepted.clone(), in_flight.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                let (kept, busy) = (kept.clone(), busy.clone());
+                std::thread::spawn(move || {
+                    let _ = Self::answer(stream, &kept, &busy);
+                });
+            }
+        });
+        Self { port, accepted, in_flight }
+    }
+
+    fn answer(mut stream: TcpStream, kept: &Mutex<Vec<(String, Value)>>, busy: &AtomicUsize) -> std::io::Result<()> {
+        let mut reader = BufReader::new(stream.try_clone()?);
+        let (mut length, mut id) = (0usize, String::new());
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line)? == 0 {
+                return Ok(());
+            }
+            let line = line.trim_end().to_owned();
+            if line.is_empty() {
+                break;
+            }
+            if let Some((name, value)) = line.split_once(':') {
+                match name.to_ascii_lowercase().as_str() {
+                    "content-length" => length = value.trim().parse().unwrap_or(0),
+                    "webhook-id" => id = value.trim().to_owned(),
+                    _ => {}
+                }
+            }
+        }
+        let mut body = vec![0; length];
+        reader.read_exact(&mut body)?;
+        busy.fetch_add(1, Ordering::SeqCst);
+        std::thread::sleep(Duration::from_millis(300));
+        busy.fetch_sub(1, Ordering::SeqCst);
+        respond(&mut stream, "200 OK", &[], "ok")?;
+        kept.lock().unwrap().push((id, serde_json::from_slice(&body).unwrap_or(Value::Null)));
+        Ok(())
+    }
+}
+
+#[test]
+fn event_webhooks_from_two_nodes_survive_a_kill_9_none_lost_each_conversation_in_order_duplicates_only_with_the_same_id() {
+    let _serial = one_at_a_time();
+    let receiver = SlowReceiver::start();
+    let allow = format!("127.0.0.1:{}", receiver.port);
+    let mut cluster = Cluster::new("eventhooks", 2, &[("SWITCHBOARD_ALLOW_OUTBOUND", &allow)]);
+    cluster.start_all();
+    let (node_1, node_2) = (cluster.port(0), cluster.port(1));
+    let hook = json!({"url": format!("http://{allow}/hook"), "events": ["message.received"]}).to_string();
+    let created = request(node_1, "POST", "/api/v1/webhook-endpoints", Some(&cluster.admin), Some(&hook)).unwrap();
+    assert_eq!(status_of(&created), 201, "{created}");
+    let settings = json!({"plugin": "webchat", "name": "Toko Budi", "settings": {"domain": "tokobudi.co.id"}});
+    let channel = request(node_1, "POST", "/api/v1/channels", Some(&cluster.admin), Some(&settings.to_string())).unwrap();
+    assert_eq!(status_of(&channel), 201, "{channel}");
+    let channel = json_of(&channel)["id"].as_str().unwrap().to_owned();
+
+    // Three visitors write eight messages each, through either node.
+    let (visitors, each) = (3, 8);
+    let mut bearers = Vec::new();
+    for _ in 0..visitors {
+        let session = request_with(node_1, "POST", &format!("/webchat/{channel}/session"), &[("origin", SITE)], "{}").unwrap();
+        assert_eq!(status_of(&session), 200, "{session}");
+        bearers.push(format!("Bearer {}", json_of(&session)["token"].as_str().unwrap()));
+    }
+    for n in 0..each {
+        for (v, bearer) in bearers.iter().enumerate() {
+            let port = if (n + v) % 2 == 0 { node_1 } else { node_2 };
+            let message = json!({"client_id": format!("c-{v:04}-{n:04}"), "text": format!("visitor {v} message {n}")}).to_string();
+            let written = request_with(port, "POST", &format!("/webchat/{channel}/messages"), &[("origin", SITE), ("authorization", bearer.as_str())], &message).unwrap();
+            assert_eq!(status_of(&written), 201, "{written}");
+        }
+    }
+
+    // Node 2 dies while it holds deliveries the receiver has not answered yet.
+    let node_2_name = format!("%:{node_2}");
+    wait_for(
+        || {
+            let held = read_database(&cluster.url, async |client| {
+                let sql = "SELECT COUNT(*) FROM webhook_deliveries WHERE state = 'pending' AND claimed_by LIKE $1";
+                client.query_one(sql, &[&node_2_name]).await.unwrap().get::<_, i64>(0)
+            });
+            (held > 0 && receiver.in_flight.load(Ordering::SeqCst) > 0).then_some(())
+        },
+        || format!("node 2 never held a delivery in flight\n{}", cluster.logs()),
+    );
+    cluster.kill(1);
+    let killed = Instant::now();
+
+    // Node 1 sends the rest, node 2's claims once their lease lapsed: every message arrives.
+    let texts = |accepted: &[(String, Value)]| -> HashSet<String> {
+        accepted.iter().filter_map(|(_, e)| e["data"]["message"]["text"].as_str().map(str::to_owned)).collect()
+    };
+    wait_for(
+        || (texts(&receiver.accepted.lock().unwrap()).len() == visitors * each).then_some(()),
+        || format!("only {} of {} events arrived\n{}", texts(&receiver.accepted.lock().unwrap()).len(), visitors * each, cluster.logs()),
+    );
+    println!("every event arrived {} ms after node 2 was killed", killed.elapsed().as_millis());
+    let accepted = receiver.accepted.lock().unwrap().clone();
+    // A duplicate (a send in flight at the kill, sent again) carries the same webhook-id.
+    let mut id_of_text: HashMap<String, String> = HashMap::new();
+    for (id, event) in &accepted {
+        let text = event["data"]["message"]["text"].as_str().unwrap().to_owned();
+        let first = id_of_text.entry(text.clone()).or_insert_with(|| id.clone());
+        assert_eq!(first, id, "{text} arrived twice with different webhook-ids");
+    }
+    println!("{} deliveries accepted for {} events", accepted.len(), visitors * each);
+    // Each visitor's messages arrived in the order they were written (first arrivals).
+    for v in 0..visitors {
+        let prefix = format!("visitor {v} ");
+        let mut order: Vec<usize> = Vec::new();
+        for (_, event) in &accepted {
+            let text = event["data"]["message"]["text"].as_str().unwrap();
+            if let Some(n) = text.strip_prefix(&prefix).and_then(|rest| rest.strip_prefix("message ")).and_then(|n| n.parse().ok())
+                && !order.contains(&n)
+            {
+                order.push(n);
+            }
+        }
+        assert_eq!(order, (0..each).collect::<Vec<_>>(), "visitor {v}'s messages in order");
+    }
+}

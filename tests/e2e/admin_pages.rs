@@ -273,3 +273,53 @@ async fn every_page_shows_its_guide_previews_unsaved_settings_and_passes_axe_and
     assert_ne!(channel["settings"]["greeting"]["value"], "Selamat datang di Toko Budi!", "{channel}");
     assert_ne!(channel["settings"]["color"]["value"], "#118833", "{channel}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_adds_a_webhook_endpoint_tests_it_reads_its_deliveries_and_turns_it_off() {
+    use std::sync::{Arc, atomic::{AtomicUsize, Ordering}};
+    let received = Arc::new(AtomicUsize::new(0));
+    let counted = received.clone();
+    let receiver = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move || {
+            let counted = counted.clone();
+            async move {
+                counted.fetch_add(1, Ordering::SeqCst);
+                "ok"
+            }
+        }),
+    );
+    let (base, authority) = switchboard_e2e::serve_fake(receiver).await;
+    let host = TestHost::start(HostOptions {
+        extra_plugins: vec![switchboard_e2e::test_plugin(env!("ECHO_V1_WASM"))],
+        allow_outbound: vec![authority],
+        local_public_url: true,
+        ..Default::default()
+    })
+    .await;
+    let (status, channel) = host.post("/api/v1/channels", &host.admin, json!({"plugin": "echo", "name": "Echo", "settings": {}})).await;
+    assert_eq!(status, 201, "{channel}");
+    let channel = channel["id"].as_str().unwrap().to_owned();
+    // The customer writes once the endpoint exists: the page shows that delivery.
+    let writer = {
+        let (host_base, http) = (host.base.clone(), host.http.clone());
+        let admin = host.admin.clone();
+        tokio::spawn(async move {
+            loop {
+                let listed: serde_json::Value = http.get(format!("{host_base}/api/v1/webhook-endpoints")).bearer_auth(&admin).send().await.unwrap().json().await.unwrap();
+                if listed.as_array().is_some_and(|l| !l.is_empty()) {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            let body = json!({"id": "w1", "text": "halo"}).to_string();
+            http.post(format!("{host_base}/webhooks/{channel}")).header("content-type", "application/json").body(body).send().await.unwrap();
+        })
+    };
+    let output = run_script("webhooks.mjs", &[("BASE", host.base.clone()), ("ADMIN_TOKEN", host.admin.clone()), ("RECEIVER", format!("{base}/hook"))]).await;
+    assert!(output.contains("webhooks: ok"), "{output}");
+    writer.await.unwrap();
+    let (_, endpoints) = host.get("/api/v1/webhook-endpoints", &host.admin).await;
+    assert_eq!((endpoints[0]["enabled"].as_bool(), endpoints[0]["description"].as_str()), (Some(false), Some("CRM")), "{endpoints}");
+    assert!(received.load(Ordering::SeqCst) >= 3, "the ping, the message and its redelivery reached the receiver");
+}
