@@ -145,6 +145,8 @@ pub struct App {
     pub webhook_recorder: Option<crate::fixtures::WebhookRecorder>,
     /// When failed event webhook deliveries are tried again and given up.
     pub webhook_retry: crate::event_webhooks::RetryPolicy,
+    /// The receivers' HTTP clients, kept between deliveries.
+    pub webhook_clients: crate::event_webhooks::ReceiverClients,
 }
 
 /// The store as the runtime's `state` backend: a failure reaches the plugin call, which fails.
@@ -271,6 +273,7 @@ impl App {
             inbound_domain,
             webhook_recorder: config.record_webhooks.as_deref().map(crate::fixtures::WebhookRecorder::new),
             webhook_retry: config.webhook_retry.clone(),
+            webhook_clients: Default::default(),
         })
     }
 

@@ -42,6 +42,35 @@ const HISTORY: Duration = Duration::from_secs(7 * 24 * 3600);
 /// What is kept of a receiver's answer.
 const ANSWER_KEPT: usize = 2048;
 
+/// How long a receiver's client (its addresses checked, its connections kept open) is used
+/// before its name is looked up and checked again.
+const CLIENT_LIFETIME: Duration = Duration::from_secs(60);
+
+/// One pinned client per receiver host: connections are reused between deliveries (a new
+/// client per delivery costs a TLS setup and a connection each time), and the addresses it may
+/// connect to were checked when it was made, at most [`CLIENT_LIFETIME`] ago.
+#[derive(Default)]
+pub struct ReceiverClients {
+    clients: std::sync::Mutex<HashMap<(String, u16), (reqwest::Client, Instant)>>,
+}
+
+impl ReceiverClients {
+    async fn client(&self, url: &reqwest::Url, allowed: &[crate::runtime::HostPattern]) -> Result<reqwest::Client, String> {
+        let key = (url.host_str().unwrap_or_default().to_owned(), url.port_or_known_default().unwrap_or(443));
+        if let Some((client, made)) = self.clients.lock().unwrap_or_else(|p| p.into_inner()).get(&key).cloned()
+            && made.elapsed() < CLIENT_LIFETIME
+        {
+            return Ok(client.clone());
+        }
+        // Made without the lock: one receiver's slow name lookup holds up no other endpoint.
+        let client = crate::egress::pinned_client(url, allowed, "webhook endpoints", CONNECT_TIMEOUT, ATTEMPT_TIMEOUT).await.map_err(|e| e.to_string())?;
+        let mut clients = self.clients.lock().unwrap_or_else(|p| p.into_inner());
+        clients.retain(|_, (_, made)| made.elapsed() < CLIENT_LIFETIME);
+        clients.insert(key, (client.clone(), Instant::now()));
+        Ok(client)
+    }
+}
+
 /// When a failed delivery is tried again, and when it is given up.
 #[derive(Debug, Clone)]
 pub struct RetryPolicy {
@@ -78,6 +107,7 @@ pub async fn run(app: Arc<App>, mut stop: watch::Receiver<bool>) {
     let mut sends: JoinSet<()> = JoinSet::new();
     let mut running: HashMap<tokio::task::Id, (i64, i64)> = HashMap::new();
     let mut pruned = Instant::now() - Duration::from_secs(3600);
+    let mut backlog = Backlog::new();
     loop {
         if *stop.borrow() {
             break;
@@ -95,7 +125,7 @@ pub async fn run(app: Arc<App>, mut stop: watch::Receiver<bool>) {
                 tracing::warn!("forgetting old webhook attempts failed: {error}");
             }
         }
-        let started = start_due(&app, &mut sends, &mut running).await;
+        let started = start_due(&app, &mut sends, &mut running, &mut backlog).await;
         if started == 0 {
             let pause = tokio::time::sleep(IDLE_POLL);
             tokio::select! {
@@ -113,40 +143,62 @@ pub async fn run(app: Arc<App>, mut stop: watch::Receiver<bool>) {
     while sends.join_next().await.is_some() {}
 }
 
+/// Deliveries found due and not started yet (their endpoint was at its limit), with their
+/// endpoints: a completed send starts the next from here instead of asking the database again;
+/// it is read again when nothing in it can start, or after [`IDLE_POLL`].
+struct Backlog {
+    due: Vec<Delivery>,
+    endpoints: HashMap<i64, Option<Arc<Endpoint>>>,
+    read_at: Instant,
+}
+
+impl Backlog {
+    fn new() -> Self {
+        Self { due: Vec::new(), endpoints: HashMap::new(), read_at: Instant::now() }
+    }
+
+    async fn refill(&mut self, app: &App, in_flight: &[i64]) {
+        // More than there is room for: an endpoint at its limit must not hide the others' sends.
+        self.due = app.store.due_webhook_deliveries((CONCURRENT * 4) as u32, in_flight).await.unwrap_or_else(|error| {
+            tracing::error!("reading the webhook deliveries failed: {error}");
+            Vec::new()
+        });
+        self.endpoints.clear();
+        self.read_at = Instant::now();
+        for delivery in &self.due {
+            if !self.endpoints.contains_key(&delivery.endpoint_id) {
+                let endpoint = app.store.webhook_endpoint(delivery.endpoint_id, Scope::Every).await.ok().flatten().filter(|e| e.enabled).map(Arc::new);
+                self.endpoints.insert(delivery.endpoint_id, endpoint);
+            }
+        }
+    }
+}
+
 /// Starts the sends that are due and have room; how many.
-async fn start_due(app: &Arc<App>, sends: &mut JoinSet<()>, running: &mut HashMap<tokio::task::Id, (i64, i64)>) -> usize {
-    let room = CONCURRENT.saturating_sub(running.len());
-    if room == 0 {
+async fn start_due(app: &Arc<App>, sends: &mut JoinSet<()>, running: &mut HashMap<tokio::task::Id, (i64, i64)>, backlog: &mut Backlog) -> usize {
+    if running.len() >= CONCURRENT {
         return 0;
     }
-    let in_flight: Vec<i64> = running.values().map(|(delivery, _)| *delivery).collect();
-    // More than there is room for: an endpoint at its limit must not hide the others' sends.
-    let due = match app.store.due_webhook_deliveries((room * 4) as u32, &in_flight).await {
-        Ok(due) => due,
-        Err(error) => {
-            tracing::error!("reading the webhook deliveries failed: {error}");
-            return 0;
-        }
-    };
     let mut per_endpoint: HashMap<i64, usize> = HashMap::new();
     for (_, endpoint) in running.values() {
         *per_endpoint.entry(*endpoint).or_default() += 1;
     }
-    let mut endpoints: HashMap<i64, Option<Arc<Endpoint>>> = HashMap::new();
+    let startable = |backlog: &Backlog, per_endpoint: &HashMap<i64, usize>| {
+        backlog.due.iter().any(|d| per_endpoint.get(&d.endpoint_id).copied().unwrap_or(0) < PER_ENDPOINT)
+    };
+    if !startable(backlog, &per_endpoint) || backlog.read_at.elapsed() > IDLE_POLL {
+        let in_flight: Vec<i64> = running.values().map(|(delivery, _)| *delivery).collect();
+        backlog.refill(app, &in_flight).await;
+    }
     let mut started = 0;
-    for delivery in due {
-        if running.len() >= CONCURRENT {
-            break;
-        }
+    let mut kept = Vec::new();
+    for delivery in std::mem::take(&mut backlog.due) {
         let busy = per_endpoint.entry(delivery.endpoint_id).or_default();
-        if *busy >= PER_ENDPOINT {
+        if running.len() >= CONCURRENT || *busy >= PER_ENDPOINT {
+            kept.push(delivery);
             continue;
         }
-        if !endpoints.contains_key(&delivery.endpoint_id) {
-            let endpoint = app.store.webhook_endpoint(delivery.endpoint_id, Scope::Every).await.ok().flatten().map(Arc::new);
-            endpoints.insert(delivery.endpoint_id, endpoint);
-        }
-        let Some(Some(endpoint)) = endpoints.get(&delivery.endpoint_id).cloned() else { continue };
+        let Some(Some(endpoint)) = backlog.endpoints.get(&delivery.endpoint_id).cloned() else { continue };
         // Another node may have taken it since.
         match app.store.claim_webhook_delivery(delivery.id, LEASE).await {
             Ok(true) => {}
@@ -170,6 +222,7 @@ async fn start_due(app: &Arc<App>, sends: &mut JoinSet<()>, running: &mut HashMa
         running.insert(task.id(), ids);
         started += 1;
     }
+    backlog.due = kept;
     started
 }
 
@@ -216,9 +269,7 @@ pub async fn attempt(app: &App, endpoint: &Endpoint, delivery: &Delivery) -> (At
 async fn post(app: &App, endpoint: &Endpoint, delivery: &Delivery) -> Result<(u16, String), String> {
     let body = payload::build(app, delivery).await.map_err(|e| format!("the event could not be read: {e}"))?;
     let url = reqwest::Url::parse(&endpoint.url).map_err(|e| format!("`{}` is not a URL: {e}", endpoint.url))?;
-    let client = crate::egress::pinned_client(&url, &app.outbound_allowed, "webhook endpoints", CONNECT_TIMEOUT, ATTEMPT_TIMEOUT)
-        .await
-        .map_err(|e| e.to_string())?;
+    let client = app.webhook_clients.client(&url, &app.outbound_allowed).await?;
     let timestamp = now_ms() / 1000;
     let signature = sign(endpoint, &delivery.event_id, timestamp, &body)?;
     let request = client
