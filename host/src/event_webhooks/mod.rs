@@ -14,6 +14,11 @@
 //! possible only for a send in flight at the kill, and it carries the same `webhook-id`).
 
 pub mod payload;
+pub mod receivers;
+pub mod retry;
+
+pub use receivers::{ATTEMPT_TIMEOUT, ReceiverClients};
+pub use retry::RetryPolicy;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -26,9 +31,6 @@ use crate::app::App;
 use crate::store::webhook_endpoints::{Attempt, Delivery, Endpoint, Outcome};
 use crate::store::{Scope, now_ms};
 
-/// How long a receiver may take to answer one delivery.
-pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// A node's claim on a send: longer than an attempt can take.
 const LEASE: Duration = Duration::from_secs(30);
 /// Sends in flight at once, in all and per endpoint.
@@ -41,67 +43,6 @@ const IDLE_POLL: Duration = Duration::from_millis(200);
 const HISTORY: Duration = Duration::from_secs(7 * 24 * 3600);
 /// What is kept of a receiver's answer.
 const ANSWER_KEPT: usize = 2048;
-
-/// How long a receiver's client (its addresses checked, its connections kept open) is used
-/// before its name is looked up and checked again.
-const CLIENT_LIFETIME: Duration = Duration::from_secs(60);
-
-/// One pinned client per receiver host: connections are reused between deliveries (a new
-/// client per delivery costs a TLS setup and a connection each time), and the addresses it may
-/// connect to were checked when it was made, at most [`CLIENT_LIFETIME`] ago.
-#[derive(Default)]
-pub struct ReceiverClients {
-    clients: std::sync::Mutex<HashMap<(String, u16), (reqwest::Client, Instant)>>,
-}
-
-impl ReceiverClients {
-    async fn client(&self, url: &reqwest::Url, allowed: &[crate::runtime::HostPattern]) -> Result<reqwest::Client, String> {
-        let key = (url.host_str().unwrap_or_default().to_owned(), url.port_or_known_default().unwrap_or(443));
-        if let Some((client, made)) = self.clients.lock().unwrap_or_else(|p| p.into_inner()).get(&key).cloned()
-            && made.elapsed() < CLIENT_LIFETIME
-        {
-            return Ok(client.clone());
-        }
-        // Made without the lock: one receiver's slow name lookup holds up no other endpoint.
-        let client = crate::egress::pinned_client(url, allowed, "webhook endpoints", CONNECT_TIMEOUT, ATTEMPT_TIMEOUT).await.map_err(|e| e.to_string())?;
-        let mut clients = self.clients.lock().unwrap_or_else(|p| p.into_inner());
-        clients.retain(|_, (_, made)| made.elapsed() < CLIENT_LIFETIME);
-        clients.insert(key, (client.clone(), Instant::now()));
-        Ok(client)
-    }
-}
-
-/// When a failed delivery is tried again, and when it is given up.
-#[derive(Debug, Clone)]
-pub struct RetryPolicy {
-    /// The waits after the first, second… failure; the last repeats.
-    pub schedule: Vec<Duration>,
-    /// Counted from the event: past it, a failure fails the delivery and disables the endpoint.
-    pub horizon: Duration,
-}
-
-impl Default for RetryPolicy {
-    /// Standard Webhooks' suggested schedule (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h …), for 24 h.
-    fn default() -> Self {
-        let minutes = |m: u64| Duration::from_secs(m * 60);
-        Self { schedule: vec![Duration::from_secs(5), minutes(5), minutes(30), minutes(120), minutes(300), minutes(600)], horizon: Duration::from_secs(24 * 3600) }
-    }
-}
-
-impl RetryPolicy {
-    /// What becomes of a delivery whose attempt failed at `now`.
-    fn after_failure(&self, delivery: &Delivery, now: i64, why: &str) -> Outcome {
-        let give_up_at = delivery.created_at + self.horizon.as_millis() as i64;
-        if now >= give_up_at {
-            let hours = self.horizon.as_secs_f64() / 3600.0;
-            return Outcome::Failed {
-                disable_endpoint: Some(format!("no delivery succeeded for {hours} h (the retry horizon); the last attempt: {why}")),
-            };
-        }
-        let wait = self.schedule.get(delivery.attempts as usize).or(self.schedule.last()).copied().unwrap_or(Duration::from_secs(5));
-        Outcome::Retry { at: (now + wait.as_millis() as i64).min(give_up_at) }
-    }
-}
 
 pub async fn run(app: Arc<App>, mut stop: watch::Receiver<bool>) {
     let mut sends: JoinSet<()> = JoinSet::new();
