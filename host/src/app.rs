@@ -44,7 +44,7 @@ pub struct ServeConfig {
     /// `runtime::precompile`); none: in-process.
     pub compiler: Option<crate::runtime::ChildCompiler>,
     /// When failed event webhook deliveries are tried again and given up (`--webhook-retry`).
-    pub webhook_retry: crate::event_webhooks::retry::RetryPolicy,
+    pub webhook_retry: crate::store::webhook_endpoints::RetryPolicy,
 }
 
 /// Which components the host runs besides its built-ins: signed by a trusted key (base64
@@ -144,9 +144,9 @@ pub struct App {
     /// Keeps webhook deliveries as fixtures, when the operator asked (`--record-webhooks`).
     pub webhook_recorder: Option<crate::fixtures::WebhookRecorder>,
     /// When failed event webhook deliveries are tried again and given up.
-    pub webhook_retry: crate::event_webhooks::retry::RetryPolicy,
-    /// The receivers' HTTP clients, kept between deliveries.
-    pub webhook_clients: crate::event_webhooks::receivers::ReceiverClients,
+    pub webhook_retry: crate::store::webhook_endpoints::RetryPolicy,
+    /// Event webhook receivers' HTTP clients, kept between deliveries.
+    pub webhook_clients: crate::egress::PinnedClients,
 }
 
 /// The store as the runtime's `state` backend: a failure reaches the plugin call, which fails.

@@ -238,7 +238,7 @@ impl Settings {
             faults: Default::default(),
             record_webhooks: self.record_webhooks.clone(),
             compiler: None,
-            webhook_retry: crate::event_webhooks::retry::RetryPolicy { horizon: Duration::from_secs(self.webhook_retry_horizon), ..Default::default() },
+            webhook_retry: crate::store::webhook_endpoints::RetryPolicy { horizon: Duration::from_secs(self.webhook_retry_horizon), ..Default::default() },
         }
     }
 

@@ -3,8 +3,25 @@
 // SCREENSHOTS, sign-in, and one line `<name>: ok` for the Rust test when all steps passed.
 import { chromium } from "playwright-core";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 
 export const env = process.env;
+
+// Injected through DevTools (as a console script), not as a <script>: the pages' policy runs
+// only their own script files, and the audit must not weaken it.
+const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+
+/** axe-core on the page as it is now: no serious or critical violation. */
+export async function audit(page, name) {
+  const devtools = await page.context().newCDPSession(page);
+  await devtools.send("Runtime.evaluate", { expression: axeSource });
+  await devtools.detach();
+  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ["violations"] }));
+  const bad = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+  assert.deepEqual(bad, [], `axe-core on ${name}`);
+}
 
 export async function adminSession(name, steps, { prepare } = {}) {
   const browser = await chromium.launch({

@@ -6,13 +6,8 @@
 // by keyboard alone. Screenshots of each page (wide and phone) go to SCREENSHOTS.
 // Env: BASE, ADMIN_TOKEN, WEBCHAT, CONVERSATION, CHROMIUM, SCREENSHOTS.
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import { adminSession, env } from "./admin-session.mjs";
+import { adminSession, audit as auditPage, env } from "./admin-session.mjs";
 
-// Injected through DevTools (as a console script), not as a <script>: the pages' policy runs
-// only their own script files, and the audit must not weaken it.
-const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 
 // What each first-party guide must tell (the seeds' instructions).
 const GUIDES = {
@@ -28,15 +23,7 @@ const GUIDES = {
 };
 
 await adminSession("pages", async ({ page, shot, signIn }) => {
-  const audit = async (name) => {
-    const devtools = await page.context().newCDPSession(page);
-    await devtools.send("Runtime.evaluate", { expression: axeSource });
-    await devtools.detach();
-    const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ["violations"] }));
-    const bad = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical")
-      .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
-    assert.deepEqual(bad, [], `axe-core on ${name}`);
-  };
+  const audit = (name) => auditPage(page, name);
   const noSidewaysScroll = async (name) => {
     const [scroll, width] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
     assert.ok(scroll <= width, `${name} scrolls sideways at ${width} px: ${scroll} px wide`);

@@ -4,23 +4,10 @@
 // the endpoint off. Run by tests/e2e/admin_pages.rs.
 // Env: BASE, ADMIN_TOKEN, RECEIVER (the receiver's URL), CHROMIUM, SCREENSHOTS.
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import { adminSession, env } from "./admin-session.mjs";
-
-// Injected through DevTools, as pages.mjs does (the pages' policy runs only their own scripts).
-const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+import { adminSession, audit as auditPage, env } from "./admin-session.mjs";
 
 await adminSession("webhooks", async ({ page, shot, signIn }) => {
-  const audit = async (name) => {
-    const devtools = await page.context().newCDPSession(page);
-    await devtools.send("Runtime.evaluate", { expression: axeSource });
-    await devtools.detach();
-    const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ["violations"] }));
-    const bad = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical")
-      .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
-    assert.deepEqual(bad, [], `axe-core on ${name}`);
-  };
+  const audit = (name) => auditPage(page, name);
   await signIn();
   await page.waitForSelector(".cards");
   await page.click("#nav >> text=Webhooks");
@@ -45,7 +32,9 @@ await adminSession("webhooks", async ({ page, shot, signIn }) => {
 
   // The customer writes once the endpoint exists (the Rust side): open the endpoint's page
   // until its delivery is listed (the page is drawn when opened).
+  const deadline = Date.now() + 240_000; // the Rust side's patience: a condition, bounded generously
   for (;;) {
+    assert.ok(Date.now() < deadline, "the customer's message was never listed as a delivery");
     await page.click("#endpoints a");
     await page.waitForSelector("#deliveries, #no-deliveries");
     if (await page.locator('#deliveries [data-delivery]:has-text("message.received")').count()) break;

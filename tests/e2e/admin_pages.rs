@@ -305,11 +305,13 @@ async fn an_admin_adds_a_webhook_endpoint_tests_it_reads_its_deliveries_and_turn
         let (host_base, http) = (host.base.clone(), host.http.clone());
         let admin = host.admin.clone();
         tokio::spawn(async move {
+            let deadline = tokio::time::Instant::now() + PATIENCE;
             loop {
                 let listed: serde_json::Value = http.get(format!("{host_base}/api/v1/webhook-endpoints")).bearer_auth(&admin).send().await.unwrap().json().await.unwrap();
                 if listed.as_array().is_some_and(|l| !l.is_empty()) {
                     break;
                 }
+                assert!(tokio::time::Instant::now() < deadline, "the endpoint was never added in the browser");
                 tokio::time::sleep(std::time::Duration::from_millis(100)).await;
             }
             let body = json!({"id": "w1", "text": "halo"}).to_string();

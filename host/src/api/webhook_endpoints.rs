@@ -167,7 +167,7 @@ async fn checked_url(app: &App, url: Option<&str>, problems: &mut BTreeMap<Strin
             if url.scheme() == "http" && !allowed {
                 Some("must be an https:// URL (plain http only for a host the operator allows with --allow-outbound)".into())
             } else {
-                match crate::egress::pinned_client(&url, &app.outbound_allowed, "webhook endpoints", std::time::Duration::from_secs(5), std::time::Duration::from_secs(5)).await {
+                match crate::egress::checked_addresses(&url, &app.outbound_allowed, "webhook endpoints").await {
                     Ok(_) => None,
                     Err(error) => Some(error.to_string()),
                 }

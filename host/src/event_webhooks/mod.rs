@@ -14,11 +14,8 @@
 //! possible only for a send in flight at the kill, and it carries the same `webhook-id`).
 
 pub mod payload;
-pub mod receivers;
-pub mod retry;
 
-pub use receivers::{ATTEMPT_TIMEOUT, ReceiverClients};
-pub use retry::RetryPolicy;
+pub use crate::store::webhook_endpoints::RetryPolicy;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -31,6 +28,9 @@ use crate::app::App;
 use crate::store::webhook_endpoints::{Attempt, Delivery, Endpoint, Outcome};
 use crate::store::{Scope, now_ms};
 
+/// How long a receiver may take to answer one delivery.
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// A node's claim on a send: longer than an attempt can take.
 const LEASE: Duration = Duration::from_secs(30);
 /// Sends in flight at once, in all and per endpoint.
@@ -210,7 +210,7 @@ pub async fn attempt(app: &App, endpoint: &Endpoint, delivery: &Delivery) -> (At
 async fn post(app: &App, endpoint: &Endpoint, delivery: &Delivery) -> Result<(u16, String), String> {
     let body = payload::build(app, delivery).await.map_err(|e| format!("the event could not be read: {e}"))?;
     let url = reqwest::Url::parse(&endpoint.url).map_err(|e| format!("`{}` is not a URL: {e}", endpoint.url))?;
-    let client = app.webhook_clients.client(&url, &app.outbound_allowed).await?;
+    let client = app.webhook_clients.client(&url, &app.outbound_allowed, "webhook endpoints", CONNECT_TIMEOUT, ATTEMPT_TIMEOUT).await.map_err(|e| e.to_string())?;
     let timestamp = now_ms() / 1000;
     let signature = sign(endpoint, &delivery.event_id, timestamp, &body)?;
     let request = client
@@ -223,7 +223,9 @@ async fn post(app: &App, endpoint: &Endpoint, delivery: &Delivery) -> Result<(u1
         .body(body);
     let response = request.send().await.map_err(|e| describe(&e))?;
     let status = response.status().as_u16();
-    Ok((status, answer_start(response).await))
+    // What is kept of the answer; a body cut off midway is kept as far as it came.
+    let answer = crate::egress::read_at_most(response, ANSWER_KEPT).await.map(|(kept, _)| kept).unwrap_or_default();
+    Ok((status, String::from_utf8_lossy(&answer).into_owned()))
 }
 
 /// The `webhook-signature` header: one `v1,<signature>` per valid secret, space separated (a
@@ -237,33 +239,11 @@ fn sign(endpoint: &Endpoint, event_id: &str, timestamp: i64, body: &[u8]) -> Res
     Ok(signatures.join(" "))
 }
 
-/// At most [`ANSWER_KEPT`] bytes of the answer, read within the attempt's time.
-async fn answer_start(response: reqwest::Response) -> String {
-    use futures_util::StreamExt;
-    let mut body = response.bytes_stream();
-    let mut kept = Vec::new();
-    while kept.len() < ANSWER_KEPT {
-        match body.next().await {
-            Some(Ok(chunk)) => kept.extend_from_slice(&chunk),
-            _ => break,
-        }
-    }
-    kept.truncate(ANSWER_KEPT);
-    String::from_utf8_lossy(&kept).into_owned()
-}
-
 fn describe(error: &reqwest::Error) -> String {
     if error.is_timeout() {
         return format!("no answer within {} s", ATTEMPT_TIMEOUT.as_secs());
     }
-    let mut text = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(inner) = source {
-        text.push_str(": ");
-        text.push_str(&inner.to_string());
-        source = inner.source();
-    }
-    text
+    crate::egress::error_chain(error)
 }
 
 /// The test event an admin sends: sent now, recorded, not retried.

@@ -25,6 +25,7 @@ use oci_spec::image::{Descriptor, ImageManifest};
 use reqwest::{Method, StatusCode, header};
 use sha2::{Digest, Sha256};
 
+use crate::egress::error_chain;
 use crate::runtime::HostPattern;
 
 pub const CONFIG_MEDIA_TYPE: &str = "application/vnd.wasm.config.v0+json";
@@ -408,28 +409,11 @@ fn credentials_for(registry: &str) -> Option<(String, String)> {
 
 /// At most `limit` bytes of an answer: a registry could otherwise answer without end.
 async fn read_limited(response: reqwest::Response, limit: usize, what: &str) -> Result<Vec<u8>, OciError> {
-    let mut body = response.bytes_stream();
-    let mut read = Vec::new();
-    while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(|e| OciError::Unreachable(format!("the registry stopped answering: {e}")))?;
-        read.extend_from_slice(&chunk);
-        if read.len() > limit {
-            return Err(OciError::NotAComponent(format!("{what} is larger than {} KiB", limit >> 10)));
-        }
+    match crate::egress::read_at_most(response, limit).await {
+        Ok((read, false)) => Ok(read),
+        Ok((_, true)) => Err(OciError::NotAComponent(format!("{what} is larger than {} KiB", limit >> 10))),
+        Err(e) => Err(OciError::Unreachable(format!("the registry stopped answering: {}", error_chain(&e)))),
     }
-    Ok(read)
-}
-
-/// The reasons of an HTTP error, outermost first ("error sending request: connection refused").
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(inner) = source {
-        text.push_str(": ");
-        text.push_str(&inner.to_string());
-        source = inner.source();
-    }
-    text
 }
 
 #[cfg(test)]

@@ -73,8 +73,9 @@ pub(super) fn upsert(
     contact_id: i64,
 ) -> rusqlite::Result<i64> {
     let now = now_ms();
-    tx.cached_row(
-        &format!(
+    // Written once (every inbound message runs it).
+    static UPSERT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
             "INSERT INTO conversations (channel_id, external_id, contact_id, name, last_activity_at, created_at, status)
              VALUES (?1, ?2, ?3, ?4, ?5, ?5, {})
              ON CONFLICT (channel_id, external_id) DO UPDATE SET
@@ -82,7 +83,10 @@ pub(super) fn upsert(
                 contact_id = COALESCE(conversations.contact_id, excluded.contact_id)
              RETURNING id",
             bot_or_open("?1")
-        ),
+        )
+    });
+    tx.cached_row(
+        &UPSERT,
         params![channel_id, external_id, contact_id, name, now],
         |row| row.get(0),
     )
@@ -92,14 +96,17 @@ pub(super) fn upsert(
 /// customer's message reopens a resolved conversation (to its channel's bot, if it has one), an
 /// agent's reply too; a conversation the bot handles stays with it.
 pub(super) fn touch(tx: &Connection, id: i64, inbound_at: Option<i64>) -> rusqlite::Result<()> {
-    tx.cached_execute(
-        &format!(
+    static TOUCH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
             "UPDATE conversations SET last_activity_at = ?2,
                 status = CASE WHEN status = 'bot' THEN 'bot' WHEN ?3 IS NOT NULL AND status = 'resolved' THEN {} ELSE 'open' END,
                 last_inbound_at = CASE WHEN ?3 IS NULL THEN last_inbound_at ELSE MAX(COALESCE(last_inbound_at, 0), ?3) END
              WHERE id = ?1",
             bot_or_open("conversations.channel_id")
-        ),
+        )
+    });
+    tx.cached_execute(
+        &TOUCH,
         params![id, now_ms(), inbound_at],
     )?;
     Ok(())

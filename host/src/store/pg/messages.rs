@@ -81,9 +81,10 @@ pub(super) const UPSERT_CONTACT: &str = "INSERT INTO contacts (channel_id, exter
 /// does anyway, so the duplicate changes nothing a person sees; a redelivery that comes after
 /// the first committed sees the message and leaves the conversation alone (resolved stays so).
 pub(super) async fn record_inbound_in<C: GenericClient>(tx: &C, channel_id: &str, inbound: &NewInbound) -> StoreResult<Option<Message>> {
-    let bot_or_open = crate::store::conversations::bot_or_open("$1");
-    let statement = tx
-        .prepare_cached(&format!(
+    // Written once (every inbound message runs it).
+    static RECORD_INBOUND: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        let bot_or_open = crate::store::conversations::bot_or_open("$1");
+        format!(
             "WITH contact AS ({UPSERT_CONTACT}),
              is_new AS (
                 SELECT NOT EXISTS (SELECT 1 FROM messages WHERE channel_id = $1 AND direction = 'inbound' AND provider_message_id = $6) AS yes),
@@ -107,7 +108,10 @@ pub(super) async fn record_inbound_in<C: GenericClient>(tx: &C, channel_id: &str
              SELECT {COLUMNS}, pg_notify($14::text, json_build_object(
                 'change', 'message', 'channel_id', $1::text, 'conversation_id', conversation_id, 'message_id', id)::text)
              FROM message"
-        ))
+        )
+    });
+    let statement = tx
+        .prepare_cached(&RECORD_INBOUND)
         .await?;
     let sender = &inbound.sender;
     let properties = serde_json::to_string(&inbound.properties).expect("pairs serialize");
