@@ -23,7 +23,11 @@ pub fn build_plugins_in(workspace_root: &Path, plugins_dir: &Path) -> Vec<Plugin
     for shared in ["sdk", "wit", "Cargo.lock"] {
         println!("cargo:rerun-if-changed={}", workspace_root.join(shared).display());
     }
-    let target_dir = workspace_root.join("target").join("wasm-plugins");
+    // Beside the rest of the build: in `CARGO_TARGET_DIR` when one is set (a clone built into a
+    // shared target), where the test kit looks for them from the test binaries.
+    println!("cargo:rerun-if-env-changed=CARGO_TARGET_DIR");
+    let target_root = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| workspace_root.join("target"));
+    let target_dir = target_root.join("wasm-plugins");
     let crates = plugin_packages(plugins_dir)
         .into_iter()
         .map(|package| {

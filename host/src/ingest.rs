@@ -7,8 +7,9 @@
 use std::collections::HashMap;
 
 use crate::app::App;
-use crate::runtime::types::{AccountEvent, Attachment, DeliveryState, Event, HttpRequest, HttpResponse, StatusTarget};
-use crate::store::content::{AttachmentContent, LocationContent, MessageContent};
+use crate::interactive::ShortId;
+use crate::runtime::types::{AccountEvent, Attachment, Choice, DeliveryState, Event, HttpRequest, HttpResponse, StatusTarget};
+use crate::store::content::{AttachmentContent, ChoiceContent, ChoiceSource, LocationContent, MessageContent};
 use crate::runtime::{CallError, Retry};
 
 use crate::media::plugin_files::{KEPT_PREFIX, KeptFile};
@@ -139,7 +140,8 @@ async fn store_events(app: &App, channel_id: &str, events: &[Event], fetches_med
     }
     // Files the plugin kept during the call (`files.keep`): taken now, stored with their message.
     let kept = kept_files(app, channel_id, events);
-    let records = events.iter().map(|event| record_of(event, &kept, fetches_media)).collect();
+    let picked = choices_of(app, channel_id, events).await?;
+    let records = events.iter().zip(picked).map(|(event, choice)| record_of(event, choice, &kept, fetches_media)).collect();
     let recorded = app.store.record_events(channel_id, records).await?;
     if recorded.fetches > 0 {
         app.media_wake.notify_one();
@@ -153,9 +155,97 @@ async fn store_events(app: &App, channel_id: &str, events: &[Event], fetches_med
     Ok((recorded.stored, recorded.messages))
 }
 
+/// The longest reply read as naming an option (the text rendering's longest title).
+const LONGEST_NAMING_REPLY: usize = 100;
+
+/// What each event picked, if anything: a tap the plugin reported (its id mapped back to the
+/// business's when the host issued it short), or a customer's short reply naming an option of
+/// the conversation's newest outbound message, when that message is interactive.
+async fn choices_of(app: &App, channel_id: &str, events: &[Event]) -> Result<Vec<Option<ChoiceContent>>, StoreError> {
+    let mut picked = Vec::with_capacity(events.len());
+    for event in events {
+        picked.push(match event {
+            Event::Choice(choice) => Some(tapped(app, channel_id, choice).await?),
+            Event::Message(message) => match message.text.as_deref().map(str::trim) {
+                Some(reply) if message.attachments.is_empty() && !reply.is_empty() && reply.chars().count() <= LONGEST_NAMING_REPLY => {
+                    let newest = recent_outbound(app, channel_id, &message.conversation, REPLIES_LOOKED_AT).await?.into_iter().next();
+                    newest.and_then(|offered| {
+                        let content = offered.content.interactive.as_ref()?;
+                        let option = content.choices()[crate::interactive::text::named_option(content, reply)?];
+                        Some(ChoiceContent {
+                            id: option.id.clone(),
+                            title: Some(option.title.clone()),
+                            message_id: Some(offered.id),
+                            answers: offered.provider_message_id.clone(),
+                            by: ChoiceSource::Reply,
+                        })
+                    })
+                }
+                _ => None,
+            },
+            Event::Status(_) | Event::Contact(_) => None,
+        });
+    }
+    Ok(picked)
+}
+
+/// A tap the plugin reported, with the business's id, the title and the message it was on
+/// filled in from the conversation's own outbound messages where the provider did not say.
+async fn tapped(app: &App, channel_id: &str, choice: &Choice) -> Result<ChoiceContent, StoreError> {
+    let mut picked = ChoiceContent { id: choice.id.clone(), title: choice.title.clone(), message_id: None, answers: choice.answers.clone(), by: ChoiceSource::Tap };
+    let short = ShortId::parse(&choice.id);
+    // Only this conversation's messages are looked at: a crafted id reaches nothing else.
+    for offered in recent_outbound(app, channel_id, &choice.conversation, TAPS_LOOKED_AT).await? {
+        let Some(content) = &offered.content.interactive else { continue };
+        let position = match short {
+            Some(short) if short.message_id == offered.id => crate::interactive::issued_position(content, short),
+            _ => content.choices().iter().position(|option| option.id == choice.id),
+        };
+        if let Some(position) = position {
+            let option = content.choices()[position];
+            picked.id = option.id.clone();
+            picked.title = picked.title.or_else(|| Some(option.title.clone()));
+            picked.message_id = Some(offered.id);
+            picked.answers = picked.answers.or_else(|| offered.provider_message_id.clone());
+            break;
+        }
+    }
+    Ok(picked)
+}
+
+/// How many of a conversation's last messages a tap's message is looked for in: a customer may
+/// go back to an older message and tap again. A reply is matched to the newest outbound one
+/// among the last few (the customer may write twice before answering).
+const TAPS_LOOKED_AT: u32 = 50;
+const REPLIES_LOOKED_AT: u32 = 10;
+
+/// The conversation's outbound messages among its last `last` (newest first).
+async fn recent_outbound(app: &App, channel_id: &str, conversation: &str, last: u32) -> Result<Vec<Message>, StoreError> {
+    let Some(conversation) = app.store.conversation_at(channel_id, conversation).await? else { return Ok(Vec::new()) };
+    let mut messages = app.store.messages(conversation.id, None, last).await?;
+    messages.retain(|message| message.direction == "outbound");
+    messages.reverse();
+    Ok(messages)
+}
+
 /// A plugin's event as the store records it.
-fn record_of(event: &Event, kept: &HashMap<String, KeptFile>, fetches_media: bool) -> EventRecord {
+fn record_of(event: &Event, choice: Option<ChoiceContent>, kept: &HashMap<String, KeptFile>, fetches_media: bool) -> EventRecord {
     match event {
+        Event::Choice(tap) => EventRecord::Message {
+            inbound: NewInbound {
+                provider_message_id: tap.provider_message_id.clone(),
+                conversation_external_id: tap.conversation.clone(),
+                conversation_name: tap.conversation_name.clone(),
+                sender: ContactInfo { external_id: tap.sender.id.clone(), name: tap.sender.name.clone(), handle: tap.sender.handle.clone() },
+                provider_timestamp: i64::try_from(tap.timestamp_ms).unwrap_or(i64::MAX),
+                // What the customer picked, as a person reads it in the inbox.
+                text: choice.as_ref().and_then(|c| c.title.clone()).or_else(|| Some(tap.id.clone())),
+                content: MessageContent { choice, ..Default::default() },
+                properties: tap.properties.clone(),
+                reply_to: tap.answers.clone(),
+            },
+            files: Vec::new(),
+        },
         Event::Message(message) => EventRecord::Message {
             inbound: NewInbound {
                 provider_message_id: message.provider_message_id.clone(),
@@ -164,7 +254,7 @@ fn record_of(event: &Event, kept: &HashMap<String, KeptFile>, fetches_media: boo
                 sender: ContactInfo { external_id: message.sender.id.clone(), name: message.sender.name.clone(), handle: message.sender.handle.clone() },
                 provider_timestamp: i64::try_from(message.timestamp_ms).unwrap_or(i64::MAX),
                 text: message.text.clone(),
-                content: MessageContent { attachments: message.attachments.iter().map(attachment_content).collect(), ..Default::default() },
+                content: MessageContent { attachments: message.attachments.iter().map(attachment_content).collect(), choice, ..Default::default() },
                 properties: message.properties.clone(),
                 reply_to: message.reply_to.clone(),
             },

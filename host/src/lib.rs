@@ -3,7 +3,7 @@
 //!
 //! Layers, each importing only those below it: `server` (wiring, over `http_listener`) and `config` (settings) → `api`, `outbox`,
 //! `media_fetch`, `mail`, `plugins` → `ingest` → `app` (shared state) → `deployment` (what differs between one node and several, chosen at start) → `registry`, `live`, `window`, `health`, `metrics`,
-//! `signing`, `media`, `fixtures` → `runtime`, `store`, `data_dir`, `ids`.
+//! `signing`, `media`, `fixtures` → `runtime`, `store`, `data_dir`, `ids` → `interactive` (the content model both speak).
 
 pub mod admin;
 pub mod api;
@@ -18,6 +18,7 @@ pub mod health;
 pub mod http_listener;
 pub mod ids;
 pub mod ingest;
+pub mod interactive;
 pub mod live;
 pub mod live_relay;
 pub mod mail;

@@ -85,7 +85,7 @@ fn plugin_commands_inspect_install_list_and_remove() {
     let output = Command::new(BIN).args(["plugin", "inspect"]).arg(&file).output().unwrap();
     let shown = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    for expected in ["id:             telegram", "wit version:    0.1.3", "api.telegram.org", "bot_token", "required, secret"] {
+    for expected in ["id:             telegram", "wit version:    0.1.4", "api.telegram.org", "bot_token", "required, secret"] {
         assert!(shown.contains(expected), "inspect shows {expected:?}: {shown}");
     }
 

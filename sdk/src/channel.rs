@@ -7,11 +7,13 @@ use crate::bindings::exports::switchboard::channel::provider_app::Guest as AppGu
 use crate::bindings::exports::switchboard::channel::setup_guide::Guest as GuideGuest;
 use crate::bindings::exports::switchboard::channel::delivery::{Guest as DeliveryGuest, SendLimits};
 use crate::bindings::exports::switchboard::channel::media::Guest as MediaGuest;
+use crate::bindings::exports::switchboard::channel::interactive::Guest as InteractiveGuest;
+use crate::bindings::exports::switchboard::channel::interactive_app::Guest as InteractiveAppGuest;
 use crate::guide::Guide;
 use crate::{
     AppContext, AppWebhookOutcome, Attachment, AuthAccount, AuthFinishRequest, AuthRedirect, AuthStartRequest, ChannelContext, ChannelError,
-    Connection, Field, HttpRequest, Manifest, MediaSource, NewTemplate, OutboundMessage, Receipt, Template,
-    WebhookOutcome, WindowPolicy,
+    Connection, Field, HttpRequest, InteractiveAppWebhookOutcome, InteractiveMessage, InteractiveSupport, InteractiveWebhookOutcome, Manifest,
+    MediaSource, NewTemplate, OutboundMessage, Receipt, Template, WebhookOutcome, WindowPolicy,
 };
 
 /// One channel integration. Plugins are stateless: the host makes a fresh instance for every
@@ -117,6 +119,33 @@ pub trait Channel {
         let _ = (ctx, attachment);
         Err(ChannelError::Unsupported("this channel does not fetch attachments".into()))
     }
+
+    /// The interactive kinds the channel draws natively, each with its provider's limits
+    /// (contract 0.1.4); the host sends every other kind as text. Default: none.
+    fn interactive_support() -> InteractiveSupport {
+        InteractiveSupport { kinds: Vec::new(), max_id_bytes: 0 }
+    }
+
+    /// Sends interactive content of a kind [`Channel::interactive_support`] lists, already
+    /// checked against its limits; option ids already fit `max_id_bytes`. Default: unsupported.
+    fn send_interactive(ctx: &ChannelContext, message: InteractiveMessage) -> Result<Receipt, ChannelError> {
+        let _ = (ctx, message);
+        Err(ChannelError::Unsupported("this channel draws no interactive content".into()))
+    }
+
+    /// [`Channel::handle_webhook`] whose events may be a customer's choice (contract 0.1.4):
+    /// what a 0.1.4 host calls. Default: `handle_webhook`'s events. A channel that reports
+    /// choices implements this and has `handle_webhook` answer
+    /// `Self::handle_webhook_with_choices(ctx, request).map(InteractiveWebhookOutcome::plain)`.
+    fn handle_webhook_with_choices(ctx: &ChannelContext, request: HttpRequest) -> Result<InteractiveWebhookOutcome, ChannelError> {
+        Self::handle_webhook(ctx, request).map(Into::into)
+    }
+
+    /// [`Channel::handle_app_webhook`] whose events may be choices (contract 0.1.4). Default:
+    /// `handle_app_webhook`'s events.
+    fn handle_app_webhook_with_choices(app: &AppContext, request: HttpRequest) -> Result<InteractiveAppWebhookOutcome, ChannelError> {
+        Self::handle_app_webhook(app, request).map(Into::into)
+    }
 }
 
 fn no_app() -> ChannelError {
@@ -195,6 +224,24 @@ impl<C: Channel> GuideGuest for Export<C> {
 impl<C: Channel> MediaGuest for Export<C> {
     fn fetch_media(ctx: ChannelContext, attachment: Attachment) -> Result<MediaSource, ChannelError> {
         C::fetch_media(&ctx, &attachment)
+    }
+}
+
+impl<C: Channel> InteractiveGuest for Export<C> {
+    fn support() -> InteractiveSupport {
+        C::interactive_support()
+    }
+    fn send_interactive(ctx: ChannelContext, message: InteractiveMessage) -> Result<Receipt, ChannelError> {
+        C::send_interactive(&ctx, message)
+    }
+    fn handle_webhook(ctx: ChannelContext, request: HttpRequest) -> Result<InteractiveWebhookOutcome, ChannelError> {
+        C::handle_webhook_with_choices(&ctx, request)
+    }
+}
+
+impl<C: Channel> InteractiveAppGuest for Export<C> {
+    fn handle_app_webhook(app: AppContext, request: HttpRequest) -> Result<InteractiveAppWebhookOutcome, ChannelError> {
+        C::handle_app_webhook_with_choices(&app, request)
     }
 }
 

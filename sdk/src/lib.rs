@@ -70,6 +70,7 @@ pub mod files;
 pub mod guide;
 pub mod holds;
 pub mod http;
+pub mod interactive;
 pub mod log;
 pub mod smtp;
 pub mod state;
@@ -88,6 +89,12 @@ pub use bindings::switchboard::channel::app_types::{AccountEvent, AppContext, Ap
 pub use bindings::switchboard::channel::media_types::{MediaRequest, MediaSource};
 /// The contract's `send-limits`: how fast the provider takes sends for one account.
 pub use bindings::exports::switchboard::channel::delivery::SendLimits;
+/// The contract's `interactive-types` (0.1.4): tappable content, its limits, the customer's choice.
+pub use bindings::switchboard::channel::interactive_types::{
+    AccountInboundEvent, Card, CardButton, Choice, ChoiceOption, InboundEvent, InteractiveAction, InteractiveAppWebhookOutcome,
+    InteractiveContent, InteractiveKind, InteractiveMessage, InteractiveSupport, InteractiveWebhookOutcome, KindLimits, ListSection,
+    OptionList, UrlButton,
+};
 /// The contract's `plugin-manifest`: id, name, version, capabilities, outbound hosts.
 pub use bindings::switchboard::channel::types::PluginManifest as Manifest;
 pub use channel::Channel;

@@ -11,6 +11,9 @@ const input = JSON.parse(process.argv[2]);
 const WAIT = 20_000;
 let step = 'start';
 
+// An option id the business would not show a visitor (the widget gets a short id instead).
+const LONG_CHOICE_ID = 'order=A-17&action=not-arrived&crm_ticket=88231';
+
 // Visitor and agent texts carry markup: it must show as text and never become elements.
 const VISITOR_TEXT = 'Halo kak, <b>bold</b> & "quotes" <img src=x onerror="window.__pwned=1">';
 const AGENT_TEXT = 'Siap, kak! <script>window.__pwned=2</script><img src=x onerror="window.__pwned=3"> \u{1F60A}';
@@ -134,6 +137,24 @@ async function live(browser) {
   await page.goto(input.page);
   await page.locator(`.sb-agent[data-id="${missed.id}"]`).waitFor({ state: 'attached', timeout: WAIT });
   out.log_after_return = await log(page);
+
+  step = 'the agent offers buttons; the visitor clicks one and the inbox has the choice';
+  const offer = await api('POST', `/api/v1/conversations/${conversation.id}/messages`, input.agent, { interactive: {
+    body: 'Sudah sampai?', reply_buttons: [{ id: 'arrived:A-17', title: 'Sudah' }, { id: LONG_CHOICE_ID, title: 'Belum' }],
+  } });
+  const offered = page.locator(`.sb-agent[data-id="${offer.id}"] button.sb-option`);
+  await offered.first().waitFor({ timeout: WAIT });
+  out.offer_id = offer.id;
+  out.option_buttons = await offered.allTextContents();
+  out.offer_text = await page.locator(`.sb-agent[data-id="${offer.id}"]`).evaluate((node) => node.firstChild && node.firstChild.textContent);
+  await offered.filter({ hasText: 'Belum' }).click();
+  const picked = await until('the choice in the inbox', async () => {
+    const messages = await api('GET', `/api/v1/conversations/${conversation.id}/messages`, input.agent);
+    return messages.find((m) => m.content && m.content.choice);
+  });
+  out.choice = picked.content.choice;
+  out.choice_text = picked.text;
+  out.business_id_on_page = (await page.content()).includes(LONG_CHOICE_ID);
 
   step = 'another visitor sees only their own conversation';
   const other = await browser.newContext();

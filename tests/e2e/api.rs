@@ -19,7 +19,7 @@ async fn tokens_and_roles_guard_the_api() {
         let (status, plugins) = host.get("/api/v1/plugins", token).await;
         assert_eq!(status, 200);
         let telegram = plugins.as_array().unwrap().iter().find(|p| p["id"] == "telegram").expect("telegram is loaded");
-        assert_eq!(telegram["api_version"], "0.1.3");
+        assert_eq!(telegram["api_version"], "0.1.4");
         assert_eq!(telegram["settings_schema"][0]["key"], "bot_token");
         assert_eq!(telegram["settings_schema"][0]["secret"], true);
     }

@@ -264,7 +264,7 @@ async fn plugins_install_over_the_api_and_refusals_say_why() {
     let (status, body) = upload(&host, &host.operator, future_contract_component(), "").await;
     assert_eq!(status, 422);
     let message = body["message"].as_str().unwrap();
-    assert!(message.contains("0.2.0") && message.contains("0.1.0 to 0.1.3"), "names the version found and the ones served: {message}");
+    assert!(message.contains("0.2.0") && message.contains("0.1.0 to 0.1.4"), "names the version found and the ones served: {message}");
     assert_eq!(plugin_version(&host, "echo").await.as_deref(), Some("1.0.0"), "refusals leave the live plugin alone");
 
     let (status, body) = host.call(reqwest::Method::DELETE, "/api/v1/plugins/telegram", Some(&host.operator), None).await;
@@ -282,9 +282,9 @@ async fn plugins_of_every_served_contract_minor_run_side_by_side() {
     let (_, plugins) = host.get("/api/v1/plugins", &host.agent).await;
     let api_version = |id: &str| plugins.as_array().unwrap().iter().find(|p| p["id"] == id).map(|p| p["api_version"].clone());
     assert_eq!(api_version("legacy"), Some(json!("0.1.0")), "a plugin built against 0.1.0 is served: {plugins}");
-    assert_eq!(api_version("echo"), Some(json!("0.1.3")));
+    assert_eq!(api_version("echo"), Some(json!("0.1.4")));
 
-    // The 0.1.0 plugin's imports (state, log) work on this 0.1.3 host.
+    // The 0.1.0 plugin's imports (state, log) work on this 0.1.4 host.
     let (status, channel) = host.post("/api/v1/channels", &host.admin, json!({"plugin": "legacy", "name": "Old"})).await;
     assert_eq!(status, 201, "{channel}");
     let legacy_channel = channel["id"].as_str().unwrap();

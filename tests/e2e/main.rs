@@ -7,6 +7,7 @@ mod audit;
 mod email;
 mod event_webhooks;
 mod host_imports;
+mod interactive;
 mod instagram;
 mod lifecycle;
 mod delivery;

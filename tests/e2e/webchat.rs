@@ -408,6 +408,18 @@ async fn in_chromium_the_widget_chats_live_both_ways_and_keeps_the_history() {
     assert_eq!(returned.len(), 4, "{returned:?}");
     assert_eq!(returned[3], json!({"kind": "sb-agent", "text": "Pesanan sudah dikirim hari ini."}), "fetched on reconnect");
 
+    // Interactive content (contract 0.1.4): real buttons in the widget; a click is the choice,
+    // with the business's own id, which never reached the page.
+    assert_eq!(seen["option_buttons"], json!(["Sudah", "Belum"]));
+    assert_eq!(seen["offer_text"], "Sudah sampai?", "the widget shows the body, not the numbered text rendering");
+    let offer = seen["offer_id"].as_i64().unwrap();
+    assert_eq!(
+        seen["choice"],
+        json!({"id": "order=A-17&action=not-arrived&crm_ticket=88231", "title": "Belum", "message_id": offer, "answers": format!("webchat-out-{offer}"), "by": "tap"})
+    );
+    assert_eq!(seen["choice_text"], "Belum");
+    assert_eq!(seen["business_id_on_page"], false);
+
     assert_eq!(seen["other_visitor_log"], json!([{"kind": "sb-greeting", "text": "Halo! Ada yang bisa kami bantu?"}]));
     assert_ne!(seen["other_visitor_token"], token);
     assert_eq!(seen["page_errors"], json!([]));

@@ -44,6 +44,11 @@ struct FakeState {
     files: std::collections::HashMap<String, (String, Vec<u8>)>,
     /// Telegram downloads a file sent by URL before answering.
     links: crate::links::LinkFollower,
+    /// Messages sent with an inline keyboard: message_id -> (chat, text, reply_markup).
+    keyboards: std::collections::HashMap<i64, (i64, String, Value)>,
+    /// Callback queries given out (`callback_query`) and not yet answered.
+    open_queries: Vec<String>,
+    next_query: u64,
 }
 
 /// Bots download files up to 20 MB; `getFile` refuses bigger ones.
@@ -81,6 +86,30 @@ impl FakeTelegram {
     /// The files downloaded from links in sends: (link, bytes).
     pub fn downloaded_links(&self) -> Vec<(String, Vec<u8>)> {
         self.state.lock().unwrap().links.downloaded()
+    }
+
+    /// The update Telegram delivers when the customer `from` taps the button with
+    /// `callback_data` on message `message_id` (one the bot sent with an inline keyboard), as
+    /// the Bot API documents it; the query waits for `answerCallbackQuery`.
+    pub fn tap(&self, update_id: i64, from: i64, message_id: i64, callback_data: &str) -> Value {
+        let mut state = self.state.lock().unwrap();
+        let (chat, text, markup) = state.keyboards.get(&message_id).cloned().expect("a message the bot sent with an inline keyboard");
+        state.next_query += 1;
+        let query_id = format!("{}{}", 4_382_000_000_000_000u64, state.next_query);
+        state.open_queries.push(query_id.clone());
+        json!({"update_id": update_id, "callback_query": {
+            "id": query_id,
+            "from": {"id": from, "is_bot": false, "first_name": "Budi"},
+            "message": {"message_id": message_id, "from": {"id": BOT_ID, "is_bot": true, "first_name": "Toko Budi", "username": BOT_USERNAME},
+                "chat": {"id": chat, "type": "private"}, "date": 1_763_600_000, "text": text, "reply_markup": markup},
+            "chat_instance": "-8471726474617489",
+            "data": callback_data
+        }})
+    }
+
+    /// Callback queries not answered yet (the customer's client still spins).
+    pub fn unanswered_queries(&self) -> Vec<String> {
+        self.state.lock().unwrap().open_queries.clone()
     }
 
     pub fn received(&self) -> Vec<Recorded> {
@@ -299,6 +328,33 @@ impl Drop for Sending {
     }
 }
 
+/// What Telegram refuses in a `reply_markup` (as JSON; the Bot API's error text), if anything:
+/// inline buttons need a text and exactly one of `url` / `callback_data` (1-64 bytes); reply
+/// keyboard buttons need a text.
+fn reply_markup_problem(markup: &Value) -> Option<String> {
+    let rows = |key: &str| markup.get(key).map(|rows| rows.as_array().cloned().unwrap_or_default());
+    if let Some(rows) = rows("inline_keyboard") {
+        for button in rows.iter().flat_map(|row| row.as_array().cloned().unwrap_or_default()) {
+            if button["text"].as_str().is_none_or(|t| t.trim().is_empty()) {
+                return Some("Bad Request: text buttons are unallowed in the inline keyboard".into());
+            }
+            match (button.get("url").and_then(Value::as_str), button.get("callback_data").and_then(Value::as_str)) {
+                (Some(url), None) if url.starts_with("https://") || url.starts_with("http://") => {}
+                (Some(_), None) => return Some("Bad Request: BUTTON_URL_INVALID".into()),
+                (None, Some(data)) if (1..=64).contains(&data.len()) => {}
+                (None, Some(_)) => return Some("Bad Request: BUTTON_DATA_INVALID".into()),
+                _ => return Some("Bad Request: can't parse inline keyboard button: exactly one of the optional fields must be used".into()),
+            }
+        }
+        return None;
+    }
+    if let Some(rows) = rows("keyboard") {
+        let texts_ok = rows.iter().flat_map(|row| row.as_array().cloned().unwrap_or_default()).all(|b| b["text"].as_str().is_some_and(|t| !t.is_empty()));
+        return (!texts_ok).then(|| "Bad Request: keyboard button text is empty".into());
+    }
+    Some("Bad Request: can't parse reply keyboard markup JSON object".into())
+}
+
 /// The answer to one call, as Telegram gives it (recorded when it is answered, with the time
 /// it arrived).
 fn respond(state: &mut FakeState, token: &str, method: &str, params: &Map<String, Value>, arrived: SystemTime) -> Response {
@@ -342,6 +398,19 @@ fn respond(state: &mut FakeState, token: &str, method: &str, params: &Map<String
                 None => bad_request("wrong file_id or the file is temporarily unavailable"),
             }
         }
+        "answerCallbackQuery" => {
+            let Some(id) = text_param(params, "callback_query_id") else { return bad_request("query_id is empty") };
+            if text_param(params, "text").is_some_and(|text| text.chars().count() > 200) {
+                return bad_request("MESSAGE_TOO_LONG");
+            }
+            match state.open_queries.iter().position(|open| *open == id) {
+                Some(at) => {
+                    state.open_queries.remove(at);
+                    answer(200, json!({"ok": true, "result": true}))
+                }
+                None => bad_request("query is too old and response timeout expired or query ID is invalid"),
+            }
+        }
         "deleteWebhook" => answer(200, json!({"ok": true, "result": true, "description": "Webhook was deleted"})),
         "sendPhoto" | "sendDocument" | "sendVideo" | "sendAudio" | "sendVoice" | "sendSticker" => {
             let field = method.trim_start_matches("send").to_ascii_lowercase();
@@ -372,15 +441,29 @@ fn respond(state: &mut FakeState, token: &str, method: &str, params: &Map<String
                 }
                 return response;
             }
+            // A JSON object in a JSON body, a JSON-serialized string in a form.
+            let markup = params.get("reply_markup").map(|m| match m {
+                Value::String(text) => serde_json::from_str(text).unwrap_or(Value::Null),
+                other => other.clone(),
+            });
+            if let Some(problem) = markup.as_ref().and_then(reply_markup_problem) {
+                return bad_request(&problem);
+            }
             let Ok(chat) = chat_id.parse::<i64>() else { return bad_request("chat not found") };
             state.next_message_id += 1;
-            answer(200, json!({"ok": true, "result": {
+            let mut message = json!({
                 "message_id": state.next_message_id,
                 "from": {"id": BOT_ID, "is_bot": true, "first_name": "Toko Budi", "username": BOT_USERNAME},
                 "chat": {"id": chat, "type": "private"},
                 "date": 1_763_600_000,
                 "text": text
-            }}))
+            });
+            // A sent message carries its inline keyboard (not a reply keyboard).
+            if let Some(markup) = markup.filter(|m| m.get("inline_keyboard").is_some()) {
+                message["reply_markup"] = markup.clone();
+                state.keyboards.insert(state.next_message_id, (chat, text, markup));
+            }
+            answer(200, json!({"ok": true, "result": message}))
         }
         _ => answer(404, json!({"ok": false, "error_code": 404, "description": "Not Found: method not found"})),
     }

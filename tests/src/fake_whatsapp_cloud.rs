@@ -416,7 +416,85 @@ fn check_send(body: &Value) -> Result<(), String> {
                 }
             }
         }
+        "interactive" => check_interactive(object)?,
         other => return Err(format!("Invalid parameter type {other}")),
+    }
+    Ok(())
+}
+
+/// Meta's rules for `interactive` (providers-interactive.md §1): `button` (1-3 reply buttons,
+/// titles 1-20 and unique, ids at most 256), `list` (button at most 20; 1-10 sections, titles
+/// at most 24; 1-10 rows in all, id 200, title 24, description 72), `cta_url` (one button,
+/// display_text 20); body 1-1024, text header and footer at most 60. Refused as Meta does:
+/// `(#131009) Parameter value is not valid` with the details.
+fn check_interactive(object: &Value) -> Result<(), String> {
+    let invalid = |details: &str| format!("(#131009) Parameter value is not valid: {details}");
+    let kind = object["type"].as_str().ok_or("The parameter interactive['type'] is required.")?;
+    keys_are(object, &["type", "header", "body", "footer", "action"], &["type", "body", "action"])?;
+    let length = |value: &Value| value.as_str().map(|s| s.chars().count());
+    let body = length(&object["body"]["text"]).ok_or("The parameter interactive['body']['text'] is required.")?;
+    if !(1..=1024).contains(&body) {
+        return Err(invalid("Body text length invalid. Min length: 1, Max length: 1024"));
+    }
+    if !object["header"].is_null() && (object["header"]["type"] != "text" || length(&object["header"]["text"]).is_none_or(|n| n > 60)) {
+        return Err(invalid("Header text length invalid. Max length: 60"));
+    }
+    if !object["footer"].is_null() && length(&object["footer"]["text"]).is_none_or(|n| n > 60) {
+        return Err(invalid("Footer text length invalid. Max length: 60"));
+    }
+    let action = &object["action"];
+    match kind {
+        "button" => {
+            let buttons = action["buttons"].as_array().ok_or("The parameter interactive['action']['buttons'] is required.")?;
+            if !(1..=3).contains(&buttons.len()) {
+                return Err(invalid("Buttons count invalid. Min: 1, Max: 3"));
+            }
+            let mut titles = std::collections::BTreeSet::new();
+            for button in buttons {
+                keys_are(button, &["type", "reply"], &["type", "reply"])?;
+                let title = button["reply"]["title"].as_str().unwrap_or_default();
+                let id = button["reply"]["id"].as_str().unwrap_or_default();
+                if !(1..=20).contains(&title.chars().count()) || !titles.insert(title) {
+                    return Err(invalid("Button title length invalid. Min length: 1, Max length: 20"));
+                }
+                if id.is_empty() || id.len() > 256 || id.trim() != id {
+                    return Err(invalid("Button id invalid"));
+                }
+            }
+        }
+        "list" => {
+            if length(&action["button"]).is_none_or(|n| !(1..=20).contains(&n)) {
+                return Err(invalid("Button text length invalid. Min length: 1, Max length: 20"));
+            }
+            let sections = action["sections"].as_array().ok_or("The parameter interactive['action']['sections'] is required.")?;
+            let rows: Vec<&Value> = sections.iter().flat_map(|s| s["rows"].as_array().into_iter().flatten()).collect();
+            if !(1..=10).contains(&sections.len()) || !(1..=10).contains(&rows.len()) {
+                return Err(invalid("Sections count invalid. Rows count invalid: at most 10 rows in all sections"));
+            }
+            if sections.iter().any(|s| length(&s["title"]).is_some_and(|n| n > 24) || (sections.len() > 1 && s["title"].is_null())) {
+                return Err(invalid("Section title length invalid. Max length: 24"));
+            }
+            for row in rows {
+                keys_are(row, &["id", "title", "description"], &["id", "title"])?;
+                if row["id"].as_str().is_none_or(|id| id.is_empty() || id.len() > 200)
+                    || length(&row["title"]).is_none_or(|n| !(1..=24).contains(&n))
+                    || length(&row["description"]).is_some_and(|n| n > 72)
+                {
+                    return Err(invalid("Row title length invalid. Max length: 24"));
+                }
+            }
+        }
+        "cta_url" => {
+            keys_are(action, &["name", "parameters"], &["name", "parameters"])?;
+            let parameters = &action["parameters"];
+            if action["name"] != "cta_url" || length(&parameters["display_text"]).is_none_or(|n| !(1..=20).contains(&n)) {
+                return Err(invalid("Display text length invalid. Max length: 20"));
+            }
+            if !parameters["url"].as_str().is_some_and(|u| u.starts_with("https://") || u.starts_with("http://")) {
+                return Err(invalid("Url invalid"));
+            }
+        }
+        other => return Err(format!("Invalid parameter interactive['type'] {other}")),
     }
     Ok(())
 }

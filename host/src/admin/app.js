@@ -338,7 +338,7 @@ async function peoplePage() {
 
 // ---- event webhooks: a workspace's CRMs, ticketing and bots -------------------------------------
 
-const WEBHOOK_EVENTS = ["message.received", "message.sent", "message.delivered", "message.read", "message.failed",
+const WEBHOOK_EVENTS = ["message.received", "message.sent", "message.delivered", "message.read", "message.failed", "choice.made",
   "conversation.created", "conversation.assigned", "conversation.resolved", "conversation.reopened",
   "channel.connected", "channel.needs_reconnect", "channel.disconnected"];
 
@@ -691,10 +691,31 @@ function messageBubble(message) {
   const described = all.filter((a) => !a.file)
     .map((a) => `[${a.kind}${a.filename ? `: ${a.filename}` : a.description ? `: ${a.description}` : ""}]`);
   const template = message.content && message.content.template ? `[template ${message.content.template.name}]` : "";
-  const text = [message.text, template, ...described].filter(Boolean).join("\n");
+  const interactive = message.content && message.content.interactive;
+  // Interactive content shows as sent (header, body, footer) with its options beneath, not as
+  // the numbered text a channel without buttons got.
+  const shown = interactive ? [interactive.header, interactive.body, interactive.footer].filter(Boolean).join("\n\n") : message.text;
+  const text = [shown, template, ...described].filter(Boolean).join("\n");
   const meta = message.direction === "outbound" ? `${message.status}${message.error ? `: ${message.error}` : ""} · ${when(message.created_at)}` : when(message.provider_timestamp || message.created_at);
+  const choice = message.content && message.content.choice;
   return el("div", { class: `bubble ${message.direction}`, "data-status": message.status, "data-message": message.id },
-    all.filter((a) => a.file).map((a) => fileView(a.file, a.kind)), text, el("span", { class: "meta", text: meta }));
+    all.filter((a) => a.file).map((a) => fileView(a.file, a.kind)), text,
+    interactive ? optionsOffered(interactive) : null,
+    choice ? el("span", { class: "choice", "data-choice": choice.id, text: `Picked: ${choice.title || choice.id}${choice.by === "reply" ? " (typed)" : ""}` }) : null,
+    el("span", { class: "meta", text: meta }));
+}
+
+// The options an interactive message offered, as chips (an agent reads them; only the
+// customer taps).
+function optionsOffered(interactive) {
+  const labels = interactive.reply_buttons ? interactive.reply_buttons.map((o) => o.title)
+    : interactive.quick_replies ? interactive.quick_replies.map((o) => o.title)
+    : interactive.list ? interactive.list.sections.flatMap((s) => s.rows.map((r) => r.title))
+    : interactive.url_buttons ? interactive.url_buttons.map((b) => `${b.title} ↗`)
+    : (interactive.cards || []).map((c) => `${c.title}: ${c.buttons.map((b) => b.url ? `${b.title} ↗` : b.title).join(", ")}`);
+  const kind = interactive.list ? `List "${interactive.list.button}"` : interactive.url_buttons ? "Links" : interactive.cards ? "Cards" : interactive.quick_replies ? "Quick replies" : "Buttons";
+  return el("div", { class: "options", role: "group", "aria-label": `${kind} offered` },
+    el("span", { class: "options-kind", text: kind }), labels.map((label) => el("span", { class: "chip", text: label })));
 }
 
 // Files are fetched with the API's credentials (a token cannot ride on an <img src>) and

@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
 use super::{ApiError, ApiJson, Caller};
-use crate::store::content::{AttachmentContent, MediaContent, MessageContent, TemplateContent};
+use crate::store::content::{AttachmentContent, InteractiveContent, MediaContent, MessageContent, TemplateContent};
 use crate::app::App;
 use crate::runtime::types::Capability;
 use crate::store::conversations::{Assigned, Conversation, ConversationFilter};
@@ -225,6 +225,10 @@ pub struct SendRequest {
     media: Option<MediaRequest>,
     /// An uploaded file (`POST /media`) to send, with `text` as its caption.
     file_id: Option<i64>,
+    /// Options the customer taps (alone: its `body` is the message's text). Checked against the
+    /// channel's limits; a kind the channel does not draw goes as text with numbered options.
+    #[schema(example = json!({"body": "Your order #A-17 has shipped. Did it arrive?", "reply_buttons": [{"id": "arrived:A-17", "title": "Yes"}, {"id": "missing:A-17", "title": "Not yet"}]}))]
+    interactive: Option<InteractiveContent>,
     reply_to: Option<String>,
 }
 
@@ -319,6 +323,14 @@ pub async fn send(
         let outbound = NewOutbound { conversation_id: id, text: text.map(str::to_owned), content, reply_to: body.reply_to, file: Some(file_id) };
         return queue(&app, &caller, id, &channel, &plugin, conversation.last_inbound_at, outbound).await;
     }
+    if let Some(interactive) = body.interactive {
+        if text.is_some() || body.template.is_some() || body.media.is_some() {
+            return Err(ApiError::bad_request("send `interactive` alone: its `body` is the message's text"));
+        }
+        let content = checked_interactive(&plugin, interactive)?;
+        let outbound = NewOutbound { conversation_id: id, text: Some(crate::interactive::text::render(&content)), content: MessageContent { interactive: Some(content), ..Default::default() }, reply_to: body.reply_to, file: None };
+        return queue(&app, &caller, id, &channel, &plugin, conversation.last_inbound_at, outbound).await;
+    }
     let (text, content) = match (text, body.template, body.media) {
         (Some(text), None, None) => (Some(text.to_owned()), MessageContent::default()),
         (None, Some(template), None) => {
@@ -349,6 +361,15 @@ pub async fn send(
         _ => return Err(ApiError::bad_request("send `text`, `media` or `file_id` (with `text` as its caption) or `template`, one of them")),
     };
     queue(&app, &caller, id, &channel, &plugin, conversation.last_inbound_at, NewOutbound { conversation_id: id, text, content, reply_to: body.reply_to, file: None }).await
+}
+
+/// Interactive content within what the channel takes: its plugin's limits for a kind it draws,
+/// the text rendering's otherwise; every field over them is named (422 `invalid_fields`).
+fn checked_interactive(plugin: &crate::runtime::LoadedPlugin, content: InteractiveContent) -> Result<InteractiveContent, ApiError> {
+    let kind = content.kind();
+    let limits = plugin.interactive.native(kind).cloned().unwrap_or_else(|| crate::interactive::limits::text_limits(kind));
+    let errors = crate::interactive::limits::check(&content, &limits, &plugin.manifest.name);
+    if errors.is_empty() { Ok(content) } else { Err(ApiError::invalid_fields(errors)) }
 }
 
 /// Queues a checked reply, if the messaging window permits it.

@@ -125,6 +125,13 @@ pub fn with_webhooks(doc: &OpenApi) -> String {
                 "contact": {"id": 7, "external_id": "6281234567890", "name": "Siti Rahayu", "handle": null}, "last_activity_at": 1764064800123_i64, "created_at": 1764064800123_i64},
             "message": {"id": 901, "conversation_id": 42, "direction": "inbound", "text": "Halo, pesanan saya sudah dikirim?", "status": "received", "created_at": 1764064800123_i64},
             "detail": null}})),
+        ("choice.made", serde_json::json!({"type": "choice.made", "timestamp": "2026-11-25T10:05:00.456Z", "api_version": 1, "data": {
+            "workspace_id": 1, "channel_id": "ch_t3lg", "channel": {"id": "ch_t3lg", "name": "Toko Batik Telegram", "plugin": "telegram", "display_name": "@toko_batik_bot"},
+            "conversation": {"id": 43, "channel_id": "ch_t3lg", "external_id": "4242", "status": "bot", "assignee_id": null,
+                "contact": {"id": 8, "external_id": "4242", "name": "Budi", "handle": null}, "last_activity_at": 1764065100456_i64, "created_at": 1764064800123_i64},
+            "message": {"id": 905, "conversation_id": 43, "direction": "inbound", "text": "Belum", "status": "received", "created_at": 1764065100456_i64,
+                "content": {"choice": {"id": "missing:A-17", "title": "Belum", "message_id": 904, "answers": "77", "by": "tap"}}},
+            "detail": null}})),
         ("conversation.resolved", serde_json::json!({"type": "conversation.resolved", "timestamp": "2026-11-25T11:30:00Z", "api_version": 1, "data": {
             "workspace_id": 1, "channel_id": "ch_8f2k", "channel": {"id": "ch_8f2k", "name": "Toko Batik WA", "plugin": "whatsapp-cloud", "display_name": null},
             "conversation": {"id": 42, "status": "resolved"}, "message": null, "detail": "resolved"}})),

@@ -34,6 +34,9 @@ pub struct PluginView {
     /// Steps to show beside the connect form (no sections: the plugin brings none).
     guide: GuideView,
     window_policy: WindowPolicyView,
+    /// The interactive kinds it draws natively, each with the limits messages are checked
+    /// against (every other kind goes as text with numbered options).
+    interactive: crate::interactive::model::InteractiveSupport,
     /// `null` for a plugin without a provider app; else whether the operator set it up (then
     /// its login needs nothing typed, and its one callback URL serves every account).
     provider_app: Option<ProviderAppState>,
@@ -80,6 +83,7 @@ async fn plugin_view(app: &App, plugin: &LoadedPlugin) -> Result<PluginView, Api
             human_agent_seconds: plugin.window.human_agent_seconds,
             templates_outside_window: plugin.window.templates_outside_window,
         },
+        interactive: plugin.interactive.clone(),
         provider_app,
     })
 }

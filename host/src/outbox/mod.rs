@@ -22,7 +22,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::app::App;
-use crate::runtime::types::{ChannelError, InboundSummary, Media, MediaKind, OutboundContent, OutboundMessage, SendLimits, TemplateMessage};
+use crate::runtime::types::{ChannelError, InboundSummary, InteractiveMessage, Media, MediaKind, OutboundContent, OutboundMessage, SendLimits, TemplateMessage};
 use crate::runtime::{CallError, Retry};
 use crate::store::content::{MessageContent, TemplateContent};
 use crate::store::now_ms;
@@ -246,25 +246,48 @@ async fn attempt(app: &App, delivery: &PendingDelivery) -> Result<String, Next> 
             Some(crate::media::links::link(&app.public_url, &channel, file.id, expires, file.filename.as_deref()))
         }
     };
-    let content = outbound_content(&message.text, &message.content, file_link).map_err(Next::Fail)?;
-    // Accepted while the window was open, but it closed before delivery (retries, a backlog).
-    window.permits(matches!(content, OutboundContent::Template(_))).map_err(Next::Fail)?;
-    let outbound = OutboundMessage {
-        message_id: message.id.to_string(),
-        conversation_id: conversation.id.to_string(),
-        recipient: conversation.external_id.clone(),
-        content,
-        reply_to: message.reply_to.clone(),
-        last_inbound: last_inbound.map(|m| InboundSummary {
-            provider_message_id: m.provider_message_id.unwrap_or_default(),
-            timestamp_ms: m.provider_timestamp.unwrap_or_default().max(0) as u64,
-            properties: m.properties,
-        }),
-        window: window.state,
-        attempt: delivery.attempts,
-    };
+    let last_inbound = last_inbound.map(|m| InboundSummary {
+        provider_message_id: m.provider_message_id.unwrap_or_default(),
+        timestamp_ms: m.provider_timestamp.unwrap_or_default().max(0) as u64,
+        properties: m.properties,
+    });
     let ctx = app.channel_context(&channel);
-    match plugin.send(&ctx, &outbound).await {
+    // Interactive content of a kind the plugin draws goes natively (ids the provider cannot
+    // carry made short); any other kind goes as its text rendering, the message's `text`.
+    let native = message.content.interactive.as_ref().filter(|content| plugin.interactive.native(content.kind()).is_some());
+    let sent = match native {
+        Some(content) => {
+            window.permits(false).map_err(Next::Fail)?;
+            let outbound = InteractiveMessage {
+                message_id: message.id.to_string(),
+                conversation_id: conversation.id.to_string(),
+                recipient: conversation.external_id.clone(),
+                content: crate::interactive::wire_content(content, message.id, plugin.interactive.max_id_bytes),
+                reply_to: message.reply_to.clone(),
+                last_inbound,
+                window: window.state,
+                attempt: delivery.attempts,
+            };
+            plugin.send_interactive(&ctx, &outbound).await
+        }
+        None => {
+            let content = outbound_content(&message.text, &message.content, file_link).map_err(Next::Fail)?;
+            // Accepted while the window was open, but it closed before delivery (retries, a backlog).
+            window.permits(matches!(content, OutboundContent::Template(_))).map_err(Next::Fail)?;
+            let outbound = OutboundMessage {
+                message_id: message.id.to_string(),
+                conversation_id: conversation.id.to_string(),
+                recipient: conversation.external_id.clone(),
+                content,
+                reply_to: message.reply_to.clone(),
+                last_inbound,
+                window: window.state,
+                attempt: delivery.attempts,
+            };
+            plugin.send(&ctx, &outbound).await
+        }
+    };
+    match sent {
         Ok(receipt) => Ok(receipt.provider_message_id),
         Err(error) => {
             if let CallError::Channel(ChannelError::Unauthorized(reason)) = &error {

@@ -1,16 +1,17 @@
 //! Host-side bindings of the channel contract, major version 0.1, private to the runtime, and
 //! the one place where generated types become the host's own (`runtime::types`).
 //!
-//! Bound to the newest 0.1 release (`wit/v0.1.3`, world `plugin-full`: every 0.1.3 export): wasmtime resolves
-//! a plugin's 0.1.0 to 0.1.2 names to these 0.1.3 definitions (0.1 only adds imports, and the
-//! optional `provider-app`, `setup-guide`, `delivery` and `media` exports), so one module serves the whole
-//! 0.1 line. The exported interfaces are found one by one ([`ChannelIndices`], [`AppIndices`],
-//! [`GuideIndices`], [`DeliveryIndices`], [`MediaIndices`]), so a plugin without the optional ones loads too. A breaking 0.2 gets a module of its own beside this one with its own
+//! Bound to the newest 0.1 release (`wit/v0.1.4`, world `plugin-full`: every 0.1.4 export): wasmtime resolves
+//! a plugin's 0.1.0 to 0.1.3 names to these 0.1.4 definitions (0.1 only adds imports, and the
+//! optional `provider-app`, `setup-guide`, `delivery`, `media`, `interactive` and `interactive-app` exports),
+//! so one module serves the whole 0.1 line. The exported interfaces are found one by one ([`ChannelIndices`],
+//! [`AppIndices`], [`GuideIndices`], [`DeliveryIndices`], [`MediaIndices`], [`InteractiveIndices`],
+//! [`InteractiveAppIndices`]), so a plugin without the optional ones loads too. A breaking 0.2 gets a module of its own beside this one with its own
 //! conversions to the same host types, and `LoadedPlugin` an instance-pre per major version,
 //! as Zed's extension host does.
 
 wasmtime::component::bindgen!({
-    path: "../wit/v0.1.3",
+    path: "../wit/v0.1.4",
     world: "plugin-full",
     imports: {
         // SMTP waits on the network: async on the host, blocking for the guest.
@@ -38,10 +39,13 @@ pub(super) use self::exports::switchboard::channel::provider_app::GuestIndices a
 pub(super) use self::exports::switchboard::channel::setup_guide::GuestIndices as GuideIndices;
 pub(super) use self::exports::switchboard::channel::delivery::GuestIndices as DeliveryIndices;
 pub(super) use self::exports::switchboard::channel::media::GuestIndices as MediaIndices;
+pub(super) use self::exports::switchboard::channel::interactive::GuestIndices as InteractiveIndices;
+pub(super) use self::exports::switchboard::channel::interactive_app::GuestIndices as InteractiveAppIndices;
 use self::exports::switchboard::channel::delivery as wit_delivery;
 pub(super) use self::switchboard::channel::{app, files, holds, log, smtp, state};
 use self::switchboard::channel::app_types as wit_app;
 use self::switchboard::channel::guide_types as wit_guide;
+use self::switchboard::channel::interactive_types as wit_interactive;
 use self::switchboard::channel::media_types as wit_media;
 use self::switchboard::channel::types as wit;
 use super::types as host;
@@ -51,13 +55,15 @@ impl wit::Host for super::CallState {}
 impl wit_app::Host for super::CallState {}
 impl wit_guide::Host for super::CallState {}
 impl wit_media::Host for super::CallState {}
+impl wit_interactive::Host for super::CallState {}
 
 pub(super) fn add_types_to_linker(linker: &mut wasmtime::component::Linker<super::CallState>) -> wasmtime::Result<()> {
     use wasmtime::component::HasSelf;
     wit::add_to_linker::<super::CallState, HasSelf<super::CallState>>(linker, |call| call)?;
     wit_app::add_to_linker::<super::CallState, HasSelf<super::CallState>>(linker, |call| call)?;
     wit_guide::add_to_linker::<super::CallState, HasSelf<super::CallState>>(linker, |call| call)?;
-    wit_media::add_to_linker::<super::CallState, HasSelf<super::CallState>>(linker, |call| call)
+    wit_media::add_to_linker::<super::CallState, HasSelf<super::CallState>>(linker, |call| call)?;
+    wit_interactive::add_to_linker::<super::CallState, HasSelf<super::CallState>>(linker, |call| call)
 }
 
 /// Moves a value across the contract's edge: generated type to host type and back.
@@ -134,7 +140,6 @@ records! {
     Attachment { kind, provider_media_id, url, mime_type, filename, size, location, description }
     InboundMessage { provider_message_id, conversation, conversation_name, sender, timestamp_ms, text, attachments, reply_to, properties }
     DeliveryStatus { target, state, timestamp_ms, error_code, error_message }
-    WebhookOutcome { response, events }
     Media { kind, url, caption, filename, mime_type }
     TemplateMessage { name, language, params }
     InboundSummary { provider_message_id, timestamp_ms, properties }
@@ -150,8 +155,66 @@ records! {
 
 records! { wit_app:
     AppContext { callback_url, verify_token, settings }
-    AccountEvent { account, event }
-    AppWebhookOutcome { response, events }
+}
+
+records! { wit_interactive:
+    ChoiceOption { id, title, description }
+    ListSection { title, rows }
+    OptionList { button, sections }
+    UrlButton { title, url }
+    Card { title, subtitle, image_url, buttons }
+    InteractiveContent { header, body, footer, action }
+    KindLimits {
+        kind, max_choices, max_title_chars, max_description_chars, max_body_chars, max_header_chars, max_footer_chars, max_sections,
+        max_button_chars, max_card_buttons,
+    }
+    InteractiveSupport { kinds, max_id_bytes }
+    InteractiveMessage { message_id, conversation_id, recipient, content, reply_to, last_inbound, window, attempt }
+    Choice { provider_message_id, conversation, conversation_name, sender, timestamp_ms, id, title, answers, properties }
+}
+
+cases! { wit_interactive:
+    CardButton { Reply(option), Url(button) }
+    InteractiveAction { ReplyButtons(options), QuickReplies(options), OptionList(list), UrlButtons(buttons), Cards(cards) }
+    InteractiveKind { ReplyButtons, QuickReplies, OptionList, UrlButtons, Cards }
+}
+
+/// What plugins report comes one way only: the host's [`host::Event`] has a case (`Choice`) that
+/// only 0.1.4's `inbound-event` carries, so these lift into the host and never back.
+macro_rules! into_host {
+    ($($from:ty => $to:ident { $($field:ident),* })*) => { $(
+        impl Lift<host::$to> for $from {
+            fn lift(self) -> host::$to { host::$to { $($field: self.$field.lift()),* } }
+        }
+    )* };
+}
+
+impl Lift<host::Event> for wit::Event {
+    fn lift(self) -> host::Event {
+        match self {
+            wit::Event::Message(message) => host::Event::Message(message.lift()),
+            wit::Event::Status(status) => host::Event::Status(status.lift()),
+            wit::Event::Contact(profile) => host::Event::Contact(profile.lift()),
+        }
+    }
+}
+
+impl Lift<host::Event> for wit_interactive::InboundEvent {
+    fn lift(self) -> host::Event {
+        match self {
+            wit_interactive::InboundEvent::Event(event) => event.lift(),
+            wit_interactive::InboundEvent::Choice(choice) => host::Event::Choice(choice.lift()),
+        }
+    }
+}
+
+into_host! {
+    wit::WebhookOutcome => WebhookOutcome { response, events }
+    wit_interactive::InteractiveWebhookOutcome => WebhookOutcome { response, events }
+    wit_app::AccountEvent => AccountEvent { account, event }
+    wit_interactive::AccountInboundEvent => AccountEvent { account, event }
+    wit_app::AppWebhookOutcome => AppWebhookOutcome { response, events }
+    wit_interactive::InteractiveAppWebhookOutcome => AppWebhookOutcome { response, events }
 }
 
 records! { wit_guide:
@@ -191,6 +254,5 @@ cases! {
         Unsupported(what), Provider(reason), Transient(reason), BadRequest(reason),
     }
     StatusTarget { Message(id), Watermark(up_to) }
-    Event { Message(message), Status(status), Contact(profile) }
     OutboundContent { Text(text), Media(media), Template(template) }
 }

@@ -39,20 +39,20 @@ pub use holds::{NoHolds, ResourceHolds};
 pub use smtp::{MailAddressing, NoMail};
 pub use state::{ChannelStateBackend, NoChannelState, StateError};
 
-use bindings::{AppIndices, ChannelIndices, DeliveryIndices, GuideIndices, Lift, MediaIndices};
+use bindings::{AppIndices, ChannelIndices, DeliveryIndices, GuideIndices, InteractiveAppIndices, InteractiveIndices, Lift, MediaIndices};
 use call::MemoryCap;
 use capability::{CallSetup, HostImportError};
 use outbound::OutboundPolicy;
 use types::{
     AppContext, AppWebhookOutcome, Attachment, AuthAccount, AuthFinishRequest, AuthRedirect, AuthStartRequest, ChannelContext, Connection, Field, Guide, HttpRequest, SendLimits,
-    MediaRequest, MediaSource, NewTemplate, OutboundMessage, PluginManifest, Receipt, Template, WebhookOutcome, WindowPolicy,
+    InteractiveMessage, InteractiveSupport, MediaRequest, MediaSource, NewTemplate, OutboundMessage, PluginManifest, Receipt, Template, WebhookOutcome, WindowPolicy,
 };
 
 /// The contract version this host is built from, and the plugin WIT versions it serves: its
 /// own and every earlier release of the same 0.1 line.
-pub const HOST_WIT_VERSION: &str = "0.1.3";
-pub const SERVED_WIT_VERSIONS: &str = "0.1.0 to 0.1.3";
-const SERVED_WIT_REQUIREMENT: &str = ">=0.1.0, <=0.1.3";
+pub const HOST_WIT_VERSION: &str = "0.1.4";
+pub const SERVED_WIT_VERSIONS: &str = "0.1.0 to 0.1.4";
+const SERVED_WIT_REQUIREMENT: &str = ">=0.1.0, <=0.1.4";
 const CONTRACT_INTERFACE: &str = "switchboard:channel/channel";
 
 /// How often the engine's epoch advances; plugin time limits are counted in these ticks.
@@ -300,6 +300,8 @@ impl Runtime {
         let guide = GuideIndices::new(&pre).ok();
         let delivery = DeliveryIndices::new(&pre).ok();
         let media = MediaIndices::new(&pre).ok();
+        let interactive = InteractiveIndices::new(&pre).ok();
+        let interactive_app = InteractiveAppIndices::new(&pre).ok();
         let mut plugin = LoadedPlugin {
             manifest: PluginManifest {
                 id: String::new(),
@@ -325,6 +327,9 @@ impl Runtime {
             guide: Guide::default(),
             delivery_export: delivery,
             media_export: media,
+            interactive_export: interactive,
+            interactive_app_export: interactive_app,
+            interactive: InteractiveSupport::default(),
             send_limits: SendLimits::default(),
             declared: Arc::new(Vec::new()),
             shared: self.shared.clone(),
@@ -349,6 +354,8 @@ impl Runtime {
             plugin.app_schema = plugin.app_schema_call().await.map_err(LoadError::Manifest)?;
         }
         plugin.send_limits = plugin.send_limits_call().await.map_err(LoadError::Manifest)?;
+        plugin.interactive = plugin.interactive_support_call().await.map_err(LoadError::Manifest)?;
+        crate::interactive::check_support(&plugin.interactive).map_err(LoadError::InvalidManifest)?;
         plugin.guide = plugin.guide_call().await.map_err(LoadError::Manifest)?.checked(&plugin.settings_schema).map_err(LoadError::InvalidManifest)?;
         Ok(plugin)
     }
@@ -489,6 +496,9 @@ pub struct LoadedPlugin {
     pub guide: Guide,
     /// How fast its provider takes sends (the plugin's `delivery` export; default otherwise).
     pub send_limits: SendLimits,
+    /// The interactive kinds it draws natively, with their limits (0.1.4 `interactive`; none
+    /// otherwise: every kind goes as text).
+    pub interactive: InteractiveSupport,
     pre: InstancePre<CallState>,
     channel: ChannelIndices,
     /// Where `provider-app` is, when the plugin exports it (0.1.3).
@@ -499,6 +509,9 @@ pub struct LoadedPlugin {
     delivery_export: Option<DeliveryIndices>,
     /// Where `media` is, when the plugin exports it (0.1.3).
     media_export: Option<MediaIndices>,
+    /// Where `interactive` and `interactive-app` are, when the plugin exports them (0.1.4).
+    interactive_export: Option<InteractiveIndices>,
+    interactive_app_export: Option<InteractiveAppIndices>,
     declared: Arc<Vec<HostPattern>>,
     shared: Arc<Shared>,
 }
@@ -622,6 +635,11 @@ impl LoadedPlugin {
         call_export!(self, None, delivery, call_limits()).map(Lift::lift)
     }
 
+    async fn interactive_support_call(&self) -> Result<InteractiveSupport, PluginFailure> {
+        let Some(interactive) = &self.interactive_export else { return Ok(InteractiveSupport::default()) };
+        call_export!(self, None, interactive, call_support()).map(Lift::lift)
+    }
+
     async fn guide_call(&self) -> Result<Guide, PluginFailure> {
         let Some(guide) = &self.guide_export else { return Ok(Guide::default()) };
         call_export!(self, None, guide, call_connect_guide()).map(Lift::lift)
@@ -636,6 +654,10 @@ impl LoadedPlugin {
     pub async fn handle_app_webhook(&self, app: &AppContext, request: &HttpRequest) -> Result<AppWebhookOutcome, CallError> {
         let indices = self.app.as_ref().ok_or_else(|| CallError::Channel(types::ChannelError::Unsupported("this plugin has no provider app".into())))?;
         let (wit_app, wit_request) = (app.clone().lift(), request.clone().lift());
+        // 0.1.4: the app's webhooks may carry choices.
+        if let Some(interactive) = &self.interactive_app_export {
+            return flatten(call_export!(self, None, interactive, call_handle_app_webhook(&wit_app, &wit_request)));
+        }
         flatten(call_export!(self, None, indices, call_handle_app_webhook(&wit_app, &wit_request)))
     }
 
@@ -651,7 +673,18 @@ impl LoadedPlugin {
 
     pub async fn handle_webhook(&self, ctx: &ChannelContext, request: &HttpRequest) -> Result<WebhookOutcome, CallError> {
         let (wit_ctx, wit_request) = (ctx.clone().lift(), request.clone().lift());
+        // 0.1.4: the same handler, whose events may be choices.
+        if let Some(interactive) = &self.interactive_export {
+            return flatten(call_export!(self, Some(ctx), interactive, call_handle_webhook(&wit_ctx, &wit_request)));
+        }
         flatten(call_export!(self, Some(ctx), call_handle_webhook(&wit_ctx, &wit_request)))
+    }
+
+    /// Sends interactive content of a kind the plugin draws ([`Self::interactive`]).
+    pub async fn send_interactive(&self, ctx: &ChannelContext, message: &InteractiveMessage) -> Result<Receipt, CallError> {
+        let indices = self.interactive_export.as_ref().ok_or_else(|| CallError::Channel(types::ChannelError::Unsupported("this plugin draws no interactive content".into())))?;
+        let (wit_ctx, wit_message) = (ctx.clone().lift(), message.clone().lift());
+        flatten(call_export!(self, Some(ctx), indices, call_send_interactive(&wit_ctx, &wit_message)))
     }
 
     pub async fn send(&self, ctx: &ChannelContext, message: &OutboundMessage) -> Result<Receipt, CallError> {

@@ -275,6 +275,42 @@ pub enum Event {
     Message(InboundMessage),
     Status(DeliveryStatus),
     Contact(ContactProfile),
+    /// A customer picked an option (0.1.4 `interactive`).
+    Choice(Choice),
+}
+
+pub use crate::interactive::model::{
+    Card, CardButton, ChoiceOption, InteractiveAction, InteractiveContent, InteractiveKind, InteractiveSupport, KindLimits, ListSection,
+    OptionList, UrlButton,
+};
+
+/// A customer's pick of an option, as the plugin reported it (0.1.4 `interactive-types.choice`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Choice {
+    pub provider_message_id: String,
+    pub conversation: String,
+    pub conversation_name: Option<String>,
+    pub sender: ContactProfile,
+    pub timestamp_ms: u64,
+    /// The option's id as the provider returned it (maybe a short id the host issued).
+    pub id: String,
+    pub title: Option<String>,
+    /// The provider's id of the message the option was on.
+    pub answers: Option<String>,
+    pub properties: Vec<Property>,
+}
+
+/// An outbound message with interactive content (0.1.4 `interactive-message`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct InteractiveMessage {
+    pub message_id: String,
+    pub conversation_id: String,
+    pub recipient: String,
+    pub content: InteractiveContent,
+    pub reply_to: Option<String>,
+    pub last_inbound: Option<InboundSummary>,
+    pub window: WindowState,
+    pub attempt: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]

@@ -8,8 +8,11 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Everything of a message beyond its text. An inbound message has attachments; an outbound one a
-/// template, or media (by URL or an uploaded file) shown as one attachment.
+pub use crate::interactive::model::{ChoiceContent, ChoiceSource, InteractiveContent};
+
+/// Everything of a message beyond its text. An inbound message has attachments, or a choice; an
+/// outbound one a template, interactive content, or media (by URL or an uploaded file) shown as
+/// one attachment.
 #[derive(utoipa::ToSchema, Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
 pub struct MessageContent {
     /// A message template (outbound, outside the messaging window too).
@@ -18,6 +21,12 @@ pub struct MessageContent {
     /// Media the provider is handed (outbound).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub media: Option<MediaContent>,
+    /// Options the customer can tap (outbound); the message's `text` is its text rendering.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interactive: Option<InteractiveContent>,
+    /// The option the customer picked (inbound); the message's `text` is its title.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub choice: Option<ChoiceContent>,
     /// What the message carries, as people see it: an inbound message's attachments, an
     /// outbound message's file.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -55,6 +55,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0013_media.sql"),
     include_str!("migrations/0014_webhook_endpoints.sql"),
     include_str!("migrations/0015_bots.sql"),
+    include_str!("migrations/0016_choice_made.sql"),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -18,6 +18,7 @@ pub const EVENT_TYPES: &[&str] = &[
     "message.delivered",
     "message.read",
     "message.failed",
+    "choice.made",
     "conversation.created",
     "conversation.assigned",
     "conversation.resolved",

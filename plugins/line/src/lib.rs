@@ -89,6 +89,11 @@ impl Channel for Line {
     }
 
     fn handle_webhook(ctx: &ChannelContext, request: HttpRequest) -> Result<WebhookOutcome, ChannelError> {
+        Self::handle_webhook_with_choices(ctx, request).map(InteractiveWebhookOutcome::plain)
+    }
+
+    /// A postback (a quick reply's or a template button's `data`) is the customer's choice.
+    fn handle_webhook_with_choices(ctx: &ChannelContext, request: HttpRequest) -> Result<InteractiveWebhookOutcome, ChannelError> {
         let secret = ctx.setting("channel_secret").unwrap_or_default();
         let signature = request.header("x-line-signature").unwrap_or_default();
         if secret.is_empty() || !verify_hmac_sha256_base64(secret, &request.body, signature) {
@@ -96,45 +101,25 @@ impl Channel for Line {
         }
         // An empty `events` array is LINE's "Verify" ping: acknowledged like any delivery.
         let payload: Payload = request.json()?;
-        let events = payload.events.into_iter().filter_map(|event| inbound(event).map(Event::Message)).collect();
-        Ok(WebhookOutcome::ok(events))
+        let events = payload.events.into_iter().filter_map(inbound_event).collect();
+        Ok(InteractiveWebhookOutcome::ok(events))
     }
 
     fn send(ctx: &ChannelContext, message: OutboundMessage) -> Result<Receipt, ChannelError> {
-        let mut messages = line_messages(&message.content)?;
-        if let Some(quote) = quote_token(&message)
-            && messages[0]["type"] == "text"
-        {
-            messages[0]["quoteToken"] = quote.into();
-        }
-        if let Some(token) = fresh_reply_token(&message, now_ms()) {
-            // One reply per token: mark it before use, so a later message never tries it again.
-            let used = format!("reply_token_used:{}", message.recipient);
-            if state::get(&used).as_deref() != Some(token) {
-                state::set(&used, token);
-                let body = json!({ "replyToken": token, "messages": messages });
-                let response = call(ctx, http::post(api_url(ctx, "/v2/bot/message/reply")).json(&body))?;
-                if response.is_success() {
-                    return receipt(&response);
-                }
-                if !is_invalid_reply_token(&response) {
-                    return Err(refusal(&response));
-                }
-                log::info("LINE refused the reply token (used or expired): pushing instead");
-            }
-        }
-        let body = json!({ "to": message.recipient, "messages": messages });
-        let request = http::post(api_url(ctx, "/v2/bot/message/push"))
-            .header("x-line-retry-key", retry_key(&ctx.channel_id, &message.message_id).to_string())
-            .json(&body);
-        let response = call(ctx, request)?;
-        match response.status {
-            _ if response.is_success() => receipt(&response),
-            // The retry key was accepted before: an earlier attempt got through and only its
-            // answer was lost. LINE sent the message once; this attempt is done too.
-            409 => accepted_before(&response),
-            _ => Err(refusal(&response)),
-        }
+        let messages = line_messages(&message.content)?;
+        deliver(ctx, &message, messages)
+    }
+
+    fn interactive_support() -> InteractiveSupport {
+        buttons::support()
+    }
+
+    /// Sent as any message (reply token first, then push), as LINE message objects.
+    fn send_interactive(ctx: &ChannelContext, message: InteractiveMessage) -> Result<Receipt, ChannelError> {
+        let messages = buttons::messages(&message.content);
+        let InteractiveMessage { message_id, conversation_id, recipient, content: _, reply_to, last_inbound, window, attempt } = message;
+        let shell = OutboundMessage { message_id, conversation_id, recipient, content: OutboundContent::Text(String::new()), reply_to, last_inbound, window, attempt };
+        deliver(ctx, &shell, messages)
     }
 
     /// Content LINE keeps (`contentProvider.type` `line`) comes from the data API with the
@@ -181,6 +166,46 @@ impl Channel for Line {
 }
 
 export_channel!(Line);
+
+/// Sends LINE message objects for one of our messages: with the customer's reply token while
+/// it is fresh and unused (free), else pushed with a retry key (a retry never sends twice).
+fn deliver(ctx: &ChannelContext, message: &OutboundMessage, mut messages: Vec<Value>) -> Result<Receipt, ChannelError> {
+    if let Some(quote) = quote_token(message)
+        && messages[0]["type"] == "text"
+    {
+        messages[0]["quoteToken"] = quote.into();
+    }
+    if let Some(token) = fresh_reply_token(message, now_ms()) {
+        // One reply per token: mark it before use, so a later message never tries it again.
+        let used = format!("reply_token_used:{}", message.recipient);
+        if state::get(&used).as_deref() != Some(token) {
+            state::set(&used, token);
+            let body = json!({ "replyToken": token, "messages": messages });
+            let response = call(ctx, http::post(api_url(ctx, "/v2/bot/message/reply")).json(&body))?;
+            if response.is_success() {
+                return receipt(&response);
+            }
+            if !is_invalid_reply_token(&response) {
+                return Err(refusal(&response));
+            }
+            log::info("LINE refused the reply token (used or expired): pushing instead");
+        }
+    }
+    let body = json!({ "to": message.recipient, "messages": messages });
+    let request = http::post(api_url(ctx, "/v2/bot/message/push"))
+        .header("x-line-retry-key", retry_key(&ctx.channel_id, &message.message_id).to_string())
+        .json(&body);
+    let response = call(ctx, request)?;
+    match response.status {
+        _ if response.is_success() => receipt(&response),
+        // The retry key was accepted before: an earlier attempt got through and only its
+        // answer was lost. LINE sent the message once; this attempt is done too.
+        409 => accepted_before(&response),
+        _ => Err(refusal(&response)),
+    }
+}
+
+mod buttons;
 
 fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
@@ -301,6 +326,27 @@ fn refusal(response: &http::Response) -> ChannelError {
         500.. => ChannelError::Transient(format!("LINE answered HTTP {}: {reason}", response.status)),
         _ => ChannelError::Provider(reason),
     }
+}
+
+/// One webhook event as the host's event: a postback (a button's or quick reply's `data`; LINE
+/// gives no title and no message it was on) as the customer's choice, others as [`inbound`].
+fn inbound_event(event: LineEvent) -> Option<InboundEvent> {
+    let picked = event.postback.as_ref().filter(|postback| event.kind == "postback" && postback.params.is_empty()).map(|postback| postback.data.clone());
+    let message = inbound(event)?;
+    Some(match picked {
+        Some(id) => InboundEvent::Choice(Choice {
+            provider_message_id: message.provider_message_id,
+            conversation: message.conversation,
+            conversation_name: None,
+            sender: message.sender,
+            timestamp_ms: message.timestamp_ms,
+            id,
+            title: None,
+            answers: None,
+            properties: message.properties,
+        }),
+        None => InboundEvent::Event(Event::Message(message)),
+    })
 }
 
 /// One webhook event as a message in the inbox, or `None` for events the inbox does not

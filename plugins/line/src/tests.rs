@@ -287,3 +287,24 @@ fn the_form_asks_for_secret_and_token_and_keeps_the_secret() {
     assert!(manifest.capabilities.contains(&Capability::FixedName));
     assert_eq!(Line::messaging_window().free_form_seconds, None, "LINE has no messaging window");
 }
+
+#[test]
+fn a_postback_without_picker_params_is_the_customers_choice_with_its_reply_token() {
+    let body = format!(r#"{{"destination":"U0","events":[{}]}}"#, event("postback", "p2", r#","postback":{"data":"ship:express"}"#));
+    let outcome = Line::handle_webhook_with_choices(&ctx(VECTOR_SECRET), signed(&body)).unwrap();
+    let [InboundEvent::Choice(choice)] = &outcome.events[..] else { panic!("{:?}", outcome.events) };
+    assert_eq!((choice.provider_message_id.as_str(), choice.id.as_str(), choice.title.as_deref()), ("p2", "ship:express", None));
+    assert!(choice.properties.iter().any(|(k, v)| k == "reply_token" && v == "rt-p2"), "the tap can be answered for free");
+}
+
+#[test]
+fn quick_replies_and_buttons_are_postback_actions_showing_their_titles() {
+    let option = |id: &str, title: &str| ChoiceOption { id: id.into(), title: title.into(), description: None };
+    let content = |action| InteractiveContent { header: None, body: "Mau dikirim pakai apa?".into(), footer: None, action };
+    let quick = buttons::messages(&content(InteractiveAction::QuickReplies(vec![option("ship:express", "Express")])));
+    assert_eq!(quick, [json!({"type": "text", "text": "Mau dikirim pakai apa?", "quickReply": {"items": [
+        {"type": "action", "action": {"type": "postback", "label": "Express", "data": "ship:express", "displayText": "Express"}}]}})]);
+    let template = buttons::messages(&content(InteractiveAction::UrlButtons(vec![UrlButton { title: "Lacak".into(), url: "https://tokobudi.id/t/1".into() }])));
+    assert_eq!(template, [json!({"type": "template", "altText": "Mau dikirim pakai apa?", "template": {"type": "buttons", "text": "Mau dikirim pakai apa?",
+        "actions": [{"type": "uri", "label": "Lacak", "uri": "https://tokobudi.id/t/1"}]}})]);
+}

@@ -123,11 +123,24 @@ impl<P: MetaProduct> Channel for MetaChannel<P> {
     }
 
     fn handle_webhook(ctx: &ChannelContext, request: HttpRequest) -> Result<WebhookOutcome, ChannelError> {
+        Self::handle_webhook_with_choices(ctx, request).map(InteractiveWebhookOutcome::plain)
+    }
+
+    /// Quick replies and postback buttons tapped come back as choices.
+    fn handle_webhook_with_choices(ctx: &ChannelContext, request: HttpRequest) -> Result<InteractiveWebhookOutcome, ChannelError> {
         webhook::handle(&P::PRODUCT, ctx, request)
     }
 
     fn send(ctx: &ChannelContext, message: OutboundMessage) -> Result<Receipt, ChannelError> {
         send::send(&P::PRODUCT, ctx, message)
+    }
+
+    fn interactive_support() -> InteractiveSupport {
+        send::interactive_support()
+    }
+
+    fn send_interactive(ctx: &ChannelContext, message: InteractiveMessage) -> Result<Receipt, ChannelError> {
+        send::send_interactive(ctx, message)
     }
 
     fn messaging_window() -> WindowPolicy {
@@ -150,6 +163,10 @@ impl<P: MetaProduct> Channel for MetaChannel<P> {
     }
 
     fn handle_app_webhook(app: &AppContext, request: HttpRequest) -> Result<AppWebhookOutcome, ChannelError> {
+        Self::handle_app_webhook_with_choices(app, request).map(InteractiveAppWebhookOutcome::plain)
+    }
+
+    fn handle_app_webhook_with_choices(app: &AppContext, request: HttpRequest) -> Result<InteractiveAppWebhookOutcome, ChannelError> {
         crate::webhook::handle_app(&P::PRODUCT, app, request)
     }
 

@@ -51,17 +51,24 @@ fn messaging(account: &str, rest: Value) -> Value {
     item
 }
 
-fn message(event: &Event) -> &InboundMessage {
+fn message(event: &InboundEvent) -> &InboundMessage {
     match event {
-        Event::Message(message) => message,
+        InboundEvent::Event(Event::Message(message)) => message,
         other => panic!("not a message: {other:?}"),
     }
 }
 
-fn status(event: &Event) -> &DeliveryStatus {
+fn status(event: &InboundEvent) -> &DeliveryStatus {
     match event {
-        Event::Status(status) => status,
+        InboundEvent::Event(Event::Status(status)) => status,
         other => panic!("not a status: {other:?}"),
+    }
+}
+
+fn choice(event: &InboundEvent) -> &Choice {
+    match event {
+        InboundEvent::Choice(choice) => choice,
+        other => panic!("not a choice: {other:?}"),
     }
 }
 
@@ -141,9 +148,8 @@ fn texts_attachments_and_quick_replies_become_messages_and_echoes_are_dropped() 
     assert_eq!((text.conversation.as_str(), text.sender.id.as_str()), (CUSTOMER, CUSTOMER));
     assert_eq!(text.timestamp_ms, 1_763_600_000_000, "the provider's time of the message");
     assert_eq!(text.reply_to.as_deref(), Some("m_0"));
-    let quick = message(&parsed.events[1]);
-    assert_eq!(quick.text.as_deref(), Some("Ukuran M"));
-    assert_eq!(quick.properties, vec![("quick_reply_payload".to_string(), "SIZE_M".to_string())]);
+    let quick = choice(&parsed.events[1]);
+    assert_eq!((quick.provider_message_id.as_str(), quick.id.as_str(), quick.title.as_deref()), ("m_2", "SIZE_M", Some("Ukuran M")));
     let media = &message(&parsed.events[2]).attachments;
     let kinds: Vec<AttachmentKind> = media.iter().map(|a| a.kind).collect();
     use AttachmentKind::*;
@@ -157,7 +163,7 @@ fn texts_attachments_and_quick_replies_become_messages_and_echoes_are_dropped() 
 }
 
 #[test]
-fn postbacks_carry_their_title_as_text_and_their_payload() {
+fn postbacks_are_choices_with_their_title_and_payload() {
     let parsed = events_of(
         &messenger(),
         PAGE_ID,
@@ -166,10 +172,9 @@ fn postbacks_carry_their_title_as_text_and_their_payload() {
             messaging(PAGE_ID, json!({"postback": {"title": "Mulai", "payload": "GET_STARTED"}})),
         ],
     );
-    let first = message(&parsed.events[0]);
-    assert_eq!((first.provider_message_id.as_str(), first.text.as_deref()), ("m_pb1", Some("Lacak pesanan")));
-    assert_eq!(first.properties, vec![("postback_payload".to_string(), "TRACK_ORDER".to_string())]);
-    let second = message(&parsed.events[1]);
+    let first = choice(&parsed.events[0]);
+    assert_eq!((first.provider_message_id.as_str(), first.id.as_str(), first.title.as_deref()), ("m_pb1", "TRACK_ORDER", Some("Lacak pesanan")));
+    let second = choice(&parsed.events[1]);
     assert_eq!(second.provider_message_id, format!("postback:{CUSTOMER}:1763600000000"), "stable across redeliveries");
 }
 
@@ -366,4 +371,26 @@ fn accounts_carry_the_settings_that_connect_them() {
     assert_eq!(accounts.len(), 1, "a Page without a token cannot be connected");
     assert_eq!((accounts[0].id.as_str(), accounts[0].name.as_str()), (PAGE_ID, "Toko Budi"));
     assert_eq!(accounts[0].settings, [("page_id".to_string(), PAGE_ID.to_string()), ("page_access_token".to_string(), "EAAPage1".to_string())]);
+}
+
+#[test]
+fn interactive_content_is_a_button_template_quick_replies_or_a_generic_template() {
+    let option = |id: &str, title: &str| ChoiceOption { id: id.into(), title: title.into(), description: None };
+    let content = |action| InteractiveContent { header: None, body: "What do you want to do next?".into(), footer: None, action };
+    let buttons = send::interactive_parts(&content(InteractiveAction::ReplyButtons(vec![option("AGENT", "Talk to an agent")]))).unwrap();
+    assert_eq!(buttons, [json!({"attachment": {"type": "template", "payload": {"template_type": "button", "text": "What do you want to do next?",
+        "buttons": [{"type": "postback", "title": "Talk to an agent", "payload": "AGENT"}]}}})]);
+    let quick = send::interactive_parts(&content(InteractiveAction::QuickReplies(vec![option("COLOR_RED", "Red")]))).unwrap();
+    assert_eq!(quick, [json!({"text": "What do you want to do next?", "quick_replies": [{"content_type": "text", "title": "Red", "payload": "COLOR_RED"}]})]);
+    let cards = send::interactive_parts(&content(InteractiveAction::Cards(vec![Card {
+        title: "Welcome!".into(),
+        subtitle: Some("We have the right hat for everyone.".into()),
+        image_url: Some("https://example.com/hat.jpg".into()),
+        buttons: vec![CardButton::Url(UrlButton { title: "View Website".into(), url: "https://example.com/".into() }), CardButton::Reply(option("START", "Start Chatting"))],
+    }])))
+    .unwrap();
+    assert_eq!(cards[0], json!({"text": "What do you want to do next?"}));
+    assert_eq!(cards[1], json!({"attachment": {"type": "template", "payload": {"template_type": "generic", "elements": [{
+        "title": "Welcome!", "subtitle": "We have the right hat for everyone.", "image_url": "https://example.com/hat.jpg",
+        "buttons": [{"type": "web_url", "url": "https://example.com/", "title": "View Website"}, {"type": "postback", "title": "Start Chatting", "payload": "START"}]}]}}}));
 }

@@ -9,10 +9,10 @@ use switchboard_sdk::*;
 
 use crate::Product;
 
-pub fn handle(product: &Product, ctx: &ChannelContext, request: HttpRequest) -> Result<WebhookOutcome, ChannelError> {
+pub fn handle(product: &Product, ctx: &ChannelContext, request: HttpRequest) -> Result<InteractiveWebhookOutcome, ChannelError> {
     match request.method.as_str() {
         // The host's secret for the channel is its verify token (shown in the setup).
-        "GET" => Ok(WebhookOutcome { response: request.hub_challenge(&ctx.webhook_secret), events: vec![] }),
+        "GET" => Ok(InteractiveWebhookOutcome { response: request.hub_challenge(&ctx.webhook_secret), events: vec![] }),
         "POST" => {
             if !request.has_hub_signature_256(&crate::operator_app::app_secret(ctx).unwrap_or_default()) {
                 return Err(ChannelError::Unauthorized("missing or wrong X-Hub-Signature-256".into()));
@@ -22,7 +22,7 @@ pub fn handle(product: &Product, ctx: &ChannelContext, request: HttpRequest) -> 
             for skipped in &parsed.skipped {
                 log::warn(skipped);
             }
-            Ok(WebhookOutcome::ok(parsed.events))
+            Ok(InteractiveWebhookOutcome::ok(parsed.events))
         }
         other => Err(ChannelError::BadRequest(format!("Meta sends GET and POST, not {other}"))),
     }
@@ -46,9 +46,9 @@ pub fn app_settings_schema() -> Vec<Field> {
 /// The app's one callback URL: the verify-token challenge with the host's token for the app,
 /// every `POST` verified with the app secret, and each entry's events tagged with the entry's
 /// id (the Page or Instagram account), which the host routes to that account's channel.
-pub fn handle_app(product: &Product, app: &AppContext, request: HttpRequest) -> Result<AppWebhookOutcome, ChannelError> {
+pub fn handle_app(product: &Product, app: &AppContext, request: HttpRequest) -> Result<InteractiveAppWebhookOutcome, ChannelError> {
     match request.method.as_str() {
-        "GET" => Ok(AppWebhookOutcome { response: request.hub_challenge(&app.verify_token), events: vec![] }),
+        "GET" => Ok(InteractiveAppWebhookOutcome { response: request.hub_challenge(&app.verify_token), events: vec![] }),
         "POST" => {
             let secret = property(&app.settings, "app_secret").unwrap_or_default();
             if !request.has_hub_signature_256(secret) {
@@ -65,10 +65,10 @@ pub fn handle_app(product: &Product, app: &AppContext, request: HttpRequest) -> 
                     for skipped in &parsed.skipped {
                         log::warn(skipped);
                     }
-                    events.extend(parsed.events.into_iter().map(|event| AccountEvent { account: account.clone(), event }));
+                    events.extend(parsed.events.into_iter().map(|event| AccountInboundEvent { account: account.clone(), event }));
                 }
             }
-            Ok(AppWebhookOutcome { response: HttpResponse::ok(), events })
+            Ok(InteractiveAppWebhookOutcome { response: HttpResponse::ok(), events })
         }
         other => Err(ChannelError::BadRequest(format!("Meta sends GET and POST, not {other}"))),
     }
@@ -77,7 +77,7 @@ pub fn handle_app(product: &Product, app: &AppContext, request: HttpRequest) -> 
 /// A delivery's events, and what was passed over (logged by the caller).
 #[derive(Debug, Default)]
 pub struct Parsed {
-    pub events: Vec<Event>,
+    pub events: Vec<InboundEvent>,
     pub skipped: Vec<String>,
 }
 
@@ -227,38 +227,54 @@ struct ReadReceipt {
 }
 
 impl Messaging {
-    fn into_events(self, entry_time: Option<u64>) -> Vec<Event> {
+    /// Messages, receipts, and taps as choices: a quick reply (`message.quick_reply.payload`,
+    /// the text being its title) or a postback button (`postback {title, payload}`). Meta does
+    /// not say which message was tapped.
+    fn into_events(self, entry_time: Option<u64>) -> Vec<InboundEvent> {
         let customer = self.sender.id;
         let at = self.timestamp.or(entry_time).unwrap_or_default();
         let status = |target, state, timestamp_ms| {
-            Event::Status(DeliveryStatus { target, state, timestamp_ms, error_code: None, error_message: None })
+            InboundEvent::Event(Event::Status(DeliveryStatus { target, state, timestamp_ms, error_code: None, error_message: None }))
+        };
+        let choice = |provider_message_id: String, id: String, title: Option<String>| {
+            let base = inbound(customer.clone(), at);
+            InboundEvent::Choice(Choice {
+                provider_message_id,
+                conversation: base.conversation,
+                conversation_name: None,
+                sender: base.sender,
+                timestamp_ms: at,
+                id,
+                title,
+                answers: None,
+                properties: vec![],
+            })
         };
         if let Some(message) = self.message {
             if message.is_echo || message.is_deleted {
                 return vec![];
             }
-            let properties = message.quick_reply.map(|q| vec![("quick_reply_payload".to_string(), q.payload)]).unwrap_or_default();
-            return vec![Event::Message(InboundMessage {
+            if let Some(quick) = message.quick_reply {
+                return vec![choice(message.mid, quick.payload, message.text)];
+            }
+            return vec![InboundEvent::Event(Event::Message(InboundMessage {
                 provider_message_id: message.mid,
                 reply_to: message.reply_to.and_then(|r| r.mid),
                 text: message.text,
                 attachments: message.attachments.into_iter().map(attachment).collect(),
-                properties,
                 ..inbound(customer, at)
-            })];
+            }))];
         }
         if let Some(postback) = self.postback {
             // A button the customer tapped: its title is what they saw, its payload what it means.
             let id = postback.mid.unwrap_or_else(|| format!("postback:{customer}:{at}"));
-            return vec![Event::Message(InboundMessage {
-                provider_message_id: id,
-                text: postback.title.or(postback.payload.clone()),
-                properties: postback.payload.map(|p| vec![("postback_payload".to_string(), p)]).unwrap_or_default(),
-                ..inbound(customer, at)
-            })];
+            return match postback.payload {
+                Some(payload) => vec![choice(id, payload, postback.title)],
+                None => vec![InboundEvent::Event(Event::Message(InboundMessage { provider_message_id: id, text: postback.title, ..inbound(customer, at) }))],
+            };
         }
         if let Some(delivery) = self.delivery {
-            let mut events: Vec<Event> = delivery
+            let mut events: Vec<InboundEvent> = delivery
                 .mids
                 .into_iter()
                 .map(|mid| status(StatusTarget::Message(mid), DeliveryState::Delivered, delivery.watermark))

@@ -36,7 +36,7 @@ impl Channel for Telegram {
         call::<IgnoredAny>(http::post(api_url(ctx, "setWebhook")?).json(&json!({
             "url": ctx.webhook_url,
             "secret_token": ctx.webhook_secret,
-            "allowed_updates": ["message", "edited_message"],
+            "allowed_updates": ["message", "edited_message", "callback_query"],
         })))?;
         Ok(Connection {
             display_name: bot.username.as_ref().map_or(bot.full_name(), |name| format!("@{name}")),
@@ -57,14 +57,38 @@ impl Channel for Telegram {
     }
 
     fn handle_webhook(ctx: &ChannelContext, request: HttpRequest) -> Result<WebhookOutcome, ChannelError> {
+        Self::handle_webhook_with_choices(ctx, request).map(InteractiveWebhookOutcome::plain)
+    }
+
+    /// A tap on an inline keyboard button is a `callback_query`: answered at once (the
+    /// customer's client shows a spinner until then) and reported as the choice.
+    fn handle_webhook_with_choices(ctx: &ChannelContext, request: HttpRequest) -> Result<InteractiveWebhookOutcome, ChannelError> {
         let token = request.header("x-telegram-bot-api-secret-token");
         if ctx.webhook_secret.is_empty() || !token.is_some_and(|token| secure_eq(token, &ctx.webhook_secret)) {
             return Err(ChannelError::Unauthorized("missing or wrong secret token".into()));
         }
         let update: Update = request.json()?;
+        if let Some(query) = update.callback_query {
+            return Ok(InteractiveWebhookOutcome::ok(keyboards::tapped(ctx, update.update_id, query).into_iter().collect()));
+        }
         let message = update.message.or(update.edited_message);
-        let events = message.map(|message| Event::Message(inbound(update.update_id, message)));
-        Ok(WebhookOutcome::ok(events.into_iter().collect()))
+        let events = message.map(|message| InboundEvent::Event(Event::Message(inbound(update.update_id, message))));
+        Ok(InteractiveWebhookOutcome::ok(events.into_iter().collect()))
+    }
+
+    fn interactive_support() -> InteractiveSupport {
+        keyboards::support()
+    }
+
+    fn send_interactive(ctx: &ChannelContext, message: InteractiveMessage) -> Result<Receipt, ChannelError> {
+        let mut body = keyboards::message_body(&message.content);
+        body["chat_id"] = message.recipient.into();
+        if let Some(id) = message.reply_to.and_then(|id| id.parse::<i64>().ok()) {
+            body["reply_to_message_id"] = id.into();
+            body["allow_sending_without_reply"] = true.into();
+        }
+        let sent: MessageRef = call(http::post(api_url(ctx, "sendMessage")?).json(&body))?;
+        Ok(Receipt { provider_message_id: sent.message_id.to_string() })
     }
 
     fn send(ctx: &ChannelContext, message: OutboundMessage) -> Result<Receipt, ChannelError> {
@@ -137,6 +161,8 @@ impl Channel for Telegram {
 }
 
 export_channel!(Telegram);
+
+mod keyboards;
 
 fn api_url(ctx: &ChannelContext, method: &str) -> Result<String, ChannelError> {
     let base = ctx.setting_or("api_base_url", DEFAULT_API).trim_end_matches('/');
@@ -274,6 +300,7 @@ struct Update {
     update_id: i64,
     message: Option<Message>,
     edited_message: Option<Message>,
+    callback_query: Option<keyboards::CallbackQuery>,
 }
 
 #[derive(Deserialize)]

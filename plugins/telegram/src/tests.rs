@@ -116,3 +116,34 @@ fn deliveries_without_the_secret_or_with_a_bad_body_are_refused() {
         assert!(matches!(result, Err(ChannelError::BadRequest(_))), "{bad:?}");
     }
 }
+
+#[test]
+fn reply_buttons_are_an_inline_keyboard_one_per_row_with_header_and_footer_as_text() {
+    let content = InteractiveContent {
+        header: Some("Order A-17".into()),
+        body: "Did it arrive?".into(),
+        footer: Some("Acme".into()),
+        action: InteractiveAction::ReplyButtons(vec![
+            ChoiceOption { id: "yes:A-17".into(), title: "Yes".into(), description: None },
+            ChoiceOption { id: "~42.1".into(), title: "Not yet".into(), description: None },
+        ]),
+    };
+    assert_eq!(
+        keyboards::message_body(&content),
+        json!({"text": "Order A-17\n\nDid it arrive?\n\nAcme", "reply_markup": {"inline_keyboard": [
+            [{"text": "Yes", "callback_data": "yes:A-17"}], [{"text": "Not yet", "callback_data": "~42.1"}]]}})
+    );
+    let quick = InteractiveContent { action: InteractiveAction::QuickReplies(vec![ChoiceOption { id: "y".into(), title: "Yes".into(), description: None }]), ..content };
+    assert_eq!(
+        keyboards::message_body(&quick)["reply_markup"],
+        json!({"keyboard": [[{"text": "Yes"}]], "resize_keyboard": true, "one_time_keyboard": true})
+    );
+}
+
+#[test]
+fn callback_data_limits_are_declared() {
+    let support = Telegram::interactive_support();
+    assert_eq!(support.max_id_bytes, 64);
+    let kinds: Vec<_> = support.kinds.iter().map(|k| k.kind).collect();
+    assert_eq!(kinds, [InteractiveKind::ReplyButtons, InteractiveKind::UrlButtons, InteractiveKind::QuickReplies]);
+}

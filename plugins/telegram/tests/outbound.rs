@@ -1,7 +1,7 @@
 //! Telegram's outbound paths in the real runtime, the Bot API answered by the test kit's doubles.
 
 use serde_json::json;
-use switchboard_testkit::{Http, Message, Plugin, workspace_component};
+use switchboard_testkit::{Http, Message, Plugin, Request, workspace_component};
 
 const API: &str = "https://api.telegram.org/bot7:tok";
 
@@ -10,7 +10,7 @@ fn telegram() -> Plugin {
 }
 
 #[test]
-fn connect_checks_the_token_then_registers_the_webhook_for_messages_only() {
+fn connect_checks_the_token_then_registers_the_webhook_for_messages_and_button_taps() {
     let mut plugin = telegram();
     plugin.on(Http::get(&format!("{API}/getMe")).respond_json(200, json!({"ok": true, "result": {"id": 5, "first_name": "Toko", "username": "toko_bot"}})));
     plugin.on(Http::post(&format!("{API}/setWebhook")).respond_json(200, json!({"ok": true, "result": true})));
@@ -18,7 +18,27 @@ fn connect_checks_the_token_then_registers_the_webhook_for_messages_only() {
     assert_eq!(connected.ok()["external_account_id"], "5");
     let registered = connected.requests[1].json();
     assert_eq!(registered["secret_token"], plugin.webhook_secret());
-    assert_eq!(registered["allowed_updates"], json!(["message", "edited_message"]));
+    assert_eq!(registered["allowed_updates"], json!(["message", "edited_message", "callback_query"]));
+}
+
+#[test]
+fn a_tap_on_an_inline_button_is_answered_at_once_and_reported_as_the_choice() {
+    let mut plugin = telegram();
+    plugin.on(Http::post(&format!("{API}/answerCallbackQuery")).respond_json(200, json!({"ok": true, "result": true})));
+    // The Bot API's documented callback_query (providers-interactive.md §6).
+    let update = json!({"update_id": 10000, "callback_query": {"id": "4382bfdwdsb323b2d9",
+        "from": {"id": 1111, "is_bot": false, "first_name": "Budi"},
+        "message": {"message_id": 77, "from": {"id": 2222, "is_bot": true, "first_name": "ShopBot"}, "chat": {"id": 1111, "type": "private"},
+                    "date": 1700000000, "text": "Did that solve it?", "reply_markup": {"inline_keyboard": [[{"text": "Yes", "callback_data": "q42:yes"}]]}},
+        "chat_instance": "-8471726474617489", "data": "q42:yes"}});
+    let secret = plugin.webhook_secret().to_owned();
+    let outcome = plugin.webhook(Request::post("").header("x-telegram-bot-api-secret-token", &secret).json(update));
+    let events = outcome.ok()["events"].clone();
+    assert_eq!(outcome.requests.len(), 1);
+    assert_eq!(outcome.requests[0].json(), json!({"callback_query_id": "4382bfdwdsb323b2d9"}));
+    let choice = &events[0]["Choice"];
+    assert_eq!((choice["id"].as_str(), choice["title"].as_str(), choice["answers"].as_str()), (Some("q42:yes"), Some("Yes"), Some("77")));
+    assert_eq!((choice["conversation"].as_str(), choice["provider_message_id"].as_str()), (Some("1111"), Some("10000")));
 }
 
 #[test]

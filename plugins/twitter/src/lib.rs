@@ -123,12 +123,17 @@ impl Channel for Twitter {
     }
 
     fn handle_webhook(ctx: &ChannelContext, request: HttpRequest) -> Result<WebhookOutcome, ChannelError> {
+        Self::handle_webhook_with_choices(ctx, request).map(InteractiveWebhookOutcome::plain)
+    }
+
+    /// A quick-reply option picked (`quick_reply_response.metadata`) is the customer's choice.
+    fn handle_webhook_with_choices(ctx: &ChannelContext, request: HttpRequest) -> Result<InteractiveWebhookOutcome, ChannelError> {
         let secret = &consumer_secret(ctx)?;
         if request.method.eq_ignore_ascii_case("GET") {
             let token = request
                 .query_param("crc_token")
                 .ok_or_else(|| ChannelError::BadRequest("a GET is a CRC check and carries `crc_token`".into()))?;
-            return Ok(WebhookOutcome { response: HttpResponse::json(200, &crc_response(secret, &token)), events: vec![] });
+            return Ok(InteractiveWebhookOutcome { response: HttpResponse::json(200, &crc_response(secret, &token)), events: vec![] });
         }
         let signature = request.header("x-twitter-webhooks-signature").and_then(|s| s.strip_prefix("sha256="));
         if !signature.is_some_and(|s| verify_hmac_sha256_base64(secret, &request.body, s)) {
@@ -136,7 +141,7 @@ impl Channel for Twitter {
         }
         let activity: Activity = request.json()?;
         let own_id = state::get("user_id");
-        Ok(WebhookOutcome::ok(direct_messages(activity, own_id.as_deref())))
+        Ok(InteractiveWebhookOutcome::ok(direct_messages(activity, own_id.as_deref())))
     }
 
     /// The operator's X developer app: one Account Activity webhook for every user subscribed.
@@ -158,12 +163,16 @@ impl Channel for Twitter {
     /// The app's one webhook: CRC with the consumer secret, every `POST` signed with it, and
     /// each delivery's DMs tagged with its `for_user_id` (the subscribed user it is for).
     fn handle_app_webhook(app: &AppContext, request: HttpRequest) -> Result<AppWebhookOutcome, ChannelError> {
+        Self::handle_app_webhook_with_choices(app, request).map(InteractiveAppWebhookOutcome::plain)
+    }
+
+    fn handle_app_webhook_with_choices(app: &AppContext, request: HttpRequest) -> Result<InteractiveAppWebhookOutcome, ChannelError> {
         let secret = property(&app.settings, "consumer_secret").unwrap_or_default();
         if request.method.eq_ignore_ascii_case("GET") {
             let token = request
                 .query_param("crc_token")
                 .ok_or_else(|| ChannelError::BadRequest("a GET is a CRC check and carries `crc_token`".into()))?;
-            return Ok(AppWebhookOutcome { response: HttpResponse::json(200, &crc_response(secret, &token)), events: vec![] });
+            return Ok(InteractiveAppWebhookOutcome { response: HttpResponse::json(200, &crc_response(secret, &token)), events: vec![] });
         }
         let signature = request.header("x-twitter-webhooks-signature").and_then(|s| s.strip_prefix("sha256="));
         if secret.is_empty() || !signature.is_some_and(|s| verify_hmac_sha256_base64(secret, &request.body, s)) {
@@ -173,8 +182,8 @@ impl Channel for Twitter {
         let Some(user) = activity.for_user_id.clone() else {
             return Err(ChannelError::BadRequest("an Account Activity delivery names the user it is for in `for_user_id`".into()));
         };
-        let events = direct_messages(activity, Some(&user)).into_iter().map(|event| AccountEvent { account: user.clone(), event }).collect();
-        Ok(AppWebhookOutcome { response: HttpResponse::ok(), events })
+        let events = direct_messages(activity, Some(&user)).into_iter().map(|event| AccountInboundEvent { account: user.clone(), event }).collect();
+        Ok(InteractiveAppWebhookOutcome { response: HttpResponse::ok(), events })
     }
 
     /// `media_url_https` (ton.twitter.com) answers only a request signed with OAuth 1.0a as the
@@ -198,13 +207,27 @@ impl Channel for Twitter {
             OutboundContent::Media(_) => return Err(ChannelError::Unsupported("media DMs are not supported yet on X".into())),
             OutboundContent::Template(_) => return Err(ChannelError::Unsupported("X has no message templates".into())),
         };
-        let body = json!({"event": {"type": "message_create", "message_create": {
-            "target": {"recipient_id": message.recipient},
-            "message_data": {"text": text},
-        }}});
-        let api = Api::for_channel(ctx)?;
-        let sent: Sent = api.call(http::Method::POST, "1.1/direct_messages/events/new.json", &[], Some(&body))?.json()?;
-        Ok(Receipt { provider_message_id: sent.event.id })
+        send_dm(ctx, &message.recipient, json!({"text": text}))
+    }
+
+    /// Quick-reply options (up to 20; labels 36, descriptions 72, the id as `metadata`, 1000)
+    /// and URL buttons (`ctas`, 1-3, labels 36), on the v1.1 endpoint (v2 DMs take neither). X
+    /// has no header or footer: they are lines of the text (a DM: 10,000 characters).
+    fn interactive_support() -> InteractiveSupport {
+        let kind = |kind, max_choices, max_description_chars| KindLimits {
+            max_choices,
+            max_title_chars: 36,
+            max_description_chars,
+            max_body_chars: 9000,
+            max_header_chars: 200,
+            max_footer_chars: 200,
+            ..KindLimits::new(kind)
+        };
+        InteractiveSupport { kinds: vec![kind(InteractiveKind::QuickReplies, 20, 72), kind(InteractiveKind::UrlButtons, 3, 0)], max_id_bytes: 1000 }
+    }
+
+    fn send_interactive(ctx: &ChannelContext, message: InteractiveMessage) -> Result<Receipt, ChannelError> {
+        send_dm(ctx, &message.recipient, interactive_message_data(&message.content))
     }
 
     /// Without consumer keys typed in, the login uses the operator's app (the admin types nothing).
@@ -442,9 +465,50 @@ fn ignore_gone(result: Result<http::Response, ChannelError>) -> Result<(), Chann
     }
 }
 
-/// The direct messages of one Account Activity delivery, without the account's own echoes.
-/// Mentions, likes, follows and the rest are not channel traffic.
-fn direct_messages(activity: Activity, own_id: Option<&str>) -> Vec<Event> {
+/// `POST 1.1/direct_messages/events/new.json` with this `message_data`; the event's id.
+fn send_dm(ctx: &ChannelContext, recipient: &str, message_data: Value) -> Result<Receipt, ChannelError> {
+    let body = json!({"event": {"type": "message_create", "message_create": {
+        "target": {"recipient_id": recipient},
+        "message_data": message_data,
+    }}});
+    let api = Api::for_channel(ctx)?;
+    let sent: Sent = api.call(http::Method::POST, "1.1/direct_messages/events/new.json", &[], Some(&body))?.json()?;
+    Ok(Receipt { provider_message_id: sent.event.id })
+}
+
+/// `message_data` with quick-reply options or `ctas`. Descriptions are all or none on X: when
+/// some options have one, the others get an empty one.
+fn interactive_message_data(content: &InteractiveContent) -> Value {
+    let text = content.text_with_header_and_footer();
+    let mut data = json!({"text": text});
+    match &content.action {
+        InteractiveAction::QuickReplies(options) => {
+            let described = options.iter().any(|o| o.description.is_some());
+            let options: Vec<Value> = options
+                .iter()
+                .map(|o| {
+                    let mut option = json!({"label": o.title, "metadata": o.id});
+                    if described {
+                        option["description"] = o.description.clone().unwrap_or_default().into();
+                    }
+                    option
+                })
+                .collect();
+            data["quick_reply"] = json!({"type": "options", "options": options});
+        }
+        InteractiveAction::UrlButtons(buttons) => {
+            data["ctas"] = buttons.iter().map(|b| json!({"type": "web_url", "label": b.title, "url": b.url})).collect::<Vec<_>>().into();
+        }
+        // Not declared in `interactive_support`: the host sends these as text.
+        InteractiveAction::ReplyButtons(_) | InteractiveAction::OptionList(_) | InteractiveAction::Cards(_) => {}
+    }
+    data
+}
+
+/// The direct messages of one Account Activity delivery, without the account's own echoes;
+/// an option picked (`quick_reply_response` with its `metadata`; the text is its label) as the
+/// customer's choice. Mentions, likes, follows and the rest are not channel traffic.
+fn direct_messages(activity: Activity, own_id: Option<&str>) -> Vec<InboundEvent> {
     let users = activity.users;
     activity
         .direct_message_events
@@ -464,21 +528,33 @@ fn direct_messages(activity: Activity, own_id: Option<&str>) -> Vec<Event> {
                 };
                 Attachment { provider_media_id: media.id_str, url: media.media_url_https, ..Attachment::new(kind) }
             });
-            Some(Event::Message(InboundMessage {
+            let text = Some(html_unescape(&create.message_data.text)).filter(|t| !t.is_empty());
+            let profile = ContactProfile { id: sender.clone(), name: user.and_then(|u| u.name.clone()), handle: user.and_then(|u| u.screen_name.clone()) };
+            let timestamp_ms = event.created_timestamp.parse().unwrap_or(0);
+            if let Some(metadata) = create.message_data.quick_reply_response.and_then(|r| r.metadata) {
+                return Some(InboundEvent::Choice(Choice {
+                    provider_message_id: event.id,
+                    conversation: sender,
+                    conversation_name: None,
+                    sender: profile,
+                    timestamp_ms,
+                    id: metadata,
+                    title: text,
+                    answers: None,
+                    properties: vec![],
+                }));
+            }
+            Some(InboundEvent::Event(Event::Message(InboundMessage {
                 provider_message_id: event.id,
-                conversation: sender.clone(),
+                conversation: sender,
                 conversation_name: None,
-                sender: ContactProfile {
-                    id: sender,
-                    name: user.and_then(|u| u.name.clone()),
-                    handle: user.and_then(|u| u.screen_name.clone()),
-                },
-                timestamp_ms: event.created_timestamp.parse().unwrap_or(0),
-                text: Some(html_unescape(&create.message_data.text)).filter(|t| !t.is_empty()),
+                sender: profile,
+                timestamp_ms,
+                text,
                 attachments: attachments.into_iter().collect(),
                 reply_to: None,
                 properties: vec![],
-            }))
+            })))
         })
         .collect()
 }
@@ -583,6 +659,14 @@ struct MessageData {
     #[serde(default)]
     text: String,
     attachment: Option<DmAttachment>,
+    quick_reply_response: Option<QuickReplyResponse>,
+}
+
+/// `{"type": "options", "metadata"?}`: the option picked (metadata only when it had one).
+#[derive(Deserialize)]
+#[serde(crate = "switchboard_sdk::serde")]
+struct QuickReplyResponse {
+    metadata: Option<String>,
 }
 
 #[derive(Deserialize)]

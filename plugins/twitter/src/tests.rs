@@ -47,7 +47,7 @@ fn only_direct_messages_from_others_become_messages() {
     }));
     let events = direct_messages(delivery, Some("100"));
     assert_eq!(events.len(), 1);
-    let Event::Message(message) = &events[0] else { panic!("a message") };
+    let InboundEvent::Event(Event::Message(message)) = &events[0] else { panic!("a message") };
     assert_eq!(message.provider_message_id, "e1");
     assert_eq!(message.conversation, "200");
     assert_eq!(message.text.as_deref(), Some("Halo & salam"));
@@ -57,4 +57,33 @@ fn only_direct_messages_from_others_become_messages() {
 
     let mention = activity(json!({"for_user_id": "100", "tweet_create_events": [{"id_str": "1", "text": "@tokobudi hi"}]}));
     assert!(direct_messages(mention, Some("100")).is_empty());
+}
+
+#[test]
+fn a_picked_option_is_the_choice_and_options_carry_their_ids_as_metadata() {
+    let delivery = activity(json!({
+        "for_user_id": "100",
+        "direct_message_events": [{"type": "message_create", "id": "1234858592", "created_timestamp": "1392078023603",
+            "message_create": {"target": {"recipient_id": "100"}, "sender_id": "200",
+                "message_data": {"text": "Blue Bird", "entities": {"hashtags": [], "symbols": [], "urls": [], "user_mentions": []},
+                                 "quick_reply_response": {"type": "options", "metadata": "external_id_2"}}}}],
+        "users": {"200": {"id": "200", "name": "Budi", "screen_name": "budi"}}
+    }));
+    let events = direct_messages(delivery, Some("100"));
+    let [InboundEvent::Choice(choice)] = &events[..] else { panic!("one choice") };
+    assert_eq!((choice.id.as_str(), choice.title.as_deref(), choice.provider_message_id.as_str()), ("external_id_2", Some("Blue Bird"), "1234858592"));
+
+    let option = |id: &str, title: &str, description: Option<&str>| ChoiceOption { id: id.into(), title: title.into(), description: description.map(Into::into) };
+    let content = InteractiveContent {
+        header: None,
+        body: "What's your favorite type of bird?".into(),
+        footer: None,
+        action: InteractiveAction::QuickReplies(vec![option("external_id_1", "Red Bird", Some("A description about the red bird.")), option("external_id_2", "Blue Bird", None)]),
+    };
+    assert_eq!(
+        interactive_message_data(&content),
+        json!({"text": "What's your favorite type of bird?", "quick_reply": {"type": "options", "options": [
+            {"label": "Red Bird", "description": "A description about the red bird.", "metadata": "external_id_1"},
+            {"label": "Blue Bird", "description": "", "metadata": "external_id_2"}]}})
+    );
 }

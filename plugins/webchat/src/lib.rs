@@ -14,6 +14,8 @@ use switchboard_sdk::*;
 
 /// Longest visitor message, in characters.
 pub const MAX_TEXT_CHARS: usize = 2000;
+/// Longest option id a click sends back (the host shows the widget short ids only).
+const MAX_CHOICE_ID_BYTES: usize = 64;
 /// Longest greeting, in characters.
 const MAX_GREETING_CHARS: usize = 500;
 /// The header carrying hex HMAC-SHA256 of the body under the channel's webhook secret.
@@ -73,6 +75,12 @@ impl Channel for Webchat {
     }
 
     fn handle_webhook(ctx: &ChannelContext, request: HttpRequest) -> Result<WebhookOutcome, ChannelError> {
+        Self::handle_webhook_with_choices(ctx, request).map(InteractiveWebhookOutcome::plain)
+    }
+
+    /// A visitor's message, or their click on an option: the widget sends the option's id as
+    /// the host showed it (a short id; the host maps it back) with its title as the text.
+    fn handle_webhook_with_choices(ctx: &ChannelContext, request: HttpRequest) -> Result<InteractiveWebhookOutcome, ChannelError> {
         let signature = request.header(SIGNATURE_HEADER).unwrap_or_default();
         if ctx.webhook_secret.is_empty() || !verify_hmac_sha256_hex(&ctx.webhook_secret, &request.body, signature) {
             return Err(ChannelError::Unauthorized(format!("missing or wrong {SIGNATURE_HEADER}: visitors write through the widget")));
@@ -80,8 +88,57 @@ impl Channel for Webchat {
         if request.method != "POST" || request.path != "messages" {
             return Err(ChannelError::BadRequest(format!("no visitor action {} /{}", request.method, request.path)));
         }
-        let message: VisitorMessage = request.json()?;
-        Ok(WebhookOutcome::ok(vec![Event::Message(inbound(message, now_ms())?)]))
+        let mut message: VisitorMessage = request.json()?;
+        let picked = message.choice.take();
+        let inbound = inbound(message, now_ms())?;
+        let event = match picked {
+            None => InboundEvent::Event(Event::Message(inbound)),
+            Some(id) if (1..=MAX_CHOICE_ID_BYTES).contains(&id.len()) => InboundEvent::Choice(Choice {
+                provider_message_id: inbound.provider_message_id,
+                conversation: inbound.conversation,
+                conversation_name: None,
+                sender: inbound.sender,
+                timestamp_ms: inbound.timestamp_ms,
+                id,
+                title: inbound.text,
+                answers: None,
+                properties: inbound.properties,
+            }),
+            Some(_) => return Err(ChannelError::BadRequest(format!("`choice` must be 1 to {MAX_CHOICE_ID_BYTES} bytes"))),
+        };
+        Ok(InteractiveWebhookOutcome::ok(vec![event]))
+    }
+
+    /// The widget draws every kind: buttons, quick replies (until a newer message), a list as
+    /// buttons under section titles, links, and cards with their picture.
+    fn interactive_support() -> InteractiveSupport {
+        let kind = |kind, max_choices| KindLimits {
+            max_choices,
+            max_title_chars: 80,
+            max_description_chars: 200,
+            max_body_chars: MAX_TEXT_CHARS as u32,
+            max_header_chars: 200,
+            max_footer_chars: 200,
+            max_sections: 10,
+            max_button_chars: 80,
+            max_card_buttons: 3,
+            ..KindLimits::new(kind)
+        };
+        InteractiveSupport {
+            kinds: vec![
+                kind(InteractiveKind::ReplyButtons, 10),
+                kind(InteractiveKind::QuickReplies, 13),
+                kind(InteractiveKind::OptionList, 20),
+                kind(InteractiveKind::UrlButtons, 5),
+                kind(InteractiveKind::Cards, 10),
+            ],
+            max_id_bytes: MAX_CHOICE_ID_BYTES as u32,
+        }
+    }
+
+    /// Shown by the host, as any reply.
+    fn send_interactive(_ctx: &ChannelContext, message: InteractiveMessage) -> Result<Receipt, ChannelError> {
+        Ok(Receipt { provider_message_id: format!("webchat-out-{}", message.message_id) })
     }
 
     fn send(_ctx: &ChannelContext, message: OutboundMessage) -> Result<Receipt, ChannelError> {
@@ -130,6 +187,8 @@ struct VisitorMessage {
     text: String,
     /// A file the visitor attached, already kept by the host (its `files.keep` reference).
     file: Option<VisitorFile>,
+    /// The option the visitor clicked (its id as the widget got it); `text` is its title.
+    choice: Option<String>,
 }
 
 #[derive(Deserialize)]

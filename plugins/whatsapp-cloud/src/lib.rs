@@ -128,8 +128,13 @@ impl Channel for WhatsAppCloud {
     }
 
     fn handle_webhook(ctx: &ChannelContext, request: HttpRequest) -> Result<WebhookOutcome, ChannelError> {
+        Self::handle_webhook_with_choices(ctx, request).map(InteractiveWebhookOutcome::plain)
+    }
+
+    /// Taps on reply buttons, list rows and templates' quick replies come back as choices.
+    fn handle_webhook_with_choices(ctx: &ChannelContext, request: HttpRequest) -> Result<InteractiveWebhookOutcome, ChannelError> {
         match request.method.as_str() {
-            "GET" => Ok(verification(ctx, &request)),
+            "GET" => Ok(verification(ctx, &request).into()),
             "POST" => {
                 let signature = request.header("x-hub-signature-256").and_then(|s| s.strip_prefix("sha256="));
                 let app_secret = embedded_signup::app_secret(ctx)?;
@@ -137,7 +142,7 @@ impl Channel for WhatsAppCloud {
                     return Err(ChannelError::Unauthorized("missing or wrong X-Hub-Signature-256".into()));
                 }
                 let envelope: Envelope = request.json()?;
-                Ok(WebhookOutcome::ok(envelope.into_events(ctx.require("phone_number_id")?)))
+                Ok(InteractiveWebhookOutcome::ok(envelope.into_events(ctx.require("phone_number_id")?)))
             }
             other => Err(ChannelError::BadRequest(format!("WhatsApp sends GET and POST, not {other}"))),
         }
@@ -160,28 +165,34 @@ impl Channel for WhatsAppCloud {
     /// The app's one callback URL: Meta's challenge with the host's verify token for the app,
     /// every `POST` signed with the app secret, events tagged with their phone number id.
     fn handle_app_webhook(app: &AppContext, request: HttpRequest) -> Result<AppWebhookOutcome, ChannelError> {
+        Self::handle_app_webhook_with_choices(app, request).map(InteractiveAppWebhookOutcome::plain)
+    }
+
+    fn handle_app_webhook_with_choices(app: &AppContext, request: HttpRequest) -> Result<InteractiveAppWebhookOutcome, ChannelError> {
         match request.method.as_str() {
-            "GET" => Ok(AppWebhookOutcome { response: request.hub_challenge(&app.verify_token), events: vec![] }),
+            "GET" => Ok(InteractiveAppWebhookOutcome { response: request.hub_challenge(&app.verify_token), events: vec![] }),
             "POST" => {
                 let secret = property(&app.settings, "app_secret").unwrap_or_default();
                 if !request.has_hub_signature_256(secret) {
                     return Err(ChannelError::Unauthorized("missing or wrong X-Hub-Signature-256 (the app secret signs every delivery)".into()));
                 }
                 let envelope: Envelope = request.json()?;
-                Ok(AppWebhookOutcome { response: HttpResponse::ok(), events: envelope.into_account_events() })
+                Ok(InteractiveAppWebhookOutcome { response: HttpResponse::ok(), events: envelope.into_account_events() })
             }
             other => Err(ChannelError::BadRequest(format!("WhatsApp sends GET and POST, not {other}"))),
         }
     }
 
     fn send(ctx: &ChannelContext, message: OutboundMessage) -> Result<Receipt, ChannelError> {
-        let graph = Graph::new(ctx)?;
-        let body = outbound::message_body(Api::Cloud, &message)?;
-        let response = graph.request(Method::POST, &format!("{}/messages", graph.phone_number_id)).json(&body).send()?;
-        if !response.is_success() {
-            return Err(errors::from_response(&response));
-        }
-        outbound::receipt(&response)
+        post_message(ctx, &outbound::message_body(Api::Cloud, &message)?)
+    }
+
+    fn interactive_support() -> InteractiveSupport {
+        outbound::interactive_support(Api::Cloud)
+    }
+
+    fn send_interactive(ctx: &ChannelContext, message: InteractiveMessage) -> Result<Receipt, ChannelError> {
+        post_message(ctx, &outbound::interactive_body(Api::Cloud, &message)?)
     }
 
     /// The media id gives a URL valid five minutes, downloaded with the same token (Meta
@@ -437,10 +448,20 @@ struct Metadata {
     phone_number_id: String,
 }
 
+/// `POST /{phone-number-id}/messages` with a body; the new message's id.
+fn post_message(ctx: &ChannelContext, body: &Value) -> Result<Receipt, ChannelError> {
+    let graph = Graph::new(ctx)?;
+    let response = graph.request(Method::POST, &format!("{}/messages", graph.phone_number_id)).json(body).send()?;
+    if !response.is_success() {
+        return Err(errors::from_response(&response));
+    }
+    outbound::receipt(&response)
+}
+
 impl Envelope {
     /// Every number's events, each tagged with its phone number id (an app's callback carries
     /// all the numbers subscribed to it); other fields are not message traffic.
-    fn into_account_events(self) -> Vec<AccountEvent> {
+    fn into_account_events(self) -> Vec<AccountInboundEvent> {
         let changes = self.entry.into_iter().flat_map(|entry| entry.changes).filter(|change| change.field == "messages");
         let mut events = Vec::new();
         for change in changes {
@@ -452,14 +473,14 @@ impl Envelope {
             for error in notification.error_summaries() {
                 log::warn(format!("WhatsApp reported an error for {phone_number_id}: {error}"));
             }
-            events.extend(notification.into_events().into_iter().map(|event| AccountEvent { account: phone_number_id.clone(), event }));
+            events.extend(notification.into_events().into_iter().map(|event| AccountInboundEvent { account: phone_number_id.clone(), event }));
         }
         events
     }
 
     /// The events about this channel's phone number; other numbers of the same app and other
     /// fields (template reviews, account updates) are not this channel's traffic.
-    fn into_events(self, phone_number_id: &str) -> Vec<Event> {
+    fn into_events(self, phone_number_id: &str) -> Vec<InboundEvent> {
         let changes = self.entry.into_iter().flat_map(|entry| entry.changes);
         let mine = changes.filter(|change| {
             change.field == "messages" && change.value.metadata.as_ref().is_none_or(|m| m.phone_number_id == phone_number_id)

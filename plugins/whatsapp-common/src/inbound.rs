@@ -168,19 +168,52 @@ impl Notification {
         self.errors.iter().map(describe).collect()
     }
 
-    /// The events of this notification: messages (with the sender's profile name) and statuses.
-    /// Statuses the contract has no word for (`warning`, ...) are left out.
-    pub fn into_events(self) -> Vec<Event> {
+    /// The events of this notification: messages (with the sender's profile name), taps on
+    /// buttons and list rows (a reply button, a list row, a template's quick reply) as choices,
+    /// and statuses. Statuses the contract has no word for (`warning`, ...) are left out.
+    pub fn into_events(self) -> Vec<InboundEvent> {
         let names: Vec<(String, Option<String>)> =
             self.contacts.into_iter().map(|c| (c.wa_id, c.profile.and_then(|p| p.name))).collect();
         let name_of = |wa_id: &str| names.iter().find(|(id, _)| id == wa_id).and_then(|(_, name)| name.clone());
         let messages = self.messages.into_iter().map(|message| {
             let name = name_of(&message.from);
-            Event::Message(inbound(message, name))
+            match choice(&message, name.clone()) {
+                Some(choice) => InboundEvent::Choice(choice),
+                None => InboundEvent::Event(Event::Message(inbound(message, name))),
+            }
         });
-        let statuses = self.statuses.into_iter().filter_map(|status| status.into_event().map(Event::Status));
+        let statuses = self.statuses.into_iter().filter_map(|status| status.into_event().map(|s| InboundEvent::Event(Event::Status(s))));
         messages.chain(statuses).collect()
     }
+}
+
+/// A tap: `interactive` with a `button_reply` or `list_reply` (`{id, title}`), or `button` (a
+/// template's quick reply: `{payload, text}`, the payload given at send time); `context.id` is
+/// the message tapped. Its own `id` identifies the tap.
+fn choice(message: &Message, sender_name: Option<String>) -> Option<Choice> {
+    let (id, title) = match message.kind.as_str() {
+        "interactive" => {
+            let interactive = message.interactive.as_ref()?;
+            let reply = interactive.button_reply.as_ref().or(interactive.list_reply.as_ref())?;
+            (reply.id.clone(), Some(reply.title.clone()))
+        }
+        "button" => {
+            let button = message.button.as_ref()?;
+            (button.payload.clone().or_else(|| button.text.clone())?, button.text.clone())
+        }
+        _ => return None,
+    };
+    Some(Choice {
+        provider_message_id: message.id.clone(),
+        conversation: message.from.clone(),
+        conversation_name: None,
+        sender: ContactProfile { handle: Some(format!("+{}", message.from)), id: message.from.clone(), name: sender_name },
+        timestamp_ms: message.timestamp.saturating_mul(1000),
+        id,
+        title,
+        answers: message.context.as_ref().and_then(|c| c.id.clone()),
+        properties: Vec::new(),
+    })
 }
 
 fn describe(error: &ErrorEntry) -> String {
@@ -246,15 +279,7 @@ fn content(message: &Message) -> Content {
             });
             (None, cards.collect(), vec![])
         }),
-        "button" => message.button.as_ref().map(|button| {
-            let payload = button.payload.clone().map(|p| ("button_payload".to_string(), p));
-            (button.text.clone(), vec![], payload.into_iter().collect())
-        }),
-        "interactive" => message.interactive.as_ref().and_then(|interactive| {
-            let reply = interactive.button_reply.as_ref().or(interactive.list_reply.as_ref())?;
-            let property = (format!("{}_id", interactive.kind), reply.id.clone());
-            Some((Some(reply.title.clone()), vec![], vec![property]))
-        }),
+        // Taps (`button`, `interactive`) are choices (see `choice`); one without its reply is unsupported.
         _ => None,
     };
     found.unwrap_or_else(|| {

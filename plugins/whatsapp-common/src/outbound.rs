@@ -47,6 +47,87 @@ pub fn message_body(api: Api<'_>, message: &OutboundMessage) -> Result<Value, Ch
     Ok(body)
 }
 
+/// The body of `POST .../messages` for interactive content: `type: interactive` with a
+/// `button` (reply buttons), a `list` or (Cloud only) a `cta_url`; a text header, body, footer.
+pub fn interactive_body(api: Api<'_>, message: &InteractiveMessage) -> Result<Value, ChannelError> {
+    let content = &message.content;
+    let mut interactive = match &content.action {
+        InteractiveAction::ReplyButtons(options) => {
+            let buttons: Vec<Value> = options.iter().map(|o| json!({"type": "reply", "reply": {"id": o.id, "title": o.title}})).collect();
+            json!({"type": "button", "action": {"buttons": buttons}})
+        }
+        InteractiveAction::OptionList(list) => {
+            let sections: Vec<Value> = list
+                .sections
+                .iter()
+                .map(|section| {
+                    let rows: Vec<Value> = section
+                        .rows
+                        .iter()
+                        .map(|row| {
+                            let mut object = json!({"id": row.id, "title": row.title});
+                            if let Some(description) = &row.description {
+                                object["description"] = description.clone().into();
+                            }
+                            object
+                        })
+                        .collect();
+                    let mut object = json!({"rows": rows});
+                    if let Some(title) = &section.title {
+                        object["title"] = title.clone().into();
+                    }
+                    object
+                })
+                .collect();
+            json!({"type": "list", "action": {"button": list.button, "sections": sections}})
+        }
+        InteractiveAction::UrlButtons(buttons) if matches!(api, Api::Cloud) && buttons.len() == 1 => {
+            json!({"type": "cta_url", "action": {"name": "cta_url", "parameters": {"display_text": buttons[0].title, "url": buttons[0].url}}})
+        }
+        _ => return Err(ChannelError::Unsupported("WhatsApp draws reply buttons, lists and (Cloud API) one URL button".into())),
+    };
+    interactive["body"] = json!({"text": content.body});
+    if let Some(header) = &content.header {
+        interactive["header"] = json!({"type": "text", "text": header});
+    }
+    if let Some(footer) = &content.footer {
+        interactive["footer"] = json!({"text": footer});
+    }
+    let mut body = match api {
+        Api::Cloud => json!({"messaging_product": "whatsapp", "recipient_type": "individual", "to": message.recipient}),
+        Api::OnPremises { .. } => json!({"recipient_type": "individual", "to": message.recipient}),
+    };
+    body["type"] = "interactive".into();
+    body["interactive"] = interactive;
+    if let Some(id) = &message.reply_to {
+        body["context"] = json!({"message_id": id});
+    }
+    Ok(body)
+}
+
+/// What WhatsApp draws, with its documented limits (`providers-interactive.md`): reply buttons
+/// (1-3, titles 20), lists (10 rows over 10 sections; row titles 24, descriptions 72, the
+/// button 20) and, on the Cloud API, one URL button; bodies 1024 (the lower of the two
+/// documented limits), text headers and footers 60. Ids: list rows take 200 bytes, buttons 256.
+pub fn interactive_support(api: Api<'_>) -> InteractiveSupport {
+    let common = |kind, max_choices, max_title_chars| KindLimits {
+        max_choices,
+        max_title_chars,
+        max_body_chars: 1024,
+        max_header_chars: 60,
+        max_footer_chars: 60,
+        ..KindLimits::new(kind)
+    };
+    let mut kinds = vec![
+        common(InteractiveKind::ReplyButtons, 3, 20),
+        KindLimits { max_description_chars: 72, max_sections: 10, max_button_chars: 20, ..common(InteractiveKind::OptionList, 10, 24) },
+    ];
+    if matches!(api, Api::Cloud) {
+        kinds.push(common(InteractiveKind::UrlButtons, 1, 20));
+    }
+    InteractiveSupport { kinds, max_id_bytes: 200 }
+}
+
 /// Media by URL: `{"link"}` plus a caption (image, video, document) and a file name (document).
 fn media_object(media: &Media) -> (&'static str, Value) {
     let kind = match media.kind {

@@ -8,8 +8,9 @@ use crate::inbound::Notification;
 use crate::outbound::{Api, message_body};
 use crate::templates;
 
+/// The events as a host before contract 0.1.4 gets them (a tap as a text message).
 fn events_of(body: serde_json::Value) -> Vec<Event> {
-    serde_json::from_value::<Notification>(body).unwrap().into_events()
+    InteractiveWebhookOutcome::ok(serde_json::from_value::<Notification>(body).unwrap().into_events()).plain().events
 }
 
 fn messages_of(body: serde_json::Value) -> Vec<InboundMessage> {
@@ -80,10 +81,9 @@ fn every_content_type_is_read_and_unknown_ones_are_kept() {
     assert_eq!((place.latitude, place.longitude, place.name.as_deref()), (-6.2, 106.8, Some("Toko Budi")));
     assert_eq!(list[6].attachments[0].description.as_deref(), Some("Budi Santoso +62 812 0000"));
 
+    // Taps read as their titles by a host before 0.1.4 (`taps_are_choices` has them typed).
     assert_eq!(list[7].text.as_deref(), Some("Lacak pesanan"));
-    assert_eq!(list[7].properties, [("button_payload".to_string(), "TRACK_ORDER".to_string())]);
     assert_eq!(list[8].text.as_deref(), Some("Ukuran M"));
-    assert_eq!(list[8].properties, [("list_reply_id".to_string(), "size_m".to_string())]);
     assert_eq!(list[9].text.as_deref(), Some("Ya"));
     assert_eq!(list[10].attachments[0].kind, Audio);
 
@@ -91,6 +91,84 @@ fn every_content_type_is_read_and_unknown_ones_are_kept() {
         let [attachment] = &message.attachments[..] else { panic!("{:?}", message.attachments) };
         assert_eq!((attachment.kind, attachment.description.as_deref()), (Unsupported, Some(raw)));
     }
+}
+
+#[test]
+fn taps_are_choices_with_the_id_title_and_the_message_tapped() {
+    let tap = |id: &str, kind: &str, content: serde_json::Value| {
+        let mut m = json!({"context": {"from": "15550783881", "id": "wamid.OURS"}, "from": "16505551234", "id": id, "timestamp": "1714510003", "type": kind});
+        m.as_object_mut().unwrap().extend(content.as_object().unwrap().clone());
+        m
+    };
+    let events = serde_json::from_value::<Notification>(json!({
+        "contacts": [{"profile": {"name": "Budi"}, "wa_id": "16505551234"}],
+        "messages": [
+            tap("wamid.1", "interactive", json!({"interactive": {"type": "button_reply", "button_reply": {"id": "change-button", "title": "Change"}}})),
+            tap("wamid.2", "interactive", json!({"interactive": {"type": "list_reply", "list_reply": {"id": "priority_express", "title": "Priority Mail Express", "description": "Next Day to 2 Days"}}})),
+            tap("wamid.3", "button", json!({"button": {"payload": "stop:860198", "text": "Stop updates"}})),
+            tap("wamid.4", "interactive", json!({"interactive": {"type": "nfm_reply"}})),
+        ]
+    }))
+    .unwrap()
+    .into_events();
+    let picked: Vec<(String, Option<String>, Option<String>)> = events
+        .iter()
+        .filter_map(|e| match e {
+            InboundEvent::Choice(c) => Some((c.id.clone(), c.title.clone(), c.answers.clone())),
+            _ => None,
+        })
+        .collect();
+    let ours = Some("wamid.OURS".to_string());
+    assert_eq!(
+        picked,
+        [
+            ("change-button".into(), Some("Change".into()), ours.clone()),
+            ("priority_express".into(), Some("Priority Mail Express".into()), ours.clone()),
+            ("stop:860198".into(), Some("Stop updates".into()), ours),
+        ]
+    );
+    let InboundEvent::Choice(first) = &events[0] else { panic!() };
+    assert_eq!((first.provider_message_id.as_str(), first.timestamp_ms, first.sender.name.as_deref()), ("wamid.1", 1_714_510_003_000, Some("Budi")));
+    let InboundEvent::Event(Event::Message(flow)) = &events[3] else { panic!("{:?}", events[3]) };
+    assert_eq!(flow.attachments[0].description.as_deref(), Some("interactive"), "a reply this channel does not read is kept");
+}
+
+#[test]
+fn interactive_bodies_are_exactly_the_documented_shapes() {
+    let message = |action| InteractiveMessage {
+        message_id: "9".into(),
+        conversation_id: "1".into(),
+        recipient: "16505551234".into(),
+        content: InteractiveContent { header: Some("Workshop".into()), body: "Change it?".into(), footer: Some("Lucky Shrub".into()), action },
+        reply_to: None,
+        last_inbound: None,
+        window: WindowState::Open,
+        attempt: 0,
+    };
+    let option = |id: &str, title: &str, description: Option<&str>| ChoiceOption { id: id.into(), title: title.into(), description: description.map(Into::into) };
+    let buttons = message(InteractiveAction::ReplyButtons(vec![option("change-button", "Change", None), option("cancel-button", "Cancel", None)]));
+    assert_eq!(
+        crate::outbound::interactive_body(Api::Cloud, &buttons).unwrap(),
+        json!({"messaging_product": "whatsapp", "recipient_type": "individual", "to": "16505551234", "type": "interactive",
+               "interactive": {"type": "button", "header": {"type": "text", "text": "Workshop"}, "body": {"text": "Change it?"},
+                               "footer": {"text": "Lucky Shrub"},
+                               "action": {"buttons": [{"type": "reply", "reply": {"id": "change-button", "title": "Change"}},
+                                                      {"type": "reply", "reply": {"id": "cancel-button", "title": "Cancel"}}]}}})
+    );
+    let list = message(InteractiveAction::OptionList(OptionList {
+        button: "Shipping Options".into(),
+        sections: vec![ListSection { title: Some("I want it ASAP!".into()), rows: vec![option("priority_express", "Priority Mail Express", Some("Next Day to 2 Days"))] }],
+    }));
+    assert_eq!(
+        crate::outbound::interactive_body(Api::OnPremises { namespace: None }, &list).unwrap()["interactive"]["action"],
+        json!({"button": "Shipping Options", "sections": [{"title": "I want it ASAP!", "rows": [{"id": "priority_express", "title": "Priority Mail Express", "description": "Next Day to 2 Days"}]}]})
+    );
+    let url = message(InteractiveAction::UrlButtons(vec![UrlButton { title: "See Dates".into(), url: "https://example.com/dates?c=42".into() }]));
+    assert_eq!(
+        crate::outbound::interactive_body(Api::Cloud, &url).unwrap()["interactive"]["action"],
+        json!({"name": "cta_url", "parameters": {"display_text": "See Dates", "url": "https://example.com/dates?c=42"}})
+    );
+    assert!(crate::outbound::interactive_body(Api::OnPremises { namespace: None }, &url).is_err(), "no CTA URL on the On-Premises API");
 }
 
 #[test]

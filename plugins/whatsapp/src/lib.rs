@@ -79,6 +79,11 @@ impl Channel for WhatsApp {
     }
 
     fn handle_webhook(ctx: &ChannelContext, request: HttpRequest) -> Result<WebhookOutcome, ChannelError> {
+        Self::handle_webhook_with_choices(ctx, request).map(InteractiveWebhookOutcome::plain)
+    }
+
+    /// Taps on reply buttons, list rows and templates' quick replies come back as choices.
+    fn handle_webhook_with_choices(ctx: &ChannelContext, request: HttpRequest) -> Result<InteractiveWebhookOutcome, ChannelError> {
         let secret = request.path.trim_matches('/');
         if ctx.webhook_secret.is_empty() || !secure_eq(secret, &ctx.webhook_secret) {
             return Err(ChannelError::Unauthorized("the webhook URL lacks the channel's secret".into()));
@@ -90,7 +95,7 @@ impl Channel for WhatsApp {
         for error in notification.error_summaries() {
             log::warn(format!("the API client reported an error: {error}"));
         }
-        Ok(WebhookOutcome::ok(notification.into_events()))
+        Ok(InteractiveWebhookOutcome::ok(notification.into_events()))
     }
 
     fn send(ctx: &ChannelContext, message: OutboundMessage) -> Result<Receipt, ChannelError> {
@@ -103,6 +108,16 @@ impl Channel for WhatsApp {
         let body = outbound::message_body(Api::OnPremises { namespace: namespace.as_deref() }, &message)?;
         let response = Client::new(ctx)?.call(Method::POST, "/v1/messages", Some(&body))?;
         outbound::receipt(&response)
+    }
+
+    /// Reply buttons and lists, as on the Cloud API (no URL button here).
+    fn interactive_support() -> InteractiveSupport {
+        outbound::interactive_support(Api::OnPremises { namespace: None })
+    }
+
+    fn send_interactive(ctx: &ChannelContext, message: InteractiveMessage) -> Result<Receipt, ChannelError> {
+        let body = outbound::interactive_body(Api::OnPremises { namespace: None }, &message)?;
+        outbound::receipt(&Client::new(ctx)?.call(Method::POST, "/v1/messages", Some(&body))?)
     }
 
     /// `GET /v1/media/{id}` on the business's API client, with the bearer token (renewed

@@ -7,7 +7,7 @@
 //! | `GET /webchat/{id}/widget.js` | the widget (the embed snippet loads it) |
 //! | `GET /webchat/{id}/preview[?name=&color=&greeting=&position=&enabled=]` | the widget drawn with the saved settings (or these unsaved ones) |
 //! | `POST /webchat/{id}/session` | `{"token"?}` -> the visitor's token (the same one while it is valid, else a new one) and the widget's look |
-//! | `POST /webchat/{id}/messages` | `{"client_id","text"}` with `Authorization: Bearer <visitor token>` -> 201 the stored message |
+//! | `POST /webchat/{id}/messages` | `{"client_id","text","choice"?}` with `Authorization: Bearer <visitor token>` -> 201 the stored message (`choice`: the id of an option the visitor clicked, `text` its title) |
 //! | `POST /webchat/{id}/files?client_id=&filename=[&text=]` | the file as the body, with the visitor token -> 201 the stored message with the file (413 over `--media-max-mb`) |
 //! | `GET /webchat/{id}/stream` | with the visitor token: server-sent events, a `snapshot` of the visitor's conversation, then each `message` live |
 //!
@@ -290,6 +290,9 @@ async fn session(
 struct WriteRequest {
     client_id: String,
     text: String,
+    /// The option the visitor clicked (the id the widget was shown), `text` being its title.
+    #[serde(default)]
+    choice: Option<String>,
 }
 
 /// A visitor's message: handed to the webchat plugin as a signed webhook, then stored.
@@ -304,7 +307,7 @@ async fn write(
     let visitor = visit.visitor(&headers)?;
     visit.limited(front.limits.message(&channel_id, &visitor).await)?;
     let written: WriteRequest = body_json(&visit, &body)?;
-    handed_over(&front, &visit, json!({ "visitor": visitor, "client_id": written.client_id, "text": written.text })).await
+    handed_over(&front, &visit, json!({ "visitor": visitor, "client_id": written.client_id, "text": written.text, "choice": written.choice })).await
 }
 
 /// Hands a visitor's message to the webchat plugin, signed with the channel's secret, and
@@ -382,6 +385,10 @@ struct VisitorMessage {
     /// Its files, each with a signed link the page can load without a session.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     files: Vec<VisitorFile>,
+    /// An agent's options to click, each id a short id (`~<message>.<option>`): the business's
+    /// own ids (its payloads) never reach the page; a click sends the short id back.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    interactive: Option<crate::interactive::model::InteractiveContent>,
 }
 
 #[derive(Serialize)]
@@ -419,7 +426,13 @@ impl VisitorMessage {
         if message.text.is_none() && files.is_empty() {
             return None;
         }
-        Some(Self { id: message.id, from, text: message.text.clone().unwrap_or_default(), at: message.created_at, client_id, files })
+        let interactive = message.content.interactive.as_ref().map(|content| crate::interactive::wire_content(content, message.id, 0));
+        let text = match &interactive {
+            // The page draws the options itself: the text is what the agent wrote.
+            Some(content) => content.text_with_header_and_footer(),
+            None => message.text.clone().unwrap_or_default(),
+        };
+        Some(Self { id: message.id, from, text, at: message.created_at, client_id, files, interactive })
     }
 }
 

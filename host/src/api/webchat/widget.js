@@ -58,7 +58,15 @@
     '.sb-attach:disabled { color: #8c959f; cursor: default; }',
     '.sb-file-input { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }',
     '.sb-img { display: block; max-width: 100%; max-height: 200px; border-radius: 8px; margin-bottom: 4px; }',
-    '.sb-file { display: block; color: inherit; text-decoration: underline; margin-bottom: 4px; }'
+    '.sb-file { display: block; color: inherit; text-decoration: underline; margin-bottom: 4px; }',
+    '.sb-options { display: flex; flex-wrap: wrap; gap: 6px; margin-top: 8px; white-space: normal; }',
+    '.sb-option { border: 1px solid var(--sb-color, #1f6feb); border-radius: 16px; background: #fff; color: #0b3d91;',
+    '  font: inherit; padding: 4px 12px; cursor: pointer; text-decoration: none; }',
+    '.sb-option:disabled { border-color: #8c959f; color: #57606a; cursor: default; }',
+    '.sb-option-note { display: block; font-size: 12px; color: #57606a; }',
+    '.sb-section { width: 100%; font-size: 12px; font-weight: 600; color: #57606a; }',
+    '.sb-card { width: 100%; border: 1px solid #d0d7de; border-radius: 8px; padding: 8px; display: flex; flex-direction: column; gap: 6px; }',
+    '.sb-card-title { font-weight: 600; }'
   ].join('\n');
 
   function el(tag, className, text) {
@@ -166,7 +174,7 @@
       var id = target && target.getAttribute && target.getAttribute('data-client-id');
       var failed = id && pending.get(id);
       if (failed && failed.failed && failed.file) upload(id, failed.file, '');
-      else if (failed && failed.failed) write(id, failed.text);
+      else if (failed && failed.failed) write(id, failed.text, failed.choice);
     });
     render();
   }
@@ -194,6 +202,8 @@
       node.setAttribute('data-id', String(m.id));
       (m.files || []).forEach(function (file) { node.appendChild(fileView(file)); });
       if (m.text) node.appendChild(document.createTextNode(m.text));
+      // Quick replies offer themselves until anything newer is in the chat; buttons stay.
+      if (m.interactive) node.appendChild(optionsView(m.interactive, m.id === sorted[sorted.length - 1].id && !pending.size));
       log.appendChild(node);
     });
     pending.forEach(function (p, clientId) {
@@ -223,6 +233,52 @@
     link.target = '_blank';
     link.rel = 'noopener';
     return link;
+  }
+
+  // An agent's options: buttons that send the option (its title as the visitor's message),
+  // links that open in a new tab. Ids are the host's short ones; titles are text.
+  function optionsView(interactive, newest) {
+    var box = el('div', 'sb-options');
+    box.setAttribute('role', 'group');
+    box.setAttribute('aria-label', 'Options');
+    function button(option) {
+      var b = el('button', 'sb-option', String(option.title));
+      b.type = 'button';
+      b.addEventListener('click', function () { if (!preview) write(randomId(), String(option.title), String(option.id)); });
+      if (option.description) b.appendChild(el('span', 'sb-option-note', String(option.description)));
+      return b;
+    }
+    function link(url) {
+      var a = el('a', 'sb-option', String(url.title) + ' \u2197');
+      var href = String(url.url);
+      if (/^https?:\/\//i.test(href)) a.href = href;
+      a.target = '_blank';
+      a.rel = 'noopener';
+      return a;
+    }
+    if (interactive.reply_buttons) interactive.reply_buttons.forEach(function (o) { box.appendChild(button(o)); });
+    if (interactive.quick_replies && newest) interactive.quick_replies.forEach(function (o) { box.appendChild(button(o)); });
+    if (interactive.url_buttons) interactive.url_buttons.forEach(function (u) { box.appendChild(link(u)); });
+    if (interactive.list) {
+      interactive.list.sections.forEach(function (section) {
+        if (section.title) box.appendChild(el('div', 'sb-section', String(section.title)));
+        section.rows.forEach(function (o) { box.appendChild(button(o)); });
+      });
+    }
+    (interactive.cards || []).forEach(function (card) {
+      var c = el('div', 'sb-card');
+      if (card.image_url && /^https:\/\//i.test(String(card.image_url))) {
+        var img = el('img', 'sb-img');
+        img.alt = String(card.title);
+        img.src = String(card.image_url);
+        c.appendChild(img);
+      }
+      c.appendChild(el('div', 'sb-card-title', String(card.title)));
+      if (card.subtitle) c.appendChild(el('div', 'sb-option-note', String(card.subtitle)));
+      (card.buttons || []).forEach(function (b) { c.appendChild(b.url ? link(b) : button(b)); });
+      box.appendChild(c);
+    });
+    return box;
   }
 
   function upload(clientId, file, caption) {
@@ -279,10 +335,12 @@
     });
   }
 
-  function write(clientId, text) {
-    pending.set(clientId, { text: text, failed: null });
+  function write(clientId, text, choice) {
+    pending.set(clientId, { text: text, failed: null, choice: choice });
     render();
-    request('/messages', { method: 'POST', token: token, body: { client_id: clientId, text: text } })
+    var body = { client_id: clientId, text: text };
+    if (choice) body.choice = choice;
+    request('/messages', { method: 'POST', token: token, body: body })
       .then(function (response) {
         return response.json().catch(function () { return {}; }).then(function (body) {
           if (!response.ok) throw new Error((body && body.message) || 'not sent');

@@ -1,0 +1,262 @@
+//! Interactive messages end to end (contract 0.1.4): drawn natively where the channel's plugin
+//! can (Telegram's inline keyboard, its taps answered and coming back as choices), sent as text
+//! with numbered options where it cannot (a list on Telegram; every kind on a plugin built
+//! against 0.1.3), a typed reply naming an option mapped back, and over-limit content refused
+//! per field before anything is queued. Against the fake Bot API, which refuses what Telegram
+//! refuses (`callback_data` over 64 bytes, a button with both or neither of `url` and
+//! `callback_data`) and counts callback queries left unanswered.
+
+use serde_json::{Value, json};
+use switchboard_e2e::fake_telegram::FakeTelegram;
+use switchboard_e2e::js_plugin::telegram_js;
+use switchboard_e2e::{HostOptions, TestHost, conversations, messages, send, until_status};
+
+use crate::telegram::{GOOD_TOKEN, connect, host_and_fake, registered_secret, text_update};
+
+const CUSTOMER: i64 = 4242;
+
+/// A conversation with the customer (who wrote first); its id.
+async fn conversation_with_customer(host: &TestHost, channel: &str, secret: &str) -> i64 {
+    let (status, _) = host.webhook(channel, &[("x-telegram-bot-api-secret-token", secret)], text_update(1, CUSTOMER, "Halo")).await;
+    assert_eq!(status, 200);
+    conversations(host).await[0]["id"].as_i64().unwrap()
+}
+
+fn newest_inbound(list: &[Value]) -> Value {
+    list.iter().rev().find(|m| m["direction"] == "inbound").cloned().expect("an inbound message")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telegram_draws_reply_buttons_and_a_tap_comes_back_as_the_choice_with_its_full_id() {
+    let (host, fake) = host_and_fake().await;
+    let channel = connect(&host, &fake).await;
+    let id = channel["id"].as_str().unwrap();
+    let secret = registered_secret(&fake);
+    assert_eq!(fake.calls("setWebhook")[0].body["allowed_updates"], json!(["message", "edited_message", "callback_query"]));
+    let conversation = conversation_with_customer(&host, id, &secret).await;
+
+    // An id longer than Telegram's 64-byte callback_data travels short.
+    let long_id = format!("order=A-17&action=not-arrived&agent=siti&reason={}", "x".repeat(40));
+    let interactive = json!({
+        "header": "Pesanan A-17",
+        "body": "Pesanan Anda sudah dikirim. Sudah sampai?",
+        "footer": "Toko Budi",
+        "reply_buttons": [{"id": "arrived:A-17", "title": "Sudah"}, {"id": long_id, "title": "Belum"}]
+    });
+    let message_id = send(&host, conversation, json!({"interactive": interactive})).await;
+    let sent = until_status(&host, conversation, message_id, "sent").await;
+    assert_eq!(sent["content"]["interactive"], interactive, "read back as sent");
+    let sends = fake.calls("sendMessage");
+    assert_eq!(sends.len(), 1);
+    assert_eq!(sends[0].body["text"], "Pesanan A-17\n\nPesanan Anda sudah dikirim. Sudah sampai?\n\nToko Budi");
+    assert_eq!(
+        sends[0].body["reply_markup"],
+        json!({"inline_keyboard": [[{"text": "Sudah", "callback_data": "arrived:A-17"}], [{"text": "Belum", "callback_data": format!("~{message_id}.1")}]]})
+    );
+
+    // The customer taps "Belum": answered at once, stored as the choice with the business's id.
+    let provider_message: i64 = sent["provider_message_id"].as_str().unwrap().parse().unwrap();
+    let tap = fake.tap(2, CUSTOMER, provider_message, &format!("~{message_id}.1"));
+    let (status, _) = host.webhook(id, &[("x-telegram-bot-api-secret-token", &secret)], tap.to_string()).await;
+    assert_eq!(status, 200);
+    assert_eq!(fake.calls("answerCallbackQuery").len(), 1);
+    assert!(fake.unanswered_queries().is_empty(), "the customer's client stops spinning");
+    let choice = newest_inbound(&messages(&host, conversation).await);
+    assert_eq!(choice["text"], "Belum");
+    assert_eq!(
+        choice["content"]["choice"],
+        json!({"id": long_id, "title": "Belum", "message_id": message_id, "answers": provider_message.to_string(), "by": "tap"})
+    );
+
+    // The same update delivered again is one choice; a tap on the short-id button of another
+    // message (crafted data) keeps its raw id and points at nothing.
+    host.webhook(id, &[("x-telegram-bot-api-secret-token", &secret)], tap.to_string()).await;
+    let tap = fake.tap(3, CUSTOMER, provider_message, "~999999.0");
+    host.webhook(id, &[("x-telegram-bot-api-secret-token", &secret)], tap.to_string()).await;
+    let list = messages(&host, conversation).await;
+    let choices: Vec<_> = list.iter().filter(|m| !m["content"]["choice"].is_null()).collect();
+    assert_eq!(choices.len(), 2, "{list:?}");
+    assert_eq!(choices[1]["content"]["choice"]["id"], "~999999.0");
+    assert!(choices[1]["content"]["choice"]["message_id"].is_null());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn content_over_the_channels_limits_is_refused_per_field_before_it_is_queued() {
+    let (host, fake) = host_and_fake().await;
+    let channel = connect(&host, &fake).await;
+    let secret = registered_secret(&fake);
+    let conversation = conversation_with_customer(&host, channel["id"].as_str().unwrap(), &secret).await;
+
+    let mut buttons: Vec<Value> = (0..11).map(|i| json!({"id": format!("b{i}"), "title": format!("Pilihan {i}")})).collect();
+    buttons[3]["title"] = json!("x".repeat(65));
+    buttons[4]["id"] = json!("b0");
+    let (status, body) = host
+        .post(&format!("/api/v1/conversations/{conversation}/messages"), &host.agent, json!({"interactive": {"body": "Pilih", "reply_buttons": buttons}}))
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"], "invalid_fields");
+    assert_eq!(body["fields"]["interactive.reply_buttons"], "at most 10 options on Telegram (11 given)");
+    assert_eq!(body["fields"]["interactive.reply_buttons[3].title"], "at most 64 characters on Telegram (65 given)");
+    assert!(body["fields"]["interactive.reply_buttons[4].id"].as_str().unwrap().contains("another option"), "{body}");
+
+    // Malformed content is a 4xx too, never a 500.
+    for bad in [json!({"body": "x"}), json!({"body": "x", "reply_buttons": [], "url_buttons": []}), json!({"body": "x", "cards": "no"})] {
+        let (status, body) = host.post(&format!("/api/v1/conversations/{conversation}/messages"), &host.agent, json!({"interactive": bad})).await;
+        assert!((400..500).contains(&status), "{status} {body}");
+    }
+    let (status, _) = host
+        .post(&format!("/api/v1/conversations/{conversation}/messages"), &host.agent, json!({"text": "hi", "interactive": {"body": "x", "reply_buttons": [{"id": "a", "title": "A"}]}}))
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(messages(&host, conversation).await.len(), 1, "nothing was queued");
+    assert!(fake.calls("sendMessage").is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kind_the_channel_does_not_draw_goes_as_numbered_text_and_a_reply_naming_an_option_is_the_choice() {
+    let (host, fake) = host_and_fake().await;
+    let channel = connect(&host, &fake).await;
+    let id = channel["id"].as_str().unwrap();
+    let secret = registered_secret(&fake);
+    let conversation = conversation_with_customer(&host, id, &secret).await;
+
+    let list = json!({
+        "body": "Mau dikirim pakai apa?",
+        "list": {"button": "Pilihan kirim", "sections": [
+            {"title": "Cepat", "rows": [{"id": "ship:express", "title": "Express", "description": "Besok sampai"}]},
+            {"title": "Hemat", "rows": [{"id": "ship:regular", "title": "Reguler", "description": "2-3 hari"}]}]}
+    });
+    let message_id = send(&host, conversation, json!({"interactive": list})).await;
+    until_status(&host, conversation, message_id, "sent").await;
+    let sends = fake.calls("sendMessage");
+    assert_eq!(sends[0].body["text"], "Mau dikirim pakai apa?\n\nCepat\n1. Express – Besok sampai\n\nHemat\n2. Reguler – 2-3 hari");
+    assert!(sends[0].body.get("reply_markup").is_none(), "a list is not drawn on Telegram");
+
+    // "2" names the second row; a later unrelated text is just text.
+    host.webhook(id, &[("x-telegram-bot-api-secret-token", &secret)], text_update(5, CUSTOMER, "2")).await;
+    let reply = newest_inbound(&messages(&host, conversation).await);
+    assert_eq!(reply["text"], "2");
+    assert_eq!(reply["content"]["choice"], json!({"id": "ship:regular", "title": "Reguler", "message_id": message_id, "answers": sends_provider_id(&host, conversation, message_id).await, "by": "reply"}));
+    // A title names it too, whatever its case.
+    host.webhook(id, &[("x-telegram-bot-api-secret-token", &secret)], text_update(6, CUSTOMER, "express")).await;
+    assert_eq!(newest_inbound(&messages(&host, conversation).await)["content"]["choice"]["id"], "ship:express");
+    // After the agent asks something else, "1" answers that, not the list.
+    let other = send(&host, conversation, json!({"text": "Berapa banyak?"})).await;
+    until_status(&host, conversation, other, "sent").await;
+    host.webhook(id, &[("x-telegram-bot-api-secret-token", &secret)], text_update(7, CUSTOMER, "1")).await;
+    assert!(newest_inbound(&messages(&host, conversation).await)["content"]["choice"].is_null());
+}
+
+async fn sends_provider_id(host: &TestHost, conversation: i64, message_id: i64) -> Value {
+    messages(host, conversation).await.into_iter().find(|m| m["id"] == message_id).unwrap()["provider_message_id"].clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plugin_built_against_0_1_3_gets_the_text_rendering_and_a_numbered_reply_maps_back() {
+    // plugins-js/telegram-js is built against wit/v0.1.3 (componentize-js), kept at that version
+    // as the fixture of a plugin that knows nothing of interactive content.
+    let fake = FakeTelegram::start(GOOD_TOKEN).await;
+    let host = TestHost::start(HostOptions { allow_outbound: vec![fake.authority.clone()], extra_plugins: vec![telegram_js()], ..Default::default() }).await;
+    let (status, channel) = host
+        .post("/api/v1/channels", &host.admin, json!({"plugin": "telegram-js", "name": "Toko Budi (JS)", "settings": {"bot_token": GOOD_TOKEN, "api_base_url": fake.base_url}}))
+        .await;
+    assert_eq!(status, 201, "{channel}");
+    let id = channel["id"].as_str().unwrap();
+    let secret = registered_secret(&fake);
+    let conversation = conversation_with_customer(&host, id, &secret).await;
+
+    let buttons = json!({"body": "Sudah sampai?", "footer": "Toko Budi", "reply_buttons": [{"id": "yes", "title": "Sudah"}, {"id": "no", "title": "Belum"}]});
+    let message_id = send(&host, conversation, json!({"interactive": buttons})).await;
+    until_status(&host, conversation, message_id, "sent").await;
+    let sends = fake.calls("sendMessage");
+    assert_eq!(sends[0].body["text"], "Sudah sampai?\n\n1. Sudah\n2. Belum\n\nToko Budi");
+    // Limits are the text rendering's, not a channel's: 11 buttons are fine, 21 are not.
+    let many: Vec<Value> = (0..21).map(|i| json!({"id": format!("o{i}"), "title": format!("Opsi {i}")})).collect();
+    let (status, body) = host
+        .post(&format!("/api/v1/conversations/{conversation}/messages"), &host.agent, json!({"interactive": {"body": "?", "quick_replies": many}}))
+        .await;
+    assert_eq!(status, 422, "{body}");
+    let name = channel_plugin_name(&host).await;
+    assert_eq!(body["fields"]["interactive.quick_replies"], format!("at most 20 options on {name} (21 given)"));
+
+    host.webhook(id, &[("x-telegram-bot-api-secret-token", &secret)], text_update(5, CUSTOMER, "2")).await;
+    let reply = newest_inbound(&messages(&host, conversation).await);
+    assert_eq!(reply["content"]["choice"]["id"], "no");
+    assert_eq!(reply["content"]["choice"]["by"], "reply");
+    assert_eq!(reply["content"]["choice"]["message_id"], message_id);
+}
+
+async fn channel_plugin_name(host: &TestHost) -> String {
+    let (_, plugins) = host.get("/api/v1/plugins", &host.admin).await;
+    plugins.as_array().unwrap().iter().find(|p| p["id"] == "telegram-js").unwrap()["name"].as_str().unwrap().to_owned()
+}
+
+mod whatsapp {
+    //! WhatsApp Cloud: reply buttons, lists and one URL button drawn as Meta documents them
+    //! (the fake refuses what Meta refuses), a tap coming back as the choice, cards as text.
+
+    use serde_json::json;
+    use switchboard_e2e::messages;
+
+    use crate::whatsapp_cloud::{APP_SECRET, CUSTOMER, conversation_with_customer, deliver, envelope, host_and_graph, now_seconds, queue, settled};
+    use switchboard_e2e::fake_whatsapp_cloud::PHONE_NUMBER_ID;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn whatsapp_draws_buttons_lists_and_a_url_button_and_a_tap_is_the_choice() {
+        let (host, graph) = host_and_graph(APP_SECRET).await;
+        let (channel, conversation) = conversation_with_customer(&host, &graph, 60).await;
+
+        let buttons = json!({"header": "Workshop", "body": "Your workshop is at 9am tomorrow. Need to change it?", "footer": "Lucky Shrub",
+            "reply_buttons": [{"id": "change-button", "title": "Change"}, {"id": "cancel-button", "title": "Cancel"}]});
+        let (status, queued) = queue(&host, conversation, json!({"interactive": buttons})).await;
+        assert_eq!(status, 202, "{queued}");
+        let sent = settled(&host, conversation, queued["id"].as_i64().unwrap(), &["sent"]).await;
+        assert_eq!(
+            graph.sends().last().unwrap().body,
+            json!({"messaging_product": "whatsapp", "recipient_type": "individual", "to": CUSTOMER, "type": "interactive",
+                   "interactive": {"type": "button", "header": {"type": "text", "text": "Workshop"},
+                                   "body": {"text": "Your workshop is at 9am tomorrow. Need to change it?"}, "footer": {"text": "Lucky Shrub"},
+                                   "action": {"buttons": [{"type": "reply", "reply": {"id": "change-button", "title": "Change"}},
+                                                          {"type": "reply", "reply": {"id": "cancel-button", "title": "Cancel"}}]}}})
+        );
+
+        let list = json!({"body": "Which shipping option do you prefer?", "list": {"button": "Shipping Options", "sections": [
+            {"title": "I want it ASAP!", "rows": [{"id": "priority_express", "title": "Priority Mail Express", "description": "Next Day to 2 Days"}]},
+            {"title": "I can wait a bit", "rows": [{"id": "media_mail", "title": "Media Mail"}]}]}});
+        let (_, queued) = queue(&host, conversation, json!({"interactive": list})).await;
+        settled(&host, conversation, queued["id"].as_i64().unwrap(), &["sent"]).await;
+        assert_eq!(graph.sends().last().unwrap().body["interactive"]["type"], "list");
+        let url = json!({"body": "Tap below to see available dates.", "url_buttons": [{"title": "See Dates", "url": "https://example.com/dates?c=42"}]});
+        let (_, queued) = queue(&host, conversation, json!({"interactive": url})).await;
+        settled(&host, conversation, queued["id"].as_i64().unwrap(), &["sent"]).await;
+        assert_eq!(graph.sends().last().unwrap().body["interactive"]["action"]["parameters"]["display_text"], "See Dates");
+        // Cards: no session shape on WhatsApp: the text rendering.
+        let cards = json!({"body": "Topi baru", "cards": [{"title": "Topi merah", "buttons": [{"id": "buy:red", "title": "Beli"}]}]});
+        let (_, queued) = queue(&host, conversation, json!({"interactive": cards})).await;
+        settled(&host, conversation, queued["id"].as_i64().unwrap(), &["sent"]).await;
+        assert_eq!(graph.sends().last().unwrap().body["text"]["body"], "Topi baru\n\nTopi merah\n1. Beli");
+
+        // Over WhatsApp's limits: refused per field, nothing sent.
+        let sends_before = graph.sends().len();
+        let four: Vec<_> = (0..4).map(|i| json!({"id": format!("b{i}"), "title": format!("Option {i}")})).collect();
+        let (status, body) = queue(&host, conversation, json!({"interactive": {"body": "?", "reply_buttons": four}})).await;
+        assert_eq!(status, 422, "{body}");
+        assert_eq!(body["fields"]["interactive.reply_buttons"], "at most 3 options on WhatsApp Cloud API (4 given)");
+        let (status, body) = queue(&host, conversation, json!({"interactive": {"body": "?", "reply_buttons": [{"id": "a", "title": "A title longer than twenty"}]}})).await;
+        assert_eq!(status, 422, "{body}");
+        assert_eq!(body["fields"]["interactive.reply_buttons[0].title"], "at most 20 characters on WhatsApp Cloud API (26 given)");
+        assert_eq!(graph.sends().len(), sends_before);
+
+        // The customer taps "Cancel" on the first message.
+        let wamid = sent["provider_message_id"].as_str().unwrap();
+        let tap = json!({"contacts": [{"profile": {"name": "Siti Rahma"}, "wa_id": CUSTOMER}], "messages": [{
+            "context": {"from": "15550783881", "id": wamid}, "from": CUSTOMER, "id": "wamid.TAP1", "timestamp": now_seconds().to_string(),
+            "type": "interactive", "interactive": {"type": "button_reply", "button_reply": {"id": "cancel-button", "title": "Cancel"}}}]});
+        let (status, _) = deliver(&host, &channel, APP_SECRET, &envelope(PHONE_NUMBER_ID, tap)).await;
+        assert_eq!(status, 200);
+        let stored = messages(&host, conversation).await;
+        let choice = stored.iter().rev().find(|m| m["direction"] == "inbound").unwrap();
+        assert_eq!(choice["text"], "Cancel");
+        assert_eq!(choice["content"]["choice"], json!({"id": "cancel-button", "title": "Cancel", "message_id": sent["id"], "answers": wamid, "by": "tap"}));
+    }
+}
