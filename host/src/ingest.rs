@@ -166,9 +166,10 @@ async fn choices_of(app: &App, channel_id: &str, events: &[Event]) -> Result<Vec
     for event in events {
         picked.push(match event {
             Event::Choice(choice) => Some(tapped(app, channel_id, choice).await?),
-            Event::Message(message) => match message.text.as_deref().map(str::trim) {
-                Some(reply) if message.attachments.is_empty() && !reply.is_empty() && reply.chars().count() <= LONGEST_NAMING_REPLY => {
-                    let newest = recent_outbound(app, channel_id, &message.conversation, REPLIES_LOOKED_AT).await?.into_iter().next();
+            // The first line names the option (a mail's answer sits above the quoted question).
+            Event::Message(message) => match message.text.as_deref().and_then(|text| text.lines().map(str::trim).find(|line| !line.is_empty())) {
+                Some(reply) if message.attachments.is_empty() && reply.chars().count() <= LONGEST_NAMING_REPLY => {
+                    let newest = app.store.recent_outbound_at(channel_id, &message.conversation, REPLIES_LOOKED_AT).await?.into_iter().next();
                     newest.and_then(|offered| {
                         let content = offered.content.interactive.as_ref()?;
                         let option = content.choices()[crate::interactive::text::named_option(content, reply)?];
@@ -195,7 +196,7 @@ async fn tapped(app: &App, channel_id: &str, choice: &Choice) -> Result<ChoiceCo
     let mut picked = ChoiceContent { id: choice.id.clone(), title: choice.title.clone(), message_id: None, answers: choice.answers.clone(), by: ChoiceSource::Tap };
     let short = ShortId::parse(&choice.id);
     // Only this conversation's messages are looked at: a crafted id reaches nothing else.
-    for offered in recent_outbound(app, channel_id, &choice.conversation, TAPS_LOOKED_AT).await? {
+    for offered in app.store.recent_outbound_at(channel_id, &choice.conversation, TAPS_LOOKED_AT).await? {
         let Some(content) = &offered.content.interactive else { continue };
         let position = match short {
             Some(short) if short.message_id == offered.id => crate::interactive::issued_position(content, short),
@@ -219,14 +220,6 @@ async fn tapped(app: &App, channel_id: &str, choice: &Choice) -> Result<ChoiceCo
 const TAPS_LOOKED_AT: u32 = 50;
 const REPLIES_LOOKED_AT: u32 = 10;
 
-/// The conversation's outbound messages among its last `last` (newest first).
-async fn recent_outbound(app: &App, channel_id: &str, conversation: &str, last: u32) -> Result<Vec<Message>, StoreError> {
-    let Some(conversation) = app.store.conversation_at(channel_id, conversation).await? else { return Ok(Vec::new()) };
-    let mut messages = app.store.messages(conversation.id, None, last).await?;
-    messages.retain(|message| message.direction == "outbound");
-    messages.reverse();
-    Ok(messages)
-}
 
 /// A plugin's event as the store records it.
 fn record_of(event: &Event, choice: Option<ChoiceContent>, kept: &HashMap<String, KeptFile>, fetches_media: bool) -> EventRecord {

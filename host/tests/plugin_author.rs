@@ -84,7 +84,7 @@ fn a_new_plugin_builds_passes_its_tests_and_the_check_and_the_dev_loop_installs_
     let tested = cargo().arg("test").current_dir(&crate_dir).output().unwrap();
     let report = String::from_utf8_lossy(&tested.stdout);
     assert!(tested.status.success(), "{report}\n{}", String::from_utf8_lossy(&tested.stderr));
-    assert!(report.contains("test result: ok. 3 passed"), "{report}");
+    assert!(report.contains("test result: ok. 4 passed"), "{report}");
 
     // The conformance check passes it, its fixtures included.
     let component = scaffold_target().join("wasm32-wasip2/release/demo_chat.wasm");

@@ -9,10 +9,11 @@ use crate::bindings::exports::switchboard::channel::delivery::{Guest as Delivery
 use crate::bindings::exports::switchboard::channel::media::Guest as MediaGuest;
 use crate::bindings::exports::switchboard::channel::interactive::Guest as InteractiveGuest;
 use crate::bindings::exports::switchboard::channel::interactive_app::Guest as InteractiveAppGuest;
+use crate::bindings::exports::switchboard::channel::settings_check::Guest as SettingsCheckGuest;
 use crate::guide::Guide;
 use crate::{
     AppContext, AppWebhookOutcome, Attachment, AuthAccount, AuthFinishRequest, AuthRedirect, AuthStartRequest, ChannelContext, ChannelError,
-    Connection, Field, HttpRequest, InteractiveAppWebhookOutcome, InteractiveMessage, InteractiveSupport, InteractiveWebhookOutcome, Manifest,
+    Connection, Field, FieldError, HttpRequest, InteractiveAppWebhookOutcome, Property, InteractiveMessage, InteractiveSupport, InteractiveWebhookOutcome, Manifest,
     MediaSource, NewTemplate, OutboundMessage, Receipt, Template, WebhookOutcome, WindowPolicy,
 };
 
@@ -118,6 +119,13 @@ pub trait Channel {
     fn fetch_media(ctx: &ChannelContext, attachment: &Attachment) -> Result<MediaSource, ChannelError> {
         let _ = (ctx, attachment);
         Err(ChannelError::Unsupported("this channel does not fetch attachments".into()))
+    }
+
+    /// Checks a settings form without the provider (contract 0.1.4): every problem per field,
+    /// shown with the host's own checks at once. Default: none (connect checks).
+    fn check_settings(settings: &[Property]) -> Vec<FieldError> {
+        let _ = settings;
+        Vec::new()
     }
 
     /// The interactive kinds the channel draws natively, each with its provider's limits
@@ -236,6 +244,12 @@ impl<C: Channel> InteractiveGuest for Export<C> {
     }
     fn handle_webhook(ctx: ChannelContext, request: HttpRequest) -> Result<InteractiveWebhookOutcome, ChannelError> {
         C::handle_webhook_with_choices(&ctx, request)
+    }
+}
+
+impl<C: Channel> SettingsCheckGuest for Export<C> {
+    fn check_settings(settings: Vec<Property>) -> Vec<FieldError> {
+        C::check_settings(&settings)
     }
 }
 

@@ -87,6 +87,17 @@ impl Message {
         Self(message)
     }
 
+    /// Interactive content as the API takes it (`{"body", "reply_buttons": [{"id", "title"}]}`,
+    /// `quick_replies`, `list`, `url_buttons` or `cards`): checked against the plugin's declared
+    /// limits and sent as the host sends it, natively for a kind the plugin draws
+    /// (`send-interactive`), as text with numbered options otherwise (`send`).
+    pub fn interactive(recipient: &str, content: Value) -> Self {
+        let mut message = Map::new();
+        message.insert("recipient".into(), json!(recipient));
+        message.insert("interactive".into(), content);
+        Self(message)
+    }
+
     /// The host's id of the message, its idempotency key (default `1`).
     pub fn message_id(mut self, id: &str) -> Self {
         self.0.insert("message_id".into(), json!(id));

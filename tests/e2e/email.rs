@@ -114,6 +114,15 @@ async fn connect_checks_every_field_and_the_smtp_login_and_shows_the_forwarding_
     assert_eq!(status, 422, "{body}");
     assert_eq!(body["fields"]["email"], "must be an email address like support@example.com", "{body}");
     assert_eq!(body["fields"]["smtp_security"], "must be one of: starttls, tls, none", "{body}");
+    // Every field's problem at once: the host's (an address) and the plugin's (a host name,
+    // checked without the server) in one answer, not one after the other.
+    let mut bad = settings(&server);
+    bad["email"] = "support at tokobudi".into();
+    bad["smtp_host"] = "smtp://127.0.0.1".into();
+    let (status, body) = try_connect(&host, bad).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["fields"]["email"], "must be an email address like support@example.com", "{body}");
+    assert_eq!(body["fields"]["smtp_host"], "must be a host name only, like smtp.example.com (no smtp:// in front)", "{body}");
     let mut bad = settings(&server);
     bad["smtp_port"] = 70000.into();
     bad["smtp_host"] = "smtp://127.0.0.1".into();

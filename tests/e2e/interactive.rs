@@ -260,3 +260,55 @@ mod whatsapp {
         assert_eq!(choice["content"]["choice"], json!({"id": "cancel-button", "title": "Cancel", "message_id": sent["id"], "answers": wamid, "by": "tap"}));
     }
 }
+
+mod messenger {
+    //! Messenger: quick replies, a button template and a generic template (after the body's
+    //! text) as Meta documents them (the fake refuses what the Send API refuses); a postback and a
+    //! quick reply tapped come back as choices tied to the message that offered them.
+
+    use serde_json::json;
+    use switchboard_e2e::fake_meta::{self, now_ms};
+    use switchboard_e2e::{send, until_status};
+
+    use crate::messenger::{HOUR_MS, PAGE_ID, SITI, connect, customer_writes, deliver, host_and_fake, messages};
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn messenger_draws_templates_and_quick_replies_and_postbacks_are_choices() {
+        let (host, fake) = host_and_fake().await;
+        let channel = connect(&host, &fake).await;
+        let id = channel["id"].as_str().unwrap();
+        let conversation = customer_writes(&host, &fake, id, PAGE_ID, SITI, "m_siti", now_ms() - HOUR_MS).await;
+
+        let buttons = json!({"body": "What do you want to do next?", "reply_buttons": [{"id": "AGENT", "title": "Talk to an agent"}]});
+        let offered = send(&host, conversation, json!({"interactive": buttons})).await;
+        until_status(&host, conversation, offered, "sent").await;
+        assert_eq!(
+            fake.sent().last().unwrap().message,
+            json!({"attachment": {"type": "template", "payload": {"template_type": "button", "text": "What do you want to do next?",
+                "buttons": [{"type": "postback", "title": "Talk to an agent", "payload": "AGENT"}]}}})
+        );
+        let quick = json!({"body": "Pick a color:", "quick_replies": [{"id": "COLOR_RED", "title": "Red"}, {"id": "COLOR_GREEN", "title": "Green"}]});
+        let asked = send(&host, conversation, json!({"interactive": quick})).await;
+        until_status(&host, conversation, asked, "sent").await;
+        assert_eq!(fake.sent().last().unwrap().message["quick_replies"][1], json!({"content_type": "text", "title": "Green", "payload": "COLOR_GREEN"}));
+        let cards = json!({"body": "Topi baru", "cards": [{"title": "Welcome!", "subtitle": "We have the right hat for everyone.",
+            "image_url": "https://example.com/hat.jpg", "buttons": [{"title": "View Website", "url": "https://example.com/"}, {"id": "START", "title": "Start Chatting"}]}]});
+        let carousel = send(&host, conversation, json!({"interactive": cards})).await;
+        until_status(&host, conversation, carousel, "sent").await;
+        let sent = fake.sent();
+        assert_eq!(sent[sent.len() - 2].message, json!({"text": "Topi baru"}), "the body goes first: a generic template has no text");
+        assert_eq!(sent[sent.len() - 1].message["attachment"]["payload"]["elements"][0]["buttons"][1], json!({"type": "postback", "title": "Start Chatting", "payload": "START"}));
+
+        // A postback on the first message's button, then a quick reply.
+        let postback = json!({"sender": {"id": SITI}, "recipient": {"id": PAGE_ID}, "timestamp": now_ms(),
+            "postback": {"mid": "m_pb1", "title": "Talk to an agent", "payload": "AGENT"}});
+        assert_eq!(deliver(&host, id, &fake_meta::delivery("page", PAGE_ID, vec![postback])).await, 200);
+        let tapped = fake.customer_writes(PAGE_ID, SITI, json!({"mid": "m_qr1", "text": "Green", "quick_reply": {"payload": "COLOR_GREEN"}}), now_ms());
+        assert_eq!(deliver(&host, id, &tapped).await, 200);
+        let list = messages(&host, conversation).await;
+        let choices: Vec<_> = list.iter().filter_map(|m| m["content"].get("choice").cloned()).collect();
+        assert_eq!(choices.len(), 2, "{list:?}");
+        assert_eq!((&choices[0]["id"], &choices[0]["title"], &choices[0]["message_id"]), (&json!("AGENT"), &json!("Talk to an agent"), &json!(offered)));
+        assert_eq!((&choices[1]["id"], &choices[1]["title"], &choices[1]["message_id"]), (&json!("COLOR_GREEN"), &json!("Green"), &json!(asked)));
+    }
+}

@@ -439,3 +439,40 @@ async fn disconnect_deletes_the_channel_and_its_webhook_stops() {
     assert_eq!(deliver(&host, &id, &late).await, 404);
     assert_eq!(fake.calls(PUSH).len() + fake.calls(REPLY).len(), 0);
 }
+
+/// Interactive content (contract 0.1.4): quick replies on the reply token, buttons as a buttons
+/// template (the fake checks labels, data and counts as LINE does); a postback tapped is the
+/// choice, its title filled in from the message that offered it (LINE sends only the data);
+/// a list, which LINE has no shape for, goes as numbered text.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quick_replies_and_buttons_go_as_postback_actions_and_a_postback_is_the_choice() {
+    let (host, fake) = host_and_fake().await;
+    let id = connect(&host, &fake).await;
+    let token = fake.issue_reply_token(SITI);
+    let conversation = customer_writes(&host, &id, text_event("ev-ask", user(SITI), "Mau kirim pakai apa?", Some(&token), now_ms())).await;
+
+    let quick = json!({"body": "Mau dikirim pakai apa?", "quick_replies": [{"id": "ship:express", "title": "Express"}, {"id": "ship:regular", "title": "Reguler"}]});
+    let offered = send(&host, conversation, json!({"interactive": quick})).await;
+    until_status(&host, conversation, offered, "sent").await;
+    let replies = fake.calls(REPLY);
+    assert_eq!(replies.len(), 1, "the free reply token carries it");
+    assert_eq!(replies[0].body["messages"][0]["quickReply"]["items"][1],
+        json!({"type": "action", "action": {"type": "postback", "label": "Reguler", "data": "ship:regular", "displayText": "Reguler"}}));
+    let buttons = json!({"body": "Lacak pesanan A-17", "url_buttons": [{"title": "Lacak", "url": "https://tokobudi.id/t/A-17"}]});
+    let tracked = send(&host, conversation, json!({"interactive": buttons})).await;
+    until_status(&host, conversation, tracked, "sent").await;
+    assert_eq!(fake.calls(PUSH).last().unwrap().body["messages"][0]["template"]["actions"], json!([{"type": "uri", "label": "Lacak", "uri": "https://tokobudi.id/t/A-17"}]));
+    let list = json!({"body": "Ukuran?", "list": {"button": "Ukuran", "sections": [{"rows": [{"id": "s", "title": "S"}, {"id": "m", "title": "M"}]}]}});
+    let sized = send(&host, conversation, json!({"interactive": list})).await;
+    until_status(&host, conversation, sized, "sent").await;
+    assert_eq!(fake.calls(PUSH).last().unwrap().body["messages"], json!([{"type": "text", "text": "Ukuran?\n\n1. S\n2. M"}]));
+
+    let postback = json!({"type": "postback", "mode": "active", "timestamp": now_ms(), "webhookEventId": "ev-pb1", "replyToken": "rt-pb1",
+        "deliveryContext": {"isRedelivery": false}, "source": user(SITI), "postback": {"data": "ship:express"}});
+    assert_eq!(deliver(&host, &id, &delivery(vec![postback])).await, 200);
+    let stored = messages(&host, conversation).await;
+    let choice = stored.iter().rev().find(|m| m["direction"] == "inbound").unwrap();
+    assert_eq!(choice["text"], "Express");
+    assert_eq!(choice["content"]["choice"]["id"], "ship:express");
+    assert_eq!(choice["content"]["choice"]["message_id"], offered);
+}

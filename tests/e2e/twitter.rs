@@ -272,3 +272,33 @@ async fn twitter_login_in_twitter_connects_with_the_token_of_the_3_legged_flow()
     assert_eq!(status, 422, "{page}");
     assert!(page.contains("cancelled"), "{page}");
 }
+
+/// Interactive content (contract 0.1.4): quick-reply options with the ids as `metadata` (the
+/// fake checks X's rules); the option picked comes back with its metadata and is the choice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twitter_quick_reply_options_go_out_and_the_option_picked_is_the_choice() {
+    let (host, fake) = host_and_fake().await;
+    let id = connect(&host, &fake).await;
+    deliver(&host, &id, &delivery(vec![dm("1900000000000000020", SITI, "Halo")])).await;
+    let conversation_id = conversations(&host).await[0]["id"].as_i64().unwrap();
+    let path = format!("/api/v1/conversations/{conversation_id}/messages");
+    let options = json!({"body": "Ukuran apa?", "quick_replies": [{"id": "size:m", "title": "M"}, {"id": "size:l", "title": "L", "description": "Lebar 52 cm"}]});
+    let (status, queued) = host.post(&path, &host.agent, json!({"interactive": options})).await;
+    assert_eq!(status, 202, "{queued}");
+    let offered = queued["id"].as_i64().unwrap();
+    host.eventually(PATIENCE, || async { messages(&host, conversation_id).await.into_iter().find(|m| m["id"] == offered && m["status"] == "sent") })
+        .await
+        .expect("sent");
+    let sends = fake.calls("POST", "/1.1/direct_messages/events/new.json");
+    assert_eq!(
+        sends[0].body["event"]["message_create"]["message_data"],
+        json!({"text": "Ukuran apa?", "quick_reply": {"type": "options", "options": [
+            {"label": "M", "description": "", "metadata": "size:m"}, {"label": "L", "description": "Lebar 52 cm", "metadata": "size:l"}]}})
+    );
+    let mut picked = dm("1900000000000000021", SITI, "L");
+    picked["message_create"]["message_data"]["quick_reply_response"] = json!({"type": "options", "metadata": "size:l"});
+    assert_eq!(deliver(&host, &id, &delivery(vec![picked])).await, 200);
+    let stored = messages(&host, conversation_id).await;
+    let choice = &stored.last().unwrap()["content"]["choice"];
+    assert_eq!((&choice["id"], &choice["title"], &choice["message_id"]), (&json!("size:l"), &json!("L"), &json!(offered)));
+}

@@ -197,11 +197,70 @@ fn check_messages(body: &Value) -> Result<Vec<Value>, Value> {
                     }
                 }
             }
-            Some("sticker" | "audio" | "location" | "imagemap" | "template" | "flex") => {}
+            Some("template") => template_problems(message, &at, &mut problems),
+            Some("sticker" | "audio" | "location" | "imagemap" | "flex") => {}
             _ => problems.push((at("type"), "Invalid message type")),
+        }
+        if let Some(quick) = message.get("quickReply") {
+            let items = quick["items"].as_array().cloned().unwrap_or_default();
+            if items.is_empty() || items.len() > 13 {
+                problems.push((at("quickReply.items"), "Size must be between 1 and 13"));
+            }
+            for (j, item) in items.iter().enumerate() {
+                if item["type"] != "action" {
+                    problems.push((at(&format!("quickReply.items[{j}].type")), "must be action"));
+                }
+                action_problems(&item["action"], &at(&format!("quickReply.items[{j}].action")), &mut problems);
+            }
         }
     }
     if problems.is_empty() { Ok(messages.clone()) } else { Err(invalid(problems)) }
+}
+
+/// A buttons template (the one kind this fake reads closely): `altText` 1-1500, `text` 1-160,
+/// 1-4 actions; others pass.
+fn template_problems(message: &Value, at: &dyn Fn(&str) -> String, problems: &mut Vec<(String, &'static str)>) {
+    let chars = |value: &Value| value.as_str().map_or(0, |s| s.chars().count());
+    if !(1..=1500).contains(&chars(&message["altText"])) {
+        problems.push((at("altText"), "Length must be between 1 and 1500"));
+    }
+    let template = &message["template"];
+    if template["type"] != "buttons" {
+        return;
+    }
+    if !(1..=160).contains(&chars(&template["text"])) {
+        problems.push((at("template.text"), "Length must be between 1 and 160"));
+    }
+    let actions = template["actions"].as_array().cloned().unwrap_or_default();
+    if actions.is_empty() || actions.len() > 4 {
+        problems.push((at("template.actions"), "Size must be between 1 and 4"));
+    }
+    for (j, action) in actions.iter().enumerate() {
+        action_problems(action, &at(&format!("template.actions[{j}]")), problems);
+    }
+}
+
+/// An action object: `label` 1-20; a postback's `data` 1-300 (`displayText` at most 300); a
+/// uri's `uri` an http(s) or tel URL of at most 1000.
+fn action_problems(action: &Value, at: &str, problems: &mut Vec<(String, &'static str)>) {
+    let chars = |value: &Value| value.as_str().map_or(0, |s| s.chars().count());
+    if !(1..=20).contains(&chars(&action["label"])) {
+        problems.push((format!("{at}.label"), "Length must be between 1 and 20"));
+    }
+    match action["type"].as_str() {
+        Some("postback") => {
+            if !(1..=300).contains(&chars(&action["data"])) || chars(&action["displayText"]) > 300 {
+                problems.push((format!("{at}.data"), "Length must be between 1 and 300"));
+            }
+        }
+        Some("uri") => {
+            if !action["uri"].as_str().is_some_and(|u| (u.starts_with("https://") || u.starts_with("http://") || u.starts_with("tel:")) && u.len() <= 1000) {
+                problems.push((format!("{at}.uri"), "invalid uri"));
+            }
+        }
+        Some("message" | "datetimepicker" | "camera" | "cameraRoll" | "location" | "clipboard") => {}
+        _ => problems.push((format!("{at}.type"), "Invalid action type")),
+    }
 }
 
 /// `8-4-4-4-12` hex digits, as LINE wants a retry key.

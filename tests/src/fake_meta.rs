@@ -463,6 +463,64 @@ fn token_exchange(state: &mut FakeState, query: &BTreeMap<String, String>) -> (u
     issue(state, UserToken::Short)
 }
 
+/// Meta's rules for quick replies and templates (providers-interactive.md §4): a message has
+/// `text` or `attachment`, not both; at most 13 quick replies (`content_type` `text` with a
+/// `title` of at most 20 and a `payload` of at most 1000); a button template's `text` at most
+/// 640 with 1-3 `postback` (`title` 20, `payload` 1000) or `web_url` buttons; a generic template
+/// 1-10 elements, each a `title` of at most 80, a `subtitle` of at most 80 and at most 3 buttons.
+fn interactive_problem(message: &Value) -> Result<(), String> {
+    let chars = |value: &Value| value.as_str().map_or(0, |s| s.chars().count());
+    if message.get("text").is_some() && message.get("attachment").is_some() {
+        return Err("(#100) Only one of the text, attachment, and dynamic_text fields can be specified".into());
+    }
+    if let Some(quick) = message.get("quick_replies") {
+        let quick = quick.as_array().ok_or("(#100) param quick_replies must be an array")?;
+        if quick.is_empty() || quick.len() > 13 {
+            return Err("(#100) param quick_replies must have between 1 and 13 elements".into());
+        }
+        for reply in quick {
+            if reply["content_type"] != "text" || !(1..=20).contains(&chars(&reply["title"])) || !(1..=1000).contains(&chars(&reply["payload"])) {
+                return Err("(#100) Invalid quick reply: a text quick reply needs a title (20) and a payload (1000)".into());
+            }
+        }
+    }
+    let button = |button: &Value| -> Result<(), String> {
+        let ok = match button["type"].as_str() {
+            Some("postback") => (1..=20).contains(&chars(&button["title"])) && (1..=1000).contains(&chars(&button["payload"])),
+            Some("web_url") => (1..=20).contains(&chars(&button["title"])) && button["url"].as_str().is_some_and(|u| u.starts_with("http")),
+            _ => false,
+        };
+        if ok { Ok(()) } else { Err(format!("(#100) Invalid button: {button}")) }
+    };
+    if message["attachment"]["type"] == "template" {
+        let payload = &message["attachment"]["payload"];
+        match payload["template_type"].as_str() {
+            Some("button") => {
+                let buttons = payload["buttons"].as_array().cloned().unwrap_or_default();
+                if !(1..=640).contains(&chars(&payload["text"])) || !(1..=3).contains(&buttons.len()) {
+                    return Err("(#100) param payload[text] must be 1-640 characters with 1-3 buttons".into());
+                }
+                buttons.iter().try_for_each(button)?;
+            }
+            Some("generic") => {
+                let elements = payload["elements"].as_array().cloned().unwrap_or_default();
+                if !(1..=10).contains(&elements.len()) {
+                    return Err("(#100) param elements must have between 1 and 10 elements".into());
+                }
+                for element in &elements {
+                    let buttons = element["buttons"].as_array().cloned().unwrap_or_default();
+                    if !(1..=80).contains(&chars(&element["title"])) || chars(&element["subtitle"]) > 80 || buttons.len() > 3 {
+                        return Err("(#100) Invalid element: title 1-80, subtitle at most 80, at most 3 buttons".into());
+                    }
+                    buttons.iter().try_for_each(button)?;
+                }
+            }
+            other => return Err(format!("(#100) Invalid template_type {other:?}")),
+        }
+    }
+    Ok(())
+}
+
 /// The Send API: who may be written to, how, and when.
 fn send(state: &mut FakeState, page: &FakePage, token: &str, body: &Value) -> (u16, Value) {
     let recipient = body["recipient"]["id"].as_str().unwrap_or_default().to_owned();
@@ -482,8 +540,12 @@ fn send(state: &mut FakeState, page: &FakePage, token: &str, body: &Value) -> (u
     }
     let text = message["text"].as_str();
     let attachment = message["attachment"]["payload"]["url"].as_str();
-    if text.is_none_or(str::is_empty) && attachment.is_none() {
+    let template = message["attachment"]["type"] == "template";
+    if text.is_none_or(str::is_empty) && attachment.is_none() && !template {
         return graph_error(400, 100, None, "(#100) Must send either message or state");
+    }
+    if let Err(problem) = interactive_problem(message) {
+        return graph_error(400, 100, None, &problem);
     }
     // The customer wrote to the Page or to its Instagram account: the message goes out from there.
     let accounts = std::iter::once(page.id.clone()).chain(page.instagram.as_ref().map(|(id, _)| id.clone()));

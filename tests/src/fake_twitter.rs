@@ -160,6 +160,36 @@ fn rfc3986(text: &str) -> String {
 }
 
 /// The `oauth_signature` X expects (RFC 5849 section 3.4.1-3.4.2).
+/// X's rules for `quick_reply` and `ctas` (providers-interactive.md §7): `type` `options`, 1-20
+/// options, each a `label` of at most 36 without a URL, a `description` of at most 72 on all
+/// options or none, `metadata` of at most 1000; 1-3 `ctas` of `type` `web_url` (labels 36).
+fn quick_reply_problem(data: &Value) -> Result<(), String> {
+    let chars = |value: &Value| value.as_str().map_or(0, |s| s.chars().count());
+    if let Some(quick) = data.get("quick_reply") {
+        let options = quick["options"].as_array().cloned().unwrap_or_default();
+        if quick["type"] != "options" || options.is_empty() || options.len() > 20 {
+            return Err("message_data.quick_reply: type must be options, with 1 to 20 options".into());
+        }
+        let described = options.iter().filter(|o| o.get("description").is_some()).count();
+        if described != 0 && described != options.len() {
+            return Err("message_data.quick_reply.options: descriptions on all options or none".into());
+        }
+        for option in &options {
+            let label = option["label"].as_str().unwrap_or_default();
+            if !(1..=36).contains(&chars(&option["label"])) || label.contains("http") || chars(&option["description"]) > 72 || chars(&option["metadata"]) > 1000 {
+                return Err(format!("message_data.quick_reply.options: invalid option {option}"));
+            }
+        }
+    }
+    if let Some(ctas) = data.get("ctas") {
+        let ctas = ctas.as_array().cloned().unwrap_or_default();
+        if ctas.is_empty() || ctas.len() > 3 || ctas.iter().any(|c| c["type"] != "web_url" || !(1..=36).contains(&chars(&c["label"])) || !c["url"].as_str().is_some_and(|u| u.starts_with("http"))) {
+            return Err("message_data.ctas: 1 to 3 web_url buttons with labels of at most 36".into());
+        }
+    }
+    Ok(())
+}
+
 pub fn expected_signature(method: &str, url: &str, params: &[(String, String)], consumer_secret: &str, token_secret: &str) -> String {
     let mut pairs: Vec<String> = params.iter().map(|(k, v)| format!("{}={}", rfc3986(k), rfc3986(v))).collect();
     pairs.sort();
@@ -340,6 +370,9 @@ async fn handle(State(state): State<Arc<Mutex<FakeState>>>, method: Method, uri:
             };
             if json_body["event"]["type"] != "message_create" || text.trim().is_empty() {
                 return errors(400, 214, "event.type or message text is invalid");
+            }
+            if let Err(problem) = quick_reply_problem(&create["message_data"]) {
+                return errors(400, 214, &problem);
             }
             if let Some((status, body, reset)) = state.scripted_send_failures.pop_front() {
                 let mut response = (StatusCode::from_u16(status).unwrap(), axum::Json(body)).into_response();

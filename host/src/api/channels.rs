@@ -205,6 +205,7 @@ pub(super) async fn connect_new(
     mut errors: BTreeMap<String, String>,
 ) -> Result<Channel, ApiError> {
     errors.extend(settings::validate(&plugin.settings_schema, values));
+    add_plugin_checks(plugin, values, &mut errors).await;
     if !errors.is_empty() {
         return Err(ApiError::invalid_fields(errors));
     }
@@ -220,6 +221,15 @@ pub(super) async fn connect_new(
     record_connection(app, &stored.id, &connection).await?;
     tracing::info!(channel = %stored.id, workspace = workspace_id, plugin = plugin_id, account = %connection.external_account_id, "channel connected");
     find_active(app, &stored.id, Scope::Every).await?.ok_or_else(|| ApiError::not_found(format!("channel `{}` was deleted meanwhile", stored.id)))
+}
+
+/// The plugin's own checks of the form (contract 0.1.4 `settings-check`) beside the host's, so
+/// every field's problem comes back at once; where both found one, the host's stays.
+async fn add_plugin_checks(plugin: &LoadedPlugin, values: &BTreeMap<String, String>, errors: &mut BTreeMap<String, String>) {
+    let settings: Vec<(String, String)> = values.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    for problem in plugin.check_settings(&settings).await {
+        errors.entry(problem.key).or_insert(problem.message);
+    }
 }
 
 /// Keeps what connect reported on the channel (and marks it active); the credentials work,
@@ -332,6 +342,7 @@ pub(super) async fn change(
         };
     }
     errors.extend(settings::validate(schema, &merged));
+    add_plugin_checks(&plugin, &merged, &mut errors).await;
     if !errors.is_empty() {
         return Err(ApiError::invalid_fields(errors));
     }

@@ -31,8 +31,10 @@ use crate::store::{Scope, now_ms};
 /// How long a receiver may take to answer one delivery.
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-/// A node's claim on a send: longer than an attempt can take.
-const LEASE: Duration = Duration::from_secs(30);
+/// A node's claim on a send, renewed every [`RENEW_EVERY`] while the send is in flight: a killed
+/// node's sends are taken over within this long, and a live node's never.
+const LEASE: Duration = Duration::from_secs(6);
+const RENEW_EVERY: Duration = Duration::from_secs(2);
 /// Sends in flight at once, in all and per endpoint.
 const CONCURRENT: usize = 64;
 pub const PER_ENDPOINT: usize = 8;
@@ -49,9 +51,14 @@ pub async fn run(app: Arc<App>, mut stop: watch::Receiver<bool>) {
     let mut running: HashMap<tokio::task::Id, (i64, i64)> = HashMap::new();
     let mut pruned = Instant::now() - Duration::from_secs(3600);
     let mut backlog = Backlog::new();
+    let mut renewed = Instant::now();
     loop {
         if *stop.borrow() {
             break;
+        }
+        if renewed.elapsed() >= RENEW_EVERY {
+            renewed = Instant::now();
+            renew_claims(&app, &running).await;
         }
         while let Some(done) = sends.try_join_next_with_id() {
             let id = match done {
@@ -82,6 +89,21 @@ pub async fn run(app: Arc<App>, mut stop: watch::Receiver<bool>) {
     // Sends in flight finish (each is bounded); what they did not record stays claimed and is
     // sent again after the lease, here or by another node.
     while sends.join_next().await.is_some() {}
+}
+
+/// Keeps this node's claims on its sends in flight (see [`LEASE`]).
+async fn renew_claims(app: &App, running: &HashMap<tokio::task::Id, (i64, i64)>) {
+    let in_flight: Vec<i64> = running.values().map(|(delivery, _)| *delivery).collect();
+    if in_flight.is_empty() {
+        return;
+    }
+    match app.store.renew_webhook_claims(&in_flight, LEASE).await {
+        Ok(held) if held < in_flight.len() => {
+            tracing::warn!(in_flight = in_flight.len(), held, "claims on webhook sends lapsed before they were renewed: another node may send them too")
+        }
+        Ok(_) => {}
+        Err(error) => tracing::warn!("the claims on webhook sends in flight could not be renewed (they last {LEASE:?} from the last renewal): {error}"),
+    }
 }
 
 /// Deliveries found due and not started yet (their endpoint was at its limit), with their
@@ -248,7 +270,8 @@ fn describe(error: &reqwest::Error) -> String {
 
 /// The test event an admin sends: sent now, recorded, not retried.
 pub async fn ping(app: &App, endpoint: &Endpoint) -> Result<Attempt, crate::store::StoreError> {
-    let Some(delivery) = app.store.ping_webhook(endpoint.id, LEASE).await? else { return Err(crate::store::StoreError::NotFound) };
+    // Sent here, outside the worker's renewals: claimed for longer than the attempt can take.
+    let Some(delivery) = app.store.ping_webhook(endpoint.id, ATTEMPT_TIMEOUT + LEASE).await? else { return Err(crate::store::StoreError::NotFound) };
     let (attempt, outcome) = attempt(app, endpoint, &delivery).await;
     let outcome = if outcome == Outcome::Delivered { outcome } else { Outcome::Failed { disable_endpoint: None } };
     app.store.webhook_attempted(&delivery, &attempt, &outcome).await?;

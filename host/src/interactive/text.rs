@@ -61,12 +61,13 @@ pub fn render(content: &InteractiveContent) -> String {
     parts.join("\n\n")
 }
 
-/// The option (its position in [`InteractiveContent::choices`]) a reply names: its number as the
-/// rendering shows it ("2", "2.", "(2)"), or its title, ignoring case and surrounding spaces.
-/// Anything else, or a title two options share, names none.
+/// The option (its position in [`InteractiveContent::choices`]) a reply names: its first line
+/// (a mail's answer sits above the quoted question) is the option's number as the rendering
+/// shows it ("2", "2.", "(2)"), or its title, ignoring case and surrounding spaces. Anything
+/// else, or a title two options share, names none.
 pub fn named_option(content: &InteractiveContent, reply: &str) -> Option<usize> {
     let choices = content.choices();
-    let reply = reply.trim();
+    let reply = reply.lines().map(str::trim).find(|line| !line.is_empty())?;
     let bare = reply.trim_start_matches(['(', '#']).trim_end_matches(['.', ')']).trim();
     if let Ok(number) = bare.parse::<usize>() {
         return (1..=choices.len()).contains(&number).then(|| number - 1);
@@ -146,5 +147,6 @@ mod tests {
         assert_eq!(named_option(&content, "3"), None);
         assert_eq!(named_option(&content, "0"), None);
         assert_eq!(named_option(&content, "yes please"), None);
+        assert_eq!(named_option(&content, "2\n\nOn Tue, Toko Budi wrote:\n> 1. Yes\n> 2. No"), Some(1), "a mail's answer above the quote");
     }
 }

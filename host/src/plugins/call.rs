@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 
 use super::mock::{MemoryState, MockScript, Recorder};
 use crate::runtime::types::{
-    Attachment, AttachmentKind, AuthFinishRequest, InboundSummary, AuthStartRequest, ChannelContext, Media, MediaKind, NewTemplate, OutboundContent,
+    Attachment, AttachmentKind, AuthFinishRequest, InboundSummary, AuthStartRequest, ChannelContext, InteractiveMessage, Media, MediaKind, NewTemplate, OutboundContent,
     OutboundMessage, TemplateMessage, WindowState,
 };
 use crate::runtime::{CallError, CompileCache, HostPattern, HostServices, Limits, Runtime};
@@ -113,6 +113,9 @@ struct SendInput {
     text: Option<String>,
     media: Option<MediaInput>,
     template: Option<TemplateInput>,
+    /// Interactive content, as the API takes it: sent as the host sends it (natively for a kind
+    /// the plugin draws, as text otherwise), after the same check against the plugin's limits.
+    interactive: Option<crate::interactive::model::InteractiveContent>,
     #[serde(default)]
     reply_to: Option<String>,
     /// The host's id of the message (its idempotency key); default `1`.
@@ -233,7 +236,21 @@ pub async fn call(file: &Path, export: &str, input: Option<Value>, options: Call
         }
         "send" => {
             let send: SendInput = serde_json::from_value(input).map_err(|e| format!("{}: {e}", parse("a message")))?;
-            let content = match (send.text, send.media, send.template) {
+            let message_id = send.message_id.unwrap_or_else(|| "1".into());
+            let mut text = send.text;
+            if let Some(interactive) = &send.interactive {
+                let kind = interactive.kind();
+                let limits = plugin.interactive.native(kind).cloned().unwrap_or_else(|| crate::interactive::limits::text_limits(kind));
+                let errors = crate::interactive::limits::check(interactive, &limits, &plugin.manifest.name);
+                if !errors.is_empty() {
+                    return Err(format!("the host would refuse this content: {}", errors.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join("; ")));
+                }
+                if send.media.is_some() || send.template.is_some() || text.is_some() {
+                    return Err("give `interactive` alone: its `body` is the message's text".into());
+                }
+                text = Some(crate::interactive::text::render(interactive));
+            }
+            let content = match (text, send.media, send.template) {
                 (text, Some(media), None) => OutboundContent::Media(Media {
                     kind: media_kind(&media.kind)?,
                     url: media.url,
@@ -253,7 +270,7 @@ pub async fn call(file: &Path, export: &str, input: Option<Value>, options: Call
                 Some(other) => return Err(format!("`window` must be unrestricted, open, human-agent or closed, not `{other}`")),
             };
             let message = OutboundMessage {
-                message_id: send.message_id.unwrap_or_else(|| "1".into()),
+                message_id,
                 conversation_id: send.conversation_id.unwrap_or_else(|| "1".into()),
                 recipient: send.recipient,
                 content,
@@ -266,7 +283,17 @@ pub async fn call(file: &Path, export: &str, input: Option<Value>, options: Call
                 window,
                 attempt: send.attempt,
             };
-            plugin.send(&ctx, &message).await.map(|v| json!(v))
+            // A kind the plugin draws goes natively, its ids shortened as the host would (the
+            // message id standing in for the host's); any other goes as its text rendering.
+            match send.interactive.filter(|content| plugin.interactive.native(content.kind()).is_some()) {
+                Some(content) => {
+                    let wire = crate::interactive::wire_content(&content, message.message_id.parse().unwrap_or(1), plugin.interactive.max_id_bytes);
+                    let OutboundMessage { message_id, conversation_id, recipient, reply_to, last_inbound, window, attempt, .. } = message;
+                    let message = InteractiveMessage { message_id, conversation_id, recipient, content: wire, reply_to, last_inbound, window, attempt };
+                    plugin.send_interactive(&ctx, &message).await.map(|v| json!(v))
+                }
+                None => plugin.send(&ctx, &message).await.map(|v| json!(v)),
+            }
         }
         "fetch-media" => {
             let attachment: AttachmentInput = serde_json::from_value(input).map_err(|e| format!("{}: {e}", parse("an attachment")))?;

@@ -39,7 +39,7 @@ pub use holds::{NoHolds, ResourceHolds};
 pub use smtp::{MailAddressing, NoMail};
 pub use state::{ChannelStateBackend, NoChannelState, StateError};
 
-use bindings::{AppIndices, ChannelIndices, DeliveryIndices, GuideIndices, InteractiveAppIndices, InteractiveIndices, Lift, MediaIndices};
+use bindings::{AppIndices, ChannelIndices, DeliveryIndices, GuideIndices, InteractiveAppIndices, InteractiveIndices, Lift, MediaIndices, SettingsCheckIndices};
 use call::MemoryCap;
 use capability::{CallSetup, HostImportError};
 use outbound::OutboundPolicy;
@@ -302,6 +302,7 @@ impl Runtime {
         let media = MediaIndices::new(&pre).ok();
         let interactive = InteractiveIndices::new(&pre).ok();
         let interactive_app = InteractiveAppIndices::new(&pre).ok();
+        let settings_check = SettingsCheckIndices::new(&pre).ok();
         let mut plugin = LoadedPlugin {
             manifest: PluginManifest {
                 id: String::new(),
@@ -329,6 +330,7 @@ impl Runtime {
             media_export: media,
             interactive_export: interactive,
             interactive_app_export: interactive_app,
+            settings_check_export: settings_check,
             interactive: InteractiveSupport::default(),
             send_limits: SendLimits::default(),
             declared: Arc::new(Vec::new()),
@@ -512,6 +514,8 @@ pub struct LoadedPlugin {
     /// Where `interactive` and `interactive-app` are, when the plugin exports them (0.1.4).
     interactive_export: Option<InteractiveIndices>,
     interactive_app_export: Option<InteractiveAppIndices>,
+    /// Where `settings-check` is, when the plugin exports it (0.1.4).
+    settings_check_export: Option<SettingsCheckIndices>,
     declared: Arc<Vec<HostPattern>>,
     shared: Arc<Shared>,
 }
@@ -678,6 +682,24 @@ impl LoadedPlugin {
             return flatten(call_export!(self, Some(ctx), interactive, call_handle_webhook(&wit_ctx, &wit_request)));
         }
         flatten(call_export!(self, Some(ctx), call_handle_webhook(&wit_ctx, &wit_request)))
+    }
+
+    /// The plugin's own checks of a settings form, per field (none when it does not export
+    /// `settings-check`, or when the check itself fails: connect still checks).
+    pub async fn check_settings(&self, settings: &[(String, String)]) -> Vec<types::FieldError> {
+        match self.check_settings_call(settings).await {
+            Ok(errors) => errors,
+            Err(failure) => {
+                tracing::warn!(plugin = %self.manifest.id, "checking settings failed (connect checks them): {failure}");
+                Vec::new()
+            }
+        }
+    }
+
+    async fn check_settings_call(&self, settings: &[(String, String)]) -> Result<Vec<types::FieldError>, PluginFailure> {
+        let Some(indices) = &self.settings_check_export else { return Ok(Vec::new()) };
+        let settings = settings.to_vec().lift();
+        call_export!(self, None, indices, call_check_settings(&settings)).map(Lift::lift)
     }
 
     /// Sends interactive content of a kind the plugin draws ([`Self::interactive`]).

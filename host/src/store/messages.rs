@@ -197,6 +197,17 @@ impl Db {
         Ok(self.reader().cached_row(&format!("SELECT {COLUMNS} FROM messages WHERE id = ?1"), [id], message).optional()?)
     }
 
+    /// The outbound messages among the last `last` of the conversation at a provider address, newest first.
+    pub fn recent_outbound_at(&self, channel_id: &str, external_id: &str, last: u32) -> StoreResult<Vec<Message>> {
+        let conn = self.reader();
+        let mut statement = conn.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM (SELECT m.* FROM messages m JOIN conversations c ON c.id = m.conversation_id
+             WHERE c.channel_id = ?1 AND c.external_id = ?2 ORDER BY m.id DESC LIMIT ?3) WHERE direction = 'outbound' ORDER BY id DESC"
+        ))?;
+        let rows = statement.query_map(params![channel_id, external_id, last], message)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// The customer's most recent message in a conversation.
     pub fn last_inbound(&self, conversation_id: i64) -> StoreResult<Option<Message>> {
         Ok(self

@@ -221,6 +221,13 @@ async fn a_conversations_messages_page_back_from_the_newest_oldest_first_on_ever
         let last = backend.nodes[1].last_inbound(conversation).await.unwrap().unwrap();
         assert_eq!((last.id, last.text.as_deref()), (ids[4], Some("pesan 5")), "{name}");
         assert!(backend.nodes[1].last_inbound(i64::MAX).await.unwrap().is_none(), "{name}");
+
+        // What a tap or a typed reply answers: the replies among the last messages, by address.
+        let recent = async |last: u32| backend.nodes[1].recent_outbound_at(channel, "810", last).await.unwrap().into_iter().map(|m| m.id).collect::<Vec<_>>();
+        assert_eq!(recent(10).await, [ids[3]], "{name}: the one reply");
+        assert!(recent(2).await.is_empty(), "{name}: not among the last two");
+        assert!(backend.nodes[1].recent_outbound_at(channel, "no-such-chat", 10).await.unwrap().is_empty(), "{name}");
+        assert!(backend.nodes[1].recent_outbound_at("another-channel", "810", 10).await.unwrap().is_empty(), "{name}");
     })
     .await;
 }

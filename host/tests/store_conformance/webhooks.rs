@@ -63,6 +63,10 @@ async fn events_write_deliveries_for_subscribed_endpoints_which_go_out_in_order_
         if name == "postgres" {
             assert!(a ^ b, "{name}: exactly one claim wins");
             assert!(node2.due_webhook_deliveries(10, &[]).await.unwrap().iter().all(|d| d.id != first.id), "{name}: claimed is not due");
+            // The holder renews its claim; the other node holds nothing to renew.
+            let (holder, other) = if a { (node1, node2) } else { (node2, node1) };
+            assert_eq!(holder.renew_webhook_claims(&[first.id], lease).await.unwrap(), 1, "{name}");
+            assert_eq!(other.renew_webhook_claims(&[first.id], lease).await.unwrap(), 0, "{name}");
         } else {
             assert!(a && b, "{name}");
         }
@@ -107,6 +111,32 @@ async fn events_write_deliveries_for_subscribed_endpoints_which_go_out_in_order_
         assert_eq!(rotated.signing_secrets(now + 2_000).len(), 1, "{name}");
         assert!(node2.delete_webhook_endpoint(messages.id, Scope::Workspace(1)).await.unwrap(), "{name}");
         assert!(node1.webhook_deliveries(messages.id, 50).await.unwrap().is_empty(), "{name}");
+    })
+    .await;
+}
+
+/// A customer's choice (contract 0.1.4) is `choice.made` besides `message.received`, written by
+/// the schema's trigger in the transaction that stores it; a plain message is not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_choice_is_also_the_choice_made_event() {
+    each_backend(async |backend| {
+        let (node, name, channel) = (&backend.nodes[0], backend.name, backend.channel.as_str());
+        let crm = node.create_webhook_endpoint(&endpoint(1, &["choice.made"])).await.unwrap();
+        let now = switchboard::store::now_ms();
+        node.record_inbound(channel, &inbound(1, "900", now)).await.unwrap().unwrap();
+        let mut picked = inbound(2, "900", now);
+        picked.text = Some("Belum".into());
+        picked.content.choice = Some(switchboard::store::content::ChoiceContent {
+            id: "missing:A-17".into(),
+            title: Some("Belum".into()),
+            message_id: None,
+            answers: None,
+            by: switchboard::store::content::ChoiceSource::Tap,
+        });
+        let stored = node.record_inbound(channel, &picked).await.unwrap().unwrap();
+        let due = node.due_webhook_deliveries(10, &[]).await.unwrap();
+        let made: Vec<_> = due.iter().filter(|d| d.endpoint_id == crm.id).map(|d| (d.event_type.as_str(), d.message_id)).collect();
+        assert_eq!(made, vec![("choice.made", Some(stored.id))], "{name}");
     })
     .await;
 }

@@ -56,6 +56,16 @@ impl Channel for Email {
         })
     }
 
+    /// The form's checks without the server (the same as connect's first step), so every
+    /// field's problem shows at once beside the host's.
+    fn check_settings(settings: &[Property]) -> Vec<FieldError> {
+        let ctx = ChannelContext { channel_id: String::new(), webhook_url: String::new(), webhook_secret: String::new(), settings: settings.to_vec() };
+        match Config::read(&ctx) {
+            Err(ChannelError::InvalidSettings(fields)) => fields,
+            _ => Vec::new(),
+        }
+    }
+
     fn handle_webhook(ctx: &ChannelContext, request: HttpRequest) -> Result<WebhookOutcome, ChannelError> {
         let mime_form = relay_path(ctx, &request.path)?;
         if !request.method.eq_ignore_ascii_case("POST") {

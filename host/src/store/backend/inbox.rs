@@ -38,6 +38,9 @@ pub trait InboxStore: Send + Sync {
     async fn messages(&self, conversation_id: i64, before: Option<i64>, limit: u32) -> StoreResult<Vec<Message>>;
     /// The customer's most recent message in a conversation (by provider time).
     async fn last_inbound(&self, conversation_id: i64) -> StoreResult<Option<Message>>;
+    /// The outbound messages among the last `last` of the conversation at a provider address,
+    /// newest first (what a customer's tap or reply may answer); one query.
+    async fn recent_outbound_at(&self, channel_id: &str, external_id: &str, last: u32) -> StoreResult<Vec<Message>>;
 
     // Contacts.
     /// Inserts or refreshes a contact (known fields kept when the provider omits them); its id.
@@ -118,6 +121,12 @@ impl InboxStore for Db {
 
     async fn last_inbound(&self, conversation_id: i64) -> StoreResult<Option<Message>> {
         self.off_worker(move |db| Db::last_inbound(db, conversation_id)).await
+    }
+
+    async fn recent_outbound_at(&self, channel_id: &str, external_id: &str, last: u32) -> StoreResult<Vec<Message>> {
+        let channel_id = channel_id.to_owned();
+        let external_id = external_id.to_owned();
+        self.off_worker(move |db| Db::recent_outbound_at(db, &channel_id, &external_id, last)).await
     }
 
     async fn upsert_contact(&self, channel_id: &str, contact: &ContactInfo) -> StoreResult<i64> {

@@ -24,6 +24,9 @@ pub trait WebhookStore: Send + Sync {
     async fn due_webhook_deliveries(&self, limit: u32, in_flight: &[i64]) -> StoreResult<Vec<Delivery>>;
     /// Claims a due delivery for this node for `lease`: whether it got it (of nodes racing, one).
     async fn claim_webhook_delivery(&self, id: i64, lease: Duration) -> StoreResult<bool>;
+    /// This node is still sending `in_flight`: its claims on them last `lease` from now; how
+    /// many it still held (one node: all, it claims without a write).
+    async fn renew_webhook_claims(&self, in_flight: &[i64], lease: Duration) -> StoreResult<usize>;
     /// When the next delivery is due (ms), if any.
     async fn next_webhook_delivery_at(&self) -> StoreResult<Option<i64>>;
     /// Records an attempt and what became of its delivery (and of its endpoint), together.
@@ -73,6 +76,10 @@ impl WebhookStore for Db {
 
     async fn claim_webhook_delivery(&self, id: i64, lease: Duration) -> StoreResult<bool> {
         Db::claim_webhook_delivery(self, id, lease).await
+    }
+
+    async fn renew_webhook_claims(&self, in_flight: &[i64], _lease: Duration) -> StoreResult<usize> {
+        Ok(in_flight.len())
     }
 
     async fn next_webhook_delivery_at(&self) -> StoreResult<Option<i64>> {

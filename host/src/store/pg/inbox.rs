@@ -181,6 +181,17 @@ impl InboxStore for PgStore {
         client.query(&statement, &[&conversation_id, &before, &i64::from(limit)]).await?.iter().map(message).collect()
     }
 
+    async fn recent_outbound_at(&self, channel_id: &str, external_id: &str, last: u32) -> StoreResult<Vec<Message>> {
+        let client = self.client().await?;
+        let statement = client
+            .prepare_cached(&format!(
+                "SELECT {MESSAGE_COLUMNS} FROM (SELECT m.* FROM messages m JOIN conversations c ON c.id = m.conversation_id
+                 WHERE c.channel_id = $1 AND c.external_id = $2 ORDER BY m.id DESC LIMIT $3::bigint) newest WHERE direction = 'outbound' ORDER BY id DESC"
+            ))
+            .await?;
+        client.query(&statement, &[&channel_id, &external_id, &i64::from(last)]).await?.iter().map(message).collect()
+    }
+
     async fn last_inbound(&self, conversation_id: i64) -> StoreResult<Option<Message>> {
         let client = self.client().await?;
         // NULLS LAST: SQLite sorts NULL lowest, so last in a descending order.

@@ -121,6 +121,15 @@ impl WebhookStore for PgStore {
         Ok(client.execute(&statement, &[&id, &self.node, &(now + lease.as_millis() as i64), &now]).await? == 1)
     }
 
+    async fn renew_webhook_claims(&self, in_flight: &[i64], lease: Duration) -> StoreResult<usize> {
+        if in_flight.is_empty() {
+            return Ok(0);
+        }
+        let client = self.client().await?;
+        let renew = client.prepare_cached("UPDATE webhook_deliveries SET claimed_until = $3 WHERE id = ANY($1) AND claimed_by = $2 AND state = 'pending'").await?;
+        Ok(client.execute(&renew, &[&in_flight, &self.node, &(now_ms() + lease.as_millis() as i64)]).await? as usize)
+    }
+
     async fn next_webhook_delivery_at(&self) -> StoreResult<Option<i64>> {
         Ok(self.client().await?.query_one(NEXT_DUE, &[]).await?.get(0))
     }
