@@ -147,6 +147,8 @@ pub struct App {
     pub webhook_retry: crate::store::webhook_endpoints::RetryPolicy,
     /// Event webhook receivers' HTTP clients, kept between deliveries.
     pub webhook_clients: crate::egress::PinnedClients,
+    /// The channels that offer options, as this node knows them (see `interactive::OfferCache`).
+    pub choice_offers: crate::interactive::OfferCache,
 }
 
 /// The store as the runtime's `state` backend: a failure reaches the plugin call, which fails.
@@ -274,6 +276,7 @@ impl App {
             webhook_recorder: config.record_webhooks.as_deref().map(crate::fixtures::WebhookRecorder::new),
             webhook_retry: config.webhook_retry.clone(),
             webhook_clients: Default::default(),
+            choice_offers: Default::default(),
         })
     }
 

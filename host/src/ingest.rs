@@ -168,7 +168,7 @@ async fn choices_of(app: &App, channel_id: &str, events: &[Event]) -> Result<Vec
             Event::Choice(choice) => Some(tapped(app, channel_id, choice).await?),
             // The first line names the option (a mail's answer sits above the quoted question).
             Event::Message(message) => match message.text.as_deref().and_then(|text| text.lines().map(str::trim).find(|line| !line.is_empty())) {
-                Some(reply) if message.attachments.is_empty() && reply.chars().count() <= LONGEST_NAMING_REPLY => {
+                Some(reply) if message.attachments.is_empty() && reply.chars().count() <= LONGEST_NAMING_REPLY && offers_choices(app, channel_id).await? => {
                     let newest = app.store.recent_outbound_at(channel_id, &message.conversation, REPLIES_LOOKED_AT).await?.into_iter().next();
                     newest.and_then(|offered| {
                         let content = offered.content.interactive.as_ref()?;
@@ -188,6 +188,16 @@ async fn choices_of(app: &App, channel_id: &str, events: &[Event]) -> Result<Vec
         });
     }
     Ok(picked)
+}
+
+/// Whether the channel ever offered options (cached: see `interactive::OfferCache`).
+async fn offers_choices(app: &App, channel_id: &str) -> Result<bool, StoreError> {
+    if let Some(known) = app.choice_offers.known(channel_id) {
+        return Ok(known);
+    }
+    let offers = app.store.offers_choices(channel_id).await?;
+    app.choice_offers.remember(channel_id, offers);
+    Ok(offers)
 }
 
 /// A tap the plugin reported, with the business's id, the title and the message it was on

@@ -328,6 +328,8 @@ pub async fn send(
             return Err(ApiError::bad_request("send `interactive` alone: its `body` is the message's text"));
         }
         let content = checked_interactive(&plugin, interactive)?;
+        // Replies on this channel may name options from now on (other nodes read it from the store).
+        app.choice_offers.remember(&channel.id, true);
         let outbound = NewOutbound { conversation_id: id, text: Some(crate::interactive::text::render(&content)), content: MessageContent { interactive: Some(content), ..Default::default() }, reply_to: body.reply_to, file: None };
         return queue(&app, &caller, id, &channel, &plugin, conversation.last_inbound_at, outbound).await;
     }

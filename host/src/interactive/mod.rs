@@ -18,6 +18,31 @@ pub mod text;
 
 use model::InteractiveContent;
 
+/// Which channels ever offered options, as this node last read it: a customer's short reply is
+/// looked at for an option it names only on those (a store read each time would cost every
+/// webhook of every channel). A channel seen offering stays so; one seen not offering is read
+/// again after [`OfferCache::RECHECK`], so options first sent through another node count here
+/// within that long.
+#[derive(Default)]
+pub struct OfferCache {
+    seen: std::sync::Mutex<std::collections::HashMap<String, (bool, std::time::Instant)>>,
+}
+
+impl OfferCache {
+    pub const RECHECK: std::time::Duration = std::time::Duration::from_secs(5);
+
+    /// What is known of the channel, if it is still good.
+    pub fn known(&self, channel_id: &str) -> Option<bool> {
+        let seen = self.seen.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        seen.get(channel_id).and_then(|(offers, at)| (*offers || at.elapsed() < Self::RECHECK).then_some(*offers))
+    }
+
+    pub fn remember(&self, channel_id: &str, offers: bool) {
+        let mut seen = self.seen.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        seen.insert(channel_id.to_owned(), (offers, std::time::Instant::now()));
+    }
+}
+
 /// A short option id the host issued for an id too long for the provider.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ShortId {

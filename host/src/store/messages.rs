@@ -201,11 +201,18 @@ impl Db {
     pub fn recent_outbound_at(&self, channel_id: &str, external_id: &str, last: u32) -> StoreResult<Vec<Message>> {
         let conn = self.reader();
         let mut statement = conn.prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM (SELECT m.* FROM messages m JOIN conversations c ON c.id = m.conversation_id
-             WHERE c.channel_id = ?1 AND c.external_id = ?2 ORDER BY m.id DESC LIMIT ?3) WHERE direction = 'outbound' ORDER BY id DESC"
+            // The conversation first (its unique key), then its newest messages by
+            // `messages_by_conversation`: a join ordered by message id walked every message.
+            "SELECT {COLUMNS} FROM (SELECT * FROM messages WHERE conversation_id = (SELECT id FROM conversations WHERE channel_id = ?1 AND external_id = ?2)
+             ORDER BY id DESC LIMIT ?3) WHERE direction = 'outbound' ORDER BY id DESC"
         ))?;
         let rows = statement.query_map(params![channel_id, external_id, last], message)?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Whether the channel ever sent interactive content (`channel_choice_offers`, by trigger).
+    pub fn offers_choices(&self, channel_id: &str) -> StoreResult<bool> {
+        Ok(self.reader().cached_row("SELECT EXISTS (SELECT 1 FROM channel_choice_offers WHERE channel_id = ?1)", [channel_id], |row| row.get(0))?)
     }
 
     /// The customer's most recent message in a conversation.

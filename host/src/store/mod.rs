@@ -56,6 +56,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0014_webhook_endpoints.sql"),
     include_str!("migrations/0015_bots.sql"),
     include_str!("migrations/0016_choice_made.sql"),
+    include_str!("migrations/0017_choice_offers.sql"),
 ];
 
 #[derive(Debug, thiserror::Error)]

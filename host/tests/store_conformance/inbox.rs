@@ -228,6 +228,15 @@ async fn a_conversations_messages_page_back_from_the_newest_oldest_first_on_ever
         assert!(recent(2).await.is_empty(), "{name}: not among the last two");
         assert!(backend.nodes[1].recent_outbound_at(channel, "no-such-chat", 10).await.unwrap().is_empty(), "{name}");
         assert!(backend.nodes[1].recent_outbound_at("another-channel", "810", 10).await.unwrap().is_empty(), "{name}");
+
+        // A channel offers options once it sent interactive content (the schema's trigger records it).
+        assert!(!backend.nodes[2].offers_choices(channel).await.unwrap(), "{name}: text replies offer nothing");
+        let interactive = serde_json::from_value(serde_json::json!({"body": "Sudah sampai?", "reply_buttons": [{"id": "yes", "title": "Sudah"}]})).unwrap();
+        let content = switchboard::store::content::MessageContent { interactive: Some(interactive), ..Default::default() };
+        let offer = NewOutbound { conversation_id: conversation, text: Some("Sudah sampai?\n\n1. Sudah".into()), content, reply_to: None, file: None };
+        store.queue_outbound(channel, &offer).await.unwrap();
+        assert!(backend.nodes[2].offers_choices(channel).await.unwrap(), "{name}");
+        assert!(!backend.nodes[2].offers_choices("another-channel").await.unwrap(), "{name}");
     })
     .await;
 }

@@ -41,6 +41,8 @@ pub trait InboxStore: Send + Sync {
     /// The outbound messages among the last `last` of the conversation at a provider address,
     /// newest first (what a customer's tap or reply may answer); one query.
     async fn recent_outbound_at(&self, channel_id: &str, external_id: &str, last: u32) -> StoreResult<Vec<Message>>;
+    /// Whether the channel ever sent interactive content (options a reply may name).
+    async fn offers_choices(&self, channel_id: &str) -> StoreResult<bool>;
 
     // Contacts.
     /// Inserts or refreshes a contact (known fields kept when the provider omits them); its id.
@@ -127,6 +129,11 @@ impl InboxStore for Db {
         let channel_id = channel_id.to_owned();
         let external_id = external_id.to_owned();
         self.off_worker(move |db| Db::recent_outbound_at(db, &channel_id, &external_id, last)).await
+    }
+
+    async fn offers_choices(&self, channel_id: &str) -> StoreResult<bool> {
+        let channel_id = channel_id.to_owned();
+        self.off_worker(move |db| Db::offers_choices(db, &channel_id)).await
     }
 
     async fn upsert_contact(&self, channel_id: &str, contact: &ContactInfo) -> StoreResult<i64> {

@@ -185,11 +185,17 @@ impl InboxStore for PgStore {
         let client = self.client().await?;
         let statement = client
             .prepare_cached(&format!(
-                "SELECT {MESSAGE_COLUMNS} FROM (SELECT m.* FROM messages m JOIN conversations c ON c.id = m.conversation_id
-                 WHERE c.channel_id = $1 AND c.external_id = $2 ORDER BY m.id DESC LIMIT $3::bigint) newest WHERE direction = 'outbound' ORDER BY id DESC"
+                "SELECT {MESSAGE_COLUMNS} FROM (SELECT * FROM messages WHERE conversation_id = (SELECT id FROM conversations WHERE channel_id = $1 AND external_id = $2)
+                 ORDER BY id DESC LIMIT $3::bigint) newest WHERE direction = 'outbound' ORDER BY id DESC"
             ))
             .await?;
         client.query(&statement, &[&channel_id, &external_id, &i64::from(last)]).await?.iter().map(message).collect()
+    }
+
+    async fn offers_choices(&self, channel_id: &str) -> StoreResult<bool> {
+        let client = self.client().await?;
+        let statement = client.prepare_cached("SELECT EXISTS (SELECT 1 FROM channel_choice_offers WHERE channel_id = $1)").await?;
+        Ok(client.query_one(&statement, &[&channel_id]).await?.get(0))
     }
 
     async fn last_inbound(&self, conversation_id: i64) -> StoreResult<Option<Message>> {
