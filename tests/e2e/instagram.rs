@@ -127,3 +127,37 @@ async fn disconnect_unsubscribes_the_linked_page() {
     assert_eq!(fake.calls("DELETE", &format!("{PAGE_ID}/subscribed_apps")).len(), 1);
     assert_eq!(host.get(&format!("/api/v1/channels/{id}"), &host.admin).await.0, 404);
 }
+
+/// Interactive content on Instagram (contract 0.1.4), the Messenger API's shapes: quick
+/// replies and a generic template drawn as Meta documents them (the fake refuses what the Send
+/// API refuses), a list as text; a quick reply and a postback tapped come back as choices.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instagram_quick_replies_and_cards_go_out_and_taps_are_choices() {
+    let (host, fake) = host_and_fake().await;
+    let id = connect(&host, &fake).await;
+    let conversation = customer_writes(&host, &fake, &id, IG_ID, ANI, "aWdfmid1", now_ms() - HOUR_MS).await;
+
+    let quick = json!({"body": "Warna apa?", "quick_replies": [{"id": "COLOR_RED", "title": "Merah"}, {"id": "COLOR_BLUE", "title": "Biru"}]});
+    let (status, asked) = host.post(&format!("/api/v1/conversations/{conversation}/messages"), &host.agent, json!({"interactive": quick})).await;
+    assert_eq!(status, 202, "{asked}");
+    let asked = asked["id"].as_i64().unwrap();
+    until_status(&host, conversation, asked, "sent").await;
+    let sent = fake.sent();
+    assert_eq!(sent.last().unwrap().account_id, IG_ID, "from the Instagram account");
+    assert_eq!(sent.last().unwrap().message["quick_replies"][0], json!({"content_type": "text", "title": "Merah", "payload": "COLOR_RED"}));
+
+    let cards = json!({"body": "Koleksi baru", "cards": [{"title": "Kaos merah", "subtitle": "Katun", "buttons": [{"id": "BUY_RED", "title": "Beli"}]}]});
+    let (_, offered) = host.post(&format!("/api/v1/conversations/{conversation}/messages"), &host.agent, json!({"interactive": cards})).await;
+    let offered = offered["id"].as_i64().unwrap();
+    until_status(&host, conversation, offered, "sent").await;
+    assert_eq!(fake.sent().last().unwrap().message["attachment"]["payload"]["template_type"], "generic");
+
+    let tapped = fake.customer_writes(IG_ID, ANI, json!({"mid": "aWdfmid2", "text": "Biru", "quick_reply": {"payload": "COLOR_BLUE"}}), now_ms());
+    assert_eq!(deliver(&host, &id, &tapped).await, 200);
+    let postback = json!({"sender": {"id": ANI}, "recipient": {"id": IG_ID}, "timestamp": now_ms(), "postback": {"mid": "aWdfmid3", "title": "Beli", "payload": "BUY_RED"}});
+    assert_eq!(deliver(&host, &id, &fake_meta::delivery("instagram", IG_ID, vec![postback])).await, 200);
+    let choices: Vec<Value> = messages(&host, conversation).await.iter().filter_map(|m| m["content"].get("choice").cloned()).collect();
+    assert_eq!(choices.len(), 2, "{choices:?}");
+    assert_eq!((&choices[0]["id"], &choices[0]["message_id"]), (&json!("COLOR_BLUE"), &json!(asked)));
+    assert_eq!((&choices[1]["id"], &choices[1]["title"], &choices[1]["message_id"]), (&json!("BUY_RED"), &json!("Beli"), &json!(offered)));
+}
