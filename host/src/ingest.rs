@@ -167,7 +167,7 @@ async fn choices_of(app: &App, channel_id: &str, events: &[Event]) -> Result<Vec
         picked.push(match event {
             Event::Choice(choice) => Some(tapped(app, channel_id, choice).await?),
             // The first line names the option (a mail's answer sits above the quoted question).
-            Event::Message(message) => match message.text.as_deref().and_then(|text| text.lines().map(str::trim).find(|line| !line.is_empty())) {
+            Event::Message(message) => match message.text.as_deref().and_then(crate::interactive::text::first_line) {
                 Some(reply) if message.attachments.is_empty() && reply.chars().count() <= LONGEST_NAMING_REPLY && offers_choices(app, channel_id).await? => {
                     let newest = app.store.recent_outbound_at(channel_id, &message.conversation, REPLIES_LOOKED_AT).await?.into_iter().next();
                     newest.and_then(|offered| {

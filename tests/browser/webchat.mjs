@@ -147,7 +147,9 @@ async function live(browser) {
   out.offer_id = offer.id;
   out.option_buttons = await offered.allTextContents();
   out.offer_text = await page.locator(`.sb-agent[data-id="${offer.id}"]`).evaluate((node) => node.firstChild && node.firstChild.textContent);
+  const sentChoice = page.waitForRequest((r) => r.method() === 'POST' && r.url().endsWith('/messages'));
   await offered.filter({ hasText: 'Belum' }).click();
+  out.clicked_body = JSON.parse((await sentChoice).postData());
   const picked = await until('the choice in the inbox', async () => {
     const messages = await api('GET', `/api/v1/conversations/${conversation.id}/messages`, input.agent);
     return messages.find((m) => m.content && m.content.choice);

@@ -419,6 +419,9 @@ async fn in_chromium_the_widget_chats_live_both_ways_and_keeps_the_history() {
     );
     assert_eq!(seen["choice_text"], "Belum");
     assert_eq!(seen["business_id_on_page"], false);
+    // What the page was given and sends back is the host's short id, not the business's.
+    assert_eq!(seen["clicked_body"]["choice"], format!("~{offer}.1"));
+    assert_eq!(seen["clicked_body"]["text"], "Belum");
 
     assert_eq!(seen["other_visitor_log"], json!([{"kind": "sb-greeting", "text": "Halo! Ada yang bisa kami bantu?"}]));
     assert_ne!(seen["other_visitor_token"], token);

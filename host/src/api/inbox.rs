@@ -368,9 +368,7 @@ pub async fn send(
 /// Interactive content within what the channel takes: its plugin's limits for a kind it draws,
 /// the text rendering's otherwise; every field over them is named (422 `invalid_fields`).
 fn checked_interactive(plugin: &crate::runtime::LoadedPlugin, content: InteractiveContent) -> Result<InteractiveContent, ApiError> {
-    let kind = content.kind();
-    let limits = plugin.interactive.native(kind).cloned().unwrap_or_else(|| crate::interactive::limits::text_limits(kind));
-    let errors = crate::interactive::limits::check(&content, &limits, &plugin.manifest.name);
+    let errors = crate::interactive::limits::check_for(&plugin.interactive, &content, &plugin.manifest.name);
     if errors.is_empty() { Ok(content) } else { Err(ApiError::invalid_fields(errors)) }
 }
 

@@ -27,6 +27,14 @@ pub fn text_limits(kind: InteractiveKind) -> KindLimits {
     }
 }
 
+/// Field errors of content on a channel whose plugin supports `support` (empty when it fits):
+/// its declared limits for a kind it draws, the text rendering's otherwise.
+pub fn check_for(support: &super::model::InteractiveSupport, content: &InteractiveContent, channel: &str) -> BTreeMap<String, String> {
+    let kind = content.kind();
+    let limits = support.native(kind).cloned().unwrap_or_else(|| text_limits(kind));
+    check(content, &limits, channel)
+}
+
 /// Field errors (empty when the content fits), by field path under `interactive.`.
 pub fn check(content: &InteractiveContent, limits: &KindLimits, channel: &str) -> BTreeMap<String, String> {
     let mut check = Checker { errors: BTreeMap::new(), channel };

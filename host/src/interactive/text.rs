@@ -67,7 +67,7 @@ pub fn render(content: &InteractiveContent) -> String {
 /// else, or a title two options share, names none.
 pub fn named_option(content: &InteractiveContent, reply: &str) -> Option<usize> {
     let choices = content.choices();
-    let reply = reply.lines().map(str::trim).find(|line| !line.is_empty())?;
+    let reply = first_line(reply)?;
     let bare = reply.trim_start_matches(['(', '#']).trim_end_matches(['.', ')']).trim();
     if let Ok(number) = bare.parse::<usize>() {
         return (1..=choices.len()).contains(&number).then(|| number - 1);
@@ -78,6 +78,11 @@ pub fn named_option(content: &InteractiveContent, reply: &str) -> Option<usize> 
         (Some((position, _)), None) => Some(position),
         _ => None,
     }
+}
+
+/// The first line with something on it, trimmed: where a reply names an option.
+pub fn first_line(reply: &str) -> Option<&str> {
+    reply.lines().map(str::trim).find(|line| !line.is_empty())
 }
 
 #[cfg(test)]

@@ -239,9 +239,7 @@ pub async fn call(file: &Path, export: &str, input: Option<Value>, options: Call
             let message_id = send.message_id.unwrap_or_else(|| "1".into());
             let mut text = send.text;
             if let Some(interactive) = &send.interactive {
-                let kind = interactive.kind();
-                let limits = plugin.interactive.native(kind).cloned().unwrap_or_else(|| crate::interactive::limits::text_limits(kind));
-                let errors = crate::interactive::limits::check(interactive, &limits, &plugin.manifest.name);
+                let errors = crate::interactive::limits::check_for(&plugin.interactive, interactive, &plugin.manifest.name);
                 if !errors.is_empty() {
                     return Err(format!("the host would refuse this content: {}", errors.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join("; ")));
                 }

@@ -2,7 +2,7 @@
 -- `choice.made`.
 CREATE FUNCTION webhook_on_choice() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF NEW.direction = 'inbound' AND (NEW.content::jsonb) ? 'choice' THEN
+    IF NEW.direction = 'inbound' AND position('"choice"' in NEW.content) > 0 AND (NEW.content::jsonb) ? 'choice' THEN
         PERFORM webhook_enqueue((SELECT workspace_id FROM channels WHERE id = NEW.channel_id), 'choice.made', NEW.channel_id, NEW.conversation_id, NEW.id, NULL);
     END IF;
     RETURN NULL;

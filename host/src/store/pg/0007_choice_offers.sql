@@ -13,11 +13,3 @@ BEGIN
 END $$;
 CREATE TRIGGER choice_offered AFTER INSERT ON messages FOR EACH ROW EXECUTE FUNCTION choice_offered();
 
--- The choice trigger of 0006, parsing the JSON only when the text can hold a choice.
-CREATE OR REPLACE FUNCTION webhook_on_choice() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF NEW.direction = 'inbound' AND position('"choice"' in NEW.content) > 0 AND (NEW.content::jsonb) ? 'choice' THEN
-        PERFORM webhook_enqueue((SELECT workspace_id FROM channels WHERE id = NEW.channel_id), 'choice.made', NEW.channel_id, NEW.conversation_id, NEW.id, NULL);
-    END IF;
-    RETURN NULL;
-END $$;
