@@ -200,7 +200,11 @@ enum PluginCommand {
     /// Compile a component into a compile cache (what the server runs in a child process).
     #[command(hide = true)]
     Precompile {
-        file: PathBuf,
+        #[arg(required_unless_present = "built_in")]
+        file: Option<PathBuf>,
+        /// A first-party plugin embedded in this binary, by package name.
+        #[arg(long, value_name = "PACKAGE", conflicts_with = "file")]
+        built_in: Option<String>,
         #[arg(long, value_name = "DIR")]
         cache_dir: PathBuf,
         #[arg(long, value_name = "MB")]
@@ -420,8 +424,13 @@ async fn main() -> anyhow::Result<()> {
                     let public = switchboard::signing::encode_public_key(&key.verifying_key());
                     format!("signed {} with {public}\n", target.display())
                 }
-                PluginCommand::Precompile { file, cache_dir, memory_mb } => {
-                    switchboard::runtime::precompile_file(&file, &cache_dir, memory_mb << 20)?;
+                PluginCommand::Precompile { file, built_in, cache_dir, memory_mb } => {
+                    let source = match (built_in, file) {
+                        (Some(package), _) => switchboard::plugins::built_in_component(&package).ok_or_else(|| anyhow::anyhow!("no built-in plugin `{package}`"))?,
+                        (None, Some(file)) => std::fs::read(&file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?.into(),
+                        (None, None) => anyhow::bail!("name a component file or --built-in PACKAGE"),
+                    };
+                    switchboard::runtime::precompile_bytes(source, &cache_dir, memory_mb << 20)?;
                     String::new()
                 }
                 PluginCommand::Remove { id, data_dir } => offline::remove(&data_dir, &id).await?,

@@ -72,6 +72,40 @@ async fn a_memory_bomb_traps_at_the_cap() {
     assert_eq!(status, 200);
 }
 
+/// A fresh instance per call, whatever the pool does to make that cheap: what one call leaves in
+/// its memory (an initialised static changed, a zeroed one written at every page, 4 MiB of heap)
+/// is never there for the next call, of the same channel or another's, one at a time or at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_one_call_leaves_in_memory_reaches_the_next() {
+    let host = host_with(&[HOSTILE], vec![]).await;
+    let channels = [connect(&host, json!({"mode": "residue"})).await, connect(&host, json!({"mode": "residue"})).await];
+    // The plugin's looking finds what its leaving leaves, within one call.
+    let (status, answer) = host.webhook(&channels[0], &[("x-residue-self-check", "1")], "self-check secret").await;
+    assert_eq!(status, 200, "{answer}");
+    for place in ["initialised static: self-check secret", "zeroed static at 0: self-check secret", "self-check secret"] {
+        assert!(answer.contains(place), "{place} in {answer}");
+    }
+    assert!(answer.contains("heap at "), "{answer}");
+    for round in 0..20 {
+        let channel = &channels[round % 2];
+        let secret = format!("customer {round} of {channel}: my card is 4111-{round:04}");
+        let (status, answer) = host.webhook(channel, &[], secret).await;
+        assert_eq!((status, answer.as_str()), (200, "clean"), "call {round}");
+    }
+    // Calls at once: slots are in use together and handed back in any order.
+    for burst in 0..5 {
+        let calls = (0..8).map(|i| {
+            let channel = channels[i % 2].clone();
+            let secret = format!("burst {burst} call {i} secret");
+            let host = &host;
+            async move { host.webhook(&channel, &[], secret).await }
+        });
+        for (i, (status, answer)) in futures_util::future::join_all(calls).await.into_iter().enumerate() {
+            assert_eq!((status, answer.as_str()), (200, "clean"), "burst {burst} call {i}");
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_to_undeclared_hosts_are_denied_unless_the_operator_allows_them() {
     let target = FakeTelegram::start("1:x").await;

@@ -18,10 +18,20 @@ use std::time::Instant;
 
 use crate::app::App;
 use crate::registry::{InstallError, PluginSource};
-use crate::runtime::{LoadError, LoadedPlugin};
+use crate::runtime::{ComponentSource, LoadError, LoadedPlugin};
 use review::Review;
 
 include!(concat!(env!("OUT_DIR"), "/first_party.rs"));
+
+/// The first-party plugins as components to load, each with its build-time hash.
+pub fn built_in_components() -> impl Iterator<Item = ComponentSource> {
+    FIRST_PARTY_PLUGINS.iter().zip(FIRST_PARTY_SHA256).map(|((package, bytes), hash)| ComponentSource::built_in(package, hash, bytes))
+}
+
+/// The built-in `package` (`switchboard-telegram`), if there is one.
+pub fn built_in_component(package: &str) -> Option<ComponentSource> {
+    built_in_components().find(|c| c.built_in_package() == Some(package))
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum PluginError {
@@ -83,13 +93,14 @@ pub async fn load_all(app: &App) {
     let files = component_files(&app.plugins_dir);
     let total = FIRST_PARTY_PLUGINS.len() + files.len();
     // Compile what is not cached on every core at once (child processes), then load in order.
-    let components = FIRST_PARTY_PLUGINS.iter().map(|(_, bytes)| bytes.to_vec()).chain(files.iter().filter_map(|path| std::fs::read(path).ok())).collect();
+    let components = built_in_components().chain(files.iter().filter_map(|path| std::fs::read(path).ok()).map(ComponentSource::from)).collect();
     app.runtime.warm_cache(components).await;
     let mut done = 0;
-    for (package, bytes) in FIRST_PARTY_PLUGINS {
+    for component in built_in_components() {
+        let package = component.built_in_package().unwrap_or_default();
         done += 1;
         tracing::info!("loading plugins ({done}/{total}): built-in {package}");
-        let result = load_and_install(app, bytes.to_vec(), Some("built-in".into()), PluginSource::BuiltIn, false).await;
+        let result = load_and_install(app, component, Some("built-in".into()), PluginSource::BuiltIn, false).await;
         log_outcome(package, &result);
     }
     for path in files {
@@ -110,7 +121,7 @@ fn log_outcome(source: &str, result: &Result<Arc<LoadedPlugin>, PluginError>) {
 /// Every load (at start, from the folder, uploaded) goes through here: counted by outcome.
 async fn load_and_install(
     app: &App,
-    bytes: Vec<u8>,
+    bytes: impl Into<ComponentSource>,
     signer: Option<String>,
     source: PluginSource,
     force: bool,

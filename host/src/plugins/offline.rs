@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use super::{FIRST_PARTY_PLUGINS, PluginError, component_files};
+use super::{PluginError, component_files};
 use crate::registry::InstallError;
 use crate::runtime::cache::write_atomically;
 use crate::runtime::{CompileCache, HostServices, Limits, LoadedPlugin, Runtime, SERVED_WIT_VERSIONS};
@@ -81,8 +81,9 @@ pub async fn push(file: &Path, reference: &str) -> anyhow::Result<String> {
 /// Everything installed: built-ins and the folder's files, each with what it provides.
 async fn installed(runtime: &Runtime, data_dir: &Path) -> Vec<(String, Result<LoadedPlugin, String>)> {
     let mut found = Vec::new();
-    for (package, bytes) in FIRST_PARTY_PLUGINS {
-        found.push((format!("built-in ({package})"), runtime.load(bytes.to_vec()).await.map_err(|e| e.to_string())));
+    for component in super::built_in_components() {
+        let package = component.built_in_package().unwrap_or_default();
+        found.push((format!("built-in ({package})"), runtime.load(component).await.map_err(|e| e.to_string())));
     }
     for path in component_files(&plugins_dir(data_dir)) {
         let loaded = match std::fs::read(&path) {

@@ -1,10 +1,12 @@
 //! On-disk cache of compiled components, so a restart does not recompile unchanged plugins.
 //!
 //! An entry is keyed by the component's SHA-256 and the engine's compatibility hash (wasmtime
-//! version and every setting that changes code generation). Each file starts with the SHA-256
-//! of the artifact behind it: a truncated or corrupted entry fails that check and is rebuilt
+//! version and every setting that changes code generation). Beside each artifact a `.sha256`
+//! file holds its SHA-256: a truncated or corrupted entry fails that check and is rebuilt
 //! instead of being handed to wasmtime; a foreign one (another engine) is refused by wasmtime's
-//! own header check and rebuilt too.
+//! own header check and rebuilt too. The artifact is wasmtime's file as is, so it is mapped
+//! rather than read: only the code a plugin runs becomes resident (and it is the page cache's,
+//! shared, not the process's own heap).
 
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
@@ -12,8 +14,6 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 use wasmtime::Engine;
 use wasmtime::component::Component;
-
-const DIGEST_LEN: usize = 32;
 
 pub struct CompileCache {
     dir: PathBuf,
@@ -39,15 +39,22 @@ impl CompileCache {
         self.dir.join(format!("{component_hash}-{:016x}.cwasm", hasher.finish()))
     }
 
+    /// Whether an entry for `component_hash` is there (not whether it is sound: [`Self::get`]).
+    pub fn has(&self, engine: &Engine, component_hash: &str) -> bool {
+        let path = self.entry_path(engine, component_hash);
+        path.exists() && digest_path(&path).exists()
+    }
+
     /// The cached compilation of `component_hash`, if a sound one exists.
     pub fn get(&self, engine: &Engine, component_hash: &str) -> Option<Component> {
         let path = self.entry_path(engine, component_hash);
-        let bytes = std::fs::read(&path).ok()?;
-        match open_entry(engine, &bytes) {
+        let digest = std::fs::read_to_string(digest_path(&path)).ok()?;
+        match open_entry(engine, &path, digest.trim()) {
             Ok(component) => Some(component),
             Err(why) => {
                 tracing::warn!(entry = %path.display(), "compile cache entry ignored and rebuilt: {why}");
                 let _ = std::fs::remove_file(&path);
+                let _ = std::fs::remove_file(digest_path(&path));
                 None
             }
         }
@@ -56,10 +63,11 @@ impl CompileCache {
     /// Stores a compilation; failures only cost a recompile later, so they are logged, not raised.
     pub fn put(&self, engine: &Engine, component_hash: &str, component: &Component) {
         let path = self.entry_path(engine, component_hash);
+        // The artifact first: a reader between the two writes finds an old or no digest, which
+        // does not match, and rebuilds.
         let result = component.serialize().map_err(|e| e.to_string()).and_then(|artifact| {
-            let mut entry = Sha256::digest(&artifact).to_vec();
-            entry.extend_from_slice(&artifact);
-            write_atomically(&path, &entry).map_err(|e| e.to_string())
+            write_atomically(&path, &artifact).map_err(|e| e.to_string())?;
+            write_atomically(&digest_path(&path), hex::encode(Sha256::digest(&artifact)).as_bytes()).map_err(|e| e.to_string())
         });
         if let Err(why) = result {
             tracing::warn!(entry = %path.display(), "could not write the compile cache: {why}");
@@ -67,19 +75,27 @@ impl CompileCache {
     }
 }
 
+fn digest_path(entry: &Path) -> PathBuf {
+    let mut name = entry.as_os_str().to_owned();
+    name.push(".sha256");
+    PathBuf::from(name)
+}
+
 #[allow(unsafe_code)]
-fn open_entry(engine: &Engine, entry: &[u8]) -> Result<Component, String> {
-    if entry.len() < DIGEST_LEN {
-        return Err("truncated".into());
+fn open_entry(engine: &Engine, path: &Path, digest: &str) -> Result<Component, String> {
+    // Hashed through a small buffer: the artifact is mapped below, never copied onto the heap.
+    let mut hasher = Sha256::new();
+    let mut file = std::fs::File::open(path).map_err(|e| format!("unreadable: {e}"))?;
+    std::io::copy(&mut file, &mut hasher).map_err(|e| format!("unreadable: {e}"))?;
+    if hex::encode(hasher.finalize()) != digest {
+        return Err("checksum mismatch (corrupt or truncated)".into());
     }
-    let (digest, artifact) = entry.split_at(DIGEST_LEN);
-    if Sha256::digest(artifact).as_slice() != digest {
-        return Err("checksum mismatch (corrupt)".into());
-    }
-    // SAFETY: `deserialize` trusts its input to be wasmtime's own output. The checksum above
-    // proves these bytes are exactly what `put` wrote from `Component::serialize` into a
-    // folder only this host writes; wasmtime itself rejects artifacts of another engine.
-    unsafe { Component::deserialize(engine, artifact) }.map_err(|e| format!("not loadable by this engine: {e}"))
+    // SAFETY: `deserialize_file` trusts the file to be wasmtime's own output and to stay as it
+    // is while mapped. The checksum above proves it is exactly what `put` wrote from
+    // `Component::serialize` into a folder only this host writes, and every write there is a
+    // new file renamed into place (`write_atomically`), never a change in place, so a mapped
+    // file never changes under us; wasmtime itself rejects artifacts of another engine.
+    unsafe { Component::deserialize_file(engine, path) }.map_err(|e| format!("not loadable by this engine: {e}"))
 }
 
 /// Writes through a temp file and a rename, so readers never see half a file.
@@ -132,15 +148,21 @@ mod tests {
         assert!(cache.get(&engine, &hash).is_none(), "a flipped byte fails the checksum");
         assert!(!path.exists(), "the corrupt entry is removed so it is rebuilt");
 
+        cache.put(&engine, &hash, &Component::new(&engine, &bytes).unwrap());
         std::fs::write(&path, &entry[..10]).unwrap();
         assert!(cache.get(&engine, &hash).is_none(), "a truncated entry is ignored");
 
         // An artifact of another engine configuration, correctly checksummed, at our key.
         let foreign = make_engine(false);
         let artifact = Component::new(&foreign, &bytes).unwrap().serialize().unwrap();
-        let mut entry = Sha256::digest(&artifact).to_vec();
-        entry.extend_from_slice(&artifact);
-        std::fs::write(&path, &entry).unwrap();
+        std::fs::write(&path, &artifact).unwrap();
+        std::fs::write(digest_path(&path), hex::encode(Sha256::digest(&artifact))).unwrap();
         assert!(cache.get(&engine, &hash).is_none(), "wasmtime refuses another engine's artifact");
+
+        // A cache written by an earlier host (the digest inside the file, no `.sha256`; the refusal
+        // above removed both files): rebuilt.
+        std::fs::write(&path, [Sha256::digest(&artifact).to_vec(), artifact].concat()).unwrap();
+        assert!(!digest_path(&path).exists());
+        assert!(cache.get(&engine, &hash).is_none(), "an entry without its digest file is not trusted");
     }
 }

@@ -12,6 +12,7 @@ mod capability;
 pub mod doubles;
 mod errors;
 mod precompile;
+mod source;
 mod files;
 mod log;
 mod outbound;
@@ -30,7 +31,8 @@ use wasmtime_wasi_http::WasiHttpCtx;
 
 pub use cache::{CompileCache, component_hash};
 pub use call::CallState;
-pub use precompile::{ChildCompiler, precompile_file};
+pub use precompile::{ChildCompiler, precompile_bytes};
+pub use source::ComponentSource;
 pub use errors::{CallError, PluginFailure, Retry};
 pub use outbound::{HostPattern, RequestRefusal, ResponseBody, Resolver, SystemResolver, check_global};
 pub use app::{NoProviderApps, ProviderAppSettings};
@@ -90,19 +92,22 @@ pub struct PoolTuning {
     pub decommit_batch_size: usize,
     /// Freed slots kept warm (their resident memory above stays mapped): bounds the RSS this costs.
     pub max_unused_warm_slots: u32,
+    /// Find the pages a call dirtied with Linux's `PAGEMAP_SCAN` (6.7+) and reset only those,
+    /// instead of wiping the whole kept-resident prefix; where the kernel lacks it, the wipe.
+    pub pagemap_scan: bool,
 }
 
 impl PoolTuning {
     /// What wasmtime does unless told otherwise: every page back with `madvise` at once.
     pub const WASMTIME_DEFAULTS: Self =
-        Self { linear_memory_keep_resident: 0, table_keep_resident: 0, decommit_batch_size: 1, max_unused_warm_slots: 100 };
+        Self { linear_memory_keep_resident: 0, table_keep_resident: 0, decommit_batch_size: 1, max_unused_warm_slots: 100, pagemap_scan: false };
 }
 
 impl Default for PoolTuning {
     /// Chosen by measurement (see README "Benchmarks"): a first-party plugin's call touches
     /// well under 1 MiB of its memory, which `memset` wipes faster than page faults refill it.
     fn default() -> Self {
-        Self { linear_memory_keep_resident: 1 << 20, table_keep_resident: 64 << 10, decommit_batch_size: 16, max_unused_warm_slots: 16 }
+        Self { linear_memory_keep_resident: 1 << 20, table_keep_resident: 64 << 10, decommit_batch_size: 16, max_unused_warm_slots: 16, pagemap_scan: true }
     }
 }
 
@@ -212,7 +217,8 @@ impl Runtime {
             .linear_memory_keep_resident(limits.pool.linear_memory_keep_resident)
             .table_keep_resident(limits.pool.table_keep_resident)
             .decommit_batch_size(limits.pool.decommit_batch_size.max(1))
-            .max_unused_warm_slots(limits.pool.max_unused_warm_slots);
+            .max_unused_warm_slots(limits.pool.max_unused_warm_slots)
+            .pagemap_scan(if limits.pool.pagemap_scan { wasmtime::Enabled::Auto } else { wasmtime::Enabled::No });
         let mut config = Config::new();
         config
             .wasm_component_model(true)
@@ -261,20 +267,23 @@ impl Runtime {
     /// Compiles the components not cached yet into the cache, as many at once as there are
     /// cores, in child processes: what a start with an empty cache would otherwise do one by
     /// one in the server's own memory. Without a child compiler or a cache, nothing happens.
-    pub async fn warm_cache(&self, components: Vec<Vec<u8>>) {
-        if self.shared.cache.is_none() || self.shared.child_compiler.get().is_none() {
+    pub async fn warm_cache(&self, components: Vec<ComponentSource>) {
+        let Some(cache) = &self.shared.cache else { return };
+        if self.shared.child_compiler.get().is_none() {
             return;
         }
+        // What is cached is not even opened here: the load that follows maps it.
+        let components: Vec<_> = components.into_iter().filter(|c| !cache.has(&self.shared.engine, c.hash())).collect();
         let parallel = std::thread::available_parallelism().map_or(2, |n| n.get());
         let slots = Arc::new(tokio::sync::Semaphore::new(parallel));
         let tasks: Vec<_> = components
             .into_iter()
-            .map(|bytes| {
+            .map(|component| {
                 let (shared, slots) = (self.shared.clone(), slots.clone());
                 tokio::spawn(async move {
                     let _slot = slots.acquire_owned().await;
                     // A refusal is reported by the load that follows, in its own words.
-                    let _ = tokio::task::spawn_blocking(move || compile(&shared, &bytes).map(drop)).await;
+                    let _ = tokio::task::spawn_blocking(move || compile(&shared, &component).map(drop)).await;
                 })
             })
             .collect();
@@ -285,9 +294,9 @@ impl Runtime {
 
     /// Compiles a component (off the async threads, or from the compile cache), checks its
     /// contract version and reads its manifest, schema and window policy.
-    pub async fn load(&self, bytes: Vec<u8>) -> Result<LoadedPlugin, LoadError> {
-        let shared = self.shared.clone();
-        let (component, hash) = tokio::task::spawn_blocking(move || compile(&shared, &bytes))
+    pub async fn load(&self, component: impl Into<ComponentSource>) -> Result<LoadedPlugin, LoadError> {
+        let (shared, component) = (self.shared.clone(), component.into());
+        let (component, hash) = tokio::task::spawn_blocking(move || compile(&shared, &component))
             .await
             .map_err(|e| LoadError::NotAComponent(format!("compilation stopped: {e}")))??;
         let wit_version = contract_version(&self.shared.engine, &component)?;
@@ -379,18 +388,19 @@ fn link(engine: &Engine) -> wasmtime::Result<Linker<CallState>> {
 }
 
 /// The component for these bytes, from the cache or freshly compiled (and then cached).
-fn compile(shared: &Shared, bytes: &[u8]) -> Result<(Component, String), LoadError> {
-    let hash = component_hash(bytes);
+fn compile(shared: &Shared, source: &ComponentSource) -> Result<(Component, String), LoadError> {
+    let hash = source.hash().to_owned();
     if let Some(component) = shared.cache.as_ref().and_then(|cache| cache.get(&shared.engine, &hash)) {
         return Ok((component, hash));
     }
+    let bytes = source.bytes();
     if !looks_like_component(bytes) {
         return Err(LoadError::NotAComponent(
             "the file is a core WebAssembly module or not WebAssembly at all; build the plugin for wasm32-wasip2".into(),
         ));
     }
     if let (Some(cache), Some(child)) = (&shared.cache, shared.child_compiler.get()) {
-        match child.compile_into(cache, &hash, bytes, shared.limits.memory_bytes) {
+        match child.compile_into(cache, source, shared.limits.memory_bytes) {
             Ok(()) => match cache.get(&shared.engine, &hash) {
                 Some(component) => return Ok((component, hash)),
                 None => tracing::warn!("the compiler process left no cache entry this engine reads: compiling in-process"),

@@ -12,27 +12,42 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use super::cache::{CompileCache, write_atomically};
+use super::source::ComponentSource;
 
-/// The binary that compiles (`<exe> plugin precompile FILE --cache-dir DIR --memory-mb N`).
+/// The binary that compiles (`<exe> plugin precompile FILE|--built-in PACKAGE --cache-dir DIR
+/// --memory-mb N`).
 #[derive(Debug, Clone)]
 pub struct ChildCompiler {
     pub exe: PathBuf,
 }
 
 impl ChildCompiler {
-    /// Compiles `bytes` (whose hash is `hash`) into `cache` in a child; `Err` says why not.
-    pub(super) fn compile_into(&self, cache: &CompileCache, hash: &str, bytes: &[u8], memory_bytes: usize) -> Result<(), String> {
-        let input = cache.dir().join(format!(".compiling-{hash}-{}.wasm", std::process::id()));
-        write_atomically(&input, bytes).map_err(|e| format!("cannot write {}: {e}", input.display()))?;
-        let output = Command::new(&self.exe)
-            .args(["plugin", "precompile"])
-            .arg(&input)
+    /// Compiles `source` into `cache` in a child; `Err` says why not. A built-in component is
+    /// named, not copied: the child has the same bytes embedded.
+    pub(super) fn compile_into(&self, cache: &CompileCache, source: &ComponentSource, memory_bytes: usize) -> Result<(), String> {
+        let mut command = Command::new(&self.exe);
+        command.args(["plugin", "precompile"]);
+        let input = match source.built_in_package() {
+            Some(package) => {
+                command.args(["--built-in", package]);
+                None
+            }
+            None => {
+                let input = cache.dir().join(format!(".compiling-{}-{}.wasm", source.hash(), std::process::id()));
+                write_atomically(&input, source.bytes()).map_err(|e| format!("cannot write {}: {e}", input.display()))?;
+                command.arg(&input);
+                Some(input)
+            }
+        };
+        let output = command
             .arg("--cache-dir")
             .arg(cache.dir())
             .arg("--memory-mb")
             .arg((memory_bytes >> 20).max(1).to_string())
             .output();
-        let _ = std::fs::remove_file(&input);
+        if let Some(input) = input {
+            let _ = std::fs::remove_file(&input);
+        }
         let output = output.map_err(|e| format!("cannot run {}: {e}", self.exe.display()))?;
         if output.status.success() {
             Ok(())
@@ -42,12 +57,11 @@ impl ChildCompiler {
     }
 }
 
-/// The child's side: compiles one component file into the cache, with the limits the server
-/// runs with (they shape the engine, and so which cache entry it reads).
-pub fn precompile_file(file: &Path, cache_dir: &Path, memory_bytes: usize) -> anyhow::Result<()> {
-    let bytes = std::fs::read(file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+/// The child's side: compiles one component (a file's, or a built-in one) into the cache, with
+/// the limits the server runs with (they shape the engine, and so which cache entry it reads).
+pub fn precompile_bytes(source: ComponentSource, cache_dir: &Path, memory_bytes: usize) -> anyhow::Result<()> {
     let limits = super::Limits { memory_bytes, ..super::Limits::default() };
     let runtime = super::Runtime::new(limits, Vec::new(), super::HostServices::none(), Some(CompileCache::new(cache_dir)))?;
-    super::compile(&runtime.shared, &bytes).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    super::compile(&runtime.shared, &source).map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(())
 }

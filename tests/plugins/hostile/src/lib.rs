@@ -5,7 +5,14 @@
 //! - `egress`: call `target_url` and answer 200 with `reached <status>` or `denied: <error>`,
 //!   so a test sees what the outbound policy did. It declares `api.telegram.org` and
 //!   `localhost` only: `localhost` is declared but resolves to loopback, which a declared host
-//!   may not reach.
+//!   may not reach;
+//! - `residue`: look for anything an earlier call left in this instance's memory (a changed
+//!   initialised static, a written zeroed static, the heap beyond what it was given), answer
+//!   `clean` or `residue: …`, then leave the webhook's body in all three for the next call to find.
+
+// A hostile plugin does what plugins must not be trusted not to do (read memory it was not
+// given): the host's sandbox, not the plugin's manners, keeps that harmless.
+#![allow(unsafe_code)]
 
 use switchboard_sdk::*;
 
@@ -27,10 +34,72 @@ fn hoard() -> ! {
     }
 }
 
-fn misbehave(ctx: &ChannelContext) -> Result<String, ChannelError> {
+/// Initialised data: a fresh instance starts with exactly these bytes.
+static mut PRISTINE: [u8; 32] = *b"as built, never written by calls";
+/// Zeroed data spanning many pages, written at every page by `leave_residue`.
+static mut ZEROED: [u8; 256 << 10] = [0; 256 << 10];
+/// Heap bytes looked at and written: past the 1 MiB the host keeps resident between calls.
+const HEAP_BYTES: usize = 4 << 20;
+/// Written before the secret on the heap, so this call's own leftovers are not mistaken for it.
+const MARKER: &[u8] = b"RESIDUE:";
+
+/// What an earlier call's `leave_residue` left, if anything reaches this call.
+fn find_residue() -> Vec<String> {
+    let mut found = Vec::new();
+    // SAFETY: single-threaded component; the statics are only touched here and below.
+    let (pristine, zeroed) = unsafe { (&*std::ptr::addr_of!(PRISTINE), &*std::ptr::addr_of!(ZEROED)) };
+    if pristine != b"as built, never written by calls" {
+        found.push(format!("initialised static: {}", String::from_utf8_lossy(pristine)));
+    }
+    if let Some(at) = zeroed.iter().position(|b| *b != 0) {
+        found.push(format!("zeroed static at {at}: {}", String::from_utf8_lossy(&zeroed[at..(at + 32).min(zeroed.len())])));
+    }
+    // A hostile plugin reads memory it was not given (uninitialised heap): exactly what the
+    // host must make harmless, so volatile reads keep the compiler from assuming anything.
+    let layout = std::alloc::Layout::from_size_align(HEAP_BYTES, 8).unwrap();
+    // This call's own freed buffers are there too: only the marker counts.
+    let heap = unsafe { std::alloc::alloc(layout) };
+    let bytes: Vec<u8> = (0..HEAP_BYTES).map(|i| unsafe { std::ptr::read_volatile(heap.add(i)) }).collect();
+    if let Some(at) = bytes.windows(MARKER.len()).position(|w| w == MARKER) {
+        found.push(format!("heap at {at}: {}", String::from_utf8_lossy(&bytes[at..(at + 48).min(HEAP_BYTES)])));
+    }
+    unsafe { std::alloc::dealloc(heap, layout) };
+    found
+}
+
+/// Writes `secret` everywhere `find_residue` looks (the heap copy freed, as a plugin frees its
+/// buffers: the allocator hands the same bytes out again, uncleared).
+fn leave_residue(secret: &[u8]) {
+    let secret = if secret.is_empty() { b"(empty)".as_slice() } else { secret };
+    unsafe {
+        let pristine = &mut *std::ptr::addr_of_mut!(PRISTINE);
+        let n = secret.len().min(pristine.len());
+        pristine[..n].copy_from_slice(&secret[..n]);
+        let zeroed = &mut *std::ptr::addr_of_mut!(ZEROED);
+        for page in zeroed.chunks_mut(4096) {
+            let n = secret.len().min(page.len());
+            page[..n].copy_from_slice(&secret[..n]);
+        }
+    }
+    let heap: Vec<u8> = MARKER.iter().chain(secret).copied().cycle().take(HEAP_BYTES).collect();
+    drop(std::hint::black_box(heap));
+}
+
+fn misbehave(ctx: &ChannelContext, request: Option<&HttpRequest>) -> Result<String, ChannelError> {
+    let body = request.map_or(&[][..], |r| &r.body[..]);
     match ctx.require("mode")? {
         "loop" => spin(),
         "memory" => hoard(),
+        // `x-residue-self-check`: leave, then look, in one call, to show the looking finds it.
+        "residue" if request.is_some_and(|r| r.header("x-residue-self-check").is_some()) => {
+            leave_residue(body);
+            Ok(format!("residue: {}", find_residue().join("; ")))
+        }
+        "residue" => {
+            let found = find_residue();
+            leave_residue(body);
+            Ok(if found.is_empty() { "clean".into() } else { format!("residue: {}", found.join("; ")) })
+        }
         _ => Ok(match http::get(ctx.require("target_url")?).send() {
             Ok(response) => format!("reached {}", response.status),
             Err(error) => format!("denied: {error}"),
@@ -52,7 +121,7 @@ impl Channel for Hostile {
 
     fn settings_schema() -> Vec<Field> {
         vec![
-            Field::new("mode", "Mode", FieldKind::Select).required().options([("loop", "loop"), ("memory", "memory"), ("egress", "egress")]),
+            Field::new("mode", "Mode", FieldKind::Select).required().options([("loop", "loop"), ("memory", "memory"), ("egress", "egress"), ("residue", "residue")]),
             Field::new("target_url", "Target URL (egress)", FieldKind::Text),
         ]
     }
@@ -61,12 +130,12 @@ impl Channel for Hostile {
         Ok(Connection { display_name: "hostile".into(), external_account_id: ctx.channel_id.clone(), setup: vec![] })
     }
 
-    fn handle_webhook(ctx: &ChannelContext, _: HttpRequest) -> Result<WebhookOutcome, ChannelError> {
-        Ok(WebhookOutcome { response: HttpResponse::text(200, misbehave(ctx)?), events: vec![] })
+    fn handle_webhook(ctx: &ChannelContext, request: HttpRequest) -> Result<WebhookOutcome, ChannelError> {
+        Ok(WebhookOutcome { response: HttpResponse::text(200, misbehave(ctx, Some(&request))?), events: vec![] })
     }
 
     fn send(ctx: &ChannelContext, _: OutboundMessage) -> Result<Receipt, ChannelError> {
-        Err(ChannelError::Provider(misbehave(ctx)?))
+        Err(ChannelError::Provider(misbehave(ctx, None)?))
     }
 }
 
