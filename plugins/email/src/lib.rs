@@ -141,6 +141,11 @@ impl Channel for Email {
             ])
             .note("Outlook: **Settings** → **Mail** → **Forwarding**. On a company mail server, a forwarding rule or alias for the address does the same.")
     }
+
+    /// The plugin's texts in other languages: `i18n/<language>.json`, a file translators edit.
+    fn translations(language: &str) -> Vec<(String, String)> {
+        switchboard_sdk::texts_for(language, &[("id", include_str!("../i18n/id.json"))])
+    }
 }
 
 export_channel!(Email);

@@ -163,6 +163,11 @@ impl Channel for Line {
             ])
             .note("The first answer to a customer's message, sent within about a minute, uses LINE's reply token and is free; other answers go out as push messages, which count toward your LINE plan's monthly message limit.")
     }
+
+    /// The plugin's texts in other languages: `i18n/<language>.json`, a file translators edit.
+    fn translations(language: &str) -> Vec<(String, String)> {
+        switchboard_sdk::texts_for(language, &[("id", include_str!("../i18n/id.json"))])
+    }
 }
 
 export_channel!(Line);

@@ -44,6 +44,12 @@ impl MetaProduct for Messenger {
             ])
             .note("Meta's 24-hour window: replies are free-form within 24 hours of the customer's last message. From then until 7 days after it, replies go out with the `HUMAN_AGENT` tag (your app needs Meta's Human Agent permission); after 7 days nothing can be sent until the customer writes again.")
     }
+
+    /// The plugin's texts in other languages (those of `switchboard-meta-common` included):
+    /// `i18n/<language>.json`, a file translators edit.
+    fn translations(language: &str) -> Vec<(String, String)> {
+        switchboard_sdk::texts_for(language, &[("id", include_str!("../i18n/id.json"))])
+    }
 }
 
 /// A Messenger channel is the Page itself.

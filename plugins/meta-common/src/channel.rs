@@ -177,6 +177,10 @@ impl<P: MetaProduct> Channel for MetaChannel<P> {
     fn connect_guide() -> Guide {
         P::connect_guide()
     }
+
+    fn translations(language: &str) -> Vec<(String, String)> {
+        P::translations(language)
+    }
 }
 
 /// The fields to subscribe the Page to: this product's, plus those the app already has on the

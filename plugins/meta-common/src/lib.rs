@@ -63,6 +63,13 @@ pub trait MetaProduct {
     fn connect_guide() -> switchboard_sdk::guide::Guide {
         switchboard_sdk::guide::Guide::new()
     }
+
+    /// The product's texts in `language` ([`switchboard_sdk::Channel::translations`]): the
+    /// product's own file, which holds this library's texts too. Default: none.
+    fn translations(language: &str) -> Vec<(String, String)> {
+        let _ = language;
+        Vec::new()
+    }
 }
 
 /// Meta's Send API rules: free-form replies for 24 hours after the customer's last message,

@@ -158,6 +158,11 @@ impl Channel for Telegram {
             ])
             .note("In groups a bot sees only commands and replies to it. To receive every message, send `/setprivacy` to BotFather and choose **Disable** before adding the bot to the group.")
     }
+
+    /// The plugin's texts in other languages: `i18n/<language>.json`, a file translators edit.
+    fn translations(language: &str) -> Vec<(String, String)> {
+        switchboard_sdk::texts_for(language, &[("id", include_str!("../i18n/id.json"))])
+    }
 }
 
 export_channel!(Telegram);

@@ -302,6 +302,11 @@ impl Channel for Twitter {
                 "Connect: the webhook is registered and subscribed with X automatically.",
             ])
     }
+
+    /// The plugin's texts in other languages: `i18n/<language>.json`, a file translators edit.
+    fn translations(language: &str) -> Vec<(String, String)> {
+        switchboard_sdk::texts_for(language, &[("id", include_str!("../i18n/id.json"))])
+    }
 }
 
 export_channel!(Twitter);

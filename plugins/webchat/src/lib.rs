@@ -167,6 +167,11 @@ impl Channel for Webchat {
             .note("Untick **Widget on** in the channel's settings to hide the bubble without removing the snippet.")
             .widget("color", Widget::Color)
     }
+
+    /// The plugin's texts in other languages: `i18n/<language>.json`, a file translators edit.
+    fn translations(language: &str) -> Vec<(String, String)> {
+        switchboard_sdk::texts_for(language, &[("id", include_str!("../i18n/id.json"))])
+    }
 }
 
 export_channel!(Webchat);

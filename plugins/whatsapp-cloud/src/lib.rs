@@ -285,6 +285,11 @@ impl Channel for WhatsAppCloud {
                 "Under **Webhook fields**, subscribe to `messages`.",
             ])
     }
+
+    /// The plugin's texts in other languages: `i18n/<language>.json`, a file translators edit.
+    fn translations(language: &str) -> Vec<(String, String)> {
+        switchboard_sdk::texts_for(language, &[("id", include_str!("../i18n/id.json"))])
+    }
 }
 
 export_channel!(WhatsAppCloud);

@@ -184,6 +184,11 @@ impl Channel for WhatsApp {
             .section("Webhook")
             .paragraph("On connect, Switchboard sets the webhook URL in the client's application settings (`webhooks.url`) itself: nothing to paste. Keep it as set, and let the client reach Switchboard's public address; disconnecting clears it.")
     }
+
+    /// The plugin's texts in other languages: `i18n/<language>.json`, a file translators edit.
+    fn translations(language: &str) -> Vec<(String, String)> {
+        switchboard_sdk::texts_for(language, &[("id", include_str!("../i18n/id.json"))])
+    }
 }
 
 export_channel!(WhatsApp);
