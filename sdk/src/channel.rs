@@ -10,6 +10,7 @@ use crate::bindings::exports::switchboard::channel::media::Guest as MediaGuest;
 use crate::bindings::exports::switchboard::channel::interactive::Guest as InteractiveGuest;
 use crate::bindings::exports::switchboard::channel::interactive_app::Guest as InteractiveAppGuest;
 use crate::bindings::exports::switchboard::channel::settings_check::Guest as SettingsCheckGuest;
+use crate::bindings::exports::switchboard::channel::translations::Guest as TranslationsGuest;
 use crate::guide::Guide;
 use crate::{
     AppContext, AppWebhookOutcome, Attachment, AuthAccount, AuthFinishRequest, AuthRedirect, AuthStartRequest, ChannelContext, ChannelError,
@@ -119,6 +120,15 @@ pub trait Channel {
     fn fetch_media(ctx: &ChannelContext, attachment: &Attachment) -> Result<MediaSource, ChannelError> {
         let _ = (ctx, attachment);
         Err(ChannelError::Unsupported("this channel does not fetch attachments".into()))
+    }
+
+    /// The channel's texts in `language` (`id`: Bahasa Indonesia), as pairs of (the text as the
+    /// plugin gives it elsewhere, its translation) (contract 0.1.4). Keep them in a file a
+    /// translator edits and read it with [`crate::texts_from_json`]. Default: none (every text
+    /// is shown as written).
+    fn translations(language: &str) -> Vec<(String, String)> {
+        let _ = language;
+        Vec::new()
     }
 
     /// Checks a settings form without the provider (contract 0.1.4): every problem per field,
@@ -250,6 +260,12 @@ impl<C: Channel> InteractiveGuest for Export<C> {
 impl<C: Channel> SettingsCheckGuest for Export<C> {
     fn check_settings(settings: Vec<Property>) -> Vec<FieldError> {
         C::check_settings(&settings)
+    }
+}
+
+impl<C: Channel> TranslationsGuest for Export<C> {
+    fn texts(language: String) -> Vec<(String, String)> {
+        C::translations(&language)
     }
 }
 

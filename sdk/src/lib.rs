@@ -101,7 +101,7 @@ pub use channel::Channel;
 pub use crypto::{
     hmac_sha256, secure_eq, verify_hmac_sha256, verify_hmac_sha256_base64, verify_hmac_sha256_hex,
 };
-pub use types::{parse_json, property};
+pub use types::{parse_json, property, texts_for, texts_from_json};
 
 pub use {base64, hex, serde, serde_json, wstd};
 

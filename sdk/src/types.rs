@@ -14,6 +14,21 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ChannelError> {
     serde_json::from_slice(body).map_err(|e| ChannelError::BadRequest(format!("invalid JSON body: {e}")))
 }
 
+/// A plugin's translations from a JSON object a translator edits (`{"Bot token": "Token bot"}`),
+/// as [`Channel::translations`](crate::Channel::translations) returns them. The file is the
+/// plugin's own (`include_str!`), so one that does not parse is a bug: it panics, and the
+/// host refuses the plugin at load with the reason.
+pub fn texts_from_json(json: &str) -> Vec<(String, String)> {
+    let texts: std::collections::BTreeMap<String, String> = serde_json::from_str(json).expect("the translations file is a JSON object of strings");
+    texts.into_iter().collect()
+}
+
+/// The translations for `language` among a plugin's files, one per language:
+/// `texts_for(language, &[("id", include_str!("../i18n/id.json"))])`. None for another language.
+pub fn texts_for(language: &str, files: &[(&str, &str)]) -> Vec<(String, String)> {
+    files.iter().find(|(lang, _)| *lang == language).map(|(_, json)| texts_from_json(json)).unwrap_or_default()
+}
+
 /// The value of `key` among provider properties (exact key), e.g. a fact an inbound message
 /// kept for later sends.
 pub fn property<'a>(properties: &'a [Property], key: &str) -> Option<&'a str> {

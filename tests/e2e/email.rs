@@ -521,3 +521,37 @@ Content-Transfer-Encoding: base64\r\n\r\n{}\r\n--outer--\r\n",
     assert_eq!(attached.attachment_name(), Some("faktur-001.pdf"));
     assert_eq!(hex::encode(Sha256::digest(attached.contents())), hex::encode(Sha256::digest(&invoice)), "the same bytes");
 }
+
+/// A plugin's own texts follow the reader's language (contract 0.1.4 `translations`): its form
+/// (labels, help) and its checks' messages in Bahasa Indonesia for `Accept-Language: id`, as
+/// written for anyone else; the host's own checks and the API's error codes stay as they are.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_plugin_s_form_and_its_field_errors_come_in_the_reader_s_language() {
+    let (host, server) = mail_setup().await;
+    let in_language = |language: &'static str, method: reqwest::Method, path: &str| {
+        host.http.request(method, format!("{}{path}", host.base)).bearer_auth(&host.admin).header("accept-language", language)
+    };
+    let email_form = |plugins: Value| plugins.as_array().unwrap().iter().find(|p| p["id"] == "email").unwrap()["settings_schema"].clone();
+    let english: Value = in_language("en-US,en;q=0.9", reqwest::Method::GET, "/api/v1/plugins").send().await.unwrap().json().await.unwrap();
+    let indonesian: Value = in_language("id-ID,id;q=0.9,en;q=0.8", reqwest::Method::GET, "/api/v1/plugins").send().await.unwrap().json().await.unwrap();
+    let (english, indonesian) = (email_form(english), email_form(indonesian));
+    let label = |form: &Value, key: &str| form.as_array().unwrap().iter().find(|f| f["key"] == key).unwrap()["label"].as_str().unwrap().to_owned();
+    assert_eq!(label(&english, "smtp_host"), "SMTP server");
+    assert_ne!(label(&indonesian, "smtp_host"), label(&english, "smtp_host"), "{indonesian}");
+    assert_eq!(english.as_array().unwrap().len(), indonesian.as_array().unwrap().len());
+    for (en, id) in english.as_array().unwrap().iter().zip(indonesian.as_array().unwrap()) {
+        assert_eq!(en["key"], id["key"], "keys never change");
+    }
+
+    let mut bad = settings(&server);
+    bad["email"] = "support at tokobudi".into();
+    bad["smtp_host"] = "smtp://127.0.0.1".into();
+    let body = json!({"plugin": "email", "name": "Toko Budi mail", "settings": bad});
+    let answer = in_language("id", reqwest::Method::POST, "/api/v1/channels").json(&body).send().await.unwrap();
+    assert_eq!(answer.status().as_u16(), 422);
+    let answer: Value = answer.json().await.unwrap();
+    assert_eq!(answer["error"], "invalid_fields", "the code stays: {answer}");
+    assert_eq!(answer["fields"]["smtp_host"], "harus berupa nama host saja, seperti smtp.example.com (tanpa smtp:// di depannya)", "{answer}");
+    let (_, english_answer) = try_connect(&host, bad).await;
+    assert_eq!(english_answer["fields"]["smtp_host"], "must be a host name only, like smtp.example.com (no smtp:// in front)");
+}

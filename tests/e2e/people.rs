@@ -341,3 +341,36 @@ async fn deactivation_and_resets_end_sessions_and_people_and_tokens_stay_in_thei
     assert_eq!(host.get("/api/v1/conversations", &token).await.0, 401);
     host.assert_store_calls_off_workers().await;
 }
+
+/// The pages' language is remembered for the person (any browser they sign in from), checked
+/// against the languages the pages have; a token has no person to remember it for.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_s_page_language_is_remembered_and_only_a_language_the_pages_have() {
+    let host = TestHost::start(Default::default()).await;
+    let (_, link) = invite(&host, &host.admin, "wulan@toko.id", "agent").await;
+    assert_eq!(accept(&host, &link, PASSWORD).await.0, 200);
+    let browser = signed_in(&host, "wulan@toko.id").await;
+    let (status, me) = browser.request(&host, reqwest::Method::GET, "/api/v1/me", None, false, None).await;
+    assert_eq!((status, &me["person"]["language"]), (200, &Value::Null), "{me}");
+
+    let choose = |language: Value| browser.request(&host, reqwest::Method::PUT, "/api/v1/me/language", Some(json!({"language": language})), true, None);
+    assert_eq!(choose(json!("id")).await.0, 204);
+    // Another browser: a new session, the same choice.
+    let elsewhere = signed_in(&host, "wulan@toko.id").await;
+    let (_, me) = elsewhere.request(&host, reqwest::Method::GET, "/api/v1/me", None, false, None).await;
+    assert_eq!(me["person"]["language"], "id", "{me}");
+
+    let (status, refused) = choose(json!("fr")).await;
+    assert_eq!(status, 422, "{refused}");
+    assert!(refused["fields"]["language"].as_str().unwrap().contains("en, id"), "{refused}");
+    let (_, me) = browser.request(&host, reqwest::Method::GET, "/api/v1/me", None, false, None).await;
+    assert_eq!(me["person"]["language"], "id", "a refused choice changes nothing: {me}");
+
+    assert_eq!(choose(Value::Null).await.0, 204);
+    let (_, me) = browser.request(&host, reqwest::Method::GET, "/api/v1/me", None, false, None).await;
+    assert_eq!(me["person"]["language"], Value::Null, "back to the browser's: {me}");
+
+    let response = host.http.put(format!("{}/api/v1/me/language", host.base)).bearer_auth(&host.admin).json(&json!({"language": "id"})).send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 422);
+    assert!(response.text().await.unwrap().contains("not_a_person"));
+}

@@ -38,6 +38,8 @@ pub struct Caller {
     pub token: Option<i64>,
     /// Where the request came from (audit entries).
     pub address: Option<std::net::IpAddr>,
+    /// The reader's language for plugins' texts (`Accept-Language`: `en`, `id`).
+    pub language: &'static str,
 }
 
 impl Caller {
@@ -149,7 +151,8 @@ impl FromRequestParts<Arc<App>> for Caller {
             (_, _) => owner.workspace,
         };
         let address = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|info| info.0.ip());
-        Ok(Caller { role: owner.role, workspace, person, token: token_id, address })
+        let language = super::language::from_accept_language(parts.headers.get(axum::http::header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()));
+        Ok(Caller { role: owner.role, workspace, person, token: token_id, address, language })
     }
 }
 

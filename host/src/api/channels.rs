@@ -63,7 +63,8 @@ struct SetupView {
 /// The setup items as `caller` may see them: only admins read a secret (an agent sees that it
 /// is set). A plugin shows secrets in setup items (Meta's verify token is the webhook secret),
 /// so an item is a secret when its value holds the channel's webhook secret or a secret setting.
-fn setup_views(channel: &Channel, schema: &[Field], caller: &Caller) -> Vec<SetupView> {
+fn setup_views(channel: &Channel, plugin: Option<&LoadedPlugin>, caller: &Caller) -> Vec<SetupView> {
+    let schema: &[Field] = plugin.map(|p| p.settings_schema.as_slice()).unwrap_or(&[]);
     let secrets: Vec<&str> = std::iter::once(channel.webhook_secret.as_str())
         .chain(channel.settings.iter().filter(|(key, _)| schema.iter().find(|f| &f.key == *key).is_none_or(is_secret)).map(|(_, value)| value.as_str()))
         .filter(|secret| secret.len() >= 8)
@@ -75,7 +76,8 @@ fn setup_views(channel: &Channel, schema: &[Field], caller: &Caller) -> Vec<Setu
         .map(|SetupEntry { key, label, value }| {
             let secret = secrets.iter().any(|s| value.contains(s));
             let shown = if secret && !admin { SECRET_MASK.to_owned() } else { value.clone() };
-            SetupView { key: key.clone(), label: label.clone(), value: shown, secret }
+            let label = plugin.map_or(label.as_str(), |p| p.translations.text(caller.language, label)).to_owned();
+            SetupView { key: key.clone(), label, value: shown, secret }
         })
         .collect()
 }
@@ -110,7 +112,7 @@ pub(super) async fn channel_view(app: &App, channel: &Channel, caller: &Caller) 
         external_account_id: channel.external_account_id.clone(),
         webhook_url: app.webhook_url(&channel.id),
         settings,
-        setup: setup_views(channel, schema, caller),
+        setup: setup_views(channel, plugin.as_deref(), caller),
         created_at: channel.created_at,
         updated_at: channel.updated_at,
     })
@@ -188,7 +190,7 @@ pub async fn create(
         }
     };
     let workspace = caller.target_workspace()?;
-    let channel = connect_new(&app, workspace, &plugin, &name, &values, errors).await?;
+    let channel = connect_new(&app, workspace, &plugin, caller.language, &name, &values, errors).await?;
     super::audit::record(&app, &caller, Some(workspace), "channel.connect", &format!("{} ({})", channel.id, channel.plugin)).await;
     Ok((StatusCode::CREATED, Json(channel_view(&app, &channel, &caller).await?)))
 }
@@ -200,12 +202,13 @@ pub(super) async fn connect_new(
     app: &App,
     workspace_id: i64,
     plugin: &LoadedPlugin,
+    language: &str,
     name: &str,
     values: &BTreeMap<String, String>,
     mut errors: BTreeMap<String, String>,
 ) -> Result<Channel, ApiError> {
     errors.extend(settings::validate(&plugin.settings_schema, values));
-    add_plugin_checks(plugin, values, &mut errors).await;
+    add_plugin_checks(plugin, language, values, &mut errors).await;
     if !errors.is_empty() {
         return Err(ApiError::invalid_fields(errors));
     }
@@ -215,7 +218,7 @@ pub(super) async fn connect_new(
         Ok(connection) => connection,
         Err(error) => {
             app.store.delete_channel(&stored.id).await?;
-            return Err(connect_error(plugin_id, error));
+            return Err(connect_error(plugin, language, error));
         }
     };
     record_connection(app, &stored.id, &connection).await?;
@@ -225,9 +228,10 @@ pub(super) async fn connect_new(
 
 /// The plugin's own checks of the form (contract 0.1.4 `settings-check`) beside the host's, so
 /// every field's problem comes back at once; where both found one, the host's stays.
-async fn add_plugin_checks(plugin: &LoadedPlugin, values: &BTreeMap<String, String>, errors: &mut BTreeMap<String, String>) {
+async fn add_plugin_checks(plugin: &LoadedPlugin, language: &str, values: &BTreeMap<String, String>, errors: &mut BTreeMap<String, String>) {
     let settings: Vec<(String, String)> = values.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
     for problem in plugin.check_settings(&settings).await {
+        let problem = plugin.translations.field_error(language, &problem);
         errors.entry(problem.key).or_insert(problem.message);
     }
 }
@@ -248,8 +252,13 @@ async fn record_connection(app: &App, channel_id: &str, connection: &Connection)
     Ok(())
 }
 
-/// A refused connect, in the API's words.
-pub(super) fn connect_error(plugin_id: &str, error: CallError) -> ApiError {
+/// A refused connect, in the API's words (the plugin's own in `language` where it translated them).
+pub(super) fn connect_error(plugin: &LoadedPlugin, language: &str, error: CallError) -> ApiError {
+    let plugin_id = plugin.id();
+    let error = match error {
+        CallError::Channel(refusal) => CallError::Channel(plugin.translations.error(language, &refusal)),
+        failed => failed,
+    };
     match error {
         CallError::Channel(ChannelError::InvalidSettings(fields)) => {
             ApiError::invalid_fields(fields.into_iter().map(|f| (f.key, f.message)).collect())
@@ -293,7 +302,7 @@ pub async fn update(
         Ok(changes) => (changes, BTreeMap::new()),
         Err(field_errors) => (BTreeMap::new(), field_errors),
     };
-    let channel = change(&app, &channel, &plugin, body.name.as_deref(), changes, errors).await?;
+    let channel = change(&app, &channel, &plugin, caller.language, body.name.as_deref(), changes, errors).await?;
     super::audit::record(&app, &caller, Some(channel.workspace_id), "channel.change", &channel.id).await;
     Ok(Json(channel_view(&app, &channel, &caller).await?))
 }
@@ -306,6 +315,7 @@ pub(super) async fn change(
     app: &App,
     channel: &Channel,
     plugin: &LoadedPlugin,
+    language: &str,
     name: Option<&str>,
     changes: BTreeMap<String, Option<String>>,
     mut errors: BTreeMap<String, String>,
@@ -342,7 +352,7 @@ pub(super) async fn change(
         };
     }
     errors.extend(settings::validate(schema, &merged));
-    add_plugin_checks(&plugin, &merged, &mut errors).await;
+    add_plugin_checks(plugin, language, &merged, &mut errors).await;
     if !errors.is_empty() {
         return Err(ApiError::invalid_fields(errors));
     }
@@ -350,7 +360,7 @@ pub(super) async fn change(
     if merged != channel.settings || app.store.needs_reconnect(id).await?.is_some() {
         let mut candidate = channel.clone();
         candidate.settings = merged.clone();
-        let connection = plugin.connect(&app.channel_context(&candidate)).await.map_err(|e| connect_error(&channel.plugin, e))?;
+        let connection = plugin.connect(&app.channel_context(&candidate)).await.map_err(|e| connect_error(plugin, language, e))?;
         app.store.update_channel(id, &name, &setting_values(schema, &merged)).await?;
         record_connection(app, id, &connection).await?;
     } else {

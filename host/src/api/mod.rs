@@ -11,6 +11,7 @@ mod error;
 mod events;
 mod guide;
 mod inbox;
+mod language;
 mod media;
 mod oauth;
 mod openapi;
@@ -88,6 +89,7 @@ fn documented_routes() -> OpenApiRouter<Arc<App>> {
         .routes(routes!(audit::list))
         .routes(routes!(secrets::rotate))
         .routes(routes!(people::change_password))
+        .routes(routes!(people::choose_language))
         .routes(routes!(people::sign_in, people::sign_out))
         .routes(routes!(people::show_invitation, people::accept_invitation))
         .routes(routes!(people::list, people::invite))

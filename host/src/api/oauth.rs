@@ -106,7 +106,7 @@ pub async fn start(
         state: state.clone(),
         settings: values.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
     };
-    let redirect = plugin.auth_start(&request).await.map_err(|e| channels::connect_error(&plugin_id, e))?;
+    let redirect = plugin.auth_start(&request).await.map_err(|e| channels::connect_error(&plugin, caller.language, e))?;
     if let Err(problem) = settings::check_http_url(&redirect.authorize_url) {
         return Err(ApiError::bad_gateway("plugin_failed", format!("plugin `{plugin_id}` gave a login URL that {problem}")));
     }
@@ -354,12 +354,12 @@ pub async fn connect(
             None => {
                 // One name for one account; several accounts keep their own names.
                 let name = name.filter(|_| accounts.len() == 1).or(flow.name.as_deref().filter(|_| accounts.len() == 1)).unwrap_or(&account.name);
-                channels::connect_new(&app, flow.workspace_id, &plugin, name, &values, BTreeMap::new()).await.map(|c| (StatusCode::CREATED, c))
+                channels::connect_new(&app, flow.workspace_id, &plugin, caller.language, name, &values, BTreeMap::new()).await.map(|c| (StatusCode::CREATED, c))
             }
             Some(channel_id) => match channels::find(&app, &caller, channel_id).await {
                 Ok(channel) => {
                     let changes = values.into_iter().map(|(k, v)| (k, Some(v))).collect();
-                    channels::change(&app, &channel, &plugin, name, changes, BTreeMap::new()).await.map(|c| (StatusCode::OK, c))
+                    channels::change(&app, &channel, &plugin, caller.language, name, changes, BTreeMap::new()).await.map(|c| (StatusCode::OK, c))
                 }
                 Err(error) => Err(error),
             },

@@ -335,6 +335,29 @@ async fn person_in_workspace(app: &App, caller: &Caller, id: i64) -> Result<Pers
         .ok_or_else(|| ApiError::not_found(format!("no person {id}")))
 }
 
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChooseLanguage {
+    /// `en` or `id`; `null`: follow the browser's languages again.
+    language: Option<String>,
+}
+
+/// A signed-in person's language for the pages, remembered across browsers and devices.
+#[utoipa::path(put, path = "/me/language", tag = "session", request_body = ChooseLanguage, responses((status = 204, description = "remembered")))]
+pub async fn choose_language(caller: Caller, State(app): State<Arc<App>>, ApiJson(body): ApiJson<ChooseLanguage>) -> Result<StatusCode, ApiError> {
+    let person_id = caller.person.ok_or_else(|| ApiError::unprocessable("not_a_person", "an API token has no language to remember: sign in as a person"))?;
+    let language = body.language.as_deref().map(str::trim).filter(|l| !l.is_empty());
+    if let Some(language) = language
+        && !super::language::PAGE_LANGUAGES.contains(&language)
+    {
+        return Err(fields(&[("language", format!("must be one of {}, not `{language}`", super::language::PAGE_LANGUAGES.join(", ")))]));
+    }
+    if !app.store.set_person_language(person_id, language).await? {
+        return Err(ApiError::not_found("your account is gone"));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// The workspace's people: admins manage them, supervisors pick whom to assign.
 #[utoipa::path(get, path = "/people", tag = "people", responses((status = 200, body = Vec<Person>)))]
 pub async fn list(caller: Caller, State(app): State<Arc<App>>) -> Result<Json<Vec<Person>>, ApiError> {

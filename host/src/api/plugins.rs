@@ -54,8 +54,10 @@ struct WindowPolicyView {
     templates_outside_window: bool,
 }
 
-async fn plugin_view(app: &App, plugin: &LoadedPlugin) -> Result<PluginView, ApiError> {
+/// `language`: the reader's, for the plugin's texts it translated (labels, help, guide).
+async fn plugin_view(app: &App, plugin: &LoadedPlugin, language: &str) -> Result<PluginView, ApiError> {
     let manifest = &plugin.manifest;
+    let texts = &plugin.translations;
     let provider_app = match plugin.has_app() {
         true => Some(ProviderAppState { configured: app.store.provider_app(plugin.id()).await?.is_some() }),
         false => None,
@@ -65,7 +67,7 @@ async fn plugin_view(app: &App, plugin: &LoadedPlugin) -> Result<PluginView, Api
         name: manifest.name.clone(),
         version: plugin.version.to_string(),
         api_version: plugin.wit_version.to_string(),
-        description: manifest.description.clone(),
+        description: texts.text(language, &manifest.description).to_owned(),
         capabilities: manifest.capabilities.iter().map(|c| capability_name(*c)).collect(),
         outbound_hosts: manifest.outbound_hosts.clone(),
         signer: plugin.signer.clone(),
@@ -74,10 +76,10 @@ async fn plugin_view(app: &App, plugin: &LoadedPlugin) -> Result<PluginView, Api
             .iter()
             .map(|field| {
                 let widget = plugin.guide.field_widgets.iter().find(|w| w.key == field.key).map(|w| w.widget.name());
-                field_view(field).with_widget(widget)
+                field_view(&texts.field(language, field)).with_widget(widget)
             })
             .collect(),
-        guide: guide_view(&plugin.guide),
+        guide: guide_view(&texts.guide(language, &plugin.guide)),
         window_policy: WindowPolicyView {
             free_form_seconds: plugin.window.free_form_seconds,
             human_agent_seconds: plugin.window.human_agent_seconds,
@@ -89,10 +91,10 @@ async fn plugin_view(app: &App, plugin: &LoadedPlugin) -> Result<PluginView, Api
 }
 
 #[utoipa::path(get, path = "/plugins", tag = "plugins", responses((status = 200, body = Vec<PluginView>)))]
-pub async fn list(_caller: Caller, State(app): State<Arc<App>>) -> Result<Json<Vec<PluginView>>, ApiError> {
+pub async fn list(caller: Caller, State(app): State<Arc<App>>) -> Result<Json<Vec<PluginView>>, ApiError> {
     let mut views = Vec::new();
     for plugin in app.registry.list().iter() {
-        views.push(plugin_view(&app, plugin).await?);
+        views.push(plugin_view(&app, plugin, caller.language).await?);
     }
     Ok(Json(views))
 }
@@ -186,7 +188,7 @@ async fn install_answer(caller: &Caller, app: &App, upload: Upload, from: &str) 
         Upload::Live { plugin, replaced } => {
             super::audit::record(app, caller, None, "plugin.install", &format!("{} {}{from}", plugin.id(), plugin.version)).await;
             let status = if replaced { StatusCode::OK } else { StatusCode::CREATED };
-            Ok((status, Json(InstallAnswer::Live(Box::new(plugin_view(app, &plugin).await?)))))
+            Ok((status, Json(InstallAnswer::Live(Box::new(plugin_view(app, &plugin, caller.language).await?)))))
         }
         Upload::Pending(review) => {
             super::audit::record(app, caller, None, "plugin.upload_for_review", &format!("{} {}{from}", review.id, review.version)).await;
@@ -229,7 +231,7 @@ pub async fn approve(
     let (plugin, replaced) = crate::plugins::approve(&app, &id, query.force).await.map_err(plugin_error)?;
     super::audit::record(&app, &caller, None, "plugin.approve", &format!("{id} {}", plugin.version)).await;
     let status = if replaced { StatusCode::OK } else { StatusCode::CREATED };
-    Ok((status, Json(plugin_view(&app, &plugin).await?)))
+    Ok((status, Json(plugin_view(&app, &plugin, caller.language).await?)))
 }
 
 /// Rejects a waiting upload: it is deleted.

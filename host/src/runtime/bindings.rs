@@ -6,7 +6,7 @@
 //! optional `provider-app`, `setup-guide`, `delivery`, `media`, `interactive` and `interactive-app` exports),
 //! so one module serves the whole 0.1 line. The exported interfaces are found one by one ([`ChannelIndices`],
 //! [`AppIndices`], [`GuideIndices`], [`DeliveryIndices`], [`MediaIndices`], [`InteractiveIndices`],
-//! [`InteractiveAppIndices`], [`SettingsCheckIndices`]), so a plugin without the optional ones loads too. A breaking 0.2 gets a module of its own beside this one with its own
+//! [`InteractiveAppIndices`], [`SettingsCheckIndices`], [`TranslationsIndices`]), so a plugin without the optional ones loads too. A breaking 0.2 gets a module of its own beside this one with its own
 //! conversions to the same host types, and `LoadedPlugin` an instance-pre per major version,
 //! as Zed's extension host does.
 
@@ -42,6 +42,7 @@ pub(super) use self::exports::switchboard::channel::media::GuestIndices as Media
 pub(super) use self::exports::switchboard::channel::interactive::GuestIndices as InteractiveIndices;
 pub(super) use self::exports::switchboard::channel::interactive_app::GuestIndices as InteractiveAppIndices;
 pub(super) use self::exports::switchboard::channel::settings_check::GuestIndices as SettingsCheckIndices;
+pub(super) use self::exports::switchboard::channel::translations::GuestIndices as TranslationsIndices;
 use self::exports::switchboard::channel::delivery as wit_delivery;
 pub(super) use self::switchboard::channel::{app, files, holds, log, smtp, state};
 use self::switchboard::channel::app_types as wit_app;

@@ -18,6 +18,7 @@ mod log;
 mod outbound;
 pub mod smtp;
 mod state;
+mod translations;
 pub mod types;
 
 use std::sync::Arc;
@@ -40,8 +41,9 @@ pub use files::{ChannelFiles, NoFiles};
 pub use holds::{NoHolds, ResourceHolds};
 pub use smtp::{MailAddressing, NoMail};
 pub use state::{ChannelStateBackend, NoChannelState, StateError};
+pub use translations::{TRANSLATED_LANGUAGES, Translations};
 
-use bindings::{AppIndices, ChannelIndices, DeliveryIndices, GuideIndices, InteractiveAppIndices, InteractiveIndices, Lift, MediaIndices, SettingsCheckIndices};
+use bindings::{AppIndices, ChannelIndices, DeliveryIndices, GuideIndices, InteractiveAppIndices, InteractiveIndices, Lift, MediaIndices, SettingsCheckIndices, TranslationsIndices};
 use call::MemoryCap;
 use capability::{CallSetup, HostImportError};
 use outbound::OutboundPolicy;
@@ -312,6 +314,7 @@ impl Runtime {
         let interactive = InteractiveIndices::new(&pre).ok();
         let interactive_app = InteractiveAppIndices::new(&pre).ok();
         let settings_check = SettingsCheckIndices::new(&pre).ok();
+        let translations = TranslationsIndices::new(&pre).ok();
         let mut plugin = LoadedPlugin {
             manifest: PluginManifest {
                 id: String::new(),
@@ -340,6 +343,8 @@ impl Runtime {
             interactive_export: interactive,
             interactive_app_export: interactive_app,
             settings_check_export: settings_check,
+            translations_export: translations,
+            translations: Translations::default(),
             interactive: InteractiveSupport::default(),
             send_limits: SendLimits::default(),
             declared: Arc::new(Vec::new()),
@@ -368,6 +373,10 @@ impl Runtime {
         plugin.interactive = plugin.interactive_support_call().await.map_err(LoadError::Manifest)?;
         crate::interactive::check_support(&plugin.interactive).map_err(LoadError::InvalidManifest)?;
         plugin.guide = plugin.guide_call().await.map_err(LoadError::Manifest)?.checked(&plugin.settings_schema).map_err(LoadError::InvalidManifest)?;
+        for language in TRANSLATED_LANGUAGES {
+            let texts = plugin.texts_call(language).await.map_err(LoadError::Manifest)?;
+            plugin.translations.add(language, texts);
+        }
         Ok(plugin)
     }
 }
@@ -511,6 +520,8 @@ pub struct LoadedPlugin {
     /// The interactive kinds it draws natively, with their limits (0.1.4 `interactive`; none
     /// otherwise: every kind goes as text).
     pub interactive: InteractiveSupport,
+    /// Its texts in the pages' other languages (0.1.4 `translations`; none otherwise).
+    pub translations: Translations,
     pre: InstancePre<CallState>,
     channel: ChannelIndices,
     /// Where `provider-app` is, when the plugin exports it (0.1.3).
@@ -526,6 +537,8 @@ pub struct LoadedPlugin {
     interactive_app_export: Option<InteractiveAppIndices>,
     /// Where `settings-check` is, when the plugin exports it (0.1.4).
     settings_check_export: Option<SettingsCheckIndices>,
+    /// Where `translations` is, when the plugin exports it (0.1.4).
+    translations_export: Option<TranslationsIndices>,
     declared: Arc<Vec<HostPattern>>,
     shared: Arc<Shared>,
 }
@@ -652,6 +665,11 @@ impl LoadedPlugin {
     async fn interactive_support_call(&self) -> Result<InteractiveSupport, PluginFailure> {
         let Some(interactive) = &self.interactive_export else { return Ok(InteractiveSupport::default()) };
         call_export!(self, None, interactive, call_support()).map(Lift::lift)
+    }
+
+    async fn texts_call(&self, language: &str) -> Result<Vec<(String, String)>, PluginFailure> {
+        let Some(translations) = &self.translations_export else { return Ok(Vec::new()) };
+        call_export!(self, None, translations, call_texts(language))
     }
 
     async fn guide_call(&self) -> Result<Guide, PluginFailure> {

@@ -57,6 +57,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0015_bots.sql"),
     include_str!("migrations/0016_choice_made.sql"),
     include_str!("migrations/0017_choice_offers.sql"),
+    include_str!("migrations/0018_person_language.sql"),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -20,6 +20,8 @@ pub struct Person {
     /// Whether a password is set (the invitation was accepted).
     pub has_password: bool,
     pub created_at: i64,
+    /// The language chosen for the pages (`en`, `id`); `None`: the browser's.
+    pub language: Option<String>,
     #[serde(skip)]
     pub password_hash: Option<String>,
 }
@@ -43,7 +45,9 @@ pub enum InvitationProblem {
 }
 
 /// The columns [`RawPerson`] reads, in its order (the same in both dialects).
-pub(crate) const COLUMNS: &str = "id, workspace_id, username, display_name, role, active, password_hash, created_at";
+pub(crate) const COLUMNS: &str = "id, workspace_id, username, display_name, role, active, password_hash, created_at, language";
+/// How many columns [`COLUMNS`] names (a query's own columns follow them).
+pub(crate) const COLUMN_COUNT: usize = 9;
 
 /// A person's row as stored (`active` read as each dialect keeps it).
 pub(crate) struct RawPerson {
@@ -55,6 +59,7 @@ pub(crate) struct RawPerson {
     pub(crate) active: bool,
     pub(crate) password_hash: Option<String>,
     pub(crate) created_at: i64,
+    pub(crate) language: Option<String>,
 }
 
 impl RawPerson {
@@ -70,6 +75,7 @@ impl RawPerson {
             has_password: self.password_hash.is_some(),
             password_hash: self.password_hash,
             created_at: self.created_at,
+            language: self.language,
         }
     }
 }
@@ -121,6 +127,7 @@ fn person(row: &Row<'_>) -> rusqlite::Result<Person> {
         active: row.get::<_, i64>(5)? == 1,
         password_hash: row.get(6)?,
         created_at: row.get(7)?,
+        language: row.get(8)?,
     }
     .into_person())
 }
@@ -152,6 +159,11 @@ impl Db {
             "SELECT {COLUMNS} FROM people WHERE (?1 IS NULL OR workspace_id = ?1) ORDER BY display_name, id"
         ))?;
         Ok(statement.query_map([workspace_id], person)?.collect::<Result<_, _>>()?)
+    }
+
+    /// The language a person chose for the pages (`None`: the browser's again).
+    pub fn set_person_language(&self, id: i64, language: Option<&str>) -> StoreResult<bool> {
+        Ok(self.conn().execute("UPDATE people SET language = ?2, updated_at = ?3 WHERE id = ?1", params![id, language, now_ms()])? == 1)
     }
 
     /// Changes role, name or active flag; deactivating ends the person's sessions at once.

@@ -34,6 +34,8 @@ pub trait PeopleStore: Send + Sync {
     /// The people of a workspace (`None`: everyone), by display name (byte order), then id.
     async fn people(&self, workspace_id: Option<i64>) -> StoreResult<Vec<Person>>;
     /// Changes role, name or active flag; deactivating ends the person's sessions at once.
+    /// The language a person chose for the pages (`None`: the browser's again); false: no such person.
+    async fn set_person_language(&self, id: i64, language: Option<&str>) -> StoreResult<bool>;
     async fn update_person(&self, id: i64, role: Option<Role>, display_name: Option<&str>, active: Option<bool>) -> StoreResult<()>;
 
     // Invitation links: one-time, to set a password.
@@ -133,6 +135,11 @@ impl PeopleStore for Db {
 
     async fn people(&self, workspace_id: Option<i64>) -> StoreResult<Vec<Person>> {
         self.off_worker(move |db| Db::people(db, workspace_id)).await
+    }
+
+    async fn set_person_language(&self, id: i64, language: Option<&str>) -> StoreResult<bool> {
+        let language = language.map(str::to_owned);
+        self.off_worker(move |db| Db::set_person_language(db, id, language.as_deref())).await
     }
 
     async fn update_person(&self, id: i64, role: Option<Role>, display_name: Option<&str>, active: Option<bool>) -> StoreResult<()> {

@@ -12,7 +12,7 @@ use tokio_postgres::Row;
 use super::PgStore;
 use crate::store::backend::PeopleStore;
 use crate::store::people::{
-    COLUMNS as PERSON_COLUMNS, InvitationProblem, Person, RawPerson, SEEN_EVERY_MS, SignInAttempt, SignedIn, invitation_problem, new_secret,
+    COLUMNS as PERSON_COLUMNS, COLUMN_COUNT as PERSON_COLUMN_COUNT, InvitationProblem, Person, RawPerson, SEEN_EVERY_MS, SignInAttempt, SignedIn, invitation_problem, new_secret,
     recent_failures, session_live,
 };
 use crate::store::tokens::{Role, TokenInfo, TokenOwner, digest, new_token, token_info, token_owner_of, token_prefix};
@@ -34,6 +34,7 @@ fn person(row: &Row, at: usize) -> Person {
         active: row.get(at + 5),
         password_hash: row.get(at + 6),
         created_at: row.get(at + 7),
+        language: row.get(at + 8),
     }
     .into_person()
 }
@@ -157,6 +158,11 @@ impl PeopleStore for PgStore {
         Ok(client.query(&statement, &[&workspace_id]).await?.iter().map(|row| person(row, 0)).collect())
     }
 
+    async fn set_person_language(&self, id: i64, language: Option<&str>) -> StoreResult<bool> {
+        let client = self.client().await?;
+        Ok(client.execute("UPDATE people SET language = $2, updated_at = $3 WHERE id = $1", &[&id, &language, &now_ms()]).await? == 1)
+    }
+
     async fn update_person(&self, id: i64, role: Option<Role>, display_name: Option<&str>, active: Option<bool>) -> StoreResult<()> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
@@ -262,8 +268,9 @@ impl PeopleStore for PgStore {
             .await?;
         let Some(row) = client.query_opt(&statement, &[&hash]).await? else { return Ok(None) };
         let signed_in = person(&row, 0);
-        let (created_at, last_seen_at, csrf_token): (i64, i64, String) = (row.get(8), row.get(9), row.get(10));
-        let status: Option<String> = row.get(11);
+        let after = PERSON_COLUMN_COUNT;
+        let (created_at, last_seen_at, csrf_token): (i64, i64, String) = (row.get(after), row.get(after + 1), row.get(after + 2));
+        let status: Option<String> = row.get(after + 3);
         if !signed_in.active || !session_live(now, created_at, last_seen_at, idle_ms, absolute_ms) {
             client.execute("DELETE FROM sessions WHERE id_hash = $1", &[&hash]).await?;
             return Ok(None);
