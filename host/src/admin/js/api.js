@@ -1,0 +1,38 @@
+import { signOut } from "./pages/sign-in.js";
+import { state } from "./state.js";
+
+// The API client: every call goes to /api/v1 with the caller's credentials.
+export class ApiError extends Error {
+  constructor(status, body) {
+    super((body && body.message) || `HTTP ${status}`);
+    this.status = status;
+    this.body = body || {};
+  }
+}
+
+// Who is asking: the API token, or the session cookie (with its CSRF token on writes); the
+// operator's current workspace.
+export function authHeaders(method, path) {
+  const headers = {};
+  if (state.token) headers.Authorization = `Bearer ${state.token}`;
+  else if (method !== "GET") headers["X-CSRF-Token"] = state.csrf;
+  if (state.role === "operator" && state.workspace && !path.startsWith("/workspaces")) headers["X-Workspace"] = state.workspace;
+  return headers;
+}
+
+export async function api(method, path, body, contentType = "application/json") {
+  const headers = authHeaders(method, path);
+  let payload;
+  if (body !== undefined) {
+    headers["Content-Type"] = contentType;
+    payload = contentType === "application/json" ? JSON.stringify(body) : body;
+  }
+  const response = await fetch(`/api/v1${path}`, { method, headers, body: payload });
+  const text = await response.text();
+  let data = null;
+  try { data = text ? JSON.parse(text) : null; } catch { data = { message: text }; }
+  if (response.status === 401 && path !== "/me" && path !== "/session") { signOut("Your session has ended; sign in again."); }
+  if (!response.ok) throw new ApiError(response.status, data);
+  return data;
+}
+

@@ -1,0 +1,56 @@
+// Small DOM helpers: elements built from data (text always via textContent), notices, dialogs.
+export const main = document.getElementById("main");
+
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else if (key === "text") node.textContent = value;
+    else if (value === true) node.setAttribute(key, "");
+    else node.setAttribute(key, value);
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+export function show(...nodes) {
+  main.replaceChildren(...nodes.filter((node) => node != null));
+}
+export function notice(text, kind = "") {
+  return el("div", { class: `notice ${kind}`, role: "status", text });
+}
+
+export function copyButton(value) {
+  return el("button", {
+    class: "secondary", type: "button", text: "Copy",
+    onclick: async (event) => {
+      try { await navigator.clipboard.writeText(value); event.target.textContent = "Copied"; }
+      catch { event.target.textContent = "Select and copy"; }
+    },
+  });
+}
+
+export function setupList(items) {
+  if (!items || !items.length) return null;
+  return el("div", { class: "setup" },
+    el("h2", { text: "Setup" }),
+    el("ul", { class: "plain" }, items.map((item) =>
+      el("li", { "data-setup": item.key }, el("strong", { text: `${item.label}: ` }), el("code", { text: item.value }), " ",
+        item.value.startsWith("http") || item.key.includes("token") || item.key.includes("url") || item.key.includes("address") ? copyButton(item.value) : null))));
+}
+
+// A table that may be wider than a phone scrolls inside its own box, not the page.
+export function wideTable(table) {
+  return el("div", { class: "table-wrap", tabindex: "0" }, table);
+}
+
+export function confirmDialog(text) {
+  const dialog = document.getElementById("confirm");
+  document.getElementById("confirm-text").textContent = text;
+  dialog.showModal();
+  return new Promise((resolve) => dialog.addEventListener("close", () => resolve(dialog.returnValue === "ok"), { once: true }));
+}

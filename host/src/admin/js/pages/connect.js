@@ -1,0 +1,113 @@
+// Connecting a new account: the plugin's form, its guide, and provider logins.
+
+import { api } from "../api.js";
+import { el, notice, setupList, show } from "../dom.js";
+import { fieldRow, formValues, guidePanel, showErrors } from "../forms.js";
+import { pluginById } from "../state.js";
+
+// for it yet); any other plugin gets "Connect with <name> login".
+export const LOGIN_LABELS = { messenger: "Connect with Facebook", instagram: "Connect with Facebook", "whatsapp-cloud": "Connect with Facebook", twitter: "Login in Twitter" };
+export const loginLabel = (plugin) => LOGIN_LABELS[plugin.id] || `Connect with ${plugin.name} login`;
+
+export function newChannelPage(pluginId) {
+  const plugin = pluginById(pluginId);
+  if (!plugin) return show(notice(`No plugin "${pluginId}" is loaded.`, "bad"));
+  const nameField = { key: "name", label: "Name", kind: "text", required: true, help: "How this account is called in the inbox." };
+  // With the operator's provider app set up, the login needs nothing typed: it comes first.
+  const oneClick = plugin.capabilities.includes("oauth_connect") && plugin.provider_app && plugin.provider_app.configured;
+  const quick = oneClick ? el("section", { class: "stack", id: "one-click" },
+    el("p", { text: `Log in with ${plugin.name}, then tick the accounts to connect. Nothing to type.` }),
+    el("div", { class: "row" }, el("button", { type: "button", id: "oauth-one-click", text: loginLabel(plugin),
+      onclick: () => providerLogin(plugin, quick, { oneClick: true }) })),
+    el("div", { id: "oauth-status" })) : null;
+  const form = el("form", { class: "stack", id: "connect", novalidate: true },
+    oneClick ? el("h2", { text: "Or connect with your own app's credentials" }) : el("h1", { text: `Add ${plugin.name} account` }),
+    fieldRow(nameField, ""),
+    plugin.settings_schema.map((field) => fieldRow(field, field.kind === "boolean" ? field.default : "")),
+    el("div", { class: "error form-error" }),
+    el("div", { class: "row" }, el("button", { type: "submit", text: "Connect" }),
+      plugin.capabilities.includes("oauth_connect")
+        ? el("button", { type: "button", class: "secondary", id: "oauth-connect", text: loginLabel(plugin), onclick: () => providerLogin(plugin, form) })
+        : null,
+      el("a", { class: "button secondary", href: "#/integrations", text: "Cancel" })),
+    oneClick ? null : el("div", { id: "oauth-status" }));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const button = form.querySelector("button[type=submit]");
+    button.disabled = true;
+    try {
+      const channel = await api("POST", "/channels", { plugin: plugin.id, name: form.elements.name.value.trim(), settings: formValues(form, plugin.settings_schema) });
+      showConnected(channel);
+    } catch (error) {
+      showErrors(form, error);
+    } finally {
+      button.disabled = false;
+    }
+  });
+  const forms = oneClick ? [el("h1", { text: `Add ${plugin.name} account` }), quick, form] : [form];
+  show(el("div", { class: "with-aside" }, el("div", {}, forms), guidePanel(plugin)));
+}
+
+export function showConnected(channel) {
+  show(el("h1", { text: `${channel.name} is connected` }),
+    notice(`Connected as ${channel.display_name || channel.external_account_id || channel.name}.`, "ok"),
+    setupList(channel.setup),
+    el("p", {}, el("a", { class: "button", href: `#/channels/${channel.id}`, text: "Open settings" })));
+}
+
+// "Connect with Facebook"-style login: the provider's page opens in a new tab; this page
+// follows the host's flow until the accounts to pick from are there.
+// With `oneClick` (the operator's app): nothing from the form, and several accounts ticked.
+export async function providerLogin(plugin, form, { oneClick = false } = {}) {
+  const status = form.querySelector("#oauth-status");
+  let started;
+  try {
+    const body = oneClick ? { settings: {} }
+      : { name: form.elements.name.value.trim() || undefined, settings: formValues(form, plugin.settings_schema) };
+    started = await api("POST", `/oauth/${plugin.id}/start`, body);
+  } catch (error) {
+    return oneClick ? status.replaceChildren(notice(error.message, "bad")) : showErrors(form, error);
+  }
+  window.open(started.authorize_url, "_blank");
+  status.replaceChildren(notice(`Log in on the ${plugin.name} tab that opened, then come back here.`));
+  for (let tries = 0; tries < 600; tries += 1) {
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const flow = await api("GET", `/oauth/flows/${started.state}`).catch((error) => ({ status: "failed", error: error.message }));
+    if (flow.status === "failed") return status.replaceChildren(notice(flow.error || "The login failed.", "bad"));
+    if (flow.status !== "ready") continue;
+    if (oneClick) return status.replaceChildren(accountPicker(started.state, flow.accounts));
+    return status.replaceChildren(el("h2", { text: "Choose the account to connect" }),
+      el("ul", { class: "plain" }, flow.accounts.map((account) => el("li", {},
+        el("button", { type: "button", "data-account": account.id, text: account.name, onclick: async () => {
+          try { showConnected(await api("POST", `/oauth/flows/${started.state}/connect`, { account_id: account.id })); }
+          catch (error) { status.append(notice(error.message, "bad")); }
+        } })))));
+  }
+  status.replaceChildren(notice("The login took too long; start again.", "bad"));
+}
+
+// The accounts a login granted, to tick and connect at once (a channel each).
+export function accountPicker(state, accounts) {
+  const picker = el("form", { class: "stack", id: "accounts" },
+    el("h2", { text: "Choose the accounts to connect" }),
+    el("ul", { class: "plain" }, accounts.map((account) => el("li", {},
+      el("label", {}, el("input", { type: "checkbox", name: "account", value: account.id }), ` ${account.name}`)))),
+    el("div", { class: "error form-error" }),
+    el("div", { class: "row" }, el("button", { type: "submit", text: "Connect selected" })));
+  picker.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const ids = [...picker.querySelectorAll("input[name=account]:checked")].map((box) => box.value);
+    const problem = picker.querySelector(".form-error");
+    if (!ids.length) return problem.replaceChildren("Tick at least one account.");
+    try {
+      const made = await api("POST", `/oauth/flows/${state}/connect`, { account_ids: ids });
+      show(el("h1", { text: `${made.channels.length} connected` }),
+        el("ul", { class: "plain", id: "connected" }, made.channels.map((channel) => el("li", {},
+          el("a", { href: `#/channels/${channel.id}`, text: channel.name })))),
+        ...Object.entries(made.failed).map(([id, why]) => notice(`${id}: ${why}`, "bad")));
+    } catch (error) {
+      problem.replaceChildren(error.message);
+    }
+  });
+  return picker;
+}

@@ -1,0 +1,34 @@
+// The page an invitation (or reset) link opens: set a password, then sign in.
+
+import { api } from "../api.js";
+import { el, main, notice, show } from "../dom.js";
+import { showErrors } from "../forms.js";
+import { signInPage } from "./sign-in.js";
+
+export async function invitationPage(token) {
+  document.getElementById("nav").hidden = true;
+  let who;
+  try { who = await api("GET", `/invitations/${token}`); } catch (error) { return show(el("h1", { text: "Invitation" }), notice(error.message, "bad")); }
+  const form = el("form", { class: "stack", id: "invitation" },
+    el("h1", { text: `Welcome, ${who.display_name}` }),
+    el("p", { text: `Set the password for ${who.username}.` }),
+    el("div", { class: "field", "data-field": "password" },
+      el("label", { for: "f-password", text: "Password" }),
+      el("input", { id: "f-password", name: "password", type: "password", autocomplete: "new-password", required: true }),
+      el("div", { class: "error", "data-error-for": "password" })),
+    el("div", { class: "error form-error" }),
+    el("button", { type: "submit", text: "Set password" }));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      await api("POST", `/invitations/${token}`, { password: form.elements.password.value });
+      // Leave the one-time link without a hashchange (which would draw the page again).
+      history.replaceState(null, "", location.pathname);
+      signInPage();
+      main.prepend(notice("Your password is set: log in.", "ok"));
+    } catch (error) {
+      showErrors(form, error);
+    }
+  });
+  show(form);
+}

@@ -1,0 +1,21 @@
+// What the pages know of the signed-in caller, shared by every module.
+export const state = {
+  token: localStorage.getItem("switchboard.token") || "",
+  csrf: localStorage.getItem("switchboard.csrf") || "",
+  role: "", person: null, plugins: [],
+  // The operator's current workspace (sent as X-Workspace); none: every workspace, read-only.
+  workspace: localStorage.getItem("switchboard.workspace") || "",
+};
+
+// The operator acts as an admin inside the workspace it switched to.
+export const isAdmin = () => state.role === "admin" || (state.role === "operator" && Boolean(state.workspace));
+export const signedIn = () => Boolean(state.token || state.csrf);
+// The operator runs the installation (plugins, provider apps); a workspace's admin its channels.
+export const isOperator = () => state.role === "operator";
+export const pluginById = (id) => state.plugins.find((p) => p.id === id);
+
+// The inbox page and its live stream share this.
+// The inbox follows the workspace live (GET /api/v1/events, server-sent events read with
+// fetch so a token can be sent): a change re-reads what it concerns, at once. After a cut the
+// stream resumes from the last event id; a `reset` re-reads everything.
+export const inbox = { selected: null, search: "", live: null, lastEventId: null, refreshList: null, refreshThread: null, tick: null, timers: {} };
