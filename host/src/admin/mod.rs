@@ -1,4 +1,5 @@
-//! The admin pages: one HTML page, its ES modules, a stylesheet and the language catalogues,
+//! The admin pages: one HTML page, its ES modules, a stylesheet and the language catalogues
+//! (English, Bahasa Indonesia),
 //! all embedded in the binary and built on the public API only (the browser holds an API token
 //! or a session; there is no back door).
 
@@ -11,6 +12,7 @@ use axum::routing::get;
 const INDEX: &str = include_str!("index.html");
 const JS: &str = "text/javascript; charset=utf-8";
 const CSS: &str = "text/css; charset=utf-8";
+const JSON: &str = "application/json";
 
 /// Every file served under `/admin/`: its path there, its content type, its text. A module
 /// added to `js/` must be named here too (`i18n/check.mjs` says so when one is missing).
@@ -36,6 +38,9 @@ const FILES: &[(&str, &str, &str)] = &[
     ("js/pages/templates.js", JS, include_str!("js/pages/templates.js")),
     ("js/pages/webhooks.js", JS, include_str!("js/pages/webhooks.js")),
     ("js/pages/workspaces.js", JS, include_str!("js/pages/workspaces.js")),
+    // The language catalogues (i18n/check.mjs checks them against the modules).
+    ("i18n/en.json", JSON, include_str!("i18n/en.json")),
+    ("i18n/id.json", JSON, include_str!("i18n/id.json")),
 ];
 
 pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {

@@ -1,10 +1,12 @@
+// The API client: every call goes to /api/v1 with the caller's credentials.
+
+import { t } from "./i18n.js";
 import { signOut } from "./pages/sign-in.js";
 import { state } from "./state.js";
 
-// The API client: every call goes to /api/v1 with the caller's credentials.
 export class ApiError extends Error {
   constructor(status, body) {
-    super((body && body.message) || `HTTP ${status}`);
+    super((body && body.message) || t("errors.http", { status }));
     this.status = status;
     this.body = body || {};
   }
@@ -31,7 +33,7 @@ export async function api(method, path, body, contentType = "application/json") 
   const text = await response.text();
   let data = null;
   try { data = text ? JSON.parse(text) : null; } catch { data = { message: text }; }
-  if (response.status === 401 && path !== "/me" && path !== "/session") { signOut("Your session has ended; sign in again."); }
+  if (response.status === 401 && path !== "/me" && path !== "/session") { signOut(t("session.ended")); }
   if (!response.ok) throw new ApiError(response.status, data);
   return data;
 }

@@ -1,4 +1,7 @@
 // Small DOM helpers: elements built from data (text always via textContent), notices, dialogs.
+
+import { t } from "./i18n.js";
+
 export const main = document.getElementById("main");
 
 export function el(tag, attrs = {}, ...children) {
@@ -20,16 +23,17 @@ export function el(tag, attrs = {}, ...children) {
 export function show(...nodes) {
   main.replaceChildren(...nodes.filter((node) => node != null));
 }
+
 export function notice(text, kind = "") {
   return el("div", { class: `notice ${kind}`, role: "status", text });
 }
 
 export function copyButton(value) {
   return el("button", {
-    class: "secondary", type: "button", text: "Copy",
+    class: "secondary", type: "button", text: t("common.copy"),
     onclick: async (event) => {
-      try { await navigator.clipboard.writeText(value); event.target.textContent = "Copied"; }
-      catch { event.target.textContent = "Select and copy"; }
+      try { await navigator.clipboard.writeText(value); event.target.textContent = t("common.copied"); }
+      catch { event.target.textContent = t("common.select_and_copy"); }
     },
   });
 }
@@ -37,10 +41,16 @@ export function copyButton(value) {
 export function setupList(items) {
   if (!items || !items.length) return null;
   return el("div", { class: "setup" },
-    el("h2", { text: "Setup" }),
+    el("h2", { text: t("setup.title") }),
     el("ul", { class: "plain" }, items.map((item) =>
       el("li", { "data-setup": item.key }, el("strong", { text: `${item.label}: ` }), el("code", { text: item.value }), " ",
         item.value.startsWith("http") || item.key.includes("token") || item.key.includes("url") || item.key.includes("address") ? copyButton(item.value) : null))));
+}
+
+// A table's header row; an empty label is the actions column (named for screen readers).
+export function tableHead(labels) {
+  return el("thead", {}, el("tr", {}, labels.map((label) => el("th", {},
+    label ? label : el("span", { class: "visually-hidden", text: t("common.actions") })))));
 }
 
 // A table that may be wider than a phone scrolls inside its own box, not the page.
@@ -48,9 +58,11 @@ export function wideTable(table) {
   return el("div", { class: "table-wrap", tabindex: "0" }, table);
 }
 
-export function confirmDialog(text) {
+// The page's one confirm dialog; `ok` names its confirming button (Disconnect, Delete …).
+export function confirmDialog(text, ok = t("channel.disconnect")) {
   const dialog = document.getElementById("confirm");
   document.getElementById("confirm-text").textContent = text;
+  document.getElementById("confirm-ok").textContent = ok;
   dialog.showModal();
   return new Promise((resolve) => dialog.addEventListener("close", () => resolve(dialog.returnValue === "ok"), { once: true }));
 }

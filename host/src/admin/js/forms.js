@@ -1,6 +1,9 @@
-import { el } from "./dom.js";
+// Settings forms drawn from a plugin's schema, and their errors. Labels, help and guides come
+// from the plugin (its own words); the host's own words go through t().
 
-// Settings forms drawn from a plugin's schema, and their errors.
+import { el } from "./dom.js";
+import { t } from "./i18n.js";
+
 export function input(field, value, disabled) {
   const common = { id: `f-${field.key}`, name: field.key, disabled };
   switch (field.kind) {
@@ -10,7 +13,7 @@ export function input(field, value, disabled) {
       return el("select", common, el("option", { value: "", text: "—" }),
         field.options.map((o) => el("option", { value: o.value, text: o.label, selected: o.value === (value || field.default) })));
     case "boolean":
-      return el("select", common, ["true", "false"].map((v) => el("option", { value: v, text: v === "true" ? "On" : "Off", selected: v === (value || field.default || "false") })));
+      return el("select", common, ["true", "false"].map((v) => el("option", { value: v, text: v === "true" ? t("forms.on") : t("forms.off"), selected: v === (value || field.default || "false") })));
     default: {
       const type = { secret: "password", url: "url", email: "email", number: "number" }[field.kind] || "text";
       const box = el("input", { ...common, type, value: value || "", placeholder: field.default || "", autocomplete: field.secret ? "new-password" : "off" });
@@ -22,7 +25,7 @@ export function input(field, value, disabled) {
 // A colour setting: the text box (#rrggbb, what is saved) with a picker beside it, kept in step.
 export function colorPicker(field, box, disabled) {
   const hex = (v) => (/^#[0-9a-fA-F]{6}$/.test(v) ? v.toLowerCase() : null);
-  const picker = el("input", { type: "color", id: `f-${field.key}-picker`, "aria-label": `${field.label}: pick a colour`, disabled,
+  const picker = el("input", { type: "color", id: `f-${field.key}-picker`, "aria-label": t("forms.pick_colour", { field: field.label }), disabled,
     value: hex(box.value) || hex(field.default || "") || "#000000" });
   picker.addEventListener("input", () => { box.value = picker.value; box.dispatchEvent(new Event("input", { bubbles: true })); });
   box.addEventListener("input", () => { if (hex(box.value)) picker.value = hex(box.value); });
@@ -44,14 +47,14 @@ export function guidePanel(plugin) {
     return el("p", {}, inline(b.line));
   };
   const sections = (plugin.guide && plugin.guide.sections) || [];
-  return el("aside", { class: "guide", id: "guide", "aria-label": `How to connect ${plugin.name}` },
-    el("p", { class: "who", text: `Only Admin can integrate ${plugin.name}; Admin, Supervisor and Agent use it in the Inbox.` }),
+  return el("aside", { class: "guide", id: "guide", "aria-label": t("guide.label", { plugin: plugin.name }) },
+    el("p", { class: "who", text: t("guide.who", { plugin: plugin.name }) }),
     sections.map((section) => el("section", {}, el("h2", { text: section.title }), section.blocks.map(block))));
 }
 
 export function fieldRow(field, value, { disabled = false, note = "" } = {}) {
   return el("div", { class: "field", "data-field": field.key },
-    el("label", { for: `f-${field.key}` }, field.label, field.required ? el("span", { class: "required", title: "required", text: " *" }) : null),
+    el("label", { for: `f-${field.key}` }, field.label, field.required ? el("span", { class: "required", title: t("forms.required"), text: " *" }) : null),
     input(field, value, disabled),
     field.help ? el("div", { class: "help", text: field.help }) : null,
     note ? el("div", { class: "help", text: note }) : null,

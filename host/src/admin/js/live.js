@@ -1,17 +1,21 @@
+// The inbox's live stream: GET /api/v1/events (server-sent events read with fetch).
+
 import { authHeaders } from "./api.js";
+import { t } from "./i18n.js";
 import { signOut } from "./pages/sign-in.js";
 import { inbox } from "./state.js";
 
-// The inbox's live stream: GET /api/v1/events (server-sent events read with fetch).
 // Runs `fn` once after `ms`, however often it is asked for meanwhile (bursts of events).
 export function later(key, fn, ms) {
   clearTimeout(inbox.timers[key]);
   inbox.timers[key] = setTimeout(() => { fn(); }, ms);
 }
 
-export function liveShown(text) {
+// The stream's state in words ("live.live", "live.reconnecting"), kept for a redraw.
+export function liveShown(key) {
+  inbox.liveState = key;
   const node = document.getElementById("live-state");
-  if (node) node.textContent = text;
+  if (node) node.textContent = t(key);
 }
 
 export function stopInbox() {
@@ -41,14 +45,14 @@ export function followInbox() {
         const headers = authHeaders("GET", "/events");
         if (inbox.lastEventId) headers["Last-Event-ID"] = inbox.lastEventId;
         const response = await fetch("/api/v1/events", { headers, signal: connection.signal, cache: "no-store" });
-        if (response.status === 401) return signOut("Your session has ended; sign in again.");
-        if (!response.ok || !response.body) throw new Error(`HTTP ${response.status}`);
-        liveShown("Live");
+        if (response.status === 401) return signOut(t("session.ended"));
+        if (!response.ok || !response.body) throw new Error(t("errors.http", { status: response.status }));
+        liveShown("live.live");
         await readEvents(response.body, onLiveEvent, () => { heard = Date.now(); });
-      } catch (error) {
+      } catch {
         if (controller.signal.aborted) return;
       }
-      liveShown("Reconnecting…");
+      liveShown("live.reconnecting");
       await new Promise((resolve) => setTimeout(resolve, 1000));
     }
   })();

@@ -4,7 +4,9 @@
 // localStorage. Every text from the server is set with textContent.
 // This module is the entry: it routes the URL's hash to a page.
 
+import { api } from "./api.js";
 import { notice, show } from "./dom.js";
+import { setLanguage, startingLanguage, translateStatic } from "./i18n.js";
 import { stopInbox } from "./live.js";
 import { channelPage } from "./pages/channel.js";
 import { newChannelPage } from "./pages/connect.js";
@@ -14,7 +16,7 @@ import { invitationPage } from "./pages/invitation.js";
 import { peoplePage } from "./pages/people.js";
 import { pluginsPage } from "./pages/plugins.js";
 import { providerAppPage } from "./pages/provider-app.js";
-import { loadSession, signInPage, signOut } from "./pages/sign-in.js";
+import { drawNav, loadSession, signInPage, signOut } from "./pages/sign-in.js";
 import { templatesPage } from "./pages/templates.js";
 import { webhookDeliveriesPage, webhooksPage } from "./pages/webhooks.js";
 import { workspacesPage } from "./pages/workspaces.js";
@@ -47,6 +49,27 @@ export async function route() {
   }
 }
 
+// Shows every page in `lang` from now on: the catalogue, the static page, the switch, the
+// navigation (the caller draws the current page again).
+export async function showLanguage(lang, options) {
+  await setLanguage(lang, options);
+  translateStatic();
+  document.getElementById("language").value = lang;
+  drawNav();
+}
+
+// The header's language switch: at once, remembered on this browser and, for a person signed
+// in, on their account (any browser they use next).
+const languageSwitch = document.getElementById("language");
+languageSwitch.addEventListener("change", async () => {
+  const lang = languageSwitch.value;
+  await showLanguage(lang);
+  if (state.person) api("PUT", "/me/language", { language: lang }).catch(() => {});
+  route();
+});
+
 document.getElementById("sign-out").addEventListener("click", () => signOut());
 window.addEventListener("hashchange", route);
+// The browser's languages choose until someone picks one (then it is saved).
+await showLanguage(startingLanguage(), { remember: false }).catch(() => {});
 route();

@@ -1,4 +1,7 @@
 // What the pages know of the signed-in caller, shared by every module.
+
+import { t } from "./i18n.js";
+
 export const state = {
   token: localStorage.getItem("switchboard.token") || "",
   csrf: localStorage.getItem("switchboard.csrf") || "",
@@ -19,3 +22,7 @@ export const pluginById = (id) => state.plugins.find((p) => p.id === id);
 // fetch so a token can be sent): a change re-reads what it concerns, at once. After a cut the
 // stream resumes from the last event id; a `reset` re-reads everything.
 export const inbox = { selected: null, search: "", live: null, lastEventId: null, refreshList: null, refreshThread: null, tick: null, timers: {} };
+
+// The roles' names, by the API's role.
+const ROLE_LABELS = { agent: "roles.agent", supervisor: "roles.supervisor", admin: "roles.admin", operator: "roles.operator" };
+export const roleLabel = (role) => (ROLE_LABELS[role] ? t(ROLE_LABELS[role]) : role);

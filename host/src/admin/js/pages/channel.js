@@ -3,6 +3,7 @@
 import { api } from "../api.js";
 import { confirmDialog, copyButton, el, main, notice, setupList, show } from "../dom.js";
 import { fieldRow, formValues, showErrors } from "../forms.js";
+import { t } from "../i18n.js";
 import { isAdmin, pluginById } from "../state.js";
 
 export async function channelPage(id) {
@@ -12,22 +13,22 @@ export async function channelPage(id) {
   const fixedName = plugin && plugin.capabilities.includes("fixed_name");
   const readOnly = !isAdmin();
   const form = el("form", { class: "stack", id: "settings", novalidate: true },
-    el("h1", { text: `${channel.name} — Settings` }),
+    el("h1", { text: t("channel.title", { name: channel.name }) }),
     channel.status === "active" ? null : notice(channel.status === "plugin_unavailable"
-      ? "The plugin of this channel is not loaded: install it again to use this channel."
-      : `This channel needs reconnection: ${channel.status_reason || "update its credentials and save"}.`, "bad"),
-    fieldRow({ key: "name", label: "Name", kind: "text", required: true }, channel.name,
-      { disabled: readOnly || fixedName, note: fixedName ? "Read-only once connected." : "" }),
+      ? t("channel.plugin_unavailable")
+      : t("channel.needs_reconnect", { reason: channel.status_reason || t("channel.needs_reconnect_default") }), "bad"),
+    fieldRow({ key: "name", label: t("connect.name"), kind: "text", required: true }, channel.name,
+      { disabled: readOnly || fixedName, note: fixedName ? t("channel.read_only") : "" }),
     schema.map((field) => {
       const setting = channel.settings[field.key];
       const value = setting ? setting.value : "";
-      return fieldRow(field, value, { disabled: readOnly || field.immutable, note: field.immutable ? "Read-only once connected." : "" });
+      return fieldRow(field, value, { disabled: readOnly || field.immutable, note: field.immutable ? t("channel.read_only") : "" });
     }),
     el("div", { class: "error form-error" }),
     el("div", { class: "saved" }),
     readOnly ? null : el("div", { class: "row" },
-      el("button", { type: "submit", text: "Save Changes" }),
-      el("button", { type: "button", class: "danger", id: "disconnect", text: "Disconnect", onclick: () => disconnect(channel) })));
+      el("button", { type: "submit", text: t("common.save_changes") }),
+      el("button", { type: "button", class: "danger", id: "disconnect", text: t("channel.disconnect"), onclick: () => disconnect(channel) })));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     form.querySelector(".saved").replaceChildren();
@@ -36,14 +37,14 @@ export async function channelPage(id) {
     try {
       await api("PATCH", `/channels/${id}`, body);
       form.querySelectorAll("[data-error-for], .form-error").forEach((n) => { n.textContent = ""; });
-      form.querySelector(".saved").replaceChildren(notice("Saved.", "ok"));
+      form.querySelector(".saved").replaceChildren(notice(t("channel.saved"), "ok"));
     } catch (error) {
       showErrors(form, error);
     }
   });
   const templatesLink = plugin && plugin.capabilities.includes("templates")
-    ? el("p", {}, el("a", { class: "button secondary", href: `#/channels/${id}/templates`, text: "24 Hours HSM Template" })) : null;
-  const details = [form, el("p", { class: "muted" }, "Webhook URL: ", el("code", { text: channel.webhook_url }), " ", copyButton(channel.webhook_url)),
+    ? el("p", {}, el("a", { class: "button secondary", href: `#/channels/${id}/templates`, text: t("templates.link") })) : null;
+  const details = [form, el("p", { class: "muted" }, t("channel.webhook_url"), " ", el("code", { text: channel.webhook_url }), " ", copyButton(channel.webhook_url)),
     setupList(channel.setup), templatesLink];
   show(channel.plugin === "webchat" ? el("div", { class: "with-aside" }, el("div", {}, details), widgetPreview(channel, form)) : el("div", {}, details));
 }
@@ -51,7 +52,7 @@ export async function channelPage(id) {
 // The website chat as visitors will see it, redrawn from the form's unsaved values as they are
 // typed (the host's preview page takes them as overrides and never talks to the visitor API).
 export function widgetPreview(channel, form) {
-  const frame = el("iframe", { id: "widget-preview", title: "Preview of the chat widget", src: `/webchat/${encodeURIComponent(channel.id)}/preview` });
+  const frame = el("iframe", { id: "widget-preview", title: t("channel.preview_frame"), src: `/webchat/${encodeURIComponent(channel.id)}/preview` });
   let pending = null;
   const redraw = () => {
     const value = (key) => (form.elements[key] ? form.elements[key].value : "");
@@ -62,12 +63,12 @@ export function widgetPreview(channel, form) {
   const soon = () => { clearTimeout(pending); pending = setTimeout(redraw, 200); };
   form.addEventListener("input", soon);
   form.addEventListener("change", soon);
-  return el("aside", { class: "preview", "aria-label": "Widget preview" }, el("h2", { text: "Preview" }),
-    el("p", { class: "muted", text: "Unsaved changes show here as you type." }), frame);
+  return el("aside", { class: "preview", "aria-label": t("channel.preview_label") }, el("h2", { text: t("channel.preview") }),
+    el("p", { class: "muted", text: t("channel.preview_help") }), frame);
 }
 
 export async function disconnect(channel) {
-  const sure = await confirmDialog("Are you sure? Disconnecting this channel will also delete this channel");
+  const sure = await confirmDialog(t("channel.disconnect_confirm"), t("channel.disconnect"));
   if (!sure) return;
   try {
     await api("DELETE", `/channels/${channel.id}`);

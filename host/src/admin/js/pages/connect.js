@@ -3,33 +3,35 @@
 import { api } from "../api.js";
 import { el, notice, setupList, show } from "../dom.js";
 import { fieldRow, formValues, guidePanel, showErrors } from "../forms.js";
+import { t } from "../i18n.js";
 import { pluginById } from "../state.js";
 
+// What the provider calls its login, for the first-party plugins (the contract has no label
 // for it yet); any other plugin gets "Connect with <name> login".
-export const LOGIN_LABELS = { messenger: "Connect with Facebook", instagram: "Connect with Facebook", "whatsapp-cloud": "Connect with Facebook", twitter: "Login in Twitter" };
-export const loginLabel = (plugin) => LOGIN_LABELS[plugin.id] || `Connect with ${plugin.name} login`;
+const LOGIN_LABELS = { messenger: "connect.login_facebook", instagram: "connect.login_facebook", "whatsapp-cloud": "connect.login_facebook", twitter: "connect.login_twitter" };
+const loginLabel = (plugin) => (LOGIN_LABELS[plugin.id] ? t(LOGIN_LABELS[plugin.id]) : t("connect.login_other", { plugin: plugin.name }));
 
 export function newChannelPage(pluginId) {
   const plugin = pluginById(pluginId);
-  if (!plugin) return show(notice(`No plugin "${pluginId}" is loaded.`, "bad"));
-  const nameField = { key: "name", label: "Name", kind: "text", required: true, help: "How this account is called in the inbox." };
+  if (!plugin) return show(notice(t("connect.no_plugin", { plugin: pluginId }), "bad"));
+  const nameField = { key: "name", label: t("connect.name"), kind: "text", required: true, help: t("connect.name_help") };
   // With the operator's provider app set up, the login needs nothing typed: it comes first.
   const oneClick = plugin.capabilities.includes("oauth_connect") && plugin.provider_app && plugin.provider_app.configured;
   const quick = oneClick ? el("section", { class: "stack", id: "one-click" },
-    el("p", { text: `Log in with ${plugin.name}, then tick the accounts to connect. Nothing to type.` }),
+    el("p", { text: t("connect.one_click_intro", { plugin: plugin.name }) }),
     el("div", { class: "row" }, el("button", { type: "button", id: "oauth-one-click", text: loginLabel(plugin),
       onclick: () => providerLogin(plugin, quick, { oneClick: true }) })),
     el("div", { id: "oauth-status" })) : null;
   const form = el("form", { class: "stack", id: "connect", novalidate: true },
-    oneClick ? el("h2", { text: "Or connect with your own app's credentials" }) : el("h1", { text: `Add ${plugin.name} account` }),
+    oneClick ? el("h2", { text: t("connect.own_app") }) : el("h1", { text: t("integrations.add_account", { plugin: plugin.name }) }),
     fieldRow(nameField, ""),
     plugin.settings_schema.map((field) => fieldRow(field, field.kind === "boolean" ? field.default : "")),
     el("div", { class: "error form-error" }),
-    el("div", { class: "row" }, el("button", { type: "submit", text: "Connect" }),
+    el("div", { class: "row" }, el("button", { type: "submit", text: t("connect.connect") }),
       plugin.capabilities.includes("oauth_connect")
         ? el("button", { type: "button", class: "secondary", id: "oauth-connect", text: loginLabel(plugin), onclick: () => providerLogin(plugin, form) })
         : null,
-      el("a", { class: "button secondary", href: "#/integrations", text: "Cancel" })),
+      el("a", { class: "button secondary", href: "#/integrations", text: t("common.cancel") })),
     oneClick ? null : el("div", { id: "oauth-status" }));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -44,21 +46,21 @@ export function newChannelPage(pluginId) {
       button.disabled = false;
     }
   });
-  const forms = oneClick ? [el("h1", { text: `Add ${plugin.name} account` }), quick, form] : [form];
+  const forms = oneClick ? [el("h1", { text: t("integrations.add_account", { plugin: plugin.name }) }), quick, form] : [form];
   show(el("div", { class: "with-aside" }, el("div", {}, forms), guidePanel(plugin)));
 }
 
-export function showConnected(channel) {
-  show(el("h1", { text: `${channel.name} is connected` }),
-    notice(`Connected as ${channel.display_name || channel.external_account_id || channel.name}.`, "ok"),
+function showConnected(channel) {
+  show(el("h1", { text: t("connect.connected_title", { name: channel.name }) }),
+    notice(t("connect.connected_as", { account: channel.display_name || channel.external_account_id || channel.name }), "ok"),
     setupList(channel.setup),
-    el("p", {}, el("a", { class: "button", href: `#/channels/${channel.id}`, text: "Open settings" })));
+    el("p", {}, el("a", { class: "button", href: `#/channels/${channel.id}`, text: t("connect.open_settings") })));
 }
 
 // "Connect with Facebook"-style login: the provider's page opens in a new tab; this page
 // follows the host's flow until the accounts to pick from are there.
 // With `oneClick` (the operator's app): nothing from the form, and several accounts ticked.
-export async function providerLogin(plugin, form, { oneClick = false } = {}) {
+async function providerLogin(plugin, form, { oneClick = false } = {}) {
   const status = form.querySelector("#oauth-status");
   let started;
   try {
@@ -69,39 +71,39 @@ export async function providerLogin(plugin, form, { oneClick = false } = {}) {
     return oneClick ? status.replaceChildren(notice(error.message, "bad")) : showErrors(form, error);
   }
   window.open(started.authorize_url, "_blank");
-  status.replaceChildren(notice(`Log in on the ${plugin.name} tab that opened, then come back here.`));
+  status.replaceChildren(notice(t("connect.login_tab", { plugin: plugin.name })));
   for (let tries = 0; tries < 600; tries += 1) {
     await new Promise((resolve) => setTimeout(resolve, 1000));
     const flow = await api("GET", `/oauth/flows/${started.state}`).catch((error) => ({ status: "failed", error: error.message }));
-    if (flow.status === "failed") return status.replaceChildren(notice(flow.error || "The login failed.", "bad"));
+    if (flow.status === "failed") return status.replaceChildren(notice(flow.error || t("connect.login_failed"), "bad"));
     if (flow.status !== "ready") continue;
     if (oneClick) return status.replaceChildren(accountPicker(started.state, flow.accounts));
-    return status.replaceChildren(el("h2", { text: "Choose the account to connect" }),
+    return status.replaceChildren(el("h2", { text: t("connect.choose_account") }),
       el("ul", { class: "plain" }, flow.accounts.map((account) => el("li", {},
         el("button", { type: "button", "data-account": account.id, text: account.name, onclick: async () => {
           try { showConnected(await api("POST", `/oauth/flows/${started.state}/connect`, { account_id: account.id })); }
           catch (error) { status.append(notice(error.message, "bad")); }
         } })))));
   }
-  status.replaceChildren(notice("The login took too long; start again.", "bad"));
+  status.replaceChildren(notice(t("connect.login_too_long"), "bad"));
 }
 
 // The accounts a login granted, to tick and connect at once (a channel each).
-export function accountPicker(state, accounts) {
+function accountPicker(flowState, accounts) {
   const picker = el("form", { class: "stack", id: "accounts" },
-    el("h2", { text: "Choose the accounts to connect" }),
+    el("h2", { text: t("connect.choose_accounts") }),
     el("ul", { class: "plain" }, accounts.map((account) => el("li", {},
       el("label", {}, el("input", { type: "checkbox", name: "account", value: account.id }), ` ${account.name}`)))),
     el("div", { class: "error form-error" }),
-    el("div", { class: "row" }, el("button", { type: "submit", text: "Connect selected" })));
+    el("div", { class: "row" }, el("button", { type: "submit", text: t("connect.connect_selected") })));
   picker.addEventListener("submit", async (event) => {
     event.preventDefault();
     const ids = [...picker.querySelectorAll("input[name=account]:checked")].map((box) => box.value);
     const problem = picker.querySelector(".form-error");
-    if (!ids.length) return problem.replaceChildren("Tick at least one account.");
+    if (!ids.length) return problem.replaceChildren(t("connect.tick_one"));
     try {
-      const made = await api("POST", `/oauth/flows/${state}/connect`, { account_ids: ids });
-      show(el("h1", { text: `${made.channels.length} connected` }),
+      const made = await api("POST", `/oauth/flows/${flowState}/connect`, { account_ids: ids });
+      show(el("h1", { text: t("connect.connected_count", { count: made.channels.length }) }),
         el("ul", { class: "plain", id: "connected" }, made.channels.map((channel) => el("li", {},
           el("a", { href: `#/channels/${channel.id}`, text: channel.name })))),
         ...Object.entries(made.failed).map(([id, why]) => notice(`${id}: ${why}`, "bad")));

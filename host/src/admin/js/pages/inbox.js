@@ -2,27 +2,32 @@
 
 import { api } from "../api.js";
 import { el, notice, show } from "../dom.js";
-import { duration, size, when } from "../i18n.js";
+import { formatDate, formatDuration, formatSize, t } from "../i18n.js";
 import { followInbox, later } from "../live.js";
 import { messageBubble } from "../messages.js";
 import { inbox, pluginById, state } from "../state.js";
 
 // Mine / unassigned / all ("mine" only for a signed-in person: a token is nobody).
-export const inboxFilters = () => (state.person ? ["mine", "unassigned", "all"] : ["unassigned", "all"]);
+const inboxFilters = () => (state.person ? ["mine", "unassigned", "all"] : ["unassigned", "all"]);
+const FILTER_LABELS = { mine: "inbox.filter_mine", unassigned: "inbox.filter_unassigned", all: "inbox.filter_all" };
+
+// A conversation's status, by the API's word.
+const CONVERSATION_STATUS = { open: "conversation.status_open", resolved: "conversation.status_resolved", bot: "conversation.status_bot" };
+const conversationStatus = (status) => (CONVERSATION_STATUS[status] ? t(CONVERSATION_STATUS[status]) : status);
 
 export async function inboxPage(selected) {
   if (!inboxFilters().includes(state.inboxFilter)) state.inboxFilter = "all";
   inbox.selected = selected || null;
   const channels = await api("GET", "/channels");
   const channelName = (id) => (channels.find((c) => c.id === id) || { name: id }).name;
-  const list = el("nav", { class: "conversations", id: "conversation-list", "aria-label": "Conversations" });
-  const thread = el("section", { class: "thread", id: "thread", "aria-label": "Conversation" });
-  const search = el("input", { type: "search", id: "inbox-search", name: "q", value: inbox.search, placeholder: "Name, handle or words of a message", autocomplete: "off" });
+  const list = el("nav", { class: "conversations", id: "conversation-list", "aria-label": t("inbox.conversations") });
+  const thread = el("section", { class: "thread", id: "thread", "aria-label": t("inbox.conversation") });
+  const search = el("input", { type: "search", id: "inbox-search", name: "q", value: inbox.search, placeholder: t("inbox.search_placeholder"), autocomplete: "off" });
   search.addEventListener("input", () => { inbox.search = search.value; later("list", refreshList, 250); });
-  const filters = el("div", { class: "row", id: "inbox-filters", role: "group", "aria-label": "Show" }, inboxFilters().map((filter) =>
-    el("button", { type: "button", class: filter === state.inboxFilter ? "" : "secondary", "aria-pressed": String(filter === state.inboxFilter), "data-filter": filter, text: filter[0].toUpperCase() + filter.slice(1),
+  const filters = el("div", { class: "row", id: "inbox-filters", role: "group", "aria-label": t("inbox.show") }, inboxFilters().map((filter) =>
+    el("button", { type: "button", class: filter === state.inboxFilter ? "" : "secondary", "aria-pressed": String(filter === state.inboxFilter), "data-filter": filter, text: t(FILTER_LABELS[filter]),
       onclick: () => { state.inboxFilter = filter; inboxPage(inbox.selected); } })));
-  const liveState = el("span", { id: "live-state", class: "muted", role: "status", text: inbox.live ? "Live" : "Connecting…" });
+  const liveState = el("span", { id: "live-state", class: "muted", role: "status", text: t(inbox.live ? inbox.liveState || "live.live" : "live.connecting") });
 
   async function refreshList() {
     const query = new URLSearchParams({ assigned: state.inboxFilter });
@@ -34,13 +39,13 @@ export async function inboxPage(selected) {
       const unread = String(c.id) === inbox.selected ? 0 : c.unread || 0;
       return el("a", { href: `#/inbox/${c.id}`, class: String(c.id) === inbox.selected ? "active" : "", "data-conversation": c.id, "aria-current": String(c.id) === inbox.selected ? "page" : null },
         el("span", { class: "row between" }, el("strong", { text: who }),
-          unread ? el("span", { class: "badge unread", "data-unread": unread, "aria-label": `${unread} unread`, text: String(unread) }) : null),
-        el("div", { class: "muted", text: `${channelName(c.channel_id)} · ${when(c.last_activity_at)}${c.status === "bot" ? " · with the bot" : ""}` }));
-    }) : [el("p", { class: "muted", text: inbox.search.trim() ? "No conversation matches." : "No conversations yet." })]));
+          unread ? el("span", { class: "badge unread", "data-unread": unread, "aria-label": t("inbox.unread", { count: unread }), text: String(unread) }) : null),
+        el("div", { class: "muted", text: `${channelName(c.channel_id)} · ${formatDate(c.last_activity_at)}${c.status === "bot" ? ` · ${t("inbox.with_bot")}` : ""}` }));
+    }) : [el("p", { class: "muted empty", id: "no-conversations", text: inbox.search.trim() ? t("inbox.no_match") : t("inbox.empty") })]));
   }
 
   async function refreshThread() {
-    if (!inbox.selected) return thread.replaceChildren(el("p", { class: "muted", text: "Pick a conversation." }));
+    if (!inbox.selected) return thread.replaceChildren(el("p", { class: "muted", text: t("inbox.pick") }));
     // A live redraw keeps what the person typed or picked in the reply box (text, template,
     // parameters) and where the cursor was: a customer writing must not wipe a half-done reply.
     // Read once the new view is ready: typing goes on while it loads.
@@ -65,8 +70,8 @@ export async function inboxPage(selected) {
 
   inbox.refreshList = refreshList;
   inbox.refreshThread = refreshThread;
-  show(el("div", { class: "row between" }, el("h1", { text: "Inbox" }), liveState),
-    el("div", { class: "row inbox-tools" }, el("label", { for: "inbox-search", class: "visually-hidden", text: "Search conversations" }), search, filters),
+  show(el("div", { class: "row between" }, el("h1", { text: t("inbox.title") }), liveState),
+    el("div", { class: "row inbox-tools" }, el("label", { for: "inbox-search", class: "visually-hidden", text: t("inbox.search") }), search, filters),
     el("div", { class: "inbox" }, list, thread));
   await Promise.all([refreshList(), refreshThread()]);
   followInbox();
@@ -77,7 +82,7 @@ export async function inboxPage(selected) {
 
 // The values of a form's named fields and which had the focus (file pickers are moved over
 // whole by the caller, not copied).
-export function typedIn(form) {
+function typedIn(form) {
   if (!form) return null;
   const values = {};
   for (const field of form.elements) if (field.name && field.type !== "file") values[field.name] = field.value;
@@ -85,7 +90,7 @@ export function typedIn(form) {
 }
 
 // Puts `typedIn`'s values back into the redrawn form (a template no longer offered stays unpicked).
-export function putBack(form, kept) {
+function putBack(form, kept) {
   if (!form || !kept) return;
   for (const field of form.elements) {
     if (!field.name || !(field.name in kept.values)) continue;
@@ -94,20 +99,20 @@ export function putBack(form, kept) {
   }
 }
 
-// Runs `fn` once after `ms`, however often it is asked for meanwhile (bursts of events).
-// "closes in 3 h 12 min" from the conversation's window; re-reads the thread once it closed.
-export function windowCountdown() {
+// "closes in 3 hours 12 minutes" from the conversation's window; re-reads the thread once it closed.
+function windowCountdown() {
   const node = document.getElementById("window-state");
   if (!node) return;
   const closesAt = Number(node.dataset.closesAt || 0);
   if (!closesAt) return;
   const left = closesAt - Date.now();
   if (left <= 0) { node.removeAttribute("data-closes-at"); if (inbox.refreshThread) inbox.refreshThread(); return; }
-  node.textContent = `${node.dataset.label} ${duration(left)}`;
+  node.textContent = t(node.dataset.label, { duration: formatDuration(left) });
 }
 
+// Who has the conversation, and its status: supervisors and admins assign anyone; an agent
 // takes an unassigned one or gives back their own; anyone resolves or reopens.
-export async function assignmentBar(conversation, status) {
+async function assignmentBar(conversation, status) {
   const change = async (body) => {
     try { await api("PATCH", `/conversations/${conversation.id}`, body); inboxPage(String(conversation.id)); }
     catch (error) { status.replaceChildren(notice(error.message, "bad")); }
@@ -117,29 +122,29 @@ export async function assignmentBar(conversation, status) {
   // A conversation in status `bot` is the channel's bot's until it hands it over or someone
   // takes it (assigning takes it over).
   if (conversation.status === "bot") {
-    bar.append(el("span", { class: "muted", id: "handled-by", text: "The bot is handling it" }),
-      el("button", { type: "button", class: "secondary", text: "Take over from the bot", onclick: () => change({ status: "open" }) }));
+    bar.append(el("span", { class: "muted", id: "handled-by", text: t("inbox.bot_handling") }),
+      el("button", { type: "button", class: "secondary", text: t("inbox.take_over"), onclick: () => change({ status: "open" }) }));
   }
   if (state.role === "agent") {
-    const holder = conversation.assignee_id == null ? "Unassigned" : (me && conversation.assignee_id === me.id ? "Assigned to you" : "Assigned to a colleague");
+    const holder = conversation.assignee_id == null ? t("inbox.unassigned") : (me && conversation.assignee_id === me.id ? t("inbox.assigned_to_you") : t("inbox.assigned_to_colleague"));
     bar.append(el("span", { class: "muted", text: holder }));
-    if (me && conversation.assignee_id == null) bar.append(el("button", { type: "button", text: "Take", onclick: () => change({ assignee_id: me.id }) }));
-    if (me && conversation.assignee_id === me.id) bar.append(el("button", { type: "button", class: "secondary", text: "Give back", onclick: () => change({ assignee_id: null }) }));
+    if (me && conversation.assignee_id == null) bar.append(el("button", { type: "button", text: t("inbox.take"), onclick: () => change({ assignee_id: me.id }) }));
+    if (me && conversation.assignee_id === me.id) bar.append(el("button", { type: "button", class: "secondary", text: t("inbox.give_back"), onclick: () => change({ assignee_id: null }) }));
   } else {
     const people = await api("GET", "/people").catch(() => []);
-    bar.append(el("label", { for: "assignee", text: "Assigned to " }),
+    bar.append(el("label", { for: "assignee", text: t("inbox.assigned_to") }), " ",
       el("select", { id: "assignee", onchange: (event) => change({ assignee_id: event.target.value ? Number(event.target.value) : null }) },
-        el("option", { value: "", text: "nobody" }),
+        el("option", { value: "", text: t("inbox.nobody") }),
         people.filter((p) => p.active).map((p) => el("option", { value: p.id, text: p.display_name, selected: p.id === conversation.assignee_id }))));
   }
   bar.append(el("button", { type: "button", class: "secondary", id: "toggle-status",
-    text: conversation.status === "resolved" ? "Reopen" : "Resolve",
+    text: conversation.status === "resolved" ? t("inbox.reopen") : t("inbox.resolve"),
     onclick: () => change({ status: conversation.status === "resolved" ? "open" : "resolved" }) }),
-    el("span", { class: "badge", id: "conversation-status", text: conversation.status }));
+    el("span", { class: "badge", id: "conversation-status", "data-status": conversation.status, text: conversationStatus(conversation.status) }));
   return bar;
 }
 
-export async function threadView(id) {
+async function threadView(id) {
   const [conversation, messages] = await Promise.all([api("GET", `/conversations/${id}`), api("GET", `/conversations/${id}/messages`)]);
   const plugin = pluginById(conversation.plugin) || { capabilities: [], name: "" };
   const win = conversation.window || { state: "unrestricted" };
@@ -148,27 +153,27 @@ export async function threadView(id) {
   const assignment = await assignmentBar(conversation, status);
   const form = el("form", { class: "reply", id: "reply" });
   if (closed) {
-    form.append(notice(`The messaging window of this conversation has closed: free text cannot be sent. ${win.templates_allowed ? "Send an approved template instead." : "This channel cannot reach the customer until they write again."}`, "bad"));
+    form.append(notice(win.templates_allowed ? t("inbox.window_closed_templates") : t("inbox.window_closed_wait"), "bad"));
   } else {
-    if (win.state === "human_agent") form.append(notice("Past 24 hours: only a human agent's reply can be sent (tagged HUMAN_AGENT).", ""));
+    if (win.state === "human_agent") form.append(notice(t("inbox.human_agent_notice"), ""));
     const canAttach = plugin.capabilities.includes("send_media");
-    form.append(el("div", { class: "field" }, el("label", { for: "reply-text", text: "Reply" }), el("textarea", { id: "reply-text", name: "text", rows: 3 })),
+    form.append(el("div", { class: "field" }, el("label", { for: "reply-text", text: t("inbox.reply") }), el("textarea", { id: "reply-text", name: "text", rows: 3 })),
       el("div", { class: "row" },
-        canAttach ? el("label", { for: "reply-file", class: "button secondary", text: "Attach a file" }) : null,
+        canAttach ? el("label", { for: "reply-file", class: "button secondary", text: t("inbox.attach") }) : null,
         canAttach ? el("input", { type: "file", id: "reply-file", name: "file", class: "visually-hidden",
-          onchange: (event) => { const chosen = event.target.files[0]; document.getElementById("reply-file-name").textContent = chosen ? `${chosen.name} · ${size(chosen.size)}` : ""; } }) : null,
+          onchange: (event) => { const chosen = event.target.files[0]; document.getElementById("reply-file-name").textContent = chosen ? `${chosen.name} · ${formatSize(chosen.size)}` : ""; } }) : null,
         el("span", { id: "reply-file-name", class: "muted" }),
-        el("button", { type: "submit", text: "Send" })));
+        el("button", { type: "submit", text: t("inbox.send") })));
   }
   if (plugin.capabilities.includes("send_templates") && win.templates_allowed) {
     const templates = await api("GET", `/channels/${conversation.channel_id}/templates`).catch(() => []);
-    const usable = templates.filter((t) => t.enabled);
+    const usable = templates.filter((template) => template.enabled);
     if (usable.length) {
       form.append(el("div", { class: "field" },
-        el("label", { for: "reply-template", text: "Template" }),
-        el("select", { id: "reply-template", name: "template" }, el("option", { value: "", text: "—" }), usable.map((t) => el("option", { value: `${t.name}|${t.language}`, text: `${t.name} (${t.language})` }))),
-        el("input", { type: "text", name: "params", placeholder: "Parameters, separated by |" })),
-      closed ? el("button", { type: "submit", text: "Send template" }) : null);
+        el("label", { for: "reply-template", text: t("inbox.template") }),
+        el("select", { id: "reply-template", name: "template" }, el("option", { value: "", text: "—" }), usable.map((template) => el("option", { value: `${template.name}|${template.language}`, text: `${template.name} (${template.language})` }))),
+        el("input", { type: "text", name: "params", placeholder: t("inbox.params"), "aria-label": t("inbox.params") })),
+      closed ? el("button", { type: "submit", text: t("inbox.send_template") }) : null);
     }
   }
   form.addEventListener("submit", async (event) => {
@@ -178,7 +183,7 @@ export async function threadView(id) {
     let body;
     if (attached) {
       // Upload first (its progress shown), then send it with the text as its caption.
-      status.replaceChildren(notice(`Uploading ${attached.name}…`, ""));
+      status.replaceChildren(notice(t("inbox.uploading", { name: attached.name }), ""));
       try {
         const file = await api("POST", `/media?filename=${encodeURIComponent(attached.name)}`, attached, attached.type || "application/octet-stream");
         body = { file_id: file.id, text: form.elements.text ? form.elements.text.value : "" };
@@ -205,19 +210,20 @@ export async function threadView(id) {
   });
   // Read up to the newest message: the conversation's unread count drops for this person.
   if (state.person && messages.length) api("POST", `/conversations/${id}/read`, { message_id: messages[messages.length - 1].id }).catch(() => {});
-  return [assignment, windowLine(win), el("div", { id: "messages", role: "log", "aria-label": "Messages" }, messages.map(messageBubble)), status, form];
+  return [assignment, windowLine(win), el("div", { id: "messages", role: "log", "aria-label": t("inbox.messages") }, messages.map(messageBubble)), status, form];
 }
 
 // The messaging window's state in words, with a countdown that moves by itself.
-export function windowLine(win) {
-  const line = (label, until) => {
-    const node = el("p", { id: "window-state", class: "muted", "data-label": label, "data-state": win.state });
-    if (until) { node.dataset.closesAt = String(until); node.textContent = `${label} ${duration(until - Date.now())}`; }
-    else node.textContent = label;
+// `data-label` keeps the key: the countdown redraws the words with the time left.
+function windowLine(win) {
+  const line = (key, until) => {
+    const node = el("p", { id: "window-state", class: "muted", "data-label": key, "data-state": win.state });
+    if (until) node.dataset.closesAt = String(until);
+    node.textContent = t(key, { duration: until ? formatDuration(until - Date.now()) : "" });
     return node;
   };
-  if (win.state === "open" && win.closes_at) return line("Free-form replies: the 24-hour window closes in", win.closes_at);
-  if (win.state === "human_agent") return line("Only a human agent's reply can be sent; that ends in", win.changes_at);
-  if (win.state === "closed") return line(win.templates_allowed ? "Window closed: templates only." : "Window closed: the customer must write first.");
+  if (win.state === "open" && win.closes_at) return line("inbox.window_open", win.closes_at);
+  if (win.state === "human_agent") return line("inbox.window_human_agent", win.changes_at);
+  if (win.state === "closed") return line(win.templates_allowed ? "inbox.window_closed_templates_only" : "inbox.window_closed_customer_first");
   return null;
 }

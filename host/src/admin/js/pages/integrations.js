@@ -2,7 +2,11 @@
 
 import { api } from "../api.js";
 import { el, show } from "../dom.js";
+import { t } from "../i18n.js";
 import { isAdmin, state } from "../state.js";
+
+// A channel that is not active, in words.
+const CHANNEL_STATUS = { plugin_unavailable: "integrations.plugin_unavailable", needs_reconnect: "integrations.needs_reconnect" };
 
 export async function integrationsPage() {
   const channels = await api("GET", "/channels");
@@ -10,13 +14,12 @@ export async function integrationsPage() {
     const accounts = channels.filter((c) => c.plugin === plugin.id);
     return el("section", { class: "card", "data-plugin": plugin.id },
       el("h3", { text: plugin.name }),
-      el("div", { class: "muted", text: `version ${plugin.version}` }),
+      el("div", { class: "muted", text: t("integrations.version", { version: plugin.version }) }),
       el("ul", { class: "plain" }, accounts.map((c) => el("li", {},
         el("a", { href: `#/channels/${c.id}`, text: c.name }), " ",
-        c.status === "active" ? null : el("span", { class: "badge bad", text: c.status === "plugin_unavailable" ? "plugin unavailable" : "needs reconnection" })))),
-      accounts.length ? null : el("p", { class: "muted", text: "No account connected." }),
-      isAdmin() ? el("a", { class: "button", href: `#/integrations/${plugin.id}/new`, text: `Add ${plugin.name} account` }) : null);
+        c.status === "active" ? null : el("span", { class: "badge bad", text: t(CHANNEL_STATUS[c.status === "plugin_unavailable" ? "plugin_unavailable" : "needs_reconnect"]) })))),
+      accounts.length ? null : el("p", { class: "muted", text: t("integrations.no_account") }),
+      isAdmin() ? el("a", { class: "button", href: `#/integrations/${plugin.id}/new`, text: t("integrations.add_account", { plugin: plugin.name }) }) : null);
   });
-  show(el("h1", { text: "Integrations" }), el("div", { class: "cards" }, cards));
+  show(el("h1", { text: t("integrations.title") }), el("div", { class: "cards" }, cards));
 }
-

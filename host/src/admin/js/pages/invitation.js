@@ -3,21 +3,22 @@
 import { api } from "../api.js";
 import { el, main, notice, show } from "../dom.js";
 import { showErrors } from "../forms.js";
+import { t } from "../i18n.js";
 import { signInPage } from "./sign-in.js";
 
 export async function invitationPage(token) {
   document.getElementById("nav").hidden = true;
   let who;
-  try { who = await api("GET", `/invitations/${token}`); } catch (error) { return show(el("h1", { text: "Invitation" }), notice(error.message, "bad")); }
+  try { who = await api("GET", `/invitations/${token}`); } catch (error) { return show(el("h1", { text: t("invitation.title") }), notice(error.message, "bad")); }
   const form = el("form", { class: "stack", id: "invitation" },
-    el("h1", { text: `Welcome, ${who.display_name}` }),
-    el("p", { text: `Set the password for ${who.username}.` }),
+    el("h1", { text: t("invitation.welcome", { name: who.display_name }) }),
+    el("p", { text: t("invitation.set_password_for", { username: who.username }) }),
     el("div", { class: "field", "data-field": "password" },
-      el("label", { for: "f-password", text: "Password" }),
+      el("label", { for: "f-password", text: t("sign_in.password") }),
       el("input", { id: "f-password", name: "password", type: "password", autocomplete: "new-password", required: true }),
       el("div", { class: "error", "data-error-for": "password" })),
     el("div", { class: "error form-error" }),
-    el("button", { type: "submit", text: "Set password" }));
+    el("button", { type: "submit", text: t("invitation.submit") }));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     try {
@@ -25,7 +26,7 @@ export async function invitationPage(token) {
       // Leave the one-time link without a hashchange (which would draw the page again).
       history.replaceState(null, "", location.pathname);
       signInPage();
-      main.prepend(notice("Your password is set: log in.", "ok"));
+      main.prepend(notice(t("invitation.done"), "ok"));
     } catch (error) {
       showErrors(form, error);
     }

@@ -4,18 +4,19 @@
 import { api } from "../api.js";
 import { el, notice, setupList, show } from "../dom.js";
 import { fieldRow, formValues, showErrors } from "../forms.js";
+import { t } from "../i18n.js";
 import { pluginById, state } from "../state.js";
 
 export async function providerAppPage(pluginId) {
   const app = await api("GET", `/plugins/${pluginId}/app`);
   const plugin = pluginById(pluginId) || { name: pluginId };
   const form = el("form", { class: "stack", id: "provider-app", novalidate: true },
-    el("h1", { text: `${plugin.name} — provider app` }),
-    el("p", { class: "muted", text: `One app serves every account connected with it: ${app.channels} channel(s) of this plugin now.` }),
+    el("h1", { text: t("provider_app.title", { plugin: plugin.name }) }),
+    el("p", { class: "muted", text: t("provider_app.intro", { count: app.channels }) }),
     app.schema.map((field) => fieldRow(field, app.settings[field.key] || "")),
     el("div", { class: "error form-error" }),
-    el("div", { class: "row" }, el("button", { type: "submit", text: "Save Changes" }),
-      el("a", { class: "button secondary", href: "#/plugins", text: "Back" })),
+    el("div", { class: "row" }, el("button", { type: "submit", text: t("common.save_changes") }),
+      el("a", { class: "button secondary", href: "#/plugins", text: t("common.back") })),
     el("div", { id: "app-setup" }, app.configured ? appSetup(app) : null));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -24,7 +25,7 @@ export async function providerAppPage(pluginId) {
       state.plugins = await api("GET", "/plugins");
       // Show what is stored now: secrets masked again.
       for (const field of app.schema) if (form.elements[field.key]) form.elements[field.key].value = saved.settings[field.key] || "";
-      form.querySelector("#app-setup").replaceChildren(notice("Successfully updated!", "ok"), appSetup(saved));
+      form.querySelector("#app-setup").replaceChildren(notice(t("common.updated"), "ok"), appSetup(saved));
     } catch (error) {
       showErrors(form, error);
     }
@@ -34,8 +35,8 @@ export async function providerAppPage(pluginId) {
 
 export function appSetup(app) {
   return setupList([
-    { key: "callback_url", label: "Callback URL", value: app.callback_url },
-    { key: "verify_token", label: "Verify token", value: app.verify_token },
+    { key: "callback_url", label: t("provider_app.callback_url"), value: app.callback_url },
+    { key: "verify_token", label: t("provider_app.verify_token"), value: app.verify_token },
   ]);
 }
 

@@ -1,39 +1,40 @@
 // A channel's message templates (WhatsApp's HSM templates).
 
 import { api } from "../api.js";
-import { el, notice, show, wideTable } from "../dom.js";
+import { el, notice, show, tableHead, wideTable } from "../dom.js";
 import { fieldRow, formValues, showErrors } from "../forms.js";
+import { t } from "../i18n.js";
 import { isAdmin } from "../state.js";
 
 export async function templatesPage(id) {
   const [channel, templates] = await Promise.all([api("GET", `/channels/${id}`), api("GET", `/channels/${id}/templates`)]);
   const status = el("div", { id: "template-status" });
-  const rows = templates.map((t) => el("tr", { "data-template": t.name },
-    el("td", { text: t.name }), el("td", { text: t.language }), el("td", { text: t.category }),
-    el("td", { text: t.body }), el("td", { text: t.status }),
+  const rows = templates.map((template) => el("tr", { "data-template": template.name },
+    el("td", { text: template.name }), el("td", { text: template.language }), el("td", { text: template.category }),
+    el("td", { text: template.body }), el("td", { text: template.status }),
     el("td", {}, el("label", { class: "switch" },
-      el("input", { type: "checkbox", checked: t.enabled, disabled: !isAdmin(), onchange: async (event) => {
+      el("input", { type: "checkbox", checked: template.enabled, disabled: !isAdmin(), onchange: async (event) => {
         try {
-          const answer = await api("PATCH", `/channels/${id}/templates/${encodeURIComponent(t.name)}`, { enabled: event.target.checked });
-          status.replaceChildren(notice((answer && answer.message) || "Successfully updated!", "ok"));
+          const answer = await api("PATCH", `/channels/${id}/templates/${encodeURIComponent(template.name)}`, { enabled: event.target.checked });
+          status.replaceChildren(notice((answer && answer.message) || t("common.updated"), "ok"));
         } catch (error) {
           event.target.checked = !event.target.checked;
           status.replaceChildren(notice(error.message, "bad"));
         }
-      } }), el("span", { text: "ON/OFF" }))),
-    el("td", {}, isAdmin() ? el("button", { class: "secondary", type: "button", text: "Delete", onclick: async () => {
-      try { await api("DELETE", `/channels/${id}/templates/${encodeURIComponent(t.name)}`); templatesPage(id); }
+      } }), el("span", { text: t("templates.on_off") }))),
+    el("td", {}, isAdmin() ? el("button", { class: "secondary", type: "button", text: t("common.delete"), onclick: async () => {
+      try { await api("DELETE", `/channels/${id}/templates/${encodeURIComponent(template.name)}`); templatesPage(id); }
       catch (error) { status.replaceChildren(notice(error.message, "bad")); }
     } }) : null)));
   const schema = [
-    { key: "name", label: "Template name", kind: "text", required: true, help: "Lowercase letters, digits and underscores." },
-    { key: "language", label: "Language", kind: "text", required: true, default: "id" },
-    { key: "category", label: "Category", kind: "select", required: true, options: ["UTILITY", "MARKETING", "AUTHENTICATION"].map((v) => ({ value: v, label: v })) },
-    { key: "body", label: "Body", kind: "textarea", required: true, help: "Use {{1}}, {{2}} … for parameters." },
+    { key: "name", label: t("templates.name"), kind: "text", required: true, help: t("templates.name_help") },
+    { key: "language", label: t("templates.language"), kind: "text", required: true, default: "id" },
+    { key: "category", label: t("templates.category"), kind: "select", required: true, options: ["UTILITY", "MARKETING", "AUTHENTICATION"].map((v) => ({ value: v, label: v })) },
+    { key: "body", label: t("templates.body"), kind: "textarea", required: true, help: t("templates.body_help") },
   ];
   const form = el("form", { class: "stack", id: "add-template", novalidate: true },
-    el("h2", { text: "Add HSM Template" }), schema.map((f) => fieldRow(f, f.default || "")),
-    el("div", { class: "error form-error" }), el("button", { type: "submit", text: "Next" }));
+    el("h2", { text: t("templates.add_title") }), schema.map((f) => fieldRow(f, f.default || "")),
+    el("div", { class: "error form-error" }), el("button", { type: "submit", text: t("templates.next") }));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     try {
@@ -43,8 +44,8 @@ export async function templatesPage(id) {
       showErrors(form, error);
     }
   });
-  show(el("h1", { text: `${channel.name} — 24 Hours HSM Template` }), status,
-    wideTable(el("table", {}, el("thead", {}, el("tr", {}, ["Name", "Language", "Category", "Body", "Status", "Enabled", ""].map((h) => el("th", { text: h })))),
+  show(el("h1", { text: t("templates.title", { name: channel.name }) }), status,
+    wideTable(el("table", {}, tableHead([t("templates.name_column"), t("templates.language"), t("templates.category"), t("templates.body"), t("templates.status"), t("templates.enabled"), ""]),
       el("tbody", {}, rows))),
     isAdmin() ? form : null);
 }
