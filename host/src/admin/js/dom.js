@@ -38,10 +38,11 @@ export function copyButton(value) {
   });
 }
 
-export function setupList(items) {
+// What to do or know to finish a channel's setup (the plugin's items), with copy buttons.
+export function setupList(items, { heading = "h2" } = {}) {
   if (!items || !items.length) return null;
   return el("div", { class: "setup" },
-    el("h2", { text: t("setup.title") }),
+    el(heading, { text: t("setup.title") }),
     el("ul", { class: "plain" }, items.map((item) =>
       el("li", { "data-setup": item.key }, el("strong", { text: `${item.label}: ` }), el("code", { text: item.value }), " ",
         item.value.startsWith("http") || item.key.includes("token") || item.key.includes("url") || item.key.includes("address") ? copyButton(item.value) : null))));
@@ -56,6 +57,17 @@ export function tableHead(labels) {
 // A table that may be wider than a phone scrolls inside its own box, not the page.
 export function wideTable(table) {
   return el("div", { class: "table-wrap", tabindex: "0" }, table);
+}
+
+// A provider's refusal (or any error not tied to one field), as an alert the person must
+// acknowledge: the message, OK focused; Escape or OK closes it and focus goes back to
+// `returnTo` (the button that sent the form).
+export function errorDialog(message, returnTo) {
+  const dialog = document.getElementById("error-dialog");
+  document.getElementById("error-text").textContent = message;
+  dialog.addEventListener("close", () => { if (returnTo && returnTo.isConnected) returnTo.focus(); }, { once: true });
+  dialog.showModal();
+  document.getElementById("error-ok").focus();
 }
 
 // The page's one confirm dialog; `ok` names its confirming button (Disconnect, Delete …).

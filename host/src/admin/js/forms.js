@@ -1,7 +1,7 @@
 // Settings forms drawn from a plugin's schema, and their errors. Labels, help and guides come
 // from the plugin (its own words); the host's own words go through t().
 
-import { el } from "./dom.js";
+import { el, errorDialog } from "./dom.js";
 import { t } from "./i18n.js";
 
 export function input(field, value, disabled) {
@@ -72,6 +72,15 @@ export function showErrors(form, error) {
     if (slot) { slot.textContent = problem; placed = true; }
   }
   if (!placed || error.body.error !== "invalid_fields") general.textContent = error.message;
+}
+
+// An answer to a connect or a settings change: problems with fields beside their fields (as
+// showErrors), anything else (the provider refused, could not be reached …) in the Error
+// dialog, focus back on `button` once read.
+export function showRefusal(form, error, button) {
+  if (error.body && error.body.error === "invalid_fields") return showErrors(form, error);
+  form.querySelectorAll("[data-error-for], .form-error").forEach((node) => { node.textContent = ""; });
+  errorDialog(error.message, button);
 }
 
 export function formValues(form, schema) {

@@ -2,7 +2,7 @@
 
 import { api } from "../api.js";
 import { confirmDialog, copyButton, el, main, notice, setupList, show } from "../dom.js";
-import { fieldRow, formValues, showErrors } from "../forms.js";
+import { fieldRow, formValues, showRefusal } from "../forms.js";
 import { t } from "../i18n.js";
 import { isAdmin, pluginById } from "../state.js";
 
@@ -34,12 +34,13 @@ export async function channelPage(id) {
     form.querySelector(".saved").replaceChildren();
     const body = { settings: formValues(form, schema) };
     if (!fixedName) body.name = form.elements.name.value.trim();
+    const button = form.querySelector("button[type=submit]");
     try {
       await api("PATCH", `/channels/${id}`, body);
       form.querySelectorAll("[data-error-for], .form-error").forEach((n) => { n.textContent = ""; });
       form.querySelector(".saved").replaceChildren(notice(t("channel.saved"), "ok"));
     } catch (error) {
-      showErrors(form, error);
+      showRefusal(form, error, button);
     }
   });
   const templatesLink = plugin && plugin.capabilities.includes("templates")

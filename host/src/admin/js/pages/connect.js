@@ -2,14 +2,22 @@
 
 import { api } from "../api.js";
 import { el, notice, setupList, show } from "../dom.js";
-import { fieldRow, formValues, guidePanel, showErrors } from "../forms.js";
+import { fieldRow, formValues, guidePanel, showErrors, showRefusal } from "../forms.js";
 import { t } from "../i18n.js";
-import { pluginById } from "../state.js";
+import { pluginById, state } from "../state.js";
 
 // What the provider calls its login, for the first-party plugins (the contract has no label
 // for it yet); any other plugin gets "Connect with <name> login".
 const LOGIN_LABELS = { messenger: "connect.login_facebook", instagram: "connect.login_facebook", "whatsapp-cloud": "connect.login_facebook", twitter: "connect.login_twitter" };
 const loginLabel = (plugin) => (LOGIN_LABELS[plugin.id] ? t(LOGIN_LABELS[plugin.id]) : t("connect.login_other", { plugin: plugin.name }));
+
+// The connect button in the words each provider's users know; any other plugin: "Connect".
+const SUBMIT_LABELS = { line: "connect.submit_install", twitter: "connect.submit_add", email: "connect.submit_submit" };
+// The heading over the credentials form when a one-click login comes first.
+const OWN_APP_HEADINGS = { twitter: "connect.own_app_twitter" };
+// WhatsApp: a business often has several numbers. After one is added the Integrations list
+// shows again (its setup items on its card), ready for the next.
+const SEVERAL_ACCOUNTS = { "whatsapp-cloud": "connect.several_whatsapp", whatsapp: "connect.several_whatsapp" };
 
 export function newChannelPage(pluginId) {
   const plugin = pluginById(pluginId);
@@ -23,11 +31,12 @@ export function newChannelPage(pluginId) {
       onclick: () => providerLogin(plugin, quick, { oneClick: true }) })),
     el("div", { id: "oauth-status" })) : null;
   const form = el("form", { class: "stack", id: "connect", novalidate: true },
-    oneClick ? el("h2", { text: t("connect.own_app") }) : el("h1", { text: t("integrations.add_account", { plugin: plugin.name }) }),
+    oneClick ? el("h2", { text: t(OWN_APP_HEADINGS[plugin.id] || "connect.own_app") }) : el("h1", { text: t("integrations.add_account", { plugin: plugin.name }) }),
+    SEVERAL_ACCOUNTS[plugin.id] ? el("p", { class: "notice", id: "several-accounts", text: t(SEVERAL_ACCOUNTS[plugin.id]) }) : null,
     fieldRow(nameField, ""),
     plugin.settings_schema.map((field) => fieldRow(field, field.kind === "boolean" ? field.default : "")),
     el("div", { class: "error form-error" }),
-    el("div", { class: "row" }, el("button", { type: "submit", text: t("connect.connect") }),
+    el("div", { class: "row" }, el("button", { type: "submit", text: t(SUBMIT_LABELS[plugin.id] || "connect.connect") }),
       plugin.capabilities.includes("oauth_connect")
         ? el("button", { type: "button", class: "secondary", id: "oauth-connect", text: loginLabel(plugin), onclick: () => providerLogin(plugin, form) })
         : null,
@@ -41,7 +50,7 @@ export function newChannelPage(pluginId) {
       const channel = await api("POST", "/channels", { plugin: plugin.id, name: form.elements.name.value.trim(), settings: formValues(form, plugin.settings_schema) });
       showConnected(channel);
     } catch (error) {
-      showErrors(form, error);
+      showRefusal(form, error, button);
     } finally {
       button.disabled = false;
     }
@@ -51,6 +60,12 @@ export function newChannelPage(pluginId) {
 }
 
 function showConnected(channel) {
+  if (SEVERAL_ACCOUNTS[channel.plugin]) {
+    // Back to the list; the Integrations page shows this channel's setup on its card.
+    state.justConnected = channel;
+    location.hash = "#/integrations";
+    return;
+  }
   show(el("h1", { text: t("connect.connected_title", { name: channel.name }) }),
     notice(t("connect.connected_as", { account: channel.display_name || channel.external_account_id || channel.name }), "ok"),
     setupList(channel.setup),

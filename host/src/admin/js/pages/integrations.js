@@ -1,7 +1,7 @@
 // The Integrations page: each plugin with the accounts connected through it.
 
 import { api } from "../api.js";
-import { el, show } from "../dom.js";
+import { el, notice, setupList, show } from "../dom.js";
 import { t } from "../i18n.js";
 import { isAdmin, state } from "../state.js";
 
@@ -10,14 +10,21 @@ const CHANNEL_STATUS = { plugin_unavailable: "integrations.plugin_unavailable", 
 
 export async function integrationsPage() {
   const channels = await api("GET", "/channels");
+  // A channel just added from a form that comes back here (WhatsApp): its setup on its card, once.
+  const fresh = state.justConnected;
+  state.justConnected = null;
   const cards = state.plugins.map((plugin) => {
     const accounts = channels.filter((c) => c.plugin === plugin.id);
     return el("section", { class: "card", "data-plugin": plugin.id },
       el("h3", { text: plugin.name }),
       el("div", { class: "muted", text: t("integrations.version", { version: plugin.version }) }),
-      el("ul", { class: "plain" }, accounts.map((c) => el("li", {},
-        el("a", { href: `#/channels/${c.id}`, text: c.name }), " ",
-        c.status === "active" ? null : el("span", { class: "badge bad", text: t(CHANNEL_STATUS[c.status === "plugin_unavailable" ? "plugin_unavailable" : "needs_reconnect"]) })))),
+      el("ul", { class: "plain" }, accounts.map((c) => el("li", { "data-channel": c.id },
+        el("div", { class: "row between" },
+          el("span", {}, el("a", { href: `#/channels/${c.id}`, text: c.name }), " ",
+            c.status === "active" ? null : el("span", { class: "badge bad", text: t(CHANNEL_STATUS[c.status === "plugin_unavailable" ? "plugin_unavailable" : "needs_reconnect"]) })),
+          el("a", { class: "button secondary small", href: `#/channels/${c.id}`, "data-settings": c.id, "aria-label": t("integrations.settings_of", { name: c.name }), text: t("integrations.settings") })),
+        fresh && fresh.id === c.id ? el("div", { class: "just-connected", id: "just-connected" },
+          notice(t("connect.connected_title", { name: c.name }), "ok"), setupList(fresh.setup, { heading: "h4" })) : null))),
       accounts.length ? null : el("p", { class: "muted", text: t("integrations.no_account") }),
       isAdmin() ? el("a", { class: "button", href: `#/integrations/${plugin.id}/new`, text: t("integrations.add_account", { plugin: plugin.name }) }) : null);
   });

@@ -3,7 +3,7 @@
 
 import { api } from "../api.js";
 import { el, notice, setupList, show } from "../dom.js";
-import { fieldRow, formValues, showErrors } from "../forms.js";
+import { fieldRow, formValues, showRefusal } from "../forms.js";
 import { t } from "../i18n.js";
 import { pluginById, state } from "../state.js";
 
@@ -27,7 +27,7 @@ export async function providerAppPage(pluginId) {
       for (const field of app.schema) if (form.elements[field.key]) form.elements[field.key].value = saved.settings[field.key] || "";
       form.querySelector("#app-setup").replaceChildren(notice(t("common.updated"), "ok"), appSetup(saved));
     } catch (error) {
-      showErrors(form, error);
+      showRefusal(form, error, form.querySelector("button[type=submit]"));
     }
   });
   show(form);
