@@ -28,5 +28,8 @@ export async function integrationsPage() {
       accounts.length ? null : el("p", { class: "muted", text: t("integrations.no_account") }),
       isAdmin() ? el("a", { class: "button", href: `#/integrations/${plugin.id}/new`, text: t("integrations.add_account", { plugin: plugin.name }) }) : null);
   });
-  show(el("h1", { text: t("integrations.title") }), el("div", { class: "cards" }, cards));
+  show(el("h1", { text: t("integrations.title") }),
+    !state.plugins.length ? el("p", { class: "muted empty", id: "no-plugins", text: t("integrations.no_plugins") })
+      : !channels.length ? el("p", { class: "muted empty", id: "no-channels", text: isAdmin() ? t("integrations.empty_admin") : t("integrations.empty") }) : null,
+    el("div", { class: "cards" }, cards));
 }

@@ -47,7 +47,9 @@ export async function peoplePage() {
         } catch (error) { result.replaceChildren(notice(error.message, "bad")); }
       } })));
   show(el("h1", { text: t("people.title") }),
-    wideTable(el("table", {}, tableHead([t("people.person"), t("people.role"), t("people.status"), ""]),
-      el("tbody", {}, people.map(row)))),
+    people.length
+      ? wideTable(el("table", { id: "people" }, tableHead([t("people.person"), t("people.role"), t("people.status"), ""]),
+        el("tbody", {}, people.map(row))))
+      : el("p", { class: "muted empty", id: "no-people", text: t("people.empty") }),
     result, invite);
 }

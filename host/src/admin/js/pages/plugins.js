@@ -52,7 +52,7 @@ export async function pluginsPage() {
         el("button", { type: "button", text: t("plugins.approve"), onclick: () => decide(r, true) }),
         el("button", { type: "button", class: "secondary", text: t("plugins.reject"), onclick: () => decide(r, false) }))))) : null;
   show(el("h1", { text: t("plugins.title") }), waiting,
-    wideTable(el("table", {}, tableHead([t("plugins.plugin"), t("plugins.version"), t("plugins.contract"), t("plugins.outbound_hosts"), t("plugins.signer"), t("plugins.provider_app")]),
+    !state.plugins.length ? el("p", { class: "muted empty", id: "no-plugins", text: t("plugins.empty") }) : wideTable(el("table", {}, tableHead([t("plugins.plugin"), t("plugins.version"), t("plugins.contract"), t("plugins.outbound_hosts"), t("plugins.signer"), t("plugins.provider_app")]),
       el("tbody", {}, state.plugins.map((p) => el("tr", { "data-plugin": p.id },
         el("td", {}, el("strong", { text: p.name }), el("div", { class: "muted", text: p.id })), el("td", { text: p.version }),
         el("td", { text: p.api_version }), el("td", { text: p.outbound_hosts.join(", ") || t("plugins.none") }),

@@ -45,7 +45,9 @@ export async function templatesPage(id) {
     }
   });
   show(el("h1", { text: t("templates.title", { name: channel.name }) }), status,
-    wideTable(el("table", {}, tableHead([t("templates.name_column"), t("templates.language"), t("templates.category"), t("templates.body"), t("templates.status"), t("templates.enabled"), ""]),
-      el("tbody", {}, rows))),
+    templates.length
+      ? wideTable(el("table", { id: "templates" }, tableHead([t("templates.name_column"), t("templates.language"), t("templates.category"), t("templates.body"), t("templates.status"), t("templates.enabled"), ""]),
+        el("tbody", {}, rows)))
+      : el("p", { class: "muted empty", id: "no-templates", text: t("templates.empty") }),
     isAdmin() ? form : null);
 }

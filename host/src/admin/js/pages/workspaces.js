@@ -26,7 +26,7 @@ export async function workspacesPage() {
   const current = (w) => String(w.id) === state.workspace;
   show(el("h1", { text: t("workspaces.title") }),
     notice(state.workspace ? t("workspaces.working_in", { id: state.workspace }) : t("workspaces.not_in_one")),
-    wideTable(el("table", {}, tableHead([t("workspaces.workspace"), t("workspaces.channels"), t("workspaces.status"), ""]),
+    !workspaces.length ? el("p", { class: "muted empty", id: "no-workspaces", text: t("workspaces.empty") }) : wideTable(el("table", {}, tableHead([t("workspaces.workspace"), t("workspaces.channels"), t("workspaces.status"), ""]),
       el("tbody", {}, workspaces.map((w) => el("tr", { "data-workspace": w.name },
         el("td", {}, el("strong", { text: w.name }), el("div", { class: "muted", text: `#${w.id}` })),
         el("td", { text: formatNumber(w.channels) }),
