@@ -26,6 +26,7 @@ const FILES: &[(&str, &str, &str)] = &[
     ("js/main.js", JS, include_str!("js/main.js")),
     ("js/messages.js", JS, include_str!("js/messages.js")),
     ("js/state.js", JS, include_str!("js/state.js")),
+    ("js/pages/audit.js", JS, include_str!("js/pages/audit.js")),
     ("js/pages/channel.js", JS, include_str!("js/pages/channel.js")),
     ("js/pages/connect.js", JS, include_str!("js/pages/connect.js")),
     ("js/pages/inbox.js", JS, include_str!("js/pages/inbox.js")),

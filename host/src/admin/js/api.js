@@ -13,17 +13,17 @@ export class ApiError extends Error {
 }
 
 // Who is asking: the API token, or the session cookie (with its CSRF token on writes); the
-// operator's current workspace.
-export function authHeaders(method, path) {
+// operator's workspace (the current one unless `workspace` names another, or "" for none).
+export function authHeaders(method, path, workspace = state.workspace) {
   const headers = {};
   if (state.token) headers.Authorization = `Bearer ${state.token}`;
   else if (method !== "GET") headers["X-CSRF-Token"] = state.csrf;
-  if (state.role === "operator" && state.workspace && !path.startsWith("/workspaces")) headers["X-Workspace"] = state.workspace;
+  if (state.role === "operator" && workspace && !path.startsWith("/workspaces")) headers["X-Workspace"] = workspace;
   return headers;
 }
 
-export async function api(method, path, body, contentType = "application/json") {
-  const headers = authHeaders(method, path);
+export async function api(method, path, body, contentType = "application/json", { workspace } = {}) {
+  const headers = authHeaders(method, path, workspace === undefined ? state.workspace : workspace);
   let payload;
   if (body !== undefined) {
     headers["Content-Type"] = contentType;

@@ -8,6 +8,7 @@ import { api } from "./api.js";
 import { notice, show } from "./dom.js";
 import { setLanguage, startingLanguage, translateStatic } from "./i18n.js";
 import { stopInbox } from "./live.js";
+import { auditPage } from "./pages/audit.js";
 import { channelPage } from "./pages/channel.js";
 import { newChannelPage } from "./pages/connect.js";
 import { inboxPage } from "./pages/inbox.js";
@@ -43,6 +44,7 @@ export async function route() {
     if (parts[0] === "webhooks") return await webhooksPage();
     if (parts[0] === "plugins" && parts[2] === "app") return await providerAppPage(parts[1]);
     if (parts[0] === "plugins") return await pluginsPage();
+    if (parts[0] === "audit") return await auditPage();
     return await integrationsPage();
   } catch (error) {
     show(notice(error.message, "bad"));
