@@ -1,7 +1,6 @@
 //! The admin pages: one HTML page, its ES modules, a stylesheet and the language catalogues
-//! (English, Bahasa Indonesia),
-//! all embedded in the binary and built on the public API only (the browser holds an API token
-//! or a session; there is no back door).
+//! (English, Bahasa Indonesia), all embedded in the binary and built on the public API only
+//! (the browser holds an API token or a session; there is no back door).
 
 use axum::Router;
 use axum::extract::Path;
