@@ -62,7 +62,7 @@ export function newChannelPage(pluginId) {
 function showConnected(channel) {
   if (SEVERAL_ACCOUNTS[channel.plugin]) {
     // Back to the list; the Integrations page shows this channel's setup on its card.
-    state.justConnected = channel;
+    state.justConnected = [channel];
     location.hash = "#/integrations";
     return;
   }
@@ -118,6 +118,11 @@ function accountPicker(flowState, accounts) {
     if (!ids.length) return problem.replaceChildren(t("connect.tick_one"));
     try {
       const made = await api("POST", `/oauth/flows/${flowState}/connect`, { account_ids: ids });
+      if (made.channels.length && made.channels.every((c) => SEVERAL_ACCOUNTS[c.plugin]) && !Object.keys(made.failed).length) {
+        state.justConnected = made.channels;
+        location.hash = "#/integrations";
+        return;
+      }
       show(el("h1", { text: t("connect.connected_count", { count: made.channels.length }) }),
         el("ul", { class: "plain", id: "connected" }, made.channels.map((channel) => el("li", {},
           el("a", { href: `#/channels/${channel.id}`, text: channel.name })))),

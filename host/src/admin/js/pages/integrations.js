@@ -10,8 +10,8 @@ const CHANNEL_STATUS = { plugin_unavailable: "integrations.plugin_unavailable", 
 
 export async function integrationsPage() {
   const channels = await api("GET", "/channels");
-  // A channel just added from a form that comes back here (WhatsApp): its setup on its card, once.
-  const fresh = state.justConnected;
+  // Channels just added from a form that comes back here (WhatsApp): their setup on their cards, once.
+  const fresh = new Map((state.justConnected || []).map((channel) => [channel.id, channel]));
   state.justConnected = null;
   const cards = state.plugins.map((plugin) => {
     const accounts = channels.filter((c) => c.plugin === plugin.id);
@@ -23,8 +23,8 @@ export async function integrationsPage() {
           el("span", {}, el("a", { href: `#/channels/${c.id}`, text: c.name }), " ",
             c.status === "active" ? null : el("span", { class: "badge bad", text: t(CHANNEL_STATUS[c.status === "plugin_unavailable" ? "plugin_unavailable" : "needs_reconnect"]) })),
           el("a", { class: "button secondary small", href: `#/channels/${c.id}`, "data-settings": c.id, "aria-label": t("integrations.settings_of", { name: c.name }), text: t("integrations.settings") })),
-        fresh && fresh.id === c.id ? el("div", { class: "just-connected", id: "just-connected" },
-          notice(t("connect.connected_title", { name: c.name }), "ok"), setupList(fresh.setup, { heading: "h4" })) : null))),
+        fresh.has(c.id) ? el("div", { class: "just-connected", "data-just-connected": c.id },
+          notice(t("connect.connected_title", { name: c.name }), "ok"), setupList(fresh.get(c.id).setup, { heading: "h4" })) : null))),
       accounts.length ? null : el("p", { class: "muted", text: t("integrations.no_account") }),
       isAdmin() ? el("a", { class: "button", href: `#/integrations/${plugin.id}/new`, text: t("integrations.add_account", { plugin: plugin.name }) }) : null);
   });
