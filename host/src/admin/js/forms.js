@@ -79,6 +79,7 @@ export function showErrors(form, error) {
 // dialog, focus back on `button` once read.
 export function showRefusal(form, error, button) {
   if (error.body && error.body.error === "invalid_fields") return showErrors(form, error);
+  if (error.status === 401) return; // signed out already: the Login page says why
   form.querySelectorAll("[data-error-for], .form-error").forEach((node) => { node.textContent = ""; });
   errorDialog(error.message, button);
 }
