@@ -32,6 +32,21 @@ function readCatalogue(path) {
 
 const placeholders = (text) => [...new Set([...String(text).matchAll(/\{(\w+)\}/g)].map((m) => m[1]))].sort().join(",");
 
+/** The text of a call's first argument, from just after its "(" to its first top-level comma
+ * or its closing parenthesis (strings and nested brackets skipped whole). */
+function firstArgument(text, start) {
+  let depth = 0;
+  for (let i = start; i < text.length; i += 1) {
+    const c = text[i];
+    if (c === '"' || c === "'" || c === "`") {
+      for (i += 1; i < text.length && text[i] !== c; i += 1) if (text[i] === "\\") i += 1;
+    } else if ("([{".includes(c)) depth += 1;
+    else if (")]}".includes(c)) { if (depth === 0) return text.slice(start, i); depth -= 1; }
+    else if (c === "," && depth === 0) return text.slice(start, i);
+  }
+  return text.slice(start);
+}
+
 /** One set of catalogues (one file per language in `dir`) against the sources that use them. */
 function check(name, dir, sources) {
   const catalogues = Object.fromEntries(LANGUAGES.map((lang) => [lang, readCatalogue(join(dir, `${lang}.json`))]));
@@ -54,10 +69,20 @@ function check(name, dir, sources) {
   const called = [];
   for (const [index, path] of sources.entries()) {
     const text = texts[index];
-    for (const m of text.matchAll(/\bt\(\s*(?:"([^"\n]*)"|'([^'\n]*)'|(`))/g)) {
-      const line = text.slice(0, m.index).split("\n").length;
-      if (m[3]) problems.push(`${name} (c): ${relative(admin, path)}:${line}: t() with a template literal (keys must be plain literals)`);
-      else called.push([m[1] ?? m[2], `${relative(admin, path)}:${line}`]);
+    const at = (offset) => `${relative(admin, path)}:${text.slice(0, offset).split("\n").length}`;
+    // The keys t() is given: every literal of its first argument ("a", cond ? "a" : "b",
+    // TABLE[x] || "a"), but not what a condition compares with (status === "resolved") nor
+    // what picks a table's entry.
+    for (const m of text.matchAll(/\bt\(/g)) {
+      const argument = firstArgument(text, m.index + m[0].length);
+      if (/^\s*`/.test(argument)) problems.push(`${name} (c): ${at(m.index)}: t() with a template literal (keys must be plain literals)`);
+      for (const literal of argument.replace(/\[[^\]]*\]/g, "[]").matchAll(/(===?|!==?)?\s*(?:"([^"\n]*)"|'([^'\n]*)')/g)) {
+        if (!literal[1]) called.push([literal[2] ?? literal[3], at(m.index)]);
+      }
+    }
+    // The fixed tables keys are built from (const LABELS = { code: "key", … }): every value.
+    for (const m of text.matchAll(/const [A-Z][A-Z_]* = \{([^}]*)\}/g)) {
+      for (const value of m[1].matchAll(/:\s*(?:"([^"\n]*)"|'([^'\n]*)')/g)) called.push([value[1] ?? value[2], at(m.index)]);
     }
   }
   for (const key of [...keys].sort()) if (!named(key)) problems.push(`${name} (b): "${key}" is never named in the code`);
