@@ -8,6 +8,10 @@ export const state = {
   role: "", person: null, plugins: [],
   // The operator's current workspace (sent as X-Workspace); none: every workspace, read-only.
   workspace: localStorage.getItem("switchboard.workspace") || "",
+  // The inbox's Mine / Unassigned / All.
+  inboxFilter: "",
+  // Channels a form just added that the Integrations page shows with their setup (WhatsApp).
+  justConnected: null,
 };
 
 // The operator acts as an admin inside the workspace it switched to.
@@ -17,11 +21,10 @@ export const signedIn = () => Boolean(state.token || state.csrf);
 export const isOperator = () => state.role === "operator";
 export const pluginById = (id) => state.plugins.find((p) => p.id === id);
 
-// The inbox page and its live stream share this.
-// The inbox follows the workspace live (GET /api/v1/events, server-sent events read with
+// What the inbox page and its live stream share. The inbox follows the workspace live (GET /api/v1/events, server-sent events read with
 // fetch so a token can be sent): a change re-reads what it concerns, at once. After a cut the
 // stream resumes from the last event id; a `reset` re-reads everything.
-export const inbox = { selected: null, search: "", live: null, lastEventId: null, refreshList: null, refreshThread: null, tick: null, timers: {} };
+export const inbox = { selected: null, search: "", live: null, liveState: null, lastEventId: null, refreshList: null, refreshThread: null, tick: null, timers: {} };
 
 // The roles' names, by the API's role.
 const ROLE_LABELS = { agent: "roles.agent", supervisor: "roles.supervisor", admin: "roles.admin", operator: "roles.operator" };
