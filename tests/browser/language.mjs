@@ -4,7 +4,10 @@
 // plugin names, is not a catalogue value and may stay as it is); the choice is remembered
 // after a reload; axe-core finds no serious or critical problem in either language.
 // Screenshots: Integrations and a connect form in each language. Run by tests/e2e/admin_pages.rs.
-// Env: BASE, ADMIN_TOKEN, OPERATOR_TOKEN, WEBCHAT, CONVERSATION, CHROMIUM, SCREENSHOTS.
+// A person (invited, so the invitation page is walked too) who picks a language has it on
+// their account: with this browser's choice forgotten, signing in brings it back.
+// Env: BASE, ADMIN_TOKEN, OPERATOR_TOKEN, WEBCHAT, CONVERSATION, INVITATION (a link's token),
+// USERNAME, PASSWORD (to set), CHROMIUM, SCREENSHOTS.
 import assert from "node:assert/strict";
 import { adminSession, audit as auditPage, env } from "./admin-session.mjs";
 
@@ -153,4 +156,26 @@ await adminSession("language", async ({ page, shot, signIn }) => {
   await audit("Workspaces in Indonesian");
   await open("#/audit", "#audit [data-audit]");
   await audit("the audit log in Indonesian");
+  await page.click("#sign-out");
+
+  // The invited person sets a password on a page in Indonesian, signs in, and picks English
+  // then Indonesian: the account keeps it (PUT /api/v1/me/language).
+  await open(`#/invitation/${env.INVITATION}`, "#invitation");
+  await noEnglish("invitation");
+  await page.fill("#f-password", env.PASSWORD);
+  await page.click("#invitation button[type=submit]");
+  await page.waitForSelector("#sign-in");
+  await page.fill("#username", env.USERNAME);
+  await page.fill("#password", env.PASSWORD);
+  await page.click("#sign-in button[type=submit]");
+  await page.waitForSelector(".cards");
+  const saved = (lang) => page.waitForResponse((r) => r.url().endsWith("/api/v1/me/language") && r.request().method() === "PUT"
+    && JSON.parse(r.request().postData()).language === lang);
+  await Promise.all([saved("en"), choose("en")]);
+  const [answer] = await Promise.all([saved("id"), choose("id")]);
+  assert.equal(answer.status(), 204, "the account keeps the choice");
+  await page.evaluate(() => localStorage.removeItem("switchboard.language"));
+  await page.reload();
+  await page.waitForSelector(`main h1:text-is("${id["integrations.title"]}")`);
+  assert.equal(await page.evaluate(() => document.documentElement.lang), "id", "the account's language, not the browser's English");
 }, {});

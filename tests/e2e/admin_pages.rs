@@ -336,6 +336,7 @@ async fn every_page_reads_in_bahasa_indonesia_after_the_switch_remembers_it_and_
     assert_eq!(status, 201, "{echo}");
     assert_eq!(host.webhook(echo["id"].as_str().unwrap(), &[], json!({"id": "p1", "text": "Halo, paket saya belum sampai"}).to_string()).await.0, 200);
     let (_, list) = host.get("/api/v1/conversations", &host.admin).await;
+    let (siti, invitation) = crate::people::invite(&host, &host.admin, "siti@tokobudi.co.id", "agent").await;
 
     let output = run_script(
         "language.mjs",
@@ -345,10 +346,17 @@ async fn every_page_reads_in_bahasa_indonesia_after_the_switch_remembers_it_and_
             ("OPERATOR_TOKEN", host.operator.clone()),
             ("WEBCHAT", webchat["id"].as_str().unwrap().into()),
             ("CONVERSATION", list[0]["id"].to_string()),
+            ("INVITATION", invitation),
+            ("USERNAME", "siti@tokobudi.co.id".into()),
+            ("PASSWORD", crate::people::PASSWORD.into()),
         ],
     )
     .await;
     assert!(output.contains("language: ok"), "{output}");
+    // The language picked in the browser is on Siti's account.
+    let (_, people) = host.get("/api/v1/people", &host.admin).await;
+    let person = people.as_array().unwrap().iter().find(|p| p["id"] == siti).expect("Siti").clone();
+    assert_eq!(person["language"], "id", "{person}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
