@@ -174,7 +174,7 @@ fn pages_cannot_be_framed_or_sniffed_and_run_only_their_own_script() {
     let data = tempfile::tempdir().unwrap();
     let server = Server::start(data.path(), &[]);
     server.wait_ready();
-    for path in ["/", "/admin/app.js", "/admin/app.css", "/api/v1/docs"] {
+    for path in ["/", "/admin/js/main.js", "/admin/js/pages/inbox.js", "/admin/i18n/id.json", "/admin/app.css", "/api/v1/docs"] {
         let response = request(server.port, "GET", path, None, None).unwrap();
         assert_eq!(status_of(&response), 200, "{path}");
         let head = response.split_once("\r\n\r\n").unwrap().0.to_ascii_lowercase();

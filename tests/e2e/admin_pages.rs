@@ -325,3 +325,66 @@ async fn an_admin_adds_a_webhook_endpoint_tests_it_reads_its_deliveries_and_turn
     assert_eq!((endpoints[0]["enabled"].as_bool(), endpoints[0]["description"].as_str()), (Some(false), Some("CRM")), "{endpoints}");
     assert!(received.load(Ordering::SeqCst) >= 3, "the ping, the message and its redelivery reached the receiver");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_reads_in_bahasa_indonesia_after_the_switch_remembers_it_and_passes_axe_in_both_languages() {
+    use switchboard_e2e::test_plugin;
+    let host = TestHost::start(HostOptions { extra_plugins: vec![test_plugin(env!("ECHO_V1_WASM"))], ..Default::default() }).await;
+    let (status, webchat) = host.post("/api/v1/channels", &host.admin, json!({"plugin": "webchat", "name": "Toko Budi", "settings": {"domain": "tokobudi.co.id"}})).await;
+    assert_eq!(status, 201, "{webchat}");
+    let (status, echo) = host.post("/api/v1/channels", &host.admin, json!({"plugin": "echo", "name": "Echo", "settings": {}})).await;
+    assert_eq!(status, 201, "{echo}");
+    assert_eq!(host.webhook(echo["id"].as_str().unwrap(), &[], json!({"id": "p1", "text": "Halo, paket saya belum sampai"}).to_string()).await.0, 200);
+    let (_, list) = host.get("/api/v1/conversations", &host.admin).await;
+    let (siti, invitation) = crate::people::invite(&host, &host.admin, "siti@tokobudi.co.id", "agent").await;
+
+    let output = run_script(
+        "language.mjs",
+        &[
+            ("BASE", host.base.clone()),
+            ("ADMIN_TOKEN", host.admin.clone()),
+            ("OPERATOR_TOKEN", host.operator.clone()),
+            ("WEBCHAT", webchat["id"].as_str().unwrap().into()),
+            ("CONVERSATION", list[0]["id"].to_string()),
+            ("INVITATION", invitation),
+            ("USERNAME", "siti@tokobudi.co.id".into()),
+            ("PASSWORD", crate::people::PASSWORD.into()),
+        ],
+    )
+    .await;
+    assert!(output.contains("language: ok"), "{output}");
+    // The language picked in the browser is on Siti's account.
+    let (_, people) = host.get("/api/v1/people", &host.admin).await;
+    let person = people.as_array().unwrap().iter().find(|p| p["id"] == siti).expect("Siti").clone();
+    assert_eq!(person["language"], "id", "{person}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connect_the_provider_refuses_opens_the_error_dialog_usable_by_keyboard() {
+    let telegram = FakeTelegram::start(GOOD_TOKEN).await;
+    let host = TestHost::start(HostOptions { allow_outbound: vec![telegram.authority.clone()], ..Default::default() }).await;
+    let output = run_script(
+        "error-popup.mjs",
+        &[("BASE", host.base.clone()), ("ADMIN_TOKEN", host.admin.clone()), ("TELEGRAM_API", telegram.base_url.clone())],
+    )
+    .await;
+    assert!(output.contains("error popup: ok"), "{output}");
+    assert_eq!(telegram.calls("getMe").len(), 2, "the form reached Telegram twice (the empty field never did)");
+    assert!(telegram.calls("setWebhook").is_empty(), "no webhook is registered with a refused token");
+    let (_, channels) = host.get("/api/v1/channels", &host.admin).await;
+    assert_eq!(channels, json!([]), "a refused connect leaves no channel");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_operator_renames_suspends_and_deletes_a_workspace_and_finds_it_in_the_audit_log() {
+    let host = TestHost::start(HostOptions::default()).await;
+    let output = run_script("operator.mjs", &[("BASE", host.base.clone()), ("OPERATOR_TOKEN", host.operator.clone())]).await;
+    assert!(output.contains("operator: ok"), "{output}");
+    let (_, workspaces) = host.get("/api/v1/workspaces", &host.operator).await;
+    let left: Vec<&str> = workspaces.as_array().unwrap().iter().map(|w| w["name"].as_str().unwrap()).collect();
+    assert!(!left.iter().any(|name| name.starts_with("Warung Siti")), "deleted in the browser: {workspaces}");
+    let (_, log) = host.get("/api/v1/audit", &host.operator).await;
+    let actions: Vec<&str> = log.as_array().unwrap().iter().filter_map(|e| e["action"].as_str()).filter(|a| a.starts_with("workspace.")).collect();
+    assert!(actions.len() >= 5, "{log}");
+    assert_eq!(&actions[..5], ["workspace.delete", "workspace.resume", "workspace.suspend", "workspace.rename", "workspace.create"], "newest first: {log}");
+}

@@ -25,7 +25,7 @@ mod visitors;
 use std::collections::HashSet;
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use axum::body::Bytes;
@@ -51,6 +51,18 @@ use visitors::{Exceeded, Limits};
 /// The plugin whose channels this front serves.
 const PLUGIN: &str = "webchat";
 const WIDGET_JS: &str = include_str!("widget.js");
+/// The widget's words, English and Bahasa Indonesia. A pair of its own beside widget.js rather
+/// than `widget.` keys in the admin pages' catalogues: those would add the admin pages' words
+/// (some 20 kB) to every visitor's script.
+const WIDGET_EN: &str = include_str!("widget-i18n/en.json");
+const WIDGET_ID: &str = include_str!("widget-i18n/id.json");
+/// Where widget.js takes its catalogues.
+const CATALOGUES_SLOT: &str = "/*{{catalogues}}*/{ en: {}, id: {} }";
+/// widget.js with its catalogues written in. Served in the one request the embed snippet
+/// makes: fetching them instead would need a cross-origin request (CORS) before the bubble
+/// shows, and the preview page's policy (`default-src 'none'`) allows no fetch at all.
+static WIDGET: LazyLock<String> =
+    LazyLock::new(|| WIDGET_JS.replacen(CATALOGUES_SLOT, &format!("{{ \"en\": {}, \"id\": {} }}", WIDGET_EN.trim(), WIDGET_ID.trim()), 1));
 const PREVIEW_HTML: &str = include_str!("preview.html");
 /// Messages a (re)connecting page gets.
 const SNAPSHOT_LIMIT: u32 = 200;
@@ -234,7 +246,7 @@ async fn widget_script(State(front): State<Arc<Front>>, Path(channel_id): Path<S
         (header::CACHE_CONTROL, "public, max-age=300"),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
     ];
-    Ok((headers, WIDGET_JS).into_response())
+    Ok((headers, WIDGET.as_str()).into_response())
 }
 
 /// CORS preflight: allowed pages may send JSON and the visitor token.
@@ -590,4 +602,15 @@ async fn preview(
         ),
     ];
     Ok((headers, html).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{CATALOGUES_SLOT, WIDGET};
+
+    #[test]
+    fn the_widget_is_served_with_its_words_in_both_languages() {
+        assert!(!WIDGET.contains(CATALOGUES_SLOT), "widget.js lost its catalogues slot: the widget would show keys");
+        assert!(WIDGET.contains("\"Lampirkan berkas\"") && WIDGET.contains("\"Attach a file\""));
+    }
 }

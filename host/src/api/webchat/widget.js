@@ -23,6 +23,24 @@
   var unread = 0;
   var ui = null;
 
+  // The widget's words in English and Bahasa Indonesia, chosen from the visitor's languages.
+  // The host writes widget-i18n/en.json and id.json in place of the empty pair below when it
+  // serves this script (webchat/mod.rs): fetching them would cost a cross-origin request (CORS)
+  // before the bubble shows, and the preview page's policy allows no fetch at all.
+  var CATALOGUES = /*{{catalogues}}*/{ en: {}, id: {} };
+  var lang = (function () {
+    var wanted = navigator.languages || [navigator.language || ''];
+    for (var i = 0; i < wanted.length; i += 1) {
+      var base = String(wanted[i]).toLowerCase().split('-')[0];
+      if (CATALOGUES[base]) return base;
+    }
+    return 'en';
+  })();
+  function t(key, params) {
+    var text = CATALOGUES[lang][key] || CATALOGUES.en[key] || key;
+    return text.replace(/\{(\w+)\}/g, function (whole, name) { return params && name in params ? String(params[name]) : whole; });
+  }
+
   var CSS = [
     ':host { all: initial; }',
     '.sb-bubble { position: fixed; bottom: 20px; right: 20px; width: 56px; height: 56px; border: 0; border-radius: 50%;',
@@ -54,7 +72,8 @@
     '.sb-send { border: 0; background: none; color: var(--sb-color, #1f6feb); font: 600 14px system-ui, sans-serif;',
     '  padding: 0 14px; cursor: pointer; }',
     '.sb-send:disabled { color: #8c959f; cursor: default; }',
-    '.sb-attach { border: 0; background: none; color: var(--sb-color, #1f6feb); cursor: pointer; padding: 0 0 0 12px; font-size: 18px; }',
+    '.sb-attach { border: 0; background: none; color: var(--sb-color, #1f6feb); cursor: pointer; padding: 0 0 0 12px; display: flex; align-items: center; }',
+    '.sb-attach svg { width: 20px; height: 20px; }',
     '.sb-attach:disabled { color: #8c959f; cursor: default; }',
     '.sb-file-input { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }',
     '.sb-img { display: block; max-width: 100%; max-height: 200px; border-radius: 8px; margin-bottom: 4px; }',
@@ -87,9 +106,27 @@
     return svg;
   }
 
+  // A paperclip, drawn (an emoji looks different on every system, and some draw none).
+  function attachIcon() {
+    var ns = 'http://www.w3.org/2000/svg';
+    var svg = document.createElementNS(ns, 'svg');
+    svg.setAttribute('viewBox', '0 0 24 24');
+    svg.setAttribute('aria-hidden', 'true');
+    svg.setAttribute('focusable', 'false');
+    var path = document.createElementNS(ns, 'path');
+    path.setAttribute('d', 'M16.5 6.5v10a4.5 4.5 0 0 1-9 0V5a3 3 0 0 1 6 0v10.5a1.5 1.5 0 0 1-3 0V6.5');
+    path.setAttribute('fill', 'none');
+    path.setAttribute('stroke', 'currentColor');
+    path.setAttribute('stroke-width', '1.8');
+    path.setAttribute('stroke-linecap', 'round');
+    svg.appendChild(path);
+    return svg;
+  }
+
   function build(look) {
     var host = el('div');
     host.id = 'switchboard-webchat-' + channel;
+    host.setAttribute('lang', lang);
     host.setAttribute('data-position', look.position === 'left' ? 'left' : 'right');
     // CSSOM, not CSS text: a colour that is not one is simply ignored.
     if (look.color) host.style.setProperty('--sb-color', String(look.color));
@@ -98,7 +135,7 @@
 
     var bubble = el('button', 'sb-bubble');
     bubble.type = 'button';
-    bubble.setAttribute('aria-label', 'Open chat');
+    bubble.setAttribute('aria-label', t('open_chat'));
     bubble.appendChild(chatIcon());
     var badge = el('span', 'sb-badge', '');
     badge.hidden = true;
@@ -106,14 +143,14 @@
 
     var panel = el('div', 'sb-panel');
     panel.setAttribute('role', 'dialog');
-    panel.setAttribute('aria-label', String(look.name || 'Chat'));
+    panel.setAttribute('aria-label', String(look.name || t('chat')));
     var header = el('div', 'sb-header');
-    header.appendChild(el('span', 'sb-title', String(look.name || 'Chat')));
+    header.appendChild(el('span', 'sb-title', String(look.name || t('chat'))));
     var status = el('span', 'sb-status', '');
     header.appendChild(status);
     var close = el('button', 'sb-close', '\u00d7');
     close.type = 'button';
-    close.setAttribute('aria-label', 'Close chat');
+    close.setAttribute('aria-label', t('close_chat'));
     header.appendChild(close);
     var log = el('div', 'sb-log');
     log.setAttribute('role', 'log');
@@ -122,14 +159,16 @@
     var input = el('textarea', 'sb-input');
     input.rows = 1;
     input.maxLength = 2000;
-    input.placeholder = preview ? 'Preview: messages are not sent' : 'Write a message\u2026';
-    input.setAttribute('aria-label', 'Message');
-    var send = el('button', 'sb-send', 'Send');
+    input.placeholder = preview ? t('preview_placeholder') : t('placeholder');
+    input.setAttribute('aria-label', t('message'));
+    var send = el('button', 'sb-send', t('send'));
     send.type = 'submit';
     // A visitor attaches a picture or a file: uploaded at once, then shown like a message.
-    var attach = el('button', 'sb-attach', '\ud83d\udcce');
+    var attach = el('button', 'sb-attach');
     attach.type = 'button';
-    attach.setAttribute('aria-label', 'Attach a file');
+    attach.setAttribute('aria-label', t('attach'));
+    attach.title = t('attach');
+    attach.appendChild(attachIcon());
     var picker = el('input', 'sb-file-input');
     picker.type = 'file';
     picker.tabIndex = -1;
@@ -181,7 +220,7 @@
 
   function setOpen(open) {
     ui.panel.classList.toggle('sb-open', open);
-    ui.bubble.setAttribute('aria-label', open ? 'Close chat' : 'Open chat');
+    ui.bubble.setAttribute('aria-label', open ? t('close_chat') : t('open_chat'));
     if (open) {
       unread = 0;
       ui.input.focus();
@@ -209,7 +248,7 @@
     pending.forEach(function (p, clientId) {
       var node = el('div', 'sb-msg sb-visitor ' + (p.failed ? 'sb-failed' : 'sb-pending'), p.text);
       node.setAttribute('data-client-id', clientId);
-      if (p.failed) node.title = p.failed + ' \u2014 click to try again';
+      if (p.failed) node.title = t('retry', { reason: p.failed });
       log.appendChild(node);
     });
     if (atBottom || pending.size) log.scrollTop = log.scrollHeight;
@@ -221,7 +260,7 @@
   // signed ones (no session needed); names are text.
   function fileView(file) {
     var mime = String(file.mime_type || '');
-    var name = String(file.name || 'file');
+    var name = String(file.name || t('file'));
     if (mime.indexOf('image/') === 0 && mime !== 'image/svg+xml') {
       var img = el('img', 'sb-img');
       img.alt = name;
@@ -240,7 +279,7 @@
   function optionsView(interactive, newest) {
     var box = el('div', 'sb-options');
     box.setAttribute('role', 'group');
-    box.setAttribute('aria-label', 'Options');
+    box.setAttribute('aria-label', t('options'));
     function button(option) {
       var b = el('button', 'sb-option', String(option.title));
       b.type = 'button';
@@ -282,7 +321,7 @@
   }
 
   function upload(clientId, file, caption) {
-    pending.set(clientId, { text: '\ud83d\udcce ' + file.name + ' (sending\u2026)', failed: null, file: file });
+    pending.set(clientId, { text: '\ud83d\udcce ' + t('sending_file', { name: file.name }), failed: null, file: file });
     render();
     var query = '?client_id=' + encodeURIComponent(clientId) + '&filename=' + encodeURIComponent(file.name) + (caption ? '&text=' + encodeURIComponent(caption) : '');
     fetch(base + '/files' + query, {
@@ -294,7 +333,7 @@
     })
       .then(function (response) {
         return response.json().catch(function () { return {}; }).then(function (body) {
-          if (!response.ok) throw new Error((body && body.message) || 'not sent');
+          if (!response.ok) throw new Error((body && body.message) || t('not_sent'));
           if (body.message) accept(body.message, false);
           else pending.delete(clientId);
           follow();
@@ -302,7 +341,7 @@
       })
       .catch(function (error) {
         var entry = pending.get(clientId);
-        if (entry) { entry.failed = error.message || 'not sent'; entry.text = '\ud83d\udcce ' + file.name + ': ' + entry.failed; }
+        if (entry) { entry.failed = error.message || t('not_sent'); entry.text = '\ud83d\udcce ' + t('file_failed', { name: file.name, reason: entry.failed }); }
       })
       .then(render);
   }
@@ -343,7 +382,7 @@
     request('/messages', { method: 'POST', token: token, body: body })
       .then(function (response) {
         return response.json().catch(function () { return {}; }).then(function (body) {
-          if (!response.ok) throw new Error((body && body.message) || 'not sent');
+          if (!response.ok) throw new Error((body && body.message) || t('not_sent'));
           if (body.message) accept(body.message, false);
           else pending.delete(clientId); // sent before: the snapshot has it
           follow();
@@ -351,7 +390,7 @@
       })
       .catch(function (error) {
         var entry = pending.get(clientId);
-        if (entry) entry.failed = error.message || 'not sent';
+        if (entry) entry.failed = error.message || t('not_sent');
       })
       .then(render);
   }
@@ -419,7 +458,7 @@
         .catch(function () { /* retried below */ })
         .then(function (outcome) {
           if (outcome === 'stop') return;
-          setStatus('reconnecting\u2026');
+          setStatus(t('reconnecting'));
           setTimeout(connect, delay);
           delay = Math.min(delay * 2, 15000);
         });

@@ -1,0 +1,40 @@
+// The API client: every call goes to /api/v1 with the caller's credentials.
+
+import { t } from "./i18n.js";
+import { signOut } from "./pages/sign-in.js";
+import { state } from "./state.js";
+
+export class ApiError extends Error {
+  constructor(status, body) {
+    super((body && body.message) || t("errors.http", { status }));
+    this.status = status;
+    this.body = body || {};
+  }
+}
+
+// Who is asking: the API token, or the session cookie (with its CSRF token on writes); the
+// operator's workspace (the current one unless `workspace` names another, or "" for none).
+export function authHeaders(method, path, workspace = state.workspace) {
+  const headers = {};
+  if (state.token) headers.Authorization = `Bearer ${state.token}`;
+  else if (method !== "GET") headers["X-CSRF-Token"] = state.csrf;
+  if (state.role === "operator" && workspace && !path.startsWith("/workspaces")) headers["X-Workspace"] = workspace;
+  return headers;
+}
+
+export async function api(method, path, body, contentType = "application/json", { workspace } = {}) {
+  const headers = authHeaders(method, path, workspace === undefined ? state.workspace : workspace);
+  let payload;
+  if (body !== undefined) {
+    headers["Content-Type"] = contentType;
+    payload = contentType === "application/json" ? JSON.stringify(body) : body;
+  }
+  const response = await fetch(`/api/v1${path}`, { method, headers, body: payload });
+  const text = await response.text();
+  let data = null;
+  try { data = text ? JSON.parse(text) : null; } catch { data = { message: text }; }
+  if (response.status === 401 && path !== "/me" && path !== "/session") { signOut(t("session.ended")); }
+  if (!response.ok) throw new ApiError(response.status, data);
+  return data;
+}
+
