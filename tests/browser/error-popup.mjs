@@ -7,6 +7,11 @@ import assert from "node:assert/strict";
 import { adminSession, audit as auditPage, env } from "./admin-session.mjs";
 
 await adminSession("error popup", async ({ page, shot, signIn }) => {
+  // Focus moves back in the dialog's `close` event, a task after it is hidden: wait for it.
+  const focusOn = (which) => page.waitForFunction((which) => {
+    const a = document.activeElement;
+    return which === "submit" ? a.matches("#connect button[type=submit]") : a.id === which;
+  }, which, { timeout: 10000 }).then(() => which, async () => focused());
   const focused = () => page.evaluate(() => {
     const a = document.activeElement;
     return a.id || (a.matches("#connect button[type=submit]") ? "submit" : a.outerHTML.slice(0, 80));
@@ -33,21 +38,21 @@ await adminSession("error popup", async ({ page, shot, signIn }) => {
   assert.equal(await dialog.getAttribute("role"), "alertdialog");
   assert.equal(await page.getByRole("alertdialog", { name: "Error" }).count(), 1, "named by its heading");
   assert.match(await page.textContent("#error-text"), /Unauthorized/, "the provider's reason");
-  assert.equal(await focused(), "error-ok", "OK has the focus");
+  assert.equal(await focusOn("error-ok"), "error-ok", "OK has the focus");
   assert.equal(await page.textContent('[data-error-for="bot_token"]'), "", "no field is blamed");
   await auditPage(page, "the Error dialog");
   await shot("error-dialog");
   await page.keyboard.press("Escape");
   await dialog.waitFor({ state: "hidden" });
-  assert.equal(await focused(), "submit", "Escape gives the focus back to the button that sent the form");
+  assert.equal(await focusOn("submit"), "submit", "Escape gives the focus back to the button that sent the form");
 
   // Again, closed with OK by keyboard.
   await page.keyboard.press("Enter");
   await dialog.waitFor({ state: "visible", timeout: 20000 });
-  assert.equal(await focused(), "error-ok");
+  assert.equal(await focusOn("error-ok"), "error-ok");
   await page.keyboard.press("Enter");
   await dialog.waitFor({ state: "hidden" });
-  assert.equal(await focused(), "submit", "OK gives the focus back too");
+  assert.equal(await focusOn("submit"), "submit", "OK gives the focus back too");
   assert.ok(await page.isVisible("#connect"), "the form stays, as typed");
   assert.equal(await page.inputValue("#f-name"), "Toko Budi bot");
 });

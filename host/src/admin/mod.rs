@@ -55,7 +55,8 @@ async fn admin_file(Path(path): Path<String>) -> Response {
     let path = path.trim_start_matches('/');
     match FILES.iter().find(|file| file.0 == path) {
         Some(&(_, content_type, text)) => ([(header::CONTENT_TYPE, content_type)], text).into_response(),
-        None => StatusCode::NOT_FOUND.into_response(),
+        // The API's error shape, as for every other path nobody serves.
+        None => (StatusCode::NOT_FOUND, axum::Json(serde_json::json!({"error": "not_found", "message": format!("no page file `{path}`")}))).into_response(),
     }
 }
 
@@ -73,4 +74,17 @@ pub fn with_policy(mut response: Response, policy: &'static str) -> Response {
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     response
+}
+
+#[cfg(test)]
+mod tests {
+    /// The translation catalogues (checked by `i18n/check.mjs`, the translators' own check):
+    /// every key in both languages with the same placeholders, every key used, every key used
+    /// there, and every module served.
+    #[test]
+    fn the_catalogues_have_every_key_in_both_languages_and_none_unused() {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/src/admin/i18n/check.mjs");
+        let output = std::process::Command::new("node").arg(script).output().expect("node runs (the browser tests need it too)");
+        assert!(output.status.success(), "{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    }
 }

@@ -1,6 +1,6 @@
 // The API client: every call goes to /api/v1 with the caller's credentials.
 
-import { t } from "./i18n.js";
+import { language, t } from "./i18n.js";
 import { signOut } from "./pages/sign-in.js";
 import { state } from "./state.js";
 
@@ -14,8 +14,10 @@ export class ApiError extends Error {
 
 // Who is asking: the API token, or the session cookie (with its CSRF token on writes); the
 // operator's workspace (the current one unless `workspace` names another, or "" for none).
+// Plugins' texts (labels, help, guides, their errors) come back in the page's language, the
+// one the person chose, not only the browser's.
 export function authHeaders(method, path, workspace = state.workspace) {
-  const headers = {};
+  const headers = { "Accept-Language": language() };
   if (state.token) headers.Authorization = `Bearer ${state.token}`;
   else if (method !== "GET") headers["X-CSRF-Token"] = state.csrf;
   if (state.role === "operator" && workspace && !path.startsWith("/workspaces")) headers["X-Workspace"] = workspace;

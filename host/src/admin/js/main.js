@@ -67,6 +67,8 @@ languageSwitch.addEventListener("change", async () => {
   const lang = languageSwitch.value;
   await showLanguage(lang);
   if (state.person) api("PUT", "/me/language", { language: lang }).catch(() => {});
+  // The plugins' own texts (forms, guides) come from the host in the language asked for.
+  if (signedIn()) state.plugins = await api("GET", "/plugins").catch(() => state.plugins);
   route();
 });
 
