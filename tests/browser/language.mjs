@@ -125,6 +125,8 @@ await adminSession("language", async ({ page, shot, signIn }) => {
   await audit("Integrations in Indonesian");
   await shot("language-integrations-id");
   await open("#/integrations/telegram/new", "#guide");
+  // The plugin's own texts too (contract 0.1.4 translations, asked for in the page's language).
+  assert.match(await page.textContent('label[for="f-bot_token"]'), /^Token bot/, "Telegram's field label in Indonesian");
   await audit("a connect form in Indonesian");
   await shot("language-connect-id");
   await open(`#/inbox/${env.CONVERSATION}`, "#reply-text");
@@ -139,6 +141,7 @@ await adminSession("language", async ({ page, shot, signIn }) => {
   await audit("Integrations in English");
   await shot("language-integrations-en");
   await open("#/integrations/telegram/new", "#guide");
+  assert.match(await page.textContent('label[for="f-bot_token"]'), /^Bot token/, "and in English again");
   await audit("a connect form in English");
   await shot("language-connect-en");
 

@@ -524,7 +524,7 @@ Content-Transfer-Encoding: base64\r\n\r\n{}\r\n--outer--\r\n",
 
 /// A plugin's own texts follow the reader's language (contract 0.1.4 `translations`): its form
 /// (labels, help) and its checks' messages in Bahasa Indonesia for `Accept-Language: id`, as
-/// written for anyone else; the host's own checks and the API's error codes stay as they are.
+/// written for anyone else; the host's own messages too; error codes and field keys never change.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_plugin_s_form_and_its_field_errors_come_in_the_reader_s_language() {
     let (host, server) = mail_setup().await;
@@ -552,6 +552,8 @@ async fn the_plugin_s_form_and_its_field_errors_come_in_the_reader_s_language() 
     let answer: Value = answer.json().await.unwrap();
     assert_eq!(answer["error"], "invalid_fields", "the code stays: {answer}");
     assert_eq!(answer["fields"]["smtp_host"], "harus berupa nama host saja, seperti smtp.example.com (tanpa smtp:// di depannya)", "{answer}");
+    assert_eq!(answer["fields"]["email"], "harus berupa alamat email seperti support@example.com", "the host's own check: {answer}");
+    assert_eq!(answer["message"], "beberapa kolom tidak valid: email, smtp_host", "{answer}");
     let (_, english_answer) = try_connect(&host, bad).await;
     assert_eq!(english_answer["fields"]["smtp_host"], "must be a host name only, like smtp.example.com (no smtp:// in front)");
 }

@@ -84,7 +84,10 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, axum::Json(&self)).into_response()
+        let mut response = (self.status, axum::Json(&self)).into_response();
+        // Kept for `messages::in_reader_language`, which says it again in the reader's language.
+        response.extensions_mut().insert(super::messages::ErrorWords { error: self.error, message: self.message, fields: self.fields });
+        response
     }
 }
 

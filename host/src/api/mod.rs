@@ -12,6 +12,7 @@ mod events;
 mod guide;
 mod inbox;
 mod language;
+mod messages;
 mod media;
 mod oauth;
 mod openapi;
@@ -150,6 +151,7 @@ pub fn router(app: Arc<App>) -> Router {
         .fallback(|| async { ApiError::not_found("no such route") })
         .layer(axum::middleware::from_fn(bad_input::refuse_unusable_paths))
         .layer(axum::middleware::from_fn(error::json_errors))
+        .layer(axum::middleware::from_fn(messages::in_reader_language))
         .layer(axum::middleware::map_request(unread_body::drain_when_dropped))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http().make_span_with(request_span).on_request(()).on_response(DefaultOnResponse::new().level(Level::DEBUG)).on_failure(DefaultOnFailure::new().level(Level::DEBUG)))

@@ -348,9 +348,9 @@ pub async fn choose_language(caller: Caller, State(app): State<Arc<App>>, ApiJso
     let person_id = caller.person.ok_or_else(|| ApiError::unprocessable("not_a_person", "an API token has no language to remember: sign in as a person"))?;
     let language = body.language.as_deref().map(str::trim).filter(|l| !l.is_empty());
     if let Some(language) = language
-        && !super::language::PAGE_LANGUAGES.contains(&language)
+        && !crate::runtime::PAGE_LANGUAGES.contains(&language)
     {
-        return Err(fields(&[("language", format!("must be one of {}, not `{language}`", super::language::PAGE_LANGUAGES.join(", ")))]));
+        return Err(fields(&[("language", format!("must be one of {}, not `{language}`", crate::runtime::PAGE_LANGUAGES.join(", ")))]));
     }
     if !app.store.set_person_language(person_id, language).await? {
         return Err(ApiError::not_found("your account is gone"));

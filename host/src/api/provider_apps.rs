@@ -51,7 +51,8 @@ fn app_plugin(app: &App, id: &str) -> Result<Arc<LoadedPlugin>, ApiError> {
     Ok(plugin)
 }
 
-async fn view(app: &App, plugin: &LoadedPlugin) -> Result<AppView, ApiError> {
+/// `language`: the reader's, for the plugin's texts it translated.
+async fn view(app: &App, plugin: &LoadedPlugin, language: &str) -> Result<AppView, ApiError> {
     let id = plugin.id();
     let stored = app.store.provider_app(id).await?;
     let schema = &plugin.app_schema;
@@ -68,7 +69,7 @@ async fn view(app: &App, plugin: &LoadedPlugin) -> Result<AppView, ApiError> {
     Ok(AppView {
         plugin: id.to_owned(),
         configured: stored.is_some(),
-        schema: schema.iter().map(field_view).collect(),
+        schema: schema.iter().map(|field| field_view(&plugin.translations.field(language, field))).collect(),
         settings,
         callback_url: app.app_callback_url(id),
         verify_token: stored.as_ref().map(|s| s.verify_token.clone()),
@@ -81,7 +82,7 @@ async fn view(app: &App, plugin: &LoadedPlugin) -> Result<AppView, ApiError> {
 pub async fn show(caller: Caller, State(app): State<Arc<App>>, Path(id): Path<String>) -> Result<Json<AppView>, ApiError> {
     caller.require_operator()?;
     let plugin = app_plugin(&app, &id)?;
-    Ok(Json(view(&app, &plugin).await?))
+    Ok(Json(view(&app, &plugin, caller.language).await?))
 }
 
 /// Sets the app's settings: all of them, except that a secret left out or given as the mask
@@ -129,7 +130,7 @@ pub async fn set(
     app.store.set_provider_app(&id, &setting_values(schema, &merged)).await?;
     tracing::info!(plugin = %id, "provider app set");
     super::audit::record(&app, &caller, None, "provider_app.set", &id).await;
-    Ok(Json(view(&app, &plugin).await?))
+    Ok(Json(view(&app, &plugin, caller.language).await?))
 }
 
 /// Removes the app; refused while channels of the plugin exist, naming them.

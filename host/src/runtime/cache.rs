@@ -90,20 +90,31 @@ fn open_entry(engine: &Engine, path: &Path, digest: &str) -> Result<Component, S
     if hex::encode(hasher.finalize()) != digest {
         return Err("checksum mismatch (corrupt or truncated)".into());
     }
+    // The file just hashed, through its open descriptor: a rename into place meanwhile
+    // cannot swap in a file that was not checked.
+    use std::os::fd::AsRawFd;
+    let same_file = PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd()));
     // SAFETY: `deserialize_file` trusts the file to be wasmtime's own output and to stay as it
-    // is while mapped. The checksum above proves it is exactly what `put` wrote from
-    // `Component::serialize` into a folder only this host writes, and every write there is a
-    // new file renamed into place (`write_atomically`), never a change in place, so a mapped
-    // file never changes under us; wasmtime itself rejects artifacts of another engine.
-    unsafe { Component::deserialize_file(engine, path) }.map_err(|e| format!("not loadable by this engine: {e}"))
+    // is while mapped. The checksum above proves this very file (the descriptor hashed, kept
+    // open until mapped) is exactly what `put` wrote from `Component::serialize` into a folder
+    // only this host writes; every write there is a new file under a name no other writer
+    // uses, renamed into place (`write_atomically`), never a change in place, so a mapped file
+    // never changes under us; wasmtime itself rejects artifacts of another engine.
+    let component = unsafe { Component::deserialize_file(engine, &same_file) }.map_err(|e| format!("not loadable by this engine: {e}"));
+    drop(file);
+    component
 }
 
-/// Writes through a temp file and a rename, so readers never see half a file.
+/// Writes through a temp file and a rename, so readers never see half a file. The temp file's
+/// name is this write's alone (process, and a counter for the threads of one process): two
+/// writers never write into one file, so a file renamed into place never changes again.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let write = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let temp = dir.join(format!(".{name}.{}.{write}.tmp", std::process::id()));
     std::fs::write(&temp, bytes)?;
     std::fs::rename(&temp, path)
 }

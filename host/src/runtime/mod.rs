@@ -41,7 +41,7 @@ pub use files::{ChannelFiles, NoFiles};
 pub use holds::{NoHolds, ResourceHolds};
 pub use smtp::{MailAddressing, NoMail};
 pub use state::{ChannelStateBackend, NoChannelState, StateError};
-pub use translations::{TRANSLATED_LANGUAGES, Translations};
+pub use translations::{PAGE_LANGUAGES, TRANSLATED_LANGUAGES, Translations};
 
 use bindings::{AppIndices, ChannelIndices, DeliveryIndices, GuideIndices, InteractiveAppIndices, InteractiveIndices, Lift, MediaIndices, SettingsCheckIndices, TranslationsIndices};
 use call::MemoryCap;
@@ -373,9 +373,12 @@ impl Runtime {
         plugin.interactive = plugin.interactive_support_call().await.map_err(LoadError::Manifest)?;
         crate::interactive::check_support(&plugin.interactive).map_err(LoadError::InvalidManifest)?;
         plugin.guide = plugin.guide_call().await.map_err(LoadError::Manifest)?.checked(&plugin.settings_schema).map_err(LoadError::InvalidManifest)?;
+        // Optional: a plugin whose translations fail is shown as written, not refused.
         for language in TRANSLATED_LANGUAGES {
-            let texts = plugin.texts_call(language).await.map_err(LoadError::Manifest)?;
-            plugin.translations.add(language, texts);
+            match plugin.texts_call(language).await {
+                Ok(texts) => plugin.translations.add(language, texts),
+                Err(failure) => tracing::warn!(plugin = %plugin.manifest.id, language, "the plugin's translations are not used: {failure}"),
+            }
         }
         Ok(plugin)
     }
@@ -414,7 +417,7 @@ fn compile(shared: &Shared, source: &ComponentSource) -> Result<(Component, Stri
                 Some(component) => return Ok((component, hash)),
                 None => tracing::warn!("the compiler process left no cache entry this engine reads: compiling in-process"),
             },
-            Err(why) => tracing::debug!("{why}: compiling in-process"),
+            Err(why) => tracing::info!("{why}: compiling in-process"),
         }
     }
     let started = Instant::now();

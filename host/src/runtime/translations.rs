@@ -5,8 +5,15 @@ use std::collections::HashMap;
 
 use super::types::{Block, ChannelError, Field, FieldError, Guide, Inline, SetupItem};
 
-/// The languages besides English the host asks plugins for (the pages' languages).
-pub const TRANSLATED_LANGUAGES: &[&str] = &["id"];
+/// The languages the pages are written in; the first, English, is what plugins write in.
+pub const PAGE_LANGUAGES: &[&str] = &["en", "id"];
+
+/// The languages the host asks plugins for: the pages' others.
+pub const TRANSLATED_LANGUAGES: &[&str] = PAGE_LANGUAGES.split_at(1).1;
+
+/// Texts kept per language, and the longest text kept (either side of a pair).
+const MOST_TEXTS: usize = 4096;
+const MAX_TEXT_BYTES: usize = 4096;
 
 #[derive(Debug, Clone, Default)]
 pub struct Translations {
@@ -15,8 +22,12 @@ pub struct Translations {
 
 impl Translations {
     pub(super) fn add(&mut self, language: &str, texts: Vec<(String, String)>) {
-        // An empty translation would blank a label: kept as written instead.
-        let texts = texts.into_iter().filter(|(_, translated)| !translated.trim().is_empty());
+        // An empty translation would blank a label: kept as written instead. Bounded, as a
+        // guide is: kept for every page view.
+        let texts = texts
+            .into_iter()
+            .filter(|(text, translated)| !translated.trim().is_empty() && text.len() <= MAX_TEXT_BYTES && translated.len() <= MAX_TEXT_BYTES)
+            .take(MOST_TEXTS);
         self.by_language.entry(language.to_owned()).or_default().extend(texts);
     }
 
@@ -87,5 +98,22 @@ impl Translations {
             ChannelError::BadRequest(m) => ChannelError::BadRequest(self.text(language, m).to_owned()),
             ChannelError::RateLimited(after) => ChannelError::RateLimited(*after),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_and_oversized_translations_are_not_kept_and_the_rest_is() {
+        let mut translations = Translations::default();
+        let long = "x".repeat(MAX_TEXT_BYTES + 1);
+        translations.add("id", vec![("Bot token".into(), "Token bot".into()), ("Help".into(), "  ".into()), (long.clone(), "y".into()), ("z".into(), long)]);
+        assert_eq!(translations.text("id", "Bot token"), "Token bot");
+        assert!(!translations.has("id", "Help"), "an empty translation would blank the text");
+        assert_eq!(translations.text("id", "Help"), "Help");
+        assert!(!translations.has("id", "z"));
+        assert_eq!(translations.text("en", "Bot token"), "Bot token", "another language: as written");
     }
 }

@@ -159,6 +159,27 @@ async fn people_are_listed_by_name_in_byte_order_per_workspace_or_all_and_an_upd
     .await;
 }
 
+/// A person's page language, set on one node, is what every node reads, through a session too
+/// (the session's read takes the person's columns first); `None` forgets it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_s_language_is_kept_read_everywhere_with_the_session_and_forgotten() {
+    each_backend(async |backend| {
+        let (node1, node2, node3, name) = (&backend.nodes[0], &backend.nodes[1], &backend.nodes[2], backend.name);
+        let siti = node1.create_person(Some(1), "siti@tokosari.co.id", "Siti", Role::Agent).await.unwrap();
+        assert_eq!(siti.language, None, "{name}");
+        assert!(node2.set_person_language(siti.id, Some("id")).await.unwrap(), "{name}");
+        assert_eq!(node3.person(siti.id).await.unwrap().unwrap().language.as_deref(), Some("id"), "{name}");
+        let (session, csrf) = node1.create_session(siti.id).await.unwrap();
+        let signed_in = node3.session(&session, HOUR, DAY).await.unwrap().unwrap();
+        assert_eq!((signed_in.person.language.as_deref(), signed_in.csrf_token.as_str()), (Some("id"), csrf.as_str()), "{name}: the session's own columns follow the person's");
+        assert_eq!(node1.people(Some(1)).await.unwrap().iter().find(|p| p.id == siti.id).unwrap().language.as_deref(), Some("id"), "{name}");
+        assert!(node1.set_person_language(siti.id, None).await.unwrap(), "{name}");
+        assert_eq!(node2.person(siti.id).await.unwrap().unwrap().language, None, "{name}");
+        assert!(!node2.set_person_language(i64::MAX, Some("en")).await.unwrap(), "{name}: no such person");
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_made_on_one_node_signs_in_on_another_until_idle_too_old_deleted_or_its_person_deactivated() {
     each_backend(async |backend| {

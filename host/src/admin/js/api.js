@@ -1,8 +1,17 @@
 // The API client: every call goes to /api/v1 with the caller's credentials.
 
 import { language, t } from "./i18n.js";
-import { signOut } from "./pages/sign-in.js";
 import { state } from "./state.js";
+
+// What to do when the session has ended (a 401): set by main.js, so this module, used by every
+// page, imports no page.
+let sessionEnded = () => {};
+export function onSessionEnded(handler) {
+  sessionEnded = handler;
+}
+export function endSession(message) {
+  return sessionEnded(message);
+}
 
 export class ApiError extends Error {
   constructor(status, body) {
@@ -35,7 +44,7 @@ export async function api(method, path, body, contentType = "application/json", 
   const text = await response.text();
   let data = null;
   try { data = text ? JSON.parse(text) : null; } catch { data = { message: text }; }
-  if (response.status === 401 && path !== "/me" && path !== "/session") { signOut(t("session.ended")); }
+  if (response.status === 401 && path !== "/me" && path !== "/session") { endSession(t("session.ended")); }
   if (!response.ok) throw new ApiError(response.status, data);
   return data;
 }

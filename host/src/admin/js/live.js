@@ -1,8 +1,7 @@
 // The inbox's live stream: GET /api/v1/events (server-sent events read with fetch).
 
-import { authHeaders } from "./api.js";
+import { authHeaders, endSession } from "./api.js";
 import { t } from "./i18n.js";
-import { signOut } from "./pages/sign-in.js";
 import { inbox } from "./state.js";
 
 // Runs `fn` once after `ms`, however often it is asked for meanwhile (bursts of events).
@@ -45,7 +44,7 @@ export function followInbox() {
         const headers = authHeaders("GET", "/events");
         if (inbox.lastEventId) headers["Last-Event-ID"] = inbox.lastEventId;
         const response = await fetch("/api/v1/events", { headers, signal: connection.signal, cache: "no-store" });
-        if (response.status === 401) return signOut(t("session.ended"));
+        if (response.status === 401) return endSession(t("session.ended"));
         if (!response.ok || !response.body) throw new Error(t("errors.http", { status: response.status }));
         liveShown("live.live");
         await readEvents(response.body, onLiveEvent, () => { heard = Date.now(); });

@@ -4,7 +4,7 @@
 // localStorage. Every text from the server is set with textContent.
 // This module is the entry: it routes the URL's hash to a page.
 
-import { api } from "./api.js";
+import { api, onSessionEnded } from "./api.js";
 import { notice, show } from "./dom.js";
 import { setLanguage, startingLanguage, translateStatic } from "./i18n.js";
 import { stopInbox } from "./live.js";
@@ -73,6 +73,7 @@ languageSwitch.addEventListener("change", async () => {
 });
 
 document.getElementById("sign-out").addEventListener("click", () => signOut());
+onSessionEnded(signOut);
 window.addEventListener("hashchange", route);
 // The browser's languages choose until someone picks one (then it is saved).
 await showLanguage(startingLanguage(), { remember: false }).catch(() => {});

@@ -33,9 +33,9 @@ pub trait PeopleStore: Send + Sync {
     async fn person_by_username(&self, username: &str) -> StoreResult<Option<Person>>;
     /// The people of a workspace (`None`: everyone), by display name (byte order), then id.
     async fn people(&self, workspace_id: Option<i64>) -> StoreResult<Vec<Person>>;
-    /// Changes role, name or active flag; deactivating ends the person's sessions at once.
     /// The language a person chose for the pages (`None`: the browser's again); false: no such person.
     async fn set_person_language(&self, id: i64, language: Option<&str>) -> StoreResult<bool>;
+    /// Changes role, name or active flag; deactivating ends the person's sessions at once.
     async fn update_person(&self, id: i64, role: Option<Role>, display_name: Option<&str>, active: Option<bool>) -> StoreResult<()>;
 
     // Invitation links: one-time, to set a password.

@@ -54,10 +54,11 @@ export async function loadSession() {
   const me = await api("GET", "/me");
   state.role = me.role;
   state.person = me.person;
-  state.plugins = await api("GET", "/plugins");
-  // A person's language, chosen on any browser, wins over this browser's.
+  // A person's language, chosen on any browser, wins over this browser's; then the plugins'
+  // texts are asked for in it.
   const chosen = me.language ?? (me.person && me.person.language);
   if (LANGUAGES.includes(chosen) && chosen !== language()) await showLanguage(chosen);
+  state.plugins = await api("GET", "/plugins");
   document.getElementById("nav").hidden = false;
   drawNav();
 }

@@ -1,0 +1,132 @@
+//! The host's own error messages in the reader's language (`Accept-Language`): the error code
+//! and the fields' keys stay as they are, the `message` and each field's problem are shown in
+//! Bahasa Indonesia where this catalogue has them (`id.json`, a file a translator edits; `{0}`,
+//! `{1}` … stand for the parts a message fills in). A plugin's own texts are translated by the
+//! plugin (`runtime::Translations`), before they reach here; anything else stays as written.
+
+use std::collections::BTreeMap;
+use std::sync::LazyLock;
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::Response;
+
+use super::language::from_accept_language;
+
+/// What an error answer said, kept beside its body so it can be said again in another language.
+#[derive(Clone)]
+pub(super) struct ErrorWords {
+    pub error: &'static str,
+    pub message: String,
+    pub fields: BTreeMap<String, String>,
+}
+
+/// One language's messages: a message is either a catalogue entry as is, or an entry with
+/// `{n}` parts whose literal pieces it contains in order.
+struct Catalogue {
+    entries: Vec<(Vec<String>, String)>,
+}
+
+static INDONESIAN: LazyLock<Catalogue> = LazyLock::new(|| Catalogue::parse(include_str!("id.json")));
+
+impl Catalogue {
+    fn parse(json: &str) -> Self {
+        let entries: BTreeMap<String, String> = serde_json::from_str(json).expect("the host's message catalogue is a JSON object of strings");
+        let mut entries: Vec<(Vec<String>, String)> = entries.into_iter().map(|(english, translated)| (pieces(&english), translated)).collect();
+        // Entries with more literal text first: the most specific template wins.
+        entries.sort_by_key(|(pieces, _)| std::cmp::Reverse(pieces.iter().map(String::len).sum::<usize>()));
+        Self { entries }
+    }
+
+    fn translate(&self, message: &str) -> Option<String> {
+        self.entries.iter().find_map(|(pieces, translated)| {
+            let parts = fill(pieces, message)?;
+            Some(parts.iter().enumerate().fold(translated.clone(), |text, (i, part)| text.replace(&format!("{{{i}}}"), part)))
+        })
+    }
+}
+
+/// `"must be one of {0}, not `{1}`"` → `["must be one of ", ", not `", "`"]`.
+fn pieces(template: &str) -> Vec<String> {
+    let mut pieces = vec![String::new()];
+    let mut rest = template;
+    while let Some(start) = rest.find('{') {
+        match rest[start..].find('}').filter(|end| rest[start + 1..start + end].chars().all(|c| c.is_ascii_digit()) && *end > 1) {
+            Some(end) => {
+                pieces.last_mut().unwrap().push_str(&rest[..start]);
+                pieces.push(String::new());
+                rest = &rest[start + end + 1..];
+            }
+            None => {
+                pieces.last_mut().unwrap().push_str(&rest[..=start]);
+                rest = &rest[start + 1..];
+            }
+        }
+    }
+    pieces.last_mut().unwrap().push_str(rest);
+    pieces
+}
+
+/// The parts of `message` between a template's pieces, if it has that shape.
+fn fill(pieces: &[String], message: &str) -> Option<Vec<String>> {
+    let (first, rest) = pieces.split_first()?;
+    let mut remaining = message.strip_prefix(first.as_str())?;
+    if rest.is_empty() {
+        return remaining.is_empty().then(Vec::new);
+    }
+    let mut parts = Vec::new();
+    for (i, piece) in rest.iter().enumerate() {
+        let last = i == rest.len() - 1;
+        let at = if last {
+            if piece.is_empty() { Some(remaining.len()) } else { remaining.strip_suffix(piece.as_str()).map(str::len) }
+        } else {
+            remaining.find(piece.as_str())
+        }?;
+        parts.push(remaining[..at].to_owned());
+        remaining = &remaining[at + piece.len()..];
+    }
+    Some(parts)
+}
+
+fn in_language(language: &str, text: &str) -> String {
+    match language {
+        "id" => INDONESIAN.translate(text).unwrap_or_else(|| text.to_owned()),
+        _ => text.to_owned(),
+    }
+}
+
+/// Middleware: an error answer (`ApiError`) told again in the reader's language.
+pub(super) async fn in_reader_language(request: Request, next: Next) -> Response {
+    let language = from_accept_language(request.headers().get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()));
+    let mut response = next.run(request).await;
+    if language == crate::runtime::PAGE_LANGUAGES[0] {
+        return response;
+    }
+    let Some(words) = response.extensions_mut().remove::<ErrorWords>() else { return response };
+    let fields: BTreeMap<String, String> = words.fields.iter().map(|(key, problem)| (key.clone(), in_language(language, problem))).collect();
+    let mut body = serde_json::json!({"error": words.error, "message": in_language(language, &words.message)});
+    if !fields.is_empty() {
+        body["fields"] = serde_json::json!(fields);
+    }
+    response.headers_mut().remove(header::CONTENT_LENGTH);
+    *response.body_mut() = Body::from(body.to_string());
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_as_is_and_with_their_parts_filled_in() {
+        assert_eq!(in_language("id", "field is required"), "wajib diisi");
+        assert_eq!(in_language("id", "must be one of: tls, starttls"), "harus salah satu dari: tls, starttls");
+        assert_eq!(in_language("id", "must be one of en, id, not `fr`"), "harus salah satu dari en, id, bukan `fr`");
+        assert_eq!(in_language("id", "some fields are invalid: email, name"), "beberapa kolom tidak valid: email, name");
+        assert_eq!(in_language("id", "something nobody translated"), "something nobody translated");
+        assert_eq!(in_language("en", "field is required"), "field is required");
+        assert_eq!(in_language("id", "field is required, really"), "field is required, really", "a whole message, not a prefix");
+    }
+}
