@@ -114,9 +114,11 @@ enum PluginCommand {
         #[arg(long)]
         once: bool,
     },
-    /// Validate a component and place it in the plugins folder.
+    /// Validate a component (a file, or `oci://REGISTRY/REPOSITORY:VERSION` with a version or a
+    /// range such as `^1.2`) and place it in the plugins folder.
     Install {
-        file: PathBuf,
+        #[arg(value_name = "FILE|oci://…")]
+        source: String,
         /// Install even if it is older than the installed version.
         #[arg(long)]
         force: bool,
@@ -362,7 +364,7 @@ async fn main() -> anyhow::Result<()> {
                 PluginCommand::New { id, dir, sdk_source } => {
                     switchboard::plugins::scaffold::create(&id, dir.as_deref(), sdk_source.as_deref()).map_err(anyhow::Error::msg)?
                 }
-                PluginCommand::Install { file, force, data_dir } => offline::install(&data_dir, &file, force).await?,
+                PluginCommand::Install { source, force, data_dir } => offline::install_from(&data_dir, &source, force).await?,
                 PluginCommand::List { data_dir } => offline::list(&data_dir).await?,
                 PluginCommand::Inspect { file } => offline::inspect(&file).await?,
                 PluginCommand::Push { file, reference } => offline::push(&file, &reference).await?,

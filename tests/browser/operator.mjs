@@ -74,9 +74,17 @@ await adminSession("operator", async ({ page, shot, signIn }) => {
   await audit("the audit log in Indonesian");
   await shot("audit-log-id");
 
-  // A page size of 50 and "Older" pages back (the log has few entries here: no "Older").
+  // A page size of 50 and "Older" pages back: the test made more than 50 entries before.
   await page.selectOption("#audit-limit", "50");
-  await page.click("#audit-filters button[type=submit]");
-  await page.waitForSelector("#audit [data-audit]");
-  assert.equal(await page.isVisible("#audit-older"), actions.length >= 50);
+  await Promise.all([
+    page.waitForResponse((r) => r.url().includes("/api/v1/audit?") && r.url().includes("limit=50") && !r.url().includes("before=")),
+    page.click("#audit-filters button[type=submit]"),
+  ]);
+  await page.waitForFunction(() => document.querySelectorAll("#audit [data-audit]").length === 50, null, { timeout: 10000 });
+  assert.equal(await page.isVisible("#audit-older"), true, "a full page: there may be older entries");
+  await Promise.all([page.waitForResponse((r) => r.url().includes("/api/v1/audit?") && r.url().includes("before=")), page.click("#audit-older")]);
+  await page.waitForFunction(() => document.querySelectorAll("#audit [data-audit]").length > 50, null, { timeout: 10000 });
+  const ids = await page.$$eval("#audit [data-audit]", (rows) => rows.map((r) => Number(r.dataset.audit)));
+  assert.ok(ids.every((id, i) => i === 0 || id < ids[i - 1]), `newest first, none twice: ${ids.join(", ")}`);
+  if (ids.length < 100) assert.equal(await page.isVisible("#audit-older"), false, "the last page was short: nothing older");
 }, {});

@@ -186,3 +186,33 @@ async fn a_registry_that_is_down_lies_or_holds_no_component_installs_nothing_and
     let (status, answer) = strict.post("/api/v1/plugins", &strict.operator, generic).await;
     assert_eq!((status, answer["error"].as_str()), (422, Some("untrusted_plugin")), "{answer}");
 }
+
+/// The command line: `plugin push` tags a file with its own version (refusing any other tag),
+/// and `plugin install oci://…` puts the newest version a range allows, byte for byte, into the
+/// plugins folder; a downgrade needs `--force` and a version the registry lacks is named.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_command_line_pushes_a_plugin_and_installs_it_from_the_registry_by_range() {
+    use switchboard::plugins::offline;
+    let registry = OciRegistry::start().await;
+    let repository = format!("oci://{}/cli/echo", registry.authority);
+    for file in [ECHO_V1, ECHO_V2] {
+        let out = offline::push(std::path::Path::new(file), &repository).await.unwrap();
+        assert!(out.starts_with("pushed echo "), "{out}");
+    }
+    let refused = offline::push(std::path::Path::new(ECHO_V1), &format!("{repository}:9.9.9")).await.unwrap_err().to_string();
+    assert!(refused.contains("the tag must be the plugin's version, 1.0.0"), "{refused}");
+
+    let data = tempfile::tempdir().unwrap();
+    let out = offline::install_from(data.path(), &format!("{repository}:^2"), false).await.unwrap();
+    assert!(out.contains("installed echo 2.0.0 from oci://") && out.contains(":2.0.0 (sha256:"), "{out}");
+    let placed = switchboard::data_dir::plugins_dir(data.path()).join("echo.wasm");
+    assert_eq!(std::fs::read(&placed).unwrap(), std::fs::read(ECHO_V2).unwrap(), "the very bytes pushed");
+
+    let downgrade = offline::install_from(data.path(), &format!("{repository}:1.0.0"), false).await.unwrap_err().to_string();
+    assert!(downgrade.contains("install with force to downgrade"), "{downgrade}");
+    let missing = offline::install_from(data.path(), &format!("{repository}:^7"), false).await.unwrap_err().to_string();
+    assert!(missing.contains("no version matches ^7"), "{missing}");
+    assert_eq!(std::fs::read(&placed).unwrap(), std::fs::read(ECHO_V2).unwrap(), "nothing changed by the refusals");
+    let out = offline::install_from(data.path(), &format!("{repository}:1.0.0"), true).await.unwrap();
+    assert!(out.contains("installed echo 1.0.0"), "{out}");
+}

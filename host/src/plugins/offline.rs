@@ -112,12 +112,57 @@ pub async fn list(data_dir: &Path) -> anyhow::Result<String> {
     Ok(text)
 }
 
+/// The most a component pulled by `plugin install oci://…` may weigh (the API's upload limit).
+const MAX_PULLED_BYTES: usize = 64 << 20;
+
+/// `plugin install FILE|oci://REGISTRY/REPOSITORY:VERSION-OR-RANGE [--force]`: a file, or a
+/// component pulled from a registry (the newest tag matching a range; by the manifest's digest,
+/// the layer's digest checked as it arrives, at most 64 MiB), validated as a file is.
+pub async fn install_from(data_dir: &Path, source: &str, force: bool) -> anyhow::Result<String> {
+    if !source.trim().starts_with("oci://") {
+        return install(data_dir, Path::new(source), force).await;
+    }
+    let (bytes, pulled) = pull(source).await?;
+    install_bytes(data_dir, bytes, &pulled, force).await
+}
+
+/// The component a registry reference names, and how to say where it came from. The registry
+/// is the operator's own choice here, so it is reached wherever it is (as `push` does).
+async fn pull(reference: &str) -> anyhow::Result<(Vec<u8>, String)> {
+    use futures_util::StreamExt;
+    let source = super::oci::Source::parse(reference.trim()).map_err(|e| anyhow::anyhow!(e))?;
+    let registry = crate::runtime::HostPattern::parse(&source.registry).map_err(|e| anyhow::anyhow!(e))?;
+    let repository = super::oci::Repository::new(&source, &[registry], false);
+    let pulled = async {
+        let tag = repository.resolve_tag().await?;
+        let layer = repository.component_layer(&tag).await?;
+        if layer.size() > MAX_PULLED_BYTES as u64 {
+            anyhow::bail!("{source}: the component is {} MiB, more than the {} MiB a plugin may be", layer.size() >> 20, MAX_PULLED_BYTES >> 20);
+        }
+        let mut body = repository.layer_bytes(&layer).await?;
+        let mut bytes = Vec::new();
+        while let Some(chunk) = body.next().await {
+            bytes.extend_from_slice(&chunk.map_err(|e| anyhow::anyhow!("{source}: {e}"))?);
+            if bytes.len() > MAX_PULLED_BYTES {
+                anyhow::bail!("{source}: the component is more than the {} MiB a plugin may be", MAX_PULLED_BYTES >> 20);
+            }
+        }
+        Ok((bytes, format!("oci://{}/{}:{tag} ({})", source.registry, source.repository, layer.digest())))
+    };
+    tokio::time::timeout(super::oci::PULL_DEADLINE, pulled)
+        .await
+        .map_err(|_| anyhow::anyhow!("{source}: the pull did not finish within {} s", super::oci::PULL_DEADLINE.as_secs()))?
+}
+
 /// `plugin install FILE [--force]`: validates, refuses a downgrade unless forced, and places
 /// the component in the folder as `<id>.wasm` (replacing other files of that id).
 pub async fn install(data_dir: &Path, file: &Path, force: bool) -> anyhow::Result<String> {
+    install_bytes(data_dir, read(file)?, &file.display().to_string(), force).await
+}
+
+async fn install_bytes(data_dir: &Path, bytes: Vec<u8>, from: &str, force: bool) -> anyhow::Result<String> {
     let runtime = runtime(Some(data_dir))?;
-    let bytes = read(file)?;
-    let plugin = runtime.load(bytes.clone()).await.map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let plugin = runtime.load(bytes.clone()).await.map_err(|e| anyhow::anyhow!("{from}: {e}"))?;
     let mut replaced = Vec::new();
     for (source, existing) in installed(&runtime, data_dir).await {
         let Ok(existing) = existing else { continue };
@@ -141,7 +186,7 @@ pub async fn install(data_dir: &Path, file: &Path, force: bool) -> anyhow::Resul
     for old in replaced.iter().filter(|p| **p != target) {
         std::fs::remove_file(old).map_err(|e| anyhow::anyhow!("cannot remove the old {}: {e}", old.display()))?;
     }
-    Ok(format!("installed {} {} as {}\n", plugin.id(), plugin.version, target.display()))
+    Ok(format!("installed {} {} from {from} as {}\n", plugin.id(), plugin.version, target.display()))
 }
 
 /// `plugin remove ID`: deletes the folder file(s) providing the plugin.

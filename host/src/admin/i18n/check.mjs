@@ -93,6 +93,16 @@ const modules = filesUnder(join(admin, "js"), ".js");
 check("admin pages", here, [...modules, join(admin, "index.html")]);
 check("chat widget", join(webchat, "widget-i18n"), [join(webchat, "widget.js")]);
 
+// One list of languages: the host's (`runtime::PAGE_LANGUAGES`, what it asks plugins for and
+// accepts as a person's choice) is the pages' list.
+const hostList = readFileSync(join(admin, "..", "runtime", "translations.rs"), "utf8").match(/PAGE_LANGUAGES: &\[&str\] = &\[([^\]]*)\]/);
+const hostLanguages = hostList ? [...hostList[1].matchAll(/"(\w+)"/g)].map((m) => m[1]) : [];
+const pageList = readFileSync(join(admin, "js", "i18n.js"), "utf8").match(/export const LANGUAGES = \[([^\]]*)\]/);
+const pageLanguages = pageList ? [...pageList[1].matchAll(/"(\w+)"/g)].map((m) => m[1]) : [];
+for (const [where, list] of [["js/i18n.js LANGUAGES", pageLanguages], ["this check's LANGUAGES", LANGUAGES]]) {
+  if (hostLanguages.join(",") !== list.join(",")) problems.push(`${where} (${list}) differ from the host's PAGE_LANGUAGES (${hostLanguages})`);
+}
+
 // What admin/mod.rs embeds and serves.
 const served = readFileSync(join(admin, "mod.rs"), "utf8");
 for (const path of [...modules, ...LANGUAGES.map((lang) => join(here, `${lang}.json`))]) {

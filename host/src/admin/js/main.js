@@ -23,7 +23,12 @@ import { webhookDeliveriesPage, webhooksPage } from "./pages/webhooks.js";
 import { workspacesPage } from "./pages/workspaces.js";
 import { signedIn, state } from "./state.js";
 
+// Each navigation's number: a page whose session was still loading when another navigation
+// began draws nothing (the newer one draws).
+let navigation = 0;
+
 export async function route() {
+  const mine = ++navigation;
   if (!location.hash.startsWith("#/inbox")) stopInbox();
   const invitation = location.hash.match(/^#\/invitation\/([^/]+)$/);
   if (invitation) return invitationPage(invitation[1]);
@@ -31,6 +36,7 @@ export async function route() {
   if (!state.role) {
     try { await loadSession(); } catch (error) { return signOut(error.status === 401 ? "" : error.message); }
   }
+  if (mine !== navigation) return;
   const parts = (location.hash.replace(/^#\/?/, "") || "integrations").split("/");
   document.querySelectorAll("[data-nav]").forEach((a) => a.classList.toggle("active", a.dataset.nav === parts[0]));
   try {

@@ -39,8 +39,10 @@ export function signInPage(message) {
         localStorage.setItem("switchboard.csrf", state.csrf);
         await loadSession();
       }
-      location.hash = "#/integrations";
-      route();
+      // One navigation: a changed hash routes by itself (routing here too would draw the page
+      // twice, the slower draw landing over whatever the person opened meanwhile).
+      if (location.hash === "#/integrations") route();
+      else location.hash = "#/integrations";
     } catch (error) {
       state.token = "";
       problem.textContent = error.status === 401 ? (token ? t("sign_in.bad_token") : t("sign_in.bad_password")) : error.message;
