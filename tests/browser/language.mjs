@@ -59,6 +59,14 @@ await adminSession("language", async ({ page, shot, signIn }) => {
     await page.goto(`${env.BASE}/${hash}`);
     for (const selector of selectors) await page.waitForSelector(selector);
   };
+  // Telegram's connect form: the plugin's own texts too (contract 0.1.4 translations, asked for
+  // in the page's language), axe, and the README's screenshot.
+  const connectForm = async (lang, name, label) => {
+    await open("#/integrations/telegram/new", "#guide");
+    assert.match(await page.textContent('label[for="f-bot_token"]'), label, `Telegram's field label in ${name}`);
+    await audit(`a connect form in ${name}`);
+    await shot(`language-connect-${lang}`);
+  };
   const choose = async (lang) => {
     await page.selectOption("#language", lang);
     await page.waitForFunction((l) => document.documentElement.lang === l, lang);
@@ -124,11 +132,7 @@ await adminSession("language", async ({ page, shot, signIn }) => {
   assert.equal(await page.textContent("main h1"), id["integrations.title"]);
   await audit("Integrations in Indonesian");
   await shot("language-integrations-id");
-  await open("#/integrations/telegram/new", "#guide");
-  // The plugin's own texts too (contract 0.1.4 translations, asked for in the page's language).
-  assert.match(await page.textContent('label[for="f-bot_token"]'), /^Token bot/, "Telegram's field label in Indonesian");
-  await audit("a connect form in Indonesian");
-  await shot("language-connect-id");
+  await connectForm("id", "Indonesian", /^Token bot/);
   await open(`#/inbox/${env.CONVERSATION}`, "#reply-text");
   await audit("the inbox in Indonesian");
 
@@ -140,10 +144,7 @@ await adminSession("language", async ({ page, shot, signIn }) => {
   await open("#/integrations", ".cards");
   await audit("Integrations in English");
   await shot("language-integrations-en");
-  await open("#/integrations/telegram/new", "#guide");
-  assert.match(await page.textContent('label[for="f-bot_token"]'), /^Bot token/, "and in English again");
-  await audit("a connect form in English");
-  await shot("language-connect-en");
+  await connectForm("en", "English", /^Bot token/);
 
   // The operator's pages in Indonesian.
   await choose("id");

@@ -58,6 +58,13 @@ pub async fn signed_in(host: &TestHost, username: &str) -> Browser {
     Browser { cookie: cookie.split(';').next().unwrap().to_owned(), csrf: body["csrf_token"].as_str().unwrap().to_owned() }
 }
 
+/// An agent invited by the admin, with a password set, signed in: their id and browser.
+async fn invited_and_signed_in(host: &TestHost, username: &str) -> (i64, Browser) {
+    let (id, link) = invite(host, &host.admin, username, "agent").await;
+    assert_eq!(accept(host, &link, PASSWORD).await.0, 200);
+    (id, signed_in(host, username).await)
+}
+
 impl Browser {
     pub async fn request(&self, host: &TestHost, method: reqwest::Method, path: &str, body: Option<Value>, csrf: bool, origin: Option<&str>) -> (u16, Value) {
         let mut request = host.http.request(method, format!("{}{path}", host.base)).header("cookie", &self.cookie);
@@ -285,9 +292,7 @@ async fn wrong_current_passwords_on_a_password_change_are_locked_out_as_sign_ins
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deactivation_and_resets_end_sessions_and_people_and_tokens_stay_in_their_workspace() {
     let host = TestHost::start(Default::default()).await;
-    let (id, link) = invite(&host, &host.admin, "rina@tokobudi.co.id", "agent").await;
-    assert_eq!(accept(&host, &link, PASSWORD).await.0, 200);
-    let rina = signed_in(&host, "rina@tokobudi.co.id").await;
+    let (id, rina) = invited_and_signed_in(&host, "rina@tokobudi.co.id").await;
 
     // Another workspace's admin finds no Rina.
     let (status, warung) = host.post("/api/v1/workspaces", &host.operator, json!({"name": "Warung"})).await;
@@ -347,9 +352,7 @@ async fn deactivation_and_resets_end_sessions_and_people_and_tokens_stay_in_thei
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_person_s_page_language_is_remembered_and_only_a_language_the_pages_have() {
     let host = TestHost::start(Default::default()).await;
-    let (_, link) = invite(&host, &host.admin, "wulan@toko.id", "agent").await;
-    assert_eq!(accept(&host, &link, PASSWORD).await.0, 200);
-    let browser = signed_in(&host, "wulan@toko.id").await;
+    let (_, browser) = invited_and_signed_in(&host, "wulan@toko.id").await;
     let (status, me) = browser.request(&host, reqwest::Method::GET, "/api/v1/me", None, false, None).await;
     assert_eq!((status, &me["person"]["language"]), (200, &Value::Null), "{me}");
 

@@ -307,24 +307,36 @@ pub enum PullError {
 pub async fn install_from_registry(app: &App, source: &oci::Source, limit: usize, force: bool) -> Result<(Upload, String), PullError> {
     let pull = async {
         let repository = oci::Repository::new(source, &app.outbound_allowed, false);
-        let tag = repository.resolve_tag().await?;
-        let layer = repository.component_layer(&tag).await?;
-        if layer.size() > limit as u64 {
-            return Err(PullError::Upload(UploadError::TooLarge(limit)));
-        }
-        let bytes = repository.layer_bytes(&layer).await?;
+        let (tag, digest, bytes) = pull_component(&repository, limit).await?;
         let staged = stage_upload(app, bytes, limit).await.map_err(|error| match error {
             UploadError::Registry(error) => PullError::Registry(error),
             other => PullError::Upload(other),
         })?;
-        tracing::info!(%source, %tag, digest = %layer.digest(), "plugin pulled from a registry");
-        Ok((staged, tag))
+        tracing::info!(%source, %tag, %digest, "plugin pulled from a registry");
+        Ok::<_, PullError>((staged, tag))
     };
     let deadline = oci::PULL_DEADLINE;
     let (staged, tag) = tokio::time::timeout(deadline, pull)
         .await
         .map_err(|_| oci::OciError::Unreachable(format!("{}: the pull did not finish within {} s", source.registry, deadline.as_secs())))??;
     Ok((install_upload(app, staged, force).await?, tag))
+}
+
+/// The component a repository's reference names, for the API's install and the command line's
+/// alike: the tag it resolved to, the layer's digest, and the layer's bytes as they arrive
+/// (checked against that digest); a layer declared larger than `limit` is refused before a
+/// byte is read (the caller still bounds what arrives).
+pub(crate) async fn pull_component(
+    repository: &oci::Repository,
+    limit: usize,
+) -> Result<(String, String, impl futures_util::Stream<Item = Result<bytes::Bytes, UploadError>> + Unpin + use<>), PullError> {
+    let tag = repository.resolve_tag().await?;
+    let layer = repository.component_layer(&tag).await?;
+    if layer.size() > limit as u64 {
+        return Err(PullError::Upload(UploadError::TooLarge(limit)));
+    }
+    let bytes = repository.layer_bytes(&layer).await?;
+    Ok((tag, layer.digest().to_string(), bytes))
 }
 
 /// What became of an upload.

@@ -134,12 +134,7 @@ async fn pull(reference: &str) -> anyhow::Result<(Vec<u8>, String)> {
     let registry = crate::runtime::HostPattern::parse(&source.registry).map_err(|e| anyhow::anyhow!(e))?;
     let repository = super::oci::Repository::new(&source, &[registry], false);
     let pulled = async {
-        let tag = repository.resolve_tag().await?;
-        let layer = repository.component_layer(&tag).await?;
-        if layer.size() > MAX_PULLED_BYTES as u64 {
-            anyhow::bail!("{source}: the component is {} MiB, more than the {} MiB a plugin may be", layer.size() >> 20, MAX_PULLED_BYTES >> 20);
-        }
-        let mut body = repository.layer_bytes(&layer).await?;
+        let (tag, digest, mut body) = super::pull_component(&repository, MAX_PULLED_BYTES).await.map_err(|e| anyhow::anyhow!("{source}: {e}"))?;
         let mut bytes = Vec::new();
         while let Some(chunk) = body.next().await {
             bytes.extend_from_slice(&chunk.map_err(|e| anyhow::anyhow!("{source}: {e}"))?);
@@ -147,7 +142,7 @@ async fn pull(reference: &str) -> anyhow::Result<(Vec<u8>, String)> {
                 anyhow::bail!("{source}: the component is more than the {} MiB a plugin may be", MAX_PULLED_BYTES >> 20);
             }
         }
-        Ok((bytes, format!("oci://{}/{}:{tag} ({})", source.registry, source.repository, layer.digest())))
+        Ok((bytes, format!("oci://{}/{}:{tag} ({digest})", source.registry, source.repository)))
     };
     tokio::time::timeout(super::oci::PULL_DEADLINE, pulled)
         .await
