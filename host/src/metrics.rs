@@ -49,6 +49,34 @@ pub struct Metrics {
     outbox_messages: Gauge,
     outbox_oldest_seconds: Gauge<f64, AtomicU64>,
     live_followers: Gauge,
+    /// Per plugin, for the operator's Operations page (the histogram above keeps no quantiles).
+    plugin_figures: std::sync::Mutex<std::collections::BTreeMap<String, CallFigures>>,
+    /// When this node started counting (Unix ms).
+    since_ms: i64,
+}
+
+/// How many latencies a plugin's median and p95 are over: its most recent calls.
+const RECENT_CALLS: usize = 1024;
+
+#[derive(Default)]
+struct CallFigures {
+    calls: u64,
+    errors: u64,
+    /// The latest calls' durations in ms, a ring of at most [`RECENT_CALLS`].
+    recent_ms: Vec<f32>,
+    next: usize,
+}
+
+/// A plugin's calls on this node since it started (`GET /api/v1/operations`).
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct PluginCalls {
+    pub plugin: String,
+    pub calls: u64,
+    /// Calls a failure stopped (a trap, a timeout, a limit); a refusal the plugin answered is a call that worked.
+    pub errors: u64,
+    /// Over the latest 1024 calls; `null` before the first.
+    pub median_ms: Option<f64>,
+    pub p95_ms: Option<f64>,
 }
 
 impl Metrics {
@@ -89,7 +117,19 @@ impl Default for Metrics {
         registry.register("outbox_oldest_seconds", "Age of the oldest message waiting in the outbox", outbox_oldest_seconds.clone());
         let live_followers = Gauge::default();
         registry.register("live_followers", "Open live streams (website chat pages)", live_followers.clone());
-        Self { registry, webhooks, plugin_calls, plugin_call_seconds, deliveries, plugin_loads, outbox_messages, outbox_oldest_seconds, live_followers }
+        Self {
+            registry,
+            webhooks,
+            plugin_calls,
+            plugin_call_seconds,
+            deliveries,
+            plugin_loads,
+            outbox_messages,
+            outbox_oldest_seconds,
+            live_followers,
+            plugin_figures: Default::default(),
+            since_ms: crate::store::now_ms(),
+        }
     }
 }
 
@@ -117,6 +157,25 @@ impl Metrics {
         let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
         text
     }
+
+    /// When this node started counting plugin calls (Unix ms).
+    pub fn since_ms(&self) -> i64 {
+        self.since_ms
+    }
+
+    /// Each plugin's calls, errors and latency on this node, by plugin id.
+    pub fn plugin_calls(&self) -> Vec<PluginCalls> {
+        let figures = self.plugin_figures.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        figures
+            .iter()
+            .map(|(plugin, figures)| {
+                let mut recent = figures.recent_ms.clone();
+                recent.sort_by(f32::total_cmp);
+                let at = |q: f64| (!recent.is_empty()).then(|| f64::from(recent[((recent.len() - 1) as f64 * q).round() as usize]));
+                PluginCalls { plugin: plugin.clone(), calls: figures.calls, errors: figures.errors, median_ms: at(0.5), p95_ms: at(0.95) }
+            })
+            .collect()
+    }
 }
 
 impl CallObserver for Metrics {
@@ -125,6 +184,18 @@ impl CallObserver for Metrics {
     fn call_finished(&self, plugin: &str, export: &'static str, outcome: &'static str, elapsed: Duration) {
         let (plugin, export) = (plugin.to_owned(), wit_name(export));
         self.plugin_calls.get_or_create(&CallLabels { plugin: plugin.clone(), export: export.clone(), outcome: outcome.to_owned() }).inc();
+        let mut figures = self.plugin_figures.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let of = figures.entry(plugin.clone()).or_default();
+        of.calls += 1;
+        of.errors += u64::from(outcome != "ok");
+        let ms = elapsed.as_secs_f32() * 1000.0;
+        if of.recent_ms.len() < RECENT_CALLS {
+            of.recent_ms.push(ms);
+        } else {
+            of.recent_ms[of.next] = ms;
+        }
+        of.next = (of.next + 1) % RECENT_CALLS;
+        drop(figures);
         self.plugin_call_seconds.get_or_create(&CallTimeLabels { plugin, export }).observe(elapsed.as_secs_f64());
     }
 }
@@ -148,5 +219,21 @@ mod tests {
         assert!(text.contains(r#"plugin="telegram",export="handle-webhook",outcome="ok""#), "{text}");
         assert!(text.contains(r#"plugin="telegram",export="settings-schema",outcome="timeout""#), "{text}");
         assert!(!text.contains("handle_webhook") && !text.contains("settings_schema"), "no series under the binding's names: {text}");
+    }
+
+    #[test]
+    fn the_operations_figures_count_calls_and_errors_and_take_quantiles_of_the_latest() {
+        let metrics = Metrics::default();
+        for ms in 1..=100 {
+            metrics.call_finished("line", "handle_webhook", if ms % 10 == 0 { "trap" } else { "ok" }, Duration::from_millis(ms));
+        }
+        let line = &metrics.plugin_calls()[0];
+        assert_eq!((line.plugin.as_str(), line.calls, line.errors), ("line", 100, 10));
+        assert_eq!((line.median_ms.map(f64::round), line.p95_ms.map(f64::round)), (Some(51.0), Some(95.0)));
+        // Only the latest RECENT_CALLS count towards the quantiles.
+        for _ in 0..RECENT_CALLS {
+            metrics.call_finished("line", "handle_webhook", "ok", Duration::from_millis(2));
+        }
+        assert_eq!(metrics.plugin_calls()[0].p95_ms.map(f64::round), Some(2.0));
     }
 }

@@ -1,5 +1,6 @@
 //! End-to-end tests: the host over real HTTP with real plugin components.
 
+mod activity;
 mod admin_pages;
 mod api;
 mod assignment;

@@ -59,7 +59,7 @@ pub async fn signed_in(host: &TestHost, username: &str) -> Browser {
 }
 
 /// An agent invited by the admin, with a password set, signed in: their id and browser.
-async fn invited_and_signed_in(host: &TestHost, username: &str) -> (i64, Browser) {
+pub async fn invited_and_signed_in(host: &TestHost, username: &str) -> (i64, Browser) {
     let (id, link) = invite(host, &host.admin, username, "agent").await;
     assert_eq!(accept(host, &link, PASSWORD).await.0, 200);
     (id, signed_in(host, username).await)

@@ -320,7 +320,7 @@ pub async fn send(
             ..Default::default()
         };
         let content = MessageContent { media: Some(media), attachments: vec![shown], ..Default::default() };
-        let outbound = NewOutbound { conversation_id: id, text: text.map(str::to_owned), content, reply_to: body.reply_to, file: Some(file_id) };
+        let outbound = NewOutbound { conversation_id: id, text: text.map(str::to_owned), content, reply_to: body.reply_to, file: Some(file_id), sent_by: None };
         return queue(&app, &caller, id, &channel, &plugin, conversation.last_inbound_at, outbound).await;
     }
     if let Some(interactive) = body.interactive {
@@ -330,7 +330,7 @@ pub async fn send(
         let content = checked_interactive(&plugin, interactive)?;
         // Replies on this channel may name options from now on (other nodes read it from the store).
         app.choice_offers.remember(&channel.id, true);
-        let outbound = NewOutbound { conversation_id: id, text: Some(crate::interactive::text::render(&content)), content: MessageContent { interactive: Some(content), ..Default::default() }, reply_to: body.reply_to, file: None };
+        let outbound = NewOutbound { conversation_id: id, text: Some(crate::interactive::text::render(&content)), content: MessageContent { interactive: Some(content), ..Default::default() }, reply_to: body.reply_to, file: None, sent_by: None };
         return queue(&app, &caller, id, &channel, &plugin, conversation.last_inbound_at, outbound).await;
     }
     let (text, content) = match (text, body.template, body.media) {
@@ -362,7 +362,7 @@ pub async fn send(
         (None, None, None) => return Err(ApiError::bad_request("send `text` (non-empty), `media`, `file_id` or `template`")),
         _ => return Err(ApiError::bad_request("send `text`, `media` or `file_id` (with `text` as its caption) or `template`, one of them")),
     };
-    queue(&app, &caller, id, &channel, &plugin, conversation.last_inbound_at, NewOutbound { conversation_id: id, text, content, reply_to: body.reply_to, file: None }).await
+    queue(&app, &caller, id, &channel, &plugin, conversation.last_inbound_at, NewOutbound { conversation_id: id, text, content, reply_to: body.reply_to, file: None, sent_by: None }).await
 }
 
 /// Interactive content within what the channel takes: its plugin's limits for a kind it draws,
@@ -380,8 +380,9 @@ async fn queue(
     channel: &crate::store::channels::Channel,
     plugin: &crate::runtime::LoadedPlugin,
     last_inbound_at: Option<i64>,
-    outbound: NewOutbound,
+    mut outbound: NewOutbound,
 ) -> Result<(StatusCode, Json<Message>), ApiError> {
+    outbound.sent_by = caller.person;
     let window = window::compute(&plugin.window, last_inbound_at, now_ms());
     window.permits(outbound.content.template.is_some()).map_err(|why| ApiError::unprocessable("window_closed", why))?;
     let mut message = app.store.queue_outbound(&channel.id, &outbound).await?;

@@ -3,6 +3,7 @@
 //! `/healthz` (the process answers) and `/readyz` (ready for traffic). Every error is one JSON
 //! shape (`ApiError`), axum's own rejections included (`error::json_errors`).
 
+mod activity;
 mod audit;
 mod auth;
 mod bad_input;
@@ -88,6 +89,10 @@ fn documented_routes() -> OpenApiRouter<Arc<App>> {
     OpenApiRouter::new()
         .routes(routes!(auth::me))
         .routes(routes!(audit::list))
+        .routes(routes!(activity::workspace))
+        .routes(routes!(activity::workspace_csv))
+        .routes(routes!(activity::operations))
+        .routes(routes!(activity::operations_csv))
         .routes(routes!(secrets::rotate))
         .routes(routes!(people::change_password))
         .routes(routes!(people::choose_language))

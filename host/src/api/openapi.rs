@@ -35,6 +35,7 @@ use super::error::ApiError;
         (name = "conversations", description = "The inbox: conversations and their messages"),
         (name = "logins", description = "Connecting with a provider login"),
         (name = "audit", description = "Who did what, when, from where"),
+        (name = "activity", description = "Figures drawn by the Activity and Operations pages, as JSON and CSV"),
         (name = "secrets", description = "The key that seals secrets at rest (operator)"),
         (name = "webhook endpoints", description = "Event webhooks for CRMs and bots: endpoints, deliveries, the events they receive (`webhooks`)"),
     )

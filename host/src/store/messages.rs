@@ -34,6 +34,9 @@ pub struct NewOutbound {
     pub reply_to: Option<String>,
     /// An uploaded file the message sends (`media::links` offers it to the provider).
     pub file: Option<i64>,
+    /// The person who sent it (`None`: an API token, a bot): their first replies and
+    /// resolutions are the workspace's activity figures.
+    pub sent_by: Option<i64>,
 }
 
 #[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
@@ -153,9 +156,9 @@ impl Db {
         self.write(move |tx| {
             let now = now_ms();
             let id: i64 = tx.cached_row(
-                "INSERT INTO messages (conversation_id, channel_id, direction, text, content, reply_to, status, created_at, updated_at)
-                 VALUES (?1, ?2, 'outbound', ?3, ?4, ?5, 'queued', ?6, ?6) RETURNING id",
-                params![outbound.conversation_id, channel_id, outbound.text, outbound.content.to_json(), outbound.reply_to, now],
+                "INSERT INTO messages (conversation_id, channel_id, direction, text, content, reply_to, status, created_at, updated_at, sent_by)
+                 VALUES (?1, ?2, 'outbound', ?3, ?4, ?5, 'queued', ?6, ?6, ?7) RETURNING id",
+                params![outbound.conversation_id, channel_id, outbound.text, outbound.content.to_json(), outbound.reply_to, now, outbound.sent_by],
                 |row| row.get(0),
             )?;
             tx.cached_execute(

@@ -1,5 +1,6 @@
 //! SQLite storage: one file in the data dir, WAL, versioned migrations; one module per aggregate.
 
+pub mod activity;
 pub mod audit;
 pub mod backend;
 pub mod channels;
@@ -58,6 +59,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0016_choice_made.sql"),
     include_str!("migrations/0017_choice_offers.sql"),
     include_str!("migrations/0018_person_language.sql"),
+    include_str!("migrations/0019_activity.sql"),
 ];
 
 #[derive(Debug, thiserror::Error)]

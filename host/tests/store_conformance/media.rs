@@ -143,6 +143,8 @@ async fn an_upload_sent_in_a_reply_through_one_node_is_the_replys_file_on_anothe
             content: Default::default(),
             reply_to: None,
             file: Some(upload),
+            sent_by: None,
+        
         };
         let queued = node2.queue_outbound(&backend.channel, &reply).await.unwrap_or_else(|e| panic!("{name}: {e}"));
         let files = node3.media_of_messages(&[queued.id]).await.unwrap();

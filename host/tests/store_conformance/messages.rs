@@ -87,7 +87,7 @@ async fn sent_replies(store: &Arc<dyn Store>, channel: &str, chat: &str, count: 
     let conversation = store.record_inbound(channel, &inbound(0, chat, now_ms() - 5_000)).await.unwrap().unwrap().conversation_id;
     let mut ids = Vec::new();
     for n in 0..count {
-        let outbound = NewOutbound { conversation_id: conversation, text: Some(format!("balasan {n}")), content: Default::default(), reply_to: None, file: None };
+        let outbound = NewOutbound { conversation_id: conversation, text: Some(format!("balasan {n}")), content: Default::default(), reply_to: None, file: None, sent_by: None };
         let queued = store.queue_outbound(channel, &outbound).await.unwrap();
         assert_eq!(queued.status, DeliveryStatus::Queued);
         store.delivery_succeeded(queued.id, &format!("{chat}-p{n}")).await.unwrap();

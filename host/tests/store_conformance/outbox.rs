@@ -21,7 +21,7 @@ async fn replies_are_handed_out_in_each_conversations_order_and_every_outcome_is
             let conversation = store.record_inbound(channel, &inbound(0, chat, now_ms() - 5_000)).await.unwrap().unwrap().conversation_id;
             let mut ids = Vec::new();
             for n in 0..count {
-                let reply = NewOutbound { conversation_id: conversation, text: Some(format!("balasan {n}")), content: Default::default(), reply_to: None, file: None };
+                let reply = NewOutbound { conversation_id: conversation, text: Some(format!("balasan {n}")), content: Default::default(), reply_to: None, file: None, sent_by: None };
                 ids.push(store.queue_outbound(channel, &reply).await.unwrap().id);
             }
             ids

@@ -6,6 +6,7 @@
 //! Where an aggregate's Postgres SQL is new, `impl <Aggregate>Store for PgStore` lives beside it
 //! in `store/pg/`; SQLite's side delegates to `Db`'s operations in the aggregate's module here.
 
+mod activity;
 mod channels;
 mod inbox;
 mod integrations;
@@ -15,6 +16,7 @@ mod outbox;
 mod people;
 mod webhook_endpoints;
 
+pub use activity::ActivityStore;
 pub use channels::ChannelStore;
 pub use inbox::InboxStore;
 pub use integrations::IntegrationStore;
@@ -31,7 +33,7 @@ use super::{Db, StoreResult};
 
 /// Every aggregate's operations: what a server node needs of its store.
 #[async_trait::async_trait]
-pub trait Store: MessageStore + ChannelStore + OutboxStore + InboxStore + IntegrationStore + MediaStore + PeopleStore + WebhookStore {
+pub trait Store: ActivityStore + MessageStore + ChannelStore + OutboxStore + InboxStore + IntegrationStore + MediaStore + PeopleStore + WebhookStore {
     /// Whether the database takes writes now (readiness).
     async fn check_writable(&self) -> StoreResult<()>;
 }

@@ -183,12 +183,12 @@ async fn queue_outbound_in<C: GenericClient>(tx: &C, channel_id: &str, outbound:
     let now = now_ms();
     let insert = tx
         .prepare_cached(&format!(
-            "INSERT INTO messages (conversation_id, channel_id, direction, text, content, reply_to, status, created_at, updated_at)
-             VALUES ($1, $2, 'outbound', $3, $4, $5, 'queued', $6, $6) RETURNING {COLUMNS}"
+            "INSERT INTO messages (conversation_id, channel_id, direction, text, content, reply_to, status, created_at, updated_at, sent_by)
+             VALUES ($1, $2, 'outbound', $3, $4, $5, 'queued', $6, $6, $7) RETURNING {COLUMNS}"
         ))
         .await?;
     let stored = message(
-        &tx.query_one(&insert, &[&outbound.conversation_id, &channel_id, &outbound.text, &outbound.content.to_json(), &outbound.reply_to, &now]).await?,
+        &tx.query_one(&insert, &[&outbound.conversation_id, &channel_id, &outbound.text, &outbound.content.to_json(), &outbound.reply_to, &now, &outbound.sent_by]).await?,
     )?;
     let queue = tx.prepare_cached("INSERT INTO outbox (message_id, channel_id, conversation_id, next_attempt_at) VALUES ($1, $2, $3, $4)").await?;
     tx.execute(&queue, &[&stored.id, &channel_id, &outbound.conversation_id, &now]).await?;
