@@ -45,12 +45,14 @@ const ADMIN_PAGES = [
   ["webhooks", "#/webhooks", "#add-endpoint"],
   ["plugins", "#/plugins", "table"],
   ["audit", "#/audit", "#audit [data-audit], #no-audit:not([hidden])"],
+  ["activity", "#/activity", "#activity-agents", "[data-chart=received], #no-messages"],
 ];
 // And the operator's.
 const OPERATOR_PAGES = [
   ["workspaces", "#/workspaces", "#new-workspace"],
   ["audit-operator", "#/audit", "#audit [data-audit]"],
   ["plugins-operator", "#/plugins", "#upload"],
+  ["operations", "#/operations", "#operations-workspaces"],
 ];
 
 await adminSession("language", async ({ page, shot, signIn }) => {

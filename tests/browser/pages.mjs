@@ -2,7 +2,7 @@
 // first-party Add form with the plugin's guide on its right; the website chat's settings with a
 // live preview of unsaved changes (colour picker included); axe-core finds no serious or
 // critical problem on the sign-in, Integrations, a form, the inbox and the settings page; at
-// 390 px wide no page scrolls sideways and the inbox's actions are there; the inbox is usable
+// 390 px wide no page scrolls sideways (the Activity page's charts scroll in their own box) and the inbox's actions are there; the inbox is usable
 // by keyboard alone. Screenshots of each page (wide and phone) go to SCREENSHOTS.
 // Env: BASE, ADMIN_TOKEN, WEBCHAT, CONVERSATION, CHROMIUM, SCREENSHOTS.
 import assert from "node:assert/strict";
@@ -115,6 +115,7 @@ await adminSession("pages", async ({ page, shot, signIn }) => {
     ["inbox", `#/inbox/${env.CONVERSATION}`, "#reply-text"],
     ["plugins", "#/plugins", "table"],
     ["people", "#/people", "#invite"],
+    ["activity", "#/activity", "#activity-agents"],
   ];
   for (const [name, hash, selector] of phonePages) {
     await open(hash, selector);

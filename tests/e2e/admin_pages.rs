@@ -396,3 +396,69 @@ async fn the_operator_renames_suspends_and_deletes_a_workspace_and_finds_it_in_t
     assert!(actions.len() >= 5, "{log}");
     assert_eq!(&actions[..5], ["workspace.delete", "workspace.resume", "workspace.suspend", "workspace.rename", "workspace.create"], "newest first: {log}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_activity_and_operations_pages_draw_what_happened_in_both_languages_and_pass_axe() {
+    use switchboard_e2e::{conversations, send, until_status};
+    let shop_bot = FakeTelegram::start(GOOD_TOKEN).await;
+    let promo_bot = FakeTelegram::start(GOOD_TOKEN).await;
+    let host = TestHost::start(HostOptions { allow_outbound: vec![shop_bot.authority.clone(), promo_bot.authority.clone()], ..Default::default() }).await;
+    let (shop, shop_secret) = telegram_channel(&host, &shop_bot, "Toko Budi Telegram").await;
+    let (promo, promo_secret) = telegram_channel(&host, &promo_bot, "Toko Budi Promo").await;
+
+    // Customers write: three messages in two conversations to the shop's bot, one to the promo bot.
+    for (update_id, chat, text) in [(1, 4242, "Pesanan saya di mana?"), (2, 4242, "Nomor resinya berapa?"), (3, 4343, "Apakah stok masih ada?")] {
+        let (status, body) = host.webhook(&shop, &[("x-telegram-bot-api-secret-token", &shop_secret)], update_now(update_id, chat, text)).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let (status, body) = host.webhook(&promo, &[("x-telegram-bot-api-secret-token", &promo_secret)], update_now(4, 5151, "Ada promo?")).await;
+    assert_eq!(status, 200, "{body}");
+    let listed = conversations(&host).await;
+    let of = |channel: &str| -> Vec<i64> { listed.iter().filter(|c| c["channel_id"] == channel).map(|c| c["id"].as_i64().unwrap()).collect() };
+    let (shop_conversations, promo_conversations) = (of(&shop), of(&promo));
+    assert_eq!((shop_conversations.len(), promo_conversations.len()), (2, 1), "{listed:?}");
+
+    // The promo bot's reply is refused (the customer blocked the bot): one delivery failure.
+    promo_bot.fail_next_send(403, "Forbidden: bot was blocked by the user", None);
+    let refused = send(&host, promo_conversations[0], json!({"text": "Promo hari ini: diskon 10%"})).await;
+    until_status(&host, promo_conversations[0], refused, "failed").await;
+
+    // Siti, an admin who signs in with her password, answers the shop's customers in the browser.
+    let (siti, link) = crate::people::invite(&host, &host.admin, "siti@tokobudi.co.id", "admin").await;
+    assert_eq!(crate::people::accept(&host, &link, crate::people::PASSWORD).await.0, 200);
+    let output = run_script(
+        "activity.mjs",
+        &[
+            ("BASE", host.base.clone()),
+            ("USERNAME", "siti@tokobudi.co.id".into()),
+            ("PASSWORD", crate::people::PASSWORD.into()),
+            ("PERSON", siti.to_string()),
+            ("SHOP", shop.clone()),
+            ("OTHER", promo.clone()),
+            ("CONVERSATIONS", shop_conversations.iter().map(i64::to_string).collect::<Vec<_>>().join(",")),
+            ("RECEIVED", json!({ shop.as_str(): 3, promo.as_str(): 1 }).to_string()),
+            ("OPERATOR_TOKEN", host.operator.clone()),
+            ("AGENT_TOKEN", host.agent.clone()),
+        ],
+    )
+    .await;
+    assert!(output.contains("activity: ok"), "{output}");
+    // What the browser did, seen from Telegram: Siti's two replies from the inbox.
+    let replies: Vec<String> = shop_bot.calls("sendMessage").iter().map(|c| c.body["text"].as_str().unwrap_or_default().to_owned()).collect();
+    assert_eq!(replies, ["Halo kak, pesanan sudah dikirim.", "Stok masih ada, kak."], "the inbox's replies reached Telegram");
+}
+
+/// A Telegram channel of the admin's on `bot`: its id, and the secret Telegram sends back.
+async fn telegram_channel(host: &TestHost, bot: &FakeTelegram, name: &str) -> (String, String) {
+    let settings = json!({"bot_token": GOOD_TOKEN, "api_base_url": bot.base_url});
+    let (status, channel) = host.post("/api/v1/channels", &host.admin, json!({"plugin": "telegram", "name": name, "settings": settings})).await;
+    assert_eq!(status, 201, "{channel}");
+    (channel["id"].as_str().unwrap().to_owned(), registered_secret(bot))
+}
+
+/// A customer's Telegram message sent now (the Activity page counts it on the day it came).
+fn update_now(update_id: i64, chat_id: i64, text: &str) -> String {
+    let mut update: serde_json::Value = serde_json::from_str(&text_update(update_id, chat_id, text)).unwrap();
+    update["message"]["date"] = json!(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs());
+    update.to_string()
+}

@@ -49,3 +49,24 @@ export async function api(method, path, body, contentType = "application/json", 
   return data;
 }
 
+
+// A file the API makes (a CSV table), saved under `filename`. Fetched with the caller's
+// credentials, as every call is: a plain link would carry the session cookie but neither an API
+// token nor the operator's X-Workspace.
+export async function download(path, filename, { workspace } = {}) {
+  const headers = authHeaders("GET", path, workspace === undefined ? state.workspace : workspace);
+  const response = await fetch(`/api/v1${path}`, { headers });
+  if (!response.ok) {
+    const text = await response.text();
+    let data = null;
+    try { data = text ? JSON.parse(text) : null; } catch { data = { message: text }; }
+    if (response.status === 401) endSession(t("session.ended"));
+    throw new ApiError(response.status, data);
+  }
+  const url = URL.createObjectURL(await response.blob());
+  const link = Object.assign(document.createElement("a"), { href: url, download: filename, hidden: true });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}

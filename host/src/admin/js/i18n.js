@@ -75,6 +75,34 @@ export function formatNumber(value) {
   return new Intl.NumberFormat(locale()).format(value);
 }
 
+/** A calendar day ("2026-11-25", as the API names days) in the person's language: "Nov 25" /
+ * "25 Nov"; `long`: "Wednesday, November 25, 2026" / "Rabu, 25 November 2026". */
+export function formatDay(day, { long = false } = {}) {
+  const [year, month, date] = String(day).split("-").map(Number);
+  const options = long ? { dateStyle: "full" } : { day: "numeric", month: "short" };
+  return new Intl.DateTimeFormat(locale(), { ...options, timeZone: "UTC" }).format(new Date(Date.UTC(year, month - 1, date)));
+}
+
+/** A time something took, in seconds, in its two largest units: "42 seconds", "3 minutes
+ * 20 seconds", "1 hour 5 minutes" / "1 jam, 5 menit"; under 10 seconds with a tenth. */
+export function formatSeconds(seconds) {
+  if (seconds == null) return "";
+  const unit = (value, name, digits = 0) => new Intl.NumberFormat(locale(), { style: "unit", unit: name, unitDisplay: "long", maximumFractionDigits: digits }).format(value);
+  if (seconds < 59.5) return unit(seconds, "second", seconds < 10 ? 1 : 0);
+  const whole = Math.round(seconds);
+  const [days, hours, minutes, rest] = [Math.floor(whole / 86400), Math.floor((whole % 86400) / 3600), Math.floor((whole % 3600) / 60), whole % 60];
+  const parts = days ? [unit(days, "day"), hours && unit(hours, "hour")]
+    : hours ? [unit(hours, "hour"), minutes && unit(minutes, "minute")]
+      : [unit(minutes, "minute"), rest && unit(rest, "second")];
+  return new Intl.ListFormat(locale(), { type: "unit", style: "narrow" }).format(parts.filter(Boolean));
+}
+
+/** Milliseconds, to a tenth: "0.9 ms" / "0,9 md"; "" for none. */
+export function formatMilliseconds(ms) {
+  if (ms == null) return "";
+  return new Intl.NumberFormat(locale(), { style: "unit", unit: "millisecond", unitDisplay: "short", maximumFractionDigits: 1 }).format(ms);
+}
+
 /** A file size: "512 B", "12 kB", "1.5 MB" (Indonesian "1,5 MB"). */
 export function formatSize(bytes) {
   if (bytes == null) return "";

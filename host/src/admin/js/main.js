@@ -8,12 +8,14 @@ import { api, onSessionEnded } from "./api.js";
 import { notice, show } from "./dom.js";
 import { setLanguage, startingLanguage, translateStatic } from "./i18n.js";
 import { stopInbox } from "./live.js";
+import { activityPage } from "./pages/activity.js";
 import { auditPage } from "./pages/audit.js";
 import { channelPage } from "./pages/channel.js";
 import { newChannelPage } from "./pages/connect.js";
 import { inboxPage } from "./pages/inbox.js";
 import { integrationsPage } from "./pages/integrations.js";
 import { invitationPage } from "./pages/invitation.js";
+import { operationsPage } from "./pages/operations.js";
 import { peoplePage } from "./pages/people.js";
 import { pluginsPage } from "./pages/plugins.js";
 import { providerAppPage } from "./pages/provider-app.js";
@@ -37,6 +39,8 @@ export async function route() {
     try { await loadSession(); } catch (error) { return signOut(error.status === 401 ? "" : error.message); }
   }
   if (mine !== navigation) return;
+  // The links follow the operator's workspace too (switched to or left since the last page).
+  drawNav();
   const parts = (location.hash.replace(/^#\/?/, "") || "integrations").split("/");
   document.querySelectorAll("[data-nav]").forEach((a) => a.classList.toggle("active", a.dataset.nav === parts[0]));
   try {
@@ -51,6 +55,8 @@ export async function route() {
     if (parts[0] === "plugins" && parts[2] === "app") return await providerAppPage(parts[1]);
     if (parts[0] === "plugins") return await pluginsPage();
     if (parts[0] === "audit") return await auditPage();
+    if (parts[0] === "activity") return await activityPage();
+    if (parts[0] === "operations") return await operationsPage();
     return await integrationsPage();
   } catch (error) {
     show(notice(error.message, "bad"));

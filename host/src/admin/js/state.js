@@ -19,6 +19,10 @@ export const isAdmin = () => state.role === "admin" || (state.role === "operator
 export const signedIn = () => Boolean(state.token || state.csrf);
 // The operator runs the installation (plugins, provider apps); a workspace's admin its channels.
 export const isOperator = () => state.role === "operator";
+// A workspace's activity: its admins and supervisors, and the operator working inside it; the
+// installation's operations: the operator outside any workspace.
+export const seesActivity = () => state.role === "admin" || state.role === "supervisor" || (state.role === "operator" && Boolean(state.workspace));
+export const seesOperations = () => state.role === "operator" && !state.workspace;
 export const pluginById = (id) => state.plugins.find((p) => p.id === id);
 
 // What the inbox page and its live stream share. The inbox follows the workspace live (GET /api/v1/events, server-sent events read with

@@ -5,7 +5,7 @@ import { api } from "../api.js";
 import { el, notice, show } from "../dom.js";
 import { LANGUAGES, language, t } from "../i18n.js";
 import { stopInbox } from "../live.js";
-import { isAdmin, isOperator, roleLabel, state } from "../state.js";
+import { isAdmin, isOperator, roleLabel, seesActivity, seesOperations, state } from "../state.js";
 
 export function signInPage(message) {
   const form = el("form", { class: "stack", id: "sign-in", novalidate: true },
@@ -73,6 +73,8 @@ export function drawNav() {
     : t("nav.signed_in_role", { role: roleLabel(state.role) });
   document.querySelectorAll("[data-admin]").forEach((node) => { node.hidden = !(isAdmin() || isOperator()); });
   document.querySelectorAll("[data-operator]").forEach((node) => { node.hidden = !isOperator(); });
+  document.querySelectorAll("[data-activity]").forEach((node) => { node.hidden = !seesActivity(); });
+  document.querySelectorAll("[data-operations]").forEach((node) => { node.hidden = !seesOperations(); });
 }
 
 export function signOut(message) {
