@@ -32,7 +32,8 @@ export async function adminSession(name, steps, { prepare } = {}) {
   if (prepare) await prepare(context);
   const page = await context.newPage();
   const problems = [];
-  page.on("pageerror", (error) => problems.push(error.message));
+  // The message and where it was thrown (the first frame), so a failure names its line.
+  page.on("pageerror", (error) => problems.push(`${error.message} ${(error.stack || "").split("\n").slice(1, 3).join(" ").trim()}`.trim()));
   const shot = (file) => page.screenshot({ path: `${env.SCREENSHOTS}/${file}.png`, fullPage: true });
   // Machines' way in (an API token); people log in with a username and password (people.mjs).
   const signIn = async (token = env.ADMIN_TOKEN) => {

@@ -45,6 +45,8 @@ export async function inboxPage(selected) {
   }
 
   async function refreshThread() {
+    // A live event may arrive after the person left the inbox: nothing to redraw then.
+    if (!thread.isConnected) return;
     if (!inbox.selected) return thread.replaceChildren(el("p", { class: "muted", text: t("inbox.pick") }));
     // A live redraw keeps what the person typed or picked in the reply box (text, template,
     // parameters) and where the cursor was: a customer writing must not wipe a half-done reply.
@@ -161,7 +163,12 @@ async function threadView(id) {
       el("div", { class: "row" },
         canAttach ? el("label", { for: "reply-file", class: "button secondary", text: t("inbox.attach") }) : null,
         canAttach ? el("input", { type: "file", id: "reply-file", name: "file", class: "visually-hidden",
-          onchange: (event) => { const chosen = event.target.files[0]; document.getElementById("reply-file-name").textContent = chosen ? `${chosen.name} · ${formatSize(chosen.size)}` : ""; } }) : null,
+          onchange: (event) => {
+            // Beside the picker wherever it is (a redraw moves it into the new form).
+            const named = event.target.closest("form")?.querySelector("#reply-file-name");
+            const chosen = event.target.files[0];
+            if (named) named.textContent = chosen ? `${chosen.name} · ${formatSize(chosen.size)}` : "";
+          } }) : null,
         el("span", { id: "reply-file-name", class: "muted" }),
         el("button", { type: "submit", text: t("inbox.send") })));
   }
