@@ -45,6 +45,8 @@ pub struct ServeConfig {
     pub compiler: Option<crate::runtime::ChildCompiler>,
     /// When failed event webhook deliveries are tried again and given up (`--webhook-retry`).
     pub webhook_retry: crate::store::webhook_endpoints::RetryPolicy,
+    /// The OCI repositories the catalogue lists (`--catalogue oci://REGISTRY/REPOSITORY`).
+    pub catalogue: Vec<String>,
 }
 
 /// Which components the host runs besides its built-ins: signed by a trusted key (base64
@@ -149,6 +151,8 @@ pub struct App {
     pub webhook_clients: crate::egress::PinnedClients,
     /// The channels that offer options, as this node knows them (see `interactive::OfferCache`).
     pub choice_offers: crate::interactive::OfferCache,
+    /// The repositories the operator's catalogue lists (`--catalogue`; see `plugins::catalogue`).
+    pub catalogue: Vec<crate::plugins::oci::Source>,
 }
 
 /// The store as the runtime's `state` backend: a failure reaches the plugin call, which fails.
@@ -228,6 +232,11 @@ impl App {
             .iter()
             .map(|h| HostPattern::parse(h).map_err(|e| anyhow::anyhow!("--allow-outbound {e}")))
             .collect::<anyhow::Result<Vec<_>>>()?;
+        let catalogue = config
+            .catalogue
+            .iter()
+            .map(|r| crate::plugins::oci::Source::parse_repository(r).map_err(|e| anyhow::anyhow!("--catalogue {e}")))
+            .collect::<anyhow::Result<Vec<_>>>()?;
         let cache = CompileCache::new(crate::data_dir::cache_dir(&config.data_dir));
         let metrics = Arc::new(crate::metrics::Metrics::new(deployment.store_metrics.clone()));
         let media = Arc::new(crate::media::Media::new(deployment.files.clone(), config.media_max_mb));
@@ -277,6 +286,7 @@ impl App {
             webhook_retry: config.webhook_retry.clone(),
             webhook_clients: Default::default(),
             choice_offers: Default::default(),
+            catalogue,
         })
     }
 

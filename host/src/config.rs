@@ -85,6 +85,12 @@ pub struct ServeArgs {
     /// Run plugins nobody signed (development). Default: refused.
     #[arg(long, value_name = "BOOL", env = "SWITCHBOARD_ALLOW_UNSIGNED_PLUGINS", num_args = 0..=1, default_missing_value = "true")]
     pub allow_unsigned_plugins: Option<bool>,
+    /// An OCI repository of plugins the operator installs and upgrades from the Plugins page
+    /// (`GET /api/v1/catalogue`, `plugin outdated`): oci://REGISTRY/REPOSITORY, no version
+    /// (repeatable; in the environment, comma-separated). A registry at an internal address
+    /// needs --allow-outbound, as for any install from a registry.
+    #[arg(long = "catalogue", value_name = "oci://REGISTRY/REPOSITORY", env = "SWITCHBOARD_CATALOGUE", value_delimiter = ',')]
+    pub catalogue: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, clap::ValueEnum)]
@@ -117,6 +123,7 @@ pub struct ConfigFile {
     pub log_format: Option<LogFormat>,
     pub trusted_keys: Option<Vec<String>>,
     pub allow_unsigned_plugins: Option<bool>,
+    pub catalogue: Option<Vec<String>>,
 }
 
 /// The settings in force, validated. Serialised (as TOML) by `config check`.
@@ -148,6 +155,7 @@ pub struct Settings {
     pub log_format: LogFormat,
     pub trusted_keys: Vec<String>,
     pub allow_unsigned_plugins: bool,
+    pub catalogue: Vec<String>,
 }
 
 impl Settings {
@@ -174,6 +182,7 @@ impl Settings {
             log_format: args.log_format.or(file.log_format).unwrap_or_default(),
             trusted_keys: if args.trusted_keys.is_empty() { file.trusted_keys.unwrap_or_default() } else { args.trusted_keys },
             allow_unsigned_plugins: args.allow_unsigned_plugins.or(file.allow_unsigned_plugins).unwrap_or(false),
+            catalogue: if args.catalogue.is_empty() { file.catalogue.unwrap_or_default() } else { args.catalogue },
         };
         settings.check()?;
         Ok(settings)
@@ -204,6 +213,9 @@ impl Settings {
         }
         for host in &self.allow_outbound {
             HostPattern::parse(host).map_err(|e| anyhow::anyhow!("allow_outbound: {e}"))?;
+        }
+        for repository in &self.catalogue {
+            crate::plugins::oci::Source::parse_repository(repository).map_err(|e| anyhow::anyhow!("catalogue: {e}"))?;
         }
         if let Some(domain) = &self.inbound_domain {
             anyhow::ensure!(
@@ -239,6 +251,7 @@ impl Settings {
             record_webhooks: self.record_webhooks.clone(),
             compiler: None,
             webhook_retry: crate::store::webhook_endpoints::RetryPolicy { horizon: Duration::from_secs(self.webhook_retry_horizon), ..Default::default() },
+            catalogue: self.catalogue.clone(),
         }
     }
 
@@ -324,6 +337,18 @@ mod tests {
         assert!(error.to_string().contains("cannot read the config file"), "{error}");
         let error = Settings::resolve(ServeArgs { database_url: Some("mysql://db/switchboard".into()), ..Default::default() }).unwrap_err();
         assert!(error.to_string().starts_with("database_url: only Postgres"), "{error}");
+        let error = Settings::resolve(ServeArgs { catalogue: vec!["oci://ghcr.io/acme/sms:1.0.0".into()], ..Default::default() }).unwrap_err();
+        assert!(error.to_string().starts_with("catalogue: ") && error.to_string().contains("names a version"), "{error}");
+    }
+
+    #[test]
+    fn the_catalogue_comes_from_the_flags_else_the_file() {
+        let config = file("catalogue = [\"oci://ghcr.io/acme/sms-gateway\"]\n");
+        let settings = Settings::resolve(ServeArgs { config: Some(config.path().into()), ..Default::default() }).unwrap();
+        assert_eq!(settings.catalogue, ["oci://ghcr.io/acme/sms-gateway"], "the file");
+        assert_eq!(settings.serve_config().catalogue, ["oci://ghcr.io/acme/sms-gateway"]);
+        let args = ServeArgs { config: Some(config.path().into()), catalogue: vec!["oci://r.example/a".into(), "oci://r.example/b".into()], ..Default::default() };
+        assert_eq!(Settings::resolve(args).unwrap().catalogue, ["oci://r.example/a", "oci://r.example/b"], "the flags");
     }
 
     #[test]

@@ -125,6 +125,24 @@ enum PluginCommand {
         #[arg(long, default_value = "data", env = "SWITCHBOARD_DATA_DIR")]
         data_dir: PathBuf,
     },
+    /// List the installed plugins that have a newer version of their major in the registry
+    /// they were installed from (one line each: plugin, installed, newest compatible, newest,
+    /// source), or say that all are up to date; a new major version is noted apart. Checks every
+    /// plugin installed from a registry, and the catalogue's repositories (flags, variable or the
+    /// config file, as `serve` reads them). Registries that cannot be read are named on standard
+    /// error; exits 1 only when none could be read.
+    Outdated {
+        /// An OCI repository to check too: oci://REGISTRY/REPOSITORY (repeatable; in the
+        /// environment, comma-separated), as `serve --catalogue` takes it.
+        #[arg(long = "catalogue", value_name = "oci://REGISTRY/REPOSITORY", env = "SWITCHBOARD_CATALOGUE", value_delimiter = ',')]
+        catalogue: Vec<String>,
+        /// The config file `serve` reads (its `catalogue` and `data_dir`). Default: ./switchboard.toml when it exists.
+        #[arg(long, value_name = "FILE", env = "SWITCHBOARD_CONFIG")]
+        config: Option<PathBuf>,
+        /// Default: the config file's, else ./data.
+        #[arg(long, value_name = "DIR", env = "SWITCHBOARD_DATA_DIR")]
+        data_dir: Option<PathBuf>,
+    },
     /// List built-in and installed plugins.
     List {
         #[arg(long, default_value = "data", env = "SWITCHBOARD_DATA_DIR")]
@@ -366,6 +384,18 @@ async fn main() -> anyhow::Result<()> {
                 }
                 PluginCommand::Install { source, force, data_dir } => offline::install_from(&data_dir, &source, force).await?,
                 PluginCommand::List { data_dir } => offline::list(&data_dir).await?,
+                PluginCommand::Outdated { catalogue, config, data_dir } => {
+                    let settings = Settings::resolve(ServeArgs { config, catalogue, data_dir, ..Default::default() })?;
+                    let found = offline::outdated(&settings.data_dir, &settings.catalogue).await?;
+                    for problem in &found.unreadable {
+                        eprintln!("cannot read {problem}");
+                    }
+                    print!("{}", found.report);
+                    if found.nothing_read {
+                        std::process::exit(1);
+                    }
+                    String::new()
+                }
                 PluginCommand::Inspect { file } => offline::inspect(&file).await?,
                 PluginCommand::Push { file, reference } => offline::push(&file, &reference).await?,
                 PluginCommand::Call { file, export, input, settings, allow_outbound, timeout_ms, memory_mb, mock, cache_dir } => {

@@ -328,6 +328,18 @@ async fn a_plugin_installed_on_one_node_is_announced_to_the_others_with_its_byte
     assert_eq!(nodes[2].current_components().await.unwrap().len(), 1, "only telegram");
     nodes[0].install_component("line", &version("1.0.1"), b"line 1.0.1", false).await.unwrap();
     assert!(nodes[2].removed_plugins().await.unwrap().is_empty(), "installed again");
+
+    // Where each current component came from (a registry's repository, or a file: none), for
+    // every node's record beside its copy; the same bytes from elsewhere move the record.
+    let repository = "oci://registry.example/plugins/line";
+    assert_eq!(next_notice(&mut on_node_3).await, Notice::Installed { plugin: "line".into(), version: "1.0.1".into() });
+    assert_eq!(nodes[1].install_component_from("line", &version("1.0.2"), b"line 1.0.2", false, Some(repository)).await.unwrap(), ComponentInstall::Stored);
+    assert_eq!(next_notice(&mut on_node_3).await, Notice::Installed { plugin: "line".into(), version: "1.0.2".into() });
+    let sources = nodes[2].component_sources().await.unwrap();
+    assert_eq!(sources, vec![("line".to_owned(), Some(repository.to_owned())), ("telegram".to_owned(), None)]);
+    assert_eq!(nodes[0].install_component("line", &version("1.0.2"), b"line 1.0.2", false).await.unwrap(), ComponentInstall::Unchanged);
+    assert_eq!(next_notice(&mut on_node_3).await, Notice::Installed { plugin: "line".into(), version: "1.0.2".into() }, "the record moved");
+    assert_eq!(nodes[2].component_sources().await.unwrap()[0], ("line".to_owned(), None));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

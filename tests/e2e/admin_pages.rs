@@ -147,6 +147,30 @@ async fn the_operator_reviews_an_uploaded_plugin_and_approves_it_in_the_browser(
     assert!(plugins.as_array().unwrap().iter().any(|p| p["id"] == "echo"), "approved in the browser: {plugins}");
 }
 
+/// The catalogue page against a real registry holding echo 2.0.0, 2.1.0 (a new outbound host)
+/// and 3.0.0: installed and upgraded in the browser, through the consent review each time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_operator_installs_and_upgrades_a_plugin_from_the_catalogue_consenting_to_a_new_host_in_the_browser() {
+    use switchboard_e2e::oci_registry::OciRegistry;
+    let registry = OciRegistry::start().await;
+    for (file, version) in [(env!("ECHO_V2_WASM"), "2.0.0"), (env!("ECHO_V2_1_WASM"), "2.1.0"), (env!("ECHO_V3_WASM"), "3.0.0")] {
+        registry.push("plugins/echo", file, version).await;
+    }
+    let repository = format!("oci://{}/plugins/echo", registry.authority);
+    let host = TestHost::start(HostOptions { allow_outbound: vec![registry.authority.clone()], catalogue: vec![repository.clone()], ..Default::default() }).await;
+    let output = run_script(
+        "catalogue.mjs",
+        &[("BASE", host.base.clone()), ("OPERATOR_TOKEN", host.operator.clone()), ("SOURCE", repository.clone())],
+    )
+    .await;
+    assert!(output.contains("catalogue: ok"), "{output}");
+    let (_, plugins) = host.get("/api/v1/plugins", &host.operator).await;
+    let echo = plugins.as_array().unwrap().iter().find(|p| p["id"] == "echo").expect("installed in the browser").clone();
+    assert_eq!((echo["version"].as_str(), &echo["outbound_hosts"]), (Some("2.1.0"), &json!(["api.echo.example"])), "{echo}");
+    let (_, audit) = host.get("/api/v1/audit", &host.operator).await;
+    assert!(audit.to_string().contains(&format!("echo 2.1.0 from {repository}:2.1.0")), "{audit}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_invited_agent_sets_a_password_and_logs_in_with_username_and_password() {
     let host = TestHost::start(HostOptions { local_public_url: true, ..Default::default() }).await;

@@ -3,7 +3,9 @@
 //! host installing by version and by range, an upgrade asking for a new host waiting for the
 //! operator's consent; then every way a registry can fail or lie, each a clear 4xx/502 with
 //! nothing installed, and an artifact pushed by a generic client (no signature) installing only
-//! where unsigned plugins are allowed.
+//! where unsigned plugins are allowed. The catalogue (`--catalogue`): each repository's versions,
+//! the plugin installed from it and its newest compatible version, an upgrade through the API,
+//! a registry that is down named in its entry only, and `plugin outdated` before and after.
 
 use axum::body::Body;
 use axum::extract::Path;
@@ -11,20 +13,17 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use sha2::Digest;
-use switchboard::plugins::oci::{Repository, Source};
-use switchboard::runtime::HostPattern;
 use switchboard_e2e::oci_registry::OciRegistry;
 use switchboard_e2e::{HostOptions, TestHost, serve_fake};
 
 const ECHO_V1: &str = env!("ECHO_V1_WASM");
 const ECHO_V2: &str = env!("ECHO_V2_WASM");
+const ECHO_V2_1: &str = env!("ECHO_V2_1_WASM");
 const ECHO_V3: &str = env!("ECHO_V3_WASM");
 
 /// Pushes a component file as its own version, as `switchboard plugin push` does.
 async fn push(registry: &OciRegistry, repository: &str, file: &str, version: &str) {
-    let source = Source::parse(&format!("oci://{}/{repository}:{version}", registry.authority)).unwrap();
-    let bytes = std::fs::read(file).unwrap();
-    Repository::new(&source, &[HostPattern::parse(&registry.authority).unwrap()], true).push(&bytes, version, "echo.wasm").await.unwrap();
+    registry.push(repository, file, version).await;
 }
 
 fn from(reference: String) -> Value {
@@ -207,6 +206,11 @@ async fn the_command_line_pushes_a_plugin_and_installs_it_from_the_registry_by_r
     assert!(out.contains("installed echo 2.0.0 from oci://") && out.contains(":2.0.0 (sha256:"), "{out}");
     let placed = switchboard::data_dir::plugins_dir(data.path()).join("echo.wasm");
     assert_eq!(std::fs::read(&placed).unwrap(), std::fs::read(ECHO_V2).unwrap(), "the very bytes pushed");
+    // Where it came from is recorded beside it (what the catalogue and `plugin outdated` match).
+    let record = switchboard::data_dir::plugins_dir(data.path()).join("echo.source");
+    assert_eq!(std::fs::read_to_string(&record).unwrap().trim(), repository);
+    let found = offline::outdated(data.path(), &[]).await.unwrap();
+    assert!(found.report.contains("all up to date: echo 2.0.0") && found.unreadable.is_empty(), "{}", found.report);
 
     let downgrade = offline::install_from(data.path(), &format!("{repository}:1.0.0"), false).await.unwrap_err().to_string();
     assert!(downgrade.contains("install with force to downgrade"), "{downgrade}");
@@ -215,4 +219,115 @@ async fn the_command_line_pushes_a_plugin_and_installs_it_from_the_registry_by_r
     assert_eq!(std::fs::read(&placed).unwrap(), std::fs::read(ECHO_V2).unwrap(), "nothing changed by the refusals");
     let out = offline::install_from(data.path(), &format!("{repository}:1.0.0"), true).await.unwrap();
     assert!(out.contains("installed echo 1.0.0"), "{out}");
+    // A file installed over it records nothing: it no longer came from the registry.
+    offline::install(data.path(), std::path::Path::new(ECHO_V2), false).await.unwrap();
+    assert!(!record.exists(), "the record of the registry went with the registry's copy");
+    let found = offline::outdated(data.path(), &[]).await.unwrap();
+    assert!(found.report.starts_with("nothing to check"), "{}", found.report);
+    offline::install_from(data.path(), &format!("{repository}:2.0.0"), true).await.unwrap();
+    assert!(record.exists());
+    offline::remove(data.path(), "echo").await.unwrap();
+    assert!(!record.exists(), "removing the plugin removes its record");
+}
+
+/// `GET /api/v1/catalogue` as the operator reads it.
+async fn catalogue(host: &TestHost) -> Vec<Value> {
+    let (status, entries) = host.get("/api/v1/catalogue", &host.operator).await;
+    assert_eq!(status, 200, "{entries}");
+    entries.as_array().unwrap().clone()
+}
+
+/// The catalogue lists each `--catalogue` repository: its versions newest first, the plugin
+/// installed from it (matched by the repository it recorded), the newest version of the
+/// installed major and the newest of all. A registry that is down is named in its own entry
+/// only. An install and an upgrade through the API, the upgrade asking for a new host waiting
+/// for consent. `plugin outdated` names the plugin before the upgrade and none after.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_catalogue_lists_versions_and_the_newest_compatible_one_an_upgrade_moves_it_and_plugin_outdated_agrees() {
+    use switchboard::plugins::offline;
+    let registry = OciRegistry::start().await;
+    for (file, version) in [(ECHO_V1, "1.0.0"), (ECHO_V2, "2.0.0")] {
+        push(&registry, "plugins/echo", file, version).await;
+    }
+    let down = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().to_string()
+    };
+    let echo = format!("oci://{}/plugins/echo", registry.authority);
+    let gone = format!("oci://{down}/plugins/echo");
+    let host = TestHost::start(HostOptions {
+        allow_outbound: vec![registry.authority.clone(), down.clone()],
+        catalogue: vec![echo.clone(), gone.clone()],
+        ..Default::default()
+    })
+    .await;
+
+    // Nothing installed yet: the versions, and the registry that is down in its own entry.
+    let entries = catalogue(&host).await;
+    assert_eq!(entries.len(), 2, "{entries:?}");
+    assert_eq!(
+        entries[0],
+        json!({"source": echo, "plugin": null, "installed": null, "versions": ["2.0.0", "1.0.0"], "newest_compatible": null, "newest": "2.0.0", "error": null})
+    );
+    assert_eq!((entries[1]["source"].as_str(), &entries[1]["versions"], &entries[1]["newest"]), (Some(gone.as_str()), &json!([]), &Value::Null));
+    assert!(entries[1]["error"].as_str().is_some_and(|e| e.contains("cannot be reached")), "{}", entries[1]);
+    let (status, _) = host.get("/api/v1/catalogue", &host.admin).await;
+    assert_eq!(status, 403, "the operator's only");
+
+    // Installed from the catalogue (a new plugin: consent first), it is matched to its repository.
+    let (status, answer) = host.post("/api/v1/plugins", &host.operator, from(format!("{echo}:2.0.0"))).await;
+    assert_eq!((status, answer["review"]["source"].as_str()), (202, Some(echo.as_str())), "{answer}");
+    assert_eq!(catalogue(&host).await[0]["plugin"], Value::Null, "not installed while it waits");
+    let (status, answer) = host.post("/api/v1/plugin-reviews/echo/approve", &host.operator, json!({})).await;
+    assert_eq!(status, 201, "{answer}");
+    let record = switchboard::data_dir::plugins_dir(host.data_path()).join("echo.source");
+    assert_eq!(std::fs::read_to_string(&record).unwrap().trim(), echo, "the repository is recorded beside the plugin");
+    let entry = catalogue(&host).await[0].clone();
+    assert_eq!((&entry["plugin"], &entry["installed"], &entry["newest_compatible"], &entry["newest"]), (&json!("echo"), &json!("2.0.0"), &Value::Null, &json!("2.0.0")), "{entry}");
+
+    // Newer versions: one of the same major (asking for a new host), one of a new major.
+    push(&registry, "plugins/echo", ECHO_V2_1, "2.1.0").await;
+    push(&registry, "plugins/echo", ECHO_V3, "3.0.0").await;
+    let entry = catalogue(&host).await[0].clone();
+    assert_eq!(entry["versions"], json!(["3.0.0", "2.1.0", "2.0.0", "1.0.0"]), "{entry}");
+    assert_eq!((&entry["installed"], &entry["newest_compatible"], &entry["newest"]), (&json!("2.0.0"), &json!("2.1.0"), &json!("3.0.0")), "{entry}");
+
+    // The command line on the host's data dir: the plugin, installed, newest compatible, newest,
+    // source; the new major noted; the registry that is down named apart.
+    let found = offline::outdated(host.data_path(), &[gone.clone()]).await.unwrap();
+    let line = found.report.lines().find(|l| l.ends_with(echo.as_str())).unwrap_or_else(|| panic!("no line for echo:\n{}", found.report));
+    assert_eq!(line.split_whitespace().collect::<Vec<_>>(), ["echo", "2.0.0", "2.1.0", "3.0.0", echo.as_str()], "{}", found.report);
+    assert!(found.report.contains("3.0.0 is a new major version"), "{}", found.report);
+    assert_eq!(found.unreadable.len(), 1, "{:?}", found.unreadable);
+    assert!(found.unreadable[0].starts_with(&gone) && found.unreadable[0].contains("cannot be reached"), "{:?}", found.unreadable);
+    assert!(!found.nothing_read);
+
+    // The upgrade the page offers: the newest compatible version, which asks for a new host.
+    let newest_compatible = entry["newest_compatible"].as_str().unwrap();
+    let (status, answer) = host.post("/api/v1/plugins", &host.operator, from(format!("{echo}:{newest_compatible}"))).await;
+    assert_eq!((status, answer["review"]["version"].as_str()), (202, Some("2.1.0")), "{answer}");
+    assert_eq!(answer["review"]["new_outbound_hosts"], json!(["api.echo.example"]), "{answer}");
+    assert_eq!(catalogue(&host).await[0]["installed"], "2.0.0", "2.0.0 serves until the operator consents");
+    let (status, answer) = host.post("/api/v1/plugin-reviews/echo/approve", &host.operator, json!({})).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(serving(&host, "echo").await.as_deref(), Some("2.1.0"));
+    let entry = catalogue(&host).await[0].clone();
+    assert_eq!((&entry["installed"], &entry["newest_compatible"], &entry["newest"]), (&json!("2.1.0"), &Value::Null, &json!("3.0.0")), "{entry}");
+
+    // Nothing outdated now; only the new major is noted.
+    let found = offline::outdated(host.data_path(), &[]).await.unwrap();
+    assert!(found.report.contains("all up to date: echo 2.1.0") && !found.report.contains("newest compatible"), "{}", found.report);
+    assert!(found.report.contains("echo 2.1.0: 3.0.0 is a new major version"), "{}", found.report);
+    assert!(found.unreadable.is_empty() && !found.nothing_read, "{:?}", found.unreadable);
+    // A data dir whose only repository cannot be read: nothing could be read at all.
+    let empty = tempfile::tempdir().unwrap();
+    let found = offline::outdated(empty.path(), &[gone.clone()]).await.unwrap();
+    assert!(found.nothing_read && found.unreadable.len() == 1, "{:?}", found.unreadable);
+
+    // Removed, it is no longer installed from the repository; its record goes with it.
+    let (status, _) = host.call(reqwest::Method::DELETE, "/api/v1/plugins/echo", Some(&host.operator), None).await;
+    assert_eq!(status, 204);
+    assert!(!record.exists(), "the record is removed with the plugin");
+    let entry = catalogue(&host).await[0].clone();
+    assert_eq!((&entry["plugin"], &entry["installed"], &entry["newest"]), (&Value::Null, &Value::Null, &json!("3.0.0")), "{entry}");
 }

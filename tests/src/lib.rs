@@ -60,6 +60,8 @@ pub struct HostOptions {
     pub record_webhooks: Option<PathBuf>,
     /// Event webhooks' retries (default: the host's, 5 s first).
     pub webhook_retry: Option<switchboard::event_webhooks::RetryPolicy>,
+    /// `--catalogue oci://REGISTRY/REPOSITORY` (repeatable).
+    pub catalogue: Vec<String>,
 }
 
 /// A running host with a token per role (the workspace roles in workspace 1, the first).
@@ -115,6 +117,7 @@ impl TestHost {
             record_webhooks: options.record_webhooks,
             webhook_retry: options.webhook_retry.unwrap_or_default(),
             compiler: None,
+            catalogue: options.catalogue,
         };
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(switchboard::serve(switchboard::Listeners { http: listener, smtp }, config, async {

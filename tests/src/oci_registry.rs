@@ -57,6 +57,16 @@ impl OciRegistry {
         panic!("the OCI registry did not start");
     }
 
+    /// Pushes a component file as `repository:version` with the host's own code, as
+    /// `switchboard plugin push` does (the tag is not checked against the file's version here).
+    pub async fn push(&self, repository: &str, file: &str, version: &str) {
+        use switchboard::plugins::oci::{Repository, Source};
+        let source = Source::parse(&format!("oci://{}/{repository}:{version}", self.authority)).unwrap();
+        let bytes = std::fs::read(file).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let allowed = [switchboard::runtime::HostPattern::parse(&self.authority).unwrap()];
+        Repository::new(&source, &allowed, true).push(&bytes, version, "echo.wasm").await.unwrap();
+    }
+
     /// Puts a manifest and its blobs straight through the registry's HTTP API, as any OCI
     /// client would (no Switchboard code involved): `config` with `config_type`, one layer.
     pub async fn put_artifact(&self, repository: &str, tag: &str, config_type: &str, config: &[u8], layer_type: &str, layer: &[u8]) {

@@ -110,6 +110,7 @@ fn documented_routes() -> OpenApiRouter<Arc<App>> {
         .routes(routes!(plugins::reviews))
         .routes(routes!(plugins::approve))
         .routes(routes!(plugins::reject))
+        .routes(routes!(plugins::catalogue))
         .routes(routes!(provider_apps::show, provider_apps::set, provider_apps::remove))
         .routes(routes!(channels::list, channels::create))
         .routes(routes!(channels::show, channels::update, channels::delete))

@@ -12,6 +12,7 @@ use super::guide::{GuideView, guide_view};
 use super::settings::{FieldView, field_view};
 use super::{ApiError, Caller, MAX_COMPONENT_BYTES};
 use crate::app::App;
+use crate::plugins::catalogue::CatalogueEntry;
 use crate::plugins::oci::OciError;
 use crate::plugins::{PluginError, PullError, UploadError};
 use crate::runtime::LoadedPlugin;
@@ -210,6 +211,19 @@ pub struct PendingView {
     /// `pending_approval`: approve it with `POST /api/v1/plugin-reviews/{id}/approve`.
     status: &'static str,
     review: Review,
+}
+
+/// `GET /api/v1/catalogue` (operator): each repository the host lists (`--catalogue`), with the
+/// versions its registry holds (newest first), the plugin installed from it and its version, the
+/// newest version of the installed major and the newest of all. The registries are read at
+/// once, each for at most 15 s: one that cannot be read gives its entry an `error`, never the
+/// answer. Install or upgrade with `POST /api/v1/plugins` `{"source": "<source>:<version>"}`.
+#[utoipa::path(get, path = "/catalogue", tag = "plugins", responses((status = 200, body = Vec<CatalogueEntry>, description = "every repository of `--catalogue`, in its order; `[]` when none is configured")))]
+pub async fn catalogue(caller: Caller, State(app): State<Arc<App>>) -> Result<Json<Vec<CatalogueEntry>>, ApiError> {
+    caller.require_operator()?;
+    let installed = crate::plugins::installed_from_registries(&app);
+    let entries = crate::plugins::catalogue::read(&app.catalogue, &installed, &app.outbound_allowed, crate::plugins::catalogue::READ_TIMEOUT).await;
+    Ok(Json(entries))
 }
 
 /// `GET /api/v1/plugin-reviews` (operator): uploads waiting for approval, with what each asks for.

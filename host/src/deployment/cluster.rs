@@ -27,11 +27,11 @@ struct Shared(Arc<PgStore>);
 
 #[async_trait::async_trait]
 impl PluginSharing for Shared {
-    async fn publish(&self, plugin: &str, version: &semver::Version, component: &Path, force: bool) -> StoreResult<ComponentInstall> {
+    async fn publish(&self, plugin: &str, version: &semver::Version, component: &Path, force: bool, source: Option<&str>) -> StoreResult<ComponentInstall> {
         let bytes = tokio::fs::read(component)
             .await
             .map_err(|e| StoreError::Unavailable(format!("cannot read {}: {e}", component.display())))?;
-        self.0.install_component(plugin, version, &bytes, force).await
+        self.0.install_component_from(plugin, version, &bytes, force, source).await
     }
 
     async fn withdraw(&self, plugin: &str) -> StoreResult<()> {
@@ -48,6 +48,10 @@ impl PluginSharing for Shared {
 
     async fn current_component(&self, plugin: &str) -> StoreResult<Option<(semver::Version, Vec<u8>)>> {
         self.0.current_component(plugin).await
+    }
+
+    async fn sources(&self) -> StoreResult<Vec<(String, Option<String>)>> {
+        self.0.component_sources().await
     }
 }
 

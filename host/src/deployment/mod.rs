@@ -31,9 +31,10 @@ pub enum PluginNotice {
 /// Components installed through one node, made live on every node.
 #[async_trait::async_trait]
 pub trait PluginSharing: Send + Sync {
-    /// Before a component goes live here: stored where every node loads it from. Between two
-    /// nodes installing at once, the shared record decides (a downgrade only when `force`d).
-    async fn publish(&self, plugin: &str, version: &semver::Version, component: &Path, force: bool) -> StoreResult<ComponentInstall>;
+    /// Before a component goes live here: stored where every node loads it from, with the
+    /// repository it was pulled from (`source`; `None`: a file). Between two nodes installing
+    /// at once, the shared record decides (a downgrade only when `force`d).
+    async fn publish(&self, plugin: &str, version: &semver::Version, component: &Path, force: bool, source: Option<&str>) -> StoreResult<ComponentInstall>;
     /// A plugin removed here: removed for every node.
     async fn withdraw(&self, plugin: &str) -> StoreResult<()>;
     /// Plugins removed through other nodes (also while this one was down).
@@ -42,6 +43,8 @@ pub trait PluginSharing: Send + Sync {
     async fn current_components(&self) -> StoreResult<Vec<(String, semver::Version, Vec<u8>)>>;
     /// One plugin's current shared component.
     async fn current_component(&self, plugin: &str) -> StoreResult<Option<(semver::Version, Vec<u8>)>>;
+    /// Where every shared plugin's current component came from: id, repository (`None`: a file).
+    async fn sources(&self) -> StoreResult<Vec<(String, Option<String>)>>;
 }
 
 /// Token buckets every node counts against together. Without them (one node) the budgets are

@@ -25,7 +25,7 @@ struct NoOtherNodes;
 
 #[async_trait::async_trait]
 impl PluginSharing for NoOtherNodes {
-    async fn publish(&self, _: &str, _: &semver::Version, _: &Path, _: bool) -> StoreResult<ComponentInstall> {
+    async fn publish(&self, _: &str, _: &semver::Version, _: &Path, _: bool, _: Option<&str>) -> StoreResult<ComponentInstall> {
         Ok(ComponentInstall::Stored)
     }
 
@@ -43,6 +43,11 @@ impl PluginSharing for NoOtherNodes {
 
     async fn current_component(&self, _: &str) -> StoreResult<Option<(semver::Version, Vec<u8>)>> {
         Ok(None)
+    }
+
+    /// The folder's `<id>.source` files are the only record.
+    async fn sources(&self) -> StoreResult<Vec<(String, Option<String>)>> {
+        Ok(Vec::new())
     }
 }
 

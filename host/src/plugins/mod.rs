@@ -3,6 +3,7 @@
 //! load is refused with a reason; whatever was serving keeps serving.
 
 pub mod call;
+pub mod catalogue;
 pub mod check;
 pub mod dev;
 pub mod mock;
@@ -64,6 +65,55 @@ pub(crate) fn plugin_file(folder: &Path, id: &str, suffix: &str) -> Result<PathB
         return Err(not_an_id());
     }
     crate::ids::file_in(folder, &format!("{id}{suffix}")).ok_or_else(not_an_id)
+}
+
+/// The record of where plugin `id` of `folder` was installed from (`<id>.source`, beside its
+/// `<id>.wasm`): one line, `oci://<registry>/<repository>`. Only installs from a registry write
+/// one (see `catalogue`); the watcher loads `*.wasm` only, so it is never taken for a plugin.
+fn source_file(folder: &Path, id: &str) -> Result<PathBuf, PluginError> {
+    plugin_file(folder, id, ".source")
+}
+
+/// The repository plugin `id` of `folder` was installed from (`oci://<registry>/<repository>`),
+/// if its record says one.
+pub fn recorded_source(folder: &Path, id: &str) -> Option<String> {
+    let text = std::fs::read_to_string(source_file(folder, id).ok()?).ok()?;
+    oci::Source::parse_repository(text.trim()).ok().map(|source| source.repository_reference())
+}
+
+/// Records where plugin `id` of `folder` was installed from; `None` (a file: an upload, a
+/// copy, `plugin install FILE`) removes an earlier record, so the plugin matches no repository.
+pub(crate) fn record_source(folder: &Path, id: &str, source: Option<&str>) -> Result<(), PluginError> {
+    let path = source_file(folder, id)?;
+    let done = match source {
+        Some(source) => crate::runtime::cache::write_atomically(&path, format!("{source}\n").as_bytes()),
+        None => match std::fs::remove_file(&path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            other => other,
+        },
+    };
+    done.map_err(|e| PluginError::Io(format!("cannot record where `{id}` was installed from in {}: {e}", path.display())))
+}
+
+/// [`record_source`], a failure logged: the plugin is in place whatever its record.
+fn keep_record(folder: &Path, id: &str, source: Option<&str>) {
+    if let Err(e) = record_source(folder, id, source) {
+        tracing::error!(id, "{e}");
+    }
+}
+
+/// The plugins live here that recorded the repository they were installed from: what the
+/// catalogue matches its repositories with.
+pub fn installed_from_registries(app: &App) -> Vec<catalogue::InstalledFrom> {
+    app.registry
+        .list()
+        .iter()
+        .filter(|plugin| app.registry.installed(plugin.id()).is_some_and(|i| matches!(i.source, PluginSource::File(_))))
+        .filter_map(|plugin| {
+            let source = recorded_source(&app.plugins_dir, plugin.id())?;
+            Some(catalogue::InstalledFrom { plugin: plugin.id().to_owned(), version: plugin.version.clone(), source })
+        })
+        .collect()
 }
 
 /// Whether a path in the plugins folder is a component to load (not a temp file of a copy).
@@ -150,6 +200,7 @@ async fn fetch_shared(app: &App) {
                 {
                     tracing::error!(%plugin, "cannot delete the removed plugin's {}: {e}", path.display());
                 }
+                keep_record(&app.plugins_dir, &plugin, None);
             }
         }
         Err(e) => tracing::error!("the plugins removed through other nodes could not be read: {e}"),
@@ -174,6 +225,15 @@ async fn fetch_shared(app: &App) {
         }
         Err(e) => tracing::error!("the plugins installed through other nodes could not be read: {e}"),
     }
+    // Where each came from, as the node that installed it recorded it.
+    match shared.sources().await {
+        Ok(sources) => {
+            for (plugin, source) in sources {
+                keep_record(&app.plugins_dir, &plugin, source.as_deref());
+            }
+        }
+        Err(e) => tracing::error!("where the plugins installed through other nodes came from could not be read: {e}"),
+    }
 }
 
 /// Where a plugin installed through the database is kept in this node's folder.
@@ -190,6 +250,13 @@ pub async fn load_shared(app: &App, plugin: &str, version: &str) {
         Ok(None) => return,
         Err(e) => return tracing::error!(%plugin, %version, "the installed plugin could not be read: {e}"),
     };
+    match app.deployment.plugins.sources().await {
+        Ok(sources) => {
+            let source = sources.into_iter().find(|(id, _)| id == plugin).and_then(|(_, source)| source);
+            keep_record(&app.plugins_dir, plugin, source.as_deref());
+        }
+        Err(e) => tracing::error!(%plugin, %version, "where the installed plugin came from could not be read: {e}"),
+    }
     if app.registry.get(plugin).is_some_and(|live| live.hash == crate::runtime::component_hash(&bytes)) {
         return;
     }
@@ -212,6 +279,7 @@ pub fn drop_shared(app: &App, plugin: &str) {
     if let Some(crate::registry::Installed { source: PluginSource::File(path), .. }) = app.registry.installed(plugin) {
         let _ = std::fs::remove_file(&path);
         app.registry.remove_file(&path);
+        keep_record(&app.plugins_dir, plugin, None);
         tracing::info!(%plugin, file = %path.display(), "plugin removed through another node");
     }
 }
@@ -304,6 +372,8 @@ pub enum PullError {
 /// manifest's digest, streamed to disk at most `limit` bytes (refused as it arrives), checked
 /// against the digest before anything is installed, then validated, signature and consent
 /// included, exactly as an upload ([`install_upload`]). The tag it resolved to comes back too.
+/// The repository (`oci://<registry>/<repository>`) is recorded with the plugin once it is live
+/// (kept with the review while it waits): the catalogue matches the two by it.
 pub async fn install_from_registry(app: &App, source: &oci::Source, limit: usize, force: bool) -> Result<(Upload, String), PullError> {
     let pull = async {
         let repository = oci::Repository::new(source, &app.outbound_allowed, false);
@@ -319,7 +389,7 @@ pub async fn install_from_registry(app: &App, source: &oci::Source, limit: usize
     let (staged, tag) = tokio::time::timeout(deadline, pull)
         .await
         .map_err(|_| oci::OciError::Unreachable(format!("{}: the pull did not finish within {} s", source.registry, deadline.as_secs())))??;
-    Ok((install_upload(app, staged, force).await?, tag))
+    Ok((install_staged(app, staged, force, Some(source.repository_reference())).await?, tag))
 }
 
 /// The component a repository's reference names, for the API's install and the command line's
@@ -353,9 +423,16 @@ pub enum Upload {
 /// (`App::upload_slot`): each holds its component in memory while compiling, so concurrent
 /// uploads cannot multiply that.
 pub async fn install_upload(app: &App, staged: StagedUpload, force: bool) -> Result<Upload, PluginError> {
+    install_staged(app, staged, force, None).await
+}
+
+/// [`install_upload`] of a component that came from `origin` (a registry's repository), or
+/// from a file (`None`).
+async fn install_staged(app: &App, staged: StagedUpload, force: bool, origin: Option<String>) -> Result<Upload, PluginError> {
     let _slot = app.upload_slot.acquire().await.map_err(|_| PluginError::Io("the server is stopping".into()))?;
     let (plugin, previous) = validated(app, &staged.path, force).await?;
-    let review = Review::of(&plugin, previous.as_ref().map(|p| p.plugin.as_ref()));
+    let mut review = Review::of(&plugin, previous.as_ref().map(|p| p.plugin.as_ref()));
+    review.source = origin.clone();
     if review.needs_approval() {
         let path = review::pending_path(app, &review.id)?;
         let io = |e: std::io::Error| PluginError::Io(format!("cannot keep the upload in {}: {e}", app.pending_dir.display()));
@@ -367,7 +444,7 @@ pub async fn install_upload(app: &App, staged: StagedUpload, force: bool) -> Res
         tracing::info!(id = %review.id, version = %review.version, new_hosts = ?review.new_outbound_hosts, "plugin upload waits for the operator's approval");
         return Ok(Upload::Pending(review));
     }
-    let (plugin, replaced) = place(app, plugin, &staged.path, previous, force).await?;
+    let (plugin, replaced) = place(app, plugin, &staged.path, previous, force, origin.as_deref()).await?;
     Ok(Upload::Live { plugin, replaced })
 }
 
@@ -383,7 +460,9 @@ pub async fn approve(app: &App, id: &str, force: bool) -> Result<(Arc<LoadedPlug
     if plugin.id() != id {
         return Err(PluginError::NotPending(id.to_owned()));
     }
-    let (plugin, replaced) = place(app, plugin, &path, previous, force).await?;
+    // Where it was pulled from, kept with its review.
+    let origin = std::fs::read(review::review_path(app, id)?).ok().and_then(|bytes| serde_json::from_slice::<Review>(&bytes).ok()).and_then(|review| review.source);
+    let (plugin, replaced) = place(app, plugin, &path, previous, force, origin.as_deref()).await?;
     let _ = std::fs::remove_file(review::review_path(app, id)?);
     tracing::info!(id, version = %plugin.version, "plugin approved by the operator");
     Ok((plugin, replaced))
@@ -434,7 +513,8 @@ async fn validated(app: &App, path: &Path, force: bool) -> Result<(LoadedPlugin,
     Ok((plugin, previous))
 }
 
-/// Moves a validated component file into the plugins folder as `<id>.wasm` and makes it live.
+/// Moves a validated component file into the plugins folder as `<id>.wasm` and makes it live,
+/// recording where it came from (`origin`, a registry's repository; `None`: a file).
 /// On Postgres it is stored in the database first, which every node loads from; the
 /// database's check of the version decides across nodes (two nodes uploading at once).
 async fn place(
@@ -443,11 +523,12 @@ async fn place(
     from: &Path,
     previous: Option<crate::registry::Installed>,
     force: bool,
+    origin: Option<&str>,
 ) -> Result<(Arc<LoadedPlugin>, bool), PluginError> {
     {
         use crate::store::pg::plugins::ComponentInstall;
         let id = plugin.id().to_owned();
-        match app.deployment.plugins.publish(&id, &plugin.version, from, force).await {
+        match app.deployment.plugins.publish(&id, &plugin.version, from, force, origin).await {
             Ok(ComponentInstall::Stored | ComponentInstall::Unchanged) => {}
             Ok(ComponentInstall::Older { newest }) => return Err(InstallError::Downgrade { id, installed: newest, offered: plugin.version.clone() }.into()),
             Ok(ComponentInstall::Conflict) => return Err(PluginError::VersionTaken { id, version: plugin.version.clone() }),
@@ -457,6 +538,7 @@ async fn place(
     let path = plugin_file(&app.plugins_dir, plugin.id(), ".wasm")?;
     std::fs::create_dir_all(&app.plugins_dir).map_err(|e| PluginError::Io(format!("cannot create {}: {e}", app.plugins_dir.display())))?;
     std::fs::rename(from, &path).map_err(|e| PluginError::Io(format!("cannot move the upload to {}: {e}", path.display())))?;
+    keep_record(&app.plugins_dir, plugin.id(), origin);
     forget_other_file(app, previous.as_ref(), &path);
     let live = app.registry.install(plugin, PluginSource::File(path.clone()), true)?;
     tracing::info!(id = %live.id(), version = %live.version, file = %path.display(), "plugin installed");
@@ -503,6 +585,7 @@ pub async fn remove(app: &App, id: &str) -> Result<(), PluginError> {
                     _ => {}
                 }
                 app.registry.remove_file(&path);
+                keep_record(&app.plugins_dir, id, None);
                 tracing::info!(id, file = %path.display(), "plugin removed; its channels are unavailable until it returns");
                 Ok(())
             }

@@ -80,6 +80,30 @@ impl Source {
     }
 }
 
+impl Source {
+    /// A repository without a version, `oci://<registry>/<repository>`: what a catalogue lists
+    /// (`--catalogue`) and what an installed plugin records as where it came from. Its `wanted`
+    /// is every release (`*`); [`Source::repository_reference`] writes it back.
+    pub fn parse_repository(text: &str) -> Result<Self, String> {
+        let trimmed = text.trim().trim_end_matches('/');
+        let shape = || format!("`{text}` is not an OCI repository: write oci://<registry>/<repository> (lowercase letters, digits, `.`, `_`, `-` and `/`)");
+        let rest = trimmed.strip_prefix("oci://").ok_or_else(shape)?;
+        let (_, repository) = rest.split_once('/').ok_or_else(shape)?;
+        if repository.contains([':', '@']) {
+            return Err(format!("`{text}` names a version: a catalogue lists a repository's versions itself, write oci://<registry>/<repository>"));
+        }
+        let mut source = Self::parse(&format!("{trimmed}:0.0.0")).map_err(|_| shape())?;
+        source.wanted = Wanted::Range(semver::VersionReq::STAR);
+        Ok(source)
+    }
+
+    /// `oci://<registry>/<repository>`, without the version: how a repository is named in the
+    /// catalogue and in an installed plugin's record.
+    pub fn repository_reference(&self) -> String {
+        format!("oci://{}/{}", self.registry, self.repository)
+    }
+}
+
 impl std::fmt::Display for Source {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.wanted {
@@ -433,6 +457,21 @@ mod tests {
             assert!(Source::parse(bad).is_err(), "{bad} was taken");
         }
         assert!(Source::parse("oci://ghcr.io/acme/x").unwrap_err().contains("names no version"));
+    }
+
+    #[test]
+    fn a_catalogue_names_a_repository_without_a_version() {
+        let source = Source::parse_repository("oci://GHCR.io/acme/sms-gateway/").unwrap();
+        assert_eq!((source.registry.as_str(), source.repository.as_str()), ("ghcr.io", "acme/sms-gateway"));
+        assert_eq!(source.repository_reference(), "oci://ghcr.io/acme/sms-gateway");
+        assert_eq!(Source::parse_repository("oci://127.0.0.1:5000/plugins/echo").unwrap().repository_reference(), "oci://127.0.0.1:5000/plugins/echo");
+        assert!(Source::parse_repository("oci://ghcr.io/acme/x:1.0.0").unwrap_err().contains("names a version"));
+        for bad in ["ghcr.io/acme/x", "oci://ghcr.io", "oci://127.0.0.1:5000", "oci://ghcr.io/Acme/x", "oci://ghcr.io//x", "oci://ghcr.io/acme/x@sha256:00"] {
+            assert!(Source::parse_repository(bad).is_err(), "{bad} was taken");
+        }
+        // What an install from a version or a range records: the same repository.
+        let installed = Source::parse("oci://127.0.0.1:5000/plugins/echo:^2").unwrap();
+        assert_eq!(installed.repository_reference(), "oci://127.0.0.1:5000/plugins/echo");
     }
 
     #[test]

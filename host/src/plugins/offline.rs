@@ -1,5 +1,5 @@
 //! Plugin commands for operators, working on a data dir without a running server:
-//! `switchboard plugin install | list | inspect | remove`. A running server's folder
+//! `switchboard plugin install | list | inspect | remove | outdated`. A running server's folder
 //! watcher picks up what `install` and `remove` change.
 
 use std::fmt::Write as _;
@@ -122,13 +122,14 @@ pub async fn install_from(data_dir: &Path, source: &str, force: bool) -> anyhow:
     if !source.trim().starts_with("oci://") {
         return install(data_dir, Path::new(source), force).await;
     }
-    let (bytes, pulled) = pull(source).await?;
-    install_bytes(data_dir, bytes, &pulled, force).await
+    let (bytes, pulled, repository) = pull(source).await?;
+    install_bytes(data_dir, bytes, &pulled, force, Some(&repository)).await
 }
 
-/// The component a registry reference names, and how to say where it came from. The registry
-/// is the operator's own choice here, so it is reached wherever it is (as `push` does).
-async fn pull(reference: &str) -> anyhow::Result<(Vec<u8>, String)> {
+/// The component a registry reference names, how to say where it came from, and the repository
+/// to record with it. The registry is the operator's own choice here, so it is reached wherever
+/// it is (as `push` does).
+async fn pull(reference: &str) -> anyhow::Result<(Vec<u8>, String, String)> {
     use futures_util::StreamExt;
     let source = super::oci::Source::parse(reference.trim()).map_err(|e| anyhow::anyhow!(e))?;
     let registry = crate::runtime::HostPattern::parse(&source.registry).map_err(|e| anyhow::anyhow!(e))?;
@@ -142,7 +143,7 @@ async fn pull(reference: &str) -> anyhow::Result<(Vec<u8>, String)> {
                 anyhow::bail!("{source}: the component is more than the {} MiB a plugin may be", MAX_PULLED_BYTES >> 20);
             }
         }
-        Ok((bytes, format!("oci://{}/{}:{tag} ({digest})", source.registry, source.repository)))
+        Ok((bytes, format!("oci://{}/{}:{tag} ({digest})", source.registry, source.repository), source.repository_reference()))
     };
     tokio::time::timeout(super::oci::PULL_DEADLINE, pulled)
         .await
@@ -152,10 +153,12 @@ async fn pull(reference: &str) -> anyhow::Result<(Vec<u8>, String)> {
 /// `plugin install FILE [--force]`: validates, refuses a downgrade unless forced, and places
 /// the component in the folder as `<id>.wasm` (replacing other files of that id).
 pub async fn install(data_dir: &Path, file: &Path, force: bool) -> anyhow::Result<String> {
-    install_bytes(data_dir, read(file)?, &file.display().to_string(), force).await
+    install_bytes(data_dir, read(file)?, &file.display().to_string(), force, None).await
 }
 
-async fn install_bytes(data_dir: &Path, bytes: Vec<u8>, from: &str, force: bool) -> anyhow::Result<String> {
+/// Places a validated component; `repository`: the registry's repository it was pulled from,
+/// recorded beside it (`<id>.source`, see `catalogue`), or `None` for a file (no record).
+async fn install_bytes(data_dir: &Path, bytes: Vec<u8>, from: &str, force: bool, repository: Option<&str>) -> anyhow::Result<String> {
     let runtime = runtime(Some(data_dir))?;
     let plugin = runtime.load(bytes.clone()).await.map_err(|e| anyhow::anyhow!("{from}: {e}"))?;
     let mut replaced = Vec::new();
@@ -181,6 +184,7 @@ async fn install_bytes(data_dir: &Path, bytes: Vec<u8>, from: &str, force: bool)
     for old in replaced.iter().filter(|p| **p != target) {
         std::fs::remove_file(old).map_err(|e| anyhow::anyhow!("cannot remove the old {}: {e}", old.display()))?;
     }
+    super::record_source(&plugins_dir(data_dir), plugin.id(), repository)?;
     Ok(format!("installed {} {} from {from} as {}\n", plugin.id(), plugin.version, target.display()))
 }
 
@@ -199,10 +203,101 @@ pub async fn remove(data_dir: &Path, id: &str) -> anyhow::Result<String> {
             _ => {}
         }
     }
+    if !removed.is_empty() {
+        super::record_source(&plugins_dir(data_dir), id, None)?;
+    }
     match (removed.is_empty(), built_in) {
         (true, true) => Err(PluginError::BuiltIn(id.to_owned()).into()),
         (true, false) => Err(PluginError::NotInstalled(id.to_owned()).into()),
         (false, true) => Ok(format!("removed {}; the built-in {id} serves again\n", removed.join(", "))),
         (false, false) => Ok(format!("removed {}\n", removed.join(", "))),
     }
+}
+
+/// What `plugin outdated` found.
+pub struct Outdated {
+    /// For standard output: the plugins with a newer compatible version, else that all is up to date.
+    pub report: String,
+    /// For standard error: each repository whose registry could not be read, with why.
+    pub unreadable: Vec<String>,
+    /// Repositories were to be read and none could be (the command exits 1).
+    pub nothing_read: bool,
+}
+
+/// `plugin outdated [--catalogue oci://REGISTRY/REPOSITORY …]`: every plugin of the folder that
+/// was installed from a registry (it records the repository, `<id>.source`; see `catalogue`) is
+/// checked against that repository, and the `catalogue` repositories too (those nobody installed
+/// from are named as not installed). One line per plugin with a newer version of its major:
+/// plugin, installed, newest compatible, newest, source; a new major is noted apart. The
+/// registries are read at once, each within `catalogue::READ_TIMEOUT`, and reached wherever they
+/// are (the operator's own choice, as `plugin install oci://…` does).
+pub async fn outdated(data_dir: &Path, catalogue: &[String]) -> anyhow::Result<Outdated> {
+    use super::catalogue::{InstalledFrom, READ_TIMEOUT, read as read_catalogue};
+    use super::oci::Source;
+    let folder = plugins_dir(data_dir);
+    let mut repositories = Vec::new();
+    for reference in catalogue {
+        repositories.push(Source::parse_repository(reference).map_err(|e| anyhow::anyhow!("--catalogue {e}"))?);
+    }
+    let runtime = runtime(Some(data_dir))?;
+    let mut installed = Vec::new();
+    let mut unreadable = Vec::new();
+    for path in component_files(&folder) {
+        let Some(id) = path.file_stem().map(|stem| stem.to_string_lossy().into_owned()) else { continue };
+        let Some(source) = super::recorded_source(&folder, &id) else { continue };
+        let loaded = match std::fs::read(&path) {
+            Ok(bytes) => runtime.load(bytes).await.map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        match loaded {
+            Ok(plugin) if plugin.id() == id => {
+                if !repositories.iter().any(|r: &Source| r.repository_reference() == source) {
+                    repositories.push(Source::parse_repository(&source).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?);
+                }
+                installed.push(InstalledFrom { plugin: id, version: plugin.version.clone(), source });
+            }
+            Ok(_) => {}
+            Err(e) => unreadable.push(format!("{}: the installed component is refused: {e}", path.display())),
+        }
+    }
+    if repositories.is_empty() {
+        let report = "nothing to check: no installed plugin was installed from a registry, and no --catalogue repository is given\n".to_owned();
+        return Ok(Outdated { report, unreadable, nothing_read: false });
+    }
+    let allowed: Vec<_> = repositories.iter().filter_map(|r| crate::runtime::HostPattern::parse(&r.registry).ok()).collect();
+    let entries = read_catalogue(&repositories, &installed, &allowed, READ_TIMEOUT).await;
+    unreadable.extend(entries.iter().filter_map(|e| Some(format!("{}: {}", e.source, e.error.as_ref()?))));
+    let major = |version: &str| version.parse::<semver::Version>().map(|v| v.major).ok();
+    let mut report = String::new();
+    let newer: Vec<_> = entries.iter().filter(|e| e.newest_compatible.is_some()).collect();
+    if !newer.is_empty() {
+        let _ = writeln!(report, "{:<18} {:<10} {:<18} {:<10} source", "plugin", "installed", "newest compatible", "newest");
+    }
+    let dash = "-".to_owned();
+    for entry in &newer {
+        let (plugin, installed) = (entry.plugin.as_ref().unwrap_or(&dash), entry.installed.as_ref().unwrap_or(&dash));
+        let (compatible, newest) = (entry.newest_compatible.as_ref().unwrap_or(&dash), entry.newest.as_ref().unwrap_or(&dash));
+        let _ = writeln!(report, "{plugin:<18} {installed:<10} {compatible:<18} {newest:<10} {}", entry.source);
+    }
+    let checked: Vec<String> = entries.iter().filter(|e| e.error.is_none()).filter_map(|e| Some(format!("{} {}", e.plugin.as_ref()?, e.installed.as_ref()?))).collect();
+    if newer.is_empty() {
+        let _ = match (checked.is_empty(), unreadable.is_empty()) {
+            (true, _) => writeln!(report, "no plugin installed from a registry could be checked"),
+            (false, true) => writeln!(report, "all up to date: {} at the newest version of its major", checked.join(", ")),
+            (false, false) => writeln!(report, "up to date as far as the registries that answered tell: {} (the others are named on standard error)", checked.join(", ")),
+        };
+    }
+    for entry in &entries {
+        if let (Some(plugin), Some(installed), Some(newest)) = (&entry.plugin, &entry.installed, &entry.newest)
+            && major(newest) > major(installed)
+        {
+            let _ = writeln!(report, "{plugin} {installed}: {newest} is a new major version (it may change what its channels rely on): switchboard plugin install {}:{newest}", entry.source);
+        }
+    }
+    for entry in entries.iter().filter(|e| e.plugin.is_none() && e.error.is_none()) {
+        let newest = entry.newest.as_deref().or(entry.versions.first().map(String::as_str)).unwrap_or("no versions yet");
+        let _ = writeln!(report, "not installed: {} (newest {newest})", entry.source);
+    }
+    let nothing_read = entries.iter().all(|e| e.error.is_some());
+    Ok(Outdated { report, unreadable, nothing_read })
 }

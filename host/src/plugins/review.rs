@@ -31,6 +31,10 @@ pub struct Review {
     /// What it asks for that the live version does not have (everything, for a new plugin).
     pub new_outbound_hosts: Vec<String>,
     pub new_host_imports: Vec<String>,
+    /// The repository it was pulled from (`oci://<registry>/<repository>`), recorded with the
+    /// plugin once approved; `null` for an uploaded file.
+    #[serde(default)]
+    pub source: Option<String>,
 }
 
 impl Review {
@@ -50,6 +54,7 @@ impl Review {
             replaces: live.map(|l| l.version.to_string()),
             new_outbound_hosts: added(hosts, live.map(|l| l.manifest.outbound_hosts.as_slice())),
             new_host_imports: added(&plugin.host_imports, live.map(|l| l.host_imports.as_slice())),
+            source: None,
         }
     }
 

@@ -30,6 +30,20 @@ impl PgStore {
     /// Stores `component` as `plugin` `version`; a version older than the newest installed is
     /// refused unless `force`.
     pub async fn install_component(&self, plugin: &str, version: &semver::Version, component: &[u8], force: bool) -> StoreResult<ComponentInstall> {
+        self.install_component_from(plugin, version, component, force, None).await
+    }
+
+    /// [`PgStore::install_component`], recording the repository it was pulled from (`source`,
+    /// `oci://<registry>/<repository>`; `None`: a file): every node writes that record beside its
+    /// copy (the catalogue matches repositories to plugins by it).
+    pub async fn install_component_from(
+        &self,
+        plugin: &str,
+        version: &semver::Version,
+        component: &[u8],
+        force: bool,
+        source: Option<&str>,
+    ) -> StoreResult<ComponentInstall> {
         let sha256 = hex::encode(Sha256::digest(component));
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
@@ -54,13 +68,23 @@ impl PgStore {
                 .await?
                 .get(0);
             if current == version.to_string() {
+                // The same bytes, now from elsewhere (a registry, or a file): the record follows.
+                let moved = "UPDATE plugin_components SET source = $3 WHERE plugin = $1 AND version = $2 AND source IS DISTINCT FROM $3";
+                if tx.execute(moved, &[&plugin, &version.to_string(), &source]).await? > 0 {
+                    tx.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &format!("{plugin}@{version}")]).await?;
+                    tx.commit().await?;
+                }
                 return Ok(ComponentInstall::Unchanged);
             }
-            tx.execute("UPDATE plugin_components SET installed_at = $3 WHERE plugin = $1 AND version = $2", &[&plugin, &version.to_string(), &installed_at]).await?;
+            tx.execute(
+                "UPDATE plugin_components SET installed_at = $3, source = $4 WHERE plugin = $1 AND version = $2",
+                &[&plugin, &version.to_string(), &installed_at, &source],
+            )
+            .await?;
         } else {
             tx.execute(
-                "INSERT INTO plugin_components (plugin, version, sha256, component, installed_at) VALUES ($1, $2, $3, $4, $5)",
-                &[&plugin, &version.to_string(), &sha256, &component, &installed_at],
+                "INSERT INTO plugin_components (plugin, version, sha256, component, installed_at, source) VALUES ($1, $2, $3, $4, $5, $6)",
+                &[&plugin, &version.to_string(), &sha256, &component, &installed_at, &source],
             )
             .await?;
         }
@@ -104,6 +128,16 @@ impl PgStore {
             .query("SELECT DISTINCT ON (plugin) plugin, version, component FROM plugin_components ORDER BY plugin, installed_at DESC, version DESC", &[])
             .await?;
         Ok(rows.iter().filter_map(|row| Some((row.get(0), row.get::<_, String>(1).parse().ok()?, row.get(2)))).collect())
+    }
+
+    /// Where every plugin's current component came from: id, repository (`None`: a file).
+    pub async fn component_sources(&self) -> StoreResult<Vec<(String, Option<String>)>> {
+        let rows = self
+            .client()
+            .await?
+            .query("SELECT DISTINCT ON (plugin) plugin, source FROM plugin_components ORDER BY plugin, installed_at DESC, version DESC", &[])
+            .await?;
+        Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
     }
 
     /// The component a node serves for `plugin`: the version installed last (a forced downgrade

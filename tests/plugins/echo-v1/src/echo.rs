@@ -1,4 +1,4 @@
-// The echo channel, shared by the test plugins `echo-v1`, `echo-v2` and `echo-v3`, which differ
+// The echo channel, shared by the test plugins `echo-v1`, `echo-v2`, `echo-v2-1` and `echo-v3`, which differ
 // only in `VERSION`, `REPLY` and `OUTBOUND_HOSTS`: each webhook body `{"id","text"}` becomes one inbound message, and
 // the webhook answer names the version that handled it. Each ping is also remembered in the
 // channel's state, and `x-echo-seen` counts them with `state::keys` (contract 0.1.1).
