@@ -162,6 +162,22 @@ mod tests {
         vec![field("bot_token", FieldKind::Secret), field("api_base_url", FieldKind::Url)]
     }
 
+    /// As docs/writing-a-plugin.md's fixtures row says: a string body is sent as its raw bytes,
+    /// exactly as written (so a signature over the provider's bytes holds); any other JSON body
+    /// as its compact JSON text.
+    #[test]
+    fn a_string_body_is_sent_as_its_raw_bytes_and_other_json_as_its_text() {
+        let raw = "{ \"text\" :\"halo\",\n  \"n\": 1.50 }";
+        let fixture = json!({"request": {"headers": {"X-Signature": "ab"}, "body": raw}, "expect": "accept"});
+        let request = request_of(&fixture, &ctx());
+        assert_eq!(request.body, raw.as_bytes(), "spacing, order and the number's spelling kept");
+        assert_eq!((request.method.as_str(), request.headers.clone()), ("POST", vec![("x-signature".to_owned(), "ab".to_owned())]));
+        let parsed = json!({"request": {"body": {"text": "halo"}}});
+        assert_eq!(request_of(&parsed, &ctx()).body, br#"{"text":"halo"}"#);
+        // A bare request (`plugin call handle-webhook --input` takes one too) reads the same.
+        assert_eq!(request_of(&json!({"body": raw}), &ctx()).body, raw.as_bytes());
+    }
+
     #[test]
     fn a_recording_holds_no_secret_and_replays_with_the_replaying_channels_values() {
         let request = HttpRequest {

@@ -36,6 +36,26 @@ fn listed(port: u16, token: &str) -> Vec<(String, String)> {
     plugins.as_array().unwrap().iter().map(|p| (p["id"].as_str().unwrap().to_owned(), p["version"].as_str().unwrap().to_owned())).collect()
 }
 
+/// The command of docs/writing-a-plugin.md that begins with `opening` (a line of one of its
+/// shell blocks), as a command of this binary, with the component it names (`….wasm`) replaced
+/// by `component`: so the guide's commands are run as an author would copy them.
+fn guide_command(opening: &str, component: &Path) -> Command {
+    let guide = std::fs::read_to_string(workspace().join("docs/writing-a-plugin.md")).unwrap();
+    let line = guide.lines().find(|line| line.starts_with(opening)).unwrap_or_else(|| panic!("docs/writing-a-plugin.md has no command `{opening}…`"));
+    // The command ends where a comment or a here-string begins.
+    let words: Vec<&str> = line.split_whitespace().take_while(|word| !word.starts_with('#') && !word.starts_with("<<<")).collect();
+    assert_eq!(words[0], "switchboard", "{line}");
+    let mut command = Command::new(BIN);
+    for &word in &words[1..] {
+        if word.ends_with(".wasm") {
+            command.arg(component);
+        } else {
+            command.arg(word);
+        }
+    }
+    command
+}
+
 /// Lines `plugin dev` prints, as they come.
 struct DevLoop {
     child: std::process::Child,
@@ -86,12 +106,19 @@ fn a_new_plugin_builds_passes_its_tests_and_the_check_and_the_dev_loop_installs_
     assert!(tested.status.success(), "{report}\n{}", String::from_utf8_lossy(&tested.stderr));
     assert!(report.contains("test result: ok. 4 passed"), "{report}");
 
-    // The conformance check passes it, its fixtures included.
+    // The conformance check passes it, its fixtures included: the guide's command as written
+    // (its component's path put in), run in the crate.
     let component = scaffold_target().join("wasm32-wasip2/release/demo_chat.wasm");
-    let checked = Command::new(BIN).args(["plugin", "check"]).arg(&component).arg("--fixtures").arg(crate_dir.join("fixtures")).args(["--setting", "api_token=x"]).output().unwrap();
+    let checked = guide_command("switchboard plugin check ", &component).current_dir(&crate_dir).output().unwrap();
     let check_report = String::from_utf8_lossy(&checked.stdout);
     assert!(checked.status.success(), "{check_report}");
     assert!(check_report.contains("fixtures: 2 of 2 as expected"), "{check_report}");
+
+    // The guide's `plugin call` of the generated fixture, as written: the message it carries.
+    let called = guide_command("switchboard plugin call acme_chat.wasm handle-webhook ", &component).current_dir(&crate_dir).output().unwrap();
+    let answer: serde_json::Value = serde_json::from_slice(&called.stdout).unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&called.stderr)));
+    assert!(called.status.success(), "{answer}");
+    assert_eq!(answer["ok"]["events"][0]["Message"]["text"], "Halo, is my order on its way?", "{answer}");
 
     // The dev loop against a running host.
     let data = scratch.path().join("data");

@@ -109,3 +109,10 @@ pub use {base64, hex, serde, serde_json, wstd};
 pub mod __private {
     pub use crate::channel::Export;
 }
+
+/// The plugin author's guide, `docs/writing-a-plugin.md`, whose `rust` blocks are doctests of
+/// this crate: the guide cannot show a channel that does not compile. Only while rustdoc
+/// collects doctests in the repository (`cfg(doctest)`); a packaged crate never reads the file.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/writing-a-plugin.md")]
+pub struct WritingAPluginGuide;

@@ -147,7 +147,7 @@ impl Outcome {
     pub fn refused(&self) -> &Value {
         match &self.answer {
             Answer::Refused(error) => error,
-            other => panic!("expected a refusal, got {other:?}"),
+            other => panic!("expected a refusal, got {other:?}{}", self.unmatched_note()),
         }
     }
 
@@ -156,7 +156,7 @@ impl Outcome {
     pub fn failed(&self) -> &str {
         match &self.answer {
             Answer::Failed(why) => why,
-            other => panic!("expected the host to stop the call, got {other:?}"),
+            other => panic!("expected the host to stop the call, got {other:?}{}", self.unmatched_note()),
         }
     }
 

@@ -37,9 +37,17 @@ fn a_rule_used_up_gives_way_to_the_next_and_a_retry_after_header_reaches_the_plu
     let mut plugin = telegram();
     plugin.on(Http::any("https://api.telegram.org/*").times(1).respond(429, "slow down").respond_header("Retry-After", "7"));
     plugin.on(Http::post("https://api.telegram.org/bot1:abc/sendMessage").respond_json(200, json!({"ok": true, "result": {"message_id": 8}})));
-    // Rule counts start again with every call: the first request of a call meets the 429.
+    // Rule counts start again with every call: the first request of a call meets the 429, in
+    // this call and in the next (`times(1)` is once per call, not once per test).
     let limited = plugin.send(Message::text("42", "a"));
     assert_eq!(limited.refused(), &json!({"RateLimited": 7}));
+    let again = plugin.send(Message::text("42", "b"));
+    assert_eq!(again.refused(), &json!({"RateLimited": 7}), "the count restarted: {:?}", again.requests);
+    assert_eq!(again.requests.iter().map(|r| r.rule).collect::<Vec<_>>(), vec![Some(0)]);
+    // Different answers in a later call: change the rules between the calls.
+    plugin.clear_rules();
+    plugin.on(Http::post("https://api.telegram.org/bot1:abc/sendMessage").respond_json(200, json!({"ok": true, "result": {"message_id": 9}})));
+    assert_eq!(plugin.send(Message::text("42", "c")).ok()["provider_message_id"], "9");
     // Within one call, the used-up rule lets the next one answer (LINE: reply refused, then push).
     let mut line = Plugin::load(workspace_component("switchboard-line")).unwrap().setting("channel_access_token", "tok");
     line.on(Http::any("https://api.line.me/*").times(1).respond_json(400, json!({"message": "Invalid reply token"})));

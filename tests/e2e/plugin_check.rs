@@ -91,6 +91,29 @@ async fn the_authors_fixtures_are_replayed_and_a_wrong_expectation_is_named() {
     assert!(report.contains("; y-typo.json: \"expect\" must be \"accept\" or \"refuse\", not \"accepted\""), "{report}");
 }
 
+/// An author's plugin whose webhooks are not the example provider's (here Telegram's), checked
+/// with the fixtures `plugin new` wrote: the signed one fails by name, saying it is the example
+/// provider's and what the plugin answered, with the hint to replace it; never silence or a PASS.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scaffolds_fixtures_against_another_format_fail_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let crate_dir = dir.path().join("sms-gateway");
+    let created = switchboard::plugins::scaffold::create("sms-gateway", Some(crate_dir.as_path()), None).unwrap();
+    assert!(created.contains("replace fixtures/*.json with your provider's deliveries"), "{created}");
+    let telegram = write(dir.path(), "telegram.wasm", first_party("switchboard-telegram"));
+    let report = check(&telegram, Some(&crate_dir.join("fixtures")), &[], LIMIT).await.unwrap_err();
+    assert!(
+        report.contains(
+            "FAIL  fixtures: message.json (written by `plugin new` for its example provider: HMAC-SHA256 of the body in `x-signature`): \
+             expected \"accept\", the plugin refused it ("
+        ),
+        "{report}"
+    );
+    assert!(!report.contains("forged.json"), "the forged one is refused by any plugin, as it expects: {report}");
+    assert!(report.contains("\n      hint: a fixture is one delivery exactly as your provider sends it"), "{report}");
+    assert!(report.lines().last() == Some("FAIL (1 of 8 checks)"), "{report}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plugin_call_runs_one_export_on_a_fixture_and_prints_what_it_answered() {
     use switchboard_e2e::fake_telegram::FakeTelegram;

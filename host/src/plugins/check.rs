@@ -8,8 +8,9 @@
 //! carries no signature or secret; that a bounded fuzz of malformed requests gets typed answers
 //! only; and the author's fixtures (`--fixtures DIR`: each as expected, and each accepted one
 //! refused once its headers, path and query are taken away; one that is not as expected is
-//! named with what it expected and what the plugin answered). A report line per check, then
-//! PASS or FAIL.
+//! named with what it expected and what the plugin answered, and where it came from when that
+//! explains it: recorded for another plugin, or written by `plugin new` for its example
+//! provider). A report line per check, then PASS or FAIL.
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;
@@ -267,12 +268,16 @@ async fn fixtures_pass(plugin: &LoadedPlugin, ctx: &ChannelContext, dir: &Path) 
         if let Some(answered) = unexpected(plugin.handle_webhook(&ctx, &request).await, expect_accept) {
             not_as_expected = true;
             let expected = if expect_accept { "expected \"accept\"" } else { "expected \"refuse\"" };
-            // A recording of another plugin's channel is not in this plugin's format.
-            let recorded = match fixture["recorded"]["plugin"].as_str() {
+            // A recording of another plugin's channel, or a fixture `plugin new` wrote for its
+            // example provider, is most likely not in this plugin's format: say which.
+            let origin = match fixture["recorded"]["plugin"].as_str() {
                 Some(other) if other != plugin.id() => format!(" (recorded for plugin `{other}`, not `{}`)", plugin.id()),
+                _ if fixture["note"].as_str().is_some_and(|note| note.contains(super::scaffold::FIXTURE_MARK)) => {
+                    " (written by `plugin new` for its example provider: HMAC-SHA256 of the body in `x-signature`)".to_owned()
+                }
                 _ => String::new(),
             };
-            problems.push(format!("{shown}{recorded}: {expected}, {answered}"));
+            problems.push(format!("{shown}{origin}: {expected}, {answered}"));
         }
         // An accepted delivery with its credentials taken away (every header but the content
         // type, the path and the query, where secrets travel) must be refused.

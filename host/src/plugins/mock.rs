@@ -19,7 +19,9 @@
 //! `url` (exact; a trailing `*` makes it a prefix), every header in `headers` (name in any case,
 //! value exact), `body` (exact), each of `body_contains`, and `json` (the body is JSON holding
 //! at least these members, recursively; arrays and other values compare whole). A rule with
-//! `times` answers that many requests, then lets later rules match. A request no rule matches
+//! `times` answers that many requests of this call, then lets later rules match: each `plugin
+//! call` is one call, so every count starts at 0 (the test kit's counts restart with each of
+//! its calls for the same reason). A request no rule matches
 //! gets no answer (the plugin sees a refused connection) and is reported with `"rule": null`.
 //! Outbound rules apply first, as in a server: a host the plugin did not declare is denied and
 //! never reaches the rules. Mail is accepted (recorded) unless `smtp.refuse` gives a reason.

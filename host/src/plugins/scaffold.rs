@@ -22,10 +22,14 @@ const GITIGNORE: &str = include_str!("scaffold/gitignore.tmpl");
 const FIXTURE_SECRET: &str = "F1xtureSecretF1xtureSecretF1xtur";
 
 /// Said in each fixture (members other than `request`, `settings`, `webhook_secret` and `expect`
-/// are not read): the fixtures fit only the example provider.
+/// are not read): the fixtures fit only the example provider. `plugin check` knows a fixture of
+/// `plugin new` by [`FIXTURE_MARK`] in its note and says so when one is not as it expects.
 const FIXTURE_NOTE: &str = "A delivery of the example provider `plugin new` wrote src/lib.rs for (HMAC-SHA256 of the body, hex, in \
      x-signature). Once src/lib.rs reads your provider's deliveries, replace it with one of theirs: a host started with \
      `switchboard serve --record-webhooks DIR` records real ones.";
+
+/// What marks a fixture `plugin new` wrote (in its `note`, for `plugin check`).
+pub(crate) const FIXTURE_MARK: &str = "the example provider `plugin new` wrote";
 
 /// The tree this binary was built from.
 const BUILT_FROM: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
@@ -66,7 +70,10 @@ pub fn create(id: &str, dir: Option<&Path>, sdk_source: Option<&Path>) -> Result
     }
     let shown = dir.display();
     Ok(format!(
-        "created {shown} ({name}, plugin id `{id}`)\n\nnext:\n  cd {shown}\n  cargo test                                  # builds it and runs it with test doubles\n  switchboard plugin dev --host URL           # rebuild and install into a dev host on every change\n"
+        "created {shown} ({name}, plugin id `{id}`)\n\nnext:\n  cd {shown}\n  cargo test                                  # builds it and runs it with test doubles\n  switchboard plugin dev --host URL           # rebuild and install into a dev host on every change\n\n\
+         src/lib.rs and fixtures/ are for an example provider (HMAC-SHA256 of the body in `x-signature`): once src/lib.rs\n\
+         reads your provider's webhooks, replace fixtures/*.json with your provider's deliveries (`plugin check --fixtures`\n\
+         names each one that no longer fits, with what the plugin answered).\n"
     ))
 }
 
@@ -151,14 +158,79 @@ mod tests {
         assert_eq!(std::fs::read_to_string(dir.path().join("keep.txt")).unwrap(), "mine", "nothing of the author's is touched");
     }
 
+    const GUIDE: &str = include_str!("../../../docs/writing-a-plugin.md");
+    const REPOSITORY_README: &str = include_str!("../../../README.md");
+
     /// The guide's test example is a part of the generated `tests/plugin.rs`, which
-    /// `host/tests/plugin_author.rs` builds and runs: so the example compiles and passes.
+    /// `host/tests/plugin_author.rs` builds and runs: so the example compiles and passes. (Its
+    /// block is `rust ignore` for the SDK's doctests of the guide, which have no test kit; the
+    /// guide's other Rust blocks are compiled and run there.)
     #[test]
     fn the_guides_test_example_is_the_scaffolds_test() {
-        let guide = include_str!("../../../docs/writing-a-plugin.md");
-        let opening = "```rust\nuse serde_json::json;\nuse switchboard_testkit::";
-        let start = guide.find(opening).expect("docs/writing-a-plugin.md shows the scaffold's test") + "```rust\n".len();
-        let example = &guide[start..][..guide[start..].find("```").expect("the example's block ends")];
+        let fence = "```rust ignore\n";
+        let opening = format!("{fence}use serde_json::json;\nuse switchboard_testkit::");
+        let start = GUIDE.find(&opening).expect("docs/writing-a-plugin.md shows the scaffold's test") + fence.len();
+        let example = &GUIDE[start..][..GUIDE[start..].find("```").expect("the example's block ends")];
         assert!(TEST_RS.contains(example), "docs/writing-a-plugin.md's test example must be a verbatim part of scaffold/test.rs.tmpl:\n{example}");
+    }
+
+    /// The keys of the generated channel's settings schema (`Field::new("KEY", …)` in src/lib.rs).
+    fn scaffold_setting_keys() -> Vec<&'static str> {
+        LIB_RS.split("Field::new(\"").skip(1).filter_map(|rest| rest.split('"').next()).collect()
+    }
+
+    /// The bodies of a Markdown text's shell blocks (fenced as `sh`).
+    fn shell_blocks(text: &str) -> Vec<&str> {
+        text.split("```sh\n").skip(1).filter_map(|rest| rest.split("```").next()).collect()
+    }
+
+    /// Every `--setting KEY=` in the commands of the guide, the repository's README and the
+    /// generated README names a setting of the plugin `plugin new` writes (an author copying
+    /// `--setting token=` got a channel without its token), or is `webhook_secret` given to
+    /// `plugin call`, where it is the channel's secret: the one the generated fixtures are signed with.
+    #[test]
+    fn the_documented_commands_set_only_the_scaffolds_settings() {
+        let keys = scaffold_setting_keys();
+        assert_eq!(keys, ["api_token", "api_base_url"], "the generated schema, as the documents' commands assume");
+        let documents = [("docs/writing-a-plugin.md", GUIDE), ("README.md", REPOSITORY_README), ("scaffold/README.md.tmpl", README)];
+        let mut seen = 0;
+        for (document, text) in documents {
+            for line in shell_blocks(text).into_iter().flat_map(str::lines) {
+                let words: Vec<&str> = line.split_whitespace().collect();
+                for pair in words.windows(2).filter(|pair| pair[0] == "--setting") {
+                    seen += 1;
+                    let key = pair[1].split('=').next().unwrap_or_default();
+                    if key == "webhook_secret" {
+                        assert!(line.contains("plugin call"), "{document}: only `plugin call` takes the channel's secret as `--setting webhook_secret=`: {line}");
+                        assert_eq!(pair[1], format!("webhook_secret={FIXTURE_SECRET}"), "{document}: the secret the generated fixtures are signed with: {line}");
+                    } else {
+                        assert!(keys.contains(&key), "{document}: `--setting {key}=` is no setting of the plugin `plugin new` writes ({keys:?}): {line}");
+                    }
+                }
+            }
+        }
+        assert!(seen >= 5, "the documents' commands with --setting were found ({seen} of at least 5)");
+    }
+
+    /// The guide and the README count the generated tests as they are.
+    #[test]
+    fn the_documents_count_the_scaffolds_tests() {
+        let tests = TEST_RS.matches("#[test]").count();
+        let word = ["no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"].get(tests).expect("fewer than ten tests");
+        assert!(GUIDE.contains(&format!("runs its {word} tests")), "docs/writing-a-plugin.md must say the generated crate has {word} tests");
+        assert!(REPOSITORY_README.contains(&format!("{word} tests using\nthe test kit")), "README.md must say the generated crate has {word} tests");
+    }
+
+    /// The fixtures `plugin new` writes are the example provider's and say so, in words that
+    /// `plugin check` recognises when one does not fit the author's plugin.
+    #[test]
+    fn the_fixtures_say_they_are_the_example_providers() {
+        for (signed, expect) in [(true, "accept"), (false, "refuse")] {
+            let written: serde_json::Value = serde_json::from_str(&fixture(signed)).unwrap();
+            assert!(written["note"].as_str().unwrap().contains(FIXTURE_MARK), "{written}");
+            assert_eq!(written["expect"], expect);
+            assert_eq!(written["webhook_secret"], FIXTURE_SECRET);
+            assert!(written["request"]["body"].is_string(), "sent as its bytes, so the signature over them holds");
+        }
     }
 }
