@@ -2,7 +2,10 @@
 // renamed in place (an empty name is refused beside the box), suspended and resumed, then
 // deleted through the dialog that wants its name typed again (a wrong name: the API's words
 // beside the field, nothing deleted); the Audit log page then lists those actions, newest
-// first, in English and in Bahasa Indonesia. Run by tests/e2e/admin_pages.rs.
+// first, in English and in Bahasa Indonesia, pages back, and filters: by action (kept while
+// "Older" pages back), by who and day, none matching (the empty state), dates the wrong way
+// round, and "Clear filters". Run by tests/e2e/admin_pages.rs, which made 61 renames and one
+// failed sign-in before.
 // Env: BASE, OPERATOR_TOKEN, CHROMIUM, SCREENSHOTS.
 import assert from "node:assert/strict";
 import { adminSession, audit as auditPage, env } from "./admin-session.mjs";
@@ -87,4 +90,80 @@ await adminSession("operator", async ({ page, shot, signIn }) => {
   const ids = await page.$$eval("#audit [data-audit]", (rows) => rows.map((r) => Number(r.dataset.audit)));
   assert.ok(ids.every((id, i) => i === 0 || id < ids[i - 1]), `newest first, none twice: ${ids.join(", ")}`);
   if (ids.length < 100) assert.equal(await page.isVisible("#audit-older"), false, "the last page was short: nothing older");
+
+  // Filtered by action (still in Indonesian, 50 a page): only renames, and "Older" keeps the
+  // filter. The Rust test renamed 61 times, the browser once.
+  const submit = (wanted) => Promise.all([
+    page.waitForResponse((r) => r.url().includes("/api/v1/audit?") && wanted(new URL(r.url()).searchParams)),
+    page.click("#audit-filters button[type=submit]"),
+  ]);
+  const rows = () => page.$$eval("#audit [data-audit]", (found) => found.map((r) => ({ id: Number(r.dataset.audit), action: r.dataset.action })));
+  await page.selectOption("#audit-action", "workspace.rename");
+  await submit((q) => q.get("action") === "workspace.rename" && !q.has("before"));
+  await page.waitForFunction(() => {
+    const found = [...document.querySelectorAll("#audit [data-audit]")];
+    return found.length === 50 && found.every((r) => r.dataset.action === "workspace.rename");
+  }, null, { timeout: 10000 });
+  assert.equal(await page.isVisible("#audit-older"), true, "a full page of renames: there may be older ones");
+  await Promise.all([
+    page.waitForResponse((r) => r.url().includes("/api/v1/audit?") && new URL(r.url()).searchParams.get("action") === "workspace.rename" && new URL(r.url()).searchParams.has("before")),
+    page.click("#audit-older"),
+  ]);
+  await page.waitForFunction(() => document.querySelectorAll("#audit [data-audit]").length > 50, null, { timeout: 10000 });
+  const renames = await rows();
+  assert.ok(renames.every((r) => r.action === "workspace.rename"), `only renames on the older page too: ${renames.map((r) => r.action).join(", ")}`);
+  assert.ok(renames.every((r, i) => i === 0 || r.id < renames[i - 1].id), "newest first, none twice");
+  assert.equal(renames.length, 62, "every rename: 61 by the API, 1 in the browser");
+  assert.equal(await page.isVisible("#audit-older"), false, "the older page was short: nothing older");
+
+  // By who (a part, in any case) and day (today, from and to): the one failed sign-in.
+  const today = await page.evaluate(() => {
+    const now = new Date();
+    return [now.getFullYear(), String(now.getMonth() + 1).padStart(2, "0"), String(now.getDate()).padStart(2, "0")].join("-");
+  });
+  await page.selectOption("#audit-action", "");
+  await page.fill("#audit-actor", "ANONYM");
+  await page.fill("#audit-from", today);
+  await page.fill("#audit-to", today);
+  await submit((q) => q.get("actor") === "ANONYM" && !q.has("action") && q.has("since") && q.has("until"));
+  await page.waitForFunction(() => {
+    const found = [...document.querySelectorAll("#audit [data-audit]")];
+    return found.length === 1 && found[0].dataset.action === "session.sign_in_failed";
+  }, null, { timeout: 10000 });
+  assert.equal((await page.locator("#audit [data-audit] td").nth(1).textContent()).trim(), "anonymous");
+  await audit("the audit log filtered by who and day");
+  await shot("audit-log-filtered");
+
+  // With an action nobody anonymous did: nothing matches, said so, no empty table.
+  await page.selectOption("#audit-action", "workspace.delete");
+  await submit((q) => q.get("action") === "workspace.delete" && q.get("actor") === "ANONYM");
+  await page.waitForSelector("#no-audit:not([hidden]):has-text('Tidak ada entri yang cocok dengan saringan ini.')");
+  assert.equal(await page.isVisible("#audit"), false, "no table when nothing matches");
+  await audit("the audit log with nothing matching");
+  await shot("audit-log-no-match");
+
+  // Days the wrong way round are refused beside the end date, before asking the API.
+  let asked = false;
+  const watch = (request) => { if (request.url().includes("/api/v1/audit?")) asked = true; };
+  page.on("request", watch);
+  await page.fill("#audit-to", "2000-01-01");
+  await page.click("#audit-filters button[type=submit]");
+  await page.waitForSelector('#audit-filters [data-error-for="until"]:has-text("Tanggal akhir lebih awal dari tanggal mulai.")');
+  page.off("request", watch);
+  assert.equal(asked, false, "nothing asked with the days reversed");
+
+  // "Clear filters": every filter gone (the page size stays), every action back.
+  await Promise.all([
+    page.waitForResponse((r) => r.url().includes("/api/v1/audit?") && [...new URL(r.url()).searchParams.keys()].join() === "limit"),
+    page.click("#audit-clear"),
+  ]);
+  await page.waitForFunction(() => document.querySelectorAll("#audit [data-audit]").length === 50, null, { timeout: 10000 });
+  for (const id of ["#audit-action", "#audit-actor", "#audit-from", "#audit-to", "#audit-workspace"]) {
+    assert.equal(await page.inputValue(id), "", `${id} cleared`);
+  }
+  assert.equal(await page.inputValue("#audit-limit"), "50", "the page size stays");
+  assert.equal(await page.isVisible("#no-audit"), false);
+  assert.equal(await page.textContent('#audit-filters [data-error-for="until"]'), "", "the refusal is gone");
+  assert.ok(new Set((await rows()).map((r) => r.action)).size > 1, "every action again");
+  await audit("the audit log after clearing its filters");
 }, {});

@@ -402,7 +402,8 @@ async fn a_connect_the_provider_refuses_opens_the_error_dialog_usable_by_keyboar
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_operator_renames_suspends_and_deletes_a_workspace_and_finds_it_in_the_audit_log() {
     let host = TestHost::start(HostOptions::default()).await;
-    // More than one page of the audit log (50 a page in the script): 60 renames, and the name back.
+    // More than one page of the audit log (50 a page in the script), of renames too: 60 renames,
+    // and the name back.
     let (_, first) = host.get("/api/v1/workspaces/1", &host.operator).await;
     for i in 0..60 {
         let (status, _) = host.call(reqwest::Method::PATCH, "/api/v1/workspaces/1", Some(host.operator.as_str()), Some(json!({"name": format!("Toko {i}")}))).await;
@@ -410,6 +411,9 @@ async fn the_operator_renames_suspends_and_deletes_a_workspace_and_finds_it_in_t
     }
     let (status, _) = host.call(reqwest::Method::PATCH, "/api/v1/workspaces/1", Some(host.operator.as_str()), Some(json!({"name": first["name"]}))).await;
     assert_eq!(status, 200);
+    // One entry by someone else (`anonymous`) for the page's filter by who.
+    let (status, _) = host.call(reqwest::Method::POST, "/api/v1/session", None, Some(json!({"username": "budi@toko.id", "password": "bukan-sandinya"}))).await;
+    assert_eq!(status, 401);
     let output = run_script("operator.mjs", &[("BASE", host.base.clone()), ("OPERATOR_TOKEN", host.operator.clone())]).await;
     assert!(output.contains("operator: ok"), "{output}");
     let (_, workspaces) = host.get("/api/v1/workspaces", &host.operator).await;

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use switchboard::store::audit::NewAuditEntry;
+use switchboard::store::audit::{AuditFilter, NewAuditEntry};
 use switchboard::store::backend::Store;
 use switchboard::store::channels::Connected;
 use switchboard::store::contacts::ContactInfo;
@@ -409,7 +409,7 @@ async fn the_audit_log_lists_newest_first_per_workspace_and_pages_back_by_id() {
         record(1, None, "plugin.approve", "telegram").await;
         record(2, Some(2), "template.disable", "promo_lebaran").await;
 
-        let everything = backend.nodes[1].audit_log(None, None, 100).await.unwrap();
+        let everything = backend.nodes[1].audit_log(&AuditFilter::default(), 100).await.unwrap();
         let targets: Vec<&str> = everything.iter().map(|e| e.target.as_deref().unwrap()).collect();
         assert_eq!(
             targets,
@@ -424,7 +424,7 @@ async fn the_audit_log_lists_newest_first_per_workspace_and_pages_back_by_id() {
             "{name}"
         );
 
-        let page = async |node: usize, before: Option<i64>| backend.nodes[node].audit_log(Some(1), before, 2).await.unwrap();
+        let page = async |node: usize, before: Option<i64>| backend.nodes[node].audit_log(&AuditFilter { workspace_id: Some(1), before, ..Default::default() }, 2).await.unwrap();
         let first = page(2, None).await;
         assert_eq!(first.iter().map(|e| e.target.clone().unwrap()).collect::<Vec<_>>(), ["percakapan 4", "percakapan 3"], "{name}");
         let second = page(0, Some(first[1].id)).await;
@@ -432,8 +432,67 @@ async fn the_audit_log_lists_newest_first_per_workspace_and_pages_back_by_id() {
         let third = page(1, Some(second[1].id)).await;
         assert_eq!(third.iter().map(|e| e.target.clone().unwrap()).collect::<Vec<_>>(), ["percakapan 0"], "{name}");
         assert!(page(2, Some(third[0].id)).await.is_empty(), "{name}");
-        let second_workspace: Vec<String> = backend.nodes[0].audit_log(Some(2), None, 10).await.unwrap().into_iter().map(|e| e.action).collect();
+        let second_workspace: Vec<String> =
+            backend.nodes[0].audit_log(&AuditFilter { workspace_id: Some(2), ..Default::default() }, 10).await.unwrap().into_iter().map(|e| e.action).collect();
         assert_eq!(second_workspace, ["template.disable", "channel.connect"], "{name}");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_log_filters_by_action_actor_and_time_together_and_pages_with_them() {
+    each_backend(async |backend| {
+        let name = backend.name;
+        let record = async |node: usize, workspace: Option<i64>, actor: &str, action: &str, target: &str| {
+            let entry = NewAuditEntry { workspace_id: workspace, actor, address: None, action, target: Some(target), detail: None };
+            backend.nodes[node].record_audit(entry).await.unwrap();
+        };
+        record(0, Some(1), "person 7 Dewi@Toko.id", "channel.connect", "a").await;
+        record(1, Some(1), "admin token 12", "token.create", "b").await;
+        record(2, None, "anonymous", "session.sign_in_failed", "c").await;
+        pause().await;
+        let middle = now_ms();
+        pause().await;
+        record(0, Some(2), "person 9 rina_100%", "channel.connect", "d").await;
+        record(1, Some(1), "person 7 Dewi@Toko.id", "channel.connect", "e").await;
+        record(2, Some(1), "admin token 120", "token.revoke", "f").await;
+
+        let read = async |node: usize, filter: AuditFilter, limit: u32| {
+            backend.nodes[node].audit_log(&filter, limit).await.unwrap().into_iter().map(|e| e.target.unwrap()).collect::<Vec<String>>()
+        };
+        let text = |value: &str| Some(value.to_owned());
+        let all = AuditFilter::default;
+        assert_eq!(read(0, AuditFilter { action: text("channel.connect"), ..all() }, 10).await, ["e", "d", "a"], "{name}: by action");
+        assert_eq!(read(1, AuditFilter { actor: text("dewi@toko"), ..all() }, 10).await, ["e", "a"], "{name}: a part of the actor, in any case");
+        assert_eq!(read(2, AuditFilter { actor: text("TOKEN 12"), ..all() }, 10).await, ["f", "b"], "{name}");
+        assert_eq!(read(0, AuditFilter { actor: text("_"), ..all() }, 10).await, ["d"], "{name}: `_` is a character, not a wildcard");
+        assert_eq!(read(0, AuditFilter { actor: text("%"), ..all() }, 10).await, ["d"], "{name}: so is `%`");
+        assert_eq!(read(1, AuditFilter { since: Some(middle), ..all() }, 10).await, ["f", "e", "d"], "{name}: since, inclusive");
+        assert_eq!(read(2, AuditFilter { until: Some(middle), ..all() }, 10).await, ["c", "b", "a"], "{name}: until, exclusive");
+        assert_eq!(
+            read(0, AuditFilter { workspace_id: Some(1), action: text("channel.connect"), since: Some(middle), ..all() }, 10).await,
+            ["e"],
+            "{name}: every filter at once"
+        );
+        assert!(read(1, AuditFilter { action: text("token.create"), since: Some(middle), ..all() }, 10).await.is_empty(), "{name}");
+
+        // Paging back keeps the filter: one at a time, by the last id seen.
+        let workspace_one = |before: Option<i64>| AuditFilter { workspace_id: Some(1), before, ..all() };
+        let mut seen = Vec::new();
+        let mut before = None;
+        loop {
+            let page = backend.nodes[seen.len() % 3].audit_log(&workspace_one(before), 2).await.unwrap();
+            if page.is_empty() {
+                break;
+            }
+            before = page.last().map(|e| e.id);
+            seen.extend(page.into_iter().map(|e| e.target.unwrap()));
+        }
+        assert_eq!(seen, ["f", "e", "b", "a"], "{name}: workspace 1's, two at a time");
+        let connects = |before: Option<i64>| AuditFilter { action: text("channel.connect"), before, ..all() };
+        let first = backend.nodes[0].audit_log(&connects(None), 2).await.unwrap();
+        let rest = read(1, connects(first.last().map(|e| e.id)), 2).await;
+        assert_eq!(rest, ["a"], "{name}: the older page has only what the filter lets through");
     })
     .await;
 }

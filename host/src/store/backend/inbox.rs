@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::store::audit::{AuditEntry, NewAuditEntry};
+use crate::store::audit::{AuditEntry, AuditFilter, NewAuditEntry};
 use crate::store::contacts::ContactInfo;
 use crate::store::conversations::{Conversation, ConversationFilter};
 use crate::store::messages::Message;
@@ -77,8 +77,9 @@ pub trait InboxStore: Send + Sync {
     // The audit log.
     /// Appends an action to the audit log.
     async fn record_audit(&self, entry: NewAuditEntry<'_>) -> StoreResult<()>;
-    /// Newest first; only `workspace`'s when given; entries older than `before` (an id) for paging.
-    async fn audit_log(&self, workspace: Option<i64>, before: Option<i64>, limit: u32) -> StoreResult<Vec<AuditEntry>>;
+    /// Newest first, at most `limit` of the entries `filter` lets through (its `before`, an
+    /// id, pages back).
+    async fn audit_log(&self, filter: &AuditFilter, limit: u32) -> StoreResult<Vec<AuditEntry>>;
 }
 
 #[async_trait::async_trait]
@@ -203,7 +204,8 @@ impl InboxStore for Db {
         .await
     }
 
-    async fn audit_log(&self, workspace: Option<i64>, before: Option<i64>, limit: u32) -> StoreResult<Vec<AuditEntry>> {
-        self.off_worker(move |db| Db::audit_log(db, workspace, before, limit)).await
+    async fn audit_log(&self, filter: &AuditFilter, limit: u32) -> StoreResult<Vec<AuditEntry>> {
+        let filter = filter.clone();
+        self.off_worker(move |db| Db::audit_log(db, &filter, limit)).await
     }
 }

@@ -12,7 +12,7 @@ use tokio_postgres::Row;
 
 use super::PgStore;
 use super::messages::{COLUMNS as MESSAGE_COLUMNS, message};
-use crate::store::audit::{AUDIT_COLUMNS, AuditEntry, NewAuditEntry};
+use crate::store::audit::{AuditEntry, AuditFilter, NewAuditEntry, actor_pattern, audit_log_sql, audit_row};
 use crate::store::backend::InboxStore;
 use crate::store::contacts::ContactInfo;
 use crate::store::conversations::{
@@ -39,19 +39,6 @@ fn conversation(row: &Row) -> Conversation {
         assignee_id: row.get(12),
     }
     .into_conversation()
-}
-
-fn audit_entry(row: &Row) -> AuditEntry {
-    AuditEntry {
-        id: row.get(0),
-        at: row.get(1),
-        workspace_id: row.get(2),
-        actor: row.get(3),
-        address: row.get(4),
-        action: row.get(5),
-        target: row.get(6),
-        detail: row.get(7),
-    }
 }
 
 /// A search's words as a Postgres text query: each word a prefix, all of them in one message,
@@ -304,15 +291,12 @@ impl InboxStore for PgStore {
         Ok(())
     }
 
-    async fn audit_log(&self, workspace: Option<i64>, before: Option<i64>, limit: u32) -> StoreResult<Vec<AuditEntry>> {
+    async fn audit_log(&self, filter: &AuditFilter, limit: u32) -> StoreResult<Vec<AuditEntry>> {
         let client = self.client().await?;
-        let statement = client
-            .prepare_cached(&format!(
-                "SELECT {AUDIT_COLUMNS} FROM audit_log
-                 WHERE ($1::bigint IS NULL OR workspace_id = $1) AND ($2::bigint IS NULL OR id < $2) ORDER BY id DESC LIMIT $3::bigint"
-            ))
-            .await?;
-        Ok(client.query(&statement, &[&workspace, &before, &i64::from(limit)]).await?.iter().map(audit_entry).collect())
+        let statement = client.prepare_cached(&audit_log_sql()).await?;
+        let (actor, limit) = (actor_pattern(filter), i64::from(limit));
+        let rows = client.query(&statement, &[&filter.workspace_id, &filter.before, &filter.action, &actor, &filter.since, &filter.until, &limit]).await?;
+        Ok(rows.iter().map(audit_row).collect())
     }
 }
 
