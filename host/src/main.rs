@@ -472,6 +472,9 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::User { command: UserCommand::Create { role, username, name, workspace, public_url, data_dir, database_url } } => {
             let role: Role = role.parse().map_err(anyhow::Error::msg)?;
+            if role == Role::Bot {
+                anyhow::bail!("`bot` is a role of API tokens, not of people: an admin makes one with POST /api/v1/tokens {{\"role\": \"bot\", \"channels\": [...]}}");
+            }
             let db = open_store(&data_dir, database_url.as_deref()).await?;
             let workspace = match role {
                 Role::Operator if workspace.is_some() => anyhow::bail!("the operator belongs to no workspace: leave out --workspace"),
@@ -491,6 +494,9 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Token { command: TokenCommand::Create { role, workspace, data_dir, database_url } } => {
             let role: Role = role.parse().map_err(anyhow::Error::msg)?;
+            if role == Role::Bot {
+                anyhow::bail!("a bot token is made with the channels it is the bot of: POST /api/v1/tokens {{\"label\": ..., \"role\": \"bot\", \"channels\": [...]}} as an admin");
+            }
             if role == Role::Operator && workspace.is_some() {
                 anyhow::bail!("an operator token belongs to no workspace: leave out --workspace");
             }

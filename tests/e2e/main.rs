@@ -5,6 +5,7 @@ mod admin_pages;
 mod api;
 mod assignment;
 mod audit;
+mod bot_tokens;
 mod email;
 mod event_webhooks;
 mod host_imports;

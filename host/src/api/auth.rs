@@ -1,6 +1,11 @@
 //! Bearer tokens, roles and workspaces: no or unknown token -> 401, a role too low -> 403,
 //! another workspace's ids -> 404 (as if they did not exist).
 //!
+//! A bot token (role `bot`) is the bot of some channels: it reads and answers their
+//! conversations and hands them to people, and nothing else. Which routes it may call at all is
+//! decided here, before any route runs ([`BOT_ROUTES`]: a new route is closed to bots until it
+//! is listed); which conversations, by [`Caller::sees_channel`].
+//!
 //! The operator acts on the whole installation; to act inside one workspace (connect a channel
 //! there, read its inbox only) it names it with the `X-Workspace: <id>` header. A header is
 //! used rather than a path prefix so every workspace route stays one route for all roles.
@@ -25,6 +30,27 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 pub const SESSION_IDLE_MS: i64 = 12 * 3600 * 1000;
 /// …and after this long in any case.
 pub const SESSION_ABSOLUTE_MS: i64 = 7 * 24 * 3600 * 1000;
+
+/// The routes a bot token may call (method, route pattern): its channels' conversations, their
+/// messages (reading and sending) and files, handing one over (`PATCH`), live events, and who it
+/// is. Every other route answers it 403.
+pub const BOT_ROUTES: &[(&str, &str)] = &[
+    ("GET", "/api/v1/me"),
+    ("GET", "/api/v1/conversations"),
+    ("GET", "/api/v1/conversations/{id}"),
+    ("PATCH", "/api/v1/conversations/{id}"),
+    ("GET", "/api/v1/conversations/{id}/messages"),
+    ("POST", "/api/v1/conversations/{id}/messages"),
+    ("GET", "/api/v1/media/{id}"),
+    ("GET", "/api/v1/events"),
+];
+
+/// Whether a bot token may call the route `route` (its pattern, as matched) with `method`.
+fn bot_may_call(method: &axum::http::Method, route: Option<&str>) -> bool {
+    // HEAD is served by the GET route.
+    let method = if *method == axum::http::Method::HEAD { "GET" } else { method.as_str() };
+    route.is_some_and(|route| BOT_ROUTES.iter().any(|(m, r)| *m == method && *r == route))
+}
 
 /// Who is calling, and in which workspace.
 #[derive(Debug, Clone, Copy)]
@@ -95,6 +121,31 @@ impl Caller {
     pub fn filter(&self) -> Option<i64> {
         self.workspace
     }
+
+    /// The bot token calling, when the caller is a bot (it sees its channels only; a bot
+    /// without a token, which cannot be, would see none: no token has id 0).
+    pub fn bot(&self) -> Option<i64> {
+        (self.role == Role::Bot).then(|| self.token.unwrap_or(0))
+    }
+
+    /// Whether the caller may see what belongs to `channel_id`, a channel its scope already
+    /// lets it see: everyone of the workspace may; a bot only if it is that channel's bot
+    /// (another channel's conversations, messages and files answer it 404, as if absent).
+    pub async fn sees_channel(&self, app: &App, channel_id: &str) -> Result<bool, ApiError> {
+        match self.bot() {
+            None => Ok(true),
+            Some(token) => Ok(app.store.bot_token_channels(token).await?.iter().any(|channel| channel == channel_id)),
+        }
+    }
+
+    /// Refuses a bot what only people and the other roles do (403), naming it.
+    pub fn refuse_bot(&self, what: &str) -> Result<(), ApiError> {
+        if self.role == Role::Bot {
+            Err(ApiError::forbidden(format!("a bot token cannot {what}: it reads and answers its channels' conversations and hands them over")))
+        } else {
+            Ok(())
+        }
+    }
 }
 
 impl FromRequestParts<Arc<App>> for Caller {
@@ -131,6 +182,14 @@ impl FromRequestParts<Arc<App>> for Caller {
                 (signed_in.person.role, signed_in.person.workspace_id, Some(signed_in.person.id), None)
             }
         };
+        if role == Role::Bot {
+            let route = parts.extensions.get::<axum::extract::MatchedPath>().map(|matched| matched.as_str());
+            if !bot_may_call(&parts.method, route) {
+                return Err(ApiError::forbidden(
+                    "a bot token reads and answers its channels' conversations only (conversations, their messages and files, events, handing over); this needs another role",
+                ));
+            }
+        }
         let owner = crate::store::tokens::TokenOwner { id: token_id.unwrap_or_default(), role, workspace: own_workspace, suspended: false };
         let named = match parts.headers.get(WORKSPACE_HEADER) {
             None => None,
@@ -216,4 +275,35 @@ pub struct Me {
     role: Role,
     workspace: Option<i64>,
     person: Option<crate::store::people::Person>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::Method;
+
+    #[test]
+    fn a_bot_token_may_call_its_routes_and_no_other() {
+        assert!(bot_may_call(&Method::GET, Some("/api/v1/conversations")));
+        assert!(bot_may_call(&Method::HEAD, Some("/api/v1/conversations/{id}/messages")));
+        assert!(bot_may_call(&Method::PATCH, Some("/api/v1/conversations/{id}")));
+        assert!(bot_may_call(&Method::POST, Some("/api/v1/conversations/{id}/messages")));
+        assert!(!bot_may_call(&Method::POST, Some("/api/v1/conversations/{id}/read")));
+        assert!(!bot_may_call(&Method::DELETE, Some("/api/v1/conversations/{id}")));
+        assert!(!bot_may_call(&Method::GET, Some("/api/v1/people")));
+        assert!(!bot_may_call(&Method::POST, Some("/api/v1/media")));
+        assert!(!bot_may_call(&Method::GET, None), "no route matched: refused");
+    }
+
+    /// Each route a bot may call is one the API serves, by the same method (a route renamed
+    /// would otherwise close it to bots without a word).
+    #[test]
+    fn every_bot_route_is_served() {
+        let document: serde_json::Value = serde_json::from_str(&super::super::openapi_document()).unwrap();
+        let paths = document["paths"].as_object().unwrap();
+        for (method, route) in BOT_ROUTES {
+            let operations = paths.get(*route).or_else(|| paths.get(route.trim_start_matches("/api/v1"))).unwrap_or_else(|| panic!("{route} is not served"));
+            assert!(operations.get(method.to_lowercase()).is_some(), "{method} {route} is not served");
+        }
+    }
 }

@@ -32,14 +32,18 @@ pub struct EventsQuery {
     last_event_id: Option<String>,
 }
 
-/// The caller's workspace, live. `text/event-stream` with the events `ready`, `reset`,
-/// `message`, `status`, `conversation` and `media` (an attachment downloaded, or failed for
-/// good); a comment every 15 s keeps proxies from closing it.
+/// The caller's workspace, live (a bot token: its channels). `text/event-stream` with the
+/// events `ready`, `reset`, `message`, `status`, `conversation` and `media` (an attachment
+/// downloaded, or failed for good); a comment every 15 s keeps proxies from closing it.
 #[utoipa::path(get, path = "/events", tag = "events", params(EventsQuery),
     responses((status = 200, content_type = "text/event-stream", body = String, description = "server-sent events until the client or the server closes")))]
 pub async fn stream(caller: Caller, State(app): State<Arc<App>>, Query(query): Query<EventsQuery>, headers: HeaderMap) -> Result<Response, ApiError> {
     let last_id = headers.get("last-event-id").and_then(|v| v.to_str().ok()).map(str::to_owned).or(query.last_event_id);
-    let scope = Scope { workspace: caller.filter(), operator_sees_all: caller.sees_every_workspace(), mine: HashSet::new(), others: HashSet::new() };
+    let scope = match caller.bot() {
+        // A bot follows its own channels only (a bot token's channels never change).
+        Some(token) => Scope { workspace: None, operator_sees_all: false, mine: app.store.bot_token_channels(token).await?.into_iter().collect(), others: HashSet::new() },
+        None => Scope { workspace: caller.filter(), operator_sees_all: caller.sees_every_workspace(), mine: HashSet::new(), others: HashSet::new() },
+    };
     let (resume, now, receiver) = app.live.follow(last_id.as_deref());
     let first: Vec<SseEvent> = match resume {
         Resume::Snapshot => vec![SseEvent::default().event("reset").id(now).data("{}")],
@@ -75,7 +79,8 @@ fn sse(app: &App, event: &LiveEvent) -> SseEvent {
 }
 
 /// Which channels' events a follower gets: its workspace's (the operator outside a workspace:
-/// all). Channels never change workspace, so each id is looked up once per follower.
+/// all; a bot its channels, all in `mine` from the start, no workspace to look others up in).
+/// Channels never change workspace, so each id is looked up once per follower.
 #[derive(Clone)]
 struct Scope {
     workspace: Option<i64>,

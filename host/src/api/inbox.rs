@@ -14,6 +14,7 @@ use crate::app::App;
 use crate::runtime::types::Capability;
 use crate::store::conversations::{Assigned, Conversation, ConversationFilter};
 use crate::store::tokens::Role;
+use crate::store::webhook_endpoints::ChannelBot;
 use crate::store::messages::{Message, NewOutbound};
 use crate::store::now_ms;
 use crate::window::{self, Window};
@@ -31,18 +32,26 @@ pub struct ConversationView {
     plugin: Option<String>,
     /// `None` when the channel's plugin is not loaded.
     window: Option<Window>,
+    /// Who handles it while its status is `bot`: its channel's bot, a webhook endpoint (`kind`
+    /// `endpoint`, named by its description) or an API token with the `bot` role (`kind`
+    /// `token`, named by its label). Absent in any other status (people handle it: see
+    /// `assignee_id`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bot: Option<ChannelBot>,
 }
 
 async fn conversation_view(app: &App, conversation: Conversation) -> Result<ConversationView, ApiError> {
     let plugin_id = app.store.channel(&conversation.channel_id, Scope::Every).await?.map(|c| c.plugin);
-    Ok(view_with_plugin(app, conversation, plugin_id))
+    let bot = if conversation.status == "bot" { app.store.channel_bot(&conversation.channel_id).await? } else { None };
+    Ok(view_with_plugin(app, conversation, plugin_id, bot))
 }
 
-/// A conversation as listed, its channel's plugin already known.
-fn view_with_plugin(app: &App, conversation: Conversation, plugin_id: Option<String>) -> ConversationView {
+/// A conversation as listed, its channel's plugin (and bot) already known.
+fn view_with_plugin(app: &App, conversation: Conversation, plugin_id: Option<String>, bot: Option<ChannelBot>) -> ConversationView {
     let plugin = plugin_id.as_deref().and_then(|id| app.registry.get(id));
     let window = plugin.map(|p| window::compute(&p.window, conversation.last_inbound_at, now_ms()));
-    ConversationView { conversation, plugin: plugin_id, window }
+    let bot = bot.filter(|_| conversation.status == "bot");
+    ConversationView { conversation, plugin: plugin_id, window, bot }
 }
 
 #[derive(utoipa::IntoParams, Deserialize)]
@@ -79,6 +88,8 @@ pub async fn conversations(
         assigned,
         search: query.q.as_deref().map(str::trim).filter(|q| !q.is_empty()),
         reader: caller.person,
+        // A bot lists its own channels' conversations only.
+        bot: caller.bot(),
     };
     if query.q.as_ref().is_some_and(|q| q.len() > MAX_SEARCH_BYTES) {
         return Err(ApiError::bad_request(format!("`q` is longer than {MAX_SEARCH_BYTES} bytes")));
@@ -88,6 +99,8 @@ pub async fn conversations(
     // Each channel's plugin read once, however many of its conversations are listed (on
     // Postgres every read is a round trip).
     let mut plugins: std::collections::HashMap<String, Option<String>> = std::collections::HashMap::new();
+    // And each channel's bot once, for the conversations it handles.
+    let mut bots: std::collections::HashMap<String, Option<ChannelBot>> = std::collections::HashMap::new();
     for conversation in app.store.conversations(&filter, limit).await? {
         let plugin_id = match plugins.get(&conversation.channel_id) {
             Some(plugin_id) => plugin_id.clone(),
@@ -97,16 +110,29 @@ pub async fn conversations(
                 plugin_id
             }
         };
-        views.push(view_with_plugin(&app, conversation, plugin_id));
+        let bot = if conversation.status != "bot" {
+            None
+        } else if let Some(bot) = bots.get(&conversation.channel_id) {
+            bot.clone()
+        } else {
+            let bot = app.store.channel_bot(&conversation.channel_id).await?;
+            bots.insert(conversation.channel_id.clone(), bot.clone());
+            bot
+        };
+        views.push(view_with_plugin(&app, conversation, plugin_id, bot));
     }
     Ok(Json(views))
 }
 
-/// A conversation the caller may see (its channel is in the caller's workspace); else 404.
+/// A conversation the caller may see (its channel is in the caller's workspace, and for a bot
+/// one of its channels); else 404.
 async fn find(app: &App, caller: &Caller, id: i64) -> Result<Conversation, ApiError> {
     let not_found = || ApiError::not_found(format!("no conversation {id}"));
     let conversation = app.store.conversation(id).await?.ok_or_else(not_found)?;
     app.store.channel(&conversation.channel_id, caller.scope()).await?.ok_or_else(not_found)?;
+    if !caller.sees_channel(app, &conversation.channel_id).await? {
+        return Err(not_found());
+    }
     Ok(conversation)
 }
 
@@ -122,7 +148,7 @@ pub struct ChangeConversation {
     #[serde(default, with = "serde_with_null")]
     assignee_id: Option<Option<i64>>,
     /// `open` or `resolved`. A bot hands a conversation in status `bot` to people with `open`
-    /// (assigning it does too).
+    /// (assigning it does too). A bot token may send only this (`open`, with a `note`).
     status: Option<String>,
     /// Why a bot hands the conversation over, for the people taking it (kept in the audit log).
     note: Option<String>,
@@ -138,8 +164,11 @@ mod serde_with_null {
 
 /// Assigns a conversation and/or marks it open or resolved. Supervisors and admins assign
 /// anyone's to anyone of the workspace; an agent takes an unassigned one (or gives back their
-/// own), and anyone of the workspace may resolve or reopen.
-#[utoipa::path(patch, path = "/conversations/{id}", tag = "conversations", params(("id" = i64, Path, description = "the conversation")), request_body = ChangeConversation, responses((status = 200, body = ConversationView)))]
+/// own), and anyone of the workspace may resolve or reopen. A bot token hands over one of its
+/// channels' conversations with `{"status": "open", "note": …}` and does nothing else here: one
+/// people already handle is left as it is (200), a resolved one is 409 `not_with_bot`.
+#[utoipa::path(patch, path = "/conversations/{id}", tag = "conversations", params(("id" = i64, Path, description = "the conversation")), request_body = ChangeConversation,
+    responses((status = 200, body = ConversationView), (status = 403, body = ApiError, description = "a bot token assigning or resolving"), (status = 409, body = ApiError, description = "a bot token handing over a resolved conversation")))]
 pub async fn update_conversation(
     caller: Caller,
     State(app): State<Arc<App>>,
@@ -153,6 +182,20 @@ pub async fn update_conversation(
         Some(status @ ("open" | "resolved")) => Some(status),
         Some(other) => return Err(field("status", format!("must be open or resolved, not `{other}`"))),
     };
+    if caller.bot().is_some() {
+        if body.assignee_id.is_some() || status != Some("open") {
+            caller.refuse_bot("assign or resolve conversations (hand one over with `{\"status\": \"open\"}`)")?;
+        }
+        let current = conversation.status.clone();
+        match current.as_str() {
+            "bot" => {}
+            // People handle it already (an agent took it over): nothing to hand over.
+            "open" => return Ok(Json(conversation_view(&app, conversation).await?)),
+            other => {
+                return Err(ApiError::new(StatusCode::CONFLICT, "not_with_bot", format!("conversation {id} is {other}: a bot hands over only the conversations it handles")));
+            }
+        }
+    }
     if let Some(assignee) = body.assignee_id {
         let workspace = app.store.channel(&conversation.channel_id, Scope::Every).await?.map(|c| c.workspace_id);
         if let Some(person_id) = assignee {
@@ -294,6 +337,8 @@ pub async fn send(
         return Err(ApiError::bad_request(format!("`text` is longer than {MAX_TEXT_BYTES} bytes")));
     }
     if let Some(file_id) = body.file_id {
+        // A bot uploads nothing, and a workspace's other files are not its to send.
+        caller.refuse_bot("send uploaded files (send `media` by URL)")?;
         if body.template.is_some() || body.media.is_some() {
             return Err(ApiError::bad_request("send `file_id` (with `text` as its caption) without `media` or `template`"));
         }

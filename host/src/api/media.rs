@@ -16,8 +16,9 @@ use crate::media::sniff::shown_inline;
 use crate::store::media::MediaFile;
 use crate::store::Scope;
 
-/// The attachment's bytes. `404` for a file of another workspace, one not downloaded (yet, or
-/// ever: its `error` says why in the message's attachment), or an unknown id.
+/// The attachment's bytes. `404` for a file of another workspace (for a bot token, of a channel
+/// it is not the bot of), one not downloaded (yet, or ever: its `error` says why in the
+/// message's attachment), or an unknown id.
 #[utoipa::path(get, path = "/media/{id}", tag = "conversations", params(("id" = i64, Path, description = "the file (an attachment's `file.id`)")),
     responses(
         (status = 200, content_type = "*/*", body = Vec<u8>, description = "the file; its sniffed type as `Content-Type`"),
@@ -137,12 +138,22 @@ pub(super) fn refused_upload(refusal: &crate::media::Received) -> ApiError {
     }
 }
 
-/// The file, if the caller may see it (its workspace's people; the operator).
+/// The file, if the caller may see it (its workspace's people; the operator; a bot token, the
+/// files of its channels' messages only).
 async fn visible(app: &App, caller: &Caller, id: i64) -> Result<MediaFile, ApiError> {
     let not_found = || ApiError::not_found(format!("no file {id}"));
     let file = app.store.media_file(id).await?.ok_or_else(not_found)?;
     if !caller.sees(file.workspace_id) {
         return Err(not_found());
+    }
+    if caller.bot().is_some() {
+        let of_its_channels = match file.channel_id.as_deref() {
+            Some(channel_id) => caller.sees_channel(app, channel_id).await?,
+            None => false,
+        };
+        if !of_its_channels {
+            return Err(not_found());
+        }
     }
     Ok(file)
 }

@@ -26,7 +26,7 @@ use super::error::ApiError;
     tags(
         (name = "session", description = "Signing in and out, and who is calling"),
         (name = "people", description = "People of a workspace and their invitation links"),
-        (name = "tokens", description = "API tokens for machines"),
+        (name = "tokens", description = "API tokens for machines, a channel's bot among them (role `bot`)"),
         (name = "workspaces", description = "The businesses an operator serves (operator)"),
         (name = "plugins", description = "Channel plugins: list, install, remove (operator)"),
         (name = "provider-apps", description = "One operator app serving every account of a provider (operator)"),

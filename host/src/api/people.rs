@@ -76,6 +76,9 @@ pub struct CreatedToken {
     role: Role,
     prefix: String,
     token: String,
+    /// A bot token's channels (other roles: none, left out).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    channels: Vec<String>,
 }
 
 fn fields(pairs: &[(&str, String)]) -> ApiError {
@@ -361,8 +364,8 @@ pub async fn choose_language(caller: Caller, State(app): State<Arc<App>>, ApiJso
 /// The workspace's people: admins manage them, supervisors pick whom to assign.
 #[utoipa::path(get, path = "/people", tag = "people", responses((status = 200, body = Vec<Person>)))]
 pub async fn list(caller: Caller, State(app): State<Arc<App>>) -> Result<Json<Vec<Person>>, ApiError> {
-    if caller.role == Role::Agent {
-        return Err(ApiError::forbidden("this needs the supervisor or admin role; your token is agent"));
+    if caller.role < Role::Supervisor {
+        return Err(ApiError::forbidden(format!("this needs the supervisor or admin role; your token is {}", caller.role.as_str())));
     }
     let people = app.store.people(caller.filter()).await?.into_iter().filter(|p| p.workspace_id.is_some()).collect();
     Ok(Json(people))
@@ -450,22 +453,48 @@ pub async fn reset(caller: Caller, State(app): State<Arc<App>>, Path(id): Path<i
     Ok((StatusCode::CREATED, Json(InvitationLink { invitation_url: invitation_url(&app, &token), expires_at })))
 }
 
+/// `{"label", "role"}`: `role` is admin, supervisor, agent or bot; a bot token names
+/// `channels`, the workspace's channels it is the bot of (at least one, each without a bot).
 #[derive(utoipa::ToSchema, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewToken {
     label: Option<String>,
     role: Option<String>,
+    /// For `"role": "bot"` only: the ids of the channels it is the bot of. Their new
+    /// conversations start in status `bot`; revoking the token hands them to people at once.
+    channels: Option<Vec<String>>,
 }
 
-/// A workspace's API tokens for machines: listed by label and prefix, created (the token is
-/// shown once), revoked.
+/// A token's role: a workspace role, or `bot`.
+fn token_role(text: Option<&str>) -> Result<Role, ApiError> {
+    match text.map(str::trim) {
+        Some("bot") => Ok(Role::Bot),
+        Some(other) if !matches!(other, "" | "admin" | "supervisor" | "agent") => {
+            Err(fields(&[("role", format!("must be admin, supervisor, agent or bot, not `{other}`"))]))
+        }
+        text => workspace_role(text),
+    }
+}
+
+/// A workspace's API tokens for machines: listed by label and prefix (a bot token with its
+/// `channels`), created (the token is shown once), revoked.
 #[utoipa::path(get, path = "/tokens", tag = "tokens", responses((status = 200, body = Vec<crate::store::tokens::TokenInfo>)))]
 pub async fn tokens(caller: Caller, State(app): State<Arc<App>>) -> Result<Json<Vec<crate::store::tokens::TokenInfo>>, ApiError> {
     caller.require_admin()?;
-    Ok(Json(app.store.tokens(caller.target_workspace()?).await?))
+    let mut tokens = app.store.tokens(caller.target_workspace()?).await?;
+    for token in tokens.iter_mut().filter(|token| token.role == Role::Bot) {
+        token.channels = app.store.bot_token_channels(token.id).await?;
+    }
+    Ok(Json(tokens))
 }
 
-#[utoipa::path(post, path = "/tokens", tag = "tokens", request_body = NewToken, responses((status = 201, body = CreatedToken)))]
+/// A new API token. A bot token (`"role": "bot"`) is made with its `channels`: none is 422, a
+/// channel of another workspace (or none) 422, a channel that has a bot already (an endpoint or
+/// another bot token) 409 `channel_has_bot` naming it. It may then read and answer those
+/// channels' conversations, and hand them over (`PATCH /conversations/{id}
+/// {"status": "open", "note": …}`); every other route answers it 403.
+#[utoipa::path(post, path = "/tokens", tag = "tokens", request_body = NewToken,
+    responses((status = 201, body = CreatedToken), (status = 409, body = ApiError, description = "a channel named has a bot already"), (status = 422, body = ApiError)))]
 pub async fn create_token(caller: Caller, State(app): State<Arc<App>>, ApiJson(body): ApiJson<NewToken>) -> Result<(StatusCode, Json<CreatedToken>), ApiError> {
     caller.require_admin()?;
     let workspace = caller.target_workspace()?;
@@ -473,12 +502,55 @@ pub async fn create_token(caller: Caller, State(app): State<Arc<App>>, ApiJson(b
     if label.is_empty() {
         return Err(fields(&[("label", REQUIRED.to_owned())]));
     }
-    let role = workspace_role(body.role.as_deref())?;
+    let role = token_role(body.role.as_deref())?;
+    if role == Role::Bot {
+        return create_bot_token(&app, &caller, workspace, label, body.channels.unwrap_or_default()).await;
+    }
+    if body.channels.is_some() {
+        return Err(fields(&[("channels", "only a bot token has channels (`\"role\": \"bot\"`)".to_owned())]));
+    }
     let (id, token) = app.store.create_labeled_token(role, Some(workspace), &label).await?;
     super::audit::record(&app, &caller, Some(workspace), "token.create", &format!("{id} {label} ({})", role.as_str())).await;
-    Ok((StatusCode::CREATED, Json(CreatedToken { id, label, role, prefix: token[..10].to_owned(), token })))
+    Ok((StatusCode::CREATED, Json(CreatedToken { id, label, role, prefix: token[..10].to_owned(), token, channels: Vec::new() })))
 }
 
+/// A bot token: its channels checked (one at least, each of the workspace and without a bot),
+/// then the token and its channels made together.
+async fn create_bot_token(app: &App, caller: &Caller, workspace: i64, label: String, named: Vec<String>) -> Result<(StatusCode, Json<CreatedToken>), ApiError> {
+    let mut channels: Vec<String> = Vec::new();
+    for channel in named.iter().map(|c| c.trim()).filter(|c| !c.is_empty()) {
+        if !channels.iter().any(|c| c == channel) {
+            channels.push(channel.to_owned());
+        }
+    }
+    if channels.is_empty() {
+        return Err(fields(&[("channels", "a bot token is the bot of one channel at least: name their ids".to_owned())]));
+    }
+    for channel in &channels {
+        if app.store.channel(channel, crate::store::Scope::Workspace(workspace)).await?.is_none() {
+            return Err(fields(&[("channels", format!("no channel `{channel}` in this workspace"))]));
+        }
+        if let Some(bot) = app.store.channel_bot(channel).await? {
+            return Err(super::webhook_endpoints::bot_taken("channels", channel, &bot));
+        }
+    }
+    let (id, token) = match app.store.create_bot_token(workspace, &label, &channels).await? {
+        Ok(made) => made,
+        // Bound by another request since the check above.
+        Err(channel) => {
+            return Err(match app.store.channel_bot(&channel).await? {
+                Some(bot) => super::webhook_endpoints::bot_taken("channels", &channel, &bot),
+                None => ApiError::new(StatusCode::CONFLICT, "channel_has_bot", format!("channel `{channel}` got a bot at the same moment: reload to see it")),
+            });
+        }
+    };
+    let target = format!("{id} {label} (bot of {})", channels.join(", "));
+    super::audit::record(app, caller, Some(workspace), "token.create", &target).await;
+    Ok((StatusCode::CREATED, Json(CreatedToken { id, label, role: Role::Bot, prefix: token[..10].to_owned(), token, channels })))
+}
+
+/// Revokes a token at once. A bot token's conversations still in status `bot` enter the agents'
+/// queue in the same transaction.
 #[utoipa::path(delete, path = "/tokens/{id}", tag = "tokens", params(("id" = i64, Path, description = "the token")), responses((status = 204, description = "revoked")))]
 pub async fn revoke_token(caller: Caller, State(app): State<Arc<App>>, Path(id): Path<i64>) -> Result<StatusCode, ApiError> {
     caller.require_admin()?;

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{ApiError, ApiJson, Caller};
 use crate::app::App;
-use crate::store::webhook_endpoints::{Attempt, Delivery, EVENT_TYPES, Endpoint, EndpointChange, NewEndpoint, Redeliver};
+use crate::store::webhook_endpoints::{Attempt, BotKind, ChannelBot, Delivery, EVENT_TYPES, Endpoint, EndpointChange, NewEndpoint, Redeliver};
 
 /// How long the secret before a rotation stays valid.
 const ROTATION_OVERLAP_MS: i64 = 24 * 3600 * 1000;
@@ -69,7 +69,8 @@ pub struct EndpointWithSecret {
 
 /// `{"url", "events", "description", "bot_channels"}`; `events` lists event types, or `["*"]`
 /// for every one; `bot_channels`: the workspace's channels whose new conversations it answers
-/// (a bot wants `message.received` at least).
+/// (a bot wants `message.received` at least). A channel has one bot: one that has a bot already
+/// (another endpoint, or a bot token) is 409 `channel_has_bot`, naming it.
 #[derive(utoipa::ToSchema, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreateEndpoint {
@@ -211,13 +212,37 @@ fn checked_description(description: Option<&str>, problems: &mut BTreeMap<String
     Some(description.to_owned())
 }
 
-/// The channels, each of the endpoint's workspace (another's is "not found" as anywhere else).
-async fn checked_bot_channels(app: &App, workspace_id: i64, channels: &[String], problems: &mut BTreeMap<String, String>) -> Result<Option<Vec<String>>, ApiError> {
+/// 409 `channel_has_bot`: `channel` (named in the request's `field`) has a bot already, named.
+/// A channel has one bot, of either kind.
+pub(super) fn bot_taken(field: &str, channel: &str, bot: &ChannelBot) -> ApiError {
+    let name = if bot.name.is_empty() { String::new() } else { format!(" `{}`", bot.name) };
+    let current = match bot.kind {
+        BotKind::Token => format!("the bot token {}{name}; revoke it first", bot.id),
+        BotKind::Endpoint => format!("the webhook endpoint {}{name}; take the channel out of its bot channels first", bot.id),
+    };
+    let message = format!("channel `{channel}` already has a bot: {current}");
+    ApiError { fields: BTreeMap::from([(field.to_owned(), message.clone())]), ..ApiError::new(StatusCode::CONFLICT, "channel_has_bot", message) }
+}
+
+/// The channels, each of the endpoint's workspace (another's is "not found" as anywhere else)
+/// and without another bot (an endpoint or a bot token: 409).
+async fn checked_bot_channels(
+    app: &App,
+    workspace_id: i64,
+    endpoint: Option<i64>,
+    channels: &[String],
+    problems: &mut BTreeMap<String, String>,
+) -> Result<Option<Vec<String>>, ApiError> {
     let mut checked = Vec::new();
     for channel in channels {
         if app.store.channel(channel, crate::store::Scope::Workspace(workspace_id)).await?.is_none() {
             problems.insert("bot_channels".into(), format!("no channel `{channel}` in this workspace"));
             return Ok(None);
+        }
+        if let Some(bot) = app.store.channel_bot(channel).await?
+            && !(bot.kind == BotKind::Endpoint && Some(bot.id) == endpoint)
+        {
+            return Err(bot_taken("bot_channels", channel, &bot));
         }
         if !checked.contains(channel) {
             checked.push(channel.clone());
@@ -246,7 +271,7 @@ pub async fn create(caller: Caller, State(app): State<Arc<App>>, ApiJson(body): 
     let url = checked_url(&app, body.url.as_deref(), &mut problems).await;
     let events = checked_events(body.events.as_deref(), &mut problems);
     let description = checked_description(body.description.as_deref(), &mut problems);
-    let bot_channels = checked_bot_channels(&app, workspace_id, body.bot_channels.as_deref().unwrap_or_default(), &mut problems).await?;
+    let bot_channels = checked_bot_channels(&app, workspace_id, None, body.bot_channels.as_deref().unwrap_or_default(), &mut problems).await?;
     let (Some(url), Some(events), Some(description), Some(bot_channels)) = (url, events, description, bot_channels) else {
         return Err(ApiError::invalid_fields(problems));
     };
@@ -277,7 +302,7 @@ pub async fn update(caller: Caller, State(app): State<Arc<App>>, Path(id): Path<
         change.description = checked_description(body.description.as_deref(), &mut problems);
     }
     if let Some(channels) = &body.bot_channels {
-        change.bot_channels = checked_bot_channels(&app, endpoint.workspace_id, channels, &mut problems).await?;
+        change.bot_channels = checked_bot_channels(&app, endpoint.workspace_id, Some(id), channels, &mut problems).await?;
     }
     if !problems.is_empty() {
         return Err(ApiError::invalid_fields(problems));

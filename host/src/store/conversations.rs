@@ -45,6 +45,8 @@ pub struct ConversationFilter<'a> {
     pub search: Option<&'a str>,
     /// The person reading: their unread counts come with the list.
     pub reader: Option<i64>,
+    /// Only the channels this bot token is the bot of (a bot reading its conversations).
+    pub bot: Option<i64>,
 }
 
 /// Whose conversations a list holds.
@@ -59,9 +61,13 @@ pub enum Assigned {
 }
 
 /// The status a conversation of `channel` (an SQL expression) starts or reopens in: `bot` while
-/// the channel has a bot whose endpoint is enabled, else `open` (the same in both dialects).
+/// the channel has a bot (a token with the `bot` role, or an endpoint that is enabled), else
+/// `open` (the same in both dialects).
 pub(crate) fn bot_or_open(channel: &str) -> String {
-    format!("COALESCE((SELECT 'bot' FROM channel_bots b JOIN webhook_endpoints e ON e.id = b.endpoint_id WHERE b.channel_id = {channel} AND e.enabled), 'open')")
+    format!(
+        "COALESCE((SELECT 'bot' FROM channel_bots b LEFT JOIN webhook_endpoints e ON e.id = b.endpoint_id
+                   WHERE b.channel_id = {channel} AND (b.token_id IS NOT NULL OR e.enabled)), 'open')"
+    )
 }
 
 /// Finds or opens the conversation for a provider address; returns its id.
@@ -198,6 +204,7 @@ impl Db {
              FROM {FROM}
              WHERE (?1 IS NULL OR c.channel_id = ?1) AND (?2 IS NULL OR c.status = ?2)
                AND (?4 IS NULL OR c.channel_id IN (SELECT id FROM channels WHERE workspace_id = ?4))
+               AND (?10 IS NULL OR c.channel_id IN (SELECT channel_id FROM channel_bots WHERE token_id = ?10))
                AND (?5 = 0 OR (?5 = 1 AND c.assignee_id IS NULL AND c.status <> 'bot') OR (?5 = 2 AND c.assignee_id = ?6))
                AND (?7 IS NULL OR p.name LIKE ?8 ESCAPE '\\' OR p.handle LIKE ?8 ESCAPE '\\' OR c.name LIKE ?8 ESCAPE '\\'
                     OR c.id IN (SELECT m.conversation_id FROM message_text JOIN messages m ON m.id = message_text.rowid WHERE message_text MATCH ?7))
@@ -209,7 +216,7 @@ impl Db {
             Assigned::To(person) => (2, Some(person)),
         };
         let rows = statement.query_map(
-            params![filter.channel_id, filter.status, limit, filter.workspace_id, assigned, person, words, like, filter.reader],
+            params![filter.channel_id, filter.status, limit, filter.workspace_id, assigned, person, words, like, filter.reader, filter.bot],
             |row| Ok(Conversation { unread: row.get(13)?, ..conversation(row)? }),
         )?;
         Ok(rows.collect::<Result<_, _>>()?)

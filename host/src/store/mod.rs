@@ -60,6 +60,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0017_choice_offers.sql"),
     include_str!("migrations/0018_person_language.sql"),
     include_str!("migrations/0019_activity.sql"),
+    include_str!("migrations/0020_bot_tokens.sql"),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -8,6 +8,9 @@ use super::{Db, StoreResult, now_ms, random_token, Cached};
 #[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
+    /// A channel's bot (API tokens only, made with their channels): reads and answers its
+    /// channels' conversations and hands them to people; nothing else. The lowest role.
+    Bot,
     Agent,
     Supervisor,
     Admin,
@@ -18,6 +21,7 @@ pub enum Role {
 impl Role {
     pub fn as_str(self) -> &'static str {
         match self {
+            Self::Bot => "bot",
             Self::Agent => "agent",
             Self::Supervisor => "supervisor",
             Self::Admin => "admin",
@@ -34,7 +38,8 @@ impl std::str::FromStr for Role {
             "supervisor" => Ok(Self::Supervisor),
             "admin" => Ok(Self::Admin),
             "operator" => Ok(Self::Operator),
-            other => Err(format!("unknown role `{other}` (operator, admin, supervisor or agent)")),
+            "bot" => Ok(Self::Bot),
+            other => Err(format!("unknown role `{other}` (operator, admin, supervisor, agent or bot)")),
         }
     }
 }
@@ -58,7 +63,7 @@ pub(crate) fn token_prefix(token: &str) -> &str {
 
 /// A token's row as its workspace's admin sees it (a role this build does not know reads as agent).
 pub(crate) fn token_info(id: i64, label: String, role: &str, prefix: String, created_at: i64) -> TokenInfo {
-    TokenInfo { id, label, role: role.parse().unwrap_or(Role::Agent), prefix, created_at }
+    TokenInfo { id, label, role: role.parse().unwrap_or(Role::Agent), prefix, created_at, channels: Vec::new() }
 }
 
 /// Whose a token is, from its row and its workspace's status; `None` for a role this build
@@ -76,6 +81,9 @@ pub struct TokenInfo {
     /// The token's first characters, to recognise it.
     pub prefix: String,
     pub created_at: i64,
+    /// A bot token's channels: the ones it is the bot of (other roles: none, left out).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub channels: Vec<String>,
 }
 
 /// Whose a presented token is.

@@ -181,9 +181,22 @@ pub(crate) fn endpoint_sql() -> String {
 }
 pub(crate) const EVENTS_OF_ENDPOINT: &str = "SELECT event_type FROM webhook_subscriptions WHERE endpoint_id = $1 ORDER BY event_type";
 pub(crate) const BOT_CHANNELS_OF: &str = "SELECT channel_id FROM channel_bots WHERE endpoint_id = $1 ORDER BY channel_id";
-/// A channel has one bot: making another endpoint its bot replaces the one before.
-pub(crate) const SET_BOT: &str = "INSERT INTO channel_bots (channel_id, endpoint_id) VALUES ($1, $2) ON CONFLICT (channel_id) DO UPDATE SET endpoint_id = excluded.endpoint_id";
+/// A channel has one bot, of either kind: the API refuses a second; should two requests race,
+/// another endpoint replaces an endpoint, never a bot token.
+pub(crate) const SET_BOT: &str = "INSERT INTO channel_bots (channel_id, endpoint_id) VALUES ($1, $2)
+     ON CONFLICT (channel_id) DO UPDATE SET endpoint_id = excluded.endpoint_id WHERE channel_bots.token_id IS NULL";
 pub(crate) const UNSET_BOT: &str = "DELETE FROM channel_bots WHERE endpoint_id = $1 AND channel_id = $2";
+/// A channel's bot: its endpoint or its token, the name people see (the token's label, the
+/// endpoint's description) and whether it answers now (an endpoint turned off does not).
+pub(crate) const CHANNEL_BOT: &str = "SELECT b.endpoint_id, b.token_id, COALESCE(t.label, e.description, ''), COALESCE(e.enabled, TRUE)
+     FROM channel_bots b LEFT JOIN webhook_endpoints e ON e.id = b.endpoint_id LEFT JOIN api_tokens t ON t.id = b.token_id
+     WHERE b.channel_id = $1";
+pub(crate) const BOT_OF_CHANNEL: &str = "SELECT channel_id FROM channel_bots WHERE channel_id = $1";
+pub(crate) const CHANNELS_OF_BOT_TOKEN: &str = "SELECT channel_id FROM channel_bots WHERE token_id = $1 ORDER BY channel_id";
+pub(crate) const INSERT_BOT_TOKEN: &str = "INSERT INTO api_tokens (token_hash, role, workspace_id, created_at, label, prefix)
+     VALUES ($1, 'bot', $2, $3, $4, $5) RETURNING id";
+/// Binds a channel to a bot token; nothing when the channel has a bot (another request's).
+pub(crate) const SET_BOT_TOKEN: &str = "INSERT INTO channel_bots (channel_id, token_id) VALUES ($1, $2) ON CONFLICT (channel_id) DO NOTHING";
 pub(crate) const INSERT_ENDPOINT: &str = "INSERT INTO webhook_endpoints (workspace_id, url, description, secret, enabled, created_at, updated_at)
      VALUES ($1, $2, $3, $4, TRUE, $5, $5) RETURNING id";
 pub(crate) const SUBSCRIBE: &str = "INSERT INTO webhook_subscriptions (endpoint_id, event_type) VALUES ($1, $2)";
@@ -234,6 +247,37 @@ pub(crate) fn ping_sql() -> String {
 }
 pub(crate) const PRUNE_ATTEMPTS: &str = "DELETE FROM webhook_attempts WHERE at < $1";
 pub(crate) const PRUNE_DELIVERIES: &str = "DELETE FROM webhook_deliveries WHERE state <> 'pending' AND updated_at < $1";
+
+/// What a channel's bot is.
+#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BotKind {
+    /// A webhook endpoint: it hears the channel's events and answers through the API.
+    Endpoint,
+    /// An API token with the role `bot`: it reads and answers through the API.
+    Token,
+}
+
+/// A channel's bot, as the inbox names who handles a conversation in status `bot`.
+#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ChannelBot {
+    pub kind: BotKind,
+    /// The endpoint's or the token's id.
+    pub id: i64,
+    /// The token's label, or the endpoint's description (empty when it has none).
+    pub name: String,
+    /// Whether it answers now (an endpoint turned off does not: its conversations went to people).
+    pub enabled: bool,
+}
+
+/// A [`CHANNEL_BOT`] row.
+pub(crate) fn channel_bot_row(row: &impl ReadRow) -> ChannelBot {
+    let (kind, id) = match row.opt_int(1) {
+        Some(token) => (BotKind::Token, token),
+        None => (BotKind::Endpoint, row.opt_int(0).unwrap_or_default()),
+    };
+    ChannelBot { kind, id, name: row.text(2), enabled: row.flag(3) }
+}
 
 /// An endpoint's row, its secrets still sealed, and its events.
 pub(crate) fn endpoint_row(row: &impl ReadRow, events: Vec<String>, bot_channels: Vec<String>, secrets: &SecretBox) -> StoreResult<Endpoint> {
@@ -395,6 +439,45 @@ impl Db {
     pub async fn delete_webhook_endpoint(&self, id: i64, scope: Scope) -> StoreResult<bool> {
         let workspace = scope.workspace();
         self.write(move |tx| Ok(tx.prepare_cached(DELETE_ENDPOINT)?.execute(&*numbered(&[&id, &workspace]))? == 1)).await
+    }
+
+    /// The channel's bot, if it has one.
+    pub fn channel_bot(&self, channel_id: &str) -> StoreResult<Option<ChannelBot>> {
+        let conn = self.reader();
+        let mut statement = conn.prepare_cached(CHANNEL_BOT)?;
+        let bot = statement.query_row(&*numbered(&[&channel_id]), |row| Ok(channel_bot_row(row))).optional()?;
+        Ok(bot)
+    }
+
+    /// The channels a bot token is the bot of.
+    pub fn bot_token_channels(&self, token_id: i64) -> StoreResult<Vec<String>> {
+        let conn = self.reader();
+        let mut statement = conn.prepare_cached(CHANNELS_OF_BOT_TOKEN)?;
+        let channels = statement.query_map(&*numbered(&[&token_id]), |row| row.get::<_, String>(0))?.collect::<Result<Vec<String>, _>>()?;
+        Ok(channels)
+    }
+
+    /// A bot token of `workspace` for `channels`, in one write: its id and the token (shown
+    /// once), or the first of `channels` that has a bot already (then nothing is made).
+    pub async fn create_bot_token(&self, workspace: i64, label: &str, channels: &[String]) -> StoreResult<Result<(i64, String), String>> {
+        let (label, channels) = (label.to_owned(), channels.to_vec());
+        let (_, token) = super::tokens::new_token(super::tokens::Role::Bot, Some(workspace));
+        self.write(move |tx| {
+            // One writer: nothing binds a channel between this check and the inserts.
+            for channel in &channels {
+                let taken: Option<String> = tx.prepare_cached(BOT_OF_CHANNEL)?.query_row(&*numbered(&[channel]), |row| row.get(0)).optional()?;
+                if taken.is_some() {
+                    return Ok(Err(channel.clone()));
+                }
+            }
+            let (hash, prefix) = (super::tokens::digest(&token), super::tokens::token_prefix(&token).to_owned());
+            let id: i64 = tx.prepare_cached(INSERT_BOT_TOKEN)?.query_row(&*numbered(&[&hash, &workspace, &now_ms(), &label, &prefix]), |row| row.get(0))?;
+            for channel in &channels {
+                tx.prepare_cached(SET_BOT_TOKEN)?.execute(&*numbered(&[channel, &id]))?;
+            }
+            Ok(Ok((id, token)))
+        })
+        .await
     }
 
     pub fn due_webhook_deliveries(&self, limit: u32, in_flight: &[i64]) -> StoreResult<Vec<Delivery>> {

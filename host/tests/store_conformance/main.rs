@@ -6,6 +6,7 @@
 mod support;
 
 mod activity;
+mod bots;
 mod channels;
 mod inbox;
 mod integrations;

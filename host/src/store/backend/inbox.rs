@@ -86,9 +86,9 @@ pub trait InboxStore: Send + Sync {
 impl InboxStore for Db {
     async fn conversations(&self, filter: &ConversationFilter<'_>, limit: u32) -> StoreResult<Vec<Conversation>> {
         let (channel_id, status, search) = (filter.channel_id.map(str::to_owned), filter.status.map(str::to_owned), filter.search.map(str::to_owned));
-        let (workspace_id, assigned, reader) = (filter.workspace_id, filter.assigned, filter.reader);
+        let (workspace_id, assigned, reader, bot) = (filter.workspace_id, filter.assigned, filter.reader, filter.bot);
         self.off_worker(move |db| {
-            let filter = ConversationFilter { workspace_id, channel_id: channel_id.as_deref(), status: status.as_deref(), assigned, search: search.as_deref(), reader };
+            let filter = ConversationFilter { workspace_id, channel_id: channel_id.as_deref(), status: status.as_deref(), assigned, search: search.as_deref(), reader, bot };
             Db::conversations(db, &filter, limit)
         })
         .await

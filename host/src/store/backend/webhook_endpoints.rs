@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::store::webhook_endpoints::{Attempt, Delivery, Endpoint, EndpointChange, NewEndpoint, Outcome, Redeliver};
+use crate::store::webhook_endpoints::{Attempt, ChannelBot, Delivery, Endpoint, EndpointChange, NewEndpoint, Outcome, Redeliver};
 use crate::store::{Db, Scope, StoreResult};
 
 #[async_trait::async_trait]
@@ -41,6 +41,17 @@ pub trait WebhookStore: Send + Sync {
     async fn ping_webhook(&self, endpoint_id: i64, lease: Duration) -> StoreResult<Option<Delivery>>;
     /// Forgets attempts, and finished deliveries, older than `before` (ms).
     async fn prune_webhook_history(&self, before: i64) -> StoreResult<()>;
+
+    // Bots: a channel has one, a webhook endpoint (its `bot_channels`) or an API token with the
+    // role `bot`. Revoking the token hands its conversations to people (the schema's trigger).
+    /// The channel's bot, if it has one.
+    async fn channel_bot(&self, channel_id: &str) -> StoreResult<Option<ChannelBot>>;
+    /// The channels a bot token is the bot of (none for any other token).
+    async fn bot_token_channels(&self, token_id: i64) -> StoreResult<Vec<String>>;
+    /// Makes a labelled bot token of `workspace`, the bot of `channels`, in one transaction: its
+    /// id and the token (shown once); or, when one of `channels` has a bot already, that channel
+    /// (and nothing is made).
+    async fn create_bot_token(&self, workspace: i64, label: &str, channels: &[String]) -> StoreResult<Result<(i64, String), String>>;
 }
 
 #[async_trait::async_trait]
@@ -104,5 +115,18 @@ impl WebhookStore for Db {
 
     async fn prune_webhook_history(&self, before: i64) -> StoreResult<()> {
         Db::prune_webhook_history(self, before).await
+    }
+
+    async fn channel_bot(&self, channel_id: &str) -> StoreResult<Option<ChannelBot>> {
+        let channel_id = channel_id.to_owned();
+        self.off_worker(move |db| db.channel_bot(&channel_id)).await
+    }
+
+    async fn bot_token_channels(&self, token_id: i64) -> StoreResult<Vec<String>> {
+        self.off_worker(move |db| db.bot_token_channels(token_id)).await
+    }
+
+    async fn create_bot_token(&self, workspace: i64, label: &str, channels: &[String]) -> StoreResult<Result<(i64, String), String>> {
+        Db::create_bot_token(self, workspace, label, channels).await
     }
 }

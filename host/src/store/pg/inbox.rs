@@ -84,6 +84,7 @@ impl InboxStore for PgStore {
                  FROM {CONVERSATION_FROM}
                  WHERE ($1::text IS NULL OR c.channel_id = $1) AND ($2::text IS NULL OR c.status = $2)
                    AND ($4::bigint IS NULL OR c.channel_id IN (SELECT id FROM channels WHERE workspace_id = $4))
+                   AND ($10::bigint IS NULL OR c.channel_id IN (SELECT channel_id FROM channel_bots WHERE token_id = $10))
                    AND ($5::integer = 0 OR ($5 = 1 AND c.assignee_id IS NULL AND c.status <> 'bot') OR ($5 = 2 AND c.assignee_id = $6::bigint))
                    AND ($7::text IS NULL OR p.name ILIKE $8::text ESCAPE '\\' OR p.handle ILIKE $8 ESCAPE '\\' OR c.name ILIKE $8 ESCAPE '\\'
                         OR c.id IN (SELECT m.conversation_id FROM messages m WHERE m.text_search @@ to_tsquery('simple', $7)))
@@ -93,7 +94,7 @@ impl InboxStore for PgStore {
         let rows = client
             .query(
                 &statement,
-                &[&filter.channel_id, &filter.status, &i64::from(limit), &filter.workspace_id, &assigned, &person, &query, &like, &filter.reader],
+                &[&filter.channel_id, &filter.status, &i64::from(limit), &filter.workspace_id, &assigned, &person, &query, &like, &filter.reader, &filter.bot],
             )
             .await?;
         Ok(rows.iter().map(|row| Conversation { unread: row.get(13), ..conversation(row) }).collect())

@@ -9,6 +9,7 @@ use deadpool_postgres::GenericClient;
 
 use super::PgStore;
 use crate::store::backend::WebhookStore;
+use crate::store::tokens::{Role, digest, new_token, token_prefix};
 use crate::store::webhook_endpoints::*;
 use crate::store::{Scope, StoreError, StoreResult, now_ms};
 
@@ -185,5 +186,38 @@ impl WebhookStore for PgStore {
         client.execute(PRUNE_ATTEMPTS, &[&before]).await?;
         client.execute(PRUNE_DELIVERIES, &[&before]).await?;
         Ok(())
+    }
+
+    async fn channel_bot(&self, channel_id: &str) -> StoreResult<Option<ChannelBot>> {
+        let client = self.client().await?;
+        let statement = client.prepare_cached(CHANNEL_BOT).await?;
+        Ok(client.query_opt(&statement, &[&channel_id]).await?.map(|row| channel_bot_row(&row)))
+    }
+
+    async fn bot_token_channels(&self, token_id: i64) -> StoreResult<Vec<String>> {
+        let client = self.client().await?;
+        let statement = client.prepare_cached(CHANNELS_OF_BOT_TOKEN).await?;
+        Ok(client.query(&statement, &[&token_id]).await?.iter().map(|row| row.get(0)).collect())
+    }
+
+    async fn create_bot_token(&self, workspace: i64, label: &str, channels: &[String]) -> StoreResult<Result<(i64, String), String>> {
+        let (_, token) = new_token(Role::Bot, Some(workspace));
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        for channel in channels {
+            if tx.query_opt(BOT_OF_CHANNEL, &[channel]).await?.is_some() {
+                return Ok(Err(channel.clone()));
+            }
+        }
+        let id: i64 = tx.query_one(INSERT_BOT_TOKEN, &[&digest(&token), &workspace, &now_ms(), &label, &token_prefix(&token)]).await?.get(0);
+        for channel in channels {
+            // Another request (on this node or another) bound it since the check: the
+            // transaction is dropped, so nothing is made.
+            if tx.execute(SET_BOT_TOKEN, &[channel, &id]).await? == 0 {
+                return Ok(Err(channel.clone()));
+            }
+        }
+        tx.commit().await?;
+        Ok(Ok((id, token)))
     }
 }

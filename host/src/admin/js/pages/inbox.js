@@ -14,6 +14,9 @@ const FILTER_LABELS = { mine: "inbox.filter_mine", unassigned: "inbox.filter_una
 // A conversation's status, by the API's word.
 const CONVERSATION_STATUS = { open: "conversation.status_open", resolved: "conversation.status_resolved", bot: "conversation.status_bot" };
 const conversationStatus = (status) => (CONVERSATION_STATUS[status] ? t(CONVERSATION_STATUS[status]) : status);
+// Who handles a conversation in status `bot`: its channel's bot by name (a bot token's label,
+// an endpoint's description) when it has one.
+const withBot = (c) => (c.bot && c.bot.name ? t("inbox.with_named_bot", { name: c.bot.name }) : t("inbox.with_bot"));
 
 export async function inboxPage(selected) {
   if (!inboxFilters().includes(state.inboxFilter)) state.inboxFilter = "all";
@@ -40,7 +43,7 @@ export async function inboxPage(selected) {
       return el("a", { href: `#/inbox/${c.id}`, class: String(c.id) === inbox.selected ? "active" : "", "data-conversation": c.id, "aria-current": String(c.id) === inbox.selected ? "page" : null },
         el("span", { class: "row between" }, el("strong", { text: who }),
           unread ? el("span", { class: "badge unread", "data-unread": unread, "aria-label": t("inbox.unread", { count: unread }), text: String(unread) }) : null),
-        el("div", { class: "muted", text: `${channelName(c.channel_id)} · ${formatDate(c.last_activity_at)}${c.status === "bot" ? ` · ${t("inbox.with_bot")}` : ""}` }));
+        el("div", { class: "muted", text: `${channelName(c.channel_id)} · ${formatDate(c.last_activity_at)}${c.status === "bot" ? ` · ${withBot(c)}` : ""}` }));
     }) : [el("p", { class: "muted empty", id: "no-conversations", text: inbox.search.trim() ? t("inbox.no_match") : t("inbox.empty") })]));
   }
 
@@ -124,7 +127,8 @@ async function assignmentBar(conversation, status) {
   // A conversation in status `bot` is the channel's bot's until it hands it over or someone
   // takes it (assigning takes it over).
   if (conversation.status === "bot") {
-    bar.append(el("span", { class: "muted", id: "handled-by", text: t("inbox.bot_handling") }),
+    const handling = conversation.bot && conversation.bot.name ? t("inbox.bot_named_handling", { name: conversation.bot.name }) : t("inbox.bot_handling");
+    bar.append(el("span", { class: "muted", id: "handled-by", "data-bot-kind": conversation.bot ? conversation.bot.kind : null, text: handling }),
       el("button", { type: "button", class: "secondary", text: t("inbox.take_over"), onclick: () => change({ status: "open" }) }));
   }
   if (state.role === "agent") {

@@ -1,0 +1,88 @@
+//! Bots on both backends: a bot token made with its channels (one bot per channel, of either
+//! kind), whose channels' new conversations start in status `bot`, listed for it alone; and
+//! revoking it hands them to people in the same statement (the schema's triggers), as an
+//! endpoint bot's are when the endpoint is turned off.
+
+use switchboard::store::conversations::ConversationFilter;
+use switchboard::store::now_ms;
+use switchboard::store::tokens::Role;
+use switchboard::store::webhook_endpoints::{BotKind, ChannelBot, EndpointChange, NewEndpoint};
+use switchboard::store::Scope;
+
+use crate::messages::inbound;
+use crate::{active_channel, each_backend};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bot_token_owns_its_channels_new_conversations_until_it_is_revoked() {
+    each_backend(async |backend| {
+        let (node1, node2, name, channel) = (&backend.nodes[0], &backend.nodes[1], backend.name, backend.channel.as_str());
+        let other = active_channel(node1).await;
+        let third = active_channel(node1).await;
+
+        // Made with its channel, in workspace 1; a second bot for the channel makes nothing.
+        let (id, token) = node1.create_bot_token(1, "Asisten pesanan", &[channel.to_owned()]).await.unwrap().unwrap_or_else(|taken| panic!("{name}: {taken} taken"));
+        let owner = node2.token_owner(&token).await.unwrap().unwrap_or_else(|| panic!("{name}: the token is known"));
+        assert_eq!((owner.id, owner.role, owner.workspace), (id, Role::Bot, Some(1)), "{name}");
+        let refused = node2.create_bot_token(1, "Bot kedua", &[third.clone(), channel.to_owned()]).await.unwrap();
+        assert_eq!(refused, Err(channel.to_owned()), "{name}: the channel that has a bot is named");
+        let labels: Vec<String> = node1.tokens(1).await.unwrap().into_iter().map(|t| t.label).collect();
+        assert_eq!(labels, vec!["Asisten pesanan"], "{name}: nothing made of the refused one");
+        assert_eq!(node1.channel_bot(&third).await.unwrap(), None, "{name}: nor its binding of the free channel");
+        assert_eq!(
+            node2.channel_bot(channel).await.unwrap(),
+            Some(ChannelBot { kind: BotKind::Token, id, name: "Asisten pesanan".into(), enabled: true }),
+            "{name}"
+        );
+        assert_eq!(node2.bot_token_channels(id).await.unwrap(), vec![channel.to_owned()], "{name}");
+
+        // An endpoint cannot take the token's channel (should the API's check be raced).
+        let endpoint = NewEndpoint {
+            workspace_id: 1,
+            url: "https://bot.example/hook".into(),
+            description: "FAQ bot".into(),
+            events: vec!["message.received".into()],
+            bot_channels: vec![channel.to_owned(), other.clone()],
+            secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into(),
+        };
+        let endpoint = node1.create_webhook_endpoint(&endpoint).await.unwrap();
+        assert_eq!(node2.channel_bot(channel).await.unwrap().map(|b| b.kind), Some(BotKind::Token), "{name}: the token's binding stays");
+        assert_eq!(
+            node2.channel_bot(&other).await.unwrap(),
+            Some(ChannelBot { kind: BotKind::Endpoint, id: endpoint.id, name: "FAQ bot".into(), enabled: true }),
+            "{name}"
+        );
+
+        // Customers write: each bot's channel's conversation is the bot's; the token lists its own.
+        let now = now_ms();
+        let mine = node1.record_inbound(channel, &inbound(1, "800", now)).await.unwrap().unwrap().conversation_id;
+        let waiting = node1.record_inbound(channel, &inbound(2, "801", now)).await.unwrap().unwrap().conversation_id;
+        let endpoints = node1.record_inbound(&other, &inbound(3, "802", now)).await.unwrap().unwrap().conversation_id;
+        let free = node1.record_inbound(&third, &inbound(4, "803", now)).await.unwrap().unwrap().conversation_id;
+        let status = async |conversation: i64| node2.conversation(conversation).await.unwrap().unwrap().status;
+        assert_eq!([status(mine).await, status(waiting).await, status(endpoints).await, status(free).await], ["bot", "bot", "bot", "open"], "{name}");
+        let filter = ConversationFilter { workspace_id: Some(1), bot: Some(id), ..Default::default() };
+        let mut listed: Vec<i64> = node2.conversations(&filter, 100).await.unwrap().into_iter().map(|c| c.id).collect();
+        listed.sort();
+        assert_eq!(listed, vec![mine, waiting], "{name}: the bot's channels' conversations only");
+
+        // One handed over by the bot; then the token is revoked: the other is the people's at once.
+        node1.update_conversation(mine, None, Some("open")).await.unwrap();
+        assert!(node1.revoke_token(id, 1).await.unwrap(), "{name}");
+        assert_eq!(status(waiting).await, "open", "{name}: revoking the token hands its conversations over");
+        assert_eq!(status(endpoints).await, "bot", "{name}: another bot's stay its");
+        assert_eq!(node2.channel_bot(channel).await.unwrap(), None, "{name}: the channel has no bot now");
+        assert!(node2.bot_token_channels(id).await.unwrap().is_empty(), "{name}");
+        assert!(node2.token_owner(&token).await.unwrap().is_none(), "{name}");
+        let later = node1.record_inbound(channel, &inbound(5, "804", now)).await.unwrap().unwrap().conversation_id;
+        assert_eq!(status(later).await, "open", "{name}: a new conversation there is open");
+
+        // The endpoint turned off hands its over too, and its channel's new ones are open.
+        node1.update_webhook_endpoint(endpoint.id, Scope::Workspace(1), &EndpointChange { enabled: Some(false), ..Default::default() }).await.unwrap();
+        assert_eq!(status(endpoints).await, "open", "{name}");
+        assert_eq!(node2.channel_bot(&other).await.unwrap().map(|b| b.enabled), Some(false), "{name}: still its bot, turned off");
+
+        // The freed channel can have a new bot token.
+        assert!(node2.create_bot_token(1, "Asisten baru", &[channel.to_owned()]).await.unwrap().is_ok(), "{name}");
+    })
+    .await;
+}
