@@ -26,6 +26,7 @@ mod sandbox;
 mod second_language;
 mod secrets;
 mod telegram;
+mod third_language;
 mod twitter;
 mod webchat;
 mod whatsapp_cloud;

@@ -13,6 +13,7 @@ pub mod fake_whatsapp_onprem;
 pub mod links;
 pub mod mail;
 pub mod oci_registry;
+pub mod py_plugin;
 pub mod recorder;
 pub mod site;
 
