@@ -1,12 +1,14 @@
 //! The `switchboard` binary as an operator runs it: `token create` prints one token on stdout,
-//! `serve` starts with the first-party plugins and accepts that token.
+//! `serve` starts with the first-party plugins and accepts that token; plugins pushed to and
+//! installed from a registry that asks for credentials.
 
 use std::process::Command;
 use std::time::Duration;
 
 mod support;
 
-use support::{BIN, Server, wait_for};
+use support::oci_registry::{OciRegistry, PASSWORD, USER};
+use support::{BIN, Server, install_from_registry, json_of, plugin_version, request, status_of, telegram_next_version, token, wait_for};
 
 #[test]
 fn token_create_prints_one_token_and_refuses_unknown_roles() {
@@ -140,6 +142,109 @@ fn keygen_and_sign_make_a_component_the_configured_key_trusts() {
     assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stderr));
     let check = Command::new(env!("CARGO_BIN_EXE_switchboard")).args(["config", "check", "--trusted-key", "bm90IGEga2V5"]).output().unwrap();
     assert!(!check.status.success() && String::from_utf8_lossy(&check.stderr).contains("trusted_keys"), "a bad key is named");
+}
+
+/// A registry that asks for credentials (basic auth, as a private `docker-registry` with an
+/// htpasswd file). Switchboard takes them from the docker config file only, as `docker login`
+/// writes it (`$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`; no flags), read at
+/// every request to the registry: `plugin push` and `plugin install oci://…` are refused without
+/// credentials and with a wrong password, naming the registry and why, nothing pushed or
+/// installed; after `docker login` both work. A server whose process reads that file answers
+/// `POST /api/v1/plugins {"source"}` with 422 `registry_unauthorized` and the reason while
+/// credentials are missing or wrong, installing nothing, then installs (the file rewritten
+/// while it runs); no password in its log.
+#[test]
+fn a_registry_asking_for_credentials_gets_them_from_the_docker_config_file_for_push_install_and_the_api() {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let registry = runtime.block_on(OciRegistry::start_with_credentials());
+    let authority = registry.authority.clone();
+    let (component, built_in, next) = telegram_next_version();
+    let work = tempfile::tempdir().unwrap();
+    let file = work.path().join("telegram.wasm");
+    std::fs::write(&file, &component).unwrap();
+    let repository = format!("oci://{authority}/private/telegram");
+    let version = semver::Version::parse(&next).unwrap();
+    let range = format!("{repository}:^{}.{}", version.major, version.minor);
+    // What `DOCKER_CONFIG` names: no config.json (no credentials at all) until a login.
+    let docker = tempfile::tempdir().unwrap();
+    let logout = || {
+        let _ = std::fs::remove_file(docker.path().join("config.json"));
+    };
+    let wrong_password = "not-the-password";
+    let missing = format!("{authority} asks for credentials");
+    let refused = format!("{authority} refused access to private/telegram (401 Unauthorized) with the credentials of `{USER}`");
+    let outcome = |output: std::process::Output| {
+        (output.status.success(), String::from_utf8_lossy(&output.stdout).into_owned(), String::from_utf8_lossy(&output.stderr).into_owned())
+    };
+
+    // `plugin push`: refused without credentials and with a wrong password; pushed after a login.
+    let push = || outcome(Command::new(BIN).args(["plugin", "push"]).arg(&file).arg(&repository).env("DOCKER_CONFIG", docker.path()).output().unwrap());
+    let (ok, _, err) = push();
+    assert!(!ok && err.contains(&missing) && err.contains("docker config file"), "{err}");
+    registry.docker_login(docker.path(), USER, wrong_password);
+    let (ok, _, err) = push();
+    assert!(!ok && err.contains(&refused), "{err}");
+    assert_eq!(runtime.block_on(registry.tags("private/telegram")), Vec::<String>::new(), "nothing pushed");
+    registry.docker_login(docker.path(), USER, PASSWORD);
+    let (ok, out, err) = push();
+    assert!(ok, "{err}");
+    assert!(out.starts_with(&format!("pushed telegram {next} to {repository}:{next} (sha256:")), "{out}");
+    assert_eq!(runtime.block_on(registry.tags("private/telegram")), [next.clone()]);
+
+    // `plugin install oci://…` (a range: the tags list needs the credentials too), the same way.
+    let data = tempfile::tempdir().unwrap();
+    let install = || {
+        outcome(Command::new(BIN).args(["plugin", "install", range.as_str(), "--data-dir"]).arg(data.path()).env("DOCKER_CONFIG", docker.path()).output().unwrap())
+    };
+    let placed = data.path().join("plugins").join("telegram.wasm");
+    logout();
+    let (ok, _, err) = install();
+    assert!(!ok && err.contains(&missing), "{err}");
+    registry.docker_login(docker.path(), USER, wrong_password);
+    let (ok, _, err) = install();
+    assert!(!ok && err.contains(&refused), "{err}");
+    assert!(!placed.exists(), "nothing installed");
+    registry.docker_login(docker.path(), USER, PASSWORD);
+    let (ok, out, err) = install();
+    assert!(ok, "{err}");
+    assert!(out.contains(&format!("installed telegram {next} from {repository}:{next} (sha256:")), "{out}");
+    assert_eq!(std::fs::read(&placed).unwrap(), component, "the very bytes pushed");
+    assert_eq!(std::fs::read_to_string(data.path().join("plugins").join("telegram.source")).unwrap().trim(), repository);
+
+    // The API, on a server whose process reads the same file.
+    let data = tempfile::tempdir().unwrap();
+    let operator = token("operator", data.path());
+    logout();
+    let envs = [
+        ("DOCKER_CONFIG", docker.path().to_str().unwrap()),
+        ("SWITCHBOARD_ALLOW_OUTBOUND", authority.as_str()),
+        ("SWITCHBOARD_ALLOW_UNSIGNED_PLUGINS", "true"),
+    ];
+    let server = Server::start(data.path(), &envs);
+    server.wait_ready();
+    let record = data.path().join("plugins").join("telegram.source");
+    for (password, says) in [(None, &missing), (Some(wrong_password), &refused)] {
+        match password {
+            Some(password) => registry.docker_login(docker.path(), USER, password),
+            None => logout(),
+        }
+        let answer = install_from_registry(server.port, &operator, &range);
+        let refusal = json_of(&answer);
+        assert_eq!((status_of(&answer), refusal["error"].as_str()), (422, Some("registry_unauthorized")), "{answer}");
+        assert!(refusal["message"].as_str().is_some_and(|message| message.contains(says.as_str())), "{answer}");
+    }
+    assert_eq!(plugin_version(server.port, &operator, "telegram").as_deref(), Some(built_in.as_str()), "nothing installed");
+    let reviews = request(server.port, "GET", "/api/v1/plugin-reviews", Some(&operator), None).unwrap();
+    assert_eq!(json_of(&reviews), serde_json::json!([]), "nothing waits for approval: {reviews}");
+    assert!(!record.exists());
+    registry.docker_login(docker.path(), USER, PASSWORD);
+    let answer = install_from_registry(server.port, &operator, &range);
+    assert!(matches!(status_of(&answer), 200 | 201), "live at once (an upgrade asking nothing new): {answer}");
+    assert_eq!(json_of(&answer)["version"], next.as_str(), "{answer}");
+    assert_eq!(plugin_version(server.port, &operator, "telegram").as_deref(), Some(next.as_str()));
+    assert_eq!(std::fs::read_to_string(&record).unwrap().trim(), repository);
+    let log = server.log.lock().unwrap().clone();
+    assert!(!log.contains(PASSWORD) && !log.contains(wrong_password), "a password in the log:\n{log}");
 }
 
 /// `cargo build --workspace` (a Rust developer's habit) builds every member for the host: the

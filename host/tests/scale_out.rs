@@ -1,7 +1,7 @@
 //! Several `switchboard serve` nodes over one Postgres, as a scale-out deployment runs them:
 //! webhooks and replies shared by three nodes through a kill -9, a reply sent through one node
-//! reaching a website chat open on another, and a plugin uploaded to one node live on the
-//! others.
+//! reaching a website chat open on another, and a plugin uploaded to one node (or installed on
+//! it from an OCI registry, where it came from recorded alike everywhere) live on the others.
 //!
 //! Each test starts its own throwaway Postgres. The tests run one at a time: three nodes and
 //! Postgres on two cores are load enough, and a time bound means nothing beside another test's
@@ -21,7 +21,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
 use support::postgres::Postgres;
-use support::{BIN, PATIENCE, Server, json_of, request, request_with, status_of, wait_for};
+use support::oci_registry::OciRegistry;
+use support::{BIN, PATIENCE, Server, install_from_registry, json_of, plugin_version, request, request_with, status_of, telegram_next_version, wait_for};
 
 /// The tests of this file, one at a time (a failed one's poisoned lock still serializes).
 fn one_at_a_time() -> MutexGuard<'static, ()> {
@@ -827,29 +828,6 @@ fn a_reply_sent_through_node_3_reaches_a_website_chat_stream_on_node_1() {
     println!("a reply queued through node 3 reached the visitor's stream on node 1 {} ms later", sent.elapsed().as_millis());
 }
 
-/// The built-in Telegram component as the next patch version: the version string its manifest
-/// reports (the crate's, stored once in the component's data) raised in place, same length, so
-/// nothing else in the component changes. The component, the built-in version, the new one.
-fn telegram_next_version() -> (Vec<u8>, String, String) {
-    let (_, telegram) = switchboard::plugins::FIRST_PARTY_PLUGINS.iter().find(|(package, _)| *package == "switchboard-telegram").expect("telegram is built in");
-    // The plugins share the workspace's version with this crate.
-    let current = env!("CARGO_PKG_VERSION");
-    let mut next = semver::Version::parse(current).unwrap();
-    next.patch += 1;
-    let next = next.to_string();
-    assert_eq!(next.len(), current.len(), "the version is replaced in place");
-    let found: Vec<usize> = telegram.windows(current.len()).enumerate().filter(|(_, w)| *w == current.as_bytes()).map(|(at, _)| at).collect();
-    assert_eq!(found.len(), 1, "the version string `{current}` stands once in the component (at {found:?})");
-    let mut bytes = telegram.to_vec();
-    bytes[found[0]..found[0] + next.len()].copy_from_slice(next.as_bytes());
-    (bytes, current.to_owned(), next)
-}
-
-fn plugin_version(port: u16, token: &str, id: &str) -> Option<String> {
-    let plugins = json_of(&request(port, "GET", "/api/v1/plugins", Some(token), None).ok()?);
-    plugins.as_array()?.iter().find(|p| p["id"] == id).and_then(|p| p["version"].as_str()).map(str::to_owned)
-}
-
 fn upload(port: u16, token: &str, component: &[u8]) -> String {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
     stream.set_read_timeout(Some(PATIENCE)).unwrap();
@@ -920,6 +898,100 @@ fn a_plugin_uploaded_on_node_1_is_live_on_nodes_2_and_3_within_5_s_and_removed_t
     cluster.start(2);
     assert_eq!(plugin_version(cluster.port(2), &cluster.operator, "telegram").as_deref(), Some(built_in.as_str()), "removed while node 3 was down: the built-in at its start");
     println!("removed through node 2: the built-in served again on every node after {} ms", gone_after.as_millis());
+}
+
+/// How long after `since` each of `nodes` (from 0) first passed `check`, asked every 50 ms;
+/// past `bound`, a panic naming `what` with the nodes' logs.
+fn on_every_node_within(cluster: &Cluster, nodes: &[usize], since: Instant, bound: Duration, what: &str, check: impl Fn(usize) -> bool) -> Vec<Duration> {
+    let mut after: Vec<Option<Duration>> = vec![None; nodes.len()];
+    loop {
+        for (slot, &node) in nodes.iter().enumerate() {
+            if after[slot].is_none() && check(node) {
+                after[slot] = Some(since.elapsed());
+            }
+        }
+        if after.iter().all(Option::is_some) {
+            return after.into_iter().flatten().collect();
+        }
+        let seen: Vec<String> = nodes.iter().zip(&after).map(|(node, after)| format!("node {}: {after:?}", node + 1)).collect();
+        assert!(since.elapsed() < bound, "{what}: not on every node {bound:?} after ({})\n{}", seen.join(", "), cluster.logs());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A plugin installed from an OCI registry through one node, as the upload above: the next
+/// Telegram pushed to a real registry (`docker-registry` on loopback), installed on node 1 by
+/// `POST /api/v1/plugins {"source": "oci://…:^0.1"}` (a range), live on nodes 2 and 3 within the
+/// same 5 s. Where it came from is the same on every node: the record beside each node's copy
+/// (`plugins/telegram.source`), the catalogue each node answers (`--catalogue` lists the
+/// repository: installed there, as telegram at the new version), and the one
+/// `plugin_components.source` in the database. Removed through node 3, it is gone everywhere,
+/// its record and the catalogue's match with it.
+#[test]
+fn a_plugin_installed_from_a_registry_through_node_1_is_live_on_nodes_2_and_3_with_the_same_source_and_removed_through_node_3_everywhere() {
+    let _serial = one_at_a_time();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let registry = runtime.block_on(OciRegistry::start());
+    let (component, built_in, next) = telegram_next_version();
+    let work = tempfile::tempdir().unwrap();
+    let file = work.path().join("telegram.wasm");
+    std::fs::write(&file, &component).unwrap();
+    runtime.block_on(registry.push("plugins/telegram", file.to_str().unwrap(), &next));
+    let repository = format!("oci://{}/plugins/telegram", registry.authority);
+    let version = semver::Version::parse(&next).unwrap();
+    let range = format!("{repository}:^{}.{}", version.major, version.minor);
+    let mut cluster = Cluster::new(
+        "registry",
+        3,
+        &[
+            ("SWITCHBOARD_ALLOW_UNSIGNED_PLUGINS", "true"),
+            ("SWITCHBOARD_ALLOW_OUTBOUND", registry.authority.as_str()),
+            ("SWITCHBOARD_CATALOGUE", repository.as_str()),
+        ],
+    );
+    cluster.start_all();
+    let record = |node: usize| cluster.dirs[node].path().join("plugins").join("telegram.source");
+    for node in 0..3 {
+        assert_eq!(plugin_version(cluster.port(node), &cluster.operator, "telegram").as_deref(), Some(built_in.as_str()), "node {} before the install", node + 1);
+        let catalogue = get_json(cluster.port(node), &cluster.operator, "/api/v1/catalogue");
+        assert_eq!((&catalogue[0]["source"], &catalogue[0]["plugin"], &catalogue[0]["versions"]), (&json!(repository), &Value::Null, &json!([next])), "node {}: {catalogue}", node + 1);
+    }
+
+    let answer = install_from_registry(cluster.port(0), &cluster.operator, &range);
+    let installed = Instant::now();
+    assert!(matches!(status_of(&answer), 200 | 201), "live at once on node 1 (an upgrade asking nothing new): {answer}");
+    assert_eq!(json_of(&answer)["version"], next.as_str(), "{answer}");
+    let live = on_every_node_within(&cluster, &[1, 2], installed, Duration::from_secs(5), &format!("telegram {next} from {repository}"), |node| {
+        plugin_version(cluster.port(node), &cluster.operator, "telegram").as_deref() == Some(next.as_str())
+    });
+    println!("telegram {next} installed from {range} on node 1: live on node 2 after {} ms, on node 3 after {} ms", live[0].as_millis(), live[1].as_millis());
+
+    // Where it came from, the same everywhere.
+    let entry = json!([{"source": repository, "plugin": "telegram", "installed": next, "versions": [next], "newest_compatible": null, "newest": next, "error": null}]);
+    for node in 0..3 {
+        let recorded = std::fs::read_to_string(record(node)).unwrap_or_else(|e| panic!("node {}: {}: {e}", node + 1, record(node).display()));
+        assert_eq!(recorded.trim(), repository, "node {}", node + 1);
+        assert_eq!(get_json(cluster.port(node), &cluster.operator, "/api/v1/catalogue"), entry, "node {}", node + 1);
+    }
+    let stored = read_database(&cluster.url, async |client| {
+        let rows = client.query("SELECT version, source FROM plugin_components WHERE plugin = 'telegram'", &[]).await.unwrap();
+        rows.iter().map(|row| (row.get::<_, String>(0), row.get::<_, Option<String>>(1))).collect::<Vec<_>>()
+    });
+    assert_eq!(stored, [(next.clone(), Some(repository.clone()))], "one version stored, with the repository it came from");
+
+    // Removed through node 3: the built-in everywhere, no record left, the catalogue's match gone.
+    let removed = request(cluster.port(2), "DELETE", "/api/v1/plugins/telegram", Some(&cluster.operator), None).unwrap();
+    assert_eq!(status_of(&removed), 204, "{removed}");
+    let removed_at = Instant::now();
+    let gone = on_every_node_within(&cluster, &[0, 1, 2], removed_at, Duration::from_secs(5), &format!("the removal of telegram {next}"), |node| {
+        plugin_version(cluster.port(node), &cluster.operator, "telegram").as_deref() == Some(built_in.as_str()) && !record(node).exists()
+    });
+    let entry = json!([{"source": repository, "plugin": null, "installed": null, "versions": [next], "newest_compatible": null, "newest": next, "error": null}]);
+    for node in 0..3 {
+        assert_eq!(get_json(cluster.port(node), &cluster.operator, "/api/v1/catalogue"), entry, "node {}", node + 1);
+    }
+    assert_eq!(count(&cluster.url, "SELECT count(*) FROM plugin_components WHERE plugin = 'telegram'"), 0);
+    println!("removed through node 3: the built-in served again and the record gone on every node after {} ms", gone.iter().max().unwrap().as_millis());
 }
 
 #[test]

@@ -6,6 +6,11 @@
 //! where unsigned plugins are allowed. The catalogue (`--catalogue`): each repository's versions,
 //! the plugin installed from it and its newest compatible version, an upgrade through the API,
 //! a registry that is down named in its entry only, and `plugin outdated` before and after.
+//!
+//! Where `switchboard` must run as a process of its own, the same registry (`oci_registry`,
+//! shared through `#[path]`) serves the host's tests: one asking for credentials, which reach
+//! the CLI and the server through their environment (`DOCKER_CONFIG`), in `host/tests/cli.rs`;
+//! three nodes over Postgres installing from a registry in `host/tests/scale_out.rs`.
 
 use axum::body::Body;
 use axum::extract::Path;

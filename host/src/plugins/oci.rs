@@ -297,10 +297,14 @@ impl Repository {
         let registry = &self.source.registry;
         Err(match status {
             StatusCode::NOT_FOUND => OciError::NotFound(format!("{}: {what} is not in the registry", self.source)),
-            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => OciError::Unauthorized(format!(
-                "{registry} refused access to {} ({status}): give credentials in the docker config file (docker login {registry})",
-                self.source.repository
-            )),
+            // Credentials sent and still refused: whose, so the operator knows which to fix.
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => OciError::Unauthorized(match &self.credentials {
+                Some((user, _)) => format!(
+                    "{registry} refused access to {} ({status}) with the credentials of `{user}` from the docker config file: check them (docker login {registry})",
+                    self.source.repository
+                ),
+                None => format!("{registry} refused access to {} ({status}): give credentials in the docker config file (docker login {registry})", self.source.repository),
+            }),
             _ => OciError::Unreachable(format!("{registry} answered {status} for {what}: {detail}")),
         })
     }

@@ -9,6 +9,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub mod postgres;
+/// The OCI registry the end-to-end tests start (`tests/src/oci_registry.rs`), one file for both.
+#[path = "../../../tests/src/oci_registry.rs"]
+pub mod oci_registry;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
 
@@ -167,5 +170,46 @@ pub fn complete(response: &str) -> bool {
 
 pub fn json_of(response: &str) -> serde_json::Value {
     serde_json::from_str(response.split_once("\r\n\r\n").map_or("", |(_, b)| b)).unwrap_or(serde_json::Value::Null)
+}
+
+/// The built-in Telegram component as the next patch version: the version string its manifest
+/// reports (the crate's, stored once in the component's data) raised in place, same length, so
+/// nothing else in the component changes. The component, the built-in version, the new one.
+pub fn telegram_next_version() -> (Vec<u8>, String, String) {
+    let (_, telegram) = switchboard::plugins::FIRST_PARTY_PLUGINS.iter().find(|(package, _)| *package == "switchboard-telegram").expect("telegram is built in");
+    // The plugins share the workspace's version with this crate.
+    let current = env!("CARGO_PKG_VERSION");
+    let mut next = semver::Version::parse(current).unwrap();
+    next.patch += 1;
+    let next = next.to_string();
+    assert_eq!(next.len(), current.len(), "the version is replaced in place");
+    let found: Vec<usize> = telegram.windows(current.len()).enumerate().filter(|(_, w)| *w == current.as_bytes()).map(|(at, _)| at).collect();
+    assert_eq!(found.len(), 1, "the version string `{current}` stands once in the component (at {found:?})");
+    let mut bytes = telegram.to_vec();
+    bytes[found[0]..found[0] + next.len()].copy_from_slice(next.as_bytes());
+    (bytes, current.to_owned(), next)
+}
+
+/// The version of plugin `id` the server on `port` serves, if any.
+pub fn plugin_version(port: u16, token: &str, id: &str) -> Option<String> {
+    let plugins = json_of(&request(port, "GET", "/api/v1/plugins", Some(token), None).ok()?);
+    plugins.as_array()?.iter().find(|p| p["id"] == id).and_then(|p| p["version"].as_str()).map(str::to_owned)
+}
+
+/// `POST /api/v1/plugins {"source": source}` (a plugin from an OCI registry) as `token`: the
+/// whole response, waited for up to [`PATIENCE`] (the pull and the compile happen in the request).
+pub fn install_from_registry(port: u16, token: &str, source: &str) -> String {
+    let body = serde_json::json!({ "source": source }).to_string();
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.set_read_timeout(Some(PATIENCE)).unwrap();
+    write!(
+        stream,
+        "POST /api/v1/plugins HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    answer
 }
 
