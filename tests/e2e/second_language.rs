@@ -1,9 +1,10 @@
 //! The JavaScript example plugin (`plugins-js/telegram-js`, componentize-js) built from source,
 //! passing the conformance check, and end to end in a host: connect, a verified webhook into
 //! the inbox, a forged one refused, an agent's reply delivered — against the same fake Bot API
-//! as the Rust Telegram plugin.
+//! as the Rust Telegram plugin. The two scenarios are written once here for every example
+//! plugin in another language (`third_language.rs` runs them on the Python one).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde_json::json;
@@ -16,19 +17,30 @@ use crate::telegram::{GOOD_TOKEN, registered_secret, text_update};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_javascript_plugin_passes_the_check_with_its_fixtures() {
-    let component = telegram_js();
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins-js/telegram-js/fixtures");
-    let report = check(&component, Some(&fixtures), &[], Duration::from_secs(15)).await.unwrap_or_else(|r| panic!("{r}"));
-    assert!(report.contains("telegram-js 0.1.0 (contract 0.1.3)"), "{report}");
-    assert!(report.contains("ok    fixtures: 2 of 2 as expected"), "{report}");
+    passes_the_check_with_its_fixtures(telegram_js(), "plugins-js/telegram-js/fixtures", "telegram-js 0.1.0 (contract 0.1.3)").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_javascript_plugin_takes_a_customers_message_into_the_inbox_and_delivers_the_reply() {
+    takes_a_customers_message_into_the_inbox_and_delivers_the_reply(telegram_js(), "telegram-js", "Toko Budi (JS)").await;
+}
+
+/// An example Telegram plugin's `plugin check` with its own fixtures (`fixtures`, from the
+/// repository's root): `title` is how the report names it.
+pub(crate) async fn passes_the_check_with_its_fixtures(component: PathBuf, fixtures: &str, title: &str) {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(fixtures);
+    let report = check(&component, Some(&fixtures), &[], Duration::from_secs(15)).await.unwrap_or_else(|r| panic!("{r}"));
+    assert!(report.contains(title), "{report}");
+    assert!(report.contains("ok    fixtures: 2 of 2 as expected"), "{report}");
+}
+
+/// An example Telegram plugin (`plugin`, from `component`) in a host against the fake Bot API:
+/// connect, a forged webhook refused, a verified one in the inbox, an agent's reply sent.
+pub(crate) async fn takes_a_customers_message_into_the_inbox_and_delivers_the_reply(component: PathBuf, plugin: &str, name: &str) {
     let fake = FakeTelegram::start(GOOD_TOKEN).await;
-    let host = TestHost::start(HostOptions { allow_outbound: vec![fake.authority.clone()], extra_plugins: vec![telegram_js()], ..Default::default() }).await;
+    let host = TestHost::start(HostOptions { allow_outbound: vec![fake.authority.clone()], extra_plugins: vec![component], ..Default::default() }).await;
     let (status, channel) = host
-        .post("/api/v1/channels", &host.admin, json!({"plugin": "telegram-js", "name": "Toko Budi (JS)", "settings": {"bot_token": GOOD_TOKEN, "api_base_url": fake.base_url}}))
+        .post("/api/v1/channels", &host.admin, json!({"plugin": plugin, "name": name, "settings": {"bot_token": GOOD_TOKEN, "api_base_url": fake.base_url}}))
         .await;
     assert_eq!(status, 201, "{channel}");
     let id = channel["id"].as_str().unwrap();

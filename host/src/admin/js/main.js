@@ -19,7 +19,7 @@ import { operationsPage } from "./pages/operations.js";
 import { peoplePage } from "./pages/people.js";
 import { pluginsPage } from "./pages/plugins.js";
 import { providerAppPage } from "./pages/provider-app.js";
-import { drawNav, loadSession, signInPage, signOut } from "./pages/sign-in.js";
+import { afterSignIn, drawNav, loadSession, signInPage, signOut } from "./pages/sign-in.js";
 import { templatesPage } from "./pages/templates.js";
 import { webhookDeliveriesPage, webhooksPage } from "./pages/webhooks.js";
 import { workspacesPage } from "./pages/workspaces.js";
@@ -86,6 +86,7 @@ languageSwitch.addEventListener("change", async () => {
 
 document.getElementById("sign-out").addEventListener("click", () => signOut());
 onSessionEnded(signOut);
+afterSignIn(route, showLanguage);
 window.addEventListener("hashchange", route);
 // The browser's languages choose until someone picks one (then it is saved).
 await showLanguage(startingLanguage(), { remember: false }).catch(() => {});

@@ -1,11 +1,18 @@
 // Signing in (username and password, or an API token), the session, signing out.
 
-import { route, showLanguage } from "../main.js";
 import { api } from "../api.js";
 import { el, notice, show } from "../dom.js";
 import { LANGUAGES, language, t } from "../i18n.js";
 import { stopInbox } from "../live.js";
 import { isAdmin, isOperator, roleLabel, seesActivity, seesOperations, state } from "../state.js";
+
+// What follows a sign-in, given by main.js, which imports this page (importing main here would
+// close a loop of modules).
+const next = { route: () => {}, showLanguage: async () => {} };
+export function afterSignIn(route, showLanguage) {
+  next.route = route;
+  next.showLanguage = showLanguage;
+}
 
 export function signInPage(message) {
   const form = el("form", { class: "stack", id: "sign-in", novalidate: true },
@@ -41,7 +48,7 @@ export function signInPage(message) {
       }
       // One navigation: a changed hash routes by itself (routing here too would draw the page
       // twice, the slower draw landing over whatever the person opened meanwhile).
-      if (location.hash === "#/integrations") route();
+      if (location.hash === "#/integrations") next.route();
       else location.hash = "#/integrations";
     } catch (error) {
       state.token = "";
@@ -59,7 +66,7 @@ export async function loadSession() {
   // A person's language, chosen on any browser, wins over this browser's; then the plugins'
   // texts are asked for in it.
   const chosen = me.language ?? (me.person && me.person.language);
-  if (LANGUAGES.includes(chosen) && chosen !== language()) await showLanguage(chosen);
+  if (LANGUAGES.includes(chosen) && chosen !== language()) await next.showLanguage(chosen);
   state.plugins = await api("GET", "/plugins");
   document.getElementById("nav").hidden = false;
   drawNav();
