@@ -152,7 +152,7 @@ pub struct App {
     /// The channels that offer options, as this node knows them (see `interactive::OfferCache`).
     pub choice_offers: crate::interactive::OfferCache,
     /// The repositories the operator's catalogue lists (`--catalogue`; see `plugins::catalogue`).
-    pub catalogue: Vec<crate::plugins::oci::Source>,
+    pub catalogue: Vec<crate::oci::Source>,
 }
 
 /// The store as the runtime's `state` backend: a failure reaches the plugin call, which fails.
@@ -235,7 +235,7 @@ impl App {
         let catalogue = config
             .catalogue
             .iter()
-            .map(|r| crate::plugins::oci::Source::parse_repository(r).map_err(|e| anyhow::anyhow!("--catalogue {e}")))
+            .map(|r| crate::oci::Source::parse_repository(r).map_err(|e| anyhow::anyhow!("--catalogue {e}")))
             .collect::<anyhow::Result<Vec<_>>>()?;
         let cache = CompileCache::new(crate::data_dir::cache_dir(&config.data_dir));
         let metrics = Arc::new(crate::metrics::Metrics::new(deployment.store_metrics.clone()));

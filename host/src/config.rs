@@ -215,7 +215,7 @@ impl Settings {
             HostPattern::parse(host).map_err(|e| anyhow::anyhow!("allow_outbound: {e}"))?;
         }
         for repository in &self.catalogue {
-            crate::plugins::oci::Source::parse_repository(repository).map_err(|e| anyhow::anyhow!("catalogue: {e}"))?;
+            crate::oci::Source::parse_repository(repository).map_err(|e| anyhow::anyhow!("catalogue: {e}"))?;
         }
         if let Some(domain) = &self.inbound_domain {
             anyhow::ensure!(

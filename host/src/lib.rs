@@ -25,6 +25,7 @@ pub mod mail;
 pub mod media;
 pub mod media_fetch;
 pub mod metrics;
+pub mod oci;
 pub mod outbox;
 pub mod passwords;
 pub mod plugins;

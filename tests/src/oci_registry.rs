@@ -98,7 +98,7 @@ impl OciRegistry {
     /// That code takes credentials from the docker config file of this process only: for a
     /// registry asking for them, push with `switchboard plugin push` and `DOCKER_CONFIG`.
     pub async fn push(&self, repository: &str, file: &str, version: &str) {
-        use switchboard::plugins::oci::{Repository, Source};
+        use switchboard::oci::{Repository, Source};
         let source = Source::parse(&format!("oci://{}/{repository}:{version}", self.authority)).unwrap();
         let bytes = std::fs::read(file).unwrap_or_else(|e| panic!("{file}: {e}"));
         let allowed = [switchboard::runtime::HostPattern::parse(&self.authority).unwrap()];

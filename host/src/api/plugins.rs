@@ -13,7 +13,7 @@ use super::settings::{FieldView, field_view};
 use super::{ApiError, Caller, MAX_COMPONENT_BYTES};
 use crate::app::App;
 use crate::plugins::catalogue::CatalogueEntry;
-use crate::plugins::oci::OciError;
+use crate::oci::OciError;
 use crate::plugins::{PluginError, PullError, UploadError};
 use crate::runtime::LoadedPlugin;
 use crate::plugins::Upload;
@@ -158,7 +158,7 @@ async fn install_from_registry(caller: &Caller, app: &App, force: bool, body: Bo
     let bytes = axum::body::to_bytes(body, 64 << 10).await.map_err(|_| ApiError::bad_request("the JSON body is larger than 64 KiB"))?;
     let request: FromRegistry = serde_json::from_slice(&bytes).map_err(|e| ApiError::bad_request(format!("the body is not the expected JSON: {e}")))?;
     let source = request.source.ok_or_else(|| ApiError::invalid_fields([("source".to_owned(), "field is required: oci://<registry>/<repository>:<version>".to_owned())].into()))?;
-    let source = crate::plugins::oci::Source::parse(&source).map_err(|why| ApiError::invalid_fields([("source".to_owned(), why)].into()))?;
+    let source = crate::oci::Source::parse(&source).map_err(|why| ApiError::invalid_fields([("source".to_owned(), why)].into()))?;
     let (upload, tag) = crate::plugins::install_from_registry(app, &source, MAX_COMPONENT_BYTES, force || request.force).await.map_err(|error| match error {
         PullError::Registry(error) => registry_error(error),
         PullError::Upload(error) => upload_error(error),

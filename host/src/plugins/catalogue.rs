@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::oci::{Repository, Source};
+use crate::oci::{Repository, Source};
 use crate::runtime::HostPattern;
 
 /// How long one registry may take to list its tags.
@@ -58,7 +58,7 @@ pub struct InstalledFrom {
 }
 
 /// Every repository's entry, in the order given: the registries read concurrently, each within
-/// `timeout`. `allowed`: the hosts reached whatever their address (see `oci::Repository::new`).
+/// `timeout`. `allowed`: the hosts reached whatever their address (see `crate::oci::Repository::new`).
 pub async fn read(repositories: &[Source], installed: &[InstalledFrom], allowed: &[HostPattern], timeout: Duration) -> Vec<CatalogueEntry> {
     let reads: Vec<_> = repositories
         .iter()

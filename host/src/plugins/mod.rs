@@ -7,7 +7,6 @@ pub mod catalogue;
 pub mod check;
 pub mod dev;
 pub mod mock;
-pub mod oci;
 pub mod offline;
 pub mod review;
 pub mod scaffold;
@@ -78,7 +77,7 @@ fn source_file(folder: &Path, id: &str) -> Result<PathBuf, PluginError> {
 /// if its record says one.
 pub fn recorded_source(folder: &Path, id: &str) -> Option<String> {
     let text = std::fs::read_to_string(source_file(folder, id).ok()?).ok()?;
-    oci::Source::parse_repository(text.trim()).ok().map(|source| source.repository_reference())
+    crate::oci::Source::parse_repository(text.trim()).ok().map(|source| source.repository_reference())
 }
 
 /// Records where plugin `id` of `folder` was installed from; `None` (a file: an upload, a
@@ -324,7 +323,7 @@ pub enum UploadError {
     Io(String),
     /// What a registry sent is not the layer it named, or stopped coming.
     #[error(transparent)]
-    Registry(#[from] oci::OciError),
+    Registry(#[from] crate::oci::OciError),
 }
 
 /// Streams an upload's body to a file under `<data-dir>/uploads`, at most `limit` bytes:
@@ -361,7 +360,7 @@ where
 #[derive(Debug, thiserror::Error)]
 pub enum PullError {
     #[error(transparent)]
-    Registry(#[from] oci::OciError),
+    Registry(#[from] crate::oci::OciError),
     #[error(transparent)]
     Upload(UploadError),
     #[error(transparent)]
@@ -374,9 +373,9 @@ pub enum PullError {
 /// included, exactly as an upload ([`install_upload`]). The tag it resolved to comes back too.
 /// The repository (`oci://<registry>/<repository>`) is recorded with the plugin once it is live
 /// (kept with the review while it waits): the catalogue matches the two by it.
-pub async fn install_from_registry(app: &App, source: &oci::Source, limit: usize, force: bool) -> Result<(Upload, String), PullError> {
+pub async fn install_from_registry(app: &App, source: &crate::oci::Source, limit: usize, force: bool) -> Result<(Upload, String), PullError> {
     let pull = async {
-        let repository = oci::Repository::new(source, &app.outbound_allowed, false);
+        let repository = crate::oci::Repository::new(source, &app.outbound_allowed, false);
         let (tag, digest, bytes) = pull_component(&repository, limit).await?;
         let staged = stage_upload(app, bytes, limit).await.map_err(|error| match error {
             UploadError::Registry(error) => PullError::Registry(error),
@@ -385,10 +384,10 @@ pub async fn install_from_registry(app: &App, source: &oci::Source, limit: usize
         tracing::info!(%source, %tag, %digest, "plugin pulled from a registry");
         Ok::<_, PullError>((staged, tag))
     };
-    let deadline = oci::PULL_DEADLINE;
+    let deadline = crate::oci::PULL_DEADLINE;
     let (staged, tag) = tokio::time::timeout(deadline, pull)
         .await
-        .map_err(|_| oci::OciError::Unreachable(format!("{}: the pull did not finish within {} s", source.registry, deadline.as_secs())))??;
+        .map_err(|_| crate::oci::OciError::Unreachable(format!("{}: the pull did not finish within {} s", source.registry, deadline.as_secs())))??;
     Ok((install_staged(app, staged, force, Some(source.repository_reference())).await?, tag))
 }
 
@@ -397,7 +396,7 @@ pub async fn install_from_registry(app: &App, source: &oci::Source, limit: usize
 /// (checked against that digest); a layer declared larger than `limit` is refused before a
 /// byte is read (the caller still bounds what arrives).
 pub(crate) async fn pull_component(
-    repository: &oci::Repository,
+    repository: &crate::oci::Repository,
     limit: usize,
 ) -> Result<(String, String, impl futures_util::Stream<Item = Result<bytes::Bytes, UploadError>> + Unpin + use<>), PullError> {
     let tag = repository.resolve_tag().await?;
@@ -405,7 +404,7 @@ pub(crate) async fn pull_component(
     if layer.size() > limit as u64 {
         return Err(PullError::Upload(UploadError::TooLarge(limit)));
     }
-    let bytes = repository.layer_bytes(&layer).await?;
+    let bytes = futures_util::StreamExt::map(repository.layer_bytes(&layer).await?, |chunk| chunk.map_err(UploadError::Registry));
     Ok((tag, layer.digest().to_string(), bytes))
 }
 

@@ -65,14 +65,14 @@ pub async fn push(file: &Path, reference: &str) -> anyhow::Result<String> {
         Some((_, path)) if !path.contains(':') => format!("{}:{version}", reference.trim()),
         _ => reference.trim().to_owned(),
     };
-    let source = super::oci::Source::parse(&tagged).map_err(|e| anyhow::anyhow!(e))?;
+    let source = crate::oci::Source::parse(&tagged).map_err(|e| anyhow::anyhow!(e))?;
     match &source.wanted {
-        super::oci::Wanted::Tag(tag) if *tag == version => {}
-        super::oci::Wanted::Tag(other) => anyhow::bail!("the tag must be the plugin's version, {version} (the file says so), not `{other}`: push to oci://{}/{}:{version}", source.registry, source.repository),
-        super::oci::Wanted::Range(range) => anyhow::bail!("a push names one version, not a range (`{range}`): push to oci://{}/{}:{version}", source.registry, source.repository),
+        crate::oci::Wanted::Tag(tag) if *tag == version => {}
+        crate::oci::Wanted::Tag(other) => anyhow::bail!("the tag must be the plugin's version, {version} (the file says so), not `{other}`: push to oci://{}/{}:{version}", source.registry, source.repository),
+        crate::oci::Wanted::Range(range) => anyhow::bail!("a push names one version, not a range (`{range}`): push to oci://{}/{}:{version}", source.registry, source.repository),
     }
     let registry = crate::runtime::HostPattern::parse(&source.registry).map_err(|e| anyhow::anyhow!(e))?;
-    let repository = super::oci::Repository::new(&source, &[registry], true);
+    let repository = crate::oci::Repository::new(&source, &[registry], true);
     let title = file.file_name().map_or_else(|| format!("{}.wasm", plugin.id()), |n| n.to_string_lossy().into_owned());
     let digest = repository.push(&bytes, &version, &title).await.map_err(|e| anyhow::anyhow!(e))?;
     Ok(format!("pushed {} {version} to {source} ({digest})\n", plugin.id()))
@@ -131,9 +131,9 @@ pub async fn install_from(data_dir: &Path, source: &str, force: bool) -> anyhow:
 /// it is (as `push` does).
 async fn pull(reference: &str) -> anyhow::Result<(Vec<u8>, String, String)> {
     use futures_util::StreamExt;
-    let source = super::oci::Source::parse(reference.trim()).map_err(|e| anyhow::anyhow!(e))?;
+    let source = crate::oci::Source::parse(reference.trim()).map_err(|e| anyhow::anyhow!(e))?;
     let registry = crate::runtime::HostPattern::parse(&source.registry).map_err(|e| anyhow::anyhow!(e))?;
-    let repository = super::oci::Repository::new(&source, &[registry], false);
+    let repository = crate::oci::Repository::new(&source, &[registry], false);
     let pulled = async {
         let (tag, digest, mut body) = super::pull_component(&repository, MAX_PULLED_BYTES).await.map_err(|e| anyhow::anyhow!("{source}: {e}"))?;
         let mut bytes = Vec::new();
@@ -145,9 +145,9 @@ async fn pull(reference: &str) -> anyhow::Result<(Vec<u8>, String, String)> {
         }
         Ok((bytes, format!("oci://{}/{}:{tag} ({digest})", source.registry, source.repository), source.repository_reference()))
     };
-    tokio::time::timeout(super::oci::PULL_DEADLINE, pulled)
+    tokio::time::timeout(crate::oci::PULL_DEADLINE, pulled)
         .await
-        .map_err(|_| anyhow::anyhow!("{source}: the pull did not finish within {} s", super::oci::PULL_DEADLINE.as_secs()))?
+        .map_err(|_| anyhow::anyhow!("{source}: the pull did not finish within {} s", crate::oci::PULL_DEADLINE.as_secs()))?
 }
 
 /// `plugin install FILE [--force]`: validates, refuses a downgrade unless forced, and places
@@ -233,7 +233,7 @@ pub struct Outdated {
 /// are (the operator's own choice, as `plugin install oci://…` does).
 pub async fn outdated(data_dir: &Path, catalogue: &[String]) -> anyhow::Result<Outdated> {
     use super::catalogue::{InstalledFrom, READ_TIMEOUT, read as read_catalogue};
-    use super::oci::Source;
+    use crate::oci::Source;
     let folder = plugins_dir(data_dir);
     let mut repositories = Vec::new();
     for reference in catalogue {

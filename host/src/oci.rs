@@ -217,7 +217,7 @@ impl Repository {
 
     /// The layer's bytes as they arrive, then checked against its digest: the stream ends with an
     /// error instead of its last chunk when they do not match (nothing of it may be installed).
-    pub async fn layer_bytes(&self, layer: &Descriptor) -> Result<impl Stream<Item = Result<Bytes, super::UploadError>> + Unpin + use<>, OciError> {
+    pub async fn layer_bytes(&self, layer: &Descriptor) -> Result<impl Stream<Item = Result<Bytes, OciError>> + Unpin + use<>, OciError> {
         let digest = layer.digest().to_string();
         let expected = digest.strip_prefix("sha256:").map(str::to_owned).ok_or_else(|| OciError::NotAComponent(format!("the layer's digest `{digest}` is not sha256")))?;
         let response = self.send(Method::GET, &format!("{}/blobs/{digest}", self.base), &[], None).await?;
@@ -233,12 +233,12 @@ impl Repository {
                 }
                 Some(Err(e)) => {
                     let cut = OciError::Unreachable(format!("the registry stopped sending the layer: {}", error_chain(&e)));
-                    Some((Err(cut.into()), (body, None, expected)))
+                    Some((Err(cut), (body, None, expected)))
                 }
                 None => {
                     let got = hex::encode(hasher.take()?.finalize());
                     let tampered = OciError::Tampered(format!("the layer does not match its digest: the manifest says sha256:{expected}, the bytes are sha256:{got}"));
-                    (got != expected).then(|| (Err(tampered.into()), (body, None, expected)))
+                    (got != expected).then(|| (Err(tampered), (body, None, expected)))
                 }
             }
         })))
