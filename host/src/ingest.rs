@@ -207,6 +207,13 @@ async fn tapped(app: &App, channel_id: &str, choice: &Choice) -> Result<ChoiceCo
     let short = ShortId::parse(&choice.id);
     // Only this conversation's messages are looked at: a crafted id reaches nothing else.
     for offered in app.store.recent_outbound_at(channel_id, &choice.conversation, TAPS_LOOKED_AT).await? {
+        // A template's quick reply: its payload is the id the send gave it.
+        let template_payload = offered.content.template.as_ref().is_some_and(|t| t.buttons.iter().any(|b| b.payload.as_deref() == Some(choice.id.as_str())));
+        if template_payload && (choice.answers.is_none() || choice.answers == offered.provider_message_id) {
+            picked.message_id = Some(offered.id);
+            picked.answers = picked.answers.or_else(|| offered.provider_message_id.clone());
+            break;
+        }
         let Some(content) = &offered.content.interactive else { continue };
         let position = match short {
             Some(short) if short.message_id == offered.id => crate::interactive::issued_position(content, short),

@@ -11,12 +11,14 @@ use crate::bindings::exports::switchboard::channel::interactive::Guest as Intera
 use crate::bindings::exports::switchboard::channel::interactive_app::Guest as InteractiveAppGuest;
 use crate::bindings::exports::switchboard::channel::settings_check::Guest as SettingsCheckGuest;
 use crate::bindings::exports::switchboard::channel::translations::Guest as TranslationsGuest;
+use crate::bindings::exports::switchboard::channel::template_buttons::Guest as TemplateButtonsGuest;
 use crate::guide::Guide;
 use crate::{
     AppContext, AppWebhookOutcome, Attachment, AuthAccount, AuthFinishRequest, AuthRedirect, AuthStartRequest, ChannelContext, ChannelError,
     Connection, Field, FieldError, HttpRequest, InteractiveAppWebhookOutcome, Property, InteractiveMessage, InteractiveSupport, InteractiveWebhookOutcome, Manifest,
     MediaSource, NewTemplate, OutboundMessage, Receipt, Template, WebhookOutcome, WindowPolicy,
 };
+use crate::{ButtonParameter, ButtonTemplate, NewButtonTemplate};
 
 /// One channel integration. Plugins are stateless: the host makes a fresh instance for every
 /// call and passes everything the call needs, so every method is an associated function.
@@ -72,6 +74,32 @@ pub trait Channel {
     fn delete_template(ctx: &ChannelContext, name: &str) -> Result<(), ChannelError> {
         let _ = (ctx, name);
         Err(no_templates())
+    }
+
+    /// Provider templates with their buttons (contract 0.1.4: what a 0.1.4 host calls).
+    /// Default: [`Channel::list_templates`]'s, without buttons.
+    fn list_button_templates(ctx: &ChannelContext) -> Result<Vec<ButtonTemplate>, ChannelError> {
+        Ok(Self::list_templates(ctx)?.into_iter().map(|template| ButtonTemplate { template, buttons: Vec::new() }).collect())
+    }
+
+    /// Registers a template with buttons (contract 0.1.4): check the buttons against the
+    /// provider's rules first, per field (`buttons[2].text`). Default: [`Channel::create_template`]
+    /// for a template without buttons; buttons refused.
+    fn create_button_template(ctx: &ChannelContext, template: NewButtonTemplate) -> Result<ButtonTemplate, ChannelError> {
+        if !template.buttons.is_empty() {
+            let message = "this channel's templates have no buttons".into();
+            return Err(ChannelError::InvalidSettings(vec![FieldError { key: "buttons".into(), message }]));
+        }
+        Self::create_template(ctx, template.template).map(|template| ButtonTemplate { template, buttons: Vec::new() })
+    }
+
+    /// Sends a template (`message.content`) with values for its buttons, by position
+    /// (contract 0.1.4). Default: [`Channel::send`] without values; values unsupported.
+    fn send_template_with_buttons(ctx: &ChannelContext, message: OutboundMessage, buttons: Vec<ButtonParameter>) -> Result<Receipt, ChannelError> {
+        if !buttons.is_empty() {
+            return Err(ChannelError::Unsupported("this channel's templates have no buttons".into()));
+        }
+        Self::send(ctx, message)
     }
 
     /// Start a provider login ("Connect with Facebook"). Default: unsupported.
@@ -272,6 +300,18 @@ impl<C: Channel> TranslationsGuest for Export<C> {
 impl<C: Channel> InteractiveAppGuest for Export<C> {
     fn handle_app_webhook(app: AppContext, request: HttpRequest) -> Result<InteractiveAppWebhookOutcome, ChannelError> {
         C::handle_app_webhook_with_choices(&app, request)
+    }
+}
+
+impl<C: Channel> TemplateButtonsGuest for Export<C> {
+    fn list_templates(ctx: ChannelContext) -> Result<Vec<ButtonTemplate>, ChannelError> {
+        C::list_button_templates(&ctx)
+    }
+    fn create_template(ctx: ChannelContext, template: NewButtonTemplate) -> Result<ButtonTemplate, ChannelError> {
+        C::create_button_template(&ctx, template)
+    }
+    fn send_template(ctx: ChannelContext, message: OutboundMessage, buttons: Vec<ButtonParameter>) -> Result<Receipt, ChannelError> {
+        C::send_template_with_buttons(&ctx, message, buttons)
     }
 }
 

@@ -95,6 +95,10 @@ pub use bindings::switchboard::channel::interactive_types::{
     InteractiveContent, InteractiveKind, InteractiveMessage, InteractiveSupport, InteractiveWebhookOutcome, KindLimits, ListSection,
     OptionList, UrlButton,
 };
+/// The contract's `template-button-types` (0.1.4): provider templates with buttons.
+pub use bindings::switchboard::channel::template_button_types::{
+    ButtonParameter, ButtonTemplate, ButtonValue, NewButtonTemplate, TemplateButton, TemplatePhoneButton, TemplateUrlButton,
+};
 /// The contract's `plugin-manifest`: id, name, version, capabilities, outbound hosts.
 pub use bindings::switchboard::channel::types::PluginManifest as Manifest;
 pub use channel::Channel;

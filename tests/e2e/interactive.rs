@@ -199,7 +199,7 @@ mod whatsapp {
     use switchboard_e2e::messages;
 
     use crate::whatsapp_cloud::{APP_SECRET, CUSTOMER, conversation_with_customer, deliver, envelope, host_and_graph, now_seconds, queue, settled};
-    use switchboard_e2e::fake_whatsapp_cloud::PHONE_NUMBER_ID;
+    use switchboard_e2e::fake_whatsapp_cloud::{BUSINESS_ACCOUNT_ID, PHONE_NUMBER_ID};
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn whatsapp_draws_buttons_lists_and_a_url_button_and_a_tap_is_the_choice() {
@@ -258,6 +258,91 @@ mod whatsapp {
         let choice = stored.iter().rev().find(|m| m["direction"] == "inbound").unwrap();
         assert_eq!(choice["text"], "Cancel");
         assert_eq!(choice["content"]["choice"], json!({"id": "cancel-button", "title": "Cancel", "message_id": sent["id"], "answers": wamid, "by": "tap"}));
+    }
+
+    /// Meta's documented example: a template with a quick reply, a URL button ending in a
+    /// variable and a phone button, created, listed, sent with each button's value outside the
+    /// messaging window, and the quick reply's tap back as the choice with the payload sent.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn whatsapp_templates_with_quick_reply_and_url_buttons_are_created_listed_sent_and_tapped() {
+        let (host, graph) = host_and_graph(APP_SECRET).await;
+        let (channel, conversation) = conversation_with_customer(&host, &graph, 25 * 3600).await;
+        let path = format!("/api/v1/channels/{channel}/templates");
+        let buttons = json!([
+            {"type": "quick_reply", "text": "Stop updates"},
+            {"type": "url", "text": "Track", "url": "https://example.com/track/{{1}}", "example": "860198"},
+            {"type": "phone_number", "text": "Call us", "phone_number": "15550051310"}]);
+
+        // WhatsApp's rules, checked before Meta is asked, every problem on its field.
+        let posts = || graph.calls("POST", &format!("{BUSINESS_ACCOUNT_ID}/message_templates")).len();
+        let before = posts();
+        let mixed = json!([{"type": "quick_reply", "text": "Ya"}, {"type": "url", "text": "Lihat", "url": "https://example.com/t/{{1}}"},
+            {"type": "quick_reply", "text": "A quick reply text too long"}]);
+        let (status, refused) = host.post(&path, &host.admin, json!({"name": "mixed", "language": "id", "category": "UTILITY", "body": "Halo", "buttons": mixed})).await;
+        assert_eq!(status, 422, "{refused}");
+        assert_eq!(refused["fields"]["buttons"], "quick replies must come together, before or after the other buttons");
+        assert_eq!(refused["fields"]["buttons[1].example"], "give an example of what {{1}} becomes, for WhatsApp's review");
+        assert_eq!(refused["fields"]["buttons[2].text"], "at most 25 characters on WhatsApp");
+        let (status, refused) = host.post(&path, &host.admin, json!({"name": "x", "language": "id", "category": "UTILITY", "body": "Halo", "buttons": [{"type": "email"}]})).await;
+        assert_eq!(status, 400, "an unknown kind of button is bad JSON: {refused}");
+        assert_eq!(posts(), before, "nothing refused reached Meta");
+
+        let new = json!({"name": "order_update", "language": "en_US", "category": "UTILITY", "body": "Order {{1}} has shipped.", "buttons": buttons});
+        let (status, created) = host.post(&path, &host.admin, new).await;
+        assert_eq!(status, 201, "{created}");
+        assert_eq!((created["status"].as_str(), &created["buttons"]), (Some("PENDING"), &buttons));
+        let posted = graph.calls("POST", &format!("{BUSINESS_ACCOUNT_ID}/message_templates"));
+        assert_eq!(posted.last().unwrap().body, json!({"name": "order_update", "language": "en_US", "category": "UTILITY", "components": [
+            {"type": "BODY", "text": "Order {{1}} has shipped."},
+            {"type": "BUTTONS", "buttons": [
+                {"type": "QUICK_REPLY", "text": "Stop updates"},
+                {"type": "URL", "text": "Track", "url": "https://example.com/track/{{1}}", "example": ["860198"]},
+                {"type": "PHONE_NUMBER", "text": "Call us", "phone_number": "15550051310"}]}]}));
+        graph.approve_pending_templates();
+        let (_, list) = host.get(&path, &host.agent).await;
+        let listed = list.as_array().unwrap().iter().find(|t| t["name"] == "order_update").unwrap();
+        assert_eq!((listed["status"].as_str(), &listed["buttons"]), (Some("APPROVED"), &buttons), "read back from Meta: {list}");
+
+        // Values per button: checked first, then sent as Meta documents them.
+        for (values, field) in [
+            (json!([{"index": 0}]), "template.buttons[0].payload"),
+            (json!([{"index": 0, "payload": "a", "url_suffix": "b"}]), "template.buttons[0].payload"),
+            (json!([{"index": 10, "payload": "a"}]), "template.buttons[0].index"),
+            (json!([{"index": 1, "url_suffix": "a"}, {"index": 1, "url_suffix": "b"}]), "template.buttons[1].index"),
+            // Checked against the template as Meta lists it: the kind at each index, and its end.
+            (json!([{"index": 0, "url_suffix": "a"}]), "template.buttons[0].url_suffix"),
+            (json!([{"index": 1, "payload": "a"}]), "template.buttons[0].payload"),
+            (json!([{"index": 2, "payload": "a"}]), "template.buttons[0].payload"),
+            (json!([{"index": 5, "payload": "a"}]), "template.buttons[0].index"),
+        ] {
+            let template = json!({"template": {"name": "order_update", "language": "en_US", "params": ["860198"], "buttons": values}});
+            let (status, refused) = queue(&host, conversation, template).await;
+            assert_eq!(status, 422, "{values} -> {refused}");
+            assert!(refused["fields"][field].is_string(), "{values} -> {refused}");
+        }
+        let template = json!({"template": {"name": "order_update", "language": "en_US", "params": ["860198"],
+            "buttons": [{"index": 0, "payload": "stop:860198"}, {"index": 1, "url_suffix": "860198/detail?lang=id"}]}});
+        let (status, queued) = queue(&host, conversation, template).await;
+        assert_eq!(status, 202, "a template goes outside the window: {queued}");
+        let sent = settled(&host, conversation, queued["id"].as_i64().unwrap(), &["sent"]).await;
+        assert_eq!(sent["content"]["template"]["buttons"][0], json!({"index": 0, "payload": "stop:860198"}), "read back as sent: {sent}");
+        assert_eq!(graph.sends().last().unwrap().body, json!({"messaging_product": "whatsapp", "recipient_type": "individual", "to": CUSTOMER,
+            "type": "template", "template": {"name": "order_update", "language": {"policy": "deterministic", "code": "en_US"}, "components": [
+                {"type": "body", "parameters": [{"type": "text", "text": "860198"}]},
+                {"type": "button", "sub_type": "quick_reply", "index": "0", "parameters": [{"type": "payload", "payload": "stop:860198"}]},
+                {"type": "button", "sub_type": "url", "index": "1", "parameters": [{"type": "text", "text": "860198%2Fdetail%3Flang%3Did"}]}]}}));
+
+        // The customer taps "Stop updates": the payload sent is the choice's id.
+        let wamid = sent["provider_message_id"].as_str().unwrap();
+        let tap = json!({"contacts": [{"profile": {"name": "Siti Rahma"}, "wa_id": CUSTOMER}], "messages": [{
+            "context": {"from": "15550783881", "id": wamid}, "from": CUSTOMER, "id": "wamid.TAP-TEMPLATE", "timestamp": now_seconds().to_string(),
+            "type": "button", "button": {"payload": "stop:860198", "text": "Stop updates"}}]});
+        let (status, _) = deliver(&host, &channel, APP_SECRET, &envelope(PHONE_NUMBER_ID, tap)).await;
+        assert_eq!(status, 200);
+        let stored = messages(&host, conversation).await;
+        let choice = stored.iter().rev().find(|m| m["direction"] == "inbound").unwrap();
+        assert_eq!(choice["text"], "Stop updates");
+        assert_eq!(choice["content"]["choice"], json!({"id": "stop:860198", "title": "Stop updates", "message_id": sent["id"], "answers": wamid, "by": "tap"}));
     }
 }
 

@@ -264,7 +264,7 @@ async fn onprem_templates_are_kept_by_the_host_with_their_namespace() {
     let (status, created) = host.post(&path, &host.admin, new.clone()).await;
     assert_eq!(status, 201, "{created}");
     assert_eq!(created, json!({"name": "order_update", "language": "id", "category": "UTILITY", "status": "APPROVED",
-        "body": "Halo {{1}}, pesanan {{2}} sudah dikirim", "enabled": true}));
+        "body": "Halo {{1}}, pesanan {{2}} sudah dikirim", "buttons": [], "enabled": true}));
     let (status, duplicate) = host.post(&path, &host.admin, new).await;
     assert_eq!(status, 422);
     assert!(duplicate["fields"]["name"].as_str().unwrap().contains("already registered"), "{duplicate}");
@@ -281,6 +281,13 @@ async fn onprem_templates_are_kept_by_the_host_with_their_namespace() {
     let (status, refusal) = queue(&host, closed, template.clone()).await;
     assert_eq!((status, refusal["error"].as_str()), (422, Some("template_disabled")), "{refusal}");
     switch(&host, &path, "order_update", true, &host.admin).await;
+    // Registered templates have no buttons here (the `hsm` send has none): a value is refused.
+    let with_button = json!({"template": {"name": "order_update", "language": "id", "params": ["Siti", "INV-3"], "buttons": [{"index": 0, "payload": "stop"}]}});
+    let (status, refusal) = queue(&host, closed, with_button).await;
+    assert_eq!((status, refusal["fields"]["template.buttons[0].index"].as_str()), (422, Some("`order_update` has no button 0 (0 buttons)")), "{refusal}");
+    let (status, refusal) = host.post(&path, &host.admin, json!({"name": "with_button", "language": "id", "category": "UTILITY", "body": "Halo",
+        "buttons": [{"type": "quick_reply", "text": "Stop"}]})).await;
+    assert_eq!((status, refusal["fields"]["buttons"].as_str()), (422, Some("this channel's templates have no buttons")), "{refusal}");
     let (status, queued) = queue(&host, closed, template).await;
     assert_eq!(status, 202);
     settled(&host, closed, queued["id"].as_i64().unwrap(), &["sent"]).await;

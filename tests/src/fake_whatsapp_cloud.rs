@@ -74,6 +74,8 @@ pub struct FakeTemplate {
     pub category: String,
     pub status: String,
     pub body: String,
+    /// The `BUTTONS` component's buttons, as created.
+    pub buttons: Vec<Value>,
 }
 
 struct FakeState {
@@ -200,7 +202,7 @@ impl FakeGraph {
     pub fn add_template(&self, name: &str, language: &str, category: &str, status: &str, body: &str) {
         let mut state = self.state.lock().unwrap();
         let id = state.next_id();
-        let template = FakeTemplate { id, name: name.into(), language: language.into(), category: category.into(), status: status.into(), body: body.into() };
+        let template = FakeTemplate { id, name: name.into(), language: language.into(), category: category.into(), status: status.into(), body: body.into(), buttons: Vec::new() };
         state.templates.push(template);
     }
 
@@ -409,9 +411,24 @@ fn check_send(body: &Value) -> Result<(), String> {
             keys_are(&object["language"], &["policy", "code"], &["code"])?;
             if !object["components"].is_null() {
                 for component in object["components"].as_array().ok_or("components must be a list")? {
-                    keys_are(component, &["type", "parameters"], &["type"])?;
-                    for parameter in component["parameters"].as_array().into_iter().flatten() {
-                        keys_are(parameter, &["type", "text"], &["type", "text"])?;
+                    match component["type"].as_str() {
+                        Some("button") => {
+                            keys_are(component, &["type", "sub_type", "index", "parameters"], &["type", "sub_type", "index", "parameters"])?;
+                            let parameters = component["parameters"].as_array().ok_or("button parameters must be a list")?;
+                            for parameter in parameters {
+                                match component["sub_type"].as_str() {
+                                    Some("quick_reply") => keys_are(parameter, &["type", "payload"], &["type", "payload"])?,
+                                    Some("url") => keys_are(parameter, &["type", "text"], &["type", "text"])?,
+                                    other => return Err(format!("Invalid button sub_type {other:?}")),
+                                }
+                            }
+                        }
+                        _ => {
+                            keys_are(component, &["type", "parameters"], &["type"])?;
+                            for parameter in component["parameters"].as_array().into_iter().flatten() {
+                                keys_are(parameter, &["type", "text"], &["type", "text"])?;
+                            }
+                        }
                     }
                 }
             }
@@ -509,9 +526,59 @@ fn template_problem(state: &FakeState, body: &Value) -> Option<(i64, &'static st
         t.status == "APPROVED" && object["name"] == t.name.as_str() && object["language"]["code"] == t.language.as_str()
     });
     let Some(template) = known else { return Some((132001, "(#132001) Template name does not exist in the translation")) };
-    let given = object["components"].as_array().and_then(|c| c.first()).and_then(|c| c["parameters"].as_array()).map_or(0, Vec::len);
+    let components = object["components"].as_array().cloned().unwrap_or_default();
+    let given = components.iter().find(|c| c["type"] == "body").and_then(|c| c["parameters"].as_array()).map_or(0, Vec::len);
     let expected = (1..=10).take_while(|n| template.body.contains(&format!("{{{{{n}}}}}"))).count();
-    (given != expected).then_some((132000, "(#132000) Number of parameters does not match the expected number of params"))
+    if given != expected {
+        return Some((132000, "(#132000) Number of parameters does not match the expected number of params"));
+    }
+    // Each button value names a button of its kind by its position (`index` a string); a URL
+    // button takes a value only when its URL ends in a variable.
+    for component in components.iter().filter(|c| c["type"] == "button") {
+        let button = component["index"].as_str().and_then(|i| i.parse::<usize>().ok()).and_then(|i| template.buttons.get(i));
+        let fits = match (component["sub_type"].as_str(), button) {
+            (Some("quick_reply"), Some(b)) => b["type"] == "QUICK_REPLY",
+            (Some("url"), Some(b)) => b["type"] == "URL" && b["url"].as_str().is_some_and(|u| u.ends_with("{{1}}")),
+            _ => false,
+        };
+        if !fits {
+            return Some((132000, "(#132000) Number of parameters does not match the expected number of params"));
+        }
+    }
+    None
+}
+
+/// Meta's checks of a new template's `BUTTONS` component: the problem, or the buttons.
+fn template_buttons(components: &[Value]) -> Result<Vec<Value>, String> {
+    let Some(component) = components.iter().find(|c| c["type"] == "BUTTONS") else { return Ok(Vec::new()) };
+    let buttons = component["buttons"].as_array().cloned().ok_or("BUTTONS needs a list of buttons")?;
+    let of = |kind: &str| buttons.iter().filter(|b| b["type"] == kind).count();
+    if buttons.len() > 10 || of("URL") > 2 || of("PHONE_NUMBER") > 1 {
+        return Err("Too many buttons: at most 10, of them 2 URL and 1 PHONE_NUMBER".into());
+    }
+    let quick: Vec<bool> = buttons.iter().map(|b| b["type"] == "QUICK_REPLY").collect();
+    if quick.windows(2).filter(|w| w[0] != w[1]).count() > 1 {
+        return Err("Invalid combination of buttons: quick replies must be grouped together".into());
+    }
+    for button in &buttons {
+        let text = button["text"].as_str().unwrap_or_default();
+        if text.is_empty() || text.chars().count() > 25 {
+            return Err("Button text must be 1 to 25 characters".into());
+        }
+        match button["type"].as_str() {
+            Some("QUICK_REPLY") => keys_are(button, &["type", "text"], &["type", "text"])?,
+            Some("URL") => {
+                keys_are(button, &["type", "text", "url", "example"], &["type", "text", "url"])?;
+                let url = button["url"].as_str().unwrap_or_default();
+                if url.contains("{{") && !(url.ends_with("{{1}}") && button["example"][0].is_string()) {
+                    return Err("A URL button's variable must be {{1}} at the end, with an example".into());
+                }
+            }
+            Some("PHONE_NUMBER") => keys_are(button, &["type", "text", "phone_number"], &["type", "text", "phone_number"])?,
+            other => return Err(format!("Invalid button type {other:?}")),
+        }
+    }
+    Ok(buttons)
 }
 
 fn templates(state: &mut FakeState, method: &Method, query: &BTreeMap<String, String>, body: &Value, waba: &str) -> Response {
@@ -524,10 +591,13 @@ fn templates(state: &mut FakeState, method: &Method, query: &BTreeMap<String, St
                 .iter()
                 .skip(start)
                 .take(limit)
-                .map(|t| json!({
-                    "name": t.name, "status": t.status, "language": t.language, "category": t.category, "id": t.id,
-                    "components": [{"type": "BODY", "text": t.body}],
-                }))
+                .map(|t| {
+                    let mut components = vec![json!({"type": "BODY", "text": t.body})];
+                    if !t.buttons.is_empty() {
+                        components.push(json!({"type": "BUTTONS", "buttons": t.buttons}));
+                    }
+                    json!({"name": t.name, "status": t.status, "language": t.language, "category": t.category, "id": t.id, "components": components})
+                })
                 .collect();
             let end = start + page.len();
             let mut paging = json!({"cursors": {"before": format!("cursor-{start}"), "after": format!("cursor-{end}")}});
@@ -551,12 +621,16 @@ fn templates(state: &mut FakeState, method: &Method, query: &BTreeMap<String, St
             if text.contains("http://") {
                 return answer(400, graph_error(100, "Invalid parameter", Some("Body text contains an insecure link")));
             }
+            let buttons = match template_buttons(body["components"].as_array().map(Vec::as_slice).unwrap_or_default()) {
+                Ok(buttons) => buttons,
+                Err(problem) => return answer(400, graph_error(100, "Invalid parameter", Some(&problem))),
+            };
             if state.templates.iter().any(|t| t.name == name && t.language == language) {
                 return answer(400, graph_error(100, "Invalid parameter", Some(&format!("Content in this language already exists for template {name}"))));
             }
             let id = state.next_id();
             state.templates.push(FakeTemplate {
-                id: id.clone(), name: name.into(), language: language.into(), category: category.into(), status: "PENDING".into(), body: text.into(),
+                id: id.clone(), name: name.into(), language: language.into(), category: category.into(), status: "PENDING".into(), body: text.into(), buttons,
             });
             answer(200, json!({"id": id, "status": "PENDING", "category": category}))
         }

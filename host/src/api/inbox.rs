@@ -9,7 +9,8 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
 use super::{ApiError, ApiJson, Caller};
-use crate::store::content::{AttachmentContent, InteractiveContent, MediaContent, MessageContent, TemplateContent};
+use crate::runtime::types::TemplateButton;
+use crate::store::content::{AttachmentContent, InteractiveContent, MediaContent, MessageContent, TemplateButtonValue, TemplateContent};
 use crate::app::App;
 use crate::runtime::types::Capability;
 use crate::store::conversations::{Assigned, Conversation, ConversationFilter};
@@ -282,6 +283,72 @@ pub struct TemplateRequest {
     language: String,
     #[serde(default)]
     params: Vec<String>,
+    /// Values for the template's buttons, by position: `{"index": 0, "payload": "stop:A-17"}`
+    /// for a quick reply (its tap comes back as a choice with that id), `{"index": 1,
+    /// "url_suffix": "A-17"}` for a URL button ending in `{{1}}`.
+    #[serde(default)]
+    #[schema(example = json!([{"index": 0, "payload": "stop:A-17"}, {"index": 1, "url_suffix": "A-17"}]))]
+    buttons: Vec<TemplateButtonValue>,
+}
+
+/// The longest quick-reply payload taken: WhatsApp documents none (a choice id elsewhere is at
+/// most 256 bytes on WhatsApp), so the same bound.
+const MAX_TEMPLATE_PAYLOAD_BYTES: usize = 256;
+/// A template has at most 10 buttons (WhatsApp).
+const MAX_TEMPLATE_BUTTONS: u32 = 10;
+
+/// Each value fits the template's button at its index: a payload for a quick reply, a suffix
+/// for a URL ending in `{{1}}` (the provider would refuse the send otherwise, after queuing).
+fn check_button_kinds(name: &str, buttons: &[TemplateButton], values: &[TemplateButtonValue]) -> Result<(), ApiError> {
+    let mut errors = std::collections::BTreeMap::new();
+    for (i, value) in values.iter().enumerate() {
+        let problem = match (buttons.get(value.index as usize), value.payload.is_some()) {
+            (None, _) => Some(("index", format!("`{name}` has no button {} ({} buttons)", value.index, buttons.len()))),
+            (Some(TemplateButton::QuickReply { .. }), true) => None,
+            (Some(TemplateButton::Url { url, .. }), false) if url.ends_with("{{1}}") => None,
+            (Some(TemplateButton::QuickReply { .. }), false) => Some(("url_suffix", format!("button {} is a quick reply: give it a `payload`", value.index))),
+            (Some(TemplateButton::Url { url, .. }), _) if url.ends_with("{{1}}") => Some(("payload", format!("button {} is a URL button: give it a `url_suffix`", value.index))),
+            (Some(_), true) => Some(("payload", format!("button {} takes no value", value.index))),
+            (Some(_), false) => Some(("url_suffix", format!("button {} takes no value", value.index))),
+        };
+        if let Some((field, message)) = problem {
+            errors.insert(format!("template.buttons[{i}].{field}"), message);
+        }
+    }
+    if errors.is_empty() { Ok(()) } else { Err(ApiError::invalid_fields(errors)) }
+}
+
+/// Every problem of a template's button values, per field (`template.buttons[1].payload`).
+fn check_template_buttons(plugin: &crate::runtime::LoadedPlugin, buttons: &[TemplateButtonValue]) -> Result<(), ApiError> {
+    let mut errors = std::collections::BTreeMap::new();
+    if !buttons.is_empty() && !plugin.has_template_buttons() {
+        errors.insert("template.buttons".to_owned(), format!("{} templates have no buttons", plugin.manifest.name));
+        return Err(ApiError::invalid_fields(errors));
+    }
+    for (i, button) in buttons.iter().enumerate() {
+        let field = |name: &str| format!("template.buttons[{i}].{name}");
+        if button.index >= MAX_TEMPLATE_BUTTONS {
+            errors.insert(field("index"), format!("a template has at most {MAX_TEMPLATE_BUTTONS} buttons: 0 to {}", MAX_TEMPLATE_BUTTONS - 1));
+        } else if buttons[..i].iter().any(|b| b.index == button.index) {
+            errors.insert(field("index"), format!("button {} is given twice", button.index));
+        }
+        match (button.payload.as_deref(), button.url_suffix.as_deref()) {
+            (Some(payload), None) if payload.trim().is_empty() => {
+                errors.insert(field("payload"), "must not be empty".into());
+            }
+            (Some(payload), None) if payload.len() > MAX_TEMPLATE_PAYLOAD_BYTES => {
+                errors.insert(field("payload"), format!("at most {MAX_TEMPLATE_PAYLOAD_BYTES} bytes"));
+            }
+            (None, Some(suffix)) if suffix.is_empty() => {
+                errors.insert(field("url_suffix"), "must not be empty".into());
+            }
+            (Some(_), None) | (None, Some(_)) => {}
+            _ => {
+                errors.insert(field("payload"), "give a quick reply's `payload` or a URL button's `url_suffix`, one of them".into());
+            }
+        }
+    }
+    if errors.is_empty() { Ok(()) } else { Err(ApiError::invalid_fields(errors)) }
 }
 
 /// Media by URL (the provider fetches it); `kind` is one of [`MEDIA_KINDS`]. A caption may
@@ -391,8 +458,15 @@ pub async fn send(
                     format!("the template `{}` is switched off for this channel; an admin can switch it on", template.name),
                 ));
             }
-            let TemplateRequest { name, language, params } = template;
-            (None, MessageContent { template: Some(TemplateContent { name, language, params }), ..Default::default() })
+            check_template_buttons(&plugin, &template.buttons)?;
+            if !template.buttons.is_empty() {
+                let listed = super::templates::provider_templates(&app, &channel, &plugin).await?;
+                let buttons = listed.into_iter().find(|t| t.template.name == template.name && t.template.language == template.language).map(|t| t.buttons);
+                let buttons = buttons.ok_or_else(|| ApiError::unprocessable("unknown_template", format!("the channel has no template `{}` in `{}`", template.name, template.language)))?;
+                check_button_kinds(&template.name, &buttons, &template.buttons)?;
+            }
+            let TemplateRequest { name, language, params, buttons } = template;
+            (None, MessageContent { template: Some(TemplateContent { name, language, params, buttons }), ..Default::default() })
         }
         (caption, None, Some(mut media)) => {
             capable(Capability::SendMedia, "media")?;

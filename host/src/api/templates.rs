@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::channels::{find, loaded_plugin};
 use super::{ApiError, ApiJson, Caller};
 use crate::app::App;
-use crate::runtime::types::{Capability, ChannelError, NewTemplate, Template};
+use crate::runtime::types::{ButtonTemplate, Capability, ChannelError, NewButtonTemplate, NewTemplate, TemplateButton};
 use crate::runtime::{CallError, LoadedPlugin};
 use crate::store::channels::Channel;
 
@@ -25,12 +25,16 @@ pub struct TemplateView {
     /// The provider's review status: APPROVED, PENDING, REJECTED...
     status: String,
     body: String,
+    /// In the order the customer sees them; a send gives quick replies their payloads and URL
+    /// buttons their address's end (`template.buttons` of a message).
+    buttons: Vec<TemplateButton>,
     /// Switched on by the host: only enabled templates can be sent.
     enabled: bool,
 }
 
-fn view(template: Template, enabled: bool) -> TemplateView {
+fn view(ButtonTemplate { template, buttons }: ButtonTemplate, enabled: bool) -> TemplateView {
     TemplateView {
+        buttons,
         name: template.name,
         language: template.language,
         category: template.category,
@@ -69,13 +73,14 @@ fn template_error(error: CallError) -> ApiError {
     }
 }
 
-async fn provider_templates(app: &App, channel: &Channel, plugin: &LoadedPlugin) -> Result<Vec<Template>, ApiError> {
+/// The channel's templates as the provider (or the plugin) keeps them, with their buttons.
+pub(super) async fn provider_templates(app: &App, channel: &Channel, plugin: &LoadedPlugin) -> Result<Vec<ButtonTemplate>, ApiError> {
     plugin.list_templates(&app.channel_context(channel)).await.map_err(template_error)
 }
 
 /// The templates of one name (every language), or 404.
-async fn named(app: &App, channel: &Channel, plugin: &LoadedPlugin, name: &str) -> Result<Vec<Template>, ApiError> {
-    let found: Vec<Template> = provider_templates(app, channel, plugin).await?.into_iter().filter(|t| t.name == name).collect();
+async fn named(app: &App, channel: &Channel, plugin: &LoadedPlugin, name: &str) -> Result<Vec<ButtonTemplate>, ApiError> {
+    let found: Vec<ButtonTemplate> = provider_templates(app, channel, plugin).await?.into_iter().filter(|t| t.template.name == name).collect();
     if found.is_empty() {
         return Err(ApiError::not_found(format!("the channel has no template `{name}`")));
     }
@@ -88,13 +93,14 @@ pub async fn list(caller: Caller, State(app): State<Arc<App>>, Path(id): Path<St
     let templates = provider_templates(&app, &channel, &plugin).await?;
     let disabled = app.store.disabled_templates(&channel.id).await?;
     let views = templates.into_iter().map(|template| {
-        let enabled = !disabled.contains(&template.name);
+        let enabled = !disabled.contains(&template.template.name);
         view(template, enabled)
     });
     Ok(Json(views.collect()))
 }
 
-/// `{"name","language","category","body"}`; what is missing or wrong comes back per field.
+/// `{"name","language","category","body","buttons"}`; what is missing or wrong comes back per
+/// field (a button's as `buttons[1].url`).
 #[derive(utoipa::ToSchema, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTemplate {
@@ -102,6 +108,9 @@ pub struct CreateTemplate {
     language: Option<String>,
     category: Option<String>,
     body: Option<String>,
+    /// Quick-reply, URL and phone-number buttons (WhatsApp), in the order shown.
+    #[serde(default)]
+    buttons: Vec<TemplateButton>,
 }
 
 #[utoipa::path(post, path = "/channels/{id}/templates", tag = "templates", params(("id" = String, Path, description = "the channel")), request_body = CreateTemplate, responses((status = 201, body = TemplateView)))]
@@ -114,16 +123,18 @@ pub async fn create(
     // Another workspace's channel is "not found" whatever the role: look it up first.
     let (channel, plugin) = channel_with_templates(&app, &caller, &id).await?;
     caller.require_admin()?;
-    let new = NewTemplate {
+    let template = NewTemplate {
         name: body.name.unwrap_or_default(),
         language: body.language.unwrap_or_default(),
         category: body.category.unwrap_or_default(),
         body: body.body.unwrap_or_default(),
     };
+    let new = NewButtonTemplate { template, buttons: body.buttons };
     let created = plugin.create_template(&app.channel_context(&channel), &new).await.map_err(template_error)?;
-    let enabled = app.store.template_enabled(&channel.id, &created.name).await?;
-    tracing::info!(channel = %channel.id, template = %created.name, status = %created.status, "template created");
-    super::audit::record(&app, &caller, Some(channel.workspace_id), "template.create", &format!("{} {}", channel.id, created.name)).await;
+    let name = created.template.name.clone();
+    let enabled = app.store.template_enabled(&channel.id, &name).await?;
+    tracing::info!(channel = %channel.id, template = %name, status = %created.template.status, "template created");
+    super::audit::record(&app, &caller, Some(channel.workspace_id), "template.create", &format!("{} {name}", channel.id)).await;
     Ok((StatusCode::CREATED, Json(view(created, enabled))))
 }
 

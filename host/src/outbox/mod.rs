@@ -22,9 +22,9 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::app::App;
-use crate::runtime::types::{ChannelError, InboundSummary, InteractiveMessage, Media, MediaKind, OutboundContent, OutboundMessage, SendLimits, TemplateMessage};
+use crate::runtime::types::{ButtonParameter, ButtonValue, ChannelError, InboundSummary, InteractiveMessage, Media, MediaKind, OutboundContent, OutboundMessage, SendLimits, TemplateMessage};
 use crate::runtime::{CallError, Retry};
-use crate::store::content::{MessageContent, TemplateContent};
+use crate::store::content::{MessageContent, TemplateButtonValue, TemplateContent};
 use crate::store::now_ms;
 use crate::store::outbox::PendingDelivery;
 use crate::store::Scope;
@@ -284,7 +284,11 @@ async fn attempt(app: &App, delivery: &PendingDelivery) -> Result<String, Next> 
                 window: window.state,
                 attempt: delivery.attempts,
             };
-            plugin.send(&ctx, &outbound).await
+            // A template's button values go through `template-buttons`; everything else is a plain send.
+            match message.content.template.as_ref().map(|t| button_parameters(&t.buttons)).filter(|b| !b.is_empty()) {
+                Some(buttons) => plugin.send_template(&ctx, &outbound, &buttons).await,
+                None => plugin.send(&ctx, &outbound).await,
+            }
         }
     };
     match sent {
@@ -312,10 +316,19 @@ fn classify(error: &CallError) -> Next {
     }
 }
 
+/// A stored template's button values as the contract's (the API let only one of the two through).
+fn button_parameters(buttons: &[TemplateButtonValue]) -> Vec<ButtonParameter> {
+    let value = |b: &TemplateButtonValue| match (&b.payload, &b.url_suffix) {
+        (Some(payload), _) => ButtonValue::Payload(payload.clone()),
+        (None, suffix) => ButtonValue::UrlSuffix(suffix.clone().unwrap_or_default()),
+    };
+    buttons.iter().map(|b| ButtonParameter { index: b.index, value: value(b) }).collect()
+}
+
 /// The stored message as the contract's content; `file_link` is the link to its file, if it sends one.
 fn outbound_content(text: &Option<String>, content: &MessageContent, file_link: Option<String>) -> Result<OutboundContent, String> {
     if let Some(template) = &content.template {
-        let TemplateContent { name, language, params } = template.clone();
+        let TemplateContent { name, language, params, .. } = template.clone();
         return Ok(OutboundContent::Template(TemplateMessage { name, language, params }));
     }
     if let Some(media) = &content.media {

@@ -65,6 +65,8 @@ struct NewTemplateInput {
     language: String,
     category: String,
     body: String,
+    #[serde(default)]
+    buttons: Vec<crate::runtime::types::TemplateButton>,
 }
 
 /// `delete-template`'s input.
@@ -318,6 +320,7 @@ pub async fn call(file: &Path, export: &str, input: Option<Value>, options: Call
         "create-template" => {
             let t: NewTemplateInput = serde_json::from_value(input).map_err(|e| format!("{}: {e}", parse("a template")))?;
             let template = NewTemplate { name: t.name, language: t.language, category: t.category, body: t.body };
+            let template = crate::runtime::types::NewButtonTemplate { template, buttons: t.buttons };
             plugin.create_template(&ctx, &template).await.map(|v| json!(v))
         }
         "delete-template" => {

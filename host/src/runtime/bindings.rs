@@ -6,7 +6,7 @@
 //! optional `provider-app`, `setup-guide`, `delivery`, `media`, `interactive` and `interactive-app` exports),
 //! so one module serves the whole 0.1 line. The exported interfaces are found one by one ([`ChannelIndices`],
 //! [`AppIndices`], [`GuideIndices`], [`DeliveryIndices`], [`MediaIndices`], [`InteractiveIndices`],
-//! [`InteractiveAppIndices`], [`SettingsCheckIndices`], [`TranslationsIndices`]), so a plugin without the optional ones loads too. A breaking 0.2 gets a module of its own beside this one with its own
+//! [`InteractiveAppIndices`], [`SettingsCheckIndices`], [`TranslationsIndices`], [`TemplateButtonsIndices`]), so a plugin without the optional ones loads too. A breaking 0.2 gets a module of its own beside this one with its own
 //! conversions to the same host types, and `LoadedPlugin` an instance-pre per major version,
 //! as Zed's extension host does.
 
@@ -43,12 +43,14 @@ pub(super) use self::exports::switchboard::channel::interactive::GuestIndices as
 pub(super) use self::exports::switchboard::channel::interactive_app::GuestIndices as InteractiveAppIndices;
 pub(super) use self::exports::switchboard::channel::settings_check::GuestIndices as SettingsCheckIndices;
 pub(super) use self::exports::switchboard::channel::translations::GuestIndices as TranslationsIndices;
+pub(super) use self::exports::switchboard::channel::template_buttons::GuestIndices as TemplateButtonsIndices;
 use self::exports::switchboard::channel::delivery as wit_delivery;
 pub(super) use self::switchboard::channel::{app, files, holds, log, smtp, state};
 use self::switchboard::channel::app_types as wit_app;
 use self::switchboard::channel::guide_types as wit_guide;
 use self::switchboard::channel::interactive_types as wit_interactive;
 use self::switchboard::channel::media_types as wit_media;
+use self::switchboard::channel::template_button_types as wit_buttons;
 use self::switchboard::channel::types as wit;
 use super::types as host;
 
@@ -58,6 +60,7 @@ impl wit_app::Host for super::CallState {}
 impl wit_guide::Host for super::CallState {}
 impl wit_media::Host for super::CallState {}
 impl wit_interactive::Host for super::CallState {}
+impl wit_buttons::Host for super::CallState {}
 
 pub(super) fn add_types_to_linker(linker: &mut wasmtime::component::Linker<super::CallState>) -> wasmtime::Result<()> {
     use wasmtime::component::HasSelf;
@@ -65,7 +68,8 @@ pub(super) fn add_types_to_linker(linker: &mut wasmtime::component::Linker<super
     wit_app::add_to_linker::<super::CallState, HasSelf<super::CallState>>(linker, |call| call)?;
     wit_guide::add_to_linker::<super::CallState, HasSelf<super::CallState>>(linker, |call| call)?;
     wit_media::add_to_linker::<super::CallState, HasSelf<super::CallState>>(linker, |call| call)?;
-    wit_interactive::add_to_linker::<super::CallState, HasSelf<super::CallState>>(linker, |call| call)
+    wit_interactive::add_to_linker::<super::CallState, HasSelf<super::CallState>>(linker, |call| call)?;
+    wit_buttons::add_to_linker::<super::CallState, HasSelf<super::CallState>>(linker, |call| call)
 }
 
 /// Moves a value across the contract's edge: generated type to host type and back.
@@ -217,6 +221,39 @@ into_host! {
     wit_interactive::AccountInboundEvent => AccountEvent { account, event }
     wit_app::AppWebhookOutcome => AppWebhookOutcome { response, events }
     wit_interactive::InteractiveAppWebhookOutcome => AppWebhookOutcome { response, events }
+}
+
+records! { wit_buttons:
+    ButtonTemplate { template, buttons }
+    NewButtonTemplate { template, buttons }
+    ButtonParameter { index, value }
+}
+
+cases! { wit_buttons:
+    ButtonValue { Payload(payload), UrlSuffix(suffix) }
+}
+
+/// The host's button is a struct-like enum (it is also the API's JSON); the contract's has records.
+impl Lift<host::TemplateButton> for wit_buttons::TemplateButton {
+    fn lift(self) -> host::TemplateButton {
+        match self {
+            wit_buttons::TemplateButton::QuickReply(text) => host::TemplateButton::QuickReply { text },
+            wit_buttons::TemplateButton::Url(b) => host::TemplateButton::Url { text: b.text, url: b.url, example: b.example },
+            wit_buttons::TemplateButton::PhoneNumber(b) => host::TemplateButton::PhoneNumber { text: b.text, phone_number: b.phone_number },
+        }
+    }
+}
+
+impl Lift<wit_buttons::TemplateButton> for host::TemplateButton {
+    fn lift(self) -> wit_buttons::TemplateButton {
+        match self {
+            host::TemplateButton::QuickReply { text } => wit_buttons::TemplateButton::QuickReply(text),
+            host::TemplateButton::Url { text, url, example } => wit_buttons::TemplateButton::Url(wit_buttons::TemplateUrlButton { text, url, example }),
+            host::TemplateButton::PhoneNumber { text, phone_number } => {
+                wit_buttons::TemplateButton::PhoneNumber(wit_buttons::TemplatePhoneButton { text, phone_number })
+            }
+        }
+    }
 }
 
 records! { wit_guide:

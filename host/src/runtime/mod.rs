@@ -43,13 +43,13 @@ pub use smtp::{MailAddressing, NoMail};
 pub use state::{ChannelStateBackend, NoChannelState, StateError};
 pub use translations::{PAGE_LANGUAGES, TRANSLATED_LANGUAGES, Translations};
 
-use bindings::{AppIndices, ChannelIndices, DeliveryIndices, GuideIndices, InteractiveAppIndices, InteractiveIndices, Lift, MediaIndices, SettingsCheckIndices, TranslationsIndices};
+use bindings::{AppIndices, ChannelIndices, DeliveryIndices, GuideIndices, InteractiveAppIndices, InteractiveIndices, Lift, MediaIndices, SettingsCheckIndices, TemplateButtonsIndices, TranslationsIndices};
 use call::MemoryCap;
 use capability::{CallSetup, HostImportError};
 use outbound::OutboundPolicy;
 use types::{
     AppContext, AppWebhookOutcome, Attachment, AuthAccount, AuthFinishRequest, AuthRedirect, AuthStartRequest, ChannelContext, Connection, Field, Guide, HttpRequest, SendLimits,
-    InteractiveMessage, InteractiveSupport, MediaRequest, MediaSource, NewTemplate, OutboundMessage, PluginManifest, Receipt, Template, WebhookOutcome, WindowPolicy,
+    ButtonParameter, ButtonTemplate, InteractiveMessage, InteractiveSupport, MediaRequest, MediaSource, NewButtonTemplate, OutboundMessage, PluginManifest, Receipt, Template, WebhookOutcome, WindowPolicy,
 };
 
 /// The contract version this host is built from, and the plugin WIT versions it serves: its
@@ -315,6 +315,7 @@ impl Runtime {
         let interactive_app = InteractiveAppIndices::new(&pre).ok();
         let settings_check = SettingsCheckIndices::new(&pre).ok();
         let translations = TranslationsIndices::new(&pre).ok();
+        let template_buttons = TemplateButtonsIndices::new(&pre).ok();
         let mut plugin = LoadedPlugin {
             manifest: PluginManifest {
                 id: String::new(),
@@ -344,6 +345,7 @@ impl Runtime {
             interactive_app_export: interactive_app,
             settings_check_export: settings_check,
             translations_export: translations,
+            template_buttons_export: template_buttons,
             translations: Translations::default(),
             interactive: InteractiveSupport::default(),
             send_limits: SendLimits::default(),
@@ -542,6 +544,8 @@ pub struct LoadedPlugin {
     settings_check_export: Option<SettingsCheckIndices>,
     /// Where `translations` is, when the plugin exports it (0.1.4).
     translations_export: Option<TranslationsIndices>,
+    /// Where `template-buttons` is, when the plugin exports it (0.1.4).
+    template_buttons_export: Option<TemplateButtonsIndices>,
     declared: Arc<Vec<HostPattern>>,
     shared: Arc<Shared>,
 }
@@ -745,14 +749,44 @@ impl LoadedPlugin {
         flatten(call_export!(self, Some(ctx), call_send(&wit_ctx, &wit_message)))
     }
 
-    pub async fn list_templates(&self, ctx: &ChannelContext) -> Result<Vec<Template>, CallError> {
+    /// The provider's templates with their buttons (0.1.4 `template-buttons`; before it, none).
+    pub async fn list_templates(&self, ctx: &ChannelContext) -> Result<Vec<ButtonTemplate>, CallError> {
         let wit_ctx = ctx.clone().lift();
-        flatten(call_export!(self, Some(ctx), call_list_templates(&wit_ctx)))
+        if let Some(indices) = &self.template_buttons_export {
+            return flatten(call_export!(self, Some(ctx), indices, call_list_templates(&wit_ctx)));
+        }
+        let templates: Vec<Template> = flatten(call_export!(self, Some(ctx), call_list_templates(&wit_ctx)))?;
+        Ok(templates.into_iter().map(|template| ButtonTemplate { template, buttons: Vec::new() }).collect())
     }
 
-    pub async fn create_template(&self, ctx: &ChannelContext, template: &NewTemplate) -> Result<Template, CallError> {
-        let (wit_ctx, wit_template) = (ctx.clone().lift(), template.clone().lift());
-        flatten(call_export!(self, Some(ctx), call_create_template(&wit_ctx, &wit_template)))
+    /// Registers a template; one with buttons only with a plugin that exports `template-buttons`.
+    pub async fn create_template(&self, ctx: &ChannelContext, template: &NewButtonTemplate) -> Result<ButtonTemplate, CallError> {
+        let wit_ctx = ctx.clone().lift();
+        if let Some(indices) = &self.template_buttons_export {
+            let wit_template = template.clone().lift();
+            return flatten(call_export!(self, Some(ctx), indices, call_create_template(&wit_ctx, &wit_template)));
+        }
+        if !template.buttons.is_empty() {
+            return Err(CallError::Channel(types::ChannelError::InvalidSettings(vec![types::FieldError {
+                key: "buttons".into(),
+                message: format!("{} templates have no buttons", self.manifest.name),
+            }])));
+        }
+        let wit_template = template.template.clone().lift();
+        let created: Template = flatten(call_export!(self, Some(ctx), call_create_template(&wit_ctx, &wit_template)))?;
+        Ok(ButtonTemplate { template: created, buttons: Vec::new() })
+    }
+
+    /// Whether templates sent through this plugin take button values (`template-buttons`).
+    pub fn has_template_buttons(&self) -> bool {
+        self.template_buttons_export.is_some()
+    }
+
+    /// Sends a template with values for its buttons (`template-buttons`).
+    pub async fn send_template(&self, ctx: &ChannelContext, message: &OutboundMessage, buttons: &[ButtonParameter]) -> Result<Receipt, CallError> {
+        let indices = self.template_buttons_export.as_ref().ok_or_else(|| CallError::Channel(types::ChannelError::Unsupported("this plugin's templates have no buttons".into())))?;
+        let (wit_ctx, wit_message, wit_buttons) = (ctx.clone().lift(), message.clone().lift(), buttons.to_vec().lift());
+        flatten(call_export!(self, Some(ctx), indices, call_send_template(&wit_ctx, &wit_message, &wit_buttons)))
     }
 
     pub async fn delete_template(&self, ctx: &ChannelContext, name: &str) -> Result<(), CallError> {

@@ -392,6 +392,49 @@ pub struct NewTemplate {
     pub body: String,
 }
 
+/// A template's button (0.1.4 `template-buttons`), as the API shows and takes it:
+/// `{"type":"quick_reply","text":…}`, `{"type":"url","text":…,"url":…,"example":…}`,
+/// `{"type":"phone_number","text":…,"phone_number":…}`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum TemplateButton {
+    /// A tap comes back as a choice whose id is the payload the send gave this button.
+    QuickReply { text: String },
+    /// Opens `url`; a `{{1}}` at its end is completed by each send's `url_suffix`.
+    Url {
+        text: String,
+        url: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        example: Option<String>,
+    },
+    PhoneNumber { text: String, phone_number: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ButtonTemplate {
+    pub template: Template,
+    pub buttons: Vec<TemplateButton>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct NewButtonTemplate {
+    pub template: NewTemplate,
+    pub buttons: Vec<TemplateButton>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub enum ButtonValue {
+    Payload(String),
+    UrlSuffix(String),
+}
+
+/// What one send puts into the template's button at `index` (0-based).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ButtonParameter {
+    pub index: u32,
+    pub value: ButtonValue,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct AuthStartRequest {
     pub redirect_url: String,

@@ -39,6 +39,22 @@ pub struct TemplateContent {
     pub language: String,
     #[serde(default)]
     pub params: Vec<String>,
+    /// Values for the template's buttons (plugins with `template-buttons`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub buttons: Vec<TemplateButtonValue>,
+}
+
+/// What one send puts into the template's button at `index` (0-based): a quick reply's
+/// `payload` (the choice's id when the customer taps it) or a URL button's `url_suffix` (the
+/// end of its address, the template's `{{1}}`). Exactly one of the two.
+#[derive(utoipa::ToSchema, Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TemplateButtonValue {
+    pub index: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payload: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url_suffix: Option<String>,
 }
 
 /// Outbound media: `url` for media by link, `file_id` for an uploaded file (a link to it is made

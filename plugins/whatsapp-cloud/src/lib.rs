@@ -210,6 +210,10 @@ impl Channel for WhatsAppCloud {
     }
 
     fn list_templates(ctx: &ChannelContext) -> Result<Vec<Template>, ChannelError> {
+        Ok(Self::list_button_templates(ctx)?.into_iter().map(|t| t.template).collect())
+    }
+
+    fn list_button_templates(ctx: &ChannelContext) -> Result<Vec<ButtonTemplate>, ChannelError> {
         let graph = Graph::new(ctx)?;
         let mut found = Vec::new();
         let mut after: Option<String> = None;
@@ -231,13 +235,19 @@ impl Channel for WhatsAppCloud {
     }
 
     fn create_template(ctx: &ChannelContext, template: NewTemplate) -> Result<Template, ChannelError> {
-        let template = templates::validate(&template)?;
+        Self::create_button_template(ctx, NewButtonTemplate { template, buttons: Vec::new() }).map(|t| t.template)
+    }
+
+    fn create_button_template(ctx: &ChannelContext, template: NewButtonTemplate) -> Result<ButtonTemplate, ChannelError> {
+        let NewButtonTemplate { template, buttons } = templates::validate_with_buttons(&template)?;
         let graph = Graph::new(ctx)?;
+        let mut components = vec![json!({"type": "BODY", "text": template.body})];
+        components.extend(templates::buttons_component(&buttons));
         let body = json!({
             "name": template.name,
             "language": template.language,
             "category": template.category,
-            "components": [{"type": "BODY", "text": template.body}],
+            "components": components,
         });
         let created: Created = graph.call(graph.request(Method::POST, &graph.templates_path()).json(&body)).map_err(|failure| {
             match failure.into_error() {
@@ -245,13 +255,18 @@ impl Channel for WhatsAppCloud {
                 other => other,
             }
         })?;
-        Ok(Template {
+        let template = Template {
             name: template.name,
             language: template.language,
             category: created.category.unwrap_or(template.category),
             status: created.status,
             body: template.body,
-        })
+        };
+        Ok(ButtonTemplate { template, buttons })
+    }
+
+    fn send_template_with_buttons(ctx: &ChannelContext, message: OutboundMessage, buttons: Vec<ButtonParameter>) -> Result<Receipt, ChannelError> {
+        post_message(ctx, &outbound::template_with_buttons_body(&message, &buttons)?)
     }
 
     fn delete_template(ctx: &ChannelContext, name: &str) -> Result<(), ChannelError> {
@@ -530,21 +545,16 @@ struct GraphTemplate {
     language: String,
     category: String,
     #[serde(default)]
-    components: Vec<Component>,
-}
-
-#[derive(Deserialize)]
-#[serde(crate = "switchboard_sdk::serde")]
-struct Component {
-    #[serde(rename = "type")]
-    kind: String,
-    text: Option<String>,
+    components: Vec<Value>,
 }
 
 impl GraphTemplate {
-    fn into_template(self) -> Template {
-        let body = self.components.into_iter().find(|c| c.kind.eq_ignore_ascii_case("BODY")).and_then(|c| c.text);
-        Template { name: self.name, language: self.language, category: self.category, status: self.status, body: body.unwrap_or_default() }
+    fn into_template(self) -> ButtonTemplate {
+        let of_kind = |kind: &str| self.components.iter().find(|c| c["type"].as_str().is_some_and(|t| t.eq_ignore_ascii_case(kind)));
+        let body = of_kind("BODY").and_then(|c| c["text"].as_str()).unwrap_or_default().to_owned();
+        let buttons = of_kind("BUTTONS").map(templates::buttons_of).unwrap_or_default();
+        let template = Template { name: self.name, language: self.language, category: self.category, status: self.status, body };
+        ButtonTemplate { template, buttons }
     }
 }
 

@@ -151,6 +151,18 @@ fn language(code: &str) -> Value {
     json!({"policy": "deterministic", "code": code})
 }
 
+/// A Cloud API template message whose buttons get this send's values (`templates::button_components`).
+pub fn template_with_buttons_body(message: &OutboundMessage, buttons: &[ButtonParameter]) -> Result<Value, ChannelError> {
+    if !matches!(message.content, OutboundContent::Template(_)) {
+        return Err(ChannelError::BadRequest("button values go with a template".into()));
+    }
+    let mut body = message_body(Api::Cloud, message)?;
+    let mut components = body["template"]["components"].as_array().cloned().unwrap_or_default();
+    components.extend(crate::templates::button_components(buttons));
+    body["template"]["components"] = components.into();
+    Ok(body)
+}
+
 fn cloud_template(template: &TemplateMessage) -> Value {
     let mut object = json!({"name": template.name, "language": language(&template.language)});
     if !template.params.is_empty() {
