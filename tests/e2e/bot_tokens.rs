@@ -1,14 +1,16 @@
 //! Bots as API tokens (role `bot`): an admin makes one for a Telegram channel; the customer's new
 //! conversation is the bot's, out of the agents' queue; the bot reads and answers it through the
 //! API (the fake Telegram receives the reply), sees nothing of another channel and may do nothing
-//! else; it hands the conversation over with a note; revoking it hands over the rest at once. A
-//! channel has one bot of either kind.
+//! else; it hands the conversation over with a note; revoking it hands over the rest at once,
+//! and an open inbox hears of it at once. A channel has one bot of either kind. On SQLite and
+//! on Postgres alike: the scenario is written once and run on each.
 
 use serde_json::{Value, json};
 use switchboard_e2e::fake_telegram::FakeTelegram;
-use switchboard_e2e::{TestHost, until_status};
+use switchboard_e2e::{Backend, PATIENCE, TestHost, until_status};
 
-use crate::telegram::{GOOD_TOKEN, connect, host_and_fake, registered_secret, text_update};
+use crate::live_inbox::{Event, Events};
+use crate::telegram::{GOOD_TOKEN, connect, host_and_fake_on, registered_secret, text_update};
 
 /// A second Telegram channel on the same fake bot; its id and webhook secret.
 async fn another_channel(host: &TestHost, fake: &FakeTelegram) -> (String, String) {
@@ -42,9 +44,30 @@ async fn in_the_queue(host: &TestHost, conversation: i64) -> bool {
     queue.as_array().unwrap().iter().any(|c| c["id"] == conversation)
 }
 
+/// The `conversation` event of `conversation` on an open event stream (other events skipped).
+async fn conversation_event(inbox: &mut Events, conversation: i64) -> Event {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let event = inbox.next(left).await.unwrap_or_else(|| panic!("no `conversation` event for conversation {conversation} in {PATIENCE:?}"));
+        if event.kind == "conversation" && event.data["conversation_id"] == conversation {
+            return event;
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_bot_token_answers_its_channel_hands_over_with_a_note_and_revoking_it_hands_over_the_rest() {
-    let (host, fake) = host_and_fake().await;
+async fn a_bot_token_answers_its_channel_hands_over_with_a_note_and_revoking_it_hands_over_the_rest_on_sqlite() {
+    bot_token_from_the_first_message_to_the_handover_and_its_revocation(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bot_token_answers_its_channel_hands_over_with_a_note_and_revoking_it_hands_over_the_rest_on_postgres() {
+    bot_token_from_the_first_message_to_the_handover_and_its_revocation(Backend::Postgres).await;
+}
+
+async fn bot_token_from_the_first_message_to_the_handover_and_its_revocation(backend: Backend) {
+    let (host, fake) = host_and_fake_on(backend).await;
     let shop = connect(&host, &fake).await["id"].as_str().unwrap().to_owned();
     let shop_secret = registered_secret(&fake);
     let (wholesale, wholesale_secret) = another_channel(&host, &fake).await;
@@ -156,17 +179,33 @@ async fn a_bot_token_answers_its_channel_hands_over_with_a_note_and_revoking_it_
     let (status, again) = host.call(reqwest::Method::PATCH, &path, Some(&bot), Some(json!({"status": "open"}))).await;
     assert_eq!((status, again["status"].as_str()), (200, Some("open")), "handing over again changes nothing: {again}");
 
-    // A second customer: the bot's again. Revoking the token hands it over at once.
+    // An agent answers the conversation handed over; Telegram receives it.
+    let (status, queued) = host.post(&format!("/api/v1/conversations/{conversation_id}/messages"), &host.agent, json!({"text": "Halo, saya Rina. Paketnya sedang diantar."})).await;
+    assert_eq!(status, 202, "{queued}");
+    until_status(&host, conversation_id, queued["id"].as_i64().unwrap(), "sent").await;
+    let sends = fake.calls("sendMessage");
+    assert!(sends.iter().any(|s| s.body["text"] == "Halo, saya Rina. Paketnya sedang diantar." && s.body["chat_id"].to_string().trim_matches('"') == "4242"), "{sends:?}");
+
+    // A second customer: the bot's again. Revoking the token hands it over at once, and an open
+    // inbox hears of it at once (not at its next update), as when the bot hands one over itself.
     customer_writes(&host, &shop, &shop_secret, 12, 6262, "Apakah ada diskon?").await;
     let waiting = conversation_at(&host, &shop, 6262).await;
     let waiting_id = waiting["id"].as_i64().unwrap();
     assert_eq!(waiting["status"], "bot", "{waiting}");
     assert!(!in_the_queue(&host, waiting_id).await);
+    let mut inbox = Events::open(&host, &host.agent, None).await;
+    inbox.expect("ready").await;
     let (status, body) = host.call(reqwest::Method::DELETE, &format!("/api/v1/tokens/{bot_id}"), Some(&host.admin), None).await;
     assert_eq!(status, 204, "{body}");
+    let heard = conversation_event(&mut inbox, waiting_id).await;
+    assert_eq!(heard.data["channel_id"].as_str(), Some(shop.as_str()), "{heard:?}");
+    drop(inbox);
     let now = conversation_at(&host, &shop, 6262).await;
     assert_eq!(now["status"], "open", "revoked: its conversation is the people's at once: {now}");
     assert!(in_the_queue(&host, waiting_id).await);
+    let (_, audit) = host.get("/api/v1/audit", &host.admin).await;
+    let said = format!("{waiting_id}: bot token {bot_id} revoked");
+    assert!(audit.as_array().unwrap().iter().any(|e| e["action"] == "conversation.handed_over" && e["target"] == said.as_str()), "audited as handed over: {audit}");
     let (status, _) = host.get("/api/v1/conversations", &bot).await;
     assert_eq!(status, 401, "a revoked token is unknown");
 

@@ -3,16 +3,19 @@
 //! our code) verifies it, each conversation's events in order although the receiver answers
 //! 500 and slowly at random, all of them after an outage, again on request, signed with both
 //! secrets during a rotation; a receiver failing past the retry horizon disables its endpoint
-//! and the workspace's audit log says so; internal URLs are refused.
+//! and the workspace's audit log says so; internal URLs are refused; a bot answers until it
+//! hands over. Each scenario is written once and run on SQLite and on Postgres. Measured (run
+//! with `--ignored`): a receiver down for 10 minutes gets every event afterwards, each
+//! conversation's in order, under the host's default retry schedule.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::http::{HeaderMap, StatusCode};
 use serde_json::{Value, json};
 use switchboard::event_webhooks::RetryPolicy;
-use switchboard_e2e::{HostOptions, PATIENCE, TestHost, serve_fake, test_plugin};
+use switchboard_e2e::{Backend, HostOptions, PATIENCE, TestHost, serve_fake, test_plugin};
 
 const ECHO_V1: &str = env!("ECHO_V1_WASM");
 
@@ -31,6 +34,8 @@ struct Received {
     headers: BTreeMap<String, String>,
     body: String,
     answered: u16,
+    /// When it arrived.
+    at: Instant,
 }
 
 impl Received {
@@ -70,7 +75,7 @@ impl Receiver {
                         Mode::Down => 503,
                     };
                     let headers = headers.iter().map(|(k, v)| (k.to_string(), v.to_str().unwrap_or_default().to_owned())).collect();
-                    seen.lock().unwrap().push(Received { headers, body, answered });
+                    seen.lock().unwrap().push(Received { headers, body, answered, at: Instant::now() });
                     (StatusCode::from_u16(answered).unwrap(), "thanks")
                 }
             }),
@@ -105,8 +110,9 @@ fn verified_by_the_reference_library(deliveries: &[Received], secrets: &[&str]) 
     said.trim().parse().unwrap()
 }
 
-async fn host(receiver: &Receiver, retry: RetryPolicy) -> TestHost {
+async fn host(backend: Backend, receiver: &Receiver, retry: RetryPolicy) -> TestHost {
     TestHost::start(HostOptions {
+        backend,
         extra_plugins: vec![test_plugin(ECHO_V1)],
         allow_outbound: vec![receiver.authority.clone()],
         webhook_retry: Some(retry),
@@ -146,9 +152,18 @@ fn story(accepted: &[Received], channel: &str) -> Vec<(String, Option<String>)> 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_endpoint_gets_every_event_signed_and_in_order_through_failures_an_outage_a_redelivery_and_a_secret_rotation() {
+async fn an_endpoint_gets_every_event_signed_and_in_order_through_failures_an_outage_a_redelivery_and_a_secret_rotation_on_sqlite() {
+    every_event_signed_and_in_order_through_failures_an_outage_a_redelivery_and_a_rotation(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endpoint_gets_every_event_signed_and_in_order_through_failures_an_outage_a_redelivery_and_a_secret_rotation_on_postgres() {
+    every_event_signed_and_in_order_through_failures_an_outage_a_redelivery_and_a_rotation(Backend::Postgres).await;
+}
+
+async fn every_event_signed_and_in_order_through_failures_an_outage_a_redelivery_and_a_rotation(backend: Backend) {
     let receiver = Receiver::start(Mode::Flaky).await;
-    let host = host(&receiver, quick_retries(Duration::from_secs(600))).await;
+    let host = host(backend, &receiver, quick_retries(Duration::from_secs(600))).await;
 
     // Refused: internal addresses, other schemes, unknown events; every problem at once.
     for (body, field, says) in [
@@ -258,9 +273,18 @@ async fn an_endpoint_gets_every_event_signed_and_in_order_through_failures_an_ou
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_endpoint_failing_past_the_retry_horizon_is_disabled_and_the_audit_log_says_why() {
+async fn an_endpoint_failing_past_the_retry_horizon_is_disabled_and_the_audit_log_says_why_on_sqlite() {
+    disabled_past_the_retry_horizon_and_audited(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endpoint_failing_past_the_retry_horizon_is_disabled_and_the_audit_log_says_why_on_postgres() {
+    disabled_past_the_retry_horizon_and_audited(Backend::Postgres).await;
+}
+
+async fn disabled_past_the_retry_horizon_and_audited(backend: Backend) {
     let receiver = Receiver::start(Mode::Down).await;
-    let host = host(&receiver, quick_retries(Duration::from_secs(1))).await;
+    let host = host(backend, &receiver, quick_retries(Duration::from_secs(1))).await;
     let (status, endpoint) = host.post("/api/v1/webhook-endpoints", &host.admin, json!({"url": receiver.url, "events": ["message.received"]})).await;
     assert_eq!(status, 201, "{endpoint}");
     let id = endpoint["id"].as_i64().unwrap();
@@ -301,9 +325,18 @@ async fn in_the_queue(host: &TestHost, conversation: i64) -> bool {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_bot_answers_new_conversations_until_it_hands_them_over_and_a_disabled_bot_hands_over_at_once() {
+async fn a_bot_answers_new_conversations_until_it_hands_them_over_and_a_disabled_bot_hands_over_at_once_on_sqlite() {
+    a_bot_answers_until_it_hands_over(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bot_answers_new_conversations_until_it_hands_them_over_and_a_disabled_bot_hands_over_at_once_on_postgres() {
+    a_bot_answers_until_it_hands_over(Backend::Postgres).await;
+}
+
+async fn a_bot_answers_until_it_hands_over(backend: Backend) {
     let bot = Receiver::start(Mode::Healthy).await;
-    let host = host(&bot, quick_retries(Duration::from_secs(600))).await;
+    let host = host(backend, &bot, quick_retries(Duration::from_secs(600))).await;
     let (shop, support) = (echo_channel(&host, "Shop").await, echo_channel(&host, "Support").await);
     let (status, answer) = host.post("/api/v1/webhook-endpoints", &host.admin, json!({"url": bot.url, "events": ["message.received"], "bot_channels": ["nope"]})).await;
     assert_eq!((status, answer["fields"]["bot_channels"].as_str()), (422, Some("no channel `nope` in this workspace")), "{answer}");
@@ -354,7 +387,16 @@ async fn a_bot_answers_new_conversations_until_it_hands_them_over_and_a_disabled
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_receiver_that_hangs_holds_up_only_its_own_endpoint() {
+async fn a_receiver_that_hangs_holds_up_only_its_own_endpoint_on_sqlite() {
+    a_hanging_receiver_holds_up_only_its_own_endpoint(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receiver_that_hangs_holds_up_only_its_own_endpoint_on_postgres() {
+    a_hanging_receiver_holds_up_only_its_own_endpoint(Backend::Postgres).await;
+}
+
+async fn a_hanging_receiver_holds_up_only_its_own_endpoint(backend: Backend) {
     // One receiver holds every request open, never answering; the host gives each up after its
     // attempt timeout, which ends the request here (counted in `given_up`). The other answers.
     struct Held(Arc<std::sync::atomic::AtomicUsize>);
@@ -380,6 +422,7 @@ async fn a_receiver_that_hangs_holds_up_only_its_own_endpoint() {
     let (hanging_base, hanging_authority) = serve_fake(hanging).await;
     let healthy = Receiver::start(Mode::Healthy).await;
     let host = TestHost::start(HostOptions {
+        backend,
         extra_plugins: vec![test_plugin(ECHO_V1)],
         allow_outbound: vec![healthy.authority.clone(), hanging_authority],
         webhook_retry: Some(quick_retries(Duration::from_secs(600))),
@@ -407,5 +450,104 @@ async fn a_receiver_that_hangs_holds_up_only_its_own_endpoint() {
     until(&host, "the hanging requests given up", || (given_up.load(std::sync::atomic::Ordering::SeqCst) > 0).then_some(())).await;
     let held_now = held.load(std::sync::atomic::Ordering::SeqCst);
     assert!(held_now <= 3, "one request per conversation at a time, at most {} per endpoint: {held_now}", switchboard::event_webhooks::PER_ENDPOINT);
+    host.stop().await;
+}
+
+/// How long the receiver of the outage measurement is down: `SWITCHBOARD_OUTAGE_SECS`, 600
+/// unless set.
+fn outage() -> Duration {
+    let seconds = std::env::var("SWITCHBOARD_OUTAGE_SECS").map(|v| v.trim().parse::<u64>().expect("SWITCHBOARD_OUTAGE_SECS is a number of seconds")).unwrap_or(600);
+    Duration::from_secs(seconds)
+}
+
+/// The longest a delivery first tried during an outage of `outage` can still wait once the
+/// receiver is back, under `policy`. Its attempts come at the sums of the schedule's steps from
+/// its first attempt (the first failure waits `schedule[0]`, the second `schedule[1]`…, the last
+/// step repeating), so the wait after the outage ends is shorter than the step that spans the
+/// end: at most the longest step that begins within the outage, for a first attempt made as the
+/// outage began (a later one only shifts which step spans the end).
+fn longest_wait_after(policy: &RetryPolicy, outage: Duration) -> Duration {
+    let (mut begins, mut longest) = (Duration::ZERO, Duration::ZERO);
+    for failures in 0.. {
+        if begins >= outage {
+            break;
+        }
+        let step = policy.schedule.get(failures).or(policy.schedule.last()).copied().expect("a retry schedule has a step");
+        longest = longest.max(step);
+        begins += step;
+    }
+    longest
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a 10-minute outage, then up to the default schedule's 30-minute step: run with --ignored to measure"]
+async fn a_receiver_down_for_10_minutes_receives_every_event_afterwards_each_conversation_in_order_on_sqlite() {
+    every_event_after_a_long_outage_under_the_default_schedule(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a 10-minute outage, then up to the default schedule's 30-minute step: run with --ignored to measure"]
+async fn a_receiver_down_for_10_minutes_receives_every_event_afterwards_each_conversation_in_order_on_postgres() {
+    every_event_after_a_long_outage_under_the_default_schedule(Backend::Postgres).await;
+}
+
+/// The receiver answers 503 for [`outage`] while customers write in several conversations, one
+/// message each per round spread over the outage; then it is healthy. The host retries on its
+/// default schedule (5 s, 5 min, 30 min…): every event arrives afterwards, each conversation's
+/// in order, within the longest step that begins within the outage (plus [`PATIENCE`]). Prints
+/// how long after the receiver came back the last event arrived, and how many attempts it took.
+async fn every_event_after_a_long_outage_under_the_default_schedule(backend: Backend) {
+    const CONVERSATIONS: usize = 4;
+    const ROUNDS: u32 = 10;
+    let (outage, policy) = (outage(), RetryPolicy::default());
+    let receiver = Receiver::start(Mode::Down).await;
+    let host = host(backend, &receiver, policy.clone()).await;
+    let (status, endpoint) =
+        host.post("/api/v1/webhook-endpoints", &host.admin, json!({"url": receiver.url, "events": ["conversation.created", "message.received"]})).await;
+    assert_eq!(status, 201, "{endpoint}");
+    let id = endpoint["id"].as_i64().unwrap();
+    let mut channels = Vec::new();
+    for n in 1..=CONVERSATIONS {
+        channels.push(echo_channel(&host, &format!("Toko {n}")).await);
+    }
+
+    // Down: the customers write all along (an echo channel has one conversation).
+    let down_since = Instant::now();
+    for round in 0..ROUNDS {
+        tokio::time::sleep_until(tokio::time::Instant::from_std(down_since + outage * round / ROUNDS)).await;
+        for channel in &channels {
+            write(&host, channel, &format!("{channel}-{round}"), &format!("pesan {round}")).await;
+        }
+    }
+    tokio::time::sleep_until(tokio::time::Instant::from_std(down_since + outage)).await;
+    let failed_meanwhile = receiver.all().len();
+    assert!(receiver.accepted().is_empty(), "the receiver accepted nothing while down");
+    assert!(failed_meanwhile > 0, "the host tried during the outage");
+
+    // Back: everything arrives, each conversation's in order, within the schedule's step.
+    receiver.set(Mode::Healthy);
+    let back = Instant::now();
+    let step = longest_wait_after(&policy, outage);
+    let bound = step + PATIENCE;
+    let everything = CONVERSATIONS * (1 + ROUNDS as usize);
+    let arrived = host.eventually(bound, || async { (receiver.accepted().len() >= everything).then_some(()) }).await;
+    if arrived.is_none() {
+        let (_, deliveries) = host.get(&format!("/api/v1/webhook-endpoints/{id}/deliveries?limit=500"), &host.admin).await;
+        panic!("{} of {everything} events arrived within {bound:?} of the receiver coming back; the deliveries: {deliveries}", receiver.accepted().len());
+    }
+    let accepted = receiver.accepted();
+    assert_eq!(accepted.len(), everything, "each event once");
+    for channel in &channels {
+        let mut expected = vec![("conversation.created".to_owned(), None)];
+        expected.extend((0..ROUNDS).map(|round| ("message.received".to_owned(), Some(format!("pesan {round}")))));
+        assert_eq!(story(&accepted, channel), expected, "{channel}: its events, in order");
+    }
+    let last = accepted.iter().map(|r| r.at).max().unwrap();
+    let attempts = receiver.all().len();
+    println!(
+        "{backend:?}: the receiver was down {outage:?} while {everything} events were written in {CONVERSATIONS} conversations; the last arrived {:?} after it came back \
+         (bound {bound:?}: the default schedule's longest step begun within the outage, {step:?}, + {PATIENCE:?}); {attempts} attempts, {failed_meanwhile} of them during the outage (503)",
+        last.duration_since(back)
+    );
     host.stop().await;
 }

@@ -31,21 +31,22 @@ async fn write(host: &TestHost, channel: &str, id: &str, text: &str) {
     assert_eq!(status, 200, "{body}");
 }
 
-/// One `text/event-stream` response, read event by event.
-struct Events {
+/// One `text/event-stream` response, read event by event (the inbox's way of listening; other
+/// files' tests listen with it too).
+pub(crate) struct Events {
     response: reqwest::Response,
     buffer: String,
 }
 
 #[derive(Debug)]
-struct Event {
-    kind: String,
-    id: String,
-    data: Value,
+pub(crate) struct Event {
+    pub(crate) kind: String,
+    pub(crate) id: String,
+    pub(crate) data: Value,
 }
 
 impl Events {
-    async fn open(host: &TestHost, token: &str, last_id: Option<&str>) -> Self {
+    pub(crate) async fn open(host: &TestHost, token: &str, last_id: Option<&str>) -> Self {
         let mut request = host.http.get(format!("{}/api/v1/events", host.base)).bearer_auth(token);
         if let Some(id) = last_id {
             request = request.header("last-event-id", id);
@@ -57,7 +58,7 @@ impl Events {
     }
 
     /// The next event within `wait`, or `None` (keep-alive comments are skipped).
-    async fn next(&mut self, wait: Duration) -> Option<Event> {
+    pub(crate) async fn next(&mut self, wait: Duration) -> Option<Event> {
         let deadline = tokio::time::Instant::now() + wait;
         loop {
             if let Some(end) = self.buffer.find("\n\n") {
@@ -71,7 +72,7 @@ impl Events {
         }
     }
 
-    async fn expect(&mut self, kind: &str) -> Event {
+    pub(crate) async fn expect(&mut self, kind: &str) -> Event {
         let event = self.next(switchboard_e2e::PATIENCE).await.unwrap_or_else(|| panic!("no `{kind}` event came"));
         assert_eq!(event.kind, kind, "{event:?}");
         event

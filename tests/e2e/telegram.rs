@@ -2,13 +2,18 @@
 
 use serde_json::{Value, json};
 use switchboard_e2e::fake_telegram::{BOT_ID, BOT_USERNAME, FakeTelegram};
-use switchboard_e2e::{HostOptions, PATIENCE, PUBLIC_URL, TestHost, conversations, messages, send, until_status};
+use switchboard_e2e::{Backend, HostOptions, PATIENCE, PUBLIC_URL, TestHost, conversations, messages, send, until_status};
 
 pub const GOOD_TOKEN: &str = "7000001:AAHgoodtokenFromBotFather";
 
 pub async fn host_and_fake() -> (TestHost, FakeTelegram) {
+    host_and_fake_on(Backend::Sqlite).await
+}
+
+/// A host on `backend` that may reach a fake Telegram, and the fake.
+pub async fn host_and_fake_on(backend: Backend) -> (TestHost, FakeTelegram) {
     let fake = FakeTelegram::start(GOOD_TOKEN).await;
-    let host = TestHost::start(HostOptions { allow_outbound: vec![fake.authority.clone()], ..Default::default() }).await;
+    let host = TestHost::start(HostOptions { backend, allow_outbound: vec![fake.authority.clone()], ..Default::default() }).await;
     (host, fake)
 }
 

@@ -1,6 +1,7 @@
 //! Test harness: the real host (its library entry point, wired exactly as `switchboard serve`)
-//! on 127.0.0.1 port 0 with a real SQLite file in a temp dir, and fake providers that speak
-//! the providers' real wire formats.
+//! on 127.0.0.1 port 0 with a real SQLite file in a temp dir (or, with [`Backend::Postgres`], a
+//! throwaway Postgres server of its own), and fake providers that speak the providers' real
+//! wire formats.
 
 pub mod browser;
 pub mod fake_line;
@@ -13,6 +14,10 @@ pub mod fake_whatsapp_onprem;
 pub mod links;
 pub mod mail;
 pub mod oci_registry;
+/// The throwaway Postgres the host's own tests start (`host/tests/support/postgres.rs`), one
+/// file for both.
+#[path = "../../host/tests/support/postgres.rs"]
+pub mod postgres;
 pub mod py_plugin;
 pub mod recorder;
 pub mod site;
@@ -22,7 +27,6 @@ use std::time::Duration;
 
 use serde_json::Value;
 use switchboard::runtime::Limits;
-use switchboard::store::Db;
 use switchboard::store::tokens::Role;
 use tokio::sync::oneshot;
 
@@ -35,8 +39,21 @@ pub const PUBLIC_URL: &str = "https://switchboard.example.test";
 /// product promises measured in time (those keep their own bound).
 pub const PATIENCE: Duration = Duration::from_secs(240);
 
+/// The database a test host serves from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite in the data dir, as a single node runs.
+    #[default]
+    Sqlite,
+    /// A Postgres server started for this host alone (`--database-url`), as scale-out nodes run:
+    /// a fresh cluster and database, stopped with the host.
+    Postgres,
+}
+
 #[derive(Default)]
 pub struct HostOptions {
+    /// SQLite (default) or a Postgres of its own.
+    pub backend: Backend,
     pub allow_outbound: Vec<String>,
     pub limits: Limits,
     /// Components copied into `<data-dir>/plugins` before start.
@@ -77,10 +94,15 @@ pub struct TestHost {
     pub data_dir: tempfile::TempDir,
     /// Where the SMTP listener is, when started with `smtp`.
     pub smtp_addr: Option<std::net::SocketAddr>,
-    /// Store failures to cause (a group commit that fails).
+    /// Store failures to cause (a group commit that fails; SQLite's writer or Postgres's).
     pub faults: std::sync::Arc<switchboard::store::writer::Faults>,
+    /// `--database-url` when it serves from Postgres.
+    pub database_url: Option<String>,
     stop: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    /// The host's Postgres server, if it has one: last, so it stops after the host (fields drop
+    /// in order).
+    postgres: Option<postgres::Postgres>,
 }
 
 impl TestHost {
@@ -91,11 +113,24 @@ impl TestHost {
         for plugin in &options.extra_plugins {
             std::fs::copy(plugin, plugins_dir.join(plugin.file_name().unwrap())).unwrap();
         }
-        let (operator, admin, supervisor, agent) = {
-            let db = Db::open(data_dir.path()).unwrap();
-            let token = |role| db.create_token(role, Some(1)).unwrap();
-            (token(Role::Operator), token(Role::Admin), token(Role::Supervisor), token(Role::Agent))
+        let (postgres, database_url) = match options.backend {
+            Backend::Sqlite => (None, None),
+            Backend::Postgres => {
+                // initdb and pg_ctl take seconds: off the async workers.
+                let (cluster, url) = tokio::task::spawn_blocking(|| {
+                    let cluster = postgres::Postgres::start();
+                    let url = cluster.create_database("switchboard");
+                    (cluster, url)
+                })
+                .await
+                .unwrap();
+                (Some(cluster), Some(url))
+            }
         };
+        // Made before the host starts, in the database it will serve from (which this migrates).
+        let roles = [(Role::Operator, None), (Role::Admin, Some(1)), (Role::Supervisor, Some(1)), (Role::Agent, Some(1))];
+        let [operator, admin, supervisor, agent]: [String; 4] =
+            tokens_in_database(data_dir.path(), database_url.as_deref(), &roles).await.try_into().unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let smtp = match options.smtp {
@@ -106,7 +141,7 @@ impl TestHost {
         let faults = std::sync::Arc::new(switchboard::store::writer::Faults::default());
         let config = switchboard::ServeConfig {
             data_dir: data_dir.path().to_path_buf(),
-            database_url: None,
+            database_url: database_url.clone(),
             public_url: Some(if options.local_public_url { base.clone() } else { PUBLIC_URL.into() }),
             allow_outbound: options.allow_outbound,
             limits: options.limits,
@@ -134,8 +169,10 @@ impl TestHost {
             data_dir,
             smtp_addr,
             faults,
+            database_url,
             stop: Some(stop),
             server: Some(server),
+            postgres,
         };
         host.wait_until_serving().await;
         host
@@ -162,6 +199,17 @@ impl TestHost {
 
     pub fn data_path(&self) -> &Path {
         self.data_dir.path()
+    }
+
+    /// Which database it serves from.
+    pub fn backend(&self) -> Backend {
+        if self.postgres.is_some() { Backend::Postgres } else { Backend::Sqlite }
+    }
+
+    /// A new token for `role` in `workspace` (`None`: the operator's), made in the database the
+    /// host serves from, as `switchboard token create` makes one.
+    pub async fn create_token(&self, role: Role, workspace: Option<i64>) -> String {
+        tokens_in_database(self.data_path(), self.database_url.as_deref(), &[(role, workspace)]).await.remove(0)
     }
 
     /// A request to the API with a bearer token (`None`: without one).
@@ -248,6 +296,18 @@ impl Drop for TestHost {
             let _ = stop.send(());
         }
     }
+}
+
+/// Tokens for these roles and workspaces (`None`: the operator's), made in the store of
+/// `data_dir` (SQLite) or of `database_url` (Postgres, its secret key in `data_dir`), opened as
+/// `switchboard token create` opens it: migrated first if nothing did yet.
+async fn tokens_in_database(data_dir: &Path, database_url: Option<&str>, wanted: &[(Role, Option<i64>)]) -> Vec<String> {
+    let store = switchboard::store::backend::Backend::open(data_dir, database_url, "e2e-tokens", Default::default()).await.unwrap().store();
+    let mut made = Vec::new();
+    for &(role, workspace) in wanted {
+        made.push(store.create_token(role, workspace).await.unwrap());
+    }
+    made
 }
 
 /// The inbox as an agent sees it, newest first.

@@ -550,14 +550,21 @@ async fn create_bot_token(app: &App, caller: &Caller, workspace: i64, label: Str
 }
 
 /// Revokes a token at once. A bot token's conversations still in status `bot` enter the agents'
-/// queue in the same transaction.
+/// queue in the same transaction, each announced to the live inbox (`GET /events`: a
+/// `conversation` event) and audited as handed over, as when the bot hands one over itself.
 #[utoipa::path(delete, path = "/tokens/{id}", tag = "tokens", params(("id" = i64, Path, description = "the token")), responses((status = 204, description = "revoked")))]
 pub async fn revoke_token(caller: Caller, State(app): State<Arc<App>>, Path(id): Path<i64>) -> Result<StatusCode, ApiError> {
     caller.require_admin()?;
     let workspace = caller.target_workspace()?;
-    if !app.store.revoke_token(id, workspace).await? {
+    let Some(handed_over) = app.store.revoke_token(id, workspace).await? else {
         return Err(ApiError::not_found(format!("no token {id}")));
-    }
+    };
     super::audit::record(&app, &caller, Some(workspace), "token.revoke", &id.to_string()).await;
+    for conversation in &handed_over {
+        // On Postgres the store announced it to every node already (this does nothing there).
+        app.live.conversation(&conversation.channel_id, conversation.conversation_id);
+        let target = format!("{}: bot token {id} revoked", conversation.conversation_id);
+        super::audit::record(&app, &caller, Some(workspace), "conversation.handed_over", &target).await;
+    }
     Ok(StatusCode::NO_CONTENT)
 }

@@ -44,6 +44,32 @@ impl std::str::FromStr for Role {
     }
 }
 
+/// A conversation handed from a bot to people (its status `bot` became `open`), to announce.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HandedOver {
+    pub channel_id: String,
+    pub conversation_id: i64,
+}
+
+/// A revoked bot token's conversations still in status `bot` go to people: the same change as
+/// the schema's trigger `bot_removed` makes when the token's `channel_bots` rows go by cascade,
+/// made first in the revoking transaction so that the store knows which conversations changed
+/// (the trigger then finds none left, unless a conversation was started in between on another
+/// node: that one is handed over all the same, unannounced). `$1` the token, `$2` its workspace
+/// (another workspace's token hands over nothing, and is not revoked). Written once for both
+/// backends.
+pub(crate) const HAND_OVER_TOKEN_CONVERSATIONS: &str = "UPDATE conversations SET status = 'open'
+     WHERE status = 'bot' AND channel_id IN (SELECT b.channel_id FROM channel_bots b JOIN api_tokens t ON t.id = b.token_id
+                                              WHERE b.token_id = $1 AND t.workspace_id = $2)
+     RETURNING channel_id, id";
+pub(crate) const REVOKE_TOKEN: &str = "DELETE FROM api_tokens WHERE id = $1 AND workspace_id = $2";
+
+/// Handed-over conversations by id (`RETURNING` promises no order).
+pub(crate) fn in_order(mut handed: Vec<HandedOver>) -> Vec<HandedOver> {
+    handed.sort_by_key(|h| h.conversation_id);
+    handed
+}
+
 /// What is stored of a token, link or session id: its SHA-256, in hex.
 pub(crate) fn digest(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
@@ -129,9 +155,21 @@ impl Db {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Revokes a token of a workspace; whether there was one.
-    pub fn revoke_token(&self, id: i64, workspace: i64) -> StoreResult<bool> {
-        Ok(self.conn().cached_execute("DELETE FROM api_tokens WHERE id = ?1 AND workspace_id = ?2", params![id, workspace])? > 0)
+    /// Revokes a token of a workspace, in one write: `None` when it has no such token; else the
+    /// conversations a bot token handed to people (see [`HAND_OVER_TOKEN_CONVERSATIONS`]).
+    pub async fn revoke_token(&self, id: i64, workspace: i64) -> StoreResult<Option<Vec<HandedOver>>> {
+        use super::webhook_endpoints::numbered;
+        self.write(move |tx| {
+            let handed: Vec<HandedOver> = tx
+                .prepare_cached(HAND_OVER_TOKEN_CONVERSATIONS)?
+                .query_map(&*numbered(&[&id, &workspace]), |row| Ok(HandedOver { channel_id: row.get(0)?, conversation_id: row.get(1)? }))?
+                .collect::<Result<_, _>>()?;
+            if tx.prepare_cached(REVOKE_TOKEN)?.execute(&*numbered(&[&id, &workspace]))? == 0 {
+                return Ok(None);
+            }
+            Ok(Some(in_order(handed)))
+        })
+        .await
     }
 
     pub fn token_count(&self) -> StoreResult<u64> {

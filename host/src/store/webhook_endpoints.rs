@@ -329,7 +329,7 @@ pub fn new_event_id() -> String {
 const LOCAL_NODE: &str = "local";
 
 /// Binds `$1`, `$2`… by name: the shared SQL may name them in any order.
-fn numbered<'a>(values: &'a [&'a dyn ToSql]) -> Vec<(&'static str, &'a dyn ToSql)> {
+pub(crate) fn numbered<'a>(values: &'a [&'a dyn ToSql]) -> Vec<(&'static str, &'a dyn ToSql)> {
     const NAMES: [&str; 8] = ["$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8"];
     NAMES.iter().copied().zip(values.iter().copied()).collect()
 }

@@ -1,11 +1,11 @@
 //! Bots on both backends: a bot token made with its channels (one bot per channel, of either
 //! kind), whose channels' new conversations start in status `bot`, listed for it alone; and
-//! revoking it hands them to people in the same statement (the schema's triggers), as an
-//! endpoint bot's are when the endpoint is turned off.
+//! revoking it hands them to people in the same transaction, naming them (for the live inbox),
+//! as an endpoint bot's are when the endpoint is turned off (the schema's triggers).
 
 use switchboard::store::conversations::ConversationFilter;
 use switchboard::store::now_ms;
-use switchboard::store::tokens::Role;
+use switchboard::store::tokens::{HandedOver, Role};
 use switchboard::store::webhook_endpoints::{BotKind, ChannelBot, EndpointChange, NewEndpoint};
 use switchboard::store::Scope;
 
@@ -67,7 +67,10 @@ async fn a_bot_token_owns_its_channels_new_conversations_until_it_is_revoked() {
 
         // One handed over by the bot; then the token is revoked: the other is the people's at once.
         node1.update_conversation(mine, None, Some("open")).await.unwrap();
-        assert!(node1.revoke_token(id, 1).await.unwrap(), "{name}");
+        assert_eq!(node1.revoke_token(id, 2).await.unwrap(), None, "{name}: another workspace's admin revokes nothing, hands over nothing");
+        assert_eq!(status(waiting).await, "bot", "{name}");
+        let handed = node1.revoke_token(id, 1).await.unwrap().unwrap_or_else(|| panic!("{name}: revoked"));
+        assert_eq!(handed, vec![HandedOver { channel_id: channel.to_owned(), conversation_id: waiting }], "{name}: the one still the bot's, named to announce");
         assert_eq!(status(waiting).await, "open", "{name}: revoking the token hands its conversations over");
         assert_eq!(status(endpoints).await, "bot", "{name}: another bot's stay its");
         assert_eq!(node2.channel_bot(channel).await.unwrap(), None, "{name}: the channel has no bot now");

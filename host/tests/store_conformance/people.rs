@@ -445,11 +445,11 @@ async fn an_api_token_resolves_to_its_role_and_workspace_on_any_node_until_revok
         node2.update_workspace(tini, None, Some(true)).await.unwrap();
         assert!(node3.token_owner(&token).await.unwrap().unwrap().suspended, "{name}: a suspended workspace's tokens are refused");
 
-        assert!(!node1.revoke_token(id, 1).await.unwrap(), "{name}: another workspace cannot revoke it");
+        assert_eq!(node1.revoke_token(id, 1).await.unwrap(), None, "{name}: another workspace cannot revoke it");
         assert!(node2.token_owner(&token).await.unwrap().is_some(), "{name}");
-        assert!(node1.revoke_token(id, tini).await.unwrap(), "{name}");
+        assert_eq!(node1.revoke_token(id, tini).await.unwrap(), Some(Vec::new()), "{name}: revoked, no conversation handed over");
         assert!(node2.token_owner(&token).await.unwrap().is_none(), "{name}: revoked on one node, refused on another");
-        assert!(!node3.revoke_token(id, tini).await.unwrap(), "{name}: gone already");
+        assert_eq!(node3.revoke_token(id, tini).await.unwrap(), None, "{name}: gone already");
         assert!(node3.tokens(tini).await.unwrap().is_empty(), "{name}");
         assert_eq!(node3.token_count().await.unwrap(), count + 2, "{name}");
     })

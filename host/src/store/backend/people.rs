@@ -3,7 +3,7 @@
 //! session ids and tokens are stored only as SHA-256 digests.
 
 use crate::store::people::{InvitationProblem, Person, SignInAttempt, SignedIn};
-use crate::store::tokens::{Role, TokenInfo, TokenOwner};
+use crate::store::tokens::{HandedOver, Role, TokenInfo, TokenOwner};
 use crate::store::workspaces::Workspace;
 use crate::store::{Db, StoreResult};
 
@@ -77,8 +77,10 @@ pub trait PeopleStore: Send + Sync {
     async fn create_labeled_token(&self, role: Role, workspace: Option<i64>, label: &str) -> StoreResult<(i64, String)>;
     /// A workspace's tokens, by id (label, role and first characters; never the tokens).
     async fn tokens(&self, workspace: i64) -> StoreResult<Vec<TokenInfo>>;
-    /// Revokes a token of a workspace; whether there was one.
-    async fn revoke_token(&self, id: i64, workspace: i64) -> StoreResult<bool>;
+    /// Revokes a token of a workspace: `None` when it has no such token; else the conversations
+    /// it handed to people in the same transaction (a bot token's still in status `bot`; on
+    /// Postgres each announced to every node's live followers), for this node to announce.
+    async fn revoke_token(&self, id: i64, workspace: i64) -> StoreResult<Option<Vec<HandedOver>>>;
     /// How many tokens there are, in every workspace.
     async fn token_count(&self) -> StoreResult<u64>;
     /// Whose a presented token is, if it is one of ours.
@@ -219,8 +221,8 @@ impl PeopleStore for Db {
         self.off_worker(move |db| Db::tokens(db, workspace)).await
     }
 
-    async fn revoke_token(&self, id: i64, workspace: i64) -> StoreResult<bool> {
-        self.off_worker(move |db| Db::revoke_token(db, id, workspace)).await
+    async fn revoke_token(&self, id: i64, workspace: i64) -> StoreResult<Option<Vec<HandedOver>>> {
+        Db::revoke_token(self, id, workspace).await
     }
 
     async fn token_count(&self) -> StoreResult<u64> {

@@ -15,7 +15,7 @@ use crate::store::people::{
     COLUMNS as PERSON_COLUMNS, COLUMN_COUNT as PERSON_COLUMN_COUNT, InvitationProblem, Person, RawPerson, SEEN_EVERY_MS, SignInAttempt, SignedIn, invitation_problem, new_secret,
     recent_failures, session_live,
 };
-use crate::store::tokens::{Role, TokenInfo, TokenOwner, digest, new_token, token_info, token_owner_of, token_prefix};
+use crate::store::tokens::{HAND_OVER_TOKEN_CONVERSATIONS, HandedOver, REVOKE_TOKEN, Role, TokenInfo, TokenOwner, digest, in_order, new_token, token_info, token_owner_of, token_prefix};
 use crate::store::workspaces::{COLUMNS as WORKSPACE_COLUMNS, Workspace};
 use crate::store::{StoreError, StoreResult, now_ms};
 
@@ -362,9 +362,21 @@ impl PeopleStore for PgStore {
         Ok(rows.iter().map(|row| token_info(row.get(0), row.get(1), row.get::<_, &str>(2), row.get(3), row.get(4))).collect())
     }
 
-    async fn revoke_token(&self, id: i64, workspace: i64) -> StoreResult<bool> {
-        let revoked = self.client().await?.execute("DELETE FROM api_tokens WHERE id = $1 AND workspace_id = $2", &[&id, &workspace]).await?;
-        Ok(revoked > 0)
+    async fn revoke_token(&self, id: i64, workspace: i64) -> StoreResult<Option<Vec<HandedOver>>> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let rows = tx.query(HAND_OVER_TOKEN_CONVERSATIONS, &[&id, &workspace]).await?;
+        let handed = in_order(rows.iter().map(|row| HandedOver { channel_id: row.get(0), conversation_id: row.get(1) }).collect());
+        if tx.execute(REVOKE_TOKEN, &[&id, &workspace]).await? == 0 {
+            // No such token here: the transaction is dropped (it changed nothing).
+            return Ok(None);
+        }
+        // Every node's inbox followers hear of each, as of a bot handing one over itself.
+        for conversation in &handed {
+            super::live::announce(&tx, "conversation", &conversation.channel_id, conversation.conversation_id, None).await?;
+        }
+        tx.commit().await?;
+        Ok(Some(handed))
     }
 
     async fn token_count(&self) -> StoreResult<u64> {
