@@ -3,6 +3,7 @@
 //! the providers' real wire formats.
 
 pub mod browser;
+pub mod events;
 pub mod fake_line;
 pub mod fake_meta;
 pub mod fake_telegram;
