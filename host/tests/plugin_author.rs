@@ -112,7 +112,7 @@ fn a_new_plugin_builds_passes_its_tests_and_the_check_and_the_dev_loop_installs_
     let checked = guide_command("switchboard plugin check ", &component).current_dir(&crate_dir).output().unwrap();
     let check_report = String::from_utf8_lossy(&checked.stdout);
     assert!(checked.status.success(), "{check_report}");
-    assert!(check_report.contains("fixtures: 2 of 2 as expected"), "{check_report}");
+    assert!(check_report.contains("fixtures: 3 of 3 as expected"), "{check_report}");
 
     // The guide's `plugin call` of the generated fixture, as written: the message it carries.
     let called = guide_command("switchboard plugin call acme_chat.wasm handle-webhook ", &component).current_dir(&crate_dir).output().unwrap();

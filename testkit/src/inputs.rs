@@ -87,14 +87,16 @@ impl Message {
         Self(message)
     }
 
-    /// Interactive content as the API takes it (`{"body", "reply_buttons": [{"id", "title"}]}`,
-    /// `quick_replies`, `list`, `url_buttons` or `cards`): checked against the plugin's declared
-    /// limits and sent as the host sends it, natively for a kind the plugin draws
+    /// Interactive content: built with the SDK's builders
+    /// (`InteractiveContent::reply_buttons("Sudah sampai?", [ChoiceOption::new("yes", "Sudah"), …])`),
+    /// or as the API takes it (`json!({"body", "reply_buttons": [{"id", "title"}]})`, or
+    /// `quick_replies`, `list`, `url_buttons`, `cards`). Checked against the plugin's declared
+    /// limits and sent as the host sends it: natively for a kind the plugin draws
     /// (`send-interactive`), as text with numbered options otherwise (`send`).
-    pub fn interactive(recipient: &str, content: Value) -> Self {
+    pub fn interactive(recipient: &str, content: impl Into<Value>) -> Self {
         let mut message = Map::new();
         message.insert("recipient".into(), json!(recipient));
-        message.insert("interactive".into(), content);
+        message.insert("interactive".into(), content.into());
         Self(message)
     }
 

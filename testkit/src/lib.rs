@@ -23,6 +23,22 @@
 //! assert!(plugin.webhook(update).ok()["events"].is_array());
 //! ```
 //!
+//! Interactive content goes out as the host sends it ([`Message::interactive`], with the
+//! SDK's builders or the API's JSON), and [`choices`] holds each first-party provider's choice
+//! event (a button, quick reply or list row tapped) exactly as the provider delivers it, for
+//! [`Outcome::assert_choice`]:
+//!
+//! ```no_run
+//! # use switchboard_testkit::{Http, Plugin};
+//! # use serde_json::json;
+//! # let mut plugin = Plugin::build(env!("CARGO_MANIFEST_DIR")).unwrap().setting("bot_token", "1:abc");
+//! use switchboard_testkit::choices::telegram;
+//! plugin.on(Http::post("https://api.telegram.org/bot1:abc/answerCallbackQuery").respond_json(200, json!({"ok": true, "result": true})));
+//! let secret = plugin.webhook_secret().to_owned();
+//! let tapped = plugin.webhook(telegram::callback_query(&secret, 77, "q42:yes", "Yes"));
+//! tapped.assert_choice("q42:yes", Some("Yes"), Some("77"));
+//! ```
+//!
 //! How it runs: each call is `switchboard plugin call FILE EXPORT --mock …` of the `switchboard`
 //! binary (found through `SWITCHBOARD_BIN`, beside the test in a Cargo target folder, or on
 //! `PATH`), so this crate stays small (no wasmtime to build in a plugin's tests) and the plugin
@@ -30,6 +46,7 @@
 
 #![warn(missing_docs)]
 
+pub mod choices;
 mod doubles;
 mod inputs;
 mod locate;
@@ -46,7 +63,7 @@ use serde_json::{Value, json};
 pub use doubles::Http;
 pub use inputs::{Message, Request};
 pub use locate::{switchboard_binary, workspace_component};
-pub use outcome::{Answer, LogLine, Outcome, SentMail, SentRequest};
+pub use outcome::{Answer, Choice, Contact, LogLine, Outcome, SentMail, SentRequest};
 
 /// The webhook secret of the channel the calls are about, unless a test sets `webhook_secret`.
 const DEFAULT_WEBHOOK_SECRET: &str = "TestKitSecretTestKitSecretTestKi";
@@ -177,6 +194,29 @@ impl Plugin {
     /// `handle-webhook(ctx, request)`.
     pub fn webhook(&mut self, request: Request) -> Outcome {
         self.call("handle-webhook", request.into_json())
+    }
+
+    /// Replays a fixture as `plugin check --fixtures` does: `{"request": {method, path, query,
+    /// headers, body}, "settings"?, "webhook_secret"?, …}`, the format `plugin new` and
+    /// `switchboard serve --record-webhooks` write. Its settings and webhook secret become the
+    /// channel's (for the calls after it too), then `handle-webhook` gets its request: a string
+    /// body as its bytes, placeholders such as `{{webhook_secret}}` filled in.
+    ///
+    /// Panics when `fixture` is not such JSON.
+    pub fn replay(&mut self, fixture: &str) -> Outcome {
+        let fixture: Value = serde_json::from_str(fixture).unwrap_or_else(|e| panic!("the fixture is not JSON: {e}"));
+        let Some(request) = fixture.get("request").cloned() else {
+            panic!("a fixture holds its `request`: {fixture}");
+        };
+        if let Some(settings) = fixture["settings"].as_object() {
+            for (key, value) in settings {
+                self.set_setting(key, value.as_str().unwrap_or_default());
+            }
+        }
+        if let Some(secret) = fixture["webhook_secret"].as_str() {
+            self.set_setting("webhook_secret", secret);
+        }
+        self.call("handle-webhook", request)
     }
 
     /// `send(ctx, message)`.

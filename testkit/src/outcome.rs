@@ -89,6 +89,42 @@ pub struct LogLine {
     pub message: String,
 }
 
+/// Who a choice came from (the contract's `contact-profile`).
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct Contact {
+    /// The provider's id of the customer.
+    pub id: String,
+    /// Their name, when the provider gives it.
+    pub name: Option<String>,
+    /// Their handle (a phone number, a user name), when the provider gives it.
+    pub handle: Option<String>,
+}
+
+/// A customer's choice a webhook call reported (`InboundEvent::Choice`): a button, quick reply
+/// or list row tapped.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct Choice {
+    /// The option's id, exactly as the provider returned it.
+    pub id: String,
+    /// The title the customer saw, when the provider says (LINE's postbacks do not).
+    pub title: Option<String>,
+    /// The provider's id of the message the option was on, when the provider says (WhatsApp's
+    /// `context.id`, Telegram's `message.message_id`; Meta's Send API, LINE and X do not).
+    pub answers: Option<String>,
+    /// The provider's id of the tap itself (the host stores a tap once).
+    pub provider_message_id: String,
+    /// The conversation (the customer, or a group) it belongs to.
+    pub conversation: String,
+    /// The conversation's name, for groups.
+    pub conversation_name: Option<String>,
+    /// Who tapped.
+    pub sender: Contact,
+    /// When, in milliseconds since 1970.
+    pub timestamp_ms: u64,
+    /// Provider facts kept with it (Telegram's `callback_query_id`, LINE's `reply_token`).
+    pub properties: Vec<(String, String)>,
+}
+
 /// A call's answer and record.
 #[derive(Debug, Clone)]
 pub struct Outcome {
@@ -158,6 +194,48 @@ impl Outcome {
             Answer::Failed(why) => why,
             other => panic!("expected the host to stop the call, got {other:?}{}", self.unmatched_note()),
         }
+    }
+
+    /// The choices a webhook call reported, in order (its other events left out); panics when
+    /// the plugin did not answer.
+    #[track_caller]
+    pub fn choices(&self) -> Vec<Choice> {
+        let events = self.ok()["events"].as_array().cloned().unwrap_or_default();
+        let mut choices = Vec::new();
+        for event in &events {
+            if let Some(choice) = event.get("Choice") {
+                match serde_json::from_value::<Choice>(choice.clone()) {
+                    Ok(choice) => choices.push(choice),
+                    Err(e) => panic!("a choice this test kit cannot read ({e}): {choice}: versions differ?"),
+                }
+            }
+        }
+        choices
+    }
+
+    /// Asserts that the webhook call reported exactly one choice, of the option `id`, with the
+    /// title the customer saw and answering the message the option was on (the provider's id of
+    /// it), `None` where the provider does not say; answers the choice for more checks.
+    ///
+    /// ```no_run
+    /// # let mut plugin = switchboard_testkit::Plugin::load("telegram.wasm").unwrap();
+    /// use switchboard_testkit::choices::telegram;
+    /// let secret = plugin.webhook_secret().to_owned();
+    /// let tapped = plugin.webhook(telegram::callback_query(&secret, 77, "q42:yes", "Yes"));
+    /// tapped.assert_choice("q42:yes", Some("Yes"), Some("77"));
+    /// ```
+    #[track_caller]
+    pub fn assert_choice(&self, id: &str, title: Option<&str>, answers: Option<&str>) -> Choice {
+        let choices = self.choices();
+        let [choice] = choices.as_slice() else {
+            panic!("expected one choice, the plugin reported {}: {}", choices.len(), self.ok()["events"]);
+        };
+        assert_eq!(
+            (choice.id.as_str(), choice.title.as_deref(), choice.answers.as_deref()),
+            (id, title, answers),
+            "the choice's (id, title, answers) are not the expected ones: {choice:?}"
+        );
+        choice.clone()
     }
 
     /// Requests no rule answered (the plugin saw a refused connection).

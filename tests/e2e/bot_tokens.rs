@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use switchboard_e2e::fake_telegram::FakeTelegram;
 use switchboard_e2e::{Backend, PATIENCE, TestHost, until_status};
 
-use crate::live_inbox::{Event, Events};
+use switchboard_e2e::events::{Event, Events};
 use crate::telegram::{GOOD_TOKEN, connect, host_and_fake_on, registered_secret, text_update};
 
 /// A second Telegram channel on the same fake bot; its id and webhook secret.

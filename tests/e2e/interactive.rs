@@ -22,7 +22,8 @@ async fn conversation_with_customer(host: &TestHost, channel: &str, secret: &str
     conversations(host).await[0]["id"].as_i64().unwrap()
 }
 
-fn newest_inbound(list: &[Value]) -> Value {
+/// The customer's newest message in a conversation's list.
+pub(crate) fn newest_inbound(list: &[Value]) -> Value {
     list.iter().rev().find(|m| m["direction"] == "inbound").cloned().expect("an inbound message")
 }
 

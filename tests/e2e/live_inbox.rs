@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use switchboard::store::Db;
 use switchboard::store::tokens::Role;
+use switchboard_e2e::events::Events;
 use switchboard_e2e::{HostOptions, TestHost, test_plugin};
 
 const ECHO_V1: &str = env!("ECHO_V1_WASM");
@@ -29,54 +30,6 @@ async fn echo_conversation(host: &TestHost, admin: &str, name: &str, id: &str, t
 async fn write(host: &TestHost, channel: &str, id: &str, text: &str) {
     let (status, body) = host.webhook(channel, &[], json!({"id": id, "text": text}).to_string()).await;
     assert_eq!(status, 200, "{body}");
-}
-
-/// One `text/event-stream` response, read event by event (the inbox's way of listening; other
-/// files' tests listen with it too).
-pub(crate) struct Events {
-    response: reqwest::Response,
-    buffer: String,
-}
-
-#[derive(Debug)]
-pub(crate) struct Event {
-    pub(crate) kind: String,
-    pub(crate) id: String,
-    pub(crate) data: Value,
-}
-
-impl Events {
-    pub(crate) async fn open(host: &TestHost, token: &str, last_id: Option<&str>) -> Self {
-        let mut request = host.http.get(format!("{}/api/v1/events", host.base)).bearer_auth(token);
-        if let Some(id) = last_id {
-            request = request.header("last-event-id", id);
-        }
-        let response = request.send().await.unwrap();
-        assert_eq!(response.status(), 200);
-        assert_eq!(response.headers()["content-type"], "text/event-stream");
-        Self { response, buffer: String::new() }
-    }
-
-    /// The next event within `wait`, or `None` (keep-alive comments are skipped).
-    pub(crate) async fn next(&mut self, wait: Duration) -> Option<Event> {
-        let deadline = tokio::time::Instant::now() + wait;
-        loop {
-            if let Some(end) = self.buffer.find("\n\n") {
-                let block: String = self.buffer.drain(..end + 2).collect();
-                let field = |name: &str| block.lines().find_map(|l| l.strip_prefix(name)).map(|v| v.trim().to_owned());
-                let Some(kind) = field("event:") else { continue };
-                return Some(Event { kind, id: field("id:").unwrap_or_default(), data: serde_json::from_str(&field("data:").unwrap_or_default()).unwrap() });
-            }
-            let chunk = tokio::time::timeout_at(deadline, self.response.chunk()).await.ok()?.unwrap()?;
-            self.buffer.push_str(&String::from_utf8_lossy(&chunk));
-        }
-    }
-
-    pub(crate) async fn expect(&mut self, kind: &str) -> Event {
-        let event = self.next(switchboard_e2e::PATIENCE).await.unwrap_or_else(|| panic!("no `{kind}` event came"));
-        assert_eq!(event.kind, kind, "{event:?}");
-        event
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -92,7 +92,7 @@ async fn the_authors_fixtures_are_replayed_and_a_wrong_expectation_is_named() {
 }
 
 /// An author's plugin whose webhooks are not the example provider's (here Telegram's), checked
-/// with the fixtures `plugin new` wrote: the signed one fails by name, saying it is the example
+/// with the fixtures `plugin new` wrote: the signed ones fail by name, saying they are the example
 /// provider's and what the plugin answered, with the hint to replace it; never silence or a PASS.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_scaffolds_fixtures_against_another_format_fail_by_name() {
@@ -108,6 +108,10 @@ async fn the_scaffolds_fixtures_against_another_format_fail_by_name() {
              expected \"accept\", the plugin refused it ("
         ),
         "{report}"
+    );
+    assert!(
+        report.contains("; tap.json (written by `plugin new` for its example provider: HMAC-SHA256 of the body in `x-signature`): expected \"accept\""),
+        "the button tap is the example provider's too: {report}"
     );
     assert!(!report.contains("forged.json"), "the forged one is refused by any plugin, as it expects: {report}");
     assert!(report.contains("\n      hint: a fixture is one delivery exactly as your provider sends it"), "{report}");

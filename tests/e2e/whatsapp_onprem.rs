@@ -1,6 +1,7 @@
 //! WhatsApp On-Premises API end to end, against the fake API client: connect with a token or a
 //! login, deliveries authenticated by the secret in the URL, the window, HSM templates kept by
-//! the host with their namespace, token renewal, disconnect.
+//! the host with their namespace, token renewal, interactive reply buttons and lists and the
+//! customer's taps as choices, disconnect.
 
 use std::time::Duration;
 
@@ -9,7 +10,9 @@ use serde_json::{Value, json};
 use switchboard_e2e::fake_whatsapp_onprem::{FakeOnPremises, NAMESPACE};
 use switchboard_e2e::{HostOptions, PUBLIC_URL, TestHost};
 
+use switchboard_e2e::events::Events;
 use switchboard_e2e::{conversations, messages};
+use crate::interactive::newest_inbound;
 use crate::whatsapp_cloud::{CUSTOMER, customer_text, delete, now_seconds, queue, settled, switch};
 
 const USERNAME: &str = "admin";
@@ -297,6 +300,130 @@ async fn onprem_templates_are_kept_by_the_host_with_their_namespace() {
     assert_eq!(delete(&host, &path, "order_update", &host.admin).await.0, 204);
     assert_eq!(host.get(&path, &host.agent).await.1, json!([]));
     assert_eq!(delete(&host, &path, "order_update", &host.admin).await.0, 404);
+}
+
+/// The customer's tap on the message `answers`, in the API client's bare webhook: `kind` is
+/// `interactive` (with `button_reply` or `list_reply`) or `button` (a template's quick reply).
+fn tap(id: &str, answers: &str, kind: &str, object: Value) -> Value {
+    let mut message = json!({"context": {"from": "6281200000001", "id": answers}, "from": CUSTOMER, "id": id,
+        "timestamp": now_seconds().to_string(), "type": kind});
+    message[kind] = object;
+    json!({"contacts": [{"profile": {"name": "Siti Rahma"}, "wa_id": CUSTOMER}], "messages": [message]})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn onprem_draws_reply_buttons_and_lists_and_taps_come_back_as_choices() {
+    let (host, client) = host_and_client().await;
+    connect(&host, &client).await;
+    let open = conversation(&host, &client, "ABGGFlA5FpafAgo6EhqXN6kJqx2", 60).await;
+
+    // Reply buttons: the interactive object of the Cloud API, in the On-Premises envelope (no
+    // `messaging_product`), to `POST /v1/messages` with the login token.
+    let buttons = json!({"header": "Workshop", "body": "Your workshop is at 9am tomorrow. Need to change it?", "footer": "Lucky Shrub",
+        "reply_buttons": [{"id": "change-button", "title": "Change"}, {"id": "cancel-button", "title": "Cancel"}]});
+    let (status, queued) = queue(&host, open, json!({"interactive": buttons})).await;
+    assert_eq!(status, 202, "{queued}");
+    let offered = settled(&host, open, queued["id"].as_i64().unwrap(), &["sent"]).await;
+    let send = client.calls("POST", "/v1/messages").pop().unwrap();
+    assert_eq!(
+        send.body,
+        json!({"recipient_type": "individual", "to": CUSTOMER, "type": "interactive",
+               "interactive": {"type": "button", "header": {"type": "text", "text": "Workshop"},
+                               "body": {"text": "Your workshop is at 9am tomorrow. Need to change it?"}, "footer": {"text": "Lucky Shrub"},
+                               "action": {"buttons": [{"type": "reply", "reply": {"id": "change-button", "title": "Change"}},
+                                                      {"type": "reply", "reply": {"id": "cancel-button", "title": "Cancel"}}]}}})
+    );
+    assert!(send.authorization.unwrap().starts_with("Bearer eyJhbGciOiJIUzI1NiJ9.login"));
+    assert_eq!(offered["content"]["interactive"], buttons, "read back as sent");
+
+    // An option list: sections with titles, rows with descriptions.
+    let list = json!({"header": "Choose Shipping Option", "body": "Which shipping option do you prefer?", "footer": "Lucky Shrub",
+        "list": {"button": "Shipping Options", "sections": [
+            {"title": "I want it ASAP!", "rows": [{"id": "priority_express", "title": "Priority Mail Express", "description": "Next Day to 2 Days"},
+                                                  {"id": "priority_mail", "title": "Priority Mail", "description": "1-3 Days"}]},
+            {"title": "I can wait a bit", "rows": [{"id": "media_mail", "title": "Media Mail"}]}]}});
+    let (status, queued) = queue(&host, open, json!({"interactive": list})).await;
+    assert_eq!(status, 202, "{queued}");
+    let asked = settled(&host, open, queued["id"].as_i64().unwrap(), &["sent"]).await;
+    assert_eq!(
+        client.calls("POST", "/v1/messages").pop().unwrap().body,
+        json!({"recipient_type": "individual", "to": CUSTOMER, "type": "interactive",
+               "interactive": {"type": "list", "header": {"type": "text", "text": "Choose Shipping Option"},
+                               "body": {"text": "Which shipping option do you prefer?"}, "footer": {"text": "Lucky Shrub"},
+                               "action": {"button": "Shipping Options", "sections": [
+                                   {"title": "I want it ASAP!", "rows": [
+                                       {"id": "priority_express", "title": "Priority Mail Express", "description": "Next Day to 2 Days"},
+                                       {"id": "priority_mail", "title": "Priority Mail", "description": "1-3 Days"}]},
+                                   {"title": "I can wait a bit", "rows": [{"id": "media_mail", "title": "Media Mail"}]}]}}})
+    );
+
+    // The On-Premises API has no URL button: the text rendering.
+    let url = json!({"body": "Tap below to see available dates.", "url_buttons": [{"title": "See Dates", "url": "https://example.com/dates?c=42"}]});
+    let (status, queued) = queue(&host, open, json!({"interactive": url})).await;
+    assert_eq!(status, 202, "{queued}");
+    settled(&host, open, queued["id"].as_i64().unwrap(), &["sent"]).await;
+    assert_eq!(
+        client.calls("POST", "/v1/messages").pop().unwrap().body,
+        json!({"to": CUSTOMER, "type": "text", "text": {"body": "Tap below to see available dates.\n\nSee Dates: https://example.com/dates?c=42"}})
+    );
+
+    // Over WhatsApp's limits: refused per field before anything is queued.
+    let sends_before = client.calls("POST", "/v1/messages").len();
+    let four: Vec<Value> = (0..4).map(|i| json!({"id": format!("b{i}"), "title": format!("Option {i}")})).collect();
+    let (status, body) = queue(&host, open, json!({"interactive": {"header": "h".repeat(61), "body": "?", "reply_buttons": four}})).await;
+    assert_eq!((status, body["error"].as_str()), (422, Some("invalid_fields")), "{body}");
+    assert_eq!(body["fields"]["interactive.reply_buttons"], "at most 3 options on WhatsApp (On-Premises API) (4 given)");
+    assert_eq!(body["fields"]["interactive.header"], "at most 60 characters on WhatsApp (On-Premises API) (61 given)");
+    let mut rows: Vec<Value> = (0..11).map(|i| json!({"id": format!("r{i}"), "title": format!("Row {i}")})).collect();
+    rows[0]["title"] = json!("t".repeat(25));
+    rows[1]["description"] = json!("d".repeat(73));
+    let too_long = json!({"body": "b".repeat(1025), "list": {"button": "Pick one of these rows", "sections": [{"rows": rows}]}});
+    let (status, body) = queue(&host, open, json!({"interactive": too_long})).await;
+    assert_eq!(status, 422, "{body}");
+    let fields = &body["fields"];
+    assert_eq!(fields["interactive.body"], "at most 1024 characters on WhatsApp (On-Premises API) (1025 given)");
+    assert_eq!(fields["interactive.list.button"], "at most 20 characters on WhatsApp (On-Premises API) (22 given)");
+    assert_eq!(fields["interactive.list.rows"], "at most 10 rows in all sections on WhatsApp (On-Premises API) (11 given)");
+    assert_eq!(fields["interactive.list.sections[0].rows[0].title"], "at most 24 characters on WhatsApp (On-Premises API) (25 given)");
+    assert_eq!(fields["interactive.list.sections[0].rows[1].description"], "at most 72 characters on WhatsApp (On-Premises API) (73 given)");
+    assert_eq!(client.calls("POST", "/v1/messages").len(), sends_before, "nothing over the limits reaches the API client");
+
+    // The customer taps "Cancel" on the buttons: a choice of that message, in the API and on the
+    // event stream; the same delivery again is the same choice.
+    let mut events = Events::open(&host, &host.agent, None).await;
+    events.expect("ready").await;
+    let wamid = offered["provider_message_id"].as_str().unwrap();
+    let cancel = tap("ABGGFlA5FpafAgo6EhqXN6kTAP1", wamid, "interactive", json!({"type": "button_reply", "button_reply": {"id": "cancel-button", "title": "Cancel"}}));
+    assert_eq!(deliver(&host, &client, &cancel).await, 200);
+    let choice = newest_inbound(&messages(&host, open).await);
+    assert_eq!(choice["text"], "Cancel");
+    assert_eq!(choice["content"]["choice"], json!({"id": "cancel-button", "title": "Cancel", "message_id": offered["id"], "answers": wamid, "by": "tap"}));
+    events.about_message("message", &choice["id"]).await;
+    assert_eq!(deliver(&host, &client, &cancel).await, 200);
+
+    // A row of the list picked.
+    let list_wamid = asked["provider_message_id"].as_str().unwrap();
+    let express = json!({"type": "list_reply", "list_reply": {"id": "priority_express", "title": "Priority Mail Express", "description": "Next Day to 2 Days"}});
+    assert_eq!(deliver(&host, &client, &tap("ABGGFlA5FpafAgo6EhqXN6kTAP2", list_wamid, "interactive", express)).await, 200);
+    let choice = newest_inbound(&messages(&host, open).await);
+    assert_eq!(choice["text"], "Priority Mail Express");
+    assert_eq!(
+        choice["content"]["choice"],
+        json!({"id": "priority_express", "title": "Priority Mail Express", "message_id": asked["id"], "answers": list_wamid, "by": "tap"})
+    );
+    events.about_message("message", &choice["id"]).await;
+
+    // A template's quick reply (registered in WhatsApp Manager, sent elsewhere): its payload.
+    let quick_reply = tap("ABGGFlA5FpafAgo6EhqXN6kTAP3", "gBEGkYiEB1VXAglK1ZEqA1YKPrT", "button", json!({"payload": "stop:INV-9", "text": "Stop updates"}));
+    assert_eq!(deliver(&host, &client, &quick_reply).await, 200);
+    let choice = newest_inbound(&messages(&host, open).await);
+    assert_eq!((choice["content"]["choice"]["id"].as_str(), choice["content"]["choice"]["title"].as_str()), (Some("stop:INV-9"), Some("Stop updates")));
+    assert_eq!(choice["content"]["choice"]["answers"], "gBEGkYiEB1VXAglK1ZEqA1YKPrT");
+    assert!(choice["content"]["choice"]["message_id"].is_null(), "no message of ours offered it");
+
+    let list = messages(&host, open).await;
+    let choices: Vec<_> = list.iter().filter(|m| !m["content"]["choice"].is_null()).collect();
+    assert_eq!(choices.len(), 3, "a redelivered tap is stored once: {list:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -433,7 +433,7 @@ fn check_send(body: &Value) -> Result<(), String> {
                 }
             }
         }
-        "interactive" => check_interactive(object)?,
+        "interactive" => check_interactive(object, true)?,
         other => return Err(format!("Invalid parameter type {other}")),
     }
     Ok(())
@@ -443,8 +443,9 @@ fn check_send(body: &Value) -> Result<(), String> {
 /// titles 1-20 and unique, ids at most 256), `list` (button at most 20; 1-10 sections, titles
 /// at most 24; 1-10 rows in all, id 200, title 24, description 72), `cta_url` (one button,
 /// display_text 20); body 1-1024, text header and footer at most 60. Refused as Meta does:
-/// `(#131009) Parameter value is not valid` with the details.
-fn check_interactive(object: &Value) -> Result<(), String> {
+/// `(#131009) Parameter value is not valid` with the details. The On-Premises API takes the
+/// same object (§2) without `cta_url`: its fake checks with `cta_url` false.
+pub(crate) fn check_interactive(object: &Value, cta_url: bool) -> Result<(), String> {
     let invalid = |details: &str| format!("(#131009) Parameter value is not valid: {details}");
     let kind = object["type"].as_str().ok_or("The parameter interactive['type'] is required.")?;
     keys_are(object, &["type", "header", "body", "footer", "action"], &["type", "body", "action"])?;
@@ -501,7 +502,7 @@ fn check_interactive(object: &Value) -> Result<(), String> {
                 }
             }
         }
-        "cta_url" => {
+        "cta_url" if cta_url => {
             keys_are(action, &["name", "parameters"], &["name", "parameters"])?;
             let parameters = &action["parameters"];
             if action["name"] != "cta_url" || length(&parameters["display_text"]).is_none_or(|n| !(1..=20).contains(&n)) {

@@ -2,8 +2,9 @@
 //! Basic auth issues tokens with an `expires_after`; every other call needs a valid, unexpired
 //! Bearer token (401 `{"errors":[{"code":1005,...}]}` otherwise); `/v1/health`,
 //! `PATCH /v1/settings/application` for the webhook, and `POST /v1/messages` checked field by
-//! field (text, media, HSM with the account's namespace); `GET /v1/media/{id}` (the bytes, 404
-//! with no body when unknown); a record of every request.
+//! field (text, media, HSM with the account's namespace, interactive reply buttons and lists
+//! within WhatsApp's limits, no Cloud API `messaging_product`); `GET /v1/media/{id}` (the bytes,
+//! 404 with no body when unknown); a record of every request.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -198,11 +199,17 @@ fn keys_are(object: &Value, allowed: &[&str]) -> Result<(), String> {
     }
 }
 
-/// The documented bodies: `{"to","type","text":{"body"}}`, media `{"link",...}`, and
-/// `{"type":"hsm","hsm":{"namespace","element_name","language":{"policy","code"},"localizable_params":[{"default"}]}}`.
+/// The documented bodies: `{"recipient_type"?: "individual", "to","type","text":{"body"}}`,
+/// media `{"link",...}`,
+/// `{"type":"hsm","hsm":{"namespace","element_name","language":{"policy","code"},"localizable_params":[{"default"}]}}`,
+/// and `{"type":"interactive","interactive":{...}}` (`button` or `list`, the Cloud API's object
+/// and limits; no `cta_url` here). The Cloud API's `messaging_product` is an unknown parameter.
 fn check_send(body: &Value) -> Result<(), String> {
     let kind = body["type"].as_str().ok_or("type is required")?;
-    keys_are(body, &["to", "type", kind, "context"])?;
+    keys_are(body, &["recipient_type", "to", "type", kind, "context"])?;
+    if !body["recipient_type"].is_null() && body["recipient_type"] != "individual" {
+        return Err("recipient_type must be individual".into());
+    }
     if body["to"].as_str().is_none_or(|to| to.is_empty() || !to.chars().all(|c| c.is_ascii_digit())) {
         return Err("to must be a WhatsApp id".into());
     }
@@ -232,6 +239,7 @@ fn check_send(body: &Value) -> Result<(), String> {
                 keys_are(param, &["default"])?;
             }
         }
+        "interactive" => crate::fake_whatsapp_cloud::check_interactive(object, false)?,
         other => return Err(format!("type {other} is not supported")),
     }
     Ok(())

@@ -4,6 +4,7 @@
 //! wire formats.
 
 pub mod browser;
+pub mod events;
 pub mod fake_line;
 pub mod fake_meta;
 pub mod fake_telegram;

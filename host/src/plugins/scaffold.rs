@@ -1,6 +1,7 @@
 //! `switchboard plugin new ID`: a plugin crate that builds and passes its tests as generated — the
 //! channel (a provider with a bearer-token REST API and HMAC-signed webhooks, to adapt), its
-//! settings schema, tests with the test kit, a signed webhook fixture for `plugin check`, a README.
+//! settings schema, tests with the test kit, signed webhook fixtures for `plugin check` (a message
+//! and a button tap) and a forged one, a README.
 //!
 //! Where the SDK comes from: a Switchboard source tree when one is known (`--sdk-source DIR`, or
 //! the tree this binary was built from while it still exists), as path dependencies; otherwise
@@ -58,8 +59,9 @@ pub fn create(id: &str, dir: Option<&Path>, sdk_source: Option<&Path>) -> Result
         ("tests/plugin.rs", fill(TEST_RS)),
         ("README.md", fill(README)),
         (".gitignore", fill(GITIGNORE)),
-        ("fixtures/message.json", fixture(true)),
-        ("fixtures/forged.json", fixture(false)),
+        ("fixtures/message.json", fixture(Delivery::Message, true)),
+        ("fixtures/tap.json", fixture(Delivery::Tap, true)),
+        ("fixtures/forged.json", fixture(Delivery::Message, false)),
     ];
     for (path, contents) in &files {
         let path = dir.join(path);
@@ -121,9 +123,23 @@ fn dependencies(sdk_source: Option<&Path>) -> Result<(String, String), String> {
     })
 }
 
+/// What a fixture of `plugin new` delivers.
+#[derive(Debug, Clone, Copy)]
+enum Delivery {
+    /// The customer's text.
+    Message,
+    /// The customer tapped a reply button ("Belum" on the message `m-2`): a choice.
+    Tap,
+}
+
 /// A delivery as the example provider signs it (`expect: accept`), or the same with a forged signature.
-fn fixture(signed: bool) -> String {
-    let body = json!({"id": "evt-1", "timestamp": 1_767_225_600, "from": {"id": "c-42", "name": "Ani"}, "text": "Halo, is my order on its way?"}).to_string();
+fn fixture(delivery: Delivery, signed: bool) -> String {
+    let from = json!({"id": "c-42", "name": "Ani"});
+    let body = match delivery {
+        Delivery::Message => json!({"id": "evt-1", "timestamp": 1_767_225_600, "from": from, "text": "Halo, is my order on its way?"}),
+        Delivery::Tap => json!({"id": "evt-2", "timestamp": 1_767_225_660, "from": from, "button": {"id": "no", "title": "Belum", "message_id": "m-2"}}),
+    }
+    .to_string();
     let signature = if signed {
         let mut mac = Hmac::<Sha256>::new_from_slice(FIXTURE_SECRET.as_bytes()).expect("any key length");
         mac.update(body.as_bytes());
@@ -225,8 +241,8 @@ mod tests {
     /// `plugin check` recognises when one does not fit the author's plugin.
     #[test]
     fn the_fixtures_say_they_are_the_example_providers() {
-        for (signed, expect) in [(true, "accept"), (false, "refuse")] {
-            let written: serde_json::Value = serde_json::from_str(&fixture(signed)).unwrap();
+        for (delivery, signed, expect) in [(Delivery::Message, true, "accept"), (Delivery::Tap, true, "accept"), (Delivery::Message, false, "refuse")] {
+            let written: serde_json::Value = serde_json::from_str(&fixture(delivery, signed)).unwrap();
             assert!(written["note"].as_str().unwrap().contains(FIXTURE_MARK), "{written}");
             assert_eq!(written["expect"], expect);
             assert_eq!(written["webhook_secret"], FIXTURE_SECRET);

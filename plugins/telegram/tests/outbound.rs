@@ -1,7 +1,7 @@
 //! Telegram's outbound paths in the real runtime, the Bot API answered by the test kit's doubles.
 
 use serde_json::json;
-use switchboard_testkit::{Http, Message, Plugin, Request, workspace_component};
+use switchboard_testkit::{Http, Message, Plugin, workspace_component};
 
 const API: &str = "https://api.telegram.org/bot7:tok";
 
@@ -22,23 +22,30 @@ fn connect_checks_the_token_then_registers_the_webhook_for_messages_and_button_t
 }
 
 #[test]
-fn a_tap_on_an_inline_button_is_answered_at_once_and_reported_as_the_choice() {
+fn reply_buttons_built_with_the_sdk_are_an_inline_keyboard_and_a_tap_is_answered_at_once_and_is_the_choice() {
+    use switchboard_sdk::{ChoiceOption, InteractiveContent};
+    use switchboard_testkit::choices::telegram::{self as taps, CUSTOMER, QUERY_ID, UPDATE_ID};
+
     let mut plugin = telegram();
+    plugin.on(Http::post(&format!("{API}/sendMessage")).respond_json(200, json!({"ok": true, "result": {"message_id": 77}})));
+    let question = InteractiveContent::reply_buttons("Did that solve it?", [ChoiceOption::new("q42:yes", "Yes"), ChoiceOption::new("q42:no", "No")])
+        .with_footer("Toko Budi");
+    let sent = plugin.send(Message::interactive(&CUSTOMER.to_string(), question));
+    assert_eq!(sent.ok()["provider_message_id"], "77");
+    assert_eq!(
+        sent.requests[0].json(),
+        json!({"chat_id": "1111", "text": "Did that solve it?\n\nToko Budi",
+               "reply_markup": {"inline_keyboard": [[{"text": "Yes", "callback_data": "q42:yes"}], [{"text": "No", "callback_data": "q42:no"}]]}})
+    );
+
+    // The Bot API's documented callback_query on that message.
     plugin.on(Http::post(&format!("{API}/answerCallbackQuery")).respond_json(200, json!({"ok": true, "result": true})));
-    // The Bot API's documented callback_query (providers-interactive.md §6).
-    let update = json!({"update_id": 10000, "callback_query": {"id": "4382bfdwdsb323b2d9",
-        "from": {"id": 1111, "is_bot": false, "first_name": "Budi"},
-        "message": {"message_id": 77, "from": {"id": 2222, "is_bot": true, "first_name": "ShopBot"}, "chat": {"id": 1111, "type": "private"},
-                    "date": 1700000000, "text": "Did that solve it?", "reply_markup": {"inline_keyboard": [[{"text": "Yes", "callback_data": "q42:yes"}]]}},
-        "chat_instance": "-8471726474617489", "data": "q42:yes"}});
     let secret = plugin.webhook_secret().to_owned();
-    let outcome = plugin.webhook(Request::post("").header("x-telegram-bot-api-secret-token", &secret).json(update));
-    let events = outcome.ok()["events"].clone();
+    let outcome = plugin.webhook(taps::callback_query(&secret, 77, "q42:yes", "Yes"));
     assert_eq!(outcome.requests.len(), 1);
-    assert_eq!(outcome.requests[0].json(), json!({"callback_query_id": "4382bfdwdsb323b2d9"}));
-    let choice = &events[0]["Choice"];
-    assert_eq!((choice["id"].as_str(), choice["title"].as_str(), choice["answers"].as_str()), (Some("q42:yes"), Some("Yes"), Some("77")));
-    assert_eq!((choice["conversation"].as_str(), choice["provider_message_id"].as_str()), (Some("1111"), Some("10000")));
+    assert_eq!(outcome.requests[0].json(), json!({"callback_query_id": QUERY_ID}));
+    let choice = outcome.assert_choice("q42:yes", Some("Yes"), Some("77"));
+    assert_eq!((choice.conversation, choice.provider_message_id), (CUSTOMER.to_string(), UPDATE_ID.to_string()));
 }
 
 #[test]
