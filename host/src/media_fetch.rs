@@ -34,15 +34,28 @@ const SILENCE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Asked again this soon after the provider answered 202 (still preparing the file).
 const NOT_READY_WAIT: Duration = Duration::from_secs(5);
 
+/// How long a fetch handed to this node stays its own without renewal (on Postgres, where nodes
+/// share the jobs): a dead node's fetches are taken over this long after its last renewal at
+/// most. The outbox's lease, for the same reason.
+const FETCH_LEASE: Duration = crate::outbox::CLAIM_LEASE;
+/// How often a node renews the claims of its fetches in flight: a live node's claim lapses only
+/// when it cannot reach the database for two renewals in a row.
+const RENEW_EVERY: Duration = Duration::from_secs(2);
+
 pub async fn run(app: Arc<App>, mut stop: watch::Receiver<bool>) {
     let mut fetches: JoinSet<()> = JoinSet::new();
     let mut running: Vec<(tokio::task::Id, i64)> = Vec::new();
+    let mut renewed = std::time::Instant::now();
     loop {
         if *stop.borrow() {
             break;
         }
         while let Some(done) = fetches.try_join_next_with_id() {
             finished(&mut running, done);
+        }
+        if renewed.elapsed() >= RENEW_EVERY {
+            renew_claims(&app, &running).await;
+            renewed = std::time::Instant::now();
         }
         let room = CONCURRENT.saturating_sub(fetches.len());
         let in_flight: Vec<i64> = running.iter().map(|(_, id)| *id).collect();
@@ -58,7 +71,7 @@ pub async fn run(app: Arc<App>, mut stop: watch::Receiver<bool>) {
         for file in due {
             let id = file.id;
             // Another node may have taken it since (several nodes on Postgres).
-            match app.store.claim_media(id, fetch_lease(&app)).await {
+            match app.store.claim_media(id, FETCH_LEASE).await {
                 Ok(true) => started += 1,
                 Ok(false) => continue,
                 Err(e) => {
@@ -77,6 +90,8 @@ pub async fn run(app: Arc<App>, mut stop: watch::Receiver<bool>) {
             Ok(Some(at)) if room > 0 => Duration::from_millis((at - now_ms()).clamp(0, IDLE_POLL.as_millis() as i64) as u64),
             _ => IDLE_POLL,
         };
+        // Back in time for the next renewal while fetches run.
+        let sleep = if running.is_empty() { sleep } else { sleep.min(RENEW_EVERY.saturating_sub(renewed.elapsed())) };
         tokio::select! {
             Some(done) = fetches.join_next_with_id(), if !fetches.is_empty() => finished(&mut running, done),
             _ = tokio::time::sleep(sleep) => {}
@@ -88,10 +103,19 @@ pub async fn run(app: Arc<App>, mut stop: watch::Receiver<bool>) {
     fetches.shutdown().await;
 }
 
-/// How long a node's claim on a fetch lasts: longer than a fetch can take (the plugin's call,
-/// the provider's first answer, the download), so a live node's claim never lapses mid-fetch.
-fn fetch_lease(app: &App) -> Duration {
-    app.runtime.call_timeout() + SILENCE_TIMEOUT + DOWNLOAD_TIMEOUT + Duration::from_secs(30)
+/// Keeps this node's claims on its fetches in flight (see [`FETCH_LEASE`]).
+async fn renew_claims(app: &App, running: &[(tokio::task::Id, i64)]) {
+    let in_flight: Vec<i64> = running.iter().map(|(_, id)| *id).collect();
+    if in_flight.is_empty() {
+        return;
+    }
+    match app.store.renew_media_claims(&in_flight, FETCH_LEASE).await {
+        Ok(held) if held < in_flight.len() => {
+            tracing::warn!(in_flight = in_flight.len(), held, "claims on media fetches lapsed before they were renewed: another node may fetch those files too")
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!("the claims on media fetches in flight could not be renewed (they last {FETCH_LEASE:?} from the last renewal): {e}"),
+    }
 }
 
 fn finished(running: &mut Vec<(tokio::task::Id, i64)>, done: Result<(tokio::task::Id, ()), tokio::task::JoinError>) {

@@ -538,6 +538,42 @@ async fn a_file_is_fetched_by_one_node_of_several_and_a_dead_nodes_fetch_is_take
     assert_eq!(nodes[0].next_media_at().await.unwrap(), None);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fetch_renewed_by_its_live_node_outlasts_its_lease_and_one_left_unrenewed_is_taken_over() {
+    use switchboard::store::backend::MediaStore;
+    use switchboard::store::events::{EventRecord, FileRecord};
+    let Cluster { nodes, .. } = &cluster("media_renewal", 2).await;
+    let channel = whatsapp_channel(&nodes[0]).await;
+    let photo = |update: i64| EventRecord::Message { inbound: inbound(update), files: vec![FileRecord::Fetch { position: 0, filename: Some(format!("foto{update}.jpg")) }] };
+    nodes[0].record_events(&channel, vec![photo(1), photo(2)]).await.unwrap();
+    let due: Vec<i64> = nodes[0].due_media(10, &[]).await.unwrap().iter().map(|f| f.id).collect();
+    assert_eq!(due.len(), 2, "two fetches due");
+    let lease = Duration::from_secs(3);
+    for id in &due {
+        assert!(nodes[0].claim_media(*id, lease).await.unwrap(), "node 1 fetches both");
+    }
+    let (kept, left) = (due[0], due[1]);
+    assert_eq!(nodes[1].renew_media_claims(&[kept, left], lease).await.unwrap(), 0, "a node renews only its own claims");
+
+    // Node 1 keeps downloading `kept`: it renews that claim right before each look node 2 takes, and never renews
+    // `left` (as if that download's node had died). Node 2 claims what it may until it has taken `left` and two
+    // leases have passed (so `kept` outlived its lease twice); no step depends on how fast the machine is.
+    let started = std::time::Instant::now();
+    let mut taken_by_node_2 = Vec::new();
+    while !(taken_by_node_2.contains(&left) && started.elapsed() >= lease * 2) {
+        assert!(started.elapsed() < PATIENCE, "node 2 did not take over the lapsed fetch in {PATIENCE:?}: it took {taken_by_node_2:?}");
+        assert_eq!(nodes[0].renew_media_claims(&[kept], lease).await.unwrap(), 1, "the live node still holds its claim");
+        for file in nodes[1].due_media(10, &taken_by_node_2).await.unwrap() {
+            if nodes[1].claim_media(file.id, lease).await.unwrap() {
+                taken_by_node_2.push(file.id);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(taken_by_node_2, vec![left], "the unrenewed claim was taken over once it lapsed; the renewed one never");
+    assert_eq!(nodes[0].renew_media_claims(&[left], lease).await.unwrap(), 0, "node 1 learns that it lost `left`");
+}
+
 /// Records one message per `(channel, update)` on `node`, all handed to its writer while a
 /// session of `client` holds the contacts table (no batch can commit meanwhile, so they wait
 /// together however the machine schedules them); their outcomes once the table is released.

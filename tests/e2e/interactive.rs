@@ -326,7 +326,8 @@ mod whatsapp {
         let (status, queued) = queue(&host, conversation, template).await;
         assert_eq!(status, 202, "a template goes outside the window: {queued}");
         let sent = settled(&host, conversation, queued["id"].as_i64().unwrap(), &["sent"]).await;
-        assert_eq!(sent["content"]["template"]["buttons"][0], json!({"index": 0, "payload": "stop:860198"}), "read back as sent: {sent}");
+        assert_eq!(sent["content"]["template"]["buttons"], json!([{"index": 0, "payload": "stop:860198", "text": "Stop updates"},
+            {"index": 1, "url_suffix": "860198/detail?lang=id", "text": "Track"}]), "read back as sent, with the labels for the inbox: {sent}");
         assert_eq!(graph.sends().last().unwrap().body, json!({"messaging_product": "whatsapp", "recipient_type": "individual", "to": CUSTOMER,
             "type": "template", "template": {"name": "order_update", "language": {"policy": "deterministic", "code": "en_US"}, "components": [
                 {"type": "body", "parameters": [{"type": "text", "text": "860198"}]},

@@ -447,7 +447,7 @@ pub async fn send(
     }
     let (text, content) = match (text, body.template, body.media) {
         (Some(text), None, None) => (Some(text.to_owned()), MessageContent::default()),
-        (None, Some(template), None) => {
+        (None, Some(mut template), None) => {
             capable(Capability::SendTemplates, "message templates")?;
             if template.name.trim().is_empty() || template.language.trim().is_empty() {
                 return Err(ApiError::bad_request("a template needs `name` and `language`"));
@@ -464,6 +464,9 @@ pub async fn send(
                 let buttons = listed.into_iter().find(|t| t.template.name == template.name && t.template.language == template.language).map(|t| t.buttons);
                 let buttons = buttons.ok_or_else(|| ApiError::unprocessable("unknown_template", format!("the channel has no template `{}` in `{}`", template.name, template.language)))?;
                 check_button_kinds(&template.name, &buttons, &template.buttons)?;
+                for value in &mut template.buttons {
+                    value.text = buttons.get(value.index as usize).map(TemplateButton::text).map(str::to_owned);
+                }
             }
             let TemplateRequest { name, language, params, buttons } = template;
             (None, MessageContent { template: Some(TemplateContent { name, language, params, buttons }), ..Default::default() })

@@ -410,6 +410,15 @@ pub enum TemplateButton {
     PhoneNumber { text: String, phone_number: String },
 }
 
+impl TemplateButton {
+    /// The label the customer sees.
+    pub fn text(&self) -> &str {
+        match self {
+            Self::QuickReply { text } | Self::Url { text, .. } | Self::PhoneNumber { text, .. } => text,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ButtonTemplate {
     pub template: Template,

@@ -55,6 +55,10 @@ pub struct TemplateButtonValue {
     pub payload: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url_suffix: Option<String>,
+    /// The button's label, as the template has it: written by the host when the message is
+    /// queued (for the inbox), whatever a request says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
 }
 
 /// Outbound media: `url` for media by link, `file_id` for an uploaded file (a link to it is made

@@ -39,6 +39,7 @@ export function messageBubble(message) {
   return el("div", { class: `bubble ${message.direction}`, "data-status": message.status, "data-message": message.id },
     all.filter((a) => a.file).map((a) => fileView(a.file, a.kind)), text,
     interactive ? optionsOffered(interactive) : null,
+    template && message.content.template.buttons ? templateButtons(message.content.template.buttons) : null,
     choice ? el("span", { class: "choice", "data-choice": choice.id,
       text: choice.by === "reply" ? t("message.picked_typed", { option: choice.title || choice.id }) : t("message.picked", { option: choice.title || choice.id }) }) : null,
     el("span", { class: "meta", text: meta }));
@@ -56,6 +57,15 @@ function optionsOffered(interactive) {
     : interactive.cards ? t("options.cards") : interactive.quick_replies ? t("options.quick_replies") : t("options.buttons");
   return el("div", { class: "options", role: "group", "aria-label": t("options.offered", { kind }) },
     el("span", { class: "options-kind", text: kind }), labels.map((label) => el("span", { class: "chip", text: label })));
+}
+
+// A template's buttons sent with values: each button's label (the value when the label is not
+// known), a URL button marked as a link.
+function templateButtons(buttons) {
+  const kind = t("options.template_buttons");
+  return el("div", { class: "options", role: "group", "aria-label": t("options.offered", { kind }) },
+    el("span", { class: "options-kind", text: kind }),
+    buttons.map((b) => el("span", { class: "chip", "data-payload": b.payload || "", text: b.url_suffix ? `${b.text || b.url_suffix} ↗` : b.text || b.payload })));
 }
 
 // Files are fetched with the API's credentials (a token cannot ride on an <img src>) and

@@ -10,10 +10,13 @@ pub trait MediaStore: Send + Sync {
     /// Fetches due now, oldest first, at most `limit`, leaving out `in_flight` (this node's)
     /// and what another node has claimed.
     async fn due_media(&self, limit: u32, in_flight: &[i64]) -> StoreResult<Vec<MediaFile>>;
-    /// Claims a due fetch for this node for `lease` (longer than a fetch may take): whether it
+    /// Claims a due fetch for this node for `lease` (renewed while the fetch runs): whether it
     /// got it. On SQLite, one node, always (its `in_flight` list keeps it from starting twice);
     /// on Postgres, nodes racing for one file: one of them. An outcome ends the claim.
     async fn claim_media(&self, id: i64, lease: std::time::Duration) -> StoreResult<bool>;
+    /// Extends this node's claims on the fetches it is running by `lease` from now; how many it
+    /// still held (fewer: another node took one over after this node failed to renew).
+    async fn renew_media_claims(&self, in_flight: &[i64], lease: std::time::Duration) -> StoreResult<usize>;
     /// When the next fetch is due (ms), if any.
     async fn next_media_at(&self) -> StoreResult<Option<i64>>;
     async fn media_file(&self, id: i64) -> StoreResult<Option<MediaFile>>;
@@ -48,6 +51,11 @@ impl MediaStore for Db {
 
     async fn claim_media(&self, _id: i64, _lease: std::time::Duration) -> StoreResult<bool> {
         Ok(true)
+    }
+
+    async fn renew_media_claims(&self, in_flight: &[i64], _lease: std::time::Duration) -> StoreResult<usize> {
+        // One node claims nothing: its fetches are its own until they finish.
+        Ok(in_flight.len())
     }
 
     async fn next_media_at(&self) -> StoreResult<Option<i64>> {

@@ -112,6 +112,16 @@ impl MediaStore for PgStore {
         Ok(client.execute(&claim, &[&id, &self.node, &(now + lease.as_millis() as i64), &now]).await? == 1)
     }
 
+    async fn renew_media_claims(&self, in_flight: &[i64], lease: std::time::Duration) -> StoreResult<usize> {
+        if in_flight.is_empty() {
+            return Ok(0);
+        }
+        let until = now_ms() + lease.as_millis() as i64;
+        let client = self.client().await?;
+        let renew = client.prepare_cached("UPDATE media SET claimed_until = $3 WHERE id = ANY($1) AND claimed_by = $2 AND state = 'pending'").await?;
+        Ok(client.execute(&renew, &[&in_flight, &self.node, &until]).await? as usize)
+    }
+
     async fn next_media_at(&self) -> StoreResult<Option<i64>> {
         let row = self
             .client()
