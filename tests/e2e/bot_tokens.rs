@@ -44,8 +44,9 @@ async fn in_the_queue(host: &TestHost, conversation: i64) -> bool {
     queue.as_array().unwrap().iter().any(|c| c["id"] == conversation)
 }
 
-/// The `conversation` event of `conversation` on an open event stream (other events skipped).
-async fn conversation_event(inbox: &mut Events, conversation: i64) -> Event {
+/// The `conversation` event of `conversation` on an open event stream (other events skipped,
+/// for at most [`PATIENCE`]).
+pub(crate) async fn conversation_event(inbox: &mut Events, conversation: i64) -> Event {
     let deadline = tokio::time::Instant::now() + PATIENCE;
     loop {
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());

@@ -3,10 +3,12 @@
 //! our code) verifies it, each conversation's events in order although the receiver answers
 //! 500 and slowly at random, all of them after an outage, again on request, signed with both
 //! secrets during a rotation; a receiver failing past the retry horizon disables its endpoint
-//! and the workspace's audit log says so; internal URLs are refused; a bot answers until it
-//! hands over. Each scenario is written once and run on SQLite and on Postgres. Measured (run
-//! with `--ignored`): a receiver down for 10 minutes gets every event afterwards, each
-//! conversation's in order, under the host's default retry schedule.
+//! and the workspace's audit log says so (a bot's conversations go to people then, and an open
+//! inbox hears of it); internal URLs are refused; a bot answers until it hands over, or until
+//! its endpoint is turned off, which an open inbox hears of at once. Each scenario is written
+//! once and run on SQLite and on Postgres. Measured (run with `--ignored`): a receiver down for
+//! 10 minutes gets every event afterwards, each conversation's in order, under the host's
+//! default retry schedule.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -15,7 +17,10 @@ use std::time::{Duration, Instant};
 use axum::http::{HeaderMap, StatusCode};
 use serde_json::{Value, json};
 use switchboard::event_webhooks::RetryPolicy;
+use switchboard_e2e::events::Events;
 use switchboard_e2e::{Backend, HostOptions, PATIENCE, TestHost, serve_fake, test_plugin};
+
+use crate::bot_tokens::conversation_event;
 
 const ECHO_V1: &str = env!("ECHO_V1_WASM");
 
@@ -285,10 +290,13 @@ async fn an_endpoint_failing_past_the_retry_horizon_is_disabled_and_the_audit_lo
 async fn disabled_past_the_retry_horizon_and_audited(backend: Backend) {
     let receiver = Receiver::start(Mode::Down).await;
     let host = host(backend, &receiver, quick_retries(Duration::from_secs(1))).await;
-    let (status, endpoint) = host.post("/api/v1/webhook-endpoints", &host.admin, json!({"url": receiver.url, "events": ["message.received"]})).await;
+    // It is the channel's bot too: the customer's conversation is its until it is disabled.
+    let channel = echo_channel(&host, "Shop").await;
+    let (status, endpoint) = host.post("/api/v1/webhook-endpoints", &host.admin, json!({"url": receiver.url, "events": ["message.received"], "bot_channels": [channel]})).await;
     assert_eq!(status, 201, "{endpoint}");
     let id = endpoint["id"].as_i64().unwrap();
-    let channel = echo_channel(&host, "Shop").await;
+    let mut inbox = Events::open(&host, &host.agent, None).await;
+    inbox.expect("ready").await;
     write(&host, &channel, "m1", "halo").await;
     let disabled = host
         .eventually(PATIENCE, || async {
@@ -303,6 +311,12 @@ async fn disabled_past_the_retry_horizon_and_audited(backend: Backend) {
     assert_eq!(deliveries[0]["state"], "failed", "{deliveries}");
     let (_, audit) = host.get("/api/v1/audit", &host.admin).await;
     assert!(audit.to_string().contains("webhook_endpoint.disabled"), "{audit}");
+    // Its conversation went to people, and the open inbox heard of it (not at its next update).
+    let conversation = conversation_of(&host, &channel).await;
+    assert_eq!(conversation["status"], "open", "{conversation}");
+    let heard = conversation_event(&mut inbox, conversation["id"].as_i64().unwrap()).await;
+    assert_eq!(heard.data["channel_id"].as_str(), Some(channel.as_str()), "{heard:?}");
+    drop(inbox);
 
     // Turned on again, it gets what comes next.
     let (status, _) = host.call(reqwest::Method::PATCH, &format!("/api/v1/webhook-endpoints/{id}"), Some(&host.admin), Some(json!({"enabled": true}))).await;
@@ -375,14 +389,24 @@ async fn a_bot_answers_until_it_hands_over(backend: Backend) {
     until(&host, "the third message heard", || (bot.accepted().iter().filter(|r| r.event()["data"]["channel_id"] == shop.as_str()).count() == 3).then_some(())).await;
     assert_eq!(conversation_of(&host, &shop).await["status"], "open", "a conversation people handle stays theirs");
 
-    // The bot's endpoint is turned off: its conversations enter the queue at once.
+    // The bot's endpoint is turned off: its conversations enter the queue at once, and an open
+    // inbox hears of it at once (not at its next update); each is audited as handed over.
     write(&host, &support, "t1", "Paket saya belum sampai").await;
     let waiting = conversation_of(&host, &support).await;
     assert_eq!(waiting["status"], "bot");
+    let waiting_id = waiting["id"].as_i64().unwrap();
+    let mut inbox = Events::open(&host, &host.agent, None).await;
+    inbox.expect("ready").await;
     let (status, _) = host.call(reqwest::Method::PATCH, &format!("/api/v1/webhook-endpoints/{id}"), Some(&host.admin), Some(json!({"enabled": false}))).await;
     assert_eq!(status, 200);
+    let heard = conversation_event(&mut inbox, waiting_id).await;
+    assert_eq!(heard.data["channel_id"].as_str(), Some(support.as_str()), "{heard:?}");
+    drop(inbox);
     assert_eq!(conversation_of(&host, &support).await["status"], "open");
-    assert!(in_the_queue(&host, waiting["id"].as_i64().unwrap()).await);
+    assert!(in_the_queue(&host, waiting_id).await);
+    let (_, audit) = host.get("/api/v1/audit", &host.admin).await;
+    let said = format!("{waiting_id}: bot endpoint {id} disabled");
+    assert!(audit.as_array().unwrap().iter().any(|e| e["action"] == "conversation.handed_over" && e["target"] == said.as_str()), "audited as handed over: {audit}");
     host.stop().await;
 }
 

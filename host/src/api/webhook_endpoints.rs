@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{ApiError, ApiJson, Caller};
 use crate::app::App;
+use crate::store::conversations::HandedOver;
 use crate::store::webhook_endpoints::{Attempt, BotKind, ChannelBot, Delivery, EVENT_TYPES, Endpoint, EndpointChange, NewEndpoint, Redeliver};
 
 /// How long the secret before a rotation stays valid.
@@ -251,6 +252,18 @@ async fn checked_bot_channels(
     Ok(Some(checked))
 }
 
+/// Conversations an endpoint handed to people (it was their channel's bot, and stopped): each
+/// announced to the live inbox (`GET /events`: a `conversation` event) and audited as handed
+/// over, as when the bot hands one over itself. `why` ends the audit entry's target.
+async fn handed_over(app: &App, caller: &Caller, workspace: i64, handed: &[HandedOver], why: impl Fn(&HandedOver) -> String) {
+    for conversation in handed {
+        // On Postgres the store announced it to every node already (this does nothing there).
+        app.live.conversation(&conversation.channel_id, conversation.conversation_id);
+        let target = format!("{}: {}", conversation.conversation_id, why(conversation));
+        super::audit::record(app, caller, Some(workspace), "conversation.handed_over", &target).await;
+    }
+}
+
 async fn find(app: &App, caller: &Caller, id: i64) -> Result<Endpoint, ApiError> {
     caller.require_admin()?;
     app.store.webhook_endpoint(id, caller.scope()).await?.ok_or_else(|| ApiError::not_found(format!("no webhook endpoint {id}")))
@@ -286,6 +299,9 @@ pub async fn show(caller: Caller, State(app): State<Arc<App>>, Path(id): Path<i6
     Ok(Json(view(&find(&app, &caller, id).await?)))
 }
 
+/// Changes an endpoint. Turned off (`"enabled": false`), or no longer the bot of a channel, its
+/// conversations still in status `bot` enter the agents' queue in the same transaction, each
+/// announced to the live inbox (`GET /events`: a `conversation` event) and audited as handed over.
 #[utoipa::path(patch, path = "/webhook-endpoints/{id}", tag = "webhook endpoints", params(("id" = i64, Path)), request_body = ChangeEndpoint,
     responses((status = 200, body = EndpointView), (status = 404, body = ApiError), (status = 422, body = ApiError)))]
 pub async fn update(caller: Caller, State(app): State<Arc<App>>, Path(id): Path<i64>, ApiJson(body): ApiJson<ChangeEndpoint>) -> Result<Json<EndpointView>, ApiError> {
@@ -307,16 +323,28 @@ pub async fn update(caller: Caller, State(app): State<Arc<App>>, Path(id): Path<
     if !problems.is_empty() {
         return Err(ApiError::invalid_fields(problems));
     }
-    let changed = app.store.update_webhook_endpoint(id, caller.scope(), &change).await?.ok_or_else(|| ApiError::not_found(format!("no webhook endpoint {id}")))?;
+    let (changed, handed) = app.store.update_webhook_endpoint(id, caller.scope(), &change).await?.ok_or_else(|| ApiError::not_found(format!("no webhook endpoint {id}")))?;
     super::audit::record(&app, &caller, Some(endpoint.workspace_id), "webhook_endpoint.update", &format!("{id} {}", changed.url)).await;
+    // Turned off, every conversation still its bot's went to people; else those of the channels
+    // it is no longer the bot of.
+    let disabled = change.enabled == Some(false);
+    handed_over(&app, &caller, endpoint.workspace_id, &handed, |conversation| {
+        if disabled { format!("bot endpoint {id} disabled") } else { format!("bot endpoint {id} no longer the bot of {}", conversation.channel_id) }
+    })
+    .await;
     Ok(Json(view(&changed)))
 }
 
+/// Deletes an endpoint with its deliveries. A bot's conversations still in status `bot` enter
+/// the agents' queue in the same transaction, each announced to the live inbox and audited as
+/// handed over.
 #[utoipa::path(delete, path = "/webhook-endpoints/{id}", tag = "webhook endpoints", params(("id" = i64, Path)), responses((status = 204, description = "deleted, with its deliveries"), (status = 404, body = ApiError)))]
 pub async fn delete(caller: Caller, State(app): State<Arc<App>>, Path(id): Path<i64>) -> Result<StatusCode, ApiError> {
     let endpoint = find(&app, &caller, id).await?;
-    app.store.delete_webhook_endpoint(id, caller.scope()).await?;
+    // Deleted since `find` by another request: gone all the same.
+    let handed = app.store.delete_webhook_endpoint(id, caller.scope()).await?.unwrap_or_default();
     super::audit::record(&app, &caller, Some(endpoint.workspace_id), "webhook_endpoint.delete", &format!("{id} {}", endpoint.url)).await;
+    handed_over(&app, &caller, endpoint.workspace_id, &handed, |_| format!("bot endpoint {id} deleted")).await;
     Ok(StatusCode::NO_CONTENT)
 }
 

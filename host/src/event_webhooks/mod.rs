@@ -4,7 +4,8 @@
 //! so a crash loses none; this worker sends them, signed as the Standard Webhooks
 //! specification says (the `standardwebhooks` crate signs; receivers verify with any of its
 //! libraries), retries with backoff until the retry horizon, then fails the delivery and
-//! disables the endpoint with a notice in the workspace's audit log.
+//! disables the endpoint with a notice in the workspace's audit log (a bot endpoint's
+//! conversations still in status `bot` go to people then, each announced to the live inbox).
 //!
 //! Order: an endpoint receives a conversation's events one after the other (the next waits
 //! until the one before it was delivered or given up). Isolation: each endpoint has at most
@@ -175,8 +176,16 @@ async fn start_due(app: &Arc<App>, sends: &mut JoinSet<()>, running: &mut HashMa
         let (app, ids) = (app.clone(), (delivery.id, delivery.endpoint_id));
         let task = sends.spawn(async move {
             let (attempt, outcome) = attempt(&app, &endpoint, &delivery).await;
-            if let Err(error) = app.store.webhook_attempted(&delivery, &attempt, &outcome).await {
-                tracing::error!(delivery = delivery.id, "recording a webhook attempt failed (it is sent again after its lease): {error}");
+            match app.store.webhook_attempted(&delivery, &attempt, &outcome).await {
+                // Disabled past the retry horizon: a bot's conversations went to people, each
+                // announced to the live inbox (on Postgres the store announced them to every
+                // node already; this does nothing there).
+                Ok(handed) => {
+                    for conversation in &handed {
+                        app.live.conversation(&conversation.channel_id, conversation.conversation_id);
+                    }
+                }
+                Err(error) => tracing::error!(delivery = delivery.id, "recording a webhook attempt failed (it is sent again after its lease): {error}"),
             }
             if let Outcome::Failed { disable_endpoint: Some(reason) } = &outcome {
                 disabled_notice(&app, &endpoint, reason).await;

@@ -60,6 +60,21 @@ pub enum Assigned {
     To(i64),
 }
 
+/// A conversation handed from a bot to people (its status `bot` became `open`), to announce:
+/// the bot token revoked, its endpoint turned off (by an admin or past the retry horizon),
+/// deleted, or no longer the bot of the conversation's channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HandedOver {
+    pub channel_id: String,
+    pub conversation_id: i64,
+}
+
+/// Handed-over conversations by id (`RETURNING` promises no order).
+pub(crate) fn in_order(mut handed: Vec<HandedOver>) -> Vec<HandedOver> {
+    handed.sort_by_key(|h| h.conversation_id);
+    handed
+}
+
 /// The status a conversation of `channel` (an SQL expression) starts or reopens in: `bot` while
 /// the channel has a bot (a token with the `bot` role, or an endpoint that is enabled), else
 /// `open` (the same in both dialects).

@@ -3,6 +3,7 @@
 use rusqlite::{OptionalExtension, params};
 use sha2::{Digest, Sha256};
 
+use super::conversations::{HandedOver, in_order};
 use super::{Db, StoreResult, now_ms, random_token, Cached};
 
 #[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
@@ -44,13 +45,6 @@ impl std::str::FromStr for Role {
     }
 }
 
-/// A conversation handed from a bot to people (its status `bot` became `open`), to announce.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HandedOver {
-    pub channel_id: String,
-    pub conversation_id: i64,
-}
-
 /// A revoked bot token's conversations still in status `bot` go to people: the same change as
 /// the schema's trigger `bot_removed` makes when the token's `channel_bots` rows go by cascade,
 /// made first in the revoking transaction so that the store knows which conversations changed
@@ -63,12 +57,6 @@ pub(crate) const HAND_OVER_TOKEN_CONVERSATIONS: &str = "UPDATE conversations SET
                                               WHERE b.token_id = $1 AND t.workspace_id = $2)
      RETURNING channel_id, id";
 pub(crate) const REVOKE_TOKEN: &str = "DELETE FROM api_tokens WHERE id = $1 AND workspace_id = $2";
-
-/// Handed-over conversations by id (`RETURNING` promises no order).
-pub(crate) fn in_order(mut handed: Vec<HandedOver>) -> Vec<HandedOver> {
-    handed.sort_by_key(|h| h.conversation_id);
-    handed
-}
 
 /// What is stored of a token, link or session id: its SHA-256, in hex.
 pub(crate) fn digest(token: &str) -> String {

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use rusqlite::{OptionalExtension, ToSql};
 
+use super::conversations::{HandedOver, in_order};
 use super::row::ReadRow;
 use super::{Db, Scope, SecretBox, StoreError, StoreResult, now_ms};
 
@@ -186,6 +187,19 @@ pub(crate) const BOT_CHANNELS_OF: &str = "SELECT channel_id FROM channel_bots WH
 pub(crate) const SET_BOT: &str = "INSERT INTO channel_bots (channel_id, endpoint_id) VALUES ($1, $2)
      ON CONFLICT (channel_id) DO UPDATE SET endpoint_id = excluded.endpoint_id WHERE channel_bots.token_id IS NULL";
 pub(crate) const UNSET_BOT: &str = "DELETE FROM channel_bots WHERE endpoint_id = $1 AND channel_id = $2";
+/// An endpoint's conversations still in status `bot` go to people when it stops being their
+/// channel's bot: turned off (by an admin, or past the retry horizon) or deleted (`$3` NULL:
+/// every channel it is the bot of), or no longer the bot of the channel `$3`. The same change as
+/// the schema's triggers `bot_disabled` and `bot_removed` make, made first in the same
+/// transaction so that the store knows which conversations changed, to announce them (the
+/// triggers then find none left, unless a conversation was started in between on another node:
+/// that one is handed over all the same, unannounced). `$1` the endpoint, `$2` its workspace
+/// (NULL: any; another workspace's endpoint hands over nothing, and is not changed).
+pub(crate) const HAND_OVER_ENDPOINT_CONVERSATIONS: &str = "UPDATE conversations SET status = 'open'
+     WHERE status = 'bot' AND channel_id IN (SELECT b.channel_id FROM channel_bots b JOIN webhook_endpoints e ON e.id = b.endpoint_id
+                                              WHERE b.endpoint_id = $1 AND e.workspace_id = COALESCE($2, e.workspace_id)
+                                                AND b.channel_id = COALESCE($3, b.channel_id))
+     RETURNING channel_id, id";
 /// A channel's bot: its endpoint or its token, the name people see (the token's label, the
 /// endpoint's description) and whether it answers now (an endpoint turned off does not).
 pub(crate) const CHANNEL_BOT: &str = "SELECT b.endpoint_id, b.token_id, COALESCE(t.label, e.description, ''), COALESCE(e.enabled, TRUE)
@@ -344,16 +358,29 @@ impl Db {
         Ok((list(EVENTS_OF_ENDPOINT)?, list(BOT_CHANNELS_OF)?))
     }
 
-    /// Makes the endpoint the bot of `channels` and of no other.
-    fn set_bot_channels(tx: &rusqlite::Connection, id: i64, channels: &[String]) -> StoreResult<()> {
+    /// Hands the endpoint's bot conversations to people (see [`HAND_OVER_ENDPOINT_CONVERSATIONS`]:
+    /// `channel` `None` for every channel it is the bot of); they are announced after the write.
+    fn hand_over_bot_conversations(tx: &rusqlite::Connection, id: i64, workspace: Option<i64>, channel: Option<&str>) -> StoreResult<Vec<HandedOver>> {
+        let handed: Vec<HandedOver> = tx
+            .prepare_cached(HAND_OVER_ENDPOINT_CONVERSATIONS)?
+            .query_map(&*numbered(&[&id, &workspace, &channel]), |row| Ok(HandedOver { channel_id: row.get(0)?, conversation_id: row.get(1)? }))?
+            .collect::<Result<_, _>>()?;
+        Ok(in_order(handed))
+    }
+
+    /// Makes the endpoint the bot of `channels` and of no other: the conversations of the
+    /// channels it leaves that were still its go to people, named.
+    fn set_bot_channels(tx: &rusqlite::Connection, id: i64, channels: &[String]) -> StoreResult<Vec<HandedOver>> {
         let (_, current) = Self::webhook_lists_of(tx, id)?;
+        let mut handed = Vec::new();
         for gone in current.iter().filter(|c| !channels.contains(c)) {
+            handed.extend(Self::hand_over_bot_conversations(tx, id, None, Some(gone.as_str()))?);
             tx.prepare_cached(UNSET_BOT)?.execute(&*numbered(&[&id, gone]))?;
         }
         for channel in channels {
             tx.prepare_cached(SET_BOT)?.execute(&*numbered(&[channel, &id]))?;
         }
-        Ok(())
+        Ok(handed)
     }
 
     fn read_webhook_endpoint(&self, conn: &rusqlite::Connection, id: i64, scope: Scope) -> StoreResult<Option<Endpoint>> {
@@ -399,11 +426,16 @@ impl Db {
         self.off_worker(move |db| db.webhook_endpoint(id, Scope::Every)).await?.ok_or(StoreError::NotFound)
     }
 
-    pub async fn update_webhook_endpoint(&self, id: i64, scope: Scope, change: &EndpointChange) -> StoreResult<Option<Endpoint>> {
+    /// The endpoint changed, and the conversations it handed to people (turned off, or no
+    /// longer the bot of their channel), to announce.
+    pub async fn update_webhook_endpoint(&self, id: i64, scope: Scope, change: &EndpointChange) -> StoreResult<Option<(Endpoint, Vec<HandedOver>)>> {
         let (url, description, events, enabled, bots) = (change.url.clone(), change.description.clone(), change.events.clone(), change.enabled, change.bot_channels.clone());
         let workspace = scope.workspace();
-        let found = self
+        let handed = self
             .write(move |tx| {
+                // Turned off: every conversation still its bot's goes to people, before the
+                // trigger `bot_disabled` would (unnamed).
+                let mut handed = if enabled == Some(false) { Self::hand_over_bot_conversations(tx, id, workspace, None)? } else { Vec::new() };
                 let changed = tx.prepare_cached(UPDATE_ENDPOINT)?.execute(&*numbered(&[&id, &workspace, &url, &description, &enabled, &now_ms()]))?;
                 if changed == 1
                     && let Some(events) = &events
@@ -416,15 +448,13 @@ impl Db {
                 if changed == 1
                     && let Some(bots) = &bots
                 {
-                    Self::set_bot_channels(tx, id, bots)?;
+                    handed.extend(Self::set_bot_channels(tx, id, bots)?);
                 }
-                Ok(changed == 1)
+                Ok((changed == 1).then(|| in_order(handed)))
             })
             .await?;
-        if !found {
-            return Ok(None);
-        }
-        self.off_worker(move |db| db.webhook_endpoint(id, scope)).await
+        let Some(handed) = handed else { return Ok(None) };
+        Ok(self.off_worker(move |db| db.webhook_endpoint(id, scope)).await?.map(|endpoint| (endpoint, handed)))
     }
 
     pub async fn rotate_webhook_secret(&self, id: i64, scope: Scope, secret: &str, previous_until: i64) -> StoreResult<Option<Endpoint>> {
@@ -436,9 +466,18 @@ impl Db {
         self.off_worker(move |db| db.webhook_endpoint(id, scope)).await
     }
 
-    pub async fn delete_webhook_endpoint(&self, id: i64, scope: Scope) -> StoreResult<bool> {
+    /// `None` when there is no such endpoint in the scope; else the conversations it handed to
+    /// people (it was their channel's bot), to announce.
+    pub async fn delete_webhook_endpoint(&self, id: i64, scope: Scope) -> StoreResult<Option<Vec<HandedOver>>> {
         let workspace = scope.workspace();
-        self.write(move |tx| Ok(tx.prepare_cached(DELETE_ENDPOINT)?.execute(&*numbered(&[&id, &workspace]))? == 1)).await
+        self.write(move |tx| {
+            let handed = Self::hand_over_bot_conversations(tx, id, workspace, None)?;
+            if tx.prepare_cached(DELETE_ENDPOINT)?.execute(&*numbered(&[&id, &workspace]))? == 0 {
+                return Ok(None);
+            }
+            Ok(Some(handed))
+        })
+        .await
     }
 
     /// The channel's bot, if it has one.
@@ -498,22 +537,25 @@ impl Db {
         Ok(self.reader().prepare_cached(NEXT_DUE)?.query_row([], |row| row.get(0))?)
     }
 
-    pub async fn webhook_attempted(&self, delivery: &Delivery, attempt: &Attempt, outcome: &Outcome) -> StoreResult<()> {
+    /// The conversations the endpoint handed to people when the outcome turned it off, to announce.
+    pub async fn webhook_attempted(&self, delivery: &Delivery, attempt: &Attempt, outcome: &Outcome) -> StoreResult<Vec<HandedOver>> {
         let (delivery, attempt, outcome) = (delivery.clone(), attempt.clone(), outcome.clone());
         self.write(move |tx| {
             let now = now_ms();
+            let mut handed = Vec::new();
             tx.prepare_cached(INSERT_ATTEMPT)?.execute(&*numbered(&[&delivery.id, &attempt.at, &attempt.status, &attempt.latency_ms, &attempt.response]))?;
             match &outcome {
                 Outcome::Delivered => tx.prepare_cached(DELIVERED)?.execute(&*numbered(&[&delivery.id, &now]))?,
                 Outcome::Retry { at } => tx.prepare_cached(RETRY)?.execute(&*numbered(&[&delivery.id, at, &now]))?,
                 Outcome::Failed { disable_endpoint } => {
                     if let Some(reason) = disable_endpoint {
+                        handed = Self::hand_over_bot_conversations(tx, delivery.endpoint_id, None, None)?;
                         tx.prepare_cached(DISABLE_ENDPOINT)?.execute(&*numbered(&[&delivery.endpoint_id, reason, &now]))?;
                     }
                     tx.prepare_cached(FAILED)?.execute(&*numbered(&[&delivery.id, &now]))?
                 }
             };
-            Ok(())
+            Ok(handed)
         })
         .await
     }

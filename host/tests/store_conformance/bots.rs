@@ -1,12 +1,13 @@
 //! Bots on both backends: a bot token made with its channels (one bot per channel, of either
 //! kind), whose channels' new conversations start in status `bot`, listed for it alone; and
 //! revoking it hands them to people in the same transaction, naming them (for the live inbox),
-//! as an endpoint bot's are when the endpoint is turned off (the schema's triggers).
+//! as an endpoint bot's are when the endpoint is turned off (by an admin or past the retry
+//! horizon), no longer the bot of their channel, or deleted.
 
-use switchboard::store::conversations::ConversationFilter;
+use switchboard::store::conversations::{ConversationFilter, HandedOver};
 use switchboard::store::now_ms;
-use switchboard::store::tokens::{HandedOver, Role};
-use switchboard::store::webhook_endpoints::{BotKind, ChannelBot, EndpointChange, NewEndpoint};
+use switchboard::store::tokens::Role;
+use switchboard::store::webhook_endpoints::{Attempt, BotKind, ChannelBot, EndpointChange, NewEndpoint, Outcome};
 use switchboard::store::Scope;
 
 use crate::messages::inbound;
@@ -79,13 +80,54 @@ async fn a_bot_token_owns_its_channels_new_conversations_until_it_is_revoked() {
         let later = node1.record_inbound(channel, &inbound(5, "804", now)).await.unwrap().unwrap().conversation_id;
         assert_eq!(status(later).await, "open", "{name}: a new conversation there is open");
 
-        // The endpoint turned off hands its over too, and its channel's new ones are open.
-        node1.update_webhook_endpoint(endpoint.id, Scope::Workspace(1), &EndpointChange { enabled: Some(false), ..Default::default() }).await.unwrap();
+        // The endpoint turned off hands its over too, named, and its channel's new ones are open.
+        let turned_off = EndpointChange { enabled: Some(false), ..Default::default() };
+        assert!(node1.update_webhook_endpoint(endpoint.id, Scope::Workspace(2), &turned_off).await.unwrap().is_none(), "{name}: not another workspace's admin");
+        assert_eq!(status(endpoints).await, "bot", "{name}");
+        let (off, handed) = node1.update_webhook_endpoint(endpoint.id, Scope::Workspace(1), &turned_off).await.unwrap().unwrap_or_else(|| panic!("{name}: found"));
+        assert!(!off.enabled, "{name}");
+        assert_eq!(handed, vec![HandedOver { channel_id: other.clone(), conversation_id: endpoints }], "{name}: the one still its bot's, named to announce");
         assert_eq!(status(endpoints).await, "open", "{name}");
         assert_eq!(node2.channel_bot(&other).await.unwrap().map(|b| b.enabled), Some(false), "{name}: still its bot, turned off");
 
         // The freed channel can have a new bot token.
         assert!(node2.create_bot_token(1, "Asisten baru", &[channel.to_owned()]).await.unwrap().is_ok(), "{name}");
+
+        // Turned on again, the endpoint hands over nothing; taken out of its bot channels, the
+        // conversation it has there goes to people, named.
+        let turned_on = EndpointChange { enabled: Some(true), ..Default::default() };
+        let (_, handed) = node1.update_webhook_endpoint(endpoint.id, Scope::Workspace(1), &turned_on).await.unwrap().unwrap();
+        assert!(handed.is_empty(), "{name}");
+        let left = node1.record_inbound(&other, &inbound(6, "805", now)).await.unwrap().unwrap().conversation_id;
+        assert_eq!(status(left).await, "bot", "{name}");
+        let no_channels = EndpointChange { bot_channels: Some(Vec::new()), ..Default::default() };
+        let (changed, handed) = node1.update_webhook_endpoint(endpoint.id, Scope::Workspace(1), &no_channels).await.unwrap().unwrap();
+        assert!(changed.bot_channels.is_empty(), "{name}");
+        assert_eq!(handed, vec![HandedOver { channel_id: other.clone(), conversation_id: left }], "{name}: the channel it left, named");
+        assert_eq!(status(left).await, "open", "{name}");
+
+        // Its bot again: disabled past the retry horizon, it hands over its conversation, named.
+        let bot_again = EndpointChange { bot_channels: Some(vec![other.clone()]), ..Default::default() };
+        let (_, handed) = node1.update_webhook_endpoint(endpoint.id, Scope::Workspace(1), &bot_again).await.unwrap().unwrap();
+        assert!(handed.is_empty(), "{name}");
+        let given_up = node1.record_inbound(&other, &inbound(7, "806", now)).await.unwrap().unwrap().conversation_id;
+        assert_eq!(status(given_up).await, "bot", "{name}");
+        let delivery = node2.due_webhook_deliveries(50, &[]).await.unwrap().into_iter().find(|d| d.endpoint_id == endpoint.id).unwrap_or_else(|| panic!("{name}: a delivery due"));
+        let failed = Attempt { at: now_ms(), status: Some(503), latency_ms: 3, response: "down".into() };
+        let handed = node1.webhook_attempted(&delivery, &failed, &Outcome::Failed { disable_endpoint: Some("retry horizon passed".into()) }).await.unwrap();
+        assert_eq!(handed, vec![HandedOver { channel_id: other.clone(), conversation_id: given_up }], "{name}: disabled, its conversation named");
+        assert_eq!(status(given_up).await, "open", "{name}");
+
+        // Turned on and deleted: the conversation it has then goes to people, named.
+        node1.update_webhook_endpoint(endpoint.id, Scope::Workspace(1), &turned_on).await.unwrap().unwrap();
+        let last = node1.record_inbound(&other, &inbound(8, "807", now)).await.unwrap().unwrap().conversation_id;
+        assert_eq!(status(last).await, "bot", "{name}");
+        assert_eq!(node1.delete_webhook_endpoint(endpoint.id, Scope::Workspace(2)).await.unwrap(), None, "{name}: not another workspace's admin");
+        assert_eq!(status(last).await, "bot", "{name}");
+        let handed = node1.delete_webhook_endpoint(endpoint.id, Scope::Workspace(1)).await.unwrap();
+        assert_eq!(handed, Some(vec![HandedOver { channel_id: other.clone(), conversation_id: last }]), "{name}: deleted, its conversation named");
+        assert_eq!(status(last).await, "open", "{name}");
+        assert_eq!(node2.channel_bot(&other).await.unwrap(), None, "{name}: the channel has no bot now");
     })
     .await;
 }

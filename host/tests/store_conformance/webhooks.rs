@@ -40,7 +40,7 @@ async fn events_write_deliveries_for_subscribed_endpoints_which_go_out_in_order_
         assert_eq!(node2.webhook_endpoints(Scope::Workspace(1)).await.unwrap().len(), 1, "{name}: one workspace's");
         assert!(node2.webhook_endpoint(elsewhere.id, Scope::Workspace(1)).await.unwrap().is_none(), "{name}: not another's");
         assert!(node2.update_webhook_endpoint(elsewhere.id, Scope::Workspace(1), &EndpointChange { enabled: Some(false), ..Default::default() }).await.unwrap().is_none(), "{name}");
-        assert!(!node2.delete_webhook_endpoint(elsewhere.id, Scope::Workspace(1)).await.unwrap(), "{name}");
+        assert!(node2.delete_webhook_endpoint(elsewhere.id, Scope::Workspace(1)).await.unwrap().is_none(), "{name}");
 
         // Three messages of one conversation, one of another: a delivery each, for workspace 1's endpoint only.
         let now = switchboard::store::now_ms();
@@ -82,12 +82,13 @@ async fn events_write_deliveries_for_subscribed_endpoints_which_go_out_in_order_
         assert_eq!((shown.state.as_str(), shown.attempts, attempts.iter().map(|a| a.status).collect::<Vec<_>>()), ("delivered", 2, vec![Some(500), Some(200)]), "{name}");
 
         // Given up: failed, and the endpoint disabled with the reason; nothing of it is due.
-        node1.webhook_attempted(&other_conversation, &answered(503), &Outcome::Failed { disable_endpoint: Some("retry horizon passed".into()) }).await.unwrap();
+        let handed = node1.webhook_attempted(&other_conversation, &answered(503), &Outcome::Failed { disable_endpoint: Some("retry horizon passed".into()) }).await.unwrap();
+        assert!(handed.is_empty(), "{name}: no bot, no conversation handed over");
         let disabled = node2.webhook_endpoint(messages.id, Scope::Every).await.unwrap().unwrap();
         assert_eq!((disabled.enabled, disabled.disabled_reason.as_deref()), (false, Some("retry horizon passed")), "{name}");
         assert!(node2.due_webhook_deliveries(10, &[]).await.unwrap().is_empty(), "{name}: a disabled endpoint's deliveries wait");
         node1.record_inbound(channel, &inbound(5, "700", now)).await.unwrap().unwrap();
-        let enabled = node2.update_webhook_endpoint(messages.id, Scope::Workspace(1), &EndpointChange { enabled: Some(true), ..Default::default() }).await.unwrap().unwrap();
+        let (enabled, _) = node2.update_webhook_endpoint(messages.id, Scope::Workspace(1), &EndpointChange { enabled: Some(true), ..Default::default() }).await.unwrap().unwrap();
         assert_eq!((enabled.enabled, enabled.disabled_reason), (true, None), "{name}");
         assert_eq!(node2.webhook_deliveries(messages.id, 50).await.unwrap().len(), 4, "{name}: no delivery written while it was disabled");
 
@@ -109,7 +110,7 @@ async fn events_write_deliveries_for_subscribed_endpoints_which_go_out_in_order_
         let rotated = node1.rotate_webhook_secret(messages.id, Scope::Workspace(1), "whsec_bmV3LXNlY3JldC1mb3ItdGhlLWNybS1ob29r", now + 1_000).await.unwrap().unwrap();
         assert_eq!(rotated.signing_secrets(now), vec!["whsec_bmV3LXNlY3JldC1mb3ItdGhlLWNybS1ob29r", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"], "{name}");
         assert_eq!(rotated.signing_secrets(now + 2_000).len(), 1, "{name}");
-        assert!(node2.delete_webhook_endpoint(messages.id, Scope::Workspace(1)).await.unwrap(), "{name}");
+        assert_eq!(node2.delete_webhook_endpoint(messages.id, Scope::Workspace(1)).await.unwrap(), Some(Vec::new()), "{name}: deleted, no bot: nothing handed over");
         assert!(node1.webhook_deliveries(messages.id, 50).await.unwrap().is_empty(), "{name}");
     })
     .await;

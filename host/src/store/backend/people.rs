@@ -2,8 +2,9 @@
 //! sign in (invitation links, sessions, failed sign-ins for lockout) and API tokens. Links,
 //! session ids and tokens are stored only as SHA-256 digests.
 
+use crate::store::conversations::HandedOver;
 use crate::store::people::{InvitationProblem, Person, SignInAttempt, SignedIn};
-use crate::store::tokens::{HandedOver, Role, TokenInfo, TokenOwner};
+use crate::store::tokens::{Role, TokenInfo, TokenOwner};
 use crate::store::workspaces::Workspace;
 use crate::store::{Db, StoreResult};
 

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use crate::store::conversations::HandedOver;
 use crate::store::webhook_endpoints::{Attempt, ChannelBot, Delivery, Endpoint, EndpointChange, NewEndpoint, Outcome, Redeliver};
 use crate::store::{Db, Scope, StoreResult};
 
@@ -12,11 +13,15 @@ pub trait WebhookStore: Send + Sync {
     async fn create_webhook_endpoint(&self, new: &NewEndpoint) -> StoreResult<Endpoint>;
     async fn webhook_endpoints(&self, scope: Scope) -> StoreResult<Vec<Endpoint>>;
     async fn webhook_endpoint(&self, id: i64, scope: Scope) -> StoreResult<Option<Endpoint>>;
-    /// `None` when there is no such endpoint in the scope.
-    async fn update_webhook_endpoint(&self, id: i64, scope: Scope, change: &EndpointChange) -> StoreResult<Option<Endpoint>>;
+    /// `None` when there is no such endpoint in the scope; else the endpoint changed, and the
+    /// conversations it handed to people in the same transaction (turned off, or no longer the
+    /// bot of their channel), to announce. On Postgres they are announced to every node already.
+    async fn update_webhook_endpoint(&self, id: i64, scope: Scope, change: &EndpointChange) -> StoreResult<Option<(Endpoint, Vec<HandedOver>)>>;
     /// A new secret; the current one stays valid until `previous_until` (ms).
     async fn rotate_webhook_secret(&self, id: i64, scope: Scope, secret: &str, previous_until: i64) -> StoreResult<Option<Endpoint>>;
-    async fn delete_webhook_endpoint(&self, id: i64, scope: Scope) -> StoreResult<bool>;
+    /// `None` when there is no such endpoint in the scope; else the conversations it handed to
+    /// people (it was their channel's bot), to announce (on Postgres, announced already).
+    async fn delete_webhook_endpoint(&self, id: i64, scope: Scope) -> StoreResult<Option<Vec<HandedOver>>>;
 
     // Deliveries, as the worker sends them.
     /// Due now, oldest first, at most `limit`, leaving out `in_flight` (this node's), what
@@ -29,8 +34,10 @@ pub trait WebhookStore: Send + Sync {
     async fn renew_webhook_claims(&self, in_flight: &[i64], lease: Duration) -> StoreResult<usize>;
     /// When the next delivery is due (ms), if any.
     async fn next_webhook_delivery_at(&self) -> StoreResult<Option<i64>>;
-    /// Records an attempt and what became of its delivery (and of its endpoint), together.
-    async fn webhook_attempted(&self, delivery: &Delivery, attempt: &Attempt, outcome: &Outcome) -> StoreResult<()>;
+    /// Records an attempt and what became of its delivery (and of its endpoint), together; the
+    /// conversations the endpoint handed to people when the outcome turned it off, to announce
+    /// (on Postgres, announced already).
+    async fn webhook_attempted(&self, delivery: &Delivery, attempt: &Attempt, outcome: &Outcome) -> StoreResult<Vec<HandedOver>>;
 
     // What the admin sees and does.
     /// The newest deliveries of an endpoint, each with its attempts.
@@ -43,7 +50,8 @@ pub trait WebhookStore: Send + Sync {
     async fn prune_webhook_history(&self, before: i64) -> StoreResult<()>;
 
     // Bots: a channel has one, a webhook endpoint (its `bot_channels`) or an API token with the
-    // role `bot`. Revoking the token hands its conversations to people (the schema's trigger).
+    // role `bot`. Revoking the token, or turning off or deleting the endpoint, hands its
+    // conversations to people, named to announce (the schema's triggers are the guarantee).
     /// The channel's bot, if it has one.
     async fn channel_bot(&self, channel_id: &str) -> StoreResult<Option<ChannelBot>>;
     /// The channels a bot token is the bot of (none for any other token).
@@ -68,7 +76,7 @@ impl WebhookStore for Db {
         self.off_worker(move |db| db.webhook_endpoint(id, scope)).await
     }
 
-    async fn update_webhook_endpoint(&self, id: i64, scope: Scope, change: &EndpointChange) -> StoreResult<Option<Endpoint>> {
+    async fn update_webhook_endpoint(&self, id: i64, scope: Scope, change: &EndpointChange) -> StoreResult<Option<(Endpoint, Vec<HandedOver>)>> {
         Db::update_webhook_endpoint(self, id, scope, change).await
     }
 
@@ -76,7 +84,7 @@ impl WebhookStore for Db {
         Db::rotate_webhook_secret(self, id, scope, secret, previous_until).await
     }
 
-    async fn delete_webhook_endpoint(&self, id: i64, scope: Scope) -> StoreResult<bool> {
+    async fn delete_webhook_endpoint(&self, id: i64, scope: Scope) -> StoreResult<Option<Vec<HandedOver>>> {
         Db::delete_webhook_endpoint(self, id, scope).await
     }
 
@@ -97,7 +105,7 @@ impl WebhookStore for Db {
         self.off_worker(move |db| db.next_webhook_delivery_at()).await
     }
 
-    async fn webhook_attempted(&self, delivery: &Delivery, attempt: &Attempt, outcome: &Outcome) -> StoreResult<()> {
+    async fn webhook_attempted(&self, delivery: &Delivery, attempt: &Attempt, outcome: &Outcome) -> StoreResult<Vec<HandedOver>> {
         Db::webhook_attempted(self, delivery, attempt, outcome).await
     }
 

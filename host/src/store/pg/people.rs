@@ -15,7 +15,8 @@ use crate::store::people::{
     COLUMNS as PERSON_COLUMNS, COLUMN_COUNT as PERSON_COLUMN_COUNT, InvitationProblem, Person, RawPerson, SEEN_EVERY_MS, SignInAttempt, SignedIn, invitation_problem, new_secret,
     recent_failures, session_live,
 };
-use crate::store::tokens::{HAND_OVER_TOKEN_CONVERSATIONS, HandedOver, REVOKE_TOKEN, Role, TokenInfo, TokenOwner, digest, in_order, new_token, token_info, token_owner_of, token_prefix};
+use crate::store::conversations::{HandedOver, in_order};
+use crate::store::tokens::{HAND_OVER_TOKEN_CONVERSATIONS, REVOKE_TOKEN, Role, TokenInfo, TokenOwner, digest, new_token, token_info, token_owner_of, token_prefix};
 use crate::store::workspaces::{COLUMNS as WORKSPACE_COLUMNS, Workspace};
 use crate::store::{StoreError, StoreResult, now_ms};
 

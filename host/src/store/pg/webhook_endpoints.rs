@@ -9,6 +9,7 @@ use deadpool_postgres::GenericClient;
 
 use super::PgStore;
 use crate::store::backend::WebhookStore;
+use crate::store::conversations::{HandedOver, in_order};
 use crate::store::tokens::{Role, digest, new_token, token_prefix};
 use crate::store::webhook_endpoints::*;
 use crate::store::{Scope, StoreError, StoreResult, now_ms};
@@ -29,16 +30,32 @@ impl PgStore {
         Ok(())
     }
 
-    /// Makes the endpoint the bot of `channels` and of no other.
-    async fn set_bot_channels<C: GenericClient>(client: &C, id: i64, channels: &[String]) -> StoreResult<()> {
+    /// Hands the endpoint's bot conversations to people (see [`HAND_OVER_ENDPOINT_CONVERSATIONS`]:
+    /// `channel` `None` for every channel it is the bot of), each announced to every node's
+    /// inbox followers once (and only if) the transaction commits, as a bot handing one over
+    /// itself is.
+    async fn hand_over_bot_conversations<C: GenericClient>(client: &C, id: i64, workspace: Option<i64>, channel: Option<&str>) -> StoreResult<Vec<HandedOver>> {
+        let rows = client.query(HAND_OVER_ENDPOINT_CONVERSATIONS, &[&id, &workspace, &channel]).await?;
+        let handed = in_order(rows.iter().map(|row| HandedOver { channel_id: row.get(0), conversation_id: row.get(1) }).collect());
+        for conversation in &handed {
+            super::live::announce(client, "conversation", &conversation.channel_id, conversation.conversation_id, None).await?;
+        }
+        Ok(handed)
+    }
+
+    /// Makes the endpoint the bot of `channels` and of no other: the conversations of the
+    /// channels it leaves that were still its go to people, named.
+    async fn set_bot_channels<C: GenericClient>(client: &C, id: i64, channels: &[String]) -> StoreResult<Vec<HandedOver>> {
         let current: Vec<String> = client.query(BOT_CHANNELS_OF, &[&id]).await?.iter().map(|r| r.get(0)).collect();
+        let mut handed = Vec::new();
         for gone in current.iter().filter(|c| !channels.contains(c)) {
+            handed.extend(Self::hand_over_bot_conversations(client, id, None, Some(gone.as_str())).await?);
             client.execute(UNSET_BOT, &[&id, gone]).await?;
         }
         for channel in channels {
             client.execute(SET_BOT, &[channel, &id]).await?;
         }
-        Ok(())
+        Ok(handed)
     }
 }
 
@@ -74,21 +91,25 @@ impl WebhookStore for PgStore {
         }
     }
 
-    async fn update_webhook_endpoint(&self, id: i64, scope: Scope, change: &EndpointChange) -> StoreResult<Option<Endpoint>> {
+    async fn update_webhook_endpoint(&self, id: i64, scope: Scope, change: &EndpointChange) -> StoreResult<Option<(Endpoint, Vec<HandedOver>)>> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
+        // Turned off: every conversation still its bot's goes to people, before the trigger
+        // `bot_disabled` would (unnamed).
+        let mut handed = if change.enabled == Some(false) { Self::hand_over_bot_conversations(&tx, id, scope.workspace(), None).await? } else { Vec::new() };
         let changed = tx.execute(UPDATE_ENDPOINT, &[&id, &scope.workspace(), &change.url, &change.description, &change.enabled, &now_ms()]).await?;
         if changed == 0 {
+            // No such endpoint here: the transaction is dropped (it changed nothing).
             return Ok(None);
         }
         if let Some(events) = &change.events {
             Self::replace_subscriptions(&tx, id, events).await?;
         }
         if let Some(bots) = &change.bot_channels {
-            Self::set_bot_channels(&tx, id, bots).await?;
+            handed.extend(Self::set_bot_channels(&tx, id, bots).await?);
         }
         tx.commit().await?;
-        self.webhook_endpoint(id, scope).await
+        Ok(self.webhook_endpoint(id, scope).await?.map(|endpoint| (endpoint, in_order(handed))))
     }
 
     async fn rotate_webhook_secret(&self, id: i64, scope: Scope, secret: &str, previous_until: i64) -> StoreResult<Option<Endpoint>> {
@@ -103,8 +124,16 @@ impl WebhookStore for PgStore {
         self.webhook_endpoint(id, scope).await
     }
 
-    async fn delete_webhook_endpoint(&self, id: i64, scope: Scope) -> StoreResult<bool> {
-        Ok(self.client().await?.execute(DELETE_ENDPOINT, &[&id, &scope.workspace()]).await? == 1)
+    async fn delete_webhook_endpoint(&self, id: i64, scope: Scope) -> StoreResult<Option<Vec<HandedOver>>> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let handed = Self::hand_over_bot_conversations(&tx, id, scope.workspace(), None).await?;
+        if tx.execute(DELETE_ENDPOINT, &[&id, &scope.workspace()]).await? == 0 {
+            // No such endpoint here: the transaction is dropped (it changed nothing).
+            return Ok(None);
+        }
+        tx.commit().await?;
+        Ok(Some(handed))
     }
 
     async fn due_webhook_deliveries(&self, limit: u32, in_flight: &[i64]) -> StoreResult<Vec<Delivery>> {
@@ -135,24 +164,26 @@ impl WebhookStore for PgStore {
         Ok(self.client().await?.query_one(NEXT_DUE, &[]).await?.get(0))
     }
 
-    async fn webhook_attempted(&self, delivery: &Delivery, attempt: &Attempt, outcome: &Outcome) -> StoreResult<()> {
+    async fn webhook_attempted(&self, delivery: &Delivery, attempt: &Attempt, outcome: &Outcome) -> StoreResult<Vec<HandedOver>> {
         let input = (delivery.clone(), attempt.clone(), outcome.clone());
         self.writer
             .write(input, |tx, (delivery, attempt, outcome)| {
                 Box::pin(async move {
                     let now = now_ms();
+                    let mut handed = Vec::new();
                     tx.execute(INSERT_ATTEMPT, &[&delivery.id, &attempt.at, &attempt.status, &attempt.latency_ms, &attempt.response]).await?;
                     match outcome {
                         Outcome::Delivered => tx.execute(DELIVERED, &[&delivery.id, &now]).await?,
                         Outcome::Retry { at } => tx.execute(RETRY, &[&delivery.id, at, &now]).await?,
                         Outcome::Failed { disable_endpoint } => {
                             if let Some(reason) = disable_endpoint {
+                                handed = Self::hand_over_bot_conversations(tx, delivery.endpoint_id, None, None).await?;
                                 tx.execute(DISABLE_ENDPOINT, &[&delivery.endpoint_id, reason, &now]).await?;
                             }
                             tx.execute(FAILED, &[&delivery.id, &now]).await?
                         }
                     };
-                    Ok(())
+                    Ok(handed)
                 })
             })
             .await
