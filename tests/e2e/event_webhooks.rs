@@ -411,6 +411,52 @@ async fn a_bot_answers_until_it_hands_over(backend: Backend) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn once_a_receiver_takes_a_delivery_again_its_backlog_goes_at_once_not_hours_later_on_sqlite() {
+    the_backlog_goes_once_the_receiver_is_back(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn once_a_receiver_takes_a_delivery_again_its_backlog_goes_at_once_not_hours_later_on_postgres() {
+    the_backlog_goes_once_the_receiver_is_back(Backend::Postgres).await;
+}
+
+async fn the_backlog_goes_once_the_receiver_is_back(backend: Backend) {
+    // After one quick retry the schedule waits an hour: whatever arrives before then came
+    // because a delivery succeeded and brought the endpoint's backlog forward.
+    let receiver = Receiver::start(Mode::Down).await;
+    let retry = RetryPolicy { schedule: vec![Duration::from_millis(100), Duration::from_secs(3600)], horizon: Duration::from_secs(24 * 3600) };
+    let host = host(backend, &receiver, retry).await;
+    let (status, endpoint) = host.post("/api/v1/webhook-endpoints", &host.admin, json!({"url": receiver.url, "events": ["message.received"]})).await;
+    assert_eq!(status, 201, "{endpoint}");
+    let (shop, other) = (echo_channel(&host, "Toko").await, echo_channel(&host, "Gudang").await);
+    for i in 1..=3 {
+        write(&host, &shop, &format!("s{i}"), &format!("pesan {i}")).await;
+    }
+    // The first is tried twice (503 both times) and now waits an hour, as its delivery says;
+    // the others wait behind it.
+    let deliveries = format!("/api/v1/webhook-endpoints/{}/deliveries", endpoint["id"]);
+    let hour_from_now = || switchboard_e2e::fake_meta::now_ms() as i64 + 3_000_000;
+    host.eventually(PATIENCE, || async {
+        let (_, listed) = host.get(&deliveries, &host.admin).await;
+        listed.as_array().unwrap().iter().any(|d| d["attempts"].as_array().unwrap().len() == 2 && d["next_attempt_at"].as_i64() > Some(hour_from_now())).then_some(())
+    })
+    .await
+    .expect("the first event tried twice, then an hour's wait");
+    receiver.set(Mode::Healthy);
+    write(&host, &other, "o1", "halo gudang").await;
+    let accepted = until(&host, "the backlog delivered after the receiver took an event again", || {
+        let accepted = receiver.accepted();
+        (accepted.len() >= 4).then_some(accepted)
+    })
+    .await;
+    let texts = |channel: &str| story(&accepted, channel).into_iter().filter_map(|(_, text)| text).collect::<Vec<_>>();
+    assert_eq!(texts(&other), ["halo gudang"]);
+    assert_eq!(texts(&shop), ["pesan 1", "pesan 2", "pesan 3"], "the backlog in its conversation's order");
+    assert_eq!(receiver.all().iter().filter(|r| r.answered == 503).count(), 2, "no attempt beyond the two before the hour's wait");
+    host.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_receiver_that_hangs_holds_up_only_its_own_endpoint_on_sqlite() {
     a_hanging_receiver_holds_up_only_its_own_endpoint(Backend::Sqlite).await;
 }

@@ -240,6 +240,11 @@ pub(crate) const NEXT_DUE: &str = "SELECT MIN(CASE WHEN claimed_until > next_att
      FROM webhook_deliveries WHERE state = 'pending'";
 pub(crate) const INSERT_ATTEMPT: &str = "INSERT INTO webhook_attempts (delivery_id, at, status, latency_ms, response) VALUES ($1, $2, $3, $4, $5)";
 pub(crate) const DELIVERED: &str = "UPDATE webhook_deliveries SET state = 'delivered', attempts = attempts + 1, claimed_by = NULL, claimed_until = NULL, updated_at = $2 WHERE id = $1";
+/// An endpoint that took a delivery is up again: its deliveries waiting on a retry (tried
+/// before, due later) are due now, not hours later by the backoff schedule. `$1` the endpoint,
+/// `$2` now. Order is kept by `due_sql` (a conversation's first pending event goes first).
+pub(crate) const BACKLOG_DUE_NOW: &str = "UPDATE webhook_deliveries SET next_attempt_at = $2
+     WHERE endpoint_id = $1 AND state = 'pending' AND attempts > 0 AND next_attempt_at > $2";
 pub(crate) const RETRY: &str = "UPDATE webhook_deliveries SET attempts = attempts + 1, next_attempt_at = $2, claimed_by = NULL, claimed_until = NULL, updated_at = $3 WHERE id = $1";
 pub(crate) const FAILED: &str = "UPDATE webhook_deliveries SET state = 'failed', attempts = attempts + 1, claimed_by = NULL, claimed_until = NULL, updated_at = $2 WHERE id = $1";
 pub(crate) const DISABLE_ENDPOINT: &str = "UPDATE webhook_endpoints SET enabled = FALSE, disabled_reason = $2, updated_at = $3 WHERE id = $1";
@@ -545,7 +550,10 @@ impl Db {
             let mut handed = Vec::new();
             tx.prepare_cached(INSERT_ATTEMPT)?.execute(&*numbered(&[&delivery.id, &attempt.at, &attempt.status, &attempt.latency_ms, &attempt.response]))?;
             match &outcome {
-                Outcome::Delivered => tx.prepare_cached(DELIVERED)?.execute(&*numbered(&[&delivery.id, &now]))?,
+                Outcome::Delivered => {
+                    tx.prepare_cached(BACKLOG_DUE_NOW)?.execute(&*numbered(&[&delivery.endpoint_id, &now]))?;
+                    tx.prepare_cached(DELIVERED)?.execute(&*numbered(&[&delivery.id, &now]))?
+                }
                 Outcome::Retry { at } => tx.prepare_cached(RETRY)?.execute(&*numbered(&[&delivery.id, at, &now]))?,
                 Outcome::Failed { disable_endpoint } => {
                     if let Some(reason) = disable_endpoint {

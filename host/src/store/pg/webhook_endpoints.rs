@@ -173,7 +173,10 @@ impl WebhookStore for PgStore {
                     let mut handed = Vec::new();
                     tx.execute(INSERT_ATTEMPT, &[&delivery.id, &attempt.at, &attempt.status, &attempt.latency_ms, &attempt.response]).await?;
                     match outcome {
-                        Outcome::Delivered => tx.execute(DELIVERED, &[&delivery.id, &now]).await?,
+                        Outcome::Delivered => {
+                            tx.execute(BACKLOG_DUE_NOW, &[&delivery.endpoint_id, &now]).await?;
+                            tx.execute(DELIVERED, &[&delivery.id, &now]).await?
+                        }
                         Outcome::Retry { at } => tx.execute(RETRY, &[&delivery.id, at, &now]).await?,
                         Outcome::Failed { disable_endpoint } => {
                             if let Some(reason) = disable_endpoint {
