@@ -2,6 +2,13 @@
 //! for SQLite and Postgres alike (the SQL shared too where the dialects agree: `$n`
 //! placeholders, numbered in the order they first appear, read the same on both).
 
+/// Binds the shared SQL's `$1`, `$2`… on SQLite by name (rusqlite reads `$n` as a named
+/// parameter), so a query written once runs on both backends.
+pub(crate) fn numbered<'a>(values: &'a [&'a dyn rusqlite::ToSql]) -> Vec<(&'static str, &'a dyn rusqlite::ToSql)> {
+    const NAMES: [&str; 8] = ["$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8"];
+    NAMES.iter().copied().zip(values.iter().copied()).collect()
+}
+
 pub(crate) trait ReadRow {
     fn int(&self, index: usize) -> i64;
     fn opt_int(&self, index: usize) -> Option<i64>;

@@ -146,7 +146,7 @@ impl Db {
     /// Revokes a token of a workspace, in one write: `None` when it has no such token; else the
     /// conversations a bot token handed to people (see [`HAND_OVER_TOKEN_CONVERSATIONS`]).
     pub async fn revoke_token(&self, id: i64, workspace: i64) -> StoreResult<Option<Vec<HandedOver>>> {
-        use super::webhook_endpoints::numbered;
+        use super::row::numbered;
         self.write(move |tx| {
             let handed: Vec<HandedOver> = tx
                 .prepare_cached(HAND_OVER_TOKEN_CONVERSATIONS)?

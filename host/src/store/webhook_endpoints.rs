@@ -6,10 +6,10 @@
 
 use std::time::Duration;
 
-use rusqlite::{OptionalExtension, ToSql};
+use rusqlite::OptionalExtension;
 
 use super::conversations::{HandedOver, in_order};
-use super::row::ReadRow;
+use super::row::{ReadRow, numbered};
 use super::{Db, Scope, SecretBox, StoreError, StoreResult, now_ms};
 
 /// The events an endpoint can ask for.
@@ -346,12 +346,6 @@ pub fn new_event_id() -> String {
 
 /// SQLite's one node, in claims (several nodes are Postgres's).
 const LOCAL_NODE: &str = "local";
-
-/// Binds `$1`, `$2`… by name: the shared SQL may name them in any order.
-pub(crate) fn numbered<'a>(values: &'a [&'a dyn ToSql]) -> Vec<(&'static str, &'a dyn ToSql)> {
-    const NAMES: [&str; 8] = ["$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8"];
-    NAMES.iter().copied().zip(values.iter().copied()).collect()
-}
 
 impl Db {
     /// The endpoint's events and bot channels.
