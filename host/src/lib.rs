@@ -19,6 +19,7 @@ pub mod http_listener;
 pub mod ids;
 pub mod ingest;
 pub mod interactive;
+pub mod leases;
 pub mod live;
 pub mod live_relay;
 pub mod mail;

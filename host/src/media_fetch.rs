@@ -14,6 +14,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::app::App;
+use crate::leases::{LEASE, RENEW_EVERY};
 use crate::runtime::types::{Attachment, AttachmentKind, ChannelError, MediaSource};
 use crate::store::content::MessageContent;
 use crate::runtime::{CallError, Retry};
@@ -33,14 +34,6 @@ const DOWNLOAD_TIMEOUT: Duration = Duration::from_secs(600);
 const SILENCE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Asked again this soon after the provider answered 202 (still preparing the file).
 const NOT_READY_WAIT: Duration = Duration::from_secs(5);
-
-/// How long a fetch handed to this node stays its own without renewal (on Postgres, where nodes
-/// share the jobs): a dead node's fetches are taken over this long after its last renewal at
-/// most. The outbox's lease, for the same reason.
-const FETCH_LEASE: Duration = crate::outbox::CLAIM_LEASE;
-/// How often a node renews the claims of its fetches in flight: a live node's claim lapses only
-/// when it cannot reach the database for two renewals in a row.
-const RENEW_EVERY: Duration = Duration::from_secs(2);
 
 pub async fn run(app: Arc<App>, mut stop: watch::Receiver<bool>) {
     let mut fetches: JoinSet<()> = JoinSet::new();
@@ -71,7 +64,7 @@ pub async fn run(app: Arc<App>, mut stop: watch::Receiver<bool>) {
         for file in due {
             let id = file.id;
             // Another node may have taken it since (several nodes on Postgres).
-            match app.store.claim_media(id, FETCH_LEASE).await {
+            match app.store.claim_media(id, LEASE).await {
                 Ok(true) => started += 1,
                 Ok(false) => continue,
                 Err(e) => {
@@ -103,18 +96,11 @@ pub async fn run(app: Arc<App>, mut stop: watch::Receiver<bool>) {
     fetches.shutdown().await;
 }
 
-/// Keeps this node's claims on its fetches in flight (see [`FETCH_LEASE`]).
+/// Keeps this node's claims on its downloads in flight (see [`crate::leases`]).
 async fn renew_claims(app: &App, running: &[(tokio::task::Id, i64)]) {
     let in_flight: Vec<i64> = running.iter().map(|(_, id)| *id).collect();
-    if in_flight.is_empty() {
-        return;
-    }
-    match app.store.renew_media_claims(&in_flight, FETCH_LEASE).await {
-        Ok(held) if held < in_flight.len() => {
-            tracing::warn!(in_flight = in_flight.len(), held, "claims on media fetches lapsed before they were renewed: another node may fetch those files too")
-        }
-        Ok(_) => {}
-        Err(e) => tracing::warn!("the claims on media fetches in flight could not be renewed (they last {FETCH_LEASE:?} from the last renewal): {e}"),
+    if !in_flight.is_empty() {
+        crate::leases::report_renewal("attachment downloads", in_flight.len(), app.store.renew_media_claims(&in_flight, LEASE).await);
     }
 }
 

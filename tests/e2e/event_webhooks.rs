@@ -127,7 +127,7 @@ async fn host(backend: Backend, receiver: &Receiver, retry: RetryPolicy) -> Test
 }
 
 fn quick_retries(horizon: Duration) -> RetryPolicy {
-    RetryPolicy { schedule: vec![Duration::from_millis(100), Duration::from_millis(300)], horizon }
+    RetryPolicy { schedule: vec![Duration::from_millis(100), Duration::from_millis(300)], horizon, ..Default::default() }
 }
 
 /// An echo channel (one conversation each).
@@ -412,19 +412,42 @@ async fn a_bot_answers_until_it_hands_over(backend: Backend) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn once_a_receiver_takes_a_delivery_again_its_backlog_goes_at_once_not_hours_later_on_sqlite() {
-    the_backlog_goes_once_the_receiver_is_back(Backend::Sqlite).await;
+    the_backlog_goes_once_the_receiver_is_back(Backend::Sqlite, Recovery::AnotherConversationsEvent).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn once_a_receiver_takes_a_delivery_again_its_backlog_goes_at_once_not_hours_later_on_postgres() {
-    the_backlog_goes_once_the_receiver_is_back(Backend::Postgres).await;
+    the_backlog_goes_once_the_receiver_is_back(Backend::Postgres, Recovery::AnotherConversationsEvent).await;
 }
 
-async fn the_backlog_goes_once_the_receiver_is_back(backend: Backend) {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endpoint_waiting_on_retries_is_probed_with_its_oldest_delivery_and_then_gets_its_backlog_on_sqlite() {
+    the_backlog_goes_once_the_receiver_is_back(Backend::Sqlite, Recovery::Probe).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endpoint_waiting_on_retries_is_probed_with_its_oldest_delivery_and_then_gets_its_backlog_on_postgres() {
+    the_backlog_goes_once_the_receiver_is_back(Backend::Postgres, Recovery::Probe).await;
+}
+
+/// What tells the host that a receiver is back.
+#[derive(Clone, Copy, PartialEq)]
+enum Recovery {
+    /// A new conversation's event (nothing ahead of it) is delivered.
+    AnotherConversationsEvent,
+    /// Nothing new: the endpoint is probed (`probe_every`, 1 s here) with its oldest delivery.
+    Probe,
+}
+
+async fn the_backlog_goes_once_the_receiver_is_back(backend: Backend, recovery: Recovery) {
     // After one quick retry the schedule waits an hour: whatever arrives before then came
-    // because a delivery succeeded and brought the endpoint's backlog forward.
+    // because the endpoint took a delivery again and its backlog was brought forward.
     let receiver = Receiver::start(Mode::Down).await;
-    let retry = RetryPolicy { schedule: vec![Duration::from_millis(100), Duration::from_secs(3600)], horizon: Duration::from_secs(24 * 3600) };
+    let probe_every = match recovery {
+        Recovery::AnotherConversationsEvent => Duration::from_secs(3600),
+        Recovery::Probe => Duration::from_secs(1),
+    };
+    let retry = RetryPolicy { schedule: vec![Duration::from_millis(100), Duration::from_secs(3600)], horizon: Duration::from_secs(24 * 3600), probe_every };
     let host = host(backend, &receiver, retry).await;
     let (status, endpoint) = host.post("/api/v1/webhook-endpoints", &host.admin, json!({"url": receiver.url, "events": ["message.received"]})).await;
     assert_eq!(status, 201, "{endpoint}");
@@ -432,27 +455,42 @@ async fn the_backlog_goes_once_the_receiver_is_back(backend: Backend) {
     for i in 1..=3 {
         write(&host, &shop, &format!("s{i}"), &format!("pesan {i}")).await;
     }
-    // The first is tried twice (503 both times) and now waits an hour, as its delivery says;
-    // the others wait behind it.
+    // The first is tried twice (503 both times) and then waits an hour, as its delivery says
+    // (unless a probe came first); the others wait behind it.
     let deliveries = format!("/api/v1/webhook-endpoints/{}/deliveries", endpoint["id"]);
     let hour_from_now = || switchboard_e2e::fake_meta::now_ms() as i64 + 3_000_000;
     host.eventually(PATIENCE, || async {
         let (_, listed) = host.get(&deliveries, &host.admin).await;
-        listed.as_array().unwrap().iter().any(|d| d["attempts"].as_array().unwrap().len() == 2 && d["next_attempt_at"].as_i64() > Some(hour_from_now())).then_some(())
+        let waits_an_hour = |d: &Value| d["attempts"].as_array().unwrap().len() >= 2 && d["next_attempt_at"].as_i64() > Some(hour_from_now());
+        let probed = |d: &Value| d["attempts"].as_array().unwrap().len() >= 3;
+        listed.as_array().unwrap().iter().any(|d| waits_an_hour(d) || (recovery == Recovery::Probe && probed(d))).then_some(())
     })
     .await
     .expect("the first event tried twice, then an hour's wait");
     receiver.set(Mode::Healthy);
-    write(&host, &other, "o1", "halo gudang").await;
+    let expected = match recovery {
+        Recovery::AnotherConversationsEvent => {
+            write(&host, &other, "o1", "halo gudang").await;
+            4
+        }
+        Recovery::Probe => 3,
+    };
     let accepted = until(&host, "the backlog delivered after the receiver took an event again", || {
         let accepted = receiver.accepted();
-        (accepted.len() >= 4).then_some(accepted)
+        (accepted.len() >= expected).then_some(accepted)
     })
     .await;
     let texts = |channel: &str| story(&accepted, channel).into_iter().filter_map(|(_, text)| text).collect::<Vec<_>>();
-    assert_eq!(texts(&other), ["halo gudang"]);
     assert_eq!(texts(&shop), ["pesan 1", "pesan 2", "pesan 3"], "the backlog in its conversation's order");
-    assert_eq!(receiver.all().iter().filter(|r| r.answered == 503).count(), 2, "no attempt beyond the two before the hour's wait");
+    let refused = receiver.all().iter().filter(|r| r.answered == 503).count();
+    match recovery {
+        Recovery::AnotherConversationsEvent => {
+            assert_eq!(texts(&other), ["halo gudang"]);
+            assert_eq!(refused, 2, "no attempt beyond the two before the hour's wait");
+        }
+        // A probe while the receiver was still down is refused too; one probe a second at most.
+        Recovery::Probe => assert!(refused >= 2, "{refused}"),
+    }
     host.stop().await;
 }
 

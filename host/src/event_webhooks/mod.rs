@@ -26,16 +26,13 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::app::App;
+use crate::leases::{LEASE, RENEW_EVERY};
 use crate::store::webhook_endpoints::{Attempt, Delivery, Endpoint, Outcome};
 use crate::store::{Scope, now_ms};
 
 /// How long a receiver may take to answer one delivery.
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-/// A node's claim on a send, renewed every [`RENEW_EVERY`] while the send is in flight: a killed
-/// node's sends are taken over within this long, and a live node's never.
-const LEASE: Duration = Duration::from_secs(6);
-const RENEW_EVERY: Duration = Duration::from_secs(2);
 /// Sends in flight at once, in all and per endpoint.
 const CONCURRENT: usize = 64;
 pub const PER_ENDPOINT: usize = 8;
@@ -53,6 +50,7 @@ pub async fn run(app: Arc<App>, mut stop: watch::Receiver<bool>) {
     let mut pruned = Instant::now() - Duration::from_secs(3600);
     let mut backlog = Backlog::new();
     let mut renewed = Instant::now();
+    let mut probed = Instant::now();
     loop {
         if *stop.borrow() {
             break;
@@ -67,6 +65,15 @@ pub async fn run(app: Arc<App>, mut stop: watch::Receiver<bool>) {
                 Err(error) => error.id(),
             };
             running.remove(&id);
+        }
+        if probed.elapsed() >= app.webhook_retry.probe_every {
+            probed = Instant::now();
+            let (now, probe_every) = (now_ms(), app.webhook_retry.probe_every.as_millis() as i64);
+            match app.store.probe_webhook_endpoints(now, now - probe_every).await {
+                Ok(0) => {}
+                Ok(probed) => tracing::info!(endpoints = probed, "endpoints waiting on retries tried again with their oldest delivery"),
+                Err(error) => tracing::warn!("trying endpoints that wait on retries again failed: {error}"),
+            }
         }
         if pruned.elapsed() > Duration::from_secs(3600) {
             pruned = Instant::now();
@@ -92,18 +99,11 @@ pub async fn run(app: Arc<App>, mut stop: watch::Receiver<bool>) {
     while sends.join_next().await.is_some() {}
 }
 
-/// Keeps this node's claims on its sends in flight (see [`LEASE`]).
+/// Keeps this node's claims on its sends in flight (see [`crate::leases`]).
 async fn renew_claims(app: &App, running: &HashMap<tokio::task::Id, (i64, i64)>) {
     let in_flight: Vec<i64> = running.values().map(|(delivery, _)| *delivery).collect();
-    if in_flight.is_empty() {
-        return;
-    }
-    match app.store.renew_webhook_claims(&in_flight, LEASE).await {
-        Ok(held) if held < in_flight.len() => {
-            tracing::warn!(in_flight = in_flight.len(), held, "claims on webhook sends lapsed before they were renewed: another node may send them too")
-        }
-        Ok(_) => {}
-        Err(error) => tracing::warn!("the claims on webhook sends in flight could not be renewed (they last {LEASE:?} from the last renewal): {error}"),
+    if !in_flight.is_empty() {
+        crate::leases::report_renewal("webhook sends", in_flight.len(), app.store.renew_webhook_claims(&in_flight, LEASE).await);
     }
 }
 

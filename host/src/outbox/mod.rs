@@ -22,6 +22,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::app::App;
+use crate::leases::{LEASE, RENEW_EVERY};
 use crate::runtime::types::{ButtonParameter, ButtonValue, ChannelError, InboundSummary, InteractiveMessage, Media, MediaKind, OutboundContent, OutboundMessage, SendLimits, TemplateMessage};
 use crate::runtime::{CallError, Retry};
 use crate::store::content::{MessageContent, TemplateButtonValue, TemplateContent};
@@ -39,13 +40,6 @@ const IDLE_POLL: Duration = Duration::from_secs(5);
 /// Due deliveries read at once.
 const BATCH: u32 = 256;
 
-/// How long a delivery handed to this node stays its own without renewal (on Postgres, where
-/// nodes share the outbox): a dead node's sends are taken over by another node this long after
-/// its last renewal at most.
-pub const CLAIM_LEASE: Duration = Duration::from_secs(6);
-/// How often a node renews the claims of its sends in flight: a live node's claim lapses only
-/// when it cannot reach the database for two renewals in a row.
-const RENEW_EVERY: Duration = Duration::from_secs(2);
 
 pub async fn run(app: Arc<App>, mut stop: watch::Receiver<bool>) {
     let _running = app.health.outbox_running();
@@ -69,7 +63,7 @@ pub async fn run(app: Arc<App>, mut stop: watch::Receiver<bool>) {
             renewed = now;
         }
         let (paused, rate_wait) = slots.paused(now);
-        let due = app.store.claim_deliveries(BATCH, CLAIM_LEASE, &slots.in_flight(), &paused).await.unwrap_or_else(|e| {
+        let due = app.store.claim_deliveries(BATCH, LEASE, &slots.in_flight(), &paused).await.unwrap_or_else(|e| {
             tracing::error!("reading the outbox failed: {e}");
             Vec::new()
         });
@@ -133,20 +127,11 @@ async fn finished(app: &App, slots: &mut Slots, tasks: &mut HashMap<tokio::task:
     }
 }
 
-/// Keeps this node's claims on its sends in flight (see [`CLAIM_LEASE`]).
+/// Keeps this node's claims on its sends in flight (see [`crate::leases`]).
 async fn renew_claims(app: &App, slots: &Slots) {
     let in_flight = slots.in_flight();
-    if in_flight.is_empty() {
-        return;
-    }
-    match app.store.renew_claims(&in_flight, CLAIM_LEASE).await {
-        Ok(held) if held < in_flight.len() => tracing::warn!(
-            in_flight = in_flight.len(),
-            held,
-            "claims on sends in flight lapsed before they were renewed: another node may send those messages too"
-        ),
-        Ok(_) => {}
-        Err(e) => tracing::warn!("the claims on sends in flight could not be renewed (they last {CLAIM_LEASE:?} from the last renewal): {e}"),
+    if !in_flight.is_empty() {
+        crate::leases::report_renewal("sends", in_flight.len(), app.store.renew_claims(&in_flight, LEASE).await);
     }
 }
 

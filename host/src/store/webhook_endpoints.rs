@@ -136,13 +136,22 @@ pub struct RetryPolicy {
     pub schedule: Vec<Duration>,
     /// Counted from the event: past it, a failure fails the delivery and disables the endpoint.
     pub horizon: Duration,
+    /// An endpoint whose deliveries all wait on a retry, none tried for this long, is tried
+    /// again with its oldest one (as if due): once it takes it, the rest go at once
+    /// ([`BACKLOG_DUE_NOW`]), so a receiver back from an outage waits at most this long, not the
+    /// schedule's next step (30 min, 2 h…). One attempt per endpoint, not per delivery.
+    pub probe_every: Duration,
 }
 
 impl Default for RetryPolicy {
     /// Standard Webhooks' suggested schedule (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h …), for 24 h.
     fn default() -> Self {
         let minutes = |m: u64| Duration::from_secs(m * 60);
-        Self { schedule: vec![Duration::from_secs(5), minutes(5), minutes(30), minutes(120), minutes(300), minutes(600)], horizon: Duration::from_secs(24 * 3600) }
+        Self {
+            schedule: vec![Duration::from_secs(5), minutes(5), minutes(30), minutes(120), minutes(300), minutes(600)],
+            horizon: Duration::from_secs(24 * 3600),
+            probe_every: minutes(5),
+        }
     }
 }
 
@@ -245,6 +254,17 @@ pub(crate) const DELIVERED: &str = "UPDATE webhook_deliveries SET state = 'deliv
 /// `$2` now. Order is kept by `due_sql` (a conversation's first pending event goes first).
 pub(crate) const BACKLOG_DUE_NOW: &str = "UPDATE webhook_deliveries SET next_attempt_at = $2
      WHERE endpoint_id = $1 AND state = 'pending' AND attempts > 0 AND next_attempt_at > $2";
+/// [`RetryPolicy::probe_every`]: of each enabled endpoint with nothing it could send now (the
+/// first pending delivery of each of its conversations waits on a retry, `$1` now) and no
+/// attempt since `$2`, the oldest of those firsts is due now (order holds). Several nodes
+/// running it at once probe an endpoint once: after the first, one of its deliveries is due.
+pub(crate) const PROBE_ENDPOINTS: &str = "UPDATE webhook_deliveries SET next_attempt_at = $1
+     WHERE id IN (SELECT MIN(d.id) FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
+                  WHERE d.state = 'pending' AND e.enabled
+                    AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p WHERE p.endpoint_id = d.endpoint_id
+                                      AND p.conversation_id = d.conversation_id AND p.state = 'pending' AND p.id < d.id)
+                  GROUP BY d.endpoint_id
+                  HAVING MIN(d.next_attempt_at) > $1 AND MAX(d.updated_at) < $2)";
 pub(crate) const RETRY: &str = "UPDATE webhook_deliveries SET attempts = attempts + 1, next_attempt_at = $2, claimed_by = NULL, claimed_until = NULL, updated_at = $3 WHERE id = $1";
 pub(crate) const FAILED: &str = "UPDATE webhook_deliveries SET state = 'failed', attempts = attempts + 1, claimed_by = NULL, claimed_until = NULL, updated_at = $2 WHERE id = $1";
 pub(crate) const DISABLE_ENDPOINT: &str = "UPDATE webhook_endpoints SET enabled = FALSE, disabled_reason = $2, updated_at = $3 WHERE id = $1";
@@ -588,6 +608,10 @@ impl Db {
             Ok(tx.prepare_cached(&ping_sql())?.query_row(&*numbered(&[&endpoint_id, &new_event_id(), &now, &node, &until]), |row| Ok(delivery_row(row))).optional()?)
         })
         .await
+    }
+
+    pub async fn probe_webhook_endpoints(&self, now: i64, idle_since: i64) -> StoreResult<usize> {
+        self.write(move |tx| Ok(tx.prepare_cached(PROBE_ENDPOINTS)?.execute(&*numbered(&[&now, &idle_since]))?)).await
     }
 
     pub async fn prune_webhook_history(&self, before: i64) -> StoreResult<()> {

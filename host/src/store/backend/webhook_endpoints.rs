@@ -48,6 +48,9 @@ pub trait WebhookStore: Send + Sync {
     async fn ping_webhook(&self, endpoint_id: i64, lease: Duration) -> StoreResult<Option<Delivery>>;
     /// Forgets attempts, and finished deliveries, older than `before` (ms).
     async fn prune_webhook_history(&self, before: i64) -> StoreResult<()>;
+    /// Makes the oldest delivery of every endpoint whose deliveries all wait on a retry, none
+    /// tried since `idle_since`, due at `now` (see `RetryPolicy::probe_every`); how many.
+    async fn probe_webhook_endpoints(&self, now: i64, idle_since: i64) -> StoreResult<usize>;
 
     // Bots: a channel has one, a webhook endpoint (its `bot_channels`) or an API token with the
     // role `bot`. Revoking the token, or turning off or deleting the endpoint, hands its
@@ -123,6 +126,10 @@ impl WebhookStore for Db {
 
     async fn prune_webhook_history(&self, before: i64) -> StoreResult<()> {
         Db::prune_webhook_history(self, before).await
+    }
+
+    async fn probe_webhook_endpoints(&self, now: i64, idle_since: i64) -> StoreResult<usize> {
+        Db::probe_webhook_endpoints(self, now, idle_since).await
     }
 
     async fn channel_bot(&self, channel_id: &str) -> StoreResult<Option<ChannelBot>> {

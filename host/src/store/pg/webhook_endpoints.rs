@@ -215,6 +215,11 @@ impl WebhookStore for PgStore {
         Ok(row.as_ref().map(delivery_row))
     }
 
+    async fn probe_webhook_endpoints(&self, now: i64, idle_since: i64) -> StoreResult<usize> {
+        let client = self.client().await?;
+        Ok(client.execute(PROBE_ENDPOINTS, &[&now, &idle_since]).await? as usize)
+    }
+
     async fn prune_webhook_history(&self, before: i64) -> StoreResult<()> {
         let client = self.client().await?;
         client.execute(PRUNE_ATTEMPTS, &[&before]).await?;
