@@ -252,8 +252,11 @@ pub(crate) const DELIVERED: &str = "UPDATE webhook_deliveries SET state = 'deliv
 /// An endpoint that took a delivery is up again: its deliveries waiting on a retry (tried
 /// before, due later) are due now, not hours later by the backoff schedule. `$1` the endpoint,
 /// `$2` now. Order is kept by `due_sql` (a conversation's first pending event goes first).
+/// Run after every delivery, so it reads only what waits on a retry (the `due` index, range
+/// `next_attempt_at > now`): `+endpoint_id` keeps the planner off the endpoint's index, which
+/// would visit all its pending deliveries each time (a backlog flushed in quadratic time).
 pub(crate) const BACKLOG_DUE_NOW: &str = "UPDATE webhook_deliveries SET next_attempt_at = $2
-     WHERE endpoint_id = $1 AND state = 'pending' AND attempts > 0 AND next_attempt_at > $2";
+     WHERE +endpoint_id = $1 AND state = 'pending' AND attempts > 0 AND next_attempt_at > $2";
 /// [`RetryPolicy::probe_every`]: of each enabled endpoint with nothing it could send now (the
 /// first pending delivery of each of its conversations waits on a retry, `$1` now) and no
 /// attempt since `$2`, the oldest of those firsts is due now (order holds). Several nodes
