@@ -73,7 +73,7 @@ pub enum StoreError {
     NotFound,
     #[error("the write was not committed: {0}")]
     NotCommitted(String),
-    #[error("database error: {0}")]
+    #[error("database error: {}", postgres_reason(.0))]
     Postgres(#[from] tokio_postgres::Error),
     /// The database cannot be reached now (no pooled connection).
     #[error("{0}")]
@@ -111,6 +111,21 @@ impl StoreError {
             Self::Postgres(e) => e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION),
             _ => false,
         }
+    }
+
+    /// Postgres ended the transaction to break a lock cycle with another node's transaction (or
+    /// found it could not be serialised): the same write in a new transaction succeeds.
+    pub fn is_transient_conflict(&self) -> bool {
+        use tokio_postgres::error::SqlState;
+        matches!(self, Self::Postgres(e) if e.code() == Some(&SqlState::T_R_DEADLOCK_DETECTED) || e.code() == Some(&SqlState::T_R_SERIALIZATION_FAILURE))
+    }
+}
+
+/// What the database said (`tokio_postgres::Error`'s own text is only "db error").
+fn postgres_reason(error: &tokio_postgres::Error) -> String {
+    match error.as_db_error() {
+        Some(db) => format!("{} ({})", db.message(), db.code().code()),
+        None => error.to_string(),
     }
 }
 

@@ -11,6 +11,11 @@
 //! again one transaction each: the failing one fails alone, as on SQLite, where each write has
 //! a savepoint. A commit that fails fails every write of its batch: none was stored, none is
 //! acknowledged. Writes are therefore closures that can run twice (they keep their input).
+//!
+//! Batches of several nodes touch rows in no common order (node A's batch updates message 3
+//! then 5, node B's 5 then 3), so Postgres may end one of them to break a lock cycle. A write
+//! that lost such a conflict alone runs again in a fresh transaction, up to [`CONFLICT_RETRIES`]
+//! times: the caller sees the conflict only if it persists.
 
 use std::sync::{Arc, Mutex};
 
@@ -28,8 +33,20 @@ const BEGIN: &str = "BEGIN; SET LOCAL synchronous_commit = on";
 /// Batches one node runs at once: one collects while another commits.
 const BATCHES_AT_ONCE: usize = 1;
 
-/// One run of a write on the batch's connection; whether it succeeded (its result kept aside).
-type Run = Box<dyn for<'c> Fn(&'c Client) -> BoxFuture<'c, bool> + Send + Sync>;
+/// How often a write that lost a deadlock or serialization conflict runs again on its own.
+const CONFLICT_RETRIES: usize = 5;
+
+/// How a run of a write ended (its result kept aside for its caller).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Ran {
+    Succeeded,
+    Failed,
+    /// Failed on a conflict with another transaction: running it again may succeed.
+    LostConflict,
+}
+
+/// One run of a write on the batch's connection.
+type Run = Box<dyn for<'c> Fn(&'c Client) -> BoxFuture<'c, Ran> + Send + Sync>;
 /// Hands the write's result to its caller once its transaction's fate is known.
 type Deliver = Box<dyn FnOnce(Result<(), String>) + Send + Sync>;
 
@@ -93,9 +110,13 @@ impl PgWriter {
             let (kept, input, write) = (kept.clone(), input.clone(), write.clone());
             Box::pin(async move {
                 let outcome = write(client, &input).await;
-                let succeeded = outcome.is_ok();
+                let ran = match &outcome {
+                    Ok(_) => Ran::Succeeded,
+                    Err(e) if e.is_transient_conflict() => Ran::LostConflict,
+                    Err(_) => Ran::Failed,
+                };
                 *kept.lock().unwrap_or_else(|p| p.into_inner()) = Some(outcome);
-                succeeded
+                ran
             })
         });
         let (done, outcome) = oneshot::channel::<StoreResult<T>>();
@@ -129,7 +150,7 @@ async fn run_batch(pool: Pool, faults: Arc<Faults>, batch: Vec<Job>) -> bool {
     let together = async {
         client.batch_execute(BEGIN).await.map_err(|e| e.to_string())?;
         let succeeded = join_all(batch.iter().map(|job| (job.run)(&client))).await;
-        Ok::<bool, String>(succeeded.iter().all(|ok| *ok))
+        Ok::<bool, String>(succeeded.iter().all(|ran| *ran == Ran::Succeeded))
     }
     .await;
     let committed = match together {
@@ -146,14 +167,21 @@ async fn run_batch(pool: Pool, faults: Arc<Faults>, batch: Vec<Job>) -> bool {
             let _ = client.batch_execute("ROLLBACK").await;
             for job in batch {
                 let alone = async {
-                    client.batch_execute(BEGIN).await.map_err(|e| e.to_string())?;
-                    if (job.run)(&client).await {
-                        commit(&client, &faults).await
-                    } else {
-                        // Its error is its answer; nothing of it is kept.
-                        let _ = client.batch_execute("ROLLBACK").await;
-                        Ok(())
+                    for attempt in 0..=CONFLICT_RETRIES {
+                        client.batch_execute(BEGIN).await.map_err(|e| e.to_string())?;
+                        match (job.run)(&client).await {
+                            Ran::Succeeded => return commit(&client, &faults).await,
+                            Ran::LostConflict if attempt < CONFLICT_RETRIES => {
+                                let _ = client.batch_execute("ROLLBACK").await;
+                            }
+                            // Its error is its answer; nothing of it is kept.
+                            Ran::LostConflict | Ran::Failed => {
+                                let _ = client.batch_execute("ROLLBACK").await;
+                                return Ok(());
+                            }
+                        }
                     }
+                    Ok(())
                 }
                 .await;
                 (job.deliver)(alone);
