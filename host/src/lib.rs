@@ -15,6 +15,7 @@ pub mod egress;
 pub mod event_webhooks;
 pub mod fixtures;
 pub mod health;
+pub mod heap;
 pub mod http_listener;
 pub mod ids;
 pub mod ingest;

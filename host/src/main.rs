@@ -284,8 +284,13 @@ enum TokenCommand {
     },
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
+    // Before any thread of the runtime allocates (see `heap`).
+    switchboard::heap::limit_arenas();
+    tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(run())
+}
+
+async fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let log_format = match &cli.command {
         Command::Serve(args) => args.log_format.unwrap_or_default(),
@@ -462,7 +467,7 @@ async fn main() -> anyhow::Result<()> {
                         (None, Some(file)) => std::fs::read(&file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?.into(),
                         (None, None) => anyhow::bail!("name a component file or --built-in PACKAGE"),
                     };
-                    switchboard::runtime::precompile_bytes(source, &cache_dir, memory_mb << 20)?;
+                    switchboard::runtime::precompile_bytes(source, &cache_dir, memory_mb << 20).await?;
                     String::new()
                 }
                 PluginCommand::Remove { id, data_dir } => offline::remove(&data_dir, &id).await?,

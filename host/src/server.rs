@@ -77,6 +77,7 @@ pub async fn serve(
         tokio::spawn(async move {
             crate::plugins::load_all(&app).await;
             app.health.plugins_loaded();
+            crate::heap::release_freed();
             crate::plugins::watcher::spawn(app, stopped)
         })
     };

@@ -179,7 +179,7 @@ impl InteractiveContent {
 }
 
 /// What a plugin draws natively for one kind, with its provider's limits (0: no such part).
-#[derive(utoipa::ToSchema, Serialize, Debug, Clone, PartialEq, Eq)]
+#[derive(utoipa::ToSchema, Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 pub struct KindLimits {
     pub kind: InteractiveKind,
     pub max_choices: u32,
@@ -194,7 +194,7 @@ pub struct KindLimits {
 }
 
 /// The kinds a plugin draws natively; every other kind goes as text.
-#[derive(utoipa::ToSchema, Serialize, Debug, Clone, Default, PartialEq, Eq)]
+#[derive(utoipa::ToSchema, Serialize, Deserialize, Debug, Clone, Default, PartialEq, Eq)]
 pub struct InteractiveSupport {
     pub kinds: Vec<KindLimits>,
     /// The longest option id the provider carries back (UTF-8 bytes); 0: no native kinds.

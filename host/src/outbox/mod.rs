@@ -27,7 +27,7 @@ use crate::runtime::types::{ButtonParameter, ButtonValue, ChannelError, InboundS
 use crate::runtime::{CallError, Retry};
 use crate::store::content::{MessageContent, TemplateButtonValue, TemplateContent};
 use crate::store::now_ms;
-use crate::store::outbox::PendingDelivery;
+use crate::store::outbox::{DeliveryContext, PendingDelivery};
 use crate::store::Scope;
 use slots::Slots;
 
@@ -156,7 +156,14 @@ enum Next {
 }
 
 async fn deliver(app: &App, delivery: &PendingDelivery) {
-    let outcome = attempt(app, delivery).await;
+    // What the attempt needs, read once: the outcome's announcement names the same message.
+    let context = app.store.delivery_context(delivery.message_id, &delivery.channel_id).await;
+    let conversation_id = context.as_ref().ok().and_then(|c| c.as_ref()).map(|c| c.message.conversation_id);
+    let outcome = match context {
+        Ok(Some(context)) => attempt(app, delivery, context).await,
+        Ok(None) => Err(Next::Fail("message vanished".into())),
+        Err(e) => Err(store_trouble(e)),
+    };
     let result = match outcome {
         Ok(provider_id) => {
             app.metrics.delivery("sent");
@@ -186,15 +193,11 @@ async fn deliver(app: &App, delivery: &PendingDelivery) {
             app.store.delivery_retry(delivery.message_id, now_ms() + backoff.as_millis() as i64, &reason).await
         }
     };
-    let recorded = match result {
-        Ok(()) => app.store.message(delivery.message_id).await,
-        Err(e) => Err(e),
-    };
-    match recorded {
+    match (result, conversation_id) {
         // Sent, failed or retrying (with the reason): the inbox shows it at once.
-        Ok(Some(message)) => app.live.status(&message.channel_id, message.conversation_id, Some(message.id)),
-        Ok(None) => {}
-        Err(e) => tracing::error!(message_id = delivery.message_id, "recording a delivery outcome failed: {e}"),
+        (Ok(()), Some(conversation_id)) => app.live.status(&delivery.channel_id, conversation_id, Some(delivery.message_id)),
+        (Ok(()), None) => {}
+        (Err(e), _) => tracing::error!(message_id = delivery.message_id, "recording a delivery outcome failed: {e}"),
     }
 }
 
@@ -203,30 +206,29 @@ pub(crate) fn backoff(attempts: u32) -> Duration {
     FIRST_RETRY.saturating_mul(2u32.saturating_pow(attempts))
 }
 
-/// One delivery attempt; the provider's id for the message on success.
-async fn attempt(app: &App, delivery: &PendingDelivery) -> Result<String, Next> {
-    let store_trouble = |e: crate::store::StoreError| Next::Retry { after: None, reason: format!("storage: {e}") };
-    let message = app.store.message(delivery.message_id).await.map_err(store_trouble)?.ok_or_else(|| Next::Fail("message vanished".into()))?;
-    let channel = app.store.channel(&delivery.channel_id, Scope::Every).await.map_err(store_trouble)?.ok_or_else(|| Next::Fail("the channel was deleted".into()))?;
-    if app.store.channel_suspended(&channel.id).await.map_err(store_trouble)? {
+/// The database could not answer: the attempt is tried again later.
+fn store_trouble(e: crate::store::StoreError) -> Next {
+    Next::Retry { after: None, reason: format!("storage: {e}") }
+}
+
+/// One delivery attempt with what it read ([`DeliveryContext`]); the provider's id for the message on success.
+async fn attempt(app: &App, delivery: &PendingDelivery, context: DeliveryContext) -> Result<String, Next> {
+    let DeliveryContext { message, channel, workspace_suspended, conversation, last_inbound, files } = context;
+    let channel = channel.ok_or_else(|| Next::Fail("the channel was deleted".into()))?;
+    if workspace_suspended {
         return Err(Next::Hold("the workspace is suspended: nothing is sent until the operator resumes it".into()));
     }
-    let conversation = app
-        .store
-        .conversation(message.conversation_id).await
-        .map_err(store_trouble)?
-        .ok_or_else(|| Next::Fail("the conversation was deleted".into()))?;
+    let conversation = conversation.ok_or_else(|| Next::Fail("the conversation was deleted".into()))?;
     let plugin = app.registry.get(&channel.plugin).ok_or_else(|| Next::Retry {
         after: Some(Duration::from_secs(30)),
         reason: format!("plugin `{}` is not loaded", channel.plugin),
     })?;
-    let last_inbound = app.store.last_inbound(conversation.id).await.map_err(store_trouble)?;
     let window = crate::window::compute(&plugin.window, conversation.last_inbound_at, now_ms());
     // An agent's file goes as a signed link to the message's own copy (`media::links`).
     let file_link = match message.content.media.as_ref().and_then(|media| media.file_id) {
         None => None,
         Some(_) => {
-            let file = app.store.media_of_messages(&[message.id]).await.map_err(store_trouble)?.into_iter().next().ok_or_else(|| Next::Fail("the message's file was deleted".into()))?;
+            let file = files.into_iter().next().ok_or_else(|| Next::Fail("the message's file was deleted".into()))?;
             let expires = now_ms() + crate::media::links::LINK_LIFETIME_MS;
             Some(crate::media::links::link(&app.public_url, &channel, file.id, expires, file.filename.as_deref()))
         }

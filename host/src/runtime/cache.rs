@@ -6,7 +6,8 @@
 //! instead of being handed to wasmtime; a foreign one (another engine) is refused by wasmtime's
 //! own header check and rebuilt too. The artifact is wasmtime's file as is, so it is mapped
 //! rather than read: only the code a plugin runs becomes resident (and it is the page cache's,
-//! shared, not the process's own heap).
+//! shared, not the process's own heap). What the plugin answered while loading is kept beside
+//! its entry, under the same name (`answers`).
 
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
@@ -34,9 +35,7 @@ impl CompileCache {
     }
 
     fn entry_path(&self, engine: &Engine, component_hash: &str) -> PathBuf {
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        engine.precompile_compatibility_hash().hash(&mut hasher);
-        self.dir.join(format!("{component_hash}-{:016x}.cwasm", hasher.finish()))
+        self.dir.join(format!("{}.cwasm", entry_stem(engine, component_hash)))
     }
 
     /// Whether an entry for `component_hash` is there (not whether it is sound: [`Self::get`]).
@@ -73,6 +72,14 @@ impl CompileCache {
             tracing::warn!(entry = %path.display(), "could not write the compile cache: {why}");
         }
     }
+}
+
+/// An entry's name without its extension, `<component hash>-<engine hash>`: the files kept
+/// for one component and engine (the compilation, the load answers) share it.
+pub(super) fn entry_stem(engine: &Engine, component_hash: &str) -> String {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    engine.precompile_compatibility_hash().hash(&mut hasher);
+    format!("{component_hash}-{:016x}", hasher.finish())
 }
 
 fn digest_path(entry: &Path) -> PathBuf {

@@ -3,6 +3,7 @@
 //! limit, a memory cap and the outbound HTTP policy. Plugins get no files, sockets or
 //! environment: their WASI context is empty.
 
+mod answers;
 mod app;
 mod holds;
 mod bindings;
@@ -43,6 +44,7 @@ pub use smtp::{MailAddressing, NoMail};
 pub use state::{ChannelStateBackend, NoChannelState, StateError};
 pub use translations::{PAGE_LANGUAGES, TRANSLATED_LANGUAGES, Translations};
 
+use answers::{FailedLanguage, LanguageTexts, LoadAnswers};
 use bindings::{AppIndices, ChannelIndices, DeliveryIndices, GuideIndices, InteractiveAppIndices, InteractiveIndices, Lift, MediaIndices, SettingsCheckIndices, TemplateButtonsIndices, TranslationsIndices};
 use call::MemoryCap;
 use capability::{CallSetup, HostImportError};
@@ -202,7 +204,8 @@ impl Runtime {
         self.shared.limits.call_timeout
     }
 
-    /// `cache`: where compiled components are kept between runs (`None`: compile every time).
+    /// `cache`: where compiled components and their load answers are kept between runs
+    /// (`None`: compile and ask every time).
     pub fn new(
         limits: Limits,
         operator_allowed: Vec<HostPattern>,
@@ -295,7 +298,8 @@ impl Runtime {
     }
 
     /// Compiles a component (off the async threads, or from the compile cache), checks its
-    /// contract version and reads its manifest, schema and window policy.
+    /// contract version and reads its manifest, schemas, window policy and the rest of its
+    /// load-time answers (asked, or kept beside the compile cache by an earlier load).
     pub async fn load(&self, component: impl Into<ComponentSource>) -> Result<LoadedPlugin, LoadError> {
         let (shared, component) = (self.shared.clone(), component.into());
         let (component, hash) = tokio::task::spawn_blocking(move || compile(&shared, &component))
@@ -352,36 +356,24 @@ impl Runtime {
             declared: Arc::new(Vec::new()),
             shared: self.shared.clone(),
         };
-        let manifest = plugin.manifest_call().await.map_err(LoadError::Manifest)?;
-        plugin.version = semver::Version::parse(&manifest.version)
-            .map_err(|e| LoadError::InvalidManifest(format!("version `{}` is not semver: {e}", manifest.version)))?;
-        if !crate::ids::is_plugin_id(&manifest.id) {
-            return Err(LoadError::InvalidManifest(format!("id `{}` must be {}", manifest.id.escape_debug(), crate::ids::PLUGIN_ID_SHAPE)));
-        }
-        let declared = manifest
-            .outbound_hosts
-            .iter()
-            .map(|h| HostPattern::parse(h))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(LoadError::InvalidManifest)?;
-        plugin.declared = Arc::new(declared);
-        plugin.manifest = manifest;
-        plugin.settings_schema = plugin.settings_schema_call().await.map_err(LoadError::Manifest)?;
-        plugin.window = plugin.window_call().await.map_err(LoadError::Manifest)?;
-        if plugin.app.is_some() {
-            plugin.app_schema = plugin.app_schema_call().await.map_err(LoadError::Manifest)?;
-        }
-        plugin.send_limits = plugin.send_limits_call().await.map_err(LoadError::Manifest)?;
-        plugin.interactive = plugin.interactive_support_call().await.map_err(LoadError::Manifest)?;
-        crate::interactive::check_support(&plugin.interactive).map_err(LoadError::InvalidManifest)?;
-        plugin.guide = plugin.guide_call().await.map_err(LoadError::Manifest)?.checked(&plugin.settings_schema).map_err(LoadError::InvalidManifest)?;
-        // Optional: a plugin whose translations fail is shown as written, not refused.
-        for language in TRANSLATED_LANGUAGES {
-            match plugin.texts_call(language).await {
-                Ok(texts) => plugin.translations.add(language, texts),
-                Err(failure) => tracing::warn!(plugin = %plugin.manifest.id, language, "the plugin's translations are not used: {failure}"),
+        // Answers kept from an earlier load of these bytes spare the plugin's instances (see
+        // `answers`). Asked every time without a compile cache, and with the test kit's doubles,
+        // which report what the load's calls did too (logs): a report must not depend on
+        // what an earlier run kept.
+        let engine = &self.shared.engine;
+        let cache_dir = self.shared.cache.as_ref().filter(|_| self.shared.services.doubles.is_none()).map(CompileCache::dir);
+        let kept = cache_dir.and_then(|dir| LoadAnswers::read(dir, engine, &plugin.hash));
+        let answers = match kept {
+            Some(answers) => answers,
+            None => {
+                let answers = plugin.ask().await?;
+                if let Some(dir) = cache_dir {
+                    answers.write(dir, engine, &plugin.hash);
+                }
+                answers
             }
-        }
+        };
+        plugin.accept_answers(answers)?;
         Ok(plugin)
     }
 }
@@ -645,6 +637,67 @@ impl LoadedPlugin {
         };
         tracing::warn!(plugin = %self.manifest.id, elapsed_ms = started.elapsed().as_millis() as u64, "plugin call failed: {failure}");
         Err(failure)
+    }
+
+    /// Asks the plugin's load-time exports, a fresh instance each. The manifest is accepted
+    /// first: the later calls are counted under its id, and an invalid one is asked nothing more.
+    async fn ask(&mut self) -> Result<LoadAnswers, LoadError> {
+        let manifest = self.manifest_call().await.map_err(LoadError::Manifest)?;
+        self.accept_manifest(manifest.clone())?;
+        let settings_schema = self.settings_schema_call().await.map_err(LoadError::Manifest)?;
+        let window = self.window_call().await.map_err(LoadError::Manifest)?;
+        let app_schema = self.app_schema_call().await.map_err(LoadError::Manifest)?;
+        let send_limits = self.send_limits_call().await.map_err(LoadError::Manifest)?;
+        let interactive = self.interactive_support_call().await.map_err(LoadError::Manifest)?;
+        let guide = self.guide_call().await.map_err(LoadError::Manifest)?;
+        let (mut texts, mut failed_languages) = (Vec::new(), Vec::new());
+        for &language in TRANSLATED_LANGUAGES {
+            match self.texts_call(language).await {
+                Ok(pairs) => texts.push(LanguageTexts { language: language.to_owned(), texts: pairs }),
+                Err(failure) => failed_languages.push(FailedLanguage::new(language, &failure)),
+            }
+        }
+        Ok(LoadAnswers { manifest, settings_schema, window, app_schema, send_limits, interactive, guide, texts, failed_languages })
+    }
+
+    /// Takes the load-time answers, asked or kept, through the same checks.
+    fn accept_answers(&mut self, answers: LoadAnswers) -> Result<(), LoadError> {
+        let LoadAnswers { manifest, settings_schema, window, app_schema, send_limits, interactive, guide, texts, failed_languages } = answers;
+        self.accept_manifest(manifest)?;
+        self.settings_schema = settings_schema;
+        self.window = window;
+        self.app_schema = app_schema;
+        self.send_limits = send_limits;
+        crate::interactive::check_support(&interactive).map_err(LoadError::InvalidManifest)?;
+        self.interactive = interactive;
+        self.guide = guide.checked(&self.settings_schema).map_err(LoadError::InvalidManifest)?;
+        for LanguageTexts { language, texts } in texts {
+            self.translations.add(&language, texts);
+        }
+        // Optional: a plugin whose translations fail is shown as written, not refused.
+        for FailedLanguage { language, failure, .. } in failed_languages {
+            tracing::warn!(plugin = %self.manifest.id, language = %language, "the plugin's translations are not used: {failure}");
+        }
+        Ok(())
+    }
+
+    /// The manifest's checks: a semver version, an id of the plugins' shape, outbound hosts
+    /// that parse.
+    fn accept_manifest(&mut self, manifest: PluginManifest) -> Result<(), LoadError> {
+        self.version = semver::Version::parse(&manifest.version)
+            .map_err(|e| LoadError::InvalidManifest(format!("version `{}` is not semver: {e}", manifest.version)))?;
+        if !crate::ids::is_plugin_id(&manifest.id) {
+            return Err(LoadError::InvalidManifest(format!("id `{}` must be {}", manifest.id.escape_debug(), crate::ids::PLUGIN_ID_SHAPE)));
+        }
+        let declared = manifest
+            .outbound_hosts
+            .iter()
+            .map(|h| HostPattern::parse(h))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(LoadError::InvalidManifest)?;
+        self.declared = Arc::new(declared);
+        self.manifest = manifest;
+        Ok(())
     }
 
     async fn manifest_call(&self) -> Result<PluginManifest, PluginFailure> {

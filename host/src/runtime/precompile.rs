@@ -58,10 +58,15 @@ impl ChildCompiler {
 }
 
 /// The child's side: compiles one component (a file's, or a built-in one) into the cache, with
-/// the limits the server runs with (they shape the engine, and so which cache entry it reads).
-pub fn precompile_bytes(source: ComponentSource, cache_dir: &Path, memory_bytes: usize) -> anyhow::Result<()> {
+/// the limits the server runs with (they shape the engine, and so which cache entry it reads),
+/// then loads it there, which keeps its load-time answers beside the compilation (`answers`):
+/// the server's own load then runs none of the plugin, and a cold start leaves no more of the
+/// plugins' code resident than a warm one. A plugin the load refuses is still compiled; the
+/// server's load asks it again and reports why.
+pub async fn precompile_bytes(source: ComponentSource, cache_dir: &Path, memory_bytes: usize) -> anyhow::Result<()> {
     let limits = super::Limits { memory_bytes, ..super::Limits::default() };
     let runtime = super::Runtime::new(limits, Vec::new(), super::HostServices::none(), Some(CompileCache::new(cache_dir)))?;
     super::compile(&runtime.shared, &source).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let _ = runtime.load(source).await;
     Ok(())
 }

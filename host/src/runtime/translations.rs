@@ -15,7 +15,7 @@ pub const TRANSLATED_LANGUAGES: &[&str] = PAGE_LANGUAGES.split_at(1).1;
 const MOST_TEXTS: usize = 4096;
 const MAX_TEXT_BYTES: usize = 4096;
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Translations {
     by_language: HashMap<String, HashMap<String, String>>,
 }

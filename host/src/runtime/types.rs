@@ -8,7 +8,7 @@
 /// A `(key, value)` pair: settings, headers, provider properties.
 pub type Property = (String, String);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum FieldKind {
     Text,
     Secret,
@@ -36,14 +36,14 @@ impl FieldKind {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SelectOption {
     pub value: String,
     pub label: String,
 }
 
 /// One setting of a plugin's settings schema.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Field {
     pub key: String,
     pub label: String,
@@ -56,7 +56,7 @@ pub struct Field {
     pub options: Vec<SelectOption>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Capability {
     Templates,
     OauthConnect,
@@ -65,7 +65,7 @@ pub enum Capability {
     FixedName,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PluginManifest {
     pub id: String,
     pub name: String,
@@ -75,7 +75,7 @@ pub struct PluginManifest {
     pub outbound_hosts: Vec<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct WindowPolicy {
     pub free_form_seconds: Option<u64>,
     pub human_agent_seconds: Option<u64>,
@@ -511,7 +511,7 @@ pub enum MediaSource {
 }
 
 /// How fast a channel's provider takes sends (0.1.3 `delivery`); `None`: the host's default.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SendLimits {
     pub per_second: Option<u32>,
     pub concurrency: Option<u32>,
@@ -519,14 +519,14 @@ pub struct SendLimits {
 
 // ---- the connect form's guide (0.1.3 `guide-types`) -----------------------------------------
 
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Link {
     pub label: String,
     pub url: String,
 }
 
 /// Inline text of a guide. Strings only: whoever draws it escapes them (no HTML from plugins).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Inline {
     Text(String),
     Strong(String),
@@ -534,20 +534,20 @@ pub enum Inline {
     Link(Link),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Block {
     Paragraph(Vec<Inline>),
     Steps(Vec<Vec<Inline>>),
     Note(Vec<Inline>),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Section {
     pub title: String,
     pub blocks: Vec<Block>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Widget {
     Color,
 }
@@ -560,13 +560,13 @@ impl Widget {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FieldWidget {
     pub key: String,
     pub widget: Widget,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Guide {
     pub sections: Vec<Section>,
     pub field_widgets: Vec<FieldWidget>,

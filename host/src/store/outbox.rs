@@ -2,7 +2,11 @@
 
 use rusqlite::params;
 
-use super::{Db, StoreResult, now_ms, Cached};
+use super::channels::Channel;
+use super::conversations::Conversation;
+use super::media::MediaFile;
+use super::messages::Message;
+use super::{Db, Scope, StoreResult, now_ms, Cached};
 
 #[derive(Debug, Clone)]
 pub struct PendingDelivery {
@@ -11,12 +15,40 @@ pub struct PendingDelivery {
     pub attempts: u32,
 }
 
+/// Everything a delivery attempt reads before it calls the plugin, read in one store call (on
+/// Postgres, one flight of pipelined queries): the message, its channel (none: deleted) and
+/// whether that channel's workspace is suspended, its conversation (none: deleted) with the
+/// customer's last message (the messaging window and the provider's reply context), and the
+/// message's files.
+#[derive(Debug, Clone)]
+pub struct DeliveryContext {
+    pub message: Message,
+    pub channel: Option<Channel>,
+    pub workspace_suspended: bool,
+    pub conversation: Option<Conversation>,
+    pub last_inbound: Option<Message>,
+    pub files: Vec<MediaFile>,
+}
+
 /// A list as SQLite's `json_each` reads it (one parameter, however long the list).
 fn json_list<T: serde::Serialize>(items: &[T]) -> String {
     serde_json::to_string(items).unwrap_or_else(|_| "[]".into())
 }
 
 impl Db {
+    /// [`DeliveryContext`] of a queued message; `None` when the message is gone.
+    pub fn delivery_context(&self, message_id: i64, channel_id: &str) -> StoreResult<Option<DeliveryContext>> {
+        let Some(message) = self.message(message_id)? else { return Ok(None) };
+        Ok(Some(DeliveryContext {
+            channel: self.channel(channel_id, Scope::Every)?,
+            workspace_suspended: self.channel_suspended(channel_id)?,
+            conversation: self.conversation(message.conversation_id)?,
+            last_inbound: self.last_inbound(message.conversation_id)?,
+            files: self.media_of_messages(&[message_id])?,
+            message,
+        }))
+    }
+
     /// Deliveries due now, oldest first, that may start: each the oldest message of its
     /// conversation still in the outbox (the next waits until it is sent or failed), not one
     /// already being delivered (`in_flight`), not of a channel that may not start another now

@@ -60,3 +60,32 @@ async fn replies_are_handed_out_in_each_conversations_order_and_every_outcome_is
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_reads_its_message_channel_conversation_and_the_customers_last_message_in_one_call() {
+    each_backend(async |backend| {
+        let (store, name, channel) = (&backend.nodes[0], backend.name, backend.channel.as_str());
+        let earlier = now_ms() - 60_000;
+        store.record_inbound(channel, &inbound(1, "600", earlier)).await.unwrap().unwrap();
+        let last = store.record_inbound(channel, &inbound(2, "600", earlier + 1_000)).await.unwrap().unwrap();
+        // Another conversation's newer message is not this one's last.
+        store.record_inbound(channel, &inbound(3, "601", earlier + 2_000)).await.unwrap().unwrap();
+        let reply = NewOutbound { conversation_id: last.conversation_id, text: Some("Sudah, resi JNE 123".into()), content: Default::default(), reply_to: None, file: None, sent_by: None };
+        let queued = store.queue_outbound(channel, &reply).await.unwrap();
+
+        let context = store.delivery_context(queued.id, channel).await.unwrap().unwrap_or_else(|| panic!("{name}: the queued reply is there"));
+        assert_eq!((context.message.id, context.message.text.as_deref()), (queued.id, Some("Sudah, resi JNE 123")), "{name}");
+        assert_eq!(context.channel.as_ref().map(|c| c.id.as_str()), Some(channel), "{name}");
+        assert!(!context.workspace_suspended, "{name}");
+        let conversation = context.conversation.unwrap_or_else(|| panic!("{name}: the reply's conversation"));
+        assert_eq!((conversation.id, conversation.external_id.as_str(), conversation.last_inbound_at), (last.conversation_id, "600", Some(earlier + 1_000)), "{name}");
+        let last_inbound = context.last_inbound.unwrap_or_else(|| panic!("{name}: the customer's last message"));
+        assert_eq!((last_inbound.id, last_inbound.properties.clone()), (last.id, vec![("reply_token".to_owned(), "rt-2".to_owned())]), "{name}");
+        assert!(context.files.is_empty(), "{name}: a text reply has no file");
+
+        // A channel read for another channel's id finds none; a message that is not there is `None`.
+        assert!(store.delivery_context(queued.id, "no-such-channel").await.unwrap().unwrap().channel.is_none(), "{name}");
+        assert!(store.delivery_context(queued.id + 1_000, channel).await.unwrap().is_none(), "{name}");
+    })
+    .await;
+}

@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use crate::store::outbox::PendingDelivery;
+use crate::store::outbox::{DeliveryContext, PendingDelivery};
 use crate::store::{Db, StoreResult};
 
 #[async_trait::async_trait]
@@ -33,6 +33,9 @@ pub trait OutboxStore: Send + Sync {
     async fn delivery_held(&self, message_id: i64, next_attempt_at: i64, reason: &str) -> StoreResult<()>;
     /// A permanent failure: the message is failed with the reason and leaves the outbox.
     async fn delivery_failed(&self, message_id: i64, error: &str) -> StoreResult<()>;
+    /// What an attempt to deliver a queued message of `channel_id` reads before it calls the
+    /// plugin, in one call; `None` when the message is gone.
+    async fn delivery_context(&self, message_id: i64, channel_id: &str) -> StoreResult<Option<DeliveryContext>>;
 }
 
 #[async_trait::async_trait]
@@ -56,6 +59,11 @@ impl OutboxStore for Db {
 
     async fn outbox_summary(&self) -> StoreResult<(u64, Option<i64>)> {
         self.off_worker(move |db| Db::outbox_summary(db)).await
+    }
+
+    async fn delivery_context(&self, message_id: i64, channel_id: &str) -> StoreResult<Option<DeliveryContext>> {
+        let channel_id = channel_id.to_owned();
+        self.off_worker(move |db| Db::delivery_context(db, message_id, &channel_id)).await
     }
 
     async fn delivery_retry(&self, message_id: i64, next_attempt_at: i64, error: &str) -> StoreResult<()> {

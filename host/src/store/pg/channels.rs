@@ -8,7 +8,7 @@ use crate::store::backend::ChannelStore;
 use crate::store::channels::{CHANNEL_COLUMNS, Channel, ChannelStatus, Connected, RawChannel, SettingValue, new_channel_identity};
 use crate::store::{Scope, SecretBox, StoreError, StoreResult, now_ms};
 
-fn raw_channel(row: &Row) -> RawChannel {
+pub(super) fn raw_channel(row: &Row) -> RawChannel {
     RawChannel {
         id: row.get(0),
         plugin: row.get(1),

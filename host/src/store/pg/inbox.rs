@@ -22,7 +22,7 @@ use crate::store::messages::Message;
 use crate::store::reconnect::Reconnect;
 use crate::store::{StoreResult, now_ms};
 
-fn conversation(row: &Row) -> Conversation {
+pub(super) fn conversation(row: &Row) -> Conversation {
     RawConversation {
         id: row.get(0),
         channel_id: row.get(1),

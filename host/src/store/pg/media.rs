@@ -47,7 +47,7 @@ impl PgStore {
 }
 
 /// A file's row, read as [`MEDIA_COLUMNS`] lists it (`position` and `attempts` are `INTEGER`).
-fn media_row(row: &Row) -> MediaFile {
+pub(super) fn media_row(row: &Row) -> MediaFile {
     let id: i64 = row.get(0);
     MediaFile {
         id,
