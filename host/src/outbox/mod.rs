@@ -196,7 +196,13 @@ async fn deliver(app: &App, delivery: &PendingDelivery) {
     match (result, conversation_id) {
         // Sent, failed or retrying (with the reason): the inbox shows it at once.
         (Ok(()), Some(conversation_id)) => app.live.status(&delivery.channel_id, conversation_id, Some(delivery.message_id)),
-        (Ok(()), None) => {}
+        // The context could not be read (a busy database): the retry or failure just recorded
+        // is announced from the message's own row, as it was before the context read.
+        (Ok(()), None) => {
+            if let Ok(Some(message)) = app.store.message(delivery.message_id).await {
+                app.live.status(&message.channel_id, message.conversation_id, Some(message.id));
+            }
+        }
         (Err(e), _) => tracing::error!(message_id = delivery.message_id, "recording a delivery outcome failed: {e}"),
     }
 }
