@@ -229,6 +229,9 @@ enum PluginCommand {
         cache_dir: PathBuf,
         #[arg(long, value_name = "MB")]
         memory_mb: usize,
+        /// The server's limit on one plugin call, which the load's calls run under here.
+        #[arg(long, value_name = "MS")]
+        call_timeout_ms: u64,
     },
     /// Remove an installed plugin (its channels stay, unavailable, until it returns).
     Remove {
@@ -461,13 +464,13 @@ async fn run() -> anyhow::Result<()> {
                     let public = switchboard::signing::encode_public_key(&key.verifying_key());
                     format!("signed {} with {public}\n", target.display())
                 }
-                PluginCommand::Precompile { file, built_in, cache_dir, memory_mb } => {
+                PluginCommand::Precompile { file, built_in, cache_dir, memory_mb, call_timeout_ms } => {
                     let source = match (built_in, file) {
                         (Some(package), _) => switchboard::plugins::built_in_component(&package).ok_or_else(|| anyhow::anyhow!("no built-in plugin `{package}`"))?,
                         (None, Some(file)) => std::fs::read(&file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?.into(),
                         (None, None) => anyhow::bail!("name a component file or --built-in PACKAGE"),
                     };
-                    switchboard::runtime::precompile_bytes(source, &cache_dir, memory_mb << 20).await?;
+                    switchboard::runtime::precompile_bytes(source, &cache_dir, memory_mb << 20, std::time::Duration::from_millis(call_timeout_ms)).await?;
                     String::new()
                 }
                 PluginCommand::Remove { id, data_dir } => offline::remove(&data_dir, &id).await?,

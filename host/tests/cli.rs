@@ -61,6 +61,30 @@ fn serve_loads_telegram_and_accepts_a_created_token() {
     assert!(body.contains("\"id\":\"telegram\""), "{body}");
 }
 
+/// A cold start compiles every plugin in a child process, which also asks the plugin its
+/// load-time answers: under the server's own call limit (the answers are kept with it, so a
+/// server with another limit asks again), never falling back to compiling in-process.
+#[test]
+fn a_cold_start_asks_load_answers_in_children_under_the_servers_call_limit() {
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path(), &[("SWITCHBOARD_PLUGIN_TIMEOUT_MS", "4321")]);
+    server.wait_ready();
+    let cache = switchboard::data_dir::cache_dir(data.path());
+    let kept: Vec<serde_json::Value> = std::fs::read_dir(&cache)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.to_string_lossy().ends_with(".answers.json"))
+        .map(|path| serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap())
+        .collect();
+    assert_eq!(kept.len(), switchboard::plugins::FIRST_PARTY_PLUGINS.len(), "one answers file per first-party plugin in {}", cache.display());
+    for file in &kept {
+        assert_eq!(file["call_timeout_ms"], 4321, "asked under the server's limit: {}", file["answers"]["manifest"]["id"]);
+        assert_eq!(file["format"], 1);
+    }
+    let log = server.log.lock().unwrap().clone();
+    assert!(!log.contains("compiling in-process"), "every child compiled and loaded its plugin:\n{log}");
+}
+
 /// A plain HTTP/1.1 GET with a bearer token; returns the whole response.
 fn http_get(port: u16, path: &str, token: &str) -> String {
     use std::io::{Read, Write};

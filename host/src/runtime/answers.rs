@@ -11,13 +11,15 @@
 //! them, before the host's checks: every load checks them again, cached or asked, in one place
 //! (`LoadedPlugin::accept_answers`). It is a miss (the plugin is asked again and the entry
 //! rewritten) when the component or the engine differ (another name), when another host
-//! version (crate or contract) or another set of page languages wrote it, and when it does not
-//! parse (logged and removed). A language whose texts failed is kept as failed only when the
+//! version (crate or contract), another file format, another call time limit or another set of
+//! page languages wrote it, and when it does not parse (logged and removed). The time limit
+//! counts because answers got under a longer one may be answers a shorter one would have cut. A language whose texts failed is kept as failed only when the
 //! plugin crashed; a failure that may pass (a time-out, the memory cap, an instance that could
 //! not start) keeps nothing, so the next load asks again. With the test kit's doubles, which
 //! report everything a plugin does, the load's calls included, plugins are always asked.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use wasmtime::Engine;
@@ -28,6 +30,10 @@ use super::{HOST_WIT_VERSION, PluginFailure, TRANSLATED_LANGUAGES};
 
 /// The host's release: another one (whose checks or conversions may differ) asks again.
 const HOST_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The file's layout and what its answers mean: raised with any change to either within a
+/// release (a development build), so that no build reads another's files as its own.
+const FORMAT: u32 = 1;
 
 /// The answers of a plugin's load-time exports, unchecked (an export the plugin lacks answers
 /// the host's default, as when asked).
@@ -72,9 +78,31 @@ impl FailedLanguage {
 /// The file: the answers, and which host asked.
 #[derive(Serialize, Deserialize)]
 struct AnswersFile<A> {
+    /// Absent (0) in files written before the format was numbered.
+    #[serde(default)]
+    format: u32,
     host_version: String,
     contract_version: String,
+    /// The call time limit the answers were asked under.
+    #[serde(default)]
+    call_timeout_ms: u64,
     answers: A,
+}
+
+impl<A> AnswersFile<A> {
+    fn of_this_host(answers: A, call_timeout: Duration) -> Self {
+        Self {
+            format: FORMAT,
+            host_version: HOST_VERSION.to_owned(),
+            contract_version: HOST_WIT_VERSION.to_owned(),
+            call_timeout_ms: millis(call_timeout),
+            answers,
+        }
+    }
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// Why an entry is not used.
@@ -86,11 +114,11 @@ enum Miss {
 
 impl LoadAnswers {
     /// The answers kept for `component_hash` under this engine, if a sound entry for this host
-    /// exists; an unusable one is removed.
-    pub(super) fn read(cache_dir: &Path, engine: &Engine, component_hash: &str) -> Option<Self> {
+    /// and call time limit exists; an unusable one is removed.
+    pub(super) fn read(cache_dir: &Path, engine: &Engine, component_hash: &str, call_timeout: Duration) -> Option<Self> {
         let path = answers_path(cache_dir, engine, component_hash);
         let parsed = match std::fs::read(&path) {
-            Ok(bytes) => parse(&bytes),
+            Ok(bytes) => parse(&bytes, call_timeout),
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => return None,
             Err(error) => Err(Miss::Corrupt(format!("unreadable: {error}"))),
         };
@@ -105,12 +133,12 @@ impl LoadAnswers {
 
     /// Keeps the answers for the next load, unless a failure in them may pass. A failed write
     /// only costs asking again, so it is logged, not raised.
-    pub(super) fn write(&self, cache_dir: &Path, engine: &Engine, component_hash: &str) {
+    pub(super) fn write(&self, cache_dir: &Path, engine: &Engine, component_hash: &str, call_timeout: Duration) {
         if !self.failed_languages.iter().all(|failed| failed.lasting) {
             return;
         }
         let path = answers_path(cache_dir, engine, component_hash);
-        let file = AnswersFile { host_version: HOST_VERSION.to_owned(), contract_version: HOST_WIT_VERSION.to_owned(), answers: self };
+        let file = AnswersFile::of_this_host(self, call_timeout);
         let result = serde_json::to_vec(&file).map_err(|e| e.to_string()).and_then(|bytes| write_atomically(&path, &bytes).map_err(|e| e.to_string()));
         if let Err(why) = result {
             tracing::warn!(entry = %path.display(), "could not keep the load answers: {why}");
@@ -130,14 +158,20 @@ fn answers_path(cache_dir: &Path, engine: &Engine, component_hash: &str) -> Path
     cache_dir.join(format!("{}.answers.json", entry_stem(engine, component_hash)))
 }
 
-fn parse(bytes: &[u8]) -> Result<LoadAnswers, Miss> {
+fn parse(bytes: &[u8], call_timeout: Duration) -> Result<LoadAnswers, Miss> {
     // The versions first: another host's answers may not even have this host's shape.
     let file: AnswersFile<serde_json::Value> = serde_json::from_slice(bytes).map_err(|e| Miss::Corrupt(format!("not an answers file: {e}")))?;
+    if file.format != FORMAT {
+        return Err(Miss::OtherHost(format!("kept in format {}, this host reads {FORMAT}", file.format)));
+    }
     if file.host_version != HOST_VERSION || file.contract_version != HOST_WIT_VERSION {
         return Err(Miss::OtherHost(format!(
             "kept by host {} (contract {}), this is {HOST_VERSION} (contract {HOST_WIT_VERSION})",
             file.host_version, file.contract_version
         )));
+    }
+    if file.call_timeout_ms != millis(call_timeout) {
+        return Err(Miss::OtherHost(format!("asked with a call limit of {} ms, this host allows {} ms", file.call_timeout_ms, millis(call_timeout))));
     }
     let answers: LoadAnswers = serde_json::from_value(file.answers).map_err(|e| Miss::Corrupt(format!("unreadable answers: {e}")))?;
     if !answers.covers_every_language() {
@@ -149,6 +183,7 @@ fn parse(bytes: &[u8]) -> Result<LoadAnswers, Miss> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    const LIMIT: Duration = Duration::from_secs(15);
     use crate::runtime::types::{Block, Capability, FieldKind, FieldWidget, Inline, InteractiveKind, KindLimits, Link, Section, SelectOption, Widget};
 
     /// Every kind of value the answers hold, so each type's JSON is read back.
@@ -210,36 +245,45 @@ mod tests {
     #[test]
     fn what_is_kept_is_read_back_unchanged() {
         let (dir, engine) = (tempfile::tempdir().unwrap(), Engine::default());
-        assert_eq!(LoadAnswers::read(dir.path(), &engine, "abc"), None);
-        answers().write(dir.path(), &engine, "abc");
-        assert_eq!(LoadAnswers::read(dir.path(), &engine, "abc"), Some(answers()));
-        assert_eq!(LoadAnswers::read(dir.path(), &engine, "def"), None, "another component's");
+        assert_eq!(LoadAnswers::read(dir.path(), &engine, "abc", LIMIT), None);
+        answers().write(dir.path(), &engine, "abc", LIMIT);
+        assert_eq!(LoadAnswers::read(dir.path(), &engine, "abc", LIMIT), Some(answers()));
+        assert_eq!(LoadAnswers::read(dir.path(), &engine, "def", LIMIT), None, "another component's");
     }
 
     #[test]
     fn another_hosts_corrupt_and_incomplete_entries_are_misses_and_removed() {
         let (dir, engine) = (tempfile::tempdir().unwrap(), Engine::default());
         let path = answers_path(dir.path(), &engine, "abc");
-        let kept = |answers: &LoadAnswers, host_version: &str, contract_version: &str| {
-            let file = AnswersFile { host_version: host_version.to_owned(), contract_version: contract_version.to_owned(), answers };
+        let kept = |answers: &LoadAnswers, change: &dyn Fn(&mut AnswersFile<&LoadAnswers>)| {
+            let mut file = AnswersFile::of_this_host(answers, LIMIT);
+            change(&mut file);
             serde_json::to_vec(&file).unwrap()
         };
         let unanswered = LoadAnswers { texts: Vec::new(), ..answers() };
-        let sound = kept(&answers(), HOST_VERSION, HOST_WIT_VERSION);
+        let sound = kept(&answers(), &|_| {});
+        let unnumbered = {
+            let mut file: serde_json::Value = serde_json::from_slice(&sound).unwrap();
+            file.as_object_mut().unwrap().remove("format");
+            serde_json::to_vec(&file).unwrap()
+        };
         for (what, bytes) in [
-            ("another host", kept(&answers(), "0.0.0-other", HOST_WIT_VERSION)),
-            ("another contract", kept(&answers(), HOST_VERSION, "0.0.0-other")),
-            ("a language not asked", kept(&unanswered, HOST_VERSION, HOST_WIT_VERSION)),
+            ("another host", kept(&answers(), &|file| file.host_version = "0.0.0-other".into())),
+            ("another contract", kept(&answers(), &|file| file.contract_version = "0.0.0-other".into())),
+            ("another format", kept(&answers(), &|file| file.format = FORMAT + 1)),
+            ("no format (written before it was numbered)", unnumbered),
+            ("a longer call limit", kept(&answers(), &|file| file.call_timeout_ms = 60_000)),
+            ("a language not asked", kept(&unanswered, &|_| {})),
             ("truncated", sound[..sound.len() / 2].to_vec()),
             ("not JSON", b"\x00garbage".to_vec()),
             ("empty", Vec::new()),
         ] {
             std::fs::write(&path, bytes).unwrap();
-            assert_eq!(LoadAnswers::read(dir.path(), &engine, "abc"), None, "{what}");
+            assert_eq!(LoadAnswers::read(dir.path(), &engine, "abc", LIMIT), None, "{what}");
             assert!(!path.exists(), "{what}: removed");
         }
         std::fs::write(&path, sound).unwrap();
-        assert_eq!(LoadAnswers::read(dir.path(), &engine, "abc"), Some(answers()));
+        assert_eq!(LoadAnswers::read(dir.path(), &engine, "abc", LIMIT), Some(answers()));
     }
 
     #[test]
@@ -250,10 +294,10 @@ mod tests {
             failed_languages: TRANSLATED_LANGUAGES.iter().map(|&language| FailedLanguage::new(language, &failure)).collect(),
             ..answers()
         };
-        failing(PluginFailure::Timeout(std::time::Duration::from_secs(15))).write(dir.path(), &engine, "abc");
-        assert_eq!(LoadAnswers::read(dir.path(), &engine, "abc"), None, "a time-out may pass: asked again next time");
+        failing(PluginFailure::Timeout(std::time::Duration::from_secs(15))).write(dir.path(), &engine, "abc", LIMIT);
+        assert_eq!(LoadAnswers::read(dir.path(), &engine, "abc", LIMIT), None, "a time-out may pass: asked again next time");
         let crashed = failing(PluginFailure::Trap("unreachable".into()));
-        crashed.write(dir.path(), &engine, "abc");
-        assert_eq!(LoadAnswers::read(dir.path(), &engine, "abc"), Some(crashed));
+        crashed.write(dir.path(), &engine, "abc", LIMIT);
+        assert_eq!(LoadAnswers::read(dir.path(), &engine, "abc", LIMIT), Some(crashed));
     }
 }

@@ -360,15 +360,15 @@ impl Runtime {
         // `answers`). Asked every time without a compile cache, and with the test kit's doubles,
         // which report what the load's calls did too (logs): a report must not depend on
         // what an earlier run kept.
-        let engine = &self.shared.engine;
+        let (engine, call_timeout) = (&self.shared.engine, self.shared.limits.call_timeout);
         let cache_dir = self.shared.cache.as_ref().filter(|_| self.shared.services.doubles.is_none()).map(CompileCache::dir);
-        let kept = cache_dir.and_then(|dir| LoadAnswers::read(dir, engine, &plugin.hash));
+        let kept = cache_dir.and_then(|dir| LoadAnswers::read(dir, engine, &plugin.hash, call_timeout));
         let answers = match kept {
             Some(answers) => answers,
             None => {
                 let answers = plugin.ask().await?;
                 if let Some(dir) = cache_dir {
-                    answers.write(dir, engine, &plugin.hash);
+                    answers.write(dir, engine, &plugin.hash, call_timeout);
                 }
                 answers
             }
@@ -406,11 +406,14 @@ fn compile(shared: &Shared, source: &ComponentSource) -> Result<(Component, Stri
         ));
     }
     if let (Some(cache), Some(child)) = (&shared.cache, shared.child_compiler.get()) {
-        match child.compile_into(cache, source, shared.limits.memory_bytes) {
-            Ok(()) => match cache.get(&shared.engine, &hash) {
-                Some(component) => return Ok((component, hash)),
-                None => tracing::warn!("the compiler process left no cache entry this engine reads: compiling in-process"),
-            },
+        let outcome = child.compile_into(cache, source, &shared.limits);
+        // Looked for even when the child failed: it may have died after writing the compilation
+        // (while loading the plugin), and a sound entry spares compiling again.
+        if let Some(component) = cache.get(&shared.engine, &hash) {
+            return Ok((component, hash));
+        }
+        match outcome {
+            Ok(()) => tracing::warn!("the compiler process left no cache entry this engine reads: compiling in-process"),
             Err(why) => tracing::info!("{why}: compiling in-process"),
         }
     }

@@ -10,12 +10,14 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
 use super::cache::{CompileCache, write_atomically};
+use super::Limits;
 use super::source::ComponentSource;
 
 /// The binary that compiles (`<exe> plugin precompile FILE|--built-in PACKAGE --cache-dir DIR
-/// --memory-mb N`).
+/// --memory-mb N --call-timeout-ms N`).
 #[derive(Debug, Clone)]
 pub struct ChildCompiler {
     pub exe: PathBuf,
@@ -24,7 +26,7 @@ pub struct ChildCompiler {
 impl ChildCompiler {
     /// Compiles `source` into `cache` in a child; `Err` says why not. A built-in component is
     /// named, not copied: the child has the same bytes embedded.
-    pub(super) fn compile_into(&self, cache: &CompileCache, source: &ComponentSource, memory_bytes: usize) -> Result<(), String> {
+    pub(super) fn compile_into(&self, cache: &CompileCache, source: &ComponentSource, limits: &Limits) -> Result<(), String> {
         let mut command = Command::new(&self.exe);
         command.args(["plugin", "precompile"]);
         let input = match source.built_in_package() {
@@ -43,7 +45,9 @@ impl ChildCompiler {
             .arg("--cache-dir")
             .arg(cache.dir())
             .arg("--memory-mb")
-            .arg((memory_bytes >> 20).max(1).to_string())
+            .arg((limits.memory_bytes >> 20).max(1).to_string())
+            .arg("--call-timeout-ms")
+            .arg(limits.call_timeout.as_millis().to_string())
             .output();
         if let Some(input) = input {
             let _ = std::fs::remove_file(&input);
@@ -58,13 +62,14 @@ impl ChildCompiler {
 }
 
 /// The child's side: compiles one component (a file's, or a built-in one) into the cache, with
-/// the limits the server runs with (they shape the engine, and so which cache entry it reads),
-/// then loads it there, which keeps its load-time answers beside the compilation (`answers`):
+/// the limits the server runs with (the memory cap shapes the engine, and so which cache entry
+/// it reads; the call time limit bounds the load's calls, and keys their answers), then loads
+/// it there, which keeps its load-time answers beside the compilation (`answers`):
 /// the server's own load then runs none of the plugin, and a cold start leaves no more of the
 /// plugins' code resident than a warm one. A plugin the load refuses is still compiled; the
 /// server's load asks it again and reports why.
-pub async fn precompile_bytes(source: ComponentSource, cache_dir: &Path, memory_bytes: usize) -> anyhow::Result<()> {
-    let limits = super::Limits { memory_bytes, ..super::Limits::default() };
+pub async fn precompile_bytes(source: ComponentSource, cache_dir: &Path, memory_bytes: usize, call_timeout: Duration) -> anyhow::Result<()> {
+    let limits = Limits { memory_bytes, call_timeout, ..Limits::default() };
     let runtime = super::Runtime::new(limits, Vec::new(), super::HostServices::none(), Some(CompileCache::new(cache_dir)))?;
     super::compile(&runtime.shared, &source).map_err(|e| anyhow::anyhow!("{e}"))?;
     let _ = runtime.load(source).await;
