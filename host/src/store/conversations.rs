@@ -77,11 +77,21 @@ pub(crate) fn in_order(mut handed: Vec<HandedOver>) -> Vec<HandedOver> {
 
 /// The status a conversation of `channel` (an SQL expression) starts or reopens in: `bot` while
 /// the channel has a bot (a token with the `bot` role, or an endpoint that is enabled), else
-/// `open` (the same in both dialects).
-pub(crate) fn bot_or_open(channel: &str) -> String {
+/// `open`.
+///
+/// On SQLite one writer at a time. On Postgres (`shared_locks`) the bot's binding and endpoint
+/// rows read are share-locked until the conversation commits: a bot being unbound on another
+/// node locks them first (`LOCK_ENDPOINT_BINDINGS`, `LOCK_TOKEN_BINDINGS`) and so waits for the
+/// conversations already started to commit, then hands them over with the rest; one started
+/// after waits for the unbinding and starts open. Without the locks, a conversation could start
+/// `bot` just as its bot left, and stay so with nobody answering.
+pub(crate) fn bot_or_open(channel: &str, shared_locks: bool) -> String {
+    let (binding_lock, endpoint_lock) = if shared_locks { ("FOR KEY SHARE OF b", "FOR SHARE") } else { ("", "") };
     format!(
-        "COALESCE((SELECT 'bot' FROM channel_bots b LEFT JOIN webhook_endpoints e ON e.id = b.endpoint_id
-                   WHERE b.channel_id = {channel} AND (b.token_id IS NOT NULL OR e.enabled)), 'open')"
+        "COALESCE((SELECT 'bot' FROM channel_bots b
+                   WHERE b.channel_id = {channel}
+                     AND (b.token_id IS NOT NULL OR EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.id = b.endpoint_id AND e.enabled {endpoint_lock}))
+                   {binding_lock}), 'open')"
     )
 }
 
@@ -103,7 +113,7 @@ pub(super) fn upsert(
                 name = COALESCE(excluded.name, conversations.name),
                 contact_id = COALESCE(conversations.contact_id, excluded.contact_id)
              RETURNING id",
-            bot_or_open("?1")
+            bot_or_open("?1", false)
         )
     });
     tx.cached_row(
@@ -123,7 +133,7 @@ pub(super) fn touch(tx: &Connection, id: i64, inbound_at: Option<i64>) -> rusqli
                 status = CASE WHEN status = 'bot' THEN 'bot' WHEN ?3 IS NOT NULL AND status = 'resolved' THEN {} ELSE 'open' END,
                 last_inbound_at = CASE WHEN ?3 IS NULL THEN last_inbound_at ELSE MAX(COALESCE(last_inbound_at, 0), ?3) END
              WHERE id = ?1",
-            bot_or_open("conversations.channel_id")
+            bot_or_open("conversations.channel_id", false)
         )
     });
     tx.cached_execute(

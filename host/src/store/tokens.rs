@@ -48,14 +48,17 @@ impl std::str::FromStr for Role {
 /// A revoked bot token's conversations still in status `bot` go to people: the same change as
 /// the schema's trigger `bot_removed` makes when the token's `channel_bots` rows go by cascade,
 /// made first in the revoking transaction so that the store knows which conversations changed
-/// (the trigger then finds none left, unless a conversation was started in between on another
-/// node: that one is handed over all the same, unannounced). `$1` the token, `$2` its workspace
+/// (the trigger then finds none left: on Postgres the bindings are locked first, with
+/// [`LOCK_TOKEN_BINDINGS`]). `$1` the token, `$2` its workspace
 /// (another workspace's token hands over nothing, and is not revoked). Written once for both
 /// backends.
 pub(crate) const HAND_OVER_TOKEN_CONVERSATIONS: &str = "UPDATE conversations SET status = 'open'
      WHERE status = 'bot' AND channel_id IN (SELECT b.channel_id FROM channel_bots b JOIN api_tokens t ON t.id = b.token_id
                                               WHERE b.token_id = $1 AND t.workspace_id = $2)
      RETURNING channel_id, id";
+/// Postgres: locks a bot token's bindings before its conversations are handed over (see
+/// `conversations::bot_or_open`).
+pub(crate) const LOCK_TOKEN_BINDINGS: &str = "SELECT 1 FROM channel_bots WHERE token_id = $1 ORDER BY channel_id FOR UPDATE";
 pub(crate) const REVOKE_TOKEN: &str = "DELETE FROM api_tokens WHERE id = $1 AND workspace_id = $2";
 
 /// What is stored of a token, link or session id: its SHA-256, in hex.

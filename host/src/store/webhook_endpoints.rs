@@ -201,9 +201,17 @@ pub(crate) const UNSET_BOT: &str = "DELETE FROM channel_bots WHERE endpoint_id =
 /// every channel it is the bot of), or no longer the bot of the channel `$3`. The same change as
 /// the schema's triggers `bot_disabled` and `bot_removed` make, made first in the same
 /// transaction so that the store knows which conversations changed, to announce them (the
-/// triggers then find none left, unless a conversation was started in between on another node:
-/// that one is handed over all the same, unannounced). `$1` the endpoint, `$2` its workspace
+/// triggers then find none left: on Postgres the bindings are locked first, so a conversation
+/// starting on another node has committed, or waits and starts open). `$1` the endpoint, `$2` its workspace
 /// (NULL: any; another workspace's endpoint hands over nothing, and is not changed).
+/// Postgres: lock an endpoint, then its bindings (to the channel `$2`, or all: NULL), before
+/// its conversations are handed over, so that conversations starting on other nodes commit
+/// first and are handed over too (see `conversations::bot_or_open`). In the order a starting
+/// conversation share-locks them (the endpoint, then the binding), so neither waits on the other
+/// in a circle.
+pub(crate) const LOCK_ENDPOINT: &str = "SELECT 1 FROM webhook_endpoints WHERE id = $1 FOR UPDATE";
+pub(crate) const LOCK_ENDPOINT_BINDINGS: &str = "SELECT 1 FROM channel_bots
+     WHERE endpoint_id = $1 AND channel_id = COALESCE($2, channel_id) ORDER BY channel_id FOR UPDATE";
 pub(crate) const HAND_OVER_ENDPOINT_CONVERSATIONS: &str = "UPDATE conversations SET status = 'open'
      WHERE status = 'bot' AND channel_id IN (SELECT b.channel_id FROM channel_bots b JOIN webhook_endpoints e ON e.id = b.endpoint_id
                                               WHERE b.endpoint_id = $1 AND e.workspace_id = COALESCE($2, e.workspace_id)

@@ -131,3 +131,47 @@ async fn a_bot_token_owns_its_channels_new_conversations_until_it_is_revoked() {
     })
     .await;
 }
+
+/// A conversation that starts while its channel's bot is being unbound (on another node) ends
+/// with the people, never in status `bot` with no bot left to answer it: whichever commits
+/// first, the unbinding hands it over or the conversation starts open. Raced many times, in
+/// each way a bot stops being one (revoked, turned off, taken out of the channel, deleted).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_conversation_started_while_its_bot_is_unbound_ends_with_the_people() {
+    const ROUNDS: i64 = 25;
+    each_backend(async |backend| {
+        let (node1, node2, name) = (&backend.nodes[0], &backend.nodes[1], backend.name);
+        for round in 0..ROUNDS {
+            for (way, kind) in ["revoked", "turned off", "taken out", "deleted"].into_iter().enumerate() {
+                let channel = active_channel(node1).await;
+                let token = match way {
+                    0 => Some(node1.create_bot_token(1, "Asisten", &[channel.clone()]).await.unwrap().unwrap().0),
+                    _ => None,
+                };
+                let endpoint = NewEndpoint {
+                    workspace_id: 1,
+                    url: "https://bot.example/hook".into(),
+                    description: "FAQ bot".into(),
+                    events: vec!["message.received".into()],
+                    bot_channels: if token.is_none() { vec![channel.clone()] } else { Vec::new() },
+                    secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into(),
+                };
+                let endpoint = node1.create_webhook_endpoint(&endpoint).await.unwrap().id;
+                let unbind = async {
+                    match way {
+                        0 => assert!(node2.revoke_token(token.unwrap(), 1).await.unwrap().is_some()),
+                        1 => drop(node2.update_webhook_endpoint(endpoint, Scope::Workspace(1), &EndpointChange { enabled: Some(false), ..Default::default() }).await.unwrap().unwrap()),
+                        2 => drop(node2.update_webhook_endpoint(endpoint, Scope::Workspace(1), &EndpointChange { bot_channels: Some(Vec::new()), ..Default::default() }).await.unwrap().unwrap()),
+                        _ => assert!(node2.delete_webhook_endpoint(endpoint, Scope::Workspace(1)).await.unwrap().is_some()),
+                    }
+                };
+                let message = inbound(round, &format!("race-{round}-{way}"), now_ms());
+                let (started, ()) = tokio::join!(node1.record_inbound(&channel, &message), unbind);
+                let conversation = started.unwrap().unwrap().conversation_id;
+                let status = node2.conversation(conversation).await.unwrap().unwrap().status;
+                assert_eq!(status, "open", "{name}: round {round}, bot {kind} as the conversation started");
+            }
+        }
+    })
+    .await;
+}

@@ -83,7 +83,7 @@ pub(super) const UPSERT_CONTACT: &str = "INSERT INTO contacts (channel_id, exter
 pub(super) async fn record_inbound_in<C: GenericClient>(tx: &C, channel_id: &str, inbound: &NewInbound) -> StoreResult<Option<Message>> {
     // Written once (every inbound message runs it).
     static RECORD_INBOUND: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-        let bot_or_open = crate::store::conversations::bot_or_open("$1");
+        let bot_or_open = crate::store::conversations::bot_or_open("$1", true);
         format!(
             "WITH contact AS ({UPSERT_CONTACT}),
              is_new AS (

@@ -35,6 +35,8 @@ impl PgStore {
     /// inbox followers once (and only if) the transaction commits, as a bot handing one over
     /// itself is.
     async fn hand_over_bot_conversations<C: GenericClient>(client: &C, id: i64, workspace: Option<i64>, channel: Option<&str>) -> StoreResult<Vec<HandedOver>> {
+        client.execute(LOCK_ENDPOINT, &[&id]).await?;
+        client.execute(LOCK_ENDPOINT_BINDINGS, &[&id, &channel]).await?;
         let rows = client.query(HAND_OVER_ENDPOINT_CONVERSATIONS, &[&id, &workspace, &channel]).await?;
         let handed = in_order(rows.iter().map(|row| HandedOver { channel_id: row.get(0), conversation_id: row.get(1) }).collect());
         for conversation in &handed {
