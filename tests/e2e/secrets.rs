@@ -82,7 +82,7 @@ async fn rotating_the_key_under_webhook_load_leaves_everything_readable_and_the_
     let db = Db::open(keep.path()).expect("the new key opens the data dir");
     let channel = db.channel(&id, switchboard::store::Scope::Every).unwrap().unwrap();
     assert_eq!(channel.settings["bot_token"], GOOD_TOKEN, "sealed settings open after a fresh start");
-    assert!(db.provider_app("messenger").unwrap().is_some());
+    assert!(switchboard::store::backend::IntegrationStore::provider_app(&db, "messenger").await.unwrap().is_some());
     drop(db);
     std::fs::write(keep.path().join("secret.key"), &old_key).unwrap();
     let refused = Db::open(keep.path()).err().expect("the old key is refused at start");

@@ -21,6 +21,7 @@ mod rotation;
 pub mod webhook_endpoints;
 pub mod writer;
 mod row;
+pub(crate) mod sql;
 mod secrets;
 pub mod templates;
 pub mod tokens;

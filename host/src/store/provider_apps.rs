@@ -3,10 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use rusqlite::{OptionalExtension, params};
-
-use super::channels::SettingValue;
-use super::{Db, SecretBox, StoreResult, now_ms, random_token, Cached};
+use super::{SecretBox, StoreResult};
 
 #[derive(Debug, Clone)]
 pub struct ProviderApp {
@@ -35,35 +32,5 @@ impl RawProviderApp {
             created_at: self.created_at,
             updated_at: self.updated_at,
         })
-    }
-}
-
-impl Db {
-    pub fn provider_app(&self, plugin: &str) -> StoreResult<Option<ProviderApp>> {
-        let row = self
-            .reader()
-            .cached_row(
-                "SELECT settings, verify_token, created_at, updated_at FROM provider_apps WHERE plugin = ?1",
-                [plugin],
-                |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?, row.get::<_, i64>(2)?, row.get::<_, i64>(3)?)),
-            )
-            .optional()?;
-        let Some((settings, verify_token, created_at, updated_at)) = row else { return Ok(None) };
-        RawProviderApp { settings, verify_token, created_at, updated_at }.open(plugin, &self.secrets).map(Some)
-    }
-
-    /// Sets a plugin's app; the verify token is made the first time and kept after that.
-    pub fn set_provider_app(&self, plugin: &str, settings: &[SettingValue<'_>]) -> StoreResult<ProviderApp> {
-        let now = now_ms();
-        self.conn().cached_execute(
-            "INSERT INTO provider_apps (plugin, settings, verify_token, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)
-             ON CONFLICT (plugin) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at",
-            params![plugin, self.secrets.seal_settings(settings), self.secrets.seal(&random_token(32)), now],
-        )?;
-        self.provider_app(plugin)?.ok_or(super::StoreError::NotFound)
-    }
-
-    pub fn delete_provider_app(&self, plugin: &str) -> StoreResult<bool> {
-        Ok(self.conn().cached_execute("DELETE FROM provider_apps WHERE plugin = ?1", [plugin])? > 0)
     }
 }

@@ -5,7 +5,7 @@
 /// Binds the shared SQL's `$1`, `$2`… on SQLite by name (rusqlite reads `$n` as a named
 /// parameter), so a query written once runs on both backends.
 pub(crate) fn numbered<'a>(values: &'a [&'a dyn rusqlite::ToSql]) -> Vec<(&'static str, &'a dyn rusqlite::ToSql)> {
-    const NAMES: [&str; 8] = ["$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8"];
+    const NAMES: [&str; 16] = ["$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8", "$9", "$10", "$11", "$12", "$13", "$14", "$15", "$16"];
     NAMES.iter().copied().zip(values.iter().copied()).collect()
 }
 

@@ -1,9 +1,17 @@
-//! Provider apps and provider logins (OAuth flows), on either backend.
+//! Provider apps and provider logins (OAuth flows): each operation written once for both
+//! backends (see `store::sql`). What they hold (app secrets, login tokens) is sealed before the
+//! write and opened after the read, so the SQL sees only sealed text. A flow moves by a
+//! conditional update (`WHERE status = from`): a database re-checks the condition on the row
+//! it changes, so of callers racing to move a flow, on any node, exactly one does.
+
+use std::collections::BTreeMap;
 
 use crate::store::channels::SettingValue;
-use crate::store::oauth::{Flow, FlowAccount, FlowStatus, NewFlow};
-use crate::store::provider_apps::ProviderApp;
-use crate::store::{Db, StoreResult};
+use crate::store::oauth::{COLUMNS as FLOW_COLUMNS, FLOW_LIFETIME_MS, Flow, FlowAccount, FlowStatus, NewFlow, RawFlow, seal_json};
+use crate::store::provider_apps::{ProviderApp, RawProviderApp};
+use crate::store::row::ReadRow;
+use crate::store::sql::{RunSql, Sql, body};
+use crate::store::{StoreError, StoreResult, now_ms, random_token};
 
 #[async_trait::async_trait]
 pub trait IntegrationStore: Send + Sync {
@@ -32,67 +40,127 @@ pub trait IntegrationStore: Send + Sync {
     async fn flow_connected(&self, state: &str, channel_id: &str) -> StoreResult<()>;
 }
 
+const PROVIDER_APP: &str = "SELECT settings, verify_token, created_at, updated_at FROM provider_apps WHERE plugin = $1";
+/// Nodes setting the same plugin's app at once: one inserts, the others update; the verify
+/// token the insert made stays.
+const SET_PROVIDER_APP: &str = "INSERT INTO provider_apps (plugin, settings, verify_token, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)
+     ON CONFLICT (plugin) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at";
+const DELETE_PROVIDER_APP: &str = "DELETE FROM provider_apps WHERE plugin = $1";
+const PURGE_EXPIRED_FLOWS: &str = "DELETE FROM oauth_flows WHERE expires_at <= $1";
+const TRANSITION_FLOW: &str = "UPDATE oauth_flows SET status = $3, updated_at = $4 WHERE state = $1 AND status = $2 AND expires_at > $4";
+const FLOW_READY: &str = "UPDATE oauth_flows SET status = 'ready', accounts = $2, error = NULL, updated_at = $3 WHERE state = $1";
+const FLOW_FAILED: &str = "UPDATE oauth_flows SET status = 'failed', error = $2, updated_at = $3 WHERE state = $1";
+const FLOW_CONNECTED: &str = "UPDATE oauth_flows SET status = 'connected', connected_channel_id = $2, accounts = NULL, settings = $3,
+         properties = $4, updated_at = $5
+     WHERE state = $1";
+
+fn raw_provider_app(row: &impl ReadRow) -> RawProviderApp {
+    RawProviderApp { settings: row.text(0), verify_token: row.text(1), created_at: row.int(2), updated_at: row.int(3) }
+}
+
+fn raw_flow(row: &impl ReadRow) -> RawFlow {
+    RawFlow {
+        state: row.text(0),
+        plugin: row.text(1),
+        channel_id: row.opt_text(2),
+        name: row.opt_text(3),
+        settings: row.text(4),
+        properties: row.text(5),
+        redirect_url: row.text(6),
+        status: row.text(7),
+        error: row.opt_text(8),
+        accounts: row.opt_text(9),
+        connected_channel_id: row.opt_text(10),
+        created_at: row.int(11),
+        expires_at: row.int(12),
+        workspace_id: row.int(13),
+    }
+}
+
+/// Expired flows are deleted before a flow is read or started.
+async fn flow_in(sql: &dyn Sql, state: &str) -> StoreResult<Option<RawFlow>> {
+    sql.execute(PURGE_EXPIRED_FLOWS, &[&now_ms()]).await?;
+    Ok(sql.row(&format!("SELECT {FLOW_COLUMNS} FROM oauth_flows WHERE state = $1"), &[&state]).await?.map(|row| raw_flow(&row)))
+}
+
 #[async_trait::async_trait]
-impl IntegrationStore for Db {
+impl<S: RunSql> IntegrationStore for S {
     async fn provider_app(&self, plugin: &str) -> StoreResult<Option<ProviderApp>> {
-        let plugin = plugin.to_owned();
-        self.off_worker(move |db| Db::provider_app(db, &plugin)).await
+        let owned = plugin.to_owned();
+        let raw = self.read(body(move |sql| Box::pin(async move { Ok(sql.row(PROVIDER_APP, &[&owned]).await?.map(|row| raw_provider_app(&row))) }))).await?;
+        raw.map(|raw| raw.open(plugin, self.secrets())).transpose()
     }
 
     async fn set_provider_app(&self, plugin: &str, settings: &[SettingValue<'_>]) -> StoreResult<ProviderApp> {
-        let (plugin, settings) = (plugin.to_owned(), super::channels::OwnedSettings::of(settings));
-        self.off_worker(move |db| Db::set_provider_app(db, &plugin, &settings.values())).await
+        let (owned, sealed, verify_token) = (plugin.to_owned(), self.secrets().seal_settings(settings), self.secrets().seal(&random_token(32)));
+        let raw = self
+            .write(body(move |sql| {
+                Box::pin(async move {
+                    sql.execute(SET_PROVIDER_APP, &[&owned, &sealed, &verify_token, &now_ms()]).await?;
+                    sql.row(PROVIDER_APP, &[&owned]).await?.map(|row| raw_provider_app(&row)).ok_or(StoreError::NotFound)
+                })
+            }))
+            .await?;
+        raw.open(plugin, self.secrets())
     }
 
     async fn delete_provider_app(&self, plugin: &str) -> StoreResult<bool> {
         let plugin = plugin.to_owned();
-        self.off_worker(move |db| Db::delete_provider_app(db, &plugin)).await
+        self.write(body(move |sql| Box::pin(async move { Ok(sql.execute(DELETE_PROVIDER_APP, &[&plugin]).await? > 0) }))).await
     }
 
     async fn create_flow(&self, flow: &NewFlow<'_>) -> StoreResult<Flow> {
         let (state, plugin, channel_id, name) = (flow.state.to_owned(), flow.plugin.to_owned(), flow.channel_id.map(str::to_owned), flow.name.map(str::to_owned));
-        let (workspace_id, settings, properties, redirect_url) = (flow.workspace_id, flow.settings.clone(), flow.properties.to_vec(), flow.redirect_url.to_owned());
-        self.off_worker(move |db| {
-            let flow = NewFlow {
-                workspace_id,
-                state: &state,
-                plugin: &plugin,
-                channel_id: channel_id.as_deref(),
-                name: name.as_deref(),
-                settings: &settings,
-                properties: &properties,
-                redirect_url: &redirect_url,
-            };
-            Db::create_flow(db, &flow)
-        })
-        .await
+        let (settings, properties) = (seal_json(self.secrets(), flow.settings), seal_json(self.secrets(), flow.properties));
+        let (redirect_url, workspace_id) = (flow.redirect_url.to_owned(), flow.workspace_id);
+        let raw = self
+            .write(body(move |sql| {
+                Box::pin(async move {
+                    let now = now_ms();
+                    sql.execute(PURGE_EXPIRED_FLOWS, &[&now]).await?;
+                    let insert = format!(
+                        "INSERT INTO oauth_flows ({FLOW_COLUMNS}, updated_at)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, NULL, NULL, $9, $10, $11, $9)"
+                    );
+                    let waiting = FlowStatus::Waiting.as_str();
+                    let params: [&dyn crate::store::sql::Param; 11] =
+                        [&state, &plugin, &channel_id, &name, &settings, &properties, &redirect_url, &waiting, &now, &(now + FLOW_LIFETIME_MS), &workspace_id];
+                    sql.execute(&insert, &params).await?;
+                    flow_in(sql, &state).await?.ok_or(StoreError::NotFound)
+                })
+            }))
+            .await?;
+        raw.open(self.secrets())
     }
 
     async fn flow(&self, state: &str) -> StoreResult<Option<Flow>> {
         let state = state.to_owned();
-        self.off_worker(move |db| Db::flow(db, &state)).await
+        // A read that deletes what expired: a write.
+        let raw = self.write(body(move |sql| Box::pin(async move { flow_in(sql, &state).await }))).await?;
+        raw.map(|raw| raw.open(self.secrets())).transpose()
     }
 
     async fn transition_flow(&self, state: &str, from: FlowStatus, to: FlowStatus) -> StoreResult<bool> {
         let state = state.to_owned();
-        self.off_worker(move |db| Db::transition_flow(db, &state, from, to)).await
+        self.write(body(move |sql| Box::pin(async move { Ok(sql.execute(TRANSITION_FLOW, &[&state, &from.as_str(), &to.as_str(), &now_ms()]).await? == 1) })))
+            .await
     }
 
     async fn flow_ready(&self, state: &str, accounts: &[FlowAccount]) -> StoreResult<()> {
-        let state = state.to_owned();
-        let accounts = accounts.to_vec();
-        self.off_worker(move |db| Db::flow_ready(db, &state, &accounts)).await
+        let (state, accounts) = (state.to_owned(), seal_json(self.secrets(), accounts));
+        self.write(body(move |sql| Box::pin(async move { sql.execute(FLOW_READY, &[&state, &accounts, &now_ms()]).await.map(drop) }))).await
     }
 
     async fn flow_failed(&self, state: &str, error: &str) -> StoreResult<()> {
-        let state = state.to_owned();
-        let error = error.to_owned();
-        self.off_worker(move |db| Db::flow_failed(db, &state, &error)).await
+        let (state, error) = (state.to_owned(), error.to_owned());
+        self.write(body(move |sql| Box::pin(async move { sql.execute(FLOW_FAILED, &[&state, &error, &now_ms()]).await.map(drop) }))).await
     }
 
     async fn flow_connected(&self, state: &str, channel_id: &str) -> StoreResult<()> {
-        let state = state.to_owned();
-        let channel_id = channel_id.to_owned();
-        self.off_worker(move |db| Db::flow_connected(db, &state, &channel_id)).await
+        let (state, channel_id) = (state.to_owned(), channel_id.to_owned());
+        let no_settings = seal_json(self.secrets(), &BTreeMap::<String, String>::new());
+        let no_properties = seal_json(self.secrets(), &[] as &[(String, String)]);
+        self.write(body(move |sql| Box::pin(async move { sql.execute(FLOW_CONNECTED, &[&state, &channel_id, &no_settings, &no_properties, &now_ms()]).await.map(drop) })))
+            .await
     }
 }

@@ -13,7 +13,6 @@ pub mod activity;
 pub mod channels;
 pub mod events;
 pub mod inbox;
-pub mod integrations;
 pub mod limits;
 pub mod live;
 pub mod media;
@@ -100,6 +99,10 @@ impl PgStore {
     /// Writes committed by the group-commit writer, and the commits that carried them.
     pub fn group_commits(&self) -> (u64, u64) {
         self.writer.counts()
+    }
+
+    pub(super) fn secrets(&self) -> &SecretBox {
+        &self.secrets
     }
 
     pub(super) async fn client(&self) -> StoreResult<deadpool_postgres::Object> {

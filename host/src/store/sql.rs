@@ -1,0 +1,202 @@
+//! One query body for both backends (what Vaultwarden's `db_run!` does with a macro, done with
+//! a trait): an aggregate's operation is written once, as an async body over [`Sql`], and each
+//! backend runs it ([`RunSql`]): SQLite on a blocking thread (reads) or in the group-commit
+//! writer (writes), Postgres on a pooled connection (reads) or in a transaction (writes).
+//!
+//! The SQL is the shared dialect: `$n` placeholders, numbered in the order they first appear
+//! (rusqlite binds `$n` by name, see [`numbered`]), types both read alike (`BIGINT`/`INTEGER`,
+//! `TEXT`, booleans). Where the dialects differ, that operation stays in the backend's own file.
+//!
+//! SQLite's calls complete when made, so its bodies are driven by polling once on the thread
+//! that holds the connection ([`completed`]): a body awaits nothing but its `Sql`.
+
+use std::future::Future;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+
+use deadpool_postgres::GenericClient;
+use futures_util::future::BoxFuture;
+use rusqlite::types::Value;
+
+use super::row::{ReadRow, numbered};
+use super::{Db, SecretBox, StoreResult};
+use crate::store::pg::PgStore;
+
+/// A value bound to a `$n` placeholder on either backend.
+pub(crate) trait Param: Sync {
+    fn on_sqlite(&self) -> &dyn rusqlite::ToSql;
+    fn on_postgres(&self) -> &(dyn tokio_postgres::types::ToSql + Sync);
+}
+
+impl<T: rusqlite::ToSql + tokio_postgres::types::ToSql + Sync> Param for T {
+    fn on_sqlite(&self) -> &dyn rusqlite::ToSql {
+        self
+    }
+    fn on_postgres(&self) -> &(dyn tokio_postgres::types::ToSql + Sync) {
+        self
+    }
+}
+
+/// A row read by either backend (SQLite's copied out of its statement).
+pub(crate) enum Row {
+    Sqlite(Vec<Value>),
+    Postgres(tokio_postgres::Row),
+}
+
+// A column of the wrong type is a bug in the query beside it (see `row`): both panic alike.
+impl ReadRow for Row {
+    fn int(&self, index: usize) -> i64 {
+        self.opt_int(index).expect("a non-null integer column")
+    }
+    fn opt_int(&self, index: usize) -> Option<i64> {
+        match self {
+            Self::Sqlite(values) => match &values[index] {
+                Value::Integer(value) => Some(*value),
+                Value::Null => None,
+                other => panic!("column {index}: an integer expected, {other:?} read"),
+            },
+            Self::Postgres(row) => row.opt_int(index),
+        }
+    }
+    fn text(&self, index: usize) -> String {
+        self.opt_text(index).expect("a non-null text column")
+    }
+    fn opt_text(&self, index: usize) -> Option<String> {
+        match self {
+            Self::Sqlite(values) => match &values[index] {
+                Value::Text(value) => Some(value.clone()),
+                Value::Null => None,
+                other => panic!("column {index}: text expected, {other:?} read"),
+            },
+            Self::Postgres(row) => row.opt_text(index),
+        }
+    }
+    fn flag(&self, index: usize) -> bool {
+        match self {
+            Self::Sqlite(_) => self.int(index) != 0,
+            Self::Postgres(row) => row.flag(index),
+        }
+    }
+}
+
+/// A connection (or a transaction) of either backend.
+#[async_trait::async_trait]
+pub(crate) trait Sql: Send + Sync {
+    /// Every row `sql` selects (or returns).
+    async fn rows(&self, sql: &str, params: &[&dyn Param]) -> StoreResult<Vec<Row>>;
+    /// How many rows `sql` changed.
+    async fn execute(&self, sql: &str, params: &[&dyn Param]) -> StoreResult<u64>;
+
+    /// The first row, if any.
+    async fn row(&self, sql: &str, params: &[&dyn Param]) -> StoreResult<Option<Row>> {
+        Ok(self.rows(sql, params).await?.into_iter().next())
+    }
+}
+
+/// SQLite's connection, lent to a body that [`completed`] runs on the thread holding it.
+struct OnSqlite<'c>(&'c rusqlite::Connection);
+
+// SAFETY: `Sql` is `Send + Sync` for Postgres's sake, whose bodies run on the async runtime. An
+// `OnSqlite` is made only by `Db`'s `RunSql` and lives only inside `completed`, which polls its
+// body once, to the end, on the thread that holds the connection; the body gets it for that call
+// only (`&'c dyn Sql`, not `'static`), and bodies make no threads. So the connection is never
+// used from two threads, which is what rusqlite's `!Sync` guards against.
+#[allow(unsafe_code)]
+unsafe impl Send for OnSqlite<'_> {}
+#[allow(unsafe_code)]
+unsafe impl Sync for OnSqlite<'_> {}
+
+#[async_trait::async_trait]
+impl Sql for OnSqlite<'_> {
+    async fn rows(&self, sql: &str, params: &[&dyn Param]) -> StoreResult<Vec<Row>> {
+        let params: Vec<&dyn rusqlite::ToSql> = params.iter().map(|p| p.on_sqlite()).collect();
+        let mut statement = self.0.prepare_cached(sql)?;
+        let columns = statement.column_count();
+        let rows = statement.query_map(&*numbered(&params), |row| (0..columns).map(|i| row.get::<_, Value>(i)).collect::<rusqlite::Result<Vec<Value>>>().map(Row::Sqlite))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    async fn execute(&self, sql: &str, params: &[&dyn Param]) -> StoreResult<u64> {
+        let params: Vec<&dyn rusqlite::ToSql> = params.iter().map(|p| p.on_sqlite()).collect();
+        Ok(self.0.prepare_cached(sql)?.execute(&*numbered(&params))? as u64)
+    }
+}
+
+struct OnPostgres<'c, C>(&'c C);
+
+#[async_trait::async_trait]
+impl<C: GenericClient + Send + Sync> Sql for OnPostgres<'_, C> {
+    async fn rows(&self, sql: &str, params: &[&dyn Param]) -> StoreResult<Vec<Row>> {
+        let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = params.iter().map(|p| p.on_postgres()).collect();
+        let statement = self.0.prepare_cached(sql).await?;
+        Ok(self.0.query(&statement, &params).await?.into_iter().map(Row::Postgres).collect())
+    }
+
+    async fn execute(&self, sql: &str, params: &[&dyn Param]) -> StoreResult<u64> {
+        let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = params.iter().map(|p| p.on_postgres()).collect();
+        let statement = self.0.prepare_cached(sql).await?;
+        Ok(self.0.execute(&statement, &params).await?)
+    }
+}
+
+/// A body over a connection: written once, run by either backend.
+pub(crate) type Body<T> = Box<dyn for<'c> FnOnce(&'c dyn Sql) -> BoxFuture<'c, StoreResult<T>> + Send>;
+
+/// `body(move |sql| Box::pin(async move { … }))`: the closure's signature told to the compiler.
+pub(crate) fn body<T>(f: impl for<'c> FnOnce(&'c dyn Sql) -> BoxFuture<'c, StoreResult<T>> + Send + 'static) -> Body<T> {
+    Box::new(f)
+}
+
+/// How a backend runs a body, and what bodies need of it besides SQL.
+#[async_trait::async_trait]
+pub(crate) trait RunSql: Send + Sync {
+    /// Runs a body that only reads.
+    async fn read<T: Send + 'static>(&self, body: Body<T>) -> StoreResult<T>;
+    /// Runs a body that writes, in one transaction: all of it is stored, or none.
+    async fn write<T: Send + 'static>(&self, body: Body<T>) -> StoreResult<T>;
+    /// The key secrets are sealed with at rest.
+    fn secrets(&self) -> &SecretBox;
+}
+
+#[async_trait::async_trait]
+impl RunSql for Db {
+    async fn read<T: Send + 'static>(&self, body: Body<T>) -> StoreResult<T> {
+        self.off_worker(move |db| completed(body(&OnSqlite(&db.reader())))).await
+    }
+
+    async fn write<T: Send + 'static>(&self, body: Body<T>) -> StoreResult<T> {
+        Db::write(self, move |tx| completed(body(&OnSqlite(tx)))).await
+    }
+
+    fn secrets(&self) -> &SecretBox {
+        &self.secrets
+    }
+}
+
+#[async_trait::async_trait]
+impl RunSql for PgStore {
+    async fn read<T: Send + 'static>(&self, body: Body<T>) -> StoreResult<T> {
+        let client = self.client().await?;
+        body(&OnPostgres(&client)).await
+    }
+
+    async fn write<T: Send + 'static>(&self, body: Body<T>) -> StoreResult<T> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let outcome = body(&OnPostgres(&tx)).await?;
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    fn secrets(&self) -> &SecretBox {
+        PgStore::secrets(self)
+    }
+}
+
+/// The outcome of a body run on SQLite, whose calls never wait: it is complete at its first poll.
+fn completed<T>(body: impl Future<Output = T>) -> T {
+    match pin!(body).poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(outcome) => outcome,
+        Poll::Pending => unreachable!("a body run on SQLite awaited something other than its connection"),
+    }
+}
