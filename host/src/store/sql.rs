@@ -12,6 +12,7 @@
 
 use std::future::Future;
 use std::pin::pin;
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 use deadpool_postgres::GenericClient;
@@ -20,7 +21,6 @@ use rusqlite::types::Value;
 
 use super::row::{ReadRow, numbered};
 use super::{Db, SecretBox, StoreResult};
-use crate::store::pg::PgStore;
 
 /// A value bound to a `$n` placeholder on either backend.
 pub(crate) trait Param: Sync {
@@ -82,6 +82,10 @@ impl ReadRow for Row {
 /// A connection (or a transaction) of either backend.
 #[async_trait::async_trait]
 pub(crate) trait Sql: Send + Sync {
+    /// For the few steps only Postgres takes (row locks other nodes wait on, announcing a
+    /// change to every node inside its transaction).
+    fn is_postgres(&self) -> bool;
+
     /// Every row `sql` selects (or returns).
     async fn rows(&self, sql: &str, params: &[&dyn Param]) -> StoreResult<Vec<Row>>;
     /// How many rows `sql` changed.
@@ -108,6 +112,10 @@ unsafe impl Sync for OnSqlite<'_> {}
 
 #[async_trait::async_trait]
 impl Sql for OnSqlite<'_> {
+    fn is_postgres(&self) -> bool {
+        false
+    }
+
     async fn rows(&self, sql: &str, params: &[&dyn Param]) -> StoreResult<Vec<Row>> {
         let params: Vec<&dyn rusqlite::ToSql> = params.iter().map(|p| p.on_sqlite()).collect();
         let mut statement = self.0.prepare_cached(sql)?;
@@ -122,10 +130,15 @@ impl Sql for OnSqlite<'_> {
     }
 }
 
-struct OnPostgres<'c, C>(&'c C);
+/// Postgres's pooled connection or transaction.
+pub(crate) struct OnPostgres<'c, C>(pub(crate) &'c C);
 
 #[async_trait::async_trait]
 impl<C: GenericClient + Send + Sync> Sql for OnPostgres<'_, C> {
+    fn is_postgres(&self) -> bool {
+        true
+    }
+
     async fn rows(&self, sql: &str, params: &[&dyn Param]) -> StoreResult<Vec<Row>> {
         let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = params.iter().map(|p| p.on_postgres()).collect();
         let statement = self.0.prepare_cached(sql).await?;
@@ -147,6 +160,16 @@ pub(crate) fn body<T>(f: impl for<'c> FnOnce(&'c dyn Sql) -> BoxFuture<'c, Store
     Box::new(f)
 }
 
+/// A write that may share a transaction with others (group commit: see `writer` and
+/// `pg::writer`). Postgres may run it twice (its batch failed, or it lost a deadlock), so it
+/// reads its input by reference.
+pub(crate) type Batched<I, T> = Arc<dyn for<'c> Fn(&'c dyn Sql, &'c I) -> BoxFuture<'c, StoreResult<T>> + Send + Sync>;
+
+/// `batched(|sql, input| Box::pin(async move { … }))`: the closure's signature told to the compiler.
+pub(crate) fn batched<I, T>(f: impl for<'c> Fn(&'c dyn Sql, &'c I) -> BoxFuture<'c, StoreResult<T>> + Send + Sync + 'static) -> Batched<I, T> {
+    Arc::new(f)
+}
+
 /// How a backend runs a body, and what bodies need of it besides SQL.
 #[async_trait::async_trait]
 pub(crate) trait RunSql: Send + Sync {
@@ -154,8 +177,13 @@ pub(crate) trait RunSql: Send + Sync {
     async fn read<T: Send + 'static>(&self, body: Body<T>) -> StoreResult<T>;
     /// Runs a body that writes, in one transaction: all of it is stored, or none.
     async fn write<T: Send + 'static>(&self, body: Body<T>) -> StoreResult<T>;
+    /// Runs a write that comes at the rate of traffic in the next group commit.
+    async fn write_batched<I: Send + Sync + 'static, T: Send + 'static>(&self, input: I, body: Batched<I, T>) -> StoreResult<T>;
     /// The key secrets are sealed with at rest.
     fn secrets(&self) -> &SecretBox;
+    /// This node's name in claims; `None` on SQLite's one node, whose worker's list of sends in
+    /// flight keeps a send from starting twice without a write.
+    fn claiming_node(&self) -> Option<&str>;
 }
 
 #[async_trait::async_trait]
@@ -168,28 +196,16 @@ impl RunSql for Db {
         Db::write(self, move |tx| completed(body(&OnSqlite(tx)))).await
     }
 
+    async fn write_batched<I: Send + Sync + 'static, T: Send + 'static>(&self, input: I, body: Batched<I, T>) -> StoreResult<T> {
+        Db::write(self, move |tx| completed(body(&OnSqlite(tx), &input))).await
+    }
+
     fn secrets(&self) -> &SecretBox {
         &self.secrets
     }
-}
 
-#[async_trait::async_trait]
-impl RunSql for PgStore {
-    async fn read<T: Send + 'static>(&self, body: Body<T>) -> StoreResult<T> {
-        let client = self.client().await?;
-        body(&OnPostgres(&client)).await
-    }
-
-    async fn write<T: Send + 'static>(&self, body: Body<T>) -> StoreResult<T> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await?;
-        let outcome = body(&OnPostgres(&tx)).await?;
-        tx.commit().await?;
-        Ok(outcome)
-    }
-
-    fn secrets(&self) -> &SecretBox {
-        PgStore::secrets(self)
+    fn claiming_node(&self) -> Option<&str> {
+        None
     }
 }
 

@@ -1,11 +1,18 @@
-//! Event webhooks' endpoints, deliveries and attempts, on either backend (the rows and the SQL,
-//! written once, are in `store::webhook_endpoints`).
+//! Event webhooks' endpoints, deliveries and attempts: each operation written once for both
+//! backends (see `store::sql`; the rows and statements are in `store::webhook_endpoints`). An
+//! attempt's outcome goes through group commit (they come at the rate of deliveries); on
+//! Postgres a claim is a conditional update, so of nodes racing for a delivery one wins and a
+//! dead node's claim lapses with its lease, while SQLite's one node claims without a write.
 
 use std::time::Duration;
 
-use crate::store::conversations::HandedOver;
-use crate::store::webhook_endpoints::{Attempt, ChannelBot, Delivery, Endpoint, EndpointChange, NewEndpoint, Outcome, Redeliver};
-use crate::store::{Db, Scope, StoreResult};
+use crate::store::conversations::{HandedOver, in_order};
+use crate::store::pg::live::announce_in;
+use crate::store::row::ReadRow;
+use crate::store::sql::{Param, Row, RunSql, Sql, batched, body};
+use crate::store::tokens::{Role, digest, new_token, token_prefix};
+use crate::store::webhook_endpoints::*;
+use crate::store::{Scope, StoreError, StoreResult, now_ms};
 
 #[async_trait::async_trait]
 pub trait WebhookStore: Send + Sync {
@@ -65,83 +72,298 @@ pub trait WebhookStore: Send + Sync {
     async fn create_bot_token(&self, workspace: i64, label: &str, channels: &[String]) -> StoreResult<Result<(i64, String), String>>;
 }
 
+/// SQLite's one node, in claims (several nodes are Postgres's).
+const LOCAL_NODE: &str = "local";
+
+/// Postgres only (renewing is a no-op on one node): the ids come comma-joined.
+const RENEW_CLAIMS: &str = "UPDATE webhook_deliveries SET claimed_until = $3
+     WHERE id = ANY(string_to_array($1, ',')::bigint[]) AND claimed_by = $2 AND state = 'pending'";
+
+/// The first column of every row `sql` selects, as text.
+async fn texts(sql: &dyn Sql, statement: &str, params: &[&dyn Param]) -> StoreResult<Vec<String>> {
+    Ok(sql.rows(statement, params).await?.iter().map(|row| row.text(0)).collect())
+}
+
+/// An endpoint's row as read, with its events and bot channels (its secrets are opened by the
+/// caller, out of the body).
+async fn endpoint_rows_in(sql: &dyn Sql, rows: Vec<Row>) -> StoreResult<Vec<(Row, Vec<String>, Vec<String>)>> {
+    let mut read = Vec::with_capacity(rows.len());
+    for row in rows {
+        let id = row.int(0);
+        let (events, bots) = (texts(sql, EVENTS_OF_ENDPOINT, &[&id]).await?, texts(sql, BOT_CHANNELS_OF, &[&id]).await?);
+        read.push((row, events, bots));
+    }
+    Ok(read)
+}
+
+/// Hands the endpoint's bot conversations to people (see [`HAND_OVER_ENDPOINT_CONVERSATIONS`]:
+/// `channel` `None` for every channel it is the bot of). On Postgres the endpoint and its
+/// bindings are locked first (see `conversations::bot_or_open`) and each conversation is
+/// announced to every node's inbox once (and only if) the transaction commits; on SQLite the
+/// caller announces them after the write.
+async fn hand_over_bot_conversations(sql: &dyn Sql, id: i64, workspace: Option<i64>, channel: Option<&str>) -> StoreResult<Vec<HandedOver>> {
+    if sql.is_postgres() {
+        sql.execute(LOCK_ENDPOINT, &[&id]).await?;
+        sql.execute(LOCK_ENDPOINT_BINDINGS, &[&id, &channel]).await?;
+    }
+    let rows = sql.rows(HAND_OVER_ENDPOINT_CONVERSATIONS, &[&id, &workspace, &channel]).await?;
+    let handed = in_order(rows.iter().map(|row| HandedOver { channel_id: row.text(0), conversation_id: row.int(1) }).collect());
+    for conversation in &handed {
+        announce_in(sql, "conversation", &conversation.channel_id, conversation.conversation_id, None).await?;
+    }
+    Ok(handed)
+}
+
+/// Makes the endpoint the bot of `channels` and of no other: the conversations of the channels
+/// it leaves that were still its go to people, named.
+async fn set_bot_channels(sql: &dyn Sql, id: i64, channels: &[String]) -> StoreResult<Vec<HandedOver>> {
+    let mut handed = Vec::new();
+    for gone in texts(sql, BOT_CHANNELS_OF, &[&id]).await?.iter().filter(|c| !channels.contains(c)) {
+        handed.extend(hand_over_bot_conversations(sql, id, None, Some(gone.as_str())).await?);
+        sql.execute(UNSET_BOT, &[&id, gone]).await?;
+    }
+    for channel in channels {
+        sql.execute(SET_BOT, &[channel, &id]).await?;
+    }
+    Ok(handed)
+}
+
+async fn subscribe(sql: &dyn Sql, id: i64, events: &[String]) -> StoreResult<()> {
+    for event in events {
+        sql.execute(SUBSCRIBE, &[&id, event]).await?;
+    }
+    Ok(())
+}
+
 #[async_trait::async_trait]
-impl WebhookStore for Db {
+impl<S: RunSql> WebhookStore for S {
     async fn create_webhook_endpoint(&self, new: &NewEndpoint) -> StoreResult<Endpoint> {
-        Db::create_webhook_endpoint(self, new).await
+        let (workspace, url, description, events, bots) = (new.workspace_id, new.url.clone(), new.description.clone(), new.events.clone(), new.bot_channels.clone());
+        let secret = self.secrets().seal(&new.secret);
+        let id = self
+            .write(body(move |sql| {
+                Box::pin(async move {
+                    let id = sql.row(INSERT_ENDPOINT, &[&workspace, &url, &description, &secret, &now_ms()]).await?.ok_or(StoreError::NotFound)?.int(0);
+                    subscribe(sql, id, &events).await?;
+                    set_bot_channels(sql, id, &bots).await?;
+                    Ok(id)
+                })
+            }))
+            .await?;
+        self.webhook_endpoint(id, Scope::Every).await?.ok_or(StoreError::NotFound)
     }
 
     async fn webhook_endpoints(&self, scope: Scope) -> StoreResult<Vec<Endpoint>> {
-        self.off_worker(move |db| db.webhook_endpoints(scope)).await
+        let read = self
+            .read(body(move |sql| {
+                Box::pin(async move {
+                    let rows = sql.rows(&endpoints_sql(), &[&scope.workspace()]).await?;
+                    endpoint_rows_in(sql, rows).await
+                })
+            }))
+            .await?;
+        read.into_iter().map(|(row, events, bots)| endpoint_row(&row, events, bots, self.secrets())).collect()
     }
 
     async fn webhook_endpoint(&self, id: i64, scope: Scope) -> StoreResult<Option<Endpoint>> {
-        self.off_worker(move |db| db.webhook_endpoint(id, scope)).await
+        let read = self
+            .read(body(move |sql| {
+                Box::pin(async move {
+                    let rows = sql.rows(&endpoint_sql(), &[&id, &scope.workspace()]).await?;
+                    endpoint_rows_in(sql, rows).await
+                })
+            }))
+            .await?;
+        read.into_iter().next().map(|(row, events, bots)| endpoint_row(&row, events, bots, self.secrets())).transpose()
     }
 
     async fn update_webhook_endpoint(&self, id: i64, scope: Scope, change: &EndpointChange) -> StoreResult<Option<(Endpoint, Vec<HandedOver>)>> {
-        Db::update_webhook_endpoint(self, id, scope, change).await
+        let (url, description, events, enabled, bots) = (change.url.clone(), change.description.clone(), change.events.clone(), change.enabled, change.bot_channels.clone());
+        let workspace = scope.workspace();
+        let handed = self
+            .write(body(move |sql| {
+                Box::pin(async move {
+                    // Turned off: every conversation still its bot's goes to people, before the
+                    // trigger `bot_disabled` would (unnamed).
+                    let mut handed = if enabled == Some(false) { hand_over_bot_conversations(sql, id, workspace, None).await? } else { Vec::new() };
+                    if sql.execute(UPDATE_ENDPOINT, &[&id, &workspace, &url, &description, &enabled, &now_ms()]).await? == 0 {
+                        // Not in this scope: nothing was changed (the hand-over above found none).
+                        return Ok(None);
+                    }
+                    if let Some(events) = &events {
+                        sql.execute(UNSUBSCRIBE_ALL, &[&id]).await?;
+                        subscribe(sql, id, events).await?;
+                    }
+                    if let Some(bots) = &bots {
+                        handed.extend(set_bot_channels(sql, id, bots).await?);
+                    }
+                    Ok(Some(in_order(handed)))
+                })
+            }))
+            .await?;
+        let Some(handed) = handed else { return Ok(None) };
+        Ok(self.webhook_endpoint(id, scope).await?.map(|endpoint| (endpoint, handed)))
     }
 
     async fn rotate_webhook_secret(&self, id: i64, scope: Scope, secret: &str, previous_until: i64) -> StoreResult<Option<Endpoint>> {
-        Db::rotate_webhook_secret(self, id, scope, secret, previous_until).await
+        let (sealed, workspace) = (self.secrets().seal(secret), scope.workspace());
+        let rotate = body(move |sql| Box::pin(async move { Ok(sql.execute(ROTATE_SECRET, &[&id, &workspace, &previous_until, &sealed, &now_ms()]).await? == 1) }));
+        if !self.write(rotate).await? {
+            return Ok(None);
+        }
+        self.webhook_endpoint(id, scope).await
     }
 
     async fn delete_webhook_endpoint(&self, id: i64, scope: Scope) -> StoreResult<Option<Vec<HandedOver>>> {
-        Db::delete_webhook_endpoint(self, id, scope).await
+        let workspace = scope.workspace();
+        self.write(body(move |sql| {
+            Box::pin(async move {
+                let handed = hand_over_bot_conversations(sql, id, workspace, None).await?;
+                // Not in this scope: nothing was changed (the hand-over found none).
+                Ok((sql.execute(DELETE_ENDPOINT, &[&id, &workspace]).await? == 1).then_some(handed))
+            })
+        }))
+        .await
     }
 
     async fn due_webhook_deliveries(&self, limit: u32, in_flight: &[i64]) -> StoreResult<Vec<Delivery>> {
-        let in_flight = in_flight.to_vec();
-        self.off_worker(move |db| db.due_webhook_deliveries(limit, &in_flight)).await
+        let wanted = i64::from(limit) + in_flight.len() as i64;
+        let due = self.read(body(move |sql| Box::pin(async move { Ok(sql.rows(&due_sql(), &[&now_ms(), &wanted]).await?.iter().map(delivery_row).collect::<Vec<_>>()) }))).await?;
+        Ok(due.into_iter().filter(|d| !in_flight.contains(&d.id)).take(limit as usize).collect())
     }
 
     async fn claim_webhook_delivery(&self, id: i64, lease: Duration) -> StoreResult<bool> {
-        Db::claim_webhook_delivery(self, id, lease).await
+        let Some(node) = self.claiming_node().map(str::to_owned) else { return Ok(true) };
+        self.write(body(move |sql| {
+            Box::pin(async move {
+                let now = now_ms();
+                Ok(sql.execute(CLAIM, &[&id, &node, &(now + lease.as_millis() as i64), &now]).await? == 1)
+            })
+        }))
+        .await
     }
 
-    async fn renew_webhook_claims(&self, in_flight: &[i64], _lease: Duration) -> StoreResult<usize> {
-        Ok(in_flight.len())
+    async fn renew_webhook_claims(&self, in_flight: &[i64], lease: Duration) -> StoreResult<usize> {
+        let Some(node) = self.claiming_node().map(str::to_owned) else { return Ok(in_flight.len()) };
+        if in_flight.is_empty() {
+            return Ok(0);
+        }
+        let ids = in_flight.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+        self.write(body(move |sql| Box::pin(async move { Ok(sql.execute(RENEW_CLAIMS, &[&ids, &node, &(now_ms() + lease.as_millis() as i64)]).await? as usize) })))
+            .await
     }
 
     async fn next_webhook_delivery_at(&self) -> StoreResult<Option<i64>> {
-        self.off_worker(move |db| db.next_webhook_delivery_at()).await
+        self.read(body(|sql| Box::pin(async move { Ok(sql.row(NEXT_DUE, &[]).await?.and_then(|row| row.opt_int(0))) }))).await
     }
 
     async fn webhook_attempted(&self, delivery: &Delivery, attempt: &Attempt, outcome: &Outcome) -> StoreResult<Vec<HandedOver>> {
-        Db::webhook_attempted(self, delivery, attempt, outcome).await
+        let input = (delivery.clone(), attempt.clone(), outcome.clone());
+        let attempted = batched(|sql, (delivery, attempt, outcome): &(Delivery, Attempt, Outcome)| {
+            Box::pin(async move {
+                let now = now_ms();
+                let mut handed = Vec::new();
+                sql.execute(INSERT_ATTEMPT, &[&delivery.id, &attempt.at, &attempt.status, &attempt.latency_ms, &attempt.response]).await?;
+                match outcome {
+                    Outcome::Delivered => {
+                        sql.execute(BACKLOG_DUE_NOW, &[&delivery.endpoint_id, &now]).await?;
+                        sql.execute(DELIVERED, &[&delivery.id, &now]).await?
+                    }
+                    Outcome::Retry { at } => sql.execute(RETRY, &[&delivery.id, at, &now]).await?,
+                    Outcome::Failed { disable_endpoint } => {
+                        if let Some(reason) = disable_endpoint {
+                            handed = hand_over_bot_conversations(sql, delivery.endpoint_id, None, None).await?;
+                            sql.execute(DISABLE_ENDPOINT, &[&delivery.endpoint_id, reason, &now]).await?;
+                        }
+                        sql.execute(FAILED, &[&delivery.id, &now]).await?
+                    }
+                };
+                Ok(handed)
+            })
+        });
+        self.write_batched(input, attempted).await
     }
 
     async fn webhook_deliveries(&self, endpoint_id: i64, limit: u32) -> StoreResult<Vec<(Delivery, Vec<Attempt>)>> {
-        self.off_worker(move |db| db.webhook_deliveries(endpoint_id, limit)).await
+        self.read(body(move |sql| {
+            Box::pin(async move {
+                let mut listed = Vec::new();
+                for row in sql.rows(&deliveries_sql(), &[&endpoint_id, &i64::from(limit)]).await? {
+                    let delivery = delivery_row(&row);
+                    let attempts = sql.rows(ATTEMPTS_OF, &[&delivery.id]).await?.iter().map(attempt_row).collect();
+                    listed.push((delivery, attempts));
+                }
+                Ok(listed)
+            })
+        }))
+        .await
     }
 
     async fn redeliver_webhooks(&self, endpoint_id: i64, which: Redeliver) -> StoreResult<u64> {
-        Db::redeliver_webhooks(self, endpoint_id, which).await
+        let (one, since) = redeliver_params(which);
+        self.write(body(move |sql| Box::pin(async move { sql.execute(REDELIVER, &[&endpoint_id, &one, &since, &now_ms()]).await }))).await
     }
 
     async fn ping_webhook(&self, endpoint_id: i64, lease: Duration) -> StoreResult<Option<Delivery>> {
-        Db::ping_webhook(self, endpoint_id, lease).await
+        let node = self.claiming_node().unwrap_or(LOCAL_NODE).to_owned();
+        self.write(body(move |sql| {
+            Box::pin(async move {
+                let now = now_ms();
+                let until = now + lease.as_millis() as i64;
+                Ok(sql.row(&ping_sql(), &[&endpoint_id, &new_event_id(), &now, &node, &until]).await?.as_ref().map(delivery_row))
+            })
+        }))
+        .await
     }
 
     async fn prune_webhook_history(&self, before: i64) -> StoreResult<()> {
-        Db::prune_webhook_history(self, before).await
+        self.write(body(move |sql| {
+            Box::pin(async move {
+                sql.execute(PRUNE_ATTEMPTS, &[&before]).await?;
+                sql.execute(PRUNE_DELIVERIES, &[&before]).await?;
+                Ok(())
+            })
+        }))
+        .await
     }
 
     async fn probe_webhook_endpoints(&self, now: i64, idle_since: i64) -> StoreResult<usize> {
-        Db::probe_webhook_endpoints(self, now, idle_since).await
+        self.write(body(move |sql| Box::pin(async move { Ok(sql.execute(PROBE_ENDPOINTS, &[&now, &idle_since]).await? as usize) }))).await
     }
 
     async fn channel_bot(&self, channel_id: &str) -> StoreResult<Option<ChannelBot>> {
         let channel_id = channel_id.to_owned();
-        self.off_worker(move |db| db.channel_bot(&channel_id)).await
+        self.read(body(move |sql| Box::pin(async move { Ok(sql.row(CHANNEL_BOT, &[&channel_id]).await?.as_ref().map(channel_bot_row)) }))).await
     }
 
     async fn bot_token_channels(&self, token_id: i64) -> StoreResult<Vec<String>> {
-        self.off_worker(move |db| db.bot_token_channels(token_id)).await
+        self.read(body(move |sql| Box::pin(async move { texts(sql, CHANNELS_OF_BOT_TOKEN, &[&token_id]).await }))).await
     }
 
     async fn create_bot_token(&self, workspace: i64, label: &str, channels: &[String]) -> StoreResult<Result<(i64, String), String>> {
-        Db::create_bot_token(self, workspace, label, channels).await
+        let (label, channels) = (label.to_owned(), channels.to_vec());
+        let (_, token) = new_token(Role::Bot, Some(workspace));
+        self.write(body(move |sql| {
+            Box::pin(async move {
+                for channel in &channels {
+                    if sql.row(BOT_OF_CHANNEL, &[channel]).await?.is_some() {
+                        return Ok(Err(channel.clone()));
+                    }
+                }
+                let (hash, prefix) = (digest(&token), token_prefix(&token).to_owned());
+                let id = sql.row(INSERT_BOT_TOKEN, &[&hash, &workspace, &now_ms(), &label, &prefix]).await?.ok_or(StoreError::NotFound)?.int(0);
+                for channel in &channels {
+                    // Bound since the check by another request (on another node: SQLite has one
+                    // writer): the token made is taken back (its bindings go with it), so
+                    // nothing is made.
+                    if sql.execute(SET_BOT_TOKEN, &[channel, &id]).await? == 0 {
+                        sql.execute("DELETE FROM api_tokens WHERE id = $1", &[&id]).await?;
+                        return Ok(Err(channel.clone()));
+                    }
+                }
+                Ok(Ok((id, token)))
+            })
+        }))
+        .await
     }
 }

@@ -46,6 +46,15 @@ pub(super) async fn announce<C: deadpool_postgres::GenericClient>(tx: &C, change
     Ok(())
 }
 
+/// [`announce`] in a body written for both backends: on Postgres only (SQLite's one node has
+/// no other node to tell; its callers announce to their own inbox after the write).
+pub(crate) async fn announce_in(sql: &dyn crate::store::sql::Sql, change: &str, channel_id: &str, conversation_id: i64, message_id: Option<i64>) -> crate::store::StoreResult<()> {
+    if sql.is_postgres() {
+        sql.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &payload(change, channel_id, conversation_id, message_id)]).await?;
+    }
+    Ok(())
+}
+
 fn notice(channel: &str, payload: &str) -> Option<Notice> {
     if channel == super::plugins::CHANNEL {
         let (plugin, version) = payload.rsplit_once('@')?;

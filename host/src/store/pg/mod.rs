@@ -20,7 +20,6 @@ pub mod messages;
 pub mod outbox;
 pub mod people;
 pub mod plugins;
-pub mod webhook_endpoints;
 mod writer;
 
 use std::sync::Arc;
@@ -29,6 +28,7 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::NoTls;
 
 use super::{SecretBox, StoreError, StoreResult, now_ms};
+use super::sql::{Batched, Body, OnPostgres, RunSql};
 
 /// Schema versions, applied in order; `schema_versions` records each with the node that ran it.
 const MIGRATIONS: &[&str] = &[include_str!("0001_schema.sql"), include_str!("0002_media_claims.sql"), include_str!("0003_plugin_removals.sql"), include_str!("0004_webhook_endpoints.sql"), include_str!("0005_bots.sql"), include_str!("0006_choice_made.sql"), include_str!("0007_choice_offers.sql"), include_str!("0008_person_language.sql"), include_str!("0009_activity.sql"), include_str!("0010_plugin_sources.sql"), include_str!("0011_bot_tokens.sql")];
@@ -101,10 +101,6 @@ impl PgStore {
         self.writer.counts()
     }
 
-    pub(super) fn secrets(&self) -> &SecretBox {
-        &self.secrets
-    }
-
     pub(super) async fn client(&self) -> StoreResult<deadpool_postgres::Object> {
         self.pool.get().await.map_err(|e| StoreError::Unavailable(format!("no Postgres connection: {e}")))
     }
@@ -140,4 +136,36 @@ async fn check_key(client: &tokio_postgres::Client, secrets: &SecretBox) -> anyh
              (copy the first node's key file)"
         )
     })
+}
+
+#[async_trait::async_trait]
+impl RunSql for PgStore {
+    async fn read<T: Send + 'static>(&self, body: Body<T>) -> StoreResult<T> {
+        let client = self.client().await?;
+        body(&OnPostgres(&client)).await
+    }
+
+    async fn write<T: Send + 'static>(&self, body: Body<T>) -> StoreResult<T> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let outcome = body(&OnPostgres(&tx)).await?;
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    async fn write_batched<I: Send + Sync + 'static, T: Send + 'static>(&self, input: I, body: Batched<I, T>) -> StoreResult<T> {
+        self.writer.write(input, move |client, input| {
+            let body = body.clone();
+            Box::pin(async move { body(&OnPostgres(client), input).await })
+        })
+        .await
+    }
+
+    fn secrets(&self) -> &SecretBox {
+        &self.secrets
+    }
+
+    fn claiming_node(&self) -> Option<&str> {
+        Some(&self.node)
+    }
 }
