@@ -29,7 +29,7 @@ fn main() {
     rt.block_on(async {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open(dir.path()).unwrap();
-        let channel = db.create_channel(1, "telegram", "Bench", &[]).unwrap().id;
+        let channel = switchboard::store::backend::ChannelStore::create_channel(&db, 1, "telegram", "Bench", &[]).await.unwrap().id;
         let sqlite: Arc<dyn Store> = Arc::new(db);
         let baseline = per_second(&[sqlite], &channel).await;
 

@@ -80,7 +80,7 @@ async fn rotating_the_key_under_webhook_load_leaves_everything_readable_and_the_
     host.stop().await;
 
     let db = Db::open(keep.path()).expect("the new key opens the data dir");
-    let channel = db.channel(&id, switchboard::store::Scope::Every).unwrap().unwrap();
+    let channel = switchboard::store::backend::ChannelStore::channel(&db, &id, switchboard::store::Scope::Every).await.unwrap().unwrap();
     assert_eq!(channel.settings["bot_token"], GOOD_TOKEN, "sealed settings open after a fresh start");
     assert!(switchboard::store::backend::IntegrationStore::provider_app(&db, "messenger").await.unwrap().is_some());
     drop(db);

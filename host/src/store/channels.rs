@@ -3,9 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use rusqlite::{OptionalExtension, Row, params};
-
-use super::{Cached, Db, Scope, SecretBox, StoreError, StoreResult, now_ms, random_token};
+use super::row::ReadRow;
+use super::sql::Sql;
+use super::{Scope, SecretBox, StoreResult, random_token};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChannelStatus {
@@ -63,122 +63,41 @@ pub struct Connected<'a> {
     pub setup: &'a [SetupEntry],
 }
 
-impl Db {
-    /// Creates a channel in the `connecting` state with a fresh id and webhook secret.
-    pub fn create_channel(&self, workspace_id: i64, plugin: &str, name: &str, settings: &[SettingValue<'_>]) -> StoreResult<Channel> {
-        let (id, webhook_secret) = new_channel_identity();
-        let now = now_ms();
-        self.conn().cached_execute(
-            "INSERT INTO channels (id, workspace_id, plugin, name, status, settings, webhook_secret, created_at, updated_at)
-             VALUES (?1, ?8, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
-            params![
-                id,
-                plugin,
-                name,
-                ChannelStatus::Connecting.as_str(),
-                self.secrets.seal_settings(settings),
-                self.secrets.seal(&webhook_secret),
-                now,
-                workspace_id
-            ],
-        )?;
-        self.channel(&id, Scope::Every)?.ok_or(StoreError::NotFound)
-    }
+/// The statements, written once for both backends (`backend/channels.rs` runs them).
+pub(crate) const INSERT_CHANNEL: &str = "INSERT INTO channels (id, workspace_id, plugin, name, status, settings, webhook_secret, created_at, updated_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)";
+pub(crate) const MARK_CONNECTED: &str = "UPDATE channels SET status = 'active', display_name = $2, external_account_id = $3, setup = $4, updated_at = $5
+     WHERE id = $1";
+pub(crate) const UPDATE_CHANNEL: &str = "UPDATE channels SET name = $2, settings = $3, updated_at = $4 WHERE id = $1";
+/// Everything under the channel goes with it (conversations, messages, outbox, state).
+pub(crate) const DELETE_CHANNEL: &str = "DELETE FROM channels WHERE id = $1";
+/// Connected channels in the scope `$1` (NULL: every workspace).
+pub(crate) const ACTIVE_IN_SCOPE: &str = "status = 'active' AND workspace_id = COALESCE($1, workspace_id)";
+/// The active channels of plugin `$1` connected with the provider account `$2` (a provider
+/// app's events are routed by it; normally one channel, but the same Page connected twice gets
+/// its events twice).
+pub(crate) const OF_ACCOUNT: &str = "plugin = $1 AND external_account_id = $2 AND status = 'active'";
+/// Per-channel plugin state (the `state` import); values sealed at rest (plugins keep login
+/// tokens there).
+pub(crate) const STATE_GET: &str = "SELECT value FROM channel_state WHERE channel_id = $1 AND key = $2";
+pub(crate) const STATE_SET: &str = "INSERT INTO channel_state (channel_id, key, value) VALUES ($1, $2, $3)
+     ON CONFLICT (channel_id, key) DO UPDATE SET value = excluded.value";
+pub(crate) const STATE_REMOVE: &str = "DELETE FROM channel_state WHERE channel_id = $1 AND key = $2";
+/// State keys starting with `$2`, in byte order (a prefix may hold `%` or `_`, so no LIKE).
+pub(crate) const STATE_KEYS_SQLITE: &str = "SELECT key FROM channel_state WHERE channel_id = $1 AND substr(key, 1, length($2)) = $2 ORDER BY key";
+pub(crate) const STATE_KEYS_POSTGRES: &str = "SELECT key FROM channel_state WHERE channel_id = $1 AND starts_with(key, $2) ORDER BY key COLLATE \"C\"";
 
-    pub fn mark_connected(&self, id: &str, connected: &Connected<'_>) -> StoreResult<()> {
-        let setup = serde_json::to_string(connected.setup).expect("setup entries serialize");
-        self.conn().cached_execute(
-            "UPDATE channels SET status = 'active', display_name = ?2, external_account_id = ?3, setup = ?4, updated_at = ?5
-             WHERE id = ?1",
-            params![id, connected.display_name, connected.external_account_id, setup, now_ms()],
-        )?;
-        Ok(())
-    }
+/// Channels meeting `condition`, oldest first.
+pub(crate) fn channels_sql(condition: &str) -> String {
+    format!("SELECT {CHANNEL_COLUMNS} FROM channels WHERE {condition} ORDER BY created_at, id")
+}
 
-    /// Replaces the name and settings of a channel.
-    pub fn update_channel(&self, id: &str, name: &str, settings: &[SettingValue<'_>]) -> StoreResult<()> {
-        let changed = self.conn().cached_execute(
-            "UPDATE channels SET name = ?2, settings = ?3, updated_at = ?4 WHERE id = ?1",
-            params![id, name, self.secrets.seal_settings(settings), now_ms()],
-        )?;
-        if changed == 0 { Err(StoreError::NotFound) } else { Ok(()) }
-    }
-
-    /// Deletes a channel and everything under it (conversations, messages, outbox, state).
-    pub fn delete_channel(&self, id: &str) -> StoreResult<bool> {
-        Ok(self.conn().cached_execute("DELETE FROM channels WHERE id = ?1", [id])? > 0)
-    }
-
-    pub fn channel(&self, id: &str, scope: Scope) -> StoreResult<Option<Channel>> {
-        let conn = self.reader();
-        let row = conn
-            .cached_row(&format!("SELECT {CHANNEL_COLUMNS} FROM channels WHERE id = ?1 AND (?2 IS NULL OR workspace_id = ?2)"), params![id, scope.workspace()], raw_channel)
-            .optional()?;
-        row.map(|raw| self.open_channel(raw)).transpose()
-    }
-
-    /// Connected channels, oldest first.
-    pub fn channels(&self, scope: Scope) -> StoreResult<Vec<Channel>> {
-        let conn = self.reader();
-        let mut statement = conn.prepare_cached(&format!(
-            "SELECT {CHANNEL_COLUMNS} FROM channels WHERE status = 'active' AND (?1 IS NULL OR workspace_id = ?1) ORDER BY created_at, id"
-        ))?;
-        let raws = statement.query_map([scope.workspace()], raw_channel)?.collect::<Result<Vec<_>, _>>()?;
-        raws.into_iter().map(|raw| self.open_channel(raw)).collect()
-    }
-
-    /// The active channels of `plugin` connected with this provider account (a provider app's
-    /// events are routed by it; normally one channel, but the same Page connected twice gets
-    /// its events twice).
-    pub fn channels_of_account(&self, plugin: &str, account: &str) -> StoreResult<Vec<Channel>> {
-        let raws = {
-            let conn = self.reader();
-            let mut statement = conn.prepare_cached(&format!(
-                "SELECT {CHANNEL_COLUMNS} FROM channels
-                 WHERE plugin = ?1 AND external_account_id = ?2 AND status = 'active' ORDER BY created_at, id"
-            ))?;
-            statement.query_map([plugin, account], raw_channel)?.collect::<Result<Vec<_>, _>>()?
-        };
-        raws.into_iter().map(|raw| self.open_channel(raw)).collect()
-    }
-
-    fn open_channel(&self, raw: RawChannel) -> StoreResult<Channel> {
-        raw.open(&self.secrets)
-    }
-
-    /// Per-channel plugin state (the `state` import). Values are sealed at rest: plugins keep
-    /// login tokens there.
-    pub fn state_get(&self, channel_id: &str, key: &str) -> StoreResult<Option<String>> {
-        let stored: Option<String> = self
-            .reader()
-            .cached_row("SELECT value FROM channel_state WHERE channel_id = ?1 AND key = ?2", [channel_id, key], |r| r.get(0))
-            .optional()?;
-        stored.map(|value| if SecretBox::is_sealed(&value) { self.secrets.open(&value) } else { Ok(value) }).transpose()
-    }
-
-    pub fn state_set(&self, channel_id: &str, key: &str, value: &str) -> StoreResult<()> {
-        self.conn().cached_execute(
-            "INSERT INTO channel_state (channel_id, key, value) VALUES (?1, ?2, ?3)
-             ON CONFLICT (channel_id, key) DO UPDATE SET value = excluded.value",
-            [channel_id, key, &self.secrets.seal(value)],
-        )?;
-        Ok(())
-    }
-
-    /// State keys of a channel that start with `prefix`, sorted.
-    pub fn state_keys(&self, channel_id: &str, prefix: &str) -> StoreResult<Vec<String>> {
-        let conn = self.reader();
-        let mut statement = conn.prepare_cached(
-            "SELECT key FROM channel_state WHERE channel_id = ?1 AND substr(key, 1, length(?2)) = ?2 ORDER BY key",
-        )?;
-        let keys = statement.query_map([channel_id, prefix], |row| row.get(0))?.collect::<Result<_, _>>()?;
-        Ok(keys)
-    }
-
-    pub fn state_remove(&self, channel_id: &str, key: &str) -> StoreResult<()> {
-        self.conn().cached_execute("DELETE FROM channel_state WHERE channel_id = ?1 AND key = ?2", [channel_id, key])?;
-        Ok(())
-    }
+/// A channel in `scope`, as stored.
+pub(crate) async fn channel_in(sql: &dyn Sql, id: &str, scope: Scope) -> StoreResult<Option<RawChannel>> {
+    // Every webhook reads its channel: the statement is made once.
+    static BY_ID: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| format!("SELECT {CHANNEL_COLUMNS} FROM channels WHERE id = $1 AND workspace_id = COALESCE($2, workspace_id)"));
+    Ok(sql.row(&BY_ID, &[&id, &scope.workspace()]).await?.as_ref().map(raw_channel))
 }
 
 /// A new channel's id and the secret its webhook URLs are signed with.
@@ -227,26 +146,28 @@ impl RawChannel {
     }
 }
 
-fn raw_channel(row: &Row<'_>) -> rusqlite::Result<RawChannel> {
-    Ok(RawChannel {
-        id: row.get(0)?,
-        plugin: row.get(1)?,
-        name: row.get(2)?,
-        status: row.get(3)?,
-        settings: row.get(4)?,
-        webhook_secret: row.get(5)?,
-        display_name: row.get(6)?,
-        external_account_id: row.get(7)?,
-        setup: row.get(8)?,
-        created_at: row.get(9)?,
-        updated_at: row.get(10)?,
-        workspace_id: row.get(11)?,
-    })
+pub(crate) fn raw_channel(row: &impl ReadRow) -> RawChannel {
+    RawChannel {
+        id: row.text(0),
+        plugin: row.text(1),
+        name: row.text(2),
+        status: row.text(3),
+        settings: row.text(4),
+        webhook_secret: row.text(5),
+        display_name: row.opt_text(6),
+        external_account_id: row.opt_text(7),
+        setup: row.text(8),
+        created_at: row.int(9),
+        updated_at: row.int(10),
+        workspace_id: row.int(11),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::backend::ChannelStore;
+    use crate::store::{Db, block_on};
 
     #[test]
     fn secret_settings_are_sealed_on_disk_and_open_on_read() {
@@ -256,24 +177,24 @@ mod tests {
             SettingValue { key: "bot_token", value: "123:SECRET", secret: true },
             SettingValue { key: "api_base_url", value: "http://x", secret: false },
         ];
-        let channel = db.create_channel(1, "telegram", "Support", &settings).unwrap();
+        let channel = block_on(db.create_channel(1, "telegram", "Support", &settings)).unwrap();
         assert_eq!(channel.settings["bot_token"], "123:SECRET");
         let on_disk: String = db.conn().query_row("SELECT settings FROM channels", [], |r| r.get(0)).unwrap();
         assert!(!on_disk.contains("123:SECRET") && on_disk.contains("http://x"), "{on_disk}");
-        assert!(db.channels(crate::store::Scope::Every).unwrap().is_empty(), "a connecting channel is not listed");
-        db.mark_connected(&channel.id, &Connected { display_name: "@bot", external_account_id: "1", setup: &[] }).unwrap();
-        assert_eq!(db.channels(crate::store::Scope::Every).unwrap().len(), 1);
+        assert!(block_on(db.channels(crate::store::Scope::Every)).unwrap().is_empty(), "a connecting channel is not listed");
+        block_on(db.mark_connected(&channel.id, &Connected { display_name: "@bot", external_account_id: "1", setup: &[] })).unwrap();
+        assert_eq!(block_on(db.channels(crate::store::Scope::Every)).unwrap().len(), 1);
     }
 
     #[test]
     fn plugin_state_is_sealed_on_disk_and_open_on_read() {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open(dir.path()).unwrap();
-        let channel = db.create_channel(1, "whatsapp", "Support", &[]).unwrap();
-        db.state_set(&channel.id, "login_token", "eyJhbGciOi.SECRET").unwrap();
-        assert_eq!(db.state_get(&channel.id, "login_token").unwrap().as_deref(), Some("eyJhbGciOi.SECRET"));
+        let channel = block_on(db.create_channel(1, "whatsapp", "Support", &[])).unwrap();
+        block_on(db.state_set(&channel.id, "login_token", "eyJhbGciOi.SECRET")).unwrap();
+        assert_eq!(block_on(db.state_get(&channel.id, "login_token")).unwrap().as_deref(), Some("eyJhbGciOi.SECRET"));
         let on_disk: String = db.conn().query_row("SELECT value FROM channel_state", [], |r| r.get(0)).unwrap();
         assert!(!on_disk.contains("SECRET"), "{on_disk}");
-        assert_eq!(db.state_get(&channel.id, "other").unwrap(), None);
+        assert_eq!(block_on(db.state_get(&channel.id, "other")).unwrap(), None);
     }
 }

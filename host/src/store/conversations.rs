@@ -79,18 +79,21 @@ pub(crate) fn in_order(mut handed: Vec<HandedOver>) -> Vec<HandedOver> {
 /// the channel has a bot (a token with the `bot` role, or an endpoint that is enabled), else
 /// `open`.
 ///
-/// On SQLite one writer at a time. On Postgres (`shared_locks`) the bot's binding and endpoint
-/// rows read are share-locked until the conversation commits: a bot being unbound on another
-/// node locks them first (`LOCK_ENDPOINT_BINDINGS`, `LOCK_TOKEN_BINDINGS`) and so waits for the
-/// conversations already started to commit, then hands them over with the rest; one started
-/// after waits for the unbinding and starts open. Without the locks, a conversation could start
+/// On SQLite one writer at a time. On Postgres (`shared_locks`) the bot (its token or endpoint
+/// row), then its binding, are share-locked until the conversation commits: a bot being unbound
+/// on another node locks them first, in the same order (`LOCK_TOKEN` / `LOCK_ENDPOINT`, then
+/// the bindings), and so waits for the conversations already started to commit, then hands
+/// them over with the rest; one started after waits for the unbinding and starts open. The bot's
+/// own row comes first so that a batch starting conversations on several of its channels and
+/// an unbinding never wait on each other in a circle. Without the locks, a conversation could start
 /// `bot` just as its bot left, and stay so with nobody answering.
 pub(crate) fn bot_or_open(channel: &str, shared_locks: bool) -> String {
-    let (binding_lock, endpoint_lock) = if shared_locks { ("FOR KEY SHARE OF b", "FOR SHARE") } else { ("", "") };
+    let (binding_lock, bot_lock) = if shared_locks { ("FOR KEY SHARE OF b", "FOR SHARE") } else { ("", "") };
     format!(
         "COALESCE((SELECT 'bot' FROM channel_bots b
                    WHERE b.channel_id = {channel}
-                     AND (b.token_id IS NOT NULL OR EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.id = b.endpoint_id AND e.enabled {endpoint_lock}))
+                     AND (EXISTS (SELECT 1 FROM api_tokens t WHERE t.id = b.token_id {bot_lock})
+                          OR EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.id = b.endpoint_id AND e.enabled {bot_lock}))
                    {binding_lock}), 'open')"
     )
 }

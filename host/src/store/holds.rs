@@ -21,13 +21,15 @@ impl Db {
 
 #[cfg(test)]
 mod tests {
+    use crate::store::backend::ChannelStore;
+    use crate::store::block_on;
     use crate::store::Db;
 
     #[test]
     fn a_resource_is_released_for_good_only_by_its_last_holder_and_holds_go_with_their_channel() {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open(dir.path()).unwrap();
-        let channel = |plugin: &str| db.create_channel(1, plugin, plugin, &[]).unwrap().id;
+        let channel = |plugin: &str| block_on(db.create_channel(1, plugin, plugin, &[])).unwrap().id;
         let (messenger, instagram) = (channel("messenger"), channel("instagram"));
         db.hold_resource(&messenger, "meta:page:1").unwrap();
         db.hold_resource(&messenger, "meta:page:1").unwrap();
@@ -37,7 +39,7 @@ mod tests {
 
         db.hold_resource(&messenger, "meta:page:2").unwrap();
         db.hold_resource(&instagram, "meta:page:2").unwrap();
-        assert!(db.delete_channel(&messenger).unwrap());
+        assert!(block_on(db.delete_channel(&messenger)).unwrap());
         assert!(!db.release_resource(&instagram, "meta:page:2").unwrap(), "the deleted channel's hold went with it");
     }
 }

@@ -410,3 +410,9 @@ pub fn random_token(len: usize) -> String {
     use rand::distr::Alphanumeric;
     rand::rng().sample_iter(&Alphanumeric).take(len).map(char::from).collect()
 }
+
+/// Runs one of the store's async operations from a sync unit test.
+#[cfg(test)]
+pub(crate) fn block_on<T>(operation: impl std::future::Future<Output = T>) -> T {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a test runtime").block_on(operation)
+}

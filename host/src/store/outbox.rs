@@ -40,7 +40,11 @@ impl Db {
     pub fn delivery_context(&self, message_id: i64, channel_id: &str) -> StoreResult<Option<DeliveryContext>> {
         let Some(message) = self.message(message_id)? else { return Ok(None) };
         Ok(Some(DeliveryContext {
-            channel: self.channel(channel_id, Scope::Every)?,
+            channel: {
+                let id = channel_id.to_owned();
+                let raw = super::sql::on_sqlite(&self.reader(), move |sql| Box::pin(async move { super::channels::channel_in(sql, &id, Scope::Every).await }))?;
+                raw.map(|raw| raw.open(&self.secrets)).transpose()?
+            },
             workspace_suspended: self.channel_suspended(channel_id)?,
             conversation: self.conversation(message.conversation_id)?,
             last_inbound: self.last_inbound(message.conversation_id)?,

@@ -43,6 +43,8 @@ impl Db {
 
 #[cfg(test)]
 mod tests {
+    use crate::store::backend::ChannelStore;
+    use crate::store::block_on;
     use super::*;
     use crate::store::channels::SettingValue;
 
@@ -50,7 +52,7 @@ mod tests {
     fn marked_until_cleared_keeping_the_first_time_and_gone_with_the_channel() {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open(dir.path()).unwrap();
-        let channel = db.create_channel(1, "messenger", "Toko", &[SettingValue { key: "page_id", value: "1", secret: false }]).unwrap();
+        let channel = block_on(db.create_channel(1, "messenger", "Toko", &[SettingValue { key: "page_id", value: "1", secret: false }])).unwrap();
         assert_eq!(db.needs_reconnect(&channel.id).unwrap(), None);
         db.mark_needs_reconnect(&channel.id, "token revoked").unwrap();
         let first = db.needs_reconnect(&channel.id).unwrap().unwrap();
@@ -60,7 +62,7 @@ mod tests {
         db.clear_needs_reconnect(&channel.id).unwrap();
         assert_eq!(db.needs_reconnect(&channel.id).unwrap(), None);
         db.mark_needs_reconnect(&channel.id, "token revoked").unwrap();
-        db.delete_channel(&channel.id).unwrap();
+        block_on(db.delete_channel(&channel.id)).unwrap();
         assert_eq!(db.needs_reconnect(&channel.id).unwrap(), None);
     }
 }

@@ -183,14 +183,16 @@ fn reseal_value(secrets: &SecretBox, value: &str, only_stale: bool) -> StoreResu
 
 #[cfg(test)]
 mod tests {
+    use crate::store::backend::ChannelStore;
+    use crate::store::block_on;
     use super::*;
 
     #[test]
     fn an_interrupted_rotation_is_finished_or_forgotten_at_start_and_nothing_is_unreadable() {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open(dir.path()).unwrap();
-        let channel = db.create_channel(1, "telegram", "Toko", &[]).unwrap();
-        db.state_set(&channel.id, "token", "rahasia").unwrap();
+        let channel = block_on(db.create_channel(1, "telegram", "Toko", &[])).unwrap();
+        block_on(db.state_set(&channel.id, "token", "rahasia")).unwrap();
         let old_key = std::fs::read(key_path(dir.path())).unwrap();
         assert!(db.rotate_secrets(dir.path()).unwrap() >= 2);
         drop(db);
@@ -199,14 +201,14 @@ mod tests {
         std::fs::rename(key_path(dir.path()), next_key_path(dir.path())).unwrap();
         std::fs::write(key_path(dir.path()), &old_key).unwrap();
         let db = Db::open(dir.path()).expect("the start finishes the swap");
-        assert_eq!(db.state_get(&channel.id, "token").unwrap().as_deref(), Some("rahasia"));
+        assert_eq!(block_on(db.state_get(&channel.id, "token")).unwrap().as_deref(), Some("rahasia"));
         assert!(!next_key_path(dir.path()).exists());
         drop(db);
 
         // A new key written, the process died before the commit: the old key stays.
         std::fs::write(next_key_path(dir.path()), SecretBox::new_key()).unwrap();
         let db = Db::open(dir.path()).expect("the start drops the uncommitted key");
-        assert_eq!(db.state_get(&channel.id, "token").unwrap().as_deref(), Some("rahasia"));
+        assert_eq!(block_on(db.state_get(&channel.id, "token")).unwrap().as_deref(), Some("rahasia"));
         assert!(!next_key_path(dir.path()).exists());
     }
 }

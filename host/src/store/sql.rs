@@ -97,14 +97,27 @@ pub(crate) trait Sql: Send + Sync {
     }
 }
 
-/// SQLite's connection, lent to a body that [`completed`] runs on the thread holding it.
-struct OnSqlite<'c>(&'c rusqlite::Connection);
+/// SQLite's connection, lent to a body that [`completed`] runs on the thread holding it (the
+/// thread it was lent on, checked at every call).
+struct OnSqlite<'c>(&'c rusqlite::Connection, std::thread::ThreadId);
+
+impl<'c> OnSqlite<'c> {
+    fn new(conn: &'c rusqlite::Connection) -> Self {
+        Self(conn, std::thread::current().id())
+    }
+
+    fn conn(&self) -> &'c rusqlite::Connection {
+        assert_eq!(std::thread::current().id(), self.1, "a SQLite connection is used on the thread it was lent on only");
+        self.0
+    }
+}
 
 // SAFETY: `Sql` is `Send + Sync` for Postgres's sake, whose bodies run on the async runtime. An
-// `OnSqlite` is made only by `Db`'s `RunSql` and lives only inside `completed`, which polls its
-// body once, to the end, on the thread that holds the connection; the body gets it for that call
-// only (`&'c dyn Sql`, not `'static`), and bodies make no threads. So the connection is never
-// used from two threads, which is what rusqlite's `!Sync` guards against.
+// `OnSqlite` is made only by `Db`'s `RunSql` and `on_sqlite`, and lives only inside `completed`,
+// which polls its body once, to the end, on the thread that holds the connection; the body gets
+// it for that call only (`&'c dyn Sql`, not `'static`). Every use of the connection goes through
+// `conn()`, which panics on any other thread (a body that made threads of its own), so the
+// connection is never used from two threads, which is what rusqlite's `!Sync` guards against.
 #[allow(unsafe_code)]
 unsafe impl Send for OnSqlite<'_> {}
 #[allow(unsafe_code)]
@@ -118,7 +131,7 @@ impl Sql for OnSqlite<'_> {
 
     async fn rows(&self, sql: &str, params: &[&dyn Param]) -> StoreResult<Vec<Row>> {
         let params: Vec<&dyn rusqlite::ToSql> = params.iter().map(|p| p.on_sqlite()).collect();
-        let mut statement = self.0.prepare_cached(sql)?;
+        let mut statement = self.conn().prepare_cached(sql)?;
         let columns = statement.column_count();
         let rows = statement.query_map(&*numbered(&params), |row| (0..columns).map(|i| row.get::<_, Value>(i)).collect::<rusqlite::Result<Vec<Value>>>().map(Row::Sqlite))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -126,7 +139,7 @@ impl Sql for OnSqlite<'_> {
 
     async fn execute(&self, sql: &str, params: &[&dyn Param]) -> StoreResult<u64> {
         let params: Vec<&dyn rusqlite::ToSql> = params.iter().map(|p| p.on_sqlite()).collect();
-        Ok(self.0.prepare_cached(sql)?.execute(&*numbered(&params))? as u64)
+        Ok(self.conn().prepare_cached(sql)?.execute(&*numbered(&params))? as u64)
     }
 }
 
@@ -189,15 +202,15 @@ pub(crate) trait RunSql: Send + Sync {
 #[async_trait::async_trait]
 impl RunSql for Db {
     async fn read<T: Send + 'static>(&self, body: Body<T>) -> StoreResult<T> {
-        self.off_worker(move |db| completed(body(&OnSqlite(&db.reader())))).await
+        self.off_worker(move |db| completed(body(&OnSqlite::new(&db.reader())))).await
     }
 
     async fn write<T: Send + 'static>(&self, body: Body<T>) -> StoreResult<T> {
-        Db::write(self, move |tx| completed(body(&OnSqlite(tx)))).await
+        Db::write(self, move |tx| completed(body(&OnSqlite::new(tx)))).await
     }
 
     async fn write_batched<I: Send + Sync + 'static, T: Send + 'static>(&self, input: I, body: Batched<I, T>) -> StoreResult<T> {
-        Db::write(self, move |tx| completed(body(&OnSqlite(tx), &input))).await
+        Db::write(self, move |tx| completed(body(&OnSqlite::new(tx), &input))).await
     }
 
     fn secrets(&self) -> &SecretBox {
@@ -207,6 +220,12 @@ impl RunSql for Db {
     fn claiming_node(&self) -> Option<&str> {
         None
     }
+}
+
+/// Runs a shared body on a SQLite connection the caller holds (a read that is one part of a
+/// larger one on that connection).
+pub(crate) fn on_sqlite<T>(conn: &rusqlite::Connection, body: impl for<'c> FnOnce(&'c dyn Sql) -> BoxFuture<'c, StoreResult<T>>) -> StoreResult<T> {
+    completed(body(&OnSqlite::new(conn)))
 }
 
 /// The outcome of a body run on SQLite, whose calls never wait: it is complete at its first poll.

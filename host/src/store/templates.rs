@@ -42,6 +42,8 @@ impl Db {
 
 #[cfg(test)]
 mod tests {
+    use crate::store::backend::ChannelStore;
+    use crate::store::block_on;
     use super::*;
     use crate::store::channels::Connected;
 
@@ -50,8 +52,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open(dir.path()).unwrap();
         let channel = |name| {
-            let channel = db.create_channel(1, "whatsapp-cloud", name, &[]).unwrap();
-            db.mark_connected(&channel.id, &Connected { display_name: name, external_account_id: name, setup: &[] }).unwrap();
+            let channel = block_on(db.create_channel(1, "whatsapp-cloud", name, &[])).unwrap();
+            block_on(db.mark_connected(&channel.id, &Connected { display_name: name, external_account_id: name, setup: &[] })).unwrap();
             channel.id
         };
         let (a, b) = (channel("a"), channel("b"));
@@ -66,7 +68,7 @@ mod tests {
         db.forget_template(&a, "promo").unwrap();
         assert!(db.template_enabled(&a, "promo").unwrap());
         db.set_template_enabled(&b, "promo", false).unwrap();
-        db.delete_channel(&b).unwrap();
+        block_on(db.delete_channel(&b)).unwrap();
         assert!(db.disabled_templates(&b).unwrap().is_empty(), "switches go with their channel");
     }
 }

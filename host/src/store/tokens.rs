@@ -56,8 +56,9 @@ pub(crate) const HAND_OVER_TOKEN_CONVERSATIONS: &str = "UPDATE conversations SET
      WHERE status = 'bot' AND channel_id IN (SELECT b.channel_id FROM channel_bots b JOIN api_tokens t ON t.id = b.token_id
                                               WHERE b.token_id = $1 AND t.workspace_id = $2)
      RETURNING channel_id, id";
-/// Postgres: locks a bot token's bindings before its conversations are handed over (see
+/// Postgres: lock a bot token, then its bindings, before its conversations are handed over (see
 /// `conversations::bot_or_open`).
+pub(crate) const LOCK_TOKEN: &str = "SELECT 1 FROM api_tokens WHERE id = $1 FOR UPDATE";
 pub(crate) const LOCK_TOKEN_BINDINGS: &str = "SELECT 1 FROM channel_bots WHERE token_id = $1 ORDER BY channel_id FOR UPDATE";
 pub(crate) const REVOKE_TOKEN: &str = "DELETE FROM api_tokens WHERE id = $1 AND workspace_id = $2";
 

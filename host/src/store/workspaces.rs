@@ -100,6 +100,8 @@ impl Db {
 
 #[cfg(test)]
 mod tests {
+    use crate::store::backend::ChannelStore;
+    use crate::store::block_on;
     use rusqlite::Connection;
 
     use super::super::MIGRATIONS;
@@ -143,11 +145,11 @@ mod tests {
         let workspaces = db.workspaces().unwrap();
         assert_eq!(workspaces.len(), 1);
         assert_eq!((workspaces[0].id, workspaces[0].channels), (1, 1));
-        assert_eq!(db.channel("ch_old", crate::store::Scope::Every).unwrap().unwrap().workspace_id, 1);
+        assert_eq!(block_on(db.channel("ch_old", crate::store::Scope::Every)).unwrap().unwrap().workspace_id, 1);
         let owner = db.token_owner(admin).unwrap().unwrap();
         assert_eq!((owner.role, owner.workspace, owner.suspended), (Role::Admin, Some(1), false), "the token keeps its role");
         assert_eq!(db.token_owner(agent).unwrap().unwrap().role, Role::Agent);
-        assert_eq!(db.channel("ch_old", crate::store::Scope::Every).unwrap().unwrap().webhook_secret, "webhook-secret");
+        assert_eq!(block_on(db.channel("ch_old", crate::store::Scope::Every)).unwrap().unwrap().webhook_secret, "webhook-secret");
         assert_eq!(db.messages(7, None, 10).unwrap().len(), 1, "messages kept");
     }
 }

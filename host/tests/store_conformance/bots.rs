@@ -135,18 +135,27 @@ async fn a_bot_token_owns_its_channels_new_conversations_until_it_is_revoked() {
 /// A conversation that starts while its channel's bot is being unbound (on another node) ends
 /// with the people, never in status `bot` with no bot left to answer it: whichever commits
 /// first, the unbinding hands it over or the conversation starts open. Raced many times, in
-/// each way a bot stops being one (revoked, turned off, taken out of the channel, deleted).
+/// each way a bot stops being one (revoked, turned off, taken out of the channel, deleted),
+/// with another channel written to at once; neither side may fail (a lock cycle would end one).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_conversation_started_while_its_bot_is_unbound_ends_with_the_people() {
     const ROUNDS: i64 = 25;
     each_backend(async |backend| {
         let (node1, node2, name) = (&backend.nodes[0], &backend.nodes[1], backend.name);
+        // A channel of the workspace with no bot, written to at the same moment: its event is
+        // one the endpoint subscribes to (a delivery row naming the endpoint), often in the same
+        // group-commit batch as the bot channel's.
+        let beside = active_channel(node1).await;
         for round in 0..ROUNDS {
             for (way, kind) in ["revoked", "turned off", "taken out", "deleted"].into_iter().enumerate() {
                 let channel = active_channel(node1).await;
-                let token = match way {
-                    0 => Some(node1.create_bot_token(1, "Asisten", &[channel.clone()]).await.unwrap().unwrap().0),
-                    _ => None,
+                // A token is the bot of two channels, both written to as it is revoked.
+                let (token, beside) = match way {
+                    0 => {
+                        let second = active_channel(node1).await;
+                        (Some(node1.create_bot_token(1, "Asisten", &[channel.clone(), second.clone()]).await.unwrap().unwrap().0), second)
+                    }
+                    _ => (None, beside.clone()),
                 };
                 let endpoint = NewEndpoint {
                     workspace_id: 1,
@@ -165,8 +174,11 @@ async fn a_conversation_started_while_its_bot_is_unbound_ends_with_the_people() 
                         _ => assert!(node2.delete_webhook_endpoint(endpoint, Scope::Workspace(1)).await.unwrap().is_some()),
                     }
                 };
-                let message = inbound(round, &format!("race-{round}-{way}"), now_ms());
-                let (started, ()) = tokio::join!(node1.record_inbound(&channel, &message), unbind);
+                let (message, other) = (inbound(round, &format!("race-{round}-{way}"), now_ms()), inbound(round, &format!("beside-{round}-{way}"), now_ms()));
+                let (written_beside, started, ()) = tokio::join!(node1.record_inbound(&beside, &other), node1.record_inbound(&channel, &message), unbind);
+                let beside_conversation = written_beside.unwrap_or_else(|e| panic!("{name}: round {round}, bot {kind}: {e}")).unwrap().conversation_id;
+                let beside_status = node2.conversation(beside_conversation).await.unwrap().unwrap().status;
+                assert_eq!(beside_status, "open", "{name}: round {round}, the other channel's conversation as the bot was {kind}");
                 let conversation = started.unwrap().unwrap().conversation_id;
                 let status = node2.conversation(conversation).await.unwrap().unwrap().status;
                 assert_eq!(status, "open", "{name}: round {round}, bot {kind} as the conversation started");

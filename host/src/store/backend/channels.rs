@@ -1,7 +1,11 @@
-//! Channels and their plugin state, on either backend.
+//! Channels and their plugin state: each operation written once for both backends (see
+//! `store::sql`; the rows and statements are in `store::channels`). Settings, the webhook secret
+//! and state values are sealed before a body and opened after it.
 
-use crate::store::channels::{Channel, Connected, SettingValue};
-use crate::store::{Db, Scope, StoreResult};
+use crate::store::channels::*;
+use crate::store::row::ReadRow;
+use crate::store::sql::{RunSql, body};
+use crate::store::{Scope, SecretBox, StoreError, StoreResult, now_ms};
 
 #[async_trait::async_trait]
 pub trait ChannelStore: Send + Sync {
@@ -28,77 +32,80 @@ pub trait ChannelStore: Send + Sync {
 }
 
 #[async_trait::async_trait]
-impl ChannelStore for Db {
+impl<S: RunSql> ChannelStore for S {
     async fn create_channel(&self, workspace_id: i64, plugin: &str, name: &str, settings: &[SettingValue<'_>]) -> StoreResult<Channel> {
-        let (plugin, name, settings) = (plugin.to_owned(), name.to_owned(), OwnedSettings::of(settings));
-        self.off_worker(move |db| Db::create_channel(db, workspace_id, &plugin, &name, &settings.values())).await
+        let (id, webhook_secret) = new_channel_identity();
+        let (plugin, name, settings, webhook_secret) = (plugin.to_owned(), name.to_owned(), self.secrets().seal_settings(settings), self.secrets().seal(&webhook_secret));
+        let created = id.clone();
+        let insert = body(move |sql| {
+            Box::pin(async move {
+                let connecting = ChannelStatus::Connecting.as_str();
+                sql.execute(INSERT_CHANNEL, &[&created, &workspace_id, &plugin, &name, &connecting, &settings, &webhook_secret, &now_ms()]).await.map(drop)
+            })
+        });
+        self.write(insert).await?;
+        self.channel(&id, Scope::Every).await?.ok_or(StoreError::NotFound)
     }
 
     async fn mark_connected(&self, id: &str, connected: &Connected<'_>) -> StoreResult<()> {
-        let (id, display_name, account, setup) = (id.to_owned(), connected.display_name.to_owned(), connected.external_account_id.to_owned(), connected.setup.to_vec());
-        self.off_worker(move |db| Db::mark_connected(db, &id, &Connected { display_name: &display_name, external_account_id: &account, setup: &setup })).await
+        let setup = serde_json::to_string(connected.setup).expect("setup entries serialize");
+        let (id, display_name, account) = (id.to_owned(), connected.display_name.to_owned(), connected.external_account_id.to_owned());
+        self.write(body(move |sql| Box::pin(async move { sql.execute(MARK_CONNECTED, &[&id, &display_name, &account, &setup, &now_ms()]).await.map(drop) }))).await
     }
 
     async fn update_channel(&self, id: &str, name: &str, settings: &[SettingValue<'_>]) -> StoreResult<()> {
-        let (id, name, settings) = (id.to_owned(), name.to_owned(), OwnedSettings::of(settings));
-        self.off_worker(move |db| Db::update_channel(db, &id, &name, &settings.values())).await
+        let (id, name, settings) = (id.to_owned(), name.to_owned(), self.secrets().seal_settings(settings));
+        let changed = self.write(body(move |sql| Box::pin(async move { sql.execute(UPDATE_CHANNEL, &[&id, &name, &settings, &now_ms()]).await }))).await?;
+        if changed == 0 { Err(StoreError::NotFound) } else { Ok(()) }
     }
 
     async fn delete_channel(&self, id: &str) -> StoreResult<bool> {
         let id = id.to_owned();
-        self.off_worker(move |db| Db::delete_channel(db, &id)).await
+        self.write(body(move |sql| Box::pin(async move { Ok(sql.execute(DELETE_CHANNEL, &[&id]).await? > 0) }))).await
     }
 
     async fn channel(&self, id: &str, scope: Scope) -> StoreResult<Option<Channel>> {
         let id = id.to_owned();
-        self.off_worker(move |db| Db::channel(db, &id, scope)).await
+        let raw = self.read(body(move |sql| Box::pin(async move { channel_in(sql, &id, scope).await }))).await?;
+        raw.map(|raw| raw.open(self.secrets())).transpose()
     }
 
     async fn channels(&self, scope: Scope) -> StoreResult<Vec<Channel>> {
-        self.off_worker(move |db| Db::channels(db, scope)).await
+        let raws = self.read(body(move |sql| Box::pin(async move { Ok(sql.rows(&channels_sql(ACTIVE_IN_SCOPE), &[&scope.workspace()]).await?.iter().map(raw_channel).collect::<Vec<_>>()) }))).await?;
+        raws.into_iter().map(|raw| raw.open(self.secrets())).collect()
     }
 
     async fn channels_of_account(&self, plugin: &str, account: &str) -> StoreResult<Vec<Channel>> {
-        let plugin = plugin.to_owned();
-        let account = account.to_owned();
-        self.off_worker(move |db| Db::channels_of_account(db, &plugin, &account)).await
+        let (plugin, account) = (plugin.to_owned(), account.to_owned());
+        let raws = self.read(body(move |sql| Box::pin(async move { Ok(sql.rows(&channels_sql(OF_ACCOUNT), &[&plugin, &account]).await?.iter().map(raw_channel).collect::<Vec<_>>()) }))).await?;
+        raws.into_iter().map(|raw| raw.open(self.secrets())).collect()
     }
 
     async fn state_get(&self, channel_id: &str, key: &str) -> StoreResult<Option<String>> {
-        let channel_id = channel_id.to_owned();
-        let key = key.to_owned();
-        self.off_worker(move |db| Db::state_get(db, &channel_id, &key)).await
+        let (channel_id, key) = (channel_id.to_owned(), key.to_owned());
+        let stored = self.read(body(move |sql| Box::pin(async move { Ok(sql.row(STATE_GET, &[&channel_id, &key]).await?.map(|row| row.text(0))) }))).await?;
+        // Values from before state was sealed are read as they are.
+        stored.map(|value| if SecretBox::is_sealed(&value) { self.secrets().open(&value) } else { Ok(value) }).transpose()
     }
 
     async fn state_set(&self, channel_id: &str, key: &str, value: &str) -> StoreResult<()> {
-        let channel_id = channel_id.to_owned();
-        let key = key.to_owned();
-        let value = value.to_owned();
-        self.off_worker(move |db| Db::state_set(db, &channel_id, &key, &value)).await
+        let (channel_id, key, sealed) = (channel_id.to_owned(), key.to_owned(), self.secrets().seal(value));
+        self.write(body(move |sql| Box::pin(async move { sql.execute(STATE_SET, &[&channel_id, &key, &sealed]).await.map(drop) }))).await
     }
 
     async fn state_keys(&self, channel_id: &str, prefix: &str) -> StoreResult<Vec<String>> {
-        let channel_id = channel_id.to_owned();
-        let prefix = prefix.to_owned();
-        self.off_worker(move |db| Db::state_keys(db, &channel_id, &prefix)).await
+        let (channel_id, prefix) = (channel_id.to_owned(), prefix.to_owned());
+        self.read(body(move |sql| {
+            Box::pin(async move {
+                let statement = if sql.is_postgres() { STATE_KEYS_POSTGRES } else { STATE_KEYS_SQLITE };
+                Ok(sql.rows(statement, &[&channel_id, &prefix]).await?.iter().map(|row| row.text(0)).collect())
+            })
+        }))
+        .await
     }
 
     async fn state_remove(&self, channel_id: &str, key: &str) -> StoreResult<()> {
-        let channel_id = channel_id.to_owned();
-        let key = key.to_owned();
-        self.off_worker(move |db| Db::state_remove(db, &channel_id, &key)).await
-    }
-}
-
-/// Settings copied for a call on a blocking thread (see `Db::off_worker`).
-pub(super) struct OwnedSettings(Vec<(String, String, bool)>);
-
-impl OwnedSettings {
-    pub(super) fn of(settings: &[SettingValue<'_>]) -> Self {
-        Self(settings.iter().map(|s| (s.key.to_owned(), s.value.to_owned(), s.secret)).collect())
-    }
-
-    pub(super) fn values(&self) -> Vec<SettingValue<'_>> {
-        self.0.iter().map(|(key, value, secret)| SettingValue { key, value, secret: *secret }).collect()
+        let (channel_id, key) = (channel_id.to_owned(), key.to_owned());
+        self.write(body(move |sql| Box::pin(async move { sql.execute(STATE_REMOVE, &[&channel_id, &key]).await.map(drop) }))).await
     }
 }

@@ -183,6 +183,12 @@ impl<S: RunSql> WebhookStore for S {
         let handed = self
             .write(body(move |sql| {
                 Box::pin(async move {
+                    // Locked before the row is changed, when bots may be unbound: an update
+                    // first would hold the row against starting conversations' share locks
+                    // while waiting for their batches (see `conversations::bot_or_open`).
+                    if sql.is_postgres() && (enabled == Some(false) || bots.is_some()) {
+                        sql.execute(LOCK_ENDPOINT, &[&id]).await?;
+                    }
                     // Turned off: every conversation still its bot's goes to people, before the
                     // trigger `bot_disabled` would (unnamed).
                     let mut handed = if enabled == Some(false) { hand_over_bot_conversations(sql, id, workspace, None).await? } else { Vec::new() };

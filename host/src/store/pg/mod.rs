@@ -10,7 +10,6 @@
 //! aggregate's operations implement `store::backend`'s traits; docs/scale-out.md has the design.
 
 pub mod activity;
-pub mod channels;
 pub mod events;
 pub mod inbox;
 pub mod limits;

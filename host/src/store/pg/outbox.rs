@@ -12,7 +12,7 @@ use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
 use super::PgStore;
-use super::channels::raw_channel;
+use crate::store::channels::raw_channel;
 use super::inbox::conversation;
 use super::media::media_row;
 use super::messages::{COLUMNS as MESSAGE_COLUMNS, message};

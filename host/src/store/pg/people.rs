@@ -16,7 +16,7 @@ use crate::store::people::{
     recent_failures, session_live,
 };
 use crate::store::conversations::{HandedOver, in_order};
-use crate::store::tokens::{HAND_OVER_TOKEN_CONVERSATIONS, LOCK_TOKEN_BINDINGS, REVOKE_TOKEN, Role, TokenInfo, TokenOwner, digest, new_token, token_info, token_owner_of, token_prefix};
+use crate::store::tokens::{HAND_OVER_TOKEN_CONVERSATIONS, LOCK_TOKEN, LOCK_TOKEN_BINDINGS, REVOKE_TOKEN, Role, TokenInfo, TokenOwner, digest, new_token, token_info, token_owner_of, token_prefix};
 use crate::store::workspaces::{COLUMNS as WORKSPACE_COLUMNS, Workspace};
 use crate::store::{StoreError, StoreResult, now_ms};
 
@@ -366,6 +366,7 @@ impl PeopleStore for PgStore {
     async fn revoke_token(&self, id: i64, workspace: i64) -> StoreResult<Option<Vec<HandedOver>>> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
+        tx.execute(LOCK_TOKEN, &[&id]).await?;
         tx.execute(LOCK_TOKEN_BINDINGS, &[&id]).await?;
         let rows = tx.query(HAND_OVER_TOKEN_CONVERSATIONS, &[&id, &workspace]).await?;
         let handed = in_order(rows.iter().map(|row| HandedOver { channel_id: row.get(0), conversation_id: row.get(1) }).collect());
