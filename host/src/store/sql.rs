@@ -5,7 +5,9 @@
 //!
 //! The SQL is the shared dialect: `$n` placeholders, numbered in the order they first appear
 //! (rusqlite binds `$n` by name, see [`numbered`]), types both read alike (`BIGINT`/`INTEGER`,
-//! `TEXT`, booleans). Where the dialects differ, that operation stays in the backend's own file.
+//! `TEXT`, booleans). A step only one dialect has (Postgres's row locks and notices, a collation)
+//! is picked in the body with [`Sql::is_postgres`]; an operation that differs throughout stays
+//! in the backend's own file.
 //!
 //! SQLite's calls complete when made, so its bodies are driven by polling once on the thread
 //! that holds the connection ([`completed`]): a body awaits nothing but its `Sql`.

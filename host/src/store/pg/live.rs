@@ -39,9 +39,12 @@ pub(super) fn payload(change: &str, channel_id: &str, conversation_id: i64, mess
     serde_json::to_string(&Payload { change: change.into(), channel_id: channel_id.into(), conversation_id, message_id }).expect("ids serialize")
 }
 
+/// An announcement to every node: `$1` the channel listened on, `$2` the payload.
+pub(super) const NOTIFY: &str = "SELECT pg_notify($1, $2)";
+
 /// Announces a change to every node once (and only if) the transaction commits.
 pub(super) async fn announce<C: deadpool_postgres::GenericClient>(tx: &C, change: &str, channel_id: &str, conversation_id: i64, message_id: Option<i64>) -> crate::store::StoreResult<()> {
-    let notify = tx.prepare_cached("SELECT pg_notify($1, $2)").await?;
+    let notify = tx.prepare_cached(NOTIFY).await?;
     tx.execute(&notify, &[&CHANNEL, &payload(change, channel_id, conversation_id, message_id)]).await?;
     Ok(())
 }
@@ -50,7 +53,7 @@ pub(super) async fn announce<C: deadpool_postgres::GenericClient>(tx: &C, change
 /// no other node to tell; its callers announce to their own inbox after the write).
 pub(crate) async fn announce_in(sql: &dyn crate::store::sql::Sql, change: &str, channel_id: &str, conversation_id: i64, message_id: Option<i64>) -> crate::store::StoreResult<()> {
     if sql.is_postgres() {
-        sql.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &payload(change, channel_id, conversation_id, message_id)]).await?;
+        sql.execute(NOTIFY, &[&CHANNEL, &payload(change, channel_id, conversation_id, message_id)]).await?;
     }
     Ok(())
 }

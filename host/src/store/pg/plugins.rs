@@ -71,7 +71,7 @@ impl PgStore {
                 // The same bytes, now from elsewhere (a registry, or a file): the record follows.
                 let moved = "UPDATE plugin_components SET source = $3 WHERE plugin = $1 AND version = $2 AND source IS DISTINCT FROM $3";
                 if tx.execute(moved, &[&plugin, &version.to_string(), &source]).await? > 0 {
-                    tx.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &format!("{plugin}@{version}")]).await?;
+                    tx.execute(super::live::NOTIFY, &[&CHANNEL, &format!("{plugin}@{version}")]).await?;
                     tx.commit().await?;
                 }
                 return Ok(ComponentInstall::Unchanged);
@@ -89,7 +89,7 @@ impl PgStore {
             .await?;
         }
         tx.execute("DELETE FROM plugin_removals WHERE plugin = $1", &[&plugin]).await?;
-        tx.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &format!("{plugin}@{version}")]).await?;
+        tx.execute(super::live::NOTIFY, &[&CHANNEL, &format!("{plugin}@{version}")]).await?;
         tx.commit().await?;
         Ok(ComponentInstall::Stored)
     }
@@ -108,7 +108,7 @@ impl PgStore {
             &[&plugin, &now_ms()],
         )
         .await?;
-        tx.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &format!("{plugin}@")]).await?;
+        tx.execute(super::live::NOTIFY, &[&CHANNEL, &format!("{plugin}@")]).await?;
         tx.commit().await?;
         Ok(true)
     }
