@@ -126,7 +126,8 @@ pub struct App {
     pub uploads_dir: PathBuf,
     /// Uploads waiting for the operator's approval (see `plugins::review`).
     pub pending_dir: PathBuf,
-    /// One upload validated at a time (each holds its component in memory while compiling).
+    /// One component file loaded at a time, whether uploaded, approved or changed in the plugins
+    /// folder (each holds its component in memory while compiling).
     pub upload_slot: tokio::sync::Semaphore,
     /// The operator's `--allow-outbound` hosts: reached without the public-address check
     /// (plugins' requests, plugin registries).

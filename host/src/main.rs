@@ -220,13 +220,17 @@ enum PluginCommand {
     /// Compile a component into a compile cache (what the server runs in a child process).
     #[command(hide = true)]
     Precompile {
+        /// The component file; `-`: it comes on standard input.
         #[arg(required_unless_present = "built_in")]
         file: Option<PathBuf>,
         /// A first-party plugin embedded in this binary, by package name.
         #[arg(long, value_name = "PACKAGE", conflicts_with = "file")]
         built_in: Option<String>,
-        #[arg(long, value_name = "DIR")]
-        cache_dir: PathBuf,
+        #[arg(long, value_name = "DIR", required_unless_present = "to_stdout")]
+        cache_dir: Option<PathBuf>,
+        /// Write the compilation to standard output instead of into a cache (nothing on disk).
+        #[arg(long, conflicts_with = "cache_dir")]
+        to_stdout: bool,
         #[arg(long, value_name = "MB")]
         memory_mb: usize,
         /// The server's limit on one plugin call, which the load's calls run under here.
@@ -464,13 +468,25 @@ async fn run() -> anyhow::Result<()> {
                     let public = switchboard::signing::encode_public_key(&key.verifying_key());
                     format!("signed {} with {public}\n", target.display())
                 }
-                PluginCommand::Precompile { file, built_in, cache_dir, memory_mb, call_timeout_ms } => {
+                PluginCommand::Precompile { file, built_in, cache_dir, to_stdout, memory_mb, call_timeout_ms } => {
                     let source = match (built_in, file) {
                         (Some(package), _) => switchboard::plugins::built_in_component(&package).ok_or_else(|| anyhow::anyhow!("no built-in plugin `{package}`"))?,
+                        (None, Some(file)) if file.as_os_str() == "-" => {
+                            let mut bytes = Vec::new();
+                            std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes).map_err(|e| anyhow::anyhow!("cannot read the standard input: {e}"))?;
+                            bytes.into()
+                        }
                         (None, Some(file)) => std::fs::read(&file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?.into(),
                         (None, None) => anyhow::bail!("name a component file or --built-in PACKAGE"),
                     };
-                    switchboard::runtime::precompile_bytes(source, &cache_dir, memory_mb << 20, std::time::Duration::from_millis(call_timeout_ms)).await?;
+                    let call_timeout = std::time::Duration::from_millis(call_timeout_ms);
+                    match cache_dir {
+                        Some(cache_dir) if !to_stdout => switchboard::runtime::precompile_bytes(source, &cache_dir, memory_mb << 20, call_timeout).await?,
+                        _ => {
+                            let compiled = switchboard::runtime::precompile_to_bytes(source, memory_mb << 20, call_timeout)?;
+                            std::io::Write::write_all(&mut std::io::stdout().lock(), &compiled).map_err(|e| anyhow::anyhow!("cannot write the standard output: {e}"))?;
+                        }
+                    }
                     String::new()
                 }
                 PluginCommand::Remove { id, data_dir } => offline::remove(&data_dir, &id).await?,

@@ -248,8 +248,29 @@ fn padded_component(size: usize) -> Vec<u8> {
 
 #[test]
 fn four_concurrent_large_uploads_stay_within_twice_the_file_in_memory() {
+    four_concurrent_large_uploads(CompileCache::Writable);
+}
+
+/// A full disk (CI once ran out of space here) leaves the compile cache unwritable: the server
+/// still compiles in a child (through pipes), and the memory promise holds on that path too.
+#[test]
+fn four_concurrent_large_uploads_stay_within_twice_the_file_in_memory_when_the_compile_cache_cannot_be_written() {
+    four_concurrent_large_uploads(CompileCache::Unwritable);
+}
+
+#[derive(PartialEq)]
+enum CompileCache {
+    Writable,
+    /// A file where the cache's folder would be: every write into it fails.
+    Unwritable,
+}
+
+fn four_concurrent_large_uploads(cache: CompileCache) {
     const SIZE: usize = 48 << 20;
     let data = tempfile::tempdir().unwrap();
+    if cache == CompileCache::Unwritable {
+        std::fs::write(data.path().join("cache"), "not a folder").unwrap();
+    }
     let operator = token("operator", data.path());
     let (secret, public) = switchboard::signing::generate();
     let key = switchboard::signing::parse_signing_key(&secret).unwrap();
@@ -301,6 +322,9 @@ fn four_concurrent_large_uploads_stay_within_twice_the_file_in_memory() {
         resident.join("\n"),
         compiling.join("\n")
     );
+    if cache == CompileCache::Unwritable {
+        assert!(compiling.iter().any(|l| l.contains("compiled by the compiler process through pipes")), "the uploads were compiled in a child, through pipes:\n{}", compiling.join("\n"));
+    }
     assert_eq!(std::fs::metadata(data.path().join("plugins/telegram.wasm")).unwrap().len(), component.len() as u64, "the upload is in place");
     let leftovers = std::fs::read_dir(data.path().join("uploads")).map(|d| d.count()).unwrap_or(0);
     assert_eq!(leftovers, 0, "nothing is left in the uploads folder");

@@ -286,12 +286,18 @@ pub fn drop_shared(app: &App, plugin: &str) {
 /// Loads a component file of the folder and makes it live, replacing what that file
 /// provided before. Unchanged files (same hash as what is live) are left alone.
 pub async fn load_file(app: &App, path: &Path) -> Result<Arc<LoadedPlugin>, PluginError> {
-    let bytes = std::fs::read(path).map_err(|e| PluginError::Io(format!("cannot read {}: {e}", path.display())))?;
-    if let Some(live) = app.registry.from_file(path)
-        && live.plugin.hash == crate::runtime::component_hash(&bytes)
-    {
-        return Ok(live.plugin);
+    let io = |e: std::io::Error| PluginError::Io(format!("cannot read {}: {e}", path.display()));
+    // The file an upload or an approval just placed is live already: recognised by a hash read
+    // a block at a time, so it is not held in memory beside the next upload's component.
+    if let Some(live) = app.registry.from_file(path) {
+        let file = path.to_path_buf();
+        let hash = tokio::task::spawn_blocking(move || crate::runtime::component_file_hash(&file)).await.map_err(|e| PluginError::Io(e.to_string()))?.map_err(io)?;
+        if live.plugin.hash == hash {
+            return Ok(live.plugin);
+        }
     }
+    let _slot = app.upload_slot.acquire().await.map_err(|_| PluginError::Io("the server is stopping".into()))?;
+    let bytes = std::fs::read(path).map_err(io)?;
     let signer = checked_signer(app, &bytes)?;
     let started = Instant::now();
     let plugin = load_and_install(app, bytes, signer, PluginSource::File(path.to_path_buf()), false).await?;

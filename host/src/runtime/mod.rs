@@ -31,9 +31,10 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 use wasmtime_wasi::WasiCtx;
 use wasmtime_wasi_http::WasiHttpCtx;
 
-pub use cache::{CompileCache, component_hash};
+pub use cache::{CompileCache, component_file_hash, component_hash};
 pub use call::CallState;
-pub use precompile::{ChildCompiler, precompile_bytes};
+use precompile::CompileInChild;
+pub use precompile::{ChildCompiler, precompile_bytes, precompile_to_bytes};
 pub use source::ComponentSource;
 pub use errors::{CallError, PluginFailure, Retry};
 pub use outbound::{HostPattern, RequestRefusal, ResponseBody, Resolver, SystemResolver, check_global};
@@ -183,6 +184,11 @@ struct Shared {
     services: HostServices,
     /// Compiles in child processes when set (the server binary; see `precompile`).
     child_compiler: std::sync::OnceLock<ChildCompiler>,
+    /// Held while compiling in this process: one compilation at a time. Cranelift already
+    /// spreads one over every core, so taking turns costs no throughput, and the server's peak
+    /// memory stays one compilation's however many uploads arrive at once (the child compiler's
+    /// fallback, e.g. when the disk is full, must not multiply it).
+    compiling_here: std::sync::Mutex<()>,
 }
 
 /// The engine and linker every plugin shares.
@@ -254,6 +260,7 @@ impl Runtime {
                 operator_allowed: Arc::new(operator_allowed),
                 services,
                 child_compiler: std::sync::OnceLock::new(),
+                compiling_here: std::sync::Mutex::new(()),
             }),
             linker,
             stop_ticker,
@@ -412,14 +419,34 @@ fn compile(shared: &Shared, source: &ComponentSource) -> Result<(Component, Stri
         if let Some(component) = cache.get(&shared.engine, &hash) {
             return Ok((component, hash));
         }
-        match outcome {
-            Ok(()) => tracing::warn!("the compiler process left no cache entry this engine reads: compiling in-process"),
-            Err(why) => tracing::info!("{why}: compiling in-process"),
+        let nothing_written = match outcome {
+            Ok(()) => "the compiler process left no cache entry this engine reads".to_owned(),
+            Err(CompileInChild::CannotWrite(why)) => why,
+            Err(CompileInChild::Failed(why)) => {
+                tracing::info!("{why}: compiling in-process");
+                String::new()
+            }
+        };
+        if !nothing_written.is_empty() {
+            match child.compile_through_pipes(&shared.engine, source, &shared.limits) {
+                Ok(component) => {
+                    tracing::warn!("{nothing_written}: compiled by the compiler process through pipes");
+                    return Ok((component, hash));
+                }
+                Err(why) => tracing::warn!("{nothing_written}; through pipes, {why}: compiling in-process"),
+            }
         }
+    }
+    let _turn = shared.compiling_here.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    // Whoever held the turn may have compiled these very bytes.
+    if let Some(component) = shared.cache.as_ref().and_then(|cache| cache.get(&shared.engine, &hash)) {
+        return Ok((component, hash));
     }
     let started = Instant::now();
     let component = Component::new(&shared.engine, bytes).map_err(|e| refusal_of_compile(&format!("{e:#}")))?;
     tracing::debug!(ms = started.elapsed().as_millis() as u64, "component compiled");
+    // What Cranelift freed goes back to the system now, not when the allocator gets round to it.
+    crate::heap::release_freed();
     if let Some(cache) = &shared.cache {
         cache.put(&shared.engine, &hash, &component);
     }
