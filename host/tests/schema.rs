@@ -29,8 +29,6 @@ const ONLY_ONE_DEPLOYMENT: &[(&str, &str)] = &[
     ("rate_limits", "Postgres: the website chat's request budgets, shared by every node"),
     ("outbox.claimed_by", "Postgres: a node's lease on a send"),
     ("outbox.claimed_until", "Postgres: a node's lease on a send"),
-    ("media.claimed_by", "Postgres: a node's lease on a download"),
-    ("media.claimed_until", "Postgres: a node's lease on a download"),
 ];
 
 #[derive(Debug, Default, PartialEq)]

@@ -4,11 +4,10 @@
 //! Reading filters by workspace, action, actor (a part of it, in any case) and time, and pages
 //! back by id; the SQL is written once for both backends ([`audit_log_sql`]).
 
-use rusqlite::params;
 use serde::Serialize;
 
 use super::row::ReadRow;
-use super::{Db, StoreResult, now_ms, Cached};
+
 
 /// Every action the host records, by subject. The one list: the API refuses a filter on any
 /// other (`GET /api/v1/audit?action=`), the Audit log page names each of them (a test holds its
@@ -137,23 +136,3 @@ pub struct NewAuditEntry<'a> {
     pub detail: Option<&'a str>,
 }
 
-impl Db {
-    pub fn record_audit(&self, entry: NewAuditEntry<'_>) -> StoreResult<()> {
-        self.conn().cached_execute(
-            "INSERT INTO audit_log (at, workspace_id, actor, address, action, target, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![now_ms(), entry.workspace_id, entry.actor, entry.address, entry.action, entry.target, entry.detail],
-        )?;
-        Ok(())
-    }
-
-    /// Newest first, what `filter` lets through, at most `limit`.
-    pub fn audit_log(&self, filter: &AuditFilter, limit: u32) -> StoreResult<Vec<AuditEntry>> {
-        let conn = self.reader();
-        let mut statement = conn.prepare_cached(&audit_log_sql())?;
-        let rows = statement.query_map(
-            params![filter.workspace_id, filter.before, filter.action, actor_pattern(filter), filter.since, filter.until, limit],
-            |row| Ok(audit_row(row)),
-        )?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-}

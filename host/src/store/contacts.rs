@@ -1,8 +1,9 @@
 //! Contacts: the people behind conversations, per channel, by the provider's id.
 
-use rusqlite::{Connection, params};
+use rusqlite::Connection;
 
-use super::{Db, StoreResult, now_ms, Cached};
+use super::now_ms;
+use super::row::numbered;
 
 /// A person as the provider describes them.
 #[derive(Debug, Clone, Default)]
@@ -12,26 +13,16 @@ pub struct ContactInfo {
     pub handle: Option<String>,
 }
 
-/// Inserts or refreshes a contact (known fields are kept when the provider omits them); returns its id.
-pub(crate) fn upsert(tx: &Connection, channel_id: &str, contact: &ContactInfo) -> rusqlite::Result<i64> {
-    tx.cached_row(
-        "INSERT INTO contacts (channel_id, external_id, name, handle, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
-         ON CONFLICT (channel_id, external_id) DO UPDATE SET
-            name = COALESCE(excluded.name, contacts.name),
-            handle = COALESCE(excluded.handle, contacts.handle),
-            updated_at = excluded.updated_at
-         RETURNING id",
-        params![channel_id, contact.external_id, contact.name, contact.handle, now_ms()],
-        |row| row.get(0),
-    )
-}
+/// Inserts or refreshes a contact (known fields are kept when the provider omits them),
+/// returning its id: `$1` channel, `$2` external id, `$3` name, `$4` handle, `$5` now.
+pub(crate) const UPSERT_CONTACT: &str = "INSERT INTO contacts (channel_id, external_id, name, handle, updated_at) VALUES ($1, $2, $3, $4, $5)
+    ON CONFLICT (channel_id, external_id) DO UPDATE SET
+        name = COALESCE(excluded.name, contacts.name),
+        handle = COALESCE(excluded.handle, contacts.handle),
+        updated_at = excluded.updated_at
+    RETURNING id";
 
-impl Db {
-    pub fn upsert_contact(&self, channel_id: &str, contact: &ContactInfo) -> StoreResult<i64> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        let id = upsert(&tx, channel_id, contact)?;
-        tx.commit()?;
-        Ok(id)
-    }
+/// [`UPSERT_CONTACT`] inside SQLite's transaction; the contact's id.
+pub(crate) fn upsert(tx: &Connection, channel_id: &str, contact: &ContactInfo) -> rusqlite::Result<i64> {
+    tx.prepare_cached(UPSERT_CONTACT)?.query_row(&*numbered(&[&channel_id, &contact.external_id, &contact.name, &contact.handle, &now_ms()]), |row| row.get(0))
 }

@@ -1,9 +1,10 @@
 //! Conversations: one per channel and provider address (a chat, a user, a group).
 
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{Connection, params};
 use serde::Serialize;
 
-use super::{Db, StoreResult, now_ms, Cached};
+use super::row::ReadRow;
+use super::{now_ms, Cached};
 
 #[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
 pub struct Conversation {
@@ -151,8 +152,6 @@ pub(super) fn touch(tx: &Connection, id: i64, inbound_at: Option<i64>) -> rusqli
 pub(crate) const CONVERSATION_COLUMNS: &str = "c.id, c.channel_id, c.external_id, c.name, c.status, c.last_inbound_at, c.last_activity_at, c.created_at,
     p.id, p.external_id, p.name, p.handle, c.assignee_id";
 pub(crate) const CONVERSATION_FROM: &str = "conversations c LEFT JOIN contacts p ON p.id = c.contact_id";
-const COLUMNS: &str = CONVERSATION_COLUMNS;
-const FROM: &str = CONVERSATION_FROM;
 
 /// A conversation's row joined with its contact's, as read (the contact's columns are NULL
 /// when it has none).
@@ -196,111 +195,24 @@ impl RawConversation {
     }
 }
 
-fn conversation(row: &Row<'_>) -> rusqlite::Result<Conversation> {
-    Ok(RawConversation {
-        id: row.get(0)?,
-        channel_id: row.get(1)?,
-        external_id: row.get(2)?,
-        name: row.get(3)?,
-        status: row.get(4)?,
-        last_inbound_at: row.get(5)?,
-        last_activity_at: row.get(6)?,
-        created_at: row.get(7)?,
-        contact_id: row.get(8)?,
-        contact_external_id: row.get(9)?,
-        contact_name: row.get(10)?,
-        contact_handle: row.get(11)?,
-        assignee_id: row.get(12)?,
+/// A conversation read from [`CONVERSATION_COLUMNS`].
+pub(crate) fn conversation(row: &impl ReadRow) -> Conversation {
+    RawConversation {
+        id: row.int(0),
+        channel_id: row.text(1),
+        external_id: row.text(2),
+        name: row.opt_text(3),
+        status: row.text(4),
+        last_inbound_at: row.opt_int(5),
+        last_activity_at: row.int(6),
+        created_at: row.int(7),
+        contact_id: row.opt_int(8),
+        contact_external_id: row.opt_text(9),
+        contact_name: row.opt_text(10),
+        contact_handle: row.opt_text(11),
+        assignee_id: row.opt_int(12),
     }
-    .into_conversation())
-}
-
-impl Db {
-    /// Newest activity first.
-    pub fn conversations(&self, filter: &ConversationFilter<'_>, limit: u32) -> StoreResult<Vec<Conversation>> {
-        let (words, like) = match filter.search.map(search_terms) {
-            Some(Some((words, like))) => (Some(words), Some(like)),
-            // Nothing searchable in it (punctuation only): nothing matches.
-            Some(None) => return Ok(Vec::new()),
-            None => (None, None),
-        };
-        let conn = self.reader();
-        let mut statement = conn.prepare_cached(&format!(
-            "SELECT {COLUMNS},
-                CASE WHEN ?9 IS NULL THEN NULL ELSE (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id AND m.direction = 'inbound'
-                    AND m.id > COALESCE((SELECT r.last_read_message_id FROM conversation_reads r WHERE r.person_id = ?9 AND r.conversation_id = c.id), 0)) END
-             FROM {FROM}
-             WHERE (?1 IS NULL OR c.channel_id = ?1) AND (?2 IS NULL OR c.status = ?2)
-               AND (?4 IS NULL OR c.channel_id IN (SELECT id FROM channels WHERE workspace_id = ?4))
-               AND (?10 IS NULL OR c.channel_id IN (SELECT channel_id FROM channel_bots WHERE token_id = ?10))
-               AND (?5 = 0 OR (?5 = 1 AND c.assignee_id IS NULL AND c.status <> 'bot') OR (?5 = 2 AND c.assignee_id = ?6))
-               AND (?7 IS NULL OR p.name LIKE ?8 ESCAPE '\\' OR p.handle LIKE ?8 ESCAPE '\\' OR c.name LIKE ?8 ESCAPE '\\'
-                    OR c.id IN (SELECT m.conversation_id FROM message_text JOIN messages m ON m.id = message_text.rowid WHERE message_text MATCH ?7))
-             ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ?3"
-        ))?;
-        let (assigned, person) = match filter.assigned {
-            Assigned::Anyone => (0, None),
-            Assigned::Nobody => (1, None),
-            Assigned::To(person) => (2, Some(person)),
-        };
-        let rows = statement.query_map(
-            params![filter.channel_id, filter.status, limit, filter.workspace_id, assigned, person, words, like, filter.reader, filter.bot],
-            |row| Ok(Conversation { unread: row.get(13)?, ..conversation(row)? }),
-        )?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
-    /// Marks a conversation read by a person up to a message (`None`: its newest). Never
-    /// moves back: an older mark (a page that lagged) changes nothing.
-    pub fn mark_read(&self, person_id: i64, conversation_id: i64, up_to: Option<i64>) -> StoreResult<()> {
-        self.conn().cached_execute(
-            "INSERT INTO conversation_reads (person_id, conversation_id, last_read_message_id)
-             SELECT ?1, ?2, COALESCE(?3, (SELECT MAX(id) FROM messages WHERE conversation_id = ?2), 0)
-             ON CONFLICT (person_id, conversation_id) DO UPDATE
-                SET last_read_message_id = MAX(last_read_message_id, excluded.last_read_message_id)",
-            params![person_id, conversation_id, up_to],
-        )?;
-        Ok(())
-    }
-
-    /// Assigns (`Some(None)`: to nobody) and/or sets the status of a conversation.
-    pub fn update_conversation(&self, id: i64, assignee: Option<Option<i64>>, status: Option<&str>) -> StoreResult<()> {
-        self.conn().cached_execute(
-            // Assigning a conversation the bot handles takes it over for people.
-            "UPDATE conversations SET assignee_id = CASE WHEN ?2 THEN ?3 ELSE assignee_id END,
-                status = COALESCE(?4, CASE WHEN ?2 AND status = 'bot' THEN 'open' ELSE status END) WHERE id = ?1",
-            params![id, assignee.is_some(), assignee.flatten(), status],
-        )?;
-        Ok(())
-    }
-
-    pub fn conversation(&self, id: i64) -> StoreResult<Option<Conversation>> {
-        Ok(self.reader().cached_row(&format!("SELECT {COLUMNS} FROM {FROM} WHERE c.id = ?1"), [id], conversation).optional()?)
-    }
-
-    /// Channels that have a conversation with this provider address, compared
-    /// case-insensitively (ASCII): how mail to `reply+<conversation>@...` finds its channel.
-    pub fn channels_with_conversation(&self, external_id: &str) -> StoreResult<Vec<String>> {
-        let conn = self.reader();
-        let mut statement = conn.prepare_cached("SELECT DISTINCT channel_id FROM conversations WHERE lower(external_id) = lower(?1)")?;
-        let rows = statement.query_map([external_id], |row| row.get(0))?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
-    /// The conversation at a provider address (a chat, a visitor), if it exists.
-    pub fn conversation_at(&self, channel_id: &str, external_id: &str) -> StoreResult<Option<Conversation>> {
-        conversation_at_in(&self.conn(), channel_id, external_id)
-    }
-}
-
-/// A search as an FTS5 query (each word a quoted prefix, all required) and a `LIKE` pattern for
-/// names and handles (the whole text, `%`/`_` taken literally). `None`: no word in it.
-fn search_terms(search: &str) -> Option<(String, String)> {
-    let words: Vec<String> = search_words(search).into_iter().map(|w| format!("\"{w}\"*")).collect();
-    if words.is_empty() {
-        return None;
-    }
-    Some((words.join(" "), like_pattern(search)))
+    .into_conversation()
 }
 
 /// The words of a search: runs of letters and digits, with `@`, `_` and `.` inside them kept
@@ -319,25 +231,4 @@ pub(crate) fn search_words(search: &str) -> Vec<&str> {
 pub(crate) fn like_pattern(search: &str) -> String {
     let literal = search.trim().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
     format!("%{literal}%")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::search_terms;
-
-    #[test]
-    fn searches_become_safe_fts_queries_and_like_patterns() {
-        assert_eq!(search_terms("paket rusak"), Some(("\"paket\"* \"rusak\"*".into(), "%paket rusak%".into())));
-        // FTS5 syntax in the input is not syntax: quotes, NEAR, columns, stars are dropped.
-        assert_eq!(search_terms("\"a\" OR text:b*").map(|(q, _)| q), Some("\"a\"* \"OR\"* \"text\"* \"b\"*".into()));
-        assert_eq!(search_terms("100%_x").map(|(_, like)| like), Some("%100\\%\\_x%".into()));
-        assert_eq!(search_terms(" ?! "), None);
-    }
-}
-
-/// [`Db::conversation_at`] inside the caller's transaction.
-pub(crate) fn conversation_at_in(conn: &Connection, channel_id: &str, external_id: &str) -> StoreResult<Option<Conversation>> {
-    Ok(conn
-        .cached_row(&format!("SELECT {COLUMNS} FROM {FROM} WHERE c.channel_id = ?1 AND c.external_id = ?2"), [channel_id, external_id], conversation)
-        .optional()?)
 }

@@ -9,7 +9,7 @@ use rusqlite::Connection;
 use super::contacts::{self, ContactInfo};
 use super::media::StoredBytes;
 use super::messages::{self, DeliveryStatus, Message, NewInbound};
-use super::{Db, StoreResult, conversations};
+use super::{Db, StoreResult};
 
 /// One event to record.
 #[derive(Debug, Clone)]
@@ -92,7 +92,10 @@ fn record_in(conn: &Connection, channel_id: &str, event: &EventRecord, recorded:
             let changed = messages::record_status_watermark_in(conn, channel_id, conversation_external_id, *up_to_ms, *status)?;
             recorded.stored += changed;
             if changed > 0
-                && let Some(found) = conversations::conversation_at_in(conn, channel_id, conversation_external_id)?
+                && let Some(found) = {
+                    let (channel, external) = (channel_id.to_owned(), conversation_external_id.clone());
+                    super::sql::on_sqlite(conn, move |sql| Box::pin(async move { super::backend::conversation_at_in(sql, &channel, &external).await }))?
+                }
             {
                 recorded.statuses.push((found.id, None));
             }

@@ -7,7 +7,8 @@ use serde::Serialize;
 use super::contacts::{self, ContactInfo};
 use super::content::MessageContent;
 use super::conversations;
-use super::{Db, StoreResult, now_ms, Cached};
+use super::row::ReadRow;
+use super::{Db, StoreError, StoreResult, now_ms, Cached};
 
 /// An inbound message as normalized by a plugin.
 #[derive(Debug, Clone)]
@@ -118,29 +119,35 @@ impl rusqlite::types::FromSql for DeliveryStatus {
     }
 }
 
-const COLUMNS: &str = "id, conversation_id, channel_id, direction, provider_message_id, contact_id, text, content, properties,
+/// The columns [`read_message`] reads, in its order (the same in both dialects).
+pub(crate) const COLUMNS: &str = "id, conversation_id, channel_id, direction, provider_message_id, contact_id, text, content, properties,
     reply_to, status, error, provider_timestamp, created_at, updated_at";
 
-fn message(row: &Row<'_>) -> rusqlite::Result<Message> {
-    let content: String = row.get(7)?;
-    let properties: String = row.get(8)?;
+/// A message read from [`COLUMNS`]; a status this build does not know is unreadable data.
+pub(crate) fn read_message(row: &impl ReadRow) -> StoreResult<Message> {
+    let status = row.text(10);
     Ok(Message {
-        id: row.get(0)?,
-        conversation_id: row.get(1)?,
-        channel_id: row.get(2)?,
-        direction: row.get(3)?,
-        provider_message_id: row.get(4)?,
-        contact_id: row.get(5)?,
-        text: row.get(6)?,
-        content: MessageContent::from_json(&content),
-        properties: serde_json::from_str(&properties).unwrap_or_default(),
-        reply_to: row.get(9)?,
-        status: row.get(10)?,
-        error: row.get(11)?,
-        provider_timestamp: row.get(12)?,
-        created_at: row.get(13)?,
-        updated_at: row.get(14)?,
+        id: row.int(0),
+        conversation_id: row.int(1),
+        channel_id: row.text(2),
+        direction: row.text(3),
+        provider_message_id: row.opt_text(4),
+        contact_id: row.opt_int(5),
+        text: row.opt_text(6),
+        content: MessageContent::from_json(&row.text(7)),
+        properties: serde_json::from_str(&row.text(8)).unwrap_or_default(),
+        reply_to: row.opt_text(9),
+        status: DeliveryStatus::parse(&status).ok_or_else(|| StoreError::Corrupt(format!("unknown message status `{status}`")))?,
+        error: row.opt_text(11),
+        provider_timestamp: row.opt_int(12),
+        created_at: row.int(13),
+        updated_at: row.int(14),
     })
+}
+
+/// [`read_message`] where rusqlite wants its own error.
+fn message(row: &Row<'_>) -> rusqlite::Result<Message> {
+    read_message(row).map_err(|e| rusqlite::Error::FromSqlConversionFailure(10, rusqlite::types::Type::Text, e.into()))
 }
 
 impl Db {
@@ -185,53 +192,6 @@ impl Db {
         record_status_watermark_in(&self.conn(), channel_id, conversation_external_id, up_to_ms, status)
     }
 
-    /// The newest `limit` messages (older than `before`, if given), oldest first.
-    pub fn messages(&self, conversation_id: i64, before: Option<i64>, limit: u32) -> StoreResult<Vec<Message>> {
-        let conn = self.reader();
-        let mut statement = conn.prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM (SELECT * FROM messages WHERE conversation_id = ?1 AND (?2 IS NULL OR id < ?2)
-             ORDER BY id DESC LIMIT ?3) ORDER BY id"
-        ))?;
-        let rows = statement.query_map(params![conversation_id, before, limit], message)?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
-    pub fn message(&self, id: i64) -> StoreResult<Option<Message>> {
-        Ok(self.reader().cached_row(&format!("SELECT {COLUMNS} FROM messages WHERE id = ?1"), [id], message).optional()?)
-    }
-
-    /// The outbound messages among the last `last` of the conversation at a provider address, newest first.
-    pub fn recent_outbound_at(&self, channel_id: &str, external_id: &str, last: u32) -> StoreResult<Vec<Message>> {
-        let conn = self.reader();
-        let mut statement = conn.prepare_cached(&format!(
-            // The conversation first (its unique key), then its newest messages by
-            // `messages_by_conversation`: a join ordered by message id walked every message.
-            "SELECT {COLUMNS} FROM (SELECT * FROM messages WHERE conversation_id = (SELECT id FROM conversations WHERE channel_id = ?1 AND external_id = ?2)
-             ORDER BY id DESC LIMIT ?3) WHERE direction = 'outbound' ORDER BY id DESC"
-        ))?;
-        let rows = statement.query_map(params![channel_id, external_id, last], message)?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
-    /// Whether the channel ever sent interactive content (`channel_choice_offers`, by trigger).
-    pub fn offers_choices(&self, channel_id: &str) -> StoreResult<bool> {
-        Ok(self.reader().cached_row("SELECT EXISTS (SELECT 1 FROM channel_choice_offers WHERE channel_id = ?1)", [channel_id], |row| row.get(0))?)
-    }
-
-    /// The customer's most recent message in a conversation.
-    pub fn last_inbound(&self, conversation_id: i64) -> StoreResult<Option<Message>> {
-        Ok(self
-            .reader()
-            .cached_row(
-                &format!(
-                    "SELECT {COLUMNS} FROM messages WHERE conversation_id = ?1 AND direction = 'inbound'
-                     ORDER BY provider_timestamp DESC, id DESC LIMIT 1"
-                ),
-                [conversation_id],
-                message,
-            )
-            .optional()?)
-    }
 }
 
 /// Stores an inbound message with its contact and conversation, inside the caller's transaction

@@ -62,6 +62,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0018_person_language.sql"),
     include_str!("migrations/0019_activity.sql"),
     include_str!("migrations/0020_bot_tokens.sql"),
+    include_str!("migrations/0021_media_claims.sql"),
 ];
 
 #[derive(Debug, thiserror::Error)]

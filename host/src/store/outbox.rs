@@ -36,21 +36,25 @@ fn json_list<T: serde::Serialize>(items: &[T]) -> String {
 }
 
 impl Db {
-    /// [`DeliveryContext`] of a queued message; `None` when the message is gone.
+    /// [`DeliveryContext`] of a queued message; `None` when the message is gone. One read
+    /// connection, one blocking hop: the shared reads in turn (SQLite answers each at once).
     pub fn delivery_context(&self, message_id: i64, channel_id: &str) -> StoreResult<Option<DeliveryContext>> {
-        let Some(message) = self.message(message_id)? else { return Ok(None) };
-        Ok(Some(DeliveryContext {
-            channel: {
-                let id = channel_id.to_owned();
-                let raw = super::sql::on_sqlite(&self.reader(), move |sql| Box::pin(async move { super::channels::channel_in(sql, &id, Scope::Every).await }))?;
-                raw.map(|raw| raw.open(&self.secrets)).transpose()?
-            },
-            workspace_suspended: self.channel_suspended(channel_id)?,
-            conversation: self.conversation(message.conversation_id)?,
-            last_inbound: self.last_inbound(message.conversation_id)?,
-            files: self.media_of_messages(&[message_id])?,
-            message,
-        }))
+        use super::backend::{channel_suspended_in, conversation_in, last_inbound_in, media_of_messages_in, message_in};
+        let channel_id = channel_id.to_owned();
+        let read = super::sql::on_sqlite(&self.reader(), move |sql| {
+            Box::pin(async move {
+                let Some(message) = message_in(sql, message_id).await? else { return Ok(None) };
+                let channel = super::channels::channel_in(sql, &channel_id, Scope::Every).await?;
+                let workspace_suspended = channel_suspended_in(sql, &channel_id).await?;
+                let conversation = conversation_in(sql, message.conversation_id).await?;
+                let last_inbound = last_inbound_in(sql, message.conversation_id).await?;
+                let files = media_of_messages_in(sql, &super::sql::Ids::from(&[message_id][..])).await?;
+                Ok(Some((message, channel, workspace_suspended, conversation, last_inbound, files)))
+            })
+        })?;
+        let Some((message, channel, workspace_suspended, conversation, last_inbound, files)) = read else { return Ok(None) };
+        let channel = channel.map(|raw| raw.open(&self.secrets)).transpose()?;
+        Ok(Some(DeliveryContext { message, channel, workspace_suspended, conversation, last_inbound, files }))
     }
 
     /// Deliveries due now, oldest first, that may start: each the oldest message of its

@@ -39,10 +39,17 @@ impl ReadRow for rusqlite::Row<'_> {
 
 impl ReadRow for tokio_postgres::Row {
     fn int(&self, index: usize) -> i64 {
-        self.get(index)
+        self.opt_int(index).expect("a non-null integer column")
     }
+    /// `INTEGER` and `SMALLINT` columns too (SQLite's integers are all 64-bit; a Postgres table
+    /// may keep a count or a position narrower).
     fn opt_int(&self, index: usize) -> Option<i64> {
-        self.get(index)
+        use tokio_postgres::types::Type;
+        match *self.columns()[index].type_() {
+            Type::INT4 => self.get::<_, Option<i32>>(index).map(i64::from),
+            Type::INT2 => self.get::<_, Option<i16>>(index).map(i64::from),
+            _ => self.get(index),
+        }
     }
     fn text(&self, index: usize) -> String {
         self.get(index)

@@ -4,8 +4,8 @@
 //! writer (writes), Postgres on a pooled connection (reads) or in a transaction (writes).
 //!
 //! The SQL is the shared dialect: `$n` placeholders, numbered in the order they first appear
-//! (rusqlite binds `$n` by name, see [`numbered`]), types both read alike (`BIGINT`/`INTEGER`,
-//! `TEXT`, booleans). A step only one dialect has (Postgres's row locks and notices, a collation)
+//! (rusqlite binds `$n` by name, see [`numbered`]: a statement uses every value it is given),
+//! types both read alike (`BIGINT`/`INTEGER`, `TEXT`, booleans), id lists through [`Ids`]. A step only one dialect has (Postgres's row locks and notices, a collation)
 //! is picked in the body with [`Sql::is_postgres`]; an operation that differs throughout stays
 //! in the backend's own file.
 //!
@@ -36,6 +36,28 @@ impl<T: rusqlite::ToSql + tokio_postgres::types::ToSql + Sync> Param for T {
     }
     fn on_postgres(&self) -> &(dyn tokio_postgres::types::ToSql + Sync) {
         self
+    }
+}
+
+/// A list of ids bound to one placeholder: a JSON array on SQLite (read with `json_each`), a
+/// `BIGINT[]` on Postgres; [`Sql::in_list`] writes the test that reads it in each dialect.
+pub(crate) struct Ids {
+    ids: Vec<i64>,
+    json: String,
+}
+
+impl From<&[i64]> for Ids {
+    fn from(ids: &[i64]) -> Self {
+        Self { ids: ids.to_vec(), json: serde_json::to_string(ids).expect("numbers serialize") }
+    }
+}
+
+impl Param for Ids {
+    fn on_sqlite(&self) -> &dyn rusqlite::ToSql {
+        &self.json
+    }
+    fn on_postgres(&self) -> &(dyn tokio_postgres::types::ToSql + Sync) {
+        &self.ids
     }
 }
 
@@ -96,6 +118,16 @@ pub(crate) trait Sql: Send + Sync {
     /// The first row, if any.
     async fn row(&self, sql: &str, params: &[&dyn Param]) -> StoreResult<Option<Row>> {
         Ok(self.rows(sql, params).await?.into_iter().next())
+    }
+
+    /// `column` is one of the [`Ids`] bound to `placeholder`, in this dialect.
+    fn in_list(&self, column: &str, placeholder: &str) -> String {
+        if self.is_postgres() { format!("{column} = ANY({placeholder})") } else { format!("{column} IN (SELECT value FROM json_each({placeholder}))") }
+    }
+
+    /// `column` is none of the [`Ids`] bound to `placeholder`, in this dialect.
+    fn not_in_list(&self, column: &str, placeholder: &str) -> String {
+        if self.is_postgres() { format!("{column} <> ALL({placeholder})") } else { format!("{column} NOT IN (SELECT value FROM json_each({placeholder}))") }
     }
 }
 

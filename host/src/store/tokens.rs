@@ -1,10 +1,8 @@
 //! API tokens: only a SHA-256 of each token is stored; the token itself is shown once.
 
-use rusqlite::{OptionalExtension, params};
 use sha2::{Digest, Sha256};
 
-use super::conversations::{HandedOver, in_order};
-use super::{Db, StoreResult, now_ms, random_token, Cached};
+use super::random_token;
 
 #[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -114,71 +112,4 @@ pub struct TokenOwner {
     pub workspace: Option<i64>,
     /// The workspace is suspended: its tokens are refused.
     pub suspended: bool,
-}
-
-impl Db {
-    /// Creates a token for a role (in a workspace, except the operator's) and returns it (the
-    /// only time it is seen).
-    pub fn create_token(&self, role: Role, workspace: Option<i64>) -> StoreResult<String> {
-        Ok(self.create_labeled_token(role, workspace, "")?.1)
-    }
-
-    /// As [`Db::create_token`], with a label to tell it apart; returns its id and the token.
-    pub fn create_labeled_token(&self, role: Role, workspace: Option<i64>, label: &str) -> StoreResult<(i64, String)> {
-        let (workspace, token) = new_token(role, workspace);
-        let id = self.conn().cached_row(
-            "INSERT INTO api_tokens (token_hash, role, workspace_id, created_at, label, prefix) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-             RETURNING id",
-            params![digest(&token), role.as_str(), workspace, now_ms(), label, token_prefix(&token)],
-            |row| row.get(0),
-        )?;
-        Ok((id, token))
-    }
-
-    /// A workspace's tokens (never the tokens themselves: their label, role and first characters).
-    pub fn tokens(&self, workspace: i64) -> StoreResult<Vec<TokenInfo>> {
-        let conn = self.reader();
-        let mut statement =
-            conn.prepare_cached("SELECT id, label, role, prefix, created_at FROM api_tokens WHERE workspace_id = ?1 ORDER BY id")?;
-        let rows = statement.query_map([workspace], |row| {
-            let role: String = row.get(2)?;
-            Ok(token_info(row.get(0)?, row.get(1)?, &role, row.get(3)?, row.get(4)?))
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
-    /// Revokes a token of a workspace, in one write: `None` when it has no such token; else the
-    /// conversations a bot token handed to people (see [`HAND_OVER_TOKEN_CONVERSATIONS`]).
-    pub async fn revoke_token(&self, id: i64, workspace: i64) -> StoreResult<Option<Vec<HandedOver>>> {
-        use super::row::numbered;
-        self.write(move |tx| {
-            let handed: Vec<HandedOver> = tx
-                .prepare_cached(HAND_OVER_TOKEN_CONVERSATIONS)?
-                .query_map(&*numbered(&[&id, &workspace]), |row| Ok(HandedOver { channel_id: row.get(0)?, conversation_id: row.get(1)? }))?
-                .collect::<Result<_, _>>()?;
-            if tx.prepare_cached(REVOKE_TOKEN)?.execute(&*numbered(&[&id, &workspace]))? == 0 {
-                return Ok(None);
-            }
-            Ok(Some(in_order(handed)))
-        })
-        .await
-    }
-
-    pub fn token_count(&self) -> StoreResult<u64> {
-        Ok(self.reader().cached_row("SELECT COUNT(*) FROM api_tokens", [], |row| row.get(0))?)
-    }
-
-    /// Whose a presented token is, if it is one of ours.
-    pub fn token_owner(&self, token: &str) -> StoreResult<Option<TokenOwner>> {
-        let row: Option<(i64, String, Option<i64>, Option<String>)> = self
-            .reader()
-            .cached_row(
-                "SELECT t.id, t.role, t.workspace_id, w.status FROM api_tokens t LEFT JOIN workspaces w ON w.id = t.workspace_id
-                 WHERE t.token_hash = ?1",
-                [digest(token)],
-                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
-            )
-            .optional()?;
-        Ok(row.and_then(|(id, role, workspace, status)| token_owner_of(id, &role, workspace, status.as_deref())))
-    }
 }

@@ -1,9 +1,8 @@
 //! Workspaces: one business each, created, renamed, suspended and deleted by the operator.
 
-use rusqlite::{OptionalExtension, Row, params};
 use serde::Serialize;
 
-use super::{Db, StoreResult, now_ms, Cached};
+use super::row::ReadRow;
 
 #[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
 pub struct Workspace {
@@ -21,91 +20,18 @@ pub struct Workspace {
 /// workspace table is `w`).
 pub(crate) const COLUMNS: &str = "w.id, w.name, w.status, (SELECT COUNT(*) FROM channels c WHERE c.workspace_id = w.id), w.created_at, w.updated_at";
 
-fn workspace(row: &Row<'_>) -> rusqlite::Result<Workspace> {
-    Ok(Workspace {
-        id: row.get(0)?,
-        name: row.get(1)?,
-        status: row.get(2)?,
-        channels: row.get(3)?,
-        created_at: row.get(4)?,
-        updated_at: row.get(5)?,
-    })
-}
-
-impl Db {
-    pub fn workspaces(&self) -> StoreResult<Vec<Workspace>> {
-        let conn = self.reader();
-        let mut statement = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM workspaces w ORDER BY w.id"))?;
-        Ok(statement.query_map([], workspace)?.collect::<Result<_, _>>()?)
-    }
-
-    pub fn workspace(&self, id: i64) -> StoreResult<Option<Workspace>> {
-        Ok(self.reader().cached_row(&format!("SELECT {COLUMNS} FROM workspaces w WHERE w.id = ?1"), [id], workspace).optional()?)
-    }
-
-    pub fn create_workspace(&self, name: &str) -> StoreResult<Workspace> {
-        let now = now_ms();
-        let id: i64 = self.conn().cached_row(
-            "INSERT INTO workspaces (name, created_at, updated_at) VALUES (?1, ?2, ?2) RETURNING id",
-            params![name, now],
-            |row| row.get(0),
-        )?;
-        self.workspace(id)?.ok_or(super::StoreError::NotFound)
-    }
-
-    /// Renames and/or suspends (`suspended: Some(true)`) or resumes a workspace; `false` when it does not exist.
-    pub fn update_workspace(&self, id: i64, name: Option<&str>, suspended: Option<bool>) -> StoreResult<bool> {
-        let status = suspended.map(|s| if s { "suspended" } else { "active" });
-        let changed = self.conn().cached_execute(
-            "UPDATE workspaces SET name = COALESCE(?2, name), status = COALESCE(?3, status), updated_at = ?4 WHERE id = ?1",
-            params![id, name, status, now_ms()],
-        )?;
-        Ok(changed > 0)
-    }
-
-    /// Deletes a workspace with everything in it (its channels take their contacts,
-    /// conversations, messages, outbox rows and state with them), in one transaction.
-    pub fn delete_workspace(&self, id: i64) -> StoreResult<bool> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        tx.cached_execute("DELETE FROM oauth_flows WHERE workspace_id = ?1", [id])?;
-        tx.cached_execute("DELETE FROM channels WHERE workspace_id = ?1", [id])?;
-        let deleted = tx.cached_execute("DELETE FROM workspaces WHERE id = ?1", [id])?;
-        tx.commit()?;
-        Ok(deleted > 0)
-    }
-
-    /// Makes the workspace's held deliveries due now (it was resumed).
-    pub fn release_held_deliveries(&self, id: i64) -> StoreResult<usize> {
-        Ok(self.conn().cached_execute(
-            "UPDATE outbox SET next_attempt_at = ?2 WHERE channel_id IN (SELECT id FROM channels WHERE workspace_id = ?1)
-               AND next_attempt_at > ?2",
-            params![id, now_ms()],
-        )?)
-    }
-
-    /// Whether the workspace of a channel is suspended (nothing is sent for it then).
-    pub fn channel_suspended(&self, channel_id: &str) -> StoreResult<bool> {
-        let status: Option<String> = self
-            .reader()
-            .cached_row(
-                "SELECT w.status FROM channels c JOIN workspaces w ON w.id = c.workspace_id WHERE c.id = ?1",
-                [channel_id],
-                |row| row.get(0),
-            )
-            .optional()?;
-        Ok(status.as_deref() == Some("suspended"))
-    }
+pub(crate) fn workspace(row: &impl ReadRow) -> Workspace {
+    Workspace { id: row.int(0), name: row.text(1), status: row.text(2), channels: row.int(3), created_at: row.int(4), updated_at: row.int(5) }
 }
 
 #[cfg(test)]
 mod tests {
-    use crate::store::backend::ChannelStore;
+    use crate::store::Db;
+    use crate::store::backend::{ChannelStore, InboxStore, PeopleStore};
     use crate::store::block_on;
-    use rusqlite::Connection;
+    use rusqlite::{Connection, params};
 
     use super::super::MIGRATIONS;
-    use super::*;
     use crate::store::tokens::Role;
 
     /// A data dir as the release before workspaces left it (schema 4): one channel with a
@@ -142,14 +68,14 @@ mod tests {
         drop(old);
 
         let db = Db::open(dir.path()).unwrap();
-        let workspaces = db.workspaces().unwrap();
+        let workspaces = block_on(db.workspaces()).unwrap();
         assert_eq!(workspaces.len(), 1);
         assert_eq!((workspaces[0].id, workspaces[0].channels), (1, 1));
         assert_eq!(block_on(db.channel("ch_old", crate::store::Scope::Every)).unwrap().unwrap().workspace_id, 1);
-        let owner = db.token_owner(admin).unwrap().unwrap();
+        let owner = block_on(db.token_owner(admin)).unwrap().unwrap();
         assert_eq!((owner.role, owner.workspace, owner.suspended), (Role::Admin, Some(1), false), "the token keeps its role");
-        assert_eq!(db.token_owner(agent).unwrap().unwrap().role, Role::Agent);
+        assert_eq!(block_on(db.token_owner(agent)).unwrap().unwrap().role, Role::Agent);
         assert_eq!(block_on(db.channel("ch_old", crate::store::Scope::Every)).unwrap().unwrap().webhook_secret, "webhook-secret");
-        assert_eq!(db.messages(7, None, 10).unwrap().len(), 1, "messages kept");
+        assert_eq!(block_on(db.messages(7, None, 10)).unwrap().len(), 1, "messages kept");
     }
 }

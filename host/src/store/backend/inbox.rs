@@ -1,6 +1,12 @@
-//! The inbox on either backend: what agents see and do (conversations listed, searched, read,
-//! assigned and resolved; a conversation's messages page by page), contacts, template switches,
-//! the provider resources channels hold, channels that need reconnecting, and the audit log.
+//! The inbox: what agents see and do (conversations listed, searched, read, assigned and
+//! resolved; a conversation's messages page by page), contacts, template switches, the provider
+//! resources channels hold, channels that need reconnecting, and the audit log. Each operation
+//! written once for both backends (see `store::sql`; rows and readers beside their types).
+//!
+//! With several nodes (Postgres): a read marker only moves forward (the larger of the stored
+//! and the new one, decided in the upsert itself); a hold is one row whichever nodes add it;
+//! holders releasing a resource at once take turns on its rows, so exactly one learns it was
+//! the last. Search differs by dialect in how text is cut into words (see [`text_match`]).
 
 use std::collections::BTreeSet;
 
@@ -9,7 +15,13 @@ use crate::store::contacts::ContactInfo;
 use crate::store::conversations::{Conversation, ConversationFilter};
 use crate::store::messages::Message;
 use crate::store::reconnect::Reconnect;
-use crate::store::{Db, StoreResult};
+use crate::store::audit::{actor_pattern, audit_log_sql, audit_row};
+use crate::store::contacts::UPSERT_CONTACT;
+use crate::store::conversations::{Assigned, CONVERSATION_COLUMNS, CONVERSATION_FROM, conversation, like_pattern, search_words};
+use crate::store::messages::{COLUMNS as MESSAGE_COLUMNS, read_message};
+use crate::store::row::ReadRow;
+use crate::store::sql::{Param, RunSql, Sql, body};
+use crate::store::{StoreResult, now_ms};
 
 #[async_trait::async_trait]
 pub trait InboxStore: Send + Sync {
@@ -83,129 +95,339 @@ pub trait InboxStore: Send + Sync {
 }
 
 #[async_trait::async_trait]
-impl InboxStore for Db {
+impl<S: RunSql> InboxStore for S {
+    /// Search: names and handles by `LIKE` (Postgres: `ILIKE`, which folds case beyond ASCII),
+    /// message text by each dialect's full-text index (see [`text_match`]).
     async fn conversations(&self, filter: &ConversationFilter<'_>, limit: u32) -> StoreResult<Vec<Conversation>> {
-        let (channel_id, status, search) = (filter.channel_id.map(str::to_owned), filter.status.map(str::to_owned), filter.search.map(str::to_owned));
-        let (workspace_id, assigned, reader, bot) = (filter.workspace_id, filter.assigned, filter.reader, filter.bot);
-        self.off_worker(move |db| {
-            let filter = ConversationFilter { workspace_id, channel_id: channel_id.as_deref(), status: status.as_deref(), assigned, search: search.as_deref(), reader, bot };
-            Db::conversations(db, &filter, limit)
-        })
+        let words: Option<Vec<String>> = filter.search.map(|search| search_words(search).into_iter().map(str::to_owned).collect());
+        if words.as_ref().is_some_and(Vec::is_empty) {
+            // Nothing searchable in it (punctuation only): nothing matches.
+            return Ok(Vec::new());
+        }
+        let like = filter.search.map(like_pattern);
+        let (assigned, person): (i32, Option<i64>) = match filter.assigned {
+            Assigned::Anyone => (0, None),
+            Assigned::Nobody => (1, None),
+            Assigned::To(person) => (2, Some(person)),
+        };
+        let (channel_id, status) = (filter.channel_id.map(str::to_owned), filter.status.map(str::to_owned));
+        let (workspace_id, reader, bot) = (filter.workspace_id, filter.reader, filter.bot);
+        self.read(body(move |sql| {
+            Box::pin(async move {
+                let (like_op, text) = text_match(sql);
+                let query = words.map(|words| if sql.is_postgres() { pg_text_query(&words) } else { fts_query(&words) });
+                let list = format!(
+                    "SELECT {CONVERSATION_COLUMNS},
+                        CASE WHEN CAST($9 AS BIGINT) IS NULL THEN NULL ELSE (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id AND m.direction = 'inbound'
+                            AND m.id > COALESCE((SELECT r.last_read_message_id FROM conversation_reads r WHERE r.person_id = $9 AND r.conversation_id = c.id), 0)) END
+                     FROM {CONVERSATION_FROM}
+                     WHERE (CAST($1 AS TEXT) IS NULL OR c.channel_id = $1) AND (CAST($2 AS TEXT) IS NULL OR c.status = $2)
+                       AND (CAST($4 AS BIGINT) IS NULL OR c.channel_id IN (SELECT id FROM channels WHERE workspace_id = $4))
+                       AND (CAST($10 AS BIGINT) IS NULL OR c.channel_id IN (SELECT channel_id FROM channel_bots WHERE token_id = $10))
+                       AND (CAST($5 AS INTEGER) = 0 OR ($5 = 1 AND c.assignee_id IS NULL AND c.status <> 'bot') OR ($5 = 2 AND c.assignee_id = CAST($6 AS BIGINT)))
+                       AND (CAST($7 AS TEXT) IS NULL OR p.name {like_op} $8 ESCAPE '\\' OR p.handle {like_op} $8 ESCAPE '\\' OR c.name {like_op} $8 ESCAPE '\\'
+                            OR c.id IN ({text}))
+                     ORDER BY c.last_activity_at DESC, c.id DESC LIMIT $3"
+                );
+                let rows = sql.rows(&list, &[&channel_id, &status, &i64::from(limit), &workspace_id, &assigned, &person, &query, &like, &reader, &bot]).await?;
+                Ok(rows.iter().map(|row| Conversation { unread: row.opt_int(13), ..conversation(row) }).collect())
+            })
+        }))
         .await
     }
 
     async fn mark_read(&self, person_id: i64, conversation_id: i64, up_to: Option<i64>) -> StoreResult<()> {
-        self.off_worker(move |db| Db::mark_read(db, person_id, conversation_id, up_to)).await
+        self.write(body(move |sql| {
+            Box::pin(async move {
+                // One statement: a mark older than the stored one (a page that lagged, on any
+                // node) keeps the newer, whichever commits first.
+                let mark = "INSERT INTO conversation_reads (person_id, conversation_id, last_read_message_id)
+                            SELECT CAST($1 AS BIGINT), CAST($2 AS BIGINT), COALESCE(CAST($3 AS BIGINT), (SELECT MAX(id) FROM messages WHERE conversation_id = $2), 0)
+                            ON CONFLICT (person_id, conversation_id) DO UPDATE
+                               SET last_read_message_id = CASE WHEN excluded.last_read_message_id > conversation_reads.last_read_message_id
+                                                               THEN excluded.last_read_message_id ELSE conversation_reads.last_read_message_id END";
+                sql.execute(mark, &[&person_id, &conversation_id, &up_to]).await.map(drop)
+            })
+        }))
+        .await
     }
 
     async fn update_conversation(&self, id: i64, assignee: Option<Option<i64>>, status: Option<&str>) -> StoreResult<()> {
         let status = status.map(str::to_owned);
-        self.off_worker(move |db| Db::update_conversation(db, id, assignee, status.as_deref())).await
+        self.write(body(move |sql| {
+            Box::pin(async move {
+                // Assigning a conversation the bot handles takes it over for people.
+                let update = "UPDATE conversations SET assignee_id = CASE WHEN CAST($2 AS BOOLEAN) THEN CAST($3 AS BIGINT) ELSE assignee_id END,
+                                  status = COALESCE(CAST($4 AS TEXT), CASE WHEN CAST($2 AS BOOLEAN) AND status = 'bot' THEN 'open' ELSE status END)
+                              WHERE id = $1 RETURNING channel_id";
+                // Every node's inbox followers hear of it (assigned, resolved, reopened).
+                if let Some(row) = sql.row(update, &[&id, &assignee.is_some(), &assignee.flatten(), &status]).await? {
+                    crate::store::pg::live::announce_in(sql, "conversation", &row.text(0), id, None).await?;
+                }
+                Ok(())
+            })
+        }))
+        .await
     }
 
     async fn conversation(&self, id: i64) -> StoreResult<Option<Conversation>> {
-        self.off_worker(move |db| Db::conversation(db, id)).await
+        self.read(body(move |sql| Box::pin(async move { conversation_in(sql, id).await }))).await
     }
 
     async fn channels_with_conversation(&self, external_id: &str) -> StoreResult<Vec<String>> {
         let external_id = external_id.to_owned();
-        self.off_worker(move |db| Db::channels_with_conversation(db, &external_id)).await
+        self.read(body(move |sql| {
+            Box::pin(async move {
+                // Case folded in ASCII only, as mail addresses are compared (Postgres's `lower`
+                // folds ASCII only under the "C" collation).
+                let channels = if sql.is_postgres() {
+                    "SELECT DISTINCT channel_id FROM conversations WHERE lower(external_id COLLATE \"C\") = lower(CAST($1 AS TEXT) COLLATE \"C\")"
+                } else {
+                    "SELECT DISTINCT channel_id FROM conversations WHERE lower(external_id) = lower($1)"
+                };
+                Ok(sql.rows(channels, &[&external_id]).await?.iter().map(|row| row.text(0)).collect())
+            })
+        }))
+        .await
     }
 
     async fn conversation_at(&self, channel_id: &str, external_id: &str) -> StoreResult<Option<Conversation>> {
-        let channel_id = channel_id.to_owned();
-        let external_id = external_id.to_owned();
-        self.off_worker(move |db| Db::conversation_at(db, &channel_id, &external_id)).await
+        let (channel_id, external_id) = (channel_id.to_owned(), external_id.to_owned());
+        self.read(body(move |sql| Box::pin(async move { conversation_at_in(sql, &channel_id, &external_id).await }))).await
     }
 
     async fn messages(&self, conversation_id: i64, before: Option<i64>, limit: u32) -> StoreResult<Vec<Message>> {
-        self.off_worker(move |db| Db::messages(db, conversation_id, before, limit)).await
+        self.read(body(move |sql| {
+            Box::pin(async move {
+                let page = format!(
+                    "SELECT {MESSAGE_COLUMNS} FROM (SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 AND (CAST($2 AS BIGINT) IS NULL OR id < $2)
+                     ORDER BY id DESC LIMIT $3) newest ORDER BY id"
+                );
+                sql.rows(&page, &[&conversation_id, &before, &i64::from(limit)]).await?.iter().map(read_message).collect()
+            })
+        }))
+        .await
     }
 
     async fn last_inbound(&self, conversation_id: i64) -> StoreResult<Option<Message>> {
-        self.off_worker(move |db| Db::last_inbound(db, conversation_id)).await
+        self.read(body(move |sql| Box::pin(async move { last_inbound_in(sql, conversation_id).await }))).await
     }
 
     async fn recent_outbound_at(&self, channel_id: &str, external_id: &str, last: u32) -> StoreResult<Vec<Message>> {
-        let channel_id = channel_id.to_owned();
-        let external_id = external_id.to_owned();
-        self.off_worker(move |db| Db::recent_outbound_at(db, &channel_id, &external_id, last)).await
+        let (channel_id, external_id) = (channel_id.to_owned(), external_id.to_owned());
+        self.read(body(move |sql| {
+            Box::pin(async move {
+                // The conversation first (its unique key), then its newest messages by
+                // `messages_by_conversation`: a join ordered by message id walked every message.
+                let recent = format!(
+                    "SELECT {MESSAGE_COLUMNS} FROM (SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = (SELECT id FROM conversations WHERE channel_id = $1 AND external_id = $2)
+                     ORDER BY id DESC LIMIT $3) newest WHERE direction = 'outbound' ORDER BY id DESC"
+                );
+                sql.rows(&recent, &[&channel_id, &external_id, &i64::from(last)]).await?.iter().map(read_message).collect()
+            })
+        }))
+        .await
     }
 
     async fn offers_choices(&self, channel_id: &str) -> StoreResult<bool> {
         let channel_id = channel_id.to_owned();
-        self.off_worker(move |db| Db::offers_choices(db, &channel_id)).await
+        self.read(body(move |sql| {
+            Box::pin(async move { Ok(sql.row("SELECT EXISTS (SELECT 1 FROM channel_choice_offers WHERE channel_id = $1)", &[&channel_id]).await?.is_some_and(|row| row.flag(0))) })
+        }))
+        .await
     }
 
     async fn upsert_contact(&self, channel_id: &str, contact: &ContactInfo) -> StoreResult<i64> {
-        let channel_id = channel_id.to_owned();
-        let contact = contact.clone();
-        self.off_worker(move |db| Db::upsert_contact(db, &channel_id, &contact)).await
+        let (channel_id, contact) = (channel_id.to_owned(), contact.clone());
+        self.write(body(move |sql| {
+            Box::pin(async move {
+                let row = sql.row(UPSERT_CONTACT, &[&channel_id, &contact.external_id, &contact.name, &contact.handle, &now_ms()]).await?;
+                Ok(row.expect("an upsert returns its row").int(0))
+            })
+        }))
+        .await
     }
 
     async fn disabled_templates(&self, channel_id: &str) -> StoreResult<BTreeSet<String>> {
         let channel_id = channel_id.to_owned();
-        self.off_worker(move |db| Db::disabled_templates(db, &channel_id)).await
+        self.read(body(move |sql| {
+            Box::pin(async move { Ok(sql.rows("SELECT name FROM template_switches WHERE channel_id = $1 AND NOT enabled", &[&channel_id]).await?.iter().map(|row| row.text(0)).collect()) })
+        }))
+        .await
     }
 
     async fn template_enabled(&self, channel_id: &str, name: &str) -> StoreResult<bool> {
-        let channel_id = channel_id.to_owned();
-        let name = name.to_owned();
-        self.off_worker(move |db| Db::template_enabled(db, &channel_id, &name)).await
+        let (channel_id, name) = (channel_id.to_owned(), name.to_owned());
+        self.read(body(move |sql| {
+            Box::pin(async move {
+                let switch = sql.row("SELECT enabled FROM template_switches WHERE channel_id = $1 AND name = $2", &[&channel_id, &name]).await?;
+                Ok(switch.is_none_or(|row| row.flag(0)))
+            })
+        }))
+        .await
     }
 
     async fn set_template_enabled(&self, channel_id: &str, name: &str, enabled: bool) -> StoreResult<()> {
-        let channel_id = channel_id.to_owned();
-        let name = name.to_owned();
-        self.off_worker(move |db| Db::set_template_enabled(db, &channel_id, &name, enabled)).await
+        let (channel_id, name) = (channel_id.to_owned(), name.to_owned());
+        self.write(body(move |sql| {
+            Box::pin(async move {
+                let switch = "INSERT INTO template_switches (channel_id, name, enabled, updated_at) VALUES ($1, $2, $3, $4)
+                              ON CONFLICT (channel_id, name) DO UPDATE SET enabled = excluded.enabled, updated_at = excluded.updated_at";
+                sql.execute(switch, &[&channel_id, &name, &enabled, &now_ms()]).await.map(drop)
+            })
+        }))
+        .await
     }
 
     async fn forget_template(&self, channel_id: &str, name: &str) -> StoreResult<()> {
-        let channel_id = channel_id.to_owned();
-        let name = name.to_owned();
-        self.off_worker(move |db| Db::forget_template(db, &channel_id, &name)).await
+        let (channel_id, name) = (channel_id.to_owned(), name.to_owned());
+        self.write(body(move |sql| Box::pin(async move { sql.execute("DELETE FROM template_switches WHERE channel_id = $1 AND name = $2", &[&channel_id, &name]).await.map(drop) })))
+            .await
     }
 
     async fn hold_resource(&self, channel_id: &str, resource: &str) -> StoreResult<()> {
-        let channel_id = channel_id.to_owned();
-        let resource = resource.to_owned();
-        self.off_worker(move |db| Db::hold_resource(db, &channel_id, &resource)).await
+        let (channel_id, resource) = (channel_id.to_owned(), resource.to_owned());
+        // Nodes adding the same hold at once: one inserts, the others change nothing.
+        self.write(body(move |sql| {
+            Box::pin(async move { sql.execute("INSERT INTO resource_holds (resource, channel_id) VALUES ($1, $2) ON CONFLICT DO NOTHING", &[&resource, &channel_id]).await.map(drop) })
+        }))
+        .await
     }
 
     async fn release_resource(&self, channel_id: &str, resource: &str) -> StoreResult<bool> {
-        let channel_id = channel_id.to_owned();
-        let resource = resource.to_owned();
-        self.off_worker(move |db| Db::release_resource(db, &channel_id, &resource)).await
+        let (channel_id, resource) = (channel_id.to_owned(), resource.to_owned());
+        self.write(body(move |sql| {
+            Box::pin(async move {
+                if sql.is_postgres() {
+                    // The resource's holds locked first (in one order, so releases never
+                    // deadlock): two holders releasing at once take turns, and the second counts
+                    // after the first's delete, so one of them is told it was the last.
+                    sql.rows("SELECT channel_id FROM resource_holds WHERE resource = $1 ORDER BY channel_id COLLATE \"C\" FOR UPDATE", &[&resource]).await?;
+                }
+                sql.execute("DELETE FROM resource_holds WHERE resource = $1 AND channel_id = $2", &[&resource, &channel_id]).await?;
+                let others = sql.row("SELECT COUNT(*) FROM resource_holds WHERE resource = $1", &[&resource]).await?.map_or(0, |row| row.int(0));
+                Ok(others > 0)
+            })
+        }))
+        .await
     }
 
     async fn mark_needs_reconnect(&self, channel_id: &str, reason: &str) -> StoreResult<()> {
-        let channel_id = channel_id.to_owned();
-        let reason = reason.to_owned();
-        self.off_worker(move |db| Db::mark_needs_reconnect(db, &channel_id, &reason)).await
+        let (channel_id, reason) = (channel_id.to_owned(), reason.to_owned());
+        self.write(body(move |sql| {
+            Box::pin(async move {
+                // A later refusal updates the reason and keeps the first time.
+                let mark = "INSERT INTO channel_reconnect (channel_id, reason, since) VALUES ($1, $2, $3) ON CONFLICT (channel_id) DO UPDATE SET reason = excluded.reason";
+                sql.execute(mark, &[&channel_id, &reason, &now_ms()]).await.map(drop)
+            })
+        }))
+        .await
     }
 
     async fn clear_needs_reconnect(&self, channel_id: &str) -> StoreResult<()> {
         let channel_id = channel_id.to_owned();
-        self.off_worker(move |db| Db::clear_needs_reconnect(db, &channel_id)).await
+        self.write(body(move |sql| Box::pin(async move { sql.execute("DELETE FROM channel_reconnect WHERE channel_id = $1", &[&channel_id]).await.map(drop) }))).await
     }
 
     async fn needs_reconnect(&self, channel_id: &str) -> StoreResult<Option<Reconnect>> {
         let channel_id = channel_id.to_owned();
-        self.off_worker(move |db| Db::needs_reconnect(db, &channel_id)).await
+        self.read(body(move |sql| {
+            Box::pin(async move { Ok(sql.row("SELECT reason, since FROM channel_reconnect WHERE channel_id = $1", &[&channel_id]).await?.map(|row| Reconnect { reason: row.text(0), since: row.int(1) })) })
+        }))
+        .await
     }
 
     async fn record_audit(&self, entry: NewAuditEntry<'_>) -> StoreResult<()> {
         let NewAuditEntry { workspace_id, actor, address, action, target, detail } = entry;
         let (actor, address, action, target, detail) = (actor.to_owned(), address.map(str::to_owned), action.to_owned(), target.map(str::to_owned), detail.map(str::to_owned));
-        self.off_worker(move |db| {
-            let entry = NewAuditEntry { workspace_id, actor: &actor, address: address.as_deref(), action: &action, target: target.as_deref(), detail: detail.as_deref() };
-            Db::record_audit(db, entry)
-        })
+        self.write(body(move |sql| {
+            Box::pin(async move {
+                let record = "INSERT INTO audit_log (at, workspace_id, actor, address, action, target, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+                sql.execute(record, &[&now_ms(), &workspace_id, &actor, &address, &action, &target, &detail]).await.map(drop)
+            })
+        }))
         .await
     }
 
     async fn audit_log(&self, filter: &AuditFilter, limit: u32) -> StoreResult<Vec<AuditEntry>> {
-        let filter = filter.clone();
-        self.off_worker(move |db| Db::audit_log(db, &filter, limit)).await
+        let (filter, actor) = (filter.clone(), actor_pattern(filter));
+        self.read(body(move |sql| {
+            Box::pin(async move {
+                let params: [&dyn Param; 7] = [&filter.workspace_id, &filter.before, &filter.action, &actor, &filter.since, &filter.until, &i64::from(limit)];
+                Ok(sql.rows(&audit_log_sql(), &params).await?.iter().map(audit_row).collect())
+            })
+        }))
+        .await
+    }
+}
+
+/// The `LIKE` operator names and handles are matched with, and the conversations whose message
+/// text matches the query bound to `$7`, in this dialect.
+///
+/// Where the two differ: FTS5 folds diacritics ("kopi" finds "kopí"), Postgres does not; and
+/// Postgres's parser keeps an email address, a host, a URL or a decimal number as one token, so
+/// a part of one ("example" of "siti@example.com") is found on SQLite only, while the whole
+/// address, or its beginning, is found on both.
+fn text_match(sql: &dyn Sql) -> (&'static str, &'static str) {
+    if sql.is_postgres() {
+        ("ILIKE", "SELECT m.conversation_id FROM messages m WHERE m.text_search @@ to_tsquery('simple', $7)")
+    } else {
+        ("LIKE", "SELECT m.conversation_id FROM message_text JOIN messages m ON m.id = message_text.rowid WHERE message_text MATCH $7")
+    }
+}
+
+/// A search's words as an FTS5 query: each word a quoted prefix, all required.
+pub(crate) fn fts_query(words: &[impl AsRef<str>]) -> String {
+    words.iter().map(|w| format!("\"{}\"*", w.as_ref())).collect::<Vec<_>>().join(" ")
+}
+
+/// A search's words as a Postgres text query: each word a prefix, all of them in one message, as
+/// FTS5's. Each word is quoted (it holds only letters, digits, `@`, `_` and `.`, so nothing in
+/// it is syntax) and cut into lexemes by the parser that indexed the messages (`simple`:
+/// lowercased, no stemming, no stop words).
+pub(crate) fn pg_text_query(words: &[impl AsRef<str>]) -> String {
+    words.iter().map(|word| format!("'{}':*", word.as_ref())).collect::<Vec<_>>().join(" & ")
+}
+
+pub(crate) async fn conversation_in(sql: &dyn Sql, id: i64) -> StoreResult<Option<Conversation>> {
+    Ok(sql.row(&format!("SELECT {CONVERSATION_COLUMNS} FROM {CONVERSATION_FROM} WHERE c.id = $1"), &[&id]).await?.as_ref().map(conversation))
+}
+
+/// The conversation at a provider address (also one step of SQLite's ingest).
+pub(crate) async fn conversation_at_in(sql: &dyn Sql, channel_id: &str, external_id: &str) -> StoreResult<Option<Conversation>> {
+    let at = format!("SELECT {CONVERSATION_COLUMNS} FROM {CONVERSATION_FROM} WHERE c.channel_id = $1 AND c.external_id = $2");
+    Ok(sql.row(&at, &[&channel_id, &external_id]).await?.as_ref().map(conversation))
+}
+
+pub(crate) async fn message_in(sql: &dyn Sql, id: i64) -> StoreResult<Option<Message>> {
+    sql.row(&format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = $1"), &[&id]).await?.as_ref().map(read_message).transpose()
+}
+
+/// The customer's most recent message in a conversation, by provider time (a message without
+/// one last, as SQLite sorts NULL lowest).
+pub(crate) async fn last_inbound_in(sql: &dyn Sql, conversation_id: i64) -> StoreResult<Option<Message>> {
+    let last = format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 AND direction = 'inbound'
+         ORDER BY provider_timestamp DESC NULLS LAST, id DESC LIMIT 1"
+    );
+    sql.row(&last, &[&conversation_id]).await?.as_ref().map(read_message).transpose()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{fts_query, pg_text_query};
+    use crate::store::conversations::{like_pattern, search_words};
+
+    #[test]
+    fn searches_become_queries_with_nothing_in_them_as_syntax() {
+        assert_eq!(fts_query(&search_words("paket rusak")), "\"paket\"* \"rusak\"*");
+        // FTS5 syntax in the input is not syntax: quotes, NEAR, columns, stars are dropped.
+        assert_eq!(fts_query(&search_words("\"a\" OR text:b*")), "\"a\"* \"OR\"* \"text\"* \"b\"*");
+        assert_eq!(like_pattern("100%_x"), "%100\\%\\_x%");
+        assert!(search_words(" ?! ").is_empty());
+        assert_eq!(pg_text_query(&search_words("paket rusak")), "'paket':* & 'rusak':*");
+        // Quotes, operators and weights are dropped; `@` and `.` inside a word stay.
+        assert_eq!(pg_text_query(&search_words("'kopi' | !teh:* siti@toko.id")), "'kopi':* & 'teh':* & 'siti@toko.id':*");
+        assert_eq!(pg_text_query(&search_words("it's")), "'it':* & 's':*");
     }
 }

@@ -1,8 +1,14 @@
-//! Attachments' file rows and their fetch jobs, on either backend (the bytes themselves are in
-//! `media::files`).
+//! Attachments' file rows and their fetch jobs: each operation written once for both backends
+//! (see `store::sql`; the row and its reader are in `store::media`, the bytes themselves in
+//! `media::files`). A Postgres node claims a fetch for a lease, and a change to a message's file
+//! is announced to every node with its commit.
 
-use crate::store::media::{MediaFile, StoredBytes};
-use crate::store::{Db, StoreResult};
+use std::time::Duration;
+
+use crate::store::media::{MEDIA_COLUMNS, MediaFile, StoredBytes, blob_in, media_file};
+use crate::store::row::ReadRow;
+use crate::store::sql::{Ids, RunSql, Sql, body};
+use crate::store::{StoreResult, now_ms};
 
 #[async_trait::async_trait]
 pub trait MediaStore: Send + Sync {
@@ -13,10 +19,10 @@ pub trait MediaStore: Send + Sync {
     /// Claims a due fetch for this node for `lease` (renewed while the fetch runs): whether it
     /// got it. On SQLite, one node, always (its `in_flight` list keeps it from starting twice);
     /// on Postgres, nodes racing for one file: one of them. An outcome ends the claim.
-    async fn claim_media(&self, id: i64, lease: std::time::Duration) -> StoreResult<bool>;
+    async fn claim_media(&self, id: i64, lease: Duration) -> StoreResult<bool>;
     /// Extends this node's claims on the fetches it is running by `lease` from now; how many it
     /// still held (fewer: another node took one over after this node failed to renew).
-    async fn renew_media_claims(&self, in_flight: &[i64], lease: std::time::Duration) -> StoreResult<usize>;
+    async fn renew_media_claims(&self, in_flight: &[i64], lease: Duration) -> StoreResult<usize>;
     /// When the next fetch is due (ms), if any.
     async fn next_media_at(&self) -> StoreResult<Option<i64>>;
     async fn media_file(&self, id: i64) -> StoreResult<Option<MediaFile>>;
@@ -43,55 +49,168 @@ pub trait MediaStore: Send + Sync {
 }
 
 #[async_trait::async_trait]
-impl MediaStore for Db {
+impl<S: RunSql> MediaStore for S {
     async fn due_media(&self, limit: u32, in_flight: &[i64]) -> StoreResult<Vec<MediaFile>> {
-        let in_flight = in_flight.to_vec();
-        self.off_worker(move |db| Db::due_media(db, limit, &in_flight)).await
+        let in_flight = Ids::from(in_flight);
+        self.read(body(move |sql| {
+            Box::pin(async move {
+                let due = format!(
+                    "SELECT {MEDIA_COLUMNS} FROM media WHERE state = 'pending' AND next_attempt_at <= $1 AND {}
+                       AND (claimed_until IS NULL OR claimed_until < $1)
+                     ORDER BY next_attempt_at, id LIMIT $2",
+                    sql.not_in_list("id", "$3")
+                );
+                Ok(sql.rows(&due, &[&now_ms(), &i64::from(limit), &in_flight]).await?.iter().map(media_file).collect())
+            })
+        }))
+        .await
     }
 
-    async fn claim_media(&self, _id: i64, _lease: std::time::Duration) -> StoreResult<bool> {
-        Ok(true)
+    async fn claim_media(&self, id: i64, lease: Duration) -> StoreResult<bool> {
+        // One node claims nothing: its `in_flight` list keeps a fetch from starting twice.
+        let Some(node) = self.claiming_node().map(str::to_owned) else { return Ok(true) };
+        self.write(body(move |sql| {
+            Box::pin(async move {
+                let now = now_ms();
+                // The condition is checked again on the row the UPDATE locked: one node of several wins.
+                let claimed = sql
+                    .execute(
+                        "UPDATE media SET claimed_by = $2, claimed_until = $3
+                         WHERE id = $1 AND state = 'pending' AND (claimed_until IS NULL OR claimed_until < $4)",
+                        &[&id, &node, &(now + lease.as_millis() as i64), &now],
+                    )
+                    .await?;
+                Ok(claimed == 1)
+            })
+        }))
+        .await
     }
 
-    async fn renew_media_claims(&self, in_flight: &[i64], _lease: std::time::Duration) -> StoreResult<usize> {
-        // One node claims nothing: its fetches are its own until they finish.
-        Ok(in_flight.len())
+    async fn renew_media_claims(&self, in_flight: &[i64], lease: Duration) -> StoreResult<usize> {
+        let Some(node) = self.claiming_node().map(str::to_owned) else { return Ok(in_flight.len()) };
+        if in_flight.is_empty() {
+            return Ok(0);
+        }
+        let in_flight = Ids::from(in_flight);
+        self.write(body(move |sql| {
+            Box::pin(async move {
+                let renew = format!("UPDATE media SET claimed_until = $3 WHERE {} AND claimed_by = $2 AND state = 'pending'", sql.in_list("id", "$1"));
+                Ok(sql.execute(&renew, &[&in_flight, &node, &(now_ms() + lease.as_millis() as i64)]).await? as usize)
+            })
+        }))
+        .await
     }
 
     async fn next_media_at(&self) -> StoreResult<Option<i64>> {
-        self.off_worker(move |db| Db::next_media_at(db)).await
+        self.read(body(|sql| {
+            Box::pin(async move {
+                // A claimed fetch is due again when its claim lapses.
+                let next = sql
+                    .row("SELECT MIN(CASE WHEN claimed_until > next_attempt_at THEN claimed_until ELSE next_attempt_at END) FROM media WHERE state = 'pending'", &[])
+                    .await?;
+                Ok(next.and_then(|row| row.opt_int(0)))
+            })
+        }))
+        .await
     }
 
     async fn media_file(&self, id: i64) -> StoreResult<Option<MediaFile>> {
-        self.off_worker(move |db| Db::media_file(db, id)).await
+        self.read(body(move |sql| Box::pin(async move { Ok(sql.row(&format!("SELECT {MEDIA_COLUMNS} FROM media WHERE id = $1"), &[&id]).await?.as_ref().map(media_file)) })))
+            .await
     }
 
     async fn media_of_messages(&self, message_ids: &[i64]) -> StoreResult<Vec<MediaFile>> {
-        let message_ids = message_ids.to_vec();
-        self.off_worker(move |db| Db::media_of_messages(db, &message_ids)).await
+        let message_ids = Ids::from(message_ids);
+        self.read(body(move |sql| Box::pin(async move { media_of_messages_in(sql, &message_ids).await }))).await
     }
 
     async fn media_stored(&self, id: i64, bytes: StoredBytes) -> StoreResult<()> {
-        Db::media_stored(self, id, bytes).await
+        self.write(body(move |sql| {
+            Box::pin(async move {
+                let stored = "UPDATE media SET state = 'stored', sha256 = $2, size = $3, mime_type = $4, error = NULL, next_attempt_at = NULL, updated_at = $5,
+                                  claimed_by = NULL, claimed_until = NULL
+                              WHERE id = $1 RETURNING message_id";
+                let message = sql.row(stored, &[&id, &bytes.sha256, &bytes.size, &bytes.mime_type, &now_ms()]).await?;
+                blob_in(sql, &bytes).await?;
+                announce_media_in(sql, message.and_then(|row| row.opt_int(0))).await
+            })
+        }))
+        .await
     }
 
     async fn media_retry(&self, id: i64, next_attempt_at: i64, reason: String, counted: bool) -> StoreResult<()> {
-        Db::media_retry(self, id, next_attempt_at, reason, counted).await
+        self.write(body(move |sql| {
+            Box::pin(async move {
+                let retry = "UPDATE media SET attempts = attempts + $4, next_attempt_at = $2, error = $3, updated_at = $5, claimed_by = NULL, claimed_until = NULL
+                             WHERE id = $1 RETURNING message_id";
+                let message = sql.row(retry, &[&id, &next_attempt_at, &reason, &i32::from(counted), &now_ms()]).await?;
+                announce_media_in(sql, message.and_then(|row| row.opt_int(0))).await
+            })
+        }))
+        .await
     }
 
     async fn media_failed(&self, id: i64, reason: String) -> StoreResult<()> {
-        Db::media_failed(self, id, reason).await
+        self.write(body(move |sql| {
+            Box::pin(async move {
+                let failed = "UPDATE media SET state = 'failed', error = $2, next_attempt_at = NULL, attempts = attempts + 1, updated_at = $3,
+                                  claimed_by = NULL, claimed_until = NULL
+                              WHERE id = $1 RETURNING message_id";
+                let message = sql.row(failed, &[&id, &reason, &now_ms()]).await?;
+                announce_media_in(sql, message.and_then(|row| row.opt_int(0))).await
+            })
+        }))
+        .await
     }
 
     async fn media_forget(&self, id: i64) -> StoreResult<()> {
-        Db::media_forget(self, id).await
+        self.write(body(move |sql| {
+            Box::pin(async move {
+                let message = sql.row("DELETE FROM media WHERE id = $1 RETURNING message_id", &[&id]).await?;
+                announce_media_in(sql, message.and_then(|row| row.opt_int(0))).await
+            })
+        }))
+        .await
     }
 
     async fn media_uploaded(&self, workspace_id: i64, filename: Option<String>, bytes: StoredBytes) -> StoreResult<i64> {
-        Db::media_uploaded(self, workspace_id, filename, bytes).await
+        self.write(body(move |sql| {
+            Box::pin(async move {
+                let upload = "INSERT INTO media (workspace_id, position, state, sha256, size, mime_type, filename, created_at, updated_at)
+                              VALUES ($1, 0, 'stored', $2, $3, $4, $5, $6, $6) RETURNING id";
+                let id = sql.row(upload, &[&workspace_id, &bytes.sha256, &bytes.size, &bytes.mime_type, &filename, &now_ms()]).await?.expect("an insert returns its row").int(0);
+                blob_in(sql, &bytes).await?;
+                Ok(id)
+            })
+        }))
+        .await
     }
 
     async fn orphaned_blobs(&self, uploaded_before: i64) -> StoreResult<Vec<String>> {
-        self.off_worker(move |db| Db::orphaned_blobs(db, uploaded_before)).await
+        self.write(body(move |sql| {
+            Box::pin(async move {
+                sql.execute("DELETE FROM media WHERE message_id IS NULL AND channel_id IS NULL AND created_at < $1", &[&uploaded_before]).await?;
+                // Nodes sweeping at once: each blob is deleted, and returned, by one of them.
+                let orphans = sql.rows("DELETE FROM media_blobs WHERE sha256 NOT IN (SELECT sha256 FROM media WHERE sha256 IS NOT NULL) RETURNING sha256", &[]).await?;
+                Ok(orphans.iter().map(|row| row.text(0)).collect())
+            })
+        }))
+        .await
     }
+}
+
+/// The files of these messages, by message and position (also one part of SQLite's delivery read).
+pub(crate) async fn media_of_messages_in(sql: &dyn Sql, message_ids: &Ids) -> StoreResult<Vec<MediaFile>> {
+    let files = format!("SELECT {MEDIA_COLUMNS} FROM media WHERE {} ORDER BY message_id, position", sql.in_list("message_id", "$1"));
+    Ok(sql.rows(&files, &[message_ids]).await?.iter().map(media_file).collect())
+}
+
+/// Announces a change of a message's file to every node with the commit (Postgres; none for an
+/// upload, which belongs to no message, or when the message is gone).
+async fn announce_media_in(sql: &dyn Sql, message_id: Option<i64>) -> StoreResult<()> {
+    let Some(message_id) = message_id.filter(|_| sql.is_postgres()) else { return Ok(()) };
+    if let Some(row) = sql.row("SELECT channel_id, conversation_id FROM messages WHERE id = $1", &[&message_id]).await? {
+        crate::store::pg::live::announce_in(sql, "media", &row.text(0), row.int(1), Some(message_id)).await?;
+    }
+    Ok(())
 }

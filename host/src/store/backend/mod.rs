@@ -3,8 +3,9 @@
 //! it was started with ([`Backend`]); each aggregate is one trait in its own module here, and one
 //! conformance suite (`host/tests/store_conformance/`) runs every operation against both.
 //!
-//! Where an aggregate's Postgres SQL is new, `impl <Aggregate>Store for PgStore` lives beside it
-//! in `store/pg/`; SQLite's side delegates to `Db`'s operations in the aggregate's module here.
+//! Most aggregates are written once (`impl<S: RunSql> <Aggregate>Store for S`, over
+//! `store::sql`); where a backend's path differs throughout (ingest, the outbox), its impl is
+//! here and the Postgres side's SQL lives in `store/pg/`.
 
 mod activity;
 mod channels;
@@ -21,6 +22,9 @@ pub use channels::ChannelStore;
 pub use inbox::InboxStore;
 pub use integrations::IntegrationStore;
 pub use media::MediaStore;
+pub(crate) use inbox::{conversation_at_in, conversation_in, last_inbound_in, message_in};
+pub(crate) use media::media_of_messages_in;
+pub(crate) use people::channel_suspended_in;
 pub use open::Backend;
 pub use outbox::OutboxStore;
 pub use people::PeopleStore;
@@ -29,6 +33,8 @@ pub use webhook_endpoints::WebhookStore;
 use super::events::{EventRecord, RecordedEvents};
 use super::messages::{DeliveryStatus, Message, NewInbound, NewOutbound, record_inbound_in};
 use super::pg::PgStore;
+use super::row::ReadRow;
+use super::sql::{RunSql, body};
 use super::{Db, StoreResult};
 
 /// Every aggregate's operations: what a server node needs of its store.
@@ -88,12 +94,11 @@ impl MessageStore for Db {
     }
 
     async fn message(&self, id: i64) -> StoreResult<Option<Message>> {
-        self.off_worker(move |db| Db::message(db, id)).await
+        shared_message(self, id).await
     }
 
     async fn last_inbound_at(&self, channel_id: &str, conversation_external_id: &str) -> StoreResult<Option<i64>> {
-        let (channel_id, conversation_external_id) = (channel_id.to_owned(), conversation_external_id.to_owned());
-        Ok(self.off_worker(move |db| db.conversation_at(&channel_id, &conversation_external_id)).await?.and_then(|c| c.last_inbound_at))
+        shared_last_inbound_at(self, channel_id, conversation_external_id).await
     }
 
     async fn queue_outbound(&self, channel_id: &str, outbound: &NewOutbound) -> StoreResult<Message> {
@@ -129,11 +134,11 @@ impl MessageStore for PgStore {
     }
 
     async fn message(&self, id: i64) -> StoreResult<Option<Message>> {
-        PgStore::message(self, id).await
+        shared_message(self, id).await
     }
 
     async fn last_inbound_at(&self, channel_id: &str, conversation_external_id: &str) -> StoreResult<Option<i64>> {
-        PgStore::last_inbound_at(self, channel_id, conversation_external_id).await
+        shared_last_inbound_at(self, channel_id, conversation_external_id).await
     }
 
     async fn queue_outbound(&self, channel_id: &str, outbound: &NewOutbound) -> StoreResult<Message> {
@@ -151,4 +156,22 @@ impl MessageStore for PgStore {
     async fn record_status_watermark(&self, channel_id: &str, conversation_external_id: &str, up_to_ms: i64, status: DeliveryStatus) -> StoreResult<usize> {
         PgStore::record_status_watermark(self, channel_id, conversation_external_id, up_to_ms, status).await
     }
+}
+
+/// [`MessageStore::message`], one body for both backends.
+async fn shared_message(store: &impl RunSql, id: i64) -> StoreResult<Option<Message>> {
+    store.read(body(move |sql| Box::pin(async move { message_in(sql, id).await }))).await
+}
+
+/// [`MessageStore::last_inbound_at`], one body for both backends.
+async fn shared_last_inbound_at(store: &impl RunSql, channel_id: &str, conversation_external_id: &str) -> StoreResult<Option<i64>> {
+    let (channel_id, external_id) = (channel_id.to_owned(), conversation_external_id.to_owned());
+    store
+        .read(body(move |sql| {
+            Box::pin(async move {
+                let window = sql.row("SELECT last_inbound_at FROM conversations WHERE channel_id = $1 AND external_id = $2", &[&channel_id, &external_id]).await?;
+                Ok(window.and_then(|row| row.opt_int(0)))
+            })
+        }))
+        .await
 }

@@ -1,12 +1,24 @@
-//! People and access, on either backend: workspaces (the operator's businesses), the people who
-//! sign in (invitation links, sessions, failed sign-ins for lockout) and API tokens. Links,
-//! session ids and tokens are stored only as SHA-256 digests.
+//! People and access: workspaces (the operator's businesses), the people who sign in
+//! (invitation links, sessions, failed sign-ins for lockout) and API tokens, each operation
+//! written once for both backends (see `store::sql`; the rows and their readers are in
+//! `store::people`, `store::workspaces` and `store::tokens`). Links, session ids and tokens are
+//! stored only as SHA-256 digests.
+//!
+//! Where SQLite relies on its one writer, Postgres decides across nodes: a link is used by a
+//! conditional UPDATE (of nodes accepting it at once, exactly one does), an attempt at a
+//! password is reserved by conditional upserts in one transaction (of attempts made at once on
+//! any nodes, no more than the limit are checked), and a unique index refuses a second account
+//! whatever the username's case (SQLite: `COLLATE NOCASE`; Postgres: on `lower(username)`).
+//! Transactions that change a person lock the person's row first (Postgres), then invitations,
+//! then sessions, so they wait for each other instead of deadlocking.
 
-use crate::store::conversations::HandedOver;
-use crate::store::people::{InvitationProblem, Person, SignInAttempt, SignedIn};
-use crate::store::tokens::{Role, TokenInfo, TokenOwner};
-use crate::store::workspaces::Workspace;
-use crate::store::{Db, StoreResult};
+use crate::store::conversations::{HandedOver, in_order};
+use crate::store::people::{COLUMNS as PERSON_COLUMNS, COLUMN_COUNT as PERSON_COLUMN_COUNT, InvitationProblem, Person, SEEN_EVERY_MS, SignInAttempt, SignedIn, invitation_problem, new_secret, person, recent_failures, session_live};
+use crate::store::row::ReadRow;
+use crate::store::sql::{RunSql, Sql, body};
+use crate::store::tokens::{HAND_OVER_TOKEN_CONVERSATIONS, LOCK_TOKEN, LOCK_TOKEN_BINDINGS, REVOKE_TOKEN, Role, TokenInfo, TokenOwner, digest, new_token, token_info, token_owner_of, token_prefix};
+use crate::store::workspaces::{COLUMNS as WORKSPACE_COLUMNS, Workspace, workspace};
+use crate::store::{Db, StoreError, StoreResult, now_ms};
 
 #[async_trait::async_trait]
 pub trait PeopleStore: Send + Sync {
@@ -89,149 +101,409 @@ pub trait PeopleStore: Send + Sync {
 }
 
 #[async_trait::async_trait]
-impl PeopleStore for Db {
+impl<S: RunSql> PeopleStore for S {
     async fn workspaces(&self) -> StoreResult<Vec<Workspace>> {
-        self.off_worker(move |db| Db::workspaces(db)).await
+        self.read(body(|sql| Box::pin(async move { Ok(sql.rows(&format!("SELECT {WORKSPACE_COLUMNS} FROM workspaces w ORDER BY w.id"), &[]).await?.iter().map(workspace).collect()) })))
+            .await
     }
 
     async fn workspace(&self, id: i64) -> StoreResult<Option<Workspace>> {
-        self.off_worker(move |db| Db::workspace(db, id)).await
+        self.read(body(move |sql| Box::pin(async move { workspace_in(sql, id).await }))).await
     }
 
     async fn create_workspace(&self, name: &str) -> StoreResult<Workspace> {
         let name = name.to_owned();
-        self.off_worker(move |db| Db::create_workspace(db, &name)).await
+        self.write(body(move |sql| {
+            Box::pin(async move {
+                let created = sql.row("INSERT INTO workspaces (name, created_at, updated_at) VALUES ($1, $2, $2) RETURNING id", &[&name, &now_ms()]).await?;
+                workspace_in(sql, created.expect("an insert returns its row").int(0)).await?.ok_or(StoreError::NotFound)
+            })
+        }))
+        .await
     }
 
     async fn update_workspace(&self, id: i64, name: Option<&str>, suspended: Option<bool>) -> StoreResult<bool> {
         let name = name.map(str::to_owned);
-        self.off_worker(move |db| Db::update_workspace(db, id, name.as_deref(), suspended)).await
+        let status = suspended.map(|s| if s { "suspended" } else { "active" });
+        self.write(body(move |sql| {
+            Box::pin(async move {
+                let update = "UPDATE workspaces SET name = COALESCE($2, name), status = COALESCE($3, status), updated_at = $4 WHERE id = $1";
+                Ok(sql.execute(update, &[&id, &name, &status, &now_ms()]).await? > 0)
+            })
+        }))
+        .await
     }
 
     async fn delete_workspace(&self, id: i64) -> StoreResult<bool> {
-        self.off_worker(move |db| Db::delete_workspace(db, id)).await
+        self.write(body(move |sql| {
+            Box::pin(async move {
+                // Channels and login flows name their workspace without a foreign key: deleted
+                // here (a channel takes its contacts, conversations, messages, outbox rows and
+                // state with it); people, tokens and media go by cascade.
+                sql.execute("DELETE FROM oauth_flows WHERE workspace_id = $1", &[&id]).await?;
+                sql.execute("DELETE FROM channels WHERE workspace_id = $1", &[&id]).await?;
+                Ok(sql.execute("DELETE FROM workspaces WHERE id = $1", &[&id]).await? > 0)
+            })
+        }))
+        .await
     }
 
     async fn release_held_deliveries(&self, id: i64) -> StoreResult<usize> {
-        self.off_worker(move |db| Db::release_held_deliveries(db, id)).await
+        self.write(body(move |sql| {
+            Box::pin(async move {
+                let release = "UPDATE outbox SET next_attempt_at = $2 WHERE channel_id IN (SELECT id FROM channels WHERE workspace_id = $1)
+                                 AND next_attempt_at > $2";
+                Ok(sql.execute(release, &[&id, &now_ms()]).await? as usize)
+            })
+        }))
+        .await
     }
 
     async fn channel_suspended(&self, channel_id: &str) -> StoreResult<bool> {
         let channel_id = channel_id.to_owned();
-        self.off_worker(move |db| Db::channel_suspended(db, &channel_id)).await
+        self.read(body(move |sql| Box::pin(async move { channel_suspended_in(sql, &channel_id).await }))).await
     }
 
     async fn create_person(&self, workspace_id: Option<i64>, username: &str, display_name: &str, role: Role) -> StoreResult<Person> {
-        let username = username.to_owned();
-        let display_name = display_name.to_owned();
-        self.off_worker(move |db| Db::create_person(db, workspace_id, &username, &display_name, role)).await
+        let (username, display_name) = (username.to_owned(), display_name.to_owned());
+        self.write(body(move |sql| {
+            Box::pin(async move {
+                // A username taken in any case is refused by the unique index, with the database's error.
+                let insert = format!(
+                    "INSERT INTO people (workspace_id, username, display_name, role, created_at, updated_at)
+                     VALUES ($1, $2, $3, $4, $5, $5) RETURNING {PERSON_COLUMNS}"
+                );
+                let created = sql.row(&insert, &[&workspace_id, &username, &display_name, &role.as_str(), &now_ms()]).await?;
+                Ok(person(&created.expect("an insert returns its row"), 0))
+            })
+        }))
+        .await
     }
 
     async fn person(&self, id: i64) -> StoreResult<Option<Person>> {
-        self.off_worker(move |db| Db::person(db, id)).await
+        self.read(body(move |sql| Box::pin(async move { Ok(sql.row(&format!("SELECT {PERSON_COLUMNS} FROM people WHERE id = $1"), &[&id]).await?.map(|row| person(&row, 0))) })))
+            .await
     }
 
     async fn person_by_username(&self, username: &str) -> StoreResult<Option<Person>> {
         let username = username.to_owned();
-        self.off_worker(move |db| Db::person_by_username(db, &username)).await
+        self.read(body(move |sql| {
+            Box::pin(async move {
+                // Whatever its case, each dialect by its unique index: SQLite's column compares
+                // NOCASE, Postgres's index is on lower(username).
+                let by_name = if sql.is_postgres() { "lower(username) = lower($1)" } else { "username = $1" };
+                Ok(sql.row(&format!("SELECT {PERSON_COLUMNS} FROM people WHERE {by_name}"), &[&username]).await?.map(|row| person(&row, 0)))
+            })
+        }))
+        .await
     }
 
     async fn people(&self, workspace_id: Option<i64>) -> StoreResult<Vec<Person>> {
-        self.off_worker(move |db| Db::people(db, workspace_id)).await
+        self.read(body(move |sql| {
+            Box::pin(async move {
+                // By display name in byte order: SQLite's default, Postgres's collation "C".
+                let byte_order = if sql.is_postgres() { " COLLATE \"C\"" } else { "" };
+                let people = format!("SELECT {PERSON_COLUMNS} FROM people WHERE (CAST($1 AS BIGINT) IS NULL OR workspace_id = $1) ORDER BY display_name{byte_order}, id");
+                Ok(sql.rows(&people, &[&workspace_id]).await?.iter().map(|row| person(row, 0)).collect())
+            })
+        }))
+        .await
     }
 
     async fn set_person_language(&self, id: i64, language: Option<&str>) -> StoreResult<bool> {
         let language = language.map(str::to_owned);
-        self.off_worker(move |db| Db::set_person_language(db, id, language.as_deref())).await
+        self.write(body(move |sql| Box::pin(async move { Ok(sql.execute("UPDATE people SET language = $2, updated_at = $3 WHERE id = $1", &[&id, &language, &now_ms()]).await? == 1) })))
+            .await
     }
 
     async fn update_person(&self, id: i64, role: Option<Role>, display_name: Option<&str>, active: Option<bool>) -> StoreResult<()> {
         let display_name = display_name.map(str::to_owned);
-        self.off_worker(move |db| Db::update_person(db, id, role, display_name.as_deref(), active)).await
+        self.write(body(move |sql| {
+            Box::pin(async move {
+                let update = "UPDATE people SET role = COALESCE($2, role), display_name = COALESCE($3, display_name),
+                                  active = COALESCE($4, active), updated_at = $5 WHERE id = $1";
+                sql.execute(update, &[&id, &role.map(Role::as_str), &display_name, &active, &now_ms()]).await?;
+                if active == Some(false) {
+                    sql.execute("DELETE FROM sessions WHERE person_id = $1", &[&id]).await?;
+                }
+                Ok(())
+            })
+        }))
+        .await
     }
 
     async fn create_invitation(&self, person_id: i64, lifetime_ms: i64, reset: bool) -> StoreResult<(String, i64)> {
-        self.off_worker(move |db| Db::create_invitation(db, person_id, lifetime_ms, reset)).await
+        let token = new_secret();
+        let (hash, expires_at) = (digest(&token), now_ms() + lifetime_ms);
+        self.write(body(move |sql| {
+            Box::pin(async move {
+                // Links made at once for one person (on two nodes) wait for each other here, so
+                // the later one deletes the earlier: one link works at a time.
+                lock_person(sql, person_id).await?;
+                sql.execute("DELETE FROM invitations WHERE person_id = $1 AND used_at IS NULL", &[&person_id]).await?;
+                sql.execute("INSERT INTO invitations (token_hash, person_id, expires_at) VALUES ($1, $2, $3)", &[&hash, &person_id, &expires_at]).await?;
+                if reset {
+                    sql.execute("UPDATE people SET password_hash = NULL, updated_at = $2 WHERE id = $1", &[&person_id, &now_ms()]).await?;
+                    sql.execute("DELETE FROM sessions WHERE person_id = $1", &[&person_id]).await?;
+                }
+                Ok(())
+            })
+        }))
+        .await?;
+        Ok((token, expires_at))
     }
 
     async fn invitation(&self, token: &str) -> StoreResult<Result<Person, InvitationProblem>> {
-        let token = token.to_owned();
-        self.off_worker(move |db| Db::invitation(db, &token)).await
+        let hash = digest(token);
+        self.read(body(move |sql| {
+            Box::pin(async move {
+                let link = format!("SELECT i.expires_at, i.used_at, {PERSON_COLUMNS} FROM invitations i JOIN people ON people.id = i.person_id WHERE i.token_hash = $1");
+                let Some(row) = sql.row(&link, &[&hash]).await? else { return Ok(Err(InvitationProblem::Unknown)) };
+                Ok(match invitation_problem(row.int(0), row.opt_int(1), now_ms()) {
+                    Some(problem) => Err(problem),
+                    None => Ok(person(&row, 2)),
+                })
+            })
+        }))
+        .await
     }
 
     async fn accept_invitation(&self, token: &str, password_hash: &str) -> StoreResult<bool> {
-        let token = token.to_owned();
-        let password_hash = password_hash.to_owned();
-        self.off_worker(move |db| Db::accept_invitation(db, &token, &password_hash)).await
+        let (hash, password_hash) = (digest(token), password_hash.to_owned());
+        self.write(body(move |sql| {
+            Box::pin(async move {
+                let now = now_ms();
+                let Some(link) = sql.row("SELECT person_id FROM invitations WHERE token_hash = $1", &[&hash]).await? else { return Ok(false) };
+                let person_id = link.int(0);
+                lock_person(sql, person_id).await?;
+                // The condition is checked again on the row the UPDATE locked: of nodes accepting
+                // the same link at once, one uses it and the others find it used.
+                let used = sql.execute("UPDATE invitations SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2", &[&hash, &now]).await?;
+                if used == 0 {
+                    return Ok(false);
+                }
+                sql.execute("UPDATE people SET password_hash = $2, updated_at = $3 WHERE id = $1", &[&person_id, &password_hash, &now]).await?;
+                sql.execute("DELETE FROM sessions WHERE person_id = $1", &[&person_id]).await?;
+                Ok(true)
+            })
+        }))
+        .await
     }
 
     async fn change_password(&self, person_id: i64, password_hash: &str, keep_session: &str) -> StoreResult<()> {
-        let password_hash = password_hash.to_owned();
-        let keep_session = keep_session.to_owned();
-        self.off_worker(move |db| Db::change_password(db, person_id, &password_hash, &keep_session)).await
+        let (password_hash, keep) = (password_hash.to_owned(), digest(keep_session));
+        self.write(body(move |sql| {
+            Box::pin(async move {
+                sql.execute("UPDATE people SET password_hash = $2, updated_at = $3 WHERE id = $1", &[&person_id, &password_hash, &now_ms()]).await?;
+                sql.execute("DELETE FROM sessions WHERE person_id = $1 AND id_hash <> $2", &[&person_id, &keep]).await?;
+                Ok(())
+            })
+        }))
+        .await
     }
 
     async fn create_session(&self, person_id: i64) -> StoreResult<(String, String)> {
-        self.off_worker(move |db| Db::create_session(db, person_id)).await
+        let (id, csrf) = (new_secret(), new_secret());
+        let (hash, token) = (digest(&id), csrf.clone());
+        self.write(body(move |sql| {
+            Box::pin(async move {
+                let insert = "INSERT INTO sessions (id_hash, person_id, created_at, last_seen_at, csrf_token) VALUES ($1, $2, $3, $3, $4)";
+                sql.execute(insert, &[&hash, &person_id, &now_ms(), &token]).await.map(drop)
+            })
+        }))
+        .await?;
+        Ok((id, csrf))
     }
 
     async fn session(&self, id: &str, idle_ms: i64, absolute_ms: i64) -> StoreResult<Option<SignedIn>> {
-        let id = id.to_owned();
-        self.off_worker(move |db| Db::session(db, &id, idle_ms, absolute_ms)).await
+        let (hash, now) = (digest(id), now_ms());
+        // The session, its person and the person's workspace's status in one read (every request
+        // signed in by cookie makes it).
+        let found = self
+            .read(body({
+                let hash = hash.clone();
+                move |sql| {
+                    Box::pin(async move {
+                        let session = format!(
+                            "SELECT {PERSON_COLUMNS}, s.session_created_at, s.last_seen_at, s.csrf_token,
+                                (SELECT w.status FROM workspaces w WHERE w.id = people.workspace_id)
+                             FROM (SELECT person_id, created_at AS session_created_at, last_seen_at, csrf_token FROM sessions WHERE id_hash = $1) s
+                             JOIN people ON people.id = s.person_id"
+                        );
+                        Ok(sql.row(&session, &[&hash]).await?.map(|row| {
+                            let after = PERSON_COLUMN_COUNT;
+                            let suspended = row.opt_text(after + 3).as_deref() == Some("suspended");
+                            (person(&row, 0), row.int(after), row.int(after + 1), row.text(after + 2), suspended)
+                        }))
+                    })
+                }
+            }))
+            .await?;
+        let Some((signed_in, created_at, last_seen_at, csrf_token, suspended)) = found else { return Ok(None) };
+        let live = signed_in.active && session_live(now, created_at, last_seen_at, idle_ms, absolute_ms);
+        if !live {
+            self.write(body(move |sql| Box::pin(async move { sql.execute("DELETE FROM sessions WHERE id_hash = $1", &[&hash]).await.map(drop) }))).await?;
+            return Ok(None);
+        }
+        // Seen again: at most one write a minute per session.
+        if now - last_seen_at > SEEN_EVERY_MS {
+            self.write(body(move |sql| Box::pin(async move { sql.execute("UPDATE sessions SET last_seen_at = $2 WHERE id_hash = $1", &[&hash, &now]).await.map(drop) }))).await?;
+        }
+        Ok(Some(SignedIn { person: signed_in, suspended, csrf_token }))
     }
 
     async fn delete_session(&self, id: &str) -> StoreResult<()> {
-        let id = id.to_owned();
-        self.off_worker(move |db| Db::delete_session(db, &id)).await
+        let hash = digest(id);
+        self.write(body(move |sql| Box::pin(async move { sql.execute("DELETE FROM sessions WHERE id_hash = $1", &[&hash]).await.map(drop) }))).await
     }
 
     async fn sign_in_failures(&self, key: &str, window_ms: i64) -> StoreResult<(u32, i64)> {
         let key = key.to_owned();
-        self.off_worker(move |db| Db::sign_in_failures(db, &key, window_ms)).await
+        self.read(body(move |sql| {
+            Box::pin(async move {
+                let stored = sql.row("SELECT failures, first_at FROM sign_in_failures WHERE key = $1", &[&key]).await?;
+                Ok(recent_failures(stored.map(|row| (u32::try_from(row.int(0)).unwrap_or_default(), row.int(1))), window_ms))
+            })
+        }))
+        .await
     }
 
     async fn reserve_sign_in_attempt(&self, limits: &[(&str, u32)], window_ms: i64) -> StoreResult<SignInAttempt> {
-        let limits: Vec<(String, u32)> = limits.iter().map(|(key, most)| ((*key).to_owned(), *most)).collect();
-        self.off_worker(move |db| {
-            let limits: Vec<(&str, u32)> = limits.iter().map(|(key, most)| (key.as_str(), *most)).collect();
-            Db::reserve_sign_in_attempt(db, &limits, window_ms)
-        })
+        // Each upsert locks its key's row until the transaction ends (SQLite: its one writer), and
+        // the condition is evaluated on the row as the previous holder left it: attempts made at
+        // once on any nodes take turns per key. Keys are locked in one order (sorted), so two
+        // reservations never wait for each other's keys.
+        let mut ordered: Vec<(String, i32)> = limits.iter().map(|&(key, limit)| (key.to_owned(), i32::try_from(limit).unwrap_or(i32::MAX))).collect();
+        ordered.sort_unstable();
+        self.write(body(move |sql| {
+            Box::pin(async move {
+                let now = now_ms();
+                let reserve = "INSERT INTO sign_in_failures (key, failures, first_at) VALUES ($1, 1, $2)
+                               ON CONFLICT (key) DO UPDATE SET
+                                   failures = CASE WHEN $2 - sign_in_failures.first_at >= $3 THEN 1 ELSE sign_in_failures.failures + 1 END,
+                                   first_at = CASE WHEN $2 - sign_in_failures.first_at >= $3 THEN $2 ELSE sign_in_failures.first_at END
+                               WHERE $2 - sign_in_failures.first_at >= $3 OR sign_in_failures.failures < $4
+                               RETURNING failures";
+                sql.execute("SAVEPOINT reserve_attempt", &[]).await?;
+                for (key, limit) in &ordered {
+                    if sql.row(reserve, &[key, &now, &window_ms, limit]).await?.is_none() {
+                        // Nothing counted: the keys reserved before this one as they were.
+                        sql.execute("ROLLBACK TO SAVEPOINT reserve_attempt", &[]).await?;
+                        sql.execute("RELEASE SAVEPOINT reserve_attempt", &[]).await?;
+                        let first_at = sql.row("SELECT first_at FROM sign_in_failures WHERE key = $1", &[key]).await?.expect("a key at its limit has a row").int(0);
+                        return Ok(SignInAttempt::LockedOut { until: first_at + window_ms });
+                    }
+                }
+                sql.execute("RELEASE SAVEPOINT reserve_attempt", &[]).await?;
+                Ok(SignInAttempt::Reserved)
+            })
+        }))
         .await
     }
 
     async fn release_sign_in_attempt(&self, key: &str) -> StoreResult<()> {
         let key = key.to_owned();
-        self.off_worker(move |db| Db::release_sign_in_attempt(db, &key)).await
+        self.write(body(move |sql| Box::pin(async move { sql.execute("UPDATE sign_in_failures SET failures = failures - 1 WHERE key = $1 AND failures > 0", &[&key]).await.map(drop) })))
+            .await
     }
 
     async fn clear_sign_in_failures(&self, key: &str) -> StoreResult<()> {
         let key = key.to_owned();
-        self.off_worker(move |db| Db::clear_sign_in_failures(db, &key)).await
+        self.write(body(move |sql| Box::pin(async move { sql.execute("DELETE FROM sign_in_failures WHERE key = $1", &[&key]).await.map(drop) }))).await
     }
 
     async fn create_token(&self, role: Role, workspace: Option<i64>) -> StoreResult<String> {
-        self.off_worker(move |db| Db::create_token(db, role, workspace)).await
+        Ok(self.create_labeled_token(role, workspace, "").await?.1)
     }
 
     async fn create_labeled_token(&self, role: Role, workspace: Option<i64>, label: &str) -> StoreResult<(i64, String)> {
-        let label = label.to_owned();
-        self.off_worker(move |db| Db::create_labeled_token(db, role, workspace, &label)).await
+        let (workspace, token) = new_token(role, workspace);
+        let (hash, prefix, label) = (digest(&token), token_prefix(&token).to_owned(), label.to_owned());
+        let id = self.write(body(move |sql| Box::pin(async move { create_token_in(sql, role, workspace, &label, &hash, &prefix).await }))).await?;
+        Ok((id, token))
     }
 
     async fn tokens(&self, workspace: i64) -> StoreResult<Vec<TokenInfo>> {
-        self.off_worker(move |db| Db::tokens(db, workspace)).await
+        self.read(body(move |sql| {
+            Box::pin(async move {
+                let rows = sql.rows("SELECT id, label, role, prefix, created_at FROM api_tokens WHERE workspace_id = $1 ORDER BY id", &[&workspace]).await?;
+                Ok(rows.iter().map(|row| token_info(row.int(0), row.text(1), &row.text(2), row.text(3), row.int(4))).collect())
+            })
+        }))
+        .await
     }
 
     async fn revoke_token(&self, id: i64, workspace: i64) -> StoreResult<Option<Vec<HandedOver>>> {
-        Db::revoke_token(self, id, workspace).await
+        self.write(body(move |sql| {
+            Box::pin(async move {
+                if sql.is_postgres() {
+                    // The token, then its bindings, as every unbinding locks them (see `conversations::bot_or_open`).
+                    sql.execute(LOCK_TOKEN, &[&id]).await?;
+                    sql.execute(LOCK_TOKEN_BINDINGS, &[&id]).await?;
+                }
+                let rows = sql.rows(HAND_OVER_TOKEN_CONVERSATIONS, &[&id, &workspace]).await?;
+                let handed = in_order(rows.iter().map(|row| HandedOver { channel_id: row.text(0), conversation_id: row.int(1) }).collect());
+                if sql.execute(REVOKE_TOKEN, &[&id, &workspace]).await? == 0 {
+                    // No such token here: nothing was handed over either (the workspace did not match).
+                    return Ok(None);
+                }
+                // Every node's inbox followers hear of each, as of a bot handing one over itself.
+                for conversation in &handed {
+                    crate::store::pg::live::announce_in(sql, "conversation", &conversation.channel_id, conversation.conversation_id, None).await?;
+                }
+                Ok(Some(handed))
+            })
+        }))
+        .await
     }
 
     async fn token_count(&self) -> StoreResult<u64> {
-        self.off_worker(move |db| Db::token_count(db)).await
+        self.read(body(|sql| Box::pin(async move { Ok(sql.row("SELECT COUNT(*) FROM api_tokens", &[]).await?.map_or(0, |row| row.int(0)) as u64) }))).await
     }
 
     async fn token_owner(&self, token: &str) -> StoreResult<Option<TokenOwner>> {
-        let token = token.to_owned();
-        self.off_worker(move |db| Db::token_owner(db, &token)).await
+        let hash = digest(token);
+        self.read(body(move |sql| {
+            Box::pin(async move {
+                let owner = "SELECT t.id, t.role, t.workspace_id, w.status FROM api_tokens t LEFT JOIN workspaces w ON w.id = t.workspace_id WHERE t.token_hash = $1";
+                Ok(sql.row(owner, &[&hash]).await?.and_then(|row| token_owner_of(row.int(0), &row.text(1), row.opt_int(2), row.opt_text(3).as_deref())))
+            })
+        }))
+        .await
+    }
+}
+
+async fn workspace_in(sql: &dyn Sql, id: i64) -> StoreResult<Option<Workspace>> {
+    Ok(sql.row(&format!("SELECT {WORKSPACE_COLUMNS} FROM workspaces w WHERE w.id = $1"), &[&id]).await?.as_ref().map(workspace))
+}
+
+/// Whether the workspace of a channel is suspended (also one part of SQLite's delivery read).
+pub(crate) async fn channel_suspended_in(sql: &dyn Sql, channel_id: &str) -> StoreResult<bool> {
+    let status = sql.row("SELECT w.status FROM channels c JOIN workspaces w ON w.id = c.workspace_id WHERE c.id = $1", &[&channel_id]).await?;
+    Ok(status.and_then(|row| row.opt_text(0)).as_deref() == Some("suspended"))
+}
+
+/// Postgres: locks a person's row until the transaction ends (the first lock of every
+/// transaction that changes a person, their links or their sessions). SQLite's writer is one.
+async fn lock_person(sql: &dyn Sql, person_id: i64) -> StoreResult<()> {
+    if sql.is_postgres() {
+        sql.rows("SELECT id FROM people WHERE id = $1 FOR UPDATE", &[&person_id]).await?;
+    }
+    Ok(())
+}
+
+async fn create_token_in(sql: &dyn Sql, role: Role, workspace: Option<i64>, label: &str, hash: &str, prefix: &str) -> StoreResult<i64> {
+    let insert = "INSERT INTO api_tokens (token_hash, role, workspace_id, created_at, label, prefix) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id";
+    Ok(sql.row(insert, &[&hash, &role.as_str(), &workspace, &now_ms(), &label, &prefix]).await?.expect("an insert returns its row").int(0))
+}
+
+impl Db {
+    /// A token made outside the server (the command line, tests beside a running host): the
+    /// same insert, on the write connection at once.
+    pub fn create_token(&self, role: Role, workspace: Option<i64>) -> StoreResult<String> {
+        let (workspace, token) = new_token(role, workspace);
+        let (hash, prefix) = (digest(&token), token_prefix(&token).to_owned());
+        crate::store::sql::on_sqlite(&self.conn(), move |sql| Box::pin(async move { create_token_in(sql, role, workspace, "", &hash, &prefix).await }))?;
+        Ok(token)
     }
 }

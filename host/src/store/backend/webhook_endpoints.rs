@@ -9,7 +9,7 @@ use std::time::Duration;
 use crate::store::conversations::{HandedOver, in_order};
 use crate::store::pg::live::announce_in;
 use crate::store::row::ReadRow;
-use crate::store::sql::{Param, Row, RunSql, Sql, batched, body};
+use crate::store::sql::{Ids, Param, Row, RunSql, Sql, batched, body};
 use crate::store::tokens::{Role, digest, new_token, token_prefix};
 use crate::store::webhook_endpoints::*;
 use crate::store::{Scope, StoreError, StoreResult, now_ms};
@@ -75,9 +75,6 @@ pub trait WebhookStore: Send + Sync {
 /// SQLite's one node, in claims (several nodes are Postgres's).
 const LOCAL_NODE: &str = "local";
 
-/// Postgres only (renewing is a no-op on one node): the ids come comma-joined.
-const RENEW_CLAIMS: &str = "UPDATE webhook_deliveries SET claimed_until = $3
-     WHERE id = ANY(string_to_array($1, ',')::bigint[]) AND claimed_by = $2 AND state = 'pending'";
 
 /// The first column of every row `sql` selects, as text.
 async fn texts(sql: &dyn Sql, statement: &str, params: &[&dyn Param]) -> StoreResult<Vec<String>> {
@@ -254,9 +251,14 @@ impl<S: RunSql> WebhookStore for S {
         if in_flight.is_empty() {
             return Ok(0);
         }
-        let ids = in_flight.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
-        self.write(body(move |sql| Box::pin(async move { Ok(sql.execute(RENEW_CLAIMS, &[&ids, &node, &(now_ms() + lease.as_millis() as i64)]).await? as usize) })))
-            .await
+        let ids = Ids::from(in_flight);
+        self.write(body(move |sql| {
+            Box::pin(async move {
+                let renew = format!("UPDATE webhook_deliveries SET claimed_until = $3 WHERE {} AND claimed_by = $2 AND state = 'pending'", sql.in_list("id", "$1"));
+                Ok(sql.execute(&renew, &[&ids, &node, &(now_ms() + lease.as_millis() as i64)]).await? as usize)
+            })
+        }))
+        .await
     }
 
     async fn next_webhook_delivery_at(&self) -> StoreResult<Option<i64>> {

@@ -20,7 +20,7 @@ impl PgStore {
     }
 }
 
-async fn record_events_in<C: GenericClient>(tx: &C, channel_id: &str, events: &[EventRecord]) -> StoreResult<RecordedEvents> {
+async fn record_events_in<C: GenericClient + Send + Sync>(tx: &C, channel_id: &str, events: &[EventRecord]) -> StoreResult<RecordedEvents> {
     let mut recorded = RecordedEvents::default();
     for event in events {
         match event {
@@ -44,7 +44,7 @@ async fn record_events_in<C: GenericClient>(tx: &C, channel_id: &str, events: &[
                 recorded.statuses.extend(conversation.map(|id| (id, None)));
             }
             EventRecord::Contact(contact) => {
-                let upsert = tx.prepare_cached(super::messages::UPSERT_CONTACT).await?;
+                let upsert = tx.prepare_cached(crate::store::contacts::UPSERT_CONTACT).await?;
                 tx.execute(&upsert, &[&channel_id, &contact.external_id, &contact.name, &contact.handle, &now_ms()]).await?;
                 recorded.stored += 1;
             }
@@ -55,7 +55,7 @@ async fn record_events_in<C: GenericClient>(tx: &C, channel_id: &str, events: &[
 
 /// A new message's attachment file: kept bytes (already in the shared media files) recorded
 /// as stored, or a fetch job any node's fetcher takes.
-async fn record_file_in<C: GenericClient>(tx: &C, channel_id: &str, message_id: i64, file: &FileRecord) -> StoreResult<()> {
+async fn record_file_in<C: GenericClient + Send + Sync>(tx: &C, channel_id: &str, message_id: i64, file: &FileRecord) -> StoreResult<()> {
     let now = now_ms();
     match file {
         FileRecord::Fetch { position, filename } => {
@@ -75,7 +75,7 @@ async fn record_file_in<C: GenericClient>(tx: &C, channel_id: &str, message_id: 
                 )
                 .await?;
             tx.execute(&keep, &[&channel_id, &message_id, &(*position as i32), &bytes.sha256, &bytes.size, &bytes.mime_type, filename, &now]).await?;
-            super::media::blob_in(tx, bytes, now).await?;
+            crate::store::media::blob_in(&crate::store::sql::OnPostgres(tx), bytes).await?;
         }
     }
     Ok(())

@@ -3,37 +3,13 @@
 //! the same update sent to every node at once, is stored exactly once.
 
 use deadpool_postgres::GenericClient;
-use tokio_postgres::Row;
 
 use super::PgStore;
+use crate::store::contacts::UPSERT_CONTACT;
 use crate::store::messages::{DeliveryStatus, Message, NewInbound, NewOutbound};
-use crate::store::{StoreError, StoreResult, now_ms};
+use crate::store::{StoreResult, now_ms};
 
-pub(super) const COLUMNS: &str = "id, conversation_id, channel_id, direction, provider_message_id, contact_id, text, content, properties,
-    reply_to, status, error, provider_timestamp, created_at, updated_at";
-
-pub(super) fn message(row: &Row) -> StoreResult<Message> {
-    let content: String = row.get(7);
-    let properties: String = row.get(8);
-    let status: String = row.get(10);
-    Ok(Message {
-        id: row.get(0),
-        conversation_id: row.get(1),
-        channel_id: row.get(2),
-        direction: row.get(3),
-        provider_message_id: row.get(4),
-        contact_id: row.get(5),
-        text: row.get(6),
-        content: crate::store::content::MessageContent::from_json(&content),
-        properties: serde_json::from_str(&properties).unwrap_or_default(),
-        reply_to: row.get(9),
-        status: DeliveryStatus::parse(&status).ok_or_else(|| StoreError::Corrupt(format!("unknown message status `{status}`")))?,
-        error: row.get(11),
-        provider_timestamp: row.get(12),
-        created_at: row.get(13),
-        updated_at: row.get(14),
-    })
-}
+use crate::store::messages::{COLUMNS, read_message as message};
 
 impl PgStore {
     /// Stores an inbound message with its contact and conversation, in one transaction;
@@ -58,14 +34,6 @@ impl PgStore {
         Ok(row.and_then(|r| r.get(0)))
     }
 }
-
-/// A contact as the provider names it now (a name or handle it leaves out is kept); its id.
-pub(super) const UPSERT_CONTACT: &str = "INSERT INTO contacts (channel_id, external_id, name, handle, updated_at) VALUES ($1, $2, $3, $4, $5)
-    ON CONFLICT (channel_id, external_id) DO UPDATE SET
-        name = COALESCE(excluded.name, contacts.name),
-        handle = COALESCE(excluded.handle, contacts.handle),
-        updated_at = excluded.updated_at
-    RETURNING id";
 
 /// [`PgStore::record_inbound`] inside a transaction (a webhook's events share one): one
 /// statement (a round trip and a plan per message, not four). Contact, conversation, message:

@@ -9,15 +9,12 @@
 //! plugin components every node loads ([`plugins`]) and shared rate limits ([`limits`]). Each
 //! aggregate's operations implement `store::backend`'s traits; docs/scale-out.md has the design.
 
-pub mod activity;
 pub mod events;
-pub mod inbox;
 pub mod limits;
 pub mod live;
 pub mod media;
 pub mod messages;
 pub mod outbox;
-pub mod people;
 pub mod plugins;
 mod writer;
 

@@ -13,9 +13,8 @@ use tokio_postgres::types::ToSql;
 
 use super::PgStore;
 use crate::store::channels::raw_channel;
-use super::inbox::conversation;
-use super::media::media_row;
-use super::messages::{COLUMNS as MESSAGE_COLUMNS, message};
+use crate::store::conversations::conversation;
+use crate::store::messages::{COLUMNS as MESSAGE_COLUMNS, read_message as message};
 use crate::store::backend::OutboxStore;
 use crate::store::channels::CHANNEL_COLUMNS;
 use crate::store::conversations::{CONVERSATION_COLUMNS, CONVERSATION_FROM};
@@ -155,7 +154,7 @@ impl OutboxStore for PgStore {
             workspace_suspended: status.as_deref() == Some("suspended"),
             conversation: conversation_row.map(|row| conversation(&row)),
             last_inbound: last_inbound.as_ref().map(message).transpose()?,
-            files: files.iter().map(media_row).collect(),
+            files: files.iter().map(crate::store::media::media_file).collect(),
         }))
     }
 }

@@ -30,7 +30,7 @@ use crate::store::{StoreError, StoreResult};
 /// database's default, as SQLite's `synchronous=FULL` does.
 const BEGIN: &str = "BEGIN; SET LOCAL synchronous_commit = on";
 
-/// Batches one node runs at once: one collects while another commits.
+/// Batches one node runs at once; the next one's writes gather while it commits.
 const BATCHES_AT_ONCE: usize = 1;
 
 /// How often a write that lost a deadlock or serialization conflict runs again on its own.
@@ -70,12 +70,15 @@ impl PgWriter {
         let in_flight = Arc::new(tokio::sync::Semaphore::new(BATCHES_AT_ONCE));
         tokio::spawn(async move {
             while let Some(first) = waiting.recv().await {
+                // The batch is formed once it may run: every write that arrived while the
+                // previous batch committed goes into this one (formed before, it would hold only
+                // what had arrived by then, and the rest would wait for a commit of their own).
+                let Ok(turn) = in_flight.clone().acquire_owned().await else { return };
                 // One turn of the scheduler first: the requests running now hand in their
                 // writes too, and share this commit instead of each waiting for the next.
                 tokio::task::yield_now().await;
                 let batch = batch_of(first, || waiting.try_recv().ok());
                 let writes = batch.len() as u64;
-                let Ok(turn) = in_flight.clone().acquire_owned().await else { return };
                 let (pool, faults, counted) = (pool.clone(), faults.clone(), counted.clone());
                 // A write that panics (a bug) ends its batch's task, not the writer: its
                 // batch's callers hear "not committed" (their answers are dropped unsent).
