@@ -445,8 +445,6 @@ fn compile(shared: &Shared, source: &ComponentSource) -> Result<(Component, Stri
     let started = Instant::now();
     let component = Component::new(&shared.engine, bytes).map_err(|e| refusal_of_compile(&format!("{e:#}")))?;
     tracing::debug!(ms = started.elapsed().as_millis() as u64, "component compiled");
-    // What Cranelift freed goes back to the system now, not when the allocator gets round to it.
-    crate::heap::release_freed();
     if let Some(cache) = &shared.cache {
         cache.put(&shared.engine, &hash, &component);
     }
