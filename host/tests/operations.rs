@@ -382,7 +382,10 @@ fn the_openapi_document_validates_and_a_fuzz_of_the_live_api_finds_no_undocument
         .args(["--exclude-operation-id", "plugins_install"])
         // A stream that stays open until the client leaves; tested in live_inbox.
         .args(["--exclude-operation-id", "events_stream"])
-        .args(["--max-time", "60", "--request-timeout", "20", "--workers", "2", "--seed", &seed])
+        // One worker: hypothesis describes lambdas with `ast`, whose recursion counter CPython 3.11
+        // shares between threads; two workers made it raise "AST constructor recursion depth
+        // mismatch" as a runtime error of the fuzzer itself (a failed CI run, every answer conforming).
+        .args(["--max-time", "60", "--request-timeout", "20", "--workers", "1", "--seed", &seed])
         .env("NO_COLOR", "1")
         // Its cache (.schemathesis/) goes with the test's data, not into the checkout.
         .current_dir(data.path())
