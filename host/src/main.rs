@@ -468,7 +468,7 @@ async fn run() -> anyhow::Result<()> {
                     let public = switchboard::signing::encode_public_key(&key.verifying_key());
                     format!("signed {} with {public}\n", target.display())
                 }
-                PluginCommand::Precompile { file, built_in, cache_dir, to_stdout, memory_mb, call_timeout_ms } => {
+                PluginCommand::Precompile { file, built_in, cache_dir, to_stdout: _, memory_mb, call_timeout_ms } => {
                     let source = match (built_in, file) {
                         (Some(package), _) => switchboard::plugins::built_in_component(&package).ok_or_else(|| anyhow::anyhow!("no built-in plugin `{package}`"))?,
                         (None, Some(file)) if file.as_os_str() == "-" => {
@@ -480,9 +480,10 @@ async fn run() -> anyhow::Result<()> {
                         (None, None) => anyhow::bail!("name a component file or --built-in PACKAGE"),
                     };
                     let call_timeout = std::time::Duration::from_millis(call_timeout_ms);
+                    // Exactly one of the two is given (clap checks): a cache folder, or `--to-stdout`.
                     match cache_dir {
-                        Some(cache_dir) if !to_stdout => switchboard::runtime::precompile_bytes(source, &cache_dir, memory_mb << 20, call_timeout).await?,
-                        _ => {
+                        Some(cache_dir) => switchboard::runtime::precompile_bytes(source, &cache_dir, memory_mb << 20, call_timeout).await?,
+                        None => {
                             let compiled = switchboard::runtime::precompile_to_bytes(source, memory_mb << 20, call_timeout)?;
                             std::io::Write::write_all(&mut std::io::stdout().lock(), &compiled).map_err(|e| anyhow::anyhow!("cannot write the standard output: {e}"))?;
                         }

@@ -184,11 +184,6 @@ struct Shared {
     services: HostServices,
     /// Compiles in child processes when set (the server binary; see `precompile`).
     child_compiler: std::sync::OnceLock<ChildCompiler>,
-    /// Held while compiling in this process: one compilation at a time. Cranelift already
-    /// spreads one over every core, so taking turns costs no throughput, and the server's peak
-    /// memory stays one compilation's however many uploads arrive at once (the child compiler's
-    /// fallback, e.g. when the disk is full, must not multiply it).
-    compiling_here: std::sync::Mutex<()>,
 }
 
 /// The engine and linker every plugin shares.
@@ -260,7 +255,6 @@ impl Runtime {
                 operator_allowed: Arc::new(operator_allowed),
                 services,
                 child_compiler: std::sync::OnceLock::new(),
-                compiling_here: std::sync::Mutex::new(()),
             }),
             linker,
             stop_ticker,
@@ -419,15 +413,17 @@ fn compile(shared: &Shared, source: &ComponentSource) -> Result<(Component, Stri
         if let Some(component) = cache.get(&shared.engine, &hash) {
             return Ok((component, hash));
         }
+        // The child ran, or could not be handed the bytes, but nothing reached the cache (a full
+        // disk): the same child again, through pipes.
         let nothing_written = match outcome {
-            Ok(()) => "the compiler process left no cache entry this engine reads".to_owned(),
-            Err(CompileInChild::CannotWrite(why)) => why,
+            Ok(()) => Some("the compiler process left no cache entry this engine reads".to_owned()),
+            Err(CompileInChild::CannotWrite(why)) => Some(why),
             Err(CompileInChild::Failed(why)) => {
                 tracing::info!("{why}: compiling in-process");
-                String::new()
+                None
             }
         };
-        if !nothing_written.is_empty() {
+        if let Some(nothing_written) = nothing_written {
             match child.compile_through_pipes(&shared.engine, source, &shared.limits) {
                 Ok(component) => {
                     tracing::warn!("{nothing_written}: compiled by the compiler process through pipes");
@@ -436,11 +432,6 @@ fn compile(shared: &Shared, source: &ComponentSource) -> Result<(Component, Stri
                 Err(why) => tracing::warn!("{nothing_written}; through pipes, {why}: compiling in-process"),
             }
         }
-    }
-    let _turn = shared.compiling_here.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    // Whoever held the turn may have compiled these very bytes.
-    if let Some(component) = shared.cache.as_ref().and_then(|cache| cache.get(&shared.engine, &hash)) {
-        return Ok((component, hash));
     }
     let started = Instant::now();
     let component = Component::new(&shared.engine, bytes).map_err(|e| refusal_of_compile(&format!("{e:#}")))?;

@@ -57,14 +57,7 @@ impl ChildCompiler {
                 Some(input)
             }
         };
-        let output = command
-            .arg("--cache-dir")
-            .arg(cache.dir())
-            .arg("--memory-mb")
-            .arg((limits.memory_bytes >> 20).max(1).to_string())
-            .arg("--call-timeout-ms")
-            .arg(limits.call_timeout.as_millis().to_string())
-            .output();
+        let output = with_limits(command.arg("--cache-dir").arg(cache.dir()), limits).output();
         if let Some(input) = input {
             let _ = std::fs::remove_file(&input);
         }
@@ -79,11 +72,7 @@ impl ChildCompiler {
     /// Compiles `source` in a child without touching the disk: the bytes go to its standard
     /// input, the serialized compilation comes back on its standard output.
     pub(super) fn compile_through_pipes(&self, engine: &Engine, source: &ComponentSource, limits: &Limits) -> Result<Component, String> {
-        let mut child = Command::new(&self.exe)
-            .args(["plugin", "precompile", "-", "--to-stdout", "--memory-mb"])
-            .arg((limits.memory_bytes >> 20).max(1).to_string())
-            .arg("--call-timeout-ms")
-            .arg(limits.call_timeout.as_millis().to_string())
+        let mut child = with_limits(Command::new(&self.exe).args(["plugin", "precompile", "-", "--to-stdout"]), limits)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -110,6 +99,11 @@ impl ChildCompiler {
         #[allow(unsafe_code)]
         unsafe { Component::deserialize(engine, &compiled) }.map_err(|e| format!("the compiler process's compilation: {e:#}"))
     }
+}
+
+/// The server's limits, which shape the child's engine and bound its load's calls.
+fn with_limits<'c>(command: &'c mut Command, limits: &Limits) -> &'c mut Command {
+    command.arg("--memory-mb").arg((limits.memory_bytes >> 20).max(1).to_string()).arg("--call-timeout-ms").arg(limits.call_timeout.as_millis().to_string())
 }
 
 /// The child's side of [`ChildCompiler::compile_through_pipes`]: the serialized compilation.

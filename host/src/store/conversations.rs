@@ -4,7 +4,8 @@ use rusqlite::{Connection, params};
 use serde::Serialize;
 
 use super::row::ReadRow;
-use super::{now_ms, Cached};
+use super::sql::Sql;
+use super::{StoreResult, now_ms, Cached};
 
 #[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
 pub struct Conversation {
@@ -231,4 +232,14 @@ pub(crate) fn search_words(search: &str) -> Vec<&str> {
 pub(crate) fn like_pattern(search: &str) -> String {
     let literal = search.trim().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
     format!("%{literal}%")
+}
+
+pub(crate) async fn conversation_in(sql: &dyn Sql, id: i64) -> StoreResult<Option<Conversation>> {
+    Ok(sql.row(&format!("SELECT {CONVERSATION_COLUMNS} FROM {CONVERSATION_FROM} WHERE c.id = $1"), &[&id]).await?.as_ref().map(conversation))
+}
+
+/// The conversation at a provider address (also one step of SQLite's ingest).
+pub(crate) async fn conversation_at_in(sql: &dyn Sql, channel_id: &str, external_id: &str) -> StoreResult<Option<Conversation>> {
+    let at = format!("SELECT {CONVERSATION_COLUMNS} FROM {CONVERSATION_FROM} WHERE c.channel_id = $1 AND c.external_id = $2");
+    Ok(sql.row(&at, &[&channel_id, &external_id]).await?.as_ref().map(conversation))
 }

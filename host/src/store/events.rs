@@ -94,7 +94,7 @@ fn record_in(conn: &Connection, channel_id: &str, event: &EventRecord, recorded:
             if changed > 0
                 && let Some(found) = {
                     let (channel, external) = (channel_id.to_owned(), conversation_external_id.clone());
-                    super::sql::on_sqlite(conn, move |sql| Box::pin(async move { super::backend::conversation_at_in(sql, &channel, &external).await }))?
+                    super::sql::on_sqlite(conn, move |sql| Box::pin(async move { super::conversations::conversation_at_in(sql, &channel, &external).await }))?
                 }
             {
                 recorded.statuses.push((found.id, None));

@@ -6,7 +6,7 @@ use rusqlite::{Connection, params};
 use serde::Serialize;
 
 use super::row::ReadRow;
-use super::sql::Sql;
+use super::sql::{Ids, Sql};
 use super::{Cached, StoreResult, now_ms};
 
 /// One file, as the API shows it beside its attachment.
@@ -115,4 +115,10 @@ pub fn send_upload_in(conn: &Connection, upload_id: i64, channel_id: &str, messa
         params![upload_id, channel_id, message_id, now_ms()],
     )?;
     Ok(())
+}
+
+/// The files of these messages, by message and position (also one part of SQLite's delivery read).
+pub(crate) async fn media_of_messages_in(sql: &dyn Sql, message_ids: &Ids) -> StoreResult<Vec<MediaFile>> {
+    let files = format!("SELECT {MEDIA_COLUMNS} FROM media WHERE {} ORDER BY message_id, position", sql.in_list("message_id", "$1"));
+    Ok(sql.rows(&files, &[message_ids]).await?.iter().map(media_file).collect())
 }

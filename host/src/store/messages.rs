@@ -8,6 +8,7 @@ use super::contacts::{self, ContactInfo};
 use super::content::MessageContent;
 use super::conversations;
 use super::row::ReadRow;
+use super::sql::Sql;
 use super::{Db, StoreError, StoreResult, now_ms, Cached};
 
 /// An inbound message as normalized by a plugin.
@@ -291,4 +292,18 @@ pub(crate) fn record_status_watermark_in(conn: &Connection, channel_id: &str, co
         }
     }
     Ok(changed)
+}
+
+pub(crate) async fn message_in(sql: &dyn Sql, id: i64) -> StoreResult<Option<Message>> {
+    sql.row(&format!("SELECT {COLUMNS} FROM messages WHERE id = $1"), &[&id]).await?.as_ref().map(read_message).transpose()
+}
+
+/// The customer's most recent message in a conversation, by provider time (a message without
+/// one last, as SQLite sorts NULL lowest).
+pub(crate) async fn last_inbound_in(sql: &dyn Sql, conversation_id: i64) -> StoreResult<Option<Message>> {
+    let last = format!(
+        "SELECT {COLUMNS} FROM messages WHERE conversation_id = $1 AND direction = 'inbound'
+         ORDER BY provider_timestamp DESC NULLS LAST, id DESC LIMIT 1"
+    );
+    sql.row(&last, &[&conversation_id]).await?.as_ref().map(read_message).transpose()
 }

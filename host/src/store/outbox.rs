@@ -39,7 +39,7 @@ impl Db {
     /// [`DeliveryContext`] of a queued message; `None` when the message is gone. One read
     /// connection, one blocking hop: the shared reads in turn (SQLite answers each at once).
     pub fn delivery_context(&self, message_id: i64, channel_id: &str) -> StoreResult<Option<DeliveryContext>> {
-        use super::backend::{channel_suspended_in, conversation_in, last_inbound_in, media_of_messages_in, message_in};
+        use super::{conversations::conversation_in, media::media_of_messages_in, messages::{last_inbound_in, message_in}, workspaces::channel_suspended_in};
         let channel_id = channel_id.to_owned();
         let read = super::sql::on_sqlite(&self.reader(), move |sql| {
             Box::pin(async move {

@@ -256,6 +256,26 @@ impl RunSql for Db {
     }
 }
 
+/// Extends this node's claims on the rows of `table` whose `key` is in `in_flight` to `lease`
+/// from now (`only`: a further condition on the row, e.g. still pending); how many it still
+/// held (fewer: another node took one over after this node failed to renew). SQLite's one node
+/// claims nothing: every one is still its own.
+pub(crate) async fn renew_claims(store: &impl RunSql, table: &'static str, key: &'static str, only: &'static str, in_flight: &[i64], lease: std::time::Duration) -> StoreResult<usize> {
+    let Some(node) = store.claiming_node().map(str::to_owned) else { return Ok(in_flight.len()) };
+    if in_flight.is_empty() {
+        return Ok(0);
+    }
+    let in_flight = Ids::from(in_flight);
+    store
+        .write(body(move |sql| {
+            Box::pin(async move {
+                let renew = format!("UPDATE {table} SET claimed_until = $3 WHERE {} AND claimed_by = $2 {only}", sql.in_list(key, "$1"));
+                Ok(sql.execute(&renew, &[&in_flight, &node, &(super::now_ms() + lease.as_millis() as i64)]).await? as usize)
+            })
+        }))
+        .await
+}
+
 /// Runs a shared body on a SQLite connection the caller holds (a read that is one part of a
 /// larger one on that connection).
 pub(crate) fn on_sqlite<T>(conn: &rusqlite::Connection, body: impl for<'c> FnOnce(&'c dyn Sql) -> BoxFuture<'c, StoreResult<T>>) -> StoreResult<T> {

@@ -2,7 +2,9 @@
 
 use serde::Serialize;
 
+use super::StoreResult;
 use super::row::ReadRow;
+use super::sql::Sql;
 
 #[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
 pub struct Workspace {
@@ -22,6 +24,12 @@ pub(crate) const COLUMNS: &str = "w.id, w.name, w.status, (SELECT COUNT(*) FROM 
 
 pub(crate) fn workspace(row: &impl ReadRow) -> Workspace {
     Workspace { id: row.int(0), name: row.text(1), status: row.text(2), channels: row.int(3), created_at: row.int(4), updated_at: row.int(5) }
+}
+
+/// Whether the workspace of a channel is suspended (also one part of SQLite's delivery read).
+pub(crate) async fn channel_suspended_in(sql: &dyn Sql, channel_id: &str) -> StoreResult<bool> {
+    let status = sql.row("SELECT w.status FROM channels c JOIN workspaces w ON w.id = c.workspace_id WHERE c.id = $1", &[&channel_id]).await?;
+    Ok(status.and_then(|row| row.opt_text(0)).as_deref() == Some("suspended"))
 }
 
 #[cfg(test)]

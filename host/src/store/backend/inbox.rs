@@ -17,8 +17,8 @@ use crate::store::messages::Message;
 use crate::store::reconnect::Reconnect;
 use crate::store::audit::{actor_pattern, audit_log_sql, audit_row};
 use crate::store::contacts::UPSERT_CONTACT;
-use crate::store::conversations::{Assigned, CONVERSATION_COLUMNS, CONVERSATION_FROM, conversation, like_pattern, search_words};
-use crate::store::messages::{COLUMNS as MESSAGE_COLUMNS, read_message};
+use crate::store::conversations::{Assigned, CONVERSATION_COLUMNS, CONVERSATION_FROM, conversation, conversation_at_in, conversation_in, like_pattern, search_words};
+use crate::store::messages::{COLUMNS as MESSAGE_COLUMNS, last_inbound_in, read_message};
 use crate::store::row::ReadRow;
 use crate::store::sql::{Param, RunSql, Sql, body};
 use crate::store::{StoreResult, now_ms};
@@ -387,30 +387,6 @@ pub(crate) fn fts_query(words: &[impl AsRef<str>]) -> String {
 /// lowercased, no stemming, no stop words).
 pub(crate) fn pg_text_query(words: &[impl AsRef<str>]) -> String {
     words.iter().map(|word| format!("'{}':*", word.as_ref())).collect::<Vec<_>>().join(" & ")
-}
-
-pub(crate) async fn conversation_in(sql: &dyn Sql, id: i64) -> StoreResult<Option<Conversation>> {
-    Ok(sql.row(&format!("SELECT {CONVERSATION_COLUMNS} FROM {CONVERSATION_FROM} WHERE c.id = $1"), &[&id]).await?.as_ref().map(conversation))
-}
-
-/// The conversation at a provider address (also one step of SQLite's ingest).
-pub(crate) async fn conversation_at_in(sql: &dyn Sql, channel_id: &str, external_id: &str) -> StoreResult<Option<Conversation>> {
-    let at = format!("SELECT {CONVERSATION_COLUMNS} FROM {CONVERSATION_FROM} WHERE c.channel_id = $1 AND c.external_id = $2");
-    Ok(sql.row(&at, &[&channel_id, &external_id]).await?.as_ref().map(conversation))
-}
-
-pub(crate) async fn message_in(sql: &dyn Sql, id: i64) -> StoreResult<Option<Message>> {
-    sql.row(&format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = $1"), &[&id]).await?.as_ref().map(read_message).transpose()
-}
-
-/// The customer's most recent message in a conversation, by provider time (a message without
-/// one last, as SQLite sorts NULL lowest).
-pub(crate) async fn last_inbound_in(sql: &dyn Sql, conversation_id: i64) -> StoreResult<Option<Message>> {
-    let last = format!(
-        "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 AND direction = 'inbound'
-         ORDER BY provider_timestamp DESC NULLS LAST, id DESC LIMIT 1"
-    );
-    sql.row(&last, &[&conversation_id]).await?.as_ref().map(read_message).transpose()
 }
 
 #[cfg(test)]

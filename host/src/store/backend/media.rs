@@ -5,9 +5,9 @@
 
 use std::time::Duration;
 
-use crate::store::media::{MEDIA_COLUMNS, MediaFile, StoredBytes, blob_in, media_file};
+use crate::store::media::{MEDIA_COLUMNS, MediaFile, StoredBytes, blob_in, media_file, media_of_messages_in};
 use crate::store::row::ReadRow;
-use crate::store::sql::{Ids, RunSql, Sql, body};
+use crate::store::sql::{Ids, RunSql, Sql, body, renew_claims};
 use crate::store::{StoreResult, now_ms};
 
 #[async_trait::async_trait]
@@ -87,18 +87,7 @@ impl<S: RunSql> MediaStore for S {
     }
 
     async fn renew_media_claims(&self, in_flight: &[i64], lease: Duration) -> StoreResult<usize> {
-        let Some(node) = self.claiming_node().map(str::to_owned) else { return Ok(in_flight.len()) };
-        if in_flight.is_empty() {
-            return Ok(0);
-        }
-        let in_flight = Ids::from(in_flight);
-        self.write(body(move |sql| {
-            Box::pin(async move {
-                let renew = format!("UPDATE media SET claimed_until = $3 WHERE {} AND claimed_by = $2 AND state = 'pending'", sql.in_list("id", "$1"));
-                Ok(sql.execute(&renew, &[&in_flight, &node, &(now_ms() + lease.as_millis() as i64)]).await? as usize)
-            })
-        }))
-        .await
+        renew_claims(self, "media", "id", "AND state = 'pending'", in_flight, lease).await
     }
 
     async fn next_media_at(&self) -> StoreResult<Option<i64>> {
@@ -197,12 +186,6 @@ impl<S: RunSql> MediaStore for S {
         }))
         .await
     }
-}
-
-/// The files of these messages, by message and position (also one part of SQLite's delivery read).
-pub(crate) async fn media_of_messages_in(sql: &dyn Sql, message_ids: &Ids) -> StoreResult<Vec<MediaFile>> {
-    let files = format!("SELECT {MEDIA_COLUMNS} FROM media WHERE {} ORDER BY message_id, position", sql.in_list("message_id", "$1"));
-    Ok(sql.rows(&files, &[message_ids]).await?.iter().map(media_file).collect())
 }
 
 /// Announces a change of a message's file to every node with the commit (Postgres; none for an

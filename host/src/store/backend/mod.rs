@@ -22,16 +22,13 @@ pub use channels::ChannelStore;
 pub use inbox::InboxStore;
 pub use integrations::IntegrationStore;
 pub use media::MediaStore;
-pub(crate) use inbox::{conversation_at_in, conversation_in, last_inbound_in, message_in};
-pub(crate) use media::media_of_messages_in;
-pub(crate) use people::channel_suspended_in;
 pub use open::Backend;
 pub use outbox::OutboxStore;
 pub use people::PeopleStore;
 pub use webhook_endpoints::WebhookStore;
 
 use super::events::{EventRecord, RecordedEvents};
-use super::messages::{DeliveryStatus, Message, NewInbound, NewOutbound, record_inbound_in};
+use super::messages::{DeliveryStatus, Message, NewInbound, NewOutbound, message_in, record_inbound_in};
 use super::pg::PgStore;
 use super::row::ReadRow;
 use super::sql::{RunSql, body};

@@ -17,7 +17,7 @@ use crate::store::people::{COLUMNS as PERSON_COLUMNS, COLUMN_COUNT as PERSON_COL
 use crate::store::row::ReadRow;
 use crate::store::sql::{RunSql, Sql, body};
 use crate::store::tokens::{HAND_OVER_TOKEN_CONVERSATIONS, LOCK_TOKEN, LOCK_TOKEN_BINDINGS, REVOKE_TOKEN, Role, TokenInfo, TokenOwner, digest, new_token, token_info, token_owner_of, token_prefix};
-use crate::store::workspaces::{COLUMNS as WORKSPACE_COLUMNS, Workspace, workspace};
+use crate::store::workspaces::{COLUMNS as WORKSPACE_COLUMNS, Workspace, channel_suspended_in, workspace};
 use crate::store::{Db, StoreError, StoreResult, now_ms};
 
 #[async_trait::async_trait]
@@ -475,12 +475,6 @@ impl<S: RunSql> PeopleStore for S {
 
 async fn workspace_in(sql: &dyn Sql, id: i64) -> StoreResult<Option<Workspace>> {
     Ok(sql.row(&format!("SELECT {WORKSPACE_COLUMNS} FROM workspaces w WHERE w.id = $1"), &[&id]).await?.as_ref().map(workspace))
-}
-
-/// Whether the workspace of a channel is suspended (also one part of SQLite's delivery read).
-pub(crate) async fn channel_suspended_in(sql: &dyn Sql, channel_id: &str) -> StoreResult<bool> {
-    let status = sql.row("SELECT w.status FROM channels c JOIN workspaces w ON w.id = c.workspace_id WHERE c.id = $1", &[&channel_id]).await?;
-    Ok(status.and_then(|row| row.opt_text(0)).as_deref() == Some("suspended"))
 }
 
 /// Postgres: locks a person's row until the transaction ends (the first lock of every

@@ -9,7 +9,7 @@ use std::time::Duration;
 use crate::store::conversations::{HandedOver, in_order};
 use crate::store::pg::live::announce_in;
 use crate::store::row::ReadRow;
-use crate::store::sql::{Ids, Param, Row, RunSql, Sql, batched, body};
+use crate::store::sql::{Param, Row, RunSql, Sql, batched, body, renew_claims};
 use crate::store::tokens::{Role, digest, new_token, token_prefix};
 use crate::store::webhook_endpoints::*;
 use crate::store::{Scope, StoreError, StoreResult, now_ms};
@@ -247,18 +247,7 @@ impl<S: RunSql> WebhookStore for S {
     }
 
     async fn renew_webhook_claims(&self, in_flight: &[i64], lease: Duration) -> StoreResult<usize> {
-        let Some(node) = self.claiming_node().map(str::to_owned) else { return Ok(in_flight.len()) };
-        if in_flight.is_empty() {
-            return Ok(0);
-        }
-        let ids = Ids::from(in_flight);
-        self.write(body(move |sql| {
-            Box::pin(async move {
-                let renew = format!("UPDATE webhook_deliveries SET claimed_until = $3 WHERE {} AND claimed_by = $2 AND state = 'pending'", sql.in_list("id", "$1"));
-                Ok(sql.execute(&renew, &[&ids, &node, &(now_ms() + lease.as_millis() as i64)]).await? as usize)
-            })
-        }))
-        .await
+        renew_claims(self, "webhook_deliveries", "id", "AND state = 'pending'", in_flight, lease).await
     }
 
     async fn next_webhook_delivery_at(&self) -> StoreResult<Option<i64>> {

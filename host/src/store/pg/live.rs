@@ -11,6 +11,8 @@ use super::PgStore;
 
 /// The channel every node listens on.
 pub(super) const CHANNEL: &str = "switchboard_live";
+/// The channel plugin installs are announced on (payload: `plugin@version`; a removal: `plugin@`).
+pub(super) const PLUGINS_CHANNEL: &str = "switchboard_plugins";
 
 /// What a node hears.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,7 +61,7 @@ pub(crate) async fn announce_in(sql: &dyn crate::store::sql::Sql, change: &str, 
 }
 
 fn notice(channel: &str, payload: &str) -> Option<Notice> {
-    if channel == super::plugins::CHANNEL {
+    if channel == PLUGINS_CHANNEL {
         let (plugin, version) = payload.rsplit_once('@')?;
         if version.is_empty() {
             return Some(Notice::Removed { plugin: plugin.into() });
@@ -100,7 +102,7 @@ impl PgStore {
             }
             let _ = forward.send(Notice::Lost);
         });
-        client.batch_execute(&format!("LISTEN {CHANNEL}; LISTEN {}", super::plugins::CHANNEL)).await?;
+        client.batch_execute(&format!("LISTEN {CHANNEL}; LISTEN {}", PLUGINS_CHANNEL)).await?;
         // The client must outlive the LISTEN: it goes with the forwarding task's channel.
         tokio::spawn(async move {
             notices.closed().await;

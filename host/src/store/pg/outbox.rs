@@ -56,13 +56,8 @@ impl OutboxStore for PgStore {
     }
 
     async fn renew_claims(&self, in_flight: &[i64], lease: Duration) -> StoreResult<usize> {
-        if in_flight.is_empty() {
-            return Ok(0);
-        }
-        let until = now_ms() + lease.as_millis() as i64;
-        let client = self.client().await?;
-        let renew = client.prepare_cached("UPDATE outbox SET claimed_until = $3 WHERE message_id = ANY($1) AND claimed_by = $2").await?;
-        Ok(client.execute(&renew, &[&in_flight, &self.node, &until]).await? as usize)
+        // An outbox row exists only while its send is pending.
+        crate::store::sql::renew_claims(self, "outbox", "message_id", "", in_flight, lease).await
     }
 
     async fn next_delivery_at(&self, paused: &[String]) -> StoreResult<Option<i64>> {

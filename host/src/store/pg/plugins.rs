@@ -7,10 +7,9 @@
 use sha2::{Digest, Sha256};
 
 use super::PgStore;
+use super::live::PLUGINS_CHANNEL as CHANNEL;
 use crate::store::{StoreResult, now_ms};
 
-/// The channel installs are announced on (payload: `plugin@version`; a removal: `plugin@`).
-pub(super) const CHANNEL: &str = "switchboard_plugins";
 
 /// What an install did.
 #[derive(Debug, Clone, PartialEq, Eq)]
