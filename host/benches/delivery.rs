@@ -418,6 +418,7 @@ impl Host {
             record_webhooks: None,
             webhook_retry: Default::default(),
             compiler: None,
+            compile_cache: None,
             catalogue: Vec::new(),
         };
         tokio::spawn(switchboard::serve(listener, config, std::future::pending()));

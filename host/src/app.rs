@@ -43,6 +43,11 @@ pub struct ServeConfig {
     /// Compile plugins in child processes of this binary (the server binary sets it; see
     /// `runtime::precompile`); none: in-process.
     pub compiler: Option<crate::runtime::ChildCompiler>,
+    /// Where plugins' compilations are kept; none: the data folder's `cache/`. Servers on one
+    /// machine may share one folder (the test kit's hosts do, so a suite compiles each plugin
+    /// once): an entry is named by the component's hash and the engine's settings, written
+    /// atomically and checked against its digest when read.
+    pub compile_cache: Option<PathBuf>,
     /// When failed event webhook deliveries are tried again and given up (`--webhook-retry`).
     pub webhook_retry: crate::store::webhook_endpoints::RetryPolicy,
     /// The OCI repositories the catalogue lists (`--catalogue oci://REGISTRY/REPOSITORY`).
@@ -238,7 +243,7 @@ impl App {
             .iter()
             .map(|r| crate::oci::Source::parse_repository(r).map_err(|e| anyhow::anyhow!("--catalogue {e}")))
             .collect::<anyhow::Result<Vec<_>>>()?;
-        let cache = CompileCache::new(crate::data_dir::cache_dir(&config.data_dir));
+        let cache = CompileCache::new(config.compile_cache.clone().unwrap_or_else(|| crate::data_dir::cache_dir(&config.data_dir)));
         let metrics = Arc::new(crate::metrics::Metrics::new(deployment.store_metrics.clone()));
         let media = Arc::new(crate::media::Media::new(deployment.files.clone(), config.media_max_mb));
         let public_url = config

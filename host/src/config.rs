@@ -250,6 +250,7 @@ impl Settings {
             faults: Default::default(),
             record_webhooks: self.record_webhooks.clone(),
             compiler: None,
+            compile_cache: None,
             webhook_retry: crate::store::webhook_endpoints::RetryPolicy { horizon: Duration::from_secs(self.webhook_retry_horizon), ..Default::default() },
             catalogue: self.catalogue.clone(),
         }

@@ -242,9 +242,14 @@ async fn every_event_signed_and_in_order_through_failures_an_outage_a_redelivery
         write(&host, &first, &format!("a{n}"), &format!("first {n}")).await;
     }
     until(&host, "a delivery tried against the down receiver", || receiver.all().iter().any(|r| r.answered == 503).then_some(())).await;
-    let (_, deliveries) = host.get(&format!("/api/v1/webhook-endpoints/{id}/deliveries"), &host.admin).await;
-    let waiting = deliveries.as_array().unwrap().iter().find(|d| d["state"] == "pending" && !d["attempts"].as_array().unwrap().is_empty()).cloned();
-    let waiting = waiting.unwrap_or_else(|| panic!("a pending delivery shows its failed attempt: {deliveries}"));
+    // The attempt is recorded once its answer is in: the listing shows it a moment after.
+    let waiting = host
+        .eventually(PATIENCE, || async {
+            let (_, deliveries) = host.get(&format!("/api/v1/webhook-endpoints/{id}/deliveries"), &host.admin).await;
+            deliveries.as_array()?.iter().find(|d| d["state"] == "pending" && d["attempts"].as_array().is_some_and(|a| !a.is_empty())).cloned()
+        })
+        .await
+        .expect("a pending delivery shows its failed attempt");
     assert_eq!(waiting["attempts"][0]["status"], 503, "{waiting}");
     assert!(waiting["next_attempt_at"].is_i64(), "{waiting}");
     receiver.set(Mode::Healthy);
