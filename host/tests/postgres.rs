@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use support::PATIENCE;
 use support::postgres::Postgres;
 use switchboard::store::SecretBox;
-use switchboard::store::backend::OutboxStore;
+use switchboard::store::backend::{MessageStore, OutboxStore};
 use switchboard::store::pg::PgStore;
 
 fn key(dir: &tempfile::TempDir, name: &str) -> Arc<SecretBox> {

@@ -27,8 +27,6 @@ const ONLY_ONE_DEPLOYMENT: &[(&str, &str)] = &[
     ("plugin_removals", "Postgres: removals a node that was down must learn"),
     ("media_bytes", "Postgres: files' bytes, shared by every node"),
     ("rate_limits", "Postgres: the website chat's request budgets, shared by every node"),
-    ("outbox.claimed_by", "Postgres: a node's lease on a send"),
-    ("outbox.claimed_until", "Postgres: a node's lease on a send"),
 ];
 
 #[derive(Debug, Default, PartialEq)]

@@ -63,6 +63,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0019_activity.sql"),
     include_str!("migrations/0020_bot_tokens.sql"),
     include_str!("migrations/0021_media_claims.sql"),
+    include_str!("migrations/0022_outbox_claims.sql"),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -5,7 +5,7 @@
 //!
 //! The SQL is the shared dialect: `$n` placeholders, numbered in the order they first appear
 //! (rusqlite binds `$n` by name, see [`numbered`]: a statement uses every value it is given),
-//! types both read alike (`BIGINT`/`INTEGER`, `TEXT`, booleans), id lists through [`Ids`]. A step only one dialect has (Postgres's row locks and notices, a collation)
+//! types both read alike (`BIGINT`/`INTEGER`, `TEXT`, booleans), lists through [`List`]. A step only one dialect has (Postgres's row locks and notices, a collation)
 //! is picked in the body with [`Sql::is_postgres`]; an operation that differs throughout stays
 //! in the backend's own file.
 //!
@@ -39,25 +39,33 @@ impl<T: rusqlite::ToSql + tokio_postgres::types::ToSql + Sync> Param for T {
     }
 }
 
-/// A list of ids bound to one placeholder: a JSON array on SQLite (read with `json_each`), a
-/// `BIGINT[]` on Postgres; [`Sql::in_list`] writes the test that reads it in each dialect.
-pub(crate) struct Ids {
-    ids: Vec<i64>,
+/// A list bound to one placeholder: a JSON array on SQLite (read with `json_each`), an array on
+/// Postgres; [`Sql::in_list`] writes the test that reads it in each dialect.
+pub(crate) struct List<T> {
+    items: Vec<T>,
     json: String,
 }
 
-impl From<&[i64]> for Ids {
-    fn from(ids: &[i64]) -> Self {
-        Self { ids: ids.to_vec(), json: serde_json::to_string(ids).expect("numbers serialize") }
+/// Ids (`BIGINT[]` on Postgres).
+pub(crate) type Ids = List<i64>;
+/// Names (`TEXT[]` on Postgres).
+pub(crate) type Names = List<String>;
+
+impl<T: Clone + serde::Serialize> From<&[T]> for List<T> {
+    fn from(items: &[T]) -> Self {
+        Self { items: items.to_vec(), json: serde_json::to_string(items).expect("ids and names serialize") }
     }
 }
 
-impl Param for Ids {
+impl<T: Sync> Param for List<T>
+where
+    Vec<T>: tokio_postgres::types::ToSql + Sync,
+{
     fn on_sqlite(&self) -> &dyn rusqlite::ToSql {
         &self.json
     }
     fn on_postgres(&self) -> &(dyn tokio_postgres::types::ToSql + Sync) {
-        &self.ids
+        &self.items
     }
 }
 
@@ -120,12 +128,12 @@ pub(crate) trait Sql: Send + Sync {
         Ok(self.rows(sql, params).await?.into_iter().next())
     }
 
-    /// `column` is one of the [`Ids`] bound to `placeholder`, in this dialect.
+    /// `column` is one of the [`List`] bound to `placeholder`, in this dialect.
     fn in_list(&self, column: &str, placeholder: &str) -> String {
         if self.is_postgres() { format!("{column} = ANY({placeholder})") } else { format!("{column} IN (SELECT value FROM json_each({placeholder}))") }
     }
 
-    /// `column` is none of the [`Ids`] bound to `placeholder`, in this dialect.
+    /// `column` is none of the [`List`] bound to `placeholder`, in this dialect.
     fn not_in_list(&self, column: &str, placeholder: &str) -> String {
         if self.is_postgres() { format!("{column} <> ALL({placeholder})") } else { format!("{column} NOT IN (SELECT value FROM json_each({placeholder}))") }
     }

@@ -23,7 +23,7 @@ pub use inbox::InboxStore;
 pub use integrations::IntegrationStore;
 pub use media::MediaStore;
 pub use open::Backend;
-pub use outbox::OutboxStore;
+pub use outbox::{DeliveryReads, OutboxStore};
 pub use people::PeopleStore;
 pub use webhook_endpoints::WebhookStore;
 
@@ -103,7 +103,7 @@ impl MessageStore for Db {
     }
 
     async fn delivery_succeeded(&self, message_id: i64, provider_message_id: &str) -> StoreResult<()> {
-        Db::delivery_succeeded(self, message_id, provider_message_id.to_owned()).await
+        outbox::delivery_succeeded(self, message_id, provider_message_id).await
     }
 
     async fn record_status(&self, channel_id: &str, provider_message_id: &str, status: DeliveryStatus, error: Option<&str>) -> StoreResult<Option<(i64, i64)>> {
@@ -143,7 +143,7 @@ impl MessageStore for PgStore {
     }
 
     async fn delivery_succeeded(&self, message_id: i64, provider_message_id: &str) -> StoreResult<()> {
-        PgStore::delivery_succeeded(self, message_id, provider_message_id).await
+        outbox::delivery_succeeded(self, message_id, provider_message_id).await
     }
 
     async fn record_status(&self, channel_id: &str, provider_message_id: &str, status: DeliveryStatus, error: Option<&str>) -> StoreResult<Option<(i64, i64)>> {
