@@ -129,11 +129,18 @@ await adminSession("pages", async ({ page, shot, signIn }) => {
   }
 });
 
+// A check that throws is not yet true: the preview frame reloads as the form changes, and a
+// read during its navigation fails ("Execution context was destroyed"); the last error is shown.
 async function assertSoon(check, what, timeout = 20000) {
   const deadline = Date.now() + timeout;
+  let last = null;
   while (Date.now() < deadline) {
-    if (await check()) return;
+    try {
+      if (await check()) return;
+    } catch (error) {
+      last = error;
+    }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  assert.fail(what);
+  assert.fail(last ? `${what} (last read failed: ${last.message})` : what);
 }
