@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use switchboard::store::Scope;
+use switchboard::store::messages::{DeliveryStatus, NewOutbound};
 use switchboard::store::webhook_endpoints::{Attempt, EndpointChange, NewEndpoint, Outcome, Redeliver};
 
 use crate::each_backend;
@@ -138,6 +139,53 @@ async fn a_choice_is_also_the_choice_made_event() {
         let due = node.due_webhook_deliveries(10, &[]).await.unwrap();
         let made: Vec<_> = due.iter().filter(|d| d.endpoint_id == crm.id).map(|d| (d.event_type.as_str(), d.message_id)).collect();
         assert_eq!(made, vec![("choice.made", Some(stored.id))], "{name}");
+    })
+    .await;
+}
+
+/// Every event a message or a conversation makes is written once, when its change happens, and
+/// a write that changes nothing the events name writes none: a second message of an open
+/// conversation (its status set to itself), a status a message already has, an assignee set
+/// again. The ingest path runs these triggers for every message, so Postgres runs each trigger's
+/// function only when its event can happen (migration 0013): this pins what they still write.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_event_is_written_once_when_it_happens_and_a_write_that_changes_nothing_writes_none() {
+    each_backend(async |backend| {
+        let (node, name, channel) = (&backend.nodes[0], backend.name, backend.channel.as_str());
+        let all = node.create_webhook_endpoint(&endpoint(1, switchboard::store::webhook_endpoints::EVENT_TYPES)).await.unwrap();
+        let events = async || -> Vec<String> {
+            let mut listed = node.webhook_deliveries(all.id, 100).await.unwrap();
+            listed.sort_by_key(|(d, _)| d.id);
+            listed.into_iter().map(|(d, _)| d.event_type).collect()
+        };
+        let now = switchboard::store::now_ms();
+        let first = node.record_inbound(channel, &inbound(1, "960", now)).await.unwrap().unwrap();
+        assert_eq!(events().await, vec!["conversation.created", "message.received"], "{name}");
+        node.record_inbound(channel, &inbound(2, "960", now)).await.unwrap().unwrap();
+        assert_eq!(events().await[2..], ["message.received"], "{name}: no conversation event for a message of an open one");
+        assert!(node.record_inbound(channel, &inbound(2, "960", now)).await.unwrap().is_none(), "{name}: a webhook sent again");
+        assert_eq!(events().await.len(), 3, "{name}: a message stored once is one event");
+
+        let conversation = first.conversation_id;
+        let ani = node.create_person(Some(1), "ani-events", "Ani", switchboard::store::tokens::Role::Agent).await.unwrap().id;
+        node.update_conversation(conversation, Some(Some(ani)), None).await.unwrap();
+        node.update_conversation(conversation, Some(Some(ani)), Some("open")).await.unwrap();
+        assert_eq!(events().await[3..], ["conversation.assigned"], "{name}: assigned once, the same assignee and status again are no event");
+        node.update_conversation(conversation, None, Some("resolved")).await.unwrap();
+        node.record_inbound(channel, &inbound(3, "960", now)).await.unwrap().unwrap();
+        // The message and the reopening are one write; each backend stores them in its own order.
+        let mut reopened = events().await[4..].to_vec();
+        reopened[1..].sort();
+        assert_eq!(reopened, ["conversation.resolved", "conversation.reopened", "message.received"], "{name}: a customer writing again opens it");
+
+        let reply = NewOutbound { conversation_id: conversation, text: Some("Sudah dikirim kak".into()), content: Default::default(), reply_to: None, file: None, sent_by: Some(ani) };
+        let queued = node.queue_outbound(channel, &reply).await.unwrap();
+        assert_eq!(events().await.len(), 7, "{name}: a reply queued is no event yet");
+        node.delivery_succeeded(queued.id, "960-p1").await.unwrap();
+        node.record_status(channel, "960-p1", DeliveryStatus::Delivered, None).await.unwrap();
+        node.record_status(channel, "960-p1", DeliveryStatus::Delivered, None).await.unwrap();
+        node.record_status(channel, "960-p1", DeliveryStatus::Sent, None).await.unwrap();
+        assert_eq!(events().await[7..], ["message.sent", "message.delivered"], "{name}: each status once, none moving back");
     })
     .await;
 }

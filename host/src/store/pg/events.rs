@@ -5,7 +5,7 @@
 use deadpool_postgres::GenericClient;
 
 use super::PgStore;
-use super::messages::{record_inbound_in, record_status_in, record_status_watermark_in};
+use super::messages::{lock_order, record_inbound_in, record_status_in, record_status_watermark_in};
 use crate::store::StoreResult;
 use crate::store::events::{EventRecord, FileRecord, RecordedEvents};
 use crate::store::now_ms;
@@ -16,7 +16,13 @@ impl PgStore {
         if events.is_empty() {
             return Ok(RecordedEvents::default());
         }
-        self.writer.write((channel_id.to_owned(), events), |tx, (channel_id, events)| Box::pin(record_events_in(tx, channel_id, events))).await
+        // A webhook's first message says where its locks start (statuses lock only messages).
+        let first_conversation = events.iter().find_map(|event| match event {
+            EventRecord::Message { inbound, .. } => Some(inbound.conversation_external_id.as_str()),
+            _ => None,
+        });
+        let order = first_conversation.map(|conversation| lock_order(channel_id, conversation)).unwrap_or_default();
+        self.writer.write_in_order(order, (channel_id.to_owned(), events), |tx, (channel_id, events)| Box::pin(record_events_in(tx, channel_id, events))).await
     }
 }
 

@@ -15,7 +15,8 @@ impl PgStore {
     /// Stores an inbound message with its contact and conversation, in one transaction;
     /// `None` when the provider id was already stored (by this node or another).
     pub async fn record_inbound(&self, channel_id: &str, inbound: &NewInbound) -> StoreResult<Option<Message>> {
-        self.writer.write((channel_id.to_owned(), inbound.clone()), |tx, (channel_id, inbound)| Box::pin(record_inbound_in(tx, channel_id, inbound))).await
+        let order = lock_order(channel_id, &inbound.conversation_external_id);
+        self.writer.write_in_order(order, (channel_id.to_owned(), inbound.clone()), |tx, (channel_id, inbound)| Box::pin(record_inbound_in(tx, channel_id, inbound))).await
     }
 
     pub async fn message(&self, id: i64) -> StoreResult<Option<Message>> {
@@ -105,6 +106,12 @@ pub(super) async fn record_inbound_in<C: GenericClient>(tx: &C, channel_id: &str
         )
         .await?;
     row.as_ref().map(message).transpose()
+}
+
+/// Where an inbound message's locks start: its conversation, by channel and provider address
+/// (the writer runs a batch's writes in this order: see `writer`).
+pub(super) fn lock_order(channel_id: &str, conversation_external_id: &str) -> String {
+    format!("{channel_id}\u{0}{conversation_external_id}")
 }
 
 /// A stored status's rank, as [`DeliveryStatus::rank`], in SQL: statuses are compared inside the
