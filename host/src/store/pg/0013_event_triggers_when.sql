@@ -25,17 +25,15 @@ DROP TRIGGER choice_offered ON messages;
 CREATE TRIGGER choice_offered AFTER INSERT ON messages FOR EACH ROW
     WHEN (NEW.direction = 'outbound' AND position('"interactive"' in NEW.content) > 0) EXECUTE FUNCTION choice_offered();
 
-CREATE OR REPLACE FUNCTION webhook_enqueue(workspace BIGINT, kind TEXT, channel TEXT, conversation BIGINT, message BIGINT, detail TEXT)
+-- The insert (0012's) keeps its body under a new name; webhook_enqueue, which every trigger
+-- calls, now looks first.
+ALTER FUNCTION webhook_enqueue(BIGINT, TEXT, TEXT, BIGINT, BIGINT, TEXT) RENAME TO webhook_enqueue_subscribed;
+CREATE FUNCTION webhook_enqueue(workspace BIGINT, kind TEXT, channel TEXT, conversation BIGINT, message BIGINT, detail TEXT)
 RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
-    IF NOT EXISTS (SELECT FROM webhook_subscriptions s JOIN webhook_endpoints e ON e.id = s.endpoint_id
-                   WHERE s.event_type = kind AND e.enabled AND e.workspace_id = workspace) THEN
-        RETURN;
+    IF EXISTS (SELECT FROM webhook_subscriptions s JOIN webhook_endpoints e ON e.id = s.endpoint_id
+               WHERE s.event_type = kind AND e.enabled AND e.workspace_id = workspace) THEN
+        PERFORM webhook_enqueue_subscribed(workspace, kind, channel, conversation, message, detail);
     END IF;
-    INSERT INTO webhook_deliveries (endpoint_id, event_id, event_type, workspace_id, channel_id, conversation_id, message_id, detail, next_attempt_at, created_at, updated_at)
-    SELECT e.id, 'evt_' || substr(replace(gen_random_uuid()::text, '-', ''), 1, 24), kind, e.workspace_id, channel, conversation, message, detail,
-        (extract(epoch FROM clock_timestamp()) * 1000)::bigint, (extract(epoch FROM clock_timestamp()) * 1000)::bigint, (extract(epoch FROM clock_timestamp()) * 1000)::bigint
-    FROM webhook_subscriptions s JOIN webhook_endpoints e ON e.id = s.endpoint_id
-    WHERE s.event_type = kind AND e.enabled AND e.workspace_id = workspace;
 END
 $$;
