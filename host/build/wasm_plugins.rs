@@ -54,7 +54,7 @@ pub fn build_plugins_in(workspace_root: &Path, plugins_dir: &Path) -> Vec<Plugin
         build.args(["-p", &plugin.package]);
     }
     // Flags meant for the host build must not leak into the wasm build.
-    for var in ["CARGO_ENCODED_RUSTFLAGS", "RUSTFLAGS", "CARGO_TARGET_DIR", "CARGO_BUILD_TARGET", "RUSTC_WORKSPACE_WRAPPER"] {
+    for var in ["CARGO_ENCODED_RUSTFLAGS", "RUSTFLAGS", "CARGO_TARGET_DIR", "CARGO_BUILD_TARGET", "RUSTC_WORKSPACE_WRAPPER", "CARGO_INCREMENTAL"] {
         build.env_remove(var);
     }
     let status = build.status().expect("could not run cargo to build the wasm plugins");
