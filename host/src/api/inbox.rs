@@ -128,13 +128,18 @@ pub async fn conversations(
 /// A conversation the caller may see (its channel is in the caller's workspace, and for a bot
 /// one of its channels); else 404.
 async fn find(app: &App, caller: &Caller, id: i64) -> Result<Conversation, ApiError> {
+    Ok(find_with_channel(app, caller, id).await?.0)
+}
+
+/// The conversation and its channel, read in one query whose `WHERE` holds the caller's
+/// workspace (a bot's channels are checked after).
+async fn find_with_channel(app: &App, caller: &Caller, id: i64) -> Result<(Conversation, crate::store::channels::Channel), ApiError> {
     let not_found = || ApiError::not_found(format!("no conversation {id}"));
-    let conversation = app.store.conversation(id).await?.ok_or_else(not_found)?;
-    app.store.channel(&conversation.channel_id, caller.scope()).await?.ok_or_else(not_found)?;
+    let (conversation, channel) = app.store.conversation_in_scope(id, caller.scope()).await?.ok_or_else(not_found)?;
     if !caller.sees_channel(app, &conversation.channel_id).await? {
         return Err(not_found());
     }
-    Ok(conversation)
+    Ok((conversation, channel))
 }
 
 #[utoipa::path(get, path = "/conversations/{id}", tag = "conversations", params(("id" = i64, Path, description = "the conversation")), responses((status = 200, body = ConversationView)))]
@@ -387,8 +392,7 @@ pub async fn send(
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<SendRequest>,
 ) -> Result<(StatusCode, Json<Message>), ApiError> {
-    let conversation = find(&app, &caller, id).await?;
-    let channel = app.store.channel(&conversation.channel_id, caller.scope()).await?.ok_or_else(|| ApiError::not_found("the conversation's channel is gone"))?;
+    let (conversation, channel) = find_with_channel(&app, &caller, id).await?;
     let plugin = app.registry.get(&channel.plugin).ok_or_else(|| {
         ApiError::unavailable("plugin_unavailable", format!("plugin `{}` is not loaded; messages cannot be sent", channel.plugin))
     })?;
@@ -433,7 +437,7 @@ pub async fn send(
         };
         let content = MessageContent { media: Some(media), attachments: vec![shown], ..Default::default() };
         let outbound = NewOutbound { conversation_id: id, text: text.map(str::to_owned), content, reply_to: body.reply_to, file: Some(file_id), sent_by: None };
-        return queue(&app, &caller, id, &channel, &plugin, conversation.last_inbound_at, outbound).await;
+        return queue(&app, &caller, &channel, &plugin, conversation.last_inbound_at, outbound).await;
     }
     if let Some(interactive) = body.interactive {
         if text.is_some() || body.template.is_some() || body.media.is_some() {
@@ -443,7 +447,7 @@ pub async fn send(
         // Replies on this channel may name options from now on (other nodes read it from the store).
         app.choice_offers.remember(&channel.id, true);
         let outbound = NewOutbound { conversation_id: id, text: Some(crate::interactive::text::render(&content)), content: MessageContent { interactive: Some(content), ..Default::default() }, reply_to: body.reply_to, file: None, sent_by: None };
-        return queue(&app, &caller, id, &channel, &plugin, conversation.last_inbound_at, outbound).await;
+        return queue(&app, &caller, &channel, &plugin, conversation.last_inbound_at, outbound).await;
     }
     let (text, content) = match (text, body.template, body.media) {
         (Some(text), None, None) => (Some(text.to_owned()), MessageContent::default()),
@@ -484,7 +488,7 @@ pub async fn send(
         (None, None, None) => return Err(ApiError::bad_request("send `text` (non-empty), `media`, `file_id` or `template`")),
         _ => return Err(ApiError::bad_request("send `text`, `media` or `file_id` (with `text` as its caption) or `template`, one of them")),
     };
-    queue(&app, &caller, id, &channel, &plugin, conversation.last_inbound_at, NewOutbound { conversation_id: id, text, content, reply_to: body.reply_to, file: None, sent_by: None }).await
+    queue(&app, &caller, &channel, &plugin, conversation.last_inbound_at, NewOutbound { conversation_id: id, text, content, reply_to: body.reply_to, file: None, sent_by: None }).await
 }
 
 /// Interactive content within what the channel takes: its plugin's limits for a kind it draws,
@@ -498,7 +502,6 @@ fn checked_interactive(plugin: &crate::runtime::LoadedPlugin, content: Interacti
 async fn queue(
     app: &App,
     caller: &Caller,
-    id: i64,
     channel: &crate::store::channels::Channel,
     plugin: &crate::runtime::LoadedPlugin,
     last_inbound_at: Option<i64>,
@@ -507,15 +510,15 @@ async fn queue(
     outbound.sent_by = caller.person;
     let window = window::compute(&plugin.window, last_inbound_at, now_ms());
     window.permits(outbound.content.template.is_some()).map_err(|why| ApiError::unprocessable("window_closed", why))?;
+    // Whoever replies has read the conversation: marked in the same write.
     let mut message = app.store.queue_outbound(&channel.id, &outbound).await?;
-    with_files(app, std::slice::from_mut(&mut message)).await?;
+    // Only an uploaded file has a stored file to show.
+    if outbound.file.is_some() {
+        with_files(app, std::slice::from_mut(&mut message)).await?;
+    }
     // Announced before the worker may send it: followers see `message`, then its `status`.
     app.live.message(&message);
     app.outbox_wake.notify_one();
-    // Whoever replies has read the conversation.
-    if let Some(person) = caller.person {
-        app.store.mark_read(person, id, None).await?;
-    }
     Ok((StatusCode::ACCEPTED, Json(message)))
 }
 

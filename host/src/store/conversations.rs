@@ -3,9 +3,10 @@
 use rusqlite::{Connection, params};
 use serde::Serialize;
 
-use super::row::ReadRow;
+use super::channels::{CHANNEL_COLUMNS, RawChannel, raw_channel};
+use super::row::{ColumnsFrom, ReadRow};
 use super::sql::Sql;
-use super::{StoreResult, now_ms, Cached};
+use super::{Scope, StoreResult, now_ms, Cached};
 
 #[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
 pub struct Conversation {
@@ -236,6 +237,30 @@ pub(crate) fn like_pattern(search: &str) -> String {
 
 pub(crate) async fn conversation_in(sql: &dyn Sql, id: i64) -> StoreResult<Option<Conversation>> {
     Ok(sql.row(&format!("SELECT {CONVERSATION_COLUMNS} FROM {CONVERSATION_FROM} WHERE c.id = $1"), &[&id]).await?.as_ref().map(conversation))
+}
+
+/// Marks conversation `$2` read by person `$1` up to message `$3` (NULL: its newest). One
+/// statement: a mark older than the stored one (a page that lagged, on any node) keeps the
+/// newer, whichever commits first.
+pub(crate) const MARK_READ: &str = "INSERT INTO conversation_reads (person_id, conversation_id, last_read_message_id)
+    SELECT CAST($1 AS BIGINT), CAST($2 AS BIGINT), COALESCE(CAST($3 AS BIGINT), (SELECT MAX(id) FROM messages WHERE conversation_id = $2), 0)
+    ON CONFLICT (person_id, conversation_id) DO UPDATE
+       SET last_read_message_id = CASE WHEN excluded.last_read_message_id > conversation_reads.last_read_message_id
+                                       THEN excluded.last_read_message_id ELSE conversation_reads.last_read_message_id END";
+
+/// A conversation with its channel, if the channel is in `scope`: one query (the workspace
+/// boundary in its `WHERE`), what a reply and every conversation route read first.
+pub(crate) async fn conversation_with_channel_in(sql: &dyn Sql, id: i64, scope: Scope) -> StoreResult<Option<(Conversation, RawChannel)>> {
+    static IN_SCOPE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        let channel_columns = CHANNEL_COLUMNS.split(", ").map(|column| format!("ch.{column}")).collect::<Vec<_>>().join(", ");
+        format!(
+            "SELECT {CONVERSATION_COLUMNS}, {channel_columns} FROM {CONVERSATION_FROM} JOIN channels ch ON ch.id = c.channel_id
+             WHERE c.id = $1 AND ch.workspace_id = COALESCE($2, ch.workspace_id)"
+        )
+    });
+    let channel_from = CONVERSATION_COLUMNS.split(',').count();
+    let row = sql.row(&IN_SCOPE, &[&id, &scope.workspace()]).await?;
+    Ok(row.map(|row| (conversation(&row), raw_channel(&ColumnsFrom(&row, channel_from)))))
 }
 
 /// The conversation at a provider address (also one step of SQLite's ingest).

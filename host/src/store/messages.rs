@@ -158,7 +158,8 @@ impl Db {
         record_inbound_in(&self.conn(), channel_id, inbound)
     }
 
-    /// Queues an outbound message and its delivery in one transaction (a group commit).
+    /// Queues an outbound message and its delivery in one transaction (a group commit); the
+    /// person who sent it has read the conversation up to it.
     pub async fn queue_outbound(&self, channel_id: &str, outbound: &NewOutbound) -> StoreResult<Message> {
         let (channel_id, outbound) = (channel_id.to_owned(), outbound.clone());
         self.write(move |tx| {
@@ -174,6 +175,9 @@ impl Db {
                 params![id, channel_id, outbound.conversation_id, now],
             )?;
             conversations::touch(tx, outbound.conversation_id, None)?;
+            if let Some(person) = outbound.sent_by {
+                tx.cached_execute(conversations::MARK_READ, params![person, outbound.conversation_id, id])?;
+            }
             if let Some(file) = outbound.file {
                 super::media::send_upload_in(tx, file, &channel_id, id)?;
             }

@@ -37,6 +37,28 @@ impl ReadRow for rusqlite::Row<'_> {
     }
 }
 
+/// A row's columns from an offset on: a joined row's second table read with that table's own
+/// reader (`raw_channel(&ColumnsFrom(row, 13))`).
+pub(crate) struct ColumnsFrom<'r, R>(pub(crate) &'r R, pub(crate) usize);
+
+impl<R: ReadRow> ReadRow for ColumnsFrom<'_, R> {
+    fn int(&self, index: usize) -> i64 {
+        self.0.int(self.1 + index)
+    }
+    fn opt_int(&self, index: usize) -> Option<i64> {
+        self.0.opt_int(self.1 + index)
+    }
+    fn text(&self, index: usize) -> String {
+        self.0.text(self.1 + index)
+    }
+    fn opt_text(&self, index: usize) -> Option<String> {
+        self.0.opt_text(self.1 + index)
+    }
+    fn flag(&self, index: usize) -> bool {
+        self.0.flag(self.1 + index)
+    }
+}
+
 impl ReadRow for tokio_postgres::Row {
     fn int(&self, index: usize) -> i64 {
         self.opt_int(index).expect("a non-null integer column")

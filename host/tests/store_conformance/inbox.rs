@@ -13,7 +13,7 @@ use switchboard::store::channels::Connected;
 use switchboard::store::contacts::ContactInfo;
 use switchboard::store::conversations::{Assigned, ConversationFilter};
 use switchboard::store::messages::{DeliveryStatus, NewInbound, NewOutbound};
-use switchboard::store::now_ms;
+use switchboard::store::{Scope, now_ms};
 
 use crate::messages::inbound;
 use crate::{Backend, each_backend};
@@ -91,6 +91,14 @@ async fn conversations_are_listed_newest_activity_first_and_filtered_by_channel_
         assert_eq!(listed(node1, &ConversationFilter { workspace_id: Some(1), ..Default::default() }).await, vec![budi, rina, ani], "{name}");
         assert_eq!(listed(node1, &ConversationFilter { workspace_id: Some(2), ..Default::default() }).await, vec![elsewhere], "{name}");
         assert!(node2.conversations(&everything, 50).await.unwrap().iter().all(|c| c.unread.is_none()), "{name}: no reader, no unread counts");
+        // One conversation with its channel: found in its own workspace's scope and the
+        // operator's, never in another workspace's.
+        let (found, its_channel) = node3.conversation_in_scope(elsewhere, Scope::Workspace(2)).await.unwrap().expect("in its workspace");
+        assert_eq!((found.id, found.external_id.as_str(), its_channel.id.as_str(), its_channel.name.as_str()), (elsewhere, "6281311111111", other.as_str(), "Toko Dua"), "{name}");
+        assert_eq!(node3.conversation_in_scope(elsewhere, Scope::Every).await.unwrap().map(|(c, ch)| (c.id, ch.workspace_id)), Some((elsewhere, 2)), "{name}");
+        assert!(node3.conversation_in_scope(elsewhere, Scope::Workspace(1)).await.unwrap().is_none(), "{name}: another workspace's conversation is not found");
+        assert!(node3.conversation_in_scope(budi, Scope::Workspace(2)).await.unwrap().is_none(), "{name}");
+        assert!(node3.conversation_in_scope(i64::MAX, Scope::Every).await.unwrap().is_none(), "{name}: no such conversation");
 
         // Dewi takes Ani's conversation on one node; the others see it.
         node2.update_conversation(ani, Some(Some(dewi)), None).await.unwrap();
@@ -264,6 +272,11 @@ async fn a_read_marker_set_on_one_node_is_seen_on_the_others_and_never_moves_bac
         let reply = NewOutbound { conversation_id: conversation, text: Some("Sudah kami kirim kak".into()), content: Default::default(), reply_to: None, file: None, sent_by: None };
         node2.queue_outbound(channel, &reply).await.unwrap();
         assert_eq!(unread(node3, dewi, conversation).await, Some(1), "{name}");
+        // Whoever replies has read the conversation up to the reply (in the reply's own write).
+        let answer = NewOutbound { sent_by: Some(agus), text: Some("Ditunggu ya kak".into()), ..reply.clone() };
+        node3.queue_outbound(channel, &answer).await.unwrap();
+        assert_eq!(unread(node1, agus, conversation).await, Some(0), "{name}: the one who replied read it all");
+        assert_eq!(unread(node1, dewi, conversation).await, Some(1), "{name}: no one else did");
         node2.mark_read(dewi, conversation, None).await.unwrap();
         assert_eq!(unread(node1, dewi, conversation).await, Some(0), "{name}");
         let newest = node3.record_inbound(channel, &inbound(4, "820", now_ms() - 1_000)).await.unwrap().unwrap().id;

@@ -17,11 +17,12 @@ use crate::store::messages::Message;
 use crate::store::reconnect::Reconnect;
 use crate::store::audit::{actor_pattern, audit_log_sql, audit_row};
 use crate::store::contacts::UPSERT_CONTACT;
-use crate::store::conversations::{Assigned, CONVERSATION_COLUMNS, CONVERSATION_FROM, conversation, conversation_at_in, conversation_in, like_pattern, search_words};
+use crate::store::channels::Channel;
+use crate::store::conversations::{Assigned, CONVERSATION_COLUMNS, CONVERSATION_FROM, conversation, conversation_at_in, conversation_in, conversation_with_channel_in, like_pattern, search_words, MARK_READ};
 use crate::store::messages::{COLUMNS as MESSAGE_COLUMNS, last_inbound_in, read_message};
 use crate::store::row::ReadRow;
 use crate::store::sql::{Param, RunSql, Sql, body};
-use crate::store::{StoreResult, now_ms};
+use crate::store::{Scope, StoreResult, now_ms};
 
 #[async_trait::async_trait]
 pub trait InboxStore: Send + Sync {
@@ -38,6 +39,9 @@ pub trait InboxStore: Send + Sync {
     async fn update_conversation(&self, id: i64, assignee: Option<Option<i64>>, status: Option<&str>) -> StoreResult<()>;
     /// One conversation with its contact, if it exists.
     async fn conversation(&self, id: i64) -> StoreResult<Option<Conversation>>;
+    /// One conversation with its contact and its channel, if it exists and its channel is in
+    /// `scope` (one query).
+    async fn conversation_in_scope(&self, id: i64, scope: Scope) -> StoreResult<Option<(Conversation, Channel)>>;
     /// Channels that have a conversation with this provider address, compared
     /// case-insensitively (ASCII), in no particular order.
     async fn channels_with_conversation(&self, external_id: &str) -> StoreResult<Vec<String>>;
@@ -139,14 +143,7 @@ impl<S: RunSql> InboxStore for S {
     async fn mark_read(&self, person_id: i64, conversation_id: i64, up_to: Option<i64>) -> StoreResult<()> {
         self.write(body(move |sql| {
             Box::pin(async move {
-                // One statement: a mark older than the stored one (a page that lagged, on any
-                // node) keeps the newer, whichever commits first.
-                let mark = "INSERT INTO conversation_reads (person_id, conversation_id, last_read_message_id)
-                            SELECT CAST($1 AS BIGINT), CAST($2 AS BIGINT), COALESCE(CAST($3 AS BIGINT), (SELECT MAX(id) FROM messages WHERE conversation_id = $2), 0)
-                            ON CONFLICT (person_id, conversation_id) DO UPDATE
-                               SET last_read_message_id = CASE WHEN excluded.last_read_message_id > conversation_reads.last_read_message_id
-                                                               THEN excluded.last_read_message_id ELSE conversation_reads.last_read_message_id END";
-                sql.execute(mark, &[&person_id, &conversation_id, &up_to]).await.map(drop)
+                sql.execute(MARK_READ, &[&person_id, &conversation_id, &up_to]).await.map(drop)
             })
         }))
         .await
@@ -172,6 +169,11 @@ impl<S: RunSql> InboxStore for S {
 
     async fn conversation(&self, id: i64) -> StoreResult<Option<Conversation>> {
         self.read(body(move |sql| Box::pin(async move { conversation_in(sql, id).await }))).await
+    }
+
+    async fn conversation_in_scope(&self, id: i64, scope: Scope) -> StoreResult<Option<(Conversation, Channel)>> {
+        let found = self.read(body(move |sql| Box::pin(async move { conversation_with_channel_in(sql, id, scope).await }))).await?;
+        found.map(|(conversation, channel)| Ok((conversation, channel.open(self.secrets())?))).transpose()
     }
 
     async fn channels_with_conversation(&self, external_id: &str) -> StoreResult<Vec<String>> {

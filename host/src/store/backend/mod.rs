@@ -68,7 +68,8 @@ pub trait MessageStore: Send + Sync {
     async fn last_inbound_at(&self, channel_id: &str, conversation_external_id: &str) -> StoreResult<Option<i64>>;
 
     // Delivery statuses: a reply queued, sent, and what providers report of it.
-    /// Queues an agent's reply and its delivery.
+    /// Queues an agent's reply and its delivery; the person who sent it (`sent_by`) has read the
+    /// conversation up to it, in the same transaction.
     async fn queue_outbound(&self, channel_id: &str, outbound: &NewOutbound) -> StoreResult<Message>;
     /// The provider accepted a queued message: its id recorded, the message leaves the outbox.
     async fn delivery_succeeded(&self, message_id: i64, provider_message_id: &str) -> StoreResult<()>;

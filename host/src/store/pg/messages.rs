@@ -122,7 +122,8 @@ const RANK_OF_STATUS: &str =
 
 impl PgStore {
     /// Queues an outbound message and its delivery in one transaction, with the uploaded file it
-    /// sends (a row of the message naming the upload's bytes).
+    /// sends (a row of the message naming the upload's bytes); the person who sent it has read
+    /// the conversation up to it.
     pub async fn queue_outbound(&self, channel_id: &str, outbound: &NewOutbound) -> StoreResult<Message> {
         self.writer.write((channel_id.to_owned(), outbound.clone()), |tx, (channel_id, outbound)| Box::pin(queue_outbound_in(tx, channel_id, outbound))).await
     }
@@ -169,6 +170,10 @@ async fn queue_outbound_in<C: GenericClient>(tx: &C, channel_id: &str, outbound:
     tx.execute(&queue, &[&stored.id, &channel_id, &outbound.conversation_id, &now]).await?;
     let touch = tx.prepare_cached("UPDATE conversations SET last_activity_at = $2, status = CASE WHEN status = 'bot' THEN 'bot' ELSE 'open' END WHERE id = $1").await?;
     tx.execute(&touch, &[&outbound.conversation_id, &now]).await?;
+    if let Some(person) = outbound.sent_by {
+        let mark = tx.prepare_cached(crate::store::conversations::MARK_READ).await?;
+        tx.execute(&mark, &[&person, &outbound.conversation_id, &Some(stored.id)]).await?;
+    }
     if let Some(upload) = outbound.file {
         let send = tx
             .prepare_cached(
