@@ -8,11 +8,12 @@
 //! Beside throughput, the CPU each webhook costs the servers: the nodes' and Postgres' (its
 //! sessions included) user + system time over the same window, divided by the webhooks stored.
 //!
-//! Each database is measured warm, as a live one is: a first run of the senders (not counted)
-//! fills it, and Postgres then gets the statistics autovacuum gathers within a minute of such
-//! traffic (`ANALYZE`). Without them, the planner picks the redelivery check's index by a coin
-//! flip on a young table and often reads every message of the channel (2026-11-26: one node
-//! 1122 webhooks/s before `ANALYZE`, 2837 after, in one run).
+//! Each database is measured young and warm: a first run of the senders from an empty database
+//! (a new deployment's first seconds), then, Postgres having the statistics autovacuum gathers
+//! within a minute of such traffic (`ANALYZE`), the run the ratios count, as a live database
+//! is. Before migration 0014 the young Postgres often checked redeliveries through the wrong
+//! index and read every message of the channel (2026-11-26: one node 1122 webhooks/s before
+//! `ANALYZE`, 2837 after, in one run); the young run shows that this stays mended.
 //!
 //! Run: `cargo bench -p switchboard --bench scale_out_http` (starts its own Postgres; builds
 //! nothing else: the `switchboard` binary of this build serves).
@@ -188,7 +189,7 @@ fn main() {
         let sqlite_admin = admin_token(dirs[0].path(), None);
         let sqlite = start(dirs[0].path(), None, line).await;
         let channel = line_channel(&sqlite, &sqlite_admin, line).await;
-        measure(&[sqlite.port], &channel, &[sqlite.child.id()]).await; // warm-up, not counted
+        let sqlite_young = measure(&[sqlite.port], &channel, &[sqlite.child.id()]).await;
         let baseline = measure(&[sqlite.port], &channel, &[sqlite.child.id()]).await;
         drop(sqlite);
 
@@ -201,7 +202,7 @@ fn main() {
         let first = start(dirs[1].path(), Some(&url), line).await;
         let channel = line_channel(&first, &admin, line).await;
         let postmaster = server.postmaster_pid();
-        measure(&[first.port], &channel, &[first.child.id(), postmaster]).await; // warm-up, not counted
+        let young = measure(&[first.port], &channel, &[first.child.id(), postmaster]).await;
         let analyzed = Command::new("psql").arg(&url).args(["-q", "-c", "ANALYZE"]).output().unwrap();
         assert!(analyzed.status.success(), "ANALYZE failed: {}", String::from_utf8_lossy(&analyzed.stderr));
         let one = measure(&[first.port], &channel, &[first.child.id(), postmaster]).await;
@@ -215,6 +216,15 @@ fn main() {
         println!("HTTP ingest, signed LINE webhooks, {SENDERS} senders at once, {SECONDS} s each (2 shared cores; nodes, Postgres and senders on one machine);");
         println!("server CPU per webhook = the nodes' and Postgres' user + system time / webhooks stored:");
         let (b, o, t) = (&baseline, &one, &three);
+        println!(
+            "  from an empty database (not counted below): SQLite {:>6.0} webhooks/s, {:.2} ms CPU/webhook; Postgres, one node {:>6.0}, {:.2} ms | {:.2}x SQLite's",
+            sqlite_young.per_second,
+            sqlite_young.cpu_ms,
+            young.per_second,
+            young.cpu_ms,
+            young.per_second / sqlite_young.per_second
+        );
+        println!("then warm (Postgres analysed):");
         println!("  SQLite, one node (baseline): {:>6.0} webhooks/s, {:.2} ms CPU/webhook", b.per_second, b.cpu_ms);
         println!("  Postgres, one node:          {:>6.0} webhooks/s, {:.2} ms CPU/webhook | {:.2}x SQLite's throughput", o.per_second, o.cpu_ms, o.per_second / b.per_second);
         println!(

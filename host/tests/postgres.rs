@@ -681,3 +681,53 @@ async fn webhooks_waiting_together_share_one_commit_a_failing_one_fails_alone_an
     assert!(outcomes.iter().all(|o| o.as_ref().is_ok_and(|r| r.stored == 1)), "{outcomes:?}");
     assert_eq!(messages_stored(&client).await, 79);
 }
+
+/// How a statement's plan reads `messages`: the index's name, or `Seq Scan` (EXPLAIN with the
+/// values in, as the store's statements are planned per call).
+async fn index_read(client: &tokio_postgres::Client, explain: &str) -> String {
+    let plan: Vec<String> = client.query(explain, &[]).await.unwrap().iter().map(|row| row.get(0)).collect();
+    for line in &plan {
+        if let Some((_, rest)) = line.split_once("Bitmap Index Scan on ") {
+            return rest.split_whitespace().next().unwrap().to_owned();
+        }
+        if let Some((before, _)) = line.split_once(" on messages ")
+            && let Some((_, index)) = before.split_once(" using ")
+        {
+            return index.trim().to_owned();
+        }
+        if line.contains("Seq Scan on messages ") {
+            return "Seq Scan".into();
+        }
+    }
+    panic!("no read of messages in:\n{}", plan.join("\n"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lookup_by_provider_id_reads_one_entry_of_the_unique_index_on_a_table_never_analysed() {
+    let Cluster { url, nodes, .. } = &cluster("plans", 1).await;
+    let client = sql(url).await;
+    let channel = whatsapp_channel(&nodes[0]).await;
+    // Provider ids as long as WhatsApp's; the table young and never analysed, as in a new
+    // deployment's first minute, when the planner has no statistics to tell the indexes apart.
+    client.execute("ALTER TABLE messages SET (autovacuum_enabled = off)", &[]).await.unwrap();
+    let wamid = |n: i64| format!("wamid.HBgNNjI4MTIzNDU2Nzg5MBUCABIYFjNFQjBDNzY1QUU4{n:08}");
+    let mut stored = 0;
+    for size in [1, 10, 50, 200] {
+        while stored < size {
+            stored += 1;
+            let message = switchboard::store::messages::NewInbound { provider_message_id: wamid(stored), ..inbound(stored) };
+            nodes[0].record_inbound(&channel, &message).await.unwrap().expect("a new message");
+        }
+        // The ingest statement's redelivery check and a delivery status's lookup, as they read.
+        for direction in ["inbound", "outbound"] {
+            let lookup = format!(
+                "EXPLAIN SELECT 1 FROM messages WHERE channel_id = '{channel}' AND direction = '{direction}' AND provider_message_id = '{}'",
+                wamid(999_999)
+            );
+            assert_eq!(index_read(&client, &lookup).await, "messages_provider_id", "{direction} lookup with {size} messages stored");
+        }
+        // A time range of a channel (the activity figures) still reads the channel's time index.
+        let range = format!("EXPLAIN SELECT COUNT(*) FROM messages m WHERE m.channel_id = '{channel}' AND m.created_at > 0 AND m.created_at >= {}", switchboard::store::now_ms() - 60_000);
+        assert_eq!(index_read(&client, &range).await, "messages_by_channel_time", "a time range with {size} messages stored");
+    }
+}

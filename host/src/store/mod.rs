@@ -64,6 +64,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0020_bot_tokens.sql"),
     include_str!("migrations/0021_media_claims.sql"),
     include_str!("migrations/0022_outbox_claims.sql"),
+    include_str!("migrations/0023_channel_time_index_for_time_only.sql"),
 ];
 
 #[derive(Debug, thiserror::Error)]
