@@ -13,6 +13,7 @@ use crate::runtime::types::TemplateButton;
 use crate::store::content::{AttachmentContent, InteractiveContent, MediaContent, MessageContent, TemplateButtonValue, TemplateContent};
 use crate::app::App;
 use crate::runtime::types::Capability;
+use crate::store::channels::Channel;
 use crate::store::conversations::{Assigned, Conversation, ConversationFilter};
 use crate::store::tokens::Role;
 use crate::store::webhook_endpoints::ChannelBot;
@@ -41,10 +42,9 @@ pub struct ConversationView {
     bot: Option<ChannelBot>,
 }
 
-async fn conversation_view(app: &App, conversation: Conversation) -> Result<ConversationView, ApiError> {
-    let plugin_id = app.store.channel(&conversation.channel_id, Scope::Every).await?.map(|c| c.plugin);
+async fn conversation_view(app: &App, (conversation, channel): (Conversation, Channel)) -> Result<ConversationView, ApiError> {
     let bot = if conversation.status == "bot" { app.store.channel_bot(&conversation.channel_id).await? } else { None };
-    Ok(view_with_plugin(app, conversation, plugin_id, bot))
+    Ok(view_with_plugin(app, conversation, Some(channel.plugin), bot))
 }
 
 /// A conversation as listed, its channel's plugin (and bot) already known.
@@ -133,7 +133,7 @@ async fn find(app: &App, caller: &Caller, id: i64) -> Result<Conversation, ApiEr
 
 /// The conversation and its channel, read in one query whose `WHERE` holds the caller's
 /// workspace (a bot's channels are checked after).
-async fn find_with_channel(app: &App, caller: &Caller, id: i64) -> Result<(Conversation, crate::store::channels::Channel), ApiError> {
+async fn find_with_channel(app: &App, caller: &Caller, id: i64) -> Result<(Conversation, Channel), ApiError> {
     let not_found = || ApiError::not_found(format!("no conversation {id}"));
     let (conversation, channel) = app.store.conversation_in_scope(id, caller.scope()).await?.ok_or_else(not_found)?;
     if !caller.sees_channel(app, &conversation.channel_id).await? {
@@ -144,7 +144,7 @@ async fn find_with_channel(app: &App, caller: &Caller, id: i64) -> Result<(Conve
 
 #[utoipa::path(get, path = "/conversations/{id}", tag = "conversations", params(("id" = i64, Path, description = "the conversation")), responses((status = 200, body = ConversationView)))]
 pub async fn conversation(caller: Caller, State(app): State<Arc<App>>, Path(id): Path<i64>) -> Result<Json<ConversationView>, ApiError> {
-    Ok(Json(conversation_view(&app, find(&app, &caller, id).await?).await?))
+    Ok(Json(conversation_view(&app, find_with_channel(&app, &caller, id).await?).await?))
 }
 
 #[derive(utoipa::ToSchema, Deserialize)]
@@ -181,7 +181,7 @@ pub async fn update_conversation(
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<ChangeConversation>,
 ) -> Result<Json<ConversationView>, ApiError> {
-    let conversation = find(&app, &caller, id).await?;
+    let (conversation, channel) = find_with_channel(&app, &caller, id).await?;
     let field = |key: &str, problem: String| ApiError::invalid_fields(std::collections::BTreeMap::from([(key.to_owned(), problem)]));
     let status = match body.status.as_deref() {
         None => None,
@@ -196,14 +196,14 @@ pub async fn update_conversation(
         match current.as_str() {
             "bot" => {}
             // People handle it already (an agent took it over): nothing to hand over.
-            "open" => return Ok(Json(conversation_view(&app, conversation).await?)),
+            "open" => return Ok(Json(conversation_view(&app, (conversation, channel)).await?)),
             other => {
                 return Err(ApiError::new(StatusCode::CONFLICT, "not_with_bot", format!("conversation {id} is {other}: a bot hands over only the conversations it handles")));
             }
         }
     }
     if let Some(assignee) = body.assignee_id {
-        let workspace = app.store.channel(&conversation.channel_id, Scope::Every).await?.map(|c| c.workspace_id);
+        let workspace = Some(channel.workspace_id);
         if let Some(person_id) = assignee {
             let person = app.store.person(person_id).await?.filter(|p| p.active && p.workspace_id == workspace);
             if person.is_none() {
@@ -225,11 +225,11 @@ pub async fn update_conversation(
     app.store.update_conversation(id, body.assignee_id, status).await?;
     app.live.conversation(&conversation.channel_id, id);
     if conversation.status == "bot" && (status == Some("open") || body.assignee_id.is_some()) {
-        let workspace = app.store.channel(&conversation.channel_id, Scope::Every).await?.map(|c| c.workspace_id);
+        let workspace = Some(channel.workspace_id);
         let note = body.note.as_deref().map(|n| format!(": {n}")).unwrap_or_default();
         super::audit::record(&app, &caller, workspace, "conversation.handed_over", &format!("{id}{note}")).await;
     }
-    Ok(Json(conversation_view(&app, find(&app, &caller, id).await?).await?))
+    Ok(Json(conversation_view(&app, find_with_channel(&app, &caller, id).await?).await?))
 }
 
 #[derive(utoipa::IntoParams, Deserialize)]
@@ -502,7 +502,7 @@ fn checked_interactive(plugin: &crate::runtime::LoadedPlugin, content: Interacti
 async fn queue(
     app: &App,
     caller: &Caller,
-    channel: &crate::store::channels::Channel,
+    channel: &Channel,
     plugin: &crate::runtime::LoadedPlugin,
     last_inbound_at: Option<i64>,
     mut outbound: NewOutbound,
