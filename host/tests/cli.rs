@@ -271,15 +271,18 @@ fn a_registry_asking_for_credentials_gets_them_from_the_docker_config_file_for_p
     assert!(!log.contains(PASSWORD) && !log.contains(wrong_password), "a password in the log:\n{log}");
 }
 
-/// `cargo build --workspace` (a Rust developer's habit) builds every member for the host: the
-/// wasm-only test plugins are empty crates there. The host and the e2e crate are built by this
-/// suite itself; the rest is built here in a folder of its own (kept between runs).
+/// `cargo build --workspace` (a Rust developer's habit, and what an editor's `cargo check` does)
+/// compiles every member for the host: the wasm-only test plugins are empty crates there. The
+/// host and the e2e crate are built by this suite itself; the rest is checked here, in a folder
+/// of its own (kept between runs). A check, not a build: what fails natively fails to compile
+/// (wit-bindgen's imports are stubs off wasm, so nothing is left for the linker to refuse), and
+/// the native code generation doubled the work for nothing more (cold: 65 s built, 39 s checked).
 #[test]
-fn every_workspace_member_builds_natively() {
+fn every_workspace_member_compiles_natively() {
     let workspace = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let output = Command::new(cargo)
-        .args(["build", "--release", "--workspace", "--exclude", "switchboard", "--exclude", "switchboard-e2e"])
+        .args(["check", "--release", "--workspace", "--exclude", "switchboard", "--exclude", "switchboard-e2e"])
         .env("CARGO_TARGET_DIR", workspace.join("target/native-members"))
         .current_dir(workspace)
         .output()

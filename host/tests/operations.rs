@@ -277,6 +277,13 @@ fn four_concurrent_large_uploads(cache: CompileCache) {
     let server = Server::start(data.path(), &[("SWITCHBOARD_TRUSTED_KEYS", &public)]);
     server.wait_ready();
     let component = Arc::new(switchboard::signing::sign(&padded_component(SIZE), &key).unwrap());
+    if cache == CompileCache::Unwritable {
+        // Once each: not first by a child into a cache that takes nothing, then again through
+        // pipes, and both again when loading (what a full disk cost a start before).
+        let log = server.log.lock().unwrap().clone();
+        let (loaded, piped) = (log.matches("plugin loaded").count(), log.matches("through pipes").count());
+        assert!(loaded >= 9 && piped == loaded, "{loaded} plugins loaded, {piped} compiled through pipes:\n{log}");
+    }
     let pid = server.child.id();
     // Forget the peak of start-up (compiling every plugin): count from here.
     std::fs::write(format!("/proc/{pid}/clear_refs"), "5").unwrap();

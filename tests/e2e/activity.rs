@@ -35,12 +35,8 @@ async fn the_activity_figures_count_what_customers_people_and_the_provider_did()
     fake.fail_next_send(403, "Forbidden: bot was blocked by the user", None);
     let (status, refused) = browser.request(&host, reqwest::Method::POST, &format!("/api/v1/conversations/{second}/messages"), Some(json!({"text": "Halo"})), true, None).await;
     assert_eq!(status, 202, "{refused}");
-    let (status, body) = host.post(&format!("/api/v1/conversations/{first}/messages"), &host.agent, json!({"text": "Pesanan dikirim"})).await;
-    assert_eq!(status, 202, "{body}");
-    let (status, body) = browser
-        .request(&host, reqwest::Method::PATCH, &format!("/api/v1/conversations/{first}"), Some(json!({"assignee_id": ani, "status": "resolved"})), true, None)
-        .await;
-    assert_eq!(status, 200, "{body}");
+    // Recorded before anything else is sent: a reply queued meanwhile (the integration's, below)
+    // could reach Telegram first and meet the refusal meant for this one.
     let error = host
         .eventually(PATIENCE, || async {
             let failed = messages(&host, second).await.into_iter().find(|m| m["id"] == refused["id"] && m["status"] == "failed");
@@ -48,6 +44,12 @@ async fn the_activity_figures_count_what_customers_people_and_the_provider_did()
         })
         .await
         .expect("Telegram's refusal is recorded");
+    let (status, body) = host.post(&format!("/api/v1/conversations/{first}/messages"), &host.agent, json!({"text": "Pesanan dikirim"})).await;
+    assert_eq!(status, 202, "{body}");
+    let (status, body) = browser
+        .request(&host, reqwest::Method::PATCH, &format!("/api/v1/conversations/{first}"), Some(json!({"assignee_id": ani, "status": "resolved"})), true, None)
+        .await;
+    assert_eq!(status, 200, "{body}");
 
     let (status, activity) = host.get("/api/v1/activity?utc_offset=420", &host.admin).await;
     assert_eq!(status, 200, "{activity}");

@@ -184,6 +184,24 @@ struct Shared {
     services: HostServices,
     /// Compiles in child processes when set (the server binary; see `precompile`).
     child_compiler: std::sync::OnceLock<ChildCompiler>,
+    /// When the compile cache last took no entry (a full disk). For a while after, what is not
+    /// cached is compiled through pipes at once, not first by a child into a cache that stays
+    /// empty: with every write refused, a start compiled each plugin four times (26 s, not 13).
+    cache_refused_at: std::sync::Mutex<Option<Instant>>,
+}
+
+/// How long a refused cache entry spares the next compiles the attempt: a disk freed meanwhile
+/// is used again after it.
+const CACHE_REFUSAL_HOLDS: Duration = Duration::from_secs(60);
+
+impl Shared {
+    fn cache_refuses_entries(&self) -> bool {
+        self.cache_refused_at.lock().unwrap_or_else(|p| p.into_inner()).is_some_and(|at| at.elapsed() < CACHE_REFUSAL_HOLDS)
+    }
+
+    fn note_cache_refusal(&self) {
+        *self.cache_refused_at.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
+    }
 }
 
 /// The engine and linker every plugin shares.
@@ -255,6 +273,7 @@ impl Runtime {
                 operator_allowed: Arc::new(operator_allowed),
                 services,
                 child_compiler: std::sync::OnceLock::new(),
+                cache_refused_at: std::sync::Mutex::new(None),
             }),
             linker,
             stop_ticker,
@@ -272,7 +291,8 @@ impl Runtime {
 
     /// Compiles the components not cached yet into the cache, as many at once as there are
     /// cores, in child processes: what a start with an empty cache would otherwise do one by
-    /// one in the server's own memory. Without a child compiler or a cache, nothing happens.
+    /// one in the server's own memory. Without a child compiler or a cache, nothing happens;
+    /// a cache that takes no entry ends the warming (the load compiles through pipes).
     pub async fn warm_cache(&self, components: Vec<ComponentSource>) {
         let Some(cache) = &self.shared.cache else { return };
         if self.shared.child_compiler.get().is_none() {
@@ -288,8 +308,7 @@ impl Runtime {
                 let (shared, slots) = (self.shared.clone(), slots.clone());
                 tokio::spawn(async move {
                     let _slot = slots.acquire_owned().await;
-                    // A refusal is reported by the load that follows, in its own words.
-                    let _ = tokio::task::spawn_blocking(move || compile(&shared, &component).map(drop)).await;
+                    let _ = tokio::task::spawn_blocking(move || warm(&shared, &component)).await;
                 })
             })
             .collect();
@@ -394,6 +413,19 @@ fn link(engine: &Engine) -> wasmtime::Result<Linker<CallState>> {
     Ok(linker)
 }
 
+/// Compiles `source` by a child into the cache, nothing more: the load that follows maps the
+/// entry, and reports a refusal of the component in its own words.
+fn warm(shared: &Shared, source: &ComponentSource) {
+    let (Some(cache), Some(child)) = (&shared.cache, shared.child_compiler.get()) else { return };
+    if shared.cache_refuses_entries() || !looks_like_component(source.bytes()) {
+        return;
+    }
+    let outcome = child.compile_into(cache, source, &shared.limits);
+    if !matches!(outcome, Err(CompileInChild::Failed(_))) && !cache.has(&shared.engine, source.hash()) {
+        shared.note_cache_refusal();
+    }
+}
+
 /// The component for these bytes, from the cache or freshly compiled (and then cached).
 fn compile(shared: &Shared, source: &ComponentSource) -> Result<(Component, String), LoadError> {
     let hash = source.hash().to_owned();
@@ -407,21 +439,29 @@ fn compile(shared: &Shared, source: &ComponentSource) -> Result<(Component, Stri
         ));
     }
     if let (Some(cache), Some(child)) = (&shared.cache, shared.child_compiler.get()) {
-        let outcome = child.compile_into(cache, source, &shared.limits);
-        // Looked for even when the child failed: it may have died after writing the compilation
-        // (while loading the plugin), and a sound entry spares compiling again.
-        if let Some(component) = cache.get(&shared.engine, &hash) {
-            return Ok((component, hash));
-        }
-        // The child ran, or could not be handed the bytes, but nothing reached the cache (a full
-        // disk): the same child again, through pipes.
-        let nothing_written = match outcome {
-            Ok(()) => Some("the compiler process left no cache entry this engine reads".to_owned()),
-            Err(CompileInChild::CannotWrite(why)) => Some(why),
-            Err(CompileInChild::Failed(why)) => {
-                tracing::info!("{why}: compiling in-process");
-                None
+        let nothing_written = if shared.cache_refuses_entries() {
+            Some("the compile cache took no entry within the last minute".to_owned())
+        } else {
+            let outcome = child.compile_into(cache, source, &shared.limits);
+            // Looked for even when the child failed: it may have died after writing the
+            // compilation (while loading the plugin), and a sound entry spares compiling again.
+            if let Some(component) = cache.get(&shared.engine, &hash) {
+                return Ok((component, hash));
             }
+            // The child ran, or could not be handed the bytes, but nothing reached the cache (a
+            // full disk): the same child again, through pipes.
+            let refused = match outcome {
+                Ok(()) => Some("the compiler process left no cache entry this engine reads".to_owned()),
+                Err(CompileInChild::CannotWrite(why)) => Some(why),
+                Err(CompileInChild::Failed(why)) => {
+                    tracing::info!("{why}: compiling in-process");
+                    None
+                }
+            };
+            if refused.is_some() {
+                shared.note_cache_refusal();
+            }
+            refused
         };
         if let Some(nothing_written) = nothing_written {
             match child.compile_through_pipes(&shared.engine, source, &shared.limits) {
