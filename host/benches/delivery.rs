@@ -686,9 +686,7 @@ impl NativeGroupCommit {
         drop(Db::open(dir.path()).unwrap());
         let conn = rusqlite::Connection::open(dir.path().join("switchboard.db")).unwrap();
         // The host's pragmas.
-        conn.pragma_update(None, "journal_mode", "WAL").unwrap();
-        conn.pragma_update(None, "synchronous", switchboard::store::SYNCHRONOUS).unwrap();
-        conn.pragma_update(None, "foreign_keys", "ON").unwrap();
+        switchboard::store::configure_writer(&conn).unwrap();
         conn.execute(
             "INSERT INTO channels (id, plugin, name, status, settings, webhook_secret, created_at, updated_at)
              VALUES (?1, 'telegram', 'Native bench', 'active', '{}', ?2, 0, 0)",
@@ -825,9 +823,7 @@ impl NativePerCommit {
         let dir = tempfile::tempdir().unwrap();
         let conn = rusqlite::Connection::open(dir.path().join("native.db")).unwrap();
         // The host's pragmas.
-        conn.pragma_update(None, "journal_mode", "WAL").unwrap();
-        conn.pragma_update(None, "synchronous", switchboard::store::SYNCHRONOUS).unwrap();
-        conn.pragma_update(None, "foreign_keys", "ON").unwrap();
+        switchboard::store::configure_writer(&conn).unwrap();
         conn.execute_batch(
             "CREATE TABLE contacts (id INTEGER PRIMARY KEY, external_id TEXT NOT NULL UNIQUE, name TEXT, handle TEXT);
              CREATE TABLE conversations (id INTEGER PRIMARY KEY, external_id TEXT NOT NULL UNIQUE, contact_id INTEGER REFERENCES contacts(id), last_inbound_at INTEGER);

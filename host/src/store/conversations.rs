@@ -101,50 +101,48 @@ pub(crate) fn bot_or_open(channel: &str, shared_locks: bool) -> String {
     )
 }
 
-/// Finds or opens the conversation for a provider address; returns its id.
-pub(super) fn upsert(
+/// Finds or opens the conversation for a provider address, touched by a customer's message
+/// received now (provider time `inbound_at`): one statement, as [`touch`] would leave it after
+/// the insert or the update; returns its id.
+pub(super) fn upsert_inbound(
     tx: &Connection,
     channel_id: &str,
     external_id: &str,
     name: Option<&str>,
     contact_id: i64,
+    inbound_at: i64,
 ) -> rusqlite::Result<i64> {
     let now = now_ms();
     // Written once (every inbound message runs it).
     static UPSERT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         format!(
-            "INSERT INTO conversations (channel_id, external_id, contact_id, name, last_activity_at, created_at, status)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?5, {})
+            "INSERT INTO conversations (channel_id, external_id, contact_id, name, last_activity_at, created_at, status, last_inbound_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?5, {}, ?6)
              ON CONFLICT (channel_id, external_id) DO UPDATE SET
                 name = COALESCE(excluded.name, conversations.name),
-                contact_id = COALESCE(conversations.contact_id, excluded.contact_id)
+                contact_id = COALESCE(conversations.contact_id, excluded.contact_id),
+                last_activity_at = excluded.last_activity_at,
+                status = CASE WHEN conversations.status = 'bot' THEN 'bot' WHEN conversations.status = 'resolved' THEN {} ELSE 'open' END,
+                last_inbound_at = MAX(COALESCE(conversations.last_inbound_at, 0), excluded.last_inbound_at)
              RETURNING id",
-            bot_or_open("?1", false)
+            bot_or_open("?1", false),
+            bot_or_open("conversations.channel_id", false)
         )
     });
     tx.cached_row(
         &UPSERT,
-        params![channel_id, external_id, contact_id, name, now],
+        params![channel_id, external_id, contact_id, name, now, inbound_at],
         |row| row.get(0),
     )
 }
 
-/// Records activity; `inbound_at` (provider time) moves the window forward, never back. A
-/// customer's message reopens a resolved conversation (to its channel's bot, if it has one), an
-/// agent's reply too; a conversation the bot handles stays with it.
-pub(super) fn touch(tx: &Connection, id: i64, inbound_at: Option<i64>) -> rusqlite::Result<()> {
-    static TOUCH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-        format!(
-            "UPDATE conversations SET last_activity_at = ?2,
-                status = CASE WHEN status = 'bot' THEN 'bot' WHEN ?3 IS NOT NULL AND status = 'resolved' THEN {} ELSE 'open' END,
-                last_inbound_at = CASE WHEN ?3 IS NULL THEN last_inbound_at ELSE MAX(COALESCE(last_inbound_at, 0), ?3) END
-             WHERE id = ?1",
-            bot_or_open("conversations.channel_id", false)
-        )
-    });
+/// Records an agent's (or a bot's) reply: it reopens a resolved conversation; one the bot
+/// handles stays with it. (A customer's message does this in [`upsert_inbound`], and moves the
+/// window forward there, and reopens a resolved conversation to its channel's bot, if it has one.)
+pub(super) fn touch_by_reply(tx: &Connection, id: i64) -> rusqlite::Result<()> {
     tx.cached_execute(
-        &TOUCH,
-        params![id, now_ms(), inbound_at],
+        "UPDATE conversations SET last_activity_at = ?2, status = CASE WHEN status = 'bot' THEN 'bot' ELSE 'open' END WHERE id = ?1",
+        params![id, now_ms()],
     )?;
     Ok(())
 }

@@ -152,12 +152,6 @@ fn message(row: &Row<'_>) -> rusqlite::Result<Message> {
 }
 
 impl Db {
-    /// Stores an inbound message with its contact and conversation, in one transaction.
-    /// Returns `None` when the provider id was already stored (a redelivery).
-    pub fn record_inbound(&self, channel_id: &str, inbound: &NewInbound) -> StoreResult<Option<Message>> {
-        record_inbound_in(&self.conn(), channel_id, inbound)
-    }
-
     /// Queues an outbound message and its delivery in one transaction (a group commit); the
     /// person who sent it has read the conversation up to it.
     pub async fn queue_outbound(&self, channel_id: &str, outbound: &NewOutbound) -> StoreResult<Message> {
@@ -174,7 +168,7 @@ impl Db {
                 "INSERT INTO outbox (message_id, channel_id, conversation_id, next_attempt_at) VALUES (?1, ?2, ?3, ?4)",
                 params![id, channel_id, outbound.conversation_id, now],
             )?;
-            conversations::touch(tx, outbound.conversation_id, None)?;
+            conversations::touch_by_reply(tx, outbound.conversation_id)?;
             if let Some(person) = outbound.sent_by {
                 tx.cached_execute(conversations::MARK_READ, params![person, outbound.conversation_id, id])?;
             }
@@ -199,36 +193,41 @@ impl Db {
 
 }
 
-/// Stores an inbound message with its contact and conversation, inside the caller's transaction
-/// (the group commit's) or as one of its own; all or nothing. `None`: the provider id was
-/// already stored (a redelivery), and nothing changed.
-pub(crate) fn record_inbound_in(conn: &Connection, channel_id: &str, inbound: &NewInbound) -> StoreResult<Option<Message>> {
-    conn.execute_batch("SAVEPOINT inbound")?;
-    let stored = store_inbound(conn, channel_id, inbound);
-    if !matches!(stored, Ok(Some(_))) {
-        conn.execute_batch("ROLLBACK TO inbound")?;
+/// Stores an inbound message with its contact and conversation, inside the writer's transaction
+/// (the group commit's savepoint makes it all or nothing). `None`: the provider id was already
+/// stored (a redelivery), and nothing changed.
+pub(crate) fn record_inbound_in(tx: &Connection, channel_id: &str, inbound: &NewInbound) -> StoreResult<Option<Message>> {
+    // A redelivery changes nothing, not its contact nor its conversation: looked for first, on
+    // the unique index. The one writer holds the database, so nothing stores it between this
+    // look and the insert (which was a savepoint, rolled back for a redelivery, per message).
+    let known = tx
+        .cached_row(
+            "SELECT 1 FROM messages WHERE channel_id = ?1 AND direction = 'inbound' AND provider_message_id = ?2",
+            params![channel_id, inbound.provider_message_id],
+            |_| Ok(()),
+        )
+        .optional()?;
+    if known.is_some() {
+        return Ok(None);
     }
-    conn.execute_batch("RELEASE inbound")?;
-    stored
-}
-
-fn store_inbound(tx: &Connection, channel_id: &str, inbound: &NewInbound) -> StoreResult<Option<Message>> {
-
     let contact_id = contacts::upsert(tx, channel_id, &inbound.sender)?;
-    let conversation_id = conversations::upsert(
+    let now = now_ms();
+    // The window counts from the provider's time, but never from later than we received it:
+    // a clock ahead of ours must not stretch the window.
+    let conversation_id = conversations::upsert_inbound(
         tx,
         channel_id,
         &inbound.conversation_external_id,
         inbound.conversation_name.as_deref(),
         contact_id,
+        inbound.provider_timestamp.min(now),
     )?;
-    let now = now_ms();
-    let inserted = tx.cached_row(
-            "INSERT INTO messages (conversation_id, channel_id, direction, provider_message_id, contact_id, text, content,
+    // Read back as stored by its own RETURNING (no trigger changes a message's row).
+    let stored = tx.cached_row(
+            &format!("INSERT INTO messages (conversation_id, channel_id, direction, provider_message_id, contact_id, text, content,
                 properties, reply_to, status, provider_timestamp, created_at, updated_at)
              VALUES (?1, ?2, 'inbound', ?3, ?4, ?5, ?6, ?7, ?8, 'received', ?9, ?10, ?10)
-             ON CONFLICT DO NOTHING
-             RETURNING id",
+             RETURNING {COLUMNS}"),
             params![
                 conversation_id,
                 channel_id,
@@ -241,16 +240,8 @@ fn store_inbound(tx: &Connection, channel_id: &str, inbound: &NewInbound) -> Sto
                 inbound.provider_timestamp,
                 now
             ],
-            |row| row.get::<_, i64>(0),
-        )
-        .optional()?;
-    let Some(id) = inserted else {
-        return Ok(None); // the savepoint is rolled back: the contact and conversation stay as they were
-    };
-    // The window counts from the provider's time, but never from later than we received it:
-    // a clock ahead of ours must not stretch the window.
-    conversations::touch(tx, conversation_id, Some(inbound.provider_timestamp.min(now)))?;
-    let stored = tx.cached_row(&format!("SELECT {COLUMNS} FROM messages WHERE id = ?1"), [id], message)?;
+            message,
+        )?;
     Ok(Some(stored))
 }
 

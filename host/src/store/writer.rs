@@ -124,16 +124,16 @@ fn run_batch(conn: &Mutex<Connection>, faults: &Faults, batch: Vec<Job>) -> bool
         let tx = conn.transaction().map_err(|e| e.to_string())?;
         for job in batch {
             // Each write in its own savepoint: one that fails is undone alone.
-            tx.execute_batch("SAVEPOINT write").map_err(|e| e.to_string())?;
+            savepoint(&tx, "SAVEPOINT write")?;
             // A write that panics (a bug) is undone and dropped; its caller hears "not committed".
             let (succeeded, deliver) = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&tx))) {
                 Ok(outcome) => outcome,
                 Err(_) => (false, Box::new(|_| {}) as Deliver),
             };
             if !succeeded {
-                tx.execute_batch("ROLLBACK TO write").map_err(|e| e.to_string())?;
+                savepoint(&tx, "ROLLBACK TO write")?;
             }
-            tx.execute_batch("RELEASE write").map_err(|e| e.to_string())?;
+            savepoint(&tx, "RELEASE write")?;
             delivers.push(deliver);
         }
         if faults.take_commit_failure() {
@@ -146,6 +146,12 @@ fn run_batch(conn: &Mutex<Connection>, faults: &Faults, batch: Vec<Job>) -> bool
         deliver(committed.clone());
     }
     ok
+}
+
+/// A savepoint statement, prepared once per connection (`execute_batch` parsed it for every
+/// write of every batch).
+fn savepoint(tx: &Connection, statement: &str) -> Result<(), String> {
+    tx.prepare_cached(statement).and_then(|mut s| s.execute([])).map(drop).map_err(|e| e.to_string())
 }
 
 /// Failures a test makes happen on purpose.
