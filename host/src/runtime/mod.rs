@@ -421,9 +421,22 @@ fn warm(shared: &Shared, source: &ComponentSource) {
         return;
     }
     let outcome = child.compile_into(cache, source, &shared.limits);
-    if !matches!(outcome, Err(CompileInChild::Failed(_))) && !cache.has(&shared.engine, source.hash()) {
-        shared.note_cache_refusal();
+    if !cache.has(&shared.engine, source.hash()) {
+        let _ = cache_refusal(shared, outcome);
     }
+}
+
+/// A child's compile that left nothing in the cache: why, when the cache refused the entry (a
+/// full disk; noted, so that the next minute's compiles go straight through pipes), or `Err`
+/// with why the child itself failed.
+fn cache_refusal(shared: &Shared, outcome: Result<(), CompileInChild>) -> Result<String, String> {
+    let refused = match outcome {
+        Ok(()) => "the compiler process left no cache entry this engine reads".to_owned(),
+        Err(CompileInChild::CannotWrite(why)) => why,
+        Err(CompileInChild::Failed(why)) => return Err(why),
+    };
+    shared.note_cache_refusal();
+    Ok(refused)
 }
 
 /// The component for these bytes, from the cache or freshly compiled (and then cached).
@@ -450,18 +463,7 @@ fn compile(shared: &Shared, source: &ComponentSource) -> Result<(Component, Stri
             }
             // The child ran, or could not be handed the bytes, but nothing reached the cache (a
             // full disk): the same child again, through pipes.
-            let refused = match outcome {
-                Ok(()) => Some("the compiler process left no cache entry this engine reads".to_owned()),
-                Err(CompileInChild::CannotWrite(why)) => Some(why),
-                Err(CompileInChild::Failed(why)) => {
-                    tracing::info!("{why}: compiling in-process");
-                    None
-                }
-            };
-            if refused.is_some() {
-                shared.note_cache_refusal();
-            }
-            refused
+            cache_refusal(shared, outcome).inspect_err(|why| tracing::info!("{why}: compiling in-process")).ok()
         };
         if let Some(nothing_written) = nothing_written {
             match child.compile_through_pipes(&shared.engine, source, &shared.limits) {

@@ -102,8 +102,9 @@ pub(crate) fn bot_or_open(channel: &str, shared_locks: bool) -> String {
 }
 
 /// Finds or opens the conversation for a provider address, touched by a customer's message
-/// received now (provider time `inbound_at`): one statement, as [`touch`] would leave it after
-/// the insert or the update; returns its id.
+/// received now (provider time `inbound_at`) in the same statement: the window moves forward,
+/// never back; a resolved conversation reopens (to its channel's bot, if it has one); one the
+/// bot handles stays with it. Returns its id.
 pub(super) fn upsert_inbound(
     tx: &Connection,
     channel_id: &str,

@@ -199,7 +199,7 @@ impl Db {
 pub(crate) fn record_inbound_in(tx: &Connection, channel_id: &str, inbound: &NewInbound) -> StoreResult<Option<Message>> {
     // A redelivery changes nothing, not its contact nor its conversation: looked for first, on
     // the unique index. The one writer holds the database, so nothing stores it between this
-    // look and the insert (which was a savepoint, rolled back for a redelivery, per message).
+    // look and the insert.
     let known = tx
         .cached_row(
             "SELECT 1 FROM messages WHERE channel_id = ?1 AND direction = 'inbound' AND provider_message_id = ?2",
@@ -222,12 +222,18 @@ pub(crate) fn record_inbound_in(tx: &Connection, channel_id: &str, inbound: &New
         contact_id,
         inbound.provider_timestamp.min(now),
     )?;
-    // Read back as stored by its own RETURNING (no trigger changes a message's row).
-    let stored = tx.cached_row(
-            &format!("INSERT INTO messages (conversation_id, channel_id, direction, provider_message_id, contact_id, text, content,
+    // Read back as stored by its own RETURNING (no trigger changes a message's row); the SQL
+    // written once (every inbound message runs it).
+    static INSERT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "INSERT INTO messages (conversation_id, channel_id, direction, provider_message_id, contact_id, text, content,
                 properties, reply_to, status, provider_timestamp, created_at, updated_at)
              VALUES (?1, ?2, 'inbound', ?3, ?4, ?5, ?6, ?7, ?8, 'received', ?9, ?10, ?10)
-             RETURNING {COLUMNS}"),
+             RETURNING {COLUMNS}"
+        )
+    });
+    let stored = tx.cached_row(
+            &INSERT,
             params![
                 conversation_id,
                 channel_id,

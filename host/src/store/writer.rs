@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use rusqlite::{Connection, Transaction};
 use tokio::sync::oneshot;
 
-use super::{StoreError, StoreResult};
+use super::{Cached, StoreError, StoreResult};
 
 /// Writes one batch holds at most (a batch is what was waiting when the last one committed).
 const MOST_PER_BATCH: usize = 256;
@@ -123,17 +123,18 @@ fn run_batch(conn: &Mutex<Connection>, faults: &Faults, batch: Vec<Job>) -> bool
     let committed = (|| -> Result<(), String> {
         let tx = conn.transaction().map_err(|e| e.to_string())?;
         for job in batch {
-            // Each write in its own savepoint: one that fails is undone alone.
-            savepoint(&tx, "SAVEPOINT write")?;
+            // Each write in its own savepoint: one that fails is undone alone (the statements
+            // prepared once, not parsed again for every write).
+            tx.cached_execute("SAVEPOINT write", []).map_err(|e| e.to_string())?;
             // A write that panics (a bug) is undone and dropped; its caller hears "not committed".
             let (succeeded, deliver) = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&tx))) {
                 Ok(outcome) => outcome,
                 Err(_) => (false, Box::new(|_| {}) as Deliver),
             };
             if !succeeded {
-                savepoint(&tx, "ROLLBACK TO write")?;
+                tx.cached_execute("ROLLBACK TO write", []).map_err(|e| e.to_string())?;
             }
-            savepoint(&tx, "RELEASE write")?;
+            tx.cached_execute("RELEASE write", []).map_err(|e| e.to_string())?;
             delivers.push(deliver);
         }
         if faults.take_commit_failure() {
@@ -146,12 +147,6 @@ fn run_batch(conn: &Mutex<Connection>, faults: &Faults, batch: Vec<Job>) -> bool
         deliver(committed.clone());
     }
     ok
-}
-
-/// A savepoint statement, prepared once per connection (`execute_batch` parsed it for every
-/// write of every batch).
-fn savepoint(tx: &Connection, statement: &str) -> Result<(), String> {
-    tx.prepare_cached(statement).and_then(|mut s| s.execute([])).map(drop).map_err(|e| e.to_string())
 }
 
 /// Failures a test makes happen on purpose.
