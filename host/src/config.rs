@@ -31,6 +31,11 @@ pub struct ServeArgs {
     /// Where the database, secret key, plugins and caches live. Default: ./data.
     #[arg(long, value_name = "DIR", env = "SWITCHBOARD_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Where compiled plugins are kept between runs. Several servers on one machine may share
+    /// it (entries are named by component and engine settings, written whole, checked when
+    /// read). Default: <data-dir>/cache.
+    #[arg(long, value_name = "DIR", env = "SWITCHBOARD_COMPILE_CACHE")]
+    pub compile_cache: Option<PathBuf>,
     /// Keep everything in Postgres (`postgres://user:password@host/db`) instead of SQLite in the
     /// data dir, so several nodes serve one installation. Every node needs the same
     /// `<data-dir>/secret.key`. Default: SQLite.
@@ -108,6 +113,7 @@ pub enum LogFormat {
 pub struct ConfigFile {
     pub listen: Option<String>,
     pub data_dir: Option<PathBuf>,
+    pub compile_cache: Option<PathBuf>,
     pub database_url: Option<String>,
     pub public_url: Option<String>,
     pub allow_outbound: Option<Vec<String>>,
@@ -134,6 +140,8 @@ pub struct Settings {
     pub config_file: Option<PathBuf>,
     pub listen: String,
     pub data_dir: PathBuf,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compile_cache: Option<PathBuf>,
     /// Shown without its password.
     #[serde(skip_serializing_if = "Option::is_none", serialize_with = "without_password")]
     pub database_url: Option<String>,
@@ -167,6 +175,7 @@ impl Settings {
             config_file,
             listen: args.listen.or(file.listen).unwrap_or_else(|| "127.0.0.1:8080".into()),
             data_dir: args.data_dir.or(file.data_dir).unwrap_or_else(|| "data".into()),
+            compile_cache: args.compile_cache.or(file.compile_cache),
             database_url: args.database_url.or(file.database_url),
             public_url: args.public_url.or(file.public_url),
             allow_outbound: if args.allow_outbound.is_empty() { file.allow_outbound.unwrap_or_default() } else { args.allow_outbound },
@@ -250,7 +259,7 @@ impl Settings {
             faults: Default::default(),
             record_webhooks: self.record_webhooks.clone(),
             compiler: None,
-            compile_cache: None,
+            compile_cache: self.compile_cache.clone(),
             webhook_retry: crate::store::webhook_endpoints::RetryPolicy { horizon: Duration::from_secs(self.webhook_retry_horizon), ..Default::default() },
             catalogue: self.catalogue.clone(),
         }

@@ -4,9 +4,13 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use tokio::sync::{Notify, watch};
+
 #[derive(Default)]
 pub struct Health {
     plugins_loaded: AtomicBool,
+    /// Wakes [`Health::wait_for_plugins`] when the plugins are in.
+    plugins_in: Notify,
     outbox: Arc<AtomicBool>,
     watcher: Arc<AtomicBool>,
 }
@@ -24,6 +28,27 @@ impl Drop for Running {
 impl Health {
     pub fn plugins_loaded(&self) {
         self.plugins_loaded.store(true, Ordering::Release);
+        self.plugins_in.notify_waiters();
+    }
+
+    /// Returns once the start's plugins are loaded (`true`), or when `stop` says to stop
+    /// (`false`). For the workers that call plugins: a send or a download taken while they
+    /// load would fail as "plugin not loaded" and wait out a retry (30 s after every restart).
+    pub async fn wait_for_plugins(&self, stop: &mut watch::Receiver<bool>) -> bool {
+        loop {
+            // Made before the check: a notice between the two still wakes it.
+            let loaded = self.plugins_in.notified();
+            if self.plugins_loaded.load(Ordering::Acquire) {
+                return true;
+            }
+            if *stop.borrow() {
+                return false;
+            }
+            tokio::select! {
+                () = loaded => {}
+                changed = stop.changed() => if changed.is_err() { return false },
+            }
+        }
     }
 
     pub fn outbox_running(&self) -> Running {

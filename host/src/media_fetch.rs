@@ -36,6 +36,9 @@ const SILENCE_TIMEOUT: Duration = Duration::from_secs(30);
 const NOT_READY_WAIT: Duration = Duration::from_secs(5);
 
 pub async fn run(app: Arc<App>, mut stop: watch::Receiver<bool>) {
+    if !app.health.wait_for_plugins(&mut stop).await {
+        return;
+    }
     let mut fetches: JoinSet<()> = JoinSet::new();
     let mut running: Vec<(tokio::task::Id, i64)> = Vec::new();
     let mut renewed = std::time::Instant::now();

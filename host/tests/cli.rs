@@ -8,7 +8,7 @@ use std::time::Duration;
 mod support;
 
 use support::oci_registry::{OciRegistry, PASSWORD, USER};
-use support::{BIN, Server, install_from_registry, json_of, plugin_version, request, status_of, telegram_next_version, token, wait_for};
+use support::{BIN, Server, install_from_registry, own_compile_cache, json_of, plugin_version, request, status_of, telegram_next_version, token, wait_for};
 
 #[test]
 fn token_create_prints_one_token_and_refuses_unknown_roles() {
@@ -51,8 +51,7 @@ fn serve_loads_telegram_and_accepts_a_created_token() {
     let token = String::from_utf8(token.stdout).unwrap().trim().to_owned();
 
     let server = Server::start(data.path(), &[]);
-    // HTTP is served while plugins load (a fresh data dir compiles them all): ready once they
-    // are, Telegram's among them.
+    // HTTP is served while plugins load: ready once they are, Telegram's among them.
     server.wait_ready();
     let loaded = |log: &str| log.contains("serving") && log.lines().any(|line| line.contains("plugin loaded") && line.contains("telegram"));
     wait_for(|| loaded(server.log.lock().unwrap().as_str()).then_some(()), || format!("no Telegram load in the log:\n{}", server.log.lock().unwrap()));
@@ -67,7 +66,8 @@ fn serve_loads_telegram_and_accepts_a_created_token() {
 #[test]
 fn a_cold_start_asks_load_answers_in_children_under_the_servers_call_limit() {
     let data = tempfile::tempdir().unwrap();
-    let server = Server::start(data.path(), &[("SWITCHBOARD_PLUGIN_TIMEOUT_MS", "4321")]);
+    let cache = own_compile_cache(data.path());
+    let server = Server::start(data.path(), &[("SWITCHBOARD_PLUGIN_TIMEOUT_MS", "4321"), ("SWITCHBOARD_COMPILE_CACHE", &cache)]);
     server.wait_ready();
     let cache = switchboard::data_dir::cache_dir(data.path());
     let kept: Vec<serde_json::Value> = std::fs::read_dir(&cache)

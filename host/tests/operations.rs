@@ -12,13 +12,15 @@ use std::time::{Duration, Instant};
 
 mod support;
 
-use support::{BIN, PATIENCE, Server, cli, complete, json_of, request, request_with, status_of, token, wait_for};
+use support::{BIN, PATIENCE, Server, cli, own_compile_cache, complete, json_of, request, request_with, status_of, token, wait_for};
 
 #[test]
 fn readiness_waits_for_plugins_and_sigterm_under_load_loses_no_request() {
     let data = tempfile::tempdir().unwrap();
     let admin = token("admin", data.path());
-    let mut server = Server::start(data.path(), &[("SWITCHBOARD_SHUTDOWN_TIMEOUT", "20")]);
+    // The data dir's own compile cache, empty: the plugins load for seconds.
+    let cache = own_compile_cache(data.path());
+    let mut server = Server::start(data.path(), &[("SWITCHBOARD_SHUTDOWN_TIMEOUT", "20"), ("SWITCHBOARD_COMPILE_CACHE", &cache)]);
     let seen = server.wait_ready();
     assert_eq!(seen.first(), Some(&503), "not ready while the plugins load (a fresh data dir compiles them all): {seen:?}");
     let ready = request(server.port, "GET", "/readyz", None, None).unwrap();
@@ -274,7 +276,9 @@ fn four_concurrent_large_uploads(cache: CompileCache) {
     let operator = token("operator", data.path());
     let (secret, public) = switchboard::signing::generate();
     let key = switchboard::signing::parse_signing_key(&secret).unwrap();
-    let server = Server::start(data.path(), &[("SWITCHBOARD_TRUSTED_KEYS", &public)]);
+    // The data dir's own compile cache: what a start compiles, and into what, is part of the test.
+    let own_cache = own_compile_cache(data.path());
+    let server = Server::start(data.path(), &[("SWITCHBOARD_TRUSTED_KEYS", &public), ("SWITCHBOARD_COMPILE_CACHE", &own_cache)]);
     server.wait_ready();
     let component = Arc::new(switchboard::signing::sign(&padded_component(SIZE), &key).unwrap());
     if cache == CompileCache::Unwritable {
@@ -596,6 +600,10 @@ fn a_kill_9_during_concurrent_delivery_loses_no_reply_and_keeps_each_conversatio
     let server = ready_server_allowing(data.path(), &allow);
     let distinct = || line.texts().into_iter().map(|(_, text)| text).collect::<std::collections::BTreeSet<String>>().len();
     wait_for(|| (distinct() == 150).then_some(()), || format!("{} of 150 replies after the restart\n{}", distinct(), server.log.lock().unwrap()));
+    // Nothing was taken before the restarted server had loaded LINE (a send taken then failed as
+    // "plugin not loaded" and waited a 30-s retry).
+    let log = server.log.lock().unwrap().clone();
+    assert!(!log.contains("is not loaded"), "a send was tried before the plugins were in:\n{log}");
     let texts = line.texts();
     let twice = texts.len() - 150;
     assert!(twice <= 64, "only sends in flight at the kill may go twice: {twice}");
@@ -763,8 +771,9 @@ fn resident(pid: u32) -> u64 {
 fn a_cold_start_compiles_in_child_processes_and_holds_no_more_memory_than_a_warm_one() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
+    let cache = own_compile_cache(&data);
     let started = |label: &str| {
-        let server = Server::start(&data, &[]);
+        let server = Server::start(&data, &[("SWITCHBOARD_COMPILE_CACHE", &cache)]);
         server.wait_ready();
         // Settled: the pool's warm slots and the allocator as they stay.
         std::thread::sleep(Duration::from_millis(500));

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde_json::{Value, json};
 use support::postgres::Postgres;
 use support::oci_registry::OciRegistry;
-use support::{BIN, PATIENCE, Server, install_from_registry, json_of, plugin_version, request, request_with, status_of, telegram_next_version, wait_for};
+use support::{BIN, PATIENCE, Server, install_from_registry, own_compile_cache, json_of, plugin_version, request, request_with, status_of, telegram_next_version, wait_for};
 
 /// The tests of this file, one at a time (a failed one's poisoned lock still serializes).
 fn one_at_a_time() -> MutexGuard<'static, ()> {
@@ -104,7 +104,11 @@ impl Cluster {
         if CACHE_WARM.load(Ordering::SeqCst) {
             copy_files(&warm_cache(), &self.dirs[i].path().join("cache"));
         }
-        let envs: Vec<(&str, &str)> = self.envs.iter().map(|(name, value)| (name.as_str(), value.as_str())).collect();
+        // Each node its own compile cache, as on separate machines: a plugin installed on one is
+        // compiled by each from the bytes the database shares.
+        let cache = own_compile_cache(self.dirs[i].path());
+        let mut envs: Vec<(&str, &str)> = self.envs.iter().map(|(name, value)| (name.as_str(), value.as_str())).collect();
+        envs.push(("SWITCHBOARD_COMPILE_CACHE", &cache));
         self.nodes[i] = Some(Server::start(self.dirs[i].path(), &envs));
     }
 

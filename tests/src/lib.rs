@@ -351,8 +351,6 @@ pub fn test_plugin(env_path: &str) -> PathBuf {
     PathBuf::from(env_path)
 }
 
-/// Serves a fake provider on 127.0.0.1, port 0, for the rest of the test; returns its base URL
-/// and its `127.0.0.1:PORT` (what `--allow-outbound` takes).
 /// One compile cache for every host of the test process (and later runs from the same target
 /// folder): a suite starts a few hundred hosts with the same nine plugins, and Cranelift would
 /// otherwise compile them again for each (most of what the suite's machine spent). Entries are
@@ -365,6 +363,8 @@ fn shared_compile_cache() -> std::path::PathBuf {
     target.join("test-compile-cache")
 }
 
+/// Serves a fake provider on 127.0.0.1, port 0, for the rest of the test; returns its base URL
+/// and its `127.0.0.1:PORT` (what `--allow-outbound` takes).
 pub async fn serve_fake(app: axum::Router) -> (String, String) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let authority = listener.local_addr().unwrap().to_string();

@@ -43,6 +43,9 @@ const BATCH: u32 = 256;
 
 pub async fn run(app: Arc<App>, mut stop: watch::Receiver<bool>) {
     let _running = app.health.outbox_running();
+    if !app.health.wait_for_plugins(&mut stop).await {
+        return;
+    }
     let mut slots = Slots::default();
     let mut renewed = Instant::now();
     let mut sends: JoinSet<()> = JoinSet::new();

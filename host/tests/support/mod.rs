@@ -36,6 +36,21 @@ pub fn wait_for<T>(mut check: impl FnMut() -> Option<T>, failure: impl FnOnce() 
     }
 }
 
+/// The compile cache every server of the tests starts with unless a test gives its own
+/// (`SWITCHBOARD_COMPILE_CACHE`): the end-to-end suite's, in the target folder. A server with a
+/// fresh data dir would otherwise compile the nine first-party plugins again, seconds of both
+/// cores per start; entries are named by component and engine settings, so a server with other
+/// limits or a changed plugin gets its own. Tests of a cold start or of the cache itself give
+/// the data dir's (`<data-dir>/cache`, the default outside the tests).
+pub fn shared_compile_cache() -> std::path::PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).parent().expect("<target>/tmp").join("test-compile-cache")
+}
+
+/// `SWITCHBOARD_COMPILE_CACHE` at `data`'s own cache, for a test of a cold start or of the cache.
+pub fn own_compile_cache(data: &Path) -> String {
+    switchboard::data_dir::cache_dir(data).to_str().expect("a UTF-8 temp path").to_owned()
+}
+
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
@@ -65,6 +80,7 @@ impl Server {
             .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
             .arg(data_dir)
             .env("RUST_LOG", "info")
+            .env("SWITCHBOARD_COMPILE_CACHE", shared_compile_cache())
             .envs(envs.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
