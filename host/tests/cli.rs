@@ -58,6 +58,10 @@ fn serve_loads_telegram_and_accepts_a_created_token() {
 
     let body = http_get(server.port, "/api/v1/plugins", &token);
     assert!(body.contains("\"id\":\"telegram\""), "{body}");
+    // Compiled into the cache it was given (`SWITCHBOARD_COMPILE_CACHE`, the tests' shared one),
+    // not the data dir's.
+    assert!(!switchboard::data_dir::cache_dir(data.path()).exists(), "the data dir's cache was used");
+    assert!(support::shared_compile_cache().read_dir().unwrap().any(|e| e.unwrap().path().extension().is_some_and(|x| x == "cwasm")));
 }
 
 /// A cold start compiles every plugin in a child process, which also asks the plugin its

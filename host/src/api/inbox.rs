@@ -14,13 +14,12 @@ use crate::store::content::{AttachmentContent, InteractiveContent, MediaContent,
 use crate::app::App;
 use crate::runtime::types::Capability;
 use crate::store::channels::Channel;
-use crate::store::conversations::{Assigned, Conversation, ConversationFilter};
+use crate::store::conversations::{Assigned, Conversation, ConversationFilter, ListedConversation};
 use crate::store::tokens::Role;
 use crate::store::webhook_endpoints::ChannelBot;
 use crate::store::messages::{Message, NewOutbound};
 use crate::store::now_ms;
 use crate::window::{self, Window};
-use crate::store::Scope;
 
 /// Longest text we accept in one message (providers cut far lower; this guards the store).
 const MAX_TEXT_BYTES: usize = 64 * 1024;
@@ -97,20 +96,9 @@ pub async fn conversations(
     }
     let limit = query.limit.unwrap_or(100).clamp(1, 500);
     let mut views = Vec::new();
-    // Each channel's plugin read once, however many of its conversations are listed (on
-    // Postgres every read is a round trip).
-    let mut plugins: std::collections::HashMap<String, Option<String>> = std::collections::HashMap::new();
-    // And each channel's bot once, for the conversations it handles.
+    // Each channel's bot read once, for the conversations it handles.
     let mut bots: std::collections::HashMap<String, Option<ChannelBot>> = std::collections::HashMap::new();
-    for conversation in app.store.conversations(&filter, limit).await? {
-        let plugin_id = match plugins.get(&conversation.channel_id) {
-            Some(plugin_id) => plugin_id.clone(),
-            None => {
-                let plugin_id = app.store.channel(&conversation.channel_id, Scope::Every).await?.map(|c| c.plugin);
-                plugins.insert(conversation.channel_id.clone(), plugin_id.clone());
-                plugin_id
-            }
-        };
+    for ListedConversation { conversation, plugin } in app.store.conversations(&filter, limit).await? {
         let bot = if conversation.status != "bot" {
             None
         } else if let Some(bot) = bots.get(&conversation.channel_id) {
@@ -120,7 +108,7 @@ pub async fn conversations(
             bots.insert(conversation.channel_id.clone(), bot.clone());
             bot
         };
-        views.push(view_with_plugin(&app, conversation, plugin_id, bot));
+        views.push(view_with_plugin(&app, conversation, Some(plugin), bot));
     }
     Ok(Json(views))
 }

@@ -29,6 +29,14 @@ pub struct Conversation {
     pub unread: Option<i64>,
 }
 
+/// A conversation as the inbox lists it, with its channel's plugin (read by the list's own
+/// query: a list does not read each channel again).
+#[derive(Debug, Clone)]
+pub struct ListedConversation {
+    pub conversation: Conversation,
+    pub plugin: String,
+}
+
 #[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
 pub struct ContactSummary {
     pub id: i64,

@@ -62,7 +62,7 @@ async fn a_bot_token_owns_its_channels_new_conversations_until_it_is_revoked() {
         let status = async |conversation: i64| node2.conversation(conversation).await.unwrap().unwrap().status;
         assert_eq!([status(mine).await, status(waiting).await, status(endpoints).await, status(free).await], ["bot", "bot", "bot", "open"], "{name}");
         let filter = ConversationFilter { workspace_id: Some(1), bot: Some(id), ..Default::default() };
-        let mut listed: Vec<i64> = node2.conversations(&filter, 100).await.unwrap().into_iter().map(|c| c.id).collect();
+        let mut listed: Vec<i64> = node2.conversations(&filter, 100).await.unwrap().into_iter().map(|c| c.conversation.id).collect();
         listed.sort();
         assert_eq!(listed, vec![mine, waiting], "{name}: the bot's channels' conversations only");
 

@@ -45,7 +45,7 @@ async fn pause() {
 
 /// The ids of the conversations `filter` lists, in the list's order.
 async fn listed(store: &Arc<dyn Store>, filter: &ConversationFilter<'_>) -> Vec<i64> {
-    store.conversations(filter, 50).await.unwrap().into_iter().map(|c| c.id).collect()
+    store.conversations(filter, 50).await.unwrap().into_iter().map(|c| c.conversation.id).collect()
 }
 
 /// The ids of the conversations a search finds, in the list's order.
@@ -57,7 +57,7 @@ async fn found(store: &Arc<dyn Store>, search: &str) -> Vec<i64> {
 async fn unread(store: &Arc<dyn Store>, person: i64, conversation: i64) -> Option<i64> {
     let filter = ConversationFilter { reader: Some(person), ..Default::default() };
     let listed = store.conversations(&filter, 50).await.unwrap();
-    listed.into_iter().find(|c| c.id == conversation).unwrap_or_else(|| panic!("conversation {conversation} listed")).unread
+    listed.into_iter().find(|c| c.conversation.id == conversation).unwrap_or_else(|| panic!("conversation {conversation} listed")).conversation.unread
 }
 
 async fn second_channel(store: &Arc<dyn Store>, workspace: i64, name: &str) -> String {
@@ -85,12 +85,17 @@ async fn conversations_are_listed_newest_activity_first_and_filtered_by_channel_
 
         let everything = ConversationFilter::default();
         assert_eq!(listed(node2, &everything).await, vec![budi, elsewhere, rina, ani], "{name}: newest activity first");
-        let first_two: Vec<i64> = node3.conversations(&everything, 2).await.unwrap().into_iter().map(|c| c.id).collect();
+        let first_two: Vec<i64> = node3.conversations(&everything, 2).await.unwrap().into_iter().map(|c| c.conversation.id).collect();
         assert_eq!(first_two, vec![budi, elsewhere], "{name}: the limit keeps the newest");
         assert_eq!(listed(node1, &ConversationFilter { channel_id: Some(other.as_str()), ..Default::default() }).await, vec![elsewhere], "{name}");
         assert_eq!(listed(node1, &ConversationFilter { workspace_id: Some(1), ..Default::default() }).await, vec![budi, rina, ani], "{name}");
         assert_eq!(listed(node1, &ConversationFilter { workspace_id: Some(2), ..Default::default() }).await, vec![elsewhere], "{name}");
-        assert!(node2.conversations(&everything, 50).await.unwrap().iter().all(|c| c.unread.is_none()), "{name}: no reader, no unread counts");
+        assert!(node2.conversations(&everything, 50).await.unwrap().iter().all(|c| c.conversation.unread.is_none()), "{name}: no reader, no unread counts");
+        // Each listed with its channel's plugin, read by the list itself.
+        let plugin_of = node1.channel(channel, Scope::Every).await.unwrap().unwrap().plugin;
+        let plugins: Vec<(i64, String)> = node2.conversations(&everything, 50).await.unwrap().into_iter().map(|c| (c.conversation.id, c.plugin)).collect();
+        let expected = vec![(budi, plugin_of.clone()), (elsewhere, "whatsapp-cloud".to_owned()), (rina, plugin_of.clone()), (ani, plugin_of)];
+        assert_eq!(plugins, expected, "{name}: each conversation with its channel's plugin");
         // One conversation with its channel: found in its own workspace's scope and the
         // operator's, never in another workspace's.
         let (found, its_channel) = node3.conversation_in_scope(elsewhere, Scope::Workspace(2)).await.unwrap().expect("in its workspace");

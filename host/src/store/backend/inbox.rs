@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 
 use crate::store::audit::{AuditEntry, AuditFilter, NewAuditEntry};
 use crate::store::contacts::ContactInfo;
-use crate::store::conversations::{Conversation, ConversationFilter};
+use crate::store::conversations::{Conversation, ConversationFilter, ListedConversation};
 use crate::store::messages::Message;
 use crate::store::reconnect::Reconnect;
 use crate::store::audit::{actor_pattern, audit_log_sql, audit_row};
@@ -27,10 +27,10 @@ use crate::store::{Scope, StoreResult, now_ms};
 #[async_trait::async_trait]
 pub trait InboxStore: Send + Sync {
     // Conversations.
-    /// Up to `limit` conversations the filter lets through, newest activity first; with the
-    /// reader's unread counts when the filter names a reader. A search with nothing searchable
-    /// in it (punctuation only) finds nothing.
-    async fn conversations(&self, filter: &ConversationFilter<'_>, limit: u32) -> StoreResult<Vec<Conversation>>;
+    /// Up to `limit` conversations the filter lets through, newest activity first, each with its
+    /// channel's plugin; with the reader's unread counts when the filter names a reader. A
+    /// search with nothing searchable in it (punctuation only) finds nothing.
+    async fn conversations(&self, filter: &ConversationFilter<'_>, limit: u32) -> StoreResult<Vec<ListedConversation>>;
     /// Marks a conversation read by a person up to a message (`None`: its newest); never moves
     /// the mark back, whichever node marked it last.
     async fn mark_read(&self, person_id: i64, conversation_id: i64, up_to: Option<i64>) -> StoreResult<()>;
@@ -102,7 +102,7 @@ pub trait InboxStore: Send + Sync {
 impl<S: RunSql> InboxStore for S {
     /// Search: names and handles by `LIKE` (Postgres: `ILIKE`, which folds case beyond ASCII),
     /// message text by each dialect's full-text index (see [`text_match`]).
-    async fn conversations(&self, filter: &ConversationFilter<'_>, limit: u32) -> StoreResult<Vec<Conversation>> {
+    async fn conversations(&self, filter: &ConversationFilter<'_>, limit: u32) -> StoreResult<Vec<ListedConversation>> {
         let words: Option<Vec<String>> = filter.search.map(|search| search_words(search).into_iter().map(str::to_owned).collect());
         if words.as_ref().is_some_and(Vec::is_empty) {
             // Nothing searchable in it (punctuation only): nothing matches.
@@ -123,7 +123,8 @@ impl<S: RunSql> InboxStore for S {
                 let list = format!(
                     "SELECT {CONVERSATION_COLUMNS},
                         CASE WHEN CAST($9 AS BIGINT) IS NULL THEN NULL ELSE (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id AND m.direction = 'inbound'
-                            AND m.id > COALESCE((SELECT r.last_read_message_id FROM conversation_reads r WHERE r.person_id = $9 AND r.conversation_id = c.id), 0)) END
+                            AND m.id > COALESCE((SELECT r.last_read_message_id FROM conversation_reads r WHERE r.person_id = $9 AND r.conversation_id = c.id), 0)) END,
+                        (SELECT plugin FROM channels WHERE id = c.channel_id)
                      FROM {CONVERSATION_FROM}
                      WHERE (CAST($1 AS TEXT) IS NULL OR c.channel_id = $1) AND (CAST($2 AS TEXT) IS NULL OR c.status = $2)
                        AND (CAST($4 AS BIGINT) IS NULL OR c.channel_id IN (SELECT id FROM channels WHERE workspace_id = $4))
@@ -134,7 +135,7 @@ impl<S: RunSql> InboxStore for S {
                      ORDER BY c.last_activity_at DESC, c.id DESC LIMIT $3"
                 );
                 let rows = sql.rows(&list, &[&channel_id, &status, &i64::from(limit), &workspace_id, &assigned, &person, &query, &like, &reader, &bot]).await?;
-                Ok(rows.iter().map(|row| Conversation { unread: row.opt_int(13), ..conversation(row) }).collect())
+                Ok(rows.iter().map(|row| ListedConversation { conversation: Conversation { unread: row.opt_int(13), ..conversation(row) }, plugin: row.text(14) }).collect())
             })
         }))
         .await
