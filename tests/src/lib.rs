@@ -4,6 +4,7 @@
 //! wire formats.
 
 pub mod browser;
+pub mod compile_cache;
 pub mod events;
 pub mod fake_line;
 pub mod fake_meta;
@@ -154,7 +155,7 @@ impl TestHost {
             record_webhooks: options.record_webhooks,
             webhook_retry: options.webhook_retry.unwrap_or_default(),
             compiler: None,
-            compile_cache: Some(shared_compile_cache()),
+            compile_cache: Some(compile_cache::shared_compile_cache()),
             catalogue: options.catalogue,
         };
         let (stop, stopped) = oneshot::channel::<()>();
@@ -349,18 +350,6 @@ pub async fn until_status(host: &TestHost, conversation_id: i64, message_id: i64
 /// Path of a test plugin component built by `tests/build.rs`.
 pub fn test_plugin(env_path: &str) -> PathBuf {
     PathBuf::from(env_path)
-}
-
-/// One compile cache for every host of the test process (and later runs from the same target
-/// folder): a suite starts a few hundred hosts with the same nine plugins, and Cranelift would
-/// otherwise compile them again for each (most of what the suite's machine spent). Entries are
-/// named by the component's hash and the engine's settings, so a host with other limits or a
-/// changed plugin gets its own. Beside the test binary's `deps/` folder, in the target folder.
-fn shared_compile_cache() -> std::path::PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    // <target>/<profile>/deps/<binary>
-    let target = exe.ancestors().nth(3).map(std::path::Path::to_path_buf).unwrap_or_else(std::env::temp_dir);
-    target.join("test-compile-cache")
 }
 
 /// Serves a fake provider on 127.0.0.1, port 0, for the rest of the test; returns its base URL

@@ -12,6 +12,13 @@ pub mod postgres;
 /// The OCI registry the end-to-end tests start (`tests/src/oci_registry.rs`), one file for both.
 #[path = "../../../tests/src/oci_registry.rs"]
 pub mod oci_registry;
+/// The compile cache every server starts with unless a test gives its own
+/// (`SWITCHBOARD_COMPILE_CACHE`; a server with a fresh data dir would otherwise compile the nine
+/// plugins again): the end-to-end suite's. Tests of a cold start or of the cache itself give the
+/// data dir's ([`own_compile_cache`], the default outside the tests).
+#[path = "../../../tests/src/compile_cache.rs"]
+pub mod compile_cache;
+pub use compile_cache::shared_compile_cache;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
 
@@ -34,16 +41,6 @@ pub fn wait_for<T>(mut check: impl FnMut() -> Option<T>, failure: impl FnOnce() 
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-}
-
-/// The compile cache every server of the tests starts with unless a test gives its own
-/// (`SWITCHBOARD_COMPILE_CACHE`): the end-to-end suite's, in the target folder. A server with a
-/// fresh data dir would otherwise compile the nine first-party plugins again, seconds of both
-/// cores per start; entries are named by component and engine settings, so a server with other
-/// limits or a changed plugin gets its own. Tests of a cold start or of the cache itself give
-/// the data dir's (`<data-dir>/cache`, the default outside the tests).
-pub fn shared_compile_cache() -> std::path::PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR")).parent().expect("<target>/tmp").join("test-compile-cache")
 }
 
 /// `SWITCHBOARD_COMPILE_CACHE` at `data`'s own cache, for a test of a cold start or of the cache.
