@@ -3,6 +3,7 @@
 pub mod activity;
 pub mod audit;
 pub mod backend;
+mod channel_cache;
 pub mod channels;
 pub mod contacts;
 pub mod content;
@@ -180,6 +181,8 @@ pub struct DbShared {
     /// Failures tests cause on purpose (a commit that fails).
     pub faults: Arc<writer::Faults>,
     secrets: SecretBox,
+    /// The channels last read, opened (see `channel_cache`).
+    pub(crate) channel_cache: Arc<channel_cache::ChannelCache>,
     /// How long each use of the connection took, and what used it on an async worker (`/metrics`).
     pub metrics: StoreMetrics,
 }
@@ -229,15 +232,17 @@ struct TimedConn<'a> {
     guard: MutexGuard<'a, Connection>,
     started: Instant,
     histogram: &'a Histogram,
+    /// The writer's connection: what it changed in `channels` is told when it is let go.
+    changes_told_to: Option<&'a channel_cache::ChannelCache>,
 }
 
 impl<'a> TimedConn<'a> {
-    fn new(guard: MutexGuard<'a, Connection>, started: Instant, metrics: &'a StoreMetrics) -> Self {
+    fn new(guard: MutexGuard<'a, Connection>, started: Instant, metrics: &'a StoreMetrics, changes_told_to: Option<&'a channel_cache::ChannelCache>) -> Self {
         if !OFF_WORKER.get() && on_multi_thread_runtime() {
             metrics.calls_on_async_workers.inc();
             tracing::warn!("a database call ran on an async worker (not through Db::off_worker)");
         }
-        TimedConn { guard, started, histogram: &metrics.operation_seconds }
+        TimedConn { guard, started, histogram: &metrics.operation_seconds, changes_told_to }
     }
 }
 
@@ -256,6 +261,9 @@ impl DerefMut for TimedConn<'_> {
 
 impl Drop for TimedConn<'_> {
     fn drop(&mut self) {
+        if let Some(cache) = self.changes_told_to {
+            cache.transaction_ended();
+        }
         self.histogram.observe(self.started.elapsed().as_secs_f64());
     }
 }
@@ -281,9 +289,11 @@ impl Db {
         let secrets = SecretBox::load_or_create(&key_file)?;
         Db::check_key(&conn, &secrets, &key_file)?;
         let readers = (0..READERS).map(|_| open_reader(&path).map(Mutex::new)).collect::<anyhow::Result<_>>()?;
+        let channel_cache = Arc::new(channel_cache::ChannelCache::default());
+        channel_cache.watch(&conn);
         let conn = Arc::new(Mutex::new(conn));
-        let writer = writer::Writer::start(conn.clone(), faults.clone());
-        Ok(Self(Arc::new(DbShared { conn, readers, next_reader: Default::default(), writer, faults, secrets, metrics: StoreMetrics::default() })))
+        let writer = writer::Writer::start(conn.clone(), faults.clone(), channel_cache.clone());
+        Ok(Self(Arc::new(DbShared { conn, readers, next_reader: Default::default(), writer, faults, secrets, channel_cache, metrics: StoreMetrics::default() })))
     }
 
     /// Whether the database takes writes now (readiness): a write transaction begun and rolled back.
@@ -329,7 +339,7 @@ impl Db {
         let started = Instant::now();
         // A panic while holding the lock cannot leave SQLite half-written (transactions roll back).
         let guard = self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        TimedConn::new(guard, started, &self.metrics)
+        TimedConn::new(guard, started, &self.metrics, Some(&self.channel_cache))
     }
 
     /// Runs a synchronous store operation on tokio's blocking threads, where waiting on SQLite (a
@@ -361,7 +371,7 @@ impl Db {
         let count = self.readers.len();
         let free = (0..count).find_map(|i| self.readers[(first + i) % count].try_lock().ok());
         let guard = free.unwrap_or_else(|| self.readers[first % count].lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
-        TimedConn::new(guard, started, &self.metrics)
+        TimedConn::new(guard, started, &self.metrics, None)
     }
 }
 

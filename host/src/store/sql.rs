@@ -239,6 +239,10 @@ pub(crate) trait RunSql: Send + Sync {
     /// This node's name in claims; `None` on SQLite's one node, whose worker's list of sends in
     /// flight keeps a send from starting twice without a write.
     fn claiming_node(&self) -> Option<&str>;
+    /// The channels last read, where this backend knows when they change (SQLite's one node).
+    fn channel_cache(&self) -> Option<&super::channel_cache::ChannelCache> {
+        None
+    }
 }
 
 #[async_trait::async_trait]
@@ -261,6 +265,10 @@ impl RunSql for Db {
 
     fn claiming_node(&self) -> Option<&str> {
         None
+    }
+
+    fn channel_cache(&self) -> Option<&super::channel_cache::ChannelCache> {
+        Some(&self.channel_cache)
     }
 }
 

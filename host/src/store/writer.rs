@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 use rusqlite::{Connection, Transaction};
 use tokio::sync::oneshot;
 
+use super::channel_cache::ChannelCache;
 use super::{Cached, StoreError, StoreResult};
 
 /// Writes one batch holds at most (a batch is what was waiting when the last one committed).
@@ -50,7 +51,7 @@ impl Counts {
 }
 
 impl Writer {
-    pub(super) fn start(conn: Arc<Mutex<Connection>>, faults: Arc<Faults>) -> Self {
+    pub(super) fn start(conn: Arc<Mutex<Connection>>, faults: Arc<Faults>, channels: Arc<ChannelCache>) -> Self {
         let (jobs, waiting) = mpsc::channel::<Job>();
         let counts = Arc::new(Counts::default());
         let counted = counts.clone();
@@ -60,7 +61,7 @@ impl Writer {
                 while let Ok(first) = waiting.recv() {
                     let batch = batch_of(first, || waiting.try_recv().ok());
                     let writes = batch.len() as u64;
-                    if run_batch(&conn, &faults, batch) {
+                    if run_batch(&conn, &faults, &channels, batch) {
                         counted.committed(writes);
                     }
                 }
@@ -117,7 +118,7 @@ pub(crate) fn batch_of<J>(first: J, mut waiting: impl FnMut() -> Option<J>) -> V
 }
 
 /// Runs one batch; whether it committed.
-fn run_batch(conn: &Mutex<Connection>, faults: &Faults, batch: Vec<Job>) -> bool {
+fn run_batch(conn: &Mutex<Connection>, faults: &Faults, channels: &ChannelCache, batch: Vec<Job>) -> bool {
     let mut conn = conn.lock().unwrap_or_else(|p| p.into_inner());
     let mut delivers = Vec::with_capacity(batch.len());
     let committed = (|| -> Result<(), String> {
@@ -142,6 +143,8 @@ fn run_batch(conn: &Mutex<Connection>, faults: &Faults, batch: Vec<Job>) -> bool
         }
         tx.commit().map_err(|e| e.to_string())
     })();
+    // Before any writer hears back: one told its channel changed must not read it as it was.
+    channels.transaction_ended();
     let ok = committed.is_ok();
     for deliver in delivers {
         deliver(committed.clone());

@@ -65,9 +65,18 @@ impl<S: RunSql> ChannelStore for S {
     }
 
     async fn channel(&self, id: &str, scope: Scope) -> StoreResult<Option<Channel>> {
+        let cache = self.channel_cache();
+        if let Some(kept) = cache.and_then(|cache| cache.get(id, scope)) {
+            return Ok(kept);
+        }
+        let count = cache.map(|cache| cache.count());
         let id = id.to_owned();
         let raw = self.read(body(move |sql| Box::pin(async move { channel_in(sql, &id, scope).await }))).await?;
-        raw.map(|raw| raw.open(self.secrets())).transpose()
+        let channel = raw.map(|raw| raw.open(self.secrets())).transpose()?;
+        if let (Some(cache), Some(count), Some(channel)) = (cache, count, &channel) {
+            cache.keep(count, channel);
+        }
+        Ok(channel)
     }
 
     async fn channels(&self, scope: Scope) -> StoreResult<Vec<Channel>> {
