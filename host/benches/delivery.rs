@@ -4,8 +4,8 @@
 //!   store, answer after the commit) against two native axum handlers doing the same secret
 //!   check, parse and normalisation: one with the host's durability design (a writer thread with
 //!   group commit, a savepoint per webhook as the host's writer has, `synchronous=FULL`, WAL, the
-//!   host's schema made by its own migrations, full-text trigger included; answered once its
-//!   batch is on disk), the baseline that counts; and one committing each webhook on its own in a
+//!   host's schema made by its own migrations, full-text index included, written at each batch's
+//!   end as the host's is; answered once its batch is on disk), the baseline that counts; and one committing each webhook on its own in a
 //!   reduced schema, the weaker baseline, kept for comparison with earlier figures. Throughput,
 //!   p99 and server CPU per webhook at 16 and 64 connections, each connection sending one request
 //!   after another (as wrk does).
@@ -744,6 +744,8 @@ fn write_batches(mut conn: rusqlite::Connection, waiting: mpsc::Receiver<(Inboun
                 tx.execute_batch("RELEASE write")?;
                 answers.push((on_disk, stored));
             }
+            // The batch's text indexed for search at its end, as the host's writer does.
+            switchboard::store::writer::index_waiting_text(&tx)?;
             tx.commit()
         })();
         // Answered only now: the batch is on disk (or failed as a whole).
@@ -758,7 +760,8 @@ fn write_batches(mut conn: rusqlite::Connection, waiting: mpsc::Receiver<(Inboun
 }
 
 /// The rows the host stores for an inbound message (contact, conversation with its window and
-/// activity, message; the full-text trigger fires on the message); whether it was new.
+/// activity, message; the schema's trigger leaves its text for the batch's full-text index);
+/// whether it was new.
 fn store_in_host_schema(tx: &rusqlite::Transaction<'_>, inbound: &Inbound) -> rusqlite::Result<bool> {
     let now = switchboard::store::now_ms();
     let contact: i64 = tx

@@ -20,6 +20,7 @@ const ONLY_ONE_DEPLOYMENT: &[(&str, &str)] = &[
     ("message_text_data", "SQLite: FTS5 shadow table"),
     ("message_text_docsize", "SQLite: FTS5 shadow table"),
     ("message_text_idx", "SQLite: FTS5 shadow table"),
+    ("message_text_waiting", "SQLite: message text the writer indexes at its batch's end"),
     ("messages.text_search", "Postgres: full-text search (tsvector)"),
     // Several nodes: what one node keeps in its data dir or its memory, nodes share here.
     ("schema_versions", "Postgres: which node applied each migration (SQLite: user_version)"),

@@ -66,6 +66,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0021_media_claims.sql"),
     include_str!("migrations/0022_outbox_claims.sql"),
     include_str!("migrations/0023_channel_time_index_for_time_only.sql"),
+    include_str!("migrations/0024_message_text_once_per_batch.sql"),
 ];
 
 #[derive(Debug, thiserror::Error)]
