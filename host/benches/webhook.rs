@@ -46,6 +46,8 @@ fn native(secret_header: &str, body: &[u8]) -> usize {
 
 
 fn main() {
+    // The server's allocator settings (`switchboard serve` sets them first thing too).
+    switchboard::heap::limit_arenas();
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let (_, bytes) = switchboard::plugins::FIRST_PARTY_PLUGINS.iter().find(|(name, _)| name.contains("telegram")).expect("telegram is built in");
     let body = update_body();
