@@ -84,19 +84,25 @@ impl ChannelCache {
 #[cfg(test)]
 mod tests {
     use crate::store::backend::{ChannelStore, PeopleStore};
-    use crate::store::channels::SettingValue;
+    use crate::store::channels::{Channel, SettingValue};
     use crate::store::{Db, Scope, block_on};
 
     fn token_setting(value: &str) -> [SettingValue<'_>; 1] {
         [SettingValue { key: "bot_token", value, secret: true }]
     }
 
-    #[test]
-    fn a_kept_channel_is_read_again_after_every_kind_of_change() {
+    /// A store with a workspace of its own (deletable) and a channel in it, its token `one`.
+    fn a_workspaces_channel() -> (tempfile::TempDir, Db, i64, Channel) {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open(dir.path()).unwrap();
         let workspace = block_on(db.create_workspace("Toko")).unwrap().id;
         let created = block_on(db.create_channel(workspace, "telegram", "Bot", &token_setting("one"))).unwrap();
+        (dir, db, workspace, created)
+    }
+
+    #[test]
+    fn a_kept_channel_is_read_again_after_every_kind_of_change() {
+        let (_dir, db, workspace, created) = a_workspaces_channel();
         let read = |scope| block_on(db.channel(&created.id, scope)).unwrap();
         assert_eq!(read(Scope::Every).unwrap().settings["bot_token"], "one");
         assert!(db.channel_cache.get(&created.id, Scope::Every).is_some(), "the read channel is kept");
@@ -117,10 +123,7 @@ mod tests {
 
     #[test]
     fn a_read_that_ran_before_a_change_committed_keeps_nothing_stale() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(dir.path()).unwrap();
-        let workspace = block_on(db.create_workspace("Toko")).unwrap().id;
-        let created = block_on(db.create_channel(workspace, "telegram", "Bot", &token_setting("one"))).unwrap();
+        let (_dir, db, _, created) = a_workspaces_channel();
         // A read starts, then a change commits before it keeps what it read.
         let count = db.channel_cache.count();
         let before = block_on(db.channel(&created.id, Scope::Every)).unwrap().unwrap();
