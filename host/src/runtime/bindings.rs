@@ -54,6 +54,31 @@ use self::switchboard::channel::template_button_types as wit_buttons;
 use self::switchboard::channel::types as wit;
 use super::types as host;
 
+/// Where a plugin's webhook handler is: `interactive`'s (0.1.4) when it exports that
+/// interface, else `channel`'s. Found once at load, so that a webhook's call type-checks that
+/// one function: an interface's generated `load` type-checks every function it has at each
+/// call (three for `interactive`, twelve for `channel`), a cost paid on every webhook.
+#[derive(Clone, Copy)]
+pub(super) enum WebhookHandler {
+    Interactive(wasmtime::component::ComponentExportIndex),
+    Channel(wasmtime::component::ComponentExportIndex),
+}
+
+impl WebhookHandler {
+    pub(super) fn find(component: &wasmtime::component::Component) -> Option<Self> {
+        let handler = |interface: &str| {
+            let instance = component.get_export_index(None, interface)?;
+            component.get_export_index(Some(&instance), "handle-webhook")
+        };
+        handler("switchboard:channel/interactive@0.1.4").map(Self::Interactive).or_else(|| handler("switchboard:channel/channel@0.1.4").map(Self::Channel))
+    }
+}
+
+/// The handler's arguments and its two results, as the contract's generated types.
+pub(super) type WebhookArgs<'a> = (&'a wit::ChannelContext, &'a wit::HttpRequest);
+pub(super) type WebhookResult = Result<wit::WebhookOutcome, wit::ChannelError>;
+pub(super) type InteractiveWebhookResult = Result<wit_interactive::InteractiveWebhookOutcome, wit::ChannelError>;
+
 /// The types-only interfaces have no functions; their host side is empty.
 impl wit::Host for super::CallState {}
 impl wit_app::Host for super::CallState {}

@@ -46,7 +46,7 @@ pub use state::{ChannelStateBackend, NoChannelState, StateError};
 pub use translations::{PAGE_LANGUAGES, TRANSLATED_LANGUAGES, Translations};
 
 use answers::{FailedLanguage, LanguageTexts, LoadAnswers};
-use bindings::{AppIndices, ChannelIndices, DeliveryIndices, GuideIndices, InteractiveAppIndices, InteractiveIndices, Lift, MediaIndices, SettingsCheckIndices, TemplateButtonsIndices, TranslationsIndices};
+use bindings::{AppIndices, ChannelIndices, DeliveryIndices, GuideIndices, InteractiveAppIndices, InteractiveIndices, Lift, MediaIndices, SettingsCheckIndices, TemplateButtonsIndices, TranslationsIndices, WebhookHandler};
 use call::MemoryCap;
 use capability::{CallSetup, HostImportError};
 use outbound::OutboundPolicy;
@@ -347,6 +347,7 @@ impl Runtime {
         let settings_check = SettingsCheckIndices::new(&pre).ok();
         let translations = TranslationsIndices::new(&pre).ok();
         let template_buttons = TemplateButtonsIndices::new(&pre).ok();
+        let webhook_handler = WebhookHandler::find(pre.component()).ok_or_else(|| LoadError::WrongWorld("the component exports no handle-webhook".into()))?;
         let mut plugin = LoadedPlugin {
             manifest: PluginManifest {
                 id: String::new(),
@@ -366,6 +367,7 @@ impl Runtime {
             signer: None,
             pre,
             channel,
+            webhook_handler,
             app,
             app_schema: Vec::new(),
             guide_export: guide,
@@ -589,6 +591,9 @@ pub struct LoadedPlugin {
     pub translations: Translations,
     pre: InstancePre<CallState>,
     channel: ChannelIndices,
+    /// The webhook handler (`interactive`'s or `channel`'s), found once: a webhook's call
+    /// checks its type alone.
+    webhook_handler: WebhookHandler,
     /// Where `provider-app` is, when the plugin exports it (0.1.3).
     app: Option<AppIndices>,
     /// Where `setup-guide` is, when the plugin exports it (0.1.3).
@@ -611,26 +616,32 @@ pub struct LoadedPlugin {
 }
 
 /// Runs one function of an exported interface (`$indices`) on a fresh instance under the
-/// limits; `$channel` tags state and logs.
+/// limits; `$channel` tags state and logs. With `one`, the function was found at load
+/// ([`bindings::WebhookHandler`]) and only its type is checked, not its whole interface's.
 macro_rules! call_export {
     ($self:ident, $channel:expr, $indices:expr, $method:ident ( $($arg:expr),* )) => {{
         let (mut store, instance) = $self.instantiate($channel).await?;
         let guest = $indices.load(&mut store, &instance).map_err(|e| PluginFailure::Instantiate(format!("{e:#}")))?;
+        let call = guest.$method(&mut store $(, $arg)*);
+        call_export!(@run $self, store, call, stringify!($method).trim_start_matches("call_"))
+    }};
+    ($self:ident, $channel:expr, one $index:expr, $export:literal, <$params:ty, $result:ty> ( $($arg:expr),* )) => {{
+        let (mut store, instance) = $self.instantiate($channel).await?;
+        let func = instance.get_typed_func::<$params, ($result,)>(&mut store, &$index).map_err(|e| PluginFailure::Instantiate(format!("{e:#}")))?;
+        let call = async { func.call_async(&mut store, ($($arg,)*)).await.map(|(result,)| result) };
+        call_export!(@run $self, store, call, $export)
+    }};
+    (@run $self:ident, $store:ident, $call:ident, $export:expr) => {{
         let started = Instant::now();
-        let outcome = tokio::time::timeout(
-            $self.shared.limits.call_timeout + EPOCH_TICK * 4,
-            guest.$method(&mut store $(, $arg)*),
-        )
-        .await;
-        let verdict = $self.verdict(outcome, &store, started);
-        let export = stringify!($method).trim_start_matches("call_");
+        let outcome = tokio::time::timeout($self.shared.limits.call_timeout + EPOCH_TICK * 4, $call).await;
+        let verdict = $self.verdict(outcome, &$store, started);
         let outcome = verdict.as_ref().map_or_else(PluginFailure::kind, |_| "ok");
         // The `manifest` call made while loading is not observed: the plugin has no id until
         // it answers, and a made-up label (`plugin="(loading)"`, or the component's hash, which
         // no operator knows) would show a plugin that does not exist. The load itself is
         // counted (`switchboard_plugin_loads_total`, `refused` when that call fails).
         if !$self.manifest.id.is_empty() {
-            $self.shared.services.calls.call_finished(&$self.manifest.id, export, outcome, started.elapsed());
+            $self.shared.services.calls.call_finished(&$self.manifest.id, $export, outcome, started.elapsed());
         }
         verdict
     }};
@@ -833,11 +844,11 @@ impl LoadedPlugin {
 
     pub async fn handle_webhook(&self, ctx: &ChannelContext, request: &HttpRequest) -> Result<WebhookOutcome, CallError> {
         let (wit_ctx, wit_request) = (ctx.clone().lift(), request.clone().lift());
-        // 0.1.4: the same handler, whose events may be choices.
-        if let Some(interactive) = &self.interactive_export {
-            return flatten(call_export!(self, Some(ctx), interactive, call_handle_webhook(&wit_ctx, &wit_request)));
+        match self.webhook_handler {
+            // 0.1.4: the same handler, whose events may be choices.
+            WebhookHandler::Interactive(index) => flatten(call_export!(self, Some(ctx), one index, "handle_webhook", <bindings::WebhookArgs<'_>, bindings::InteractiveWebhookResult>(&wit_ctx, &wit_request))),
+            WebhookHandler::Channel(index) => flatten(call_export!(self, Some(ctx), one index, "handle_webhook", <bindings::WebhookArgs<'_>, bindings::WebhookResult>(&wit_ctx, &wit_request))),
         }
-        flatten(call_export!(self, Some(ctx), call_handle_webhook(&wit_ctx, &wit_request)))
     }
 
     /// The plugin's own checks of a settings form, per field (none when it does not export
