@@ -731,3 +731,84 @@ async fn a_lookup_by_provider_id_reads_one_entry_of_the_unique_index_on_a_table_
         assert_eq!(index_read(&client, &range).await, "messages_by_channel_time", "a time range with {size} messages stored");
     }
 }
+
+/// The channel's name as `node` reads it now (`None`: it reads no such channel).
+async fn channel_name(node: &PgStore, channel: &str) -> Option<String> {
+    use switchboard::store::backend::ChannelStore;
+    node.channel(channel, switchboard::store::Scope::Every).await.unwrap().map(|c| c.name)
+}
+
+/// Renames the channel behind every node's back when `announced` is false (its trigger off for
+/// that statement, as no node's write ever is: the one way to see what a node kept).
+async fn rename_in_database(client: &tokio_postgres::Client, channel: &str, name: &str, announced: bool) {
+    let trigger = if announced { "" } else { "ALTER TABLE channels DISABLE TRIGGER channels_changed;" };
+    let back = if announced { "" } else { "ALTER TABLE channels ENABLE TRIGGER channels_changed;" };
+    client.batch_execute(&format!("BEGIN; {trigger} UPDATE channels SET name = '{name}' WHERE id = '{channel}'; {back} COMMIT")).await.unwrap();
+}
+
+/// Waits until `node` reads the channel's name as `expected`.
+async fn reads_in_time(node: &PgStore, channel: &str, expected: Option<&str>) {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let seen = channel_name(node, channel).await;
+        if seen.as_deref() == expected {
+            return;
+        }
+        assert!(Instant::now() < deadline, "waited {PATIENCE:?} for {expected:?}, the node still reads {seen:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_keeps_the_channels_it_read_only_while_it_hears_every_nodes_changes_to_them_and_its_own_at_once() {
+    use switchboard::store::backend::ChannelStore;
+    let Cluster { url, nodes, .. } = &cluster("kept_channels", 2).await;
+    let client = sql(url).await;
+    let channel = whatsapp_channel(&nodes[0]).await;
+
+    // Not listening, a node keeps nothing: even a change no notice announces is read at once.
+    assert_eq!(channel_name(&nodes[1], &channel).await.as_deref(), Some("WhatsApp"));
+    rename_in_database(&client, &channel, "Unannounced 1", false).await;
+    assert_eq!(channel_name(&nodes[1], &channel).await.as_deref(), Some("Unannounced 1"));
+
+    // Listening, both nodes keep what they read: an unannounced change is not seen.
+    let mut heard_1 = nodes[0].listen().await.unwrap();
+    let mut heard_2 = nodes[1].listen().await.unwrap();
+    for node in nodes {
+        assert_eq!(channel_name(node, &channel).await.as_deref(), Some("Unannounced 1"));
+    }
+    rename_in_database(&client, &channel, "Unannounced 2", false).await;
+    for node in nodes {
+        assert_eq!(channel_name(node, &channel).await.as_deref(), Some("Unannounced 1"), "kept");
+    }
+
+    // A node's own change is read back through it at once, before any notice: here no notice
+    // comes at all (the trigger is off), so only the write itself can have made the kept one stale.
+    client.batch_execute("ALTER TABLE channels DISABLE TRIGGER channels_changed").await.unwrap();
+    nodes[0].update_channel(&channel, "Renamed on node 1", &[]).await.unwrap();
+    client.batch_execute("ALTER TABLE channels ENABLE TRIGGER channels_changed").await.unwrap();
+    assert_eq!(channel_name(&nodes[0], &channel).await.as_deref(), Some("Renamed on node 1"), "its own write, at once");
+    assert_eq!(channel_name(&nodes[1], &channel).await.as_deref(), Some("Unannounced 1"), "the other node heard nothing");
+
+    // Announced changes reach the other node: an update through the store, and a deletion.
+    nodes[0].update_channel(&channel, "Announced", &[]).await.unwrap();
+    reads_in_time(&nodes[1], &channel, Some("Announced")).await;
+    rename_in_database(&client, &channel, "Renamed by hand", true).await;
+    reads_in_time(&nodes[0], &channel, Some("Renamed by hand")).await;
+    reads_in_time(&nodes[1], &channel, Some("Renamed by hand")).await;
+
+    // The listeners are cut: once a node has heard so, it keeps nothing again.
+    client.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN%'", &[]).await.unwrap();
+    while next_notice(&mut heard_1).await != Notice::Lost {}
+    while next_notice(&mut heard_2).await != Notice::Lost {}
+    rename_in_database(&client, &channel, "Unannounced 3", false).await;
+    for node in nodes {
+        assert_eq!(channel_name(node, &channel).await.as_deref(), Some("Unannounced 3"), "nothing kept without a listener");
+    }
+
+    // Listening again, a deletion through one node reaches the other.
+    let _heard_2 = nodes[1].listen().await.unwrap();
+    assert_eq!(channel_name(&nodes[1], &channel).await.as_deref(), Some("Unannounced 3"));
+    assert!(nodes[0].delete_channel(&channel).await.unwrap());
+    reads_in_time(&nodes[1], &channel, None).await;
+}

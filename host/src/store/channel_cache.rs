@@ -1,18 +1,27 @@
 //! The channels last read, kept opened: every webhook, plugin call and send reads its channel,
-//! and without this each read was a hop to a blocking thread, a query and the decryption of the
-//! channel's settings and webhook secret (6 % of the server's CPU under webhook load).
+//! and without this each read was a hop to a blocking thread (on Postgres a round trip), a query
+//! and the decryption of the channel's settings and webhook secret (6 % of the server's CPU
+//! under webhook load on SQLite).
 //!
-//! SQLite's one node only. Its writer connection reports each row it changes in `channels` (an
-//! update hook: inserts, updates, deletes, those of a workspace's deletion included), and once
-//! that transaction has ended, committed or not, every kept channel is stale: the next read goes
-//! to the database. The count moves after the commit and before the writer answers, so a caller
-//! told "changed" never reads the channel as it was; a read that ran before the commit can only
-//! keep what it read under the count of its start, which the commit then makes stale.
-//! (Postgres's nodes change channels for one another and hear of it from no one yet: they read
-//! each time.) The settings kept are the ones a call gets anyway; they are never written out.
+//! Whenever channels may have changed, a count moves and every kept channel is stale: the next
+//! read goes to the database. A read keeps what it read only under the count of its start, so
+//! a read that raced a change keeps nothing.
+//! - SQLite's one node: its writer connection reports each row it changes in `channels` (an
+//!   update hook: inserts, updates, deletes, those of a workspace's deletion included), and once
+//!   that transaction has ended, committed or not, the count moves: after the commit and before
+//!   the writer answers, so a caller told "changed" never reads the channel as it was.
+//! - Postgres's nodes: a statement on `channels` announces itself at its commit (migration
+//!   0015's trigger, `pg_notify`), and each node's listener (`pg::live`) moves the count when it
+//!   hears it. This node's own writes move it themselves after their commit, so a caller here
+//!   never waits for the notice. Another node's change reaches this node with its notice
+//!   (milliseconds): a read in between sees the channel as a read made just before that commit
+//!   would. Kept channels are served only while a listener hears the notices: none before the
+//!   first has started, none after it was cut until another has.
+//!
+//! The settings kept are the ones a call gets anyway; they are never written out.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use rusqlite::Connection;
@@ -30,10 +39,41 @@ pub(crate) struct ChannelCache {
     changes: AtomicU64,
     /// The writer's open transaction changed `channels` (set by the update hook).
     changed_now: Arc<AtomicBool>,
+    /// Kept channels are served only while one of `listeners` hears the other nodes' changes
+    /// (Postgres); SQLite's one node has no other node.
+    needs_listener: bool,
+    listeners: AtomicUsize,
     kept: Mutex<HashMap<String, (u64, Channel)>>,
 }
 
 impl ChannelCache {
+    /// For a node that hears of other nodes' changes only through listeners ([`Self::listening`]).
+    pub(crate) fn heard_through_listeners() -> Self {
+        Self { needs_listener: true, ..Self::default() }
+    }
+
+    /// Channels may have changed: every kept one is stale.
+    pub(crate) fn changed(&self) {
+        self.changes.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// A listener hears every change from now on: kept channels may be served again (what was
+    /// kept before is stale: changes may have gone unheard).
+    pub(crate) fn listening(&self) {
+        self.listeners.fetch_add(1, Ordering::AcqRel);
+        self.changed();
+    }
+
+    /// A listener that [`Self::listening`] announced was cut.
+    pub(crate) fn not_listening(&self) {
+        self.listeners.fetch_sub(1, Ordering::AcqRel);
+        self.changed();
+    }
+
+    fn serving(&self) -> bool {
+        !self.needs_listener || self.listeners.load(Ordering::Acquire) > 0
+    }
+
     /// Hears of every change `conn` (the writer's connection) makes to `channels`.
     pub(crate) fn watch(&self, conn: &Connection) {
         let changed_now = self.changed_now.clone();
@@ -48,7 +88,7 @@ impl ChannelCache {
     /// kept channel is stale. Called by whoever holds that connection, before it lets go.
     pub(crate) fn transaction_ended(&self) {
         if self.changed_now.swap(false, Ordering::AcqRel) {
-            self.changes.fetch_add(1, Ordering::AcqRel);
+            self.changed();
         }
     }
 
@@ -60,6 +100,9 @@ impl ChannelCache {
     /// The channel as last read, if nothing changed since; `Some(None)` when it lies outside `scope`
     /// (as the query would answer), `None` when it must be read.
     pub(crate) fn get(&self, id: &str, scope: Scope) -> Option<Option<Channel>> {
+        if !self.serving() {
+            return None;
+        }
         let kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
         let (count, channel) = kept.get(id)?;
         if *count != self.count() {
@@ -70,7 +113,7 @@ impl ChannelCache {
 
     /// Keeps `channel`, read under `count`, unless channels changed since.
     pub(crate) fn keep(&self, count: u64, channel: &Channel) {
-        if count != self.count() {
+        if count != self.count() || !self.serving() {
             return;
         }
         let mut kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());

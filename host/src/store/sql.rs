@@ -239,7 +239,7 @@ pub(crate) trait RunSql: Send + Sync {
     /// This node's name in claims; `None` on SQLite's one node, whose worker's list of sends in
     /// flight keeps a send from starting twice without a write.
     fn claiming_node(&self) -> Option<&str>;
-    /// The channels last read, where this backend knows when they change (SQLite's one node).
+    /// The channels last read, opened, where this backend hears when they change.
     fn channel_cache(&self) -> Option<&super::channel_cache::ChannelCache> {
         None
     }

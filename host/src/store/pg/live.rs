@@ -3,16 +3,22 @@
 //! A node that loses its listener hears [`Notice::Lost`]: what it missed cannot be replayed, so
 //! its followers are told to start from a fresh snapshot, as after a backlog gap on one node.
 
+use std::sync::{Arc, Mutex};
+
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
 use tokio_postgres::AsyncMessage;
 
 use super::PgStore;
+use crate::store::channel_cache::ChannelCache;
 
 /// The channel every node listens on.
 pub(super) const CHANNEL: &str = "switchboard_live";
 /// The channel plugin installs are announced on (payload: `plugin@version`; a removal: `plugin@`).
 pub(super) const PLUGINS_CHANNEL: &str = "switchboard_plugins";
+/// The channel a change to `channels` is announced on (migration 0015's trigger; no payload):
+/// the node's kept channels are stale (`store::channel_cache`).
+const CHANNELS_CHANNEL: &str = "switchboard_channels";
 
 /// What a node hears.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,13 +88,16 @@ impl PgStore {
         // The connection's messages (notifications among them) come only while it is polled.
         let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
         let forward = notices.clone();
+        let listening = Arc::new(Listening { state: Mutex::new(ListenerState::Starting), cache: self.channel_cache.clone() });
+        let ended = listening.clone();
         tokio::spawn(async move {
             while let Some(message) = messages.next().await {
                 match message {
+                    Ok(AsyncMessage::Notification(notification)) if notification.channel() == CHANNELS_CHANNEL => ended.cache.changed(),
                     Ok(AsyncMessage::Notification(notification)) => match notice(notification.channel(), notification.payload()) {
                         Some(notice) => {
                             if forward.send(notice).is_err() {
-                                return; // nobody listens any more
+                                break; // nobody listens any more
                             }
                         }
                         None => tracing::warn!(%node, channel = notification.channel(), "an unreadable notice was ignored"),
@@ -100,14 +109,48 @@ impl PgStore {
                     }
                 }
             }
+            ended.ended();
             let _ = forward.send(Notice::Lost);
         });
-        client.batch_execute(&format!("LISTEN {CHANNEL}; LISTEN {}", PLUGINS_CHANNEL)).await?;
+        client.batch_execute(&format!("LISTEN {CHANNEL}; LISTEN {PLUGINS_CHANNEL}; LISTEN {CHANNELS_CHANNEL}")).await?;
+        listening.started();
         // The client must outlive the LISTEN: it goes with the forwarding task's channel.
         tokio::spawn(async move {
             notices.closed().await;
             drop(client);
         });
         Ok(heard)
+    }
+}
+
+/// One listener's part in serving kept channels: from its `LISTEN` until its connection ends,
+/// whichever order the two are seen in.
+struct Listening {
+    state: Mutex<ListenerState>,
+    cache: Arc<ChannelCache>,
+}
+
+#[derive(PartialEq)]
+enum ListenerState {
+    Starting,
+    Listening,
+    Ended,
+}
+
+impl Listening {
+    fn started(&self) {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if *state == ListenerState::Starting {
+            *state = ListenerState::Listening;
+            self.cache.listening();
+        }
+    }
+
+    fn ended(&self) {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if *state == ListenerState::Listening {
+            self.cache.not_listening();
+        }
+        *state = ListenerState::Ended;
     }
 }

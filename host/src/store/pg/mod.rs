@@ -27,7 +27,7 @@ use super::{SecretBox, StoreError, StoreResult, now_ms};
 use super::sql::{Batched, Body, OnPostgres, RunSql};
 
 /// Schema versions, applied in order; `schema_versions` records each with the node that ran it.
-const MIGRATIONS: &[&str] = &[include_str!("0001_schema.sql"), include_str!("0002_media_claims.sql"), include_str!("0003_plugin_removals.sql"), include_str!("0004_webhook_endpoints.sql"), include_str!("0005_bots.sql"), include_str!("0006_choice_made.sql"), include_str!("0007_choice_offers.sql"), include_str!("0008_person_language.sql"), include_str!("0009_activity.sql"), include_str!("0010_plugin_sources.sql"), include_str!("0011_bot_tokens.sql"), include_str!("0012_webhook_enqueue_cached.sql"), include_str!("0013_event_triggers_when.sql"), include_str!("0014_channel_time_index_for_time_only.sql")];
+const MIGRATIONS: &[&str] = &[include_str!("0001_schema.sql"), include_str!("0002_media_claims.sql"), include_str!("0003_plugin_removals.sql"), include_str!("0004_webhook_endpoints.sql"), include_str!("0005_bots.sql"), include_str!("0006_choice_made.sql"), include_str!("0007_choice_offers.sql"), include_str!("0008_person_language.sql"), include_str!("0009_activity.sql"), include_str!("0010_plugin_sources.sql"), include_str!("0011_bot_tokens.sql"), include_str!("0012_webhook_enqueue_cached.sql"), include_str!("0013_event_triggers_when.sql"), include_str!("0014_channel_time_index_for_time_only.sql"), include_str!("0015_channels_changed.sql")];
 /// How many schema versions this build knows (what a database it migrated records).
 pub const SCHEMA_VERSIONS: usize = MIGRATIONS.len();
 
@@ -53,6 +53,9 @@ pub struct PgStore {
     writer: writer::PgWriter,
     /// Failures a test makes happen on purpose (the writer's commits).
     pub faults: Arc<crate::store::writer::Faults>,
+    /// The channels last read, opened; served while [`PgStore::listen`] hears every node's
+    /// changes to them (`store::channel_cache`).
+    channel_cache: Arc<super::channel_cache::ChannelCache>,
 }
 
 impl PgStore {
@@ -67,7 +70,8 @@ impl PgStore {
         let manager = Manager::from_config(config.clone(), NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = Pool::builder(manager).max_size(POOL_SIZE).build().map_err(|e| anyhow::anyhow!("cannot set up the Postgres pool: {e}"))?;
         let writer = writer::PgWriter::start(pool.clone(), faults.clone());
-        let store = Self { pool, config, node: node.to_owned(), secrets: secrets.clone(), writer, faults };
+        let channel_cache = Arc::new(super::channel_cache::ChannelCache::heard_through_listeners());
+        let store = Self { pool, config, node: node.to_owned(), secrets: secrets.clone(), writer, faults, channel_cache };
         let mut client = store.client().await.map_err(|e| anyhow::anyhow!("cannot connect to Postgres: {e}"))?;
         client.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK]).await?;
         let prepared = async {
@@ -146,6 +150,9 @@ impl RunSql for PgStore {
         let tx = client.transaction().await?;
         let outcome = body(&OnPostgres(&tx)).await?;
         tx.commit().await?;
+        // Any write may have changed a channel (its notice reaches the listener a moment later):
+        // kept channels are read again, so a caller here never sees one as it was.
+        self.channel_cache.changed();
         Ok(outcome)
     }
 
@@ -163,5 +170,9 @@ impl RunSql for PgStore {
 
     fn claiming_node(&self) -> Option<&str> {
         Some(&self.node)
+    }
+
+    fn channel_cache(&self) -> Option<&super::channel_cache::ChannelCache> {
+        Some(&self.channel_cache)
     }
 }
