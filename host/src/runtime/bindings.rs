@@ -53,31 +53,45 @@ use self::switchboard::channel::media_types as wit_media;
 use self::switchboard::channel::template_button_types as wit_buttons;
 use self::switchboard::channel::types as wit;
 use super::types as host;
+use wasmtime::component::ComponentExportIndex;
 
-/// Where a plugin's webhook handler is: `interactive`'s (0.1.4) when it exports that
-/// interface, else `channel`'s. Found once at load, so that a webhook's call type-checks that
-/// one function: an interface's generated `load` type-checks every function it has at each
-/// call (three for `interactive`, twelve for `channel`), a cost paid on every webhook.
+/// The functions called at the rate of traffic (a webhook, a send), found once at load, so
+/// that a call type-checks its one function: an interface's generated `load` type-checks every
+/// function it has at each call (three for `interactive`, twelve for `channel`).
 #[derive(Clone, Copy)]
-pub(super) enum WebhookHandler {
-    Interactive(wasmtime::component::ComponentExportIndex),
-    Channel(wasmtime::component::ComponentExportIndex),
+pub(super) struct TrafficExports {
+    pub(super) webhook: WebhookHandler,
+    pub(super) send: ComponentExportIndex,
 }
 
-impl WebhookHandler {
+/// Where the webhook handler is: `interactive`'s (0.1.4) when the plugin exports that
+/// interface, else `channel`'s.
+#[derive(Clone, Copy)]
+pub(super) enum WebhookHandler {
+    Interactive(ComponentExportIndex),
+    Channel(ComponentExportIndex),
+}
+
+impl TrafficExports {
     pub(super) fn find(component: &wasmtime::component::Component) -> Option<Self> {
-        let handler = |interface: &str| {
+        let function = |interface: &str, name: &str| {
             let instance = component.get_export_index(None, interface)?;
-            component.get_export_index(Some(&instance), "handle-webhook")
+            component.get_export_index(Some(&instance), name)
         };
-        handler("switchboard:channel/interactive@0.1.4").map(Self::Interactive).or_else(|| handler("switchboard:channel/channel@0.1.4").map(Self::Channel))
+        let webhook = function(INTERACTIVE, "handle-webhook").map(WebhookHandler::Interactive).or_else(|| function(CHANNEL, "handle-webhook").map(WebhookHandler::Channel))?;
+        Some(Self { webhook, send: function(CHANNEL, "send")? })
     }
 }
 
-/// The handler's arguments and its two results, as the contract's generated types.
+const CHANNEL: &str = "switchboard:channel/channel@0.1.4";
+const INTERACTIVE: &str = "switchboard:channel/interactive@0.1.4";
+
+/// Those functions' arguments and results, as the contract's generated types.
 pub(super) type WebhookArgs<'a> = (&'a wit::ChannelContext, &'a wit::HttpRequest);
 pub(super) type WebhookResult = Result<wit::WebhookOutcome, wit::ChannelError>;
 pub(super) type InteractiveWebhookResult = Result<wit_interactive::InteractiveWebhookOutcome, wit::ChannelError>;
+pub(super) type SendArgs<'a> = (&'a wit::ChannelContext, &'a wit::OutboundMessage);
+pub(super) type SendResult = Result<wit::Receipt, wit::ChannelError>;
 
 /// The types-only interfaces have no functions; their host side is empty.
 impl wit::Host for super::CallState {}

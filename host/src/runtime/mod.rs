@@ -46,7 +46,7 @@ pub use state::{ChannelStateBackend, NoChannelState, StateError};
 pub use translations::{PAGE_LANGUAGES, TRANSLATED_LANGUAGES, Translations};
 
 use answers::{FailedLanguage, LanguageTexts, LoadAnswers};
-use bindings::{AppIndices, ChannelIndices, DeliveryIndices, GuideIndices, InteractiveAppIndices, InteractiveIndices, Lift, MediaIndices, SettingsCheckIndices, TemplateButtonsIndices, TranslationsIndices, WebhookHandler};
+use bindings::{AppIndices, ChannelIndices, DeliveryIndices, GuideIndices, InteractiveAppIndices, InteractiveIndices, Lift, MediaIndices, SettingsCheckIndices, TemplateButtonsIndices, TranslationsIndices, TrafficExports, WebhookHandler};
 use call::MemoryCap;
 use capability::{CallSetup, HostImportError};
 use outbound::OutboundPolicy;
@@ -347,7 +347,7 @@ impl Runtime {
         let settings_check = SettingsCheckIndices::new(&pre).ok();
         let translations = TranslationsIndices::new(&pre).ok();
         let template_buttons = TemplateButtonsIndices::new(&pre).ok();
-        let webhook_handler = WebhookHandler::find(pre.component()).ok_or_else(|| LoadError::WrongWorld("the component exports no handle-webhook".into()))?;
+        let traffic = TrafficExports::find(pre.component()).ok_or_else(|| LoadError::WrongWorld("the component exports no handle-webhook or no send".into()))?;
         let mut plugin = LoadedPlugin {
             manifest: PluginManifest {
                 id: String::new(),
@@ -367,7 +367,7 @@ impl Runtime {
             signer: None,
             pre,
             channel,
-            webhook_handler,
+            traffic,
             app,
             app_schema: Vec::new(),
             guide_export: guide,
@@ -591,9 +591,8 @@ pub struct LoadedPlugin {
     pub translations: Translations,
     pre: InstancePre<CallState>,
     channel: ChannelIndices,
-    /// The webhook handler (`interactive`'s or `channel`'s), found once: a webhook's call
-    /// checks its type alone.
-    webhook_handler: WebhookHandler,
+    /// The webhook handler and `send`, found once: their calls check their own types alone.
+    traffic: TrafficExports,
     /// Where `provider-app` is, when the plugin exports it (0.1.3).
     app: Option<AppIndices>,
     /// Where `setup-guide` is, when the plugin exports it (0.1.3).
@@ -617,7 +616,7 @@ pub struct LoadedPlugin {
 
 /// Runs one function of an exported interface (`$indices`) on a fresh instance under the
 /// limits; `$channel` tags state and logs. With `one`, the function was found at load
-/// ([`bindings::WebhookHandler`]) and only its type is checked, not its whole interface's.
+/// ([`bindings::TrafficExports`]) and only its type is checked, not its whole interface's.
 macro_rules! call_export {
     ($self:ident, $channel:expr, $indices:expr, $method:ident ( $($arg:expr),* )) => {{
         let (mut store, instance) = $self.instantiate($channel).await?;
@@ -844,7 +843,7 @@ impl LoadedPlugin {
 
     pub async fn handle_webhook(&self, ctx: &ChannelContext, request: &HttpRequest) -> Result<WebhookOutcome, CallError> {
         let (wit_ctx, wit_request) = (ctx.clone().lift(), request.clone().lift());
-        match self.webhook_handler {
+        match self.traffic.webhook {
             // 0.1.4: the same handler, whose events may be choices.
             WebhookHandler::Interactive(index) => flatten(call_export!(self, Some(ctx), one index, "handle_webhook", <bindings::WebhookArgs<'_>, bindings::InteractiveWebhookResult>(&wit_ctx, &wit_request))),
             WebhookHandler::Channel(index) => flatten(call_export!(self, Some(ctx), one index, "handle_webhook", <bindings::WebhookArgs<'_>, bindings::WebhookResult>(&wit_ctx, &wit_request))),
@@ -878,7 +877,7 @@ impl LoadedPlugin {
 
     pub async fn send(&self, ctx: &ChannelContext, message: &OutboundMessage) -> Result<Receipt, CallError> {
         let (wit_ctx, wit_message) = (ctx.clone().lift(), message.clone().lift());
-        flatten(call_export!(self, Some(ctx), call_send(&wit_ctx, &wit_message)))
+        flatten(call_export!(self, Some(ctx), one self.traffic.send, "send", <bindings::SendArgs<'_>, bindings::SendResult>(&wit_ctx, &wit_message)))
     }
 
     /// The provider's templates with their buttons (0.1.4 `template-buttons`; before it, none).
