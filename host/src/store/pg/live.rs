@@ -2,6 +2,9 @@
 //! makes it (so a rollback announces nothing), and every node listens on its own connection.
 //! A node that loses its listener hears [`Notice::Lost`]: what it missed cannot be replayed, so
 //! its followers are told to start from a fresh snapshot, as after a backlog gap on one node.
+//! The same connection hears changes to `channels` (migration 0015's trigger): they make the
+//! node's kept channels stale, and kept channels are served only while a listener hears
+//! (`store::channel_cache`).
 
 use std::sync::{Arc, Mutex};
 
