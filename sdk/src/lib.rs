@@ -41,10 +41,10 @@
 //! ```
 //!
 //! Calls are synchronous: the contract's functions are sync, and the HTTP helpers in [`http`]
-//! block until the answer is in (they run `wstd`'s async client with `wstd::runtime::block_on`).
-//! Channel code is therefore plain sequential Rust. Whoever wants concurrent requests can use
-//! the re-exported [`wstd`] directly inside one `block_on`, but must not call [`http`] helpers
-//! from inside it (`block_on` does not nest).
+//! block until the answer is in (they make `wasi:http`'s calls and wait on them). Channel code
+//! is therefore plain sequential Rust. Whoever wants concurrent requests can use the re-exported
+//! [`wstd`]'s async client inside one `wstd::runtime::block_on`; an [`http`] helper called in
+//! there works too, but holds up the others until its answer is in.
 
 #![warn(missing_docs)]
 

@@ -6,7 +6,6 @@ use switchboard_sdk::serde::Deserialize;
 use switchboard_sdk::serde::de::DeserializeOwned;
 use switchboard_sdk::serde_json::{self, Value};
 use switchboard_sdk::{ChannelContext, ChannelError, hex, hmac_sha256};
-use url::Url;
 
 pub const DEFAULT_API: &str = "https://graph.facebook.com";
 pub const VERSION: &str = "v21.0";
@@ -25,7 +24,7 @@ const OUTSIDE_WINDOW_SUBCODES: &[i64] = &[2018278, 2534022];
 /// A Graph client for one token (or none: the OAuth code exchange carries app credentials).
 pub struct Graph {
     /// `{api base}/{VERSION}/`.
-    base: Url,
+    base: String,
     /// `access_token` and `appsecret_proof`, added to every call.
     credentials: Vec<(&'static str, String)>,
 }
@@ -41,11 +40,10 @@ impl Graph {
     /// Calls that carry their own credentials (the OAuth token endpoint).
     pub fn anonymous(api_base: Option<&str>) -> Result<Self, ChannelError> {
         let root = api_base.unwrap_or(DEFAULT_API).trim_end_matches('/');
-        let base = Url::parse(&format!("{root}/{VERSION}/"))
-            .ok()
-            .filter(|url| matches!(url.scheme(), "http" | "https"))
-            .ok_or_else(|| ChannelError::invalid_setting("api_base_url", "must be an http:// or https:// URL"))?;
-        Ok(Self { base, credentials: Vec::new() })
+        if !http::is_web_url(root) {
+            return Err(ChannelError::invalid_setting("api_base_url", "must be an http:// or https:// URL"));
+        }
+        Ok(Self { base: format!("{root}/{VERSION}/"), credentials: Vec::new() })
     }
 
     /// The channel's Page token, proved with its app secret.
@@ -55,21 +53,18 @@ impl Graph {
     }
 
     /// `{base}/{version}/{path}?params&access_token&appsecret_proof`, percent-encoded.
-    pub fn url(&self, path: &str, params: &[(&str, &str)]) -> Url {
-        let mut url = self.base.join(path.trim_start_matches('/')).unwrap_or_else(|_| self.base.clone());
-        url.query_pairs_mut()
-            .extend_pairs(params.iter().copied())
-            .extend_pairs(self.credentials.iter().map(|(k, v)| (*k, v.as_str())));
-        url
+    pub fn url(&self, path: &str, params: &[(&str, &str)]) -> String {
+        let url = format!("{}{}", self.base, path.trim_start_matches('/'));
+        http::with_query(&url, params.iter().copied().chain(self.credentials.iter().map(|(k, v)| (*k, v.as_str()))))
     }
 
     pub fn get<T: DeserializeOwned>(&self, path: &str, params: &[(&str, &str)]) -> Result<T, ChannelError> {
-        answer(http::get(self.url(path, params).as_str()).send()?)
+        answer(http::get(self.url(path, params)).send()?)
     }
 
     /// A `POST` with parameters in the query and an optional JSON body.
     pub fn post<T: DeserializeOwned>(&self, path: &str, params: &[(&str, &str)], body: Option<&Value>) -> Result<T, ChannelError> {
-        let request = http::post(self.url(path, params).as_str());
+        let request = http::post(self.url(path, params));
         answer(match body {
             Some(body) => request.json(body),
             None => request,
@@ -78,7 +73,7 @@ impl Graph {
     }
 
     pub fn delete<T: DeserializeOwned>(&self, path: &str, params: &[(&str, &str)]) -> Result<T, ChannelError> {
-        answer(http::Request::new(Method::DELETE, self.url(path, params).as_str()).send()?)
+        answer(http::Request::new(Method::DELETE, self.url(path, params)).send()?)
     }
 }
 

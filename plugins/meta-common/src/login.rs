@@ -4,8 +4,7 @@
 //! the Pages the admin granted, each with its Page token, as the accounts to pick from.
 
 use switchboard_sdk::serde::Deserialize;
-use switchboard_sdk::{AuthAccount, AuthFinishRequest, AuthRedirect, AuthStartRequest, ChannelError};
-use url::Url;
+use switchboard_sdk::{AuthAccount, AuthFinishRequest, AuthRedirect, AuthStartRequest, ChannelError, http};
 
 use crate::Product;
 use crate::graph::{Graph, List, Page, VERSION};
@@ -37,9 +36,10 @@ pub fn start(product: &Product, request: &AuthStartRequest) -> Result<AuthRedire
         ("response_type", "code"),
         ("scope", product.scopes),
     ];
-    let url = Url::parse_with_params(&format!("{base}/{VERSION}/dialog/oauth"), params)
-        .map_err(|_| ChannelError::invalid_setting("api_base_url", "must be an http:// or https:// URL"))?;
-    Ok(AuthRedirect { authorize_url: url.into(), properties: vec![] })
+    if !http::is_web_url(base) {
+        return Err(ChannelError::invalid_setting("api_base_url", "must be an http:// or https:// URL"));
+    }
+    Ok(AuthRedirect { authorize_url: http::with_query(&format!("{base}/{VERSION}/dialog/oauth"), params), properties: vec![] })
 }
 
 #[derive(Deserialize)]

@@ -290,7 +290,7 @@ fn graph_errors_map_to_the_contracts_errors() {
 #[test]
 fn graph_urls_carry_the_token_and_its_appsecret_proof() {
     let graph = Graph::new(Some("http://127.0.0.1:9/"), "EAAPage token", "appsecret").unwrap();
-    let url = graph.url("me/accounts", &[("fields", "id,name,instagram_business_account{id,username}")]);
+    let url = url::Url::parse(&graph.url("me/accounts", &[("fields", "id,name,instagram_business_account{id,username}")])).unwrap();
     let proof = hex::encode(hmac_sha256("appsecret", "EAAPage token"));
     assert_eq!(url.path(), "/v21.0/me/accounts");
     let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();

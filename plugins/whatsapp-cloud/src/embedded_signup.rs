@@ -12,7 +12,6 @@
 use switchboard_sdk::serde::Deserialize;
 use switchboard_sdk::serde::de::DeserializeOwned;
 use switchboard_sdk::*;
-use url::Url;
 
 use crate::{DEFAULT_API, GRAPH_VERSION};
 
@@ -86,9 +85,10 @@ pub fn start(request: &AuthStartRequest) -> Result<AuthRedirect, ChannelError> {
         ("override_default_response_type", "true"),
         ("extras", EXTRAS),
     ];
-    let url = Url::parse_with_params(&format!("{base}/{GRAPH_VERSION}/dialog/oauth"), params)
-        .map_err(|_| ChannelError::Provider("the operator's app has an API base URL that is not a URL".into()))?;
-    Ok(AuthRedirect { authorize_url: url.into(), properties: vec![] })
+    if !http::is_web_url(base) {
+        return Err(ChannelError::Provider("the operator's app has an API base URL that is not a URL".into()));
+    }
+    Ok(AuthRedirect { authorize_url: http::with_query(&format!("{base}/{GRAPH_VERSION}/dialog/oauth"), params), properties: vec![] })
 }
 
 /// The phone numbers of every WhatsApp Business Account the login shared.
@@ -152,9 +152,10 @@ pub fn finish(request: &AuthFinishRequest) -> Result<Vec<AuthAccount>, ChannelEr
 
 /// A Graph `GET` with the app's base; `bearer` for calls made with the business token.
 fn get<T: DeserializeOwned>(app: &OperatorApp, path: &str, params: &[(&str, &str)], bearer: Option<&str>) -> Result<T, ChannelError> {
-    let url = Url::parse_with_params(&format!("{}/{GRAPH_VERSION}/{path}", app.api()), params)
-        .map_err(|_| ChannelError::Provider("the operator's app has an API base URL that is not a URL".into()))?;
-    let mut request = http::get(url.as_str());
+    if !http::is_web_url(app.api()) {
+        return Err(ChannelError::Provider("the operator's app has an API base URL that is not a URL".into()));
+    }
+    let mut request = http::get(format!("{}/{GRAPH_VERSION}/{path}", app.api())).query(params.iter().copied());
     if let Some(token) = bearer {
         request = request.bearer_auth(token);
     }
