@@ -53,15 +53,21 @@ use self::switchboard::channel::media_types as wit_media;
 use self::switchboard::channel::template_button_types as wit_buttons;
 use self::switchboard::channel::types as wit;
 use super::types as host;
-use wasmtime::component::ComponentExportIndex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
-/// The functions called at the rate of traffic (a webhook, a send), found once at load, so
-/// that a call type-checks its one function: an interface's generated `load` type-checks every
-/// function it has at each call (three for `interactive`, twelve for `channel`).
-#[derive(Clone, Copy)]
+use wasmtime::Store;
+use wasmtime::component::{ComponentExportIndex, ComponentNamedList, Instance, Lift as LiftValue, Lower, TypedFunc};
+
+/// The functions called at the rate of traffic (a webhook, a send), found once at load, and
+/// type-checked once, at their first call: an interface's generated `load` type-checks every
+/// function it has at each call (three for `interactive`, twelve for `channel`), and even one
+/// function's check walked its argument and result types at every call (3 % of the async
+/// workers' samples under ingest).
 pub(super) struct TrafficExports {
     pub(super) webhook: WebhookHandler,
     pub(super) send: ComponentExportIndex,
+    webhook_checked: AtomicBool,
+    send_checked: AtomicBool,
 }
 
 /// Where the webhook handler is: `interactive`'s (0.1.4) when the plugin exports that
@@ -79,8 +85,51 @@ impl TrafficExports {
             component.get_export_index(Some(&instance), name)
         };
         let webhook = function(INTERACTIVE, "handle-webhook").map(WebhookHandler::Interactive).or_else(|| function(CHANNEL, "handle-webhook").map(WebhookHandler::Channel))?;
-        Some(Self { webhook, send: function(CHANNEL, "send")? })
+        Some(Self { webhook, send: function(CHANNEL, "send")?, webhook_checked: AtomicBool::new(false), send_checked: AtomicBool::new(false) })
     }
+
+    /// The webhook handler of `instance`, as `P -> R` (the caller's types for its [`WebhookHandler`]).
+    pub(super) fn webhook<P, R>(&self, instance: &Instance, store: &mut Store<super::CallState>) -> wasmtime::Result<TypedFunc<P, R>>
+    where
+        P: ComponentNamedList + Lower,
+        R: ComponentNamedList + LiftValue,
+    {
+        let index = match &self.webhook {
+            WebhookHandler::Interactive(index) | WebhookHandler::Channel(index) => index,
+        };
+        typed_once(instance, store, index, &self.webhook_checked)
+    }
+
+    /// `send` of `instance`, as `P -> R`.
+    pub(super) fn send<P, R>(&self, instance: &Instance, store: &mut Store<super::CallState>) -> wasmtime::Result<TypedFunc<P, R>>
+    where
+        P: ComponentNamedList + Lower,
+        R: ComponentNamedList + LiftValue,
+    {
+        typed_once(instance, store, &self.send, &self.send_checked)
+    }
+}
+
+/// The function `index` of `instance` as `P -> R`, its type checked only while `checked` is
+/// unset, which the first successful check sets. Every instance is made from the one component
+/// the index was found in (the plugin's `InstancePre`), so its functions' types never change,
+/// and each flag belongs to one function called with one pair of types.
+fn typed_once<P, R>(instance: &Instance, store: &mut Store<super::CallState>, index: &ComponentExportIndex, checked: &AtomicBool) -> wasmtime::Result<TypedFunc<P, R>>
+where
+    P: ComponentNamedList + Lower,
+    R: ComponentNamedList + LiftValue,
+{
+    if checked.load(Ordering::Acquire) {
+        let func = instance.get_func(&mut *store, index).ok_or_else(|| wasmtime::format_err!("the component lost its export"))?;
+        // SAFETY: the same function of the same component was checked as `P -> R` by
+        // `get_typed_func` below before `checked` was set (see above), which is what
+        // `new_unchecked` asks of its caller.
+        #[allow(unsafe_code)]
+        return Ok(unsafe { TypedFunc::new_unchecked(func) });
+    }
+    let func = instance.get_typed_func::<P, R>(&mut *store, index)?;
+    checked.store(true, Ordering::Release);
+    Ok(func)
 }
 
 const CHANNEL: &str = "switchboard:channel/channel@0.1.4";

@@ -615,8 +615,8 @@ pub struct LoadedPlugin {
 }
 
 /// Runs one function of an exported interface (`$indices`) on a fresh instance under the
-/// limits; `$channel` tags state and logs. With `one`, the function was found at load
-/// ([`bindings::TrafficExports`]) and only its type is checked, not its whole interface's.
+/// limits; `$channel` tags state and logs. With `traffic`, the function was found at load and
+/// its type is checked at its first call only ([`bindings::TrafficExports`]).
 macro_rules! call_export {
     ($self:ident, $channel:expr, $indices:expr, $method:ident ( $($arg:expr),* )) => {{
         let (mut store, instance) = $self.instantiate($channel).await?;
@@ -624,11 +624,11 @@ macro_rules! call_export {
         let call = guest.$method(&mut store $(, $arg)*);
         call_export!(@run $self, store, call, stringify!($method).trim_start_matches("call_"))
     }};
-    ($self:ident, $channel:expr, one $index:expr, $export:literal, <$params:ty, $result:ty> ( $($arg:expr),* )) => {{
+    ($self:ident, $channel:expr, traffic $export:ident $label:literal, <$params:ty, $result:ty> ( $($arg:expr),* )) => {{
         let (mut store, instance) = $self.instantiate($channel).await?;
-        let func = instance.get_typed_func::<$params, ($result,)>(&mut store, &$index).map_err(|e| PluginFailure::Instantiate(format!("{e:#}")))?;
+        let func = $self.traffic.$export::<$params, ($result,)>(&instance, &mut store).map_err(|e| PluginFailure::Instantiate(format!("{e:#}")))?;
         let call = async { func.call_async(&mut store, ($($arg,)*)).await.map(|(result,)| result) };
-        call_export!(@run $self, store, call, $export)
+        call_export!(@run $self, store, call, $label)
     }};
     (@run $self:ident, $store:ident, $call:ident, $export:expr) => {{
         let started = Instant::now();
@@ -845,8 +845,8 @@ impl LoadedPlugin {
         let (wit_ctx, wit_request) = (ctx.clone().lift(), request.clone().lift());
         match self.traffic.webhook {
             // 0.1.4: the same handler, whose events may be choices.
-            WebhookHandler::Interactive(index) => flatten(call_export!(self, Some(ctx), one index, "handle_webhook", <bindings::WebhookArgs<'_>, bindings::InteractiveWebhookResult>(&wit_ctx, &wit_request))),
-            WebhookHandler::Channel(index) => flatten(call_export!(self, Some(ctx), one index, "handle_webhook", <bindings::WebhookArgs<'_>, bindings::WebhookResult>(&wit_ctx, &wit_request))),
+            WebhookHandler::Interactive(_) => flatten(call_export!(self, Some(ctx), traffic webhook "handle_webhook", <bindings::WebhookArgs<'_>, bindings::InteractiveWebhookResult>(&wit_ctx, &wit_request))),
+            WebhookHandler::Channel(_) => flatten(call_export!(self, Some(ctx), traffic webhook "handle_webhook", <bindings::WebhookArgs<'_>, bindings::WebhookResult>(&wit_ctx, &wit_request))),
         }
     }
 
@@ -877,7 +877,7 @@ impl LoadedPlugin {
 
     pub async fn send(&self, ctx: &ChannelContext, message: &OutboundMessage) -> Result<Receipt, CallError> {
         let (wit_ctx, wit_message) = (ctx.clone().lift(), message.clone().lift());
-        flatten(call_export!(self, Some(ctx), one self.traffic.send, "send", <bindings::SendArgs<'_>, bindings::SendResult>(&wit_ctx, &wit_message)))
+        flatten(call_export!(self, Some(ctx), traffic send "send", <bindings::SendArgs<'_>, bindings::SendResult>(&wit_ctx, &wit_message)))
     }
 
     /// The provider's templates with their buttons (0.1.4 `template-buttons`; before it, none).
