@@ -141,8 +141,8 @@ impl Request {
             // Ready after the block above, and taken once.
             Some(Err(())) | None => unreachable!("a response is ready once"),
         };
-        // A body the provider stopped reading is its answer's business (e.g. a 413); any other
-        // failure to send it is the request's.
+        // A body not sent whole fails the request even if the provider answered (as the async
+        // client did): the answer would be to a request it never got.
         if let Err(code) = finished {
             return Err(request_failed(&host, &code));
         }

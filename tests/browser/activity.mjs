@@ -192,10 +192,26 @@ await adminSession("activity", async ({ page, shot, signIn }) => {
   assert.deepEqual(await headings(), [id["operations.title"], id["operations.plugins"], id["operations.workspaces"]]);
   await audit("the Operations page in Indonesian");
   await shot("operations-id");
+  // The language switched, then a link clicked at once: the Operations page the switch draws
+  // again is held until the Workspaces page is drawn, then answers; it must not leave its page
+  // over the newer one (the newest page is drawn again).
+  const isOperations = (url) => new URL(url).pathname === "/api/v1/operations";
+  let release;
+  const held = new Promise((resolve) => { release = resolve; });
+  await page.route(isOperations, async (routed) => { await held; await routed.continue(); });
+  const redrawing = page.waitForRequest((request) => isOperations(request.url()));
   await choose("en");
+  await redrawing;
+  await page.click("#nav >> text=Workspaces");
+  await page.waitForSelector(`main h1:text-is("${en["workspaces.title"]}")`);
+  const drawnAgain = page.waitForRequest((request) => new URL(request.url()).pathname === "/api/v1/workspaces")
+    .catch(() => assert.fail("the Operations page answered late and stayed over the Workspaces page"));
+  release();
+  await drawnAgain;
+  await page.unroute(isOperations);
+  await page.waitForSelector(`main h1:text-is("${en["workspaces.title"]}")`);
 
   // Inside the workspace, the operator reads its Activity (X-Workspace), file included.
-  await page.click("#nav >> text=Workspaces");
   await page.click('[data-workspace-id="1"] >> text=Switch to');
   await page.waitForSelector(".cards");
   assert.equal(await page.isVisible("[data-nav=operations]"), false, "no Operations link inside a workspace");

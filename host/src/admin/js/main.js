@@ -28,9 +28,28 @@ import { signedIn, state } from "./state.js";
 // Each navigation's number: a page whose session was still loading when another navigation
 // began draws nothing (the newer one draws).
 let navigation = 0;
+// The newest navigation whose page has been drawn.
+let drawn = 0;
 
+// Draws the page the URL names. A page waits for the API before it draws, so an older page
+// (the language switched, then a link clicked at once) can finish after a newer one and draw
+// over it: the newest page is then drawn again.
 export async function route() {
   const mine = ++navigation;
+  let outcome;
+  try {
+    outcome = await drawPage(mine);
+    return outcome;
+  } finally {
+    if (mine === navigation) drawn = mine;
+    else if (outcome !== OVERTAKEN && drawn === navigation) route();
+  }
+}
+
+// What `drawPage` answers when a newer navigation began before it drew anything.
+const OVERTAKEN = Symbol("overtaken");
+
+async function drawPage(mine) {
   if (!location.hash.startsWith("#/inbox")) stopInbox();
   const invitation = location.hash.match(/^#\/invitation\/([^/]+)$/);
   if (invitation) return invitationPage(invitation[1]);
@@ -38,7 +57,7 @@ export async function route() {
   if (!state.role) {
     try { await loadSession(); } catch (error) { return signOut(error.status === 401 ? "" : error.message); }
   }
-  if (mine !== navigation) return;
+  if (mine !== navigation) return OVERTAKEN;
   // The links follow the operator's workspace too (switched to or left since the last page).
   drawNav();
   const parts = (location.hash.replace(/^#\/?/, "") || "integrations").split("/");
