@@ -25,28 +25,24 @@ import { webhookDeliveriesPage, webhooksPage } from "./pages/webhooks.js";
 import { workspacesPage } from "./pages/workspaces.js";
 import { signedIn, state } from "./state.js";
 
-// Each navigation's number: a page whose session was still loading when another navigation
-// began draws nothing (the newer one draws).
-let navigation = 0;
-// The newest navigation whose page has been drawn.
-let drawn = 0;
-
-// Draws the page the URL names. A page waits for the API before it draws, so an older page
-// (the language switched, then a link clicked at once) can finish after a newer one and draw
-// over it: the newest page is then drawn again.
+// Draws the page the URL names. A page whose session was still loading when another navigation
+// began draws nothing (the newer one draws). A page waits for the API before it draws, so an
+// older page (the language switched, then a link or "Sign out" clicked at once) can finish
+// after a newer one was drawn and draw over it: the newest page is then drawn again.
 export async function route() {
-  const mine = ++navigation;
+  const mine = ++state.navigation;
   let outcome;
   try {
     outcome = await drawPage(mine);
     return outcome;
   } finally {
-    if (mine === navigation) drawn = mine;
-    else if (outcome !== OVERTAKEN && drawn === navigation) route();
+    if (mine === state.navigation) state.drawn = mine;
+    else if (outcome !== OVERTAKEN && state.drawn === state.navigation) route();
   }
 }
 
-// What `drawPage` answers when a newer navigation began before it drew anything.
+// What `drawPage` answers when a newer navigation began before it drew anything (or it gave
+// way to the sign-in page).
 const OVERTAKEN = Symbol("overtaken");
 
 async function drawPage(mine) {
@@ -55,9 +51,15 @@ async function drawPage(mine) {
   if (invitation) return invitationPage(invitation[1]);
   if (!signedIn()) return signInPage();
   if (!state.role) {
-    try { await loadSession(); } catch (error) { return signOut(error.status === 401 ? "" : error.message); }
+    try {
+      await loadSession();
+    } catch (error) {
+      // The sign-in page, with why, is this navigation's page now (not one to draw again).
+      signOut(error.status === 401 ? "" : error.message);
+      return OVERTAKEN;
+    }
   }
-  if (mine !== navigation) return OVERTAKEN;
+  if (mine !== state.navigation) return OVERTAKEN;
   // The links follow the operator's workspace too (switched to or left since the last page).
   drawNav();
   const parts = (location.hash.replace(/^#\/?/, "") || "integrations").split("/");

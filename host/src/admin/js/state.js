@@ -12,6 +12,10 @@ export const state = {
   inboxFilter: "",
   // Channels a form just added that the Integrations page shows with their setup (WhatsApp).
   justConnected: null,
+  // Each page drawn gets a number (main.js's `route`, and signing out): the newest begun, and
+  // the newest drawn. A page still waiting for the API when a newer one began is stale.
+  navigation: 0,
+  drawn: 0,
 };
 
 // The operator acts as an admin inside the workspace it switched to.

@@ -96,4 +96,6 @@ export function signOut(message) {
   state.workspace = "";
   localStorage.removeItem("switchboard.workspace");
   signInPage(message);
+  // A newer page, drawn: one still waiting for the API (`route`) draws this one again.
+  state.drawn = ++state.navigation;
 }
