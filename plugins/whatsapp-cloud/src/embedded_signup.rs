@@ -85,10 +85,12 @@ pub fn start(request: &AuthStartRequest) -> Result<AuthRedirect, ChannelError> {
         ("override_default_response_type", "true"),
         ("extras", EXTRAS),
     ];
-    if !http::is_web_url(base) {
-        return Err(ChannelError::Provider("the operator's app has an API base URL that is not a URL".into()));
-    }
-    Ok(AuthRedirect { authorize_url: http::with_query(&format!("{base}/{GRAPH_VERSION}/dialog/oauth"), params), properties: vec![] })
+    Ok(AuthRedirect { authorize_url: http::with_query(&format!("{}/{GRAPH_VERSION}/dialog/oauth", web_base(base)?), params), properties: vec![] })
+}
+
+/// `base` when it is an http(s) URL: the operator's app's base, for the login and the Graph alike.
+fn web_base(base: &str) -> Result<&str, ChannelError> {
+    if http::is_web_url(base) { Ok(base) } else { Err(ChannelError::Provider("the operator's app has an API base URL that is not a URL".into())) }
 }
 
 /// The phone numbers of every WhatsApp Business Account the login shared.
@@ -152,10 +154,7 @@ pub fn finish(request: &AuthFinishRequest) -> Result<Vec<AuthAccount>, ChannelEr
 
 /// A Graph `GET` with the app's base; `bearer` for calls made with the business token.
 fn get<T: DeserializeOwned>(app: &OperatorApp, path: &str, params: &[(&str, &str)], bearer: Option<&str>) -> Result<T, ChannelError> {
-    if !http::is_web_url(app.api()) {
-        return Err(ChannelError::Provider("the operator's app has an API base URL that is not a URL".into()));
-    }
-    let mut request = http::get(format!("{}/{GRAPH_VERSION}/{path}", app.api())).query(params.iter().copied());
+    let mut request = http::get(format!("{}/{GRAPH_VERSION}/{path}", web_base(app.api())?)).query(params.iter().copied());
     if let Some(token) = bearer {
         request = request.bearer_auth(token);
     }
