@@ -812,3 +812,66 @@ async fn a_node_keeps_the_channels_it_read_only_while_it_hears_every_nodes_chang
     assert!(nodes[0].delete_channel(&channel).await.unwrap());
     reads_in_time(&nodes[1], &channel, None).await;
 }
+
+/// Sessions of `client`'s database waiting for a row lock with `statement` in their query.
+async fn waiting_for_lock(client: &tokio_postgres::Client, statement: &str) -> i64 {
+    let waiting = "SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND position($1 in query) > 0";
+    client.query_one(waiting, &[&statement]).await.unwrap().get(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_that_loses_a_deadlock_runs_again_and_one_that_keeps_losing_answers_the_conflict_and_stores_nothing() {
+    use switchboard::store::backend::InboxStore;
+    let postgres = Postgres::start();
+    let url = postgres.create_database("deadlock");
+    let keys = tempfile::tempdir().unwrap();
+    let faults: Arc<switchboard::store::writer::Faults> = Arc::default();
+    let node = Arc::new(PgStore::connect_with(&url, &key(&keys, "shared.key"), "node-1", faults.clone()).await.unwrap());
+    let (client, observer) = (sql(&url).await, sql(&url).await);
+
+    // A real deadlock: releasing a number held by two channels locks both holds in the
+    // channels' order; another transaction holds the second and then asks for the first.
+    let mut channels = [whatsapp_channel(&node).await, whatsapp_channel(&node).await];
+    channels.sort();
+    for channel in &channels {
+        node.hold_resource(channel, "628111").await.unwrap();
+    }
+    // Postgres breaks a deadlock in the session whose wait ran `deadlock_timeout` (1 s) first:
+    // this one waits longer, so the store's write is the one broken.
+    client.batch_execute("SET deadlock_timeout = '60s'; BEGIN").await.unwrap();
+    let lock = "SELECT channel_id FROM resource_holds WHERE channel_id = $1 FOR UPDATE";
+    client.query(lock, &[&channels[1]]).await.unwrap();
+    let releasing = tokio::spawn({
+        let (node, first) = (node.clone(), channels[0].clone());
+        async move { node.release_resource(&first, "628111").await }
+    });
+    let deadline = Instant::now() + PATIENCE;
+    while waiting_for_lock(&observer, "FROM resource_holds WHERE resource").await == 0 {
+        assert!(Instant::now() < deadline, "the release never waited for the held lock");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let other = client.execute("UPDATE resource_holds SET resource = resource WHERE channel_id = $1", &[&channels[0]]).await;
+    assert!(other.is_ok(), "the other transaction was broken, not the store's write: {other:?}");
+    client.batch_execute("COMMIT").await.unwrap();
+    let released = tokio::time::timeout(PATIENCE, releasing).await.expect("the release answered in time").unwrap();
+    assert_eq!(released.unwrap(), true, "the release ran again and told that another channel still holds the number");
+    let holders: Vec<String> = client.query("SELECT channel_id FROM resource_holds WHERE resource = '628111'", &[]).await.unwrap().iter().map(|r| r.get(0)).collect();
+    assert_eq!(holders, vec![channels[1].clone()]);
+
+    // A write that loses every time: its caller hears the conflict (the API answers 503 "try
+    // again"), and nothing of its runs is stored.
+    let conversation = node.record_inbound(&channels[0], &inbound(1)).await.unwrap().unwrap().conversation_id;
+    let resolutions = "SELECT COUNT(*) FROM conversation_resolutions WHERE conversation_id = $1";
+    faults.lose_next_conflicts(6);
+    let lost = node.update_conversation(conversation, None, Some("resolved")).await;
+    assert!(lost.as_ref().is_err_and(|e| e.is_transient_conflict()), "{lost:?}");
+    let status: String = client.query_one("SELECT status FROM conversations WHERE id = $1", &[&conversation]).await.unwrap().get(0);
+    assert_eq!(status, "open");
+    assert_eq!(client.query_one(resolutions, &[&conversation]).await.unwrap().get::<_, i64>(0), 0);
+    // Losing five times and then not: stored once (one resolution recorded, not six).
+    faults.lose_next_conflicts(5);
+    node.update_conversation(conversation, None, Some("resolved")).await.unwrap();
+    let status: String = client.query_one("SELECT status FROM conversations WHERE id = $1", &[&conversation]).await.unwrap().get(0);
+    assert_eq!(status, "resolved");
+    assert_eq!(client.query_one(resolutions, &[&conversation]).await.unwrap().get::<_, i64>(0), 1);
+}

@@ -41,6 +41,7 @@ impl<T: rusqlite::ToSql + tokio_postgres::types::ToSql + Sync> Param for T {
 
 /// A list bound to one placeholder: a JSON array on SQLite (read with `json_each`), an array on
 /// Postgres; [`Sql::in_list`] writes the test that reads it in each dialect.
+#[derive(Clone)]
 pub(crate) struct List<T> {
     items: Vec<T>,
     json: String,
@@ -208,10 +209,32 @@ impl<C: GenericClient + Send + Sync> Sql for OnPostgres<'_, C> {
 }
 
 /// A body over a connection: written once, run by either backend.
-pub(crate) type Body<T> = Box<dyn for<'c> FnOnce(&'c dyn Sql) -> BoxFuture<'c, StoreResult<T>> + Send>;
+pub(crate) type Body<T> = Box<dyn RunBody<T>>;
+
+/// A body's closure, run once, or run again from a copy: a Postgres write that loses a deadlock
+/// (or a serialization conflict) to another transaction runs again in a fresh one, from a copy
+/// of the body taken before it first ran (its input as the caller gave it). A closure is a body
+/// when what it captures can be cloned: the ids, names and rows of a write are.
+pub(crate) trait RunBody<T>: Send {
+    fn run<'c>(self: Box<Self>, sql: &'c dyn Sql) -> BoxFuture<'c, StoreResult<T>>;
+    /// A copy not yet run.
+    fn again(&self) -> Body<T>;
+}
+
+impl<T, F> RunBody<T> for F
+where
+    F: for<'c> FnOnce(&'c dyn Sql) -> BoxFuture<'c, StoreResult<T>> + Clone + Send + 'static,
+{
+    fn run<'c>(self: Box<Self>, sql: &'c dyn Sql) -> BoxFuture<'c, StoreResult<T>> {
+        (*self)(sql)
+    }
+    fn again(&self) -> Body<T> {
+        Box::new(self.clone())
+    }
+}
 
 /// `body(move |sql| Box::pin(async move { … }))`: the closure's signature told to the compiler.
-pub(crate) fn body<T>(f: impl for<'c> FnOnce(&'c dyn Sql) -> BoxFuture<'c, StoreResult<T>> + Send + 'static) -> Body<T> {
+pub(crate) fn body<T>(f: impl for<'c> FnOnce(&'c dyn Sql) -> BoxFuture<'c, StoreResult<T>> + Clone + Send + 'static) -> Body<T> {
     Box::new(f)
 }
 
@@ -230,7 +253,8 @@ pub(crate) fn batched<I, T>(f: impl for<'c> Fn(&'c dyn Sql, &'c I) -> BoxFuture<
 pub(crate) trait RunSql: Send + Sync {
     /// Runs a body that only reads.
     async fn read<T: Send + 'static>(&self, body: Body<T>) -> StoreResult<T>;
-    /// Runs a body that writes, in one transaction: all of it is stored, or none.
+    /// Runs a body that writes, in one transaction: all of it is stored, or none. On Postgres a
+    /// body that loses a deadlock to another transaction runs again from a copy ([`RunBody`]).
     async fn write<T: Send + 'static>(&self, body: Body<T>) -> StoreResult<T>;
     /// Runs a write that comes at the rate of traffic in the next group commit.
     async fn write_batched<I: Send + Sync + 'static, T: Send + 'static>(&self, input: I, body: Batched<I, T>) -> StoreResult<T>;
@@ -248,11 +272,11 @@ pub(crate) trait RunSql: Send + Sync {
 #[async_trait::async_trait]
 impl RunSql for Db {
     async fn read<T: Send + 'static>(&self, body: Body<T>) -> StoreResult<T> {
-        self.off_worker(move |db| completed(body(&OnSqlite::new(&db.reader())))).await
+        self.off_worker(move |db| completed(body.run(&OnSqlite::new(&db.reader())))).await
     }
 
     async fn write<T: Send + 'static>(&self, body: Body<T>) -> StoreResult<T> {
-        Db::write(self, move |tx| completed(body(&OnSqlite::new(tx)))).await
+        Db::write(self, move |tx| completed(body.run(&OnSqlite::new(tx)))).await
     }
 
     async fn write_batched<I: Send + Sync + 'static, T: Send + 'static>(&self, input: I, body: Batched<I, T>) -> StoreResult<T> {

@@ -173,16 +173,31 @@ pub fn index_waiting_text(tx: &Connection) -> rusqlite::Result<()> {
 #[derive(Debug, Default)]
 pub struct Faults {
     failing_commits: std::sync::atomic::AtomicUsize,
+    lost_conflicts: std::sync::atomic::AtomicUsize,
 }
 
 impl Faults {
     pub(crate) fn take_commit_failure(&self) -> bool {
-        self.failing_commits.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok()
+        Self::take(&self.failing_commits)
+    }
+
+    pub(crate) fn take_lost_conflict(&self) -> bool {
+        Self::take(&self.lost_conflicts)
+    }
+
+    fn take(count: &std::sync::atomic::AtomicUsize) -> bool {
+        count.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok()
     }
 
     /// The next `count` group commits fail (as a full disk would make them).
     pub fn fail_next_commits(&self, count: usize) {
         self.failing_commits.store(count, Ordering::SeqCst);
+    }
+
+    /// The next `count` runs of writes outside the group commit lose a deadlock (Postgres: its
+    /// own deadlock error, raised in the write's transaction after its statements ran).
+    pub fn lose_next_conflicts(&self, count: usize) {
+        self.lost_conflicts.store(count, Ordering::SeqCst);
     }
 }
 

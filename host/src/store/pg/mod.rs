@@ -51,7 +51,7 @@ pub struct PgStore {
     secrets: Arc<SecretBox>,
     /// Group commit of the writes that may share a transaction ([`writer`]).
     writer: writer::PgWriter,
-    /// Failures a test makes happen on purpose (the writer's commits).
+    /// Failures a test makes happen on purpose (the writer's commits, writes losing a deadlock).
     pub faults: Arc<crate::store::writer::Faults>,
     /// The channels last read, opened; served while [`PgStore::listen`] hears every node's
     /// changes to them (`store::channel_cache`).
@@ -138,18 +138,44 @@ async fn check_key(client: &tokio_postgres::Client, secrets: &SecretBox) -> anyh
     })
 }
 
+impl PgStore {
+    /// One run of a write body in a transaction of its own (rolled back when it fails).
+    async fn write_once<T: Send + 'static>(&self, client: &mut deadpool_postgres::Client, body: Body<T>) -> StoreResult<T> {
+        let tx = client.transaction().await?;
+        let outcome = body.run(&OnPostgres(&tx)).await?;
+        if self.faults.take_lost_conflict() {
+            // What Postgres answers the transaction it picks to break a deadlock, for real.
+            tx.batch_execute("DO $$ BEGIN RAISE EXCEPTION 'deadlock detected (injected)' USING ERRCODE = 'deadlock_detected'; END $$").await?;
+        }
+        tx.commit().await?;
+        Ok(outcome)
+    }
+}
+
 #[async_trait::async_trait]
 impl RunSql for PgStore {
     async fn read<T: Send + 'static>(&self, body: Body<T>) -> StoreResult<T> {
         let client = self.client().await?;
-        body(&OnPostgres(&client)).await
+        body.run(&OnPostgres(&client)).await
     }
 
+    /// A body that loses a deadlock or a serialization conflict to another transaction (another
+    /// node's, or this node's group commit) runs again from its copy, in a fresh transaction, up
+    /// to [`writer::CONFLICT_RETRIES`] times: its caller sees the conflict only if it persists.
     async fn write<T: Send + 'static>(&self, body: Body<T>) -> StoreResult<T> {
         let mut client = self.client().await?;
-        let tx = client.transaction().await?;
-        let outcome = body(&OnPostgres(&tx)).await?;
-        tx.commit().await?;
+        let mut body = body;
+        let mut retries = 0;
+        let outcome = loop {
+            let again = (retries < writer::CONFLICT_RETRIES).then(|| body.again());
+            match self.write_once(&mut client, body).await {
+                Err(e) if e.is_transient_conflict() && let Some(again) = again => {
+                    tracing::debug!(node = %self.node, "a write lost a conflict and runs again: {e}");
+                    (body, retries) = (again, retries + 1);
+                }
+                outcome => break outcome?,
+            }
+        };
         // Any write may have changed a channel (its notice reaches the listener a moment later):
         // kept channels are read again, so a caller here never sees one as it was.
         self.channel_cache.changed();

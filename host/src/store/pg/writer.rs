@@ -42,8 +42,9 @@ const BEGIN: &str = "BEGIN; SET LOCAL synchronous_commit = on";
 /// sorted ones (4044-4510 with two unsorted).
 const BATCHES_AT_ONCE: usize = 2;
 
-/// How often a write that lost a deadlock or serialization conflict runs again on its own.
-const CONFLICT_RETRIES: usize = 5;
+/// How often a write that lost a deadlock or serialization conflict runs again on its own
+/// (here, and a write outside the group commit: `PgStore::write`).
+pub(super) const CONFLICT_RETRIES: usize = 5;
 
 /// How a run of a write ended (its result kept aside for its caller).
 #[derive(Clone, Copy, PartialEq, Eq)]
