@@ -151,11 +151,34 @@ await adminSession("activity", async ({ page, shot, signIn }) => {
   assert.match(await cell("first-response", siti, "median").textContent(), /\d+(,\d)? (detik|menit|jam)/, "the time in Indonesian");
   await audit("the Activity page in Indonesian");
   await shot("activity-id");
+  // The language switched, then "Sign out" clicked at once: the Activity page the switch draws
+  // again is held until the sign-in page is drawn, then answers; it must not be left over the
+  // sign-in page (which is drawn again, so the form marked before is replaced).
+  // The server answers while Siti is signed in (its answer kept), the page gets it late; her
+  // language is saved first (no request of hers answers after she signed out).
+  const isActivity = (url) => new URL(url).pathname === "/api/v1/activity";
+  let answer, fetched;
+  const activityHeld = new Promise((resolve) => { answer = resolve; });
+  const activityFetched = new Promise((resolve) => { fetched = resolve; });
+  await page.route(isActivity, async (routed) => {
+    const response = await routed.fetch();
+    fetched();
+    await activityHeld;
+    await routed.fulfill({ response });
+  });
+  const languageSaved = page.waitForResponse((response) => new URL(response.url()).pathname === "/api/v1/me/language");
   await choose("en");
-
-  // An agent has no Activity page.
+  await Promise.all([activityFetched, languageSaved]);
   await page.click("#sign-out");
   await page.waitForSelector("#sign-in");
+  await page.$eval("#sign-in", (form) => { form.dataset.drawnBefore = "the late page's answer"; });
+  answer();
+  await page.waitForSelector("#sign-in:not([data-drawn-before])")
+    .catch(() => assert.fail("the Activity page answered after signing out and stayed over the sign-in page"));
+  await page.unroute(isActivity);
+  assert.equal(await page.isVisible("#activity-agents"), false, "no Activity page after signing out");
+
+  // An agent has no Activity page.
   await signIn(env.AGENT_TOKEN);
   await page.waitForSelector(".cards");
   assert.equal(await page.isVisible("[data-nav=activity]"), false, "no Activity link for an agent");
