@@ -615,13 +615,23 @@ async fn a_fetch_renewed_by_its_live_node_outlasts_its_lease_and_one_left_unrene
 /// session of `client` holds the contacts table (no batch can commit meanwhile, so they wait
 /// together however the machine schedules them); their outcomes once the table is released.
 async fn writes_held_together(node: &Arc<PgStore>, client: &tokio_postgres::Client, writes: Vec<(String, i64)>) -> Vec<switchboard::store::StoreResult<switchboard::store::events::RecordedEvents>> {
+    webhooks_held_together(node, client, writes.into_iter().map(|(channel, update)| (channel, vec![inbound(update)])).collect()).await
+}
+
+/// [`writes_held_together`] for webhooks of several messages each.
+async fn webhooks_held_together(
+    node: &Arc<PgStore>,
+    client: &tokio_postgres::Client,
+    webhooks: Vec<(String, Vec<switchboard::store::messages::NewInbound>)>,
+) -> Vec<switchboard::store::StoreResult<switchboard::store::events::RecordedEvents>> {
     use switchboard::store::events::EventRecord;
     client.batch_execute("BEGIN; LOCK TABLE contacts IN EXCLUSIVE MODE").await.unwrap();
-    let mut pending: Vec<_> = writes
+    let mut pending: Vec<_> = webhooks
         .into_iter()
-        .map(|(channel, update)| {
+        .map(|(channel, messages)| {
             let node = node.clone();
-            Box::pin(async move { node.record_events(&channel, vec![EventRecord::Message { inbound: inbound(update), files: vec![] }]).await })
+            let events = messages.into_iter().map(|inbound| EventRecord::Message { inbound, files: vec![] }).collect();
+            Box::pin(async move { node.record_events(&channel, events).await })
         })
         .collect();
     // A write's first poll hands it to the writer: every one is queued before the table is free.
@@ -680,6 +690,77 @@ async fn webhooks_waiting_together_share_one_commit_a_failing_one_fails_alone_an
     let outcomes = writes_held_together(&node, &client, (61..=80).map(|n| (channel.clone(), n)).collect()).await;
     assert!(outcomes.iter().all(|o| o.as_ref().is_ok_and(|r| r.stored == 1)), "{outcomes:?}");
     assert_eq!(messages_stored(&client).await, 79);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhooks_stored_in_shared_batches_leave_what_storing_them_one_by_one_leaves() {
+    use switchboard::store::backend::InboxStore;
+    let Cluster { url, nodes, .. } = &cluster("together", 1).await;
+    let node = &nodes[0];
+    let client = sql(url).await;
+    let (shop, other_shop) = (whatsapp_channel(node).await, whatsapp_channel(node).await);
+    let at = 1_795_000_000_000;
+    let message = |id: &str, chat: &str, sender_name: Option<&str>, chat_name: Option<&str>, provider_at: i64| switchboard::store::messages::NewInbound {
+        provider_message_id: id.into(),
+        conversation_external_id: chat.into(),
+        conversation_name: chat_name.map(Into::into),
+        sender: switchboard::store::contacts::ContactInfo { external_id: chat.into(), name: sender_name.map(Into::into), handle: None },
+        provider_timestamp: provider_at,
+        text: Some(format!("pesan {id}")),
+        ..inbound(0)
+    };
+    // Before: Budi's and Sari's conversations, each with a message, both resolved.
+    for (id, chat) in [("A1", "budi"), ("C1", "sari")] {
+        node.record_inbound(&shop, &message(id, chat, Some("Budi"), Some("Budi"), at)).await.unwrap().expect("stored");
+    }
+    client.execute("UPDATE conversations SET status = 'resolved', last_activity_at = 7", &[]).await.unwrap();
+
+    // Held together, so they share group commits (sorted by conversation): a redelivery and a
+    // new message for Budi, a new customer's webhook of three (one twice), the same provider id
+    // on another channel, and only a redelivery for Sari.
+    let outcomes = webhooks_held_together(
+        node,
+        &client,
+        vec![
+            (shop.clone(), vec![message("A1", "budi", None, None, at)]),
+            (shop.clone(), vec![message("A2", "budi", None, Some("Budi Santoso"), at + 10)]),
+            (shop.clone(), vec![message("B1", "wati", Some("Wati"), None, at + 5), message("B1", "wati", None, None, at + 5), message("B2", "wati", None, None, at + 20)]),
+            (other_shop.clone(), vec![message("A2", "budi", Some("Budi"), None, at + 30)]),
+            (shop.clone(), vec![message("C1", "sari", None, None, at + 40)]),
+        ],
+    )
+    .await;
+    let stored: Vec<Vec<String>> = outcomes
+        .iter()
+        .map(|outcome| outcome.as_ref().unwrap().messages.iter().map(|m| m.provider_message_id.clone().unwrap()).collect())
+        .collect();
+    assert_eq!(stored, [vec![], vec!["A2".to_owned()], vec!["B1".to_owned(), "B2".to_owned()], vec!["A2".to_owned()], vec![]]);
+    assert_eq!(outcomes.iter().map(|o| o.as_ref().unwrap().stored).collect::<Vec<_>>(), [0, 1, 2, 1, 0]);
+    let wati = &outcomes[2].as_ref().unwrap().messages;
+    assert!(wati[0].id < wati[1].id, "a conversation's messages keep their order");
+    assert_eq!(messages_stored(&client).await, 2 + 4);
+
+    let conversation = |channel: &str, chat: &str| {
+        let (node, channel, chat) = (node.clone(), channel.to_owned(), chat.to_owned());
+        async move { node.conversation_at(&channel, &chat).await.unwrap().expect("a conversation") }
+    };
+    let budi = conversation(&shop, "budi").await;
+    assert_eq!((budi.status.as_str(), budi.name.as_deref(), budi.last_inbound_at), ("open", Some("Budi Santoso"), Some(at + 10)), "a new message reopens");
+    assert!(budi.last_activity_at > 7);
+    let sari = conversation(&shop, "sari").await;
+    assert_eq!((sari.status.as_str(), sari.last_activity_at, sari.last_inbound_at), ("resolved", 7, Some(at)), "a redelivery alone changes nothing");
+    let wati_chat = conversation(&shop, "wati").await;
+    assert_eq!((wati_chat.status.as_str(), wati_chat.last_inbound_at), ("open", Some(at + 20)), "the window from the newest message");
+    assert_eq!(conversation(&other_shop, "budi").await.last_inbound_at, Some(at + 30));
+    let names: Vec<(String, Option<String>)> = client
+        .query("SELECT external_id, name FROM contacts WHERE channel_id = $1 ORDER BY external_id", &[&shop])
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| (row.get(0), row.get(1)))
+        .collect();
+    let budi_name = Some("Budi".to_owned());
+    assert_eq!(names, [("budi".to_owned(), budi_name.clone()), ("sari".to_owned(), budi_name), ("wati".to_owned(), Some("Wati".to_owned()))], "a name not given keeps the known one");
 }
 
 /// How a statement's plan reads `messages`: the index's name, or `Seq Scan` (EXPLAIN with the
