@@ -653,12 +653,9 @@ async fn messages_stored(client: &tokio_postgres::Client) -> i64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhooks_waiting_together_share_one_commit_a_failing_one_fails_alone_and_a_failed_commit_answers_none() {
-    let postgres = Postgres::start();
-    let url = postgres.create_database("group");
-    let keys = tempfile::tempdir().unwrap();
-    let faults: Arc<switchboard::store::writer::Faults> = Arc::default();
-    let node = Arc::new(PgStore::connect_with(&url, &key(&keys, "shared.key"), "node-1", faults.clone()).await.unwrap());
-    let client = sql(&url).await;
+    let Cluster { url, nodes, .. } = &cluster("group", 1).await;
+    let (node, faults) = (&nodes[0], &nodes[0].faults);
+    let client = sql(url).await;
     let channel = whatsapp_channel(&node).await;
 
     // 40 webhooks at once: the two batches a node runs at once are held by the lock, the rest
@@ -718,6 +715,7 @@ async fn webhooks_stored_in_shared_batches_leave_what_storing_them_one_by_one_le
     // Held together, so they share group commits (sorted by conversation): a redelivery and a
     // new message for Budi, a new customer's webhook of three (one twice), the same provider id
     // on another channel, and only a redelivery for Sari.
+    let (_, commits_before) = node.group_commits();
     let outcomes = webhooks_held_together(
         node,
         &client,
@@ -736,6 +734,8 @@ async fn webhooks_stored_in_shared_batches_leave_what_storing_them_one_by_one_le
         .collect();
     assert_eq!(stored, [vec![], vec!["A2".to_owned()], vec!["B1".to_owned(), "B2".to_owned()], vec!["A2".to_owned()], vec![]]);
     assert_eq!(outcomes.iter().map(|o| o.as_ref().unwrap().stored).collect::<Vec<_>>(), [0, 1, 2, 1, 0]);
+    let (_, commits) = node.group_commits();
+    assert!(commits - commits_before < 5, "five webhooks held together took {} commits", commits - commits_before);
     let wati = &outcomes[2].as_ref().unwrap().messages;
     assert!(wati[0].id < wati[1].id, "a conversation's messages keep their order");
     assert_eq!(messages_stored(&client).await, 2 + 4);
@@ -903,12 +903,9 @@ async fn waiting_for_lock(client: &tokio_postgres::Client, statement: &str) -> i
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_write_that_loses_a_deadlock_runs_again_and_one_that_keeps_losing_answers_the_conflict_and_stores_nothing() {
     use switchboard::store::backend::InboxStore;
-    let postgres = Postgres::start();
-    let url = postgres.create_database("deadlock");
-    let keys = tempfile::tempdir().unwrap();
-    let faults: Arc<switchboard::store::writer::Faults> = Arc::default();
-    let node = Arc::new(PgStore::connect_with(&url, &key(&keys, "shared.key"), "node-1", faults.clone()).await.unwrap());
-    let (client, observer) = (sql(&url).await, sql(&url).await);
+    let Cluster { url, nodes, .. } = &cluster("deadlock", 1).await;
+    let (node, faults) = (&nodes[0], &nodes[0].faults);
+    let (client, observer) = (sql(url).await, sql(url).await);
 
     // A real deadlock: releasing a number held by two channels locks both holds in the
     // channels' order; another transaction holds the second and then asks for the first.
