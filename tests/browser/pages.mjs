@@ -28,9 +28,13 @@ await adminSession("pages", async ({ page, shot, signIn }) => {
     const [scroll, width] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
     assert.ok(scroll <= width, `${name} scrolls sideways at ${width} px: ${scroll} px wide`);
   };
+  // What the page shows before is marked first: a wait for a selector it also has (each connect
+  // form has a #guide) must be met by the new page, not by the one it replaces. Every `hash`
+  // differs from the one shown before it (the same hash would draw nothing new).
   const open = async (hash, selector) => {
+    await page.evaluate(() => { for (const node of document.querySelectorAll("main *")) node.setAttribute("data-stale", ""); });
     await page.goto(`${env.BASE}/${hash}`);
-    await page.waitForSelector(selector);
+    await page.waitForSelector(`${selector}:not([data-stale])`);
   };
 
   // Before sign-in: the Login form only.

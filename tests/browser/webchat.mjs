@@ -179,7 +179,11 @@ async function refusals(browser) {
     const context = await browser.newContext();
     const page = await context.newPage();
     const session = await sessionOutcome(page, url);
-    await page.waitForTimeout(300); // time to draw, were it allowed to
+    // An accepted session draws the bubble: wait for it (bounded; a missing bubble is what the
+    // caller checks). A refused one must draw nothing: a short settle, which can only let a
+    // late, wrongly drawn widget go unseen, never fail a right one.
+    if (session.status === 200) await page.locator('.sb-bubble').waitFor({ timeout: WAIT }).catch(() => {});
+    else await page.waitForTimeout(300);
     const seen = { session, bubbles: await page.locator('.sb-bubble').count(), panels: await page.locator('.sb-panel').count() };
     await context.close();
     return seen;

@@ -20,6 +20,7 @@ export function liveShown(key) {
 export function stopInbox() {
   if (inbox.live) inbox.live.abort();
   inbox.live = null;
+  inbox.liveState = null;
   clearInterval(inbox.tick);
 }
 

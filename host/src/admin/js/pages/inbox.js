@@ -30,7 +30,8 @@ export async function inboxPage(selected) {
   const filters = el("div", { class: "row", id: "inbox-filters", role: "group", "aria-label": t("inbox.show") }, inboxFilters().map((filter) =>
     el("button", { type: "button", class: filter === state.inboxFilter ? "" : "secondary", "aria-pressed": String(filter === state.inboxFilter), "data-filter": filter, text: t(FILTER_LABELS[filter]),
       onclick: () => { state.inboxFilter = filter; inboxPage(inbox.selected); } })));
-  const liveState = el("span", { id: "live-state", class: "muted", role: "status", text: t(inbox.live ? inbox.liveState || "live.live" : "live.connecting") });
+  // "Live" only once the stream has answered (a redraw while it connects still says connecting).
+  const liveState = el("span", { id: "live-state", class: "muted", role: "status", text: t(inbox.live && inbox.liveState ? inbox.liveState : "live.connecting") });
 
   async function refreshList() {
     const query = new URLSearchParams({ assigned: state.inboxFilter });
