@@ -18,18 +18,23 @@ await adminSession("media", async ({ page, shot, signIn }) => {
   const heard = await page.waitForFunction(() => { const audio = document.querySelector(".bubble.inbound audio"); return audio && Number.isFinite(audio.duration) && audio.duration > 0 && audio.duration; }, null, { timeout: 20000 });
   const duration = await heard.jsonValue();
   assert.ok(duration > 0.5 && duration < 1.5, `the voice note lasts about a second: ${duration}`);
-  // A live redraw (a colleague changes the conversation) keeps the same player: it would keep playing.
+  // A live redraw (a colleague resolves the conversation, then reopens it) keeps the same player:
+  // it would keep playing. Each redraw is known by the status it shows (an earlier redraw, the
+  // stream's first say, cannot show it).
   await page.waitForSelector("#live-state:has-text('Live')");
   await page.evaluate(() => {
     document.querySelector(".bubble.inbound audio").dataset.before = "1";
     document.getElementById("reply").dataset.before = "1";
   });
-  const patched = await fetch(`${env.BASE}/api/v1/conversations/${env.CONVERSATION}`, {
-    method: "PATCH", headers: { authorization: `Bearer ${env.ADMIN_TOKEN}`, "content-type": "application/json" }, body: JSON.stringify({ status: "open" }),
-  });
-  assert.equal(patched.status, 200);
-  await page.waitForSelector("#reply:not([data-before])");
-  assert.equal(await page.locator('.bubble.inbound audio[data-before="1"]').count(), 1, "the player survived the redraw");
+  for (const status of ["resolved", "open"]) {
+    const patched = await fetch(`${env.BASE}/api/v1/conversations/${env.CONVERSATION}`, {
+      method: "PATCH", headers: { authorization: `Bearer ${env.ADMIN_TOKEN}`, "content-type": "application/json" }, body: JSON.stringify({ status }),
+    });
+    assert.equal(patched.status, 200, await patched.text());
+    await page.waitForSelector(`#conversation-status[data-status="${status}"]`);
+    assert.equal(await page.locator("#reply:not([data-before])").count(), 1, `the thread was drawn again (${status})`);
+    assert.equal(await page.locator('.bubble.inbound audio[data-before="1"]').count(), 1, `the player survived the redraw (${status})`);
+  }
   // The failed download is marked with its reason.
   await page.waitForSelector('.bubble.inbound .file.failed:has-text("download failed")');
 

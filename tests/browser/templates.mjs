@@ -34,16 +34,20 @@ await adminSession("templates pages", async ({ page, shot, signIn }) => {
   await page.waitForSelector("#live-state:has-text('Live')");
   await page.selectOption("#reply-template", "order_update|id");
   await page.fill('#reply input[name="params"]', "Siti | INV-2025-001");
-  // A colleague changes the conversation meanwhile: the thread is redrawn live, and the
-  // template picked and the parameters typed stay.
+  // A colleague resolves the conversation meanwhile, then reopens it: the thread is redrawn
+  // live each time (known by the status it shows), and the template picked and the parameters
+  // typed stay.
   await page.evaluate(() => { document.getElementById("reply").dataset.before = "1"; });
-  const patched = await fetch(`${env.BASE}/api/v1/conversations/${env.CONVERSATION}`, {
-    method: "PATCH", headers: { authorization: `Bearer ${env.ADMIN_TOKEN}`, "content-type": "application/json" }, body: JSON.stringify({ status: "open" }),
-  });
-  assert.equal(patched.status, 200, await patched.text());
-  await page.waitForSelector("#reply:not([data-before])");
-  assert.equal(await page.inputValue("#reply-template"), "order_update|id", "the picked template stays");
-  assert.equal(await page.inputValue('#reply input[name="params"]'), "Siti | INV-2025-001", "the parameters stay");
+  for (const status of ["resolved", "open"]) {
+    const patched = await fetch(`${env.BASE}/api/v1/conversations/${env.CONVERSATION}`, {
+      method: "PATCH", headers: { authorization: `Bearer ${env.ADMIN_TOKEN}`, "content-type": "application/json" }, body: JSON.stringify({ status }),
+    });
+    assert.equal(patched.status, 200, await patched.text());
+    await page.waitForSelector(`#conversation-status[data-status="${status}"]`);
+    assert.equal(await page.locator("#reply:not([data-before])").count(), 1, `the thread was drawn again (${status})`);
+    assert.equal(await page.inputValue("#reply-template"), "order_update|id", `the picked template stays (${status})`);
+    assert.equal(await page.inputValue('#reply input[name="params"]'), "Siti | INV-2025-001", `the parameters stay (${status})`);
+  }
   await page.click("#reply button[type=submit]");
   await page.waitForSelector('.bubble.outbound:has-text("[template order_update]")');
   await shot("inbox-closed-window");

@@ -161,7 +161,11 @@ async function live(browser) {
   step = 'another visitor sees only their own conversation';
   const other = await browser.newContext();
   const otherPage = await other.newPage();
+  // A leak would come as the session saying it has a conversation (whose history the widget then
+  // streams in after the panel opened): what the session answered is checked, not only the log.
+  const otherSession = otherPage.waitForResponse((r) => r.url().endsWith('/session') && r.request().method() === 'POST', { timeout: WAIT });
   await otherPage.goto(input.page);
+  out.other_visitor_has_conversation = (await (await otherSession).json()).conversation;
   await otherPage.locator('.sb-bubble').click();
   await otherPage.locator('.sb-panel.sb-open').waitFor({ timeout: WAIT });
   out.other_visitor_log = await log(otherPage);

@@ -423,6 +423,7 @@ async fn in_chromium_the_widget_chats_live_both_ways_and_keeps_the_history() {
     assert_eq!(seen["clicked_body"]["choice"], format!("~{offer}.1"));
     assert_eq!(seen["clicked_body"]["text"], "Belum");
 
+    assert_eq!(seen["other_visitor_has_conversation"], json!(false), "a new visitor's session has no conversation");
     assert_eq!(seen["other_visitor_log"], json!([{"kind": "sb-greeting", "text": "Halo! Ada yang bisa kami bantu?"}]));
     assert_ne!(seen["other_visitor_token"], token);
     assert_eq!(seen["page_errors"], json!([]));
