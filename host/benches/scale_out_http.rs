@@ -130,9 +130,46 @@ fn cpu_of_tree(root: u32) -> f64 {
     total.as_secs_f64()
 }
 
+/// Postgres's processes, each with the CPU it used so far: where the database's share of a
+/// webhook goes (the statements' sessions, the live listener's, or the server's own work).
+#[derive(Default)]
+struct PostgresCpu {
+    /// Client sessions but the listeners: the nodes' reads and writes (group commits included).
+    sessions: f64,
+    /// The sessions that `LISTEN` (one per node): they read every change notice.
+    listeners: f64,
+    /// The postmaster, the background processes (WAL writer, checkpointer, autovacuum, …) and
+    /// every session that exited (its CPU is the postmaster's once reaped).
+    server: f64,
+}
+
+impl PostgresCpu {
+    fn now(postmaster: u32, url: &str) -> Self {
+        let stat = |pid: u32| bench_support::cpu_stat(&std::path::PathBuf::from(format!("/proc/{pid}/stat")));
+        let listed = Command::new("psql").arg(url).args(["-qAt", "-c", "SELECT pid FROM pg_stat_activity WHERE query LIKE 'LISTEN%'"]).output().unwrap();
+        let listeners: Vec<u32> = String::from_utf8_lossy(&listed.stdout).lines().filter_map(|line| line.trim().parse().ok()).collect();
+        let mut cpu = Self { server: stat(postmaster).map(|s| (s.own + s.reaped).as_secs_f64()).unwrap_or_default(), ..Self::default() };
+        for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+            let Some(pid) = entry.file_name().to_str().and_then(|name| name.parse::<u32>().ok()) else { continue };
+            let Some(child) = stat(pid).filter(|s| s.parent == postmaster) else { continue };
+            let used = child.own.as_secs_f64();
+            // A client session's title names its client's address: `postgres: user db 127.0.0.1(port) …`.
+            let title = std::fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            match (listeners.contains(&pid), title.contains("127.0.0.1(")) {
+                (true, _) => cpu.listeners += used,
+                (false, true) => cpu.sessions += used,
+                (false, false) => cpu.server += used,
+            }
+        }
+        cpu
+    }
+}
+
 /// What a run measured.
 struct Run {
     per_second: f64,
+    /// Webhooks stored.
+    stored: u64,
     /// Server CPU (nodes and Postgres) per webhook stored, in milliseconds.
     cpu_ms: f64,
 }
@@ -144,7 +181,7 @@ async fn measure(ports: &[u16], channel: &str, servers: &[u32]) -> Run {
     let before = cpu();
     let (per_second, stored) = per_second(ports, channel).await;
     let used = cpu() - before;
-    Run { per_second, cpu_ms: used * 1000.0 / stored.max(1) as f64 }
+    Run { per_second, stored, cpu_ms: used * 1000.0 / stored.max(1) as f64 }
 }
 
 /// Webhooks stored per second by `SENDERS` senders spread over `ports`, and how many.
@@ -205,7 +242,9 @@ fn main() {
         let young = measure(&[first.port], &channel, &[first.child.id(), postmaster]).await;
         let analyzed = Command::new("psql").arg(&url).args(["-q", "-c", "ANALYZE"]).output().unwrap();
         assert!(analyzed.status.success(), "ANALYZE failed: {}", String::from_utf8_lossy(&analyzed.stderr));
+        let database_before = PostgresCpu::now(postmaster, &url);
         let one = measure(&[first.port], &channel, &[first.child.id(), postmaster]).await;
+        let database_after = PostgresCpu::now(postmaster, &url);
         // Nodes 2 and 3 compile from node 1's cache (each keeps its own; copying saves the wait).
         for dir in &dirs[2..] {
             copy_dir(&dirs[1].path().join("cache"), &dir.path().join("cache"));
@@ -227,6 +266,14 @@ fn main() {
         println!("then warm (Postgres analysed):");
         println!("  SQLite, one node (baseline): {:>6.0} webhooks/s, {:.2} ms CPU/webhook", b.per_second, b.cpu_ms);
         println!("  Postgres, one node:          {:>6.0} webhooks/s, {:.2} ms CPU/webhook | {:.2}x SQLite's throughput", o.per_second, o.cpu_ms, o.per_second / b.per_second);
+        // Over the run's window (give or take the two psql calls that find the listeners).
+        let share = |after: f64, before: f64| (after - before) * 1000.0 / o.stored.max(1) as f64;
+        println!(
+            "    of which Postgres: its sessions {:.2} ms, the listener {:.3} ms, the server's own (WAL writer, checkpointer, exited sessions) {:.3} ms",
+            share(database_after.sessions, database_before.sessions),
+            share(database_after.listeners, database_before.listeners),
+            share(database_after.server, database_before.server)
+        );
         println!(
             "  Postgres, three nodes:       {:>6.0} webhooks/s, {:.2} ms CPU/webhook | {:.2}x SQLite's throughput; {:.2}x one Postgres node's throughput, {:.2}x its CPU/webhook",
             t.per_second,
