@@ -691,8 +691,22 @@ async fn webhooks_waiting_together_share_one_commit_a_failing_one_fails_alone_an
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhooks_stored_in_shared_batches_leave_what_storing_them_one_by_one_leaves() {
+    shared_batches(false).await;
+}
+
+/// Customers' messages that are each a webhook's only event are stored by one statement per
+/// batch: the same scenario with Wati's three messages as three webhooks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lone_messages_stored_by_one_statement_leave_what_storing_them_one_by_one_leaves() {
+    shared_batches(true).await;
+}
+
+/// Webhooks held together so they share group commits leave the rows storing them one by one
+/// leaves; `wati_lone`: Wati's three messages come as three webhooks (all of the batch's
+/// webhooks are lone messages), else as one.
+async fn shared_batches(wati_lone: bool) {
     use switchboard::store::backend::InboxStore;
-    let Cluster { url, nodes, .. } = &cluster("together", 1).await;
+    let Cluster { url, nodes, .. } = &cluster(if wati_lone { "lone" } else { "together" }, 1).await;
     let node = &nodes[0];
     let client = sql(url).await;
     let (shop, other_shop) = (whatsapp_channel(node).await, whatsapp_channel(node).await);
@@ -716,27 +730,30 @@ async fn webhooks_stored_in_shared_batches_leave_what_storing_them_one_by_one_le
     // new message for Budi, a new customer's webhook of three (one twice), the same provider id
     // on another channel, and only a redelivery for Sari.
     let (_, commits_before) = node.group_commits();
-    let outcomes = webhooks_held_together(
-        node,
-        &client,
-        vec![
-            (shop.clone(), vec![message("A1", "budi", None, None, at)]),
-            (shop.clone(), vec![message("A2", "budi", None, Some("Budi Santoso"), at + 10)]),
-            (shop.clone(), vec![message("B1", "wati", Some("Wati"), None, at + 5), message("B1", "wati", None, None, at + 5), message("B2", "wati", None, None, at + 20)]),
-            (other_shop.clone(), vec![message("A2", "budi", Some("Budi"), None, at + 30)]),
-            (shop.clone(), vec![message("C1", "sari", None, None, at + 40)]),
-        ],
-    )
-    .await;
+    let together_before = node.inbound_stored_together();
+    let wati = [message("B1", "wati", Some("Wati"), None, at + 5), message("B1", "wati", None, None, at + 5), message("B2", "wati", None, None, at + 20)];
+    let wati: Vec<(String, Vec<_>)> = if wati_lone { wati.into_iter().map(|m| (shop.clone(), vec![m])).collect() } else { vec![(shop.clone(), wati.to_vec())] };
+    let webhooks: Vec<_> = [(shop.clone(), vec![message("A1", "budi", None, None, at)]), (shop.clone(), vec![message("A2", "budi", None, Some("Budi Santoso"), at + 10)])]
+        .into_iter()
+        .chain(wati)
+        .chain([(other_shop.clone(), vec![message("A2", "budi", Some("Budi"), None, at + 30)]), (shop.clone(), vec![message("C1", "sari", None, None, at + 40)])])
+        .collect();
+    let count = webhooks.len() as u64;
+    let outcomes = webhooks_held_together(node, &client, webhooks).await;
     let stored: Vec<Vec<String>> = outcomes
         .iter()
         .map(|outcome| outcome.as_ref().unwrap().messages.iter().map(|m| m.provider_message_id.clone().unwrap()).collect())
         .collect();
-    assert_eq!(stored, [vec![], vec!["A2".to_owned()], vec!["B1".to_owned(), "B2".to_owned()], vec!["A2".to_owned()], vec![]]);
-    assert_eq!(outcomes.iter().map(|o| o.as_ref().unwrap().stored).collect::<Vec<_>>(), [0, 1, 2, 1, 0]);
+    let (stored_wati, counts): (Vec<Vec<&str>>, Vec<usize>) = if wati_lone { (vec![vec!["B1"], vec![], vec!["B2"]], vec![1, 0, 1]) } else { (vec![vec!["B1", "B2"]], vec![2]) };
+    let expected: Vec<Vec<&str>> = [vec![], vec!["A2"]].into_iter().chain(stored_wati).chain([vec!["A2"], vec![]]).collect();
+    assert_eq!(stored, expected);
+    assert_eq!(outcomes.iter().map(|o| o.as_ref().unwrap().stored).collect::<Vec<_>>(), [vec![0, 1], counts, vec![1, 0]].concat());
     let (_, commits) = node.group_commits();
-    assert!(commits - commits_before < 5, "five webhooks held together took {} commits", commits - commits_before);
-    let wati = &outcomes[2].as_ref().unwrap().messages;
+    assert!(commits - commits_before < count, "{count} webhooks held together took {} commits", commits - commits_before);
+    if wati_lone {
+        assert!(node.inbound_stored_together() > together_before, "lone messages held together were stored by one statement");
+    }
+    let wati: Vec<&switchboard::store::messages::Message> = outcomes.iter().flat_map(|o| &o.as_ref().unwrap().messages).filter(|m| m.provider_message_id.as_deref() != Some("A2")).collect();
     assert!(wati[0].id < wati[1].id, "a conversation's messages keep their order");
     assert_eq!(messages_stored(&client).await, 2 + 4);
 

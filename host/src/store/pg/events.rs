@@ -6,6 +6,8 @@ use deadpool_postgres::GenericClient;
 
 use super::PgStore;
 use super::messages::{lock_order, record_inbound_in, record_status_in, record_status_watermark_in};
+use super::writer::LoneInbound;
+use crate::store::messages::Message;
 use crate::store::StoreResult;
 use crate::store::events::{EventRecord, FileRecord, RecordedEvents};
 use crate::store::now_ms;
@@ -22,8 +24,21 @@ impl PgStore {
             _ => None,
         });
         let order = first_conversation.map(|conversation| lock_order(channel_id, conversation)).unwrap_or_default();
-        self.writer.write_in_order(order, (channel_id.to_owned(), events), |tx, (channel_id, events)| Box::pin(record_events_in(tx, channel_id, events))).await
+        // A customer's message alone (most webhooks): the batch may store it with others.
+        if let [EventRecord::Message { inbound, files }] = events.as_slice()
+            && files.is_empty()
+        {
+            let lone = LoneInbound { channel_id: channel_id.to_owned(), inbound: inbound.clone() };
+            let as_result = |stored: Option<Message>| RecordedEvents { stored: usize::from(stored.is_some()), messages: stored.into_iter().collect(), ..RecordedEvents::default() };
+            return self.writer.write_lone_inbound(order, lone, as_result, (channel_id.to_owned(), events), write_events).await;
+        }
+        self.writer.write_in_order(order, (channel_id.to_owned(), events), write_events).await
     }
+}
+
+/// [`record_events_in`] as the writer runs it.
+fn write_events<'a>(tx: &'a deadpool_postgres::Client, (channel_id, events): &'a (String, Vec<EventRecord>)) -> futures_util::future::BoxFuture<'a, StoreResult<RecordedEvents>> {
+    Box::pin(record_events_in(tx, channel_id, events))
 }
 
 async fn record_events_in<C: GenericClient + Send + Sync>(tx: &C, channel_id: &str, events: &[EventRecord]) -> StoreResult<RecordedEvents> {

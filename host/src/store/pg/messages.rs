@@ -108,6 +108,112 @@ pub(super) async fn record_inbound_in<C: GenericClient>(tx: &C, channel_id: &str
     row.as_ref().map(message).transpose()
 }
 
+/// Customers' messages of several webhooks that share a group commit, each a webhook's only
+/// event and without files, stored by one statement: what [`record_inbound_in`] does for each
+/// in turn, once for the batch (the statement's start, its triggers' conditions, its round
+/// trip), which is most of what a message costs Postgres. Each input gets what storing it in
+/// its turn would have given: its message, or `None` for a redelivery (stored before, or earlier
+/// in the batch). Contacts and then conversations are written in key order, so two batches
+/// that share rows wait for each other instead of deadlocking; a batch that still loses a
+/// conflict runs again one write at a time (the writer's fallback).
+pub(super) async fn record_inbounds_in<C: GenericClient>(tx: &C, inputs: &[&super::writer::LoneInbound]) -> StoreResult<Vec<Option<Message>>> {
+    static RECORD_INBOUNDS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        let bot_or_open_new = crate::store::conversations::bot_or_open("g.channel_id", true);
+        let bot_or_open_reopened = crate::store::conversations::bot_or_open("conversations.channel_id", true);
+        // The batch's group of a conversation, from inside its upsert.
+        let group = "FROM grouped g WHERE g.channel_id = excluded.channel_id AND g.conversation = excluded.external_id";
+        format!(
+            "WITH input AS (
+                SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[],
+                                     $9::text[], $10::text[], $11::text[], $12::text[])
+                    WITH ORDINALITY AS i(channel_id, sender, sender_name, sender_handle, provider_id, conversation, conversation_name,
+                                         provider_at, text, content, properties, reply_to, ord)),
+             -- New: not stored before, and the first of the batch with its provider id.
+             fresh AS (
+                SELECT DISTINCT ON (channel_id, provider_id) * FROM input i
+                WHERE NOT EXISTS (SELECT 1 FROM messages m WHERE m.channel_id = i.channel_id AND m.direction = 'inbound' AND m.provider_message_id = i.provider_id)
+                ORDER BY channel_id, provider_id, ord),
+             -- Every sender once, with the last name and handle given (a redelivery's too, as one by one).
+             contact AS (
+                INSERT INTO contacts (channel_id, external_id, name, handle, updated_at)
+                SELECT channel_id, sender, (array_agg(sender_name ORDER BY ord DESC) FILTER (WHERE sender_name IS NOT NULL))[1],
+                       (array_agg(sender_handle ORDER BY ord DESC) FILTER (WHERE sender_handle IS NOT NULL))[1], $13::bigint
+                FROM input GROUP BY channel_id, sender ORDER BY channel_id, sender
+                ON CONFLICT (channel_id, external_id) DO UPDATE SET
+                    name = COALESCE(excluded.name, contacts.name),
+                    handle = COALESCE(excluded.handle, contacts.handle),
+                    updated_at = excluded.updated_at
+                RETURNING id, channel_id, external_id),
+             -- Every conversation once: its first sender, its last name given, and its messages' latest
+             -- provider time (not later than now), of all and of the new ones.
+             grouped AS (
+                SELECT i.channel_id, i.conversation, (array_agg(c.id ORDER BY i.ord))[1] AS contact_id,
+                       (array_agg(i.conversation_name ORDER BY i.ord DESC) FILTER (WHERE i.conversation_name IS NOT NULL))[1] AS name,
+                       max(LEAST(i.provider_at, $13::bigint)) AS inbound_at,
+                       max(LEAST(f.provider_at, $13::bigint)) FILTER (WHERE f.ord IS NOT NULL) AS new_inbound_at
+                FROM input i JOIN contact c ON c.channel_id = i.channel_id AND c.external_id = i.sender
+                LEFT JOIN fresh f ON f.ord = i.ord
+                GROUP BY i.channel_id, i.conversation),
+             conversation AS (
+                INSERT INTO conversations (channel_id, external_id, contact_id, name, last_activity_at, created_at, last_inbound_at, status)
+                SELECT g.channel_id, g.conversation, g.contact_id, g.name, $13::bigint, $13::bigint, g.inbound_at, {bot_or_open_new}
+                FROM grouped g ORDER BY g.channel_id, g.conversation
+                ON CONFLICT (channel_id, external_id) DO UPDATE SET
+                    name = COALESCE(excluded.name, conversations.name),
+                    contact_id = COALESCE(conversations.contact_id, excluded.contact_id),
+                    last_activity_at = CASE WHEN (SELECT g.new_inbound_at IS NOT NULL {group})
+                        THEN excluded.last_activity_at ELSE conversations.last_activity_at END,
+                    status = CASE WHEN conversations.status = 'resolved' AND (SELECT g.new_inbound_at IS NOT NULL {group})
+                        THEN {bot_or_open_reopened} ELSE conversations.status END,
+                    last_inbound_at = GREATEST(conversations.last_inbound_at, (SELECT g.new_inbound_at {group}))
+                RETURNING id, channel_id, external_id),
+             message AS (
+                INSERT INTO messages (conversation_id, channel_id, direction, provider_message_id, contact_id, text, content,
+                    properties, reply_to, status, provider_timestamp, created_at, updated_at)
+                SELECT v.id, f.channel_id, 'inbound', f.provider_id, c.id, f.text, f.content, f.properties, f.reply_to, 'received',
+                       f.provider_at, $13::bigint, $13::bigint
+                FROM fresh f JOIN conversation v ON v.channel_id = f.channel_id AND v.external_id = f.conversation
+                JOIN contact c ON c.channel_id = f.channel_id AND c.external_id = f.sender
+                ORDER BY f.ord
+                ON CONFLICT DO NOTHING
+                RETURNING {COLUMNS})
+             SELECT {COLUMNS}, pg_notify($14::text, json_build_object(
+                'change', 'message', 'channel_id', channel_id, 'conversation_id', conversation_id, 'message_id', id)::text)
+             FROM message"
+        )
+    });
+    let statement = tx.prepare_cached(&RECORD_INBOUNDS).await?;
+    let column = |f: for<'a> fn(&'a super::writer::LoneInbound) -> Option<&'a str>| inputs.iter().map(|input| f(input)).collect::<Vec<_>>();
+    let properties: Vec<String> = inputs.iter().map(|input| serde_json::to_string(&input.inbound.properties).expect("pairs serialize")).collect();
+    let contents: Vec<String> = inputs.iter().map(|input| input.inbound.content.to_json()).collect();
+    let provider_at: Vec<i64> = inputs.iter().map(|input| input.inbound.provider_timestamp).collect();
+    let rows = tx
+        .query(
+            &statement,
+            &[
+                &column(|i| Some(i.channel_id.as_str())),
+                &column(|i| Some(i.inbound.sender.external_id.as_str())),
+                &column(|i| i.inbound.sender.name.as_deref()),
+                &column(|i| i.inbound.sender.handle.as_deref()),
+                &column(|i| Some(i.inbound.provider_message_id.as_str())),
+                &column(|i| Some(i.inbound.conversation_external_id.as_str())),
+                &column(|i| i.inbound.conversation_name.as_deref()),
+                &provider_at,
+                &column(|i| i.inbound.text.as_deref()),
+                &contents,
+                &properties,
+                &column(|i| i.inbound.reply_to.as_deref()),
+                &now_ms(),
+                &super::live::CHANNEL,
+            ],
+        )
+        .await?;
+    // Each stored message goes to the first input with its provider id; a later one is a redelivery.
+    let mut stored: std::collections::HashMap<(String, String), Message> =
+        rows.iter().map(message).map(|m| m.map(|m| ((m.channel_id.clone(), m.provider_message_id.clone().unwrap_or_default()), m))).collect::<StoreResult<_>>()?;
+    Ok(inputs.iter().map(|input| stored.remove(&(input.channel_id.clone(), input.inbound.provider_message_id.clone()))).collect())
+}
+
 /// Where an inbound message's locks start: its conversation, by channel and provider address
 /// (the writer runs a batch's writes in this order: see `writer`).
 pub(super) fn lock_order(channel_id: &str, conversation_external_id: &str) -> String {

@@ -101,6 +101,12 @@ impl PgStore {
         self.writer.counts()
     }
 
+    /// Customers' messages, each its webhook's only event, that a batch stored by one statement
+    /// with others (the rest of the writes run a statement each).
+    pub fn inbound_stored_together(&self) -> u64 {
+        self.writer.stored_together()
+    }
+
     pub(super) async fn client(&self) -> StoreResult<deadpool_postgres::Object> {
         self.pool.get().await.map_err(|e| StoreError::Unavailable(format!("no Postgres connection: {e}")))
     }

@@ -12,6 +12,11 @@
 //! a savepoint. A commit that fails fails every write of its batch: none was stored, none is
 //! acknowledged. Writes are therefore closures that can run twice (they keep their input).
 //!
+//! Customers' messages that are each a webhook's only event (the common case) are stored by
+//! one multi-row statement per batch when there are several (`messages::record_inbounds_in`):
+//! per message, most of Postgres's work was the statement's own (its start, its triggers'
+//! conditions, its round trip). Each such write keeps its one-message closure for the fallback.
+//!
 //! Two batches run at once per node (the next one's writes gather while one commits), so the
 //! database's two cores both work for one node. Batches that run at once (of one node or of
 //! several) lock the conversations they write; a batch runs its writes sorted by the
@@ -23,12 +28,14 @@
 //! a fresh transaction, up to [`CONFLICT_RETRIES`] times: the caller sees the conflict only if
 //! it persists.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use deadpool_postgres::{Client, Pool};
 use futures_util::future::{BoxFuture, join_all};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::store::messages::{Message, NewInbound};
 use crate::store::writer::{Counts, Faults, batch_of};
 use crate::store::{StoreError, StoreResult};
 
@@ -64,12 +71,26 @@ struct Job {
     /// Where the write's locks start (a batch runs its writes sorted by it; empty: first).
     order: String,
     run: Run,
+    /// A lone customer's message, which the batch may store with others in one statement, and
+    /// where what that statement stored for it goes (the write's result, as `run` would leave it).
+    lone: Option<(Arc<LoneInbound>, Stored)>,
     deliver: Deliver,
 }
+
+/// A customer's message that is its webhook's only event and has no files.
+pub(super) struct LoneInbound {
+    pub channel_id: String,
+    pub inbound: NewInbound,
+}
+
+/// Takes what the batch's statement stored for a lone message (`None`: a redelivery).
+type Stored = Box<dyn Fn(Option<Message>) + Send + Sync>;
 
 pub(super) struct PgWriter {
     jobs: mpsc::UnboundedSender<Job>,
     counts: Arc<Counts>,
+    /// Lone messages committed by one statement with others (`messages::record_inbounds_in`).
+    stored_together: Arc<AtomicU64>,
 }
 
 impl PgWriter {
@@ -79,6 +100,8 @@ impl PgWriter {
         let (jobs, mut waiting) = mpsc::unbounded_channel::<Job>();
         let counts = Arc::new(Counts::default());
         let counted = counts.clone();
+        let stored_together = Arc::new(AtomicU64::new(0));
+        let together_counted = stored_together.clone();
         let in_flight = Arc::new(tokio::sync::Semaphore::new(BATCHES_AT_ONCE));
         tokio::spawn(async move {
             while let Some(first) = waiting.recv().await {
@@ -92,18 +115,22 @@ impl PgWriter {
                 let mut batch = batch_of(first, || waiting.try_recv().ok());
                 batch.sort_by(|a, b| a.order.cmp(&b.order));
                 let writes = batch.len() as u64;
-                let (pool, faults, counted) = (pool.clone(), faults.clone(), counted.clone());
+                let counting = Counted { writes, counts: counted.clone(), stored_together: together_counted.clone() };
+                let (pool, faults) = (pool.clone(), faults.clone());
                 // A write that panics (a bug) ends its batch's task, not the writer: its
                 // batch's callers hear "not committed" (their answers are dropped unsent).
                 tokio::spawn(async move {
-                    if run_batch(pool, faults, batch).await {
-                        counted.committed(writes);
-                    }
+                    run_batch(pool, faults, batch, counting).await;
                     drop(turn);
                 });
             }
         });
-        Self { jobs, counts }
+        Self { jobs, counts, stored_together }
+    }
+
+    /// Lone customers' messages committed by one statement with others, so far.
+    pub(super) fn stored_together(&self) -> u64 {
+        self.stored_together.load(Ordering::Relaxed)
     }
 
     /// Writes committed in batches, and the batches' commits.
@@ -119,12 +146,33 @@ impl PgWriter {
         T: Send + 'static,
         F: for<'a> Fn(&'a Client, &'a I) -> BoxFuture<'a, StoreResult<T>> + Send + Sync + 'static,
     {
-        self.write_in_order(String::new(), input, write).await
+        self.submit(String::new(), input, write, None).await
     }
 
     /// [`Self::write`] for a write whose first lock is a conversation's: `order` names it
     /// (see the module's doc).
     pub(super) async fn write_in_order<I, T, F>(&self, order: String, input: I, write: F) -> StoreResult<T>
+    where
+        I: Send + Sync + 'static,
+        T: Send + 'static,
+        F: for<'a> Fn(&'a Client, &'a I) -> BoxFuture<'a, StoreResult<T>> + Send + Sync + 'static,
+    {
+        self.submit(order, input, write, None).await
+    }
+
+    /// [`Self::write_in_order`] for a lone customer's message: `write` stores it alone, and a batch
+    /// with other lone messages may store them together instead, `as_result` making this write's
+    /// result of what was stored for it.
+    pub(super) async fn write_lone_inbound<I, T, F>(&self, order: String, lone: LoneInbound, as_result: fn(Option<Message>) -> T, input: I, write: F) -> StoreResult<T>
+    where
+        I: Send + Sync + 'static,
+        T: Send + 'static,
+        F: for<'a> Fn(&'a Client, &'a I) -> BoxFuture<'a, StoreResult<T>> + Send + Sync + 'static,
+    {
+        self.submit(order, input, write, Some((Arc::new(lone), as_result))).await
+    }
+
+    async fn submit<I, T, F>(&self, order: String, input: I, write: F, lone: Option<(Arc<LoneInbound>, fn(Option<Message>) -> T)>) -> StoreResult<T>
     where
         I: Send + Sync + 'static,
         T: Send + 'static,
@@ -146,6 +194,11 @@ impl PgWriter {
                 ran
             })
         });
+        let lone = lone.map(|(lone, as_result)| {
+            let kept = result.clone();
+            let stored: Stored = Box::new(move |message| *kept.lock().unwrap_or_else(|p| p.into_inner()) = Some(Ok(as_result(message))));
+            (lone, stored)
+        });
         let (done, outcome) = oneshot::channel::<StoreResult<T>>();
         let deliver: Deliver = Box::new(move |committed| {
             let ran = result.lock().unwrap_or_else(|p| p.into_inner()).take();
@@ -155,15 +208,23 @@ impl PgWriter {
                 (Err(why), _) => Err(StoreError::NotCommitted(why)),
             });
         });
-        if self.jobs.send(Job { order, run, deliver }).is_err() {
+        if self.jobs.send(Job { order, run, lone, deliver }).is_err() {
             return Err(StoreError::NotCommitted("the writer stopped".into()));
         }
         outcome.await.unwrap_or_else(|_| Err(StoreError::NotCommitted("the writer stopped".into())))
     }
 }
 
-/// Runs one batch; whether it committed as one transaction.
-async fn run_batch(pool: Pool, faults: Arc<Faults>, batch: Vec<Job>) -> bool {
+/// Where a batch that commits as one transaction is counted.
+struct Counted {
+    writes: u64,
+    counts: Arc<Counts>,
+    stored_together: Arc<AtomicU64>,
+}
+
+/// Runs one batch; counted when it committed as one transaction (before its writes are
+/// answered, so whoever hears an answer reads counts that include its batch).
+async fn run_batch(pool: Pool, faults: Arc<Faults>, batch: Vec<Job>, counted: Counted) {
     let mut client = match pool.get().await {
         Ok(client) => BatchConnection { client: Some(client), ended: false },
         Err(e) => {
@@ -171,26 +232,51 @@ async fn run_batch(pool: Pool, faults: Arc<Faults>, batch: Vec<Job>) -> bool {
             for job in batch {
                 (job.deliver)(Err(why.clone()));
             }
-            return false;
+            return;
         }
     };
     let together = async {
         client.batch_execute(BEGIN).await.map_err(|e| e.to_string())?;
-        let succeeded = join_all(batch.iter().map(|job| (job.run)(&client))).await;
-        Ok::<bool, String>(succeeded.iter().all(|ran| *ran == Ran::Succeeded))
+        // Lone messages go together when there are several (one alone is cheaper by its own
+        // statement) and no other write of the batch locks a conversation: the statement locks
+        // all of its conversations at once, which would break the batch's order among those.
+        let lone: Vec<&(Arc<LoneInbound>, Stored)> = batch.iter().filter_map(|job| job.lone.as_ref()).collect();
+        let together = lone.len() > 1 && batch.iter().all(|job| job.lone.is_some() || job.order.is_empty());
+        let each = join_all(batch.iter().filter(|job| !together || job.lone.is_none()).map(|job| (job.run)(&client)));
+        let lone_together = async {
+            if !together {
+                return Ran::Succeeded;
+            }
+            let inputs: Vec<&LoneInbound> = lone.iter().map(|(input, _)| &**input).collect();
+            match super::messages::record_inbounds_in(&*client, &inputs).await {
+                Ok(stored) => {
+                    for ((_, hand_over), message) in lone.iter().zip(stored) {
+                        hand_over(message);
+                    }
+                    Ran::Succeeded
+                }
+                Err(e) if e.is_transient_conflict() => Ran::LostConflict,
+                Err(_) => Ran::Failed,
+            }
+        };
+        let (succeeded, together_ran) = futures_util::future::join(each, lone_together).await;
+        let stored_together = if together { lone.len() as u64 } else { 0 };
+        Ok::<Option<u64>, String>((together_ran == Ran::Succeeded && succeeded.iter().all(|ran| *ran == Ran::Succeeded)).then_some(stored_together))
     }
     .await;
-    let committed = match together {
-        Ok(true) => {
+    match together {
+        Ok(Some(stored_together)) => {
             let committed = commit(&client, &faults).await;
-            let ok = committed.is_ok();
+            if committed.is_ok() {
+                counted.counts.committed(counted.writes);
+                counted.stored_together.fetch_add(stored_together, Ordering::Relaxed);
+            }
             for job in batch {
                 (job.deliver)(committed.clone());
             }
-            ok
         }
         // A write failed: the others run again, each in a transaction of its own.
-        Ok(false) => {
+        Ok(None) => {
             let _ = client.batch_execute("ROLLBACK").await;
             for job in batch {
                 let alone = async {
@@ -213,18 +299,15 @@ async fn run_batch(pool: Pool, faults: Arc<Faults>, batch: Vec<Job>) -> bool {
                 .await;
                 (job.deliver)(alone);
             }
-            false
         }
         Err(why) => {
             let _ = client.batch_execute("ROLLBACK").await;
             for job in batch {
                 (job.deliver)(Err(why.clone()));
             }
-            false
         }
-    };
+    }
     client.ended = true;
-    committed
 }
 
 /// A batch's connection: back to the pool once its transaction ended; closed instead when the
