@@ -647,6 +647,54 @@ async fn webhooks_held_together(
     outcomes
 }
 
+/// [`webhooks_held_together`] in one batch of their own: the two batches a node runs at once
+/// are first taken by two blockers (webhooks of two messages on `blocker_channel`), each seen
+/// waiting for the held contacts table (through `observer`: a transaction sees
+/// `pg_stat_activity` as it was at its start) before the next is handed in; the webhooks under
+/// test then wait for the next batch, which takes them all once the table is free.
+async fn webhooks_in_one_batch(
+    node: &Arc<PgStore>,
+    client: &tokio_postgres::Client,
+    observer: &tokio_postgres::Client,
+    blocker_channel: &str,
+    webhooks: Vec<(String, Vec<switchboard::store::messages::NewInbound>)>,
+) -> Vec<switchboard::store::StoreResult<switchboard::store::events::RecordedEvents>> {
+    use switchboard::store::events::EventRecord;
+    client.batch_execute("BEGIN; LOCK TABLE contacts IN EXCLUSIVE MODE").await.unwrap();
+    let mut blockers = Vec::new();
+    for n in 1..=2 {
+        let (node, channel) = (node.clone(), blocker_channel.to_owned());
+        let events = (1..=2).map(|m| EventRecord::Message { inbound: inbound(1000 * n + m), files: vec![] }).collect();
+        blockers.push(tokio::spawn(async move { node.record_events(&channel, events).await }));
+        let deadline = Instant::now() + PATIENCE;
+        while waiting_for_lock(observer, "INSERT INTO contacts").await < n {
+            assert!(Instant::now() < deadline, "blocker {n} never waited for the held contacts table");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    let mut pending: Vec<_> = webhooks
+        .into_iter()
+        .map(|(channel, messages)| {
+            let node = node.clone();
+            let events = messages.into_iter().map(|inbound| EventRecord::Message { inbound, files: vec![] }).collect();
+            Box::pin(async move { node.record_events(&channel, events).await })
+        })
+        .collect();
+    for write in &mut pending {
+        let first = std::future::poll_fn(|cx| std::task::Poll::Ready(std::future::Future::poll(write.as_mut(), cx))).await;
+        assert!(first.is_pending(), "a write finished while the contacts table was held");
+    }
+    client.batch_execute("COMMIT").await.unwrap();
+    for blocker in blockers {
+        assert_eq!(tokio::time::timeout(PATIENCE, blocker).await.expect("a blocker answered in time").unwrap().unwrap().stored, 2);
+    }
+    let mut outcomes = Vec::new();
+    for write in pending {
+        outcomes.push(tokio::time::timeout(PATIENCE, write).await.expect("a write answered in time"));
+    }
+    outcomes
+}
+
 async fn messages_stored(client: &tokio_postgres::Client) -> i64 {
     client.query_one("SELECT COUNT(*) FROM messages", &[]).await.unwrap().get(0)
 }
@@ -709,7 +757,7 @@ async fn shared_batches(wati_lone: bool) {
     let Cluster { url, nodes, .. } = &cluster(if wati_lone { "lone" } else { "together" }, 1).await;
     let node = &nodes[0];
     let client = sql(url).await;
-    let (shop, other_shop) = (whatsapp_channel(node).await, whatsapp_channel(node).await);
+    let (shop, other_shop, blocking) = (whatsapp_channel(node).await, whatsapp_channel(node).await, whatsapp_channel(node).await);
     let at = 1_795_000_000_000;
     let message = |id: &str, chat: &str, sender_name: Option<&str>, chat_name: Option<&str>, provider_at: i64| switchboard::store::messages::NewInbound {
         provider_message_id: id.into(),
@@ -726,9 +774,9 @@ async fn shared_batches(wati_lone: bool) {
     }
     client.execute("UPDATE conversations SET status = 'resolved', last_activity_at = 7", &[]).await.unwrap();
 
-    // Held together, so they share group commits (sorted by conversation): a redelivery and a
-    // new message for Budi, a new customer's webhook of three (one twice), the same provider id
-    // on another channel, and only a redelivery for Sari.
+    // Held together in one batch (sorted by conversation): a redelivery and a new message for
+    // Budi, a new customer's three messages (one twice), the same provider id on another
+    // channel, and only a redelivery for Sari.
     let (_, commits_before) = node.group_commits();
     let together_before = node.inbound_stored_together();
     let wati = [message("B1", "wati", Some("Wati"), None, at + 5), message("B1", "wati", None, None, at + 5), message("B2", "wati", None, None, at + 20)];
@@ -739,7 +787,7 @@ async fn shared_batches(wati_lone: bool) {
         .chain([(other_shop.clone(), vec![message("A2", "budi", Some("Budi"), None, at + 30)]), (shop.clone(), vec![message("C1", "sari", None, None, at + 40)])])
         .collect();
     let count = webhooks.len() as u64;
-    let outcomes = webhooks_held_together(node, &client, webhooks).await;
+    let outcomes = webhooks_in_one_batch(node, &client, &sql(url).await, &blocking, webhooks).await;
     let stored: Vec<Vec<String>> = outcomes
         .iter()
         .map(|outcome| outcome.as_ref().unwrap().messages.iter().map(|m| m.provider_message_id.clone().unwrap()).collect())
@@ -749,13 +797,13 @@ async fn shared_batches(wati_lone: bool) {
     assert_eq!(stored, expected);
     assert_eq!(outcomes.iter().map(|o| o.as_ref().unwrap().stored).collect::<Vec<_>>(), [vec![0, 1], counts, vec![1, 0]].concat());
     let (_, commits) = node.group_commits();
-    assert!(commits - commits_before < count, "{count} webhooks held together took {} commits", commits - commits_before);
-    if wati_lone {
-        assert!(node.inbound_stored_together() > together_before, "lone messages held together were stored by one statement");
-    }
+    assert_eq!(commits - commits_before, 3, "the two blockers' commits and one for the {count} webhooks");
+    // All lone messages: one statement stored the batch; a webhook of three among them: one each.
+    let together = node.inbound_stored_together() - together_before;
+    assert_eq!(together, if wati_lone { count } else { 0 }, "messages stored by one statement");
     let wati: Vec<&switchboard::store::messages::Message> = outcomes.iter().flat_map(|o| &o.as_ref().unwrap().messages).filter(|m| m.provider_message_id.as_deref() != Some("A2")).collect();
     assert!(wati[0].id < wati[1].id, "a conversation's messages keep their order");
-    assert_eq!(messages_stored(&client).await, 2 + 4);
+    assert_eq!(messages_stored(&client).await, 2 + 4 + 4, "Budi's and Sari's first, four new, the blockers' four");
 
     let conversation = |channel: &str, chat: &str| {
         let (node, channel, chat) = (node.clone(), channel.to_owned(), chat.to_owned());

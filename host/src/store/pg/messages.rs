@@ -113,9 +113,12 @@ pub(super) async fn record_inbound_in<C: GenericClient>(tx: &C, channel_id: &str
 /// in turn, once for the batch (the statement's start, its triggers' conditions, its round
 /// trip), which is most of what a message costs Postgres. Each input gets what storing it in
 /// its turn would have given: its message, or `None` for a redelivery (stored before, or earlier
-/// in the batch). Contacts and then conversations are written in key order, so two batches
-/// that share rows wait for each other instead of deadlocking; a batch that still loses a
-/// conflict runs again one write at a time (the writer's fallback).
+/// in the batch). Contacts and then conversations are written in the writer's key order (bytes:
+/// `COLLATE "C"`, whatever the database's collation), so two batches storing so wait for each
+/// other instead of deadlocking. Against a batch storing one message at a time (which locks a
+/// contact, then its conversation, and so on) a cycle is still possible where a sender is not
+/// the conversation (groups); the batch that loses it runs again one write at a time (the
+/// writer's fallback).
 pub(super) async fn record_inbounds_in<C: GenericClient>(tx: &C, inputs: &[&super::writer::LoneInbound]) -> StoreResult<Vec<Option<Message>>> {
     static RECORD_INBOUNDS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         let bot_or_open_new = crate::store::conversations::bot_or_open("g.channel_id", true);
@@ -138,18 +141,20 @@ pub(super) async fn record_inbounds_in<C: GenericClient>(tx: &C, inputs: &[&supe
                 INSERT INTO contacts (channel_id, external_id, name, handle, updated_at)
                 SELECT channel_id, sender, (array_agg(sender_name ORDER BY ord DESC) FILTER (WHERE sender_name IS NOT NULL))[1],
                        (array_agg(sender_handle ORDER BY ord DESC) FILTER (WHERE sender_handle IS NOT NULL))[1], $13::bigint
-                FROM input GROUP BY channel_id, sender ORDER BY channel_id, sender
+                FROM input GROUP BY channel_id, sender ORDER BY channel_id COLLATE \"C\", sender COLLATE \"C\"
                 ON CONFLICT (channel_id, external_id) DO UPDATE SET
                     name = COALESCE(excluded.name, contacts.name),
                     handle = COALESCE(excluded.handle, contacts.handle),
                     updated_at = excluded.updated_at
                 RETURNING id, channel_id, external_id),
-             -- Every conversation once: its first sender, its last name given, and its messages' latest
-             -- provider time (not later than now), of all and of the new ones.
+             -- Every conversation once: its first sender, its last name given, and the provider time
+             -- (not later than now) a new conversation's window starts from (its first message's,
+             -- moved on by the new ones after it) and an existing one's moves to (the new ones' latest).
              grouped AS (
                 SELECT i.channel_id, i.conversation, (array_agg(c.id ORDER BY i.ord))[1] AS contact_id,
                        (array_agg(i.conversation_name ORDER BY i.ord DESC) FILTER (WHERE i.conversation_name IS NOT NULL))[1] AS name,
-                       max(LEAST(i.provider_at, $13::bigint)) AS inbound_at,
+                       GREATEST((array_agg(LEAST(i.provider_at, $13::bigint) ORDER BY i.ord))[1],
+                                max(LEAST(f.provider_at, $13::bigint)) FILTER (WHERE f.ord IS NOT NULL)) AS inbound_at,
                        max(LEAST(f.provider_at, $13::bigint)) FILTER (WHERE f.ord IS NOT NULL) AS new_inbound_at
                 FROM input i JOIN contact c ON c.channel_id = i.channel_id AND c.external_id = i.sender
                 LEFT JOIN fresh f ON f.ord = i.ord
@@ -157,7 +162,7 @@ pub(super) async fn record_inbounds_in<C: GenericClient>(tx: &C, inputs: &[&supe
              conversation AS (
                 INSERT INTO conversations (channel_id, external_id, contact_id, name, last_activity_at, created_at, last_inbound_at, status)
                 SELECT g.channel_id, g.conversation, g.contact_id, g.name, $13::bigint, $13::bigint, g.inbound_at, {bot_or_open_new}
-                FROM grouped g ORDER BY g.channel_id, g.conversation
+                FROM grouped g ORDER BY g.channel_id COLLATE \"C\", g.conversation COLLATE \"C\"
                 ON CONFLICT (channel_id, external_id) DO UPDATE SET
                     name = COALESCE(excluded.name, conversations.name),
                     contact_id = COALESCE(conversations.contact_id, excluded.contact_id),

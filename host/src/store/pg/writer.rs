@@ -256,7 +256,11 @@ async fn run_batch(pool: Pool, faults: Arc<Faults>, batch: Vec<Job>, counted: Co
                     Ran::Succeeded
                 }
                 Err(e) if e.is_transient_conflict() => Ran::LostConflict,
-                Err(_) => Ran::Failed,
+                // The batch runs again one write at a time: slower, so say why.
+                Err(e) => {
+                    tracing::warn!("a batch's lone messages could not be stored by one statement, each is stored alone: {e}");
+                    Ran::Failed
+                }
             }
         };
         let (succeeded, together_ran) = futures_util::future::join(each, lone_together).await;
