@@ -618,14 +618,13 @@ async fn writes_held_together(node: &Arc<PgStore>, client: &tokio_postgres::Clie
     webhooks_held_together(node, client, writes.into_iter().map(|(channel, update)| (channel, vec![inbound(update)])).collect()).await
 }
 
-/// [`writes_held_together`] for webhooks of several messages each.
-async fn webhooks_held_together(
+/// Hands each webhook to `node`'s writer (a write's first poll queues it) while the contacts
+/// table is held, so none can finish; the writes, to be awaited once the table is free.
+async fn hand_in(
     node: &Arc<PgStore>,
-    client: &tokio_postgres::Client,
     webhooks: Vec<(String, Vec<switchboard::store::messages::NewInbound>)>,
-) -> Vec<switchboard::store::StoreResult<switchboard::store::events::RecordedEvents>> {
+) -> Vec<std::pin::Pin<Box<impl std::future::Future<Output = switchboard::store::StoreResult<switchboard::store::events::RecordedEvents>> + use<>>>> {
     use switchboard::store::events::EventRecord;
-    client.batch_execute("BEGIN; LOCK TABLE contacts IN EXCLUSIVE MODE").await.unwrap();
     let mut pending: Vec<_> = webhooks
         .into_iter()
         .map(|(channel, messages)| {
@@ -634,11 +633,21 @@ async fn webhooks_held_together(
             Box::pin(async move { node.record_events(&channel, events).await })
         })
         .collect();
-    // A write's first poll hands it to the writer: every one is queued before the table is free.
     for write in &mut pending {
         let first = std::future::poll_fn(|cx| std::task::Poll::Ready(std::future::Future::poll(write.as_mut(), cx))).await;
         assert!(first.is_pending(), "a write finished while the contacts table was held");
     }
+    pending
+}
+
+/// [`writes_held_together`] for webhooks of several messages each.
+async fn webhooks_held_together(
+    node: &Arc<PgStore>,
+    client: &tokio_postgres::Client,
+    webhooks: Vec<(String, Vec<switchboard::store::messages::NewInbound>)>,
+) -> Vec<switchboard::store::StoreResult<switchboard::store::events::RecordedEvents>> {
+    client.batch_execute("BEGIN; LOCK TABLE contacts IN EXCLUSIVE MODE").await.unwrap();
+    let pending = hand_in(node, webhooks).await;
     client.batch_execute("COMMIT").await.unwrap();
     let mut outcomes = Vec::new();
     for write in pending {
@@ -672,18 +681,7 @@ async fn webhooks_in_one_batch(
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
-    let mut pending: Vec<_> = webhooks
-        .into_iter()
-        .map(|(channel, messages)| {
-            let node = node.clone();
-            let events = messages.into_iter().map(|inbound| EventRecord::Message { inbound, files: vec![] }).collect();
-            Box::pin(async move { node.record_events(&channel, events).await })
-        })
-        .collect();
-    for write in &mut pending {
-        let first = std::future::poll_fn(|cx| std::task::Poll::Ready(std::future::Future::poll(write.as_mut(), cx))).await;
-        assert!(first.is_pending(), "a write finished while the contacts table was held");
-    }
+    let pending = hand_in(node, webhooks).await;
     client.batch_execute("COMMIT").await.unwrap();
     for blocker in blockers {
         assert_eq!(tokio::time::timeout(PATIENCE, blocker).await.expect("a blocker answered in time").unwrap().unwrap().stored, 2);

@@ -23,6 +23,18 @@ export async function audit(page, name) {
   assert.deepEqual(bad, [], `axe-core on ${name}`);
 }
 
+/** A colleague sets the open conversation's status through the API; returns once the page's
+ *  thread was drawn again by it (known by the status it shows; a `#reply` marked
+ *  `data-before` beforehand is gone). */
+export async function statusChangedByColleague(page, status) {
+  const patched = await fetch(`${env.BASE}/api/v1/conversations/${env.CONVERSATION}`, {
+    method: "PATCH", headers: { authorization: `Bearer ${env.ADMIN_TOKEN}`, "content-type": "application/json" }, body: JSON.stringify({ status }),
+  });
+  assert.equal(patched.status, 200, await patched.text());
+  await page.waitForSelector(`#conversation-status[data-status="${status}"]`);
+  assert.equal(await page.locator("#reply:not([data-before])").count(), 1, `the thread was drawn again (${status})`);
+}
+
 export async function adminSession(name, steps, { prepare } = {}) {
   const browser = await chromium.launch({
     executablePath: env.CHROMIUM,

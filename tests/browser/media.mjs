@@ -3,7 +3,7 @@
 // input, which the Rust test then finds at the provider's fake with the same bytes.
 // Env: BASE, ADMIN_TOKEN, CONVERSATION, PDF_B64, CHROMIUM, SCREENSHOTS.
 import assert from "node:assert/strict";
-import { adminSession, env } from "./admin-session.mjs";
+import { adminSession, env, statusChangedByColleague } from "./admin-session.mjs";
 
 await adminSession("media", async ({ page, shot, signIn }) => {
   await signIn();
@@ -27,12 +27,7 @@ await adminSession("media", async ({ page, shot, signIn }) => {
     document.getElementById("reply").dataset.before = "1";
   });
   for (const status of ["resolved", "open"]) {
-    const patched = await fetch(`${env.BASE}/api/v1/conversations/${env.CONVERSATION}`, {
-      method: "PATCH", headers: { authorization: `Bearer ${env.ADMIN_TOKEN}`, "content-type": "application/json" }, body: JSON.stringify({ status }),
-    });
-    assert.equal(patched.status, 200, await patched.text());
-    await page.waitForSelector(`#conversation-status[data-status="${status}"]`);
-    assert.equal(await page.locator("#reply:not([data-before])").count(), 1, `the thread was drawn again (${status})`);
+    await statusChangedByColleague(page, status);
     assert.equal(await page.locator('.bubble.inbound audio[data-before="1"]').count(), 1, `the player survived the redraw (${status})`);
   }
   // The failed download is marked with its reason.

@@ -1,7 +1,7 @@
 // WhatsApp templates and a closed window in the admin pages, in Chromium. Run by
 // tests/e2e/admin_pages.rs. Env: BASE, ADMIN_TOKEN, CHANNEL, CONVERSATION, CHROMIUM, SCREENSHOTS.
 import assert from "node:assert/strict";
-import { adminSession, env } from "./admin-session.mjs";
+import { adminSession, env, statusChangedByColleague } from "./admin-session.mjs";
 
 await adminSession("templates pages", async ({ page, shot, signIn }) => {
   await signIn();
@@ -39,12 +39,7 @@ await adminSession("templates pages", async ({ page, shot, signIn }) => {
   // typed stay.
   await page.evaluate(() => { document.getElementById("reply").dataset.before = "1"; });
   for (const status of ["resolved", "open"]) {
-    const patched = await fetch(`${env.BASE}/api/v1/conversations/${env.CONVERSATION}`, {
-      method: "PATCH", headers: { authorization: `Bearer ${env.ADMIN_TOKEN}`, "content-type": "application/json" }, body: JSON.stringify({ status }),
-    });
-    assert.equal(patched.status, 200, await patched.text());
-    await page.waitForSelector(`#conversation-status[data-status="${status}"]`);
-    assert.equal(await page.locator("#reply:not([data-before])").count(), 1, `the thread was drawn again (${status})`);
+    await statusChangedByColleague(page, status);
     assert.equal(await page.inputValue("#reply-template"), "order_update|id", `the picked template stays (${status})`);
     assert.equal(await page.inputValue('#reply input[name="params"]'), "Siti | INV-2025-001", `the parameters stay (${status})`);
   }
