@@ -17,9 +17,9 @@
 //! per message, most of Postgres's work was the statement's own (its start, its triggers'
 //! conditions, its round trip). Each such write keeps its one-message closure for the fallback.
 //!
-//! Two batches run at once per node (the next one's writes gather while one commits), so the
-//! database's two cores both work for one node. Batches that run at once (of one node or of
-//! several) lock the conversations they write; a batch runs its writes sorted by the
+//! Two batches run at once per node: one runs its statements while the one before it commits
+//! (its writes gathered while that one ran), so the database works while the WAL is flushed.
+//! Batches that run at once (of one node or of several) lock the conversations they write; a batch runs its writes sorted by the
 //! conversation they lock first (the write's `order`: channel and provider address), so two
 //! batches take common rows in the same order and wait for each other instead of deadlocking.
 //! Writes in one batch are concurrent requests, so any order of them is one they could have
@@ -43,10 +43,15 @@ use crate::store::{StoreError, StoreResult};
 /// database's default, as SQLite's `synchronous=FULL` does.
 const BEGIN: &str = "BEGIN; SET LOCAL synchronous_commit = on";
 
-/// Batches one node runs at once: one batch keeps one database session (one core) busy, and
-/// the next one's writes gather while it commits. Measured with the store bench on two cores
-/// (2026-11-26, one session): one node 2444-3108 messages/s with one batch, 4387-5549 with two
-/// sorted ones (4044-4510 with two unsorted).
+/// Batches one node runs at once: one runs its statements while the one before it commits, so
+/// the database works while the WAL is flushed. Only one at a time runs statements: two that
+/// did split the writes waiting between them and wait on each other's locks. Measured with the
+/// store bench on two cores (2026-11-26, one session, before lone messages were stored
+/// together): one node 2444-3108 messages/s with one batch, 4387-5549 with two sorted ones
+/// (4044-4510 with two unsorted); then `scale_out_http` (2026-11-28, alternated in one
+/// session): two batches running statements at once against one at a time while the other
+/// commits, one node 3255 / 3201 against 3484 / 3645 webhooks/s at 0.43 / 0.42 against 0.36 /
+/// 0.33 ms of CPU per webhook (the database's sessions 0.25 against 0.20 ms).
 const BATCHES_AT_ONCE: usize = 2;
 
 /// How often a write that lost a deadlock or serialization conflict runs again on its own
@@ -103,12 +108,15 @@ impl PgWriter {
         let stored_together = Arc::new(AtomicU64::new(0));
         let together_counted = stored_together.clone();
         let in_flight = Arc::new(tokio::sync::Semaphore::new(BATCHES_AT_ONCE));
+        let executing = Arc::new(tokio::sync::Semaphore::new(1));
         tokio::spawn(async move {
             while let Some(first) = waiting.recv().await {
                 // The batch is formed once it may run: every write that arrived while the
                 // previous batch committed goes into this one (formed before, it would hold only
                 // what had arrived by then, and the rest would wait for a commit of their own).
                 let Ok(turn) = in_flight.clone().acquire_owned().await else { return };
+                // And once no other batch of this node runs statements (one may be committing).
+                let Ok(statements) = executing.clone().acquire_owned().await else { return };
                 // One turn of the scheduler first: the requests running now hand in their
                 // writes too, and share this commit instead of each waiting for the next.
                 tokio::task::yield_now().await;
@@ -120,7 +128,7 @@ impl PgWriter {
                 // A write that panics (a bug) ends its batch's task, not the writer: its
                 // batch's callers hear "not committed" (their answers are dropped unsent).
                 tokio::spawn(async move {
-                    run_batch(pool, faults, batch, counting).await;
+                    run_batch(pool, faults, batch, counting, statements).await;
                     drop(turn);
                 });
             }
@@ -224,7 +232,9 @@ struct Counted {
 
 /// Runs one batch; counted when it committed as one transaction (before its writes are
 /// answered, so whoever hears an answer reads counts that include its batch).
-async fn run_batch(pool: Pool, faults: Arc<Faults>, batch: Vec<Job>, counted: Counted) {
+/// `statements` is the node's one turn to run statements: given back once the batch's have run,
+/// before its commit (a batch that failed keeps it while its writes run again one by one).
+async fn run_batch(pool: Pool, faults: Arc<Faults>, batch: Vec<Job>, counted: Counted, statements: tokio::sync::OwnedSemaphorePermit) {
     let mut client = match pool.get().await {
         Ok(client) => BatchConnection { client: Some(client), ended: false },
         Err(e) => {
@@ -270,6 +280,7 @@ async fn run_batch(pool: Pool, faults: Arc<Faults>, batch: Vec<Job>, counted: Co
     .await;
     match together {
         Ok(Some(stored_together)) => {
+            drop(statements);
             let committed = commit(&client, &faults).await;
             if committed.is_ok() {
                 counted.counts.committed(counted.writes);
