@@ -761,6 +761,16 @@ async fn shared_batches(wati_lone: bool) {
         text: Some(format!("pesan {id}")),
         ..inbound(0)
     };
+    // The workspace's endpoint hears every customer's message (the event a trigger enqueues).
+    let endpoint = switchboard::store::webhook_endpoints::NewEndpoint {
+        workspace_id: 1,
+        url: "https://crm.example/hook".into(),
+        description: "CRM".into(),
+        events: vec!["message.received".into()],
+        bot_channels: Vec::new(),
+        secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into(),
+    };
+    switchboard::store::backend::WebhookStore::create_webhook_endpoint(&**node, &endpoint).await.unwrap();
     // Before: Budi's and Sari's conversations, each with a message, both resolved.
     for (id, chat) in [("A1", "budi"), ("C1", "sari")] {
         node.record_inbound(&shop, &message(id, chat, Some("Budi"), Some("Budi"), at)).await.unwrap().expect("stored");
@@ -797,6 +807,15 @@ async fn shared_batches(wati_lone: bool) {
     let wati: Vec<&switchboard::store::messages::Message> = outcomes.iter().flat_map(|o| &o.as_ref().unwrap().messages).filter(|m| m.provider_message_id.as_deref() != Some("A2")).collect();
     assert!(wati[0].id < wati[1].id, "a conversation's messages keep their order");
     assert_eq!(messages_stored(&client).await, 2 + 4 + 2, "Budi's and Sari's first, four new, the blocker's two");
+    let ids = |sql: &'static str| {
+        let client = &client;
+        async move { client.query(sql, &[]).await.unwrap().iter().map(|row| row.get::<_, i64>(0)).collect::<Vec<i64>>() }
+    };
+    assert_eq!(
+        ids("SELECT message_id FROM webhook_deliveries WHERE event_type = 'message.received' ORDER BY id").await,
+        ids("SELECT id FROM messages ORDER BY id").await,
+        "one event per stored message, in the order they were stored, none for a redelivery"
+    );
 
     let conversation = |channel: &str, chat: &str| {
         let (node, channel, chat) = (node.clone(), channel.to_owned(), chat.to_owned());
