@@ -13,7 +13,10 @@
 //! within a minute of such traffic (`ANALYZE`), the run the ratios count, as a live database
 //! is. Before migration 0014 the young Postgres often checked redeliveries through the wrong
 //! index and read every message of the channel (2026-11-26: one node 1122 webhooks/s before
-//! `ANALYZE`, 2837 after, in one run); the young run shows that this stays mended.
+//! `ANALYZE`, 2837 after, in one run); the young run shows that this stays mended. Three
+//! nodes are measured warm too: the run before theirs (not counted) is nodes 2 and 3's first
+//! seconds, as the young run was node 1's. Each Postgres run prints where its CPU per webhook
+//! went: the nodes, and Postgres's sessions, listeners and own processes.
 //!
 //! Run: `cargo bench -p switchboard --bench scale_out_http` (starts its own Postgres; builds
 //! nothing else: the `switchboard` binary of this build serves).
@@ -251,7 +254,13 @@ fn main() {
         }
         let second = start(dirs[2].path(), Some(&url), line).await;
         let third = start(dirs[3].path(), Some(&url), line).await;
-        let three = measure(&[first.port, second.port, third.port], &channel, &[first.child.id(), second.child.id(), third.child.id(), postmaster]).await;
+        let (ports, servers) = ([first.port, second.port, third.port], [first.child.id(), second.child.id(), third.child.id(), postmaster]);
+        // Warm, as the one node was measured: nodes 2 and 3's first seconds (their sessions'
+        // catalog and plan caches, their plugins' first calls) are not counted either.
+        measure(&ports, &channel, &servers).await;
+        let cluster_before = PostgresCpu::now(postmaster, &url);
+        let three = measure(&ports, &channel, &servers).await;
+        let cluster_after = PostgresCpu::now(postmaster, &url);
         println!("HTTP ingest, signed LINE webhooks, {SENDERS} senders at once, {SECONDS} s each (2 shared cores; nodes, Postgres and senders on one machine);");
         println!("server CPU per webhook = the nodes' and Postgres' user + system time / webhooks stored:");
         let (b, o, t) = (&baseline, &one, &three);
@@ -266,14 +275,7 @@ fn main() {
         println!("then warm (Postgres analysed):");
         println!("  SQLite, one node (baseline): {:>6.0} webhooks/s, {:.2} ms CPU/webhook", b.per_second, b.cpu_ms);
         println!("  Postgres, one node:          {:>6.0} webhooks/s, {:.2} ms CPU/webhook | {:.2}x SQLite's throughput", o.per_second, o.cpu_ms, o.per_second / b.per_second);
-        // Over the run's window (give or take the two psql calls that find the listeners).
-        let share = |after: f64, before: f64| (after - before) * 1000.0 / o.stored.max(1) as f64;
-        println!(
-            "    of which Postgres: its sessions {:.2} ms, the listener {:.3} ms, the server's own (WAL writer, checkpointer, exited sessions) {:.3} ms",
-            share(database_after.sessions, database_before.sessions),
-            share(database_after.listeners, database_before.listeners),
-            share(database_after.server, database_before.server)
-        );
+        println!("{}", split(o, &database_before, &database_after, "the listener"));
         println!(
             "  Postgres, three nodes:       {:>6.0} webhooks/s, {:.2} ms CPU/webhook | {:.2}x SQLite's throughput; {:.2}x one Postgres node's throughput, {:.2}x its CPU/webhook",
             t.per_second,
@@ -282,7 +284,19 @@ fn main() {
             t.per_second / o.per_second,
             t.cpu_ms / o.cpu_ms
         );
+        println!("{}", split(t, &cluster_before, &cluster_after, "the three listeners"));
     });
+}
+
+/// Where a run's CPU per webhook went: the nodes, and Postgres's processes (over the run's
+/// window, give or take the two psql calls that find the listeners).
+fn split(run: &Run, before: &PostgresCpu, after: &PostgresCpu, listeners: &str) -> String {
+    let share = |after: f64, before: f64| (after - before) * 1000.0 / run.stored.max(1) as f64;
+    let (sessions, listening, server) = (share(after.sessions, before.sessions), share(after.listeners, before.listeners), share(after.server, before.server));
+    format!(
+        "    of which the nodes {:.2} ms; Postgres: its sessions {sessions:.2} ms, {listeners} {listening:.3} ms, the server's own (WAL writer, checkpointer, exited sessions) {server:.3} ms",
+        run.cpu_ms - sessions - listening - server
+    )
 }
 
 fn copy_dir(from: &Path, to: &Path) {
