@@ -18,7 +18,8 @@
 //! conditions, its round trip). Each such write keeps its one-message closure for the fallback.
 //!
 //! Two batches run at once per node: one runs its statements while the one before it commits
-//! (its writes gathered while that one ran), so the database works while the WAL is flushed.
+//! (its writes gathered while that one ran), so the database works while the WAL is flushed;
+//! a batch of fewer than [`OVERLAP_FROM`] writes waits for that commit instead, and grows.
 //! Batches that run at once (of one node or of several) lock the conversations they write; a batch runs its writes sorted by the
 //! conversation they lock first (the write's `order`: channel and provider address), so two
 //! batches take common rows in the same order and wait for each other instead of deadlocking.
@@ -53,6 +54,17 @@ const BEGIN: &str = "BEGIN; SET LOCAL synchronous_commit = on";
 /// commits, one node 3255 / 3201 against 3484 / 3645 webhooks/s at 0.43 / 0.42 against 0.36 /
 /// 0.33 ms of CPU per webhook (the database's sessions 0.25 against 0.20 ms).
 const BATCHES_AT_ONCE: usize = 2;
+
+/// Writes waiting from which a batch runs its statements while the batch before it commits;
+/// fewer wait for that commit and gather more. A batch's statements cost about the same
+/// whatever its size, so overlapping small batches costs more per write than it gains, and
+/// nodes sharing one database each see only their part of the traffic. Measured with
+/// `scale_out_http` (2026-11-28, alternated in one session): without it, three runs, three
+/// nodes 0.80-0.90x one node's throughput at 1.44-1.64x its CPU per webhook (their Postgres
+/// sessions 0.27-0.30 ms per webhook); from 16, 24 or 48 writes, five runs, 0.97-1.05x at
+/// 1.21-1.37x (sessions 0.23-0.25 ms); one node the same within the runs' spread (3677-4244
+/// webhooks/s without, 3503-3988 with).
+const OVERLAP_FROM: usize = 24;
 
 /// How often a write that lost a deadlock or serialization conflict runs again on its own
 /// (here, and a write outside the group commit: `PgStore::write`).
@@ -117,6 +129,11 @@ impl PgWriter {
                 let Ok(turn) = in_flight.clone().acquire_owned().await else { return };
                 // And once no other batch of this node runs statements (one may be committing).
                 let Ok(statements) = executing.clone().acquire_owned().await else { return };
+                // A small batch waits for the one committing instead of overlapping it (see
+                // `OVERLAP_FROM`): it gathers more writes meanwhile.
+                if waiting.len() + 1 < OVERLAP_FROM && in_flight.available_permits() == 0 {
+                    let _ = in_flight.acquire().await;
+                }
                 // One turn of the scheduler first: the requests running now hand in their
                 // writes too, and share this commit instead of each waiting for the next.
                 tokio::task::yield_now().await;
