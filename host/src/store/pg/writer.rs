@@ -19,10 +19,11 @@
 //!
 //! Two batches run at once per node: one runs its statements while the one before it commits
 //! (its writes gathered while that one ran), so the database works while the WAL is flushed;
-//! a batch of fewer than [`OVERLAP_FROM`] writes waits for that commit instead, and grows.
-//! Batches that run at once (of one node or of several) lock the conversations they write; a batch runs its writes sorted by the
-//! conversation they lock first (the write's `order`: channel and provider address), so two
-//! batches take common rows in the same order and wait for each other instead of deadlocking.
+//! with fewer than [`OVERLAP_FROM`] writes waiting, the next batch waits for that commit
+//! instead, and grows. Batches that run at once (of one node or of several) lock the
+//! conversations they write; a batch runs its writes sorted by the conversation they lock first
+//! (the write's `order`: channel and provider address), so two batches take common rows in the
+//! same order and wait for each other instead of deadlocking.
 //! Writes in one batch are concurrent requests, so any order of them is one they could have
 //! arrived in; writes of one conversation keep theirs (the sort is stable). A write that still
 //! loses a lock cycle (one that locks rows in another order, a reply say) runs again alone in
@@ -54,9 +55,11 @@ const BEGIN: &str = "BEGIN; SET LOCAL synchronous_commit = on";
 /// commits, one node 3255 / 3201 against 3484 / 3645 webhooks/s at 0.43 / 0.42 against 0.36 /
 /// 0.33 ms of CPU per webhook (the database's sessions 0.25 against 0.20 ms).
 const BATCHES_AT_ONCE: usize = 2;
+// The small batch's wait (`OVERLAP_FROM`) counts on one other batch at most.
+const _: () = assert!(BATCHES_AT_ONCE == 2, "the writer's wait for a committing batch assumes two batches at once");
 
-/// Writes waiting from which a batch runs its statements while the batch before it commits;
-/// fewer wait for that commit and gather more. A batch's statements cost about the same
+/// Writes waiting from which the next batch runs its statements while the batch before it
+/// commits; fewer wait for that commit and gather more. A batch's statements cost about the same
 /// whatever its size, so overlapping small batches costs more per write than it gains, and
 /// nodes sharing one database each see only their part of the traffic. Measured with
 /// `scale_out_http` (2026-11-28, alternated in one session): without it, three runs, three
@@ -130,7 +133,9 @@ impl PgWriter {
                 // And once no other batch of this node runs statements (one may be committing).
                 let Ok(statements) = executing.clone().acquire_owned().await else { return };
                 // A small batch waits for the one committing instead of overlapping it (see
-                // `OVERLAP_FROM`): it gathers more writes meanwhile.
+                // `OVERLAP_FROM`): it gathers more writes meanwhile. This task holds one of the
+                // two turns, so none left means the other batch is committing (or running its
+                // failed writes again one by one).
                 if waiting.len() + 1 < OVERLAP_FROM && in_flight.available_permits() == 0 {
                     let _ = in_flight.acquire().await;
                 }
@@ -250,7 +255,9 @@ struct Counted {
 /// Runs one batch; counted when it committed as one transaction (before its writes are
 /// answered, so whoever hears an answer reads counts that include its batch).
 /// `statements` is the node's one turn to run statements: given back once the batch's have run,
-/// before its commit (a batch that failed keeps it while its writes run again one by one).
+/// before its commit or, when a write failed, before its writes run again one by one (each in
+/// a transaction of its own, retried on a lost lock conflict: the next batch need not wait for
+/// all of them).
 async fn run_batch(pool: Pool, faults: Arc<Faults>, batch: Vec<Job>, counted: Counted, statements: tokio::sync::OwnedSemaphorePermit) {
     let mut client = match pool.get().await {
         Ok(client) => BatchConnection { client: Some(client), ended: false },
@@ -310,6 +317,7 @@ async fn run_batch(pool: Pool, faults: Arc<Faults>, batch: Vec<Job>, counted: Co
         // A write failed: the others run again, each in a transaction of its own.
         Ok(None) => {
             let _ = client.batch_execute("ROLLBACK").await;
+            drop(statements);
             for job in batch {
                 let alone = async {
                     for attempt in 0..=CONFLICT_RETRIES {
