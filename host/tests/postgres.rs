@@ -674,11 +674,7 @@ async fn webhooks_in_one_batch(
     let (blocker_node, channel) = (node.clone(), blocker_channel.to_owned());
     let events = (1..=2).map(|m| EventRecord::Message { inbound: inbound(1000 + m), files: vec![] }).collect();
     let blocker = tokio::spawn(async move { blocker_node.record_events(&channel, events).await });
-    let deadline = Instant::now() + PATIENCE;
-    while waiting_for_lock(observer, "INSERT INTO contacts").await < 1 {
-        assert!(Instant::now() < deadline, "the blocker never waited for the held contacts table");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    until_waiting_for_lock(observer, "INSERT INTO contacts", "the blocker").await;
     let pending = hand_in(node, webhooks).await;
     client.batch_execute("COMMIT").await.unwrap();
     assert_eq!(tokio::time::timeout(PATIENCE, blocker).await.expect("the blocker answered in time").unwrap().unwrap().stored, 2);
@@ -972,10 +968,17 @@ async fn a_node_keeps_the_channels_it_read_only_while_it_hears_every_nodes_chang
     reads_in_time(&nodes[1], &channel, None).await;
 }
 
-/// Sessions of `client`'s database waiting for a row lock with `statement` in their query.
-async fn waiting_for_lock(client: &tokio_postgres::Client, statement: &str) -> i64 {
+/// Returns once a session of `observer`'s database waits for a lock with `statement` in its
+/// query (Postgres tells no one, so `pg_stat_activity` is polled); fails, naming `who`, if none
+/// has after [`PATIENCE`]. `observer` must not be in a transaction: one sees
+/// `pg_stat_activity` as it was at its start.
+async fn until_waiting_for_lock(observer: &tokio_postgres::Client, statement: &str, who: &str) {
     let waiting = "SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND position($1 in query) > 0";
-    client.query_one(waiting, &[&statement]).await.unwrap().get(0)
+    let deadline = Instant::now() + PATIENCE;
+    while observer.query_one(waiting, &[&statement]).await.unwrap().get::<_, i64>(0) == 0 {
+        assert!(Instant::now() < deadline, "{who} never waited for the held lock ({statement})");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1001,11 +1004,7 @@ async fn a_write_that_loses_a_deadlock_runs_again_and_one_that_keeps_losing_answ
         let (node, first) = (node.clone(), channels[0].clone());
         async move { node.release_resource(&first, "628111").await }
     });
-    let deadline = Instant::now() + PATIENCE;
-    while waiting_for_lock(&observer, "FROM resource_holds WHERE resource").await == 0 {
-        assert!(Instant::now() < deadline, "the release never waited for the held lock");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    until_waiting_for_lock(&observer, "FROM resource_holds WHERE resource", "the release").await;
     let other = client.execute("UPDATE resource_holds SET resource = resource WHERE channel_id = $1", &[&channels[0]]).await;
     assert!(other.is_ok(), "the other transaction was broken, not the store's write: {other:?}");
     client.batch_execute("COMMIT").await.unwrap();
