@@ -420,6 +420,7 @@ impl Host {
             record_webhooks: None,
             webhook_retry: Default::default(),
             compiler: None,
+            release_start_up_code: false,
             compile_cache: None,
             catalogue: Vec::new(),
         };

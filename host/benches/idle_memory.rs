@@ -2,6 +2,8 @@
 //! to do: after a cold start (empty data folder, every plugin compiled) and after a warm one
 //! (the same folder again, compilations cached), each measured 5 s after `/readyz` answered
 //! 200, with how long that took. Run: `cargo bench -p switchboard --bench idle_memory`.
+//! `IDLE_MEMORY_BEFORE=<another switchboard binary>` measures that one too, in the same run,
+//! alternating with this one (each in a data folder of its own): a change's before and after.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -19,10 +21,10 @@ fn ready(port: u16) -> bool {
 }
 
 /// (seconds until ready, the `/proc/<pid>/status` lines that say what is resident).
-fn start_and_measure(data: &std::path::Path) -> (f64, Vec<String>) {
+fn start_and_measure(bin: &str, data: &std::path::Path) -> (f64, Vec<String>) {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let started = Instant::now();
-    let mut child = Command::new(BIN)
+    let mut child = Command::new(bin)
         .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
         .arg(data)
         .stdout(Stdio::null())
@@ -43,10 +45,16 @@ fn start_and_measure(data: &std::path::Path) -> (f64, Vec<String>) {
 }
 
 fn main() {
-    let data = tempfile::tempdir().unwrap();
+    let mut binaries = vec![("this build", BIN.to_owned())];
+    if let Ok(before) = std::env::var("IDLE_MEMORY_BEFORE") {
+        binaries.insert(0, ("before", before));
+    }
+    let folders: Vec<_> = binaries.iter().map(|_| tempfile::tempdir().unwrap()).collect();
     println!("switchboard serve, nine first-party plugins, idle 5 s after ready:");
     for start in ["cold (empty data folder)", "warm (compilations cached)"] {
-        let (ready_after, resident) = start_and_measure(data.path());
-        println!("  {start:<28} ready after {ready_after:.2} s; {}", resident.join(", "));
+        for ((name, bin), data) in binaries.iter().zip(&folders) {
+            let (ready_after, resident) = start_and_measure(bin, data.path());
+            println!("  {name:<10} {start:<28} ready after {ready_after:.2} s; {}", resident.join(", "));
+        }
     }
 }

@@ -33,6 +33,7 @@ fn config(data_dir: &Path) -> ServeConfig {
         record_webhooks: None,
         webhook_retry: Default::default(),
         compiler: None,
+        release_start_up_code: false,
         compile_cache: None,
         catalogue: Vec::new(),
     }

@@ -43,6 +43,9 @@ pub struct ServeConfig {
     /// Compile plugins in child processes of this binary (the server binary sets it; see
     /// `runtime::precompile`); none: in-process.
     pub compiler: Option<crate::runtime::ChildCompiler>,
+    /// Hand the binary's start-up code back to the kernel once the plugins are in (the server
+    /// binary sets it; a test process running many servers does not: see `resident`).
+    pub release_start_up_code: bool,
     /// Where plugins' compilations are kept; none: the data folder's `cache/`. Servers on one
     /// machine may share one folder (the test kit's hosts do, so a suite compiles each plugin
     /// once): an entry is named by the component's hash and the engine's settings, written
@@ -52,6 +55,13 @@ pub struct ServeConfig {
     pub webhook_retry: crate::store::webhook_endpoints::RetryPolicy,
     /// The OCI repositories the catalogue lists (`--catalogue oci://REGISTRY/REPOSITORY`).
     pub catalogue: Vec<String>,
+}
+
+impl ServeConfig {
+    /// Where plugins' compilations are kept: `compile_cache`, else the data folder's `cache/`.
+    pub fn compile_cache_dir(&self) -> PathBuf {
+        self.compile_cache.clone().unwrap_or_else(|| crate::data_dir::cache_dir(&self.data_dir))
+    }
 }
 
 /// Which components the host runs besides its built-ins: signed by a trusted key (base64
@@ -243,7 +253,7 @@ impl App {
             .iter()
             .map(|r| crate::oci::Source::parse_repository(r).map_err(|e| anyhow::anyhow!("--catalogue {e}")))
             .collect::<anyhow::Result<Vec<_>>>()?;
-        let cache = CompileCache::new(config.compile_cache.clone().unwrap_or_else(|| crate::data_dir::cache_dir(&config.data_dir)));
+        let cache = CompileCache::new(config.compile_cache_dir());
         let metrics = Arc::new(crate::metrics::Metrics::new(deployment.store_metrics.clone()));
         let media = Arc::new(crate::media::Media::new(deployment.files.clone(), config.media_max_mb));
         let public_url = config

@@ -259,6 +259,7 @@ impl Settings {
             faults: Default::default(),
             record_webhooks: self.record_webhooks.clone(),
             compiler: None,
+            release_start_up_code: false,
             compile_cache: self.compile_cache.clone(),
             webhook_retry: crate::store::webhook_endpoints::RetryPolicy { horizon: Duration::from_secs(self.webhook_retry_horizon), ..Default::default() },
             catalogue: self.catalogue.clone(),

@@ -37,6 +37,7 @@ pub mod outbox;
 pub mod passwords;
 pub mod plugins;
 pub mod registry;
+pub mod resident;
 pub mod runtime;
 pub mod server;
 pub mod signing;

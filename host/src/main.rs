@@ -572,6 +572,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     let mut config = settings.serve_config();
     // This binary compiles plugins in children of itself: a cold start keeps a warm one's memory.
     config.compiler = std::env::current_exe().ok().map(|exe| switchboard::runtime::ChildCompiler { exe });
+    config.release_start_up_code = true;
     let serving = switchboard::serve(switchboard::Listeners { http: listener, smtp }, config, shutdown);
     let mut requested = stop_requested;
     let overdue = async move {

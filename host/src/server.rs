@@ -72,12 +72,21 @@ pub async fn serve(
     // HTTP is served while plugins load (cold compiles take a while): `/readyz` says when they
     // are in; until then their webhooks get 503 and providers send them again. The folder
     // watcher starts once the first load is done.
+    // Start-up is over once the plugins are in and the router is built: then what it alone
+    // used is handed back (see `heap` and `resident`).
+    let (router_built, router_ready) = tokio::sync::oneshot::channel::<()>();
+    let release_start_up_code = config.release_start_up_code.then(|| config.compile_cache_dir());
     let loading = {
         let (app, stopped) = (app.clone(), tasks_stopped.clone());
         tokio::spawn(async move {
             crate::plugins::load_all(&app).await;
             app.health.plugins_loaded();
+            let _ = router_ready.await;
             crate::heap::release_freed();
+            if let Some(compiled_plugins) = release_start_up_code {
+                // Walking the mappings' pages takes a few milliseconds: not on an async worker.
+                tokio::task::spawn_blocking(move || crate::resident::release_start_up_code(&compiled_plugins));
+            }
             crate::plugins::watcher::spawn(app, stopped)
         })
     };
@@ -107,7 +116,9 @@ pub async fn serve(
         closing.live.close();
     };
     // The peer address is kept for per-client limits (see `api::webchat`).
-    let result = crate::http_listener::serve(http, crate::api::router(app), shutdown).await;
+    let router = crate::api::router(app);
+    let _ = router_built.send(());
+    let result = crate::http_listener::serve(http, router, shutdown).await;
     let _ = stop_tasks.send(true);
     let _ = worker.await;
     let _ = fetcher.await;

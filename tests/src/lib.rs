@@ -155,6 +155,7 @@ impl TestHost {
             record_webhooks: options.record_webhooks,
             webhook_retry: options.webhook_retry.unwrap_or_default(),
             compiler: None,
+            release_start_up_code: false,
             compile_cache: Some(compile_cache::shared_compile_cache()),
             catalogue: options.catalogue,
         };

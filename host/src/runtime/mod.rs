@@ -660,7 +660,9 @@ impl LoadedPlugin {
         let setup = CallSetup { plugin_id: &self.manifest.id, channel, deadline };
         let shared = &self.shared;
         let state = CallState {
-            wasi: WasiCtx::builder().build(),
+            // The default context is the sandbox: no files, environment, arguments or stdio (built
+            // directly: `builder().build()` makes it twice, seeding its random generators each time).
+            wasi: WasiCtx::default(),
             table: ResourceTable::new(),
             http: WasiHttpCtx::new(),
             outbound: OutboundPolicy::for_call(&setup, self.declared.clone(), shared.operator_allowed.clone(), shared.services.resolver.clone(), shared.services.doubles.clone()),

@@ -285,6 +285,9 @@ impl Db {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         migrate(&mut conn)?;
+        // The pages a first start's migrations wrote stay cached otherwise (0.5 MiB a warm start
+        // does not hold); what serving reads is cached again as it is read.
+        conn.release_memory()?;
         rotation::recover_rotation(data_dir, |candidate| Db::key_opens(&conn, candidate).unwrap_or(false))?;
         let key_file = rotation::key_path(data_dir);
         let secrets = SecretBox::load_or_create(&key_file)?;
