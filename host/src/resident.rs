@@ -1,14 +1,19 @@
 //! What of the server's code stays in memory once it is up.
 //!
 //! Most of an idle server's resident memory was file pages (31-33 MiB of 40, measured): its
-//! binary's code that start-up ran once (configuration, migrations, the router and its OpenAPI
-//! document, loading nine plugins), and the plugins' compilations, mapped from the compile cache
-//! and read whole by the load's checksum. Once the plugins are in and the router is built, those
-//! read-only mappings are handed back to the kernel (`MADV_PAGEOUT`, Linux 5.4+): the pages that
-//! serving needs come back from their files at first use, the rest stay out. The kernel does
-//! the same under memory pressure; this does it at the one moment known to end start-up, so an
-//! idle server's size says what it needs, and a cold start ends as small as a warm one.
-//! Anonymous memory (the heap, the plugins' instances) is not touched: `heap` returns that.
+//! binary's code, much of it run once at start-up (configuration, migrations, the router and its
+//! OpenAPI document, loading nine plugins), and the plugins' compilations, mapped from the compile
+//! cache and read at load. Once the plugins are in and the router is built, those read-only
+//! mappings are handed back to the kernel (`MADV_PAGEOUT`, Linux 5.4+): every resident page of
+//! them, so the pages serving uses come back from their files at first use (a page fault that
+//! reads the file) and those only start-up used stay out. The kernel does the same under memory
+//! pressure; this does it at the one moment known to end start-up.
+//!
+//! The kernel pages out a file's pages only for a process that owns the file or may write it:
+//! a binary owned by root and run by a service user (`deploy/`) keeps its pages, and only the
+//! compilations (the service user's own files in its data folder) go back. Pages another process
+//! maps too are left alone. Anonymous memory (the heap, the plugins' instances) is not touched:
+//! `heap` returns that.
 
 use std::path::Path;
 
@@ -79,5 +84,18 @@ mod tests {
             read_only_mappings(maps, wanted),
             vec![(0x55d0a0000000, 0x55d0a1000000), (0x55d0a1000000, 0x55d0a3000000), (0x7f0000200000, 0x7f0000300000)]
         );
+    }
+
+    #[test]
+    fn a_replaced_binary_is_still_found_and_lines_without_a_path_are_passed_over() {
+        // An upgrade renames a new binary into place: the kernel names the running one
+        // `... (deleted)`, in `/proc/self/exe` and in the maps alike.
+        let maps = "55d0a0000000-55d0a1000000 r-xp 00000000 fd:01 1234                       /usr/local/bin/switchboard (deleted)
+7f0000000000-7f0000100000 r--p 00000000 00:00 0
+7f0000100000-7f0000200000 r--p 00000000 00:00 0 
+7f0000200000-7f0000300000 r--s 00000000 00:01 5                          /memfd:wasm (deleted)
+";
+        let wanted = |path: &Path| path == Path::new("/usr/local/bin/switchboard (deleted)");
+        assert_eq!(read_only_mappings(maps, wanted), vec![(0x55d0a0000000, 0x55d0a1000000)]);
     }
 }

@@ -72,8 +72,8 @@ pub async fn serve(
     // HTTP is served while plugins load (cold compiles take a while): `/readyz` says when they
     // are in; until then their webhooks get 503 and providers send them again. The folder
     // watcher starts once the first load is done.
-    // Start-up is over once the plugins are in and the router is built: then what it alone
-    // used is handed back (see `heap` and `resident`).
+    // Start-up is over once the plugins are in and the router is built: then the heap it freed
+    // and the pages of code it read are handed back (see `heap` and `resident`).
     let (router_built, router_ready) = tokio::sync::oneshot::channel::<()>();
     let release_start_up_code = config.release_start_up_code.then(|| config.compile_cache_dir());
     let loading = {
@@ -81,13 +81,14 @@ pub async fn serve(
         tokio::spawn(async move {
             crate::plugins::load_all(&app).await;
             app.health.plugins_loaded();
+            let watcher = crate::plugins::watcher::spawn(app, stopped);
             let _ = router_ready.await;
             crate::heap::release_freed();
             if let Some(compiled_plugins) = release_start_up_code {
                 // Walking the mappings' pages takes a few milliseconds: not on an async worker.
                 tokio::task::spawn_blocking(move || crate::resident::release_start_up_code(&compiled_plugins));
             }
-            crate::plugins::watcher::spawn(app, stopped)
+            watcher
         })
     };
     let worker = tokio::spawn(crate::outbox::run(app.clone(), tasks_stopped.clone()));
