@@ -86,6 +86,22 @@ mod tests {
         );
     }
 
+    /// This process's own maps, as the kernel writes them: the code running this test lies in
+    /// a mapping taken, and it still runs after the pages were handed back.
+    #[test]
+    fn the_running_code_is_in_a_mapping_taken_and_runs_on_after_the_page_out() {
+        let exe = std::fs::read_link("/proc/self/exe").unwrap();
+        let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+        let taken = read_only_mappings(&maps, |path| path == exe.as_path());
+        let code = read_only_mappings as fn(&str, fn(&Path) -> bool) -> Vec<(usize, usize)> as usize;
+        assert!(taken.iter().any(|&(start, end)| (start..end).contains(&code)), "{code:#x} is in none of {taken:x?}");
+        super::release_start_up_code(Path::new("/nonexistent"));
+        // Paged out, not unmapped: the same mappings, read again, with this code in them.
+        let after = std::fs::read_to_string("/proc/self/maps").unwrap();
+        let taken_after = read_only_mappings(&after, |path| path == exe.as_path());
+        assert!(taken_after.iter().any(|&(start, end)| (start..end).contains(&code)), "{code:#x} is in none of {taken_after:x?}");
+    }
+
     #[test]
     fn a_replaced_binary_is_still_found_and_lines_without_a_path_are_passed_over() {
         // An upgrade renames a new binary into place: the kernel names the running one
