@@ -2,8 +2,14 @@
 //! to do: after a cold start (empty data folder, every plugin compiled) and after a warm one
 //! (the same folder again, compilations cached), each measured 5 s after `/readyz` answered
 //! 200, with how long that took. Run: `cargo bench -p switchboard --bench idle_memory`.
+//!
+//! What an idle server keeps varies from start to start by a few MiB (the file pages of the code
+//! serving faulted back in, see `resident.rs`), more than a cold start differs from a warm one. So
+//! the bench measures `IDLE_MEMORY_PAIRS` pairs (default 3), a cold start and then a warm one in
+//! a fresh data folder each, and ends with the medians and cold ÷ warm, in all and of the
+//! anonymous memory alone (the heap, which start-up work could leave behind).
 //! `IDLE_MEMORY_BEFORE=<another switchboard binary>` measures that one too, in the same run,
-//! alternating with this one (each in a data folder of its own): a change's before and after.
+//! alternating with this one pair by pair: a change's before and after.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -44,17 +50,49 @@ fn start_and_measure(bin: &str, data: &std::path::Path) -> (f64, Vec<String>) {
     (ready_after, resident)
 }
 
+/// One reading of `/proc/<pid>/status`: its `Vm*`/`Rss*` line named `key`, in KiB.
+fn kib(resident: &[String], key: &str) -> u64 {
+    resident.iter().find_map(|line| line.strip_prefix(key)?.strip_prefix(':')?.trim().strip_suffix("kB")?.trim().parse().ok()).unwrap_or(0)
+}
+
+fn median(mut values: Vec<u64>) -> f64 {
+    values.sort_unstable();
+    let n = values.len();
+    if n % 2 == 1 { values[n / 2] as f64 } else { (values[n / 2 - 1] + values[n / 2]) as f64 / 2.0 }
+}
+
 fn main() {
     let mut binaries = vec![("this build", BIN.to_owned())];
     if let Ok(before) = std::env::var("IDLE_MEMORY_BEFORE") {
         binaries.insert(0, ("before", before));
     }
-    let folders: Vec<_> = binaries.iter().map(|_| tempfile::tempdir().unwrap()).collect();
-    println!("switchboard serve, nine first-party plugins, idle 5 s after ready:");
-    for start in ["cold (empty data folder)", "warm (compilations cached)"] {
-        for ((name, bin), data) in binaries.iter().zip(&folders) {
-            let (ready_after, resident) = start_and_measure(bin, data.path());
-            println!("  {name:<10} {start:<28} ready after {ready_after:.2} s; {}", resident.join(", "));
+    let pairs: usize = std::env::var("IDLE_MEMORY_PAIRS").ok().and_then(|n| n.parse().ok()).filter(|&n| n > 0).unwrap_or(3);
+    // Per binary and start: VmRSS and RssAnon of each pair, in KiB.
+    let mut readings = vec![[(Vec::new(), Vec::new()), (Vec::new(), Vec::new())]; binaries.len()];
+    println!("switchboard serve, nine first-party plugins, idle 5 s after ready, {pairs} cold and warm pairs:");
+    for pair in 1..=pairs {
+        for ((name, bin), kept) in binaries.iter().zip(&mut readings) {
+            let data = tempfile::tempdir().unwrap();
+            for (start, (rss, anon)) in ["cold (empty data folder)", "warm (compilations cached)"].into_iter().zip(kept.iter_mut()) {
+                let (ready_after, resident) = start_and_measure(bin, data.path());
+                rss.push(kib(&resident, "VmRSS"));
+                anon.push(kib(&resident, "RssAnon"));
+                println!("  {pair}: {name:<10} {start:<28} ready after {ready_after:.2} s; {}", resident.join(", "));
+            }
         }
+    }
+    println!("medians of the {pairs} pairs:");
+    for ((name, _), [(cold_rss, cold_anon), (warm_rss, warm_anon)]) in binaries.iter().zip(readings) {
+        let colder = cold_rss.iter().zip(&warm_rss).filter(|(cold, warm)| cold <= warm).count();
+        let (cold_rss, warm_rss, cold_anon, warm_anon) = (median(cold_rss), median(warm_rss), median(cold_anon), median(warm_anon));
+        println!(
+            "  {name:<10} cold {:.1} MiB (anonymous {:.1}), warm {:.1} MiB (anonymous {:.1}); cold ÷ warm {:.3}x (anonymous {:.3}x); cold <= warm in {colder} of {pairs} pairs",
+            cold_rss / 1024.0,
+            cold_anon / 1024.0,
+            warm_rss / 1024.0,
+            warm_anon / 1024.0,
+            cold_rss / warm_rss,
+            cold_anon / warm_anon,
+        );
     }
 }
