@@ -27,7 +27,9 @@
 //! loopback work done on a server thread), alike for every server.
 //!
 //! Run: `cargo bench -p switchboard --bench delivery`; `-- ingest`, `-- outbox` or `-- events`
-//! runs one part.
+//! runs one part. For a profile of one side (`perf record -p <pid>` while it runs), `-- ingest-host`
+//! or `-- ingest-native` loads only the host or only the same-promise native, at 64 connections,
+//! three runs one after another.
 
 mod support;
 
@@ -74,6 +76,21 @@ fn main() {
         // `cargo bench` passes `--bench`; a bare word picks one part (for profiling one).
         let part = std::env::args().skip(1).find(|a| !a.starts_with('-'));
         let runs = |name: &str| part.as_deref().is_none_or(|p| p == name);
+        // One side alone, for a profiler to watch (no ratios: there is nothing to divide by).
+        if let Some(side @ ("ingest-host" | "ingest-native")) = part.as_deref() {
+            let url = match side {
+                "ingest-host" => format!("{}/webhooks/{channel}", host.base),
+                _ => format!("{}/webhook", same_promise.base),
+            };
+            let mut next_update = 1_000_000;
+            println!("{side}: distinct Telegram webhooks, 64 connections, {INGEST_SECONDS} s per run");
+            for _ in 0..3 {
+                let load = clients.load(&url, &secret, 64, &mut next_update).await;
+                assert_eq!(load.refused, 0, "every webhook was answered 200");
+                println!("    {}", load.figures());
+            }
+            return;
+        }
         if runs("ingest") {
             println!("ingest: distinct Telegram webhooks for {INGEST_SECONDS} s per run, one request after another per connection");
             println!("  (server CPU: this process's minus the clients' threads'; ratios are host ÷ native)");
