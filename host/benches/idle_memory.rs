@@ -52,7 +52,17 @@ fn start_and_measure(bin: &str, data: &std::path::Path) -> (f64, Vec<String>) {
 
 /// One reading of `/proc/<pid>/status`: its `Vm*`/`Rss*` line named `key`, in KiB.
 fn kib(resident: &[String], key: &str) -> u64 {
-    resident.iter().find_map(|line| line.strip_prefix(key)?.strip_prefix(':')?.trim().strip_suffix("kB")?.trim().parse().ok()).unwrap_or(0)
+    resident
+        .iter()
+        .find_map(|line| line.strip_prefix(key)?.strip_prefix(':')?.trim().strip_suffix("kB")?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {key} in {resident:?}"))
+}
+
+/// One binary's readings after one kind of start, a pair at a time (KiB).
+#[derive(Default)]
+struct Readings {
+    rss: Vec<u64>,
+    anonymous: Vec<u64>,
 }
 
 fn median(mut values: Vec<u64>) -> f64 {
@@ -67,24 +77,24 @@ fn main() {
         binaries.insert(0, ("before", before));
     }
     let pairs: usize = std::env::var("IDLE_MEMORY_PAIRS").ok().and_then(|n| n.parse().ok()).filter(|&n| n > 0).unwrap_or(3);
-    // Per binary and start: VmRSS and RssAnon of each pair, in KiB.
-    let mut readings = vec![[(Vec::new(), Vec::new()), (Vec::new(), Vec::new())]; binaries.len()];
+    // Per binary: after its cold starts, and after its warm ones.
+    let mut readings: Vec<[Readings; 2]> = binaries.iter().map(|_| Default::default()).collect();
     println!("switchboard serve, nine first-party plugins, idle 5 s after ready, {pairs} cold and warm pairs:");
     for pair in 1..=pairs {
         for ((name, bin), kept) in binaries.iter().zip(&mut readings) {
             let data = tempfile::tempdir().unwrap();
-            for (start, (rss, anon)) in ["cold (empty data folder)", "warm (compilations cached)"].into_iter().zip(kept.iter_mut()) {
+            for (start, readings) in ["cold (empty data folder)", "warm (compilations cached)"].into_iter().zip(kept.iter_mut()) {
                 let (ready_after, resident) = start_and_measure(bin, data.path());
-                rss.push(kib(&resident, "VmRSS"));
-                anon.push(kib(&resident, "RssAnon"));
+                readings.rss.push(kib(&resident, "VmRSS"));
+                readings.anonymous.push(kib(&resident, "RssAnon"));
                 println!("  {pair}: {name:<10} {start:<28} ready after {ready_after:.2} s; {}", resident.join(", "));
             }
         }
     }
     println!("medians of the {pairs} pairs:");
-    for ((name, _), [(cold_rss, cold_anon), (warm_rss, warm_anon)]) in binaries.iter().zip(readings) {
-        let colder = cold_rss.iter().zip(&warm_rss).filter(|(cold, warm)| cold <= warm).count();
-        let (cold_rss, warm_rss, cold_anon, warm_anon) = (median(cold_rss), median(warm_rss), median(cold_anon), median(warm_anon));
+    for ((name, _), [cold, warm]) in binaries.iter().zip(readings) {
+        let colder = cold.rss.iter().zip(&warm.rss).filter(|(cold, warm)| cold <= warm).count();
+        let (cold_rss, warm_rss, cold_anon, warm_anon) = (median(cold.rss), median(warm.rss), median(cold.anonymous), median(warm.anonymous));
         println!(
             "  {name:<10} cold {:.1} MiB (anonymous {:.1}), warm {:.1} MiB (anonymous {:.1}); cold ÷ warm {:.3}x (anonymous {:.3}x); cold <= warm in {colder} of {pairs} pairs",
             cold_rss / 1024.0,
