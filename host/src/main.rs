@@ -513,7 +513,7 @@ async fn run() -> anyhow::Result<()> {
             anyhow::ensure!(!username.is_empty(), "--username is empty");
             anyhow::ensure!(db.person_by_username(&username).await?.is_none(), "`{username}` already has an account");
             let person = db.create_person(workspace, &username, name.as_deref().unwrap_or(&username), role).await?;
-            let (token, _) = db.create_invitation(person.id, switchboard::api::people::INVITATION_LIFETIME_MS, false).await?;
+            let (token, _) = db.create_invitation(person.id, switchboard::store::Scope::Every, switchboard::api::people::INVITATION_LIFETIME_MS, false).await?;
             println!("{}/#/invitation/{token}", public_url.trim_end_matches('/'));
             Ok(())
         }

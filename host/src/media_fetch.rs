@@ -153,7 +153,7 @@ async fn fetch(app: &App, file: MediaFile) {
         }
     };
     let recorded = match recorded {
-        Ok(()) => app.store.media_file(file.id).await,
+        Ok(()) => app.store.media_file(file.id, Scope::Every).await,
         Err(e) => Err(e),
     };
     match recorded {

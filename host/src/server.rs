@@ -149,7 +149,7 @@ async fn first_start(app: &App) -> anyhow::Result<()> {
         Err(e) if e.is_unique_violation() => return Ok(()),
         Err(e) => return Err(e.into()),
     };
-    let (token, _) = app.store.create_invitation(operator.id, crate::api::people::INVITATION_LIFETIME_MS, false).await?;
+    let (token, _) = app.store.create_invitation(operator.id, crate::store::Scope::Every, crate::api::people::INVITATION_LIFETIME_MS, false).await?;
     println!("Set the operator's password (username `{FIRST_OPERATOR}`, link valid 72 hours, shown once): {}", crate::api::people::invitation_url(app, &token));
     tracing::warn!("first start: a one-time setup link for the operator account was printed on standard output");
     Ok(())

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use support::PATIENCE;
 use support::postgres::Postgres;
-use switchboard::store::SecretBox;
+use switchboard::store::{Scope, SecretBox};
 use switchboard::store::backend::{MessageStore, OutboxStore};
 use switchboard::store::pg::PgStore;
 
@@ -469,7 +469,7 @@ async fn each_nodes_followers_hear_another_nodes_messages_and_after_a_cut_start_
     }
     // The conversation resolved through node 2: both hubs hear it (inbox lists move it).
     use switchboard::store::backend::InboxStore;
-    nodes[1].update_conversation(stored.conversation_id, None, Some("resolved")).await.unwrap();
+    nodes[1].update_conversation(stored.conversation_id, Scope::Every, None, Some("resolved")).await.unwrap();
     for follower in &mut followers {
         let event = next_event(follower).await;
         assert_eq!((event.change, event.conversation_id, event.message_id), (Change::Conversation, stored.conversation_id, None));
@@ -940,13 +940,13 @@ async fn a_node_keeps_the_channels_it_read_only_while_it_hears_every_nodes_chang
     // A node's own change is read back through it at once, before any notice: here no notice
     // comes at all (the trigger is off), so only the write itself can have made the kept one stale.
     client.batch_execute("ALTER TABLE channels DISABLE TRIGGER channels_changed").await.unwrap();
-    nodes[0].update_channel(&channel, "Renamed on node 1", &[]).await.unwrap();
+    nodes[0].update_channel(&channel, Scope::Every, "Renamed on node 1", &[]).await.unwrap();
     client.batch_execute("ALTER TABLE channels ENABLE TRIGGER channels_changed").await.unwrap();
     assert_eq!(channel_name(&nodes[0], &channel).await.as_deref(), Some("Renamed on node 1"), "its own write, at once");
     assert_eq!(channel_name(&nodes[1], &channel).await.as_deref(), Some("Unannounced 1"), "the other node heard nothing");
 
     // Announced changes reach the other node: an update through the store, and a deletion.
-    nodes[0].update_channel(&channel, "Announced", &[]).await.unwrap();
+    nodes[0].update_channel(&channel, Scope::Every, "Announced", &[]).await.unwrap();
     reads_in_time(&nodes[1], &channel, Some("Announced")).await;
     rename_in_database(&client, &channel, "Renamed by hand", true).await;
     reads_in_time(&nodes[0], &channel, Some("Renamed by hand")).await;
@@ -964,7 +964,7 @@ async fn a_node_keeps_the_channels_it_read_only_while_it_hears_every_nodes_chang
     // Listening again, a deletion through one node reaches the other.
     let _heard_2 = nodes[1].listen().await.unwrap();
     assert_eq!(channel_name(&nodes[1], &channel).await.as_deref(), Some("Unannounced 3"));
-    assert!(nodes[0].delete_channel(&channel).await.unwrap());
+    assert!(nodes[0].delete_channel(&channel, Scope::Every).await.unwrap());
     reads_in_time(&nodes[1], &channel, None).await;
 }
 
@@ -1018,14 +1018,14 @@ async fn a_write_that_loses_a_deadlock_runs_again_and_one_that_keeps_losing_answ
     let conversation = node.record_inbound(&channels[0], &inbound(1)).await.unwrap().unwrap().conversation_id;
     let resolutions = "SELECT COUNT(*) FROM conversation_resolutions WHERE conversation_id = $1";
     faults.lose_next_conflicts(6);
-    let lost = node.update_conversation(conversation, None, Some("resolved")).await;
+    let lost = node.update_conversation(conversation, Scope::Every, None, Some("resolved")).await;
     assert!(lost.as_ref().is_err_and(|e| e.is_transient_conflict()), "{lost:?}");
     let status: String = client.query_one("SELECT status FROM conversations WHERE id = $1", &[&conversation]).await.unwrap().get(0);
     assert_eq!(status, "open");
     assert_eq!(client.query_one(resolutions, &[&conversation]).await.unwrap().get::<_, i64>(0), 0);
     // Losing five times and then not: stored once (one resolution recorded, not six).
     faults.lose_next_conflicts(5);
-    node.update_conversation(conversation, None, Some("resolved")).await.unwrap();
+    node.update_conversation(conversation, Scope::Every, None, Some("resolved")).await.unwrap();
     let status: String = client.query_one("SELECT status FROM conversations WHERE id = $1", &[&conversation]).await.unwrap().get(0);
     assert_eq!(status, "resolved");
     assert_eq!(client.query_one(resolutions, &[&conversation]).await.unwrap().get::<_, i64>(0), 1);

@@ -19,7 +19,7 @@ use crate::store::audit::{ACTIONS, AuditEntry, AuditFilter, NewAuditEntry};
 /// already happened.
 pub async fn record(app: &App, caller: &Caller, workspace: Option<i64>, action: &str, target: &str) {
     let actor = match (caller.person, caller.token) {
-        (Some(id), _) => match app.store.person(id).await {
+        (Some(id), _) => match app.store.person(id, Scope::Every).await {
             Ok(Some(person)) => format!("person {id} {}", person.username),
             _ => format!("person {id}"),
         },

@@ -263,7 +263,7 @@ fn check_csrf(app: &App, parts: &Parts, csrf_token: &str) -> Result<(), ApiError
 #[utoipa::path(get, path = "/me", tag = "session", responses((status = 200, body = Me)))]
 pub async fn me(caller: Caller, axum::extract::State(app): axum::extract::State<Arc<App>>) -> Result<axum::Json<Me>, ApiError> {
     let person = match caller.person {
-        Some(id) => app.store.person(id).await?,
+        Some(id) => app.store.person(id, crate::store::Scope::Every).await?,
         None => None,
     };
     Ok(axum::Json(Me { role: caller.role, workspace: caller.workspace, person }))

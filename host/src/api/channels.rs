@@ -217,7 +217,7 @@ pub(super) async fn connect_new(
     let connection = match plugin.connect(&app.channel_context(&stored)).await {
         Ok(connection) => connection,
         Err(error) => {
-            app.store.delete_channel(&stored.id).await?;
+            app.store.delete_channel(&stored.id, Scope::Workspace(workspace_id)).await?;
             return Err(connect_error(plugin, language, error));
         }
     };
@@ -361,10 +361,10 @@ pub(super) async fn change(
         let mut candidate = channel.clone();
         candidate.settings = merged.clone();
         let connection = plugin.connect(&app.channel_context(&candidate)).await.map_err(|e| connect_error(plugin, language, e))?;
-        app.store.update_channel(id, &name, &setting_values(schema, &merged)).await?;
+        app.store.update_channel(id, Scope::Workspace(channel.workspace_id), &name, &setting_values(schema, &merged)).await?;
         record_connection(app, id, &connection).await?;
     } else {
-        app.store.update_channel(id, &name, &setting_values(schema, &merged)).await?;
+        app.store.update_channel(id, Scope::Workspace(channel.workspace_id), &name, &setting_values(schema, &merged)).await?;
     }
     find_active(app, id, Scope::Every).await?.ok_or_else(|| ApiError::not_found(format!("channel `{id}` was deleted meanwhile")))
 }
@@ -385,7 +385,7 @@ pub async fn delete(caller: Caller, State(app): State<Arc<App>>, Path(id): Path<
         }
         None => tracing::warn!(channel = %id, plugin = %channel.plugin, "plugin not loaded: no provider teardown"),
     }
-    app.store.delete_channel(&id).await?;
+    app.store.delete_channel(&id, caller.scope()).await?;
     // Its conversations' files go with it.
     app.media.sweep(app.store.as_ref()).await;
     super::audit::record(&app, &caller, Some(channel.workspace_id), "channel.disconnect", &format!("{id} ({})", channel.plugin)).await;

@@ -18,7 +18,7 @@ use crate::store::conversations::{Assigned, Conversation, ConversationFilter, Li
 use crate::store::tokens::Role;
 use crate::store::webhook_endpoints::ChannelBot;
 use crate::store::messages::{Message, NewOutbound};
-use crate::store::now_ms;
+use crate::store::{Scope, now_ms};
 use crate::window::{self, Window};
 
 /// Longest text we accept in one message (providers cut far lower; this guards the store).
@@ -191,9 +191,8 @@ pub async fn update_conversation(
         }
     }
     if let Some(assignee) = body.assignee_id {
-        let workspace = Some(channel.workspace_id);
         if let Some(person_id) = assignee {
-            let person = app.store.person(person_id).await?.filter(|p| p.active && p.workspace_id == workspace);
+            let person = app.store.person(person_id, Scope::Workspace(channel.workspace_id)).await?.filter(|p| p.active);
             if person.is_none() {
                 return Err(field("assignee_id", format!("no active person {person_id} in this workspace")));
             }
@@ -210,7 +209,9 @@ pub async fn update_conversation(
     if body.note.as_ref().is_some_and(|note| note.chars().count() > 1000) {
         return Err(field("note", "must be at most 1000 characters".into()));
     }
-    app.store.update_conversation(id, body.assignee_id, status).await?;
+    if !app.store.update_conversation(id, caller.scope(), body.assignee_id, status).await? {
+        return Err(ApiError::not_found(format!("no conversation {id}")));
+    }
     app.live.conversation(&conversation.channel_id, id);
     if conversation.status == "bot" && (status == Some("open") || body.assignee_id.is_some()) {
         let workspace = Some(channel.workspace_id);
@@ -236,7 +237,7 @@ pub async fn messages(
     Query(query): Query<MessageQuery>,
 ) -> Result<Json<Vec<Message>>, ApiError> {
     find(&app, &caller, id).await?;
-    let mut messages = app.store.messages(id, query.before, query.limit.unwrap_or(200).clamp(1, 1000)).await?;
+    let mut messages = app.store.messages(id, caller.scope(), query.before, query.limit.unwrap_or(200).clamp(1, 1000)).await?;
     with_files(&app, &mut messages).await?;
     Ok(Json(messages))
 }
@@ -403,7 +404,7 @@ pub async fn send(
         }
         capable(Capability::SendMedia, "files")?;
         let not_found = || ApiError::unprocessable("unknown_file", format!("no file {file_id} in this workspace; upload it with POST /api/v1/media"));
-        let upload = app.store.media_file(file_id).await?.filter(|f| f.workspace_id == channel.workspace_id).ok_or_else(not_found)?;
+        let upload = app.store.media_file(file_id, Scope::Workspace(channel.workspace_id)).await?.ok_or_else(not_found)?;
         let (Some(mime_type), "stored") = (upload.mime_type.clone(), upload.state.as_str()) else {
             return Err(ApiError::unprocessable("file_not_stored", format!("file {file_id} has no bytes to send: {}", upload.error.as_deref().unwrap_or("it is still being downloaded"))));
         };
@@ -524,6 +525,8 @@ pub struct MarkRead {
 pub async fn mark_read(caller: Caller, State(app): State<Arc<App>>, Path(id): Path<i64>, ApiJson(body): ApiJson<MarkRead>) -> Result<StatusCode, ApiError> {
     find(&app, &caller, id).await?;
     let person = caller.person.ok_or_else(|| ApiError::unprocessable("not_a_person", "read marks belong to signed-in people; an API token is nobody"))?;
-    app.store.mark_read(person, id, body.message_id).await?;
+    if !app.store.mark_read(person, id, caller.scope(), body.message_id).await? {
+        return Err(ApiError::not_found(format!("no conversation {id}")));
+    }
     Ok(StatusCode::NO_CONTENT)
 }

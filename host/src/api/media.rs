@@ -43,7 +43,7 @@ pub async fn linked(
     if !crate::media::links::valid(&channel, id, expires_ms, &signature, crate::store::now_ms()) {
         return Err(not_found());
     }
-    let file = app.store.media_file(id).await?.filter(|f| f.channel_id.as_deref() == Some(channel.id.as_str())).ok_or_else(not_found)?;
+    let file = app.store.media_file(id, Scope::Workspace(channel.workspace_id)).await?.filter(|f| f.channel_id.as_deref() == Some(channel.id.as_str())).ok_or_else(not_found)?;
     serve(&app, file, &headers).await
 }
 
@@ -124,7 +124,7 @@ pub async fn upload(caller: Caller, State(app): State<Arc<App>>, Query(query): Q
     let claimed = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
     let bytes = app.media.receive(body.into_data_stream(), declared, claimed).await.map_err(|e| refused_upload(&e))?;
     let id = app.store.media_uploaded(workspace, filename, bytes).await?;
-    let file = app.store.media_file(id).await?.ok_or_else(|| ApiError::not_found("the file vanished"))?;
+    let file = app.store.media_file(id, Scope::Workspace(workspace)).await?.ok_or_else(|| ApiError::not_found("the file vanished"))?;
     Ok((StatusCode::CREATED, axum::Json(file)))
 }
 
@@ -142,10 +142,7 @@ pub(super) fn refused_upload(refusal: &crate::media::Received) -> ApiError {
 /// files of its channels' messages only).
 async fn visible(app: &App, caller: &Caller, id: i64) -> Result<MediaFile, ApiError> {
     let not_found = || ApiError::not_found(format!("no file {id}"));
-    let file = app.store.media_file(id).await?.ok_or_else(not_found)?;
-    if !caller.sees(file.workspace_id) {
-        return Err(not_found());
-    }
+    let file = app.store.media_file(id, caller.scope()).await?.ok_or_else(not_found)?;
     if caller.bot().is_some() {
         let of_its_channels = match file.channel_id.as_deref() {
             Some(channel_id) => caller.sees_channel(app, channel_id).await?,

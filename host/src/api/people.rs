@@ -27,6 +27,7 @@ use crate::app::App;
 use crate::passwords;
 use crate::store::audit::NewAuditEntry;
 use crate::store::people::{InvitationProblem, Person, SignInAttempt};
+use crate::store::Scope;
 use crate::store::tokens::Role;
 
 pub const ACCOUNT_FAILURES: u32 = 5;
@@ -286,7 +287,7 @@ pub async fn change_password(
     ApiJson(body): ApiJson<ChangePassword>,
 ) -> Result<Response, ApiError> {
     let person_id = caller.person.ok_or_else(|| ApiError::unprocessable("not_a_person", "API tokens have no password: sign in as a person"))?;
-    let person = app.store.person(person_id).await?.ok_or_else(|| ApiError::not_found("your account is gone"))?;
+    let person = app.store.person(person_id, Scope::Every).await?.ok_or_else(|| ApiError::not_found("your account is gone"))?;
     let (current, new) = (body.current_password.unwrap_or_default(), body.new_password.unwrap_or_default());
     let not_current = || fields(&[("current_password", "is not your current password".to_owned())]);
     // No password is empty: refused without a guess counted.
@@ -333,8 +334,9 @@ fn workspace_role(text: Option<&str>) -> Result<Role, ApiError> {
 
 async fn person_in_workspace(app: &App, caller: &Caller, id: i64) -> Result<Person, ApiError> {
     app.store
-        .person(id).await?
-        .filter(|p| p.workspace_id.is_some_and(|w| caller.sees(w)))
+        .person(id, caller.scope()).await?
+        // The operator's own people (of no workspace) are not managed here.
+        .filter(|p| p.workspace_id.is_some())
         .ok_or_else(|| ApiError::not_found(format!("no person {id}")))
 }
 
@@ -402,7 +404,7 @@ pub async fn invite(caller: Caller, State(app): State<Arc<App>>, ApiJson(body): 
         return Err(ApiError::new(StatusCode::CONFLICT, "username_taken", format!("`{username}` already has an account")));
     }
     let person = app.store.create_person(Some(workspace), &username, &display_name, role.expect("checked")).await?;
-    let (token, expires_at) = app.store.create_invitation(person.id, INVITATION_LIFETIME_MS, false).await?;
+    let (token, expires_at) = app.store.create_invitation(person.id, Scope::Workspace(workspace), INVITATION_LIFETIME_MS, false).await?;
     tracing::info!(person = person.id, workspace, "person invited");
     super::audit::record(&app, &caller, Some(workspace), "person.invite", &format!("{} {} ({})", person.id, person.username, person.role.as_str())).await;
     Ok((StatusCode::CREATED, Json(Invited { person, link: InvitationLink { invitation_url: invitation_url(&app, &token), expires_at } })))
@@ -434,7 +436,9 @@ pub async fn update(
     if caller.person == Some(id) && (body.active == Some(false) || role.is_some_and(|r| r != person.role)) {
         return Err(ApiError::unprocessable("own_account", "you cannot deactivate yourself or change your own role"));
     }
-    app.store.update_person(id, role, display_name, body.active).await?;
+    if !app.store.update_person(id, caller.scope(), role, display_name, body.active).await? {
+        return Err(ApiError::not_found(format!("no person {id}")));
+    }
     let changed: Vec<String> = [role.map(|r| format!("role={}", r.as_str())), body.active.map(|a| format!("active={a}")), display_name.map(|_| "display_name".into())]
         .into_iter()
         .flatten()
@@ -448,7 +452,7 @@ pub async fn update(
 pub async fn reset(caller: Caller, State(app): State<Arc<App>>, Path(id): Path<i64>) -> Result<(StatusCode, Json<InvitationLink>), ApiError> {
     let person = person_in_workspace(&app, &caller, id).await?;
     caller.require_admin()?;
-    let (token, expires_at) = app.store.create_invitation(person.id, INVITATION_LIFETIME_MS, true).await?;
+    let (token, expires_at) = app.store.create_invitation(person.id, caller.scope(), INVITATION_LIFETIME_MS, true).await?;
     super::audit::record(&app, &caller, person.workspace_id, "person.reset_password", &format!("{} {}", person.id, person.username)).await;
     Ok((StatusCode::CREATED, Json(InvitationLink { invitation_url: invitation_url(&app, &token), expires_at })))
 }

@@ -371,7 +371,7 @@ pub async fn ping(caller: Caller, State(app): State<Arc<App>>, Path(id): Path<i6
 #[utoipa::path(get, path = "/webhook-endpoints/{id}/deliveries", tag = "webhook endpoints", params(("id" = i64, Path), DeliveriesQuery), responses((status = 200, body = Vec<DeliveryView>), (status = 404, body = ApiError)))]
 pub async fn deliveries(caller: Caller, State(app): State<Arc<App>>, Path(id): Path<i64>, Query(query): Query<DeliveriesQuery>) -> Result<Json<Vec<DeliveryView>>, ApiError> {
     find(&app, &caller, id).await?;
-    let listed = app.store.webhook_deliveries(id, query.limit.unwrap_or(50).clamp(1, 500)).await?;
+    let listed = app.store.webhook_deliveries(id, caller.scope(), query.limit.unwrap_or(50).clamp(1, 500)).await?;
     Ok(Json(listed.into_iter().map(|(delivery, attempts)| delivery_view(delivery, attempts)).collect()))
 }
 
@@ -387,7 +387,7 @@ pub async fn redeliver(caller: Caller, State(app): State<Arc<App>>, Path(id): Pa
             return Err(ApiError::invalid_fields(BTreeMap::from([("delivery_id".to_owned(), problem.to_owned()), ("since".to_owned(), problem.to_owned())])));
         }
     };
-    let queued = app.store.redeliver_webhooks(id, which).await?;
+    let queued = app.store.redeliver_webhooks(id, caller.scope(), which).await?;
     if queued == 0 && matches!(which, Redeliver::One(_)) {
         return Err(ApiError::not_found("no finished delivery of that id for this endpoint (a pending one is being sent already)"));
     }

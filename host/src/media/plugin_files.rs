@@ -81,7 +81,7 @@ impl ChannelFiles for PluginFiles {
         if !super::links::valid(&channel, id, expires, signature, crate::store::now_ms()) {
             return Err(refused());
         }
-        let file = self.store.media_file(id).await.map_err(|e| format!("storage: {e}"))?.filter(|f| f.channel_id.as_deref() == Some(channel_id)).ok_or_else(refused)?;
+        let file = self.store.media_file(id, Scope::Workspace(channel.workspace_id)).await.map_err(|e| format!("storage: {e}"))?.filter(|f| f.channel_id.as_deref() == Some(channel_id)).ok_or_else(refused)?;
         let sha256 = file.sha256.ok_or_else(refused)?;
         let mut stored = self.media.files.open(&sha256).await.map_err(|e| format!("storage: {e}"))?;
         stored.read_at(offset, length as usize).await.map_err(|e| format!("storage: {e}"))

@@ -68,9 +68,11 @@ pub(crate) const INSERT_CHANNEL: &str = "INSERT INTO channels (id, workspace_id,
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)";
 pub(crate) const MARK_CONNECTED: &str = "UPDATE channels SET status = 'active', display_name = $2, external_account_id = $3, setup = $4, updated_at = $5
      WHERE id = $1";
-pub(crate) const UPDATE_CHANNEL: &str = "UPDATE channels SET name = $2, settings = $3, updated_at = $4 WHERE id = $1";
-/// Everything under the channel goes with it (conversations, messages, outbox, state).
-pub(crate) const DELETE_CHANNEL: &str = "DELETE FROM channels WHERE id = $1";
+/// The channel `$1` if it is in the scope `$5` (NULL: every workspace).
+pub(crate) const UPDATE_CHANNEL: &str = "UPDATE channels SET name = $2, settings = $3, updated_at = $4 WHERE id = $1 AND workspace_id = COALESCE($5, workspace_id)";
+/// Everything under the channel goes with it (conversations, messages, outbox, state); only in
+/// the scope `$2` (NULL: every workspace).
+pub(crate) const DELETE_CHANNEL: &str = "DELETE FROM channels WHERE id = $1 AND workspace_id = COALESCE($2, workspace_id)";
 /// Connected channels in the scope `$1` (NULL: every workspace).
 pub(crate) const ACTIVE_IN_SCOPE: &str = "status = 'active' AND workspace_id = COALESCE($1, workspace_id)";
 /// The active channels of plugin `$1` connected with the provider account `$2` (a provider

@@ -255,6 +255,12 @@ pub(crate) const MARK_READ: &str = "INSERT INTO conversation_reads (person_id, c
        SET last_read_message_id = CASE WHEN excluded.last_read_message_id > conversation_reads.last_read_message_id
                                        THEN excluded.last_read_message_id ELSE conversation_reads.last_read_message_id END";
 
+/// The id of the conversation `$1` if its channel is in the scope `$<scope>` (NULL: every
+/// workspace): the workspace boundary of a statement on one conversation, as a subquery.
+pub(crate) fn conversation_in_scope_sql(scope: usize) -> String {
+    format!("SELECT c.id FROM conversations c JOIN channels ch ON ch.id = c.channel_id WHERE c.id = $1 AND ch.workspace_id = COALESCE(${scope}, ch.workspace_id)")
+}
+
 /// A conversation with its channel, if the channel is in `scope`: one query (the workspace
 /// boundary in its `WHERE`), what a reply and every conversation route read first.
 pub(crate) async fn conversation_with_channel_in(sql: &dyn Sql, id: i64, scope: Scope) -> StoreResult<Option<(Conversation, RawChannel)>> {

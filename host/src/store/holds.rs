@@ -6,7 +6,7 @@ mod tests {
     use crate::store::backend::ChannelStore;
     use crate::store::block_on;
     use crate::store::backend::InboxStore;
-    use crate::store::Db;
+    use crate::store::{Db, Scope};
 
     #[test]
     fn a_resource_is_released_for_good_only_by_its_last_holder_and_holds_go_with_their_channel() {
@@ -22,7 +22,7 @@ mod tests {
 
         block_on(db.hold_resource(&messenger, "meta:page:2")).unwrap();
         block_on(db.hold_resource(&instagram, "meta:page:2")).unwrap();
-        assert!(block_on(db.delete_channel(&messenger)).unwrap());
+        assert!(block_on(db.delete_channel(&messenger, Scope::Every)).unwrap());
         assert!(!block_on(db.release_resource(&instagram, "meta:page:2")).unwrap(), "the deleted channel's hold went with it");
     }
 }

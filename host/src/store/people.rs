@@ -136,7 +136,7 @@ pub(crate) fn person(row: &impl ReadRow, at: usize) -> Person {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::Db;
+    use crate::store::{Db, Scope};
     use crate::store::backend::PeopleStore;
     use crate::store::block_on;
 
@@ -145,10 +145,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open(dir.path()).unwrap();
         let siti = block_on(db.create_person(Some(1), "siti@toko.id", "Siti", Role::Agent)).unwrap();
-        let (expired, _) = block_on(db.create_invitation(siti.id, -1, false)).unwrap();
+        let (expired, _) = block_on(db.create_invitation(siti.id, Scope::Every, -1, false)).unwrap();
         assert_eq!(block_on(db.invitation(&expired)).unwrap().unwrap_err(), InvitationProblem::Expired);
         assert!(!block_on(db.accept_invitation(&expired, "$argon2id$x")).unwrap(), "an expired link sets nothing");
-        let (live, _) = block_on(db.create_invitation(siti.id, 60_000, false)).unwrap();
+        let (live, _) = block_on(db.create_invitation(siti.id, Scope::Every, 60_000, false)).unwrap();
         assert_eq!(block_on(db.invitation(&live)).unwrap().unwrap().id, siti.id);
 
         let (session, csrf) = block_on(db.create_session(siti.id)).unwrap();

@@ -17,7 +17,7 @@ mod tests {
     use crate::store::backend::ChannelStore;
     use crate::store::block_on;
     use crate::store::backend::InboxStore;
-    use crate::store::Db;
+    use crate::store::{Db, Scope};
     use crate::store::channels::SettingValue;
 
     #[test]
@@ -34,7 +34,7 @@ mod tests {
         block_on(db.clear_needs_reconnect(&channel.id)).unwrap();
         assert_eq!(block_on(db.needs_reconnect(&channel.id)).unwrap(), None);
         block_on(db.mark_needs_reconnect(&channel.id, "token revoked")).unwrap();
-        block_on(db.delete_channel(&channel.id)).unwrap();
+        block_on(db.delete_channel(&channel.id, Scope::Every)).unwrap();
         assert_eq!(block_on(db.needs_reconnect(&channel.id)).unwrap(), None);
     }
 }

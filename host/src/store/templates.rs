@@ -7,7 +7,7 @@ mod tests {
     use crate::store::backend::ChannelStore;
     use crate::store::block_on;
     use crate::store::backend::InboxStore;
-    use crate::store::Db;
+    use crate::store::{Db, Scope};
     use std::collections::BTreeSet;
     use crate::store::channels::Connected;
 
@@ -32,7 +32,7 @@ mod tests {
         block_on(db.forget_template(&a, "promo")).unwrap();
         assert!(block_on(db.template_enabled(&a, "promo")).unwrap());
         block_on(db.set_template_enabled(&b, "promo", false)).unwrap();
-        block_on(db.delete_channel(&b)).unwrap();
+        block_on(db.delete_channel(&b, Scope::Every)).unwrap();
         assert!(block_on(db.disabled_templates(&b)).unwrap().is_empty(), "switches go with their channel");
     }
 }

@@ -275,16 +275,26 @@ pub(crate) const PROBE_ENDPOINTS: &str = "UPDATE webhook_deliveries SET next_att
 pub(crate) const RETRY: &str = "UPDATE webhook_deliveries SET attempts = attempts + 1, next_attempt_at = $2, claimed_by = NULL, claimed_until = NULL, updated_at = $3 WHERE id = $1";
 pub(crate) const FAILED: &str = "UPDATE webhook_deliveries SET state = 'failed', attempts = attempts + 1, claimed_by = NULL, claimed_until = NULL, updated_at = $2 WHERE id = $1";
 pub(crate) const DISABLE_ENDPOINT: &str = "UPDATE webhook_endpoints SET enabled = FALSE, disabled_reason = $2, updated_at = $3 WHERE id = $1";
+/// The endpoint `$1` if it is in the scope `$<scope>` (NULL: every workspace), as a subquery.
+fn endpoint_in_scope(scope: usize) -> String {
+    format!("(SELECT e.id FROM webhook_endpoints e WHERE e.id = $1 AND e.workspace_id = COALESCE(${scope}, e.workspace_id))")
+}
 pub(crate) fn deliveries_sql() -> String {
-    format!("SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE endpoint_id = $1 ORDER BY id DESC LIMIT $2")
+    format!("SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE endpoint_id = {} ORDER BY id DESC LIMIT $2", endpoint_in_scope(3))
 }
 pub(crate) const ATTEMPTS_OF: &str = "SELECT at, status, latency_ms, response FROM webhook_attempts WHERE delivery_id = $1 ORDER BY id";
 /// Copies of finished deliveries, due now, keeping their event id: `$2` names one delivery
-/// (`$3` NULL) or `$3` a time since which every event goes again.
-pub(crate) const REDELIVER: &str = "INSERT INTO webhook_deliveries (endpoint_id, event_id, event_type, workspace_id, channel_id, conversation_id, message_id, detail, next_attempt_at, created_at, updated_at)
-     SELECT endpoint_id, event_id, event_type, workspace_id, channel_id, conversation_id, message_id, detail, CAST($4 AS BIGINT), created_at, CAST($4 AS BIGINT)
-     FROM webhook_deliveries WHERE endpoint_id = $1 AND state <> 'pending' AND event_type <> 'webhook.ping'
-       AND (id = CAST($2 AS BIGINT) OR created_at >= CAST($3 AS BIGINT)) ORDER BY id";
+/// (`$3` NULL) or `$3` a time since which every event goes again; of the endpoint `$1` in the
+/// scope `$5`.
+pub(crate) fn redeliver_sql() -> String {
+    format!(
+        "INSERT INTO webhook_deliveries (endpoint_id, event_id, event_type, workspace_id, channel_id, conversation_id, message_id, detail, next_attempt_at, created_at, updated_at)
+         SELECT endpoint_id, event_id, event_type, workspace_id, channel_id, conversation_id, message_id, detail, CAST($4 AS BIGINT), created_at, CAST($4 AS BIGINT)
+         FROM webhook_deliveries WHERE endpoint_id = {} AND state <> 'pending' AND event_type <> 'webhook.ping'
+           AND (id = CAST($2 AS BIGINT) OR created_at >= CAST($3 AS BIGINT)) ORDER BY id",
+        endpoint_in_scope(5)
+    )
+}
 pub(crate) fn ping_sql() -> String {
     format!(
         "INSERT INTO webhook_deliveries (endpoint_id, event_id, event_type, workspace_id, next_attempt_at, claimed_by, claimed_until, created_at, updated_at)

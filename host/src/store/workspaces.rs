@@ -34,7 +34,7 @@ pub(crate) async fn channel_suspended_in(sql: &dyn Sql, channel_id: &str) -> Sto
 
 #[cfg(test)]
 mod tests {
-    use crate::store::Db;
+    use crate::store::{Db, Scope};
     use crate::store::backend::{ChannelStore, InboxStore, PeopleStore};
     use crate::store::block_on;
     use rusqlite::{Connection, params};
@@ -84,6 +84,6 @@ mod tests {
         assert_eq!((owner.role, owner.workspace, owner.suspended), (Role::Admin, Some(1), false), "the token keeps its role");
         assert_eq!(block_on(db.token_owner(agent)).unwrap().unwrap().role, Role::Agent);
         assert_eq!(block_on(db.channel("ch_old", crate::store::Scope::Every)).unwrap().unwrap().webhook_secret, "webhook-secret");
-        assert_eq!(block_on(db.messages(7, None, 10)).unwrap().len(), 1, "messages kept");
+        assert_eq!(block_on(db.messages(7, Scope::Every, None, 10)).unwrap().len(), 1, "messages kept");
     }
 }

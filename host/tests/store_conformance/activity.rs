@@ -4,7 +4,7 @@
 use switchboard::store::activity::{Activity, Window};
 use switchboard::store::channels::Connected;
 use switchboard::store::messages::NewOutbound;
-use switchboard::store::now_ms;
+use switchboard::store::{Scope, now_ms};
 use switchboard::store::tokens::Role;
 
 use crate::each_backend;
@@ -42,11 +42,11 @@ async fn activity_counts_a_workspaces_messages_failures_and_each_persons_times()
         let failed = store.queue_outbound(channel, &reply(conversations[1], Some(budi))).await.unwrap();
         store.delivery_failed(failed.id, "Forbidden: bot was blocked by the user").await.unwrap();
         // Resolved while assigned (Ani), unassigned, and one resolved twice (reopened between).
-        store.update_conversation(conversations[0], Some(Some(ani)), Some("resolved")).await.unwrap();
-        store.update_conversation(conversations[2], None, Some("resolved")).await.unwrap();
-        store.update_conversation(conversations[1], Some(Some(budi)), Some("resolved")).await.unwrap();
-        store.update_conversation(conversations[1], None, Some("open")).await.unwrap();
-        store.update_conversation(conversations[1], None, Some("resolved")).await.unwrap();
+        store.update_conversation(conversations[0], Scope::Every, Some(Some(ani)), Some("resolved")).await.unwrap();
+        store.update_conversation(conversations[2], Scope::Every, None, Some("resolved")).await.unwrap();
+        store.update_conversation(conversations[1], Scope::Every, Some(Some(budi)), Some("resolved")).await.unwrap();
+        store.update_conversation(conversations[1], Scope::Every, None, Some("open")).await.unwrap();
+        store.update_conversation(conversations[1], Scope::Every, None, Some("resolved")).await.unwrap();
 
         // Another workspace's channel and messages stay its own.
         let other = store.create_workspace("Toko Lain").await.unwrap().id;

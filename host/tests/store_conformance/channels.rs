@@ -46,14 +46,14 @@ async fn a_channel_is_listed_once_connected_its_secrets_sealed_at_rest_and_delet
         assert!(!at_rest.contains("AAH-rahasia") && !at_rest.contains(&created.webhook_secret), "{name}: {at_rest}");
         assert!(at_rest.contains("http://127.0.0.1:9"), "{name}: plain settings stay readable");
 
-        node2.update_channel(&created.id, "Toko Sari Pusat", &settings[..1]).await.unwrap();
+        node2.update_channel(&created.id, Scope::Every, "Toko Sari Pusat", &settings[..1]).await.unwrap();
         let renamed = node1.channel(&created.id, Scope::Every).await.unwrap().unwrap();
         assert_eq!((renamed.name.as_str(), renamed.settings.len()), ("Toko Sari Pusat", 1), "{name}");
-        assert!(matches!(node1.update_channel("ch_nobody", "x", &[]).await, Err(StoreError::NotFound)), "{name}");
+        assert!(matches!(node1.update_channel("ch_nobody", Scope::Every, "x", &[]).await, Err(StoreError::NotFound)), "{name}");
 
         node1.state_set(&created.id, "login_token", "eyJ.rahasia").await.unwrap();
-        assert!(node1.delete_channel(&created.id).await.unwrap(), "{name}");
-        assert!(!node2.delete_channel(&created.id).await.unwrap(), "{name}: gone already");
+        assert!(node1.delete_channel(&created.id, Scope::Every).await.unwrap(), "{name}");
+        assert!(!node2.delete_channel(&created.id, Scope::Every).await.unwrap(), "{name}: gone already");
         assert!(node2.channel(&created.id, Scope::Every).await.unwrap().is_none(), "{name}");
         assert!(backend.texts("SELECT key FROM channel_state").await.is_empty(), "{name}: its state went with it");
     })

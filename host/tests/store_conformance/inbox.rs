@@ -106,7 +106,7 @@ async fn conversations_are_listed_newest_activity_first_and_filtered_by_channel_
         assert!(node3.conversation_in_scope(i64::MAX, Scope::Every).await.unwrap().is_none(), "{name}: no such conversation");
 
         // Dewi takes Ani's conversation on one node; the others see it.
-        node2.update_conversation(ani, Some(Some(dewi)), None).await.unwrap();
+        node2.update_conversation(ani, Scope::Every, Some(Some(dewi)), None).await.unwrap();
         assert_eq!(listed(node3, &ConversationFilter { assigned: Assigned::To(dewi), ..Default::default() }).await, vec![ani], "{name}");
         assert_eq!(listed(node3, &ConversationFilter { assigned: Assigned::Nobody, ..Default::default() }).await, vec![budi, elsewhere, rina], "{name}");
         let taken = node1.conversation(ani).await.unwrap().unwrap();
@@ -115,12 +115,12 @@ async fn conversations_are_listed_newest_activity_first_and_filtered_by_channel_
         assert_eq!((contact.external_id.as_str(), contact.name.as_deref()), ("user-701", Some("Ani Wijaya")), "{name}");
 
         // Resolving keeps the assignee; unassigning keeps the status.
-        node1.update_conversation(ani, None, Some("resolved")).await.unwrap();
-        node3.update_conversation(rina, None, Some("resolved")).await.unwrap();
+        node1.update_conversation(ani, Scope::Every, None, Some("resolved")).await.unwrap();
+        node3.update_conversation(rina, Scope::Every, None, Some("resolved")).await.unwrap();
         let resolved = ConversationFilter { status: Some("resolved"), ..Default::default() };
         assert_eq!(listed(node2, &resolved).await, vec![rina, ani], "{name}: resolving is not activity");
         assert_eq!(node2.conversation(ani).await.unwrap().unwrap().assignee_id, Some(dewi), "{name}");
-        node2.update_conversation(ani, Some(None), None).await.unwrap();
+        node2.update_conversation(ani, Scope::Every, Some(None), None).await.unwrap();
         let unassigned = node3.conversation(ani).await.unwrap().unwrap();
         assert_eq!((unassigned.assignee_id, unassigned.status.as_str()), (None, "resolved"), "{name}");
         let mine_resolved = ConversationFilter { status: Some("resolved"), assigned: Assigned::To(dewi), ..Default::default() };
@@ -134,7 +134,7 @@ async fn conversations_are_listed_newest_activity_first_and_filtered_by_channel_
 
         // No such conversation: nothing found, nothing changed.
         assert!(node1.conversation(i64::MAX).await.unwrap().is_none(), "{name}");
-        node1.update_conversation(i64::MAX, Some(Some(dewi)), Some("resolved")).await.unwrap();
+        assert!(!node1.update_conversation(i64::MAX, Scope::Every, Some(Some(dewi)), Some("resolved")).await.unwrap(), "{name}: no such conversation");
         assert_eq!(node2.conversation_at(channel, "701").await.unwrap().map(|c| c.id), Some(ani), "{name}");
         assert!(node2.conversation_at(channel, "799").await.unwrap().is_none(), "{name}");
         assert!(node2.conversation_at(&other, "701").await.unwrap().is_none(), "{name}: another channel's address");
@@ -219,16 +219,16 @@ async fn a_conversations_messages_page_back_from_the_newest_oldest_first_on_ever
         ids.push(store.record_inbound(channel, &said(4, "810", "Dewi", "pesan 4", 30_000)).await.unwrap().unwrap().id);
 
         let reader = &backend.nodes[2];
-        let page = async |before: Option<i64>| reader.messages(conversation, before, 2).await.unwrap().into_iter().map(|m| m.id).collect::<Vec<_>>();
-        let all: Vec<i64> = reader.messages(conversation, None, 100).await.unwrap().into_iter().map(|m| m.id).collect();
+        let page = async |before: Option<i64>| reader.messages(conversation, Scope::Every, before, 2).await.unwrap().into_iter().map(|m| m.id).collect::<Vec<_>>();
+        let all: Vec<i64> = reader.messages(conversation, Scope::Every, None, 100).await.unwrap().into_iter().map(|m| m.id).collect();
         assert_eq!(all, ids, "{name}: oldest first");
         assert_eq!(page(None).await, ids[4..6].to_vec(), "{name}: the newest two");
         assert_eq!(page(Some(ids[4])).await, ids[2..4].to_vec(), "{name}");
         assert_eq!(page(Some(ids[2])).await, ids[0..2].to_vec(), "{name}");
         assert!(page(Some(ids[0])).await.is_empty(), "{name}: nothing before the first");
-        let replied = reader.messages(conversation, Some(ids[4]), 1).await.unwrap();
+        let replied = reader.messages(conversation, Scope::Every, Some(ids[4]), 1).await.unwrap();
         assert_eq!((replied[0].direction.as_str(), replied[0].status), ("outbound", DeliveryStatus::Queued), "{name}");
-        assert!(reader.messages(i64::MAX, None, 10).await.unwrap().is_empty(), "{name}");
+        assert!(reader.messages(i64::MAX, Scope::Every, None, 10).await.unwrap().is_empty(), "{name}");
 
         // The customer's latest message by their clock, not the last stored, and never a reply.
         let last = backend.nodes[1].last_inbound(conversation).await.unwrap().unwrap();
@@ -266,10 +266,10 @@ async fn a_read_marker_set_on_one_node_is_seen_on_the_others_and_never_moves_bac
         let conversation = node1.message(ids[0]).await.unwrap().unwrap().conversation_id;
         assert_eq!(unread(node2, dewi, conversation).await, Some(3), "{name}: nothing read yet");
 
-        node1.mark_read(dewi, conversation, Some(ids[1])).await.unwrap();
+        node1.mark_read(dewi, conversation, Scope::Every, Some(ids[1])).await.unwrap();
         assert_eq!(unread(node2, dewi, conversation).await, Some(1), "{name}: read up to the second, on another node");
         // A page that lagged marks the first read: the marker stays.
-        node3.mark_read(dewi, conversation, Some(ids[0])).await.unwrap();
+        node3.mark_read(dewi, conversation, Scope::Every, Some(ids[0])).await.unwrap();
         assert_eq!(unread(node2, dewi, conversation).await, Some(1), "{name}: never moved back");
         assert_eq!(unread(node2, agus, conversation).await, Some(3), "{name}: every person has their own");
 
@@ -282,7 +282,7 @@ async fn a_read_marker_set_on_one_node_is_seen_on_the_others_and_never_moves_bac
         node3.queue_outbound(channel, &answer).await.unwrap();
         assert_eq!(unread(node1, agus, conversation).await, Some(0), "{name}: the one who replied read it all");
         assert_eq!(unread(node1, dewi, conversation).await, Some(1), "{name}: no one else did");
-        node2.mark_read(dewi, conversation, None).await.unwrap();
+        node2.mark_read(dewi, conversation, Scope::Every, None).await.unwrap();
         assert_eq!(unread(node1, dewi, conversation).await, Some(0), "{name}");
         let newest = node3.record_inbound(channel, &inbound(4, "820", now_ms() - 1_000)).await.unwrap().unwrap().id;
         assert_eq!(unread(node1, dewi, conversation).await, Some(1), "{name}: a new message is unread");
@@ -292,7 +292,7 @@ async fn a_read_marker_set_on_one_node_is_seen_on_the_others_and_never_moves_bac
             let mut marks = Vec::new();
             for (node, up_to) in backend.nodes.iter().zip([ids[0], newest, ids[2]]) {
                 let node = node.clone();
-                marks.push(tokio::spawn(async move { node.mark_read(agus, conversation, Some(up_to)).await }));
+                marks.push(tokio::spawn(async move { node.mark_read(agus, conversation, Scope::Every, Some(up_to)).await }));
             }
             for mark in marks {
                 mark.await.unwrap().unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -323,7 +323,7 @@ async fn templates_are_enabled_until_switched_off_per_channel_and_a_forgotten_on
         assert!(node2.disabled_templates(channel).await.unwrap().is_empty(), "{name}");
 
         node2.set_template_enabled(&other, "promo_lebaran", false).await.unwrap();
-        assert!(node3.delete_channel(&other).await.unwrap());
+        assert!(node3.delete_channel(&other, Scope::Every).await.unwrap());
         assert!(node1.disabled_templates(&other).await.unwrap().is_empty(), "{name}: switches go with their channel");
     })
     .await;
@@ -371,7 +371,7 @@ async fn a_resource_held_by_every_node_at_once_is_held_once_and_only_its_last_ho
 
         backend.nodes[1].hold_resource(&messenger, "meta:page:2").await.unwrap();
         backend.nodes[2].hold_resource(&instagram, "meta:page:2").await.unwrap();
-        assert!(backend.nodes[0].delete_channel(&instagram).await.unwrap());
+        assert!(backend.nodes[0].delete_channel(&instagram, Scope::Every).await.unwrap());
         assert!(!backend.nodes[1].release_resource(&messenger, "meta:page:2").await.unwrap(), "{name}: the deleted channel's hold went with it");
     })
     .await;

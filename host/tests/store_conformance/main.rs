@@ -14,6 +14,7 @@ mod media;
 mod messages;
 mod outbox;
 mod people;
+mod scope;
 mod webhooks;
 
 use std::sync::Arc;

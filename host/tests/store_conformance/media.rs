@@ -7,7 +7,7 @@ use std::time::Duration;
 use switchboard::store::channels::Connected;
 use switchboard::store::events::{EventRecord, FileRecord};
 use switchboard::store::media::{MediaFile, StoredBytes};
-use switchboard::store::now_ms;
+use switchboard::store::{Scope, now_ms};
 
 use crate::each_backend;
 use crate::messages::inbound;
@@ -53,26 +53,26 @@ async fn a_file_an_inbound_message_queues_is_due_retried_with_its_reason_then_st
         let (in_a_minute, in_two) = (now_ms() + 60_000, now_ms() + 120_000);
         node3.media_retry(photo, in_a_minute, "the provider answered 503".into(), true).await.unwrap();
         node3.media_retry(receipt, in_two, "not ready at the provider yet".into(), false).await.unwrap();
-        let photo_now = node1.media_file(photo).await.unwrap().unwrap();
+        let photo_now = node1.media_file(photo, Scope::Every).await.unwrap().unwrap();
         assert_eq!(seen(&photo_now), (Some(first), 0, "pending", Some("the provider answered 503"), 1), "{name}");
-        let receipt_now = node2.media_file(receipt).await.unwrap().unwrap();
+        let receipt_now = node2.media_file(receipt, Scope::Every).await.unwrap().unwrap();
         assert_eq!(seen(&receipt_now), (Some(first), 1, "pending", Some("not ready at the provider yet"), 0), "{name}");
         assert_eq!(node1.due_media(10, &[]).await.unwrap().iter().map(|f| f.id).collect::<Vec<_>>(), vec![voice], "{name}: retries wait");
         assert!(node1.next_media_at().await.unwrap().is_some_and(|at| at <= now_ms()), "{name}: the voice note is still due");
 
         // The photo's bytes come in on node 2: stored, its reason gone, its blob recorded.
         node2.media_stored(photo, bytes("ab", 48_213, "image/jpeg")).await.unwrap();
-        let stored = node3.media_file(photo).await.unwrap().unwrap();
+        let stored = node3.media_file(photo, Scope::Every).await.unwrap().unwrap();
         assert_eq!(seen(&stored), (Some(first), 0, "stored", None, 1), "{name}");
         assert_eq!((stored.sha256, stored.size, stored.mime_type.as_deref()), (Some("ab".repeat(32)), Some(48_213), Some("image/jpeg")), "{name}");
         assert_eq!(backend.texts("SELECT sha256 FROM media_blobs").await, vec!["ab".repeat(32)], "{name}");
 
         // The receipt failed for good; the voice note had no file after all.
         node1.media_failed(receipt, "the file expired at the provider".into()).await.unwrap();
-        let failed = node3.media_file(receipt).await.unwrap().unwrap();
+        let failed = node3.media_file(receipt, Scope::Every).await.unwrap().unwrap();
         assert_eq!(seen(&failed), (Some(first), 1, "failed", Some("the file expired at the provider"), 1), "{name}: counted as an attempt");
         node3.media_forget(voice).await.unwrap();
-        assert!(node1.media_file(voice).await.unwrap().is_none(), "{name}");
+        assert!(node1.media_file(voice, Scope::Every).await.unwrap().is_none(), "{name}");
         assert!(node2.due_media(10, &[]).await.unwrap().is_empty(), "{name}");
         assert_eq!(node2.next_media_at().await.unwrap(), None, "{name}: nothing left to fetch");
 
@@ -81,7 +81,7 @@ async fn a_file_an_inbound_message_queues_is_due_retried_with_its_reason_then_st
         assert_eq!(files.iter().map(|f| (f.id, f.state.as_str())).collect::<Vec<_>>(), vec![(photo, "stored"), (receipt, "failed")], "{name}");
         assert!(node2.media_of_messages(&[second]).await.unwrap().is_empty(), "{name}");
         assert!(node2.media_of_messages(&[]).await.unwrap().is_empty(), "{name}");
-        assert!(node2.media_file(i64::MAX).await.unwrap().is_none(), "{name}");
+        assert!(node2.media_file(i64::MAX, Scope::Every).await.unwrap().is_none(), "{name}");
     })
     .await;
 }
@@ -96,7 +96,7 @@ async fn uploads_never_sent_and_the_files_of_a_deleted_channel_leave_orphaned_bl
         let cutoff = now_ms();
         tokio::time::sleep(Duration::from_millis(5)).await;
         let fresh = node2.media_uploaded(1, None, bytes("bb", 900, "image/png")).await.unwrap();
-        let upload = node3.media_file(stale).await.unwrap().unwrap_or_else(|| panic!("{name}: readable on another node"));
+        let upload = node3.media_file(stale, Scope::Every).await.unwrap().unwrap_or_else(|| panic!("{name}: readable on another node"));
         assert_eq!((upload.channel_id, upload.message_id, upload.workspace_id, upload.position), (None, None, 1, 0), "{name}: an upload belongs to no message yet");
         assert_eq!((upload.state.as_str(), upload.filename.as_deref(), upload.size, upload.mime_type.as_deref()), ("stored", Some("katalog.pdf"), Some(120_000), Some("application/pdf")), "{name}");
         assert!(node1.due_media(10, &[]).await.unwrap().is_empty(), "{name}: an upload is not fetched");
@@ -110,7 +110,7 @@ async fn uploads_never_sent_and_the_files_of_a_deleted_channel_leave_orphaned_bl
         node2.record_events(&backend.channel, vec![EventRecord::Message { inbound: inbound(1, "701", at), files: vec![kept(0, "dd")] }]).await.unwrap();
         assert!(node3.orphaned_blobs(cutoff - 60_000).await.unwrap().is_empty(), "{name}: every blob is named by a file");
 
-        assert!(node3.delete_channel(&branch).await.unwrap(), "{name}");
+        assert!(node3.delete_channel(&branch, Scope::Every).await.unwrap(), "{name}");
         // Every node sweeps at once: each orphan is found by exactly one of them.
         let mut sweeps = Vec::new();
         for node in &backend.nodes {
@@ -123,8 +123,8 @@ async fn uploads_never_sent_and_the_files_of_a_deleted_channel_leave_orphaned_bl
         }
         orphans.sort();
         assert_eq!(orphans, vec!["aa".repeat(32), "cc".repeat(32)], "{name}: the stale upload's and the deleted channel's only");
-        assert!(node1.media_file(stale).await.unwrap().is_none(), "{name}: the stale upload is dropped");
-        assert!(node1.media_file(fresh).await.unwrap().is_some(), "{name}: a recent upload stays");
+        assert!(node1.media_file(stale, Scope::Every).await.unwrap().is_none(), "{name}: the stale upload is dropped");
+        assert!(node1.media_file(fresh, Scope::Every).await.unwrap().is_some(), "{name}: a recent upload stays");
         assert_eq!(backend.texts("SELECT sha256 FROM media_blobs ORDER BY sha256").await, vec!["bb".repeat(32), "dd".repeat(32)], "{name}");
         assert!(node2.orphaned_blobs(cutoff).await.unwrap().is_empty(), "{name}: found once");
     })
@@ -150,7 +150,7 @@ async fn an_upload_sent_in_a_reply_through_one_node_is_the_replys_file_on_anothe
         let files = node3.media_of_messages(&[queued.id]).await.unwrap();
         let sent: Vec<_> = files.iter().map(|f| (f.message_id, f.channel_id.as_deref(), f.state.as_str(), f.sha256.clone(), f.filename.as_deref(), f.size)).collect();
         assert_eq!(sent, vec![(Some(queued.id), Some(backend.channel.as_str()), "stored", Some("ee".repeat(32)), Some("katalog.pdf"), Some(4_000))], "{name}");
-        assert!(node3.media_file(upload).await.unwrap().is_some(), "{name}: the upload stays, for another reply");
+        assert!(node3.media_file(upload, Scope::Every).await.unwrap().is_some(), "{name}: the upload stays, for another reply");
     })
     .await;
 }

@@ -82,12 +82,12 @@ async fn a_person_created_on_one_node_is_found_on_another_by_id_and_by_username_
         assert_eq!((siti.workspace_id, siti.username.as_str(), siti.display_name.as_str(), siti.role), (Some(1), "siti@tokosari.co.id", "Siti Rahayu", Role::Agent), "{name}");
         assert!(siti.active && !siti.has_password && siti.password_hash.is_none(), "{name}: no password until the invitation is accepted");
 
-        let read = node2.person(siti.id).await.unwrap().unwrap_or_else(|| panic!("{name}: created on another node"));
+        let read = node2.person(siti.id, Scope::Every).await.unwrap().unwrap_or_else(|| panic!("{name}: created on another node"));
         assert_eq!((read.username.as_str(), read.role, read.created_at), ("siti@tokosari.co.id", Role::Agent, siti.created_at), "{name}");
         let by_username = node3.person_by_username("Siti@TokoSari.CO.ID").await.unwrap().unwrap_or_else(|| panic!("{name}: any case"));
         assert_eq!(by_username.id, siti.id, "{name}");
         assert!(node3.person_by_username("budi@tokosari.co.id").await.unwrap().is_none(), "{name}");
-        assert!(node3.person(i64::MAX).await.unwrap().is_none(), "{name}");
+        assert!(node3.person(i64::MAX, Scope::Every).await.unwrap().is_none(), "{name}");
 
         let duplicate = node2.create_person(Some(1), "SITI@tokosari.co.id", "Siti Lain", Role::Admin).await;
         assert!(duplicate.is_err() && !matches!(duplicate, Err(StoreError::NotFound)), "{name}: one account per username, whatever its case");
@@ -148,13 +148,13 @@ async fn people_are_listed_by_name_in_byte_order_per_workspace_or_all_and_an_upd
         assert_eq!(names(node1.people(None).await.unwrap()), vec!["Budi", "Budi", "Operator", "Siti", "Tini", "agus"], "{name}: everyone");
         assert!(node1.people(Some(i64::MAX)).await.unwrap().is_empty(), "{name}");
 
-        node2.update_person(siti.id, Some(Role::Supervisor), None, None).await.unwrap();
-        let promoted = node3.person(siti.id).await.unwrap().unwrap();
+        node2.update_person(siti.id, Scope::Every, Some(Role::Supervisor), None, None).await.unwrap();
+        let promoted = node3.person(siti.id, Scope::Every).await.unwrap().unwrap();
         assert_eq!((promoted.role, promoted.display_name.as_str(), promoted.active), (Role::Supervisor, "Siti", true), "{name}");
-        node3.update_person(siti.id, None, Some("Siti Rahayu"), None).await.unwrap();
-        let renamed = node1.person(siti.id).await.unwrap().unwrap();
+        node3.update_person(siti.id, Scope::Every, None, Some("Siti Rahayu"), None).await.unwrap();
+        let renamed = node1.person(siti.id, Scope::Every).await.unwrap().unwrap();
         assert_eq!((renamed.role, renamed.display_name.as_str(), renamed.active), (Role::Supervisor, "Siti Rahayu", true), "{name}: the role kept");
-        node1.update_person(i64::MAX, Some(Role::Admin), None, None).await.unwrap();
+        assert!(!node1.update_person(i64::MAX, Scope::Every, Some(Role::Admin), None, None).await.unwrap(), "{name}: no such person");
     })
     .await;
 }
@@ -168,13 +168,13 @@ async fn a_person_s_language_is_kept_read_everywhere_with_the_session_and_forgot
         let siti = node1.create_person(Some(1), "siti@tokosari.co.id", "Siti", Role::Agent).await.unwrap();
         assert_eq!(siti.language, None, "{name}");
         assert!(node2.set_person_language(siti.id, Some("id")).await.unwrap(), "{name}");
-        assert_eq!(node3.person(siti.id).await.unwrap().unwrap().language.as_deref(), Some("id"), "{name}");
+        assert_eq!(node3.person(siti.id, Scope::Every).await.unwrap().unwrap().language.as_deref(), Some("id"), "{name}");
         let (session, csrf) = node1.create_session(siti.id).await.unwrap();
         let signed_in = node3.session(&session, HOUR, DAY).await.unwrap().unwrap();
         assert_eq!((signed_in.person.language.as_deref(), signed_in.csrf_token.as_str()), (Some("id"), csrf.as_str()), "{name}: the session's own columns follow the person's");
         assert_eq!(node1.people(Some(1)).await.unwrap().iter().find(|p| p.id == siti.id).unwrap().language.as_deref(), Some("id"), "{name}");
         assert!(node1.set_person_language(siti.id, None).await.unwrap(), "{name}");
-        assert_eq!(node2.person(siti.id).await.unwrap().unwrap().language, None, "{name}");
+        assert_eq!(node2.person(siti.id, Scope::Every).await.unwrap().unwrap().language, None, "{name}");
         assert!(!node2.set_person_language(i64::MAX, Some("en")).await.unwrap(), "{name}: no such person");
     })
     .await;
@@ -206,11 +206,11 @@ async fn a_session_made_on_one_node_signs_in_on_another_until_idle_too_old_delet
         let (kept, _) = node1.create_session(siti.id).await.unwrap();
         let budi = node1.create_person(Some(1), "budi@tokosari.co.id", "Budi", Role::Agent).await.unwrap();
         let (budis, _) = node1.create_session(budi.id).await.unwrap();
-        node2.update_person(siti.id, None, None, Some(false)).await.unwrap();
-        assert!(!node3.person(siti.id).await.unwrap().unwrap().active, "{name}");
+        node2.update_person(siti.id, Scope::Every, None, None, Some(false)).await.unwrap();
+        assert!(!node3.person(siti.id, Scope::Every).await.unwrap().unwrap().active, "{name}");
         assert!(node3.session(&kept, HOUR, DAY).await.unwrap().is_none(), "{name}: deactivated, signed out at once");
         assert!(node3.session(&budis, HOUR, DAY).await.unwrap().is_some(), "{name}: another person's session lives on");
-        node2.update_person(siti.id, None, None, Some(true)).await.unwrap();
+        node2.update_person(siti.id, Scope::Every, None, None, Some(true)).await.unwrap();
         assert!(node3.session(&kept, HOUR, DAY).await.unwrap().is_none(), "{name}: reactivating does not bring a session back");
 
         // A suspended workspace's people are told so.
@@ -230,34 +230,34 @@ async fn an_invitation_link_works_once_until_it_expires_and_a_newer_link_or_a_re
         let (node1, node2, node3, name) = (&backend.nodes[0], &backend.nodes[1], &backend.nodes[2], backend.name);
         let siti = node1.create_person(Some(1), "siti@tokosari.co.id", "Siti Rahayu", Role::Agent).await.unwrap();
 
-        let (expired, _) = node1.create_invitation(siti.id, -1, false).await.unwrap();
+        let (expired, _) = node1.create_invitation(siti.id, Scope::Every, -1, false).await.unwrap();
         assert_eq!(node2.invitation(&expired).await.unwrap().unwrap_err(), InvitationProblem::Expired, "{name}");
         assert!(!node2.accept_invitation(&expired, "$argon2id$v=19$expired").await.unwrap(), "{name}: an expired link sets nothing");
         assert_eq!(node3.invitation("no-such-link").await.unwrap().unwrap_err(), InvitationProblem::Unknown, "{name}");
 
         let before = now_ms();
-        let (first, expires_at) = node1.create_invitation(siti.id, HOUR, false).await.unwrap();
+        let (first, expires_at) = node1.create_invitation(siti.id, Scope::Every, HOUR, false).await.unwrap();
         assert!(expires_at >= before + HOUR && expires_at <= now_ms() + HOUR, "{name}: {expires_at}");
         assert_eq!(node2.invitation(&first).await.unwrap().unwrap().id, siti.id, "{name}: opened on another node");
         assert_eq!(node2.invitation(&expired).await.unwrap().unwrap_err(), InvitationProblem::Unknown, "{name}: replaced");
-        let (second, _) = node3.create_invitation(siti.id, HOUR, false).await.unwrap();
+        let (second, _) = node3.create_invitation(siti.id, Scope::Every, HOUR, false).await.unwrap();
         assert_eq!(node1.invitation(&first).await.unwrap().unwrap_err(), InvitationProblem::Unknown, "{name}: a newer link replaces it");
         assert!(!node1.accept_invitation(&first, "$argon2id$v=19$first").await.unwrap(), "{name}");
         assert!(!backend.texts("SELECT token_hash FROM invitations").await.join("\n").contains(&second), "{name}: only a digest at rest");
 
         let (session, _) = node1.create_session(siti.id).await.unwrap();
         assert!(node2.accept_invitation(&second, "$argon2id$v=19$second").await.unwrap(), "{name}");
-        let accepted = node3.person(siti.id).await.unwrap().unwrap();
+        let accepted = node3.person(siti.id, Scope::Every).await.unwrap().unwrap();
         assert!(accepted.has_password && accepted.password_hash.as_deref() == Some("$argon2id$v=19$second"), "{name}");
         assert!(node3.session(&session, HOUR, DAY).await.unwrap().is_none(), "{name}: a password set ends every session");
         assert_eq!(node1.invitation(&second).await.unwrap().unwrap_err(), InvitationProblem::Used, "{name}");
         assert!(!node1.accept_invitation(&second, "$argon2id$v=19$again").await.unwrap(), "{name}: once");
-        assert_eq!(node1.person(siti.id).await.unwrap().unwrap().password_hash.as_deref(), Some("$argon2id$v=19$second"), "{name}");
+        assert_eq!(node1.person(siti.id, Scope::Every).await.unwrap().unwrap().password_hash.as_deref(), Some("$argon2id$v=19$second"), "{name}");
 
         // A reset: the password stops working and sessions end at once; the used link stays used.
         let (before_reset, _) = node1.create_session(siti.id).await.unwrap();
-        let (reset, _) = node2.create_invitation(siti.id, HOUR, true).await.unwrap();
-        let reset_person = node3.person(siti.id).await.unwrap().unwrap();
+        let (reset, _) = node2.create_invitation(siti.id, Scope::Every, HOUR, true).await.unwrap();
+        let reset_person = node3.person(siti.id, Scope::Every).await.unwrap().unwrap();
         assert!(!reset_person.has_password && reset_person.password_hash.is_none(), "{name}");
         assert!(node3.session(&before_reset, HOUR, DAY).await.unwrap().is_none(), "{name}");
         assert_eq!(node3.invitation(&second).await.unwrap().unwrap_err(), InvitationProblem::Used, "{name}");
@@ -269,7 +269,7 @@ async fn an_invitation_link_works_once_until_it_expires_and_a_newer_link_or_a_re
         node3.change_password(siti.id, "$argon2id$v=19$changed", &here).await.unwrap();
         assert!(node1.session(&here, HOUR, DAY).await.unwrap().is_some(), "{name}: the session it was changed from");
         assert!(node2.session(&elsewhere, HOUR, DAY).await.unwrap().is_none(), "{name}: every other session ends");
-        assert_eq!(node2.person(siti.id).await.unwrap().unwrap().password_hash.as_deref(), Some("$argon2id$v=19$changed"), "{name}");
+        assert_eq!(node2.person(siti.id, Scope::Every).await.unwrap().unwrap().password_hash.as_deref(), Some("$argon2id$v=19$changed"), "{name}");
     })
     .await;
 }
@@ -280,7 +280,7 @@ async fn the_same_invitation_accepted_on_three_nodes_at_once_is_used_exactly_onc
         let name = backend.name;
         let siti = backend.nodes[0].create_person(Some(1), "siti@tokosari.co.id", "Siti Rahayu", Role::Agent).await.unwrap();
         for round in 0..5 {
-            let (link, _) = backend.nodes[round % 3].create_invitation(siti.id, HOUR, round % 2 == 1).await.unwrap();
+            let (link, _) = backend.nodes[round % 3].create_invitation(siti.id, Scope::Every, HOUR, round % 2 == 1).await.unwrap();
             let link: Arc<str> = link.into();
             let mut accepts = Vec::new();
             for (n, node) in backend.nodes.iter().enumerate() {
@@ -299,7 +299,7 @@ async fn the_same_invitation_accepted_on_three_nodes_at_once_is_used_exactly_onc
                 }
             }
             assert_eq!(winners.len(), 1, "{name}: round {round}: {winners:?}");
-            let person = backend.nodes[(round + 1) % 3].person(siti.id).await.unwrap().unwrap();
+            let person = backend.nodes[(round + 1) % 3].person(siti.id, Scope::Every).await.unwrap().unwrap();
             assert_eq!(person.password_hash.as_deref(), Some(winners[0].as_str()), "{name}: the winner's password is the one set");
             assert_eq!(backend.nodes[2].invitation(&link).await.unwrap().unwrap_err(), InvitationProblem::Used, "{name}");
         }
@@ -465,7 +465,7 @@ async fn deleting_a_workspace_removes_its_channels_people_sessions_links_and_tok
         let channel = store.create_channel(tini, "telegram", "Warung Bu Tini", &[]).await.unwrap().id;
         let owner = store.create_person(Some(tini), "tini@warungtini.id", "Tini", Role::Admin).await.unwrap();
         let (session, _) = store.create_session(owner.id).await.unwrap();
-        let (link, _) = store.create_invitation(owner.id, HOUR, false).await.unwrap();
+        let (link, _) = store.create_invitation(owner.id, Scope::Every, HOUR, false).await.unwrap();
         let (_, token) = store.create_labeled_token(Role::Admin, Some(tini), "Kasir").await.unwrap();
         let siti = store.create_person(Some(1), "siti@tokosari.co.id", "Siti Rahayu", Role::Agent).await.unwrap();
         let (sitis, _) = store.create_session(siti.id).await.unwrap();
@@ -475,7 +475,7 @@ async fn deleting_a_workspace_removes_its_channels_people_sessions_links_and_tok
         assert!(!node3.delete_workspace(tini).await.unwrap(), "{name}: gone already");
         assert!(node3.workspace(tini).await.unwrap().is_none(), "{name}");
         assert!(node3.channel(&channel, Scope::Every).await.unwrap().is_none(), "{name}: its channel");
-        assert!(node3.person(owner.id).await.unwrap().is_none() && node3.person_by_username("tini@warungtini.id").await.unwrap().is_none(), "{name}: its people");
+        assert!(node3.person(owner.id, Scope::Every).await.unwrap().is_none() && node3.person_by_username("tini@warungtini.id").await.unwrap().is_none(), "{name}: its people");
         assert!(node3.session(&session, HOUR, DAY).await.unwrap().is_none(), "{name}: their sessions");
         assert_eq!(node3.invitation(&link).await.unwrap().unwrap_err(), InvitationProblem::Unknown, "{name}: their links");
         assert!(node3.token_owner(&token).await.unwrap().is_none() && node3.tokens(tini).await.unwrap().is_empty(), "{name}: its tokens");

@@ -78,7 +78,7 @@ async fn events_write_deliveries_for_subscribed_endpoints_which_go_out_in_order_
         node1.webhook_attempted(&first, &answered(200), &Outcome::Delivered).await.unwrap();
         let due = node2.due_webhook_deliveries(10, &[other_conversation.id]).await.unwrap();
         assert_eq!((due.len(), due[0].conversation_id, due[0].message_id > first.message_id), (1, first.conversation_id, true), "{name}: the next message of the conversation, {due:?}");
-        let listed = node1.webhook_deliveries(messages.id, 10).await.unwrap();
+        let listed = node1.webhook_deliveries(messages.id, Scope::Every, 10).await.unwrap();
         let (shown, attempts) = listed.iter().find(|(d, _)| d.id == first.id).unwrap();
         assert_eq!((shown.state.as_str(), shown.attempts, attempts.iter().map(|a| a.status).collect::<Vec<_>>()), ("delivered", 2, vec![Some(500), Some(200)]), "{name}");
 
@@ -91,15 +91,15 @@ async fn events_write_deliveries_for_subscribed_endpoints_which_go_out_in_order_
         node1.record_inbound(channel, &inbound(5, "700", now)).await.unwrap().unwrap();
         let (enabled, _) = node2.update_webhook_endpoint(messages.id, Scope::Workspace(1), &EndpointChange { enabled: Some(true), ..Default::default() }).await.unwrap().unwrap();
         assert_eq!((enabled.enabled, enabled.disabled_reason), (true, None), "{name}");
-        assert_eq!(node2.webhook_deliveries(messages.id, 50).await.unwrap().len(), 4, "{name}: no delivery written while it was disabled");
+        assert_eq!(node2.webhook_deliveries(messages.id, Scope::Every, 50).await.unwrap().len(), 4, "{name}: no delivery written while it was disabled");
 
         // Sent again with the same event id; a resolved conversation is an event too.
-        assert_eq!(node1.redeliver_webhooks(messages.id, Redeliver::One(first.id)).await.unwrap(), 1, "{name}");
-        assert_eq!(node1.redeliver_webhooks(messages.id, Redeliver::One(due[0].id)).await.unwrap(), 0, "{name}: a pending one is not copied");
-        let copies: Vec<_> = node1.webhook_deliveries(messages.id, 50).await.unwrap().into_iter().filter(|(d, _)| d.event_id == first.event_id).collect();
+        assert_eq!(node1.redeliver_webhooks(messages.id, Scope::Every, Redeliver::One(first.id)).await.unwrap(), 1, "{name}");
+        assert_eq!(node1.redeliver_webhooks(messages.id, Scope::Every, Redeliver::One(due[0].id)).await.unwrap(), 0, "{name}: a pending one is not copied");
+        let copies: Vec<_> = node1.webhook_deliveries(messages.id, Scope::Every, 50).await.unwrap().into_iter().filter(|(d, _)| d.event_id == first.event_id).collect();
         assert_eq!(copies.len(), 2, "{name}");
-        node1.update_conversation(first.conversation_id.unwrap(), None, Some("resolved")).await.unwrap();
-        let kinds: Vec<String> = node1.webhook_deliveries(messages.id, 50).await.unwrap().into_iter().map(|(d, _)| d.event_type).collect();
+        node1.update_conversation(first.conversation_id.unwrap(), Scope::Every, None, Some("resolved")).await.unwrap();
+        let kinds: Vec<String> = node1.webhook_deliveries(messages.id, Scope::Every, 50).await.unwrap().into_iter().map(|(d, _)| d.event_type).collect();
         assert_eq!(kinds.iter().filter(|k| *k == "conversation.resolved").count(), 1, "{name}: {kinds:?}");
 
         // A ping: claimed by this node at once, not due for another.
@@ -112,7 +112,7 @@ async fn events_write_deliveries_for_subscribed_endpoints_which_go_out_in_order_
         assert_eq!(rotated.signing_secrets(now), vec!["whsec_bmV3LXNlY3JldC1mb3ItdGhlLWNybS1ob29r", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"], "{name}");
         assert_eq!(rotated.signing_secrets(now + 2_000).len(), 1, "{name}");
         assert_eq!(node2.delete_webhook_endpoint(messages.id, Scope::Workspace(1)).await.unwrap(), Some(Vec::new()), "{name}: deleted, no bot: nothing handed over");
-        assert!(node1.webhook_deliveries(messages.id, 50).await.unwrap().is_empty(), "{name}");
+        assert!(node1.webhook_deliveries(messages.id, Scope::Every, 50).await.unwrap().is_empty(), "{name}");
     })
     .await;
 }
@@ -154,7 +154,7 @@ async fn each_event_is_written_once_when_it_happens_and_a_write_that_changes_not
         let (node, name, channel) = (&backend.nodes[0], backend.name, backend.channel.as_str());
         let all = node.create_webhook_endpoint(&endpoint(1, switchboard::store::webhook_endpoints::EVENT_TYPES)).await.unwrap();
         let events = async || -> Vec<String> {
-            let mut listed = node.webhook_deliveries(all.id, 100).await.unwrap();
+            let mut listed = node.webhook_deliveries(all.id, Scope::Every, 100).await.unwrap();
             listed.sort_by_key(|(d, _)| d.id);
             listed.into_iter().map(|(d, _)| d.event_type).collect()
         };
@@ -168,10 +168,10 @@ async fn each_event_is_written_once_when_it_happens_and_a_write_that_changes_not
 
         let conversation = first.conversation_id;
         let ani = node.create_person(Some(1), "ani-events", "Ani", switchboard::store::tokens::Role::Agent).await.unwrap().id;
-        node.update_conversation(conversation, Some(Some(ani)), None).await.unwrap();
-        node.update_conversation(conversation, Some(Some(ani)), Some("open")).await.unwrap();
+        node.update_conversation(conversation, Scope::Every, Some(Some(ani)), None).await.unwrap();
+        node.update_conversation(conversation, Scope::Every, Some(Some(ani)), Some("open")).await.unwrap();
         assert_eq!(events().await[3..], ["conversation.assigned"], "{name}: assigned once, the same assignee and status again are no event");
-        node.update_conversation(conversation, None, Some("resolved")).await.unwrap();
+        node.update_conversation(conversation, Scope::Every, None, Some("resolved")).await.unwrap();
         node.record_inbound(channel, &inbound(3, "960", now)).await.unwrap().unwrap();
         // The message and the reopening are one write; each backend stores them in its own order.
         let mut reopened = events().await[4..].to_vec();

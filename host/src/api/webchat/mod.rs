@@ -495,7 +495,7 @@ impl Follow {
 
     async fn snapshot(&mut self) -> Result<SseEvent, crate::store::StoreError> {
         let messages = match self.find_conversation().await? {
-            Some(id) => self.front.app.store.messages(id, None, SNAPSHOT_LIMIT).await?,
+            Some(id) => self.front.app.store.messages(id, Scope::Every, None, SNAPSHOT_LIMIT).await?,
             None => vec![],
         };
         let Some(channel) = self.front.app.store.channel(&self.channel_id, Scope::Every).await? else { return Ok(SseEvent::default().event("snapshot").data("{\"messages\":[]}")) };

@@ -13,10 +13,10 @@ pub trait ChannelStore: Send + Sync {
     async fn create_channel(&self, workspace_id: i64, plugin: &str, name: &str, settings: &[SettingValue<'_>]) -> StoreResult<Channel>;
     /// What connect() reported; the channel becomes active (listed).
     async fn mark_connected(&self, id: &str, connected: &Connected<'_>) -> StoreResult<()>;
-    /// Replaces the name and settings; `NotFound` for no such channel.
-    async fn update_channel(&self, id: &str, name: &str, settings: &[SettingValue<'_>]) -> StoreResult<()>;
-    /// Deletes a channel and everything under it; whether it existed.
-    async fn delete_channel(&self, id: &str) -> StoreResult<bool>;
+    /// Replaces the name and settings; `NotFound` for no such channel in `scope`.
+    async fn update_channel(&self, id: &str, scope: Scope, name: &str, settings: &[SettingValue<'_>]) -> StoreResult<()>;
+    /// Deletes a channel and everything under it; whether it existed in `scope`.
+    async fn delete_channel(&self, id: &str, scope: Scope) -> StoreResult<bool>;
     /// Settings and webhook secret opened; `None` outside `scope`.
     async fn channel(&self, id: &str, scope: Scope) -> StoreResult<Option<Channel>>;
     /// Active channels in `scope`, oldest first.
@@ -53,15 +53,15 @@ impl<S: RunSql> ChannelStore for S {
         self.write(body(move |sql| Box::pin(async move { sql.execute(MARK_CONNECTED, &[&id, &display_name, &account, &setup, &now_ms()]).await.map(drop) }))).await
     }
 
-    async fn update_channel(&self, id: &str, name: &str, settings: &[SettingValue<'_>]) -> StoreResult<()> {
+    async fn update_channel(&self, id: &str, scope: Scope, name: &str, settings: &[SettingValue<'_>]) -> StoreResult<()> {
         let (id, name, settings) = (id.to_owned(), name.to_owned(), self.secrets().seal_settings(settings));
-        let changed = self.write(body(move |sql| Box::pin(async move { sql.execute(UPDATE_CHANNEL, &[&id, &name, &settings, &now_ms()]).await }))).await?;
+        let changed = self.write(body(move |sql| Box::pin(async move { sql.execute(UPDATE_CHANNEL, &[&id, &name, &settings, &now_ms(), &scope.workspace()]).await }))).await?;
         if changed == 0 { Err(StoreError::NotFound) } else { Ok(()) }
     }
 
-    async fn delete_channel(&self, id: &str) -> StoreResult<bool> {
+    async fn delete_channel(&self, id: &str, scope: Scope) -> StoreResult<bool> {
         let id = id.to_owned();
-        self.write(body(move |sql| Box::pin(async move { Ok(sql.execute(DELETE_CHANNEL, &[&id]).await? > 0) }))).await
+        self.write(body(move |sql| Box::pin(async move { Ok(sql.execute(DELETE_CHANNEL, &[&id, &scope.workspace()]).await? > 0) }))).await
     }
 
     async fn channel(&self, id: &str, scope: Scope) -> StoreResult<Option<Channel>> {

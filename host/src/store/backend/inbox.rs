@@ -18,7 +18,7 @@ use crate::store::reconnect::Reconnect;
 use crate::store::audit::{actor_pattern, audit_log_sql, audit_row};
 use crate::store::contacts::UPSERT_CONTACT;
 use crate::store::channels::Channel;
-use crate::store::conversations::{Assigned, CONVERSATION_COLUMNS, CONVERSATION_FROM, conversation, conversation_at_in, conversation_in, conversation_with_channel_in, like_pattern, search_words, MARK_READ};
+use crate::store::conversations::{Assigned, CONVERSATION_COLUMNS, CONVERSATION_FROM, conversation, conversation_at_in, conversation_in, conversation_with_channel_in, conversation_in_scope_sql, like_pattern, search_words, MARK_READ};
 use crate::store::messages::{COLUMNS as MESSAGE_COLUMNS, last_inbound_in, read_message};
 use crate::store::row::ReadRow;
 use crate::store::sql::{Param, RunSql, Sql, body};
@@ -33,10 +33,11 @@ pub trait InboxStore: Send + Sync {
     async fn conversations(&self, filter: &ConversationFilter<'_>, limit: u32) -> StoreResult<Vec<ListedConversation>>;
     /// Marks a conversation read by a person up to a message (`None`: its newest); never moves
     /// the mark back, whichever node marked it last.
-    async fn mark_read(&self, person_id: i64, conversation_id: i64, up_to: Option<i64>) -> StoreResult<()>;
-    /// Assigns (`Some(None)`: to nobody) and/or sets the status of a conversation; no such
-    /// conversation changes nothing.
-    async fn update_conversation(&self, id: i64, assignee: Option<Option<i64>>, status: Option<&str>) -> StoreResult<()>;
+    /// `false` (nothing marked) when the conversation is not in `scope`.
+    async fn mark_read(&self, person_id: i64, conversation_id: i64, scope: Scope, up_to: Option<i64>) -> StoreResult<bool>;
+    /// Assigns (`Some(None)`: to nobody) and/or sets the status of a conversation; whether it
+    /// is one in `scope` (else nothing changes).
+    async fn update_conversation(&self, id: i64, scope: Scope, assignee: Option<Option<i64>>, status: Option<&str>) -> StoreResult<bool>;
     /// One conversation with its contact, if it exists.
     async fn conversation(&self, id: i64) -> StoreResult<Option<Conversation>>;
     /// One conversation with its contact and its channel, if it exists and its channel is in
@@ -50,8 +51,8 @@ pub trait InboxStore: Send + Sync {
 
     // A conversation's messages.
     /// The newest `limit` messages of a conversation (older than the message `before`, if
-    /// given), oldest first.
-    async fn messages(&self, conversation_id: i64, before: Option<i64>, limit: u32) -> StoreResult<Vec<Message>>;
+    /// given), oldest first; none when the conversation is not in `scope`.
+    async fn messages(&self, conversation_id: i64, scope: Scope, before: Option<i64>, limit: u32) -> StoreResult<Vec<Message>>;
     /// The customer's most recent message in a conversation (by provider time).
     async fn last_inbound(&self, conversation_id: i64) -> StoreResult<Option<Message>>;
     /// The outbound messages among the last `last` of the conversation at a provider address,
@@ -141,28 +142,34 @@ impl<S: RunSql> InboxStore for S {
         .await
     }
 
-    async fn mark_read(&self, person_id: i64, conversation_id: i64, up_to: Option<i64>) -> StoreResult<()> {
+    async fn mark_read(&self, person_id: i64, conversation_id: i64, scope: Scope, up_to: Option<i64>) -> StoreResult<bool> {
         self.write(body(move |sql| {
             Box::pin(async move {
-                sql.execute(MARK_READ, &[&person_id, &conversation_id, &up_to]).await.map(drop)
+                if sql.row(&conversation_in_scope_sql(2), &[&conversation_id, &scope.workspace()]).await?.is_none() {
+                    return Ok(false);
+                }
+                sql.execute(MARK_READ, &[&person_id, &conversation_id, &up_to]).await?;
+                Ok(true)
             })
         }))
         .await
     }
 
-    async fn update_conversation(&self, id: i64, assignee: Option<Option<i64>>, status: Option<&str>) -> StoreResult<()> {
+    async fn update_conversation(&self, id: i64, scope: Scope, assignee: Option<Option<i64>>, status: Option<&str>) -> StoreResult<bool> {
         let status = status.map(str::to_owned);
         self.write(body(move |sql| {
             Box::pin(async move {
                 // Assigning a conversation the bot handles takes it over for people.
-                let update = "UPDATE conversations SET assignee_id = CASE WHEN CAST($2 AS BOOLEAN) THEN CAST($3 AS BIGINT) ELSE assignee_id END,
-                                  status = COALESCE(CAST($4 AS TEXT), CASE WHEN CAST($2 AS BOOLEAN) AND status = 'bot' THEN 'open' ELSE status END)
-                              WHERE id = $1 RETURNING channel_id";
+                let update = format!(
+                    "UPDATE conversations SET assignee_id = CASE WHEN CAST($2 AS BOOLEAN) THEN CAST($3 AS BIGINT) ELSE assignee_id END,
+                     status = COALESCE(CAST($4 AS TEXT), CASE WHEN CAST($2 AS BOOLEAN) AND status = 'bot' THEN 'open' ELSE status END)
+                     WHERE id = ({in_scope}) RETURNING channel_id",
+                    in_scope = conversation_in_scope_sql(5)
+                );
                 // Every node's inbox followers hear of it (assigned, resolved, reopened).
-                if let Some(row) = sql.row(update, &[&id, &assignee.is_some(), &assignee.flatten(), &status]).await? {
-                    crate::store::pg::live::announce_in(sql, "conversation", &row.text(0), id, None).await?;
-                }
-                Ok(())
+                let Some(row) = sql.row(&update, &[&id, &assignee.is_some(), &assignee.flatten(), &status, &scope.workspace()]).await? else { return Ok(false) };
+                crate::store::pg::live::announce_in(sql, "conversation", &row.text(0), id, None).await?;
+                Ok(true)
             })
         }))
         .await
@@ -199,14 +206,15 @@ impl<S: RunSql> InboxStore for S {
         self.read(body(move |sql| Box::pin(async move { conversation_at_in(sql, &channel_id, &external_id).await }))).await
     }
 
-    async fn messages(&self, conversation_id: i64, before: Option<i64>, limit: u32) -> StoreResult<Vec<Message>> {
+    async fn messages(&self, conversation_id: i64, scope: Scope, before: Option<i64>, limit: u32) -> StoreResult<Vec<Message>> {
         self.read(body(move |sql| {
             Box::pin(async move {
                 let page = format!(
-                    "SELECT {MESSAGE_COLUMNS} FROM (SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 AND (CAST($2 AS BIGINT) IS NULL OR id < $2)
-                     ORDER BY id DESC LIMIT $3) newest ORDER BY id"
+                    "SELECT {MESSAGE_COLUMNS} FROM (SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ({in_scope}) AND (CAST($2 AS BIGINT) IS NULL OR id < $2)
+                     ORDER BY id DESC LIMIT $3) newest ORDER BY id",
+                    in_scope = conversation_in_scope_sql(4)
                 );
-                sql.rows(&page, &[&conversation_id, &before, &i64::from(limit)]).await?.iter().map(read_message).collect()
+                sql.rows(&page, &[&conversation_id, &before, &i64::from(limit), &scope.workspace()]).await?.iter().map(read_message).collect()
             })
         }))
         .await

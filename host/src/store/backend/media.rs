@@ -8,7 +8,7 @@ use std::time::Duration;
 use crate::store::media::{MEDIA_COLUMNS, MediaFile, StoredBytes, blob_in, media_file, media_of_messages_in};
 use crate::store::row::ReadRow;
 use crate::store::sql::{Ids, RunSql, Sql, body, renew_claims};
-use crate::store::{StoreResult, now_ms};
+use crate::store::{Scope, StoreResult, now_ms};
 
 #[async_trait::async_trait]
 pub trait MediaStore: Send + Sync {
@@ -25,7 +25,8 @@ pub trait MediaStore: Send + Sync {
     async fn renew_media_claims(&self, in_flight: &[i64], lease: Duration) -> StoreResult<usize>;
     /// When the next fetch is due (ms), if any.
     async fn next_media_at(&self) -> StoreResult<Option<i64>>;
-    async fn media_file(&self, id: i64) -> StoreResult<Option<MediaFile>>;
+    /// A file, if it is in `scope`.
+    async fn media_file(&self, id: i64, scope: Scope) -> StoreResult<Option<MediaFile>>;
     /// The files of these messages, by message and position.
     async fn media_of_messages(&self, message_ids: &[i64]) -> StoreResult<Vec<MediaFile>>;
 
@@ -103,9 +104,14 @@ impl<S: RunSql> MediaStore for S {
         .await
     }
 
-    async fn media_file(&self, id: i64) -> StoreResult<Option<MediaFile>> {
-        self.read(body(move |sql| Box::pin(async move { Ok(sql.row(&format!("SELECT {MEDIA_COLUMNS} FROM media WHERE id = $1"), &[&id]).await?.as_ref().map(media_file)) })))
-            .await
+    async fn media_file(&self, id: i64, scope: Scope) -> StoreResult<Option<MediaFile>> {
+        self.read(body(move |sql| {
+            Box::pin(async move {
+                let file = format!("SELECT {MEDIA_COLUMNS} FROM media WHERE id = $1 AND workspace_id = COALESCE($2, workspace_id)");
+                Ok(sql.row(&file, &[&id, &scope.workspace()]).await?.as_ref().map(media_file))
+            })
+        }))
+        .await
     }
 
     async fn media_of_messages(&self, message_ids: &[i64]) -> StoreResult<Vec<MediaFile>> {

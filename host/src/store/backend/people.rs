@@ -18,7 +18,7 @@ use crate::store::row::ReadRow;
 use crate::store::sql::{RunSql, Sql, body};
 use crate::store::tokens::{HAND_OVER_TOKEN_CONVERSATIONS, LOCK_TOKEN, LOCK_TOKEN_BINDINGS, REVOKE_TOKEN, Role, TokenInfo, TokenOwner, digest, new_token, token_info, token_owner_of, token_prefix};
 use crate::store::workspaces::{COLUMNS as WORKSPACE_COLUMNS, Workspace, channel_suspended_in, workspace};
-use crate::store::{Db, StoreError, StoreResult, now_ms};
+use crate::store::{Db, Scope, StoreError, StoreResult, now_ms};
 
 #[async_trait::async_trait]
 pub trait PeopleStore: Send + Sync {
@@ -41,7 +41,8 @@ pub trait PeopleStore: Send + Sync {
     // People: one account per username, whatever its case.
     /// A new person without a password; a username taken (in any case) is refused.
     async fn create_person(&self, workspace_id: Option<i64>, username: &str, display_name: &str, role: Role) -> StoreResult<Person>;
-    async fn person(&self, id: i64) -> StoreResult<Option<Person>>;
+    /// A person, if in `scope` (the operator's people, of no workspace, only in every workspace's).
+    async fn person(&self, id: i64, scope: Scope) -> StoreResult<Option<Person>>;
     /// The person with this username, whatever its case.
     async fn person_by_username(&self, username: &str) -> StoreResult<Option<Person>>;
     /// The people of a workspace (`None`: everyone), by display name (byte order), then id.
@@ -49,12 +50,14 @@ pub trait PeopleStore: Send + Sync {
     /// The language a person chose for the pages (`None`: the browser's again); false: no such person.
     async fn set_person_language(&self, id: i64, language: Option<&str>) -> StoreResult<bool>;
     /// Changes role, name or active flag; deactivating ends the person's sessions at once.
-    async fn update_person(&self, id: i64, role: Option<Role>, display_name: Option<&str>, active: Option<bool>) -> StoreResult<()>;
+    /// Whether the person is one in `scope` (else nothing changes).
+    async fn update_person(&self, id: i64, scope: Scope, role: Option<Role>, display_name: Option<&str>, active: Option<bool>) -> StoreResult<bool>;
 
     // Invitation links: one-time, to set a password.
     /// A new link and when it expires; earlier unused ones stop working. With `reset`, the
-    /// current password stops working too and the person's sessions end.
-    async fn create_invitation(&self, person_id: i64, lifetime_ms: i64, reset: bool) -> StoreResult<(String, i64)>;
+    /// current password stops working too and the person's sessions end. `NotFound` for no
+    /// such person in `scope`.
+    async fn create_invitation(&self, person_id: i64, scope: Scope, lifetime_ms: i64, reset: bool) -> StoreResult<(String, i64)>;
     /// The person a link is for, or why it cannot be used.
     async fn invitation(&self, token: &str) -> StoreResult<Result<Person, InvitationProblem>>;
     /// Uses a link: the password hash is set and the person's sessions end; `false` for a link
@@ -180,9 +183,11 @@ impl<S: RunSql> PeopleStore for S {
         .await
     }
 
-    async fn person(&self, id: i64) -> StoreResult<Option<Person>> {
-        self.read(body(move |sql| Box::pin(async move { Ok(sql.row(&format!("SELECT {PERSON_COLUMNS} FROM people WHERE id = $1"), &[&id]).await?.map(|row| person(&row, 0))) })))
-            .await
+    async fn person(&self, id: i64, scope: Scope) -> StoreResult<Option<Person>> {
+        self.read(body(move |sql| {
+            Box::pin(async move { Ok(sql.row(&format!("SELECT {PERSON_COLUMNS} FROM people WHERE id = $1 AND {PERSON_IN_SCOPE}"), &[&id, &scope.workspace()]).await?.map(|row| person(&row, 0))) })
+        }))
+        .await
     }
 
     async fn person_by_username(&self, username: &str) -> StoreResult<Option<Person>> {
@@ -216,30 +221,35 @@ impl<S: RunSql> PeopleStore for S {
             .await
     }
 
-    async fn update_person(&self, id: i64, role: Option<Role>, display_name: Option<&str>, active: Option<bool>) -> StoreResult<()> {
+    async fn update_person(&self, id: i64, scope: Scope, role: Option<Role>, display_name: Option<&str>, active: Option<bool>) -> StoreResult<bool> {
         let display_name = display_name.map(str::to_owned);
         self.write(body(move |sql| {
             Box::pin(async move {
+                if !lock_person_in(sql, id, scope).await? {
+                    return Ok(false);
+                }
                 let update = "UPDATE people SET role = COALESCE($2, role), display_name = COALESCE($3, display_name),
                                   active = COALESCE($4, active), updated_at = $5 WHERE id = $1";
                 sql.execute(update, &[&id, &role.map(Role::as_str), &display_name, &active, &now_ms()]).await?;
                 if active == Some(false) {
                     sql.execute("DELETE FROM sessions WHERE person_id = $1", &[&id]).await?;
                 }
-                Ok(())
+                Ok(true)
             })
         }))
         .await
     }
 
-    async fn create_invitation(&self, person_id: i64, lifetime_ms: i64, reset: bool) -> StoreResult<(String, i64)> {
+    async fn create_invitation(&self, person_id: i64, scope: Scope, lifetime_ms: i64, reset: bool) -> StoreResult<(String, i64)> {
         let token = new_secret();
         let (hash, expires_at) = (digest(&token), now_ms() + lifetime_ms);
         self.write(body(move |sql| {
             Box::pin(async move {
                 // Links made at once for one person (on two nodes) wait for each other here, so
                 // the later one deletes the earlier: one link works at a time.
-                lock_person(sql, person_id).await?;
+                if !lock_person_in(sql, person_id, scope).await? {
+                    return Err(StoreError::NotFound);
+                }
                 sql.execute("DELETE FROM invitations WHERE person_id = $1 AND used_at IS NULL", &[&person_id]).await?;
                 sql.execute("INSERT INTO invitations (token_hash, person_id, expires_at) VALUES ($1, $2, $3)", &[&hash, &person_id, &expires_at]).await?;
                 if reset {
@@ -479,6 +489,15 @@ async fn workspace_in(sql: &dyn Sql, id: i64) -> StoreResult<Option<Workspace>> 
 
 /// Postgres: locks a person's row until the transaction ends (the first lock of every
 /// transaction that changes a person, their links or their sessions). SQLite's writer is one.
+/// A person's rows in the scope `$2` (NULL: every workspace's and the operator's people).
+const PERSON_IN_SCOPE: &str = "(CAST($2 AS BIGINT) IS NULL OR workspace_id = $2)";
+
+/// [`lock_person`] if the person is in `scope`; whether they are.
+async fn lock_person_in(sql: &dyn Sql, person_id: i64, scope: Scope) -> StoreResult<bool> {
+    let for_update = if sql.is_postgres() { " FOR UPDATE" } else { "" };
+    Ok(sql.row(&format!("SELECT id FROM people WHERE id = $1 AND {PERSON_IN_SCOPE}{for_update}"), &[&person_id, &scope.workspace()]).await?.is_some())
+}
+
 async fn lock_person(sql: &dyn Sql, person_id: i64) -> StoreResult<()> {
     if sql.is_postgres() {
         sql.rows("SELECT id FROM people WHERE id = $1 FOR UPDATE", &[&person_id]).await?;

@@ -47,10 +47,10 @@ pub trait WebhookStore: Send + Sync {
     async fn webhook_attempted(&self, delivery: &Delivery, attempt: &Attempt, outcome: &Outcome) -> StoreResult<Vec<HandedOver>>;
 
     // What the admin sees and does.
-    /// The newest deliveries of an endpoint, each with its attempts.
-    async fn webhook_deliveries(&self, endpoint_id: i64, limit: u32) -> StoreResult<Vec<(Delivery, Vec<Attempt>)>>;
-    /// Sends finished deliveries again (same event ids); how many.
-    async fn redeliver_webhooks(&self, endpoint_id: i64, which: Redeliver) -> StoreResult<u64>;
+    /// The newest deliveries of an endpoint in `scope`, each with its attempts.
+    async fn webhook_deliveries(&self, endpoint_id: i64, scope: Scope, limit: u32) -> StoreResult<Vec<(Delivery, Vec<Attempt>)>>;
+    /// Sends finished deliveries of an endpoint in `scope` again (same event ids); how many.
+    async fn redeliver_webhooks(&self, endpoint_id: i64, scope: Scope, which: Redeliver) -> StoreResult<u64>;
     /// A test event, claimed by this node to send at once; `None` when the endpoint is gone.
     async fn ping_webhook(&self, endpoint_id: i64, lease: Duration) -> StoreResult<Option<Delivery>>;
     /// Forgets attempts, and finished deliveries, older than `before` (ms).
@@ -281,11 +281,11 @@ impl<S: RunSql> WebhookStore for S {
         self.write_batched(input, attempted).await
     }
 
-    async fn webhook_deliveries(&self, endpoint_id: i64, limit: u32) -> StoreResult<Vec<(Delivery, Vec<Attempt>)>> {
+    async fn webhook_deliveries(&self, endpoint_id: i64, scope: Scope, limit: u32) -> StoreResult<Vec<(Delivery, Vec<Attempt>)>> {
         self.read(body(move |sql| {
             Box::pin(async move {
                 let mut listed = Vec::new();
-                for row in sql.rows(&deliveries_sql(), &[&endpoint_id, &i64::from(limit)]).await? {
+                for row in sql.rows(&deliveries_sql(), &[&endpoint_id, &i64::from(limit), &scope.workspace()]).await? {
                     let delivery = delivery_row(&row);
                     let attempts = sql.rows(ATTEMPTS_OF, &[&delivery.id]).await?.iter().map(attempt_row).collect();
                     listed.push((delivery, attempts));
@@ -296,9 +296,9 @@ impl<S: RunSql> WebhookStore for S {
         .await
     }
 
-    async fn redeliver_webhooks(&self, endpoint_id: i64, which: Redeliver) -> StoreResult<u64> {
+    async fn redeliver_webhooks(&self, endpoint_id: i64, scope: Scope, which: Redeliver) -> StoreResult<u64> {
         let (one, since) = redeliver_params(which);
-        self.write(body(move |sql| Box::pin(async move { sql.execute(REDELIVER, &[&endpoint_id, &one, &since, &now_ms()]).await }))).await
+        self.write(body(move |sql| Box::pin(async move { sql.execute(&redeliver_sql(), &[&endpoint_id, &one, &since, &now_ms(), &scope.workspace()]).await }))).await
     }
 
     async fn ping_webhook(&self, endpoint_id: i64, lease: Duration) -> StoreResult<Option<Delivery>> {

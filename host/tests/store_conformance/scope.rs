@@ -1,0 +1,77 @@
+//! The workspace boundary inside the store: every call on one row of a workspace's data takes
+//! the caller's scope, and a row of another workspace is not there for it — not read, not
+//! changed — whatever the handler checked before. The API's isolation suite probes the same
+//! boundary from outside; this one holds it where the SQL is.
+
+use switchboard::store::Scope;
+use switchboard::store::StoreError;
+use switchboard::store::channels::Connected;
+use switchboard::store::media::StoredBytes;
+use switchboard::store::tokens::Role;
+use switchboard::store::webhook_endpoints::{Attempt, NewEndpoint, Outcome, Redeliver};
+
+use crate::each_backend;
+use crate::messages::inbound;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_scoped_to_one_workspace_neither_reads_nor_changes_another_workspaces_rows() {
+    each_backend(async |backend| {
+        let (node1, node2, name) = (&backend.nodes[0], &backend.nodes[1], backend.name);
+        // Workspace 1 is the caller's; everything below belongs to another workspace.
+        let (mine, theirs) = (Scope::Workspace(1), node1.create_workspace("Warung Tini").await.unwrap().id);
+        let own = Scope::Workspace(theirs);
+        let channel = node1.create_channel(theirs, "telegram", "Warung Tini", &[]).await.unwrap().id;
+        node1.mark_connected(&channel, &Connected { display_name: "@warungtini_bot", external_account_id: "43", setup: &[] }).await.unwrap();
+        let message = node1.record_inbound(&channel, &inbound(1, "900", switchboard::store::now_ms())).await.unwrap().unwrap();
+        let conversation = message.conversation_id;
+        let tini = node1.create_person(Some(theirs), "tini@warungtini.id", "Tini", Role::Agent).await.unwrap();
+        let bytes = StoredBytes { sha256: "ab".repeat(32), size: 4, mime_type: "image/png".into() };
+        let file = node1.media_uploaded(theirs, Some("menu.png".into()), bytes).await.unwrap();
+        let endpoint = NewEndpoint {
+            workspace_id: theirs,
+            url: "https://crm.example/hook".into(),
+            description: "CRM".into(),
+            events: vec!["conversation.resolved".into()],
+            bot_channels: Vec::new(),
+            secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into(),
+        };
+        let endpoint = node1.create_webhook_endpoint(&endpoint).await.unwrap().id;
+
+        // Reads: nothing of theirs in my scope; all of it in theirs and in every workspace's.
+        assert!(node2.messages(conversation, mine, None, 10).await.unwrap().is_empty(), "{name}: their messages");
+        assert_eq!(node2.messages(conversation, own, None, 10).await.unwrap().len(), 1, "{name}");
+        assert_eq!(node2.messages(conversation, Scope::Every, None, 10).await.unwrap().len(), 1, "{name}");
+        assert!(node2.person(tini.id, mine).await.unwrap().is_none(), "{name}: their person");
+        assert!(node2.person(tini.id, own).await.unwrap().is_some(), "{name}");
+        assert!(node2.media_file(file, mine).await.unwrap().is_none(), "{name}: their file");
+        assert!(node2.media_file(file, own).await.unwrap().is_some(), "{name}");
+
+        // Writes in my scope change nothing of theirs.
+        assert!(!node2.update_conversation(conversation, mine, None, Some("resolved")).await.unwrap(), "{name}: their conversation");
+        assert!(!node2.mark_read(tini.id, conversation, mine, None).await.unwrap(), "{name}: a read mark on their conversation");
+        assert!(!node2.update_person(tini.id, mine, Some(Role::Admin), Some("Bukan Tini"), Some(false)).await.unwrap(), "{name}: their person");
+        assert!(matches!(node2.create_invitation(tini.id, mine, 60_000, true).await, Err(StoreError::NotFound)), "{name}: a link for their person");
+        assert!(matches!(node2.update_channel(&channel, mine, "Bukan Tini", &[]).await, Err(StoreError::NotFound)), "{name}: their channel");
+        assert!(!node2.delete_channel(&channel, mine).await.unwrap(), "{name}: their channel");
+        let unchanged = node1.person(tini.id, Scope::Every).await.unwrap().unwrap();
+        assert_eq!((unchanged.role, unchanged.display_name.as_str(), unchanged.active), (Role::Agent, "Tini", true), "{name}");
+        assert_eq!(node1.channel(&channel, Scope::Every).await.unwrap().unwrap().name, "Warung Tini", "{name}");
+        assert_eq!(node1.conversation(conversation).await.unwrap().unwrap().status, "open", "{name}: still open");
+        assert!(backend.texts("SELECT token_hash FROM invitations").await.is_empty(), "{name}: no link was made");
+
+        // In their own scope the same calls work: the conversation resolved (an event for the endpoint).
+        assert!(node2.mark_read(tini.id, conversation, own, None).await.unwrap(), "{name}");
+        assert!(node2.update_conversation(conversation, own, None, Some("resolved")).await.unwrap(), "{name}");
+        let delivery = node2.due_webhook_deliveries(10, &[]).await.unwrap().into_iter().find(|d| d.endpoint_id == endpoint).expect("the resolution's delivery");
+        let answered = Attempt { at: switchboard::store::now_ms(), status: Some(200), latency_ms: 3, response: "ok".into() };
+        node1.webhook_attempted(&delivery, &answered, &Outcome::Delivered).await.unwrap();
+        assert!(node2.webhook_deliveries(endpoint, mine, 10).await.unwrap().is_empty(), "{name}: their endpoint's deliveries");
+        assert_eq!(node2.webhook_deliveries(endpoint, own, 10).await.unwrap().len(), 1, "{name}");
+        assert_eq!(node2.redeliver_webhooks(endpoint, mine, Redeliver::Since(0)).await.unwrap(), 0, "{name}: their deliveries sent again");
+        assert_eq!(node2.redeliver_webhooks(endpoint, own, Redeliver::One(delivery.id)).await.unwrap(), 1, "{name}");
+        assert!(node2.update_person(tini.id, own, None, Some("Tini Wulandari"), None).await.unwrap(), "{name}");
+        node2.update_channel(&channel, own, "Warung Tini Pusat", &[]).await.unwrap();
+        assert!(node2.delete_channel(&channel, own).await.unwrap(), "{name}");
+    })
+    .await;
+}
