@@ -84,7 +84,7 @@ fn setup_views(channel: &Channel, plugin: Option<&LoadedPlugin>, caller: &Caller
 
 pub(super) async fn channel_view(app: &App, channel: &Channel, caller: &Caller) -> Result<ChannelView, ApiError> {
     let plugin = app.registry.get(&channel.plugin);
-    let reconnect = app.store.needs_reconnect(&channel.id).await?;
+    let reconnect = app.store.needs_reconnect(&channel.id, caller.scope()).await?;
     let schema: &[Field] = plugin.as_ref().map(|p| p.settings_schema.as_slice()).unwrap_or(&[]);
     let settings = channel
         .settings
@@ -357,7 +357,7 @@ pub(super) async fn change(
         return Err(ApiError::invalid_fields(errors));
     }
 
-    if merged != channel.settings || app.store.needs_reconnect(id).await?.is_some() {
+    if merged != channel.settings || app.store.needs_reconnect(id, Scope::Workspace(channel.workspace_id)).await?.is_some() {
         let mut candidate = channel.clone();
         candidate.settings = merged.clone();
         let connection = plugin.connect(&app.channel_context(&candidate)).await.map_err(|e| connect_error(plugin, language, e))?;

@@ -42,7 +42,7 @@ pub struct ConversationView {
 }
 
 async fn conversation_view(app: &App, (conversation, channel): (Conversation, Channel)) -> Result<ConversationView, ApiError> {
-    let bot = if conversation.status == "bot" { app.store.channel_bot(&conversation.channel_id).await? } else { None };
+    let bot = if conversation.status == "bot" { app.store.channel_bot(&conversation.channel_id, Scope::Workspace(channel.workspace_id)).await? } else { None };
     Ok(view_with_plugin(app, conversation, Some(channel.plugin), bot))
 }
 
@@ -104,7 +104,7 @@ pub async fn conversations(
         } else if let Some(bot) = bots.get(&conversation.channel_id) {
             bot.clone()
         } else {
-            let bot = app.store.channel_bot(&conversation.channel_id).await?;
+            let bot = app.store.channel_bot(&conversation.channel_id, caller.scope()).await?;
             bots.insert(conversation.channel_id.clone(), bot.clone());
             bot
         };
@@ -445,7 +445,7 @@ pub async fn send(
             if template.name.trim().is_empty() || template.language.trim().is_empty() {
                 return Err(ApiError::bad_request("a template needs `name` and `language`"));
             }
-            if !app.store.template_enabled(&channel.id, &template.name).await? {
+            if !app.store.template_enabled(&channel.id, caller.scope(), &template.name).await? {
                 return Err(ApiError::unprocessable(
                     "template_disabled",
                     format!("the template `{}` is switched off for this channel; an admin can switch it on", template.name),

@@ -33,7 +33,7 @@ use crate::app::App;
 use crate::runtime::types::{AuthFinishRequest, AuthStartRequest, Capability};
 use crate::runtime::Retry;
 use crate::store::oauth::{Flow, FlowAccount, FlowStatus, NewFlow};
-use crate::store::random_token;
+use crate::store::{Scope, random_token};
 
 /// Where every provider sends the admin back; register it with the provider once.
 pub const CALLBACK_PATH: &str = "/oauth/callback";
@@ -155,7 +155,7 @@ async fn finish(app: &App, query: Vec<(String, String)>) -> Result<(Flow, usize)
     if state.is_empty() {
         return Err(invalid("the callback carries no `state`: start the login again from Switchboard"));
     }
-    let flow = app.store.flow(&state).await?.ok_or_else(|| invalid("unknown or expired login (`state`): start the login again from Switchboard"))?;
+    let flow = app.store.flow(&state, Scope::Every).await?.ok_or_else(|| invalid("unknown or expired login (`state`): start the login again from Switchboard"))?;
     // One callback per state: whoever moves it on first finishes the login; a replay is refused.
     if !app.store.transition_flow(&state, FlowStatus::Waiting, FlowStatus::Finishing).await? {
         return Err(ApiError::new(
@@ -262,8 +262,7 @@ fn flow_view(flow: Flow) -> FlowView {
 /// A login the caller may see (started in the caller's workspace); else 404.
 async fn find_flow(app: &App, caller: &Caller, state: &str) -> Result<Flow, ApiError> {
     app.store
-        .flow(state).await?
-        .filter(|flow| caller.sees(flow.workspace_id))
+        .flow(state, caller.scope()).await?
         .ok_or_else(|| ApiError::not_found("no such login, or it expired: start it again"))
 }
 

@@ -534,7 +534,7 @@ async fn create_bot_token(app: &App, caller: &Caller, workspace: i64, label: Str
         if app.store.channel(channel, crate::store::Scope::Workspace(workspace)).await?.is_none() {
             return Err(fields(&[("channels", format!("no channel `{channel}` in this workspace"))]));
         }
-        if let Some(bot) = app.store.channel_bot(channel).await? {
+        if let Some(bot) = app.store.channel_bot(channel, Scope::Workspace(workspace)).await? {
             return Err(super::webhook_endpoints::bot_taken("channels", channel, &bot));
         }
     }
@@ -542,7 +542,7 @@ async fn create_bot_token(app: &App, caller: &Caller, workspace: i64, label: Str
         Ok(made) => made,
         // Bound by another request since the check above.
         Err(channel) => {
-            return Err(match app.store.channel_bot(&channel).await? {
+            return Err(match app.store.channel_bot(&channel, Scope::Workspace(workspace)).await? {
                 Some(bot) => super::webhook_endpoints::bot_taken("channels", &channel, &bot),
                 None => ApiError::new(StatusCode::CONFLICT, "channel_has_bot", format!("channel `{channel}` got a bot at the same moment: reload to see it")),
             });

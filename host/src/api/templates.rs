@@ -91,7 +91,7 @@ async fn named(app: &App, channel: &Channel, plugin: &LoadedPlugin, name: &str) 
 pub async fn list(caller: Caller, State(app): State<Arc<App>>, Path(id): Path<String>) -> Result<Json<Vec<TemplateView>>, ApiError> {
     let (channel, plugin) = channel_with_templates(&app, &caller, &id).await?;
     let templates = provider_templates(&app, &channel, &plugin).await?;
-    let disabled = app.store.disabled_templates(&channel.id).await?;
+    let disabled = app.store.disabled_templates(&channel.id, caller.scope()).await?;
     let views = templates.into_iter().map(|template| {
         let enabled = !disabled.contains(&template.template.name);
         view(template, enabled)
@@ -132,7 +132,7 @@ pub async fn create(
     let new = NewButtonTemplate { template, buttons: body.buttons };
     let created = plugin.create_template(&app.channel_context(&channel), &new).await.map_err(template_error)?;
     let name = created.template.name.clone();
-    let enabled = app.store.template_enabled(&channel.id, &name).await?;
+    let enabled = app.store.template_enabled(&channel.id, caller.scope(), &name).await?;
     tracing::info!(channel = %channel.id, template = %name, status = %created.template.status, "template created");
     super::audit::record(&app, &caller, Some(channel.workspace_id), "template.create", &format!("{} {name}", channel.id)).await;
     Ok((StatusCode::CREATED, Json(view(created, enabled))))
@@ -146,7 +146,7 @@ pub async fn delete(caller: Caller, State(app): State<Arc<App>>, Path((id, name)
     caller.require_admin()?;
     named(&app, &channel, &plugin, &name).await?;
     plugin.delete_template(&app.channel_context(&channel), &name).await.map_err(template_error)?;
-    app.store.forget_template(&channel.id, &name).await?;
+    app.store.forget_template(&channel.id, caller.scope(), &name).await?;
     tracing::info!(channel = %channel.id, template = %name, "template deleted");
     super::audit::record(&app, &caller, Some(channel.workspace_id), "template.delete", &format!("{} {name}", channel.id)).await;
     Ok(StatusCode::NO_CONTENT)
@@ -177,7 +177,7 @@ pub async fn switch(
     let (channel, plugin) = channel_with_templates(&app, &caller, &id).await?;
     caller.require_admin()?;
     named(&app, &channel, &plugin, &name).await?;
-    app.store.set_template_enabled(&channel.id, &name, body.enabled).await?;
+    app.store.set_template_enabled(&channel.id, caller.scope(), &name, body.enabled).await?;
     let action = if body.enabled { "template.enable" } else { "template.disable" };
     super::audit::record(&app, &caller, Some(channel.workspace_id), action, &format!("{} {name}", channel.id)).await;
     Ok(Json(Switched { message: "Successfully updated!", name, enabled: body.enabled }))

@@ -240,7 +240,7 @@ async fn checked_bot_channels(
             problems.insert("bot_channels".into(), format!("no channel `{channel}` in this workspace"));
             return Ok(None);
         }
-        if let Some(bot) = app.store.channel_bot(channel).await?
+        if let Some(bot) = app.store.channel_bot(channel, crate::store::Scope::Workspace(workspace_id)).await?
             && !(bot.kind == BotKind::Endpoint && Some(bot.id) == endpoint)
         {
             return Err(bot_taken("bot_channels", channel, &bot));

@@ -73,6 +73,11 @@ pub(crate) const UPDATE_CHANNEL: &str = "UPDATE channels SET name = $2, settings
 /// Everything under the channel goes with it (conversations, messages, outbox, state); only in
 /// the scope `$2` (NULL: every workspace).
 pub(crate) const DELETE_CHANNEL: &str = "DELETE FROM channels WHERE id = $1 AND workspace_id = COALESCE($2, workspace_id)";
+/// The channel `$1` if it is in the scope `$<scope>` (NULL: every workspace), as a subquery: the
+/// workspace boundary of a statement on one channel's rows.
+pub(crate) fn channel_in_scope_sql(scope: usize) -> String {
+    format!("(SELECT id FROM channels WHERE id = $1 AND workspace_id = COALESCE(${scope}, workspace_id))")
+}
 /// Connected channels in the scope `$1` (NULL: every workspace).
 pub(crate) const ACTIVE_IN_SCOPE: &str = "status = 'active' AND workspace_id = COALESCE($1, workspace_id)";
 /// The active channels of plugin `$1` connected with the provider account `$2` (a provider

@@ -150,7 +150,7 @@ impl RawFlow {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::Db;
+    use crate::store::{Db, Scope};
     use crate::store::backend::IntegrationStore;
 
     #[tokio::test]
@@ -162,7 +162,7 @@ mod tests {
         db.create_flow(&flow).await.unwrap();
         db.conn().execute("UPDATE oauth_flows SET expires_at = ?1", [crate::store::now_ms() - 1]).unwrap();
         assert!(!db.transition_flow("old", FlowStatus::Waiting, FlowStatus::Finishing).await.unwrap());
-        assert!(db.flow("old").await.unwrap().is_none());
+        assert!(db.flow("old", Scope::Every).await.unwrap().is_none());
         let left: i64 = db.conn().query_row("SELECT COUNT(*) FROM oauth_flows", [], |row| row.get(0)).unwrap();
         assert_eq!(left, 0, "deleted once expired");
     }

@@ -25,16 +25,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open(dir.path()).unwrap();
         let channel = block_on(db.create_channel(1, "messenger", "Toko", &[SettingValue { key: "page_id", value: "1", secret: false }])).unwrap();
-        assert_eq!(block_on(db.needs_reconnect(&channel.id)).unwrap(), None);
+        assert_eq!(block_on(db.needs_reconnect(&channel.id, Scope::Every)).unwrap(), None);
         block_on(db.mark_needs_reconnect(&channel.id, "token revoked")).unwrap();
-        let first = block_on(db.needs_reconnect(&channel.id)).unwrap().unwrap();
+        let first = block_on(db.needs_reconnect(&channel.id, Scope::Every)).unwrap().unwrap();
         block_on(db.mark_needs_reconnect(&channel.id, "token expired")).unwrap();
-        let again = block_on(db.needs_reconnect(&channel.id)).unwrap().unwrap();
+        let again = block_on(db.needs_reconnect(&channel.id, Scope::Every)).unwrap().unwrap();
         assert_eq!((again.reason.as_str(), again.since), ("token expired", first.since));
         block_on(db.clear_needs_reconnect(&channel.id)).unwrap();
-        assert_eq!(block_on(db.needs_reconnect(&channel.id)).unwrap(), None);
+        assert_eq!(block_on(db.needs_reconnect(&channel.id, Scope::Every)).unwrap(), None);
         block_on(db.mark_needs_reconnect(&channel.id, "token revoked")).unwrap();
         block_on(db.delete_channel(&channel.id, Scope::Every)).unwrap();
-        assert_eq!(block_on(db.needs_reconnect(&channel.id)).unwrap(), None);
+        assert_eq!(block_on(db.needs_reconnect(&channel.id, Scope::Every)).unwrap(), None);
     }
 }

@@ -21,18 +21,18 @@ mod tests {
             channel.id
         };
         let (a, b) = (channel("a"), channel("b"));
-        assert!(block_on(db.template_enabled(&a, "order_update")).unwrap());
-        block_on(db.set_template_enabled(&a, "order_update", false)).unwrap();
-        assert!(!block_on(db.template_enabled(&a, "order_update")).unwrap());
-        assert!(block_on(db.template_enabled(&b, "order_update")).unwrap(), "another channel's template of the same name is untouched");
-        assert_eq!(block_on(db.disabled_templates(&a)).unwrap(), BTreeSet::from(["order_update".to_string()]));
-        block_on(db.set_template_enabled(&a, "order_update", true)).unwrap();
-        assert!(block_on(db.disabled_templates(&a)).unwrap().is_empty());
-        block_on(db.set_template_enabled(&a, "promo", false)).unwrap();
-        block_on(db.forget_template(&a, "promo")).unwrap();
-        assert!(block_on(db.template_enabled(&a, "promo")).unwrap());
-        block_on(db.set_template_enabled(&b, "promo", false)).unwrap();
+        assert!(block_on(db.template_enabled(&a, Scope::Every, "order_update")).unwrap());
+        block_on(db.set_template_enabled(&a, Scope::Every, "order_update", false)).unwrap();
+        assert!(!block_on(db.template_enabled(&a, Scope::Every, "order_update")).unwrap());
+        assert!(block_on(db.template_enabled(&b, Scope::Every, "order_update")).unwrap(), "another channel's template of the same name is untouched");
+        assert_eq!(block_on(db.disabled_templates(&a, Scope::Every)).unwrap(), BTreeSet::from(["order_update".to_string()]));
+        block_on(db.set_template_enabled(&a, Scope::Every, "order_update", true)).unwrap();
+        assert!(block_on(db.disabled_templates(&a, Scope::Every)).unwrap().is_empty());
+        block_on(db.set_template_enabled(&a, Scope::Every, "promo", false)).unwrap();
+        block_on(db.forget_template(&a, Scope::Every, "promo")).unwrap();
+        assert!(block_on(db.template_enabled(&a, Scope::Every, "promo")).unwrap());
+        block_on(db.set_template_enabled(&b, Scope::Every, "promo", false)).unwrap();
         block_on(db.delete_channel(&b, Scope::Every)).unwrap();
-        assert!(block_on(db.disabled_templates(&b)).unwrap().is_empty(), "switches go with their channel");
+        assert!(block_on(db.disabled_templates(&b, Scope::Every)).unwrap().is_empty(), "switches go with their channel");
     }
 }

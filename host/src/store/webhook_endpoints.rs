@@ -214,10 +214,16 @@ pub(crate) const HAND_OVER_ENDPOINT_CONVERSATIONS: &str = "UPDATE conversations 
                                                 AND b.channel_id = COALESCE($3, b.channel_id))
      RETURNING channel_id, id";
 /// A channel's bot: its endpoint or its token, the name people see (the token's label, the
-/// endpoint's description) and whether it answers now (an endpoint turned off does not).
-pub(crate) const CHANNEL_BOT: &str = "SELECT b.endpoint_id, b.token_id, COALESCE(t.label, e.description, ''), COALESCE(e.enabled, TRUE)
-     FROM channel_bots b LEFT JOIN webhook_endpoints e ON e.id = b.endpoint_id LEFT JOIN api_tokens t ON t.id = b.token_id
-     WHERE b.channel_id = $1";
+/// endpoint's description) and whether it answers now (an endpoint turned off does not); of
+/// the channel `$1` in the scope `$2`.
+pub(crate) fn channel_bot_sql() -> String {
+    format!(
+        "SELECT b.endpoint_id, b.token_id, COALESCE(t.label, e.description, ''), COALESCE(e.enabled, TRUE)
+         FROM channel_bots b LEFT JOIN webhook_endpoints e ON e.id = b.endpoint_id LEFT JOIN api_tokens t ON t.id = b.token_id
+         WHERE b.channel_id = {}",
+        crate::store::channels::channel_in_scope_sql(2)
+    )
+}
 pub(crate) const BOT_OF_CHANNEL: &str = "SELECT channel_id FROM channel_bots WHERE channel_id = $1";
 pub(crate) const CHANNELS_OF_BOT_TOKEN: &str = "SELECT channel_id FROM channel_bots WHERE token_id = $1 ORDER BY channel_id";
 pub(crate) const INSERT_BOT_TOKEN: &str = "INSERT INTO api_tokens (token_hash, role, workspace_id, created_at, label, prefix)
@@ -326,7 +332,7 @@ pub struct ChannelBot {
     pub enabled: bool,
 }
 
-/// A [`CHANNEL_BOT`] row.
+/// A [`channel_bot_sql`] row.
 pub(crate) fn channel_bot_row(row: &impl ReadRow) -> ChannelBot {
     let (kind, id) = match row.opt_int(1) {
         Some(token) => (BotKind::Token, token),

@@ -28,9 +28,9 @@ async fn a_bot_token_owns_its_channels_new_conversations_until_it_is_revoked() {
         assert_eq!(refused, Err(channel.to_owned()), "{name}: the channel that has a bot is named");
         let labels: Vec<String> = node1.tokens(1).await.unwrap().into_iter().map(|t| t.label).collect();
         assert_eq!(labels, vec!["Asisten pesanan"], "{name}: nothing made of the refused one");
-        assert_eq!(node1.channel_bot(&third).await.unwrap(), None, "{name}: nor its binding of the free channel");
+        assert_eq!(node1.channel_bot(&third, Scope::Every).await.unwrap(), None, "{name}: nor its binding of the free channel");
         assert_eq!(
-            node2.channel_bot(channel).await.unwrap(),
+            node2.channel_bot(channel, Scope::Every).await.unwrap(),
             Some(ChannelBot { kind: BotKind::Token, id, name: "Asisten pesanan".into(), enabled: true }),
             "{name}"
         );
@@ -46,9 +46,9 @@ async fn a_bot_token_owns_its_channels_new_conversations_until_it_is_revoked() {
             secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into(),
         };
         let endpoint = node1.create_webhook_endpoint(&endpoint).await.unwrap();
-        assert_eq!(node2.channel_bot(channel).await.unwrap().map(|b| b.kind), Some(BotKind::Token), "{name}: the token's binding stays");
+        assert_eq!(node2.channel_bot(channel, Scope::Every).await.unwrap().map(|b| b.kind), Some(BotKind::Token), "{name}: the token's binding stays");
         assert_eq!(
-            node2.channel_bot(&other).await.unwrap(),
+            node2.channel_bot(&other, Scope::Every).await.unwrap(),
             Some(ChannelBot { kind: BotKind::Endpoint, id: endpoint.id, name: "FAQ bot".into(), enabled: true }),
             "{name}"
         );
@@ -74,7 +74,7 @@ async fn a_bot_token_owns_its_channels_new_conversations_until_it_is_revoked() {
         assert_eq!(handed, vec![HandedOver { channel_id: channel.to_owned(), conversation_id: waiting }], "{name}: the one still the bot's, named to announce");
         assert_eq!(status(waiting).await, "open", "{name}: revoking the token hands its conversations over");
         assert_eq!(status(endpoints).await, "bot", "{name}: another bot's stay its");
-        assert_eq!(node2.channel_bot(channel).await.unwrap(), None, "{name}: the channel has no bot now");
+        assert_eq!(node2.channel_bot(channel, Scope::Every).await.unwrap(), None, "{name}: the channel has no bot now");
         assert!(node2.bot_token_channels(id).await.unwrap().is_empty(), "{name}");
         assert!(node2.token_owner(&token).await.unwrap().is_none(), "{name}");
         let later = node1.record_inbound(channel, &inbound(5, "804", now)).await.unwrap().unwrap().conversation_id;
@@ -88,7 +88,7 @@ async fn a_bot_token_owns_its_channels_new_conversations_until_it_is_revoked() {
         assert!(!off.enabled, "{name}");
         assert_eq!(handed, vec![HandedOver { channel_id: other.clone(), conversation_id: endpoints }], "{name}: the one still its bot's, named to announce");
         assert_eq!(status(endpoints).await, "open", "{name}");
-        assert_eq!(node2.channel_bot(&other).await.unwrap().map(|b| b.enabled), Some(false), "{name}: still its bot, turned off");
+        assert_eq!(node2.channel_bot(&other, Scope::Every).await.unwrap().map(|b| b.enabled), Some(false), "{name}: still its bot, turned off");
 
         // The freed channel can have a new bot token.
         assert!(node2.create_bot_token(1, "Asisten baru", &[channel.to_owned()]).await.unwrap().is_ok(), "{name}");
@@ -127,7 +127,7 @@ async fn a_bot_token_owns_its_channels_new_conversations_until_it_is_revoked() {
         let handed = node1.delete_webhook_endpoint(endpoint.id, Scope::Workspace(1)).await.unwrap();
         assert_eq!(handed, Some(vec![HandedOver { channel_id: other.clone(), conversation_id: last }]), "{name}: deleted, its conversation named");
         assert_eq!(status(last).await, "open", "{name}");
-        assert_eq!(node2.channel_bot(&other).await.unwrap(), None, "{name}: the channel has no bot now");
+        assert_eq!(node2.channel_bot(&other, Scope::Every).await.unwrap(), None, "{name}: the channel has no bot now");
     })
     .await;
 }

@@ -308,23 +308,23 @@ async fn templates_are_enabled_until_switched_off_per_channel_and_a_forgotten_on
     each_backend(async |backend| {
         let (node1, node2, node3, name, channel) = (&backend.nodes[0], &backend.nodes[1], &backend.nodes[2], backend.name, backend.channel.as_str());
         let other = second_channel(node1, 1, "Toko Dua").await;
-        assert!(node1.template_enabled(channel, "konfirmasi_pesanan").await.unwrap(), "{name}");
-        node1.set_template_enabled(channel, "konfirmasi_pesanan", false).await.unwrap();
-        assert!(!node2.template_enabled(channel, "konfirmasi_pesanan").await.unwrap(), "{name}: switched off on another node");
-        assert!(node2.template_enabled(&other, "konfirmasi_pesanan").await.unwrap(), "{name}: another channel's of the same name");
-        node2.set_template_enabled(channel, "promo_lebaran", false).await.unwrap();
+        assert!(node1.template_enabled(channel, Scope::Every, "konfirmasi_pesanan").await.unwrap(), "{name}");
+        node1.set_template_enabled(channel, Scope::Every, "konfirmasi_pesanan", false).await.unwrap();
+        assert!(!node2.template_enabled(channel, Scope::Every, "konfirmasi_pesanan").await.unwrap(), "{name}: switched off on another node");
+        assert!(node2.template_enabled(&other, Scope::Every, "konfirmasi_pesanan").await.unwrap(), "{name}: another channel's of the same name");
+        node2.set_template_enabled(channel, Scope::Every, "promo_lebaran", false).await.unwrap();
         let both = BTreeSet::from(["konfirmasi_pesanan".to_owned(), "promo_lebaran".to_owned()]);
-        assert_eq!(node3.disabled_templates(channel).await.unwrap(), both, "{name}");
-        node3.set_template_enabled(channel, "konfirmasi_pesanan", true).await.unwrap();
-        assert_eq!(node1.disabled_templates(channel).await.unwrap(), BTreeSet::from(["promo_lebaran".to_owned()]), "{name}");
-        assert!(node1.template_enabled(channel, "konfirmasi_pesanan").await.unwrap(), "{name}");
-        node1.forget_template(channel, "promo_lebaran").await.unwrap();
-        assert!(node2.template_enabled(channel, "promo_lebaran").await.unwrap(), "{name}");
-        assert!(node2.disabled_templates(channel).await.unwrap().is_empty(), "{name}");
+        assert_eq!(node3.disabled_templates(channel, Scope::Every).await.unwrap(), both, "{name}");
+        node3.set_template_enabled(channel, Scope::Every, "konfirmasi_pesanan", true).await.unwrap();
+        assert_eq!(node1.disabled_templates(channel, Scope::Every).await.unwrap(), BTreeSet::from(["promo_lebaran".to_owned()]), "{name}");
+        assert!(node1.template_enabled(channel, Scope::Every, "konfirmasi_pesanan").await.unwrap(), "{name}");
+        node1.forget_template(channel, Scope::Every, "promo_lebaran").await.unwrap();
+        assert!(node2.template_enabled(channel, Scope::Every, "promo_lebaran").await.unwrap(), "{name}");
+        assert!(node2.disabled_templates(channel, Scope::Every).await.unwrap().is_empty(), "{name}");
 
-        node2.set_template_enabled(&other, "promo_lebaran", false).await.unwrap();
+        node2.set_template_enabled(&other, Scope::Every, "promo_lebaran", false).await.unwrap();
         assert!(node3.delete_channel(&other, Scope::Every).await.unwrap());
-        assert!(node1.disabled_templates(&other).await.unwrap().is_empty(), "{name}: switches go with their channel");
+        assert!(node1.disabled_templates(&other, Scope::Every).await.unwrap().is_empty(), "{name}: switches go with their channel");
     })
     .await;
 }
@@ -382,7 +382,7 @@ async fn a_channel_needs_reconnecting_from_its_first_refusal_until_cleared_which
     each_backend(async |backend| {
         let (node1, node2, node3, name) = (&backend.nodes[0], &backend.nodes[1], &backend.nodes[2], backend.name);
         let channel = backend.channel.clone();
-        assert_eq!(node1.needs_reconnect(&channel).await.unwrap(), None, "{name}");
+        assert_eq!(node1.needs_reconnect(&channel, Scope::Every).await.unwrap(), None, "{name}");
 
         // Every node's send is refused at once.
         let mut marks = Vec::new();
@@ -393,21 +393,21 @@ async fn a_channel_needs_reconnecting_from_its_first_refusal_until_cleared_which
         for mark in marks {
             mark.await.unwrap().unwrap_or_else(|e| panic!("{name}: {e}"));
         }
-        let first = node2.needs_reconnect(&channel).await.unwrap().unwrap_or_else(|| panic!("{name}: marked"));
+        let first = node2.needs_reconnect(&channel, Scope::Every).await.unwrap().unwrap_or_else(|| panic!("{name}: marked"));
         assert_eq!(first.reason, "token revoked", "{name}");
         assert!(first.since <= now_ms(), "{name}");
 
         pause().await;
         node3.mark_needs_reconnect(&channel, "token expired").await.unwrap();
-        let again = node1.needs_reconnect(&channel).await.unwrap().unwrap();
+        let again = node1.needs_reconnect(&channel, Scope::Every).await.unwrap().unwrap();
         assert_eq!((again.reason.as_str(), again.since), ("token expired", first.since), "{name}: the reason updated, the first time kept");
 
         node2.clear_needs_reconnect(&channel).await.unwrap();
-        assert_eq!(node3.needs_reconnect(&channel).await.unwrap(), None, "{name}: reconnected");
+        assert_eq!(node3.needs_reconnect(&channel, Scope::Every).await.unwrap(), None, "{name}: reconnected");
         node1.clear_needs_reconnect(&channel).await.unwrap();
         pause().await;
         node1.mark_needs_reconnect(&channel, "token revoked").await.unwrap();
-        assert!(node2.needs_reconnect(&channel).await.unwrap().unwrap().since > first.since, "{name}: a new refusal starts anew");
+        assert!(node2.needs_reconnect(&channel, Scope::Every).await.unwrap().unwrap().since > first.since, "{name}: a new refusal starts anew");
     })
     .await;
 }

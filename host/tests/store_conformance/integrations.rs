@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use switchboard::store::channels::SettingValue;
+use switchboard::store::Scope;
 use switchboard::store::oauth::{FLOW_LIFETIME_MS, FlowAccount, FlowStatus, NewFlow};
 
 use crate::each_backend;
@@ -79,8 +80,11 @@ async fn a_login_started_on_one_node_is_finished_on_another_its_tokens_sealed_an
             FlowAccount { id: "105".into(), name: "Toko Budi Cabang".into(), settings: vec![("page_access_token".into(), "EAAPAGE-rahasia-2".into())] },
         ];
         node2.flow_ready("st4te-satu", &accounts).await.unwrap();
-        let ready = node3.flow("st4te-satu").await.unwrap().unwrap_or_else(|| panic!("{name}: readable on another node"));
+        let ready = node3.flow("st4te-satu", Scope::Every).await.unwrap().unwrap_or_else(|| panic!("{name}: readable on another node"));
         assert_eq!((ready.status, ready.accounts.clone()), (FlowStatus::Ready, accounts.clone()), "{name}");
+        // Workspace 1's login, which another workspace's caller does not find.
+        assert!(node3.flow("st4te-satu", Scope::Workspace(2)).await.unwrap().is_none(), "{name}: another workspace's login");
+        assert_eq!(node3.flow("st4te-satu", Scope::Workspace(1)).await.unwrap().map(|f| f.status), Some(FlowStatus::Ready), "{name}");
         assert_eq!(ready.settings["app_secret"], "APPSECRET-rahasia", "{name}");
         let at_rest = backend.texts("SELECT settings || properties || COALESCE(accounts, '') FROM oauth_flows").await.join("\n");
         assert!(!at_rest.contains("rahasia"), "{name}: app secret, PKCE verifier and page tokens sealed: {at_rest}");
@@ -88,15 +92,15 @@ async fn a_login_started_on_one_node_is_finished_on_another_its_tokens_sealed_an
         // The admin picks a page on node 3: the flow makes its channel, and what it held goes.
         assert!(node3.transition_flow("st4te-satu", FlowStatus::Ready, FlowStatus::Connecting).await.unwrap(), "{name}");
         node3.flow_connected("st4te-satu", &backend.channel).await.unwrap();
-        let done = node1.flow("st4te-satu").await.unwrap().unwrap();
+        let done = node1.flow("st4te-satu", Scope::Every).await.unwrap().unwrap();
         assert_eq!((done.status, done.connected_channel_id.as_deref()), (FlowStatus::Connected, Some(backend.channel.as_str())), "{name}");
         assert!(done.accounts.is_empty() && done.settings.is_empty() && done.properties.is_empty(), "{name}: tokens dropped once used");
 
         // Used once: a replayed callback and a second connect change nothing.
         assert!(!node1.transition_flow("st4te-satu", FlowStatus::Waiting, FlowStatus::Finishing).await.unwrap(), "{name}");
         assert!(!node2.transition_flow("st4te-satu", FlowStatus::Ready, FlowStatus::Connecting).await.unwrap(), "{name}");
-        assert_eq!(node2.flow("st4te-satu").await.unwrap().unwrap().status, FlowStatus::Connected, "{name}");
-        assert!(node2.flow("nobody's").await.unwrap().is_none(), "{name}");
+        assert_eq!(node2.flow("st4te-satu", Scope::Every).await.unwrap().unwrap().status, FlowStatus::Connected, "{name}");
+        assert!(node2.flow("nobody's", Scope::Every).await.unwrap().is_none(), "{name}");
         assert!(!node2.transition_flow("nobody's", FlowStatus::Waiting, FlowStatus::Finishing).await.unwrap(), "{name}");
     })
     .await;
@@ -125,13 +129,13 @@ async fn the_same_callback_reaching_three_nodes_at_once_moves_the_flow_once_and_
         // The login a node was finishing failed: any node reads why, and it goes no further.
         let error = "The user cancelled the login (access_denied)";
         backend.nodes[1].flow_failed("balapan-0", error).await.unwrap();
-        let failed = backend.nodes[2].flow("balapan-0").await.unwrap().unwrap();
+        let failed = backend.nodes[2].flow("balapan-0", Scope::Every).await.unwrap().unwrap();
         assert_eq!((failed.status, failed.error.as_deref()), (FlowStatus::Failed, Some(error)), "{name}");
         assert!(!backend.nodes[0].transition_flow("balapan-0", FlowStatus::Finishing, FlowStatus::Ready).await.unwrap(), "{name}");
         assert!(!backend.nodes[0].transition_flow("balapan-0", FlowStatus::Waiting, FlowStatus::Finishing).await.unwrap(), "{name}");
-        let still = backend.nodes[0].flow("balapan-0").await.unwrap().unwrap();
+        let still = backend.nodes[0].flow("balapan-0", Scope::Every).await.unwrap().unwrap();
         assert_eq!((still.status, still.error.as_deref()), (FlowStatus::Failed, Some(error)), "{name}");
-        assert_eq!(backend.nodes[0].flow("balapan-1").await.unwrap().unwrap().status, FlowStatus::Finishing, "{name}: the others are untouched");
+        assert_eq!(backend.nodes[0].flow("balapan-1", Scope::Every).await.unwrap().unwrap().status, FlowStatus::Finishing, "{name}: the others are untouched");
     })
     .await;
 }

@@ -32,10 +32,12 @@ async fn a_call_scoped_to_one_workspace_neither_reads_nor_changes_another_worksp
             url: "https://crm.example/hook".into(),
             description: "CRM".into(),
             events: vec!["conversation.resolved".into()],
-            bot_channels: Vec::new(),
+            bot_channels: vec![channel.clone()],
             secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into(),
         };
         let endpoint = node1.create_webhook_endpoint(&endpoint).await.unwrap().id;
+        node1.set_template_enabled(&channel, own, "promo_lebaran", false).await.unwrap();
+        node1.mark_needs_reconnect(&channel, "the bot token was revoked").await.unwrap();
 
         // Reads: nothing of theirs in my scope; all of it in theirs and in every workspace's.
         assert!(node2.messages(conversation, mine, None, 10).await.unwrap().is_empty(), "{name}: their messages");
@@ -45,6 +47,13 @@ async fn a_call_scoped_to_one_workspace_neither_reads_nor_changes_another_worksp
         assert!(node2.person(tini.id, own).await.unwrap().is_some(), "{name}");
         assert!(node2.media_file(file, mine).await.unwrap().is_none(), "{name}: their file");
         assert!(node2.media_file(file, own).await.unwrap().is_some(), "{name}");
+        assert!(node2.disabled_templates(&channel, mine).await.unwrap().is_empty(), "{name}: their template switches");
+        assert!(node2.template_enabled(&channel, mine, "promo_lebaran").await.unwrap(), "{name}: no switch of theirs seen");
+        assert!(!node2.template_enabled(&channel, own, "promo_lebaran").await.unwrap(), "{name}");
+        assert!(node2.needs_reconnect(&channel, mine).await.unwrap().is_none(), "{name}: their channel's reconnect notice");
+        assert!(node2.needs_reconnect(&channel, own).await.unwrap().is_some(), "{name}");
+        assert!(node2.channel_bot(&channel, mine).await.unwrap().is_none(), "{name}: their channel's bot");
+        assert_eq!(node2.channel_bot(&channel, own).await.unwrap().map(|bot| bot.id), Some(endpoint), "{name}");
 
         // Writes in my scope change nothing of theirs.
         assert!(!node2.update_conversation(conversation, mine, None, Some("resolved")).await.unwrap(), "{name}: their conversation");
@@ -53,6 +62,9 @@ async fn a_call_scoped_to_one_workspace_neither_reads_nor_changes_another_worksp
         assert!(matches!(node2.create_invitation(tini.id, mine, 60_000, true).await, Err(StoreError::NotFound)), "{name}: a link for their person");
         assert!(matches!(node2.update_channel(&channel, mine, "Bukan Tini", &[]).await, Err(StoreError::NotFound)), "{name}: their channel");
         assert!(!node2.delete_channel(&channel, mine).await.unwrap(), "{name}: their channel");
+        assert!(matches!(node2.set_template_enabled(&channel, mine, "promo_lebaran", true).await, Err(StoreError::NotFound)), "{name}: their template switch");
+        node2.forget_template(&channel, mine, "promo_lebaran").await.unwrap();
+        assert_eq!(node1.disabled_templates(&channel, Scope::Every).await.unwrap().len(), 1, "{name}: their switch stays off");
         let unchanged = node1.person(tini.id, Scope::Every).await.unwrap().unwrap();
         assert_eq!((unchanged.role, unchanged.display_name.as_str(), unchanged.active), (Role::Agent, "Tini", true), "{name}");
         assert_eq!(node1.channel(&channel, Scope::Every).await.unwrap().unwrap().name, "Warung Tini", "{name}");

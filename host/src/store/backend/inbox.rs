@@ -17,12 +17,12 @@ use crate::store::messages::Message;
 use crate::store::reconnect::Reconnect;
 use crate::store::audit::{actor_pattern, audit_log_sql, audit_row};
 use crate::store::contacts::UPSERT_CONTACT;
-use crate::store::channels::Channel;
+use crate::store::channels::{Channel, channel_in_scope_sql};
 use crate::store::conversations::{Assigned, CONVERSATION_COLUMNS, CONVERSATION_FROM, conversation, conversation_at_in, conversation_in, conversation_with_channel_in, conversation_in_scope_sql, like_pattern, search_words, MARK_READ};
 use crate::store::messages::{COLUMNS as MESSAGE_COLUMNS, last_inbound_in, read_message};
 use crate::store::row::ReadRow;
 use crate::store::sql::{Param, RunSql, Sql, body};
-use crate::store::{Scope, StoreResult, now_ms};
+use crate::store::{Scope, StoreError, StoreResult, now_ms};
 
 #[async_trait::async_trait]
 pub trait InboxStore: Send + Sync {
@@ -66,14 +66,17 @@ pub trait InboxStore: Send + Sync {
     async fn upsert_contact(&self, channel_id: &str, contact: &ContactInfo) -> StoreResult<i64>;
 
     // Template switches.
+    // A channel's template switches, each call in the caller's `scope`: another workspace's
+    // channel has none (its templates read as enabled, as any channel's without a switch) and
+    // gets none (`NotFound`).
     /// Names of the channel's templates that are switched off.
-    async fn disabled_templates(&self, channel_id: &str) -> StoreResult<BTreeSet<String>>;
+    async fn disabled_templates(&self, channel_id: &str, scope: Scope) -> StoreResult<BTreeSet<String>>;
     /// Whether a template may be sent (enabled unless switched off).
-    async fn template_enabled(&self, channel_id: &str, name: &str) -> StoreResult<bool>;
+    async fn template_enabled(&self, channel_id: &str, scope: Scope, name: &str) -> StoreResult<bool>;
     /// Switches a channel's template on or off.
-    async fn set_template_enabled(&self, channel_id: &str, name: &str, enabled: bool) -> StoreResult<()>;
+    async fn set_template_enabled(&self, channel_id: &str, scope: Scope, name: &str, enabled: bool) -> StoreResult<()>;
     /// Drops a deleted template's switch, so a new one of the same name starts enabled.
-    async fn forget_template(&self, channel_id: &str, name: &str) -> StoreResult<()>;
+    async fn forget_template(&self, channel_id: &str, scope: Scope, name: &str) -> StoreResult<()>;
 
     // Resource holds.
     /// Records that a channel relies on a provider resource (holding it again changes nothing).
@@ -88,8 +91,8 @@ pub trait InboxStore: Send + Sync {
     async fn mark_needs_reconnect(&self, channel_id: &str, reason: &str) -> StoreResult<()>;
     /// Clears the mark (a successful connect).
     async fn clear_needs_reconnect(&self, channel_id: &str) -> StoreResult<()>;
-    /// Why and since when a channel needs reconnecting, if it does.
-    async fn needs_reconnect(&self, channel_id: &str) -> StoreResult<Option<Reconnect>>;
+    /// Why and since when a channel in `scope` needs reconnecting, if it does.
+    async fn needs_reconnect(&self, channel_id: &str, scope: Scope) -> StoreResult<Option<Reconnect>>;
 
     // The audit log.
     /// Appends an action to the audit log.
@@ -259,41 +262,55 @@ impl<S: RunSql> InboxStore for S {
         .await
     }
 
-    async fn disabled_templates(&self, channel_id: &str) -> StoreResult<BTreeSet<String>> {
+    async fn disabled_templates(&self, channel_id: &str, scope: Scope) -> StoreResult<BTreeSet<String>> {
         let channel_id = channel_id.to_owned();
         self.read(body(move |sql| {
-            Box::pin(async move { Ok(sql.rows("SELECT name FROM template_switches WHERE channel_id = $1 AND NOT enabled", &[&channel_id]).await?.iter().map(|row| row.text(0)).collect()) })
+            Box::pin(async move {
+                let disabled = format!("SELECT name FROM template_switches WHERE channel_id = {} AND NOT enabled", channel_in_scope_sql(2));
+                Ok(sql.rows(&disabled, &[&channel_id, &scope.workspace()]).await?.iter().map(|row| row.text(0)).collect())
+            })
         }))
         .await
     }
 
-    async fn template_enabled(&self, channel_id: &str, name: &str) -> StoreResult<bool> {
+    async fn template_enabled(&self, channel_id: &str, scope: Scope, name: &str) -> StoreResult<bool> {
         let (channel_id, name) = (channel_id.to_owned(), name.to_owned());
         self.read(body(move |sql| {
             Box::pin(async move {
-                let switch = sql.row("SELECT enabled FROM template_switches WHERE channel_id = $1 AND name = $2", &[&channel_id, &name]).await?;
+                let switch = format!("SELECT enabled FROM template_switches WHERE channel_id = {} AND name = $2", channel_in_scope_sql(3));
+                let switch = sql.row(&switch, &[&channel_id, &name, &scope.workspace()]).await?;
                 Ok(switch.is_none_or(|row| row.flag(0)))
             })
         }))
         .await
     }
 
-    async fn set_template_enabled(&self, channel_id: &str, name: &str, enabled: bool) -> StoreResult<()> {
+    async fn set_template_enabled(&self, channel_id: &str, scope: Scope, name: &str, enabled: bool) -> StoreResult<()> {
+        let (channel_id, name) = (channel_id.to_owned(), name.to_owned());
+        let switched = self
+            .write(body(move |sql| {
+                Box::pin(async move {
+                    let switch = format!(
+                        "INSERT INTO template_switches (channel_id, name, enabled, updated_at) SELECT id, $2, $3, $4 FROM channels WHERE id = {}
+                         ON CONFLICT (channel_id, name) DO UPDATE SET enabled = excluded.enabled, updated_at = excluded.updated_at",
+                        channel_in_scope_sql(5)
+                    );
+                    sql.execute(&switch, &[&channel_id, &name, &enabled, &now_ms(), &scope.workspace()]).await
+                })
+            }))
+            .await?;
+        if switched == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    }
+
+    async fn forget_template(&self, channel_id: &str, scope: Scope, name: &str) -> StoreResult<()> {
         let (channel_id, name) = (channel_id.to_owned(), name.to_owned());
         self.write(body(move |sql| {
             Box::pin(async move {
-                let switch = "INSERT INTO template_switches (channel_id, name, enabled, updated_at) VALUES ($1, $2, $3, $4)
-                              ON CONFLICT (channel_id, name) DO UPDATE SET enabled = excluded.enabled, updated_at = excluded.updated_at";
-                sql.execute(switch, &[&channel_id, &name, &enabled, &now_ms()]).await.map(drop)
+                let forget = format!("DELETE FROM template_switches WHERE channel_id = {} AND name = $2", channel_in_scope_sql(3));
+                sql.execute(&forget, &[&channel_id, &name, &scope.workspace()]).await.map(drop)
             })
         }))
         .await
-    }
-
-    async fn forget_template(&self, channel_id: &str, name: &str) -> StoreResult<()> {
-        let (channel_id, name) = (channel_id.to_owned(), name.to_owned());
-        self.write(body(move |sql| Box::pin(async move { sql.execute("DELETE FROM template_switches WHERE channel_id = $1 AND name = $2", &[&channel_id, &name]).await.map(drop) })))
-            .await
     }
 
     async fn hold_resource(&self, channel_id: &str, resource: &str) -> StoreResult<()> {
@@ -340,10 +357,13 @@ impl<S: RunSql> InboxStore for S {
         self.write(body(move |sql| Box::pin(async move { sql.execute("DELETE FROM channel_reconnect WHERE channel_id = $1", &[&channel_id]).await.map(drop) }))).await
     }
 
-    async fn needs_reconnect(&self, channel_id: &str) -> StoreResult<Option<Reconnect>> {
+    async fn needs_reconnect(&self, channel_id: &str, scope: Scope) -> StoreResult<Option<Reconnect>> {
         let channel_id = channel_id.to_owned();
         self.read(body(move |sql| {
-            Box::pin(async move { Ok(sql.row("SELECT reason, since FROM channel_reconnect WHERE channel_id = $1", &[&channel_id]).await?.map(|row| Reconnect { reason: row.text(0), since: row.int(1) })) })
+            Box::pin(async move {
+                let reconnect = format!("SELECT reason, since FROM channel_reconnect WHERE channel_id = {}", channel_in_scope_sql(2));
+                Ok(sql.row(&reconnect, &[&channel_id, &scope.workspace()]).await?.map(|row| Reconnect { reason: row.text(0), since: row.int(1) }))
+            })
         }))
         .await
     }

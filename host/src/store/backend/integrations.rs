@@ -11,7 +11,7 @@ use crate::store::oauth::{COLUMNS as FLOW_COLUMNS, FLOW_LIFETIME_MS, Flow, FlowA
 use crate::store::provider_apps::{ProviderApp, RawProviderApp};
 use crate::store::row::ReadRow;
 use crate::store::sql::{RunSql, Sql, body};
-use crate::store::{StoreError, StoreResult, now_ms, random_token};
+use crate::store::{Scope, StoreError, StoreResult, now_ms, random_token};
 
 #[async_trait::async_trait]
 pub trait IntegrationStore: Send + Sync {
@@ -27,8 +27,9 @@ pub trait IntegrationStore: Send + Sync {
     // Provider logins: started once, completed once by the provider's callback, used once.
     /// Starts a flow, waiting for its callback until it expires (expired flows are deleted).
     async fn create_flow(&self, flow: &NewFlow<'_>) -> StoreResult<Flow>;
-    /// A flow that has not expired, what it holds opened.
-    async fn flow(&self, state: &str) -> StoreResult<Option<Flow>>;
+    /// A flow in `scope` that has not expired, what it holds opened (the provider's callback,
+    /// which knows the state alone, reads it in every workspace's).
+    async fn flow(&self, state: &str, scope: Scope) -> StoreResult<Option<Flow>>;
     /// Moves an unexpired flow from `from` to `to`; whether it was in `from` (of callers racing,
     /// on any node, exactly one wins).
     async fn transition_flow(&self, state: &str, from: FlowStatus, to: FlowStatus) -> StoreResult<bool>;
@@ -78,9 +79,10 @@ fn raw_flow(row: &impl ReadRow) -> RawFlow {
 }
 
 /// Expired flows are deleted before a flow is read or started.
-async fn flow_in(sql: &dyn Sql, state: &str) -> StoreResult<Option<RawFlow>> {
+async fn flow_in(sql: &dyn Sql, state: &str, scope: Scope) -> StoreResult<Option<RawFlow>> {
     sql.execute(PURGE_EXPIRED_FLOWS, &[&now_ms()]).await?;
-    Ok(sql.row(&format!("SELECT {FLOW_COLUMNS} FROM oauth_flows WHERE state = $1"), &[&state]).await?.map(|row| raw_flow(&row)))
+    let flow = format!("SELECT {FLOW_COLUMNS} FROM oauth_flows WHERE state = $1 AND workspace_id = COALESCE($2, workspace_id)");
+    Ok(sql.row(&flow, &[&state, &scope.workspace()]).await?.map(|row| raw_flow(&row)))
 }
 
 #[async_trait::async_trait]
@@ -126,17 +128,17 @@ impl<S: RunSql> IntegrationStore for S {
                     let params: [&dyn crate::store::sql::Param; 11] =
                         [&state, &plugin, &channel_id, &name, &settings, &properties, &redirect_url, &waiting, &now, &(now + FLOW_LIFETIME_MS), &workspace_id];
                     sql.execute(&insert, &params).await?;
-                    flow_in(sql, &state).await?.ok_or(StoreError::NotFound)
+                    flow_in(sql, &state, Scope::Every).await?.ok_or(StoreError::NotFound)
                 })
             }))
             .await?;
         raw.open(self.secrets())
     }
 
-    async fn flow(&self, state: &str) -> StoreResult<Option<Flow>> {
+    async fn flow(&self, state: &str, scope: Scope) -> StoreResult<Option<Flow>> {
         let state = state.to_owned();
         // A read that deletes what expired: a write.
-        let raw = self.write(body(move |sql| Box::pin(async move { flow_in(sql, &state).await }))).await?;
+        let raw = self.write(body(move |sql| Box::pin(async move { flow_in(sql, &state, scope).await }))).await?;
         raw.map(|raw| raw.open(self.secrets())).transpose()
     }
 

@@ -62,8 +62,8 @@ pub trait WebhookStore: Send + Sync {
     // Bots: a channel has one, a webhook endpoint (its `bot_channels`) or an API token with the
     // role `bot`. Revoking the token, or turning off or deleting the endpoint, hands its
     // conversations to people, named to announce (the schema's triggers are the guarantee).
-    /// The channel's bot, if it has one.
-    async fn channel_bot(&self, channel_id: &str) -> StoreResult<Option<ChannelBot>>;
+    /// The bot of a channel in `scope`, if it has one.
+    async fn channel_bot(&self, channel_id: &str, scope: Scope) -> StoreResult<Option<ChannelBot>>;
     /// The channels a bot token is the bot of (none for any other token).
     async fn bot_token_channels(&self, token_id: i64) -> StoreResult<Vec<String>>;
     /// Makes a labelled bot token of `workspace`, the bot of `channels`, in one transaction: its
@@ -328,9 +328,9 @@ impl<S: RunSql> WebhookStore for S {
         self.write(body(move |sql| Box::pin(async move { Ok(sql.execute(PROBE_ENDPOINTS, &[&now, &idle_since]).await? as usize) }))).await
     }
 
-    async fn channel_bot(&self, channel_id: &str) -> StoreResult<Option<ChannelBot>> {
+    async fn channel_bot(&self, channel_id: &str, scope: Scope) -> StoreResult<Option<ChannelBot>> {
         let channel_id = channel_id.to_owned();
-        self.read(body(move |sql| Box::pin(async move { Ok(sql.row(CHANNEL_BOT, &[&channel_id]).await?.as_ref().map(channel_bot_row)) }))).await
+        self.read(body(move |sql| Box::pin(async move { Ok(sql.row(&channel_bot_sql(), &[&channel_id, &scope.workspace()]).await?.as_ref().map(channel_bot_row)) }))).await
     }
 
     async fn bot_token_channels(&self, token_id: i64) -> StoreResult<Vec<String>> {
