@@ -456,7 +456,7 @@ async fn each_nodes_followers_hear_another_nodes_messages_and_after_a_cut_start_
 
     // A reply queued, sent and delivered through node 2: each step reaches both hubs, in order.
     let reply = switchboard::store::messages::NewOutbound { conversation_id: stored.conversation_id, text: Some("Sudah dikirim kemarin".into()), content: Default::default(), reply_to: None, file: None, sent_by: None };
-    let queued = nodes[1].queue_outbound(&channel, &reply).await.unwrap();
+    let queued = nodes[1].queue_outbound(&channel, Scope::Every, &reply).await.unwrap();
     nodes[1].delivery_succeeded(queued.id, "wamid.reply").await.unwrap();
     nodes[1].record_status(&channel, "wamid.reply", switchboard::store::messages::DeliveryStatus::Delivered, None).await.unwrap();
     for follower in &mut followers {

@@ -500,7 +500,7 @@ async fn queue(
     let window = window::compute(&plugin.window, last_inbound_at, now_ms());
     window.permits(outbound.content.template.is_some()).map_err(|why| ApiError::unprocessable("window_closed", why))?;
     // Whoever replies has read the conversation: marked in the same write.
-    let mut message = app.store.queue_outbound(&channel.id, &outbound).await?;
+    let mut message = app.store.queue_outbound(&channel.id, caller.scope(), &outbound).await?;
     // Only an uploaded file has a stored file to show.
     if outbound.file.is_some() {
         with_files(app, std::slice::from_mut(&mut message)).await?;

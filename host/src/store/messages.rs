@@ -9,7 +9,7 @@ use super::content::MessageContent;
 use super::conversations;
 use super::row::ReadRow;
 use super::sql::Sql;
-use super::{Db, StoreError, StoreResult, now_ms, Cached};
+use super::{Cached, Db, Scope, StoreError, StoreResult, now_ms};
 
 /// An inbound message as normalized by a plugin.
 #[derive(Debug, Clone)]
@@ -151,19 +151,32 @@ fn message(row: &Row<'_>) -> rusqlite::Result<Message> {
     read_message(row).map_err(|e| rusqlite::Error::FromSqlConversionFailure(10, rusqlite::types::Type::Text, e.into()))
 }
 
+/// A reply's message row (text, content, reply-to, time, sender), stored only if its
+/// conversation `$6` is the channel `$7`'s and the channel is in the scope `$8` (NULL: every
+/// workspace): the reply path's workspace boundary, in its first insert (both backends; each
+/// adds its `RETURNING`).
+pub(crate) const INSERT_REPLY: &str = "INSERT INTO messages (conversation_id, channel_id, direction, text, content, reply_to, status, created_at, updated_at, sent_by)
+     SELECT c.id, c.channel_id, 'outbound', CAST($1 AS TEXT), CAST($2 AS TEXT), CAST($3 AS TEXT), 'queued', CAST($4 AS BIGINT), CAST($4 AS BIGINT), CAST($5 AS BIGINT)
+     FROM conversations c JOIN channels ch ON ch.id = c.channel_id
+     WHERE c.id = $6 AND c.channel_id = $7 AND ch.workspace_id = COALESCE($8, ch.workspace_id)";
+
 impl Db {
     /// Queues an outbound message and its delivery in one transaction (a group commit); the
-    /// person who sent it has read the conversation up to it.
-    pub async fn queue_outbound(&self, channel_id: &str, outbound: &NewOutbound) -> StoreResult<Message> {
+    /// person who sent it has read the conversation up to it. `NotFound` when the conversation
+    /// is not the channel's or the channel not in `scope`.
+    pub async fn queue_outbound(&self, channel_id: &str, scope: Scope, outbound: &NewOutbound) -> StoreResult<Message> {
+        static INSERT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| format!("{INSERT_REPLY} RETURNING id"));
         let (channel_id, outbound) = (channel_id.to_owned(), outbound.clone());
         self.write(move |tx| {
             let now = now_ms();
-            let id: i64 = tx.cached_row(
-                "INSERT INTO messages (conversation_id, channel_id, direction, text, content, reply_to, status, created_at, updated_at, sent_by)
-                 VALUES (?1, ?2, 'outbound', ?3, ?4, ?5, 'queued', ?6, ?6, ?7) RETURNING id",
-                params![outbound.conversation_id, channel_id, outbound.text, outbound.content.to_json(), outbound.reply_to, now, outbound.sent_by],
-                |row| row.get(0),
-            )?;
+            let id: i64 = tx
+                .cached_row(
+                    &INSERT,
+                    params![outbound.text, outbound.content.to_json(), outbound.reply_to, now, outbound.sent_by, outbound.conversation_id, channel_id, scope.workspace()],
+                    |row| row.get(0),
+                )
+                .optional()?
+                .ok_or(StoreError::NotFound)?;
             tx.cached_execute(
                 "INSERT INTO outbox (message_id, channel_id, conversation_id, next_attempt_at) VALUES (?1, ?2, ?3, ?4)",
                 params![id, channel_id, outbound.conversation_id, now],

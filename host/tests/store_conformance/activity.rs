@@ -34,12 +34,12 @@ async fn activity_counts_a_workspaces_messages_failures_and_each_persons_times()
             }
         }
         // A reply through an API token is no person's; a person's second reply is no first response.
-        store.queue_outbound(channel, &reply(conversations[0], None)).await.unwrap();
-        store.queue_outbound(channel, &reply(conversations[0], Some(ani))).await.unwrap();
-        store.queue_outbound(channel, &reply(conversations[1], Some(ani))).await.unwrap();
-        store.queue_outbound(channel, &reply(conversations[2], Some(budi))).await.unwrap();
-        store.queue_outbound(channel, &reply(conversations[2], Some(ani))).await.unwrap();
-        let failed = store.queue_outbound(channel, &reply(conversations[1], Some(budi))).await.unwrap();
+        store.queue_outbound(channel, Scope::Every, &reply(conversations[0], None)).await.unwrap();
+        store.queue_outbound(channel, Scope::Every, &reply(conversations[0], Some(ani))).await.unwrap();
+        store.queue_outbound(channel, Scope::Every, &reply(conversations[1], Some(ani))).await.unwrap();
+        store.queue_outbound(channel, Scope::Every, &reply(conversations[2], Some(budi))).await.unwrap();
+        store.queue_outbound(channel, Scope::Every, &reply(conversations[2], Some(ani))).await.unwrap();
+        let failed = store.queue_outbound(channel, Scope::Every, &reply(conversations[1], Some(budi))).await.unwrap();
         store.delivery_failed(failed.id, "Forbidden: bot was blocked by the user").await.unwrap();
         // Resolved while assigned (Ani), unassigned, and one resolved twice (reopened between).
         store.update_conversation(conversations[0], Scope::Every, Some(Some(ani)), Some("resolved")).await.unwrap();

@@ -213,7 +213,7 @@ async fn a_conversations_messages_page_back_from_the_newest_oldest_first_on_ever
         }
         let conversation = store.message(ids[0]).await.unwrap().unwrap().conversation_id;
         let reply = NewOutbound { conversation_id: conversation, text: Some("Baik, kami cek dulu".into()), content: Default::default(), reply_to: None, file: None, sent_by: None };
-        ids.push(store.queue_outbound(channel, &reply).await.unwrap().id);
+        ids.push(store.queue_outbound(channel, Scope::Every, &reply).await.unwrap().id);
         // The fourth arrives after the fifth though sent before it.
         ids.push(store.record_inbound(channel, &said(5, "810", "Dewi", "pesan 5", 20_000)).await.unwrap().unwrap().id);
         ids.push(store.record_inbound(channel, &said(4, "810", "Dewi", "pesan 4", 30_000)).await.unwrap().unwrap().id);
@@ -247,7 +247,7 @@ async fn a_conversations_messages_page_back_from_the_newest_oldest_first_on_ever
         let interactive = serde_json::from_value(serde_json::json!({"body": "Sudah sampai?", "reply_buttons": [{"id": "yes", "title": "Sudah"}]})).unwrap();
         let content = switchboard::store::content::MessageContent { interactive: Some(interactive), ..Default::default() };
         let offer = NewOutbound { conversation_id: conversation, text: Some("Sudah sampai?\n\n1. Sudah".into()), content, reply_to: None, file: None, sent_by: None };
-        store.queue_outbound(channel, &offer).await.unwrap();
+        store.queue_outbound(channel, Scope::Every, &offer).await.unwrap();
         assert!(backend.nodes[2].offers_choices(channel).await.unwrap(), "{name}");
         assert!(!backend.nodes[2].offers_choices("another-channel").await.unwrap(), "{name}");
     })
@@ -275,11 +275,11 @@ async fn a_read_marker_set_on_one_node_is_seen_on_the_others_and_never_moves_bac
 
         // The agent's reply is not unread; reading everything reads it too.
         let reply = NewOutbound { conversation_id: conversation, text: Some("Sudah kami kirim kak".into()), content: Default::default(), reply_to: None, file: None, sent_by: None };
-        node2.queue_outbound(channel, &reply).await.unwrap();
+        node2.queue_outbound(channel, Scope::Every, &reply).await.unwrap();
         assert_eq!(unread(node3, dewi, conversation).await, Some(1), "{name}");
         // Whoever replies has read the conversation up to the reply (in the reply's own write).
         let answer = NewOutbound { sent_by: Some(agus), text: Some("Ditunggu ya kak".into()), ..reply.clone() };
-        node3.queue_outbound(channel, &answer).await.unwrap();
+        node3.queue_outbound(channel, Scope::Every, &answer).await.unwrap();
         assert_eq!(unread(node1, agus, conversation).await, Some(0), "{name}: the one who replied read it all");
         assert_eq!(unread(node1, dewi, conversation).await, Some(1), "{name}: no one else did");
         node2.mark_read(dewi, conversation, Scope::Every, None).await.unwrap();

@@ -146,7 +146,7 @@ async fn an_upload_sent_in_a_reply_through_one_node_is_the_replys_file_on_anothe
             sent_by: None,
         
         };
-        let queued = node2.queue_outbound(&backend.channel, &reply).await.unwrap_or_else(|e| panic!("{name}: {e}"));
+        let queued = node2.queue_outbound(&backend.channel, Scope::Every, &reply).await.unwrap_or_else(|e| panic!("{name}: {e}"));
         let files = node3.media_of_messages(&[queued.id]).await.unwrap();
         let sent: Vec<_> = files.iter().map(|f| (f.message_id, f.channel_id.as_deref(), f.state.as_str(), f.sha256.clone(), f.filename.as_deref(), f.size)).collect();
         assert_eq!(sent, vec![(Some(queued.id), Some(backend.channel.as_str()), "stored", Some("ee".repeat(32)), Some("katalog.pdf"), Some(4_000))], "{name}");

@@ -7,7 +7,7 @@ use switchboard::store::contacts::ContactInfo;
 use switchboard::store::events::{EventRecord, FileRecord};
 use switchboard::store::media::StoredBytes;
 use switchboard::store::messages::{DeliveryStatus, NewInbound, NewOutbound};
-use switchboard::store::now_ms;
+use switchboard::store::{Scope, now_ms};
 
 use crate::each_backend;
 
@@ -88,7 +88,7 @@ async fn sent_replies(store: &Arc<dyn Store>, channel: &str, chat: &str, count: 
     let mut ids = Vec::new();
     for n in 0..count {
         let outbound = NewOutbound { conversation_id: conversation, text: Some(format!("balasan {n}")), content: Default::default(), reply_to: None, file: None, sent_by: None };
-        let queued = store.queue_outbound(channel, &outbound).await.unwrap();
+        let queued = store.queue_outbound(channel, Scope::Every, &outbound).await.unwrap();
         assert_eq!(queued.status, DeliveryStatus::Queued);
         store.delivery_succeeded(queued.id, &format!("{chat}-p{n}")).await.unwrap();
         ids.push(queued.id);

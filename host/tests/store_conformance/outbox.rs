@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use switchboard::store::messages::{DeliveryStatus, NewOutbound};
-use switchboard::store::now_ms;
+use switchboard::store::{Scope, now_ms};
 
 use crate::each_backend;
 use crate::messages::inbound;
@@ -22,7 +22,7 @@ async fn replies_are_handed_out_in_each_conversations_order_and_every_outcome_is
             let mut ids = Vec::new();
             for n in 0..count {
                 let reply = NewOutbound { conversation_id: conversation, text: Some(format!("balasan {n}")), content: Default::default(), reply_to: None, file: None, sent_by: None };
-                ids.push(store.queue_outbound(channel, &reply).await.unwrap().id);
+                ids.push(store.queue_outbound(channel, Scope::Every, &reply).await.unwrap().id);
             }
             ids
         };
@@ -71,7 +71,7 @@ async fn a_delivery_reads_its_message_channel_conversation_and_the_customers_las
         // Another conversation's newer message is not this one's last.
         store.record_inbound(channel, &inbound(3, "601", earlier + 2_000)).await.unwrap().unwrap();
         let reply = NewOutbound { conversation_id: last.conversation_id, text: Some("Sudah, resi JNE 123".into()), content: Default::default(), reply_to: None, file: None, sent_by: None };
-        let queued = store.queue_outbound(channel, &reply).await.unwrap();
+        let queued = store.queue_outbound(channel, Scope::Every, &reply).await.unwrap();
 
         let context = store.delivery_context(queued.id, channel).await.unwrap().unwrap_or_else(|| panic!("{name}: the queued reply is there"));
         assert_eq!((context.message.id, context.message.text.as_deref()), (queued.id, Some("Sudah, resi JNE 123")), "{name}");

@@ -61,7 +61,7 @@ async fn a_resumed_workspaces_held_replies_are_due_at_once_and_no_other_workspac
         let (node1, node2, name, channel) = (&backend.nodes[0], &backend.nodes[1], backend.name, backend.channel.as_str());
         let conversation = node1.record_inbound(channel, &inbound(0, "700", now_ms() - 5_000)).await.unwrap().unwrap().conversation_id;
         let reply = NewOutbound { conversation_id: conversation, text: Some("Pesanan Ibu sudah dikirim".into()), content: Default::default(), reply_to: None, file: None, sent_by: None };
-        let queued = node1.queue_outbound(channel, &reply).await.unwrap();
+        let queued = node1.queue_outbound(channel, Scope::Every, &reply).await.unwrap();
         node1.delivery_held(queued.id, now_ms() + HOUR, "the workspace is suspended").await.unwrap();
         assert!(node2.next_delivery_at(&[]).await.unwrap().is_some_and(|at| at > now_ms() + HOUR / 2), "{name}: held");
 

@@ -7,6 +7,7 @@ use switchboard::store::Scope;
 use switchboard::store::StoreError;
 use switchboard::store::channels::Connected;
 use switchboard::store::media::StoredBytes;
+use switchboard::store::messages::NewOutbound;
 use switchboard::store::tokens::Role;
 use switchboard::store::webhook_endpoints::{Attempt, NewEndpoint, Outcome, Redeliver};
 
@@ -65,6 +66,18 @@ async fn a_call_scoped_to_one_workspace_neither_reads_nor_changes_another_worksp
         assert!(matches!(node2.set_template_enabled(&channel, mine, "promo_lebaran", true).await, Err(StoreError::NotFound)), "{name}: their template switch");
         node2.forget_template(&channel, mine, "promo_lebaran").await.unwrap();
         assert_eq!(node1.disabled_templates(&channel, Scope::Every).await.unwrap().len(), 1, "{name}: their switch stays off");
+        // A reply: not into their conversation from my scope, nor on my channel, nor with their file.
+        let reply = NewOutbound { conversation_id: conversation, text: Some("Bukan dari kami".into()), content: Default::default(), reply_to: None, file: None, sent_by: None };
+        assert!(matches!(node2.queue_outbound(&channel, mine, &reply).await, Err(StoreError::NotFound)), "{name}: a reply in their conversation");
+        assert!(matches!(node2.queue_outbound(&backend.channel, mine, &reply).await, Err(StoreError::NotFound)), "{name}: my channel, their conversation");
+        let with_their_file = NewOutbound { file: Some(file), ..reply.clone() };
+        let my_conversation = node1.record_inbound(&backend.channel, &inbound(2, "901", switchboard::store::now_ms())).await.unwrap().unwrap().conversation_id;
+        let my_reply = NewOutbound { conversation_id: my_conversation, ..with_their_file };
+        assert!(matches!(node2.queue_outbound(&backend.channel, mine, &my_reply).await, Err(StoreError::NotFound)), "{name}: their file in my reply");
+        assert_eq!(node1.messages(conversation, Scope::Every, None, 10).await.unwrap().len(), 1, "{name}: nothing was queued in theirs");
+        assert_eq!(node1.messages(my_conversation, Scope::Every, None, 10).await.unwrap().len(), 1, "{name}: nor in mine");
+        let queued = node2.queue_outbound(&channel, own, &reply).await.unwrap();
+        assert_eq!((queued.conversation_id, queued.channel_id.as_str()), (conversation, channel.as_str()), "{name}: in their own scope");
         let unchanged = node1.person(tini.id, Scope::Every).await.unwrap().unwrap();
         assert_eq!((unchanged.role, unchanged.display_name.as_str(), unchanged.active), (Role::Agent, "Tini", true), "{name}");
         assert_eq!(node1.channel(&channel, Scope::Every).await.unwrap().unwrap().name, "Warung Tini", "{name}");

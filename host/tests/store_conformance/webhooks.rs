@@ -179,7 +179,7 @@ async fn each_event_is_written_once_when_it_happens_and_a_write_that_changes_not
         assert_eq!(reopened, ["conversation.resolved", "conversation.reopened", "message.received"], "{name}: a customer writing again opens it");
 
         let reply = NewOutbound { conversation_id: conversation, text: Some("Sudah dikirim kak".into()), content: Default::default(), reply_to: None, file: None, sent_by: Some(ani) };
-        let queued = node.queue_outbound(channel, &reply).await.unwrap();
+        let queued = node.queue_outbound(channel, Scope::Every, &reply).await.unwrap();
         assert_eq!(events().await.len(), 7, "{name}: a reply queued is no event yet");
         node.delivery_succeeded(queued.id, "960-p1").await.unwrap();
         node.record_status(channel, "960-p1", DeliveryStatus::Delivered, None).await.unwrap();

@@ -32,7 +32,7 @@ use super::messages::{DeliveryStatus, Message, NewInbound, NewOutbound, message_
 use super::pg::PgStore;
 use super::row::ReadRow;
 use super::sql::{RunSql, body};
-use super::{Db, StoreResult};
+use super::{Db, Scope, StoreResult};
 
 /// Every aggregate's operations: what a server node needs of its store.
 #[async_trait::async_trait]
@@ -69,8 +69,9 @@ pub trait MessageStore: Send + Sync {
 
     // Delivery statuses: a reply queued, sent, and what providers report of it.
     /// Queues an agent's reply and its delivery; the person who sent it (`sent_by`) has read the
-    /// conversation up to it, in the same transaction.
-    async fn queue_outbound(&self, channel_id: &str, outbound: &NewOutbound) -> StoreResult<Message>;
+    /// conversation up to it, in the same transaction. `NotFound` when the conversation is not
+    /// the channel's or the channel not in `scope`.
+    async fn queue_outbound(&self, channel_id: &str, scope: Scope, outbound: &NewOutbound) -> StoreResult<Message>;
     /// The provider accepted a queued message: its id recorded, the message leaves the outbox.
     async fn delivery_succeeded(&self, message_id: i64, provider_message_id: &str) -> StoreResult<()>;
     /// A provider's delivery status for one message; never moves it back.
@@ -99,8 +100,8 @@ impl MessageStore for Db {
         shared_last_inbound_at(self, channel_id, conversation_external_id).await
     }
 
-    async fn queue_outbound(&self, channel_id: &str, outbound: &NewOutbound) -> StoreResult<Message> {
-        Db::queue_outbound(self, channel_id, outbound).await
+    async fn queue_outbound(&self, channel_id: &str, scope: Scope, outbound: &NewOutbound) -> StoreResult<Message> {
+        Db::queue_outbound(self, channel_id, scope, outbound).await
     }
 
     async fn delivery_succeeded(&self, message_id: i64, provider_message_id: &str) -> StoreResult<()> {
@@ -139,8 +140,8 @@ impl MessageStore for PgStore {
         shared_last_inbound_at(self, channel_id, conversation_external_id).await
     }
 
-    async fn queue_outbound(&self, channel_id: &str, outbound: &NewOutbound) -> StoreResult<Message> {
-        PgStore::queue_outbound(self, channel_id, outbound).await
+    async fn queue_outbound(&self, channel_id: &str, scope: Scope, outbound: &NewOutbound) -> StoreResult<Message> {
+        PgStore::queue_outbound(self, channel_id, scope, outbound).await
     }
 
     async fn delivery_succeeded(&self, message_id: i64, provider_message_id: &str) -> StoreResult<()> {

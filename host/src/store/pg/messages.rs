@@ -7,9 +7,9 @@ use deadpool_postgres::GenericClient;
 use super::PgStore;
 use crate::store::contacts::UPSERT_CONTACT;
 use crate::store::messages::{DeliveryStatus, Message, NewInbound, NewOutbound};
-use crate::store::{StoreResult, now_ms};
+use crate::store::{Scope, StoreError, StoreResult, now_ms};
 
-use crate::store::messages::{COLUMNS, read_message as message};
+use crate::store::messages::{COLUMNS, INSERT_REPLY, read_message as message};
 
 impl PgStore {
     /// Stores an inbound message with its contact and conversation, in one transaction;
@@ -235,8 +235,8 @@ impl PgStore {
     /// Queues an outbound message and its delivery in one transaction, with the uploaded file it
     /// sends (a row of the message naming the upload's bytes); the person who sent it has read
     /// the conversation up to it.
-    pub async fn queue_outbound(&self, channel_id: &str, outbound: &NewOutbound) -> StoreResult<Message> {
-        self.writer.write((channel_id.to_owned(), outbound.clone()), |tx, (channel_id, outbound)| Box::pin(queue_outbound_in(tx, channel_id, outbound))).await
+    pub async fn queue_outbound(&self, channel_id: &str, scope: Scope, outbound: &NewOutbound) -> StoreResult<Message> {
+        self.writer.write((channel_id.to_owned(), scope, outbound.clone()), |tx, (channel_id, scope, outbound)| Box::pin(queue_outbound_in(tx, channel_id, *scope, outbound))).await
     }
 
 
@@ -266,17 +266,12 @@ impl PgStore {
 }
 
 /// [`PgStore::queue_outbound`] inside the writer's transaction.
-async fn queue_outbound_in<C: GenericClient>(tx: &C, channel_id: &str, outbound: &NewOutbound) -> StoreResult<Message> {
+async fn queue_outbound_in<C: GenericClient>(tx: &C, channel_id: &str, scope: Scope, outbound: &NewOutbound) -> StoreResult<Message> {
     let now = now_ms();
-    let insert = tx
-        .prepare_cached(&format!(
-            "INSERT INTO messages (conversation_id, channel_id, direction, text, content, reply_to, status, created_at, updated_at, sent_by)
-             VALUES ($1, $2, 'outbound', $3, $4, $5, 'queued', $6, $6, $7) RETURNING {COLUMNS}"
-        ))
-        .await?;
-    let stored = message(
-        &tx.query_one(&insert, &[&outbound.conversation_id, &channel_id, &outbound.text, &outbound.content.to_json(), &outbound.reply_to, &now, &outbound.sent_by]).await?,
-    )?;
+    let insert = tx.prepare_cached(&format!("{INSERT_REPLY} RETURNING {COLUMNS}")).await?;
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 8] =
+        [&outbound.text, &outbound.content.to_json(), &outbound.reply_to, &now, &outbound.sent_by, &outbound.conversation_id, &channel_id, &scope.workspace()];
+    let stored = message(&tx.query_opt(&insert, &params).await?.ok_or(StoreError::NotFound)?)?;
     let queue = tx.prepare_cached("INSERT INTO outbox (message_id, channel_id, conversation_id, next_attempt_at) VALUES ($1, $2, $3, $4)").await?;
     tx.execute(&queue, &[&stored.id, &channel_id, &outbound.conversation_id, &now]).await?;
     let touch = tx.prepare_cached("UPDATE conversations SET last_activity_at = $2, status = CASE WHEN status = 'bot' THEN 'bot' ELSE 'open' END WHERE id = $1").await?;
@@ -286,13 +281,10 @@ async fn queue_outbound_in<C: GenericClient>(tx: &C, channel_id: &str, outbound:
         tx.execute(&mark, &[&person, &outbound.conversation_id, &Some(stored.id)]).await?;
     }
     if let Some(upload) = outbound.file {
-        let send = tx
-            .prepare_cached(
-                "INSERT INTO media (workspace_id, channel_id, message_id, position, state, sha256, size, mime_type, filename, created_at, updated_at)
-                 SELECT workspace_id, $2, $3, 0, 'stored', sha256, size, mime_type, filename, $4, $4 FROM media WHERE id = $1",
-            )
-            .await?;
-        tx.execute(&send, &[&upload, &channel_id, &stored.id, &now]).await?;
+        let send = tx.prepare_cached(crate::store::media::SEND_UPLOAD).await?;
+        if tx.execute(&send, &[&channel_id, &stored.id, &now, &upload]).await? == 0 {
+            return Err(StoreError::NotFound);
+        }
     }
     super::live::announce(tx, "message", channel_id, stored.conversation_id, Some(stored.id)).await?;
     Ok(stored)
