@@ -255,8 +255,6 @@ pub(crate) fn due_sql() -> String {
 /// The condition is checked again on the row the UPDATE locked: of nodes racing, one wins.
 pub(crate) const CLAIM: &str = "UPDATE webhook_deliveries SET claimed_by = $2, claimed_until = $3
      WHERE id = $1 AND state = 'pending' AND (claimed_until IS NULL OR claimed_until < $4)";
-pub(crate) const NEXT_DUE: &str = "SELECT MIN(CASE WHEN claimed_until > next_attempt_at THEN claimed_until ELSE next_attempt_at END)
-     FROM webhook_deliveries WHERE state = 'pending'";
 pub(crate) const INSERT_ATTEMPT: &str = "INSERT INTO webhook_attempts (delivery_id, at, status, latency_ms, response) VALUES ($1, $2, $3, $4, $5)";
 pub(crate) const DELIVERED: &str = "UPDATE webhook_deliveries SET state = 'delivered', attempts = attempts + 1, claimed_by = NULL, claimed_until = NULL, updated_at = $2 WHERE id = $1";
 /// An endpoint that took a delivery is up again: its deliveries waiting on a retry (tried

@@ -39,8 +39,6 @@ pub trait WebhookStore: Send + Sync {
     /// This node is still sending `in_flight`: its claims on them last `lease` from now; how
     /// many it still held (one node: all, it claims without a write).
     async fn renew_webhook_claims(&self, in_flight: &[i64], lease: Duration) -> StoreResult<usize>;
-    /// When the next delivery is due (ms), if any.
-    async fn next_webhook_delivery_at(&self) -> StoreResult<Option<i64>>;
     /// Records an attempt and what became of its delivery (and of its endpoint), together; the
     /// conversations the endpoint handed to people when the outcome turned it off, to announce
     /// (on Postgres, announced already).
@@ -248,10 +246,6 @@ impl<S: RunSql> WebhookStore for S {
 
     async fn renew_webhook_claims(&self, in_flight: &[i64], lease: Duration) -> StoreResult<usize> {
         renew_claims(self, "webhook_deliveries", "id", "AND state = 'pending'", in_flight, lease).await
-    }
-
-    async fn next_webhook_delivery_at(&self) -> StoreResult<Option<i64>> {
-        self.read(body(|sql| Box::pin(async move { Ok(sql.row(NEXT_DUE, &[]).await?.and_then(|row| row.opt_int(0))) }))).await
     }
 
     async fn webhook_attempted(&self, delivery: &Delivery, attempt: &Attempt, outcome: &Outcome) -> StoreResult<Vec<HandedOver>> {
