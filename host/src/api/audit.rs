@@ -108,7 +108,7 @@ impl AuditQuery {
         }
         let workspace_id = match caller.scope() {
             Scope::Every => self.workspace,
-            Scope::Workspace(own) => match self.workspace {
+            Scope::Workspace(own) | Scope::Bot { workspace: own, .. } => match self.workspace {
                 Some(named) if named != own => return Err(ApiError::not_found(format!("no workspace {named}"))),
                 _ => Some(own),
             },

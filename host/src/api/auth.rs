@@ -108,11 +108,13 @@ impl Caller {
         })
     }
 
-    /// The rows the caller may read, as the store puts it in its queries. A caller other than
-    /// the operator always has a workspace; one without would match no row (no workspace has id 0).
+    /// The rows the caller may read, as the store puts it in its queries: a bot, its channels'
+    /// only. A caller other than the operator always has a workspace; one without would match no
+    /// row (no workspace has id 0, and no bot token either).
     pub fn scope(&self) -> crate::store::Scope {
         match (self.role, self.workspace) {
             (Role::Operator, None) => crate::store::Scope::Every,
+            (Role::Bot, workspace) => crate::store::Scope::Bot { workspace: workspace.unwrap_or(0), token: self.token.unwrap_or(0) },
             (_, workspace) => crate::store::Scope::Workspace(workspace.unwrap_or(0)),
         }
     }
@@ -128,15 +130,6 @@ impl Caller {
         (self.role == Role::Bot).then(|| self.token.unwrap_or(0))
     }
 
-    /// Whether the caller may see what belongs to `channel_id`, a channel its scope already
-    /// lets it see: everyone of the workspace may; a bot only if it is that channel's bot
-    /// (another channel's conversations, messages and files answer it 404, as if absent).
-    pub async fn sees_channel(&self, app: &App, channel_id: &str) -> Result<bool, ApiError> {
-        match self.bot() {
-            None => Ok(true),
-            Some(token) => Ok(app.store.bot_token_channels(token).await?.iter().any(|channel| channel == channel_id)),
-        }
-    }
 
     /// Refuses a bot what only people and the other roles do (403), naming it.
     pub fn refuse_bot(&self, what: &str) -> Result<(), ApiError> {

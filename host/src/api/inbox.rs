@@ -114,20 +114,14 @@ pub async fn conversations(
 }
 
 /// A conversation the caller may see (its channel is in the caller's workspace, and for a bot
-/// one of its channels); else 404.
+/// one of its channels: both in the query's `WHERE`); else 404.
 async fn find(app: &App, caller: &Caller, id: i64) -> Result<Conversation, ApiError> {
     Ok(find_with_channel(app, caller, id).await?.0)
 }
 
-/// The conversation and its channel, read in one query whose `WHERE` holds the caller's
-/// workspace (a bot's channels are checked after).
+/// The conversation and its channel, read in one query whose `WHERE` holds the caller's scope.
 async fn find_with_channel(app: &App, caller: &Caller, id: i64) -> Result<(Conversation, Channel), ApiError> {
-    let not_found = || ApiError::not_found(format!("no conversation {id}"));
-    let (conversation, channel) = app.store.conversation_in_scope(id, caller.scope()).await?.ok_or_else(not_found)?;
-    if !caller.sees_channel(app, &conversation.channel_id).await? {
-        return Err(not_found());
-    }
-    Ok((conversation, channel))
+    app.store.conversation_in_scope(id, caller.scope()).await?.ok_or_else(|| ApiError::not_found(format!("no conversation {id}")))
 }
 
 #[utoipa::path(get, path = "/conversations/{id}", tag = "conversations", params(("id" = i64, Path, description = "the conversation")), responses((status = 200, body = ConversationView)))]

@@ -139,20 +139,9 @@ pub(super) fn refused_upload(refusal: &crate::media::Received) -> ApiError {
 }
 
 /// The file, if the caller may see it (its workspace's people; the operator; a bot token, the
-/// files of its channels' messages only).
+/// files of its channels' messages only: the caller's scope, in the query).
 async fn visible(app: &App, caller: &Caller, id: i64) -> Result<MediaFile, ApiError> {
-    let not_found = || ApiError::not_found(format!("no file {id}"));
-    let file = app.store.media_file(id, caller.scope()).await?.ok_or_else(not_found)?;
-    if caller.bot().is_some() {
-        let of_its_channels = match file.channel_id.as_deref() {
-            Some(channel_id) => caller.sees_channel(app, channel_id).await?,
-            None => false,
-        };
-        if !of_its_channels {
-            return Err(not_found());
-        }
-    }
-    Ok(file)
+    app.store.media_file(id, caller.scope()).await?.ok_or_else(|| ApiError::not_found(format!("no file {id}")))
 }
 
 /// `inline` or `attachment`, with the file's name (RFC 6266: an ASCII fallback and the

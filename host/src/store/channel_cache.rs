@@ -108,6 +108,10 @@ impl ChannelCache {
         if *count != self.count() {
             return None;
         }
+        // A bot's scope asks which channels it is the bot of: the database knows.
+        if scope.bot().is_some() {
+            return None;
+        }
         Some(scope.workspace().is_none_or(|workspace| workspace == channel.workspace_id).then(|| channel.clone()))
     }
 

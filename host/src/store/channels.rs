@@ -78,6 +78,11 @@ pub(crate) const DELETE_CHANNEL: &str = "DELETE FROM channels WHERE id = $1 AND 
 pub(crate) fn channel_in_scope_sql(scope: usize) -> String {
     format!("(SELECT id FROM channels WHERE id = $1 AND workspace_id = COALESCE(${scope}, workspace_id))")
 }
+/// `column` (a channel id) is one the bot token `$<bot>` is the bot of, or `$<bot>` is NULL
+/// (not a bot's scope: [`super::Scope::bot`]).
+pub(crate) fn of_bot(column: &str, bot: usize) -> String {
+    format!("(CAST(${bot} AS BIGINT) IS NULL OR {column} IN (SELECT channel_id FROM channel_bots WHERE token_id = ${bot}))")
+}
 /// Connected channels in the scope `$1` (NULL: every workspace).
 pub(crate) const ACTIVE_IN_SCOPE: &str = "status = 'active' AND workspace_id = COALESCE($1, workspace_id)";
 /// The active channels of plugin `$1` connected with the provider account `$2` (a provider
@@ -103,8 +108,8 @@ pub(crate) fn channels_sql(condition: &str) -> String {
 pub(crate) async fn channel_in(sql: &dyn Sql, id: &str, scope: Scope) -> StoreResult<Option<RawChannel>> {
     // Every webhook reads its channel: the statement is made once.
     static BY_ID: std::sync::LazyLock<String> =
-        std::sync::LazyLock::new(|| format!("SELECT {CHANNEL_COLUMNS} FROM channels WHERE id = $1 AND workspace_id = COALESCE($2, workspace_id)"));
-    Ok(sql.row(&BY_ID, &[&id, &scope.workspace()]).await?.as_ref().map(raw_channel))
+        std::sync::LazyLock::new(|| format!("SELECT {CHANNEL_COLUMNS} FROM channels WHERE id = $1 AND workspace_id = COALESCE($2, workspace_id) AND {}", of_bot("id", 3)));
+    Ok(sql.row(&BY_ID, &[&id, &scope.workspace(), &scope.bot()]).await?.as_ref().map(raw_channel))
 }
 
 /// A new channel's id and the secret its webhook URLs are signed with.

@@ -256,9 +256,13 @@ pub(crate) const MARK_READ: &str = "INSERT INTO conversation_reads (person_id, c
                                        THEN excluded.last_read_message_id ELSE conversation_reads.last_read_message_id END";
 
 /// The id of the conversation `$1` if its channel is in the scope `$<scope>` (NULL: every
-/// workspace): the workspace boundary of a statement on one conversation, as a subquery.
+/// workspace) and, for a bot, one of its channels (`$<scope + 1>`, [`Scope::bot`]): the
+/// boundary of a statement on one conversation, as a subquery.
 pub(crate) fn conversation_in_scope_sql(scope: usize) -> String {
-    format!("SELECT c.id FROM conversations c JOIN channels ch ON ch.id = c.channel_id WHERE c.id = $1 AND ch.workspace_id = COALESCE(${scope}, ch.workspace_id)")
+    format!(
+        "SELECT c.id FROM conversations c JOIN channels ch ON ch.id = c.channel_id WHERE c.id = $1 AND ch.workspace_id = COALESCE(${scope}, ch.workspace_id) AND {}",
+        super::channels::of_bot("ch.id", scope + 1)
+    )
 }
 
 /// A conversation with its channel, if the channel is in `scope`: one query (the workspace
@@ -268,11 +272,12 @@ pub(crate) async fn conversation_with_channel_in(sql: &dyn Sql, id: i64, scope: 
         let channel_columns = CHANNEL_COLUMNS.split(", ").map(|column| format!("ch.{column}")).collect::<Vec<_>>().join(", ");
         format!(
             "SELECT {CONVERSATION_COLUMNS}, {channel_columns} FROM {CONVERSATION_FROM} JOIN channels ch ON ch.id = c.channel_id
-             WHERE c.id = $1 AND ch.workspace_id = COALESCE($2, ch.workspace_id)"
+             WHERE c.id = $1 AND ch.workspace_id = COALESCE($2, ch.workspace_id) AND {}",
+            super::channels::of_bot("ch.id", 3)
         )
     });
     let channel_from = CONVERSATION_COLUMNS.split(',').count();
-    let row = sql.row(&IN_SCOPE, &[&id, &scope.workspace()]).await?;
+    let row = sql.row(&IN_SCOPE, &[&id, &scope.workspace(), &scope.bot()]).await?;
     Ok(row.map(|row| (conversation(&row), raw_channel(&ColumnsFrom(&row, channel_from)))))
 }
 

@@ -95,15 +95,27 @@ pub type StoreResult<T> = Result<T, StoreError>;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
     Workspace(i64),
+    /// A bot token's: of its workspace, only the channels it is the bot of (their
+    /// conversations, messages and files; the calls a bot is refused keep it to the workspace).
+    Bot { workspace: i64, token: i64 },
     Every,
 }
 
 impl Scope {
-    /// The workspace rows must belong to, `None` for any (the SQL's `(? IS NULL OR workspace_id = ?)`).
+    /// The workspace rows must belong to, `None` for any (the SQL's `workspace_id = COALESCE($n, workspace_id)`).
     pub fn workspace(self) -> Option<i64> {
         match self {
-            Self::Workspace(id) => Some(id),
+            Self::Workspace(id) | Self::Bot { workspace: id, .. } => Some(id),
             Self::Every => None,
+        }
+    }
+
+    /// The bot token whose channels rows must be of, `None` for any channel of the workspace
+    /// (the SQL of [`channels::of_bot`]).
+    pub fn bot(self) -> Option<i64> {
+        match self {
+            Self::Bot { token, .. } => Some(token),
+            Self::Workspace(_) | Self::Every => None,
         }
     }
 }

@@ -6,6 +6,7 @@
 use switchboard::store::Scope;
 use switchboard::store::StoreError;
 use switchboard::store::channels::Connected;
+use switchboard::store::events::{EventRecord, FileRecord};
 use switchboard::store::media::StoredBytes;
 use switchboard::store::messages::NewOutbound;
 use switchboard::store::tokens::Role;
@@ -97,6 +98,47 @@ async fn a_call_scoped_to_one_workspace_neither_reads_nor_changes_another_worksp
         assert!(node2.update_person(tini.id, own, None, Some("Tini Wulandari"), None).await.unwrap(), "{name}");
         node2.update_channel(&channel, own, "Warung Tini Pusat", &[]).await.unwrap();
         assert!(node2.delete_channel(&channel, own).await.unwrap(), "{name}");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bot_tokens_scope_reaches_only_the_channels_it_is_the_bot_of() {
+    each_backend(async |backend| {
+        let (node1, node2, name, mine) = (&backend.nodes[0], &backend.nodes[1], backend.name, backend.channel.as_str());
+        let other = node1.create_channel(1, "telegram", "Cabang", &[]).await.unwrap().id;
+        node1.mark_connected(&other, &Connected { display_name: "@cabang_bot", external_account_id: "44", setup: &[] }).await.unwrap();
+        let (token, _) = node1.create_bot_token(1, "FAQ", &[mine.to_owned()]).await.unwrap().unwrap();
+        let (bot, stranger) = (Scope::Bot { workspace: 1, token }, Scope::Bot { workspace: 1, token: token + 1000 });
+        let now = switchboard::store::now_ms();
+        let with_photo = |update, chat| EventRecord::Message { inbound: inbound(update, chat, now), files: vec![FileRecord::Fetch { position: 0, filename: Some("foto.jpg".into()) }] };
+        let its = node1.record_events(mine, vec![with_photo(1, "910")]).await.unwrap().messages[0].clone();
+        let not_its = node1.record_events(&other, vec![with_photo(2, "911")]).await.unwrap().messages[0].clone();
+        let file_of = async |message: i64| node1.media_of_messages(&[message]).await.unwrap()[0].id;
+        let (its_file, not_its_file) = (file_of(its.id).await, file_of(not_its.id).await);
+
+        // Its channel's conversation, messages and files: there; the other channel's: not there.
+        assert!(node2.conversation_in_scope(its.conversation_id, bot).await.unwrap().is_some(), "{name}");
+        assert!(node2.conversation_in_scope(not_its.conversation_id, bot).await.unwrap().is_none(), "{name}: another channel's conversation");
+        assert!(node2.conversation_in_scope(not_its.conversation_id, Scope::Workspace(1)).await.unwrap().is_some(), "{name}: its workspace's people see it");
+        assert_eq!(node2.messages(its.conversation_id, bot, None, 10).await.unwrap().len(), 1, "{name}");
+        assert!(node2.messages(not_its.conversation_id, bot, None, 10).await.unwrap().is_empty(), "{name}: another channel's messages");
+        assert!(node2.media_file(its_file, bot).await.unwrap().is_some(), "{name}");
+        assert!(node2.media_file(not_its_file, bot).await.unwrap().is_none(), "{name}: another channel's file");
+        assert!(node2.channel(mine, bot).await.unwrap().is_some() && node2.channel(&other, bot).await.unwrap().is_none(), "{name}: channels by id");
+        let listed: Vec<String> = node2.channels(bot).await.unwrap().into_iter().map(|c| c.id).collect();
+        assert_eq!(listed, vec![mine.to_owned()], "{name}: its channels listed");
+        // Another token's scope (none of these channels is its) reaches nothing.
+        assert!(node2.conversation_in_scope(its.conversation_id, stranger).await.unwrap().is_none(), "{name}: another bot");
+        assert!(node2.channels(stranger).await.unwrap().is_empty(), "{name}: another bot's channels");
+
+        // Writes: a hand-over and a reply only in its own channel's conversation.
+        assert!(!node2.update_conversation(not_its.conversation_id, bot, None, Some("resolved")).await.unwrap(), "{name}");
+        assert!(node2.update_conversation(its.conversation_id, bot, None, Some("open")).await.unwrap(), "{name}");
+        let reply = |conversation| NewOutbound { conversation_id: conversation, text: Some("Jam buka 08.00-17.00".into()), content: Default::default(), reply_to: None, file: None, sent_by: None };
+        assert!(matches!(node2.queue_outbound(&other, bot, &reply(not_its.conversation_id)).await, Err(StoreError::NotFound)), "{name}: a reply on another channel");
+        node2.queue_outbound(mine, bot, &reply(its.conversation_id)).await.unwrap();
+        assert_eq!(node1.messages(not_its.conversation_id, Scope::Every, None, 10).await.unwrap().len(), 1, "{name}: nothing queued there");
     })
     .await;
 }

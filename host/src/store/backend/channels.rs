@@ -80,7 +80,7 @@ impl<S: RunSql> ChannelStore for S {
     }
 
     async fn channels(&self, scope: Scope) -> StoreResult<Vec<Channel>> {
-        let raws = self.read(body(move |sql| Box::pin(async move { Ok(sql.rows(&channels_sql(ACTIVE_IN_SCOPE), &[&scope.workspace()]).await?.iter().map(raw_channel).collect::<Vec<_>>()) }))).await?;
+        let raws = self.read(body(move |sql| Box::pin(async move { Ok(sql.rows(&channels_sql(&format!("{ACTIVE_IN_SCOPE} AND {}", of_bot("id", 2))), &[&scope.workspace(), &scope.bot()]).await?.iter().map(raw_channel).collect::<Vec<_>>()) }))).await?;
         raws.into_iter().map(|raw| raw.open(self.secrets())).collect()
     }
 

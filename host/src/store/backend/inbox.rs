@@ -148,7 +148,7 @@ impl<S: RunSql> InboxStore for S {
     async fn mark_read(&self, person_id: i64, conversation_id: i64, scope: Scope, up_to: Option<i64>) -> StoreResult<bool> {
         self.write(body(move |sql| {
             Box::pin(async move {
-                if sql.row(&conversation_in_scope_sql(2), &[&conversation_id, &scope.workspace()]).await?.is_none() {
+                if sql.row(&conversation_in_scope_sql(2), &[&conversation_id, &scope.workspace(), &scope.bot()]).await?.is_none() {
                     return Ok(false);
                 }
                 sql.execute(MARK_READ, &[&person_id, &conversation_id, &up_to]).await?;
@@ -170,7 +170,7 @@ impl<S: RunSql> InboxStore for S {
                     in_scope = conversation_in_scope_sql(5)
                 );
                 // Every node's inbox followers hear of it (assigned, resolved, reopened).
-                let Some(row) = sql.row(&update, &[&id, &assignee.is_some(), &assignee.flatten(), &status, &scope.workspace()]).await? else { return Ok(false) };
+                let Some(row) = sql.row(&update, &[&id, &assignee.is_some(), &assignee.flatten(), &status, &scope.workspace(), &scope.bot()]).await? else { return Ok(false) };
                 crate::store::pg::live::announce_in(sql, "conversation", &row.text(0), id, None).await?;
                 Ok(true)
             })
@@ -217,7 +217,7 @@ impl<S: RunSql> InboxStore for S {
                      ORDER BY id DESC LIMIT $3) newest ORDER BY id",
                     in_scope = conversation_in_scope_sql(4)
                 );
-                sql.rows(&page, &[&conversation_id, &before, &i64::from(limit), &scope.workspace()]).await?.iter().map(read_message).collect()
+                sql.rows(&page, &[&conversation_id, &before, &i64::from(limit), &scope.workspace(), &scope.bot()]).await?.iter().map(read_message).collect()
             })
         }))
         .await

@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use crate::store::channels::of_bot;
 use crate::store::media::{MEDIA_COLUMNS, MediaFile, StoredBytes, blob_in, media_file, media_of_messages_in};
 use crate::store::row::ReadRow;
 use crate::store::sql::{Ids, RunSql, Sql, body, renew_claims};
@@ -107,8 +108,9 @@ impl<S: RunSql> MediaStore for S {
     async fn media_file(&self, id: i64, scope: Scope) -> StoreResult<Option<MediaFile>> {
         self.read(body(move |sql| {
             Box::pin(async move {
-                let file = format!("SELECT {MEDIA_COLUMNS} FROM media WHERE id = $1 AND workspace_id = COALESCE($2, workspace_id)");
-                Ok(sql.row(&file, &[&id, &scope.workspace()]).await?.as_ref().map(media_file))
+                // A bot's: only the files of its channels' messages (an upload has no channel).
+                let file = format!("SELECT {MEDIA_COLUMNS} FROM media WHERE id = $1 AND workspace_id = COALESCE($2, workspace_id) AND {}", of_bot("channel_id", 3));
+                Ok(sql.row(&file, &[&id, &scope.workspace(), &scope.bot()]).await?.as_ref().map(media_file))
             })
         }))
         .await

@@ -269,8 +269,8 @@ impl PgStore {
 async fn queue_outbound_in<C: GenericClient>(tx: &C, channel_id: &str, scope: Scope, outbound: &NewOutbound) -> StoreResult<Message> {
     let now = now_ms();
     let insert = tx.prepare_cached(&format!("{INSERT_REPLY} RETURNING {COLUMNS}")).await?;
-    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 8] =
-        [&outbound.text, &outbound.content.to_json(), &outbound.reply_to, &now, &outbound.sent_by, &outbound.conversation_id, &channel_id, &scope.workspace()];
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 9] =
+        [&outbound.text, &outbound.content.to_json(), &outbound.reply_to, &now, &outbound.sent_by, &outbound.conversation_id, &channel_id, &scope.workspace(), &scope.bot()];
     let stored = message(&tx.query_opt(&insert, &params).await?.ok_or(StoreError::NotFound)?)?;
     let queue = tx.prepare_cached("INSERT INTO outbox (message_id, channel_id, conversation_id, next_attempt_at) VALUES ($1, $2, $3, $4)").await?;
     tx.execute(&queue, &[&stored.id, &channel_id, &outbound.conversation_id, &now]).await?;
