@@ -188,8 +188,10 @@ pub(crate) fn endpoint_sql() -> String {
 pub(crate) const EVENTS_OF_ENDPOINT: &str = "SELECT event_type FROM webhook_subscriptions WHERE endpoint_id = $1 ORDER BY event_type";
 pub(crate) const BOT_CHANNELS_OF: &str = "SELECT channel_id FROM channel_bots WHERE endpoint_id = $1 ORDER BY channel_id";
 /// A channel has one bot, of either kind: the API refuses a second; should two requests race,
-/// another endpoint replaces an endpoint, never a bot token.
-pub(crate) const SET_BOT: &str = "INSERT INTO channel_bots (channel_id, endpoint_id) VALUES ($1, $2)
+/// another endpoint replaces an endpoint, never a bot token. Only a channel of the endpoint's
+/// workspace is bound.
+pub(crate) const SET_BOT: &str = "INSERT INTO channel_bots (channel_id, endpoint_id)
+     SELECT id, CAST($2 AS BIGINT) FROM channels WHERE id = $1 AND workspace_id = (SELECT workspace_id FROM webhook_endpoints WHERE id = $2)
      ON CONFLICT (channel_id) DO UPDATE SET endpoint_id = excluded.endpoint_id WHERE channel_bots.token_id IS NULL";
 pub(crate) const UNSET_BOT: &str = "DELETE FROM channel_bots WHERE endpoint_id = $1 AND channel_id = $2";
 /// An endpoint's conversations still in status `bot` go to people when it stops being their
@@ -228,8 +230,11 @@ pub(crate) const BOT_OF_CHANNEL: &str = "SELECT channel_id FROM channel_bots WHE
 pub(crate) const CHANNELS_OF_BOT_TOKEN: &str = "SELECT channel_id FROM channel_bots WHERE token_id = $1 ORDER BY channel_id";
 pub(crate) const INSERT_BOT_TOKEN: &str = "INSERT INTO api_tokens (token_hash, role, workspace_id, created_at, label, prefix)
      VALUES ($1, 'bot', $2, $3, $4, $5) RETURNING id";
-/// Binds a channel to a bot token; nothing when the channel has a bot (another request's).
-pub(crate) const SET_BOT_TOKEN: &str = "INSERT INTO channel_bots (channel_id, token_id) VALUES ($1, $2) ON CONFLICT (channel_id) DO NOTHING";
+/// Binds a channel of the token's workspace to a bot token; nothing when the channel has a bot
+/// (another request's) or is of another workspace.
+pub(crate) const SET_BOT_TOKEN: &str = "INSERT INTO channel_bots (channel_id, token_id)
+     SELECT id, CAST($2 AS BIGINT) FROM channels WHERE id = $1 AND workspace_id = (SELECT workspace_id FROM api_tokens WHERE id = $2)
+     ON CONFLICT (channel_id) DO NOTHING";
 pub(crate) const INSERT_ENDPOINT: &str = "INSERT INTO webhook_endpoints (workspace_id, url, description, secret, enabled, created_at, updated_at)
      VALUES ($1, $2, $3, $4, TRUE, $5, $5) RETURNING id";
 pub(crate) const SUBSCRIBE: &str = "INSERT INTO webhook_subscriptions (endpoint_id, event_type) VALUES ($1, $2)";

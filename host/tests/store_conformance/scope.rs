@@ -139,6 +139,21 @@ async fn a_bot_tokens_scope_reaches_only_the_channels_it_is_the_bot_of() {
         assert!(matches!(node2.queue_outbound(&other, bot, &reply(not_its.conversation_id)).await, Err(StoreError::NotFound)), "{name}: a reply on another channel");
         node2.queue_outbound(mine, bot, &reply(its.conversation_id)).await.unwrap();
         assert_eq!(node1.messages(not_its.conversation_id, Scope::Every, None, 10).await.unwrap().len(), 1, "{name}: nothing queued there");
+
+        // A bot of workspace 1, token or endpoint, is never bound to another workspace's channel.
+        let theirs = node1.create_workspace("Warung Tini").await.unwrap().id;
+        let their_channel = node1.create_channel(theirs, "telegram", "Warung Tini", &[]).await.unwrap().id;
+        assert_eq!(node2.create_bot_token(1, "Nyasar", &[their_channel.clone()]).await.unwrap(), Err(their_channel.clone()), "{name}: a token");
+        let endpoint = NewEndpoint {
+            workspace_id: 1,
+            url: "https://bot.example/hook".into(),
+            description: "Nyasar".into(),
+            events: vec!["message.received".into()],
+            bot_channels: vec![their_channel.clone()],
+            secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into(),
+        };
+        node2.create_webhook_endpoint(&endpoint).await.unwrap();
+        assert!(node1.channel_bot(&their_channel, Scope::Every).await.unwrap().is_none(), "{name}: neither bound");
     })
     .await;
 }
