@@ -29,6 +29,12 @@ use rusqlite::Connection;
 use super::Scope;
 use super::channels::Channel;
 
+/// A backend that keeps the channels it read, opened, and hears when they change (both do):
+/// what `ChannelStore::channel` asks first.
+pub(crate) trait KeepsChannels {
+    fn channel_cache(&self) -> &ChannelCache;
+}
+
 /// More than any one node serves; past it the kept channels are dropped and kept again as read.
 const MOST_KEPT: usize = 10_000;
 

@@ -281,6 +281,12 @@ impl Drop for TimedConn<'_> {
     }
 }
 
+impl channel_cache::KeepsChannels for Db {
+    fn channel_cache(&self) -> &channel_cache::ChannelCache {
+        &self.channel_cache
+    }
+}
+
 impl Db {
     /// Opens (creating if needed) `<data_dir>/switchboard.db` and the secret key beside it.
     pub fn open(data_dir: &Path) -> anyhow::Result<Self> {

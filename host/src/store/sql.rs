@@ -263,10 +263,6 @@ pub(crate) trait RunSql: Send + Sync {
     /// This node's name in claims; `None` on SQLite's one node, whose worker's list of sends in
     /// flight keeps a send from starting twice without a write.
     fn claiming_node(&self) -> Option<&str>;
-    /// The channels last read, opened, where this backend hears when they change.
-    fn channel_cache(&self) -> Option<&super::channel_cache::ChannelCache> {
-        None
-    }
 }
 
 #[async_trait::async_trait]
@@ -291,9 +287,6 @@ impl RunSql for Db {
         None
     }
 
-    fn channel_cache(&self) -> Option<&super::channel_cache::ChannelCache> {
-        Some(&self.channel_cache)
-    }
 }
 
 /// Extends this node's claims on the rows of `table` whose `key` is in `in_flight` to `lease`

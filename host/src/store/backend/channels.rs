@@ -2,6 +2,7 @@
 //! `store::sql`; the rows and statements are in `store::channels`). Settings, the webhook secret
 //! and state values are sealed before a body and opened after it.
 
+use crate::store::channel_cache::KeepsChannels;
 use crate::store::channels::*;
 use crate::store::row::ReadRow;
 use crate::store::sql::{RunSql, body};
@@ -32,7 +33,7 @@ pub trait ChannelStore: Send + Sync {
 }
 
 #[async_trait::async_trait]
-impl<S: RunSql> ChannelStore for S {
+impl<S: RunSql + KeepsChannels> ChannelStore for S {
     async fn create_channel(&self, workspace_id: i64, plugin: &str, name: &str, settings: &[SettingValue<'_>]) -> StoreResult<Channel> {
         let (id, webhook_secret) = new_channel_identity();
         let (plugin, name, settings, webhook_secret) = (plugin.to_owned(), name.to_owned(), self.secrets().seal_settings(settings), self.secrets().seal(&webhook_secret));
@@ -66,14 +67,14 @@ impl<S: RunSql> ChannelStore for S {
 
     async fn channel(&self, id: &str, scope: Scope) -> StoreResult<Option<Channel>> {
         let cache = self.channel_cache();
-        if let Some(kept) = cache.and_then(|cache| cache.get(id, scope)) {
+        if let Some(kept) = cache.get(id, scope) {
             return Ok(kept);
         }
-        let count = cache.map(|cache| cache.count());
+        let count = cache.count();
         let id = id.to_owned();
         let raw = self.read(body(move |sql| Box::pin(async move { channel_in(sql, &id, scope).await }))).await?;
         let channel = raw.map(|raw| raw.open(self.secrets())).transpose()?;
-        if let (Some(cache), Some(count), Some(channel)) = (cache, count, &channel) {
+        if let Some(channel) = &channel {
             cache.keep(count, channel);
         }
         Ok(channel)

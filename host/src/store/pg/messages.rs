@@ -108,6 +108,11 @@ pub(super) async fn record_inbound_in<C: GenericClient>(tx: &C, channel_id: &str
     row.as_ref().map(message).transpose()
 }
 
+/// [`record_inbounds_in`] on the writer's connection: the writer's [`super::writer::StoreTogether`].
+pub(super) fn store_together<'c>(client: &'c deadpool_postgres::Client, inputs: &'c [&'c super::writer::LoneInbound]) -> futures_util::future::BoxFuture<'c, StoreResult<Vec<Option<Message>>>> {
+    Box::pin(record_inbounds_in(client, inputs))
+}
+
 /// Customers' messages of several webhooks that share a group commit, each a webhook's only
 /// event and without files, stored by one statement: what [`record_inbound_in`] does for each
 /// in turn, once for the batch (the statement's start, its triggers' conditions, its round
@@ -119,7 +124,7 @@ pub(super) async fn record_inbound_in<C: GenericClient>(tx: &C, channel_id: &str
 /// contact, then its conversation, and so on) a cycle is still possible where a sender is not
 /// the conversation (groups); the batch that loses it runs again one write at a time (the
 /// writer's fallback).
-pub(super) async fn record_inbounds_in<C: GenericClient>(tx: &C, inputs: &[&super::writer::LoneInbound]) -> StoreResult<Vec<Option<Message>>> {
+async fn record_inbounds_in<C: GenericClient>(tx: &C, inputs: &[&super::writer::LoneInbound]) -> StoreResult<Vec<Option<Message>>> {
     static RECORD_INBOUNDS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         let bot_or_open_new = crate::store::conversations::bot_or_open("g.channel_id", true);
         let bot_or_open_reopened = crate::store::conversations::bot_or_open("conversations.channel_id", true);

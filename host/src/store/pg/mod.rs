@@ -69,7 +69,7 @@ impl PgStore {
         let config: tokio_postgres::Config = url.parse().map_err(|e| anyhow::anyhow!("the database URL is not a Postgres URL: {e}"))?;
         let manager = Manager::from_config(config.clone(), NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = Pool::builder(manager).max_size(POOL_SIZE).build().map_err(|e| anyhow::anyhow!("cannot set up the Postgres pool: {e}"))?;
-        let writer = writer::PgWriter::start(pool.clone(), faults.clone());
+        let writer = writer::PgWriter::start(pool.clone(), faults.clone(), messages::store_together);
         let channel_cache = Arc::new(super::channel_cache::ChannelCache::heard_through_listeners());
         let store = Self { pool, config, node: node.to_owned(), secrets: secrets.clone(), writer, faults, channel_cache };
         let mut client = store.client().await.map_err(|e| anyhow::anyhow!("cannot connect to Postgres: {e}"))?;
@@ -203,8 +203,10 @@ impl RunSql for PgStore {
     fn claiming_node(&self) -> Option<&str> {
         Some(&self.node)
     }
+}
 
-    fn channel_cache(&self) -> Option<&super::channel_cache::ChannelCache> {
-        Some(&self.channel_cache)
+impl super::channel_cache::KeepsChannels for PgStore {
+    fn channel_cache(&self) -> &super::channel_cache::ChannelCache {
+        &self.channel_cache
     }
 }

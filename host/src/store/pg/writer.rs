@@ -13,7 +13,7 @@
 //! acknowledged. Writes are therefore closures that can run twice (they keep their input).
 //!
 //! Customers' messages that are each a webhook's only event (the common case) are stored by
-//! one multi-row statement per batch when there are several (`messages::record_inbounds_in`):
+//! one multi-row statement per batch when there are several (`messages::store_together`):
 //! per message, most of Postgres's work was the statement's own (its start, its triggers'
 //! conditions, its round trip). Each such write keeps its one-message closure for the fallback.
 //!
@@ -106,17 +106,22 @@ pub(super) struct LoneInbound {
 /// Takes what the batch's statement stored for a lone message (`None`: a redelivery).
 type Stored = Box<dyn Fn(Option<Message>) + Send + Sync>;
 
+/// The statement that stores a batch's lone messages together, in their order (`None`: a
+/// redelivery). The messages' own (`messages::store_together`), handed in by the store: the
+/// writer only batches.
+pub(super) type StoreTogether = for<'c> fn(&'c Client, &'c [&'c LoneInbound]) -> BoxFuture<'c, StoreResult<Vec<Option<Message>>>>;
+
 pub(super) struct PgWriter {
     jobs: mpsc::UnboundedSender<Job>,
     counts: Arc<Counts>,
-    /// Lone messages committed by one statement with others (`messages::record_inbounds_in`).
+    /// Lone messages committed by one statement with others (`messages::store_together`).
     stored_together: Arc<AtomicU64>,
 }
 
 impl PgWriter {
     /// Starts the node's writer task; it takes a pooled connection per batch (a broken one is
     /// not reused) and ends when the store is dropped.
-    pub(super) fn start(pool: Pool, faults: Arc<Faults>) -> Self {
+    pub(super) fn start(pool: Pool, faults: Arc<Faults>, store_together: StoreTogether) -> Self {
         let (jobs, mut waiting) = mpsc::unbounded_channel::<Job>();
         let counts = Arc::new(Counts::default());
         let counted = counts.clone();
@@ -150,7 +155,7 @@ impl PgWriter {
                 // A write that panics (a bug) ends its batch's task, not the writer: its
                 // batch's callers hear "not committed" (their answers are dropped unsent).
                 tokio::spawn(async move {
-                    run_batch(pool, faults, batch, counting, statements).await;
+                    run_batch(pool, faults, batch, counting, statements, store_together).await;
                     drop(turn);
                 });
             }
@@ -258,7 +263,7 @@ struct Counted {
 /// before its commit or, when a write failed, before its writes run again one by one (each in
 /// a transaction of its own, retried on a lost lock conflict: the next batch need not wait for
 /// all of them).
-async fn run_batch(pool: Pool, faults: Arc<Faults>, batch: Vec<Job>, counted: Counted, statements: tokio::sync::OwnedSemaphorePermit) {
+async fn run_batch(pool: Pool, faults: Arc<Faults>, batch: Vec<Job>, counted: Counted, statements: tokio::sync::OwnedSemaphorePermit, store_together: StoreTogether) {
     let mut client = match pool.get().await {
         Ok(client) => BatchConnection { client: Some(client), ended: false },
         Err(e) => {
@@ -282,7 +287,7 @@ async fn run_batch(pool: Pool, faults: Arc<Faults>, batch: Vec<Job>, counted: Co
                 return Ran::Succeeded;
             }
             let inputs: Vec<&LoneInbound> = lone.iter().map(|(input, _)| &**input).collect();
-            match super::messages::record_inbounds_in(&*client, &inputs).await {
+            match store_together(&client, &inputs).await {
                 Ok(stored) => {
                     for ((_, hand_over), message) in lone.iter().zip(stored) {
                         hand_over(message);
