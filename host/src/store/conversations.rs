@@ -148,13 +148,7 @@ pub(super) fn upsert_inbound(
 /// Records an agent's (or a bot's) reply: it reopens a resolved conversation; one the bot
 /// handles stays with it. (A customer's message does this in [`upsert_inbound`], and moves the
 /// window forward there, and reopens a resolved conversation to its channel's bot, if it has one.)
-pub(super) fn touch_by_reply(tx: &Connection, id: i64) -> rusqlite::Result<()> {
-    tx.cached_execute(
-        "UPDATE conversations SET last_activity_at = ?2, status = CASE WHEN status = 'bot' THEN 'bot' ELSE 'open' END WHERE id = ?1",
-        params![id, now_ms()],
-    )?;
-    Ok(())
-}
+pub(crate) const TOUCH_BY_REPLY: &str = "UPDATE conversations SET last_activity_at = $2, status = CASE WHEN status = 'bot' THEN 'bot' ELSE 'open' END WHERE id = $1";
 
 /// The columns [`RawConversation`] reads, in its order (the same in both dialects), from
 /// [`CONVERSATION_FROM`].

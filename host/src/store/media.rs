@@ -106,16 +106,8 @@ pub(crate) async fn blob_in(sql: &dyn Sql, bytes: &StoredBytes) -> StoreResult<(
     Ok(())
 }
 
-/// The uploaded file as the file of the outbound message that sends it (in the transaction
-/// that queues the message). The upload stays: it may be sent again elsewhere.
-pub fn send_upload_in(conn: &Connection, upload_id: i64, channel_id: &str, message_id: i64) -> StoreResult<()> {
-    let sent = conn.cached_execute(SEND_UPLOAD, params![channel_id, message_id, now_ms(), upload_id])?;
-    if sent == 0 { Err(super::StoreError::NotFound) } else { Ok(()) }
-}
-
 /// An upload `$4` becomes the file of the reply `$2` on channel `$1` at `$3`, if it is of the
-/// channel's workspace (both backends; nothing copied otherwise). Numbered in the order the
-/// placeholders first appear, as SQLite binds `$n` by position.
+/// channel's workspace (nothing copied otherwise). The upload stays: it may be sent again.
 pub(crate) const SEND_UPLOAD: &str = "INSERT INTO media (workspace_id, channel_id, message_id, position, state, sha256, size, mime_type, filename, created_at, updated_at)
      SELECT workspace_id, $1, $2, 0, 'stored', sha256, size, mime_type, filename, $3, $3 FROM media
      WHERE id = $4 AND workspace_id = (SELECT workspace_id FROM channels WHERE id = $1)";

@@ -9,7 +9,7 @@ use super::content::MessageContent;
 use super::conversations;
 use super::row::ReadRow;
 use super::sql::Sql;
-use super::{Cached, Db, Scope, StoreError, StoreResult, now_ms};
+use super::{Cached, Db, StoreError, StoreResult, now_ms};
 
 /// An inbound message as normalized by a plugin.
 #[derive(Debug, Clone)]
@@ -153,8 +153,7 @@ fn message(row: &Row<'_>) -> rusqlite::Result<Message> {
 
 /// A reply's message row (text, content, reply-to, time, sender), stored only if its
 /// conversation `$6` is the channel `$7`'s and the channel is in the scope `$8` (NULL: every
-/// workspace), for a bot `$9` one of its channels: the reply path's boundary, in its first insert
-/// (both backends; each adds its `RETURNING`).
+/// workspace), for a bot `$9` one of its channels: the reply path's boundary, in its first insert.
 pub(crate) const INSERT_REPLY: &str = "INSERT INTO messages (conversation_id, channel_id, direction, text, content, reply_to, status, created_at, updated_at, sent_by)
      SELECT c.id, c.channel_id, 'outbound', CAST($1 AS TEXT), CAST($2 AS TEXT), CAST($3 AS TEXT), 'queued', CAST($4 AS BIGINT), CAST($4 AS BIGINT), CAST($5 AS BIGINT)
      FROM conversations c JOIN channels ch ON ch.id = c.channel_id
@@ -162,38 +161,6 @@ pub(crate) const INSERT_REPLY: &str = "INSERT INTO messages (conversation_id, ch
        AND (CAST($9 AS BIGINT) IS NULL OR ch.id IN (SELECT channel_id FROM channel_bots WHERE token_id = $9))";
 
 impl Db {
-    /// Queues an outbound message and its delivery in one transaction (a group commit); the
-    /// person who sent it has read the conversation up to it. `NotFound` when the conversation
-    /// is not the channel's or the channel not in `scope`.
-    pub async fn queue_outbound(&self, channel_id: &str, scope: Scope, outbound: &NewOutbound) -> StoreResult<Message> {
-        static INSERT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| format!("{INSERT_REPLY} RETURNING id"));
-        let (channel_id, outbound) = (channel_id.to_owned(), outbound.clone());
-        self.write(move |tx| {
-            let now = now_ms();
-            let id: i64 = tx
-                .cached_row(
-                    &INSERT,
-                    params![outbound.text, outbound.content.to_json(), outbound.reply_to, now, outbound.sent_by, outbound.conversation_id, channel_id, scope.workspace(), scope.bot()],
-                    |row| row.get(0),
-                )
-                .optional()?
-                .ok_or(StoreError::NotFound)?;
-            tx.cached_execute(
-                "INSERT INTO outbox (message_id, channel_id, conversation_id, next_attempt_at) VALUES (?1, ?2, ?3, ?4)",
-                params![id, channel_id, outbound.conversation_id, now],
-            )?;
-            conversations::touch_by_reply(tx, outbound.conversation_id)?;
-            if let Some(person) = outbound.sent_by {
-                tx.cached_execute(conversations::MARK_READ, params![person, outbound.conversation_id, id])?;
-            }
-            if let Some(file) = outbound.file {
-                super::media::send_upload_in(tx, file, &channel_id, id)?;
-            }
-            Ok(tx.cached_row(&format!("SELECT {COLUMNS} FROM messages WHERE id = ?1"), [id], message)?)
-        })
-        .await
-    }
-
     /// Applies a delivery status to one outbound message, by the provider's id. Returns the
     /// message's and its conversation's ids when one matched.
     pub fn record_status(&self, channel_id: &str, provider_message_id: &str, status: DeliveryStatus, error: Option<&str>) -> StoreResult<Option<(i64, i64)>> {

@@ -28,11 +28,16 @@ pub use people::PeopleStore;
 pub use webhook_endpoints::WebhookStore;
 
 use super::events::{EventRecord, RecordedEvents};
-use super::messages::{DeliveryStatus, Message, NewInbound, NewOutbound, message_in, record_inbound_in};
+use super::conversations::{MARK_READ, TOUCH_BY_REPLY};
+use super::media::SEND_UPLOAD;
+use super::messages::{COLUMNS as MESSAGE_COLUMNS, DeliveryStatus, INSERT_REPLY, Message, NewInbound, NewOutbound, message_in, read_message, record_inbound_in};
+use super::pg::live::announce_in;
 use super::pg::PgStore;
 use super::row::ReadRow;
-use super::sql::{RunSql, body};
-use super::{Db, Scope, StoreResult};
+use super::sql::{Param, RunSql, batched, body};
+use super::{Db, Scope, StoreError, StoreResult, now_ms};
+
+use std::sync::LazyLock;
 
 /// Every aggregate's operations: what a server node needs of its store.
 #[async_trait::async_trait]
@@ -101,7 +106,7 @@ impl MessageStore for Db {
     }
 
     async fn queue_outbound(&self, channel_id: &str, scope: Scope, outbound: &NewOutbound) -> StoreResult<Message> {
-        Db::queue_outbound(self, channel_id, scope, outbound).await
+        shared_queue_outbound(self, channel_id, scope, outbound).await
     }
 
     async fn delivery_succeeded(&self, message_id: i64, provider_message_id: &str) -> StoreResult<()> {
@@ -141,7 +146,7 @@ impl MessageStore for PgStore {
     }
 
     async fn queue_outbound(&self, channel_id: &str, scope: Scope, outbound: &NewOutbound) -> StoreResult<Message> {
-        PgStore::queue_outbound(self, channel_id, scope, outbound).await
+        shared_queue_outbound(self, channel_id, scope, outbound).await
     }
 
     async fn delivery_succeeded(&self, message_id: i64, provider_message_id: &str) -> StoreResult<()> {
@@ -160,6 +165,34 @@ impl MessageStore for PgStore {
 /// [`MessageStore::message`], one body for both backends.
 async fn shared_message(store: &impl RunSql, id: i64) -> StoreResult<Option<Message>> {
     store.read(body(move |sql| Box::pin(async move { message_in(sql, id).await }))).await
+}
+
+/// [`MessageStore::queue_outbound`], one body for both backends, in their group commit: the
+/// message (only into a conversation of the channel, in `scope`), its delivery, the
+/// conversation reopened, the sender's read mark, the uploaded file it sends; announced to
+/// every node (Postgres).
+async fn shared_queue_outbound(store: &impl RunSql, channel_id: &str, scope: Scope, outbound: &NewOutbound) -> StoreResult<Message> {
+    static INSERT: LazyLock<String> = LazyLock::new(|| format!("{INSERT_REPLY} RETURNING {MESSAGE_COLUMNS}"));
+    let queue = batched(|sql, (channel_id, scope, outbound): &(String, Scope, NewOutbound)| {
+        Box::pin(async move {
+            let (now, conversation) = (now_ms(), outbound.conversation_id);
+            let params: [&dyn Param; 9] = [&outbound.text, &outbound.content.to_json(), &outbound.reply_to, &now, &outbound.sent_by, &conversation, channel_id, &scope.workspace(), &scope.bot()];
+            let stored = read_message(&sql.row(&INSERT, &params).await?.ok_or(StoreError::NotFound)?)?;
+            sql.execute("INSERT INTO outbox (message_id, channel_id, conversation_id, next_attempt_at) VALUES ($1, $2, $3, $4)", &[&stored.id, channel_id, &conversation, &now]).await?;
+            sql.execute(TOUCH_BY_REPLY, &[&conversation, &now]).await?;
+            if let Some(person) = outbound.sent_by {
+                sql.execute(MARK_READ, &[&person, &conversation, &Some(stored.id)]).await?;
+            }
+            if let Some(upload) = outbound.file
+                && sql.execute(SEND_UPLOAD, &[channel_id, &stored.id, &now, &upload]).await? == 0
+            {
+                return Err(StoreError::NotFound);
+            }
+            announce_in(sql, "message", channel_id, conversation, Some(stored.id)).await?;
+            Ok(stored)
+        })
+    });
+    store.write_batched((channel_id.to_owned(), scope, outbound.clone()), queue).await
 }
 
 /// [`MessageStore::last_inbound_at`], one body for both backends.

@@ -6,10 +6,10 @@ use deadpool_postgres::GenericClient;
 
 use super::PgStore;
 use crate::store::contacts::UPSERT_CONTACT;
-use crate::store::messages::{DeliveryStatus, Message, NewInbound, NewOutbound};
-use crate::store::{Scope, StoreError, StoreResult, now_ms};
+use crate::store::messages::{DeliveryStatus, Message, NewInbound};
+use crate::store::{StoreResult, now_ms};
 
-use crate::store::messages::{COLUMNS, INSERT_REPLY, read_message as message};
+use crate::store::messages::{COLUMNS, read_message as message};
 
 impl PgStore {
     /// Stores an inbound message with its contact and conversation, in one transaction;
@@ -237,14 +237,6 @@ const RANK_OF_STATUS: &str =
     "CASE status WHEN 'received' THEN -1 WHEN 'queued' THEN 0 WHEN 'sent' THEN 1 WHEN 'delivered' THEN 2 WHEN 'read' THEN 3 ELSE 4 END";
 
 impl PgStore {
-    /// Queues an outbound message and its delivery in one transaction, with the uploaded file it
-    /// sends (a row of the message naming the upload's bytes); the person who sent it has read
-    /// the conversation up to it.
-    pub async fn queue_outbound(&self, channel_id: &str, scope: Scope, outbound: &NewOutbound) -> StoreResult<Message> {
-        self.writer.write((channel_id.to_owned(), scope, outbound.clone()), |tx, (channel_id, scope, outbound)| Box::pin(queue_outbound_in(tx, channel_id, *scope, outbound))).await
-    }
-
-
     /// Applies a delivery status to one outbound message, by the provider's id; the message's and
     /// its conversation's ids when one matched. A status never moves a message back.
     pub async fn record_status(&self, channel_id: &str, provider_message_id: &str, status: DeliveryStatus, error: Option<&str>) -> StoreResult<Option<(i64, i64)>> {
@@ -268,31 +260,6 @@ impl PgStore {
             .await?;
         Ok(changed)
     }
-}
-
-/// [`PgStore::queue_outbound`] inside the writer's transaction.
-async fn queue_outbound_in<C: GenericClient>(tx: &C, channel_id: &str, scope: Scope, outbound: &NewOutbound) -> StoreResult<Message> {
-    let now = now_ms();
-    let insert = tx.prepare_cached(&format!("{INSERT_REPLY} RETURNING {COLUMNS}")).await?;
-    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 9] =
-        [&outbound.text, &outbound.content.to_json(), &outbound.reply_to, &now, &outbound.sent_by, &outbound.conversation_id, &channel_id, &scope.workspace(), &scope.bot()];
-    let stored = message(&tx.query_opt(&insert, &params).await?.ok_or(StoreError::NotFound)?)?;
-    let queue = tx.prepare_cached("INSERT INTO outbox (message_id, channel_id, conversation_id, next_attempt_at) VALUES ($1, $2, $3, $4)").await?;
-    tx.execute(&queue, &[&stored.id, &channel_id, &outbound.conversation_id, &now]).await?;
-    let touch = tx.prepare_cached("UPDATE conversations SET last_activity_at = $2, status = CASE WHEN status = 'bot' THEN 'bot' ELSE 'open' END WHERE id = $1").await?;
-    tx.execute(&touch, &[&outbound.conversation_id, &now]).await?;
-    if let Some(person) = outbound.sent_by {
-        let mark = tx.prepare_cached(crate::store::conversations::MARK_READ).await?;
-        tx.execute(&mark, &[&person, &outbound.conversation_id, &Some(stored.id)]).await?;
-    }
-    if let Some(upload) = outbound.file {
-        let send = tx.prepare_cached(crate::store::media::SEND_UPLOAD).await?;
-        if tx.execute(&send, &[&channel_id, &stored.id, &now, &upload]).await? == 0 {
-            return Err(StoreError::NotFound);
-        }
-    }
-    super::live::announce(tx, "message", channel_id, stored.conversation_id, Some(stored.id)).await?;
-    Ok(stored)
 }
 
 /// [`PgStore::record_status`] inside a transaction.
