@@ -4,7 +4,7 @@
 //! A bot token (role `bot`) is the bot of some channels: it reads and answers their
 //! conversations and hands them to people, and nothing else. Which routes it may call at all is
 //! decided here, before any route runs ([`BOT_ROUTES`]: a new route is closed to bots until it
-//! is listed); which conversations, by [`Caller::sees_channel`].
+//! is listed); which conversations, by its scope ([`Caller::scope`], a `Scope::Bot` the store puts in its SQL).
 //!
 //! The operator acts on the whole installation; to act inside one workspace (connect a channel
 //! there, read its inbox only) it names it with the `X-Workspace: <id>` header. A header is
@@ -88,17 +88,9 @@ impl Caller {
         }
     }
 
-    /// Whether the caller may see what belongs to `workspace` (else: 404).
     /// The operator outside any workspace: sees every workspace (read-only pages).
     pub fn sees_every_workspace(&self) -> bool {
         self.role == Role::Operator && self.workspace.is_none()
-    }
-
-    pub fn sees(&self, workspace: i64) -> bool {
-        match (self.role, self.workspace) {
-            (Role::Operator, None) => true,
-            (_, mine) => mine == Some(workspace),
-        }
     }
 
     /// The workspace what the caller creates goes to.

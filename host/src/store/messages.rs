@@ -154,11 +154,15 @@ fn message(row: &Row<'_>) -> rusqlite::Result<Message> {
 /// A reply's message row (text, content, reply-to, time, sender), stored only if its
 /// conversation `$6` is the channel `$7`'s and the channel is in the scope `$8` (NULL: every
 /// workspace), for a bot `$9` one of its channels: the reply path's boundary, in its first insert.
-pub(crate) const INSERT_REPLY: &str = "INSERT INTO messages (conversation_id, channel_id, direction, text, content, reply_to, status, created_at, updated_at, sent_by)
-     SELECT c.id, c.channel_id, 'outbound', CAST($1 AS TEXT), CAST($2 AS TEXT), CAST($3 AS TEXT), 'queued', CAST($4 AS BIGINT), CAST($4 AS BIGINT), CAST($5 AS BIGINT)
-     FROM conversations c JOIN channels ch ON ch.id = c.channel_id
-     WHERE c.id = $6 AND c.channel_id = $7 AND ch.workspace_id = COALESCE($8, ch.workspace_id)
-       AND (CAST($9 AS BIGINT) IS NULL OR ch.id IN (SELECT channel_id FROM channel_bots WHERE token_id = $9))";
+pub(crate) fn insert_reply_sql() -> String {
+    format!(
+        "INSERT INTO messages (conversation_id, channel_id, direction, text, content, reply_to, status, created_at, updated_at, sent_by)
+         SELECT c.id, c.channel_id, 'outbound', CAST($1 AS TEXT), CAST($2 AS TEXT), CAST($3 AS TEXT), 'queued', CAST($4 AS BIGINT), CAST($4 AS BIGINT), CAST($5 AS BIGINT)
+         FROM conversations c JOIN channels ch ON ch.id = c.channel_id
+         WHERE c.id = $6 AND c.channel_id = $7 AND ch.workspace_id = COALESCE($8, ch.workspace_id) AND {}",
+        super::channels::of_bot("ch.id", 9)
+    )
+}
 
 impl Db {
     /// Applies a delivery status to one outbound message, by the provider's id. Returns the

@@ -30,7 +30,7 @@ pub use webhook_endpoints::WebhookStore;
 use super::events::{EventRecord, RecordedEvents};
 use super::conversations::{MARK_READ, TOUCH_BY_REPLY};
 use super::media::SEND_UPLOAD;
-use super::messages::{COLUMNS as MESSAGE_COLUMNS, DeliveryStatus, INSERT_REPLY, Message, NewInbound, NewOutbound, message_in, read_message, record_inbound_in};
+use super::messages::{COLUMNS as MESSAGE_COLUMNS, DeliveryStatus, Message, NewInbound, NewOutbound, insert_reply_sql, message_in, read_message, record_inbound_in};
 use super::pg::live::announce_in;
 use super::pg::PgStore;
 use super::row::ReadRow;
@@ -172,7 +172,7 @@ async fn shared_message(store: &impl RunSql, id: i64) -> StoreResult<Option<Mess
 /// conversation reopened, the sender's read mark, the uploaded file it sends; announced to
 /// every node (Postgres).
 async fn shared_queue_outbound(store: &impl RunSql, channel_id: &str, scope: Scope, outbound: &NewOutbound) -> StoreResult<Message> {
-    static INSERT: LazyLock<String> = LazyLock::new(|| format!("{INSERT_REPLY} RETURNING {MESSAGE_COLUMNS}"));
+    static INSERT: LazyLock<String> = LazyLock::new(|| format!("{} RETURNING {MESSAGE_COLUMNS}", insert_reply_sql()));
     let queue = batched(|sql, (channel_id, scope, outbound): &(String, Scope, NewOutbound)| {
         Box::pin(async move {
             let (now, conversation) = (now_ms(), outbound.conversation_id);

@@ -225,7 +225,7 @@ impl<S: RunSql> PeopleStore for S {
         let display_name = display_name.map(str::to_owned);
         self.write(body(move |sql| {
             Box::pin(async move {
-                if !lock_person_in(sql, id, scope).await? {
+                if !lock_person(sql, id, scope).await? {
                     return Ok(false);
                 }
                 let update = "UPDATE people SET role = COALESCE($2, role), display_name = COALESCE($3, display_name),
@@ -247,7 +247,7 @@ impl<S: RunSql> PeopleStore for S {
             Box::pin(async move {
                 // Links made at once for one person (on two nodes) wait for each other here, so
                 // the later one deletes the earlier: one link works at a time.
-                if !lock_person_in(sql, person_id, scope).await? {
+                if !lock_person(sql, person_id, scope).await? {
                     return Err(StoreError::NotFound);
                 }
                 sql.execute("DELETE FROM invitations WHERE person_id = $1 AND used_at IS NULL", &[&person_id]).await?;
@@ -285,7 +285,7 @@ impl<S: RunSql> PeopleStore for S {
                 let now = now_ms();
                 let Some(link) = sql.row("SELECT person_id FROM invitations WHERE token_hash = $1", &[&hash]).await? else { return Ok(false) };
                 let person_id = link.int(0);
-                lock_person(sql, person_id).await?;
+                lock_person(sql, person_id, Scope::Every).await?;
                 // The condition is checked again on the row the UPDATE locked: of nodes accepting
                 // the same link at once, one uses it and the others find it used.
                 let used = sql.execute("UPDATE invitations SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2", &[&hash, &now]).await?;
@@ -487,22 +487,15 @@ async fn workspace_in(sql: &dyn Sql, id: i64) -> StoreResult<Option<Workspace>> 
     Ok(sql.row(&format!("SELECT {WORKSPACE_COLUMNS} FROM workspaces w WHERE w.id = $1"), &[&id]).await?.as_ref().map(workspace))
 }
 
-/// Postgres: locks a person's row until the transaction ends (the first lock of every
-/// transaction that changes a person, their links or their sessions). SQLite's writer is one.
 /// A person's rows in the scope `$2` (NULL: every workspace's and the operator's people).
 const PERSON_IN_SCOPE: &str = "(CAST($2 AS BIGINT) IS NULL OR workspace_id = $2)";
 
-/// [`lock_person`] if the person is in `scope`; whether they are.
-async fn lock_person_in(sql: &dyn Sql, person_id: i64, scope: Scope) -> StoreResult<bool> {
+/// Whether the person is one in `scope`; on Postgres their row is locked until the transaction
+/// ends (the first lock of every transaction that changes a person, their links or their
+/// sessions). SQLite's writer is one.
+async fn lock_person(sql: &dyn Sql, person_id: i64, scope: Scope) -> StoreResult<bool> {
     let for_update = if sql.is_postgres() { " FOR UPDATE" } else { "" };
     Ok(sql.row(&format!("SELECT id FROM people WHERE id = $1 AND {PERSON_IN_SCOPE}{for_update}"), &[&person_id, &scope.workspace()]).await?.is_some())
-}
-
-async fn lock_person(sql: &dyn Sql, person_id: i64) -> StoreResult<()> {
-    if sql.is_postgres() {
-        sql.rows("SELECT id FROM people WHERE id = $1 FOR UPDATE", &[&person_id]).await?;
-    }
-    Ok(())
 }
 
 async fn create_token_in(sql: &dyn Sql, role: Role, workspace: Option<i64>, label: &str, hash: &str, prefix: &str) -> StoreResult<i64> {
