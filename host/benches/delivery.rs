@@ -46,7 +46,7 @@ use axum::routing::post;
 use rusqlite::OptionalExtension;
 use serde_json::{Value, json};
 use switchboard::store::Db;
-use switchboard::store::tokens::Role;
+use switchboard::store::model::Role;
 use tokio::sync::oneshot;
 
 const TOKEN: &str = "7000001:AAHbenchTokenFromBotFather";

@@ -14,9 +14,9 @@ use crate::runtime::types::AppContext;
 use crate::runtime::{
     ChannelStateBackend, CompileCache, HostPattern, HostServices, Limits, MailAddressing, ProviderAppSettings, Resolver, ResourceHolds, Runtime, StateError, SystemResolver,
 };
-use crate::store::provider_apps::ProviderApp;
+use crate::store::model::ProviderApp;
 use crate::store::backend::{Backend, Store};
-use crate::store::channels::Channel;
+use crate::store::model::Channel;
 
 #[derive(Debug, Clone)]
 pub struct ServeConfig {
@@ -52,7 +52,7 @@ pub struct ServeConfig {
     /// atomically and checked against its digest when read.
     pub compile_cache: Option<PathBuf>,
     /// When failed event webhook deliveries are tried again and given up (`--webhook-retry`).
-    pub webhook_retry: crate::store::webhook_endpoints::RetryPolicy,
+    pub webhook_retry: crate::store::model::RetryPolicy,
     /// The OCI repositories the catalogue lists (`--catalogue oci://REGISTRY/REPOSITORY`).
     pub catalogue: Vec<String>,
 }
@@ -162,7 +162,7 @@ pub struct App {
     /// Keeps webhook deliveries as fixtures, when the operator asked (`--record-webhooks`).
     pub webhook_recorder: Option<crate::fixtures::WebhookRecorder>,
     /// When failed event webhook deliveries are tried again and given up.
-    pub webhook_retry: crate::store::webhook_endpoints::RetryPolicy,
+    pub webhook_retry: crate::store::model::RetryPolicy,
     /// Event webhook receivers' HTTP clients, kept between deliveries.
     pub webhook_clients: crate::egress::PinnedClients,
     /// The channels that offer options, as this node knows them (see `interactive::OfferCache`).

@@ -261,7 +261,7 @@ impl Settings {
             compiler: None,
             release_start_up_code: false,
             compile_cache: self.compile_cache.clone(),
-            webhook_retry: crate::store::webhook_endpoints::RetryPolicy { horizon: Duration::from_secs(self.webhook_retry_horizon), ..Default::default() },
+            webhook_retry: crate::store::model::RetryPolicy { horizon: Duration::from_secs(self.webhook_retry_horizon), ..Default::default() },
             catalogue: self.catalogue.clone(),
         }
     }

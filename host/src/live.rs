@@ -12,7 +12,7 @@ use std::sync::Mutex;
 
 use tokio::sync::{broadcast, watch};
 
-use crate::store::messages::Message;
+use crate::store::model::Message;
 
 /// Events kept for followers that reconnect, and that a slow follower may fall behind by.
 const BACKLOG: usize = 4096;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 use switchboard::config::{LogFormat, ServeArgs, Settings};
 use switchboard::store::Db;
-use switchboard::store::tokens::Role;
+use switchboard::store::model::Role;
 
 #[derive(Parser)]
 #[command(name = "switchboard", version, about = "Omnichannel channel runtime: channel plugins as WebAssembly components")]

@@ -16,9 +16,9 @@ use tokio::task::JoinSet;
 use crate::app::App;
 use crate::leases::{LEASE, RENEW_EVERY};
 use crate::runtime::types::{Attachment, AttachmentKind, ChannelError, MediaSource};
-use crate::store::content::MessageContent;
+use crate::store::model::MessageContent;
 use crate::runtime::{CallError, Retry};
-use crate::store::media::MediaFile;
+use crate::store::model::MediaFile;
 use crate::store::now_ms;
 
 use crate::media::files::SpoolError;
@@ -167,7 +167,7 @@ async fn fetch(app: &App, file: MediaFile) {
     }
 }
 
-async fn attempt(app: &App, file: &MediaFile) -> Result<crate::store::media::StoredBytes, Next> {
+async fn attempt(app: &App, file: &MediaFile) -> Result<crate::store::model::StoredBytes, Next> {
     let store_trouble = |e: crate::store::StoreError| Next::Retry { after: None, reason: format!("storage: {e}") };
     let (Some(channel_id), Some(message_id)) = (&file.channel_id, file.message_id) else {
         return Err(Next::Fail("the file belongs to no message".into()));

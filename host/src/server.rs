@@ -144,7 +144,7 @@ async fn first_start(app: &App) -> anyhow::Result<()> {
     if app.store.token_count().await? > 0 || !app.store.people(None).await?.is_empty() {
         return Ok(());
     }
-    let operator = match app.store.create_person(None, FIRST_OPERATOR, "Operator", crate::store::tokens::Role::Operator).await {
+    let operator = match app.store.create_person(None, FIRST_OPERATOR, "Operator", crate::store::model::Role::Operator).await {
         Ok(operator) => operator,
         Err(e) if e.is_unique_violation() => return Ok(()),
         Err(e) => return Err(e.into()),

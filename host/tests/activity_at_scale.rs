@@ -6,7 +6,8 @@
 
 use std::time::Instant;
 
-use switchboard::store::activity::{self as sql, Window};
+use switchboard::store::activity::{self as sql};
+use switchboard::store::model::Window;
 use switchboard::store::backend::{ActivityStore, ChannelStore};
 use switchboard::store::{Db, now_ms};
 
@@ -96,7 +97,7 @@ async fn a_year_of_a_million_messages_is_reported_from_the_last_30_days_rows() {
         println!("messages per day, {rows} rows: {indexed_ms:.1} ms through the index, {scan_ms:.1} ms scanning the year ({:.0}x)", scan_ms / indexed_ms);
     }
 
-    let summed = |pick: fn(&switchboard::store::activity::ChannelActivity) -> &Vec<i64>| activity.channels.iter().map(|c| pick(c).iter().sum::<i64>()).sum::<i64>();
+    let summed = |pick: fn(&switchboard::store::model::ChannelActivity) -> &Vec<i64>| activity.channels.iter().map(|c| pick(c).iter().sum::<i64>()).sum::<i64>();
     assert_eq!((summed(|c| &c.received), summed(|c| &c.sent)), (received, sent));
     let failures: Vec<_> = activity.failures.iter().map(|f| (f.reason.as_str(), f.count)).collect();
     assert_eq!(failures, [("HTTP 403: blocked", failed)]);

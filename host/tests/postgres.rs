@@ -244,12 +244,12 @@ async fn with_growing_leases(scenario: impl AsyncFn(Duration, usize) -> Result<(
     panic!("every turn of four attempts outlasted its lease, the last {lease:?}");
 }
 
-fn inbound(update: i64) -> switchboard::store::messages::NewInbound {
-    switchboard::store::messages::NewInbound {
+fn inbound(update: i64) -> switchboard::store::model::NewInbound {
+    switchboard::store::model::NewInbound {
         provider_message_id: update.to_string(),
         conversation_external_id: "628123".into(),
         conversation_name: None,
-        sender: switchboard::store::contacts::ContactInfo { external_id: "628123".into(), name: Some("Budi".into()), handle: None },
+        sender: switchboard::store::model::ContactInfo { external_id: "628123".into(), name: Some("Budi".into()), handle: None },
         provider_timestamp: 1_795_000_000_000,
         text: Some(format!("pesan {update}")),
         content: Default::default(),
@@ -267,7 +267,7 @@ use switchboard::store::pg::live::Notice;
 /// An active WhatsApp channel, made through the store interface as the API makes one.
 async fn whatsapp_channel(node: &PgStore) -> String {
     use switchboard::store::backend::ChannelStore;
-    use switchboard::store::channels::Connected;
+    use switchboard::store::model::Connected;
     let channel = node.create_channel(1, "whatsapp-cloud", "WhatsApp", &[]).await.unwrap().id;
     node.mark_connected(&channel, &Connected { display_name: "+62 812 0000 0000", external_account_id: "1062", setup: &[] }).await.unwrap();
     channel
@@ -455,10 +455,10 @@ async fn each_nodes_followers_hear_another_nodes_messages_and_after_a_cut_start_
     }
 
     // A reply queued, sent and delivered through node 2: each step reaches both hubs, in order.
-    let reply = switchboard::store::messages::NewOutbound { conversation_id: stored.conversation_id, text: Some("Sudah dikirim kemarin".into()), content: Default::default(), reply_to: None, file: None, sent_by: None };
+    let reply = switchboard::store::model::NewOutbound { conversation_id: stored.conversation_id, text: Some("Sudah dikirim kemarin".into()), content: Default::default(), reply_to: None, file: None, sent_by: None };
     let queued = nodes[1].queue_outbound(&channel, Scope::Every, &reply).await.unwrap();
     nodes[1].delivery_succeeded(queued.id, "wamid.reply").await.unwrap();
-    nodes[1].record_status(&channel, "wamid.reply", switchboard::store::messages::DeliveryStatus::Delivered, None).await.unwrap();
+    nodes[1].record_status(&channel, "wamid.reply", switchboard::store::model::DeliveryStatus::Delivered, None).await.unwrap();
     for follower in &mut followers {
         let mut heard = Vec::new();
         for _ in 0..3 {
@@ -528,7 +528,7 @@ async fn a_budget_taken_from_three_nodes_at_once_is_spent_once_and_says_how_long
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_file_is_fetched_by_one_node_of_several_and_a_dead_nodes_fetch_is_taken_over_after_its_lease() {
     use switchboard::store::backend::MediaStore;
-    use switchboard::store::events::{EventRecord, FileRecord};
+    use switchboard::store::model::{EventRecord, FileRecord};
     let Cluster { nodes, .. } = &cluster("media_claims", 3).await;
     let channel = whatsapp_channel(&nodes[0]).await;
     let photo = EventRecord::Message { inbound: inbound(1), files: vec![FileRecord::Fetch { position: 0, filename: Some("foto.jpg".into()) }] };
@@ -563,7 +563,7 @@ async fn a_file_is_fetched_by_one_node_of_several_and_a_dead_nodes_fetch_is_take
     assert!(!nodes[1].claim_media(file.id, Duration::from_secs(60)).await.unwrap(), "a live claim is kept");
     nodes[2].media_retry(file.id, switchboard::store::now_ms(), "the provider answered 503".into(), true).await.unwrap();
     assert!(nodes[1].claim_media(file.id, Duration::from_secs(60)).await.unwrap(), "a retry is anyone's");
-    nodes[1].media_stored(file.id, switchboard::store::media::StoredBytes { sha256: "ab".repeat(32), size: 10, mime_type: "image/jpeg".into() }).await.unwrap();
+    nodes[1].media_stored(file.id, switchboard::store::model::StoredBytes { sha256: "ab".repeat(32), size: 10, mime_type: "image/jpeg".into() }).await.unwrap();
     assert!(!nodes[0].claim_media(file.id, Duration::from_secs(60)).await.unwrap(), "a stored file is fetched no more");
     assert_eq!(nodes[0].next_media_at().await.unwrap(), None);
 }
@@ -571,7 +571,7 @@ async fn a_file_is_fetched_by_one_node_of_several_and_a_dead_nodes_fetch_is_take
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fetch_renewed_by_its_live_node_outlasts_its_lease_and_one_left_unrenewed_is_taken_over() {
     use switchboard::store::backend::MediaStore;
-    use switchboard::store::events::{EventRecord, FileRecord};
+    use switchboard::store::model::{EventRecord, FileRecord};
     with_growing_leases(async |lease, attempt| {
         let Cluster { nodes, .. } = &cluster(&format!("media_renewal_{attempt}"), 2).await;
         let channel = whatsapp_channel(&nodes[0]).await;
@@ -614,7 +614,7 @@ async fn a_fetch_renewed_by_its_live_node_outlasts_its_lease_and_one_left_unrene
 /// Records one message per `(channel, update)` on `node`, all handed to its writer while a
 /// session of `client` holds the contacts table (no batch can commit meanwhile, so they wait
 /// together however the machine schedules them); their outcomes once the table is released.
-async fn writes_held_together(node: &Arc<PgStore>, client: &tokio_postgres::Client, writes: Vec<(String, i64)>) -> Vec<switchboard::store::StoreResult<switchboard::store::events::RecordedEvents>> {
+async fn writes_held_together(node: &Arc<PgStore>, client: &tokio_postgres::Client, writes: Vec<(String, i64)>) -> Vec<switchboard::store::StoreResult<switchboard::store::model::RecordedEvents>> {
     webhooks_held_together(node, client, writes.into_iter().map(|(channel, update)| (channel, vec![inbound(update)])).collect()).await
 }
 
@@ -622,9 +622,9 @@ async fn writes_held_together(node: &Arc<PgStore>, client: &tokio_postgres::Clie
 /// table is held, so none can finish; the writes, to be awaited once the table is free.
 async fn hand_in(
     node: &Arc<PgStore>,
-    webhooks: Vec<(String, Vec<switchboard::store::messages::NewInbound>)>,
-) -> Vec<std::pin::Pin<Box<impl std::future::Future<Output = switchboard::store::StoreResult<switchboard::store::events::RecordedEvents>> + use<>>>> {
-    use switchboard::store::events::EventRecord;
+    webhooks: Vec<(String, Vec<switchboard::store::model::NewInbound>)>,
+) -> Vec<std::pin::Pin<Box<impl std::future::Future<Output = switchboard::store::StoreResult<switchboard::store::model::RecordedEvents>> + use<>>>> {
+    use switchboard::store::model::EventRecord;
     let mut pending: Vec<_> = webhooks
         .into_iter()
         .map(|(channel, messages)| {
@@ -644,8 +644,8 @@ async fn hand_in(
 async fn webhooks_held_together(
     node: &Arc<PgStore>,
     client: &tokio_postgres::Client,
-    webhooks: Vec<(String, Vec<switchboard::store::messages::NewInbound>)>,
-) -> Vec<switchboard::store::StoreResult<switchboard::store::events::RecordedEvents>> {
+    webhooks: Vec<(String, Vec<switchboard::store::model::NewInbound>)>,
+) -> Vec<switchboard::store::StoreResult<switchboard::store::model::RecordedEvents>> {
     client.batch_execute("BEGIN; LOCK TABLE contacts IN EXCLUSIVE MODE").await.unwrap();
     let pending = hand_in(node, webhooks).await;
     client.batch_execute("COMMIT").await.unwrap();
@@ -667,9 +667,9 @@ async fn webhooks_in_one_batch(
     client: &tokio_postgres::Client,
     observer: &tokio_postgres::Client,
     blocker_channel: &str,
-    webhooks: Vec<(String, Vec<switchboard::store::messages::NewInbound>)>,
-) -> Vec<switchboard::store::StoreResult<switchboard::store::events::RecordedEvents>> {
-    use switchboard::store::events::EventRecord;
+    webhooks: Vec<(String, Vec<switchboard::store::model::NewInbound>)>,
+) -> Vec<switchboard::store::StoreResult<switchboard::store::model::RecordedEvents>> {
+    use switchboard::store::model::EventRecord;
     client.batch_execute("BEGIN; LOCK TABLE contacts IN EXCLUSIVE MODE").await.unwrap();
     let (blocker_node, channel) = (node.clone(), blocker_channel.to_owned());
     let events = (1..=2).map(|m| EventRecord::Message { inbound: inbound(1000 + m), files: vec![] }).collect();
@@ -749,17 +749,17 @@ async fn shared_batches(wati_lone: bool) {
     let client = sql(url).await;
     let (shop, other_shop, blocking) = (whatsapp_channel(node).await, whatsapp_channel(node).await, whatsapp_channel(node).await);
     let at = 1_795_000_000_000;
-    let message = |id: &str, chat: &str, sender_name: Option<&str>, chat_name: Option<&str>, provider_at: i64| switchboard::store::messages::NewInbound {
+    let message = |id: &str, chat: &str, sender_name: Option<&str>, chat_name: Option<&str>, provider_at: i64| switchboard::store::model::NewInbound {
         provider_message_id: id.into(),
         conversation_external_id: chat.into(),
         conversation_name: chat_name.map(Into::into),
-        sender: switchboard::store::contacts::ContactInfo { external_id: chat.into(), name: sender_name.map(Into::into), handle: None },
+        sender: switchboard::store::model::ContactInfo { external_id: chat.into(), name: sender_name.map(Into::into), handle: None },
         provider_timestamp: provider_at,
         text: Some(format!("pesan {id}")),
         ..inbound(0)
     };
     // The workspace's endpoint hears every customer's message (the event a trigger enqueues).
-    let endpoint = switchboard::store::webhook_endpoints::NewEndpoint {
+    let endpoint = switchboard::store::model::NewEndpoint {
         workspace_id: 1,
         url: "https://crm.example/hook".into(),
         description: "CRM".into(),
@@ -801,7 +801,7 @@ async fn shared_batches(wati_lone: bool) {
     // All lone messages: one statement stored the batch; a webhook of three among them: one each.
     let together = node.inbound_stored_together() - together_before;
     assert_eq!(together, if wati_lone { count } else { 0 }, "messages stored by one statement");
-    let wati: Vec<&switchboard::store::messages::Message> = outcomes.iter().flat_map(|o| &o.as_ref().unwrap().messages).filter(|m| m.provider_message_id.as_deref() != Some("A2")).collect();
+    let wati: Vec<&switchboard::store::model::Message> = outcomes.iter().flat_map(|o| &o.as_ref().unwrap().messages).filter(|m| m.provider_message_id.as_deref() != Some("A2")).collect();
     assert!(wati[0].id < wati[1].id, "a conversation's messages keep their order");
     assert_eq!(messages_stored(&client).await, 2 + 4 + 2, "Budi's and Sari's first, four new, the blocker's two");
     let ids = |sql: &'static str| {
@@ -870,7 +870,7 @@ async fn a_lookup_by_provider_id_reads_one_entry_of_the_unique_index_on_a_table_
     for size in [1, 10, 50, 200] {
         while stored < size {
             stored += 1;
-            let message = switchboard::store::messages::NewInbound { provider_message_id: wamid(stored), ..inbound(stored) };
+            let message = switchboard::store::model::NewInbound { provider_message_id: wamid(stored), ..inbound(stored) };
             nodes[0].record_inbound(&channel, &message).await.unwrap().expect("a new message");
         }
         // The ingest statement's redelivery check and a delivery status's lookup, as they read.

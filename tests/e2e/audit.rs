@@ -5,7 +5,7 @@
 
 use serde_json::{Value, json};
 use switchboard::store::Db;
-use switchboard::store::tokens::Role;
+use switchboard::store::model::Role;
 use switchboard_e2e::{HostOptions, TestHost};
 
 use crate::telegram::{GOOD_TOKEN, connect, host_and_fake};

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use switchboard::store::Db;
-use switchboard::store::tokens::Role;
+use switchboard::store::model::Role;
 use switchboard_e2e::events::Events;
 use switchboard_e2e::{HostOptions, TestHost, test_plugin};
 

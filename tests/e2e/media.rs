@@ -9,7 +9,7 @@ use reqwest::header;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use switchboard::store::Db;
-use switchboard::store::tokens::Role;
+use switchboard::store::model::Role;
 use switchboard_e2e::fake_telegram::FakeTelegram;
 use switchboard_e2e::fake_whatsapp_cloud::{FakeGraph, PHONE_NUMBER_ID};
 use switchboard_e2e::{HostOptions, PATIENCE, TestHost, conversations, messages};

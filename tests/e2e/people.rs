@@ -299,7 +299,7 @@ async fn deactivation_and_resets_end_sessions_and_people_and_tokens_stay_in_thei
     assert_eq!(status, 201);
     let other_admin = switchboard::store::Db::open(host.data_path())
         .unwrap()
-        .create_token(switchboard::store::tokens::Role::Admin, warung["id"].as_i64())
+        .create_token(switchboard::store::model::Role::Admin, warung["id"].as_i64())
         .unwrap();
     for (method, path) in [("PATCH", format!("/api/v1/people/{id}")), ("POST", format!("/api/v1/people/{id}/invitation"))] {
         let (status, body) = host.call(method.parse().unwrap(), &path, Some(&other_admin), Some(json!({"active": false}))).await;

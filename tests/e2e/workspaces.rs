@@ -5,7 +5,7 @@
 
 use serde_json::{Value, json};
 use switchboard::store::Db;
-use switchboard::store::tokens::Role;
+use switchboard::store::model::Role;
 use switchboard_e2e::{HostOptions, TestHost, conversations, test_plugin};
 
 const ECHO_V1: &str = env!("ECHO_V1_WASM");

@@ -29,7 +29,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 use switchboard::runtime::Limits;
-use switchboard::store::tokens::Role;
+use switchboard::store::model::Role;
 use tokio::sync::oneshot;
 
 /// The URL providers are told to call: a public HTTPS name, as behind a TLS proxy in production.

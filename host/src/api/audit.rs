@@ -13,7 +13,8 @@ use serde::Deserialize;
 use super::{ApiError, Caller};
 use crate::app::App;
 use crate::store::Scope;
-use crate::store::audit::{ACTIONS, AuditEntry, AuditFilter, NewAuditEntry};
+use crate::store::audit::ACTIONS;
+use crate::store::model::{AuditEntry, AuditFilter, NewAuditEntry};
 
 /// Records what `caller` did. A failure to record is logged, not answered: the action itself
 /// already happened.

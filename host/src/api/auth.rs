@@ -18,7 +18,7 @@ use axum::http::StatusCode;
 
 use super::ApiError;
 use crate::app::App;
-use crate::store::tokens::Role;
+use crate::store::model::Role;
 
 /// The header the operator names a workspace with.
 pub const WORKSPACE_HEADER: &str = "x-workspace";
@@ -175,7 +175,7 @@ impl FromRequestParts<Arc<App>> for Caller {
                 ));
             }
         }
-        let owner = crate::store::tokens::TokenOwner { id: token_id.unwrap_or_default(), role, workspace: own_workspace, suspended: false };
+        let owner = crate::store::model::TokenOwner { id: token_id.unwrap_or_default(), role, workspace: own_workspace, suspended: false };
         let named = match parts.headers.get(WORKSPACE_HEADER) {
             None => None,
             Some(value) => {
@@ -259,7 +259,7 @@ pub async fn me(caller: Caller, axum::extract::State(app): axum::extract::State<
 pub struct Me {
     role: Role,
     workspace: Option<i64>,
-    person: Option<crate::store::people::Person>,
+    person: Option<crate::store::model::Person>,
 }
 
 #[cfg(test)]

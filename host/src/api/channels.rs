@@ -17,7 +17,7 @@ use crate::app::App;
 use crate::runtime::types::{Capability, ChannelError, Field};
 use crate::runtime::{CallError, LoadedPlugin};
 use crate::runtime::types::Connection;
-use crate::store::channels::{Channel, Connected, SetupEntry};
+use crate::store::model::{Channel, Connected, SetupEntry};
 use crate::store::Scope;
 
 #[derive(utoipa::ToSchema, Serialize)]
@@ -139,7 +139,7 @@ pub(super) async fn find(app: &App, caller: &Caller, id: &str) -> Result<Channel
 }
 
 async fn find_active(app: &App, id: &str, scope: Scope) -> Result<Option<Channel>, ApiError> {
-    Ok(app.store.channel(id, scope).await?.filter(|c| c.status == crate::store::channels::ChannelStatus::Active))
+    Ok(app.store.channel(id, scope).await?.filter(|c| c.status == crate::store::model::ChannelStatus::Active))
 }
 
 pub(super) fn loaded_plugin(app: &App, id: &str) -> Result<Arc<LoadedPlugin>, ApiError> {

@@ -10,14 +10,14 @@ use serde::{Deserialize, Serialize};
 
 use super::{ApiError, ApiJson, Caller};
 use crate::runtime::types::TemplateButton;
-use crate::store::content::{AttachmentContent, InteractiveContent, MediaContent, MessageContent, TemplateButtonValue, TemplateContent};
+use crate::store::model::{AttachmentContent, InteractiveContent, MediaContent, MessageContent, TemplateButtonValue, TemplateContent};
 use crate::app::App;
 use crate::runtime::types::Capability;
-use crate::store::channels::Channel;
-use crate::store::conversations::{Assigned, Conversation, ConversationFilter, ListedConversation};
-use crate::store::tokens::Role;
-use crate::store::webhook_endpoints::ChannelBot;
-use crate::store::messages::{Message, NewOutbound};
+use crate::store::model::Channel;
+use crate::store::model::{Assigned, Conversation, ConversationFilter, ListedConversation};
+use crate::store::model::Role;
+use crate::store::model::ChannelBot;
+use crate::store::model::{Message, NewOutbound};
 use crate::store::{Scope, now_ms};
 use crate::window::{self, Window};
 

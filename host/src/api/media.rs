@@ -13,7 +13,7 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use super::{ApiError, Caller};
 use crate::app::App;
 use crate::media::sniff::shown_inline;
-use crate::store::media::MediaFile;
+use crate::store::model::MediaFile;
 use crate::store::Scope;
 
 /// The attachment's bytes. `404` for a file of another workspace (for a bot token, of a channel

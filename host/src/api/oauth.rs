@@ -32,7 +32,7 @@ use super::{ApiError, ApiJson, Caller};
 use crate::app::App;
 use crate::runtime::types::{AuthFinishRequest, AuthStartRequest, Capability};
 use crate::runtime::Retry;
-use crate::store::oauth::{Flow, FlowAccount, FlowStatus, NewFlow};
+use crate::store::model::{Flow, FlowAccount, FlowStatus, NewFlow};
 use crate::store::{Scope, random_token};
 
 /// Where every provider sends the admin back; register it with the provider once.

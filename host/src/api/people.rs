@@ -25,10 +25,10 @@ use super::settings::REQUIRED;
 use super::{ApiError, ApiJson, Caller};
 use crate::app::App;
 use crate::passwords;
-use crate::store::audit::NewAuditEntry;
-use crate::store::people::{InvitationProblem, Person, SignInAttempt};
+use crate::store::model::NewAuditEntry;
+use crate::store::model::{InvitationProblem, Person, SignInAttempt};
 use crate::store::Scope;
-use crate::store::tokens::Role;
+use crate::store::model::Role;
 
 pub const ACCOUNT_FAILURES: u32 = 5;
 pub const CLIENT_FAILURES: u32 = 20;
@@ -482,8 +482,8 @@ fn token_role(text: Option<&str>) -> Result<Role, ApiError> {
 
 /// A workspace's API tokens for machines: listed by label and prefix (a bot token with its
 /// `channels`), created (the token is shown once), revoked.
-#[utoipa::path(get, path = "/tokens", tag = "tokens", responses((status = 200, body = Vec<crate::store::tokens::TokenInfo>)))]
-pub async fn tokens(caller: Caller, State(app): State<Arc<App>>) -> Result<Json<Vec<crate::store::tokens::TokenInfo>>, ApiError> {
+#[utoipa::path(get, path = "/tokens", tag = "tokens", responses((status = 200, body = Vec<crate::store::model::TokenInfo>)))]
+pub async fn tokens(caller: Caller, State(app): State<Arc<App>>) -> Result<Json<Vec<crate::store::model::TokenInfo>>, ApiError> {
     caller.require_admin()?;
     let mut tokens = app.store.tokens(caller.target_workspace()?).await?;
     for token in tokens.iter_mut().filter(|token| token.role == Role::Bot) {

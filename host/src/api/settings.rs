@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::runtime::types::{Field, FieldKind};
-use crate::store::channels::SettingValue;
+use crate::store::model::SettingValue;
 
 pub const REQUIRED: &str = "field is required";
 /// What a secret looks like on read; sent back unchanged in a PATCH it means "keep".

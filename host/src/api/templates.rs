@@ -15,7 +15,7 @@ use super::{ApiError, ApiJson, Caller};
 use crate::app::App;
 use crate::runtime::types::{ButtonTemplate, Capability, ChannelError, NewButtonTemplate, NewTemplate, TemplateButton};
 use crate::runtime::{CallError, LoadedPlugin};
-use crate::store::channels::Channel;
+use crate::store::model::Channel;
 
 #[derive(utoipa::ToSchema, Serialize)]
 pub struct TemplateView {

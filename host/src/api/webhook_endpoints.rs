@@ -14,8 +14,9 @@ use serde::{Deserialize, Serialize};
 
 use super::{ApiError, ApiJson, Caller};
 use crate::app::App;
-use crate::store::conversations::HandedOver;
-use crate::store::webhook_endpoints::{Attempt, BotKind, ChannelBot, Delivery, EVENT_TYPES, Endpoint, EndpointChange, NewEndpoint, Redeliver};
+use crate::store::model::HandedOver;
+use crate::store::webhook_endpoints::EVENT_TYPES;
+use crate::store::model::{Attempt, BotKind, ChannelBot, Delivery, Endpoint, EndpointChange, NewEndpoint, Redeliver};
 
 /// How long the secret before a rotation stays valid.
 const ROTATION_OVERLAP_MS: i64 = 24 * 3600 * 1000;

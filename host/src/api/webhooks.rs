@@ -13,7 +13,7 @@ use super::ApiError;
 use crate::app::App;
 use crate::ingest;
 use crate::runtime::types::{HttpRequest, HttpResponse};
-use crate::store::channels::ChannelStatus;
+use crate::store::model::ChannelStatus;
 use crate::store::Scope;
 
 pub async fn receive(

@@ -14,7 +14,7 @@ use serde::Deserialize;
 use super::settings::REQUIRED;
 use super::{ApiError, ApiJson, Caller};
 use crate::app::App;
-use crate::store::workspaces::Workspace;
+use crate::store::model::Workspace;
 
 const MAX_NAME: usize = 100;
 

@@ -16,7 +16,7 @@
 
 pub mod payload;
 
-pub use crate::store::webhook_endpoints::RetryPolicy;
+pub use crate::store::model::RetryPolicy;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -27,7 +27,7 @@ use tokio::task::JoinSet;
 
 use crate::app::App;
 use crate::leases::{LEASE, RENEW_EVERY};
-use crate::store::webhook_endpoints::{Attempt, Delivery, Endpoint, Outcome};
+use crate::store::model::{Attempt, Delivery, Endpoint, Outcome};
 use crate::store::{Scope, now_ms};
 
 /// How long a receiver may take to answer one delivery.
@@ -202,7 +202,7 @@ async fn start_due(app: &Arc<App>, sends: &mut JoinSet<()>, running: &mut HashMa
 async fn disabled_notice(app: &App, endpoint: &Endpoint, reason: &str) {
     tracing::warn!(endpoint = endpoint.id, url = %endpoint.url, "webhook endpoint disabled: {reason}");
     let target = format!("{} {}", endpoint.id, endpoint.url);
-    let entry = crate::store::audit::NewAuditEntry {
+    let entry = crate::store::model::NewAuditEntry {
         workspace_id: Some(endpoint.workspace_id),
         actor: "switchboard",
         address: None,

@@ -12,7 +12,7 @@
 use serde_json::{Value, json};
 
 use crate::app::App;
-use crate::store::webhook_endpoints::Delivery;
+use crate::store::model::Delivery;
 use crate::store::{Scope, StoreResult, now_ms};
 
 /// The payloads' version: a change that is not an addition makes a new one.

@@ -15,7 +15,7 @@ use crate::app::App;
 use crate::ingest;
 use crate::runtime::Retry;
 use crate::runtime::types::HttpRequest;
-use crate::store::channels::{Channel, ChannelStatus};
+use crate::store::model::{Channel, ChannelStatus};
 use crate::store::Scope;
 
 /// The channel that receives mail for `address`, if any.

@@ -7,7 +7,7 @@
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use crate::store::channels::Channel;
+use crate::store::model::Channel;
 
 /// How long a link works. LINE fetches a message's image when a customer opens it, not when
 /// it is sent, and keeps the URL: a week covers a customer who reads days later; WhatsApp and

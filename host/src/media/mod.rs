@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use files::{MediaFiles, Spool, SpoolError};
 
-use crate::store::media::StoredBytes;
+use crate::store::model::StoredBytes;
 
 /// The default `--media-max-mb`: WhatsApp's own largest media (documents) is 100 MB, but a
 /// photo or voice note is a few MB, video 16 MB on WhatsApp and 20 MB for Telegram bots, and

@@ -11,7 +11,7 @@ use super::Media;
 use super::files::SpoolError;
 use crate::runtime::ChannelFiles;
 use crate::store::backend::Store;
-use crate::store::media::StoredBytes;
+use crate::store::model::StoredBytes;
 use crate::store::Scope;
 
 /// The prefix of a kept file's reference in an attachment's `provider-media-id`.

@@ -4,9 +4,9 @@
 //! Reading filters by workspace, action, actor (a part of it, in any case) and time, and pages
 //! back by id; the SQL is written once for both backends ([`audit_log_sql`]).
 
-use serde::Serialize;
 
 use super::row::ReadRow;
+use super::model::{AuditEntry, AuditFilter};
 
 
 /// Every action the host records, by subject. The one list: the API refuses a filter on any
@@ -50,44 +50,8 @@ pub const ACTIONS: &[&str] = &[
     "workspace.delete",
 ];
 
-/// One action, as recorded.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct AuditEntry {
-    pub id: i64,
-    /// When (ms).
-    pub at: i64,
-    /// The workspace it happened in (`null`: the installation, e.g. a plugin or a workspace).
-    pub workspace_id: Option<i64>,
-    /// Who: `person <id> <username>`, `<role> token <id>`, or `anonymous` (a failed sign-in).
-    pub actor: String,
-    /// The client's address.
-    pub address: Option<String>,
-    /// What, e.g. `channel.connect`, `plugin.approve`, `session.sign_in_failed`.
-    pub action: String,
-    /// On what (an id or name).
-    pub target: Option<String>,
-    pub detail: Option<String>,
-}
-
 /// The columns of an [`AuditEntry`], in its fields' order (the same in both dialects).
 pub(crate) const AUDIT_COLUMNS: &str = "id, at, workspace_id, actor, address, action, target, detail";
-
-/// Which entries to read; each `None` lets every entry through. Newest first whatever the filter.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct AuditFilter {
-    /// Only this workspace's (`None`: every workspace's and the installation's).
-    pub workspace_id: Option<i64>,
-    /// Only entries older than this one (an id: paging).
-    pub before: Option<i64>,
-    /// Only this action (exactly, e.g. `channel.connect`).
-    pub action: Option<String>,
-    /// Only actors holding this text, in any case (`%` and `_` are plain characters).
-    pub actor: Option<String>,
-    /// Only entries at or after this moment (ms).
-    pub since: Option<i64>,
-    /// Only entries before this moment (ms).
-    pub until: Option<i64>,
-}
 
 /// The reading, for both backends: `$1` workspace, `$2` before, `$3` action, `$4` the actor as
 /// a `LIKE` pattern ([`actor_pattern`]), `$5` since, `$6` until, `$7` the limit; a `NULL`
@@ -124,15 +88,5 @@ pub(crate) fn audit_row(row: &impl ReadRow) -> AuditEntry {
         target: row.opt_text(6),
         detail: row.opt_text(7),
     }
-}
-
-/// An action to record.
-pub struct NewAuditEntry<'a> {
-    pub workspace_id: Option<i64>,
-    pub actor: &'a str,
-    pub address: Option<&'a str>,
-    pub action: &'a str,
-    pub target: Option<&'a str>,
-    pub detail: Option<&'a str>,
 }
 

@@ -27,7 +27,7 @@ use std::sync::{Arc, Mutex};
 use rusqlite::Connection;
 
 use super::Scope;
-use super::channels::Channel;
+use super::model::Channel;
 
 /// A backend that keeps the channels it read, opened, and hears when they change (both do):
 /// what `ChannelStore::channel` asks first.
@@ -137,7 +137,7 @@ impl ChannelCache {
 #[cfg(test)]
 mod tests {
     use crate::store::backend::{ChannelStore, PeopleStore};
-    use crate::store::channels::{Channel, SettingValue};
+    use crate::store::model::{Channel, SettingValue};
     use crate::store::{Db, Scope, block_on};
 
     fn token_setting(value: &str) -> [SettingValue<'_>; 1] {

@@ -1,67 +1,10 @@
 //! Channels: a plugin, a name, settings (secrets sealed), the host-made webhook secret,
 //! and what connect returned.
 
-use std::collections::BTreeMap;
-
 use super::row::ReadRow;
 use super::sql::Sql;
 use super::{Scope, SecretBox, StoreResult, random_token};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ChannelStatus {
-    /// The row exists so connect() can keep state; not listed until connect succeeds.
-    Connecting,
-    Active,
-}
-
-impl ChannelStatus {
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Self::Connecting => "connecting",
-            Self::Active => "active",
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct Channel {
-    pub id: String,
-    /// The business it belongs to.
-    pub workspace_id: i64,
-    pub plugin: String,
-    pub name: String,
-    pub status: ChannelStatus,
-    /// Settings in clear (secrets opened).
-    pub settings: BTreeMap<String, String>,
-    pub webhook_secret: String,
-    pub display_name: Option<String>,
-    pub external_account_id: Option<String>,
-    pub setup: Vec<SetupEntry>,
-    pub created_at: i64,
-    pub updated_at: i64,
-}
-
-/// One setup instruction from connect (see the contract's `setup-item`).
-#[derive(utoipa::ToSchema, Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct SetupEntry {
-    pub key: String,
-    pub label: String,
-    pub value: String,
-}
-
-/// A setting to store, and whether it is sealed.
-pub struct SettingValue<'a> {
-    pub key: &'a str,
-    pub value: &'a str,
-    pub secret: bool,
-}
-
-/// What connect() reported, kept on the channel.
-pub struct Connected<'a> {
-    pub display_name: &'a str,
-    pub external_account_id: &'a str,
-    pub setup: &'a [SetupEntry],
-}
+use super::model::{ChannelStatus, Channel};
 
 /// The statements, written once for both backends (`backend/channels.rs` runs them).
 pub(crate) const INSERT_CHANNEL: &str = "INSERT INTO channels (id, workspace_id, plugin, name, status, settings, webhook_secret, created_at, updated_at)
@@ -177,7 +120,7 @@ pub(crate) fn raw_channel(row: &impl ReadRow) -> RawChannel {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::store::model::{Connected, SettingValue};
     use crate::store::backend::ChannelStore;
     use crate::store::{Db, block_on};
 

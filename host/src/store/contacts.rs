@@ -4,14 +4,7 @@ use rusqlite::Connection;
 
 use super::now_ms;
 use super::row::numbered;
-
-/// A person as the provider describes them.
-#[derive(Debug, Clone, Default)]
-pub struct ContactInfo {
-    pub external_id: String,
-    pub name: Option<String>,
-    pub handle: Option<String>,
-}
+use super::model::ContactInfo;
 
 /// Inserts or refreshes a contact (known fields are kept when the provider omits them),
 /// returning its id: `$1` channel, `$2` external id, `$3` name, `$4` handle, `$5` now.

@@ -1,84 +1,12 @@
 //! Conversations: one per channel and provider address (a chat, a user, a group).
 
 use rusqlite::{Connection, params};
-use serde::Serialize;
 
 use super::channels::{CHANNEL_COLUMNS, RawChannel, raw_channel};
 use super::row::{ColumnsFrom, ReadRow};
 use super::sql::Sql;
 use super::{Scope, StoreResult, now_ms, Cached};
-
-#[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
-pub struct Conversation {
-    pub id: i64,
-    pub channel_id: String,
-    /// The conversation's address at the provider.
-    pub external_id: String,
-    pub name: Option<String>,
-    /// `open`, `resolved`, or `bot` (its channel's bot handles it; not in the agents' queue).
-    pub status: String,
-    /// The person it is assigned to, if any.
-    pub assignee_id: Option<i64>,
-    pub contact: Option<ContactSummary>,
-    /// Provider time (ms) of the customer's last message.
-    pub last_inbound_at: Option<i64>,
-    pub last_activity_at: i64,
-    pub created_at: i64,
-    /// Customer messages the reading person has not read (lists for a signed-in person only).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub unread: Option<i64>,
-}
-
-/// A conversation as the inbox lists it, with its channel's plugin (read by the list's own
-/// query: a list does not read each channel again).
-#[derive(Debug, Clone)]
-pub struct ListedConversation {
-    pub conversation: Conversation,
-    pub plugin: String,
-}
-
-#[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
-pub struct ContactSummary {
-    pub id: i64,
-    pub external_id: String,
-    pub name: Option<String>,
-    pub handle: Option<String>,
-}
-
-#[derive(Debug, Default)]
-pub struct ConversationFilter<'a> {
-    /// Only this workspace's (`None`: every workspace, for the operator).
-    pub workspace_id: Option<i64>,
-    pub channel_id: Option<&'a str>,
-    pub status: Option<&'a str>,
-    pub assigned: Assigned,
-    /// Words the contact's name or handle, the conversation's name or a message's text holds.
-    pub search: Option<&'a str>,
-    /// The person reading: their unread counts come with the list.
-    pub reader: Option<i64>,
-    /// Only the channels this bot token is the bot of (a bot reading its conversations).
-    pub bot: Option<i64>,
-}
-
-/// Whose conversations a list holds.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub enum Assigned {
-    #[default]
-    Anyone,
-    /// Assigned to nobody.
-    Nobody,
-    /// Assigned to this person.
-    To(i64),
-}
-
-/// A conversation handed from a bot to people (its status `bot` became `open`), to announce:
-/// the bot token revoked, its endpoint turned off (by an admin or past the retry horizon),
-/// deleted, or no longer the bot of the conversation's channel.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HandedOver {
-    pub channel_id: String,
-    pub conversation_id: i64,
-}
+use super::model::{Conversation, ContactSummary, HandedOver};
 
 /// Handed-over conversations by id (`RETURNING` promises no order).
 pub(crate) fn in_order(mut handed: Vec<HandedOver>) -> Vec<HandedOver> {

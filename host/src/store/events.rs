@@ -6,46 +6,10 @@
 
 use rusqlite::Connection;
 
-use super::contacts::{self, ContactInfo};
-use super::media::StoredBytes;
-use super::messages::{self, DeliveryStatus, Message, NewInbound};
+use super::contacts;
+use super::messages;
 use super::{Db, StoreResult};
-
-/// One event to record.
-#[derive(Debug, Clone)]
-pub enum EventRecord {
-    /// An inbound message, and what each of its attachments with bytes gets (only when the
-    /// message is new: a redelivery's files are not recorded again).
-    Message { inbound: NewInbound, files: Vec<FileRecord> },
-    /// A delivery status for one outbound message, by the provider's id.
-    Status { provider_message_id: String, status: DeliveryStatus, error: Option<String> },
-    /// A status for every outbound message of a conversation sent up to a time.
-    Watermark { conversation_external_id: String, up_to_ms: i64, status: DeliveryStatus },
-    /// What the provider says of a contact.
-    Contact(ContactInfo),
-}
-
-/// An attachment's file.
-#[derive(Debug, Clone)]
-pub enum FileRecord {
-    /// Bytes the plugin handed over during the call (`files.keep`), already in the media files.
-    Kept { position: usize, filename: Option<String>, bytes: StoredBytes },
-    /// To be fetched from the provider by the media fetcher.
-    Fetch { position: usize, filename: Option<String> },
-}
-
-/// What recording a batch changed.
-#[derive(Debug, Default)]
-pub struct RecordedEvents {
-    /// New rows (0 for a redelivery).
-    pub stored: usize,
-    /// The inbound messages stored now.
-    pub messages: Vec<Message>,
-    /// Conversations (and the message, when one) whose delivery statuses changed.
-    pub statuses: Vec<(i64, Option<i64>)>,
-    /// Fetch jobs queued.
-    pub fetches: usize,
-}
+use super::model::{EventRecord, FileRecord, RecordedEvents};
 
 impl Db {
     /// Records a channel's events in one group commit.

@@ -3,38 +3,11 @@
 //! The bytes themselves are in `media::files`, by SHA-256.
 
 use rusqlite::{Connection, params};
-use serde::Serialize;
 
 use super::row::ReadRow;
 use super::sql::{Ids, Sql};
 use super::{Cached, StoreResult, now_ms};
-
-/// One file, as the API shows it beside its attachment.
-#[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
-pub struct MediaFile {
-    pub id: i64,
-    #[serde(skip)]
-    pub workspace_id: i64,
-    #[serde(skip)]
-    pub channel_id: Option<String>,
-    #[serde(skip)]
-    pub message_id: Option<i64>,
-    #[serde(skip)]
-    pub position: i64,
-    /// `pending` (being fetched), `stored`, or `failed` (see `error`).
-    pub state: String,
-    pub sha256: Option<String>,
-    pub size: Option<i64>,
-    /// Sniffed from the bytes.
-    pub mime_type: Option<String>,
-    pub filename: Option<String>,
-    /// Why the download failed for good, or (while pending) why the last try did not work.
-    pub error: Option<String>,
-    #[serde(skip)]
-    pub attempts: u32,
-    /// Where the people of its workspace get it (`GET`).
-    pub url: String,
-}
+use super::model::{MediaFile, StoredBytes};
 
 /// The columns a [`MediaFile`] is read from, in its order (the same in both dialects).
 pub(crate) const MEDIA_COLUMNS: &str =
@@ -63,14 +36,6 @@ pub(crate) fn media_file(row: &impl ReadRow) -> MediaFile {
 /// Where the people of a file's workspace get it.
 pub(crate) fn media_url(id: i64) -> String {
     format!("/api/v1/media/{id}")
-}
-
-/// What the stored bytes are.
-#[derive(Debug, Clone)]
-pub struct StoredBytes {
-    pub sha256: String,
-    pub size: i64,
-    pub mime_type: String,
 }
 
 /// Queues the fetch of an inbound message's attachment (in the transaction that stores the

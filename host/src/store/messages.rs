@@ -2,110 +2,14 @@
 //! provider id, so a redelivered webhook is stored once.
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
-use serde::Serialize;
 
-use super::contacts::{self, ContactInfo};
-use super::content::MessageContent;
+use super::contacts;
+use super::model::MessageContent;
 use super::conversations;
 use super::row::ReadRow;
 use super::sql::Sql;
 use super::{Cached, Db, StoreError, StoreResult, now_ms};
-
-/// An inbound message as normalized by a plugin.
-#[derive(Debug, Clone)]
-pub struct NewInbound {
-    pub provider_message_id: String,
-    pub conversation_external_id: String,
-    pub conversation_name: Option<String>,
-    pub sender: ContactInfo,
-    pub provider_timestamp: i64,
-    pub text: Option<String>,
-    /// Its attachments.
-    pub content: MessageContent,
-    pub properties: Vec<(String, String)>,
-    pub reply_to: Option<String>,
-}
-
-/// An outbound message an agent asked to send.
-#[derive(Debug, Clone)]
-pub struct NewOutbound {
-    pub conversation_id: i64,
-    pub text: Option<String>,
-    /// A template or media; none for plain text.
-    pub content: MessageContent,
-    pub reply_to: Option<String>,
-    /// An uploaded file the message sends (`media::links` offers it to the provider).
-    pub file: Option<i64>,
-    /// The person who sent it (`None`: an API token, a bot): their first replies and
-    /// resolutions are the workspace's activity figures.
-    pub sent_by: Option<i64>,
-}
-
-#[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
-pub struct Message {
-    pub id: i64,
-    pub conversation_id: i64,
-    pub channel_id: String,
-    pub direction: String,
-    pub provider_message_id: Option<String>,
-    pub contact_id: Option<i64>,
-    pub text: Option<String>,
-    pub content: MessageContent,
-    #[serde(skip)]
-    pub properties: Vec<(String, String)>,
-    pub reply_to: Option<String>,
-    pub status: DeliveryStatus,
-    pub error: Option<String>,
-    pub provider_timestamp: Option<i64>,
-    pub created_at: i64,
-    pub updated_at: i64,
-}
-
-/// Where a message is: `received` (inbound), or an outbound message's delivery state.
-/// Stored and served as the lowercase word.
-#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum DeliveryStatus {
-    Received,
-    Queued,
-    Sent,
-    Delivered,
-    Read,
-    Failed,
-    Deleted,
-}
-
-impl DeliveryStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Received => "received",
-            Self::Queued => "queued",
-            Self::Sent => "sent",
-            Self::Delivered => "delivered",
-            Self::Read => "read",
-            Self::Failed => "failed",
-            Self::Deleted => "deleted",
-        }
-    }
-
-    pub(crate) fn parse(text: &str) -> Option<Self> {
-        [Self::Received, Self::Queued, Self::Sent, Self::Delivered, Self::Read, Self::Failed, Self::Deleted]
-            .into_iter()
-            .find(|status| status.as_str() == text)
-    }
-
-    /// Delivery states in the order they happen; a late `sent` never undoes `read`.
-    pub(crate) fn rank(self) -> i32 {
-        match self {
-            Self::Received => -1,
-            Self::Queued => 0,
-            Self::Sent => 1,
-            Self::Delivered => 2,
-            Self::Read => 3,
-            Self::Failed | Self::Deleted => 4,
-        }
-    }
-}
+use super::model::{NewInbound, Message, DeliveryStatus};
 
 impl rusqlite::types::ToSql for DeliveryStatus {
     fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {

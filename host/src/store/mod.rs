@@ -1,4 +1,6 @@
-//! SQLite storage: one file in the data dir, WAL, versioned migrations; one module per aggregate.
+//! The store: SQLite (one file in the data dir, WAL, versioned migrations) and, for several nodes,
+//! Postgres (`pg/`), behind one interface (`backend/`); the rows in one place (`model/`), the
+//! statements one module per aggregate.
 
 pub mod activity;
 pub mod audit;
@@ -6,7 +8,7 @@ pub mod backend;
 mod channel_cache;
 pub mod channels;
 pub mod contacts;
-pub mod content;
+pub mod model;
 pub mod events;
 mod holds;
 pub mod conversations;

@@ -3,96 +3,13 @@
 //! `state`), consumed by connecting one of the accounts it lists. What a flow holds (app
 //! secrets, the accounts' tokens) is sealed at rest; an expired flow is deleted.
 
-use std::collections::BTreeMap;
-
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::{SecretBox, StoreError, StoreResult};
+use super::model::{FlowStatus, Flow};
 
 /// How long a flow lives: the login at the provider, then picking the account.
 pub const FLOW_LIFETIME_MS: i64 = 30 * 60 * 1000;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FlowStatus {
-    /// Waiting for the provider's callback.
-    Waiting,
-    /// The callback came; the plugin is finishing the login.
-    Finishing,
-    /// The accounts are listed: one can be connected.
-    Ready,
-    /// The login failed (`error` says why); start again.
-    Failed,
-    /// An account is being connected.
-    Connecting,
-    /// Done: `connected_channel_id` is the channel.
-    Connected,
-}
-
-impl FlowStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Waiting => "waiting",
-            Self::Finishing => "finishing",
-            Self::Ready => "ready",
-            Self::Failed => "failed",
-            Self::Connecting => "connecting",
-            Self::Connected => "connected",
-        }
-    }
-
-    pub(crate) fn parse(text: &str) -> StoreResult<Self> {
-        Ok(match text {
-            "waiting" => Self::Waiting,
-            "finishing" => Self::Finishing,
-            "ready" => Self::Ready,
-            "failed" => Self::Failed,
-            "connecting" => Self::Connecting,
-            "connected" => Self::Connected,
-            other => return Err(StoreError::Corrupt(format!("unknown login flow status `{other}`"))),
-        })
-    }
-}
-
-/// One account a login gives access to, with the settings that connect it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FlowAccount {
-    pub id: String,
-    pub name: String,
-    pub settings: Vec<(String, String)>,
-}
-
-#[derive(Debug, Clone)]
-pub struct Flow {
-    pub state: String,
-    /// The workspace whose admin started it (the channel it makes belongs there).
-    pub workspace_id: i64,
-    pub plugin: String,
-    /// The channel this login reconnects, or `None` for a new channel.
-    pub channel_id: Option<String>,
-    pub name: Option<String>,
-    /// The settings entered before the login, in clear.
-    pub settings: BTreeMap<String, String>,
-    /// What the plugin's auth-start asked to keep until the callback.
-    pub properties: Vec<(String, String)>,
-    pub redirect_url: String,
-    pub status: FlowStatus,
-    pub error: Option<String>,
-    pub accounts: Vec<FlowAccount>,
-    pub connected_channel_id: Option<String>,
-    pub created_at: i64,
-    pub expires_at: i64,
-}
-
-pub struct NewFlow<'a> {
-    pub workspace_id: i64,
-    pub state: &'a str,
-    pub plugin: &'a str,
-    pub channel_id: Option<&'a str>,
-    pub name: Option<&'a str>,
-    pub settings: &'a BTreeMap<String, String>,
-    pub properties: &'a [(String, String)],
-    pub redirect_url: &'a str,
-}
 
 /// The columns [`RawFlow`] reads, in its order (the same in both dialects).
 pub(crate) const COLUMNS: &str = "state, plugin, channel_id, name, settings, properties, redirect_url, status, error, accounts,
@@ -150,6 +67,8 @@ impl RawFlow {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
+    use crate::store::model::NewFlow;
     use crate::store::{Db, Scope};
     use crate::store::backend::IntegrationStore;
 

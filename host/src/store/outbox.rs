@@ -1,32 +1,7 @@
 //! The outbox: outbound messages waiting for delivery, with attempts and the next try time.
 
-use super::channels::Channel;
-use super::conversations::Conversation;
-use super::media::MediaFile;
-use super::messages::Message;
 use super::{Db, Scope, StoreResult};
-
-#[derive(Debug, Clone)]
-pub struct PendingDelivery {
-    pub message_id: i64,
-    pub channel_id: String,
-    pub attempts: u32,
-}
-
-/// Everything a delivery attempt reads before it calls the plugin, read in one store call (on
-/// Postgres, one flight of pipelined queries): the message, its channel (none: deleted) and
-/// whether that channel's workspace is suspended, its conversation (none: deleted) with the
-/// customer's last message (the messaging window and the provider's reply context), and the
-/// message's files.
-#[derive(Debug, Clone)]
-pub struct DeliveryContext {
-    pub message: Message,
-    pub channel: Option<Channel>,
-    pub workspace_suspended: bool,
-    pub conversation: Option<Conversation>,
-    pub last_inbound: Option<Message>,
-    pub files: Vec<MediaFile>,
-}
+use super::model::DeliveryContext;
 
 impl Db {
     /// [`DeliveryContext`] of a queued message; `None` when the message is gone. One read

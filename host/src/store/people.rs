@@ -2,47 +2,10 @@
 //! their sessions, and failed sign-ins for lockout. Tokens of links and sessions are kept only
 //! as SHA-256 digests.
 
-use serde::Serialize;
-
 use super::row::ReadRow;
-use super::tokens::Role;
+use super::model::Role;
 use super::{now_ms, random_token};
-
-#[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
-pub struct Person {
-    pub id: i64,
-    /// `None` for the operator.
-    pub workspace_id: Option<i64>,
-    pub username: String,
-    pub display_name: String,
-    pub role: Role,
-    pub active: bool,
-    /// Whether a password is set (the invitation was accepted).
-    pub has_password: bool,
-    pub created_at: i64,
-    /// The language chosen for the pages (`en`, `id`); `None`: the browser's.
-    pub language: Option<String>,
-    #[serde(skip)]
-    pub password_hash: Option<String>,
-}
-
-/// A signed-in person, as a session cookie names them.
-#[derive(Debug, Clone)]
-pub struct SignedIn {
-    pub person: Person,
-    /// Whether the person's workspace is suspended.
-    pub suspended: bool,
-    /// What cookie-authenticated writes must send back in `X-CSRF-Token`.
-    pub csrf_token: String,
-}
-
-/// Why an invitation link cannot be used.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum InvitationProblem {
-    Unknown,
-    Used,
-    Expired,
-}
+use super::model::{Person, InvitationProblem};
 
 /// The columns [`RawPerson`] reads, in its order (the same in both dialects).
 pub(crate) const COLUMNS: &str = "id, workspace_id, username, display_name, role, active, password_hash, created_at, language";
@@ -103,14 +66,6 @@ pub(crate) fn session_live(now: i64, created_at: i64, last_seen_at: i64, idle_ms
 
 /// A live session's `last_seen_at` is written again once it is older than this.
 pub(crate) const SEEN_EVERY_MS: i64 = 60_000;
-
-/// Whether an attempt at a password may be checked: reserved (it counts as failed until its
-/// password proves right), or refused until `until` (ms) because a key is at its limit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SignInAttempt {
-    Reserved,
-    LockedOut { until: i64 },
-}
 
 /// Stored failed sign-ins as they count now: none once their window has passed.
 pub(crate) fn recent_failures(stored: Option<(u32, i64)>, window_ms: i64) -> (u32, i64) {

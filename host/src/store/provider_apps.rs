@@ -1,18 +1,8 @@
 //! Provider apps: the operator's app per plugin (settings, secrets sealed) and the verify
 //! token the host made for it; and which channel a provider account belongs to.
 
-use std::collections::BTreeMap;
-
 use super::{SecretBox, StoreResult};
-
-#[derive(Debug, Clone)]
-pub struct ProviderApp {
-    pub plugin: String,
-    pub settings: BTreeMap<String, String>,
-    pub verify_token: String,
-    pub created_at: i64,
-    pub updated_at: i64,
-}
+use super::model::ProviderApp;
 
 /// A provider app's row as stored (secret settings and the verify token sealed).
 pub(crate) struct RawProviderApp {

@@ -2,23 +2,13 @@
 //! or expired token). Marked by the outbox when a send is refused as unauthorized, cleared by
 //! a successful connect.
 
-use serde::Serialize;
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Reconnect {
-    /// The provider's words.
-    pub reason: String,
-    /// When the credentials were first refused (ms).
-    pub since: i64,
-}
-
 #[cfg(test)]
 mod tests {
     use crate::store::backend::ChannelStore;
     use crate::store::block_on;
     use crate::store::backend::InboxStore;
     use crate::store::{Db, Scope};
-    use crate::store::channels::SettingValue;
+    use crate::store::model::SettingValue;
 
     #[test]
     fn marked_until_cleared_keeping_the_first_time_and_gone_with_the_channel() {

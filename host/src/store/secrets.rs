@@ -116,7 +116,7 @@ pub(super) fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 
 /// Channel and provider-app settings at rest: a JSON object whose secret values are sealed.
 impl SecretBox {
-    pub(crate) fn seal_settings(&self, settings: &[super::channels::SettingValue<'_>]) -> String {
+    pub(crate) fn seal_settings(&self, settings: &[super::model::SettingValue<'_>]) -> String {
         let map: std::collections::BTreeMap<&str, String> =
             settings.iter().map(|s| (s.key, if s.secret { self.seal(s.value) } else { s.value.to_owned() })).collect();
         serde_json::to_string(&map).expect("a string map serializes")

@@ -9,7 +9,7 @@ mod tests {
     use crate::store::backend::InboxStore;
     use crate::store::{Db, Scope};
     use std::collections::BTreeSet;
-    use crate::store::channels::Connected;
+    use crate::store::model::Connected;
 
     #[test]
     fn templates_are_on_until_switched_off_and_switches_are_per_channel() {

@@ -3,45 +3,7 @@
 use sha2::{Digest, Sha256};
 
 use super::random_token;
-
-#[derive(utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// A channel's bot (API tokens only, made with their channels): reads and answers its
-    /// channels' conversations and hands them to people; nothing else. The lowest role.
-    Bot,
-    Agent,
-    Supervisor,
-    Admin,
-    /// The installation: plugins, workspaces, provider apps, every workspace.
-    Operator,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Bot => "bot",
-            Self::Agent => "agent",
-            Self::Supervisor => "supervisor",
-            Self::Admin => "admin",
-            Self::Operator => "operator",
-        }
-    }
-}
-
-impl std::str::FromStr for Role {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "agent" => Ok(Self::Agent),
-            "supervisor" => Ok(Self::Supervisor),
-            "admin" => Ok(Self::Admin),
-            "operator" => Ok(Self::Operator),
-            "bot" => Ok(Self::Bot),
-            other => Err(format!("unknown role `{other}` (operator, admin, supervisor, agent or bot)")),
-        }
-    }
-}
+use super::model::{Role, TokenInfo, TokenOwner};
 
 /// A revoked bot token's conversations still in status `bot` go to people: the same change as
 /// the schema's trigger `bot_removed` makes when the token's `channel_bots` rows go by cascade,
@@ -86,30 +48,4 @@ pub(crate) fn token_info(id: i64, label: String, role: &str, prefix: String, cre
 /// does not know.
 pub(crate) fn token_owner_of(id: i64, role: &str, workspace: Option<i64>, status: Option<&str>) -> Option<TokenOwner> {
     Some(TokenOwner { id, role: role.parse().ok()?, workspace, suspended: status == Some("suspended") })
-}
-
-/// A token as its workspace's admin sees it.
-#[derive(utoipa::ToSchema, Debug, Clone, serde::Serialize)]
-pub struct TokenInfo {
-    pub id: i64,
-    pub label: String,
-    pub role: Role,
-    /// The token's first characters, to recognise it.
-    pub prefix: String,
-    pub created_at: i64,
-    /// A bot token's channels: the ones it is the bot of (other roles: none, left out).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub channels: Vec<String>,
-}
-
-/// Whose a presented token is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TokenOwner {
-    /// The token's id (audit entries name it; the token itself is never stored).
-    pub id: i64,
-    pub role: Role,
-    /// `None` for the operator.
-    pub workspace: Option<i64>,
-    /// The workspace is suspended: its tokens are refused.
-    pub suspended: bool,
 }

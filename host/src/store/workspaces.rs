@@ -1,22 +1,9 @@
 //! Workspaces: one business each, created, renamed, suspended and deleted by the operator.
 
-use serde::Serialize;
-
 use super::StoreResult;
 use super::row::ReadRow;
 use super::sql::Sql;
-
-#[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
-pub struct Workspace {
-    pub id: i64,
-    pub name: String,
-    /// `active` or `suspended`.
-    pub status: String,
-    /// How many channels it has.
-    pub channels: i64,
-    pub created_at: i64,
-    pub updated_at: i64,
-}
+use super::model::Workspace;
 
 /// The columns a [`Workspace`] is read from, in its order (the same in both dialects; the
 /// workspace table is `w`).
@@ -40,7 +27,7 @@ mod tests {
     use rusqlite::{Connection, params};
 
     use super::super::MIGRATIONS;
-    use crate::store::tokens::Role;
+    use crate::store::model::Role;
 
     /// A data dir as the release before workspaces left it (schema 4): one channel with a
     /// conversation and a message, an admin and an agent token.

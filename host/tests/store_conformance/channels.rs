@@ -2,7 +2,7 @@
 //! a plugin on one node keeps for the next call on another.
 
 use switchboard::store::{Scope, StoreError};
-use switchboard::store::channels::{ChannelStatus, Connected, SettingValue};
+use switchboard::store::model::{ChannelStatus, Connected, SettingValue};
 
 use crate::each_backend;
 
@@ -21,7 +21,7 @@ async fn a_channel_is_listed_once_connected_its_secrets_sealed_at_rest_and_delet
         let listed: Vec<String> = node2.channels(Scope::Every).await.unwrap().into_iter().map(|c| c.id).collect();
         assert!(!listed.contains(&created.id), "{name}: a channel still connecting is not listed");
 
-        let setup = [switchboard::store::channels::SetupEntry { key: "webhook".into(), label: "Webhook".into(), value: "set".into() }];
+        let setup = [switchboard::store::model::SetupEntry { key: "webhook".into(), label: "Webhook".into(), value: "set".into() }];
         node2.mark_connected(&created.id, &Connected { display_name: "@tokosari_bot", external_account_id: "777", setup: &setup }).await.unwrap();
         let read = node1.channel(&created.id, Scope::Every).await.unwrap().unwrap();
         assert_eq!((read.status, read.display_name.as_deref(), read.setup.as_slice()), (ChannelStatus::Active, Some("@tokosari_bot"), setup.as_slice()), "{name}");

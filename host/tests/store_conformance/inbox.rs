@@ -7,12 +7,12 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use switchboard::store::audit::{AuditFilter, NewAuditEntry};
+use switchboard::store::model::{AuditFilter, NewAuditEntry};
 use switchboard::store::backend::Store;
-use switchboard::store::channels::Connected;
-use switchboard::store::contacts::ContactInfo;
-use switchboard::store::conversations::{Assigned, ConversationFilter};
-use switchboard::store::messages::{DeliveryStatus, NewInbound, NewOutbound};
+use switchboard::store::model::Connected;
+use switchboard::store::model::ContactInfo;
+use switchboard::store::model::{Assigned, ConversationFilter};
+use switchboard::store::model::{DeliveryStatus, NewInbound, NewOutbound};
 use switchboard::store::{Scope, now_ms};
 
 use crate::messages::inbound;
@@ -245,7 +245,7 @@ async fn a_conversations_messages_page_back_from_the_newest_oldest_first_on_ever
         // A channel offers options once it sent interactive content (the schema's trigger records it).
         assert!(!backend.nodes[2].offers_choices(channel).await.unwrap(), "{name}: text replies offer nothing");
         let interactive = serde_json::from_value(serde_json::json!({"body": "Sudah sampai?", "reply_buttons": [{"id": "yes", "title": "Sudah"}]})).unwrap();
-        let content = switchboard::store::content::MessageContent { interactive: Some(interactive), ..Default::default() };
+        let content = switchboard::store::model::MessageContent { interactive: Some(interactive), ..Default::default() };
         let offer = NewOutbound { conversation_id: conversation, text: Some("Sudah sampai?\n\n1. Sudah".into()), content, reply_to: None, file: None, sent_by: None };
         store.queue_outbound(channel, Scope::Every, &offer).await.unwrap();
         assert!(backend.nodes[2].offers_choices(channel).await.unwrap(), "{name}");

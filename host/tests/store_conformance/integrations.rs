@@ -5,9 +5,10 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use switchboard::store::channels::SettingValue;
+use switchboard::store::model::SettingValue;
 use switchboard::store::Scope;
-use switchboard::store::oauth::{FLOW_LIFETIME_MS, FlowAccount, FlowStatus, NewFlow};
+use switchboard::store::oauth::FLOW_LIFETIME_MS;
+use switchboard::store::model::{FlowAccount, FlowStatus, NewFlow};
 
 use crate::each_backend;
 

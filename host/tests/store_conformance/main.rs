@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 use support::postgres::Postgres;
 use switchboard::store::backend::Store;
-use switchboard::store::channels::Connected;
+use switchboard::store::model::Connected;
 use switchboard::store::pg::PgStore;
 use switchboard::store::{Db, SecretBox};
 

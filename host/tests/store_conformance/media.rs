@@ -4,9 +4,9 @@
 
 use std::time::Duration;
 
-use switchboard::store::channels::Connected;
-use switchboard::store::events::{EventRecord, FileRecord};
-use switchboard::store::media::{MediaFile, StoredBytes};
+use switchboard::store::model::Connected;
+use switchboard::store::model::{EventRecord, FileRecord};
+use switchboard::store::model::{MediaFile, StoredBytes};
 use switchboard::store::{Scope, now_ms};
 
 use crate::each_backend;
@@ -137,7 +137,7 @@ async fn an_upload_sent_in_a_reply_through_one_node_is_the_replys_file_on_anothe
         let (node1, node2, node3, name) = (&backend.nodes[0], &backend.nodes[1], &backend.nodes[2], backend.name);
         let customer = node1.record_inbound(&backend.channel, &inbound(1, "800", now_ms() - 1_000)).await.unwrap().expect("stored");
         let upload = node1.media_uploaded(1, Some("katalog.pdf".into()), bytes("ee", 4_000, "application/pdf")).await.unwrap();
-        let reply = switchboard::store::messages::NewOutbound {
+        let reply = switchboard::store::model::NewOutbound {
             conversation_id: customer.conversation_id,
             text: Some("Ini katalognya".into()),
             content: Default::default(),

@@ -3,10 +3,10 @@
 use std::sync::Arc;
 
 use switchboard::store::backend::Store;
-use switchboard::store::contacts::ContactInfo;
-use switchboard::store::events::{EventRecord, FileRecord};
-use switchboard::store::media::StoredBytes;
-use switchboard::store::messages::{DeliveryStatus, NewInbound, NewOutbound};
+use switchboard::store::model::ContactInfo;
+use switchboard::store::model::{EventRecord, FileRecord};
+use switchboard::store::model::StoredBytes;
+use switchboard::store::model::{DeliveryStatus, NewInbound, NewOutbound};
 use switchboard::store::{Scope, now_ms};
 
 use crate::each_backend;

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use switchboard::store::messages::{DeliveryStatus, NewOutbound};
+use switchboard::store::model::{DeliveryStatus, NewOutbound};
 use switchboard::store::{Scope, now_ms};
 
 use crate::each_backend;
@@ -28,7 +28,7 @@ async fn replies_are_handed_out_in_each_conversations_order_and_every_outcome_is
         };
         let a = queue("500", 3).await;
         let b = queue("501", 1).await;
-        let ids = |claimed: Vec<switchboard::store::outbox::PendingDelivery>| claimed.into_iter().map(|d| d.message_id).collect::<Vec<_>>();
+        let ids = |claimed: Vec<switchboard::store::model::PendingDelivery>| claimed.into_iter().map(|d| d.message_id).collect::<Vec<_>>();
 
         assert_eq!(ids(store.claim_deliveries(10, LEASE, &[], &[]).await.unwrap()), vec![a[0], b[0]], "{name}: the oldest of each conversation");
         assert_eq!(store.outbox_summary().await.unwrap().0, 4, "{name}");

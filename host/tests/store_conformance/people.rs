@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use switchboard::store::{Scope, StoreError};
 use switchboard::store::backend::Store;
-use switchboard::store::messages::NewOutbound;
+use switchboard::store::model::NewOutbound;
 use switchboard::store::now_ms;
-use switchboard::store::people::{InvitationProblem, SignInAttempt};
-use switchboard::store::tokens::{Role, TokenOwner};
+use switchboard::store::model::{InvitationProblem, SignInAttempt};
+use switchboard::store::model::{Role, TokenOwner};
 
 use crate::each_backend;
 use crate::messages::inbound;
@@ -19,7 +19,7 @@ const HOUR: i64 = 3_600_000;
 const DAY: i64 = 24 * HOUR;
 
 /// The display names of a list of people, in its order.
-fn names(people: Vec<switchboard::store::people::Person>) -> Vec<String> {
+fn names(people: Vec<switchboard::store::model::Person>) -> Vec<String> {
     people.into_iter().map(|p| p.display_name).collect()
 }
 

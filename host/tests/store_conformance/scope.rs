@@ -5,12 +5,12 @@
 
 use switchboard::store::Scope;
 use switchboard::store::StoreError;
-use switchboard::store::channels::Connected;
-use switchboard::store::events::{EventRecord, FileRecord};
-use switchboard::store::media::StoredBytes;
-use switchboard::store::messages::NewOutbound;
-use switchboard::store::tokens::Role;
-use switchboard::store::webhook_endpoints::{Attempt, NewEndpoint, Outcome, Redeliver};
+use switchboard::store::model::Connected;
+use switchboard::store::model::{EventRecord, FileRecord};
+use switchboard::store::model::StoredBytes;
+use switchboard::store::model::NewOutbound;
+use switchboard::store::model::Role;
+use switchboard::store::model::{Attempt, NewEndpoint, Outcome, Redeliver};
 
 use crate::each_backend;
 use crate::messages::inbound;

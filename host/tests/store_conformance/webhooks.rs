@@ -6,8 +6,8 @@
 use std::time::Duration;
 
 use switchboard::store::Scope;
-use switchboard::store::messages::{DeliveryStatus, NewOutbound};
-use switchboard::store::webhook_endpoints::{Attempt, EndpointChange, NewEndpoint, Outcome, Redeliver};
+use switchboard::store::model::{DeliveryStatus, NewOutbound};
+use switchboard::store::model::{Attempt, EndpointChange, NewEndpoint, Outcome, Redeliver};
 
 use crate::each_backend;
 use crate::messages::inbound;
@@ -128,12 +128,12 @@ async fn a_choice_is_also_the_choice_made_event() {
         node.record_inbound(channel, &inbound(1, "900", now)).await.unwrap().unwrap();
         let mut picked = inbound(2, "900", now);
         picked.text = Some("Belum".into());
-        picked.content.choice = Some(switchboard::store::content::ChoiceContent {
+        picked.content.choice = Some(switchboard::store::model::ChoiceContent {
             id: "missing:A-17".into(),
             title: Some("Belum".into()),
             message_id: None,
             answers: None,
-            by: switchboard::store::content::ChoiceSource::Tap,
+            by: switchboard::store::model::ChoiceSource::Tap,
         });
         let stored = node.record_inbound(channel, &picked).await.unwrap().unwrap();
         let due = node.due_webhook_deliveries(10, &[]).await.unwrap();
@@ -167,7 +167,7 @@ async fn each_event_is_written_once_when_it_happens_and_a_write_that_changes_not
         assert_eq!(events().await.len(), 3, "{name}: a message stored once is one event");
 
         let conversation = first.conversation_id;
-        let ani = node.create_person(Some(1), "ani-events", "Ani", switchboard::store::tokens::Role::Agent).await.unwrap().id;
+        let ani = node.create_person(Some(1), "ani-events", "Ani", switchboard::store::model::Role::Agent).await.unwrap().id;
         node.update_conversation(conversation, Scope::Every, Some(Some(ani)), None).await.unwrap();
         node.update_conversation(conversation, Scope::Every, Some(Some(ani)), Some("open")).await.unwrap();
         assert_eq!(events().await[3..], ["conversation.assigned"], "{name}: assigned once, the same assignee and status again are no event");

@@ -43,8 +43,8 @@ use super::ApiError;
 use crate::app::App;
 use crate::live::{Change, LiveEvent};
 use crate::runtime::types::HttpRequest;
-use crate::store::channels::{Channel, ChannelStatus};
-use crate::store::messages::Message;
+use crate::store::model::{Channel, ChannelStatus};
+use crate::store::model::Message;
 use crate::store::Scope;
 use visitors::{Exceeded, Limits};
 
@@ -414,7 +414,7 @@ struct VisitorFile {
 impl VisitorMessage {
     /// The visitor sees their own messages and the replies that were sent (not queued or failed ones).
     async fn of(app: &App, channel: &Channel, message: &Message) -> Option<Self> {
-        use crate::store::messages::DeliveryStatus::{Delivered, Read, Sent};
+        use crate::store::model::DeliveryStatus::{Delivered, Read, Sent};
         let from = match (message.direction.as_str(), message.status) {
             ("inbound", _) => "visitor",
             ("outbound", Sent | Delivered | Read) => "agent",

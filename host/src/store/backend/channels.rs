@@ -4,6 +4,7 @@
 
 use crate::store::channel_cache::KeepsChannels;
 use crate::store::channels::*;
+use crate::store::model::{Channel, ChannelStatus, Connected, SettingValue};
 use crate::store::row::ReadRow;
 use crate::store::sql::{RunSql, body};
 use crate::store::{Scope, SecretBox, StoreError, StoreResult, now_ms};

@@ -6,7 +6,8 @@
 use std::time::Duration;
 
 use crate::store::channels::of_bot;
-use crate::store::media::{MEDIA_COLUMNS, MediaFile, StoredBytes, blob_in, media_file, media_of_messages_in};
+use crate::store::media::{MEDIA_COLUMNS, blob_in, media_file, media_of_messages_in};
+use crate::store::model::{MediaFile, StoredBytes};
 use crate::store::row::ReadRow;
 use crate::store::sql::{Ids, RunSql, Sql, body, renew_claims};
 use crate::store::{Scope, StoreResult, now_ms};

@@ -27,10 +27,11 @@ pub use outbox::{DeliveryReads, OutboxStore};
 pub use people::PeopleStore;
 pub use webhook_endpoints::WebhookStore;
 
-use super::events::{EventRecord, RecordedEvents};
+use super::model::{EventRecord, RecordedEvents};
 use super::conversations::{MARK_READ, TOUCH_BY_REPLY};
 use super::media::SEND_UPLOAD;
-use super::messages::{COLUMNS as MESSAGE_COLUMNS, DeliveryStatus, Message, NewInbound, NewOutbound, insert_reply_sql, message_in, read_message, record_inbound_in};
+use super::messages::{COLUMNS as MESSAGE_COLUMNS, insert_reply_sql, message_in, read_message, record_inbound_in};
+use super::model::{DeliveryStatus, Message, NewInbound, NewOutbound};
 use super::pg::live::announce_in;
 use super::pg::PgStore;
 use super::row::ReadRow;

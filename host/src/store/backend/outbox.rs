@@ -10,7 +10,7 @@
 
 use std::time::Duration;
 
-use crate::store::outbox::{DeliveryContext, PendingDelivery};
+use crate::store::model::{DeliveryContext, PendingDelivery};
 use crate::store::row::ReadRow;
 use crate::store::sql::{Ids, Names, RunSql, Sql, batched, body, renew_claims};
 use crate::store::{Db, StoreResult, now_ms};

@@ -7,9 +7,9 @@ use deadpool_postgres::GenericClient;
 use super::PgStore;
 use super::messages::{lock_order, record_inbound_in, record_status_in, record_status_watermark_in};
 use super::writer::LoneInbound;
-use crate::store::messages::Message;
+use crate::store::model::Message;
 use crate::store::StoreResult;
-use crate::store::events::{EventRecord, FileRecord, RecordedEvents};
+use crate::store::model::{EventRecord, FileRecord, RecordedEvents};
 use crate::store::now_ms;
 
 impl PgStore {

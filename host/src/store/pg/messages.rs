@@ -6,7 +6,7 @@ use deadpool_postgres::GenericClient;
 
 use super::PgStore;
 use crate::store::contacts::UPSERT_CONTACT;
-use crate::store::messages::{DeliveryStatus, Message, NewInbound};
+use crate::store::model::{DeliveryStatus, Message, NewInbound};
 use crate::store::{StoreResult, now_ms};
 
 use crate::store::messages::{COLUMNS, read_message as message};

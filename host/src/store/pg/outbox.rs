@@ -14,7 +14,7 @@ use crate::store::backend::DeliveryReads;
 use crate::store::channels::CHANNEL_COLUMNS;
 use crate::store::conversations::{CONVERSATION_COLUMNS, CONVERSATION_FROM};
 use crate::store::media::MEDIA_COLUMNS;
-use crate::store::outbox::DeliveryContext;
+use crate::store::model::DeliveryContext;
 use crate::store::StoreResult;
 
 #[async_trait::async_trait]

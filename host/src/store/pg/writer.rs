@@ -37,7 +37,7 @@ use deadpool_postgres::{Client, Pool};
 use futures_util::future::{BoxFuture, join_all};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::store::messages::{Message, NewInbound};
+use crate::store::model::{Message, NewInbound};
 use crate::store::writer::{Counts, Faults, batch_of};
 use crate::store::{StoreError, StoreResult};
 

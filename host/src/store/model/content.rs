@@ -33,6 +33,7 @@ pub struct MessageContent {
     pub attachments: Vec<AttachmentContent>,
 }
 
+/// A provider template sent (its name, language, values).
 #[derive(utoipa::ToSchema, Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
 pub struct TemplateContent {
     pub name: String,
@@ -103,6 +104,7 @@ pub struct AttachmentContent {
     pub file: Option<serde_json::Value>,
 }
 
+/// A place shared on a map.
 #[derive(utoipa::ToSchema, Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
 pub struct LocationContent {
     pub latitude: f64,
