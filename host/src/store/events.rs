@@ -6,10 +6,16 @@
 
 use rusqlite::Connection;
 
-use super::contacts;
+use std::sync::LazyLock;
+
+use super::contacts::UPSERT_CONTACT;
+use super::media::blob_in;
 use super::messages;
-use super::{Db, StoreResult};
 use super::model::{EventRecord, FileRecord, RecordedEvents};
+use super::pg::live::announce_in;
+use super::row::ReadRow;
+use super::sql::{Param, Sql, on_sqlite};
+use super::{Db, StoreResult, now_ms};
 
 impl Db {
     /// Records a channel's events in one group commit.
@@ -30,44 +36,103 @@ impl Db {
 }
 
 fn record_in(conn: &Connection, channel_id: &str, event: &EventRecord, recorded: &mut RecordedEvents) -> StoreResult<()> {
-    match event {
-        EventRecord::Message { inbound, files } => {
-            let Some(message) = messages::record_inbound_in(conn, channel_id, inbound)? else { return Ok(()) };
-            for file in files {
-                match file {
-                    FileRecord::Kept { position, filename, bytes } => {
-                        super::media::record_kept_in(conn, channel_id, message.id, *position, filename.as_deref(), bytes)?;
-                    }
-                    FileRecord::Fetch { position, filename } => {
-                        super::media::queue_fetch_in(conn, channel_id, message.id, *position, filename.as_deref())?;
-                        recorded.fetches += 1;
-                    }
-                }
-            }
-            recorded.stored += 1;
-            recorded.messages.push(message);
+    // A customer's message by SQLite's own statements (the webhook path's hot loop); the rest,
+    // and a new message's files, by the bodies both backends share.
+    if let EventRecord::Message { inbound, files } = event {
+        let Some(message) = messages::record_inbound_in(conn, channel_id, inbound)? else { return Ok(()) };
+        if !files.is_empty() {
+            let (channel, id, files) = (channel_id.to_owned(), message.id, files.clone());
+            recorded.fetches += on_sqlite(conn, move |sql| Box::pin(async move { record_files_in(sql, &channel, id, &files).await }))?;
         }
+        recorded.stored += 1;
+        recorded.messages.push(message);
+        return Ok(());
+    }
+    let (channel, event) = (channel_id.to_owned(), event.clone());
+    recorded.add(on_sqlite(conn, move |sql| Box::pin(async move { record_update_in(sql, &channel, &event).await }))?);
+    Ok(())
+}
+
+/// A stored status's rank, as [`DeliveryStatus::rank`], in SQL: statuses are compared inside the
+/// UPDATE itself, so nodes applying statuses at once can only move a message forward (Postgres
+/// re-checks the condition on the row it locked).
+const RANK_OF_STATUS: &str =
+    "CASE status WHEN 'received' THEN -1 WHEN 'queued' THEN 0 WHEN 'sent' THEN 1 WHEN 'delivered' THEN 2 WHEN 'read' THEN 3 ELSE 4 END";
+
+/// An event that is not a customer's message, inside the caller's transaction, one body for
+/// both backends: a delivery status (by the provider's message id), a read watermark (every
+/// outbound message of a conversation sent up to a time), a contact's profile. A status never
+/// moves a message back, a watermark never touches a failed one; each change is announced to
+/// every node (Postgres). A customer's message is stored by each backend's own statements
+/// (SQLite's `messages::record_inbound_in`, Postgres's one or batched statement): nothing here.
+pub(crate) async fn record_update_in(sql: &dyn Sql, channel_id: &str, event: &EventRecord) -> StoreResult<RecordedEvents> {
+    let mut recorded = RecordedEvents::default();
+    match event {
+        EventRecord::Message { .. } => {}
         EventRecord::Status { provider_message_id, status, error } => {
-            let changed = messages::record_status_in(conn, channel_id, provider_message_id, *status, error.as_deref())?;
-            recorded.stored += usize::from(changed.is_some());
-            recorded.statuses.extend(changed.map(|(message, conversation)| (conversation, Some(message))));
+            static FORWARD: LazyLock<String> = LazyLock::new(|| {
+                format!(
+                    "UPDATE messages SET status = $3, error = COALESCE($4, error), updated_at = $5
+                     WHERE channel_id = $1 AND direction = 'outbound' AND provider_message_id = $2 AND {RANK_OF_STATUS} < $6"
+                )
+            });
+            sql.execute(&FORWARD, &[&channel_id, provider_message_id, &status.as_str(), error, &now_ms(), &status.rank()]).await?;
+            let find = "SELECT id, conversation_id FROM messages WHERE channel_id = $1 AND direction = 'outbound' AND provider_message_id = $2";
+            if let Some(row) = sql.row(find, &[&channel_id, provider_message_id]).await? {
+                let (message, conversation) = (row.int(0), row.int(1));
+                announce_in(sql, "status", channel_id, conversation, Some(message)).await?;
+                recorded.stored = 1;
+                recorded.statuses.push((conversation, Some(message)));
+            }
         }
         EventRecord::Watermark { conversation_external_id, up_to_ms, status } => {
-            let changed = messages::record_status_watermark_in(conn, channel_id, conversation_external_id, *up_to_ms, *status)?;
-            recorded.stored += changed;
-            if changed > 0
-                && let Some(found) = {
-                    let (channel, external) = (channel_id.to_owned(), conversation_external_id.clone());
-                    super::sql::on_sqlite(conn, move |sql| Box::pin(async move { super::conversations::conversation_at_in(sql, &channel, &external).await }))?
-                }
+            static FORWARD: LazyLock<String> = LazyLock::new(|| {
+                format!(
+                    "UPDATE messages SET status = $4, updated_at = $5
+                     WHERE channel_id = $1 AND direction = 'outbound' AND created_at <= $3 AND provider_message_id IS NOT NULL
+                       AND status <> 'failed' AND {RANK_OF_STATUS} < $6
+                       AND conversation_id = (SELECT id FROM conversations WHERE channel_id = $1 AND external_id = $2)"
+                )
+            });
+            let params: [&dyn Param; 6] = [&channel_id, conversation_external_id, up_to_ms, &status.as_str(), &now_ms(), &status.rank()];
+            recorded.stored = sql.execute(&FORWARD, &params).await? as usize;
+            let find = "SELECT id FROM conversations WHERE channel_id = $1 AND external_id = $2";
+            if recorded.stored > 0
+                && let Some(row) = sql.row(find, &[&channel_id, conversation_external_id]).await?
             {
-                recorded.statuses.push((found.id, None));
+                announce_in(sql, "status", channel_id, row.int(0), None).await?;
+                recorded.statuses.push((row.int(0), None));
             }
         }
         EventRecord::Contact(contact) => {
-            contacts::upsert(conn, channel_id, contact)?;
-            recorded.stored += 1;
+            // Its id, returned, is not needed (`row`: a statement that returns rows is not an `execute` on SQLite).
+            sql.row(UPSERT_CONTACT, &[&channel_id, &contact.external_id, &contact.name, &contact.handle, &now_ms()]).await?;
+            recorded.stored = 1;
         }
     }
-    Ok(())
+    Ok(recorded)
+}
+
+/// A new message's files, inside the transaction that stores it, one body for both backends:
+/// kept bytes (`files.keep`, already in the media files) recorded as stored, or a fetch job any
+/// node's fetcher takes; how many fetches were queued.
+pub(crate) async fn record_files_in(sql: &dyn Sql, channel_id: &str, message_id: i64, files: &[FileRecord]) -> StoreResult<usize> {
+    let (now, mut fetches) = (now_ms(), 0);
+    for file in files {
+        match file {
+            FileRecord::Fetch { position, filename } => {
+                let queue = "INSERT INTO media (workspace_id, channel_id, message_id, position, state, filename, next_attempt_at, created_at, updated_at)
+                     SELECT workspace_id, id, $2, $3, 'pending', $4, $5, $5, $5 FROM channels WHERE id = $1";
+                sql.execute(queue, &[&channel_id, &message_id, &(*position as i32), filename, &now]).await?;
+                fetches += 1;
+            }
+            FileRecord::Kept { position, filename, bytes } => {
+                let keep = "INSERT INTO media (workspace_id, channel_id, message_id, position, state, sha256, size, mime_type, filename, created_at, updated_at)
+                     SELECT workspace_id, id, $2, $3, 'stored', $4, $5, $6, $7, $8, $8 FROM channels WHERE id = $1";
+                sql.execute(keep, &[&channel_id, &message_id, &(*position as i32), &bytes.sha256, &bytes.size, &bytes.mime_type, filename, &now]).await?;
+                blob_in(sql, bytes).await?;
+            }
+        }
+    }
+    Ok(fetches)
 }

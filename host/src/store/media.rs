@@ -2,11 +2,10 @@
 //! stored (and what they are), and the durable fetch job of inbound ones (attempts, next try).
 //! The bytes themselves are in `media::files`, by SHA-256.
 
-use rusqlite::{Connection, params};
 
 use super::row::ReadRow;
 use super::sql::{Ids, Sql};
-use super::{Cached, StoreResult, now_ms};
+use super::{StoreResult, now_ms};
 use super::model::{MediaFile, StoredBytes};
 
 /// The columns a [`MediaFile`] is read from, in its order (the same in both dialects).
@@ -36,33 +35,6 @@ pub(crate) fn media_file(row: &impl ReadRow) -> MediaFile {
 /// Where the people of a file's workspace get it.
 pub(crate) fn media_url(id: i64) -> String {
     format!("/api/v1/media/{id}")
-}
-
-/// Queues the fetch of an inbound message's attachment (in the transaction that stores the
-/// message, so a stored webhook never loses its files).
-pub fn queue_fetch_in(conn: &Connection, channel_id: &str, message_id: i64, position: usize, filename: Option<&str>) -> StoreResult<i64> {
-    let now = now_ms();
-    conn.cached_execute(
-        "INSERT INTO media (workspace_id, channel_id, message_id, position, state, filename, next_attempt_at, created_at, updated_at)
-         SELECT workspace_id, id, ?2, ?3, 'pending', ?4, ?5, ?5, ?5 FROM channels WHERE id = ?1",
-        params![channel_id, message_id, position as i64, filename, now],
-    )?;
-    Ok(conn.last_insert_rowid())
-}
-
-/// Records bytes the plugin handed over during the webhook call (`files.keep`) as an
-/// attachment's file, already stored.
-pub fn record_kept_in(conn: &Connection, channel_id: &str, message_id: i64, position: usize, filename: Option<&str>, bytes: &StoredBytes) -> StoreResult<i64> {
-    let now = now_ms();
-    conn.cached_execute(
-        "INSERT INTO media (workspace_id, channel_id, message_id, position, state, sha256, size, mime_type, filename, created_at, updated_at)
-         SELECT workspace_id, id, ?2, ?3, 'stored', ?4, ?5, ?6, ?7, ?8, ?8 FROM channels WHERE id = ?1",
-        params![channel_id, message_id, position as i64, bytes.sha256, bytes.size, bytes.mime_type, filename, now],
-    )?;
-    let id = conn.last_insert_rowid();
-    let bytes = bytes.clone();
-    super::sql::on_sqlite(conn, move |sql| Box::pin(async move { blob_in(sql, &bytes).await }))?;
-    Ok(id)
 }
 
 /// Records stored bytes' blob (once per SHA-256), in the transaction that names them.

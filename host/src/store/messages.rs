@@ -8,21 +8,8 @@ use super::model::MessageContent;
 use super::conversations;
 use super::row::ReadRow;
 use super::sql::Sql;
-use super::{Cached, Db, StoreError, StoreResult, now_ms};
+use super::{Cached, StoreError, StoreResult, now_ms};
 use super::model::{NewInbound, Message, DeliveryStatus};
-
-impl rusqlite::types::ToSql for DeliveryStatus {
-    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
-        Ok(self.as_str().into())
-    }
-}
-
-impl rusqlite::types::FromSql for DeliveryStatus {
-    fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
-        let text = value.as_str()?;
-        Self::parse(text).ok_or_else(|| rusqlite::types::FromSqlError::Other(format!("unknown message status `{text}`").into()))
-    }
-}
 
 /// The columns [`read_message`] reads, in its order (the same in both dialects).
 pub(crate) const COLUMNS: &str = "id, conversation_id, channel_id, direction, provider_message_id, contact_id, text, content, properties,
@@ -66,20 +53,6 @@ pub(crate) fn insert_reply_sql() -> String {
          WHERE c.id = $6 AND c.channel_id = $7 AND ch.workspace_id = COALESCE($8, ch.workspace_id) AND {}",
         super::channels::of_bot("ch.id", 9)
     )
-}
-
-impl Db {
-    /// Applies a delivery status to one outbound message, by the provider's id. Returns the
-    /// message's and its conversation's ids when one matched.
-    pub fn record_status(&self, channel_id: &str, provider_message_id: &str, status: DeliveryStatus, error: Option<&str>) -> StoreResult<Option<(i64, i64)>> {
-        record_status_in(&self.conn(), channel_id, provider_message_id, status, error)
-    }
-
-    /// Applies a status to every outbound message of a conversation sent up to a time (read watermarks).
-    pub fn record_status_watermark(&self, channel_id: &str, conversation_external_id: &str, up_to_ms: i64, status: DeliveryStatus) -> StoreResult<usize> {
-        record_status_watermark_in(&self.conn(), channel_id, conversation_external_id, up_to_ms, status)
-    }
-
 }
 
 /// Stores an inbound message with its contact and conversation, inside the writer's transaction
@@ -138,50 +111,6 @@ pub(crate) fn record_inbound_in(tx: &Connection, channel_id: &str, inbound: &New
             message,
         )?;
     Ok(Some(stored))
-}
-
-/// [`Db::record_status`] inside the caller's transaction.
-pub(crate) fn record_status_in(
-    conn: &Connection,
-    channel_id: &str,
-    provider_message_id: &str,
-    status: DeliveryStatus,
-    error: Option<&str>,
-) -> StoreResult<Option<(i64, i64)>> {
-    let current: Option<(i64, i64, DeliveryStatus)> = conn.cached_row(
-            "SELECT id, conversation_id, status FROM messages WHERE channel_id = ?1 AND direction = 'outbound' AND provider_message_id = ?2",
-            [channel_id, provider_message_id],
-            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
-        )
-        .optional()?;
-    let Some((id, conversation_id, current)) = current else { return Ok(None) };
-    if status.rank() > current.rank() {
-        conn.cached_execute(
-            "UPDATE messages SET status = ?2, error = COALESCE(?3, error), updated_at = ?4 WHERE id = ?1",
-            params![id, status, error, now_ms()],
-        )?;
-    }
-    Ok(Some((id, conversation_id)))
-}
-
-/// [`Db::record_status_watermark`] inside the caller's transaction.
-pub(crate) fn record_status_watermark_in(conn: &Connection, channel_id: &str, conversation_external_id: &str, up_to_ms: i64, status: DeliveryStatus) -> StoreResult<usize> {
-    let rank = status.rank();
-    let mut changed = 0;
-    let mut statement = conn.prepare_cached(
-        "SELECT m.id, m.status FROM messages m JOIN conversations c ON c.id = m.conversation_id
-         WHERE m.channel_id = ?1 AND c.external_id = ?2 AND m.direction = 'outbound' AND m.created_at <= ?3
-           AND m.provider_message_id IS NOT NULL",
-    )?;
-    let rows = statement
-        .query_map(params![channel_id, conversation_external_id, up_to_ms], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, DeliveryStatus>(1)?)))?
-        .collect::<Result<Vec<_>, _>>()?;
-    for (id, current) in rows {
-        if rank > current.rank() && current != DeliveryStatus::Failed {
-            changed += conn.cached_execute("UPDATE messages SET status = ?2, updated_at = ?3 WHERE id = ?1", params![id, status, now_ms()])?;
-        }
-    }
-    Ok(changed)
 }
 
 pub(crate) async fn message_in(sql: &dyn Sql, id: i64) -> StoreResult<Option<Message>> {

@@ -30,7 +30,7 @@ pub use webhook_endpoints::WebhookStore;
 use super::model::{EventRecord, RecordedEvents};
 use super::conversations::{MARK_READ, TOUCH_BY_REPLY};
 use super::media::SEND_UPLOAD;
-use super::messages::{COLUMNS as MESSAGE_COLUMNS, insert_reply_sql, message_in, read_message, record_inbound_in};
+use super::messages::{COLUMNS as MESSAGE_COLUMNS, insert_reply_sql, message_in, read_message};
 use super::model::{DeliveryStatus, Message, NewInbound, NewOutbound};
 use super::pg::live::announce_in;
 use super::pg::PgStore;
@@ -65,8 +65,12 @@ impl Store for PgStore {
 pub trait MessageStore: Send + Sync {
     // Inbound messages and what the messaging window needs.
     /// Stores an inbound message with its contact and conversation; `None` when its provider id
-    /// was already stored (a redelivery, to this node or another).
-    async fn record_inbound(&self, channel_id: &str, inbound: &NewInbound) -> StoreResult<Option<Message>>;
+    /// was already stored (a redelivery, to this node or another). One webhook of one message,
+    /// as [`record_events`](Self::record_events) stores it.
+    async fn record_inbound(&self, channel_id: &str, inbound: &NewInbound) -> StoreResult<Option<Message>> {
+        let message = EventRecord::Message { inbound: inbound.clone(), files: Vec::new() };
+        Ok(self.record_events(channel_id, vec![message]).await?.messages.pop())
+    }
     /// Records a webhook's events for one channel in one transaction (see [`EventRecord`]).
     async fn record_events(&self, channel_id: &str, events: Vec<EventRecord>) -> StoreResult<RecordedEvents>;
     async fn message(&self, id: i64) -> StoreResult<Option<Message>>;
@@ -80,20 +84,23 @@ pub trait MessageStore: Send + Sync {
     async fn queue_outbound(&self, channel_id: &str, scope: Scope, outbound: &NewOutbound) -> StoreResult<Message>;
     /// The provider accepted a queued message: its id recorded, the message leaves the outbox.
     async fn delivery_succeeded(&self, message_id: i64, provider_message_id: &str) -> StoreResult<()>;
-    /// A provider's delivery status for one message; never moves it back.
-    async fn record_status(&self, channel_id: &str, provider_message_id: &str, status: DeliveryStatus, error: Option<&str>) -> StoreResult<Option<(i64, i64)>>;
-    /// A provider's watermark (everything up to a time is read); never moves a message back.
-    async fn record_status_watermark(&self, channel_id: &str, conversation_external_id: &str, up_to_ms: i64, status: DeliveryStatus) -> StoreResult<usize>;
+    /// A provider's delivery status for one message, as a webhook's status event; never moves
+    /// it back. The message's and its conversation's ids, when one matched.
+    async fn record_status(&self, channel_id: &str, provider_message_id: &str, status: DeliveryStatus, error: Option<&str>) -> StoreResult<Option<(i64, i64)>> {
+        let event = EventRecord::Status { provider_message_id: provider_message_id.to_owned(), status, error: error.map(str::to_owned) };
+        let recorded = self.record_events(channel_id, vec![event]).await?;
+        Ok(recorded.statuses.first().and_then(|&(conversation, message)| Some((message?, conversation))))
+    }
+    /// A provider's watermark (everything up to a time is read), as a webhook's watermark event;
+    /// never moves a message back. How many messages changed.
+    async fn record_status_watermark(&self, channel_id: &str, conversation_external_id: &str, up_to_ms: i64, status: DeliveryStatus) -> StoreResult<usize> {
+        let event = EventRecord::Watermark { conversation_external_id: conversation_external_id.to_owned(), up_to_ms, status };
+        Ok(self.record_events(channel_id, vec![event]).await?.stored)
+    }
 }
 
 #[async_trait::async_trait]
 impl MessageStore for Db {
-    async fn record_inbound(&self, channel_id: &str, inbound: &NewInbound) -> StoreResult<Option<Message>> {
-        let (channel_id, inbound) = (channel_id.to_owned(), inbound.clone());
-        // In a group commit, as the webhook path stores it.
-        self.write(move |tx| record_inbound_in(tx, &channel_id, &inbound)).await
-    }
-
     async fn record_events(&self, channel_id: &str, events: Vec<EventRecord>) -> StoreResult<RecordedEvents> {
         Db::record_events(self, channel_id, events).await
     }
@@ -113,27 +120,10 @@ impl MessageStore for Db {
     async fn delivery_succeeded(&self, message_id: i64, provider_message_id: &str) -> StoreResult<()> {
         outbox::delivery_succeeded(self, message_id, provider_message_id).await
     }
-
-    async fn record_status(&self, channel_id: &str, provider_message_id: &str, status: DeliveryStatus, error: Option<&str>) -> StoreResult<Option<(i64, i64)>> {
-        let channel_id = channel_id.to_owned();
-        let provider_message_id = provider_message_id.to_owned();
-        let error = error.map(str::to_owned);
-        self.off_worker(move |db| Db::record_status(db, &channel_id, &provider_message_id, status, error.as_deref())).await
-    }
-
-    async fn record_status_watermark(&self, channel_id: &str, conversation_external_id: &str, up_to_ms: i64, status: DeliveryStatus) -> StoreResult<usize> {
-        let channel_id = channel_id.to_owned();
-        let conversation_external_id = conversation_external_id.to_owned();
-        self.off_worker(move |db| Db::record_status_watermark(db, &channel_id, &conversation_external_id, up_to_ms, status)).await
-    }
 }
 
 #[async_trait::async_trait]
 impl MessageStore for PgStore {
-    async fn record_inbound(&self, channel_id: &str, inbound: &NewInbound) -> StoreResult<Option<Message>> {
-        PgStore::record_inbound(self, channel_id, inbound).await
-    }
-
     async fn record_events(&self, channel_id: &str, events: Vec<EventRecord>) -> StoreResult<RecordedEvents> {
         PgStore::record_events(self, channel_id, events).await
     }
@@ -152,14 +142,6 @@ impl MessageStore for PgStore {
 
     async fn delivery_succeeded(&self, message_id: i64, provider_message_id: &str) -> StoreResult<()> {
         outbox::delivery_succeeded(self, message_id, provider_message_id).await
-    }
-
-    async fn record_status(&self, channel_id: &str, provider_message_id: &str, status: DeliveryStatus, error: Option<&str>) -> StoreResult<Option<(i64, i64)>> {
-        PgStore::record_status(self, channel_id, provider_message_id, status, error).await
-    }
-
-    async fn record_status_watermark(&self, channel_id: &str, conversation_external_id: &str, up_to_ms: i64, status: DeliveryStatus) -> StoreResult<usize> {
-        PgStore::record_status_watermark(self, channel_id, conversation_external_id, up_to_ms, status).await
     }
 }
 

@@ -137,6 +137,16 @@ pub struct RecordedEvents {
     pub fetches: usize,
 }
 
+impl RecordedEvents {
+    /// Counts what another part of the same webhook recorded.
+    pub(crate) fn add(&mut self, other: RecordedEvents) {
+        self.stored += other.stored;
+        self.messages.extend(other.messages);
+        self.statuses.extend(other.statuses);
+        self.fetches += other.fetches;
+    }
+}
+
 /// A queued reply the outbox may send now.
 #[derive(Debug, Clone)]
 pub struct PendingDelivery {

@@ -5,12 +5,13 @@
 use deadpool_postgres::GenericClient;
 
 use super::PgStore;
-use super::messages::{lock_order, record_inbound_in, record_status_in, record_status_watermark_in};
+use super::messages::{lock_order, record_inbound_in};
 use super::writer::LoneInbound;
 use crate::store::model::Message;
 use crate::store::StoreResult;
-use crate::store::model::{EventRecord, FileRecord, RecordedEvents};
-use crate::store::now_ms;
+use crate::store::model::{EventRecord, RecordedEvents};
+use crate::store::events::{record_files_in, record_update_in};
+use crate::store::sql::OnPostgres;
 
 impl PgStore {
     /// Records a webhook's events in the writer's next batch (one group commit).
@@ -44,60 +45,16 @@ fn write_events<'a>(tx: &'a deadpool_postgres::Client, (channel_id, events): &'a
 async fn record_events_in<C: GenericClient + Send + Sync>(tx: &C, channel_id: &str, events: &[EventRecord]) -> StoreResult<RecordedEvents> {
     let mut recorded = RecordedEvents::default();
     for event in events {
-        match event {
-            EventRecord::Message { inbound, files } => {
-                let Some(message) = record_inbound_in(tx, channel_id, inbound).await? else { continue };
-                for file in files {
-                    record_file_in(tx, channel_id, message.id, file).await?;
-                    recorded.fetches += usize::from(matches!(file, FileRecord::Fetch { .. }));
-                }
-                recorded.stored += 1;
-                recorded.messages.push(message);
-            }
-            EventRecord::Status { provider_message_id, status, error } => {
-                let changed = record_status_in(tx, channel_id, provider_message_id, *status, error.as_deref()).await?;
-                recorded.stored += usize::from(changed.is_some());
-                recorded.statuses.extend(changed.map(|(message, conversation)| (conversation, Some(message))));
-            }
-            EventRecord::Watermark { conversation_external_id, up_to_ms, status } => {
-                let (changed, conversation) = record_status_watermark_in(tx, channel_id, conversation_external_id, *up_to_ms, *status).await?;
-                recorded.stored += changed;
-                recorded.statuses.extend(conversation.map(|id| (id, None)));
-            }
-            EventRecord::Contact(contact) => {
-                let upsert = tx.prepare_cached(crate::store::contacts::UPSERT_CONTACT).await?;
-                tx.execute(&upsert, &[&channel_id, &contact.external_id, &contact.name, &contact.handle, &now_ms()]).await?;
-                recorded.stored += 1;
-            }
+        // A customer's message by Postgres's own statement; the rest, and a new message's
+        // files, by the bodies both backends share.
+        if let EventRecord::Message { inbound, files } = event {
+            let Some(message) = record_inbound_in(tx, channel_id, inbound).await? else { continue };
+            recorded.fetches += record_files_in(&OnPostgres(tx), channel_id, message.id, files).await?;
+            recorded.stored += 1;
+            recorded.messages.push(message);
+        } else {
+            recorded.add(record_update_in(&OnPostgres(tx), channel_id, event).await?);
         }
     }
     Ok(recorded)
-}
-
-/// A new message's attachment file: kept bytes (already in the shared media files) recorded
-/// as stored, or a fetch job any node's fetcher takes.
-async fn record_file_in<C: GenericClient + Send + Sync>(tx: &C, channel_id: &str, message_id: i64, file: &FileRecord) -> StoreResult<()> {
-    let now = now_ms();
-    match file {
-        FileRecord::Fetch { position, filename } => {
-            let queue = tx
-                .prepare_cached(
-                    "INSERT INTO media (workspace_id, channel_id, message_id, position, state, filename, next_attempt_at, created_at, updated_at)
-                     SELECT workspace_id, id, $2, $3, 'pending', $4, $5, $5, $5 FROM channels WHERE id = $1",
-                )
-                .await?;
-            tx.execute(&queue, &[&channel_id, &message_id, &(*position as i32), filename, &now]).await?;
-        }
-        FileRecord::Kept { position, filename, bytes } => {
-            let keep = tx
-                .prepare_cached(
-                    "INSERT INTO media (workspace_id, channel_id, message_id, position, state, sha256, size, mime_type, filename, created_at, updated_at)
-                     SELECT workspace_id, id, $2, $3, 'stored', $4, $5, $6, $7, $8, $8 FROM channels WHERE id = $1",
-                )
-                .await?;
-            tx.execute(&keep, &[&channel_id, &message_id, &(*position as i32), &bytes.sha256, &bytes.size, &bytes.mime_type, filename, &now]).await?;
-            crate::store::media::blob_in(&crate::store::sql::OnPostgres(tx), bytes).await?;
-        }
-    }
-    Ok(())
 }

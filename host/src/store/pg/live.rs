@@ -53,15 +53,9 @@ pub(super) fn payload(change: &str, channel_id: &str, conversation_id: i64, mess
 /// An announcement to every node: `$1` the channel listened on, `$2` the payload.
 pub(super) const NOTIFY: &str = "SELECT pg_notify($1, $2)";
 
-/// Announces a change to every node once (and only if) the transaction commits.
-pub(super) async fn announce<C: deadpool_postgres::GenericClient>(tx: &C, change: &str, channel_id: &str, conversation_id: i64, message_id: Option<i64>) -> crate::store::StoreResult<()> {
-    let notify = tx.prepare_cached(NOTIFY).await?;
-    tx.execute(&notify, &[&CHANNEL, &payload(change, channel_id, conversation_id, message_id)]).await?;
-    Ok(())
-}
-
-/// [`announce`] in a body written for both backends: on Postgres only (SQLite's one node has
-/// no other node to tell; its callers announce to their own inbox after the write).
+/// Announces a change to every node once (and only if) the transaction commits, in a body
+/// written for both backends: on Postgres only (SQLite's one node has no other node to tell; its
+/// callers announce to their own inbox after the write).
 pub(crate) async fn announce_in(sql: &dyn crate::store::sql::Sql, change: &str, channel_id: &str, conversation_id: i64, message_id: Option<i64>) -> crate::store::StoreResult<()> {
     if sql.is_postgres() {
         sql.execute(NOTIFY, &[&CHANNEL, &payload(change, channel_id, conversation_id, message_id)]).await?;

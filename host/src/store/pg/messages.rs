@@ -4,39 +4,14 @@
 
 use deadpool_postgres::GenericClient;
 
-use super::PgStore;
 use crate::store::contacts::UPSERT_CONTACT;
-use crate::store::model::{DeliveryStatus, Message, NewInbound};
+use crate::store::model::{Message, NewInbound};
 use crate::store::{StoreResult, now_ms};
 
 use crate::store::messages::{COLUMNS, read_message as message};
 
-impl PgStore {
-    /// Stores an inbound message with its contact and conversation, in one transaction;
-    /// `None` when the provider id was already stored (by this node or another).
-    pub async fn record_inbound(&self, channel_id: &str, inbound: &NewInbound) -> StoreResult<Option<Message>> {
-        let order = lock_order(channel_id, &inbound.conversation_external_id);
-        self.writer.write_in_order(order, (channel_id.to_owned(), inbound.clone()), |tx, (channel_id, inbound)| Box::pin(record_inbound_in(tx, channel_id, inbound))).await
-    }
-
-    pub async fn message(&self, id: i64) -> StoreResult<Option<Message>> {
-        let client = self.client().await?;
-        let row = client.query_opt(&client.prepare_cached(&format!("SELECT {COLUMNS} FROM messages WHERE id = $1")).await?, &[&id]).await?;
-        row.as_ref().map(message).transpose()
-    }
-
-    /// The provider time of a conversation's last inbound message (the messaging window's start).
-    pub async fn last_inbound_at(&self, channel_id: &str, conversation_external_id: &str) -> StoreResult<Option<i64>> {
-        let row = self
-            .client()
-            .await?
-            .query_opt("SELECT last_inbound_at FROM conversations WHERE channel_id = $1 AND external_id = $2", &[&channel_id, &conversation_external_id])
-            .await?;
-        Ok(row.and_then(|r| r.get(0)))
-    }
-}
-
-/// [`PgStore::record_inbound`] inside a transaction (a webhook's events share one): one
+/// A customer's message of a webhook's events (`MessageStore::record_events`), inside their
+/// transaction: one
 /// statement (a round trip and a plan per message, not four). Contact, conversation, message:
 /// always in this order, so concurrent webhooks of one conversation wait for each other instead
 /// of deadlocking. A redelivery (its provider id stored already, by this node or another)
@@ -228,88 +203,4 @@ async fn record_inbounds_in<C: GenericClient>(tx: &C, inputs: &[&super::writer::
 /// (the writer runs a batch's writes in this order: see `writer`).
 pub(super) fn lock_order(channel_id: &str, conversation_external_id: &str) -> String {
     format!("{channel_id}\u{0}{conversation_external_id}")
-}
-
-/// A stored status's rank, as [`DeliveryStatus::rank`], in SQL: statuses are compared inside the
-/// UPDATE itself, so nodes applying statuses at once can only move a message forward (Postgres
-/// re-checks the condition on the row it locked).
-const RANK_OF_STATUS: &str =
-    "CASE status WHEN 'received' THEN -1 WHEN 'queued' THEN 0 WHEN 'sent' THEN 1 WHEN 'delivered' THEN 2 WHEN 'read' THEN 3 ELSE 4 END";
-
-impl PgStore {
-    /// Applies a delivery status to one outbound message, by the provider's id; the message's and
-    /// its conversation's ids when one matched. A status never moves a message back.
-    pub async fn record_status(&self, channel_id: &str, provider_message_id: &str, status: DeliveryStatus, error: Option<&str>) -> StoreResult<Option<(i64, i64)>> {
-        let input = (channel_id.to_owned(), provider_message_id.to_owned(), status, error.map(str::to_owned));
-        self.writer
-            .write(input, |tx, (channel_id, provider_message_id, status, error)| {
-                Box::pin(record_status_in(tx, channel_id, provider_message_id, *status, error.as_deref()))
-            })
-            .await
-    }
-
-    /// Applies a status to every outbound message of a conversation sent up to a time (read
-    /// watermarks); how many changed. Never moves a message back, never touches a failed one.
-    pub async fn record_status_watermark(&self, channel_id: &str, conversation_external_id: &str, up_to_ms: i64, status: DeliveryStatus) -> StoreResult<usize> {
-        let input = (channel_id.to_owned(), conversation_external_id.to_owned(), up_to_ms, status);
-        let (changed, _) = self
-            .writer
-            .write(input, |tx, (channel_id, conversation, up_to_ms, status)| {
-                Box::pin(record_status_watermark_in(tx, channel_id, conversation, *up_to_ms, *status))
-            })
-            .await?;
-        Ok(changed)
-    }
-}
-
-/// [`PgStore::record_status`] inside a transaction.
-pub(super) async fn record_status_in<C: GenericClient>(tx: &C, channel_id: &str, provider_message_id: &str, status: DeliveryStatus, error: Option<&str>) -> StoreResult<Option<(i64, i64)>> {
-    let statement = tx
-        .prepare_cached(&format!(
-            "WITH target AS (
-                SELECT id, conversation_id FROM messages WHERE channel_id = $1 AND direction = 'outbound' AND provider_message_id = $2),
-             -- A data-modifying WITH runs whether or not the SELECT reads it.
-             changed AS (
-                UPDATE messages SET status = $3, error = COALESCE($4, error), updated_at = $5
-                WHERE id IN (SELECT id FROM target) AND {RANK_OF_STATUS} < $6)
-             SELECT id, conversation_id FROM target"
-        ))
-        .await?;
-    let row = tx.query_opt(&statement, &[&channel_id, &provider_message_id, &status.as_str(), &error, &now_ms(), &status.rank()]).await?;
-    let matched = row.map(|r| (r.get(0), r.get(1)));
-    if let Some((message_id, conversation_id)) = matched {
-        super::live::announce(tx, "status", channel_id, conversation_id, Some(message_id)).await?;
-    }
-    Ok(matched)
-}
-
-/// [`PgStore::record_status_watermark`] inside a transaction; with the conversation's id when
-/// a message changed.
-pub(super) async fn record_status_watermark_in<C: GenericClient>(
-    tx: &C,
-    channel_id: &str,
-    conversation_external_id: &str,
-    up_to_ms: i64,
-    status: DeliveryStatus,
-) -> StoreResult<(usize, Option<i64>)> {
-    let statement = tx
-        .prepare_cached(&format!(
-            "UPDATE messages SET status = $4, updated_at = $5
-             WHERE channel_id = $1 AND direction = 'outbound' AND created_at <= $3 AND provider_message_id IS NOT NULL
-               AND status <> 'failed' AND {RANK_OF_STATUS} < $6
-               AND conversation_id = (SELECT id FROM conversations WHERE channel_id = $1 AND external_id = $2)"
-        ))
-        .await?;
-    let changed = tx.execute(&statement, &[&channel_id, &conversation_external_id, &up_to_ms, &status.as_str(), &now_ms(), &status.rank()]).await?;
-    if changed == 0 {
-        return Ok((0, None));
-    }
-    let conversation: Option<i64> = tx
-        .query_opt("SELECT id FROM conversations WHERE channel_id = $1 AND external_id = $2", &[&channel_id, &conversation_external_id])
-        .await?
-        .map(|row| row.get(0));
-    if let Some(conversation) = conversation {
-        super::live::announce(tx, "status", channel_id, conversation, None).await?;
-    }
-    Ok((changed as usize, conversation))
 }
