@@ -15,11 +15,13 @@ use super::model::{EventRecord, FileRecord, RecordedEvents};
 use super::pg::live::announce_in;
 use super::row::ReadRow;
 use super::sql::{Param, Sql, on_sqlite};
+use super::backend::StoresEvents;
 use super::{Db, StoreResult, now_ms};
 
-impl Db {
-    /// Records a channel's events in one group commit.
-    pub async fn record_events(&self, channel_id: &str, events: Vec<EventRecord>) -> StoreResult<RecordedEvents> {
+#[async_trait::async_trait]
+impl StoresEvents for Db {
+    /// A channel's events in one group commit.
+    async fn store_events(&self, channel_id: &str, events: Vec<EventRecord>) -> StoreResult<RecordedEvents> {
         if events.is_empty() {
             return Ok(RecordedEvents::default());
         }

@@ -99,18 +99,32 @@ pub trait MessageStore: Send + Sync {
     }
 }
 
+/// How a backend stores a webhook's events: each its own way (the webhook path: see
+/// `store/events.rs` and `store/pg/events.rs`); the rest of [`MessageStore`] is written once.
 #[async_trait::async_trait]
-impl MessageStore for Db {
+pub(crate) trait StoresEvents {
+    async fn store_events(&self, channel_id: &str, events: Vec<EventRecord>) -> StoreResult<RecordedEvents>;
+}
+
+#[async_trait::async_trait]
+impl<S: RunSql + StoresEvents> MessageStore for S {
     async fn record_events(&self, channel_id: &str, events: Vec<EventRecord>) -> StoreResult<RecordedEvents> {
-        Db::record_events(self, channel_id, events).await
+        self.store_events(channel_id, events).await
     }
 
     async fn message(&self, id: i64) -> StoreResult<Option<Message>> {
-        shared_message(self, id).await
+        self.read(body(move |sql| Box::pin(async move { message_in(sql, id).await }))).await
     }
 
     async fn last_inbound_at(&self, channel_id: &str, conversation_external_id: &str) -> StoreResult<Option<i64>> {
-        shared_last_inbound_at(self, channel_id, conversation_external_id).await
+        let (channel_id, external_id) = (channel_id.to_owned(), conversation_external_id.to_owned());
+        self.read(body(move |sql| {
+            Box::pin(async move {
+                let window = sql.row("SELECT last_inbound_at FROM conversations WHERE channel_id = $1 AND external_id = $2", &[&channel_id, &external_id]).await?;
+                Ok(window.and_then(|row| row.opt_int(0)))
+            })
+        }))
+        .await
     }
 
     async fn queue_outbound(&self, channel_id: &str, scope: Scope, outbound: &NewOutbound) -> StoreResult<Message> {
@@ -120,34 +134,6 @@ impl MessageStore for Db {
     async fn delivery_succeeded(&self, message_id: i64, provider_message_id: &str) -> StoreResult<()> {
         outbox::delivery_succeeded(self, message_id, provider_message_id).await
     }
-}
-
-#[async_trait::async_trait]
-impl MessageStore for PgStore {
-    async fn record_events(&self, channel_id: &str, events: Vec<EventRecord>) -> StoreResult<RecordedEvents> {
-        PgStore::record_events(self, channel_id, events).await
-    }
-
-    async fn message(&self, id: i64) -> StoreResult<Option<Message>> {
-        shared_message(self, id).await
-    }
-
-    async fn last_inbound_at(&self, channel_id: &str, conversation_external_id: &str) -> StoreResult<Option<i64>> {
-        shared_last_inbound_at(self, channel_id, conversation_external_id).await
-    }
-
-    async fn queue_outbound(&self, channel_id: &str, scope: Scope, outbound: &NewOutbound) -> StoreResult<Message> {
-        shared_queue_outbound(self, channel_id, scope, outbound).await
-    }
-
-    async fn delivery_succeeded(&self, message_id: i64, provider_message_id: &str) -> StoreResult<()> {
-        outbox::delivery_succeeded(self, message_id, provider_message_id).await
-    }
-}
-
-/// [`MessageStore::message`], one body for both backends.
-async fn shared_message(store: &impl RunSql, id: i64) -> StoreResult<Option<Message>> {
-    store.read(body(move |sql| Box::pin(async move { message_in(sql, id).await }))).await
 }
 
 /// [`MessageStore::queue_outbound`], one body for both backends, in their group commit: the
@@ -176,17 +162,4 @@ async fn shared_queue_outbound(store: &impl RunSql, channel_id: &str, scope: Sco
         })
     });
     store.write_batched((channel_id.to_owned(), scope, outbound.clone()), queue).await
-}
-
-/// [`MessageStore::last_inbound_at`], one body for both backends.
-async fn shared_last_inbound_at(store: &impl RunSql, channel_id: &str, conversation_external_id: &str) -> StoreResult<Option<i64>> {
-    let (channel_id, external_id) = (channel_id.to_owned(), conversation_external_id.to_owned());
-    store
-        .read(body(move |sql| {
-            Box::pin(async move {
-                let window = sql.row("SELECT last_inbound_at FROM conversations WHERE channel_id = $1 AND external_id = $2", &[&channel_id, &external_id]).await?;
-                Ok(window.and_then(|row| row.opt_int(0)))
-            })
-        }))
-        .await
 }

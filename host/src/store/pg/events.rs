@@ -5,6 +5,7 @@
 use deadpool_postgres::GenericClient;
 
 use super::PgStore;
+use crate::store::backend::StoresEvents;
 use super::messages::{lock_order, record_inbound_in};
 use super::writer::LoneInbound;
 use crate::store::model::Message;
@@ -13,9 +14,10 @@ use crate::store::model::{EventRecord, RecordedEvents};
 use crate::store::events::{record_files_in, record_update_in};
 use crate::store::sql::OnPostgres;
 
-impl PgStore {
-    /// Records a webhook's events in the writer's next batch (one group commit).
-    pub async fn record_events(&self, channel_id: &str, events: Vec<EventRecord>) -> StoreResult<RecordedEvents> {
+#[async_trait::async_trait]
+impl StoresEvents for PgStore {
+    /// A webhook's events in the writer's next batch (one group commit).
+    async fn store_events(&self, channel_id: &str, events: Vec<EventRecord>) -> StoreResult<RecordedEvents> {
         if events.is_empty() {
             return Ok(RecordedEvents::default());
         }
