@@ -16,8 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use switchboard::store::backend::Store;
-use switchboard::store::model::ContactInfo;
-use switchboard::store::model::NewInbound;
+use switchboard::store::model::{ContactInfo, NewInbound};
 use switchboard::store::pg::PgStore;
 use switchboard::store::{Db, SecretBox, now_ms};
 

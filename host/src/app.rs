@@ -14,9 +14,8 @@ use crate::runtime::types::AppContext;
 use crate::runtime::{
     ChannelStateBackend, CompileCache, HostPattern, HostServices, Limits, MailAddressing, ProviderAppSettings, Resolver, ResourceHolds, Runtime, StateError, SystemResolver,
 };
-use crate::store::model::ProviderApp;
+use crate::store::model::{Channel, ProviderApp};
 use crate::store::backend::{Backend, Store};
-use crate::store::model::Channel;
 
 #[derive(Debug, Clone)]
 pub struct ServeConfig {

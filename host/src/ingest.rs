@@ -9,15 +9,11 @@ use std::collections::HashMap;
 use crate::app::App;
 use crate::interactive::ShortId;
 use crate::runtime::types::{AccountEvent, Attachment, Choice, DeliveryState, Event, HttpRequest, HttpResponse, StatusTarget};
-use crate::store::model::{AttachmentContent, ChoiceContent, ChoiceSource, LocationContent, MessageContent};
+use crate::store::model::{AttachmentContent, Channel, ChoiceContent, ChoiceSource, ContactInfo, DeliveryStatus, EventRecord, FileRecord, LocationContent, Message, MessageContent, NewInbound};
 use crate::runtime::{CallError, Retry};
 
 use crate::media::plugin_files::{KEPT_PREFIX, KeptFile};
 use crate::store::StoreError;
-use crate::store::model::Channel;
-use crate::store::model::ContactInfo;
-use crate::store::model::{EventRecord, FileRecord};
-use crate::store::model::{DeliveryStatus, Message, NewInbound};
 
 /// What came of a request the channel's plugin accepted.
 #[derive(Debug)]

@@ -16,9 +16,8 @@ use tokio::task::JoinSet;
 use crate::app::App;
 use crate::leases::{LEASE, RENEW_EVERY};
 use crate::runtime::types::{Attachment, AttachmentKind, ChannelError, MediaSource};
-use crate::store::model::MessageContent;
+use crate::store::model::{MediaFile, MessageContent};
 use crate::runtime::{CallError, Retry};
-use crate::store::model::MediaFile;
 use crate::store::now_ms;
 
 use crate::media::files::SpoolError;

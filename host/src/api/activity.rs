@@ -15,9 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::{ApiError, Caller};
 use crate::app::App;
 use crate::metrics::PluginCalls;
-use crate::store::model::MAX_DAYS;
-use crate::store::model::{Activity, Window, WorkspaceVolume};
-use crate::store::model::Role;
+use crate::store::model::{Activity, MAX_DAYS, Role, Window, WorkspaceVolume};
 use crate::store::now_ms;
 
 /// Which days: the last `days` calendar days (today included) at the reader's offset.

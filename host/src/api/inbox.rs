@@ -10,14 +10,9 @@ use serde::{Deserialize, Serialize};
 
 use super::{ApiError, ApiJson, Caller};
 use crate::runtime::types::TemplateButton;
-use crate::store::model::{AttachmentContent, InteractiveContent, MediaContent, MessageContent, TemplateButtonValue, TemplateContent};
+use crate::store::model::{Assigned, AttachmentContent, Channel, ChannelBot, Conversation, ConversationFilter, InteractiveContent, ListedConversation, MediaContent, Message, MessageContent, NewOutbound, Role, TemplateButtonValue, TemplateContent};
 use crate::app::App;
 use crate::runtime::types::Capability;
-use crate::store::model::Channel;
-use crate::store::model::{Assigned, Conversation, ConversationFilter, ListedConversation};
-use crate::store::model::Role;
-use crate::store::model::ChannelBot;
-use crate::store::model::{Message, NewOutbound};
 use crate::store::{Scope, now_ms};
 use crate::window::{self, Window};
 

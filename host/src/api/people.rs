@@ -25,10 +25,8 @@ use super::settings::REQUIRED;
 use super::{ApiError, ApiJson, Caller};
 use crate::app::App;
 use crate::passwords;
-use crate::store::model::NewAuditEntry;
-use crate::store::model::{InvitationProblem, Person, SignInAttempt};
+use crate::store::model::{InvitationProblem, NewAuditEntry, Person, Role, SignInAttempt};
 use crate::store::Scope;
-use crate::store::model::Role;
 
 pub const ACCOUNT_FAILURES: u32 = 5;
 pub const CLIENT_FAILURES: u32 = 20;

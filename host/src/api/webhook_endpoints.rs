@@ -14,9 +14,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{ApiError, ApiJson, Caller};
 use crate::app::App;
-use crate::store::model::HandedOver;
+use crate::store::model::{Attempt, BotKind, ChannelBot, Delivery, Endpoint, EndpointChange, HandedOver, NewEndpoint, Redeliver};
 use crate::store::webhook_endpoints::EVENT_TYPES;
-use crate::store::model::{Attempt, BotKind, ChannelBot, Delivery, Endpoint, EndpointChange, NewEndpoint, Redeliver};
 
 /// How long the secret before a rotation stays valid.
 const ROTATION_OVERLAP_MS: i64 = 24 * 3600 * 1000;

@@ -25,9 +25,8 @@ use crate::app::App;
 use crate::leases::{LEASE, RENEW_EVERY};
 use crate::runtime::types::{ButtonParameter, ButtonValue, ChannelError, InboundSummary, InteractiveMessage, Media, MediaKind, OutboundContent, OutboundMessage, SendLimits, TemplateMessage};
 use crate::runtime::{CallError, Retry};
-use crate::store::model::{MessageContent, TemplateButtonValue, TemplateContent};
+use crate::store::model::{DeliveryContext, MessageContent, PendingDelivery, TemplateButtonValue, TemplateContent};
 use crate::store::now_ms;
-use crate::store::model::{DeliveryContext, PendingDelivery};
 use crate::store::Scope;
 use slots::Slots;
 

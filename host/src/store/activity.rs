@@ -2,7 +2,8 @@
 //! received and sent per channel per day, its delivery failures by reason and its people's
 //! median first-response and resolution times; the installation's volume per workspace per
 //! day. The SQL is written once for both backends (`$n` placeholders, standard SQL); each
-//! backend runs it and hands the rows to [`Activity::assemble`] / [`volume`].
+//! backend runs it and hands the rows to [`Activity::assemble`](super::model::Activity::assemble) /
+//! [`volume`].
 //!
 //! What counts (the schema's triggers record it, migration 0019 / Postgres 0009):
 //! - a day is a calendar day at the reader's UTC offset (the page sends its own), by the time

@@ -4,10 +4,8 @@
 //! Reading filters by workspace, action, actor (a part of it, in any case) and time, and pages
 //! back by id; the SQL is written once for both backends ([`audit_log_sql`]).
 
-
 use super::row::ReadRow;
 use super::model::{AuditEntry, AuditFilter};
-
 
 /// Every action the host records, by subject. The one list: the API refuses a filter on any
 /// other (`GET /api/v1/audit?action=`), the Audit log page names each of them (a test holds its

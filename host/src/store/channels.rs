@@ -4,7 +4,7 @@
 use super::row::ReadRow;
 use super::sql::Sql;
 use super::{Scope, SecretBox, StoreResult, random_token};
-use super::model::{ChannelStatus, Channel};
+use super::model::{Channel, ChannelStatus};
 
 /// The statements, written once for both backends (`backend/channels.rs` runs them).
 pub(crate) const INSERT_CHANNEL: &str = "INSERT INTO channels (id, workspace_id, plugin, name, status, settings, webhook_secret, created_at, updated_at)

@@ -6,7 +6,7 @@ use super::channels::{CHANNEL_COLUMNS, RawChannel, raw_channel};
 use super::row::{ColumnsFrom, ReadRow};
 use super::sql::Sql;
 use super::{Scope, StoreResult, now_ms, Cached};
-use super::model::{Conversation, ContactSummary, HandedOver};
+use super::model::{ContactSummary, Conversation, HandedOver};
 
 /// Handed-over conversations by id (`RETURNING` promises no order).
 pub(crate) fn in_order(mut handed: Vec<HandedOver>) -> Vec<HandedOver> {

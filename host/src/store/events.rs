@@ -1,13 +1,16 @@
-//! A webhook's events as the store records them: every event a plugin reported for one channel,
-//! stored in one transaction (acknowledged means stored), deduplicated on the provider's ids.
-//! Ingest turns the plugin's events into these; each backend records them
-//! (`backend::MessageStore::record_events`): SQLite in one group commit, Postgres in one
-//! transaction on any node.
-
-use rusqlite::Connection;
+//! Recording a webhook's events (`model::EventRecord`): every event a plugin reported for one
+//! channel, stored in one transaction (acknowledged means stored), deduplicated on the
+//! provider's ids (`backend::MessageStore::record_events`). Here: SQLite's `StoresEvents` (one
+//! group commit) and the bodies both backends share: a status, a read watermark, a contact's
+//! profile (`record_update_in`) and a new message's files (`record_files_in`). A customer's
+//! message is stored by each backend's own statements (`messages.rs`, `pg/messages.rs`), and
+//! Postgres's `StoresEvents` is in `pg/events.rs`.
 
 use std::sync::LazyLock;
 
+use rusqlite::Connection;
+
+use super::backend::StoresEvents;
 use super::contacts::UPSERT_CONTACT;
 use super::media::blob_in;
 use super::messages;
@@ -15,7 +18,6 @@ use super::model::{EventRecord, FileRecord, RecordedEvents};
 use super::pg::live::announce_in;
 use super::row::ReadRow;
 use super::sql::{Param, Sql, on_sqlite};
-use super::backend::StoresEvents;
 use super::{Db, StoreResult, now_ms};
 
 #[async_trait::async_trait]
@@ -55,7 +57,7 @@ fn record_in(conn: &Connection, channel_id: &str, event: &EventRecord, recorded:
     Ok(())
 }
 
-/// A stored status's rank, as [`DeliveryStatus::rank`], in SQL: statuses are compared inside the
+/// A stored status's rank, as [`DeliveryStatus::rank`](super::model::DeliveryStatus::rank), in SQL: statuses are compared inside the
 /// UPDATE itself, so nodes applying statuses at once can only move a message forward (Postgres
 /// re-checks the condition on the row it locked).
 const RANK_OF_STATUS: &str =
@@ -74,11 +76,11 @@ pub(crate) async fn record_update_in(sql: &dyn Sql, channel_id: &str, event: &Ev
         EventRecord::Status { provider_message_id, status, error } => {
             static FORWARD: LazyLock<String> = LazyLock::new(|| {
                 format!(
-                    "UPDATE messages SET status = $3, error = COALESCE($4, error), updated_at = $5
-                     WHERE channel_id = $1 AND direction = 'outbound' AND provider_message_id = $2 AND {RANK_OF_STATUS} < $6"
+                    "UPDATE messages SET status = $1, error = COALESCE($2, error), updated_at = $3
+                     WHERE channel_id = $4 AND direction = 'outbound' AND provider_message_id = $5 AND {RANK_OF_STATUS} < $6"
                 )
             });
-            sql.execute(&FORWARD, &[&channel_id, provider_message_id, &status.as_str(), error, &now_ms(), &status.rank()]).await?;
+            sql.execute(&FORWARD, &[&status.as_str(), error, &now_ms(), &channel_id, provider_message_id, &status.rank()]).await?;
             let find = "SELECT id, conversation_id FROM messages WHERE channel_id = $1 AND direction = 'outbound' AND provider_message_id = $2";
             if let Some(row) = sql.row(find, &[&channel_id, provider_message_id]).await? {
                 let (message, conversation) = (row.int(0), row.int(1));
@@ -90,13 +92,13 @@ pub(crate) async fn record_update_in(sql: &dyn Sql, channel_id: &str, event: &Ev
         EventRecord::Watermark { conversation_external_id, up_to_ms, status } => {
             static FORWARD: LazyLock<String> = LazyLock::new(|| {
                 format!(
-                    "UPDATE messages SET status = $4, updated_at = $5
-                     WHERE channel_id = $1 AND direction = 'outbound' AND created_at <= $3 AND provider_message_id IS NOT NULL
-                       AND status <> 'failed' AND {RANK_OF_STATUS} < $6
-                       AND conversation_id = (SELECT id FROM conversations WHERE channel_id = $1 AND external_id = $2)"
+                    "UPDATE messages SET status = $1, updated_at = $2
+                     WHERE channel_id = $3 AND direction = 'outbound' AND created_at <= $4 AND provider_message_id IS NOT NULL
+                       AND status <> 'failed' AND {RANK_OF_STATUS} < $5
+                       AND conversation_id = (SELECT id FROM conversations WHERE channel_id = $3 AND external_id = $6)"
                 )
             });
-            let params: [&dyn Param; 6] = [&channel_id, conversation_external_id, up_to_ms, &status.as_str(), &now_ms(), &status.rank()];
+            let params: [&dyn Param; 6] = [&status.as_str(), &now_ms(), &channel_id, up_to_ms, &status.rank(), conversation_external_id];
             recorded.stored = sql.execute(&FORWARD, &params).await? as usize;
             let find = "SELECT id FROM conversations WHERE channel_id = $1 AND external_id = $2";
             if recorded.stored > 0
@@ -124,14 +126,14 @@ pub(crate) async fn record_files_in(sql: &dyn Sql, channel_id: &str, message_id:
         match file {
             FileRecord::Fetch { position, filename } => {
                 let queue = "INSERT INTO media (workspace_id, channel_id, message_id, position, state, filename, next_attempt_at, created_at, updated_at)
-                     SELECT workspace_id, id, $2, $3, 'pending', $4, $5, $5, $5 FROM channels WHERE id = $1";
-                sql.execute(queue, &[&channel_id, &message_id, &(*position as i32), filename, &now]).await?;
+                     SELECT workspace_id, id, $1, $2, 'pending', $3, $4, $4, $4 FROM channels WHERE id = $5";
+                sql.execute(queue, &[&message_id, &(*position as i32), filename, &now, &channel_id]).await?;
                 fetches += 1;
             }
             FileRecord::Kept { position, filename, bytes } => {
                 let keep = "INSERT INTO media (workspace_id, channel_id, message_id, position, state, sha256, size, mime_type, filename, created_at, updated_at)
-                     SELECT workspace_id, id, $2, $3, 'stored', $4, $5, $6, $7, $8, $8 FROM channels WHERE id = $1";
-                sql.execute(keep, &[&channel_id, &message_id, &(*position as i32), &bytes.sha256, &bytes.size, &bytes.mime_type, filename, &now]).await?;
+                     SELECT workspace_id, id, $1, $2, 'stored', $3, $4, $5, $6, $7, $7 FROM channels WHERE id = $8";
+                sql.execute(keep, &[&message_id, &(*position as i32), &bytes.sha256, &bytes.size, &bytes.mime_type, filename, &now, &channel_id]).await?;
                 blob_in(sql, bytes).await?;
             }
         }

@@ -2,7 +2,6 @@
 //! stored (and what they are), and the durable fetch job of inbound ones (attempts, next try).
 //! The bytes themselves are in `media::files`, by SHA-256.
 
-
 use super::row::ReadRow;
 use super::sql::{Ids, Sql};
 use super::{StoreResult, now_ms};

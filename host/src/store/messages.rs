@@ -4,12 +4,11 @@
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::contacts;
-use super::model::MessageContent;
+use super::model::{DeliveryStatus, Message, MessageContent, NewInbound};
 use super::conversations;
 use super::row::ReadRow;
 use super::sql::Sql;
 use super::{Cached, StoreError, StoreResult, now_ms};
-use super::model::{NewInbound, Message, DeliveryStatus};
 
 /// The columns [`read_message`] reads, in its order (the same in both dialects).
 pub(crate) const COLUMNS: &str = "id, conversation_id, channel_id, direction, provider_message_id, contact_id, text, content, properties,

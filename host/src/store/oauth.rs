@@ -6,7 +6,7 @@
 use serde::Serialize;
 
 use super::{SecretBox, StoreError, StoreResult};
-use super::model::{FlowStatus, Flow};
+use super::model::{Flow, FlowStatus};
 
 /// How long a flow lives: the login at the provider, then picking the account.
 pub const FLOW_LIFETIME_MS: i64 = 30 * 60 * 1000;

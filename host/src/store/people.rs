@@ -3,9 +3,8 @@
 //! as SHA-256 digests.
 
 use super::row::ReadRow;
-use super::model::Role;
+use super::model::{InvitationProblem, Person, Role};
 use super::{now_ms, random_token};
-use super::model::{Person, InvitationProblem};
 
 /// The columns [`RawPerson`] reads, in its order (the same in both dialects).
 pub(crate) const COLUMNS: &str = "id, workspace_id, username, display_name, role, active, password_hash, created_at, language";

@@ -1,6 +1,7 @@
 //! Channels that need reconnecting: their provider refused the stored credentials (a revoked
 //! or expired token). Marked by the outbox when a send is refused as unauthorized, cleared by
-//! a successful connect.
+//! a successful connect. The row is `model::Reconnect`; its operations are in
+//! `backend/inbox.rs` (`mark_needs_reconnect`, …).
 
 #[cfg(test)]
 mod tests {

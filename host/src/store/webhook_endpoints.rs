@@ -1,11 +1,11 @@
 //! Event webhooks' rows: a workspace's endpoints and the events each wants, one delivery per
 //! event and endpoint (written by the schema's triggers in the transaction that stores the
-//! event), and each attempt. The SQL and the rows, written once for both backends (`$n`
+//! event), and each attempt. The SQL and its row readers (the rows are in `model::webhooks`), written once for both backends (`$n`
 //! placeholders, standard SQL); the operations are in `backend/webhook_endpoints.rs`.
 
 use super::row::ReadRow;
 use super::{SecretBox, StoreResult};
-use super::model::{Endpoint, Delivery, Attempt, Redeliver, BotKind, ChannelBot};
+use super::model::{Attempt, BotKind, ChannelBot, Delivery, Endpoint, Redeliver};
 
 /// The events an endpoint can ask for.
 pub const EVENT_TYPES: &[&str] = &[
@@ -123,7 +123,7 @@ pub(crate) const DELIVERED: &str = "UPDATE webhook_deliveries SET state = 'deliv
 /// would visit all its pending deliveries each time (a backlog flushed in quadratic time).
 pub(crate) const BACKLOG_DUE_NOW: &str = "UPDATE webhook_deliveries SET next_attempt_at = $2
      WHERE +endpoint_id = $1 AND state = 'pending' AND attempts > 0 AND next_attempt_at > $2";
-/// [`RetryPolicy::probe_every`]: of each enabled endpoint with nothing it could send now (the
+/// [`RetryPolicy::probe_every`](super::model::RetryPolicy::probe_every): of each enabled endpoint with nothing it could send now (the
 /// first pending delivery of each of its conversations waits on a retry, `$1` now) and no
 /// attempt since `$2`, the oldest of those firsts is due now (order holds). Several nodes
 /// running it at once probe an endpoint once: after the first, one of its deliveries is due.

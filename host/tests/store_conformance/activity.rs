@@ -1,11 +1,8 @@
 //! Activity figures on both backends: what was received and sent per channel and day, failures
 //! by reason, each person's first replies and resolutions, and nothing of another workspace.
 
-use switchboard::store::model::{Activity, Window};
-use switchboard::store::model::Connected;
-use switchboard::store::model::NewOutbound;
+use switchboard::store::model::{Activity, Connected, NewOutbound, Role, Window};
 use switchboard::store::{Scope, now_ms};
-use switchboard::store::model::Role;
 
 use crate::each_backend;
 use crate::messages::inbound;

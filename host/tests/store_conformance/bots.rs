@@ -4,10 +4,8 @@
 //! as an endpoint bot's are when the endpoint is turned off (by an admin or past the retry
 //! horizon), no longer the bot of their channel, or deleted.
 
-use switchboard::store::model::{ConversationFilter, HandedOver};
+use switchboard::store::model::{Attempt, BotKind, ChannelBot, ConversationFilter, EndpointChange, HandedOver, NewEndpoint, Outcome, Role};
 use switchboard::store::now_ms;
-use switchboard::store::model::Role;
-use switchboard::store::model::{Attempt, BotKind, ChannelBot, EndpointChange, NewEndpoint, Outcome};
 use switchboard::store::Scope;
 
 use crate::messages::inbound;

@@ -7,12 +7,8 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use switchboard::store::model::{AuditFilter, NewAuditEntry};
+use switchboard::store::model::{Assigned, AuditFilter, Connected, ContactInfo, ConversationFilter, DeliveryStatus, NewAuditEntry, NewInbound, NewOutbound};
 use switchboard::store::backend::Store;
-use switchboard::store::model::Connected;
-use switchboard::store::model::ContactInfo;
-use switchboard::store::model::{Assigned, ConversationFilter};
-use switchboard::store::model::{DeliveryStatus, NewInbound, NewOutbound};
 use switchboard::store::{Scope, now_ms};
 
 use crate::messages::inbound;

@@ -5,10 +5,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use switchboard::store::model::SettingValue;
+use switchboard::store::model::{FlowAccount, FlowStatus, NewFlow, SettingValue};
 use switchboard::store::Scope;
 use switchboard::store::oauth::FLOW_LIFETIME_MS;
-use switchboard::store::model::{FlowAccount, FlowStatus, NewFlow};
 
 use crate::each_backend;
 

@@ -4,9 +4,7 @@
 
 use std::time::Duration;
 
-use switchboard::store::model::Connected;
-use switchboard::store::model::{EventRecord, FileRecord};
-use switchboard::store::model::{MediaFile, StoredBytes};
+use switchboard::store::model::{Connected, EventRecord, FileRecord, MediaFile, StoredBytes};
 use switchboard::store::{Scope, now_ms};
 
 use crate::each_backend;

@@ -3,10 +3,7 @@
 use std::sync::Arc;
 
 use switchboard::store::backend::Store;
-use switchboard::store::model::ContactInfo;
-use switchboard::store::model::{EventRecord, FileRecord};
-use switchboard::store::model::StoredBytes;
-use switchboard::store::model::{DeliveryStatus, NewInbound, NewOutbound};
+use switchboard::store::model::{ContactInfo, DeliveryStatus, EventRecord, FileRecord, NewInbound, NewOutbound, StoredBytes};
 use switchboard::store::{Scope, now_ms};
 
 use crate::each_backend;

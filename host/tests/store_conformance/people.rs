@@ -7,10 +7,8 @@ use std::sync::Arc;
 
 use switchboard::store::{Scope, StoreError};
 use switchboard::store::backend::Store;
-use switchboard::store::model::NewOutbound;
+use switchboard::store::model::{InvitationProblem, NewOutbound, Role, SignInAttempt, TokenOwner};
 use switchboard::store::now_ms;
-use switchboard::store::model::{InvitationProblem, SignInAttempt};
-use switchboard::store::model::{Role, TokenOwner};
 
 use crate::each_backend;
 use crate::messages::inbound;

@@ -5,12 +5,7 @@
 
 use switchboard::store::Scope;
 use switchboard::store::StoreError;
-use switchboard::store::model::Connected;
-use switchboard::store::model::{EventRecord, FileRecord};
-use switchboard::store::model::StoredBytes;
-use switchboard::store::model::NewOutbound;
-use switchboard::store::model::Role;
-use switchboard::store::model::{Attempt, NewEndpoint, Outcome, Redeliver};
+use switchboard::store::model::{Attempt, Connected, EventRecord, FileRecord, NewEndpoint, NewOutbound, Outcome, Redeliver, Role, StoredBytes};
 
 use crate::each_backend;
 use crate::messages::inbound;

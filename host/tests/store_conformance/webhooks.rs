@@ -6,8 +6,7 @@
 use std::time::Duration;
 
 use switchboard::store::Scope;
-use switchboard::store::model::{DeliveryStatus, NewOutbound};
-use switchboard::store::model::{Attempt, EndpointChange, NewEndpoint, Outcome, Redeliver};
+use switchboard::store::model::{Attempt, DeliveryStatus, EndpointChange, NewEndpoint, NewOutbound, Outcome, Redeliver};
 
 use crate::each_backend;
 use crate::messages::inbound;

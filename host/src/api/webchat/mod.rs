@@ -43,8 +43,7 @@ use super::ApiError;
 use crate::app::App;
 use crate::live::{Change, LiveEvent};
 use crate::runtime::types::HttpRequest;
-use crate::store::model::{Channel, ChannelStatus};
-use crate::store::model::Message;
+use crate::store::model::{Channel, ChannelStatus, Message};
 use crate::store::Scope;
 use visitors::{Exceeded, Limits};
 

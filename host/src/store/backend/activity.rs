@@ -1,7 +1,7 @@
 //! Activity figures (see `store::activity`, where the SQL is): one body for both backends.
 
 use crate::store::activity;
-use crate::store::model::{Activity, ActivityRows, WorkspaceVolume, Window};
+use crate::store::model::{Activity, ActivityRows, Window, WorkspaceVolume};
 use crate::store::row::ReadRow;
 use crate::store::StoreResult;
 use crate::store::sql::{RunSql, body};

@@ -10,17 +10,11 @@
 
 use std::collections::BTreeSet;
 
-use crate::store::model::{AuditEntry, AuditFilter, NewAuditEntry};
-use crate::store::model::ContactInfo;
-use crate::store::model::{Conversation, ConversationFilter, ListedConversation};
-use crate::store::model::Message;
-use crate::store::model::Reconnect;
+use crate::store::model::{Assigned, AuditEntry, AuditFilter, Channel, ContactInfo, Conversation, ConversationFilter, ListedConversation, Message, NewAuditEntry, Reconnect};
 use crate::store::audit::{actor_pattern, audit_log_sql, audit_row};
 use crate::store::contacts::UPSERT_CONTACT;
 use crate::store::channels::channel_in_scope_sql;
-use crate::store::model::Channel;
 use crate::store::conversations::{CONVERSATION_COLUMNS, CONVERSATION_FROM, conversation, conversation_at_in, conversation_in, conversation_with_channel_in, conversation_in_scope_sql, like_pattern, search_words, MARK_READ};
-use crate::store::model::Assigned;
 use crate::store::messages::{COLUMNS as MESSAGE_COLUMNS, last_inbound_in, read_message};
 use crate::store::row::ReadRow;
 use crate::store::sql::{Param, RunSql, Sql, body};

@@ -6,11 +6,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::store::model::SettingValue;
+use crate::store::model::{Flow, FlowAccount, FlowStatus, NewFlow, ProviderApp, SettingValue};
 use crate::store::oauth::{COLUMNS as FLOW_COLUMNS, FLOW_LIFETIME_MS, RawFlow, seal_json};
-use crate::store::model::{Flow, FlowAccount, FlowStatus, NewFlow};
 use crate::store::provider_apps::RawProviderApp;
-use crate::store::model::ProviderApp;
 use crate::store::row::ReadRow;
 use crate::store::sql::{RunSql, Sql, body};
 use crate::store::{Scope, StoreError, StoreResult, now_ms, random_token};

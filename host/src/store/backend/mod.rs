@@ -3,9 +3,10 @@
 //! it was started with ([`Backend`]); each aggregate is one trait in its own module here, and one
 //! conformance suite (`host/tests/store_conformance/`) runs every operation against both.
 //!
-//! Most aggregates are written once (`impl<S: RunSql> <Aggregate>Store for S`, over
-//! `store::sql`); where a backend's path differs throughout (ingest, the outbox), its impl is
-//! here and the Postgres side's SQL lives in `store/pg/`.
+//! Every aggregate is written once (`impl<S: RunSql> <Aggregate>Store for S`, over `store::sql`).
+//! Where a backend is faster its own way, a small trait says so, implemented per backend:
+//! storing a webhook's events ([`StoresEvents`]: `store/events.rs`, `store/pg/events.rs`) and a
+//! delivery's reads ([`DeliveryReads`]); the Postgres side's own SQL lives in `store/pg/`.
 
 mod activity;
 mod channels;
@@ -27,11 +28,10 @@ pub use outbox::{DeliveryReads, OutboxStore};
 pub use people::PeopleStore;
 pub use webhook_endpoints::WebhookStore;
 
-use super::model::{EventRecord, RecordedEvents};
+use super::model::{DeliveryStatus, EventRecord, Message, NewInbound, NewOutbound, RecordedEvents};
 use super::conversations::{MARK_READ, TOUCH_BY_REPLY};
 use super::media::SEND_UPLOAD;
 use super::messages::{COLUMNS as MESSAGE_COLUMNS, insert_reply_sql, message_in, read_message};
-use super::model::{DeliveryStatus, Message, NewInbound, NewOutbound};
 use super::pg::live::announce_in;
 use super::pg::PgStore;
 use super::row::ReadRow;

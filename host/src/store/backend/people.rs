@@ -13,15 +13,12 @@
 //! then sessions, so they wait for each other instead of deadlocking.
 
 use crate::store::conversations::in_order;
-use crate::store::model::HandedOver;
+use crate::store::model::{HandedOver, InvitationProblem, Person, Role, SignedIn, SignInAttempt, TokenInfo, TokenOwner, Workspace};
 use crate::store::people::{COLUMNS as PERSON_COLUMNS, COLUMN_COUNT as PERSON_COLUMN_COUNT, SEEN_EVERY_MS, invitation_problem, new_secret, person, recent_failures, session_live};
-use crate::store::model::{InvitationProblem, Person, SignInAttempt, SignedIn};
 use crate::store::row::ReadRow;
 use crate::store::sql::{RunSql, Sql, body};
 use crate::store::tokens::{HAND_OVER_TOKEN_CONVERSATIONS, LOCK_TOKEN, LOCK_TOKEN_BINDINGS, REVOKE_TOKEN, digest, new_token, token_info, token_owner_of, token_prefix};
-use crate::store::model::{Role, TokenInfo, TokenOwner};
 use crate::store::workspaces::{COLUMNS as WORKSPACE_COLUMNS, channel_suspended_in, workspace};
-use crate::store::model::Workspace;
 use crate::store::{Db, Scope, StoreError, StoreResult, now_ms};
 
 #[async_trait::async_trait]

@@ -7,14 +7,12 @@
 use std::time::Duration;
 
 use crate::store::conversations::in_order;
-use crate::store::model::HandedOver;
+use crate::store::model::{Attempt, ChannelBot, Delivery, Endpoint, EndpointChange, HandedOver, NewEndpoint, Outcome, Redeliver, Role};
 use crate::store::pg::live::announce_in;
 use crate::store::row::ReadRow;
 use crate::store::sql::{Param, Row, RunSql, Sql, batched, body, renew_claims};
 use crate::store::tokens::{digest, new_token, token_prefix};
-use crate::store::model::Role;
 use crate::store::webhook_endpoints::*;
-use crate::store::model::{Attempt, ChannelBot, Delivery, Endpoint, EndpointChange, NewEndpoint, Outcome, Redeliver};
 use crate::store::{Scope, StoreError, StoreResult, now_ms};
 
 #[async_trait::async_trait]

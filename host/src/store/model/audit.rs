@@ -1,4 +1,4 @@
-//! The audit log's entries and the filter it is read with.
+//! The audit log's entries, one to record (`NewAuditEntry`) and the filter they are read with.
 
 use serde::Serialize;
 

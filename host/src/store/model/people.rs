@@ -1,4 +1,5 @@
-//! Workspaces, the people in them and their API tokens' roles.
+//! Workspaces, the people in them (their sessions, sign-in attempts and invitations) and API
+//! tokens (their roles and owners).
 
 use serde::Serialize;
 

@@ -110,8 +110,9 @@ pub struct RetryPolicy {
     pub horizon: Duration,
     /// An endpoint whose deliveries all wait on a retry, none tried for this long, is tried
     /// again with its oldest one (as if due): once it takes it, the rest go at once
-    /// ([`BACKLOG_DUE_NOW`](crate::store::webhook_endpoints::BACKLOG_DUE_NOW)), so a receiver back from an outage waits at most this long, not the
-    /// schedule's next step (30 min, 2 h…). One attempt per endpoint, not per delivery.
+    /// ([`BACKLOG_DUE_NOW`](crate::store::webhook_endpoints::BACKLOG_DUE_NOW)), so a receiver
+    /// back from an outage waits at most this long, not the schedule's next step (30 min,
+    /// 2 h…). One attempt per endpoint, not per delivery.
     pub probe_every: Duration,
 }
 

@@ -1,17 +1,17 @@
 //! A webhook's events over Postgres: recorded in one transaction on whichever node the webhook
 //! reached. Redeliveries are decided by the unique keys, as for a single message
-//! ([`super::messages`]); a new message's files are recorded with it.
+//! ([`super::messages`]); a new message's files are recorded with it, and a webhook's other
+//! events, by the bodies both backends share (`store/events.rs`).
 
 use deadpool_postgres::GenericClient;
 
 use super::PgStore;
-use crate::store::backend::StoresEvents;
 use super::messages::{lock_order, record_inbound_in};
 use super::writer::LoneInbound;
-use crate::store::model::Message;
 use crate::store::StoreResult;
-use crate::store::model::{EventRecord, RecordedEvents};
+use crate::store::backend::StoresEvents;
 use crate::store::events::{record_files_in, record_update_in};
+use crate::store::model::{EventRecord, Message, RecordedEvents};
 use crate::store::sql::OnPostgres;
 
 #[async_trait::async_trait]

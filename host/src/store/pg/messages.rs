@@ -11,8 +11,7 @@ use crate::store::{StoreResult, now_ms};
 use crate::store::messages::{COLUMNS, read_message as message};
 
 /// A customer's message of a webhook's events (`MessageStore::record_events`), inside their
-/// transaction: one
-/// statement (a round trip and a plan per message, not four). Contact, conversation, message:
+/// transaction: one statement (a round trip and a plan per message, not four). Contact, conversation, message:
 /// always in this order, so concurrent webhooks of one conversation wait for each other instead
 /// of deadlocking. A redelivery (its provider id stored already, by this node or another)
 /// stores nothing, leaves the conversation as it was and announces nothing; a new message
