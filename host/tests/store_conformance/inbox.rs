@@ -374,7 +374,7 @@ async fn a_resource_held_by_every_node_at_once_is_held_once_and_only_its_last_ho
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_channel_needs_reconnecting_from_its_first_refusal_until_cleared_whichever_node_saw_it() {
+async fn a_channel_needs_reconnecting_from_its_first_refusal_until_cleared_or_deleted_whichever_node_saw_it() {
     each_backend(async |backend| {
         let (node1, node2, node3, name) = (&backend.nodes[0], &backend.nodes[1], &backend.nodes[2], backend.name);
         let channel = backend.channel.clone();
@@ -404,6 +404,9 @@ async fn a_channel_needs_reconnecting_from_its_first_refusal_until_cleared_which
         pause().await;
         node1.mark_needs_reconnect(&channel, "token revoked").await.unwrap();
         assert!(node2.needs_reconnect(&channel, Scope::Every).await.unwrap().unwrap().since > first.since, "{name}: a new refusal starts anew");
+
+        assert!(node3.delete_channel(&channel, Scope::Every).await.unwrap(), "{name}");
+        assert_eq!(node1.needs_reconnect(&channel, Scope::Every).await.unwrap(), None, "{name}: gone with its channel");
     })
     .await;
 }
