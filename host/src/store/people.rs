@@ -86,30 +86,3 @@ pub(crate) fn person(row: &impl ReadRow, at: usize) -> Person {
     }
     .into_person()
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::store::{Db, Scope};
-    use crate::store::backend::PeopleStore;
-    use crate::store::block_on;
-
-    #[test]
-    fn links_expire_and_sessions_end_when_idle_or_old() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(dir.path()).unwrap();
-        let siti = block_on(db.create_person(Some(1), "siti@toko.id", "Siti", Role::Agent)).unwrap();
-        let (expired, _) = block_on(db.create_invitation(siti.id, Scope::Every, -1, false)).unwrap();
-        assert_eq!(block_on(db.invitation(&expired)).unwrap().unwrap_err(), InvitationProblem::Expired);
-        assert!(!block_on(db.accept_invitation(&expired, "$argon2id$x")).unwrap(), "an expired link sets nothing");
-        let (live, _) = block_on(db.create_invitation(siti.id, Scope::Every, 60_000, false)).unwrap();
-        assert_eq!(block_on(db.invitation(&live)).unwrap().unwrap().id, siti.id);
-
-        let (session, csrf) = block_on(db.create_session(siti.id)).unwrap();
-        assert_eq!(block_on(db.session(&session, 60_000, 60_000)).unwrap().unwrap().csrf_token, csrf);
-        assert!(block_on(db.session(&session, 0, 60_000)).unwrap().is_none(), "idle too long");
-        assert!(block_on(db.session(&session, 60_000, 60_000)).unwrap().is_none(), "an ended session stays ended");
-        let (old, _) = block_on(db.create_session(siti.id)).unwrap();
-        assert!(block_on(db.session(&old, 60_000, 0)).unwrap().is_none(), "older than the absolute limit");
-    }
-}
