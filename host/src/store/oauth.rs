@@ -63,26 +63,3 @@ impl RawFlow {
         })
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::collections::BTreeMap;
-    use crate::store::model::NewFlow;
-    use crate::store::{Db, Scope};
-    use crate::store::backend::IntegrationStore;
-
-    #[tokio::test]
-    async fn an_expired_flow_is_gone() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(dir.path()).unwrap();
-        let settings = BTreeMap::new();
-        let flow = NewFlow { workspace_id: 1, state: "old", plugin: "messenger", channel_id: None, name: None, settings: &settings, properties: &[], redirect_url: "https://switchboard.test/oauth/callback" };
-        db.create_flow(&flow).await.unwrap();
-        db.conn().execute("UPDATE oauth_flows SET expires_at = ?1", [crate::store::now_ms() - 1]).unwrap();
-        assert!(!db.transition_flow("old", FlowStatus::Waiting, FlowStatus::Finishing).await.unwrap());
-        assert!(db.flow("old", Scope::Every).await.unwrap().is_none());
-        let left: i64 = db.conn().query_row("SELECT COUNT(*) FROM oauth_flows", [], |row| row.get(0)).unwrap();
-        assert_eq!(left, 0, "deleted once expired");
-    }
-}

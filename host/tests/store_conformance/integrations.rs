@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use switchboard::store::model::{FlowAccount, FlowStatus, NewFlow, SettingValue};
-use switchboard::store::Scope;
+use switchboard::store::{Scope, now_ms};
 use switchboard::store::oauth::FLOW_LIFETIME_MS;
 
 use crate::each_backend;
@@ -102,6 +102,23 @@ async fn a_login_started_on_one_node_is_finished_on_another_its_tokens_sealed_an
         assert_eq!(node2.flow("st4te-satu", Scope::Every).await.unwrap().unwrap().status, FlowStatus::Connected, "{name}");
         assert!(node2.flow("nobody's", Scope::Every).await.unwrap().is_none(), "{name}");
         assert!(!node2.transition_flow("nobody's", FlowStatus::Waiting, FlowStatus::Finishing).await.unwrap(), "{name}");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_login_past_its_lifetime_moves_no_further_and_is_gone_on_every_node() {
+    each_backend(async |backend| {
+        let (node1, node2, node3, name) = (&backend.nodes[0], &backend.nodes[1], &backend.nodes[2], backend.name);
+        let settings = BTreeMap::new();
+        node1.create_flow(&new_flow("st4te-lama", &settings, &[])).await.unwrap();
+        node1.create_flow(&new_flow("st4te-baru", &settings, &[])).await.unwrap();
+        backend.execute(&format!("UPDATE oauth_flows SET expires_at = {} WHERE state = 'st4te-lama'", now_ms() - 1)).await;
+
+        assert!(!node2.transition_flow("st4te-lama", FlowStatus::Waiting, FlowStatus::Finishing).await.unwrap(), "{name}: expired");
+        assert!(node3.flow("st4te-lama", Scope::Every).await.unwrap().is_none(), "{name}: gone");
+        assert_eq!(backend.texts("SELECT state FROM oauth_flows").await, vec!["st4te-baru".to_owned()], "{name}: deleted once expired, the live one kept");
+        assert!(node3.transition_flow("st4te-baru", FlowStatus::Waiting, FlowStatus::Finishing).await.unwrap(), "{name}");
     })
     .await;
 }

@@ -57,6 +57,21 @@ impl Backend {
             }
         }
     }
+
+    /// Changes rows behind the store's back (`sql` valid in both dialects): for a scenario that
+    /// needs a state no operation makes, such as a login past its lifetime.
+    pub async fn execute(&self, sql: &str) {
+        match &self.raw {
+            Raw::Sqlite(path) => {
+                rusqlite::Connection::open(path).unwrap().execute_batch(sql).unwrap();
+            }
+            Raw::Postgres(url) => {
+                let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.unwrap();
+                tokio::spawn(connection);
+                client.batch_execute(sql).await.unwrap();
+            }
+        }
+    }
 }
 
 async fn active_channel(store: &Arc<dyn Store>) -> String {
