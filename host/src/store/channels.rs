@@ -117,39 +117,3 @@ pub(crate) fn raw_channel(row: &impl ReadRow) -> RawChannel {
         workspace_id: row.int(11),
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use crate::store::model::{Connected, SettingValue};
-    use crate::store::backend::ChannelStore;
-    use crate::store::{Db, block_on};
-
-    #[test]
-    fn secret_settings_are_sealed_on_disk_and_open_on_read() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(dir.path()).unwrap();
-        let settings = [
-            SettingValue { key: "bot_token", value: "123:SECRET", secret: true },
-            SettingValue { key: "api_base_url", value: "http://x", secret: false },
-        ];
-        let channel = block_on(db.create_channel(1, "telegram", "Support", &settings)).unwrap();
-        assert_eq!(channel.settings["bot_token"], "123:SECRET");
-        let on_disk: String = db.conn().query_row("SELECT settings FROM channels", [], |r| r.get(0)).unwrap();
-        assert!(!on_disk.contains("123:SECRET") && on_disk.contains("http://x"), "{on_disk}");
-        assert!(block_on(db.channels(crate::store::Scope::Every)).unwrap().is_empty(), "a connecting channel is not listed");
-        block_on(db.mark_connected(&channel.id, &Connected { display_name: "@bot", external_account_id: "1", setup: &[] })).unwrap();
-        assert_eq!(block_on(db.channels(crate::store::Scope::Every)).unwrap().len(), 1);
-    }
-
-    #[test]
-    fn plugin_state_is_sealed_on_disk_and_open_on_read() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(dir.path()).unwrap();
-        let channel = block_on(db.create_channel(1, "whatsapp", "Support", &[])).unwrap();
-        block_on(db.state_set(&channel.id, "login_token", "eyJhbGciOi.SECRET")).unwrap();
-        assert_eq!(block_on(db.state_get(&channel.id, "login_token")).unwrap().as_deref(), Some("eyJhbGciOi.SECRET"));
-        let on_disk: String = db.conn().query_row("SELECT value FROM channel_state", [], |r| r.get(0)).unwrap();
-        assert!(!on_disk.contains("SECRET"), "{on_disk}");
-        assert_eq!(block_on(db.state_get(&channel.id, "other")).unwrap(), None);
-    }
-}
