@@ -14,7 +14,7 @@ use super::backend::StoresEvents;
 use super::contacts::UPSERT_CONTACT;
 use super::media::blob_in;
 use super::messages;
-use super::model::{EventRecord, FileRecord, RecordedEvents};
+use super::model::{DeliveryStatus, EventRecord, FileRecord, RecordedEvents};
 use super::pg::live::announce_in;
 use super::row::ReadRow;
 use super::sql::{Param, Sql, on_sqlite};
@@ -57,11 +57,13 @@ fn record_in(conn: &Connection, channel_id: &str, event: &EventRecord, recorded:
     Ok(())
 }
 
-/// A stored status's rank, as [`DeliveryStatus::rank`](super::model::DeliveryStatus::rank), in SQL: statuses are compared inside the
-/// UPDATE itself, so nodes applying statuses at once can only move a message forward (Postgres
-/// re-checks the condition on the row it locked).
-const RANK_OF_STATUS: &str =
-    "CASE status WHEN 'received' THEN -1 WHEN 'queued' THEN 0 WHEN 'sent' THEN 1 WHEN 'delivered' THEN 2 WHEN 'read' THEN 3 ELSE 4 END";
+/// A stored status's rank in SQL, made from [`DeliveryStatus::rank`] (one mapping, not a copy):
+/// statuses are compared inside the UPDATE itself, so nodes applying statuses at once can only
+/// move a message forward (Postgres re-checks the condition on the row it locked).
+static RANK_OF_STATUS: LazyLock<String> = LazyLock::new(|| {
+    let ranks: String = DeliveryStatus::ALL.iter().map(|status| format!(" WHEN '{}' THEN {}", status.as_str(), status.rank())).collect();
+    format!("CASE status{ranks} END")
+});
 
 /// An event that is not a customer's message, inside the caller's transaction, one body for
 /// both backends: a delivery status (by the provider's message id), a read watermark (every
@@ -77,7 +79,8 @@ pub(crate) async fn record_update_in(sql: &dyn Sql, channel_id: &str, event: &Ev
             static FORWARD: LazyLock<String> = LazyLock::new(|| {
                 format!(
                     "UPDATE messages SET status = $1, error = COALESCE($2, error), updated_at = $3
-                     WHERE channel_id = $4 AND direction = 'outbound' AND provider_message_id = $5 AND {RANK_OF_STATUS} < $6"
+                     WHERE channel_id = $4 AND direction = 'outbound' AND provider_message_id = $5 AND {rank} < $6",
+                    rank = *RANK_OF_STATUS
                 )
             });
             sql.execute(&FORWARD, &[&status.as_str(), error, &now_ms(), &channel_id, provider_message_id, &status.rank()]).await?;
@@ -94,8 +97,9 @@ pub(crate) async fn record_update_in(sql: &dyn Sql, channel_id: &str, event: &Ev
                 format!(
                     "UPDATE messages SET status = $1, updated_at = $2
                      WHERE channel_id = $3 AND direction = 'outbound' AND created_at <= $4 AND provider_message_id IS NOT NULL
-                       AND status <> 'failed' AND {RANK_OF_STATUS} < $5
-                       AND conversation_id = (SELECT id FROM conversations WHERE channel_id = $3 AND external_id = $6)"
+                       AND status <> 'failed' AND {rank} < $5
+                       AND conversation_id = (SELECT id FROM conversations WHERE channel_id = $3 AND external_id = $6)",
+                    rank = *RANK_OF_STATUS
                 )
             });
             let params: [&dyn Param; 6] = [&status.as_str(), &now_ms(), &channel_id, up_to_ms, &status.rank(), conversation_external_id];

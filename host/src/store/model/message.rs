@@ -70,6 +70,9 @@ pub enum DeliveryStatus {
 }
 
 impl DeliveryStatus {
+    /// Every status, in the order they happen.
+    pub(crate) const ALL: [Self; 7] = [Self::Received, Self::Queued, Self::Sent, Self::Delivered, Self::Read, Self::Failed, Self::Deleted];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Received => "received",
@@ -83,9 +86,7 @@ impl DeliveryStatus {
     }
 
     pub(crate) fn parse(text: &str) -> Option<Self> {
-        [Self::Received, Self::Queued, Self::Sent, Self::Delivered, Self::Read, Self::Failed, Self::Deleted]
-            .into_iter()
-            .find(|status| status.as_str() == text)
+        Self::ALL.into_iter().find(|status| status.as_str() == text)
     }
 
     /// Delivery states in the order they happen; a late `sent` never undoes `read`.
