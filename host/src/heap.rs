@@ -10,11 +10,20 @@
 const MI_OPTION_ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t = 4;
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
+/// How long mimalloc keeps a freed page before handing it back, once the server serves
+/// (mimalloc's own default). Returned at once (0), as during start-up, a busy server paid an
+/// `madvise` for every eighth webhook, and a page fault and a fresh page's set-up for most of
+/// them when the pages were used again: over the ingest bench, 0.12-0.13 `madvise` and 1.3 page
+/// faults per webhook against 0.004-0.006 and 0.2 with this delay, and the host's throughput
+/// higher with the delay in 6 of 6 alternated runs (2026-11-28).
+const SERVING_PURGE_DELAY_MS: std::ffi::c_long = 1000;
+
 /// At most two malloc arenas (before the runtime's threads start), for what still uses glibc's
 /// malloc (SQLite). Rust's allocations use mimalloc (see `lib.rs`), told not to commit its arena
-/// up front and to return freed pages at once (idle, measured: 38.6-39.1 MiB resident cold and
-/// 37.8-37.9 warm, against 39.8 / 39.9 MiB with the default delay and 59-67 MiB with neither;
-/// `no_thp`, a feature of the crate, keeps transparent huge pages out of its memory).
+/// up front and, until [`release_freed`], to return freed pages at once: what start-up frees
+/// goes straight back (idle, measured: 38.6-39.1 MiB resident cold and 37.8-37.9 warm, against
+/// 39.8 / 39.9 MiB with the default delay throughout and 59-67 MiB with neither; `no_thp`, a
+/// feature of the crate, keeps transparent huge pages out of its memory).
 pub fn limit_arenas() {
     // SAFETY: mi_option_set only sets a tunable of the allocator; called before other threads run.
     #[allow(unsafe_code)]
@@ -30,8 +39,14 @@ pub fn limit_arenas() {
     }
 }
 
-/// Returns the heap start-up freed (call once the plugins are loaded).
+/// Returns the heap start-up freed (call once the plugins are loaded), and from then on lets
+/// mimalloc keep freed pages a while for reuse ([`SERVING_PURGE_DELAY_MS`]).
 pub fn release_freed() {
+    // SAFETY: mi_option_set only sets a tunable the allocator reads at each purge.
+    #[allow(unsafe_code)]
+    unsafe {
+        libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, SERVING_PURGE_DELAY_MS);
+    }
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only returns free pages of the allocator's arenas to the system.
     #[allow(unsafe_code)]
