@@ -5,8 +5,6 @@
 
 use axum::extract::Request;
 use axum::http::StatusCode;
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
 use percent_encoding::percent_decode_str;
 
 use super::ApiError;
@@ -14,12 +12,9 @@ use super::ApiError;
 /// The longest path segment any route takes (ids, tokens, signatures, file names).
 pub const MAX_PATH_SEGMENT: usize = 1024;
 
-/// Middleware: 400 for control characters in the path or query, 414 for an over-long segment.
-pub async fn refuse_unusable_paths(request: Request, next: Next) -> Response {
-    match unusable(request.uri().path(), request.uri().query().unwrap_or("")) {
-        Some(refusal) => refusal.into_response(),
-        None => next.run(request).await,
-    }
+/// 400 for control characters in the path or query, 414 for an over-long segment.
+pub fn refusal(request: &Request) -> Option<ApiError> {
+    unusable(request.uri().path(), request.uri().query().unwrap_or(""))
 }
 
 fn unusable(path: &str, query: &str) -> Option<ApiError> {

@@ -85,7 +85,7 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut response = (self.status, axum::Json(&self)).into_response();
-        // Kept for `messages::in_reader_language`, which says it again in the reader's language.
+        // Kept for `messages::told_in`, which says it again in the reader's language.
         response.extensions_mut().insert(super::messages::ErrorWords { error: self.error, message: self.message, fields: self.fields });
         response
     }
@@ -194,8 +194,7 @@ const MAX_REJECTION_TEXT: usize = 4096;
 /// Puts every error the routes did not shape themselves into the one shape: axum's extractor
 /// rejections (text/plain), 405 (empty, `Allow` kept), 413 from the body limit, and the like.
 /// JSON and HTML answers (the OAuth callback's page) and plugins' answers to providers pass.
-pub async fn json_errors(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
-    let response = next.run(request).await;
+pub async fn json_shaped(response: Response) -> Response {
     let status = response.status();
     let content_type = response.headers().get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let shaped = content_type.starts_with("application/json") || content_type.starts_with("text/html");

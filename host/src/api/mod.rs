@@ -1,13 +1,14 @@
 //! The HTTP API: admin and inbox routes under `/api/v1` (bearer tokens with roles), webhook
 //! ingress under `/webhooks`, the website chat's widget and visitor API under `/webchat`,
 //! `/healthz` (the process answers) and `/readyz` (ready for traffic). Every error is one JSON
-//! shape (`ApiError`), axum's own rejections included (`error::json_errors`).
+//! shape (`ApiError`), axum's own rejections included (`error::json_shaped`, in `edge`).
 
 mod activity;
 mod audit;
 mod auth;
 mod bad_input;
 mod channels;
+mod edge;
 mod error;
 mod events;
 mod guide;
@@ -155,10 +156,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/webhooks/{channel_id}/{*rest}", post(webhooks::receive).get(webhooks::receive).layer(webhook_limit))
         .merge(webchat::routes(app.clone()))
         .fallback(|| async { ApiError::not_found("no such route") })
-        .layer(axum::middleware::from_fn(bad_input::refuse_unusable_paths))
-        .layer(axum::middleware::from_fn(error::json_errors))
-        .layer(axum::middleware::from_fn(messages::in_reader_language))
-        .layer(axum::middleware::map_request(unread_body::drain_when_dropped))
+        .layer(axum::middleware::from_fn(edge::around_every_request))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http().make_span_with(request_span).on_request(()).on_response(DefaultOnResponse::new().level(Level::DEBUG)).on_failure(DefaultOnFailure::new().level(Level::DEBUG)))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))

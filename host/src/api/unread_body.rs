@@ -22,8 +22,8 @@ const PAUSE: Duration = Duration::from_secs(5);
 /// And nobody is waited for longer than this.
 const LONGEST: Duration = Duration::from_secs(30);
 
-/// Middleware: every request's body drains itself if a handler drops it unread.
-pub async fn drain_when_dropped(request: Request) -> Request {
+/// The request whose body drains itself if a handler drops it unread.
+pub fn drain_when_dropped(request: Request) -> Request {
     request.map(|body| Body::new(DrainOnDrop(Some(body))))
 }
 
@@ -83,7 +83,7 @@ mod tests {
     async fn a_refusal_before_the_body_is_read_still_reaches_the_client() {
         let app = Router::new()
             .route("/upload", post(|| async { (StatusCode::UNAUTHORIZED, "no token") }))
-            .layer(axum::middleware::map_request(drain_when_dropped));
+            .layer(axum::middleware::map_request(|request: Request| async move { drain_when_dropped(request) }));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });

@@ -10,7 +10,6 @@ use std::sync::LazyLock;
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::header;
-use axum::middleware::Next;
 use axum::response::Response;
 
 use super::language::from_accept_language;
@@ -97,10 +96,13 @@ fn in_language(language: &str, text: &str) -> String {
     }
 }
 
-/// Middleware: an error answer (`ApiError`) told again in the reader's language.
-pub(super) async fn in_reader_language(request: Request, next: Next) -> Response {
-    let language = from_accept_language(request.headers().get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()));
-    let mut response = next.run(request).await;
+/// The language the request's reader asked for (`Accept-Language`).
+pub(super) fn reader_language(request: &Request) -> &'static str {
+    from_accept_language(request.headers().get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()))
+}
+
+/// An error answer (`ApiError`) told again in `language` (the reader's).
+pub(super) fn told_in(language: &str, mut response: Response) -> Response {
     if language == crate::runtime::PAGE_LANGUAGES[0] {
         return response;
     }
