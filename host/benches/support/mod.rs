@@ -5,8 +5,9 @@
 
 use std::time::{Duration, Instant};
 
-pub fn median(mut samples: Vec<Duration>) -> Duration {
-    samples.sort();
+/// The middle sample (the upper of the two middle ones for an even count).
+pub fn median<T: PartialOrd + Copy>(mut samples: Vec<T>) -> T {
+    samples.sort_by(|a, b| a.partial_cmp(b).expect("comparable samples"));
     samples[samples.len() / 2]
 }
 
