@@ -18,6 +18,11 @@
 //! seconds, as the young run was node 1's. Each Postgres run prints where its CPU per webhook
 //! went: the nodes, and Postgres's sessions, listeners and own processes.
 //!
+//! The comparisons run in rounds, side by side, and their median ratio counts (the machine's
+//! speed drifts within minutes): the SQLite node, then one Postgres node, while both are up;
+//! then, once nodes 2 and 3 are up, one node (node 1 alone taking the senders, the others idle
+//! but listening) and then all three.
+//!
 //! Run: `cargo bench -p switchboard --bench scale_out_http` (starts its own Postgres; builds
 //! nothing else: the `switchboard` binary of this build serves).
 
@@ -39,6 +44,9 @@ use hmac::{Hmac, Mac};
 const SENDERS: u64 = 64;
 const SECONDS: u64 = 5;
 const LINE_SECRET: &str = "0123456789abcdef0123456789abcdef";
+/// Rounds of each comparison, measured side by side (`SCALE_OUT_ROUNDS` sets another number):
+/// this machine's speed drifts within minutes, so the rounds' median ratio counts.
+const ROUNDS: usize = 3;
 
 /// A `switchboard serve` process, killed when dropped.
 struct Node {
@@ -221,6 +229,7 @@ async fn per_second(ports: &[u16], channel: &str) -> (f64, u64) {
 }
 
 fn main() {
+    let rounds = std::env::var("SCALE_OUT_ROUNDS").ok().and_then(|r| r.parse().ok()).filter(|&r: &usize| r > 0).unwrap_or(ROUNDS);
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     rt.block_on(async {
         let dirs: Vec<tempfile::TempDir> = (0..4).map(|_| tempfile::tempdir().unwrap()).collect();
@@ -228,10 +237,8 @@ fn main() {
         // Baseline: the default, one node on SQLite.
         let sqlite_admin = admin_token(dirs[0].path(), None);
         let sqlite = start(dirs[0].path(), None, line).await;
-        let channel = line_channel(&sqlite, &sqlite_admin, line).await;
-        let sqlite_young = measure(&[sqlite.port], &channel, &[sqlite.child.id()]).await;
-        let baseline = measure(&[sqlite.port], &channel, &[sqlite.child.id()]).await;
-        drop(sqlite);
+        let sqlite_channel = line_channel(&sqlite, &sqlite_admin, line).await;
+        let sqlite_young = measure(&[sqlite.port], &sqlite_channel, &[sqlite.child.id()]).await;
 
         let server = support::postgres::Postgres::start();
         let url = server.create_database("bench");
@@ -245,9 +252,39 @@ fn main() {
         let young = measure(&[first.port], &channel, &[first.child.id(), postmaster]).await;
         let analyzed = Command::new("psql").arg(&url).args(["-q", "-c", "ANALYZE"]).output().unwrap();
         assert!(analyzed.status.success(), "ANALYZE failed: {}", String::from_utf8_lossy(&analyzed.stderr));
-        let database_before = PostgresCpu::now(postmaster, &url);
-        let one = measure(&[first.port], &channel, &[first.child.id(), postmaster]).await;
-        let database_after = PostgresCpu::now(postmaster, &url);
+
+        println!("HTTP ingest, signed LINE webhooks, {SENDERS} senders at once, {SECONDS} s each (2 shared cores; nodes, Postgres and senders on one machine);");
+        println!("server CPU per webhook = the nodes' and Postgres' user + system time / webhooks stored;");
+        println!("{rounds} rounds of each comparison side by side, the median ratio counts:");
+        println!(
+            "  from an empty database (not counted below): SQLite {:>6.0} webhooks/s, {:.2} ms CPU/webhook; Postgres, one node {:>6.0}, {:.2} ms | {:.2}x SQLite's",
+            sqlite_young.per_second,
+            sqlite_young.cpu_ms,
+            young.per_second,
+            young.cpu_ms,
+            young.per_second / sqlite_young.per_second
+        );
+        // One Postgres node against the SQLite node, warm (Postgres analysed), in rounds.
+        println!("then warm (Postgres analysed):");
+        let mut one_to_sqlite = Vec::new();
+        for round in 1..=rounds {
+            let baseline = measure(&[sqlite.port], &sqlite_channel, &[sqlite.child.id()]).await;
+            let database_before = PostgresCpu::now(postmaster, &url);
+            let one = measure(&[first.port], &channel, &[first.child.id(), postmaster]).await;
+            let database_after = PostgresCpu::now(postmaster, &url);
+            println!("  round {round}: SQLite, one node (baseline): {:>6.0} webhooks/s, {:.2} ms CPU/webhook", baseline.per_second, baseline.cpu_ms);
+            println!(
+                "           Postgres, one node:          {:>6.0} webhooks/s, {:.2} ms CPU/webhook | {:.2}x SQLite's throughput",
+                one.per_second,
+                one.cpu_ms,
+                one.per_second / baseline.per_second
+            );
+            println!("  {}", split(&one, &database_before, &database_after, "the listener"));
+            one_to_sqlite.push(one.per_second / baseline.per_second);
+        }
+        drop(sqlite);
+        println!("  median of {rounds} rounds: one Postgres node {:.2}x the SQLite node's throughput", bench_support::median(one_to_sqlite));
+
         // Nodes 2 and 3 compile from node 1's cache (each keeps its own; copying saves the wait).
         for dir in &dirs[2..] {
             copy_dir(&dirs[1].path().join("cache"), &dir.path().join("cache"));
@@ -258,33 +295,31 @@ fn main() {
         // Warm, as the one node was measured: nodes 2 and 3's first seconds (their sessions'
         // catalog and plan caches, their plugins' first calls) are not counted either.
         measure(&ports, &channel, &servers).await;
-        let cluster_before = PostgresCpu::now(postmaster, &url);
-        let three = measure(&ports, &channel, &servers).await;
-        let cluster_after = PostgresCpu::now(postmaster, &url);
-        println!("HTTP ingest, signed LINE webhooks, {SENDERS} senders at once, {SECONDS} s each (2 shared cores; nodes, Postgres and senders on one machine);");
-        println!("server CPU per webhook = the nodes' and Postgres' user + system time / webhooks stored:");
-        let (b, o, t) = (&baseline, &one, &three);
+        // Three nodes against one (node 1 alone taking the senders, the others idle), in rounds.
+        let (mut throughputs, mut cpus) = (Vec::new(), Vec::new());
+        for round in 1..=rounds {
+            let one = measure(&[first.port], &channel, &[first.child.id(), postmaster]).await;
+            let cluster_before = PostgresCpu::now(postmaster, &url);
+            let three = measure(&ports, &channel, &servers).await;
+            let cluster_after = PostgresCpu::now(postmaster, &url);
+            println!(
+                "  round {round}: Postgres, one node {:>6.0} webhooks/s, {:.2} ms CPU/webhook; three nodes {:>6.0} webhooks/s, {:.2} ms CPU/webhook | {:.2}x one node's throughput, {:.2}x its CPU/webhook",
+                one.per_second,
+                one.cpu_ms,
+                three.per_second,
+                three.cpu_ms,
+                three.per_second / one.per_second,
+                three.cpu_ms / one.cpu_ms
+            );
+            println!("  {}", split(&three, &cluster_before, &cluster_after, "the three listeners"));
+            throughputs.push(three.per_second / one.per_second);
+            cpus.push(three.cpu_ms / one.cpu_ms);
+        }
         println!(
-            "  from an empty database (not counted below): SQLite {:>6.0} webhooks/s, {:.2} ms CPU/webhook; Postgres, one node {:>6.0}, {:.2} ms | {:.2}x SQLite's",
-            sqlite_young.per_second,
-            sqlite_young.cpu_ms,
-            young.per_second,
-            young.cpu_ms,
-            young.per_second / sqlite_young.per_second
+            "  median of {rounds} rounds: three Postgres nodes {:.2}x one node's throughput, {:.2}x its CPU/webhook",
+            bench_support::median(throughputs),
+            bench_support::median(cpus)
         );
-        println!("then warm (Postgres analysed):");
-        println!("  SQLite, one node (baseline): {:>6.0} webhooks/s, {:.2} ms CPU/webhook", b.per_second, b.cpu_ms);
-        println!("  Postgres, one node:          {:>6.0} webhooks/s, {:.2} ms CPU/webhook | {:.2}x SQLite's throughput", o.per_second, o.cpu_ms, o.per_second / b.per_second);
-        println!("{}", split(o, &database_before, &database_after, "the listener"));
-        println!(
-            "  Postgres, three nodes:       {:>6.0} webhooks/s, {:.2} ms CPU/webhook | {:.2}x SQLite's throughput; {:.2}x one Postgres node's throughput, {:.2}x its CPU/webhook",
-            t.per_second,
-            t.cpu_ms,
-            t.per_second / b.per_second,
-            t.per_second / o.per_second,
-            t.cpu_ms / o.cpu_ms
-        );
-        println!("{}", split(t, &cluster_before, &cluster_after, "the three listeners"));
     });
 }
 
