@@ -17,7 +17,7 @@ use super::messages;
 use super::model::{DeliveryStatus, EventRecord, FileRecord, RecordedEvents};
 use super::pg::live::announce_in;
 use super::row::ReadRow;
-use super::sql::{Param, Sql, on_sqlite};
+use super::sql::{Sql, on_sqlite};
 use super::{Db, StoreResult, now_ms};
 
 #[async_trait::async_trait]
@@ -76,40 +76,34 @@ pub(crate) async fn record_update_in(sql: &dyn Sql, channel_id: &str, event: &Ev
     match event {
         EventRecord::Message { .. } => {}
         EventRecord::Status { provider_message_id, status, error } => {
-            static FORWARD: LazyLock<String> = LazyLock::new(|| {
-                format!(
-                    "UPDATE messages SET status = $1, error = COALESCE($2, error), updated_at = $3
-                     WHERE channel_id = $4 AND direction = 'outbound' AND provider_message_id = $5 AND {rank} < $6",
-                    rank = *RANK_OF_STATUS
-                )
-            });
-            sql.execute(&FORWARD, &[&status.as_str(), error, &now_ms(), &channel_id, provider_message_id, &status.rank()]).await?;
+            // The message found once, then moved forward by its key.
             let find = "SELECT id, conversation_id FROM messages WHERE channel_id = $1 AND direction = 'outbound' AND provider_message_id = $2";
-            if let Some(row) = sql.row(find, &[&channel_id, provider_message_id]).await? {
-                let (message, conversation) = (row.int(0), row.int(1));
-                announce_in(sql, "status", channel_id, conversation, Some(message)).await?;
-                recorded.stored = 1;
-                recorded.statuses.push((conversation, Some(message)));
-            }
+            let Some(row) = sql.row(find, &[&channel_id, provider_message_id]).await? else { return Ok(recorded) };
+            let (message, conversation) = (row.int(0), row.int(1));
+            static FORWARD: LazyLock<String> =
+                LazyLock::new(|| format!("UPDATE messages SET status = $1, error = COALESCE($2, error), updated_at = $3 WHERE id = $4 AND {rank} < $5", rank = *RANK_OF_STATUS));
+            sql.execute(&FORWARD, &[&status.as_str(), error, &now_ms(), &message, &status.rank()]).await?;
+            announce_in(sql, "status", channel_id, conversation, Some(message)).await?;
+            recorded.stored = 1;
+            recorded.statuses.push((conversation, Some(message)));
         }
         EventRecord::Watermark { conversation_external_id, up_to_ms, status } => {
+            // The conversation found once, then its outbound messages moved forward.
+            let find = "SELECT id FROM conversations WHERE channel_id = $1 AND external_id = $2";
+            let Some(row) = sql.row(find, &[&channel_id, conversation_external_id]).await? else { return Ok(recorded) };
+            let conversation = row.int(0);
             static FORWARD: LazyLock<String> = LazyLock::new(|| {
                 format!(
                     "UPDATE messages SET status = $1, updated_at = $2
-                     WHERE channel_id = $3 AND direction = 'outbound' AND created_at <= $4 AND provider_message_id IS NOT NULL
-                       AND status <> 'failed' AND {rank} < $5
-                       AND conversation_id = (SELECT id FROM conversations WHERE channel_id = $3 AND external_id = $6)",
+                     WHERE conversation_id = $3 AND direction = 'outbound' AND created_at <= $4 AND provider_message_id IS NOT NULL
+                       AND status <> 'failed' AND {rank} < $5",
                     rank = *RANK_OF_STATUS
                 )
             });
-            let params: [&dyn Param; 6] = [&status.as_str(), &now_ms(), &channel_id, up_to_ms, &status.rank(), conversation_external_id];
-            recorded.stored = sql.execute(&FORWARD, &params).await? as usize;
-            let find = "SELECT id FROM conversations WHERE channel_id = $1 AND external_id = $2";
-            if recorded.stored > 0
-                && let Some(row) = sql.row(find, &[&channel_id, conversation_external_id]).await?
-            {
-                announce_in(sql, "status", channel_id, row.int(0), None).await?;
-                recorded.statuses.push((row.int(0), None));
+            recorded.stored = sql.execute(&FORWARD, &[&status.as_str(), &now_ms(), &conversation, up_to_ms, &status.rank()]).await? as usize;
+            if recorded.stored > 0 {
+                announce_in(sql, "status", channel_id, conversation, None).await?;
+                recorded.statuses.push((conversation, None));
             }
         }
         EventRecord::Contact(contact) => {
