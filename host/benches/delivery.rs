@@ -62,7 +62,7 @@ const EVENTS: usize = 1000;
 
 fn main() {
     // The server's allocator settings (`switchboard serve` sets them first thing too).
-    switchboard::heap::limit_arenas();
+    switchboard::heap::for_start_up();
     // `RUST_LOG=switchboard=info` shows why a send was retried.
     let _ = tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).with_writer(std::io::stderr).try_init();
     // Built (and dropped) outside the servers' runtime: a runtime cannot be dropped inside another.

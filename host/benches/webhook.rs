@@ -51,13 +51,13 @@ fn native(secret_header: &str, body: &[u8]) -> usize {
 
 fn main() {
     // The server's allocator settings (`switchboard serve` sets them first thing too).
-    switchboard::heap::limit_arenas();
+    switchboard::heap::for_start_up();
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let (_, bytes) = switchboard::plugins::FIRST_PARTY_PLUGINS.iter().find(|(name, _)| name.contains("telegram")).expect("telegram is built in");
     let body = update_body();
     let (ctx, request) = support::telegram::channel_and_delivery(SECRET, &body);
     // And as it serves once its plugins are in (freed pages kept a while for reuse).
-    switchboard::heap::release_freed();
+    switchboard::heap::after_start_up();
     let natively = measure(31, 20_000, || {
         native(SECRET, &body);
     });

@@ -18,13 +18,13 @@ const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 /// higher with the delay in 6 of 6 alternated runs (2026-11-28).
 const SERVING_PURGE_DELAY_MS: std::ffi::c_long = 1000;
 
-/// At most two malloc arenas (before the runtime's threads start), for what still uses glibc's
-/// malloc (SQLite). Rust's allocations use mimalloc (see `lib.rs`), told not to commit its arena
-/// up front and, until [`release_freed`], to return freed pages at once: what start-up frees
+/// The allocators' settings for start-up (call first thing, before the runtime's threads start):
+/// at most two malloc arenas, for what still uses glibc's malloc (SQLite). Rust's allocations use mimalloc (see `lib.rs`), told not to commit its arena
+/// up front and, until [`after_start_up`], to return freed pages at once: what start-up frees
 /// goes straight back (idle, measured: 38.6-39.1 MiB resident cold and 37.8-37.9 warm, against
 /// 39.8 / 39.9 MiB with the default delay throughout and 59-67 MiB with neither; `no_thp`, a
 /// feature of the crate, keeps transparent huge pages out of its memory).
-pub fn limit_arenas() {
+pub fn for_start_up() {
     // SAFETY: mi_option_set only sets a tunable of the allocator; called before other threads run.
     #[allow(unsafe_code)]
     unsafe {
@@ -41,7 +41,7 @@ pub fn limit_arenas() {
 
 /// Returns the heap start-up freed (call once the plugins are loaded), and from then on lets
 /// mimalloc keep freed pages a while for reuse ([`SERVING_PURGE_DELAY_MS`]).
-pub fn release_freed() {
+pub fn after_start_up() {
     // SAFETY: mi_option_set only sets a tunable the allocator reads at each purge.
     #[allow(unsafe_code)]
     unsafe {

@@ -293,7 +293,7 @@ enum TokenCommand {
 
 fn main() -> anyhow::Result<()> {
     // Before any thread of the runtime allocates (see `heap`).
-    switchboard::heap::limit_arenas();
+    switchboard::heap::for_start_up();
     tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(run())
 }
 

@@ -83,7 +83,7 @@ pub async fn serve(
             app.health.plugins_loaded();
             let watcher = crate::plugins::watcher::spawn(app, stopped);
             let _ = router_ready.await;
-            crate::heap::release_freed();
+            crate::heap::after_start_up();
             if let Some(compiled_plugins) = release_start_up_code {
                 // Walking the mappings' pages takes a few milliseconds: not on an async worker.
                 tokio::task::spawn_blocking(move || crate::resident::release_start_up_code(&compiled_plugins));
