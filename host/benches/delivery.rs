@@ -28,8 +28,8 @@
 //!
 //! Run: `cargo bench -p switchboard --bench delivery`; `-- ingest`, `-- outbox` or `-- events`
 //! runs one part. For a profile of one side (`perf record -p <pid>` while it runs), `-- ingest-host`
-//! or `-- ingest-native` loads only the host or only the same-promise native, at 64 connections,
-//! three runs one after another.
+//! or `-- ingest-native` loads only the host or only the same-promise native, at 64 connections
+//! (`INGEST_CONNECTIONS` sets another number), three runs one after another.
 
 mod support;
 
@@ -87,9 +87,10 @@ fn main() {
                 _ => format!("{}/webhook", same_promise.base),
             };
             let mut next_update = 1_000_000;
-            println!("{side}: distinct Telegram webhooks, 64 connections, {INGEST_SECONDS} s per run");
+            let connections = std::env::var("INGEST_CONNECTIONS").ok().and_then(|c| c.parse().ok()).filter(|&c: &usize| c > 0).unwrap_or(64);
+            println!("{side}: distinct Telegram webhooks, {connections} connections, {INGEST_SECONDS} s per run");
             for _ in 0..3 {
-                let load = clients.load(&url, &secret, 64, &mut next_update).await;
+                let load = clients.load(&url, &secret, connections, &mut next_update).await;
                 assert_eq!(load.refused, 0, "every webhook was answered 200");
                 println!("    {}", load.figures());
             }

@@ -136,10 +136,49 @@ const CHANNEL: &str = "switchboard:channel/channel@0.1.4";
 const INTERACTIVE: &str = "switchboard:channel/interactive@0.1.4";
 
 /// Those functions' arguments and results, as the contract's generated types.
-pub(super) type WebhookArgs<'a> = (&'a wit::ChannelContext, &'a wit::HttpRequest);
+pub(super) type WebhookArgs<'a> = (ContextView<'a>, RequestView<'a>);
 pub(super) type WebhookResult = Result<wit::WebhookOutcome, wit::ChannelError>;
 pub(super) type InteractiveWebhookResult = Result<wit_interactive::InteractiveWebhookOutcome, wit::ChannelError>;
-pub(super) type SendArgs<'a> = (&'a wit::ChannelContext, &'a wit::OutboundMessage);
+pub(super) type SendArgs<'a> = (ContextView<'a>, &'a wit::OutboundMessage);
+
+/// The contract's `channel-context`, lowered straight from the host's own: the traffic calls
+/// (every provider delivery, every send) copy it into the plugin's memory once, instead of into
+/// an owned binding record first. The component's function type is checked against these
+/// records once per plugin (`typed_once`), so a field that drifted from the WIT fails there.
+#[derive(wasmtime::component::ComponentType, wasmtime::component::Lower)]
+#[component(record)]
+pub(super) struct ContextView<'a> {
+    #[component(name = "channel-id")]
+    channel_id: &'a str,
+    #[component(name = "webhook-url")]
+    webhook_url: &'a str,
+    #[component(name = "webhook-secret")]
+    webhook_secret: &'a str,
+    settings: &'a [host::Property],
+}
+
+impl<'a> From<&'a host::ChannelContext> for ContextView<'a> {
+    fn from(ctx: &'a host::ChannelContext) -> Self {
+        Self { channel_id: &ctx.channel_id, webhook_url: &ctx.webhook_url, webhook_secret: &ctx.webhook_secret, settings: &ctx.settings }
+    }
+}
+
+/// The contract's `http-request`, lowered straight from the host's own (as [`ContextView`]).
+#[derive(wasmtime::component::ComponentType, wasmtime::component::Lower)]
+#[component(record)]
+pub(super) struct RequestView<'a> {
+    method: &'a str,
+    path: &'a str,
+    query: &'a str,
+    headers: &'a [host::Property],
+    body: &'a [u8],
+}
+
+impl<'a> From<&'a host::HttpRequest> for RequestView<'a> {
+    fn from(request: &'a host::HttpRequest) -> Self {
+        Self { method: &request.method, path: &request.path, query: &request.query, headers: &request.headers, body: &request.body }
+    }
+}
 pub(super) type SendResult = Result<wit::Receipt, wit::ChannelError>;
 
 /// The types-only interfaces have no functions; their host side is empty.

@@ -844,11 +844,11 @@ impl LoadedPlugin {
     }
 
     pub async fn handle_webhook(&self, ctx: &ChannelContext, request: &HttpRequest) -> Result<WebhookOutcome, CallError> {
-        let (wit_ctx, wit_request) = (ctx.clone().lift(), request.clone().lift());
+        let (wit_ctx, wit_request) = (bindings::ContextView::from(ctx), bindings::RequestView::from(request));
         match self.traffic.webhook {
             // 0.1.4: the same handler, whose events may be choices.
-            WebhookHandler::Interactive(_) => flatten(call_export!(self, Some(ctx), traffic webhook "handle_webhook", <bindings::WebhookArgs<'_>, bindings::InteractiveWebhookResult>(&wit_ctx, &wit_request))),
-            WebhookHandler::Channel(_) => flatten(call_export!(self, Some(ctx), traffic webhook "handle_webhook", <bindings::WebhookArgs<'_>, bindings::WebhookResult>(&wit_ctx, &wit_request))),
+            WebhookHandler::Interactive(_) => flatten(call_export!(self, Some(ctx), traffic webhook "handle_webhook", <bindings::WebhookArgs<'_>, bindings::InteractiveWebhookResult>(wit_ctx, wit_request))),
+            WebhookHandler::Channel(_) => flatten(call_export!(self, Some(ctx), traffic webhook "handle_webhook", <bindings::WebhookArgs<'_>, bindings::WebhookResult>(wit_ctx, wit_request))),
         }
     }
 
@@ -878,8 +878,8 @@ impl LoadedPlugin {
     }
 
     pub async fn send(&self, ctx: &ChannelContext, message: &OutboundMessage) -> Result<Receipt, CallError> {
-        let (wit_ctx, wit_message) = (ctx.clone().lift(), message.clone().lift());
-        flatten(call_export!(self, Some(ctx), traffic send "send", <bindings::SendArgs<'_>, bindings::SendResult>(&wit_ctx, &wit_message)))
+        let (wit_ctx, wit_message) = (bindings::ContextView::from(ctx), message.clone().lift());
+        flatten(call_export!(self, Some(ctx), traffic send "send", <bindings::SendArgs<'_>, bindings::SendResult>(wit_ctx, &wit_message)))
     }
 
     /// The provider's templates with their buttons (0.1.4 `template-buttons`; before it, none).
