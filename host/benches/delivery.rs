@@ -43,7 +43,6 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
-use rusqlite::OptionalExtension;
 use serde_json::{Value, json};
 use switchboard::store::Db;
 use switchboard::store::model::Role;
@@ -807,48 +806,44 @@ fn write_batches(mut conn: rusqlite::Connection, waiting: mpsc::Receiver<(Inboun
 /// whether it was new.
 fn store_in_host_schema(tx: &rusqlite::Transaction<'_>, inbound: &Inbound) -> rusqlite::Result<bool> {
     let now = switchboard::store::now_ms();
+    // Ids read by their keys, not by `RETURNING`, which SQLite buffers in a temporary table (the
+    // host's writer reads them so too).
+    tx.prepare_cached(
+        "INSERT INTO contacts (channel_id, external_id, name, handle, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (channel_id, external_id) DO UPDATE SET
+            name = COALESCE(excluded.name, contacts.name),
+            handle = COALESCE(excluded.handle, contacts.handle),
+            updated_at = excluded.updated_at",
+    )?
+    .execute(rusqlite::params![NATIVE_CHANNEL, inbound.sender_id, inbound.sender_name, inbound.sender_handle, now])?;
     let contact: i64 = tx
-        .prepare_cached(
-            "INSERT INTO contacts (channel_id, external_id, name, handle, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT (channel_id, external_id) DO UPDATE SET
-                name = COALESCE(excluded.name, contacts.name),
-                handle = COALESCE(excluded.handle, contacts.handle),
-                updated_at = excluded.updated_at
-             RETURNING id",
-        )?
-        .query_row(rusqlite::params![NATIVE_CHANNEL, inbound.sender_id, inbound.sender_name, inbound.sender_handle, now], |r| r.get(0))?;
+        .prepare_cached("SELECT id FROM contacts WHERE channel_id = ?1 AND external_id = ?2")?
+        .query_row(rusqlite::params![NATIVE_CHANNEL, inbound.sender_id], |r| r.get(0))?;
     // The host's upsert and touch in one statement; the window counts from the provider's time,
     // never later than now.
+    tx.prepare_cached(
+        "INSERT INTO conversations (channel_id, external_id, contact_id, name, last_inbound_at, last_activity_at, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)
+         ON CONFLICT (channel_id, external_id) DO UPDATE SET
+            name = COALESCE(excluded.name, conversations.name),
+            contact_id = COALESCE(conversations.contact_id, excluded.contact_id),
+            status = 'open',
+            last_activity_at = excluded.last_activity_at,
+            last_inbound_at = MAX(COALESCE(conversations.last_inbound_at, 0), excluded.last_inbound_at)",
+    )?
+    .execute(rusqlite::params![NATIVE_CHANNEL, inbound.conversation, contact, inbound.conversation_name, inbound.timestamp_ms.min(now), now])?;
     let conversation: i64 = tx
-        .prepare_cached(
-            "INSERT INTO conversations (channel_id, external_id, contact_id, name, last_inbound_at, last_activity_at, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)
-             ON CONFLICT (channel_id, external_id) DO UPDATE SET
-                name = COALESCE(excluded.name, conversations.name),
-                contact_id = COALESCE(conversations.contact_id, excluded.contact_id),
-                status = 'open',
-                last_activity_at = excluded.last_activity_at,
-                last_inbound_at = MAX(COALESCE(conversations.last_inbound_at, 0), excluded.last_inbound_at)
-             RETURNING id",
-        )?
-        .query_row(
-            rusqlite::params![NATIVE_CHANNEL, inbound.conversation, contact, inbound.conversation_name, inbound.timestamp_ms.min(now), now],
-            |r| r.get(0),
-        )?;
-    let message: Option<i64> = tx
+        .prepare_cached("SELECT id FROM conversations WHERE channel_id = ?1 AND external_id = ?2")?
+        .query_row(rusqlite::params![NATIVE_CHANNEL, inbound.conversation], |r| r.get(0))?;
+    let stored = tx
         .prepare_cached(
             "INSERT INTO messages (conversation_id, channel_id, direction, provider_message_id, contact_id, text, content,
                 properties, status, provider_timestamp, created_at, updated_at)
              VALUES (?1, ?2, 'inbound', ?3, ?4, ?5, '{\"attachments\":[]}', ?6, 'received', ?7, ?8, ?8)
-             ON CONFLICT DO NOTHING
-             RETURNING id",
+             ON CONFLICT DO NOTHING",
         )?
-        .query_row(
-            rusqlite::params![conversation, NATIVE_CHANNEL, inbound.provider_message_id, contact, inbound.text, inbound.properties, inbound.timestamp_ms, now],
-            |r| r.get(0),
-        )
-        .optional()?;
-    Ok(message.is_some())
+        .execute(rusqlite::params![conversation, NATIVE_CHANNEL, inbound.provider_message_id, contact, inbound.text, inbound.properties, inbound.timestamp_ms, now])?;
+    Ok(stored == 1)
 }
 
 /// The weaker baseline: each webhook committed (and fsynced) on its own, under a mutex on the

@@ -60,17 +60,14 @@ pub(super) fn upsert_inbound(
                 contact_id = COALESCE(conversations.contact_id, excluded.contact_id),
                 last_activity_at = excluded.last_activity_at,
                 status = CASE WHEN conversations.status = 'bot' THEN 'bot' WHEN conversations.status = 'resolved' THEN {} ELSE 'open' END,
-                last_inbound_at = MAX(COALESCE(conversations.last_inbound_at, 0), excluded.last_inbound_at)
-             RETURNING id",
+                last_inbound_at = MAX(COALESCE(conversations.last_inbound_at, 0), excluded.last_inbound_at)",
             bot_or_open("?1", false),
             bot_or_open("conversations.channel_id", false)
         )
     });
-    tx.cached_row(
-        &UPSERT,
-        params![channel_id, external_id, contact_id, name, now, inbound_at],
-        |row| row.get(0),
-    )
+    // Its id read by its key, not by `RETURNING` (see `messages::record_inbound_in`).
+    tx.cached_execute(&UPSERT, params![channel_id, external_id, contact_id, name, now, inbound_at])?;
+    tx.cached_row("SELECT id FROM conversations WHERE channel_id = ?1 AND external_id = ?2", params![channel_id, external_id], |row| row.get(0))
 }
 
 /// Records an agent's (or a bot's) reply: it reopens a resolved conversation; one the bot
