@@ -135,11 +135,13 @@ where
 const CHANNEL: &str = "switchboard:channel/channel@0.1.4";
 const INTERACTIVE: &str = "switchboard:channel/interactive@0.1.4";
 
-/// Those functions' arguments and results, as the contract's generated types.
+/// Those functions' arguments (the context and request borrowed from the host's own values) and
+/// results (the contract's generated types).
 pub(super) type WebhookArgs<'a> = (ContextView<'a>, RequestView<'a>);
 pub(super) type WebhookResult = Result<wit::WebhookOutcome, wit::ChannelError>;
 pub(super) type InteractiveWebhookResult = Result<wit_interactive::InteractiveWebhookOutcome, wit::ChannelError>;
 pub(super) type SendArgs<'a> = (ContextView<'a>, &'a wit::OutboundMessage);
+pub(super) type SendResult = Result<wit::Receipt, wit::ChannelError>;
 
 /// The contract's `channel-context`, lowered straight from the host's own: the traffic calls
 /// (every provider delivery, every send) copy it into the plugin's memory once, instead of into
@@ -179,7 +181,6 @@ impl<'a> From<&'a host::HttpRequest> for RequestView<'a> {
         Self { method: &request.method, path: &request.path, query: &request.query, headers: &request.headers, body: &request.body }
     }
 }
-pub(super) type SendResult = Result<wit::Receipt, wit::ChannelError>;
 
 /// The types-only interfaces have no functions; their host side is empty.
 impl wit::Host for super::CallState {}
