@@ -39,13 +39,56 @@ pub fn for_start_up() {
     }
 }
 
+/// Whether start-up is over (freed pages are then kept [`SERVING_PURGE_DELAY_MS`]), and how many
+/// large bodies are in flight ([`returning_freed_at_once`]): one lock, so that the delay set is
+/// always the one both call for.
+static PURGE: std::sync::Mutex<Purge> = std::sync::Mutex::new(Purge { serving: false, large_in_flight: 0 });
+
+struct Purge {
+    serving: bool,
+    large_in_flight: usize,
+}
+
+impl Purge {
+    fn set_delay(&self) {
+        let delay = if self.serving && self.large_in_flight == 0 { SERVING_PURGE_DELAY_MS } else { 0 };
+        // SAFETY: mi_option_set only sets a tunable the allocator reads at each purge.
+        #[allow(unsafe_code)]
+        unsafe {
+            libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, delay);
+        }
+    }
+}
+
+/// While the value lives, freed pages go back at once, as during start-up: for a large body in
+/// flight (a plugin's component, up to 64 MiB, uploaded and compiled), whose buffers kept for the
+/// serving delay would count against the uploads' memory promise (four at once stay within
+/// twice one file, `tests/operations.rs`; 2.12x measured once on a busy machine with the delay).
+pub struct ReturningFreedAtOnce(());
+
+pub fn returning_freed_at_once() -> ReturningFreedAtOnce {
+    let mut purge = PURGE.lock().unwrap_or_else(|p| p.into_inner());
+    purge.large_in_flight += 1;
+    purge.set_delay();
+    ReturningFreedAtOnce(())
+}
+
+impl Drop for ReturningFreedAtOnce {
+    fn drop(&mut self) {
+        let mut purge = PURGE.lock().unwrap_or_else(|p| p.into_inner());
+        purge.large_in_flight -= 1;
+        purge.set_delay();
+    }
+}
+
 /// Returns the heap start-up freed (call once the plugins are loaded), and from then on lets
-/// mimalloc keep freed pages a while for reuse ([`SERVING_PURGE_DELAY_MS`]).
+/// mimalloc keep freed pages a while for reuse ([`SERVING_PURGE_DELAY_MS`]) unless a large body
+/// is in flight ([`returning_freed_at_once`]).
 pub fn after_start_up() {
-    // SAFETY: mi_option_set only sets a tunable the allocator reads at each purge.
-    #[allow(unsafe_code)]
-    unsafe {
-        libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, SERVING_PURGE_DELAY_MS);
+    {
+        let mut purge = PURGE.lock().unwrap_or_else(|p| p.into_inner());
+        purge.serving = true;
+        purge.set_delay();
     }
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only returns free pages of the allocator's arenas to the system.

@@ -132,6 +132,8 @@ pub async fn install(
     if let Some(refusal) = refusal {
         return Err(after_draining(body, refusal).await);
     }
+    // Its buffers (the body, the compilation's input) go back as soon as they are freed.
+    let _large = crate::heap::returning_freed_at_once();
     let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|length| length > MAX_COMPONENT_BYTES as u64) {
         return Err(upload_error(UploadError::TooLarge(MAX_COMPONENT_BYTES)));
