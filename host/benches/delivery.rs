@@ -86,7 +86,7 @@ fn main() {
                 _ => format!("{}/webhook", same_promise.base),
             };
             let mut next_update = 1_000_000;
-            let connections = std::env::var("INGEST_CONNECTIONS").ok().and_then(|c| c.parse().ok()).filter(|&c: &usize| c > 0).unwrap_or(64);
+            let connections = support::count_from_env("INGEST_CONNECTIONS", 64);
             println!("{side}: distinct Telegram webhooks, {connections} connections, {INGEST_SECONDS} s per run");
             for _ in 0..3 {
                 let load = clients.load(&url, &secret, connections, &mut next_update).await;
@@ -96,7 +96,7 @@ fn main() {
             return;
         }
         if runs("ingest") {
-            let rounds = std::env::var("INGEST_ROUNDS").ok().and_then(|r| r.parse().ok()).filter(|&r: &usize| r > 0).unwrap_or(INGEST_ROUNDS);
+            let rounds = support::count_from_env("INGEST_ROUNDS", INGEST_ROUNDS);
             println!("ingest: distinct Telegram webhooks for {INGEST_SECONDS} s per run, one request after another per connection");
             println!("  (server CPU: this process's minus the clients' threads'; ratios are host ÷ native;");
             println!("   {rounds} rounds of the host and the same-promise native side by side, the median ratio counts)");

@@ -229,7 +229,7 @@ async fn per_second(ports: &[u16], channel: &str) -> (f64, u64) {
 }
 
 fn main() {
-    let rounds = std::env::var("SCALE_OUT_ROUNDS").ok().and_then(|r| r.parse().ok()).filter(|&r: &usize| r > 0).unwrap_or(ROUNDS);
+    let rounds = bench_support::count_from_env("SCALE_OUT_ROUNDS", ROUNDS);
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     rt.block_on(async {
         let dirs: Vec<tempfile::TempDir> = (0..4).map(|_| tempfile::tempdir().unwrap()).collect();

@@ -19,8 +19,9 @@ const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 const SERVING_PURGE_DELAY_MS: std::ffi::c_long = 1000;
 
 /// The allocators' settings for start-up (call first thing, before the runtime's threads start):
-/// at most two malloc arenas, for what still uses glibc's malloc (SQLite). Rust's allocations use mimalloc (see `lib.rs`), told not to commit its arena
-/// up front and, until [`after_start_up`], to return freed pages at once: what start-up frees
+/// at most two malloc arenas, for what still uses glibc's malloc (SQLite). Rust's allocations use
+/// mimalloc (see `lib.rs`), told not to commit its arena up front and, until [`after_start_up`],
+/// to return freed pages at once: what start-up frees
 /// goes straight back (idle, measured: 38.6-39.1 MiB resident cold and 37.8-37.9 warm, against
 /// 39.8 / 39.9 MiB with the default delay throughout and 59-67 MiB with neither; `no_thp`, a
 /// feature of the crate, keeps transparent huge pages out of its memory).

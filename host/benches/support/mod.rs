@@ -5,6 +5,12 @@
 
 use std::time::{Duration, Instant};
 
+/// A positive count from the environment variable `name` (a bench's rounds, connections, pairs),
+/// else `default`.
+pub fn count_from_env(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|value| value.parse().ok()).filter(|&count| count > 0).unwrap_or(default)
+}
+
 /// The middle sample (the upper of the two middle ones for an even count).
 pub fn median<T: PartialOrd + Copy>(mut samples: Vec<T>) -> T {
     samples.sort_by(|a, b| a.partial_cmp(b).expect("comparable samples"));
