@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use switchboard::store::backend::Store;
-use switchboard::store::model::{ContactInfo, DeliveryStatus, EventRecord, FileRecord, NewInbound, NewOutbound, StoredBytes};
+use switchboard::store::model::{AttachmentContent, ContactInfo, DeliveryStatus, EventRecord, FileRecord, LocationContent, NewInbound, NewOutbound, StoredBytes};
 use switchboard::store::{Scope, now_ms};
 
 use crate::each_backend;
@@ -27,12 +27,20 @@ async fn an_inbound_message_is_stored_once_read_back_whole_and_moves_the_window_
     each_backend(async |backend| {
         let (store, name, channel) = (&backend.nodes[0], backend.name, backend.channel.as_str());
         let earlier = now_ms() - 60_000;
-        let first = store.record_inbound(channel, &inbound(1, "100", earlier)).await.unwrap().unwrap_or_else(|| panic!("{name}: stored"));
+        // With what a message can carry besides its text: a shared place, and the message it answers.
+        let mut carrying = inbound(1, "100", earlier);
+        let place = LocationContent { latitude: -6.175392, longitude: 106.827153, name: Some("Monas".into()), address: Some("Gambir, Jakarta Pusat".into()) };
+        carrying.content.attachments = vec![AttachmentContent { kind: "location".into(), location: Some(place), ..Default::default() }];
+        carrying.reply_to = Some("100:0".into());
+        let first = store.record_inbound(channel, &carrying).await.unwrap().unwrap_or_else(|| panic!("{name}: stored"));
         assert_eq!(first.direction, "inbound");
         assert_eq!(first.text.as_deref(), Some("Halo, pesanan 1 sudah dikirim?"));
         assert_eq!(first.properties, vec![("reply_token".to_owned(), "rt-1".to_owned())], "{name}");
+        assert_eq!((&first.content, first.provider_timestamp, first.reply_to.as_deref()), (&carrying.content, Some(earlier), Some("100:0")), "{name}");
+        // What storing answers is what a read finds, field by field.
         let read = store.message(first.id).await.unwrap().unwrap();
-        assert_eq!((read.content, read.provider_timestamp, read.status), (Default::default(), Some(earlier), first.status), "{name}");
+        assert_eq!(serde_json::to_value(&first).unwrap(), serde_json::to_value(&read).unwrap(), "{name}");
+        assert_eq!(first.properties, read.properties, "{name}");
 
         assert!(store.record_inbound(channel, &inbound(1, "100", earlier)).await.unwrap().is_none(), "{name}: a redelivery is not stored again");
         assert_eq!(store.last_inbound_at(channel, "100").await.unwrap(), Some(earlier));
