@@ -268,10 +268,11 @@ async fn visitors_write_through_the_plugin_and_read_only_their_own_conversation(
     let (_, messages) = host.get(&format!("/api/v1/conversations/{conversation_id}/messages"), &host.agent).await;
     assert!(!messages.to_string().contains("forged"));
 
-    // Open streams do not hold up a shutdown: they end when it starts.
+    // Open streams do not hold up a shutdown: they end when it starts. Held, they would keep it
+    // until its 10 s cap; the bound sits below that, with room for a loaded machine.
     let started = std::time::Instant::now();
     host.stop().await;
-    assert!(started.elapsed() < Duration::from_secs(5), "shutdown took {:?}", started.elapsed());
+    assert!(started.elapsed() < Duration::from_secs(8), "shutdown took {:?}", started.elapsed());
     let end = tokio::time::timeout(Duration::from_secs(5), stream.response.chunk()).await.expect("the stream ended");
     assert!(matches!(end, Ok(None) | Err(_)), "{end:?}");
 }

@@ -35,9 +35,11 @@ pub fn componentize_py() -> PathBuf {
         return PathBuf::from(path);
     }
     let tool = workspace().join("target/test-tools/venv/bin/componentize-py");
-    if !tool.exists() {
+    // `.ready` is written once every package imports: the tool's file exists before pip is done.
+    let ready = workspace().join("target/test-tools/venv/.ready");
+    if !ready.exists() {
         let _once = INSTALL.lock().unwrap_or_else(|p| p.into_inner());
-        if !tool.exists() {
+        if !ready.exists() {
             let status = Command::new("bash").arg(workspace().join(".ci/test-deps")).status();
             assert!(
                 status.is_ok_and(|s| s.success()) && tool.exists(),
