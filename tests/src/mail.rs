@@ -56,10 +56,11 @@ pub struct MailServer {
 }
 
 impl MailServer {
-    /// Starts on a free port, taking `username` / `password`.
+    /// Starts on a free port, taking `username` / `password`. The port is one no outgoing
+    /// connection is given meanwhile, so a restart finds it free (see `ports::free_port`).
     pub async fn start(username: &str, password: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let server = Self::spawn(dir, 0).await;
+        let server = Self::spawn(dir, crate::postgres::ports::free_port()).await;
         server.set_login(username, password);
         server
     }

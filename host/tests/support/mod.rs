@@ -48,9 +48,7 @@ pub fn own_compile_cache(data: &Path) -> String {
     switchboard::data_dir::cache_dir(data).to_str().expect("a UTF-8 temp path").to_owned()
 }
 
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
+pub use postgres::ports::free_port;
 
 pub fn cli(args: &[&str], data_dir: &Path) -> (bool, String, String) {
     let output = Command::new(BIN).args(args).arg("--data-dir").arg(data_dir).output().unwrap();

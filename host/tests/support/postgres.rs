@@ -5,6 +5,11 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// Here, so that every crate that starts a Postgres has it once: one counter per process, which
+/// the servers' ports (`support::free_port`) draw from too.
+#[path = "ports.rs"]
+pub mod ports;
+
 pub struct Postgres {
     pub port: u16,
     /// The server's options (port, socket folder, listen address), to start it again the same.
@@ -29,9 +34,9 @@ impl Postgres {
         let mut postgres = Self { port: 0, options: String::new(), bin, dir, as_postgres_user };
         let init = postgres.pg("initdb", &["-D", data.to_str().unwrap(), "-A", "trust", "-U", "switchboard", "-E", "UTF8", "--no-sync", "--no-instructions"]);
         assert!(init.status.success(), "initdb failed: {}", String::from_utf8_lossy(&init.stderr));
-        // A free port can be taken between the probe and the start: try a few.
+        // A port taken after all (by anything outside these tests): try a few.
         for _ in 0..5 {
-            let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+            let port = ports::free_port();
             let options = format!("-p {port} -k {} -c listen_addresses=127.0.0.1 -c max_connections=200", postgres.dir.path().display());
             let log = postgres.dir.path().join("log");
             let started = postgres.pg("pg_ctl", &["-D", data.to_str().unwrap(), "-o", &options, "-l", log.to_str().unwrap(), "-w", "-t", "30", "start"]);
