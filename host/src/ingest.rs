@@ -324,7 +324,8 @@ fn delivery_status(state: DeliveryState) -> DeliveryStatus {
     }
 }
 
-/// A plugin's attachment as the message keeps it.
+/// A plugin's attachment as the message keeps it. A place whose coordinates are not numbers
+/// (NaN, infinite) is no place: kept without them, as JSON cannot hold them.
 fn attachment_content(attachment: &Attachment) -> AttachmentContent {
     AttachmentContent {
         kind: attachment.kind.name().to_owned(),
@@ -333,8 +334,33 @@ fn attachment_content(attachment: &Attachment) -> AttachmentContent {
         mime_type: attachment.mime_type.clone(),
         filename: attachment.filename.clone(),
         size: attachment.size,
-        location: attachment.location.as_ref().map(|l| LocationContent { latitude: l.latitude, longitude: l.longitude, name: l.name.clone(), address: l.address.clone() }),
+        location: attachment
+            .location
+            .as_ref()
+            .filter(|l| l.latitude.is_finite() && l.longitude.is_finite())
+            .map(|l| LocationContent { latitude: l.latitude, longitude: l.longitude, name: l.name.clone(), address: l.address.clone() }),
         description: attachment.description.clone(),
         file: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::attachment_content;
+    use crate::runtime::types::{Attachment, AttachmentKind, Location};
+
+    fn shared_place(latitude: f64, longitude: f64) -> Attachment {
+        let location = Some(Location { latitude, longitude, name: Some("Monas".into()), address: None });
+        Attachment { kind: AttachmentKind::Location, provider_media_id: None, url: None, mime_type: None, filename: None, size: None, location, description: None }
+    }
+
+    #[test]
+    fn a_place_is_kept_with_its_coordinates_unless_they_are_not_numbers() {
+        let kept = attachment_content(&shared_place(-6.175392, 106.827153)).location.expect("a place");
+        assert_eq!((kept.latitude, kept.longitude, kept.name.as_deref()), (-6.175392, 106.827153, Some("Monas")));
+        for (latitude, longitude) in [(f64::NAN, 106.8), (-6.1, f64::INFINITY), (f64::NEG_INFINITY, f64::NAN)] {
+            let content = attachment_content(&shared_place(latitude, longitude));
+            assert_eq!((content.kind.as_str(), content.location), ("location", None), "{latitude}, {longitude}");
+        }
     }
 }

@@ -643,7 +643,8 @@ fn three_nodes_started_together_migrate_once_and_share_webhooks_and_replies_thro
     assert!(accepted_at_kill < REPLIES, "killed partway ({accepted_at_kill} of {REPLIES} accepted)");
 
     assert!(!dead_claims.is_empty(), "node 2 had sends in flight when it was killed\n{}", cluster.logs());
-    let Some(taken_over_after) = takeover.join().unwrap() else {
+    let watched = takeover.join().unwrap_or_else(|_| panic!("watching node 2's claims {dead_claims:?} failed (above)\n{}", cluster.logs()));
+    let Some(taken_over_after) = watched else {
         panic!("node 2's claims {dead_claims:?} were not taken over in {PATIENCE:?}\n{}", cluster.logs());
     };
     assert!(taken_over_after <= Duration::from_secs(10), "node 2's {} claims taken over {taken_over_after:?} after the kill (at most 10 s)", dead_claims.len());

@@ -35,11 +35,12 @@ pub fn componentize_py() -> PathBuf {
         return PathBuf::from(path);
     }
     let tool = workspace().join("target/test-tools/venv/bin/componentize-py");
-    // `.ready` is written once every package imports: the tool's file exists before pip is done.
+    // `.ready` is written once every package imports (the tool's file exists before pip is
+    // done); a venv made before componentize-py was added has `.ready` but not the tool.
     let ready = workspace().join("target/test-tools/venv/.ready");
-    if !ready.exists() {
+    if !(ready.exists() && tool.exists()) {
         let _once = INSTALL.lock().unwrap_or_else(|p| p.into_inner());
-        if !ready.exists() {
+        if !(ready.exists() && tool.exists()) {
             let status = Command::new("bash").arg(workspace().join(".ci/test-deps")).status();
             assert!(
                 status.is_ok_and(|s| s.success()) && tool.exists(),

@@ -78,12 +78,13 @@ pub(crate) fn record_inbound_in(tx: &Connection, channel_id: &str, inbound: &New
         contact_id,
         inbound.provider_timestamp.min(now),
     )?;
-    // Its row is what this insert writes (no trigger changes a message's row), so the message is
-    // built from the same values, not read back, which parsed its content and properties again
-    // (callgrind, instructions per message: 375k against 388k one at a time, 208k against 220k
-    // with 64 at once). Nor are the contact's and conversation's ids returned by `RETURNING`,
-    // which SQLite buffers in a temporary table of its own (a b-tree opened, a page zeroed): they
-    // are read by key (353k against 383k one at a time, 196k against 228k with 64 at once).
+    // Its row is what this insert writes (no trigger changes a message's row; a place's
+    // coordinates are finite and their JSON parses back exactly), so the message is built from
+    // the same values, not read back, which parsed its content and properties again. Callgrind,
+    // instructions per message: 375k against 388k one at a time, 208k against 220k with 64 at
+    // once. The contact's and conversation's ids are read by key, not by `RETURNING`, which
+    // SQLite buffers in a temporary table of its own (a b-tree opened, a page zeroed): see
+    // README "Benchmarks", 2026-11-28, night.
     const INSERT: &str = "INSERT INTO messages (conversation_id, channel_id, direction, provider_message_id, contact_id, text, content,
             properties, reply_to, status, provider_timestamp, created_at, updated_at)
          VALUES (?1, ?2, 'inbound', ?3, ?4, ?5, ?6, ?7, ?8, 'received', ?9, ?10, ?10)";

@@ -29,7 +29,8 @@ async fn an_inbound_message_is_stored_once_read_back_whole_and_moves_the_window_
         let earlier = now_ms() - 60_000;
         // With what a message can carry besides its text: a shared place, and the message it answers.
         let mut carrying = inbound(1, "100", earlier);
-        let place = LocationContent { latitude: -6.175392, longitude: 106.827153, name: Some("Monas".into()), address: Some("Gambir, Jakarta Pusat".into()) };
+        // (A coordinate with all of an f64's 17 digits: what a read parses is what was written.)
+        let place = LocationContent { latitude: -6.175392, longitude: 106.82715312345679, name: Some("Monas".into()), address: Some("Gambir, Jakarta Pusat".into()) };
         carrying.content.attachments = vec![AttachmentContent { kind: "location".into(), location: Some(place), ..Default::default() }];
         carrying.reply_to = Some("100:0".into());
         let first = store.record_inbound(channel, &carrying).await.unwrap().unwrap_or_else(|| panic!("{name}: stored"));
