@@ -2,7 +2,6 @@
 //! on/off switch, tokens, rate limits, live stream), the preview page, and the widget itself
 //! in headless Chromium on a test website.
 
-use std::time::Duration;
 
 use reqwest::Method;
 use reqwest::header::HeaderMap;
@@ -268,12 +267,10 @@ async fn visitors_write_through_the_plugin_and_read_only_their_own_conversation(
     let (_, messages) = host.get(&format!("/api/v1/conversations/{conversation_id}/messages"), &host.agent).await;
     assert!(!messages.to_string().contains("forged"));
 
-    // Open streams do not hold up a shutdown: they end when it starts. Held, they would keep it
-    // until its 10 s cap; the bound sits below that, with room for a loaded machine.
-    let started = std::time::Instant::now();
-    host.stop().await;
-    assert!(started.elapsed() < Duration::from_secs(8), "shutdown took {:?}", started.elapsed());
-    let end = tokio::time::timeout(Duration::from_secs(5), stream.response.chunk()).await.expect("the stream ended");
+    // Open streams do not hold up a shutdown: they end when it starts. Held, they would keep the
+    // host from ever finishing (the library's serve has no cap of its own).
+    assert!(host.stop_and_wait().await, "the open stream held the host's shutdown up");
+    let end = tokio::time::timeout(switchboard_e2e::PATIENCE, stream.response.chunk()).await.expect("the stream ended");
     assert!(matches!(end, Ok(None) | Err(_)), "{end:?}");
 }
 

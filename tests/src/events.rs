@@ -28,7 +28,9 @@ pub struct Event {
 impl Events {
     /// Follows the events `token` may see, from `last_id` when given.
     pub async fn open(host: &TestHost, token: &str, last_id: Option<&str>) -> Self {
-        let mut request = host.http.get(format!("{}/api/v1/events", host.base)).bearer_auth(token);
+        // Not the client's 30 s for a whole request: the stream stays open as long as the test
+        // reads it, and each read is bounded by `next`'s wait.
+        let mut request = host.http.get(format!("{}/api/v1/events", host.base)).bearer_auth(token).timeout(Duration::from_secs(3600));
         if let Some(id) = last_id {
             request = request.header("last-event-id", id);
         }

@@ -270,7 +270,14 @@ impl TestHost {
 
     pub async fn stop(mut self) {
         self.assert_store_calls_off_workers().await;
-        self.shutdown().await;
+        self.shutdown(Duration::from_secs(10)).await;
+    }
+
+    /// Stops the host and waits (at most [`PATIENCE`]) until it has finished: whether it did,
+    /// that is, whether nothing it served held its shutdown up.
+    pub async fn stop_and_wait(mut self) -> bool {
+        self.assert_store_calls_off_workers().await;
+        self.shutdown(PATIENCE).await
     }
 
     /// No database call so far ran on an async worker (where it would stall every task of that
@@ -284,12 +291,14 @@ impl TestHost {
         assert_eq!(calls.trim(), "0", "database calls ran on async workers (the host's log names them)");
     }
 
-    async fn shutdown(&mut self) {
+    /// Asks the host to stop and waits for it at most `limit`; whether it finished.
+    async fn shutdown(&mut self, limit: Duration) -> bool {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        if let Some(server) = self.server.take() {
-            let _ = tokio::time::timeout(Duration::from_secs(10), server).await;
+        match self.server.take() {
+            Some(server) => tokio::time::timeout(limit, server).await.is_ok(),
+            None => true,
         }
     }
 }

@@ -67,8 +67,12 @@ pub(super) fn upsert_inbound(
     });
     // Its id read by its key, not by `RETURNING` (see `messages::record_inbound_in`).
     tx.cached_execute(&UPSERT, params![channel_id, external_id, contact_id, name, now, inbound_at])?;
-    tx.cached_row("SELECT id FROM conversations WHERE channel_id = ?1 AND external_id = ?2", params![channel_id, external_id], |row| row.get(0))
+    tx.cached_row(ID_BY_KEY, params![channel_id, external_id], |row| row.get(0))
 }
+
+/// A conversation's id by its key: `$1` channel, `$2` the provider's id of the chat (the same
+/// in both dialects).
+pub(crate) const ID_BY_KEY: &str = "SELECT id FROM conversations WHERE channel_id = $1 AND external_id = $2";
 
 /// Records an agent's (or a bot's) reply: it reopens a resolved conversation; one the bot
 /// handles stays with it. (A customer's message does this in [`upsert_inbound`], and moves the

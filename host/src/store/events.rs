@@ -89,8 +89,7 @@ pub(crate) async fn record_update_in(sql: &dyn Sql, channel_id: &str, event: &Ev
         }
         EventRecord::Watermark { conversation_external_id, up_to_ms, status } => {
             // The conversation found once, then its outbound messages moved forward.
-            let find = "SELECT id FROM conversations WHERE channel_id = $1 AND external_id = $2";
-            let Some(row) = sql.row(find, &[&channel_id, conversation_external_id]).await? else { return Ok(recorded) };
+            let Some(row) = sql.row(super::conversations::ID_BY_KEY, &[&channel_id, conversation_external_id]).await? else { return Ok(recorded) };
             let conversation = row.int(0);
             static FORWARD: LazyLock<String> = LazyLock::new(|| {
                 format!(
