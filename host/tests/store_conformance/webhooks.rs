@@ -117,14 +117,14 @@ async fn events_write_deliveries_for_subscribed_endpoints_which_go_out_in_order_
 }
 
 /// A customer's choice (contract 0.1.4) is `choice.made` besides `message.received`, written by
-/// the schema's trigger in the transaction that stores it; a plain message is not.
+/// the schema's trigger in the transaction that stores it, before it; a plain message is not.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_choice_is_also_the_choice_made_event() {
     each_backend(async |backend| {
         let (node, name, channel) = (&backend.nodes[0], backend.name, backend.channel.as_str());
-        let crm = node.create_webhook_endpoint(&endpoint(1, &["choice.made"])).await.unwrap();
+        let crm = node.create_webhook_endpoint(&endpoint(1, &["choice.made", "message.received"])).await.unwrap();
         let now = switchboard::store::now_ms();
-        node.record_inbound(channel, &inbound(1, "900", now)).await.unwrap().unwrap();
+        let plain = node.record_inbound(channel, &inbound(1, "900", now)).await.unwrap().unwrap();
         let mut picked = inbound(2, "900", now);
         picked.text = Some("Belum".into());
         picked.content.choice = Some(switchboard::store::model::ChoiceContent {
@@ -135,9 +135,14 @@ async fn a_choice_is_also_the_choice_made_event() {
             by: switchboard::store::model::ChoiceSource::Tap,
         });
         let stored = node.record_inbound(channel, &picked).await.unwrap().unwrap();
-        let due = node.due_webhook_deliveries(10, &[]).await.unwrap();
-        let made: Vec<_> = due.iter().filter(|d| d.endpoint_id == crm.id).map(|d| (d.event_type.as_str(), d.message_id)).collect();
-        assert_eq!(made, vec![("choice.made", Some(stored.id))], "{name}");
+        // Newest first, as the admin sees them.
+        let written = node.webhook_deliveries(crm.id, switchboard::store::Scope::Every, 10).await.unwrap();
+        let made: Vec<_> = written.iter().rev().map(|(d, _)| (d.event_type.as_str(), d.message_id)).collect();
+        assert_eq!(
+            made,
+            vec![("message.received", Some(plain.id)), ("choice.made", Some(stored.id)), ("message.received", Some(stored.id))],
+            "{name}: in the order they were written"
+        );
     })
     .await;
 }

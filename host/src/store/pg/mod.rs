@@ -27,7 +27,7 @@ use super::{SecretBox, StoreError, StoreResult, now_ms};
 use super::sql::{Batched, Body, OnPostgres, RunSql};
 
 /// Schema versions, applied in order; `schema_versions` records each with the node that ran it.
-const MIGRATIONS: &[&str] = &[include_str!("0001_schema.sql"), include_str!("0002_media_claims.sql"), include_str!("0003_plugin_removals.sql"), include_str!("0004_webhook_endpoints.sql"), include_str!("0005_bots.sql"), include_str!("0006_choice_made.sql"), include_str!("0007_choice_offers.sql"), include_str!("0008_person_language.sql"), include_str!("0009_activity.sql"), include_str!("0010_plugin_sources.sql"), include_str!("0011_bot_tokens.sql"), include_str!("0012_webhook_enqueue_cached.sql"), include_str!("0013_event_triggers_when.sql"), include_str!("0014_channel_time_index_for_time_only.sql"), include_str!("0015_channels_changed.sql")];
+const MIGRATIONS: &[&str] = &[include_str!("0001_schema.sql"), include_str!("0002_media_claims.sql"), include_str!("0003_plugin_removals.sql"), include_str!("0004_webhook_endpoints.sql"), include_str!("0005_bots.sql"), include_str!("0006_choice_made.sql"), include_str!("0007_choice_offers.sql"), include_str!("0008_person_language.sql"), include_str!("0009_activity.sql"), include_str!("0010_plugin_sources.sql"), include_str!("0011_bot_tokens.sql"), include_str!("0012_webhook_enqueue_cached.sql"), include_str!("0013_event_triggers_when.sql"), include_str!("0014_channel_time_index_for_time_only.sql"), include_str!("0015_channels_changed.sql"), include_str!("0016_message_events_per_statement.sql")];
 /// How many schema versions this build knows (what a database it migrated records).
 pub const SCHEMA_VERSIONS: usize = MIGRATIONS.len();
 
