@@ -806,7 +806,8 @@ async fn shared_batches(wati_lone: bool) {
 
     // Held together in one batch (sorted by conversation): a redelivery and a new message for
     // Budi, a new customer's three messages (one twice), the same provider id on another
-    // channel, and only a redelivery for Sari.
+    // channel, only a redelivery for Sari, and a redelivery of Budi's first message in a chat
+    // not stored yet.
     let (_, commits_before) = node.group_commits();
     let together_before = node.inbound_stored_together();
     let wati = [message("B1", "wati", Some("Wati"), None, at + 5), message("B1", "wati", None, None, at + 5), message("B2", "wati", None, None, at + 20)];
@@ -814,7 +815,11 @@ async fn shared_batches(wati_lone: bool) {
     let webhooks: Vec<_> = [(shop.clone(), vec![message("A1", "budi", None, None, at)]), (shop.clone(), vec![message("A2", "budi", None, Some("Budi Santoso"), at + 10)])]
         .into_iter()
         .chain(wati)
-        .chain([(other_shop.clone(), vec![message("A2", "budi", Some("Budi"), None, at + 30)]), (shop.clone(), vec![message("C1", "sari", None, None, at + 40)])])
+        .chain([
+            (other_shop.clone(), vec![message("A2", "budi", Some("Budi"), None, at + 30)]),
+            (shop.clone(), vec![message("C1", "sari", None, None, at + 40)]),
+            (shop.clone(), vec![message("A1", "tono", Some("Tono"), None, at + 50)]),
+        ])
         .collect();
     let count = webhooks.len() as u64;
     let outcomes = webhooks_in_one_batch(node, &client, &sql(url).await, &blocking, webhooks).await;
@@ -823,9 +828,9 @@ async fn shared_batches(wati_lone: bool) {
         .map(|outcome| outcome.as_ref().unwrap().messages.iter().map(|m| m.provider_message_id.clone().unwrap()).collect())
         .collect();
     let (stored_wati, counts): (Vec<Vec<&str>>, Vec<usize>) = if wati_lone { (vec![vec!["B1"], vec![], vec!["B2"]], vec![1, 0, 1]) } else { (vec![vec!["B1", "B2"]], vec![2]) };
-    let expected: Vec<Vec<&str>> = [vec![], vec!["A2"]].into_iter().chain(stored_wati).chain([vec!["A2"], vec![]]).collect();
+    let expected: Vec<Vec<&str>> = [vec![], vec!["A2"]].into_iter().chain(stored_wati).chain([vec!["A2"], vec![], vec![]]).collect();
     assert_eq!(stored, expected);
-    assert_eq!(outcomes.iter().map(|o| o.as_ref().unwrap().stored).collect::<Vec<_>>(), [vec![0, 1], counts, vec![1, 0]].concat());
+    assert_eq!(outcomes.iter().map(|o| o.as_ref().unwrap().stored).collect::<Vec<_>>(), [vec![0, 1], counts, vec![1, 0, 0]].concat());
     let (_, commits) = node.group_commits();
     assert_eq!(commits - commits_before, 2, "the blocker's commit and one for the {count} webhooks");
     // All lone messages: one statement stored the batch; a webhook of three among them: one each.
@@ -856,6 +861,8 @@ async fn shared_batches(wati_lone: bool) {
     let wati_chat = conversation(&shop, "wati").await;
     assert_eq!((wati_chat.status.as_str(), wati_chat.last_inbound_at), ("open", Some(at + 20)), "the window from the newest message");
     assert_eq!(conversation(&other_shop, "budi").await.last_inbound_at, Some(at + 30));
+    let tono = conversation(&shop, "tono").await;
+    assert_eq!((tono.status.as_str(), tono.last_inbound_at), ("open", None), "only a new message opens a window");
     let names: Vec<(String, Option<String>)> = client
         .query("SELECT external_id, name FROM contacts WHERE channel_id = $1 ORDER BY external_id", &[&shop])
         .await
@@ -864,7 +871,11 @@ async fn shared_batches(wati_lone: bool) {
         .map(|row| (row.get(0), row.get(1)))
         .collect();
     let budi_name = Some("Budi".to_owned());
-    assert_eq!(names, [("budi".to_owned(), budi_name.clone()), ("sari".to_owned(), budi_name), ("wati".to_owned(), Some("Wati".to_owned()))], "a name not given keeps the known one");
+    assert_eq!(
+        names,
+        [("budi".to_owned(), budi_name.clone()), ("sari".to_owned(), budi_name), ("tono".to_owned(), Some("Tono".to_owned())), ("wati".to_owned(), Some("Wati".to_owned()))],
+        "a name not given keeps the known one"
+    );
 }
 
 /// How a statement's plan reads `messages`: the index's name, or `Seq Scan` (EXPLAIN with the
