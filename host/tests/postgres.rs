@@ -769,6 +769,44 @@ async fn lone_messages_stored_by_one_statement_leave_what_storing_them_one_by_on
     shared_batches(true).await;
 }
 
+/// A batch's lone messages are stored by one statement whose insert has no `ON CONFLICT`: when
+/// another transaction (another node taking the same update) stores one of them after the
+/// statement's snapshot, the unique key fails the statement, and the batch's webhooks run again
+/// one by one: that message is then a redelivery, stored once, and the others are stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_another_node_stores_while_a_batch_stores_it_with_others_is_stored_once() {
+    let Cluster { url, nodes, .. } = &cluster("race", 1).await;
+    let node = &nodes[0];
+    let (client, observer) = (sql(url).await, sql(url).await);
+    let (shop, blocking) = (whatsapp_channel(node).await, whatsapp_channel(node).await);
+    node.record_inbound(&shop, &inbound(1)).await.unwrap().expect("stored");
+    // The other node's transaction has stored update 2 in the same conversation, uncommitted
+    // (without its contact: a lock on it would keep the blocker below from locking the table).
+    let other = sql(url).await;
+    other
+        .batch_execute(
+            "BEGIN; INSERT INTO messages (conversation_id, channel_id, direction, provider_message_id, text, status, provider_timestamp, created_at, updated_at)
+             SELECT conversation_id, channel_id, direction, '2', 'pesan 2', status, provider_timestamp, created_at, updated_at FROM messages WHERE provider_message_id = '1'",
+        )
+        .await
+        .unwrap();
+    // It commits once the batch's statement waits for it on the unique key.
+    let watcher = sql(url).await;
+    let commits = tokio::spawn(async move {
+        until_waiting_for_lock(&watcher, "WITH input", "the batch's statement").await;
+        other.batch_execute("COMMIT").await.unwrap();
+    });
+    let together_before = node.inbound_stored_together();
+    let outcomes = webhooks_in_one_batch(node, &client, &observer, &blocking, vec![(shop.clone(), vec![inbound(2)]), (shop.clone(), vec![inbound(3)])]).await;
+    tokio::time::timeout(PATIENCE, commits).await.expect("the other transaction committed in time").unwrap();
+    let stored: Vec<usize> = outcomes.iter().map(|o| o.as_ref().expect("answered").stored).collect();
+    assert_eq!(stored, [0, 1], "update 2 a redelivery, update 3 new");
+    assert_eq!(node.inbound_stored_together(), together_before, "the statement storing both was undone");
+    let copies: i64 = client.query_one("SELECT COUNT(*) FROM messages WHERE channel_id = $1 AND provider_message_id = '2'", &[&shop]).await.unwrap().get(0);
+    assert_eq!(copies, 1);
+    assert_eq!(messages_stored(&client).await, 1 + 1 + 1 + 2, "updates 1, 2 and 3, and the blocker's two");
+}
+
 /// Webhooks held together so they share group commits leave the rows storing them one by one
 /// leaves; `wati_lone`: Wati's three messages come as three webhooks (all of the batch's
 /// webhooks are lone messages), else as one.

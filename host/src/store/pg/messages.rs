@@ -100,7 +100,11 @@ pub(super) fn store_together<'c>(client: &'c deadpool_postgres::Client, inputs: 
 /// other instead of deadlocking. Against a batch storing one message at a time (which locks a
 /// contact, then its conversation, and so on) a cycle is still possible where a sender is not
 /// the conversation (groups); the batch that loses it runs again one write at a time (the
-/// writer's fallback).
+/// writer's fallback). So does a batch one of whose new messages another transaction stored
+/// after its snapshot (the same update at two nodes at once): the messages' insert has no
+/// `ON CONFLICT` (a check of the unique key before each insert, and a second WAL record to
+/// confirm it, for a race that `fresh` leaves only to another transaction's commit), so the
+/// unique key fails it, and one by one each finds what is stored.
 async fn record_inbounds_in<C: GenericClient>(tx: &C, inputs: &[&super::writer::LoneInbound]) -> StoreResult<Vec<Option<Message>>> {
     static RECORD_INBOUNDS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         let bot_or_open_new = crate::store::conversations::bot_or_open("g.channel_id", true);
@@ -159,7 +163,6 @@ async fn record_inbounds_in<C: GenericClient>(tx: &C, inputs: &[&super::writer::
                 FROM fresh f JOIN conversation v ON v.channel_id = f.channel_id AND v.external_id = f.conversation
                 JOIN contact c ON c.channel_id = f.channel_id AND c.external_id = f.sender
                 ORDER BY f.ord
-                ON CONFLICT DO NOTHING
                 RETURNING {COLUMNS})
              SELECT {COLUMNS}, pg_notify($14::text, json_build_object(
                 'change', 'message', 'channel_id', channel_id, 'conversation_id', conversation_id, 'message_id', id)::text)

@@ -294,7 +294,9 @@ async fn run_batch(pool: Pool, faults: Arc<Faults>, batch: Vec<Job>, counted: Co
                     }
                     Ran::Succeeded
                 }
-                Err(e) if e.is_transient_conflict() => Ran::LostConflict,
+                // Lost to another transaction: a lock cycle, or one of the messages stored by
+                // another node meanwhile (see `messages::store_together`).
+                Err(e) if e.is_transient_conflict() || e.is_unique_violation() => Ran::LostConflict,
                 // The batch runs again one write at a time: slower, so say why.
                 Err(e) => {
                     tracing::warn!("a batch's lone messages could not be stored by one statement, each is stored alone: {e}");
