@@ -876,6 +876,11 @@ async fn shared_batches(wati_lone: bool) {
     assert_eq!(together, if wati_lone { count } else { 0 }, "messages stored by one statement");
     let wati: Vec<&switchboard::store::model::Message> = outcomes.iter().flat_map(|o| &o.as_ref().unwrap().messages).filter(|m| m.provider_message_id.as_deref() != Some("A2")).collect();
     assert!(wati[0].id < wati[1].id, "a conversation's messages keep their order");
+    // What storing answered (built from the inputs, not read back) is what a read finds.
+    for stored in outcomes.iter().flat_map(|o| &o.as_ref().unwrap().messages) {
+        let read = node.message(stored.id).await.unwrap().expect("stored");
+        assert_eq!(serde_json::to_value(stored).unwrap(), serde_json::to_value(&read).unwrap());
+    }
     assert_eq!(messages_stored(&client).await, 2 + 4 + 2, "Budi's and Sari's first, four new, the blocker's two");
     let ids = |sql: &'static str| {
         let client = &client;

@@ -103,13 +103,20 @@ pub(crate) fn record_inbound_in(tx: &Connection, channel_id: &str, inbound: &New
             now
         ],
     )?;
-    Ok(Some(Message {
-        id: tx.last_insert_rowid(),
+    Ok(Some(stored_inbound(tx.last_insert_rowid(), conversation_id, channel_id, Some(contact_id), inbound, now)))
+}
+
+/// A customer's message as its insert stored it (at `now`, with the ids the insert gave it), for
+/// the backends that build it from what they wrote instead of reading it back: no trigger
+/// changes a message's row, and its content and properties parse back exactly.
+pub(crate) fn stored_inbound(id: i64, conversation_id: i64, channel_id: &str, contact_id: Option<i64>, inbound: &NewInbound, now: i64) -> Message {
+    Message {
+        id,
         conversation_id,
         channel_id: channel_id.to_owned(),
         direction: "inbound".into(),
         provider_message_id: Some(inbound.provider_message_id.clone()),
-        contact_id: Some(contact_id),
+        contact_id,
         text: inbound.text.clone(),
         content: inbound.content.clone(),
         properties: inbound.properties.clone(),
@@ -119,7 +126,7 @@ pub(crate) fn record_inbound_in(tx: &Connection, channel_id: &str, inbound: &New
         provider_timestamp: Some(inbound.provider_timestamp),
         created_at: now,
         updated_at: now,
-    }))
+    }
 }
 
 pub(crate) async fn message_in(sql: &dyn Sql, id: i64) -> StoreResult<Option<Message>> {

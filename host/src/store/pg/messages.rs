@@ -8,7 +8,7 @@ use crate::store::contacts::UPSERT_CONTACT;
 use crate::store::model::{Message, NewInbound};
 use crate::store::{StoreResult, now_ms};
 
-use crate::store::messages::{COLUMNS, read_message as message};
+use crate::store::messages::stored_inbound;
 
 /// A customer's message of a webhook's events (`MessageStore::record_events`), inside their
 /// transaction: one statement (a round trip and a plan per message, not four). Contact, conversation, message:
@@ -50,8 +50,8 @@ pub(super) async fn record_inbound_in<C: GenericClient>(tx: &C, channel_id: &str
                     properties, reply_to, status, provider_timestamp, created_at, updated_at)
                 SELECT conversation.id, $1, 'inbound', $6, contact.id, $10, $11, $12, $13, 'received', $9, $5, $5 FROM conversation, contact
                 ON CONFLICT DO NOTHING
-                RETURNING {COLUMNS})
-             SELECT {COLUMNS}, pg_notify($14::text, json_build_object(
+                RETURNING id, conversation_id, contact_id)
+             SELECT id, conversation_id, contact_id, pg_notify($14::text, json_build_object(
                 'change', 'message', 'channel_id', $1::text, 'conversation_id', conversation_id, 'message_id', id)::text)
              FROM message"
         )
@@ -61,6 +61,7 @@ pub(super) async fn record_inbound_in<C: GenericClient>(tx: &C, channel_id: &str
         .await?;
     let sender = &inbound.sender;
     let properties = serde_json::to_string(&inbound.properties).expect("pairs serialize");
+    let now = now_ms();
     let row = tx
         .query_opt(
             &statement,
@@ -69,7 +70,7 @@ pub(super) async fn record_inbound_in<C: GenericClient>(tx: &C, channel_id: &str
                 &sender.external_id,
                 &sender.name,
                 &sender.handle,
-                &now_ms(),
+                &now,
                 &inbound.provider_message_id,
                 &inbound.conversation_external_id,
                 &inbound.conversation_name,
@@ -82,7 +83,8 @@ pub(super) async fn record_inbound_in<C: GenericClient>(tx: &C, channel_id: &str
             ],
         )
         .await?;
-    row.as_ref().map(message).transpose()
+    // Built from what the insert wrote, not read back (see `messages::stored_inbound`).
+    Ok(row.map(|row| stored_inbound(row.get(0), row.get(1), channel_id, row.get(2), inbound, now)))
 }
 
 /// [`record_inbounds_in`] on the writer's connection: the writer's [`super::writer::StoreTogether`].
@@ -163,8 +165,8 @@ async fn record_inbounds_in<C: GenericClient>(tx: &C, inputs: &[&super::writer::
                 FROM fresh f JOIN conversation v ON v.channel_id = f.channel_id AND v.external_id = f.conversation
                 JOIN contact c ON c.channel_id = f.channel_id AND c.external_id = f.sender
                 ORDER BY f.ord
-                RETURNING {COLUMNS})
-             SELECT {COLUMNS}, pg_notify($14::text, json_build_object(
+                RETURNING id, conversation_id, contact_id, channel_id, provider_message_id)
+             SELECT id, conversation_id, contact_id, channel_id, provider_message_id, pg_notify($14::text, json_build_object(
                 'change', 'message', 'channel_id', channel_id, 'conversation_id', conversation_id, 'message_id', id)::text)
              FROM message"
         )
@@ -174,6 +176,7 @@ async fn record_inbounds_in<C: GenericClient>(tx: &C, inputs: &[&super::writer::
     let properties: Vec<String> = inputs.iter().map(|input| serde_json::to_string(&input.inbound.properties).expect("pairs serialize")).collect();
     let contents: Vec<String> = inputs.iter().map(|input| input.inbound.content.to_json()).collect();
     let provider_at: Vec<i64> = inputs.iter().map(|input| input.inbound.provider_timestamp).collect();
+    let now = now_ms();
     let rows = tx
         .query(
             &statement,
@@ -190,15 +193,23 @@ async fn record_inbounds_in<C: GenericClient>(tx: &C, inputs: &[&super::writer::
                 &contents,
                 &properties,
                 &column(|i| i.inbound.reply_to.as_deref()),
-                &now_ms(),
+                &now,
                 &super::live::CHANNEL,
             ],
         )
         .await?;
-    // Each stored message goes to the first input with its provider id; a later one is a redelivery.
-    let mut stored: std::collections::HashMap<(String, String), Message> =
-        rows.iter().map(message).map(|m| m.map(|m| ((m.channel_id.clone(), m.provider_message_id.clone().unwrap_or_default()), m))).collect::<StoreResult<_>>()?;
-    Ok(inputs.iter().map(|input| stored.remove(&(input.channel_id.clone(), input.inbound.provider_message_id.clone()))).collect())
+    // Each stored message goes to the first input with its provider id (the one `fresh` stored);
+    // a later one is a redelivery. Built from that input, not read back (see
+    // `messages::stored_inbound`).
+    let mut stored: std::collections::HashMap<(String, String), (i64, i64, Option<i64>)> =
+        rows.iter().map(|row| ((row.get(3), row.get(4)), (row.get(0), row.get(1), row.get(2)))).collect();
+    Ok(inputs
+        .iter()
+        .map(|input| {
+            let (id, conversation_id, contact_id) = stored.remove(&(input.channel_id.clone(), input.inbound.provider_message_id.clone()))?;
+            Some(stored_inbound(id, conversation_id, &input.channel_id, contact_id, &input.inbound, now))
+        })
+        .collect())
 }
 
 /// Where an inbound message's locks start: its conversation, by channel and provider address
