@@ -275,7 +275,12 @@ async fn run_batch(pool: Pool, faults: Arc<Faults>, batch: Vec<Job>, counted: Co
         }
     };
     let together = async {
-        client.batch_execute(BEGIN).await.map_err(|e| e.to_string())?;
+        // BEGIN goes out in one flight with the batch's first statements (polled after it,
+        // they are sent after it on the same connection), not a round trip ahead of them. No
+        // statement runs outside the transaction when BEGIN fails: only a broken connection
+        // fails it, and that fails them too (an injected failed commit, which must store
+        // nothing, is tested).
+        let begin = client.batch_execute(BEGIN);
         // Lone messages go together when there are several (one alone is cheaper by its own
         // statement) and no other write of the batch locks a conversation: the statement locks
         // all of its conversations at once, which would break the batch's order among those.
@@ -304,7 +309,8 @@ async fn run_batch(pool: Pool, faults: Arc<Faults>, batch: Vec<Job>, counted: Co
                 }
             }
         };
-        let (succeeded, together_ran) = futures_util::future::join(each, lone_together).await;
+        let (began, (succeeded, together_ran)) = futures_util::future::join(begin, futures_util::future::join(each, lone_together)).await;
+        began.map_err(|e| e.to_string())?;
         let stored_together = if together { lone.len() as u64 } else { 0 };
         Ok::<Option<u64>, String>((together_ran == Ran::Succeeded && succeeded.iter().all(|ran| *ran == Ran::Succeeded)).then_some(stored_together))
     }
