@@ -270,14 +270,14 @@ impl TestHost {
 
     pub async fn stop(mut self) {
         self.assert_store_calls_off_workers().await;
-        self.shutdown(Duration::from_secs(10)).await;
+        self.shutdown().await;
     }
 
     /// Stops the host and waits (at most [`PATIENCE`]) until it has finished: whether it did,
     /// that is, whether nothing it served held its shutdown up.
     pub async fn stop_and_wait(mut self) -> bool {
         self.assert_store_calls_off_workers().await;
-        self.shutdown(PATIENCE).await
+        self.shutdown().await
     }
 
     /// No database call so far ran on an async worker (where it would stall every task of that
@@ -291,13 +291,13 @@ impl TestHost {
         assert_eq!(calls.trim(), "0", "database calls ran on async workers (the host's log names them)");
     }
 
-    /// Asks the host to stop and waits for it at most `limit`; whether it finished.
-    async fn shutdown(&mut self, limit: Duration) -> bool {
+    /// Asks the host to stop and waits for it (at most [`PATIENCE`]); whether it finished.
+    async fn shutdown(&mut self) -> bool {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
         match self.server.take() {
-            Some(server) => tokio::time::timeout(limit, server).await.is_ok(),
+            Some(server) => tokio::time::timeout(PATIENCE, server).await.is_ok(),
             None => true,
         }
     }

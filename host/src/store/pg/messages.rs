@@ -10,6 +10,25 @@ use crate::store::{StoreResult, now_ms};
 
 use crate::store::messages::stored_inbound;
 
+/// What a customer's messages do to their conversation when it is stored already, in both
+/// statements that store them: the name and contact given fill in; a new message (one that is
+/// not a redelivery: the proposed row's `last_inbound_at` is its provider time, none for a
+/// redelivery) touches it, moves its window forward and reopens it when resolved (to its
+/// channel's bot, if it has one).
+static TOUCHED_BY_INBOUND: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let bot_or_open = crate::store::conversations::bot_or_open("conversations.channel_id", true);
+    format!(
+        "ON CONFLICT (channel_id, external_id) DO UPDATE SET
+            name = COALESCE(excluded.name, conversations.name),
+            contact_id = COALESCE(conversations.contact_id, excluded.contact_id),
+            last_activity_at = CASE WHEN excluded.last_inbound_at IS NOT NULL
+                THEN excluded.last_activity_at ELSE conversations.last_activity_at END,
+            status = CASE WHEN conversations.status = 'resolved' AND excluded.last_inbound_at IS NOT NULL
+                THEN {bot_or_open} ELSE conversations.status END,
+            last_inbound_at = GREATEST(conversations.last_inbound_at, excluded.last_inbound_at)"
+    )
+});
+
 /// A customer's message of a webhook's events (`MessageStore::record_events`), inside their
 /// transaction: one statement (a round trip and a plan per message, not four). Contact, conversation, message:
 /// always in this order, so concurrent webhooks of one conversation wait for each other instead
@@ -30,6 +49,7 @@ pub(super) async fn record_inbound_in<C: GenericClient>(tx: &C, channel_id: &str
     // Written once (every inbound message runs it).
     static RECORD_INBOUND: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         let bot_or_open = crate::store::conversations::bot_or_open("$1", true);
+        let touched = &*TOUCHED_BY_INBOUND;
         format!(
             "WITH contact AS ({UPSERT_CONTACT}),
              is_new AS (
@@ -37,13 +57,7 @@ pub(super) async fn record_inbound_in<C: GenericClient>(tx: &C, channel_id: &str
              conversation AS (
                 INSERT INTO conversations (channel_id, external_id, contact_id, name, last_activity_at, created_at, last_inbound_at, status)
                 SELECT $1, $7, contact.id, $8, $5, $5, CASE WHEN (SELECT yes FROM is_new) THEN LEAST($9, $5) END, {bot_or_open} FROM contact
-                ON CONFLICT (channel_id, external_id) DO UPDATE SET
-                    name = COALESCE(excluded.name, conversations.name),
-                    contact_id = COALESCE(conversations.contact_id, excluded.contact_id),
-                    last_activity_at = CASE WHEN (SELECT yes FROM is_new) THEN excluded.last_activity_at ELSE conversations.last_activity_at END,
-                    status = CASE WHEN (SELECT yes FROM is_new) AND conversations.status = 'resolved' THEN {bot_or_open} ELSE conversations.status END,
-                    last_inbound_at = CASE WHEN (SELECT yes FROM is_new)
-                        THEN GREATEST(COALESCE(conversations.last_inbound_at, 0), excluded.last_inbound_at) ELSE conversations.last_inbound_at END
+                {touched}
                 RETURNING id),
              message AS (
                 INSERT INTO messages (conversation_id, channel_id, direction, provider_message_id, contact_id, text, content,
@@ -110,7 +124,7 @@ pub(super) fn store_together<'c>(client: &'c deadpool_postgres::Client, inputs: 
 async fn record_inbounds_in<C: GenericClient>(tx: &C, inputs: &[&super::writer::LoneInbound]) -> StoreResult<Vec<Option<Message>>> {
     static RECORD_INBOUNDS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         let bot_or_open_new = crate::store::conversations::bot_or_open("g.channel_id", true);
-        let bot_or_open_reopened = crate::store::conversations::bot_or_open("conversations.channel_id", true);
+        let touched = &*TOUCHED_BY_INBOUND;
         format!(
             "WITH input AS (
                 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[],
@@ -148,14 +162,7 @@ async fn record_inbounds_in<C: GenericClient>(tx: &C, inputs: &[&super::writer::
                 INSERT INTO conversations (channel_id, external_id, contact_id, name, last_activity_at, created_at, last_inbound_at, status)
                 SELECT g.channel_id, g.conversation, g.contact_id, g.name, $13::bigint, $13::bigint, g.new_inbound_at, {bot_or_open_new}
                 FROM grouped g ORDER BY g.channel_id COLLATE \"C\", g.conversation COLLATE \"C\"
-                ON CONFLICT (channel_id, external_id) DO UPDATE SET
-                    name = COALESCE(excluded.name, conversations.name),
-                    contact_id = COALESCE(conversations.contact_id, excluded.contact_id),
-                    last_activity_at = CASE WHEN excluded.last_inbound_at IS NOT NULL
-                        THEN excluded.last_activity_at ELSE conversations.last_activity_at END,
-                    status = CASE WHEN conversations.status = 'resolved' AND excluded.last_inbound_at IS NOT NULL
-                        THEN {bot_or_open_reopened} ELSE conversations.status END,
-                    last_inbound_at = GREATEST(conversations.last_inbound_at, excluded.last_inbound_at)
+                {touched}
                 RETURNING id, channel_id, external_id),
              message AS (
                 INSERT INTO messages (conversation_id, channel_id, direction, provider_message_id, contact_id, text, content,
