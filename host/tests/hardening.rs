@@ -218,6 +218,30 @@ fn five_hundred_half_sent_requests_do_not_hold_the_server_and_are_closed_after_t
 }
 
 #[test]
+fn a_body_that_stops_arriving_is_answered_408_after_the_pause_and_nothing_of_it_is_stored() {
+    let data = tempfile::tempdir().unwrap();
+    let operator = token("operator", data.path());
+    let server = Server::start(data.path(), &[]);
+    server.wait_ready();
+    let workspaces = || json_of(&request(server.port, "GET", "/api/v1/workspaces", Some(&operator), None).unwrap());
+    let before = workspaces();
+    // The head and 9 of the 100 bytes it declares, then nothing.
+    let mut stream = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    let sent = Instant::now();
+    let head = format!("POST /api/v1/workspaces HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {operator}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n");
+    stream.write_all(format!("{head}{{\"name\":\"").as_bytes()).unwrap();
+    stream.set_read_timeout(Some(PATIENCE)).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("answered and closed, not held");
+    assert_eq!(status_of(&response), 408, "{response}");
+    let body = json_of(&response);
+    assert_eq!(body["error"], "timeout", "{response}");
+    assert!(body["message"].as_str().unwrap().contains("nothing came for 20 s"), "says why: {body}");
+    assert!(sent.elapsed() >= Duration::from_secs(19), "given up after the pause, not before ({:?})", sent.elapsed());
+    assert_eq!(workspaces(), before, "nothing made of half a body");
+}
+
+#[test]
 fn a_uri_of_64_kib_is_refused_before_any_route() {
     let data = tempfile::tempdir().unwrap();
     let operator = token("operator", data.path());

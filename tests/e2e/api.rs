@@ -91,6 +91,7 @@ async fn every_class_of_error_answers_in_the_json_error_shape() {
     assert_eq!((status, body["error"].as_str()), (405, Some("method_not_allowed")), "{body}");
     let allow = allow.expect("405 keeps Allow");
     assert!(allow.contains("GET") && allow.contains("POST"), "{allow}");
+    assert!(body["message"].as_str().unwrap().contains("`Allow` header"), "says where the methods are: {body}");
     let (status, body, _) = send(reqwest::Method::POST, "/api/v1/channels", Some("text/plain"), b"plugin=telegram".to_vec()).await;
     assert_eq!((status, body["error"].as_str()), (415, Some("unsupported_media_type")), "{body}");
     let huge = format!("{{\"plugin\":\"telegram\",\"name\":\"{}\"}}", "x".repeat(3 << 20));

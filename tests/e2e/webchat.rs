@@ -205,6 +205,10 @@ async fn visitors_write_through_the_plugin_and_read_only_their_own_conversation(
     let forged = Visitor { token: Some(format!("{}x", &token[..token.len() - 1])), ..Visitor::new(&host, &channel, Some(SITE)) };
     assert_eq!(forged.write("c-0000000001", "hi").await.0, 401);
 
+    // A NUL is refused as on every JSON route (Postgres stores none): nothing is stored of it.
+    let (status, _, body) = siti.write("c-0000000001", "Halo\u{0}kak").await;
+    assert_eq!((status, body["error"].as_str()), (422, Some("invalid_request")), "{body}");
+
     let (status, _, body) = siti.write("c-0000000001", "  Halo <b>kak</b>, ada ukuran XL?  ").await;
     assert_eq!(status, 201, "{body}");
     let written = &body["message"];

@@ -1,8 +1,9 @@
-//! What every request passes on its way in and out, as one middleware: its body drains if a
-//! handler drops it unread (`unread_body`), input no route can use is refused (`bad_input`), an
-//! error no route shaped is put in the one JSON shape (`error`), and an error is told in the
-//! reader's language (`messages`). One layer, not four: each axum middleware layer costs every
-//! request a clone of the route's service stack beneath it and boxes of its own.
+//! What every request passes on its way in and out, as one middleware: its body is given up
+//! when its sender pauses too long and drains if a handler drops it unread (`unread_body`),
+//! input no route can use is refused (`bad_input`), an error no route shaped is put in the one
+//! JSON shape (`error`), and an error is told in the reader's language (`messages`). One layer,
+//! not four: each axum middleware layer costs every request a clone of the route's service stack
+//! beneath it and boxes of its own.
 
 use axum::extract::Request;
 use axum::middleware::Next;
@@ -12,11 +13,20 @@ use super::{bad_input, error, messages, unread_body};
 
 /// The four steps, in the order their separate layers ran (outermost first).
 pub async fn around_every_request(request: Request, next: Next) -> Response {
-    let request = unread_body::drain_when_dropped(request);
+    let (request, paused) = unread_body::bounded(request);
     let language = messages::reader_language(&request);
-    let response = match bad_input::refusal(&request) {
+    let mut response = match bad_input::refusal(&request) {
         Some(refusal) => refusal.into_response(),
         None => next.run(request).await,
     };
+    // Whatever the handler made of its failed read, the sender's pause is why.
+    if paused.happened() && (response.status().is_client_error() || response.status().is_server_error()) {
+        response = error::ApiError::new(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            "timeout",
+            format!("the request's body stopped arriving: nothing came for {} s", unread_body::PAUSE_WHILE_READ.as_secs()),
+        )
+        .into_response();
+    }
     messages::told_in(language, error::json_shaped(response).await)
 }

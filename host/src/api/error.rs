@@ -176,7 +176,7 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<
             _ => ApiError::bad_request(format!("the request body could not be read: {}", rejection.body_text())),
         })?;
         if super::bad_input::json_holds_nul(&bytes) {
-            return Err(ApiError::unprocessable("invalid_request", "text in the request holds a NUL character (\\u0000), which nothing stores"));
+            return Err(ApiError::unprocessable("invalid_request", super::bad_input::NUL_IN_JSON));
         }
         let axum::Json(value) = axum::Json::<T>::from_bytes(&bytes)?;
         Ok(Self(value))
@@ -218,10 +218,8 @@ pub async fn json_shaped(response: Response) -> Response {
         _ => "bad_request",
     };
     let message = match status {
-        StatusCode::METHOD_NOT_ALLOWED => {
-            let allowed = parts.headers.get(axum::http::header::ALLOW).and_then(|v| v.to_str().ok()).unwrap_or("");
-            format!("this route does not take that method; it takes: {allowed}")
-        }
+        // axum adds `Allow` outside every layer of the router, after this one has run.
+        StatusCode::METHOD_NOT_ALLOWED => "this route does not take that method; the `Allow` header lists those it takes".to_owned(),
         StatusCode::PAYLOAD_TOO_LARGE => format!("the request body is too large for this route ({text})"),
         _ if status.is_server_error() => {
             tracing::error!(status = status.as_u16(), "unshaped server error: {text}");

@@ -519,12 +519,7 @@ pub async fn create_token(caller: Caller, State(app): State<Arc<App>>, ApiJson(b
 /// A bot token: its channels checked (one at least, each of the workspace and without a bot),
 /// then the token and its channels made together.
 async fn create_bot_token(app: &App, caller: &Caller, workspace: i64, label: String, named: Vec<String>) -> Result<(StatusCode, Json<CreatedToken>), ApiError> {
-    let mut channels: Vec<String> = Vec::new();
-    for channel in named.iter().map(|c| c.trim()).filter(|c| !c.is_empty()) {
-        if !channels.iter().any(|c| c == channel) {
-            channels.push(channel.to_owned());
-        }
-    }
+    let channels = super::webhook_endpoints::each_once(named.iter().map(|c| c.trim()).filter(|c| !c.is_empty()).map(str::to_owned));
     if channels.is_empty() {
         return Err(fields(&[("channels", "a bot token is the bot of one channel at least: name their ids".to_owned())]));
     }

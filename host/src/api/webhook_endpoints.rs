@@ -234,8 +234,8 @@ async fn checked_bot_channels(
     channels: &[String],
     problems: &mut BTreeMap<String, String>,
 ) -> Result<Option<Vec<String>>, ApiError> {
-    let mut checked = Vec::new();
-    for channel in channels {
+    let checked = each_once(channels.iter().cloned());
+    for channel in &checked {
         if app.store.channel(channel, crate::store::Scope::Workspace(workspace_id)).await?.is_none() {
             problems.insert("bot_channels".into(), format!("no channel `{channel}` in this workspace"));
             return Ok(None);
@@ -245,11 +245,15 @@ async fn checked_bot_channels(
         {
             return Err(bot_taken("bot_channels", channel, &bot));
         }
-        if !checked.contains(channel) {
-            checked.push(channel.clone());
-        }
     }
     Ok(Some(checked))
+}
+
+/// Each channel id once, in the order first named: a list may name one twice, and a set keeps
+/// a long list's check linear (a body of 200,000 ids took 30 s with a scan per id).
+pub(super) fn each_once(named: impl IntoIterator<Item = String>) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    named.into_iter().filter(|channel| seen.insert(channel.clone())).collect()
 }
 
 /// Conversations an endpoint handed to people (it was their channel's bot, and stopped): each
