@@ -53,6 +53,21 @@ async fn malformed_requests_get_4xx_with_a_reason() {
     assert_eq!(status, 400);
     let (status, _) = host.webhook("ch_nope", &[], "{}").await;
     assert_eq!(status, 404);
+
+    // A name is one line of at most 100 characters, wherever a person gives one; nothing is made
+    // of a refused one.
+    let long = "Toko Budi ".repeat(11);
+    for (route, body, field) in [
+        ("/api/v1/people", json!({"username": "siti@tokobudi.co.id", "display_name": long, "role": "agent"}), "display_name"),
+        ("/api/v1/tokens", json!({"label": "deploy\nscript", "role": "agent"}), "label"),
+        ("/api/v1/channels", json!({"plugin": "webchat", "name": long, "settings": {"domain": "tokobudi.co.id"}}), "name"),
+    ] {
+        let (status, answer) = host.post(route, &host.admin, body).await;
+        assert_eq!((status, answer["error"].as_str()), (422, Some("invalid_fields")), "{route}: {answer}");
+        assert_eq!(answer["fields"][field], "must be one line of at most 100 characters", "{route}: {answer}");
+    }
+    let (_, people) = host.get("/api/v1/people", &host.admin).await;
+    assert!(!people.to_string().contains("siti@tokobudi.co.id"), "{people}");
 }
 
 /// One request per class of error axum itself answers (query, path and body rejections, the

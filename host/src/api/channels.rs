@@ -179,8 +179,8 @@ pub async fn create(
     })?;
     let mut errors = BTreeMap::new();
     let name = body.name.as_deref().map(str::trim).unwrap_or_default().to_owned();
-    if name.is_empty() {
-        errors.insert("name".to_string(), REQUIRED.to_string());
+    if let Some(problem) = settings::name_problem(&name) {
+        errors.insert("name".to_string(), problem);
     }
     let values = match settings::from_json(&body.settings) {
         Ok(values) => values.into_iter().filter_map(|(k, v)| Some((k, v?))).collect(),
@@ -329,6 +329,11 @@ pub(super) async fn change(
         }
         Some(name) if name != channel.name && plugin.manifest.capabilities.contains(&Capability::FixedName) => {
             errors.insert("name".to_string(), format!("field is read-only: a {} channel keeps its name once connected", plugin.manifest.name));
+            channel.name.clone()
+        }
+        // A name stored before names were bounded may be sent back as it is.
+        Some(name) if name != channel.name && settings::name_problem(name).is_some() => {
+            errors.insert("name".to_string(), settings::name_problem(name).unwrap_or_default());
             channel.name.clone()
         }
         Some(name) => name.to_owned(),

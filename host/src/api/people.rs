@@ -21,7 +21,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
 use super::auth::{SESSION_ABSOLUTE_MS, SESSION_COOKIE, session_cookie};
-use super::settings::REQUIRED;
+use super::settings::{REQUIRED, name_problem};
 use super::{ApiError, ApiJson, Caller};
 use crate::app::App;
 use crate::passwords;
@@ -385,8 +385,8 @@ pub async fn invite(caller: Caller, State(app): State<Arc<App>>, ApiJson(body): 
     } else if !valid_email {
         problems.push(("username", "must be an email address like siti@tokobudi.co.id".to_owned()));
     }
-    if display_name.is_empty() {
-        problems.push(("display_name", REQUIRED.to_owned()));
+    if let Some(problem) = name_problem(&display_name) {
+        problems.push(("display_name", problem));
     }
     let role = match workspace_role(body.role.as_deref()) {
         Ok(role) => Some(role),
@@ -428,8 +428,8 @@ pub async fn update(
     caller.require_admin()?;
     let role = body.role.as_deref().map(|r| workspace_role(Some(r))).transpose()?;
     let display_name = body.display_name.as_deref().map(str::trim);
-    if display_name == Some("") {
-        return Err(fields(&[("display_name", REQUIRED.to_owned())]));
+    if let Some(problem) = display_name.and_then(name_problem) {
+        return Err(fields(&[("display_name", problem)]));
     }
     if caller.person == Some(id) && (body.active == Some(false) || role.is_some_and(|r| r != person.role)) {
         return Err(ApiError::unprocessable("own_account", "you cannot deactivate yourself or change your own role"));
@@ -501,8 +501,8 @@ pub async fn create_token(caller: Caller, State(app): State<Arc<App>>, ApiJson(b
     caller.require_admin()?;
     let workspace = caller.target_workspace()?;
     let label = body.label.as_deref().map(str::trim).unwrap_or_default().to_owned();
-    if label.is_empty() {
-        return Err(fields(&[("label", REQUIRED.to_owned())]));
+    if let Some(problem) = name_problem(&label) {
+        return Err(fields(&[("label", problem)]));
     }
     let role = token_role(body.role.as_deref())?;
     if role == Role::Bot {

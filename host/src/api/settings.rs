@@ -10,6 +10,20 @@ use crate::runtime::types::{Field, FieldKind};
 use crate::store::model::SettingValue;
 
 pub const REQUIRED: &str = "field is required";
+/// The longest name a person gives something here (a workspace, a channel, a person, a token).
+pub const MAX_NAME: usize = 100;
+
+/// What is wrong with a name as given (trimmed): missing, or not one line of at most
+/// [`MAX_NAME`] characters (it is shown in lists, menus and the audit log).
+pub fn name_problem(name: &str) -> Option<String> {
+    if name.is_empty() {
+        Some(REQUIRED.to_owned())
+    } else if name.chars().count() > MAX_NAME || name.chars().any(char::is_control) {
+        Some(format!("must be one line of at most {MAX_NAME} characters"))
+    } else {
+        None
+    }
+}
 /// What a secret looks like on read; sent back unchanged in a PATCH it means "keep".
 pub const SECRET_MASK: &str = "********";
 

@@ -11,12 +11,10 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 
-use super::settings::REQUIRED;
+use super::settings::name_problem;
 use super::{ApiError, ApiJson, Caller};
 use crate::app::App;
 use crate::store::model::Workspace;
-
-const MAX_NAME: usize = 100;
 
 #[derive(utoipa::ToSchema, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -40,14 +38,7 @@ pub struct DeleteQuery {
 
 fn checked_name(name: Option<&str>) -> Result<String, ApiError> {
     let name = name.map(str::trim).unwrap_or_default();
-    let problem = if name.is_empty() {
-        Some(REQUIRED.to_owned())
-    } else if name.chars().count() > MAX_NAME || name.chars().any(char::is_control) {
-        Some(format!("must be one line of at most {MAX_NAME} characters"))
-    } else {
-        None
-    };
-    match problem {
+    match name_problem(name) {
         Some(problem) => Err(ApiError::invalid_fields(BTreeMap::from([("name".to_owned(), problem)]))),
         None => Ok(name.to_owned()),
     }
