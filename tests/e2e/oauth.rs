@@ -78,6 +78,8 @@ async fn connect_with_facebook_lists_the_pages_and_connects_the_one_picked() {
     let body = json!({"name": "Toko Budi Messenger", "settings": app_settings(&fake)});
     let (status, refused) = host.post("/api/v1/oauth/messenger/start", &host.agent, body.clone()).await;
     assert_eq!(status, 403, "only an admin connects channels: {refused}");
+    let (status, refused) = start(&host, "messenger", json!({"name": "Toko Budi\nMessenger", "settings": app_settings(&fake)})).await;
+    assert_eq!((status, &refused["fields"]["name"]), (422, &json!("must be one line of at most 100 characters")), "{refused}");
 
     let (status, started) = start(&host, "messenger", body).await;
     assert_eq!(status, 201, "{started}");

@@ -106,11 +106,11 @@ pub async fn start(
         state: state.clone(),
         settings: values.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
     };
+    let name = given_name(body.name.as_deref())?;
     let redirect = plugin.auth_start(&request).await.map_err(|e| channels::connect_error(&plugin, caller.language, e))?;
     if let Err(problem) = settings::check_http_url(&redirect.authorize_url) {
         return Err(ApiError::bad_gateway("plugin_failed", format!("plugin `{plugin_id}` gave a login URL that {problem}")));
     }
-    let name = body.name.as_deref().map(str::trim).filter(|n| !n.is_empty());
     let workspace_id = match &reconnect {
         Some(channel) => channel.workspace_id,
         None => caller.target_workspace()?,
@@ -339,11 +339,11 @@ pub async fn connect(
         let account = flow.accounts.iter().find(|a| a.id == *id);
         accounts.push(account.ok_or_else(|| field_error(key, format!("`{id}` is not an account of this login (it offers: {})", offered())))?);
     }
+    let name = given_name(body.name.as_deref())?;
     let plugin = channels::loaded_plugin(&app, &flow.plugin)?;
     if !app.store.transition_flow(&state, FlowStatus::Ready, FlowStatus::Connecting).await? {
         return Err(ApiError::new(StatusCode::CONFLICT, "login_busy", "an account of this login is being connected already"));
     }
-    let name = body.name.as_deref().map(str::trim).filter(|n| !n.is_empty());
     let mut made = Vec::new();
     let mut failed = BTreeMap::new();
     for account in &accounts {
@@ -396,4 +396,15 @@ pub async fn connect(
     tracing::info!(plugin = %flow.plugin, connected = views.len(), failed = failed.len(), "provider login connected several accounts");
     let answer = ConnectedAccounts { channels: views, failed };
     Ok((StatusCode::CREATED, Json(ConnectAnswer::Several(answer))))
+}
+
+/// The channel's name an admin gave (none: the account's), checked as every name is.
+fn given_name(name: Option<&str>) -> Result<Option<&str>, ApiError> {
+    match name.map(str::trim).filter(|n| !n.is_empty()) {
+        Some(name) => match settings::name_problem(name) {
+            Some(problem) => Err(ApiError::invalid_fields(BTreeMap::from([("name".to_owned(), problem)]))),
+            None => Ok(Some(name)),
+        },
+        None => Ok(None),
+    }
 }
