@@ -98,6 +98,9 @@ async fn a_telegram_photo_is_kept_by_its_hash_served_in_place_with_ranges_and_on
     assert_eq!(part.bytes().await.unwrap().as_ref(), &photo[100..200]);
     let beyond = download(&host, url, &host.agent, Some(&format!("bytes={}-", photo.len() + 10))).await;
     assert_eq!(beyond.status(), 416);
+    assert_eq!(beyond.headers()[header::CONTENT_RANGE], format!("bytes */{}", photo.len()), "the length, to ask again");
+    let beyond: serde_json::Value = beyond.json().await.unwrap();
+    assert_eq!(beyond["error"], "range_not_satisfiable", "{beyond}");
 
     // Another business's people get 404, as for a file that does not exist.
     let (status, other) = host.post("/api/v1/workspaces", &host.operator, json!({"name": "Warung Siti"})).await;

@@ -244,6 +244,10 @@ async fn visitors_write_through_the_plugin_and_read_only_their_own_conversation(
     let (kind, snapshot) = stream.next().await;
     assert_eq!(kind, "snapshot");
     assert_eq!(snapshot["messages"].as_array().unwrap().len(), 1);
+    // A reply to a message id no provider gives (longer than any id) is refused, and not sent.
+    let (status, refused) =
+        host.post(&format!("/api/v1/conversations/{conversation_id}/messages"), &host.agent, json!({"text": "Ada", "reply_to": "x".repeat(2000)})).await;
+    assert_eq!((status, refused["error"].as_str()), (400, Some("bad_request")), "{refused}");
     let (status, reply) =
         host.post(&format!("/api/v1/conversations/{conversation_id}/messages"), &host.agent, json!({"text": "Ada, kak <3"})).await;
     assert_eq!(status, 202, "{reply}");

@@ -211,6 +211,7 @@ pub async fn json_shaped(response: Response) -> Response {
         StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
         StatusCode::REQUEST_TIMEOUT => "timeout",
         StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+        StatusCode::RANGE_NOT_SATISFIABLE => "range_not_satisfiable",
         StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
         StatusCode::UNPROCESSABLE_ENTITY => "invalid_request",
         StatusCode::TOO_MANY_REQUESTS => "rate_limited",
@@ -221,6 +222,7 @@ pub async fn json_shaped(response: Response) -> Response {
         // axum adds `Allow` outside every layer of the router, after this one has run.
         StatusCode::METHOD_NOT_ALLOWED => "this route does not take that method; the `Allow` header lists those it takes".to_owned(),
         StatusCode::PAYLOAD_TOO_LARGE => format!("the request body is too large for this route ({text})"),
+        StatusCode::RANGE_NOT_SATISFIABLE => "the range asked for is outside the file (`Content-Range` gives its length)".to_owned(),
         _ if status.is_server_error() => {
             tracing::error!(status = status.as_u16(), "unshaped server error: {text}");
             "the server could not complete the request".to_owned()

@@ -385,6 +385,9 @@ pub async fn send(
     if text.is_some_and(|text| text.len() > MAX_TEXT_BYTES) {
         return Err(ApiError::bad_request(format!("`text` is longer than {MAX_TEXT_BYTES} bytes")));
     }
+    if body.reply_to.as_ref().is_some_and(|id| id.len() > super::bad_input::MAX_PATH_SEGMENT) {
+        return Err(ApiError::bad_request(format!("`reply_to` is longer than any message id ({} bytes)", super::bad_input::MAX_PATH_SEGMENT)));
+    }
     if let Some(file_id) = body.file_id {
         // A bot uploads nothing, and a workspace's other files are not its to send.
         caller.refuse_bot("send uploaded files (send `media` by URL)")?;
