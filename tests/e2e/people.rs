@@ -377,3 +377,39 @@ async fn a_person_s_page_language_is_remembered_and_only_a_language_the_pages_ha
     assert_eq!(response.status().as_u16(), 422);
     assert!(response.text().await.unwrap().contains("not_a_person"));
 }
+
+/// No email address is longer than 254 characters (RFC 5321): a longer username is the client's
+/// mistake at sign-in and on invitation, on either backend (on Postgres the sign-in's lockout key
+/// is a key of an index, which takes at most about 2.7 kB).
+async fn a_username_longer_than_any_email_address_is_refused(backend: switchboard_e2e::Backend) {
+    let host = TestHost::start(switchboard_e2e::HostOptions { backend, ..Default::default() }).await;
+    // Not compressible: Postgres compresses a long repeated key under the index's limit.
+    let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+    let local: String = (0..3000)
+        .map(|_| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            char::from(b'a' + (seed >> 59) as u8 % 26)
+        })
+        .collect();
+    let username = format!("{local}@tokobudi.co.id");
+    let (status, body) = host.post("/api/v1/people", &host.admin, json!({"username": username, "display_name": "Siti", "role": "agent"})).await;
+    assert_eq!((status, &body["fields"]["username"]), (422, &json!("an email address is at most 254 characters")), "{body}");
+    let (status, body, _) = sign_in(&host, &username, "rahasia-sekali").await;
+    assert_eq!((status, body["error"].as_str()), (422, Some("invalid_fields")), "{body}");
+    assert_eq!(body["fields"]["username"], "an email address is at most 254 characters", "{body}");
+    // Sign-in still works for everyone else.
+    let (status, _, _) = sign_in(&host, "nobody@tokobudi.co.id", "rahasia-sekali").await;
+    assert_eq!(status, 401);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_username_longer_than_any_email_address_is_refused_on_sqlite() {
+    a_username_longer_than_any_email_address_is_refused(switchboard_e2e::Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_username_longer_than_any_email_address_is_refused_on_postgres() {
+    a_username_longer_than_any_email_address_is_refused(switchboard_e2e::Backend::Postgres).await;
+}

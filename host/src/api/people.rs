@@ -80,6 +80,11 @@ pub struct CreatedToken {
     channels: Vec<String>,
 }
 
+/// The longest email address there is (RFC 5321's path limit less its brackets), so the
+/// longest username.
+const MAX_EMAIL: usize = 254;
+const TOO_LONG_EMAIL: &str = "an email address is at most 254 characters";
+
 fn fields(pairs: &[(&str, String)]) -> ApiError {
     ApiError::invalid_fields(pairs.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect())
 }
@@ -159,6 +164,9 @@ pub async fn sign_in(
     let mut missing = Vec::new();
     if username.is_empty() {
         missing.push(("username", REQUIRED.to_owned()));
+    } else if username.len() > MAX_EMAIL {
+        // No account has such a name: the client's mistake, and no lockout key is made of it.
+        missing.push(("username", TOO_LONG_EMAIL.to_owned()));
     }
     if password.is_empty() {
         missing.push(("password", REQUIRED.to_owned()));
@@ -382,6 +390,8 @@ pub async fn invite(caller: Caller, State(app): State<Arc<App>>, ApiJson(body): 
     let valid_email = username.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.') && !username.contains(char::is_whitespace));
     if username.is_empty() {
         problems.push(("username", REQUIRED.to_owned()));
+    } else if username.len() > MAX_EMAIL {
+        problems.push(("username", TOO_LONG_EMAIL.to_owned()));
     } else if !valid_email {
         problems.push(("username", "must be an email address like siti@tokobudi.co.id".to_owned()));
     }
