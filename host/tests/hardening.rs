@@ -218,7 +218,7 @@ fn five_hundred_half_sent_requests_do_not_hold_the_server_and_are_closed_after_t
 }
 
 #[test]
-fn a_body_that_stops_arriving_is_answered_408_after_the_pause_and_nothing_of_it_is_stored() {
+fn a_body_that_stops_arriving_is_answered_408_after_the_pause_and_one_that_keeps_coming_slowly_is_read_whole() {
     let data = tempfile::tempdir().unwrap();
     let operator = token("operator", data.path());
     let server = Server::start(data.path(), &[]);
@@ -239,6 +239,23 @@ fn a_body_that_stops_arriving_is_answered_408_after_the_pause_and_nothing_of_it_
     assert!(body["message"].as_str().unwrap().contains("nothing came for 20 s"), "says why: {body}");
     assert!(sent.elapsed() >= Duration::from_secs(19), "given up after the pause, not before ({:?})", sent.elapsed());
     assert_eq!(workspaces(), before, "nothing made of half a body");
+
+    // A body that keeps coming, a byte a second for longer than the pause, is read whole.
+    let body = r#"{"name":"Pelan tapi pasti"}"#;
+    let mut stream = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    let sent = Instant::now();
+    let head = format!("POST /api/v1/workspaces HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nAuthorization: Bearer {operator}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n", body.len());
+    stream.write_all(head.as_bytes()).unwrap();
+    for byte in body.as_bytes() {
+        std::thread::sleep(Duration::from_secs(1));
+        stream.write_all(&[*byte]).unwrap();
+    }
+    assert!(sent.elapsed() > Duration::from_secs(20), "sent over longer than the pause");
+    stream.set_read_timeout(Some(PATIENCE)).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert_eq!(status_of(&response), 201, "{response}");
+    assert_eq!(json_of(&response)["name"], "Pelan tapi pasti", "{response}");
 }
 
 #[test]

@@ -50,7 +50,7 @@ impl Paused {
 pub fn bounded(request: Request) -> (Request, Paused) {
     let paused = Paused::default();
     let told = paused.clone();
-    (request.map(|body| Body::new(EdgeBody { body: Some(body), pause: None, paused: told })), paused)
+    (request.map(|body| Body::new(EdgeBody { body: Some(body), pause: None, arrived: false, paused: told })), paused)
 }
 
 /// The error a handler's read gets once the sender paused too long.
@@ -60,8 +60,11 @@ struct SenderPaused;
 
 struct EdgeBody {
     body: Option<Body>,
-    /// Started when a read finds nothing yet; dropped when a frame arrives.
+    /// Set when a read first finds nothing yet; runs from the last time a read found nothing
+    /// after something had arrived.
     pause: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// Whether a frame arrived since the pause was last set.
+    arrived: bool,
     paused: Paused,
 }
 
@@ -74,11 +77,20 @@ impl http_body::Body for EdgeBody {
         let Some(body) = this.body.as_mut() else { return Poll::Ready(None) };
         match Pin::new(body).poll_frame(cx) {
             Poll::Ready(frame) => {
-                this.pause = None;
+                this.arrived = true;
                 Poll::Ready(frame)
             }
             Poll::Pending => {
-                let pause = this.pause.get_or_insert_with(|| Box::pin(tokio::time::sleep(PAUSE_WHILE_READ)));
+                // One timer per body, moved on when something arrived since it was set.
+                let pause = match &mut this.pause {
+                    Some(pause) => {
+                        if std::mem::take(&mut this.arrived) {
+                            pause.as_mut().reset(tokio::time::Instant::now() + PAUSE_WHILE_READ);
+                        }
+                        pause
+                    }
+                    None => this.pause.insert(Box::pin(tokio::time::sleep(PAUSE_WHILE_READ))),
+                };
                 if pause.as_mut().poll(cx).is_pending() {
                     return Poll::Pending;
                 }
