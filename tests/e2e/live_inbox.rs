@@ -161,6 +161,12 @@ async fn each_person_has_their_own_unread_counts() {
     assert_eq!(read(&siti, json!({"message_id": first})).await, 204, "an older mark is taken");
     assert_eq!(unread(&siti).await, json!(0), "but does not move the mark back");
     assert_eq!(unread(&budi).await, json!(2));
+    // A message the conversation does not have (past its newest, or none) is refused: a mark
+    // past the newest would hide every message still to come.
+    for beyond in [messages.as_array().unwrap().last().unwrap()["id"].as_i64().unwrap() + 1000, i64::MAX] {
+        assert_eq!(read(&budi, json!({"message_id": beyond})).await, 422);
+    }
+    assert_eq!(unread(&budi).await, json!(2), "no mark was made");
 
     // A new message counts again; replying marks the conversation read for whoever replied.
     write(&host, &channel, "p3", "Halo??").await;
