@@ -93,13 +93,21 @@ impl IntoResponse for ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
-        tracing::error!("storage error: {error}");
+        // Another request's doing, answered as such: not the storage failing.
         match error {
             StoreError::NotFound => Self::not_found("not found"),
             _ if error.is_unique_violation() => {
+                tracing::debug!("a write lost to another one: {error}");
                 Self::new(StatusCode::CONFLICT, "conflict", "another request made the same thing at the same moment: reload to see it")
             }
-            _ => Self::unavailable("storage_unavailable", "the database could not complete the request; try again"),
+            _ if error.is_foreign_key_violation() => {
+                tracing::debug!("a write lost to a deletion: {error}");
+                Self::new(StatusCode::CONFLICT, "deleted_meanwhile", "what this refers to was deleted at the same moment: reload to see what is left")
+            }
+            _ => {
+                tracing::error!("storage error: {error}");
+                Self::unavailable("storage_unavailable", "the database could not complete the request; try again")
+            }
         }
     }
 }
@@ -115,6 +123,8 @@ impl From<IngestError> for ApiError {
         match error {
             IngestError::PluginUnavailable(_) => ApiError::unavailable("plugin_unavailable", message),
             IngestError::NoApp(_) => ApiError::not_found(message),
+            // Its channel was deleted while it was being stored: sending it again will not help.
+            IngestError::Store(e) if e.is_foreign_key_violation() => ApiError::not_found("the channel was deleted while this was being stored"),
             IngestError::Store(_) => {
                 ApiError::unavailable("storage_unavailable", "the request was verified but could not be stored; send it again")
             }
@@ -235,4 +245,24 @@ pub async fn json_shaped(response: Response) -> Response {
     let (shaped_parts, body) = shaped.into_parts();
     parts.headers.insert(axum::http::header::CONTENT_TYPE, shaped_parts.headers[axum::http::header::CONTENT_TYPE].clone());
     Response::from_parts(parts, body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a write refused by a foreign key (its channel deleted meanwhile) looks like.
+    fn deleted_meanwhile() -> StoreError {
+        let db = rusqlite::Connection::open_in_memory().unwrap();
+        db.execute_batch("PRAGMA foreign_keys = ON; CREATE TABLE channels (id TEXT PRIMARY KEY); CREATE TABLE contacts (channel_id TEXT REFERENCES channels (id))").unwrap();
+        StoreError::Sqlite(db.execute("INSERT INTO contacts VALUES ('ch_gone')", []).unwrap_err())
+    }
+
+    #[test]
+    fn a_write_lost_to_a_deletion_is_a_conflict_and_a_webhook_for_a_deleted_channel_is_not_found_not_send_it_again() {
+        let answered = ApiError::from(deleted_meanwhile());
+        assert_eq!((answered.status, answered.error), (StatusCode::CONFLICT, "deleted_meanwhile"));
+        let answered = ApiError::from(IngestError::Store(deleted_meanwhile()));
+        assert_eq!(answered.status, StatusCode::NOT_FOUND, "{}", answered.message);
+    }
 }

@@ -130,6 +130,16 @@ impl StoreError {
         }
     }
 
+    /// A row the write refers to (its channel, its conversation) was deleted at the same moment:
+    /// trying again will not help, the thing is gone.
+    pub fn is_foreign_key_violation(&self) -> bool {
+        match self {
+            Self::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY,
+            Self::Postgres(e) => e.code() == Some(&tokio_postgres::error::SqlState::FOREIGN_KEY_VIOLATION),
+            _ => false,
+        }
+    }
+
     /// Postgres ended the transaction to break a lock cycle with another node's transaction (or
     /// found it could not be serialised): the same write in a new transaction succeeds.
     pub fn is_transient_conflict(&self) -> bool {

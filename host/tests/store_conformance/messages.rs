@@ -212,3 +212,22 @@ async fn a_webhooks_events_are_recorded_together_with_their_files_and_a_redelive
     })
     .await;
 }
+
+/// A customer's message whose channel was deleted meanwhile (here: one never made) is refused
+/// as "deleted", not as the storage failing: the API answers 404/409 for it, not 503 and
+/// "send it again".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_for_a_channel_deleted_meanwhile_is_refused_as_deleted_not_as_a_failure() {
+    each_backend(async |backend| {
+        let (store, name) = (&backend.nodes[0], backend.name);
+        let refused = store.record_inbound("ch_deletedmeanwhile", &inbound(1, "700", now_ms())).await.expect_err("no channel");
+        assert!(refused.is_foreign_key_violation(), "{name}: {refused}");
+        assert!(!refused.is_unique_violation(), "{name}");
+        let refused = store
+            .record_events("ch_deletedmeanwhile", vec![EventRecord::Message { inbound: inbound(2, "700", now_ms()), files: vec![] }])
+            .await
+            .expect_err("no channel");
+        assert!(refused.is_foreign_key_violation(), "{name}: {refused}");
+    })
+    .await;
+}
