@@ -96,6 +96,9 @@ impl From<StoreError> for ApiError {
         // Another request's doing, answered as such: not the storage failing.
         match error {
             StoreError::NotFound => Self::not_found("not found"),
+            StoreError::BotChannelTaken(channel) => {
+                Self::new(StatusCode::CONFLICT, "channel_has_bot", format!("channel `{channel}` got a bot at the same moment: reload to see it"))
+            }
             _ if error.is_unique_violation() => {
                 tracing::debug!("a write lost to another one: {error}");
                 Self::new(StatusCode::CONFLICT, "conflict", "another request made the same thing at the same moment: reload to see it")

@@ -83,6 +83,10 @@ pub enum StoreError {
     /// The database cannot be reached now (no pooled connection).
     #[error("{0}")]
     Unavailable(String),
+    /// A channel named as a webhook endpoint's bot channel got another bot (or was deleted) by
+    /// another request at the same moment: nothing of the write was kept.
+    #[error("channel `{0}` got another bot (or was deleted) at the same moment")]
+    BotChannelTaken(String),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;

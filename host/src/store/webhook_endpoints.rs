@@ -41,11 +41,12 @@ pub(crate) fn endpoint_sql() -> String {
 pub(crate) const EVENTS_OF_ENDPOINT: &str = "SELECT event_type FROM webhook_subscriptions WHERE endpoint_id = $1 ORDER BY event_type";
 pub(crate) const BOT_CHANNELS_OF: &str = "SELECT channel_id FROM channel_bots WHERE endpoint_id = $1 ORDER BY channel_id";
 /// A channel has one bot, of either kind: the API refuses a second; should two requests race,
-/// another endpoint replaces an endpoint, never a bot token. Only a channel of the endpoint's
+/// the later binds nothing (no row: the store refuses the write), whichever kind holds the
+/// channel. Binding the endpoint's own channel again is a row. Only a channel of the endpoint's
 /// workspace is bound.
 pub(crate) const SET_BOT: &str = "INSERT INTO channel_bots (channel_id, endpoint_id)
      SELECT id, CAST($2 AS BIGINT) FROM channels WHERE id = $1 AND workspace_id = (SELECT workspace_id FROM webhook_endpoints WHERE id = $2)
-     ON CONFLICT (channel_id) DO UPDATE SET endpoint_id = excluded.endpoint_id WHERE channel_bots.token_id IS NULL";
+     ON CONFLICT (channel_id) DO UPDATE SET endpoint_id = excluded.endpoint_id WHERE channel_bots.endpoint_id = excluded.endpoint_id";
 pub(crate) const UNSET_BOT: &str = "DELETE FROM channel_bots WHERE endpoint_id = $1 AND channel_id = $2";
 /// An endpoint's conversations still in status `bot` go to people when it stops being their
 /// channel's bot: turned off (by an admin, or past the retry horizon) or deleted (`$3` NULL:

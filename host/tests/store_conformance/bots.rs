@@ -34,17 +34,25 @@ async fn a_bot_token_owns_its_channels_new_conversations_until_it_is_revoked() {
         );
         assert_eq!(node2.bot_token_channels(id).await.unwrap(), vec![channel.to_owned()], "{name}");
 
-        // An endpoint cannot take the token's channel (should the API's check be raced).
-        let endpoint = NewEndpoint {
+        // An endpoint cannot take the token's channel (should the API's check be raced): it is
+        // refused whole, naming the channel, rather than made without it.
+        let mut endpoint = NewEndpoint {
             workspace_id: 1,
             url: "https://bot.example/hook".into(),
             description: "FAQ bot".into(),
             events: vec!["message.received".into()],
-            bot_channels: vec![channel.to_owned(), other.clone()],
+            bot_channels: vec![other.clone(), channel.to_owned()],
             secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into(),
         };
-        let endpoint = node1.create_webhook_endpoint(&endpoint).await.unwrap();
+        match node1.create_webhook_endpoint(&endpoint).await {
+            Err(switchboard::store::StoreError::BotChannelTaken(taken)) => assert_eq!(taken, channel, "{name}"),
+            other => panic!("{name}: {other:?}"),
+        }
+        assert!(node2.webhook_endpoints(Scope::Every).await.unwrap().is_empty(), "{name}: nothing made of the refused one");
+        assert_eq!(node2.channel_bot(&other, Scope::Every).await.unwrap(), None, "{name}: nor its binding of the free channel");
         assert_eq!(node2.channel_bot(channel, Scope::Every).await.unwrap().map(|b| b.kind), Some(BotKind::Token), "{name}: the token's binding stays");
+        endpoint.bot_channels = vec![other.clone()];
+        let endpoint = node1.create_webhook_endpoint(&endpoint).await.unwrap();
         assert_eq!(
             node2.channel_bot(&other, Scope::Every).await.unwrap(),
             Some(ChannelBot { kind: BotKind::Endpoint, id: endpoint.id, name: "FAQ bot".into(), enabled: true }),

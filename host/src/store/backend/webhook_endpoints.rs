@@ -118,8 +118,12 @@ async fn set_bot_channels(sql: &dyn Sql, id: i64, channels: &[String]) -> StoreR
         handed.extend(hand_over_bot_conversations(sql, id, None, Some(gone.as_str())).await?);
         sql.execute(UNSET_BOT, &[&id, gone]).await?;
     }
+    // A channel has one bot: one that got another (a token, another endpoint) since the API
+    // checked is not taken over, and nothing of this write is kept.
     for channel in channels {
-        sql.execute(SET_BOT, &[channel, &id]).await?;
+        if sql.execute(SET_BOT, &[channel, &id]).await? == 0 {
+            return Err(StoreError::BotChannelTaken(channel.clone()));
+        }
     }
     Ok(handed)
 }
