@@ -226,13 +226,8 @@ fn a_body_that_stops_arriving_is_answered_408_after_the_pause_and_one_that_keeps
     let workspaces = || json_of(&request(server.port, "GET", "/api/v1/workspaces", Some(&operator), None).unwrap());
     let before = workspaces();
     // The head and 9 of the 100 bytes it declares, then nothing.
-    let mut stream = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
     let sent = Instant::now();
-    let head = format!("POST /api/v1/workspaces HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {operator}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n");
-    stream.write_all(format!("{head}{{\"name\":\"").as_bytes()).unwrap();
-    stream.set_read_timeout(Some(PATIENCE)).unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).expect("answered and closed, not held");
+    let response = new_workspace_sent_by(server.port, &operator, 100, |stream| stream.write_all(br#"{"name":""#).unwrap());
     assert_eq!(status_of(&response), 408, "{response}");
     let body = json_of(&response);
     assert_eq!(body["error"], "timeout", "{response}");
@@ -242,20 +237,30 @@ fn a_body_that_stops_arriving_is_answered_408_after_the_pause_and_one_that_keeps
 
     // A body that keeps coming, a byte a second for longer than the pause, is read whole.
     let body = r#"{"name":"Pelan tapi pasti"}"#;
-    let mut stream = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
     let sent = Instant::now();
-    let head = format!("POST /api/v1/workspaces HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nAuthorization: Bearer {operator}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n", body.len());
-    stream.write_all(head.as_bytes()).unwrap();
-    for byte in body.as_bytes() {
-        std::thread::sleep(Duration::from_secs(1));
-        stream.write_all(&[*byte]).unwrap();
-    }
+    let response = new_workspace_sent_by(server.port, &operator, body.len(), |stream| {
+        // The sender's pace is the scenario: 27 bytes, a second apart.
+        for byte in body.as_bytes() {
+            std::thread::sleep(Duration::from_secs(1));
+            stream.write_all(&[*byte]).unwrap();
+        }
+    });
     assert!(sent.elapsed() > Duration::from_secs(20), "sent over longer than the pause");
-    stream.set_read_timeout(Some(PATIENCE)).unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
     assert_eq!(status_of(&response), 201, "{response}");
     assert_eq!(json_of(&response)["name"], "Pelan tapi pasti", "{response}");
+}
+
+/// `POST /api/v1/workspaces` over a raw connection: its head declaring `length` bytes, then
+/// what `send` writes of the body; the answer, read until the server closes (bounded by PATIENCE).
+fn new_workspace_sent_by(port: u16, operator: &str, length: usize, send: impl FnOnce(&mut TcpStream)) -> String {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let head = format!("POST /api/v1/workspaces HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nAuthorization: Bearer {operator}\r\nContent-Type: application/json\r\nContent-Length: {length}\r\n\r\n");
+    stream.write_all(head.as_bytes()).unwrap();
+    send(&mut stream);
+    stream.set_read_timeout(Some(PATIENCE)).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("answered and closed, not held");
+    response
 }
 
 #[test]
