@@ -242,12 +242,16 @@ async fn thirty_wrong_sign_ins_sent_at_once_from_one_address_check_only_twenty_a
 /// `PUT /api/v1/me/password` from a signed-in browser; `Retry-After`, if any, is put in the
 /// body as `retry_after`.
 async fn change_password(host: &TestHost, browser: &Browser, current: &str) -> (u16, Value) {
+    change_password_to(host, browser, current, "teh-manis-dingin-99").await
+}
+
+async fn change_password_to(host: &TestHost, browser: &Browser, current: &str, new: &str) -> (u16, Value) {
     let response = host
         .http
         .put(format!("{}/api/v1/me/password", host.base))
         .header("cookie", &browser.cookie)
         .header("x-csrf-token", &browser.csrf)
-        .json(&json!({"current_password": current, "new_password": "teh-manis-dingin-99"}))
+        .json(&json!({"current_password": current, "new_password": new}))
         .send()
         .await
         .unwrap();
@@ -287,6 +291,43 @@ async fn wrong_current_passwords_on_a_password_change_are_locked_out_as_sign_ins
     assert_eq!((status, signing_in["error"].as_str()), (429, Some("too_many_attempts")), "the same counter as sign-in: {signing_in}");
     assert!(body["message"].as_str().unwrap().starts_with("too many failed sign-ins"), "the same refusal as sign-in's: {body}");
     assert!(signing_in["message"].as_str().unwrap().starts_with("too many failed sign-ins"), "{signing_in}");
+}
+
+/// Four of a person's sessions change the password at once, each checking the same current one:
+/// one change is made, and the others are refused (409 when they checked it before that change
+/// was stored, 422 when after), never made over it unchecked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn password_changes_sent_at_once_from_four_sessions_make_exactly_one_change() {
+    let host = TestHost::start(Default::default()).await;
+    let siti_name = "siti@tokobudi.co.id";
+    let (_, link) = invite(&host, &host.admin, siti_name, "agent").await;
+    assert_eq!(accept(&host, &link, PASSWORD).await.0, 200);
+    let mut browsers = Vec::new();
+    for _ in 0..4 {
+        browsers.push(signed_in(&host, siti_name).await);
+    }
+    let news: Vec<String> = (0..4).map(|n| format!("teh-manis-dingin-{n}{n}")).collect();
+    let answers = futures_util::future::join_all(browsers.iter().zip(&news).map(|(browser, new)| change_password_to(&host, browser, PASSWORD, new))).await;
+    let made: Vec<usize> = (0..4).filter(|&n| answers[n].0 == 204).collect();
+    assert_eq!(made.len(), 1, "{answers:?}");
+    for (status, body) in answers.iter().filter(|(status, _)| *status != 204) {
+        match status {
+            409 => {
+                assert_eq!(body["error"].as_str(), Some("password_changed_meanwhile"), "{body}");
+                assert!(body["message"].as_str().unwrap().contains("current_password"), "says what to send: {body}");
+            }
+            422 => assert!(body["fields"]["current_password"].is_string(), "{body}"),
+            _ => panic!("neither made nor refused as changed meanwhile: {answers:?}"),
+        }
+    }
+    let winner = made[0];
+    assert_eq!(sign_in(&host, siti_name, &news[winner]).await.0, 200, "the change made is the one in force");
+    let (status, _) = browsers[winner].request(&host, reqwest::Method::GET, "/api/v1/me", None, false, None).await;
+    assert_eq!(status, 200, "the session the change came from stays");
+    for (n, browser) in browsers.iter().enumerate().filter(|(n, _)| *n != winner) {
+        let (status, _) = browser.request(&host, reqwest::Method::GET, "/api/v1/me", None, false, None).await;
+        assert_eq!(status, 401, "session {n} ended by the change made");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

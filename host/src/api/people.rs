@@ -285,7 +285,7 @@ pub struct ChangePassword {
 
 /// A signed-in person changes their own password; their other sessions end. Wrong current
 /// passwords count toward the sign-in lockout, and a locked account is refused (429).
-#[utoipa::path(put, path = "/me/password", tag = "session", request_body = ChangePassword, responses((status = 204, description = "changed; the other sessions ended")))]
+#[utoipa::path(put, path = "/me/password", tag = "session", request_body = ChangePassword, responses((status = 204, description = "changed; the other sessions ended"), (status = 409, description = "the password was changed by another request meanwhile; nothing changed")))]
 pub async fn change_password(
     caller: Caller,
     State(app): State<Arc<App>>,
@@ -306,17 +306,25 @@ pub async fn change_password(
     }
     let stored = person.password_hash.clone();
     let current_ok = tokio::task::spawn_blocking(move || passwords::verify(&current, stored.as_deref())).await.unwrap_or(false);
-    if !current_ok {
+    // A person without a password (reset) matches no guess.
+    let Some(checked_hash) = person.password_hash.filter(|_| current_ok) else {
         // The reserved attempt stays counted as failed.
         tracing::info!(person = person_id, "password change refused: wrong current password");
         return Err(not_current());
-    }
+    };
     lockout.passed(&app).await?;
     if let Some(problem) = passwords::problem(&new, &person.username) {
         return Err(fields(&[("new_password", problem)]));
     }
     let hashed = tokio::task::spawn_blocking(move || passwords::hash(&new)).await.map_err(|_| ApiError::unavailable("busy", "try again"))?;
-    app.store.change_password(person_id, &hashed, &session_cookie(&headers).unwrap_or_default()).await?;
+    if !app.store.change_password(person_id, &checked_hash, &hashed, &session_cookie(&headers).unwrap_or_default()).await? {
+        tracing::info!(person = person_id, "password change refused: changed meanwhile by another request");
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "password_changed_meanwhile",
+            "your password was changed by another request at the same moment, so this change was not made: give the password now in force as current_password",
+        ));
+    }
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

@@ -264,10 +264,50 @@ async fn an_invitation_link_works_once_until_it_expires_and_a_newer_link_or_a_re
         // A new password: the session it was changed from stays, the others end.
         let (here, _) = node1.create_session(siti.id).await.unwrap();
         let (elsewhere, _) = node2.create_session(siti.id).await.unwrap();
-        node3.change_password(siti.id, "$argon2id$v=19$changed", &here).await.unwrap();
+        assert!(node3.change_password(siti.id, "$argon2id$v=19$reset", "$argon2id$v=19$changed", &here).await.unwrap(), "{name}");
         assert!(node1.session(&here, HOUR, DAY).await.unwrap().is_some(), "{name}: the session it was changed from");
         assert!(node2.session(&elsewhere, HOUR, DAY).await.unwrap().is_none(), "{name}: every other session ends");
         assert_eq!(node2.person(siti.id, Scope::Every).await.unwrap().unwrap().password_hash.as_deref(), Some("$argon2id$v=19$changed"), "{name}");
+
+        // A change that checked a password no longer in force changes nothing and ends no session.
+        let (other, _) = node2.create_session(siti.id).await.unwrap();
+        assert!(!node1.change_password(siti.id, "$argon2id$v=19$reset", "$argon2id$v=19$stale", &here).await.unwrap(), "{name}: checked a stale password");
+        assert_eq!(node3.person(siti.id, Scope::Every).await.unwrap().unwrap().password_hash.as_deref(), Some("$argon2id$v=19$changed"), "{name}");
+        assert!(node3.session(&other, HOUR, DAY).await.unwrap().is_some(), "{name}: a refused change ends no session");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn password_changes_that_checked_the_same_password_on_three_nodes_at_once_make_exactly_one_change() {
+    each_backend(async |backend| {
+        let name = backend.name;
+        let siti = backend.nodes[0].create_person(Some(1), "siti@tokosari.co.id", "Siti Rahayu", Role::Agent).await.unwrap();
+        let (link, _) = backend.nodes[0].create_invitation(siti.id, Scope::Every, HOUR, false).await.unwrap();
+        assert!(backend.nodes[0].accept_invitation(&link, "$argon2id$v=19$round0").await.unwrap(), "{name}");
+        for round in 0..5 {
+            let checked: Arc<str> = format!("$argon2id$v=19$round{round}").into();
+            let mut changes = Vec::new();
+            for (n, node) in backend.nodes.iter().enumerate() {
+                let (node, checked) = (node.clone(), checked.clone());
+                let (session, _) = node.create_session(siti.id).await.unwrap();
+                let new = format!("$argon2id$v=19$round{}-node{n}", round + 1);
+                changes.push(tokio::spawn(async move { (node.change_password(siti.id, &checked, &new, &session).await, new) }));
+            }
+            let mut made = Vec::new();
+            for change in changes {
+                let (changed, new) = change.await.unwrap();
+                if changed.unwrap_or_else(|e| panic!("{name}: {e}")) {
+                    made.push(new);
+                }
+            }
+            assert_eq!(made.len(), 1, "{name}: round {round}: {made:?}");
+            let person = backend.nodes[(round + 1) % 3].person(siti.id, Scope::Every).await.unwrap().unwrap();
+            assert_eq!(person.password_hash.as_deref(), Some(made[0].as_str()), "{name}: round {round}");
+            // The next round checks the password now in force.
+            let next = format!("$argon2id$v=19$round{}", round + 1);
+            assert!(backend.nodes[round % 3].change_password(siti.id, &made[0], &next, "").await.unwrap(), "{name}");
+        }
     })
     .await;
 }

@@ -64,8 +64,10 @@ pub trait PeopleStore: Send + Sync {
     /// Uses a link: the password hash is set and the person's sessions end; `false` for a link
     /// unknown, expired or used (of accepts racing, on any node, exactly one succeeds).
     async fn accept_invitation(&self, token: &str, password_hash: &str) -> StoreResult<bool>;
-    /// A signed-in person's new password; their other sessions end.
-    async fn change_password(&self, person_id: i64, password_hash: &str, keep_session: &str) -> StoreResult<()>;
+    /// A signed-in person's new password, in place of the one checked (`checked_hash`); their other
+    /// sessions end. `false`, and nothing changed, when the password was changed meanwhile: two
+    /// changes that checked the same current password cannot both be made.
+    async fn change_password(&self, person_id: i64, checked_hash: &str, password_hash: &str, keep_session: &str) -> StoreResult<bool>;
 
     // Sessions.
     /// A new session: its id (for the cookie) and its CSRF token.
@@ -301,13 +303,16 @@ impl<S: RunSql> PeopleStore for S {
         .await
     }
 
-    async fn change_password(&self, person_id: i64, password_hash: &str, keep_session: &str) -> StoreResult<()> {
-        let (password_hash, keep) = (password_hash.to_owned(), digest(keep_session));
+    async fn change_password(&self, person_id: i64, checked_hash: &str, password_hash: &str, keep_session: &str) -> StoreResult<bool> {
+        let (checked_hash, password_hash, keep) = (checked_hash.to_owned(), password_hash.to_owned(), digest(keep_session));
         self.write(body(move |sql| {
             Box::pin(async move {
-                sql.execute("UPDATE people SET password_hash = $2, updated_at = $3 WHERE id = $1", &[&person_id, &password_hash, &now_ms()]).await?;
+                let changed = "UPDATE people SET password_hash = $2, updated_at = $3 WHERE id = $1 AND password_hash = $4";
+                if sql.execute(changed, &[&person_id, &password_hash, &now_ms(), &checked_hash]).await? == 0 {
+                    return Ok(false);
+                }
                 sql.execute("DELETE FROM sessions WHERE person_id = $1 AND id_hash <> $2", &[&person_id, &keep]).await?;
-                Ok(())
+                Ok(true)
             })
         }))
         .await
