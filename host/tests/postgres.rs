@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use support::PATIENCE;
 use support::postgres::Postgres;
 use switchboard::store::{Scope, SecretBox};
+use switchboard::store::model::AsRead;
 use switchboard::store::backend::{MessageStore, OutboxStore};
 use switchboard::store::pg::PgStore;
 
@@ -483,7 +484,7 @@ async fn each_nodes_followers_hear_another_nodes_messages_and_after_a_cut_start_
     }
     // The conversation resolved through node 2: both hubs hear it (inbox lists move it).
     use switchboard::store::backend::InboxStore;
-    nodes[1].update_conversation(stored.conversation_id, Scope::Every, None, Some("resolved")).await.unwrap();
+    nodes[1].update_conversation(stored.conversation_id, Scope::Every, None, Some("resolved"), AsRead::Anything).await.unwrap();
     for follower in &mut followers {
         let event = next_event(follower).await;
         assert_eq!((event.change, event.conversation_id, event.message_id), (Change::Conversation, stored.conversation_id, None));
@@ -1102,14 +1103,14 @@ async fn a_write_that_loses_a_deadlock_runs_again_and_one_that_keeps_losing_answ
     let conversation = node.record_inbound(&channels[0], &inbound(1)).await.unwrap().unwrap().conversation_id;
     let resolutions = "SELECT COUNT(*) FROM conversation_resolutions WHERE conversation_id = $1";
     faults.lose_next_conflicts(6);
-    let lost = node.update_conversation(conversation, Scope::Every, None, Some("resolved")).await;
+    let lost = node.update_conversation(conversation, Scope::Every, None, Some("resolved"), AsRead::Anything).await;
     assert!(lost.as_ref().is_err_and(|e| e.is_transient_conflict()), "{lost:?}");
     let status: String = client.query_one("SELECT status FROM conversations WHERE id = $1", &[&conversation]).await.unwrap().get(0);
     assert_eq!(status, "open");
     assert_eq!(client.query_one(resolutions, &[&conversation]).await.unwrap().get::<_, i64>(0), 0);
     // Losing five times and then not: stored once (one resolution recorded, not six).
     faults.lose_next_conflicts(5);
-    node.update_conversation(conversation, Scope::Every, None, Some("resolved")).await.unwrap();
+    node.update_conversation(conversation, Scope::Every, None, Some("resolved"), AsRead::Anything).await.unwrap();
     let status: String = client.query_one("SELECT status FROM conversations WHERE id = $1", &[&conversation]).await.unwrap().get(0);
     assert_eq!(status, "resolved");
     assert_eq!(client.query_one(resolutions, &[&conversation]).await.unwrap().get::<_, i64>(0), 1);

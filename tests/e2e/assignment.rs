@@ -88,3 +88,39 @@ async fn supervisors_assign_agents_take_unassigned_and_anyone_resolves() {
     let (status, body) = host.get("/api/v1/conversations?assigned=mine", &host.agent).await;
     assert_eq!(status, 422, "{body}");
 }
+
+/// Four agents take one unassigned conversation at once: one takes it; each other is refused,
+/// 409 `changed_meanwhile` when it read the conversation before that take was stored, 403 (no
+/// longer unassigned) when after; none is made over the first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn of_four_agents_taking_one_conversation_at_once_one_takes_it() {
+    let host = TestHost::start(HostOptions { extra_plugins: vec![test_plugin(ECHO_V1)], ..Default::default() }).await;
+    let (status, channel) = host.post("/api/v1/channels", &host.admin, json!({"plugin": "echo", "name": "Echo", "settings": {}})).await;
+    assert_eq!(status, 201, "{channel}");
+    let channel = channel["id"].as_str().unwrap().to_owned();
+    let mut agents = Vec::new();
+    for name in ["siti", "rina", "dewi", "eka"] {
+        agents.push(person(&host, &format!("{name}@tokobudi.co.id"), "agent").await);
+    }
+    for round in 0..3 {
+        assert_eq!(host.webhook(&channel, &[], json!({"id": format!("ping-{round}"), "text": "halo"}).to_string()).await.0, 200);
+        let (_, unassigned) = agents[0].1.request(&host, Method::GET, "/api/v1/conversations?assigned=unassigned", None, false, None).await;
+        let conversation = unassigned[0]["id"].as_i64().unwrap();
+        let takes = agents.iter().map(|(id, browser)| change(browser, &host, conversation, json!({"assignee_id": id})));
+        let answers = futures_util::future::join_all(takes).await;
+        let took: Vec<i64> = agents.iter().zip(&answers).filter(|(_, (status, _))| *status == 200).map(|((id, _), _)| *id).collect();
+        assert_eq!(took.len(), 1, "round {round}: {answers:?}");
+        for (status, body) in answers.iter().filter(|(status, _)| *status != 200) {
+            match status {
+                409 => assert_eq!(body["error"], "changed_meanwhile", "{body}"),
+                403 => {}
+                _ => panic!("round {round}: neither taken nor refused: {answers:?}"),
+            }
+        }
+        let (_, now) = host.get(&format!("/api/v1/conversations/{conversation}"), &host.agent).await;
+        assert_eq!(now["assignee_id"].as_i64(), Some(took[0]), "the one answered 200 holds it: {now}");
+        // Given back for the next round (echo keeps one conversation per channel).
+        let holder = agents.iter().find(|(id, _)| *id == took[0]).unwrap();
+        assert_eq!(change(&holder.1, &host, conversation, json!({"assignee_id": null})).await.0, 200);
+    }
+}

@@ -99,6 +99,9 @@ impl From<StoreError> for ApiError {
             StoreError::BotChannelTaken(channel) => {
                 Self::new(StatusCode::CONFLICT, "channel_has_bot", format!("channel `{channel}` got a bot at the same moment: reload to see it"))
             }
+            StoreError::ChangedMeanwhile => {
+                Self::new(StatusCode::CONFLICT, "changed_meanwhile", "another request changed this at the same moment: reload it and decide again")
+            }
             _ if error.is_unique_violation() => {
                 tracing::debug!("a write lost to another one: {error}");
                 Self::new(StatusCode::CONFLICT, "conflict", "another request made the same thing at the same moment: reload to see it")

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{ApiError, ApiJson, Caller};
 use crate::runtime::types::TemplateButton;
-use crate::store::model::{Assigned, AttachmentContent, Channel, ChannelBot, Conversation, ConversationFilter, InteractiveContent, ListedConversation, MediaContent, Message, MessageContent, NewOutbound, Role, TemplateButtonValue, TemplateContent};
+use crate::store::model::{AsRead, Assigned, AttachmentContent, Channel, ChannelBot, Conversation, ConversationFilter, InteractiveContent, ListedConversation, MediaContent, Message, MessageContent, NewOutbound, Role, TemplateButtonValue, TemplateContent};
 use crate::app::App;
 use crate::runtime::types::Capability;
 use crate::store::{Scope, now_ms};
@@ -151,7 +151,7 @@ mod serde_with_null {
 /// channels' conversations with `{"status": "open", "note": …}` and does nothing else here: one
 /// people already handle is left as it is (200), a resolved one is 409 `not_with_bot`.
 #[utoipa::path(patch, path = "/conversations/{id}", tag = "conversations", params(("id" = i64, Path, description = "the conversation")), request_body = ChangeConversation,
-    responses((status = 200, body = ConversationView), (status = 403, body = ApiError, description = "a bot token assigning or resolving"), (status = 409, body = ApiError, description = "a bot token handing over a resolved conversation")))]
+    responses((status = 200, body = ConversationView), (status = 403, body = ApiError, description = "a bot token assigning or resolving"), (status = 409, body = ApiError, description = "a bot token handing over a resolved conversation (not_with_bot), or changed by another request since it was read (changed_meanwhile)")))]
 pub async fn update_conversation(
     caller: Caller,
     State(app): State<Arc<App>>,
@@ -179,6 +179,10 @@ pub async fn update_conversation(
             }
         }
     }
+    // What the change is decided on, kept as the condition of its write: of two agents taking
+    // one conversation at once, or a bot handing over one an agent resolved meanwhile, the
+    // second is refused (409 changed_meanwhile) rather than made over the first.
+    let mut as_read = if caller.bot().is_some() { AsRead::Status("bot") } else { AsRead::Anything };
     if let Some(assignee) = body.assignee_id {
         if let Some(person_id) = assignee {
             let person = app.store.person(person_id, Scope::Workspace(channel.workspace_id)).await?.filter(|p| p.active);
@@ -193,12 +197,13 @@ pub async fn update_conversation(
             if !(taking || giving_back) {
                 return Err(ApiError::forbidden("an agent takes unassigned conversations (or gives back their own); supervisors assign the others"));
             }
+            as_read = AsRead::Assignee(conversation.assignee_id);
         }
     }
     if body.note.as_ref().is_some_and(|note| note.chars().count() > 1000) {
         return Err(field("note", "must be at most 1000 characters".into()));
     }
-    if !app.store.update_conversation(id, caller.scope(), body.assignee_id, status).await? {
+    if !app.store.update_conversation(id, caller.scope(), body.assignee_id, status, as_read).await? {
         return Err(ApiError::not_found(format!("no conversation {id}")));
     }
     app.live.conversation(&conversation.channel_id, id);

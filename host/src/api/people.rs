@@ -204,7 +204,11 @@ pub async fn sign_in(
         return Err(ApiError::new(StatusCode::FORBIDDEN, "workspace_suspended", "this workspace is suspended by the operator"));
     }
     lockout.passed(&app).await?;
-    let (session, csrf_token) = app.store.create_session(person.id).await?;
+    let Some((session, csrf_token)) = app.store.create_session(person.id, person.password_hash.as_deref()).await? else {
+        // The password it checked was changed or reset meanwhile.
+        tracing::info!(person = person.id, "sign-in refused: the password was changed while it was checked");
+        return Err(ApiError::new(StatusCode::UNAUTHORIZED, "sign_in_failed", "wrong username or password"));
+    };
     tracing::info!(person = person.id, "signed in");
     let (actor, address) = (format!("person {} {}", person.id, person.username), peer.ip().to_string());
     super::audit::write(&app, NewAuditEntry {

@@ -87,6 +87,10 @@ pub enum StoreError {
     /// another request at the same moment: nothing of the write was kept.
     #[error("channel `{0}` got another bot (or was deleted) at the same moment")]
     BotChannelTaken(String),
+    /// What the write was decided on changed at the same moment (another request's write came
+    /// first): nothing of it was kept.
+    #[error("changed by another request at the same moment")]
+    ChangedMeanwhile,
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;

@@ -1,7 +1,7 @@
 //! Activity figures on both backends: what was received and sent per channel and day, failures
 //! by reason, each person's first replies and resolutions, and nothing of another workspace.
 
-use switchboard::store::model::{Activity, Connected, NewOutbound, Role, Window};
+use switchboard::store::model::{AsRead, Activity, Connected, NewOutbound, Role, Window};
 use switchboard::store::{Scope, now_ms};
 
 use crate::each_backend;
@@ -39,11 +39,11 @@ async fn activity_counts_a_workspaces_messages_failures_and_each_persons_times()
         let failed = store.queue_outbound(channel, Scope::Every, &reply(conversations[1], Some(budi))).await.unwrap();
         store.delivery_failed(failed.id, "Forbidden: bot was blocked by the user").await.unwrap();
         // Resolved while assigned (Ani), unassigned, and one resolved twice (reopened between).
-        store.update_conversation(conversations[0], Scope::Every, Some(Some(ani)), Some("resolved")).await.unwrap();
-        store.update_conversation(conversations[2], Scope::Every, None, Some("resolved")).await.unwrap();
-        store.update_conversation(conversations[1], Scope::Every, Some(Some(budi)), Some("resolved")).await.unwrap();
-        store.update_conversation(conversations[1], Scope::Every, None, Some("open")).await.unwrap();
-        store.update_conversation(conversations[1], Scope::Every, None, Some("resolved")).await.unwrap();
+        store.update_conversation(conversations[0], Scope::Every, Some(Some(ani)), Some("resolved"), AsRead::Anything).await.unwrap();
+        store.update_conversation(conversations[2], Scope::Every, None, Some("resolved"), AsRead::Anything).await.unwrap();
+        store.update_conversation(conversations[1], Scope::Every, Some(Some(budi)), Some("resolved"), AsRead::Anything).await.unwrap();
+        store.update_conversation(conversations[1], Scope::Every, None, Some("open"), AsRead::Anything).await.unwrap();
+        store.update_conversation(conversations[1], Scope::Every, None, Some("resolved"), AsRead::Anything).await.unwrap();
 
         // Another workspace's channel and messages stay its own.
         let other = store.create_workspace("Toko Lain").await.unwrap().id;

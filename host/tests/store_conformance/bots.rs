@@ -4,7 +4,7 @@
 //! as an endpoint bot's are when the endpoint is turned off (by an admin or past the retry
 //! horizon), no longer the bot of their channel, or deleted.
 
-use switchboard::store::model::{Attempt, BotKind, ChannelBot, ConversationFilter, EndpointChange, HandedOver, NewEndpoint, Outcome, Role};
+use switchboard::store::model::{AsRead, Attempt, BotKind, ChannelBot, ConversationFilter, EndpointChange, HandedOver, NewEndpoint, Outcome, Role};
 use switchboard::store::now_ms;
 use switchboard::store::Scope;
 
@@ -73,7 +73,7 @@ async fn a_bot_token_owns_its_channels_new_conversations_until_it_is_revoked() {
         assert_eq!(listed, vec![mine, waiting], "{name}: the bot's channels' conversations only");
 
         // One handed over by the bot; then the token is revoked: the other is the people's at once.
-        node1.update_conversation(mine, Scope::Every, None, Some("open")).await.unwrap();
+        node1.update_conversation(mine, Scope::Every, None, Some("open"), AsRead::Anything).await.unwrap();
         assert_eq!(node1.revoke_token(id, 2).await.unwrap(), None, "{name}: another workspace's admin revokes nothing, hands over nothing");
         assert_eq!(status(waiting).await, "bot", "{name}");
         let handed = node1.revoke_token(id, 1).await.unwrap().unwrap_or_else(|| panic!("{name}: revoked"));

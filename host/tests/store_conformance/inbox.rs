@@ -7,9 +7,9 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use switchboard::store::model::{Assigned, AuditFilter, Connected, ContactInfo, ConversationFilter, DeliveryStatus, NewAuditEntry, NewInbound, NewOutbound};
+use switchboard::store::model::{AsRead, Assigned, AuditFilter, Connected, ContactInfo, ConversationFilter, DeliveryStatus, NewAuditEntry, NewInbound, NewOutbound};
 use switchboard::store::backend::Store;
-use switchboard::store::{Scope, now_ms};
+use switchboard::store::{Scope, StoreError, now_ms};
 
 use crate::messages::inbound;
 use crate::{Backend, each_backend};
@@ -62,6 +62,49 @@ async fn second_channel(store: &Arc<dyn Store>, workspace: i64, name: &str) -> S
     channel
 }
 
+/// A change decided on what was read is made only while the conversation is still so: of three
+/// agents taking one conversation at once on three nodes, one takes it and the others are told
+/// it changed meanwhile; a bot's hand-over of a conversation resolved meanwhile changes nothing.
+/// Outside the caller's scope it is "not there", whatever it holds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_conversation_is_taken_by_one_of_three_agents_taking_it_at_once_and_changes_wait_for_what_they_read() {
+    each_backend(async |backend| {
+        let (node1, node2, name, channel) = (&backend.nodes[0], &backend.nodes[1], backend.name, backend.channel.as_str());
+        let agents = [person(backend, "dewi@toko.id").await, person(backend, "eka@toko.id").await, person(backend, "fajar@toko.id").await];
+        for round in 0..5 {
+            let chat = format!("71{round}");
+            let conversation = node1.record_inbound(channel, &said(round + 1, &chat, "Ani Wijaya", "Halo", 1_000)).await.unwrap().unwrap().conversation_id;
+            let mut takes = Vec::new();
+            for (node, agent) in backend.nodes.iter().zip(agents) {
+                let node = node.clone();
+                takes.push(tokio::spawn(async move { (agent, node.update_conversation(conversation, Scope::Workspace(1), Some(Some(agent)), None, AsRead::Assignee(None)).await) }));
+            }
+            let mut took = Vec::new();
+            for take in takes {
+                match take.await.unwrap() {
+                    (agent, Ok(true)) => took.push(agent),
+                    (_, Err(StoreError::ChangedMeanwhile)) => {}
+                    (agent, other) => panic!("{name}: round {round}: agent {agent}: {other:?}"),
+                }
+            }
+            assert_eq!(took.len(), 1, "{name}: round {round}: {took:?}");
+            assert_eq!(node2.conversation(conversation).await.unwrap().unwrap().assignee_id, Some(took[0]), "{name}: round {round}");
+        }
+
+        // A bot hands over only what it still handles.
+        let conversation = node1.record_inbound(channel, &said(9, "799", "Rina", "Halo", 1_000)).await.unwrap().unwrap().conversation_id;
+        backend.execute(&format!("UPDATE conversations SET status = 'bot' WHERE id = {conversation}")).await;
+        assert!(node1.update_conversation(conversation, Scope::Every, None, Some("resolved"), AsRead::Anything).await.unwrap(), "{name}");
+        let handed = node2.update_conversation(conversation, Scope::Every, None, Some("open"), AsRead::Status("bot")).await;
+        assert!(matches!(handed, Err(StoreError::ChangedMeanwhile)), "{name}: resolved meanwhile: {handed:?}");
+        assert_eq!(node2.conversation(conversation).await.unwrap().unwrap().status, "resolved", "{name}: nothing changed");
+        // Another workspace's caller, or no such conversation: not there, not "changed".
+        assert!(!node2.update_conversation(conversation, Scope::Workspace(2), None, Some("open"), AsRead::Status("bot")).await.unwrap(), "{name}");
+        assert!(!node2.update_conversation(i64::MAX, Scope::Every, Some(None), None, AsRead::Assignee(Some(agents[0]))).await.unwrap(), "{name}");
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conversations_are_listed_newest_activity_first_and_filtered_by_channel_workspace_assignee_and_status() {
     each_backend(async |backend| {
@@ -102,7 +145,7 @@ async fn conversations_are_listed_newest_activity_first_and_filtered_by_channel_
         assert!(node3.conversation_in_scope(i64::MAX, Scope::Every).await.unwrap().is_none(), "{name}: no such conversation");
 
         // Dewi takes Ani's conversation on one node; the others see it.
-        node2.update_conversation(ani, Scope::Every, Some(Some(dewi)), None).await.unwrap();
+        node2.update_conversation(ani, Scope::Every, Some(Some(dewi)), None, AsRead::Anything).await.unwrap();
         assert_eq!(listed(node3, &ConversationFilter { assigned: Assigned::To(dewi), ..Default::default() }).await, vec![ani], "{name}");
         assert_eq!(listed(node3, &ConversationFilter { assigned: Assigned::Nobody, ..Default::default() }).await, vec![budi, elsewhere, rina], "{name}");
         let taken = node1.conversation(ani).await.unwrap().unwrap();
@@ -111,12 +154,12 @@ async fn conversations_are_listed_newest_activity_first_and_filtered_by_channel_
         assert_eq!((contact.external_id.as_str(), contact.name.as_deref()), ("user-701", Some("Ani Wijaya")), "{name}");
 
         // Resolving keeps the assignee; unassigning keeps the status.
-        node1.update_conversation(ani, Scope::Every, None, Some("resolved")).await.unwrap();
-        node3.update_conversation(rina, Scope::Every, None, Some("resolved")).await.unwrap();
+        node1.update_conversation(ani, Scope::Every, None, Some("resolved"), AsRead::Anything).await.unwrap();
+        node3.update_conversation(rina, Scope::Every, None, Some("resolved"), AsRead::Anything).await.unwrap();
         let resolved = ConversationFilter { status: Some("resolved"), ..Default::default() };
         assert_eq!(listed(node2, &resolved).await, vec![rina, ani], "{name}: resolving is not activity");
         assert_eq!(node2.conversation(ani).await.unwrap().unwrap().assignee_id, Some(dewi), "{name}");
-        node2.update_conversation(ani, Scope::Every, Some(None), None).await.unwrap();
+        node2.update_conversation(ani, Scope::Every, Some(None), None, AsRead::Anything).await.unwrap();
         let unassigned = node3.conversation(ani).await.unwrap().unwrap();
         assert_eq!((unassigned.assignee_id, unassigned.status.as_str()), (None, "resolved"), "{name}");
         let mine_resolved = ConversationFilter { status: Some("resolved"), assigned: Assigned::To(dewi), ..Default::default() };
@@ -130,7 +173,7 @@ async fn conversations_are_listed_newest_activity_first_and_filtered_by_channel_
 
         // No such conversation: nothing found, nothing changed.
         assert!(node1.conversation(i64::MAX).await.unwrap().is_none(), "{name}");
-        assert!(!node1.update_conversation(i64::MAX, Scope::Every, Some(Some(dewi)), Some("resolved")).await.unwrap(), "{name}: no such conversation");
+        assert!(!node1.update_conversation(i64::MAX, Scope::Every, Some(Some(dewi)), Some("resolved"), AsRead::Anything).await.unwrap(), "{name}: no such conversation");
         assert_eq!(node2.conversation_at(channel, "701").await.unwrap().map(|c| c.id), Some(ani), "{name}");
         assert!(node2.conversation_at(channel, "799").await.unwrap().is_none(), "{name}");
         assert!(node2.conversation_at(&other, "701").await.unwrap().is_none(), "{name}: another channel's address");

@@ -167,7 +167,7 @@ async fn a_person_s_language_is_kept_read_everywhere_with_the_session_and_forgot
         assert_eq!(siti.language, None, "{name}");
         assert!(node2.set_person_language(siti.id, Some("id")).await.unwrap(), "{name}");
         assert_eq!(node3.person(siti.id, Scope::Every).await.unwrap().unwrap().language.as_deref(), Some("id"), "{name}");
-        let (session, csrf) = node1.create_session(siti.id).await.unwrap();
+        let (session, csrf) = node1.create_session(siti.id, None).await.unwrap().unwrap();
         let signed_in = node3.session(&session, HOUR, DAY).await.unwrap().unwrap();
         assert_eq!((signed_in.person.language.as_deref(), signed_in.csrf_token.as_str()), (Some("id"), csrf.as_str()), "{name}: the session's own columns follow the person's");
         assert_eq!(node1.people(Some(1)).await.unwrap().iter().find(|p| p.id == siti.id).unwrap().language.as_deref(), Some("id"), "{name}");
@@ -184,7 +184,7 @@ async fn a_session_made_on_one_node_signs_in_on_another_until_idle_too_old_delet
         let (node1, node2, node3, name) = (&backend.nodes[0], &backend.nodes[1], &backend.nodes[2], backend.name);
         let siti = node1.create_person(Some(1), "siti@tokosari.co.id", "Siti Rahayu", Role::Agent).await.unwrap();
 
-        let (session, csrf) = node1.create_session(siti.id).await.unwrap();
+        let (session, csrf) = node1.create_session(siti.id, None).await.unwrap().unwrap();
         assert!(session.len() >= 32 && csrf.len() >= 32 && session != csrf, "{name}");
         let signed_in = node2.session(&session, HOUR, DAY).await.unwrap().unwrap_or_else(|| panic!("{name}: made on another node"));
         assert_eq!((signed_in.person.id, signed_in.csrf_token.as_str(), signed_in.suspended), (siti.id, csrf.as_str(), false), "{name}");
@@ -193,17 +193,17 @@ async fn a_session_made_on_one_node_signs_in_on_another_until_idle_too_old_delet
 
         assert!(node3.session(&session, 0, DAY).await.unwrap().is_none(), "{name}: idle too long");
         assert!(node1.session(&session, HOUR, DAY).await.unwrap().is_none(), "{name}: an ended session stays ended");
-        let (old, _) = node1.create_session(siti.id).await.unwrap();
+        let (old, _) = node1.create_session(siti.id, None).await.unwrap().unwrap();
         assert!(node2.session(&old, HOUR, 0).await.unwrap().is_none(), "{name}: older than the absolute limit");
         assert!(node3.session(&old, HOUR, DAY).await.unwrap().is_none(), "{name}: deleted");
 
-        let (signed_out, _) = node1.create_session(siti.id).await.unwrap();
+        let (signed_out, _) = node1.create_session(siti.id, None).await.unwrap().unwrap();
         node2.delete_session(&signed_out).await.unwrap();
         assert!(node3.session(&signed_out, HOUR, DAY).await.unwrap().is_none(), "{name}: signed out");
 
-        let (kept, _) = node1.create_session(siti.id).await.unwrap();
+        let (kept, _) = node1.create_session(siti.id, None).await.unwrap().unwrap();
         let budi = node1.create_person(Some(1), "budi@tokosari.co.id", "Budi", Role::Agent).await.unwrap();
-        let (budis, _) = node1.create_session(budi.id).await.unwrap();
+        let (budis, _) = node1.create_session(budi.id, None).await.unwrap().unwrap();
         node2.update_person(siti.id, Scope::Every, None, None, Some(false)).await.unwrap();
         assert!(!node3.person(siti.id, Scope::Every).await.unwrap().unwrap().active, "{name}");
         assert!(node3.session(&kept, HOUR, DAY).await.unwrap().is_none(), "{name}: deactivated, signed out at once");
@@ -214,7 +214,7 @@ async fn a_session_made_on_one_node_signs_in_on_another_until_idle_too_old_delet
         // A suspended workspace's people are told so.
         let tini = node1.create_workspace("Warung Bu Tini").await.unwrap().id;
         let owner = node1.create_person(Some(tini), "tini@warungtini.id", "Tini", Role::Admin).await.unwrap();
-        let (tinis, _) = node1.create_session(owner.id).await.unwrap();
+        let (tinis, _) = node1.create_session(owner.id, None).await.unwrap().unwrap();
         node2.update_workspace(tini, None, Some(true)).await.unwrap();
         assert!(node3.session(&tinis, HOUR, DAY).await.unwrap().unwrap().suspended, "{name}");
         assert!(!node3.session(&budis, HOUR, DAY).await.unwrap().unwrap().suspended, "{name}: another workspace");
@@ -243,7 +243,7 @@ async fn an_invitation_link_works_once_until_it_expires_and_a_newer_link_or_a_re
         assert!(!node1.accept_invitation(&first, "$argon2id$v=19$first").await.unwrap(), "{name}");
         assert!(!backend.texts("SELECT token_hash FROM invitations").await.join("\n").contains(&second), "{name}: only a digest at rest");
 
-        let (session, _) = node1.create_session(siti.id).await.unwrap();
+        let (session, _) = node1.create_session(siti.id, None).await.unwrap().unwrap();
         assert!(node2.accept_invitation(&second, "$argon2id$v=19$second").await.unwrap(), "{name}");
         let accepted = node3.person(siti.id, Scope::Every).await.unwrap().unwrap();
         assert!(accepted.has_password && accepted.password_hash.as_deref() == Some("$argon2id$v=19$second"), "{name}");
@@ -253,7 +253,7 @@ async fn an_invitation_link_works_once_until_it_expires_and_a_newer_link_or_a_re
         assert_eq!(node1.person(siti.id, Scope::Every).await.unwrap().unwrap().password_hash.as_deref(), Some("$argon2id$v=19$second"), "{name}");
 
         // A reset: the password stops working and sessions end at once; the used link stays used.
-        let (before_reset, _) = node1.create_session(siti.id).await.unwrap();
+        let (before_reset, _) = node1.create_session(siti.id, None).await.unwrap().unwrap();
         let (reset, _) = node2.create_invitation(siti.id, Scope::Every, HOUR, true).await.unwrap();
         let reset_person = node3.person(siti.id, Scope::Every).await.unwrap().unwrap();
         assert!(!reset_person.has_password && reset_person.password_hash.is_none(), "{name}");
@@ -262,18 +262,47 @@ async fn an_invitation_link_works_once_until_it_expires_and_a_newer_link_or_a_re
         assert!(node1.accept_invitation(&reset, "$argon2id$v=19$reset").await.unwrap(), "{name}");
 
         // A new password: the session it was changed from stays, the others end.
-        let (here, _) = node1.create_session(siti.id).await.unwrap();
-        let (elsewhere, _) = node2.create_session(siti.id).await.unwrap();
+        let (here, _) = node1.create_session(siti.id, None).await.unwrap().unwrap();
+        let (elsewhere, _) = node2.create_session(siti.id, None).await.unwrap().unwrap();
         assert!(node3.change_password(siti.id, "$argon2id$v=19$reset", "$argon2id$v=19$changed", &here).await.unwrap(), "{name}");
         assert!(node1.session(&here, HOUR, DAY).await.unwrap().is_some(), "{name}: the session it was changed from");
         assert!(node2.session(&elsewhere, HOUR, DAY).await.unwrap().is_none(), "{name}: every other session ends");
         assert_eq!(node2.person(siti.id, Scope::Every).await.unwrap().unwrap().password_hash.as_deref(), Some("$argon2id$v=19$changed"), "{name}");
 
         // A change that checked a password no longer in force changes nothing and ends no session.
-        let (other, _) = node2.create_session(siti.id).await.unwrap();
+        let (other, _) = node2.create_session(siti.id, None).await.unwrap().unwrap();
         assert!(!node1.change_password(siti.id, "$argon2id$v=19$reset", "$argon2id$v=19$stale", &here).await.unwrap(), "{name}: checked a stale password");
         assert_eq!(node3.person(siti.id, Scope::Every).await.unwrap().unwrap().password_hash.as_deref(), Some("$argon2id$v=19$changed"), "{name}");
         assert!(node3.session(&other, HOUR, DAY).await.unwrap().is_some(), "{name}: a refused change ends no session");
+    })
+    .await;
+}
+
+/// A sign-in checks the password read before it, on a blocking thread: its session is made only
+/// if that password is still the person's, so a change or a reset made meanwhile (on any node)
+/// is not outlived by a sign-in with the old password.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sign_in_s_session_is_made_only_while_the_password_it_checked_is_in_force() {
+    each_backend(async |backend| {
+        let (node1, node2, node3, name) = (&backend.nodes[0], &backend.nodes[1], &backend.nodes[2], backend.name);
+        let siti = node1.create_person(Some(1), "siti@tokosari.co.id", "Siti Rahayu", Role::Agent).await.unwrap();
+        assert!(node1.create_session(siti.id, Some("$argon2id$v=19$old")).await.unwrap().is_none(), "{name}: no password yet");
+        let (link, _) = node1.create_invitation(siti.id, Scope::Every, HOUR, false).await.unwrap();
+        assert!(node2.accept_invitation(&link, "$argon2id$v=19$old").await.unwrap(), "{name}");
+        let (session, _) = node3.create_session(siti.id, Some("$argon2id$v=19$old")).await.unwrap().expect("the password in force");
+        assert!(node1.session(&session, HOUR, DAY).await.unwrap().is_some(), "{name}");
+
+        // Changed on one node while another checked the old one.
+        assert!(node1.change_password(siti.id, "$argon2id$v=19$old", "$argon2id$v=19$new", &session).await.unwrap(), "{name}");
+        assert!(node2.create_session(siti.id, Some("$argon2id$v=19$old")).await.unwrap().is_none(), "{name}: checked the old password");
+        assert_eq!(backend.texts("SELECT id_hash FROM sessions").await.len(), 1, "{name}: nothing made");
+        assert!(node2.create_session(siti.id, Some("$argon2id$v=19$new")).await.unwrap().is_some(), "{name}: the new one signs in");
+
+        // Reset: no password signs in.
+        node3.create_invitation(siti.id, Scope::Every, HOUR, true).await.unwrap();
+        assert!(node1.create_session(siti.id, Some("$argon2id$v=19$new")).await.unwrap().is_none(), "{name}: reset meanwhile");
+        assert!(backend.texts("SELECT id_hash FROM sessions").await.is_empty(), "{name}: a reset ends every session");
+        assert!(node1.create_session(i64::MAX, None).await.unwrap().is_none(), "{name}: no such person");
     })
     .await;
 }
@@ -290,7 +319,7 @@ async fn password_changes_that_checked_the_same_password_on_three_nodes_at_once_
             let mut changes = Vec::new();
             for (n, node) in backend.nodes.iter().enumerate() {
                 let (node, checked) = (node.clone(), checked.clone());
-                let (session, _) = node.create_session(siti.id).await.unwrap();
+                let (session, _) = node.create_session(siti.id, None).await.unwrap().unwrap();
                 let new = format!("$argon2id$v=19$round{}-node{n}", round + 1);
                 changes.push(tokio::spawn(async move { (node.change_password(siti.id, &checked, &new, &session).await, new) }));
             }
@@ -502,11 +531,11 @@ async fn deleting_a_workspace_removes_its_channels_people_sessions_links_and_tok
         let tini = store.create_workspace("Warung Bu Tini").await.unwrap().id;
         let channel = store.create_channel(tini, "telegram", "Warung Bu Tini", &[]).await.unwrap().id;
         let owner = store.create_person(Some(tini), "tini@warungtini.id", "Tini", Role::Admin).await.unwrap();
-        let (session, _) = store.create_session(owner.id).await.unwrap();
+        let (session, _) = store.create_session(owner.id, None).await.unwrap().unwrap();
         let (link, _) = store.create_invitation(owner.id, Scope::Every, HOUR, false).await.unwrap();
         let (_, token) = store.create_labeled_token(Role::Admin, Some(tini), "Kasir").await.unwrap();
         let siti = store.create_person(Some(1), "siti@tokosari.co.id", "Siti Rahayu", Role::Agent).await.unwrap();
-        let (sitis, _) = store.create_session(siti.id).await.unwrap();
+        let (sitis, _) = store.create_session(siti.id, None).await.unwrap().unwrap();
         let default_token = store.create_token(Role::Admin, Some(1)).await.unwrap();
 
         assert!(node2.delete_workspace(tini).await.unwrap(), "{name}");

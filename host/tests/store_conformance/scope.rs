@@ -5,7 +5,7 @@
 
 use switchboard::store::Scope;
 use switchboard::store::StoreError;
-use switchboard::store::model::{Attempt, Connected, EventRecord, FileRecord, NewEndpoint, NewOutbound, Outcome, Redeliver, Role, StoredBytes};
+use switchboard::store::model::{AsRead, Attempt, Connected, EventRecord, FileRecord, NewEndpoint, NewOutbound, Outcome, Redeliver, Role, StoredBytes};
 
 use crate::each_backend;
 use crate::messages::inbound;
@@ -53,7 +53,7 @@ async fn a_call_scoped_to_one_workspace_neither_reads_nor_changes_another_worksp
         assert_eq!(node2.channel_bot(&channel, own).await.unwrap().map(|bot| bot.id), Some(endpoint), "{name}");
 
         // Writes in my scope change nothing of theirs.
-        assert!(!node2.update_conversation(conversation, mine, None, Some("resolved")).await.unwrap(), "{name}: their conversation");
+        assert!(!node2.update_conversation(conversation, mine, None, Some("resolved"), AsRead::Anything).await.unwrap(), "{name}: their conversation");
         assert!(!node2.mark_read(tini.id, conversation, mine, None).await.unwrap(), "{name}: a read mark on their conversation");
         assert!(!node2.update_person(tini.id, mine, Some(Role::Admin), Some("Bukan Tini"), Some(false)).await.unwrap(), "{name}: their person");
         assert!(matches!(node2.create_invitation(tini.id, mine, 60_000, true).await, Err(StoreError::NotFound)), "{name}: a link for their person");
@@ -82,7 +82,7 @@ async fn a_call_scoped_to_one_workspace_neither_reads_nor_changes_another_worksp
 
         // In their own scope the same calls work: the conversation resolved (an event for the endpoint).
         assert!(node2.mark_read(tini.id, conversation, own, None).await.unwrap(), "{name}");
-        assert!(node2.update_conversation(conversation, own, None, Some("resolved")).await.unwrap(), "{name}");
+        assert!(node2.update_conversation(conversation, own, None, Some("resolved"), AsRead::Anything).await.unwrap(), "{name}");
         let delivery = node2.due_webhook_deliveries(10, &[]).await.unwrap().into_iter().find(|d| d.endpoint_id == endpoint).expect("the resolution's delivery");
         let answered = Attempt { at: switchboard::store::now_ms(), status: Some(200), latency_ms: 3, response: "ok".into() };
         node1.webhook_attempted(&delivery, &answered, &Outcome::Delivered).await.unwrap();
@@ -128,8 +128,8 @@ async fn a_bot_tokens_scope_reaches_only_the_channels_it_is_the_bot_of() {
         assert!(node2.channels(stranger).await.unwrap().is_empty(), "{name}: another bot's channels");
 
         // Writes: a hand-over and a reply only in its own channel's conversation.
-        assert!(!node2.update_conversation(not_its.conversation_id, bot, None, Some("resolved")).await.unwrap(), "{name}");
-        assert!(node2.update_conversation(its.conversation_id, bot, None, Some("open")).await.unwrap(), "{name}");
+        assert!(!node2.update_conversation(not_its.conversation_id, bot, None, Some("resolved"), AsRead::Anything).await.unwrap(), "{name}");
+        assert!(node2.update_conversation(its.conversation_id, bot, None, Some("open"), AsRead::Anything).await.unwrap(), "{name}");
         let reply = |conversation| NewOutbound { conversation_id: conversation, text: Some("Jam buka 08.00-17.00".into()), content: Default::default(), reply_to: None, file: None, sent_by: None };
         assert!(matches!(node2.queue_outbound(&other, bot, &reply(not_its.conversation_id)).await, Err(StoreError::NotFound)), "{name}: a reply on another channel");
         node2.queue_outbound(mine, bot, &reply(its.conversation_id)).await.unwrap();

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use switchboard::store::Scope;
-use switchboard::store::model::{Attempt, DeliveryStatus, EndpointChange, NewEndpoint, NewOutbound, Outcome, Redeliver};
+use switchboard::store::model::{AsRead, Attempt, DeliveryStatus, EndpointChange, NewEndpoint, NewOutbound, Outcome, Redeliver};
 
 use crate::each_backend;
 use crate::messages::inbound;
@@ -97,7 +97,7 @@ async fn events_write_deliveries_for_subscribed_endpoints_which_go_out_in_order_
         assert_eq!(node1.redeliver_webhooks(messages.id, Scope::Every, Redeliver::One(due[0].id)).await.unwrap(), 0, "{name}: a pending one is not copied");
         let copies: Vec<_> = node1.webhook_deliveries(messages.id, Scope::Every, 50).await.unwrap().into_iter().filter(|(d, _)| d.event_id == first.event_id).collect();
         assert_eq!(copies.len(), 2, "{name}");
-        node1.update_conversation(first.conversation_id.unwrap(), Scope::Every, None, Some("resolved")).await.unwrap();
+        node1.update_conversation(first.conversation_id.unwrap(), Scope::Every, None, Some("resolved"), AsRead::Anything).await.unwrap();
         let kinds: Vec<String> = node1.webhook_deliveries(messages.id, Scope::Every, 50).await.unwrap().into_iter().map(|(d, _)| d.event_type).collect();
         assert_eq!(kinds.iter().filter(|k| *k == "conversation.resolved").count(), 1, "{name}: {kinds:?}");
 
@@ -172,10 +172,10 @@ async fn each_event_is_written_once_when_it_happens_and_a_write_that_changes_not
 
         let conversation = first.conversation_id;
         let ani = node.create_person(Some(1), "ani-events", "Ani", switchboard::store::model::Role::Agent).await.unwrap().id;
-        node.update_conversation(conversation, Scope::Every, Some(Some(ani)), None).await.unwrap();
-        node.update_conversation(conversation, Scope::Every, Some(Some(ani)), Some("open")).await.unwrap();
+        node.update_conversation(conversation, Scope::Every, Some(Some(ani)), None, AsRead::Anything).await.unwrap();
+        node.update_conversation(conversation, Scope::Every, Some(Some(ani)), Some("open"), AsRead::Anything).await.unwrap();
         assert_eq!(events().await[3..], ["conversation.assigned"], "{name}: assigned once, the same assignee and status again are no event");
-        node.update_conversation(conversation, Scope::Every, None, Some("resolved")).await.unwrap();
+        node.update_conversation(conversation, Scope::Every, None, Some("resolved"), AsRead::Anything).await.unwrap();
         node.record_inbound(channel, &inbound(3, "960", now)).await.unwrap().unwrap();
         // The message and the reopening are one write; each backend stores them in its own order.
         let mut reopened = events().await[4..].to_vec();

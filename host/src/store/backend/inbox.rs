@@ -10,7 +10,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::store::model::{Assigned, AuditEntry, AuditFilter, Channel, ContactInfo, Conversation, ConversationFilter, ListedConversation, Message, NewAuditEntry, Reconnect};
+use crate::store::model::{AsRead, Assigned, AuditEntry, AuditFilter, Channel, ContactInfo, Conversation, ConversationFilter, ListedConversation, Message, NewAuditEntry, Reconnect};
 use crate::store::audit::{actor_pattern, audit_log_sql, audit_row};
 use crate::store::contacts::UPSERT_CONTACT;
 use crate::store::channels::channel_in_scope_sql;
@@ -32,8 +32,9 @@ pub trait InboxStore: Send + Sync {
     /// `false` (nothing marked) when the conversation is not in `scope`.
     async fn mark_read(&self, person_id: i64, conversation_id: i64, scope: Scope, up_to: Option<i64>) -> StoreResult<bool>;
     /// Assigns (`Some(None)`: to nobody) and/or sets the status of a conversation; whether it
-    /// is one in `scope` (else nothing changes).
-    async fn update_conversation(&self, id: i64, scope: Scope, assignee: Option<Option<i64>>, status: Option<&str>) -> StoreResult<bool>;
+    /// is one in `scope` (else nothing changes). `ChangedMeanwhile`, and nothing changes, when
+    /// it is no longer as `as_read` says.
+    async fn update_conversation(&self, id: i64, scope: Scope, assignee: Option<Option<i64>>, status: Option<&str>, as_read: AsRead) -> StoreResult<bool>;
     /// One conversation with its contact, if it exists.
     async fn conversation(&self, id: i64) -> StoreResult<Option<Conversation>>;
     /// One conversation with its contact and its channel, if it exists and its channel is in
@@ -154,19 +155,35 @@ impl<S: RunSql> InboxStore for S {
         .await
     }
 
-    async fn update_conversation(&self, id: i64, scope: Scope, assignee: Option<Option<i64>>, status: Option<&str>) -> StoreResult<bool> {
+    async fn update_conversation(&self, id: i64, scope: Scope, assignee: Option<Option<i64>>, status: Option<&str>, as_read: AsRead) -> StoreResult<bool> {
         let status = status.map(str::to_owned);
+        // The condition's value is `$7`, after the scope's two.
+        let condition = match as_read {
+            AsRead::Anything => "",
+            AsRead::Assignee(_) => " AND assignee_id IS NOT DISTINCT FROM CAST($7 AS BIGINT)",
+            AsRead::Status(_) => " AND status = CAST($7 AS TEXT)",
+        };
         self.write(body(move |sql| {
             Box::pin(async move {
+                let in_scope = conversation_in_scope_sql(5);
                 // Assigning a conversation the bot handles takes it over for people.
                 let update = format!(
                     "UPDATE conversations SET assignee_id = CASE WHEN CAST($2 AS BOOLEAN) THEN CAST($3 AS BIGINT) ELSE assignee_id END,
                      status = COALESCE(CAST($4 AS TEXT), CASE WHEN CAST($2 AS BOOLEAN) AND status = 'bot' THEN 'open' ELSE status END)
-                     WHERE id = ({in_scope}) RETURNING channel_id",
-                    in_scope = conversation_in_scope_sql(5)
+                     WHERE id = ({in_scope}){condition} RETURNING channel_id"
                 );
+                let (workspace, bot, assignee_set, assignee_to) = (scope.workspace(), scope.bot(), assignee.is_some(), assignee.flatten());
+                let mut params: Vec<&dyn Param> = vec![&id, &assignee_set, &assignee_to, &status, &workspace, &bot];
+                match &as_read {
+                    AsRead::Anything => {}
+                    AsRead::Assignee(assignee) => params.push(assignee),
+                    AsRead::Status(status) => params.push(status),
+                }
+                let Some(row) = sql.row(&update, &params).await? else {
+                    let found = sql.row(&conversation_in_scope_sql(2), &[&id, &workspace, &bot]).await?.is_some();
+                    return if found && as_read != AsRead::Anything { Err(StoreError::ChangedMeanwhile) } else { Ok(false) };
+                };
                 // Every node's inbox followers hear of it (assigned, resolved, reopened).
-                let Some(row) = sql.row(&update, &[&id, &assignee.is_some(), &assignee.flatten(), &status, &scope.workspace(), &scope.bot()]).await? else { return Ok(false) };
                 crate::store::pg::live::announce_in(sql, "conversation", &row.text(0), id, None).await?;
                 Ok(true)
             })

@@ -70,8 +70,11 @@ pub trait PeopleStore: Send + Sync {
     async fn change_password(&self, person_id: i64, checked_hash: &str, password_hash: &str, keep_session: &str) -> StoreResult<bool>;
 
     // Sessions.
-    /// A new session: its id (for the cookie) and its CSRF token.
-    async fn create_session(&self, person_id: i64) -> StoreResult<(String, String)>;
+    /// A new session: its id (for the cookie) and its CSRF token. `checked_hash` is the password
+    /// hash a sign-in checked: the session is made only while it is still the person's, so a
+    /// password changed or reset while the sign-in checked the old one refuses it (`None`).
+    /// `None` for a session no password was checked for.
+    async fn create_session(&self, person_id: i64, checked_hash: Option<&str>) -> StoreResult<Option<(String, String)>>;
     /// The person of a live session: not idle for `idle_ms`, younger than `absolute_ms`, the
     /// person active. A dead session is deleted.
     async fn session(&self, id: &str, idle_ms: i64, absolute_ms: i64) -> StoreResult<Option<SignedIn>>;
@@ -318,17 +321,19 @@ impl<S: RunSql> PeopleStore for S {
         .await
     }
 
-    async fn create_session(&self, person_id: i64) -> StoreResult<(String, String)> {
+    async fn create_session(&self, person_id: i64, checked_hash: Option<&str>) -> StoreResult<Option<(String, String)>> {
         let (id, csrf) = (new_secret(), new_secret());
-        let (hash, token) = (digest(&id), csrf.clone());
-        self.write(body(move |sql| {
-            Box::pin(async move {
-                let insert = "INSERT INTO sessions (id_hash, person_id, created_at, last_seen_at, csrf_token) VALUES ($1, $2, $3, $3, $4)";
-                sql.execute(insert, &[&hash, &person_id, &now_ms(), &token]).await.map(drop)
-            })
-        }))
-        .await?;
-        Ok((id, csrf))
+        let (hash, token, checked_hash) = (digest(&id), csrf.clone(), checked_hash.map(str::to_owned));
+        let made = self
+            .write(body(move |sql| {
+                Box::pin(async move {
+                    let insert = "INSERT INTO sessions (id_hash, person_id, created_at, last_seen_at, csrf_token)
+                         SELECT $1, id, $3, $3, $4 FROM people WHERE id = $2 AND (CAST($5 AS TEXT) IS NULL OR password_hash = $5)";
+                    sql.execute(insert, &[&hash, &person_id, &now_ms(), &token, &checked_hash]).await
+                })
+            }))
+            .await?;
+        Ok((made == 1).then_some((id, csrf)))
     }
 
     async fn session(&self, id: &str, idle_ms: i64, absolute_ms: i64) -> StoreResult<Option<SignedIn>> {

@@ -10,6 +10,19 @@ pub struct ContactInfo {
     pub handle: Option<String>,
 }
 
+/// What a change of a conversation was decided on: the change is made only while the
+/// conversation is still so, else it is refused ([`crate::store::StoreError::ChangedMeanwhile`])
+/// and nothing changes. Two agents taking one conversation at once: one takes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AsRead {
+    /// Decided on nothing of it (a supervisor's assignment, a resolve).
+    Anything,
+    /// On its assignee (an agent taking it, or giving it back).
+    Assignee(Option<i64>),
+    /// On its status (a bot handing over the conversation it handles).
+    Status(&'static str),
+}
+
 /// One chat with a contact on one channel: what the inbox lists.
 #[derive(utoipa::ToSchema, Debug, Clone, Serialize)]
 pub struct Conversation {
