@@ -330,6 +330,39 @@ async fn password_changes_sent_at_once_from_four_sessions_make_exactly_one_chang
     }
 }
 
+/// Two admins demote each other at the same moment: one change is made and the workspace keeps
+/// an admin, as one change after the other would (the second admin is no longer one).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_admins_demoting_each_other_at_once_leave_one_admin() {
+    let host = TestHost::start(Default::default()).await;
+    let mut admins = Vec::new();
+    for name in ["ani@tokobudi.co.id", "budi@tokobudi.co.id"] {
+        let (id, link) = invite(&host, &host.admin, name, "admin").await;
+        assert_eq!(accept(&host, &link, PASSWORD).await.0, 200);
+        admins.push((id, signed_in(&host, name).await));
+    }
+    for round in 0..3 {
+        let paths = [format!("/api/v1/people/{}", admins[1].0), format!("/api/v1/people/{}", admins[0].0)];
+        let demote = |by: usize| admins[by].1.request(&host, reqwest::Method::PATCH, &paths[by], Some(json!({"role": "agent"})), true, None);
+        let answers = futures_util::future::join_all([demote(0), demote(1)]).await;
+        assert_eq!(answers.iter().filter(|(status, _)| *status == 200).count(), 1, "round {round}: {answers:?}");
+        for (status, body) in answers.iter().filter(|(status, _)| *status != 200) {
+            match status {
+                409 => assert_eq!(body["error"], "changed_meanwhile", "{body}"),
+                403 => {}
+                _ => panic!("round {round}: neither made nor refused: {answers:?}"),
+            }
+        }
+        let (_, people) = host.get("/api/v1/people", &host.admin).await;
+        let left: Vec<&Value> = people.as_array().unwrap().iter().filter(|p| admins.iter().any(|(id, _)| p["id"] == *id) && p["role"] == "admin").collect();
+        assert_eq!(left.len(), 1, "round {round}: one of the two is admin: {people}");
+        for (id, _) in &admins {
+            let (status, body) = host.call(reqwest::Method::PATCH, &format!("/api/v1/people/{id}"), Some(&host.admin), Some(json!({"role": "admin"}))).await;
+            assert_eq!(status, 200, "{body}");
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deactivation_and_resets_end_sessions_and_people_and_tokens_stay_in_their_workspace() {
     let host = TestHost::start(Default::default()).await;

@@ -439,7 +439,7 @@ pub struct ChangePerson {
 }
 
 /// Changes a person's role, name or active flag (deactivating ends their sessions at once).
-#[utoipa::path(patch, path = "/people/{id}", tag = "people", params(("id" = i64, Path, description = "the person")), request_body = ChangePerson, responses((status = 200, body = Person)))]
+#[utoipa::path(patch, path = "/people/{id}", tag = "people", params(("id" = i64, Path, description = "the person")), request_body = ChangePerson, responses((status = 200, body = Person), (status = 409, body = ApiError, description = "the admin making the change is no longer one (changed_meanwhile)")))]
 pub async fn update(
     caller: Caller,
     State(app): State<Arc<App>>,
@@ -456,7 +456,9 @@ pub async fn update(
     if caller.person == Some(id) && (body.active == Some(false) || role.is_some_and(|r| r != person.role)) {
         return Err(ApiError::unprocessable("own_account", "you cannot deactivate yourself or change your own role"));
     }
-    if !app.store.update_person(id, caller.scope(), role, display_name, body.active).await? {
+    // Made only while the person deciding is still the admin they were when the request came.
+    let decided_by = caller.person.map(|person| (person, caller.role));
+    if !app.store.update_person(id, caller.scope(), role, display_name, body.active, decided_by).await? {
         return Err(ApiError::not_found(format!("no person {id}")));
     }
     let changed: Vec<String> = [role.map(|r| format!("role={}", r.as_str())), body.active.map(|a| format!("active={a}")), display_name.map(|_| "display_name".into())]

@@ -146,13 +146,13 @@ async fn people_are_listed_by_name_in_byte_order_per_workspace_or_all_and_an_upd
         assert_eq!(names(node1.people(None).await.unwrap()), vec!["Budi", "Budi", "Operator", "Siti", "Tini", "agus"], "{name}: everyone");
         assert!(node1.people(Some(i64::MAX)).await.unwrap().is_empty(), "{name}");
 
-        node2.update_person(siti.id, Scope::Every, Some(Role::Supervisor), None, None).await.unwrap();
+        node2.update_person(siti.id, Scope::Every, Some(Role::Supervisor), None, None, None).await.unwrap();
         let promoted = node3.person(siti.id, Scope::Every).await.unwrap().unwrap();
         assert_eq!((promoted.role, promoted.display_name.as_str(), promoted.active), (Role::Supervisor, "Siti", true), "{name}");
-        node3.update_person(siti.id, Scope::Every, None, Some("Siti Rahayu"), None).await.unwrap();
+        node3.update_person(siti.id, Scope::Every, None, Some("Siti Rahayu"), None, None).await.unwrap();
         let renamed = node1.person(siti.id, Scope::Every).await.unwrap().unwrap();
         assert_eq!((renamed.role, renamed.display_name.as_str(), renamed.active), (Role::Supervisor, "Siti Rahayu", true), "{name}: the role kept");
-        assert!(!node1.update_person(i64::MAX, Scope::Every, Some(Role::Admin), None, None).await.unwrap(), "{name}: no such person");
+        assert!(!node1.update_person(i64::MAX, Scope::Every, Some(Role::Admin), None, None, None).await.unwrap(), "{name}: no such person");
     })
     .await;
 }
@@ -204,11 +204,11 @@ async fn a_session_made_on_one_node_signs_in_on_another_until_idle_too_old_delet
         let (kept, _) = node1.create_session(siti.id, None).await.unwrap().unwrap();
         let budi = node1.create_person(Some(1), "budi@tokosari.co.id", "Budi", Role::Agent).await.unwrap();
         let (budis, _) = node1.create_session(budi.id, None).await.unwrap().unwrap();
-        node2.update_person(siti.id, Scope::Every, None, None, Some(false)).await.unwrap();
+        node2.update_person(siti.id, Scope::Every, None, None, Some(false), None).await.unwrap();
         assert!(!node3.person(siti.id, Scope::Every).await.unwrap().unwrap().active, "{name}");
         assert!(node3.session(&kept, HOUR, DAY).await.unwrap().is_none(), "{name}: deactivated, signed out at once");
         assert!(node3.session(&budis, HOUR, DAY).await.unwrap().is_some(), "{name}: another person's session lives on");
-        node2.update_person(siti.id, Scope::Every, None, None, Some(true)).await.unwrap();
+        node2.update_person(siti.id, Scope::Every, None, None, Some(true), None).await.unwrap();
         assert!(node3.session(&kept, HOUR, DAY).await.unwrap().is_none(), "{name}: reactivating does not bring a session back");
 
         // A suspended workspace's people are told so.
@@ -274,6 +274,46 @@ async fn an_invitation_link_works_once_until_it_expires_and_a_newer_link_or_a_re
         assert!(!node1.change_password(siti.id, "$argon2id$v=19$reset", "$argon2id$v=19$stale", &here).await.unwrap(), "{name}: checked a stale password");
         assert_eq!(node3.person(siti.id, Scope::Every).await.unwrap().unwrap().password_hash.as_deref(), Some("$argon2id$v=19$changed"), "{name}");
         assert!(node3.session(&other, HOUR, DAY).await.unwrap().is_some(), "{name}: a refused change ends no session");
+    })
+    .await;
+}
+
+/// Two admins demoting each other at once (on two nodes): one change is made, the other is
+/// refused as decided by someone no longer admin, so the workspace keeps an admin, as it would
+/// one change after the other. A change decided by nobody in particular (a token) is as before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_admins_demoting_each_other_at_once_leave_one_admin() {
+    each_backend(async |backend| {
+        let name = backend.name;
+        let ani = backend.nodes[0].create_person(Some(1), "ani@tokosari.co.id", "Ani", Role::Admin).await.unwrap().id;
+        let budi = backend.nodes[0].create_person(Some(1), "budi@tokosari.co.id", "Budi", Role::Admin).await.unwrap().id;
+        for round in 0..5 {
+            let (first, second) = (backend.nodes[round % 3].clone(), backend.nodes[(round + 1) % 3].clone());
+            let demotes = [
+                tokio::spawn(async move { first.update_person(budi, Scope::Workspace(1), Some(Role::Agent), None, None, Some((ani, Role::Admin))).await }),
+                tokio::spawn(async move { second.update_person(ani, Scope::Workspace(1), Some(Role::Agent), None, None, Some((budi, Role::Admin))).await }),
+            ];
+            let mut made = 0;
+            for demote in demotes {
+                match demote.await.unwrap() {
+                    Ok(true) => made += 1,
+                    Err(StoreError::ChangedMeanwhile) => {}
+                    other => panic!("{name}: round {round}: {other:?}"),
+                }
+            }
+            assert_eq!(made, 1, "{name}: round {round}");
+            let admins: Vec<i64> = backend.nodes[2].people(Some(1)).await.unwrap().into_iter().filter(|p| p.role == Role::Admin && [ani, budi].contains(&p.id)).map(|p| p.id).collect();
+            assert_eq!(admins.len(), 1, "{name}: round {round}: one admin left");
+            // Both admins again for the next round (as a token would).
+            for person in [ani, budi] {
+                backend.nodes[0].update_person(person, Scope::Workspace(1), Some(Role::Admin), None, None, None).await.unwrap();
+            }
+        }
+        // Decided by someone deactivated since: nothing changes.
+        backend.nodes[1].update_person(budi, Scope::Workspace(1), None, None, Some(false), None).await.unwrap();
+        let refused = backend.nodes[2].update_person(ani, Scope::Workspace(1), None, Some("Ani W"), None, Some((budi, Role::Admin))).await;
+        assert!(matches!(refused, Err(StoreError::ChangedMeanwhile)), "{name}: {refused:?}");
+        assert_eq!(backend.nodes[0].person(ani, Scope::Every).await.unwrap().unwrap().display_name, "Ani", "{name}: nothing changed");
     })
     .await;
 }

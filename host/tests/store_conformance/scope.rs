@@ -55,7 +55,7 @@ async fn a_call_scoped_to_one_workspace_neither_reads_nor_changes_another_worksp
         // Writes in my scope change nothing of theirs.
         assert!(!node2.update_conversation(conversation, mine, None, Some("resolved"), AsRead::Anything).await.unwrap(), "{name}: their conversation");
         assert!(!node2.mark_read(tini.id, conversation, mine, None).await.unwrap(), "{name}: a read mark on their conversation");
-        assert!(!node2.update_person(tini.id, mine, Some(Role::Admin), Some("Bukan Tini"), Some(false)).await.unwrap(), "{name}: their person");
+        assert!(!node2.update_person(tini.id, mine, Some(Role::Admin), Some("Bukan Tini"), Some(false), None).await.unwrap(), "{name}: their person");
         assert!(matches!(node2.create_invitation(tini.id, mine, 60_000, true).await, Err(StoreError::NotFound)), "{name}: a link for their person");
         assert!(matches!(node2.update_channel(&channel, mine, "Bukan Tini", &[]).await, Err(StoreError::NotFound)), "{name}: their channel");
         assert!(!node2.delete_channel(&channel, mine).await.unwrap(), "{name}: their channel");
@@ -90,7 +90,7 @@ async fn a_call_scoped_to_one_workspace_neither_reads_nor_changes_another_worksp
         assert_eq!(node2.webhook_deliveries(endpoint, own, 10).await.unwrap().len(), 1, "{name}");
         assert_eq!(node2.redeliver_webhooks(endpoint, mine, Redeliver::Since(0)).await.unwrap(), 0, "{name}: their deliveries sent again");
         assert_eq!(node2.redeliver_webhooks(endpoint, own, Redeliver::One(delivery.id)).await.unwrap(), 1, "{name}");
-        assert!(node2.update_person(tini.id, own, None, Some("Tini Wulandari"), None).await.unwrap(), "{name}");
+        assert!(node2.update_person(tini.id, own, None, Some("Tini Wulandari"), None, None).await.unwrap(), "{name}");
         node2.update_channel(&channel, own, "Warung Tini Pusat", &[]).await.unwrap();
         assert!(node2.delete_channel(&channel, own).await.unwrap(), "{name}");
     })

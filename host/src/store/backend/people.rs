@@ -51,8 +51,11 @@ pub trait PeopleStore: Send + Sync {
     /// The language a person chose for the pages (`None`: the browser's again); false: no such person.
     async fn set_person_language(&self, id: i64, language: Option<&str>) -> StoreResult<bool>;
     /// Changes role, name or active flag; deactivating ends the person's sessions at once.
-    /// Whether the person is one in `scope` (else nothing changes).
-    async fn update_person(&self, id: i64, scope: Scope, role: Option<Role>, display_name: Option<&str>, active: Option<bool>) -> StoreResult<bool>;
+    /// Whether the person is one in `scope` (else nothing changes). `decided_by`: the person who
+    /// decided it and the role they had then; the change is made only while they still have it
+    /// and are active (`ChangedMeanwhile` else), so two admins demoting each other at once
+    /// leave one admin, as one after the other would.
+    async fn update_person(&self, id: i64, scope: Scope, role: Option<Role>, display_name: Option<&str>, active: Option<bool>, decided_by: Option<(i64, Role)>) -> StoreResult<bool>;
 
     // Invitation links: one-time, to set a password.
     /// A new link and when it expires; earlier unused ones stop working. With `reset`, the
@@ -227,12 +230,25 @@ impl<S: RunSql> PeopleStore for S {
             .await
     }
 
-    async fn update_person(&self, id: i64, scope: Scope, role: Option<Role>, display_name: Option<&str>, active: Option<bool>) -> StoreResult<bool> {
+    async fn update_person(&self, id: i64, scope: Scope, role: Option<Role>, display_name: Option<&str>, active: Option<bool>, decided_by: Option<(i64, Role)>) -> StoreResult<bool> {
         let display_name = display_name.map(str::to_owned);
         self.write(body(move |sql| {
             Box::pin(async move {
+                if let Some((by, _)) = decided_by
+                    && sql.is_postgres()
+                {
+                    // Both rows, in id order: two people changing each other at once wait for
+                    // each other instead of deadlocking.
+                    sql.rows("SELECT id FROM people WHERE id IN ($1, $2) ORDER BY id FOR UPDATE", &[&id, &by]).await?;
+                }
                 if !lock_person(sql, id, scope).await? {
                     return Ok(false);
+                }
+                if let Some((by, role_then)) = decided_by {
+                    let still = "SELECT id FROM people WHERE id = $1 AND role = $2 AND active";
+                    if sql.row(still, &[&by, &role_then.as_str()]).await?.is_none() {
+                        return Err(StoreError::ChangedMeanwhile);
+                    }
                 }
                 let update = "UPDATE people SET role = COALESCE($2, role), display_name = COALESCE($3, display_name),
                                   active = COALESCE($4, active), updated_at = $5 WHERE id = $1";
