@@ -47,6 +47,14 @@ async fn replies_are_handed_out_in_each_conversations_order_and_every_outcome_is
         store.delivery_failed(b[0], "the chat was deleted").await.unwrap();
         let failed = store.message(b[0]).await.unwrap().unwrap();
         assert_eq!((failed.status, failed.error.as_deref()), (DeliveryStatus::Failed, Some("the chat was deleted")), "{name}");
+        // Outcomes reported late by a node whose claim lapsed while another sent it: a failure
+        // leaves a sent message sent; the provider taking a failed one makes it sent.
+        store.delivery_failed(a[0], "timed out").await.unwrap();
+        let sent = store.message(a[0]).await.unwrap().unwrap();
+        assert_eq!((sent.status, sent.error.as_deref(), sent.provider_message_id.as_deref()), (DeliveryStatus::Sent, None, Some("tg-1")), "{name}: still sent");
+        store.delivery_succeeded(b[0], "tg-2").await.unwrap();
+        let taken = store.message(b[0]).await.unwrap().unwrap();
+        assert_eq!((taken.status, taken.error.as_deref()), (DeliveryStatus::Sent, None), "{name}: the provider took it after all");
         let (waiting, oldest) = store.outbox_summary().await.unwrap();
         assert_eq!(waiting, 2, "{name}: the retrying reply and the one behind it");
         assert!(oldest.is_some_and(|at| at <= now_ms()), "{name}");

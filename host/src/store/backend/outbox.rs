@@ -144,7 +144,10 @@ impl<S: RunSql + DeliveryReads> OutboxStore for S {
     async fn delivery_failed(&self, message_id: i64, error: &str) -> StoreResult<()> {
         let failed = batched(|sql, (message_id, error): &(i64, String)| {
             Box::pin(async move {
-                let changed = sql.row("UPDATE messages SET status = 'failed', error = $2, updated_at = $3 WHERE id = $1 RETURNING channel_id, conversation_id", &[message_id, error, &now_ms()]).await?;
+                // Only a message still queued fails: a node whose claim lapsed (and whose
+                // message another node sent meanwhile) reports a failure late.
+                let failed = "UPDATE messages SET status = 'failed', error = $2, updated_at = $3 WHERE id = $1 AND status = 'queued' RETURNING channel_id, conversation_id";
+                let changed = sql.row(failed, &[message_id, error, &now_ms()]).await?;
                 leave_outbox(sql, *message_id, changed).await
             })
         });
@@ -178,7 +181,9 @@ fn due_deliveries(sql: &dyn Sql, lock: &str) -> String {
 pub(crate) async fn delivery_succeeded(store: &impl RunSql, message_id: i64, provider_message_id: &str) -> StoreResult<()> {
     let sent = batched(|sql, (message_id, provider_message_id): &(i64, String)| {
         Box::pin(async move {
-            let sent = "UPDATE messages SET status = CASE WHEN status = 'queued' THEN 'sent' ELSE status END,
+            // The provider took it: that wins over a failure another node reported first (its
+            // claim lapsed, so both sent), and never moves a delivery receipt back.
+            let sent = "UPDATE messages SET status = CASE WHEN status IN ('queued', 'failed') THEN 'sent' ELSE status END,
                             provider_message_id = $2, error = NULL, updated_at = $3 WHERE id = $1 RETURNING channel_id, conversation_id";
             let changed = sql.row(sent, &[message_id, provider_message_id, &now_ms()]).await?;
             leave_outbox(sql, *message_id, changed).await
