@@ -1025,13 +1025,13 @@ async fn a_node_keeps_the_channels_it_read_only_while_it_hears_every_nodes_chang
     // A node's own change is read back through it at once, before any notice: here no notice
     // comes at all (the trigger is off), so only the write itself can have made the kept one stale.
     client.batch_execute("ALTER TABLE channels DISABLE TRIGGER channels_changed").await.unwrap();
-    nodes[0].update_channel(&channel, Scope::Every, "Renamed on node 1", &[]).await.unwrap();
+    nodes[0].update_channel(&channel, Scope::Every, "Renamed on node 1", &[], None).await.unwrap();
     client.batch_execute("ALTER TABLE channels ENABLE TRIGGER channels_changed").await.unwrap();
     assert_eq!(channel_name(&nodes[0], &channel).await.as_deref(), Some("Renamed on node 1"), "its own write, at once");
     assert_eq!(channel_name(&nodes[1], &channel).await.as_deref(), Some("Unannounced 1"), "the other node heard nothing");
 
     // Announced changes reach the other node: an update through the store, and a deletion.
-    nodes[0].update_channel(&channel, Scope::Every, "Announced", &[]).await.unwrap();
+    nodes[0].update_channel(&channel, Scope::Every, "Announced", &[], None).await.unwrap();
     reads_in_time(&nodes[1], &channel, Some("Announced")).await;
     rename_in_database(&client, &channel, "Renamed by hand", true).await;
     reads_in_time(&nodes[0], &channel, Some("Renamed by hand")).await;

@@ -362,14 +362,16 @@ pub(super) async fn change(
         return Err(ApiError::invalid_fields(errors));
     }
 
+    // Stored only over the channel as read here: a change stored meanwhile (a provider login's
+    // new token, another admin's edit) is not overwritten with what was read before it (409).
     if merged != channel.settings || app.store.needs_reconnect(id, Scope::Workspace(channel.workspace_id)).await?.is_some() {
         let mut candidate = channel.clone();
         candidate.settings = merged.clone();
         let connection = plugin.connect(&app.channel_context(&candidate)).await.map_err(|e| connect_error(plugin, language, e))?;
-        app.store.update_channel(id, Scope::Workspace(channel.workspace_id), &name, &setting_values(schema, &merged)).await?;
+        app.store.update_channel(id, Scope::Workspace(channel.workspace_id), &name, &setting_values(schema, &merged), Some(channel.updated_at)).await?;
         record_connection(app, id, &connection).await?;
     } else {
-        app.store.update_channel(id, Scope::Workspace(channel.workspace_id), &name, &setting_values(schema, &merged)).await?;
+        app.store.update_channel(id, Scope::Workspace(channel.workspace_id), &name, &setting_values(schema, &merged), Some(channel.updated_at)).await?;
     }
     find_active(app, id, Scope::Every).await?.ok_or_else(|| ApiError::not_found(format!("channel `{id}` was deleted meanwhile")))
 }

@@ -161,7 +161,7 @@ mod tests {
         assert!(db.channel_cache.get(&created.id, Scope::Every).is_some(), "the read channel is kept");
 
         // An update through the store.
-        block_on(db.update_channel(&created.id, Scope::Every, "Bot", &token_setting("two"))).unwrap();
+        block_on(db.update_channel(&created.id, Scope::Every, "Bot", &token_setting("two"), None)).unwrap();
         assert_eq!(read(Scope::Every).unwrap().settings["bot_token"], "two");
         // A change the store makes in SQL of its own, on the writer's connection.
         db.conn().execute("UPDATE channels SET name = 'Renamed' WHERE id = ?1", [&created.id]).unwrap();
@@ -180,7 +180,7 @@ mod tests {
         // A read starts, then a change commits before it keeps what it read.
         let count = db.channel_cache.count();
         let before = block_on(db.channel(&created.id, Scope::Every)).unwrap().unwrap();
-        block_on(db.update_channel(&created.id, Scope::Every, "Bot", &token_setting("two"))).unwrap();
+        block_on(db.update_channel(&created.id, Scope::Every, "Bot", &token_setting("two"), None)).unwrap();
         db.channel_cache.keep(count, &before);
         assert_eq!(block_on(db.channel(&created.id, Scope::Every)).unwrap().unwrap().settings["bot_token"], "two");
     }

@@ -9,10 +9,14 @@ use super::model::{Channel, ChannelStatus};
 /// The statements, written once for both backends (`backend/channels.rs` runs them).
 pub(crate) const INSERT_CHANNEL: &str = "INSERT INTO channels (id, workspace_id, plugin, name, status, settings, webhook_secret, created_at, updated_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)";
-pub(crate) const MARK_CONNECTED: &str = "UPDATE channels SET status = 'active', display_name = $2, external_account_id = $3, setup = $4, updated_at = $5
+pub(crate) const MARK_CONNECTED: &str = "UPDATE channels SET status = 'active', display_name = $2, external_account_id = $3, setup = $4,
+     updated_at = CASE WHEN $5 > updated_at THEN $5 ELSE updated_at + 1 END
      WHERE id = $1";
-/// The channel `$1` if it is in the scope `$5` (NULL: every workspace).
-pub(crate) const UPDATE_CHANNEL: &str = "UPDATE channels SET name = $2, settings = $3, updated_at = $4 WHERE id = $1 AND workspace_id = COALESCE($5, workspace_id)";
+/// The channel `$1` if it is in the scope `$5` (NULL: every workspace) and, unless `$6` is NULL,
+/// still as it was when read at `$6` (its `updated_at`, which every change moves forward, by 1 ms
+/// at least, so two changes within a millisecond differ too).
+pub(crate) const UPDATE_CHANNEL: &str = "UPDATE channels SET name = $2, settings = $3, updated_at = CASE WHEN $4 > updated_at THEN $4 ELSE updated_at + 1 END
+     WHERE id = $1 AND workspace_id = COALESCE($5, workspace_id) AND (CAST($6 AS BIGINT) IS NULL OR updated_at = $6)";
 /// Everything under the channel goes with it (conversations, messages, outbox, state); only in
 /// the scope `$2` (NULL: every workspace).
 pub(crate) const DELETE_CHANNEL: &str = "DELETE FROM channels WHERE id = $1 AND workspace_id = COALESCE($2, workspace_id)";

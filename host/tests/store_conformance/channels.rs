@@ -46,10 +46,20 @@ async fn a_channel_is_listed_once_connected_its_secrets_sealed_at_rest_and_delet
         assert!(!at_rest.contains("AAH-rahasia") && !at_rest.contains(&created.webhook_secret), "{name}: {at_rest}");
         assert!(at_rest.contains("http://127.0.0.1:9"), "{name}: plain settings stay readable");
 
-        node2.update_channel(&created.id, Scope::Every, "Toko Sari Pusat", &settings[..1]).await.unwrap();
+        node2.update_channel(&created.id, Scope::Every, "Toko Sari Pusat", &settings[..1], None).await.unwrap();
         let renamed = node1.channel(&created.id, Scope::Every).await.unwrap().unwrap();
         assert_eq!((renamed.name.as_str(), renamed.settings.len()), ("Toko Sari Pusat", 1), "{name}");
-        assert!(matches!(node1.update_channel("ch_nobody", Scope::Every, "x", &[]).await, Err(StoreError::NotFound)), "{name}");
+        assert!(matches!(node1.update_channel("ch_nobody", Scope::Every, "x", &[], None).await, Err(StoreError::NotFound)), "{name}");
+        // A change decided on the channel as it was before another change stored meanwhile is
+        // refused, and the other change stays; decided on the channel as it is, it is made.
+        let read = node1.channel(&created.id, Scope::Every).await.unwrap().unwrap();
+        node1.update_channel(&created.id, Scope::Every, "Toko Sari Cabang", &settings[..1], Some(read.updated_at)).await.unwrap();
+        let stale = node2.update_channel(&created.id, Scope::Every, "Toko Sari Lama", &settings[..1], Some(read.updated_at)).await;
+        assert!(matches!(stale, Err(StoreError::ChangedMeanwhile)), "{name}: {stale:?}");
+        let now = node1.channel(&created.id, Scope::Every).await.unwrap().unwrap();
+        assert_eq!(now.name, "Toko Sari Cabang", "{name}: the change stored meanwhile stays");
+        node2.update_channel(&created.id, Scope::Every, "Toko Sari Pusat", &settings[..1], Some(now.updated_at)).await.unwrap();
+        assert!(matches!(node1.update_channel("ch_nobody", Scope::Every, "x", &[], Some(now.updated_at)).await, Err(StoreError::NotFound)), "{name}");
 
         node1.state_set(&created.id, "login_token", "eyJ.rahasia").await.unwrap();
         assert!(node1.delete_channel(&created.id, Scope::Every).await.unwrap(), "{name}");

@@ -57,7 +57,7 @@ async fn a_call_scoped_to_one_workspace_neither_reads_nor_changes_another_worksp
         assert!(!node2.mark_read(tini.id, conversation, mine, None).await.unwrap(), "{name}: a read mark on their conversation");
         assert!(!node2.update_person(tini.id, mine, Some(Role::Admin), Some("Bukan Tini"), Some(false), None).await.unwrap(), "{name}: their person");
         assert!(matches!(node2.create_invitation(tini.id, mine, 60_000, true).await, Err(StoreError::NotFound)), "{name}: a link for their person");
-        assert!(matches!(node2.update_channel(&channel, mine, "Bukan Tini", &[]).await, Err(StoreError::NotFound)), "{name}: their channel");
+        assert!(matches!(node2.update_channel(&channel, mine, "Bukan Tini", &[], None).await, Err(StoreError::NotFound)), "{name}: their channel");
         assert!(!node2.delete_channel(&channel, mine).await.unwrap(), "{name}: their channel");
         assert!(matches!(node2.set_template_enabled(&channel, mine, "promo_lebaran", true).await, Err(StoreError::NotFound)), "{name}: their template switch");
         node2.forget_template(&channel, mine, "promo_lebaran").await.unwrap();
@@ -91,7 +91,7 @@ async fn a_call_scoped_to_one_workspace_neither_reads_nor_changes_another_worksp
         assert_eq!(node2.redeliver_webhooks(endpoint, mine, Redeliver::Since(0)).await.unwrap(), 0, "{name}: their deliveries sent again");
         assert_eq!(node2.redeliver_webhooks(endpoint, own, Redeliver::One(delivery.id)).await.unwrap(), 1, "{name}");
         assert!(node2.update_person(tini.id, own, None, Some("Tini Wulandari"), None, None).await.unwrap(), "{name}");
-        node2.update_channel(&channel, own, "Warung Tini Pusat", &[]).await.unwrap();
+        node2.update_channel(&channel, own, "Warung Tini Pusat", &[], None).await.unwrap();
         assert!(node2.delete_channel(&channel, own).await.unwrap(), "{name}");
     })
     .await;

@@ -16,7 +16,9 @@ pub trait ChannelStore: Send + Sync {
     /// What connect() reported; the channel becomes active (listed).
     async fn mark_connected(&self, id: &str, connected: &Connected<'_>) -> StoreResult<()>;
     /// Replaces the name and settings; `NotFound` for no such channel in `scope`.
-    async fn update_channel(&self, id: &str, scope: Scope, name: &str, settings: &[SettingValue<'_>]) -> StoreResult<()>;
+    /// `read_at`: the channel's `updated_at` when the change was decided on it; changed since
+    /// (another request's change came first), nothing changes and it is `ChangedMeanwhile`.
+    async fn update_channel(&self, id: &str, scope: Scope, name: &str, settings: &[SettingValue<'_>], read_at: Option<i64>) -> StoreResult<()>;
     /// Deletes a channel and everything under it; whether it existed in `scope`.
     async fn delete_channel(&self, id: &str, scope: Scope) -> StoreResult<bool>;
     /// Settings and webhook secret opened; `None` outside `scope`.
@@ -55,10 +57,18 @@ impl<S: RunSql + KeepsChannels> ChannelStore for S {
         self.write(body(move |sql| Box::pin(async move { sql.execute(MARK_CONNECTED, &[&id, &display_name, &account, &setup, &now_ms()]).await.map(drop) }))).await
     }
 
-    async fn update_channel(&self, id: &str, scope: Scope, name: &str, settings: &[SettingValue<'_>]) -> StoreResult<()> {
+    async fn update_channel(&self, id: &str, scope: Scope, name: &str, settings: &[SettingValue<'_>], read_at: Option<i64>) -> StoreResult<()> {
         let (id, name, settings) = (id.to_owned(), name.to_owned(), self.secrets().seal_settings(settings));
-        let changed = self.write(body(move |sql| Box::pin(async move { sql.execute(UPDATE_CHANNEL, &[&id, &name, &settings, &now_ms(), &scope.workspace()]).await }))).await?;
-        if changed == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        self.write(body(move |sql| {
+            Box::pin(async move {
+                if sql.execute(UPDATE_CHANNEL, &[&id, &name, &settings, &now_ms(), &scope.workspace(), &read_at]).await? > 0 {
+                    return Ok(());
+                }
+                let there = sql.row("SELECT id FROM channels WHERE id = $1 AND workspace_id = COALESCE($2, workspace_id)", &[&id, &scope.workspace()]).await?.is_some();
+                Err(if there && read_at.is_some() { StoreError::ChangedMeanwhile } else { StoreError::NotFound })
+            })
+        }))
+        .await
     }
 
     async fn delete_channel(&self, id: &str, scope: Scope) -> StoreResult<bool> {
