@@ -332,11 +332,13 @@ pub(super) async fn change(
             channel.name.clone()
         }
         // A name stored before names were bounded may be sent back as it is.
-        Some(name) if name != channel.name && settings::name_problem(name).is_some() => {
-            errors.insert("name".to_string(), settings::name_problem(name).unwrap_or_default());
-            channel.name.clone()
-        }
-        Some(name) => name.to_owned(),
+        Some(name) => match settings::name_problem(name).filter(|_| name != channel.name) {
+            Some(problem) => {
+                errors.insert("name".to_string(), problem);
+                channel.name.clone()
+            }
+            None => name.to_owned(),
+        },
         None => channel.name.clone(),
     };
     let mut merged = channel.settings.clone();
