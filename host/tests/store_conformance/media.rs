@@ -64,6 +64,11 @@ async fn a_file_an_inbound_message_queues_is_due_retried_with_its_reason_then_st
         assert_eq!(seen(&stored), (Some(first), 0, "stored", None, 1), "{name}");
         assert_eq!((stored.sha256, stored.size, stored.mime_type.as_deref()), (Some("ab".repeat(32)), Some(48_213), Some("image/jpeg")), "{name}");
         assert_eq!(backend.texts("SELECT sha256 FROM media_blobs").await, vec!["ab".repeat(32)], "{name}");
+        // Outcomes reported late by a node whose claim lapsed while another stored the file
+        // change nothing.
+        node1.media_failed(photo, "timed out".into()).await.unwrap();
+        node1.media_retry(photo, in_a_minute, "the provider answered 503".into(), true).await.unwrap();
+        assert_eq!(seen(&node3.media_file(photo, Scope::Every).await.unwrap().unwrap()), (Some(first), 0, "stored", None, 1), "{name}: still stored");
 
         // The receipt failed for good; the voice note had no file after all.
         node1.media_failed(receipt, "the file expired at the provider".into()).await.unwrap();

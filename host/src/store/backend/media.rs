@@ -139,8 +139,10 @@ impl<S: RunSql> MediaStore for S {
     async fn media_retry(&self, id: i64, next_attempt_at: i64, reason: String, counted: bool) -> StoreResult<()> {
         self.write(body(move |sql| {
             Box::pin(async move {
+                // Only a file still pending: a node whose claim lapsed reports late, after
+                // another node stored the file (so does `media_failed`).
                 let retry = "UPDATE media SET attempts = attempts + $4, next_attempt_at = $2, error = $3, updated_at = $5, claimed_by = NULL, claimed_until = NULL
-                             WHERE id = $1 RETURNING message_id";
+                             WHERE id = $1 AND state = 'pending' RETURNING message_id";
                 let message = sql.row(retry, &[&id, &next_attempt_at, &reason, &i32::from(counted), &now_ms()]).await?;
                 announce_media_in(sql, message.and_then(|row| row.opt_int(0))).await
             })
@@ -153,7 +155,7 @@ impl<S: RunSql> MediaStore for S {
             Box::pin(async move {
                 let failed = "UPDATE media SET state = 'failed', error = $2, next_attempt_at = NULL, attempts = attempts + 1, updated_at = $3,
                                   claimed_by = NULL, claimed_until = NULL
-                              WHERE id = $1 RETURNING message_id";
+                              WHERE id = $1 AND state = 'pending' RETURNING message_id";
                 let message = sql.row(failed, &[&id, &reason, &now_ms()]).await?;
                 announce_media_in(sql, message.and_then(|row| row.opt_int(0))).await
             })
