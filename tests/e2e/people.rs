@@ -330,6 +330,24 @@ async fn password_changes_sent_at_once_from_four_sessions_make_exactly_one_chang
     }
 }
 
+/// The same person invited four times at once: one invitation is made, the others are told
+/// the username has an account, as one after the other would be.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_username_invited_four_times_at_once_is_made_once() {
+    let host = TestHost::start(Default::default()).await;
+    for round in 0..3 {
+        let username = format!("kasir{round}@tokobudi.co.id");
+        let body = json!({"username": username, "display_name": "Kasir", "role": "agent"});
+        let answers = futures_util::future::join_all((0..4).map(|_| host.post("/api/v1/people", &host.admin, body.clone()))).await;
+        assert_eq!(answers.iter().filter(|(status, _)| *status == 201).count(), 1, "round {round}: {answers:?}");
+        for (status, answer) in answers.iter().filter(|(status, _)| *status != 201) {
+            assert_eq!((*status, answer["error"].as_str()), (409, Some("username_taken")), "round {round}: {answer}");
+        }
+        let (_, people) = host.get("/api/v1/people", &host.admin).await;
+        assert_eq!(people.as_array().unwrap().iter().filter(|p| p["username"] == username.as_str()).count(), 1, "{people}");
+    }
+}
+
 /// Two admins demote each other at the same moment: one change is made and the workspace keeps
 /// an admin, as one change after the other would (the second admin is no longer one).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -420,10 +420,15 @@ pub async fn invite(caller: Caller, State(app): State<Arc<App>>, ApiJson(body): 
     if !problems.is_empty() {
         return Err(fields(&problems));
     }
+    let taken = || ApiError::new(StatusCode::CONFLICT, "username_taken", format!("`{username}` already has an account"));
     if app.store.person_by_username(&username).await?.is_some() {
-        return Err(ApiError::new(StatusCode::CONFLICT, "username_taken", format!("`{username}` already has an account")));
+        return Err(taken());
     }
-    let person = app.store.create_person(Some(workspace), &username, &display_name, role.expect("checked")).await?;
+    // Invited at the same moment by another request: the unique key decides, and the answer is the same.
+    let person = match app.store.create_person(Some(workspace), &username, &display_name, role.expect("checked")).await {
+        Err(error) if error.is_unique_violation() => return Err(taken()),
+        made => made?,
+    };
     let (token, expires_at) = app.store.create_invitation(person.id, Scope::Workspace(workspace), INVITATION_LIFETIME_MS, false).await?;
     tracing::info!(person = person.id, workspace, "person invited");
     super::audit::record(&app, &caller, Some(workspace), "person.invite", &format!("{} {} ({})", person.id, person.username, person.role.as_str())).await;
