@@ -13,7 +13,7 @@ use crate::runtime::types::TemplateButton;
 use crate::store::model::{AsRead, Assigned, AttachmentContent, Channel, ChannelBot, Conversation, ConversationFilter, InteractiveContent, ListedConversation, MediaContent, Message, MessageContent, NewOutbound, Role, TemplateButtonValue, TemplateContent};
 use crate::app::App;
 use crate::runtime::types::Capability;
-use crate::store::{Scope, now_ms};
+use crate::store::{Scope, StoreError, now_ms};
 use crate::window::{self, Window};
 
 /// Longest text we accept in one message (providers cut far lower; this guards the store).
@@ -175,7 +175,7 @@ pub async fn update_conversation(
             // People handle it already (an agent took it over): nothing to hand over.
             "open" => return Ok(Json(conversation_view(&app, (conversation, channel)).await?)),
             other => {
-                return Err(ApiError::new(StatusCode::CONFLICT, "not_with_bot", format!("conversation {id} is {other}: a bot hands over only the conversations it handles")));
+                return Err(not_with_bot(id, other));
             }
         }
     }
@@ -203,7 +203,15 @@ pub async fn update_conversation(
     if body.note.as_ref().is_some_and(|note| note.chars().count() > 1000) {
         return Err(field("note", "must be at most 1000 characters".into()));
     }
-    if !app.store.update_conversation(id, caller.scope(), body.assignee_id, status, as_read).await? {
+    let updated = match app.store.update_conversation(id, caller.scope(), body.assignee_id, status, as_read).await {
+        // A bot's conversation resolved meanwhile: answered as if it had been read now.
+        Err(StoreError::ChangedMeanwhile) if caller.bot().is_some() => {
+            let (now, _) = find_with_channel(&app, &caller, id).await?;
+            return Err(not_with_bot(id, &now.status));
+        }
+        updated => updated?,
+    };
+    if !updated {
         return Err(ApiError::not_found(format!("no conversation {id}")));
     }
     app.live.conversation(&conversation.channel_id, id);
@@ -213,6 +221,11 @@ pub async fn update_conversation(
         super::audit::record(&app, &caller, workspace, "conversation.handed_over", &format!("{id}{note}")).await;
     }
     Ok(Json(conversation_view(&app, find_with_channel(&app, &caller, id).await?).await?))
+}
+
+/// A bot handing over a conversation it does not handle (resolved, say).
+fn not_with_bot(id: i64, status: &str) -> ApiError {
+    ApiError::new(StatusCode::CONFLICT, "not_with_bot", format!("conversation {id} is {status}: a bot hands over only the conversations it handles"))
 }
 
 #[derive(utoipa::IntoParams, Deserialize)]

@@ -89,10 +89,18 @@ async fn a_conversation_is_taken_by_one_of_three_agents_taking_it_at_once_and_ch
             }
             assert_eq!(took.len(), 1, "{name}: round {round}: {took:?}");
             assert_eq!(node2.conversation(conversation).await.unwrap().unwrap().assignee_id, Some(took[0]), "{name}: round {round}");
+            // The same take sent again (a double click) finds it as asked: made, to nothing new.
+            assert!(node2.update_conversation(conversation, Scope::Workspace(1), Some(Some(took[0])), None, AsRead::Assignee(None)).await.unwrap(), "{name}");
         }
 
-        // A bot hands over only what it still handles.
+        // A bot hands over only what it still handles: one people took meanwhile is as asked
+        // already; one resolved meanwhile changes nothing.
         let conversation = node1.record_inbound(channel, &said(9, "799", "Rina", "Halo", 1_000)).await.unwrap().unwrap().conversation_id;
+        backend.execute(&format!("UPDATE conversations SET status = 'bot' WHERE id = {conversation}")).await;
+        assert!(node1.update_conversation(conversation, Scope::Every, Some(Some(agents[0])), None, AsRead::Anything).await.unwrap(), "{name}");
+        assert!(node2.update_conversation(conversation, Scope::Every, None, Some("open"), AsRead::Status("bot")).await.unwrap(), "{name}: taken by people already");
+        let taken = node2.conversation(conversation).await.unwrap().unwrap();
+        assert_eq!((taken.status.as_str(), taken.assignee_id), ("open", Some(agents[0])), "{name}");
         backend.execute(&format!("UPDATE conversations SET status = 'bot' WHERE id = {conversation}")).await;
         assert!(node1.update_conversation(conversation, Scope::Every, None, Some("resolved"), AsRead::Anything).await.unwrap(), "{name}");
         let handed = node2.update_conversation(conversation, Scope::Every, None, Some("open"), AsRead::Status("bot")).await;

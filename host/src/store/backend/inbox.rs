@@ -157,11 +157,14 @@ impl<S: RunSql> InboxStore for S {
 
     async fn update_conversation(&self, id: i64, scope: Scope, assignee: Option<Option<i64>>, status: Option<&str>, as_read: AsRead) -> StoreResult<bool> {
         let status = status.map(str::to_owned);
-        // The condition's value is `$7`, after the scope's two.
+        // The condition's value is `$7`, after the scope's two. A conversation already as asked
+        // (the same take sent twice) is changed too, to nothing new.
         let condition = match as_read {
             AsRead::Anything => "",
-            AsRead::Assignee(_) => " AND assignee_id IS NOT DISTINCT FROM CAST($7 AS BIGINT)",
-            AsRead::Status(_) => " AND status = CAST($7 AS TEXT)",
+            AsRead::Assignee(_) => {
+                " AND (assignee_id IS NOT DISTINCT FROM CAST($7 AS BIGINT) OR (CAST($2 AS BOOLEAN) AND assignee_id IS NOT DISTINCT FROM CAST($3 AS BIGINT)))"
+            }
+            AsRead::Status(_) => " AND (status = CAST($7 AS TEXT) OR status = CAST($4 AS TEXT))",
         };
         self.write(body(move |sql| {
             Box::pin(async move {

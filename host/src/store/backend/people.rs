@@ -238,8 +238,9 @@ impl<S: RunSql> PeopleStore for S {
                     && sql.is_postgres()
                 {
                     // Both rows, in id order: two people changing each other at once wait for
-                    // each other instead of deadlocking.
-                    sql.rows("SELECT id FROM people WHERE id IN ($1, $2) ORDER BY id FOR UPDATE", &[&id, &by]).await?;
+                    // each other instead of deadlocking. `NO KEY UPDATE`, as `lock_person`: a
+                    // reply's foreign key to its sender is not held up by it.
+                    sql.rows("SELECT id FROM people WHERE id IN ($1, $2) ORDER BY id FOR NO KEY UPDATE", &[&id, &by]).await?;
                 }
                 if !lock_person(sql, id, scope).await? {
                     return Ok(false);
@@ -521,7 +522,9 @@ const PERSON_IN_SCOPE: &str = "(CAST($2 AS BIGINT) IS NULL OR workspace_id = $2)
 /// ends (the first lock of every transaction that changes a person, their links or their
 /// sessions). SQLite's writer is one.
 async fn lock_person(sql: &dyn Sql, person_id: i64, scope: Scope) -> StoreResult<bool> {
-    let for_update = if sql.is_postgres() { " FOR UPDATE" } else { "" };
+    // `NO KEY UPDATE`: changes of one person wait for each other, while rows that merely refer
+    // to the person (a reply's sender, a session) are still written meanwhile.
+    let for_update = if sql.is_postgres() { " FOR NO KEY UPDATE" } else { "" };
     Ok(sql.row(&format!("SELECT id FROM people WHERE id = $1 AND {PERSON_IN_SCOPE}{for_update}"), &[&person_id, &scope.workspace()]).await?.is_some())
 }
 
