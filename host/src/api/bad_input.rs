@@ -40,8 +40,11 @@ fn holds_control(bytes: &[u8]) -> bool {
     bytes.iter().any(|&b| b < 0x20 || b == 0x7f)
 }
 
-/// Why JSON text holding a NUL is refused (422, on every route that takes JSON).
-pub const NUL_IN_JSON: &str = "text in the request holds a NUL character (\\u0000), which nothing stores";
+/// JSON text holding a NUL is refused (422) on every route that takes JSON: Postgres stores no
+/// NUL in text, so neither backend takes one.
+pub fn nul_refusal(json: &[u8]) -> Option<ApiError> {
+    json_holds_nul(json).then(|| ApiError::unprocessable("invalid_request", "text in the request holds a NUL character (\\u0000), which nothing stores"))
+}
 
 /// Whether JSON text holds an escaped NUL (`\u0000` whose backslash is not itself escaped):
 /// raw control characters are invalid JSON already, so this is the one way a NUL arrives.

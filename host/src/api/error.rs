@@ -191,8 +191,8 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<
             ),
             _ => ApiError::bad_request(format!("the request body could not be read: {}", rejection.body_text())),
         })?;
-        if super::bad_input::json_holds_nul(&bytes) {
-            return Err(ApiError::unprocessable("invalid_request", super::bad_input::NUL_IN_JSON));
+        if let Some(refusal) = super::bad_input::nul_refusal(&bytes) {
+            return Err(refusal);
         }
         let axum::Json(value) = axum::Json::<T>::from_bytes(&bytes)?;
         Ok(Self(value))

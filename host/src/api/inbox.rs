@@ -535,15 +535,13 @@ pub struct MarkRead {
 pub async fn mark_read(caller: Caller, State(app): State<Arc<App>>, Path(id): Path<i64>, ApiJson(body): ApiJson<MarkRead>) -> Result<StatusCode, ApiError> {
     find(&app, &caller, id).await?;
     let person = caller.person.ok_or_else(|| ApiError::unprocessable("not_a_person", "read marks belong to signed-in people; an API token is nobody"))?;
-    // A mark never moves back, so one past the conversation's messages would hide every new one.
-    // (Another conversation's message answers the same as none: nothing of it is told.)
-    if let Some(message_id) = body.message_id
-        && !app.store.message(message_id).await?.is_some_and(|message| message.conversation_id == id)
-    {
-        return Err(ApiError::invalid_fields(std::collections::BTreeMap::from([("message_id".to_owned(), format!("conversation {id} has no message {message_id}"))])));
-    }
-    if !app.store.mark_read(person, id, caller.scope(), body.message_id).await? {
-        return Err(ApiError::not_found(format!("no conversation {id}")));
+    // Another conversation's message answers the same as none: nothing of it is told.
+    let no_such_message = |message_id| ApiError::invalid_fields(std::collections::BTreeMap::from([("message_id".to_owned(), format!("conversation {id} has no message {message_id}"))]));
+    match app.store.mark_read(person, id, caller.scope(), body.message_id).await {
+        Ok(true) => {}
+        Ok(false) => return Err(ApiError::not_found(format!("no conversation {id}"))),
+        Err(StoreError::NotFound) => return Err(no_such_message(body.message_id.unwrap_or_default())),
+        Err(error) => return Err(error.into()),
     }
     Ok(StatusCode::NO_CONTENT)
 }

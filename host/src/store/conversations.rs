@@ -174,6 +174,7 @@ pub(crate) async fn conversation_in(sql: &dyn Sql, id: i64) -> StoreResult<Optio
 /// newer, whichever commits first.
 pub(crate) const MARK_READ: &str = "INSERT INTO conversation_reads (person_id, conversation_id, last_read_message_id)
     SELECT CAST($1 AS BIGINT), CAST($2 AS BIGINT), COALESCE(CAST($3 AS BIGINT), (SELECT MAX(id) FROM messages WHERE conversation_id = $2), 0)
+    WHERE CAST($3 AS BIGINT) IS NULL OR EXISTS (SELECT 1 FROM messages WHERE id = $3 AND conversation_id = $2)
     ON CONFLICT (person_id, conversation_id) DO UPDATE
        SET last_read_message_id = CASE WHEN excluded.last_read_message_id > conversation_reads.last_read_message_id
                                        THEN excluded.last_read_message_id ELSE conversation_reads.last_read_message_id END";

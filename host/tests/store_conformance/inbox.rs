@@ -319,6 +319,14 @@ async fn a_read_marker_set_on_one_node_is_seen_on_the_others_and_never_moves_bac
         node3.mark_read(dewi, conversation, Scope::Every, Some(ids[0])).await.unwrap();
         assert_eq!(unread(node2, dewi, conversation).await, Some(1), "{name}: never moved back");
         assert_eq!(unread(node2, agus, conversation).await, Some(3), "{name}: every person has their own");
+        // A message the conversation does not have (another's, or none yet) marks nothing: a mark
+        // past its messages would hide every one still to come.
+        let elsewhere = node1.record_inbound(channel, &inbound(9, "821", now_ms() - 5_000)).await.unwrap().unwrap().id;
+        for not_its in [elsewhere, elsewhere + 1000] {
+            let refused = node2.mark_read(agus, conversation, Scope::Every, Some(not_its)).await;
+            assert!(matches!(refused, Err(StoreError::NotFound)), "{name}: {refused:?}");
+        }
+        assert_eq!(unread(node2, agus, conversation).await, Some(3), "{name}: nothing marked");
 
         // The agent's reply is not unread; reading everything reads it too.
         let reply = NewOutbound { conversation_id: conversation, text: Some("Sudah kami kirim kak".into()), content: Default::default(), reply_to: None, file: None, sent_by: None };

@@ -264,9 +264,9 @@ fn body_json<T: serde::de::DeserializeOwned + Default>(visit: &Visit, body: &[u8
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
-    // As the API's JSON: Postgres stores no NUL in text, so none is taken on either backend.
-    if crate::api::bad_input::json_holds_nul(body) {
-        return Err(visit.refuse(ApiError::unprocessable("invalid_request", crate::api::bad_input::NUL_IN_JSON)));
+    // As the API's JSON.
+    if let Some(refusal) = crate::api::bad_input::nul_refusal(body) {
+        return Err(visit.refuse(refusal));
     }
     serde_json::from_slice(body).map_err(|e| visit.refuse(ApiError::bad_request(format!("the body is not what this route takes: {e}"))))
 }

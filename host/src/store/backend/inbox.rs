@@ -29,7 +29,9 @@ pub trait InboxStore: Send + Sync {
     async fn conversations(&self, filter: &ConversationFilter<'_>, limit: u32) -> StoreResult<Vec<ListedConversation>>;
     /// Marks a conversation read by a person up to a message (`None`: its newest); never moves
     /// the mark back, whichever node marked it last.
-    /// `false` (nothing marked) when the conversation is not in `scope`.
+    /// `false` (nothing marked) when the conversation is not in `scope`; `NotFound` (nothing
+    /// marked) when `up_to` is no message of it: a mark never moves back, so one past its
+    /// messages would hide every new one.
     async fn mark_read(&self, person_id: i64, conversation_id: i64, scope: Scope, up_to: Option<i64>) -> StoreResult<bool>;
     /// Assigns (`Some(None)`: to nobody) and/or sets the status of a conversation; whether it
     /// is one in `scope` (else nothing changes). `ChangedMeanwhile`, and nothing changes, when
@@ -148,7 +150,9 @@ impl<S: RunSql> InboxStore for S {
                 if sql.row(&conversation_in_scope_sql(2), &[&conversation_id, &scope.workspace(), &scope.bot()]).await?.is_none() {
                     return Ok(false);
                 }
-                sql.execute(MARK_READ, &[&person_id, &conversation_id, &up_to]).await?;
+                if sql.execute(MARK_READ, &[&person_id, &conversation_id, &up_to]).await? == 0 {
+                    return Err(StoreError::NotFound);
+                }
                 Ok(true)
             })
         }))
