@@ -27,7 +27,7 @@ async fn the_activity_figures_count_what_customers_people_and_the_provider_did()
 
     // Ani answers both customers (Telegram refuses the second answer), an integration answers
     // through a token, and Ani resolves the first conversation as hers.
-    let (ani, browser) = invited_and_signed_in(&host, "ani@toko.id").await;
+    let (ani, browser) = invited_and_signed_in(&host, "ani@toko.id", "agent").await;
     let (status, answer) = browser.request(&host, reqwest::Method::POST, &format!("/api/v1/conversations/{first}/messages"), Some(json!({"text": "Siap kak"})), true, None).await;
     assert_eq!(status, 202, "{answer}");
     // Sent before Telegram is told to refuse the next one, so the refusal meets the second.

@@ -6,15 +6,10 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use switchboard_e2e::{HostOptions, TestHost, test_plugin};
 
-use crate::people::{Browser, PASSWORD, accept, invite, signed_in};
+use crate::people::{Browser, invited_and_signed_in};
 
 const ECHO_V1: &str = env!("ECHO_V1_WASM");
 
-async fn person(host: &TestHost, username: &str, role: &str) -> (i64, Browser) {
-    let (id, link) = invite(host, &host.admin, username, role).await;
-    assert_eq!(accept(host, &link, PASSWORD).await.0, 200);
-    (id, signed_in(host, username).await)
-}
 
 async fn ids(browser: &Browser, host: &TestHost, filter: &str) -> Vec<i64> {
     let (status, list) = browser.request(host, Method::GET, &format!("/api/v1/conversations?assigned={filter}"), None, false, None).await;
@@ -46,9 +41,9 @@ async fn supervisors_assign_agents_take_unassigned_and_anyone_resolves() {
     conversations.sort();
     let (first, other) = (conversations[0], conversations[1]);
 
-    let (budi_id, budi) = person(&host, "budi@tokobudi.co.id", "supervisor").await;
-    let (siti_id, siti) = person(&host, "siti@tokobudi.co.id", "agent").await;
-    let (rina_id, rina) = person(&host, "rina@tokobudi.co.id", "agent").await;
+    let (budi_id, budi) = invited_and_signed_in(&host, "budi@tokobudi.co.id", "supervisor").await;
+    let (siti_id, siti) = invited_and_signed_in(&host, "siti@tokobudi.co.id", "agent").await;
+    let (rina_id, rina) = invited_and_signed_in(&host, "rina@tokobudi.co.id", "agent").await;
     let _ = budi_id;
 
     // The supervisor assigns the first to Siti.
@@ -100,7 +95,7 @@ async fn of_four_agents_taking_one_conversation_at_once_one_takes_it() {
     let channel = channel["id"].as_str().unwrap().to_owned();
     let mut agents = Vec::new();
     for name in ["siti", "rina", "dewi", "eka"] {
-        agents.push(person(&host, &format!("{name}@tokobudi.co.id"), "agent").await);
+        agents.push(invited_and_signed_in(&host, &format!("{name}@tokobudi.co.id"), "agent").await);
     }
     for round in 0..3 {
         assert_eq!(host.webhook(&channel, &[], json!({"id": format!("ping-{round}"), "text": "halo"}).to_string()).await.0, 200);

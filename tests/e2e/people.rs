@@ -58,9 +58,9 @@ pub async fn signed_in(host: &TestHost, username: &str) -> Browser {
     Browser { cookie: cookie.split(';').next().unwrap().to_owned(), csrf: body["csrf_token"].as_str().unwrap().to_owned() }
 }
 
-/// An agent invited by the admin, with a password set, signed in: their id and browser.
-pub async fn invited_and_signed_in(host: &TestHost, username: &str) -> (i64, Browser) {
-    let (id, link) = invite(host, &host.admin, username, "agent").await;
+/// A person of `role` invited by the admin, with a password set, signed in: their id and browser.
+pub async fn invited_and_signed_in(host: &TestHost, username: &str, role: &str) -> (i64, Browser) {
+    let (id, link) = invite(host, &host.admin, username, role).await;
     assert_eq!(accept(host, &link, PASSWORD).await.0, 200);
     (id, signed_in(host, username).await)
 }
@@ -355,9 +355,7 @@ async fn two_admins_demoting_each_other_at_once_leave_one_admin() {
     let host = TestHost::start(Default::default()).await;
     let mut admins = Vec::new();
     for name in ["ani@tokobudi.co.id", "budi@tokobudi.co.id"] {
-        let (id, link) = invite(&host, &host.admin, name, "admin").await;
-        assert_eq!(accept(&host, &link, PASSWORD).await.0, 200);
-        admins.push((id, signed_in(&host, name).await));
+        admins.push(invited_and_signed_in(&host, name, "admin").await);
     }
     for round in 0..3 {
         let paths = [format!("/api/v1/people/{}", admins[1].0), format!("/api/v1/people/{}", admins[0].0)];
@@ -384,7 +382,7 @@ async fn two_admins_demoting_each_other_at_once_leave_one_admin() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deactivation_and_resets_end_sessions_and_people_and_tokens_stay_in_their_workspace() {
     let host = TestHost::start(Default::default()).await;
-    let (id, rina) = invited_and_signed_in(&host, "rina@tokobudi.co.id").await;
+    let (id, rina) = invited_and_signed_in(&host, "rina@tokobudi.co.id", "agent").await;
 
     // Another workspace's admin finds no Rina.
     let (status, warung) = host.post("/api/v1/workspaces", &host.operator, json!({"name": "Warung"})).await;
@@ -444,7 +442,7 @@ async fn deactivation_and_resets_end_sessions_and_people_and_tokens_stay_in_thei
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_person_s_page_language_is_remembered_and_only_a_language_the_pages_have() {
     let host = TestHost::start(Default::default()).await;
-    let (_, browser) = invited_and_signed_in(&host, "wulan@toko.id").await;
+    let (_, browser) = invited_and_signed_in(&host, "wulan@toko.id", "agent").await;
     let (status, me) = browser.request(&host, reqwest::Method::GET, "/api/v1/me", None, false, None).await;
     assert_eq!((status, &me["person"]["language"]), (200, &Value::Null), "{me}");
 
