@@ -254,7 +254,7 @@ impl App {
             .collect::<anyhow::Result<Vec<_>>>()?;
         let cache = CompileCache::new(config.compile_cache_dir());
         let metrics = Arc::new(crate::metrics::Metrics::new(deployment.store_metrics.clone()));
-        let media = Arc::new(crate::media::Media::new(deployment.files.clone(), config.media_max_mb));
+        let media = Arc::new(crate::media::Media::new(deployment.files.clone(), store.clone(), config.media_max_mb));
         let public_url = config
             .public_url
             .clone()

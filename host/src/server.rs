@@ -93,7 +93,7 @@ pub async fn serve(
     };
     let worker = tokio::spawn(crate::outbox::run(app.clone(), tasks_stopped.clone()));
     // Files nothing names any more (deleted while the server was down, or by a crash).
-    app.media.sweep(app.store.as_ref()).await;
+    app.media.sweep().await;
     let fetcher = tokio::spawn(crate::media_fetch::run(app.clone(), tasks_stopped.clone()));
     let event_webhooks = tokio::spawn(crate::event_webhooks::run(app.clone(), tasks_stopped.clone()));
     let mail = match smtp {

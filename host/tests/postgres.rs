@@ -391,18 +391,22 @@ async fn a_plugin_installed_on_one_node_is_announced_to_the_others_with_its_byte
 async fn a_file_stored_through_one_node_is_read_on_another_and_a_delete_reaches_every_nodes_copy() {
     use switchboard::media::files::{MediaFiles, Spool};
     use switchboard::media::pg_files::PgFiles;
+    use switchboard::store::backend::MediaStore;
     let media = cluster("media", 2).await;
     let caches = tempfile::tempdir().unwrap();
-    let nodes: Vec<PgFiles> =
-        media.nodes.iter().enumerate().map(|(n, store)| PgFiles::open(store.clone(), caches.path().join(format!("node-{}", n + 1))).unwrap()).collect();
+    let nodes: Vec<Arc<PgFiles>> =
+        media.nodes.iter().enumerate().map(|(n, store)| Arc::new(PgFiles::open(store.clone(), caches.path().join(format!("node-{}", n + 1))).unwrap())).collect();
     // A 3 MB "video" arriving in chunks on node 1.
     let video: Vec<u8> = (0..3_000_000u32).map(|i| (i % 253) as u8).collect();
-    let mut spool = Spool::new(&nodes[0], 16 << 20).await.unwrap();
+    let mut spool = Spool::new(nodes[0].as_ref(), 16 << 20).await.unwrap();
     for chunk in video.chunks(64 * 1024) {
         spool.write(chunk).await.unwrap();
     }
     let spooled = spool.finish().await.unwrap();
     let sha = spooled.sha256.clone();
+    // Pinned as a put pins it (here, a pin already lapsed: the file naming it came and went).
+    let blob = switchboard::store::model::StoredBytes { sha256: sha.clone(), size: video.len() as i64, mime_type: "video/mp4".into() };
+    media.nodes[0].pin_blob(&blob, switchboard::store::now_ms() - 1).await.unwrap();
     nodes[0].put(spooled).await.unwrap();
     assert_eq!(std::fs::read_dir(nodes[0].spool_dir()).unwrap().count(), 0, "nothing left in node 1's spool");
 
@@ -417,8 +421,8 @@ async fn a_file_stored_through_one_node_is_read_on_another_and_a_delete_reaches_
     std::fs::write(&copy, b"truncated").unwrap();
     assert_eq!(nodes[1].open(&sha).await.unwrap().read_at(0, 8).await.unwrap(), video[..8]);
 
-    // Deleted through node 1 (its workspace deleted): gone on node 2 too, copy and all.
-    nodes[0].delete(&sha).await.unwrap();
+    // Swept by node 1 (no file names it): gone on node 2 too, copy and all.
+    assert_eq!(media.nodes[0].sweep_media(0, nodes[0].clone()).await.unwrap(), vec![sha.clone()]);
     assert_eq!(nodes[1].open(&sha).await.err().map(|e| e.kind()), Some(std::io::ErrorKind::NotFound));
     assert!(!copy.exists(), "node 2's copy went with it");
 }

@@ -396,7 +396,7 @@ pub async fn delete(caller: Caller, State(app): State<Arc<App>>, Path(id): Path<
     }
     app.store.delete_channel(&id, caller.scope()).await?;
     // Its conversations' files go with it.
-    app.media.sweep(app.store.as_ref()).await;
+    app.media.sweep().await;
     super::audit::record(&app, &caller, Some(channel.workspace_id), "channel.disconnect", &format!("{id} ({})", channel.plugin)).await;
     tracing::info!(channel = %id, "channel disconnected and deleted");
     Ok(StatusCode::NO_CONTENT)

@@ -122,7 +122,7 @@ pub async fn delete(
         return Err(ApiError::invalid_fields(BTreeMap::from([("confirm".to_owned(), problem)])));
     }
     app.store.delete_workspace(id).await?;
-    app.media.sweep(app.store.as_ref()).await;
+    app.media.sweep().await;
     super::audit::record(&app, &caller, None, "workspace.delete", &format!("{id} {}", workspace.name)).await;
     tracing::warn!(workspace = id, channels = workspace.channels, "workspace deleted with everything in it");
     Ok(StatusCode::NO_CONTENT)

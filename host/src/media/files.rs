@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 
+pub use crate::store::backend::BlobBytes;
+
 /// How many bytes of a file the type sniffer looks at.
 const SNIFF_BYTES: usize = 8192;
 
@@ -35,15 +37,15 @@ impl StoredFile {
     }
 }
 
-/// The store of attachments' bytes, by SHA-256 (lowercase hex).
+/// The store of attachments' bytes, by SHA-256 (lowercase hex). Bytes are dropped only by the
+/// store's sweep, inside its write ([`BlobBytes`]), never beside it.
 #[async_trait::async_trait]
-pub trait MediaFiles: Send + Sync {
-    /// Keeps the spooled bytes as `spool.sha256()`; a file already there stays as it is.
+pub trait MediaFiles: BlobBytes + Send + Sync {
+    /// Keeps the spooled bytes as `spool.sha256()`; a file already there stays as it is. The
+    /// caller has pinned their blob first (`media::Media::keep`).
     async fn put(&self, spool: Spooled) -> io::Result<()>;
     /// Opens a stored file; `NotFound` when it is not there.
     async fn open(&self, sha256: &str) -> io::Result<StoredFile>;
-    /// Deletes a stored file (nothing when it is not there).
-    async fn delete(&self, sha256: &str) -> io::Result<()>;
     /// Where new bytes are spooled while they arrive (a local folder).
     fn spool_dir(&self) -> &Path;
 }
@@ -105,15 +107,18 @@ impl MediaFiles for LocalFiles {
         Ok(StoredFile { file, len })
     }
 
-    async fn delete(&self, sha256: &str) -> io::Result<()> {
-        match tokio::fs::remove_file(self.path(sha256)?).await {
+    fn spool_dir(&self) -> &Path {
+        &self.spool
+    }
+}
+
+impl BlobBytes for LocalFiles {
+    /// An unlink, on the thread running the sweep's write (SQLite's writer).
+    fn drop_bytes(&self, sha256: &str) -> io::Result<()> {
+        match std::fs::remove_file(self.path(sha256)?) {
             Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
             _ => Ok(()),
         }
-    }
-
-    fn spool_dir(&self) -> &Path {
-        &self.spool
     }
 }
 
@@ -221,7 +226,8 @@ mod tests {
         assert_eq!(stored.read_at(6, 100).await.unwrap(), b"world");
         assert_eq!(stored.read_at(11, 5).await.unwrap(), b"");
         assert_eq!(std::fs::read_dir(files.spool_dir()).unwrap().count(), 0, "nothing left in the spool");
-        files.delete(&sha).await.unwrap();
+        files.drop_bytes(&sha).unwrap();
+        files.drop_bytes(&sha).expect("bytes already gone are no error");
         assert_eq!(files.open(&sha).await.err().map(|e| e.kind()), Some(io::ErrorKind::NotFound));
     }
 

@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use files::{MediaFiles, Spool, SpoolError};
 
+use crate::store::backend::MediaStore;
 use crate::store::model::StoredBytes;
 
 /// The default `--media-max-mb`: WhatsApp's own largest media (documents) is 100 MB, but a
@@ -45,9 +46,16 @@ pub enum Received {
     Storage(std::io::Error),
 }
 
+/// How long a put's pin keeps its blob from the sweep, should the file that names the bytes
+/// never be recorded (a crash): that record comes right after the put (a fetch's outcome, an
+/// upload's row, a webhook's events) and takes the pin off.
+const PIN_MS: i64 = 3600 * 1000;
+
 /// The media store and its limit, shared by the fetcher, uploads and serving.
 pub struct Media {
     pub files: Arc<dyn MediaFiles>,
+    /// The blobs' rows: pinned before a put, swept of what no file names.
+    store: Arc<dyn MediaStore>,
     /// The largest file taken, in bytes.
     pub max_bytes: u64,
     /// Files plugins kept in webhook calls, until their events are stored.
@@ -55,8 +63,8 @@ pub struct Media {
 }
 
 impl Media {
-    pub fn new(files: Arc<dyn MediaFiles>, max_mb: u64) -> Self {
-        Self { files, max_bytes: max_mb.max(1) << 20, kept: Default::default() }
+    pub fn new(files: Arc<dyn MediaFiles>, store: Arc<dyn MediaStore>, max_mb: u64) -> Self {
+        Self { files, store, max_bytes: max_mb.max(1) << 20, kept: Default::default() }
     }
 
     /// A spool for new bytes, held to the size limit.
@@ -66,10 +74,15 @@ impl Media {
 
     /// Keeps spooled bytes; what they are, sniffed (`claimed`: the provider's or uploader's
     /// word, used only when the bytes say nothing and it names nothing a browser would show).
+    /// Their blob is pinned first, so a sweep running meanwhile cannot drop bytes the put found
+    /// already there (see `store::backend::BlobBytes`); recording the file that names them
+    /// takes the pin off.
     pub async fn keep(&self, spool: Spool, claimed: Option<&str>) -> Result<StoredBytes, SpoolError> {
         let spooled = spool.finish().await?;
         let mime_type = sniff::mime_type(&spooled.head, claimed);
         let bytes = StoredBytes { sha256: spooled.sha256.clone(), size: spooled.len as i64, mime_type };
+        let pinned_until = crate::store::now_ms() + PIN_MS;
+        self.store.pin_blob(&bytes, pinned_until).await.map_err(|e| SpoolError::Io(std::io::Error::other(format!("media storage: {e}"))))?;
         self.files.put(spooled).await?;
         Ok(bytes)
     }
@@ -106,17 +119,14 @@ impl Media {
 
     /// Deletes the files no attachment names any more (after a channel or workspace was
     /// deleted, and at start), and uploads never sent within a day.
-    pub async fn sweep(&self, store: &dyn crate::store::backend::Store) {
+    /// The bytes go inside the store's write (`store::backend::BlobBytes`); a failure leaves
+    /// every row for the next sweep.
+    pub async fn sweep(&self) {
         let day_ago = crate::store::now_ms() - 24 * 3600 * 1000;
-        match store.orphaned_blobs(day_ago).await {
-            Ok(orphans) => {
-                for sha256 in orphans {
-                    if let Err(e) = self.files.delete(&sha256).await {
-                        tracing::warn!(%sha256, "deleting a media file failed: {e}");
-                    }
-                }
-            }
-            Err(e) => tracing::warn!("finding media files to delete failed: {e}"),
+        match self.store.sweep_media(day_ago, self.files.clone()).await {
+            Ok(dropped) if !dropped.is_empty() => tracing::info!(files = dropped.len(), "media files no attachment names were deleted"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!("deleting media files no attachment names failed: {e}"),
         }
     }
 }

@@ -10,7 +10,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::files::{LocalFiles, MediaFiles, Spooled, StoredFile};
+use super::files::{BlobBytes, LocalFiles, MediaFiles, Spooled, StoredFile};
 use crate::store::pg::PgStore;
 
 pub struct PgFiles {
@@ -44,7 +44,7 @@ impl MediaFiles for PgFiles {
 
     async fn open(&self, sha256: &str) -> io::Result<StoredFile> {
         let Some(len) = self.store.media_bytes_len(sha256).await.map_err(unavailable)? else {
-            self.copies.delete(sha256).await?;
+            self.copies.drop_bytes(sha256)?;
             return Err(io::Error::new(io::ErrorKind::NotFound, "no such file"));
         };
         if let Ok(copy) = self.copies.open(sha256).await
@@ -57,12 +57,15 @@ impl MediaFiles for PgFiles {
         self.copies.open(sha256).await
     }
 
-    async fn delete(&self, sha256: &str) -> io::Result<()> {
-        self.store.delete_media_bytes(sha256).await.map_err(unavailable)?;
-        self.copies.delete(sha256).await
-    }
-
     fn spool_dir(&self) -> &Path {
         self.copies.spool_dir()
+    }
+}
+
+impl BlobBytes for PgFiles {
+    /// This node's copy: the bytes' row goes with its blob's, in the sweep's transaction (the
+    /// trigger of migration 0017), and every other node's copy at its next `open`.
+    fn drop_bytes(&self, sha256: &str) -> io::Result<()> {
+        self.copies.drop_bytes(sha256)
     }
 }

@@ -38,7 +38,10 @@ pub(crate) fn media_url(id: i64) -> String {
 
 /// Records stored bytes' blob (once per SHA-256), in the transaction that names them.
 pub(crate) async fn blob_in(sql: &dyn Sql, bytes: &StoredBytes) -> StoreResult<()> {
-    sql.execute("INSERT INTO media_blobs (sha256, size, created_at) VALUES ($1, $2, $3) ON CONFLICT (sha256) DO NOTHING", &[&bytes.sha256, &bytes.size, &now_ms()]).await?;
+    // The file is recorded: its put's pin comes off (see `MediaStore::pin_blob`).
+    let blob = "INSERT INTO media_blobs (sha256, size, created_at) VALUES ($1, $2, $3)
+                ON CONFLICT (sha256) DO UPDATE SET pins = CASE WHEN media_blobs.pins > 0 THEN media_blobs.pins - 1 ELSE 0 END";
+    sql.execute(blob, &[&bytes.sha256, &bytes.size, &now_ms()]).await?;
     Ok(())
 }
 

@@ -20,6 +20,8 @@ mod webhooks;
 use std::sync::Arc;
 
 use support::postgres::Postgres;
+use switchboard::media::files::{LocalFiles, MediaFiles};
+use switchboard::media::pg_files::PgFiles;
 use switchboard::store::backend::Store;
 use switchboard::store::model::Connected;
 use switchboard::store::pg::PgStore;
@@ -31,6 +33,9 @@ pub struct Backend {
     pub name: &'static str,
     pub channel: String,
     pub nodes: Vec<Arc<dyn Store>>,
+    /// Each node's media files: SQLite's on one disk, each Postgres node's over the database
+    /// (with a copy of its own).
+    pub files: Vec<Arc<dyn MediaFiles>>,
     raw: Raw,
     _keep: Box<dyn std::any::Any + Send>,
 }
@@ -85,7 +90,8 @@ async fn sqlite() -> Backend {
     let db: Arc<dyn Store> = Arc::new(Db::open(dir.path()).unwrap());
     let channel = active_channel(&db).await;
     let raw = Raw::Sqlite(dir.path().join("switchboard.db"));
-    Backend { name: "sqlite", channel, nodes: vec![db.clone(), db.clone(), db], raw, _keep: Box::new(dir) }
+    let files: Arc<dyn MediaFiles> = Arc::new(LocalFiles::open(dir.path().join("media")).unwrap());
+    Backend { name: "sqlite", channel, nodes: vec![db.clone(), db.clone(), db], files: vec![files.clone(), files.clone(), files], raw, _keep: Box::new(dir) }
 }
 
 async fn postgres() -> Backend {
@@ -93,12 +99,14 @@ async fn postgres() -> Backend {
     let url = server.create_database("conformance");
     let keys = tempfile::tempdir().unwrap();
     let secrets = Arc::new(SecretBox::load_or_create(&keys.path().join("key")).unwrap());
-    let mut nodes: Vec<Arc<dyn Store>> = Vec::new();
+    let (mut nodes, mut files): (Vec<Arc<dyn Store>>, Vec<Arc<dyn MediaFiles>>) = (Vec::new(), Vec::new());
     for n in 1..=3 {
-        nodes.push(Arc::new(PgStore::connect(&url, &secrets, &format!("node-{n}")).await.unwrap()));
+        let node = Arc::new(PgStore::connect(&url, &secrets, &format!("node-{n}")).await.unwrap());
+        files.push(Arc::new(PgFiles::open(node.clone(), keys.path().join(format!("media-{n}"))).unwrap()));
+        nodes.push(node);
     }
     let channel = active_channel(&nodes[0]).await;
-    Backend { name: "postgres", channel, nodes, raw: Raw::Postgres(url), _keep: Box::new((server, keys)) }
+    Backend { name: "postgres", channel, nodes, files, raw: Raw::Postgres(url), _keep: Box::new((server, keys)) }
 }
 
 /// Runs `scenario` on SQLite, then on Postgres; each backend lives until its scenario is done.

@@ -2,13 +2,44 @@
 //! stored or failed for good, or forgotten), each message's files, uploads, and the stored bytes
 //! no file names any more.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use switchboard::media::Media;
+use switchboard::store::backend::{BlobBytes, Store};
 use switchboard::store::model::{Connected, EventRecord, FileRecord, MediaFile, StoredBytes};
 use switchboard::store::{Scope, now_ms};
 
 use crate::each_backend;
 use crate::messages::inbound;
+
+/// Where a test's sweeps drop bytes: what they dropped, in order.
+#[derive(Clone, Default)]
+struct Dropped(Arc<Mutex<Vec<String>>>);
+
+impl Dropped {
+    fn sorted(&self) -> Vec<String> {
+        let mut dropped = self.0.lock().unwrap().clone();
+        dropped.sort();
+        dropped
+    }
+}
+
+impl BlobBytes for Dropped {
+    fn drop_bytes(&self, sha256: &str) -> std::io::Result<()> {
+        self.0.lock().unwrap().push(sha256.to_owned());
+        Ok(())
+    }
+}
+
+/// A disk that refuses to delete.
+struct Refusing;
+
+impl BlobBytes for Refusing {
+    fn drop_bytes(&self, _: &str) -> std::io::Result<()> {
+        Err(std::io::Error::from(std::io::ErrorKind::PermissionDenied))
+    }
+}
 
 fn bytes(hex: &str, size: i64, mime_type: &str) -> StoredBytes {
     StoredBytes { sha256: hex.repeat(32), size, mime_type: mime_type.into() }
@@ -93,8 +124,16 @@ async fn a_file_an_inbound_message_queues_is_due_retried_with_its_reason_then_st
 async fn uploads_never_sent_and_the_files_of_a_deleted_channel_leave_orphaned_blobs_that_one_node_finds() {
     each_backend(async |backend| {
         let (node1, node2, node3, name) = (&backend.nodes[0], &backend.nodes[1], &backend.nodes[2], backend.name);
-        // An upload an agent never sent, then (a day later, as far as the sweep is concerned) another.
+        // An upload an agent never sent, then (a day later, as far as the sweep is concerned)
+        // another. The first is pinned as a put pins it: recording it takes the pin off.
+        node3.pin_blob(&bytes("aa", 120_000, "application/pdf"), now_ms() + 3_600_000).await.unwrap();
         let stale = node1.media_uploaded(1, Some("katalog.pdf".into()), bytes("aa", 120_000, "application/pdf")).await.unwrap();
+        // The same bytes put twice at once, one of them recorded (as an upload never sent): the
+        // other put's pin still holds them.
+        for node in [node1, node2] {
+            node.pin_blob(&bytes("ee", 10, "image/jpeg"), now_ms() + 60_000).await.unwrap();
+        }
+        let stale_too = node3.media_uploaded(1, None, bytes("ee", 10, "image/jpeg")).await.unwrap();
         tokio::time::sleep(Duration::from_millis(5)).await;
         let cutoff = now_ms();
         tokio::time::sleep(Duration::from_millis(5)).await;
@@ -111,25 +150,74 @@ async fn uploads_never_sent_and_the_files_of_a_deleted_channel_leave_orphaned_bl
         let at = now_ms() - 1_000;
         node2.record_events(&branch, vec![EventRecord::Message { inbound: inbound(1, "700", at), files: vec![kept(0, "cc"), kept(1, "dd")] }]).await.unwrap();
         node2.record_events(&backend.channel, vec![EventRecord::Message { inbound: inbound(1, "701", at), files: vec![kept(0, "dd")] }]).await.unwrap();
-        assert!(node3.orphaned_blobs(cutoff - 60_000).await.unwrap().is_empty(), "{name}: every blob is named by a file");
+        let dropped = Dropped::default();
+        assert!(node3.sweep_media(cutoff - 60_000, Arc::new(dropped.clone())).await.unwrap().is_empty(), "{name}: every blob is named by a file");
+        // A pin a crash left, lapsed.
+        node1.pin_blob(&bytes("ff", 10, "image/jpeg"), now_ms() - 1).await.unwrap();
 
         assert!(node3.delete_channel(&branch, Scope::Every).await.unwrap(), "{name}");
-        // Every node sweeps at once: each orphan is found by exactly one of them.
+        // Every node sweeps at once: each orphan is found, and its bytes dropped, by exactly one of them.
         let mut sweeps = Vec::new();
         for node in &backend.nodes {
-            let node = node.clone();
-            sweeps.push(tokio::spawn(async move { node.orphaned_blobs(cutoff).await }));
+            let (node, dropped) = (node.clone(), dropped.clone());
+            sweeps.push(tokio::spawn(async move { node.sweep_media(cutoff, Arc::new(dropped)).await }));
         }
         let mut orphans = Vec::new();
         for sweep in sweeps {
             orphans.extend(sweep.await.unwrap().unwrap_or_else(|e| panic!("{name}: {e}")));
         }
         orphans.sort();
-        assert_eq!(orphans, vec!["aa".repeat(32), "cc".repeat(32)], "{name}: the stale upload's and the deleted channel's only");
+        let expected = vec!["aa".repeat(32), "cc".repeat(32), "ff".repeat(32)];
+        assert_eq!(orphans, expected, "{name}: the stale upload's (its pin came off), the deleted channel's and the lapsed pin's only");
+        assert_eq!(dropped.sorted(), expected, "{name}: their bytes dropped, once each");
         assert!(node1.media_file(stale, Scope::Every).await.unwrap().is_none(), "{name}: the stale upload is dropped");
+        assert!(node1.media_file(stale_too, Scope::Every).await.unwrap().is_none(), "{name}: so is the other");
         assert!(node1.media_file(fresh, Scope::Every).await.unwrap().is_some(), "{name}: a recent upload stays");
-        assert_eq!(backend.texts("SELECT sha256 FROM media_blobs ORDER BY sha256").await, vec!["bb".repeat(32), "dd".repeat(32)], "{name}");
-        assert!(node2.orphaned_blobs(cutoff).await.unwrap().is_empty(), "{name}: found once");
+        assert_eq!(backend.texts("SELECT sha256 FROM media_blobs ORDER BY sha256").await, vec!["bb".repeat(32), "dd".repeat(32), "ee".repeat(32)], "{name}");
+        assert!(node2.sweep_media(cutoff, Arc::new(dropped.clone())).await.unwrap().is_empty(), "{name}: found once");
+
+        // A sweep that cannot drop some bytes keeps every row, for the next sweep.
+        node1.pin_blob(&bytes("ab", 10, "image/jpeg"), now_ms() - 1).await.unwrap();
+        let refused = node3.sweep_media(cutoff, Arc::new(Refusing)).await.unwrap_err();
+        assert!(refused.to_string().contains("permission denied"), "{name}: {refused}");
+        assert_eq!(node1.sweep_media(cutoff, Arc::new(dropped.clone())).await.unwrap(), vec!["ab".repeat(32)], "{name}: swept by the next");
+    })
+    .await;
+}
+
+/// An agent's upload of `content` through `media` on `node`: kept (pinned, then put) and
+/// recorded, as `api::media` does; its id.
+async fn upload(media: &Media, node: &Arc<dyn Store>, content: &[u8]) -> i64 {
+    let mut spool = media.spool().await.unwrap();
+    spool.write(content).await.unwrap();
+    let bytes = media.keep(spool, Some("image/jpeg")).await.unwrap();
+    node.media_uploaded(1, None, bytes).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_bytes_stored_again_while_a_sweep_drops_them_stay_under_their_new_file() {
+    each_backend(async |backend| {
+        let name = backend.name;
+        let media: Vec<Arc<Media>> = (0..3).map(|n| Arc::new(Media::new(backend.files[n].clone(), backend.nodes[n].clone(), 1))).collect();
+        for round in 0..25 {
+            let content = format!("foto produk {round}").into_bytes();
+            // Stored once (the pin taken off as it was recorded), then named by no file any
+            // more, as after its channel was deleted.
+            let first = upload(&media[0], &backend.nodes[0], &content).await;
+            backend.execute(&format!("DELETE FROM media WHERE id = {first}")).await;
+            // One node sweeps while another stores the same bytes for a new upload.
+            let sweeping = media[1].clone();
+            let sweep = tokio::spawn(async move { sweeping.sweep().await });
+            let again = upload(&media[2], &backend.nodes[2], &content).await;
+            sweep.await.unwrap();
+            let file = backend.nodes[0].media_file(again, Scope::Every).await.unwrap().unwrap_or_else(|| panic!("{name}: round {round}: the new upload"));
+            let sha256 = file.sha256.expect("an upload's bytes are known");
+            for (n, files) in backend.files.iter().enumerate() {
+                let stored = files.open(&sha256).await.unwrap_or_else(|e| panic!("{name}: round {round}: node {n}: the new upload's bytes are gone: {e}"));
+                assert_eq!(stored.len, content.len() as u64, "{name}: round {round}: node {n}");
+            }
+            assert_eq!(backend.texts(&format!("SELECT sha256 FROM media_blobs WHERE sha256 = '{sha256}'")).await.len(), 1, "{name}: round {round}: its blob is listed");
+        }
     })
     .await;
 }

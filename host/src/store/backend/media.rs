@@ -3,6 +3,7 @@
 //! `media::files`). A Postgres node claims a fetch for a lease, and a change to a message's file
 //! is announced to every node with its commit.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::store::channels::of_bot;
@@ -10,7 +11,7 @@ use crate::store::media::{MEDIA_COLUMNS, blob_in, media_file, media_of_messages_
 use crate::store::model::{MediaFile, StoredBytes};
 use crate::store::row::ReadRow;
 use crate::store::sql::{Ids, RunSql, Sql, body, renew_claims};
-use crate::store::{Scope, StoreResult, now_ms};
+use crate::store::{Scope, StoreError, StoreResult, now_ms};
 
 #[async_trait::async_trait]
 pub trait MediaStore: Send + Sync {
@@ -46,9 +47,25 @@ pub trait MediaStore: Send + Sync {
     // Uploads and clean-up.
     /// A file an agent uploaded, not yet sent; its id.
     async fn media_uploaded(&self, workspace_id: i64, filename: Option<String>, bytes: StoredBytes) -> StoreResult<i64>;
-    /// Drops uploads never sent before `uploaded_before`, then forgets the blobs no file names
-    /// any more and returns them, for their bytes to be deleted.
-    async fn orphaned_blobs(&self, uploaded_before: i64) -> StoreResult<Vec<String>>;
+    /// Pins the blob of bytes about to be put: the sweep leaves it and its bytes alone until
+    /// the file that names them is recorded (which takes the pin off), or until `until` (ms),
+    /// should it never be. A put pins before it looks whether the bytes are there (see
+    /// [`BlobBytes`]).
+    async fn pin_blob(&self, bytes: &StoredBytes, until: i64) -> StoreResult<()>;
+    /// Drops uploads never sent before `uploaded_before`, then the blobs no file names and no
+    /// put has pinned, with their bytes (`bytes`, inside this write), and returns them.
+    async fn sweep_media(&self, uploaded_before: i64, bytes: Arc<dyn BlobBytes>) -> StoreResult<Vec<String>>;
+}
+
+/// Where a node keeps blobs' bytes, as the sweep drops them: within the sweep's own write, so a
+/// put's pin (a write of its own, before the put looks for the bytes) comes wholly before the
+/// sweep, which then keeps the blob, or wholly after it, and the put finds the bytes gone and
+/// writes them again. Dropped after that write instead, bytes a put had just found present could
+/// go from under the file that names them. (On Postgres the bytes are rows that go with their
+/// blob's row, by a trigger; what is dropped here is a node's copy.)
+pub trait BlobBytes: Send + Sync {
+    /// Drops the bytes of `sha256`, if there are any.
+    fn drop_bytes(&self, sha256: &str) -> std::io::Result<()>;
 }
 
 #[async_trait::async_trait]
@@ -186,13 +203,38 @@ impl<S: RunSql> MediaStore for S {
         .await
     }
 
-    async fn orphaned_blobs(&self, uploaded_before: i64) -> StoreResult<Vec<String>> {
+    async fn pin_blob(&self, bytes: &StoredBytes, until: i64) -> StoreResult<()> {
+        let bytes = bytes.clone();
+        self.write(body(move |sql| {
+            Box::pin(async move {
+                // On Postgres, a blob the sweep is deleting holds this upsert until it commits;
+                // then the row is inserted anew. Pins lapsed (their puts never recorded) count no more.
+                let pin = "INSERT INTO media_blobs (sha256, size, created_at, pins, pinned_until) VALUES ($1, $2, $3, 1, $4)
+                           ON CONFLICT (sha256) DO UPDATE SET pinned_until = excluded.pinned_until,
+                               pins = CASE WHEN media_blobs.pinned_until < excluded.created_at THEN 1 ELSE media_blobs.pins + 1 END";
+                sql.execute(pin, &[&bytes.sha256, &bytes.size, &now_ms(), &until]).await?;
+                Ok(())
+            })
+        }))
+        .await
+    }
+
+    async fn sweep_media(&self, uploaded_before: i64, bytes: Arc<dyn BlobBytes>) -> StoreResult<Vec<String>> {
         self.write(body(move |sql| {
             Box::pin(async move {
                 sql.execute("DELETE FROM media WHERE message_id IS NULL AND channel_id IS NULL AND created_at < $1", &[&uploaded_before]).await?;
-                // Nodes sweeping at once: each blob is deleted, and returned, by one of them.
-                let orphans = sql.rows("DELETE FROM media_blobs WHERE sha256 NOT IN (SELECT sha256 FROM media WHERE sha256 IS NOT NULL) RETURNING sha256", &[]).await?;
-                Ok(orphans.iter().map(|row| row.text(0)).collect())
+                // Nodes sweeping at once: each blob is deleted, and returned, by one of them. A
+                // pin made while this runs is seen on the row the DELETE locks (Postgres), or
+                // waits for this write (SQLite's one writer).
+                let orphans = "DELETE FROM media_blobs WHERE sha256 NOT IN (SELECT sha256 FROM media WHERE sha256 IS NOT NULL)
+                                 AND (pins = 0 OR pinned_until < $1) RETURNING sha256";
+                let orphans: Vec<String> = sql.rows(orphans, &[&now_ms()]).await?.iter().map(|row| row.text(0)).collect();
+                for sha256 in &orphans {
+                    // Failing, the whole sweep rolls back; bytes dropped before it are found
+                    // missing by the next put, which writes them again.
+                    bytes.drop_bytes(sha256).map_err(|e| StoreError::NotCommitted(format!("dropping the bytes of {sha256}: {e}")))?;
+                }
+                Ok(orphans)
             })
         }))
         .await

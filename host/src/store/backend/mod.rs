@@ -22,7 +22,7 @@ pub use activity::ActivityStore;
 pub use channels::ChannelStore;
 pub use inbox::InboxStore;
 pub use integrations::IntegrationStore;
-pub use media::MediaStore;
+pub use media::{BlobBytes, MediaStore};
 pub use open::Backend;
 pub use outbox::{DeliveryReads, OutboxStore};
 pub use people::PeopleStore;

@@ -22,9 +22,4 @@ impl PgStore {
         let row = self.client().await?.query_opt("SELECT bytes FROM media_bytes WHERE sha256 = $1", &[&sha256]).await?;
         Ok(row.map(|r| r.get(0)))
     }
-
-    pub async fn delete_media_bytes(&self, sha256: &str) -> StoreResult<()> {
-        self.client().await?.execute("DELETE FROM media_bytes WHERE sha256 = $1", &[&sha256]).await?;
-        Ok(())
-    }
 }
