@@ -5,6 +5,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::Notify;
 
@@ -14,7 +15,7 @@ use crate::runtime::types::AppContext;
 use crate::runtime::{
     ChannelStateBackend, CompileCache, HostPattern, HostServices, Limits, MailAddressing, ProviderAppSettings, Resolver, ResourceHolds, Runtime, StateError, SystemResolver,
 };
-use crate::store::model::{Channel, ProviderApp};
+use crate::store::model::{Channel, Hold, ProviderApp};
 use crate::store::backend::{Backend, Store};
 
 #[derive(Debug, Clone)]
@@ -201,15 +202,39 @@ impl ProviderAppSettings for StoreApps {
 }
 
 /// The store as the runtime's `holds` backend.
-struct StoreHolds(Arc<dyn Store>);
+struct StoreHolds {
+    store: Arc<dyn Store>,
+    /// How long a last holder's teardown may take: its disconnect call, then its channel's
+    /// deletion (which ends the release at once).
+    releasing: Duration,
+}
+
+/// How often a hold waiting for another channel's teardown looks again.
+const HOLD_AGAIN_AFTER: Duration = Duration::from_millis(100);
 
 #[async_trait::async_trait]
 impl ResourceHolds for StoreHolds {
+    /// Waits while another channel tears the resource down (bounded by its release's mark,
+    /// and by this call's own limit): set up before that teardown ends, the resource would be
+    /// torn down under this channel (a Page unsubscribed just after its Instagram connected).
     async fn hold(&self, channel_id: &str, resource: &str) -> Result<(), String> {
-        self.0.hold_resource(channel_id, resource).await.map_err(|e| e.to_string())
+        let mut waited_for = None;
+        loop {
+            match self.store.hold_resource(channel_id, resource).await.map_err(|e| e.to_string())? {
+                Hold::Held => return Ok(()),
+                Hold::Releasing { by } => {
+                    if waited_for.as_ref() != Some(&by) {
+                        tracing::info!(channel = channel_id, resource, releasing = %by, "waiting for another channel's teardown of the resource");
+                        waited_for = Some(by);
+                    }
+                    tokio::time::sleep(HOLD_AGAIN_AFTER).await;
+                }
+            }
+        }
     }
     async fn release(&self, channel_id: &str, resource: &str) -> Result<bool, String> {
-        self.0.release_resource(channel_id, resource).await.map_err(|e| e.to_string())
+        let releasing_until = crate::store::now_ms() + i64::try_from(self.releasing.as_millis()).unwrap_or(i64::MAX / 2);
+        self.store.release_resource(channel_id, resource, releasing_until).await.map_err(|e| e.to_string())
     }
 }
 
@@ -266,7 +291,7 @@ impl App {
             state: Arc::new(StoreState(store.clone())),
             mail,
             apps: Arc::new(StoreApps(store.clone())),
-            holds: Arc::new(StoreHolds(store.clone())),
+            holds: Arc::new(StoreHolds { store: store.clone(), releasing: config.limits.call_timeout * 2 }),
             calls: metrics.clone(),
             resolver: config.resolver.0.clone(),
             doubles: None,

@@ -1091,7 +1091,7 @@ async fn a_write_that_loses_a_deadlock_runs_again_and_one_that_keeps_losing_answ
     client.query(lock, &[&channels[1]]).await.unwrap();
     let releasing = tokio::spawn({
         let (node, first) = (node.clone(), channels[0].clone());
-        async move { node.release_resource(&first, "628111").await }
+        async move { node.release_resource(&first, "628111", switchboard::store::now_ms() + 60_000).await }
     });
     until_waiting_for_lock(&observer, "FROM resource_holds WHERE resource", "the release").await;
     let other = client.execute("UPDATE resource_holds SET resource = resource WHERE channel_id = $1", &[&channels[0]]).await;

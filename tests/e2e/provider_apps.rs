@@ -4,6 +4,8 @@
 //! channel, an unknown account's is acknowledged and dropped; forged deliveries store nothing;
 //! redeliveries are stored once; a rotated secret takes effect at once.
 
+use std::time::{Duration, Instant};
+
 use serde_json::{Value, json};
 use switchboard_e2e::fake_meta::{APP_ID, APP_SECRET, now_ms, signature};
 use switchboard_e2e::{PUBLIC_URL, TestHost, conversations, messages};
@@ -380,6 +382,62 @@ async fn a_page_serving_messenger_and_instagram_stays_subscribed_until_both_are_
     assert!(fake.calls("DELETE", &format!("{PAGE_ID}/subscribed_apps")).is_empty());
     assert_eq!(delete(&instagram).await.0, 204);
     assert_eq!(fake.subscription(PAGE_ID), None, "the last channel of the Page unsubscribes it");
+}
+
+/// The Page's Instagram connected while its Messenger, the Page's last channel, is being
+/// disconnected: the Instagram channel's hold waits for Messenger's unsubscription, then
+/// subscribes the Page again, so its messages keep coming.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_connected_while_its_last_channel_unsubscribes_it_is_subscribed_again_after() {
+    use crate::messenger::IG_ID;
+    let (host, fake) = host_and_fake().await;
+    let mut messenger = messenger_settings(&fake, PAGE_ID, PAGE_TOKEN);
+    messenger["app_id"] = APP_ID.into();
+    let (status, messenger) = try_connect(&host, "messenger", messenger).await;
+    assert_eq!(status, 201, "{messenger}");
+    let instagram = json!({"instagram_account_id": IG_ID, "page_access_token": PAGE_TOKEN, "app_id": APP_ID, "app_secret": APP_SECRET,
+                           "api_base_url": fake.base_url});
+
+    // Meta is slow to unsubscribe the Page: the teardown is caught in the middle.
+    fake.hold_unsubscriptions();
+    let connected = std::sync::atomic::AtomicBool::new(false);
+    let unsubscribing = async || {
+        let waited = Instant::now();
+        while fake.unsubscriptions_waiting() == 0 {
+            assert!(waited.elapsed() < Duration::from_secs(30), "Messenger's disconnect never asked to unsubscribe the Page");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
+    let messenger_path = format!("/api/v1/channels/{}", messenger["id"].as_str().unwrap());
+    let disconnect = host.call(reqwest::Method::DELETE, &messenger_path, Some(&host.admin), None);
+    let connect = async {
+        unsubscribing().await;
+        let answer = try_connect(&host, "instagram", instagram).await;
+        connected.store(true, std::sync::atomic::Ordering::SeqCst);
+        answer
+    };
+    // Instagram's connect gets a moment to finish first (it cannot, while it waits for the
+    // teardown; before the fix it subscribed the Page, and the teardown then undid it).
+    let meta_answers = async {
+        unsubscribing().await;
+        let waited = Instant::now();
+        while !connected.load(std::sync::atomic::Ordering::SeqCst) && waited.elapsed() < Duration::from_secs(2) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        fake.let_unsubscriptions_through();
+    };
+    let ((disconnected, _), (status, instagram), ()) = tokio::join!(disconnect, connect, meta_answers);
+    assert_eq!(disconnected, 204);
+    assert_eq!(status, 201, "{instagram}");
+    assert_eq!(fake.calls("DELETE", &format!("{PAGE_ID}/subscribed_apps")).len(), 1, "Messenger's disconnect unsubscribed the Page");
+    assert!(fake.subscription(PAGE_ID).is_some(), "the Page is subscribed for Instagram after Messenger's unsubscription");
+    let last = fake.received().into_iter().filter(|call| call.path.ends_with("/subscribed_apps") && call.method != "GET").next_back().unwrap();
+    assert_eq!(last.method, "POST", "Instagram subscribed the Page after the unsubscription");
+
+    // Holds as before from here: disconnecting Instagram, now the Page's last channel, unsubscribes it.
+    let (status, _) = host.call(reqwest::Method::DELETE, &format!("/api/v1/channels/{}", instagram["id"].as_str().unwrap()), Some(&host.admin), None).await;
+    assert_eq!(status, 204);
+    assert_eq!(fake.subscription(PAGE_ID), None);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

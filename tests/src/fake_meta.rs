@@ -115,6 +115,11 @@ struct FakeState {
     expired: HashSet<String>,
     /// Meta downloads an attachment sent by URL before it answers.
     links: crate::links::LinkFollower,
+    /// While set and `false`, a Page's unsubscription (`DELETE subscribed_apps`) waits, not yet
+    /// made, until the test lets it through: a teardown caught in the middle.
+    unsubscribe_gate: Option<tokio::sync::watch::Sender<bool>>,
+    /// Unsubscriptions received and not yet made.
+    unsubscriptions_waiting: usize,
 }
 
 impl FakeState {
@@ -202,6 +207,24 @@ impl FakeMeta {
         self.state.lock().unwrap().scopes.clone()
     }
 
+    /// From now on, a Page's unsubscription is received but not made until
+    /// [`Self::let_unsubscriptions_through`].
+    pub fn hold_unsubscriptions(&self) {
+        self.state.lock().unwrap().unsubscribe_gate = Some(tokio::sync::watch::channel(false).0);
+    }
+
+    /// How many unsubscriptions are received and held.
+    pub fn unsubscriptions_waiting(&self) -> usize {
+        self.state.lock().unwrap().unsubscriptions_waiting
+    }
+
+    /// Makes the held unsubscriptions (each answered as it is made), and any later ones at once.
+    pub fn let_unsubscriptions_through(&self) {
+        if let Some(gate) = self.state.lock().unwrap().unsubscribe_gate.take() {
+            gate.send_replace(true);
+        }
+    }
+
     /// The webhook fields a Page is subscribed to (`None`: not subscribed).
     pub fn subscription(&self, page_id: &str) -> Option<String> {
         self.state.lock().unwrap().subscriptions.get(page_id).cloned()
@@ -277,6 +300,14 @@ async fn handle(State(state): State<Arc<Mutex<FakeState>>>, method: Method, uri:
     if method == Method::POST && uri.path().ends_with("/messages") {
         let links = state.lock().unwrap().links.clone();
         links.follow(&parsed).await;
+    }
+    if method == Method::DELETE && path.ends_with("/subscribed_apps") {
+        let gate = state.lock().unwrap().unsubscribe_gate.as_ref().map(|gate| gate.subscribe());
+        if let Some(mut gate) = gate {
+            state.lock().unwrap().unsubscriptions_waiting += 1;
+            let _ = gate.wait_for(|open| *open).await;
+            state.lock().unwrap().unsubscriptions_waiting -= 1;
+        }
     }
     let mut state = state.lock().unwrap();
     // The login dialog is a web page (it answers with a redirect); everything else is Graph JSON.

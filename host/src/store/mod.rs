@@ -67,6 +67,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0023_channel_time_index_for_time_only.sql"),
     include_str!("migrations/0024_message_text_once_per_batch.sql"),
     include_str!("migrations/0025_media_blob_pins.sql"),
+    include_str!("migrations/0026_resource_releasing.sql"),
 ];
 
 #[derive(Debug, thiserror::Error)]

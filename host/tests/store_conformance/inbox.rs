@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use switchboard::store::model::{AsRead, Assigned, AuditFilter, Connected, ContactInfo, ConversationFilter, DeliveryStatus, NewAuditEntry, NewInbound, NewOutbound};
+use switchboard::store::model::{AsRead, Assigned, AuditFilter, Connected, ContactInfo, ConversationFilter, DeliveryStatus, Hold, NewAuditEntry, NewInbound, NewOutbound};
 use switchboard::store::backend::Store;
 use switchboard::store::{Scope, StoreError, now_ms};
 
@@ -390,8 +390,9 @@ async fn a_resource_held_by_every_node_at_once_is_held_once_and_only_its_last_ho
     each_backend(async |backend| {
         let (name, messenger) = (backend.name, backend.channel.clone());
         let instagram = second_channel(&backend.nodes[0], 1, "Instagram Toko").await;
+        // Those who hold it, not those tearing it down.
         let holders = async |resource: &str| {
-            let mut channels = backend.texts(&format!("SELECT channel_id FROM resource_holds WHERE resource = '{resource}'")).await;
+            let mut channels = backend.texts(&format!("SELECT channel_id FROM resource_holds WHERE resource = '{resource}' AND releasing_until IS NULL")).await;
             channels.sort();
             channels
         };
@@ -404,7 +405,7 @@ async fn a_resource_held_by_every_node_at_once_is_held_once_and_only_its_last_ho
             }
         }
         for hold in holds {
-            hold.await.unwrap().unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(hold.await.unwrap().unwrap_or_else(|e| panic!("{name}: {e}")), Hold::Held, "{name}");
         }
         let mut expected = vec![messenger.clone(), instagram.clone()];
         expected.sort();
@@ -414,7 +415,7 @@ async fn a_resource_held_by_every_node_at_once_is_held_once_and_only_its_last_ho
         let mut releases = Vec::new();
         for (node, channel) in backend.nodes.iter().zip([&messenger, &instagram]) {
             let (node, channel) = (node.clone(), channel.clone());
-            releases.push(tokio::spawn(async move { node.release_resource(&channel, "meta:page:1").await }));
+            releases.push(tokio::spawn(async move { node.release_resource(&channel, "meta:page:1", now_ms() + 60_000).await }));
         }
         let mut others_hold = Vec::new();
         for release in releases {
@@ -423,12 +424,68 @@ async fn a_resource_held_by_every_node_at_once_is_held_once_and_only_its_last_ho
         others_hold.sort();
         assert_eq!(others_hold, vec![false, true], "{name}");
         assert!(holders("meta:page:1").await.is_empty(), "{name}");
-        assert!(!backend.nodes[2].release_resource(&messenger, "meta:page:1").await.unwrap(), "{name}: releasing again finds no other holder");
+        assert!(!backend.nodes[2].release_resource(&messenger, "meta:page:1", now_ms() + 60_000).await.unwrap(), "{name}: releasing again finds no other holder");
 
         backend.nodes[1].hold_resource(&messenger, "meta:page:2").await.unwrap();
         backend.nodes[2].hold_resource(&instagram, "meta:page:2").await.unwrap();
         assert!(backend.nodes[0].delete_channel(&instagram, Scope::Every).await.unwrap());
-        assert!(!backend.nodes[1].release_resource(&messenger, "meta:page:2").await.unwrap(), "{name}: the deleted channel's hold went with it");
+        assert!(!backend.nodes[1].release_resource(&messenger, "meta:page:2", now_ms() + 60_000).await.unwrap(), "{name}: the deleted channel's hold went with it");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_hold_waits_while_the_last_holder_tears_the_resource_down_until_its_channel_is_deleted() {
+    each_backend(async |backend| {
+        let (node1, node2, node3, name) = (&backend.nodes[0], &backend.nodes[1], &backend.nodes[2], backend.name);
+        let messenger = backend.channel.clone();
+        let instagram = second_channel(node1, 1, "Instagram Toko").await;
+        let outlet = second_channel(node1, 1, "Messenger Outlet").await;
+
+        assert_eq!(node1.hold_resource(&messenger, "meta:page:7").await.unwrap(), Hold::Held);
+        assert!(!node2.release_resource(&messenger, "meta:page:7", now_ms() + 60_000).await.unwrap(), "{name}: the last holder");
+        // While Messenger unsubscribes the Page, Instagram's hold (on any node) waits.
+        for node in [node1, node2, node3] {
+            assert_eq!(node.hold_resource(&instagram, "meta:page:7").await.unwrap(), Hold::Releasing { by: messenger.clone() }, "{name}");
+        }
+        assert_eq!(node3.hold_resource(&messenger, "meta:page:8").await.unwrap(), Hold::Held, "{name}: another resource is not held up");
+        // Messenger's channel is deleted after its disconnect: the teardown is over.
+        assert!(node1.delete_channel(&messenger, Scope::Every).await.unwrap());
+        assert_eq!(node2.hold_resource(&instagram, "meta:page:7").await.unwrap(), Hold::Held, "{name}");
+
+        // A teardown whose channel was never deleted (its node died) holds nobody up once its mark lapses, and its
+        // hold no longer counts as a holder.
+        assert!(!node3.release_resource(&instagram, "meta:page:7", now_ms() - 1).await.unwrap(), "{name}");
+        assert_eq!(node1.hold_resource(&outlet, "meta:page:7").await.unwrap(), Hold::Held, "{name}");
+        assert!(!node2.release_resource(&outlet, "meta:page:7", now_ms() + 60_000).await.unwrap(), "{name}: the last holder");
+        // A channel holding again after its own release (its disconnect failed, it is connected again) holds it.
+        assert_eq!(node2.hold_resource(&outlet, "meta:page:7").await.unwrap(), Hold::Held, "{name}");
+        assert_eq!(node3.hold_resource(&instagram, "meta:page:7").await.unwrap(), Hold::Held, "{name}");
+        assert!(node1.release_resource(&outlet, "meta:page:7", now_ms() + 60_000).await.unwrap(), "{name}: Instagram holds it again");
+
+        // A release and a new hold at the same moment on two nodes take turns: either the hold came
+        // first and the release is not the last, or the release came first and the hold waits. Never
+        // both a teardown and a hold that does not wait for it.
+        for round in 0..10 {
+            let resource = format!("meta:page:race-{round}");
+            let releaser = second_channel(node1, 1, &format!("Messenger {round}")).await;
+            let newcomer = second_channel(node1, 1, &format!("Instagram {round}")).await;
+            assert_eq!(node1.hold_resource(&releaser, &resource).await.unwrap(), Hold::Held);
+            let release = tokio::spawn({
+                let (node, channel, resource) = (node2.clone(), releaser.clone(), resource.clone());
+                async move { node.release_resource(&channel, &resource, now_ms() + 60_000).await.unwrap() }
+            });
+            let hold = tokio::spawn({
+                let (node, channel, resource) = (node3.clone(), newcomer.clone(), resource.clone());
+                async move { node.hold_resource(&channel, &resource).await.unwrap() }
+            });
+            let (others_hold, held) = (release.await.unwrap(), hold.await.unwrap());
+            match (others_hold, held) {
+                (true, Hold::Held) => {}
+                (false, Hold::Releasing { by }) => assert_eq!(by, releaser, "{name}: round {round}"),
+                outcome => panic!("{name}: round {round}: a teardown and a hold that does not wait for it: {outcome:?}"),
+            }
+        }
     })
     .await;
 }

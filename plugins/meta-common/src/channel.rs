@@ -74,12 +74,14 @@ impl<P: MetaProduct> Channel for MetaChannel<P> {
             let problem = format!("the Page access token is for {} ({}), not for {account_id}", account.name, account.id);
             return Err(ChannelError::invalid_setting(product.account_setting, &problem));
         }
+        // Held before it is subscribed: should the Page's last other channel be disconnecting
+        // right now, the hold waits for its unsubscription, which then cannot undo ours.
+        holds::hold(&page_hold(&page.id));
         // Deliveries for the Page reach the app's webhook only once the Page is subscribed. A
         // subscription names its fields anew, so keep those another product subscribed.
         let fields = subscribed_fields(&graph, &page.id, ctx.setting("app_id"), product.subscribed_fields)?;
         graph.post::<Value>(&format!("{}/subscribed_apps", page.id), &[("subscribed_fields", &fields)], None)?;
         state::set(SUBSCRIBED_PAGE, &page.id);
-        holds::hold(&page_hold(&page.id));
         let subscription = SetupItem::new(
             "page_subscription",
             "Page subscription",

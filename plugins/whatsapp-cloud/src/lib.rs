@@ -68,11 +68,13 @@ impl Channel for WhatsAppCloud {
         let phone: PhoneNumber = graph
             .call(graph.request(Method::GET, graph.phone_number_id).query([("fields", "display_phone_number,verified_name")]))
             .map_err(|e| e.on_field("phone_number_id"))?;
+        // Held before it is subscribed: should the account's last other number be disconnecting
+        // right now, the hold waits for its unsubscription, which then cannot undo ours.
+        holds::hold(&waba_hold(graph.business_account_id));
         // Deliveries for the account's numbers reach the app only once it is subscribed to the account.
         graph
             .call::<Value>(graph.request(Method::POST, &format!("{}/subscribed_apps", graph.business_account_id)))
             .map_err(|e| e.on_field("business_account_id"))?;
-        holds::hold(&waba_hold(graph.business_account_id));
         if OperatorApp::serving(ctx).is_some() {
             // A number onboarded by Embedded Signup must be registered for the Cloud API.
             register(&graph)?;

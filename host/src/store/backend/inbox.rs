@@ -10,7 +10,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::store::model::{AsRead, Assigned, AuditEntry, AuditFilter, Channel, ContactInfo, Conversation, ConversationFilter, ListedConversation, Message, NewAuditEntry, Reconnect};
+use crate::store::model::{AsRead, Assigned, AuditEntry, AuditFilter, Channel, ContactInfo, Conversation, ConversationFilter, Hold, ListedConversation, Message, NewAuditEntry, Reconnect};
 use crate::store::audit::{actor_pattern, audit_log_sql, audit_row};
 use crate::store::contacts::UPSERT_CONTACT;
 use crate::store::channels::channel_in_scope_sql;
@@ -78,11 +78,15 @@ pub trait InboxStore: Send + Sync {
     async fn forget_template(&self, channel_id: &str, scope: Scope, name: &str) -> StoreResult<()>;
 
     // Resource holds.
-    /// Records that a channel relies on a provider resource (holding it again changes nothing).
-    async fn hold_resource(&self, channel_id: &str, resource: &str) -> StoreResult<()>;
+    /// Records that a channel relies on a provider resource (holding it again changes nothing),
+    /// unless another channel released it last and may still be tearing it down: then nothing
+    /// is recorded, and the caller holds again once that is over.
+    async fn hold_resource(&self, channel_id: &str, resource: &str) -> StoreResult<Hold>;
     /// Drops the channel's hold; whether another channel still holds the resource (of holders
-    /// releasing at once, exactly one learns it was the last).
-    async fn release_resource(&self, channel_id: &str, resource: &str) -> StoreResult<bool>;
+    /// releasing at once, exactly one learns it was the last). The last one's hold stays,
+    /// marked releasing until `releasing_until` (ms) or until its channel is deleted, so that
+    /// its teardown of the resource comes before anyone's new hold.
+    async fn release_resource(&self, channel_id: &str, resource: &str, releasing_until: i64) -> StoreResult<bool>;
 
     // Channels that need reconnecting.
     /// Marks a channel whose credentials the provider refused; a later refusal updates the
@@ -333,27 +337,40 @@ impl<S: RunSql> InboxStore for S {
         .await
     }
 
-    async fn hold_resource(&self, channel_id: &str, resource: &str) -> StoreResult<()> {
+    async fn hold_resource(&self, channel_id: &str, resource: &str) -> StoreResult<Hold> {
         let (channel_id, resource) = (channel_id.to_owned(), resource.to_owned());
-        // Nodes adding the same hold at once: one inserts, the others change nothing.
         self.write(body(move |sql| {
-            Box::pin(async move { sql.execute("INSERT INTO resource_holds (resource, channel_id) VALUES ($1, $2) ON CONFLICT DO NOTHING", &[&resource, &channel_id]).await.map(drop) })
+            Box::pin(async move {
+                // Takes turns with a release of the resource (see `release_resource`): a
+                // release marked before this is seen, and one after it counts this hold.
+                lock_resource_holds(sql, &resource).await?;
+                let releasing = "SELECT channel_id FROM resource_holds WHERE resource = $1 AND channel_id <> $2 AND releasing_until > $3 LIMIT 1";
+                if let Some(row) = sql.row(releasing, &[&resource, &channel_id, &now_ms()]).await? {
+                    return Ok(Hold::Releasing { by: row.text(0) });
+                }
+                // Nodes adding the same hold at once: one inserts, the others change nothing; a
+                // channel's own release, should it hold again, is over.
+                let hold = "INSERT INTO resource_holds (resource, channel_id) VALUES ($1, $2) ON CONFLICT (resource, channel_id) DO UPDATE SET releasing_until = NULL";
+                sql.execute(hold, &[&resource, &channel_id]).await?;
+                Ok(Hold::Held)
+            })
         }))
         .await
     }
 
-    async fn release_resource(&self, channel_id: &str, resource: &str) -> StoreResult<bool> {
+    async fn release_resource(&self, channel_id: &str, resource: &str, releasing_until: i64) -> StoreResult<bool> {
         let (channel_id, resource) = (channel_id.to_owned(), resource.to_owned());
         self.write(body(move |sql| {
             Box::pin(async move {
-                if sql.is_postgres() {
-                    // The resource's holds locked first (in one order, so releases never
-                    // deadlock): two holders releasing at once take turns, and the second counts
-                    // after the first's delete, so one of them is told it was the last.
-                    sql.rows("SELECT channel_id FROM resource_holds WHERE resource = $1 ORDER BY channel_id COLLATE \"C\" FOR UPDATE", &[&resource]).await?;
+                lock_resource_holds(sql, &resource).await?;
+                // Holders releasing (or whose release lapsed) rely on it no more.
+                let others = "SELECT COUNT(*) FROM resource_holds WHERE resource = $1 AND channel_id <> $2 AND releasing_until IS NULL";
+                let others = sql.row(others, &[&resource, &channel_id]).await?.map_or(0, |row| row.int(0));
+                if others > 0 {
+                    sql.execute("DELETE FROM resource_holds WHERE resource = $1 AND channel_id = $2", &[&resource, &channel_id]).await?;
+                } else {
+                    sql.execute("UPDATE resource_holds SET releasing_until = $3 WHERE resource = $1 AND channel_id = $2", &[&resource, &channel_id, &releasing_until]).await?;
                 }
-                sql.execute("DELETE FROM resource_holds WHERE resource = $1 AND channel_id = $2", &[&resource, &channel_id]).await?;
-                let others = sql.row("SELECT COUNT(*) FROM resource_holds WHERE resource = $1", &[&resource]).await?.map_or(0, |row| row.int(0));
                 Ok(others > 0)
             })
         }))
@@ -457,4 +474,14 @@ mod tests {
         assert_eq!(pg_text_query(&search_words("'kopi' | !teh:* siti@toko.id")), "'kopi':* & 'teh':* & 'siti@toko.id':*");
         assert_eq!(pg_text_query(&search_words("it's")), "'it':* & 's':*");
     }
+}
+
+/// Locks a resource's holds for the rest of the write (Postgres; SQLite's one writer takes
+/// turns anyway), in one order so that two never deadlock. Holds and releases of the resource
+/// then take turns: the second counts, and sees the marks of, what the first committed.
+async fn lock_resource_holds(sql: &dyn Sql, resource: &str) -> StoreResult<()> {
+    if sql.is_postgres() {
+        sql.rows("SELECT channel_id FROM resource_holds WHERE resource = $1 ORDER BY channel_id COLLATE \"C\" FOR UPDATE", &[&resource]).await?;
+    }
+    Ok(())
 }

@@ -65,6 +65,16 @@ pub struct Connected<'a> {
     pub setup: &'a [SetupEntry],
 }
 
+/// What became of a channel's hold on a provider resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Hold {
+    /// The channel holds it.
+    Held,
+    /// Another channel released it last and is tearing it down (until its channel is deleted,
+    /// or the mark lapses): hold again after that, or the teardown undoes the set-up.
+    Releasing { by: String },
+}
+
 /// Why a channel needs reconnecting: its provider refused the stored credentials.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Reconnect {
