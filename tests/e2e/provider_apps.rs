@@ -7,7 +7,7 @@
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use switchboard_e2e::fake_meta::{APP_ID, APP_SECRET, now_ms, signature};
+use switchboard_e2e::fake_meta::{APP_ID, APP_SECRET, FakeMeta, now_ms, signature};
 use switchboard_e2e::{PUBLIC_URL, TestHost, conversations, messages};
 
 use crate::messenger::{BUDI, OUTLET_ID, OUTLET_TOKEN, PAGE_ID, PAGE_TOKEN, RINA, SITI, host_and_fake, messenger_settings, try_connect};
@@ -355,16 +355,23 @@ async fn one_x_app_webhook_routes_each_users_activity_to_its_channel() {
     assert_eq!(texts_by_channel(&host).await, vec![(channel, "halo toko".to_owned())], "once, in the user's channel; the other user's nowhere");
 }
 
+/// The Page's Messenger channel, connected (its answer), and the settings of an Instagram
+/// channel of the same Page.
+async fn messenger_connected_and_instagram_of_its_page(host: &TestHost, fake: &FakeMeta) -> (Value, Value) {
+    let mut messenger = messenger_settings(fake, PAGE_ID, PAGE_TOKEN);
+    messenger["app_id"] = APP_ID.into();
+    let (status, messenger) = try_connect(host, "messenger", messenger).await;
+    assert_eq!(status, 201, "{messenger}");
+    let instagram = json!({"instagram_account_id": crate::messenger::IG_ID, "page_access_token": PAGE_TOKEN, "app_id": APP_ID,
+                           "app_secret": APP_SECRET, "api_base_url": fake.base_url});
+    (messenger, instagram)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_page_serving_messenger_and_instagram_stays_subscribed_until_both_are_disconnected() {
-    use crate::messenger::{IG_ID, SUBSCRIBED_FIELDS};
+    use crate::messenger::SUBSCRIBED_FIELDS;
     let (host, fake) = host_and_fake().await;
-    let mut messenger = messenger_settings(&fake, PAGE_ID, PAGE_TOKEN);
-    messenger["app_id"] = APP_ID.into();
-    let (status, messenger) = try_connect(&host, "messenger", messenger).await;
-    assert_eq!(status, 201, "{messenger}");
-    let instagram = json!({"instagram_account_id": IG_ID, "page_access_token": PAGE_TOKEN, "app_id": APP_ID, "app_secret": APP_SECRET,
-                           "api_base_url": fake.base_url});
+    let (messenger, instagram) = messenger_connected_and_instagram_of_its_page(&host, &fake).await;
     let (status, instagram) = try_connect(&host, "instagram", instagram).await;
     assert_eq!(status, 201, "{instagram}");
     let fields = fake.subscription(PAGE_ID).unwrap();
@@ -389,14 +396,8 @@ async fn a_page_serving_messenger_and_instagram_stays_subscribed_until_both_are_
 /// subscribes the Page again, so its messages keep coming.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_page_connected_while_its_last_channel_unsubscribes_it_is_subscribed_again_after() {
-    use crate::messenger::IG_ID;
     let (host, fake) = host_and_fake().await;
-    let mut messenger = messenger_settings(&fake, PAGE_ID, PAGE_TOKEN);
-    messenger["app_id"] = APP_ID.into();
-    let (status, messenger) = try_connect(&host, "messenger", messenger).await;
-    assert_eq!(status, 201, "{messenger}");
-    let instagram = json!({"instagram_account_id": IG_ID, "page_access_token": PAGE_TOKEN, "app_id": APP_ID, "app_secret": APP_SECRET,
-                           "api_base_url": fake.base_url});
+    let (messenger, instagram) = messenger_connected_and_instagram_of_its_page(&host, &fake).await;
 
     // Meta is slow to unsubscribe the Page: the teardown is caught in the middle.
     fake.hold_unsubscriptions();
