@@ -206,3 +206,25 @@ async fn the_operator_creates_renames_suspends_and_deletes_workspaces() {
     let (_, all) = host.get("/api/v1/conversations", &host.operator).await;
     assert_eq!(all, json!([]), "and their conversations");
 }
+
+/// Deleting a workspace disconnects its channels at their providers first, as deleting each
+/// would: the Telegram bot's webhook is removed, so Telegram stops posting to a channel that
+/// is gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_a_workspace_disconnects_its_channels_at_their_providers() {
+    use crate::telegram::GOOD_TOKEN;
+    let (host, fake) = crate::telegram::host_and_fake().await;
+    let warung = new_workspace(&host, "Warung Siti").await;
+    let siti = staff(&host, warung);
+    let settings = json!({"bot_token": GOOD_TOKEN, "api_base_url": fake.base_url});
+    let (status, channel) = host.post("/api/v1/channels", &siti.admin, json!({"plugin": "telegram", "name": "Warung Siti", "settings": settings})).await;
+    assert_eq!(status, 201, "{channel}");
+    assert!(fake.calls("deleteWebhook").is_empty());
+
+    let (status, _) = call(&host, "DELETE", &format!("/api/v1/workspaces/{warung}?confirm=Warung%20Siti"), &host.operator, None).await;
+    assert_eq!(status, 204);
+    let removed = fake.calls("deleteWebhook");
+    assert_eq!(removed.len(), 1, "the bot's webhook is removed");
+    assert_eq!(removed[0].details["token"], GOOD_TOKEN);
+    assert_eq!(host.get(&format!("/api/v1/channels/{}", channel["id"].as_str().unwrap()), &host.operator).await.0, 404);
+}

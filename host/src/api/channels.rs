@@ -378,6 +378,20 @@ pub(super) async fn change(
     find_active(app, id, Scope::Every).await?.ok_or_else(|| ApiError::not_found(format!("channel `{id}` was deleted meanwhile")))
 }
 
+/// Asks the channel's plugin to undo what connect set up at the provider (a webhook, a
+/// subscription). A teardown the provider refuses is logged: the channel is deleted anyway,
+/// because the admin (or the operator, deleting its workspace) asked for it to be gone.
+pub(super) async fn tear_down(app: &App, channel: &Channel) {
+    match app.registry.get(&channel.plugin) {
+        Some(plugin) => {
+            if let Err(error) = plugin.disconnect(&app.channel_context(channel)).await {
+                tracing::warn!(channel = %channel.id, "provider teardown failed, deleting anyway: {}", error);
+            }
+        }
+        None => tracing::warn!(channel = %channel.id, plugin = %channel.plugin, "plugin not loaded: no provider teardown"),
+    }
+}
+
 /// Disconnect: provider teardown by the plugin, then the channel and everything under it
 /// is deleted. A teardown the provider refuses is logged; the channel is deleted anyway,
 /// because the admin asked for it to be gone.
@@ -386,14 +400,7 @@ pub async fn delete(caller: Caller, State(app): State<Arc<App>>, Path(id): Path<
     // Another workspace's channel is "not found" whatever the role: look it up first.
     let channel = find(&app, &caller, &id).await?;
     caller.require_admin()?;
-    match app.registry.get(&channel.plugin) {
-        Some(plugin) => {
-            if let Err(error) = plugin.disconnect(&app.channel_context(&channel)).await {
-                tracing::warn!(channel = %id, "provider teardown failed, deleting anyway: {}", error);
-            }
-        }
-        None => tracing::warn!(channel = %id, plugin = %channel.plugin, "plugin not loaded: no provider teardown"),
-    }
+    tear_down(&app, &channel).await;
     app.store.delete_channel(&id, caller.scope()).await?;
     // Its conversations' files go with it.
     app.media.sweep().await;

@@ -186,16 +186,7 @@ pub async fn sign_in(
     let Some(person) = person else {
         // The reserved attempt stays counted as failed.
         tracing::info!(client = %peer.ip(), "sign-in refused");
-        let address = peer.ip().to_string();
-        super::audit::write(&app, NewAuditEntry {
-            workspace_id: None,
-            actor: "anonymous",
-            address: Some(&address),
-            action: "session.sign_in_failed",
-            target: Some(&username),
-            detail: None,
-        }).await;
-        return Err(ApiError::new(StatusCode::UNAUTHORIZED, "sign_in_failed", "wrong username or password"));
+        return Err(sign_in_refused(&app, peer, &username).await);
     };
     if let Some(workspace) = person.workspace_id
         && app.store.workspace(workspace).await?.is_some_and(|w| w.status == "suspended")
@@ -207,7 +198,7 @@ pub async fn sign_in(
     let Some((session, csrf_token)) = app.store.create_session(person.id, person.password_hash.as_deref()).await? else {
         // The password it checked was changed or reset meanwhile.
         tracing::info!(person = person.id, "sign-in refused: the password was changed while it was checked");
-        return Err(ApiError::new(StatusCode::UNAUTHORIZED, "sign_in_failed", "wrong username or password"));
+        return Err(sign_in_refused(&app, peer, &username).await);
     };
     tracing::info!(person = person.id, "signed in");
     let (actor, address) = (format!("person {} {}", person.id, person.username), peer.ip().to_string());
@@ -225,6 +216,22 @@ pub async fn sign_in(
     let mut response = Json(body).into_response();
     response.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).expect("a token is a header value"));
     Ok(response)
+}
+
+/// A refused sign-in, in the audit log as every one is, and its answer (which says no more than
+/// that the username and password did not match).
+async fn sign_in_refused(app: &App, peer: SocketAddr, username: &str) -> ApiError {
+    let address = peer.ip().to_string();
+    super::audit::write(app, NewAuditEntry {
+        workspace_id: None,
+        actor: "anonymous",
+        address: Some(&address),
+        action: "session.sign_in_failed",
+        target: Some(username),
+        detail: None,
+    })
+    .await;
+    ApiError::new(StatusCode::UNAUTHORIZED, "sign_in_failed", "wrong username or password")
 }
 
 /// Signs out: the session ends at once (with or without a live session, 204 and the cookie cleared).

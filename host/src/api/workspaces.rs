@@ -14,6 +14,7 @@ use serde::Deserialize;
 use super::settings::name_problem;
 use super::{ApiError, ApiJson, Caller};
 use crate::app::App;
+use crate::store::Scope;
 use crate::store::model::Workspace;
 
 #[derive(utoipa::ToSchema, Deserialize)]
@@ -121,6 +122,10 @@ pub async fn delete(
         let problem = format!("type the workspace's name (`{}`) to delete it with its {} channel(s) and everything in them", workspace.name, workspace.channels);
         return Err(ApiError::invalid_fields(BTreeMap::from([("confirm".to_owned(), problem)])));
     }
+    // Its channels are disconnected at their providers first, as deleting each would (all at
+    // once: each waits on its own provider, bounded by the plugin call limit).
+    let channels = app.store.channels(Scope::Workspace(id)).await?;
+    futures_util::future::join_all(channels.iter().map(|channel| super::channels::tear_down(&app, channel))).await;
     app.store.delete_workspace(id).await?;
     app.media.sweep().await;
     super::audit::record(&app, &caller, None, "workspace.delete", &format!("{id} {}", workspace.name)).await;
