@@ -17,6 +17,7 @@ use super::{ApiError, ApiJson, Caller};
 use crate::app::App;
 use crate::runtime::LoadedPlugin;
 use crate::store::Scope;
+use crate::store::model::AppRemoval;
 
 #[derive(utoipa::ToSchema, Serialize)]
 pub struct AppView {
@@ -138,17 +139,17 @@ pub async fn set(
 pub async fn remove(caller: Caller, State(app): State<Arc<App>>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     caller.require_operator()?;
     app_plugin(&app, &id)?;
-    let users: Vec<String> =
-        app.store.channels(Scope::Every).await?.into_iter().filter(|c| c.plugin == id).map(|c| format!("{} ({})", c.name, c.id)).collect();
-    if !users.is_empty() {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "app_in_use",
-            format!("the {id} app serves these channels, whose events would stop arriving: {}; disconnect them first", users.join(", ")),
-        ));
-    }
-    if !app.store.delete_provider_app(&id).await? {
-        return Err(ApiError::not_found(format!("plugin `{id}` has no provider app set up")));
+    match app.store.delete_provider_app(&id).await? {
+        AppRemoval::Removed => {}
+        AppRemoval::NotFound => return Err(ApiError::not_found(format!("plugin `{id}` has no provider app set up"))),
+        AppRemoval::InUse(users) => {
+            let users: Vec<String> = users.into_iter().map(|(channel, name)| format!("{name} ({channel})")).collect();
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "app_in_use",
+                format!("the {id} app serves these channels, whose events would stop arriving: {}; disconnect them first", users.join(", ")),
+            ));
+        }
     }
     super::audit::record(&app, &caller, None, "provider_app.remove", &id).await;
     Ok(StatusCode::NO_CONTENT)

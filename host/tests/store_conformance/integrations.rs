@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use switchboard::store::model::{FlowAccount, FlowStatus, NewFlow, SettingValue};
+use switchboard::store::model::{AppRemoval, FlowAccount, FlowStatus, NewFlow, SettingValue};
 use switchboard::store::{Scope, now_ms};
 use switchboard::store::oauth::FLOW_LIFETIME_MS;
 
@@ -40,8 +40,18 @@ async fn a_provider_apps_secrets_are_sealed_at_rest_opened_on_another_node_repla
         assert!(reread.updated_at > set.updated_at, "{name}");
         assert!(node1.provider_app("instagram").await.unwrap().is_none(), "{name}: one app per plugin");
 
-        assert!(node2.delete_provider_app("messenger").await.unwrap(), "{name}");
-        assert!(!node1.delete_provider_app("messenger").await.unwrap(), "{name}: gone already");
+        // A Messenger channel still connecting (a login's pick in progress may be going through
+        // the app): the app stays, and the channel is named.
+        let connecting = node1.create_channel(1, "messenger", "Toko Budi", &[]).await.unwrap();
+        assert_eq!(
+            node2.delete_provider_app("messenger").await.unwrap(),
+            AppRemoval::InUse(vec![(connecting.id.clone(), "Toko Budi".to_owned())]),
+            "{name}"
+        );
+        assert!(node3.provider_app("messenger").await.unwrap().is_some(), "{name}: kept");
+        assert!(node1.delete_channel(&connecting.id, Scope::Every).await.unwrap());
+        assert_eq!(node2.delete_provider_app("messenger").await.unwrap(), AppRemoval::Removed, "{name}");
+        assert_eq!(node1.delete_provider_app("messenger").await.unwrap(), AppRemoval::NotFound, "{name}: gone already");
         assert!(node3.provider_app("messenger").await.unwrap().is_none(), "{name}");
         assert!(backend.texts("SELECT plugin FROM provider_apps").await.is_empty(), "{name}");
     })

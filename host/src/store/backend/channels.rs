@@ -44,6 +44,10 @@ impl<S: RunSql + KeepsChannels> ChannelStore for S {
         let insert = body(move |sql| {
             Box::pin(async move {
                 let connecting = ChannelStatus::Connecting.as_str();
+                if sql.is_postgres() {
+                    // Takes turns with a removal of the plugin's app (`delete_provider_app`).
+                    sql.rows("SELECT plugin FROM provider_apps WHERE plugin = $1 FOR SHARE", &[&plugin]).await?;
+                }
                 sql.execute(INSERT_CHANNEL, &[&created, &workspace_id, &plugin, &name, &connecting, &settings, &webhook_secret, &now_ms()]).await.map(drop)
             })
         });

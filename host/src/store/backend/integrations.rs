@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::store::model::{Flow, FlowAccount, FlowStatus, NewFlow, ProviderApp, SettingValue};
+use crate::store::model::{AppRemoval, Flow, FlowAccount, FlowStatus, NewFlow, ProviderApp, SettingValue};
 use crate::store::oauth::{COLUMNS as FLOW_COLUMNS, FLOW_LIFETIME_MS, RawFlow, seal_json};
 use crate::store::provider_apps::RawProviderApp;
 use crate::store::row::ReadRow;
@@ -21,8 +21,10 @@ pub trait IntegrationStore: Send + Sync {
     /// Sets a plugin's app (secret settings sealed); the verify token is made the first time and
     /// kept after that.
     async fn set_provider_app(&self, plugin: &str, settings: &[SettingValue<'_>]) -> StoreResult<ProviderApp>;
-    /// Removes a plugin's app; whether it existed.
-    async fn delete_provider_app(&self, plugin: &str) -> StoreResult<bool>;
+    /// Removes a plugin's app, unless a channel of the plugin exists (one still connecting may be
+    /// going through the app). Checked in the removal's own write, so a channel created at the
+    /// same moment is either counted or created after the app is gone.
+    async fn delete_provider_app(&self, plugin: &str) -> StoreResult<AppRemoval>;
 
     // Provider logins: started once, completed once by the provider's callback, used once.
     /// Starts a flow, waiting for its callback until it expires (expired flows are deleted).
@@ -106,9 +108,25 @@ impl<S: RunSql> IntegrationStore for S {
         raw.open(plugin, self.secrets())
     }
 
-    async fn delete_provider_app(&self, plugin: &str) -> StoreResult<bool> {
+    async fn delete_provider_app(&self, plugin: &str) -> StoreResult<AppRemoval> {
         let plugin = plugin.to_owned();
-        self.write(body(move |sql| Box::pin(async move { Ok(sql.execute(DELETE_PROVIDER_APP, &[&plugin]).await? > 0) }))).await
+        self.write(body(move |sql| {
+            Box::pin(async move {
+                // On Postgres the app's row is locked before the channels are read, and a
+                // channel's creation holds it shared (`create_channel`): the two take turns.
+                let app = if sql.is_postgres() { "SELECT plugin FROM provider_apps WHERE plugin = $1 FOR UPDATE" } else { "SELECT plugin FROM provider_apps WHERE plugin = $1" };
+                if sql.row(app, &[&plugin]).await?.is_none() {
+                    return Ok(AppRemoval::NotFound);
+                }
+                let users = sql.rows("SELECT id, name FROM channels WHERE plugin = $1 ORDER BY created_at, id", &[&plugin]).await?;
+                if !users.is_empty() {
+                    return Ok(AppRemoval::InUse(users.iter().map(|row| (row.text(0), row.text(1))).collect()));
+                }
+                sql.execute(DELETE_PROVIDER_APP, &[&plugin]).await?;
+                Ok(AppRemoval::Removed)
+            })
+        }))
+        .await
     }
 
     async fn create_flow(&self, flow: &NewFlow<'_>) -> StoreResult<Flow> {

@@ -223,12 +223,27 @@ impl<S: RunSql> MediaStore for S {
         self.write(body(move |sql| {
             Box::pin(async move {
                 sql.execute("DELETE FROM media WHERE message_id IS NULL AND channel_id IS NULL AND created_at < $1", &[&uploaded_before]).await?;
-                // Nodes sweeping at once: each blob is deleted, and returned, by one of them. A
-                // pin made while this runs is seen on the row the DELETE locks (Postgres), or
-                // waits for this write (SQLite's one writer).
-                let orphans = "DELETE FROM media_blobs WHERE sha256 NOT IN (SELECT sha256 FROM media WHERE sha256 IS NOT NULL)
-                                 AND (pins = 0 OR pinned_until < $1) RETURNING sha256";
-                let orphans: Vec<String> = sql.rows(orphans, &[&now_ms()]).await?.iter().map(|row| row.text(0)).collect();
+                // The candidates are locked first (Postgres; SQLite's one writer takes turns
+                // anyway), then each is deleted by a statement of its own, whose fresh snapshot
+                // sees every pin and file recorded before the lock was had: a statement's
+                // subquery keeps the snapshot it started with, and would miss a file recorded
+                // while it waited. A pin or record after the lock waits for this write.
+                let candidates = format!(
+                    "SELECT sha256 FROM media_blobs WHERE (pins = 0 OR pinned_until < $1)
+                       AND NOT EXISTS (SELECT 1 FROM media WHERE media.sha256 = media_blobs.sha256) ORDER BY sha256{}",
+                    if sql.is_postgres() { " FOR UPDATE" } else { "" }
+                );
+                let now = now_ms();
+                let candidates: Vec<String> = sql.rows(&candidates, &[&now]).await?.iter().map(|row| row.text(0)).collect();
+                // Nodes sweeping at once: each blob is deleted, and returned, by one of them.
+                let orphan = "DELETE FROM media_blobs WHERE sha256 = $1 AND (pins = 0 OR pinned_until < $2)
+                                AND NOT EXISTS (SELECT 1 FROM media WHERE media.sha256 = media_blobs.sha256) RETURNING sha256";
+                let mut orphans = Vec::new();
+                for sha256 in candidates {
+                    if sql.row(orphan, &[&sha256, &now]).await?.is_some() {
+                        orphans.push(sha256);
+                    }
+                }
                 for sha256 in &orphans {
                     // Failing, the whole sweep rolls back; bytes dropped before it are found
                     // missing by the next put, which writes them again.

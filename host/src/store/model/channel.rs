@@ -84,6 +84,16 @@ pub struct Reconnect {
     pub since: i64,
 }
 
+/// What removing the operator's app of a plugin did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AppRemoval {
+    Removed,
+    /// No app was set up.
+    NotFound,
+    /// Channels of the plugin exist (connecting ones too), as (id, name): nothing was removed.
+    InUse(Vec<(String, String)>),
+}
+
 /// The operator's app for one plugin (e.g. one Meta app for every customer's account), secrets opened.
 #[derive(Debug, Clone)]
 pub struct ProviderApp {
