@@ -142,7 +142,7 @@ pub struct App {
     /// Uploads waiting for the operator's approval (see `plugins::review`).
     pub pending_dir: PathBuf,
     /// One component file loaded at a time, whether uploaded, approved or changed in the plugins
-    /// folder (each holds its component in memory while compiling).
+    /// folder (each holds its component in memory while compiling); a removal takes its turn too.
     pub upload_slot: tokio::sync::Semaphore,
     /// The operator's `--allow-outbound` hosts: reached without the public-address check
     /// (plugins' requests, plugin registries).

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use crate::app::App;
 use crate::interactive::ShortId;
 use crate::runtime::types::{AccountEvent, Attachment, Choice, DeliveryState, Event, HttpRequest, HttpResponse, StatusTarget};
+use crate::store::storable;
 use crate::store::model::{AttachmentContent, Channel, ChoiceContent, ChoiceSource, ContactInfo, DeliveryStatus, EventRecord, FileRecord, LocationContent, Message, MessageContent, NewInbound};
 use crate::runtime::{CallError, Retry};
 
@@ -239,30 +240,30 @@ fn record_of(event: &Event, choice: Option<ChoiceContent>, kept: &HashMap<String
     match event {
         Event::Choice(tap) => EventRecord::Message {
             inbound: NewInbound {
-                provider_message_id: tap.provider_message_id.clone(),
-                conversation_external_id: tap.conversation.clone(),
-                conversation_name: tap.conversation_name.clone(),
-                sender: ContactInfo { external_id: tap.sender.id.clone(), name: tap.sender.name.clone(), handle: tap.sender.handle.clone() },
+                provider_message_id: storable(&tap.provider_message_id),
+                conversation_external_id: storable(&tap.conversation),
+                conversation_name: storable_opt(&tap.conversation_name),
+                sender: contact_of(&tap.sender.id, &tap.sender.name, &tap.sender.handle),
                 provider_timestamp: i64::try_from(tap.timestamp_ms).unwrap_or(i64::MAX),
                 // What the customer picked, as a person reads it in the inbox.
-                text: choice.as_ref().and_then(|c| c.title.clone()).or_else(|| Some(tap.id.clone())),
+                text: choice.as_ref().and_then(|c| c.title.clone()).or_else(|| Some(storable(&tap.id))),
                 content: MessageContent { choice, ..Default::default() },
-                properties: tap.properties.clone(),
-                reply_to: tap.answers.clone(),
+                properties: storable_pairs(&tap.properties),
+                reply_to: storable_opt(&tap.answers),
             },
             files: Vec::new(),
         },
         Event::Message(message) => EventRecord::Message {
             inbound: NewInbound {
-                provider_message_id: message.provider_message_id.clone(),
-                conversation_external_id: message.conversation.clone(),
-                conversation_name: message.conversation_name.clone(),
-                sender: ContactInfo { external_id: message.sender.id.clone(), name: message.sender.name.clone(), handle: message.sender.handle.clone() },
+                provider_message_id: storable(&message.provider_message_id),
+                conversation_external_id: storable(&message.conversation),
+                conversation_name: storable_opt(&message.conversation_name),
+                sender: contact_of(&message.sender.id, &message.sender.name, &message.sender.handle),
                 provider_timestamp: i64::try_from(message.timestamp_ms).unwrap_or(i64::MAX),
-                text: message.text.clone(),
+                text: storable_opt(&message.text),
                 content: MessageContent { attachments: message.attachments.iter().map(attachment_content).collect(), choice, ..Default::default() },
-                properties: message.properties.clone(),
-                reply_to: message.reply_to.clone(),
+                properties: storable_pairs(&message.properties),
+                reply_to: storable_opt(&message.reply_to),
             },
             files: files_of(&message.attachments, kept, fetches_media),
         },
@@ -271,18 +272,33 @@ fn record_of(event: &Event, choice: Option<ChoiceContent>, kept: &HashMap<String
             let error = match (&status.error_code, &status.error_message) {
                 (Some(code), Some(text)) => Some(format!("{code}: {text}")),
                 (code, text) => code.clone().or_else(|| text.clone()),
-            };
+            }
+            .map(|error| storable(&error));
             match &status.target {
-                StatusTarget::Message(id) => EventRecord::Status { provider_message_id: id.clone(), status: state, error },
+                StatusTarget::Message(id) => EventRecord::Status { provider_message_id: storable(id), status: state, error },
                 StatusTarget::Watermark((conversation, up_to)) => EventRecord::Watermark {
-                    conversation_external_id: conversation.clone(),
+                    conversation_external_id: storable(conversation),
                     up_to_ms: i64::try_from(*up_to).unwrap_or(i64::MAX),
                     status: state,
                 },
             }
         }
-        Event::Contact(profile) => EventRecord::Contact(ContactInfo { external_id: profile.id.clone(), name: profile.name.clone(), handle: profile.handle.clone() }),
+        Event::Contact(profile) => EventRecord::Contact(contact_of(&profile.id, &profile.name, &profile.handle)),
     }
+}
+
+/// A provider's NUL (`\u0000` in its JSON, a byte in an email) kept as U+FFFD
+/// (`store::storable`), rather than the webhook refused and sent again and again.
+fn storable_opt(text: &Option<String>) -> Option<String> {
+    text.as_deref().map(storable)
+}
+
+fn storable_pairs(pairs: &[(String, String)]) -> Vec<(String, String)> {
+    pairs.iter().map(|(key, value)| (storable(key), storable(value))).collect()
+}
+
+fn contact_of(id: &str, name: &Option<String>, handle: &Option<String>) -> ContactInfo {
+    ContactInfo { external_id: storable(id), name: storable_opt(name), handle: storable_opt(handle) }
 }
 
 /// The files the plugin kept during the call for these events' attachments, by reference.
@@ -329,17 +345,17 @@ fn delivery_status(state: DeliveryState) -> DeliveryStatus {
 fn attachment_content(attachment: &Attachment) -> AttachmentContent {
     AttachmentContent {
         kind: attachment.kind.name().to_owned(),
-        provider_media_id: attachment.provider_media_id.clone(),
-        url: attachment.url.clone(),
-        mime_type: attachment.mime_type.clone(),
-        filename: attachment.filename.clone(),
+        provider_media_id: storable_opt(&attachment.provider_media_id),
+        url: storable_opt(&attachment.url),
+        mime_type: storable_opt(&attachment.mime_type),
+        filename: storable_opt(&attachment.filename),
         size: attachment.size,
         location: attachment
             .location
             .as_ref()
             .filter(|l| l.latitude.is_finite() && l.longitude.is_finite())
-            .map(|l| LocationContent { latitude: l.latitude, longitude: l.longitude, name: l.name.clone(), address: l.address.clone() }),
-        description: attachment.description.clone(),
+            .map(|l| LocationContent { latitude: l.latitude, longitude: l.longitude, name: storable_opt(&l.name), address: storable_opt(&l.address) }),
+        description: storable_opt(&attachment.description),
         file: None,
     }
 }

@@ -185,7 +185,7 @@ async fn attempt(app: &App, file: &MediaFile) -> Result<crate::store::model::Sto
     }
     if let Err(CallError::Channel(ChannelError::Unauthorized(reason))) = &source {
         tracing::warn!(channel = %channel.id, %reason, "credentials refused: the channel needs reconnecting");
-        let _ = app.store.mark_needs_reconnect(&channel.id, reason).await;
+        let _ = app.store.mark_needs_reconnect(&channel.id, reason, channel.updated_at).await;
     }
     let source = source.map_err(|error| classify(&error))?;
     let request = match source {

@@ -45,17 +45,23 @@ async fn open(config: &ServeConfig, local_addr: SocketAddr, smtp_listener: bool)
 
 /// Other nodes' changes reach this node's live followers, and a plugin installed or removed
 /// through any node is loaded or dropped here (on one node there are none).
+/// Plugin notices are handled one at a time, in the order they came: a removal announced after
+/// an install is not overtaken by that install's slower load (which would leave the plugin live
+/// here, removed everywhere else).
 fn relay_other_nodes(app: &Arc<App>) {
+    use crate::deployment::PluginNotice;
+    let (notices, mut queued) = tokio::sync::mpsc::unbounded_channel::<PluginNotice>();
     let loader = app.clone();
-    app.deployment.relay(app.clone(), |app: &App| &app.live, move |notice| {
-        use crate::deployment::PluginNotice;
-        let app = loader.clone();
-        tokio::spawn(async move {
+    tokio::spawn(async move {
+        while let Some(notice) = queued.recv().await {
             match notice {
-                PluginNotice::Installed { plugin, version } => crate::plugins::load_shared(&app, &plugin, &version).await,
-                PluginNotice::Removed { plugin } => crate::plugins::drop_shared(&app, &plugin),
+                PluginNotice::Installed { plugin, version } => crate::plugins::load_shared(&loader, &plugin, &version).await,
+                PluginNotice::Removed { plugin } => crate::plugins::drop_shared(&loader, &plugin).await,
             }
-        });
+        }
+    });
+    app.deployment.relay(app.clone(), |app: &App| &app.live, move |notice| {
+        let _ = notices.send(notice);
     });
 }
 

@@ -70,6 +70,27 @@ async fn malformed_requests_get_4xx_with_a_reason() {
     assert!(!people.to_string().contains("siti@tokobudi.co.id"), "{people}");
 }
 
+/// A body anyone may send (sign-in's, before any token) is checked for an escaped NUL in one
+/// pass: 2 MB of backslashes, the worst case of that check, is refused as bad JSON at once
+/// (it took each worker thread minutes when the check counted the run again at every byte), and
+/// the server answers the next request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_of_backslashes_is_refused_without_holding_the_server_up() {
+    let host = TestHost::start(HostOptions::default()).await;
+    let backslashes = "\\".repeat(2 * 1024 * 1024 - 64);
+    let sign_in = || host.http.post(format!("{}/api/v1/session", host.base)).header("content-type", "application/json").body(backslashes.clone()).send();
+    // Two at once: one for each of the host's two worker threads.
+    let (first, second) = tokio::join!(sign_in(), sign_in());
+    for answer in [first, second] {
+        let answer = answer.expect("answered within the client's 30 s");
+        assert_eq!(answer.status(), 400);
+        let body: serde_json::Value = answer.json().await.unwrap();
+        assert_eq!(body["error"], "bad_request", "{body}");
+    }
+    let (status, _) = host.get("/api/v1/conversations", &host.agent).await;
+    assert_eq!(status, 200);
+}
+
 /// One request per class of error axum itself answers (query, path and body rejections, the
 /// 404 fallback, 405, 413, 415): each comes back as `{"error","message"}` JSON with its status.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

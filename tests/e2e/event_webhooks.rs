@@ -81,7 +81,8 @@ impl Receiver {
                     };
                     let headers = headers.iter().map(|(k, v)| (k.to_string(), v.to_str().unwrap_or_default().to_owned())).collect();
                     seen.lock().unwrap().push(Received { headers, body, answered, at: Instant::now() });
-                    (StatusCode::from_u16(answered).unwrap(), "thanks")
+                    // With a NUL, which Postgres keeps in no text: the attempt is kept all the same.
+                    (StatusCode::from_u16(answered).unwrap(), "thanks\0")
                 }
             }),
         );
@@ -275,6 +276,7 @@ async fn every_event_signed_and_in_order_through_failures_an_outage_a_redelivery
     assert!(new_secret != secret && rotated["previous_secret_valid_until"].is_i64(), "{rotated}");
     let (status, ping) = host.post(&format!("/api/v1/webhook-endpoints/{id}/ping"), &host.admin, json!({})).await;
     assert_eq!((status, ping["status"].as_i64()), (200, Some(200)), "{ping}");
+    assert_eq!(ping["response"], "thanks\u{fffd}", "the receiver's NUL kept as U+FFFD: {ping}");
     let pinged = receiver.accepted().into_iter().rev().find(|r| r.event()["type"] == "webhook.ping").unwrap();
     assert_eq!(pinged.headers["webhook-signature"].split(' ').count(), 2, "{:?}", pinged.headers);
     assert_eq!(verified_by_the_reference_library(std::slice::from_ref(&pinged), &[&secret]), 1);

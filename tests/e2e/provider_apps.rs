@@ -257,7 +257,8 @@ async fn with_the_operators_app_a_login_asks_for_nothing_and_connects_several_pa
 
     let (status, body) = pick(&host, &state, json!({"account_ids": [PAGE_ID, "not-offered"]})).await;
     assert_eq!(status, 422, "an account the login did not offer: {body}");
-    let (status, made) = pick(&host, &state, json!({"account_ids": [PAGE_ID, WARUNG_ID]})).await;
+    // A Page named twice is connected once.
+    let (status, made) = pick(&host, &state, json!({"account_ids": [PAGE_ID, WARUNG_ID, PAGE_ID]})).await;
     assert_eq!(status, 201, "{made}");
     let channels = made["channels"].as_array().unwrap();
     let accounts: Vec<&str> = channels.iter().map(|c| c["external_account_id"].as_str().unwrap()).collect();

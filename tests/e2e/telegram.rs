@@ -142,6 +142,72 @@ async fn verified_webhooks_are_stored_once_and_forged_ones_not_at_all() {
     assert_eq!(stored[0]["text"], "Halo, apakah pesanan saya sudah dikirim?");
 }
 
+/// A customer's message holding a NUL (`\u0000` in the provider's JSON) is stored, with the
+/// NUL shown as U+FFFD, the same on both backends: Postgres keeps no NUL in text, and refusing
+/// the webhook would have the provider send it again and again.
+async fn a_nul_in_a_customers_message_is_stored_as_a_replacement_character(backend: Backend) {
+    let (host, fake) = host_and_fake_on(backend).await;
+    let channel = connect(&host, &fake).await;
+    let id = channel["id"].as_str().unwrap();
+    let secret = registered_secret(&fake);
+    let update = text_update(10, 4242, "Halo\u{0}Budi").replace("\"first_name\":\"Siti\"", "\"first_name\":\"Si\\u0000ti\"");
+    assert!(update.contains("\\u0000Budi") && update.contains("Si\\u0000ti"), "{update}");
+    let (status, body) = host.webhook(id, &[("x-telegram-bot-api-secret-token", &secret)], update).await;
+    assert_eq!(status, 200, "{body}");
+    let list = conversations(&host).await;
+    assert_eq!(list[0]["contact"]["name"], "Si\u{fffd}ti Rahma");
+    let stored = messages(&host, list[0]["id"].as_i64().unwrap()).await;
+    assert_eq!(stored[0]["text"], "Halo\u{fffd}Budi");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nul_in_a_customers_message_is_stored_as_a_replacement_character_on_sqlite() {
+    a_nul_in_a_customers_message_is_stored_as_a_replacement_character(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nul_in_a_customers_message_is_stored_as_a_replacement_character_on_postgres() {
+    a_nul_in_a_customers_message_is_stored_as_a_replacement_character(Backend::Postgres).await;
+}
+
+/// An admin who closes the page (or a proxy that gives up) while the channel connects: the
+/// connect goes on to its end, and the channel is there, active, rather than left half-made
+/// (connecting: listed nowhere, so it could not be deleted) with its webhook set at Telegram.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_channel_whose_admin_went_away_while_it_connected_is_connected_all_the_same() {
+    let (host, fake) = host_and_fake().await;
+    fake.hold_set_webhook();
+    let request = host
+        .http
+        .post(format!("{}/api/v1/channels", host.base))
+        .bearer_auth(&host.admin)
+        .json(&json!({"plugin": "telegram", "name": "Toko Budi support", "settings": {"bot_token": GOOD_TOKEN, "api_base_url": fake.base_url}}))
+        .send();
+    let request = tokio::spawn(request);
+    let connecting = host.eventually(PATIENCE, || async { (fake.set_webhooks_waiting() == 1).then_some(()) }).await;
+    assert!(connecting.is_some(), "the connect reached Telegram");
+    // The admin goes away: the connection closes with the answer still to come.
+    request.abort();
+    assert!(request.await.is_err_and(|e| e.is_cancelled()));
+    // A host that drops the request with its connection drops its call to Telegram too; given
+    // the time to, before Telegram answers (this bounds only how likely that is caught).
+    let dropped = host.eventually(GONE_AWAY_NOTICED, || async { (fake.set_webhooks_waiting() == 0).then_some(()) }).await;
+    assert!(dropped.is_none(), "the host gave up the connect when its admin went away");
+    fake.release_set_webhook();
+
+    let connected = host
+        .eventually(PATIENCE, || async {
+            let (_, listed) = host.get("/api/v1/channels", &host.admin).await;
+            listed.as_array()?.iter().find(|c| c["name"] == "Toko Budi support" && c["status"] == "active").cloned()
+        })
+        .await;
+    assert!(connected.is_some(), "the channel is connected and listed");
+    assert_eq!(fake.calls("setWebhook").len(), 1);
+}
+
+/// How long a test gives the host to notice a client that went away.
+const GONE_AWAY_NOTICED: std::time::Duration = std::time::Duration::from_secs(2);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn photos_and_locations_arrive_as_typed_attachments() {
     let (host, fake) = host_and_fake().await;

@@ -40,6 +40,11 @@ struct FakeState {
     send_gate: Option<usize>,
     /// `sendMessage` calls waiting at the gate now.
     sends_waiting: usize,
+    /// While true, `setWebhook` calls (a channel's connect) wait, unanswered, until
+    /// `release_set_webhook`.
+    set_webhook_held: bool,
+    /// `setWebhook` calls waiting now.
+    set_webhooks_waiting: usize,
     /// Files customers sent: file_id -> (file_path, bytes).
     files: std::collections::HashMap<String, (String, Vec<u8>)>,
     /// Telegram downloads a file sent by URL before answering.
@@ -157,6 +162,21 @@ impl FakeTelegram {
         self.state.lock().unwrap().sends_waiting
     }
 
+    /// From now on `setWebhook` calls wait, unanswered, until [`FakeTelegram::release_set_webhook`].
+    pub fn hold_set_webhook(&self) {
+        self.state.lock().unwrap().set_webhook_held = true;
+    }
+
+    /// The held `setWebhook` calls are answered, and the ones after them at once.
+    pub fn release_set_webhook(&self) {
+        self.state.lock().unwrap().set_webhook_held = false;
+    }
+
+    /// `setWebhook` calls waiting now.
+    pub fn set_webhooks_waiting(&self) -> usize {
+        self.state.lock().unwrap().set_webhooks_waiting
+    }
+
     /// Chats that got a message while the one before it was still being answered.
     pub fn overlapping_sends(&self) -> Vec<String> {
         self.state.lock().unwrap().overlapping.clone()
@@ -238,6 +258,13 @@ async fn handle(
     if method == "sendMessage" {
         pass_send_gate(&state).await;
     }
+    if method == "setWebhook" {
+        // Counted until answered, or until the client gave up and the request was dropped.
+        let _waiting = WaitingSetWebhook::start(&state);
+        while state.lock().unwrap().set_webhook_held {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
     // A send is answered after the latency set; meanwhile its chat counts as being sent to
     // (until answered, or until the client gave up and the request was dropped).
     let _sending = match text_param(&params, "chat_id").filter(|_| method == "sendMessage") {
@@ -275,6 +302,22 @@ async fn pass_send_gate(state: &Arc<Mutex<FakeState>>) {
             return;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// A `setWebhook` counted as waiting while held (until answered, or until the client gave up).
+struct WaitingSetWebhook(Arc<Mutex<FakeState>>);
+
+impl WaitingSetWebhook {
+    fn start(state: &Arc<Mutex<FakeState>>) -> Self {
+        state.lock().unwrap().set_webhooks_waiting += 1;
+        Self(state.clone())
+    }
+}
+
+impl Drop for WaitingSetWebhook {
+    fn drop(&mut self) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).set_webhooks_waiting -= 1;
     }
 }
 

@@ -48,12 +48,17 @@ pub fn nul_refusal(json: &[u8]) -> Option<ApiError> {
 
 /// Whether JSON text holds an escaped NUL (`\u0000` whose backslash is not itself escaped):
 /// raw control characters are invalid JSON already, so this is the one way a NUL arrives.
+/// One pass, counting the run of backslashes as it goes: anyone may send a body (sign-in takes
+/// JSON before any token), so its cost stays linear in the body, a run of backslashes too.
 pub fn json_holds_nul(json: &[u8]) -> bool {
-    const ESCAPE: &[u8] = b"u0000";
-    json.windows(ESCAPE.len()).enumerate().any(|(at, window)| {
-        let backslashes = json[..at].iter().rev().take_while(|&&b| b == b'\\').count();
-        window == ESCAPE && backslashes % 2 == 1
-    })
+    let mut backslashes = 0usize;
+    for (at, &byte) in json.iter().enumerate() {
+        if byte == b'u' && backslashes % 2 == 1 && json[at..].starts_with(b"u0000") {
+            return true;
+        }
+        backslashes = if byte == b'\\' { backslashes + 1 } else { 0 };
+    }
+    false
 }
 
 #[cfg(test)]
@@ -77,5 +82,7 @@ mod tests {
         assert!(json_holds_nul(br#"{"name":"a\\\u0000"}"#));
         assert!(!json_holds_nul(br#"{"name":"a\\u0000"}"#));
         assert!(!json_holds_nul(br#"{"name":"u0000"}"#));
+        assert!(json_holds_nul(br#"\\\u0000"#), "three backslashes: the last escapes the u");
+        assert!(!json_holds_nul(br#"\\\\u0000"#));
     }
 }

@@ -222,8 +222,18 @@ pub(super) async fn connect_new(
         }
     };
     record_connection(app, &stored.id, &connection).await?;
-    tracing::info!(channel = %stored.id, workspace = workspace_id, plugin = plugin_id, account = %connection.external_account_id, "channel connected");
-    find_active(app, &stored.id, Scope::Every).await?.ok_or_else(|| ApiError::not_found(format!("channel `{}` was deleted meanwhile", stored.id)))
+    match find_active(app, &stored.id, Scope::Every).await? {
+        Some(channel) => {
+            tracing::info!(channel = %stored.id, workspace = workspace_id, plugin = plugin_id, account = %connection.external_account_id, "channel connected");
+            Ok(channel)
+        }
+        None => {
+            // Its workspace was deleted while it connected: what the connect set up at the
+            // provider is undone, as the deletion did for the workspace's other channels.
+            tear_down(app, &stored).await;
+            Err(ApiError::not_found(format!("channel `{}` was deleted meanwhile", stored.id)))
+        }
+    }
 }
 
 /// The plugin's own checks of the form (contract 0.1.4 `settings-check`) beside the host's, so

@@ -18,6 +18,8 @@ use crate::window::{self, Window};
 
 /// Longest text we accept in one message (providers cut far lower; this guards the store).
 const MAX_TEXT_BYTES: usize = 64 * 1024;
+/// The longest file name or media type a reply's media may give (a file system's name limit).
+const MAX_NAME_BYTES: usize = 255;
 /// Longest search we take (a search is words, not documents).
 const MAX_SEARCH_BYTES: usize = 500;
 
@@ -374,7 +376,18 @@ impl MediaRequest {
         if !MEDIA_KINDS.contains(&self.kind.as_str()) {
             return Err(ApiError::bad_request(format!("`media.kind` must be one of: {}", MEDIA_KINDS.join(", "))));
         }
-        super::settings::check_http_url(&self.url).map_err(|problem| ApiError::bad_request(format!("`media.url` {problem}")))
+        super::settings::check_http_url(&self.url).map_err(|problem| ApiError::bad_request(format!("`media.url` {problem}")))?;
+        // The caption is the message's text: the same limit. A file's name and type are short.
+        for (field, value, limit) in [
+            ("media.caption", &self.caption, MAX_TEXT_BYTES),
+            ("media.filename", &self.filename, MAX_NAME_BYTES),
+            ("media.mime_type", &self.mime_type, MAX_NAME_BYTES),
+        ] {
+            if value.as_ref().is_some_and(|value| value.len() > limit) {
+                return Err(ApiError::bad_request(format!("`{field}` is longer than {limit} bytes")));
+            }
+        }
+        Ok(())
     }
 }
 

@@ -74,16 +74,13 @@ async fn serve(app: &App, file: MediaFile, headers: &HeaderMap) -> Result<Respon
         response_headers.insert(header::ETAG, etag);
     }
     let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
-    let (status, start, length) = match range.map(|r| http_range_header::parse_range_header(r).and_then(|ranges| ranges.validate(len))) {
-        None => (StatusCode::OK, 0, len),
-        // One range is served as asked; several are served as the whole file (allowed by RFC 9110).
-        Some(Ok(ranges)) if ranges.len() == 1 => {
-            let range = &ranges[0];
-            response_headers.insert(header::CONTENT_RANGE, HeaderValue::from_str(&format!("bytes {}-{}/{len}", range.start(), range.end())).expect("ASCII"));
-            (StatusCode::PARTIAL_CONTENT, *range.start(), range.end() - range.start() + 1)
+    let (status, start, length) = match served_part(range, len) {
+        Part::Whole => (StatusCode::OK, 0, len),
+        Part::Range { start, end } => {
+            response_headers.insert(header::CONTENT_RANGE, HeaderValue::from_str(&format!("bytes {start}-{end}/{len}")).expect("ASCII"));
+            (StatusCode::PARTIAL_CONTENT, start, end - start + 1)
         }
-        Some(Ok(_)) => (StatusCode::OK, 0, len),
-        Some(Err(_)) => {
+        Part::Unsatisfiable => {
             response_headers.insert(header::CONTENT_RANGE, HeaderValue::from_str(&format!("bytes */{len}")).expect("ASCII"));
             return Ok((StatusCode::RANGE_NOT_SATISFIABLE, response_headers).into_response());
         }
@@ -92,6 +89,30 @@ async fn serve(app: &App, file: MediaFile, headers: &HeaderMap) -> Result<Respon
     stored.file.seek(std::io::SeekFrom::Start(start)).await.map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "storage", format!("reading file {id} failed: {e}")))?;
     let body = Body::from_stream(tokio_util::io::ReaderStream::new(stored.file.take(length)));
     Ok((status, response_headers, body).into_response())
+}
+
+/// What of a file of `len` bytes a download gets for its `Range` header.
+#[derive(Debug, PartialEq)]
+enum Part {
+    Whole,
+    /// Bytes `start..=end`.
+    Range { start: u64, end: u64 },
+    Unsatisfiable,
+}
+
+/// One range is served as asked; several are served as the whole file (allowed by RFC 9110).
+/// An empty file has no byte to serve: any range of it is unsatisfiable (RFC 9110 14.1.1),
+/// where the parser would take `bytes=0-` as byte 0.
+fn served_part(range: Option<&str>, len: u64) -> Part {
+    let Some(range) = range else { return Part::Whole };
+    if len == 0 {
+        return Part::Unsatisfiable;
+    }
+    match http_range_header::parse_range_header(range).and_then(|ranges| ranges.validate(len)) {
+        Ok(ranges) if ranges.len() == 1 => Part::Range { start: *ranges[0].start(), end: *ranges[0].end() },
+        Ok(_) => Part::Whole,
+        Err(_) => Part::Unsatisfiable,
+    }
 }
 
 #[derive(utoipa::IntoParams, serde::Deserialize)]
@@ -157,6 +178,18 @@ fn disposition(inline: bool, filename: Option<&str>, id: i64) -> HeaderValue {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_range_is_served_as_asked_and_none_of_an_empty_file() {
+        assert_eq!(served_part(None, 0), Part::Whole);
+        assert_eq!(served_part(None, 500), Part::Whole);
+        assert_eq!(served_part(Some("bytes=100-199"), 500), Part::Range { start: 100, end: 199 });
+        assert_eq!(served_part(Some("bytes=0-"), 500), Part::Range { start: 0, end: 499 });
+        assert_eq!(served_part(Some("bytes=0-9, 20-29"), 500), Part::Whole);
+        assert_eq!(served_part(Some("bytes=510-"), 500), Part::Unsatisfiable);
+        assert_eq!(served_part(Some("bytes=0-"), 0), Part::Unsatisfiable, "an empty file has no byte 0");
+        assert_eq!(served_part(Some("bytes=-5"), 0), Part::Unsatisfiable);
+    }
 
     #[test]
     fn the_name_is_kept_safely_in_both_forms() {

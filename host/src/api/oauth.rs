@@ -325,7 +325,8 @@ pub async fn connect(
     let field_error = |key: &str, problem: String| ApiError::invalid_fields(BTreeMap::from([(key.to_string(), problem)]));
     let offered = || flow.accounts.iter().map(|a| a.id.as_str()).collect::<Vec<_>>().join(", ");
     let wanted: Vec<&str> = match (&body.account_ids, body.account_id.as_deref().map(str::trim)) {
-        (Some(ids), None) if flow.channel_id.is_none() => ids.iter().map(|id| id.trim()).filter(|id| !id.is_empty()).collect(),
+        // An account named twice is connected once (two channels of one account would each store its events).
+        (Some(ids), None) if flow.channel_id.is_none() => super::webhook_endpoints::each_once(ids.iter().map(|id| id.trim()).filter(|id| !id.is_empty())),
         (Some(_), None) => return Err(field_error("account_ids", "a reconnect takes one `account_id`".into())),
         (Some(_), Some(_)) => return Err(field_error("account_ids", "give `account_id` or `account_ids`, not both".into())),
         (None, id) => id.filter(|id| !id.is_empty()).into_iter().collect(),

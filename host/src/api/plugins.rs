@@ -254,7 +254,7 @@ pub async fn approve(
 #[utoipa::path(delete, path = "/plugin-reviews/{id}", tag = "plugins", params(("id" = String, Path, description = "the plugin")), responses((status = 204, description = "rejected and deleted")))]
 pub async fn reject(caller: Caller, State(app): State<Arc<App>>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     caller.require_operator()?;
-    crate::plugins::reject(&app, &id).map_err(plugin_error)?;
+    crate::plugins::reject(&app, &id).await.map_err(plugin_error)?;
     super::audit::record(&app, &caller, None, "plugin.reject", &id).await;
     Ok(StatusCode::NO_CONTENT)
 }

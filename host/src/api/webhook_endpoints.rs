@@ -249,11 +249,11 @@ async fn checked_bot_channels(
     Ok(Some(checked))
 }
 
-/// Each channel id once, in the order first named: a list may name one twice, and a set keeps
+/// Each id once, in the order first named: a list may name one twice, and a set keeps
 /// a long list's check linear (a body of 200,000 ids took 30 s with a scan per id).
-pub(super) fn each_once(named: impl IntoIterator<Item = String>) -> Vec<String> {
+pub(super) fn each_once<T: Eq + std::hash::Hash + Clone>(named: impl IntoIterator<Item = T>) -> Vec<T> {
     let mut seen = std::collections::HashSet::new();
-    named.into_iter().filter(|channel| seen.insert(channel.clone())).collect()
+    named.into_iter().filter(|item| seen.insert(item.clone())).collect()
 }
 
 /// Conversations an endpoint handed to people (it was their channel's bot, and stopped): each

@@ -14,7 +14,7 @@ use serde::Deserialize;
 use super::settings::name_problem;
 use super::{ApiError, ApiJson, Caller};
 use crate::app::App;
-use crate::store::Scope;
+use crate::store::{Scope, StoreError};
 use crate::store::model::Workspace;
 
 #[derive(utoipa::ToSchema, Deserialize)]
@@ -109,6 +109,10 @@ pub async fn update(
     Ok(Json(find(&app, id).await?))
 }
 
+/// How often a workspace's deletion goes again when a channel was connected while it tore
+/// the others down.
+const DELETE_ATTEMPTS: usize = 3;
+
 #[utoipa::path(delete, path = "/workspaces/{id}", tag = "workspaces", params(("id" = i64, Path, description = "the workspace"), DeleteQuery), responses((status = 204, description = "deleted with everything in it")))]
 pub async fn delete(
     caller: Caller,
@@ -123,10 +127,26 @@ pub async fn delete(
         return Err(ApiError::invalid_fields(BTreeMap::from([("confirm".to_owned(), problem)])));
     }
     // Its channels are disconnected at their providers first, as deleting each would (all at
-    // once: each waits on its own provider, bounded by the plugin call limit).
-    let channels = app.store.channels(Scope::Workspace(id)).await?;
-    futures_util::future::join_all(channels.iter().map(|channel| super::channels::tear_down(&app, channel))).await;
-    app.store.delete_workspace(id).await?;
+    // once: each waits on its own provider, bounded by the plugin call limit). The deletion
+    // refuses while a channel connected since is not among them: those are torn down too, and
+    // it goes again (a channel still connecting goes with the workspace and undoes itself).
+    let mut torn_down = Vec::new();
+    for attempt in 1..=DELETE_ATTEMPTS {
+        let channels = app.store.channels(Scope::Workspace(id)).await?;
+        let new: Vec<_> = channels.iter().filter(|channel| !torn_down.contains(&channel.id)).collect();
+        futures_util::future::join_all(new.iter().map(|channel| super::channels::tear_down(&app, channel))).await;
+        torn_down.extend(new.into_iter().map(|channel| channel.id.clone()));
+        match app.store.delete_workspace(id, &torn_down).await {
+            Err(StoreError::ChangedMeanwhile) if attempt < DELETE_ATTEMPTS => continue,
+            Err(StoreError::ChangedMeanwhile) => {
+                return Err(ApiError::new(StatusCode::CONFLICT, "channels_connecting", "channels of this workspace kept being connected while it was deleted: try again"));
+            }
+            outcome => {
+                outcome?;
+                break;
+            }
+        }
+    }
     app.media.sweep().await;
     super::audit::record(&app, &caller, None, "workspace.delete", &format!("{id} {}", workspace.name)).await;
     tracing::warn!(workspace = id, channels = workspace.channels, "workspace deleted with everything in it");

@@ -256,7 +256,7 @@ async fn post(app: &App, endpoint: &Endpoint, delivery: &Delivery) -> Result<(u1
     let status = response.status().as_u16();
     // What is kept of the answer; a body cut off midway is kept as far as it came.
     let answer = crate::egress::read_at_most(response, ANSWER_KEPT).await.map(|(kept, _)| kept).unwrap_or_default();
-    Ok((status, String::from_utf8_lossy(&answer).into_owned()))
+    Ok((status, crate::store::storable(&String::from_utf8_lossy(&answer))))
 }
 
 /// The `webhook-signature` header: one `v1,<signature>` per valid secret, space separated (a

@@ -293,7 +293,7 @@ async fn attempt(app: &App, delivery: &PendingDelivery, context: DeliveryContext
                 // The provider refused the channel's credentials (a revoked token): the
                 // channel shows `needs_reconnect` until the admin connects it again.
                 tracing::warn!(channel = %channel.id, %reason, "credentials refused: the channel needs reconnecting");
-                app.store.mark_needs_reconnect(&channel.id, reason).await.map_err(store_trouble)?;
+                app.store.mark_needs_reconnect(&channel.id, reason, channel.updated_at).await.map_err(store_trouble)?;
             }
             Err(classify(&error))
         }

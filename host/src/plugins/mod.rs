@@ -242,8 +242,10 @@ fn shared_path(app: &App, plugin: &str) -> Result<PathBuf, PluginError> {
 
 /// A node announced it installed `plugin` `version` (this node too): the current shared
 /// component is loaded here unless it is live already. The shared record decided the version
-/// (a downgrade only when forced), so it is made live whatever this node ran.
+/// (a downgrade only when forced), so it is made live whatever this node ran. It takes this
+/// node's turn to change plugins, and reads the record in it: one removed since is not loaded.
 pub async fn load_shared(app: &App, plugin: &str, version: &str) {
+    let Ok(_turn) = plugin_change_turn(app).await else { return };
     let bytes = match app.deployment.plugins.current_component(plugin).await {
         Ok(Some((_, bytes))) => bytes,
         Ok(None) => return,
@@ -274,7 +276,8 @@ pub async fn load_shared(app: &App, plugin: &str, version: &str) {
 
 /// A node announced it removed `plugin`: its file goes here too (a built-in of
 /// the same id takes over).
-pub fn drop_shared(app: &App, plugin: &str) {
+pub async fn drop_shared(app: &App, plugin: &str) {
+    let Ok(_turn) = plugin_change_turn(app).await else { return };
     if let Some(crate::registry::Installed { source: PluginSource::File(path), .. }) = app.registry.installed(plugin) {
         let _ = std::fs::remove_file(&path);
         app.registry.remove_file(&path);
@@ -296,7 +299,7 @@ pub async fn load_file(app: &App, path: &Path) -> Result<Arc<LoadedPlugin>, Plug
             return Ok(live.plugin);
         }
     }
-    let _slot = app.upload_slot.acquire().await.map_err(|_| PluginError::Io("the server is stopping".into()))?;
+    let _turn = plugin_change_turn(app).await?;
     let bytes = std::fs::read(path).map_err(io)?;
     let signer = checked_signer(app, &bytes)?;
     let started = Instant::now();
@@ -434,7 +437,7 @@ pub async fn install_upload(app: &App, staged: StagedUpload, force: bool) -> Res
 /// [`install_upload`] of a component that came from `origin` (a registry's repository), or
 /// from a file (`None`).
 async fn install_staged(app: &App, staged: StagedUpload, force: bool, origin: Option<String>) -> Result<Upload, PluginError> {
-    let _slot = app.upload_slot.acquire().await.map_err(|_| PluginError::Io("the server is stopping".into()))?;
+    let _turn = plugin_change_turn(app).await?;
     let (plugin, previous) = validated(app, &staged.path, force).await?;
     let mut review = Review::of(&plugin, previous.as_ref().map(|p| p.plugin.as_ref()));
     review.source = origin.clone();
@@ -456,7 +459,7 @@ async fn install_staged(app: &App, staged: StagedUpload, force: bool, origin: Op
 /// The operator approves a pending upload: it is validated again (the trusted keys or the
 /// live version may have changed since) and made live.
 pub async fn approve(app: &App, id: &str, force: bool) -> Result<(Arc<LoadedPlugin>, bool), PluginError> {
-    let _slot = app.upload_slot.acquire().await.map_err(|_| PluginError::Io("the server is stopping".into()))?;
+    let _turn = plugin_change_turn(app).await?;
     let path = review::pending_path(app, id)?;
     if !path.is_file() {
         return Err(PluginError::NotPending(id.to_owned()));
@@ -473,8 +476,11 @@ pub async fn approve(app: &App, id: &str, force: bool) -> Result<(Arc<LoadedPlug
     Ok((plugin, replaced))
 }
 
-/// The operator rejects a pending upload: it is deleted.
-pub fn reject(app: &App, id: &str) -> Result<(), PluginError> {
+/// The operator rejects a pending upload: it is deleted. In this node's turn to change plugins:
+/// an approval of it at the same moment comes wholly before (it is live, nothing is pending)
+/// or after (nothing is pending to approve).
+pub async fn reject(app: &App, id: &str) -> Result<(), PluginError> {
+    let _turn = plugin_change_turn(app).await?;
     let pending = review::pending_path(app, id)?;
     let _ = std::fs::remove_file(review::review_path(app, id)?);
     match std::fs::remove_file(pending) {
@@ -572,10 +578,20 @@ fn checked_signer(app: &App, bytes: &[u8]) -> Result<Option<String>, PluginError
     }
 }
 
+/// This node's turn to change its plugins (`App::upload_slot`): one load, upload, approval or
+/// removal at a time.
+async fn plugin_change_turn(app: &App) -> Result<tokio::sync::SemaphorePermit<'_>, PluginError> {
+    app.upload_slot.acquire().await.map_err(|_| PluginError::Io("the server is stopping".into()))
+}
+
 /// Deletes the folder file(s) of a plugin and unloads it (a built-in of the same id takes over).
 /// On Postgres every node drops it: the database forgets it first and announces that.
+/// It takes its turn with uploads, approvals and folder loads (`App::upload_slot`): an upload
+/// placed between this removal's file delete and its unload would otherwise stay on disk
+/// (back at the next start) while no longer live.
 pub async fn remove(app: &App, id: &str) -> Result<(), PluginError> {
     plugin_file(&app.plugins_dir, id, ".wasm")?;
+    let _turn = plugin_change_turn(app).await?;
     match app.registry.installed(id) {
         None => Err(PluginError::NotInstalled(id.to_owned())),
         Some(installed) => match installed.source {

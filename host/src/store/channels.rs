@@ -7,8 +7,9 @@ use super::{Scope, SecretBox, StoreResult, random_token};
 use super::model::{Channel, ChannelStatus};
 
 /// The statements, written once for both backends (`backend/channels.rs` runs them).
+/// Only while the workspace `$2` is there (one deleted meanwhile gets no channel).
 pub(crate) const INSERT_CHANNEL: &str = "INSERT INTO channels (id, workspace_id, plugin, name, status, settings, webhook_secret, created_at, updated_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)";
+     SELECT $1, $2, $3, $4, $5, $6, $7, $8, $8 WHERE EXISTS (SELECT 1 FROM workspaces WHERE id = $2)";
 pub(crate) const MARK_CONNECTED: &str = "UPDATE channels SET status = 'active', display_name = $2, external_account_id = $3, setup = $4,
      updated_at = CASE WHEN $5 > updated_at THEN $5 ELSE updated_at + 1 END
      WHERE id = $1";

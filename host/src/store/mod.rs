@@ -97,6 +97,15 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// Text from outside (a provider, a receiver's answer) as both backends keep it: Postgres keeps
+/// no NUL in text, so a NUL is kept as U+FFFD, the replacement character, on both.
+pub fn storable(text: &str) -> String {
+    match text.contains('\0') {
+        true => text.replace('\0', "\u{fffd}"),
+        false => text.to_owned(),
+    }
+}
+
 /// Whose rows a store call may read: one workspace's, or every workspace's (the operator
 /// outside any workspace, and the host's own work: ingest, the outbox, the media fetcher).
 /// Each backend puts it in the query's SQL, so a handler that forgets to check gets nothing of

@@ -79,12 +79,16 @@ impl Db {
 
     /// Rotates the secret key of `data_dir` (this database's): returns how many sealed values
     /// were sealed again.
+    /// The connection is held from before the next key's file is written until it replaced
+    /// `secret.key`: two rotations at once take turns. (Each wrote the shared next file before
+    /// its turn: the first to commit renamed the other's key into place, and the second then
+    /// sealed everything under a key no file kept, so the next start refused every secret.)
     pub fn rotate_secrets(&self, data_dir: &Path) -> anyhow::Result<usize> {
+        let mut conn = self.conn();
         let key = SecretBox::new_key();
         let next = next_key_path(data_dir);
         let _ = std::fs::remove_file(&next);
         write_private(&next, &key)?;
-        let mut conn = self.conn();
         let tx = conn.transaction()?;
         self.secrets.rotate_to(&key);
         let resealed = match reseal_all(&tx, &self.secrets, false) {
@@ -104,6 +108,7 @@ impl Db {
         if let Ok(dir) = std::fs::File::open(data_dir) {
             let _ = dir.sync_all();
         }
+        drop(conn);
         tracing::warn!(resealed, "secret key rotated");
         Ok(resealed)
     }
@@ -210,5 +215,27 @@ mod tests {
         let db = Db::open(dir.path()).expect("the start drops the uncommitted key");
         assert_eq!(block_on(db.state_get(&channel.id, "token")).unwrap().as_deref(), Some("rahasia"));
         assert!(!next_key_path(dir.path()).exists());
+    }
+
+    #[test]
+    fn rotations_at_once_take_turns_and_the_key_kept_opens_every_secret() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path()).unwrap();
+        let channel = block_on(db.create_channel(1, "telegram", "Toko", &[])).unwrap();
+        block_on(db.state_set(&channel.id, "token", "rahasia")).unwrap();
+        for _ in 0..5 {
+            let rotations: Vec<_> = (0..3)
+                .map(|_| {
+                    let (db, dir) = (db.clone(), dir.path().to_path_buf());
+                    std::thread::spawn(move || db.rotate_secrets(&dir).map(|_| ()).map_err(|e| e.to_string()))
+                })
+                .collect();
+            for rotation in rotations {
+                rotation.join().unwrap().expect("each rotation is made");
+            }
+        }
+        drop(db);
+        let db = Db::open(dir.path()).expect("the key file kept opens the database");
+        assert_eq!(block_on(db.state_get(&channel.id, "token")).unwrap().as_deref(), Some("rahasia"));
     }
 }

@@ -15,9 +15,10 @@ async fn a_channel_is_listed_once_connected_its_secrets_sealed_at_rest_and_delet
             SettingValue { key: "api_base_url", value: "http://127.0.0.1:9", secret: false },
         ];
         tokio::time::sleep(std::time::Duration::from_millis(3)).await; // a later creation time than the setup's channel
-        let created = node1.create_channel(2, "telegram", "Toko Sari", &settings).await.unwrap();
+        let two = node1.create_workspace("Toko Sari").await.unwrap().id;
+        let created = node1.create_channel(two, "telegram", "Toko Sari", &settings).await.unwrap();
         assert!(created.id.starts_with("ch_") && created.webhook_secret.len() == 32, "{name}: {}", created.id);
-        assert_eq!((created.status, created.workspace_id), (ChannelStatus::Connecting, 2), "{name}");
+        assert_eq!((created.status, created.workspace_id), (ChannelStatus::Connecting, two), "{name}");
         let listed: Vec<String> = node2.channels(Scope::Every).await.unwrap().into_iter().map(|c| c.id).collect();
         assert!(!listed.contains(&created.id), "{name}: a channel still connecting is not listed");
 
@@ -31,13 +32,13 @@ async fn a_channel_is_listed_once_connected_its_secrets_sealed_at_rest_and_delet
         assert_eq!(listed, vec![backend.channel.clone(), created.id.clone()], "{name}: oldest first");
         // A workspace's reads see its own channels only; another's is not there at all.
         let setup_workspace = node1.channel(&backend.channel, Scope::Every).await.unwrap().unwrap().workspace_id;
-        assert_ne!(setup_workspace, 2, "{name}: the setup's channel is in another workspace");
-        let in_2: Vec<String> = node2.channels(Scope::Workspace(2)).await.unwrap().into_iter().map(|c| c.id).collect();
+        assert_ne!(setup_workspace, two, "{name}: the setup's channel is in another workspace");
+        let in_2: Vec<String> = node2.channels(Scope::Workspace(two)).await.unwrap().into_iter().map(|c| c.id).collect();
         assert_eq!(in_2, vec![created.id.clone()], "{name}: workspace 2's channels");
         let in_setup: Vec<String> = node1.channels(Scope::Workspace(setup_workspace)).await.unwrap().into_iter().map(|c| c.id).collect();
         assert_eq!(in_setup, vec![backend.channel.clone()], "{name}: the setup workspace's channels");
         assert!(node1.channel(&created.id, Scope::Workspace(setup_workspace)).await.unwrap().is_none(), "{name}: another workspace's channel by id");
-        assert!(node2.channel(&created.id, Scope::Workspace(2)).await.unwrap().is_some(), "{name}: its own by id");
+        assert!(node2.channel(&created.id, Scope::Workspace(two)).await.unwrap().is_some(), "{name}: its own by id");
         let of_account = node2.channels_of_account("telegram", "777").await.unwrap();
         assert_eq!(of_account.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), vec![created.id.as_str()], "{name}");
         assert!(node2.channels_of_account("line", "777").await.unwrap().is_empty(), "{name}: another plugin's account");

@@ -117,7 +117,8 @@ async fn a_conversation_is_taken_by_one_of_three_agents_taking_it_at_once_and_ch
 async fn conversations_are_listed_newest_activity_first_and_filtered_by_channel_workspace_assignee_and_status() {
     each_backend(async |backend| {
         let (node1, node2, node3, name, channel) = (&backend.nodes[0], &backend.nodes[1], &backend.nodes[2], backend.name, backend.channel.as_str());
-        let other = second_channel(node1, 2, "Toko Dua").await;
+        let two = node1.create_workspace("Toko Dua").await.unwrap().id;
+        let other = second_channel(node1, two, "Toko Dua").await;
         let dewi = person(backend, "dewi@toko.id").await;
         let mut ids = Vec::new();
         for (chat, contact) in [("700", "Budi Santoso"), ("701", "Ani Wijaya"), ("702", "Rina Kusuma")] {
@@ -136,7 +137,7 @@ async fn conversations_are_listed_newest_activity_first_and_filtered_by_channel_
         assert_eq!(first_two, vec![budi, elsewhere], "{name}: the limit keeps the newest");
         assert_eq!(listed(node1, &ConversationFilter { channel_id: Some(other.as_str()), ..Default::default() }).await, vec![elsewhere], "{name}");
         assert_eq!(listed(node1, &ConversationFilter { workspace_id: Some(1), ..Default::default() }).await, vec![budi, rina, ani], "{name}");
-        assert_eq!(listed(node1, &ConversationFilter { workspace_id: Some(2), ..Default::default() }).await, vec![elsewhere], "{name}");
+        assert_eq!(listed(node1, &ConversationFilter { workspace_id: Some(two), ..Default::default() }).await, vec![elsewhere], "{name}");
         assert!(node2.conversations(&everything, 50).await.unwrap().iter().all(|c| c.conversation.unread.is_none()), "{name}: no reader, no unread counts");
         // Each listed with its channel's plugin, read by the list itself.
         let plugin_of = node1.channel(channel, Scope::Every).await.unwrap().unwrap().plugin;
@@ -145,11 +146,11 @@ async fn conversations_are_listed_newest_activity_first_and_filtered_by_channel_
         assert_eq!(plugins, expected, "{name}: each conversation with its channel's plugin");
         // One conversation with its channel: found in its own workspace's scope and the
         // operator's, never in another workspace's.
-        let (found, its_channel) = node3.conversation_in_scope(elsewhere, Scope::Workspace(2)).await.unwrap().expect("in its workspace");
+        let (found, its_channel) = node3.conversation_in_scope(elsewhere, Scope::Workspace(two)).await.unwrap().expect("in its workspace");
         assert_eq!((found.id, found.external_id.as_str(), its_channel.id.as_str(), its_channel.name.as_str()), (elsewhere, "6281311111111", other.as_str(), "Toko Dua"), "{name}");
-        assert_eq!(node3.conversation_in_scope(elsewhere, Scope::Every).await.unwrap().map(|(c, ch)| (c.id, ch.workspace_id)), Some((elsewhere, 2)), "{name}");
+        assert_eq!(node3.conversation_in_scope(elsewhere, Scope::Every).await.unwrap().map(|(c, ch)| (c.id, ch.workspace_id)), Some((elsewhere, two)), "{name}");
         assert!(node3.conversation_in_scope(elsewhere, Scope::Workspace(1)).await.unwrap().is_none(), "{name}: another workspace's conversation is not found");
-        assert!(node3.conversation_in_scope(budi, Scope::Workspace(2)).await.unwrap().is_none(), "{name}");
+        assert!(node3.conversation_in_scope(budi, Scope::Workspace(two)).await.unwrap().is_none(), "{name}");
         assert!(node3.conversation_in_scope(i64::MAX, Scope::Every).await.unwrap().is_none(), "{name}: no such conversation");
 
         // Dewi takes Ani's conversation on one node; the others see it.
@@ -496,12 +497,13 @@ async fn a_channel_needs_reconnecting_from_its_first_refusal_until_cleared_or_de
         let (node1, node2, node3, name) = (&backend.nodes[0], &backend.nodes[1], &backend.nodes[2], backend.name);
         let channel = backend.channel.clone();
         assert_eq!(node1.needs_reconnect(&channel, Scope::Every).await.unwrap(), None, "{name}");
+        let read_at = node1.channel(&channel, Scope::Every).await.unwrap().unwrap().updated_at;
 
         // Every node's send is refused at once.
         let mut marks = Vec::new();
         for node in &backend.nodes {
             let (node, channel) = (node.clone(), channel.clone());
-            marks.push(tokio::spawn(async move { node.mark_needs_reconnect(&channel, "token revoked").await }));
+            marks.push(tokio::spawn(async move { node.mark_needs_reconnect(&channel, "token revoked", read_at).await }));
         }
         for mark in marks {
             mark.await.unwrap().unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -511,7 +513,7 @@ async fn a_channel_needs_reconnecting_from_its_first_refusal_until_cleared_or_de
         assert!(first.since <= now_ms(), "{name}");
 
         pause().await;
-        node3.mark_needs_reconnect(&channel, "token expired").await.unwrap();
+        node3.mark_needs_reconnect(&channel, "token expired", read_at).await.unwrap();
         let again = node1.needs_reconnect(&channel, Scope::Every).await.unwrap().unwrap();
         assert_eq!((again.reason.as_str(), again.since), ("token expired", first.since), "{name}: the reason updated, the first time kept");
 
@@ -519,7 +521,18 @@ async fn a_channel_needs_reconnecting_from_its_first_refusal_until_cleared_or_de
         assert_eq!(node3.needs_reconnect(&channel, Scope::Every).await.unwrap(), None, "{name}: reconnected");
         node1.clear_needs_reconnect(&channel).await.unwrap();
         pause().await;
-        node1.mark_needs_reconnect(&channel, "token revoked").await.unwrap();
+        node1.mark_needs_reconnect(&channel, "token revoked", read_at).await.unwrap();
+        assert!(node2.needs_reconnect(&channel, Scope::Every).await.unwrap().unwrap().since > first.since, "{name}: a new refusal starts anew");
+
+        // The admin gives the channel new credentials while a send with the old ones is refused:
+        // the refusal, of credentials no longer the channel's, does not mark it again.
+        node1.clear_needs_reconnect(&channel).await.unwrap();
+        pause().await;
+        node2.update_channel(&channel, Scope::Every, "Toko Sari", &[], None).await.unwrap();
+        node3.mark_needs_reconnect(&channel, "token revoked", read_at).await.unwrap();
+        assert_eq!(node1.needs_reconnect(&channel, Scope::Every).await.unwrap(), None, "{name}: a refusal of the old credentials");
+        let reconnected_at = node1.channel(&channel, Scope::Every).await.unwrap().unwrap().updated_at;
+        node3.mark_needs_reconnect(&channel, "token revoked", reconnected_at).await.unwrap();
         assert!(node2.needs_reconnect(&channel, Scope::Every).await.unwrap().unwrap().since > first.since, "{name}: a new refusal starts anew");
 
         assert!(node3.delete_channel(&channel, Scope::Every).await.unwrap(), "{name}");

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use switchboard::store::{Scope, StoreError};
 use switchboard::store::backend::Store;
-use switchboard::store::model::{InvitationProblem, NewOutbound, Role, SignInAttempt, TokenOwner};
+use switchboard::store::model::{AuditFilter, Connected, InvitationProblem, NewAuditEntry, NewOutbound, Role, SignInAttempt, TokenOwner};
 use switchboard::store::now_ms;
 
 use crate::each_backend;
@@ -338,6 +338,12 @@ async fn a_sign_in_s_session_is_made_only_while_the_password_it_checked_is_in_fo
         assert_eq!(backend.texts("SELECT id_hash FROM sessions").await.len(), 1, "{name}: nothing made");
         assert!(node2.create_session(siti.id, Some("$argon2id$v=19$new")).await.unwrap().is_some(), "{name}: the new one signs in");
 
+        // Deactivated on one node while another checked the password in force.
+        node3.update_person(siti.id, Scope::Every, None, None, Some(false), None).await.unwrap();
+        assert!(node2.create_session(siti.id, Some("$argon2id$v=19$new")).await.unwrap().is_none(), "{name}: deactivated meanwhile");
+        assert!(backend.texts("SELECT id_hash FROM sessions").await.is_empty(), "{name}: deactivating ends every session");
+        node3.update_person(siti.id, Scope::Every, None, None, Some(true), None).await.unwrap();
+
         // Reset: no password signs in.
         node3.create_invitation(siti.id, Scope::Every, HOUR, true).await.unwrap();
         assert!(node1.create_session(siti.id, Some("$argon2id$v=19$new")).await.unwrap().is_none(), "{name}: reset meanwhile");
@@ -563,6 +569,57 @@ async fn an_api_token_resolves_to_its_role_and_workspace_on_any_node_until_revok
     .await;
 }
 
+/// A workspace's deletion and a channel connected in it at the same moment: the channel is
+/// made before (and goes with the workspace, or, once active, refuses the deletion until the
+/// caller tore it down too) or refused after; never left behind, naming a workspace that is
+/// gone. A deleted workspace's id is never given to a new one (its audit rows stay).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_channel_connected_while_its_workspace_is_deleted_is_not_left_behind_and_ids_are_not_reused() {
+    each_backend(async |backend| {
+        let (node1, node2, name) = (&backend.nodes[0], &backend.nodes[1], backend.name);
+        let connected = |id: String| async move {
+            node1.mark_connected(&id, &Connected { display_name: "@toko_bot", external_account_id: "9", setup: &[] }).await.unwrap();
+            id
+        };
+        let toko = node1.create_workspace("Toko Maju").await.unwrap().id;
+        let active = connected(node1.create_channel(toko, "telegram", "Toko Maju", &[]).await.unwrap().id).await;
+        let connecting = node1.create_channel(toko, "telegram", "Toko Maju 2", &[]).await.unwrap().id;
+        let refused = node2.delete_workspace(toko, &[]).await;
+        assert!(matches!(refused, Err(StoreError::ChangedMeanwhile)), "{name}: an active channel not torn down refuses it: {refused:?}");
+        assert!(node2.workspace(toko).await.unwrap().is_some() && node2.channel(&active, Scope::Every).await.unwrap().is_some(), "{name}: nothing deleted");
+        assert!(node2.delete_workspace(toko, std::slice::from_ref(&active)).await.unwrap(), "{name}");
+        assert!(node1.channel(&connecting, Scope::Every).await.unwrap().is_none(), "{name}: the connecting one went with it");
+        let refused = node1.create_channel(toko, "telegram", "Toko Maju 3", &[]).await.map(|c| c.id);
+        assert!(matches!(refused, Err(StoreError::NotFound)), "{name}: no channel in a deleted workspace: {refused:?}");
+
+        let audited = node1.create_workspace("Warung Sore").await.unwrap().id;
+        assert!(audited > toko, "{name}");
+        let entry = NewAuditEntry { workspace_id: Some(audited), actor: "operator token 1", address: None, action: "channel.connect", target: None, detail: None };
+        node1.record_audit(entry).await.unwrap();
+        assert!(node2.delete_workspace(audited, &[]).await.unwrap(), "{name}");
+        let next = node1.create_workspace("Kedai Baru").await.unwrap().id;
+        assert!(next > audited, "{name}: a deleted workspace's id ({audited}) is not given again ({next})");
+        let history = node2.audit_log(&AuditFilter { workspace_id: Some(next), ..Default::default() }, 10).await.unwrap();
+        assert!(history.is_empty(), "{name}: the new workspace has no history of another: {history:?}");
+
+        for round in 0..10 {
+            let workspace = node1.create_workspace(&format!("Toko {round}")).await.unwrap().id;
+            let (created, deleted) = tokio::join!(
+                async { node1.create_channel(workspace, "telegram", "Toko", &[]).await },
+                async { node2.delete_workspace(workspace, &[]).await }
+            );
+            match created {
+                Ok(_) | Err(StoreError::NotFound) => {}
+                Err(other) => panic!("{name}: round {round}: {other:?}"),
+            }
+            assert!(deleted.unwrap(), "{name}: round {round}: a connecting channel does not hold the deletion up");
+            let left = backend.texts(&format!("SELECT id FROM channels WHERE workspace_id = {workspace}")).await;
+            assert!(left.is_empty(), "{name}: round {round}: {left:?} left behind in the deleted workspace");
+        }
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deleting_a_workspace_removes_its_channels_people_sessions_links_and_tokens_and_nothing_of_another() {
     each_backend(async |backend| {
@@ -578,8 +635,8 @@ async fn deleting_a_workspace_removes_its_channels_people_sessions_links_and_tok
         let (sitis, _) = store.create_session(siti.id, None).await.unwrap().unwrap();
         let default_token = store.create_token(Role::Admin, Some(1)).await.unwrap();
 
-        assert!(node2.delete_workspace(tini).await.unwrap(), "{name}");
-        assert!(!node3.delete_workspace(tini).await.unwrap(), "{name}: gone already");
+        assert!(node2.delete_workspace(tini, &[]).await.unwrap(), "{name}: its channel still connecting goes with it");
+        assert!(!node3.delete_workspace(tini, &[]).await.unwrap(), "{name}: gone already");
         assert!(node3.workspace(tini).await.unwrap().is_none(), "{name}");
         assert!(node3.channel(&channel, Scope::Every).await.unwrap().is_none(), "{name}: its channel");
         assert!(node3.person(owner.id, Scope::Every).await.unwrap().is_none() && node3.person_by_username("tini@warungtini.id").await.unwrap().is_none(), "{name}: its people");

@@ -34,7 +34,8 @@ async fn a_call_scoped_to_one_workspace_neither_reads_nor_changes_another_worksp
         };
         let endpoint = node1.create_webhook_endpoint(&endpoint).await.unwrap().id;
         node1.set_template_enabled(&channel, own, "promo_lebaran", false).await.unwrap();
-        node1.mark_needs_reconnect(&channel, "the bot token was revoked").await.unwrap();
+        let read_at = node1.channel(&channel, Scope::Every).await.unwrap().unwrap().updated_at;
+        node1.mark_needs_reconnect(&channel, "the bot token was revoked", read_at).await.unwrap();
 
         // Reads: nothing of theirs in my scope; all of it in theirs and in every workspace's.
         assert!(node2.messages(conversation, mine, None, 10).await.unwrap().is_empty(), "{name}: their messages");

@@ -45,10 +45,15 @@ impl<S: RunSql + KeepsChannels> ChannelStore for S {
             Box::pin(async move {
                 let connecting = ChannelStatus::Connecting.as_str();
                 if sql.is_postgres() {
-                    // Takes turns with a removal of the plugin's app (`delete_provider_app`).
+                    // Takes turns with a removal of the plugin's app (`delete_provider_app`) and
+                    // with the workspace's deletion (`delete_workspace`).
                     sql.rows("SELECT plugin FROM provider_apps WHERE plugin = $1 FOR SHARE", &[&plugin]).await?;
+                    sql.rows("SELECT id FROM workspaces WHERE id = $1 FOR KEY SHARE", &[&workspace_id]).await?;
                 }
-                sql.execute(INSERT_CHANNEL, &[&created, &workspace_id, &plugin, &name, &connecting, &settings, &webhook_secret, &now_ms()]).await.map(drop)
+                match sql.execute(INSERT_CHANNEL, &[&created, &workspace_id, &plugin, &name, &connecting, &settings, &webhook_secret, &now_ms()]).await? {
+                    0 => Err(StoreError::NotFound),
+                    _ => Ok(()),
+                }
             })
         });
         self.write(insert).await?;

@@ -90,8 +90,10 @@ pub trait InboxStore: Send + Sync {
 
     // Channels that need reconnecting.
     /// Marks a channel whose credentials the provider refused; a later refusal updates the
-    /// reason and keeps the first time.
-    async fn mark_needs_reconnect(&self, channel_id: &str, reason: &str) -> StoreResult<()>;
+    /// reason and keeps the first time. `read_at`: the channel's `updated_at` as the refused
+    /// call read it; a channel changed since (an admin reconnected it meanwhile) is not marked
+    /// by a refusal of its old credentials.
+    async fn mark_needs_reconnect(&self, channel_id: &str, reason: &str, read_at: i64) -> StoreResult<()>;
     /// Clears the mark (a successful connect).
     async fn clear_needs_reconnect(&self, channel_id: &str) -> StoreResult<()>;
     /// Why and since when a channel in `scope` needs reconnecting, if it does.
@@ -377,13 +379,15 @@ impl<S: RunSql> InboxStore for S {
         .await
     }
 
-    async fn mark_needs_reconnect(&self, channel_id: &str, reason: &str) -> StoreResult<()> {
+    async fn mark_needs_reconnect(&self, channel_id: &str, reason: &str, read_at: i64) -> StoreResult<()> {
         let (channel_id, reason) = (channel_id.to_owned(), reason.to_owned());
         self.write(body(move |sql| {
             Box::pin(async move {
                 // A later refusal updates the reason and keeps the first time.
-                let mark = "INSERT INTO channel_reconnect (channel_id, reason, since) VALUES ($1, $2, $3) ON CONFLICT (channel_id) DO UPDATE SET reason = excluded.reason";
-                sql.execute(mark, &[&channel_id, &reason, &now_ms()]).await.map(drop)
+                let mark = "INSERT INTO channel_reconnect (channel_id, reason, since)
+                            SELECT $1, $2, $3 WHERE EXISTS (SELECT 1 FROM channels WHERE id = $1 AND updated_at = $4)
+                            ON CONFLICT (channel_id) DO UPDATE SET reason = excluded.reason";
+                sql.execute(mark, &[&channel_id, &reason, &now_ms(), &read_at]).await.map(drop)
             })
         }))
         .await

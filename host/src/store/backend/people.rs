@@ -32,8 +32,11 @@ pub trait PeopleStore: Send + Sync {
     /// Renames and/or suspends (`Some(true)`) or resumes a workspace; `false` when it does not exist.
     async fn update_workspace(&self, id: i64, name: Option<&str>, suspended: Option<bool>) -> StoreResult<bool>;
     /// Deletes a workspace with everything in it (channels, people, tokens, logins in progress),
-    /// in one transaction; whether it existed.
-    async fn delete_workspace(&self, id: i64) -> StoreResult<bool>;
+    /// in one transaction; whether it existed. `torn_down`: the active channels the caller
+    /// disconnected at their providers first; one connected since (not among them) refuses the
+    /// deletion with `ChangedMeanwhile`, so that nothing stays connected to a deleted channel.
+    /// A channel still connecting goes with it (its connect finds it gone and undoes itself).
+    async fn delete_workspace(&self, id: i64, torn_down: &[String]) -> StoreResult<bool>;
     /// Makes the workspace's held deliveries due now (it was resumed); how many.
     async fn release_held_deliveries(&self, id: i64) -> StoreResult<usize>;
     /// Whether the workspace of a channel is suspended (nothing is sent for it then).
@@ -75,8 +78,8 @@ pub trait PeopleStore: Send + Sync {
     // Sessions.
     /// A new session: its id (for the cookie) and its CSRF token. `checked_hash` is the password
     /// hash a sign-in checked: the session is made only while it is still the person's, so a
-    /// password changed or reset while the sign-in checked the old one refuses it (`None`).
-    /// `None` for a session no password was checked for.
+    /// password changed or reset while the sign-in checked the old one refuses it (`None`), as
+    /// does the person's deactivation meanwhile. `None` for a session no password was checked for.
     async fn create_session(&self, person_id: i64, checked_hash: Option<&str>) -> StoreResult<Option<(String, String)>>;
     /// The person of a live session: not idle for `idle_ms`, younger than `absolute_ms`, the
     /// person active. A dead session is deleted.
@@ -127,7 +130,19 @@ impl<S: RunSql> PeopleStore for S {
         let name = name.to_owned();
         self.write(body(move |sql| {
             Box::pin(async move {
-                let created = sql.row("INSERT INTO workspaces (name, created_at, updated_at) VALUES ($1, $2, $2) RETURNING id", &[&name, &now_ms()]).await?;
+                // A deleted workspace's id is never given again: its audit rows stay, and a new
+                // business must not find them as its own. Postgres's identity sequence never
+                // goes back; SQLite would take the highest id plus one, a deleted one's.
+                let insert = match sql.is_postgres() {
+                    true => "INSERT INTO workspaces (name, created_at, updated_at) VALUES ($1, $2, $2) RETURNING id",
+                    false => {
+                        "INSERT INTO workspaces (id, name, created_at, updated_at)
+                         SELECT MAX(COALESCE((SELECT MAX(id) FROM workspaces), 0), COALESCE((SELECT MAX(workspace_id) FROM audit_log), 0),
+                                    COALESCE((SELECT CAST(value AS INTEGER) FROM store_meta WHERE key = 'workspaces_deleted_up_to'), 0)) + 1, $1, $2, $2
+                         RETURNING id"
+                    }
+                };
+                let created = sql.row(insert, &[&name, &now_ms()]).await?;
                 workspace_in(sql, created.expect("an insert returns its row").int(0)).await?.ok_or(StoreError::NotFound)
             })
         }))
@@ -146,15 +161,32 @@ impl<S: RunSql> PeopleStore for S {
         .await
     }
 
-    async fn delete_workspace(&self, id: i64) -> StoreResult<bool> {
+    async fn delete_workspace(&self, id: i64, torn_down: &[String]) -> StoreResult<bool> {
+        let torn_down = torn_down.to_vec();
         self.write(body(move |sql| {
             Box::pin(async move {
+                // On Postgres a channel's creation holds its workspace's row shared
+                // (`create_channel`): the two take turns, and the channels read below are all.
+                if sql.is_postgres() {
+                    sql.rows("SELECT id FROM workspaces WHERE id = $1 FOR UPDATE", &[&id]).await?;
+                }
+                let active = sql.rows("SELECT id FROM channels WHERE workspace_id = $1 AND status = 'active'", &[&id]).await?;
+                if active.iter().any(|channel| !torn_down.contains(&channel.text(0))) {
+                    return Err(StoreError::ChangedMeanwhile);
+                }
                 // Channels and login flows name their workspace without a foreign key: deleted
                 // here (a channel takes its contacts, conversations, messages, outbox rows and
                 // state with it); people, tokens and media go by cascade.
                 sql.execute("DELETE FROM oauth_flows WHERE workspace_id = $1", &[&id]).await?;
                 sql.execute("DELETE FROM channels WHERE workspace_id = $1", &[&id]).await?;
-                Ok(sql.execute("DELETE FROM workspaces WHERE id = $1", &[&id]).await? > 0)
+                let deleted = sql.execute("DELETE FROM workspaces WHERE id = $1", &[&id]).await? > 0;
+                if deleted && !sql.is_postgres() {
+                    // The highest id deleted, which `create_workspace` never gives again.
+                    let deleted_up_to = "INSERT INTO store_meta (key, value) VALUES ('workspaces_deleted_up_to', $1) ON CONFLICT (key) DO UPDATE
+                                         SET value = excluded.value WHERE CAST(store_meta.value AS INTEGER) < CAST(excluded.value AS INTEGER)";
+                    sql.execute(deleted_up_to, &[&id.to_string()]).await?;
+                }
+                Ok(deleted)
             })
         }))
         .await
@@ -345,7 +377,7 @@ impl<S: RunSql> PeopleStore for S {
             .write(body(move |sql| {
                 Box::pin(async move {
                     let insert = "INSERT INTO sessions (id_hash, person_id, created_at, last_seen_at, csrf_token)
-                         SELECT $1, id, $3, $3, $4 FROM people WHERE id = $2 AND (CAST($5 AS TEXT) IS NULL OR password_hash = $5)";
+                         SELECT $1, id, $3, $3, $4 FROM people WHERE id = $2 AND active AND (CAST($5 AS TEXT) IS NULL OR password_hash = $5)";
                     sql.execute(insert, &[&hash, &person_id, &now_ms(), &token, &checked_hash]).await
                 })
             }))
