@@ -171,7 +171,7 @@ async fn wrong_passwords_lock_an_account_out_without_telling_whether_it_exists()
 
 /// A client connecting from loopback address 127.0.0.`last` (Linux answers on all of
 /// 127.0.0.0/8), as an attacker spread over many addresses would. Sign-in counts the address of
-/// the connection (it honours no forwarded-for header).
+/// the connection (or the one a proxy on this machine forwards; these send none).
 fn client_from(last: u8) -> reqwest::Client {
     reqwest::Client::builder().local_address(IpAddr::from([127, 0, 0, last])).timeout(Duration::from_secs(60)).build().unwrap()
 }
@@ -237,6 +237,21 @@ async fn thirty_wrong_sign_ins_sent_at_once_from_one_address_check_only_twenty_a
     assert_eq!((status, body["error"].as_str()), (429, Some("too_many_attempts")), "{body}");
     let (status, body, _) = sign_in_from(&client_from(99), &host, budi, PASSWORD).await;
     assert_eq!(status, 200, "{body}");
+
+    // Behind a proxy on the same machine (the TLS proxy "Operating Switchboard" advises) every
+    // connection comes from 127.0.0.1: the client's address is the one it forwards, so Budi
+    // through it, from another address, is not locked out by the failures above.
+    let through_proxy = host
+        .http
+        .post(format!("{}/api/v1/session", host.base))
+        .header("x-forwarded-for", "203.0.113.7")
+        .json(&json!({"username": budi, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(through_proxy.status(), 200);
+    let (_, audit) = host.get("/api/v1/audit?action=session.sign_in&limit=10", &host.operator).await;
+    assert_eq!(audit[0]["address"], "203.0.113.7", "the audit log names the client's address: {audit}");
 }
 
 /// `PUT /api/v1/me/password` from a signed-in browser; `Retry-After`, if any, is put in the

@@ -194,7 +194,7 @@ impl FromRequestParts<Arc<App>> for Caller {
             (_, Some(id)) if Some(id) != owner.workspace => return Err(ApiError::not_found(format!("no workspace {id}"))),
             (_, _) => owner.workspace,
         };
-        let address = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|info| info.0.ip());
+        let address = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|info| client_address(info.0, &parts.headers));
         let language = super::language::from_accept_language(parts.headers.get(axum::http::header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()));
         Ok(Caller { role: owner.role, workspace, person, token: token_id, address, language })
     }
@@ -290,5 +290,37 @@ mod tests {
             let operations = paths.get(*route).or_else(|| paths.get(route.trim_start_matches("/api/v1"))).unwrap_or_else(|| panic!("{route} is not served"));
             assert!(operations.get(method.to_lowercase()).is_some(), "{method} {route} is not served");
         }
+    }
+}
+
+/// The address a request came from: the peer, or, when the peer is a proxy on this machine
+/// (the TLS proxy in front of the host, as "Operating Switchboard" advises), the last address
+/// it put in `X-Forwarded-For`. Sign-in's lockout, the audit log and the chat widget's limits
+/// count by it: behind a local proxy every peer is 127.0.0.1, and one client's failed sign-ins
+/// would lock everyone out. A peer elsewhere cannot choose the address it is counted under.
+pub fn client_address(peer: std::net::SocketAddr, headers: &axum::http::HeaderMap) -> std::net::IpAddr {
+    if peer.ip().is_loopback()
+        && let Some(forwarded) = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok())
+        && let Some(Ok(ip)) = forwarded.rsplit(',').next().map(|last| last.trim().parse::<std::net::IpAddr>())
+    {
+        return ip;
+    }
+    peer.ip()
+}
+
+#[cfg(test)]
+mod client_address_tests {
+    use axum::http::HeaderMap;
+    use std::net::IpAddr;
+
+    use super::client_address;
+
+    #[test]
+    fn forwarded_addresses_count_only_from_a_local_proxy() {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-forwarded-for", "10.0.0.1, 203.0.113.7".parse().unwrap());
+        assert_eq!(client_address("127.0.0.1:5000".parse().unwrap(), &headers), "203.0.113.7".parse::<IpAddr>().unwrap());
+        assert_eq!(client_address("198.51.100.2:5000".parse().unwrap(), &headers), "198.51.100.2".parse::<IpAddr>().unwrap());
+        assert_eq!(client_address("127.0.0.1:5000".parse().unwrap(), &HeaderMap::new()), "127.0.0.1".parse::<IpAddr>().unwrap());
     }
 }

@@ -157,8 +157,10 @@ pub struct SignIn {
 pub async fn sign_in(
     State(app): State<Arc<App>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: axum::http::HeaderMap,
     ApiJson(body): ApiJson<SignIn>,
 ) -> Result<Response, ApiError> {
+    let client = super::auth::client_address(peer, &headers);
     let username = body.username.as_deref().map(str::trim).unwrap_or_default().to_lowercase();
     let password = body.password.unwrap_or_default();
     let mut missing = Vec::new();
@@ -174,7 +176,7 @@ pub async fn sign_in(
     if !missing.is_empty() {
         return Err(fields(&missing));
     }
-    let lockout = Lockout::new(&username, Some(peer.ip()));
+    let lockout = Lockout::new(&username, Some(client));
     if let Some(refusal) = lockout.reserve(&app).await? {
         return Ok(refusal);
     }
@@ -185,8 +187,8 @@ pub async fn sign_in(
     let person = person.filter(|p| matches && p.active);
     let Some(person) = person else {
         // The reserved attempt stays counted as failed.
-        tracing::info!(client = %peer.ip(), "sign-in refused");
-        return Err(sign_in_refused(&app, peer, &username).await);
+        tracing::info!(%client, "sign-in refused");
+        return Err(sign_in_refused(&app, client, &username).await);
     };
     if let Some(workspace) = person.workspace_id
         && app.store.workspace(workspace).await?.is_some_and(|w| w.status == "suspended")
@@ -198,10 +200,10 @@ pub async fn sign_in(
     let Some((session, csrf_token)) = app.store.create_session(person.id, person.password_hash.as_deref()).await? else {
         // The password it checked was changed or reset meanwhile.
         tracing::info!(person = person.id, "sign-in refused: the password was changed while it was checked");
-        return Err(sign_in_refused(&app, peer, &username).await);
+        return Err(sign_in_refused(&app, client, &username).await);
     };
     tracing::info!(person = person.id, "signed in");
-    let (actor, address) = (format!("person {} {}", person.id, person.username), peer.ip().to_string());
+    let (actor, address) = (format!("person {} {}", person.id, person.username), client.to_string());
     super::audit::write(&app, NewAuditEntry {
         workspace_id: person.workspace_id,
         actor: &actor,
@@ -220,8 +222,8 @@ pub async fn sign_in(
 
 /// A refused sign-in, in the audit log as every one is, and its answer (which says no more than
 /// that the username and password did not match).
-async fn sign_in_refused(app: &App, peer: SocketAddr, username: &str) -> ApiError {
-    let address = peer.ip().to_string();
+async fn sign_in_refused(app: &App, client: std::net::IpAddr, username: &str) -> ApiError {
+    let address = client.to_string();
     super::audit::write(app, NewAuditEntry {
         workspace_id: None,
         actor: "anonymous",

@@ -176,19 +176,21 @@ async fn start_due(app: &Arc<App>, sends: &mut JoinSet<()>, running: &mut HashMa
         let (app, ids) = (app.clone(), (delivery.id, delivery.endpoint_id));
         let task = sends.spawn(async move {
             let (attempt, outcome) = attempt(&app, &endpoint, &delivery).await;
-            match app.store.webhook_attempted(&delivery, &attempt, &outcome).await {
+            match app.store.webhook_attempted(&delivery, &attempt, &outcome, endpoint.updated_at).await {
                 // Disabled past the retry horizon: a bot's conversations went to people, each
                 // announced to the live inbox (on Postgres the store announced them to every
                 // node already; this does nothing there).
-                Ok(handed) => {
-                    for conversation in &handed {
+                Ok(attempted) => {
+                    for conversation in &attempted.handed {
                         app.live.conversation(&conversation.channel_id, conversation.conversation_id);
+                    }
+                    if attempted.disabled
+                        && let Outcome::Failed { disable_endpoint: Some(reason) } = &outcome
+                    {
+                        disabled_notice(&app, &endpoint, reason).await;
                     }
                 }
                 Err(error) => tracing::error!(delivery = delivery.id, "recording a webhook attempt failed (it is sent again after its lease): {error}"),
-            }
-            if let Outcome::Failed { disable_endpoint: Some(reason) } = &outcome {
-                disabled_notice(&app, &endpoint, reason).await;
             }
         });
         running.insert(task.id(), ids);
@@ -283,6 +285,6 @@ pub async fn ping(app: &App, endpoint: &Endpoint) -> Result<Attempt, crate::stor
     let Some(delivery) = app.store.ping_webhook(endpoint.id, ATTEMPT_TIMEOUT + LEASE).await? else { return Err(crate::store::StoreError::NotFound) };
     let (attempt, outcome) = attempt(app, endpoint, &delivery).await;
     let outcome = if outcome == Outcome::Delivered { outcome } else { Outcome::Failed { disable_endpoint: None } };
-    app.store.webhook_attempted(&delivery, &attempt, &outcome).await?;
+    app.store.webhook_attempted(&delivery, &attempt, &outcome, endpoint.updated_at).await?;
     Ok(attempt)
 }

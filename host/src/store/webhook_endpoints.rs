@@ -115,7 +115,10 @@ pub(crate) fn due_sql() -> String {
 pub(crate) const CLAIM: &str = "UPDATE webhook_deliveries SET claimed_by = $2, claimed_until = $3
      WHERE id = $1 AND state = 'pending' AND (claimed_until IS NULL OR claimed_until < $4)";
 pub(crate) const INSERT_ATTEMPT: &str = "INSERT INTO webhook_attempts (delivery_id, at, status, latency_ms, response) VALUES ($1, $2, $3, $4, $5)";
-pub(crate) const DELIVERED: &str = "UPDATE webhook_deliveries SET state = 'delivered', attempts = attempts + 1, claimed_by = NULL, claimed_until = NULL, updated_at = $2 WHERE id = $1";
+/// The outcomes below: only while the delivery is this node's `$3` (NULL: one node, no claims),
+/// so a late outcome of a node whose claim lapsed does not undo what another node did since.
+pub(crate) const DELIVERED: &str = "UPDATE webhook_deliveries SET state = 'delivered', attempts = attempts + 1, claimed_by = NULL, claimed_until = NULL, updated_at = $2
+     WHERE id = $1 AND (CAST($3 AS TEXT) IS NULL OR claimed_by = $3)";
 /// An endpoint that took a delivery is up again: its deliveries waiting on a retry (tried
 /// before, due later) are due now, not hours later by the backoff schedule. `$1` the endpoint,
 /// `$2` now. Order is kept by `due_sql` (a conversation's first pending event goes first).
@@ -135,9 +138,12 @@ pub(crate) const PROBE_ENDPOINTS: &str = "UPDATE webhook_deliveries SET next_att
                                       AND p.conversation_id = d.conversation_id AND p.state = 'pending' AND p.id < d.id)
                   GROUP BY d.endpoint_id
                   HAVING MIN(d.next_attempt_at) > $1 AND MAX(d.updated_at) < $2)";
-pub(crate) const RETRY: &str = "UPDATE webhook_deliveries SET attempts = attempts + 1, next_attempt_at = $2, claimed_by = NULL, claimed_until = NULL, updated_at = $3 WHERE id = $1";
-pub(crate) const FAILED: &str = "UPDATE webhook_deliveries SET state = 'failed', attempts = attempts + 1, claimed_by = NULL, claimed_until = NULL, updated_at = $2 WHERE id = $1";
-pub(crate) const DISABLE_ENDPOINT: &str = "UPDATE webhook_endpoints SET enabled = FALSE, disabled_reason = $2, updated_at = $3 WHERE id = $1";
+pub(crate) const RETRY: &str = "UPDATE webhook_deliveries SET attempts = attempts + 1, next_attempt_at = $2, claimed_by = NULL, claimed_until = NULL, updated_at = $3
+     WHERE id = $1 AND (CAST($4 AS TEXT) IS NULL OR claimed_by = $4)";
+pub(crate) const FAILED: &str = "UPDATE webhook_deliveries SET state = 'failed', attempts = attempts + 1, claimed_by = NULL, claimed_until = NULL, updated_at = $2
+     WHERE id = $1 AND (CAST($3 AS TEXT) IS NULL OR claimed_by = $3)";
+/// Only while the endpoint is as the attempt read it (`$4`, its `updated_at`).
+pub(crate) const DISABLE_ENDPOINT: &str = "UPDATE webhook_endpoints SET enabled = FALSE, disabled_reason = $2, updated_at = $3 WHERE id = $1 AND updated_at = $4";
 /// The endpoint `$1` if it is in the scope `$<scope>` (NULL: every workspace), as a subquery.
 fn endpoint_in_scope(scope: usize) -> String {
     format!("(SELECT e.id FROM webhook_endpoints e WHERE e.id = $1 AND e.workspace_id = COALESCE(${scope}, e.workspace_id))")

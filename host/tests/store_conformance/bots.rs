@@ -120,7 +120,9 @@ async fn a_bot_token_owns_its_channels_new_conversations_until_it_is_revoked() {
         assert_eq!(status(given_up).await, "bot", "{name}");
         let delivery = node2.due_webhook_deliveries(50, &[]).await.unwrap().into_iter().find(|d| d.endpoint_id == endpoint.id).unwrap_or_else(|| panic!("{name}: a delivery due"));
         let failed = Attempt { at: now_ms(), status: Some(503), latency_ms: 3, response: "down".into() };
-        let handed = node1.webhook_attempted(&delivery, &failed, &Outcome::Failed { disable_endpoint: Some("retry horizon passed".into()) }).await.unwrap();
+        assert!(node1.claim_webhook_delivery(delivery.id, std::time::Duration::from_secs(30)).await.unwrap(), "{name}");
+        let as_read = node1.webhook_endpoint(endpoint.id, Scope::Every).await.unwrap().unwrap().updated_at;
+        let handed = node1.webhook_attempted(&delivery, &failed, &Outcome::Failed { disable_endpoint: Some("retry horizon passed".into()) }, as_read).await.unwrap().handed;
         assert_eq!(handed, vec![HandedOver { channel_id: other.clone(), conversation_id: given_up }], "{name}: disabled, its conversation named");
         assert_eq!(status(given_up).await, "open", "{name}");
 

@@ -86,7 +86,9 @@ async fn a_call_scoped_to_one_workspace_neither_reads_nor_changes_another_worksp
         assert!(node2.update_conversation(conversation, own, None, Some("resolved"), AsRead::Anything).await.unwrap(), "{name}");
         let delivery = node2.due_webhook_deliveries(10, &[]).await.unwrap().into_iter().find(|d| d.endpoint_id == endpoint).expect("the resolution's delivery");
         let answered = Attempt { at: switchboard::store::now_ms(), status: Some(200), latency_ms: 3, response: "ok".into() };
-        node1.webhook_attempted(&delivery, &answered, &Outcome::Delivered).await.unwrap();
+        assert!(node1.claim_webhook_delivery(delivery.id, std::time::Duration::from_secs(30)).await.unwrap(), "{name}");
+        let as_read = node1.webhook_endpoint(endpoint, Scope::Every).await.unwrap().unwrap().updated_at;
+        node1.webhook_attempted(&delivery, &answered, &Outcome::Delivered, as_read).await.unwrap();
         assert!(node2.webhook_deliveries(endpoint, mine, 10).await.unwrap().is_empty(), "{name}: their endpoint's deliveries");
         assert_eq!(node2.webhook_deliveries(endpoint, own, 10).await.unwrap().len(), 1, "{name}");
         assert_eq!(node2.redeliver_webhooks(endpoint, mine, Redeliver::Since(0)).await.unwrap(), 0, "{name}: their deliveries sent again");

@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use crate::store::conversations::in_order;
-use crate::store::model::{Attempt, ChannelBot, Delivery, Endpoint, EndpointChange, HandedOver, NewEndpoint, Outcome, Redeliver, Role};
+use crate::store::model::{Attempt, Attempted, ChannelBot, Delivery, Endpoint, EndpointChange, HandedOver, NewEndpoint, Outcome, Redeliver, Role};
 use crate::store::pg::live::announce_in;
 use crate::store::row::ReadRow;
 use crate::store::sql::{Param, Row, RunSql, Sql, batched, body, renew_claims};
@@ -40,10 +40,12 @@ pub trait WebhookStore: Send + Sync {
     /// This node is still sending `in_flight`: its claims on them last `lease` from now; how
     /// many it still held (one node: all, it claims without a write).
     async fn renew_webhook_claims(&self, in_flight: &[i64], lease: Duration) -> StoreResult<usize>;
-    /// Records an attempt and what became of its delivery (and of its endpoint), together; the
-    /// conversations the endpoint handed to people when the outcome turned it off, to announce
-    /// (on Postgres, announced already).
-    async fn webhook_attempted(&self, delivery: &Delivery, attempt: &Attempt, outcome: &Outcome) -> StoreResult<Vec<HandedOver>>;
+    /// Records an attempt and what became of its delivery (and of its endpoint), together.
+    /// `endpoint_as_read`: the endpoint's `updated_at` as the attempt read it; an endpoint an
+    /// admin changed since (re-pointed, turned off and on) is not turned off by the failure of
+    /// an attempt at what it was. A delivery another node claimed since (this node's claim
+    /// lapsed) is left as that node leaves it; the attempt stays in its history either way.
+    async fn webhook_attempted(&self, delivery: &Delivery, attempt: &Attempt, outcome: &Outcome, endpoint_as_read: i64) -> StoreResult<Attempted>;
 
     // What the admin sees and does.
     /// The newest deliveries of an endpoint in `scope`, each with its attempts.
@@ -253,28 +255,39 @@ impl<S: RunSql> WebhookStore for S {
         renew_claims(self, "webhook_deliveries", "id", "AND state = 'pending'", in_flight, lease).await
     }
 
-    async fn webhook_attempted(&self, delivery: &Delivery, attempt: &Attempt, outcome: &Outcome) -> StoreResult<Vec<HandedOver>> {
-        let input = (delivery.clone(), attempt.clone(), outcome.clone());
-        let attempted = batched(|sql, (delivery, attempt, outcome): &(Delivery, Attempt, Outcome)| {
+    async fn webhook_attempted(&self, delivery: &Delivery, attempt: &Attempt, outcome: &Outcome, endpoint_as_read: i64) -> StoreResult<Attempted> {
+        let node = self.claiming_node().map(str::to_owned);
+        let input = (delivery.clone(), attempt.clone(), outcome.clone(), endpoint_as_read, node);
+        let attempted = batched(|sql, (delivery, attempt, outcome, endpoint_as_read, node): &(Delivery, Attempt, Outcome, i64, Option<String>)| {
             Box::pin(async move {
                 let now = now_ms();
-                let mut handed = Vec::new();
+                let mut attempted = Attempted::default();
                 sql.execute(INSERT_ATTEMPT, &[&delivery.id, &attempt.at, &attempt.status, &attempt.latency_ms, &attempt.response]).await?;
                 match outcome {
                     Outcome::Delivered => {
-                        sql.execute(BACKLOG_DUE_NOW, &[&delivery.endpoint_id, &now]).await?;
-                        sql.execute(DELIVERED, &[&delivery.id, &now]).await?
-                    }
-                    Outcome::Retry { at } => sql.execute(RETRY, &[&delivery.id, at, &now]).await?,
-                    Outcome::Failed { disable_endpoint } => {
-                        if let Some(reason) = disable_endpoint {
-                            handed = hand_over_bot_conversations(sql, delivery.endpoint_id, None, None).await?;
-                            sql.execute(DISABLE_ENDPOINT, &[&delivery.endpoint_id, reason, &now]).await?;
+                        if sql.execute(DELIVERED, &[&delivery.id, &now, node]).await? > 0 {
+                            sql.execute(BACKLOG_DUE_NOW, &[&delivery.endpoint_id, &now]).await?;
                         }
-                        sql.execute(FAILED, &[&delivery.id, &now]).await?
+                    }
+                    Outcome::Retry { at } => {
+                        sql.execute(RETRY, &[&delivery.id, at, &now, node]).await?;
+                    }
+                    Outcome::Failed { disable_endpoint } => {
+                        let mine = sql.execute(FAILED, &[&delivery.id, &now, node]).await? > 0;
+                        if mine && let Some(reason) = disable_endpoint {
+                            if sql.is_postgres() {
+                                sql.execute(LOCK_ENDPOINT, &[&delivery.endpoint_id]).await?;
+                            }
+                            let unchanged = "SELECT id FROM webhook_endpoints WHERE id = $1 AND updated_at = $2";
+                            if sql.row(unchanged, &[&delivery.endpoint_id, endpoint_as_read]).await?.is_some() {
+                                // Named before the endpoint is turned off, whose trigger hands them over.
+                                attempted.handed = hand_over_bot_conversations(sql, delivery.endpoint_id, None, None).await?;
+                                attempted.disabled = sql.execute(DISABLE_ENDPOINT, &[&delivery.endpoint_id, reason, &now, endpoint_as_read]).await? > 0;
+                            }
+                        }
                     }
                 };
-                Ok(handed)
+                Ok(attempted)
             })
         });
         self.write_batched(input, attempted).await

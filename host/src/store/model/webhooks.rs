@@ -101,6 +101,15 @@ pub enum Outcome {
     Failed { disable_endpoint: Option<String> },
 }
 
+/// What recording an attempt did beyond its delivery.
+#[derive(Debug, Default)]
+pub struct Attempted {
+    /// The endpoint was turned off (past the retry horizon, as the attempt read it).
+    pub disabled: bool,
+    /// The conversations it handed to people then, to announce (on Postgres, announced already).
+    pub handed: Vec<super::HandedOver>,
+}
+
 /// When a failed delivery is tried again, and when it is given up.
 #[derive(Debug, Clone)]
 pub struct RetryPolicy {
