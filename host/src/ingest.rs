@@ -10,7 +10,7 @@ use crate::app::App;
 use crate::interactive::ShortId;
 use crate::runtime::types::{AccountEvent, Attachment, Choice, DeliveryState, Event, HttpRequest, HttpResponse, StatusTarget};
 use crate::store::storable;
-use crate::store::model::{AttachmentContent, Channel, ChoiceContent, ChoiceSource, ContactInfo, DeliveryStatus, EventRecord, FileRecord, LocationContent, Message, MessageContent, NewInbound};
+use crate::store::model::{AttachmentContent, Channel, ChoiceContent, ChoiceSource, ContactInfo, DeliveryStatus, EventRecord, FileRecord, LocationContent, Message, MessageContent, NewInbound, StoredBytes};
 use crate::runtime::{CallError, Retry};
 
 use crate::media::plugin_files::{KEPT_PREFIX, KeptFile};
@@ -320,9 +320,10 @@ fn kept_files(app: &App, channel_id: &str, events: &[Event]) -> HashMap<String, 
 fn files_of(attachments: &[Attachment], kept: &HashMap<String, KeptFile>, fetches_media: bool) -> Vec<FileRecord> {
     let mut files = Vec::new();
     for (position, attachment) in attachments.iter().enumerate() {
-        let filename = attachment.filename.clone();
+        let filename = storable_opt(&attachment.filename);
         if let Some(file) = attachment.provider_media_id.as_ref().and_then(|id| kept.get(id)) {
-            files.push(FileRecord::Kept { position, filename: filename.or_else(|| file.filename.clone()), bytes: file.bytes.clone() });
+            let bytes = StoredBytes { mime_type: storable(&file.bytes.mime_type), ..file.bytes.clone() };
+            files.push(FileRecord::Kept { position, filename: filename.or_else(|| storable_opt(&file.filename)), bytes });
         } else if fetches_media && crate::media::has_bytes(attachment.kind) {
             files.push(FileRecord::Fetch { position, filename });
         }

@@ -298,14 +298,19 @@ mod tests {
 /// it put in `X-Forwarded-For`. Sign-in's lockout, the audit log and the chat widget's limits
 /// count by it: behind a local proxy every peer is 127.0.0.1, and one client's failed sign-ins
 /// would lock everyone out. A peer elsewhere cannot choose the address it is counted under.
+///
+/// The last address of the last `X-Forwarded-For` line: the one the proxy added (a proxy that
+/// adds a line of its own keeps the client's lines before it, which the client chose). A peer
+/// on an IPv6 socket reached over IPv4 loopback (`::ffff:127.0.0.1`) is a local proxy too.
 pub fn client_address(peer: std::net::SocketAddr, headers: &axum::http::HeaderMap) -> std::net::IpAddr {
-    if peer.ip().is_loopback()
-        && let Some(forwarded) = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok())
+    let peer = peer.ip().to_canonical();
+    if peer.is_loopback()
+        && let Some(forwarded) = headers.get_all("x-forwarded-for").iter().last().and_then(|v| v.to_str().ok())
         && let Some(Ok(ip)) = forwarded.rsplit(',').next().map(|last| last.trim().parse::<std::net::IpAddr>())
     {
-        return ip;
+        return ip.to_canonical();
     }
-    peer.ip()
+    peer
 }
 
 #[cfg(test)]
@@ -322,5 +327,11 @@ mod client_address_tests {
         assert_eq!(client_address("127.0.0.1:5000".parse().unwrap(), &headers), "203.0.113.7".parse::<IpAddr>().unwrap());
         assert_eq!(client_address("198.51.100.2:5000".parse().unwrap(), &headers), "198.51.100.2".parse::<IpAddr>().unwrap());
         assert_eq!(client_address("127.0.0.1:5000".parse().unwrap(), &HeaderMap::new()), "127.0.0.1".parse::<IpAddr>().unwrap());
+        assert_eq!(client_address("[::ffff:127.0.0.1]:5000".parse().unwrap(), &headers), "203.0.113.7".parse::<IpAddr>().unwrap(), "IPv4 loopback on an IPv6 socket");
+        // A client's own line comes first; the proxy's line, last, counts.
+        let mut lines = HeaderMap::new();
+        lines.append("x-forwarded-for", "198.51.100.99".parse().unwrap());
+        lines.append("x-forwarded-for", "203.0.113.7".parse().unwrap());
+        assert_eq!(client_address("127.0.0.1:5000".parse().unwrap(), &lines), "203.0.113.7".parse::<IpAddr>().unwrap());
     }
 }

@@ -14,7 +14,7 @@ use serde::Deserialize;
 use super::settings::name_problem;
 use super::{ApiError, ApiJson, Caller};
 use crate::app::App;
-use crate::store::{Scope, StoreError};
+use crate::store::{Scope, StoreError, now_ms};
 use crate::store::model::Workspace;
 
 #[derive(utoipa::ToSchema, Deserialize)]
@@ -109,9 +109,8 @@ pub async fn update(
     Ok(Json(find(&app, id).await?))
 }
 
-/// How often a workspace's deletion goes again when a channel was connected while it tore
-/// the others down.
-const DELETE_ATTEMPTS: usize = 3;
+/// How long a workspace's deletion waits before it goes again, while a channel of it connects.
+const DELETE_RETRY: std::time::Duration = std::time::Duration::from_millis(250);
 
 #[utoipa::path(delete, path = "/workspaces/{id}", tag = "workspaces", params(("id" = i64, Path, description = "the workspace"), DeleteQuery), responses((status = 204, description = "deleted with everything in it")))]
 pub async fn delete(
@@ -128,18 +127,25 @@ pub async fn delete(
     }
     // Its channels are disconnected at their providers first, as deleting each would (all at
     // once: each waits on its own provider, bounded by the plugin call limit). The deletion
-    // refuses while a channel connected since is not among them: those are torn down too, and
-    // it goes again (a channel still connecting goes with the workspace and undoes itself).
-    let mut torn_down = Vec::new();
-    for attempt in 1..=DELETE_ATTEMPTS {
+    // refuses while a channel is connecting, or was connected or changed since: those are torn
+    // down too once connected, and it goes again, until twice the plugin call limit has passed.
+    // (A channel still connecting keeps its state until then, which its disconnect needs.)
+    let connect_limit = app.runtime.call_timeout() * 2;
+    let (started, connecting_since) = (tokio::time::Instant::now(), now_ms() - connect_limit.as_millis() as i64);
+    let mut torn_down: Vec<(String, i64)> = Vec::new();
+    loop {
         let channels = app.store.channels(Scope::Workspace(id)).await?;
-        let new: Vec<_> = channels.iter().filter(|channel| !torn_down.contains(&channel.id)).collect();
+        let new: Vec<_> = channels.iter().filter(|channel| !torn_down.contains(&(channel.id.clone(), channel.updated_at))).collect();
         futures_util::future::join_all(new.iter().map(|channel| super::channels::tear_down(&app, channel))).await;
-        torn_down.extend(new.into_iter().map(|channel| channel.id.clone()));
-        match app.store.delete_workspace(id, &torn_down).await {
-            Err(StoreError::ChangedMeanwhile) if attempt < DELETE_ATTEMPTS => continue,
+        torn_down.extend(new.into_iter().map(|channel| (channel.id.clone(), channel.updated_at)));
+        match app.store.delete_workspace(id, &torn_down, connecting_since).await {
+            Err(StoreError::ChangedMeanwhile) if started.elapsed() < connect_limit => tokio::time::sleep(DELETE_RETRY).await,
             Err(StoreError::ChangedMeanwhile) => {
-                return Err(ApiError::new(StatusCode::CONFLICT, "channels_connecting", "channels of this workspace kept being connected while it was deleted: try again"));
+                return Err(ApiError::new(
+                    StatusCode::CONFLICT,
+                    "channels_connecting",
+                    "channels of this workspace kept being connected while it was deleted; those disconnected already are listed until it is: delete it again",
+                ));
             }
             outcome => {
                 outcome?;

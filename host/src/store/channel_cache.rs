@@ -170,7 +170,8 @@ mod tests {
         assert!(read(Scope::Workspace(workspace + 1)).is_none());
         assert!(read(Scope::Workspace(workspace)).is_some());
         // The workspace's deletion takes its channels with it.
-        assert!(block_on(db.delete_workspace(workspace, std::slice::from_ref(&created.id))).unwrap());
+        let torn_down = block_on(db.channel(&created.id, Scope::Every)).unwrap().unwrap();
+        assert!(block_on(db.delete_workspace(workspace, &[(torn_down.id, torn_down.updated_at)], 0)).unwrap());
         assert!(read(Scope::Every).is_none(), "a deleted workspace's channel is still served");
     }
 

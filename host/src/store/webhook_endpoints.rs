@@ -94,9 +94,13 @@ pub(crate) const INSERT_ENDPOINT: &str = "INSERT INTO webhook_endpoints (workspa
 pub(crate) const SUBSCRIBE: &str = "INSERT INTO webhook_subscriptions (endpoint_id, event_type) VALUES ($1, $2)";
 pub(crate) const UNSUBSCRIBE_ALL: &str = "DELETE FROM webhook_subscriptions WHERE endpoint_id = $1";
 pub(crate) const UPDATE_ENDPOINT: &str = "UPDATE webhook_endpoints SET url = COALESCE($3, url), description = COALESCE($4, description),
-        enabled = COALESCE($5, enabled), disabled_reason = CASE WHEN $5 THEN NULL ELSE disabled_reason END, updated_at = $6
+        enabled = COALESCE($5, enabled), disabled_reason = CASE WHEN $5 THEN NULL ELSE disabled_reason END,
+        updated_at = CASE WHEN $6 > updated_at THEN $6 ELSE updated_at + 1 END
      WHERE id = $1 AND workspace_id = COALESCE($2, workspace_id)";
-pub(crate) const ROTATE_SECRET: &str = "UPDATE webhook_endpoints SET previous_secret = secret, previous_until = $3, secret = $4, updated_at = $5
+/// (`updated_at` moves forward at every change, by 1 ms at least, as a channel's does: what an
+/// attempt read is told apart from any change since, `DISABLE_ENDPOINT`.)
+pub(crate) const ROTATE_SECRET: &str = "UPDATE webhook_endpoints SET previous_secret = secret, previous_until = $3, secret = $4,
+        updated_at = CASE WHEN $5 > updated_at THEN $5 ELSE updated_at + 1 END
      WHERE id = $1 AND workspace_id = COALESCE($2, workspace_id)";
 pub(crate) const DELETE_ENDPOINT: &str = "DELETE FROM webhook_endpoints WHERE id = $1 AND workspace_id = COALESCE($2, workspace_id)";
 /// Due, unclaimed, its endpoint enabled, and the first of its conversation still pending for

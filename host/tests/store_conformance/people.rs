@@ -583,12 +583,21 @@ async fn a_channel_connected_while_its_workspace_is_deleted_is_not_left_behind_a
         };
         let toko = node1.create_workspace("Toko Maju").await.unwrap().id;
         let active = connected(node1.create_channel(toko, "telegram", "Toko Maju", &[]).await.unwrap().id).await;
-        let connecting = node1.create_channel(toko, "telegram", "Toko Maju 2", &[]).await.unwrap().id;
-        let refused = node2.delete_workspace(toko, &[]).await;
+        let as_read = node1.channel(&active, Scope::Every).await.unwrap().unwrap().updated_at;
+        let refused = node2.delete_workspace(toko, &[], 0).await;
         assert!(matches!(refused, Err(StoreError::ChangedMeanwhile)), "{name}: an active channel not torn down refuses it: {refused:?}");
         assert!(node2.workspace(toko).await.unwrap().is_some() && node2.channel(&active, Scope::Every).await.unwrap().is_some(), "{name}: nothing deleted");
-        assert!(node2.delete_workspace(toko, std::slice::from_ref(&active)).await.unwrap(), "{name}");
-        assert!(node1.channel(&connecting, Scope::Every).await.unwrap().is_none(), "{name}: the connecting one went with it");
+        tokio::time::sleep(std::time::Duration::from_millis(3)).await; // a change in a later millisecond
+        let connecting = node1.create_channel(toko, "telegram", "Toko Maju 2", &[]).await.unwrap().id;
+        let torn_down = [(active.clone(), as_read)];
+        let refused = node2.delete_workspace(toko, &torn_down, as_read).await;
+        assert!(matches!(refused, Err(StoreError::ChangedMeanwhile)), "{name}: a channel connecting since the cut-off refuses it: {refused:?}");
+        node1.update_channel(&active, Scope::Every, "Toko Maju Jaya", &[], None).await.unwrap();
+        let refused = node2.delete_workspace(toko, &torn_down, now_ms() + 1).await;
+        assert!(matches!(refused, Err(StoreError::ChangedMeanwhile)), "{name}: a channel changed since it was torn down refuses it: {refused:?}");
+        let changed = node1.channel(&active, Scope::Every).await.unwrap().unwrap().updated_at;
+        assert!(node2.delete_workspace(toko, &[(active.clone(), changed)], now_ms() + 1).await.unwrap(), "{name}");
+        assert!(node1.channel(&connecting, Scope::Every).await.unwrap().is_none(), "{name}: a leftover connecting one (older than the cut-off) went with it");
         let refused = node1.create_channel(toko, "telegram", "Toko Maju 3", &[]).await.map(|c| c.id);
         assert!(matches!(refused, Err(StoreError::NotFound)), "{name}: no channel in a deleted workspace: {refused:?}");
 
@@ -596,7 +605,7 @@ async fn a_channel_connected_while_its_workspace_is_deleted_is_not_left_behind_a
         assert!(audited > toko, "{name}");
         let entry = NewAuditEntry { workspace_id: Some(audited), actor: "operator token 1", address: None, action: "channel.connect", target: None, detail: None };
         node1.record_audit(entry).await.unwrap();
-        assert!(node2.delete_workspace(audited, &[]).await.unwrap(), "{name}");
+        assert!(node2.delete_workspace(audited, &[], 0).await.unwrap(), "{name}");
         let next = node1.create_workspace("Kedai Baru").await.unwrap().id;
         assert!(next > audited, "{name}: a deleted workspace's id ({audited}) is not given again ({next})");
         let history = node2.audit_log(&AuditFilter { workspace_id: Some(next), ..Default::default() }, 10).await.unwrap();
@@ -604,15 +613,16 @@ async fn a_channel_connected_while_its_workspace_is_deleted_is_not_left_behind_a
 
         for round in 0..10 {
             let workspace = node1.create_workspace(&format!("Toko {round}")).await.unwrap().id;
+            // (Any connecting channel is a leftover here: the cut-off is in the future.)
             let (created, deleted) = tokio::join!(
                 async { node1.create_channel(workspace, "telegram", "Toko", &[]).await },
-                async { node2.delete_workspace(workspace, &[]).await }
+                async { node2.delete_workspace(workspace, &[], now_ms() + 60_000).await }
             );
             match created {
                 Ok(_) | Err(StoreError::NotFound) => {}
                 Err(other) => panic!("{name}: round {round}: {other:?}"),
             }
-            assert!(deleted.unwrap(), "{name}: round {round}: a connecting channel does not hold the deletion up");
+            assert!(deleted.unwrap(), "{name}: round {round}");
             let left = backend.texts(&format!("SELECT id FROM channels WHERE workspace_id = {workspace}")).await;
             assert!(left.is_empty(), "{name}: round {round}: {left:?} left behind in the deleted workspace");
         }
@@ -635,8 +645,8 @@ async fn deleting_a_workspace_removes_its_channels_people_sessions_links_and_tok
         let (sitis, _) = store.create_session(siti.id, None).await.unwrap().unwrap();
         let default_token = store.create_token(Role::Admin, Some(1)).await.unwrap();
 
-        assert!(node2.delete_workspace(tini, &[]).await.unwrap(), "{name}: its channel still connecting goes with it");
-        assert!(!node3.delete_workspace(tini, &[]).await.unwrap(), "{name}: gone already");
+        assert!(node2.delete_workspace(tini, &[], now_ms() + 1).await.unwrap(), "{name}: its channel still connecting (since before the cut-off) goes with it");
+        assert!(!node3.delete_workspace(tini, &[], now_ms() + 1).await.unwrap(), "{name}: gone already");
         assert!(node3.workspace(tini).await.unwrap().is_none(), "{name}");
         assert!(node3.channel(&channel, Scope::Every).await.unwrap().is_none(), "{name}: its channel");
         assert!(node3.person(owner.id, Scope::Every).await.unwrap().is_none() && node3.person_by_username("tini@warungtini.id").await.unwrap().is_none(), "{name}: its people");

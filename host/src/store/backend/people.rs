@@ -33,10 +33,11 @@ pub trait PeopleStore: Send + Sync {
     async fn update_workspace(&self, id: i64, name: Option<&str>, suspended: Option<bool>) -> StoreResult<bool>;
     /// Deletes a workspace with everything in it (channels, people, tokens, logins in progress),
     /// in one transaction; whether it existed. `torn_down`: the active channels the caller
-    /// disconnected at their providers first; one connected since (not among them) refuses the
-    /// deletion with `ChangedMeanwhile`, so that nothing stays connected to a deleted channel.
-    /// A channel still connecting goes with it (its connect finds it gone and undoes itself).
-    async fn delete_workspace(&self, id: i64, torn_down: &[String]) -> StoreResult<bool>;
+    /// disconnected at their providers first, each as it read it (id, `updated_at`). A channel
+    /// connected or changed since, or one still connecting since `connecting_since` (ms; an
+    /// older one is a leftover of a connect that died with its process), refuses the deletion
+    /// with `ChangedMeanwhile`: nothing stays connected at a provider for a deleted channel.
+    async fn delete_workspace(&self, id: i64, torn_down: &[(String, i64)], connecting_since: i64) -> StoreResult<bool>;
     /// Makes the workspace's held deliveries due now (it was resumed); how many.
     async fn release_held_deliveries(&self, id: i64) -> StoreResult<usize>;
     /// Whether the workspace of a channel is suspended (nothing is sent for it then).
@@ -161,7 +162,7 @@ impl<S: RunSql> PeopleStore for S {
         .await
     }
 
-    async fn delete_workspace(&self, id: i64, torn_down: &[String]) -> StoreResult<bool> {
+    async fn delete_workspace(&self, id: i64, torn_down: &[(String, i64)], connecting_since: i64) -> StoreResult<bool> {
         let torn_down = torn_down.to_vec();
         self.write(body(move |sql| {
             Box::pin(async move {
@@ -170,8 +171,8 @@ impl<S: RunSql> PeopleStore for S {
                 if sql.is_postgres() {
                     sql.rows("SELECT id FROM workspaces WHERE id = $1 FOR UPDATE", &[&id]).await?;
                 }
-                let active = sql.rows("SELECT id FROM channels WHERE workspace_id = $1 AND status = 'active'", &[&id]).await?;
-                if active.iter().any(|channel| !torn_down.contains(&channel.text(0))) {
+                let live = "SELECT id, updated_at FROM channels WHERE workspace_id = $1 AND (status = 'active' OR created_at >= $2)";
+                if sql.rows(live, &[&id, &connecting_since]).await?.iter().any(|channel| !torn_down.contains(&(channel.text(0), channel.int(1)))) {
                     return Err(StoreError::ChangedMeanwhile);
                 }
                 // Channels and login flows name their workspace without a foreign key: deleted
