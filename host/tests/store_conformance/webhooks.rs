@@ -95,7 +95,6 @@ async fn events_write_deliveries_for_subscribed_endpoints_which_go_out_in_order_
         let given_up = Outcome::Failed { disable_endpoint: Some("retry horizon passed".into()) };
         assert!(node1.claim_webhook_delivery(other_conversation.id, lease).await.unwrap(), "{name}");
         let as_read = node1.webhook_endpoint(messages.id, Scope::Every).await.unwrap().unwrap().updated_at;
-        tokio::time::sleep(Duration::from_millis(3)).await; // a change in a later millisecond
         node2.update_webhook_endpoint(messages.id, Scope::Workspace(1), &EndpointChange { description: Some("CRM baru".into()), ..Default::default() }).await.unwrap().unwrap();
         let attempted = node1.webhook_attempted(&other_conversation, &answered(503), &given_up, as_read).await.unwrap();
         assert!(!attempted.disabled && node2.webhook_endpoint(messages.id, Scope::Every).await.unwrap().unwrap().enabled, "{name}: changed since it was read");
