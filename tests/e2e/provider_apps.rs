@@ -175,6 +175,25 @@ async fn apps_are_set_by_admins_for_plugins_that_have_one_and_cannot_vanish_unde
     let (status, body) = host.call(reqwest::Method::DELETE, "/api/v1/plugins/messenger/app", Some(&host.operator), None).await;
     assert_eq!(status, 204, "{body}");
     assert_eq!(host.get("/api/v1/plugins/messenger/app", &host.operator).await.1["configured"], false);
+
+    // Two operators save the form at the same moment: one types a new secret, the other changes
+    // nothing and sends the secret back masked. Whichever is stored last, the new secret stays
+    // (the masked one's save is merged with the app as it is when written, not as first read):
+    // Meta's deliveries signed with it are taken, with the old one refused.
+    assert_eq!(set_app(&host, "messenger", json!({"app_id": APP_ID, "app_secret": APP_SECRET})).await.0, 200);
+    let delivery = app_delivery("page", &[(UNKNOWN_PAGE, BUDI, "m_saves_at_once")]);
+    let mut old_secret = APP_SECRET.to_owned();
+    for round in 0..8 {
+        let new_secret = format!("rahasia-baru-{round}");
+        let (typed, masked) = tokio::join!(
+            set_app(&host, "messenger", json!({"app_id": APP_ID, "app_secret": new_secret})),
+            set_app(&host, "messenger", json!({"app_id": APP_ID, "app_secret": "********"}))
+        );
+        assert_eq!((typed.0, masked.0), (200, 200), "round {round}: {typed:?} {masked:?}");
+        assert_eq!(post_to_app(&host, "messenger", &new_secret, &delivery).await.0, 200, "round {round}: the new secret is the app's");
+        assert_eq!(post_to_app(&host, "messenger", &old_secret, &delivery).await.0, 401, "round {round}: the old secret was not put back");
+        old_secret = new_secret;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -16,7 +16,7 @@ use super::settings::{self, FieldView, SECRET_MASK, field_view, is_secret, setti
 use super::{ApiError, ApiJson, Caller};
 use crate::app::App;
 use crate::runtime::LoadedPlugin;
-use crate::store::Scope;
+use crate::store::{Scope, StoreError};
 use crate::store::model::AppRemoval;
 
 #[derive(utoipa::ToSchema, Serialize)]
@@ -100,38 +100,60 @@ pub async fn set(
     let plugin = app_plugin(&app, &id)?;
     let schema = &plugin.app_schema;
     let given = settings::from_json(&body.settings).map_err(ApiError::invalid_fields)?;
-    let stored = app.store.provider_app(&id).await?.map(|s| s.settings).unwrap_or_default();
+    // The form is merged with the app as read and written only while it is still so: another
+    // operator's save in between (a new secret, say) is merged with again, not put back. After
+    // `SAVES_MEANWHILE` such saves in a row, 409 `changed_meanwhile`.
+    const SAVES_MEANWHILE: usize = 5;
+    for attempt in 1.. {
+        let stored = app.store.provider_app(&id).await?;
+        let merged = merged_with_kept_secrets(schema, &body.settings, &given, stored.as_ref().map(|s| &s.settings));
+        let errors = settings::validate(schema, &merged);
+        if !errors.is_empty() {
+            return Err(ApiError::invalid_fields(errors));
+        }
+        match app.store.set_provider_app(&id, &setting_values(schema, &merged), stored.map(|s| s.updated_at)).await {
+            Err(StoreError::ChangedMeanwhile) if attempt < SAVES_MEANWHILE => continue,
+            written => written?,
+        };
+        break;
+    }
+    tracing::info!(plugin = %id, "provider app set");
+    super::audit::record(&app, &caller, None, "provider_app.set", &id).await;
+    Ok(Json(view(&app, &plugin, caller.language).await?))
+}
+
+/// The settings given, with each secret left out or given as the mask keeping its stored value.
+fn merged_with_kept_secrets(
+    schema: &[crate::runtime::types::Field],
+    body: &Map<String, Value>,
+    given: &BTreeMap<String, Option<String>>,
+    stored: Option<&BTreeMap<String, String>>,
+) -> BTreeMap<String, String> {
+    let kept = |key: &str| stored.and_then(|stored| stored.get(key)).cloned();
     let mut merged = BTreeMap::new();
     for (key, value) in given {
-        let keep_secret = schema.iter().find(|f| f.key == key).is_some_and(is_secret) && value.as_deref().is_none_or(|v| v == SECRET_MASK);
+        let keep_secret = schema.iter().find(|f| &f.key == key).is_some_and(is_secret) && value.as_deref().is_none_or(|v| v == SECRET_MASK);
         match (keep_secret, value) {
             (true, _) => {
-                if let Some(current) = stored.get(&key) {
-                    merged.insert(key, current.clone());
+                if let Some(current) = kept(key) {
+                    merged.insert(key.clone(), current);
                 }
             }
             (false, Some(value)) => {
-                merged.insert(key, value);
+                merged.insert(key.clone(), value.clone());
             }
             (false, None) => {}
         }
     }
     // Secrets not sent at all are kept too.
     for field in schema.iter().filter(|f| is_secret(f)) {
-        if !merged.contains_key(&field.key) && !body.settings.contains_key(&field.key) {
-            if let Some(current) = stored.get(&field.key) {
-                merged.insert(field.key.clone(), current.clone());
+        if !merged.contains_key(&field.key) && !body.contains_key(&field.key) {
+            if let Some(current) = kept(&field.key) {
+                merged.insert(field.key.clone(), current);
             }
         }
     }
-    let errors = settings::validate(schema, &merged);
-    if !errors.is_empty() {
-        return Err(ApiError::invalid_fields(errors));
-    }
-    app.store.set_provider_app(&id, &setting_values(schema, &merged)).await?;
-    tracing::info!(plugin = %id, "provider app set");
-    super::audit::record(&app, &caller, None, "provider_app.set", &id).await;
-    Ok(Json(view(&app, &plugin, caller.language).await?))
+    merged
 }
 
 /// Removes the app; refused while channels of the plugin exist, naming them.

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use switchboard::store::model::{AppRemoval, FlowAccount, FlowStatus, NewFlow, SettingValue};
-use switchboard::store::{Scope, now_ms};
+use switchboard::store::{Scope, StoreError, now_ms};
 use switchboard::store::oauth::FLOW_LIFETIME_MS;
 
 use crate::each_backend;
@@ -20,7 +20,11 @@ async fn a_provider_apps_secrets_are_sealed_at_rest_opened_on_another_node_repla
             SettingValue { key: "app_secret", value: "fb-rahasia-1", secret: true },
             SettingValue { key: "app_id", value: "987654321012345", secret: false },
         ];
-        let set = node1.set_provider_app("messenger", &settings).await.unwrap();
+        let set = node1.set_provider_app("messenger", &settings, None).await.unwrap();
+        // Two operators' first saves at once: the second finds the app set meanwhile, and its
+        // settings are not written over the first's.
+        let second_first = [SettingValue { key: "app_secret", value: "fb-lain", secret: true }];
+        assert!(matches!(node2.set_provider_app("messenger", &second_first, None).await, Err(StoreError::ChangedMeanwhile)), "{name}");
         assert_eq!(set.verify_token.len(), 32, "{name}: the host made the verify token");
 
         let read = node2.provider_app("messenger").await.unwrap().unwrap_or_else(|| panic!("{name}: set on another node"));
@@ -32,12 +36,17 @@ async fn a_provider_apps_secrets_are_sealed_at_rest_opened_on_another_node_repla
 
         // The operator replaces the secret through another node: the verify token the provider's
         // webhook subscription was made with stays.
-        tokio::time::sleep(std::time::Duration::from_millis(3)).await;
-        let replaced = node3.set_provider_app("messenger", &[SettingValue { key: "app_secret", value: "fb-rahasia-2", secret: true }]).await.unwrap();
+        let replaced = node3.set_provider_app("messenger", &[SettingValue { key: "app_secret", value: "fb-rahasia-2", secret: true }], Some(read.updated_at)).await.unwrap();
         assert_eq!((replaced.verify_token.as_str(), replaced.created_at), (set.verify_token.as_str(), set.created_at), "{name}");
         let reread = node1.provider_app("messenger").await.unwrap().unwrap();
         assert_eq!(reread.settings, BTreeMap::from([("app_secret".to_owned(), "fb-rahasia-2".to_owned())]), "{name}: the settings replaced whole");
-        assert!(reread.updated_at > set.updated_at, "{name}");
+        assert!(reread.updated_at > set.updated_at, "{name}: a change in the same millisecond moves it forward too");
+        // A save merged with the app as it was before that change (its kept secret the old one)
+        // is refused, and the new secret stays.
+        let stale = [SettingValue { key: "app_secret", value: "fb-rahasia-1", secret: true }];
+        assert!(matches!(node2.set_provider_app("messenger", &stale, Some(read.updated_at)).await, Err(StoreError::ChangedMeanwhile)), "{name}");
+        let unchanged = node1.provider_app("messenger").await.unwrap().unwrap();
+        assert_eq!((unchanged.settings["app_secret"].as_str(), unchanged.updated_at), ("fb-rahasia-2", reread.updated_at), "{name}: nothing written");
         assert!(node1.provider_app("instagram").await.unwrap().is_none(), "{name}: one app per plugin");
 
         // A Messenger channel still connecting (a login's pick in progress may be going through

@@ -19,8 +19,11 @@ pub trait IntegrationStore: Send + Sync {
     /// A plugin's app, its secret settings and verify token opened.
     async fn provider_app(&self, plugin: &str) -> StoreResult<Option<ProviderApp>>;
     /// Sets a plugin's app (secret settings sealed); the verify token is made the first time and
-    /// kept after that.
-    async fn set_provider_app(&self, plugin: &str, settings: &[SettingValue<'_>]) -> StoreResult<ProviderApp>;
+    /// kept after that. Only while the app is as the caller read it: `read_at` is the
+    /// `updated_at` read (`None`: no app was set), else [`StoreError::ChangedMeanwhile`] and
+    /// nothing is written (a form merged with what it read, its kept secret say, would put back
+    /// what another request changed meanwhile).
+    async fn set_provider_app(&self, plugin: &str, settings: &[SettingValue<'_>], read_at: Option<i64>) -> StoreResult<ProviderApp>;
     /// Removes a plugin's app, unless a channel of the plugin exists (one still connecting may be
     /// going through the app). Checked in the removal's own write, so a channel created at the
     /// same moment is either counted or created after the app is gone.
@@ -44,10 +47,14 @@ pub trait IntegrationStore: Send + Sync {
 }
 
 const PROVIDER_APP: &str = "SELECT settings, verify_token, created_at, updated_at FROM provider_apps WHERE plugin = $1";
-/// Nodes setting the same plugin's app at once: one inserts, the others update; the verify
-/// token the insert made stays.
-const SET_PROVIDER_APP: &str = "INSERT INTO provider_apps (plugin, settings, verify_token, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)
-     ON CONFLICT (plugin) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at";
+/// The first app of a plugin; of nodes setting it at once one inserts, the others find it set
+/// meanwhile. The verify token the insert made stays.
+const INSERT_PROVIDER_APP: &str = "INSERT INTO provider_apps (plugin, settings, verify_token, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)
+     ON CONFLICT (plugin) DO NOTHING";
+/// An app changed only at the version read (`$4`); its `updated_at` moves forward at every
+/// change, as a channel's does, so two changes in one millisecond are told apart.
+const UPDATE_PROVIDER_APP: &str = "UPDATE provider_apps SET settings = $2, updated_at = CASE WHEN $3 > updated_at THEN $3 ELSE updated_at + 1 END
+     WHERE plugin = $1 AND updated_at = $4";
 const DELETE_PROVIDER_APP: &str = "DELETE FROM provider_apps WHERE plugin = $1";
 const PURGE_EXPIRED_FLOWS: &str = "DELETE FROM oauth_flows WHERE expires_at <= $1";
 const TRANSITION_FLOW: &str = "UPDATE oauth_flows SET status = $3, updated_at = $4 WHERE state = $1 AND status = $2 AND expires_at > $4";
@@ -95,12 +102,18 @@ impl<S: RunSql> IntegrationStore for S {
         raw.map(|raw| raw.open(plugin, self.secrets())).transpose()
     }
 
-    async fn set_provider_app(&self, plugin: &str, settings: &[SettingValue<'_>]) -> StoreResult<ProviderApp> {
+    async fn set_provider_app(&self, plugin: &str, settings: &[SettingValue<'_>], read_at: Option<i64>) -> StoreResult<ProviderApp> {
         let (owned, sealed, verify_token) = (plugin.to_owned(), self.secrets().seal_settings(settings), self.secrets().seal(&random_token(32)));
         let raw = self
             .write(body(move |sql| {
                 Box::pin(async move {
-                    sql.execute(SET_PROVIDER_APP, &[&owned, &sealed, &verify_token, &now_ms()]).await?;
+                    let written = match read_at {
+                        None => sql.execute(INSERT_PROVIDER_APP, &[&owned, &sealed, &verify_token, &now_ms()]).await?,
+                        Some(read_at) => sql.execute(UPDATE_PROVIDER_APP, &[&owned, &sealed, &now_ms(), &read_at]).await?,
+                    };
+                    if written == 0 {
+                        return Err(StoreError::ChangedMeanwhile);
+                    }
                     sql.row(PROVIDER_APP, &[&owned]).await?.map(|row| raw_provider_app(&row)).ok_or(StoreError::NotFound)
                 })
             }))
