@@ -108,6 +108,32 @@ async fn nothing_one_call_leaves_in_memory_reaches_the_next() {
     }
 }
 
+/// A webhook URL is on the admin pages' origin: a person who opens one (a link in a message)
+/// hands the plugin no session cookie, and its answer plants no cookie and runs no script there,
+/// whatever type and policy the plugin gives it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_url_opened_in_a_browser_gives_the_plugin_no_cookie_and_runs_no_script() {
+    let host = host_with(&[HOSTILE], vec![]).await;
+    let channel = connect(&host, json!({"mode": "headers"})).await;
+    let response = host
+        .http
+        .get(format!("{}/webhooks/{channel}/invoice", host.base))
+        .header("cookie", "sb_session=the-persons-session")
+        .header("x-telegram-bot-api-secret-token", "a-providers-header")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let headers = response.headers().clone();
+    let body = response.text().await.unwrap();
+    assert!(body.contains("x-telegram-bot-api-secret-token"), "a provider's headers still reach the plugin: {body}");
+    assert!(!body.contains("cookie"), "the plugin saw the person's cookie: {body}");
+    assert!(headers.get("set-cookie").is_none(), "{headers:?}");
+    let policies: Vec<_> = headers.get_all("content-security-policy").iter().collect();
+    assert_eq!(policies, ["default-src 'none'; sandbox"], "{headers:?}");
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_to_undeclared_hosts_are_denied_unless_the_operator_allows_them() {
     let target = FakeTelegram::start("1:x").await;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::ApiError;
@@ -53,6 +53,9 @@ pub async fn receive_app(
     counted(&app, label, answer)
 }
 
+/// Headers of a plugin's answer the host drops or sets itself (see [`provider_response`]).
+const SET_BY_THE_HOST: [HeaderName; 3] = [header::SET_COOKIE, header::CONTENT_SECURITY_POLICY, header::X_CONTENT_TYPE_OPTIONS];
+
 /// The answer, counted in the webhook metrics by plugin and status.
 fn counted(app: &App, plugin: &str, answer: Result<Response, ApiError>) -> Response {
     let response = answer.unwrap_or_else(IntoResponse::into_response);
@@ -60,7 +63,10 @@ fn counted(app: &App, plugin: &str, answer: Result<Response, ApiError>) -> Respo
     response
 }
 
-/// The request as the contract's `http-request`; headers that are not text are dropped.
+/// The request as the contract's `http-request`; headers that are not text are dropped, and so
+/// is the `Cookie` header: webhook URLs are on the admin pages' origin, so a person who opens one
+/// (a link in a message, say) would hand the plugin their session. No provider signs with
+/// cookies.
 fn http_request(method: &Method, path: String, query: Option<String>, headers: &HeaderMap, body: &Bytes) -> HttpRequest {
     HttpRequest {
         method: method.as_str().to_owned(),
@@ -68,21 +74,30 @@ fn http_request(method: &Method, path: String, query: Option<String>, headers: &
         query: query.unwrap_or_default(),
         headers: headers
             .iter()
+            .filter(|(name, _)| *name != header::COOKIE)
             .filter_map(|(name, value)| Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned())))
             .collect(),
         body: body.to_vec(),
     }
 }
 
-/// The plugin's answer to the provider; a malformed header from the plugin is dropped.
+/// The plugin's answer to the provider; a malformed header from the plugin is dropped. The
+/// answer is on the admin pages' origin, read by providers, never drawn for a person: it sets no
+/// cookie, and whatever its type it runs no script and is not sniffed into one (a sandbox
+/// policy, as files served from `/api/v1/media` have), whatever the plugin says.
 fn provider_response(response: HttpResponse) -> Response {
     let status = StatusCode::from_u16(response.status).unwrap_or(StatusCode::OK);
     let mut headers = HeaderMap::new();
     for (name, value) in response.headers {
         if let (Ok(name), Ok(value)) = (HeaderName::try_from(name), HeaderValue::try_from(value)) {
+            if SET_BY_THE_HOST.contains(&name) {
+                continue;
+            }
             headers.append(name, value);
         }
     }
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'; sandbox"));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     let mut answer = (status, headers, response.body).into_response();
     answer.extensions_mut().insert(super::error::ProviderAnswer);
     answer

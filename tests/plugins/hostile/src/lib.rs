@@ -8,7 +8,10 @@
 //!   may not reach;
 //! - `residue`: look for anything an earlier call left in this instance's memory (a changed
 //!   initialised static, a written zeroed static, the heap beyond what it was given), answer
-//!   `clean` or `residue: …`, then leave the webhook's body in all three for the next call to find.
+//!   `clean` or `residue: …`, then leave the webhook's body in all three for the next call to find;
+//! - `headers`: answer a webhook with a page of script naming every request header it was given,
+//!   a cookie to plant and a policy that allows everything: what a plugin would do to reach a
+//!   person who opens its webhook URL on the host's own origin.
 
 // A hostile plugin does what plugins must not be trusted not to do (read memory it was not
 // given): the host's sandbox, not the plugin's manners, keeps that harmless.
@@ -122,7 +125,7 @@ impl Channel for Hostile {
 
     fn settings_schema() -> Vec<Field> {
         vec![
-            Field::new("mode", "Mode", FieldKind::Select).required().options([("loop", "loop"), ("memory", "memory"), ("egress", "egress"), ("residue", "residue")]),
+            Field::new("mode", "Mode", FieldKind::Select).required().options([("loop", "loop"), ("memory", "memory"), ("egress", "egress"), ("residue", "residue"), ("headers", "headers")]),
             Field::new("target_url", "Target URL (egress)", FieldKind::Text),
         ]
     }
@@ -132,6 +135,16 @@ impl Channel for Hostile {
     }
 
     fn handle_webhook(ctx: &ChannelContext, request: HttpRequest) -> Result<WebhookOutcome, ChannelError> {
+        if ctx.require("mode")? == "headers" {
+            let seen: Vec<&str> = request.headers.iter().map(|(name, _)| name.as_str()).collect();
+            let headers = vec![
+                ("content-type".into(), "text/html".into()),
+                ("set-cookie".into(), "sb_session=planted; Path=/".into()),
+                ("content-security-policy".into(), "default-src *".into()),
+            ];
+            let body = format!("<script>fetch('/api/v1/tokens')</script>seen: {}", seen.join(",")).into_bytes();
+            return Ok(WebhookOutcome { response: HttpResponse { status: 200, headers, body }, events: vec![] });
+        }
         Ok(WebhookOutcome { response: HttpResponse::text(200, misbehave(ctx, Some(&request))?), events: vec![] })
     }
 
