@@ -3,6 +3,8 @@
 //! follow its redirect to the host's callback, pick an account, get the channel. Also: wrong
 //! and replayed states, a refused login, bad app settings, reconnecting a channel.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use serde_json::{Value, json};
 use switchboard_e2e::fake_meta::{APP_ID, APP_SECRET, FakeMeta, GRAPH_VERSION, now_ms};
 use switchboard_e2e::{PUBLIC_URL, TestHost};
@@ -11,6 +13,7 @@ use crate::messenger::{
     HOUR_MS, IG_ID, OUTLET_ID, PAGE_ID, PAGE_TOKEN, SITI, SUBSCRIBED_FIELDS, WARUNG_ID, WARUNG_IG_ID, WARUNG_TOKEN, channel,
     customer_writes, host_and_fake, reply, revoked_channel, until_status,
 };
+use crate::people::{Browser, invited_and_signed_in};
 
 fn app_settings(fake: &FakeMeta) -> Value {
     json!({"app_id": APP_ID, "app_secret": APP_SECRET, "api_base_url": fake.base_url})
@@ -46,11 +49,30 @@ async fn approve(authorize_url: &str) -> String {
     callback
 }
 
-/// The browser lands on the callback (the public URL is this host behind its TLS proxy).
+/// The browser lands on the callback (the public URL is this host behind its TLS proxy): the
+/// browser of an admin of the workspace, signed in to Switchboard, as the logins these tests
+/// start with the admin's API token need.
 async fn land(host: &TestHost, callback: &str) -> (u16, String) {
+    let admin = admins_browser(host).await;
+    land_as(host, callback, Some(admin.cookie())).await
+}
+
+/// The browser lands on the callback sending `cookie` (none: not signed in).
+async fn land_as(host: &TestHost, callback: &str, cookie: Option<&str>) -> (u16, String) {
     let local = callback.replacen(PUBLIC_URL, &host.base, 1);
-    let response = browser().get(local).header("accept", "text/html,application/xhtml+xml").send().await.unwrap();
+    let mut request = browser().get(local).header("accept", "text/html,application/xhtml+xml");
+    if let Some(cookie) = cookie {
+        request = request.header("cookie", cookie);
+    }
+    let response = request.send().await.unwrap();
     (response.status().as_u16(), response.text().await.unwrap())
+}
+
+/// A browser signed in as a new admin of the host's workspace.
+pub async fn admins_browser(host: &TestHost) -> Browser {
+    static ADMINS: AtomicUsize = AtomicUsize::new(0);
+    let username = format!("admin-{}@tokobudi.co.id", ADMINS.fetch_add(1, Ordering::Relaxed));
+    invited_and_signed_in(host, &username, "admin").await.1
 }
 
 /// Starts a login and approves it; returns the state once the accounts are listed.
@@ -272,4 +294,86 @@ async fn a_login_reconnects_a_channel_whose_token_was_revoked() {
     let (_, queued) = reply(&host, conversation, "Halo lagi, kak").await;
     until_status(&host, conversation, queued["id"].as_i64().unwrap(), "sent").await;
     assert_eq!(fake.sent()[0].token, "EAAPtokobudiPageTokenAfterLogin0003");
+}
+
+/// The state alone finishes no login: an admin of one business could send their login's link
+/// to another business's Page admin, whose approval would hand the first business that Page.
+/// The callback is finished only in a browser signed in as whoever started the login (for a
+/// login started with an API token: an admin of its workspace); refused, it waits for that
+/// browser, the provider's code unused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_login_is_finished_only_in_a_browser_signed_in_as_whoever_started_it() {
+    let (host, fake) = host_and_fake().await;
+    // Started with the admin's API token, as a browser signed in with it does: the start's
+    // answer gives that browser the login's key.
+    let started = host
+        .http
+        .post(format!("{}/api/v1/oauth/messenger/start", host.base))
+        .bearer_auth(&host.admin)
+        .json(&json!({"settings": app_settings(&fake)}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(started.status(), 201);
+    let set_cookie = started.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Lax") && set_cookie.contains("Path=/oauth/callback"), "{set_cookie}");
+    let starters_key = set_cookie.split(';').next().unwrap().to_owned();
+    let started: Value = started.json().await.unwrap();
+    let state = started["state"].as_str().unwrap().to_owned();
+    let callback = approve(started["authorize_url"].as_str().unwrap()).await;
+
+    // The link opened anywhere else: another business's Page admin, not signed in here.
+    let (status, page) = land_as(&host, &callback, None).await;
+    assert_eq!(status, 403, "a browser that did not start it: {page}");
+    assert!(page.contains("started in another browser"), "{page}");
+    let (name, _) = starters_key.split_once('=').unwrap();
+    let (status, _) = land_as(&host, &callback, Some(&format!("{name}=a-key-of-its-own-making"))).await;
+    assert_eq!(status, 403, "a key of its own making");
+    let (_, agent) = invited_and_signed_in(&host, "agen@tokobudi.co.id", "agent").await;
+    let (status, page) = land_as(&host, &callback, Some(agent.cookie())).await;
+    assert_eq!(status, 403, "an agent of the workspace: {page}");
+    assert!(page.contains("started by someone else"), "{page}");
+    assert_eq!(flow(&host, &state).await["status"], "waiting_for_login");
+    assert!(fake.calls("GET", "oauth/access_token").is_empty(), "no code was exchanged");
+    // The browser that started it finishes it, with the same callback.
+    assert_eq!(land_as(&host, &callback, Some(&starters_key)).await.0, 200);
+    assert_eq!(flow(&host, &state).await["status"], "ready");
+
+    // Started by a signed-in admin, finished in another browser of theirs: signed in as them
+    // it is theirs, signed in as another admin it is not.
+    let siti = admins_browser(&host).await;
+    let (status, started) =
+        siti.request(&host, reqwest::Method::POST, "/api/v1/oauth/messenger/start", Some(json!({"settings": app_settings(&fake)})), true, None).await;
+    assert_eq!(status, 201, "{started}");
+    let callback = approve(started["authorize_url"].as_str().unwrap()).await;
+    let other_admin = admins_browser(&host).await;
+    let (status, page) = land_as(&host, &callback, Some(other_admin.cookie())).await;
+    assert_eq!(status, 403, "another admin of the workspace: {page}");
+    assert!(page.contains("started by someone else"), "{page}");
+    let (status, page) = land_as(&host, &callback, Some(siti.cookie())).await;
+    assert_eq!(status, 200, "{page}");
+}
+
+/// A reconnect's login carries the channel's settings as they were when it started: a change
+/// made to the channel while the admin was at the provider is not undone by them (409), and a
+/// login started again reconnects it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reconnect_does_not_undo_a_change_made_while_the_admin_was_at_the_provider() {
+    let (host, fake) = host_and_fake().await;
+    let id = crate::messenger::connect(&host, &fake).await["id"].as_str().unwrap().to_owned();
+    let state = log_in(&host, "messenger", json!({"channel_id": id, "settings": {"app_id": APP_ID}})).await;
+    let (status, renamed) =
+        host.call(reqwest::Method::PATCH, &format!("/api/v1/channels/{id}"), Some(&host.admin), Some(json!({"name": "Toko Budi Pusat"}))).await;
+    assert_eq!(status, 200, "{renamed}");
+
+    let (status, body) = pick(&host, &state, json!({"account_id": PAGE_ID})).await;
+    assert_eq!((status, body["error"].as_str()), (409, Some("changed_meanwhile")), "{body}");
+    assert!(body["message"].as_str().unwrap().contains("start the login again"), "{body}");
+    let kept = channel(&host, &id).await;
+    assert_eq!(kept["name"].as_str(), Some("Toko Budi Pusat"), "{kept}");
+
+    let state = log_in(&host, "messenger", json!({"channel_id": id, "settings": {"app_id": APP_ID}})).await;
+    let (status, reconnected) = pick(&host, &state, json!({"account_id": PAGE_ID})).await;
+    assert_eq!(status, 200, "{reconnected}");
+    assert_eq!((reconnected["name"].as_str(), reconnected["status"].as_str()), (Some("Toko Budi Pusat"), Some("active")), "{reconnected}");
 }

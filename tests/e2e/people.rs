@@ -66,6 +66,11 @@ pub async fn invited_and_signed_in(host: &TestHost, username: &str, role: &str) 
 }
 
 impl Browser {
+    /// The `Cookie` header this browser sends.
+    pub fn cookie(&self) -> &str {
+        &self.cookie
+    }
+
     pub async fn request(&self, host: &TestHost, method: reqwest::Method, path: &str, body: Option<Value>, csrf: bool, origin: Option<&str>) -> (u16, Value) {
         let mut request = host.http.request(method, format!("{}{path}", host.base)).header("cookie", &self.cookie);
         if csrf {

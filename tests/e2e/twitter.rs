@@ -214,7 +214,9 @@ async fn authorize_and_land(host: &TestHost, authorize_url: &str) -> (String, u1
     let callback = page.headers()["location"].to_str().unwrap().to_owned();
     assert!(callback.starts_with(&format!("{PUBLIC_URL}/oauth/callback?state=")), "{callback}");
     let local = callback.replacen(PUBLIC_URL, &host.base, 1);
-    let landed = browser().get(local).header("accept", "text/html").send().await.unwrap();
+    // The admin's browser, signed in to Switchboard (only such a browser finishes a login).
+    let admin = crate::oauth::admins_browser(host).await;
+    let landed = browser().get(local).header("accept", "text/html").header("cookie", admin.cookie()).send().await.unwrap();
     let status = landed.status().as_u16();
     (callback, status, landed.text().await.unwrap())
 }

@@ -32,7 +32,7 @@ use super::{ApiError, ApiJson, Caller};
 use crate::app::App;
 use crate::runtime::types::{AuthFinishRequest, AuthStartRequest, Capability};
 use crate::runtime::Retry;
-use crate::store::model::{Flow, FlowAccount, FlowStatus, NewFlow};
+use crate::store::model::{Flow, FlowAccount, FlowStatus, NewFlow, Role};
 use crate::store::{Scope, random_token};
 
 /// Where every provider sends the admin back; register it with the provider once.
@@ -68,7 +68,7 @@ pub async fn start(
     State(app): State<Arc<App>>,
     Path(plugin_id): Path<String>,
     ApiJson(body): ApiJson<StartFlow>,
-) -> Result<(StatusCode, Json<Started>), ApiError> {
+) -> Result<(StatusCode, [(header::HeaderName, String); 1], Json<Started>), ApiError> {
     // Another workspace's channel is "not found" whatever else is wrong: look it up first.
     let reconnect = match body.channel_id.as_deref() {
         None => None,
@@ -115,6 +115,8 @@ pub async fn start(
         Some(channel) => channel.workspace_id,
         None => caller.target_workspace()?,
     };
+    let browser_key = random_token(32);
+    let browser_key_sha256 = sha256_hex(&browser_key);
     let flow = app.store.create_flow(&NewFlow {
         workspace_id,
         state: &state,
@@ -124,10 +126,21 @@ pub async fn start(
         settings: &values,
         properties: &redirect.properties,
         redirect_url: &redirect_url,
+        started_by: caller.person,
+        channel_updated_at: reconnect.as_ref().map(|c| c.updated_at),
+        browser_key_sha256: Some(&browser_key_sha256),
     }).await?;
     tracing::info!(plugin = %plugin_id, reconnect = ?flow.channel_id, "provider login started");
+    // The browser that started the login keeps its key, sent back only to the callback.
+    let secure = if app.public_url.starts_with("https://") { "; Secure" } else { "" };
+    let cookie = format!(
+        "{}={browser_key}; HttpOnly; SameSite=Lax; Path={CALLBACK_PATH}; Max-Age={}{secure}",
+        browser_key_cookie(&state),
+        crate::store::oauth::FLOW_LIFETIME_MS / 1000
+    );
     Ok((
         StatusCode::CREATED,
+        [(header::SET_COOKIE, cookie)],
         Json(Started { state, plugin: plugin_id, authorize_url: redirect.authorize_url, redirect_url, expires_at: flow.expires_at }),
     ))
 }
@@ -136,7 +149,7 @@ pub async fn start(
 /// browser with a short page, anything else with JSON.
 pub async fn callback(State(app): State<Arc<App>>, headers: HeaderMap, Query(query): Query<Vec<(String, String)>>) -> Response {
     let html = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|accept| accept.contains("text/html"));
-    match finish(&app, query).await {
+    match finish(&app, &headers, query).await {
         Ok((flow, accounts)) => {
             let message = format!("Logged in: {accounts} account(s) to choose from. Return to Switchboard to pick one; this tab can be closed.");
             if html {
@@ -149,13 +162,14 @@ pub async fn callback(State(app): State<Arc<App>>, headers: HeaderMap, Query(que
     }
 }
 
-async fn finish(app: &App, query: Vec<(String, String)>) -> Result<(Flow, usize), ApiError> {
+async fn finish(app: &App, headers: &HeaderMap, query: Vec<(String, String)>) -> Result<(Flow, usize), ApiError> {
     let state = query.iter().find(|(k, _)| k == "state").map(|(_, v)| v.clone()).unwrap_or_default();
     let invalid = |message: &str| ApiError::new(StatusCode::BAD_REQUEST, "invalid_state", message);
     if state.is_empty() {
         return Err(invalid("the callback carries no `state`: start the login again from Switchboard"));
     }
     let flow = app.store.flow(&state, Scope::Every).await?.ok_or_else(|| invalid("unknown or expired login (`state`): start the login again from Switchboard"))?;
+    browser_of_whoever_started(app, headers, &flow).await?;
     // One callback per state: whoever moves it on first finishes the login; a replay is refused.
     if !app.store.transition_flow(&state, FlowStatus::Waiting, FlowStatus::Finishing).await? {
         return Err(ApiError::new(
@@ -197,6 +211,46 @@ async fn finish(app: &App, query: Vec<(String, String)>) -> Result<(Flow, usize)
             Err(ApiError::unprocessable("login_failed", reason))
         }
     }
+}
+
+/// The cookie that carries a login's browser key: one per login, so that two logins started in
+/// one browser each come back with their own.
+fn browser_key_cookie(state: &str) -> String {
+    format!("sb_login_{}", &state[..state.len().min(16)])
+}
+
+fn sha256_hex(text: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(text.as_bytes()))
+}
+
+/// The callback is finished only by whoever started the login: the browser that started it (it
+/// sends back the key the start gave it), or a browser signed in to Switchboard as the person
+/// who started it (for a login started with an API token, outside a browser: as an admin of its
+/// workspace, or the operator). The state alone is not enough: an admin of one workspace could
+/// otherwise send their login's link to another business's Page admin, whose approval would
+/// hand the first workspace that business's Pages. Refused, the login waits for the right
+/// browser (the page can be loaded again there).
+async fn browser_of_whoever_started(app: &App, headers: &HeaderMap, flow: &Flow) -> Result<(), ApiError> {
+    let browser_key = super::auth::cookie(headers, &browser_key_cookie(&flow.state)).map(|key| sha256_hex(&key));
+    if browser_key.is_some() && browser_key == flow.browser_key_sha256 {
+        return Ok(());
+    }
+    let refused = |message: &str| ApiError::new(StatusCode::FORBIDDEN, "login_not_yours", message);
+    let not_signed_in = "this login was started in another browser: finish it there, or sign in to Switchboard here as the admin who started it and load this page again";
+    let session = super::auth::session_cookie(headers).ok_or_else(|| refused(not_signed_in))?;
+    let signed_in = app.store.session(&session, super::auth::SESSION_IDLE_MS, super::auth::SESSION_ABSOLUTE_MS).await?.ok_or_else(|| refused(not_signed_in))?;
+    let person = &signed_in.person;
+    let theirs = match flow.started_by {
+        Some(starter) => person.id == starter,
+        None => person.role == Role::Operator || (person.role == Role::Admin && person.workspace_id == Some(flow.workspace_id)),
+    };
+    if !theirs {
+        return Err(refused(
+            "this login was started by someone else: only the admin who started it finishes it, in a browser signed in to Switchboard as them",
+        ));
+    }
+    Ok(())
 }
 
 /// A minimal page for the admin's browser tab.
@@ -357,6 +411,13 @@ pub async fn connect(
                 channels::connect_new(&app, flow.workspace_id, &plugin, caller.language, name, &values, BTreeMap::new()).await.map(|c| (StatusCode::CREATED, c))
             }
             Some(channel_id) => match channels::find(&app, &caller, channel_id).await {
+                // The login carries the channel's settings as they were when it started: an edit
+                // made since (while the admin was at the provider) would be undone by them.
+                Ok(channel) if flow.channel_updated_at.is_some_and(|version| version != channel.updated_at) => Err(ApiError::new(
+                    StatusCode::CONFLICT,
+                    "changed_meanwhile",
+                    format!("channel `{channel_id}` was changed while this login was at the provider: start the login again to reconnect it as it is now"),
+                )),
                 Ok(channel) => {
                     let changes = values.into_iter().map(|(k, v)| (k, Some(v))).collect();
                     channels::change(&app, &channel, &plugin, caller.language, name, changes, BTreeMap::new()).await.map(|c| (StatusCode::OK, c))

@@ -68,6 +68,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0024_message_text_once_per_batch.sql"),
     include_str!("migrations/0025_media_blob_pins.sql"),
     include_str!("migrations/0026_resource_releasing.sql"),
+    include_str!("migrations/0027_flow_owner.sql"),
 ];
 
 #[derive(Debug, thiserror::Error)]

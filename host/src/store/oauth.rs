@@ -13,7 +13,7 @@ pub const FLOW_LIFETIME_MS: i64 = 30 * 60 * 1000;
 
 /// The columns [`RawFlow`] reads, in its order (the same in both dialects).
 pub(crate) const COLUMNS: &str = "state, plugin, channel_id, name, settings, properties, redirect_url, status, error, accounts,
-    connected_channel_id, created_at, expires_at, workspace_id";
+    connected_channel_id, created_at, expires_at, workspace_id, started_by, channel_updated_at, browser_key_sha256";
 
 /// A flow's row as stored (settings, properties and accounts sealed JSON).
 pub(crate) struct RawFlow {
@@ -31,6 +31,9 @@ pub(crate) struct RawFlow {
     pub(crate) created_at: i64,
     pub(crate) expires_at: i64,
     pub(crate) workspace_id: i64,
+    pub(crate) started_by: Option<i64>,
+    pub(crate) channel_updated_at: Option<i64>,
+    pub(crate) browser_key_sha256: Option<String>,
 }
 
 /// Flow data at rest: JSON, sealed.
@@ -60,6 +63,9 @@ impl RawFlow {
             created_at: self.created_at,
             expires_at: self.expires_at,
             workspace_id: self.workspace_id,
+            started_by: self.started_by,
+            channel_updated_at: self.channel_updated_at,
+            browser_key_sha256: self.browser_key_sha256,
         })
     }
 }

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use switchboard::store::model::{AppRemoval, FlowAccount, FlowStatus, NewFlow, SettingValue};
+use switchboard::store::model::{AppRemoval, FlowAccount, FlowStatus, NewFlow, Role, SettingValue};
 use switchboard::store::{Scope, StoreError, now_ms};
 use switchboard::store::oauth::FLOW_LIFETIME_MS;
 
@@ -77,6 +77,9 @@ fn new_flow<'a>(state: &'a str, settings: &'a BTreeMap<String, String>, properti
         settings,
         properties,
         redirect_url: "https://switchboard.test/oauth/callback",
+        started_by: None,
+        channel_updated_at: None,
+        browser_key_sha256: None,
     }
 }
 
@@ -86,7 +89,11 @@ async fn a_login_started_on_one_node_is_finished_on_another_its_tokens_sealed_an
         let (node1, node2, node3, name) = (&backend.nodes[0], &backend.nodes[1], &backend.nodes[2], backend.name);
         let settings = BTreeMap::from([("app_secret".to_owned(), "APPSECRET-rahasia".to_owned())]);
         let properties = vec![("code_verifier".to_owned(), "pkce-rahasia".to_owned())];
-        let started = node1.create_flow(&new_flow("st4te-satu", &settings, &properties)).await.unwrap();
+        // Started by a signed-in admin, reconnecting a channel at the version it read.
+        let admin = node1.create_person(Some(1), "admin-login@tokobudi.co.id", "Budi", Role::Admin).await.unwrap().id;
+        let flow = NewFlow { started_by: Some(admin), channel_updated_at: Some(1_764_000_000_123), browser_key_sha256: Some("ab12"), ..new_flow("st4te-satu", &settings, &properties) };
+        let started = node1.create_flow(&flow).await.unwrap();
+        assert_eq!((started.started_by, started.channel_updated_at), (Some(admin), Some(1_764_000_000_123)), "{name}");
         assert_eq!((started.status, started.workspace_id, started.name.as_deref()), (FlowStatus::Waiting, 1, Some("Toko Budi")), "{name}");
         assert_eq!((started.settings.clone(), started.properties.clone()), (settings.clone(), properties.clone()), "{name}");
         assert_eq!(started.expires_at - started.created_at, FLOW_LIFETIME_MS, "{name}");
@@ -101,6 +108,7 @@ async fn a_login_started_on_one_node_is_finished_on_another_its_tokens_sealed_an
         node2.flow_ready("st4te-satu", &accounts).await.unwrap();
         let ready = node3.flow("st4te-satu", Scope::Every).await.unwrap().unwrap_or_else(|| panic!("{name}: readable on another node"));
         assert_eq!((ready.status, ready.accounts.clone()), (FlowStatus::Ready, accounts.clone()), "{name}");
+        assert_eq!((ready.started_by, ready.channel_updated_at, ready.browser_key_sha256.as_deref()), (Some(admin), Some(1_764_000_000_123), Some("ab12")), "{name}: who started it, read on another node");
         // Workspace 1's login, which another workspace's caller does not find.
         assert!(node3.flow("st4te-satu", Scope::Workspace(2)).await.unwrap().is_none(), "{name}: another workspace's login");
         assert_eq!(node3.flow("st4te-satu", Scope::Workspace(1)).await.unwrap().map(|f| f.status), Some(FlowStatus::Ready), "{name}");

@@ -84,6 +84,9 @@ fn raw_flow(row: &impl ReadRow) -> RawFlow {
         created_at: row.int(11),
         expires_at: row.int(12),
         workspace_id: row.int(13),
+        started_by: row.opt_int(14),
+        channel_updated_at: row.opt_int(15),
+        browser_key_sha256: row.opt_text(16),
     }
 }
 
@@ -145,7 +148,8 @@ impl<S: RunSql> IntegrationStore for S {
     async fn create_flow(&self, flow: &NewFlow<'_>) -> StoreResult<Flow> {
         let (state, plugin, channel_id, name) = (flow.state.to_owned(), flow.plugin.to_owned(), flow.channel_id.map(str::to_owned), flow.name.map(str::to_owned));
         let (settings, properties) = (seal_json(self.secrets(), flow.settings), seal_json(self.secrets(), flow.properties));
-        let (redirect_url, workspace_id) = (flow.redirect_url.to_owned(), flow.workspace_id);
+        let (redirect_url, workspace_id, started_by, channel_updated_at) = (flow.redirect_url.to_owned(), flow.workspace_id, flow.started_by, flow.channel_updated_at);
+        let browser_key_sha256 = flow.browser_key_sha256.map(str::to_owned);
         let raw = self
             .write(body(move |sql| {
                 Box::pin(async move {
@@ -153,11 +157,13 @@ impl<S: RunSql> IntegrationStore for S {
                     sql.execute(PURGE_EXPIRED_FLOWS, &[&now]).await?;
                     let insert = format!(
                         "INSERT INTO oauth_flows ({FLOW_COLUMNS}, updated_at)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, NULL, NULL, $9, $10, $11, $9)"
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, NULL, NULL, $9, $10, $11, $12, $13, $14, $9)"
                     );
                     let waiting = FlowStatus::Waiting.as_str();
-                    let params: [&dyn crate::store::sql::Param; 11] =
-                        [&state, &plugin, &channel_id, &name, &settings, &properties, &redirect_url, &waiting, &now, &(now + FLOW_LIFETIME_MS), &workspace_id];
+                    let params: [&dyn crate::store::sql::Param; 14] = [
+                        &state, &plugin, &channel_id, &name, &settings, &properties, &redirect_url, &waiting, &now, &(now + FLOW_LIFETIME_MS), &workspace_id,
+                        &started_by, &channel_updated_at, &browser_key_sha256,
+                    ];
                     sql.execute(&insert, &params).await?;
                     flow_in(sql, &state, Scope::Every).await?.ok_or(StoreError::NotFound)
                 })

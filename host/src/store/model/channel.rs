@@ -175,6 +175,12 @@ pub struct Flow {
     pub connected_channel_id: Option<String>,
     pub created_at: i64,
     pub expires_at: i64,
+    /// The person who started it (`None`: an API token): only their browser finishes it.
+    pub started_by: Option<i64>,
+    /// A reconnect's channel `updated_at` when the login started (it reconnects only that version).
+    pub channel_updated_at: Option<i64>,
+    /// The SHA-256 (hex) of the key the start gave the browser that started it.
+    pub browser_key_sha256: Option<String>,
 }
 
 /// A provider login to start.
@@ -187,4 +193,7 @@ pub struct NewFlow<'a> {
     pub settings: &'a BTreeMap<String, String>,
     pub properties: &'a [(String, String)],
     pub redirect_url: &'a str,
+    pub started_by: Option<i64>,
+    pub channel_updated_at: Option<i64>,
+    pub browser_key_sha256: Option<&'a str>,
 }
