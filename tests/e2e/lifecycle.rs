@@ -350,6 +350,30 @@ async fn only_components_signed_by_a_trusted_key_run_and_refusals_say_why() {
     assert_eq!((body["id"].as_str(), body["signer"].as_str()), (Some("echo"), Some(trusted_public.as_str())), "{body}");
 }
 
+/// An upgrade signed by another trusted key than the live version's is another author taking
+/// the plugin (and its channels' credentials) over: it waits for the operator however little it
+/// asks for, the live version serving meanwhile; the same key's upgrade goes live at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upgrade_signed_by_another_key_waits_for_approval() {
+    let (first_author, first_public) = signing_key();
+    let (second_author, second_public) = signing_key();
+    let host = TestHost::start(HostOptions { require_signed_plugins: true, trusted_keys: vec![first_public.clone(), second_public.clone()], ..Default::default() }).await;
+    let (v1, v2) = (std::fs::read(ECHO_V1).unwrap(), std::fs::read(ECHO_V2).unwrap());
+    assert_eq!(upload(&host, &host.operator, switchboard::signing::sign(&v1, &first_author).unwrap(), "").await.0, 202);
+    assert_eq!(host.post("/api/v1/plugin-reviews/echo/approve", &host.operator, json!({})).await.0, 201);
+
+    let (status, body) = upload(&host, &host.operator, switchboard::signing::sign(&v2, &second_author).unwrap(), "").await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!((body["review"]["replaces_signer"].as_str(), body["review"]["signer"].as_str()), (Some(first_public.as_str()), Some(second_public.as_str())), "{body}");
+    assert_eq!(body["review"]["new_outbound_hosts"], json!([]), "it asks for nothing new: {body}");
+    assert_eq!(plugin_version(&host, "echo").await.as_deref(), Some("1.0.0"), "v1 serves meanwhile");
+    assert_eq!(host.call(reqwest::Method::DELETE, "/api/v1/plugin-reviews/echo", Some(&host.operator), None).await.0, 204);
+
+    let (status, body) = upload(&host, &host.operator, switchboard::signing::sign(&v2, &first_author).unwrap(), "").await;
+    assert_eq!(status, 200, "the same author's upgrade: {body}");
+    assert_eq!(plugin_version(&host, "echo").await.as_deref(), Some("2.0.0"));
+}
+
 const ECHO_V3: &str = env!("ECHO_V3_WASM");
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,5 +1,6 @@
 //! The operator's review of an upload before it runs: a new plugin, or an upgrade that would
-//! reach more than the live version (more outbound hosts, more host imports), waits in
+//! reach more than the live version (more outbound hosts, more host imports) or was signed by
+//! another key (a built-in replaced included), waits in
 //! `<data-dir>/pending` with what it asks for, while the live version (if any) keeps serving;
 //! the operator approves or rejects it. An upgrade that asks for nothing new goes live at once.
 //! Files dropped in the plugins folder and `switchboard plugin install` are the operator's own
@@ -31,6 +32,11 @@ pub struct Review {
     /// What it asks for that the live version does not have (everything, for a new plugin).
     pub new_outbound_hosts: Vec<String>,
     pub new_host_imports: Vec<String>,
+    /// The live version's signer (`built-in` for a first-party plugin), when this upgrade was
+    /// signed by another key (or by none): another author taking a plugin over, and its
+    /// channels' credentials with it, is the operator's call however little it asks for.
+    #[serde(default)]
+    pub replaces_signer: Option<String>,
     /// The repository it was pulled from (`oci://<registry>/<repository>`), recorded with the
     /// plugin once approved; `null` for an uploaded file.
     #[serde(default)]
@@ -54,13 +60,15 @@ impl Review {
             replaces: live.map(|l| l.version.to_string()),
             new_outbound_hosts: added(hosts, live.map(|l| l.manifest.outbound_hosts.as_slice())),
             new_host_imports: added(&plugin.host_imports, live.map(|l| l.host_imports.as_slice())),
+            replaces_signer: live.filter(|l| l.signer != plugin.signer).map(|l| l.signer.clone().unwrap_or_else(|| "unsigned".into())),
             source: None,
         }
     }
 
-    /// A new plugin, or one that would reach more than the live version.
+    /// A new plugin, one that would reach more than the live version, or one signed by another
+    /// key than the live version.
     pub fn needs_approval(&self) -> bool {
-        self.replaces.is_none() || !self.new_outbound_hosts.is_empty() || !self.new_host_imports.is_empty()
+        self.replaces.is_none() || !self.new_outbound_hosts.is_empty() || !self.new_host_imports.is_empty() || self.replaces_signer.is_some()
     }
 }
 

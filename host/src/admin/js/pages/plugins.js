@@ -144,6 +144,7 @@ export async function pluginsPage() {
       el("div", {}, el("strong", { text: `${r.name} ${r.version}` }), " — ",
         el("span", { class: "muted", text: r.replaces ? t("plugins.replaces", { version: r.replaces }) : t("plugins.a_new_plugin") })),
       el("div", { text: t("plugins.signed_by", { signer: r.signer || t("plugins.unsigned_allowed") }) }),
+      r.replaces_signer ? el("div", { class: "signer-changed", text: t("plugins.signer_changed", { signer: r.replaces_signer }) }) : null,
       el("div", { text: t("plugins.reaches", { hosts: listed(r.outbound_hosts, r.new_outbound_hosts) }) }),
       el("div", { text: t("plugins.host_capabilities", { imports: listed(r.host_imports, r.new_host_imports) }) }),
       el("div", { text: t("plugins.features", { features: r.capabilities.join(", ") || t("plugins.none") }) }),
