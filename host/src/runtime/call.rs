@@ -44,22 +44,50 @@ impl WasiHttpView for CallState {
 }
 
 /// Refuses memory growth past the cap and remembers that it did, so the trap that follows
-/// (Rust's allocator aborts) is reported as what it is.
+/// (Rust's allocator aborts) is reported as what it is. The cap is the instance's, over all
+/// its memories (a component may define several: each one under the cap would multiply it).
 pub(super) struct MemoryCap {
-    pub(super) limit: usize,
+    limit: usize,
+    /// What the instance's memories hold together (each counted from its creation, a growth
+    /// from 0 bytes).
+    used: usize,
     pub(super) exceeded: bool,
 }
 
+impl MemoryCap {
+    pub(super) fn new(limit: usize) -> Self {
+        Self { limit, used: 0, exceeded: false }
+    }
+}
+
 impl ResourceLimiter for MemoryCap {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
-        if desired > self.limit {
+    fn memory_growing(&mut self, current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        let used = self.used.saturating_sub(current).saturating_add(desired);
+        if used > self.limit {
             self.exceeded = true;
             return Ok(false);
         }
+        self.used = used;
         Ok(true)
     }
 
     fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
         Ok(desired <= 100_000)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cap_is_the_instances_over_all_its_memories() {
+        let mut cap = MemoryCap::new(64 << 20);
+        assert!(cap.memory_growing(0, 40 << 20, None).unwrap(), "a first memory under the cap");
+        assert!(!cap.memory_growing(0, 40 << 20, None).unwrap(), "a second one would take the two past it");
+        assert!(cap.exceeded);
+        assert!(cap.memory_growing(0, 20 << 20, None).unwrap(), "one that fits beside the first");
+        assert!(cap.memory_growing(40 << 20, 44 << 20, None).unwrap(), "the first grows to the cap");
+        assert!(!cap.memory_growing(44 << 20, 45 << 20, None).unwrap(), "and no further");
     }
 }

@@ -66,6 +66,11 @@ const CONTRACT_INTERFACE: &str = "switchboard:channel/channel";
 const EPOCH_TICK: Duration = Duration::from_millis(5);
 /// Instances that may exist at once (the pooling allocator reserves slots up front).
 const MAX_CONCURRENT_INSTANCES: u32 = 256;
+/// What one plugin's instance may hold of the pool (a Rust `wasm32-wasip2` component: a few core
+/// instances, one memory, one or two tables; a `wasip1` one with its adapter two memories).
+const CORE_INSTANCES_PER_COMPONENT: u32 = 4;
+const MEMORIES_PER_COMPONENT: u32 = 2;
+const TABLES_PER_COMPONENT: u32 = 4;
 
 #[derive(Debug, Clone)]
 pub struct Limits {
@@ -232,10 +237,16 @@ impl Runtime {
         cache: Option<CompileCache>,
     ) -> anyhow::Result<Self> {
         let mut pool = PoolingAllocationConfig::default();
+        // Each instance takes at most its share of the pool's core instances, memories and
+        // tables: a component built of hundreds of core modules would otherwise hold every
+        // memory slot in one call, and every other plugin's calls fail to instantiate.
         pool.total_component_instances(MAX_CONCURRENT_INSTANCES)
-            .total_core_instances(MAX_CONCURRENT_INSTANCES * 4)
-            .total_memories(MAX_CONCURRENT_INSTANCES * 2)
-            .total_tables(MAX_CONCURRENT_INSTANCES * 4)
+            .total_core_instances(MAX_CONCURRENT_INSTANCES * CORE_INSTANCES_PER_COMPONENT)
+            .total_memories(MAX_CONCURRENT_INSTANCES * MEMORIES_PER_COMPONENT)
+            .total_tables(MAX_CONCURRENT_INSTANCES * TABLES_PER_COMPONENT)
+            .max_core_instances_per_component(CORE_INSTANCES_PER_COMPONENT)
+            .max_memories_per_component(MEMORIES_PER_COMPONENT)
+            .max_tables_per_component(TABLES_PER_COMPONENT)
             .total_stacks(MAX_CONCURRENT_INSTANCES)
             .max_memory_size(limits.memory_bytes.max(1 << 20))
             .linear_memory_keep_resident(limits.pool.linear_memory_keep_resident)
@@ -680,7 +691,7 @@ impl LoadedPlugin {
             app: app::AppCtx::for_call(&setup, shared.services.apps.clone()),
             holds: holds::HoldsCtx::for_call(&setup, shared.services.holds.clone()),
             files: files::FilesCtx::for_call(&setup, shared.services.files.clone()),
-            memory: MemoryCap { limit: limits.memory_bytes, exceeded: false },
+            memory: MemoryCap::new(limits.memory_bytes),
         };
         let mut store = Store::new(&self.shared.engine, state);
         store.limiter(|s| &mut s.memory);
