@@ -33,7 +33,7 @@ use slots::Slots;
 /// Attempts before a passing failure becomes a permanent one.
 pub const MAX_ATTEMPTS: u32 = 8;
 const FIRST_RETRY: Duration = Duration::from_secs(1);
-const LONGEST_RETRY: Duration = Duration::from_secs(15 * 60);
+pub(crate) const LONGEST_RETRY: Duration = Duration::from_secs(15 * 60);
 /// How long the worker sleeps when nothing is due and nothing wakes it.
 const IDLE_POLL: Duration = Duration::from_secs(5);
 /// Due deliveries read at once.

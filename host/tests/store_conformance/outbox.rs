@@ -35,23 +35,26 @@ async fn replies_are_handed_out_in_each_conversations_order_and_every_outcome_is
         assert!(store.claim_deliveries(10, LEASE, &[a[0], b[0]], &[]).await.unwrap().is_empty(), "{name}: the next waits for the one being sent");
         assert!(store.claim_deliveries(10, LEASE, &[], &[channel.to_owned()]).await.unwrap().is_empty(), "{name}: a paused channel starts nothing");
 
-        store.delivery_succeeded(a[0], "tg-1").await.unwrap();
+        // What a plugin reports comes from a provider and may hold a NUL, which Postgres keeps
+        // in no text: kept as U+FFFD (as ingest does), the outcome is recorded, not lost (the
+        // message would be sent again at every lapsed claim).
+        store.delivery_succeeded(a[0], "tg-1\0").await.unwrap();
         assert_eq!(ids(store.claim_deliveries(10, LEASE, &[b[0]], &[]).await.unwrap()), vec![a[1]], "{name}: sent, so the next of its conversation");
 
         // A 429: the reason is on the message, it waits, and the one after it waits too.
-        store.delivery_retry(a[1], now_ms() + 60_000, "Telegram said 429: retry after 60 s").await.unwrap();
+        store.delivery_retry(a[1], now_ms() + 60_000, "Telegram said 429:\0 retry after 60 s").await.unwrap();
         let retrying = store.message(a[1]).await.unwrap().unwrap();
-        assert_eq!((retrying.status, retrying.error.as_deref()), (DeliveryStatus::Queued, Some("Telegram said 429: retry after 60 s")), "{name}");
+        assert_eq!((retrying.status, retrying.error.as_deref()), (DeliveryStatus::Queued, Some("Telegram said 429:\u{fffd} retry after 60 s")), "{name}");
         assert!(store.claim_deliveries(10, LEASE, &[b[0]], &[]).await.unwrap().is_empty(), "{name}: {:?}", a);
 
-        store.delivery_failed(b[0], "the chat was deleted").await.unwrap();
+        store.delivery_failed(b[0], "the chat was deleted\0").await.unwrap();
         let failed = store.message(b[0]).await.unwrap().unwrap();
-        assert_eq!((failed.status, failed.error.as_deref()), (DeliveryStatus::Failed, Some("the chat was deleted")), "{name}");
+        assert_eq!((failed.status, failed.error.as_deref()), (DeliveryStatus::Failed, Some("the chat was deleted\u{fffd}")), "{name}");
         // Outcomes reported late by a node whose claim lapsed while another sent it: a failure
         // leaves a sent message sent; the provider taking a failed one makes it sent.
         store.delivery_failed(a[0], "timed out").await.unwrap();
         let sent = store.message(a[0]).await.unwrap().unwrap();
-        assert_eq!((sent.status, sent.error.as_deref(), sent.provider_message_id.as_deref()), (DeliveryStatus::Sent, None, Some("tg-1")), "{name}: still sent");
+        assert_eq!((sent.status, sent.error.as_deref(), sent.provider_message_id.as_deref()), (DeliveryStatus::Sent, None, Some("tg-1\u{fffd}")), "{name}: still sent");
         store.delivery_succeeded(b[0], "tg-2").await.unwrap();
         let taken = store.message(b[0]).await.unwrap().unwrap();
         assert_eq!((taken.status, taken.error.as_deref()), (DeliveryStatus::Sent, None), "{name}: the provider took it after all");

@@ -7,7 +7,7 @@ use crate::store::channels::*;
 use crate::store::model::{Channel, ChannelStatus, Connected, SettingValue};
 use crate::store::row::ReadRow;
 use crate::store::sql::{RunSql, body};
-use crate::store::{Scope, SecretBox, StoreError, StoreResult, now_ms};
+use crate::store::{Scope, SecretBox, StoreError, StoreResult, now_ms, storable};
 
 #[async_trait::async_trait]
 pub trait ChannelStore: Send + Sync {
@@ -61,8 +61,9 @@ impl<S: RunSql + KeepsChannels> ChannelStore for S {
     }
 
     async fn mark_connected(&self, id: &str, connected: &Connected<'_>) -> StoreResult<()> {
+        // JSON writes a NUL as `\u0000`, which Postgres's text keeps; the two names go as they are.
         let setup = serde_json::to_string(connected.setup).expect("setup entries serialize");
-        let (id, display_name, account) = (id.to_owned(), connected.display_name.to_owned(), connected.external_account_id.to_owned());
+        let (id, display_name, account) = (id.to_owned(), storable(connected.display_name), storable(connected.external_account_id));
         self.write(body(move |sql| Box::pin(async move { sql.execute(MARK_CONNECTED, &[&id, &display_name, &account, &setup, &now_ms()]).await.map(drop) }))).await
     }
 

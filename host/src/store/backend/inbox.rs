@@ -18,7 +18,7 @@ use crate::store::conversations::{CONVERSATION_COLUMNS, CONVERSATION_FROM, conve
 use crate::store::messages::{COLUMNS as MESSAGE_COLUMNS, last_inbound_in, read_message};
 use crate::store::row::ReadRow;
 use crate::store::sql::{Param, RunSql, Sql, body};
-use crate::store::{Scope, StoreError, StoreResult, now_ms};
+use crate::store::{Scope, StoreError, StoreResult, now_ms, storable};
 
 #[async_trait::async_trait]
 pub trait InboxStore: Send + Sync {
@@ -380,7 +380,7 @@ impl<S: RunSql> InboxStore for S {
     }
 
     async fn mark_needs_reconnect(&self, channel_id: &str, reason: &str, read_at: i64) -> StoreResult<()> {
-        let (channel_id, reason) = (channel_id.to_owned(), reason.to_owned());
+        let (channel_id, reason) = (channel_id.to_owned(), storable(reason));
         self.write(body(move |sql| {
             Box::pin(async move {
                 // A later refusal updates the reason and keeps the first time.

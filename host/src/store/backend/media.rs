@@ -11,7 +11,7 @@ use crate::store::media::{MEDIA_COLUMNS, blob_in, media_file, media_of_messages_
 use crate::store::model::{MediaFile, StoredBytes};
 use crate::store::row::ReadRow;
 use crate::store::sql::{Ids, RunSql, Sql, body, renew_claims};
-use crate::store::{Scope, StoreError, StoreResult, now_ms};
+use crate::store::{Scope, StoreError, StoreResult, now_ms, storable};
 
 #[async_trait::async_trait]
 pub trait MediaStore: Send + Sync {
@@ -154,6 +154,7 @@ impl<S: RunSql> MediaStore for S {
     }
 
     async fn media_retry(&self, id: i64, next_attempt_at: i64, reason: String, counted: bool) -> StoreResult<()> {
+        let reason = storable(&reason);
         self.write(body(move |sql| {
             Box::pin(async move {
                 // Only a file still pending: a node whose claim lapsed reports late, after
@@ -168,6 +169,7 @@ impl<S: RunSql> MediaStore for S {
     }
 
     async fn media_failed(&self, id: i64, reason: String) -> StoreResult<()> {
+        let reason = storable(&reason);
         self.write(body(move |sql| {
             Box::pin(async move {
                 let failed = "UPDATE media SET state = 'failed', error = $2, next_attempt_at = NULL, attempts = attempts + 1, updated_at = $3,

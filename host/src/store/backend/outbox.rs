@@ -13,7 +13,7 @@ use std::time::Duration;
 use crate::store::model::{DeliveryContext, PendingDelivery};
 use crate::store::row::ReadRow;
 use crate::store::sql::{Ids, Names, RunSql, Sql, batched, body, renew_claims};
-use crate::store::{Db, StoreResult, now_ms};
+use crate::store::{Db, StoreResult, now_ms, storable};
 
 #[async_trait::async_trait]
 pub trait OutboxStore: Send + Sync {
@@ -127,11 +127,11 @@ impl<S: RunSql + DeliveryReads> OutboxStore for S {
                 announce_status(sql, *message_id, changed).await
             })
         });
-        self.write_batched((message_id, next_attempt_at, error.to_owned()), retry).await
+        self.write_batched((message_id, next_attempt_at, storable(error)), retry).await
     }
 
     async fn delivery_held(&self, message_id: i64, next_attempt_at: i64, reason: &str) -> StoreResult<()> {
-        let reason = reason.to_owned();
+        let reason = storable(reason);
         self.write(body(move |sql| {
             Box::pin(async move {
                 let held = "UPDATE outbox SET next_attempt_at = $2, last_error = $3, claimed_by = NULL, claimed_until = NULL WHERE message_id = $1";
@@ -151,7 +151,7 @@ impl<S: RunSql + DeliveryReads> OutboxStore for S {
                 leave_outbox(sql, *message_id, changed).await
             })
         });
-        self.write_batched((message_id, error.to_owned()), failed).await
+        self.write_batched((message_id, storable(error)), failed).await
     }
 
     async fn delivery_context(&self, message_id: i64, channel_id: &str) -> StoreResult<Option<DeliveryContext>> {
@@ -189,7 +189,7 @@ pub(crate) async fn delivery_succeeded(store: &impl RunSql, message_id: i64, pro
             leave_outbox(sql, *message_id, changed).await
         })
     });
-    store.write_batched((message_id, provider_message_id.to_owned()), sent).await
+    store.write_batched((message_id, storable(provider_message_id)), sent).await
 }
 
 /// The message leaves the outbox (sent or failed for good), and its outcome is announced.
