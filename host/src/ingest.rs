@@ -197,8 +197,8 @@ async fn offers_choices(app: &App, channel_id: &str) -> Result<bool, StoreError>
     Ok(offers)
 }
 
-/// A tap the plugin reported, with the business's id, the title and the message it was on
-/// filled in from the conversation's own outbound messages where the provider did not say.
+/// A tap the plugin reported, with the business's id and the option's title (from the
+/// conversation's own outbound messages), and the message it was on where the provider did not say.
 async fn tapped(app: &App, channel_id: &str, choice: &Choice) -> Result<ChoiceContent, StoreError> {
     let mut picked = ChoiceContent { id: choice.id.clone(), title: choice.title.clone(), message_id: None, answers: choice.answers.clone(), by: ChoiceSource::Tap };
     let short = ShortId::parse(&choice.id);
@@ -219,7 +219,9 @@ async fn tapped(app: &App, channel_id: &str, choice: &Choice) -> Result<ChoiceCo
         if let Some(position) = position {
             let option = content.choices()[position];
             picked.id = option.id.clone();
-            picked.title = picked.title.or_else(|| Some(option.title.clone()));
+            // The option's own title, whatever the tap said: a customer's client (the chat
+            // widget's visitor, say) could name one option and pick another.
+            picked.title = Some(option.title.clone());
             picked.message_id = Some(offered.id);
             picked.answers = picked.answers.or_else(|| offered.provider_message_id.clone());
             break;

@@ -77,6 +77,11 @@ impl<'a> Visitor<'a> {
         self.send(Method::POST, "messages", Some(json!({"client_id": client_id, "text": text}))).await
     }
 
+    /// A click on an option: its id as the page was given it, and a title.
+    async fn click(&self, client_id: &str, text: &str, choice: &str) -> (u16, HeaderMap, Value) {
+        self.send(Method::POST, "messages", Some(json!({"client_id": client_id, "text": text, "choice": choice}))).await
+    }
+
     async fn stream(&self) -> Stream {
         let response = self.request(Method::GET, "stream").send().await.unwrap();
         assert_eq!(response.status(), 200);
@@ -280,6 +285,36 @@ async fn visitors_write_through_the_plugin_and_read_only_their_own_conversation(
     assert!(host.stop_and_wait().await, "the open stream held the host's shutdown up");
     let end = tokio::time::timeout(switchboard_e2e::PATIENCE, stream.response.chunk()).await.expect("the stream ended");
     assert!(matches!(end, Ok(None) | Err(_)), "{end:?}");
+}
+
+/// A visitor's click is the option the page was given, with that option's own title: a visitor
+/// who sends another option's title, or an id of their own making, does not make agents read
+/// one choice while the bot gets another.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visitors_click_is_the_option_picked_by_its_own_title_and_made_up_ids_are_refused() {
+    let (host, channel) = host_and_channel().await;
+    let mut siti = Visitor::new(&host, &channel, Some(SITE));
+    siti.session().await;
+    assert_eq!(siti.write("c-0000000001", "Pesanan saya sudah dikirim?").await.0, 201);
+    let (_, conversations) = host.get(&format!("/api/v1/conversations?channel={channel}"), &host.agent).await;
+    let conversation = conversations[0]["id"].as_i64().unwrap();
+    let buttons = json!({"interactive": {"body": "Batalkan pesanan?", "reply_buttons": [{"id": "confirm:860198", "title": "Lanjutkan pesanan"}, {"id": "cancel:860198", "title": "Batalkan pesanan"}]}});
+    let (status, offer) = host.post(&format!("/api/v1/conversations/{conversation}/messages"), &host.agent, buttons).await;
+    assert_eq!(status, 202, "{offer}");
+    let offer = offer["id"].as_i64().unwrap();
+
+    let (status, _, body) = siti.click("c-0000000002", "Refund saya", "refund:860198").await;
+    assert_eq!((status, body["error"].as_str()), (422, Some("invalid_fields")), "an id the page was never given: {body}");
+    assert!(body["fields"]["choice"].as_str().unwrap().contains("an option this page was given"), "{body}");
+
+    // The first option's id with the second option's title: the first option is what was picked.
+    let (status, _, body) = siti.click("c-0000000003", "Batalkan pesanan", &format!("~{offer}.0")).await;
+    assert_eq!(status, 201, "{body}");
+    let (_, messages) = host.get(&format!("/api/v1/conversations/{conversation}/messages"), &host.agent).await;
+    let picked = messages.as_array().unwrap().iter().find(|m| m["content"]["choice"].is_object()).unwrap_or_else(|| panic!("{messages}"));
+    assert_eq!(picked["content"]["choice"]["id"], "confirm:860198", "{picked}");
+    assert_eq!((picked["text"].as_str(), picked["content"]["choice"]["title"].as_str()), (Some("Lanjutkan pesanan"), Some("Lanjutkan pesanan")), "{picked}");
+    assert!(!messages.to_string().contains("Refund saya"), "nothing of the refused click is stored");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -322,6 +322,12 @@ async fn write(
     let visitor = visit.visitor(&headers)?;
     visit.limited(front.limits.message(&channel_id, &visitor).await)?;
     let written: WriteRequest = body_json(&visit, &body)?;
+    // The page is given short ids only (`~<message>.<option>`), never the business's own: any
+    // other id is one the visitor made up, which a bot would otherwise take for an option.
+    if written.choice.as_deref().is_some_and(|choice| crate::interactive::ShortId::parse(choice).is_none()) {
+        let problem = "must be the id of an option this page was given (`~<message>.<option>`)";
+        return Err(visit.refuse(ApiError::invalid_fields(std::collections::BTreeMap::from([("choice".to_owned(), problem.to_owned())]))));
+    }
     handed_over(&front, &visit, json!({ "visitor": visitor, "client_id": written.client_id, "text": written.text, "choice": written.choice })).await
 }
 
