@@ -66,10 +66,17 @@ fn serve_loads_telegram_and_accepts_a_created_token() {
 
 /// A cold start compiles every plugin in a child process, which also asks the plugin its
 /// load-time answers: under the server's own call limit (the answers are kept with it, so a
-/// server with another limit asks again), never falling back to compiling in-process.
+/// server with another limit asks again), never falling back to compiling in-process. An
+/// unsigned file in the plugins folder (this host runs signed ones only) is not among them:
+/// asking its answers would run its code before its load refuses it.
 #[test]
 fn a_cold_start_asks_load_answers_in_children_under_the_servers_call_limit() {
     let data = tempfile::tempdir().unwrap();
+    let (_, telegram) = switchboard::plugins::FIRST_PARTY_PLUGINS.iter().find(|(package, _)| package.contains("telegram")).unwrap();
+    // The built-in's bytes and a custom section of its own: a component no cache holds, unsigned.
+    let unsigned = [telegram.to_vec(), vec![0, 6, 1, b'x', b'c', b'o', b'p', b'y']].concat();
+    std::fs::create_dir_all(data.path().join("plugins")).unwrap();
+    std::fs::write(data.path().join("plugins/telegram-copy.wasm"), unsigned).unwrap();
     let cache = own_compile_cache(data.path());
     let server = Server::start(data.path(), &[("SWITCHBOARD_PLUGIN_TIMEOUT_MS", "4321"), ("SWITCHBOARD_COMPILE_CACHE", &cache)]);
     server.wait_ready();
@@ -87,6 +94,7 @@ fn a_cold_start_asks_load_answers_in_children_under_the_servers_call_limit() {
     }
     let log = server.log.lock().unwrap().clone();
     assert!(!log.contains("compiling in-process"), "every child compiled and loaded its plugin:\n{log}");
+    assert!(log.contains("telegram-copy.wasm") && log.contains("not signed"), "the unsigned file was refused at its load:\n{log}");
 }
 
 /// A plain HTTP/1.1 GET with a bearer token; returns the whole response.

@@ -142,7 +142,11 @@ pub async fn load_all(app: &App) {
     let files = component_files(&app.plugins_dir);
     let total = FIRST_PARTY_PLUGINS.len() + files.len();
     // Compile what is not cached on every core at once (child processes), then load in order.
-    let components = built_in_components().chain(files.iter().filter_map(|path| std::fs::read(path).ok()).map(ComponentSource::from)).collect();
+    // Only files this host would run: a child's compile also asks the component its load-time
+    // answers (its code runs), so an unsigned or tampered file is left to its load, which
+    // refuses it before anything of it runs.
+    let runnable = files.iter().filter_map(|path| std::fs::read(path).ok()).filter(|bytes| checked_signer(app, bytes).is_ok());
+    let components = built_in_components().chain(runnable.map(ComponentSource::from)).collect();
     app.runtime.warm_cache(components).await;
     let mut done = 0;
     for component in built_in_components() {
