@@ -100,6 +100,7 @@ pub async fn serve(
     let worker = tokio::spawn(crate::outbox::run(app.clone(), tasks_stopped.clone()));
     // Files nothing names any more (deleted while the server was down, or by a crash).
     app.media.sweep().await;
+    let sweeper = tokio::spawn(crate::media::sweep_while_serving(app.media.clone(), tasks_stopped.clone()));
     let fetcher = tokio::spawn(crate::media_fetch::run(app.clone(), tasks_stopped.clone()));
     let event_webhooks = tokio::spawn(crate::event_webhooks::run(app.clone(), tasks_stopped.clone()));
     let mail = match smtp {
@@ -129,6 +130,7 @@ pub async fn serve(
     let _ = stop_tasks.send(true);
     let _ = worker.await;
     let _ = fetcher.await;
+    let _ = sweeper.await;
     let _ = event_webhooks.await;
     match loading.await {
         Ok(Ok(watcher)) => {

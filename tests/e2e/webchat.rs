@@ -517,6 +517,15 @@ async fn a_visitor_sends_a_photo_and_gets_the_agents_pdf_by_a_link_that_needs_no
     visitor.session().await;
     let mut photo = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
     photo.extend((0..4000u32).map(|i| (i % 251) as u8));
+    let on_disk = |bytes: &[u8]| {
+        let sha256 = sha(bytes);
+        switchboard::data_dir::media_dir(host.data_dir.path()).join(&sha256[..2]).join(&sha256).exists()
+    };
+    // A message the plugin refuses (its client id is not one the widget makes) keeps no bytes:
+    // a script repeating such uploads would otherwise fill the disk until the pin lapsed.
+    let refused = visitor.request(Method::POST, "files?client_id=x").header("content-type", "image/png").body(photo.clone()).send().await.unwrap();
+    assert_eq!(refused.status(), 400, "{}", refused.text().await.unwrap());
+    assert!(!on_disk(&photo), "the refused message's file is gone");
     let sent = visitor
         .request(Method::POST, "files?client_id=c1234567890&filename=paket%20rusak.png&text=Begini%20kondisinya")
         .header("content-type", "image/jpeg")
@@ -534,6 +543,7 @@ async fn a_visitor_sends_a_photo_and_gets_the_agents_pdf_by_a_link_that_needs_no
     let loaded = host.http.get(&link).send().await.unwrap();
     assert_eq!(loaded.status(), 200);
     assert_eq!(sha(&loaded.bytes().await.unwrap()), sha(&photo));
+    assert!(on_disk(&photo), "a stored message's file is kept where the refused one's would have been");
     // The agent sees it in the inbox.
     let conversation = switchboard_e2e::conversations(&host).await[0]["id"].as_i64().unwrap();
     let (_, thread) = host.get(&format!("/api/v1/conversations/{conversation}/messages"), &host.agent).await;

@@ -117,6 +117,14 @@ impl Media {
         Ok(bytes)
     }
 
+    /// Gives back the pin of `bytes` kept for a message that was refused (its file never
+    /// recorded): deleted at once unless something else names or pins them.
+    pub async fn release(&self, bytes: &StoredBytes) {
+        if let Err(e) = self.store.release_blob(&bytes.sha256, self.files.clone()).await {
+            tracing::warn!(sha256 = %bytes.sha256, "giving back a refused file's pin failed (the sweep deletes it later): {e}");
+        }
+    }
+
     /// Deletes the files no attachment names any more (after a channel or workspace was
     /// deleted, and at start), and uploads never sent within a day.
     /// The bytes go inside the store's write (`store::backend::BlobBytes`); a failure leaves
@@ -127,6 +135,20 @@ impl Media {
             Ok(dropped) if !dropped.is_empty() => tracing::info!(files = dropped.len(), "media files no attachment names were deleted"),
             Ok(_) => {}
             Err(e) => tracing::warn!("deleting media files no attachment names failed: {e}"),
+        }
+    }
+}
+
+/// How often a running server sweeps its media (uploads never sent for a day, files nothing
+/// names whose pin lapsed): besides at start and after a channel's or workspace's deletion.
+pub const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Sweeps `media` every [`SWEEP_EVERY`] until `stop`.
+pub async fn sweep_while_serving(media: Arc<Media>, mut stop: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(SWEEP_EVERY) => media.sweep().await,
+            _ = stop.changed() => return,
         }
     }
 }

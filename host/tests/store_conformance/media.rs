@@ -185,6 +185,34 @@ async fn uploads_never_sent_and_the_files_of_a_deleted_channel_leave_orphaned_bl
     .await;
 }
 
+/// A put whose message was refused gives its pin back: its bytes go at once, unless another
+/// put still pins them or a file names them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_messages_file_goes_at_once_unless_something_else_holds_its_bytes() {
+    each_backend(async |backend| {
+        let (node1, node2, name) = (&backend.nodes[0], &backend.nodes[1], backend.name);
+        let dropped = Dropped::default();
+        let pinned_until = now_ms() + 3_600_000;
+        node1.pin_blob(&bytes("a1", 10, "image/jpeg"), pinned_until).await.unwrap();
+        assert!(node2.release_blob(&"a1".repeat(32), Arc::new(dropped.clone())).await.unwrap(), "{name}: its only pin given back");
+        assert_eq!(dropped.sorted(), vec!["a1".repeat(32)], "{name}: its bytes dropped");
+
+        // The same bytes put twice at once: one refused, the other's pin keeps them.
+        for node in [node1, node2] {
+            node.pin_blob(&bytes("a2", 10, "image/jpeg"), pinned_until).await.unwrap();
+        }
+        assert!(!node1.release_blob(&"a2".repeat(32), Arc::new(dropped.clone())).await.unwrap(), "{name}: still pinned by the other put");
+        // The other put's message is stored (its file takes its pin); the bytes stay, named.
+        let kept = FileRecord::Kept { position: 0, filename: None, bytes: bytes("a2", 10, "image/jpeg") };
+        node2.record_events(&backend.channel, vec![EventRecord::Message { inbound: inbound(1, "710", now_ms() - 1_000), files: vec![kept] }]).await.unwrap();
+        assert!(!node2.release_blob(&"a2".repeat(32), Arc::new(dropped.clone())).await.unwrap(), "{name}: a file names it");
+        assert_eq!(dropped.sorted(), vec!["a1".repeat(32)], "{name}");
+        assert!(backend.texts("SELECT sha256 FROM media_blobs").await.contains(&"a2".repeat(32)), "{name}");
+        assert!(!node1.release_blob(&"ff".repeat(32), Arc::new(dropped.clone())).await.unwrap(), "{name}: bytes never kept");
+    })
+    .await;
+}
+
 /// An agent's upload of `content` through `media` on `node`: kept (pinned, then put) and
 /// recorded, as `api::media` does; its id.
 async fn upload(media: &Media, node: &Arc<dyn Store>, content: &[u8]) -> i64 {

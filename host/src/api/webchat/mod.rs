@@ -384,11 +384,18 @@ async fn attach(
     let bytes = app.media.receive(body.into_data_stream(), declared, claimed).await.map_err(|e| visit.refuse(super::media::refused_upload(&e)))?;
     let filename = query.filename.map(|n| n.chars().filter(|c| !c.is_control() && *c != '/' && *c != '\\').take(255).collect::<String>()).filter(|n| !n.trim().is_empty());
     let file = json!({ "mime_type": bytes.mime_type, "filename": filename, "size": bytes.size });
+    let kept = bytes.clone();
     let reference = app.media.kept.put(&channel_id, crate::media::plugin_files::KeptFile { bytes, filename });
     let mut file = file;
     file["reference"] = reference.into();
     let body = json!({ "visitor": visitor, "client_id": query.client_id, "text": query.text.unwrap_or_default(), "file": file });
-    handed_over(&front, &visit, body).await
+    let answer = handed_over(&front, &visit, body).await;
+    // A refused message (or one stored before: its file is the first one's) recorded no file:
+    // its bytes go now, not a pin's hour later (a script repeating refused uploads filled the disk).
+    if !answer.as_ref().is_ok_and(|stored| stored.status() == StatusCode::CREATED) {
+        app.media.release(&kept).await;
+    }
+    answer
 }
 
 /// A message as its visitor sees it.

@@ -55,6 +55,10 @@ pub trait MediaStore: Send + Sync {
     /// Drops uploads never sent before `uploaded_before`, then the blobs no file names and no
     /// put has pinned, with their bytes (`bytes`, inside this write), and returns them.
     async fn sweep_media(&self, uploaded_before: i64, bytes: Arc<dyn BlobBytes>) -> StoreResult<Vec<String>>;
+    /// Gives back a put's pin whose file was never recorded (the message it came with was
+    /// refused): the blob, and its bytes (`bytes`, inside this write), go at once when nothing
+    /// else names or pins it. Whether they went.
+    async fn release_blob(&self, sha256: &str, bytes: Arc<dyn BlobBytes>) -> StoreResult<bool>;
 }
 
 /// Where a node keeps blobs' bytes, as the sweep drops them: within the sweep's own write, so a
@@ -238,11 +242,9 @@ impl<S: RunSql> MediaStore for S {
                 let now = now_ms();
                 let candidates: Vec<String> = sql.rows(&candidates, &[&now]).await?.iter().map(|row| row.text(0)).collect();
                 // Nodes sweeping at once: each blob is deleted, and returned, by one of them.
-                let orphan = "DELETE FROM media_blobs WHERE sha256 = $1 AND (pins = 0 OR pinned_until < $2)
-                                AND NOT EXISTS (SELECT 1 FROM media WHERE media.sha256 = media_blobs.sha256) RETURNING sha256";
                 let mut orphans = Vec::new();
                 for sha256 in candidates {
-                    if sql.row(orphan, &[&sha256, &now]).await?.is_some() {
+                    if sql.row(DELETE_ORPHAN_BLOB, &[&sha256, &now]).await?.is_some() {
                         orphans.push(sha256);
                     }
                 }
@@ -256,7 +258,27 @@ impl<S: RunSql> MediaStore for S {
         }))
         .await
     }
+
+    async fn release_blob(&self, sha256: &str, bytes: Arc<dyn BlobBytes>) -> StoreResult<bool> {
+        let sha256 = sha256.to_owned();
+        self.write(body(move |sql| {
+            Box::pin(async move {
+                let unpin = "UPDATE media_blobs SET pins = CASE WHEN pins > 0 THEN pins - 1 ELSE 0 END WHERE sha256 = $1";
+                sql.execute(unpin, &[&sha256]).await?;
+                if sql.row(DELETE_ORPHAN_BLOB, &[&sha256, &now_ms()]).await?.is_none() {
+                    return Ok(false);
+                }
+                bytes.drop_bytes(&sha256).map_err(|e| StoreError::NotCommitted(format!("dropping the bytes of {sha256}: {e}")))?;
+                Ok(true)
+            })
+        }))
+        .await
+    }
 }
+
+/// A blob no file names and no put pins, deleted (by one of the nodes trying at once).
+const DELETE_ORPHAN_BLOB: &str = "DELETE FROM media_blobs WHERE sha256 = $1 AND (pins = 0 OR pinned_until < $2)
+     AND NOT EXISTS (SELECT 1 FROM media WHERE media.sha256 = media_blobs.sha256) RETURNING sha256";
 
 /// Announces a change of a message's file to every node with the commit (Postgres; none for an
 /// upload, which belongs to no message, or when the message is gone).
