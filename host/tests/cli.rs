@@ -275,7 +275,11 @@ fn a_registry_asking_for_credentials_gets_them_from_the_docker_config_file_for_p
     assert!(!record.exists());
     registry.docker_login(docker.path(), USER, PASSWORD);
     let answer = install_from_registry(server.port, &operator, &range);
-    assert!(matches!(status_of(&answer), 200 | 201), "live at once (an upgrade asking nothing new): {answer}");
+    // Unsigned over the built-in (another signer): the operator approves it, though it asks nothing new.
+    assert_eq!(status_of(&answer), 202, "{answer}");
+    assert_eq!(json_of(&answer)["review"]["replaces_signer"], "built-in", "{answer}");
+    let answer = request(server.port, "POST", "/api/v1/plugin-reviews/telegram/approve", Some(&operator), Some("{}")).unwrap();
+    assert_eq!(status_of(&answer), 200, "{answer}");
     assert_eq!(json_of(&answer)["version"], next.as_str(), "{answer}");
     assert_eq!(plugin_version(server.port, &operator, "telegram").as_deref(), Some(next.as_str()));
     assert_eq!(std::fs::read_to_string(&record).unwrap().trim(), repository);

@@ -864,9 +864,8 @@ fn a_plugin_uploaded_on_node_1_is_live_on_nodes_2_and_3_within_5_s_and_removed_t
         assert_eq!(plugin_version(cluster.port(node), &cluster.operator, "telegram").as_deref(), Some(built_in.as_str()), "node {} before the upload", node + 1);
     }
 
-    let answer = upload(cluster.port(0), &cluster.operator, &component);
+    let answer = approved_over_the_built_in(cluster.port(0), &cluster.operator, upload(cluster.port(0), &cluster.operator, &component));
     let uploaded = Instant::now();
-    assert!(matches!(status_of(&answer), 200 | 201), "live at once on node 1 (not waiting for approval): {answer}");
     assert_eq!(json_of(&answer)["version"], next.as_str(), "{answer}");
 
     // Nodes 2 and 3, asked every 50 ms.
@@ -898,8 +897,7 @@ fn a_plugin_uploaded_on_node_1_is_live_on_nodes_2_and_3_within_5_s_and_removed_t
 
     // Node 3 down while it is installed again: it loads it when it starts.
     cluster.kill(2);
-    let upload_again = upload(cluster.port(0), &cluster.operator, &component);
-    assert!(matches!(status_of(&upload_again), 200 | 201), "{upload_again}");
+    approved_over_the_built_in(cluster.port(0), &cluster.operator, upload(cluster.port(0), &cluster.operator, &component));
     cluster.start(2);
     assert_eq!(plugin_version(cluster.port(2), &cluster.operator, "telegram").as_deref(), Some(next.as_str()), "installed while node 3 was down: loaded at its start");
     // Node 3 down while it is removed: its copy does not come back when it starts.
@@ -913,6 +911,16 @@ fn a_plugin_uploaded_on_node_1_is_live_on_nodes_2_and_3_within_5_s_and_removed_t
 
 /// How long after `since` each of `nodes` (from 0) first passed `check`, asked every 50 ms;
 /// past `bound`, a panic naming `what` with the nodes' logs.
+/// An upload or install of the next Telegram, unsigned over the built-in: it waits for the
+/// operator (another signer), who approves it through the same node; the approval's answer.
+fn approved_over_the_built_in(port: u16, operator: &str, answer: String) -> String {
+    assert_eq!(status_of(&answer), 202, "waits for approval (unsigned over the built-in): {answer}");
+    assert_eq!(json_of(&answer)["review"]["replaces_signer"], "built-in", "{answer}");
+    let approved = request(port, "POST", "/api/v1/plugin-reviews/telegram/approve", Some(operator), Some("{}")).unwrap();
+    assert!(matches!(status_of(&approved), 200 | 201), "live once approved: {approved}");
+    approved
+}
+
 fn on_every_node_within(cluster: &Cluster, nodes: &[usize], since: Instant, bound: Duration, what: &str, check: impl Fn(usize) -> bool) -> Vec<Duration> {
     let mut after: Vec<Option<Duration>> = vec![None; nodes.len()];
     loop {
@@ -968,9 +976,8 @@ fn a_plugin_installed_from_a_registry_through_node_1_is_live_on_nodes_2_and_3_wi
         assert_eq!((&catalogue[0]["source"], &catalogue[0]["plugin"], &catalogue[0]["versions"]), (&json!(repository), &Value::Null, &json!([next])), "node {}: {catalogue}", node + 1);
     }
 
-    let answer = install_from_registry(cluster.port(0), &cluster.operator, &range);
+    let answer = approved_over_the_built_in(cluster.port(0), &cluster.operator, install_from_registry(cluster.port(0), &cluster.operator, &range));
     let installed = Instant::now();
-    assert!(matches!(status_of(&answer), 200 | 201), "live at once on node 1 (an upgrade asking nothing new): {answer}");
     assert_eq!(json_of(&answer)["version"], next.as_str(), "{answer}");
     let live = on_every_node_within(&cluster, &[1, 2], installed, Duration::from_secs(5), &format!("telegram {next} from {repository}"), |node| {
         plugin_version(cluster.port(node), &cluster.operator, "telegram").as_deref() == Some(next.as_str())

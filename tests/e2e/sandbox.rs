@@ -134,6 +134,20 @@ async fn a_webhook_url_opened_in_a_browser_gives_the_plugin_no_cookie_and_runs_n
     assert_eq!(headers["x-content-type-options"], "nosniff");
 }
 
+/// One call makes at most 100 outbound requests: past them its requests are refused, so a
+/// call cannot open thousands of connections within its time; the next call has its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_makes_at_most_a_hundred_outbound_requests() {
+    let target = FakeTelegram::start("1:x").await;
+    let host = host_with(&[HOSTILE], vec![target.authority.clone()]).await;
+    let channel = connect(&host, json!({"mode": "flood", "target_url": format!("{}/bot1:x/getMe", target.base_url)})).await;
+    for call in 1..=2 {
+        let (status, body) = host.webhook(&channel, &[], "{}").await;
+        assert_eq!((status, body.as_str()), (200, "reached 100, refused 50"), "call {call}");
+        assert_eq!(target.received().len(), 100 * call, "call {call}: the refused ones never left the host");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_to_undeclared_hosts_are_denied_unless_the_operator_allows_them() {
     let target = FakeTelegram::start("1:x").await;

@@ -318,12 +318,35 @@ pub fn client_address(peer: std::net::SocketAddr, headers: &axum::http::HeaderMa
     peer
 }
 
+/// What a per-client budget counts (sign-in failures, the chat widget's new visitors): an IPv4
+/// address, or an IPv6 client's /64, the block one subscriber is given. Counted by address, a
+/// client holding a /64 would have 2^64 budgets.
+pub fn client_block(ip: std::net::IpAddr) -> std::net::IpAddr {
+    match ip.to_canonical() {
+        std::net::IpAddr::V6(v6) => {
+            let [a, b, c, d, ..] = v6.segments();
+            std::net::IpAddr::V6(std::net::Ipv6Addr::new(a, b, c, d, 0, 0, 0, 0))
+        }
+        v4 => v4,
+    }
+}
+
 #[cfg(test)]
 mod client_address_tests {
     use axum::http::HeaderMap;
     use std::net::IpAddr;
 
-    use super::client_address;
+    use super::{client_address, client_block};
+
+    #[test]
+    fn an_ipv6_client_counts_by_its_64_block() {
+        let ip = |text: &str| text.parse::<IpAddr>().unwrap();
+        assert_eq!(client_block(ip("2001:db8:1:2:aaaa::1")), ip("2001:db8:1:2::"));
+        assert_eq!(client_block(ip("2001:db8:1:2:ffff:1:2:3")), client_block(ip("2001:db8:1:2::9")), "one subscriber's addresses");
+        assert_ne!(client_block(ip("2001:db8:1:3::1")), client_block(ip("2001:db8:1:2::1")), "the next block is another client");
+        assert_eq!(client_block(ip("203.0.113.7")), ip("203.0.113.7"));
+        assert_eq!(client_block(ip("::ffff:203.0.113.7")), ip("203.0.113.7"), "IPv4 on an IPv6 socket is its IPv4 address");
+    }
 
     #[test]
     fn forwarded_addresses_count_only_from_a_local_proxy() {

@@ -99,7 +99,7 @@ struct Lockout {
 impl Lockout {
     /// `username` as sign-in keys it: trimmed and lowercased.
     fn new(username: &str, address: Option<IpAddr>) -> Self {
-        Self { account: format!("account:{username}"), client: address.map(|ip| format!("client:{ip}")) }
+        Self { account: format!("account:{username}"), client: address.map(|ip| format!("client:{}", super::auth::client_block(ip))) }
     }
 
     /// Counts the attempt before its password is checked, under both keys in one atomic step of

@@ -66,11 +66,13 @@ const CONTRACT_INTERFACE: &str = "switchboard:channel/channel";
 const EPOCH_TICK: Duration = Duration::from_millis(5);
 /// Instances that may exist at once (the pooling allocator reserves slots up front).
 const MAX_CONCURRENT_INSTANCES: u32 = 256;
-/// What one plugin's instance may hold of the pool (a Rust `wasm32-wasip2` component: a few core
-/// instances, one memory, one or two tables; a `wasip1` one with its adapter two memories).
-const CORE_INSTANCES_PER_COMPONENT: u32 = 4;
-const MEMORIES_PER_COMPONENT: u32 = 2;
-const TABLES_PER_COMPONENT: u32 = 4;
+/// What one plugin's instance may hold of the pool, and the pool holds that for every instance
+/// at once (slots are address space reserved, not memory used). A Rust `wasm32-wasip2`
+/// component has a few core instances, one memory and a table or two; a Python one
+/// (componentize-py) 14 core instances.
+const CORE_INSTANCES_PER_COMPONENT: u32 = 32;
+const MEMORIES_PER_COMPONENT: u32 = 4;
+const TABLES_PER_COMPONENT: u32 = 8;
 
 #[derive(Debug, Clone)]
 pub struct Limits {

@@ -14,6 +14,11 @@ use super::capability::{CallSetup, HostImportError};
 /// Why the state backend could not answer, for the log and the failed call.
 pub type StateError = String;
 
+/// The longest key and value a plugin may keep: a plugin's tokens, cursors and (WhatsApp
+/// on-premises) its templates fit many times over; a plugin that writes more fails its call.
+pub const MAX_STATE_KEY_BYTES: usize = 256;
+pub const MAX_STATE_VALUE_BYTES: usize = 1 << 20;
+
 /// Where channel state lives (the store implements it, on either backend).
 #[async_trait::async_trait]
 pub trait ChannelStateBackend: Send + Sync {
@@ -59,6 +64,14 @@ impl Host for StateCtx {
             tracing::warn!(plugin = %self.plugin_id, "state.set outside a channel call is ignored");
             return Ok(());
         };
+        if key.len() > MAX_STATE_KEY_BYTES || value.len() > MAX_STATE_VALUE_BYTES {
+            let why = format!(
+                "a state key of {} bytes and value of {} bytes: at most {MAX_STATE_KEY_BYTES} and {MAX_STATE_VALUE_BYTES} bytes are kept",
+                key.len(),
+                value.len()
+            );
+            return Err(self.failed("writing", why));
+        }
         self.backend.set(channel, &key, &value).await.map_err(|e| self.failed("writing", e))
     }
 
@@ -90,5 +103,22 @@ impl ChannelStateBackend for NoChannelState {
     }
     async fn keys(&self, _channel_id: &str, _prefix: &str) -> Result<Vec<String>, StateError> {
         Ok(Vec::new())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_plugin_keeps_no_key_or_value_past_the_limits() {
+        let mut state = StateCtx { plugin_id: "hostile".into(), channel_id: Some("ch_1".into()), backend: Arc::new(NoChannelState) };
+        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        runtime.block_on(async {
+            assert!(state.set("token".into(), "x".repeat(MAX_STATE_VALUE_BYTES)).await.is_ok(), "at the limit");
+            let refused = state.set("token".into(), "x".repeat(MAX_STATE_VALUE_BYTES + 1)).await.unwrap_err();
+            assert!(refused.to_string().contains("at most"), "{refused}");
+            assert!(state.set("k".repeat(MAX_STATE_KEY_BYTES + 1), "v".into()).await.is_err());
+        });
     }
 }

@@ -291,7 +291,7 @@ async fn session(
     let (visitor, token) = match known {
         Some(known) => known,
         None => {
-            visit.limited(front.limits.session(&channel_id, super::auth::client_address(peer, &headers)).await)?;
+            visit.limited(front.limits.session(&channel_id, super::auth::client_block(super::auth::client_address(peer, &headers))).await)?;
             let token = visitors::issue(secret, &channel_id);
             let visitor = visitors::verify(secret, &channel_id, &token).expect("a token just issued verifies");
             (visitor, token)

@@ -80,6 +80,11 @@ impl std::fmt::Display for HostPattern {
     }
 }
 
+/// Requests one call may make (a login listing its accounts page by page makes a handful): past
+/// them the plugin's requests are refused, so that a call cannot open thousands of
+/// connections, and the process's file descriptors with them, within its time.
+pub(super) const REQUESTS_PER_CALL: usize = 100;
+
 /// The outbound rules of one call: the plugin's declared hosts plus the operator's.
 #[derive(Clone)]
 pub(super) struct OutboundPolicy {
@@ -89,6 +94,8 @@ pub(super) struct OutboundPolicy {
     resolver: Arc<dyn Resolver>,
     /// Answers in place of the network (the test kit), after the same verdict.
     doubles: Option<Arc<dyn ImportDoubles>>,
+    /// Requests made so far by the call (the policy's clones share it).
+    requests: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 /// wasi:http's outgoing handler, with [`OutboundPolicy`] as its `send_request` hook.
@@ -112,7 +119,7 @@ impl OutboundPolicy {
         resolver: Arc<dyn Resolver>,
         doubles: Option<Arc<dyn ImportDoubles>>,
     ) -> Self {
-        Self { plugin_id: setup.plugin_id.to_owned(), declared, operator_allowed, resolver, doubles }
+        Self { plugin_id: setup.plugin_id.to_owned(), declared, operator_allowed, resolver, doubles, requests: Arc::default() }
     }
 
     /// The rules of a plugin for a request the host makes on its behalf, outside any call.
@@ -123,7 +130,7 @@ impl OutboundPolicy {
         resolver: Arc<dyn Resolver>,
         doubles: Option<Arc<dyn ImportDoubles>>,
     ) -> Self {
-        Self { plugin_id: plugin_id.to_owned(), declared, operator_allowed, resolver, doubles }
+        Self { plugin_id: plugin_id.to_owned(), declared, operator_allowed, resolver, doubles, requests: Arc::default() }
     }
 
     /// Makes `request` (no body) held to these rules, as the plugin's own request would be:
@@ -219,7 +226,14 @@ impl WasiHttpHooks for OutboundPolicy {
         _response_error: Box<dyn Future<Output = Result<(), HttpError>> + Send>,
     ) -> SendFuture {
         let policy = self.clone();
+        let made = self.requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Box::new(async move {
+            if made >= REQUESTS_PER_CALL {
+                if made == REQUESTS_PER_CALL {
+                    tracing::warn!(plugin = %policy.plugin_id, "the call made more than {REQUESTS_PER_CALL} outbound requests: the rest are refused");
+                }
+                return Err(HttpError::HttpRequestDenied);
+            }
             let uri = request.uri().clone();
             let host = uri.host().unwrap_or_default().to_owned();
             let port = uri.port_u16().unwrap_or(if uri.scheme_str() == Some("http") { 80 } else { 443 });

@@ -9,6 +9,7 @@
 //! - `residue`: look for anything an earlier call left in this instance's memory (a changed
 //!   initialised static, a written zeroed static, the heap beyond what it was given), answer
 //!   `clean` or `residue: …`, then leave the webhook's body in all three for the next call to find;
+//! - `flood`: call `target_url` 150 times in one call, then answer `reached <n>, refused <m>`;
 //! - `headers`: answer a webhook with a page of script naming every request header it was given,
 //!   a cookie to plant and a policy that allows everything: what a plugin would do to reach a
 //!   person who opens its webhook URL on the host's own origin.
@@ -99,6 +100,11 @@ fn misbehave(ctx: &ChannelContext, request: Option<&HttpRequest>) -> Result<Stri
             leave_residue(body);
             Ok(format!("residue: {}", find_residue().join("; ")))
         }
+        "flood" => {
+            let target = ctx.require("target_url")?;
+            let reached = (0..150).filter(|_| http::get(target).send().is_ok()).count();
+            Ok(format!("reached {reached}, refused {}", 150 - reached))
+        }
         "residue" => {
             let found = find_residue();
             leave_residue(body);
@@ -125,7 +131,7 @@ impl Channel for Hostile {
 
     fn settings_schema() -> Vec<Field> {
         vec![
-            Field::new("mode", "Mode", FieldKind::Select).required().options([("loop", "loop"), ("memory", "memory"), ("egress", "egress"), ("residue", "residue"), ("headers", "headers")]),
+            Field::new("mode", "Mode", FieldKind::Select).required().options([("loop", "loop"), ("memory", "memory"), ("egress", "egress"), ("residue", "residue"), ("headers", "headers"), ("flood", "flood")]),
             Field::new("target_url", "Target URL (egress)", FieldKind::Text),
         ]
     }
