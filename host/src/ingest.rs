@@ -233,7 +233,7 @@ async fn tapped(app: &App, channel_id: &str, choice: &Choice) -> Result<ChoiceCo
 /// How many of a conversation's last messages a tap's message is looked for in: a customer may
 /// go back to an older message and tap again. A reply is matched to the newest outbound one
 /// among the last few (the customer may write twice before answering).
-const TAPS_LOOKED_AT: u32 = 50;
+pub(crate) const TAPS_LOOKED_AT: u32 = 50;
 const REPLIES_LOOKED_AT: u32 = 10;
 
 

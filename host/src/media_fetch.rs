@@ -146,7 +146,7 @@ async fn fetch(app: &App, file: MediaFile) {
             app.store.media_failed(file.id, reason).await
         }
         Err(Next::Retry { after, reason }) => {
-            let wait = retry_wait(after, file.attempts);
+            let wait = crate::outbox::retry_wait(after, file.attempts);
             tracing::info!(media_id = file.id, %reason, retry_in_ms = wait.as_millis() as u64, "attachment download will be retried");
             app.store.media_retry(file.id, now_ms() + wait.as_millis() as i64, reason, true).await
         }
@@ -164,13 +164,6 @@ async fn fetch(app: &App, file: MediaFile) {
         Ok(_) => {}
         Err(e) => tracing::error!(media_id = file.id, "recording a download's outcome failed: {e}"),
     }
-}
-
-/// How long a download waits before its next attempt: what the provider (or the plugin) asked
-/// for, else the outbox's backoff; bounded as the outbox's waits are (a `Retry-After` of years
-/// would leave the file pending for good).
-fn retry_wait(asked: Option<Duration>, attempts: u32) -> Duration {
-    asked.unwrap_or_else(|| crate::outbox::backoff(attempts)).min(crate::outbox::LONGEST_RETRY)
 }
 
 async fn attempt(app: &App, file: &MediaFile) -> Result<crate::store::model::StoredBytes, Next> {
@@ -283,15 +276,6 @@ fn stored_attachment(content: &MessageContent, position: usize) -> Option<Attach
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_download_waits_what_it_was_asked_to_but_never_longer_than_the_outbox_would() {
-        assert_eq!(retry_wait(Some(Duration::from_secs(30)), 0), Duration::from_secs(30));
-        assert_eq!(retry_wait(None, 3), Duration::from_secs(8));
-        assert_eq!(retry_wait(Some(Duration::from_secs(4_000_000_000)), 0), crate::outbox::LONGEST_RETRY, "a Retry-After of a century");
-        assert_eq!(retry_wait(Some(Duration::from_secs(u64::from(u32::MAX))), 0), crate::outbox::LONGEST_RETRY, "a plugin's NotReady(u32::MAX)");
-        assert_eq!(retry_wait(None, 60), crate::outbox::LONGEST_RETRY);
-    }
 
     #[test]
     fn an_attachment_is_read_back_as_the_plugin_reported_it() {

@@ -909,8 +909,6 @@ fn a_plugin_uploaded_on_node_1_is_live_on_nodes_2_and_3_within_5_s_and_removed_t
     println!("removed through node 2: the built-in served again on every node after {} ms", gone_after.as_millis());
 }
 
-/// How long after `since` each of `nodes` (from 0) first passed `check`, asked every 50 ms;
-/// past `bound`, a panic naming `what` with the nodes' logs.
 /// An upload or install of the next Telegram, unsigned over the built-in: it waits for the
 /// operator (another signer), who approves it through the same node; the approval's answer.
 fn approved_over_the_built_in(port: u16, operator: &str, answer: String) -> String {
@@ -921,6 +919,8 @@ fn approved_over_the_built_in(port: u16, operator: &str, answer: String) -> Stri
     approved
 }
 
+/// How long after `since` each of `nodes` (from 0) first passed `check`, asked every 50 ms;
+/// past `bound`, a panic naming `what` with the nodes' logs.
 fn on_every_node_within(cluster: &Cluster, nodes: &[usize], since: Instant, bound: Duration, what: &str, check: impl Fn(usize) -> bool) -> Vec<Duration> {
     let mut after: Vec<Option<Duration>> = vec![None; nodes.len()];
     loop {

@@ -204,6 +204,11 @@ fn suspended() -> ApiError {
     ApiError::new(StatusCode::FORBIDDEN, "workspace_suspended", "this workspace is suspended by the operator")
 }
 
+/// The attributes ending every cookie the host sets: `Secure` when the public URL is https.
+pub fn cookie_suffix(app: &App) -> &'static str {
+    if app.public_url.starts_with("https://") { "; Secure" } else { "" }
+}
+
 /// The session id of the request's cookie, if any.
 pub fn session_cookie(headers: &axum::http::HeaderMap) -> Option<String> {
     cookie(headers, SESSION_COOKIE)
@@ -323,6 +328,12 @@ pub fn client_address(peer: std::net::SocketAddr, headers: &axum::http::HeaderMa
 /// client holding a /64 would have 2^64 budgets.
 pub fn client_block(ip: std::net::IpAddr) -> std::net::IpAddr {
     match ip.to_canonical() {
+        // An IPv4 client reaching an IPv6 host through NAT64 (RFC 6052's well-known prefix):
+        // its own IPv4 address, not the one /64 every such client shares.
+        std::net::IpAddr::V6(v6) if v6.segments()[..6] == [0x64, 0xff9b, 0, 0, 0, 0] => {
+            let [.., high, low] = v6.segments();
+            std::net::IpAddr::V4(std::net::Ipv4Addr::from((u32::from(high) << 16) | u32::from(low)))
+        }
         std::net::IpAddr::V6(v6) => {
             let [a, b, c, d, ..] = v6.segments();
             std::net::IpAddr::V6(std::net::Ipv6Addr::new(a, b, c, d, 0, 0, 0, 0))
@@ -346,6 +357,8 @@ mod client_address_tests {
         assert_ne!(client_block(ip("2001:db8:1:3::1")), client_block(ip("2001:db8:1:2::1")), "the next block is another client");
         assert_eq!(client_block(ip("203.0.113.7")), ip("203.0.113.7"));
         assert_eq!(client_block(ip("::ffff:203.0.113.7")), ip("203.0.113.7"), "IPv4 on an IPv6 socket is its IPv4 address");
+        assert_eq!(client_block(ip("64:ff9b::203.0.113.7")), ip("203.0.113.7"), "an IPv4 client through NAT64");
+        assert_ne!(client_block(ip("64:ff9b::203.0.113.7")), client_block(ip("64:ff9b::198.51.100.9")));
     }
 
     #[test]

@@ -116,7 +116,7 @@ pub async fn start(
         None => caller.target_workspace()?,
     };
     let browser_key = random_token(32);
-    let browser_key_sha256 = sha256_hex(&browser_key);
+    let browser_key_sha256 = crate::store::tokens::digest(&browser_key);
     let flow = app.store.create_flow(&NewFlow {
         workspace_id,
         state: &state,
@@ -132,7 +132,7 @@ pub async fn start(
     }).await?;
     tracing::info!(plugin = %plugin_id, reconnect = ?flow.channel_id, "provider login started");
     // The browser that started the login keeps its key, sent back only to the callback.
-    let secure = if app.public_url.starts_with("https://") { "; Secure" } else { "" };
+    let secure = super::auth::cookie_suffix(&app);
     let cookie = format!(
         "{}={browser_key}; HttpOnly; SameSite=Lax; Path={CALLBACK_PATH}; Max-Age={}{secure}",
         browser_key_cookie(&state),
@@ -152,10 +152,16 @@ pub async fn callback(State(app): State<Arc<App>>, headers: HeaderMap, Query(que
     match finish(&app, &headers, query).await {
         Ok((flow, accounts)) => {
             let message = format!("Logged in: {accounts} account(s) to choose from. Return to Switchboard to pick one; this tab can be closed.");
-            if html {
-                return page(StatusCode::OK, "Login complete", &message);
+            let mut answer = match html {
+                true => page(StatusCode::OK, "Login complete", &message),
+                false => Json(serde_json::json!({ "state": flow.state, "status": "ready", "accounts": accounts, "message": message })).into_response(),
+            };
+            // The login's key has served: the browser forgets it.
+            let spent = format!("{}=; HttpOnly; SameSite=Lax; Path={CALLBACK_PATH}; Max-Age=0{}", browser_key_cookie(&flow.state), super::auth::cookie_suffix(&app));
+            if let Ok(spent) = axum::http::HeaderValue::from_str(&spent) {
+                answer.headers_mut().append(header::SET_COOKIE, spent);
             }
-            Json(serde_json::json!({ "state": flow.state, "status": "ready", "accounts": accounts, "message": message })).into_response()
+            answer
         }
         Err(error) if html => page(error.status, "Login not completed", &error.message),
         Err(error) => error.into_response(),
@@ -219,20 +225,15 @@ fn browser_key_cookie(state: &str) -> String {
     format!("sb_login_{}", &state[..state.len().min(16)])
 }
 
-fn sha256_hex(text: &str) -> String {
-    use sha2::Digest;
-    hex::encode(sha2::Sha256::digest(text.as_bytes()))
-}
-
 /// The callback is finished only by whoever started the login: the browser that started it (it
 /// sends back the key the start gave it), or a browser signed in to Switchboard as the person
 /// who started it (for a login started with an API token, outside a browser: as an admin of its
-/// workspace, or the operator). The state alone is not enough: an admin of one workspace could
+/// workspace; not the operator, whom an admin could otherwise send the link to). The state alone is not enough: an admin of one workspace could
 /// otherwise send their login's link to another business's Page admin, whose approval would
 /// hand the first workspace that business's Pages. Refused, the login waits for the right
 /// browser (the page can be loaded again there).
 async fn browser_of_whoever_started(app: &App, headers: &HeaderMap, flow: &Flow) -> Result<(), ApiError> {
-    let browser_key = super::auth::cookie(headers, &browser_key_cookie(&flow.state)).map(|key| sha256_hex(&key));
+    let browser_key = super::auth::cookie(headers, &browser_key_cookie(&flow.state)).map(|key| crate::store::tokens::digest(&key));
     if browser_key.is_some() && browser_key == flow.browser_key_sha256 {
         return Ok(());
     }
@@ -243,7 +244,7 @@ async fn browser_of_whoever_started(app: &App, headers: &HeaderMap, flow: &Flow)
     let person = &signed_in.person;
     let theirs = match flow.started_by {
         Some(starter) => person.id == starter,
-        None => person.role == Role::Operator || (person.role == Role::Admin && person.workspace_id == Some(flow.workspace_id)),
+        None => person.role == Role::Admin && person.workspace_id == Some(flow.workspace_id),
     };
     if !theirs {
         return Err(refused(

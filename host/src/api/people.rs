@@ -212,7 +212,7 @@ pub async fn sign_in(
         target: None,
         detail: None,
     }).await;
-    let secure = if app.public_url.starts_with("https://") { "; Secure" } else { "" };
+    let secure = super::auth::cookie_suffix(&app);
     let cookie = format!("{SESSION_COOKIE}={session}; HttpOnly; SameSite=Lax; Path=/; Max-Age={}{secure}", SESSION_ABSOLUTE_MS / 1000);
     let body = SignedInView { role: person.role, workspace: person.workspace_id, person, csrf_token };
     let mut response = Json(body).into_response();

@@ -53,8 +53,10 @@ pub async fn receive_app(
     counted(&app, label, answer)
 }
 
-/// Headers of a plugin's answer the host drops or sets itself (see [`provider_response`]).
-const SET_BY_THE_HOST: [HeaderName; 3] = [header::SET_COOKIE, header::CONTENT_SECURITY_POLICY, header::X_CONTENT_TYPE_OPTIONS];
+/// The headers of a plugin's answer a provider may need; the rest are dropped: the answer is on
+/// the admin pages' origin, where a `Set-Cookie`, `Clear-Site-Data`, `Refresh` or `Location`
+/// would act on whoever opens the URL.
+const PASSED_ON: [HeaderName; 5] = [header::CONTENT_TYPE, header::CACHE_CONTROL, header::RETRY_AFTER, header::ETAG, header::CONTENT_LANGUAGE];
 
 /// The answer, counted in the webhook metrics by plugin and status.
 fn counted(app: &App, plugin: &str, answer: Result<Response, ApiError>) -> Response {
@@ -81,16 +83,16 @@ fn http_request(method: &Method, path: String, query: Option<String>, headers: &
     }
 }
 
-/// The plugin's answer to the provider; a malformed header from the plugin is dropped. The
-/// answer is on the admin pages' origin, read by providers, never drawn for a person: it sets no
-/// cookie, and whatever its type it runs no script and is not sniffed into one (a sandbox
-/// policy, as files served from `/api/v1/media` have), whatever the plugin says.
+/// The plugin's answer to the provider, with only the headers a provider may need
+/// ([`PASSED_ON`]; a malformed one is dropped too). The answer is on the admin pages' origin,
+/// read by providers, never drawn for a person: whatever its type it runs no script and is not
+/// sniffed into one (a sandbox policy, as files served from `/api/v1/media` have).
 fn provider_response(response: HttpResponse) -> Response {
     let status = StatusCode::from_u16(response.status).unwrap_or(StatusCode::OK);
     let mut headers = HeaderMap::new();
     for (name, value) in response.headers {
         if let (Ok(name), Ok(value)) = (HeaderName::try_from(name), HeaderValue::try_from(value)) {
-            if SET_BY_THE_HOST.contains(&name) {
+            if !PASSED_ON.contains(&name) {
                 continue;
             }
             headers.append(name, value);

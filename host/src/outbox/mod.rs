@@ -33,7 +33,7 @@ use slots::Slots;
 /// Attempts before a passing failure becomes a permanent one.
 pub const MAX_ATTEMPTS: u32 = 8;
 const FIRST_RETRY: Duration = Duration::from_secs(1);
-pub(crate) const LONGEST_RETRY: Duration = Duration::from_secs(15 * 60);
+const LONGEST_RETRY: Duration = Duration::from_secs(15 * 60);
 /// How long the worker sleeps when nothing is due and nothing wakes it.
 const IDLE_POLL: Duration = Duration::from_secs(5);
 /// Due deliveries read at once.
@@ -190,7 +190,7 @@ async fn deliver(app: &App, delivery: &PendingDelivery) {
         }
         Err(Next::Retry { after, reason }) => {
             app.metrics.delivery("retry");
-            let backoff = after.unwrap_or_else(|| backoff(delivery.attempts)).min(LONGEST_RETRY);
+            let backoff = retry_wait(after, delivery.attempts);
             tracing::info!(message_id = delivery.message_id, %reason, retry_in_ms = backoff.as_millis() as u64, "delivery will be retried");
             app.store.delivery_retry(delivery.message_id, now_ms() + backoff.as_millis() as i64, &reason).await
         }
@@ -210,6 +210,13 @@ async fn deliver(app: &App, delivery: &PendingDelivery) {
 }
 
 /// 1 s, doubling with each attempt (the media fetcher's too).
+/// How long a send or a download waits before its next attempt: what the provider (or the
+/// plugin) asked for, else the backoff; at most [`LONGEST_RETRY`] (a `Retry-After` of years
+/// would leave it waiting for good).
+pub(crate) fn retry_wait(asked: Option<Duration>, attempts: u32) -> Duration {
+    asked.unwrap_or_else(|| backoff(attempts)).min(LONGEST_RETRY)
+}
+
 pub(crate) fn backoff(attempts: u32) -> Duration {
     FIRST_RETRY.saturating_mul(2u32.saturating_pow(attempts))
 }
@@ -350,6 +357,15 @@ fn outbound_content(text: &Option<String>, content: &MessageContent, file_link: 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_wait_is_what_was_asked_but_never_longer_than_the_longest_retry() {
+        assert_eq!(retry_wait(Some(Duration::from_secs(30)), 0), Duration::from_secs(30));
+        assert_eq!(retry_wait(None, 3), Duration::from_secs(8));
+        assert_eq!(retry_wait(Some(Duration::from_secs(4_000_000_000)), 0), LONGEST_RETRY, "a Retry-After of a century");
+        assert_eq!(retry_wait(Some(Duration::from_secs(u64::from(u32::MAX))), 0), LONGEST_RETRY, "a plugin's NotReady(u32::MAX)");
+        assert_eq!(retry_wait(None, 60), LONGEST_RETRY);
+    }
 
     #[test]
     fn backoff_doubles_from_one_second() {

@@ -51,12 +51,15 @@ pub(super) struct MemoryCap {
     /// What the instance's memories hold together (each counted from its creation, a growth
     /// from 0 bytes).
     used: usize,
+    /// `used` before the last growth allowed, given back if that growth then failed (past the
+    /// memory's own maximum, say).
+    before_last: usize,
     pub(super) exceeded: bool,
 }
 
 impl MemoryCap {
     pub(super) fn new(limit: usize) -> Self {
-        Self { limit, used: 0, exceeded: false }
+        Self { limit, used: 0, before_last: 0, exceeded: false }
     }
 }
 
@@ -67,8 +70,13 @@ impl ResourceLimiter for MemoryCap {
             self.exceeded = true;
             return Ok(false);
         }
-        self.used = used;
+        (self.before_last, self.used) = (self.used, used);
         Ok(true)
+    }
+
+    fn memory_grow_failed(&mut self, _error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.used = self.before_last;
+        Ok(())
     }
 
     fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
@@ -89,5 +97,13 @@ mod tests {
         assert!(cap.memory_growing(0, 20 << 20, None).unwrap(), "one that fits beside the first");
         assert!(cap.memory_growing(40 << 20, 44 << 20, None).unwrap(), "the first grows to the cap");
         assert!(!cap.memory_growing(44 << 20, 45 << 20, None).unwrap(), "and no further");
+        // A growth allowed here that then failed (past the memory's own maximum) counts nothing.
+        let mut cap = MemoryCap::new(64 << 20);
+        assert!(cap.memory_growing(0, 10 << 20, None).unwrap());
+        for _ in 0..10 {
+            assert!(cap.memory_growing(10 << 20, 20 << 20, None).unwrap());
+            cap.memory_grow_failed(wasmtime::Error::msg("past the memory's maximum")).unwrap();
+        }
+        assert!(cap.memory_growing(0, 54 << 20, None).unwrap(), "the failed growths left the cap as it was");
     }
 }

@@ -63,7 +63,8 @@ impl Host for LogCtx {
             return;
         }
         self.lines += 1;
-        self.bytes += message.len();
+        // What is shown counts: a long line is cut to `BYTES_PER_LINE`, not the rest of the call dropped.
+        self.bytes += message.len().min(BYTES_PER_LINE);
         if self.lines > LINES_PER_CALL || self.bytes > BYTES_PER_CALL {
             self.dropping = true;
             let channel = self.channel_id.as_deref().unwrap_or("-");
@@ -117,9 +118,11 @@ mod tests {
         }
         assert_eq!((log.lines, log.dropping), (LINES_PER_CALL + 1, true), "counting stops at the first line dropped");
         let mut log = ctx();
-        log.log(Level::Info, "x".repeat(BYTES_PER_CALL - 10));
-        assert!(!log.dropping);
-        log.log(Level::Info, "x".repeat(20));
+        log.log(Level::Info, "x".repeat(BYTES_PER_CALL * 2));
+        assert!(!log.dropping, "one long line is cut, not counted whole");
+        for _ in 0..BYTES_PER_CALL / BYTES_PER_LINE {
+            log.log(Level::Info, "x".repeat(BYTES_PER_LINE));
+        }
         assert!(log.dropping, "the bytes' budget");
     }
 }

@@ -16,7 +16,9 @@ pub type StateError = String;
 
 /// The longest key and value a plugin may keep: a plugin's tokens, cursors and (WhatsApp
 /// on-premises) its templates fit many times over; a plugin that writes more fails its call.
-pub const MAX_STATE_KEY_BYTES: usize = 256;
+/// (Postgres's index on keys takes at most about 2.7 KB; a key built from what a sender chose,
+/// an email's Message-ID, is the plugin's to shorten: the email plugin keys a long one by its digest.)
+pub const MAX_STATE_KEY_BYTES: usize = 1024;
 pub const MAX_STATE_VALUE_BYTES: usize = 1 << 20;
 
 /// Where channel state lives (the store implements it, on either backend).

@@ -23,7 +23,7 @@ pub(crate) const LOCK_TOKEN_BINDINGS: &str = "SELECT 1 FROM channel_bots WHERE t
 pub(crate) const REVOKE_TOKEN: &str = "DELETE FROM api_tokens WHERE id = $1 AND workspace_id = $2";
 
 /// What is stored of a token, link or session id: its SHA-256, in hex.
-pub(crate) fn digest(token: &str) -> String {
+pub fn digest(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 

@@ -449,3 +449,13 @@ fn a_reply_needs_an_address_to_answer() {
     assert!(matches!(reply(Some(&last_inbound(&[("reply_address", "not an address")]))), Some(ChannelError::Provider(_))));
     assert!(reply(Some(&last_inbound(&[("reply_address", "siti@example.com")]))).is_none(), "no Message-ID to answer is fine");
 }
+
+#[test]
+fn a_long_message_id_is_remembered_under_a_key_the_host_keeps() {
+    let long = format!("{}@mail.example", "x".repeat(3000));
+    let key = threading::state_key(&long);
+    assert!(key.len() <= 1024 && key.starts_with("thread:sha256:"), "{key}");
+    assert_eq!(key, threading::state_key(&long), "the same mail's replies find it again");
+    assert_ne!(key, threading::state_key(&format!("y{long}")));
+    assert_eq!(threading::state_key("CAF=abc@mail.gmail.com"), "thread:CAF=abc@mail.gmail.com", "a usual one is kept as it is");
+}

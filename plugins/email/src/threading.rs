@@ -59,9 +59,15 @@ pub fn key_of_reply_address(address: &str, inbound_domain: &str) -> Option<Strin
     is_key(key).then(|| key.to_ascii_lowercase())
 }
 
-/// The state key remembering an inbound Message-ID's conversation.
+/// The state key remembering an inbound Message-ID's conversation. A Message-ID is the
+/// sender's to choose and has no length limit: a long one is keyed by its digest (the host
+/// keeps keys of at most 1 KiB).
 pub fn state_key(message_id: &str) -> String {
-    format!("{STATE_PREFIX}{message_id}")
+    const LONGEST_KEPT_AS_IS: usize = 200;
+    match message_id.len() <= LONGEST_KEPT_AS_IS {
+        true => format!("{STATE_PREFIX}{message_id}"),
+        false => format!("{STATE_PREFIX}sha256:{}", hex::encode(hmac_sha256("message-id", message_id))),
+    }
 }
 
 /// References for a reply: the ones the answered mail carried, then the answered mail

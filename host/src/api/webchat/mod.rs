@@ -322,13 +322,24 @@ async fn write(
     let visitor = visit.visitor(&headers)?;
     visit.limited(front.limits.message(&channel_id, &visitor).await)?;
     let written: WriteRequest = body_json(&visit, &body)?;
-    // The page is given short ids only (`~<message>.<option>`), never the business's own: any
-    // other id is one the visitor made up, which a bot would otherwise take for an option.
-    if written.choice.as_deref().is_some_and(|choice| crate::interactive::ShortId::parse(choice).is_none()) {
+    // The page is given short ids only (`~<message>.<option>`), never the business's own, each
+    // naming an option of a message of the visitor's conversation: any other id is one the
+    // visitor made up, which a bot would otherwise take for an option.
+    if let Some(choice) = written.choice.as_deref()
+        && !offered_to(app, &channel_id, &visitor, choice).await.map_err(|e| visit.refuse(e.into()))?
+    {
         let problem = "must be the id of an option this page was given (`~<message>.<option>`)";
         return Err(visit.refuse(ApiError::invalid_fields(std::collections::BTreeMap::from([("choice".to_owned(), problem.to_owned())]))));
     }
     handed_over(&front, &visit, json!({ "visitor": visitor, "client_id": written.client_id, "text": written.text, "choice": written.choice })).await
+}
+
+/// Whether `choice` is the short id of an option of one of the last messages sent to `visitor`'s
+/// conversation (as far back as a tap is looked for).
+async fn offered_to(app: &App, channel_id: &str, visitor: &str, choice: &str) -> Result<bool, crate::store::StoreError> {
+    let Some(short) = crate::interactive::ShortId::parse(choice) else { return Ok(false) };
+    let sent = app.store.recent_outbound_at(channel_id, visitor, crate::ingest::TAPS_LOOKED_AT).await?;
+    Ok(sent.iter().any(|message| message.id == short.message_id && message.content.interactive.as_ref().is_some_and(|offer| crate::interactive::issued_position(offer, short).is_some())))
 }
 
 /// Hands a visitor's message to the webchat plugin, signed with the channel's secret, and

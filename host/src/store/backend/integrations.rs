@@ -191,7 +191,7 @@ impl<S: RunSql> IntegrationStore for S {
     }
 
     async fn flow_failed(&self, state: &str, error: &str) -> StoreResult<()> {
-        let (state, error) = (state.to_owned(), error.to_owned());
+        let (state, error) = (state.to_owned(), crate::store::storable(error));
         self.write(body(move |sql| Box::pin(async move { sql.execute(FLOW_FAILED, &[&state, &error, &now_ms()]).await.map(drop) }))).await
     }
 
