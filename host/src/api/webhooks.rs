@@ -53,10 +53,25 @@ pub async fn receive_app(
     counted(&app, label, answer)
 }
 
-/// The headers of a plugin's answer a provider may need; the rest are dropped: the answer is on
-/// the admin pages' origin, where a `Set-Cookie`, `Clear-Site-Data`, `Refresh` or `Location`
-/// would act on whoever opens the URL.
-const PASSED_ON: [HeaderName; 5] = [header::CONTENT_TYPE, header::CACHE_CONTROL, header::RETRY_AFTER, header::ETAG, header::CONTENT_LANGUAGE];
+/// Headers of a plugin's answer that act on whoever opens the URL, not on a provider: the answer
+/// is on the admin pages' origin, so they are dropped (the policy and `nosniff` the host sets).
+/// A plugin's other headers (a provider's own `X-…`) pass.
+const NOT_PASSED_ON: [&str; 14] = [
+    "set-cookie",
+    "set-cookie2",
+    "clear-site-data",
+    "refresh",
+    "location",
+    "content-location",
+    "link",
+    "strict-transport-security",
+    "content-security-policy",
+    "content-security-policy-report-only",
+    "x-content-type-options",
+    "access-control-allow-origin",
+    "access-control-allow-credentials",
+    "service-worker-allowed",
+];
 
 /// The answer, counted in the webhook metrics by plugin and status.
 fn counted(app: &App, plugin: &str, answer: Result<Response, ApiError>) -> Response {
@@ -83,8 +98,8 @@ fn http_request(method: &Method, path: String, query: Option<String>, headers: &
     }
 }
 
-/// The plugin's answer to the provider, with only the headers a provider may need
-/// ([`PASSED_ON`]; a malformed one is dropped too). The answer is on the admin pages' origin,
+/// The plugin's answer to the provider, without the headers that act on a person
+/// ([`NOT_PASSED_ON`]; a malformed one is dropped too). The answer is on the admin pages' origin,
 /// read by providers, never drawn for a person: whatever its type it runs no script and is not
 /// sniffed into one (a sandbox policy, as files served from `/api/v1/media` have).
 fn provider_response(response: HttpResponse) -> Response {
@@ -92,7 +107,7 @@ fn provider_response(response: HttpResponse) -> Response {
     let mut headers = HeaderMap::new();
     for (name, value) in response.headers {
         if let (Ok(name), Ok(value)) = (HeaderName::try_from(name), HeaderValue::try_from(value)) {
-            if !PASSED_ON.contains(&name) {
+            if NOT_PASSED_ON.contains(&name.as_str()) {
                 continue;
             }
             headers.append(name, value);
